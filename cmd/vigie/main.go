@@ -1,0 +1,106 @@
+// Command vigie is the single binary of the regional patient index and dose
+// ledger: `vigie serve` runs the service, the other verbs are the command-line
+// tools of operators, physicists and benchmarks. `vigie help` lists them.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"vigie"
+)
+
+// verb is one command-line verb. Each lives in its own file and registers
+// itself from init, so that main stays a dispatcher.
+type verb struct {
+	name    string // may hold a space: "gen identities"
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var verbs = map[string]verb{}
+
+func register(v verb) {
+	if _, dup := verbs[v.name]; dup {
+		panic("vigie: verb registered twice: " + v.name)
+	}
+	verbs[v.name] = v
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches args to a verb and returns the process exit status:
+// 0 success, 2 usage or invalid input, 1 any other failure.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	// Longest match first: "gen identities" before "gen".
+	for n := min(len(args), 2); n >= 1; n-- {
+		name := strings.Join(args[:n], " ")
+		if v, ok := verbs[name]; ok {
+			err := v.run(args[n:], stdout, stderr)
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(stderr, "vigie %s: %v\n", name, err)
+			if vigie.ErrorCode(err) == vigie.EINVALID || errors.Is(err, errUsage) {
+				return 2
+			}
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "vigie: unknown command %q (vigie help lists them)\n", strings.Join(args[:min(len(args), 2)], " "))
+	return 2
+}
+
+// errUsage marks an error in the command line itself.
+var errUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "vigie: regional patient index and radiation dose ledger")
+	fmt.Fprintln(w, "\nUsage: vigie <command> [flags]\n\nCommands:")
+	names := make([]string, 0, len(verbs))
+	for n := range verbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, verbs[n].summary)
+	}
+	fmt.Fprintln(w, "\nvigie <command> -h shows a command's flags.")
+}
+
+// newFlagSet returns a flag set whose errors are returned, not printed-and-exit.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vigie "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args into fs, returning flag.ErrHelp for -h and a usage
+// error for anything else wrong.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErr("%v", err)
+	}
+	return nil
+}
