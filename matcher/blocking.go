@@ -1,0 +1,131 @@
+package matcher
+
+import (
+	"strconv"
+)
+
+// Blocking rules: each names the fields its key is built from, which EM
+// must not estimate from the pairs the rule yields.
+const (
+	BlockNameYear  = "name_year"   // phonetic family name (birth or in use) + birth year
+	BlockDate      = "birth_date"  // full birth date, day and month unordered
+	BlockFirstYear = "first_year"  // phonetic first name + birth year
+	BlockFirstCode = "first_place" // phonetic first name + postal code
+	BlockSwap      = "swapped"     // family and first names in either order + birth year
+	BlockINS       = "ins"         // national identifier
+	BlockNameFirst = "name_first"  // phonetic family name + initial of the first name (birth date wrong)
+	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
+)
+
+// BlockFields returns the fields a blocking rule compares.
+func BlockFields(rule string) []Field {
+	switch rule {
+	case BlockNameYear:
+		return []Field{FieldName, FieldBirthDate}
+	case BlockDate:
+		return []Field{FieldBirthDate}
+	case BlockFirstYear:
+		return []Field{FieldFirstName, FieldBirthDate}
+	case BlockFirstCode:
+		return []Field{FieldFirstName, FieldResidence}
+	case BlockSwap:
+		return []Field{FieldName, FieldFirstName, FieldBirthDate}
+	case BlockINS:
+		return []Field{FieldINS}
+	case BlockNameFirst:
+		return []Field{FieldName}
+	case BlockAddress:
+		return []Field{FieldResidence}
+	}
+	return nil
+}
+
+// BlockingRules lists every rule BlockingKeys uses.
+var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress}
+
+// BlockingKey is one key under which a record is filed: two records sharing
+// a key are candidates for comparison.
+type BlockingKey struct {
+	Rule  string
+	Value string
+}
+
+// BlockingKeys returns the keys under which a prepared record is filed. The
+// rules overlap on purpose so that a record with one error (a typo in the
+// name, a swapped day and month, a wrong year, a new name in use) still
+// shares a key with its other records.
+func BlockingKeys(p *Prepared) []BlockingKey {
+	keys := make([]BlockingKey, 0, 8)
+	add := func(rule, v string) {
+		for _, k := range keys {
+			if k.Rule == rule && k.Value == v {
+				return
+			}
+		}
+		keys = append(keys, BlockingKey{rule, v})
+	}
+	year := ""
+	if p.Date.Year != 0 {
+		year = strconv.Itoa(p.Date.Year)
+	}
+	phon := func(n *Name) string {
+		if n.Empty() {
+			return ""
+		}
+		if n.Phonex != "" {
+			return n.Phonex
+		}
+		return n.CoreGlued
+	}
+	if year != "" {
+		for _, n := range []*Name{&p.Birth, &p.Used} {
+			if k := phon(n); k != "" {
+				add(BlockNameYear, k+"|"+year)
+			}
+		}
+		if k := phon(&p.First); k != "" {
+			add(BlockFirstYear, k+"|"+year)
+			if f := phon(family(p)); f != "" {
+				a, b := f, k
+				if a > b {
+					a, b = b, a
+				}
+				add(BlockSwap, a+"|"+b+"|"+year)
+			}
+		}
+	}
+	if p.Date.Full() && !p.Date.Placeholder {
+		d, m := p.Date.Day, p.Date.Month
+		if d > m {
+			d, m = m, d
+		}
+		add(BlockDate, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
+	}
+	if k := phon(&p.First); k != "" && p.Postal != "" {
+		add(BlockFirstCode, k+"|"+p.Postal)
+	}
+	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
+		add(BlockNameFirst, f+"|"+first[:1])
+	}
+	if a := addressStem(p.Address); a != "" && p.Postal != "" {
+		add(BlockAddress, p.Postal+"|"+a)
+	}
+	if p.HasINS {
+		add(BlockINS, p.INS.Number)
+	}
+	return keys
+}
+
+// addressStem is the first letters of an address line after its number: the
+// street's name, robust to a wrong house number and to late typos.
+func addressStem(addr string) string {
+	i := 0
+	for i < len(addr) && addr[i] >= '0' && addr[i] <= '9' {
+		i++
+	}
+	rest := Letters(addr[i:])
+	if len(rest) < 4 {
+		return ""
+	}
+	return rest[:min(len(rest), 6)]
+}

@@ -1,0 +1,440 @@
+package matcher
+
+import (
+	"github.com/antzucaro/matchr"
+)
+
+// Field is one compared trait of the model.
+type Field int
+
+// The compared fields. Postal code, city and address are one field
+// (residence) because they are not independent of each other.
+const (
+	FieldName       Field = iota // family name: birth name, name in use
+	FieldFirstName               // first names
+	FieldBirthDate               // birth date
+	FieldSex                     // sex
+	FieldBirthPlace              // birthplace code
+	FieldINS                     // national identifier
+	FieldResidence               // postal code, city, address line
+	FieldPhone                   // phone number
+	NumFields
+)
+
+// Level is a discrete comparison outcome of one field: 0 is the strongest
+// agreement, higher values are weaker, and Null means the field says nothing
+// (missing or placeholder on either side).
+type Level int8
+
+// Null is the level of a field that is missing on either side: weight 0.
+const Null Level = -1
+
+// Name levels (FieldName and FieldFirstName share the same scale; some levels
+// only occur for one of them).
+const (
+	NameExact    Level = iota // same letters (hyphens, spaces, apostrophes ignored)
+	NameVariant               // particles dropped or glued; first name: another of the birth first names
+	NameCompound              // part of a compound name (MARTIN / MARTIN-DUPONT, JEAN / JEAN-PIERRE)
+	NameCross                 // birth name of one is the name in use of the other
+	NameSwapped               // family name and first name swapped
+	NameTypo                  // one keyboard slip (Jaro-Winkler ≥ 0.94)
+	NamePhonetic              // same French or Double Metaphone key
+	NameSimilar               // Jaro-Winkler ≥ 0.88
+	NameDifferent
+)
+
+// Birth date levels.
+const (
+	DateExact       Level = iota // same full date
+	DatePlaceholder              // same date, but 1 January or 31 December
+	DateSwap                     // day and month swapped
+	DateOneOff                   // one of day, month, year differs (year by a typo)
+	DatePartial                  // compatible: a partial or placeholder date agreeing on what it says
+	DateDifferent
+)
+
+// Levels of the binary and three-way fields.
+const (
+	Agree    Level = 0
+	Disagree Level = 1
+
+	PlaceSame       Level = 0 // same commune or country
+	PlaceDepartment Level = 1 // same département
+	PlaceDifferent  Level = 2
+
+	INSSame      Level = 0
+	INSDifferent Level = 1
+
+	ResAddress    Level = 0 // same postal code (or city) and address line
+	ResPostal     Level = 1 // same postal code or city
+	ResDepartment Level = 2 // same département
+	ResDifferent  Level = 3
+)
+
+// fieldInfo names each field and its levels, for explanations and the model
+// file.
+var fieldInfo = [NumFields]struct {
+	name   string
+	levels []string
+}{
+	FieldName:       {"name", []string{"exact", "variant", "compound", "cross", "swapped", "typo", "phonetic", "similar", "different"}},
+	FieldFirstName:  {"first_name", []string{"exact", "variant", "compound", "cross", "swapped", "typo", "phonetic", "similar", "different"}},
+	FieldBirthDate:  {"birth_date", []string{"exact", "placeholder", "day_month_swap", "one_part_off", "partial", "different"}},
+	FieldSex:        {"sex", []string{"same", "different"}},
+	FieldBirthPlace: {"birth_place", []string{"same", "same_department", "different"}},
+	FieldINS:        {"ins", []string{"same", "different"}},
+	FieldResidence:  {"residence", []string{"same_address", "same_postal_code", "same_department", "different"}},
+	FieldPhone:      {"phone", []string{"same", "different"}},
+}
+
+// String returns the field's name as used in explanations and model files.
+func (f Field) String() string {
+	if f >= 0 && f < NumFields {
+		return fieldInfo[f].name
+	}
+	return "unknown"
+}
+
+// NumLevels returns how many non-null levels the field has.
+func (f Field) NumLevels() int { return len(fieldInfo[f].levels) }
+
+// LevelName returns the name of one of the field's levels ("missing" for Null).
+func (f Field) LevelName(l Level) string {
+	if l == Null {
+		return "missing"
+	}
+	if int(l) < len(fieldInfo[f].levels) {
+		return fieldInfo[f].levels[l]
+	}
+	return "?"
+}
+
+// Comparison is the outcome of comparing two prepared records: a level per
+// field plus what the hard rules need.
+type Comparison struct {
+	Levels [NumFields]Level
+
+	// NameValue and FirstValue are the agreed values when the name fields
+	// agree exactly: their frequency adjusts the weight.
+	NameValue, FirstValue string
+
+	A, B *Prepared
+}
+
+// Compare compares two prepared records field by field.
+func Compare(a, b *Prepared) Comparison {
+	c := Comparison{A: a, B: b}
+	c.Levels[FieldName], c.NameValue = compareFamily(a, b)
+	c.Levels[FieldFirstName], c.FirstValue = compareFirst(a, b)
+	if c.Levels[FieldName] >= NameTypo && c.Levels[FieldFirstName] >= NameTypo && swapped(a, b) {
+		c.Levels[FieldName], c.Levels[FieldFirstName] = NameSwapped, NameSwapped
+		c.NameValue, c.FirstValue = "", ""
+	}
+	c.Levels[FieldBirthDate] = compareDate(a.Date, b.Date)
+	c.Levels[FieldSex] = compareSex(a.Sex, b.Sex)
+	c.Levels[FieldBirthPlace] = comparePlace(a.BirthPlace, b.BirthPlace)
+	c.Levels[FieldINS] = Null
+	if a.HasINS && b.HasINS {
+		c.Levels[FieldINS] = INSDifferent
+		if a.INS.Number == b.INS.Number {
+			c.Levels[FieldINS] = INSSame
+		}
+	}
+	c.Levels[FieldResidence] = compareResidence(a, b)
+	c.Levels[FieldPhone] = Null
+	if a.Phone != "" && b.Phone != "" {
+		c.Levels[FieldPhone] = Disagree
+		if a.Phone == b.Phone {
+			c.Levels[FieldPhone] = Agree
+		}
+	}
+	return c
+}
+
+// compareNames compares two name values on the shared name scale, without
+// the cross and swap levels that need the whole record.
+func compareNames(a, b *Name) Level {
+	if a.Empty() || b.Empty() {
+		return Null
+	}
+	if a.Glued == b.Glued {
+		return NameExact
+	}
+	if a.CoreGlued == b.CoreGlued || particlePrefixMatch(a.Glued, b.CoreGlued) || particlePrefixMatch(b.Glued, a.CoreGlued) {
+		return NameVariant
+	}
+	if tokenSubset(a.Core, b.Core) || tokenSubset(b.Core, a.Core) {
+		return NameCompound
+	}
+	return fuzzy(a, b)
+}
+
+// fuzzy grades two names that differ in spelling.
+func fuzzy(a, b *Name) Level {
+	jw := matchr.JaroWinkler(a.CoreGlued, b.CoreGlued, false)
+	switch {
+	case jw >= 0.94:
+		return NameTypo
+	case a.Phonex != "" && a.Phonex == b.Phonex,
+		a.Metaphone != "" && (a.Metaphone == b.Metaphone || a.Metaphone == b.Metaphone2 || a.Metaphone2 == b.Metaphone) && jw >= 0.80,
+		a.Soundex2 != "" && a.Soundex2 == b.Soundex2 && jw >= 0.85:
+		return NamePhonetic
+	case jw >= 0.88:
+		return NameSimilar
+	}
+	return NameDifferent
+}
+
+// tokenSubset reports whether every token of small is in big and big has more.
+func tokenSubset(small, big []string) bool {
+	if len(small) == 0 || len(small) >= len(big) {
+		return false
+	}
+	for _, s := range small {
+		if len(s) < 2 {
+			return false
+		}
+		found := false
+		for _, t := range big {
+			if s == t {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// family returns the name that stands for the family name: the birth name,
+// or the name in use when the birth name is missing.
+func family(p *Prepared) *Name {
+	if !p.Birth.Empty() {
+		return &p.Birth
+	}
+	return &p.Used
+}
+
+func compareFamily(a, b *Prepared) (Level, string) {
+	fa, fb := family(a), family(b)
+	l := compareNames(fa, fb)
+	if l == NameExact {
+		return l, fa.CoreGlued
+	}
+	if l == NameVariant {
+		return l, ""
+	}
+	if l != Null && l <= NameTypo {
+		return l, ""
+	}
+	// The name in use typed as the birth name, at one site or the other.
+	for _, pair := range [2][2]*Name{{&a.Birth, &b.Used}, {&a.Used, &b.Birth}} {
+		if x := compareNames(pair[0], pair[1]); x != Null && x <= NameVariant {
+			return NameCross, ""
+		}
+	}
+	if a.Birth.Empty() || b.Birth.Empty() {
+		if x := compareNames(&a.Used, &b.Used); x != Null && x <= NameVariant && (l == Null || l > NameCross) {
+			return NameCross, ""
+		}
+	}
+	return l, ""
+}
+
+func compareFirst(a, b *Prepared) (Level, string) {
+	l := compareNames(&a.First, &b.First)
+	if l == Null || l == NameExact {
+		if l == NameExact {
+			return l, a.First.Glued
+		}
+		return l, ""
+	}
+	// Known by another of the birth first names.
+	if inList(&a.First, b.List) || inList(&b.First, a.List) {
+		return NameVariant, ""
+	}
+	if l == NameVariant {
+		return NameCompound, ""
+	}
+	if l == NameCompound || compoundPart(&a.First, b) || compoundPart(&b.First, a) {
+		return NameCompound, ""
+	}
+	return l, ""
+}
+
+func inList(n *Name, list []Name) bool {
+	for i := range list {
+		if list[i].Glued == n.Glued && !n.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// compoundPart reports whether n is one part of a compound first name of p
+// (JEAN for JEAN-PIERRE, CLAIRE for MARIE-CLAIRE).
+func compoundPart(n *Name, p *Prepared) bool {
+	if n.Empty() || len(n.Glued) < 2 {
+		return false
+	}
+	for _, t := range p.First.Tokens {
+		if t == n.Glued {
+			return true
+		}
+	}
+	for i := range p.List {
+		for _, t := range p.List[i].Tokens {
+			if t == n.Glued {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// swapped reports whether family name and first name were typed in each
+// other's field on one side.
+func swapped(a, b *Prepared) bool {
+	fa, fb := family(a), family(b)
+	x := compareNames(fa, &b.First)
+	y := compareNames(&a.First, fb)
+	return x != Null && y != Null && x <= NameTypo && y <= NameTypo
+}
+
+func compareDate(a, b Date) Level {
+	if a.IsZero() || b.IsZero() || a.Year == 0 || b.Year == 0 {
+		return Null
+	}
+	if a == b {
+		if !a.Full() {
+			return DatePartial
+		}
+		if a.Placeholder {
+			return DatePlaceholder
+		}
+		return DateExact
+	}
+	if a.Full() && b.Full() {
+		if a.Year == b.Year && a.Day == b.Month && a.Month == b.Day {
+			return DateSwap
+		}
+		if a.Placeholder != b.Placeholder {
+			// A placeholder says only its year.
+			if a.Year == b.Year {
+				return DatePartial
+			}
+			return DateDifferent
+		}
+		diff := 0
+		if a.Day != b.Day {
+			diff++
+		}
+		if a.Month != b.Month {
+			diff++
+		}
+		if a.Year != b.Year {
+			if !yearTypo(a.Year, b.Year) {
+				return DateDifferent
+			}
+			diff++
+		}
+		if diff == 1 {
+			return DateOneOff
+		}
+		return DateDifferent
+	}
+	// A partial date on one side: compatible if what both know agrees.
+	if a.Year != b.Year {
+		return DateDifferent
+	}
+	if a.Month != 0 && b.Month != 0 && a.Month != b.Month {
+		return DateDifferent
+	}
+	if a.Day != 0 && b.Day != 0 && a.Day != b.Day {
+		return DateDifferent
+	}
+	return DatePartial
+}
+
+// yearTypo reports whether two years differ as a typing slip would make them:
+// by one, in one digit, or by two adjacent digits swapped.
+func yearTypo(a, b int) bool {
+	if a-b == 1 || b-a == 1 {
+		return true
+	}
+	da, db := [4]int{a / 1000, a / 100 % 10, a / 10 % 10, a % 10}, [4]int{b / 1000, b / 100 % 10, b / 10 % 10, b % 10}
+	var diffs []int
+	for i := range da {
+		if da[i] != db[i] {
+			diffs = append(diffs, i)
+		}
+	}
+	switch len(diffs) {
+	case 1:
+		return true
+	case 2:
+		i, j := diffs[0], diffs[1]
+		return j == i+1 && da[i] == db[j] && da[j] == db[i]
+	}
+	return false
+}
+
+func compareSex(a, b byte) Level {
+	if a == 0 || b == 0 {
+		return Null
+	}
+	if a == b {
+		return Agree
+	}
+	return Disagree
+}
+
+// department returns the département part of a COG code: 3 characters
+// overseas (97x, 98x), 2 otherwise.
+func department(code string) string {
+	if len(code) < 3 {
+		return code
+	}
+	if code[:2] == "97" || code[:2] == "98" {
+		return code[:3]
+	}
+	return code[:2]
+}
+
+func comparePlace(a, b string) Level {
+	if a == "" || b == "" {
+		return Null
+	}
+	switch {
+	case a == b:
+		return PlaceSame
+	case department(a) == department(b) && department(a) != "99":
+		return PlaceDepartment
+	}
+	return PlaceDifferent
+}
+
+func compareResidence(a, b *Prepared) Level {
+	postal := a.Postal != "" && a.Postal == b.Postal
+	city := a.City != "" && a.City == b.City
+	if a.Address != "" && b.Address != "" && (postal || city) {
+		if a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93 {
+			return ResAddress
+		}
+	}
+	if postal || city {
+		return ResPostal
+	}
+	if a.Postal != "" && b.Postal != "" {
+		if department(a.Postal) == department(b.Postal) {
+			return ResDepartment
+		}
+		return ResDifferent
+	}
+	if a.City != "" && b.City != "" {
+		return ResDifferent
+	}
+	return Null
+}

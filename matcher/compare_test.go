@@ -1,0 +1,176 @@
+package matcher
+
+import (
+	"testing"
+)
+
+func prep(t testing.TB, r Record) *Prepared {
+	t.Helper()
+	if r.Authority == "" {
+		r.Authority = "1.2.250.1.213.1.1.1.1"
+	}
+	if r.LocalID == "" {
+		r.LocalID = "1"
+	}
+	p, err := Prepare(&r)
+	if err != nil {
+		t.Fatalf("Prepare(%+v): %v", r, err)
+	}
+	return p
+}
+
+func TestCompareNames(t *testing.T) {
+	for _, tc := range []struct {
+		a, b Record
+		want Level
+	}{
+		{Record{BirthName: "Lefèvre"}, Record{BirthName: "LEFEVRE"}, NameExact},
+		{Record{BirthName: "JEAN-PIERRE"}, Record{BirthName: "JEAN PIERRE"}, NameExact},
+		{Record{BirthName: "DE LA FONTAINE"}, Record{BirthName: "LA FONTAINE"}, NameVariant},
+		{Record{BirthName: "DE LA FONTAINE"}, Record{BirthName: "DELAFONTAINE"}, NameExact},
+		{Record{BirthName: "LA FONTAINE"}, Record{BirthName: "DELAFONTAINE"}, NameVariant},
+		{Record{BirthName: "D'ALMEIDA"}, Record{BirthName: "ALMEIDA"}, NameVariant},
+		{Record{BirthName: "LE GALL"}, Record{BirthName: "LEGALL"}, NameExact},
+		{Record{BirthName: "MARTIN-DUPONT"}, Record{BirthName: "MARTIN"}, NameCompound},
+		{Record{BirthName: "DUPONT", UsedName: "MARTIN"}, Record{BirthName: "MARTIN"}, NameCross},
+		{Record{BirthName: "DUPONT EPOUSE MARTIN"}, Record{BirthName: "MARTIN"}, NameCross},
+		{Record{BirthName: "MARTIN NEE DUPONT"}, Record{BirthName: "DUPONT"}, NameExact},
+		{Record{BirthName: "LEFEBVRE"}, Record{BirthName: "LEFEVRE"}, NameTypo},
+		{Record{BirthName: "GAUTHIER"}, Record{BirthName: "GAUTIER"}, NameTypo},
+		{Record{BirthName: "MARTIN"}, Record{BirthName: "MARTNI"}, NameTypo},
+		{Record{BirthName: "MARTIN"}, Record{BirthName: "BERNARD"}, NameDifferent},
+		{Record{BirthName: "X"}, Record{BirthName: "MARTIN"}, Null},
+		{Record{}, Record{BirthName: "MARTIN"}, Null},
+	} {
+		c := Compare(prep(t, tc.a), prep(t, tc.b))
+		if got := c.Levels[FieldName]; got != tc.want {
+			t.Errorf("%q/%q vs %q/%q: name level %s, want %s", tc.a.BirthName, tc.a.UsedName, tc.b.BirthName, tc.b.UsedName,
+				FieldName.LevelName(got), FieldName.LevelName(tc.want))
+		}
+	}
+}
+
+func TestCompareFirstNames(t *testing.T) {
+	for _, tc := range []struct {
+		a, b Record
+		want Level
+	}{
+		{Record{FirstName: "Hélène"}, Record{FirstName: "HELENE"}, NameExact},
+		{Record{FirstName: "JEAN-PIERRE"}, Record{FirstName: "JEANPIERRE"}, NameExact},
+		{Record{FirstName: "JEAN-PIERRE"}, Record{FirstName: "JEAN"}, NameCompound},
+		{Record{FirstName: "MARIE-CLAIRE"}, Record{FirstName: "CLAIRE"}, NameCompound},
+		{Record{FirstNames: "JEAN PAUL MARIE"}, Record{FirstName: "PAUL"}, NameVariant},
+		{Record{FirstName: "NATHALIE"}, Record{FirstName: "NATALIA"}, NamePhonetic},
+		{Record{FirstName: "PHILIPPE"}, Record{FirstName: "PHILIPP"}, NameTypo},
+		{Record{FirstName: "PAUL"}, Record{FirstName: "LUCAS"}, NameDifferent},
+		{Record{FirstName: "BEBE"}, Record{FirstName: "LUCAS"}, Null},
+	} {
+		c := Compare(prep(t, tc.a), prep(t, tc.b))
+		if got := c.Levels[FieldFirstName]; got != tc.want {
+			t.Errorf("%q/%q vs %q/%q: first-name level %s, want %s", tc.a.FirstName, tc.a.FirstNames, tc.b.FirstName, tc.b.FirstNames,
+				FieldFirstName.LevelName(got), FieldFirstName.LevelName(tc.want))
+		}
+	}
+}
+
+func TestCompareSwappedNames(t *testing.T) {
+	a := prep(t, Record{BirthName: "MARTIN", FirstName: "PIERRE"})
+	b := prep(t, Record{BirthName: "PIERRE", FirstName: "MARTIN"})
+	c := Compare(a, b)
+	if c.Levels[FieldName] != NameSwapped || c.Levels[FieldFirstName] != NameSwapped {
+		t.Errorf("swapped names: levels %v/%v", c.Levels[FieldName], c.Levels[FieldFirstName])
+	}
+}
+
+func TestCompareDate(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want Level
+	}{
+		{"1975-03-12", "1975-03-12", DateExact},
+		{"1975-03-12", "12/03/1975", DateExact},
+		{"1960-01-01", "1960-01-01", DatePlaceholder},
+		{"1975-03-12", "1975-12-03", DateSwap},
+		{"1975-03-12", "1975-03-13", DateOneOff},
+		{"1975-03-12", "1975-04-12", DateOneOff},
+		{"1975-03-12", "1976-03-12", DateOneOff},
+		{"1975-03-12", "1985-03-12", DateOneOff},
+		{"1975-03-12", "1957-03-12", DateOneOff}, // digits transposed
+		{"1979-03-12", "1980-03-12", DateOneOff}, // off by one across a decade
+		{"1975-03-12", "1975", DatePartial},
+		{"1975-03-12", "1975-03-00", DatePartial},
+		{"1975-03-12", "1975-01-01", DatePartial}, // placeholder keeps the year
+		{"1975-03-12", "1976-01-01", DateDifferent},
+		{"1975-03-12", "1975-08-24", DateDifferent},
+		{"1975-03-12", "1948-03-12", DateDifferent}, // father and son
+		{"1975-03-12", "", Null},
+	} {
+		a, _ := ParseDate(tc.a)
+		b, _ := ParseDate(tc.b)
+		if got := compareDate(a, b); got != tc.want {
+			t.Errorf("%s vs %s: %s, want %s", tc.a, tc.b, FieldBirthDate.LevelName(got), FieldBirthDate.LevelName(tc.want))
+		}
+		if got := compareDate(b, a); got != tc.want {
+			t.Errorf("%s vs %s (reversed): %s, want %s", tc.b, tc.a, FieldBirthDate.LevelName(got), FieldBirthDate.LevelName(tc.want))
+		}
+	}
+}
+
+func TestCompareOtherFields(t *testing.T) {
+	a := prep(t, Record{Sex: "F", BirthPlace: "33063", PostalCode: "33000", City: "Bordeaux", Address: "12 av. Jean Jaurès", Phone: "+33 5 56 00 00 01"})
+	for _, tc := range []struct {
+		b     Record
+		field Field
+		want  Level
+	}{
+		{Record{Sex: "2"}, FieldSex, Agree},
+		{Record{Sex: "M"}, FieldSex, Disagree},
+		{Record{Sex: "U"}, FieldSex, Null},
+		{Record{BirthPlace: "33063"}, FieldBirthPlace, PlaceSame},
+		{Record{BirthPlace: "33281"}, FieldBirthPlace, PlaceDepartment},
+		{Record{BirthPlace: "99134"}, FieldBirthPlace, PlaceDifferent},
+		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldResidence, ResAddress},
+		{Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldResidence, ResPostal},
+		{Record{PostalCode: "33700"}, FieldResidence, ResDepartment},
+		{Record{PostalCode: "64100"}, FieldResidence, ResDifferent},
+		{Record{Phone: "0556000001"}, FieldPhone, Agree},
+		{Record{Phone: "0556000002"}, FieldPhone, Disagree},
+	} {
+		c := Compare(a, prep(t, tc.b))
+		if got := c.Levels[tc.field]; got != tc.want {
+			t.Errorf("%+v: %s level %s, want %s", tc.b, tc.field, tc.field.LevelName(got), tc.field.LevelName(tc.want))
+		}
+	}
+}
+
+func TestPrepareRejects(t *testing.T) {
+	for _, tc := range []struct {
+		r     Record
+		field string
+	}{
+		{Record{LocalID: "1"}, "authority"},
+		{Record{Authority: "a"}, "local_id"},
+		{Record{Authority: "a", LocalID: "1", INS: "276037510669380"}, "ins"},
+		{Record{Authority: "a", LocalID: "1", BirthDate: "1975-02-30"}, "birth_date"},
+		{Record{Authority: "a", LocalID: "1", Sex: "Z"}, "sex"},
+		{Record{Authority: "a", LocalID: "1", BirthPlace: "Bordeaux"}, "birth_place"},
+		{Record{Authority: "a", LocalID: "1", Status: "VALIDE"}, "status"},
+	} {
+		_, err := Prepare(&tc.r)
+		if err == nil || vigieField(err) != tc.field {
+			t.Errorf("Prepare(%+v) err = %v, want one naming %s", tc.r, err, tc.field)
+		}
+	}
+}
+
+func TestINSMismatch(t *testing.T) {
+	// 1800175123456 key 60: a man born January 1980.
+	own := prep(t, Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15"})
+	if own.INSMismatch {
+		t.Error("an INS matching its record's sex and birth month is flagged")
+	}
+	child := prep(t, Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02"})
+	if !child.INSMismatch {
+		t.Error("a father's INS on his daughter's record is not flagged")
+	}
+}

@@ -1,0 +1,127 @@
+package matcher
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"vigie"
+)
+
+// Date is a birth date as the matcher sees it: each part may be unknown (0),
+// as French civil records and INSi allow.
+type Date struct {
+	Year, Month, Day int
+
+	// Placeholder marks dates typed when the real one is unknown: 1 January
+	// or 31 December (a convention for people born abroad without records,
+	// and a default in many systems), and years before 1900. Only the year of
+	// such a date is evidence.
+	Placeholder bool
+}
+
+// IsZero reports whether no part of the date is known.
+func (d Date) IsZero() bool { return d.Year == 0 && d.Month == 0 && d.Day == 0 }
+
+// Full reports whether year, month and day are all known.
+func (d Date) Full() bool { return d.Year != 0 && d.Month != 0 && d.Day != 0 }
+
+// String returns the date as ISO YYYY-MM-DD with 00 for unknown parts.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
+
+// ParseDate reads a birth date written YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY,
+// YYYY-MM, YYYYMM or YYYY, with 00 (or a missing part) for an unknown day or
+// month. An empty string is the zero Date. A date that cannot be a birth date
+// is an EINVALID error naming field birth_date.
+func ParseDate(s string) (Date, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Date{}, nil
+	}
+	var y, m, d string
+	switch {
+	case len(s) == 10 && s[4] == '-' && s[7] == '-':
+		y, m, d = s[:4], s[5:7], s[8:]
+	case len(s) == 10 && (s[2] == '/' || s[2] == '.' || s[2] == '-') && s[5] == s[2]:
+		d, m, y = s[:2], s[3:5], s[6:]
+	case len(s) == 8 && allDigits(s):
+		y, m, d = s[:4], s[4:6], s[6:]
+	case len(s) == 7 && s[4] == '-':
+		y, m = s[:4], s[5:]
+	case len(s) == 6 && allDigits(s):
+		y, m = s[:4], s[4:]
+	case len(s) == 4:
+		y = s
+	default:
+		return Date{}, vigie.Invalid("birth_date", "%q is not a date (expected YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)", s)
+	}
+	num := func(part, what string) (int, error) {
+		if part == "" {
+			return 0, nil
+		}
+		if !allDigits(part) {
+			return 0, vigie.Invalid("birth_date", "%q: the %s is not a number", s, what)
+		}
+		n, _ := strconv.Atoi(part)
+		return n, nil
+	}
+	var out Date
+	var err error
+	if out.Year, err = num(y, "year"); err != nil {
+		return Date{}, err
+	}
+	if out.Month, err = num(m, "month"); err != nil {
+		return Date{}, err
+	}
+	if out.Day, err = num(d, "day"); err != nil {
+		return Date{}, err
+	}
+	switch {
+	case out.Year < 1800 || out.Year > 2200:
+		if out.Year == 0 && (out.Month != 0 || out.Day != 0) {
+			return Date{}, vigie.Invalid("birth_date", "%q: a day or month without a year", s)
+		}
+		if out.Year != 0 {
+			return Date{}, vigie.Invalid("birth_date", "%q: year %d is out of range", s, out.Year)
+		}
+	case out.Month > 12:
+		return Date{}, vigie.Invalid("birth_date", "%q: month %d is out of range", s, out.Month)
+	case out.Day > 31:
+		return Date{}, vigie.Invalid("birth_date", "%q: day %d is out of range", s, out.Day)
+	case out.Day > 0 && out.Month > 0 && out.Day > daysIn(out.Month, out.Year):
+		return Date{}, vigie.Invalid("birth_date", "%q: %d-%02d has no day %d", s, out.Year, out.Month, out.Day)
+	}
+	out.Placeholder = out.Year < 1900 ||
+		(out.Month == 1 && out.Day == 1) || (out.Month == 12 && out.Day == 31)
+	return out, nil
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

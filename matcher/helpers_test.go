@@ -1,0 +1,5 @@
+package matcher
+
+import "vigie"
+
+func vigieField(err error) string { return vigie.ErrorField(err) }

@@ -1,0 +1,344 @@
+package matcher
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"vigie"
+)
+
+// ModelVersion is the version of the model file format.
+const ModelVersion = 1
+
+// Model holds the Fellegi–Sunter parameters: for each field and level, m (the
+// probability of that level when the two records are the same person) and u
+// (when they are not), the prior, and the decision thresholds.
+type Model struct {
+	Version int    `json:"version"`
+	Source  string `json:"source"` // how the parameters were obtained
+
+	Fields map[string]FieldParams `json:"fields"`
+
+	// MatchesPerRecord is how many other records of the same person a record
+	// has on average; with Population it gives the prior probability that two
+	// records drawn at random match.
+	MatchesPerRecord float64 `json:"matches_per_record"`
+	// Population is the number of records the prior refers to: the larger
+	// the index, the likelier a coincidence (see WithPopulation).
+	Population int `json:"population"`
+
+	// AutoLink and Review are the probability thresholds: at or above
+	// AutoLink a pair may be linked without a person (if no rule forbids
+	// it); between Review and AutoLink it is put to identity-vigilance staff.
+	AutoLink float64 `json:"auto_link"`
+	Review   float64 `json:"review"`
+
+	// TFMinimum is the smallest value frequency used in the term-frequency
+	// adjustment, so that a name seen once does not weigh without bound.
+	TFMinimum float64 `json:"tf_minimum"`
+
+	// FirstNameGuard and BirthDateGuard hold back pairs whose first names,
+	// or birth dates, differ beyond any typing slip, whatever the other
+	// fields say: twins share a family name, birth date, birthplace and
+	// address; a father and his son share names and address. Training turns
+	// a guard on when the data shows that true matches rarely differ that
+	// way (m of level "different" below GuardMaxM); on data where whole
+	// values are often replaced by mistake, the guard would cost more
+	// missed links than the homonyms it protects.
+	FirstNameGuard bool `json:"first_name_guard"`
+	BirthDateGuard bool `json:"birth_date_guard"`
+
+	params [NumFields]FieldParams
+}
+
+// FieldParams are one field's m and u probabilities, indexed by level.
+type FieldParams struct {
+	M []float64 `json:"m"`
+	U []float64 `json:"u"`
+}
+
+//go:embed model_default.json
+var defaultModelJSON []byte
+
+// DefaultModel returns the model shipped with Vigie, trained on the
+// project's generated regional population (see Train). Each call returns a
+// fresh copy the caller may modify.
+func DefaultModel() *Model {
+	m, err := ParseModel(defaultModelJSON)
+	if err != nil {
+		panic("matcher: shipped model is invalid: " + err.Error())
+	}
+	return m
+}
+
+// ParseModel reads a model file, checking its version and that every field
+// has a probability per level.
+func ParseModel(data []byte) (*Model, error) {
+	var m Model
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, vigie.Invalid("model", "not a model file: %v", err)
+	}
+	if m.Version != ModelVersion {
+		return nil, vigie.Invalid("model.version", "version %d, this build reads version %d", m.Version, ModelVersion)
+	}
+	if err := m.index(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// index checks Fields and copies them into the array used when scoring.
+func (m *Model) index() error {
+	for f := Field(0); f < NumFields; f++ {
+		p, ok := m.Fields[f.String()]
+		if !ok {
+			return vigie.Invalid("model.fields", "field %s is missing", f)
+		}
+		if len(p.M) != f.NumLevels() || len(p.U) != f.NumLevels() {
+			return vigie.Invalid("model.fields."+f.String(), "%d levels expected, m has %d and u %d", f.NumLevels(), len(p.M), len(p.U))
+		}
+		for l := range p.M {
+			if !(p.M[l] > 0 && p.M[l] <= 1 && p.U[l] > 0 && p.U[l] <= 1) {
+				return vigie.Invalid("model.fields."+f.String(), "level %s: m and u must be in (0, 1], got %g and %g", f.LevelName(Level(l)), p.M[l], p.U[l])
+			}
+		}
+		m.params[f] = p
+	}
+	if m.Population <= 0 || m.MatchesPerRecord <= 0 {
+		return vigie.Invalid("model.population", "population and matches_per_record must be positive")
+	}
+	if !(m.Review > 0 && m.Review <= m.AutoLink && m.AutoLink < 1) {
+		return vigie.Invalid("model.auto_link", "thresholds must satisfy 0 < review <= auto_link < 1, got %g and %g", m.Review, m.AutoLink)
+	}
+	return nil
+}
+
+// MarshalJSON writes the model file.
+func (m *Model) MarshalJSON() ([]byte, error) {
+	type plain Model
+	return json.MarshalIndent((*plain)(m), "", "  ")
+}
+
+// SetParams replaces one field's parameters.
+func (m *Model) SetParams(f Field, p FieldParams) error {
+	if m.Fields == nil {
+		m.Fields = map[string]FieldParams{}
+	}
+	m.Fields[f.String()] = p
+	if len(p.M) != f.NumLevels() || len(p.U) != f.NumLevels() {
+		return fmt.Errorf("matcher: %s needs %d levels", f, f.NumLevels())
+	}
+	m.params[f] = p
+	return nil
+}
+
+// Params returns one field's parameters.
+func (m *Model) Params(f Field) FieldParams { return m.params[f] }
+
+// WithPopulation returns a copy of the model whose prior refers to an index
+// of n records.
+func (m *Model) WithPopulation(n int) *Model {
+	c := *m
+	if n > 0 {
+		c.Population = n
+	}
+	return &c
+}
+
+// PriorWeight is the prior log2 odds that a pair matches.
+func (m *Model) PriorWeight() float64 {
+	lambda := m.MatchesPerRecord / float64(max(m.Population, 2))
+	return math.Log2(lambda / (1 - lambda))
+}
+
+// Frequencies gives how common a name is, for the term-frequency adjustment:
+// agreeing on MARTIN is weaker evidence than agreeing on a rare name. A
+// frequency is the share of records holding the value (0 when unknown).
+type Frequencies interface {
+	NameFrequency(coreGlued string) float64
+	FirstNameFrequency(glued string) float64
+}
+
+// Grade is the confidence band of a score, as FHIR PDQm $match grades it.
+type Grade string
+
+// The grades, from the strongest.
+const (
+	GradeCertain  Grade = "certain"  // auto-link allowed
+	GradeProbable Grade = "probable" // worth a person's review
+	GradePossible Grade = "possible" // weak
+	GradeNone     Grade = "certainly-not"
+)
+
+// Score is the outcome of scoring a comparison: the match weight, the
+// calibrated probability, the grade and everything that explains them.
+type Score struct {
+	Weight      float64 // sum of field weights, in bits (log2 likelihood ratio)
+	Prior       float64 // prior log2 odds
+	Probability float64 // after hard rules
+	Grade       Grade
+	// AutoLink is true when the pair may be linked without a person.
+	AutoLink bool
+	Fields   [NumFields]FieldScore
+	Rules    []Rule // the hard rules that fired
+}
+
+// FieldScore is one field's part in a score.
+type FieldScore struct {
+	Field  Field
+	Level  Level
+	Weight float64 // log2(m/u), TF-adjusted; 0 for missing
+	TF     float64 // the adjustment included in Weight, in bits
+	A, B   string  // the values compared, for display
+}
+
+// Rule is a hard rule that fired, above the sum of weights.
+type Rule struct {
+	Code    string // stable identifier
+	Message string // for identity-vigilance staff
+}
+
+// Rule codes.
+const (
+	RuleDifferentINS = "different_ins"       // two different valid INS: never auto-link
+	RuleINSConflict  = "ins_conflict"        // one INS on strongly conflicting traits: potential collision
+	RuleINSMismatch  = "ins_mismatch"        // an INS contradicts its own record's sex or birth date: ignored
+	RuleNoAutoLink   = "no_auto_link"        // doubtful, fictitious, anonymous or placeholder identity
+	RuleFirstName    = "first_name_conflict" // clearly different first names: twins or siblings
+	RuleBirthDate    = "birth_date_conflict" // clearly different birth dates: parent and child
+)
+
+// Score scores a comparison. freq may be nil (no term-frequency adjustment).
+func (m *Model) Score(c *Comparison, freq Frequencies) Score {
+	var s Score
+	s.Prior = m.PriorWeight()
+	insUsable := c.A != nil && c.B != nil && !c.A.INSMismatch && !c.B.INSMismatch
+	for f := Field(0); f < NumFields; f++ {
+		fs := FieldScore{Field: f, Level: c.Levels[f]}
+		if c.A != nil && c.B != nil {
+			fs.A, fs.B = displayValue(c.A, f), displayValue(c.B, f)
+		}
+		if fs.Level != Null && !(f == FieldINS && !insUsable) {
+			p := m.params[f]
+			mu, u := p.M[fs.Level], p.U[fs.Level]
+			fs.Weight = math.Log2(mu / u)
+			if freq != nil {
+				var tf float64
+				switch {
+				case f == FieldName && c.NameValue != "":
+					tf = freq.NameFrequency(c.NameValue)
+				case f == FieldFirstName && c.FirstValue != "":
+					tf = freq.FirstNameFrequency(c.FirstValue)
+				}
+				if tf > 0 {
+					adj := math.Log2(u / math.Max(tf, m.TFMinimum))
+					fs.TF = adj
+					fs.Weight += adj
+				}
+			}
+		}
+		s.Fields[f] = fs
+		s.Weight += fs.Weight
+	}
+	s.Probability = probability(s.Weight + s.Prior)
+	s.AutoLink = s.Probability >= m.AutoLink
+	m.applyRules(c, &s)
+	switch {
+	case s.AutoLink:
+		s.Grade = GradeCertain
+	case s.Probability >= m.Review:
+		s.Grade = GradeProbable
+	case s.Probability >= 0.01:
+		s.Grade = GradePossible
+	default:
+		s.Grade = GradeNone
+	}
+	return s
+}
+
+func probability(bits float64) float64 {
+	return 1 / (1 + math.Exp2(-bits))
+}
+
+// applyRules enforces the identity-vigilance rules that no sum of weights
+// may override.
+func (m *Model) applyRules(c *Comparison, s *Score) {
+	if c.A == nil || c.B == nil {
+		return
+	}
+	a, b := c.A, c.B
+	fire := func(code, msg string) { s.Rules = append(s.Rules, Rule{code, msg}) }
+	// Below the review threshold: the pair is not put to anyone.
+	capBelowReview := func() {
+		s.Probability = math.Min(s.Probability, m.Review*0.5)
+		s.AutoLink = false
+	}
+	if a.INSMismatch || b.INSMismatch {
+		fire(RuleINSMismatch, "an INS contradicts its own record's sex or birth date: it is not used as evidence")
+	}
+	insLevel := c.Levels[FieldINS]
+	if a.INSMismatch || b.INSMismatch {
+		insLevel = Null
+	}
+	firstConflict := c.Levels[FieldFirstName] == NameDifferent
+	dateConflict := c.Levels[FieldBirthDate] == DateDifferent
+	sexConflict := c.Levels[FieldSex] == Disagree
+	switch {
+	case insLevel == INSDifferent:
+		fire(RuleDifferentINS, "the two records carry different valid INS")
+		s.AutoLink = false
+	case insLevel == INSSame && (firstConflict || dateConflict || sexConflict || c.Levels[FieldName] == NameDifferent):
+		fire(RuleINSConflict, "the same INS is carried by records whose traits conflict: potential collision")
+		s.AutoLink = false
+		s.Probability = math.Max(s.Probability, m.Review) // always put to a person
+	case insLevel == INSSame && (c.A.INSMismatch || c.B.INSMismatch):
+		s.AutoLink = false
+	default:
+		if firstConflict && m.FirstNameGuard {
+			fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
+			capBelowReview()
+		}
+		if dateConflict && m.BirthDateGuard {
+			fire(RuleBirthDate, "the birth dates differ beyond a typing slip: parent and child are not the same person")
+			capBelowReview()
+		}
+	}
+	if a.NoAutoLink || b.NoAutoLink {
+		fire(RuleNoAutoLink, "a doubtful, fictitious, anonymous or placeholder identity is never linked automatically")
+		s.AutoLink = false
+	}
+}
+
+// displayValue is the value of a field shown in explanations.
+func displayValue(p *Prepared, f Field) string {
+	switch f {
+	case FieldName:
+		if p.Used.Glued != "" {
+			return p.Birth.Folded + " (" + p.Used.Folded + ")"
+		}
+		return p.Birth.Folded
+	case FieldFirstName:
+		return p.First.Folded
+	case FieldBirthDate:
+		return p.Date.String()
+	case FieldSex:
+		if p.Sex == 0 {
+			return ""
+		}
+		return string(p.Sex)
+	case FieldBirthPlace:
+		return p.BirthPlace
+	case FieldINS:
+		return p.INS.Number
+	case FieldResidence:
+		return p.Postal
+	case FieldPhone:
+		if p.Phone == "" {
+			return ""
+		}
+		return "…" + p.Phone[len(p.Phone)-4:]
+	}
+	return ""
+}

@@ -1,0 +1,37 @@
+package matcher
+
+// StartingModel returns the parameters EM starts from and the fallback when
+// no training data exists: m and u set by judgement from the error rates of
+// regional hospital data, not fitted. Train replaces them.
+func StartingModel() *Model {
+	m := &Model{
+		Version:          ModelVersion,
+		Source:           "starting values set by judgement (not trained)",
+		MatchesPerRecord: 0.8,
+		Population:       1_000_000,
+		AutoLink:         0.999,
+		Review:           0.5,
+		TFMinimum:        1e-6,
+		FirstNameGuard:   true,
+		BirthDateGuard:   true,
+	}
+	set := func(f Field, mu, u []float64) {
+		if err := m.SetParams(f, FieldParams{M: mu, U: u}); err != nil {
+			panic(err)
+		}
+	}
+	//                                 exact  variant compound cross  swapped typo   phonetic similar different
+	set(FieldName, []float64{0.86, 0.02, 0.01, 0.03, 0.003, 0.03, 0.01, 0.007, 0.02},
+		[]float64{0.002, 0.0003, 0.0003, 0.0003, 1e-5, 0.001, 0.002, 0.008, 0.986})
+	set(FieldFirstName, []float64{0.84, 0.03, 0.04, 1e-4, 0.003, 0.03, 0.015, 0.012, 0.03},
+		[]float64{0.01, 0.002, 0.003, 1e-5, 1e-5, 0.003, 0.004, 0.02, 0.958})
+	//                                 exact  placeholder swap  one-off partial different
+	set(FieldBirthDate, []float64{0.95, 0.004, 0.005, 0.025, 0.006, 0.01},
+		[]float64{4e-5, 1e-5, 3e-5, 2e-3, 1e-3, 0.99692})
+	set(FieldSex, []float64{0.997, 0.003}, []float64{0.5, 0.5})
+	set(FieldBirthPlace, []float64{0.96, 0.015, 0.025}, []float64{0.01, 0.08, 0.91})
+	set(FieldINS, []float64{0.999, 0.001}, []float64{1e-8, 1})
+	set(FieldResidence, []float64{0.7, 0.1, 0.1, 0.1}, []float64{2e-4, 0.005, 0.1, 0.8948})
+	set(FieldPhone, []float64{0.7, 0.3}, []float64{1e-5, 1})
+	return m
+}

@@ -1,0 +1,159 @@
+package matcher
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+var person = Record{BirthName: "ETCHEVERRY", FirstName: "MAITE", FirstNames: "MAITE ANNE", BirthDate: "1968-05-21",
+	Sex: "F", BirthPlace: "64445", PostalCode: "64100", City: "BAYONNE", Address: "3 RUE D'ESPAGNE"}
+
+func score(t *testing.T, m *Model, a, b Record) Score {
+	t.Helper()
+	c := Compare(prep(t, a), prep(t, b))
+	return m.Score(&c, nil)
+}
+
+func TestScoreSamePersonLinks(t *testing.T) {
+	m := DefaultModel()
+	b := person
+	b.BirthName, b.BirthDate = "ETCHEVERY", "1968-05-12" // typo and a one-day slip
+	s := score(t, m, person, b)
+	if !s.AutoLink || s.Grade != GradeCertain {
+		t.Errorf("same person with two slips not linked:\n%s", s.Table())
+	}
+	if s.Probability <= 0.99 {
+		t.Errorf("probability %.4f", s.Probability)
+	}
+}
+
+func TestScoreHardRules(t *testing.T) {
+	m := DefaultModel()
+	with := func(f func(*Record)) Record { r := person; f(&r); return r }
+	for _, tc := range []struct {
+		name     string
+		a, b     Record
+		rule     string
+		autoLink bool
+		review   bool // probability at or above the review threshold
+	}{
+		{"different valid INS", with(func(r *Record) { r.INS = "268056444512345" + "" }), with(func(r *Record) { r.INS = "268056444512346" }), "", false, true},
+		{"twin sister", person, with(func(r *Record) { r.FirstName, r.FirstNames = "AMAIA", "AMAIA" }), RuleFirstName, false, false},
+		{"mother and daughter", person, with(func(r *Record) { r.BirthDate = "1994-09-02" }), RuleBirthDate, false, false},
+		{"doubtful identity", person, with(func(r *Record) { r.Attributes = []string{AttrDoubtful} }), RuleNoAutoLink, false, true},
+		{"anonymous name", with(func(r *Record) { r.BirthName = "ANONYME" }), with(func(r *Record) { r.BirthName = "ANONYME" }), RuleNoAutoLink, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.a.INS != "" {
+				// give both a valid key
+				tc.a.INS = validINS(t, tc.a.INS[:13])
+				tc.b.INS = validINS(t, tc.b.INS[:12]+"9")
+			}
+			s := score(t, m, tc.a, tc.b)
+			if s.AutoLink != tc.autoLink {
+				t.Errorf("auto-link %v, want %v\n%s", s.AutoLink, tc.autoLink, s.Table())
+			}
+			if got := s.Probability >= m.Review; got != tc.review {
+				t.Errorf("in review band %v, want %v\n%s", got, tc.review, s.Table())
+			}
+			if tc.rule != "" && !hasRule(s, tc.rule) {
+				t.Errorf("rule %s did not fire\n%s", tc.rule, s.Table())
+			}
+		})
+	}
+}
+
+func TestScoreINSCollision(t *testing.T) {
+	m := DefaultModel()
+	ins := validINS(t, "2680564445123")
+	mother := person
+	mother.INS = ins
+	daughter := person
+	daughter.INS = ins
+	daughter.FirstName, daughter.FirstNames, daughter.BirthDate = "LEIRE", "LEIRE", "1968-05-30"
+	s := score(t, m, mother, daughter)
+	if s.AutoLink || !hasRule(s, RuleINSConflict) || s.Probability < m.Review {
+		t.Errorf("one INS on conflicting traits must go to review as a potential collision\n%s", s.Table())
+	}
+}
+
+func validINS(t *testing.T, body string) string {
+	t.Helper()
+	k, err := INSKey(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body + k
+}
+
+func hasRule(s Score, code string) bool {
+	for _, r := range s.Rules {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+type fixedFreq map[string]float64
+
+func (f fixedFreq) NameFrequency(v string) float64      { return f[v] }
+func (f fixedFreq) FirstNameFrequency(v string) float64 { return f["first:"+v] }
+
+func TestTermFrequencyAdjustment(t *testing.T) {
+	m := DefaultModel()
+	freq := fixedFreq{"MARTIN": 0.004, "ETCHEVERRY": 0.00002}
+	common := person
+	common.BirthName = "MARTIN"
+	c1 := Compare(prep(t, common), prep(t, common))
+	c2 := Compare(prep(t, person), prep(t, person))
+	s1, s2 := m.Score(&c1, freq), m.Score(&c2, freq)
+	w1, w2 := s1.Fields[FieldName].Weight, s2.Fields[FieldName].Weight
+	if !(w2 > w1+5) {
+		t.Errorf("a rare name must weigh more than MARTIN: %.2f vs %.2f", w2, w1)
+	}
+	want := math.Log2(m.Params(FieldName).M[NameExact] / 0.004)
+	if math.Abs(w1-want) > 1e-9 {
+		t.Errorf("MARTIN weight %.4f, want log2(m/tf) = %.4f", w1, want)
+	}
+}
+
+func TestExplanationTable(t *testing.T) {
+	m := DefaultModel()
+	b := person
+	b.FirstName = "MAITÉ"
+	s := score(t, m, person, b)
+	tab := s.Table()
+	for _, want := range []string{"name", "first_name", "birth_date", "exact", "probability", "grade certain"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+	if len(s.Reasons()) == 0 {
+		t.Error("no reasons")
+	}
+}
+
+func TestModelRoundTrip(t *testing.T) {
+	m := DefaultModel()
+	data, err := m.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := ParseModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := Field(0); f < NumFields; f++ {
+		for l := range m.Params(f).M {
+			if m.Params(f).M[l] != m2.Params(f).M[l] || m.Params(f).U[l] != m2.Params(f).U[l] {
+				t.Fatalf("%s level %d changed in the round trip", f, l)
+			}
+		}
+	}
+	bad := strings.Replace(string(data), `"version": 1`, `"version": 99`, 1)
+	if _, err := ParseModel([]byte(bad)); err == nil || vigieField(err) != "model.version" {
+		t.Errorf("a model of another version must be refused naming model.version, got %v", err)
+	}
+}

@@ -1,0 +1,226 @@
+package matcher
+
+import (
+	"strings"
+
+	"github.com/antzucaro/matchr"
+
+	"vigie"
+)
+
+// Prepared is a record's comparison form, computed once by Prepare and then
+// compared against many candidates.
+type Prepared struct {
+	Record *Record // the record as received, for explanations
+
+	Birth Name   // birth name (from BirthName, or split out of an ÉPOUSE/NÉE pattern)
+	Used  Name   // name in use
+	First Name   // first first name (or the first name in use)
+	List  []Name // every birth first name, in order
+
+	Date       Date
+	Sex        byte // 'M', 'F' or 0 when unknown
+	BirthPlace string
+
+	INS    INS  // valid INS, or zero
+	HasINS bool // a valid INS is present
+	// INSMismatch is set when the INS's own sex or birth year/month
+	// contradicts the record's traits: the number probably belongs to
+	// someone else (a parent's NIR on a child's record).
+	INSMismatch bool
+
+	Postal  string // 5 digits
+	City    string // folded letters
+	Address string // folded, abbreviations expanded
+	Phone   string // last 9 digits
+
+	// NoAutoLink is set for doubtful, fictitious and anonymous identities and
+	// for records whose names are placeholders: they never link by themselves.
+	NoAutoLink bool
+}
+
+// Prepare validates a record and computes its comparison form. An error is a
+// *vigie.Error with code EINVALID naming the field at fault; nothing is
+// silently dropped: an invalid INS or birth date is an error, not an absence.
+func Prepare(r *Record) (*Prepared, error) {
+	if strings.TrimSpace(r.Authority) == "" {
+		return nil, vigie.Invalid("authority", "the assigning authority is required")
+	}
+	if strings.TrimSpace(r.LocalID) == "" {
+		return nil, vigie.Invalid("local_id", "the local id is required")
+	}
+	switch strings.ToUpper(strings.TrimSpace(r.Status)) {
+	case "", StatusPROV, StatusRECUP, StatusVALI, StatusQUAL:
+	default:
+		return nil, vigie.Invalid("status", "%q is not an identity status (PROV, RECUP, VALI or QUAL)", r.Status)
+	}
+	p := &Prepared{Record: r}
+
+	birth, used := Fold(r.BirthName), Fold(r.UsedName)
+	if b, u, ok := SplitMarital(birth); ok {
+		birth = b
+		if used == "" {
+			used = u
+		}
+	}
+	if b, u, ok := SplitMarital(used); ok {
+		used = u
+		if used == "" { // "NEE DUPONT" alone in the used-name field
+			used = b
+		}
+		if birth == "" {
+			birth = b
+		}
+	}
+	p.Birth = prepareName(birth)
+	p.Used = prepareName(used)
+	if p.Used.Glued == p.Birth.Glued {
+		p.Used = Name{}
+	}
+
+	for _, f := range strings.Fields(Fold(strings.ReplaceAll(r.FirstNames, ",", " "))) {
+		p.List = append(p.List, prepareName(f))
+	}
+	if first := Fold(r.FirstName); first != "" {
+		p.First = prepareName(first)
+	} else if len(p.List) > 0 {
+		p.First = p.List[0]
+	}
+
+	var err error
+	if p.Date, err = ParseDate(r.BirthDate); err != nil {
+		return nil, err
+	}
+	if p.Sex, err = parseSex(r.Sex); err != nil {
+		return nil, err
+	}
+	if p.BirthPlace, err = parseBirthPlace(r.BirthPlace); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(r.INS) != "" {
+		if p.INS, err = ParseINS(r.INS, strings.TrimSpace(r.INSOID)); err != nil {
+			return nil, err
+		}
+		p.HasINS = true
+		p.INSMismatch = insContradicts(p)
+	}
+
+	p.Postal = digitsOnly(r.PostalCode)
+	switch len(p.Postal) {
+	case 5:
+	case 4: // a spreadsheet dropped the leading zero of 01000
+		p.Postal = "0" + p.Postal
+	default:
+		p.Postal = ""
+	}
+	p.City = Letters(Fold(r.City))
+	p.Address = normaliseAddress(Fold(r.Address))
+	if ph := digitsOnly(r.Phone); len(ph) >= 9 {
+		p.Phone = ph[len(ph)-9:]
+	}
+
+	for _, a := range r.Attributes {
+		switch strings.ToUpper(strings.TrimSpace(a)) {
+		case AttrDoubtful, AttrFictitious, AttrAnonymous:
+			p.NoAutoLink = true
+		}
+	}
+	// A missing trait is no evidence either way; a placeholder name says
+	// the identity is unknown.
+	if p.Birth.Placeholder || p.Birth.Glued == "" && (p.Used.Placeholder || p.Used.Glued == "" && p.First.Placeholder) {
+		p.NoAutoLink = true
+	}
+	if p.Date.Year != 0 && p.Date.Year < 1900 {
+		p.NoAutoLink = true
+	}
+	return p, nil
+}
+
+// prepareName parses a folded name and computes its phonetic keys.
+func prepareName(folded string) Name {
+	n := parseFolded(folded)
+	if n.CoreGlued != "" && !n.Placeholder {
+		n.Soundex2 = Soundex2(n.CoreGlued)
+		n.Phonex = Phonex(n.CoreGlued)
+		n.Metaphone, n.Metaphone2 = matchr.DoubleMetaphone(n.CoreGlued)
+	}
+	return n
+}
+
+func parseSex(s string) (byte, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "M", "H", "1", "MALE", "MASCULIN", "HOMME":
+		return 'M', nil
+	case "F", "2", "FEMALE", "FEMININ", "FÉMININ", "FEMME":
+		return 'F', nil
+	case "", "U", "I", "O", "A", "N", "0", "9", "UNKNOWN", "INCONNU", "OTHER", "AUTRE":
+		return 0, nil
+	}
+	return 0, vigie.Invalid("sex", "%q is not a sex code (expected M, F or U)", s)
+}
+
+// parseBirthPlace checks an INSEE COG commune code (5 characters, Corsica
+// 2A/2B) or a 99xxx country code.
+func parseBirthPlace(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return "", nil
+	}
+	ok := len(s) == 5 && allDigits(s[2:]) &&
+		(allDigits(s[:2]) || s[:2] == "2A" || s[:2] == "2B")
+	if !ok {
+		return "", vigie.Invalid("birth_place", "%q is not an INSEE code (5 characters such as 33063, 2A004 or 99134)", s)
+	}
+	if s == "99999" || s == "00000" { // unknown place
+		return "", nil
+	}
+	return s, nil
+}
+
+// insContradicts reports whether a valid INS's embedded sex, year or month
+// contradicts the record's own traits.
+func insContradicts(p *Prepared) bool {
+	if sx := p.INS.Sex(); sx != 0 && p.Sex != 0 && sx != p.Sex {
+		return true
+	}
+	if p.Date.Year != 0 && !p.Date.Placeholder && p.INS.BirthYear2() != p.Date.Year%100 {
+		return true
+	}
+	if m := p.INS.BirthMonth(); m >= 1 && m <= 12 && p.Date.Month != 0 && !p.Date.Placeholder && m != p.Date.Month {
+		return true
+	}
+	return false
+}
+
+func digitsOnly(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+var addressWords = map[string]string{
+	"AV": "AVENUE", "AVE": "AVENUE", "BD": "BOULEVARD", "BLVD": "BOULEVARD",
+	"R": "RUE", "CHE": "CHEMIN", "CH": "CHEMIN", "CHEM": "CHEMIN", "IMP": "IMPASSE",
+	"ALL": "ALLEE", "PL": "PLACE", "RTE": "ROUTE", "CRS": "COURS", "QU": "QUAI",
+	"LOT": "LOTISSEMENT", "RES": "RESIDENCE", "LD": "LIEUDIT", "ST": "SAINT", "STE": "SAINTE",
+	"FBG": "FAUBOURG", "SQ": "SQUARE", "HAM": "HAMEAU", "BIS": "B", "TER": "T",
+}
+
+// normaliseAddress expands the usual French street abbreviations so that
+// "12 AV. JEAN JAURES" and "12 AVENUE JEAN-JAURES" compare equal.
+func normaliseAddress(folded string) string {
+	if folded == "" {
+		return ""
+	}
+	toks := strings.FieldsFunc(folded, func(r rune) bool { return r == ' ' || r == '-' || r == '\'' })
+	for i, t := range toks {
+		if w, ok := addressWords[t]; ok {
+			toks[i] = w
+		}
+	}
+	return strings.Join(toks, "")
+}

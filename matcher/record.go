@@ -1,0 +1,55 @@
+// Package matcher decides how likely it is that two patient records describe
+// the same person, and says why. It is pure: no storage, no I/O, safe for
+// concurrent use.
+//
+// The flow is Prepare each record once (normalised names, parsed date,
+// validated INS, phonetic keys), Compare two prepared records into discrete
+// per-field levels, then Model.Score the comparison into a Fellegi–Sunter
+// match weight, a calibrated probability and an Explanation. Hard rules
+// (different valid INS, one INS on conflicting traits, doubtful or fictitious
+// identities, twins and father/son homonyms) sit above the sum and are
+// reported as Flags. Train estimates the model from unlabelled records.
+package matcher
+
+// Identity statuses of the French national identity-vigilance reference
+// (RNIV). QUAL and VALI identities were checked against a high-trust document.
+const (
+	StatusPROV  = "PROV"  // provisional
+	StatusRECUP = "RECUP" // retrieved from the national INSi service, not checked
+	StatusVALI  = "VALI"  // checked against an identity document
+	StatusQUAL  = "QUAL"  // retrieved and checked: the INS may be shared
+)
+
+// Identity attributes (HL7 table 0445, French extension) that change how a
+// record may be matched.
+const (
+	AttrDoubtful   = "DOUT"
+	AttrFictitious = "FICT"
+	AttrAnonymous  = "ANOM"
+)
+
+// Record is one source record's identity traits as a site sent them. Only
+// Authority and LocalID are required; every other trait is optional.
+type Record struct {
+	Authority string `json:"authority,omitempty"` // assigning authority of LocalID (an OID)
+	LocalID   string `json:"local_id,omitempty"`  // the site's patient number (IPP)
+
+	INS    string `json:"ins,omitempty"`     // national identifier (NIR or NIA), 15 characters
+	INSOID string `json:"ins_oid,omitempty"` // OID of the INS's assigning authority
+	Status string `json:"status,omitempty"`  // PROV, RECUP, VALI or QUAL
+
+	BirthName  string `json:"birth_name,omitempty"`  // nom de naissance
+	UsedName   string `json:"used_name,omitempty"`   // nom d'usage (often a spouse's name)
+	FirstNames string `json:"first_names,omitempty"` // the list of birth first names, space-separated
+	FirstName  string `json:"first_name,omitempty"`  // first first name, or the first name in use
+	BirthDate  string `json:"birth_date,omitempty"`  // ISO YYYY-MM-DD, or partial (YYYY-MM, YYYY, 00 parts)
+	Sex        string `json:"sex,omitempty"`         // M, F or U (also 1/2, H)
+	BirthPlace string `json:"birth_place,omitempty"` // INSEE COG commune code (33063, 2A004) or 99xxx country
+
+	PostalCode string `json:"postal_code,omitempty"`
+	City       string `json:"city,omitempty"`
+	Address    string `json:"address,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+
+	Attributes []string `json:"attributes,omitempty"` // identity attributes such as DOUT, FICT, ANOM
+}

@@ -1,0 +1,270 @@
+package matcher
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"vigie"
+)
+
+// GuardMaxM is the largest m of a "different" level for which training
+// turns the corresponding homonym guard on (see Model.FirstNameGuard).
+const GuardMaxM = 0.05
+
+// Levels is a comparison reduced to its per-field levels: all that training
+// needs of a pair.
+type Levels = [NumFields]Level
+
+// Block is the set of candidate pairs one blocking rule yields, for the
+// expectation-maximisation of m. The fields the rule itself compared (Fields)
+// agree by construction in these pairs, so their m is not estimated from
+// this block and they are left out of its likelihood.
+type Block struct {
+	Name   string
+	Fields []Field
+	Pairs  []Levels
+}
+
+// TrainReport says what training estimated and from what.
+type TrainReport struct {
+	RandomPairs int
+	Blocks      []BlockReport
+	// Guarded lists the levels whose fitted m fell below u and were raised
+	// to it, so that agreeing never counts against a match.
+	Guarded []string
+}
+
+// BlockReport is the outcome of EM on one block.
+type BlockReport struct {
+	Name       string
+	Pairs      int
+	Iterations int
+	Lambda     float64 // fitted share of matches among the block's pairs
+}
+
+func (r TrainReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "u estimated from %d random pairs\n", r.RandomPairs)
+	for _, bl := range r.Blocks {
+		fmt.Fprintf(&b, "m from block %-22s %8d pairs, %3d iterations, share of matches %.4f\n", bl.Name, bl.Pairs, bl.Iterations, bl.Lambda)
+	}
+	if len(r.Guarded) > 0 {
+		fmt.Fprintf(&b, "raised to u (agreement never counts against): %s\n", strings.Join(r.Guarded, ", "))
+	}
+	return b.String()
+}
+
+// Train estimates a model without labels, as Splink and fastLink do: u from
+// random pairs (nearly all non-matches), then m by expectation-maximisation
+// over each block of candidate pairs with u held fixed, each field's m taken
+// from the blocks whose rule did not use that field. Agreement levels whose
+// m falls below u are raised to u: on data where every candidate agrees on a
+// field (heavy homonymy) EM would otherwise learn that agreeing is evidence
+// against a match. start gives the thresholds, the prior and the m of any
+// field no block could estimate.
+func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, error) {
+	var rep TrainReport
+	if len(random) < 1000 {
+		return nil, rep, vigie.Invalid("random", "%d random pairs: at least 1000 are needed to estimate u", len(random))
+	}
+	out := *start
+	out.Fields = map[string]FieldParams{}
+	rep.RandomPairs = len(random)
+
+	var u [NumFields][]float64
+	for f := Field(0); f < NumFields; f++ {
+		counts := make([]float64, f.NumLevels())
+		n := 0.0
+		for i := range random {
+			if l := random[i][f]; l != Null {
+				counts[l]++
+				n++
+			}
+		}
+		u[f] = make([]float64, len(counts))
+		if n == 0 { // the field is never filled in: keep the starting values
+			copy(u[f], start.params[f].U)
+			continue
+		}
+		for l := range counts {
+			u[f][l] = (counts[l] + 0.5) / (n + 0.5*float64(len(counts)))
+		}
+	}
+
+	// m: accumulate each block's estimate weighted by its expected matches.
+	var mSum [NumFields][]float64
+	var mW [NumFields]float64
+	for f := Field(0); f < NumFields; f++ {
+		mSum[f] = make([]float64, f.NumLevels())
+	}
+	for _, bl := range blocks {
+		if len(bl.Pairs) == 0 {
+			continue
+		}
+		m, lambda, iters, weight := emBlock(start, u, bl)
+		rep.Blocks = append(rep.Blocks, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda})
+		for f := Field(0); f < NumFields; f++ {
+			if m[f] == nil || weight[f] <= 0 {
+				continue
+			}
+			for l := range m[f] {
+				mSum[f][l] += m[f][l] * weight[f]
+			}
+			mW[f] += weight[f]
+		}
+	}
+	for f := Field(0); f < NumFields; f++ {
+		m := make([]float64, f.NumLevels())
+		if mW[f] > 0 {
+			for l := range m {
+				m[l] = mSum[f][l] / mW[f]
+			}
+		} else {
+			copy(m, start.params[f].M)
+		}
+		// Guard: agreement levels (all but the last, "different") never
+		// weigh against a match.
+		for l := 0; l < len(m)-1; l++ {
+			if m[l] < u[f][l] {
+				rep.Guarded = append(rep.Guarded, f.String()+"."+f.LevelName(Level(l)))
+				m[l] = u[f][l]
+			}
+		}
+		normalise(m, 1e-6)
+		if err := out.SetParams(f, FieldParams{M: m, U: u[f]}); err != nil {
+			return nil, rep, err
+		}
+	}
+	out.FirstNameGuard = out.params[FieldFirstName].M[NameDifferent] < GuardMaxM
+	out.BirthDateGuard = out.params[FieldBirthDate].M[DateDifferent] < GuardMaxM
+	out.Source = fmt.Sprintf("trained without labels: u from %d random pairs, m by EM over %d blocks", len(random), len(rep.Blocks))
+	if err := out.index(); err != nil {
+		return nil, rep, err
+	}
+	return &out, rep, nil
+}
+
+// emBlock runs EM on one block. It returns, for each field not used by the
+// block's rule, the fitted m and the expected number of matches that saw the
+// field (its weight when averaging blocks).
+func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]float64, lambda float64, iters int, weight [NumFields]float64) {
+	var used [NumFields]bool
+	for _, f := range bl.Fields {
+		used[f] = true
+	}
+	// Aggregate identical patterns: EM cost depends on distinct patterns.
+	counts := map[Levels]float64{}
+	for _, p := range bl.Pairs {
+		counts[p]++
+	}
+	type pat struct {
+		l Levels
+		n float64
+	}
+	pats := make([]pat, 0, len(counts))
+	for l, n := range counts {
+		pats = append(pats, pat{l, n})
+	}
+	for f := Field(0); f < NumFields; f++ {
+		if !used[f] {
+			m[f] = append([]float64(nil), start.params[f].M...)
+		}
+	}
+	lambda = 0.5
+	total := float64(len(bl.Pairs))
+	for iters = 1; iters <= 200; iters++ {
+		var acc [NumFields][]float64
+		for f := range acc {
+			if m[f] != nil {
+				acc[f] = make([]float64, len(m[f]))
+			}
+		}
+		matches := 0.0
+		for _, p := range pats {
+			lm, lu := math.Log(lambda), math.Log(1-lambda)
+			for f := Field(0); f < NumFields; f++ {
+				if m[f] == nil || p.l[f] == Null {
+					continue
+				}
+				lm += math.Log(m[f][p.l[f]])
+				lu += math.Log(u[f][p.l[f]])
+			}
+			g := 1 / (1 + math.Exp(lu-lm))
+			matches += g * p.n
+			for f := range acc {
+				if acc[f] != nil && p.l[f] != Null {
+					acc[f][p.l[f]] += g * p.n
+				}
+			}
+		}
+		newLambda := math.Min(math.Max(matches/total, 1e-9), 1-1e-9)
+		delta := math.Abs(newLambda - lambda)
+		lambda = newLambda
+		for f := range acc {
+			if acc[f] == nil {
+				continue
+			}
+			s := 0.0
+			for _, v := range acc[f] {
+				s += v
+			}
+			weight[f] = s
+			if s <= 0 {
+				continue
+			}
+			for l := range acc[f] {
+				nv := acc[f][l] / s
+				delta = math.Max(delta, math.Abs(nv-m[f][l]))
+				m[f][l] = nv
+			}
+			normalise(m[f], 1e-6)
+		}
+		if delta < 1e-6 {
+			break
+		}
+	}
+	return m, lambda, min(iters, 200), weight
+}
+
+// normalise floors every probability and makes them sum to 1.
+func normalise(p []float64, floor float64) {
+	s := 0.0
+	for i := range p {
+		if p[i] < floor {
+			p[i] = floor
+		}
+		s += p[i]
+	}
+	for i := range p {
+		p[i] /= s
+	}
+}
+
+// EstimateMatchesPerRecord estimates how many other records of the same
+// person a record has, from the match weights of all candidate pairs of a set
+// of records: the expected number of matches among the candidates (each
+// pair's probability under the prior) must equal the prior's own expectation.
+// comparedWith is the number of records each record could match (the
+// population of the prior). start is the first guess.
+func EstimateMatchesPerRecord(weights []float64, records, comparedWith int, start float64) float64 {
+	mpr := start
+	if mpr <= 0 {
+		mpr = 1
+	}
+	for range 50 {
+		lambda := mpr / float64(max(comparedWith, 2))
+		prior := math.Log2(lambda / (1 - lambda))
+		exp := 0.0
+		for _, w := range weights {
+			exp += probability(w + prior)
+		}
+		next := 2 * exp / float64(max(records, 1))
+		next = math.Min(math.Max(next, 1e-3), 50)
+		if math.Abs(next-mpr) < 1e-4 {
+			return next
+		}
+		mpr = next
+	}
+	return mpr
+}
