@@ -1,0 +1,101 @@
+// Package store opens the one Badger database a Vigie process keeps, and
+// documents how its key space is shared between the packages that write to
+// it. Badger is the source of truth: every derived index (bleve search,
+// in-memory caches) can be rebuilt from it.
+//
+// Key space: every key starts with a one-byte namespace and a '/'. A package
+// owns its namespaces and documents the layout below them in its own package
+// doc; nobody else writes there.
+//
+//	m/…  patient index (package mpi): source records, identities, links,
+//	     events, blocking keys, reviews, distinct pairs
+//	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
+//	a/…  audit trail (package rpc): hash-chained audit entries
+//	s/…  schema metadata (this package): the store's layout version
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Namespaces of the key space (see the package doc).
+const (
+	NamespaceMPI    = 'm'
+	NamespaceLedger = 'l'
+	NamespaceAudit  = 'a'
+	NamespaceSchema = 's'
+)
+
+// LayoutVersion is the version of the key layout this build writes. A store
+// written by a later layout is refused rather than misread.
+const LayoutVersion = 1
+
+var layoutKey = []byte("s/layout")
+
+// Options tune the store; the zero value is the durable default.
+type Options struct {
+	// InMemory keeps everything in memory (tests only: nothing survives).
+	InMemory bool
+	// NoSync turns off the fsync of every commit. Only bulk loads that can
+	// be re-run from their source may use it; a service must not.
+	NoSync bool
+	// CacheMB bounds Badger's block cache (default 64 MB).
+	CacheMB int64
+}
+
+// Open opens (creating if needed) the store in dir with durable writes: a
+// commit that returned has reached the disk. Memory is bounded deliberately
+// (two memtables, a small block and index cache) because the process also
+// holds the matcher's tables and the search index.
+func Open(dir string, o Options) (*badger.DB, error) {
+	opts := badger.DefaultOptions(dir)
+	if o.InMemory {
+		opts = badger.DefaultOptions("").WithInMemory(true)
+	}
+	cache := o.CacheMB
+	if cache <= 0 {
+		cache = 64
+	}
+	opts = opts.
+		WithSyncWrites(!o.NoSync && !o.InMemory).
+		WithNumMemtables(2).
+		WithMemTableSize(32 << 20).
+		WithBlockCacheSize(cache << 20).
+		WithIndexCacheSize(32 << 20).
+		WithNumCompactors(2).
+		WithLogger(nil)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if err := checkLayout(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// checkLayout records the layout version in a new store and refuses a store
+// written by a newer layout.
+func checkLayout(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(layoutKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(layoutKey, []byte{LayoutVersion})
+		}
+		if err != nil {
+			return fmt.Errorf("store: read layout version: %w", err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("store: read layout version: %w", err)
+		}
+		if len(v) != 1 || v[0] > LayoutVersion {
+			return fmt.Errorf("store: layout version %v is newer than this build's %d: upgrade vigie", v, LayoutVersion)
+		}
+		return nil
+	})
+}
