@@ -1,0 +1,362 @@
+package ledger
+
+import (
+	"strings"
+
+	"vigie"
+)
+
+// SourceKind says where an exam's dose figures were read.
+type SourceKind string
+
+// Source kinds. An RDSR (X-ray or radiopharmaceutical dose SR) is the
+// reference; a legacy Enhanced SR dose report counts as one; image-header
+// figures are used only when no SR covers the study.
+const (
+	SourceRDSR   SourceKind = "rdsr"
+	SourceESR    SourceKind = "esr"
+	SourceHeader SourceKind = "header"
+)
+
+// Domain is the kind of exposure an exam reports, which decides the section
+// of the dose history it lands in.
+type Domain string
+
+// Domains of the regional dose synthesis.
+const (
+	DomainCT          Domain = "ct"
+	DomainProjection  Domain = "projection" // radiography, fluoroscopy, interventional
+	DomainMammography Domain = "mammography"
+	DomainNM          Domain = "nm" // nuclear medicine (the CT part of a hybrid exam is a CT exam of the same study)
+)
+
+// SourceKey names the source record an exam belongs to: the producing
+// site's assigning authority and its local patient id. The ledger keys
+// exams by it, never by a regional identity, so that a merge or an unmerge
+// in the patient index changes a history without rewriting dose data.
+type SourceKey struct {
+	Authority string `json:"authority"`
+	LocalID   string `json:"local_id"`
+}
+
+func (k SourceKey) String() string { return k.Authority + "/" + k.LocalID }
+
+// Code is a coded concept as DICOM carries it (code value, coding scheme,
+// meaning). Only value and scheme are ever compared.
+type Code struct {
+	Value   string `json:"value"`
+	Scheme  string `json:"scheme"`
+	Meaning string `json:"meaning,omitempty"`
+}
+
+// IsZero reports whether c is empty.
+func (c Code) IsZero() bool { return c.Value == "" && c.Meaning == "" }
+
+// Device is the modality that produced the exam.
+type Device struct {
+	Manufacturer string `json:"manufacturer,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Station      string `json:"station,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+}
+
+// String is the device as one line: manufacturer, model and station.
+func (d Device) String() string {
+	var parts []string
+	for _, s := range []string{d.Manufacturer, d.Model, d.Station} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// PatientSize is the patient's age and build at the time of the exam, which
+// the national dose surveys (IRSN) require beside each indicator.
+type PatientSize struct {
+	Age    string    `json:"age,omitempty"` // DICOM age string: 045Y, 006M
+	Weight *Quantity `json:"weight,omitempty"`
+	Height *Quantity `json:"height,omitempty"`
+}
+
+// Exam is one DICOM object's dose report: an RDSR, an Enhanced SR dose
+// report, or one image whose header carries a dose figure.
+type Exam struct {
+	SOPInstanceUID string      `json:"sop_instance_uid"`
+	SOPClassUID    string      `json:"sop_class_uid,omitempty"`
+	StudyUID       string      `json:"study_uid,omitempty"`
+	Accession      string      `json:"accession,omitempty"`
+	Date           string      `json:"date,omitempty"` // ISO YYYY-MM-DD
+	Time           string      `json:"time,omitempty"` // HH:MM:SS
+	Modality       string      `json:"modality,omitempty"`
+	Procedure      string      `json:"procedure,omitempty"` // procedure or study description
+	Protocol       string      `json:"protocol,omitempty"`
+	Device         Device      `json:"device"`
+	Patient        PatientSize `json:"patient"`
+	Source         SourceKind  `json:"source"`
+	Domain         Domain      `json:"domain"`
+	Key            SourceKey   `json:"key"`
+
+	CT          *CTDose          `json:"ct,omitempty"`
+	Projection  *ProjectionDose  `json:"projection,omitempty"`
+	Mammography *MammographyDose `json:"mammography,omitempty"`
+	NM          *NMDose          `json:"nm,omitempty"`
+}
+
+// CTDose is the CT part of a report (TID 10011, or the CTDIvol of image
+// headers).
+type CTDose struct {
+	DLPTotal *Quantity `json:"dlp_total,omitempty"`
+	Events   []CTEvent `json:"events,omitempty"`
+}
+
+// CTEvent is one CT irradiation event (TID 10013).
+type CTEvent struct {
+	UID             string    `json:"uid,omitempty"`
+	Protocol        string    `json:"protocol,omitempty"`
+	TargetRegion    Code      `json:"target_region"`
+	AcquisitionType Code      `json:"acquisition_type"`
+	Phantom         Code      `json:"phantom"`
+	CTDIvol         *Quantity `json:"ctdivol,omitempty"`
+	DLP             *Quantity `json:"dlp,omitempty"`
+	SSDE            *Quantity `json:"ssde,omitempty"`
+}
+
+// ProjectionDose is a projection radiography, fluoroscopy or interventional
+// report (TID 10001/10002/10004), totals summed over acquisition planes.
+type ProjectionDose struct {
+	Planes     int               `json:"planes,omitempty"`
+	DAPTotal   *Quantity         `json:"dap_total,omitempty"`
+	RPTotal    *Quantity         `json:"rp_total,omitempty"`
+	FluoroDAP  *Quantity         `json:"fluoro_dap,omitempty"`
+	FluoroRP   *Quantity         `json:"fluoro_rp,omitempty"`
+	AcqDAP     *Quantity         `json:"acquisition_dap,omitempty"`
+	AcqRP      *Quantity         `json:"acquisition_rp,omitempty"`
+	FluoroTime *Quantity         `json:"fluoro_time,omitempty"`
+	AcqTime    *Quantity         `json:"acquisition_time,omitempty"`
+	Frames     int               `json:"frames,omitempty"`
+	Events     []ProjectionEvent `json:"events,omitempty"`
+}
+
+// ProjectionEvent is one projection irradiation event (TID 10003).
+type ProjectionEvent struct {
+	UID      string    `json:"uid,omitempty"`
+	Type     Code      `json:"type"`
+	Protocol string    `json:"protocol,omitempty"`
+	DAP      *Quantity `json:"dap,omitempty"`
+	RP       *Quantity `json:"rp,omitempty"`
+}
+
+// MammographyDose is a mammography report (TID 10005, or image headers).
+type MammographyDose struct {
+	AGDLeft   *Quantity          `json:"agd_left,omitempty"`
+	AGDRight  *Quantity          `json:"agd_right,omitempty"`
+	AGDBoth   *Quantity          `json:"agd_both,omitempty"` // laterality "both breasts" or unstated
+	Thickness *Quantity          `json:"thickness,omitempty"`
+	Events    []MammographyEvent `json:"events,omitempty"`
+}
+
+// MammographyEvent is one mammography exposure: its view and breast.
+type MammographyEvent struct {
+	UID        string    `json:"uid,omitempty"`
+	Laterality string    `json:"laterality,omitempty"` // L, R, B or empty
+	View       Code      `json:"view"`
+	AGD        *Quantity `json:"agd,omitempty"`
+	Thickness  *Quantity `json:"thickness,omitempty"`
+}
+
+// NMDose is a radiopharmaceutical report (TID 10021, or the
+// RadiopharmaceuticalInformationSequence of PET/NM images).
+type NMDose struct {
+	Administrations []Administration `json:"administrations,omitempty"`
+}
+
+// Administration is one radiopharmaceutical administration (TID 10022).
+type Administration struct {
+	UID                 string    `json:"uid,omitempty"`
+	Radiopharmaceutical Code      `json:"radiopharmaceutical"`
+	Radionuclide        Code      `json:"radionuclide"`
+	Activity            *Quantity `json:"activity,omitempty"`
+	Start               string    `json:"start,omitempty"` // ISO date-time
+}
+
+// Validate checks what the ledger needs to store an exam: its SOP instance,
+// its source record and a known source kind and domain.
+func (e *Exam) Validate() error {
+	switch {
+	case e == nil:
+		return vigie.Invalid("exam", "is missing")
+	case strings.TrimSpace(e.SOPInstanceUID) == "":
+		return vigie.Invalid("sop_instance_uid", "is required: it is the exam's de-duplication key")
+	case strings.ContainsRune(e.SOPInstanceUID, 0) || strings.ContainsRune(e.StudyUID, 0):
+		return vigie.Invalid("sop_instance_uid", "contains a NUL byte")
+	case strings.TrimSpace(e.Key.Authority) == "":
+		return vigie.Invalid("authority", "is required: the exam is keyed by its source record")
+	case strings.TrimSpace(e.Key.LocalID) == "":
+		return vigie.Invalid("local_id", "is required: the exam is keyed by its source record")
+	case strings.ContainsRune(e.Key.Authority, 0) || strings.ContainsRune(e.Key.LocalID, 0):
+		return vigie.Invalid("local_id", "contains a NUL byte")
+	}
+	switch e.Source {
+	case SourceRDSR, SourceESR, SourceHeader:
+	default:
+		return vigie.Invalid("source", "%q is not rdsr, esr or header", e.Source)
+	}
+	switch e.Domain {
+	case DomainCT, DomainProjection, DomainMammography, DomainNM:
+	default:
+		return vigie.Invalid("domain", "%q is not ct, projection, mammography or nm", e.Domain)
+	}
+	return nil
+}
+
+// Totals are an exam's dose figures in canonical units, as the dose history
+// adds them up. Zero means "none reported".
+type Totals struct {
+	DLP        float64 `json:"dlp_mGycm,omitempty"`
+	CTDIvolMax float64 `json:"ctdivol_max_mGy,omitempty"`
+	DAP        float64 `json:"dap_Gym2,omitempty"`
+	RP         float64 `json:"rp_mGy,omitempty"`
+	FluoroTime float64 `json:"fluoro_time_s,omitempty"`
+	AcqTime    float64 `json:"acquisition_time_s,omitempty"`
+	AGDLeft    float64 `json:"agd_left_mGy,omitempty"`
+	AGDRight   float64 `json:"agd_right_mGy,omitempty"`
+	AGDBoth    float64 `json:"agd_both_mGy,omitempty"`
+	Activity   float64 `json:"activity_MBq,omitempty"`
+}
+
+// AGDTotal is the glandular dose summed over both breasts.
+func (t Totals) AGDTotal() float64 { return t.AGDLeft + t.AGDRight + t.AGDBoth }
+
+// add adds u to t (CTDIvol takes the maximum: it is not additive).
+func (t *Totals) add(u Totals) {
+	t.DLP += u.DLP
+	t.CTDIvolMax = max(t.CTDIvolMax, u.CTDIvolMax)
+	t.DAP += u.DAP
+	t.RP += u.RP
+	t.FluoroTime += u.FluoroTime
+	t.AcqTime += u.AcqTime
+	t.AGDLeft += u.AGDLeft
+	t.AGDRight += u.AGDRight
+	t.AGDBoth += u.AGDBoth
+	t.Activity += u.Activity
+}
+
+// sub removes u from t, never going below zero (a vendor total rounded
+// below the sum of its events must not turn into a negative dose).
+func (t *Totals) sub(u Totals) {
+	s := func(a, b float64) float64 { return max(a-b, 0) }
+	t.DLP = s(t.DLP, u.DLP)
+	t.DAP = s(t.DAP, u.DAP)
+	t.RP = s(t.RP, u.RP)
+	t.FluoroTime = s(t.FluoroTime, u.FluoroTime)
+	t.AcqTime = s(t.AcqTime, u.AcqTime)
+	t.AGDLeft = s(t.AGDLeft, u.AGDLeft)
+	t.AGDRight = s(t.AGDRight, u.AGDRight)
+	t.AGDBoth = s(t.AGDBoth, u.AGDBoth)
+	t.Activity = s(t.Activity, u.Activity)
+}
+
+func val(q *Quantity) float64 {
+	if q == nil {
+		return 0
+	}
+	return q.Value
+}
+
+// Totals returns the exam's figures as reported: the accumulated totals of
+// the report, or the sum of its events when it gives no total.
+func (e *Exam) Totals() Totals {
+	var t Totals
+	if c := e.CT; c != nil {
+		var sum float64
+		for _, ev := range c.Events {
+			sum += val(ev.DLP)
+			t.CTDIvolMax = max(t.CTDIvolMax, val(ev.CTDIvol))
+		}
+		t.DLP = sum
+		if c.DLPTotal != nil {
+			t.DLP = c.DLPTotal.Value
+		}
+	}
+	if p := e.Projection; p != nil {
+		var dap, rp float64
+		for _, ev := range p.Events {
+			dap += val(ev.DAP)
+			rp += val(ev.RP)
+		}
+		t.DAP, t.RP = dap, rp
+		if p.DAPTotal != nil {
+			t.DAP = p.DAPTotal.Value
+		}
+		if p.RPTotal != nil {
+			t.RP = p.RPTotal.Value
+		}
+		t.FluoroTime = val(p.FluoroTime)
+		t.AcqTime = val(p.AcqTime)
+	}
+	if m := e.Mammography; m != nil {
+		if m.AGDLeft != nil || m.AGDRight != nil || m.AGDBoth != nil {
+			t.AGDLeft, t.AGDRight, t.AGDBoth = val(m.AGDLeft), val(m.AGDRight), val(m.AGDBoth)
+		} else {
+			for _, ev := range m.Events {
+				t.addAGD(ev.Laterality, val(ev.AGD))
+			}
+		}
+	}
+	if n := e.NM; n != nil {
+		for _, a := range n.Administrations {
+			t.Activity += val(a.Activity)
+		}
+	}
+	return t
+}
+
+func (t *Totals) addAGD(laterality string, v float64) {
+	switch laterality {
+	case "L":
+		t.AGDLeft += v
+	case "R":
+		t.AGDRight += v
+	default:
+		t.AGDBoth += v
+	}
+}
+
+// eventFigures returns, for each irradiation event (or administration) with
+// a UID, the figures it contributes, so that a later report repeating the
+// event can have them taken out of its totals.
+func (e *Exam) eventFigures() map[string]Totals {
+	m := map[string]Totals{}
+	put := func(uid string, t Totals) {
+		if uid == "" {
+			return
+		}
+		old := m[uid]
+		old.add(t)
+		m[uid] = old
+	}
+	if c := e.CT; c != nil {
+		for _, ev := range c.Events {
+			put(ev.UID, Totals{DLP: val(ev.DLP)})
+		}
+	}
+	if p := e.Projection; p != nil {
+		for _, ev := range p.Events {
+			put(ev.UID, Totals{DAP: val(ev.DAP), RP: val(ev.RP)})
+		}
+	}
+	if mg := e.Mammography; mg != nil {
+		for _, ev := range mg.Events {
+			var t Totals
+			t.addAGD(ev.Laterality, val(ev.AGD))
+			put(ev.UID, t)
+		}
+	}
+	if n := e.NM; n != nil {
+		for _, a := range n.Administrations {
+			put(a.UID, Totals{Activity: val(a.Activity)})
+		}
+	}
+	return m
+}
