@@ -101,9 +101,9 @@ func (p *Prepared) Train(start *matcher.Model, randomPairs int, seed uint64) (*m
 		random = append(random, matcher.Compare(p.Recs[i], p.Recs[j]).Levels)
 	}
 	var blocks []matcher.Block
-	for _, rule := range matcher.BlockingRules {
+	for _, rule := range matcher.TrainingRules {
 		pairs := p.Blocks[rule]
-		if len(pairs) == 0 || rule == matcher.BlockINS {
+		if len(pairs) == 0 {
 			continue
 		}
 		b := matcher.Block{Name: rule, Fields: matcher.BlockFields(rule)}

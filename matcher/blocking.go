@@ -40,6 +40,16 @@ func BlockFields(rule string) []Field {
 	return nil
 }
 
+// TrainingRules are the blocking rules whose candidate pairs EM may learn m
+// from. The rules that pair records by residence (address, postal code +
+// first name) are left out: the pairs they yield are mostly households
+// (spouses, parents and children, twins), and EM fitted on them learns
+// "same household" instead of "same person" — agreeing phone and address
+// become overwhelming and a different first name or birth date harmless.
+// The INS rule is kept: records sharing a valid INS are the cleanest sample
+// of true matches there is.
+var TrainingRules = []string{BlockINS, BlockNameYear, BlockDate, BlockFirstYear, BlockSwap, BlockNameFirst}
+
 // BlockingRules lists every rule BlockingKeys uses.
 var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress}
 
@@ -107,7 +117,7 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
 		add(BlockNameFirst, f+"|"+first[:1])
 	}
-	if a := addressStem(p.Address); a != "" && p.Postal != "" {
+	if a := addressStem(p.Street); a != "" && p.Postal != "" {
 		add(BlockAddress, p.Postal+"|"+a)
 	}
 	if p.HasINS {
@@ -116,16 +126,11 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	return keys
 }
 
-// addressStem is the first letters of an address line after its number: the
-// street's name, robust to a wrong house number and to late typos.
-func addressStem(addr string) string {
-	i := 0
-	for i < len(addr) && addr[i] >= '0' && addr[i] <= '9' {
-		i++
-	}
-	rest := Letters(addr[i:])
-	if len(rest) < 4 {
+// addressStem is the first letters of a street's name: robust to a wrong
+// house number, an abbreviated street type and late typos.
+func addressStem(street string) string {
+	if len(street) < 4 {
 		return ""
 	}
-	return rest[:min(len(rest), 6)]
+	return street[:min(len(street), 6)]
 }

@@ -134,7 +134,9 @@ func Compare(a, b *Prepared) Comparison {
 	c.Levels[FieldSex] = compareSex(a.Sex, b.Sex)
 	c.Levels[FieldBirthPlace] = comparePlace(a.BirthPlace, b.BirthPlace)
 	c.Levels[FieldINS] = Null
-	if a.HasINS && b.HasINS {
+	// An INS that contradicts its own record (a parent's NIR on a child's
+	// record) is no evidence about the pair.
+	if a.HasINS && b.HasINS && !a.INSMismatch && !b.INSMismatch {
 		c.Levels[FieldINS] = INSDifferent
 		if a.INS.Number == b.INS.Number {
 			c.Levels[FieldINS] = INSSame

@@ -1,7 +1,12 @@
 package matcher
 
 import (
+	"encoding/csv"
+	"os"
+	"strings"
 	"testing"
+
+	"vigie/internal/sharedtest"
 )
 
 func prep(t testing.TB, r Record) *Prepared {
@@ -172,5 +177,71 @@ func TestINSMismatch(t *testing.T) {
 	child := prep(t, Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02"})
 	if !child.INSMismatch {
 		t.Error("a father's INS on his daughter's record is not flagged")
+	}
+}
+
+func TestINSMismatchIsNoEvidence(t *testing.T) {
+	father := prep(t, Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15", BirthName: "MARTIN", FirstName: "PAUL"})
+	child := prep(t, Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02", BirthName: "MARTIN", FirstName: "LEA"})
+	if c := Compare(father, child); c.Levels[FieldINS] != Null {
+		t.Errorf("a parent's INS on a child's record compared as %s, want missing", FieldINS.LevelName(c.Levels[FieldINS]))
+	}
+}
+
+// The general-purpose phonetic codes are computed on folded names, so an
+// accent never changes them.
+func TestPhoneticKeysIgnoreAccents(t *testing.T) {
+	for _, p := range [][2]string{{"FRANÇOIS", "FRANCOIS"}, {"Hélène", "HELENE"}, {"Çelik", "CELIK"}, {"ŒUVRARD", "OEUVRARD"}} {
+		a, b := prepareName(Fold(p[0])), prepareName(Fold(p[1]))
+		if a.Metaphone != b.Metaphone || a.Phonex != b.Phonex || a.Soundex2 != b.Soundex2 {
+			t.Errorf("%s %+v and %s %+v: keys differ", p[0], a, p[1], b)
+		}
+	}
+	// Unfolded, matchr gives FRANÇOIS FRNS and FRANCOIS FRNK.
+	if n := prepareName(Fold("François")); n.Metaphone != "FRNK" {
+		t.Errorf("Double Metaphone of folded FRANÇOIS = %q, want FRNK", n.Metaphone)
+	}
+}
+
+// Real name variants of one person in two registers (name_pairs_ipd_icu.csv)
+// must compare as the same family name and compatible first names.
+func TestRealNameVariantPairs(t *testing.T) {
+	path := sharedtest.Path(t, "data/names/name_pairs_ipd_icu.csv")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 {
+		t.Fatal("no pairs")
+	}
+	for _, row := range rows[1:] {
+		// register 1: "FAMILY, First Second"; register 2: "First [Second] Family"
+		fam, firsts, _ := strings.Cut(row[0], ",")
+		words := strings.Fields(row[1])
+		a := prep(t, Record{BirthName: fam, FirstNames: firsts})
+		b := prep(t, Record{BirthName: words[len(words)-1], FirstNames: strings.Join(words[:len(words)-1], " ")})
+		if len(words) > 2 && strings.EqualFold(words[len(words)-2], "LE") { // LE GAL
+			b = prep(t, Record{BirthName: strings.Join(words[len(words)-2:], " "), FirstNames: strings.Join(words[:len(words)-2], " ")})
+		}
+		c := Compare(a, b)
+		if l := c.Levels[FieldName]; l == Null || l >= NameSimilar {
+			t.Errorf("%q vs %q: family names compare %s", row[0], row[1], FieldName.LevelName(l))
+		}
+		// LORENZO is another first name than LOUIS ENZO, not a spelling of
+		// it: only the registers' pairing says they are one person.
+		if strings.Contains(row[1], "Lorenzo") {
+			if l := c.Levels[FieldFirstName]; l != NameDifferent {
+				t.Errorf("LOUIS ENZO vs LORENZO compare %s, want different", FieldFirstName.LevelName(l))
+			}
+			continue
+		}
+		if l := c.Levels[FieldFirstName]; l == Null || l > NameSimilar {
+			t.Errorf("%q vs %q: first names compare %s", row[0], row[1], FieldFirstName.LevelName(l))
+		}
 	}
 }

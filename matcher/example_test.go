@@ -14,7 +14,7 @@ func Example() {
 	b, _ := matcher.Prepare(&matcher.Record{Authority: "1.2.250.1.213.1.1.1.7", LocalID: "A-778",
 		BirthName: "DUPONT", FirstName: "HELENE", BirthDate: "1961-09-04", Sex: "F", BirthPlace: "33063"})
 	c := matcher.Compare(a, b)
-	s := matcher.DefaultModel().Score(&c, nil)
+	s := matcher.DefaultModel().WithPopulation(5_000_000).Score(&c, nil)
 	for _, f := range s.Fields[:5] {
 		fmt.Printf("%-11s %s\n", f.Field, f.Field.LevelName(f.Level))
 	}

@@ -208,6 +208,7 @@ const (
 	RuleNoAutoLink   = "no_auto_link"        // doubtful, fictitious, anonymous or placeholder identity
 	RuleFirstName    = "first_name_conflict" // clearly different first names: twins or siblings
 	RuleBirthDate    = "birth_date_conflict" // clearly different birth dates: parent and child
+	RuleSexFirstName = "sex_first_name"      // different sex and first names not identical: siblings
 )
 
 // Score scores a comparison. freq may be nil (no term-frequency adjustment).
@@ -296,13 +297,27 @@ func (m *Model) applyRules(c *Comparison, s *Score) {
 	case insLevel == INSSame && (c.A.INSMismatch || c.B.INSMismatch):
 		s.AutoLink = false
 	default:
-		if firstConflict && m.FirstNameGuard {
+		// A clear conflict on a core trait never links without a person;
+		// where the data shows that true matches hardly ever differ that
+		// way (the guard), it is not even put to review.
+		if firstConflict {
 			fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
-			capBelowReview()
+			s.AutoLink = false
+			if m.FirstNameGuard {
+				capBelowReview()
+			}
 		}
-		if dateConflict && m.BirthDateGuard {
+		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
+			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+		}
+		if dateConflict {
 			fire(RuleBirthDate, "the birth dates differ beyond a typing slip: parent and child are not the same person")
-			capBelowReview()
+			s.AutoLink = false
+			if m.BirthDateGuard {
+				capBelowReview()
+			}
 		}
 	}
 	if a.NoAutoLink || b.NoAutoLink {

@@ -157,3 +157,18 @@ func TestModelRoundTrip(t *testing.T) {
 		t.Errorf("a model of another version must be refused naming model.version, got %v", err)
 	}
 }
+
+func TestSexAndFirstNameConflictNeverAutoLinks(t *testing.T) {
+	m := DefaultModel()
+	twin := person
+	twin.Sex, twin.FirstName, twin.FirstNames = "M", "MAITI", "MAITI"
+	s := score(t, m, person, twin)
+	if s.AutoLink || !hasRule(s, RuleSexFirstName) && !hasRule(s, RuleFirstName) {
+		t.Errorf("twins of different sex with close first names linked:\n%s", s.Table())
+	}
+	same := person
+	same.Sex = "M" // a typing slip on sex alone
+	if s := score(t, m, person, same); hasRule(s, RuleSexFirstName) {
+		t.Errorf("the sex rule fired with identical first names:\n%s", s.Table())
+	}
+}

@@ -31,8 +31,12 @@ type Prepared struct {
 
 	Postal  string // 5 digits
 	City    string // folded letters
-	Address string // folded, abbreviations expanded
-	Phone   string // last 9 digits
+	Address string // folded, abbreviations expanded, letters and digits glued
+	// Street is the distinctive part of the address line: its name tokens
+	// without the house number, the street type (RUE, AVENUE…) and
+	// particles; the address blocking key is built from it.
+	Street string
+	Phone  string // last 9 digits
 
 	// NoAutoLink is set for doubtful, fictitious and anonymous identities and
 	// for records whose names are placeholders: they never link by themselves.
@@ -114,7 +118,7 @@ func Prepare(r *Record) (*Prepared, error) {
 		p.Postal = ""
 	}
 	p.City = Letters(Fold(r.City))
-	p.Address = normaliseAddress(Fold(r.Address))
+	p.Address, p.Street = normaliseAddress(Fold(r.Address))
 	if ph := digitsOnly(r.Phone); len(ph) >= 9 {
 		p.Phone = ph[len(ph)-9:]
 	}
@@ -211,16 +215,36 @@ var addressWords = map[string]string{
 }
 
 // normaliseAddress expands the usual French street abbreviations so that
-// "12 AV. JEAN JAURES" and "12 AVENUE JEAN-JAURES" compare equal.
-func normaliseAddress(folded string) string {
+// "12 AV. JEAN JAURES" and "12 AVENUE JEAN-JAURES" compare equal, and returns
+// the glued line and its street-name letters (see Prepared.Street).
+func normaliseAddress(folded string) (line, street string) {
 	if folded == "" {
-		return ""
+		return "", ""
 	}
 	toks := strings.FieldsFunc(folded, func(r rune) bool { return r == ' ' || r == '-' || r == '\'' })
+	var name strings.Builder
 	for i, t := range toks {
 		if w, ok := addressWords[t]; ok {
 			toks[i] = w
 		}
+		t = toks[i]
+		if streetTypes[t] || particles[t] || allDigits(t) || len(t) == 1 {
+			continue
+		}
+		name.WriteString(Letters(t))
 	}
-	return strings.Join(toks, "")
+	return strings.Join(toks, ""), name.String()
+}
+
+// streetTypes are the words that say what kind of way an address is on:
+// shared by half the addresses of a town, they say nothing of who lives there.
+var streetTypes = map[string]bool{
+	"RUE": true, "AVENUE": true, "BOULEVARD": true, "CHEMIN": true, "IMPASSE": true,
+	"ALLEE": true, "PLACE": true, "ROUTE": true, "COURS": true, "QUAI": true,
+	"LOTISSEMENT": true, "RESIDENCE": true, "LIEUDIT": true, "FAUBOURG": true,
+	"SQUARE": true, "HAMEAU": true, "VOIE": true, "PASSAGE": true, "SENTIER": true,
+	"CITE": true, "PROMENADE": true, "ESPLANADE": true, "RUELLE": true, "TRAVERSE": true,
+	"QUARTIER": true, "DOMAINE": true, "BAT": true, "BATIMENT": true, "APPT": true,
+	"APPARTEMENT": true, "ETAGE": true, "ESCALIER": true, "LIEU": true, "DIT": true,
+	"B": true, "T": true,
 }

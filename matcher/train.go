@@ -12,6 +12,10 @@ import (
 // turns the corresponding homonym guard on (see Model.FirstNameGuard).
 const GuardMaxM = 0.05
 
+// MinGuardPairs is the number of INS-sharing candidate pairs from which
+// their block alone decides the homonym guards.
+const MinGuardPairs = 200
+
 // Levels is a comparison reduced to its per-field levels: all that training
 // needs of a pair.
 type Levels = [NumFields]Level
@@ -33,6 +37,8 @@ type TrainReport struct {
 	// Guarded lists the levels whose fitted m fell below u and were raised
 	// to it, so that agreeing never counts against a match.
 	Guarded []string
+	// Guards say how the homonym guards were set and from what.
+	Guards []string
 }
 
 // BlockReport is the outcome of EM on one block.
@@ -51,6 +57,9 @@ func (r TrainReport) String() string {
 	}
 	if len(r.Guarded) > 0 {
 		fmt.Fprintf(&b, "raised to u (agreement never counts against): %s\n", strings.Join(r.Guarded, ", "))
+	}
+	for _, g := range r.Guards {
+		fmt.Fprintf(&b, "guard %s\n", g)
 	}
 	return b.String()
 }
@@ -98,11 +107,19 @@ func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, 
 	for f := Field(0); f < NumFields; f++ {
 		mSum[f] = make([]float64, f.NumLevels())
 	}
+	// The guards' evidence: true matches that differ on a core trait look
+	// exactly like homonyms (twins, father and son) in any block but one
+	// keyed on the national identifier, so that block decides when it is
+	// large enough.
+	var insM [NumFields][]float64
 	for _, bl := range blocks {
 		if len(bl.Pairs) == 0 {
 			continue
 		}
 		m, lambda, iters, weight := emBlock(start, u, bl)
+		if bl.Name == BlockINS && len(bl.Pairs) >= MinGuardPairs {
+			insM = m
+		}
 		rep.Blocks = append(rep.Blocks, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda})
 		for f := Field(0); f < NumFields; f++ {
 			if m[f] == nil || weight[f] <= 0 {
@@ -136,8 +153,32 @@ func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, 
 			return nil, rep, err
 		}
 	}
-	out.FirstNameGuard = out.params[FieldFirstName].M[NameDifferent] < GuardMaxM
-	out.BirthDateGuard = out.params[FieldBirthDate].M[DateDifferent] < GuardMaxM
+	// The homonym guards hold back pairs whose first names or birth dates
+	// differ beyond a slip; they are turned on when the data shows that
+	// true matches hardly ever differ that way.
+	guardM := func(f Field, l Level) (float64, string) {
+		if insM[f] != nil {
+			return insM[f][l], "pairs sharing an INS"
+		}
+		return out.params[f].M[l], "all blocks"
+	}
+	mf, fromF := guardM(FieldFirstName, NameDifferent)
+	md, fromD := guardM(FieldBirthDate, DateDifferent)
+	out.FirstNameGuard = mf < GuardMaxM
+	out.BirthDateGuard = md < GuardMaxM
+	for _, g := range []struct {
+		f    Field
+		l    Level
+		m    float64
+		from string
+		on   bool
+	}{{FieldFirstName, NameDifferent, mf, fromF, out.FirstNameGuard}, {FieldBirthDate, DateDifferent, md, fromD, out.BirthDateGuard}} {
+		state := "on: such pairs are not even put to review"
+		if !g.on {
+			state = "off: such pairs go to review"
+		}
+		rep.Guards = append(rep.Guards, fmt.Sprintf("%s.%s: m = %.4f from %s, guard %s", g.f, g.f.LevelName(g.l), g.m, g.from, state))
+	}
 	out.Source = fmt.Sprintf("trained without labels: u from %d random pairs, m by EM over %d blocks", len(random), len(rep.Blocks))
 	if err := out.index(); err != nil {
 		return nil, rep, err

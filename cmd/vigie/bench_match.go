@@ -17,7 +17,7 @@ func init() {
 
 func runBenchMatch(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench match", stderr)
-	febrl := fs.String("febrl", "", "folder holding FEBRL dataset4a.csv and dataset4b.csv (default: ../shared/data/linkage/febrl when present)")
+	febrl := fs.String("febrl", "", "folder holding FEBRL dataset4a.csv and dataset4b.csv (default: ../shared/data/linkage/febrl when present; \"none\" to skip)")
 	gen := fs.String("generated", "", "folder written by `vigie gen identities` (records.csv, truth.csv)")
 	modelPath := fs.String("model", "", "model file to score with instead of training on each data set (\"default\" for the shipped one)")
 	writeModel := fs.String("write-model", "", "write the model trained on the generated data to this file")
@@ -27,7 +27,10 @@ func runBenchMatch(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *febrl == "" {
+	switch *febrl {
+	case "none":
+		*febrl = ""
+	case "":
 		if dir, ok := findShared("data/linkage/febrl"); ok {
 			*febrl = dir
 		}
