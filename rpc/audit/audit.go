@@ -1,0 +1,555 @@
+// Package audit keeps Vigie's audit trail: who read or changed which
+// patient's data, when, in what role, for what purpose, and with what
+// result. The regional platform must be able to answer "who looked at this
+// patient" and "what did this user do", and to show that the trail was not
+// altered afterwards.
+//
+// The trail is append-only and hash-chained: every entry carries the hash
+// of the entry before it, and its own hash is SHA-256 over a canonical
+// encoding of all its fields including that previous hash. Rewriting,
+// inserting or deleting an entry in the middle breaks the chain, which
+// Verify detects. Deleting entries at the end cannot be seen from the chain
+// alone: an operator who records the head (sequence and hash, printed by
+// `vigie audit verify`) elsewhere can detect it.
+//
+// Key layout (namespace a/ of the store; sequences are 16 lowercase hex
+// digits so that keys sort in sequence order; path components are
+// URL-path-escaped so that a '/' in an identifier cannot forge a key):
+//
+//	a/log/<seq>                              → entry (JSON, versioned)
+//	a/idn/<identity id>/<seq>                → "" (index: entries touching an identity)
+//	a/src/<authority>/<local id>/<seq>       → "" (index: entries touching a source record)
+//	a/usr/<principal>/<seq>                  → "" (index: entries of a principal)
+//
+// An entry and its index keys are written in one transaction. Sequences are
+// contiguous from 1, so that a deleted entry leaves a visible gap.
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+)
+
+// Record names a source record touched by an operation.
+type Record struct {
+	Authority string `json:"authority"`
+	LocalID   string `json:"local_id"`
+}
+
+// Entry is one audited operation.
+type Entry struct {
+	Seq         uint64    // position in the chain, from 1, contiguous
+	Time        time.Time // when it was recorded (UTC)
+	Principal   string    // who: the principal's name (API key name or OIDC subject)
+	Role        string    // in which role
+	Authorities []string  // the principal's organisation: its assigning authorities
+	Operation   string    // what: the procedure, e.g. /vigie.v1.IdentityService/GetIdentity
+	Identities  []string  // identity ids read or changed (sorted, unique)
+	Records     []Record  // source records read or changed (sorted, unique)
+	Purpose     string    // why, as the caller stated it (X-Purpose header)
+	Result      string    // "ok" or the error code returned (permission_denied, not_found…)
+	Client      string    // the caller's network address
+	PrevHash    []byte    // Hash of the previous entry (32 zero bytes for the first)
+	Hash        []byte    // SHA-256 of the canonical encoding of everything above
+}
+
+// Limits of one entry, so that a runaway response cannot write a huge entry.
+const (
+	MaxSubjects = 1000 // identities, and records, per entry
+	maxText     = 1024 // bytes of one text field
+)
+
+// genesis is the previous hash of the first entry.
+var genesis = make([]byte, sha256.Size)
+
+// Log is the audit trail on a Badger store. Its methods are safe for
+// concurrent use. Appends are serialised so that the chain stays single,
+// and committed in groups: while one transaction is being synced, the
+// appends that arrive queue up and go to disk together in the next one, so
+// that concurrent callers share the cost of a sync.
+type Log struct {
+	db  *badger.DB
+	now func() time.Time
+
+	mu      sync.Mutex // guards everything below
+	seq     uint64     // sequence of the last entry written
+	head    []byte     // hash of the last entry written
+	queue   []*pending // appends waiting for the next group
+	writing bool       // a goroutine is committing groups
+	// bad is set when the last entry could not be read at Open: appending
+	// would chain onto an unknown hash, so Append refuses until repaired.
+	bad error
+}
+
+// pending is one append waiting for its group's commit.
+type pending struct {
+	e    Entry
+	err  error
+	done chan struct{}
+}
+
+// maxGroup bounds the entries of one transaction (Badger refuses too large
+// a transaction).
+const maxGroup = 256
+
+// Open returns the audit trail kept in db, reading its current head. A
+// trail whose last entry is unreadable still opens, for reading and Verify,
+// but refuses appends.
+func Open(db *badger.DB) (*Log, error) {
+	l := &Log{db: db, now: time.Now, head: genesis}
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
+		defer it.Close()
+		it.Seek([]byte(logPrefix + "\xff"))
+		if !it.Valid() {
+			return nil
+		}
+		var e Entry
+		if err := it.Item().Value(func(v []byte) error { return decode(v, &e) }); err != nil {
+			// Reading and verifying stay possible; appending does not.
+			l.bad = fmt.Errorf("audit: last entry %s is unreadable (%v): run vigie audit verify", it.Item().Key(), err)
+			return nil
+		}
+		l.seq, l.head = e.Seq, e.Hash
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	return l, nil
+}
+
+// Head returns the sequence and hash of the last entry (0 and 32 zero bytes
+// for an empty trail). Recording it outside the store lets a later check
+// detect entries deleted from the end.
+func (l *Log) Head() (uint64, []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq, slices.Clone(l.head)
+}
+
+// Append records e: it assigns the sequence, time, previous hash and hash
+// (whatever e held there is ignored) and returns the entry as stored. The
+// entry is durable when Append returns (with the store's synced writes).
+// Principal and Operation are required.
+func (l *Log) Append(e Entry) (Entry, error) {
+	if e.Principal == "" {
+		return Entry{}, vigie.Invalid("principal", "required")
+	}
+	if e.Operation == "" {
+		return Entry{}, vigie.Invalid("operation", "required")
+	}
+	normalise(&e)
+	p := &pending{e: e, done: make(chan struct{})}
+	l.mu.Lock()
+	if l.bad != nil {
+		l.mu.Unlock()
+		return Entry{}, l.bad
+	}
+	l.queue = append(l.queue, p)
+	lead := !l.writing
+	l.writing = true
+	l.mu.Unlock()
+	if lead {
+		l.commitGroups()
+	}
+	<-p.done
+	return p.e, p.err
+}
+
+// commitGroups commits queued appends, a group per transaction, until the
+// queue is empty. Only one goroutine runs it at a time (l.writing), so the
+// chain is extended by one writer; the sequence and head advance only after
+// a group is committed, so a failed commit leaves no hole in the chain.
+func (l *Log) commitGroups() {
+	for {
+		l.mu.Lock()
+		n := min(len(l.queue), maxGroup)
+		if n == 0 {
+			l.writing = false
+			l.mu.Unlock()
+			return
+		}
+		group := l.queue[:n:n]
+		l.queue = l.queue[n:]
+		seq, head := l.seq, l.head
+		l.mu.Unlock()
+
+		now := l.now().UTC().Round(0)
+		err := l.db.Update(func(txn *badger.Txn) error {
+			for _, p := range group {
+				seq++
+				p.e.Seq, p.e.Time, p.e.PrevHash = seq, now, head
+				p.e.Hash = p.e.computeHash()
+				head = p.e.Hash
+				val, err := encode(&p.e)
+				if err != nil {
+					return fmt.Errorf("encode entry %d: %w", seq, err)
+				}
+				if err := txn.Set(logKey(seq), val); err != nil {
+					return err
+				}
+				for _, k := range indexKeys(&p.e) {
+					if err := txn.Set(k, nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		l.mu.Lock()
+		if err == nil {
+			l.seq, l.head = seq, head
+		}
+		l.mu.Unlock()
+		for _, p := range group {
+			if err != nil {
+				p.e, p.err = Entry{}, fmt.Errorf("audit: append: %w", err)
+			}
+			close(p.done)
+		}
+	}
+}
+
+// normalise makes e canonical: valid UTF-8 text of bounded length (so that
+// what is hashed is what JSON stores), sorted unique subjects, bounded
+// counts.
+func normalise(e *Entry) {
+	clean := func(s string) string {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		if len(s) > maxText {
+			s = strings.ToValidUTF8(s[:maxText], "")
+		}
+		return s
+	}
+	e.Principal, e.Role, e.Operation = clean(e.Principal), clean(e.Role), clean(e.Operation)
+	e.Purpose, e.Result, e.Client = clean(e.Purpose), clean(e.Result), clean(e.Client)
+	auth := make([]string, 0, len(e.Authorities))
+	for _, a := range e.Authorities {
+		auth = append(auth, clean(a))
+	}
+	e.Authorities = auth // order kept: it is the principal's own list
+	ids := make([]string, 0, len(e.Identities))
+	for _, id := range e.Identities {
+		if id != "" {
+			ids = append(ids, clean(id))
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	e.Identities = ids[:min(len(ids), MaxSubjects)]
+	recs := make([]Record, 0, len(e.Records))
+	for _, r := range e.Records {
+		if r.LocalID != "" {
+			recs = append(recs, Record{clean(r.Authority), clean(r.LocalID)})
+		}
+	}
+	slices.SortFunc(recs, func(a, b Record) int {
+		return cmpOr(strings.Compare(a.Authority, b.Authority), strings.Compare(a.LocalID, b.LocalID))
+	})
+	recs = slices.Compact(recs)
+	e.Records = recs[:min(len(recs), MaxSubjects)]
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// computeHash is SHA-256 over the canonical encoding: a version tag, then
+// every field in a fixed order, integers as 8-byte big-endian, strings and
+// the previous hash length-prefixed, lists count-prefixed. Length prefixes
+// make the encoding unambiguous ("ab"+"c" differs from "a"+"bc").
+func (e *Entry) computeHash() []byte {
+	h := sha256.New()
+	var n [8]byte
+	u64 := func(v uint64) {
+		binary.BigEndian.PutUint64(n[:], v)
+		h.Write(n[:])
+	}
+	str := func(s string) {
+		u64(uint64(len(s)))
+		h.Write([]byte(s))
+	}
+	str("vigie-audit-v1")
+	u64(e.Seq)
+	u64(uint64(e.Time.UnixNano()))
+	str(e.Principal)
+	str(e.Role)
+	u64(uint64(len(e.Authorities)))
+	for _, a := range e.Authorities {
+		str(a)
+	}
+	str(e.Operation)
+	u64(uint64(len(e.Identities)))
+	for _, id := range e.Identities {
+		str(id)
+	}
+	u64(uint64(len(e.Records)))
+	for _, r := range e.Records {
+		str(r.Authority)
+		str(r.LocalID)
+	}
+	str(e.Purpose)
+	str(e.Result)
+	str(e.Client)
+	str(string(e.PrevHash))
+	return h.Sum(nil)
+}
+
+// stored is the JSON form of an entry in the store.
+type stored struct {
+	V           int      `json:"v"`
+	Seq         uint64   `json:"seq"`
+	Time        int64    `json:"time_ns"`
+	Principal   string   `json:"principal"`
+	Role        string   `json:"role"`
+	Authorities []string `json:"authorities,omitempty"`
+	Operation   string   `json:"operation"`
+	Identities  []string `json:"identities,omitempty"`
+	Records     []Record `json:"records,omitempty"`
+	Purpose     string   `json:"purpose,omitempty"`
+	Result      string   `json:"result"`
+	Client      string   `json:"client,omitempty"`
+	PrevHash    string   `json:"prev_hash"`
+	Hash        string   `json:"hash"`
+}
+
+const storedVersion = 1
+
+func encode(e *Entry) ([]byte, error) {
+	return json.Marshal(stored{
+		V: storedVersion, Seq: e.Seq, Time: e.Time.UnixNano(), Principal: e.Principal, Role: e.Role,
+		Authorities: e.Authorities, Operation: e.Operation, Identities: e.Identities, Records: e.Records,
+		Purpose: e.Purpose, Result: e.Result, Client: e.Client,
+		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
+	})
+}
+
+func decode(v []byte, e *Entry) error {
+	var s stored
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return fmt.Errorf("decode entry: %w", err)
+	}
+	if s.V != storedVersion {
+		return fmt.Errorf("decode entry: unknown version %d", s.V)
+	}
+	prev, err := hex.DecodeString(s.PrevHash)
+	if err != nil {
+		return fmt.Errorf("decode entry: prev_hash: %w", err)
+	}
+	hash, err := hex.DecodeString(s.Hash)
+	if err != nil {
+		return fmt.Errorf("decode entry: hash: %w", err)
+	}
+	*e = Entry{
+		Seq: s.Seq, Time: time.Unix(0, s.Time).UTC(), Principal: s.Principal, Role: s.Role,
+		Authorities: s.Authorities, Operation: s.Operation, Identities: s.Identities, Records: s.Records,
+		Purpose: s.Purpose, Result: s.Result, Client: s.Client, PrevHash: prev, Hash: hash,
+	}
+	return nil
+}
+
+const (
+	logPrefix = "a/log/"
+	idnPrefix = "a/idn/"
+	srcPrefix = "a/src/"
+	usrPrefix = "a/usr/"
+)
+
+func seqHex(seq uint64) string { return fmt.Sprintf("%016x", seq) }
+
+func logKey(seq uint64) []byte { return []byte(logPrefix + seqHex(seq)) }
+
+func identityPrefix(id string) string { return idnPrefix + url.PathEscape(id) + "/" }
+
+func recordPrefix(r Record) string {
+	return srcPrefix + url.PathEscape(r.Authority) + "/" + url.PathEscape(r.LocalID) + "/"
+}
+
+func userPrefix(name string) string { return usrPrefix + url.PathEscape(name) + "/" }
+
+// indexKeys returns the secondary index keys of e.
+func indexKeys(e *Entry) [][]byte {
+	s := seqHex(e.Seq)
+	keys := [][]byte{[]byte(userPrefix(e.Principal) + s)}
+	for _, id := range e.Identities {
+		keys = append(keys, []byte(identityPrefix(id)+s))
+	}
+	for _, r := range e.Records {
+		keys = append(keys, []byte(recordPrefix(r)+s))
+	}
+	return keys
+}
+
+// Get returns the entry with sequence seq (ENOTFOUND when there is none).
+func (l *Log) Get(seq uint64) (Entry, error) {
+	var e Entry
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(logKey(seq))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return vigie.Errorf(vigie.ENOTFOUND, "audit entry %d not found", seq)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return decode(v, &e) })
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: get %d: %w", seq, err)
+	}
+	return e, nil
+}
+
+// ByIdentity returns the entries that touched the identity, newest first, at
+// most limit (all when limit <= 0): who looked at this patient.
+func (l *Log) ByIdentity(id string, limit int) ([]Entry, error) {
+	if id == "" {
+		return nil, vigie.Invalid("identity", "required")
+	}
+	return l.byIndex(identityPrefix(id), limit, func(e *Entry) bool { return slices.Contains(e.Identities, id) })
+}
+
+// ByRecord returns the entries that touched the source record, newest first.
+func (l *Log) ByRecord(r Record, limit int) ([]Entry, error) {
+	if r.Authority == "" || r.LocalID == "" {
+		return nil, vigie.Invalid("record", "authority and local id are required")
+	}
+	return l.byIndex(recordPrefix(r), limit, func(e *Entry) bool { return slices.Contains(e.Records, r) })
+}
+
+// ByUser returns the entries of one principal, newest first.
+func (l *Log) ByUser(name string, limit int) ([]Entry, error) {
+	if name == "" {
+		return nil, vigie.Invalid("user", "required")
+	}
+	return l.byIndex(userPrefix(name), limit, func(e *Entry) bool { return e.Principal == name })
+}
+
+// byIndex reads the entries named by the index keys under prefix, newest
+// first. An index key whose entry does not match (a planted or stale key)
+// is skipped: the entry itself, which the chain protects, is the truth.
+func (l *Log) byIndex(prefix string, limit int, match func(*Entry) bool) ([]Entry, error) {
+	var out []Entry
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefix)})
+		defer it.Close()
+		for it.Seek([]byte(prefix + "\xff")); it.Valid(); it.Next() {
+			key := string(it.Item().Key())
+			var seq uint64
+			if _, err := fmt.Sscanf(strings.TrimPrefix(key, prefix), "%016x", &seq); err != nil {
+				continue
+			}
+			item, err := txn.Get(logKey(seq))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var e Entry
+			if err := item.Value(func(v []byte) error { return decode(v, &e) }); err != nil {
+				return fmt.Errorf("entry %d: %w", seq, err)
+			}
+			if e.Seq != seq || !match(&e) {
+				continue
+			}
+			out = append(out, e)
+			if limit > 0 && len(out) >= limit {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: query %s: %w", strings.TrimSuffix(prefix, "/"), err)
+	}
+	return out, nil
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Entries uint64 // entries checked
+	Head    []byte // hash of the last good entry (genesis when none)
+	// Broken is the first entry that fails, nil when the whole chain holds.
+	Broken *Break
+}
+
+// Break says where and why the chain fails.
+type Break struct {
+	Seq    uint64 // the sequence expected at this point
+	Reason string
+}
+
+func (b *Break) Error() string { return fmt.Sprintf("audit entry %d: %s", b.Seq, b.Reason) }
+
+// Verify walks the whole chain in order and reports the first entry that
+// is missing, undecodable, out of sequence, not linked to its predecessor,
+// whose hash does not match its content, or whose index keys are missing
+// (which would hide it from ByIdentity and ByUser). The error is for a
+// failure to read the store, not for a broken chain.
+func (l *Log) Verify() (Report, error) {
+	rep := Report{Head: genesis}
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		want := uint64(1)
+		for it.Seek([]byte(logPrefix)); it.Valid(); it.Next() {
+			item := it.Item()
+			key := string(item.Key())
+			if key != string(logKey(want)) {
+				rep.Broken = &Break{want, fmt.Sprintf("missing: the next key is %s", key)}
+				return nil
+			}
+			var e Entry
+			if err := item.Value(func(v []byte) error { return decode(v, &e) }); err != nil {
+				rep.Broken = &Break{want, err.Error()}
+				return nil
+			}
+			switch {
+			case e.Seq != want:
+				rep.Broken = &Break{want, fmt.Sprintf("holds sequence %d", e.Seq)}
+			case !bytes.Equal(e.PrevHash, rep.Head):
+				rep.Broken = &Break{want, "previous hash does not match the previous entry"}
+			case !bytes.Equal(e.Hash, e.computeHash()):
+				rep.Broken = &Break{want, "hash does not match the entry's content"}
+			}
+			if rep.Broken != nil {
+				return nil
+			}
+			for _, k := range indexKeys(&e) {
+				if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+					rep.Broken = &Break{want, "index key " + string(k) + " is missing"}
+					return nil
+				} else if err != nil {
+					return err
+				}
+			}
+			rep.Entries, rep.Head = want, e.Hash
+			want++
+		}
+		return nil
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: verify: %w", err)
+	}
+	return rep, nil
+}

@@ -1,0 +1,412 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/store"
+)
+
+func openMem(t testing.TB) (*badger.DB, *Log) {
+	t.Helper()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, l
+}
+
+// fill appends n entries: principal u<i%3>, identity I<i%4>, record r<i%5>.
+func fill(t testing.TB, l *Log, n int) {
+	t.Helper()
+	for i := range n {
+		_, err := l.Append(Entry{
+			Principal: fmt.Sprintf("u%d", i%3), Role: "clinician", Authorities: []string{"1.2.3"},
+			Operation:  "/vigie.v1.IdentityService/GetIdentity",
+			Identities: []string{fmt.Sprintf("I%d", i%4)},
+			Records:    []Record{{"1.2.3", fmt.Sprintf("r%d", i%5)}},
+			Purpose:    "care", Result: "ok", Client: "127.0.0.1:5000",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func seqs(es []Entry) []uint64 {
+	var out []uint64
+	for _, e := range es {
+		out = append(out, e.Seq)
+	}
+	return out
+}
+
+func TestAppendAndQuery(t *testing.T) {
+	_, l := openMem(t)
+	fill(t, l, 12)
+	tests := []struct {
+		name  string
+		query func() ([]Entry, error)
+		want  []uint64
+	}{
+		{"identity I1", func() ([]Entry, error) { return l.ByIdentity("I1", 0) }, []uint64{10, 6, 2}},
+		{"identity I1 limit 2", func() ([]Entry, error) { return l.ByIdentity("I1", 2) }, []uint64{10, 6}},
+		{"identity unknown", func() ([]Entry, error) { return l.ByIdentity("I9", 0) }, nil},
+		{"identity prefix is not a match", func() ([]Entry, error) { return l.ByIdentity("I", 0) }, nil},
+		{"user u0", func() ([]Entry, error) { return l.ByUser("u0", 0) }, []uint64{10, 7, 4, 1}},
+		{"record r2", func() ([]Entry, error) { return l.ByRecord(Record{"1.2.3", "r2"}, 0) }, []uint64{8, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.query()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(seqs(got), tt.want) {
+				t.Errorf("seqs = %v, want %v", seqs(got), tt.want)
+			}
+		})
+	}
+	e, err := l.Get(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Principal != "u2" || e.Purpose != "care" || !slices.Equal(e.Identities, []string{"I1"}) || e.Time.IsZero() {
+		t.Errorf("Get(6) = %+v", e)
+	}
+	if _, err := l.Get(99); vigie.ErrorCode(err) != vigie.ENOTFOUND {
+		t.Errorf("Get(99) error = %v, want not found", err)
+	}
+	rep, err := l.Verify()
+	if err != nil || rep.Broken != nil || rep.Entries != 12 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+	seq, head := l.Head()
+	if seq != 12 || !bytes.Equal(head, rep.Head) {
+		t.Errorf("Head = %d %x, Verify head %x", seq, head, rep.Head)
+	}
+}
+
+func TestAppendInvalid(t *testing.T) {
+	_, l := openMem(t)
+	tests := []struct {
+		e     Entry
+		field string
+	}{
+		{Entry{Operation: "/x"}, "principal"},
+		{Entry{Principal: "u"}, "operation"},
+	}
+	for _, tt := range tests {
+		_, err := l.Append(tt.e)
+		if vigie.ErrorCode(err) != vigie.EINVALID || vigie.ErrorField(err) != tt.field {
+			t.Errorf("Append(%+v) = %v, want invalid %s", tt.e, err, tt.field)
+		}
+	}
+	for _, q := range []func() ([]Entry, error){
+		func() ([]Entry, error) { return l.ByIdentity("", 0) },
+		func() ([]Entry, error) { return l.ByUser("", 0) },
+		func() ([]Entry, error) { return l.ByRecord(Record{Authority: "1.2"}, 0) },
+	} {
+		if _, err := q(); vigie.ErrorCode(err) != vigie.EINVALID {
+			t.Errorf("empty query error = %v, want invalid", err)
+		}
+	}
+}
+
+// TestNormalise: what is hashed is what is stored, whatever the input.
+func TestNormalise(t *testing.T) {
+	_, l := openMem(t)
+	e, err := l.Append(Entry{
+		Principal: "bad\xffutf8", Operation: strings.Repeat("x", 5000),
+		Identities: []string{"I2", "I1", "I2", ""},
+		Records:    []Record{{"b", "1"}, {"a", "2"}, {"b", "1"}, {"a", ""}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(e.Identities, []string{"I1", "I2"}) {
+		t.Errorf("identities = %v", e.Identities)
+	}
+	if !slices.Equal(e.Records, []Record{{"a", "2"}, {"b", "1"}}) {
+		t.Errorf("records = %v", e.Records)
+	}
+	if len(e.Operation) != maxText || e.Principal != "bad\uFFFDutf8" {
+		t.Errorf("operation length %d, principal %q", len(e.Operation), e.Principal)
+	}
+	if rep, err := l.Verify(); err != nil || rep.Broken != nil {
+		t.Fatalf("Verify = %+v, %v", rep.Broken, err)
+	}
+}
+
+// TestHashCanonical: entries that differ only in how text is split between
+// fields hash differently.
+func TestHashCanonical(t *testing.T) {
+	base := Entry{Seq: 1, Time: time.Unix(1, 0), Principal: "ab", Role: "c", PrevHash: genesis}
+	moved := base
+	moved.Principal, moved.Role = "a", "bc"
+	list := base
+	list.Identities = []string{"x", "y"}
+	list2 := base
+	list2.Identities = []string{"xy"}
+	if bytes.Equal(base.computeHash(), moved.computeHash()) || bytes.Equal(list.computeHash(), list2.computeHash()) {
+		t.Error("canonical encoding is ambiguous")
+	}
+}
+
+// rewrite changes the stored bytes of one key directly in Badger, as an
+// attacker with access to the files would.
+func rewrite(t *testing.T, db *badger.DB, key string, f func(v []byte) []byte) {
+	t.Helper()
+	err := db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(key))
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if v = f(v); v == nil {
+			return txn.Delete([]byte(key))
+		}
+		return txn.Set([]byte(key), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonEdit returns a rewrite that changes one JSON field of an entry.
+func jsonEdit(field string, value any) func([]byte) []byte {
+	return func(v []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(v, &m); err != nil {
+			panic(err)
+		}
+		m[field] = value
+		out, _ := json.Marshal(m)
+		return out
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	entry := func(seq uint64) string { return string(logKey(seq)) }
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, db *badger.DB)
+		broken uint64
+		reason string
+	}{
+		{"principal rewritten", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(5), jsonEdit("principal", "someone-else"))
+		}, 5, "hash does not match"},
+		{"identity removed", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(3), jsonEdit("identities", []string{}))
+		}, 3, "hash does not match"},
+		{"result changed", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(8), jsonEdit("result", "permission_denied"))
+		}, 8, "hash does not match"},
+		{"time changed", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(1), jsonEdit("time_ns", 1))
+		}, 1, "hash does not match"},
+		{"one byte flipped", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(4), func(v []byte) []byte {
+				i := bytes.Index(v, []byte(`"operation":"/`)) + len(`"operation":"/`)
+				v[i] ^= 0x01
+				return v
+			})
+		}, 4, "hash does not match"},
+		{"hash recomputed after rewrite", func(t *testing.T, db *badger.DB) {
+			// The attacker rewrites entry 6 and its own hash consistently: the
+			// next entry's previous hash no longer matches.
+			rewrite(t, db, entry(6), func(v []byte) []byte {
+				var e Entry
+				if err := decode(v, &e); err != nil {
+					panic(err)
+				}
+				e.Purpose = "research"
+				e.Hash = e.computeHash()
+				out, _ := encode(&e)
+				return out
+			})
+		}, 7, "previous hash"},
+		{"entry deleted", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(9), func([]byte) []byte { return nil })
+		}, 9, "missing"},
+		{"entries swapped", func(t *testing.T, db *badger.DB) {
+			var v2, v3 []byte
+			rewrite(t, db, entry(2), func(v []byte) []byte { v2 = slices.Clone(v); return v })
+			rewrite(t, db, entry(3), func(v []byte) []byte { v3 = slices.Clone(v); return v2 })
+			rewrite(t, db, entry(2), func([]byte) []byte { return v3 })
+		}, 2, "holds sequence 3"},
+		{"garbage", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(10), func([]byte) []byte { return []byte("not json") })
+		}, 10, "decode"},
+		{"unknown version", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, entry(2), jsonEdit("v", 2))
+		}, 2, "unknown version"},
+		{"index key deleted", func(t *testing.T, db *badger.DB) {
+			rewrite(t, db, identityPrefix("I3")+seqHex(4), func([]byte) []byte { return nil })
+		}, 4, "index key a/idn/I3/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, l := openMem(t)
+			fill(t, l, 10)
+			tt.tamper(t, db)
+			rep, err := l.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Broken == nil {
+				t.Fatalf("tampering not detected (%d entries verified)", rep.Entries)
+			}
+			if rep.Broken.Seq != tt.broken || !strings.Contains(rep.Broken.Reason, tt.reason) {
+				t.Errorf("broken = %v, want entry %d: %s", rep.Broken, tt.broken, tt.reason)
+			}
+			if rep.Entries != tt.broken-1 {
+				t.Errorf("entries verified = %d, want %d", rep.Entries, tt.broken-1)
+			}
+		})
+	}
+}
+
+// TestIndexPlantedKeyIgnored: an index key pointing at an entry that does
+// not concern the identity does not make the entry show up.
+func TestIndexPlantedKeyIgnored(t *testing.T) {
+	db, l := openMem(t)
+	fill(t, l, 3)
+	if err := db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte(identityPrefix("I0")+seqHex(2)), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.ByIdentity("I0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seqs(got), []uint64{1}) {
+		t.Errorf("ByIdentity(I0) = %v, want [1]", seqs(got))
+	}
+}
+
+func TestReopenContinuesChain(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 3 {
+		db, err := store.Open(dir, store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq, _ := l.Head(); seq != uint64(round*4) {
+			t.Errorf("round %d: head at %d, want %d", round, seq, round*4)
+		}
+		fill(t, l, 4)
+		rep, err := l.Verify()
+		if err != nil || rep.Broken != nil || rep.Entries != uint64(round*4+4) {
+			t.Errorf("round %d: Verify = %+v, %v", round, rep, err)
+		}
+		db.Close()
+	}
+}
+
+func TestUnreadableHeadRefusesAppend(t *testing.T) {
+	db, l := openMem(t)
+	fill(t, l, 2)
+	rewrite(t, db, string(logKey(2)), func([]byte) []byte { return []byte("{") })
+	l2, err := Open(db)
+	if err != nil {
+		t.Fatalf("Open must succeed so that the trail can be verified: %v", err)
+	}
+	if _, err := l2.Append(Entry{Principal: "u", Operation: "/x"}); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Errorf("Append on a broken head = %v", err)
+	}
+	if rep, _ := l2.Verify(); rep.Broken == nil || rep.Broken.Seq != 2 {
+		t.Errorf("Verify = %+v", rep.Broken)
+	}
+}
+
+// TestConcurrentAppends: appends from many goroutines keep one contiguous,
+// valid chain and every entry is indexed (run with -race).
+func TestConcurrentAppends(t *testing.T) {
+	_, l := openMem(t)
+	const workers, each = 8, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := l.Append(Entry{Principal: fmt.Sprintf("w%d", w), Operation: "/op", Identities: []string{fmt.Sprint(i)}, Result: "ok"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify()
+	if err != nil || rep.Broken != nil || rep.Entries != workers*each {
+		t.Fatalf("Verify = %+v (broken %v), %v", rep.Entries, rep.Broken, err)
+	}
+	for w := range workers {
+		got, err := l.ByUser(fmt.Sprintf("w%d", w), 0)
+		if err != nil || len(got) != each {
+			t.Errorf("ByUser(w%d) = %d entries, %v", w, len(got), err)
+		}
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts store.Options
+	}{{"memory", store.Options{InMemory: true}}, {"disk-synced", store.Options{}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := ""
+			if !tc.opts.InMemory {
+				dir = b.TempDir()
+			}
+			db, err := store.Open(dir, tc.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			l, err := Open(db)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := Entry{Principal: "bench", Role: "clinician", Operation: "/vigie.v1.IdentityService/GetIdentity", Identities: []string{"I1"}, Result: "ok"}
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := l.Append(e); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
