@@ -10,7 +10,8 @@
 //	m/…  patient index (package mpi): source records, identities, links,
 //	     events, blocking keys, reviews, distinct pairs
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
-//	a/…  audit trail (package rpc): hash-chained audit entries
+//	a/…  audit trail and API tokens (package rpc): hash-chained audit entries
+//	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
 //	s/…  schema metadata (this package): the store's layout version
 package store
 
@@ -26,6 +27,7 @@ const (
 	NamespaceMPI    = 'm'
 	NamespaceLedger = 'l'
 	NamespaceAudit  = 'a'
+	NamespaceAlerts = 'x'
 	NamespaceSchema = 's'
 )
 
