@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"syscall"
+	"time"
+
+	"vigie/linkeval"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "bench mpi", summary: "measure the full patient-index pipeline on generated data: accuracy, speed, memory, disk", run: runBenchMPI})
+}
+
+func runBenchMPI(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench mpi", stderr)
+	gen := fs.String("generated", "", "folder written by `vigie gen identities` (records.csv, truth.csv) (required)")
+	data := fs.String("data", "", "store folder to import into (default: a temporary folder, removed afterwards); must be empty")
+	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
+	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *gen == "" {
+		return usageErr("--generated DIR is required")
+	}
+	model, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	truthSet, err := linkeval.LoadGenerated(*gen)
+	if err != nil {
+		return err
+	}
+	truth := make(map[mpi.SourceKey]string, len(truthSet.Records))
+	for i, r := range truthSet.Records {
+		truth[mpi.SourceKey{Authority: r.Authority, LocalID: r.LocalID}] = truthSet.Entity[i]
+	}
+	dir := *data
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "vigie-bench-mpi-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		return usageErr("--data %s is not empty", dir)
+	}
+	db, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, model, mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	f, err := os.Open(filepath.Join(*gen, "records.csv"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctx := context.Background()
+	var progress io.Writer
+	if isTerminal(stderr) {
+		progress = stderr
+	}
+	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, importOptions{latencies: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "import: %s", sum)
+	lat := slices.Clone(sum.Latencies)
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		fmt.Fprintf(stdout, "resolve latency: p50 %s, p99 %s, max %s\n", pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1])
+	}
+
+	// Export the links and score the clusters against the truth.
+	linksPath := filepath.Join(dir, "links.csv")
+	lf, err := os.Create(linksPath)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := exportLinks(ctx, ix, lf); err != nil {
+		lf.Close()
+		return err
+	}
+	if err := lf.Close(); err != nil {
+		return err
+	}
+	links, err := readLinks(linksPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "export: %d links in %s\n", len(links), time.Since(t0).Round(time.Millisecond))
+	pending, err := ix.PendingReviews(ctx)
+	if err != nil {
+		return err
+	}
+	acc := scoreClusters(links, truth)
+	fmt.Fprint(stdout, acc.String())
+	fmt.Fprintf(stdout, "review queue: %d pending (%.2f %% of records)\n", pending, 100*float64(pending)/float64(max(len(links), 1)))
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		fmt.Fprintf(stdout, "peak RSS: %.0f MB\n", float64(ru.Maxrss)/1024)
+	}
+	if err := db.Flatten(1); err == nil {
+		_ = db.Sync()
+	}
+	fmt.Fprintf(stdout, "store size on disk: %.1f MB\n", float64(dirSize(dir)-fileSize(linksPath))/(1<<20))
+	if *examples > 0 {
+		return printExamples(ctx, ix, acc, truth, *examples, stdout)
+	}
+	return nil
+}
+
+func pct(sorted []time.Duration, q float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+func readLinks(path string) (map[mpi.SourceKey]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil || len(head) != 3 || head[2] != "identity" {
+		return nil, fmt.Errorf("%s: not a links export", path)
+	}
+	out := map[mpi.SourceKey]string{}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[mpi.SourceKey{Authority: row[0], LocalID: row[1]}] = row[2]
+	}
+}
+
+// clusterAccuracy compares the identities found with the true persons.
+type clusterAccuracy struct {
+	Records, Identities, Persons int
+	TruePairs, FoundPairs, TP    int
+	Collisions                   []string // identities holding more than one person
+	Splits                       []string // persons spread over several identities
+	identities                   map[string][]mpi.SourceKey
+	persons                      map[string][]mpi.SourceKey
+}
+
+func scoreClusters(links map[mpi.SourceKey]string, truth map[mpi.SourceKey]string) clusterAccuracy {
+	a := clusterAccuracy{Records: len(links), identities: map[string][]mpi.SourceKey{}, persons: map[string][]mpi.SourceKey{}}
+	cell := map[[2]string]int{}
+	for k, id := range links {
+		p := truth[k]
+		a.identities[id] = append(a.identities[id], k)
+		a.persons[p] = append(a.persons[p], k)
+		cell[[2]string{id, p}]++
+	}
+	pairs := func(n int) int { return n * (n - 1) / 2 }
+	for _, n := range cell {
+		a.TP += pairs(n)
+	}
+	for id, ks := range a.identities {
+		a.FoundPairs += pairs(len(ks))
+		seen := map[string]bool{}
+		for _, k := range ks {
+			seen[truth[k]] = true
+		}
+		if len(seen) > 1 {
+			a.Collisions = append(a.Collisions, id)
+		}
+	}
+	for p, ks := range a.persons {
+		a.TruePairs += pairs(len(ks))
+		seen := map[string]bool{}
+		for _, k := range ks {
+			seen[links[k]] = true
+		}
+		if len(seen) > 1 {
+			a.Splits = append(a.Splits, p)
+		}
+	}
+	sort.Strings(a.Collisions)
+	sort.Strings(a.Splits)
+	a.Identities, a.Persons = len(a.identities), len(a.persons)
+	return a
+}
+
+func (a clusterAccuracy) String() string {
+	ratio := func(x, y int) float64 {
+		if y == 0 {
+			return 0
+		}
+		return float64(x) / float64(y)
+	}
+	return fmt.Sprintf("clusters: %d records, %d identities for %d true persons\n"+
+		"  pairwise precision %.5f, recall %.5f (%d true pairs, %d found, %d right)\n"+
+		"  collisions: %d identities holding more than one person (%.2f per 10,000 identities)\n"+
+		"  splits: %d persons spread over several identities\n",
+		a.Records, a.Identities, a.Persons,
+		ratio(a.TP, a.FoundPairs), ratio(a.TP, a.TruePairs), a.TruePairs, a.FoundPairs, a.TP,
+		len(a.Collisions), 10000*ratio(len(a.Collisions), a.Identities), len(a.Splits))
+}
+
+// printExamples explains a few collisions and splits: the score of the two
+// records concerned, as the matcher sees them.
+func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth map[mpi.SourceKey]string, n int, w io.Writer) error {
+	explain := func(title string, k1, k2 mpi.SourceKey) error {
+		h1, err := ix.History(ctx, k1)
+		if err != nil {
+			return err
+		}
+		h2, err := ix.History(ctx, k2)
+		if err != nil {
+			return err
+		}
+		p1, err1 := matcher.Prepare(&h1[len(h1)-1].Record)
+		p2, err2 := matcher.Prepare(&h2[len(h2)-1].Record)
+		if err1 != nil || err2 != nil {
+			return errors.Join(err1, err2)
+		}
+		c := matcher.Compare(p1, p2)
+		s := ix.Model().WithPopulation(max(ix.Count(), 10000)).Score(&c, nil)
+		fmt.Fprintf(w, "\n%s: %s (%s) and %s (%s)\n%s", title, k1, truth[k1], k2, truth[k2], s.Table())
+		return nil
+	}
+	for i, id := range a.Collisions {
+		if i >= n {
+			break
+		}
+		ks := a.identities[id]
+		for j := 1; j < len(ks); j++ {
+			if truth[ks[j]] != truth[ks[0]] {
+				if err := explain("collision in identity "+id, ks[0], ks[j]); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	for i, p := range a.Splits {
+		if i >= n {
+			break
+		}
+		ks := a.persons[p]
+		id0, err := ix.IdentityOf(ctx, ks[0].Authority, ks[0].LocalID)
+		if err != nil {
+			return err
+		}
+		for j := 1; j < len(ks); j++ {
+			id, err := ix.IdentityOf(ctx, ks[j].Authority, ks[j].LocalID)
+			if err != nil {
+				return err
+			}
+			if id != id0 {
+				if err := explain("split of person "+p, ks[0], ks[j]); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"io"
+	"os"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "export links", summary: "write authority,local_id,identity for every source record (CSV)", run: runExportLinks})
+}
+
+func runExportLinks(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("export links", stderr)
+	data := fs.String("data", "", "folder of the Vigie store (required)")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageErr("--data DIR is required")
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := os.Stat(*data); err != nil {
+		return usageErr("--data: %v", err)
+	}
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := exportLinks(context.Background(), ix, w); err != nil {
+		return err
+	}
+	if f, ok := w.(*os.File); ok && *out != "" {
+		return f.Close()
+	}
+	return nil
+}
+
+// exportLinks writes the CSV header and one row per source record.
+func exportLinks(ctx context.Context, ix *mpi.Index, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write([]string{"authority", "local_id", "identity"}); err != nil {
+		return err
+	}
+	err := ix.Links(ctx, func(k mpi.SourceKey, id mpi.ID) error {
+		return cw.Write([]string{k.Authority, k.LocalID, id.String()})
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/ingest"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "import identities", summary: "resolve an identity CSV feed into the patient index", run: runImportIdentities})
+}
+
+func runImportIdentities(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("import identities", stderr)
+	data := fs.String("data", "", "folder of the Vigie store (required)")
+	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
+	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageErr("--data DIR is required")
+	}
+	if fs.NArg() != 1 {
+		return usageErr("one FILE.csv (or - for standard input) is required")
+	}
+	var in io.Reader = os.Stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	model, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(*data, store.Options{NoSync: !*durable})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, model, mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	var progress io.Writer
+	if !*quiet && isTerminal(stderr) {
+		progress = stderr
+	}
+	sum, err := importIdentities(context.Background(), ix, db, in, stderr, progress, importOptions{})
+	fmt.Fprint(stdout, sum.String())
+	if err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return vigie.Invalid("rows", "%d rows rejected (listed above)", sum.Rejected)
+	}
+	return nil
+}
+
+// loadModel reads a model file, or returns the shipped one for "".
+func loadModel(path string) (*matcher.Model, error) {
+	if path == "" || path == "default" {
+		return matcher.DefaultModel(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErr("--model: %v", err)
+	}
+	return matcher.ParseModel(b)
+}
+
+// importOptions are what the benchmark and the crash test ask of an import.
+type importOptions struct {
+	latencies bool                         // record each row's resolve time
+	ack       func(line int, r mpi.Result) // called for every row resolved
+}
+
+// importSummary counts what an import did.
+type importSummary struct {
+	Rows, New, Linked, Review, Updated, Unchanged, Rejected int
+	Elapsed                                                 time.Duration
+	Latencies                                               []time.Duration // per resolved row, when asked for
+}
+
+func (s importSummary) String() string {
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(s.Rows) / s.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("%d rows in %s (%.0f rows/s): %d new identities, %d auto-links, %d reviews, %d updated, %d unchanged, %d rejected\n",
+		s.Rows, s.Elapsed.Round(time.Millisecond), rate, s.New, s.Linked, s.Review, s.Updated, s.Unchanged, s.Rejected)
+}
+
+// importIdentities resolves every row of an identity CSV, exactly as online
+// resolution does, one row after the other (the order of the file decides,
+// so that a re-run gives the same links). A rejected row is reported on
+// rejects with its line, field and reason, and nothing is written for it.
+// The store is synced at the end (the load may run with NoSync).
+func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.Reader, rejects, progress io.Writer, o importOptions) (importSummary, error) {
+	var sum importSummary
+	if o.latencies {
+		sum.Latencies = []time.Duration{}
+	}
+	t0 := time.Now()
+	last := t0
+	err := ingest.ReadIdentityCSV(in, func(line int, rec matcher.Record, rerr error) error {
+		sum.Rows++
+		if rerr == nil {
+			t := time.Now()
+			var res mpi.Result
+			res, rerr = ix.Resolve(ctx, rec, mpi.System)
+			if rerr == nil {
+				if sum.Latencies != nil {
+					sum.Latencies = append(sum.Latencies, time.Since(t))
+				}
+				switch res.Decision {
+				case mpi.DecisionNew:
+					sum.New++
+				case mpi.DecisionLinked:
+					sum.Linked++
+				case mpi.DecisionReview:
+					sum.Review++
+				case mpi.DecisionUpdated:
+					sum.Updated++
+				case mpi.DecisionUnchanged:
+					sum.Unchanged++
+				}
+				if o.ack != nil {
+					o.ack(line, res)
+				}
+			}
+		}
+		if rerr != nil {
+			if vigie.ErrorCode(rerr) != vigie.EINVALID {
+				return fmt.Errorf("line %d: %w", line, rerr)
+			}
+			sum.Rejected++
+			var re *ingest.RowError
+			if errors.As(rerr, &re) {
+				rerr = re.Err
+			}
+			fmt.Fprintf(rejects, "line %d: rejected: field %s: %v\n", line, vigie.ErrorField(rerr), rerr)
+		}
+		if progress != nil && sum.Rows%1000 == 0 && time.Since(last) > 200*time.Millisecond {
+			last = time.Now()
+			fmt.Fprintf(progress, "\r%d rows, %.0f rows/s, %d rejected ", sum.Rows, float64(sum.Rows)/time.Since(t0).Seconds(), sum.Rejected)
+		}
+		return nil
+	})
+	if progress != nil {
+		fmt.Fprintf(progress, "\r%d rows, done%20s\n", sum.Rows, "")
+	}
+	if serr := db.Sync(); err == nil && serr != nil {
+		err = fmt.Errorf("sync the store: %w", serr)
+	}
+	sum.Elapsed = time.Since(t0)
+	return sum, err
+}
+
+// isTerminal reports whether w is a terminal (for the progress bar).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,167 @@
+package mpi
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+// schemaVersion is the first byte of every value this package writes.
+const schemaVersion = 1
+
+// Key prefixes (see the package doc).
+const (
+	pRecord   = "m/r/"
+	pHistory  = "m/h/"
+	pIdentity = "m/i/"
+	pBlock    = "m/b/"
+	pEvent    = "m/e/"
+	pByIdent  = "m/x/"
+	pReview   = "m/q/"
+	pPending  = "m/p/"
+	pDistinct = "m/d/"
+	pUndone   = "m/u/"
+	pSeq      = "m/s/"
+)
+
+// recordState is the value under m/r/: a record's latest version and where
+// it belongs.
+type recordState struct {
+	Version  int            `json:"v"`
+	Identity ID             `json:"i"`
+	Pinned   bool           `json:"p,omitempty"` // placed by a person: never moved automatically
+	Received time.Time      `json:"t"`
+	Record   matcher.Record `json:"r"`
+	// Family and First are the values the frequency table counts, so that
+	// Open can rebuild it without preparing every record again.
+	Family string `json:"f,omitempty"`
+	First  string `json:"n,omitempty"`
+}
+
+// identity is the value under m/i/.
+type identity struct {
+	ID         ID          `json:"id"`
+	Members    []SourceKey `json:"m,omitempty"`
+	Attributes []string    `json:"a,omitempty"`
+	Retired    ID          `json:"into,omitempty"` // merged into this survivor
+	Created    time.Time   `json:"c"`
+	Updated    time.Time   `json:"u"`
+}
+
+func (x *identity) remove(k SourceKey) {
+	out := x.Members[:0]
+	for _, m := range x.Members {
+		if m != k {
+			out = append(out, m)
+		}
+	}
+	x.Members = out
+}
+
+// distinctMark is the value under m/d/.
+type distinctMark struct {
+	Event  uint64    `json:"e"`
+	Actor  Actor     `json:"a"`
+	Reason string    `json:"r,omitempty"`
+	Time   time.Time `json:"t"`
+}
+
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("mpi: encode %T: %w", v, err)
+	}
+	return append([]byte{schemaVersion}, b...), nil
+}
+
+func decode(b []byte, v any) error {
+	if len(b) == 0 || b[0] != schemaVersion {
+		return vigie.Errorf(vigie.EINTERNAL, "mpi: value of schema version %v, this build reads %d", first(b), schemaVersion)
+	}
+	if err := json.Unmarshal(b[1:], v); err != nil {
+		return fmt.Errorf("mpi: decode %T: %w", v, err)
+	}
+	return nil
+}
+
+func first(b []byte) any {
+	if len(b) == 0 {
+		return "none"
+	}
+	return b[0]
+}
+
+// get reads and decodes one key; found is false when it is absent.
+func get(txn *badger.Txn, key []byte, v any) (found bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = item.Value(func(b []byte) error { return decode(b, v) })
+	return err == nil, err
+}
+
+func put(txn *badger.Txn, key []byte, v any) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func skey(k SourceKey) string { return k.Authority + "\x00" + k.LocalID }
+
+func parseSkey(s string) SourceKey {
+	a, l, _ := strings.Cut(s, "\x00")
+	return SourceKey{a, l}
+}
+
+func recordKey(k SourceKey) []byte { return []byte(pRecord + skey(k)) }
+
+func historyKey(k SourceKey, version int) []byte {
+	return binary.BigEndian.AppendUint32([]byte(pHistory+skey(k)+"\x00"), uint32(version))
+}
+
+func identityKey(id ID) []byte { return append([]byte(pIdentity), u64(uint64(id))...) }
+
+func blockPrefix(b matcher.BlockingKey) []byte {
+	return []byte(pBlock + b.Rule + "\x00" + b.Value + "\x00")
+}
+
+func blockKey(b matcher.BlockingKey, k SourceKey) []byte {
+	return append(blockPrefix(b), skey(k)...)
+}
+
+func eventKey(seq uint64) []byte { return append([]byte(pEvent), u64(seq)...) }
+
+func byIdentKey(id ID, seq uint64) []byte {
+	return append(append([]byte(pByIdent), u64(uint64(id))...), u64(seq)...)
+}
+
+func reviewKey(id uint64) []byte { return append([]byte(pReview), u64(id)...) }
+
+func pendingKey(priority int, order uint64) []byte {
+	return append(append([]byte(pPending), byte(priority)), u64(order)...)
+}
+
+func distinctPrefix(a SourceKey) []byte {
+	s := skey(a)
+	return append(binary.BigEndian.AppendUint16([]byte(pDistinct), uint16(len(s))), s...)
+}
+
+func distinctKey(a, b SourceKey) []byte { return append(distinctPrefix(a), skey(b)...) }
+
+func undoneKey(mergeSeq uint64) []byte { return append([]byte(pUndone), u64(mergeSeq)...) }

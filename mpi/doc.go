@@ -1,0 +1,64 @@
+// Package mpi is Vigie's patient index: for each real person it keeps one
+// regional super-identity linking all of that person's source records, and
+// it never loses or silently rewrites what a site sent.
+//
+// # Model
+//
+// A source record is keyed by (assigning authority, local id) — a SourceKey.
+// Every version a site sent is kept verbatim with the time it was received;
+// an update with new traits is a new version. A super-identity (ID) holds the
+// current member records, attributes set by identity-vigilance staff, and a
+// golden view computed on read by survivorship rules (see Golden). Every
+// change of membership is an Event with its actor, reason, score and
+// explanation; replaying the events in order gives the current membership.
+//
+// # Decisions
+//
+// Resolve links each record to at most ONE identity: the candidate identity
+// whose best member scores highest, provided its probability reaches the
+// model's auto-link threshold, no hard rule forbids it and it is clearly
+// ahead of the second-best candidate (Options.MarginBits). Pairwise links are
+// never closed transitively, and identities are merged only by an explicit
+// decision (Merge, or Decide on a review). Between the thresholds, or when a
+// hard rule flags the pair (one INS on conflicting traits, different INS on
+// identical traits, a doubtful or fictitious identity), the record gets its
+// own identity and the pair goes to the review queue. Pairs marked distinct
+// are never linked automatically, and a manual decision always wins over a
+// later automatic one: records a person placed are pinned.
+//
+// # Storage
+//
+// Badger (opened by package store) is the source of truth. Every key of this
+// package starts with "m/"; every value is one schema-version byte followed by
+// JSON. Numbers in keys are 8-byte big-endian so that keys sort numerically;
+// a source key inside a key is authority 0x00 local id (neither may contain
+// a control character, Resolve refuses them).
+//
+//	m/r/<auth>\0<local>                     record: latest version, its identity, pinned flag
+//	m/h/<auth>\0<local>\0<version:4>        every version received (verbatim traits, time)
+//	m/i/<identity:8>                        identity: members, attributes, or the survivor it was merged into
+//	m/b/<rule>\0<value>\0<auth>\0<local>    blocking index entry (empty value)
+//	m/e/<event:8>                           membership event (append-only)
+//	m/x/<identity:8><event:8>               events touching an identity (empty value)
+//	m/q/<review:8>                          review of a pair, pending or decided
+//	m/p/<priority:1><order:8>               pending review queue; value is the review id
+//	m/d/<len(a):2><a><b>                    pair of source keys marked distinct (both orders stored)
+//	m/u/<merge event:8>                     the unmerge event that undid a merge
+//	m/s/identity, m/s/event, m/s/review,
+//	m/s/order                               Badger sequences
+//
+// Derived state kept in memory (the term-frequency table, the record count
+// used for the model's prior, a cache of prepared records) is rebuilt from the
+// store by Open.
+//
+// # Concurrency
+//
+// Every operation is one read-write Badger transaction, retried when Badger
+// reports a conflict. Badger's conflict detection does not see phantoms (a
+// blocking entry inserted into a range another transaction scanned), so
+// Resolve additionally holds in-process locks on its record's blocking keys:
+// two records of the same person share at least one blocking key and are
+// therefore resolved one after the other, the second seeing the first as a
+// candidate. The store is opened by one process only (Badger locks its
+// folder), so in-process locks are enough.
+package mpi

@@ -1,0 +1,132 @@
+package mpi
+
+import (
+	"strings"
+	"time"
+
+	"vigie/matcher"
+)
+
+// golden computes an identity's golden view from its members' latest
+// versions, by explicit survivorship rules:
+//
+//  1. when a member holds a qualified INS (status QUAL), the INS traits
+//     (INS, its OID, birth name, first names, first name, birth date, sex,
+//     birthplace) are taken together from the most recently received such
+//     member;
+//  2. otherwise, and for every other trait, each value is ranked by the best
+//     status of the records holding it (QUAL and VALI, checked against an
+//     identity document, win over RECUP and PROV), then by how many members
+//     hold it, then by how recently it was received.
+//
+// Status is the best status among the members.
+func golden(members []*recordState) matcher.Record {
+	var out matcher.Record
+	if len(members) == 0 {
+		return out
+	}
+	type field struct {
+		get func(r *matcher.Record) *string
+		ins bool // an INS trait
+	}
+	fields := []field{
+		{func(r *matcher.Record) *string { return &r.INS }, true},
+		{func(r *matcher.Record) *string { return &r.INSOID }, true},
+		{func(r *matcher.Record) *string { return &r.BirthName }, true},
+		{func(r *matcher.Record) *string { return &r.FirstNames }, true},
+		{func(r *matcher.Record) *string { return &r.FirstName }, true},
+		{func(r *matcher.Record) *string { return &r.BirthDate }, true},
+		{func(r *matcher.Record) *string { return &r.Sex }, true},
+		{func(r *matcher.Record) *string { return &r.BirthPlace }, true},
+		{func(r *matcher.Record) *string { return &r.UsedName }, false},
+		{func(r *matcher.Record) *string { return &r.PostalCode }, false},
+		{func(r *matcher.Record) *string { return &r.City }, false},
+		{func(r *matcher.Record) *string { return &r.Address }, false},
+		{func(r *matcher.Record) *string { return &r.Phone }, false},
+	}
+	var qual *recordState
+	for _, m := range members {
+		if strings.EqualFold(m.Record.Status, matcher.StatusQUAL) && m.Record.INS != "" &&
+			(qual == nil || m.Received.After(qual.Received)) {
+			qual = m
+		}
+	}
+	for _, f := range fields {
+		if f.ins && qual != nil {
+			*f.get(&out) = *f.get(&qual.Record)
+			continue
+		}
+		type tally struct {
+			rank   int
+			count  int
+			latest time.Time
+		}
+		votes := map[string]*tally{}
+		best := ""
+		var bt *tally
+		for _, m := range members {
+			v := *f.get(&m.Record)
+			if strings.TrimSpace(v) == "" {
+				continue
+			}
+			t := votes[v]
+			if t == nil {
+				t = &tally{}
+				votes[v] = t
+			}
+			t.rank = max(t.rank, statusRank(m.Record.Status))
+			t.count++
+			if m.Received.After(t.latest) {
+				t.latest = m.Received
+			}
+		}
+		for v, t := range votes {
+			if bt == nil || t.rank > bt.rank ||
+				t.rank == bt.rank && (t.count > bt.count ||
+					t.count == bt.count && (t.latest.After(bt.latest) || t.latest.Equal(bt.latest) && v < best)) {
+				best, bt = v, t
+			}
+		}
+		*f.get(&out) = best
+	}
+	for _, m := range members {
+		if statusOrder(m.Record.Status) > statusOrder(out.Status) {
+			out.Status = strings.ToUpper(m.Record.Status)
+		}
+		for _, a := range m.Record.Attributes {
+			a = strings.ToUpper(a)
+			found := false
+			for _, b := range out.Attributes {
+				found = found || a == b
+			}
+			if !found {
+				out.Attributes = append(out.Attributes, a)
+			}
+		}
+	}
+	return out
+}
+
+// statusRank says whose traits win: checked against a document or not.
+func statusRank(s string) int {
+	switch strings.ToUpper(s) {
+	case matcher.StatusQUAL, matcher.StatusVALI:
+		return 1
+	}
+	return 0
+}
+
+// statusOrder orders the statuses from the weakest.
+func statusOrder(s string) int {
+	switch strings.ToUpper(s) {
+	case matcher.StatusPROV:
+		return 1
+	case matcher.StatusRECUP:
+		return 2
+	case matcher.StatusVALI:
+		return 3
+	case matcher.StatusQUAL:
+		return 4
+	}
+	return 0
+}

@@ -1,0 +1,386 @@
+package mpi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+// Options tune an Index; the zero value gives the defaults.
+type Options struct {
+	// MarginBits is how far (in bits of match weight) the best candidate
+	// identity must be ahead of the second best for an automatic link
+	// (default 6: 64 times likelier). A second candidate below the review
+	// threshold never blocks a link.
+	MarginBits float64
+	// MaxBlock skips a blocking key shared by more records than this when
+	// gathering candidates (default 500): such a key says little and would
+	// dominate the cost. The INS key is never skipped.
+	MaxBlock int
+	// MinPopulation is the smallest population the model's prior refers to
+	// (default 10,000): in a nearly empty index the prior odds of a match
+	// are high, and a few records must not link on weak evidence.
+	MinPopulation int
+	// MaxMembers bounds how many members of one candidate identity are
+	// scored (default 200).
+	MaxMembers int
+	// CacheRecords bounds the cache of prepared records (default 200,000).
+	CacheRecords int
+	// Now returns the time stamped on records and events (default time.Now).
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.MarginBits <= 0 {
+		o.MarginBits = 6
+	}
+	if o.MaxBlock <= 0 {
+		o.MaxBlock = 500
+	}
+	if o.MinPopulation <= 0 {
+		o.MinPopulation = 10000
+	}
+	if o.MaxMembers <= 0 {
+		o.MaxMembers = 200
+	}
+	if o.CacheRecords <= 0 {
+		o.CacheRecords = 200000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Index is the patient index over one Badger store. It is safe for
+// concurrent use.
+type Index struct {
+	db    *badger.DB
+	model *matcher.Model
+	opts  Options
+
+	freq    *matcher.FrequencyTable
+	records atomic.Int64 // number of source records (the model's population)
+
+	seqIdentity, seqEvent, seqReview, seqOrder *badger.Sequence
+
+	locks [4096]sync.Mutex
+	seed  maphash.Seed
+
+	cacheMu sync.Mutex
+	cache   map[SourceKey]cached
+}
+
+type cached struct {
+	version int
+	prep    *matcher.Prepared
+}
+
+// Open opens the index kept in db (opened with store.Open), scoring with
+// model. It rebuilds the in-memory term-frequency table and record count
+// from the store.
+func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
+	if model == nil {
+		return nil, vigie.Invalid("model", "a matching model is required")
+	}
+	opts.defaults()
+	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{}}
+	var err error
+	for _, s := range []struct {
+		p    **badger.Sequence
+		name string
+	}{{&x.seqIdentity, "identity"}, {&x.seqEvent, "event"}, {&x.seqReview, "review"}, {&x.seqOrder, "order"}} {
+		if *s.p, err = db.GetSequence([]byte(pSeq+s.name), 256); err != nil {
+			x.Close()
+			return nil, fmt.Errorf("mpi: open sequence %s: %w", s.name, err)
+		}
+	}
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var st recordState
+			if err := it.Item().Value(func(b []byte) error { return decode(b, &st) }); err != nil {
+				return err
+			}
+			x.freq.Add(freqForm(st.Family, st.First))
+			x.records.Add(1)
+		}
+		return nil
+	})
+	if err != nil {
+		x.Close()
+		return nil, fmt.Errorf("mpi: open: %w", err)
+	}
+	return x, nil
+}
+
+// Close releases the index's sequences (their unused numbers are lost). It
+// does not close the store.
+func (x *Index) Close() error {
+	var errs []error
+	for _, s := range []*badger.Sequence{x.seqIdentity, x.seqEvent, x.seqReview, x.seqOrder} {
+		if s != nil {
+			errs = append(errs, s.Release())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Model returns the model the index scores with.
+func (x *Index) Model() *matcher.Model { return x.model }
+
+// Count returns the number of source records in the index.
+func (x *Index) Count() int { return int(x.records.Load()) }
+
+// scoringModel is the model with its prior set to the index's population.
+func (x *Index) scoringModel() *matcher.Model {
+	return x.model.WithPopulation(max(int(x.records.Load()), x.opts.MinPopulation))
+}
+
+// freqForm builds the minimal prepared record the frequency table counts.
+func freqForm(family, first string) *matcher.Prepared {
+	return &matcher.Prepared{Birth: matcher.Name{Glued: family, CoreGlued: family}, First: matcher.Name{Glued: first}}
+}
+
+// freqValues returns what the frequency table counts of a prepared record.
+func freqValues(p *matcher.Prepared) (family, first string) {
+	f := &p.Birth
+	if f.Empty() {
+		f = &p.Used
+	}
+	if !f.Empty() {
+		family = f.CoreGlued
+	}
+	if !p.First.Empty() {
+		first = p.First.Glued
+	}
+	return
+}
+
+// tx is one attempt of a read-write transaction, with what to do once it has
+// committed (in-memory state follows the store, never the other way).
+type tx struct {
+	*badger.Txn
+	x     *Index
+	after []func()
+	now   time.Time
+}
+
+// update runs fn in a read-write transaction, retrying on a Badger conflict.
+func (x *Index) update(ctx context.Context, fn func(t *tx) error) error {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := &tx{Txn: x.db.NewTransaction(true), x: x, now: x.opts.Now().UTC()}
+		err := fn(t)
+		if err == nil {
+			err = t.Commit()
+		}
+		t.Discard()
+		if errors.Is(err, badger.ErrConflict) && attempt < 100 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, f := range t.after {
+			f()
+		}
+		return nil
+	}
+}
+
+func (x *Index) view(fn func(txn *badger.Txn) error) error { return x.db.View(fn) }
+
+// lock takes the stripes of the given strings in a fixed order and returns
+// the function that releases them.
+func (x *Index) lock(keys []string) func() {
+	idx := make([]int, 0, len(keys))
+	for _, k := range keys {
+		idx = append(idx, int(maphash.String(x.seed, k)%uint64(len(x.locks))))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		x.locks[i].Lock()
+	}
+	return func() {
+		for _, i := range slices.Backward(idx) {
+			x.locks[i].Unlock()
+		}
+	}
+}
+
+// prepared returns a record's prepared form, from the cache when its version
+// is there.
+func (x *Index) prepared(k SourceKey, st *recordState) (*matcher.Prepared, error) {
+	x.cacheMu.Lock()
+	c, ok := x.cache[k]
+	x.cacheMu.Unlock()
+	if ok && c.version == st.Version {
+		return c.prep, nil
+	}
+	rec := st.Record
+	p, err := matcher.Prepare(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("mpi: stored record %s no longer prepares: %w", k, err)
+	}
+	x.remember(k, st.Version, p)
+	return p, nil
+}
+
+func (x *Index) remember(k SourceKey, version int, p *matcher.Prepared) {
+	x.cacheMu.Lock()
+	defer x.cacheMu.Unlock()
+	if len(x.cache) >= x.opts.CacheRecords {
+		n := 0
+		for k := range x.cache { // map order is random: a random eviction
+			delete(x.cache, k)
+			if n++; n >= x.opts.CacheRecords/10+1 {
+				break
+			}
+		}
+	}
+	x.cache[k] = cached{version, p}
+}
+
+// event appends an event and indexes it under every identity it touches.
+func (t *tx) event(e *Event) error {
+	seq, err := t.x.seqEvent.Next()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq + 1
+	e.Time = t.now
+	if err := put(t.Txn, eventKey(e.Seq), e); err != nil {
+		return err
+	}
+	ids := []ID{e.Identity, e.Other}
+	for _, m := range e.Moves {
+		ids = append(ids, m.From, m.To)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if id != 0 {
+			if err := t.Set(byIdentKey(id, e.Seq), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *tx) newID() (ID, error) {
+	n, err := t.x.seqIdentity.Next()
+	return ID(n + 1), err
+}
+
+// record reads a record's state; ENOTFOUND when it is unknown.
+func (t *tx) record(k SourceKey) (*recordState, error) {
+	var st recordState
+	found, err := get(t.Txn, recordKey(k), &st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
+	}
+	return &st, nil
+}
+
+// identity reads an identity as stored (a retired one included).
+func readIdentity(txn *badger.Txn, id ID) (*identity, error) {
+	var x identity
+	found, err := get(txn, identityKey(id), &x)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id)
+	}
+	return &x, nil
+}
+
+// live follows redirects from id to the identity that now stands for it,
+// returning it and the retired ids passed through.
+func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
+	var via []ID
+	for range 1000 {
+		x, err := readIdentity(txn, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if x.Retired == 0 {
+			return x, via, nil
+		}
+		via = append(via, id)
+		id = x.Retired
+	}
+	return nil, nil, vigie.Errorf(vigie.EINTERNAL, "identity %s: redirect loop", id)
+}
+
+// setRecord writes a record's state.
+func (t *tx) setRecord(k SourceKey, st *recordState) error { return put(t.Txn, recordKey(k), st) }
+
+func (t *tx) setIdentity(x *identity) error {
+	x.Updated = t.now
+	slices.SortFunc(x.Members, compareKeys)
+	return put(t.Txn, identityKey(x.ID), x)
+}
+
+func compareKeys(a, b SourceKey) int {
+	if a.Authority != b.Authority {
+		if a.Authority < b.Authority {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.LocalID < b.LocalID:
+		return -1
+	case a.LocalID > b.LocalID:
+		return 1
+	}
+	return 0
+}
+
+// distinct reports whether two records were marked as different persons.
+func distinct(txn *badger.Txn, a, b SourceKey) (bool, error) {
+	_, err := txn.Get(distinctKey(a, b))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// markDistinct records a and b as different persons (both orders).
+func (t *tx) markDistinct(a, b SourceKey, m *distinctMark) error {
+	if a == b {
+		return nil
+	}
+	if err := put(t.Txn, distinctKey(a, b), m); err != nil {
+		return err
+	}
+	return put(t.Txn, distinctKey(b, a), m)
+}
+
+func checkActor(actor Actor, reason string) error {
+	if actor == "" {
+		return vigie.Invalid("actor", "who makes the change is required")
+	}
+	if actor != System && reason == "" {
+		return vigie.Invalid("reason", "a reason is required for a manual change")
+	}
+	return nil
+}

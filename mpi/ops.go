@@ -1,0 +1,588 @@
+package mpi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+)
+
+// KnownAttributes are the identity attributes SetAttributes accepts (HL7
+// table 0445, French extension).
+var KnownAttributes = []string{"DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "CACH", "ANOM", "USUR", "INVA", "DESA"}
+
+// Get returns an identity with its members and golden view. A retired id is
+// followed to the identity it was merged into (Identity.Redirected says so).
+func (x *Index) Get(ctx context.Context, id ID) (Identity, error) {
+	var out Identity
+	err := x.view(func(txn *badger.Txn) error {
+		ident, via, err := live(txn, id)
+		if err != nil {
+			return err
+		}
+		out, err = x.describe(txn, ident)
+		out.Redirected = via
+		return err
+	})
+	if err != nil {
+		return Identity{}, fmt.Errorf("mpi: get identity %s: %w", id, err)
+	}
+	return out, nil
+}
+
+func (x *Index) describe(txn *badger.Txn, ident *identity) (Identity, error) {
+	out := Identity{ID: ident.ID, Members: slices.Clone(ident.Members), Attributes: slices.Clone(ident.Attributes), Created: ident.Created, Updated: ident.Updated}
+	states := make([]*recordState, 0, len(ident.Members))
+	for _, m := range ident.Members {
+		var st recordState
+		found, err := get(txn, recordKey(m), &st)
+		if err != nil {
+			return out, err
+		}
+		if !found {
+			return out, vigie.Errorf(vigie.EINTERNAL, "identity %s lists record %s, which is missing", ident.ID, m)
+		}
+		states = append(states, &st)
+	}
+	out.Golden = golden(states)
+	return out, nil
+}
+
+// IdentityOf returns the identity a source record belongs to.
+func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (ID, error) {
+	k := SourceKey{authority, localID}
+	var id ID
+	err := x.view(func(txn *badger.Txn) error {
+		var st recordState
+		found, err := get(txn, recordKey(k), &st)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
+		}
+		id = st.Identity
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: identity of %s: %w", k, err)
+	}
+	return id, nil
+}
+
+// Records returns the source keys of an identity's members (following a
+// retired id to its survivor): what the dose ledger and the search read.
+func (x *Index) Records(ctx context.Context, id ID) ([]SourceKey, error) {
+	var out []SourceKey
+	err := x.view(func(txn *badger.Txn) error {
+		ident, _, err := live(txn, id)
+		if err == nil {
+			out = slices.Clone(ident.Members)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mpi: records of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// History returns every version of a source record, oldest first.
+func (x *Index) History(ctx context.Context, k SourceKey) ([]Version, error) {
+	var out []Version
+	err := x.view(func(txn *badger.Txn) error {
+		prefix := []byte(pHistory + skey(k) + "\x00")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var v Version
+			if err := it.Item().Value(func(b []byte) error { return decode(b, &v) }); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		if len(out) == 0 {
+			return vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mpi: history of %s: %w", k, err)
+	}
+	return out, nil
+}
+
+// Events returns the events that touched an identity, oldest first.
+func (x *Index) Events(ctx context.Context, id ID) ([]Event, error) {
+	var out []Event
+	err := x.view(func(txn *badger.Txn) error {
+		if _, err := readIdentity(txn, id); err != nil {
+			return err
+		}
+		prefix := append([]byte(pByIdent), u64(uint64(id))...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var e Event
+			key := it.Item().Key()
+			if _, err := get(txn, append([]byte(pEvent), key[len(prefix):]...), &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mpi: events of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Links calls fn for every source record with the identity it belongs to, in
+// key order.
+func (x *Index) Links(ctx context.Context, fn func(k SourceKey, id ID) error) error {
+	return x.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var st recordState
+			if err := it.Item().Value(func(b []byte) error { return decode(b, &st) }); err != nil {
+				return err
+			}
+			if err := fn(parseSkey(string(it.Item().Key()[len(pRecord):])), st.Identity); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Link moves a source record into an identity, by a person's decision: the
+// record is pinned there (automatic resolution never moves it again). An
+// identity left empty redirects to the target. It returns the event.
+func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reason string) (uint64, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
+	}
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		st, err := t.record(k)
+		if err != nil {
+			return err
+		}
+		target, _, err := live(t.Txn, to)
+		if err != nil {
+			return err
+		}
+		cur, _, err := live(t.Txn, st.Identity)
+		if err != nil {
+			return err
+		}
+		if cur.ID == target.ID {
+			return vigie.Errorf(vigie.ECONFLICT, "record %s already belongs to identity %s", k, target.ID)
+		}
+		e := &Event{Kind: EventLink, Actor: actor, Reason: reason, Identity: target.ID, Other: cur.ID, Record: k, Version: st.Version,
+			Moves: []Move{{Record: k, From: cur.ID, To: target.ID}}}
+		seq, err = t.move(k, st, cur, target, e)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
+	}
+	return seq, nil
+}
+
+// move takes a record out of cur into target by a person's decision and
+// writes the event. An identity left empty redirects to the target.
+func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event) (uint64, error) {
+	cur.remove(k)
+	if len(cur.Members) == 0 {
+		cur.Retired = target.ID
+	}
+	target.Members = append(target.Members, k)
+	st.Identity, st.Pinned = target.ID, true
+	for _, x := range []*identity{cur, target} {
+		if err := t.setIdentity(x); err != nil {
+			return 0, err
+		}
+	}
+	if err := t.setRecord(k, st); err != nil {
+		return 0, err
+	}
+	err := t.event(e)
+	return e.Seq, err
+}
+
+// Unlink takes a source record out of its identity into a new identity of
+// its own, pinned there, and marks it distinct from the records it leaves
+// (a person decided they are not the same). It returns the new identity.
+func (x *Index) Unlink(ctx context.Context, k SourceKey, actor Actor, reason string) (ID, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: unlink %s: %w", k, err)
+	}
+	var id ID
+	err := x.update(ctx, func(t *tx) error {
+		var err error
+		id, err = t.unlink(k, actor, reason, 0)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: unlink %s: %w", k, err)
+	}
+	return id, nil
+}
+
+func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID, error) {
+	st, err := t.record(k)
+	if err != nil {
+		return 0, err
+	}
+	cur, _, err := live(t.Txn, st.Identity)
+	if err != nil {
+		return 0, err
+	}
+	if len(cur.Members) < 2 {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "record %s is alone in identity %s: nothing to unlink it from", k, cur.ID)
+	}
+	id, err := t.newID()
+	if err != nil {
+		return 0, err
+	}
+	target := &identity{ID: id, Created: t.now}
+	e := &Event{Kind: EventUnlink, Actor: actor, Reason: reason, Identity: id, Other: cur.ID, Record: k, Version: st.Version,
+		Moves: []Move{{Record: k, From: cur.ID, To: id}}, Review: review}
+	if _, err := t.move(k, st, cur, target, e); err != nil {
+		return 0, err
+	}
+	mark := &distinctMark{Event: e.Seq, Actor: actor, Reason: reason, Time: t.now}
+	for _, m := range cur.Members {
+		if err := t.markDistinct(k, m, mark); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// Merge merges identity retired into survivor, by a person's decision: the
+// survivor keeps its id and gains the members, the retired id redirects to
+// it for ever. It returns the merge event, which Unmerge takes.
+func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, reason string) (uint64, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
+	}
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		var err error
+		seq, err = t.merge(survivor, retired, actor, reason, 0)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
+	}
+	return seq, nil
+}
+
+func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint64) (uint64, error) {
+	s, _, err := live(t.Txn, survivor)
+	if err != nil {
+		return 0, err
+	}
+	r, _, err := live(t.Txn, retired)
+	if err != nil {
+		return 0, err
+	}
+	if s.ID == r.ID {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "identities %s and %s are already one (%s)", survivor, retired, s.ID)
+	}
+	e := &Event{Kind: EventMerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Review: review,
+		Retired:  &snapshot{Members: slices.Clone(r.Members), Attributes: slices.Clone(r.Attributes)},
+		Survivor: &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}}
+	for _, m := range r.Members {
+		st, err := t.record(m)
+		if err != nil {
+			return 0, err
+		}
+		if st.Pinned {
+			e.Retired.Pinned = append(e.Retired.Pinned, m)
+		}
+		st.Identity = s.ID
+		if err := t.setRecord(m, st); err != nil {
+			return 0, err
+		}
+		e.Moves = append(e.Moves, Move{Record: m, From: r.ID, To: s.ID})
+	}
+	s.Members = append(s.Members, r.Members...)
+	for _, a := range r.Attributes {
+		if !slices.Contains(s.Attributes, a) {
+			s.Attributes = append(s.Attributes, a)
+		}
+	}
+	r.Members, r.Retired = nil, s.ID
+	for _, x := range []*identity{s, r} {
+		if err := t.setIdentity(x); err != nil {
+			return 0, err
+		}
+	}
+	err = t.event(e)
+	return e.Seq, err
+}
+
+// Unmerge undoes a merge exactly: the retired identity comes back with the
+// members it had, plus the records that were since linked automatically
+// because they matched one of them; everything else stays with the
+// survivor. Both sides are then marked distinct, so that automatic
+// resolution does not merge them again. A merge is undone once only, and not
+// while its survivor is itself merged into another identity (undo that
+// first). It returns the unmerge event.
+func (x *Index) Unmerge(ctx context.Context, mergeEvent uint64, actor Actor, reason string) (uint64, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: unmerge %d: %w", mergeEvent, err)
+	}
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		var err error
+		seq, err = t.unmerge(mergeEvent, actor, reason)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: unmerge %d: %w", mergeEvent, err)
+	}
+	return seq, nil
+}
+
+func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, error) {
+	var me Event
+	found, err := get(t.Txn, eventKey(mergeEvent), &me)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, vigie.Errorf(vigie.ENOTFOUND, "event %d does not exist", mergeEvent)
+	}
+	if me.Kind != EventMerge || me.Retired == nil {
+		return 0, vigie.Invalid("event", "event %d is a %s, not a merge", mergeEvent, me.Kind)
+	}
+	if _, err := t.Get(undoneKey(mergeEvent)); err == nil {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "merge %d was already undone", mergeEvent)
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, err
+	}
+	s, err := readIdentity(t.Txn, me.Identity)
+	if err != nil {
+		return 0, err
+	}
+	r, err := readIdentity(t.Txn, me.Other)
+	if err != nil {
+		return 0, err
+	}
+	if s.Retired != 0 {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "identity %s has since been merged into %s: undo that merge first", s.ID, s.Retired)
+	}
+	if r.Retired != s.ID {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "identity %s no longer redirects to %s", r.ID, s.ID)
+	}
+	// The retired side: its members at the time, plus later automatic
+	// arrivals that matched one of its records (in event order, so that a
+	// chain of arrivals follows its first link).
+	back := map[SourceKey]bool{}
+	for _, m := range me.Retired.Members {
+		back[m] = true
+	}
+	prefix := append([]byte(pByIdent), u64(uint64(s.ID))...)
+	it := t.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	for it.Seek(byIdentKey(s.ID, mergeEvent+1)); it.Valid(); it.Next() {
+		var e Event
+		key := it.Item().Key()
+		if _, err := get(t.Txn, append([]byte(pEvent), key[len(prefix):]...), &e); err != nil {
+			it.Close()
+			return 0, err
+		}
+		if e.Kind == EventLink && e.Actor == System && e.Identity == s.ID && back[e.Matched] {
+			back[e.Record] = true
+		}
+	}
+	it.Close()
+	var moving, staying []SourceKey
+	for _, m := range s.Members {
+		if back[m] {
+			moving = append(moving, m)
+		} else {
+			staying = append(staying, m)
+		}
+	}
+	if len(moving) == 0 || len(staying) == 0 {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "merge %d: the records of one side have all moved since: nothing to separate", mergeEvent)
+	}
+	e := &Event{Kind: EventUnmerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Undoes: mergeEvent}
+	for _, m := range moving {
+		st, err := t.record(m)
+		if err != nil {
+			return 0, err
+		}
+		st.Identity = r.ID
+		st.Pinned = slices.Contains(me.Retired.Pinned, m)
+		if err := t.setRecord(m, st); err != nil {
+			return 0, err
+		}
+		e.Moves = append(e.Moves, Move{Record: m, From: s.ID, To: r.ID})
+	}
+	s.Members, r.Members, r.Retired = staying, moving, 0
+	r.Attributes = slices.Clone(me.Retired.Attributes)
+	if me.Survivor != nil {
+		s.Attributes = slices.Clone(me.Survivor.Attributes)
+	}
+	for _, x := range []*identity{s, r} {
+		if err := t.setIdentity(x); err != nil {
+			return 0, err
+		}
+	}
+	if err := t.event(e); err != nil {
+		return 0, err
+	}
+	mark := &distinctMark{Event: e.Seq, Actor: actor, Reason: reason, Time: t.now}
+	for _, a := range moving {
+		for _, b := range staying {
+			if err := t.markDistinct(a, b, mark); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return e.Seq, t.Set(undoneKey(mergeEvent), u64(e.Seq))
+}
+
+// MarkDistinct records that two identities are different persons: automatic
+// resolution never links a record of one to the other. It returns the event.
+func (x *Index) MarkDistinct(ctx context.Context, a, b ID, actor Actor, reason string) (uint64, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
+	}
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		var err error
+		seq, err = t.markIdentities(a, b, actor, reason, 0)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
+	}
+	return seq, nil
+}
+
+func (t *tx) markIdentities(a, b ID, actor Actor, reason string, review uint64) (uint64, error) {
+	ia, _, err := live(t.Txn, a)
+	if err != nil {
+		return 0, err
+	}
+	ib, _, err := live(t.Txn, b)
+	if err != nil {
+		return 0, err
+	}
+	if ia.ID == ib.ID {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "%s and %s are one identity (%s): unlink or unmerge first", a, b, ia.ID)
+	}
+	e := &Event{Kind: EventDistinct, Actor: actor, Reason: reason, Identity: ia.ID, Other: ib.ID, Review: review}
+	if err := t.event(e); err != nil {
+		return 0, err
+	}
+	mark := &distinctMark{Event: e.Seq, Actor: actor, Reason: reason, Time: t.now}
+	for _, ma := range ia.Members {
+		for _, mb := range ib.Members {
+			if err := t.markDistinct(ma, mb, mark); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return e.Seq, nil
+}
+
+// MarkRecordsDistinct records that two source records are different
+// persons. They must not be in the same identity (unlink one first).
+func (x *Index) MarkRecordsDistinct(ctx context.Context, a, b SourceKey, actor Actor, reason string) (uint64, error) {
+	if err := checkActor(actor, reason); err != nil {
+		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
+	}
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		sa, err := t.record(a)
+		if err != nil {
+			return err
+		}
+		sb, err := t.record(b)
+		if err != nil {
+			return err
+		}
+		if sa.Identity == sb.Identity {
+			return vigie.Errorf(vigie.ECONFLICT, "%s and %s are in the same identity %s: unlink one first", a, b, sa.Identity)
+		}
+		e := &Event{Kind: EventDistinct, Actor: actor, Reason: reason, Identity: sa.Identity, Other: sb.Identity, Record: a, OtherRecord: b}
+		if err := t.event(e); err != nil {
+			return err
+		}
+		seq = e.Seq
+		return t.markDistinct(a, b, &distinctMark{Event: e.Seq, Actor: actor, Reason: reason, Time: t.now})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
+	}
+	return seq, nil
+}
+
+// Distinct reports whether two source records were marked as different
+// persons.
+func (x *Index) Distinct(ctx context.Context, a, b SourceKey) (bool, error) {
+	var d bool
+	err := x.view(func(txn *badger.Txn) error {
+		var err error
+		d, err = distinct(txn, a, b)
+		return err
+	})
+	return d, err
+}
+
+// SetAttributes replaces an identity's attributes (codes of KnownAttributes).
+// DOUT, FICT, ANOM, HOMA and COLV forbid automatic links into the identity.
+func (x *Index) SetAttributes(ctx context.Context, id ID, attrs []string, actor Actor, reason string) (uint64, error) {
+	wrap := func(err error) error { return fmt.Errorf("mpi: set attributes of %s: %w", id, err) }
+	if err := checkActor(actor, reason); err != nil {
+		return 0, wrap(err)
+	}
+	var clean []string
+	for _, a := range attrs {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		if !slices.Contains(KnownAttributes, a) {
+			return 0, wrap(vigie.Invalid("attributes", "%q is not an identity attribute (%s)", a, strings.Join(KnownAttributes, ", ")))
+		}
+		if !slices.Contains(clean, a) {
+			clean = append(clean, a)
+		}
+	}
+	slices.Sort(clean)
+	var seq uint64
+	err := x.update(ctx, func(t *tx) error {
+		ident, _, err := live(t.Txn, id)
+		if err != nil {
+			return err
+		}
+		ident.Attributes = clean
+		if err := t.setIdentity(ident); err != nil {
+			return err
+		}
+		e := &Event{Kind: EventAttributes, Actor: actor, Reason: reason, Identity: ident.ID, Attributes: clean}
+		seq = e.Seq
+		err = t.event(e)
+		seq = e.Seq
+		return err
+	})
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return seq, nil
+}

@@ -1,0 +1,458 @@
+package mpi
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+// noAutoLinkAttributes are identity attributes that forbid automatic links
+// into the identity: doubtful, fictitious, anonymous, confirmed homonym,
+// confirmed collision.
+var noAutoLinkAttributes = map[string]bool{
+	matcher.AttrDoubtful: true, matcher.AttrFictitious: true, matcher.AttrAnonymous: true,
+	"HOMA": true, "COLV": true,
+}
+
+// maxReviews bounds the review items one resolution opens.
+const maxReviews = 3
+
+// candidate is an identity scored against a record.
+type candidate struct {
+	ident   *identity
+	best    matcher.Score
+	matched SourceKey // the member the best score was against
+	// noAuto is set when something other than the best member's score
+	// forbids an automatic link: a member carrying a different INS or the
+	// same INS on conflicting traits, or an attribute of the identity.
+	noAuto    bool
+	collision bool // a potential collision rule fired on some member
+}
+
+func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
+
+// Resolve files a record a site sent: it validates it, stores it as a new
+// version (nothing is written when its traits are unchanged), and links it
+// to the one identity it matches, or gives it its own identity, opening
+// reviews for the doubtful cases (see the package doc). An invalid record is
+// an EINVALID error naming the field, and nothing is written for it.
+func (x *Index) Resolve(ctx context.Context, rec matcher.Record, actor Actor) (Result, error) {
+	k := SourceKey{strings.TrimSpace(rec.Authority), strings.TrimSpace(rec.LocalID)}
+	rec.Authority, rec.LocalID = k.Authority, k.LocalID
+	if len(rec.Attributes) == 0 {
+		rec.Attributes = nil
+	}
+	wrap := func(err error) error { return fmt.Errorf("mpi: resolve %s: %w", k, err) }
+	if err := checkKey(k); err != nil {
+		return Result{}, wrap(err)
+	}
+	if actor == "" {
+		return Result{}, wrap(vigie.Invalid("actor", "who sends the record is required"))
+	}
+	p, err := matcher.Prepare(&rec)
+	if err != nil {
+		return Result{}, wrap(err)
+	}
+	keys := matcher.BlockingKeys(p)
+	names := make([]string, 0, len(keys)+1)
+	names = append(names, "k\x00"+skey(k))
+	for _, b := range keys {
+		names = append(names, b.Rule+"\x00"+b.Value)
+	}
+	unlock := x.lock(names)
+	defer unlock()
+	var res Result
+	err = x.update(ctx, func(t *tx) error {
+		var err error
+		res, err = t.resolve(k, &rec, p, keys, actor)
+		return err
+	})
+	if err != nil {
+		return Result{}, wrap(err)
+	}
+	return res, nil
+}
+
+// checkKey refuses source keys that cannot be stored in a key.
+func checkKey(k SourceKey) error {
+	for _, f := range []struct{ name, v string }{{"authority", k.Authority}, {"local_id", k.LocalID}} {
+		if f.v == "" {
+			return vigie.Invalid(f.name, "the %s is required", strings.ReplaceAll(f.name, "_", " "))
+		}
+		if strings.IndexFunc(f.v, unicode.IsControl) >= 0 {
+			return vigie.Invalid(f.name, "%q holds a control character", f.v)
+		}
+		if len(f.v) > 256 {
+			return vigie.Invalid(f.name, "longer than 256 bytes")
+		}
+	}
+	return nil
+}
+
+func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys []matcher.BlockingKey, actor Actor) (Result, error) {
+	x := t.x
+	old, err := t.record(k)
+	if err != nil && vigie.ErrorCode(err) != vigie.ENOTFOUND {
+		return Result{}, err
+	}
+	if old != nil && sameRecord(&old.Record, rec) {
+		return Result{Key: k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}, nil
+	}
+	st := &recordState{Version: 1, Received: t.now, Record: *rec}
+	st.Family, st.First = freqValues(p)
+	if old != nil {
+		st.Version = old.Version + 1
+		st.Identity, st.Pinned = old.Identity, old.Pinned
+	}
+	res := Result{Key: k, Version: st.Version}
+	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
+		return res, err
+	}
+	if err := t.reindex(k, old, keys); err != nil {
+		return res, err
+	}
+
+	model := x.scoringModel()
+	if old == nil {
+		cands, err := t.candidates(k, p, keys, model, 0, false)
+		if err != nil {
+			return res, err
+		}
+		if err := t.decideNew(k, st, cands, model, actor, &res); err != nil {
+			return res, err
+		}
+	} else if err := t.decideUpdate(k, st, p, keys, model, actor, &res); err != nil {
+		return res, err
+	}
+	if err := t.setRecord(k, st); err != nil {
+		return res, err
+	}
+	res.Identity = st.Identity
+	version := st.Version
+	t.after = append(t.after, func() {
+		if old != nil {
+			x.freq.Remove(freqForm(old.Family, old.First))
+		} else {
+			x.records.Add(1)
+		}
+		x.freq.Add(p)
+		x.remember(k, version, p)
+	})
+	return res, nil
+}
+
+// sameRecord reports whether two versions carry the same traits.
+func sameRecord(a, b *matcher.Record) bool {
+	if !slices.Equal(a.Attributes, b.Attributes) {
+		return false
+	}
+	return reflect.DeepEqual(withoutAttributes(*a), withoutAttributes(*b))
+}
+
+func withoutAttributes(r matcher.Record) matcher.Record {
+	r.Attributes = nil
+	return r
+}
+
+// reindex replaces a record's blocking entries.
+func (t *tx) reindex(k SourceKey, old *recordState, keys []matcher.BlockingKey) error {
+	if old != nil {
+		op, err := t.x.prepared(k, old)
+		if err != nil {
+			return err
+		}
+		for _, b := range matcher.BlockingKeys(op) {
+			if !slices.Contains(keys, b) {
+				if err := t.Delete(blockKey(b, k)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, b := range keys {
+		if err := t.Set(blockKey(b, k), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// candidates gathers the identities of the records sharing a blocking key
+// with p, except exclude, and scores each by its best member. With
+// checkDistinct, identities holding a record marked distinct from k are left
+// out.
+func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude ID, checkDistinct bool) ([]*candidate, error) {
+	x := t.x
+	states := map[SourceKey]*recordState{}
+	ids := map[ID]bool{}
+	var found []SourceKey
+	for _, b := range keys {
+		found = found[:0]
+		prefix := blockPrefix(b)
+		it := t.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		n := 0
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+			if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
+				break
+			}
+			found = append(found, parseSkey(string(it.Item().Key()[len(prefix):])))
+		}
+		it.Close()
+		if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
+			continue // too common to say anything
+		}
+		for _, ck := range found {
+			if ck == k || states[ck] != nil {
+				continue
+			}
+			st, err := t.record(ck)
+			if err != nil {
+				return nil, err
+			}
+			states[ck] = st
+			ids[st.Identity] = true
+		}
+	}
+	var out []*candidate
+	for _, id := range slices.Sorted(func(yield func(ID) bool) {
+		for id := range ids {
+			if !yield(id) {
+				return
+			}
+		}
+	}) {
+		if id == exclude {
+			continue
+		}
+		c, err := t.score(k, p, id, states, model, checkDistinct)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *candidate) int {
+		if c := cmp.Compare(b.best.Probability, a.best.Probability); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.best.Weight, a.best.Weight)
+	})
+	return out, nil
+}
+
+// score scores record k (prepared p) against the members of identity id.
+// It returns nil when the identity must not be considered (marked distinct).
+func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, states map[SourceKey]*recordState, model *matcher.Model, checkDistinct bool) (*candidate, error) {
+	ident, err := readIdentity(t.Txn, id)
+	if err != nil {
+		return nil, err
+	}
+	c := &candidate{ident: ident}
+	for _, a := range ident.Attributes {
+		if noAutoLinkAttributes[a] {
+			c.noAuto = true
+		}
+	}
+	first := true
+	for i, m := range ident.Members {
+		if i >= t.x.opts.MaxMembers || m == k {
+			continue
+		}
+		if checkDistinct {
+			d, err := distinct(t.Txn, k, m)
+			if err != nil {
+				return nil, err
+			}
+			if d {
+				return nil, nil
+			}
+		}
+		st := states[m]
+		if st == nil {
+			if st, err = t.record(m); err != nil {
+				return nil, err
+			}
+			states[m] = st
+		}
+		mp, err := t.x.prepared(m, st)
+		if err != nil {
+			return nil, err
+		}
+		cmpr := matcher.Compare(p, mp)
+		s := model.Score(&cmpr, t.x.freq)
+		for _, r := range s.Rules {
+			switch r.Code {
+			case matcher.RuleDifferentINS:
+				c.noAuto = true
+			case matcher.RuleINSConflict:
+				c.noAuto, c.collision = true, true
+			}
+		}
+		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {
+			c.best, c.matched, first = s, m, false
+		}
+	}
+	if first {
+		return nil, nil // an identity with no member to compare with
+	}
+	return c, nil
+}
+
+// linkable reports whether the best candidate may be linked automatically:
+// it may by its own score and rules, and it is clearly ahead of the second.
+func (x *Index) linkable(cands []*candidate, model *matcher.Model) bool {
+	if len(cands) == 0 || !cands[0].autoLink() {
+		return false
+	}
+	if len(cands) == 1 || cands[1].best.Probability < model.Review {
+		return true
+	}
+	return cands[0].best.Weight-cands[1].best.Weight >= x.opts.MarginBits
+}
+
+// decideNew places a new record: link, review or new identity.
+func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
+	if len(cands) > 0 {
+		res.Candidate, res.Score = cands[0].ident.ID, &cands[0].best
+	}
+	if t.x.linkable(cands, model) {
+		c := cands[0]
+		c.ident.Members = append(c.ident.Members, k)
+		if err := t.setIdentity(c.ident); err != nil {
+			return err
+		}
+		st.Identity = c.ident.ID
+		res.Decision = DecisionLinked
+		return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: c.ident.ID, Record: k, Version: st.Version,
+			Moves: []Move{{Record: k, To: c.ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+	}
+	id, err := t.newID()
+	if err != nil {
+		return err
+	}
+	if err := t.setIdentity(&identity{ID: id, Members: []SourceKey{k}, Created: t.now}); err != nil {
+		return err
+	}
+	st.Identity = id
+	res.Decision = DecisionNew
+	if err := t.event(&Event{Kind: EventCreate, Actor: actor, Identity: id, Record: k, Version: st.Version, Moves: []Move{{Record: k, To: id}}}); err != nil {
+		return err
+	}
+	return t.openReviews(ReviewNew, k, id, cands, model, res)
+}
+
+// openReviews puts the record's identity and each candidate in the review
+// band (up to maxReviews) to review.
+func (t *tx) openReviews(kind string, k SourceKey, id ID, cands []*candidate, model *matcher.Model, res *Result) error {
+	for _, c := range cands {
+		if len(res.Reviews) >= maxReviews || c.best.Probability < model.Review && !c.collision {
+			break
+		}
+		rid, err := t.openReview(kind, k, id, c)
+		if err != nil {
+			return err
+		}
+		res.Reviews = append(res.Reviews, rid)
+		res.Decision = DecisionReview
+	}
+	return nil
+}
+
+func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, error) {
+	n, err := t.x.seqReview.Next()
+	if err != nil {
+		return 0, err
+	}
+	order, err := t.x.seqOrder.Next()
+	if err != nil {
+		return 0, err
+	}
+	r := &Review{ID: n + 1, Kind: kind, Created: t.now, Priority: 1, Record: k, Identity: id, Candidate: c.ident.ID, Matched: c.matched,
+		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Table(), Reasons: c.best.Reasons(),
+		Status: StatusPending, Order: order + 1}
+	for _, rule := range c.best.Rules {
+		r.Rules = append(r.Rules, rule.Code)
+	}
+	if c.collision || slices.Contains(r.Rules, matcher.RuleDifferentINS) {
+		r.Priority = 0
+	}
+	if err := put(t.Txn, reviewKey(r.ID), r); err != nil {
+		return 0, err
+	}
+	if err := t.Set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
+		return 0, err
+	}
+	return r.ID, t.event(&Event{Kind: EventReview, Actor: System, Identity: id, Other: c.ident.ID, Record: k, Matched: c.matched,
+		Review: r.ID, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: r.Reasons})
+}
+
+// decideUpdate re-resolves a new version of a known record. A record that
+// shares its identity stays there: if it no longer fits, the change goes to
+// review rather than silently splitting. A record alone in its identity (and
+// not placed by a person) is resolved again like a new one, and its old
+// identity redirects to the one it joins.
+func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, actor Actor, res *Result) error {
+	cur, _, err := live(t.Txn, st.Identity)
+	if err != nil {
+		return err
+	}
+	st.Identity = cur.ID
+	res.Decision = DecisionUpdated
+	upd := &Event{Kind: EventUpdate, Actor: actor, Identity: cur.ID, Record: k, Version: st.Version}
+	if len(cur.Members) > 1 {
+		c, err := t.score(k, p, cur.ID, map[SourceKey]*recordState{}, model, false)
+		if err != nil {
+			return err
+		}
+		if err := t.event(upd); err != nil {
+			return err
+		}
+		if c == nil || c.autoLink() {
+			return nil
+		}
+		res.Candidate, res.Score = cur.ID, &c.best
+		rid, err := t.openReview(ReviewUpdate, k, cur.ID, c) // always put to a person
+		res.Reviews, res.Decision = append(res.Reviews, rid), DecisionReview
+		return err
+	}
+	if st.Pinned {
+		return t.event(upd)
+	}
+	cands, err := t.candidates(k, p, keys, model, cur.ID, true)
+	if err != nil {
+		return err
+	}
+	if len(cands) > 0 {
+		res.Candidate, res.Score = cands[0].ident.ID, &cands[0].best
+	}
+	if !t.x.linkable(cands, model) {
+		if err := t.event(upd); err != nil {
+			return err
+		}
+		return t.openReviews(ReviewNew, k, cur.ID, cands, model, res)
+	}
+	c := cands[0]
+	c.ident.Members = append(c.ident.Members, k)
+	cur.Members, cur.Retired = nil, c.ident.ID
+	for _, x := range []*identity{c.ident, cur} {
+		if err := t.setIdentity(x); err != nil {
+			return err
+		}
+	}
+	st.Identity = c.ident.ID
+	res.Decision = DecisionLinked
+	return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: c.ident.ID, Other: cur.ID,
+		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: c.ident.ID}}, Matched: c.matched,
+		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+}

@@ -1,0 +1,205 @@
+package mpi
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+// ID is a super-identity's stable opaque identifier.
+type ID uint64
+
+// String returns the identifier as it is shown and exported.
+func (id ID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// ParseID reads an identifier written by ID.String.
+func ParseID(s string) (ID, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil || n == 0 {
+		return 0, vigie.Invalid("identity", "%q is not an identity id", s)
+	}
+	return ID(n), nil
+}
+
+// SourceKey names a source record: the site's assigning authority and its
+// local patient id.
+type SourceKey struct {
+	Authority string `json:"authority"`
+	LocalID   string `json:"local_id"`
+}
+
+func (k SourceKey) String() string { return k.Authority + "/" + k.LocalID }
+
+// Actor is who made a change: System for automatic resolution, otherwise a
+// person's user name.
+type Actor string
+
+// System is the actor of automatic decisions.
+const System Actor = "system"
+
+// Decision is what Resolve did with a record.
+type Decision string
+
+// Resolve's decisions.
+const (
+	DecisionNew       Decision = "new"       // no candidate: a new identity
+	DecisionLinked    Decision = "linked"    // linked automatically to an existing identity
+	DecisionReview    Decision = "review"    // own identity, and the pair(s) put to review
+	DecisionUpdated   Decision = "updated"   // new version of a known record, still fitting its identity
+	DecisionUnchanged Decision = "unchanged" // same traits as the latest version: nothing written
+)
+
+// Result is the outcome of Resolve.
+type Result struct {
+	Key      SourceKey
+	Identity ID
+	Decision Decision
+	Version  int // the record's version (1 for a new record)
+	// Candidate is the best candidate identity and Score its best score
+	// (nil when there was no candidate).
+	Candidate ID
+	Score     *matcher.Score
+	// Reviews lists the review items this resolution opened.
+	Reviews []uint64
+}
+
+// Explanation returns the score table of the best candidate, or "".
+func (r *Result) Explanation() string {
+	if r.Score == nil {
+		return ""
+	}
+	return r.Score.Table()
+}
+
+// Version is one version of a source record as it was received, verbatim.
+type Version struct {
+	Version  int            `json:"v"`
+	Received time.Time      `json:"t"`
+	Record   matcher.Record `json:"r"`
+}
+
+// Identity is a super-identity as read by Get.
+type Identity struct {
+	ID         ID
+	Members    []SourceKey
+	Attributes []string
+	Golden     matcher.Record // computed by survivorship rules (see Golden)
+	Created    time.Time
+	Updated    time.Time
+	// Retired lists the ids merged into this one that redirect here, when
+	// Get was asked for one of them (the one asked for first).
+	Redirected []ID
+}
+
+// Event kinds.
+const (
+	EventCreate     = "create"     // a new record got a new identity
+	EventUpdate     = "update"     // a new version of a record
+	EventLink       = "link"       // a record joined an identity (automatically or by a person)
+	EventUnlink     = "unlink"     // a record was taken out into a new identity
+	EventMerge      = "merge"      // an identity was merged into a survivor
+	EventUnmerge    = "unmerge"    // a merge was undone
+	EventDistinct   = "distinct"   // records or identities marked as different persons
+	EventAttributes = "attributes" // an identity's attributes changed
+	EventReview     = "review"     // a pair was put to review
+	EventDecide     = "decide"     // a review was decided
+)
+
+// Move is one change of a record's identity inside an event. From is 0 for
+// a new record.
+type Move struct {
+	Record SourceKey `json:"record"`
+	From   ID        `json:"from,omitempty"`
+	To     ID        `json:"to"`
+}
+
+// Event is one entry of the append-only log of changes.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`
+	Actor    Actor     `json:"actor"`
+	Reason   string    `json:"reason,omitempty"`
+	Identity ID        `json:"identity,omitempty"` // the identity the event is about (survivor of a merge)
+	Other    ID        `json:"other,omitempty"`    // the second identity (retired one of a merge)
+	Record   SourceKey `json:"record,omitzero"`    // the record the event is about
+	// OtherRecord is the second record of a pair marked distinct.
+	OtherRecord SourceKey `json:"other_record,omitzero"`
+	Version     int       `json:"version,omitempty"` // its version
+	Moves       []Move    `json:"moves,omitempty"`
+	// Matched is the member the record was scored closest to when it was
+	// linked automatically (unmerge uses it to send late arrivals back).
+	Matched     SourceKey `json:"matched,omitzero"`
+	Probability float64   `json:"probability,omitempty"`
+	Weight      float64   `json:"weight,omitempty"`
+	Explanation []string  `json:"explanation,omitempty"`
+	Review      uint64    `json:"review,omitempty"`
+	Attributes  []string  `json:"attributes,omitempty"`
+	// Retired is, for a merge, the retired identity's members and
+	// attributes at the time, so that Unmerge can restore it exactly.
+	Retired  *snapshot `json:"retired,omitempty"`
+	Survivor *snapshot `json:"survivor,omitempty"`
+	// Undoes is, for an unmerge, the merge event it undid.
+	Undoes uint64 `json:"undoes,omitempty"`
+}
+
+// snapshot is an identity's state saved in a merge event.
+type snapshot struct {
+	Members    []SourceKey `json:"members"`
+	Attributes []string    `json:"attributes,omitempty"`
+	Pinned     []SourceKey `json:"pinned,omitempty"`
+}
+
+// Review kinds.
+const (
+	ReviewNew    = "new"    // a new record resembles an existing identity
+	ReviewUpdate = "update" // an updated record no longer fits its identity
+)
+
+// Review decisions.
+const (
+	Same      = "same"      // the same person: link / merge
+	Different = "different" // different persons: mark distinct (unlink for an update)
+	Skip      = "skip"      // not now: back of the queue
+)
+
+// Review is a pair put to identity-vigilance staff.
+type Review struct {
+	ID       uint64    `json:"id"`
+	Kind     string    `json:"kind"`
+	Created  time.Time `json:"created"`
+	Priority int       `json:"priority"` // 0 potential collision, 1 other
+	Record   SourceKey `json:"record"`   // the record that triggered it
+	// Identity is the record's identity when the review was opened, and
+	// Candidate the other identity (for an update review, the identity the
+	// record no longer fits, which is the same).
+	Identity  ID        `json:"identity"`
+	Candidate ID        `json:"candidate"`
+	Matched   SourceKey `json:"matched"` // the candidate's member closest to the record
+
+	Probability float64  `json:"probability"`
+	Weight      float64  `json:"weight"`
+	Rules       []string `json:"rules,omitempty"`
+	Explanation string   `json:"explanation"` // the score table
+	Reasons     []string `json:"reasons,omitempty"`
+
+	Status   string    `json:"status"` // pending or decided
+	Decision string    `json:"decision,omitempty"`
+	Actor    Actor     `json:"actor,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Decided  time.Time `json:"decided,omitzero"`
+	Order    uint64    `json:"order"`
+
+	// Golden views of both sides, filled in by Reviews at reading time.
+	IdentityGolden  matcher.Record `json:"-"`
+	CandidateGolden matcher.Record `json:"-"`
+}
+
+// Review statuses.
+const (
+	StatusPending = "pending"
+	StatusDecided = "decided"
+)
