@@ -1,0 +1,287 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+)
+
+// KeyPrefix starts every API key secret, so that a leaked key is
+// recognisable (secret scanners, logs) and the Chain can tell it from a
+// JWT.
+const KeyPrefix = "vgk_"
+
+// MaxKeyLifetime bounds an API key's lifetime: keys must be rotated.
+const MaxKeyLifetime = 5 * 366 * 24 * time.Hour
+
+// Key is an API key as stored: everything but the secret.
+type Key struct {
+	ID          string    // public identifier, part of the secret, used to revoke
+	Name        string    // the principal's name in the audit trail
+	Role        Role      // what the key may do
+	Authorities []string  // the assigning authorities it acts for
+	Created     time.Time // when it was made
+	Expires     time.Time // after this instant it authenticates nothing
+	Revoked     time.Time // when it was revoked; zero while valid
+	hash        []byte    // SHA-256 of the secret
+}
+
+// Active reports whether the key authenticates at instant now.
+func (k *Key) Active(now time.Time) bool { return k.Revoked.IsZero() && now.Before(k.Expires) }
+
+// Keys is the store of API keys. The secrets are 256-bit random values, so
+// a plain SHA-256 of each is enough to store (no password hashing needed:
+// there is nothing to brute-force), and hashes are compared in constant
+// time.
+type Keys struct {
+	db  *badger.DB
+	now func() time.Time
+}
+
+// NewKeys returns the API keys kept in db.
+func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now} }
+
+// Create makes a new API key and returns its secret, which is never shown
+// again, with the key as stored. Scoped roles (ingest, physicist) need at
+// least one authority; lifetime must be positive and at most
+// MaxKeyLifetime.
+func (k *Keys) Create(role Role, authorities []string, name string, lifetime time.Duration) (string, Key, error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return "", Key{}, err
+	}
+	if err := checkName(name); err != nil {
+		return "", Key{}, err
+	}
+	auths, err := checkAuthorities(role, authorities)
+	if err != nil {
+		return "", Key{}, err
+	}
+	if lifetime <= 0 || lifetime > MaxKeyLifetime {
+		return "", Key{}, vigie.Invalid("expires", "lifetime must be between 1s and %d days, got %v", MaxKeyLifetime/(24*time.Hour), lifetime)
+	}
+	var idb [8]byte
+	var secretb [32]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return "", Key{}, fmt.Errorf("auth: random key id: %w", err)
+	}
+	if _, err := rand.Read(secretb[:]); err != nil {
+		return "", Key{}, fmt.Errorf("auth: random secret: %w", err)
+	}
+	id := hex.EncodeToString(idb[:])
+	secret := KeyPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(secretb[:])
+	sum := sha256.Sum256([]byte(secret))
+	now := k.now().UTC().Round(0).Truncate(time.Second)
+	key := Key{ID: id, Name: name, Role: role, Authorities: auths, Created: now, Expires: now.Add(lifetime), hash: sum[:]}
+	err = k.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(keyKey(id)); err == nil {
+			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return putKey(txn, &key)
+	})
+	if err != nil {
+		return "", Key{}, fmt.Errorf("auth: create key %q: %w", name, err)
+	}
+	return secret, key, nil
+}
+
+// checkName accepts 1 to 100 printable characters without surrounding
+// spaces: the name appears in audit listings.
+func checkName(name string) error {
+	if name == "" {
+		return vigie.Invalid("name", "required")
+	}
+	if len(name) > 100 {
+		return vigie.Invalid("name", "at most 100 bytes, got %d", len(name))
+	}
+	if strings.TrimSpace(name) != name {
+		return vigie.Invalid("name", "%q has surrounding spaces", name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) || r == unicode.ReplacementChar {
+			return vigie.Invalid("name", "%q holds a non-printable character", name)
+		}
+	}
+	return nil
+}
+
+// checkAuthorities returns the sorted unique authorities, refusing empty or
+// spaced ones and a scoped role without any.
+func checkAuthorities(role Role, authorities []string) ([]string, error) {
+	out := make([]string, 0, len(authorities))
+	for _, a := range authorities {
+		if a == "" || len(a) > 128 || strings.ContainsFunc(a, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) || r == ',' }) {
+			return nil, vigie.Invalid("authority", "%q is not an assigning authority (an OID such as 1.2.250.1.71.4.2.1.330781234)", a)
+		}
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if role.Scoped() && len(out) == 0 {
+		return nil, vigie.Invalid("authority", "role %s acts only for its own assigning authorities: give at least one", role)
+	}
+	return out, nil
+}
+
+// Authenticate implements Authenticator for API keys: ErrNotMine for a
+// credential without KeyPrefix, an unauthenticated error for an unknown,
+// wrong, expired or revoked key.
+func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, error) {
+	if !strings.HasPrefix(credential, KeyPrefix) {
+		return nil, ErrNotMine
+	}
+	id, _, ok := strings.Cut(credential[len(KeyPrefix):], "_")
+	if !ok || len(id) != 16 {
+		return nil, unauthenticated("malformed API key")
+	}
+	key, err := k.Get(id)
+	if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+		return nil, unauthenticated("unknown API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(credential))
+	if subtle.ConstantTimeCompare(sum[:], key.hash) != 1 {
+		return nil, unauthenticated("unknown API key")
+	}
+	now := k.now()
+	switch {
+	case !key.Revoked.IsZero():
+		return nil, unauthenticated("API key revoked")
+	case !now.Before(key.Expires):
+		return nil, unauthenticated("API key expired")
+	}
+	return &Principal{Name: key.Name, Role: key.Role, Authorities: slices.Clone(key.Authorities), Method: "api_key", CredentialID: key.ID}, nil
+}
+
+// Get returns the key with the given id (ENOTFOUND when there is none).
+func (k *Keys) Get(id string) (Key, error) {
+	var key Key
+	err := k.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return decodeKey(v, &key) })
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("auth: get key %s: %w", id, err)
+	}
+	return key, nil
+}
+
+// List returns every key, revoked and expired ones included, by creation
+// time.
+func (k *Keys) List() ([]Key, error) {
+	var keys []Key
+	err := k.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(keyPrefix), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var key Key
+			if err := it.Item().Value(func(v []byte) error { return decodeKey(v, &key) }); err != nil {
+				return fmt.Errorf("%s: %w", it.Item().Key(), err)
+			}
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: list keys: %w", err)
+	}
+	slices.SortStableFunc(keys, func(a, b Key) int { return a.Created.Compare(b.Created) })
+	return keys, nil
+}
+
+// Revoke revokes the key with the given id at once: it authenticates
+// nothing from then on. Revoking a revoked key changes nothing.
+func (k *Keys) Revoke(id string) (Key, error) {
+	var key Key
+	err := k.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(v []byte) error { return decodeKey(v, &key) }); err != nil {
+			return err
+		}
+		if !key.Revoked.IsZero() {
+			return nil
+		}
+		key.Revoked = k.now().UTC().Round(0).Truncate(time.Second)
+		return putKey(txn, &key)
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("auth: revoke key %s: %w", id, err)
+	}
+	return key, nil
+}
+
+const keyPrefix = "a/tok/"
+
+func keyKey(id string) []byte { return []byte(keyPrefix + id) }
+
+// storedKey is the JSON form of a key in the store.
+type storedKey struct {
+	V           int       `json:"v"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Role        Role      `json:"role"`
+	Authorities []string  `json:"authorities,omitempty"`
+	Created     time.Time `json:"created"`
+	Expires     time.Time `json:"expires"`
+	Revoked     time.Time `json:"revoked,omitzero"`
+	Hash        string    `json:"sha256"`
+}
+
+const storedKeyVersion = 1
+
+func putKey(txn *badger.Txn, k *Key) error {
+	v, err := json.Marshal(storedKey{V: storedKeyVersion, ID: k.ID, Name: k.Name, Role: k.Role, Authorities: k.Authorities,
+		Created: k.Created, Expires: k.Expires, Revoked: k.Revoked, Hash: hex.EncodeToString(k.hash)})
+	if err != nil {
+		return err
+	}
+	return txn.Set(keyKey(k.ID), v)
+}
+
+func decodeKey(v []byte, k *Key) error {
+	var s storedKey
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return fmt.Errorf("decode key: %w", err)
+	}
+	if s.V != storedKeyVersion {
+		return fmt.Errorf("decode key: unknown version %d", s.V)
+	}
+	h, err := hex.DecodeString(s.Hash)
+	if err != nil || len(h) != sha256.Size {
+		return fmt.Errorf("decode key: bad hash")
+	}
+	*k = Key{ID: s.ID, Name: s.Name, Role: s.Role, Authorities: s.Authorities, Created: s.Created, Expires: s.Expires, Revoked: s.Revoked, hash: h}
+	return nil
+}
