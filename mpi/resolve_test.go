@@ -1,0 +1,323 @@
+package mpi
+
+import (
+	"slices"
+	"sync"
+	"testing"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+func TestResolveNewAndLinked(t *testing.T) {
+	ix := openIndex(t, nil)
+	a := resolve(t, ix, person("1.2.250.1.1", "A1"))
+	if a.Decision != DecisionNew || a.Version != 1 || a.Identity == 0 {
+		t.Fatalf("first record: %+v, want a new identity", a)
+	}
+	// The same person at another site, typed a little differently.
+	r := person("1.2.250.1.2", "B7")
+	r.BirthName, r.FirstName, r.Address = "Laffitte", "BERNADETTE", "12 R STE CATHERINE"
+	b := resolve(t, ix, r)
+	if b.Decision != DecisionLinked || b.Identity != a.Identity {
+		t.Fatalf("same person: %+v, want linked to %s", b, a.Identity)
+	}
+	if b.Score == nil || !b.Score.AutoLink || b.Explanation() == "" {
+		t.Fatalf("a link carries its score and explanation: %+v", b)
+	}
+	c := resolve(t, ix, other("1.2.250.1.2", "B8"))
+	if c.Decision != DecisionNew || c.Identity == a.Identity {
+		t.Fatalf("another person: %+v, want a new identity", c)
+	}
+	members, err := ix.Records(ctx, a.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []SourceKey{{"1.2.250.1.1", "A1"}, {"1.2.250.1.2", "B7"}}; !slices.Equal(members, want) {
+		t.Fatalf("members %v, want %v", members, want)
+	}
+	ev, err := ix.Events(ctx, a.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 2 || ev[0].Kind != EventCreate || ev[1].Kind != EventLink || ev[1].Matched != (SourceKey{"1.2.250.1.1", "A1"}) || ev[1].Probability < 0.999 {
+		t.Fatalf("events %+v", ev)
+	}
+}
+
+// reviewModel returns the shipped model with its auto-link threshold just
+// above the probability of the pair (a, b), so that the pair falls in the
+// review band whatever the model's weights.
+func reviewModel(t *testing.T, a, b matcher.Record) *matcher.Model {
+	t.Helper()
+	probe := openIndex(t, nil)
+	s := scoreOf(t, probe, a, b)
+	if !(s.Probability > 0.6 && s.Probability < 1-1e-9) || len(s.Rules) > 0 {
+		t.Fatalf("fixture: the pair scores %g with rules %v; it must be a clean probable match", s.Probability, s.Rules)
+	}
+	m := matcher.DefaultModel()
+	m.AutoLink = s.Probability + (1-s.Probability)/2
+	m.Review = 0.5
+	return m
+}
+
+func TestResolveReviewBand(t *testing.T) {
+	a := person("1.2.250.1.1", "A1")
+	b := matcher.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
+	ix := openIndex(t, reviewModel(t, a, b))
+	ra := resolve(t, ix, a)
+	rb := resolve(t, ix, b)
+	if rb.Decision != DecisionReview || rb.Identity == ra.Identity || len(rb.Reviews) != 1 || rb.Candidate != ra.Identity {
+		t.Fatalf("probable match: %+v, want its own identity and a review against %s", rb, ra.Identity)
+	}
+	revs, err := ix.Reviews(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != 1 || revs[0].ID != rb.Reviews[0] || revs[0].Priority != 1 || revs[0].Kind != ReviewNew ||
+		revs[0].Identity != rb.Identity || revs[0].Candidate != ra.Identity || revs[0].Matched != key(a) || revs[0].Explanation == "" {
+		t.Fatalf("review queue %+v", revs)
+	}
+	if revs[0].IdentityGolden.BirthName != "LAFITTE" || revs[0].CandidateGolden.BirthName != "LAFFITTE" {
+		t.Fatalf("golden views of the review: %+v / %+v", revs[0].IdentityGolden, revs[0].CandidateGolden)
+	}
+}
+
+func TestResolveHardRules(t *testing.T) {
+	ins := validINS(t, "2790375106693") // female, born March 1979
+	base := matcher.Record{Authority: "1.2.250.1.1", LocalID: "A1", BirthName: "DUBOIS", FirstName: "Claire", FirstNames: "Claire",
+		BirthDate: "1979-03-05", Sex: "F", BirthPlace: "75056", INS: ins, INSOID: "1.2.250.1.213.1.4.8", Status: "QUAL", PostalCode: "75001"}
+	tests := []struct {
+		name      string
+		second    func(r matcher.Record) matcher.Record
+		decision  Decision
+		priority  int
+		wantRules []string
+	}{
+		{"same INS on conflicting traits is a potential collision", func(r matcher.Record) matcher.Record {
+			r.FirstName, r.FirstNames = "Sandrine", "Sandrine"
+			return r
+		}, DecisionReview, 0, []string{matcher.RuleINSConflict}},
+		{"different INS on identical traits", func(r matcher.Record) matcher.Record {
+			r.INS = validINS(t, "2790375106694")
+			return r
+		}, DecisionReview, 0, []string{matcher.RuleDifferentINS}},
+		{"a doubtful identity never links by itself", func(r matcher.Record) matcher.Record {
+			r.Attributes = []string{"DOUT"}
+			return r
+		}, DecisionReview, 1, []string{matcher.RuleNoAutoLink}},
+		{"identical traits and INS link", func(r matcher.Record) matcher.Record { return r }, DecisionLinked, -1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			first := resolve(t, ix, base)
+			r := tt.second(base)
+			r.Authority, r.LocalID = "1.2.250.1.2", "B1"
+			res := resolve(t, ix, r)
+			if res.Decision != tt.decision {
+				t.Fatalf("decision %s, want %s\n%s", res.Decision, tt.decision, res.Explanation())
+			}
+			if tt.decision != DecisionReview {
+				return
+			}
+			if res.Identity == first.Identity {
+				t.Fatal("a reviewed record must get its own identity")
+			}
+			revs, err := ix.Reviews(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(revs) != 1 || revs[0].Priority != tt.priority {
+				t.Fatalf("reviews %+v, want one of priority %d", revs, tt.priority)
+			}
+			for _, rule := range tt.wantRules {
+				if !slices.Contains(revs[0].Rules, rule) {
+					t.Errorf("review rules %v, want %s", revs[0].Rules, rule)
+				}
+			}
+		})
+	}
+}
+
+// validINS appends the key to a 13-digit body.
+func validINS(t *testing.T, body string) string {
+	t.Helper()
+	for k := 1; k <= 97; k++ {
+		s := body + string(rune('0'+k/10)) + string(rune('0'+k%10))
+		if _, err := matcher.ParseINS(s, ""); err == nil {
+			return s
+		}
+	}
+	t.Fatalf("no key makes %s valid", body)
+	return ""
+}
+
+func TestResolveMarginBetweenCandidates(t *testing.T) {
+	ix := openIndex(t, nil)
+	a, b := person("1.2.250.1.1", "A1"), person("1.2.250.1.2", "B1")
+	resolve(t, ix, a)
+	resolve(t, ix, b)
+	// A person decides b is someone else: two identities with the same traits.
+	idB, err := ix.Unlink(ctx, key(b), "vigilance", "twins recorded under one name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resolve(t, ix, person("1.2.250.1.3", "C1"))
+	if res.Decision != DecisionReview || len(res.Reviews) != 2 {
+		t.Fatalf("two equally good candidates: %+v, want review against both", res)
+	}
+	if res.Identity == identityOf(t, ix, a) || res.Identity == idB {
+		t.Fatal("no automatic link when the best candidate is not clearly ahead")
+	}
+}
+
+func TestResolveUnchangedAndUpdated(t *testing.T) {
+	ix := openIndex(t, nil)
+	a, b := person("1.2.250.1.1", "A1"), person("1.2.250.1.2", "B1")
+	ra := resolve(t, ix, a)
+	resolve(t, ix, b)
+	again := resolve(t, ix, a)
+	if again.Decision != DecisionUnchanged || again.Version != 1 || again.Identity != ra.Identity {
+		t.Fatalf("same record again: %+v", again)
+	}
+	ev, _ := ix.Events(ctx, ra.Identity)
+	a.Phone = "05 56 00 00 01"
+	up := resolve(t, ix, a)
+	if up.Decision != DecisionUpdated || up.Version != 2 || up.Identity != ra.Identity {
+		t.Fatalf("updated record: %+v", up)
+	}
+	hist, err := ix.History(ctx, key(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Record.Phone != "" || hist[1].Record.Phone != "05 56 00 00 01" {
+		t.Fatalf("history %+v", hist)
+	}
+	ev2, _ := ix.Events(ctx, ra.Identity)
+	if len(ev2) != len(ev)+1 || ev2[len(ev2)-1].Kind != EventUpdate {
+		t.Fatalf("an update is one event: %d then %d events", len(ev), len(ev2))
+	}
+	if ix.Count() != 2 {
+		t.Fatalf("count %d, want 2", ix.Count())
+	}
+
+	// The update makes the record someone else: it stays, and goes to review.
+	changed := other(a.Authority, a.LocalID)
+	res := resolve(t, ix, changed)
+	if res.Decision != DecisionReview || res.Identity != ra.Identity || len(res.Reviews) != 1 {
+		t.Fatalf("update that no longer fits: %+v, want review and no split", res)
+	}
+	revs, _ := ix.Reviews(ctx, 0)
+	if len(revs) != 1 || revs[0].Kind != ReviewUpdate {
+		t.Fatalf("reviews %+v", revs)
+	}
+	// Decided different: the record is taken out.
+	if err := ix.Decide(ctx, revs[0].ID, Different, "vigilance", "another patient's file"); err != nil {
+		t.Fatal(err)
+	}
+	if identityOf(t, ix, a) == ra.Identity {
+		t.Fatal("decided different: the record must leave the identity")
+	}
+	if err := ix.Decide(ctx, revs[0].ID, Same, "vigilance", "again"); vigie.ErrorCode(err) != vigie.ECONFLICT {
+		t.Fatalf("deciding twice: %v, want ECONFLICT", err)
+	}
+}
+
+func TestResolveSingletonUpdateJoinsItsPerson(t *testing.T) {
+	ix := openIndex(t, nil)
+	a := person("1.2.250.1.1", "A1")
+	ra := resolve(t, ix, a)
+	typo := other("1.2.250.1.2", "B1") // registered under the wrong traits
+	rb := resolve(t, ix, typo)
+	if rb.Identity == ra.Identity {
+		t.Fatal("fixture: the records must start apart")
+	}
+	fixed := person("1.2.250.1.2", "B1")
+	res := resolve(t, ix, fixed)
+	if res.Decision != DecisionLinked || res.Identity != ra.Identity || res.Version != 2 {
+		t.Fatalf("corrected record: %+v, want linked to %s", res, ra.Identity)
+	}
+	got, err := ix.Get(ctx, rb.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != ra.Identity || !slices.Equal(got.Redirected, []ID{rb.Identity}) {
+		t.Fatalf("the emptied identity redirects: %+v", got)
+	}
+}
+
+func TestResolveInvalidWritesNothing(t *testing.T) {
+	ix := openIndex(t, nil)
+	a := person("1.2.250.1.1", "A1")
+	resolve(t, ix, a)
+	tests := []struct {
+		name, field string
+		edit        func(r *matcher.Record)
+	}{
+		{"bad date", "birth_date", func(r *matcher.Record) { r.BirthDate = "1948-02-30" }},
+		{"bad INS key", "ins", func(r *matcher.Record) { r.INS = "276037510669380" }},
+		{"bad sex", "sex", func(r *matcher.Record) { r.Sex = "Z" }},
+		{"no local id", "local_id", func(r *matcher.Record) { r.LocalID = " " }},
+		{"control character", "local_id", func(r *matcher.Record) { r.LocalID = "A\x001" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, lid := range []string{"A1", "NEW"} { // an update and a new record
+				r := a
+				r.LocalID = lid
+				tt.edit(&r)
+				_, err := ix.Resolve(ctx, r, System)
+				wantCode(t, err, vigie.EINVALID)
+				if f := vigie.ErrorField(err); f != tt.field {
+					t.Fatalf("field %q, want %q (%v)", f, tt.field, err)
+				}
+			}
+		})
+	}
+	if ix.Count() != 1 {
+		t.Fatalf("count %d after rejected records, want 1", ix.Count())
+	}
+	hist, _ := ix.History(ctx, key(a))
+	if len(hist) != 1 {
+		t.Fatalf("a rejected update must not add a version: %d versions", len(hist))
+	}
+	if _, err := ix.IdentityOf(ctx, a.Authority, "NEW"); vigie.ErrorCode(err) != vigie.ENOTFOUND {
+		t.Fatalf("rejected new record: %v, want ENOTFOUND", err)
+	}
+}
+
+// Two goroutines resolving the same person at the same time must end in one
+// identity (run with -race).
+func TestResolveConcurrentSamePerson(t *testing.T) {
+	ix := openIndex(t, nil)
+	for round := range 20 {
+		var wg sync.WaitGroup
+		ids := make([]ID, 4)
+		for g := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := person("1.2.250.1."+string(rune('1'+g)), "P")
+				r.LocalID = "P" + string(rune('a'+round))
+				r.BirthDate = "19" + string(rune('2'+round%7)) + string(rune('0'+round%10)) + "-03-17"
+				res, err := ix.Resolve(ctx, r, System)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[g] = res.Identity
+			}()
+		}
+		wg.Wait()
+		for g := range ids {
+			id, err := ix.IdentityOf(ctx, "1.2.250.1."+string(rune('1'+g)), "P"+string(rune('a'+round)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first := identityOf(t, ix, matcher.Record{Authority: "1.2.250.1.1", LocalID: "P" + string(rune('a'+round))}); id != first {
+				t.Fatalf("round %d: concurrent records of one person in identities %s and %s", round, first, id)
+			}
+		}
+	}
+}
