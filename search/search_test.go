@@ -1,0 +1,335 @@
+package search
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"vigie"
+	"vigie/internal/sharedtest"
+	"vigie/matcher"
+	"vigie/synth"
+)
+
+func newIndex(t testing.TB, dir string) *Index {
+	t.Helper()
+	x, err := Open(dir, matcher.DefaultModel(), Options{Population: func() int { return 1_000_000 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+func rec(auth, local, birth, used, firsts, date, sex string) matcher.Record {
+	return matcher.Record{Authority: auth, LocalID: local, BirthName: birth, UsedName: used, FirstNames: firsts, BirthDate: date, Sex: sex}
+}
+
+// people is a small index of hard cases: particles, compound names, a
+// married woman, twins, a father and his son.
+var people = []Entry{
+	{ID: "1", Members: []matcher.Record{rec("1.2.3.1", "A1", "DE LA FONTAINE", "", "Jean-Pierre Marc", "1961-04-09", "M")}},
+	{ID: "2", Members: []matcher.Record{rec("1.2.3.1", "A2", "LE GALL", "", "Yann", "1975-11-23", "M"), rec("1.2.3.2", "B7", "LEGALL", "", "YANN", "1975-11-23", "M")}},
+	{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")}},
+	{ID: "4", Members: []matcher.Record{rec("1.2.3.1", "A4", "D'ALMEIDA", "", "Inês", "1990-06-17", "F")}},
+	{ID: "5", Members: []matcher.Record{rec("1.2.3.1", "A5", "MARTIN", "", "Léa", "2012-08-30", "F")}},
+	{ID: "6", Members: []matcher.Record{rec("1.2.3.1", "A6", "MARTIN", "", "Lou", "2012-08-30", "F")}},
+	{ID: "7", Members: []matcher.Record{rec("1.2.3.1", "A7", "GAUTHIER", "", "Philippe", "1950-01-14", "M")}},
+	{ID: "8", Members: []matcher.Record{rec("1.2.3.1", "A8", "GAUTHIER", "", "Philippe", "1978-05-20", "M")}},
+	{ID: "9", Hidden: true, Members: []matcher.Record{rec("1.2.3.1", "A9", "ETCHEVERRY", "", "Maite", "1968-05-21", "F")}},
+	{ID: "10", Members: []matcher.Record{rec("1.2.3.1", "A10", "MOHAMED", "", "Karim", "1983-12-04", "M")}},
+}
+
+func loaded(t *testing.T) *Index {
+	x := newIndex(t, "")
+	if err := x.Batch(people, nil); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func TestSearchFindsWhatPeopleType(t *testing.T) {
+	x := loaded(t)
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want string
+	}{
+		{"particle dropped", Query{BirthName: "LA FONTAINE", FirstNames: "JEAN PIERRE", BirthDate: "1961-04-09"}, "1"},
+		{"particle glued", Query{BirthName: "DELAFONTAINE", FirstNames: "Jean", BirthDate: "1961"}, "1"},
+		{"compound first name cut", Query{BirthName: "de la Fontaine", FirstNames: "JEAN"}, "1"},
+		{"day and month swapped", Query{BirthName: "DE LA FONTAINE", FirstNames: "JEAN-PIERRE", BirthDate: "1961-09-04"}, "1"},
+		{"particle spaced", Query{BirthName: "LE GAL", FirstNames: "YANN", BirthDate: "1975-11-23"}, "2"},
+		{"name in use", Query{BirthName: "DUPONT", FirstNames: "HELENE", BirthDate: "1958-03-02"}, "3"},
+		{"second first name", Query{BirthName: "LEFEVRE", FirstNames: "MARIE", BirthDate: "1958-03-02"}, "3"},
+		{"apostrophe as space", Query{BirthName: "D ALMEIDA", FirstNames: "INES"}, "4"},
+		{"phonetic spelling", Query{BirthName: "GAUTIER", FirstNames: "FILIPPE", BirthDate: "1978-05-20"}, "8"},
+		{"typo", Query{BirthName: "MOHAMMED", FirstNames: "KARIM", BirthDate: "1983-12-04"}, "10"},
+		{"names swapped", Query{BirthName: "KARIM", FirstNames: "MOHAMED", BirthDate: "1983-12-04"}, "10"},
+		{"twin by first name", Query{BirthName: "MARTIN", FirstNames: "LOU", BirthDate: "2012-08-30"}, "6"},
+		{"local id", Query{LocalIDs: []LocalID{{"1.2.3.2", "B7"}}}, "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hits, err := x.Search(context.Background(), tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) == 0 || hits[0].ID != tc.want {
+				t.Fatalf("want identity %s first, got %s", tc.want, ids(hits))
+			}
+			if len(hits[0].Sources) == 0 || len(hits[0].Reasons) == 0 {
+				t.Errorf("a hit without sources or reasons: %+v", hits[0])
+			}
+		})
+	}
+}
+
+func ids(hits []Hit) string {
+	var s []string
+	for _, h := range hits {
+		s = append(s, h.ID+":"+string(h.Grade))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// Twins queried without a first name: both are proposed, neither as certain.
+func TestSearchAmbiguousIsNeverCertain(t *testing.T) {
+	x := loaded(t)
+	hits, err := x.Search(context.Background(), Query{BirthName: "MARTIN", BirthDate: "2012-08-30", Sex: "F"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) < 2 {
+		t.Fatalf("twins: want both, got %s", ids(hits))
+	}
+	for _, h := range hits {
+		if h.Grade == matcher.GradeCertain {
+			t.Errorf("identity %s graded certain for a query that fits two people: %s", h.ID, ids(hits))
+		}
+	}
+	// Father and son: the birth date tells them apart.
+	hits, _ = x.Search(context.Background(), Query{BirthName: "GAUTHIER", FirstNames: "PHILIPPE", BirthDate: "1950-01-14"})
+	if len(hits) == 0 || hits[0].ID != "7" {
+		t.Fatalf("father: got %s", ids(hits))
+	}
+	for _, h := range hits[1:] {
+		if h.ID == "8" && h.Grade != matcher.GradePossible && h.Grade != matcher.GradeNone {
+			t.Errorf("the son is graded %s for his father's birth date", h.Grade)
+		}
+	}
+}
+
+func TestSearchHiddenAndDeleted(t *testing.T) {
+	x := loaded(t)
+	q := Query{BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21"}
+	hits, _ := x.Search(context.Background(), q)
+	if len(hits) != 0 {
+		t.Errorf("a hidden identity was returned to a clinical caller: %s", ids(hits))
+	}
+	q.IncludeHidden = true
+	hits, _ = x.Search(context.Background(), q)
+	if len(hits) == 0 || hits[0].ID != "9" || !hits[0].Hidden {
+		t.Errorf("vigilance staff must see the hidden identity: %s", ids(hits))
+	}
+	if err := x.Delete("7"); err != nil {
+		t.Fatal(err)
+	}
+	hits, _ = x.Search(context.Background(), Query{BirthName: "GAUTHIER", FirstNames: "PHILIPPE", BirthDate: "1950-01-14"})
+	for _, h := range hits {
+		if h.ID == "7" {
+			t.Errorf("a deleted (retired) identity was returned")
+		}
+	}
+}
+
+func TestSearchValidation(t *testing.T) {
+	x := loaded(t)
+	for _, tc := range []struct {
+		q     Query
+		field string
+	}{
+		{Query{FirstNames: "JEAN", BirthDate: "1961-04-09"}, "query"},
+		{Query{INS: "276037510669380"}, "ins"},
+		{Query{BirthName: "MARTIN", BirthDate: "1961-13-01"}, "birth_date"},
+		{Query{BirthName: "MARTIN", Sex: "Z"}, "sex"},
+		{Query{LocalIDs: []LocalID{{"", "B7"}}}, "local_ids[0]"},
+		{Query{BirthName: "MARTIN", Limit: 1000}, "limit"},
+	} {
+		_, err := x.Search(context.Background(), tc.q)
+		if vigie.ErrorCode(err) != vigie.EINVALID || vigie.ErrorField(err) != tc.field {
+			t.Errorf("%+v: err %v, want invalid %s", tc.q, err, tc.field)
+		}
+	}
+}
+
+func TestSearchINSIsExact(t *testing.T) {
+	x := newIndex(t, "")
+	ins := "279035121518989" // key 89 from identity-fr.md
+	e := Entry{ID: "42", Members: []matcher.Record{{Authority: "1.2.3.9", LocalID: "Z1", INS: ins, INSOID: matcher.OIDINSNIR,
+		BirthName: "DURAND", FirstNames: "CLAIRE", BirthDate: "1979-03-15", Sex: "F", BirthPlace: "51215"}}}
+	if err := x.Put(e); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := x.Search(context.Background(), Query{INS: ins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 || hits[0].ID != "42" {
+		t.Fatalf("INS search: %s", ids(hits))
+	}
+}
+
+func TestCursorSurvivesReopen(t *testing.T) {
+	dir := t.TempDir() + "/idx"
+	x, err := Open(dir, matcher.DefaultModel(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(people[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.SetCursor(1234); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	y := newIndex(t, dir)
+	if c, err := y.Cursor(); err != nil || c != 1234 {
+		t.Errorf("cursor %d, %v after reopening", c, err)
+	}
+	if y.Len() != 1 {
+		t.Errorf("%d documents after reopening, want 1", y.Len())
+	}
+}
+
+// Real name variants of one person in two registers: indexed as written in
+// one, searched as written in the other, the right identity comes first.
+func TestSearchRealNamePairs(t *testing.T) {
+	f, err := os.Open(sharedtest.Path(t, "data/names/name_pairs_ipd_icu.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newIndex(t, "")
+	var entries []Entry
+	for i, row := range rows[1:] {
+		fam, firsts, _ := strings.Cut(row[0], ",")
+		entries = append(entries, Entry{ID: row[0], Members: []matcher.Record{rec("1.2.3.1", string(rune('A'+i)), fam, "", firsts, "", "")}})
+	}
+	if err := x.Batch(entries, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		words := strings.Fields(row[1])
+		q := Query{BirthName: words[len(words)-1], FirstNames: strings.Join(words[:len(words)-1], " ")}
+		if len(words) > 2 && strings.EqualFold(words[len(words)-2], "LE") {
+			q = Query{BirthName: strings.Join(words[len(words)-2:], " "), FirstNames: strings.Join(words[:len(words)-2], " ")}
+		}
+		hits, err := x.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) == 0 || hits[0].ID != row[0] {
+			t.Errorf("%q: want %q first, got %s", row[1], row[0], ids(hits))
+		}
+	}
+}
+
+// generatedIndex indexes a generated population as a perfect patient index
+// would hold it (one identity per true person) and returns its persons.
+func generatedIndex(t testing.TB, x *Index, persons int, seed uint64) []*synth.Person {
+	t.Helper()
+	byPerson := map[*synth.Person][]matcher.Record{}
+	var order []*synth.Person
+	_, err := synth.Generate(synth.DefaultConfig(persons, seed), func(r *synth.Record) error {
+		if _, ok := byPerson[r.Person]; !ok {
+			order = append(order, r.Person)
+		}
+		byPerson[r.Person] = append(byPerson[r.Person], matcher.Record{Authority: r.Authority, LocalID: r.LocalID,
+			INS: r.INS, INSOID: r.INSOID, Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName,
+			FirstNames: r.FirstNames, FirstName: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex,
+			BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City, Address: r.Address, Phone: r.Phone})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []Entry
+	for _, p := range order {
+		batch = append(batch, Entry{ID: p.ID, Golden: byPerson[p][0], Members: byPerson[p]})
+		if len(batch) == 2000 {
+			if err := x.Batch(batch, nil); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := x.Batch(batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].ID < order[j].ID })
+	return order
+}
+
+// Quality measures recall@1, recall@5 and wrong "certain" grades over typed
+// queries of generated persons.
+type Quality struct {
+	Queries, At1, At5, WrongCertain int
+	Misses                          []string
+}
+
+func measure(t testing.TB, x *Index, persons []*synth.Person, n int) Quality {
+	var q Quality
+	for i := 0; q.Queries < n && i < len(persons)*4; i++ {
+		p := persons[(i*7919)%len(persons)]
+		if p.Anonymous {
+			continue
+		}
+		tq := synth.TypedQuery(p, uint64(i))
+		hits, err := x.Search(context.Background(), Query{BirthName: tq.BirthName, UsedName: tq.UsedName, FirstNames: tq.FirstNames,
+			BirthDate: tq.BirthDate, Sex: tq.Sex, PostalCode: tq.PostalCode, Limit: 5})
+		if err != nil {
+			t.Fatalf("%+v: %v", tq, err)
+		}
+		q.Queries++
+		for k, h := range hits {
+			if h.ID == p.ID {
+				if k == 0 {
+					q.At1++
+				}
+				q.At5++
+			} else if h.Grade == matcher.GradeCertain {
+				q.WrongCertain++
+			}
+		}
+		if len(hits) == 0 || hits[0].ID != p.ID {
+			if len(q.Misses) < 10 {
+				q.Misses = append(q.Misses, strings.Join(tq.Errors, "+")+": "+tq.BirthName+" / "+tq.FirstNames+" / "+tq.BirthDate+" → "+ids(hits))
+			}
+		}
+	}
+	return q
+}
+
+func TestSearchQualityOnGeneratedPopulation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("indexes 3,000 generated persons")
+	}
+	x := newIndex(t, "")
+	persons := generatedIndex(t, x, 3000, 5)
+	q := measure(t, x, persons, 300)
+	r1, r5 := float64(q.At1)/float64(q.Queries), float64(q.At5)/float64(q.Queries)
+	t.Logf("%d queries: recall@1 %.3f, recall@5 %.3f, wrong certain %d", q.Queries, r1, r5, q.WrongCertain)
+	for _, m := range q.Misses {
+		t.Log("miss:", m)
+	}
+	if r1 < 0.95 || r5 < 0.98 || q.WrongCertain > 0 {
+		t.Errorf("recall@1 %.3f (want ≥ 0.95), recall@5 %.3f (want ≥ 0.98), wrong certain %d (want 0)", r1, r5, q.WrongCertain)
+	}
+}
