@@ -151,7 +151,10 @@ func (i *Interceptor) authenticate(ctx context.Context, proc string, h http.Head
 		return p, nil
 	case err == nil, errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrNotMine):
 		reason := "invalid credential"
-		if err != nil && !errors.Is(err, ErrNotMine) {
+		switch {
+		case errors.Is(err, ErrNotMine):
+			reason = "credential of an unknown form"
+		case err != nil:
 			reason = err.Error()
 		}
 		i.log.InfoContext(ctx, "unauthenticated call", "procedure", proc, "reason", reason)
@@ -172,10 +175,10 @@ func bearer(v string) (string, bool) {
 	return cred, cred != ""
 }
 
+// unauthenticatedError carries no WWW-Authenticate: gRPC sends error
+// metadata as trailers, where HTTP forbids that header.
 func unauthenticatedError(reason string) *connect.Error {
-	err := connect.NewError(connect.CodeUnauthenticated, errors.New(reason))
-	err.Meta().Set("WWW-Authenticate", `Bearer realm="vigie"`)
-	return err
+	return connect.NewError(connect.CodeUnauthenticated, errors.New(reason))
 }
 
 // authorize applies the Policy and, for a unary request, the authority
