@@ -1,0 +1,168 @@
+package mpi
+
+import (
+	"context"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/matcher"
+)
+
+// The feed is how derived indexes (the search index) follow the patient
+// index: they replay the events after the last one they applied, and read
+// the identities those events touched.
+
+// EventsAfter calls fn for every event whose sequence is greater than seq,
+// in order.
+func (x *Index) EventsAfter(ctx context.Context, seq uint64, fn func(Event) error) error {
+	err := x.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Seek(eventKey(seq + 1)); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var e Event
+			if err := it.Item().Value(func(b []byte) error { return decode(b, &e) }); err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mpi: events after %d: %w", seq, err)
+	}
+	return nil
+}
+
+// Touched returns the identities an event changed.
+func (e *Event) Touched() []ID {
+	var out []ID
+	add := func(id ID) {
+		if id == 0 {
+			return
+		}
+		for _, o := range out {
+			if o == id {
+				return
+			}
+		}
+		out = append(out, id)
+	}
+	add(e.Identity)
+	add(e.Other)
+	for _, m := range e.Moves {
+		add(m.From)
+		add(m.To)
+	}
+	return out
+}
+
+// Snapshot is a live identity with the latest version of each member
+// record, as a derived index needs it.
+type Snapshot struct {
+	Identity
+	Records []matcher.Record
+}
+
+// Snapshot reads a live identity and its members' latest records in one
+// consistent view. An identity merged into another, or left without members,
+// is reported by ok = false: a derived index drops it.
+func (x *Index) Snapshot(ctx context.Context, id ID) (s Snapshot, ok bool, err error) {
+	err = x.view(func(txn *badger.Txn) error {
+		ident, err := readIdentity(txn, id)
+		if err != nil {
+			return err
+		}
+		if ident.Retired != 0 || len(ident.Members) == 0 {
+			return nil
+		}
+		if s, err = x.snapshot(txn, ident); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return Snapshot{}, false, fmt.Errorf("mpi: snapshot of %s: %w", id, err)
+	}
+	return s, ok, nil
+}
+
+func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
+	d, err := x.describe(txn, ident)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	s := Snapshot{Identity: d}
+	for _, m := range ident.Members {
+		var st recordState
+		found, err := get(txn, recordKey(m), &st)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		if !found {
+			return Snapshot{}, vigie.Errorf(vigie.EINTERNAL, "identity %s lists record %s, which is missing", ident.ID, m)
+		}
+		s.Records = append(s.Records, st.Record)
+	}
+	return s, nil
+}
+
+// Snapshots calls fn for every live identity with members, in id order:
+// the input of a full rebuild of a derived index. last is the sequence of
+// the newest event at the time of the read, from which the index follows.
+func (x *Index) Snapshots(ctx context.Context, fn func(Snapshot) error) (last uint64, err error) {
+	err = x.view(func(txn *badger.Txn) error {
+		// The newest event of this view.
+		rit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), Reverse: true})
+		rit.Seek(append([]byte(pEvent), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if rit.Valid() {
+			k := rit.Item().Key()
+			last = beU64(k[len(pEvent):])
+		}
+		rit.Close()
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pIdentity), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var ident identity
+			if err := it.Item().Value(func(b []byte) error { return decode(b, &ident) }); err != nil {
+				return err
+			}
+			if ident.Retired != 0 || len(ident.Members) == 0 {
+				continue
+			}
+			s, err := x.snapshot(txn, &ident)
+			if err != nil {
+				return err
+			}
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mpi: snapshots: %w", err)
+	}
+	return last, nil
+}
+
+func beU64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	var n uint64
+	for _, c := range b[:8] {
+		n = n<<8 | uint64(c)
+	}
+	return n
+}

@@ -1,0 +1,132 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"vigie/mpi"
+)
+
+// HiddenAttributes are the identity attributes that keep an identity out of
+// clinical callers' results: hidden by identity-vigilance staff (CACH), or the
+// patient objects to the sharing of their data (OPPO).
+var HiddenAttributes = []string{"CACH", "OPPO"}
+
+// entryOf is the index entry of a patient-index snapshot.
+func entryOf(s mpi.Snapshot) Entry {
+	e := Entry{ID: s.ID.String(), Golden: s.Golden, Members: s.Records}
+	for _, a := range s.Attributes {
+		if slices.Contains(HiddenAttributes, a) {
+			e.Hidden = true
+		}
+	}
+	return e
+}
+
+// batchSize bounds the documents of one bleve batch: larger batches make
+// merges memory-hungry.
+const batchSize = 2000
+
+// Rebuild indexes every live identity of the patient index into an empty
+// index and sets the cursor to the newest event seen, so that CatchUp
+// follows from there. It returns the number of identities indexed.
+func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
+	var batch []Entry
+	n := 0
+	last, err := src.Snapshots(ctx, func(s mpi.Snapshot) error {
+		batch = append(batch, entryOf(s))
+		if len(batch) == batchSize {
+			if err := x.Batch(batch, nil); err != nil {
+				return err
+			}
+			n += len(batch)
+			batch = batch[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("search: rebuild: %w", err)
+	}
+	if err := x.Batch(batch, nil); err != nil {
+		return n, fmt.Errorf("search: rebuild: %w", err)
+	}
+	n += len(batch)
+	if err := x.SetCursor(last); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// CatchUp applies the patient index's events after the index's cursor: every
+// identity they touched is read again and re-indexed, or removed when it was
+// retired by a merge or left without members. Re-applying an event is
+// harmless, so a crash between a batch and its cursor loses nothing. It
+// returns the number of events applied.
+func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
+	cursor, err := x.Cursor()
+	if err != nil {
+		return 0, err
+	}
+	touched := map[mpi.ID]bool{}
+	applied := 0
+	last := cursor
+	flush := func() error {
+		var put []Entry
+		var del []string
+		for id := range touched {
+			s, ok, err := src.Snapshot(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				put = append(put, entryOf(s))
+			} else {
+				del = append(del, id.String())
+			}
+		}
+		if err := x.Batch(put, del); err != nil {
+			return err
+		}
+		clear(touched)
+		return x.SetCursor(last)
+	}
+	err = src.EventsAfter(ctx, cursor, func(e mpi.Event) error {
+		for _, id := range e.Touched() {
+			touched[id] = true
+		}
+		last = e.Seq
+		applied++
+		if len(touched) >= batchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return applied, fmt.Errorf("search: catch up after event %d: %w", cursor, err)
+	}
+	if last != cursor {
+		if err := flush(); err != nil {
+			return applied, fmt.Errorf("search: catch up: %w", err)
+		}
+	}
+	return applied, nil
+}
+
+// Follow keeps the index caught up with the patient index until ctx ends,
+// checking every interval; errors are passed to report and retried.
+func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Duration, report func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := x.CatchUp(ctx, src); err != nil && ctx.Err() == nil && report != nil {
+			report(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package search
+
+import (
+	"context"
+	"testing"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	idx, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	// Two records of one woman that the matcher keeps apart (another name
+	// and first name at the second site): a person merges them.
+	a, err := idx.Resolve(ctx, rec("1.2.3.1", "A1", "LEFEVRE", "", "HELENE", "1958-03-02", "F"), mpi.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := idx.Resolve(ctx, rec("1.2.3.2", "B1", "DUPONT", "", "MARIE", "1958-03-02", "F"), mpi.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Identity == b.Identity {
+		t.Fatal("fixture: the two records were linked automatically")
+	}
+	x := newIndex(t, "")
+	if n, err := x.Rebuild(ctx, idx); err != nil || n != 2 {
+		t.Fatalf("rebuild: %d, %v", n, err)
+	}
+	find := func(q Query) []Hit {
+		t.Helper()
+		hits, err := x.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	if hits := find(Query{BirthName: "DUPONT", FirstNames: "MARIE", BirthDate: "1958-03-02"}); len(hits) == 0 || hits[0].ID != b.Identity.String() {
+		t.Fatalf("before merge: %s", ids(hits))
+	}
+	if _, err := idx.Merge(ctx, a.Identity, b.Identity, "vigilance.agent", "same person: usage name, second first name"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := x.CatchUp(ctx, idx); err != nil || n == 0 {
+		t.Fatalf("catch up: %d, %v", n, err)
+	}
+	hits := find(Query{BirthName: "DUPONT", FirstNames: "MARIE", BirthDate: "1958-03-02"})
+	if len(hits) == 0 || hits[0].ID != a.Identity.String() {
+		t.Fatalf("after merge the retired identity's member must lead to the survivor: %s", ids(hits))
+	}
+	for _, h := range hits {
+		if h.ID == b.Identity.String() {
+			t.Error("the retired identity is still returned")
+		}
+	}
+	if len(hits[0].Sources) != 2 {
+		t.Errorf("survivor sources %v, want both records", hits[0].Sources)
+	}
+	if _, err := idx.SetAttributes(ctx, a.Identity, []string{"CACH"}, "vigilance.agent", "patient request"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.CatchUp(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	if hits := find(Query{BirthName: "LEFEVRE", FirstNames: "HELENE"}); len(hits) != 0 {
+		t.Errorf("a hidden identity is returned to a clinical caller: %s", ids(hits))
+	}
+	// Nothing new: catching up again applies nothing.
+	if n, err := x.CatchUp(ctx, idx); err != nil || n != 0 {
+		t.Errorf("second catch up applied %d events (%v), want 0", n, err)
+	}
+}
