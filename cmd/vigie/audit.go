@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"vigie"
+	"vigie/rpc/audit"
+)
+
+func init() {
+	register(verb{name: "audit", summary: "list audit entries of a patient identity (--identity) or a user (--user)", run: runAudit})
+	register(verb{name: "audit verify", summary: "check the audit trail's hash chain", run: runAuditVerify})
+}
+
+func runAudit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit", stderr)
+	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	identity := fs.String("identity", "", "list the entries that touched this identity: who looked at this patient")
+	user := fs.String("user", "", "list the entries of this principal (API key name or OIDC subject)")
+	limit := fs.Int("limit", 100, "at most this many entries, newest first (0: all)")
+	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q (did you mean `vigie audit verify`?)", fs.Arg(0))
+	}
+	if (*identity == "") == (*user == "") {
+		return vigie.Invalid("identity", "give exactly one of --identity or --user")
+	}
+	if *limit < 0 {
+		return vigie.Invalid("limit", "must be 0 or more, got %d", *limit)
+	}
+	db, err := openDataStore(*data, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	trail, err := audit.Open(db)
+	if err != nil {
+		return err
+	}
+	var entries []audit.Entry
+	if *identity != "" {
+		entries, err = trail.ByIdentity(*identity, *limit)
+	} else {
+		entries, err = trail.ByUser(*user, *limit)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, e := range entries {
+			if err := enc.Encode(entryJSON(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tPRINCIPAL\tROLE\tAUTHORITIES\tOPERATION\tRESULT\tPURPOSE\tIDENTITIES\tRECORDS")
+	for _, e := range entries {
+		var recs []string
+		for _, r := range e.Records {
+			recs = append(recs, r.Authority+"/"+r.LocalID)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Principal, orDash(e.Role),
+			orDash(strings.Join(e.Authorities, ",")), e.Operation, e.Result, orDash(e.Purpose),
+			orDash(strings.Join(e.Identities, ",")), orDash(strings.Join(recs, ",")))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(stdout, "(no entries)")
+	}
+	return nil
+}
+
+// entryJSON is the --json form of an entry.
+func entryJSON(e audit.Entry) any {
+	return struct {
+		Seq         uint64         `json:"seq"`
+		Time        time.Time      `json:"time"`
+		Principal   string         `json:"principal"`
+		Role        string         `json:"role,omitempty"`
+		Authorities []string       `json:"authorities,omitempty"`
+		Operation   string         `json:"operation"`
+		Identities  []string       `json:"identities,omitempty"`
+		Records     []audit.Record `json:"records,omitempty"`
+		Purpose     string         `json:"purpose,omitempty"`
+		Result      string         `json:"result"`
+		Client      string         `json:"client,omitempty"`
+		Hash        string         `json:"hash"`
+	}{e.Seq, e.Time, e.Principal, e.Role, e.Authorities, e.Operation, e.Identities, e.Records, e.Purpose, e.Result, e.Client, hex.EncodeToString(e.Hash)}
+}
+
+func runAuditVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit verify", stderr)
+	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	db, err := openDataStore(*data, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	trail, err := audit.Open(db)
+	if err != nil {
+		return err
+	}
+	rep, err := trail.Verify()
+	if err != nil {
+		return err
+	}
+	if rep.Broken != nil {
+		return fmt.Errorf("audit trail broken: %w (the %d entries before it are intact)", rep.Broken, rep.Entries)
+	}
+	fmt.Fprintf(stdout, "audit trail intact: %d entries\n", rep.Entries)
+	fmt.Fprintf(stdout, "head: %d %s (record it elsewhere to detect entries removed from the end)\n", rep.Entries, hex.EncodeToString(rep.Head))
+	return nil
+}
