@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/search"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "reindex", summary: "rebuild the search index from the patient index", run: runReindex})
+}
+
+func runReindex(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reindex", stderr)
+	data := fs.String("data", "", "folder of the Vigie store (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageErr("--data DIR is required")
+	}
+	ctx := context.Background()
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	t0 := time.Now()
+	// The index is derived: drop it whole and build it again.
+	if err := os.RemoveAll(searchDir(*data)); err != nil {
+		return fmt.Errorf("reindex: remove the old index: %w", err)
+	}
+	sx, err := search.Open(searchDir(*data), ix.Model(), search.Options{Population: func() int { return max(ix.Count(), mpiMinPopulation) }})
+	if err != nil {
+		return err
+	}
+	n, err := sx.Rebuild(ctx, ix)
+	if cerr := sx.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "indexed %d identities in %s\n", n, time.Since(t0).Round(time.Millisecond))
+	return nil
+}
