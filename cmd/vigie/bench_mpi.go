@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"syscall"
@@ -30,6 +31,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "store folder to import into (default: a temporary folder, removed afterwards); must be empty")
 	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
 	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,7 +79,20 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	if isTerminal(stderr) {
 		progress = stderr
 	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
 	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, importOptions{latencies: true})
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return err
 	}

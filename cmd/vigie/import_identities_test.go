@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+	"vigie/synth"
+)
+
+// genFeed writes a small generated population and returns its folder.
+func genFeed(t *testing.T, persons int, seed uint64) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := synth.WriteFiles(synth.DefaultConfig(persons, seed), dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestImportExportVerbs(t *testing.T) {
+	data := t.TempDir()
+	feed := filepath.Join(t.TempDir(), "feed.csv")
+	csv := "authority,local_id,birth_name,first_name,birth_date,sex,extra\n" +
+		"1.2.250.1.1,A1,LAFFITTE,Bernadette,1948-03-17,F,x\n" +
+		"1.2.250.1.2,B1,LAFFITTE,Bernadette,17/03/1948,F,y\n" +
+		"1.2.250.1.2,B2,DUPONT,Jean,1948-02-30,M,\n" + // no 30 February: rejected
+		",B3,DUPONT,Jean,19480203,M,\n" + // no authority: rejected
+		"1.2.250.1.3,C1,ETCHEVERRY,Ramuntxo,19901102,M,\n"
+	if err := os.WriteFile(feed, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"import", "identities", "--data", data, feed}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d (want 2: rows rejected)\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"line 4: rejected: field birth_date", "line 5: rejected: field authority"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), "5 rows") || !strings.Contains(out.String(), "2 new identities, 1 auto-links") || !strings.Contains(out.String(), "2 rejected") {
+		t.Errorf("summary: %s", out.String())
+	}
+	links := exportMap(t, data)
+	if len(links) != 3 || links["1.2.250.1.1/A1"] != links["1.2.250.1.2/B1"] || links["1.2.250.1.3/C1"] == links["1.2.250.1.1/A1"] {
+		t.Fatalf("links %v", links)
+	}
+	// Re-running the import changes nothing.
+	out.Reset()
+	errb.Reset()
+	run([]string{"import", "identities", "--data", data, feed}, &out, &errb)
+	if !strings.Contains(out.String(), "3 unchanged") {
+		t.Fatalf("re-run: %s", out.String())
+	}
+	if again := exportMap(t, data); !mapsEqual(again, links) {
+		t.Fatalf("re-run changed the links: %v then %v", links, again)
+	}
+	if code := run([]string{"import", "identities", feed}, &out, &errb); code != 2 {
+		t.Fatalf("missing --data: exit %d", code)
+	}
+}
+
+func exportMap(t *testing.T, data string) map[string]string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run([]string{"export", "links", "--data", data}, &out, &errb); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] != "authority,local_id,identity" {
+		t.Fatalf("header %q", lines[0])
+	}
+	m := map[string]string{}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		m[f[0]+"/"+f[1]] = f[2]
+	}
+	return m
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// partition turns links into a canonical set of clusters (identity ids
+// differ between runs; the grouping must not).
+func partition(t *testing.T, ix *mpi.Index) []string {
+	t.Helper()
+	groups := map[mpi.ID][]string{}
+	err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
+		groups[id] = append(groups[id], k.String())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, g := range groups {
+		slices.Sort(g)
+		out = append(out, strings.Join(g, " "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func importFileAck(t *testing.T, ix *mpi.Index, db *badger.DB, path string, ack func(int, mpi.Result)) importSummary {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rejects bytes.Buffer
+	sum, err := importIdentities(context.Background(), ix, db, f, &rejects, nil, importOptions{ack: ack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+const crashEnv = "VIGIE_CRASH_CHILD"
+
+// TestImportCrashChild is the child process of TestImportCrash: it imports
+// the feed and prints every acknowledged row. It does nothing when run
+// directly.
+func TestImportCrashChild(t *testing.T) {
+	spec := os.Getenv(crashEnv)
+	if spec == "" {
+		return
+	}
+	dataDir, feed, _ := strings.Cut(spec, "|")
+	db, err := store.Open(dataDir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(os.Stdout)
+	importFileAck(t, ix, db, feed, func(line int, r mpi.Result) {
+		fmt.Fprintf(w, "ack %s\t%s\n", r.Key.Authority, r.Key.LocalID)
+		w.Flush()
+	})
+	fmt.Fprintln(w, "done")
+	w.Flush()
+}
+
+// TestImportCrash kills an import at a random point (SIGKILL), reopens the
+// store and checks that every acknowledged record is there, that the
+// invariants hold, and that re-running the import converges to the links a
+// clean import makes.
+func TestImportCrash(t *testing.T) {
+	if os.Getenv(crashEnv) != "" {
+		t.Skip("child process")
+	}
+	gen := genFeed(t, 500, 7)
+	feed := filepath.Join(gen, "records.csv")
+
+	// Reference: a clean import.
+	refDB, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refDB.Close()
+	ref, err := mpi.Open(refDB, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := importFileAck(t, ref, refDB, feed, nil).Rows
+	want := partition(t, ref)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	data := t.TempDir()
+	for round := range 2 {
+		killAfter := 1 + rng.IntN(total-1)
+		acked := runAndKill(t, data, feed, killAfter)
+		t.Logf("round %d: killed after %d acknowledged rows (of %d)", round, len(acked), total)
+
+		db, err := store.Open(data, store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+		if err != nil {
+			db.Close()
+			t.Fatal(err)
+		}
+		if err := ix.Verify(context.Background()); err != nil {
+			t.Fatalf("invariants after the crash:\n%v", err)
+		}
+		for _, k := range acked {
+			if _, err := ix.IdentityOf(context.Background(), k.Authority, k.LocalID); err != nil {
+				t.Fatalf("acknowledged record lost: %v", err)
+			}
+		}
+		if round == 1 { // finish the import and compare with the clean one
+			importFileAck(t, ix, db, feed, nil)
+			if err := ix.Verify(context.Background()); err != nil {
+				t.Fatalf("invariants after the re-run:\n%v", err)
+			}
+			if got := partition(t, ix); !slices.Equal(got, want) {
+				t.Fatalf("re-run after a crash: %d identities, the clean import has %d", len(got), len(want))
+			}
+		}
+		ix.Close()
+		db.Close()
+	}
+}
+
+// runAndKill starts the child import and SIGKILLs it once it has
+// acknowledged n rows (or when it finishes); it returns the rows acknowledged.
+func runAndKill(t *testing.T, data, feed string, n int) []mpi.SourceKey {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestImportCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+data+"|"+feed)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []mpi.SourceKey
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if a, ok := strings.CutPrefix(line, "ack "); ok {
+			auth, lid, _ := strings.Cut(a, "\t")
+			acked = append(acked, mpi.SourceKey{Authority: auth, LocalID: lid})
+			if len(acked) >= n {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				break
+			}
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) == 0 {
+		t.Fatalf("the child acknowledged nothing: %s", stderr.String())
+	}
+	return acked
+}
