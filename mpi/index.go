@@ -78,6 +78,25 @@ type Index struct {
 
 	cacheMu sync.Mutex
 	cache   map[SourceKey]cached
+
+	// The memberships, mirrored in memory so that scoring candidates needs
+	// no read of the store: updated after each commit (see tx.setRecord and
+	// tx.setIdentity), rebuilt by Open. Slices in idents are never modified
+	// in place.
+	memMu  sync.RWMutex
+	recs   map[SourceKey]recMem
+	idents map[ID]identMem
+}
+
+type recMem struct {
+	identity ID
+	version  int
+}
+
+// identMem is a live identity's members (sorted) and attributes.
+type identMem struct {
+	members []SourceKey
+	attrs   []string
 }
 
 type cached struct {
@@ -93,7 +112,8 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 		return nil, vigie.Invalid("model", "a matching model is required")
 	}
 	opts.defaults()
-	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{}}
+	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{},
+		recs: map[SourceKey]recMem{}, idents: map[ID]identMem{}}
 	var err error
 	for _, s := range []struct {
 		p    **badger.Sequence
@@ -114,8 +134,18 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 			}
 			x.freq.Add(freqForm(st.Family, st.First))
 			x.records.Add(1)
+			x.recs[parseSkey(string(it.Item().Key()[len(pRecord):]))] = recMem{st.Identity, st.Version}
 		}
-		return nil
+		return scan(txn, pIdentity, func(_, v []byte) error {
+			var id identity
+			if err := decode(v, &id); err != nil {
+				return err
+			}
+			if id.Retired == 0 {
+				x.idents[id.ID] = identMem{id.Members, id.Attributes}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		x.Close()
@@ -188,7 +218,7 @@ func (x *Index) update(ctx context.Context, fn func(t *tx) error) error {
 			err = t.Commit()
 		}
 		t.Discard()
-		if errors.Is(err, badger.ErrConflict) && attempt < 100 {
+		if (errors.Is(err, badger.ErrConflict) || errors.Is(err, errStale)) && attempt < 100 {
 			continue
 		}
 		if err != nil {
@@ -222,21 +252,29 @@ func (x *Index) lock(keys []string) func() {
 	}
 }
 
-// prepared returns a record's prepared form, from the cache when its version
-// is there.
-func (x *Index) prepared(k SourceKey, st *recordState) (*matcher.Prepared, error) {
+// prepared returns the prepared form of a version of a record, from the
+// cache when it is there.
+func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
+	x := t.x
 	x.cacheMu.Lock()
 	c, ok := x.cache[k]
 	x.cacheMu.Unlock()
-	if ok && c.version == st.Version {
+	if ok && c.version == version {
 		return c.prep, nil
 	}
-	rec := st.Record
-	p, err := matcher.Prepare(&rec)
+	var v Version
+	found, err := get(t.Txn, historyKey(k, version), &v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.EINTERNAL, "record %s: version %d is missing", k, version)
+	}
+	p, err := matcher.Prepare(&v.Record)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: stored record %s no longer prepares: %w", k, err)
 	}
-	x.remember(k, st.Version, p)
+	x.remember(k, version, p)
 	return p, nil
 }
 
@@ -330,12 +368,33 @@ func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
 	return nil, nil, vigie.Errorf(vigie.EINTERNAL, "identity %s: redirect loop", id)
 }
 
-// setRecord writes a record's state.
-func (t *tx) setRecord(k SourceKey, st *recordState) error { return put(t.Txn, recordKey(k), st) }
+// setRecord writes a record's state, and mirrors its membership in memory
+// once committed.
+func (t *tx) setRecord(k SourceKey, st *recordState) error {
+	m := recMem{st.Identity, st.Version}
+	t.after = append(t.after, func() {
+		t.x.memMu.Lock()
+		t.x.recs[k] = m
+		t.x.memMu.Unlock()
+	})
+	return put(t.Txn, recordKey(k), st)
+}
 
+// setIdentity writes an identity, and mirrors it in memory once committed.
 func (t *tx) setIdentity(x *identity) error {
 	x.Updated = t.now
 	slices.SortFunc(x.Members, compareKeys)
+	id, m := x.ID, identMem{slices.Clone(x.Members), slices.Clone(x.Attributes)}
+	retired := x.Retired != 0
+	t.after = append(t.after, func() {
+		t.x.memMu.Lock()
+		if retired {
+			delete(t.x.idents, id)
+		} else {
+			t.x.idents[id] = m
+		}
+		t.x.memMu.Unlock()
+	})
 	return put(t.Txn, identityKey(x.ID), x)
 }
 

@@ -3,7 +3,9 @@ package mpi
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -28,7 +30,8 @@ const maxReviews = 3
 
 // candidate is an identity scored against a record.
 type candidate struct {
-	ident   *identity
+	id      ID
+	members []SourceKey // as scored (read from memory)
 	best    matcher.Score
 	matched SourceKey // the member the best score was against
 	// noAuto is set when something other than the best member's score
@@ -166,7 +169,7 @@ func withoutAttributes(r matcher.Record) matcher.Record {
 // reindex replaces a record's blocking entries.
 func (t *tx) reindex(k SourceKey, old *recordState, keys []matcher.BlockingKey) error {
 	if old != nil {
-		op, err := t.x.prepared(k, old)
+		op, err := t.prepared(k, old.Version)
 		if err != nil {
 			return err
 		}
@@ -189,52 +192,42 @@ func (t *tx) reindex(k SourceKey, old *recordState, keys []matcher.BlockingKey) 
 // candidates gathers the identities of the records sharing a blocking key
 // with p, except exclude, and scores each by its best member. With
 // checkDistinct, identities holding a record marked distinct from k are left
-// out.
+// out. Memberships are read from memory (see Index.mem); the identity a
+// record is finally linked to is read again in the transaction.
 func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude ID, checkDistinct bool) ([]*candidate, error) {
 	x := t.x
-	states := map[SourceKey]*recordState{}
 	ids := map[ID]bool{}
 	var found []SourceKey
+	it := t.NewIterator(badger.IteratorOptions{Prefix: []byte(pBlock)})
 	for _, b := range keys {
 		found = found[:0]
 		prefix := blockPrefix(b)
-		it := t.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		n := 0
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			n++
 			if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 				break
 			}
 			found = append(found, parseSkey(string(it.Item().Key()[len(prefix):])))
 		}
-		it.Close()
 		if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
+		x.memMu.RLock()
 		for _, ck := range found {
-			if ck == k || states[ck] != nil {
-				continue
+			if r, ok := x.recs[ck]; ok && ck != k {
+				ids[r.identity] = true
 			}
-			st, err := t.record(ck)
-			if err != nil {
-				return nil, err
-			}
-			states[ck] = st
-			ids[st.Identity] = true
 		}
+		x.memMu.RUnlock()
 	}
+	it.Close()
 	var out []*candidate
-	for _, id := range slices.Sorted(func(yield func(ID) bool) {
-		for id := range ids {
-			if !yield(id) {
-				return
-			}
-		}
-	}) {
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		if id == exclude {
 			continue
 		}
-		c, err := t.score(k, p, id, states, model, checkDistinct)
+		c, err := t.score(k, p, id, model, checkDistinct)
 		if err != nil {
 			return nil, err
 		}
@@ -252,25 +245,37 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 }
 
 // score scores record k (prepared p) against the members of identity id.
-// It returns nil when the identity must not be considered (marked distinct).
-func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, states map[SourceKey]*recordState, model *matcher.Model, checkDistinct bool) (*candidate, error) {
-	ident, err := readIdentity(t.Txn, id)
-	if err != nil {
-		return nil, err
+// It returns nil when the identity must not be considered (marked distinct,
+// or nothing to compare with).
+func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model, checkDistinct bool) (*candidate, error) {
+	x := t.x
+	x.memMu.RLock()
+	mi, ok := x.idents[id]
+	type member struct {
+		k       SourceKey
+		version int
 	}
-	c := &candidate{ident: ident}
-	for _, a := range ident.Attributes {
+	members := make([]member, 0, len(mi.members))
+	for _, m := range mi.members {
+		members = append(members, member{m, x.recs[m].version})
+	}
+	x.memMu.RUnlock()
+	if !ok {
+		return nil, nil // retired since the blocking entry was read
+	}
+	c := &candidate{id: id, members: mi.members}
+	for _, a := range mi.attrs {
 		if noAutoLinkAttributes[a] {
 			c.noAuto = true
 		}
 	}
 	first := true
-	for i, m := range ident.Members {
-		if i >= t.x.opts.MaxMembers || m == k {
+	for i, m := range members {
+		if i >= x.opts.MaxMembers || m.k == k {
 			continue
 		}
 		if checkDistinct {
-			d, err := distinct(t.Txn, k, m)
+			d, err := distinct(t.Txn, k, m.k)
 			if err != nil {
 				return nil, err
 			}
@@ -278,19 +283,12 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, states map[SourceKey
 				return nil, nil
 			}
 		}
-		st := states[m]
-		if st == nil {
-			if st, err = t.record(m); err != nil {
-				return nil, err
-			}
-			states[m] = st
-		}
-		mp, err := t.x.prepared(m, st)
+		mp, err := t.prepared(m.k, m.version)
 		if err != nil {
 			return nil, err
 		}
 		cmpr := matcher.Compare(p, mp)
-		s := model.Score(&cmpr, t.x.freq)
+		s := model.Score(&cmpr, x.freq)
 		for _, r := range s.Rules {
 			switch r.Code {
 			case matcher.RuleDifferentINS:
@@ -300,14 +298,31 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, states map[SourceKey
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {
-			c.best, c.matched, first = s, m, false
+			c.best, c.matched, first = s, m.k, false
 		}
 	}
 	if first {
-		return nil, nil // an identity with no member to compare with
+		return nil, nil
 	}
 	return c, nil
 }
+
+// target reads the identity a record is about to join in the transaction
+// (so that a concurrent change of it is a conflict) and checks that it is
+// still what the candidate was scored against.
+func (t *tx) target(c *candidate) (*identity, error) {
+	ident, err := readIdentity(t.Txn, c.id)
+	if err != nil {
+		return nil, err
+	}
+	if ident.Retired != 0 || !slices.Equal(ident.Members, c.members) {
+		return nil, errStale
+	}
+	return ident, nil
+}
+
+// errStale makes update retry: the in-memory view lagged behind the store.
+var errStale = errors.New("mpi: membership changed during resolution")
 
 // linkable reports whether the best candidate may be linked automatically:
 // it may by its own score and rules, and it is clearly ahead of the second.
@@ -324,18 +339,22 @@ func (x *Index) linkable(cands []*candidate, model *matcher.Model) bool {
 // decideNew places a new record: link, review or new identity.
 func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
 	if len(cands) > 0 {
-		res.Candidate, res.Score = cands[0].ident.ID, &cands[0].best
+		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
 	if t.x.linkable(cands, model) {
 		c := cands[0]
-		c.ident.Members = append(c.ident.Members, k)
-		if err := t.setIdentity(c.ident); err != nil {
+		ident, err := t.target(c)
+		if err != nil {
 			return err
 		}
-		st.Identity = c.ident.ID
+		ident.Members = append(ident.Members, k)
+		if err := t.setIdentity(ident); err != nil {
+			return err
+		}
+		st.Identity = ident.ID
 		res.Decision = DecisionLinked
-		return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: c.ident.ID, Record: k, Version: st.Version,
-			Moves: []Move{{Record: k, To: c.ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+		return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: ident.ID, Record: k, Version: st.Version,
+			Moves: []Move{{Record: k, To: ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
 	}
 	id, err := t.newID()
 	if err != nil {
@@ -378,7 +397,7 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 	if err != nil {
 		return 0, err
 	}
-	r := &Review{ID: n + 1, Kind: kind, Created: t.now, Priority: 1, Record: k, Identity: id, Candidate: c.ident.ID, Matched: c.matched,
+	r := &Review{ID: n + 1, Kind: kind, Created: t.now, Priority: 1, Record: k, Identity: id, Candidate: c.id, Matched: c.matched,
 		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Table(), Reasons: c.best.Reasons(),
 		Status: StatusPending, Order: order + 1}
 	for _, rule := range c.best.Rules {
@@ -393,7 +412,7 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 	if err := t.Set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
 		return 0, err
 	}
-	return r.ID, t.event(&Event{Kind: EventReview, Actor: System, Identity: id, Other: c.ident.ID, Record: k, Matched: c.matched,
+	return r.ID, t.event(&Event{Kind: EventReview, Actor: System, Identity: id, Other: c.id, Record: k, Matched: c.matched,
 		Review: r.ID, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: r.Reasons})
 }
 
@@ -411,7 +430,7 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	res.Decision = DecisionUpdated
 	upd := &Event{Kind: EventUpdate, Actor: actor, Identity: cur.ID, Record: k, Version: st.Version}
 	if len(cur.Members) > 1 {
-		c, err := t.score(k, p, cur.ID, map[SourceKey]*recordState{}, model, false)
+		c, err := t.score(k, p, cur.ID, model, false)
 		if err != nil {
 			return err
 		}
@@ -434,7 +453,7 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 		return err
 	}
 	if len(cands) > 0 {
-		res.Candidate, res.Score = cands[0].ident.ID, &cands[0].best
+		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
 	if !t.x.linkable(cands, model) {
 		if err := t.event(upd); err != nil {
@@ -443,16 +462,20 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 		return t.openReviews(ReviewNew, k, cur.ID, cands, model, res)
 	}
 	c := cands[0]
-	c.ident.Members = append(c.ident.Members, k)
-	cur.Members, cur.Retired = nil, c.ident.ID
-	for _, x := range []*identity{c.ident, cur} {
+	ident, err := t.target(c)
+	if err != nil {
+		return err
+	}
+	ident.Members = append(ident.Members, k)
+	cur.Members, cur.Retired = nil, ident.ID
+	for _, x := range []*identity{ident, cur} {
 		if err := t.setIdentity(x); err != nil {
 			return err
 		}
 	}
-	st.Identity = c.ident.ID
+	st.Identity = ident.ID
 	res.Decision = DecisionLinked
-	return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: c.ident.ID, Other: cur.ID,
-		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: c.ident.ID}}, Matched: c.matched,
+	return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: ident.ID, Other: cur.ID,
+		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: ident.ID}}, Matched: c.matched,
 		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
 }

@@ -297,12 +297,18 @@ func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth 
 	return nil
 }
 
+// dirSize is the disk space the files under dir take (allocated blocks:
+// Badger preallocates its log files sparsely).
 func dirSize(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if info, err := d.Info(); err == nil {
-				n += info.Size()
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					n += st.Blocks * 512
+				} else {
+					n += info.Size()
+				}
 			}
 		}
 		return nil
