@@ -191,6 +191,9 @@ func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, er
 	if string(data[128:132]) != "DICM" {
 		return nil, refuse("file", "not a DICOM Part-10 file: no DICM marker after the 128-byte preamble")
 	}
+	if err := checkLengths(data); err != nil {
+		return nil, err
+	}
 	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil, dicom.SkipPixelData())
 	if err != nil {
 		return nil, refuse("file", "malformed DICOM: %v", trimErr(err))

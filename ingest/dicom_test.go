@@ -460,6 +460,11 @@ func TestParseDICOMRefusesBadBytes(t *testing.T) {
 		"truncated":      good[:len(good)-7],
 		"marker only":    append(make([]byte, 128), []byte("DICM")...),
 		"garbage header": append(append(make([]byte, 128), []byte("DICM")...), bytes.Repeat([]byte{0xff}, 64)...),
+		// An OB element announcing 4 GB that are not there: refused before
+		// the parser allocates them.
+		"huge length": append(bytes.Clone(good), 0x09, 0x00, 0x10, 0x10, 'O', 'B', 0, 0, 0xf0, 0xff, 0xff, 0xff),
+		"huge sequence item": append(bytes.Clone(good), 0x09, 0x00, 0x10, 0x10, 'S', 'Q', 0, 0, 0xff, 0xff, 0xff, 0xff,
+			0xfe, 0xff, 0x00, 0xe0, 0xf0, 0xff, 0xff, 0x7f),
 	}
 	for name, b := range tests {
 		rep, err := ParseDICOM(bytes.NewReader(b), int64(len(b)), DICOMOptions{Authority: "A"})
