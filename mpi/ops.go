@@ -10,6 +10,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/matcher"
 )
 
 // KnownAttributes are the identity attributes SetAttributes accepts (HL7
@@ -146,22 +147,23 @@ func (x *Index) Events(ctx context.Context, id ID) ([]Event, error) {
 // Links calls fn for every source record with the identity it belongs to, in
 // key order.
 func (x *Index) Links(ctx context.Context, fn func(k SourceKey, id ID) error) error {
+	return x.Scan(ctx, func(k SourceKey, id ID, _ matcher.Record) error { return fn(k, id) })
+}
+
+// Scan calls fn for every source record with its identity and its latest
+// traits, in key order, from one consistent read.
+func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matcher.Record) error) error {
 	return x.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+		return scan(txn, pRecord, func(key, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			var st recordState
-			if err := it.Item().Value(func(b []byte) error { return decode(b, &st) }); err != nil {
+			if err := decode(v, &st); err != nil {
 				return err
 			}
-			if err := fn(parseSkey(string(it.Item().Key()[len(pRecord):])), st.Identity); err != nil {
-				return err
-			}
-		}
-		return nil
+			return fn(parseSkey(string(key[len(pRecord):])), st.Identity, st.Record)
+		})
 	})
 }
 
