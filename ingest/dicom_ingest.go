@@ -1,0 +1,135 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"vigie"
+	"vigie/ledger"
+	"vigie/matcher"
+)
+
+// Resolver attaches a source record to a regional identity: the patient
+// index (mpi) stores or updates the record and returns the identity it
+// belongs to. It is the seam between ingestion and the patient index.
+type Resolver interface {
+	Resolve(ctx context.Context, rec matcher.Record) (identity string, err error)
+}
+
+// DICOMOutcome is what ingesting one DICOM file did.
+type DICOMOutcome struct {
+	File     string            `json:"file"`
+	Identity string            `json:"identity,omitempty"` // empty when the exam was already in the ledger
+	Key      ledger.SourceKey  `json:"key"`
+	Source   ledger.SourceKind `json:"source"`
+	Domain   ledger.Domain     `json:"domain"`
+	Ledger   ledger.Outcome    `json:"ledger"`
+}
+
+// DICOM ingests one DICOM file: parse it, resolve its patient through the
+// patient index (the file's demographics become or update a source record
+// of the producing site), then store the exam in the ledger keyed by that
+// source record. A file already in the ledger (same SOP instance) is a
+// duplicate and neither resolved nor stored again.
+//
+// A file Vigie refuses (see ParseDICOM), or whose patient id has no
+// assigning authority (no IssuerOfPatientID and no opts.Authority), is
+// refused with an EINVALID error naming the file, before anything is
+// resolved or stored.
+func DICOM(ctx context.Context, path string, res Resolver, led *ledger.Ledger, opts DICOMOptions) (DICOMOutcome, error) {
+	out := DICOMOutcome{File: path}
+	rep, err := ParseDICOMFile(path, opts)
+	if err != nil {
+		return out, err
+	}
+	return out, storeReport(ctx, &out, rep, res, led)
+}
+
+// DICOMReport stores an already parsed report (see DICOM); name is used in
+// messages and in the outcome.
+func DICOMReport(ctx context.Context, name string, rep *DoseReport, res Resolver, led *ledger.Ledger) (DICOMOutcome, error) {
+	out := DICOMOutcome{File: name}
+	err := storeReport(ctx, &out, rep, res, led)
+	if err != nil {
+		err = fmt.Errorf("ingest: %s: %w", name, err)
+	}
+	return out, err
+}
+
+func storeReport(ctx context.Context, out *DICOMOutcome, rep *DoseReport, res Resolver, led *ledger.Ledger) error {
+	x := &rep.Exam
+	out.Key, out.Source, out.Domain = x.Key, x.Source, x.Domain
+	if x.Key.Authority == "" {
+		return fmt.Errorf("ingest: %s: %w", out.File, vigie.Invalid("IssuerOfPatientID",
+			"absent and no site authority configured: patient id %s cannot be attached to a source record", x.Key.LocalID))
+	}
+	if err := x.Validate(); err != nil {
+		return fmt.Errorf("ingest: %s: %w", out.File, err)
+	}
+	if old, err := led.Get(ctx, x.SOPInstanceUID); err == nil {
+		out.Ledger = ledger.Outcome{Result: ledger.Duplicate, SOPInstanceUID: x.SOPInstanceUID, Key: old.Exam.Key}
+		return nil
+	} else if vigie.ErrorCode(err) != vigie.ENOTFOUND {
+		return fmt.Errorf("ingest: %s: %w", out.File, err)
+	}
+	id, err := res.Resolve(ctx, rep.Patient)
+	if err != nil {
+		return fmt.Errorf("ingest: %s: resolve patient %s: %w", out.File, x.Key, err)
+	}
+	out.Identity = id
+	lo, err := led.Put(ctx, x)
+	if err != nil {
+		return fmt.Errorf("ingest: %s: %w", out.File, err)
+	}
+	out.Ledger = lo
+	return nil
+}
+
+// WalkDICOM calls fn for every regular file under paths (files, or folders
+// walked recursively, in lexical order), for `vigie ingest PATH...`.
+// Hidden files and folders (".name") inside a folder are skipped. fn's
+// error stops the walk.
+func WalkDICOM(paths []string, fn func(path string) error) error {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		if !st.IsDir() {
+			if err := fn(p); err != nil {
+				return err
+			}
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if q != p && len(d.Name()) > 1 && d.Name()[0] == '.' {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
