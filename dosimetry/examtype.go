@@ -330,7 +330,12 @@ func IsScout(ev *ledger.CTEvent) bool {
 }
 
 // ExamText returns the folded text the rules of a table see for an exam.
-func ExamText(e *ledger.Exam) string {
+func ExamText(e *ledger.Exam) string { return examText(e, true) }
+
+// examText returns the folded text of an exam, with or without the
+// protocols of its projection events (the radiography survey classifies
+// each projection by the exam's text plus that projection's protocol only).
+func examText(e *ledger.Exam, projections bool) string {
 	var b strings.Builder
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -352,7 +357,7 @@ func ExamText(e *ledger.Exam) string {
 			}
 		}
 	}
-	if p := e.Projection; p != nil {
+	if p := e.Projection; p != nil && projections {
 		seen := map[string]bool{}
 		for _, ev := range p.Events {
 			if !seen[ev.Protocol] {
