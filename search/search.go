@@ -75,9 +75,13 @@ type Index struct {
 type document struct {
 	Name    []string `json:"name"`     // folded family-name tokens and glued forms
 	NamePh  []string `json:"name_ph"`  // phonetic keys of family names
+	NameDel []string `json:"name_del"` // one-letter deletions of family-name tokens (typo lookup)
 	First   []string `json:"first"`    // first-name tokens and glued forms
 	FirstPh []string `json:"first_ph"` // phonetic keys of first names
 	Born    []string `json:"born"`     // YYYYMMDD
+	// FirstBorn is first name + birth date: it finds a person whose family
+	// name changed (a usage name recorded as the birth name everywhere).
+	FirstBorn []string `json:"first_born"`
 	Year    []string `json:"year"`     // YYYY
 	INS     []string `json:"ins"`
 	IPP     []string `json:"ipp"` // authority|local id
@@ -88,7 +92,7 @@ func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "first", "first_ph", "born", "year", "ins", "ipp"} {
+	for _, f := range []string{"name", "name_ph", "name_del", "first", "first_ph", "first_born", "born", "year", "ins", "ipp"} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -245,9 +249,21 @@ func toDocument(e Entry) (*document, error) {
 			for _, t := range n.Core {
 				add("name", t, &d.Name)
 				add("name_ph", matcher.Phonex(t), &d.NamePh)
+				for _, v := range deletions(t) {
+					add("name_del", v, &d.NameDel)
+				}
+				if len(t) >= minDeletion {
+					add("name_del", t, &d.NameDel)
+				}
 			}
 			add("name", n.Glued, &d.Name)
 			add("name", n.CoreGlued, &d.Name)
+			for _, v := range deletions(n.CoreGlued) {
+				add("name_del", v, &d.NameDel)
+			}
+			if len(n.CoreGlued) >= minDeletion {
+				add("name_del", n.CoreGlued, &d.NameDel)
+			}
 			add("name_ph", matcher.Phonex(n.CoreGlued), &d.NamePh)
 			add("name_ph", "S"+matcher.Soundex2(n.CoreGlued), &d.NamePh)
 		}
@@ -266,7 +282,13 @@ func toDocument(e Entry) (*document, error) {
 		if dt, err := matcher.ParseDate(r.BirthDate); err == nil && dt.Year != 0 {
 			add("year", fmt.Sprintf("%04d", dt.Year), &d.Year)
 			if dt.Full() {
-				add("born", fmt.Sprintf("%04d%02d%02d", dt.Year, dt.Month, dt.Day), &d.Born)
+				born := fmt.Sprintf("%04d%02d%02d", dt.Year, dt.Month, dt.Day)
+				add("born", born, &d.Born)
+				for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
+					if n := matcher.ParseName(raw); !n.Empty() {
+						add("first_born", matcher.Phonex(n.Glued)+"|"+born, &d.FirstBorn)
+					}
+				}
 			}
 		}
 		if ins := strings.TrimSpace(r.INS); ins != "" {
@@ -486,87 +508,130 @@ func hasLocalID(h *Hit) bool {
 	return false
 }
 
-// bleveQuery builds the candidate query: any identifier, or name terms
-// (fuzzy, phonetic), boosted by first names and the birth date.
+// bleveQuery builds the candidate query. Candidates must share a name key
+// with the query (a token, its glued or particle-free form, a phonetic key,
+// a one-letter typo through the deletion neighbourhood, or a first name typed
+// as the family name) or an identifier; first names and the birth date only
+// rank them. Only exact term lookups are used: fuzzy automata over the term
+// dictionary cost too much at a million identities.
 func (x *Index) bleveQuery(q *Query, p *matcher.Prepared) query.Query {
-	var should []query.Query
-	term := func(field, v string, boost float64) {
+	var must, should []query.Query
+	term := func(dst *[]query.Query, field, v string, boost float64) {
+		if v == "" {
+			return
+		}
 		t := bleve.NewTermQuery(v)
 		t.SetField(field)
 		t.SetBoost(boost)
-		should = append(should, t)
-	}
-	fuzzy := func(field, v string, boost float64) {
-		switch {
-		case len(v) >= 8:
-			f := bleve.NewFuzzyQuery(v)
-			f.SetField(field)
-			f.SetFuzziness(2)
-			f.SetBoost(boost)
-			should = append(should, f)
-		case len(v) >= 4:
-			f := bleve.NewFuzzyQuery(v)
-			f.SetField(field)
-			f.SetFuzziness(1)
-			f.SetBoost(boost)
-			should = append(should, f)
-		}
-		term(field, v, boost*2)
+		*dst = append(*dst, t)
 	}
 	if p.HasINS {
-		term("ins", p.INS.Number, 50)
+		term(&must, "ins", p.INS.Number, 50)
 	}
 	for _, l := range q.LocalIDs {
-		term("ipp", ippTerm(l.Authority, l.LocalID), 50)
+		term(&must, "ipp", ippTerm(l.Authority, l.LocalID), 50)
 	}
-	var names []matcher.Name
-	for _, n := range []matcher.Name{p.Birth, p.Used} {
+	seen := map[string]bool{}
+	nameKeys := func(n *matcher.Name, boost float64) {
+		for _, t := range append(append([]string{}, n.Core...), n.Glued, n.CoreGlued) {
+			if t == "" || seen[t] {
+				continue
+			}
+			seen[t] = true
+			term(&must, "name", t, 3*boost)
+			term(&must, "name_ph", matcher.Phonex(t), boost)
+			if len(t) >= minDeletion {
+				term(&must, "name_del", t, boost)
+				for _, v := range deletions(t) {
+					term(&must, "name_del", v, boost)
+				}
+			}
+		}
+		term(&must, "name_ph", "S"+matcher.Soundex2(n.CoreGlued), boost)
+	}
+	hasName := false
+	for _, n := range []*matcher.Name{&p.Birth, &p.Used} {
 		if !n.Empty() {
-			names = append(names, n)
+			nameKeys(n, 1)
+			hasName = true
 		}
-	}
-	for _, n := range names {
-		for _, t := range n.Core {
-			fuzzy("name", t, 3)
-			term("name_ph", matcher.Phonex(t), 1)
-		}
-		fuzzy("name", n.Glued, 3)
-		if n.CoreGlued != n.Glued {
-			fuzzy("name", n.CoreGlued, 3)
-		}
-		term("name_ph", matcher.Phonex(n.CoreGlued), 1.5)
-		term("name_ph", "S"+matcher.Soundex2(n.CoreGlued), 1)
 	}
 	var firsts []matcher.Name
 	if !p.First.Empty() {
 		firsts = append(firsts, p.First)
 	}
 	firsts = append(firsts, p.List...)
-	for _, n := range firsts {
+	for i := range firsts {
+		n := &firsts[i]
 		if n.Empty() {
 			continue
 		}
-		fuzzy("first", n.Glued, 1)
-		term("first_ph", matcher.Phonex(n.Glued), 0.5)
-		// A name typed in the first-name field (swapped fields).
-		if len(names) > 0 {
-			fuzzy("name", n.CoreGlued, 0.5)
+		term(&should, "first", n.Glued, 2)
+		for _, t := range n.Tokens {
+			term(&should, "first", t, 1)
+		}
+		term(&should, "first_ph", matcher.Phonex(n.Glued), 0.5)
+		// Family name and first name typed in each other's field.
+		if hasName {
+			term(&must, "name", n.CoreGlued, 0.3)
 		}
 	}
-	// A family name typed in the first-name field matches records whose
-	// first name it is.
-	for _, n := range names {
-		fuzzy("first", n.Glued, 0.5)
-	}
-	if d := p.Date; d.Year != 0 {
-		term("year", fmt.Sprintf("%04d", d.Year), 1)
-		if d.Full() {
-			term("born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day), 3)
-			if d.Day <= 12 && d.Day != d.Month {
-				term("born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month), 2)
+	if hasName {
+		for _, n := range []*matcher.Name{&p.Birth, &p.Used} {
+			if !n.Empty() {
+				term(&should, "first", n.Glued, 0.3)
 			}
 		}
 	}
-	dq := bleve.NewDisjunctionQuery(should...)
-	return dq
+	if d := p.Date; d.Full() {
+		// A changed family name: first name and birth date still find the
+		// person (both orders of an ambiguous day and month).
+		dates := []string{fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day)}
+		if d.Day <= 12 && d.Day != d.Month {
+			dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month))
+		}
+		for i := range firsts {
+			if !firsts[i].Empty() {
+				for _, dt := range dates {
+					term(&must, "first_born", matcher.Phonex(firsts[i].Glued)+"|"+dt, 0.5)
+				}
+			}
+		}
+	}
+	if d := p.Date; d.Year != 0 {
+		term(&should, "year", fmt.Sprintf("%04d", d.Year), 1)
+		if d.Full() {
+			term(&should, "born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day), 3)
+			if d.Day <= 12 && d.Day != d.Month {
+				term(&should, "born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month), 2)
+			}
+		}
+	}
+	bq := bleve.NewBooleanQuery()
+	bq.AddMust(bleve.NewDisjunctionQuery(must...))
+	if len(should) > 0 {
+		bq.AddShould(should...)
+	}
+	return bq
+}
+
+// minDeletion is the shortest name token whose one-letter deletions are
+// indexed: shorter names have too many neighbours to be a useful key.
+const minDeletion = 4
+
+// deletions returns the distinct strings made by deleting one letter of s
+// (its deletion neighbourhood): two names one keyboard slip apart (a letter
+// added, dropped, replaced, or two swapped) share s or one of them.
+func deletions(s string) []string {
+	if len(s) < minDeletion {
+		return nil
+	}
+	out := make([]string, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		v := s[:i] + s[i+1:]
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
 }
