@@ -82,10 +82,10 @@ type document struct {
 	// FirstBorn is first name + birth date: it finds a person whose family
 	// name changed (a usage name recorded as the birth name everywhere).
 	FirstBorn []string `json:"first_born"`
-	Year    []string `json:"year"`     // YYYY
-	INS     []string `json:"ins"`
-	IPP     []string `json:"ipp"` // authority|local id
-	Data    string   `json:"data"`
+	Year      []string `json:"year"` // YYYY
+	INS       []string `json:"ins"`
+	IPP       []string `json:"ipp"` // authority|local id
+	Data      string   `json:"data"`
 }
 
 func indexMapping() mapping.IndexMapping {

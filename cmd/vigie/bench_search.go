@@ -143,4 +143,3 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Go heap in use %.0f MB\n", float64(ms.HeapInuse)/1e6)
 	return nil
 }
-
