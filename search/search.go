@@ -197,8 +197,17 @@ func (x *Index) Delete(id string) error {
 
 // Batch indexes many identities at once (rebuild, catch-up); del lists ids
 // to remove.
-func (x *Index) Batch(put []Entry, del []string) error {
+func (x *Index) Batch(put []Entry, del []string) error { return x.batch(put, del, nil) }
+
+// batch applies puts, deletes and, when cursor is not nil, the new cursor in
+// one bleve batch: the index never holds a cursor ahead of its documents.
+func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 	b := x.bi.NewBatch()
+	if cursor != nil {
+		var c [8]byte
+		binary.BigEndian.PutUint64(c[:], *cursor)
+		b.SetInternal(cursorKey, c[:])
+	}
 	for _, e := range put {
 		d, err := toDocument(e)
 		if err != nil {

@@ -49,13 +49,10 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
-	if err := x.Batch(batch, nil); err != nil {
+	if err := x.batch(batch, nil, &last); err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
 	n += len(batch)
-	if err := x.SetCursor(last); err != nil {
-		return n, err
-	}
 	return n, nil
 }
 
@@ -86,11 +83,11 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 				del = append(del, id.String())
 			}
 		}
-		if err := x.Batch(put, del); err != nil {
+		if err := x.batch(put, del, &last); err != nil {
 			return err
 		}
 		clear(touched)
-		return x.SetCursor(last)
+		return nil
 	}
 	err = src.EventsAfter(ctx, cursor, func(e mpi.Event) error {
 		for _, id := range e.Touched() {
