@@ -243,7 +243,7 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 		case sop == sopRDSR || sop == sopRRDSR:
 			return nil, refuse("ConceptNameCodeSequence", "%s whose root concept is %s, not a dose report (113701 DCM or 113500 DCM)", rep.SOPClass, root)
 		default:
-			return nil, refuse("ConceptNameCodeSequence", "not a dose report: a %s whose root concept is %s (a dose report's is 113701 DCM or 113500 DCM)", rep.SOPClass, root)
+			return nil, refuse("ConceptNameCodeSequence", "not a dose report: this %s's root concept is %s (a dose report's is 113701 DCM or 113500 DCM)", rep.SOPClass, root)
 		}
 		x.Source = ledger.SourceRDSR
 		if sop != sopRDSR && sop != sopRRDSR {

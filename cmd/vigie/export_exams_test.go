@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"vigie/ingest"
+	"vigie/internal/sharedtest"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/store"
+)
+
+type keyIdentity struct{}
+
+func (keyIdentity) Resolve(_ context.Context, r matcher.Record) (string, error) {
+	return "V-" + r.LocalID, nil
+}
+
+func TestExportExams(t *testing.T) {
+	root := filepath.Join(sharedtest.Path(t, "dicom"), "openrem")
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := ledger.Open(db)
+	files := []string{"CT-RDSR-Siemens-Multi-1.dcm", "RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm", "MG-RDSR-Hologic_2D.dcm",
+		"NM-RRDSR-Siemens.dcm", "DX-Im-GE_XR220-1.dcm"}
+	for _, f := range files {
+		if _, err := ingest.DICOM(context.Background(), filepath.Join(root, f), keyIdentity{}, led, ingest.DICOMOptions{Authority: "1.2.3"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	var out, errb bytes.Buffer
+	if code := run([]string{"export", "exams", "--data", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(examColumns, ",") || len(rows) != len(files)+1 {
+		t.Fatalf("header %v and %d rows, want %v and %d", rows[0], len(rows)-1, examColumns, len(files))
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	byLocal := map[string][]string{}
+	for _, r := range rows[1:] {
+		byLocal[r[col["local_id"]]] = r
+	}
+	checks := []struct{ local, column, want string }{
+		{"4018119567876617", "ct_dlp_total_mGycm", "7.46"},
+		{"4018119567876617", "dap_total_cGycm2", ""},
+		{"7950587144020503", "dap_total_cGycm2", "1265.96"},
+		{"7950587144020503", "rp_dose_total_mGy", "30.573"},
+		{"7950587144020503", "fluoro_time_s", "111"},
+		{"00112233", "agd_left_mGy", "1.3"},
+		{"00112233", "agd_right_mGy", "1.28"},
+		{"REMOVED1", "nm_activity_MBq", "394"},
+		{"REMOVED1", "radiopharmaceutical", "Fluorodeoxyglucose F^18^"},
+		{"00098765", "source", "header"},
+		{"00098765", "dap_total_cGycm2", "4.1"},
+		{"00112233", "authority", "1.2.3"},
+	}
+	for _, c := range checks {
+		r, ok := byLocal[c.local]
+		if !ok {
+			t.Errorf("no row for %s", c.local)
+			continue
+		}
+		if got := r[col[c.column]]; got != c.want {
+			t.Errorf("%s %s = %q, want %q", c.local, c.column, got, c.want)
+		}
+	}
+	if code := run([]string{"export", "exams"}, &out, &errb); code != 2 {
+		t.Errorf("no --data exits %d, want 2", code)
+	}
+}
