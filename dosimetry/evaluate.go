@@ -108,6 +108,7 @@ type Evaluation struct {
 	Device     string     `json:"device"`
 	ExamType   string     `json:"exam_type"`
 	Label      string     `json:"label"`
+	Kind       Kind       `json:"kind"`
 	Population Population `json:"population"`
 	From       string     `json:"from,omitempty"`
 	To         string     `json:"to,omitempty"`
@@ -130,10 +131,10 @@ type groupKey struct{ site, device, examType string }
 
 // study is the entries of one study of one patient in one survey.
 type study struct {
-	key, date string // date+time for ordering
-	uid       string
-	entries   []*ledger.Entry
-	event     int // radiography: index of the projection event, -1 for the exam total
+	key     string // date and time, for ordering
+	uid     string
+	entries []*ledger.Entry
+	event   int // radiography: index of the projection event, -1 for the exam total
 }
 
 // Evaluate computes the evaluations the query selects, one per site,
@@ -315,7 +316,7 @@ func regionSignature(x *ledger.Exam) string {
 
 func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*study, q Query) *Evaluation {
 	et := ev.Types.Type(k.examType)
-	e := &Evaluation{Site: k.site, Device: k.device, ExamType: k.examType, Label: et.Label,
+	e := &Evaluation{Site: k.site, Device: k.device, ExamType: k.examType, Label: et.Label, Kind: et.Kind,
 		Population: q.Population, From: q.From, To: q.To, Excluded: map[string]int{}}
 	entries := ev.NRD.entries(k.examType, q.Population)
 	if len(entries) > 0 {

@@ -13,7 +13,7 @@ import (
 
 func TestQuantile(t *testing.T) {
 	cases := []struct {
-		xs           []float64
+		xs          []float64
 		q1, med, q3 float64
 	}{
 		{[]float64{5}, 5, 5, 5},
