@@ -119,58 +119,96 @@ func (s *Subjects) AddMessage(m proto.Message) {
 // maxDepth bounds the walk; vigie.v1 messages nest far less deeply.
 const maxDepth = 16
 
+// plan is what the walk needs of one message type, computed once per type:
+// the fields that name identities, the message fields that may lead to
+// more, and whether the message itself is a record key or an identity.
+type plan struct {
+	record, identity      bool
+	authority, localID    protoreflect.FieldDescriptor // record messages
+	id                    protoreflect.FieldDescriptor // Identity.id
+	identityFields, nests []protoreflect.FieldDescriptor
+}
+
+var plans sync.Map // protoreflect.FullName → *plan
+
+func planOf(desc protoreflect.MessageDescriptor) *plan {
+	if p, ok := plans.Load(desc.FullName()); ok {
+		return p.(*plan)
+	}
+	p := &plan{}
+	fields := desc.Fields()
+	switch desc.FullName().Name() {
+	case "SourceKey", "SourceRecord":
+		p.authority, p.localID = fields.ByName("authority"), fields.ByName("local_id")
+		p.record = p.authority != nil && p.localID != nil
+	case "Identity":
+		p.id = fields.ByName("id")
+		p.identity = p.id != nil
+	}
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		switch {
+		case fd.Kind() == protoreflect.StringKind && !fd.IsMap() && isIdentityField(fd):
+			p.identityFields = append(p.identityFields, fd)
+		case fd.Kind() == protoreflect.MessageKind && fd.Message().FullName().Parent() == "vigie.v1":
+			p.nests = append(p.nests, fd)
+		case fd.IsMap() && fd.MapValue().Kind() == protoreflect.MessageKind:
+			p.nests = append(p.nests, fd)
+		}
+	}
+	plans.Store(desc.FullName(), p)
+	return p
+}
+
 func (s *Subjects) walk(m protoreflect.Message, depth int) {
 	if depth > maxDepth || !m.IsValid() {
 		return
 	}
 	desc := m.Descriptor()
-	full := desc.FullName()
-	if full.Parent() != "vigie.v1" {
+	if desc.FullName().Parent() != "vigie.v1" {
 		return
 	}
-	switch full.Name() {
-	case "SourceKey", "SourceRecord":
-		f := desc.Fields()
-		a, l := f.ByName("authority"), f.ByName("local_id")
-		if a != nil && l != nil {
-			s.AddRecord(Record{Authority: m.Get(a).String(), LocalID: m.Get(l).String()})
+	p := planOf(desc)
+	if p.record {
+		s.AddRecord(Record{Authority: m.Get(p.authority).String(), LocalID: m.Get(p.localID).String()})
+	}
+	if p.identity {
+		s.AddIdentities(m.Get(p.id).String())
+	}
+	for _, fd := range p.identityFields {
+		if !m.Has(fd) {
+			continue
 		}
-	case "Identity":
-		if f := desc.Fields().ByName("id"); f != nil {
-			s.AddIdentities(m.Get(f).String())
+		v := m.Get(fd)
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				s.AddIdentities(l.Get(i).String())
+			}
+		} else {
+			s.AddIdentities(v.String())
 		}
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.Kind() == protoreflect.StringKind && isIdentityField(fd):
-			if fd.IsList() {
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					s.AddIdentities(l.Get(i).String())
-				}
-			} else if !fd.IsMap() {
-				s.AddIdentities(v.String())
-			}
-		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
-			switch {
-			case fd.IsList():
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					s.walk(l.Get(i).Message(), depth+1)
-				}
-			case fd.IsMap():
-				if fd.MapValue().Kind() == protoreflect.MessageKind {
-					v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-						s.walk(mv.Message(), depth+1)
-						return true
-					})
-				}
-			default:
-				s.walk(v.Message(), depth+1)
-			}
+	for _, fd := range p.nests {
+		if !m.Has(fd) {
+			continue
 		}
-		return true
-	})
+		v := m.Get(fd)
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				s.walk(l.Get(i).Message(), depth+1)
+			}
+		case fd.IsMap():
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				s.walk(mv.Message(), depth+1)
+				return true
+			})
+		default:
+			s.walk(v.Message(), depth+1)
+		}
+	}
 }
 
 func isIdentityField(fd protoreflect.FieldDescriptor) bool {

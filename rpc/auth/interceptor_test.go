@@ -32,12 +32,15 @@ func (fakeIdentities) GetIdentity(ctx context.Context, req *connect.Request[v1.G
 	if req.Msg.GetIdentityId() == "missing" {
 		return nil, rpc.ConnectError(vigie.Errorf(vigie.ENOTFOUND, "identity missing not found"))
 	}
-	p, _ := PrincipalFrom(ctx)
+	site := "CHU"
+	if p, ok := PrincipalFrom(ctx); ok {
+		site += " " + p.Name
+	}
 	audit.Touch(ctx, "I-touched-by-handler")
 	return connect.NewResponse(&v1.GetIdentityResponse{Identity: &v1.Identity{
 		Id:      req.Msg.GetIdentityId(),
 		Golden:  &v1.SourceRecord{BirthName: "MARTIN", FirstName: "Claire"},
-		Sources: []*v1.SourceKey{{Authority: "1.2.3", LocalId: "IPP42", Site: "CHU " + p.Name}},
+		Sources: []*v1.SourceKey{{Authority: "1.2.3", LocalId: "IPP42", Site: site}},
 	}}), nil
 }
 
