@@ -98,8 +98,9 @@ func entryJSON(e audit.Entry) any {
 		Purpose     string         `json:"purpose,omitempty"`
 		Result      string         `json:"result"`
 		Client      string         `json:"client,omitempty"`
+		Credential  string         `json:"credential,omitempty"`
 		Hash        string         `json:"hash"`
-	}{e.Seq, e.Time, e.Principal, e.Role, e.Authorities, e.Operation, e.Identities, e.Records, e.Purpose, e.Result, e.Client, hex.EncodeToString(e.Hash)}
+	}{e.Seq, e.Time, e.Principal, e.Role, e.Authorities, e.Operation, e.Identities, e.Records, e.Purpose, e.Result, e.Client, e.Credential, hex.EncodeToString(e.Hash)}
 }
 
 func runAuditVerify(args []string, stdout, stderr io.Writer) error {

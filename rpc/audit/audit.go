@@ -63,6 +63,7 @@ type Entry struct {
 	Purpose     string    // why, as the caller stated it (X-Purpose header)
 	Result      string    // "ok" or the error code returned (permission_denied, not_found…)
 	Client      string    // the caller's network address
+	Credential  string    // which credential: "api_key:<key id>" or "oidc:<jti>", never a secret
 	PrevHash    []byte    // Hash of the previous entry (32 zero bytes for the first)
 	Hash        []byte    // SHA-256 of the canonical encoding of everything above
 }
@@ -237,7 +238,7 @@ func normalise(e *Entry) {
 		return s
 	}
 	e.Principal, e.Role, e.Operation = clean(e.Principal), clean(e.Role), clean(e.Operation)
-	e.Purpose, e.Result, e.Client = clean(e.Purpose), clean(e.Result), clean(e.Client)
+	e.Purpose, e.Result, e.Client, e.Credential = clean(e.Purpose), clean(e.Result), clean(e.Client), clean(e.Credential)
 	auth := make([]string, 0, len(e.Authorities))
 	for _, a := range e.Authorities {
 		auth = append(auth, clean(a))
@@ -309,6 +310,7 @@ func (e *Entry) computeHash() []byte {
 	str(e.Purpose)
 	str(e.Result)
 	str(e.Client)
+	str(e.Credential)
 	str(string(e.PrevHash))
 	return h.Sum(nil)
 }
@@ -327,6 +329,7 @@ type stored struct {
 	Purpose     string   `json:"purpose,omitempty"`
 	Result      string   `json:"result"`
 	Client      string   `json:"client,omitempty"`
+	Credential  string   `json:"credential,omitempty"`
 	PrevHash    string   `json:"prev_hash"`
 	Hash        string   `json:"hash"`
 }
@@ -337,7 +340,7 @@ func encode(e *Entry) ([]byte, error) {
 	return json.Marshal(stored{
 		V: storedVersion, Seq: e.Seq, Time: e.Time.UnixNano(), Principal: e.Principal, Role: e.Role,
 		Authorities: e.Authorities, Operation: e.Operation, Identities: e.Identities, Records: e.Records,
-		Purpose: e.Purpose, Result: e.Result, Client: e.Client,
+		Purpose: e.Purpose, Result: e.Result, Client: e.Client, Credential: e.Credential,
 		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
 	})
 }
@@ -363,7 +366,7 @@ func decode(v []byte, e *Entry) error {
 	*e = Entry{
 		Seq: s.Seq, Time: time.Unix(0, s.Time).UTC(), Principal: s.Principal, Role: s.Role,
 		Authorities: s.Authorities, Operation: s.Operation, Identities: s.Identities, Records: s.Records,
-		Purpose: s.Purpose, Result: s.Result, Client: s.Client, PrevHash: prev, Hash: hash,
+		Purpose: s.Purpose, Result: s.Result, Client: s.Client, Credential: s.Credential, PrevHash: prev, Hash: hash,
 	}
 	return nil
 }

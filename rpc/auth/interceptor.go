@@ -214,13 +214,22 @@ func (i *Interceptor) record(ctx context.Context, c *call, callErr error) error 
 	e := audit.Entry{
 		Principal: c.principal.Name, Role: string(c.principal.Role), Authorities: c.principal.Authorities,
 		Operation: c.procedure, Identities: c.subjects.Identities(), Records: c.subjects.Records(),
-		Purpose: c.purpose, Result: result, Client: c.client,
+		Purpose: c.purpose, Result: result, Client: c.client, Credential: credential(c.principal),
 	}
 	if _, err := i.trail.Append(e); err != nil {
 		i.log.ErrorContext(ctx, "audit trail unavailable", "procedure", c.procedure, "principal", c.principal.Name, "error", err.Error())
 		return connect.NewError(connect.CodeInternal, errors.New("audit trail unavailable"))
 	}
 	return nil
+}
+
+// credential names the credential a principal used, for the audit trail:
+// which key to look at if one leaks.
+func credential(p *Principal) string {
+	if p.CredentialID == "" {
+		return p.Method
+	}
+	return p.Method + ":" + p.CredentialID
 }
 
 // auditedConn checks and records the messages of a streaming call.

@@ -235,7 +235,7 @@ func TestInterceptorEndToEnd(t *testing.T) {
 				want := tt.audited
 				if e.Principal != want.Principal || e.Role != want.Role || e.Result != want.Result || e.Operation != want.Operation ||
 					e.Purpose != want.Purpose || !slices.Equal(e.Identities, want.Identities) || !slices.Equal(e.Records, want.Records) ||
-					!strings.HasPrefix(e.Client, "127.0.0.1:") {
+					!strings.HasPrefix(e.Client, "127.0.0.1:") || !strings.HasPrefix(e.Credential, "api_key:") || len(e.Credential) != len("api_key:")+16 {
 					t.Errorf("audit entry = %+v\nwant           %+v", e, *want)
 				}
 			})

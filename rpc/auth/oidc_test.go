@@ -283,14 +283,15 @@ func TestOIDCThroughInterceptor(t *testing.T) {
 	jwt := signJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician"})
 	for _, tc := range []struct {
 		cred, principal string
-	}{{jwt, "psc-8990001"}, {secret, "iv-team"}} {
+		credential      string
+	}{{jwt, "psc-8990001", "oidc"}, {secret, "iv-team", "api_key:"}} {
 		req := connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "I9"})
 		req.Header().Set("Authorization", "Bearer "+tc.cred)
 		if _, err := client.GetIdentity(context.Background(), req); err != nil {
 			t.Fatalf("%s: %v", tc.principal, err)
 		}
 		seq, _ := trail.Head()
-		if e, _ := trail.Get(seq); e.Principal != tc.principal || e.Result != "ok" {
+		if e, _ := trail.Get(seq); e.Principal != tc.principal || e.Result != "ok" || !strings.HasPrefix(e.Credential, tc.credential) {
 			t.Errorf("audit entry = %+v, want %s", e, tc.principal)
 		}
 	}
