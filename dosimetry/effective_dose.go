@@ -1,0 +1,220 @@
+package dosimetry
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"vigie"
+	"vigie/ledger"
+)
+
+// EstimateLabel is printed beside every effective-dose figure Vigie shows:
+// the figure is an estimate from generic coefficients, never a measured or
+// individual dose.
+const EstimateLabel = "estimation"
+
+// CoefficientSet is one family of effective-dose coefficients with its
+// source. A nil value is a region whose coefficient is not shipped.
+type CoefficientSet struct {
+	Unit      string              `json:"unit"`
+	Source    string              `json:"source"`
+	ExamTypes map[string]*float64 `json:"exam_types,omitempty"`
+	Regions   map[string]*float64 `json:"regions"`
+	Note      string              `json:"note,omitempty"`
+}
+
+// Coefficients are the coefficients of the effective-dose estimate: CT
+// k-factors (mSv per mGy.cm of DLP) and DAP coefficients (mSv per Gy.cm²),
+// by body region, and the CT target region codes of each region. The
+// shipped set is effective_dose_coefficients.json; a physicist may load a
+// completed one with LoadCoefficients.
+type Coefficients struct {
+	Label         string            `json:"label"`
+	CT            CoefficientSet    `json:"ct"`
+	DAP           CoefficientSet    `json:"dap"`
+	TargetRegions map[string]string `json:"target_regions"`
+}
+
+//go:embed effective_dose_coefficients.json
+var defaultCoefficientsJSON []byte
+
+// DefaultCoefficients returns the embedded coefficients.
+func DefaultCoefficients() *Coefficients {
+	c, err := LoadCoefficients(bytes.NewReader(defaultCoefficientsJSON))
+	if err != nil {
+		panic("dosimetry: embedded effective-dose coefficients are invalid: " + err.Error())
+	}
+	return c
+}
+
+// LoadCoefficients reads and validates a coefficients file.
+func LoadCoefficients(r io.Reader) (*Coefficients, error) {
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	var c Coefficients
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("coefficients", "is not valid JSON of the coefficients layout: %v", err))
+	}
+	for _, s := range []struct {
+		name, unit string
+		set        *CoefficientSet
+	}{{"ct", "mSv/(mGy.cm)", &c.CT}, {"dap", "mSv/(Gy.cm2)", &c.DAP}} {
+		if s.set.Unit != s.unit {
+			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+".unit", "%q must be %s", s.set.Unit, s.unit))
+		}
+		if strings.TrimSpace(s.set.Source) == "" {
+			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+".source", "is required: an estimate names its coefficients' source"))
+		}
+		for _, m := range []struct {
+			f string
+			m map[string]*float64
+		}{{"regions", s.set.Regions}, {"exam_types", s.set.ExamTypes}} {
+			for k, v := range m.m {
+				if v != nil && (*v <= 0 || *v > 1 || math.IsNaN(*v)) {
+					return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+"."+m.f+"."+k, "%v is not a coefficient (0 < k ≤ 1)", *v))
+				}
+			}
+		}
+	}
+	for code, reg := range c.TargetRegions {
+		if _, ok := c.CT.Regions[reg]; !ok {
+			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("target_regions."+code, "%q is not a region of ct.regions", reg))
+		}
+	}
+	return &c, nil
+}
+
+// Source returns the sources of both coefficient sets, for printing beside
+// an estimate.
+func (c *Coefficients) Source() string {
+	return "PDL : " + c.CT.Source + " PDS : " + c.DAP.Source
+}
+
+// ExamEstimate is the effective-dose estimate of one exam.
+type ExamEstimate struct {
+	SOP         string  `json:"sop_instance_uid"`
+	Date        string  `json:"date"`
+	MSv         float64 `json:"effective_dose_estimate_mSv"`
+	Method      string  `json:"method,omitempty"` // "dlp" or "dap"
+	Region      string  `json:"region,omitempty"`
+	Coefficient float64 `json:"coefficient,omitempty"`
+	// Reason says why an exam with dose figures has no estimate.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Estimated reports whether the exam has an estimate.
+func (e ExamEstimate) Estimated() bool { return e.Method != "" }
+
+// Estimate returns the effective-dose estimate of one stored exam from the
+// figures it counts (superseded and repeated figures are not counted):
+//   - CT: counted DLP × k of the region, the region being the exam type's,
+//     else the region of the target region code of its highest-DLP
+//     acquisition other than a scout;
+//   - projection: counted DAP (Gy.cm²) × the coefficient of the exam type,
+//     else of its region;
+//   - mammography and nuclear medicine have no estimate here (Reason says so).
+func (c *Coefficients) Estimate(e *ledger.Entry, tab *Table) ExamEstimate {
+	x := &e.Exam
+	out := ExamEstimate{SOP: x.SOPInstanceUID, Date: x.Date}
+	t := e.Effective()
+	var et *ExamType
+	if tab != nil {
+		if m := tab.Classify(x); m.ExamType != NoExamType {
+			et = tab.Type(m.ExamType)
+		}
+	}
+	switch x.Domain {
+	case ledger.DomainCT:
+		if t.DLP <= 0 {
+			return out
+		}
+		region := ""
+		if et != nil {
+			region = et.Region
+		}
+		if region == "" {
+			region = c.ctRegion(x)
+		}
+		k := c.CT.Regions[region]
+		if k == nil {
+			out.Reason = "région scanographique inconnue : PDL non converti"
+			return out
+		}
+		out.Method, out.Region, out.Coefficient, out.MSv = "dlp", region, *k, t.DLP**k
+	case ledger.DomainProjection:
+		if t.DAP <= 0 {
+			return out
+		}
+		var k *float64
+		region := ""
+		if et != nil {
+			k = c.DAP.ExamTypes[et.Code]
+			region = et.Region
+			if k == nil {
+				k = c.DAP.Regions[region]
+			}
+		}
+		if k == nil {
+			out.Reason = "pas de coefficient PDS pour cet examen : non estimé"
+			return out
+		}
+		gycm2 := t.DAP * 1e4
+		out.Method, out.Region, out.Coefficient, out.MSv = "dap", region, *k, gycm2**k
+	case ledger.DomainMammography, ledger.DomainNM:
+		out.Reason = "mammographie et médecine nucléaire : pas d'estimation par PDL ou PDS"
+	}
+	return out
+}
+
+// ctRegion returns the region of the highest-DLP acquisition of an exam
+// whose target region code the coefficients know.
+func (c *Coefficients) ctRegion(x *ledger.Exam) string {
+	if x.CT == nil {
+		return ""
+	}
+	best, bestDLP := "", -1.0
+	for i := range x.CT.Events {
+		ev := &x.CT.Events[i]
+		if IsScout(ev) {
+			continue
+		}
+		if r, ok := c.TargetRegions[ev.TargetRegion.Value]; ok && dlp(ev) > bestDLP {
+			best, bestDLP = r, dlp(ev)
+		}
+	}
+	return best
+}
+
+// Cumulative is the effective-dose estimate of a set of exams.
+type Cumulative struct {
+	MSv float64 `json:"effective_dose_estimate_mSv"`
+	// Exams are the per-exam estimates, in the order given.
+	Exams []ExamEstimate `json:"exams"`
+	// NotEstimated counts the exams with dose figures but no estimate.
+	NotEstimated int    `json:"not_estimated"`
+	Label        string `json:"label"`
+	Source       string `json:"source"`
+}
+
+// EstimateAll sums the estimates of a set of stored exams.
+func (c *Coefficients) EstimateAll(es []ledger.Entry, tab *Table) Cumulative {
+	out := Cumulative{Label: c.Label, Source: c.Source()}
+	for i := range es {
+		if es[i].Excluded() {
+			continue
+		}
+		e := c.Estimate(&es[i], tab)
+		out.Exams = append(out.Exams, e)
+		if e.Estimated() {
+			out.MSv += e.MSv
+		} else if e.Reason != "" {
+			out.NotEstimated++
+		}
+	}
+	return out
+}
