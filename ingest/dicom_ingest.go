@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"vigie"
 	"vigie/ledger"
@@ -132,4 +133,59 @@ func WalkDICOM(paths []string, fn func(path string) error) error {
 		}
 	}
 	return nil
+}
+
+// DICOMFiles ingests files with workers goroutines (parsing is CPU-bound;
+// the ledger and the patient index take concurrent calls) and calls report
+// once per file, never concurrently, in completion order: the progress bar
+// and per-file summary of `vigie ingest`. A refused file reaches report
+// with its error and does not stop the others; report's own error (or the
+// context's) stops the run after the files in flight.
+func DICOMFiles(ctx context.Context, files []string, workers int, res Resolver, led *ledger.Ledger, opts DICOMOptions,
+	report func(DICOMOutcome, error) error) error {
+	workers = max(1, min(workers, len(files)))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		out DICOMOutcome
+		err error
+	}
+	paths := make(chan string)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range paths {
+				out, err := DICOM(ctx, p, res, led, opts)
+				results <- result{out, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(paths)
+		for _, p := range files {
+			select {
+			case paths <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var stop error
+	for r := range results {
+		if stop != nil {
+			continue
+		}
+		if err := report(r.out, r.err); err != nil {
+			stop = err
+			cancel()
+		}
+	}
+	if stop != nil {
+		return stop
+	}
+	return ctx.Err()
 }

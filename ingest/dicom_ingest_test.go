@@ -265,3 +265,79 @@ func TestWalkDICOM(t *testing.T) {
 		t.Error("a missing path walked without error")
 	}
 }
+
+// TestDICOMFiles ingests the whole shared set concurrently, twice: every
+// file gets its table's outcome, the second pass stores nothing, and the
+// de-duplicated totals do not depend on the order the workers finish in.
+func TestDICOMFiles(t *testing.T) {
+	root := sharedtest.Path(t, "dicom")
+	var files []string
+	for _, c := range sharedFiles {
+		files = append(files, filepath.Join(root, filepath.FromSlash(c.file)))
+	}
+	led, _ := openLedger(t)
+	ctx := context.Background()
+	for pass := 1; pass <= 2; pass++ {
+		stored, refused, dups := 0, 0, 0
+		err := DICOMFiles(ctx, files, 2, &fakeIndex{}, led, DICOMOptions{Authority: testSite}, func(o DICOMOutcome, err error) error {
+			switch {
+			case err != nil:
+				refused++
+			case o.Ledger.Result == ledger.Duplicate:
+				dups++
+			default:
+				stored++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted := 0
+		for _, c := range sharedFiles {
+			if c.refused == "" {
+				accepted++
+			}
+		}
+		// RF-RDSR-Siemens-Zee_adjusted.dcm is a corrected copy of
+		// RF-RDSR-Siemens-Zee.dcm with the same SOP instance UID: the
+		// ledger keeps the first to arrive.
+		wantStored, wantDups := accepted-1, 1
+		if pass == 2 {
+			wantStored, wantDups = 0, accepted
+		}
+		if refused != len(sharedFiles)-accepted || stored != wantStored || dups != wantDups {
+			t.Errorf("pass %d: %d stored, %d duplicates, %d refused; want %d, %d, %d", pass, stored, dups, refused,
+				wantStored, wantDups, len(sharedFiles)-accepted)
+		}
+	}
+	h, err := led.History(ctx, []ledger.SourceKey{key("4018119567876617"), key("REMOVED"), key("REMOVED1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlp := map[string]float64{}
+	for _, r := range h.CT {
+		dlp[r.StudyUID] = r.DLPmGycm
+	}
+	if got := dlp["1.3.6.1.4.1.5962.99.1.792239193.1702185591.1516915727449.3.0"]; !within(got, 236.09) {
+		t.Errorf("Siemens multi-RDSR study DLP = %v, want 236.09", got)
+	}
+	if len(h.NM) < 1 {
+		t.Errorf("no nuclear-medicine row")
+	}
+	for _, r := range h.NM {
+		if r.StudyUID == "1.2.840.113619.6.95.31.0.3.4.1.4400.13.8620675" && (!within(r.ActivityMBq, 394) || !within(r.CTDLPmGycm, 667.72)) {
+			t.Errorf("PET/CT row %+v, want 394 MBq and 667.72 mGy.cm", r)
+		}
+	}
+
+	stop := errors.New("stop")
+	n := 0
+	err = DICOMFiles(ctx, files, 2, &fakeIndex{}, led, DICOMOptions{Authority: testSite}, func(DICOMOutcome, error) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("report's error: %v after %d reports, want stop after 1", err, n)
+	}
+}
