@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -131,7 +132,13 @@ type call struct {
 }
 
 func (i *Interceptor) newCall(p *Principal, proc string, h http.Header, client string) *call {
-	purpose := strings.TrimSpace(h.Get(PurposeHeader))
+	// Control characters would let a caller forge lines in listings.
+	purpose := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, h.Get(PurposeHeader)))
 	if len(purpose) > maxPurpose {
 		purpose = strings.ToValidUTF8(purpose[:maxPurpose], "")
 	}

@@ -14,8 +14,6 @@ import (
 	"connectrpc.com/connect"
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie"
-	"vigie/rpc"
 	"vigie/rpc/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -30,7 +28,7 @@ type fakeIdentities struct {
 
 func (fakeIdentities) GetIdentity(ctx context.Context, req *connect.Request[v1.GetIdentityRequest]) (*connect.Response[v1.GetIdentityResponse], error) {
 	if req.Msg.GetIdentityId() == "missing" {
-		return nil, rpc.ConnectError(vigie.Errorf(vigie.ENOTFOUND, "identity missing not found"))
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("identity missing not found"))
 	}
 	site := "CHU"
 	if p, ok := PrincipalFrom(ctx); ok {

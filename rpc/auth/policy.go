@@ -64,6 +64,7 @@ func DefaultPolicy() Policy {
 
 		c.IngestServiceSubmitDicomProcedure:       {I},
 		c.IngestServiceSubmitDicomStreamProcedure: {I},
+		STOWProcedure: {I},
 	}
 }
 

@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"vigie/rpc/audit"
+)
+
+// TestHTTPMiddleware drives a stand-in STOW-RS handler through the
+// middleware over loopback HTTP.
+func TestHTTPMiddleware(t *testing.T) {
+	db := memDB(t)
+	keys := NewKeys(db)
+	trail, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pacs, _, _ := keys.Create(RoleIngest, []string{"1.2.3"}, "pacs", time.Hour)
+	doctor, _, _ := keys.Create(RoleClinician, nil, "doctor", time.Hour)
+	stow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if string(body) == "bad" {
+			http.Error(w, "not multipart/related", http.StatusUnsupportedMediaType)
+			return
+		}
+		audit.Touch(r.Context(), "I-stow")
+		audit.TouchRecord(r.Context(), "1.2.3", "IPP1")
+		w.Header().Set("Content-Type", "application/dicom+json")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"stored":1}`)
+	})
+	ic := NewInterceptor(keys, DefaultPolicy(), trail, nil)
+	srv := httptest.NewServer(ic.HTTP(STOWProcedure, stow))
+	defer srv.Close()
+
+	tests := []struct {
+		name, key, body string
+		status          int
+		result          string // audit result; "" when not audited
+		says            string
+	}{
+		{"no credential", "", "x", http.StatusUnauthorized, "", "missing bearer"},
+		{"clinician refused", doctor, "x", http.StatusForbidden, "permission_denied", "may not call"},
+		{"ingest stores", pacs, "x", http.StatusOK, "ok", `{"stored":1}`},
+		{"bad request", pacs, "bad", http.StatusUnsupportedMediaType, "invalid_argument", "multipart"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := trail.Head()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(tt.body))
+			if tt.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.key)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.says) {
+				t.Errorf("status %d body %q; want %d saying %q", resp.StatusCode, body, tt.status, tt.says)
+			}
+			if tt.status == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			after, _ := trail.Head()
+			if tt.result == "" {
+				if after != before {
+					t.Errorf("%d entries written, want none", after-before)
+				}
+				return
+			}
+			e, _ := trail.Get(after)
+			if after != before+1 || e.Result != tt.result || e.Operation != STOWProcedure {
+				t.Errorf("entry %+v; want one with result %s", e, tt.result)
+			}
+			if tt.result == "ok" && (!slices.Equal(e.Identities, []string{"I-stow"}) || len(e.Records) != 1 || resp.Header.Get("Content-Type") != "application/dicom+json") {
+				t.Errorf("entry %+v, content type %q", e, resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+
+	// A broken trail withholds the response.
+	trailDB := memDB(t)
+	broken, _ := audit.Open(trailDB)
+	trailDB.Close()
+	srv2 := httptest.NewServer(NewInterceptor(keys, DefaultPolicy(), broken, nil).HTTP(STOWProcedure, stow))
+	defer srv2.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv2.URL, strings.NewReader("x"))
+	req.Header.Set("Authorization", "Bearer "+pacs)
+	resp, err := srv2.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "stored") {
+		t.Errorf("broken trail: status %d body %q", resp.StatusCode, body)
+	}
+}
+
+func TestStatusError(t *testing.T) {
+	tests := map[int]string{200: "", 201: "", 204: "", 400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
+		404: "not_found", 409: "failed_precondition", 413: "invalid_argument", 415: "invalid_argument", 422: "invalid_argument",
+		500: "internal", 503: "unavailable"}
+	for status, want := range tests {
+		err := statusError(status)
+		got := ""
+		if err != nil {
+			got = codeString(err)
+		}
+		if got != want {
+			t.Errorf("statusError(%d) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+func codeString(err error) string { return connect.CodeOf(err).String() }
