@@ -119,14 +119,7 @@ func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
 // the newest event at the time of the read, from which the index follows.
 func (x *Index) Snapshots(ctx context.Context, fn func(Snapshot) error) (last uint64, err error) {
 	err = x.view(func(txn *badger.Txn) error {
-		// The newest event of this view.
-		rit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), Reverse: true})
-		rit.Seek(append([]byte(pEvent), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
-		if rit.Valid() {
-			k := rit.Item().Key()
-			last = beU64(k[len(pEvent):])
-		}
-		rit.Close()
+		last = lastEvent(txn)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pIdentity), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -154,6 +147,27 @@ func (x *Index) Snapshots(ctx context.Context, fn func(Snapshot) error) (last ui
 		return 0, fmt.Errorf("mpi: snapshots: %w", err)
 	}
 	return last, nil
+}
+
+// LastEvent returns the sequence of the newest event (0 when none): a
+// caller reads what its own change wrote with EventsAfter from there.
+func (x *Index) LastEvent(ctx context.Context) (uint64, error) {
+	var last uint64
+	err := x.view(func(txn *badger.Txn) error {
+		last = lastEvent(txn)
+		return nil
+	})
+	return last, err
+}
+
+func lastEvent(txn *badger.Txn) uint64 {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), Reverse: true})
+	defer it.Close()
+	it.Seek(append([]byte(pEvent), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+	if !it.Valid() {
+		return 0
+	}
+	return beU64(it.Item().Key()[len(pEvent):])
 }
 
 func beU64(b []byte) uint64 {

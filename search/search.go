@@ -27,6 +27,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
@@ -69,6 +70,9 @@ type Index struct {
 	model *matcher.Model
 	opts  Options
 	docs  atomic.Int64
+	// syncMu serialises CatchUp: two callers applying the same events
+	// would only waste work, never corrupt the index.
+	syncMu sync.Mutex
 }
 
 // document is the indexed form of an Entry.

@@ -62,6 +62,8 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 // harmless, so a crash between a batch and its cursor loses nothing. It
 // returns the number of events applied.
 func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
 	cursor, err := x.Cursor()
 	if err != nil {
 		return 0, err

@@ -1,0 +1,594 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"vigie"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	vigiev1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
+)
+
+// IdentityService serves vigie.v1.IdentityService over the patient index and
+// its search index. Authentication, authorisation and the audit entry of
+// every call are the interceptor's (rpc/auth); the handlers name the
+// identities and records they read or change for that entry, and hide what
+// the caller's role must not see.
+type IdentityService struct {
+	Index  *mpi.Index
+	Search *search.Index
+}
+
+var _ vigiev1connect.IdentityServiceHandler = (*IdentityService)(nil)
+
+// seesHidden reports whether the caller may see hidden identities and those
+// of patients who objected: identity-vigilance staff only.
+func seesHidden(ctx context.Context) bool {
+	p, ok := auth.PrincipalFrom(ctx)
+	return ok && (p.Role == auth.RoleVigilance || p.Role == auth.RoleAdmin)
+}
+
+// actor is who the patient index records as the author of a change.
+func actor(ctx context.Context) mpi.Actor {
+	if p, ok := auth.PrincipalFrom(ctx); ok && p.Name != "" {
+		return mpi.Actor(p.Name)
+	}
+	return mpi.System
+}
+
+func hidden(attrs []string) bool {
+	for _, a := range attrs {
+		if slices.Contains(search.HiddenAttributes, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sync brings the search index up to date after a change, so that the
+// caller's next search sees it.
+func (s *IdentityService) sync(ctx context.Context) {
+	if s.Search != nil {
+		_, _ = s.Search.CatchUp(ctx, s.Index)
+	}
+}
+
+func parseID(field, v string) (mpi.ID, error) {
+	id, err := mpi.ParseID(v)
+	if err != nil {
+		return 0, vigie.Invalid(field, "%q is not an identity id", v)
+	}
+	return id, nil
+}
+
+func parseSeq(field, v string) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil || n == 0 {
+		return 0, vigie.Invalid(field, "%q is not an event or review id", v)
+	}
+	return n, nil
+}
+
+func needReason(reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return vigie.Invalid("reason", "a correction needs a reason: it is kept in the identity's history")
+	}
+	return nil
+}
+
+// ResolveRecord stores a source record and links it.
+func (s *IdentityService) ResolveRecord(ctx context.Context, req *connect.Request[vigiev1.ResolveRecordRequest]) (*connect.Response[vigiev1.ResolveRecordResponse], error) {
+	r := req.Msg.GetRecord()
+	if r == nil {
+		return nil, ConnectError(vigie.Invalid("record", "a source record is required"))
+	}
+	rec := RecordFromProto(r)
+	audit.TouchRecord(ctx, rec.Authority, rec.LocalID)
+	res, err := s.Index.Resolve(ctx, rec, actor(ctx))
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.Touch(ctx, res.Identity.String())
+	out := &vigiev1.ResolveRecordResponse{IdentityId: res.Identity.String(), Decision: decisionToProto(res.Decision)}
+	if res.Score != nil {
+		out.Probability = res.Score.Probability
+		out.Grade = GradeToProto(res.Score.Grade)
+		out.Explanation = ExplanationToProto(res.Score)
+	}
+	if len(res.Reviews) > 0 {
+		out.ReviewId = strconv.FormatUint(res.Reviews[0], 10)
+	}
+	s.sync(ctx)
+	return connect.NewResponse(out), nil
+}
+
+func decisionToProto(d mpi.Decision) vigiev1.Decision {
+	switch d {
+	case mpi.DecisionNew:
+		return vigiev1.Decision_DECISION_NEW_IDENTITY
+	case mpi.DecisionLinked, mpi.DecisionUpdated:
+		return vigiev1.Decision_DECISION_AUTO_LINK
+	case mpi.DecisionReview:
+		return vigiev1.Decision_DECISION_REVIEW
+	case mpi.DecisionUnchanged:
+		return vigiev1.Decision_DECISION_UNCHANGED
+	}
+	return vigiev1.Decision_DECISION_UNSPECIFIED
+}
+
+// GetIdentity returns an identity with its sources and history. A retired
+// id leads to its survivor; a hidden identity is not found for callers who
+// may not see it.
+func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[vigiev1.GetIdentityRequest]) (*connect.Response[vigiev1.GetIdentityResponse], error) {
+	id, err := parseID("identity_id", req.Msg.GetIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	ident, err := s.Index.Get(ctx, id)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if hidden(ident.Attributes) && !seesHidden(ctx) {
+		return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id))
+	}
+	events, err := s.Index.Events(ctx, ident.ID)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.Touch(ctx, ident.ID.String())
+	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: RecordToProto(ident.Golden), Attributes: ident.Attributes}
+	if ident.ID != id {
+		out.MergedIntoIdentityId = ident.ID.String()
+		audit.Touch(ctx, id.String())
+	}
+	for _, m := range ident.Members {
+		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
+		audit.TouchRecord(ctx, m.Authority, m.LocalID)
+	}
+	for i := range events {
+		out.Events = append(out.Events, EventToProto(&events[i]))
+	}
+	return connect.NewResponse(&vigiev1.GetIdentityResponse{Identity: out}), nil
+}
+
+// SearchIdentities ranks identities against what the caller knows.
+func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Request[vigiev1.SearchIdentitiesRequest]) (*connect.Response[vigiev1.SearchIdentitiesResponse], error) {
+	if s.Search == nil {
+		return nil, connect.NewError(connect.CodeUnavailable, errors.New("the search index is not open"))
+	}
+	m := req.Msg
+	q := search.Query{INS: m.GetIns(), Limit: int(m.GetLimit()), IncludeHidden: seesHidden(ctx)}
+	for _, l := range m.GetLocalIds() {
+		q.LocalIDs = append(q.LocalIDs, search.LocalID{Authority: l.GetAuthority(), LocalID: l.GetLocalId()})
+	}
+	if t := m.GetTraits(); t != nil {
+		q.BirthName, q.FirstNames, q.BirthDate, q.Sex = t.GetName(), t.GetFirstNames(), t.GetBirthDate(), t.GetSex()
+		q.BirthPlace, q.PostalCode = t.GetBirthPlace(), t.GetPostalCode()
+	}
+	hits, err := s.Search.Search(ctx, q)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	out := &vigiev1.SearchIdentitiesResponse{}
+	for _, h := range hits {
+		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
+			Reasons: h.Reasons, Golden: RecordToProto(h.Golden)}
+		for _, src := range h.Sources {
+			r.Sources = append(r.Sources, &vigiev1.SourceKey{Authority: src.Authority, LocalId: src.LocalID})
+		}
+		audit.Touch(ctx, h.ID)
+		out.Results = append(out.Results, r)
+	}
+	return connect.NewResponse(out), nil
+}
+
+// maxReviewPage bounds a page of the review queue.
+const maxReviewPage = 200
+
+// ListReviews pages through the pending reviews, most urgent first. The page
+// token is the number of reviews already returned.
+func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[vigiev1.ListReviewsRequest]) (*connect.Response[vigiev1.ListReviewsResponse], error) {
+	size := int(req.Msg.GetPageSize())
+	if size <= 0 {
+		size = 50
+	}
+	if size > maxReviewPage {
+		return nil, ConnectError(vigie.Invalid("page_size", "%d is above %d", size, maxReviewPage))
+	}
+	offset := 0
+	if tok := req.Msg.GetPageToken(); tok != "" {
+		n, err := strconv.Atoi(tok)
+		if err != nil || n < 0 {
+			return nil, ConnectError(vigie.Invalid("page_token", "%q is not a page token from this service", tok))
+		}
+		offset = n
+	}
+	reviews, err := s.Index.Reviews(ctx, offset+size+1)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	out := &vigiev1.ListReviewsResponse{}
+	if len(reviews) > offset+size {
+		out.NextPageToken = strconv.Itoa(offset + size)
+		reviews = reviews[:offset+size]
+	}
+	if offset < len(reviews) {
+		reviews = reviews[offset:]
+	} else {
+		reviews = nil
+	}
+	for i := range reviews {
+		r := &reviews[i]
+		rec := matcher.Record{Authority: r.Record.Authority, LocalID: r.Record.LocalID}
+		if v, err := s.Index.History(ctx, r.Record); err == nil && len(v) > 0 {
+			rec = v[len(v)-1].Record
+		}
+		pr := &vigiev1.Review{Id: strconv.FormatUint(r.ID, 10), Created: timestamppb.New(r.Created), Record: RecordToProto(rec),
+			IdentityId: r.Identity.String()}
+		cand := &vigiev1.ReviewCandidate{IdentityId: r.Candidate.String(), Probability: r.Probability,
+			Golden: RecordToProto(r.CandidateGolden), Explanation: reviewExplanation(r)}
+		switch {
+		case r.Probability >= s.Index.Model().AutoLink:
+			cand.Grade = vigiev1.Grade_GRADE_CERTAIN
+		case r.Probability >= s.Index.Model().Review:
+			cand.Grade = vigiev1.Grade_GRADE_PROBABLE
+		default:
+			cand.Grade = vigiev1.Grade_GRADE_POSSIBLE
+		}
+		pr.Candidates = append(pr.Candidates, cand)
+		audit.Touch(ctx, r.Identity.String(), r.Candidate.String())
+		audit.TouchRecord(ctx, r.Record.Authority, r.Record.LocalID)
+		out.Reviews = append(out.Reviews, pr)
+	}
+	return connect.NewResponse(out), nil
+}
+
+// reviewExplanation rebuilds the explanation of a stored review: its weight,
+// rules and the reasons it was queued for.
+func reviewExplanation(r *mpi.Review) *vigiev1.Explanation {
+	e := &vigiev1.Explanation{Weight: r.Weight}
+	for _, code := range r.Rules {
+		e.Rules = append(e.Rules, &vigiev1.RuleExplanation{Code: code})
+	}
+	for _, reason := range r.Reasons {
+		// "field level +weight"
+		parts := strings.Fields(reason)
+		if len(parts) == 3 {
+			w, err := strconv.ParseFloat(parts[2], 64)
+			if err == nil {
+				e.Fields = append(e.Fields, &vigiev1.FieldExplanation{Field: parts[0], Level: parts[1], Weight: w})
+			}
+		}
+	}
+	return e
+}
+
+// DecideReview settles a pending review.
+func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request[vigiev1.DecideReviewRequest]) (*connect.Response[vigiev1.DecideReviewResponse], error) {
+	m := req.Msg
+	id, err := parseSeq("review_id", m.GetReviewId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	var decision string
+	switch m.GetOutcome() {
+	case vigiev1.ReviewOutcome_REVIEW_OUTCOME_LINK:
+		decision = mpi.Same
+	case vigiev1.ReviewOutcome_REVIEW_OUTCOME_DISTINCT:
+		decision = mpi.Different
+	case vigiev1.ReviewOutcome_REVIEW_OUTCOME_KEEP_SEPARATE:
+		// Not the same person for now, without forbidding a later link:
+		// the review goes to the back of the queue.
+		decision = mpi.Skip
+	default:
+		return nil, ConnectError(vigie.Invalid("outcome", "an outcome is required (link, keep_separate or distinct)"))
+	}
+	since, err := s.lastEvent(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := s.Index.Decide(ctx, id, decision, actor(ctx), m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	out := &vigiev1.DecideReviewResponse{}
+	err = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
+		if e.Review == id || e.Kind == mpi.EventMerge || e.Kind == mpi.EventDistinct {
+			out.Events = append(out.Events, EventToProto(&e))
+			if out.IdentityId == "" && e.Identity != 0 {
+				out.IdentityId = e.Identity.String()
+			}
+			for _, t := range e.Touched() {
+				audit.Touch(ctx, t.String())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	s.sync(ctx)
+	return connect.NewResponse(out), nil
+}
+
+// lastEvent returns the sequence of the newest event, to read what a
+// decision wrote.
+func (s *IdentityService) lastEvent(ctx context.Context) (uint64, error) {
+	return s.Index.LastEvent(ctx)
+}
+
+// Link moves a source record into an identity.
+func (s *IdentityService) Link(ctx context.Context, req *connect.Request[vigiev1.LinkRequest]) (*connect.Response[vigiev1.LinkResponse], error) {
+	m := req.Msg
+	k, err := sourceKey("record", m.GetRecord())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	to, err := parseID("target_identity_id", m.GetTargetIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	seq, err := s.Index.Link(ctx, k, to, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.TouchRecord(ctx, k.Authority, k.LocalID)
+	audit.Touch(ctx, to.String())
+	s.sync(ctx)
+	return connect.NewResponse(&vigiev1.LinkResponse{Event: s.event(ctx, seq, mpi.EventLink, m.GetReason())}), nil
+}
+
+// Unlink takes a source record out into a new identity.
+func (s *IdentityService) Unlink(ctx context.Context, req *connect.Request[vigiev1.UnlinkRequest]) (*connect.Response[vigiev1.UnlinkResponse], error) {
+	m := req.Msg
+	k, err := sourceKey("record", m.GetRecord())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	since, err := s.lastEvent(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	id, err := s.Index.Unlink(ctx, k, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.TouchRecord(ctx, k.Authority, k.LocalID)
+	audit.Touch(ctx, id.String())
+	out := &vigiev1.UnlinkResponse{NewIdentityId: id.String()}
+	_ = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
+		if e.Kind == mpi.EventUnlink && e.Record == k {
+			out.Event = EventToProto(&e)
+		}
+		return nil
+	})
+	s.sync(ctx)
+	return connect.NewResponse(out), nil
+}
+
+// Merge merges one identity into a survivor.
+func (s *IdentityService) Merge(ctx context.Context, req *connect.Request[vigiev1.MergeRequest]) (*connect.Response[vigiev1.MergeResponse], error) {
+	m := req.Msg
+	survivor, err := parseID("survivor_identity_id", m.GetSurvivorIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	retired, err := parseID("merged_identity_id", m.GetMergedIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	seq, err := s.Index.Merge(ctx, survivor, retired, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.Touch(ctx, survivor.String(), retired.String())
+	s.sync(ctx)
+	return connect.NewResponse(&vigiev1.MergeResponse{Event: s.event(ctx, seq, mpi.EventMerge, m.GetReason())}), nil
+}
+
+// Unmerge undoes a merge.
+func (s *IdentityService) Unmerge(ctx context.Context, req *connect.Request[vigiev1.UnmergeRequest]) (*connect.Response[vigiev1.UnmergeResponse], error) {
+	m := req.Msg
+	mergeSeq, err := parseSeq("merge_event_id", m.GetMergeEventId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	seq, err := s.Index.Unmerge(ctx, mergeSeq, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	ev := s.event(ctx, seq, mpi.EventUnmerge, m.GetReason())
+	out := &vigiev1.UnmergeResponse{Event: ev, IdentityIds: ev.GetIdentityIds()}
+	audit.Touch(ctx, out.IdentityIds...)
+	s.sync(ctx)
+	return connect.NewResponse(out), nil
+}
+
+// MarkDistinct records that two identities are different persons.
+func (s *IdentityService) MarkDistinct(ctx context.Context, req *connect.Request[vigiev1.MarkDistinctRequest]) (*connect.Response[vigiev1.MarkDistinctResponse], error) {
+	m := req.Msg
+	a, err := parseID("first_identity_id", m.GetFirstIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	b, err := parseID("second_identity_id", m.GetSecondIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	seq, err := s.Index.MarkDistinct(ctx, a, b, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.Touch(ctx, a.String(), b.String())
+	return connect.NewResponse(&vigiev1.MarkDistinctResponse{Event: s.event(ctx, seq, mpi.EventDistinct, m.GetReason())}), nil
+}
+
+// SetAttributes adds and removes attributes of an identity.
+func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Request[vigiev1.SetAttributesRequest]) (*connect.Response[vigiev1.SetAttributesResponse], error) {
+	m := req.Msg
+	id, err := parseID("identity_id", m.GetIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := needReason(m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	ident, err := s.Index.Get(ctx, id)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	attrs := slices.Clone(ident.Attributes)
+	for _, a := range m.GetAdd() {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		if !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
+	}
+	attrs = slices.DeleteFunc(attrs, func(a string) bool {
+		for _, r := range m.GetRemove() {
+			if strings.EqualFold(strings.TrimSpace(r), a) {
+				return true
+			}
+		}
+		return false
+	})
+	seq, err := s.Index.SetAttributes(ctx, ident.ID, attrs, actor(ctx), m.GetReason())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.Touch(ctx, ident.ID.String())
+	after, err := s.Index.Get(ctx, ident.ID)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	s.sync(ctx)
+	return connect.NewResponse(&vigiev1.SetAttributesResponse{Attributes: after.Attributes, Event: s.event(ctx, seq, mpi.EventAttributes, m.GetReason())}), nil
+}
+
+// event reads back the event a correction wrote, or describes it from what
+// is known when it cannot be read.
+func (s *IdentityService) event(ctx context.Context, seq uint64, kind, reason string) *vigiev1.IdentityEvent {
+	var found *vigiev1.IdentityEvent
+	if seq > 0 {
+		_ = s.Index.EventsAfter(ctx, seq-1, func(e mpi.Event) error {
+			if e.Seq == seq {
+				found = EventToProto(&e)
+				return errStop
+			}
+			return errStop
+		})
+	}
+	if found != nil {
+		return found
+	}
+	return &vigiev1.IdentityEvent{Id: strconv.FormatUint(seq, 10), Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: kind, Reason: reason}
+}
+
+var errStop = errors.New("stop")
+
+func sourceKey(field string, k *vigiev1.SourceKey) (mpi.SourceKey, error) {
+	if k == nil || strings.TrimSpace(k.GetAuthority()) == "" || strings.TrimSpace(k.GetLocalId()) == "" {
+		return mpi.SourceKey{}, vigie.Invalid(field, "both authority and local_id are required")
+	}
+	return mpi.SourceKey{Authority: k.GetAuthority(), LocalID: k.GetLocalId()}, nil
+}
+
+// RecordFromProto converts a source record message.
+func RecordFromProto(r *vigiev1.SourceRecord) matcher.Record {
+	return matcher.Record{Authority: r.GetAuthority(), LocalID: r.GetLocalId(), INS: r.GetIns(), INSOID: r.GetInsOid(),
+		Status: r.GetStatus(), BirthName: r.GetBirthName(), UsedName: r.GetUsedName(), FirstNames: r.GetFirstNames(),
+		FirstName: r.GetFirstName(), BirthDate: r.GetBirthDate(), Sex: r.GetSex(), BirthPlace: r.GetBirthPlace(),
+		PostalCode: r.GetPostalCode(), City: r.GetCity(), Address: r.GetAddress(), Phone: r.GetPhone(),
+		Attributes: r.GetAttributes()}
+}
+
+// RecordToProto converts a record to its message.
+func RecordToProto(r matcher.Record) *vigiev1.SourceRecord {
+	return &vigiev1.SourceRecord{Authority: r.Authority, LocalId: r.LocalID, Ins: r.INS, InsOid: r.INSOID, Status: r.Status,
+		BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
+		BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
+		Address: r.Address, Phone: r.Phone, Attributes: r.Attributes}
+}
+
+// GradeToProto converts a match grade.
+func GradeToProto(g matcher.Grade) vigiev1.Grade {
+	switch g {
+	case matcher.GradeCertain:
+		return vigiev1.Grade_GRADE_CERTAIN
+	case matcher.GradeProbable:
+		return vigiev1.Grade_GRADE_PROBABLE
+	case matcher.GradePossible:
+		return vigiev1.Grade_GRADE_POSSIBLE
+	case matcher.GradeNone:
+		return vigiev1.Grade_GRADE_CERTAINLY_NOT
+	}
+	return vigiev1.Grade_GRADE_UNSPECIFIED
+}
+
+// ExplanationToProto converts a score's explanation.
+func ExplanationToProto(s *matcher.Score) *vigiev1.Explanation {
+	e := &vigiev1.Explanation{Weight: s.Weight}
+	for _, f := range s.Fields {
+		e.Fields = append(e.Fields, &vigiev1.FieldExplanation{Field: f.Field.String(), ValueA: f.A, ValueB: f.B,
+			Level: f.Field.LevelName(f.Level), Weight: f.Weight})
+	}
+	for _, r := range s.Rules {
+		e.Rules = append(e.Rules, &vigiev1.RuleExplanation{Code: r.Code, Message: r.Message})
+	}
+	return e
+}
+
+// EventToProto converts an identity event.
+func EventToProto(e *mpi.Event) *vigiev1.IdentityEvent {
+	kind := e.Kind
+	if kind == mpi.EventLink && e.Actor == mpi.System {
+		kind = "auto_link"
+	}
+	out := &vigiev1.IdentityEvent{Id: strconv.FormatUint(e.Seq, 10), Time: timestamppb.New(e.Time), Actor: string(e.Actor),
+		Kind: kind, Reason: e.Reason, Score: e.Probability}
+	seen := map[mpi.SourceKey]bool{}
+	addRec := func(k mpi.SourceKey) {
+		if k.Authority != "" && !seen[k] {
+			seen[k] = true
+			out.Records = append(out.Records, &vigiev1.SourceKey{Authority: k.Authority, LocalId: k.LocalID})
+		}
+	}
+	addRec(e.Record)
+	addRec(e.OtherRecord)
+	for _, m := range e.Moves {
+		addRec(m.Record)
+	}
+	for _, id := range e.Touched() {
+		out.IdentityIds = append(out.IdentityIds, id.String())
+	}
+	return out
+}

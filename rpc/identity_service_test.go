@@ -1,0 +1,213 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/rpc"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
+	"vigie/store"
+)
+
+type identityFixture struct {
+	client func(token string) vigiev1connect.IdentityServiceClient
+	tokens map[string]string
+	trail  *audit.Log
+}
+
+// newIdentityFixture serves IdentityService over a real patient index and
+// search index, behind the authenticating and auditing interceptor, on
+// loopback.
+func newIdentityFixture(t *testing.T) *identityFixture {
+	t.Helper()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	sx, err := search.Open("", ix.Model(), search.Options{Population: func() int { return max(ix.Count(), 10000) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sx.Close() })
+	keys := auth.NewKeys(db)
+	trail, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &identityFixture{tokens: map[string]string{}, trail: trail}
+	for _, k := range []struct {
+		name string
+		role auth.Role
+		auth []string
+	}{
+		{"pacs-bdx", auth.RoleIngest, []string{"1.2.250.1.213.1.1.1.3"}},
+		{"dr-martin", auth.RoleClinician, nil},
+		{"iv-team", auth.RoleVigilance, nil},
+	} {
+		secret, _, err := keys.Create(k.role, k.auth, k.name, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.tokens[k.name] = secret
+	}
+	mux := http.NewServeMux()
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix, Search: sx},
+		connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	f.client = func(token string) vigiev1connect.IdentityServiceClient {
+		return vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(token)))
+	}
+	return f
+}
+
+// bearer adds the Authorization header to every call.
+func bearer(token string) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set("Authorization", "Bearer "+token)
+			req.Header().Set(auth.PurposeHeader, "care")
+			return next(ctx, req)
+		}
+	}
+}
+
+func code(err error) connect.Code {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Code()
+	}
+	return 0
+}
+
+func rec(auth, local, birth, first, date string) *v1.SourceRecord {
+	return &v1.SourceRecord{Authority: auth, LocalId: local, BirthName: birth, FirstNames: first, BirthDate: date, Sex: "F"}
+}
+
+func TestIdentityServiceEndToEnd(t *testing.T) {
+	f := newIdentityFixture(t)
+	ctx := context.Background()
+	pacs, doctor, iv := f.client(f.tokens["pacs-bdx"]), f.client(f.tokens["dr-martin"]), f.client(f.tokens["iv-team"])
+
+	// An ingestion pipeline resolves records of its own authority only.
+	a, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.3", "P1", "ETCHEVERRY", "MAITE", "1968-05-21")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Msg.GetDecision() != v1.Decision_DECISION_NEW_IDENTITY {
+		t.Errorf("first record: decision %v", a.Msg.GetDecision())
+	}
+	_, err = pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.9", "X1", "DURAND", "ANNE", "1970-01-02")}))
+	if code(err) != connect.CodePermissionDenied {
+		t.Errorf("a record of another authority: %v, want permission_denied", err)
+	}
+	_, err = pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.3", "P2", "DURAND", "ANNE", "1970-13-02")}))
+	if code(err) != connect.CodeInvalidArgument {
+		t.Errorf("a bad birth date: %v, want invalid_argument", err)
+	}
+	// Vigilance staff submit the same woman from another site, with her
+	// usage name: not linked automatically.
+	b, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.7", "Q9", "LARRALDE", "MARIE", "1968-05-21")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Msg.GetIdentityId() == a.Msg.GetIdentityId() {
+		t.Fatal("fixture: linked automatically")
+	}
+
+	// A clinician searches and reads; may not correct.
+	s, err := doctor.SearchIdentities(ctx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: &v1.SearchTraits{Name: "Etcheverry", FirstNames: "Maïté", BirthDate: "1968-05-21"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Msg.GetResults()) == 0 || s.Msg.GetResults()[0].GetIdentityId() != a.Msg.GetIdentityId() {
+		t.Fatalf("search: %v", s.Msg.GetResults())
+	}
+	if _, err := doctor.Merge(ctx, connect.NewRequest(&v1.MergeRequest{SurvivorIdentityId: a.Msg.GetIdentityId(), MergedIdentityId: b.Msg.GetIdentityId(), Reason: "x"})); code(err) != connect.CodePermissionDenied {
+		t.Errorf("clinician merge: %v, want permission_denied", err)
+	}
+	if _, err := doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: a.Msg.GetIdentityId()})); err != nil {
+		t.Fatal(err)
+	}
+	// "Who looked at this patient": the read is in the audit trail.
+	entries, err := f.trail.ByIdentity(a.Msg.GetIdentityId(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBy := map[string]bool{}
+	for _, e := range entries {
+		readBy[e.Principal+" "+e.Operation] = true
+	}
+	if !readBy["dr-martin "+vigiev1connect.IdentityServiceGetIdentityProcedure] {
+		t.Errorf("the clinician's read is not audited: %v", readBy)
+	}
+
+	// Vigilance merges, the retired id leads to the survivor, then unmerges.
+	if _, err := iv.Merge(ctx, connect.NewRequest(&v1.MergeRequest{SurvivorIdentityId: a.Msg.GetIdentityId(), MergedIdentityId: b.Msg.GetIdentityId()})); code(err) != connect.CodeInvalidArgument {
+		t.Errorf("merge without a reason: %v, want invalid_argument", err)
+	}
+	m, err := iv.Merge(ctx, connect.NewRequest(&v1.MergeRequest{SurvivorIdentityId: a.Msg.GetIdentityId(), MergedIdentityId: b.Msg.GetIdentityId(), Reason: "same person: usage name"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: b.Msg.GetIdentityId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Msg.GetIdentity().GetId() != a.Msg.GetIdentityId() || len(g.Msg.GetIdentity().GetSources()) != 2 {
+		t.Errorf("retired id: got identity %s with %d sources", g.Msg.GetIdentity().GetId(), len(g.Msg.GetIdentity().GetSources()))
+	}
+	s, _ = doctor.SearchIdentities(ctx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: &v1.SearchTraits{Name: "LARRALDE", FirstNames: "MARIE", BirthDate: "1968-05-21"}}))
+	if len(s.Msg.GetResults()) == 0 || s.Msg.GetResults()[0].GetIdentityId() != a.Msg.GetIdentityId() {
+		t.Errorf("search after merge: %v", s.Msg.GetResults())
+	}
+	u, err := iv.Unmerge(ctx, connect.NewRequest(&v1.UnmergeRequest{MergeEventId: m.Msg.GetEvent().GetId(), Reason: "two sisters after all"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Msg.GetIdentityIds()) < 2 {
+		t.Errorf("unmerge restored %v", u.Msg.GetIdentityIds())
+	}
+	g, err = doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: b.Msg.GetIdentityId()}))
+	if err != nil || g.Msg.GetIdentity().GetId() != b.Msg.GetIdentityId() {
+		t.Errorf("after unmerge: %v %v", g.Msg.GetIdentity().GetId(), err)
+	}
+
+	// Hidden: clinicians no longer see the identity, vigilance still does.
+	if _, err := iv.SetAttributes(ctx, connect.NewRequest(&v1.SetAttributesRequest{IdentityId: a.Msg.GetIdentityId(), Add: []string{"CACH"}, Reason: "patient request"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: a.Msg.GetIdentityId()})); code(err) != connect.CodeNotFound {
+		t.Errorf("clinician reads a hidden identity: %v, want not_found", err)
+	}
+	s, _ = doctor.SearchIdentities(ctx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: &v1.SearchTraits{Name: "ETCHEVERRY", FirstNames: "MAITE"}}))
+	for _, r := range s.Msg.GetResults() {
+		if r.GetIdentityId() == a.Msg.GetIdentityId() {
+			t.Error("a hidden identity is returned by search to a clinician")
+		}
+	}
+	if _, err := iv.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: a.Msg.GetIdentityId()})); err != nil {
+		t.Errorf("vigilance reads a hidden identity: %v", err)
+	}
+	if r, err := f.trail.Verify(); err != nil || r.Entries == 0 {
+		t.Errorf("audit chain: %+v %v", r, err)
+	}
+}
