@@ -1,0 +1,625 @@
+package dosimetry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"vigie"
+	"vigie/ledger"
+)
+
+// Alert kinds.
+const (
+	AlertNRD        = "nrd_exceeded"    // one exam above k × NRD
+	AlertAirKerma   = "air_kerma"       // air kerma at the reference point at or above a level
+	AlertDAP        = "dap"             // DAP at or above the site value
+	AlertCTDLP      = "ct_dlp"          // CT DLP above the site value
+	AlertCTDIvol    = "ct_ctdivol"      // CT CTDIvol above the site value
+	AlertCumulative = "cumulative_dose" // cumulative effective-dose estimate over the window
+	AlertRepeatCT   = "repeat_ct"       // CT of the same region within N days
+)
+
+// Thresholds are the per-exam thresholds; zero turns a rule off.
+type Thresholds struct {
+	// NRDFactor is k of "single exam above k × NRD" (adults, indicators
+	// with an NRD value only).
+	NRDFactor float64 `json:"nrd_factor,omitempty"`
+	// DAPGycm2 is the DAP (Gy.cm²) of a projection exam from which skin
+	// effects are followed up.
+	DAPGycm2 float64 `json:"dap_Gycm2,omitempty"`
+	// CTDLPmGycm is the site value of the total DLP of a CT exam.
+	CTDLPmGycm float64 `json:"ct_dlp_mGycm,omitempty"`
+	// CTDIvolHeadmGy and CTDIvolBodymGy are the site values of the CTDIvol
+	// of one acquisition, on the 16 cm (head) and 32 cm (body) phantom.
+	CTDIvolHeadmGy float64 `json:"ct_ctdivol_head_mGy,omitempty"`
+	CTDIvolBodymGy float64 `json:"ct_ctdivol_body_mGy,omitempty"`
+}
+
+// AlertConfig are the alert thresholds of a site.
+type AlertConfig struct {
+	Thresholds
+	// AirKermamGy are the levels of air kerma at the reference point (mGy)
+	// from which an interventional exam raises an alert, ascending.
+	AirKermamGy []float64 `json:"air_kerma_mGy"`
+	// CumulativemSv over CumulativeWindowDays: the cumulative effective-dose
+	// estimate of one patient.
+	CumulativemSv        float64 `json:"cumulative_effective_dose_mSv"`
+	CumulativeWindowDays int     `json:"cumulative_window_days"`
+	// RepeatCTDays: a CT of the same region as an earlier CT of the same
+	// patient within this many days raises an alert.
+	RepeatCTDays int `json:"repeat_ct_days"`
+	// ExamTypes override Thresholds per exam type (fields left zero keep
+	// the site value).
+	ExamTypes map[string]Thresholds `json:"exam_types,omitempty"`
+	Note      string                `json:"note,omitempty"`
+}
+
+// DefaultAlertConfig returns the defaults:
+//   - air kerma at the reference point 3 000 and 5 000 mGy (the levels of
+//     the issue; 5 Gy is also NCRP Report 168's substantial radiation
+//     dose level), DAP 500 Gy.cm² (NCRP Report 168);
+//   - CTDIvol 80 mGy on the head phantom and 50 mGy on the body phantom
+//     (AAPM CT Dose Check notification values, 2011);
+//   - single exam above 2 × NRD, cumulative estimate 100 mSv over 365
+//     days, repeated CT of a region within 30 days, CT DLP off: Vigie's
+//     choices, for the site to set.
+func DefaultAlertConfig() *AlertConfig {
+	return &AlertConfig{
+		Thresholds:           Thresholds{NRDFactor: 2, DAPGycm2: 500, CTDIvolHeadmGy: 80, CTDIvolBodymGy: 50},
+		AirKermamGy:          []float64{3000, 5000},
+		CumulativemSv:        100,
+		CumulativeWindowDays: 365,
+		RepeatCTDays:         30,
+		Note: "Seuils par défaut : kerma 3 et 5 Gy, PDS 500 Gy.cm2 (NCRP 168), CTDIvol 80/50 mGy (AAPM Dose Check) ; " +
+			"facteur NRD 2, cumul 100 mSv sur 365 jours, TDM répétée sous 30 jours : choix de Vigie, à régler par le site.",
+	}
+}
+
+// LoadAlertConfig reads an alert configuration (JSON, the fields of
+// AlertConfig) over the defaults: a field absent from the file keeps its
+// default. Errors are EINVALID and name the field.
+func LoadAlertConfig(r io.Reader) (*AlertConfig, error) {
+	c := DefaultAlertConfig()
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("dosimetry: alert config: %w", vigie.Invalid("config", "is not valid JSON of the alert configuration: %v", err))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("dosimetry: alert config: %w", err)
+	}
+	return c, nil
+}
+
+// Validate checks the thresholds.
+func (c *AlertConfig) Validate() error {
+	check := func(prefix string, t Thresholds) error {
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"nrd_factor", t.NRDFactor}, {"dap_Gycm2", t.DAPGycm2}, {"ct_dlp_mGycm", t.CTDLPmGycm},
+			{"ct_ctdivol_head_mGy", t.CTDIvolHeadmGy}, {"ct_ctdivol_body_mGy", t.CTDIvolBodymGy}} {
+			if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+				return vigie.Invalid(prefix+f.name, "%v must be positive (0 turns the rule off)", f.v)
+			}
+		}
+		if t.NRDFactor != 0 && t.NRDFactor < 1 {
+			return vigie.Invalid(prefix+"nrd_factor", "%v is below 1: an exam under the NRD is not an alert", t.NRDFactor)
+		}
+		return nil
+	}
+	if err := check("", c.Thresholds); err != nil {
+		return err
+	}
+	for i, v := range c.AirKermamGy {
+		if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) || (i > 0 && v <= c.AirKermamGy[i-1]) {
+			return vigie.Invalid(fmt.Sprintf("air_kerma_mGy[%d]", i), "%v: levels must be positive and ascending", v)
+		}
+	}
+	if c.CumulativemSv < 0 || math.IsNaN(c.CumulativemSv) {
+		return vigie.Invalid("cumulative_effective_dose_mSv", "%v must be positive (0 turns the rule off)", c.CumulativemSv)
+	}
+	if c.CumulativemSv > 0 && (c.CumulativeWindowDays < 1 || c.CumulativeWindowDays > 3660) {
+		return vigie.Invalid("cumulative_window_days", "%d must be between 1 and 3660 days", c.CumulativeWindowDays)
+	}
+	if c.RepeatCTDays < 0 || c.RepeatCTDays > 3660 {
+		return vigie.Invalid("repeat_ct_days", "%d must be between 0 (off) and 3660 days", c.RepeatCTDays)
+	}
+	for k, t := range c.ExamTypes {
+		if err := check("exam_types."+k+".", t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// thresholds returns the thresholds of an exam type (site values
+// overridden by the exam type's non-zero fields).
+func (c *AlertConfig) thresholds(examType string) Thresholds {
+	t := c.Thresholds
+	o, ok := c.ExamTypes[examType]
+	if !ok {
+		return t
+	}
+	for _, p := range []struct{ dst, src *float64 }{{&t.NRDFactor, &o.NRDFactor}, {&t.DAPGycm2, &o.DAPGycm2},
+		{&t.CTDLPmGycm, &o.CTDLPmGycm}, {&t.CTDIvolHeadmGy, &o.CTDIvolHeadmGy}, {&t.CTDIvolBodymGy, &o.CTDIvolBodymGy}} {
+		if *p.src != 0 {
+			*p.dst = *p.src
+		}
+	}
+	return t
+}
+
+// Ack is one acknowledgement of an alert.
+type Ack struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Comment string    `json:"comment"`
+}
+
+// Alert is one raised alert. It names the source record and the exam, never
+// the patient's name.
+type Alert struct {
+	ID       string           `json:"id"`
+	Kind     string           `json:"kind"`
+	Site     string           `json:"site"`
+	Key      ledger.SourceKey `json:"key"`
+	Identity string           `json:"identity,omitempty"` // regional identity, for per-patient rules
+	SOP      string           `json:"sop_instance_uid"`
+	StudyUID string           `json:"study_uid,omitempty"`
+	Date     string           `json:"date"`
+	ExamType string           `json:"exam_type,omitempty"`
+	// Indicator, Value, Threshold and Unit are the figure that crossed the
+	// threshold.
+	Indicator string  `json:"indicator"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Unit      string  `json:"unit"`
+	// Estimate marks a figure that is an effective-dose estimate.
+	Estimate bool `json:"estimate,omitempty"`
+	// Related is the other exam of a repeated-CT alert.
+	Related  string    `json:"related_sop,omitempty"`
+	Message  string    `json:"message"`
+	RaisedAt time.Time `json:"raised_at"`
+	Acks     []Ack     `json:"acks,omitempty"`
+}
+
+// Acknowledged reports whether someone acknowledged the alert.
+func (a *Alert) Acknowledged() bool { return len(a.Acks) > 0 }
+
+// alertID is the alert's identity: the same rule on the same exam (and the
+// same indicator or level) always gives the same ID, which makes a scan
+// idempotent.
+func alertID(kind, subject, sop, detail string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + subject + "\x00" + sop + "\x00" + detail))
+	return hex.EncodeToString(h[:8])
+}
+
+// Identities tells which regional identity a source record belongs to, and
+// the source records of an identity (the patient index).
+type Identities interface {
+	IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error)
+	Members(ctx context.Context, identity string) ([]ledger.SourceKey, error)
+}
+
+// PatientExams returns the stored exams of a set of source records
+// (*ledger.Ledger).
+type PatientExams interface {
+	Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger.Entry, error)
+}
+
+// Scanner applies the alert rules to stored exams.
+type Scanner struct {
+	Types  *Table
+	NRD    *NRDTable
+	Coef   *Coefficients
+	Config *AlertConfig
+	// Identities groups source records into patients for the per-patient
+	// rules; without it each source record is a patient.
+	Identities Identities
+	// History reads a patient's exams at every site for the per-patient
+	// rules; without it they see only the exams of the scan.
+	History PatientExams
+}
+
+// ScanQuery selects the exams a scan examines (empty: all).
+type ScanQuery struct {
+	Site string `json:"site,omitempty"`
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+}
+
+// ScanResult counts what a scan did.
+type ScanResult struct {
+	Exams    int `json:"exams"`
+	Patients int `json:"patients"`
+	Raised   int `json:"raised"`  // new alerts stored
+	Known    int `json:"known"`   // alerts already stored by an earlier scan
+	Skipped  int `json:"skipped"` // patients whose identity could not be read
+}
+
+// Scan examines the exams the query selects and stores the alerts they
+// raise. It is idempotent: an alert already stored is not raised again.
+func (s *Scanner) Scan(ctx context.Context, src Source, store *AlertStore, q ScanQuery) (ScanResult, error) {
+	var res ScanResult
+	alerts, err := s.Check(ctx, src, q, &res)
+	if err != nil {
+		return res, err
+	}
+	n, err := store.RaiseAll(ctx, alerts)
+	res.Raised, res.Known = n, len(alerts)-n
+	if err != nil {
+		return res, fmt.Errorf("dosimetry: scan: %w", err)
+	}
+	return res, nil
+}
+
+// Check returns the alerts the selected exams raise, without storing them.
+func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanResult) ([]Alert, error) {
+	if s.Types == nil || s.NRD == nil || s.Coef == nil || s.Config == nil {
+		return nil, vigie.Errorf(vigie.EINVALID, "dosimetry: scan: the scanner needs a mapping table, an NRD table, coefficients and a configuration")
+	}
+	if res == nil {
+		res = &ScanResult{}
+	}
+	for _, d := range []struct{ f, v string }{{"from", q.From}, {"to", q.To}} {
+		if d.v != "" && !isISODate(d.v) {
+			return nil, vigie.Invalid(d.f, "%q is not a date YYYY-MM-DD", d.v)
+		}
+	}
+	ev := &Evaluator{Types: s.Types, NRD: s.NRD}
+	cache := map[string]Match{}
+	var out []Alert
+	patients := map[ledger.SourceKey][]ledger.Entry{}
+	err := src.Each(ctx, func(e *ledger.Entry) error {
+		x := &e.Exam
+		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) ||
+			(q.From != "" && x.Date < q.From) || (q.To != "" && x.Date > q.To) {
+			return nil
+		}
+		res.Exams++
+		out = append(out, s.examAlerts(ev, e, cache)...)
+		if s.Config.CumulativemSv > 0 || s.Config.RepeatCTDays > 0 {
+			patients[x.Key] = append(patients[x.Key], *e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dosimetry: scan: %w", err)
+	}
+	pa, err := s.patientAlerts(ctx, patients, res)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, pa...), nil
+}
+
+func newAlert(kind string, e *ledger.Entry, examType, detail string) Alert {
+	x := &e.Exam
+	return Alert{ID: alertID(kind, x.Key.String(), x.SOPInstanceUID, detail), Kind: kind, Site: x.Key.Authority,
+		Key: x.Key, SOP: x.SOPInstanceUID, StudyUID: x.StudyUID, Date: x.Date, ExamType: examType}
+}
+
+// examAlerts applies the per-exam rules.
+func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string]Match) []Alert {
+	x := &e.Exam
+	var out []Alert
+	as := ev.assign(x, cache)
+	examType := ""
+	if len(as) > 0 {
+		examType = as[0].examType
+	}
+	th := s.Config.thresholds(examType)
+	t := e.Effective()
+	// Single exam above k × NRD: adults, indicators with an NRD value.
+	if age, ok := AgeYears(x.Patient.Age); ok && age >= s.NRD.Survey.AdultAge {
+		for _, a := range as {
+			k := s.Config.thresholds(a.examType).NRDFactor
+			if k == 0 {
+				continue
+			}
+			entries := s.NRD.entries(a.examType, Adult)
+			var inds []IndicatorUnit
+			for _, n := range entries {
+				inds = append(inds, IndicatorUnit{n.Indicator, n.Unit})
+			}
+			if len(inds) == 0 {
+				continue
+			}
+			r, why := ev.measure(s.Types.Type(a.examType), &study{entries: []*ledger.Entry{e}, event: a.event}, inds)
+			if why != "" {
+				continue
+			}
+			for i, n := range entries {
+				if n.NRD == nil || !(r.Values[i] > k**n.NRD) {
+					continue
+				}
+				al := newAlert(AlertNRD, e, a.examType, string(n.Indicator))
+				al.Indicator, al.Value, al.Threshold, al.Unit = string(n.Indicator), r.Values[i], k**n.NRD, n.Unit
+				al.Message = fmt.Sprintf("%s : %s %s %s, au-dessus de %s × NRD (%s %s)", s.Types.Type(a.examType).Label,
+					n.Indicator, fmtNum(r.Values[i]), n.Unit, fmtNum(k), fmtNum(*n.NRD), n.Unit)
+				out = append(out, al)
+			}
+		}
+	}
+	switch x.Domain {
+	case ledger.DomainProjection:
+		for _, level := range s.Config.AirKermamGy {
+			if t.RP >= level {
+				al := newAlert(AlertAirKerma, e, examType, fmtNum(level))
+				al.Indicator, al.Value, al.Threshold, al.Unit = "kar", t.RP, level, "mGy"
+				al.Message = fmt.Sprintf("kerma au point de référence %s mGy ≥ %s mGy : suivi des effets cutanés", fmtNum(round(t.RP, 1)), fmtNum(level))
+				out = append(out, al)
+			}
+		}
+		if gycm2 := t.DAP * 1e4; th.DAPGycm2 > 0 && gycm2 >= th.DAPGycm2 {
+			al := newAlert(AlertDAP, e, examType, "")
+			al.Indicator, al.Value, al.Threshold, al.Unit = "pds", round(gycm2, 3), th.DAPGycm2, "Gy.cm2"
+			al.Message = fmt.Sprintf("PDS %s Gy.cm² ≥ %s Gy.cm² (seuil du site) : suivi des effets cutanés", fmtNum(round(gycm2, 1)), fmtNum(th.DAPGycm2))
+			out = append(out, al)
+		}
+	case ledger.DomainCT:
+		if th.CTDLPmGycm > 0 && t.DLP > th.CTDLPmGycm {
+			al := newAlert(AlertCTDLP, e, examType, "")
+			al.Indicator, al.Value, al.Threshold, al.Unit = "dlp", t.DLP, th.CTDLPmGycm, "mGy.cm"
+			al.Message = fmt.Sprintf("PDL total %s mGy.cm > %s mGy.cm (seuil du site)", fmtNum(round(t.DLP, 1)), fmtNum(th.CTDLPmGycm))
+			out = append(out, al)
+		}
+		if x.CT != nil {
+			var head, body float64
+			for i := range x.CT.Events {
+				ce := &x.CT.Events[i]
+				if ce.CTDIvol == nil || IsScout(ce) {
+					continue
+				}
+				if ce.Phantom.Value == "113690" {
+					head = max(head, ce.CTDIvol.Value)
+				} else {
+					body = max(body, ce.CTDIvol.Value)
+				}
+			}
+			for _, p := range []struct {
+				name     string
+				v, limit float64
+			}{{"tête (16 cm)", head, th.CTDIvolHeadmGy}, {"corps (32 cm)", body, th.CTDIvolBodymGy}} {
+				if p.limit > 0 && p.v > p.limit {
+					al := newAlert(AlertCTDIvol, e, examType, p.name)
+					al.Indicator, al.Value, al.Threshold, al.Unit = "ctdivol", p.v, p.limit, "mGy"
+					al.Message = fmt.Sprintf("CTDIvol %s mGy > %s mGy (seuil du site, fantôme %s)", fmtNum(round(p.v, 2)), fmtNum(p.limit), p.name)
+					out = append(out, al)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// patientAlerts applies the per-patient rules (cumulative effective-dose
+// estimate, repeated CT) to the patients of the scanned exams.
+func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][]ledger.Entry, res *ScanResult) ([]Alert, error) {
+	if len(seen) == 0 {
+		return nil, nil
+	}
+	// Group the scanned source records by patient.
+	type patient struct {
+		keys    []ledger.SourceKey
+		entries []ledger.Entry
+	}
+	pats := map[string]*patient{}
+	keys := make([]ledger.SourceKey, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		id := "src:" + k.String()
+		if s.Identities != nil {
+			got, err := s.Identities.IdentityOf(ctx, k)
+			if err != nil {
+				if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+					res.Skipped++
+					continue
+				}
+				return nil, fmt.Errorf("dosimetry: scan: identity of %s: %w", k, err)
+			}
+			id = got
+		}
+		p := pats[id]
+		if p == nil {
+			p = &patient{}
+			pats[id] = p
+		}
+		p.keys = append(p.keys, k)
+		p.entries = append(p.entries, seen[k]...)
+	}
+	ids := make([]string, 0, len(pats))
+	for id := range pats {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	res.Patients = len(ids)
+	var out []Alert
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := pats[id]
+		es := p.entries
+		if s.History != nil {
+			members := p.keys
+			if s.Identities != nil {
+				m, err := s.Identities.Members(ctx, id)
+				if err != nil {
+					return nil, fmt.Errorf("dosimetry: scan: members of %s: %w", id, err)
+				}
+				members = m
+			}
+			h, err := s.History.Exams(ctx, members)
+			if err != nil {
+				return nil, fmt.Errorf("dosimetry: scan: history of %s: %w", id, err)
+			}
+			es = h
+		}
+		identity := id
+		if s.Identities == nil {
+			identity = ""
+		}
+		out = append(out, s.cumulative(identity, id, es)...)
+		out = append(out, s.repeatCT(identity, id, es)...)
+	}
+	return out, nil
+}
+
+// dated is an exam of a patient with its day number.
+type dated struct {
+	e   *ledger.Entry
+	day int
+}
+
+func byDate(es []ledger.Entry) []dated {
+	out := make([]dated, 0, len(es))
+	for i := range es {
+		e := &es[i]
+		if e.Excluded() {
+			continue
+		}
+		d, err := time.Parse("2006-01-02", e.Exam.Date)
+		if err != nil {
+			continue
+		}
+		out = append(out, dated{e, int(d.Unix() / 86400)})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := &out[i].e.Exam, &out[j].e.Exam
+		if a.Date+a.Time != b.Date+b.Time {
+			return a.Date+a.Time < b.Date+b.Time
+		}
+		return a.SOPInstanceUID < b.SOPInstanceUID
+	})
+	return out
+}
+
+// cumulative raises an alert on the exam that brings a patient's
+// effective-dose estimate over the rolling window to the threshold or
+// above (the window ends on that exam's day and spans CumulativeWindowDays
+// days). Later exams above the threshold raise nothing new until the sum
+// falls below it again.
+func (s *Scanner) cumulative(identity, subject string, es []ledger.Entry) []Alert {
+	c := s.Config
+	if c.CumulativemSv <= 0 {
+		return nil
+	}
+	ds := byDate(es)
+	est := make([]float64, len(ds))
+	for i, d := range ds {
+		if e := s.Coef.Estimate(d.e, s.Types); e.Estimated() {
+			est[i] = e.MSv
+		}
+	}
+	var out []Alert
+	sum, lo := 0.0, 0
+	for i, d := range ds {
+		sum += est[i]
+		for ds[lo].day <= d.day-c.CumulativeWindowDays {
+			sum -= est[lo]
+			lo++
+		}
+		if est[i] > 0 && sum >= c.CumulativemSv && sum-est[i] < c.CumulativemSv {
+			a := newAlert(AlertCumulative, d.e, "", "")
+			a.ID = alertID(AlertCumulative, subject, d.e.Exam.SOPInstanceUID, "")
+			a.Identity = identity
+			a.Indicator, a.Value, a.Threshold, a.Unit, a.Estimate = "effective_dose_estimate", round(sum, 2), c.CumulativemSv, "mSv", true
+			a.Message = fmt.Sprintf("dose efficace cumulée %s mSv sur %d jours ≥ %s mSv (estimation par PDL × k et PDS × coefficient, non mesurée)",
+				fmtNum(round(sum, 1)), c.CumulativeWindowDays, fmtNum(c.CumulativemSv))
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// repeatCT raises an alert on a CT exam of a region already examined by CT
+// within RepeatCTDays days (another study of the same patient).
+func (s *Scanner) repeatCT(identity, subject string, es []ledger.Entry) []Alert {
+	n := s.Config.RepeatCTDays
+	if n <= 0 {
+		return nil
+	}
+	type ct struct {
+		dated
+		region, study string
+	}
+	var cts []ct
+	for _, d := range byDate(es) {
+		x := &d.e.Exam
+		if x.Domain != ledger.DomainCT {
+			continue
+		}
+		region := ""
+		if m := s.Types.Classify(x); m.ExamType != "" && m.ExamType != NoExamType {
+			region = s.Types.Type(m.ExamType).Region
+		}
+		if region == "" {
+			region = s.Coef.ctRegion(x)
+		}
+		if region == "" {
+			continue
+		}
+		st := x.StudyUID
+		if st == "" {
+			st = "sop:" + x.SOPInstanceUID
+		}
+		cts = append(cts, ct{d, region, st})
+	}
+	var out []Alert
+	for i := range cts {
+		for j := i - 1; j >= 0 && cts[i].day-cts[j].day <= n; j-- {
+			if cts[j].region != cts[i].region || cts[j].study == cts[i].study {
+				continue
+			}
+			a := newAlert(AlertRepeatCT, cts[i].e, "", cts[i].region)
+			a.ID = alertID(AlertRepeatCT, subject, cts[i].e.Exam.SOPInstanceUID, cts[i].region)
+			a.Identity = identity
+			days := cts[i].day - cts[j].day
+			a.Indicator, a.Value, a.Threshold, a.Unit = "days", float64(days), float64(n), "j"
+			a.Related = cts[j].e.Exam.SOPInstanceUID
+			a.Message = fmt.Sprintf("scanographie de la même région (%s) %d jour(s) après celle du %s", cts[i].region, days, cts[j].e.Exam.Date)
+			out = append(out, a)
+			break
+		}
+	}
+	return out
+}
+
+func round(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(v*p) / p
+}
+
+// KindLabel is the French label of an alert kind.
+func KindLabel(kind string) string {
+	switch kind {
+	case AlertNRD:
+		return "Examen au-dessus de k × NRD"
+	case AlertAirKerma:
+		return "Kerma au point de référence"
+	case AlertDAP:
+		return "PDS élevé"
+	case AlertCTDLP:
+		return "PDL élevé"
+	case AlertCTDIvol:
+		return "CTDIvol élevé"
+	case AlertCumulative:
+		return "Dose efficace cumulée (estimation)"
+	case AlertRepeatCT:
+		return "Scanographie répétée"
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
