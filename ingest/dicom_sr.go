@@ -40,6 +40,8 @@ var (
 	cProtocol    = []cv{{"125203", "DCM"}}
 	cEventDAP    = []cv{{"122130", "DCM"}}
 	cEventRP     = []cv{{"113738", "DCM"}}
+	cDuration    = []cv{{"113742", "DCM"}}
+	cFluoroscopy = []cv{{"44491008", "SCT"}, {"P5-06000", "SRT"}}
 
 	cAGDAccumulated = []cv{{"111637", "DCM"}}
 	cAGDEvent       = []cv{{"111631", "DCM"}}
@@ -464,7 +466,9 @@ func (r *srReader) projection(tree []*item) {
 			RP: r.quantity(ev.child(cEventRP), ledger.DimDose)}
 		if t := ev.child(cEventType); t != nil {
 			e.Type = t.value.ledger()
+			e.Fluoro = t.value.is(cFluoroscopy)
 		}
+		e.Duration = r.quantity(find(ev.kids, cDuration, nil), ledger.DimTime)
 		if pr := ev.child(cProtocol); pr != nil {
 			e.Protocol = strings.TrimSpace(pr.text)
 		}

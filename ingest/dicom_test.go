@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"math"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
@@ -481,14 +483,16 @@ func TestParseDICOMRefusesBadBytes(t *testing.T) {
 	}
 }
 
-// FuzzParseDICOM checks that no input makes the extractor panic, and that
-// what it accepts is complete enough to store.
+// FuzzParseDICOM checks that no input makes the extractor panic, that what
+// it accepts is complete enough to store, and that storing it leaves either
+// a whole entry or nothing.
 func FuzzParseDICOM(f *testing.F) {
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P1"})))
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P2"}), el(f, tag.OtherPatientIDsSequence, [][]*dicom.Element{{
 		el(f, tag.PatientID, []string{"161047512345678"}), el(f, tag.IssuerOfPatientID, []string{"1.2.250.1.213.1.4.8"})}})))
 	f.Add(append(make([]byte, 128), []byte("DICM")...))
 	f.Add([]byte{})
+	led, db := openLedger(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rep, err := ParseDICOM(bytes.NewReader(b), int64(len(b)), DICOMOptions{Authority: "A"})
 		if err != nil {
@@ -500,5 +504,36 @@ func FuzzParseDICOM(f *testing.F) {
 		if err := rep.Exam.Validate(); err != nil {
 			t.Fatalf("accepted an exam the ledger would refuse: %v", err)
 		}
+		before := countKeys(t, db, "l/x/")
+		out, err := DICOMReport(context.Background(), "fuzz", rep, &fakeIndex{}, led)
+		if err != nil {
+			t.Fatalf("store an accepted report: %v", err)
+		}
+		after := countKeys(t, db, "l/x/")
+		if (out.Ledger.Result == ledger.Duplicate) != (after == before) {
+			t.Fatalf("%s but the ledger went from %d to %d exams", out.Ledger.Result, before, after)
+		}
+		if out.Ledger.Result != ledger.Duplicate {
+			e, err := led.Get(context.Background(), rep.Exam.SOPInstanceUID)
+			if err != nil || e.Exam.Key != rep.Exam.Key {
+				t.Fatalf("stored entry unreadable: %v", err)
+			}
+		}
 	})
+}
+
+func countKeys(t testing.TB, db *badger.DB, prefix string) int {
+	n := 0
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -145,6 +145,10 @@ type ProjectionEvent struct {
 	Protocol string    `json:"protocol,omitempty"`
 	DAP      *Quantity `json:"dap,omitempty"`
 	RP       *Quantity `json:"rp,omitempty"`
+	// Duration is the irradiation duration; Fluoro says whether it counts
+	// as fluoroscopy time (else acquisition time).
+	Duration *Quantity `json:"duration,omitempty"`
+	Fluoro   bool      `json:"fluoro,omitempty"`
 }
 
 // MammographyDose is a mammography report (TID 10005, or image headers).
@@ -343,7 +347,13 @@ func (e *Exam) eventFigures() map[string]Totals {
 	}
 	if p := e.Projection; p != nil {
 		for _, ev := range p.Events {
-			put(ev.UID, Totals{DAP: val(ev.DAP), RP: val(ev.RP)})
+			t := Totals{DAP: val(ev.DAP), RP: val(ev.RP)}
+			if ev.Fluoro {
+				t.FluoroTime = val(ev.Duration)
+			} else {
+				t.AcqTime = val(ev.Duration)
+			}
+			put(ev.UID, t)
 		}
 	}
 	if mg := e.Mammography; mg != nil {

@@ -242,3 +242,36 @@ func TestPutConcurrentSameStudy(t *testing.T) {
 		t.Fatalf("concurrent puts: %+v, want 236.09 mGy.cm once", h.CT)
 	}
 }
+
+// TestPutCumulativeProjection: a cumulative fluoroscopy report repeats
+// earlier events; their dose and irradiation time are taken out of what it
+// counts, so the study's DAP, air kerma and fluoroscopy time count once.
+func TestPutCumulativeProjection(t *testing.T) {
+	ctx := context.Background()
+	ev := func(uid string, fluoro bool, dap, rp, dur float64) ProjectionEvent {
+		return ProjectionEvent{UID: uid, Fluoro: fluoro, DAP: q(dap, "dGy.cm2", DimDAP), RP: q(rp, "mGy", DimDose), Duration: q(dur, "s", DimTime)}
+	}
+	exam := func(sop string, dap, rp, fluoro, acq float64, evs ...ProjectionEvent) *Exam {
+		return &Exam{SOPInstanceUID: sop, StudyUID: "9.9", Date: "2024-07-01", Source: SourceRDSR, Domain: DomainProjection, Key: siteA,
+			Projection: &ProjectionDose{DAPTotal: q(dap, "dGy.cm2", DimDAP), RPTotal: q(rp, "mGy", DimDose),
+				FluoroTime: q(fluoro, "s", DimTime), AcqTime: q(acq, "s", DimTime), Events: evs}}
+	}
+	first := exam("10.1", 3, 0.3, 10, 5, ev("f1", true, 1, 0.1, 10), ev("a1", false, 2, 0.2, 5))
+	cumul := exam("10.2", 7, 0.7, 30, 5, ev("f1", true, 1, 0.1, 10), ev("a1", false, 2, 0.2, 5), ev("f2", true, 4, 0.4, 20))
+	for _, order := range [][]*Exam{{first, cumul}, {cumul, first}} {
+		l, _ := openTest(t)
+		for _, e := range order {
+			if _, err := l.Put(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, _ := l.History(ctx, []SourceKey{siteA})
+		if len(h.Radiology) != 1 {
+			t.Fatalf("%d rows, want 1", len(h.Radiology))
+		}
+		r := h.Radiology[0]
+		if !near(r.DAPcGycm2, 70) || !near(r.AirKermamGy, 0.7) || !near(r.FluoroTimeMin, 0.5) {
+			t.Errorf("order %s first: %+v, want 70 cGy.cm2, 0.7 mGy, 0.5 min", order[0].SOPInstanceUID, r)
+		}
+	}
+}
