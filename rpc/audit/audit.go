@@ -103,9 +103,30 @@ type pending struct {
 	done chan struct{}
 }
 
-// maxGroup bounds the entries of one transaction (Badger refuses too large
-// a transaction).
-const maxGroup = 256
+// Bounds of one group's transaction: Badger refuses a transaction of too
+// many keys or bytes (a few MB with the store's memtables), and an entry
+// may name up to MaxSubjects identities and records, each indexed.
+const (
+	maxGroup      = 256     // entries
+	maxGroupKeys  = 20000   // keys, entries and index keys together
+	maxGroupBytes = 1 << 20 // estimated bytes of keys and values
+)
+
+// cost estimates the keys and bytes an entry writes.
+func (e *Entry) cost() (keys, size int) {
+	keys = 2 + len(e.Identities) + len(e.Records)
+	size = 256 + len(e.Principal)*2 + len(e.Operation) + len(e.Purpose) + len(e.Client) + len(e.Credential)
+	for _, a := range e.Authorities {
+		size += len(a)
+	}
+	for _, id := range e.Identities {
+		size += 2*len(id) + 32
+	}
+	for _, r := range e.Records {
+		size += 2*(len(r.Authority)+len(r.LocalID)) + 40
+	}
+	return keys, size
+}
 
 // Open returns the audit trail kept in db, reading its current head. A
 // trail whose last entry is unreadable still opens, for reading and Verify,
@@ -179,7 +200,14 @@ func (l *Log) Append(e Entry) (Entry, error) {
 func (l *Log) commitGroups() {
 	for {
 		l.mu.Lock()
-		n := min(len(l.queue), maxGroup)
+		n, keys, size := 0, 0, 0
+		for n < len(l.queue) && n < maxGroup {
+			k, b := l.queue[n].e.cost()
+			if n > 0 && (keys+k > maxGroupKeys || size+b > maxGroupBytes) {
+				break
+			}
+			n, keys, size = n+1, keys+k, size+b
+		}
 		if n == 0 {
 			l.writing = false
 			l.mu.Unlock()

@@ -379,6 +379,55 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 }
 
+// TestConcurrentLargeAppends: large entries appended concurrently never
+// make a group too large for one Badger transaction (without the group
+// budget, the 23 entries queued behind the first go in one transaction of
+// about 10 MB and Badger refuses it).
+func TestConcurrentLargeAppends(t *testing.T) {
+	_, l := openMem(t)
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%01000d", i)
+	}
+	var recs []Record
+	// Hold the first group's commit until every other append has queued.
+	release := make(chan struct{})
+	var first sync.Once
+	l.now = func() time.Time {
+		first.Do(func() { <-release })
+		return time.Now()
+	}
+	const workers, each = 24, 1
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := l.Append(Entry{Principal: fmt.Sprint("w", w), Operation: "/vigie.v1.IdentityService/SearchIdentities", Identities: ids, Records: recs}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for queued := 0; queued < workers-1; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		queued = len(l.queue)
+		l.mu.Unlock()
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify()
+	if err != nil || rep.Broken != nil || rep.Entries != workers*each {
+		t.Fatalf("Verify = %d entries, broken %v, %v", rep.Entries, rep.Broken, err)
+	}
+}
+
 func BenchmarkAppend(b *testing.B) {
 	for _, tc := range []struct {
 		name string
