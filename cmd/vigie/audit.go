@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register(verb{name: "audit", summary: "list audit entries of a patient identity (--identity) or a user (--user)", run: runAudit})
+	register(verb{name: "audit", summary: "list audit entries of an identity (--identity), a source record (--authority, --local-id) or a user (--user)", run: runAudit})
 	register(verb{name: "audit verify", summary: "check the audit trail's hash chain", run: runAuditVerify})
 }
 
@@ -23,6 +23,8 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	identity := fs.String("identity", "", "list the entries that touched this identity: who looked at this patient")
 	user := fs.String("user", "", "list the entries of this principal (API key name or OIDC subject)")
+	authority := fs.String("authority", "", "with --local-id: list the entries that touched this source record")
+	localID := fs.String("local-id", "", "with --authority: the source record's local identifier")
 	limit := fs.Int("limit", 100, "at most this many entries, newest first (0: all)")
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
 	if err := parseFlags(fs, args); err != nil {
@@ -31,8 +33,18 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q (did you mean `vigie audit verify`?)", fs.Arg(0))
 	}
-	if (*identity == "") == (*user == "") {
-		return vigie.Invalid("identity", "give exactly one of --identity or --user")
+	record := *authority != "" || *localID != ""
+	if record && (*authority == "" || *localID == "") {
+		return vigie.Invalid("local-id", "a source record needs both --authority and --local-id")
+	}
+	given := 0
+	for _, b := range []bool{*identity != "", *user != "", record} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return vigie.Invalid("identity", "give exactly one of --identity, --user, or --authority with --local-id")
 	}
 	if *limit < 0 {
 		return vigie.Invalid("limit", "must be 0 or more, got %d", *limit)
@@ -47,10 +59,13 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var entries []audit.Entry
-	if *identity != "" {
+	switch {
+	case *identity != "":
 		entries, err = trail.ByIdentity(*identity, *limit)
-	} else {
+	case *user != "":
 		entries, err = trail.ByUser(*user, *limit)
+	default:
+		entries, err = trail.ByRecord(audit.Record{Authority: *authority, LocalID: *localID}, *limit)
 	}
 	if err != nil {
 		return err
