@@ -57,7 +57,7 @@ func TestAuditVerbs(t *testing.T) {
 		{"record and user", []string{"audit", "--data", dir, "--authority", "1.2.3", "--local-id", "IPP9", "--user", "x"}, 2, 0, []string{"exactly one"}},
 		{"nobody", []string{"audit", "--data", dir, "--user", "nobody"}, 0, 2, []string{"(no entries)"}},
 		{"verify", []string{"audit", "verify", "--data", dir}, 0, 2, []string{"intact: 3 entries", "head: 3 "}},
-		{"neither", []string{"audit", "--data", dir}, 2, 0, []string{"exactly one of --identity or --user"}},
+		{"neither", []string{"audit", "--data", dir}, 2, 0, []string{"exactly one of --identity, --user"}},
 		{"both", []string{"audit", "--data", dir, "--identity", "I1", "--user", "x"}, 2, 0, []string{"exactly one"}},
 		{"negative limit", []string{"audit", "--data", dir, "--user", "x", "--limit", "-1"}, 2, 0, []string{"limit"}},
 		{"missing store", []string{"audit", "verify", "--data", filepath.Join(dir, "nope")}, 2, 0, []string{"does not exist"}},
