@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
+)
+
+func init() {
+	register(verb{name: "alerts list", summary: "list dose alerts (--open: not acknowledged yet)", run: runAlertsList})
+	register(verb{name: "alerts scan", summary: "apply the dose alert rules to the ledger and store new alerts (idempotent)", run: runAlertsScan})
+	register(verb{name: "alerts ack", summary: "acknowledge a dose alert with a comment (alerts are never deleted)", run: runAlertsAck})
+}
+
+func runAlertsList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("alerts list", stderr)
+	af := addAnalyticsFlags(fs)
+	var f dosimetry.AlertFilter
+	fs.StringVar(&f.Site, "site", "", "only this site's alerts")
+	fs.StringVar(&f.Kind, "kind", "", "only this kind (nrd_exceeded, air_kerma, dap, ct_dlp, ct_ctdivol, cumulative_dose, repeat_ct)")
+	fs.BoolVar(&f.Open, "open", false, "only alerts nobody acknowledged")
+	fs.StringVar(&f.From, "from", "", "first exam date, YYYY-MM-DD")
+	fs.StringVar(&f.To, "to", "", "last exam date, YYYY-MM-DD")
+	asJSON := fs.Bool("json", false, "write the alerts as JSON, acknowledgements included")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	as, err := dosimetry.OpenAlerts(db).List(context.Background(), f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(as)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tdate\tsite\tpatient record\tkind\tstatus\tmessage")
+	for _, a := range as {
+		status := "open"
+		if a.Acknowledged() {
+			last := a.Acks[len(a.Acks)-1]
+			status = "ack " + last.Actor + " " + last.At.Format("2006-01-02")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Date, a.Site, a.Key.LocalID, a.Kind, status, a.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d alerts\n", len(as))
+	return nil
+}
+
+func runAlertsScan(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("alerts scan", stderr)
+	af := addAnalyticsFlags(fs)
+	var q dosimetry.ScanQuery
+	fs.StringVar(&q.Site, "site", "", "only this site's exams (a patient's history still spans every site)")
+	fs.StringVar(&q.From, "from", "", "first exam date, YYYY-MM-DD")
+	fs.StringVar(&q.To, "to", "", "last exam date, YYYY-MM-DD")
+	config := fs.String("config", "", "alert thresholds (JSON over the defaults; default: the shipped defaults)")
+	coefFile := fs.String("coefficients", "", "effective-dose coefficients (JSON; default: the shipped ones)")
+	identities := fs.Bool("identities", true, "group source records into patients with the patient index (false: one source record is one patient)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	tab, nrd, err := af.tables()
+	if err != nil {
+		return err
+	}
+	cfg := dosimetry.DefaultAlertConfig()
+	if *config != "" {
+		f, err := os.Open(*config)
+		if err != nil {
+			return usageErr("--config: %v", err)
+		}
+		cfg, err = dosimetry.LoadAlertConfig(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *config, err)
+		}
+	}
+	coef := dosimetry.DefaultCoefficients()
+	if *coefFile != "" {
+		f, err := os.Open(*coefFile)
+		if err != nil {
+			return usageErr("--coefficients: %v", err)
+		}
+		coef, err = dosimetry.LoadCoefficients(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *coefFile, err)
+		}
+	}
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	led := ledger.Open(db)
+	s := &dosimetry.Scanner{Types: tab, NRD: nrd, Coef: coef, Config: cfg, History: led}
+	if *identities {
+		ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+		if err != nil {
+			return fmt.Errorf("patient index: %w", err)
+		}
+		defer ix.Close()
+		s.Identities = mpiIdentities{ix}
+	}
+	res, err := s.Scan(context.Background(), led, dosimetry.OpenAlerts(db), q)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d exams of %d patients examined: %d new alerts, %d already raised", res.Exams, res.Patients, res.Raised, res.Known)
+	if res.Skipped > 0 {
+		fmt.Fprintf(stdout, ", %d source records not in the patient index (per-patient rules skipped)", res.Skipped)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// mpiIdentities adapts the patient index to dosimetry.Identities.
+type mpiIdentities struct{ ix *mpi.Index }
+
+func (m mpiIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
+	id, err := m.ix.IdentityOf(ctx, k.Authority, k.LocalID)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+func (m mpiIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
+	id, err := mpi.ParseID(identity)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := m.ix.Records(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ledger.SourceKey, len(ks))
+	for i, k := range ks {
+		out[i] = ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}
+	}
+	return out, nil
+}
+
+func runAlertsAck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("alerts ack", stderr)
+	af := addAnalyticsFlags(fs)
+	id := fs.String("id", "", "alert id, as alerts list shows it (required)")
+	actor := fs.String("actor", "", "who acknowledges (required)")
+	comment := fs.String("comment", "", "what was done or decided (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if strings.TrimSpace(*id) == "" {
+		return usageErr("--id is required")
+	}
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := dosimetry.OpenAlerts(db).Ack(context.Background(), *id, *actor, *comment)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "alert %s acknowledged by %s (%d acknowledgement(s))\n", a.ID, *actor, len(a.Acks))
+	return nil
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "nrd evaluate", summary: "NRD evaluations per site, device and exam type over a period (median, quartiles, validity)", run: runNRDEvaluate})
+	register(verb{name: "nrd export", summary: "write the IRSN per-patient file (CSV) of one valid NRD survey", run: runNRDExport})
+	register(verb{name: "nrd table", summary: "show the NRD table, check a completed one (--nrd) or write the shipped one (--write)", run: runNRDTable})
+}
+
+// analyticsFlags are the flags every dose-analytics verb shares.
+type analyticsFlags struct {
+	data, table, nrd *string
+}
+
+func addAnalyticsFlags(fs *flag.FlagSet) analyticsFlags {
+	return analyticsFlags{
+		data:  fs.String("data", "", "folder of the Vigie store (required)"),
+		table: fs.String("table", "", "exam-type mapping table (JSON; default: the shipped table, see vigie exam-types)"),
+		nrd:   fs.String("nrd", "", "NRD table completed by the physicist (JSON; default: the shipped table, see vigie nrd table)"),
+	}
+}
+
+// tables loads the mapping and NRD tables the flags name, or the shipped
+// ones, and checks they agree.
+func (a analyticsFlags) tables() (*dosimetry.Table, *dosimetry.NRDTable, error) {
+	tab := dosimetry.DefaultTable()
+	if *a.table != "" {
+		f, err := os.Open(*a.table)
+		if err != nil {
+			return nil, nil, usageErr("--table: %v", err)
+		}
+		defer f.Close()
+		if tab, err = dosimetry.LoadTable(f); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", *a.table, err)
+		}
+	}
+	nrd := dosimetry.DefaultNRD()
+	if *a.nrd != "" {
+		f, err := os.Open(*a.nrd)
+		if err != nil {
+			return nil, nil, usageErr("--nrd: %v", err)
+		}
+		defer f.Close()
+		if nrd, err = dosimetry.LoadNRD(f); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", *a.nrd, err)
+		}
+	}
+	if err := nrd.CheckTypes(tab); err != nil {
+		return nil, nil, fmt.Errorf("NRD table and mapping table disagree: %w", err)
+	}
+	return tab, nrd, nil
+}
+
+// openStore opens the store named by --data.
+func (a analyticsFlags) openStore() (*badger.DB, error) {
+	if *a.data == "" {
+		return nil, usageErr("--data DIR is required")
+	}
+	if _, err := os.Stat(*a.data); err != nil {
+		return nil, usageErr("--data: %v", err)
+	}
+	return store.Open(*a.data, store.Options{})
+}
+
+func addQueryFlags(fs *flag.FlagSet) *dosimetry.Query {
+	q := &dosimetry.Query{}
+	fs.StringVar(&q.Site, "site", "", "assigning authority of the site (default: every site)")
+	fs.StringVar(&q.Device, "device", "", "device as evaluations name it (default: every device)")
+	fs.StringVar(&q.ExamType, "exam-type", "", "exam type code (default: every exam type)")
+	fs.StringVar(&q.From, "from", "", "first exam date, YYYY-MM-DD")
+	fs.StringVar(&q.To, "to", "", "last exam date, YYYY-MM-DD")
+	fs.Func("population", "adult (default) or child", func(s string) error {
+		q.Population = dosimetry.Population(s)
+		return nil
+	})
+	return q
+}
+
+func runNRDEvaluate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("nrd evaluate", stderr)
+	af := addAnalyticsFlags(fs)
+	q := addQueryFlags(fs)
+	asJSON := fs.Bool("json", false, "write the evaluations as JSON (with the per-patient records)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	tab, nrd, err := af.tables()
+	if err != nil {
+		return err
+	}
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
+	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(evs)
+	}
+	printEvaluations(stdout, evs)
+	return nil
+}
+
+// printEvaluations writes evaluations as text, one block each.
+func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
+	if len(evs) == 0 {
+		fmt.Fprintln(w, "no exam matches the query")
+		return
+	}
+	for _, e := range evs {
+		status := "VALID"
+		if !e.Valid {
+			status = "NOT VALID: " + strings.Join(e.Reasons, "; ")
+		}
+		fmt.Fprintf(w, "%s | %s | %s (%s) | %s %s–%s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
+			e.Population, e.From, e.To, e.Patients, status)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison")
+		for _, s := range e.Stats {
+			cmp := "below the guide value"
+			switch {
+			case s.NRD == nil:
+				cmp = "no NRD value: " + s.Note
+			case s.AboveNRD:
+				cmp = "MEDIAN ABOVE THE NRD: corrective action required"
+			case s.AboveVGD:
+				cmp = "between VGD and NRD: optimisation possible"
+			case s.VGD == nil:
+				cmp = "below the NRD"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Indicator, s.Unit, s.N, g(s.Q1), g(s.Median), g(s.Q3), gp(s.NRD), gp(s.VGD), cmp)
+		}
+		tw.Flush()
+		for why, n := range e.Excluded {
+			fmt.Fprintf(w, "  left out: %d (%s)\n", n, why)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func g(f float64) string { return fmt.Sprintf("%.4g", f) }
+
+func gp(f *float64) string {
+	if f == nil {
+		return "–"
+	}
+	return g(*f)
+}
+
+func runNRDExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("nrd export", stderr)
+	af := addAnalyticsFlags(fs)
+	q := addQueryFlags(fs)
+	out := fs.String("out", "", "file to write (default: standard output)")
+	sexFromIndex := fs.Bool("sex-from-index", true, "read each patient's sex from the patient index (the ledger does not keep it)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if q.Site == "" || q.ExamType == "" || q.From == "" || q.To == "" {
+		return usageErr("--site, --exam-type, --from and --to are required: a survey is one site, device and exam type over a period")
+	}
+	tab, nrd, err := af.tables()
+	if err != nil {
+		return err
+	}
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
+	if *sexFromIndex {
+		sex, err := sexes(db, q.Site)
+		if err != nil {
+			return err
+		}
+		ev.Sex = func(k ledger.SourceKey) string { return sex[k] }
+	}
+	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(evs) == 0:
+		return usageErr("no exam of %s at %s between %s and %s", q.ExamType, q.Site, q.From, q.To)
+	case len(evs) > 1:
+		var devs []string
+		for _, e := range evs {
+			devs = append(devs, fmt.Sprintf("%q", e.Device))
+		}
+		return usageErr("the query selects %d devices, name one with --device: %s", len(evs), strings.Join(devs, ", "))
+	}
+	w := stdout
+	var f *os.File
+	if *out != "" {
+		// Check validity before creating the file, so that a refused
+		// survey leaves nothing behind.
+		if !evs[0].Valid {
+			return dosimetry.WriteIRSN(io.Discard, evs[0])
+		}
+		if f, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := dosimetry.WriteIRSN(w, evs[0]); err != nil {
+		return err
+	}
+	if f != nil {
+		return f.Close()
+	}
+	return nil
+}
+
+// sexes reads the sex of the site's source records from the patient index
+// (M or F; anything else is left empty).
+func sexes(db *badger.DB, site string) (map[ledger.SourceKey]string, error) {
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("patient index: %w", err)
+	}
+	defer ix.Close()
+	out := map[ledger.SourceKey]string{}
+	err = ix.Scan(context.Background(), func(k mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
+		if k.Authority != site {
+			return nil
+		}
+		switch strings.ToUpper(strings.TrimSpace(rec.Sex)) {
+		case "M", "H", "1":
+			out[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = "M"
+		case "F", "2":
+			out[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = "F"
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("patient index: %w", err)
+	}
+	return out, nil
+}
+
+func runNRDTable(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("nrd table", stderr)
+	nrdFile := fs.String("nrd", "", "check and show this completed NRD table instead of the shipped one")
+	write := fs.String("write", "", "write the shipped NRD table to this file, for the physicist to complete")
+	force := fs.Bool("force", false, "with --write, overwrite an existing file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *write != "" {
+		return writeNew(*write, dosimetry.DefaultNRDJSON(), *force)
+	}
+	nrd := dosimetry.DefaultNRD()
+	if *nrdFile != "" {
+		f, err := os.Open(*nrdFile)
+		if err != nil {
+			return usageErr("--nrd: %v", err)
+		}
+		defer f.Close()
+		if nrd, err = dosimetry.LoadNRD(f); err != nil {
+			return fmt.Errorf("%s: %w", *nrdFile, err)
+		}
+		if err := nrd.CheckTypes(dosimetry.DefaultTable()); err != nil {
+			fmt.Fprintf(stderr, "warning: %v (load a mapping table declaring it with --table in the other verbs)\n", err)
+		}
+	}
+	fmt.Fprintf(stdout, "%s\n%s; %s\n", nrd.Source.Decision, nrd.Source.Approval, nrd.Source.Journal)
+	fmt.Fprintf(stdout, "survey: at least %d adults or %d children (adult from %v years)\n\n", nrd.Survey.MinAdults, nrd.Survey.MinChildren, nrd.Survey.AdultAge)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "exam type\tpopulation\tindicator\tunit\tNRD\tVGD\tnote")
+	for _, e := range nrd.Entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ExamType, e.Population, e.Indicator, e.Unit, gp(e.NRD), gp(e.VGD), e.Note)
+	}
+	return tw.Flush()
+}
+
+// writeNew writes b to path, refusing to overwrite an existing file unless
+// force is set.
+func writeNew(path string, b []byte, force bool) error {
+	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		mode = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, mode, 0o644)
+	if err != nil {
+		return usageErr("%v (use --force to overwrite)", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
