@@ -33,9 +33,9 @@ func doseStore(t *testing.T, n int) string {
 		w := ledger.Quantity{Value: 70, Unit: "kg"}
 		put(ledger.Exam{SOPInstanceUID: fmt.Sprintf("1.2.%d", i), StudyUID: fmt.Sprintf("9.%d", i), Date: "2025-03-01", Modality: "DX",
 			Procedure: "THORAX PA", Domain: ledger.DomainProjection, Source: ledger.SourceHeader,
-			Key:     ledger.SourceKey{Authority: "CHU", LocalID: fmt.Sprintf("P%d", i)},
-			Device:  ledger.Device{Manufacturer: "ACME", Model: "DR1"},
-			Patient: ledger.PatientSize{Age: "050Y", Weight: &w},
+			Key:        ledger.SourceKey{Authority: "CHU", LocalID: fmt.Sprintf("P%d", i)},
+			Device:     ledger.Device{Manufacturer: "ACME", Model: "DR1"},
+			Patient:    ledger.PatientSize{Age: "050Y", Weight: &w},
 			Projection: &ledger.ProjectionDose{DAPTotal: &ledger.Quantity{Value: dap, Unit: "Gy.m2"}}})
 	}
 	put(ledger.Exam{SOPInstanceUID: "7.7", Date: "2025-03-02", Modality: "XA", Procedure: "Embolisation",
