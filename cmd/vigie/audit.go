@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -121,11 +122,27 @@ func entryJSON(e audit.Entry) any {
 func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit verify", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	var wantSeq uint64
+	var wantHash []byte
+	if *head != "" {
+		f := strings.FieldsFunc(*head, func(r rune) bool { return r == ' ' || r == ':' })
+		var err error
+		if len(f) == 2 {
+			wantHash, err = hex.DecodeString(f[1])
+			if err == nil {
+				_, err = fmt.Sscan(f[0], &wantSeq)
+			}
+		}
+		if len(f) != 2 || err != nil || len(wantHash) != 32 || wantSeq == 0 {
+			return vigie.Invalid("head", "%q is not SEQ:HASH as verify prints it (a sequence and 64 hex digits)", *head)
+		}
 	}
 	db, err := openDataStore(*data, true)
 	if err != nil {
@@ -143,7 +160,20 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	if rep.Broken != nil {
 		return fmt.Errorf("audit trail broken: %w (the %d entries before it are intact)", rep.Broken, rep.Entries)
 	}
+	if wantSeq > 0 {
+		if wantSeq > rep.Entries {
+			return fmt.Errorf("audit trail truncated: it ends at entry %d, but entry %d was recorded earlier", rep.Entries, wantSeq)
+		}
+		e, err := trail.Get(wantSeq)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(e.Hash, wantHash) {
+			return fmt.Errorf("audit trail rewritten: entry %d no longer has the hash recorded earlier", wantSeq)
+		}
+		fmt.Fprintf(stdout, "recorded head %d found unchanged\n", wantSeq)
+	}
 	fmt.Fprintf(stdout, "audit trail intact: %d entries\n", rep.Entries)
-	fmt.Fprintf(stdout, "head: %d %s (record it elsewhere to detect entries removed from the end)\n", rep.Entries, hex.EncodeToString(rep.Head))
+	fmt.Fprintf(stdout, "head: %d:%s (record it elsewhere; verify --head checks it later, detecting entries removed from the end)\n", rep.Entries, hex.EncodeToString(rep.Head))
 	return nil
 }

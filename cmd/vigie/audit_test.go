@@ -56,7 +56,10 @@ func TestAuditVerbs(t *testing.T) {
 		{"record without local id", []string{"audit", "--data", dir, "--authority", "1.2.3"}, 2, 0, []string{"both --authority and --local-id"}},
 		{"record and user", []string{"audit", "--data", dir, "--authority", "1.2.3", "--local-id", "IPP9", "--user", "x"}, 2, 0, []string{"exactly one"}},
 		{"nobody", []string{"audit", "--data", dir, "--user", "nobody"}, 0, 2, []string{"(no entries)"}},
-		{"verify", []string{"audit", "verify", "--data", dir}, 0, 2, []string{"intact: 3 entries", "head: 3 "}},
+		{"verify", []string{"audit", "verify", "--data", dir}, 0, 2, []string{"intact: 3 entries", "head: 3:"}},
+		{"bad head", []string{"audit", "verify", "--data", dir, "--head", "3:abc"}, 2, 0, []string{"head:"}},
+		{"head beyond the end", []string{"audit", "verify", "--data", dir, "--head", "4:" + strings.Repeat("0", 64)}, 1, 0, []string{"truncated"}},
+		{"head with another hash", []string{"audit", "verify", "--data", dir, "--head", "2:" + strings.Repeat("0", 64)}, 1, 0, []string{"rewritten"}},
 		{"neither", []string{"audit", "--data", dir}, 2, 0, []string{"exactly one of --identity, --user"}},
 		{"both", []string{"audit", "--data", dir, "--identity", "I1", "--user", "x"}, 2, 0, []string{"exactly one"}},
 		{"negative limit", []string{"audit", "--data", dir, "--user", "x", "--limit", "-1"}, 2, 0, []string{"limit"}},
@@ -81,6 +84,13 @@ func TestAuditVerbs(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The head printed by verify is accepted back.
+	_, out, _ := runCLI("audit", "verify", "--data", dir)
+	head := strings.Fields(strings.Split(out, "\n")[1])[1]
+	if code, out, errs := runCLI("audit", "verify", "--data", dir, "--head", head); code != 0 || !strings.Contains(out, "recorded head 3 found unchanged") {
+		t.Errorf("verify --head %s: exit %d\n%s%s", head, code, out, errs)
 	}
 
 	code, out, _ := runCLI("audit", "--data", dir, "--identity", "I1", "--json")
