@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,3 +126,49 @@ func TestStatusError(t *testing.T) {
 }
 
 func codeString(err error) string { return connect.CodeOf(err).String() }
+
+// authFunc adapts a function to Authenticator.
+type authFunc func(context.Context, string) (*Principal, error)
+
+func (f authFunc) Authenticate(ctx context.Context, c string) (*Principal, error) { return f(ctx, c) }
+
+// TestAuthenticatorFault: a store that cannot be read is a fault of ours
+// (internal), not the caller's (unauthenticated), and says nothing more.
+func TestAuthenticatorFault(t *testing.T) {
+	db := memDB(t)
+	trail, _ := audit.Open(db)
+	broken := authFunc(func(context.Context, string) (*Principal, error) {
+		return nil, errors.New("badger: value log corrupt at a/tok/x")
+	})
+	srv := httptest.NewServer(NewInterceptor(broken, DefaultPolicy(), trail, nil).HTTP(STOWProcedure, http.NotFoundHandler()))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+	req.Header.Set("Authorization", "Bearer x")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "badger") || !strings.Contains(string(body), "authentication unavailable") {
+		t.Errorf("status %d body %q", resp.StatusCode, body)
+	}
+}
+
+func TestPurposeCleaned(t *testing.T) {
+	ic := NewInterceptor(nil, nil, nil, nil)
+	tests := []struct{ header, want string }{
+		{"care", "care"},
+		{"  care  ", "care"},
+		{"care\n2026-01-01 admin GetIdentity ok", "care 2026-01-01 admin GetIdentity ok"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 100)},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		h.Set(PurposeHeader, tt.header)
+		if got := ic.newCall(&Principal{}, "/p", h, "").purpose; got != tt.want {
+			t.Errorf("purpose of %q = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
