@@ -59,7 +59,9 @@ func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now} }
 // Create makes a new API key and returns its secret, which is never shown
 // again, with the key as stored. Scoped roles (ingest, physicist) need at
 // least one authority; lifetime must be positive and at most
-// MaxKeyLifetime.
+// MaxKeyLifetime. Names need not be unique: a holder rotating its key makes
+// the new one under the same name before revoking the old, and the audit
+// trail tells them apart by key id.
 func (k *Keys) Create(role Role, authorities []string, name string, lifetime time.Duration) (string, Key, error) {
 	if _, err := ParseRole(string(role)); err != nil {
 		return "", Key{}, err
