@@ -10,6 +10,8 @@
 // a/usr/… the audit trail and its indexes (rpc/audit).
 package rpc
 
+//go:generate ./generate.sh
+
 import (
 	"context"
 	"errors"
