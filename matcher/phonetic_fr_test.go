@@ -373,7 +373,16 @@ func TestSoundex2PhonexReference(t *testing.T) {
 	if testing.Short() {
 		t.Log("short: INSEE surnames skipped")
 	} else if insee := phxSharedSurnames(t); insee != nil {
-		names = append(names, insee...)
+		if raceEnabled {
+			// The race detector adds nothing to this single-goroutine
+			// check and makes it ten times slower: every 8th surname.
+			for i := 0; i < len(insee); i += 8 {
+				names = append(names, insee[i])
+			}
+			t.Log("race detector on: one INSEE surname in 8")
+		} else {
+			names = append(names, insee...)
+		}
 	} else {
 		t.Log("INSEE surnames not found: hand-picked names only")
 	}
