@@ -12,6 +12,7 @@ import (
 	"vigie/rpc/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
 )
 
 func BenchmarkKeysAuthenticate(b *testing.B) {
@@ -67,4 +68,41 @@ func BenchmarkGetIdentity(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGetIdentityParallelSynced: 16 concurrent clients per core over
+// loopback, with the audit trail on a synced on-disk store: the cost a
+// client sees once audit appends share their syncs (group commit).
+func BenchmarkGetIdentityParallelSynced(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	keys := NewKeys(db)
+	secret, _, _ := keys.Create(RoleClinician, nil, "bench", time.Hour)
+	trail, err := audit.Open(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(fakeIdentities{}, connect.WithInterceptors(NewInterceptor(keys, DefaultPolicy(), trail, nil))))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	defer tr.CloseIdleConnections()
+	client := vigiev1connect.NewIdentityServiceClient(&http.Client{Transport: tr}, srv.URL)
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "I1"})
+			req.Header().Set("Authorization", "Bearer "+secret)
+			if _, err := client.GetIdentity(context.Background(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
