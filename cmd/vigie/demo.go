@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/rpc/auth"
+	"vigie/synth"
+)
+
+// demoConfig sizes the demonstration data of `vigie serve --demo`.
+type demoConfig struct {
+	Persons int
+	Seed    uint64
+	// ExamShare is the share of source records given dose reports
+	// (default 0.4), one to three each.
+	ExamShare float64
+}
+
+// demoActor is the actor of everything --demo writes, so that the history
+// of every demonstration identity says where it came from.
+const demoActor = mpi.Actor("demo")
+
+// loadDemo fills an EMPTY store with a generated population (the persons of
+// `vigie gen identities`, resolved through the patient index as a feed
+// would be), generated dose reports on a sample of their records, the
+// alerts those raise, and one API key per role, whose secrets it prints
+// once on stdout. A store that holds anything is left alone: a real
+// deployment never gets fake patients.
+func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore,
+	keys *auth.Keys, stdout io.Writer, log *slog.Logger) error {
+	empty, err := storeEmpty(db, ix)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		log.Warn("demo skipped: the store is not empty, and demonstration data only goes into an empty one", "records", ix.Count())
+		return nil
+	}
+	if c.Persons <= 0 {
+		c.Persons = 2000
+	}
+	if c.ExamShare <= 0 {
+		c.ExamShare = 0.4
+	}
+	t0 := time.Now()
+	cfg := synth.DefaultConfig(c.Persons, c.Seed)
+	cfg.Sites = 12
+	if dir, ok := synth.FindNamesDir("."); ok {
+		if names, err := synth.LoadNames(dir); err == nil {
+			cfg.Names = names
+		}
+	}
+	type demoRec struct {
+		key ledger.SourceKey
+		age int
+		sex byte
+	}
+	var recs []demoRec
+	resolved, reviews := 0, 0
+	_, err = synth.Generate(cfg, func(r *synth.Record) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec := matcher.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
+			BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
+			BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
+			Address: r.Address, Phone: r.Phone}
+		res, err := ix.Resolve(ctx, rec, demoActor)
+		if err != nil {
+			// A generated record the index refuses (an anonymous
+			// placeholder, say) is simply not part of the demo.
+			return nil
+		}
+		resolved++
+		reviews += len(res.Reviews)
+		recs = append(recs, demoRec{ledger.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("demo: generate identities: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, 0xd05e))
+	perSite := map[string]int{}
+	exams := 0
+	for i, r := range recs {
+		if rng.Float64() >= c.ExamShare {
+			continue
+		}
+		for j := range 1 + rng.IntN(3) {
+			ex := demoExam(rng, r.key, r.age, r.sex, fmt.Sprintf("2.25.%d%06d%02d", c.Seed, i, j))
+			if _, err := led.Put(ctx, ex); err != nil {
+				return fmt.Errorf("demo: store exam: %w", err)
+			}
+			exams++
+			perSite[r.key.Authority]++
+		}
+	}
+	scan := &dosimetry.Scanner{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD(), Coef: dosimetry.DefaultCoefficients(),
+		Config: dosimetry.DefaultAlertConfig(), Identities: indexIdentities{ix}, History: led}
+	sr, err := scan.Scan(ctx, led, alerts, dosimetry.ScanQuery{})
+	if err != nil {
+		return fmt.Errorf("demo: alerts: %w", err)
+	}
+	// The scoped demo keys act for the busiest site.
+	var site string
+	for s, n := range perSite {
+		if site == "" || n > perSite[site] || (n == perSite[site] && s < site) {
+			site = s
+		}
+	}
+	fmt.Fprintln(stdout, "DEMO: demonstration API keys (generated patients only; valid 30 days; shown this once):")
+	for _, role := range auth.Roles {
+		var authorities []string
+		if role.Scoped() {
+			authorities = []string{site}
+		}
+		name := "demo-" + string(role)
+		secret, _, err := keys.Create(role, authorities, name, 30*24*time.Hour)
+		if err != nil {
+			return fmt.Errorf("demo: create key %s: %w", name, err)
+		}
+		fmt.Fprintf(stdout, "DEMO  %-10s %-15s %s%s\n", role, name, secret, map[bool]string{true: "  (authority " + site + ")"}[role.Scoped()])
+		log.Info("demo API key created", "name", name, "role", string(role))
+	}
+	log.Info("demo data loaded", "persons", c.Persons, "records", resolved, "reviews", reviews, "exams", exams,
+		"alerts", sr.Raised, "sites", len(perSite), "elapsed", time.Since(t0).Round(time.Millisecond).String())
+	return nil
+}
+
+// storeEmpty reports whether the store holds no patient, exam, audit entry,
+// key or alert.
+func storeEmpty(db *badger.DB, ix *mpi.Index) (bool, error) {
+	if ix.Count() > 0 {
+		return false, nil
+	}
+	empty := true
+	err := db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{"l/", "a/", "x/"} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p)})
+			it.Rewind()
+			if it.Valid() {
+				empty = false
+			}
+			it.Close()
+		}
+		return nil
+	})
+	return empty, err
+}
+
+// indexIdentities is dosimetry.Identities over the patient index.
+type indexIdentities struct{ ix *mpi.Index }
+
+func (a indexIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
+	id, err := a.ix.IdentityOf(ctx, k.Authority, k.LocalID)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+func (a indexIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
+	id, err := mpi.ParseID(identity)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := a.ix.Records(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ledger.SourceKey, len(ks))
+	for i, k := range ks {
+		out[i] = ledger.SourceKey(k)
+	}
+	return out, nil
+}
+
+// q builds a quantity from a value in a unit the ledger knows.
+func q(v float64, unit string, dim ledger.Dimension) *ledger.Quantity {
+	x, err := ledger.NewQuantity(v, unit, dim)
+	if err != nil {
+		panic("demo: " + err.Error())
+	}
+	return &x
+}
+
+func between(rng *rand.Rand, lo, hi float64) float64 {
+	v := lo + rng.Float64()*(hi-lo)
+	return float64(int(v*100+0.5)) / 100
+}
+
+var demoDevices = map[string][]ledger.Device{
+	"CT": {{Manufacturer: "SIEMENS", Model: "SOMATOM go.Top", Station: "TDM1"}, {Manufacturer: "GE MEDICAL SYSTEMS", Model: "Revolution EVO", Station: "TDM2"}},
+	"DX": {{Manufacturer: "CARESTREAM HEALTH", Model: "DRX-Evolution", Station: "RADIO1"}},
+	"XA": {{Manufacturer: "Philips", Model: "Azurion 7", Station: "SALLE-KT"}},
+	"MG": {{Manufacturer: "HOLOGIC, Inc.", Model: "Selenia Dimensions", Station: "SENO1"}},
+	"PT": {{Manufacturer: "GE MEDICAL SYSTEMS", Model: "Discovery MI", Station: "TEP1"}},
+}
+
+// demoExam generates one plausible exam (figures of the order of the French
+// NRD) of a kind that fits the patient: mammography for women over 40,
+// interventional cardiology and PET for adults.
+func demoExam(rng *rand.Rand, key ledger.SourceKey, age int, sex byte, sop string) *ledger.Exam {
+	kinds := []string{"CT", "CT", "DX", "DX", "DX"}
+	if age >= 18 {
+		kinds = append(kinds, "XA", "PT")
+	}
+	if sex == 'F' && age >= 40 {
+		kinds = append(kinds, "MG", "MG")
+	}
+	kind := kinds[rng.IntN(len(kinds))]
+	day := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(3*365))
+	devs := demoDevices[kind]
+	ex := &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".1", Date: day.Format(time.DateOnly),
+		Time: fmt.Sprintf("%02d:%02d:00", 8+rng.IntN(10), rng.IntN(60)), Modality: kind, Key: key,
+		Device: devs[rng.IntN(len(devs))], Source: ledger.SourceRDSR, SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.67",
+		Patient: ledger.PatientSize{Age: fmt.Sprintf("%03dY", age), Weight: q(between(rng, 50, 95), "kg", ledger.DimMass)}}
+	if age < 18 {
+		ex.Patient.Weight = q(between(rng, 15, 60), "kg", ledger.DimMass)
+	}
+	switch kind {
+	case "CT":
+		ex.Domain = ledger.DomainCT
+		procs := []struct {
+			name, region, regionCode string
+			ctdi, dlp                [2]float64
+			head                     bool
+		}{
+			{"TDM THORAX", "Chest", "T-D3000", [2]float64{4, 10}, [2]float64{150, 400}, false},
+			{"TDM ABDOMEN-PELVIS", "Abdomen and Pelvis", "T-D0060", [2]float64{7, 14}, [2]float64{350, 800}, false},
+			{"TDM ENCEPHALE", "Head", "T-D1100", [2]float64{35, 60}, [2]float64{600, 1100}, true},
+		}
+		p := procs[rng.IntN(len(procs))]
+		phantom := ledger.Code{Value: "113691", Scheme: "DCM", Meaning: "IEC Body Dosimetry Phantom"}
+		if p.head {
+			phantom = ledger.Code{Value: "113690", Scheme: "DCM", Meaning: "IEC Head Dosimetry Phantom"}
+		}
+		dlp := between(rng, p.dlp[0], p.dlp[1])
+		ex.Procedure, ex.Protocol = p.name, p.name
+		ex.CT = &ledger.CTDose{DLPTotal: q(dlp, "mGy.cm", ledger.DimDLP), Events: []ledger.CTEvent{{
+			UID: sop + ".2", Protocol: p.name, TargetRegion: ledger.Code{Value: p.regionCode, Scheme: "SRT", Meaning: p.region},
+			AcquisitionType: ledger.Code{Value: "P5-08001", Scheme: "SRT", Meaning: "Spiral Acquisition"}, Phantom: phantom,
+			CTDIvol: q(between(rng, p.ctdi[0], p.ctdi[1]), "mGy", ledger.DimDose), DLP: q(dlp, "mGy.cm", ledger.DimDLP)}}}
+	case "DX":
+		ex.Domain = ledger.DomainProjection
+		procs := []struct {
+			name string
+			dap  [2]float64 // cGy.cm²
+		}{{"THORAX DE FACE", [2]float64{5, 20}}, {"BASSIN DE FACE", [2]float64{100, 300}}, {"RACHIS LOMBAIRE DE FACE", [2]float64{100, 350}}}
+		p := procs[rng.IntN(len(procs))]
+		dap := between(rng, p.dap[0], p.dap[1])
+		ex.Procedure, ex.Protocol = p.name, p.name
+		ex.Projection = &ledger.ProjectionDose{Planes: 1, DAPTotal: q(dap, "cGy.cm2", ledger.DimDAP), Events: []ledger.ProjectionEvent{{
+			UID: sop + ".2", Protocol: p.name, Type: ledger.Code{Value: "113611", Scheme: "DCM", Meaning: "Stationary Acquisition"},
+			DAP: q(dap, "cGy.cm2", ledger.DimDAP)}}}
+	case "XA":
+		ex.Domain = ledger.DomainProjection
+		kerma := between(rng, 200, 1500)
+		if rng.IntN(20) == 0 {
+			kerma = between(rng, 3000, 4500) // an alert for the physicist
+		}
+		fluoro := between(rng, 180, 1200)
+		ex.Procedure = "CORONAROGRAPHIE"
+		ex.Projection = &ledger.ProjectionDose{Planes: 1, DAPTotal: q(between(rng, 15, 90), "Gy.cm2", ledger.DimDAP),
+			RPTotal: q(kerma, "mGy", ledger.DimDose), FluoroTime: q(fluoro, "s", ledger.DimTime)}
+	case "MG":
+		ex.Domain = ledger.DomainMammography
+		ex.Procedure = "MAMMOGRAPHIE BILATERALE"
+		ex.Mammography = &ledger.MammographyDose{AGDLeft: q(between(rng, 2, 4), "mGy", ledger.DimDose),
+			AGDRight: q(between(rng, 2, 4), "mGy", ledger.DimDose)}
+	case "PT":
+		ex.Domain = ledger.DomainNM
+		ex.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.68"
+		ex.Procedure = "TEP-TDM AU 18F-FDG"
+		ex.NM = &ledger.NMDose{Administrations: []ledger.Administration{{UID: sop + ".2",
+			Radiopharmaceutical: ledger.Code{Value: "C-B1031", Scheme: "SRT", Meaning: "Fluorodeoxyglucose F^18^"},
+			Radionuclide:        ledger.Code{Value: "C-111A1", Scheme: "SRT", Meaning: "^18^Fluorine"},
+			Activity:            q(between(rng, 180, 320), "MBq", ledger.DimActivity)}}}
+	}
+	return ex
+}

@@ -1,0 +1,553 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"vigie"
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/mpi"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	vigiev1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+)
+
+// DoseService serves vigie.v1.DoseService over the dose ledger, the patient
+// index (which records make up an identity), the dose alerts and the NRD
+// tables. Sites are assigning authorities: a physicist sees the exams,
+// alerts and surveys of its own authorities only; a clinician does not see
+// hidden identities nor those of patients who objected.
+type DoseService struct {
+	Index  *mpi.Index
+	Ledger *ledger.Ledger
+	Alerts *dosimetry.AlertStore
+	// Types and NRD default to the shipped tables.
+	Types *dosimetry.Table
+	NRD   *dosimetry.NRDTable
+}
+
+var _ vigiev1connect.DoseServiceHandler = (*DoseService)(nil)
+
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func (s *DoseService) tables() (*dosimetry.Table, *dosimetry.NRDTable) {
+	t, n := s.Types, s.NRD
+	if t == nil {
+		t = dosimetry.DefaultTable()
+	}
+	if n == nil {
+		n = dosimetry.DefaultNRD()
+	}
+	return t, n
+}
+
+// checkDate validates an optional ISO date field.
+func checkDate(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return vigie.Invalid(field, "a date YYYY-MM-DD is required")
+		}
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		return vigie.Invalid(field, "%q is not a date YYYY-MM-DD", v)
+	}
+	return nil
+}
+
+func checkPeriod(since, until string, required bool) error {
+	if err := checkDate("since", since, required); err != nil {
+		return err
+	}
+	if err := checkDate("until", until, required); err != nil {
+		return err
+	}
+	if since != "" && until != "" && since > until {
+		return vigie.Invalid("until", "%s is before since %s", until, since)
+	}
+	return nil
+}
+
+func inPeriod(date, since, until string) bool {
+	return (since == "" || date >= since) && (until == "" || date <= until)
+}
+
+// page reads a page size and an offset token.
+func page(size int32, token string) (int, int, error) {
+	n := int(size)
+	if n == 0 {
+		n = defaultPage
+	}
+	if n < 0 || n > maxPage {
+		return 0, 0, vigie.Invalid("page_size", "%d is not between 1 and %d", size, maxPage)
+	}
+	off := 0
+	if token != "" {
+		v, err := strconv.Atoi(token)
+		if err != nil || v < 0 {
+			return 0, 0, vigie.Invalid("page_token", "%q is not a page token from this service", token)
+		}
+		off = v
+	}
+	return n, off, nil
+}
+
+func notFound(id string) error {
+	return vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id)
+}
+
+// members returns the live identity behind id and the source records of it
+// the caller may read: all for clinicians and vigilance (a hidden identity
+// is not found for a clinician), the records of its own authorities for a
+// physicist. restricted says that some were left out.
+func (s *DoseService) members(ctx context.Context, field, v string) (mpi.Identity, []ledger.SourceKey, bool, error) {
+	id, err := parseID(field, v)
+	if err != nil {
+		return mpi.Identity{}, nil, false, err
+	}
+	ident, err := s.Index.Get(ctx, id)
+	if err != nil {
+		return mpi.Identity{}, nil, false, err
+	}
+	if hidden(ident.Attributes) && !seesHidden(ctx) {
+		return mpi.Identity{}, nil, false, notFound(v)
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	var keys []ledger.SourceKey
+	restricted := false
+	for _, m := range ident.Members {
+		if !p.MayActFor(m.Authority) {
+			restricted = true
+			continue
+		}
+		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+	}
+	if len(keys) == 0 && restricted {
+		// A physicist asking for a patient none of its sites has seen
+		// learns nothing about them.
+		return mpi.Identity{}, nil, false, notFound(v)
+	}
+	audit.Touch(ctx, ident.ID.String())
+	if ident.ID != id {
+		audit.Touch(ctx, id.String())
+	}
+	for _, k := range keys {
+		audit.TouchRecord(ctx, k.Authority, k.LocalID)
+	}
+	return ident, keys, restricted, nil
+}
+
+func opt(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+// GetDoseHistory returns an identity's exams, one section per kind.
+func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[vigiev1.GetDoseHistoryRequest]) (*connect.Response[vigiev1.GetDoseHistoryResponse], error) {
+	m := req.Msg
+	if err := checkPeriod(m.GetSince(), m.GetUntil(), false); err != nil {
+		return nil, ConnectError(err)
+	}
+	ident, keys, restricted, err := s.members(ctx, "identity_id", m.GetIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	h, err := s.Ledger.History(ctx, keys)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	since, until := m.GetSince(), m.GetUntil()
+	out := &vigiev1.DoseHistory{IdentityId: ident.ID.String(), Warnings: []string{h.Warning}}
+	if restricted {
+		out.Warnings = append(out.Warnings, "Seuls les examens des établissements de l'appelant sont montrés.")
+	}
+	if slices.Contains(ident.Attributes, "DOUT") || slices.Contains(ident.Attributes, "COLP") {
+		out.Warnings = append(out.Warnings, "L'identité est douteuse ou en collision potentielle : l'historique peut mêler ou omettre des examens.")
+	}
+	for _, r := range slices.Backward(h.Radiology) {
+		if inPeriod(r.Date, since, until) {
+			out.Radiology = append(out.Radiology, &vigiev1.RadiologyRow{Date: r.Date, Procedure: r.Procedure,
+				DapTotalCgyCm2: opt(r.DAPcGycm2), AirKermaTotalMgy: opt(r.AirKermamGy), FluoroTimeMin: opt(r.FluoroTimeMin),
+				Site: r.Site, ExamId: firstExam(r.Exams), Interventional: r.FluoroTimeMin > 0 || r.AirKermamGy > 0})
+		}
+	}
+	for _, r := range slices.Backward(h.CT) {
+		if inPeriod(r.Date, since, until) {
+			out.Ct = append(out.Ct, &vigiev1.CtRow{Date: r.Date, Procedure: r.Procedure, DlpTotalMgyCm: opt(r.DLPmGycm),
+				CtdivolMgy: opt(r.CTDIvolmGy), Site: r.Site, ExamId: firstExam(r.Exams)})
+		}
+	}
+	for _, r := range slices.Backward(h.NM) {
+		if inPeriod(r.Date, since, until) {
+			out.NuclearMedicine = append(out.NuclearMedicine, &vigiev1.NuclearMedicineRow{Date: r.Date, Procedure: r.Procedure,
+				ActivityMbq: opt(r.ActivityMBq), Radiopharmaceutical: r.Radiopharmaceutical, DlpTotalMgyCm: opt(r.CTDLPmGycm),
+				CtdivolMgy: opt(r.CTCTDIvolmGy), Site: r.Site, ExamId: firstExam(r.Exams)})
+		}
+	}
+	for _, r := range slices.Backward(h.Mammography) {
+		if inPeriod(r.Date, since, until) {
+			out.Mammography = append(out.Mammography, &vigiev1.MammographyRow{Date: r.Date, Procedure: r.Procedure,
+				AgdTotalMgy: opt(r.AGDTotalmGy), AgdRightMgy: opt(r.AGDRightmGy), AgdLeftMgy: opt(r.AGDLeftmGy),
+				Site: r.Site, ExamId: firstExam(r.Exams)})
+		}
+	}
+	return connect.NewResponse(&vigiev1.GetDoseHistoryResponse{History: out}), nil
+}
+
+func firstExam(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// modalityOf is the section of the dose synthesis an exam belongs to.
+func modalityOf(e *ledger.Entry) vigiev1.Modality {
+	switch e.Exam.Domain {
+	case ledger.DomainCT:
+		return vigiev1.Modality_MODALITY_CT
+	case ledger.DomainMammography:
+		return vigiev1.Modality_MODALITY_MAMMOGRAPHY
+	case ledger.DomainNM:
+		return vigiev1.Modality_MODALITY_NUCLEAR_MEDICINE
+	case ledger.DomainProjection:
+		switch strings.ToUpper(e.Exam.Modality) {
+		case "XA", "RF":
+			return vigiev1.Modality_MODALITY_INTERVENTIONAL
+		}
+		if e.Reported.FluoroTime > 0 || e.Reported.RP > 0 {
+			return vigiev1.Modality_MODALITY_INTERVENTIONAL
+		}
+		return vigiev1.Modality_MODALITY_RADIOGRAPHY
+	}
+	return vigiev1.Modality_MODALITY_UNSPECIFIED
+}
+
+// examToProto converts a stored exam with the figures it reported.
+func examToProto(e *ledger.Entry, identity string) *vigiev1.Exam {
+	x := &e.Exam
+	t := e.Reported
+	out := &vigiev1.Exam{Id: x.SOPInstanceUID, Record: &vigiev1.SourceKey{Authority: x.Key.Authority, LocalId: x.Key.LocalID},
+		IdentityId: identity, Site: x.Key.Authority, Device: x.Device.String(), Modality: modalityOf(e), Date: x.Date,
+		Procedure: x.Procedure, StudyInstanceUid: x.StudyUID, SopInstanceUid: x.SOPInstanceUID,
+		DapTotalCgyCm2: opt(ledger.CGyCm2(t.DAP)), AirKermaTotalMgy: opt(t.RP), FluoroTimeMin: opt(t.FluoroTime / 60),
+		DlpTotalMgyCm: opt(t.DLP), CtdivolMgy: opt(t.CTDIvolMax), ActivityMbq: opt(t.Activity),
+		AgdTotalMgy: opt(t.AGDTotal()), AgdRightMgy: opt(t.AGDRight), AgdLeftMgy: opt(t.AGDLeft)}
+	if x.Procedure == "" {
+		out.Procedure = x.Protocol
+	}
+	if x.NM != nil {
+		var names []string
+		for _, a := range x.NM.Administrations {
+			n := a.Radiopharmaceutical.Meaning
+			if n == "" {
+				n = a.Radiopharmaceutical.Value
+			}
+			if n != "" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		out.Radiopharmaceutical = strings.Join(names, ", ")
+	}
+	if age, ok := dosimetry.AgeYears(x.Patient.Age); ok {
+		out.PatientAgeYears = &age
+	}
+	if w := x.Patient.Weight; w != nil && w.Value > 0 {
+		out.PatientWeightKg = &w.Value
+	}
+	if h := x.Patient.Height; h != nil && h.Value > 0 {
+		out.PatientHeightM = &h.Value
+	}
+	return out
+}
+
+// ListExams pages through exams by identity, record or site. Listing a
+// whole site is for vigilance staff and the site's physicists: a clinician
+// reads the exams of a patient.
+func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev1.ListExamsRequest]) (*connect.Response[vigiev1.ListExamsResponse], error) {
+	m := req.Msg
+	if err := checkPeriod(m.GetSince(), m.GetUntil(), false); err != nil {
+		return nil, ConnectError(err)
+	}
+	size, off, err := page(m.GetPageSize(), m.GetPageToken())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	var entries []ledger.Entry
+	identityOf := map[ledger.SourceKey]string{}
+	switch {
+	case m.GetIdentityId() != "":
+		ident, keys, _, err := s.members(ctx, "identity_id", m.GetIdentityId())
+		if err != nil {
+			return nil, ConnectError(err)
+		}
+		for _, k := range keys {
+			identityOf[k] = ident.ID.String()
+		}
+		if entries, err = s.Ledger.Exams(ctx, keys); err != nil {
+			return nil, ConnectError(err)
+		}
+	case m.GetRecord() != nil:
+		k, err := sourceKey("record", m.GetRecord())
+		if err != nil {
+			return nil, ConnectError(err)
+		}
+		if id, err := s.Index.IdentityOf(ctx, k.Authority, k.LocalID); err == nil {
+			ident, err := s.Index.Get(ctx, id)
+			if err == nil && hidden(ident.Attributes) && !seesHidden(ctx) {
+				return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k))
+			}
+			identityOf[ledger.SourceKey(k)] = id.String()
+		}
+		audit.TouchRecord(ctx, k.Authority, k.LocalID)
+		if entries, err = s.Ledger.Exams(ctx, []ledger.SourceKey{ledger.SourceKey(k)}); err != nil {
+			return nil, ConnectError(err)
+		}
+	case m.GetSite() != "":
+		if p.Role == auth.RoleClinician {
+			return nil, ConnectError(vigie.Errorf(vigie.EPERMISSION, "site: a clinician lists the exams of a patient (identity_id or record), not of a whole site"))
+		}
+		if !p.MayActFor(m.GetSite()) {
+			return nil, ConnectError(vigie.Errorf(vigie.EPERMISSION, "site: %s %q does not act for %q", p.Role, p.Name, m.GetSite()))
+		}
+		err := s.Ledger.Each(ctx, func(e *ledger.Entry) error {
+			if e.Exam.Key.Authority == m.GetSite() {
+				entries = append(entries, *e)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, ConnectError(err)
+		}
+	default:
+		return nil, ConnectError(vigie.Invalid("identity_id", "one of identity_id, record or site is required"))
+	}
+	// Filter, newest first, then page.
+	entries = slices.DeleteFunc(entries, func(e ledger.Entry) bool {
+		return !inPeriod(e.Exam.Date, m.GetSince(), m.GetUntil()) ||
+			(m.GetModality() != vigiev1.Modality_MODALITY_UNSPECIFIED && modalityOf(&e) != m.GetModality()) ||
+			(m.GetSite() != "" && e.Exam.Key.Authority != m.GetSite())
+	})
+	slices.SortStableFunc(entries, func(a, b ledger.Entry) int {
+		return strings.Compare(b.Exam.Date+b.Exam.Time+b.Exam.SOPInstanceUID, a.Exam.Date+a.Exam.Time+a.Exam.SOPInstanceUID)
+	})
+	out := &vigiev1.ListExamsResponse{}
+	if off < len(entries) {
+		end := min(off+size, len(entries))
+		for i := off; i < end; i++ {
+			e := &entries[i]
+			id, ok := identityOf[e.Exam.Key]
+			if !ok {
+				if v, err := s.Index.IdentityOf(ctx, e.Exam.Key.Authority, e.Exam.Key.LocalID); err == nil {
+					id = v.String()
+				}
+				identityOf[e.Exam.Key] = id
+			}
+			out.Exams = append(out.Exams, examToProto(e, id))
+			audit.TouchRecord(ctx, e.Exam.Key.Authority, e.Exam.Key.LocalID)
+		}
+		if end < len(entries) {
+			out.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+func alertToProto(a *dosimetry.Alert) *vigiev1.Alert {
+	out := &vigiev1.Alert{Id: a.ID, Created: timestamppb.New(a.RaisedAt), Kind: a.Kind, Message: a.Message, ExamId: a.SOP,
+		IdentityId: a.Identity, Site: a.Site, Value: a.Value, Threshold: a.Threshold, Unit: a.Unit}
+	if n := len(a.Acks); n > 0 {
+		last := a.Acks[n-1]
+		out.Acknowledged, out.AcknowledgedBy, out.Comment = timestamppb.New(last.At), last.Actor, last.Comment
+	}
+	return out
+}
+
+// ListAlerts pages through dose alerts of the sites the caller may see.
+func (s *DoseService) ListAlerts(ctx context.Context, req *connect.Request[vigiev1.ListAlertsRequest]) (*connect.Response[vigiev1.ListAlertsResponse], error) {
+	m := req.Msg
+	size, off, err := page(m.GetPageSize(), m.GetPageToken())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if m.GetSite() != "" && !p.MayActFor(m.GetSite()) {
+		return nil, ConnectError(vigie.Errorf(vigie.EPERMISSION, "site: %s %q does not act for %q", p.Role, p.Name, m.GetSite()))
+	}
+	alerts, err := s.Alerts.List(ctx, dosimetry.AlertFilter{Site: m.GetSite(), Open: !m.GetIncludeAcknowledged()})
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	alerts = slices.DeleteFunc(alerts, func(a dosimetry.Alert) bool { return !p.MayActFor(a.Site) })
+	out := &vigiev1.ListAlertsResponse{}
+	if off < len(alerts) {
+		end := min(off+size, len(alerts))
+		for i := off; i < end; i++ {
+			a := &alerts[i]
+			out.Alerts = append(out.Alerts, alertToProto(a))
+			audit.TouchRecord(ctx, a.Key.Authority, a.Key.LocalID)
+		}
+		if end < len(alerts) {
+			out.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AcknowledgeAlert records who handled an alert and how.
+func (s *DoseService) AcknowledgeAlert(ctx context.Context, req *connect.Request[vigiev1.AcknowledgeAlertRequest]) (*connect.Response[vigiev1.AcknowledgeAlertResponse], error) {
+	m := req.Msg
+	id := strings.TrimSpace(m.GetAlertId())
+	if id == "" {
+		return nil, ConnectError(vigie.Invalid("alert_id", "is required"))
+	}
+	if strings.TrimSpace(m.GetComment()) == "" {
+		return nil, ConnectError(vigie.Invalid("comment", "is required: say what was done or decided"))
+	}
+	a, err := s.Alerts.Get(ctx, id)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if !p.MayActFor(a.Site) {
+		// Not found rather than forbidden: another site's alerts are not
+		// even known to exist.
+		return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "alert %s does not exist", id))
+	}
+	a, err = s.Alerts.Ack(ctx, id, p.Name, m.GetComment())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	audit.TouchRecord(ctx, a.Key.Authority, a.Key.LocalID)
+	return connect.NewResponse(&vigiev1.AcknowledgeAlertResponse{Alert: alertToProto(a)}), nil
+}
+
+// evaluator builds the NRD evaluator; the patient's sex comes from the
+// latest version of its source record in the patient index.
+func (s *DoseService) evaluator(ctx context.Context) *dosimetry.Evaluator {
+	t, n := s.tables()
+	return &dosimetry.Evaluator{Types: t, NRD: n, Sex: func(k ledger.SourceKey) string {
+		v, err := s.Index.History(ctx, mpi.SourceKey(k))
+		if err != nil || len(v) == 0 {
+			return ""
+		}
+		return v[len(v)-1].Record.Sex
+	}}
+}
+
+func (s *DoseService) survey(ctx context.Context, site, device, examType, since, until string) ([]*dosimetry.Evaluation, error) {
+	if strings.TrimSpace(site) == "" {
+		return nil, vigie.Invalid("site", "is required")
+	}
+	if err := checkPeriod(since, until, true); err != nil {
+		return nil, err
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if !p.MayActFor(site) {
+		return nil, vigie.Errorf(vigie.EPERMISSION, "site: %s %q does not act for %q", p.Role, p.Name, site)
+	}
+	evs, err := s.evaluator(ctx).Evaluate(ctx, s.Ledger, dosimetry.Query{Site: site, Device: device, ExamType: examType, From: since, To: until})
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// EvaluateNrd compares a site's medians with the NRD, per exam type,
+// device and indicator. It returns statistics only: no patient is named,
+// and the audit entry names none.
+func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigiev1.EvaluateNrdRequest]) (*connect.Response[vigiev1.EvaluateNrdResponse], error) {
+	m := req.Msg
+	evs, err := s.survey(ctx, m.GetSite(), m.GetDevice(), m.GetExamType(), m.GetSince(), m.GetUntil())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	_, nrd := s.tables()
+	out := &vigiev1.EvaluateNrdResponse{TableSource: strings.TrimSpace(nrd.Source.Decision + " " + nrd.Source.Journal)}
+	for _, e := range evs {
+		required := nrd.Survey.MinAdults
+		if e.Population == dosimetry.Child {
+			required = nrd.Survey.MinChildren
+		}
+		for _, st := range e.Stats {
+			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, Site: e.Site, Device: e.Device, Indicator: string(st.Indicator),
+				Unit: st.Unit, Count: int32(st.N), Required: int32(required), Median: st.Median,
+				AboveNrd: st.AboveNRD, AboveGuideValue: st.AboveVGD, Remarks: slices.Clone(e.Reasons)}
+			if st.NRD != nil {
+				ev.Nrd = *st.NRD
+			}
+			if st.VGD != nil {
+				ev.GuideValue = *st.VGD
+			}
+			if st.Note != "" {
+				ev.Remarks = append(ev.Remarks, st.Note)
+			}
+			out.Evaluations = append(out.Evaluations, ev)
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ExportNrdSurvey writes the IRSN file of one survey. The file names no
+// patient, but it is made of patients' exams: the audit entry lists their
+// source records.
+func (s *DoseService) ExportNrdSurvey(ctx context.Context, req *connect.Request[vigiev1.ExportNrdSurveyRequest]) (*connect.Response[vigiev1.ExportNrdSurveyResponse], error) {
+	m := req.Msg
+	for _, f := range []struct{ name, v string }{{"site", m.GetSite()}, {"device", m.GetDevice()}, {"exam_type", m.GetExamType()}} {
+		if strings.TrimSpace(f.v) == "" {
+			return nil, ConnectError(vigie.Invalid(f.name, "is required"))
+		}
+	}
+	evs, err := s.survey(ctx, m.GetSite(), m.GetDevice(), m.GetExamType(), m.GetSince(), m.GetUntil())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	var ev *dosimetry.Evaluation
+	for _, e := range evs {
+		if e.Device == m.GetDevice() && e.ExamType == m.GetExamType() {
+			ev = e
+			break
+		}
+	}
+	if ev == nil {
+		return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "no exam of type %s on device %q at site %s between %s and %s",
+			m.GetExamType(), m.GetDevice(), m.GetSite(), m.GetSince(), m.GetUntil()))
+	}
+	var buf bytes.Buffer
+	if err := dosimetry.WriteIRSN(&buf, ev); err != nil {
+		return nil, ConnectError(err)
+	}
+	for _, r := range ev.Records {
+		audit.TouchRecord(ctx, r.Key.Authority, r.Key.LocalID)
+	}
+	name := fmt.Sprintf("nrd_%s_%s_%s_%s.csv", safeName(m.GetExamType()), safeName(m.GetSite()), m.GetSince(), m.GetUntil())
+	return connect.NewResponse(&vigiev1.ExportNrdSurveyResponse{Filename: name, ContentType: "text/csv; charset=utf-8",
+		Content: buf.Bytes(), Count: int32(len(ev.Records))}), nil
+}
+
+// safeName keeps letters, digits, dots, dashes and underscores.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}

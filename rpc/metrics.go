@@ -1,0 +1,250 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// latencyBuckets are the upper bounds (seconds) of the request latency
+// histogram: from a cached read (1 ms) to a large DICOM batch (10 s).
+var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Metrics counts what the server does, in the Prometheus text exposition
+// format (version 0.0.4), written with the standard library only: requests
+// by procedure and code, their latency, DICOM ingest outcomes, and gauges
+// read when scraped (review queue, records, identities). Labels carry
+// procedure names, codes and outcomes only: never a patient identifier,
+// a name or a credential. The zero value is not usable; use NewMetrics.
+// A nil *Metrics ignores every observation.
+type Metrics struct {
+	mu       sync.Mutex
+	requests map[reqKey]uint64
+	latency  map[string]*histogram
+	ingest   map[string]uint64
+	gauges   []gauge
+}
+
+type reqKey struct{ procedure, code string }
+
+type histogram struct {
+	counts []uint64 // per bucket, not cumulative
+	sum    float64
+	n      uint64
+}
+
+type gauge struct {
+	name, help string
+	read       func(context.Context) (float64, error)
+}
+
+// NewMetrics returns an empty set of metrics.
+func NewMetrics() *Metrics {
+	return &Metrics{requests: map[reqKey]uint64{}, latency: map[string]*histogram{}, ingest: map[string]uint64{}}
+}
+
+// Gauge registers a value read at every scrape (name without the vigie_
+// prefix). A read error leaves the gauge out of that scrape.
+func (m *Metrics) Gauge(name, help string, read func(context.Context) (float64, error)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gauges = append(m.gauges, gauge{name, help, read})
+}
+
+// Observe records one finished request: its procedure (a Connect procedure
+// path or an HTTP operation), its result code ("ok" or a Connect code) and
+// its duration.
+func (m *Metrics) Observe(procedure, code string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.requests[reqKey{procedure, code}]++
+	h := m.latency[procedure]
+	if h == nil {
+		h = &histogram{counts: make([]uint64, len(latencyBuckets)+1)}
+		m.latency[procedure] = h
+	}
+	s := d.Seconds()
+	i, _ := slices.BinarySearch(latencyBuckets, s)
+	h.counts[i]++
+	h.sum += s
+	h.n++
+}
+
+// IngestOutcome counts one DICOM file by outcome: stored, duplicate or
+// refused.
+func (m *Metrics) IngestOutcome(outcome string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ingest[outcome]++
+}
+
+func codeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return connect.CodeOf(err).String()
+}
+
+// Interceptor returns a Connect interceptor that observes every handler
+// call. Put it outside the authenticating interceptor so that refused and
+// unauthenticated calls are counted too.
+func (m *Metrics) Interceptor() connect.Interceptor { return metricsInterceptor{m} }
+
+type metricsInterceptor struct{ m *Metrics }
+
+func (i metricsInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		t0 := time.Now()
+		resp, err := next(ctx, req)
+		i.m.Observe(req.Spec().Procedure, codeOf(err), time.Since(t0))
+		return resp, err
+	}
+}
+
+func (i metricsInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i metricsInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		t0 := time.Now()
+		err := next(ctx, conn)
+		i.m.Observe(conn.Spec().Procedure, codeOf(err), time.Since(t0))
+		return err
+	}
+}
+
+// HTTP observes a plain HTTP handler (STOW-RS) under operation; the code
+// is "ok" below 400, else "http_<status>".
+func (m *Metrics) HTTP(operation string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		code := "ok"
+		if sw.status >= 400 {
+			code = "http_" + strconv.Itoa(sw.status)
+		}
+		m.Observe(operation, code, time.Since(t0))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// ServeHTTP answers GET /metrics.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_ = m.Write(r.Context(), w)
+}
+
+// Write writes every metric in the text exposition format, sorted so that
+// two scrapes compare line by line.
+func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
+	m.mu.Lock()
+	var b strings.Builder
+	b.WriteString("# HELP vigie_requests_total Requests handled, by procedure and result code.\n# TYPE vigie_requests_total counter\n")
+	keys := make([]reqKey, 0, len(m.requests))
+	for k := range m.requests {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b reqKey) int {
+		if c := strings.Compare(a.procedure, b.procedure); c != 0 {
+			return c
+		}
+		return strings.Compare(a.code, b.code)
+	})
+	for _, k := range keys {
+		fmt.Fprintf(&b, "vigie_requests_total{procedure=%s,code=%s} %d\n", quote(k.procedure), quote(k.code), m.requests[k])
+	}
+	b.WriteString("# HELP vigie_request_duration_seconds Request latency, by procedure.\n# TYPE vigie_request_duration_seconds histogram\n")
+	procs := make([]string, 0, len(m.latency))
+	for p := range m.latency {
+		procs = append(procs, p)
+	}
+	slices.Sort(procs)
+	for _, p := range procs {
+		h := m.latency[p]
+		var cum uint64
+		for i, le := range latencyBuckets {
+			cum += h.counts[i]
+			fmt.Fprintf(&b, "vigie_request_duration_seconds_bucket{procedure=%s,le=\"%s\"} %d\n", quote(p), strconv.FormatFloat(le, 'g', -1, 64), cum)
+		}
+		fmt.Fprintf(&b, "vigie_request_duration_seconds_bucket{procedure=%s,le=\"+Inf\"} %d\n", quote(p), h.n)
+		fmt.Fprintf(&b, "vigie_request_duration_seconds_sum{procedure=%s} %s\n", quote(p), formatFloat(h.sum))
+		fmt.Fprintf(&b, "vigie_request_duration_seconds_count{procedure=%s} %d\n", quote(p), h.n)
+	}
+	b.WriteString("# HELP vigie_dicom_files_total DICOM files submitted (Connect or STOW-RS), by outcome.\n# TYPE vigie_dicom_files_total counter\n")
+	outcomes := []string{"stored", "duplicate", "refused"}
+	for o := range m.ingest {
+		if !slices.Contains(outcomes, o) {
+			outcomes = append(outcomes, o)
+		}
+	}
+	for _, o := range outcomes {
+		fmt.Fprintf(&b, "vigie_dicom_files_total{outcome=%s} %d\n", quote(o), m.ingest[o])
+	}
+	gauges := slices.Clone(m.gauges)
+	m.mu.Unlock()
+	for _, g := range gauges {
+		v, err := g.read(ctx)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "# HELP vigie_%s %s\n# TYPE vigie_%s gauge\nvigie_%s %s\n", g.name, g.help, g.name, g.name, formatFloat(v))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatFloat(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// quote writes a label value with the escapes of the text format.
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}

@@ -1,0 +1,326 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"vigie"
+)
+
+// STOW-RS (DICOM PS3.18 §10.5, Store Transaction): POST /dicomweb/studies
+// with a multipart/related body whose parts are DICOM Part-10 files, so
+// that a PACS or a DICOM node (Orthanc, dcm4chee) forwards dose reports
+// without custom code.
+
+// STOWPath is where the STOW-RS endpoint is mounted.
+const STOWPath = "/dicomweb/studies"
+
+// Limits of one STOW-RS request.
+const (
+	MaxSTOWBytes = 512 << 20 // the whole body
+	MaxSTOWParts = 10000     // parts of one body
+)
+
+// Status codes of the Store Instances Response (PS3.4 Annex B and PS3.18
+// table 10.5.3-1) that Vigie uses in FailureReason.
+const (
+	stowCannotUnderstand = 0xC000 // the part is not a DICOM dose report Vigie can read
+	stowNotAuthorized    = 0x0124 // the patient belongs to another assigning authority
+	stowProcessing       = 0x0110 // processing failure: send the instance again
+)
+
+// STOW answers STOW-RS requests. Mount it behind auth.Interceptor.HTTP
+// (authentication, the ingest role, one audit entry per request); each part
+// goes through the same Ingester as IngestService.SubmitDicom.
+type STOW struct {
+	Ingester *Ingester
+}
+
+// stowError is a request-level failure: the body could not be read as a
+// STOW-RS request at all.
+type stowError struct {
+	status int
+	msg    string
+}
+
+func (e *stowError) Error() string { return e.msg }
+
+// ReadSTOWParts reads a multipart/related body of DICOM parts and calls fn
+// with each part's bytes, in order. contentType is the request's
+// Content-Type: multipart/related with a boundary, and type
+// "application/dicom" when given. A part whose own Content-Type is set must
+// be application/dicom. Parts are bounded by maxPart bytes and the body by
+// MaxSTOWParts parts. The error names what is wrong; fn's error stops the
+// reading and is returned as is.
+func ReadSTOWParts(contentType string, body io.Reader, maxPart int64, fn func(i int, part []byte) error) error {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return &stowError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q cannot be read: %v", contentType, err)}
+	}
+	if mt != "multipart/related" {
+		return &stowError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: expected multipart/related; type=\"application/dicom\"", mt)}
+	}
+	if t := params["type"]; t != "" && !strings.EqualFold(t, "application/dicom") {
+		return &stowError{http.StatusUnsupportedMediaType, fmt.Sprintf("multipart/related type %q: only application/dicom (Part-10 files) is accepted", t)}
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		return &stowError{http.StatusBadRequest, "Content-Type has no boundary"}
+	}
+	mr := multipart.NewReader(body, boundary)
+	for i := 0; ; i++ {
+		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) {
+			if i == 0 {
+				return &stowError{http.StatusBadRequest, "the body has no part"}
+			}
+			return nil
+		}
+		if err != nil {
+			return bodyError(i, err)
+		}
+		if i >= MaxSTOWParts {
+			return &stowError{http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d parts", MaxSTOWParts)}
+		}
+		if ct := part.Header.Get("Content-Type"); ct != "" {
+			pt, _, err := mime.ParseMediaType(ct)
+			if err != nil || pt != "application/dicom" {
+				return &stowError{http.StatusUnsupportedMediaType, fmt.Sprintf("part %d: Content-Type %q: only application/dicom is accepted", i+1, ct)}
+			}
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxPart+1))
+		if err != nil {
+			return bodyError(i, err)
+		}
+		if int64(len(b)) > maxPart {
+			return &stowError{http.StatusRequestEntityTooLarge, fmt.Sprintf("part %d is larger than %d bytes", i+1, maxPart)}
+		}
+		if err := fn(i, b); err != nil {
+			return err
+		}
+	}
+}
+
+// bodyError describes a body that could not be read at part i.
+func bodyError(i int, err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &stowError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit)}
+	}
+	return &stowError{http.StatusBadRequest, fmt.Sprintf("part %d: malformed multipart body: %v", i+1, err)}
+}
+
+// stowResult is one instance of the response.
+type stowResult struct {
+	classUID, instanceUID string
+	failure               int // 0: stored (or already stored)
+}
+
+// ServeHTTP stores every part and answers the Store Instances Response:
+// 200 when every instance is stored (a duplicate counts as stored: the
+// transaction is idempotent), 202 when some failed, 409 when none could
+// be stored; 400 / 415 / 413 for a body that is not a STOW-RS request.
+// The response is DICOM JSON (application/dicom+json) unless the client
+// accepts only application/dicom+xml.
+func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "STOW-RS takes POST", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx := r.Context()
+	authority := r.URL.Query().Get("authority")
+	var results []stowResult
+	body := http.MaxBytesReader(w, r.Body, MaxSTOWBytes)
+	err := ReadSTOWParts(r.Header.Get("Content-Type"), body, MaxDicomBytes, func(i int, part []byte) error {
+		out, err := s.Ingester.Ingest(ctx, fmt.Sprintf("part %d", i+1), part, authority)
+		res := stowResult{instanceUID: out.GetSopInstanceUid(), classUID: sopClassOf(part)}
+		if err != nil {
+			switch vigie.ErrorCode(err) {
+			case vigie.EINVALID:
+				res.failure = stowCannotUnderstand
+			case vigie.EPERMISSION:
+				res.failure = stowNotAuthorized
+			default:
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				res.failure = stowProcessing
+			}
+		}
+		results = append(results, res)
+		return nil
+	})
+	if err != nil {
+		var se *stowError
+		switch {
+		case !errors.As(err, &se):
+			http.Error(w, "the request was interrupted", http.StatusServiceUnavailable)
+			return
+		case len(results) == 0:
+			http.Error(w, se.msg, se.status)
+			return
+		}
+		// Parts were stored before the body went wrong: the response
+		// lists them, and one failure without UIDs for the rest.
+		results = append(results, stowResult{failure: stowCannotUnderstand})
+	}
+	stored, failed := 0, 0
+	for _, res := range results {
+		if res.failure == 0 {
+			stored++
+		} else {
+			failed++
+		}
+	}
+	status := http.StatusOK
+	switch {
+	case stored == 0:
+		status = http.StatusConflict
+	case failed > 0:
+		status = http.StatusAccepted
+	}
+	writeStoreResponse(w, r, status, results)
+}
+
+// sopClassOf reads the MediaStorageSOPClassUID of a Part-10 file's meta
+// header, for the failed-instance list of a file the parser refused; ""
+// when it cannot be found.
+func sopClassOf(b []byte) string {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return ""
+	}
+	p := b[132:]
+	// The meta group is explicit VR little endian: tag, VR, length.
+	for len(p) >= 8 {
+		group := uint16(p[0]) | uint16(p[1])<<8
+		elem := uint16(p[2]) | uint16(p[3])<<8
+		if group != 0x0002 {
+			return ""
+		}
+		vr := string(p[4:6])
+		var n, hdr int
+		switch vr {
+		case "OB", "OW", "OF", "SQ", "UT", "UN":
+			if len(p) < 12 {
+				return ""
+			}
+			n, hdr = int(uint32(p[8])|uint32(p[9])<<8|uint32(p[10])<<16|uint32(p[11])<<24), 12
+		default:
+			n, hdr = int(uint16(p[6])|uint16(p[7])<<8), 8
+		}
+		if n < 0 || hdr+n > len(p) {
+			return ""
+		}
+		if elem == 0x0002 {
+			return strings.TrimRight(string(p[hdr:hdr+n]), "\x00 ")
+		}
+		p = p[hdr+n:]
+	}
+	return ""
+}
+
+// Attribute tags of the Store Instances Response Module (PS3.18 table
+// 10.5.3-2).
+const (
+	tagRefSOPClass    = "00081150"
+	tagRefSOPInstance = "00081155"
+	tagFailureReason  = "00081197"
+	tagFailedSOPSeq   = "00081198"
+	tagReferencedSeq  = "00081199"
+)
+
+type dicomJSONAttr struct {
+	VR    string `json:"vr"`
+	Value []any  `json:"Value,omitempty"`
+}
+
+func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, results []stowResult) {
+	var ref, failed []map[string]dicomJSONAttr
+	for _, res := range results {
+		item := map[string]dicomJSONAttr{}
+		if res.classUID != "" {
+			item[tagRefSOPClass] = dicomJSONAttr{VR: "UI", Value: []any{res.classUID}}
+		}
+		if res.instanceUID != "" {
+			item[tagRefSOPInstance] = dicomJSONAttr{VR: "UI", Value: []any{res.instanceUID}}
+		}
+		if res.failure == 0 {
+			ref = append(ref, item)
+			continue
+		}
+		item[tagFailureReason] = dicomJSONAttr{VR: "US", Value: []any{res.failure}}
+		failed = append(failed, item)
+	}
+	if wantsXML(r.Header.Get("Accept")) {
+		w.Header().Set("Content-Type", "application/dicom+xml")
+		w.WriteHeader(status)
+		_ = writeStoreXML(w, ref, failed)
+		return
+	}
+	doc := map[string]dicomJSONAttr{}
+	seq := func(items []map[string]dicomJSONAttr) dicomJSONAttr {
+		a := dicomJSONAttr{VR: "SQ"}
+		for _, it := range items {
+			a.Value = append(a.Value, it)
+		}
+		return a
+	}
+	if len(ref) > 0 {
+		doc[tagReferencedSeq] = seq(ref)
+	}
+	if len(failed) > 0 {
+		doc[tagFailedSOPSeq] = seq(failed)
+	}
+	w.Header().Set("Content-Type", "application/dicom+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// wantsXML reports whether the Accept header asks for the XML response and
+// not the JSON one.
+func wantsXML(accept string) bool {
+	return strings.Contains(accept, "application/dicom+xml") && !strings.Contains(accept, "application/dicom+json")
+}
+
+var keywords = map[string]string{tagRefSOPClass: "ReferencedSOPClassUID", tagRefSOPInstance: "ReferencedSOPInstanceUID",
+	tagFailureReason: "FailureReason", tagFailedSOPSeq: "FailedSOPSequence", tagReferencedSeq: "ReferencedSOPSequence"}
+
+// writeStoreXML writes the response in the Native DICOM Model (PS3.19).
+func writeStoreXML(w io.Writer, ref, failed []map[string]dicomJSONAttr) error {
+	var b bytes.Buffer
+	b.WriteString(xml.Header + `<NativeDicomModel xmlns="http://dicom.nema.org/PS3.19/models/NativeDICOM">` + "\n")
+	writeSeq := func(tag string, items []map[string]dicomJSONAttr) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, `<DicomAttribute tag="%s" vr="SQ" keyword="%s">`+"\n", tag, keywords[tag])
+		for n, it := range items {
+			fmt.Fprintf(&b, `<Item number="%d">`+"\n", n+1)
+			for _, t := range []string{tagRefSOPClass, tagRefSOPInstance, tagFailureReason} {
+				a, ok := it[t]
+				if !ok {
+					continue
+				}
+				fmt.Fprintf(&b, `<DicomAttribute tag="%s" vr="%s" keyword="%s"><Value number="1">`, t, a.VR, keywords[t])
+				_ = xml.EscapeText(&b, []byte(fmt.Sprint(a.Value[0])))
+				b.WriteString("</Value></DicomAttribute>\n")
+			}
+			b.WriteString("</Item>\n")
+		}
+		b.WriteString("</DicomAttribute>\n")
+	}
+	writeSeq(tagFailedSOPSeq, failed)
+	writeSeq(tagReferencedSeq, ref)
+	b.WriteString("</NativeDicomModel>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
