@@ -216,7 +216,8 @@ type PatientExams interface {
 	Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger.Entry, error)
 }
 
-// Scanner applies the alert rules to stored exams.
+// Scanner applies the alert rules to stored exams. One scanner runs one
+// scan at a time (it keeps the scan's classification cache).
 type Scanner struct {
 	Types  *Table
 	NRD    *NRDTable
@@ -228,6 +229,19 @@ type Scanner struct {
 	// History reads a patient's exams at every site for the per-patient
 	// rules; without it they see only the exams of the scan.
 	History PatientExams
+
+	ev    *Evaluator
+	cache map[string][]assignment
+}
+
+// examType returns the exam type of an exam, or nil (unmapped or kept out
+// of surveys), from the scan's classification cache.
+func (s *Scanner) examType(x *ledger.Exam) *ExamType {
+	as := s.ev.assign(x, s.cache)
+	if len(as) == 0 {
+		return nil
+	}
+	return s.Types.Type(as[0].examType)
 }
 
 // ScanQuery selects the exams a scan examines (empty: all).
@@ -275,8 +289,8 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			return nil, vigie.Invalid(d.f, "%q is not a date YYYY-MM-DD", d.v)
 		}
 	}
-	ev := &Evaluator{Types: s.Types, NRD: s.NRD}
-	cache := map[string]Match{}
+	s.ev = &Evaluator{Types: s.Types, NRD: s.NRD}
+	s.cache = map[string][]assignment{}
 	var out []Alert
 	patients := map[ledger.SourceKey][]ledger.Entry{}
 	err := src.Each(ctx, func(e *ledger.Entry) error {
@@ -286,7 +300,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			return nil
 		}
 		res.Exams++
-		out = append(out, s.examAlerts(ev, e, cache)...)
+		out = append(out, s.examAlerts(s.ev, e, s.cache)...)
 		if s.Config.CumulativemSv > 0 || s.Config.RepeatCTDays > 0 {
 			patients[x.Key] = append(patients[x.Key], *e)
 		}
@@ -309,7 +323,7 @@ func newAlert(kind string, e *ledger.Entry, examType, detail string) Alert {
 }
 
 // examAlerts applies the per-exam rules.
-func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string]Match) []Alert {
+func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string][]assignment) []Alert {
 	x := &e.Exam
 	var out []Alert
 	as := ev.assign(x, cache)
@@ -520,7 +534,7 @@ func (s *Scanner) cumulative(identity, subject string, es []ledger.Entry) []Aler
 	ds := byDate(es)
 	est := make([]float64, len(ds))
 	for i, d := range ds {
-		if e := s.Coef.Estimate(d.e, s.Types); e.Estimated() {
+		if e := s.Coef.estimate(d.e, s.examType(&d.e.Exam)); e.Estimated() {
 			est[i] = e.MSv
 		}
 	}
@@ -563,8 +577,8 @@ func (s *Scanner) repeatCT(identity, subject string, es []ledger.Entry) []Alert 
 			continue
 		}
 		region := ""
-		if m := s.Types.Classify(x); m.ExamType != "" && m.ExamType != NoExamType {
-			region = s.Types.Type(m.ExamType).Region
+		if et := s.examType(x); et != nil {
+			region = et.Region
 		}
 		if region == "" {
 			region = s.Coef.ctRegion(x)

@@ -119,15 +119,20 @@ func (e ExamEstimate) Estimated() bool { return e.Method != "" }
 //     else of its region;
 //   - mammography and nuclear medicine have no estimate here (Reason says so).
 func (c *Coefficients) Estimate(e *ledger.Entry, tab *Table) ExamEstimate {
-	x := &e.Exam
-	out := ExamEstimate{SOP: x.SOPInstanceUID, Date: x.Date}
-	t := e.Effective()
 	var et *ExamType
 	if tab != nil {
-		if m := tab.Classify(x); m.ExamType != NoExamType {
+		if m := tab.Classify(&e.Exam); m.ExamType != NoExamType {
 			et = tab.Type(m.ExamType)
 		}
 	}
+	return c.estimate(e, et)
+}
+
+// estimate is Estimate for an exam whose exam type is known (nil: none).
+func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType) ExamEstimate {
+	x := &e.Exam
+	out := ExamEstimate{SOP: x.SOPInstanceUID, Date: x.Date}
+	t := e.Effective()
 	switch x.Domain {
 	case ledger.DomainCT:
 		if t.DLP <= 0 {

@@ -174,7 +174,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 		return nil, vigie.Invalid("exam_type", "%q is not an exam type of the mapping table", q.ExamType)
 	}
 	groups := map[groupKey]map[ledger.SourceKey]map[string]*study{}
-	cache := map[string]Match{}
+	cache := map[string][]assignment{}
 	err := src.Each(ctx, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) {
@@ -207,11 +207,12 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 				sk = "sop:" + x.SOPInstanceUID
 			}
 			s := sts[sk]
+			d := x.Date + "T" + x.Time
 			if s == nil {
-				s = &study{key: x.Date + "T" + x.Time, uid: sk, event: a.event}
+				s = &study{key: d, uid: sk, event: a.event}
 				sts[sk] = s
 			}
-			if d := x.Date + "T" + x.Time; d < s.key {
+			if d < s.key {
 				s.key = d
 			}
 			s.entries = append(s.entries, e)
@@ -249,17 +250,24 @@ type assignment struct {
 	event    int
 }
 
-// assign returns the surveys an exam feeds.
-func (ev *Evaluator) assign(x *ledger.Exam, cache map[string]Match) []assignment {
-	text := ExamText(x)
-	ck := x.Modality + "\x00" + string(x.Domain) + "\x00" + text + "\x00" + regionSignature(x)
-	m, ok := cache[ck]
-	if !ok {
-		m = ev.Types.classify(x, text, "")
-		if len(cache) < 100000 {
-			cache[ck] = m
-		}
+// assign returns the surveys an exam feeds. The answer depends only on
+// the exam's modality, domain, descriptions, acquisition protocols and
+// regions, so it is cached under those raw strings: a site's exams repeat
+// a few hundred descriptions, and folding text costs more than a lookup.
+func (ev *Evaluator) assign(x *ledger.Exam, cache map[string][]assignment) []assignment {
+	ck := rawSignature(x)
+	if as, ok := cache[ck]; ok {
+		return as
 	}
+	as := ev.assignUncached(x)
+	if len(cache) < 100000 {
+		cache[ck] = as
+	}
+	return as
+}
+
+func (ev *Evaluator) assignUncached(x *ledger.Exam) []assignment {
+	m := ev.Types.classify(x, ExamText(x), "")
 	if m.ExamType == NoExamType {
 		return nil
 	}
@@ -300,15 +308,37 @@ func (ev *Evaluator) assign(x *ledger.Exam, cache map[string]Match) []assignment
 	return out
 }
 
-func regionSignature(x *ledger.Exam) string {
-	if x.CT == nil {
-		return ""
-	}
+// rawSignature is everything classification reads from an exam, unfolded.
+func rawSignature(x *ledger.Exam) string {
 	var b strings.Builder
-	for i := range x.CT.Events {
-		if !IsScout(&x.CT.Events[i]) {
-			b.WriteString(x.CT.Events[i].TargetRegion.Value)
-			b.WriteByte(',')
+	for _, s := range []string{x.Modality, string(x.Domain), x.Procedure, x.Protocol} {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	if c := x.CT; c != nil {
+		for i := range c.Events {
+			ev := &c.Events[i]
+			b.WriteString(ev.Protocol)
+			b.WriteByte(1)
+			b.WriteString(ev.TargetRegion.Value)
+			b.WriteByte(1)
+			b.WriteString(ev.AcquisitionType.Value)
+			b.WriteString(ev.AcquisitionType.Meaning)
+			b.WriteByte(2)
+		}
+	}
+	b.WriteByte(0)
+	if p := x.Projection; p != nil {
+		for _, ev := range p.Events {
+			b.WriteString(ev.Protocol)
+			b.WriteByte(2)
+		}
+	}
+	b.WriteByte(0)
+	if n := x.NM; n != nil {
+		for _, a := range n.Administrations {
+			b.WriteString(a.Radiopharmaceutical.Meaning)
+			b.WriteByte(2)
 		}
 	}
 	return b.String()
