@@ -83,3 +83,26 @@ func TestLoadCoefficientsErrors(t *testing.T) {
 		})
 	}
 }
+
+func FuzzLoadCoefficients(f *testing.F) {
+	f.Add(defaultCoefficientsJSON)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := LoadCoefficients(strings.NewReader(string(b)))
+		if err != nil {
+			if vigie.ErrorCode(err) != vigie.EINVALID {
+				t.Fatalf("error without EINVALID: %v", err)
+			}
+			return
+		}
+		for k, v := range c.CT.Regions {
+			if v != nil && (*v <= 0 || *v > 1) {
+				t.Fatalf("accepted k %v for %s", *v, k)
+			}
+		}
+		for code, r := range c.TargetRegions {
+			if _, ok := c.CT.Regions[r]; !ok {
+				t.Fatalf("accepted region %q for %s", r, code)
+			}
+		}
+	})
+}

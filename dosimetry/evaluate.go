@@ -13,7 +13,9 @@ import (
 )
 
 // Source is where evaluations and alert scans read stored exams:
-// *ledger.Ledger, or a test's slice (Entries).
+// *ledger.Ledger, or a test's slice (Entries). fn may keep the entry it is
+// given after it returns: each call must get its own (ledger.Each decodes
+// every entry into a new value).
 type Source interface {
 	Each(ctx context.Context, fn func(*ledger.Entry) error) error
 }
@@ -543,6 +545,9 @@ func (ev *Evaluator) measure(et *ExamType, s *study, inds []IndicatorUnit) (*Rec
 			return nil, "activité administrée non renseignée"
 		}
 		canon[IndActivity] = tot.Activity
+		if r.WeightKg > 0 {
+			canon[IndActivityPerKg] = tot.Activity / r.WeightKg
+		}
 		r.Agent = agents(s.entries)
 	}
 	r.Values = make([]float64, len(inds))

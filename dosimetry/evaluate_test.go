@@ -343,3 +343,45 @@ func FuzzLoadNRD(f *testing.F) {
 		}
 	})
 }
+
+func TestEvaluateNMPerKg(t *testing.T) {
+	nrd := DefaultNRD()
+	for i := range nrd.Entries {
+		if e := &nrd.Entries[i]; e.ExamType == "nm_tep_fdg" {
+			e.Indicator, e.Unit = IndActivityPerKg, "MBq/kg"
+		}
+	}
+	ev := &Evaluator{Types: DefaultTable(), NRD: nrd}
+	x := adult(exam("s", "CHU", "p", "2025-01-01", "PT", ledger.DomainNM), 60, 80, 1.8)
+	x.Procedure = "TEP FDG"
+	x.NM = &ledger.NMDose{Administrations: []ledger.Administration{{Activity: q(240, ledger.DimActivity)}}}
+	e := evalOne(t, ev, Entries{entry(x)}, Query{})
+	if e.ExamType != "nm_tep_fdg" || !near(e.Records[0].Values[0], 3) || e.Stats[0].Unit != "MBq/kg" {
+		t.Errorf("evaluation %s %+v, want 240 MBq / 80 kg = 3 MBq/kg", e.ExamType, e.Records)
+	}
+	x.Patient.Weight = nil
+	e = evalOne(t, ev, Entries{entry(x)}, Query{})
+	if e.Patients != 0 || e.Excluded["indicateur activity_per_kg non renseigné"] != 1 {
+		t.Errorf("an unweighed patient counted: %d, %v", e.Patients, e.Excluded)
+	}
+}
+
+func ExampleEvaluator_Evaluate() {
+	var es Entries
+	for i := range 30 {
+		es = append(es, entry(adult(thoraxPA(fmt.Sprint(i), "CHU", fmt.Sprint(i), "2025-05-01", float64(150+2*i)), 50, 70, 1.72)))
+	}
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
+	evs, err := ev.Evaluate(context.Background(), es, Query{Site: "CHU", From: "2025-01-01", To: "2025-12-31"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	e := evs[0]
+	s := e.Stats[0]
+	fmt.Printf("%s, %s: %d patients, valid %v\n", e.Label, e.Device, e.Patients, e.Valid)
+	fmt.Printf("PDS median %v %s (Q1 %v, Q3 %v), NRD %v, above NRD %v, above VGD %v\n", s.Median, s.Unit, s.Q1, s.Q3, *s.NRD, s.AboveNRD, s.AboveVGD)
+	// Output:
+	// Thorax de face (PA), ACME M1 S1: 30 patients, valid true
+	// PDS median 179 mGy.cm2 (Q1 164.5, Q3 193.5), NRD 200, above NRD false, above VGD true
+}

@@ -32,7 +32,8 @@ import (
 //	                    projection), ctdivol_mGy and dlp_mGy.cm (the one CT
 //	                    helix covering the region), agd_mGy (mean glandular
 //	                    dose per view), pds_Gy.cm2, kar_mGy and fluoro_time_min
-//	                    (interventional), activity_MBq (nuclear medicine)
+//	                    (interventional), activity_MBq and
+//	                    activity_per_kg_MBq/kg (nuclear medicine)
 //	fantome_cm          CT only: CTDI phantom diameter, 16 (head) or 32 (body)
 //	epaisseur_sein_mm   mammography only: mean compressed breast thickness
 //	radiopharmaceutique nuclear medicine only: the radiopharmaceutical

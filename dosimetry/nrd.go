@@ -36,18 +36,23 @@ const (
 	IndKar        Indicator = "kar"         // air kerma at the reference point, mGy
 	IndFluoroTime Indicator = "fluoro_time" // fluoroscopy time, s
 	IndActivity   Indicator = "activity"    // administered activity, MBq
+	// IndActivityPerKg is the administered activity per kg of body weight
+	// (MBq/kg), for radiopharmaceuticals whose NRD is weight-based; only
+	// patients weighed have it.
+	IndActivityPerKg Indicator = "activity_per_kg"
 )
 
 // units gives, per indicator, the factor from the canonical unit to each
 // unit an NRD file may use.
 var units = map[Indicator]map[string]float64{
-	IndPDS:        {"mGy.cm2": 1e7, "cGy.cm2": 1e6, "dGy.cm2": 1e5, "Gy.cm2": 1e4, "Gy.m2": 1},
-	IndCTDIvol:    {"mGy": 1},
-	IndDLP:        {"mGy.cm": 1},
-	IndAGD:        {"mGy": 1},
-	IndKar:        {"mGy": 1, "Gy": 1e-3},
-	IndFluoroTime: {"s": 1, "min": 1.0 / 60},
-	IndActivity:   {"MBq": 1},
+	IndPDS:           {"mGy.cm2": 1e7, "cGy.cm2": 1e6, "dGy.cm2": 1e5, "Gy.cm2": 1e4, "Gy.m2": 1},
+	IndCTDIvol:       {"mGy": 1},
+	IndDLP:           {"mGy.cm": 1},
+	IndAGD:           {"mGy": 1},
+	IndKar:           {"mGy": 1, "Gy": 1e-3},
+	IndFluoroTime:    {"s": 1, "min": 1.0 / 60},
+	IndActivity:      {"MBq": 1},
+	IndActivityPerKg: {"MBq/kg": 1},
 }
 
 // defaultIndicators are the indicators of each kind of exam type and their
@@ -185,7 +190,7 @@ func (t *NRDTable) validate() error {
 		}
 		us, ok := units[e.Indicator]
 		if !ok {
-			return vigie.Invalid(f+".indicator", "%q is not pds, ctdivol, dlp, agd, kar, fluoro_time or activity", e.Indicator)
+			return vigie.Invalid(f+".indicator", "%q is not pds, ctdivol, dlp, agd, kar, fluoro_time, activity or activity_per_kg", e.Indicator)
 		}
 		if _, ok := us[e.Unit]; !ok {
 			return vigie.Invalid(f+".unit", "%q is not a unit of %s (use %s)", e.Unit, e.Indicator, unitList(us))
