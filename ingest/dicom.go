@@ -2,13 +2,11 @@ package ingest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"vigie"
@@ -155,8 +153,8 @@ func ParseDICOMFile(path string, opts DICOMOptions) (*DoseReport, error) {
 	return rep, nil
 }
 
-// ParseDICOM reads a DICOM Part-10 object of size bytes (pixel data
-// skipped) and extracts the patient and the exam's dose figures: from an
+// ParseDICOM reads a DICOM Part-10 object of size bytes into the DICOM
+// library's data model (see readDataset; pixel data skipped) and extracts the patient and the exam's dose figures: from an
 // X-ray or radiopharmaceutical radiation dose SR, a legacy Enhanced SR dose
 // report, or the dose tags of an image header. Content items are matched on
 // code value and coding scheme (SRT and SCT both accepted), never on
@@ -191,26 +189,11 @@ func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, er
 	if string(data[128:132]) != "DICM" {
 		return nil, refuse("file", "not a DICOM Part-10 file: no DICM marker after the 128-byte preamble")
 	}
-	if err := checkLengths(data); err != nil {
+	ds, err := readDataset(data)
+	if err != nil {
 		return nil, err
 	}
-	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil, dicom.SkipPixelData())
-	if err != nil {
-		return nil, refuse("file", "malformed DICOM: %v", trimErr(err))
-	}
-	return extract(elems(ds.Elements), opts)
-}
-
-// trimErr shortens the parser's error chains, which can repeat a value.
-func trimErr(err error) string {
-	s := err.Error()
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		s = "truncated (" + s + ")"
-	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return extract(ds, opts)
 }
 
 func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {

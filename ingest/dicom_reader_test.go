@@ -1,0 +1,96 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"vigie/internal/sharedtest"
+)
+
+// extractWith runs the extraction over Vigie's reader, or over dicom.Parse
+// (the library's own reader, the reference), and returns it as JSON.
+func extractWith(data []byte, library bool) (string, error) {
+	var ds elems
+	if library {
+		parsed, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil, dicom.SkipPixelData())
+		if err != nil {
+			return "", err
+		}
+		ds = elems(parsed.Elements)
+	} else {
+		var err error
+		if ds, err = readDataset(data); err != nil {
+			return "", err
+		}
+	}
+	rep, err := extract(ds, DICOMOptions{Authority: "1.2.3"})
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(rep)
+	return string(b), err
+}
+
+// TestReaderMatchesLibrary: for every shared file, Vigie's reader and the
+// DICOM library's give the same extraction, or both refuse.
+func TestReaderMatchesLibrary(t *testing.T) {
+	root := sharedtest.Path(t, "dicom")
+	compared := 0
+	for _, f := range listShared(t, root) {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) < 132 || string(data[128:132]) != "DICM" {
+			continue
+		}
+		lib, libErr := extractWith(data, true)
+		own, ownErr := extractWith(data, false)
+		if (libErr == nil) != (ownErr == nil) {
+			t.Errorf("%s: library error %v, reader error %v", f, libErr, ownErr)
+			continue
+		}
+		if lib != own {
+			t.Errorf("%s: extractions differ\nlibrary: %s\nreader:  %s", f, lib, own)
+		}
+		compared++
+	}
+	if compared < 90 {
+		t.Errorf("compared %d files, want the whole set", compared)
+	}
+}
+
+// FuzzReaderMatchesLibrary: whatever Vigie's reader accepts, the library
+// reads to the same extraction (the library is only run on inputs the
+// reader accepted: on others it may allocate gigabytes).
+func FuzzReaderMatchesLibrary(f *testing.F) {
+	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P1"})))
+	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P2"}), el(f, tag.OtherPatientIDsSequence, [][]*dicom.Element{{
+		el(f, tag.PatientID, []string{"161047512345678"}), el(f, tag.IssuerOfPatientID, []string{"1.2.250.1.213.1.4.8"})}})))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 132 || string(b[128:132]) != "DICM" {
+			return
+		}
+		own, err := extractWith(b, false)
+		if err != nil {
+			return
+		}
+		lib, err := func() (s string, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = refuse("file", "library panic: %v", p)
+				}
+			}()
+			return extractWith(b, true)
+		}()
+		if err == nil && lib != own {
+			t.Fatalf("extractions differ\nlibrary: %s\nreader:  %s", lib, own)
+		}
+	})
+}
