@@ -28,8 +28,8 @@ func (p Policy) Allows(procedure string, role Role) bool {
 //   - clinician searches and reads identities and dose histories;
 //   - vigilance does all identity operations and reads everything;
 //   - physicist reads dose data, runs alerts and NRD surveys of its sites;
-//   - admin manages keys through the command line and reads no patient
-//     data.
+//   - admin manages keys and reads the audit trail (AdminService), and
+//     reads no patient data; vigilance may query the audit trail too.
 //
 // Row-level restrictions (hidden identities for clinicians, a physicist's
 // sites, an ingest key's authorities inside a DICOM file) are the handlers'
@@ -41,6 +41,7 @@ func DefaultPolicy() Policy {
 		C = RoleClinician
 		V = RoleVigilance
 		P = RolePhysicist
+		A = RoleAdmin
 	)
 	return Policy{
 		c.IdentityServiceResolveRecordProcedure:    {I, V},
@@ -65,6 +66,12 @@ func DefaultPolicy() Policy {
 		c.IngestServiceSubmitDicomProcedure:       {I},
 		c.IngestServiceSubmitDicomStreamProcedure: {I},
 		STOWProcedure: {I},
+
+		c.AdminServiceCreateApiKeyProcedure: {A},
+		c.AdminServiceListApiKeysProcedure:  {A},
+		c.AdminServiceRevokeApiKeyProcedure: {A},
+		c.AdminServiceQueryAuditProcedure:   {A, V},
+		c.AdminServiceVerifyAuditProcedure:  {A},
 	}
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -17,7 +18,7 @@ import (
 func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 	pol := DefaultPolicy()
 	var procs []string
-	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto} {
+	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto, v1.File_vigie_v1_admin_proto} {
 		for i := 0; i < fd.Services().Len(); i++ {
 			s := fd.Services().Get(i)
 			for j := 0; j < s.Methods().Len(); j++ {
@@ -25,15 +26,15 @@ func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 			}
 		}
 	}
-	if len(procs) != 19 {
-		t.Errorf("found %d procedures, want 19", len(procs))
+	if len(procs) != 24 {
+		t.Errorf("found %d procedures, want 24", len(procs))
 	}
 	for _, p := range procs {
 		if len(pol[p]) == 0 {
 			t.Errorf("%s is in no role", p)
 		}
-		if pol.Allows(p, RoleAdmin) {
-			t.Errorf("admin may call %s", p)
+		if isAdmin := strings.HasPrefix(p, "/vigie.v1.AdminService/"); pol.Allows(p, RoleAdmin) != isAdmin {
+			t.Errorf("admin may call %s: %v, want %v (admin reads no patient data)", p, !isAdmin, isAdmin)
 		}
 	}
 	for p := range pol {
@@ -69,6 +70,10 @@ func TestDefaultPolicy(t *testing.T) {
 		{c.IngestServiceSubmitDicomStreamProcedure, RoleVigilance, false},
 		{STOWProcedure, RoleIngest, true},
 		{STOWProcedure, RoleClinician, false},
+		{c.AdminServiceCreateApiKeyProcedure, RoleAdmin, true},
+		{c.AdminServiceCreateApiKeyProcedure, RoleVigilance, false},
+		{c.AdminServiceQueryAuditProcedure, RoleVigilance, true},
+		{c.AdminServiceQueryAuditProcedure, RoleClinician, false},
 		{"/vigie.v1.IdentityService/NoSuchThing", RoleVigilance, false},
 		{"/grpc.health.v1.Health/Check", RoleAdmin, false},
 	}

@@ -1,0 +1,196 @@
+// Package admin serves vigie.v1.AdminService: API keys and audit queries
+// while the server runs. The `vigie token` and `vigie audit` verbs open the
+// store themselves, which Badger allows only while no server holds it;
+// this service is the way to do the same on a running platform. It keeps
+// nothing of its own: keys are rpc/auth's, the trail is rpc/audit's.
+//
+// Roles (auth.DefaultPolicy): key management and VerifyAudit for admin,
+// QueryAudit for admin and vigilance. Every call is audited by the
+// interceptor like any other; a created key's secret appears only in the
+// response.
+package admin
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"vigie"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+)
+
+// Service implements vigiev1connect.AdminServiceHandler.
+type Service struct {
+	Keys  *auth.Keys
+	Trail *audit.Log
+}
+
+var _ vigiev1connect.AdminServiceHandler = (*Service)(nil)
+
+// Defaults and bounds of requests.
+const (
+	defaultLifetimeDays = 90
+	defaultAuditLimit   = 100
+	maxAuditLimit       = 1000
+)
+
+// CreateApiKey implements the RPC.
+func (s *Service) CreateApiKey(_ context.Context, req *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error) {
+	m := req.Msg
+	days := m.GetLifetimeDays()
+	if days == 0 {
+		days = defaultLifetimeDays
+	}
+	if maxDays := int32(auth.MaxKeyLifetime / (24 * time.Hour)); days < 0 || days > maxDays {
+		return nil, connectError(vigie.Invalid("lifetime_days", "must be between 1 and %d, got %d", maxDays, days))
+	}
+	role, err := auth.ParseRole(m.GetRole())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	secret, key, err := s.Keys.Create(role, m.GetAuthorities(), m.GetName(), time.Duration(days)*24*time.Hour)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.CreateApiKeyResponse{Key: keyMessage(key), Secret: secret}), nil
+}
+
+// ListApiKeys implements the RPC.
+func (s *Service) ListApiKeys(_ context.Context, req *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error) {
+	keys, err := s.Keys.List()
+	if err != nil {
+		return nil, connectError(err)
+	}
+	now := time.Now()
+	out := &v1.ListApiKeysResponse{}
+	for _, k := range keys {
+		if req.Msg.GetIncludeInactive() || k.Active(now) {
+			out.Keys = append(out.Keys, keyMessage(k))
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RevokeApiKey implements the RPC.
+func (s *Service) RevokeApiKey(_ context.Context, req *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error) {
+	if req.Msg.GetId() == "" {
+		return nil, connectError(vigie.Invalid("id", "required"))
+	}
+	k, err := s.Keys.Revoke(req.Msg.GetId())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.RevokeApiKeyResponse{Key: keyMessage(k)}), nil
+}
+
+// QueryAudit implements the RPC.
+func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryAuditRequest]) (*connect.Response[v1.QueryAuditResponse], error) {
+	m := req.Msg
+	limit := int(m.GetLimit())
+	switch {
+	case limit == 0:
+		limit = defaultAuditLimit
+	case limit < 0 || limit > maxAuditLimit:
+		return nil, connectError(vigie.Invalid("limit", "must be between 1 and %d, got %d", maxAuditLimit, limit))
+	}
+	rec := m.GetRecord()
+	given := 0
+	for _, b := range []bool{m.GetIdentityId() != "", rec != nil, m.GetPrincipal() != ""} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, connectError(vigie.Invalid("identity_id", "give exactly one of identity_id, record or principal"))
+	}
+	var entries []audit.Entry
+	var err error
+	switch {
+	case m.GetIdentityId() != "":
+		entries, err = s.Trail.ByIdentity(m.GetIdentityId(), limit)
+	case rec != nil:
+		if rec.GetAuthority() == "" || rec.GetLocalId() == "" {
+			return nil, connectError(vigie.Invalid("record", "authority and local_id are required"))
+		}
+		audit.TouchRecord(ctx, rec.GetAuthority(), rec.GetLocalId())
+		entries, err = s.Trail.ByRecord(audit.Record{Authority: rec.GetAuthority(), LocalID: rec.GetLocalId()}, limit)
+	default:
+		entries, err = s.Trail.ByUser(m.GetPrincipal(), limit)
+	}
+	if err != nil {
+		return nil, connectError(err)
+	}
+	out := &v1.QueryAuditResponse{}
+	for _, e := range entries {
+		out.Entries = append(out.Entries, entryMessage(e))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// VerifyAudit implements the RPC.
+func (s *Service) VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error) {
+	rep, err := s.Trail.Verify()
+	if err != nil {
+		return nil, connectError(err)
+	}
+	out := &v1.VerifyAuditResponse{Entries: rep.Entries, HeadHash: hex.EncodeToString(rep.Head)}
+	if rep.Broken != nil {
+		out.BrokenSeq, out.BrokenReason = rep.Broken.Seq, rep.Broken.Reason
+	}
+	return connect.NewResponse(out), nil
+}
+
+func keyMessage(k auth.Key) *v1.ApiKey {
+	m := &v1.ApiKey{Id: k.ID, Name: k.Name, Role: string(k.Role), Authorities: k.Authorities,
+		Created: timestamppb.New(k.Created), Expires: timestamppb.New(k.Expires)}
+	if !k.Revoked.IsZero() {
+		m.Revoked = timestamppb.New(k.Revoked)
+	}
+	return m
+}
+
+func entryMessage(e audit.Entry) *v1.AuditEntry {
+	m := &v1.AuditEntry{Seq: e.Seq, Time: timestamppb.New(e.Time), Principal: e.Principal, Role: e.Role,
+		Authorities: e.Authorities, Operation: e.Operation, IdentityIds: e.Identities, Purpose: e.Purpose,
+		Result: e.Result, Client: e.Client, Credential: e.Credential, Hash: hex.EncodeToString(e.Hash)}
+	for _, r := range e.Records {
+		m.Records = append(m.Records, &v1.AuditRecord{Authority: r.Authority, LocalId: r.LocalID})
+	}
+	return m
+}
+
+// connectError maps domain errors as rpc.ConnectError does, with the same
+// ErrorDetail. It is not that function so that package rpc, which holds
+// the server's handlers, can mount this service without an import cycle.
+// Only the codes this service produces are mapped: invalid → invalid_argument
+// naming the field, not found → not_found, anything else → internal
+// without detail.
+func connectError(err error) *connect.Error {
+	code := vigie.ErrorCode(err)
+	var out *connect.Error
+	var field string
+	switch code {
+	case vigie.EINVALID, vigie.ENOTFOUND:
+		var ve *vigie.Error
+		errors.As(err, &ve)
+		c := connect.CodeInvalidArgument
+		if code == vigie.ENOTFOUND {
+			c = connect.CodeNotFound
+		}
+		out, field = connect.NewError(c, errors.New(ve.Error())), ve.Field
+	default:
+		code = vigie.EINTERNAL
+		out = connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	}
+	if d, derr := connect.NewErrorDetail(&v1.ErrorDetail{Code: code, Field: field}); derr == nil {
+		out.AddDetail(d)
+	}
+	return out
+}
