@@ -27,6 +27,12 @@ type Options struct {
 	// gathering candidates (default 500): such a key says little and would
 	// dominate the cost. The INS key is never skipped.
 	MaxBlock int
+	// MinShared is how many blocking keys a record must share with the
+	// record being resolved to be scored (default 2; a shared INS always
+	// suffices, and a record with fewer keys needs them all): at a million
+	// records, the records sharing only a birth date or only a first name
+	// and year are many, and almost never the same person.
+	MinShared int
 	// MinPopulation is the smallest population the model's prior refers to
 	// (default 10,000): in a nearly empty index the prior odds of a match
 	// are high, and a few records must not link on weak evidence.
@@ -46,6 +52,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBlock <= 0 {
 		o.MaxBlock = 500
+	}
+	if o.MinShared <= 0 {
+		o.MinShared = 2
 	}
 	if o.MinPopulation <= 0 {
 		o.MinPopulation = 10000

@@ -196,9 +196,12 @@ func (t *tx) reindex(k SourceKey, old *recordState, keys []matcher.BlockingKey) 
 // record is finally linked to is read again in the transaction.
 func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude ID, checkDistinct bool) ([]*candidate, error) {
 	x := t.x
-	ids := map[ID]bool{}
-	var found []SourceKey
+	// How many blocking keys each record shares with k (a shared INS counts
+	// for all): a record sharing a single key of many (the same birth date
+	// and nothing else) is not worth scoring.
+	shared := map[SourceKey]int{}
 	it := t.NewIterator(badger.IteratorOptions{Prefix: []byte(pBlock)})
+	var found []SourceKey
 	for _, b := range keys {
 		found = found[:0]
 		prefix := blockPrefix(b)
@@ -213,15 +216,41 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 		if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
-		x.memMu.RLock()
 		for _, ck := range found {
-			if r, ok := x.recs[ck]; ok && ck != k {
-				ids[r.identity] = true
+			if ck == k {
+				continue
+			}
+			if b.Rule == matcher.BlockINS {
+				shared[ck] += len(keys)
+			} else {
+				shared[ck]++
 			}
 		}
-		x.memMu.RUnlock()
 	}
 	it.Close()
+	need := min(x.opts.MinShared, len(keys))
+	ids := map[ID]bool{}
+	var lagging []SourceKey
+	x.memMu.RLock()
+	for ck, n := range shared {
+		if n < need {
+			continue
+		}
+		r, ok := x.recs[ck]
+		if _, live := x.idents[r.identity]; ok && live {
+			ids[r.identity] = true
+		} else {
+			lagging = append(lagging, ck)
+		}
+	}
+	x.memMu.RUnlock()
+	for _, ck := range lagging { // the mirror lags a concurrent commit: ask the store
+		st, err := t.record(ck)
+		if err != nil {
+			return nil, err
+		}
+		ids[st.Identity] = true
+	}
 	var out []*candidate
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		if id == exclude {
@@ -316,6 +345,7 @@ func (t *tx) target(c *candidate) (*identity, error) {
 		return nil, err
 	}
 	if ident.Retired != 0 || !slices.Equal(ident.Members, c.members) {
+		t.x.refresh(c.id)
 		return nil, errStale
 	}
 	return ident, nil
@@ -323,6 +353,30 @@ func (t *tx) target(c *candidate) (*identity, error) {
 
 // errStale makes update retry: the in-memory view lagged behind the store.
 var errStale = errors.New("mpi: membership changed during resolution")
+
+// refresh reloads one identity's in-memory mirror from the latest committed
+// state. Commits mirror themselves right after committing, so the mirror
+// can only lag by a race between two commits' follow-ups: the retry that
+// follows a refresh sees the store's state.
+func (x *Index) refresh(id ID) {
+	var ident identity
+	var found bool
+	err := x.view(func(txn *badger.Txn) error {
+		var err error
+		found, err = get(txn, identityKey(id), &ident)
+		return err
+	})
+	if err != nil {
+		return // the retry will fail on the same read and report it
+	}
+	x.memMu.Lock()
+	defer x.memMu.Unlock()
+	if !found || ident.Retired != 0 {
+		delete(x.idents, id)
+	} else {
+		x.idents[id] = identMem{ident.Members, ident.Attributes}
+	}
+}
 
 // linkable reports whether the best candidate may be linked automatically:
 // it may by its own score and rules, and it is clearly ahead of the second.

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"vigie/linkeval"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -42,13 +41,8 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	truthSet, err := linkeval.LoadGenerated(*gen)
-	if err != nil {
-		return err
-	}
-	truth := make(map[mpi.SourceKey]string, len(truthSet.Records))
-	for i, r := range truthSet.Records {
-		truth[mpi.SourceKey{Authority: r.Authority, LocalID: r.LocalID}] = truthSet.Entity[i]
+	if _, err := os.Stat(filepath.Join(*gen, "truth.csv")); err != nil {
+		return usageErr("--generated: %v", err)
 	}
 	dir := *data
 	if dir == "" {
@@ -97,6 +91,13 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "import: %s", sum)
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		fmt.Fprintf(stdout, "CPU time of the import: %s (%.0f rows per CPU second; other processes on the machine do not count here)\n",
+			cpu.Round(time.Millisecond), float64(sum.Rows)/cpu.Seconds())
+		fmt.Fprintf(stdout, "peak RSS of the import: %.0f MB\n", float64(ru.Maxrss)/1024)
+	}
 	lat := slices.Clone(sum.Latencies)
 	slices.Sort(lat)
 	if len(lat) > 0 {
@@ -126,13 +127,13 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	truth, err := readTruth(filepath.Join(*gen, "truth.csv"))
+	if err != nil {
+		return err
+	}
 	acc := scoreClusters(links, truth)
 	fmt.Fprint(stdout, acc.String())
 	fmt.Fprintf(stdout, "review queue: %d pending (%.2f %% of records)\n", pending, 100*float64(pending)/float64(max(len(links), 1)))
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		fmt.Fprintf(stdout, "peak RSS: %.0f MB\n", float64(ru.Maxrss)/1024)
-	}
 	if err := db.Flatten(1); err == nil {
 		_ = db.Sync()
 	}
@@ -147,7 +148,14 @@ func pct(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
-func readLinks(path string) (map[mpi.SourceKey]string, error) {
+// readTruth reads the truth.csv of `vigie gen identities`: the true person
+// of every source record.
+func readTruth(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "person") }
+
+func readLinks(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "identity") }
+
+// readKeyed reads a CSV authority,local_id,COLUMN into a map.
+func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -155,8 +163,8 @@ func readLinks(path string) (map[mpi.SourceKey]string, error) {
 	defer f.Close()
 	r := csv.NewReader(f)
 	head, err := r.Read()
-	if err != nil || len(head) != 3 || head[2] != "identity" {
-		return nil, fmt.Errorf("%s: not a links export", path)
+	if err != nil || len(head) != 3 || head[0] != "authority" || head[1] != "local_id" || head[2] != column {
+		return nil, fmt.Errorf("%s: the header must be authority,local_id,%s", path, column)
 	}
 	out := map[mpi.SourceKey]string{}
 	for {
