@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"vigie/ledger"
 	"vigie/store"
@@ -53,4 +54,43 @@ func ExampleLedger_Put() {
 	// 1.2.9.1 stored: 1 new, 0 repeated events, counts 7.46 mGy.cm
 	// 1.2.9.2 stored: 1 new, 1 repeated events, counts 69.81 mGy.cm
 	// 2024-03-01 TDM thorax: DLP 77.27 mGy.cm
+}
+
+func ExampleHistory_WriteText() {
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	l := ledger.Open(db)
+	ctx := context.Background()
+	key := ledger.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP42"}
+	agd := func(v float64) *ledger.Quantity {
+		q, _ := ledger.NewQuantity(v, "mGy", ledger.DimDose)
+		return &q
+	}
+	_, err = l.Put(ctx, &ledger.Exam{SOPInstanceUID: "1.2.9.3", StudyUID: "1.2.7", Date: "2024-06-01", Procedure: "Mammographie bilatérale",
+		Source: ledger.SourceRDSR, Domain: ledger.DomainMammography, Key: key,
+		Mammography: &ledger.MammographyDose{AGDLeft: agd(1.30), AGDRight: agd(1.28)}})
+	if err != nil {
+		panic(err)
+	}
+	h, _ := l.History(ctx, []ledger.SourceKey{key})
+	h.Warning = "(avertissement)"
+	h.WriteText(os.Stdout)
+	// Output:
+	// (avertissement)
+	//
+	// Radiologie conventionnelle et interventionnelle
+	//   aucun examen
+	//
+	// Scanographie
+	//   aucun examen
+	//
+	// Médecine nucléaire
+	//   aucun examen
+	//
+	// Mammographie
+	//   Date        Acte                     DGM totale (mGy)  DGM droite (mGy)  DGM gauche (mGy)  Établissement
+	//   2024-06-01  Mammographie bilatérale  2.58              1.28              1.30              1.2.250.1.71.4.2.7.1
 }

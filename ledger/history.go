@@ -2,8 +2,12 @@ package ledger
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 )
 
 // HistoryWarning is the standing warning printed with every patient dose
@@ -210,3 +214,77 @@ func joinKeys(m map[string]bool) string {
 	sort.Strings(ks)
 	return strings.Join(ks, ", ")
 }
+
+// WriteText prints the history as the regional dose synthesis reads: the
+// standing warning, then one table per section (French headings, the
+// units of the national conventions). Empty sections say so.
+func (h *History) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("%s\n", h.Warning)
+	f := func(v float64, prec int) string {
+		if v == 0 {
+			return "-"
+		}
+		return strconv.FormatFloat(v, 'f', prec, 64)
+	}
+	section := func(title string, n int, header string, rows func(tw io.Writer)) {
+		ew.printf("\n%s\n", title)
+		if n == 0 {
+			ew.printf("  aucun examen\n")
+			return
+		}
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  "+header)
+		rows(tw)
+		tw.Flush()
+	}
+	section("Radiologie conventionnelle et interventionnelle", len(h.Radiology),
+		"Date\tActe\tPDS total (cGy.cm²)\tKerma air total (mGy)\tScopie (min)\tÉtablissement", func(tw io.Writer) {
+			for _, r := range h.Radiology {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Date), dash(r.Procedure), f(r.DAPcGycm2, 2), f(r.AirKermamGy, 2), f(r.FluoroTimeMin, 1), dash(r.Site))
+			}
+		})
+	section("Scanographie", len(h.CT),
+		"Date\tActe\tPDL total (mGy.cm)\tIDSV max (mGy)\tÉtablissement", func(tw io.Writer) {
+			for _, r := range h.CT {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", dash(r.Date), dash(r.Procedure), f(r.DLPmGycm, 1), f(r.CTDIvolmGy, 2), dash(r.Site))
+			}
+		})
+	section("Médecine nucléaire", len(h.NM),
+		"Date\tActe\tActivité (MBq)\tRadiopharmaceutique / isotope\tPDL TDM (mGy.cm)\tIDSV TDM (mGy)\tÉtablissement", func(tw io.Writer) {
+			for _, r := range h.NM {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Date), dash(r.Procedure), f(r.ActivityMBq, 0), dash(r.Radiopharmaceutical), f(r.CTDLPmGycm, 1), f(r.CTCTDIvolmGy, 2), dash(r.Site))
+			}
+		})
+	section("Mammographie", len(h.Mammography),
+		"Date\tActe\tDGM totale (mGy)\tDGM droite (mGy)\tDGM gauche (mGy)\tÉtablissement", func(tw io.Writer) {
+			for _, r := range h.Mammography {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Date), dash(r.Procedure), f(r.AGDTotalmGy, 2), f(r.AGDRightmGy, 2), f(r.AGDLeftmGy, 2), dash(r.Site))
+			}
+		})
+	return ew.err
+}
+
+func dash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+// errWriter keeps the first write error so that WriteText can report it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, nil
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
