@@ -293,6 +293,17 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	s.cache = map[string][]assignment{}
 	var out []Alert
 	patients := map[ledger.SourceKey][]ledger.Entry{}
+	// The per-exam rules apply to a study's figures: an interventional
+	// procedure reported in a cumulative RDSR and its continuation counts
+	// each event once in each report's counted figures, so only their sum
+	// is the procedure's.
+	type studyKey struct {
+		key    ledger.SourceKey
+		study  string
+		domain ledger.Domain
+	}
+	studies := map[studyKey][]*ledger.Entry{}
+	var order []studyKey
 	err := src.Each(ctx, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) ||
@@ -300,7 +311,11 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			return nil
 		}
 		res.Exams++
-		out = append(out, s.examAlerts(s.ev, e, s.cache)...)
+		k := studyKey{x.Key, studyOf(x), x.Domain}
+		if _, ok := studies[k]; !ok {
+			order = append(order, k)
+		}
+		studies[k] = append(studies[k], e)
 		if s.Config.CumulativemSv > 0 || s.Config.RepeatCTDays > 0 {
 			patients[x.Key] = append(patients[x.Key], *e)
 		}
@@ -309,6 +324,17 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	if err != nil {
 		return nil, fmt.Errorf("dosimetry: scan: %w", err)
 	}
+	for _, k := range order {
+		es := studies[k]
+		sort.SliceStable(es, func(i, j int) bool {
+			a, b := &es[i].Exam, &es[j].Exam
+			if a.Date+a.Time != b.Date+b.Time {
+				return a.Date+a.Time < b.Date+b.Time
+			}
+			return a.SOPInstanceUID < b.SOPInstanceUID
+		})
+		out = append(out, s.studyAlerts(es)...)
+	}
 	pa, err := s.patientAlerts(ctx, patients, res)
 	if err != nil {
 		return nil, err
@@ -316,23 +342,43 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	return append(out, pa...), nil
 }
 
+// studyOf is the study an exam belongs to (its own SOP instance when the
+// study UID is missing).
+func studyOf(x *ledger.Exam) string {
+	if x.StudyUID != "" {
+		return x.StudyUID
+	}
+	return "sop:" + x.SOPInstanceUID
+}
+
+// newAlert returns an alert on the study of an exam; its ID names the
+// rule, the source record, the study and the detail (indicator, level).
 func newAlert(kind string, e *ledger.Entry, examType, detail string) Alert {
 	x := &e.Exam
-	return Alert{ID: alertID(kind, x.Key.String(), x.SOPInstanceUID, detail), Kind: kind, Site: x.Key.Authority,
+	return Alert{ID: alertID(kind, x.Key.String(), studyOf(x), detail), Kind: kind, Site: x.Key.Authority,
 		Key: x.Key, SOP: x.SOPInstanceUID, StudyUID: x.StudyUID, Date: x.Date, ExamType: examType}
 }
 
-// examAlerts applies the per-exam rules.
-func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string][]assignment) []Alert {
+// studyAlerts applies the per-exam rules to the entries of one study and
+// domain of one source record, oldest first.
+func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
+	e := es[0]
 	x := &e.Exam
+	ev := s.ev
 	var out []Alert
-	as := ev.assign(x, cache)
+	as := ev.assign(x, s.cache)
 	examType := ""
 	if len(as) > 0 {
 		examType = as[0].examType
 	}
 	th := s.Config.thresholds(examType)
-	t := e.Effective()
+	var t ledger.Totals
+	for _, en := range es {
+		c := en.Effective()
+		t.DLP += c.DLP
+		t.DAP += c.DAP
+		t.RP += c.RP
+	}
 	// Single exam above k × NRD: adults, indicators with an NRD value.
 	if age, ok := AgeYears(x.Patient.Age); ok && age >= s.NRD.Survey.AdultAge {
 		for _, a := range as {
@@ -348,7 +394,7 @@ func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string][]
 			if len(inds) == 0 {
 				continue
 			}
-			r, why := ev.measure(s.Types.Type(a.examType), &study{entries: []*ledger.Entry{e}, event: a.event}, inds)
+			r, why := ev.measure(s.Types.Type(a.examType), &study{entries: es, event: a.event}, inds)
 			if why != "" {
 				continue
 			}
@@ -387,17 +433,22 @@ func (s *Scanner) examAlerts(ev *Evaluator, e *ledger.Entry, cache map[string][]
 			al.Message = fmt.Sprintf("PDL total %s mGy.cm > %s mGy.cm (seuil du site)", fmtNum(round(t.DLP, 1)), fmtNum(th.CTDLPmGycm))
 			out = append(out, al)
 		}
-		if x.CT != nil {
+		{
 			var head, body float64
-			for i := range x.CT.Events {
-				ce := &x.CT.Events[i]
-				if ce.CTDIvol == nil || IsScout(ce) {
+			for _, en := range es {
+				if en.Exam.CT == nil {
 					continue
 				}
-				if ce.Phantom.Value == "113690" {
-					head = max(head, ce.CTDIvol.Value)
-				} else {
-					body = max(body, ce.CTDIvol.Value)
+				for i := range en.Exam.CT.Events {
+					ce := &en.Exam.CT.Events[i]
+					if ce.CTDIvol == nil || IsScout(ce) {
+						continue
+					}
+					if ce.Phantom.Value == "113690" {
+						head = max(head, ce.CTDIvol.Value)
+					} else {
+						body = max(body, ce.CTDIvol.Value)
+					}
 				}
 			}
 			for _, p := range []struct {

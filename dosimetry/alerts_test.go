@@ -300,3 +300,26 @@ func ExampleScanner_Check() {
 	// air_kerma kerma au point de référence 5200 mGy ≥ 3000 mGy : suivi des effets cutanés
 	// air_kerma kerma au point de référence 5200 mGy ≥ 5000 mGy : suivi des effets cutanés
 }
+
+// TestStudyFiguresAcrossContinuedReports sums the counted figures of a
+// study's reports: 2 000 + 1 500 mGy of a procedure reported twice crosses
+// 3 Gy once, and a rescan with a third report raises nothing new.
+func TestStudyFiguresAcrossContinuedReports(t *testing.T) {
+	cfg := only(func(c *AlertConfig) { c.AirKermamGy = []float64{3000, 5000} })
+	a, b := fluoro("r1", 2000, 10), fluoro("r2", 1500, 10)
+	b.Exam.StudyUID = a.Exam.StudyUID
+	as := check(t, scanner(cfg), a, b)
+	if kinds(as) != "air_kerma:3000" {
+		t.Fatalf("alerts %q, want one at 3 Gy for the study", kinds(as))
+	}
+	c := fluoro("r3", 100, 1)
+	c.Exam.StudyUID = a.Exam.StudyUID
+	again := check(t, scanner(cfg), a, b, c)
+	if len(again) != 1 || again[0].ID != as[0].ID {
+		t.Errorf("a third report changed the study's alert: %+v vs %+v", again, as)
+	}
+	other := check(t, scanner(cfg), a)
+	if len(other) != 0 {
+		t.Errorf("one report alone (2 Gy) raised %q", kinds(other))
+	}
+}

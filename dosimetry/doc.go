@@ -98,9 +98,13 @@
 // overrides; and per patient (identity from Identities, exams at every
 // site from PatientExams): the exam that brings the cumulative
 // effective-dose estimate over the rolling window to the threshold, and a
-// CT of the same region as another study within N days. An alert's ID is
-// a hash of its rule, subject, exam and detail, so a scan is idempotent:
-// the same exam never raises the same alert twice. Alerts are listed,
+// CT of the same region as another study within N days. The per-exam
+// rules apply to a study's figures (the counted figures of all its
+// reports, so a procedure reported in a cumulative RDSR and its
+// continuation is judged whole). An alert's ID is a hash of its rule, its
+// subject (source record or identity), its study or exam and its detail
+// (indicator, level), so a scan is idempotent: the same exam never raises
+// the same alert twice. Alerts are listed,
 // acknowledged with an actor and a comment (acknowledgements accumulate),
 // and never deleted.
 //
