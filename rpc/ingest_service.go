@@ -15,6 +15,7 @@ import (
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
+	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -136,6 +137,12 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		}
 	}
 	out.ExamIds = []string{x.SOPInstanceUID}
+	// The Connect interceptor finds the patient in the response; STOW-RS
+	// answers DICOM, so the handler names it for the audit entry.
+	audit.TouchRecord(ctx, x.Key.Authority, x.Key.LocalID)
+	if out.IdentityId != "" {
+		audit.Touch(ctx, out.IdentityId)
+	}
 	if len(rep.Warnings) > 0 && out.Message == "" {
 		out.Message = strings.Join(rep.Warnings, "; ")
 	}

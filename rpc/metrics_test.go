@@ -1,0 +1,65 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"vigie/rpc"
+)
+
+// metricsText is a scrape, searched line by line.
+type metricsText struct{ strings.Builder }
+
+// has reports whether a line of the scrape starts with prefix.
+func (m *metricsText) has(prefix string) bool {
+	for _, l := range strings.Split(m.String(), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMetricsExposition(t *testing.T) {
+	m := rpc.NewMetrics()
+	m.Observe("/vigie.v1.IdentityService/ResolveRecord", "ok", 3*time.Millisecond)
+	m.Observe("/vigie.v1.IdentityService/ResolveRecord", "ok", 40*time.Millisecond)
+	m.Observe("/vigie.v1.IdentityService/ResolveRecord", "invalid_argument", time.Millisecond/2)
+	m.Observe(`odd"proc`+"\n", "ok", time.Second)
+	m.IngestOutcome("stored")
+	m.IngestOutcome("refused")
+	m.IngestOutcome("refused")
+	m.Gauge("review_queue", "Pending reviews.", func(context.Context) (float64, error) { return 7, nil })
+	m.Gauge("broken", "A gauge that cannot be read.", func(context.Context) (float64, error) { return 0, errors.New("no") })
+	var out metricsText
+	if err := m.Write(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 2`, true},
+		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="invalid_argument"} 1`, true},
+		// Cumulative buckets: 0.5 ms and 3 ms are under 5 ms, 40 ms is not.
+		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.005"} 2`, true},
+		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.05"} 3`, true},
+		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="+Inf"} 3`, true},
+		{`vigie_request_duration_seconds_count{procedure="/vigie.v1.IdentityService/ResolveRecord"} 3`, true},
+		{`vigie_requests_total{procedure="odd\"proc\n",code="ok"} 1`, true},
+		{`vigie_dicom_files_total{outcome="refused"} 2`, true},
+		{`vigie_dicom_files_total{outcome="duplicate"} 0`, true},
+		{`vigie_review_queue 7`, true},
+		{`vigie_broken`, false},
+	} {
+		if got := out.has(tc.line); got != tc.want {
+			t.Errorf("line %s present: %v, want %v\n%s", tc.line, got, tc.want, out.String())
+		}
+	}
+	var nilMetrics *rpc.Metrics
+	nilMetrics.Observe("x", "ok", time.Millisecond) // must not panic
+	nilMetrics.IngestOutcome("stored")
+}

@@ -1,0 +1,191 @@
+package rpc_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"vigie/dosimetry"
+	"vigie/internal/sharedtest"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/rpc"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
+)
+
+// Assigning authorities of the fixture's two sites.
+const (
+	siteA = "1.2.250.1.213.1.1.1.3"
+	siteB = "1.2.250.1.213.1.1.1.9"
+)
+
+// serverFixture serves DoseService, IngestService and STOW-RS over a real
+// in-memory store, behind the authenticating and auditing interceptor, on
+// loopback, with one API key per role (and per site for scoped roles).
+type serverFixture struct {
+	url     string
+	client  *http.Client
+	tokens  map[string]string
+	trail   *audit.Log
+	ledger  *ledger.Ledger
+	index   *mpi.Index
+	alerts  *dosimetry.AlertStore
+	metrics *rpc.Metrics
+}
+
+func newServerFixture(t *testing.T) *serverFixture {
+	t.Helper()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	trail, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := auth.NewKeys(db)
+	f := &serverFixture{tokens: map[string]string{}, trail: trail, ledger: ledger.Open(db), index: ix,
+		alerts: dosimetry.OpenAlerts(db), metrics: rpc.NewMetrics()}
+	for _, k := range []struct {
+		name string
+		role auth.Role
+		auth []string
+	}{
+		{"pacs-a", auth.RoleIngest, []string{siteA}},
+		{"pacs-b", auth.RoleIngest, []string{siteB}},
+		{"pacs-ab", auth.RoleIngest, []string{siteA, siteB}},
+		{"dr-martin", auth.RoleClinician, nil},
+		{"iv-team", auth.RoleVigilance, nil},
+		{"physicist-a", auth.RolePhysicist, []string{siteA}},
+		{"physicist-b", auth.RolePhysicist, []string{siteB}},
+		{"admin", auth.RoleAdmin, nil},
+	} {
+		secret, _, err := keys.Create(k.role, k.auth, k.name, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.tokens[k.name] = secret
+	}
+	ic := auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil)
+	opts := connect.WithInterceptors(f.metrics.Interceptor(), ic)
+	ing := &rpc.Ingester{Index: ix, Ledger: f.ledger, Metrics: f.metrics}
+	mux := http.NewServeMux()
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&rpc.DoseService{Index: ix, Ledger: f.ledger, Alerts: f.alerts}, opts))
+	mux.Handle(vigiev1connect.NewIngestServiceHandler(&rpc.IngestService{Ingester: ing}, opts))
+	mux.Handle("POST "+rpc.STOWPath, f.metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &rpc.STOW{Ingester: ing})))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	f.url, f.client = srv.URL, srv.Client()
+	return f
+}
+
+func (f *serverFixture) dose(who string) vigiev1connect.DoseServiceClient {
+	return vigiev1connect.NewDoseServiceClient(f.client, f.url, connect.WithInterceptors(bearer(f.tokens[who])))
+}
+
+func (f *serverFixture) ingest(who string) vigiev1connect.IngestServiceClient {
+	return vigiev1connect.NewIngestServiceClient(f.client, f.url, connect.WithInterceptors(bearer(f.tokens[who]), streamBearer(f.tokens[who])))
+}
+
+// ledgerCount counts the exams in the ledger.
+func (f *serverFixture) ledgerCount(t *testing.T) int {
+	t.Helper()
+	n := 0
+	if err := f.ledger.Each(t.Context(), func(*ledger.Entry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// audited reports whether the trail holds an entry of principal on
+// operation with the given result, naming identity (when not empty).
+func (f *serverFixture) audited(t *testing.T, principal, operation, result, identity string) bool {
+	t.Helper()
+	entries, err := f.trail.ByUser(principal, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Operation == operation && e.Result == result && (identity == "" || slices.Contains(e.Identities, identity)) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamBearer adds the Authorization header to client streams.
+func streamBearer(token string) connect.Interceptor { return streamAuth(token) }
+
+type streamAuth string
+
+func (s streamAuth) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return next }
+func (s streamAuth) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(s))
+		conn.RequestHeader().Set(auth.PurposeHeader, "care")
+		return conn
+	}
+}
+func (s streamAuth) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// dicomFile reads a file of the shared DICOM folder.
+func dicomFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sharedtest.Path(t, "dicom"), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withIssuer returns a shared file with IssuerOfPatientID set, as a site
+// that fills it sends it.
+func withIssuer(t *testing.T, rel, issuer string) []byte {
+	t.Helper()
+	ds, err := dicom.ParseFile(filepath.Join(sharedtest.Path(t, "dicom"), rel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := dicom.NewElement(tag.IssuerOfPatientID, []string{issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.Elements = append(ds.Elements, e)
+	slices.SortStableFunc(ds.Elements, func(a, b *dicom.Element) int {
+		if a.Tag.Group != b.Tag.Group {
+			return int(a.Tag.Group) - int(b.Tag.Group)
+		}
+		return int(a.Tag.Element) - int(b.Tag.Element)
+	})
+	var buf bytes.Buffer
+	if err := dicom.Write(&buf, ds, dicom.SkipVRVerification()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

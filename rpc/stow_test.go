@@ -1,0 +1,251 @@
+package rpc_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	"vigie/rpc"
+	"vigie/rpc/auth"
+	v1 "vigie/rpc/gen/vigie/v1"
+)
+
+// stowBody builds a multipart/related body of DICOM parts, as a DICOMweb
+// client (Orthanc's DICOMweb plugin, dcm4che's stowrs) sends it.
+func stowBody(t testing.TB, parts ...[]byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		pw, err := w.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pw.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`multipart/related; type="application/dicom"; boundary=%s`, w.Boundary()), buf.Bytes()
+}
+
+type stowReply struct {
+	status int
+	ctype  string
+	body   []byte
+	// referenced and failed are the SOP instance UIDs of each sequence,
+	// failures the FailureReason of each failed item.
+	referenced, failed []string
+	failures           []int
+}
+
+func (f *serverFixture) stow(t *testing.T, token, ctype string, body []byte, accept string) stowReply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.url+rpc.STOWPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := stowReply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b}
+	if out.ctype == "application/dicom+json" {
+		var doc map[string]struct {
+			Value []map[string]struct {
+				Value []any
+			}
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("response is not DICOM JSON: %v\n%s", err, b)
+		}
+		for _, it := range doc["00081199"].Value {
+			out.referenced = append(out.referenced, fmt.Sprint(it["00081155"].Value...))
+		}
+		for _, it := range doc["00081198"].Value {
+			out.failed = append(out.failed, fmt.Sprint(it["00081155"].Value...))
+			if v := it["00081197"].Value; len(v) == 1 {
+				out.failures = append(out.failures, int(v[0].(float64)))
+			}
+		}
+	}
+	return out
+}
+
+func TestSTOWRS(t *testing.T) {
+	f := newServerFixture(t)
+	ct, dx := dicomFile(t, ctRDSR), dicomFile(t, dxHdr)
+	garbage := []byte("not a DICOM object")
+	ctype, body := stowBody(t, ct, garbage, dx)
+
+	// Authentication and role, as for the Connect API.
+	if r := f.stow(t, "", ctype, body, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("no token: %d", r.status)
+	}
+	if r := f.stow(t, "not-a-key", ctype, body, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("bad token: %d", r.status)
+	}
+	for _, who := range []string{"dr-martin", "iv-team", "physicist-a", "admin"} {
+		if r := f.stow(t, f.tokens[who], ctype, body, ""); r.status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", who, r.status)
+		}
+	}
+	if !f.audited(t, "dr-martin", auth.STOWProcedure, "permission_denied", "") {
+		t.Error("a refused STOW-RS request is not audited")
+	}
+	if n := f.ledgerCount(t); n != 0 {
+		t.Fatalf("refused requests stored %d exams", n)
+	}
+
+	// Not a STOW-RS body.
+	for _, tc := range []struct {
+		ctype string
+		body  []byte
+		want  int
+	}{
+		{"application/dicom", ct, http.StatusUnsupportedMediaType},
+		{`multipart/related; type="application/dicom+xml"; boundary=x`, body, http.StatusUnsupportedMediaType},
+		{`multipart/related; type="application/dicom"`, body, http.StatusBadRequest},
+		{strings.Replace(ctype, "boundary=", "boundary=zz", 1), body, http.StatusBadRequest},
+	} {
+		if r := f.stow(t, f.tokens["pacs-a"], tc.ctype, tc.body, ""); r.status != tc.want {
+			t.Errorf("Content-Type %q: %d, want %d (%s)", tc.ctype, r.status, tc.want, r.body)
+		}
+	}
+
+	// Two dose reports and a bad part: 202, the bad one listed as failed.
+	r := f.stow(t, f.tokens["pacs-a"], ctype, body, "")
+	if r.status != http.StatusAccepted || len(r.referenced) != 2 || len(r.failed) != 1 || r.failures[0] != 0xC000 {
+		t.Fatalf("mixed body: %d %v failed %v %v\n%s", r.status, r.referenced, r.failed, r.failures, r.body)
+	}
+	if n := f.ledgerCount(t); n != 2 {
+		t.Fatalf("ledger holds %d exams, want 2", n)
+	}
+	// The report is in the patient's dose history.
+	e, err := f.ledger.Get(context.Background(), r.referenced[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.index.IdentityOf(context.Background(), e.Exam.Key.Authority, e.Exam.Key.LocalID)
+	if err != nil || e.Exam.Key.Authority != siteA {
+		t.Fatalf("exam key %v, identity %v", e.Exam.Key, err)
+	}
+	h, err := f.dose("dr-martin").GetDoseHistory(context.Background(), connect.NewRequest(&v1.GetDoseHistoryRequest{IdentityId: id.String()}))
+	if err != nil || len(h.Msg.GetHistory().GetCt()) != 1 {
+		t.Fatalf("history after STOW-RS: %v %v", h, err)
+	}
+	if !f.audited(t, "pacs-a", auth.STOWProcedure, "ok", id.String()) {
+		t.Error("the STOW-RS request is not audited with the patient it touched")
+	}
+
+	// The same again: duplicates are stored already, 200; in XML if asked.
+	ctype2, body2 := stowBody(t, ct, dx)
+	r = f.stow(t, f.tokens["pacs-a"], ctype2, body2, "application/dicom+xml")
+	if r.status != http.StatusOK || r.ctype != "application/dicom+xml" {
+		t.Fatalf("resubmission: %d %s\n%s", r.status, r.ctype, r.body)
+	}
+	var doc struct {
+		Attrs []struct {
+			Tag   string `xml:"tag,attr"`
+			Items []struct {
+				Attrs []struct {
+					Tag   string   `xml:"tag,attr"`
+					Value []string `xml:"Value"`
+				} `xml:"DicomAttribute"`
+			} `xml:"Item"`
+		} `xml:"DicomAttribute"`
+	}
+	if err := xml.Unmarshal(r.body, &doc); err != nil || len(doc.Attrs) != 1 || doc.Attrs[0].Tag != "00081199" || len(doc.Attrs[0].Items) != 2 {
+		t.Errorf("XML response: %v\n%s", err, r.body)
+	}
+	if n := f.ledgerCount(t); n != 2 {
+		t.Fatalf("duplicates counted: ledger holds %d exams", n)
+	}
+
+	// Nothing storable: 409; another site's patients: 0124 (not authorised).
+	ctype3, body3 := stowBody(t, garbage, withIssuer(t, ctRDSR, siteB))
+	r = f.stow(t, f.tokens["pacs-a"], ctype3, body3, "application/dicom+json")
+	if r.status != http.StatusConflict || len(r.failed) != 2 || r.failures[1] != 0x0124 || r.failed[1] == "" {
+		t.Fatalf("nothing storable: %d %v %v\n%s", r.status, r.failed, r.failures, r.body)
+	}
+	if n := f.ledgerCount(t); n != 2 {
+		t.Fatalf("ledger holds %d exams after a refused request", n)
+	}
+}
+
+func TestReadSTOWParts(t *testing.T) {
+	ctype, body := stowBody(t, []byte("one"), []byte("two"))
+	for _, tc := range []struct {
+		name  string
+		ctype string
+		body  string
+		max   int64
+		parts int
+		ok    bool
+	}{
+		{"two parts", ctype, string(body), 100, 2, true},
+		{"part too large", ctype, string(body), 2, 0, false},
+		{"no boundary", "multipart/related", string(body), 100, 0, false},
+		{"not multipart", "application/json", "{}", 100, 0, false},
+		{"no part", ctype, "--" + strings.TrimPrefix(ctype[strings.Index(ctype, "boundary=")+9:], "") + "--\r\n", 100, 0, false},
+		{"truncated", ctype, string(body[:len(body)-10]), 100, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			err := rpc.ReadSTOWParts(tc.ctype, strings.NewReader(tc.body), tc.max, func(int, []byte) error { n++; return nil })
+			if (err == nil) != tc.ok || (tc.ok && n != tc.parts) {
+				t.Errorf("%d parts, %v; want %d, ok %v", n, err, tc.parts, tc.ok)
+			}
+		})
+	}
+	stop := errors.New("stop")
+	if err := rpc.ReadSTOWParts(ctype, bytes.NewReader(body), 100, func(int, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn's error: %v", err)
+	}
+}
+
+// FuzzReadSTOWParts: any body and Content-Type is either read into parts
+// no larger than the bound, or refused with an error; never a panic.
+func FuzzReadSTOWParts(f *testing.F) {
+	ctype, body := stowBody(f, []byte("DICM"), []byte{0, 1, 2})
+	f.Add(ctype, body)
+	f.Add(`multipart/related; boundary=a`, []byte("--a\r\nContent-Type: application/dicom\r\n\r\nxyz\r\n--a--\r\n"))
+	f.Add(`multipart/related; boundary=a`, []byte("--a\r\n\r\n--a--"))
+	f.Add(`multipart/related; type=application/dicom; boundary="a b"`, []byte("--a b\r\nContent-Type: text/plain\r\n\r\nx\r\n--a b--\r\n"))
+	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
+		const max = 64
+		n := 0
+		err := rpc.ReadSTOWParts(ctype, bytes.NewReader(body), max, func(i int, part []byte) error {
+			if i != n || len(part) > max {
+				t.Fatalf("part %d (expected %d) of %d bytes", i, n, len(part))
+			}
+			n++
+			return nil
+		})
+		if err == nil && n == 0 {
+			t.Fatal("a body without parts was accepted")
+		}
+	})
+}
