@@ -2,6 +2,7 @@ package dosimetry
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +59,23 @@ func TestFrNum(t *testing.T) {
 			t.Errorf("frNum(%v) = %q, want %q", v, got, want)
 		}
 	}
+}
+
+func ExampleHistoryDocument_WriteHTML() {
+	ct := ctWith("1.2.3", "p", "2025-02-03", "Scanner TAP", body32, 12, 800)
+	doc := NewHistoryDocument(PatientBlock{Name: "MARTIN Jeanne", BirthDate: "1948-11-02", Sex: "F"},
+		[]ledger.Entry{ct}, DefaultTable(), DefaultCoefficients(), time.Date(2025, 5, 1, 10, 30, 0, 0, time.UTC))
+	var b bytes.Buffer
+	if err := doc.WriteHTML(&b); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "<h1>") || strings.Contains(line, "(estimation)") {
+			fmt.Println(strings.TrimSpace(line))
+		}
+	}
+	// Output:
+	// <h1>Historique dosimétrique du patient</h1>
+	// <p><strong>12 mSv (estimation)</strong> pour les examens de scanographie (PDL × coefficient k de la région) et de radiologie interventionnelle (PDS × coefficient de la région).</p>
 }
