@@ -10,7 +10,8 @@
 //	m/…  patient index (package mpi): source records, identities, links,
 //	     events, blocking keys, reviews, distinct pairs
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
-//	a/…  audit trail and API tokens (package rpc): hash-chained audit entries
+//	a/…  API keys (a/tok/, package rpc/auth) and the hash-chained audit
+//	     trail with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
 //	s/…  schema metadata (this package): the store's layout version
 package store
