@@ -71,6 +71,7 @@ func TestReaderMatchesLibrary(t *testing.T) {
 // reader accepted: on others it may allocate gigabytes).
 func FuzzReaderMatchesLibrary(f *testing.F) {
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P1"})))
+	f.Add(srSeed(f))
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P2"}), el(f, tag.OtherPatientIDsSequence, [][]*dicom.Element{{
 		el(f, tag.PatientID, []string{"161047512345678"}), el(f, tag.IssuerOfPatientID, []string{"1.2.250.1.213.1.4.8"})}})))
 	f.Fuzz(func(t *testing.T, b []byte) {

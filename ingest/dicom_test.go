@@ -488,6 +488,7 @@ func TestParseDICOMRefusesBadBytes(t *testing.T) {
 // a whole entry or nothing.
 func FuzzParseDICOM(f *testing.F) {
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P1"})))
+	f.Add(srSeed(f))
 	f.Add(dxFixture(f, el(f, tag.PatientID, []string{"P2"}), el(f, tag.OtherPatientIDsSequence, [][]*dicom.Element{{
 		el(f, tag.PatientID, []string{"161047512345678"}), el(f, tag.IssuerOfPatientID, []string{"1.2.250.1.213.1.4.8"})}})))
 	f.Add(append(make([]byte, 128), []byte("DICM")...))
