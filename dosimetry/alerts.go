@@ -255,9 +255,11 @@ type ScanQuery struct {
 type ScanResult struct {
 	Exams    int `json:"exams"`
 	Patients int `json:"patients"`
-	Raised   int `json:"raised"`  // new alerts stored
-	Known    int `json:"known"`   // alerts already stored by an earlier scan
-	Skipped  int `json:"skipped"` // patients whose identity could not be read
+	Raised   int `json:"raised"` // new alerts stored
+	Known    int `json:"known"`  // alerts already stored by an earlier scan
+	// Unindexed counts source records the patient index does not know:
+	// each is taken as its own patient by the per-patient rules.
+	Unindexed int `json:"unindexed"`
 }
 
 // Scan examines the exams the query selects and stores the alerts they
@@ -473,10 +475,13 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 	if len(seen) == 0 {
 		return nil, nil
 	}
-	// Group the scanned source records by patient.
+	// Group the scanned source records by patient: a regional identity,
+	// or the source record itself when there is no index or the index
+	// does not know it. Map keys carry a prefix so the two never collide.
 	type patient struct {
-		keys    []ledger.SourceKey
-		entries []ledger.Entry
+		identity string // "" when the patient is a lone source record
+		keys     []ledger.SourceKey
+		entries  []ledger.Entry
 	}
 	pats := map[string]*patient{}
 	keys := make([]ledger.SourceKey, 0, len(seen))
@@ -485,22 +490,26 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	for _, k := range keys {
-		id := "src:" + k.String()
+		identity := ""
 		if s.Identities != nil {
 			got, err := s.Identities.IdentityOf(ctx, k)
-			if err != nil {
-				if vigie.ErrorCode(err) == vigie.ENOTFOUND {
-					res.Skipped++
-					continue
-				}
+			switch {
+			case vigie.ErrorCode(err) == vigie.ENOTFOUND:
+				res.Unindexed++
+			case err != nil:
 				return nil, fmt.Errorf("dosimetry: scan: identity of %s: %w", k, err)
+			default:
+				identity = got
 			}
-			id = got
 		}
-		p := pats[id]
+		pk := "src:" + k.String()
+		if identity != "" {
+			pk = "id:" + identity
+		}
+		p := pats[pk]
 		if p == nil {
-			p = &patient{}
-			pats[id] = p
+			p = &patient{identity: identity}
+			pats[pk] = p
 		}
 		p.keys = append(p.keys, k)
 		p.entries = append(p.entries, seen[k]...)
@@ -520,10 +529,10 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 		es := p.entries
 		if s.History != nil {
 			members := p.keys
-			if s.Identities != nil {
-				m, err := s.Identities.Members(ctx, id)
+			if p.identity != "" {
+				m, err := s.Identities.Members(ctx, p.identity)
 				if err != nil {
-					return nil, fmt.Errorf("dosimetry: scan: members of %s: %w", id, err)
+					return nil, fmt.Errorf("dosimetry: scan: members of %s: %w", p.identity, err)
 				}
 				members = m
 			}
@@ -533,10 +542,7 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 			}
 			es = h
 		}
-		identity := id
-		if s.Identities == nil {
-			identity = ""
-		}
+		identity := p.identity
 		out = append(out, s.cumulative(identity, id, es)...)
 		out = append(out, s.repeatCT(identity, id, es)...)
 	}

@@ -323,3 +323,18 @@ func TestStudyFiguresAcrossContinuedReports(t *testing.T) {
 		t.Errorf("one report alone (2 Gy) raised %q", kinds(other))
 	}
 }
+
+// TestUnindexedRecordIsItsOwnPatient: a source record the patient index
+// does not know still gets the per-patient rules, on its own exams.
+func TestUnindexedRecordIsItsOwnPatient(t *testing.T) {
+	s := scanner(only(func(c *AlertConfig) { c.CumulativemSv, c.CumulativeWindowDays = 100, 365 }))
+	s.Identities = fakeIdentities{}
+	var res ScanResult
+	as, err := s.Check(context.Background(), Entries{tapCT("a", "lone", "2025-01-01", 60), tapCT("b", "lone", "2025-01-02", 40)}, ScanQuery{}, &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Identity != "" || as[0].SOP != "b" || res.Unindexed != 1 || res.Patients != 1 {
+		t.Errorf("alerts %+v, result %+v: want one cumulative alert on b, one unindexed patient", as, res)
+	}
+}

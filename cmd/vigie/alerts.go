@@ -132,8 +132,8 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d exams of %d patients examined: %d new alerts, %d already raised", res.Exams, res.Patients, res.Raised, res.Known)
-	if res.Skipped > 0 {
-		fmt.Fprintf(stdout, ", %d source records not in the patient index (per-patient rules skipped)", res.Skipped)
+	if res.Unindexed > 0 {
+		fmt.Fprintf(stdout, ", %d source records not in the patient index (each taken as its own patient)", res.Unindexed)
 	}
 	fmt.Fprintln(stdout)
 	return nil
