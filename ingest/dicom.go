@@ -247,6 +247,14 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 	if err := fill(); err != nil {
 		return nil, err
 	}
+	if x.Procedure == "" {
+		// Some modalities leave the study description empty: the protocol
+		// (or the series) is the best name of the act left.
+		x.Procedure = x.Protocol
+		if x.Procedure == "" {
+			x.Procedure = strings.TrimSpace(ds.str(tSeriesDescription))
+		}
+	}
 	x.Key = ledger.SourceKey{Authority: rep.Patient.Authority, LocalID: rep.Patient.LocalID}
 	for _, f := range []struct{ name, v string }{
 		{"SOPInstanceUID", x.SOPInstanceUID}, {"StudyInstanceUID", x.StudyUID},

@@ -474,6 +474,14 @@ func (r *srReader) projection(tree []*item) {
 		}
 		p.Events = append(p.Events, e)
 	}
+	if x.Protocol == "" {
+		for _, e := range p.Events {
+			if e.Protocol != "" {
+				x.Protocol = e.Protocol
+				break
+			}
+		}
+	}
 	if mg != nil {
 		x.Mammography = mg
 		return
