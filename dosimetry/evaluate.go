@@ -281,17 +281,23 @@ func (ev *Evaluator) assignUncached(x *ledger.Exam) []assignment {
 		}
 		return []assignment{{m.ExamType, -1}}
 	}
-	// Radiography: each projection is classified with its own protocol;
+	// Radiography: each projection is classified by its own protocol;
 	// an exam feeds each type once, with its first projection of it.
 	var out []assignment
 	var base string
 	for i, pe := range x.Projection.Events {
 		t := m.ExamType
 		if strings.TrimSpace(pe.Protocol) != "" {
-			if base == "" {
-				base = examText(x, false)
+			// The projection's own protocol first ("Thorax Lat"), then
+			// with the exam's text for protocols that do not name the
+			// region ("PA" in a "RADIO THORAX" exam).
+			t = ev.Types.classify(x, "", pe.Protocol).ExamType
+			if t == "" {
+				if base == "" {
+					base = examText(x, false)
+				}
+				t = ev.Types.classify(x, base, pe.Protocol).ExamType
 			}
-			t = ev.Types.classify(x, base, pe.Protocol).ExamType
 		}
 		if t == "" || t == NoExamType {
 			continue

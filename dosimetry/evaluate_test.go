@@ -175,21 +175,27 @@ func TestEvaluateCountsRules(t *testing.T) {
 func TestEvaluateRadiographyPerProjection(t *testing.T) {
 	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
 	x := adult(exam("s", "CHU", "p", "2025-01-01", "CR", ledger.DomainProjection), 40, 70, 1.7)
-	x.Procedure = "RADIO DU THORAX"
-	x.Projection = &ledger.ProjectionDose{DAPTotal: q(9e-5, ledger.DimDAP), Events: []ledger.ProjectionEvent{
-		{UID: "1", Protocol: "Thorax PA", DAP: q(2e-5, ledger.DimDAP)},
-		{UID: "2", Protocol: "Thorax Profil", DAP: q(7e-5, ledger.DimDAP)},
-	}}
-	out, err := ev.Evaluate(context.Background(), Entries{entry(x)}, Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, e := range out {
-		got[e.ExamType] = e.Records[0].Values[0]
-	}
-	if len(got) != 2 || !near(got["rx_thorax_pa"], 200) || !near(got["rx_thorax_lat"], 700) {
-		t.Errorf("per-projection PDS %v, want PA 200 and lateral 700 mGy.cm2", got)
+	for _, c := range []struct{ proc, pa, lat string }{
+		{"RADIO DU THORAX", "Thorax PA", "Thorax Profil"},
+		{"THORAX F+P", "Thorax PA", "Thorax Lat"},
+		{"RADIO DU THORAX", "PA", "Profil"}, // the exam names the region, the projection the view
+	} {
+		x.Procedure = c.proc
+		x.Projection = &ledger.ProjectionDose{DAPTotal: q(9e-5, ledger.DimDAP), Events: []ledger.ProjectionEvent{
+			{UID: "1", Protocol: c.pa, DAP: q(2e-5, ledger.DimDAP)},
+			{UID: "2", Protocol: c.lat, DAP: q(7e-5, ledger.DimDAP)},
+		}}
+		out, err := ev.Evaluate(context.Background(), Entries{entry(x)}, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, e := range out {
+			got[e.ExamType] = e.Records[0].Values[0]
+		}
+		if len(got) != 2 || !near(got["rx_thorax_pa"], 200) || !near(got["rx_thorax_lat"], 700) {
+			t.Errorf("%s / %s / %s: per-projection PDS %v, want PA 200 and lateral 700 mGy.cm2", c.proc, c.pa, c.lat, got)
+		}
 	}
 }
 

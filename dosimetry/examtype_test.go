@@ -100,6 +100,7 @@ func TestClassifyRealDescriptions(t *testing.T) {
 		{"(RIS) angioplastie", proj("XA", "ATL coronaire + stent", ""), "ir_angioplastie_coronaire"},
 		{"(RIS) rachis lombaire profil", proj("DX", "Rachis lombaire", "", "Rachis lombaire profil"), "rx_rachis_lombaire_profil"},
 		{"(RIS) thorax profil", proj("CR", "RADIO DU THORAX", "", "Thorax Profil"), "rx_thorax_lat"},
+		{"(RIS) thorax face + profil, one header image", proj("DX", "THORAX F+P", "", ""), ""},
 		{"(RIS) crâne", ct("TDM CRÂNE sans injection", ""), "ct_encephale"},
 		{"(RIS) TAP", ct("Scanner thoraco-abdomino-pelvien", ""), "ct_tap"},
 	}
