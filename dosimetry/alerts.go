@@ -306,7 +306,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	}
 	studies := map[studyKey][]*ledger.Entry{}
 	var order []studyKey
-	err := src.Each(ctx, func(e *ledger.Entry) error {
+	err := each(ctx, src, q.Site, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) ||
 			(q.From != "" && x.Date < q.From) || (q.To != "" && x.Date > q.To) {

@@ -20,6 +20,24 @@ type Source interface {
 	Each(ctx context.Context, fn func(*ledger.Entry) error) error
 }
 
+// SiteSource is a Source that can also read the exams of one site alone
+// (through an index by assigning authority). Evaluate and Scanner.Check
+// use it when the query names a site, so that a site's year does not cost
+// a walk over the whole regional ledger.
+type SiteSource interface {
+	Source
+	EachSite(ctx context.Context, authority string, fn func(*ledger.Entry) error) error
+}
+
+// each walks the exams of site (all sites when empty), through the site
+// index when src has one.
+func each(ctx context.Context, src Source, site string, fn func(*ledger.Entry) error) error {
+	if ss, ok := src.(SiteSource); ok && site != "" {
+		return ss.EachSite(ctx, site, fn)
+	}
+	return src.Each(ctx, fn)
+}
+
 // Entries is a Source over entries held in memory.
 type Entries []ledger.Entry
 
@@ -177,7 +195,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 	}
 	groups := map[groupKey]map[ledger.SourceKey]map[string]*study{}
 	cache := map[string][]assignment{}
-	err := src.Each(ctx, func(e *ledger.Entry) error {
+	err := each(ctx, src, q.Site, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) {
 			return nil

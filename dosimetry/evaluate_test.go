@@ -391,3 +391,33 @@ func ExampleEvaluator_Evaluate() {
 	// Thorax de face (PA), ACME M1 S1: 30 patients, valid true
 	// PDS median 179 mGy.cm2 (Q1 164.5, Q3 193.5), NRD 200, above NRD false, above VGD true
 }
+
+// siteIndexed is a Source with a site index that records its use.
+type siteIndexed struct {
+	Entries
+	sites []string
+}
+
+func (s *siteIndexed) EachSite(ctx context.Context, site string, fn func(*ledger.Entry) error) error {
+	s.sites = append(s.sites, site)
+	for i := range s.Entries {
+		if s.Entries[i].Exam.Key.Authority == site {
+			if err := fn(&s.Entries[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestEvaluateUsesSiteIndex(t *testing.T) {
+	src := &siteIndexed{Entries: append(survey(3, 40, 70), entry(adult(thoraxPA("o", "OTHER", "o", "2025-01-01", 100), 40, 70, 1.7)))}
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
+	e := evalOne(t, ev, src, Query{Site: "CHU"})
+	if e.Patients != 3 || len(src.sites) != 1 || src.sites[0] != "CHU" {
+		t.Errorf("%d patients, site reads %v: want 3 through the CHU index", e.Patients, src.sites)
+	}
+	if out, _ := ev.Evaluate(context.Background(), src, Query{}); len(out) != 2 || len(src.sites) != 1 {
+		t.Errorf("an all-sites query used the site index (%v) or missed a site (%d)", src.sites, len(out))
+	}
+}
