@@ -136,3 +136,55 @@ func BenchmarkEvaluateFromBadger(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(es)), "exams")
 }
+
+// ledgerBySite reads one site's exams through ledger.Exams, given the
+// site's source records: what a ledger read by authority would cost.
+type ledgerBySite struct {
+	*ledger.Ledger
+	keys map[string][]ledger.SourceKey
+}
+
+func (l ledgerBySite) EachSite(ctx context.Context, site string, fn func(*ledger.Entry) error) error {
+	es, err := l.Exams(ctx, l.keys[site])
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		if err := fn(&es[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkEvaluateFromBadgerBySite is BenchmarkEvaluateFromBadger reading
+// only the site's exams (SiteSource), as a ledger index by authority would.
+func BenchmarkEvaluateFromBadgerBySite(b *testing.B) {
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	led := ledger.Open(db)
+	es := genLedger(benchN(b, 20_000))
+	src := ledgerBySite{Ledger: led, keys: map[string][]ledger.SourceKey{}}
+	seen := map[ledger.SourceKey]bool{}
+	for i := range es {
+		if _, err := led.Put(context.Background(), &es[i].Exam); err != nil {
+			b.Fatal(err)
+		}
+		if k := es[i].Exam.Key; !seen[k] {
+			seen[k] = true
+			src.keys[k.Authority] = append(src.keys[k.Authority], k)
+		}
+	}
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
+	q := Query{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ev.Evaluate(context.Background(), src, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(es)/40), "site-exams")
+}
