@@ -22,7 +22,6 @@ const (
 	pRecord   = "m/r/"
 	pHistory  = "m/h/"
 	pIdentity = "m/i/"
-	pBlock    = "m/b/"
 	pEvent    = "m/e/"
 	pByIdent  = "m/x/"
 	pReview   = "m/q/"
@@ -44,6 +43,9 @@ type recordState struct {
 	// Open can rebuild it without preparing every record again.
 	Family string `json:"f,omitempty"`
 	First  string `json:"n,omitempty"`
+	// Blocks are the record's blocking keys (rule NUL value), from which
+	// Open rebuilds the in-memory blocking index.
+	Blocks []string `json:"b,omitempty"`
 }
 
 // identity is the value under m/i/.
@@ -136,14 +138,6 @@ func historyKey(k SourceKey, version int) []byte {
 }
 
 func identityKey(id ID) []byte { return append([]byte(pIdentity), u64(uint64(id))...) }
-
-func blockPrefix(b matcher.BlockingKey) []byte {
-	return []byte(pBlock + b.Rule + "\x00" + b.Value + "\x00")
-}
-
-func blockKey(b matcher.BlockingKey, k SourceKey) []byte {
-	return append(blockPrefix(b), skey(k)...)
-}
 
 func eventKey(seq uint64) []byte { return append([]byte(pEvent), u64(seq)...) }
 

@@ -34,10 +34,9 @@
 // a source key inside a key is authority 0x00 local id (neither may contain
 // a control character, Resolve refuses them).
 //
-//	m/r/<auth>\0<local>                     record: latest version, its identity, pinned flag
+//	m/r/<auth>\0<local>                     record: latest version, its identity, pinned flag, blocking keys
 //	m/h/<auth>\0<local>\0<version:4>        every version received (verbatim traits, time)
 //	m/i/<identity:8>                        identity: members, attributes, or the survivor it was merged into
-//	m/b/<rule>\0<value>\0<auth>\0<local>    blocking index entry (empty value)
 //	m/e/<event:8>                           membership event (append-only)
 //	m/x/<identity:8><event:8>               events touching an identity (empty value)
 //	m/q/<review:8>                          review of a pair, pending or decided
@@ -47,18 +46,26 @@
 //	m/s/identity, m/s/event, m/s/review,
 //	m/s/order                               Badger sequences
 //
-// Derived state kept in memory (the term-frequency table, the record count
-// used for the model's prior, a cache of prepared records) is rebuilt from the
-// store by Open.
+// Derived state kept in memory is rebuilt from the store by Open: the
+// blocking index (each record's blocking keys are stored in its m/r/ value;
+// memory maps each key to the records filed under it, so that finding
+// candidates costs no store read), the mirror of every record's identity and
+// every live identity's members, the term-frequency table, the record count
+// used for the model's prior, and a bounded cache of prepared records. Each
+// is updated only after the transaction that changed the store committed.
 //
 // # Concurrency
 //
 // Every operation is one read-write Badger transaction, retried when Badger
-// reports a conflict. Badger's conflict detection does not see phantoms (a
-// blocking entry inserted into a range another transaction scanned), so
-// Resolve additionally holds in-process locks on its record's blocking keys:
-// two records of the same person share at least one blocking key and are
-// therefore resolved one after the other, the second seeing the first as a
-// candidate. The store is opened by one process only (Badger locks its
-// folder), so in-process locks are enough.
+// reports a conflict: every identity an operation writes, it has read in
+// the same transaction, so two concurrent changes of one identity cannot
+// both commit. Candidates are found in memory, which no transaction
+// conflict covers, so Resolve also holds in-process locks on its record's
+// blocking keys until the in-memory state reflects its commit: two records
+// of the same person share at least one blocking key and are therefore
+// resolved one after the other, the second seeing the first as a
+// candidate. The identity a record is linked to is read again in the
+// transaction and compared with what was scored; a difference retries. The
+// store is opened by one process only (Badger locks its folder), so
+// in-process locks are enough.
 package mpi

@@ -95,11 +95,17 @@ type Index struct {
 	memMu  sync.RWMutex
 	recs   map[SourceKey]recMem
 	idents map[ID]identMem
+	// The blocking index: a hash of each blocking key (see blockString)
+	// to the ordinals of the records filed under it; byOrd maps an ordinal
+	// back to its record. A hash collision only adds candidates.
+	blocks map[uint64][]uint32
+	byOrd  []SourceKey
 }
 
 type recMem struct {
 	identity ID
 	version  int
+	ord      uint32
 }
 
 // identMem is a live identity's members (sorted) and attributes.
@@ -122,7 +128,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	}
 	opts.defaults()
 	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{},
-		recs: map[SourceKey]recMem{}, idents: map[ID]identMem{}}
+		recs: map[SourceKey]recMem{}, idents: map[ID]identMem{}, blocks: map[uint64][]uint32{}}
 	var err error
 	for _, s := range []struct {
 		p    **badger.Sequence
@@ -143,7 +149,14 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 			}
 			x.freq.Add(freqForm(st.Family, st.First))
 			x.records.Add(1)
-			x.recs[parseSkey(string(it.Item().Key()[len(pRecord):]))] = recMem{st.Identity, st.Version}
+			k := parseSkey(string(it.Item().Key()[len(pRecord):]))
+			ord := uint32(len(x.byOrd))
+			x.byOrd = append(x.byOrd, k)
+			x.recs[k] = recMem{st.Identity, st.Version, ord}
+			for _, b := range st.Blocks {
+				h := x.blockHash(b)
+				x.blocks[h] = append(x.blocks[h], ord)
+			}
 		}
 		return scan(txn, pIdentity, func(_, v []byte) error {
 			var id identity
@@ -380,13 +393,57 @@ func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
 // setRecord writes a record's state, and mirrors its membership in memory
 // once committed.
 func (t *tx) setRecord(k SourceKey, st *recordState) error {
-	m := recMem{st.Identity, st.Version}
+	id, version := st.Identity, st.Version
 	t.after = append(t.after, func() {
-		t.x.memMu.Lock()
-		t.x.recs[k] = m
-		t.x.memMu.Unlock()
+		x := t.x
+		x.memMu.Lock()
+		m, ok := x.recs[k]
+		if !ok {
+			m.ord = uint32(len(x.byOrd))
+			x.byOrd = append(x.byOrd, k)
+		}
+		m.identity, m.version = id, version
+		x.recs[k] = m
+		x.memMu.Unlock()
 	})
 	return put(t.Txn, recordKey(k), st)
+}
+
+// blockString is how a blocking key is stored with its record.
+func blockString(b matcher.BlockingKey) string { return b.Rule + "\x00" + b.Value }
+
+func (x *Index) blockHash(s string) uint64 { return maphash.String(x.seed, s) }
+
+// setBlocks refiles a record in the in-memory blocking index once the
+// transaction has committed (after its setRecord).
+func (t *tx) setBlocks(k SourceKey, old, cur []string) {
+	t.after = append(t.after, func() {
+		x := t.x
+		x.memMu.Lock()
+		defer x.memMu.Unlock()
+		ord := x.recs[k].ord
+		for _, b := range old {
+			if slices.Contains(cur, b) {
+				continue
+			}
+			h := x.blockHash(b)
+			p := x.blocks[h]
+			if i := slices.Index(p, ord); i >= 0 {
+				p = slices.Delete(p, i, i+1)
+			}
+			if len(p) == 0 {
+				delete(x.blocks, h)
+			} else {
+				x.blocks[h] = p
+			}
+		}
+		for _, b := range cur {
+			if !slices.Contains(old, b) {
+				h := x.blockHash(b)
+				x.blocks[h] = append(x.blocks[h], ord)
+			}
+		}
+	})
 }
 
 // setIdentity writes an identity, and mirrors it in memory once committed.

@@ -120,8 +120,8 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}
-	if err := t.reindex(k, old, keys); err != nil {
-		return res, err
+	for _, b := range keys {
+		st.Blocks = append(st.Blocks, blockString(b))
 	}
 
 	model := x.scoringModel()
@@ -139,6 +139,11 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 	if err := t.setRecord(k, st); err != nil {
 		return res, err
 	}
+	var oldBlocks []string
+	if old != nil {
+		oldBlocks = old.Blocks
+	}
+	t.setBlocks(k, oldBlocks, st.Blocks)
 	res.Identity = st.Identity
 	version := st.Version
 	t.after = append(t.after, func() {
@@ -166,29 +171,6 @@ func withoutAttributes(r matcher.Record) matcher.Record {
 	return r
 }
 
-// reindex replaces a record's blocking entries.
-func (t *tx) reindex(k SourceKey, old *recordState, keys []matcher.BlockingKey) error {
-	if old != nil {
-		op, err := t.prepared(k, old.Version)
-		if err != nil {
-			return err
-		}
-		for _, b := range matcher.BlockingKeys(op) {
-			if !slices.Contains(keys, b) {
-				if err := t.Delete(blockKey(b, k)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for _, b := range keys {
-		if err := t.Set(blockKey(b, k), nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // candidates gathers the identities of the records sharing a blocking key
 // with p, except exclude, and scores each by its best member. With
 // checkDistinct, identities holding a record marked distinct from k are left
@@ -200,23 +182,17 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
 	shared := map[SourceKey]int{}
-	it := t.NewIterator(badger.IteratorOptions{Prefix: []byte(pBlock)})
-	var found []SourceKey
+	need := min(x.opts.MinShared, len(keys))
+	ids := map[ID]bool{}
+	var lagging []SourceKey
+	x.memMu.RLock()
 	for _, b := range keys {
-		found = found[:0]
-		prefix := blockPrefix(b)
-		n := 0
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			n++
-			if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
-				break
-			}
-			found = append(found, parseSkey(string(it.Item().Key()[len(prefix):])))
-		}
-		if n > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
+		posting := x.blocks[x.blockHash(blockString(b))]
+		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
-		for _, ck := range found {
+		for _, o := range posting {
+			ck := x.byOrd[o]
 			if ck == k {
 				continue
 			}
@@ -227,11 +203,6 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 			}
 		}
 	}
-	it.Close()
-	need := min(x.opts.MinShared, len(keys))
-	ids := map[ID]bool{}
-	var lagging []SourceKey
-	x.memMu.RLock()
 	for ck, n := range shared {
 		if n < need {
 			continue
