@@ -41,6 +41,23 @@ type HistoryDocument struct {
 	Totals    SectionTotals
 	Estimate  Cumulative
 	Generated time.Time
+	// SiteNames prints a site's name instead of its assigning authority
+	// (an OID) when the caller knows it.
+	SiteNames map[string]string
+}
+
+// site returns the names of the comma-separated authorities of a row.
+func (d *HistoryDocument) site(authorities string) string {
+	if len(d.SiteNames) == 0 {
+		return authorities
+	}
+	parts := strings.Split(authorities, ", ")
+	for i, a := range parts {
+		if n, ok := d.SiteNames[a]; ok && n != "" {
+			parts[i] = n
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // NewHistoryDocument builds the printable history of a patient from the
@@ -74,6 +91,7 @@ var historyTemplate = template.Must(template.New("history").Funcs(template.FuncM
 	"num":  frNum,
 	"date": frDate,
 	"sex":  frSex,
+	"site": func(s string) string { return s },
 	"sources": func(s []ledger.SourceKind) string {
 		out := make([]string, len(s))
 		for i, k := range s {
@@ -89,7 +107,12 @@ var historyTemplate = template.Must(template.New("history").Funcs(template.FuncM
 // table per section with its cumulative total, and the effective-dose
 // estimate with its coefficients' source. Every value is escaped.
 func (d *HistoryDocument) WriteHTML(w io.Writer) error {
-	if err := historyTemplate.Execute(w, d); err != nil {
+	t, err := historyTemplate.Clone()
+	if err != nil {
+		return fmt.Errorf("dosimetry: history HTML: %w", err)
+	}
+	t.Funcs(template.FuncMap{"site": d.site})
+	if err := t.Execute(w, d); err != nil {
 		return fmt.Errorf("dosimetry: history HTML: %w", err)
 	}
 	return nil

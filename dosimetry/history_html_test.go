@@ -25,6 +25,7 @@ func TestHistoryHTML(t *testing.T) {
 	es := []ledger.Entry{ir, ct, ct2, nm}
 	doc := NewHistoryDocument(PatientBlock{Name: "DUPONT <script>alert(1)</script> Élise", BirthDate: "1950-06-15", Sex: "F"},
 		es, DefaultTable(), DefaultCoefficients(), time.Date(2025, 5, 1, 10, 30, 0, 0, time.UTC))
+	doc.SiteNames = map[string]string{"CH2": "CH de Périgueux <Dordogne>"}
 	var b bytes.Buffer
 	if err := doc.WriteHTML(&b); err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestHistoryHTML(t *testing.T) {
 		ledger.HistoryWarning[:60],
 		"Scanographie", "1\u202f000", "450,5", "1\u202f450,5", // CT rows and cumulative DLP
 		"Coronarographie &lt;urgente&gt;", "8\u202f000", "1\u202f234,5", ">10<", // DAP 80 Gy.cm² = 8 000 cGy.cm², kerma, 10 min
-		"Fluorodeoxyglucose F^18^", ">250<",
+		"Fluorodeoxyglucose F^18^", ">250<", "CH de Périgueux &lt;Dordogne&gt;", "<td>CHU</td>",
 		"45,31 mSv (estimation)", "AAPM Report No. 96", "Brambilla",
 		"@media print",
 	} {
