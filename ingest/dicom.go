@@ -1,7 +1,7 @@
 package ingest
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -163,6 +163,9 @@ func ParseDICOMFile(path string, opts DICOMOptions) (*DoseReport, error) {
 // Refused with an EINVALID *vigie.Error naming the reason: a malformed or
 // truncated file, an unsupported SOP class, an SR that is not a dose
 // report, an image without dose tags, a file without PatientID.
+// headPrefix is how much of a large file ParseDICOM reads first.
+var headPrefix int64 = 16 << 20
+
 func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, err error) {
 	defer func() {
 		// The DICOM library is not hardened against every malformed input:
@@ -174,22 +177,33 @@ func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, er
 	if size < 132 {
 		return nil, refuse("file", "malformed DICOM: %d bytes is too short for a Part-10 file (128-byte preamble and DICM)", size)
 	}
-	// Read the whole object: the parser needs an exact length, and a file
-	// shorter than announced must be refused as truncated, not half-read.
-	buf := make([]byte, 0, min(size, 64<<20))
-	b := bytes.NewBuffer(buf)
-	n, err := io.Copy(b, io.LimitReader(r, size))
-	if err != nil {
+	// Read the object into memory (the reader slices it, never allocating
+	// from announced lengths). A large one is first read only up to
+	// headPrefix: the pixel data that makes it large is never needed, and
+	// two workers must not hold two 500 MB enhanced CT series.
+	limit, partial := size, false
+	if size > headPrefix {
+		limit, partial = headPrefix, true
+	}
+	data := make([]byte, limit)
+	if n, err := io.ReadFull(r, data); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, refuse("file", "truncated: %d of %d bytes", n, size)
+		}
 		return nil, refuse("file", "cannot read: %v", err)
 	}
-	if n < size {
-		return nil, refuse("file", "truncated: %d of %d bytes", n, size)
-	}
-	data := b.Bytes()
 	if string(data[128:132]) != "DICM" {
 		return nil, refuse("file", "not a DICOM Part-10 file: no DICM marker after the 128-byte preamble")
 	}
-	ds, err := readDataset(data)
+	ds, err := readDataset(data, partial, size)
+	if err != nil && partial {
+		// The attributes did not all fit in the prefix: read the rest.
+		rest := make([]byte, size-limit)
+		if n, err := io.ReadFull(r, rest); err != nil {
+			return nil, refuse("file", "truncated: %d of %d bytes", limit+int64(n), size)
+		}
+		ds, err = readDataset(append(data, rest...), false, size)
+	}
 	if err != nil {
 		return nil, err
 	}

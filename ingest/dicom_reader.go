@@ -60,9 +60,11 @@ func longVR(vr string) bool {
 }
 
 // readDataset reads the file meta information and the dataset of a
-// Part-10 object (preamble and DICM already checked).
-func readDataset(data []byte) (elems, error) {
-	r := &dsReader{b: data, bo: binary.LittleEndian, explicit: true}
+// Part-10 object (preamble and DICM already checked). With partial, data is
+// only the start of the file: pixel data running past its end ends the
+// dataset.
+func readDataset(data []byte, partial bool, size int64) (elems, error) {
+	r := &dsReader{b: data, bo: binary.LittleEndian, explicit: true, partial: partial, size: size}
 	pos := 132
 	if pos+12 > len(data) || binary.LittleEndian.Uint32(data[pos:]) != 0x00000002 || string(data[pos+4:pos+6]) != "UL" {
 		return nil, malformed("the file meta information does not start with its group length (0002,0000)")
@@ -87,6 +89,7 @@ func readDataset(data []byte) (elems, error) {
 		return nil, malformed("the file meta information is %d bytes long, its group length says %d", pos-132-12, metaEnd-132-12)
 	}
 	body := data[pos:]
+	r.base = int64(pos)
 	switch ts {
 	case "":
 		return nil, malformed("the file meta information has no TransferSyntaxUID")
@@ -103,6 +106,7 @@ func readDataset(data []byte) (elems, error) {
 			return nil, refuse("file", "the deflated dataset inflates past %d MB", maxInflated>>20)
 		}
 		body = inflated
+		r.partial = false // inflating a cut stream fails: partial files never get here
 	}
 	r.b = body
 	rest, _, err := r.elements(0, len(body), 0, true, false)
@@ -117,6 +121,9 @@ type dsReader struct {
 	bo       binary.ByteOrder
 	explicit bool
 	dec      *encoding.Decoder // from SpecificCharacterSet; nil means UTF-8
+	partial  bool              // b is a prefix of the file
+	size     int64             // the size of the whole file
+	base     int64             // the offset of b in the file
 }
 
 // elements reads elements from pos until end, or until an item delimiter
@@ -203,6 +210,14 @@ func (r *dsReader) element(pos, depth int) (*dicom.Element, int, error) {
 			return nil, pos, malformed("element (%04x,%04x): %v", t.Group, t.Element, err)
 		}
 		return &dicom.Element{Tag: t, ValueRepresentation: tag.GetVRKind(t, vr), RawValueRepresentation: vr, ValueLength: vl, Value: val}, next, nil
+	}
+	if t == tag.PixelData && r.partial && depth == 0 && (vl == undefinedLength || int64(vl) > int64(len(b)-pos)) {
+		// The rest of the file is pixel data, not read; a file shorter
+		// than its pixel data is still refused as truncated.
+		if vl != undefinedLength && r.base+int64(pos)+int64(vl) > r.size {
+			return nil, pos, malformed("pixel data announces %d bytes, the file ends before", vl)
+		}
+		return mk([]byte{}, len(b))
 	}
 	if vl == undefinedLength {
 		switch {

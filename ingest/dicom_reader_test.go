@@ -10,6 +10,7 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"vigie"
 	"vigie/internal/sharedtest"
 )
 
@@ -25,7 +26,7 @@ func extractWith(data []byte, library bool) (string, error) {
 		ds = elems(parsed.Elements)
 	} else {
 		var err error
-		if ds, err = readDataset(data); err != nil {
+		if ds, err = readDataset(data, false, int64(len(data))); err != nil {
 			return "", err
 		}
 	}
@@ -94,4 +95,43 @@ func FuzzReaderMatchesLibrary(f *testing.F) {
 			t.Fatalf("extractions differ\nlibrary: %s\nreader:  %s", lib, own)
 		}
 	})
+}
+
+// TestParseDICOMLargeFilePrefix: a large image is read only up to its pixel
+// data, and a report whose attributes do not fit in the prefix is read
+// whole; both give what reading the whole file gives.
+func TestParseDICOMLargeFilePrefix(t *testing.T) {
+	root := filepath.Join(sharedtest.Path(t, "dicom"), "openrem")
+	files := []string{"NM-NmIm-Siemens-s1-1.dcm", "NM-PetIm-Siemens.dcm", "RF-RDSR-Philips_Azurion.dcm"}
+	whole := map[string]string{}
+	for _, f := range files {
+		rep, err := ParseDICOMFile(filepath.Join(root, f), DICOMOptions{Authority: "1.2.3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(rep)
+		whole[f] = string(b)
+	}
+	old := headPrefix
+	headPrefix = 64 << 10
+	defer func() { headPrefix = old }()
+	for _, f := range files {
+		rep, err := ParseDICOMFile(filepath.Join(root, f), DICOMOptions{Authority: "1.2.3"})
+		if err != nil {
+			t.Fatalf("%s with a 64 KB prefix: %v", f, err)
+		}
+		if b, _ := json.Marshal(rep); string(b) != whole[f] {
+			t.Errorf("%s: prefix read differs from the whole read", f)
+		}
+	}
+	// A truncated large image is refused though its pixel data is not
+	// read, and so is a reader giving fewer bytes than announced.
+	data, _ := os.ReadFile(filepath.Join(root, files[0]))
+	cut := data[:len(data)-100]
+	if _, err := ParseDICOM(bytes.NewReader(cut), int64(len(cut)), DICOMOptions{Authority: "1.2.3"}); vigie.ErrorCode(err) != vigie.EINVALID {
+		t.Errorf("a truncated large image: %v, want a refusal", err)
+	}
+	if _, err := ParseDICOM(bytes.NewReader(data[:30<<10]), int64(len(data)), DICOMOptions{Authority: "1.2.3"}); vigie.ErrorCode(err) != vigie.EINVALID {
+		t.Errorf("a short read: %v, want a refusal", err)
+	}
 }
