@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/rpc/auth"
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
+	"vigie/synth"
+)
+
+func init() {
+	register(verb{name: "bench serve", summary: "load-test the API over loopback: concurrent ResolveRecord and SearchIdentities, throughput, p50/p99, no lost write", run: runBenchServe})
+}
+
+// benchAuthority is the assigning authority of the records the load test
+// resolves, so that they never mix with a site's own.
+const benchAuthority = "1.2.250.1.213.1.1.9.999"
+
+func runBenchServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench serve", stderr)
+	data := fs.String("data", "", "folder of a Vigie store prepared with `vigie import identities` (required; no server may hold it)")
+	clients := fs.Int("clients", 50, "concurrent clients (1-1000)")
+	duration := fs.Duration("duration", 30*time.Second, "how long the load runs (at most 10m)")
+	maxRequests := fs.Int("max-requests", 2_000_000, "stop after this many requests even if --duration is not over")
+	resolveShare := fs.Float64("resolve-share", 0.5, "share of requests that are ResolveRecord (the others are SearchIdentities)")
+	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generated records and queries")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (server and clients) to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *data == "":
+		return usageErr("--data DIR is required")
+	case *clients < 1 || *clients > 1000:
+		return usageErr("--clients must be between 1 and 1000")
+	case *duration <= 0 || *duration > 10*time.Minute:
+		return usageErr("--duration must be between 0 and 10m")
+	case *resolveShare < 0 || *resolveShare > 1:
+		return usageErr("--resolve-share must be between 0 and 1")
+	}
+	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Seed: *seed, CPUProfile: *cpuProfile}, stdout)
+}
+
+type benchServeConfig struct {
+	Data         string
+	Clients      int
+	Duration     time.Duration
+	MaxRequests  int
+	ResolveShare float64
+	Seed         uint64
+	CPUProfile   string
+}
+
+// benchPrep is what the load test reads from the store before serving it:
+// the record count, search queries made from stored records, and two API
+// keys of its own.
+type benchPrep struct {
+	before             int
+	queries            []*v1.SearchTraits
+	ingestKey, readKey string
+	keyIDs             []string
+}
+
+func benchPrepare(data string, seed uint64) (benchPrep, error) {
+	var p benchPrep
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		return p, err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return p, err
+	}
+	defer ix.Close()
+	p.before = ix.Count()
+	if p.before == 0 {
+		return p, usageErr("the store in %s is empty: load it with `vigie gen identities` and `vigie import identities` first", data)
+	}
+	// Queries: the traits of stored records, spread over the key space
+	// (one record in step), as a clinician would type them.
+	step := max(1, p.before/2000)
+	n := 0
+	stop := errors.New("enough")
+	err = ix.Scan(context.Background(), func(_ mpi.SourceKey, _ mpi.ID, r matcher.Record) error {
+		n++
+		if n%step == 0 && r.BirthName != "" && r.BirthDate != "" {
+			p.queries = append(p.queries, &v1.SearchTraits{Name: r.BirthName, FirstNames: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex})
+		}
+		if len(p.queries) >= 2000 {
+			return stop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, stop) {
+		return p, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	rng.Shuffle(len(p.queries), func(i, j int) { p.queries[i], p.queries[j] = p.queries[j], p.queries[i] })
+	keys := auth.NewKeys(db)
+	secret, k, err := keys.Create(auth.RoleIngest, []string{benchAuthority}, "bench-serve-ingest", 2*time.Hour)
+	if err != nil {
+		return p, err
+	}
+	p.ingestKey, p.keyIDs = secret, append(p.keyIDs, k.ID)
+	secret, k, err = keys.Create(auth.RoleClinician, nil, "bench-serve-clinician", 2*time.Hour)
+	if err != nil {
+		return p, err
+	}
+	p.readKey, p.keyIDs = secret, append(p.keyIDs, k.ID)
+	return p, nil
+}
+
+// benchRecords generates the records the clients resolve: a population
+// other than the store's (another seed), under the bench authority, with
+// local ids unique to this run.
+func benchRecords(n int, seed uint64) ([]*v1.SourceRecord, error) {
+	cfg := synth.DefaultConfig(max(10, n*6/10), seed)
+	if d, ok := synth.FindNamesDir("."); ok {
+		if names, err := synth.LoadNames(d); err == nil {
+			cfg.Names = names
+		}
+	}
+	run := fmt.Sprintf("B%x-", seed&0xffffff)
+	var out []*v1.SourceRecord
+	stop := errors.New("enough")
+	_, err := synth.Generate(cfg, func(r *synth.Record) error {
+		out = append(out, &v1.SourceRecord{Authority: benchAuthority, LocalId: fmt.Sprintf("%s%07d", run, len(out)), Ins: r.INS,
+			InsOid: r.INSOID, Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames,
+			FirstName: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode,
+			City: r.City, Address: r.Address, Phone: r.Phone})
+		if len(out) >= n {
+			return stop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, stop) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// latencies collects one kind of request's durations.
+type latencies struct {
+	mu  sync.Mutex
+	d   []time.Duration
+	err atomic.Int64
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) summary(name string, elapsed time.Duration) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	slices.Sort(l.d)
+	q := func(p float64) time.Duration {
+		if len(l.d) == 0 {
+			return 0
+		}
+		return l.d[min(len(l.d)-1, int(p*float64(len(l.d))))]
+	}
+	return fmt.Sprintf("%-17s %8d ok %5d errors %9.0f /s   p50 %7s  p90 %7s  p99 %7s  max %7s\n", name, len(l.d), l.err.Load(),
+		float64(len(l.d))/elapsed.Seconds(), q(0.5).Round(10*time.Microsecond), q(0.9).Round(10*time.Microsecond),
+		q(0.99).Round(10*time.Microsecond), q(1).Round(10*time.Microsecond))
+}
+
+// benchServe starts `vigie serve` in-process on 127.0.0.1 over the store,
+// runs the clients against it, stops it gracefully, reopens the store and
+// checks that every acknowledged ResolveRecord is there.
+func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error {
+	t0 := time.Now()
+	prep, err := benchPrepare(c.Data, c.Seed)
+	if err != nil {
+		return err
+	}
+	if len(prep.queries) == 0 {
+		return fmt.Errorf("bench serve: no record of the store has a birth name and date to search for")
+	}
+	// Enough fresh records for the whole run at a generous rate.
+	want := min(c.MaxRequests, max(1000, int(c.Duration.Seconds()*6000*c.ResolveShare)))
+	recs, err := benchRecords(want, c.Seed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "store %s: %d records; %d search queries from stored records, %d fresh records to resolve (prepared in %s)\n",
+		c.Data, prep.before, len(prep.queries), len(recs), time.Since(t0).Round(time.Millisecond))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	logs := &syncWriter{}
+	go func() {
+		served <- serve(srvCtx, serveConfig{Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
+			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		return fmt.Errorf("bench serve: the server did not start: %v", err)
+	}
+	base := "http://" + addr
+	tr := &http.Transport{MaxIdleConns: c.Clients * 2, MaxIdleConnsPerHost: c.Clients * 2, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	withKey := func(key string) connect.ClientOption {
+		return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+				req.Header().Set("Authorization", "Bearer "+key)
+				req.Header().Set(auth.PurposeHeader, "load test")
+				return next(ctx, req)
+			}
+		}))
+	}
+	writer := vigiev1connect.NewIdentityServiceClient(hc, base, withKey(prep.ingestKey))
+	reader := vigiev1connect.NewIdentityServiceClient(hc, base, withKey(prep.readKey))
+
+	var resolves, searches latencies
+	var next, issued atomic.Int64
+	var ackMu sync.Mutex
+	var acked []mpi.SourceKey
+	var firstErr atomic.Value
+	deadline := time.Now().Add(c.Duration)
+	runCtx, cancelRun := context.WithDeadline(ctx, deadline)
+	defer cancelRun()
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	t1 := time.Now()
+	for w := range c.Clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(c.Seed, uint64(w)))
+			for runCtx.Err() == nil && issued.Add(1) <= int64(c.MaxRequests) {
+				if rng.Float64() < c.ResolveShare {
+					i := next.Add(1) - 1
+					if int(i) >= len(recs) {
+						return
+					}
+					r := recs[i]
+					s := time.Now()
+					_, err := writer.ResolveRecord(runCtx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r}))
+					if err != nil {
+						if runCtx.Err() == nil {
+							resolves.err.Add(1)
+							firstErr.CompareAndSwap(nil, err.Error())
+						}
+						continue
+					}
+					resolves.add(time.Since(s))
+					ackMu.Lock()
+					acked = append(acked, mpi.SourceKey{Authority: r.GetAuthority(), LocalID: r.GetLocalId()})
+					ackMu.Unlock()
+				} else {
+					q := prep.queries[rng.IntN(len(prep.queries))]
+					s := time.Now()
+					_, err := reader.SearchIdentities(runCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
+					if err != nil {
+						if runCtx.Err() == nil {
+							searches.err.Add(1)
+							firstErr.CompareAndSwap(nil, err.Error())
+						}
+						continue
+					}
+					searches.add(time.Since(s))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(t1)
+	if c.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	cancelRun()
+	tr.CloseIdleConnections()
+	stopServer()
+	if err := <-served; err != nil {
+		return fmt.Errorf("bench serve: the server stopped with %v", err)
+	}
+
+	fmt.Fprintf(stdout, "%d clients over loopback for %s (%.0f%% ResolveRecord):\n", c.Clients, elapsed.Round(time.Millisecond), 100*c.ResolveShare)
+	fmt.Fprint(stdout, resolves.summary("ResolveRecord", elapsed))
+	fmt.Fprint(stdout, searches.summary("SearchIdentities", elapsed))
+	if v := firstErr.Load(); v != nil {
+		fmt.Fprintf(stdout, "first error: %s\n", v)
+	}
+
+	// No lost write: reopen the store the server closed.
+	db, err := store.Open(c.Data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	lost := 0
+	for _, k := range acked {
+		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
+			lost++
+		}
+	}
+	after := ix.Count()
+	fmt.Fprintf(stdout, "records before %d, after %d (+%d); acknowledged resolves %d, missing after restart %d\n",
+		prep.before, after, after-prep.before, len(acked), lost)
+	keys := auth.NewKeys(db)
+	for _, id := range prep.keyIDs {
+		_, _ = keys.Revoke(id)
+	}
+	// Calls cut by the end of the run may have been stored without their
+	// answer reaching the client: more records than acknowledgements is
+	// not a loss, fewer is.
+	if lost > 0 || after-prep.before < len(acked) {
+		return fmt.Errorf("bench serve: %d acknowledged writes lost (records +%d for %d acknowledged)", lost, after-prep.before, len(acked))
+	}
+	if resolves.err.Load()+searches.err.Load() > 0 {
+		return fmt.Errorf("bench serve: %d requests failed", resolves.err.Load()+searches.err.Load())
+	}
+	return nil
+}
+
+// syncWriter is an io.Writer safe for concurrent use that keeps the
+// server's warnings for the report.
+type syncWriter struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.b) < 1<<20 {
+		w.b = append(w.b, p...)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"vigie/matcher"
+	"vigie/mpi"
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
+)
+
+// syncBuffer is a buffer the server and the test may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningServer is a `vigie serve` started in-process on 127.0.0.1:0.
+type runningServer struct {
+	addr   string
+	stdout *syncBuffer
+	logs   *syncBuffer
+	stop   context.CancelFunc
+	done   chan error
+}
+
+func startServe(t *testing.T, c serveConfig) *runningServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &runningServer{stdout: &syncBuffer{}, logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	c.Listener, c.Ready, c.Stdout = ln, func(a string) { ready <- a }, s.stdout
+	c.Log = slog.New(slog.NewJSONHandler(s.logs, nil))
+	go func() { s.done <- serve(ctx, c) }()
+	select {
+	case s.addr = <-ready:
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("serve ended before listening: %v\n%s", err, s.logs.String())
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatal("serve did not start within 2 minutes")
+	}
+	t.Cleanup(func() { s.shutdown(t) })
+	return s
+}
+
+// shutdown cancels the server's context (what SIGTERM does) and waits for
+// serve to return.
+func (s *runningServer) shutdown(t *testing.T) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop within a minute of its shutdown")
+	}
+}
+
+// demoKey returns the secret printed for a demonstration role.
+func demoKey(t *testing.T, stdout, role string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 4 && f[0] == "DEMO" && f[1] == role {
+			return f[3]
+		}
+	}
+	t.Fatalf("no DEMO key for %s in:\n%s", role, stdout)
+	return ""
+}
+
+// h2c is a client speaking HTTP/2 without TLS, as gRPC clients do.
+func h2cClient() *http.Client {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: p, TLSClientConfig: &tls.Config{}}, Timeout: 30 * time.Second}
+}
+
+func withToken(token string) connect.ClientOption {
+	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set("Authorization", "Bearer "+token)
+			return next(ctx, req)
+		}
+	}))
+}
+
+func TestServeDemoRPCAndShutdown(t *testing.T) {
+	data := t.TempDir()
+	s := startServe(t, serveConfig{Data: data, Demo: true, DemoPersons: 60})
+	base := "http://" + s.addr
+	ctx := context.Background()
+
+	// Health, without credentials: the plain check and the gRPC one.
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(b)) != "ok" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, b)
+	}
+	resp, err = http.Post(base+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader(`{"service":"vigie.v1.DoseService"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "SERVING") {
+		t.Fatalf("grpc health: %d %s", resp.StatusCode, b)
+	}
+
+	// The demonstration keys work, over gRPC on h2c and over Connect on
+	// HTTP/1.1, on the same port.
+	iv := vigiev1connect.NewIdentityServiceClient(h2cClient(), base, connect.WithGRPC(), withToken(demoKey(t, s.stdout.String(), "vigilance")))
+	g, err := iv.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "1"}))
+	if err != nil {
+		t.Fatalf("GetIdentity over gRPC: %v", err)
+	}
+	gold := g.Msg.GetIdentity().GetGolden()
+	doctor := vigiev1connect.NewIdentityServiceClient(http.DefaultClient, base, withToken(demoKey(t, s.stdout.String(), "clinician")))
+	found, err := doctor.SearchIdentities(ctx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: &v1.SearchTraits{
+		Name: gold.GetBirthName(), FirstNames: gold.GetFirstNames(), BirthDate: gold.GetBirthDate()}}))
+	if err != nil || len(found.Msg.GetResults()) == 0 {
+		t.Fatalf("SearchIdentities: %v %v", found, err)
+	}
+	if _, err := doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "1"})); err != nil {
+		t.Fatalf("clinician GetIdentity: %v", err)
+	}
+	if _, err := vigiev1connect.NewIdentityServiceClient(http.DefaultClient, base).GetIdentity(ctx,
+		connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "1"})); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("without a token: %v", err)
+	}
+	// The demo has dose reports for someone.
+	dose := vigiev1connect.NewDoseServiceClient(http.DefaultClient, base, withToken(demoKey(t, s.stdout.String(), "clinician")))
+	withExams := 0
+	for id := 1; id <= 20; id++ {
+		h, err := dose.GetDoseHistory(ctx, connect.NewRequest(&v1.GetDoseHistoryRequest{IdentityId: strconv.Itoa(id)}))
+		if err == nil {
+			hh := h.Msg.GetHistory()
+			if len(hh.GetCt())+len(hh.GetRadiology())+len(hh.GetMammography())+len(hh.GetNuclearMedicine()) > 0 {
+				withExams++
+			}
+		}
+	}
+	if withExams == 0 {
+		t.Error("no demonstration identity among the first 20 has a dose history")
+	}
+
+	// A write through the API, acknowledged before the shutdown.
+	ingest := vigiev1connect.NewIdentityServiceClient(h2cClient(), base, withToken(demoKey(t, s.stdout.String(), "ingest")))
+	authority := strings.TrimSuffix(s.stdout.String()[strings.Index(s.stdout.String(), "(authority ")+len("(authority "):], "\n")
+	authority = authority[:strings.Index(authority, ")")]
+	res, err := ingest.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: &v1.SourceRecord{
+		Authority: authority, LocalId: "SERVE-TEST-1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 1`,
+		`vigie_requests_total{procedure="/vigie.v1.IdentityService/GetIdentity",code="unauthenticated"} 1`, "vigie_source_records ", "vigie_review_queue "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "ETCHEVERRY") || strings.Contains(s.logs.String(), "ETCHEVERRY") || strings.Contains(s.logs.String(), "vgk_") {
+		t.Error("a name or a secret reached the metrics or the logs")
+	}
+
+	s.shutdown(t)
+	if !strings.Contains(s.logs.String(), "vigie stopped") {
+		t.Errorf("no clean stop in the logs:\n%s", s.logs.String())
+	}
+	// The store is closed (it opens again) and holds the acknowledged write.
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen after shutdown: %v", err)
+	}
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ix.IdentityOf(ctx, authority, "SERVE-TEST-1")
+	ix.Close()
+	db.Close()
+	if err != nil || id.String() != res.Msg.GetIdentityId() {
+		t.Fatalf("acknowledged record after restart: %v %v", id, err)
+	}
+
+	// --demo again: the store is not empty, nothing is loaded.
+	s2 := startServe(t, serveConfig{Data: data, Demo: true, DemoPersons: 60})
+	if strings.Contains(s2.stdout.String(), "DEMO") || !strings.Contains(s2.logs.String(), "demo skipped") {
+		t.Errorf("--demo on a non-empty store:\n%s\n%s", s2.stdout.String(), s2.logs.String())
+	}
+	s2.shutdown(t)
+}
