@@ -538,3 +538,37 @@ func countKeys(t testing.TB, db *badger.DB, prefix string) int {
 	}
 	return n
 }
+
+// TestParseDICOMNames: names in the shared files' character sets (Latin-2,
+// Arabic, Vietnamese in UTF-8) come out as UTF-8 and split into birth name
+// and first names.
+func TestParseDICOMNames(t *testing.T) {
+	root := filepath.Join(sharedtest.Path(t, "dicom"), "openrem")
+	tests := []struct{ file, birth, first string }{
+		{"CT-RDSR-Toshiba_DoseCheck.dcm", "Križ", "Gilead"},
+		{"RF-RDSR-Siemens-Zee.dcm", "آدم كوري", ""},
+		{"MG-Im-GE-SenDS-scaled.dcm", "Mamografía", "Bịnhnhân"},
+		{"CT-RDSR-Siemens-Multi-1.dcm", "OpenREM", "MultiRDSR"},
+	}
+	for _, tt := range tests {
+		rep, err := ParseDICOMFile(filepath.Join(root, tt.file), DICOMOptions{Authority: "1.2.3"})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
+		}
+		if rep.Patient.BirthName != tt.birth || rep.Patient.FirstNames != tt.first {
+			t.Errorf("%s: %q / %q, want %q / %q", tt.file, rep.Patient.BirthName, rep.Patient.FirstNames, tt.birth, tt.first)
+		}
+	}
+	// A Latin-1 (ISO_IR 100) name, in an image Vigie otherwise refuses.
+	data, err := os.ReadFile(filepath.Join(root, "..", "pydicom", "chrFren.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := readDataset(data, false, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ds.str(tPatientName); got != "Buc^Jérôme" {
+		t.Errorf("Latin-1 name read as %q", got)
+	}
+}
