@@ -44,9 +44,12 @@
 // and compares the median with the NRD (above: corrective action) and the
 // VGD (above: optimisation possible). A survey is valid with at least 30
 // adults (or 10 children under 18); an adult survey of an exam type whose
-// NRD entry has a weight band counts only adults weighed within it. The
-// evaluation says why a survey is not valid and counts the patients left
-// out by reason.
+// NRD entry has a weight band counts only adults weighed within it. Child
+// entries may carry age or weight classes (age_band_years,
+// weight_band_kg): the children are then evaluated per class, each against
+// its own values and each needing its own 10 children. The evaluation
+// says why a survey is not valid and counts the patients left out by
+// reason.
 //
 // CT figures are those of one helix covering the named region, as IRSN
 // requires (CTHelix): scouts (acquisition type 113805) never count, nor

@@ -130,8 +130,11 @@ type Evaluation struct {
 	Label      string     `json:"label"`
 	Kind       Kind       `json:"kind"`
 	Population Population `json:"population"`
-	From       string     `json:"from,omitempty"`
-	To         string     `json:"to,omitempty"`
+	// Class is the paediatric class of a child survey ("1–5 ans"), when
+	// the NRD table splits the exam type's children into classes.
+	Class string `json:"class,omitempty"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
 	// Patients is the number of patients counted in the survey (one exam
 	// each: their first of the period that could be measured).
 	Patients   int             `json:"patients"`
@@ -258,7 +261,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 	})
 	out := make([]*Evaluation, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, ev.evaluate(k, groups[k], q))
+		out = append(out, ev.evaluate(k, groups[k], q)...)
 	}
 	return out, nil
 }
@@ -370,21 +373,84 @@ func rawSignature(x *ledger.Exam) string {
 	return b.String()
 }
 
-func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*study, q Query) *Evaluation {
+// evaluate computes the evaluations of one survey group: one, or one per
+// paediatric class when the child entries of the exam type have classes.
+func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*study, q Query) []*Evaluation {
 	et := ev.Types.Type(k.examType)
-	e := &Evaluation{Site: k.site, Device: k.device, ExamType: k.examType, Label: et.Label, Kind: et.Kind,
-		Population: q.Population, From: q.From, To: q.To, Excluded: map[string]int{}}
+	base := Evaluation{Site: k.site, Device: k.device, ExamType: k.examType, Label: et.Label, Kind: et.Kind,
+		Population: q.Population, From: q.From, To: q.To}
 	entries := ev.NRD.entries(k.examType, q.Population)
-	if len(entries) > 0 {
-		for _, n := range entries {
-			e.Indicators = append(e.Indicators, IndicatorUnit{n.Indicator, n.Unit})
+	seen := map[IndicatorUnit]bool{}
+	for _, n := range entries {
+		iu := IndicatorUnit{n.Indicator, n.Unit}
+		if !seen[iu] {
+			seen[iu] = true
+			base.Indicators = append(base.Indicators, iu)
 		}
-	} else {
-		e.Indicators = append(e.Indicators, defaultIndicators[et.Kind]...)
+	}
+	if len(base.Indicators) == 0 {
+		base.Indicators = append(base.Indicators, defaultIndicators[et.Kind]...)
 	}
 	if q.Population == Adult {
-		e.WeightBand = ev.NRD.weightBand(k.examType)
+		base.WeightBand = ev.NRD.weightBand(k.examType)
 	}
+	recs, excluded := ev.records(et, pats, q, base.Indicators, base.WeightBand)
+
+	// Paediatric classes, in file order.
+	type class struct {
+		label   string
+		age, w  *Band
+		entries []*NRDEntry
+	}
+	var classes []*class
+	byLabel := map[string]*class{}
+	for _, n := range entries {
+		l := n.Class()
+		if l == "" {
+			continue
+		}
+		c := byLabel[l]
+		if c == nil {
+			c = &class{label: l, age: n.AgeBand, w: n.WeightBand}
+			byLabel[l] = c
+			classes = append(classes, c)
+		}
+		c.entries = append(c.entries, n)
+	}
+	if len(classes) == 0 {
+		e := base
+		e.Excluded = excluded
+		ev.finish(&e, recs, entries)
+		return []*Evaluation{&e}
+	}
+	out := make([]*Evaluation, 0, len(classes))
+	for _, c := range classes {
+		e := base
+		e.Class = c.label
+		e.Excluded = map[string]int{}
+		for why, n := range excluded {
+			e.Excluded[why] = n
+		}
+		var in []Record
+		for _, r := range recs {
+			if (c.age == nil || c.age.contains(r.AgeYears)) && (c.w == nil || (r.WeightKg > 0 && c.w.contains(r.WeightKg))) {
+				in = append(in, r)
+			}
+		}
+		if n := len(recs) - len(in); n > 0 {
+			e.Excluded["enfants d'une autre classe d'âge ou de poids"] = n
+		}
+		ev.finish(&e, in, c.entries)
+		out = append(out, &e)
+	}
+	return out
+}
+
+// records picks each patient's exam for a survey: their first study that
+// can be measured, of the population, in the weight band when there is
+// one. It counts the patients left out by reason.
+func (ev *Evaluator) records(et *ExamType, pats map[ledger.SourceKey]map[string]*study, q Query, inds []IndicatorUnit, band *WeightBand) ([]Record, map[string]int) {
+	excluded := map[string]int{}
 	// Patients in a stable order, so that the records (and the export)
 	// come out the same every time.
 	pkeys := make([]ledger.SourceKey, 0, len(pats))
@@ -397,6 +463,7 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 		}
 		return pkeys[i].LocalID < pkeys[j].LocalID
 	})
+	var recs []Record
 	otherPop := 0
 	for _, pk := range pkeys {
 		sts := make([]*study, 0, len(pats[pk]))
@@ -412,7 +479,7 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 		var rec *Record
 		var why string
 		for _, s := range sts {
-			r, reason := ev.measure(et, s, e.Indicators)
+			r, reason := ev.measure(et, s, inds)
 			if reason == "" {
 				rec = r
 				break
@@ -422,7 +489,7 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 			}
 		}
 		if rec == nil {
-			e.Excluded[why]++
+			excluded[why]++
 			continue
 		}
 		rec.Key = pk
@@ -431,35 +498,42 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 		}
 		switch {
 		case math.IsNaN(rec.AgeYears):
-			e.Excluded["âge inconnu"]++
+			excluded["âge inconnu"]++
 			continue
 		case (rec.AgeYears >= ev.NRD.Survey.AdultAge) != (q.Population == Adult):
 			otherPop++
 			continue
 		}
-		if b := e.WeightBand; b != nil {
+		if band != nil {
 			if rec.WeightKg == 0 {
-				e.Excluded["poids inconnu (bande de poids requise)"]++
+				excluded["poids inconnu (bande de poids requise)"]++
 				continue
 			}
-			if rec.WeightKg < b.Min || rec.WeightKg > b.Max {
-				e.Excluded[fmt.Sprintf("poids hors de la bande %s–%s kg", fmtNum(b.Min), fmtNum(b.Max))]++
+			if rec.WeightKg < band.Min || rec.WeightKg > band.Max {
+				excluded[fmt.Sprintf("poids hors de la bande %s–%s kg", fmtNum(band.Min), fmtNum(band.Max))]++
 				continue
 			}
 		}
-		e.Records = append(e.Records, *rec)
+		recs = append(recs, *rec)
 	}
 	if otherPop > 0 {
 		other := "enfants"
 		if q.Population == Child {
 			other = "adultes"
 		}
-		e.Excluded[other+" (autre population)"] = otherPop
+		excluded[other+" (autre population)"] = otherPop
 	}
-	e.Patients = len(e.Records)
+	return recs, excluded
+}
+
+// finish computes an evaluation's statistics, its comparison with the
+// entries' reference levels and its validity.
+func (ev *Evaluator) finish(e *Evaluation, recs []Record, entries []*NRDEntry) {
+	e.Records = recs
+	e.Patients = len(recs)
 	for i, iu := range e.Indicators {
-		vals := make([]float64, 0, len(e.Records))
-		for _, r := range e.Records {
+		vals := make([]float64, 0, len(recs))
+		for _, r := range recs {
 			if v := r.Values[i]; !math.IsNaN(v) {
 				vals = append(vals, v)
 			}
@@ -471,7 +545,7 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 			st.Q1, st.Median, st.Q3 = Quantile(vals, 0.25), Quantile(vals, 0.5), Quantile(vals, 0.75)
 		}
 		for _, n := range entries {
-			if n.Indicator == iu.Indicator {
+			if n.Indicator == iu.Indicator && n.Unit == iu.Unit {
 				st.NRD, st.VGD, st.Note = n.NRD, n.VGD, n.Note
 			}
 		}
@@ -483,7 +557,7 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 	}
 	min := ev.NRD.Survey.MinAdults
 	who := "adultes"
-	if q.Population == Child {
+	if e.Population == Child {
 		min, who = ev.NRD.Survey.MinChildren, "enfants"
 	}
 	if e.Patients < min {
@@ -491,13 +565,15 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 		if e.WeightBand != nil {
 			r += fmt.Sprintf(" dans la bande de poids %s–%s kg", fmtNum(e.WeightBand.Min), fmtNum(e.WeightBand.Max))
 		}
+		if e.Class != "" {
+			r += " dans la classe " + e.Class
+		}
 		e.Reasons = append(e.Reasons, r)
 	}
 	e.Valid = len(e.Reasons) == 0
 	if len(e.Excluded) == 0 {
 		e.Excluded = nil
 	}
-	return e
 }
 
 // measure reads a study's indicators for a survey, or says why it cannot.

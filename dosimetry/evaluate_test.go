@@ -277,7 +277,10 @@ func TestLoadNRDErrors(t *testing.T) {
 		{"vgd above", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":1,"vgd":2}`), "entries[0].vgd"},
 		{"no value no note", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm"}`), "entries[0].note"},
 		{"band", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":1,"weight_band_kg":{"min":80,"max":60}}`), "entries[0].weight_band_kg"},
-		{"child band", entry(`{"exam_type":"a","population":"child","indicator":"dlp","unit":"mGy.cm","nrd":1,"weight_band_kg":{"min":10,"max":20}}`), "entries[0].weight_band_kg"},
+		{"adult age band", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":1,"age_band_years":{"min":1,"max":5}}`), "entries[0].age_band_years"},
+		{"age band past adulthood", entry(`{"exam_type":"a","population":"child","indicator":"dlp","unit":"mGy.cm","nrd":1,"age_band_years":{"min":10,"max":20}}`), "entries[0].age_band_years"},
+		{"adult band from 0", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":1,"weight_band_kg":{"min":0,"max":20}}`), "entries[0].weight_band_kg"},
+		{"duplicate class", entry(`{"exam_type":"a","population":"child","indicator":"dlp","unit":"mGy.cm","nrd":1,"age_band_years":{"min":1,"max":5}},{"exam_type":"a","population":"child","indicator":"dlp","unit":"mGy.cm","nrd":2,"age_band_years":{"min":1,"max":5}}`), "entries[1]"},
 		{"duplicate", entry(`{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":1},{"exam_type":"a","population":"adult","indicator":"dlp","unit":"mGy.cm","nrd":2}`), "entries[1]"},
 	}
 	for _, c := range cases {
@@ -419,5 +422,52 @@ func TestEvaluateUsesSiteIndex(t *testing.T) {
 	}
 	if out, _ := ev.Evaluate(context.Background(), src, Query{}); len(out) != 2 || len(src.sites) != 1 {
 		t.Errorf("an all-sites query used the site index (%v) or missed a site (%d)", src.sites, len(out))
+	}
+}
+
+// TestPaediatricClasses evaluates children per class of the NRD table:
+// 10 children aged 1 to 4 make a valid 1–5 class, 9 aged 5 to 9 an
+// invalid 5–10 class; a 5-year-old belongs to 5–10, not 1–5.
+func TestPaediatricClasses(t *testing.T) {
+	nrd := DefaultNRD()
+	v := func(f float64) *float64 { return &f }
+	nrd.Entries = append(nrd.Entries,
+		NRDEntry{ExamType: "rx_thorax_pa", Population: Child, Indicator: IndPDS, Unit: "mGy.cm2", NRD: v(50), AgeBand: &Band{Min: 1, Max: 5}},
+		NRDEntry{ExamType: "rx_thorax_pa", Population: Child, Indicator: IndPDS, Unit: "mGy.cm2", NRD: v(70), AgeBand: &Band{Min: 5, Max: 10}},
+	)
+	var es Entries
+	for i := range 10 {
+		x := thoraxPA(fmt.Sprintf("a%d", i), "CHU", fmt.Sprintf("a%d", i), "2025-01-01", 60)
+		x.Patient.Age = fmt.Sprintf("%03dY", 1+i%4)
+		es = append(es, entry(x))
+	}
+	for i := range 9 {
+		x := thoraxPA(fmt.Sprintf("b%d", i), "CHU", fmt.Sprintf("b%d", i), "2025-01-01", 60)
+		x.Patient.Age = fmt.Sprintf("%03dY", 5+i%5)
+		es = append(es, entry(x))
+	}
+	ev := &Evaluator{Types: DefaultTable(), NRD: nrd}
+	out, err := ev.Evaluate(context.Background(), es, Query{Population: Child})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 {
+		t.Fatalf("%d evaluations, want one per class", len(out))
+	}
+	want := []struct {
+		class    string
+		n        int
+		valid    bool
+		nrd      float64
+		aboveNRD bool
+	}{{"1–5 ans", 10, true, 50, true}, {"5–10 ans", 9, false, 70, false}}
+	for i, w := range want {
+		e := out[i]
+		if e.Class != w.class || e.Patients != w.n || e.Valid != w.valid || *e.Stats[0].NRD != w.nrd || e.Stats[0].AboveNRD != w.aboveNRD {
+			t.Errorf("class %d: %s, %d patients, valid %v, NRD %v above %v; want %+v", i, e.Class, e.Patients, e.Valid, *e.Stats[0].NRD, e.Stats[0].AboveNRD, w)
+		}
+	}
+	if !strings.Contains(strings.Join(out[1].Reasons, ""), "dans la classe 5–10 ans") || out[1].Excluded["enfants d'une autre classe d'âge ou de poids"] != 10 {
+		t.Errorf("invalid class: reasons %v, excluded %v", out[1].Reasons, out[1].Excluded)
 	}
 }

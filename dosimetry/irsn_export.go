@@ -44,9 +44,13 @@ func WriteIRSN(w io.Writer, e *Evaluation) error {
 		return vigie.Invalid("survey", "is missing")
 	}
 	if !e.Valid {
+		label := e.Label
+		if e.Class != "" {
+			label += " " + e.Class
+		}
 		return fmt.Errorf("dosimetry: IRSN export: %w", vigie.Invalid("survey",
 			"%s (%s, %s) is not a valid survey, IRSN would reject it: %s",
-			e.Label, e.Site, e.Device, strings.Join(e.Reasons, "; ")))
+			label, e.Site, e.Device, strings.Join(e.Reasons, "; ")))
 	}
 	cols := []string{"numero", "date_examen", "sexe", "age_ans", "poids_kg", "taille_cm"}
 	for _, iu := range e.Indicators {

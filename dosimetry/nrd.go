@@ -100,12 +100,24 @@ type SurveyRules struct {
 	AdultAge float64 `json:"adult_age_years"`
 }
 
-// WeightBand is the weight range (kg, inclusive) adults must be in to count
-// in a survey of an exam type that requires it.
-type WeightBand struct {
+// Band is a range of age (years) or weight (kg).
+//
+// On an adult entry, weight_band_kg is the weight range (inclusive at both
+// ends) adults must be in to count in the survey. On a child entry,
+// age_band_years and weight_band_kg define a paediatric class (from Min
+// inclusive to Max exclusive, so that classes 1–5 and 5–10 do not
+// overlap): the children of the class are evaluated together against the
+// class's values.
+type Band struct {
 	Min float64 `json:"min"`
 	Max float64 `json:"max"`
 }
+
+// WeightBand is a Band of weights in kg.
+type WeightBand = Band
+
+// contains reports whether v is in [Min, Max).
+func (b *Band) contains(v float64) bool { return v >= b.Min && v < b.Max }
 
 // NRDEntry is the reference level of one indicator of one exam type and
 // population. A nil NRD or VGD means the value is not in the table (the
@@ -120,7 +132,24 @@ type NRDEntry struct {
 	Annex      string      `json:"annex,omitempty"`
 	Table      string      `json:"table,omitempty"`
 	WeightBand *WeightBand `json:"weight_band_kg,omitempty"`
+	AgeBand    *Band       `json:"age_band_years,omitempty"` // children only: the class's ages
 	Note       string      `json:"note,omitempty"`
+}
+
+// Class is the label of a child entry's paediatric class ("1–5 ans",
+// "10–20 kg"), "" for an adult entry or a child entry without class.
+func (e *NRDEntry) Class() string {
+	if e.Population != Child {
+		return ""
+	}
+	var parts []string
+	if b := e.AgeBand; b != nil {
+		parts = append(parts, fmtNum(b.Min)+"–"+fmtNum(b.Max)+" ans")
+	}
+	if b := e.WeightBand; b != nil {
+		parts = append(parts, fmtNum(b.Min)+"–"+fmtNum(b.Max)+" kg")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // NRDTable is the table of diagnostic reference levels (NRD) and guide
@@ -210,16 +239,21 @@ func (t *NRDTable) validate() error {
 			return vigie.Invalid(f+".note", "is required when nrd is null: say where the physicist finds the value")
 		}
 		if b := e.WeightBand; b != nil {
-			if b.Min <= 0 || b.Max <= b.Min || b.Max > 400 {
-				return vigie.Invalid(f+".weight_band_kg", "%v–%v kg is not a weight range (0 < min < max ≤ 400)", b.Min, b.Max)
-			}
-			if e.Population != Adult {
-				return vigie.Invalid(f+".weight_band_kg", "applies to adult surveys only")
+			if b.Min < 0 || b.Max <= b.Min || b.Max > 400 || (e.Population == Adult && b.Min == 0) {
+				return vigie.Invalid(f+".weight_band_kg", "%v–%v kg is not a weight range (0 < min < max ≤ 400; a child class may start at 0)", b.Min, b.Max)
 			}
 		}
-		k := e.ExamType + "\x00" + string(e.Population) + "\x00" + string(e.Indicator)
+		if b := e.AgeBand; b != nil {
+			if e.Population != Child {
+				return vigie.Invalid(f+".age_band_years", "applies to child entries only (paediatric classes)")
+			}
+			if b.Min < 0 || b.Max <= b.Min || b.Max > t.Survey.AdultAge {
+				return vigie.Invalid(f+".age_band_years", "%v–%v years is not a paediatric age range (0 ≤ min < max ≤ %v)", b.Min, b.Max, t.Survey.AdultAge)
+			}
+		}
+		k := e.ExamType + "\x00" + string(e.Population) + "\x00" + string(e.Indicator) + "\x00" + e.Class()
 		if j, dup := seen[k]; dup {
-			return vigie.Invalid(f, "repeats entries[%d] (%s, %s, %s)", j, e.ExamType, e.Population, e.Indicator)
+			return vigie.Invalid(f, "repeats entries[%d] (%s, %s, %s %s)", j, e.ExamType, e.Population, e.Indicator, e.Class())
 		}
 		seen[k] = i
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -139,8 +140,12 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 		if !e.Valid {
 			status = "NOT VALID: " + strings.Join(e.Reasons, "; ")
 		}
-		fmt.Fprintf(w, "%s | %s | %s (%s) | %s %s–%s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
-			e.Population, e.From, e.To, e.Patients, status)
+		pop := string(e.Population)
+		if e.Class != "" {
+			pop += " " + e.Class
+		}
+		fmt.Fprintf(w, "%s | %s | %s (%s) | %s | %s to %s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
+			pop, orAll(e.From), orAll(e.To), e.Patients, status)
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison")
 		for _, s := range e.Stats {
@@ -165,6 +170,13 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 	}
 }
 
+func orAll(d string) string {
+	if d == "" {
+		return "…"
+	}
+	return d
+}
+
 func g(f float64) string { return fmt.Sprintf("%.4g", f) }
 
 func gp(f *float64) string {
@@ -179,6 +191,7 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	af := addAnalyticsFlags(fs)
 	q := addQueryFlags(fs)
 	out := fs.String("out", "", "file to write (default: standard output)")
+	class := fs.String("class", "", "paediatric class of a child survey, as nrd evaluate names it (\"1–5 ans\")")
 	sexFromIndex := fs.Bool("sex-from-index", true, "read each patient's sex from the patient index (the ledger does not keep it)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -210,15 +223,22 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *class != "" {
+		evs = slices.DeleteFunc(evs, func(e *dosimetry.Evaluation) bool { return e.Class != *class })
+	}
 	switch {
 	case len(evs) == 0:
 		return usageErr("no exam of %s at %s between %s and %s", q.ExamType, q.Site, q.From, q.To)
 	case len(evs) > 1:
 		var devs []string
 		for _, e := range evs {
-			devs = append(devs, fmt.Sprintf("%q", e.Device))
+			d := fmt.Sprintf("%q", e.Device)
+			if e.Class != "" {
+				d += " (" + e.Class + ")"
+			}
+			devs = append(devs, d)
 		}
-		return usageErr("the query selects %d devices, name one with --device: %s", len(evs), strings.Join(devs, ", "))
+		return usageErr("the query selects %d surveys, name one device with --device (a paediatric class is exported with --class): %s", len(evs), strings.Join(devs, ", "))
 	}
 	w := stdout
 	var f *os.File
