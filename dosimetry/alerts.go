@@ -404,7 +404,7 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 				if n.NRD == nil || !(r.Values[i] > k**n.NRD) {
 					continue
 				}
-				al := newAlert(AlertNRD, e, a.examType, string(n.Indicator))
+				al := newAlert(AlertNRD, e, a.examType, a.examType+"/"+string(n.Indicator))
 				al.Indicator, al.Value, al.Threshold, al.Unit = string(n.Indicator), r.Values[i], k**n.NRD, n.Unit
 				al.Message = fmt.Sprintf("%s : %s %s %s, au-dessus de %s × NRD (%s %s)", s.Types.Type(a.examType).Label,
 					n.Indicator, fmtNum(r.Values[i]), n.Unit, fmtNum(k), fmtNum(*n.NRD), n.Unit)

@@ -338,3 +338,18 @@ func TestUnindexedRecordIsItsOwnPatient(t *testing.T) {
 		t.Errorf("alerts %+v, result %+v: want one cumulative alert on b, one unindexed patient", as, res)
 	}
 }
+
+// TestNRDAlertPerProjection: a PA + lateral exam above k × NRD in both
+// projections raises two alerts with distinct IDs.
+func TestNRDAlertPerProjection(t *testing.T) {
+	x := adult(exam("s", "CHU", "p", "2025-01-01", "DX", ledger.DomainProjection), 40, 70, 1.7)
+	x.Procedure = "RADIO DU THORAX"
+	x.Projection = &ledger.ProjectionDose{Events: []ledger.ProjectionEvent{
+		{UID: "1", Protocol: "Thorax PA", DAP: q(500e-7, ledger.DimDAP)},
+		{UID: "2", Protocol: "Thorax Profil", DAP: q(1200e-7, ledger.DimDAP)},
+	}}
+	as := check(t, scanner(only(func(c *AlertConfig) { c.NRDFactor = 2 })), entry(x))
+	if len(as) != 2 || as[0].ID == as[1].ID || as[0].ExamType == as[1].ExamType {
+		t.Errorf("alerts %+v, want one per projection type with distinct IDs", as)
+	}
+}
