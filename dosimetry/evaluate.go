@@ -161,7 +161,8 @@ type study struct {
 }
 
 // Evaluate computes the evaluations the query selects, one per site,
-// device and exam type with at least one exam, in that order.
+// device and exam type with at least one exam, in that order (and, for
+// children, one per paediatric class of the NRD table).
 //
 // Counting rules:
 //   - one exam per patient (source record): the first study of the period
