@@ -257,7 +257,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 	}
 	members := make([]member, 0, len(mi.members))
 	for _, m := range mi.members {
-		members = append(members, member{m, x.recs[m].version})
+		members = append(members, member{m, x.recs[m].version}) // 0: not mirrored yet
 	}
 	x.memMu.RUnlock()
 	if !ok {
@@ -282,6 +282,13 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 			if d {
 				return nil, nil
 			}
+		}
+		if m.version == 0 { // a concurrent commit is mirroring itself: ask the store
+			st, err := t.record(m.k)
+			if err != nil {
+				return nil, err
+			}
+			m.version = st.Version
 		}
 		mp, err := t.prepared(m.k, m.version)
 		if err != nil {

@@ -321,3 +321,60 @@ func TestResolveConcurrentSamePerson(t *testing.T) {
 		}
 	}
 }
+
+// Resolves from several goroutines racing with merges and unlinks keep the
+// index sound (run with -race; the invariants are checked at cleanup).
+func TestResolveConcurrentWithVigilance(t *testing.T) {
+	ix := openIndex(t, nil)
+	var recs []matcher.Record
+	for p := range 12 {
+		for site := range 4 {
+			r := person("1.2.250.1."+string(rune('1'+site)), "P"+string(rune('a'+p)))
+			r.BirthDate = "19" + string(rune('3'+p%6)) + string(rune('0'+p%10)) + "-0" + string(rune('1'+p%9)) + "-17"
+			r.FirstName = []string{"Bernadette", "Jean", "Marie", "Ahmed"}[p%4]
+			recs = append(recs, r)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < len(recs); i += 3 {
+				if _, err := ix.Resolve(ctx, recs[i], System); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 40 {
+			a, errA := ix.IdentityOf(ctx, recs[i%len(recs)].Authority, recs[i%len(recs)].LocalID)
+			b, errB := ix.IdentityOf(ctx, recs[(i*7+5)%len(recs)].Authority, recs[(i*7+5)%len(recs)].LocalID)
+			if errA != nil || errB != nil {
+				continue
+			}
+			var err error
+			switch i % 3 {
+			case 0:
+				var seq uint64
+				if seq, err = ix.Merge(ctx, a, b, "v", "stress"); err == nil && i%2 == 0 {
+					_, err = ix.Unmerge(ctx, seq, "v", "stress")
+				}
+			case 1:
+				_, err = ix.Unlink(ctx, key(recs[i%len(recs)]), "v", "stress")
+			case 2:
+				_, err = ix.MarkDistinct(ctx, a, b, "v", "stress")
+			}
+			if c := vigie.ErrorCode(err); err != nil && c != vigie.ECONFLICT {
+				t.Errorf("vigilance operation %d: %v", i, err)
+			}
+		}
+	}()
+	wg.Wait()
+	if ix.Count() != len(recs) {
+		t.Fatalf("count %d, want %d", ix.Count(), len(recs))
+	}
+}
