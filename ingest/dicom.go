@@ -62,9 +62,9 @@ const (
 	sopSRPrefix    = "1.2.840.10008.5.1.4.1.1.88."
 )
 
-// imageClasses are the image SOP classes whose headers may carry dose
-// figures, with a name for messages.
-var imageClasses = map[string]string{
+// classNames name the SOP classes Vigie reads, and a few it refuses, in
+// messages.
+var classNames = map[string]string{
 	"1.2.840.10008.5.1.4.1.1.1":      "CR Image",
 	"1.2.840.10008.5.1.4.1.1.1.1":    "DX Image For Presentation",
 	"1.2.840.10008.5.1.4.1.1.1.1.1":  "DX Image For Processing",
@@ -123,7 +123,7 @@ var headerClasses = map[string]bool{
 }
 
 func className(uid string) string {
-	if n := imageClasses[uid]; n != "" {
+	if n := classNames[uid]; n != "" {
 		return n
 	}
 	return uid

@@ -21,7 +21,10 @@ type Resolver interface {
 	Resolve(ctx context.Context, rec matcher.Record) (identity string, err error)
 }
 
-// DICOMOutcome is what ingesting one DICOM file did.
+// DICOMOutcome is what ingesting one DICOM file did. For a duplicate,
+// Ledger.Key is the source record the exam was first stored under: when it
+// differs from Key, the site re-sent the object under another patient id
+// (an identity correction the ledger does not apply by itself).
 type DICOMOutcome struct {
 	File     string            `json:"file"`
 	Identity string            `json:"identity,omitempty"` // empty when the exam was already in the ledger
