@@ -246,7 +246,7 @@ func (t *Table) classify(e *ledger.Exam, text, extra string) Match {
 	mod := strings.ToUpper(strings.TrimSpace(e.Modality))
 	for i := range t.Rules {
 		r := &t.Rules[i]
-		if r.ExamType != NoExamType && t.byCode[r.ExamType].Domain != e.Domain {
+		if et := t.byCode[r.ExamType]; r.ExamType != NoExamType && (et == nil || et.Domain != e.Domain) {
 			continue
 		}
 		if len(r.Modalities) > 0 && !contains(r.Modalities, mod) {
