@@ -341,3 +341,23 @@ func TestDICOMFiles(t *testing.T) {
 		t.Errorf("report's error: %v after %d reports, want stop after 1", err, n)
 	}
 }
+
+// TestDICOMResentUnderAnotherPatient: the same object sent again under
+// another source record is not stored twice, and the outcome says where
+// it already is.
+func TestDICOMResentUnderAnotherPatient(t *testing.T) {
+	f := filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "CT-RDSR-Siemens-Multi-1.dcm")
+	led, _ := openLedger(t)
+	ctx := context.Background()
+	first, err := DICOM(ctx, f, &fakeIndex{}, led, DICOMOptions{Authority: "1.2.250.1.71.4.2.7.1"})
+	if err != nil || first.Ledger.Result != ledger.Stored {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	again, err := DICOM(ctx, f, &fakeIndex{}, led, DICOMOptions{Authority: "1.2.250.1.71.4.2.7.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Ledger.Result != ledger.Duplicate || again.Ledger.Key != first.Key || again.Key == first.Key {
+		t.Errorf("re-sent: %+v, want a duplicate pointing at %v", again, first.Key)
+	}
+}
