@@ -9,6 +9,7 @@ import (
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
+	"vigie/store"
 )
 
 // TestClassifySharedDICOM parses the vendor files of the shared DICOM
@@ -100,5 +101,45 @@ func TestEvaluateSharedCT(t *testing.T) {
 	}
 	if t0.DLP <= helix.DLP.Value {
 		t.Errorf("the exam total %v should exceed the helix's %v (scout, monitoring)", t0.DLP, helix.DLP.Value)
+	}
+}
+
+// TestEvaluateSharedContinued stores a Siemens CT report and its
+// continuation in a ledger: the survey counts the patient once, with the
+// thorax helix, not the scout.
+func TestEvaluateSharedContinued(t *testing.T) {
+	root := sharedtest.Path(t, "dicom")
+	ctx := context.Background()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	led := ledger.Open(db)
+	var helixDLP float64
+	for _, f := range []string{"CT-RDSR-Siemens-Continued-1.dcm", "CT-RDSR-Siemens-Continued-2.dcm"} {
+		rep, err := ingest.ParseDICOMFile(filepath.Join(root, "openrem", f), ingest.DICOMOptions{Authority: "1.2.250.1.999"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range rep.Exam.CT.Events {
+			if e.Protocol == "Thorax" && e.DLP != nil {
+				helixDLP = max(helixDLP, e.DLP.Value)
+			}
+		}
+		if _, err := led.Put(ctx, &rep.Exam); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := &dosimetry.Evaluator{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD()}
+	out, err := ev.Evaluate(ctx, led, dosimetry.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].ExamType != "ct_thorax" || out[0].Patients != 1 {
+		t.Fatalf("evaluations %+v, want one ct_thorax survey of one patient", out)
+	}
+	if got := out[0].Records[0].Values[1]; helixDLP == 0 || got != helixDLP {
+		t.Errorf("DLP %v, want the thorax helix's %v", got, helixDLP)
 	}
 }
