@@ -153,9 +153,12 @@ func ParseDICOMFile(path string, opts DICOMOptions) (*DoseReport, error) {
 	return rep, nil
 }
 
+// headPrefix is how much of a large file ParseDICOM reads first.
+var headPrefix int64 = 16 << 20
+
 // ParseDICOM reads a DICOM Part-10 object of size bytes into the DICOM
-// library's data model (see readDataset; pixel data skipped) and extracts the patient and the exam's dose figures: from an
-// X-ray or radiopharmaceutical radiation dose SR, a legacy Enhanced SR dose
+// library's data model (see readDataset; pixel data skipped) and extracts
+// the patient and the exam's dose figures: from an X-ray or radiopharmaceutical radiation dose SR, a legacy Enhanced SR dose
 // report, or the dose tags of an image header. Content items are matched on
 // code value and coding scheme (SRT and SCT both accepted), never on
 // meaning text, and every figure is converted from its own unit code.
@@ -163,13 +166,11 @@ func ParseDICOMFile(path string, opts DICOMOptions) (*DoseReport, error) {
 // Refused with an EINVALID *vigie.Error naming the reason: a malformed or
 // truncated file, an unsupported SOP class, an SR that is not a dose
 // report, an image without dose tags, a file without PatientID.
-// headPrefix is how much of a large file ParseDICOM reads first.
-var headPrefix int64 = 16 << 20
-
 func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, err error) {
 	defer func() {
-		// The DICOM library is not hardened against every malformed input:
-		// a panic inside it is a malformed file, not a crash of Vigie.
+		// Defence in depth: whatever in the reading or the extraction
+		// panics on a malformed file refuses that file, never crashes an
+		// ingestion of thousands.
 		if p := recover(); p != nil {
 			rep, err = nil, refuse("file", "malformed DICOM: the parser failed (%v)", p)
 		}
@@ -197,10 +198,14 @@ func ParseDICOM(r io.Reader, size int64, opts DICOMOptions) (rep *DoseReport, er
 	}
 	ds, err := readDataset(data, partial, size)
 	if err != nil && partial {
-		// The attributes did not all fit in the prefix: read the rest.
-		rest := make([]byte, size-limit)
-		if n, err := io.ReadFull(r, rest); err != nil {
-			return nil, refuse("file", "truncated: %d of %d bytes", limit+int64(n), size)
+		// The attributes did not all fit in the prefix: read the rest (as
+		// it comes: size may be a caller's claim, not an allocation).
+		rest, rerr := io.ReadAll(io.LimitReader(r, size-limit))
+		if rerr != nil {
+			return nil, refuse("file", "cannot read: %v", rerr)
+		}
+		if int64(len(rest)) < size-limit {
+			return nil, refuse("file", "truncated: %d of %d bytes", limit+int64(len(rest)), size)
 		}
 		ds, err = readDataset(append(data, rest...), false, size)
 	}
