@@ -101,6 +101,8 @@ func TestClassifyRealDescriptions(t *testing.T) {
 		{"(RIS) rachis lombaire profil", proj("DX", "Rachis lombaire", "", "Rachis lombaire profil"), "rx_rachis_lombaire_profil"},
 		{"(RIS) thorax profil", proj("CR", "RADIO DU THORAX", "", "Thorax Profil"), "rx_thorax_lat"},
 		{"(RIS) thorax face + profil, one header image", proj("DX", "THORAX F+P", "", ""), ""},
+		{"(RIS) rachis lombaire face + profil, one header image", proj("CR", "RACHIS LOMBAIRE F+P", "", ""), ""},
+		{"(RIS) rachis dorsal face", proj("CR", "RACHIS DORSAL FACE", "", ""), "rx_rachis_dorsal_face"},
 		{"(RIS) crâne", ct("TDM CRÂNE sans injection", ""), "ct_encephale"},
 		{"(RIS) TAP", ct("Scanner thoraco-abdomino-pelvien", ""), "ct_tap"},
 	}
