@@ -169,8 +169,10 @@ type study struct {
 //     whose indicators can be measured; the entries of a study are merged
 //     (event UIDs counted once), superseded header figures are left out;
 //   - radiography: the PDS of one projection, the first projection event
-//     whose own protocol classifies to the exam type (a header image is one
-//     projection);
+//     whose own protocol (alone, else with the exam's description)
+//     classifies to the exam type; an event without a protocol takes the
+//     exam's type, so of an exam whose projections are not described the
+//     first one counts (a header image is one projection);
 //   - CT: CTDIvol and DLP of the single helix covering the named region
 //     (CTHelix);
 //   - mammography: mean glandular dose per view, the mean of the exposures;
