@@ -56,6 +56,10 @@ type serveConfig struct {
 	Log             *slog.Logger
 }
 
+// maxRequestBytes bounds a request message of the identity and dose
+// services (a DICOM submission has its own, larger bound).
+const maxRequestBytes = 4 << 20
+
 func runServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	var c serveConfig
@@ -163,7 +167,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return float64(n), err
 	})
 	ic := auth.NewInterceptor(authn, auth.DefaultPolicy(), trail, log)
-	opts := connect.WithInterceptors(metrics.Interceptor(), ic)
+	// Identity and dose requests are small; a DICOM file may be large.
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics.Interceptor(), ic), connect.WithReadMaxBytes(maxRequestBytes))
 	ingester := &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}
 
 	mux := http.NewServeMux()
