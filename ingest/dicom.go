@@ -326,7 +326,42 @@ func readPatient(ds elems, opts DICOMOptions, rep *DoseReport) error {
 	case "O":
 		p.Sex = "U"
 	}
+	rep.Warnings = append(rep.Warnings, dropInvalidTraits(p)...)
 	return nil
+}
+
+// dropInvalidTraits clears the optional traits the patient index would
+// refuse (an anonymised birth date 9999-01-01, an INS whose key does not
+// match), so that the exam still reaches the ledger under its source
+// record; each drop is a warning that names the trait, never its value.
+func dropInvalidTraits(p *matcher.Record) []string {
+	var warnings []string
+	for range 8 {
+		if p.Authority == "" {
+			return warnings // refused later, for want of an authority
+		}
+		_, err := matcher.Prepare(p)
+		if err == nil {
+			return warnings
+		}
+		field := vigie.ErrorField(err)
+		switch field {
+		case "birth_date":
+			p.BirthDate = ""
+		case "sex":
+			p.Sex = ""
+		case "ins", "ins_oid":
+			p.INS, p.INSOID = "", ""
+		case "birth_name", "used_name":
+			p.BirthName, p.UsedName = "", ""
+		case "first_names", "first_name":
+			p.FirstNames, p.FirstName = "", ""
+		default:
+			return warnings // authority or local id: the index will say why
+		}
+		warnings = append(warnings, "patient trait "+field+" dropped: the patient index would refuse it")
+	}
+	return warnings
 }
 
 // issuer returns the assigning authority of a patient id: the ISO universal

@@ -407,11 +407,11 @@ func TestParseDICOMIdentity(t *testing.T) {
 			return ""
 		}, ""},
 		{"site authority when no issuer; INS from other ids", []*dicom.Element{
-			el(t, tag.PatientID, []string{"IPP43"}), otherIDs("161047512345678", "1.2.250.1.213.1.4.8"),
+			el(t, tag.PatientID, []string{"IPP43"}), otherIDs("161047512345669", "1.2.250.1.213.1.4.8"),
 			el(t, tag.PatientSex, []string{"O"}),
 		}, DICOMOptions{Authority: "1.2.250.1.71.4.2.7.4"}, func(r *DoseReport) string {
 			p := r.Patient
-			if p.Authority != "1.2.250.1.71.4.2.7.4" || p.INS != "161047512345678" || p.INSOID != "1.2.250.1.213.1.4.8" || p.Sex != "U" {
+			if p.Authority != "1.2.250.1.71.4.2.7.4" || p.INS != "161047512345669" || p.INSOID != "1.2.250.1.213.1.4.8" || p.Sex != "U" {
 				return "wrong authority, INS or sex"
 			}
 			if len(r.OtherIDs) != 1 {
@@ -570,5 +570,31 @@ func TestParseDICOMNames(t *testing.T) {
 	}
 	if got := ds.str(tPatientName); got != "Buc^Jérôme" {
 		t.Errorf("Latin-1 name read as %q", got)
+	}
+}
+
+// TestParseDICOMDropsInvalidTraits: an anonymised birth date or an INS with
+// a wrong key is dropped with a warning, and the exam is kept.
+func TestParseDICOMDropsInvalidTraits(t *testing.T) {
+	rep, err := ParseDICOMFile(filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "NM-RRDSR-Siemens.dcm"), DICOMOptions{Authority: "1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Patient.BirthDate != "" || rep.Patient.Sex != "M" || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "birth_date") {
+		t.Errorf("birth date 9999-01-01: %+v, warnings %v", rep.Patient, rep.Warnings)
+	}
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, "9999") {
+			t.Errorf("a warning carries the refused value: %q", w)
+		}
+	}
+	b := dxFixture(t, el(t, tag.PatientID, []string{"P3"}), el(t, tag.OtherPatientIDsSequence, [][]*dicom.Element{{
+		el(t, tag.PatientID, []string{"161047512345678"}), el(t, tag.IssuerOfPatientID, []string{"1.2.250.1.213.1.4.8"})}}))
+	rep, err = ParseDICOM(bytes.NewReader(b), int64(len(b)), DICOMOptions{Authority: "1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Patient.INS != "" || len(rep.OtherIDs) != 1 {
+		t.Errorf("INS with a wrong key kept: %+v", rep.Patient)
 	}
 }
