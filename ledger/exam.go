@@ -370,3 +370,35 @@ func (e *Exam) eventFigures() map[string]Totals {
 	}
 	return m
 }
+
+// ViewDose is the glandular dose accumulated over the exposures of one
+// breast in one view (e.g. left CC).
+type ViewDose struct {
+	Laterality string  `json:"laterality"` // L, R, B or empty
+	View       string  `json:"view"`       // view meaning or code
+	AGD        float64 `json:"agd_mGy"`
+	Exposures  int     `json:"exposures"`
+}
+
+// PerView accumulates the exposures' glandular doses per breast and view,
+// in the order the views first appear.
+func (m *MammographyDose) PerView() []ViewDose {
+	var out []ViewDose
+	idx := map[[2]string]int{}
+	for _, e := range m.Events {
+		v := e.View.Meaning
+		if v == "" {
+			v = e.View.Value
+		}
+		k := [2]string{e.Laterality, v}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, ViewDose{Laterality: e.Laterality, View: v})
+		}
+		out[i].AGD += val(e.AGD)
+		out[i].Exposures++
+	}
+	return out
+}

@@ -66,3 +66,23 @@ func TestNewQuantity(t *testing.T) {
 		t.Errorf("CGyCm2 = %v, want 1265.96 (dGy.cm2 × 10)", got)
 	}
 }
+
+func TestMammographyPerView(t *testing.T) {
+	mgy := func(v float64) *Quantity { q, _ := NewQuantity(v, "mGy", DimDose); return &q }
+	m := &MammographyDose{Events: []MammographyEvent{
+		{Laterality: "L", View: Code{Value: "399162004", Scheme: "SCT", Meaning: "cranio-caudal"}, AGD: mgy(1.1)},
+		{Laterality: "R", View: Code{Value: "399162004", Scheme: "SCT", Meaning: "cranio-caudal"}, AGD: mgy(1.2)},
+		{Laterality: "L", View: Code{Value: "399162004", Scheme: "SCT", Meaning: "cranio-caudal"}, AGD: mgy(0.4)},
+		{Laterality: "L", View: Code{Value: "399368009", Scheme: "SCT"}, AGD: mgy(1.3)},
+	}}
+	got := m.PerView()
+	want := []ViewDose{{"L", "cranio-caudal", 1.5, 2}, {"R", "cranio-caudal", 1.2, 1}, {"L", "399368009", 1.3, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("PerView = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Laterality != want[i].Laterality || got[i].View != want[i].View || math.Abs(got[i].AGD-want[i].AGD) > 1e-9 || got[i].Exposures != want[i].Exposures {
+			t.Errorf("view %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

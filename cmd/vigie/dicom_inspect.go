@@ -85,6 +85,9 @@ func printInspect(w io.Writer, file string, rep *ingest.DoseReport) error {
 	case x.Mammography != nil:
 		m := x.Mammography
 		line("mammography", "AGD left %s, right %s, both/unstated %s; thickness %s", qty(m.AGDLeft), qty(m.AGDRight), qty(m.AGDBoth), qty(m.Thickness))
+		for _, v := range m.PerView() {
+			line("  per view", "%s %s: %.4g mGy over %d exposures", dash(v.Laterality), dash(v.View), v.AGD, v.Exposures)
+		}
 	case x.NM != nil:
 		line("nuclear medicine", "activity %.6g MBq, %d administrations", t.Activity, len(x.NM.Administrations))
 	}
