@@ -150,9 +150,15 @@ func (s *DoseService) members(ctx context.Context, field, v string) (mpi.Identit
 	return ident, keys, restricted, nil
 }
 
+// opt returns a figure for an optional field: absent when zero (not
+// reported), otherwise rounded to 12 significant digits so that unit
+// conversions show 163.3 and not 163.30000000000004.
 func opt(v float64) *float64 {
 	if v == 0 {
 		return nil
+	}
+	if r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64); err == nil {
+		v = r
 	}
 	return &v
 }

@@ -39,7 +39,10 @@ const (
 
 // STOW answers STOW-RS requests. Mount it behind auth.Interceptor.HTTP
 // (authentication, the ingest role, one audit entry per request); each part
-// goes through the same Ingester as IngestService.SubmitDicom.
+// goes through the same Ingester as IngestService.SubmitDicom. A file
+// without IssuerOfPatientID is attached to the caller's authority when it
+// has only one, or to the one named by the query parameter
+// ?authority=OID (which must be one of the caller's).
 type STOW struct {
 	Ingester *Ingester
 }

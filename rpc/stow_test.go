@@ -54,7 +54,12 @@ type stowReply struct {
 
 func (f *serverFixture) stow(t *testing.T, token, ctype string, body []byte, accept string) stowReply {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.url+rpc.STOWPath, bytes.NewReader(body))
+	return f.stowTo(t, rpc.STOWPath, token, ctype, body, accept)
+}
+
+func (f *serverFixture) stowTo(t *testing.T, path, token, ctype string, body []byte, accept string) stowReply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.url+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +197,27 @@ func TestSTOWRS(t *testing.T) {
 	}
 	if n := f.ledgerCount(t); n != 2 {
 		t.Fatalf("ledger holds %d exams after a refused request", n)
+	}
+}
+
+// A node serving several sites names the authority of files that carry no
+// IssuerOfPatientID; it must be one of its own.
+func TestSTOWAuthorityParameter(t *testing.T) {
+	f := newServerFixture(t)
+	ctype, body := stowBody(t, dicomFile(t, ctRDSR))
+	if r := f.stow(t, f.tokens["pacs-ab"], ctype, body, ""); r.status != http.StatusConflict || len(r.failures) != 1 || r.failures[0] != 0xC000 {
+		t.Errorf("two authorities, none named: %d %v\n%s", r.status, r.failures, r.body)
+	}
+	if r := f.stowTo(t, rpc.STOWPath+"?authority=1.2.3.4", f.tokens["pacs-ab"], ctype, body, ""); r.status != http.StatusConflict || len(r.failures) != 1 || r.failures[0] != 0x0124 {
+		t.Errorf("a foreign authority named: %d %v\n%s", r.status, r.failures, r.body)
+	}
+	r := f.stowTo(t, rpc.STOWPath+"?authority="+siteB, f.tokens["pacs-ab"], ctype, body, "")
+	if r.status != http.StatusOK || len(r.referenced) != 1 {
+		t.Fatalf("authority named: %d\n%s", r.status, r.body)
+	}
+	e, err := f.ledger.Get(context.Background(), r.referenced[0])
+	if err != nil || e.Exam.Key.Authority != siteB {
+		t.Errorf("stored under %v, %v; want %s", e, err, siteB)
 	}
 }
 
