@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -190,6 +191,31 @@ func TestParseDICOMAgainstDcmtk(t *testing.T) {
 	if _, err := exec.LookPath("dsrdump"); err != nil {
 		t.Skip("dsrdump is not installed (Debian package dcmtk): the independent cross-check of dose totals needs it")
 	}
+	// dsrdump runs are independent: four at a time.
+	type reading struct {
+		c  sharedCase
+		ok bool
+	}
+	readings := map[string]reading{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, c := range sharedFiles {
+		if c.refused != "" || c.source == ledger.SourceHeader {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			d, ok := dcmtkTotals(t, filepath.Join(root, filepath.FromSlash(c.file)))
+			mu.Lock()
+			readings[c.file] = reading{d, ok}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
 	checked := 0
 	for _, c := range sharedFiles {
 		if c.refused != "" || c.source == ledger.SourceHeader {
@@ -201,7 +227,7 @@ func TestParseDICOMAgainstDcmtk(t *testing.T) {
 			t.Errorf("%s: %v", c.file, err)
 			continue
 		}
-		d, ok := dcmtkTotals(t, path)
+		d, ok := readings[c.file].c, readings[c.file].ok
 		if !ok {
 			t.Errorf("%s: dsrdump cannot read a file Vigie accepts", c.file)
 			continue
