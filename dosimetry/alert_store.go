@@ -13,6 +13,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/ledger"
 )
 
 // AlertStore keeps raised alerts in the store's x/ namespace (see the
@@ -118,6 +119,10 @@ type AlertFilter struct {
 	Open bool   `json:"open,omitempty"`
 	From string `json:"from,omitempty"` // exam date, inclusive
 	To   string `json:"to,omitempty"`
+	// Identity and Key select one patient's alerts: those of a regional
+	// identity (per-patient rules) or of one source record.
+	Identity string           `json:"identity,omitempty"`
+	Key      ledger.SourceKey `json:"key,omitempty"`
 }
 
 // List returns the alerts the filter selects, most recent exam first.
@@ -135,7 +140,8 @@ func (s *AlertStore) List(ctx context.Context, f AlertFilter) ([]Alert, error) {
 				return fmt.Errorf("decode %s: %w", it.Item().Key(), err)
 			}
 			if (f.Site != "" && a.Site != f.Site) || (f.Kind != "" && a.Kind != f.Kind) || (f.Open && a.Acknowledged()) ||
-				(f.From != "" && a.Date < f.From) || (f.To != "" && a.Date > f.To) {
+				(f.From != "" && a.Date < f.From) || (f.To != "" && a.Date > f.To) ||
+				(f.Identity != "" && a.Identity != f.Identity) || (f.Key != (ledger.SourceKey{}) && a.Key != f.Key) {
 				continue
 			}
 			out = append(out, a)

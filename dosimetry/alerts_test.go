@@ -237,6 +237,15 @@ func TestScanStoresOnceAcrossSitesAndAcks(t *testing.T) {
 	if open, _ := st.List(ctx, AlertFilter{Open: true}); len(open) != 0 {
 		t.Errorf("%d open alerts after the ack", len(open))
 	}
+	if mine, _ := st.List(ctx, AlertFilter{Identity: "ID-1"}); len(mine) != 1 {
+		t.Errorf("%d alerts of identity ID-1, want 1", len(mine))
+	}
+	if other, _ := st.List(ctx, AlertFilter{Key: a.Exam.Key}); len(other) != 0 {
+		t.Errorf("%d alerts on source record %s, want 0 (the alert is on %s)", len(other), a.Exam.Key, b.Exam.Key)
+	}
+	if mine, _ := st.List(ctx, AlertFilter{Key: b.Exam.Key}); len(mine) != 1 {
+		t.Errorf("%d alerts on source record %s, want 1", len(mine), b.Exam.Key)
+	}
 	all, _ := st.List(ctx, AlertFilter{})
 	if len(all) != 1 || !all[0].Acknowledged() {
 		t.Errorf("the acknowledged alert is gone or not marked: %+v", all)

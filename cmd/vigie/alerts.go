@@ -30,12 +30,21 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.Open, "open", false, "only alerts nobody acknowledged")
 	fs.StringVar(&f.From, "from", "", "first exam date, YYYY-MM-DD")
 	fs.StringVar(&f.To, "to", "", "last exam date, YYYY-MM-DD")
+	fs.StringVar(&f.Identity, "identity", "", "only the per-patient alerts of this regional identity")
+	record := fs.String("record", "", "only the alerts of this source record, AUTHORITY/LOCAL_ID")
 	asJSON := fs.Bool("json", false, "write the alerts as JSON, acknowledgements included")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *record != "" {
+		auth, local, ok := strings.Cut(*record, "/")
+		if !ok || auth == "" || local == "" {
+			return usageErr("--record %q: want AUTHORITY/LOCAL_ID", *record)
+		}
+		f.Key = ledger.SourceKey{Authority: auth, LocalID: local}
 	}
 	db, err := af.openStore()
 	if err != nil {

@@ -136,4 +136,13 @@ func TestAlertsVerbs(t *testing.T) {
 	if _, out, _ := vigieRun(t, "alerts", "list", "--data", dir); strings.Count(out, "air_kerma") != 2 {
 		t.Errorf("an acknowledged alert disappeared:\n%s", out)
 	}
+	if _, out, _ := vigieRun(t, "alerts", "list", "--data", dir, "--record", "CHU/X"); strings.Count(out, "air_kerma") != 2 {
+		t.Errorf("alerts of CHU/X:\n%s", out)
+	}
+	if _, out, _ := vigieRun(t, "alerts", "list", "--data", dir, "--record", "CHU/P0"); strings.Count(out, "air_kerma") != 0 {
+		t.Errorf("alerts of CHU/P0:\n%s", out)
+	}
+	if code, _, _ := vigieRun(t, "alerts", "list", "--data", dir, "--record", "CHU"); code != 2 {
+		t.Errorf("a malformed --record: exit %d", code)
+	}
 }
