@@ -143,3 +143,41 @@ func TestEvaluateSharedContinued(t *testing.T) {
 		t.Errorf("DLP %v, want the thorax helix's %v", got, helixDLP)
 	}
 }
+
+// TestEvaluateSharedMammography reads the mean glandular dose per view and
+// the breast thickness of a real Hologic report.
+func TestEvaluateSharedMammography(t *testing.T) {
+	root := sharedtest.Path(t, "dicom")
+	rep, err := ingest.ParseDICOMFile(filepath.Join(root, "openrem", "MG-RDSR-Hologic_2D.dcm"), ingest.DICOMOptions{Authority: "1.2.250.1.999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := rep.Exam
+	var sum float64
+	var n int
+	for _, e := range x.Mammography.Events {
+		if e.AGD != nil {
+			sum += e.AGD.Value
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("the report has no exposure with a glandular dose")
+	}
+	if x.Patient.Age == "" {
+		x.Patient.Age = "061Y"
+	}
+	tot := x.Totals()
+	ev := &dosimetry.Evaluator{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD()}
+	out, err := ev.Evaluate(context.Background(), dosimetry.Entries{{Exam: x, Reported: tot, Counted: tot}}, dosimetry.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].ExamType != "mg_mammographie" || out[0].Patients != 1 {
+		t.Fatalf("evaluations %+v, want one mammography survey of one patient", out)
+	}
+	r := out[0].Records[0]
+	if d := r.Values[0] - sum/float64(n); d > 1e-9 || d < -1e-9 || r.Thickness <= 0 {
+		t.Errorf("AGD per view %v (want %v over %d exposures), thickness %v mm", r.Values[0], sum/float64(n), n, r.Thickness)
+	}
+}
