@@ -75,7 +75,8 @@
 //	taille_cm            cm, empty if unknown
 //	<indicator>_<unit>   each indicator in the NRD table's unit
 //	                     (pds_mGy.cm2, ctdivol_mGy, dlp_mGy.cm, agd_mGy,
-//	                     pds_Gy.cm2, kar_mGy, fluoro_time_min, activity_MBq)
+//	                     pds_Gy.cm2, kar_mGy, fluoro_time_min, activity_MBq,
+//	                     activity_per_kg_MBq/kg)
 //	fantome_cm           CT: 16 or 32
 //	epaisseur_sein_mm    mammography: mean compressed thickness
 //	radiopharmaceutique  nuclear medicine
