@@ -1,0 +1,504 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+
+	"connectrpc.com/connect"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"vigie/mpi"
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/synth"
+)
+
+// chromium returns the path of a Chromium (or Chrome) binary, or skips the
+// test: the browser is an external input (Debian package chromium).
+func chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("VIGIE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found (install the Debian package chromium, or set VIGIE_CHROMIUM): the console's browser tests need it")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile and no
+// background networking (the machine's network is closed), and collects
+// the JavaScript exceptions and console errors of its pages.
+type browser struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+}
+
+func newBrowser(t testing.TB) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-default-apps", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// Chromium is newer than the protocol bindings: events they cannot
+	// decode are logged by chromedp and are not the console's faults.
+	quiet := func(format string, args ...any) {
+		if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "could not unmarshal event") && !strings.Contains(msg, "unhandled node event") {
+			t.Logf("chromedp: %s", msg)
+		}
+	}
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(quiet), chromedp.WithLogf(quiet))
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return &browser{ctx: ctx}
+}
+
+// tab opens a new tab (its own sessionStorage: a fresh sign-in).
+func (b *browser) tab(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			b.mu.Lock()
+			b.errors = append(b.errors, ev.ExceptionDetails.Error())
+			b.mu.Unlock()
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, string(a.Value))
+				}
+				b.mu.Lock()
+				b.errors = append(b.errors, "console.error "+strings.Join(parts, " "))
+				b.mu.Unlock()
+			}
+		}
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+func (b *browser) checkErrors(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		t.Errorf("browser: %s", e)
+	}
+}
+
+// run runs browser actions with a deadline and fails the test on error,
+// saying what the page showed in its error box.
+func run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v (page: %s)", what, err, pageError(ctx))
+	}
+}
+
+func pageError(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	var s string
+	_ = chromedp.Run(ctx, chromedp.Evaluate(`location.hash + ' | ' + document.getElementById('alert').textContent + ' | ' + document.getElementById('status').textContent`, &s))
+	return s
+}
+
+// waitJS polls a JavaScript condition until it is true.
+func waitJS(expr string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			var ok bool
+			if err := chromedp.Evaluate("!!("+expr+")", &ok).Do(ctx); err != nil {
+				return err
+			}
+			if ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w", expr, ctx.Err())
+			case <-time.After(15 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// shots is where screenshots go: $VIGIE_SCREENSHOTS, or the test's temp dir.
+func shots(t testing.TB) string {
+	if d := os.Getenv("VIGIE_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func screenshot(t testing.TB, ctx context.Context, dir, name string) {
+	t.Helper()
+	var png []byte
+	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100))
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", p)
+}
+
+func signIn(t testing.TB, ctx context.Context, url, token string) {
+	t.Helper()
+	run(t, ctx, "sign in",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", token, chromedp.ByQuery),
+		chromedp.Click("#signin", chromedp.ByQuery),
+		waitJS(`!document.getElementById('nav').hidden && document.getElementById('page').children.length > 0 && !location.hash.startsWith('#/connexion')`))
+}
+
+// typo swaps two letters in the middle of a name.
+func typo(name string) string {
+	r := []rune(name)
+	for i := len(r) / 2; i+1 < len(r); i++ {
+		if r[i] != r[i+1] && unicode.IsLetter(r[i]) && unicode.IsLetter(r[i+1]) {
+			r[i], r[i+1] = r[i+1], r[i]
+			return string(r)
+		}
+	}
+	return name
+}
+
+// searchTarget picks a generated person whose records all resolved to one
+// identity, with a long plain name and a full birth date.
+func (c *console) searchTarget(t testing.TB) (*synth.Record, string) {
+	t.Helper()
+	ids := make([]string, 0, len(c.people))
+	for id := range c.people {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, pid := range ids {
+		rs := c.people[pid]
+		r := rs[0]
+		if len(r.BirthName) < 7 || strings.ContainsAny(r.BirthName, " -'") || len(r.BirthDate) != 10 || r.FirstNames == "" || strings.Contains(r.BirthDate, "-00") {
+			continue
+		}
+		var ident mpi.ID
+		same := true
+		for _, x := range rs {
+			id, err := c.index.IdentityOf(context.Background(), x.Authority, x.LocalID)
+			if err != nil || ident != 0 && id != ident {
+				same = false
+				break
+			}
+			ident = id
+		}
+		if same {
+			return r, ident.String()
+		}
+	}
+	t.Fatal("no generated person fits the search test")
+	return nil, ""
+}
+
+// TestConsoleInBrowser drives the console in headless Chromium against a
+// real server: a clinician finds a patient despite a typo and reads their
+// dose history (the figures shown are the API's), identity-vigilance staff
+// merge a pair from the review queue and undo it from the history, and a
+// physicist evaluates NRD and acknowledges an alert. Screenshots of every
+// page are saved.
+func TestConsoleInBrowser(t *testing.T) {
+	chromium(t)
+	c := newConsole(t, 1500, 40)
+	b := newBrowser(t)
+	dir := shots(t)
+	ctx := context.Background()
+
+	t.Run("clinician", func(t *testing.T) {
+		tab := b.tab(t)
+		screenshotSignIn(t, tab, c.url, dir)
+		signIn(t, tab, c.url, c.tokens["clinician"])
+		var reviewHidden, analyticsHidden bool
+		run(t, tab, "nav", chromedp.Evaluate(`document.querySelector('#nav li[data-needs=review]').hidden`, &reviewHidden),
+			chromedp.Evaluate(`document.querySelector('#nav li[data-needs=analytics]').hidden`, &analyticsHidden))
+		if !reviewHidden || !analyticsHidden {
+			t.Errorf("a clinician sees the review queue (%v) or dose analytics (%v) in the menu", !reviewHidden, !analyticsHidden)
+		}
+
+		r, want := c.searchTarget(t)
+		name := typo(r.BirthName)
+		if name == r.BirthName {
+			t.Fatalf("no typo made in %q", r.BirthName)
+		}
+		run(t, tab, "search",
+			chromedp.Navigate(c.url+"/#/recherche"),
+			chromedp.WaitVisible("#s-name", chromedp.ByQuery),
+			chromedp.SendKeys("#s-name", name, chromedp.ByQuery),
+			chromedp.SendKeys("#s-first", strings.Fields(r.FirstNames)[0], chromedp.ByQuery),
+			chromedp.SendKeys("#s-birth", r.BirthDate[8:10]+"/"+r.BirthDate[5:7]+"/"+r.BirthDate[:4], chromedp.ByQuery),
+			chromedp.Click("#s-go", chromedp.ByQuery),
+			waitJS(`document.querySelector('#results .result')`))
+		var first string
+		var matched []string
+		run(t, tab, "results", chromedp.Evaluate(`document.querySelector('#results .result').dataset.identity`, &first),
+			chromedp.Evaluate(`Array.from(document.querySelectorAll('#results .result:first-child li.match')).map(e => e.dataset.field)`, &matched))
+		if first != want {
+			t.Errorf("search %q (typo of the birth name) ranks %s first, want %s", name, first, want)
+		}
+		for _, f := range []string{"birth_date", "first_name"} {
+			if !contains(matched, f) {
+				t.Errorf("first result highlights %v as matched, want %s among them", matched, f)
+			}
+		}
+		screenshot(t, tab, dir, "recherche")
+
+		run(t, tab, "identity page",
+			chromedp.Click(`#results .result:first-child h3 a`, chromedp.ByQuery),
+			waitJS(`document.getElementById('golden') && document.getElementById('events')`))
+		var events int
+		run(t, tab, "events", chromedp.Evaluate(`document.querySelectorAll('#events li').length`, &events))
+		if events == 0 {
+			t.Error("the identity page shows no history")
+		}
+		screenshot(t, tab, dir, "identite")
+
+		checkDoseHistory(t, c, tab, dir)
+	})
+
+	t.Run("vigilance", func(t *testing.T) {
+		tab := b.tab(t)
+		signIn(t, tab, c.url, c.tokens["vigilance"])
+		list, err := c.identity("vigilance").ListReviews(ctx, connect.NewRequest(&v1.ListReviewsRequest{PageSize: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Msg.GetReviews()) == 0 {
+			t.Fatal("the generated population queued no review")
+		}
+		rv := list.Msg.GetReviews()[0]
+		merged, survivor := rv.GetIdentityId(), rv.GetCandidates()[0].GetIdentityId()
+		run(t, tab, "review queue",
+			waitJS(`location.hash === '#/revue' && document.querySelector('#reviews .review svg.waterfall')`))
+		var shown string
+		run(t, tab, "first review", chromedp.Evaluate(`document.querySelector('#reviews .review').dataset.review`, &shown))
+		if shown != rv.GetId() {
+			t.Errorf("the queue shows review %s first, the API %s", shown, rv.GetId())
+		}
+		screenshot(t, tab, dir, "revue")
+
+		reason(t, tab, `#reviews .review button[data-action="merge"]`, "même patiente : pièce d'identité vérifiée")
+		run(t, tab, "after merge",
+			waitJS(fmt.Sprintf(`location.hash === '#/identite/%s' && document.querySelector('#events li[data-kind="merge"] button[data-action="unmerge"]')`, survivor)))
+		if got := liveID(t, c, merged); got != survivor {
+			t.Fatalf("after the merge, %s leads to %s, want %s", merged, got, survivor)
+		}
+		screenshot(t, tab, dir, "fusion")
+
+		reason(t, tab, `#events li[data-kind="merge"] button[data-action="unmerge"]`, "fusion faite par erreur")
+		run(t, tab, "after unmerge", waitJS(`document.querySelector('#events li[data-kind="unmerge"]')`))
+		if got := liveID(t, c, merged); got != merged {
+			t.Errorf("after the unmerge, %s leads to %s, want itself", merged, got)
+		}
+		screenshot(t, tab, dir, "defusion")
+	})
+
+	t.Run("physicist", func(t *testing.T) {
+		tab := b.tab(t)
+		signIn(t, tab, c.url, c.tokens["physicist"])
+		run(t, tab, "analytics",
+			waitJS(`location.hash === '#/analyse' && document.getElementById('nrd-form')`),
+			chromedp.SetValue("#n-site", c.site, chromedp.ByQuery),
+			chromedp.SetValue("#n-since", "2022-01-01", chromedp.ByQuery),
+			chromedp.SetValue("#n-until", "2024-12-31", chromedp.ByQuery),
+			chromedp.Click("#n-go", chromedp.ByQuery),
+			waitJS(`document.querySelector('#nrd-table') && document.querySelector('#nrd-chart')`),
+			waitJS(`document.getElementById('alerts-table') || /Aucune alerte/.test(document.getElementById('alerts').textContent)`))
+		ev, err := c.dose("physicist").EvaluateNrd(ctx, connect.NewRequest(&v1.EvaluateNrdRequest{Site: c.site, Since: "2022-01-01", Until: "2024-12-31"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		run(t, tab, "nrd rows", chromedp.Evaluate(`document.querySelectorAll('#nrd-table tbody tr').length`, &rows))
+		if rows != len(ev.Msg.GetEvaluations()) {
+			t.Errorf("NRD table shows %d evaluations, the API %d", rows, len(ev.Msg.GetEvaluations()))
+		}
+		screenshot(t, tab, dir, "analyse")
+
+		pending := func() int {
+			r, err := c.dose("physicist").ListAlerts(ctx, connect.NewRequest(&v1.ListAlertsRequest{PageSize: 1000}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(r.Msg.GetAlerts())
+		}
+		before := pending()
+		if before == 0 {
+			t.Fatal("the generated exams raised no alert")
+		}
+		reason(t, tab, `#alerts-table button[data-action="ack"]`, "dose justifiée par la complexité de l'acte")
+		run(t, tab, "after ack", waitJS(fmt.Sprintf(`document.querySelectorAll('#alerts-table button[data-action="ack"]').length === %d`, before-1)))
+		if after := pending(); after != before-1 {
+			t.Errorf("pending alerts: %d after acknowledging one of %d", after, before)
+		}
+	})
+	b.checkErrors(t)
+}
+
+func screenshotSignIn(t *testing.T, tab context.Context, url, dir string) {
+	run(t, tab, "sign-in page", chromedp.Navigate(url+"/"), chromedp.WaitVisible("#token", chromedp.ByQuery))
+	var focused string
+	run(t, tab, "focus", chromedp.Evaluate(`document.activeElement.id`, &focused))
+	if focused != "token" {
+		t.Errorf("the sign-in page focuses %q, want the token field", focused)
+	}
+	screenshot(t, tab, dir, "connexion")
+}
+
+// reason clicks a button that asks for a reason, fills the dialog and
+// confirms.
+func reason(t testing.TB, tab context.Context, button, text string) {
+	t.Helper()
+	run(t, tab, "click "+button,
+		chromedp.Click(button, chromedp.ByQuery),
+		waitJS(`document.getElementById('reason-dialog').open && document.activeElement.id === 'reason'`),
+		chromedp.SendKeys("#reason", text, chromedp.ByQuery),
+		chromedp.Click("#reason-ok", chromedp.ByQuery),
+		waitJS(`!document.getElementById('reason-dialog').open`))
+}
+
+// liveID is the identity an id leads to now (itself, or its survivor).
+func liveID(t testing.TB, c *console, id string) string {
+	t.Helper()
+	pid, err := mpi.ParseID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident, err := c.index.Get(context.Background(), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ident.ID.String()
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// precision is the number of decimals the page shows for each dose field,
+// as the regional synthesis prints them.
+var precision = map[string]int{"dapTotalCgyCm2": 2, "airKermaTotalMgy": 2, "fluoroTimeMin": 1, "dlpTotalMgyCm": 1, "ctdivolMgy": 2,
+	"activityMbq": 0, "agdTotalMgy": 2, "agdRightMgy": 2, "agdLeftMgy": 2}
+
+// checkDoseHistory opens the test patient's dose history and checks every
+// figure shown against the API's.
+func checkDoseHistory(t *testing.T, c *console, tab context.Context, dir string) {
+	res, err := c.dose("clinician").GetDoseHistory(context.Background(), connect.NewRequest(&v1.GetDoseHistoryRequest{IdentityId: c.patient}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := protojson.Marshal(res.Msg.GetHistory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api map[string]any
+	if err := json.Unmarshal(raw, &api); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tab, "dose history",
+		chromedp.Navigate(c.url+"/#/dose/"+c.patient),
+		waitJS(`document.getElementById('dose-history') && document.getElementById('dose-chart')`))
+	var cells []struct{ Section, Exam, Field, Text string }
+	var warnings []string
+	var cumulative string
+	run(t, tab, "dose cells",
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#dose-history td[data-field]')).map(td => ({
+			Section: td.closest('section').dataset.section, Exam: td.closest('tr').dataset.exam, Field: td.dataset.field, Text: td.textContent}))`, &cells),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#dose-history .warning')).map(e => e.textContent)`, &warnings),
+		chromedp.Evaluate(`document.getElementById('dose-chart').dataset.cumulativeDlp`, &cumulative))
+	want := 0
+	sum := 0.0
+	for _, sec := range []string{"radiology", "ct", "nuclearMedicine", "mammography"} {
+		rows, _ := api[sec].([]any)
+		for _, row := range rows {
+			m := row.(map[string]any)
+			for _, cell := range cells {
+				if cell.Section != sec || cell.Exam != m["examId"] {
+					continue
+				}
+				want++
+				v, ok := m[cell.Field]
+				if (sec == "ct" || sec == "nuclearMedicine") && cell.Field == "dlpTotalMgyCm" && ok {
+					sum += v.(float64)
+				}
+				digits, numeric := precision[cell.Field]
+				switch {
+				case !ok && cell.Text != "—":
+					t.Errorf("%s exam %s %s: page shows %q, the API has no value", sec, cell.Exam, cell.Field, cell.Text)
+				case ok && numeric:
+					got, err := strconv.ParseFloat(strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "", ",", ".").Replace(cell.Text), 64)
+					exp := math.Round(v.(float64)*math.Pow10(digits)) / math.Pow10(digits)
+					if err != nil || math.Abs(got-exp) > 1e-9 {
+						t.Errorf("%s exam %s %s: page shows %q, the API %v", sec, cell.Exam, cell.Field, cell.Text, v)
+					}
+				case ok && !numeric && cell.Text != v:
+					t.Errorf("%s exam %s %s: page shows %q, the API %q", sec, cell.Exam, cell.Field, cell.Text, v)
+				}
+			}
+		}
+	}
+	if want != len(cells) || want < 6 {
+		t.Errorf("%d dose cells on the page match API rows, of %d shown (want all, and at least 6)", want, len(cells))
+	}
+	if got, _ := strconv.ParseFloat(cumulative, 64); math.Abs(got-math.Round(sum*10)/10) > 1e-9 {
+		t.Errorf("chart's cumulative DLP %s, the API's rows sum to %.1f", cumulative, sum)
+	}
+	apiWarnings, _ := api["warnings"].([]any)
+	if len(warnings) != len(apiWarnings) || len(warnings) == 0 || warnings[0] != apiWarnings[0] {
+		t.Errorf("page warnings %q, API %q", warnings, apiWarnings)
+	}
+	screenshot(t, tab, dir, "dose")
+	run(t, tab, "print media", emulation.SetEmulatedMedia().WithMedia("print"))
+	var navShown bool
+	run(t, tab, "print layout", chromedp.Evaluate(`getComputedStyle(document.querySelector('header.top')).display !== 'none'`, &navShown))
+	if navShown {
+		t.Error("the print stylesheet keeps the page header")
+	}
+	screenshot(t, tab, dir, "dose-impression")
+	run(t, tab, "screen media", emulation.SetEmulatedMedia().WithMedia(""))
+}
