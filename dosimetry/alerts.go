@@ -294,7 +294,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	s.ev = &Evaluator{Types: s.Types, NRD: s.NRD}
 	s.cache = map[string][]assignment{}
 	var out []Alert
-	patients := map[ledger.SourceKey][]ledger.Entry{}
+	patients := map[ledger.SourceKey][]*ledger.Entry{}
 	// The per-exam rules apply to a study's figures: an interventional
 	// procedure reported in a cumulative RDSR and its continuation counts
 	// each event once in each report's counted figures, so only their sum
@@ -319,7 +319,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 		}
 		studies[k] = append(studies[k], e)
 		if s.Config.CumulativemSv > 0 || s.Config.RepeatCTDays > 0 {
-			patients[x.Key] = append(patients[x.Key], *e)
+			patients[x.Key] = append(patients[x.Key], e)
 		}
 		return nil
 	})
@@ -471,7 +471,7 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 
 // patientAlerts applies the per-patient rules (cumulative effective-dose
 // estimate, repeated CT) to the patients of the scanned exams.
-func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][]ledger.Entry, res *ScanResult) ([]Alert, error) {
+func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][]*ledger.Entry, res *ScanResult) ([]Alert, error) {
 	if len(seen) == 0 {
 		return nil, nil
 	}
@@ -481,7 +481,7 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 	type patient struct {
 		identity string // "" when the patient is a lone source record
 		keys     []ledger.SourceKey
-		entries  []ledger.Entry
+		entries  []*ledger.Entry
 	}
 	pats := map[string]*patient{}
 	keys := make([]ledger.SourceKey, 0, len(seen))
@@ -540,7 +540,10 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 			if err != nil {
 				return nil, fmt.Errorf("dosimetry: scan: history of %s: %w", id, err)
 			}
-			es = h
+			es = make([]*ledger.Entry, len(h))
+			for i := range h {
+				es[i] = &h[i]
+			}
 		}
 		identity := p.identity
 		out = append(out, s.cumulative(identity, id, es)...)
@@ -555,10 +558,9 @@ type dated struct {
 	day int
 }
 
-func byDate(es []ledger.Entry) []dated {
+func byDate(es []*ledger.Entry) []dated {
 	out := make([]dated, 0, len(es))
-	for i := range es {
-		e := &es[i]
+	for _, e := range es {
 		if e.Excluded() {
 			continue
 		}
@@ -583,7 +585,7 @@ func byDate(es []ledger.Entry) []dated {
 // above (the window ends on that exam's day and spans CumulativeWindowDays
 // days). Later exams above the threshold raise nothing new until the sum
 // falls below it again.
-func (s *Scanner) cumulative(identity, subject string, es []ledger.Entry) []Alert {
+func (s *Scanner) cumulative(identity, subject string, es []*ledger.Entry) []Alert {
 	c := s.Config
 	if c.CumulativemSv <= 0 {
 		return nil
@@ -618,7 +620,7 @@ func (s *Scanner) cumulative(identity, subject string, es []ledger.Entry) []Aler
 
 // repeatCT raises an alert on a CT exam of a region already examined by CT
 // within RepeatCTDays days (another study of the same patient).
-func (s *Scanner) repeatCT(identity, subject string, es []ledger.Entry) []Alert {
+func (s *Scanner) repeatCT(identity, subject string, es []*ledger.Entry) []Alert {
 	n := s.Config.RepeatCTDays
 	if n <= 0 {
 		return nil
