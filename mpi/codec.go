@@ -21,6 +21,7 @@ const schemaVersion = 1
 const (
 	pRecord   = "m/r/"
 	pHistory  = "m/h/"
+	pNormal   = "m/n/"
 	pIdentity = "m/i/"
 	pEvent    = "m/e/"
 	pByIdent  = "m/x/"
@@ -135,6 +136,10 @@ func recordKey(k SourceKey) []byte { return []byte(pRecord + skey(k)) }
 
 func historyKey(k SourceKey, version int) []byte {
 	return binary.BigEndian.AppendUint32([]byte(pHistory+skey(k)+"\x00"), uint32(version))
+}
+
+func normalKey(k SourceKey, version int) []byte {
+	return binary.BigEndian.AppendUint32([]byte(pNormal+skey(k)+"\x00"), uint32(version))
 }
 
 func identityKey(id ID) []byte { return append([]byte(pIdentity), u64(uint64(id))...) }

@@ -30,12 +30,14 @@
 //
 // Badger (opened by package store) is the source of truth. Every key of this
 // package starts with "m/"; every value is one schema-version byte followed by
-// JSON. Numbers in keys are 8-byte big-endian so that keys sort numerically;
+// JSON, except the normalised forms (m/n/: a version byte and a compact
+// binary encoding, read on the hot path of resolution). Numbers in keys are 8-byte big-endian so that keys sort numerically;
 // a source key inside a key is authority 0x00 local id (neither may contain
 // a control character, Resolve refuses them).
 //
 //	m/r/<auth>\0<local>                     record: latest version, its identity, pinned flag, blocking keys
 //	m/h/<auth>\0<local>\0<version:4>        every version received (verbatim traits, time)
+//	m/n/<auth>\0<local>\0<version:4>        its normalised form (compact binary, see normal.go)
 //	m/i/<identity:8>                        identity: members, attributes, or the survivor it was merged into
 //	m/e/<event:8>                           membership event (append-only)
 //	m/x/<identity:8><event:8>               events touching an identity (empty value)

@@ -284,6 +284,19 @@ func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
 	if ok && c.version == version {
 		return c.prep, nil
 	}
+	if item, err := t.Get(normalKey(k, version)); err == nil {
+		var p *matcher.Prepared
+		if err := item.Value(func(b []byte) error {
+			var err error
+			p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
+			return err
+		}); err == nil {
+			x.remember(k, version, p)
+			return p, nil
+		}
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
 	var v Version
 	found, err := get(t.Txn, historyKey(k, version), &v)
 	if err != nil {

@@ -120,6 +120,9 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}
+	if err := t.Set(normalKey(k, st.Version), encodeNormal(p)); err != nil {
+		return res, err
+	}
 	for _, b := range keys {
 		st.Blocks = append(st.Blocks, blockString(b))
 	}
