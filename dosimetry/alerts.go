@@ -27,20 +27,21 @@ const (
 	AlertRepeatCT   = "repeat_ct"       // CT of the same region within N days
 )
 
-// Thresholds are the per-exam thresholds; zero turns a rule off.
+// Thresholds are the per-exam thresholds; zero turns a rule off (in
+// AlertConfig.ExamTypes, zero keeps the site value).
 type Thresholds struct {
 	// NRDFactor is k of "single exam above k × NRD" (adults, indicators
 	// with an NRD value only).
-	NRDFactor float64 `json:"nrd_factor,omitempty"`
+	NRDFactor float64 `json:"nrd_factor"`
 	// DAPGycm2 is the DAP (Gy.cm²) of a projection exam from which skin
 	// effects are followed up.
-	DAPGycm2 float64 `json:"dap_Gycm2,omitempty"`
+	DAPGycm2 float64 `json:"dap_Gycm2"`
 	// CTDLPmGycm is the site value of the total DLP of a CT exam.
-	CTDLPmGycm float64 `json:"ct_dlp_mGycm,omitempty"`
+	CTDLPmGycm float64 `json:"ct_dlp_mGycm"`
 	// CTDIvolHeadmGy and CTDIvolBodymGy are the site values of the CTDIvol
 	// of one acquisition, on the 16 cm (head) and 32 cm (body) phantom.
-	CTDIvolHeadmGy float64 `json:"ct_ctdivol_head_mGy,omitempty"`
-	CTDIvolBodymGy float64 `json:"ct_ctdivol_body_mGy,omitempty"`
+	CTDIvolHeadmGy float64 `json:"ct_ctdivol_head_mGy"`
+	CTDIvolBodymGy float64 `json:"ct_ctdivol_body_mGy"`
 }
 
 // AlertConfig are the alert thresholds of a site.
@@ -82,6 +83,9 @@ func DefaultAlertConfig() *AlertConfig {
 			"facteur NRD 2, cumul 100 mSv sur 365 jours, TDM répétée sous 30 jours : choix de Vigie, à régler par le site.",
 	}
 }
+
+// JSON returns the configuration as the file LoadAlertConfig reads.
+func (c *AlertConfig) JSON() ([]byte, error) { return json.MarshalIndent(c, "", "  ") }
 
 // LoadAlertConfig reads an alert configuration (JSON, the fields of
 // AlertConfig) over the defaults: a field absent from the file keeps its

@@ -43,6 +43,10 @@ type Coefficients struct {
 //go:embed effective_dose_coefficients.json
 var defaultCoefficientsJSON []byte
 
+// DefaultCoefficientsJSON returns the embedded coefficients file, for the
+// physicist to complete and load back.
+func DefaultCoefficientsJSON() []byte { return bytes.Clone(defaultCoefficientsJSON) }
+
 // DefaultCoefficients returns the embedded coefficients.
 func DefaultCoefficients() *Coefficients {
 	c, err := LoadCoefficients(bytes.NewReader(defaultCoefficientsJSON))

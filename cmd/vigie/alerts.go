@@ -19,6 +19,50 @@ func init() {
 	register(verb{name: "alerts list", summary: "list dose alerts (--open: not acknowledged yet)", run: runAlertsList})
 	register(verb{name: "alerts scan", summary: "apply the dose alert rules to the ledger and store new alerts (idempotent)", run: runAlertsScan})
 	register(verb{name: "alerts ack", summary: "acknowledge a dose alert with a comment (alerts are never deleted)", run: runAlertsAck})
+	register(verb{name: "alerts config", summary: "show the alert thresholds, check a site file (--config), or write the defaults or the effective-dose coefficients for editing", run: runAlertsConfig})
+}
+
+func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("alerts config", stderr)
+	config := fs.String("config", "", "check and show this site configuration (over the defaults)")
+	write := fs.String("write", "", "write the default thresholds to this file, for the site to edit and pass to alerts scan --config")
+	writeCoef := fs.String("write-coefficients", "", "write the shipped effective-dose coefficients to this file, for the physicist to complete")
+	force := fs.Bool("force", false, "with --write or --write-coefficients, overwrite an existing file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *writeCoef != "" {
+		if err := writeNew(*writeCoef, dosimetry.DefaultCoefficientsJSON(), *force); err != nil {
+			return err
+		}
+	}
+	cfg := dosimetry.DefaultAlertConfig()
+	if *config != "" {
+		f, err := os.Open(*config)
+		if err != nil {
+			return usageErr("--config: %v", err)
+		}
+		cfg, err = dosimetry.LoadAlertConfig(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *config, err)
+		}
+	}
+	b, err := cfg.JSON()
+	if err != nil {
+		return err
+	}
+	if *write != "" {
+		return writeNew(*write, append(b, '\n'), *force)
+	}
+	if *writeCoef != "" {
+		return nil
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
 }
 
 func runAlertsList(args []string, stdout, stderr io.Writer) error {

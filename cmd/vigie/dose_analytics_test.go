@@ -146,3 +146,29 @@ func TestAlertsVerbs(t *testing.T) {
 		t.Errorf("a malformed --record: exit %d", code)
 	}
 }
+
+func TestAlertsConfigVerb(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alerts.json")
+	if code, _, errs := vigieRun(t, "alerts", "config", "--write", path); code != 0 {
+		t.Fatalf("write: %d %s", code, errs)
+	}
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(b, []byte(`"repeat_ct_days": 30`), []byte(`"repeat_ct_days": 14`), 1), 0o644)
+	code, out, errs := vigieRun(t, "alerts", "config", "--config", path)
+	if code != 0 || !strings.Contains(out, `"repeat_ct_days": 14`) || !strings.Contains(out, `"air_kerma_mGy"`) {
+		t.Fatalf("show an edited file: %d\n%s%s", code, out, errs)
+	}
+	os.WriteFile(path, []byte(`{"air_kerma_mGy": [5000, 3000]}`), 0o644)
+	if code, _, errs := vigieRun(t, "alerts", "config", "--config", path); code != 2 || !strings.Contains(errs, "air_kerma_mGy[1]") {
+		t.Errorf("a bad file: exit %d, %s", code, errs)
+	}
+	coef := filepath.Join(dir, "coef.json")
+	if code, _, errs := vigieRun(t, "alerts", "config", "--write-coefficients", coef); code != 0 {
+		t.Fatalf("write coefficients: %d %s", code, errs)
+	}
+	db := doseStore(t, 1)
+	if code, _, errs := vigieRun(t, "alerts", "scan", "--data", db, "--identities=false", "--coefficients", coef); code != 0 {
+		t.Errorf("scan with the written coefficients: %d %s", code, errs)
+	}
+}
