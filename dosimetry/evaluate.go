@@ -615,10 +615,18 @@ func (ev *Evaluator) measure(et *ExamType, s *study, inds []IndicatorUnit) (*Rec
 			}
 			canon[IndPDS] = pe.DAP.Value
 		} else {
-			if tot.DAP <= 0 {
+			// An exam without projection events is one image, one
+			// projection: several images of the study are several
+			// projections, of which the first with a PDS counts.
+			for _, en := range s.entries {
+				if d := en.Effective().DAP; d > 0 {
+					canon[IndPDS] = d
+					break
+				}
+			}
+			if canon[IndPDS] <= 0 {
 				return nil, "PDS non renseigné"
 			}
-			canon[IndPDS] = tot.DAP
 		}
 	case KindCT:
 		h, why := CTHelix(mergeCTEvents(s.entries), et)

@@ -471,3 +471,19 @@ func TestPaediatricClasses(t *testing.T) {
 		t.Errorf("invalid class: reasons %v, excluded %v", out[1].Reasons, out[1].Excluded)
 	}
 }
+
+// TestRadiographyHeaderImagesAreProjections: two header images of one hip
+// study are two projections; the survey takes one, not their sum.
+func TestRadiographyHeaderImagesAreProjections(t *testing.T) {
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
+	img := func(sop string, pds float64) ledger.Entry {
+		x := adult(exam(sop, "CHU", "p", "2025-01-01", "CR", ledger.DomainProjection), 50, 70, 1.7)
+		x.StudyUID, x.Procedure, x.Source = "st-hip", "HANCHE DROITE F+P", ledger.SourceHeader
+		x.Projection = &ledger.ProjectionDose{DAPTotal: q(pds/1e7, ledger.DimDAP)}
+		return entry(x)
+	}
+	e := evalOne(t, ev, Entries{img("i1", 600), img("i2", 900)}, Query{})
+	if e.ExamType != "rx_hanche" || e.Patients != 1 || !near(e.Records[0].Values[0], 600) {
+		t.Errorf("%s: records %+v, want one hip projection of 600 mGy.cm2", e.ExamType, e.Records)
+	}
+}
