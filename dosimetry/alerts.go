@@ -400,7 +400,18 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 			if len(inds) == 0 {
 				continue
 			}
-			r, why := ev.measure(s.Types.Type(a.examType), &study{entries: es, event: a.event}, inds)
+			st := &study{entries: es, event: a.event}
+			if et := s.Types.Type(a.examType); et.Kind == KindRadiography && a.event < 0 {
+				// Header images: each is a projection; judge the highest.
+				top := es[0]
+				for _, en := range es[1:] {
+					if en.Effective().DAP > top.Effective().DAP {
+						top = en
+					}
+				}
+				st.entries = []*ledger.Entry{top}
+			}
+			r, why := ev.measure(s.Types.Type(a.examType), st, inds)
 			if why != "" {
 				continue
 			}

@@ -362,3 +362,21 @@ func TestNRDAlertPerProjection(t *testing.T) {
 		t.Errorf("alerts %+v, want one per projection type with distinct IDs", as)
 	}
 }
+
+// TestNRDAlertHeaderImages: of a study's header images, the highest
+// projection is judged against k × NRD (not their sum, not the first).
+func TestNRDAlertHeaderImages(t *testing.T) {
+	img := func(sop string, pds float64) ledger.Entry {
+		x := adult(exam(sop, "CHU", "p", "2025-01-01", "CR", ledger.DomainProjection), 50, 70, 1.7)
+		x.StudyUID, x.Procedure, x.Source = "st", "THORAX", ledger.SourceHeader
+		x.Projection = &ledger.ProjectionDose{DAPTotal: q(pds/1e7, ledger.DimDAP)}
+		return entry(x)
+	}
+	cfg := only(func(c *AlertConfig) { c.NRDFactor = 2 })
+	if as := check(t, scanner(cfg), img("a", 300), img("b", 300)); len(as) != 0 {
+		t.Errorf("two images of 300 (sum 600 > 400) raised %q", kinds(as))
+	}
+	if as := check(t, scanner(cfg), img("a", 100), img("b", 450)); len(as) != 1 || as[0].Value != 450 {
+		t.Errorf("alerts %+v, want one on the 450 mGy.cm2 image", as)
+	}
+}
