@@ -88,10 +88,11 @@ func NewHistoryDocument(p PatientBlock, es []ledger.Entry, tab *Table, coef *Coe
 var historyTmpl string
 
 var historyTemplate = template.Must(template.New("history").Funcs(template.FuncMap{
-	"num":  frNum,
-	"date": frDate,
-	"sex":  frSex,
-	"site": func(s string) string { return s },
+	"num":      frNum,
+	"date":     frDate,
+	"sex":      frSex,
+	"site":     func(s string) string { return s },
+	"estimate": func() string { return EstimateLabel },
 	"sources": func(s []ledger.SourceKind) string {
 		out := make([]string, len(s))
 		for i, k := range s {
