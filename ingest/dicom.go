@@ -241,11 +241,11 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 		}
 		root := readCode(ds.first(tConceptNameSeq))
 		switch {
-		case root.is(cXRayDoseReport) || root.is(cRadiopharmDoseReport):
+		case root.is(cXRayDoseReport) || root.is(cRadiopharmDoseReport) || root.is(cSiemensRadSummary):
 		case sop == sopRDSR || sop == sopRRDSR:
 			return nil, refuse("ConceptNameCodeSequence", "%s whose root concept is %s, not a dose report (113701 DCM or 113500 DCM)", rep.SOPClass, root)
 		default:
-			return nil, refuse("ConceptNameCodeSequence", "not a dose report: this %s's root concept is %s (a dose report's is 113701 DCM or 113500 DCM)", rep.SOPClass, root)
+			return nil, refuse("ConceptNameCodeSequence", "not a dose report: this %s's root concept is %s (a dose report's is 113701 DCM, 113500 DCM or Siemens' C-10 99SMS_RADSUM)", rep.SOPClass, root)
 		}
 		x.Source = ledger.SourceRDSR
 		if sop != sopRDSR && sop != sopRRDSR {

@@ -70,6 +70,14 @@ var (
 	cActivity       = []cv{{"113507", "DCM"}}
 	cAdminStart     = []cv{{"123003", "DCM"}}
 
+	// Siemens' proprietary Radiation Summary Report (Enhanced SR of mobile
+	// C-arms such as the Arcadis Varic, which write no RDSR).
+	cSiemensRadSummary = []cv{{"C-10", "99SMS_RADSUM"}}
+	cSiemensFluoroTime = []cv{{"C-202", "99SMS_RADSUM"}}
+	cSiemensDAP        = []cv{{"C-204", "99SMS_RADSUM"}}
+	cSiemensAirKerma   = []cv{{"C-210", "99SMS_RADSUM"}}
+	cSiemensExposures  = []cv{{"C-200", "99SMS_RADSUM"}}
+
 	cPatientCharacteristics = []cv{{"121118", "DCM"}}
 	cAge                    = []cv{{"121033", "DCM"}}
 	cHeight                 = []cv{{"8302-2", "LN"}}
@@ -279,6 +287,9 @@ func readSR(ds elems, root code, rep *DoseReport) error {
 	switch {
 	case root.is(cRadiopharmDoseReport):
 		x.Domain = ledger.DomainNM
+	case root.is(cSiemensRadSummary):
+		r.siemensSummary(tree)
+		return nil
 	default:
 		x.Domain = r.domain(tree)
 	}
@@ -487,6 +498,24 @@ func (r *srReader) projection(tree []*item) {
 		return
 	}
 	x.Projection = p
+}
+
+// siemensSummary reads Siemens' Radiation Summary Report: cumulative DAP,
+// air kerma and fluoroscopy time of the examination, without events.
+func (r *srReader) siemensSummary(tree []*item) {
+	x := &r.rep.Exam
+	x.Domain = ledger.DomainProjection
+	p := &ledger.ProjectionDose{Planes: 1}
+	p.DAPTotal = r.quantity(find(tree, cSiemensDAP, nil), ledger.DimDAP)
+	p.RPTotal = r.quantity(find(tree, cSiemensAirKerma, nil), ledger.DimDose)
+	p.FluoroTime = r.quantity(find(tree, cSiemensFluoroTime, nil), ledger.DimTime)
+	if f := find(tree, cSiemensExposures, nil); f != nil && f.hasNum && f.num >= 0 && f.num < 1e9 {
+		p.Frames = int(f.num)
+	}
+	x.Projection = p
+	if x.Modality == "" || x.Modality == "SR" {
+		x.Modality = "RF"
+	}
 }
 
 // laterality returns L, R or B from the laterality modifier found in it

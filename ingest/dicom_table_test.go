@@ -66,7 +66,7 @@ var sharedFiles = []sharedCase{
 	{file: "openrem/NM-RRDSR-Siemens-Extended.dcm", source: "rdsr", domain: "nm", localID: "REMOVED2", rp: 0, mbq: 250},
 	{file: "openrem/NM-RRDSR-Siemens.dcm", source: "rdsr", domain: "nm", localID: "REMOVED1", rp: 0, mbq: 394},
 	{file: "openrem/PX-Im-NewTom_Go.dcm", refused: "PatientID"},
-	{file: "openrem/RF-ESR-Siemens-Varic.dcm", refused: "ConceptNameCodeSequence"},
+	{file: "openrem/RF-ESR-Siemens-Varic.dcm", source: "esr", domain: "projection", localID: "asdf1234asdf", dapCGyCm2: 23.59, fluoroS: 34.427},
 	{file: "openrem/RF-No-kVp-and-others.dcm", source: "rdsr", domain: "projection", localID: "nokvp", dapCGyCm2: 29.5418, rp: 1.31338, fluoroS: 19.4},
 	{file: "openrem/RF-RDSR-Canon-Alphenix-rotational.dcm", source: "rdsr", domain: "projection", localID: "physics", dapCGyCm2: 315.22, rp: 12.722, fluoroS: 70},
 	{file: "openrem/RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm", source: "rdsr", domain: "projection", localID: "7950587144020503", dapCGyCm2: 1265.96, rp: 30.573, fluoroS: 111},

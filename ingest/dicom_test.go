@@ -126,7 +126,7 @@ func TestParseDICOMSharedFiles(t *testing.T) {
 // independently of package ledger.
 var dcmtkUnits = map[string]float64{
 	"mGy.cm": 1, "mGycm": 1, "Gy.cm": 1000,
-	"Gy.m2": 1e6, "Gym2": 1e6, "dGy.cm2": 10, "cGy.cm2": 1, "mGy.cm2": 0.1, "uGy.m2": 1,
+	"Gy.m2": 1e6, "Gym2": 1e6, "Gy.cm^2": 100, "dGy.cm2": 10, "cGy.cm2": 1, "mGy.cm2": 0.1, "uGy.m2": 1,
 	"Gy": 1000, "mGy": 1, "dGy": 100, "uGy": 1e-3,
 	"s": 1, "ms": 1e-3, "min": 60,
 	"MBq": 1, "Bq": 1e-6, "kBq": 1e-3, "GBq": 1e3,
@@ -158,11 +158,11 @@ func dcmtkTotals(t *testing.T, path string) (sharedCase, bool) {
 		switch m[1] + " " + m[2] {
 		case "113813 DCM":
 			c.dlp += v
-		case "113722 DCM":
+		case "113722 DCM", "C-204 99SMS_RADSUM":
 			c.dapCGyCm2 += v
 		case "113725 DCM":
 			c.rp += v
-		case "113730 DCM":
+		case "113730 DCM", "C-202 99SMS_RADSUM":
 			c.fluoroS += v
 		case "113507 DCM":
 			c.mbq += v

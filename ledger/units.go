@@ -145,6 +145,7 @@ func splitBase(u, base string) (float64, string, bool) {
 
 // lengthUnit reads "cm", "m2", "cm2" into the factor to metres and the power.
 func lengthUnit(u string) (float64, int, bool) {
+	u = strings.TrimSuffix(strings.Replace(u, "^2", "2", 1), "^1") // Siemens writes Gy.cm^2
 	pow := 1
 	if strings.HasSuffix(u, "2") {
 		pow = 2

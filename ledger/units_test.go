@@ -20,6 +20,7 @@ func TestNewQuantity(t *testing.T) {
 		{2.5e-5, "Gy.m2", DimDAP, 2.5e-5, false},
 		{126.596, "dGy.cm2", DimDAP, 126.596e-5, false}, // Canon fluoroscopy
 		{10, "cGy.cm2", DimDAP, 10e-6, false},
+		{0.2359, "Gy.cm^2", DimDAP, 0.2359e-4, false}, // Siemens radiation summary
 		{100, "mGy.cm2", DimDAP, 100e-7, false},
 		{3, "uGy.m2", DimDAP, 3e-6, false},
 		{0.0306, "Gy", DimDose, 30.6, false},
