@@ -86,6 +86,10 @@ type Evaluator struct {
 	// does not keep it, the patient index does. The IRSN export leaves the
 	// column empty without it.
 	Sex func(ledger.SourceKey) string
+	// Age, when set, gives a patient's age in years on an exam date (from
+	// the birth date the patient index keeps) for exams whose DICOM header
+	// gives no age; without it such patients are left out of surveys.
+	Age func(k ledger.SourceKey, date string) (float64, bool)
 }
 
 // Record is one patient's exam in a survey. It carries no identifier of
@@ -498,6 +502,11 @@ func (ev *Evaluator) records(et *ExamType, pats map[ledger.SourceKey]map[string]
 		rec.Key = pk
 		if ev.Sex != nil {
 			rec.Sex = ev.Sex(pk)
+		}
+		if math.IsNaN(rec.AgeYears) && ev.Age != nil {
+			if a, ok := ev.Age(pk, rec.Date); ok && a >= 0 {
+				rec.AgeYears = a
+			}
 		}
 		switch {
 		case math.IsNaN(rec.AgeYears):

@@ -487,3 +487,20 @@ func TestRadiographyHeaderImagesAreProjections(t *testing.T) {
 		t.Errorf("%s: records %+v, want one hip projection of 600 mGy.cm2", e.ExamType, e.Records)
 	}
 }
+
+func TestEvaluateAgeFromIndex(t *testing.T) {
+	x := thoraxPA("s", "CHU", "p", "2025-06-01", 120) // no DICOM age
+	asked := ""
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Age: func(k ledger.SourceKey, date string) (float64, bool) {
+		asked = k.String() + " " + date
+		return 42, true
+	}}
+	e := evalOne(t, ev, Entries{entry(x)}, Query{})
+	if e.Patients != 1 || e.Records[0].AgeYears != 42 || asked != "CHU/p 2025-06-01" {
+		t.Errorf("patients %d, age %v, asked %q: want the index's age on the exam date", e.Patients, e.Records, asked)
+	}
+	x.Patient.Age = "030Y"
+	if e := evalOne(t, ev, Entries{entry(x)}, Query{}); e.Records[0].AgeYears != 30 {
+		t.Errorf("age %v: the DICOM age comes first", e.Records[0].AgeYears)
+	}
+}
