@@ -141,7 +141,9 @@ func benchRecords(n int, seed uint64) ([]*v1.SourceRecord, error) {
 			cfg.Names = names
 		}
 	}
-	run := fmt.Sprintf("B%x-", seed&0xffffff)
+	// Local ids unique to the run, whatever the seed: a re-run must write
+	// new records, or "no lost write" could not be checked by counting.
+	run := fmt.Sprintf("B%x-", time.Now().UnixNano())
 	var out []*v1.SourceRecord
 	stop := errors.New("enough")
 	_, err := synth.Generate(cfg, func(r *synth.Record) error {
@@ -198,7 +200,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 		return err
 	}
 	if len(prep.queries) == 0 {
-		return fmt.Errorf("bench serve: no record of the store has a birth name and date to search for")
+		return fmt.Errorf("no record of the store has a birth name and date to search for")
 	}
 	// Enough fresh records for the whole run at a generous rate.
 	want := min(c.MaxRequests, max(1000, int(c.Duration.Seconds()*6000*c.ResolveShare)))
@@ -226,7 +228,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	select {
 	case addr = <-ready:
 	case err := <-served:
-		return fmt.Errorf("bench serve: the server did not start: %v", err)
+		return fmt.Errorf("the server did not start: %v", err)
 	}
 	base := "http://" + addr
 	tr := &http.Transport{MaxIdleConns: c.Clients * 2, MaxIdleConnsPerHost: c.Clients * 2, IdleConnTimeout: time.Minute}
@@ -311,7 +313,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	tr.CloseIdleConnections()
 	stopServer()
 	if err := <-served; err != nil {
-		return fmt.Errorf("bench serve: the server stopped with %v", err)
+		return fmt.Errorf("the server stopped with %v", err)
 	}
 
 	fmt.Fprintf(stdout, "%d clients over loopback for %s (%.0f%% ResolveRecord):\n", c.Clients, elapsed.Round(time.Millisecond), 100*c.ResolveShare)
@@ -349,10 +351,10 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	// answer reaching the client: more records than acknowledgements is
 	// not a loss, fewer is.
 	if lost > 0 || after-prep.before < len(acked) {
-		return fmt.Errorf("bench serve: %d acknowledged writes lost (records +%d for %d acknowledged)", lost, after-prep.before, len(acked))
+		return fmt.Errorf("%d acknowledged writes lost (records +%d for %d acknowledged)", lost, after-prep.before, len(acked))
 	}
 	if resolves.err.Load()+searches.err.Load() > 0 {
-		return fmt.Errorf("bench serve: %d requests failed", resolves.err.Load()+searches.err.Load())
+		return fmt.Errorf("%d requests failed", resolves.err.Load()+searches.err.Load())
 	}
 	return nil
 }
