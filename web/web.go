@@ -36,6 +36,9 @@ type asset struct {
 	body, gz    []byte
 	contentType string
 	etag        string
+	// version is the content hash the page appends to the asset's URL
+	// (?v=…): a request naming the current version may be cached for good.
+	version string
 }
 
 // securityHeaders are sent with every answer: the pages load nothing from
@@ -63,26 +66,21 @@ func Handler() http.Handler {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		a := &asset{body: b, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
-		a.contentType = mime.TypeByExtension(path.Ext(p))
-		if a.contentType == "" {
-			a.contentType = "application/octet-stream"
-		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(b)
-		_ = zw.Close()
-		if buf.Len() < len(b) {
-			a.gz = buf.Bytes()
-		}
-		assets[strings.TrimPrefix(p, "static/")] = a
+		assets[strings.TrimPrefix(p, "static/")] = newAsset(p, b)
 		return nil
 	})
 	if err != nil {
 		// The files are compiled in: failing to read them is a build fault.
 		panic("web: embedded assets: " + err.Error())
 	}
+	// The page names its scripts and styles with their version, so that a
+	// returning browser loads them from its cache without asking, and a
+	// new binary's page asks for the new ones.
+	page := string(assets["index.html"].body)
+	for name, a := range assets {
+		page = strings.ReplaceAll(page, `"`+Prefix+name+`"`, `"`+Prefix+name+"?v="+a.version+`"`)
+	}
+	assets["index.html"] = newAsset("index.html", []byte(page))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var name string
 		switch {
@@ -107,9 +105,13 @@ func Handler() http.Handler {
 		}
 		h.Set("Content-Type", a.contentType)
 		h.Set("ETag", a.etag)
-		// Revalidate every time: a new binary must not run with last
-		// week's scripts, and a 304 costs one round trip on the LAN.
-		h.Set("Cache-Control", "no-cache")
+		if name != "index.html" && r.URL.RawQuery == "v="+a.version {
+			h.Set("Cache-Control", "private, max-age=31536000, immutable")
+		} else {
+			// Revalidate: a new binary must not run with last week's
+			// page, and a 304 costs one round trip on the LAN.
+			h.Set("Cache-Control", "no-cache")
+		}
 		h.Add("Vary", "Accept-Encoding")
 		if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, a.etag) {
 			w.WriteHeader(http.StatusNotModified)
@@ -126,6 +128,24 @@ func Handler() http.Handler {
 		}
 		_, _ = w.Write(body)
 	})
+}
+
+func newAsset(name string, b []byte) *asset {
+	sum := sha256.Sum256(b)
+	v := base64.RawURLEncoding.EncodeToString(sum[:12])
+	a := &asset{body: b, etag: `"` + v + `"`, version: v}
+	a.contentType = mime.TypeByExtension(path.Ext(name))
+	if a.contentType == "" {
+		a.contentType = "application/octet-stream"
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	if buf.Len() < len(b) {
+		a.gz = buf.Bytes()
+	}
+	return a
 }
 
 // acceptsGzip reports whether an Accept-Encoding value allows gzip (present

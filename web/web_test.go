@@ -79,6 +79,38 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestHandlerVersionsAssets: the page names each asset with its content
+// hash, and that URL may be cached for good; the bare URL revalidates.
+func TestHandlerVersionsAssets(t *testing.T) {
+	h := web.Handler()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	page := w.Body.String()
+	if w.Header().Get("Cache-Control") != "no-cache" {
+		t.Errorf("page Cache-Control %q", w.Header().Get("Cache-Control"))
+	}
+	for _, name := range []string{"app.js", "identity.js", "dose.js", "app.css"} {
+		i := strings.Index(page, "/console/"+name+"?v=")
+		if i < 0 {
+			t.Errorf("the page does not name %s with its version", name)
+			continue
+		}
+		url := page[i:]
+		url = url[:strings.IndexByte(url, '"')]
+		for _, tc := range []struct{ url, cache string }{
+			{url, "private, max-age=31536000, immutable"},
+			{"/console/" + name, "no-cache"},
+			{"/console/" + name + "?v=old", "no-cache"},
+		} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", tc.url, nil))
+			if w.Code != 200 || w.Header().Get("Cache-Control") != tc.cache {
+				t.Errorf("%s: %d, Cache-Control %q, want %q", tc.url, w.Code, w.Header().Get("Cache-Control"), tc.cache)
+			}
+		}
+	}
+}
+
 // TestHandlerRevalidates: an unchanged asset answers 304 to its ETag.
 func TestHandlerRevalidates(t *testing.T) {
 	h := web.Handler()

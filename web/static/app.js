@@ -74,14 +74,16 @@ var V = (function () {
   }
   function clearAlert() { var b = document.getElementById('alert'); b.hidden = true; b.textContent = ''; }
 
-  // Role probes: one call per capability with a request the handler refuses
-  // as invalid after the role check. invalid_argument means the role may
-  // call it; permission_denied means it may not. Nothing is read.
+  // Role probes: one call per distinctive capability, with a request the
+  // handler refuses as invalid after the role check: invalid_argument
+  // means the role may call it, permission_denied that it may not; nothing
+  // is read. ListReviews is for vigilance only, EvaluateNrd for physicists
+  // only, GetIdentity for clinicians and vigilance; the dose history follows
+  // (clinician, vigilance, physicist), and so do alerts (vigilance,
+  // physicist). Three calls, in parallel.
   var probes = {
     identity: ['IdentityService', 'GetIdentity', {}],
     review: ['IdentityService', 'ListReviews', { pageSize: 1000000 }],
-    dose: ['DoseService', 'GetDoseHistory', {}],
-    alerts: ['DoseService', 'ListAlerts', { pageSize: -1 }],
     nrd: ['DoseService', 'EvaluateNrd', {}]
   };
   function learnRoles() {
@@ -95,6 +97,8 @@ var V = (function () {
     })).then(function (ok) {
       var can = {};
       names.forEach(function (n, i) { can[n] = ok[i]; });
+      can.dose = can.identity || can.nrd;
+      can.alerts = can.review || can.nrd;
       can.analytics = can.nrd || can.alerts;
       return can;
     });
@@ -143,13 +147,16 @@ var V = (function () {
       h('div', null, h('label', { for: 'token' }, 'Jeton d\'accès (clé d\'API)',
         h('span', { class: 'hint' }, 'Collez le jeton fourni par l\'administrateur. Il est gardé pour cet onglet seulement.')), input),
       h('div', null, h('button', { type: 'submit', id: 'signin', class: 'primary' }, 'Se connecter')));
+    ready();
     root.append(h('h1', null, 'Connexion'), form,
       h('p', { class: 'note' }, 'La connexion par le fournisseur d\'identité de l\'établissement (OpenID Connect) n\'est pas encore proposée par cette console : utilisez un jeton.'));
     input.focus();
   }
 
-  // Pages register with V.page(name, needs, render(root, arg)).
-  function page(name, needs, render) { state.pages[name] = { needs: needs, render: render }; }
+  // Pages register with V.page(name, needs, render(root, arg, seq), uses):
+  // needs is the capability that shows the page, uses the others its
+  // content depends on.
+  function page(name, needs, render, uses) { state.pages[name] = { needs: needs, render: render, uses: uses || [] }; }
 
   var seq = 0;
   function route() {
@@ -162,6 +169,7 @@ var V = (function () {
     clearAlert();
     say('');
     seq++;
+    delete document.body.dataset.ready;
     document.querySelectorAll('#nav a').forEach(function (a) {
       if (a.getAttribute('href') === '#/' + name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     });
@@ -176,6 +184,13 @@ var V = (function () {
     p.render(root, arg, seq);
     var main = document.getElementById('main');
     if (document.activeElement === document.body || !main.contains(document.activeElement)) main.focus({ preventScroll: true });
+  }
+  // ready marks the page as loaded (its data shown), with the time since
+  // the document started loading: what the load-time measurement reads.
+  function ready(s) {
+    if (s !== undefined && s !== seq) return;
+    if (state.can && state.can.guess) { state.pendingReady = true; return; }
+    document.body.dataset.ready = String(Math.round(performance.now()));
   }
   // current reports whether the page that started an asynchronous load is
   // still the one shown.
@@ -295,14 +310,31 @@ var V = (function () {
   document.addEventListener('DOMContentLoaded', function () {
     document.getElementById('signout').addEventListener('click', signOut);
     if (!state.token) { route(); return; }
-    say('Vérification du jeton…');
-    learnRoles().then(function (can) { state.can = can; showNav(); route(); }, function (e) {
-      sessionStorage.removeItem(TOKEN); state.token = ''; route(); fail(e);
+    // A page reloaded with a token: show it at once, while the role is
+    // learned in parallel; the menu appears, or the page is left for an
+    // allowed one, when the role is known.
+    var hash = location.hash.replace(/^#\/?/, '').split('/')[0];
+    if (state.pages[hash]) {
+      state.can = { identity: true, review: true, nrd: true, dose: true, alerts: true, analytics: true, guess: true };
+      route();
+    } else {
+      say('Vérification du jeton…');
+    }
+    learnRoles().then(function (can) {
+      var p = state.pages[hash];
+      var stay = state.can && state.can.guess && p && can[p.needs] && p.uses.every(function (u) { return can[u]; });
+      state.can = can;
+      showNav();
+      if (!stay) route();
+      else if (state.pendingReady) ready();
+      state.pendingReady = false;
+    }, function (e) {
+      sessionStorage.removeItem(TOKEN); state.token = ''; state.can = null; route(); fail(e);
     });
   });
 
   return {
-    h: h, call: call, say: say, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
+    h: h, call: call, say: say, ready: ready, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
     num: num, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
     reasonText: reasonText, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route
   };

@@ -138,14 +138,15 @@
       h('div', null, h('button', { type: 'submit', class: 'primary' }, 'Afficher')));
     form.addEventListener('submit', function (ev) { ev.preventDefault(); location.hash = '#/dose/' + encodeURIComponent(input.value.trim()); });
     root.append(form);
-    if (!id) { input.focus(); return; }
+    if (!id) { input.focus(); V.ready(); return; }
     V.say('Chargement…');
     V.call('DoseService', 'GetDoseHistory', { identityId: id }, 'care').then(function (res) {
       if (!V.current(seq)) return;
       V.say('');
       renderHistory(root, res.history || {});
+      V.ready(seq);
     }, V.fail);
-  });
+  }, ['identity']);
 
   function renderHistory(root, hist) {
     var out = h('div', { id: 'dose-history', 'data-identity': hist.identityId });
@@ -186,7 +187,8 @@
     root.append(h('h1', null, 'Analyse de dose'));
     if (can.nrd) root.append(nrdSection());
     if (can.alerts) root.append(alertSection(seq));
-  });
+    else V.ready();
+  }, ['nrd', 'alerts']);
 
   function nrdSection() {
     var now = new Date();
@@ -286,7 +288,7 @@
         list.textContent = '';
         var seen = {};
         as.forEach(function (a) { if (a.site && !seen[a.site]) { seen[a.site] = 1; sites.append(h('option', { value: a.site })); } });
-        if (!as.length) { list.append(h('p', null, 'Aucune alerte.')); return; }
+        if (!as.length) { list.append(h('p', null, 'Aucune alerte.')); V.ready(seq); return; }
         list.append(h('table', { id: 'alerts-table' },
           h('thead', null, h('tr', null, ['Levée le', 'Type', 'Description', 'Établissement', 'Valeur', 'Seuil', 'Patient', 'Suivi'].map(function (c) {
             return h('th', { scope: 'col' }, c);
@@ -305,6 +307,7 @@
               h('td', null, a.site), h('td', { class: 'num' }, V.num(a.value) + ' ' + (a.unit || '')), h('td', { class: 'num' }, V.num(a.threshold) + ' ' + (a.unit || '')),
               h('td', null, a.identityId ? h('a', { href: '#/dose/' + encodeURIComponent(a.identityId) }, a.identityId) : '—'), follow);
           }))));
+        V.ready(seq);
       }, V.fail);
     }
     all.addEventListener('change', load);

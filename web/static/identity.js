@@ -86,6 +86,7 @@
     });
     root.append(h('h1', null, 'Recherche d\'identité'), form, out);
     document.getElementById('s-ins').focus();
+    V.ready();
   });
 
   // ---- Actions shared by the identity page and the review queue ----
@@ -121,8 +122,9 @@
       if (!V.current(seq)) return;
       V.say('');
       render(root, res.identity || {}, id);
+      V.ready(seq);
     }, V.fail);
-  });
+  }, ['review', 'dose']);
 
   function render(root, ident, asked) {
     var g = ident.golden || {};
@@ -265,6 +267,7 @@
       var rs = res.reviews || [];
       V.say(rs.length ? rs.length + ' paire(s) affichée(s)' + (res.nextPageToken ? ' (il en reste d\'autres)' : '') + '.' : 'La file est vide.');
       rs.forEach(function (r, i) { list.append(reviewItem(r, i)); });
+      V.ready(seq);
     }, V.fail);
   });
 
