@@ -134,6 +134,23 @@ func refuse(field, format string, args ...any) error {
 	return vigie.Invalid(field, format, args...)
 }
 
+// ErrNoDoseData marks the refusal of a well-formed object that simply
+// carries no dose data (an MR image, a CT slice without CTDIvol, a report
+// that is not a dose report), so that a bulk ingestion can count those
+// apart from malformed files: errors.Is(err, ErrNoDoseData). The error is
+// still an EINVALID *vigie.Error naming the field and the reason.
+var ErrNoDoseData = errors.New("no dose data")
+
+type noDoseError struct{ err error }
+
+func (e noDoseError) Error() string   { return e.err.Error() }
+func (e noDoseError) Unwrap() []error { return []error{e.err, ErrNoDoseData} }
+
+// noDose is refuse for an object without dose data.
+func noDose(field, format string, args ...any) error {
+	return noDoseError{refuse(field, format, args...)}
+}
+
 // ParseDICOMFile reads one DICOM Part-10 file (see ParseDICOM); errors name
 // the file.
 func ParseDICOMFile(path string, opts DICOMOptions) (*DoseReport, error) {
@@ -237,15 +254,15 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 	switch {
 	case strings.HasPrefix(sop, sopSRPrefix):
 		if sop == sopPatientDose {
-			return nil, refuse("SOPClassUID", "Patient Radiation Dose SR (%s) is not supported: send the X-Ray or Radiopharmaceutical Radiation Dose SR it was derived from", sop)
+			return nil, noDose("SOPClassUID", "Patient Radiation Dose SR (%s) is not supported: send the X-Ray or Radiopharmaceutical Radiation Dose SR it was derived from", sop)
 		}
 		root := readCode(ds.first(tConceptNameSeq))
 		switch {
 		case root.is(cXRayDoseReport) || root.is(cRadiopharmDoseReport) || root.is(cSiemensRadSummary):
 		case sop == sopRDSR || sop == sopRRDSR:
-			return nil, refuse("ConceptNameCodeSequence", "%s whose root concept is %s, not a dose report (113701 DCM or 113500 DCM)", rep.SOPClass, root)
+			return nil, noDose("ConceptNameCodeSequence", "%s whose root concept is %s, not a dose report (113701 DCM or 113500 DCM)", rep.SOPClass, root)
 		default:
-			return nil, refuse("ConceptNameCodeSequence", "not a dose report: this %s's root concept is %s (a dose report's is 113701 DCM, 113500 DCM or Siemens' C-10 99SMS_RADSUM)", rep.SOPClass, root)
+			return nil, noDose("ConceptNameCodeSequence", "not a dose report: this %s's root concept is %s (a dose report's is 113701 DCM, 113500 DCM or Siemens' C-10 99SMS_RADSUM)", rep.SOPClass, root)
 		}
 		x.Source = ledger.SourceRDSR
 		if sop != sopRDSR && sop != sopRRDSR {
@@ -256,7 +273,7 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 		x.Source = ledger.SourceHeader
 		fill = func() error { return readHeader(ds, rep) }
 	default:
-		return nil, refuse("SOPClassUID", "unsupported SOP class %s: neither a dose report nor an image that carries dose tags", className(sop))
+		return nil, noDose("SOPClassUID", "unsupported SOP class %s: neither a dose report nor an image that carries dose tags", className(sop))
 	}
 
 	if err := readPatient(ds, opts, rep); err != nil {

@@ -60,7 +60,7 @@ func readHeader(ds elems, rep *DoseReport) error {
 		}}}
 		return nil
 	}
-	return refuse("file", "%s image carries no dose tag (CTDIvol, ImageAndFluoroscopyAreaDoseProduct, OrganDose, RadiopharmaceuticalInformationSequence) and no dose SR", className(x.SOPClassUID))
+	return noDose("file", "%s image carries no dose tag (CTDIvol, ImageAndFluoroscopyAreaDoseProduct, OrganDose, RadiopharmaceuticalInformationSequence) and no dose SR", className(x.SOPClassUID))
 }
 
 // ctHeader collects the CTDIvol values of a CT image: its own, those of the
@@ -192,7 +192,7 @@ func nmHeader(ds elems, rep *DoseReport, rp []elems) error {
 		n.Administrations = append(n.Administrations, a)
 	}
 	if len(n.Administrations) == 0 {
-		return refuse("RadiopharmaceuticalInformationSequence", "%s image names no radiopharmaceutical nor administered activity", className(x.SOPClassUID))
+		return noDose("RadiopharmaceuticalInformationSequence", "%s image names no radiopharmaceutical nor administered activity", className(x.SOPClassUID))
 	}
 	x.Domain = ledger.DomainNM
 	x.NM = n

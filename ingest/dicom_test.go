@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -91,6 +92,13 @@ func TestParseDICOMSharedFiles(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), filepath.Base(f)) {
 					t.Errorf("the refusal %q does not name the file", err)
+				}
+				// Well-formed objects without dose data are told apart
+				// from malformed files.
+				malformedFile := strings.Contains(err.Error(), "malformed") || strings.Contains(err.Error(), "not a DICOM Part-10") ||
+					c.refused == "PatientID" || strings.Contains(err.Error(), "SOPClassUID: absent")
+				if errors.Is(err, ErrNoDoseData) == malformedFile {
+					t.Errorf("refusal %q: errors.Is(ErrNoDoseData) = %v", err, errors.Is(err, ErrNoDoseData))
 				}
 				return
 			}
