@@ -184,32 +184,32 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	// How many blocking keys each record shares with k (a shared INS counts
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
-	shared := map[SourceKey]int{}
+	shared := make(map[uint32]int, 64)
 	need := min(x.opts.MinShared, len(keys))
 	ids := map[ID]bool{}
 	var lagging []SourceKey
 	x.memMu.RLock()
+	self, isKnown := x.recs[k]
 	for _, b := range keys {
 		posting := x.blocks[x.blockHash(blockString(b))]
 		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
+		inc := 1
+		if b.Rule == matcher.BlockINS {
+			inc = len(keys)
+		}
 		for _, o := range posting {
-			ck := x.byOrd[o]
-			if ck == k {
-				continue
-			}
-			if b.Rule == matcher.BlockINS {
-				shared[ck] += len(keys)
-			} else {
-				shared[ck]++
+			if !isKnown || o != self.ord {
+				shared[o] += inc
 			}
 		}
 	}
-	for ck, n := range shared {
+	for o, n := range shared {
 		if n < need {
 			continue
 		}
+		ck := x.byOrd[o]
 		r, ok := x.recs[ck]
 		if _, live := x.idents[r.identity]; ok && live {
 			ids[r.identity] = true
