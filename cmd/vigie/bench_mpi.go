@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -31,6 +32,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
 	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile taken at the end of the import to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +88,11 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, importOptions{latencies: true})
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if *memProfile != "" && err == nil {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
 	}
 	if err != nil {
 		return err
@@ -146,6 +153,19 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 
 func pct(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // readTruth reads the truth.csv of `vigie gen identities`: the true person
