@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
 	"vigie/store"
 )
 
@@ -62,7 +64,7 @@ func TestNRDVerbs(t *testing.T) {
 	}
 	csvPath := filepath.Join(t.TempDir(), "irsn.csv")
 	code, _, errs = vigieRun(t, "nrd", "export", "--data", dir, "--site", "CHU", "--exam-type", "rx_thorax_pa",
-		"--from", "2025-01-01", "--to", "2025-12-31", "--sex-from-index=false", "--out", csvPath)
+		"--from", "2025-01-01", "--to", "2025-12-31", "--patient-index=false", "--out", csvPath)
 	if code != 0 {
 		t.Fatalf("nrd export: %d %s", code, errs)
 	}
@@ -74,7 +76,7 @@ func TestNRDVerbs(t *testing.T) {
 	small := doseStore(t, 29)
 	refused := filepath.Join(t.TempDir(), "refused.csv")
 	code, _, errs = vigieRun(t, "nrd", "export", "--data", small, "--site", "CHU", "--exam-type", "rx_thorax_pa",
-		"--from", "2025-01-01", "--to", "2025-12-31", "--sex-from-index=false", "--out", refused)
+		"--from", "2025-01-01", "--to", "2025-12-31", "--patient-index=false", "--out", refused)
 	if code != 2 || !strings.Contains(errs, "29 adultes retenus") {
 		t.Errorf("export of 29 patients: exit %d, %s", code, errs)
 	}
@@ -170,5 +172,48 @@ func TestAlertsConfigVerb(t *testing.T) {
 	db := doseStore(t, 1)
 	if code, _, errs := vigieRun(t, "alerts", "scan", "--data", db, "--identities=false", "--coefficients", coef); code != 0 {
 		t.Errorf("scan with the written coefficients: %d %s", code, errs)
+	}
+}
+
+// TestNRDExportReadsPatientIndex: the export takes sex, and age when the
+// DICOM header gives none, from the patient index.
+func TestNRDExportReadsPatientIndex(t *testing.T) {
+	dir := doseStore(t, 29)
+	db, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Resolve(context.Background(), matcher.Record{Authority: "CHU", LocalID: "P99", BirthName: "TESTE", FirstName: "ANNE",
+		BirthDate: "1975-03-01", Sex: "F"}, mpi.System); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	// P99's exam has no DICOM age: the index's birth date gives 50 years.
+	w := ledger.Quantity{Value: 70, Unit: "kg"}
+	x := ledger.Exam{SOPInstanceUID: "1.2.99", StudyUID: "9.99", Date: "2025-03-01", Modality: "DX",
+		Procedure: "THORAX PA", Domain: ledger.DomainProjection, Source: ledger.SourceHeader,
+		Key:        ledger.SourceKey{Authority: "CHU", LocalID: "P99"},
+		Device:     ledger.Device{Manufacturer: "ACME", Model: "DR1"},
+		Patient:    ledger.PatientSize{Weight: &w},
+		Projection: &ledger.ProjectionDose{DAPTotal: &ledger.Quantity{Value: 333e-7, Unit: "Gy.m2"}}}
+	if _, err := ledger.Open(db).Put(context.Background(), &x); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	args := []string{"nrd", "export", "--data", dir, "--site", "CHU", "--exam-type", "rx_thorax_pa", "--from", "2025-01-01", "--to", "2025-12-31"}
+	code, out, errs := vigieRun(t, args...)
+	if code != 0 || !strings.Contains(out, ",2025-03-01,F,50,70,,333\n") {
+		t.Errorf("export: %d\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out, "TESTE") || strings.Contains(out, "1975") {
+		t.Error("the export carries the patient's name or birth date")
+	}
+	// Without the index, P99 has no age: 29 patients, refused.
+	if code, _, errs := vigieRun(t, append(args, "--patient-index=false")...); code != 2 || !strings.Contains(errs, "29 adultes") {
+		t.Errorf("export without the index: %d %s", code, errs)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -100,6 +101,7 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) error {
 	af := addAnalyticsFlags(fs)
 	q := addQueryFlags(fs)
 	asJSON := fs.Bool("json", false, "write the evaluations as JSON (with the per-patient records)")
+	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -116,6 +118,11 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
+	if *fromIndex {
+		if err := withDemographics(db, q.Site, ev); err != nil {
+			return err
+		}
+	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
 		return err
@@ -192,7 +199,7 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	q := addQueryFlags(fs)
 	out := fs.String("out", "", "file to write (default: standard output)")
 	class := fs.String("class", "", "paediatric class of a child survey, as nrd evaluate names it (\"1–5 ans\")")
-	sexFromIndex := fs.Bool("sex-from-index", true, "read each patient's sex from the patient index (the ledger does not keep it)")
+	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index (the ledger keeps neither)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -212,12 +219,10 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
-	if *sexFromIndex {
-		sex, err := sexes(db, q.Site)
-		if err != nil {
+	if *fromIndex {
+		if err := withDemographics(db, q.Site, ev); err != nil {
 			return err
 		}
-		ev.Sex = func(k ledger.SourceKey) string { return sex[k] }
 	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
@@ -263,31 +268,55 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// sexes reads the sex of the site's source records from the patient index
-// (M or F; anything else is left empty).
-func sexes(db *badger.DB, site string) (map[ledger.SourceKey]string, error) {
+// demographic is what a survey needs of a patient from the patient
+// index: sex and birth date (kept in memory for the run, never printed).
+type demographic struct {
+	sex   string
+	birth time.Time
+}
+
+// withDemographics reads the sex and birth date of the site's source
+// records (every site when site is empty) from the patient index and
+// gives them to the evaluator.
+func withDemographics(db *badger.DB, site string, ev *dosimetry.Evaluator) error {
 	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("patient index: %w", err)
+		return fmt.Errorf("patient index: %w", err)
 	}
 	defer ix.Close()
-	out := map[ledger.SourceKey]string{}
+	demo := map[ledger.SourceKey]demographic{}
 	err = ix.Scan(context.Background(), func(k mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
-		if k.Authority != site {
+		if site != "" && k.Authority != site {
 			return nil
 		}
+		var d demographic
 		switch strings.ToUpper(strings.TrimSpace(rec.Sex)) {
 		case "M", "H", "1":
-			out[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = "M"
+			d.sex = "M"
 		case "F", "2":
-			out[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = "F"
+			d.sex = "F"
+		}
+		if t, err := time.Parse("2006-01-02", rec.BirthDate); err == nil {
+			d.birth = t
+		}
+		if d != (demographic{}) {
+			demo[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = d
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("patient index: %w", err)
+		return fmt.Errorf("patient index: %w", err)
 	}
-	return out, nil
+	ev.Sex = func(k ledger.SourceKey) string { return demo[k].sex }
+	ev.Age = func(k ledger.SourceKey, date string) (float64, bool) {
+		b := demo[k].birth
+		on, err := time.Parse("2006-01-02", date)
+		if b.IsZero() || err != nil || on.Before(b) {
+			return 0, false
+		}
+		return on.Sub(b).Hours() / 24 / 365.25, true
+	}
+	return nil
 }
 
 func runNRDTable(args []string, stdout, stderr io.Writer) error {
