@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"vigie/mpi"
@@ -182,8 +183,54 @@ func shots(t testing.TB) string {
 	return t.TempDir()
 }
 
+// auditJS lists the page's accessibility faults that a program can see:
+// a form field without a label, a button without text, text whose contrast
+// with its background is under the WCAG AA ratio (4.5:1, 3:1 for large
+// text), a document not in French.
+const auditJS = `(() => {
+	const out = [];
+	if (document.documentElement.lang !== 'fr') out.push('html lang is not fr');
+	const visible = el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed';
+	for (const el of document.querySelectorAll('input, select, textarea')) {
+		if (el.type === 'hidden' || !visible(el)) continue;
+		if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) out.push('no label: ' + (el.id || el.name || el.outerHTML.slice(0, 60)));
+	}
+	for (const el of document.querySelectorAll('button, a[href]')) {
+		if (visible(el) && !el.textContent.trim() && !el.getAttribute('aria-label')) out.push('no text: ' + el.outerHTML.slice(0, 60));
+	}
+	const rgb = c => { const m = c.match(/[\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+	const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+		return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+	const background = el => {
+		for (let e = el; e; e = e.parentElement) {
+			const c = rgb(getComputedStyle(e).backgroundColor);
+			if (c.length < 4 || c[3] > 0.5) return c;
+		}
+		return [255, 255, 255];
+	};
+	const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	const seen = new Set();
+	for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+		const el = n.parentElement;
+		if (!n.textContent.trim() || seen.has(el) || el.closest('svg') || !visible(el)) continue;
+		seen.add(el);
+		const st = getComputedStyle(el);
+		const a = lum(rgb(st.color)), b = lum(background(el));
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+		const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': ' + n.textContent.trim().slice(0, 40));
+	}
+	return out;
+})()`
+
 func screenshot(t testing.TB, ctx context.Context, dir, name string) {
 	t.Helper()
+	var faults []string
+	run(t, ctx, "accessibility audit of "+name, chromedp.Evaluate(auditJS, &faults))
+	for _, f := range faults {
+		t.Errorf("page %s: %s", name, f)
+	}
 	var png []byte
 	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 100))
 	p := filepath.Join(dir, name+".png")
@@ -256,10 +303,16 @@ func (c *console) searchTarget(t testing.TB) (*synth.Record, string) {
 // page are saved.
 func TestConsoleInBrowser(t *testing.T) {
 	chromium(t)
+	t0 := time.Now()
 	c := newConsole(t, 1500, 40)
+	t.Logf("server over %d generated records built in %s", c.index.Count(), time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
 	b := newBrowser(t)
+	t.Logf("chromium started in %s", time.Since(t0).Round(time.Millisecond))
 	dir := shots(t)
 	ctx := context.Background()
+
+	t.Run("audit finds faults", func(t *testing.T) { auditFinds(t, b.tab(t), c.url) })
 
 	t.Run("clinician", func(t *testing.T) {
 		tab := b.tab(t)
@@ -333,6 +386,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		screenshot(t, tab, dir, "revue")
 
+		// A decision without a reason is not sent, and Escape cancels.
+		var open bool
+		run(t, tab, "empty reason",
+			chromedp.Click(`#reviews .review button[data-action="skip"]`, chromedp.ByQuery),
+			waitJS(`document.getElementById('reason-dialog').open`),
+			chromedp.Click("#reason-ok", chromedp.ByQuery),
+			chromedp.Sleep(100*time.Millisecond),
+			chromedp.Evaluate(`document.getElementById('reason-dialog').open`, &open))
+		if !open {
+			t.Error("the reason dialog closed with an empty reason")
+		}
+		run(t, tab, "escape", chromedp.KeyEvent(kb.Escape), waitJS(`!document.getElementById('reason-dialog').open`))
+		again, err := c.identity("vigilance").ListReviews(ctx, connect.NewRequest(&v1.ListReviewsRequest{PageSize: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Msg.GetReviews()[0].GetId() != rv.GetId() {
+			t.Errorf("a cancelled decision changed the queue: review %s first, was %s", again.Msg.GetReviews()[0].GetId(), rv.GetId())
+		}
+
 		reason(t, tab, `#reviews .review button[data-action="merge"]`, "même patiente : pièce d'identité vérifiée")
 		run(t, tab, "after merge",
 			waitJS(fmt.Sprintf(`location.hash === '#/identite/%s' && document.querySelector('#events li[data-kind="merge"] button[data-action="unmerge"]')`, survivor)))
@@ -389,6 +462,29 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 	b.checkErrors(t)
+}
+
+// auditFinds checks that the audit run on every page would report the
+// faults it looks for.
+func auditFinds(t *testing.T, tab context.Context, url string) {
+	var faults []string
+	run(t, tab, "audit", chromedp.Navigate(url+"/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.Evaluate(`(() => {
+			const p = document.createElement('p'); p.textContent = 'texte trop pâle'; p.style.color = '#b0b0b0';
+			const i = document.createElement('input'); i.id = 'sans-label';
+			const btn = document.createElement('button');
+			document.getElementById('page').append(p, i, btn);
+		})()`, nil),
+		chromedp.Evaluate(auditJS, &faults))
+	want := []string{"no label: sans-label", "no text: <button", "contrast 2.17 < 4.5: texte trop pâle"}
+	if len(faults) != len(want) {
+		t.Fatalf("audit found %q, want %d faults", faults, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(faults[i], w) {
+			t.Errorf("fault %d: %q, want %q…", i, faults[i], w)
+		}
+	}
 }
 
 func screenshotSignIn(t *testing.T, tab context.Context, url, dir string) {
