@@ -578,7 +578,6 @@ func (x *Index) SetAttributes(ctx context.Context, id ID, attrs []string, actor 
 			return err
 		}
 		e := &Event{Kind: EventAttributes, Actor: actor, Reason: reason, Identity: ident.ID, Attributes: clean}
-		seq = e.Seq
 		err = t.event(e)
 		seq = e.Seq
 		return err

@@ -89,8 +89,8 @@ type Identity struct {
 	Golden     matcher.Record // computed by survivorship rules (see Golden)
 	Created    time.Time
 	Updated    time.Time
-	// Retired lists the ids merged into this one that redirect here, when
-	// Get was asked for one of them (the one asked for first).
+	// Redirected lists the retired ids Get followed to reach this identity,
+	// starting with the one asked for (empty when it was asked for itself).
 	Redirected []ID
 }
 
