@@ -233,6 +233,9 @@ type Scanner struct {
 	// History reads a patient's exams at every site for the per-patient
 	// rules; without it they see only the exams of the scan.
 	History PatientExams
+	// Age, when set, gives a patient's age on an exam date when the DICOM
+	// header gives none (the k × NRD rule applies to adults only).
+	Age func(k ledger.SourceKey, date string) (float64, bool)
 
 	ev    *Evaluator
 	cache map[string][]assignment
@@ -386,7 +389,11 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 		t.RP += c.RP
 	}
 	// Single exam above k × NRD: adults, indicators with an NRD value.
-	if age, ok := AgeYears(x.Patient.Age); ok && age >= s.NRD.Survey.AdultAge {
+	age, ok := AgeYears(x.Patient.Age)
+	if !ok && s.Age != nil {
+		age, ok = s.Age(x.Key, x.Date)
+	}
+	if ok && age >= s.NRD.Survey.AdultAge {
 		for _, a := range as {
 			k := s.Config.thresholds(a.examType).NRDFactor
 			if k == 0 {

@@ -380,3 +380,15 @@ func TestNRDAlertHeaderImages(t *testing.T) {
 		t.Errorf("alerts %+v, want one on the 450 mGy.cm2 image", as)
 	}
 }
+
+func TestNRDAlertAgeFromIndex(t *testing.T) {
+	x := entry(thoraxPA("a", "CHU", "a", "2025-01-01", 500)) // no DICOM age
+	s := scanner(only(func(c *AlertConfig) { c.NRDFactor = 2 }))
+	if as := check(t, s, x); len(as) != 0 {
+		t.Errorf("an exam of unknown age raised %q", kinds(as))
+	}
+	s.Age = func(ledger.SourceKey, string) (float64, bool) { return 40, true }
+	if as := check(t, s, x); kinds(as) != "nrd_exceeded:400" {
+		t.Errorf("alerts %q, want the adult's exam above 2 × NRD", kinds(as))
+	}
+}

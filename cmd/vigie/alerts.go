@@ -130,7 +130,7 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&q.To, "to", "", "last exam date, YYYY-MM-DD")
 	config := fs.String("config", "", "alert thresholds (JSON over the defaults; default: the shipped defaults)")
 	coefFile := fs.String("coefficients", "", "effective-dose coefficients (JSON; default: the shipped ones)")
-	identities := fs.Bool("identities", true, "group source records into patients with the patient index (false: one source record is one patient)")
+	identities := fs.Bool("identities", true, "use the patient index: group source records into patients, and take ages the DICOM header lacks (false: one source record is one patient)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -179,6 +179,11 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 		}
 		defer ix.Close()
 		s.Identities = mpiIdentities{ix}
+		_, age, err := demographics(ix, q.Site)
+		if err != nil {
+			return err
+		}
+		s.Age = age
 	}
 	res, err := s.Scan(context.Background(), led, dosimetry.OpenAlerts(db), q)
 	if err != nil {

@@ -284,8 +284,19 @@ func withDemographics(db *badger.DB, site string, ev *dosimetry.Evaluator) error
 		return fmt.Errorf("patient index: %w", err)
 	}
 	defer ix.Close()
+	sex, age, err := demographics(ix, site)
+	if err != nil {
+		return err
+	}
+	ev.Sex, ev.Age = sex, age
+	return nil
+}
+
+// demographics returns the sex and age-on-a-date functions of the site's
+// source records, read once from the patient index.
+func demographics(ix *mpi.Index, site string) (func(ledger.SourceKey) string, func(ledger.SourceKey, string) (float64, bool), error) {
 	demo := map[ledger.SourceKey]demographic{}
-	err = ix.Scan(context.Background(), func(k mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
+	err := ix.Scan(context.Background(), func(k mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
 		if site != "" && k.Authority != site {
 			return nil
 		}
@@ -305,10 +316,10 @@ func withDemographics(db *badger.DB, site string, ev *dosimetry.Evaluator) error
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("patient index: %w", err)
+		return nil, nil, fmt.Errorf("patient index: %w", err)
 	}
-	ev.Sex = func(k ledger.SourceKey) string { return demo[k].sex }
-	ev.Age = func(k ledger.SourceKey, date string) (float64, bool) {
+	sex := func(k ledger.SourceKey) string { return demo[k].sex }
+	age := func(k ledger.SourceKey, date string) (float64, bool) {
 		b := demo[k].birth
 		on, err := time.Parse("2006-01-02", date)
 		if b.IsZero() || err != nil || on.Before(b) {
@@ -316,7 +327,7 @@ func withDemographics(db *badger.DB, site string, ev *dosimetry.Evaluator) error
 		}
 		return on.Sub(b).Hours() / 24 / 365.25, true
 	}
-	return nil
+	return sex, age, nil
 }
 
 func runNRDTable(args []string, stdout, stderr io.Writer) error {
