@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -27,12 +28,14 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	memLimit := fs.Int("memory-limit", 1200, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")
 	}
+	setMemoryLimit(*memLimit)
 	if fs.NArg() != 1 {
 		return usageErr("one FILE.csv (or - for standard input) is required")
 	}
@@ -172,6 +175,16 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 	}
 	sum.Elapsed = time.Since(t0)
 	return sum, err
+}
+
+// setMemoryLimit sets a soft limit on the Go heap (in MiB) unless the
+// GOMEMLIMIT environment variable already did. A bulk load holds the index's
+// in-memory mirrors, which grow with the number of records; without a limit
+// the heap may reach twice its live size before a collection.
+func setMemoryLimit(mib int) {
+	if mib > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(mib) << 20)
+	}
 }
 
 // isTerminal reports whether w is a terminal (for the progress bar).
