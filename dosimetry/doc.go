@@ -49,7 +49,10 @@
 // weight_band_kg): the children are then evaluated per class, each against
 // its own values and each needing its own 10 children. The evaluation
 // says why a survey is not valid and counts the patients left out by
-// reason.
+// reason. The ledger keeps neither sex nor birth date: Evaluator.Sex and
+// Evaluator.Age take them from the patient index (age only when the DICOM
+// header gives none). A source that can read one site alone (SiteSource)
+// is read that way when the query names a site.
 //
 // CT figures are those of one helix covering the named region, as IRSN
 // requires (CTHelix): scouts (acquisition type 113805) never count, nor
@@ -95,7 +98,8 @@
 // # Alerts
 //
 // Scanner applies the rules of an AlertConfig (defaults in
-// DefaultAlertConfig, a site file over them with LoadAlertConfig):
+// DefaultAlertConfig, a site file over them with LoadAlertConfig; `vigie
+// alerts config --write FILE` writes the defaults for editing):
 // single exam above k × NRD (adults), air kerma at the reference point at
 // or above each level (3 and 5 Gy), DAP at or above the site value, CT DLP
 // and CTDIvol (per phantom) above the site values, with per-exam-type
