@@ -392,3 +392,20 @@ func TestNRDAlertAgeFromIndex(t *testing.T) {
 		t.Errorf("alerts %q, want the adult's exam above 2 × NRD", kinds(as))
 	}
 }
+
+// TestPerExamTypeSiteValues: a TAP may have its own DLP value above the
+// site's.
+func TestPerExamTypeSiteValues(t *testing.T) {
+	cfg := only(func(c *AlertConfig) {
+		c.CTDLPmGycm = 1000
+		c.ExamTypes = map[string]Thresholds{"ct_tap": {CTDLPmGycm: 2000}}
+	})
+	tap := ctWith("t", "p", "2025-01-01", "Scanner TAP", body32, 10, 1500)
+	thorax := ctWith("h", "q", "2025-01-01", "Thorax^Thorax_NON_CON (Adult)", body32, 10, 1500)
+	if got := kinds(check(t, scanner(cfg), tap)); got != "" {
+		t.Errorf("TAP at 1500 under its 2000 value raised %q", got)
+	}
+	if got := kinds(check(t, scanner(cfg), thorax)); got != "ct_dlp:1000" {
+		t.Errorf("thorax at 1500 over the site's 1000: %q", got)
+	}
+}
