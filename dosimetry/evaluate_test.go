@@ -504,3 +504,25 @@ func TestEvaluateAgeFromIndex(t *testing.T) {
 		t.Errorf("age %v: the DICOM age comes first", e.Records[0].AgeYears)
 	}
 }
+
+// TestDefaultsAreCopies: changing a default table never changes the next.
+func TestDefaultsAreCopies(t *testing.T) {
+	nrd := DefaultNRD()
+	*nrd.Entries[0].NRD = 1
+	nrd.Entries[0].WeightBand = &Band{Min: 1, Max: 2}
+	nrd.Entries = nrd.Entries[:1]
+	again := DefaultNRD()
+	if *again.Entries[0].NRD != 200 || again.Entries[0].WeightBand != nil || len(again.Entries) < 2 {
+		t.Errorf("the default NRD table changed: %+v", again.Entries[0])
+	}
+	tab := DefaultTable()
+	tab.Rules[0].Keywords[0][0] = "thorax"
+	tab.Types[0].Label = "changed"
+	fresh := DefaultTable()
+	if fresh.Rules[0].Keywords[0][0] == "thorax" || fresh.Type(fresh.Types[0].Code).Label == "changed" {
+		t.Error("the default mapping table changed")
+	}
+	if tab.Type(tab.Types[0].Code) != &tab.Types[0] {
+		t.Error("a copy's index points outside the copy")
+	}
+}

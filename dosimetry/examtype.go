@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -94,13 +96,42 @@ var defaultTableJSON []byte
 // physicist to write to a file, edit and load back.
 func DefaultTableJSON() []byte { return bytes.Clone(defaultTableJSON) }
 
-// DefaultTable returns the embedded default mapping table.
-func DefaultTable() *Table {
+var defaultTable = sync.OnceValue(func() *Table {
 	t, err := LoadTable(bytes.NewReader(defaultTableJSON))
 	if err != nil {
 		panic("dosimetry: embedded exam-type table is invalid: " + err.Error())
 	}
 	return t
+})
+
+// DefaultTable returns the embedded default mapping table: a copy of the
+// table parsed once, which the caller may change.
+func DefaultTable() *Table { return defaultTable().clone() }
+
+// clone returns a deep copy of a validated table (compiled expressions are
+// shared: they are safe for concurrent use).
+func (t *Table) clone() *Table {
+	c := *t
+	c.Types = make([]ExamType, len(t.Types))
+	c.byCode = make(map[string]*ExamType, len(t.Types))
+	for i, et := range t.Types {
+		et.TargetRegions = slices.Clone(et.TargetRegions)
+		c.Types[i] = et
+		c.byCode[et.Code] = &c.Types[i]
+	}
+	c.Rules = make([]Rule, len(t.Rules))
+	for i, r := range t.Rules {
+		r.Modalities = slices.Clone(r.Modalities)
+		r.Exclude = slices.Clone(r.Exclude)
+		r.TargetRegions = slices.Clone(r.TargetRegions)
+		kw := make([][]string, len(r.Keywords))
+		for j, g := range r.Keywords {
+			kw[j] = slices.Clone(g)
+		}
+		r.Keywords = kw
+		c.Rules[i] = r
+	}
+	return &c
 }
 
 // LoadTable reads and validates a mapping table (JSON, the layout of

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"vigie"
 )
@@ -169,13 +170,35 @@ var defaultNRDJSON []byte
 // complete and load back.
 func DefaultNRDJSON() []byte { return bytes.Clone(defaultNRDJSON) }
 
-// DefaultNRD returns the embedded NRD table (decision ASN 2019-DC-0667).
-func DefaultNRD() *NRDTable {
+var defaultNRD = sync.OnceValue(func() *NRDTable {
 	t, err := LoadNRD(bytes.NewReader(defaultNRDJSON))
 	if err != nil {
 		panic("dosimetry: embedded NRD table is invalid: " + err.Error())
 	}
 	return t
+})
+
+// DefaultNRD returns the embedded NRD table (decision ASN 2019-DC-0667): a
+// copy of the table parsed once, which the caller may change.
+func DefaultNRD() *NRDTable {
+	t := *defaultNRD()
+	t.Entries = make([]NRDEntry, len(defaultNRD().Entries))
+	for i, e := range defaultNRD().Entries {
+		for _, p := range []**float64{&e.NRD, &e.VGD} {
+			if *p != nil {
+				v := **p
+				*p = &v
+			}
+		}
+		for _, p := range []**Band{&e.WeightBand, &e.AgeBand} {
+			if *p != nil {
+				b := **p
+				*p = &b
+			}
+		}
+		t.Entries[i] = e
+	}
+	return &t
 }
 
 // LoadNRD reads and validates an NRD table. Errors are EINVALID and name
