@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
 	"vigie/store"
 )
 
@@ -52,9 +54,20 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		w = f
 	}
-	// The identity column stays empty until the patient index is wired in
-	// (a lookup from source record to identity).
-	if err := exportExams(context.Background(), ledger.Open(db), nil, w); err != nil {
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	identities := map[ledger.SourceKey]string{}
+	if err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
+		identities[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
+		return nil
+	}); err != nil {
+		return err
+	}
+	identity := func(k ledger.SourceKey) string { return identities[k] }
+	if err := exportExams(context.Background(), ledger.Open(db), identity, w); err != nil {
 		return err
 	}
 	if f != nil {

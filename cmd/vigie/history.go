@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/matcher"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "history", summary: "print a patient's dose history (text, or printable HTML with --html)", run: runHistory})
+}
+
+func runHistory(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("history", stderr)
+	data := fs.String("data", "", "folder of the Vigie store (required)")
+	html := fs.Bool("html", false, "the printable French document (HTML) with cumulative totals and the effective-dose estimate")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageErr("--data DIR is required")
+	}
+	if fs.NArg() != 1 {
+		return usageErr("give one identity id")
+	}
+	id, err := mpi.ParseID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	ident, err := ix.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	var keys []ledger.SourceKey
+	for _, m := range ident.Members {
+		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+	}
+	led := ledger.Open(db)
+	if !*html {
+		h, err := led.History(ctx, keys)
+		if err != nil {
+			return err
+		}
+		if ident.ID != id {
+			fmt.Fprintf(stdout, "identity %s was merged into %s\n", id, ident.ID)
+		}
+		return h.WriteText(stdout)
+	}
+	es, err := led.Exams(ctx, keys)
+	if err != nil {
+		return err
+	}
+	g := ident.Golden
+	name := strings.TrimSpace(strings.Join([]string{g.BirthName, g.FirstNames}, " "))
+	if g.UsedName != "" {
+		name = strings.TrimSpace(g.UsedName + " (né·e " + g.BirthName + ") " + g.FirstNames)
+	}
+	doc := dosimetry.NewHistoryDocument(dosimetry.PatientBlock{Name: name, BirthDate: g.BirthDate, Sex: g.Sex},
+		es, dosimetry.DefaultTable(), dosimetry.DefaultCoefficients(), time.Now())
+	return doc.WriteHTML(stdout)
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"vigie/internal/sharedtest"
+)
+
+// The ingest verb attaches real dose reports to patients through the
+// patient index; history and export exams read them back by identity; a
+// refused file is named with its reason and stores nothing.
+func TestIngestHistoryExport(t *testing.T) {
+	dir := sharedtest.Path(t, "dicom")
+	data := t.TempDir()
+	ct := filepath.Join(dir, "openrem", "CT-RDSR-Siemens_Flash-TAP-SS.dcm")
+	nonDose := filepath.Join(dir, "openrem", "ESR_non-dose.dcm")
+	var out, errb bytes.Buffer
+	code := run([]string{"ingest", "--data", data, "--authority", "1.2.250.1.213.1.1.1.99", "--files", "--quiet", ct, nonDose}, &out, &errb)
+	if code != 2 {
+		t.Fatalf("exit %d with a refused file, want 2\n%s%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "refused    "+nonDose) || !strings.Contains(errb.String(), "1 of 2 files refused") {
+		t.Errorf("the refused file is not reported:\n%s%s", out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"export", "exams", "--data", data}, &out, &errb); code != 0 {
+		t.Fatalf("export exams: exit %d: %s", code, errb.String())
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d exam rows, want 1 (the non-dose SR stores nothing)", len(rows)-1)
+	}
+	id := rows[1][4]
+	if id == "" {
+		t.Fatal("the exported exam has no identity")
+	}
+	out.Reset()
+	if code := run([]string{"history", "--data", data, id}, &out, &errb); code != 0 {
+		t.Fatalf("history: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "Scanographie") || strings.Contains(out.String(), "Scanographie\n  aucun examen") {
+		t.Errorf("the CT exam is not in the history:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"history", "--data", data, "--html", id}, &out, &errb); code != 0 {
+		t.Fatalf("history --html: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "<html") || !strings.Contains(out.String(), rows[1][9][:3]) {
+		t.Errorf("the HTML history lacks the document or the DLP %s", rows[1][9])
+	}
+	// Ingesting the same file again counts nothing twice.
+	out.Reset()
+	if code := run([]string{"ingest", "--data", data, "--authority", "1.2.250.1.213.1.1.1.99", "--files", "--quiet", ct}, &out, &errb); code != 0 {
+		t.Fatalf("second ingest: exit %d: %s", code, errb.String())
+	}
+	if strings.HasPrefix(out.String(), "stored") {
+		t.Errorf("the same file was stored twice: %s", out.String())
+	}
+}
