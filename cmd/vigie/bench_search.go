@@ -25,7 +25,7 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	persons := fs.Int("persons", 20000, "persons to generate (about 1.85 records each)")
 	seed := fs.Uint64("seed", 1, "population seed")
 	queries := fs.Int("queries", 1000, "typed queries to run")
-	dir := fs.String("dir", "", "folder for the index (default: a temporary folder, removed at the end)")
+	dir := fs.String("dir", "", "folder for the index, kept and reused by a later run with the same population (default: a temporary folder, removed at the end)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the queries to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -76,8 +76,15 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sx.Close()
 	t1 := time.Now()
+	reuse := sx.Len() == len(order)
+	if reuse {
+		fmt.Fprintf(stdout, "index in %s already holds the %d identities: reused\n", idxDir, len(order))
+	}
 	batch := make([]search.Entry, 0, 2000)
 	for _, p := range order {
+		if reuse {
+			break
+		}
 		batch = append(batch, search.Entry{ID: p.ID, Golden: byPerson[p][0], Members: byPerson[p]})
 		if len(batch) == cap(batch) {
 			if err := sx.Batch(batch, nil); err != nil {
