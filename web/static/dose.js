@@ -72,8 +72,9 @@
     if (!all.length) return null;
     all.sort(function (a, b) { return a.d - b.d; });
     var d0 = all[0].d, d1 = all[all.length - 1].d;
-    if (d1 - d0 < 30) { d0 -= 15; d1 += 15; }
-    var W = 720, L = 120, R = 70, T = 14, plotH = 130, laneH = 20, H = T + plotH + 24 + lanes.length * laneH + 10;
+    var pad = Math.max(15, (d1 - d0) * 0.04);
+    d0 -= pad; d1 += pad;
+    var W = 740, L = 140, R = 70, T = 14, plotH = 130, laneH = 20, H = T + plotH + 24 + lanes.length * laneH + 10;
     var x = function (d) { return L + (d - d0) / (d1 - d0) * (W - L - R); };
     var cum = 0, pts = [], total;
     all.forEach(function (e) {

@@ -126,6 +126,10 @@
     }, V.fail);
   }, ['review', 'dose']);
 
+  var statuses = { PROV: 'provisoire', RECUP: 'récupérée', VALI: 'validée', QUAL: 'qualifiée' };
+  var attributes = { doubtful: 'douteuse', hidden: 'masquée', objection: 'opposition du patient', DOUT: 'douteuse (DOUT)',
+    FICT: 'fictive (FICT)', ANOM: 'anonyme (ANOM)', HOMO: 'homonyme (HOMO)' };
+
   function render(root, ident, asked) {
     var g = ident.golden || {};
     var can = V.state.can;
@@ -142,9 +146,10 @@
     var rows = [
       ['Nom de naissance', g.birthName], ['Nom d\'usage', g.usedName], ['Prénoms', g.firstNames], ['Premier prénom', g.firstName],
       ['Date de naissance', V.date(g.birthDate)], ['Sexe', V.sexes[g.sex] || g.sex], ['Lieu de naissance', g.birthPlace],
-      ['INS', g.ins ? g.ins + (g.insOid ? ' (' + g.insOid + ')' : '') : ''], ['Statut de l\'identité', g.status],
+      ['INS', g.ins ? g.ins + (g.insOid ? ' (' + g.insOid + ')' : '') : ''],
+      ['Statut de l\'identité', g.status ? (statuses[g.status] || g.status) + ' (' + g.status + ')' : ''],
       ['Adresse', [g.address, g.postalCode, g.city].filter(Boolean).join(', ')], ['Téléphone', g.phone],
-      ['Attributs', (ident.attributes || []).join(', ')]
+      ['Attributs', (ident.attributes || []).map(function (a) { return attributes[a] || a; }).join(', ')]
     ];
     root.append(h('section', { 'aria-labelledby': 'golden-title' }, h('h2', { id: 'golden-title' }, 'Vue consolidée'),
       h('table', { id: 'golden' }, h('tbody', null, rows.map(function (r) { return h('tr', null, h('th', { scope: 'row' }, r[0]), h('td', null, r[1] || '—')); })))));
