@@ -105,7 +105,10 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		fmt.Fprintf(stdout, "CPU time of the import: %s (%.0f rows per CPU second; other processes on the machine do not count here)\n",
 			cpu.Round(time.Millisecond), float64(sum.Rows)/cpu.Seconds())
-		fmt.Fprintf(stdout, "peak RSS of the import: %.0f MB\n", float64(ru.Maxrss)/1024)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(stdout, "peak RSS of the import: %.0f MB (Go heap now: %.0f MB in use, %.0f MB held; all Go memory: %.0f MB)\n",
+			float64(ru.Maxrss)/1024, float64(ms.HeapInuse)/(1<<20), float64(ms.HeapSys-ms.HeapReleased)/(1<<20), float64(ms.Sys)/(1<<20))
 	}
 	lat := slices.Clone(sum.Latencies)
 	slices.Sort(lat)
