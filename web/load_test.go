@@ -214,7 +214,7 @@ func apiCalls(b *testing.B, c loadTarget) {
 			return err
 		}},
 		{"ListReviews", "vigilance", func() error {
-			_, err := id("vigilance").ListReviews(ctx, connect.NewRequest(&v1.ListReviewsRequest{PageSize: 20}))
+			_, err := id("vigilance").ListReviews(ctx, connect.NewRequest(&v1.ListReviewsRequest{PageSize: 10}))
 			return err
 		}},
 		{"ListAlerts", "physicist", func() error {

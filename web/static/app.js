@@ -232,13 +232,27 @@ var V = (function () {
     });
   }
 
-  // Formatting.
+  // Formatting. Intl formatters are costly to build (an old PC notices
+  // hundreds of them on a page): one per precision, kept.
+  var formats = {};
+  function formatter(min, max) {
+    var k = min + ':' + max;
+    return formats[k] || (formats[k] = new Intl.NumberFormat('fr-FR', { minimumFractionDigits: min, maximumFractionDigits: max }));
+  }
   function num(v, digits) {
     if (v === undefined || v === null || v === '') return '—';
     var n = Number(v);
     if (!isFinite(n)) return '—';
-    return n.toLocaleString('fr-FR', { maximumFractionDigits: digits === undefined ? 2 : digits, minimumFractionDigits: 0 });
+    return formatter(0, digits === undefined ? 2 : digits).format(n);
   }
+  // fixed formats with exactly digits decimals.
+  function fixed(v, digits) {
+    if (v === undefined || v === null) return '—';
+    var n = Number(v);
+    if (!isFinite(n)) return '—';
+    return formatter(digits, digits).format(n);
+  }
+  var dateTime = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'short', timeStyle: 'short' });
   function date(iso) {
     if (!iso) return '';
     var m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(iso);
@@ -251,7 +265,7 @@ var V = (function () {
     if (!ts) return '';
     var d = new Date(ts);
     if (isNaN(d)) return ts;
-    return d.toLocaleString('fr-FR', { dateStyle: 'short', timeStyle: 'short' });
+    return dateTime.format(d);
   }
   // isoDate accepts AAAA-MM-JJ, JJ/MM/AAAA, MM/AAAA and AAAA.
   function isoDate(s) {
@@ -335,7 +349,7 @@ var V = (function () {
 
   return {
     h: h, call: call, say: say, ready: ready, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
-    num: num, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
+    num: num, fixed: fixed, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
     reasonText: reasonText, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route
   };
 })();

@@ -19,12 +19,7 @@
   var GREEN = '#1f7a3a', RED = '#b3261e', BLUE = '#0b5394', GREY = '#5f6b77', ORANGE = '#a35200';
 
   // fixed formats a figure with the regional synthesis's precision.
-  function fixed(v, digits) {
-    if (v === undefined || v === null) return '—';
-    var n = Number(v);
-    if (!isFinite(n)) return '—';
-    return n.toLocaleString('fr-FR', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  }
+  var fixed = V.fixed;
 
   // waterfall draws the match weights of an explanation: one bar per field
   // from the running sum, then the total.

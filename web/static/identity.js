@@ -262,18 +262,31 @@
   }
 
   // ---- File de revue ----
+  // The queue comes ten pairs at a time: each pair is a table and a chart,
+  // and an old PC takes a while to lay out many.
+  var REVIEW_PAGE = 10;
   V.page('revue', 'review', function (root, _, seq) {
     root.append(h('h1', null, 'File de revue'), h('p', { class: 'note' }, 'Paires en attente, la plus urgente (probabilité la plus haute) en premier.'));
     var list = h('div', { id: 'reviews' });
-    root.append(list);
-    V.say('Chargement de la file…');
-    V.call('IdentityService', 'ListReviews', { pageSize: 20 }, 'vigilance').then(function (res) {
-      if (!V.current(seq)) return;
-      var rs = res.reviews || [];
-      V.say(rs.length ? rs.length + ' paire(s) affichée(s)' + (res.nextPageToken ? ' (il en reste d\'autres)' : '') + '.' : 'La file est vide.');
-      rs.forEach(function (r, i) { list.append(reviewItem(r, i)); });
-      V.ready(seq);
-    }, V.fail);
+    var more = h('button', { type: 'button', id: 'more-reviews', hidden: true }, 'Afficher les paires suivantes');
+    root.append(list, h('p', { class: 'no-print' }, more));
+    var shown = 0, token = '';
+    function load() {
+      V.say('Chargement de la file…');
+      more.disabled = true;
+      V.call('IdentityService', 'ListReviews', { pageSize: REVIEW_PAGE, pageToken: token }, 'vigilance').then(function (res) {
+        if (!V.current(seq)) return;
+        var rs = res.reviews || [];
+        rs.forEach(function (r) { list.append(reviewItem(r, shown++)); });
+        token = res.nextPageToken || '';
+        more.hidden = !token;
+        more.disabled = false;
+        V.say(shown ? shown + ' paire(s) affichée(s)' + (token ? ' ; il en reste d\'autres.' : '.') : 'La file est vide.');
+        V.ready(seq);
+      }, V.fail);
+    }
+    more.addEventListener('click', load);
+    load();
   });
 
   var compared = [
