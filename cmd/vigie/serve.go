@@ -168,7 +168,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	ic := auth.NewInterceptor(authn, auth.DefaultPolicy(), trail, log)
 	// Identity and dose requests are small; a DICOM file may be large.
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics.Interceptor(), ic), connect.WithReadMaxBytes(maxRequestBytes))
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(maxRequestBytes))
 	ingester := &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}
 
 	mux := http.NewServeMux()
@@ -256,4 +256,52 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	<-served
 	log.Info("vigie stopped", "records", ix.Count())
 	return nil
+}
+
+// callLog logs every call at debug level, and at error level the calls that
+// failed with internal or unknown: procedure, result, duration and the
+// caller's name and role. Never a request field: no patient data in logs.
+type callLog struct{ log *slog.Logger }
+
+func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error) {
+	level, code := slog.LevelDebug, "ok"
+	if err != nil {
+		code = connect.CodeOf(err).String()
+		if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
+			level = slog.LevelError
+		}
+	}
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("procedure", proc), slog.String("code", code),
+		slog.Float64("ms", float64(time.Since(t0).Microseconds())/1000)}
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		attrs = append(attrs, slog.String("principal", p.Name), slog.String("role", string(p.Role)))
+	}
+	l.log.LogAttrs(ctx, level, "call", attrs...)
+}
+
+func (l callLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		t0 := time.Now()
+		resp, err := next(ctx, req)
+		if !req.Spec().IsClient {
+			l.entry(ctx, req.Spec().Procedure, t0, err)
+		}
+		return resp, err
+	}
+}
+
+func (l callLog) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (l callLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		t0 := time.Now()
+		err := next(ctx, conn)
+		l.entry(ctx, conn.Spec().Procedure, t0, err)
+		return err
+	}
 }

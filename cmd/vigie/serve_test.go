@@ -70,7 +70,7 @@ func startServe(t *testing.T, c serveConfig) *runningServer {
 	s := &runningServer{stdout: &syncBuffer{}, logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	c.Listener, c.Ready, c.Stdout = ln, func(a string) { ready <- a }, s.stdout
-	c.Log = slog.New(slog.NewJSONHandler(s.logs, nil))
+	c.Log = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() { s.done <- serve(ctx, c) }()
 	select {
 	case s.addr = <-ready:
@@ -217,6 +217,10 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
+	}
+	if !strings.Contains(s.logs.String(), `"procedure":"/vigie.v1.IdentityService/ResolveRecord","code":"ok"`) ||
+		!strings.Contains(s.logs.String(), `"principal":"demo-ingest"`) {
+		t.Errorf("the call is not in the debug log:\n%s", s.logs.String())
 	}
 	if strings.Contains(string(b), "ETCHEVERRY") || strings.Contains(s.logs.String(), "ETCHEVERRY") || strings.Contains(s.logs.String(), "vgk_") {
 		t.Error("a name or a secret reached the metrics or the logs")
