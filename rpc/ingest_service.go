@@ -131,7 +131,7 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		}
 		g.Metrics.IngestOutcome("stored")
 	}
-	if o.Ledger.Result != ledger.Duplicate || out.IdentityId == "" {
+	if out.IdentityId == "" { // a duplicate is not resolved again
 		if id, err := g.Index.IdentityOf(ctx, x.Key.Authority, x.Key.LocalID); err == nil {
 			out.IdentityId = id.String()
 		}
