@@ -314,6 +314,21 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("audit finds faults", func(t *testing.T) { auditFinds(t, b.tab(t), c.url) })
 
+	t.Run("refused token", func(t *testing.T) {
+		tab := b.tab(t)
+		var alert string
+		var nav bool
+		run(t, tab, "sign in with a wrong token",
+			chromedp.Navigate(c.url+"/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+			chromedp.SendKeys("#token", "vigie_not_a_key", chromedp.ByQuery), chromedp.Click("#signin", chromedp.ByQuery),
+			waitJS(`!document.getElementById('alert').hidden`), chromedp.Sleep(100*time.Millisecond),
+			chromedp.Evaluate(`document.getElementById('alert').textContent`, &alert),
+			chromedp.Evaluate(`!document.getElementById('nav').hidden || sessionStorage.length > 0`, &nav))
+		if !strings.HasPrefix(alert, "Jeton refusé") || nav {
+			t.Errorf("a wrong token: alert %q, menu or storage %v", alert, nav)
+		}
+	})
+
 	t.Run("clinician", func(t *testing.T) {
 		tab := b.tab(t)
 		screenshotSignIn(t, tab, c.url, dir)

@@ -66,11 +66,11 @@ var V = (function () {
 
   function say(msg) { document.getElementById('status').textContent = msg || ''; }
   function fail(e) {
+    if (e instanceof ApiError && e.code === 'unauthenticated' && state.token) signOut();
     var box = document.getElementById('alert');
     box.textContent = errorText(e);
     box.hidden = false;
     say('');
-    if (e instanceof ApiError && e.code === 'unauthenticated') signOut();
   }
   function clearAlert() { var b = document.getElementById('alert'); b.hidden = true; b.textContent = ''; }
 
@@ -116,7 +116,9 @@ var V = (function () {
     state.token = ''; state.can = null;
     document.getElementById('nav').hidden = true;
     document.getElementById('whoami').hidden = true;
-    location.hash = '#/connexion';
+    // No hashchange event: the route is drawn now, and an error shown
+    // after it stays.
+    history.replaceState(null, '', '#/connexion');
     route();
   }
 
@@ -142,7 +144,7 @@ var V = (function () {
         showNav();
         say('');
         location.hash = can.review ? '#/revue' : can.identity ? '#/recherche' : can.analytics ? '#/analyse' : '#/dose';
-      }, function (e) { state.token = ''; fail(e); });
+      }, function (e) { state.token = ''; state.can = null; fail(e); });
     } },
       h('div', null, h('label', { for: 'token' }, 'Jeton d\'accès (clé d\'API)',
         h('span', { class: 'hint' }, 'Collez le jeton fourni par l\'administrateur. Il est gardé pour cet onglet seulement.')), input),
