@@ -435,6 +435,28 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("after the unmerge, %s leads to %s, want itself", merged, got)
 		}
 		screenshot(t, tab, dir, "defusion")
+
+		// Unlink a record from a two-record identity, and undo it from
+		// the history.
+		ident := c.twoRecords(t)
+		run(t, tab, "identity with two records",
+			chromedp.Navigate(c.url+"/#/identite/"+ident), waitJS(`document.querySelectorAll('#sources button[data-action="unlink"]').length === 2`))
+		var key struct{ Authority, LocalID string }
+		run(t, tab, "first source", chromedp.Evaluate(`(() => { const th = document.querySelectorAll('#sources thead th')[1];
+			return {Authority: th.dataset.authority, LocalID: th.dataset.localId}; })()`, &key))
+		if key.Authority == "" {
+			t.Fatal("the sources table does not name its records")
+		}
+		reason(t, tab, `#sources button[data-action="unlink"]`, "dossier d'un homonyme")
+		run(t, tab, "after unlink", waitJS(`document.querySelectorAll('#sources button[data-action="unlink"]').length === 1 && document.querySelector('#events li[data-kind="unlink"] button[data-action="link"]')`))
+		if got, err := c.index.IdentityOf(ctx, key.Authority, key.LocalID); err != nil || got.String() == ident {
+			t.Fatalf("after the unlink, %s %s is in %v (%v), want a new identity", key.Authority, key.LocalID, got, err)
+		}
+		reason(t, tab, `#events li[data-kind="unlink"] button[data-action="link"]`, "détachement fait par erreur")
+		run(t, tab, "after relink", waitJS(`document.querySelectorAll('#sources button[data-action="unlink"]').length === 2`))
+		if got, err := c.index.IdentityOf(ctx, key.Authority, key.LocalID); err != nil || got.String() != ident {
+			t.Errorf("after undoing the unlink, %s %s is in %v (%v), want %s", key.Authority, key.LocalID, got, err, ident)
+		}
 	})
 
 	t.Run("physicist", func(t *testing.T) {
@@ -522,6 +544,29 @@ func reason(t testing.TB, tab context.Context, button, text string) {
 		chromedp.SendKeys("#reason", text, chromedp.ByQuery),
 		chromedp.Click("#reason-ok", chromedp.ByQuery),
 		waitJS(`!document.getElementById('reason-dialog').open`))
+}
+
+// twoRecords returns an identity with exactly two source records.
+func (c *console) twoRecords(t testing.TB) string {
+	t.Helper()
+	ids := make([]string, 0, len(c.people))
+	for id := range c.people {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, pid := range ids {
+		r := c.people[pid][0]
+		id, err := c.index.IdentityOf(context.Background(), r.Authority, r.LocalID)
+		if err != nil {
+			continue
+		}
+		ks, err := c.index.Records(context.Background(), id)
+		if err == nil && len(ks) == 2 {
+			return id.String()
+		}
+	}
+	t.Fatal("no identity with two records in the generated population")
+	return ""
 }
 
 // liveID is the identity an id leads to now (itself, or its survivor).

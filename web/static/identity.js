@@ -162,7 +162,7 @@
     var traitRows = [['birthName', 'Nom de naissance'], ['usedName', 'Nom d\'usage'], ['firstNames', 'Prénoms'], ['birthDate', 'Date de naissance'],
       ['sex', 'Sexe'], ['birthPlace', 'Lieu de naissance'], ['ins', 'INS'], ['status', 'Statut'], ['postalCode', 'Code postal'], ['city', 'Ville'], ['phone', 'Téléphone']];
     var head = h('tr', null, h('th', { scope: 'col' }, 'Trait'), srcs.map(function (k) {
-      return h('th', { scope: 'col' }, k.site || k.authority, h('br'), 'IPP ' + k.localId);
+      return h('th', { scope: 'col', 'data-authority': k.authority, 'data-local-id': k.localId }, k.site || k.authority, h('br'), 'IPP ' + k.localId);
     }));
     var body = h('tbody');
     if (recs.length) {
