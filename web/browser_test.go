@@ -340,6 +340,31 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("a clinician sees the review queue (%v) or dose analytics (%v) in the menu", !reviewHidden, !analyticsHidden)
 		}
 
+		// Keyboard: the skip link is the first stop of the page, and Tab
+		// goes through the search fields in reading order.
+		var firstStop string
+		var order []string
+		run(t, tab, "keyboard",
+			chromedp.Navigate(c.url+"/#/recherche"), waitJS(`document.body.dataset.ready`),
+			chromedp.Evaluate(`document.querySelector('a[href], button, input, select, textarea').className`, &firstStop),
+			chromedp.Focus("#s-ins", chromedp.ByQuery),
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				for range 4 {
+					if err := chromedp.KeyEvent(kb.Tab).Do(ctx); err != nil {
+						return err
+					}
+					var id string
+					if err := chromedp.Evaluate(`document.activeElement.id`, &id).Do(ctx); err != nil {
+						return err
+					}
+					order = append(order, id)
+				}
+				return nil
+			}))
+		if want := []string{"skip", "s-authority", "s-localid", "s-name", "s-first"}; strings.Join(append([]string{firstStop}, order...), " ") != strings.Join(want, " ") {
+			t.Errorf("keyboard order %v, want %v", order, want)
+		}
+
 		r, want := c.searchTarget(t)
 		name := typo(r.BirthName)
 		if name == r.BirthName {
