@@ -420,9 +420,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		run(t, tab, "review queue",
 			waitJS(`location.hash === '#/revue' && document.querySelector('#reviews .review svg.waterfall')`))
 		var shown string
-		run(t, tab, "first review", chromedp.Evaluate(`document.querySelector('#reviews .review').dataset.review`, &shown))
+		var cards int
+		var more bool
+		run(t, tab, "first review", chromedp.Evaluate(`document.querySelector('#reviews .review').dataset.review`, &shown),
+			chromedp.Evaluate(`document.querySelectorAll('#reviews .review').length`, &cards),
+			chromedp.Evaluate(`!document.getElementById('more-reviews').hidden`, &more))
 		if shown != rv.GetId() {
 			t.Errorf("the queue shows review %s first, the API %s", shown, rv.GetId())
+		}
+		all, err := c.identity("vigilance").ListReviews(ctx, connect.NewRequest(&v1.ListReviewsRequest{PageSize: 11}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(all.Msg.GetReviews()); cards != min(n, 10) || more != (n > 10) {
+			t.Errorf("the queue shows %d pairs (more: %v) of %d pending, want ten at most and a button for the rest", cards, more, n)
 		}
 		screenshot(t, tab, dir, "revue")
 
@@ -453,6 +464,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("after the merge, %s leads to %s, want %s", merged, got, survivor)
 		}
 		screenshot(t, tab, dir, "fusion")
+		// The merged id now leads to the survivor, and the page says so.
+		var redirect string
+		run(t, tab, "merged id",
+			chromedp.Navigate(c.url+"/#/identite/"+merged), waitJS(`document.body.dataset.ready && document.getElementById('golden')`),
+			chromedp.Evaluate(`(document.querySelector('#page .warning') || {}).textContent || ''`, &redirect))
+		if !strings.Contains(redirect, merged) || !strings.Contains(redirect, survivor) {
+			t.Errorf("opening merged identity %s: warning %q, want it to name the survivor %s", merged, redirect, survivor)
+		}
+		run(t, tab, "back to survivor", chromedp.Navigate(c.url+"/#/identite/"+survivor),
+			waitJS(`document.querySelector('#events li[data-kind="merge"] button[data-action="unmerge"]')`))
 
 		reason(t, tab, `#events li[data-kind="merge"] button[data-action="unmerge"]`, "fusion faite par erreur")
 		run(t, tab, "after unmerge", waitJS(`document.querySelector('#events li[data-kind="unmerge"]')`))
