@@ -77,12 +77,16 @@ type Index struct {
 
 // document is the indexed form of an Entry.
 type document struct {
-	Name    []string `json:"name"`     // folded family-name tokens and glued forms
-	NamePh  []string `json:"name_ph"`  // phonetic keys of family names
-	NameDel []string `json:"name_del"` // one-letter deletions of family-name tokens (typo lookup)
-	First   []string `json:"first"`    // first-name tokens and glued forms
-	FirstPh []string `json:"first_ph"` // phonetic keys of first names
-	Born    []string `json:"born"`     // YYYYMMDD
+	Name   []string `json:"name"`    // folded family-name tokens and glued forms
+	NamePh []string `json:"name_ph"` // phonetic keys of family names
+	// NamePhYear are the phonetic keys with the record's birth year: the
+	// candidate key of a query that gives a year, far more selective than
+	// a phonetic key alone at a million identities.
+	NamePhYear []string `json:"name_ph_y"`
+	NameDel    []string `json:"name_del"` // one-letter deletions of family-name tokens (typo lookup)
+	First      []string `json:"first"`    // first-name tokens and glued forms
+	FirstPh    []string `json:"first_ph"` // phonetic keys of first names
+	Born       []string `json:"born"`     // YYYYMMDD
 	// FirstBorn is first name + birth date: it finds a person whose family
 	// name changed (a usage name recorded as the birth name everywhere).
 	FirstBorn []string `json:"first_born"`
@@ -96,7 +100,7 @@ func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "name_del", "first", "first_ph", "first_born", "born", "year", "ins", "ipp"} {
+	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "born", "year", "ins", "ipp"} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -254,10 +258,21 @@ func toDocument(e Entry) (*document, error) {
 	}
 	for i := range e.Members {
 		r := &e.Members[i]
+		year := ""
+		if dt, err := matcher.ParseDate(r.BirthDate); err == nil && dt.Year != 0 {
+			year = fmt.Sprintf("|%04d", dt.Year)
+		}
 		for _, raw := range []string{r.BirthName, r.UsedName} {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
 				continue
+			}
+			if year != "" {
+				for _, t := range n.Core {
+					add("name_ph_y", matcher.Phonex(t)+year, &d.NamePhYear)
+				}
+				add("name_ph_y", matcher.Phonex(n.CoreGlued)+year, &d.NamePhYear)
+				add("name_ph_y", "S"+matcher.Soundex2(n.CoreGlued)+year, &d.NamePhYear)
 			}
 			for _, t := range n.Core {
 				add("name", t, &d.Name)
@@ -544,6 +559,15 @@ func (x *Index) bleveQuery(q *Query, p *matcher.Prepared) query.Query {
 	for _, l := range q.LocalIDs {
 		term(&must, "ipp", ippTerm(l.Authority, l.LocalID), 50)
 	}
+	// A phonetic key alone matches thousands of identities at regional
+	// scale: with a birth year it is taken with the year.
+	phon := func(key string, boost float64) {
+		if p.Date.Year != 0 {
+			term(&must, "name_ph_y", fmt.Sprintf("%s|%04d", key, p.Date.Year), boost)
+			return
+		}
+		term(&must, "name_ph", key, boost)
+	}
 	seen := map[string]bool{}
 	nameKeys := func(n *matcher.Name, boost float64) {
 		for _, t := range append(append([]string{}, n.Core...), n.Glued, n.CoreGlued) {
@@ -552,7 +576,7 @@ func (x *Index) bleveQuery(q *Query, p *matcher.Prepared) query.Query {
 			}
 			seen[t] = true
 			term(&must, "name", t, 3*boost)
-			term(&must, "name_ph", matcher.Phonex(t), boost)
+			phon(matcher.Phonex(t), boost)
 			if len(t) >= minDeletion {
 				term(&must, "name_del", t, boost)
 				for _, v := range deletions(t) {
@@ -560,7 +584,7 @@ func (x *Index) bleveQuery(q *Query, p *matcher.Prepared) query.Query {
 				}
 			}
 		}
-		term(&must, "name_ph", "S"+matcher.Soundex2(n.CoreGlued), boost)
+		phon("S"+matcher.Soundex2(n.CoreGlued), boost)
 	}
 	hasName := false
 	for _, n := range []*matcher.Name{&p.Birth, &p.Used} {
