@@ -24,10 +24,12 @@ import (
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
+	"vigie/rpc/admin"
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
+	"vigie/web"
 )
 
 func init() {
@@ -183,11 +185,15 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: keys, Trail: trail}, opts))
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	// The web console owns "/" and what no route above claims ("GET /"
+	// would conflict with the Connect patterns).
+	mux.Handle("/", web.Handler())
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
