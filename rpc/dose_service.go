@@ -494,6 +494,7 @@ func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigi
 		for _, st := range e.Stats {
 			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, Site: e.Site, Device: e.Device, Indicator: string(st.Indicator),
 				Unit: st.Unit, Count: int32(st.N), Required: int32(required), Median: st.Median,
+				Q1: st.Q1, Q3: st.Q3, Min: st.Min, Max: st.Max,
 				AboveNrd: st.AboveNRD, AboveGuideValue: st.AboveVGD, Remarks: slices.Clone(e.Reasons)}
 			if st.NRD != nil {
 				ev.Nrd = *st.NRD

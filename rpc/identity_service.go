@@ -158,6 +158,11 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	for _, m := range ident.Members {
 		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
 		audit.TouchRecord(ctx, m.Authority, m.LocalID)
+		rec := matcher.Record{Authority: m.Authority, LocalID: m.LocalID}
+		if v, err := s.Index.History(ctx, m); err == nil && len(v) > 0 {
+			rec = v[len(v)-1].Record
+		}
+		out.Records = append(out.Records, RecordToProto(rec))
 	}
 	for i := range events {
 		out.Events = append(out.Events, EventToProto(&events[i]))

@@ -181,6 +181,9 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if recs := g.Msg.GetIdentity().GetRecords(); len(recs) != 2 || recs[0].GetBirthName() == "" || recs[1].GetBirthName() == "" {
+		t.Errorf("the survivor's records side by side: %v", recs)
+	}
 	if g.Msg.GetIdentity().GetId() != a.Msg.GetIdentityId() || len(g.Msg.GetIdentity().GetSources()) != 2 {
 		t.Errorf("retired id: got identity %s with %d sources", g.Msg.GetIdentity().GetId(), len(g.Msg.GetIdentity().GetSources()))
 	}

@@ -1531,7 +1531,15 @@ type NrdEvaluation struct {
 	// True when the median is above the guide value.
 	AboveGuideValue bool `protobuf:"varint,12,opt,name=above_guide_value,json=aboveGuideValue,proto3" json:"above_guide_value,omitempty"`
 	// Remarks: too few exams, mixed helices, missing figures.
-	Remarks       []string `protobuf:"bytes,13,rep,name=remarks,proto3" json:"remarks,omitempty"`
+	Remarks []string `protobuf:"bytes,13,rep,name=remarks,proto3" json:"remarks,omitempty"`
+	// First quartile of the indicator, in unit.
+	Q1 float64 `protobuf:"fixed64,14,opt,name=q1,proto3" json:"q1,omitempty"`
+	// Third quartile of the indicator, in unit.
+	Q3 float64 `protobuf:"fixed64,15,opt,name=q3,proto3" json:"q3,omitempty"`
+	// Smallest value of the indicator, in unit.
+	Min float64 `protobuf:"fixed64,16,opt,name=min,proto3" json:"min,omitempty"`
+	// Largest value of the indicator, in unit.
+	Max           float64 `protobuf:"fixed64,17,opt,name=max,proto3" json:"max,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1655,6 +1663,34 @@ func (x *NrdEvaluation) GetRemarks() []string {
 		return x.Remarks
 	}
 	return nil
+}
+
+func (x *NrdEvaluation) GetQ1() float64 {
+	if x != nil {
+		return x.Q1
+	}
+	return 0
+}
+
+func (x *NrdEvaluation) GetQ3() float64 {
+	if x != nil {
+		return x.Q3
+	}
+	return 0
+}
+
+func (x *NrdEvaluation) GetMin() float64 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *NrdEvaluation) GetMax() float64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
 }
 
 // EvaluateNrdRequest selects the survey.
@@ -2101,7 +2137,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\"A\n" +
 	"\x18AcknowledgeAlertResponse\x12%\n" +
-	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\xea\x02\n" +
+	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\xae\x03\n" +
 	"\rNrdEvaluation\x12\x1b\n" +
 	"\texam_type\x18\x01 \x01(\tR\bexamType\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x16\n" +
@@ -2117,7 +2153,11 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"guideValue\x12\x1b\n" +
 	"\tabove_nrd\x18\v \x01(\bR\baboveNrd\x12*\n" +
 	"\x11above_guide_value\x18\f \x01(\bR\x0faboveGuideValue\x12\x18\n" +
-	"\aremarks\x18\r \x03(\tR\aremarks\"\x89\x01\n" +
+	"\aremarks\x18\r \x03(\tR\aremarks\x12\x0e\n" +
+	"\x02q1\x18\x0e \x01(\x01R\x02q1\x12\x0e\n" +
+	"\x02q3\x18\x0f \x01(\x01R\x02q3\x12\x10\n" +
+	"\x03min\x18\x10 \x01(\x01R\x03min\x12\x10\n" +
+	"\x03max\x18\x11 \x01(\x01R\x03max\"\x89\x01\n" +
 	"\x12EvaluateNrdRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x1b\n" +

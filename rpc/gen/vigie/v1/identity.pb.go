@@ -618,8 +618,12 @@ type Identity struct {
 	Events []*IdentityEvent `protobuf:"bytes,5,rep,name=events,proto3" json:"events,omitempty"`
 	// When this identity was merged into another: the survivor's id.
 	MergedIntoIdentityId string `protobuf:"bytes,6,opt,name=merged_into_identity_id,json=mergedIntoIdentityId,proto3" json:"merged_into_identity_id,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The member source records with their latest traits as each site sent
+	// them, in the order of sources, so that staff can compare them side by
+	// side.
+	Records       []*SourceRecord `protobuf:"bytes,7,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Identity) Reset() {
@@ -692,6 +696,13 @@ func (x *Identity) GetMergedIntoIdentityId() string {
 		return x.MergedIntoIdentityId
 	}
 	return ""
+}
+
+func (x *Identity) GetRecords() []*SourceRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
 }
 
 // GetIdentityRequest names the identity to read.
@@ -2207,7 +2218,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05score\x18\x06 \x01(\x01R\x05score\x12-\n" +
 	"\arecords\x18\a \x03(\v2\x13.vigie.v1.SourceKeyR\arecords\x12!\n" +
-	"\fidentity_ids\x18\b \x03(\tR\videntityIds\"\x81\x02\n" +
+	"\fidentity_ids\x18\b \x03(\tR\videntityIds\"\xb3\x02\n" +
 	"\bIdentity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x06golden\x18\x02 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\x12\x1e\n" +
@@ -2216,7 +2227,8 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"attributes\x12-\n" +
 	"\asources\x18\x04 \x03(\v2\x13.vigie.v1.SourceKeyR\asources\x12/\n" +
 	"\x06events\x18\x05 \x03(\v2\x17.vigie.v1.IdentityEventR\x06events\x125\n" +
-	"\x17merged_into_identity_id\x18\x06 \x01(\tR\x14mergedIntoIdentityId\"5\n" +
+	"\x17merged_into_identity_id\x18\x06 \x01(\tR\x14mergedIntoIdentityId\x120\n" +
+	"\arecords\x18\a \x03(\v2\x16.vigie.v1.SourceRecordR\arecords\"5\n" +
 	"\x12GetIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\"E\n" +
@@ -2410,57 +2422,58 @@ var file_vigie_v1_identity_proto_depIdxs = []int32{
 	33, // 8: vigie.v1.Identity.golden:type_name -> vigie.v1.SourceRecord
 	36, // 9: vigie.v1.Identity.sources:type_name -> vigie.v1.SourceKey
 	7,  // 10: vigie.v1.Identity.events:type_name -> vigie.v1.IdentityEvent
-	8,  // 11: vigie.v1.GetIdentityResponse.identity:type_name -> vigie.v1.Identity
-	36, // 12: vigie.v1.SearchIdentitiesRequest.local_ids:type_name -> vigie.v1.SourceKey
-	11, // 13: vigie.v1.SearchIdentitiesRequest.traits:type_name -> vigie.v1.SearchTraits
-	34, // 14: vigie.v1.SearchResult.grade:type_name -> vigie.v1.Grade
-	33, // 15: vigie.v1.SearchResult.golden:type_name -> vigie.v1.SourceRecord
-	36, // 16: vigie.v1.SearchResult.sources:type_name -> vigie.v1.SourceKey
-	13, // 17: vigie.v1.SearchIdentitiesResponse.results:type_name -> vigie.v1.SearchResult
-	34, // 18: vigie.v1.ReviewCandidate.grade:type_name -> vigie.v1.Grade
-	4,  // 19: vigie.v1.ReviewCandidate.explanation:type_name -> vigie.v1.Explanation
-	33, // 20: vigie.v1.ReviewCandidate.golden:type_name -> vigie.v1.SourceRecord
-	35, // 21: vigie.v1.Review.created:type_name -> google.protobuf.Timestamp
-	33, // 22: vigie.v1.Review.record:type_name -> vigie.v1.SourceRecord
-	15, // 23: vigie.v1.Review.candidates:type_name -> vigie.v1.ReviewCandidate
-	16, // 24: vigie.v1.ListReviewsResponse.reviews:type_name -> vigie.v1.Review
-	1,  // 25: vigie.v1.DecideReviewRequest.outcome:type_name -> vigie.v1.ReviewOutcome
-	7,  // 26: vigie.v1.DecideReviewResponse.events:type_name -> vigie.v1.IdentityEvent
-	36, // 27: vigie.v1.LinkRequest.record:type_name -> vigie.v1.SourceKey
-	7,  // 28: vigie.v1.LinkResponse.event:type_name -> vigie.v1.IdentityEvent
-	36, // 29: vigie.v1.UnlinkRequest.record:type_name -> vigie.v1.SourceKey
-	7,  // 30: vigie.v1.UnlinkResponse.event:type_name -> vigie.v1.IdentityEvent
-	7,  // 31: vigie.v1.MergeResponse.event:type_name -> vigie.v1.IdentityEvent
-	7,  // 32: vigie.v1.UnmergeResponse.event:type_name -> vigie.v1.IdentityEvent
-	7,  // 33: vigie.v1.MarkDistinctResponse.event:type_name -> vigie.v1.IdentityEvent
-	7,  // 34: vigie.v1.SetAttributesResponse.event:type_name -> vigie.v1.IdentityEvent
-	5,  // 35: vigie.v1.IdentityService.ResolveRecord:input_type -> vigie.v1.ResolveRecordRequest
-	9,  // 36: vigie.v1.IdentityService.GetIdentity:input_type -> vigie.v1.GetIdentityRequest
-	12, // 37: vigie.v1.IdentityService.SearchIdentities:input_type -> vigie.v1.SearchIdentitiesRequest
-	17, // 38: vigie.v1.IdentityService.ListReviews:input_type -> vigie.v1.ListReviewsRequest
-	19, // 39: vigie.v1.IdentityService.DecideReview:input_type -> vigie.v1.DecideReviewRequest
-	21, // 40: vigie.v1.IdentityService.Link:input_type -> vigie.v1.LinkRequest
-	23, // 41: vigie.v1.IdentityService.Unlink:input_type -> vigie.v1.UnlinkRequest
-	25, // 42: vigie.v1.IdentityService.Merge:input_type -> vigie.v1.MergeRequest
-	27, // 43: vigie.v1.IdentityService.Unmerge:input_type -> vigie.v1.UnmergeRequest
-	29, // 44: vigie.v1.IdentityService.MarkDistinct:input_type -> vigie.v1.MarkDistinctRequest
-	31, // 45: vigie.v1.IdentityService.SetAttributes:input_type -> vigie.v1.SetAttributesRequest
-	6,  // 46: vigie.v1.IdentityService.ResolveRecord:output_type -> vigie.v1.ResolveRecordResponse
-	10, // 47: vigie.v1.IdentityService.GetIdentity:output_type -> vigie.v1.GetIdentityResponse
-	14, // 48: vigie.v1.IdentityService.SearchIdentities:output_type -> vigie.v1.SearchIdentitiesResponse
-	18, // 49: vigie.v1.IdentityService.ListReviews:output_type -> vigie.v1.ListReviewsResponse
-	20, // 50: vigie.v1.IdentityService.DecideReview:output_type -> vigie.v1.DecideReviewResponse
-	22, // 51: vigie.v1.IdentityService.Link:output_type -> vigie.v1.LinkResponse
-	24, // 52: vigie.v1.IdentityService.Unlink:output_type -> vigie.v1.UnlinkResponse
-	26, // 53: vigie.v1.IdentityService.Merge:output_type -> vigie.v1.MergeResponse
-	28, // 54: vigie.v1.IdentityService.Unmerge:output_type -> vigie.v1.UnmergeResponse
-	30, // 55: vigie.v1.IdentityService.MarkDistinct:output_type -> vigie.v1.MarkDistinctResponse
-	32, // 56: vigie.v1.IdentityService.SetAttributes:output_type -> vigie.v1.SetAttributesResponse
-	46, // [46:57] is the sub-list for method output_type
-	35, // [35:46] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	33, // 11: vigie.v1.Identity.records:type_name -> vigie.v1.SourceRecord
+	8,  // 12: vigie.v1.GetIdentityResponse.identity:type_name -> vigie.v1.Identity
+	36, // 13: vigie.v1.SearchIdentitiesRequest.local_ids:type_name -> vigie.v1.SourceKey
+	11, // 14: vigie.v1.SearchIdentitiesRequest.traits:type_name -> vigie.v1.SearchTraits
+	34, // 15: vigie.v1.SearchResult.grade:type_name -> vigie.v1.Grade
+	33, // 16: vigie.v1.SearchResult.golden:type_name -> vigie.v1.SourceRecord
+	36, // 17: vigie.v1.SearchResult.sources:type_name -> vigie.v1.SourceKey
+	13, // 18: vigie.v1.SearchIdentitiesResponse.results:type_name -> vigie.v1.SearchResult
+	34, // 19: vigie.v1.ReviewCandidate.grade:type_name -> vigie.v1.Grade
+	4,  // 20: vigie.v1.ReviewCandidate.explanation:type_name -> vigie.v1.Explanation
+	33, // 21: vigie.v1.ReviewCandidate.golden:type_name -> vigie.v1.SourceRecord
+	35, // 22: vigie.v1.Review.created:type_name -> google.protobuf.Timestamp
+	33, // 23: vigie.v1.Review.record:type_name -> vigie.v1.SourceRecord
+	15, // 24: vigie.v1.Review.candidates:type_name -> vigie.v1.ReviewCandidate
+	16, // 25: vigie.v1.ListReviewsResponse.reviews:type_name -> vigie.v1.Review
+	1,  // 26: vigie.v1.DecideReviewRequest.outcome:type_name -> vigie.v1.ReviewOutcome
+	7,  // 27: vigie.v1.DecideReviewResponse.events:type_name -> vigie.v1.IdentityEvent
+	36, // 28: vigie.v1.LinkRequest.record:type_name -> vigie.v1.SourceKey
+	7,  // 29: vigie.v1.LinkResponse.event:type_name -> vigie.v1.IdentityEvent
+	36, // 30: vigie.v1.UnlinkRequest.record:type_name -> vigie.v1.SourceKey
+	7,  // 31: vigie.v1.UnlinkResponse.event:type_name -> vigie.v1.IdentityEvent
+	7,  // 32: vigie.v1.MergeResponse.event:type_name -> vigie.v1.IdentityEvent
+	7,  // 33: vigie.v1.UnmergeResponse.event:type_name -> vigie.v1.IdentityEvent
+	7,  // 34: vigie.v1.MarkDistinctResponse.event:type_name -> vigie.v1.IdentityEvent
+	7,  // 35: vigie.v1.SetAttributesResponse.event:type_name -> vigie.v1.IdentityEvent
+	5,  // 36: vigie.v1.IdentityService.ResolveRecord:input_type -> vigie.v1.ResolveRecordRequest
+	9,  // 37: vigie.v1.IdentityService.GetIdentity:input_type -> vigie.v1.GetIdentityRequest
+	12, // 38: vigie.v1.IdentityService.SearchIdentities:input_type -> vigie.v1.SearchIdentitiesRequest
+	17, // 39: vigie.v1.IdentityService.ListReviews:input_type -> vigie.v1.ListReviewsRequest
+	19, // 40: vigie.v1.IdentityService.DecideReview:input_type -> vigie.v1.DecideReviewRequest
+	21, // 41: vigie.v1.IdentityService.Link:input_type -> vigie.v1.LinkRequest
+	23, // 42: vigie.v1.IdentityService.Unlink:input_type -> vigie.v1.UnlinkRequest
+	25, // 43: vigie.v1.IdentityService.Merge:input_type -> vigie.v1.MergeRequest
+	27, // 44: vigie.v1.IdentityService.Unmerge:input_type -> vigie.v1.UnmergeRequest
+	29, // 45: vigie.v1.IdentityService.MarkDistinct:input_type -> vigie.v1.MarkDistinctRequest
+	31, // 46: vigie.v1.IdentityService.SetAttributes:input_type -> vigie.v1.SetAttributesRequest
+	6,  // 47: vigie.v1.IdentityService.ResolveRecord:output_type -> vigie.v1.ResolveRecordResponse
+	10, // 48: vigie.v1.IdentityService.GetIdentity:output_type -> vigie.v1.GetIdentityResponse
+	14, // 49: vigie.v1.IdentityService.SearchIdentities:output_type -> vigie.v1.SearchIdentitiesResponse
+	18, // 50: vigie.v1.IdentityService.ListReviews:output_type -> vigie.v1.ListReviewsResponse
+	20, // 51: vigie.v1.IdentityService.DecideReview:output_type -> vigie.v1.DecideReviewResponse
+	22, // 52: vigie.v1.IdentityService.Link:output_type -> vigie.v1.LinkResponse
+	24, // 53: vigie.v1.IdentityService.Unlink:output_type -> vigie.v1.UnlinkResponse
+	26, // 54: vigie.v1.IdentityService.Merge:output_type -> vigie.v1.MergeResponse
+	28, // 55: vigie.v1.IdentityService.Unmerge:output_type -> vigie.v1.UnmergeResponse
+	30, // 56: vigie.v1.IdentityService.MarkDistinct:output_type -> vigie.v1.MarkDistinctResponse
+	32, // 57: vigie.v1.IdentityService.SetAttributes:output_type -> vigie.v1.SetAttributesResponse
+	47, // [47:58] is the sub-list for method output_type
+	36, // [36:47] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_identity_proto_init() }
