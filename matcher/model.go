@@ -209,6 +209,8 @@ const (
 	RuleFirstName    = "first_name_conflict" // clearly different first names: twins or siblings
 	RuleBirthDate    = "birth_date_conflict" // clearly different birth dates: parent and child
 	RuleSexFirstName = "sex_first_name"      // different sex and first names not identical: siblings
+	RuleTwins        = "possible_twins"      // same family name and birth date, first names only alike
+	RuleOtherFirsts  = "other_first_names"   // both full lists of first names, the later ones all different
 )
 
 // Score scores a comparison. freq may be nil (no term-frequency adjustment).
@@ -307,6 +309,24 @@ func (m *Model) applyRules(c *Comparison, s *Score) {
 				capBelowReview()
 			}
 		}
+		// Twins share a family name and a birth date, and parents give
+		// them alike first names (MARIE and MARINE): a first name that is
+		// only a slip away from the other on such a pair is as likely a
+		// twin as a typo, so a person decides.
+		if fl := c.Levels[FieldFirstName]; s.AutoLink && fl >= NameTypo && fl <= NameSimilar &&
+			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameVariant && c.Levels[FieldINS] != INSSame {
+			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+		}
+		// Two full lists of birth first names that agree on the first and
+		// differ on every other one describe two people (ALI JEAN and
+		// ALI NOUREDDINE, born the same year).
+		if s.AutoLink && c.Levels[FieldINS] != INSSame && otherFirstNamesDiffer(a, b) {
+			fire(RuleOtherFirsts, "the later birth first names all differ: not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+		}
 		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
 			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
 			s.AutoLink = false
@@ -356,4 +376,28 @@ func displayValue(p *Prepared, f Field) string {
 		return "…" + p.Phone[len(p.Phone)-4:]
 	}
 	return ""
+}
+
+// otherFirstNamesDiffer reports whether both records carry at least two
+// birth first names and none of the later ones of either is alike to any
+// of the other's.
+func otherFirstNamesDiffer(a, b *Prepared) bool {
+	if len(a.List) < 2 || len(b.List) < 2 {
+		return false
+	}
+	for i := 1; i < len(a.List); i++ {
+		for j := range b.List {
+			if l := compareNames(&a.List[i], &b.List[j]); l != Null && l <= NameTypo {
+				return false
+			}
+		}
+	}
+	for j := 1; j < len(b.List); j++ {
+		for i := range a.List {
+			if l := compareNames(&a.List[i], &b.List[j]); l != Null && l <= NameTypo {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -163,12 +163,39 @@ func TestSexAndFirstNameConflictNeverAutoLinks(t *testing.T) {
 	twin := person
 	twin.Sex, twin.FirstName, twin.FirstNames = "M", "MAITI", "MAITI"
 	s := score(t, m, person, twin)
-	if s.AutoLink || !hasRule(s, RuleSexFirstName) && !hasRule(s, RuleFirstName) {
+	if s.AutoLink || !hasRule(s, RuleSexFirstName) && !hasRule(s, RuleFirstName) && !hasRule(s, RuleTwins) {
 		t.Errorf("twins of different sex with close first names linked:\n%s", s.Table())
 	}
 	same := person
 	same.Sex = "M" // a typing slip on sex alone
 	if s := score(t, m, person, same); hasRule(s, RuleSexFirstName) {
 		t.Errorf("the sex rule fired with identical first names:\n%s", s.Table())
+	}
+}
+
+func TestTwinsAndOtherFirstNamesGoToAPerson(t *testing.T) {
+	m := DefaultModel()
+	with := func(f func(*Record)) Record { r := person; f(&r); return r }
+	for _, tc := range []struct {
+		name string
+		a, b Record
+		rule string
+		link bool
+	}{
+		{"twin sisters MAITE and MAITA", person, with(func(r *Record) { r.FirstName, r.FirstNames = "MAITA", "MAITA" }), RuleTwins, false},
+		{"a typo on another birth date stays linkable", person, with(func(r *Record) { r.FirstName, r.FirstNames, r.BirthDate = "MAITA", "MAITA", "1968-05-12" }), "", true},
+		{"ANNE and JEANNE as later first names", person, with(func(r *Record) { r.FirstNames = "MAITE JEANNE" }), RuleOtherFirsts, false},
+		{"one list has a single name", person, with(func(r *Record) { r.FirstNames = "MAITE" }), "", true},
+		{"later first names shared", person, with(func(r *Record) { r.FirstNames = "MAITE ANNE LUCIE" }), "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := score(t, m, tc.a, tc.b)
+			if tc.rule != "" && !hasRule(s, tc.rule) {
+				t.Errorf("rule %s did not fire:\n%s", tc.rule, s.Table())
+			}
+			if s.AutoLink != tc.link {
+				t.Errorf("auto-link %v, want %v:\n%s", s.AutoLink, tc.link, s.Table())
+			}
+		})
 	}
 }
