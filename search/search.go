@@ -417,7 +417,10 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 }
 
 // candidates is the number of bleve hits rescored per result asked for.
-const candidatesPerResult = 10
+const candidatesPerResult = 6
+
+// minCandidates is the fewest bleve hits rescored whatever the limit.
+const minCandidates = 30
 
 // Search answers a query: identities sorted by match probability, at most
 // q.Limit of them. Hidden identities are left out unless q.IncludeHidden.
@@ -431,7 +434,7 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		limit = 10
 	}
 	bq := x.bleveQuery(&q, p)
-	req := bleve.NewSearchRequestOptions(bq, max(limit*candidatesPerResult, 50), 0, false)
+	req := bleve.NewSearchRequestOptions(bq, max(limit*candidatesPerResult, minCandidates), 0, false)
 	req.Fields = []string{"data"}
 	res, err := x.bi.SearchInContext(ctx, req)
 	if err != nil {

@@ -98,8 +98,10 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	build := time.Since(t1)
 	size := dirSize(idxDir)
-	fmt.Fprintf(stdout, "indexed %d identities in %s (%.0f/s); index %.1f MB on disk\n", len(order), build.Round(time.Millisecond),
-		float64(len(order))/build.Seconds(), float64(size)/1e6)
+	if !reuse {
+		fmt.Fprintf(stdout, "indexed %d identities in %s (%.0f/s); index %.1f MB on disk\n", len(order), build.Round(time.Millisecond),
+			float64(len(order))/build.Seconds(), float64(size)/1e6)
+	}
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
