@@ -9,7 +9,6 @@ import (
 
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
 )
@@ -25,9 +24,6 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	if fs.NArg() != 1 {
 		return usageErr("give one identity id")
 	}
@@ -36,16 +32,11 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	db, err := store.Open(*data, store.Options{})
+	db, ix, closeIndex, err := openIndex(*data, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	ident, err := ix.Get(ctx, id)
 	if err != nil {
 		return err

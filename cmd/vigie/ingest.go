@@ -54,16 +54,11 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	if err := ingest.WalkDICOM(fs.Args(), func(p string) error { files = append(files, p); return nil }); err != nil {
 		return err
 	}
-	db, err := store.Open(*data, store.Options{})
+	db, ix, closeIndex, err := openIndex(*data, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	led := ledger.Open(db)
 	t0 := time.Now()
 	counts := map[string]int{}

@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"vigie/matcher"
-	"vigie/mpi"
 	"vigie/search"
 	"vigie/store"
 )
@@ -23,20 +21,12 @@ func runReindex(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	ctx := context.Background()
-	db, err := store.Open(*data, store.Options{})
+	_, ix, closeIndex, err := openIndex(*data, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	t0 := time.Now()
 	// The index is derived: drop it whole and build it again.
 	if err := os.RemoveAll(searchDir(*data)); err != nil {

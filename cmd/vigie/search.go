@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/search"
 	"vigie/store"
@@ -46,9 +45,6 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	for _, v := range ipps {
 		auth, id, ok := strings.Cut(v, ":")
 		if !ok {
@@ -57,16 +53,11 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		q.LocalIDs = append(q.LocalIDs, search.LocalID{Authority: auth, LocalID: id})
 	}
 	ctx := context.Background()
-	db, err := store.Open(*data, store.Options{})
+	_, ix, closeIndex, err := openIndex(*data, store.Options{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	sx, err := openSearchIndex(ctx, *data, ix)
 	if err != nil {
 		return err
