@@ -324,16 +324,11 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 
 	// No lost write: reopen the store the server closed.
-	db, err := store.Open(c.Data, store.Options{})
+	db, ix, closeIndex, err := openIndex(c.Data, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	lost := 0
 	for _, k := range acked {
 		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {

@@ -10,9 +10,7 @@ import (
 	"strings"
 
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/store"
 )
 
 func init() {
@@ -31,20 +29,14 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	db, err := store.Open(*data, store.Options{})
+	db, ix, closeIndex, err := openIndex(*data, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeIndex()
 	w := stdout
 	var f *os.File
 	if *out != "" {
@@ -54,11 +46,6 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		w = f
 	}
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
 	identities := map[ledger.SourceKey]string{}
 	if err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
 		identities[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()

@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 
-	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/store"
 )
 
 func init() {
@@ -23,25 +21,14 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	db, err := store.Open(*data, store.Options{})
+	_, ix, closeIndex, err := openIndex(*data, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return err
-	}
-	defer ix.Close()
+	defer closeIndex()
 	w := stdout
 	if *out != "" {
 		f, err := os.Create(*out)

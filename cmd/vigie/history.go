@@ -10,7 +10,6 @@ import (
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/store"
 )
 
 func init() {
@@ -32,7 +31,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	db, ix, closeIndex, err := openIndex(*data, store.Options{})
+	db, ix, closeIndex, err := openIndex(*data, false)
 	if err != nil {
 		return err
 	}

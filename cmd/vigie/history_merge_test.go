@@ -9,7 +9,6 @@ import (
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/store"
 )
 
 // The dose history of an identity is read through the patient index's
@@ -25,7 +24,7 @@ func TestHistoryFollowsMergeAndUnmerge(t *testing.T) {
 		t.Fatalf("ingest: exit %d: %s", code, errb.String())
 	}
 	ctx := context.Background()
-	db, ix, closeIndex, err := openIndex(data, store.Options{})
+	db, ix, closeIndex, err := openIndex(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,25 +12,11 @@ import (
 	"vigie"
 	"vigie/ingest"
 	"vigie/ledger"
-	"vigie/matcher"
-	"vigie/mpi"
-	"vigie/store"
+	"vigie/rpc"
 )
 
 func init() {
 	register(verb{name: "ingest", summary: "ingest DICOM dose reports and images (files or folders) into the dose ledger", run: runIngest})
-}
-
-// mpiResolver resolves a DICOM file's patient through the patient index:
-// the file's demographics become or update a source record of its site.
-type mpiResolver struct{ ix *mpi.Index }
-
-func (r mpiResolver) Resolve(ctx context.Context, rec matcher.Record) (string, error) {
-	res, err := r.ix.Resolve(ctx, rec, mpi.System)
-	if err != nil {
-		return "", err
-	}
-	return res.Identity.String(), nil
 }
 
 func runIngest(args []string, stdout, stderr io.Writer) error {
@@ -54,7 +40,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	if err := ingest.WalkDICOM(fs.Args(), func(p string) error { files = append(files, p); return nil }); err != nil {
 		return err
 	}
-	db, ix, closeIndex, err := openIndex(*data, store.Options{})
+	db, ix, closeIndex, err := openIndex(*data, true)
 	if err != nil {
 		return err
 	}
@@ -66,7 +52,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	done := 0
 	showProgress := !*quiet && isTerminal(stderr)
 	enc := json.NewEncoder(stdout)
-	err = ingest.DICOMFiles(context.Background(), files, *workers, mpiResolver{ix}, led, ingest.DICOMOptions{Authority: *authority},
+	err = ingest.DICOMFiles(context.Background(), files, *workers, rpc.MPIResolver{Index: ix}, led, ingest.DICOMOptions{Authority: *authority},
 		func(o ingest.DICOMOutcome, ferr error) error {
 			done++
 			status := string(o.Ledger.Result)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/matcher"
@@ -8,14 +10,21 @@ import (
 	"vigie/store"
 )
 
-// openIndex opens a data folder's store and its patient index with the
-// shipped model, for the verbs that read or feed identities. close closes
-// both, the index first.
-func openIndex(data string, opts store.Options) (db *badger.DB, ix *mpi.Index, close func(), err error) {
+// openIndex opens a data folder's store (durable writes) and its patient
+// index with the shipped model, for the verbs that read or feed
+// identities. Only a verb that stores (create) may start a new folder: a
+// reader given a mistyped folder is told so instead of reading an empty
+// store it just made. close closes both, the index first.
+func openIndex(data string, create bool) (db *badger.DB, ix *mpi.Index, close func(), err error) {
 	if data == "" {
 		return nil, nil, nil, usageErr("--data DIR is required")
 	}
-	db, err = store.Open(data, opts)
+	if !create {
+		if _, err := os.Stat(data); err != nil {
+			return nil, nil, nil, usageErr("--data: %v", err)
+		}
+	}
+	db, err = store.Open(data, store.Options{})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"vigie/search"
-	"vigie/store"
 )
 
 func init() {
@@ -22,7 +21,7 @@ func runReindex(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, store.Options{})
+	_, ix, closeIndex, err := openIndex(*data, false)
 	if err != nil {
 		return err
 	}

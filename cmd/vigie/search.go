@@ -12,7 +12,6 @@ import (
 
 	"vigie/mpi"
 	"vigie/search"
-	"vigie/store"
 )
 
 func init() {
@@ -53,7 +52,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		q.LocalIDs = append(q.LocalIDs, search.LocalID{Authority: auth, LocalID: id})
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, store.Options{})
+	_, ix, closeIndex, err := openIndex(*data, false)
 	if err != nil {
 		return err
 	}
