@@ -251,10 +251,7 @@ func generatedIndex(t testing.TB, x *Index, persons int, seed uint64) []*synth.P
 		if _, ok := byPerson[r.Person]; !ok {
 			order = append(order, r.Person)
 		}
-		byPerson[r.Person] = append(byPerson[r.Person], matcher.Record{Authority: r.Authority, LocalID: r.LocalID,
-			INS: r.INS, INSOID: r.INSOID, Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName,
-			FirstNames: r.FirstNames, FirstName: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex,
-			BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City, Address: r.Address, Phone: r.Phone})
+		byPerson[r.Person] = append(byPerson[r.Person], r.Traits())
 		return nil
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"vigie/matcher"
 )
 
 // Identity statuses (RNIV).
@@ -57,6 +58,14 @@ type Record struct {
 func (r *Record) Fields() []string {
 	return []string{r.Authority, r.LocalID, r.INS, r.INSOID, r.Status, r.BirthName, r.UsedName,
 		r.FirstNames, r.FirstName, r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone}
+}
+
+// Traits returns the record as the patient index receives it.
+func (r *Record) Traits() matcher.Record {
+	return matcher.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
+		BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
+		BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
+		Address: r.Address, Phone: r.Phone}
 }
 
 // Stats counts what a generation produced.

@@ -75,10 +75,7 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	}
 	perSite := map[string][]*synth.Record{}
 	_, err = synth.Generate(cfg, func(r *synth.Record) error {
-		rec := matcher.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
-			BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
-			BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
-			Address: r.Address, Phone: r.Phone}
+		rec := r.Traits()
 		if _, err := ix.Resolve(ctx, rec, mpi.System); err != nil {
 			return nil // a record the index refuses is not part of the test
 		}

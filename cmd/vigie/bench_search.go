@@ -61,10 +61,7 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 			order = append(order, r.Person)
 		}
 		records++
-		byPerson[r.Person] = append(byPerson[r.Person], matcher.Record{Authority: r.Authority, LocalID: r.LocalID,
-			INS: r.INS, INSOID: r.INSOID, Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName,
-			FirstNames: r.FirstNames, FirstName: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex,
-			BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City, Address: r.Address, Phone: r.Phone})
+		byPerson[r.Person] = append(byPerson[r.Person], r.Traits())
 		return nil
 	}); err != nil {
 		return err

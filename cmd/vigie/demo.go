@@ -12,7 +12,6 @@ import (
 
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc/auth"
 	"vigie/synth"
@@ -72,10 +71,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec := matcher.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
-			BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
-			BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
-			Address: r.Address, Phone: r.Phone}
+		rec := r.Traits()
 		res, err := ix.Resolve(ctx, rec, demoActor)
 		if err != nil {
 			// A generated record the index refuses (an anonymous
