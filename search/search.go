@@ -28,7 +28,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -69,7 +68,6 @@ type Index struct {
 	bi    bleve.Index
 	model *matcher.Model
 	opts  Options
-	docs  atomic.Int64
 	// syncMu serialises CatchUp: two callers applying the same events
 	// would only waste work, never corrupt the index.
 	syncMu sync.Mutex
@@ -140,12 +138,6 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
 	x := &Index{bi: bi, model: model, opts: opts}
-	n, err := bi.DocCount()
-	if err != nil {
-		bi.Close()
-		return nil, fmt.Errorf("search: count documents: %w", err)
-	}
-	x.docs.Store(int64(n))
 	return x, nil
 }
 
@@ -258,42 +250,46 @@ func toDocument(e Entry) (*document, error) {
 	}
 	for i := range e.Members {
 		r := &e.Members[i]
-		year := ""
-		if dt, err := matcher.ParseDate(r.BirthDate); err == nil && dt.Year != 0 {
-			year = fmt.Sprintf("|%04d", dt.Year)
+		dt, err := matcher.ParseDate(r.BirthDate)
+		if err != nil {
+			dt = matcher.Date{}
+		}
+		year, born := "", ""
+		if dt.Year != 0 {
+			year = fmt.Sprintf("%04d", dt.Year)
+			add("year", year, &d.Year)
+			if dt.Full() {
+				born = fmt.Sprintf("%04d%02d%02d", dt.Year, dt.Month, dt.Day)
+				add("born", born, &d.Born)
+			}
+		}
+		// nameKey files one family-name form under its exact, typo and
+		// phonetic keys (and the phonetic key with the birth year).
+		nameKey := func(t string) {
+			add("name", t, &d.Name)
+			if len(t) >= minDeletion {
+				add("name_del", t, &d.NameDel)
+				for _, v := range deletions(t) {
+					add("name_del", v, &d.NameDel)
+				}
+			}
+			for _, ph := range []string{matcher.Phonex(t), "S" + matcher.Soundex2(t)} {
+				add("name_ph", ph, &d.NamePh)
+				if year != "" {
+					add("name_ph_y", ph+"|"+year, &d.NamePhYear)
+				}
+			}
 		}
 		for _, raw := range []string{r.BirthName, r.UsedName} {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
 				continue
 			}
-			if year != "" {
-				for _, t := range n.Core {
-					add("name_ph_y", matcher.Phonex(t)+year, &d.NamePhYear)
-				}
-				add("name_ph_y", matcher.Phonex(n.CoreGlued)+year, &d.NamePhYear)
-				add("name_ph_y", "S"+matcher.Soundex2(n.CoreGlued)+year, &d.NamePhYear)
-			}
 			for _, t := range n.Core {
-				add("name", t, &d.Name)
-				add("name_ph", matcher.Phonex(t), &d.NamePh)
-				for _, v := range deletions(t) {
-					add("name_del", v, &d.NameDel)
-				}
-				if len(t) >= minDeletion {
-					add("name_del", t, &d.NameDel)
-				}
+				nameKey(t)
 			}
+			nameKey(n.CoreGlued)
 			add("name", n.Glued, &d.Name)
-			add("name", n.CoreGlued, &d.Name)
-			for _, v := range deletions(n.CoreGlued) {
-				add("name_del", v, &d.NameDel)
-			}
-			if len(n.CoreGlued) >= minDeletion {
-				add("name_del", n.CoreGlued, &d.NameDel)
-			}
-			add("name_ph", matcher.Phonex(n.CoreGlued), &d.NamePh)
-			add("name_ph", "S"+matcher.Soundex2(n.CoreGlued), &d.NamePh)
 		}
 		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
 			n := matcher.ParseName(raw)
@@ -305,18 +301,10 @@ func toDocument(e Entry) (*document, error) {
 				add("first_ph", matcher.Phonex(t), &d.FirstPh)
 			}
 			add("first", n.Glued, &d.First)
-			add("first_ph", matcher.Phonex(n.Glued), &d.FirstPh)
-		}
-		if dt, err := matcher.ParseDate(r.BirthDate); err == nil && dt.Year != 0 {
-			add("year", fmt.Sprintf("%04d", dt.Year), &d.Year)
-			if dt.Full() {
-				born := fmt.Sprintf("%04d%02d%02d", dt.Year, dt.Month, dt.Day)
-				add("born", born, &d.Born)
-				for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
-					if n := matcher.ParseName(raw); !n.Empty() {
-						add("first_born", matcher.Phonex(n.Glued)+"|"+born, &d.FirstBorn)
-					}
-				}
+			ph := matcher.Phonex(n.Glued)
+			add("first_ph", ph, &d.FirstPh)
+			if born != "" {
+				add("first_born", ph+"|"+born, &d.FirstBorn)
 			}
 		}
 		if ins := strings.TrimSpace(r.INS); ins != "" {
