@@ -232,6 +232,9 @@ func TestReviewQueueOrderAndDecisions(t *testing.T) {
 	if len(revs) != 2 || revs[0].Priority != 0 || revs[0].Record != key(c2) || revs[1].Record != key(b) {
 		t.Fatalf("queue %+v, want the collision first", revs)
 	}
+	if f := revs[0].Fields; len(f) != int(matcher.NumFields) || f[0].Field != "name" || f[0].Level == "" {
+		t.Errorf("the review's per-field explanation: %+v", f)
+	}
 	if err := ix.Decide(ctx, revs[0].ID, "maybe", "v", "r"); vigie.ErrorCode(err) != vigie.EINVALID {
 		t.Fatalf("bad decision: %v", err)
 	}

@@ -438,6 +438,9 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 	for _, rule := range c.best.Rules {
 		r.Rules = append(r.Rules, rule.Code)
 	}
+	for _, f := range c.best.Fields {
+		r.Fields = append(r.Fields, ReviewField{Field: f.Field.String(), Level: f.Field.LevelName(f.Level), Weight: f.Weight, A: f.A, B: f.B})
+	}
 	if c.collision || slices.Contains(r.Rules, matcher.RuleDifferentINS) {
 		r.Priority = 0
 	}

@@ -183,8 +183,11 @@ type Review struct {
 	Probability float64  `json:"probability"`
 	Weight      float64  `json:"weight"`
 	Rules       []string `json:"rules,omitempty"`
-	Explanation string   `json:"explanation"` // the score table
-	Reasons     []string `json:"reasons,omitempty"`
+	// Fields are the per-field levels and weights of the score, for the
+	// waterfall staff read next to the pair.
+	Fields      []ReviewField `json:"fields,omitempty"`
+	Explanation string        `json:"explanation"` // the score table
+	Reasons     []string      `json:"reasons,omitempty"`
 
 	Status   string    `json:"status"` // pending or decided
 	Decision string    `json:"decision,omitempty"`
@@ -196,6 +199,15 @@ type Review struct {
 	// Golden views of both sides, filled in by Reviews at reading time.
 	IdentityGolden  matcher.Record `json:"-"`
 	CandidateGolden matcher.Record `json:"-"`
+}
+
+// ReviewField is one compared field of a review's score.
+type ReviewField struct {
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`
+	Weight float64 `json:"weight"`
+	A      string  `json:"a,omitempty"` // the record's value, for display
+	B      string  `json:"b,omitempty"` // the candidate member's value
 }
 
 // Review statuses.

@@ -262,22 +262,15 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(out), nil
 }
 
-// reviewExplanation rebuilds the explanation of a stored review: its weight,
-// rules and the reasons it was queued for.
+// reviewExplanation is the explanation of a stored review: its fields,
+// weight and the rules that fired.
 func reviewExplanation(r *mpi.Review) *vigiev1.Explanation {
 	e := &vigiev1.Explanation{Weight: r.Weight}
 	for _, code := range r.Rules {
 		e.Rules = append(e.Rules, &vigiev1.RuleExplanation{Code: code})
 	}
-	for _, reason := range r.Reasons {
-		// "field level +weight"
-		parts := strings.Fields(reason)
-		if len(parts) == 3 {
-			w, err := strconv.ParseFloat(parts[2], 64)
-			if err == nil {
-				e.Fields = append(e.Fields, &vigiev1.FieldExplanation{Field: parts[0], Level: parts[1], Weight: w})
-			}
-		}
+	for _, f := range r.Fields {
+		e.Fields = append(e.Fields, &vigiev1.FieldExplanation{Field: f.Field, Level: f.Level, Weight: f.Weight, ValueA: f.A, ValueB: f.B})
 	}
 	return e
 }
