@@ -40,6 +40,46 @@ func (x *Index) EventsAfter(ctx context.Context, seq uint64, fn func(Event) erro
 	return nil
 }
 
+// Event reads one event by its sequence (what a correction returned).
+func (x *Index) Event(ctx context.Context, seq uint64) (Event, error) {
+	var e Event
+	err := x.view(func(txn *badger.Txn) error {
+		found, err := get(txn, eventKey(seq), &e)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return vigie.Errorf(vigie.ENOTFOUND, "event %d does not exist", seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("mpi: event %d: %w", seq, err)
+	}
+	return e, nil
+}
+
+// Latest returns the latest version of a source record.
+func (x *Index) Latest(ctx context.Context, k SourceKey) (Version, error) {
+	var v Version
+	err := x.view(func(txn *badger.Txn) error {
+		var st recordState
+		found, err := get(txn, recordKey(k), &st)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
+		}
+		v = Version{Version: st.Version, Received: st.Received, Record: st.Record}
+		return nil
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("mpi: latest version of %s: %w", k, err)
+	}
+	return v, nil
+}
+
 // Touched returns the identities an event changed.
 func (e *Event) Touched() []ID {
 	var out []ID

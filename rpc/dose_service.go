@@ -449,11 +449,11 @@ func (s *DoseService) AcknowledgeAlert(ctx context.Context, req *connect.Request
 func (s *DoseService) evaluator(ctx context.Context) *dosimetry.Evaluator {
 	t, n := s.tables()
 	return &dosimetry.Evaluator{Types: t, NRD: n, Sex: func(k ledger.SourceKey) string {
-		v, err := s.Index.History(ctx, mpi.SourceKey(k))
-		if err != nil || len(v) == 0 {
+		v, err := s.Index.Latest(ctx, mpi.SourceKey(k))
+		if err != nil {
 			return ""
 		}
-		return v[len(v)-1].Record.Sex
+		return v.Record.Sex
 	}}
 }
 

@@ -159,8 +159,8 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
 		audit.TouchRecord(ctx, m.Authority, m.LocalID)
 		rec := matcher.Record{Authority: m.Authority, LocalID: m.LocalID}
-		if v, err := s.Index.History(ctx, m); err == nil && len(v) > 0 {
-			rec = v[len(v)-1].Record
+		if v, err := s.Index.Latest(ctx, m); err == nil {
+			rec = v.Record
 		}
 		out.Records = append(out.Records, RecordToProto(rec))
 	}
@@ -239,8 +239,8 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	for i := range reviews {
 		r := &reviews[i]
 		rec := matcher.Record{Authority: r.Record.Authority, LocalID: r.Record.LocalID}
-		if v, err := s.Index.History(ctx, r.Record); err == nil && len(v) > 0 {
-			rec = v[len(v)-1].Record
+		if v, err := s.Index.Latest(ctx, r.Record); err == nil {
+			rec = v.Record
 		}
 		pr := &vigiev1.Review{Id: strconv.FormatUint(r.ID, 10), Created: timestamppb.New(r.Created), Record: RecordToProto(rec),
 			IdentityId: r.Identity.String()}
@@ -298,7 +298,7 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	default:
 		return nil, ConnectError(vigie.Invalid("outcome", "an outcome is required (link, keep_separate or distinct)"))
 	}
-	since, err := s.lastEvent(ctx)
+	since, err := s.Index.LastEvent(ctx)
 	if err != nil {
 		return nil, ConnectError(err)
 	}
@@ -323,12 +323,6 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	}
 	s.sync(ctx)
 	return connect.NewResponse(out), nil
-}
-
-// lastEvent returns the sequence of the newest event, to read what a
-// decision wrote.
-func (s *IdentityService) lastEvent(ctx context.Context) (uint64, error) {
-	return s.Index.LastEvent(ctx)
 }
 
 // Link moves a source record into an identity.
@@ -365,7 +359,7 @@ func (s *IdentityService) Unlink(ctx context.Context, req *connect.Request[vigie
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
-	since, err := s.lastEvent(ctx)
+	since, err := s.Index.LastEvent(ctx)
 	if err != nil {
 		return nil, ConnectError(err)
 	}
@@ -497,23 +491,11 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 // event reads back the event a correction wrote, or describes it from what
 // is known when it cannot be read.
 func (s *IdentityService) event(ctx context.Context, seq uint64, kind, reason string) *vigiev1.IdentityEvent {
-	var found *vigiev1.IdentityEvent
-	if seq > 0 {
-		_ = s.Index.EventsAfter(ctx, seq-1, func(e mpi.Event) error {
-			if e.Seq == seq {
-				found = EventToProto(&e)
-				return errStop
-			}
-			return errStop
-		})
-	}
-	if found != nil {
-		return found
+	if e, err := s.Index.Event(ctx, seq); err == nil {
+		return EventToProto(&e)
 	}
 	return &vigiev1.IdentityEvent{Id: strconv.FormatUint(seq, 10), Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: kind, Reason: reason}
 }
-
-var errStop = errors.New("stop")
 
 func sourceKey(field string, k *vigiev1.SourceKey) (mpi.SourceKey, error) {
 	if k == nil || strings.TrimSpace(k.GetAuthority()) == "" || strings.TrimSpace(k.GetLocalId()) == "" {

@@ -273,16 +273,16 @@ func (a clusterAccuracy) String() string {
 // records concerned, as the matcher sees them.
 func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth map[mpi.SourceKey]string, n int, w io.Writer) error {
 	explain := func(title string, k1, k2 mpi.SourceKey) error {
-		h1, err := ix.History(ctx, k1)
+		h1, err := ix.Latest(ctx, k1)
 		if err != nil {
 			return err
 		}
-		h2, err := ix.History(ctx, k2)
+		h2, err := ix.Latest(ctx, k2)
 		if err != nil {
 			return err
 		}
-		p1, err1 := matcher.Prepare(&h1[len(h1)-1].Record)
-		p2, err2 := matcher.Prepare(&h2[len(h2)-1].Record)
+		p1, err1 := matcher.Prepare(&h1.Record)
+		p2, err2 := matcher.Prepare(&h2.Record)
 		if err1 != nil || err2 != nil {
 			return errors.Join(err1, err2)
 		}
