@@ -558,3 +558,36 @@ func safeName(s string) string {
 		return '_'
 	}, s)
 }
+
+// MPIIdentities is dosimetry.Identities over the patient index: which
+// identity a source record belongs to, and an identity's member records,
+// for the per-patient alert rules and histories.
+type MPIIdentities struct{ Index *mpi.Index }
+
+// IdentityOf implements dosimetry.Identities.
+func (a MPIIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
+	id, err := a.Index.IdentityOf(ctx, k.Authority, k.LocalID)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// Members implements dosimetry.Identities.
+func (a MPIIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
+	id, err := mpi.ParseID(identity)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := a.Index.Records(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ledger.SourceKey, len(ks))
+	for i, k := range ks {
+		out[i] = ledger.SourceKey(k)
+	}
+	return out, nil
+}
+
+var _ dosimetry.Identities = MPIIdentities{}

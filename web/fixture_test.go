@@ -120,7 +120,7 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	}
 	alerts := dosimetry.OpenAlerts(db)
 	scan := &dosimetry.Scanner{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD(), Coef: dosimetry.DefaultCoefficients(),
-		Config: dosimetry.DefaultAlertConfig(), Identities: identities{ix}, History: c.ledger}
+		Config: dosimetry.DefaultAlertConfig(), Identities: rpc.MPIIdentities{Index: ix}, History: c.ledger}
 	if _, err := scan.Scan(ctx, c.ledger, alerts, dosimetry.ScanQuery{}); err != nil {
 		t.Fatal(err)
 	}
@@ -167,33 +167,6 @@ func (c *console) dose(role string) vigiev1connect.DoseServiceClient {
 
 func (c *console) identity(role string) vigiev1connect.IdentityServiceClient {
 	return vigiev1connect.NewIdentityServiceClient(c.client, c.url, connect.WithInterceptors(bearer(c.tokens[role])))
-}
-
-// identities is dosimetry.Identities over the patient index.
-type identities struct{ ix *mpi.Index }
-
-func (a identities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
-	id, err := a.ix.IdentityOf(ctx, k.Authority, k.LocalID)
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
-}
-
-func (a identities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
-	id, err := mpi.ParseID(identity)
-	if err != nil {
-		return nil, err
-	}
-	ks, err := a.ix.Records(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ledger.SourceKey, len(ks))
-	for i, k := range ks {
-		out[i] = ledger.SourceKey(k)
-	}
-	return out, nil
 }
 
 func q(v float64, unit string, dim ledger.Dimension) *ledger.Quantity {

@@ -13,6 +13,7 @@ import (
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
+	"vigie/rpc"
 )
 
 func init() {
@@ -178,7 +179,7 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("patient index: %w", err)
 		}
 		defer ix.Close()
-		s.Identities = mpiIdentities{ix}
+		s.Identities = rpc.MPIIdentities{Index: ix}
 		_, age, err := demographics(ix, q.Site)
 		if err != nil {
 			return err
@@ -195,33 +196,6 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
-}
-
-// mpiIdentities adapts the patient index to dosimetry.Identities.
-type mpiIdentities struct{ ix *mpi.Index }
-
-func (m mpiIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
-	id, err := m.ix.IdentityOf(ctx, k.Authority, k.LocalID)
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
-}
-
-func (m mpiIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
-	id, err := mpi.ParseID(identity)
-	if err != nil {
-		return nil, err
-	}
-	ks, err := m.ix.Records(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ledger.SourceKey, len(ks))
-	for i, k := range ks {
-		out[i] = ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}
-	}
-	return out, nil
 }
 
 func runAlertsAck(args []string, stdout, stderr io.Writer) error {

@@ -13,6 +13,7 @@ import (
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
+	"vigie/rpc"
 	"vigie/rpc/auth"
 	"vigie/synth"
 )
@@ -103,7 +104,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		}
 	}
 	scan := &dosimetry.Scanner{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD(), Coef: dosimetry.DefaultCoefficients(),
-		Config: dosimetry.DefaultAlertConfig(), Identities: indexIdentities{ix}, History: led}
+		Config: dosimetry.DefaultAlertConfig(), Identities: rpc.MPIIdentities{Index: ix}, History: led}
 	sr, err := scan.Scan(ctx, led, alerts, dosimetry.ScanQuery{})
 	if err != nil {
 		return fmt.Errorf("demo: alerts: %w", err)
@@ -153,33 +154,6 @@ func storeEmpty(db *badger.DB, ix *mpi.Index) (bool, error) {
 		return nil
 	})
 	return empty, err
-}
-
-// indexIdentities is dosimetry.Identities over the patient index.
-type indexIdentities struct{ ix *mpi.Index }
-
-func (a indexIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
-	id, err := a.ix.IdentityOf(ctx, k.Authority, k.LocalID)
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
-}
-
-func (a indexIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
-	id, err := mpi.ParseID(identity)
-	if err != nil {
-		return nil, err
-	}
-	ks, err := a.ix.Records(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ledger.SourceKey, len(ks))
-	for i, k := range ks {
-		out[i] = ledger.SourceKey(k)
-	}
-	return out, nil
 }
 
 // q builds a quantity from a value in a unit the ledger knows.
