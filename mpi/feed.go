@@ -63,13 +63,9 @@ func (x *Index) Event(ctx context.Context, seq uint64) (Event, error) {
 func (x *Index) Latest(ctx context.Context, k SourceKey) (Version, error) {
 	var v Version
 	err := x.view(func(txn *badger.Txn) error {
-		var st recordState
-		found, err := get(txn, recordKey(k), &st)
+		st, err := readRecord(txn, k)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
 		}
 		v = Version{Version: st.Version, Received: st.Received, Record: st.Record}
 		return nil
@@ -135,21 +131,13 @@ func (x *Index) Snapshot(ctx context.Context, id ID) (s Snapshot, ok bool, err e
 }
 
 func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
-	d, err := x.describe(txn, ident)
+	states, err := memberStates(txn, ident)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Identity: d}
-	for _, m := range ident.Members {
-		var st recordState
-		found, err := get(txn, recordKey(m), &st)
-		if err != nil {
-			return Snapshot{}, err
-		}
-		if !found {
-			return Snapshot{}, vigie.Errorf(vigie.EINTERNAL, "identity %s lists record %s, which is missing", ident.ID, m)
-		}
-		s.Records = append(s.Records, st.Record)
+	s := Snapshot{Identity: describeStates(ident, states), Records: make([]matcher.Record, len(states))}
+	for i, st := range states {
+		s.Records[i] = st.Record
 	}
 	return s, nil
 }

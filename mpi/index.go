@@ -361,9 +361,12 @@ func (t *tx) newID() (ID, error) {
 }
 
 // record reads a record's state; ENOTFOUND when it is unknown.
-func (t *tx) record(k SourceKey) (*recordState, error) {
+func (t *tx) record(k SourceKey) (*recordState, error) { return readRecord(t.Txn, k) }
+
+// readRecord reads a record's state, ENOTFOUND when the index lacks it.
+func readRecord(txn *badger.Txn, k SourceKey) (*recordState, error) {
 	var st recordState
-	found, err := get(t.Txn, recordKey(k), &st)
+	found, err := get(txn, recordKey(k), &st)
 	if err != nil {
 		return nil, err
 	}

@@ -37,21 +37,34 @@ func (x *Index) Get(ctx context.Context, id ID) (Identity, error) {
 }
 
 func (x *Index) describe(txn *badger.Txn, ident *identity) (Identity, error) {
-	out := Identity{ID: ident.ID, Members: slices.Clone(ident.Members), Attributes: slices.Clone(ident.Attributes), Created: ident.Created, Updated: ident.Updated}
+	states, err := memberStates(txn, ident)
+	if err != nil {
+		return Identity{}, err
+	}
+	return describeStates(ident, states), nil
+}
+
+// memberStates reads the states of an identity's member records.
+func memberStates(txn *badger.Txn, ident *identity) ([]*recordState, error) {
 	states := make([]*recordState, 0, len(ident.Members))
 	for _, m := range ident.Members {
-		var st recordState
-		found, err := get(txn, recordKey(m), &st)
+		st, err := readRecord(txn, m)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			return nil, vigie.Errorf(vigie.EINTERNAL, "identity %s lists record %s, which is missing", ident.ID, m)
+		}
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		if !found {
-			return out, vigie.Errorf(vigie.EINTERNAL, "identity %s lists record %s, which is missing", ident.ID, m)
-		}
-		states = append(states, &st)
+		states = append(states, st)
 	}
-	out.Golden = golden(states)
-	return out, nil
+	return states, nil
+}
+
+// describeStates is the Identity of ident, its golden view computed from
+// its members' states.
+func describeStates(ident *identity, states []*recordState) Identity {
+	return Identity{ID: ident.ID, Members: slices.Clone(ident.Members), Attributes: slices.Clone(ident.Attributes),
+		Created: ident.Created, Updated: ident.Updated, Golden: golden(states)}
 }
 
 // IdentityOf returns the identity a source record belongs to.
@@ -59,13 +72,9 @@ func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (ID, 
 	k := SourceKey{authority, localID}
 	var id ID
 	err := x.view(func(txn *badger.Txn) error {
-		var st recordState
-		found, err := get(txn, recordKey(k), &st)
+		st, err := readRecord(txn, k)
 		if err != nil {
 			return err
-		}
-		if !found {
-			return vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
 		}
 		id = st.Identity
 		return nil
