@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -40,17 +39,9 @@ func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg := dosimetry.DefaultAlertConfig()
-	if *config != "" {
-		f, err := os.Open(*config)
-		if err != nil {
-			return usageErr("--config: %v", err)
-		}
-		cfg, err = dosimetry.LoadAlertConfig(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *config, err)
-		}
+	cfg, err := loadFlagFile("config", *config, dosimetry.DefaultAlertConfig, dosimetry.LoadAlertConfig)
+	if err != nil {
+		return err
 	}
 	b, err := cfg.JSON()
 	if err != nil {
@@ -142,29 +133,13 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := dosimetry.DefaultAlertConfig()
-	if *config != "" {
-		f, err := os.Open(*config)
-		if err != nil {
-			return usageErr("--config: %v", err)
-		}
-		cfg, err = dosimetry.LoadAlertConfig(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *config, err)
-		}
+	cfg, err := loadFlagFile("config", *config, dosimetry.DefaultAlertConfig, dosimetry.LoadAlertConfig)
+	if err != nil {
+		return err
 	}
-	coef := dosimetry.DefaultCoefficients()
-	if *coefFile != "" {
-		f, err := os.Open(*coefFile)
-		if err != nil {
-			return usageErr("--coefficients: %v", err)
-		}
-		coef, err = dosimetry.LoadCoefficients(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *coefFile, err)
-		}
+	coef, err := loadFlagFile("coefficients", *coefFile, dosimetry.DefaultCoefficients, dosimetry.LoadCoefficients)
+	if err != nil {
+		return err
 	}
 	db, err := af.openStore()
 	if err != nil {

@@ -43,27 +43,13 @@ func addAnalyticsFlags(fs *flag.FlagSet) analyticsFlags {
 // tables loads the mapping and NRD tables the flags name, or the shipped
 // ones, and checks they agree.
 func (a analyticsFlags) tables() (*dosimetry.Table, *dosimetry.NRDTable, error) {
-	tab := dosimetry.DefaultTable()
-	if *a.table != "" {
-		f, err := os.Open(*a.table)
-		if err != nil {
-			return nil, nil, usageErr("--table: %v", err)
-		}
-		defer f.Close()
-		if tab, err = dosimetry.LoadTable(f); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", *a.table, err)
-		}
+	tab, err := loadFlagFile("table", *a.table, dosimetry.DefaultTable, dosimetry.LoadTable)
+	if err != nil {
+		return nil, nil, err
 	}
-	nrd := dosimetry.DefaultNRD()
-	if *a.nrd != "" {
-		f, err := os.Open(*a.nrd)
-		if err != nil {
-			return nil, nil, usageErr("--nrd: %v", err)
-		}
-		defer f.Close()
-		if nrd, err = dosimetry.LoadNRD(f); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", *a.nrd, err)
-		}
+	nrd, err := loadFlagFile("nrd", *a.nrd, dosimetry.DefaultNRD, dosimetry.LoadNRD)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := nrd.CheckTypes(tab); err != nil {
 		return nil, nil, fmt.Errorf("NRD table and mapping table disagree: %w", err)
@@ -344,16 +330,11 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultNRDJSON(), *force)
 	}
-	nrd := dosimetry.DefaultNRD()
+	nrd, err := loadFlagFile("nrd", *nrdFile, dosimetry.DefaultNRD, dosimetry.LoadNRD)
+	if err != nil {
+		return err
+	}
 	if *nrdFile != "" {
-		f, err := os.Open(*nrdFile)
-		if err != nil {
-			return usageErr("--nrd: %v", err)
-		}
-		defer f.Close()
-		if nrd, err = dosimetry.LoadNRD(f); err != nil {
-			return fmt.Errorf("%s: %w", *nrdFile, err)
-		}
 		if err := nrd.CheckTypes(dosimetry.DefaultTable()); err != nil {
 			fmt.Fprintf(stderr, "warning: %v (load a mapping table declaring it with --table in the other verbs)\n", err)
 		}

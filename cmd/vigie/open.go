@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -34,4 +36,26 @@ func openIndex(data string, create bool) (db *badger.DB, ix *mpi.Index, close fu
 		return nil, nil, nil, err
 	}
 	return db, ix, func() { ix.Close(); db.Close() }, nil
+}
+
+// loadFlagFile reads the file a flag names with load, or returns def() when
+// the flag is empty: the site's own table or configuration over the shipped
+// one. A file that cannot be opened is a usage error naming the flag; one
+// that load refuses is named with load's reason.
+func loadFlagFile[T any](flagName, path string, def func() T, load func(io.Reader) (T, error)) (T, error) {
+	if path == "" {
+		return def(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, usageErr("--%s: %v", flagName, err)
+	}
+	defer f.Close()
+	v, err := load(f)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
 }
