@@ -14,8 +14,10 @@ import (
 )
 
 // KnownAttributes are the identity attributes SetAttributes accepts (HL7
-// table 0445, French extension).
-var KnownAttributes = []string{"DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "CACH", "ANOM", "USUR", "INVA", "DESA"}
+// table 0445, French extension), plus OPPO: the patient objects to the
+// sharing of their data, which hides the identity from clinical callers
+// as CACH does (the table has no code for it).
+var KnownAttributes = []string{"DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "CACH", "ANOM", "USUR", "INVA", "DESA", "OPPO"}
 
 // Get returns an identity with its members and golden view. A retired id is
 // followed to the identity it was merged into (Identity.Redirected says so).

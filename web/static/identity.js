@@ -127,8 +127,9 @@
   }, ['review', 'dose']);
 
   var statuses = { PROV: 'provisoire', RECUP: 'récupérée', VALI: 'validée', QUAL: 'qualifiée' };
-  var attributes = { doubtful: 'douteuse', hidden: 'masquée', objection: 'opposition du patient', DOUT: 'douteuse (DOUT)',
-    FICT: 'fictive (FICT)', ANOM: 'anonyme (ANOM)', HOMO: 'homonyme (HOMO)' };
+  var attributes = { DOUT: 'douteuse (DOUT)', FICT: 'fictive (FICT)', ANOM: 'anonyme (ANOM)',
+    HOMD: 'homonyme détecté (HOMD)', HOMA: 'homonyme avéré (HOMA)', CACH: 'masquée (CACH)',
+    OPPO: 'opposition du patient (OPPO)', COLP: 'collision potentielle (COLP)', COLV: 'collision avérée (COLV)' };
 
   function render(root, ident, asked) {
     var g = ident.golden || {};
