@@ -86,15 +86,8 @@ func newServerFixture(t *testing.T) *serverFixture {
 		}
 		f.tokens[k.name] = secret
 	}
-	ic := auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil)
-	opts := connect.WithInterceptors(f.metrics.Interceptor(), ic)
-	ing := &rpc.Ingester{Index: ix, Ledger: f.ledger, Metrics: f.metrics}
-	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&rpc.DoseService{Index: ix, Ledger: f.ledger, Alerts: f.alerts}, opts))
-	mux.Handle(vigiev1connect.NewIngestServiceHandler(&rpc.IngestService{Ingester: ing}, opts))
-	mux.Handle("POST "+rpc.STOWPath, f.metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &rpc.STOW{Ingester: ing})))
-	srv := httptest.NewUnstartedServer(mux)
+	api := &rpc.Server{Index: ix, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics}
+	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

@@ -329,6 +329,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("identity provider sign-in", func(t *testing.T) {
+		tab := b.tab(t)
+		var who, hash string
+		var stored bool
+		run(t, tab, "sign in through the identity provider",
+			chromedp.Navigate(c.url+"/"), chromedp.WaitVisible("#oidc-login", chromedp.ByQuery),
+			chromedp.Click("#oidc-login", chromedp.ByQuery),
+			// The tab passes through the issuer's pages: wait for the
+			// console's own.
+			waitJS(`!!document.getElementById('nav') && !document.getElementById('nav').hidden && !!document.body.dataset.ready && !location.hash.startsWith('#/connexion')`),
+			chromedp.Evaluate(`document.getElementById('role-label').textContent`, &who),
+			chromedp.Evaluate(`location.hash`, &hash),
+			chromedp.Evaluate(`(sessionStorage.getItem('vigie.token') || '').split('.').length === 3`, &stored))
+		if who != "dr.oidc — Clinicien" || hash != "#/recherche" || !stored {
+			t.Errorf("after the identity provider: shown as %q on %q, token kept %v; want dr.oidc — Clinicien on #/recherche", who, hash, stored)
+		}
+	})
+
 	t.Run("clinician", func(t *testing.T) {
 		tab := b.tab(t)
 		screenshotSignIn(t, tab, c.url, dir)

@@ -18,6 +18,7 @@ import (
 	"vigie/rpc"
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
+	"vigie/rpc/auth/authtest"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
 	"vigie/store"
@@ -140,12 +141,24 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 		}
 		c.tokens[string(k.role)] = secret
 	}
-	opts := connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))
-	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix, Search: sx}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&rpc.DoseService{Index: ix, Ledger: c.ledger, Alerts: alerts}, opts))
-	mux.Handle("/", web.Handler())
-	srv := httptest.NewServer(mux)
+	// The region's identity provider: a person signs in there as a
+	// clinician (the OpenID Connect redirect sign-in).
+	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician"})
+	prov, err := auth.Discover(ctx, issuer.Client(), issuer.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: issuer.URL, Audience: "vigie-console", Keys: &auth.RemoteKeys{URL: prov.JWKSURI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn, err := auth.NewSignIn(auth.SignInConfig{Provider: prov, ClientID: "vigie-console", ClientSecret: issuer.Secret, Verifier: oidc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Alerts: alerts, Keys: keys, Trail: trail,
+		Authenticator: auth.Chain{keys, oidc}, SignIn: signIn, Console: web.Handler()}
+	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	c.url, c.client = srv.URL, srv.Client()
 	return c

@@ -11,23 +11,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
-	"vigie/rpc/admin"
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
-	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
 	"vigie/web"
 )
@@ -46,6 +41,12 @@ type serveConfig struct {
 	TLSKey       string
 	OIDCIssuer   string
 	OIDCAudience string
+	// OIDCClientSecret, when set, authenticates the console's sign-in at
+	// the issuer's token endpoint.
+	OIDCClientSecret string
+	// PublicURL is the server's address as browsers reach it (the sign-in
+	// redirect URI); empty derives it from each request.
+	PublicURL string
 	// Listener, when set, is served instead of listening on Addr.
 	Listener net.Listener
 	// Ready, when set, is called with the address once the server accepts
@@ -58,10 +59,6 @@ type serveConfig struct {
 	Log             *slog.Logger
 }
 
-// maxRequestBytes bounds a request message of the identity and dose
-// services (a DICOM submission has its own, larger bound).
-const maxRequestBytes = 4 << 20
-
 func runServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	var c serveConfig
@@ -73,6 +70,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file (PEM) of --tls-cert")
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: also accept its JWTs (beside API keys)")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "audience (client id) the JWTs must carry; required with --oidc-issuer")
+	secretFile := fs.String("oidc-client-secret-file", "", "file holding the client secret the console's sign-in presents to the issuer (a confidential client); without it the sign-in uses PKCE alone")
+	fs.StringVar(&c.PublicURL, "public-url", "", "address browsers reach the server at, e.g. https://vigie.example (the sign-in's redirect URI is <public-url>/auth/callback; default: taken from each request)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,6 +84,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if c.OIDCIssuer != "" && c.OIDCAudience == "" {
 		return usageErr("--oidc-audience is required with --oidc-issuer")
+	}
+	if *secretFile != "" {
+		if c.OIDCIssuer == "" {
+			return usageErr("--oidc-client-secret-file needs --oidc-issuer")
+		}
+		b, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return usageErr("--oidc-client-secret-file: %v", err)
+		}
+		if c.OIDCClientSecret = strings.TrimSpace(string(b)); c.OIDCClientSecret == "" {
+			return usageErr("--oidc-client-secret-file %s is empty", *secretFile)
+		}
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -146,16 +157,26 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	defer sx.Close()
 	var authn auth.Authenticator = keys
+	var signIn *auth.SignIn
 	if c.OIDCIssuer != "" {
-		jwks, err := auth.Discover(ctx, nil, c.OIDCIssuer)
+		prov, err := auth.Discover(ctx, nil, c.OIDCIssuer)
 		if err != nil {
 			return fmt.Errorf("serve: OpenID Connect discovery: %w", err)
 		}
-		oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: c.OIDCIssuer, Audience: c.OIDCAudience, Keys: &auth.RemoteKeys{URL: jwks}})
+		oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: c.OIDCIssuer, Audience: c.OIDCAudience, Keys: &auth.RemoteKeys{URL: prov.JWKSURI}})
 		if err != nil {
 			return err
 		}
 		authn = auth.Chain{keys, oidc}
+		if prov.AuthorizationEndpoint != "" && prov.TokenEndpoint != "" {
+			signIn, err = auth.NewSignIn(auth.SignInConfig{Provider: prov, ClientID: c.OIDCAudience, ClientSecret: c.OIDCClientSecret,
+				PublicURL: c.PublicURL, Verifier: oidc, Log: log})
+			if err != nil {
+				return err
+			}
+		} else {
+			log.Warn("the OpenID Connect issuer publishes no authorization or token endpoint: its tokens are accepted, the console offers no redirect sign-in")
+		}
 	}
 	metrics := rpc.NewMetrics()
 	metrics.Gauge("source_records", "Source records in the patient index.", func(context.Context) (float64, error) {
@@ -168,32 +189,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		n, err := ix.PendingReviews(ctx)
 		return float64(n), err
 	})
-	ic := auth.NewInterceptor(authn, auth.DefaultPolicy(), trail, log)
-	// Identity and dose requests are small; a DICOM file may be large.
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(maxRequestBytes))
-	ingester := &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}
-
-	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix, Search: sx}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&rpc.DoseService{Index: ix, Ledger: led, Alerts: alerts}, opts))
-	mux.Handle(vigiev1connect.NewIngestServiceHandler(&rpc.IngestService{Ingester: ingester}, opts,
-		connect.WithReadMaxBytes(rpc.MaxDicomBytes+1<<20)))
-	mux.Handle("POST "+rpc.STOWPath, metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &rpc.STOW{Ingester: ingester})))
-	// Health and reflection carry no patient data: no interceptor.
-	services := []string{vigiev1connect.IdentityServiceName, vigiev1connect.DoseServiceName, vigiev1connect.IngestServiceName}
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
-	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: keys, Trail: trail}, opts))
-	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	// The web console owns "/" and what no route above claims ("GET /"
-	// would conflict with the Connect patterns).
-	mux.Handle("/", web.Handler())
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
+		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log}
+	mux := api.Handler()
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -262,52 +260,4 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	<-served
 	log.Info("vigie stopped", "records", ix.Count())
 	return nil
-}
-
-// callLog logs every call at debug level, and at error level the calls that
-// failed with internal or unknown: procedure, result, duration and the
-// caller's name and role. Never a request field: no patient data in logs.
-type callLog struct{ log *slog.Logger }
-
-func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error) {
-	level, code := slog.LevelDebug, "ok"
-	if err != nil {
-		code = connect.CodeOf(err).String()
-		if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
-			level = slog.LevelError
-		}
-	}
-	if !l.log.Enabled(ctx, level) {
-		return
-	}
-	attrs := []slog.Attr{slog.String("procedure", proc), slog.String("code", code),
-		slog.Float64("ms", float64(time.Since(t0).Microseconds())/1000)}
-	if p, ok := auth.PrincipalFrom(ctx); ok {
-		attrs = append(attrs, slog.String("principal", p.Name), slog.String("role", string(p.Role)))
-	}
-	l.log.LogAttrs(ctx, level, "call", attrs...)
-}
-
-func (l callLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		t0 := time.Now()
-		resp, err := next(ctx, req)
-		if !req.Spec().IsClient {
-			l.entry(ctx, req.Spec().Procedure, t0, err)
-		}
-		return resp, err
-	}
-}
-
-func (l callLog) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (l callLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		t0 := time.Now()
-		err := next(ctx, conn)
-		l.entry(ctx, conn.Spec().Procedure, t0, err)
-		return err
-	}
 }

@@ -410,38 +410,48 @@ func (r *RemoteKeys) fetch(ctx context.Context) (StaticKeys, error) {
 	return ParseJWKS(body)
 }
 
+// Provider is what an issuer's OpenID Connect discovery document says of
+// it that Vigie uses.
+type Provider struct {
+	Issuer string `json:"issuer"`
+	// JWKSURI publishes the keys tokens are signed with.
+	JWKSURI string `json:"jwks_uri"`
+	// AuthorizationEndpoint and TokenEndpoint serve the console's sign-in
+	// (authorization code flow); an issuer without them still has its
+	// tokens accepted, but the console offers no redirect sign-in.
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+}
+
 // Discover reads the issuer's OpenID Connect discovery document
-// (<issuer>/.well-known/openid-configuration) and returns its jwks_uri,
-// checking that the document names the same issuer.
-func Discover(ctx context.Context, client *http.Client, issuer string) (string, error) {
+// (<issuer>/.well-known/openid-configuration), checking that the document
+// names the same issuer and gives its keys.
+func Discover(ctx context.Context, client *http.Client, issuer string) (*Provider, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	url := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", fmt.Errorf("auth: discovery: %w", err)
+		return nil, fmt.Errorf("auth: discovery: %w", err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("auth: discovery: %w", err)
+		return nil, fmt.Errorf("auth: discovery: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("auth: discovery %s: HTTP %s", url, resp.Status)
+		return nil, fmt.Errorf("auth: discovery %s: HTTP %s", url, resp.Status)
 	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
+	var doc Provider
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return "", fmt.Errorf("auth: discovery %s: %w", url, err)
+		return nil, fmt.Errorf("auth: discovery %s: %w", url, err)
 	}
 	if doc.Issuer != issuer {
-		return "", fmt.Errorf("auth: discovery %s names issuer %q, not %q", url, doc.Issuer, issuer)
+		return nil, fmt.Errorf("auth: discovery %s names issuer %q, not %q", url, doc.Issuer, issuer)
 	}
 	if doc.JWKSURI == "" {
-		return "", fmt.Errorf("auth: discovery %s has no jwks_uri", url)
+		return nil, fmt.Errorf("auth: discovery %s has no jwks_uri", url)
 	}
-	return doc.JWKSURI, nil
+	return &doc, nil
 }

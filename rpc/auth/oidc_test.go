@@ -7,11 +7,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,60 +20,12 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie/rpc/audit"
+	"vigie/rpc/auth/authtest"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )
 
 var b64 = base64.RawURLEncoding
-
-// signJWT makes a compact JWS of claims with the given header fields.
-func signJWT(t *testing.T, alg, kid string, key crypto.Signer, claims map[string]any) string {
-	t.Helper()
-	h, _ := json.Marshal(map[string]any{"alg": alg, "kid": kid, "typ": "JWT"})
-	c, _ := json.Marshal(claims)
-	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
-	digest := sha256.Sum256([]byte(input))
-	var sig []byte
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:]); err != nil {
-			t.Fatal(err)
-		}
-	case *ecdsa.PrivateKey:
-		r, s, err := ecdsa.Sign(rand.Reader, k, digest[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-	}
-	return input + "." + b64.EncodeToString(sig)
-}
-
-// jwksDoc publishes public keys as a JWKS document.
-func jwksDoc(t *testing.T, keys map[string]crypto.PublicKey) []byte {
-	t.Helper()
-	var out []map[string]string
-	for kid, k := range keys {
-		switch p := k.(type) {
-		case *rsa.PublicKey:
-			out = append(out, map[string]string{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
-				"n": b64.EncodeToString(p.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(p.E)).Bytes())})
-		case *ecdsa.PublicKey:
-			b, err := p.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, map[string]string{"kty": "EC", "kid": kid, "crv": "P-256", "x": b64.EncodeToString(b[1:33]), "y": b64.EncodeToString(b[33:])})
-		}
-	}
-	// Keys Vigie does not use are skipped, not fatal.
-	out = append(out, map[string]string{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}, map[string]string{"kty": "RSA", "kid": "enc", "use": "enc"})
-	doc, _ := json.Marshal(map[string]any{"keys": out})
-	return doc
-}
 
 func TestOIDC(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -97,7 +47,7 @@ func TestOIDC(t *testing.T) {
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
-		w.Write(jwksDoc(t, published))
+		w.Write(authtest.JWKS(t, published))
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -125,7 +75,7 @@ func TestOIDC(t *testing.T) {
 		}
 		return c
 	}
-	good := signJWT(t, "RS256", "r1", rsaKey, claims(nil))
+	good := authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(nil))
 	tampered := good[:strings.LastIndexByte(good, '.')-2] + "xx" + good[strings.LastIndexByte(good, '.'):]
 	tests := []struct {
 		name    string
@@ -135,38 +85,38 @@ func TestOIDC(t *testing.T) {
 		notMine bool
 	}{
 		{"RS256", good, RoleClinician, "", false},
-		{"ES256", signJWT(t, "ES256", "e1", ecKey, claims(nil)), RoleClinician, "", false},
-		{"audience as string, authorities as string", signJWT(t, "ES256", "e1", ecKey, claims(func(c map[string]any) {
+		{"ES256", authtest.SignJWT(t, "ES256", "e1", ecKey, claims(nil)), RoleClinician, "", false},
+		{"audience as string, authorities as string", authtest.SignJWT(t, "ES256", "e1", ecKey, claims(func(c map[string]any) {
 			c["aud"] = audience
 			c["vigie_role"], c["vigie_authorities"] = "physicist", "1.2.3 1.2.4"
 		})), RolePhysicist, "", false},
-		{"expired", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-2 * time.Minute).Unix() })), "", "expired", false},
-		{"expired within leeway", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() })), RoleClinician, "", false},
-		{"no expiry", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "exp") })), "", "no expiry", false},
-		{"absurd expiry", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = 1e300 })), "", "no expiry", false},
-		{"not yet valid", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })), "", "not yet valid", false},
-		{"wrong issuer", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), "", "issuer", false},
-		{"wrong audience", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["aud"] = "other-service" })), "", "audience", false},
+		{"expired", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-2 * time.Minute).Unix() })), "", "expired", false},
+		{"expired within leeway", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() })), RoleClinician, "", false},
+		{"no expiry", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "exp") })), "", "no expiry", false},
+		{"absurd expiry", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = 1e300 })), "", "no expiry", false},
+		{"not yet valid", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })), "", "not yet valid", false},
+		{"wrong issuer", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), "", "issuer", false},
+		{"wrong audience", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["aud"] = "other-service" })), "", "audience", false},
 		{"tampered signature", tampered, "", "signature", false},
-		{"signed by another key", signJWT(t, "ES256", "e1", other, claims(nil)), "", "bad token signature", false},
-		{"unknown key id", signJWT(t, "ES256", "nope", other, claims(nil)), "", "unknown key", false},
-		{"algorithm confusion", signJWT(t, "ES256", "r1", ecKey, claims(nil)), "", "does not match key", false},
+		{"signed by another key", authtest.SignJWT(t, "ES256", "e1", other, claims(nil)), "", "bad token signature", false},
+		{"unknown key id", authtest.SignJWT(t, "ES256", "nope", other, claims(nil)), "", "unknown key", false},
+		{"algorithm confusion", authtest.SignJWT(t, "ES256", "r1", ecKey, claims(nil)), "", "does not match key", false},
 		{"alg none", func() string {
 			h := b64.EncodeToString([]byte(`{"alg":"none","kid":"r1"}`))
 			c, _ := json.Marshal(claims(nil))
 			return h + "." + b64.EncodeToString(c) + "."
 		}(), "", "not accepted", false},
 		{"HS256", func() string {
-			s := signJWT(t, "RS256", "r1", rsaKey, claims(nil))
+			s := authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(nil))
 			return b64.EncodeToString([]byte(`{"alg":"HS256","kid":"r1"}`)) + s[strings.IndexByte(s, '.'):]
 		}(), "", "not accepted", false},
-		{"missing role", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "vigie_role") })), "", "vigie_role", false},
-		{"unknown role", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["vigie_role"] = "root" })), "", "unknown role", false},
-		{"ingest without authorities", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) {
+		{"missing role", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "vigie_role") })), "", "vigie_role", false},
+		{"unknown role", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["vigie_role"] = "root" })), "", "unknown role", false},
+		{"ingest without authorities", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) {
 			c["vigie_role"] = "ingest"
 			delete(c, "vigie_authorities")
 		})), "", "vigie_authorities", false},
-		{"no subject", signJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "sub") })), "", "claim sub", false},
+		{"no subject", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "sub") })), "", "claim sub", false},
 		{"malformed header", "!!!." + strings.SplitN(good, ".", 2)[1], "", "malformed", false},
 		{"too large", good + strings.Repeat("A", maxJWT), "", "too large", false},
 		{"an API key", KeyPrefix + "0123456789abcdef_abc", "", "", true},
@@ -199,7 +149,7 @@ func TestOIDC(t *testing.T) {
 	// publishes it and the minimum refresh interval has passed.
 	newKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	published = map[string]crypto.PublicKey{"e2": &newKey.PublicKey}
-	rotated := signJWT(t, "ES256", "e2", newKey, claims(nil))
+	rotated := authtest.SignJWT(t, "ES256", "e2", newKey, claims(nil))
 	remote.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if p, err := o.Authenticate(context.Background(), rotated); err != nil || p.Role != RoleClinician {
 		t.Errorf("after rotation: %+v, %v", p, err)
@@ -221,9 +171,9 @@ func TestDiscover(t *testing.T) {
 	mux.HandleFunc("/realm/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL + "/realm", "jwks_uri": srv.URL + "/realm/certs"})
 	})
-	uri, err := Discover(context.Background(), srv.Client(), srv.URL+"/realm")
-	if err != nil || uri != srv.URL+"/realm/certs" {
-		t.Errorf("Discover = %q, %v", uri, err)
+	prov, err := Discover(context.Background(), srv.Client(), srv.URL+"/realm")
+	if err != nil || prov.JWKSURI != srv.URL+"/realm/certs" {
+		t.Errorf("Discover = %+v, %v", prov, err)
 	}
 	if _, err := Discover(context.Background(), srv.Client(), srv.URL+"/other"); err == nil {
 		t.Error("Discover of a missing document succeeded")
@@ -280,7 +230,7 @@ func TestOIDCThroughInterceptor(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	client := vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL)
-	jwt := signJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician"})
+	jwt := authtest.SignJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician"})
 	for _, tc := range []struct {
 		cred, principal string
 		credential      string

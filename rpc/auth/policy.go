@@ -29,7 +29,8 @@ func (p Policy) Allows(procedure string, role Role) bool {
 //   - vigilance does all identity operations and reads everything;
 //   - physicist reads dose data, runs alerts and NRD surveys of its sites;
 //   - admin manages keys and reads the audit trail (AdminService), and
-//     reads no patient data; vigilance may query the audit trail too.
+//     reads no patient data; vigilance may query the audit trail too;
+//   - every role may ask who it is (SessionService.WhoAmI).
 //
 // Row-level restrictions (hidden identities for clinicians, a physicist's
 // sites, an ingest key's authorities inside a DICOM file) are the handlers'
@@ -72,6 +73,8 @@ func DefaultPolicy() Policy {
 		c.AdminServiceRevokeApiKeyProcedure: {A},
 		c.AdminServiceQueryAuditProcedure:   {A, V},
 		c.AdminServiceVerifyAuditProcedure:  {A},
+
+		c.SessionServiceWhoAmIProcedure: {I, C, V, P, A},
 	}
 }
 

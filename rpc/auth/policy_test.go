@@ -18,7 +18,7 @@ import (
 func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 	pol := DefaultPolicy()
 	var procs []string
-	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto, v1.File_vigie_v1_admin_proto} {
+	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto, v1.File_vigie_v1_admin_proto, v1.File_vigie_v1_session_proto} {
 		for i := 0; i < fd.Services().Len(); i++ {
 			s := fd.Services().Get(i)
 			for j := 0; j < s.Methods().Len(); j++ {
@@ -26,14 +26,14 @@ func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 			}
 		}
 	}
-	if len(procs) != 24 {
-		t.Errorf("found %d procedures, want 24", len(procs))
+	if len(procs) != 25 {
+		t.Errorf("found %d procedures, want 25", len(procs))
 	}
 	for _, p := range procs {
 		if len(pol[p]) == 0 {
 			t.Errorf("%s is in no role", p)
 		}
-		if isAdmin := strings.HasPrefix(p, "/vigie.v1.AdminService/"); pol.Allows(p, RoleAdmin) != isAdmin {
+		if isAdmin := strings.HasPrefix(p, "/vigie.v1.AdminService/") || strings.HasPrefix(p, "/vigie.v1.SessionService/"); pol.Allows(p, RoleAdmin) != isAdmin {
 			t.Errorf("admin may call %s: %v, want %v (admin reads no patient data)", p, !isAdmin, isAdmin)
 		}
 	}

@@ -74,46 +74,39 @@ var V = (function () {
   }
   function clearAlert() { var b = document.getElementById('alert'); b.hidden = true; b.textContent = ''; }
 
-  // Role probes: one call per distinctive capability, with a request the
-  // handler refuses as invalid after the role check: invalid_argument
-  // means the role may call it, permission_denied that it may not; nothing
-  // is read. ListReviews is for vigilance only, EvaluateNrd for physicists
-  // only, GetIdentity for clinicians and vigilance; the dose history follows
-  // (clinician, vigilance, physicist), and so do alerts (vigilance,
-  // physicist). Three calls, in parallel.
-  var probes = {
-    identity: ['IdentityService', 'GetIdentity', {}],
-    review: ['IdentityService', 'ListReviews', { pageSize: 1000000 }],
-    nrd: ['DoseService', 'EvaluateNrd', {}]
-  };
+  // learnRoles asks the server who the token belongs to and which
+  // procedures its role may call (SessionService.WhoAmI); the pages shown
+  // follow from those procedures.
   function learnRoles() {
-    var names = Object.keys(probes);
-    return Promise.all(names.map(function (n) {
-      var p = probes[n];
-      return call(p[0], p[1], p[2]).then(function () { return true; }, function (e) {
-        if (e.code === 'unauthenticated') throw e;
-        return e.code !== 'permission_denied';
-      });
-    })).then(function (ok) {
-      var can = {};
-      names.forEach(function (n, i) { can[n] = ok[i]; });
-      can.dose = can.identity || can.nrd;
-      can.alerts = can.review || can.nrd;
+    return call('SessionService', 'WhoAmI', {}).then(function (me) {
+      var procs = {};
+      (me.procedures || []).forEach(function (p) { procs[p] = true; });
+      function may(service, method) { return !!procs['/vigie.v1.' + service + '/' + method]; }
+      var can = {
+        identity: may('IdentityService', 'GetIdentity'),
+        review: may('IdentityService', 'ListReviews'),
+        nrd: may('DoseService', 'EvaluateNrd'),
+        dose: may('DoseService', 'GetDoseHistory'),
+        alerts: may('DoseService', 'ListAlerts')
+      };
       can.analytics = can.nrd || can.alerts;
+      state.me = { name: me.name || '', role: me.role || '' };
       return can;
     });
   }
-  function roleLabel(can) {
-    if (can.review) return 'Identitovigilance';
-    if (can.nrd) return 'Physique médicale';
-    if (can.identity) return 'Clinicien';
-    if (can.dose) return 'Lecture de dose';
-    return 'Aucun accès aux pages';
+  var roleNames = {
+    vigilance: 'Identitovigilance', physicist: 'Physique médicale', clinician: 'Clinicien',
+    ingest: 'Ingestion', admin: 'Administration'
+  };
+  function roleLabel() {
+    var me = state.me || {};
+    var r = roleNames[me.role] || 'Aucun accès aux pages';
+    return me.name ? me.name + ' — ' + r : r;
   }
 
   function signOut() {
     sessionStorage.removeItem(TOKEN);
-    state.token = ''; state.can = null;
+    state.token = ''; state.can = null; state.me = null;
     document.getElementById('nav').hidden = true;
     document.getElementById('whoami').hidden = true;
     // No hashchange event: the route is drawn now, and an error shown
@@ -126,11 +119,50 @@ var V = (function () {
     var nav = document.getElementById('nav');
     nav.querySelectorAll('li[data-needs]').forEach(function (li) { li.hidden = !state.can[li.getAttribute('data-needs')]; });
     nav.hidden = false;
-    document.getElementById('role-label').textContent = roleLabel(state.can);
+    document.getElementById('role-label').textContent = roleLabel();
     document.getElementById('whoami').hidden = false;
   }
 
-  function signInPage(root) {
+  // signedIn keeps a verified token and opens the first page the role
+  // may use.
+  function signedIn(can) {
+    state.can = can;
+    sessionStorage.setItem(TOKEN, state.token);
+    showNav();
+    say('');
+    location.hash = can.review ? '#/revue' : can.identity ? '#/recherche' : can.analytics ? '#/analyse' : '#/dose';
+  }
+  function signInFailed(e) { state.token = ''; state.can = null; state.me = null; fail(e); }
+
+  var oidcFailures = {
+    etat: 'la réponse du fournisseur d\'identité ne correspond à aucune connexion en cours dans ce navigateur (délai dépassé ?)',
+    refus: 'le fournisseur d\'identité a refusé la connexion',
+    echange: 'le serveur n\'a pas pu obtenir le jeton auprès du fournisseur d\'identité',
+    jeton: 'le jeton du fournisseur d\'identité n\'est pas valable pour Vigie',
+    droits: 'le compte n\'a pas de rôle Vigie attribué'
+  };
+
+  // signInPage offers the token form, and the identity provider's
+  // sign-in when the server has one (GET /auth/config). arg carries the
+  // provider's way back: "oidc/<handle>" to collect the token the server
+  // obtained, "echec/<reason>" when it failed.
+  function signInPage(root, arg) {
+    var parts = (arg || '').split('/');
+    if (parts[0] === 'oidc' && parts[1]) {
+      root.append(h('h1', null, 'Connexion'));
+      say('Connexion par le fournisseur d\'identité…');
+      // The handle is good once: take it out of the address at once.
+      history.replaceState(null, '', '#/connexion');
+      fetch('/auth/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ handle: parts[1] }),
+        cache: 'no-store', credentials: 'omit' }).then(function (r) {
+        if (!r.ok) throw new ApiError('unauthenticated', 'connexion expirée ou déjà utilisée, recommencez');
+        return r.json();
+      }).then(function (j) {
+        state.token = j.token || '';
+        return learnRoles();
+      }).then(signedIn, function (e) { state.token = ''; state.can = null; state.me = null; route(); fail(e); });
+      return;
+    }
     var input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
     var form = h('form', { id: 'signin-form', class: 'grid', onsubmit: function (ev) {
       ev.preventDefault();
@@ -138,20 +170,25 @@ var V = (function () {
       state.token = input.value.trim();
       if (!state.token) return;
       say('Vérification du jeton…');
-      learnRoles().then(function (can) {
-        state.can = can;
-        sessionStorage.setItem(TOKEN, state.token);
-        showNav();
-        say('');
-        location.hash = can.review ? '#/revue' : can.identity ? '#/recherche' : can.analytics ? '#/analyse' : '#/dose';
-      }, function (e) { state.token = ''; state.can = null; fail(e); });
+      learnRoles().then(signedIn, signInFailed);
     } },
       h('div', null, h('label', { for: 'token' }, 'Jeton d\'accès (clé d\'API)',
         h('span', { class: 'hint' }, 'Collez le jeton fourni par l\'administrateur. Il est gardé pour cet onglet seulement.')), input),
       h('div', null, h('button', { type: 'submit', id: 'signin', class: 'primary' }, 'Se connecter')));
-    ready();
-    root.append(h('h1', null, 'Connexion'), form,
-      h('p', { class: 'note' }, 'La connexion par le fournisseur d\'identité de l\'établissement (OpenID Connect) n\'est pas encore proposée par cette console : utilisez un jeton.'));
+    var oidc = h('div', { id: 'oidc-signin', hidden: true });
+    root.append(h('h1', null, 'Connexion'), oidc, form);
+    if (parts[0] === 'echec') {
+      history.replaceState(null, '', '#/connexion');
+      fail(new ApiError('unauthenticated', oidcFailures[parts[1]] || 'la connexion par le fournisseur d\'identité a échoué'));
+    }
+    fetch('/auth/config', { cache: 'no-store', credentials: 'omit' }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (c) {
+      if (c.oidc) {
+        oidc.append(h('p', null, h('a', { id: 'oidc-login', class: 'button primary', href: c.login },
+          'Se connecter avec le fournisseur d\'identité de l\'établissement')),
+          h('p', { class: 'note' }, 'Ou, pour un compte technique, avec un jeton d\'accès :'));
+        oidc.hidden = false;
+      }
+    }, function () {}).then(function () { ready(); });
     input.focus();
   }
 
@@ -175,7 +212,7 @@ var V = (function () {
     document.querySelectorAll('#nav a').forEach(function (a) {
       if (a.getAttribute('href') === '#/' + name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     });
-    if (!state.token || !state.can) { document.title = 'Connexion — Vigie'; signInPage(root); return; }
+    if (!state.token || !state.can) { document.title = 'Connexion — Vigie'; signInPage(root, name === 'connexion' ? arg : ''); return; }
     var p = state.pages[name];
     if (!p || !state.can[p.needs]) {
       var first = state.can.review ? 'revue' : state.can.identity ? 'recherche' : state.can.analytics ? 'analyse' : 'dose';

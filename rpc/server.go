@@ -1,0 +1,151 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+	"vigie/mpi"
+	"vigie/rpc/admin"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
+)
+
+// MaxRequestBytes bounds a request message of the identity, dose, admin
+// and session services: they are small, and a large one is an attack or a
+// bug. DICOM submissions have their own bound (MaxDicomBytes).
+const MaxRequestBytes = 4 << 20
+
+// Server assembles every route Vigie serves on one port: the Connect
+// services behind authentication, authorisation and audit, STOW-RS, the
+// console's sign-in, health, reflection, metrics and the console itself.
+// `vigie serve` and the end-to-end tests build the same handler from it,
+// so that a test exercises what the region runs.
+type Server struct {
+	Index  *mpi.Index
+	Search *search.Index // nil: SearchIdentities answers unavailable
+	Ledger *ledger.Ledger
+	Alerts *dosimetry.AlertStore
+	Keys   *auth.Keys
+	Trail  *audit.Log
+	// Authenticator checks bearer tokens (default: Keys alone).
+	Authenticator auth.Authenticator
+	// Policy is the role table (default: auth.DefaultPolicy).
+	Policy auth.Policy
+	// Metrics counts calls and ingests (default: a new set).
+	Metrics *Metrics
+	// SignIn is the console's OpenID Connect sign-in; nil offers none.
+	SignIn *auth.SignIn
+	// Console serves "/" and what no other route claims; nil: 404.
+	Console http.Handler
+	// Log receives call logs (debug), failures and refusals.
+	Log *slog.Logger
+}
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler {
+	log := s.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	authn := s.Authenticator
+	if authn == nil {
+		authn = s.Keys
+	}
+	policy := s.Policy
+	if policy == nil {
+		policy = auth.DefaultPolicy()
+	}
+	if s.Metrics == nil {
+		s.Metrics = NewMetrics()
+	}
+	ic := auth.NewInterceptor(authn, policy, s.Trail, log)
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes))
+	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
+
+	mux := http.NewServeMux()
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts}, opts))
+	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
+		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
+	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail}, opts))
+	mux.Handle(vigiev1connect.NewSessionServiceHandler(&auth.SessionService{Policy: policy}, opts))
+	// Health and reflection carry no patient data: no interceptor.
+	services := []string{vigiev1connect.IdentityServiceName, vigiev1connect.DoseServiceName, vigiev1connect.IngestServiceName}
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
+	reflector := grpcreflect.NewStaticReflector(append(services, vigiev1connect.AdminServiceName, vigiev1connect.SessionServiceName)...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle("GET /metrics", s.Metrics)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/auth/", s.SignIn.Handler())
+	// The console owns "/" and what no route above claims ("GET /" would
+	// conflict with the Connect patterns).
+	if s.Console != nil {
+		mux.Handle("/", s.Console)
+	}
+	return mux
+}
+
+// callLog logs every call at debug level, and at error level the calls that
+// failed with internal or unknown: procedure, result, duration and the
+// caller's name and role. Never a request field: no patient data in logs.
+type callLog struct{ log *slog.Logger }
+
+func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error) {
+	level, code := slog.LevelDebug, "ok"
+	if err != nil {
+		code = connect.CodeOf(err).String()
+		if c := connect.CodeOf(err); c == connect.CodeInternal || c == connect.CodeUnknown {
+			level = slog.LevelError
+		}
+	}
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("procedure", proc), slog.String("code", code),
+		slog.Float64("ms", float64(time.Since(t0).Microseconds())/1000)}
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		attrs = append(attrs, slog.String("principal", p.Name), slog.String("role", string(p.Role)))
+	}
+	l.log.LogAttrs(ctx, level, "call", attrs...)
+}
+
+func (l callLog) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		t0 := time.Now()
+		resp, err := next(ctx, req)
+		if !req.Spec().IsClient {
+			l.entry(ctx, req.Spec().Procedure, t0, err)
+		}
+		return resp, err
+	}
+}
+
+func (l callLog) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (l callLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		t0 := time.Now()
+		err := next(ctx, conn)
+		l.entry(ctx, conn.Spec().Procedure, t0, err)
+		return err
+	}
+}

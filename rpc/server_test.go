@@ -1,0 +1,46 @@
+package rpc_test
+
+import (
+	"slices"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+)
+
+// TestWhoAmIEndToEnd: through real HTTP, every role learns its own name,
+// role and procedures, and a caller without a token is refused.
+func TestWhoAmIEndToEnd(t *testing.T) {
+	f := newServerFixture(t)
+	tests := []struct {
+		who, role string
+		may, not  string
+	}{
+		{"dr-martin", "clinician", vigiev1connect.IdentityServiceSearchIdentitiesProcedure, vigiev1connect.IdentityServiceMergeProcedure},
+		{"iv-team", "vigilance", vigiev1connect.IdentityServiceMergeProcedure, vigiev1connect.DoseServiceEvaluateNrdProcedure},
+		{"physicist-a", "physicist", vigiev1connect.DoseServiceEvaluateNrdProcedure, vigiev1connect.IdentityServiceGetIdentityProcedure},
+		{"pacs-a", "ingest", vigiev1connect.IngestServiceSubmitDicomProcedure, vigiev1connect.DoseServiceGetDoseHistoryProcedure},
+		{"admin", "admin", vigiev1connect.AdminServiceCreateApiKeyProcedure, vigiev1connect.IdentityServiceGetIdentityProcedure},
+	}
+	for _, tc := range tests {
+		client := vigiev1connect.NewSessionServiceClient(f.client, f.url, connect.WithInterceptors(bearer(f.tokens[tc.who])))
+		resp, err := client.WhoAmI(t.Context(), connect.NewRequest(&v1.WhoAmIRequest{}))
+		if err != nil {
+			t.Errorf("%s: %v", tc.who, err)
+			continue
+		}
+		m := resp.Msg
+		if m.Name != tc.who || m.Role != tc.role || m.Method != "api_key" {
+			t.Errorf("%s: WhoAmI = %s/%s/%s", tc.who, m.Name, m.Role, m.Method)
+		}
+		if !slices.Contains(m.Procedures, tc.may) || slices.Contains(m.Procedures, tc.not) {
+			t.Errorf("%s: procedures %v should hold %s and not %s", tc.who, m.Procedures, tc.may, tc.not)
+		}
+	}
+	anon := vigiev1connect.NewSessionServiceClient(f.client, f.url)
+	if _, err := anon.WhoAmI(t.Context(), connect.NewRequest(&v1.WhoAmIRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("WhoAmI without a token: %v, want unauthenticated", err)
+	}
+}
