@@ -10,12 +10,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +30,7 @@ import (
 
 	"vigie/matcher"
 	"vigie/mpi"
+	"vigie/rpc/auth/authtest"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
@@ -317,5 +320,38 @@ func TestServeTLS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP served on the TLS port")
 		}
+	}
+}
+
+// TestServeOIDC: with an issuer, serve accepts its JWTs beside API keys
+// and offers the console's sign-in, whose redirect goes to the issuer for
+// the configured client.
+func TestServeOIDC(t *testing.T) {
+	issuer := authtest.NewIssuer(t, nil)
+	s := startServe(t, serveConfig{Data: t.TempDir(), OIDCIssuer: issuer.URL, OIDCAudience: "vigie-console", OIDCClientSecret: issuer.Secret})
+	base := "http://" + s.addr
+	resp, err := http.Get(base + "/auth/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		OIDC   bool   `json:"oidc"`
+		Issuer string `json:"issuer"`
+	}
+	json.NewDecoder(resp.Body).Decode(&cfg)
+	resp.Body.Close()
+	if !cfg.OIDC || cfg.Issuer != issuer.URL {
+		t.Errorf("/auth/config = %+v, want the issuer's sign-in", cfg)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(base + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), issuer.URL+"/authorize?") ||
+		loc.Query().Get("client_id") != "vigie-console" || loc.Query().Get("redirect_uri") != base+"/auth/callback" {
+		t.Errorf("/auth/login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
