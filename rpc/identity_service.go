@@ -305,9 +305,12 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	if err := s.Index.Decide(ctx, id, decision, actor(ctx), m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
+	// Every event the decision wrote (the decision itself, the merge,
+	// distinct mark or unlink it caused) names the review; events other
+	// callers wrote meanwhile do not.
 	out := &vigiev1.DecideReviewResponse{}
 	err = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
-		if e.Review == id || e.Kind == mpi.EventMerge || e.Kind == mpi.EventDistinct {
+		if e.Review == id {
 			out.Events = append(out.Events, EventToProto(&e))
 			if out.IdentityId == "" && e.Identity != 0 {
 				out.IdentityId = e.Identity.String()

@@ -3,7 +3,7 @@ package rpc_test
 import (
 	"context"
 	"errors"
-	"net/http"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -28,6 +28,7 @@ type identityFixture struct {
 	// follow does what the server's follower does every interval: index
 	// what was resolved since.
 	follow func()
+	index  *mpi.Index
 }
 
 // newIdentityFixture serves IdentityService over a real patient index and
@@ -75,10 +76,9 @@ func newIdentityFixture(t *testing.T) *identityFixture {
 		}
 		f.tokens[k.name] = secret
 	}
-	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&rpc.IdentityService{Index: ix, Search: sx},
-		connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))))
-	srv := httptest.NewServer(mux)
+	f.index = ix
+	api := &rpc.Server{Index: ix, Search: sx, Keys: keys, Trail: trail}
+	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	f.client = func(token string) vigiev1connect.IdentityServiceClient {
 		return vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(token)))
@@ -221,5 +221,71 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 	}
 	if r, err := f.trail.Verify(); err != nil || r.Entries == 0 {
 		t.Errorf("audit chain: %+v %v", r, err)
+	}
+}
+
+// TestDecideReviewAnswersItsOwnEvents: the events DecideReview returns are
+// those its decision wrote, even while other corrections are written at
+// the same time.
+func TestDecideReviewAnswersItsOwnEvents(t *testing.T) {
+	f := newIdentityFixture(t)
+	ctx := context.Background()
+	iv := f.client(f.tokens["iv-team"])
+	const site, other = "1.2.250.1.213.1.1.1.3", "1.2.250.1.213.1.1.1.7"
+	// One INS on conflicting traits: a review.
+	a := rec(site, "R1", "LAFARGUE", "JEANNE", "1951-02-11")
+	a.Ins = "251023312345659"
+	b := rec(other, "R2", "LAFARGUE", "JEANNE", "1951-02-11")
+	b.Ins = "251023312345659"
+	b.BirthDate = "1951-11-02"
+	b.FirstNames = "JEAN"
+	b.Sex = "M"
+	if _, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: a})); err != nil {
+		t.Fatal(err)
+	}
+	res, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: b}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Msg.GetDecision() != v1.Decision_DECISION_REVIEW {
+		t.Fatalf("fixture: decision %v, want a review", res.Msg.GetDecision())
+	}
+	// Other identities that vigilance staff merge meanwhile.
+	var pairs [][2]mpi.ID
+	for i := range 40 {
+		var ids [2]mpi.ID
+		for j := range 2 {
+			r, err := f.index.Resolve(ctx, matcher.Record{Authority: site, LocalID: fmt.Sprintf("M%d-%d", i, j), BirthName: fmt.Sprintf("NOM%c%c", 'A'+i%26, 'A'+j), FirstName: "PAUL", BirthDate: fmt.Sprintf("19%02d-01-01", 20+i), Sex: "M"}, mpi.System)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[j] = r.Identity
+		}
+		pairs = append(pairs, ids)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, p := range pairs {
+			if _, err := f.index.Merge(ctx, p[0], p[1], mpi.Actor("iv-other"), "same person"); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	out, err := iv.DecideReview(ctx, connect.NewRequest(&v1.DecideReviewRequest{ReviewId: res.Msg.GetReviewId(), Outcome: v1.ReviewOutcome_REVIEW_OUTCOME_LINK, Reason: "same patient, INS checked"}))
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range out.Msg.GetEvents() {
+		kinds[e.GetKind()]++
+		if e.GetActor() != "iv-team" {
+			t.Errorf("DecideReview answered an event of %s (%s): not its own", e.GetActor(), e.GetKind())
+		}
+	}
+	if kinds["decide"] != 1 || kinds["merge"] != 1 || len(out.Msg.GetEvents()) != 2 {
+		t.Errorf("DecideReview events %v, want its decision and its merge", kinds)
 	}
 }
