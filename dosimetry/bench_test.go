@@ -17,13 +17,20 @@ import (
 // (several descriptions), 30 % CT with a scout and a helix, 10 %
 // mammography, 5 % interventional, 5 % PET. Deterministic.
 func genLedger(n int) Entries {
+	es := make(Entries, 0, n)
+	genExams(n, func(x ledger.Exam) { es = append(es, entry(x)) })
+	return es
+}
+
+// genExams generates the exams of genLedger one at a time, so that a
+// store of a million exams can be built without holding them all.
+func genExams(n int, fn func(ledger.Exam)) {
 	r := rand.New(rand.NewPCG(1, 2))
 	rx := []string{"THORAX PA", "Thorax face", "RADIO DU THORAX", "ASP", "BASSIN FACE", "Rachis lombaire", "Hanche droite", "Genou"}
 	cts := []struct {
 		proc   string
 		region ledger.Code
 	}{{"Thorax^Thorax_NON_CON (Adult)", chest}, {"TDM TAP injecté", cap}, {"Abdomen Routine", abdomen}, {"TDM CRANE", code("T-D1100", "SRT", "Head")}}
-	es := make(Entries, 0, n)
 	for i := range n {
 		site := fmt.Sprintf("1.2.250.1.%d", i%40)
 		pat := strconv.Itoa(r.IntN(n/2 + 1))
@@ -61,9 +68,8 @@ func genLedger(n int) Entries {
 		}
 		x.Device.Station = fmt.Sprintf("S%d", r.IntN(4))
 		x = adult(x, 18+r.IntN(70), 50+r.Float64()*50, 1.5+r.Float64()*0.4)
-		es = append(es, entry(x))
+		fn(x)
 	}
-	return es
 }
 
 // benchN is the size of the generated ledger (VIGIE_BENCH_EXAMS, default
