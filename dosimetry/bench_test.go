@@ -156,7 +156,7 @@ type ledgerBySite struct {
 	keys map[string][]ledger.SourceKey
 }
 
-func (l ledgerBySite) EachSite(ctx context.Context, site string, fn func(*ledger.Entry) error) error {
+func (l ledgerBySite) EachSite(ctx context.Context, site, _, _ string, fn func(*ledger.Entry) error) error {
 	es, err := l.Exams(ctx, l.keys[site])
 	if err != nil {
 		return err
