@@ -121,8 +121,8 @@ func BenchmarkAlertScanSite(b *testing.B) {
 }
 
 // BenchmarkEvaluateFromBadger evaluates one site from a ledger stored in
-// Badger (in memory): ledger.Each decodes every stored exam, which is what
-// dominates at scale.
+// Badger (in memory): ledger.EachSite decodes the site's rows of the
+// period. BenchmarkStoredEvaluateSiteYear is the same on disk at scale.
 func BenchmarkEvaluateFromBadger(b *testing.B) {
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -170,7 +170,8 @@ func (l ledgerBySite) EachSite(ctx context.Context, site, _, _ string, fn func(*
 }
 
 // BenchmarkEvaluateFromBadgerBySite is BenchmarkEvaluateFromBadger reading
-// only the site's exams (SiteSource), as a ledger index by authority would.
+// the site's exams source record by source record (ledger.Exams), one
+// point read per exam: what the rows clustered by site and date avoid.
 func BenchmarkEvaluateFromBadgerBySite(b *testing.B) {
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {

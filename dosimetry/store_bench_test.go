@@ -59,7 +59,7 @@ func storedLedger(b *testing.B) *ledger.Ledger {
 			}
 			benchStore.tmp = dir
 		}
-		benchStore.db, benchStore.err = store.Open(dir, store.Options{NoSync: true, CacheMB: 256})
+		benchStore.db, benchStore.err = store.Open(dir, store.Options{NoSync: true})
 		if benchStore.err != nil {
 			return
 		}
