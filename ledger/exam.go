@@ -202,6 +202,8 @@ func (e *Exam) Validate() error {
 		return vigie.Invalid("local_id", "is required: the exam is keyed by its source record")
 	case strings.ContainsRune(e.Key.Authority, 0) || strings.ContainsRune(e.Key.LocalID, 0):
 		return vigie.Invalid("local_id", "contains a NUL byte")
+	case strings.ContainsRune(e.Date, 0):
+		return vigie.Invalid("date", "contains a NUL byte: it is part of the exam's key")
 	}
 	switch e.Source {
 	case SourceRDSR, SourceESR, SourceHeader:

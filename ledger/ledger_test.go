@@ -155,6 +155,7 @@ func TestPutRefusesAndWritesNothing(t *testing.T) {
 		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: SourceKey{Authority: "x", LocalID: "a\x00b"}}},
 		{"source", &Exam{SOPInstanceUID: "1", Source: "pdf", Domain: DomainCT, Key: siteA}},
 		{"domain", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: "mri", Key: siteA}},
+		{"date", &Exam{SOPInstanceUID: "1", Date: "2025\x0001", Source: SourceRDSR, Domain: DomainCT, Key: siteA}},
 		{"ct.events[1].dlp", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: siteA,
 			CT: &CTDose{Events: []CTEvent{{DLP: q(1, "mGy.cm", DimDLP)}, {DLP: &Quantity{Value: math.NaN(), Unit: "mGy.cm"}}}}}},
 		{"projection.rp_total", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainProjection, Key: siteA,
