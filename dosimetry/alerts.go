@@ -220,6 +220,13 @@ type PatientExams interface {
 	Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger.Entry, error)
 }
 
+// historyReader is a PatientExams that reads many patients' histories at
+// once and takes the exams the caller already holds (*ledger.Ledger: see
+// ledger.Histories).
+type historyReader interface {
+	Histories(ctx context.Context, patients [][]ledger.SourceKey, have func(sop string) *ledger.Entry, fn func(i int, es []*ledger.Entry) error) error
+}
+
 // Scanner applies the alert rules to stored exams. One scanner runs one
 // scan at a time (it keeps the scan's classification cache).
 type Scanner struct {
@@ -313,7 +320,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	}
 	studies := map[studyKey][]*ledger.Entry{}
 	var order []studyKey
-	err := each(ctx, src, q.Site, func(e *ledger.Entry) error {
+	err := each(ctx, src, q.Site, q.From, q.To, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) ||
 			(q.From != "" && x.Date < q.From) || (q.To != "" && x.Date > q.To) {
@@ -543,33 +550,59 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 	sort.Strings(ids)
 	res.Patients = len(ids)
 	var out []Alert
-	for _, id := range ids {
+	alerts := func(id string, es []*ledger.Entry) {
+		identity := pats[id].identity
+		out = append(out, s.cumulative(identity, id, es)...)
+		out = append(out, s.repeatCT(identity, id, es)...)
+	}
+	if s.History == nil {
+		for _, id := range ids {
+			alerts(id, pats[id].entries)
+		}
+		return out, nil
+	}
+	members := make([][]ledger.SourceKey, len(ids))
+	for i, id := range ids {
+		p := pats[id]
+		members[i] = p.keys
+		if p.identity != "" {
+			m, err := s.Identities.Members(ctx, p.identity)
+			if err != nil {
+				return nil, fmt.Errorf("dosimetry: scan: members of %s: %w", p.identity, err)
+			}
+			members[i] = m
+		}
+	}
+	if hr, ok := s.History.(historyReader); ok {
+		// One read of every history, the scanned exams not read again.
+		have := map[string]*ledger.Entry{}
+		for _, es := range seen {
+			for _, e := range es {
+				have[e.Exam.SOPInstanceUID] = e
+			}
+		}
+		err := hr.Histories(ctx, members, func(sop string) *ledger.Entry { return have[sop] }, func(i int, es []*ledger.Entry) error {
+			alerts(ids[i], es)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dosimetry: scan: histories: %w", err)
+		}
+		return out, nil
+	}
+	for i, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := pats[id]
-		es := p.entries
-		if s.History != nil {
-			members := p.keys
-			if p.identity != "" {
-				m, err := s.Identities.Members(ctx, p.identity)
-				if err != nil {
-					return nil, fmt.Errorf("dosimetry: scan: members of %s: %w", p.identity, err)
-				}
-				members = m
-			}
-			h, err := s.History.Exams(ctx, members)
-			if err != nil {
-				return nil, fmt.Errorf("dosimetry: scan: history of %s: %w", id, err)
-			}
-			es = make([]*ledger.Entry, len(h))
-			for i := range h {
-				es[i] = &h[i]
-			}
+		h, err := s.History.Exams(ctx, members[i])
+		if err != nil {
+			return nil, fmt.Errorf("dosimetry: scan: history of %s: %w", id, err)
 		}
-		identity := p.identity
-		out = append(out, s.cumulative(identity, id, es)...)
-		out = append(out, s.repeatCT(identity, id, es)...)
+		es := make([]*ledger.Entry, len(h))
+		for j := range h {
+			es[j] = &h[j]
+		}
+		alerts(id, es)
 	}
 	return out, nil
 }

@@ -51,8 +51,9 @@
 // says why a survey is not valid and counts the patients left out by
 // reason. The ledger keeps neither sex nor birth date: Evaluator.Sex and
 // Evaluator.Age take them from the patient index (age only when the DICOM
-// header gives none). A source that can read one site alone (SiteSource)
-// is read that way when the query names a site.
+// header gives none). A source that can read one site alone over a period
+// (SiteSource: the ledger's rows clustered by site and date) is read that
+// way when the query names a site.
 //
 // CT figures are those of one helix covering the named region, as IRSN
 // requires (CTHelix): scouts (acquisition type 113805) never count, nor

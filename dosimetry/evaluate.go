@@ -21,19 +21,21 @@ type Source interface {
 }
 
 // SiteSource is a Source that can also read the exams of one site alone
-// (through an index by assigning authority). Evaluate and Scanner.Check
-// use it when the query names a site, so that a site's year does not cost
-// a walk over the whole regional ledger.
+// over a period (*ledger.Ledger: rows clustered by site and date).
+// Evaluate and Scanner.Check use it when the query names a site, so that a
+// site's year does not cost a walk over the whole regional ledger. from and
+// to are ISO dates, both inclusive, empty for no bound; the source may
+// give more exams than the period (the callers filter), never fewer.
 type SiteSource interface {
 	Source
-	EachSite(ctx context.Context, authority string, fn func(*ledger.Entry) error) error
+	EachSite(ctx context.Context, authority, from, to string, fn func(*ledger.Entry) error) error
 }
 
 // each walks the exams of site (all sites when empty), through the site
 // index when src has one.
-func each(ctx context.Context, src Source, site string, fn func(*ledger.Entry) error) error {
+func each(ctx context.Context, src Source, site, from, to string, fn func(*ledger.Entry) error) error {
 	if ss, ok := src.(SiteSource); ok && site != "" {
-		return ss.EachSite(ctx, site, fn)
+		return ss.EachSite(ctx, site, from, to, fn)
 	}
 	return src.Each(ctx, fn)
 }
@@ -205,7 +207,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 	}
 	groups := map[groupKey]map[ledger.SourceKey]map[string]*study{}
 	cache := map[string][]assignment{}
-	err := each(ctx, src, q.Site, func(e *ledger.Entry) error {
+	err := each(ctx, src, q.Site, q.From, q.To, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) {
 			return nil

@@ -401,7 +401,7 @@ type siteIndexed struct {
 	sites []string
 }
 
-func (s *siteIndexed) EachSite(ctx context.Context, site string, fn func(*ledger.Entry) error) error {
+func (s *siteIndexed) EachSite(ctx context.Context, site, _, _ string, fn func(*ledger.Entry) error) error {
 	s.sites = append(s.sites, site)
 	for i := range s.Entries {
 		if s.Entries[i].Exam.Key.Authority == site {

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"fmt"
+	"math"
 	"strings"
 
 	"vigie"
@@ -185,7 +187,7 @@ type Administration struct {
 }
 
 // Validate checks what the ledger needs to store an exam: its SOP instance,
-// its source record and a known source kind and domain.
+// its source record, a known source kind and domain, and finite figures.
 func (e *Exam) Validate() error {
 	switch {
 	case e == nil:
@@ -200,6 +202,8 @@ func (e *Exam) Validate() error {
 		return vigie.Invalid("local_id", "is required: the exam is keyed by its source record")
 	case strings.ContainsRune(e.Key.Authority, 0) || strings.ContainsRune(e.Key.LocalID, 0):
 		return vigie.Invalid("local_id", "contains a NUL byte")
+	case strings.ContainsRune(e.Date, 0):
+		return vigie.Invalid("date", "contains a NUL byte: it is part of the exam's key")
 	}
 	switch e.Source {
 	case SourceRDSR, SourceESR, SourceHeader:
@@ -211,7 +215,67 @@ func (e *Exam) Validate() error {
 	default:
 		return vigie.Invalid("domain", "%q is not ct, projection, mammography or nm", e.Domain)
 	}
-	return nil
+	var bad error
+	e.eachQuantity(func(field string, q *Quantity) {
+		if bad == nil && (math.IsNaN(q.Value) || math.IsInf(q.Value, 0) || math.IsNaN(q.Raw) || math.IsInf(q.Raw, 0)) {
+			bad = vigie.Invalid(field, "%v (%v %s) is not a finite number", q.Value, q.Raw, q.RawUnit)
+		}
+	})
+	return bad
+}
+
+// eachQuantity calls fn with every figure of the exam and its field name:
+// a dose figure that is not a number would poison every sum it enters.
+func (e *Exam) eachQuantity(fn func(field string, q *Quantity)) {
+	put := func(field string, q *Quantity) {
+		if q != nil {
+			fn(field, q)
+		}
+	}
+	put("patient.weight", e.Patient.Weight)
+	put("patient.height", e.Patient.Height)
+	if c := e.CT; c != nil {
+		put("ct.dlp_total", c.DLPTotal)
+		for i := range c.Events {
+			ev := &c.Events[i]
+			p := fmt.Sprintf("ct.events[%d].", i)
+			put(p+"ctdivol", ev.CTDIvol)
+			put(p+"dlp", ev.DLP)
+			put(p+"ssde", ev.SSDE)
+		}
+	}
+	if pr := e.Projection; pr != nil {
+		for _, f := range []struct {
+			name string
+			q    *Quantity
+		}{{"dap_total", pr.DAPTotal}, {"rp_total", pr.RPTotal}, {"fluoro_dap", pr.FluoroDAP}, {"fluoro_rp", pr.FluoroRP},
+			{"acquisition_dap", pr.AcqDAP}, {"acquisition_rp", pr.AcqRP}, {"fluoro_time", pr.FluoroTime}, {"acquisition_time", pr.AcqTime}} {
+			put("projection."+f.name, f.q)
+		}
+		for i := range pr.Events {
+			ev := &pr.Events[i]
+			p := fmt.Sprintf("projection.events[%d].", i)
+			put(p+"dap", ev.DAP)
+			put(p+"rp", ev.RP)
+			put(p+"duration", ev.Duration)
+		}
+	}
+	if m := e.Mammography; m != nil {
+		put("mammography.agd_left", m.AGDLeft)
+		put("mammography.agd_right", m.AGDRight)
+		put("mammography.agd_both", m.AGDBoth)
+		put("mammography.thickness", m.Thickness)
+		for i := range m.Events {
+			p := fmt.Sprintf("mammography.events[%d].", i)
+			put(p+"agd", m.Events[i].AGD)
+			put(p+"thickness", m.Events[i].Thickness)
+		}
+	}
+	if n := e.NM; n != nil {
+		for i := range n.Administrations {
+			put(fmt.Sprintf("nm.administrations[%d].activity", i), n.Administrations[i].Activity)
+		}
+	}
 }
 
 // Totals are an exam's dose figures in canonical units, as the dose history

@@ -24,10 +24,24 @@
 // Key layout (namespace l/ of the store, see package store). Keys are bytes;
 // NUL separates variable parts, which Exam.Validate forbids inside them.
 //
-//	l/x/<sop instance uid>                              → Entry (JSON)
-//	l/k/<authority> NUL <local id> NUL <sop uid>         → empty (exams of a source record)
+//	l/d/<authority> NUL <date> NUL <sop uid>             → Entry (binary, see codec.go)
+//	l/x/<sop instance uid>                              → 0x02 <authority> NUL <date>: where its row is
+//	l/k/<authority> NUL <local id> NUL <sop uid>         → <date> (exams of a source record)
 //	l/e/<event or administration uid>                    → sop uid that first counted it
 //	l/s/<study uid> NUL <domain> NUL <source> NUL <sop>   → empty (supersession of headers)
+//	l/v                                                 → layout version (one byte, 2)
+//
+// The exam rows (l/d/) are clustered by site and date: a site's period is
+// one contiguous range of small values (EachSite), which is what keeps an
+// NRD evaluation or an alert scan of a site-year under a second in a
+// regional ledger of millions of exams. l/x/ says whether a SOP instance is
+// stored (exactly once) and where; l/k/ lists a source record's exams for
+// its history.
+//
+// Layout 1 kept the Entry as JSON under l/x/ and no l/d/ rows. Open
+// converts such a store once, in batches (see upgrade), and says so in the
+// log; a conversion cut short resumes at the next Open. Reading still
+// understands a layout-1 value wherever one is met.
 //
 // Writes go through the store's durable transactions (SyncWrites): Put
 // returns only once the entry, its indexes and its event markers are on disk
@@ -37,10 +51,10 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -53,11 +67,24 @@ import (
 type Ledger struct {
 	db  *badger.DB
 	now func() time.Time
+	// err is why the store cannot be used by this build (a layout it
+	// cannot read or convert): every method returns it.
+	err error
+	// versioned is set once the layout version is stored (a new store
+	// gets it with its first exam).
+	versioned atomic.Bool
 }
 
-// Open returns the ledger kept in db. It writes nothing until the first Put.
+// Open returns the ledger kept in db. It converts a store of layout 1 (see
+// the package doc) before returning, and otherwise writes nothing until the
+// first Put; a store it cannot use makes every method fail with the
+// reason.
 func Open(db *badger.DB) *Ledger {
-	return &Ledger{db: db, now: time.Now}
+	l := &Ledger{db: db, now: time.Now}
+	if err := l.upgrade(); err != nil {
+		l.err = fmt.Errorf("ledger: %w", err)
+	}
+	return l
 }
 
 // Entry is one stored exam: the exam as reported, the figures it counts
@@ -110,14 +137,37 @@ type Outcome struct {
 
 var (
 	prefixExam   = []byte("l/x/")
+	prefixRow    = []byte("l/d/")
 	prefixKey    = []byte("l/k/")
 	prefixEvent  = []byte("l/e/")
 	prefixStudy  = []byte("l/s/")
 	errDuplicate = errors.New("duplicate")
 )
 
+// formatPointer starts an l/x/ value of layout 2: where the exam's row is.
+const formatPointer = 0x02
+
 func examKey(sop string) []byte  { return append(bytes.Clone(prefixExam), sop...) }
 func eventKey(uid string) []byte { return append(bytes.Clone(prefixEvent), uid...) }
+
+// sitePrefix is the prefix of a site's exam rows.
+func sitePrefix(authority string) []byte {
+	b := make([]byte, 0, len(prefixRow)+len(authority)+1)
+	b = append(b, prefixRow...)
+	b = append(b, authority...)
+	return append(b, 0)
+}
+
+// rowKey is the key of an exam's row: site, date, SOP instance.
+func rowKey(authority, date, sop string) []byte {
+	b := make([]byte, 0, len(prefixRow)+len(authority)+len(date)+len(sop)+2)
+	b = append(b, prefixRow...)
+	b = append(b, authority...)
+	b = append(b, 0)
+	b = append(b, date...)
+	b = append(b, 0)
+	return append(b, sop...)
+}
 
 func sourcePrefix(k SourceKey) []byte {
 	b := bytes.Clone(prefixKey)
@@ -140,6 +190,9 @@ func studyPrefix(study string, d Domain) []byte {
 // written; concurrent Puts touching the same events are serialised by
 // retrying the transaction.
 func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
+	if l.err != nil {
+		return Outcome{}, l.err
+	}
 	if err := ex.Validate(); err != nil {
 		return Outcome{}, fmt.Errorf("ledger: put: %w", err)
 	}
@@ -161,6 +214,7 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 		case err != nil:
 			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
 		}
+		l.versioned.Store(true)
 		return out, nil
 	}
 }
@@ -225,15 +279,13 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 		}
 	}
 
-	v, err := json.Marshal(&e)
-	if err != nil {
+	if err := writeEntry(txn, &e); err != nil {
 		return out, err
 	}
-	if err := txn.Set(examKey(ex.SOPInstanceUID), v); err != nil {
-		return out, err
-	}
-	if err := txn.Set(append(sourcePrefix(ex.Key), ex.SOPInstanceUID...), nil); err != nil {
-		return out, err
+	if !l.versioned.Load() {
+		if err := txn.Set(layoutKey, []byte{layoutVersion}); err != nil {
+			return out, err
+		}
 	}
 	out.Result = Stored
 	if e.Excluded() {
@@ -279,11 +331,7 @@ func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
 			continue
 		}
 		e.SupersededBy = sop
-		v, err := json.Marshal(e)
-		if err != nil {
-			return n, err
-		}
-		if err := txn.Set(examKey(h), v); err != nil {
+		if err := writeEntry(txn, e); err != nil {
 			return n, err
 		}
 		n++
@@ -291,21 +339,77 @@ func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
 	return n, nil
 }
 
+// writeEntry writes an exam's row, where it is (l/x/) and its place in its
+// source record's list (l/k/), replacing a layout-1 value if there was one.
+// The row key depends only on the site, the date and the SOP instance,
+// which never change: rewriting an entry (supersession) rewrites the same
+// row.
+func writeEntry(txn *badger.Txn, e *Entry) error {
+	x := &e.Exam
+	if err := txn.Set(rowKey(x.Key.Authority, x.Date, x.SOPInstanceUID), encodeEntry(e)); err != nil {
+		return err
+	}
+	ptr := make([]byte, 0, 2+len(x.Key.Authority)+len(x.Date))
+	ptr = append(ptr, formatPointer)
+	ptr = append(ptr, x.Key.Authority...)
+	ptr = append(ptr, 0)
+	ptr = append(ptr, x.Date...)
+	if err := txn.Set(examKey(x.SOPInstanceUID), ptr); err != nil {
+		return err
+	}
+	return txn.Set(append(sourcePrefix(x.Key), x.SOPInstanceUID...), []byte(x.Date))
+}
+
+// getEntry reads the stored entry of a SOP instance through its l/x/ value.
 func getEntry(txn *badger.Txn, sop string) (*Entry, error) {
 	item, err := txn.Get(examKey(sop))
 	if err != nil {
 		return nil, err
 	}
-	var e Entry
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+	var e *Entry
+	var row []byte
+	err = item.Value(func(v []byte) error {
+		if len(v) > 0 && v[0] == formatPointer {
+			auth, date, ok := bytes.Cut(v[1:], []byte{0})
+			if !ok {
+				return fmt.Errorf("corrupt location %q", v)
+			}
+			row = rowKey(string(auth), string(date), sop)
+			return nil
+		}
+		var err error
+		e, err = decodeEntry(v)
+		return err
+	})
+	if err == nil && row != nil {
+		e, err = getRow(txn, row)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("decode exam %s: %w", sop, err)
 	}
-	return &e, nil
+	return e, nil
+}
+
+// getRow reads and decodes one exam row.
+func getRow(txn *badger.Txn, key []byte) (*Entry, error) {
+	item, err := txn.Get(key)
+	if err != nil {
+		return nil, fmt.Errorf("row %q: %w", key, err)
+	}
+	var e *Entry
+	err = item.Value(func(v []byte) error {
+		var err error
+		e, err = decodeEntry(v)
+		return err
+	})
+	return e, err
 }
 
 // Get returns the stored entry of one SOP instance, or an ENOTFOUND error.
 func (l *Ledger) Get(ctx context.Context, sop string) (*Entry, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
 	var e *Entry
 	err := l.db.View(func(txn *badger.Txn) error {
 		var err error
@@ -325,65 +429,139 @@ func (l *Ledger) Get(ctx context.Context, sop string) (*Entry, error) {
 // records of an identity, as the patient index gives them), oldest first.
 func (l *Ledger) Exams(ctx context.Context, keys []SourceKey) ([]Entry, error) {
 	var out []Entry
-	seen := map[string]bool{}
+	err := l.Histories(ctx, [][]SourceKey{keys}, nil, func(_ int, es []*Entry) error {
+		out = make([]Entry, len(es))
+		for i, e := range es {
+			out[i] = *e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Histories reads the exams of several patients, each a set of source
+// records, in one read transaction, and calls fn with each patient's
+// exams, oldest first (patient i of patients). have, when not nil, returns
+// an entry the caller already holds by its SOP instance, or nil: such an
+// exam is not read again. An alert scan of a site-year gives the exams it
+// has just read that way, so that only the patients' exams outside the
+// period or the site cost a read. fn's error stops the walk; fn may keep
+// the entries.
+func (l *Ledger) Histories(ctx context.Context, patients [][]SourceKey, have func(sop string) *Entry, fn func(i int, es []*Entry) error) error {
+	if l.err != nil {
+		return l.err
+	}
 	err := l.db.View(func(txn *badger.Txn) error {
-		for _, k := range keys {
-			if err := ctx.Err(); err != nil {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey})
+		defer it.Close()
+		type ref struct{ sop, date string }
+		var refs []ref
+		seen := map[string]bool{}
+		for i, keys := range patients {
+			clear(seen)
+			var es []*Entry
+			for _, k := range keys {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p := sourcePrefix(k)
+				refs = refs[:0]
+				for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+					item := it.Item()
+					r := ref{sop: string(item.Key()[len(p):])}
+					if err := item.Value(func(v []byte) error { r.date = string(v); return nil }); err != nil {
+						return err
+					}
+					refs = append(refs, r)
+				}
+				for _, r := range refs {
+					if seen[r.sop] {
+						continue
+					}
+					seen[r.sop] = true
+					var e *Entry
+					if have != nil {
+						e = have(r.sop)
+					}
+					var err error
+					switch {
+					case e != nil:
+					case r.date != "":
+						e, err = getRow(txn, rowKey(k.Authority, r.date, r.sop))
+					default:
+						// A layout-1 list entry, or an exam without a
+						// date: l/x/ says where the row is.
+						e, err = getEntry(txn, r.sop)
+					}
+					if err != nil {
+						return fmt.Errorf("exam %s of %s: %w", r.sop, k, err)
+					}
+					es = append(es, e)
+				}
+			}
+			sortEntries(es)
+			if err := fn(i, es); err != nil {
 				return err
-			}
-			p := sourcePrefix(k)
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
-			var sops []string
-			for it.Rewind(); it.Valid(); it.Next() {
-				sops = append(sops, string(it.Item().Key()[len(p):]))
-			}
-			it.Close()
-			for _, sop := range sops {
-				if seen[sop] {
-					continue
-				}
-				seen[sop] = true
-				e, err := getEntry(txn, sop)
-				if err != nil {
-					return fmt.Errorf("exam %s of %s: %w", sop, k, err)
-				}
-				out = append(out, *e)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ledger: exams: %w", err)
+		return fmt.Errorf("ledger: exams: %w", err)
 	}
-	sortEntries(out)
-	return out, nil
+	return nil
 }
 
-// Each calls fn for every stored exam in SOP instance order (the export
-// reads the whole ledger this way). fn's error stops the walk.
+// Each calls fn for every stored exam, site by site (assigning authority
+// order), each site's in date order (the export reads the whole ledger
+// this way). fn's error stops the walk; fn may keep the entry.
 func (l *Ledger) Each(ctx context.Context, fn func(*Entry) error) error {
+	if l.err != nil {
+		return l.err
+	}
 	return l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixExam, PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var e Entry
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
-				return fmt.Errorf("ledger: decode %s: %w", it.Item().Key(), err)
-			}
-			if err := fn(&e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachRow(ctx, txn, prefixRow, nil, nil, fn)
 	})
 }
 
-func sortEntries(es []Entry) {
+// eachRow decodes the exam rows with prefix p from the first key at or
+// after start (nil: the first) to the last before end (nil: the last).
+func eachRow(ctx context.Context, txn *badger.Txn, p, start, end []byte, fn func(*Entry) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	defer it.Close()
+	if start == nil {
+		start = p
+	}
+	for it.Seek(start); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		item := it.Item()
+		if end != nil && bytes.Compare(item.Key(), end) >= 0 {
+			return nil
+		}
+		var e *Entry
+		err := item.Value(func(v []byte) error {
+			var err error
+			e, err = decodeEntry(v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("ledger: decode %q: %w", item.Key(), err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortEntries(es []*Entry) {
 	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i].Exam, es[j].Exam
+		a, b := &es[i].Exam, &es[j].Exam
 		if a.Date+a.Time != b.Date+b.Time {
 			return a.Date+a.Time < b.Date+b.Time
 		}

@@ -155,6 +155,13 @@ func TestPutRefusesAndWritesNothing(t *testing.T) {
 		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: SourceKey{Authority: "x", LocalID: "a\x00b"}}},
 		{"source", &Exam{SOPInstanceUID: "1", Source: "pdf", Domain: DomainCT, Key: siteA}},
 		{"domain", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: "mri", Key: siteA}},
+		{"date", &Exam{SOPInstanceUID: "1", Date: "2025\x0001", Source: SourceRDSR, Domain: DomainCT, Key: siteA}},
+		{"ct.events[1].dlp", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: siteA,
+			CT: &CTDose{Events: []CTEvent{{DLP: q(1, "mGy.cm", DimDLP)}, {DLP: &Quantity{Value: math.NaN(), Unit: "mGy.cm"}}}}}},
+		{"projection.rp_total", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainProjection, Key: siteA,
+			Projection: &ProjectionDose{RPTotal: &Quantity{Value: math.Inf(1), Unit: "mGy"}}}},
+		{"patient.weight", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: siteA,
+			Patient: PatientSize{Weight: &Quantity{Value: 70, Raw: math.NaN()}}}},
 	}
 	l, db := openTest(t)
 	for _, b := range bad {

@@ -16,7 +16,7 @@ func TestEachSiteReadsOneSiteOnly(t *testing.T) {
 		}
 	}
 	var got []string
-	if err := l.EachSite(ctx, "1.2.3.1", func(e *Entry) error {
+	if err := l.EachSite(ctx, "1.2.3.1", "", "", func(e *Entry) error {
 		got = append(got, e.Exam.Key.Authority+"/"+e.Exam.Key.LocalID)
 		return nil
 	}); err != nil {

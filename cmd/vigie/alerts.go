@@ -113,7 +113,7 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func runAlertsScan(args []string, stdout, stderr io.Writer) error {
+func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("alerts scan", stderr)
 	af := addAnalyticsFlags(fs)
 	var q dosimetry.ScanQuery
@@ -149,17 +149,19 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) error {
 	led := ledger.Open(db)
 	s := &dosimetry.Scanner{Types: tab, NRD: nrd, Coef: coef, Config: cfg, History: led}
 	if *identities {
-		ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-		if err != nil {
-			return fmt.Errorf("patient index: %w", err)
+		ix, oerr := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+		if oerr != nil {
+			return fmt.Errorf("patient index: %w", oerr)
 		}
 		defer ix.Close()
 		s.Identities = rpc.MPIIdentities{Index: ix}
-		_, age, err := demographics(ix, q.Site)
-		if err != nil {
-			return err
-		}
-		s.Age = age
+		demo := newDemographics(ix)
+		s.Age = demo.age
+		defer func() {
+			if err == nil {
+				err = demo.err
+			}
+		}()
 	}
 	res, err := s.Scan(context.Background(), led, dosimetry.OpenAlerts(db), q)
 	if err != nil {

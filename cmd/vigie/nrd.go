@@ -14,6 +14,7 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
+	"vigie"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
@@ -82,7 +83,7 @@ func addQueryFlags(fs *flag.FlagSet) *dosimetry.Query {
 	return q
 }
 
-func runNRDEvaluate(args []string, stdout, stderr io.Writer) error {
+func runNRDEvaluate(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("nrd evaluate", stderr)
 	af := addAnalyticsFlags(fs)
 	q := addQueryFlags(fs)
@@ -105,9 +106,17 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
 	if *fromIndex {
-		if err := withDemographics(db, q.Site, ev); err != nil {
-			return err
+		demo, oerr := openDemographics(db)
+		if oerr != nil {
+			return oerr
 		}
+		defer demo.close()
+		ev.Sex, ev.Age = demo.sex, demo.age
+		defer func() {
+			if err == nil {
+				err = demo.err
+			}
+		}()
 	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
@@ -179,7 +188,7 @@ func gp(f *float64) string {
 	return g(*f)
 }
 
-func runNRDExport(args []string, stdout, stderr io.Writer) error {
+func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("nrd export", stderr)
 	af := addAnalyticsFlags(fs)
 	q := addQueryFlags(fs)
@@ -206,9 +215,17 @@ func runNRDExport(args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
 	if *fromIndex {
-		if err := withDemographics(db, q.Site, ev); err != nil {
-			return err
+		demo, oerr := openDemographics(db)
+		if oerr != nil {
+			return oerr
 		}
+		defer demo.close()
+		ev.Sex, ev.Age = demo.sex, demo.age
+		defer func() {
+			if err == nil {
+				err = demo.err
+			}
+		}()
 	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
@@ -261,59 +278,71 @@ type demographic struct {
 	birth time.Time
 }
 
-// withDemographics reads the sex and birth date of the site's source
-// records (every site when site is empty) from the patient index and
-// gives them to the evaluator.
-func withDemographics(db *badger.DB, site string, ev *dosimetry.Evaluator) error {
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		return fmt.Errorf("patient index: %w", err)
-	}
-	defer ix.Close()
-	sex, age, err := demographics(ix, site)
-	if err != nil {
-		return err
-	}
-	ev.Sex, ev.Age = sex, age
-	return nil
+// demographics gives evaluations and alert scans the sex and age of source
+// records from the patient index, each record looked up when first asked
+// and kept for the run: a survey asks for its own patients (sex for each,
+// age only when the DICOM header has none), not for every record of the
+// region. err is the first lookup failure other than an unknown record;
+// the caller reports it after the evaluation.
+type demographics struct {
+	ix   *mpi.Index
+	memo map[ledger.SourceKey]demographic
+	err  error
 }
 
-// demographics returns the sex and age-on-a-date functions of the site's
-// source records, read once from the patient index.
-func demographics(ix *mpi.Index, site string) (func(ledger.SourceKey) string, func(ledger.SourceKey, string) (float64, bool), error) {
-	demo := map[ledger.SourceKey]demographic{}
-	err := ix.Scan(context.Background(), func(k mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
-		if site != "" && k.Authority != site {
-			return nil
-		}
-		var d demographic
-		switch strings.ToUpper(strings.TrimSpace(rec.Sex)) {
-		case "M", "H", "1":
-			d.sex = "M"
-		case "F", "2":
-			d.sex = "F"
-		}
-		if t, err := time.Parse("2006-01-02", rec.BirthDate); err == nil {
-			d.birth = t
-		}
-		if d != (demographic{}) {
-			demo[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = d
-		}
-		return nil
-	})
+// openDemographics opens the patient index kept in db.
+func openDemographics(db *badger.DB) (*demographics, error) {
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("patient index: %w", err)
+		return nil, fmt.Errorf("patient index: %w", err)
 	}
-	sex := func(k ledger.SourceKey) string { return demo[k].sex }
-	age := func(k ledger.SourceKey, date string) (float64, bool) {
-		b := demo[k].birth
-		on, err := time.Parse("2006-01-02", date)
-		if b.IsZero() || err != nil || on.Before(b) {
-			return 0, false
+	return newDemographics(ix), nil
+}
+
+func newDemographics(ix *mpi.Index) *demographics {
+	return &demographics{ix: ix, memo: map[ledger.SourceKey]demographic{}}
+}
+
+func (d *demographics) close() { d.ix.Close() }
+
+func (d *demographics) lookup(k ledger.SourceKey) demographic {
+	if v, ok := d.memo[k]; ok {
+		return v
+	}
+	var v demographic
+	latest, err := d.ix.Latest(context.Background(), mpi.SourceKey(k))
+	switch {
+	case vigie.ErrorCode(err) == vigie.ENOTFOUND:
+	case err != nil:
+		if d.err == nil {
+			d.err = fmt.Errorf("patient index: %w", err)
 		}
-		return on.Sub(b).Hours() / 24 / 365.25, true
+	default:
+		switch strings.ToUpper(strings.TrimSpace(latest.Record.Sex)) {
+		case "M", "H", "1":
+			v.sex = "M"
+		case "F", "2":
+			v.sex = "F"
+		}
+		if t, err := time.Parse("2006-01-02", latest.Record.BirthDate); err == nil {
+			v.birth = t
+		}
 	}
-	return sex, age, nil
+	d.memo[k] = v
+	return v
+}
+
+// sex is Evaluator.Sex.
+func (d *demographics) sex(k ledger.SourceKey) string { return d.lookup(k).sex }
+
+// age is Evaluator.Age and Scanner.Age: years on the exam date.
+func (d *demographics) age(k ledger.SourceKey, date string) (float64, bool) {
+	b := d.lookup(k).birth
+	on, err := time.Parse("2006-01-02", date)
+	if b.IsZero() || err != nil || on.Before(b) {
+		return 0, false
+	}
+	return on.Sub(b).Hours() / 24 / 365.25, true
 }
 
 func runNRDTable(args []string, stdout, stderr io.Writer) error {

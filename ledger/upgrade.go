@@ -1,0 +1,142 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// layoutVersion is the ledger layout this build writes (see the package
+// doc). layoutKey holds it.
+const layoutVersion = 2
+
+var layoutKey = []byte("l/v")
+
+// upgradeBatch is how many exams one conversion transaction rewrites:
+// small enough for Badger's transaction limits, large enough to amortise
+// the commits.
+const upgradeBatch = 500
+
+// upgrade checks the ledger's layout version, converts a layout-1 store
+// (exams as JSON under l/x/, no rows by site and date) and records the
+// version. It is idempotent and resumable: a conversion cut short leaves
+// every exam either converted or untouched, never half-written, and the
+// version is recorded only once nothing is left to convert.
+func (l *Ledger) upgrade() error {
+	var version []byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(layoutKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		version, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the layout version: %w", err)
+	}
+	switch {
+	case version == nil:
+	case len(version) != 1 || version[0] > layoutVersion:
+		return fmt.Errorf("the stored ledger has layout %v, newer than this build's %d: upgrade vigie", version, layoutVersion)
+	case version[0] == layoutVersion:
+		l.versioned.Store(true)
+		return nil
+	}
+	n, seen, err := l.convert()
+	if err != nil {
+		return fmt.Errorf("convert the stored exams to layout %d (%d converted so far; the next start resumes): %w", layoutVersion, n, err)
+	}
+	if !seen {
+		// An empty ledger: the first Put records the version.
+		return nil
+	}
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
+		return fmt.Errorf("record the layout version: %w", err)
+	}
+	l.versioned.Store(true)
+	return nil
+}
+
+// convert rewrites every layout-1 exam (a JSON value under l/x/) as a row
+// by site and date with its location, in batches of one transaction each.
+// It returns how many it converted and whether the ledger holds any exam.
+func (l *Ledger) convert() (n int, seen bool, err error) {
+	var start time.Time
+	after := prefixExam
+	for {
+		type old struct {
+			sop string
+			e   *Entry
+		}
+		var batch []old
+		var last []byte
+		err = l.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixExam})
+			defer it.Close()
+			for it.Seek(after); it.Valid() && len(batch) < upgradeBatch; it.Next() {
+				item := it.Item()
+				if bytes.Equal(item.Key(), after) {
+					continue
+				}
+				last = item.KeyCopy(last[:0])
+				sop := string(item.Key()[len(prefixExam):])
+				err := item.Value(func(v []byte) error {
+					if len(v) > 0 && v[0] == formatPointer {
+						return nil
+					}
+					e, err := decodeEntry(v)
+					if err != nil {
+						return err
+					}
+					if e.Exam.SOPInstanceUID != sop {
+						return fmt.Errorf("holds SOP instance %q", e.Exam.SOPInstanceUID)
+					}
+					batch = append(batch, old{sop, e})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("exam %s: %w", sop, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, seen, err
+		}
+		seen = seen || last != nil
+		if len(batch) > 0 {
+			if n == 0 {
+				start = time.Now()
+				slog.Info("ledger: converting the stored exams to layout 2 (rows by site and date); once, about a minute per million exams")
+			}
+			err := l.db.Update(func(txn *badger.Txn) error {
+				for _, o := range batch {
+					if err := writeEntry(txn, o.e); err != nil {
+						return fmt.Errorf("exam %s: %w", o.sop, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return n, seen, err
+			}
+			n += len(batch)
+		}
+		if last == nil {
+			break
+		}
+		after = last
+	}
+	if n > 0 {
+		slog.Info("ledger: stored exams converted to layout 2", "exams", n, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	}
+	return n, seen, nil
+}
