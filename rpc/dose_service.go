@@ -332,10 +332,10 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 		if !p.MayActFor(m.GetSite()) {
 			return nil, ConnectError(vigie.Errorf(vigie.EPERMISSION, "site: %s %q does not act for %q", p.Role, p.Name, m.GetSite()))
 		}
-		err := s.Ledger.Each(ctx, func(e *ledger.Entry) error {
-			if e.Exam.Key.Authority == m.GetSite() {
-				entries = append(entries, *e)
-			}
+		// The site's rows are clustered by date: the period is one
+		// contiguous read, not a walk over the regional ledger.
+		err := s.Ledger.EachSite(ctx, m.GetSite(), m.GetSince(), m.GetUntil(), func(e *ledger.Entry) error {
+			entries = append(entries, *e)
 			return nil
 		})
 		if err != nil {
