@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -51,10 +52,52 @@ func (k *Key) Active(now time.Time) bool { return k.Revoked.IsZero() && now.Befo
 type Keys struct {
 	db  *badger.DB
 	now func() time.Time
+	// known caches the keys read or written through this value, so that
+	// authenticating a call costs no store read: a read transaction waits
+	// for the commits in flight, which under load is most of a call's
+	// latency. The store is opened by one process and a server keeps one
+	// Keys, whose Revoke updates the cache after its commit, so a revoked
+	// key stops working at once.
+	mu    sync.RWMutex
+	known map[string]knownKey
 }
 
-// NewKeys returns the API keys kept in db.
-func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now} }
+// knownKey is a cached key and when it was read or written.
+type knownKey struct {
+	key Key
+	at  time.Time
+}
+
+// NewKeys returns the API keys kept in db. Use one Keys per store in a
+// process: revocations through another would reach this one's cache
+// only after it forgets the key (see knownFor).
+func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now, known: map[string]knownKey{}} }
+
+// knownFor bounds how long a cached key is trusted without reading the
+// store again.
+const knownFor = time.Minute
+
+// remember caches key as read or written now.
+func (k *Keys) remember(key Key) {
+	k.mu.Lock()
+	k.known[key.ID] = knownKey{key: key, at: k.now()}
+	k.mu.Unlock()
+}
+
+// lookup returns a key from the cache, or from the store.
+func (k *Keys) lookup(id string) (Key, error) {
+	k.mu.RLock()
+	c, ok := k.known[id]
+	k.mu.RUnlock()
+	if ok && k.now().Sub(c.at) < knownFor {
+		return c.key, nil
+	}
+	key, err := k.Get(id)
+	if err == nil {
+		k.remember(key)
+	}
+	return key, err
+}
 
 // Create makes a new API key and returns its secret, which is never shown
 // again, with the key as stored. Scoped roles (ingest, physicist) need at
@@ -152,7 +195,7 @@ func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, e
 	if !ok || len(id) != 16 {
 		return nil, unauthenticated("malformed API key")
 	}
-	key, err := k.Get(id)
+	key, err := k.lookup(id)
 	if vigie.ErrorCode(err) == vigie.ENOTFOUND {
 		return nil, unauthenticated("unknown API key")
 	}
@@ -239,6 +282,7 @@ func (k *Keys) Revoke(id string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("auth: revoke key %s: %w", id, err)
 	}
+	k.remember(key)
 	return key, nil
 }
 

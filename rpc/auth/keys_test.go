@@ -225,3 +225,41 @@ func TestPrincipalMayActFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeAfterCachedAuthentication: a key that authenticated (and so
+// sits in the cache) is refused as soon as it is revoked through the same
+// Keys; revoked through another Keys on the same store, it is refused once
+// the cache stops trusting it.
+func TestRevokeAfterCachedAuthentication(t *testing.T) {
+	db := memDB(t)
+	keys := NewKeys(db)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	keys.now = func() time.Time { return now }
+	secret, key, err := keys.Create(RoleClinician, nil, "dr", 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Authenticate(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Revoke(key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Authenticate(context.Background(), secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("revoked key after a cached authentication: %v, want unauthenticated", err)
+	}
+
+	other, okey, _ := keys.Create(RoleClinician, nil, "dr2", 24*time.Hour)
+	if _, err := keys.Authenticate(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := NewKeys(db)
+	elsewhere.now = keys.now
+	if _, err := elsewhere.Revoke(okey.ID); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(knownFor)
+	if _, err := keys.Authenticate(context.Background(), other); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("key revoked elsewhere, after %s: %v, want unauthenticated", knownFor, err)
+	}
+}
