@@ -91,28 +91,49 @@ type Index struct {
 
 	// The memberships, mirrored in memory so that scoring candidates needs
 	// no read of the store: updated after each commit (see tx.setRecord and
-	// tx.setIdentity), rebuilt by Open. Slices in idents are never modified
-	// in place.
-	memMu  sync.RWMutex
-	recs   map[SourceKey]recMem
-	idents map[ID]identMem
+	// tx.setIdentity), rebuilt by Open. Records are known by ordinal (see
+	// keyTable); recIdent and recVersion are indexed by it (0: a record
+	// whose commit has not mirrored itself yet). Slices in idents are never
+	// modified in place.
+	memMu      sync.RWMutex
+	keys       keyTable
+	recIdent   []ID
+	recVersion []uint32
+	idents     map[ID]identMem
 	// The blocking index: a hash of each blocking key (see blockString)
-	// to the ordinals of the records filed under it; byOrd maps an ordinal
-	// back to its record. A hash collision only adds candidates.
-	blocks map[uint64][]uint32
-	byOrd  []SourceKey
+	// to the ordinals of the records filed under it.
+	blocks postings
 }
 
-type recMem struct {
-	identity ID
-	version  int
-	ord      uint32
-}
-
-// identMem is a live identity's members (sorted) and attributes.
+// identMem is a live identity's members (ordinals, in the stored order:
+// sorted by source key) and attributes.
 type identMem struct {
-	members []SourceKey
+	members []uint32
 	attrs   []string
+}
+
+// ordLocked returns the ordinal of k, numbering it if it is new. memMu
+// must be held for writing.
+func (x *Index) ordLocked(k SourceKey) uint32 {
+	if o, ok := x.keys.find(k); ok {
+		return o
+	}
+	o := x.keys.add(k)
+	x.recIdent = append(x.recIdent, 0)
+	x.recVersion = append(x.recVersion, 0)
+	return o
+}
+
+// identMemLocked mirrors a live identity. memMu must be held for writing.
+func (x *Index) identMemLocked(members []SourceKey, attrs []string) identMem {
+	m := identMem{members: make([]uint32, len(members))}
+	for i, k := range members {
+		m.members[i] = x.ordLocked(k)
+	}
+	if len(attrs) > 0 {
+		m.attrs = slices.Clone(attrs)
+	}
+	return m
 }
 
 type cached struct {
@@ -128,8 +149,9 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 		return nil, vigie.Invalid("model", "a matching model is required")
 	}
 	opts.defaults()
-	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{},
-		recs: map[SourceKey]recMem{}, idents: map[ID]identMem{}, blocks: map[uint64][]uint32{}}
+	seed := maphash.MakeSeed()
+	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: map[SourceKey]cached{},
+		keys: newKeyTable(seed), idents: map[ID]identMem{}, blocks: newPostings()}
 	var err error
 	for _, s := range []struct {
 		p    **badger.Sequence
@@ -151,12 +173,10 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 			x.freq.Add(freqForm(st.Family, st.First))
 			x.records.Add(1)
 			k := parseSkey(string(it.Item().Key()[len(pRecord):]))
-			ord := uint32(len(x.byOrd))
-			x.byOrd = append(x.byOrd, k)
-			x.recs[k] = recMem{st.Identity, st.Version, ord}
+			ord := x.ordLocked(k)
+			x.recIdent[ord], x.recVersion[ord] = st.Identity, uint32(st.Version)
 			for _, b := range st.Blocks {
-				h := x.blockHash(b)
-				x.blocks[h] = append(x.blocks[h], ord)
+				x.blocks.add(x.blockHash(b), ord)
 			}
 		}
 		return scan(txn, pIdentity, func(_, v []byte) error {
@@ -165,7 +185,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 				return err
 			}
 			if id.Retired == 0 {
-				x.idents[id.ID] = identMem{id.Members, id.Attributes}
+				x.idents[id.ID] = x.identMemLocked(id.Members, id.Attributes)
 			}
 			return nil
 		})
@@ -414,13 +434,8 @@ func (t *tx) setRecord(k SourceKey, st *recordState) error {
 	t.after = append(t.after, func() {
 		x := t.x
 		x.memMu.Lock()
-		m, ok := x.recs[k]
-		if !ok {
-			m.ord = uint32(len(x.byOrd))
-			x.byOrd = append(x.byOrd, k)
-		}
-		m.identity, m.version = id, version
-		x.recs[k] = m
+		o := x.ordLocked(k)
+		x.recIdent[o], x.recVersion[o] = id, uint32(version)
 		x.memMu.Unlock()
 	})
 	return put(t.Txn, recordKey(k), st)
@@ -438,26 +453,15 @@ func (t *tx) setBlocks(k SourceKey, old, cur []string) {
 		x := t.x
 		x.memMu.Lock()
 		defer x.memMu.Unlock()
-		ord := x.recs[k].ord
+		ord := x.ordLocked(k)
 		for _, b := range old {
-			if slices.Contains(cur, b) {
-				continue
-			}
-			h := x.blockHash(b)
-			p := x.blocks[h]
-			if i := slices.Index(p, ord); i >= 0 {
-				p = slices.Delete(p, i, i+1)
-			}
-			if len(p) == 0 {
-				delete(x.blocks, h)
-			} else {
-				x.blocks[h] = p
+			if !slices.Contains(cur, b) {
+				x.blocks.remove(x.blockHash(b), ord)
 			}
 		}
 		for _, b := range cur {
 			if !slices.Contains(old, b) {
-				h := x.blockHash(b)
-				x.blocks[h] = append(x.blocks[h], ord)
+				x.blocks.add(x.blockHash(b), ord)
 			}
 		}
 	})
@@ -467,14 +471,14 @@ func (t *tx) setBlocks(k SourceKey, old, cur []string) {
 func (t *tx) setIdentity(x *identity) error {
 	x.Updated = t.now
 	slices.SortFunc(x.Members, compareKeys)
-	id, m := x.ID, identMem{slices.Clone(x.Members), slices.Clone(x.Attributes)}
+	id, members, attrs := x.ID, slices.Clone(x.Members), slices.Clone(x.Attributes)
 	retired := x.Retired != 0
 	t.after = append(t.after, func() {
 		t.x.memMu.Lock()
 		if retired {
 			delete(t.x.idents, id)
 		} else {
-			t.x.idents[id] = m
+			t.x.idents[id] = t.x.identMemLocked(members, attrs)
 		}
 		t.x.memMu.Unlock()
 	})

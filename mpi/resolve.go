@@ -31,7 +31,7 @@ const maxReviews = 3
 // candidate is an identity scored against a record.
 type candidate struct {
 	id      ID
-	members []SourceKey // as scored (read from memory)
+	members []uint32 // as scored (ordinals, read from memory)
 	best    matcher.Score
 	matched SourceKey // the member the best score was against
 	// noAuto is set when something other than the best member's score
@@ -184,37 +184,43 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	// How many blocking keys each record shares with k (a shared INS counts
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
-	shared := make(map[uint32]int, 64)
 	need := min(x.opts.MinShared, len(keys))
 	ids := map[ID]bool{}
 	var lagging []SourceKey
+	hashes := make([]uint64, len(keys))
+	for i, b := range keys {
+		hashes[i] = x.blockHash(blockString(b))
+	}
+	shared := counters.Get().(*counter)
+	defer counters.Put(shared)
+	var posting []uint32
 	x.memMu.RLock()
-	self, isKnown := x.recs[k]
-	for _, b := range keys {
-		posting := x.blocks[x.blockHash(blockString(b))]
-		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
+	shared.reset(x.keys.len())
+	self, isKnown := x.keys.find(k)
+	for i, b := range keys {
+		if x.blocks.size(hashes[i]) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
 		inc := 1
 		if b.Rule == matcher.BlockINS {
 			inc = len(keys)
 		}
+		posting = x.blocks.get(hashes[i], posting[:0])
 		for _, o := range posting {
-			if !isKnown || o != self.ord {
-				shared[o] += inc
+			if !isKnown || o != self {
+				shared.add(o, inc)
 			}
 		}
 	}
-	for o, n := range shared {
-		if n < need {
+	for _, o := range shared.touched {
+		if int(shared.count[o]) < need {
 			continue
 		}
-		ck := x.byOrd[o]
-		r, ok := x.recs[ck]
-		if _, live := x.idents[r.identity]; ok && live {
-			ids[r.identity] = true
+		id := x.recIdent[o]
+		if _, live := x.idents[id]; id != 0 && live {
+			ids[id] = true
 		} else {
-			lagging = append(lagging, ck)
+			lagging = append(lagging, x.keys.key(o))
 		}
 	}
 	x.memMu.RUnlock()
@@ -258,9 +264,12 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 		k       SourceKey
 		version int
 	}
-	members := make([]member, 0, len(mi.members))
-	for _, m := range mi.members {
-		members = append(members, member{m, x.recs[m].version}) // 0: not mirrored yet
+	members := make([]member, 0, min(len(mi.members), x.opts.MaxMembers))
+	for i, o := range mi.members {
+		if i >= x.opts.MaxMembers {
+			break
+		}
+		members = append(members, member{x.keys.key(o), int(x.recVersion[o])}) // 0: not mirrored yet
 	}
 	x.memMu.RUnlock()
 	if !ok {
@@ -273,8 +282,8 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 		}
 	}
 	first := true
-	for i, m := range members {
-		if i >= x.opts.MaxMembers || m.k == k {
+	for _, m := range members {
+		if m.k == k {
 			continue
 		}
 		if checkDistinct {
@@ -325,7 +334,7 @@ func (t *tx) target(c *candidate) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ident.Retired != 0 || !slices.Equal(ident.Members, c.members) {
+	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) {
 		t.x.refresh(c.id)
 		return nil, errStale
 	}
@@ -355,8 +364,24 @@ func (x *Index) refresh(id ID) {
 	if !found || ident.Retired != 0 {
 		delete(x.idents, id)
 	} else {
-		x.idents[id] = identMem{ident.Members, ident.Attributes}
+		x.idents[id] = x.identMemLocked(ident.Members, ident.Attributes)
 	}
+}
+
+// sameMembers reports whether the stored members of an identity are those
+// the mirror gave (ordinals, in the same order).
+func (x *Index) sameMembers(stored []SourceKey, mirrored []uint32) bool {
+	if len(stored) != len(mirrored) {
+		return false
+	}
+	x.memMu.RLock()
+	defer x.memMu.RUnlock()
+	for i, k := range stored {
+		if o, ok := x.keys.find(k); !ok || o != mirrored[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // linkable reports whether the best candidate may be linked automatically:
