@@ -93,23 +93,20 @@ type Index struct {
 	// no read of the store: updated after each commit (see tx.setRecord and
 	// tx.setIdentity), rebuilt by Open. Records are known by ordinal (see
 	// keyTable); recIdent and recVersion are indexed by it (0: a record
-	// whose commit has not mirrored itself yet). Slices in idents are never
-	// modified in place.
+	// whose commit has not mirrored itself yet). members maps each live
+	// identity to its members (ordinals, in the stored order: sorted by
+	// source key); attrs holds the attributes of the few identities that
+	// have some.
 	memMu      sync.RWMutex
 	keys       keyTable
 	recIdent   []ID
 	recVersion []uint32
-	idents     map[ID]identMem
+	members    postings
+	attrs      map[ID][]string
 	// The blocking index: a hash of each blocking key (see blockString)
 	// to the ordinals of the records filed under it.
-	blocks postings
-}
-
-// identMem is a live identity's members (ordinals, in the stored order:
-// sorted by source key) and attributes.
-type identMem struct {
-	members []uint32
-	attrs   []string
+	blocks   postings
+	counters counters
 }
 
 // ordLocked returns the ordinal of k, numbering it if it is new. memMu
@@ -124,17 +121,27 @@ func (x *Index) ordLocked(k SourceKey) uint32 {
 	return o
 }
 
-// identMemLocked mirrors a live identity. memMu must be held for writing.
-func (x *Index) identMemLocked(members []SourceKey, attrs []string) identMem {
-	m := identMem{members: make([]uint32, len(members))}
+// setIdentLocked mirrors an identity: its members and attributes when it
+// is live, nothing when it is retired. memMu must be held for writing.
+func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []string) {
+	if !live {
+		members, attrs = nil, nil
+	}
+	ords := make([]uint32, len(members))
 	for i, k := range members {
-		m.members[i] = x.ordLocked(k)
+		ords[i] = x.ordLocked(k)
 	}
+	x.members.set(uint64(id), ords)
 	if len(attrs) > 0 {
-		m.attrs = slices.Clone(attrs)
+		x.attrs[id] = slices.Clone(attrs)
+	} else {
+		delete(x.attrs, id)
 	}
-	return m
 }
+
+// liveLocked reports whether the mirror holds id as a live identity (one
+// with members). memMu must be held.
+func (x *Index) liveLocked(id ID) bool { return id != 0 && x.members.has(uint64(id)) }
 
 type cached struct {
 	version int
@@ -151,7 +158,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	opts.defaults()
 	seed := maphash.MakeSeed()
 	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: map[SourceKey]cached{},
-		keys: newKeyTable(seed), idents: map[ID]identMem{}, blocks: newPostings()}
+		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
 	var err error
 	for _, s := range []struct {
 		p    **badger.Sequence
@@ -185,7 +192,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 				return err
 			}
 			if id.Retired == 0 {
-				x.idents[id.ID] = x.identMemLocked(id.Members, id.Attributes)
+				x.setIdentLocked(id.ID, true, id.Members, id.Attributes)
 			}
 			return nil
 		})
@@ -475,11 +482,7 @@ func (t *tx) setIdentity(x *identity) error {
 	retired := x.Retired != 0
 	t.after = append(t.after, func() {
 		t.x.memMu.Lock()
-		if retired {
-			delete(t.x.idents, id)
-		} else {
-			t.x.idents[id] = t.x.identMemLocked(members, attrs)
-		}
+		t.x.setIdentLocked(id, !retired, members, attrs)
 		t.x.memMu.Unlock()
 	})
 	return put(t.Txn, identityKey(x.ID), x)

@@ -103,30 +103,58 @@ const listBit = 1 << 31
 
 func newPostings() postings { return postings{m: map[uint64]uint32{}} }
 
-// get appends the ordinals filed under h to buf.
-func (p *postings) get(h uint64, buf []uint32) []uint32 {
+// list returns the ordinals filed under h, in the order they were filed
+// or set; the slice is valid until the next change.
+func (p *postings) list(h uint64, one *[1]uint32) []uint32 {
 	v, ok := p.m[h]
 	switch {
 	case !ok:
-		return buf
+		return nil
 	case v&listBit == 0:
-		return append(buf, v)
+		one[0] = v
+		return one[:]
 	}
 	off := v &^ listBit
-	n := p.slab[off]
-	return append(buf, p.slab[off+2:off+2+n]...)
+	return p.slab[off+2 : off+2+p.slab[off]]
+}
+
+// get appends the ordinals filed under h to buf.
+func (p *postings) get(h uint64, buf []uint32) []uint32 {
+	var one [1]uint32
+	return append(buf, p.list(h, &one)...)
 }
 
 // size returns how many ordinals are filed under h.
 func (p *postings) size(h uint64) int {
+	var one [1]uint32
+	return len(p.list(h, &one))
+}
+
+// has reports whether anything is filed under h.
+func (p *postings) has(h uint64) bool {
+	_, ok := p.m[h]
+	return ok
+}
+
+// set replaces the list under h by ords (in this order; none deletes it).
+func (p *postings) set(h uint64, ords []uint32) {
 	v, ok := p.m[h]
 	switch {
-	case !ok:
-		return 0
-	case v&listBit == 0:
-		return 1
+	case len(ords) == 0:
+		delete(p.m, h)
+		return
+	case len(ords) == 1:
+		p.m[h] = ords[0]
+		return
 	}
-	return int(p.slab[v&^listBit])
+	var off uint32
+	if ok && v&listBit != 0 && p.slab[v&^listBit+1] >= uint32(len(ords)) {
+		off = v &^ listBit // fits where it is
+	} else {
+		off = p.alloc(uint32(max(2*len(ords), 4)))
+		p.m[h] = listBit | off
+	}
+	p.slab[off] = uint32(copy(p.slab[off+2:], ords))
 }
 
 // add files ordinal o under h.
@@ -137,7 +165,7 @@ func (p *postings) add(h uint64, o uint32) {
 		return
 	}
 	if v&listBit == 0 {
-		off := p.alloc(4)
+		off := p.alloc(2)
 		p.slab[off], p.slab[off+2], p.slab[off+3] = 2, v, o
 		p.m[h] = listBit | off
 		return
@@ -159,7 +187,12 @@ func (p *postings) add(h uint64, o uint32) {
 // grows leaves its old place unused: at most as much as is in use.
 func (p *postings) alloc(c uint32) uint32 {
 	off := uint32(len(p.slab))
-	p.slab = slices.Grow(p.slab, int(2+c))[:off+2+c]
+	if need := int(off + 2 + c); need > cap(p.slab) {
+		// Grow by a quarter rather than double: the slab is the largest
+		// thing the mirror holds.
+		p.slab = slices.Grow(p.slab, max(need, cap(p.slab)+cap(p.slab)/4)-len(p.slab))
+	}
+	p.slab = p.slab[:off+2+c]
 	clear(p.slab[off:])
 	p.slab[off+1] = c
 	return off
@@ -207,14 +240,37 @@ type counter struct {
 	touched []uint32
 }
 
-var counters = sync.Pool{New: func() any { return new(counter) }}
+// counters keeps the counters between resolutions (a sync.Pool would
+// drop them at every garbage collection, and one is a few megabytes at a
+// million records).
+type counters struct {
+	mu   sync.Mutex
+	free []*counter
+}
+
+func (cs *counters) get() *counter {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if n := len(cs.free); n > 0 {
+		c := cs.free[n-1]
+		cs.free = cs.free[:n-1]
+		return c
+	}
+	return new(counter)
+}
+
+func (cs *counters) put(c *counter) {
+	cs.mu.Lock()
+	cs.free = append(cs.free, c)
+	cs.mu.Unlock()
+}
 
 // reset prepares the counter for ordinals below n.
 func (c *counter) reset(n int) {
 	if len(c.stamp) < n {
-		grow := max(n, 2*len(c.stamp), 1024)
-		c.stamp = append(c.stamp, make([]uint32, grow-len(c.stamp))...)
-		c.count = append(c.count, make([]uint16, grow-len(c.count))...)
+		grow := max(n, len(c.stamp)+len(c.stamp)/4, 1024)
+		c.stamp = slices.Grow(c.stamp, grow-len(c.stamp))[:grow]
+		c.count = slices.Grow(c.count, grow-len(c.count))[:grow]
 	}
 	c.epoch++
 	if c.epoch == 0 { // wrapped: forget every stamp

@@ -108,3 +108,33 @@ func TestCounter(t *testing.T) {
 		t.Fatal(fmt.Sprint("a wrapped epoch still sees old counts: ", c.stamp[:10], c.epoch))
 	}
 }
+
+// TestPostingsSet replaces whole lists (an identity's members) and checks
+// that order is kept and that a list that fits is rewritten in place.
+func TestPostingsSet(t *testing.T) {
+	p := newPostings()
+	for _, tc := range []struct {
+		ords    []uint32
+		inPlace bool // the slab does not grow
+	}{
+		{[]uint32{7}, true},
+		{[]uint32{9, 3}, false},
+		{[]uint32{9, 3, 5}, true}, // a new list has room for twice its length
+		{[]uint32{1, 2, 3, 4, 5}, false},
+		{[]uint32{4}, true},
+		{nil, true},
+		{[]uint32{2, 1}, false},
+	} {
+		before := len(p.slab)
+		p.set(42, tc.ords)
+		if got := p.get(42, nil); !slices.Equal(got, tc.ords) && len(got)+len(tc.ords) > 0 {
+			t.Fatalf("set %v: get %v", tc.ords, got)
+		}
+		if p.has(42) != (len(tc.ords) > 0) {
+			t.Fatalf("set %v: has %v", tc.ords, p.has(42))
+		}
+		if grew := len(p.slab) != before; grew == tc.inPlace {
+			t.Fatalf("set %v: slab grew %v, want in place %v", tc.ords, grew, tc.inPlace)
+		}
+	}
+}

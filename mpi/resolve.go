@@ -191,21 +191,21 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	for i, b := range keys {
 		hashes[i] = x.blockHash(blockString(b))
 	}
-	shared := counters.Get().(*counter)
-	defer counters.Put(shared)
-	var posting []uint32
+	shared := x.counters.get()
+	defer x.counters.put(shared)
+	var one [1]uint32
 	x.memMu.RLock()
 	shared.reset(x.keys.len())
 	self, isKnown := x.keys.find(k)
 	for i, b := range keys {
-		if x.blocks.size(hashes[i]) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
+		posting := x.blocks.list(hashes[i], &one)
+		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
 		inc := 1
 		if b.Rule == matcher.BlockINS {
 			inc = len(keys)
 		}
-		posting = x.blocks.get(hashes[i], posting[:0])
 		for _, o := range posting {
 			if !isKnown || o != self {
 				shared.add(o, inc)
@@ -216,8 +216,7 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 		if int(shared.count[o]) < need {
 			continue
 		}
-		id := x.recIdent[o]
-		if _, live := x.idents[id]; id != 0 && live {
+		if id := x.recIdent[o]; x.liveLocked(id) {
 			ids[id] = true
 		} else {
 			lagging = append(lagging, x.keys.key(o))
@@ -259,24 +258,26 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model, checkDistinct bool) (*candidate, error) {
 	x := t.x
 	x.memMu.RLock()
-	mi, ok := x.idents[id]
+	var one [1]uint32
+	ords := slices.Clone(x.members.list(uint64(id), &one))
+	attrs := x.attrs[id]
 	type member struct {
 		k       SourceKey
 		version int
 	}
-	members := make([]member, 0, min(len(mi.members), x.opts.MaxMembers))
-	for i, o := range mi.members {
+	members := make([]member, 0, min(len(ords), x.opts.MaxMembers))
+	for i, o := range ords {
 		if i >= x.opts.MaxMembers {
 			break
 		}
 		members = append(members, member{x.keys.key(o), int(x.recVersion[o])}) // 0: not mirrored yet
 	}
 	x.memMu.RUnlock()
-	if !ok {
+	if len(ords) == 0 {
 		return nil, nil // retired since the blocking entry was read
 	}
-	c := &candidate{id: id, members: mi.members}
-	for _, a := range mi.attrs {
+	c := &candidate{id: id, members: ords}
+	for _, a := range attrs {
 		if noAutoLinkAttributes[a] {
 			c.noAuto = true
 		}
@@ -361,11 +362,7 @@ func (x *Index) refresh(id ID) {
 	}
 	x.memMu.Lock()
 	defer x.memMu.Unlock()
-	if !found || ident.Retired != 0 {
-		delete(x.idents, id)
-	} else {
-		x.idents[id] = x.identMemLocked(ident.Members, ident.Attributes)
-	}
+	x.setIdentLocked(id, found && ident.Retired == 0, ident.Members, ident.Attributes)
 }
 
 // sameMembers reports whether the stored members of an identity are those
