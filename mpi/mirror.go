@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -62,8 +63,14 @@ func (kt *keyTable) find(k SourceKey) (uint32, bool) {
 	return o, ok
 }
 
-// add numbers k, which find does not know.
+// add numbers k, which find does not know. It is the only writer of the
+// table (under Index.memMu held for writing): key, called under the read
+// lock, only reads the interned authorities.
 func (kt *keyTable) add(k SourceKey) uint32 {
+	if _, ok := kt.auths[k.Authority]; !ok {
+		a := strings.Clone(k.Authority)
+		kt.auths[a] = a
+	}
 	o := uint32(len(kt.ends))
 	kt.arena = append(append(append(kt.arena, k.Authority...), 0), k.LocalID...)
 	kt.ends = append(kt.ends, uint32(len(kt.arena)))
@@ -81,9 +88,8 @@ func (kt *keyTable) key(o uint32) SourceKey {
 	b := kt.bytesOf(o)
 	i := bytes.IndexByte(b, 0)
 	auth, ok := kt.auths[string(b[:i])]
-	if !ok {
+	if !ok { // every authority is interned by add; this is only a fallback
 		auth = string(b[:i])
-		kt.auths[auth] = auth
 	}
 	return SourceKey{auth, string(b[i+1:])}
 }

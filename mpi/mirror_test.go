@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -137,4 +138,36 @@ func TestPostingsSet(t *testing.T) {
 			t.Fatalf("set %v: slab grew %v, want in place %v", tc.ords, grew, tc.inPlace)
 		}
 	}
+}
+
+// TestKeyTableConcurrentReaders reads keys under the read lock while keys
+// of new authorities are added under the write lock, as resolutions do
+// (run with -race: reading a key must not write the table).
+func TestKeyTableConcurrentReaders(t *testing.T) {
+	var mu sync.RWMutex
+	kt := newKeyTable(maphash.MakeSeed())
+	kt.add(SourceKey{"1.2.250.0", "first"})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if g == 0 {
+					mu.Lock()
+					kt.add(SourceKey{fmt.Sprintf("1.2.250.%d", i+1), "x"})
+					mu.Unlock()
+					continue
+				}
+				mu.RLock()
+				o := uint32(i % kt.len())
+				k := kt.key(o)
+				if got, ok := kt.find(k); !ok || got != o {
+					t.Errorf("key %d read back as %v: find %d, %v", o, k, got, ok)
+				}
+				mu.RUnlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
