@@ -8,10 +8,11 @@ import (
 	"vigie/matcher"
 )
 
-// The two values every resolution reads and writes, a record's state (m/r/)
-// and an identity (m/i/), are stored in a compact positional encoding
-// rather than JSON: encoding and decoding them was a tenth of the CPU of a
-// bulk import, and their bytes are written again by every compaction. Their
+// The values every resolution writes or reads, a record's state (m/r/), the
+// version received (m/h/) and an identity (m/i/), are stored in a compact
+// positional encoding rather than JSON: encoding and decoding them was a
+// tenth of the CPU of a bulk import, and their bytes are written again by
+// every compaction. Their
 // first byte is schemaBinary; values written as JSON (schemaVersion) by
 // earlier builds are still read. TestBinaryCodecCoversTypes fails when one of
 // the encoded types gains a field this codec does not carry.
@@ -224,5 +225,33 @@ func decodeIdentity(b []byte, x *identity) error {
 		}
 	}
 	x.Attributes = r.strs()
+	return r.end()
+}
+
+func encodeVersion(v *Version) []byte {
+	w := binWriter{b: make([]byte, 0, 192)}
+	w.b = append(w.b, schemaBinary)
+	w.uint(uint64(v.Version))
+	w.time(v.Received)
+	for _, f := range recordFields(&v.Record) {
+		w.str(*f)
+	}
+	w.strs(v.Record.Attributes)
+	return w.b
+}
+
+func decodeVersion(b []byte, v *Version) error {
+	r := binReader{s: string(b[1:])}
+	*v = Version{}
+	n := r.uint()
+	if n > 1<<31 {
+		r.fail()
+	}
+	v.Version = int(n)
+	v.Received = r.time()
+	for _, f := range recordFields(&v.Record) {
+		*f = r.str()
+	}
+	v.Record.Attributes = r.strs()
 	return r.end()
 }

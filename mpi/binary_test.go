@@ -19,6 +19,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 		{reflect.TypeFor[matcher.Record](), len(recordFields(&matcher.Record{})) + 1}, // + Attributes
 		{reflect.TypeFor[recordState](), 8},
 		{reflect.TypeFor[identity](), 6},
+		{reflect.TypeFor[Version](), 3},
 	} {
 		if tc.typ.NumField() != tc.fields {
 			t.Errorf("%s has %d fields, the compact encoding carries %d: update binary.go", tc.typ, tc.typ.NumField(), tc.fields)
@@ -33,6 +34,11 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 	var gotSt recordState
 	if err := decode(mustEncode(t, &st), &gotSt); err != nil || !reflect.DeepEqual(gotSt, st) {
 		t.Fatalf("record state: %+v, %v\nwant %+v", gotSt, err, st)
+	}
+	ver := Version{Version: 2, Received: st.Received, Record: rec}
+	var gotVer Version
+	if err := decode(mustEncode(t, &ver), &gotVer); err != nil || !reflect.DeepEqual(gotVer, ver) {
+		t.Fatalf("version: %+v, %v\nwant %+v", gotVer, err, ver)
 	}
 	id := identity{ID: 42, Members: []SourceKey{{"1.2.250.1", "A1"}, {"1.2.250.2", ""}}, Attributes: []string{"HOMA"}, Retired: 7,
 		Created: time.Unix(1, 2).UTC(), Updated: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -81,6 +87,10 @@ func TestBinaryCodecTable(t *testing.T) {
 		if st.Version != 2 || st.Identity != 9 || st.Record.LocalID != "1" || len(st.Blocks) != 1 {
 			t.Fatalf("%+v", st)
 		}
+		var v Version
+		if err := decode([]byte("\x01"+`{"v":1,"t":"2024-05-01T10:00:00Z","r":{"authority":"A","local_id":"1","birth_name":"X"}}`), &v); err != nil || v.Record.BirthName != "X" {
+			t.Fatalf("%+v %v", v, err)
+		}
 		var id identity
 		if err := decode([]byte("\x01"+`{"id":9,"m":[{"authority":"A","local_id":"1"}]}`), &id); err != nil || len(id.Members) != 1 {
 			t.Fatalf("%+v %v", id, err)
@@ -124,6 +134,13 @@ func FuzzBinaryCodec(f *testing.F) {
 				if err := decodeRecordState(again, &st2); err != nil || !reflect.DeepEqual(st, st2) {
 					t.Fatalf("record state does not round-trip: %x -> %+v -> %x", b, st, again)
 				}
+			}
+		}
+		var v Version
+		if decodeVersion(b, &v) == nil {
+			var v2 Version
+			if err := decodeVersion(encodeVersion(&v), &v2); err != nil || !reflect.DeepEqual(v, v2) {
+				t.Fatalf("version does not round-trip: %x -> %+v", b, v)
 			}
 		}
 		var id identity

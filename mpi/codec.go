@@ -78,14 +78,16 @@ type distinctMark struct {
 	Time   time.Time `json:"t"`
 }
 
-// encode encodes a value: record states and identities in the compact
-// encoding (see binary.go), everything else as JSON.
+// encode encodes a value: record states, versions and identities in the
+// compact encoding (see binary.go), everything else as JSON.
 func encode(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case *recordState:
 		return encodeRecordState(v), nil
 	case *identity:
 		return encodeIdentity(v), nil
+	case *Version:
+		return encodeVersion(v), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -102,6 +104,8 @@ func decode(b []byte, v any) error {
 			err = decodeRecordState(b, v)
 		case *identity:
 			err = decodeIdentity(b, v)
+		case *Version:
+			err = decodeVersion(b, v)
 		default:
 			return vigie.Errorf(vigie.EINTERNAL, "mpi: a %T is never stored in the compact encoding", v)
 		}
