@@ -57,7 +57,8 @@
 // memory maps each key to the records filed under it, so that finding
 // candidates costs no store read), the mirror of every record's identity and
 // every live identity's members, the term-frequency table, the record count
-// used for the model's prior, and a bounded cache of prepared records. Each
+// used for the model's prior, and a bounded cache of normalised forms
+// (encoded, in a ring of bytes, see cache.go). Each
 // is updated only after the transaction that changed the store committed.
 // The mirror knows records by ordinal and holds almost no pointers (see
 // mirror.go), so that it stays small and cheap for the garbage collector at

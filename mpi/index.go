@@ -40,8 +40,9 @@ type Options struct {
 	// MaxMembers bounds how many members of one candidate identity are
 	// scored (default 200).
 	MaxMembers int
-	// CacheRecords bounds the cache of prepared records (default 50,000;
-	// about 1.3 kB each). A miss reads the stored normalised form.
+	// CacheRecords sizes the cache of normalised forms (default 150,000
+	// records; kept encoded, about 320 bytes each). A miss reads the stored
+	// normalised form.
 	CacheRecords int
 	// Now returns the time stamped on records and events (default time.Now).
 	Now func() time.Time
@@ -64,7 +65,7 @@ func (o *Options) defaults() {
 		o.MaxMembers = 200
 	}
 	if o.CacheRecords <= 0 {
-		o.CacheRecords = 50000
+		o.CacheRecords = 150000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -86,8 +87,7 @@ type Index struct {
 	locks [4096]sync.Mutex
 	seed  maphash.Seed
 
-	cacheMu sync.Mutex
-	cache   map[SourceKey]cached
+	cache *normalCache
 
 	// The memberships, mirrored in memory so that scoring candidates needs
 	// no read of the store: updated after each commit (see tx.setRecord and
@@ -143,11 +143,6 @@ func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []st
 // with members). memMu must be held.
 func (x *Index) liveLocked(id ID) bool { return id != 0 && x.members.has(uint64(id)) }
 
-type cached struct {
-	version int
-	prep    *matcher.Prepared
-}
-
 // Open opens the index kept in db (opened with store.Open), scoring with
 // model. It rebuilds the in-memory term-frequency table and record count
 // from the store.
@@ -157,7 +152,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	}
 	opts.defaults()
 	seed := maphash.MakeSeed()
-	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: map[SourceKey]cached{},
+	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
 		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
 	var err error
 	for _, s := range []struct {
@@ -302,24 +297,28 @@ func (x *Index) lock(keys []string) func() {
 	}
 }
 
-// prepared returns the prepared form of a version of a record, from the
-// cache when it is there.
-func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
+// prepared returns the prepared form of a version of a record (ordinal
+// ord), from the cache when it is there, else from its stored normalised
+// form, else by preparing the version again.
+func (t *tx) prepared(k SourceKey, ord uint32, version int) (*matcher.Prepared, error) {
 	x := t.x
-	x.cacheMu.Lock()
-	c, ok := x.cache[k]
-	x.cacheMu.Unlock()
-	if ok && c.version == version {
-		return c.prep, nil
+	var p *matcher.Prepared
+	decode := func(b []byte) error {
+		var err error
+		p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
+		return err
+	}
+	if hit, err := x.cache.get(ord, version, decode); hit && err == nil {
+		return p, nil
 	}
 	if item, err := t.Get(normalKey(k, version)); err == nil {
-		var p *matcher.Prepared
 		if err := item.Value(func(b []byte) error {
-			var err error
-			p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
-			return err
+			if err := decode(b); err != nil {
+				return err
+			}
+			x.cache.put(ord, version, b)
+			return nil
 		}); err == nil {
-			x.remember(k, version, p)
 			return p, nil
 		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -333,27 +332,12 @@ func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
 	if !found {
 		return nil, vigie.Errorf(vigie.EINTERNAL, "record %s: version %d is missing", k, version)
 	}
-	p, err := matcher.Prepare(&v.Record)
+	p, err = matcher.Prepare(&v.Record)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: stored record %s no longer prepares: %w", k, err)
 	}
-	x.remember(k, version, p)
+	x.cache.put(ord, version, encodeNormal(p))
 	return p, nil
-}
-
-func (x *Index) remember(k SourceKey, version int, p *matcher.Prepared) {
-	x.cacheMu.Lock()
-	defer x.cacheMu.Unlock()
-	if len(x.cache) >= x.opts.CacheRecords {
-		n := 0
-		for k := range x.cache { // map order is random: a random eviction
-			delete(x.cache, k)
-			if n++; n >= x.opts.CacheRecords/10+1 {
-				break
-			}
-		}
-	}
-	x.cache[k] = cached{version, p}
 }
 
 // event appends an event and indexes it under every identity it touches.

@@ -120,7 +120,8 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}
-	if err := t.Set(normalKey(k, st.Version), encodeNormal(p)); err != nil {
+	form := encodeNormal(p)
+	if err := t.Set(normalKey(k, st.Version), form); err != nil {
 		return res, err
 	}
 	for _, b := range keys {
@@ -156,7 +157,12 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 			x.records.Add(1)
 		}
 		x.freq.Add(p)
-		x.remember(k, version, p)
+		x.memMu.RLock()
+		ord, ok := x.keys.find(k)
+		x.memMu.RUnlock()
+		if ok {
+			x.cache.put(ord, version, form)
+		}
 	})
 	return res, nil
 }
@@ -263,6 +269,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 	attrs := x.attrs[id]
 	type member struct {
 		k       SourceKey
+		ord     uint32
 		version int
 	}
 	members := make([]member, 0, min(len(ords), x.opts.MaxMembers))
@@ -270,7 +277,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 		if i >= x.opts.MaxMembers {
 			break
 		}
-		members = append(members, member{x.keys.key(o), int(x.recVersion[o])}) // 0: not mirrored yet
+		members = append(members, member{x.keys.key(o), o, int(x.recVersion[o])}) // 0: not mirrored yet
 	}
 	x.memMu.RUnlock()
 	if len(ords) == 0 {
@@ -303,7 +310,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 			}
 			m.version = st.Version
 		}
-		mp, err := t.prepared(m.k, m.version)
+		mp, err := t.prepared(m.k, m.ord, m.version)
 		if err != nil {
 			return nil, err
 		}
