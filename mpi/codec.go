@@ -14,7 +14,8 @@ import (
 	"vigie/matcher"
 )
 
-// schemaVersion is the first byte of every value this package writes.
+// schemaVersion is the first byte of a value this package writes as JSON
+// (see schemaBinary for the compact one).
 const schemaVersion = 1
 
 // Key prefixes (see the package doc).
@@ -77,7 +78,17 @@ type distinctMark struct {
 	Time   time.Time `json:"t"`
 }
 
+// encode encodes a value: record states, versions and identities in the
+// compact encoding (see binary.go), everything else as JSON.
 func encode(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case *recordState:
+		return encodeRecordState(v), nil
+	case *identity:
+		return encodeIdentity(v), nil
+	case *Version:
+		return encodeVersion(v), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: encode %T: %w", v, err)
@@ -86,6 +97,23 @@ func encode(v any) ([]byte, error) {
 }
 
 func decode(b []byte, v any) error {
+	if len(b) > 0 && b[0] == schemaBinary {
+		var err error
+		switch v := v.(type) {
+		case *recordState:
+			err = decodeRecordState(b, v)
+		case *identity:
+			err = decodeIdentity(b, v)
+		case *Version:
+			err = decodeVersion(b, v)
+		default:
+			return vigie.Errorf(vigie.EINTERNAL, "mpi: a %T is never stored in the compact encoding", v)
+		}
+		if err != nil {
+			return fmt.Errorf("mpi: decode %T: %w", v, err)
+		}
+		return nil
+	}
 	if len(b) == 0 || b[0] != schemaVersion {
 		return vigie.Errorf(vigie.EINTERNAL, "mpi: value of schema version %v, this build reads %d", first(b), schemaVersion)
 	}

@@ -30,8 +30,12 @@
 //
 // Badger (opened by package store) is the source of truth. Every key of this
 // package starts with "m/"; every value is one schema-version byte followed by
-// JSON, except the normalised forms (m/n/: a version byte and a compact
-// binary encoding, read on the hot path of resolution). Numbers in keys are 8-byte big-endian so that keys sort numerically;
+// JSON, except those read and written by every resolution: record states
+// (m/r/), versions (m/h/) and identities (m/i/) are in a compact positional
+// encoding (schema byte 2, see binary.go; JSON values of earlier builds are
+// still read), and
+// the normalised forms (m/n/) in their own (see normal.go). Numbers in keys
+// are 8-byte big-endian so that keys sort numerically;
 // a source key inside a key is authority 0x00 local id (neither may contain
 // a control character, Resolve refuses them).
 //
@@ -53,8 +57,12 @@
 // memory maps each key to the records filed under it, so that finding
 // candidates costs no store read), the mirror of every record's identity and
 // every live identity's members, the term-frequency table, the record count
-// used for the model's prior, and a bounded cache of prepared records. Each
+// used for the model's prior, and a bounded cache of normalised forms
+// (encoded, in a ring of bytes, see cache.go). Each
 // is updated only after the transaction that changed the store committed.
+// The mirror knows records by ordinal and holds almost no pointers (see
+// mirror.go), so that it stays small and cheap for the garbage collector at
+// a million records.
 //
 // # Concurrency
 //

@@ -40,8 +40,9 @@ type Options struct {
 	// MaxMembers bounds how many members of one candidate identity are
 	// scored (default 200).
 	MaxMembers int
-	// CacheRecords bounds the cache of prepared records (default 50,000;
-	// about 1.3 kB each). A miss reads the stored normalised form.
+	// CacheRecords sizes the cache of normalised forms (default 150,000
+	// records; kept encoded, about 320 bytes each). A miss reads the stored
+	// normalised form.
 	CacheRecords int
 	// Now returns the time stamped on records and events (default time.Now).
 	Now func() time.Time
@@ -64,7 +65,7 @@ func (o *Options) defaults() {
 		o.MaxMembers = 200
 	}
 	if o.CacheRecords <= 0 {
-		o.CacheRecords = 50000
+		o.CacheRecords = 150000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -86,39 +87,61 @@ type Index struct {
 	locks [4096]sync.Mutex
 	seed  maphash.Seed
 
-	cacheMu sync.Mutex
-	cache   map[SourceKey]cached
+	cache *normalCache
 
 	// The memberships, mirrored in memory so that scoring candidates needs
 	// no read of the store: updated after each commit (see tx.setRecord and
-	// tx.setIdentity), rebuilt by Open. Slices in idents are never modified
-	// in place.
-	memMu  sync.RWMutex
-	recs   map[SourceKey]recMem
-	idents map[ID]identMem
+	// tx.setIdentity), rebuilt by Open. Records are known by ordinal (see
+	// keyTable); recIdent and recVersion are indexed by it (0: a record
+	// whose commit has not mirrored itself yet). members maps each live
+	// identity to its members (ordinals, in the stored order: sorted by
+	// source key); attrs holds the attributes of the few identities that
+	// have some.
+	memMu      sync.RWMutex
+	keys       keyTable
+	recIdent   []ID
+	recVersion []uint32
+	members    postings
+	attrs      map[ID][]string
 	// The blocking index: a hash of each blocking key (see blockString)
-	// to the ordinals of the records filed under it; byOrd maps an ordinal
-	// back to its record. A hash collision only adds candidates.
-	blocks map[uint64][]uint32
-	byOrd  []SourceKey
+	// to the ordinals of the records filed under it.
+	blocks   postings
+	counters counters
 }
 
-type recMem struct {
-	identity ID
-	version  int
-	ord      uint32
+// ordLocked returns the ordinal of k, numbering it if it is new. memMu
+// must be held for writing.
+func (x *Index) ordLocked(k SourceKey) uint32 {
+	if o, ok := x.keys.find(k); ok {
+		return o
+	}
+	o := x.keys.add(k)
+	x.recIdent = append(x.recIdent, 0)
+	x.recVersion = append(x.recVersion, 0)
+	return o
 }
 
-// identMem is a live identity's members (sorted) and attributes.
-type identMem struct {
-	members []SourceKey
-	attrs   []string
+// setIdentLocked mirrors an identity: its members and attributes when it
+// is live, nothing when it is retired. memMu must be held for writing.
+func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []string) {
+	if !live {
+		members, attrs = nil, nil
+	}
+	ords := make([]uint32, len(members))
+	for i, k := range members {
+		ords[i] = x.ordLocked(k)
+	}
+	x.members.set(uint64(id), ords)
+	if len(attrs) > 0 {
+		x.attrs[id] = slices.Clone(attrs)
+	} else {
+		delete(x.attrs, id)
+	}
 }
 
-type cached struct {
-	version int
-	prep    *matcher.Prepared
-}
+// liveLocked reports whether the mirror holds id as a live identity (one
+// with members). memMu must be held.
+func (x *Index) liveLocked(id ID) bool { return id != 0 && x.members.has(uint64(id)) }
 
 // Open opens the index kept in db (opened with store.Open), scoring with
 // model. It rebuilds the in-memory term-frequency table and record count
@@ -128,8 +151,9 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 		return nil, vigie.Invalid("model", "a matching model is required")
 	}
 	opts.defaults()
-	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: maphash.MakeSeed(), cache: map[SourceKey]cached{},
-		recs: map[SourceKey]recMem{}, idents: map[ID]identMem{}, blocks: map[uint64][]uint32{}}
+	seed := maphash.MakeSeed()
+	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
+		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
 	var err error
 	for _, s := range []struct {
 		p    **badger.Sequence
@@ -151,12 +175,10 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 			x.freq.Add(freqForm(st.Family, st.First))
 			x.records.Add(1)
 			k := parseSkey(string(it.Item().Key()[len(pRecord):]))
-			ord := uint32(len(x.byOrd))
-			x.byOrd = append(x.byOrd, k)
-			x.recs[k] = recMem{st.Identity, st.Version, ord}
+			ord := x.ordLocked(k)
+			x.recIdent[ord], x.recVersion[ord] = st.Identity, uint32(st.Version)
 			for _, b := range st.Blocks {
-				h := x.blockHash(b)
-				x.blocks[h] = append(x.blocks[h], ord)
+				x.blocks.add(x.blockHash(b), ord)
 			}
 		}
 		return scan(txn, pIdentity, func(_, v []byte) error {
@@ -165,7 +187,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 				return err
 			}
 			if id.Retired == 0 {
-				x.idents[id.ID] = identMem{id.Members, id.Attributes}
+				x.setIdentLocked(id.ID, true, id.Members, id.Attributes)
 			}
 			return nil
 		})
@@ -275,24 +297,28 @@ func (x *Index) lock(keys []string) func() {
 	}
 }
 
-// prepared returns the prepared form of a version of a record, from the
-// cache when it is there.
-func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
+// prepared returns the prepared form of a version of a record (ordinal
+// ord), from the cache when it is there, else from its stored normalised
+// form, else by preparing the version again.
+func (t *tx) prepared(k SourceKey, ord uint32, version int) (*matcher.Prepared, error) {
 	x := t.x
-	x.cacheMu.Lock()
-	c, ok := x.cache[k]
-	x.cacheMu.Unlock()
-	if ok && c.version == version {
-		return c.prep, nil
+	var p *matcher.Prepared
+	decode := func(b []byte) error {
+		var err error
+		p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
+		return err
+	}
+	if hit, err := x.cache.get(ord, version, decode); hit && err == nil {
+		return p, nil
 	}
 	if item, err := t.Get(normalKey(k, version)); err == nil {
-		var p *matcher.Prepared
 		if err := item.Value(func(b []byte) error {
-			var err error
-			p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
-			return err
+			if err := decode(b); err != nil {
+				return err
+			}
+			x.cache.put(ord, version, b)
+			return nil
 		}); err == nil {
-			x.remember(k, version, p)
 			return p, nil
 		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -306,27 +332,12 @@ func (t *tx) prepared(k SourceKey, version int) (*matcher.Prepared, error) {
 	if !found {
 		return nil, vigie.Errorf(vigie.EINTERNAL, "record %s: version %d is missing", k, version)
 	}
-	p, err := matcher.Prepare(&v.Record)
+	p, err = matcher.Prepare(&v.Record)
 	if err != nil {
 		return nil, fmt.Errorf("mpi: stored record %s no longer prepares: %w", k, err)
 	}
-	x.remember(k, version, p)
+	x.cache.put(ord, version, encodeNormal(p))
 	return p, nil
-}
-
-func (x *Index) remember(k SourceKey, version int, p *matcher.Prepared) {
-	x.cacheMu.Lock()
-	defer x.cacheMu.Unlock()
-	if len(x.cache) >= x.opts.CacheRecords {
-		n := 0
-		for k := range x.cache { // map order is random: a random eviction
-			delete(x.cache, k)
-			if n++; n >= x.opts.CacheRecords/10+1 {
-				break
-			}
-		}
-	}
-	x.cache[k] = cached{version, p}
 }
 
 // event appends an event and indexes it under every identity it touches.
@@ -414,13 +425,8 @@ func (t *tx) setRecord(k SourceKey, st *recordState) error {
 	t.after = append(t.after, func() {
 		x := t.x
 		x.memMu.Lock()
-		m, ok := x.recs[k]
-		if !ok {
-			m.ord = uint32(len(x.byOrd))
-			x.byOrd = append(x.byOrd, k)
-		}
-		m.identity, m.version = id, version
-		x.recs[k] = m
+		o := x.ordLocked(k)
+		x.recIdent[o], x.recVersion[o] = id, uint32(version)
 		x.memMu.Unlock()
 	})
 	return put(t.Txn, recordKey(k), st)
@@ -438,26 +444,15 @@ func (t *tx) setBlocks(k SourceKey, old, cur []string) {
 		x := t.x
 		x.memMu.Lock()
 		defer x.memMu.Unlock()
-		ord := x.recs[k].ord
+		ord := x.ordLocked(k)
 		for _, b := range old {
-			if slices.Contains(cur, b) {
-				continue
-			}
-			h := x.blockHash(b)
-			p := x.blocks[h]
-			if i := slices.Index(p, ord); i >= 0 {
-				p = slices.Delete(p, i, i+1)
-			}
-			if len(p) == 0 {
-				delete(x.blocks, h)
-			} else {
-				x.blocks[h] = p
+			if !slices.Contains(cur, b) {
+				x.blocks.remove(x.blockHash(b), ord)
 			}
 		}
 		for _, b := range cur {
 			if !slices.Contains(old, b) {
-				h := x.blockHash(b)
-				x.blocks[h] = append(x.blocks[h], ord)
+				x.blocks.add(x.blockHash(b), ord)
 			}
 		}
 	})
@@ -467,15 +462,11 @@ func (t *tx) setBlocks(k SourceKey, old, cur []string) {
 func (t *tx) setIdentity(x *identity) error {
 	x.Updated = t.now
 	slices.SortFunc(x.Members, compareKeys)
-	id, m := x.ID, identMem{slices.Clone(x.Members), slices.Clone(x.Attributes)}
+	id, members, attrs := x.ID, slices.Clone(x.Members), slices.Clone(x.Attributes)
 	retired := x.Retired != 0
 	t.after = append(t.after, func() {
 		t.x.memMu.Lock()
-		if retired {
-			delete(t.x.idents, id)
-		} else {
-			t.x.idents[id] = m
-		}
+		t.x.setIdentLocked(id, !retired, members, attrs)
 		t.x.memMu.Unlock()
 	})
 	return put(t.Txn, identityKey(x.ID), x)

@@ -31,7 +31,7 @@ const maxReviews = 3
 // candidate is an identity scored against a record.
 type candidate struct {
 	id      ID
-	members []SourceKey // as scored (read from memory)
+	members []uint32 // as scored (ordinals, read from memory)
 	best    matcher.Score
 	matched SourceKey // the member the best score was against
 	// noAuto is set when something other than the best member's score
@@ -120,7 +120,8 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}
-	if err := t.Set(normalKey(k, st.Version), encodeNormal(p)); err != nil {
+	form := encodeNormal(p)
+	if err := t.Set(normalKey(k, st.Version), form); err != nil {
 		return res, err
 	}
 	for _, b := range keys {
@@ -156,7 +157,12 @@ func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys
 			x.records.Add(1)
 		}
 		x.freq.Add(p)
-		x.remember(k, version, p)
+		x.memMu.RLock()
+		ord, ok := x.keys.find(k)
+		x.memMu.RUnlock()
+		if ok {
+			x.cache.put(ord, version, form)
+		}
 	})
 	return res, nil
 }
@@ -184,14 +190,21 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	// How many blocking keys each record shares with k (a shared INS counts
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
-	shared := make(map[uint32]int, 64)
 	need := min(x.opts.MinShared, len(keys))
 	ids := map[ID]bool{}
 	var lagging []SourceKey
+	hashes := make([]uint64, len(keys))
+	for i, b := range keys {
+		hashes[i] = x.blockHash(blockString(b))
+	}
+	shared := x.counters.get()
+	defer x.counters.put(shared)
+	var one [1]uint32
 	x.memMu.RLock()
-	self, isKnown := x.recs[k]
-	for _, b := range keys {
-		posting := x.blocks[x.blockHash(blockString(b))]
+	shared.reset(x.keys.len())
+	self, isKnown := x.keys.find(k)
+	for i, b := range keys {
+		posting := x.blocks.list(hashes[i], &one)
 		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
 		}
@@ -200,21 +213,19 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 			inc = len(keys)
 		}
 		for _, o := range posting {
-			if !isKnown || o != self.ord {
-				shared[o] += inc
+			if !isKnown || o != self {
+				shared.add(o, inc)
 			}
 		}
 	}
-	for o, n := range shared {
-		if n < need {
+	for _, o := range shared.touched {
+		if int(shared.count[o]) < need {
 			continue
 		}
-		ck := x.byOrd[o]
-		r, ok := x.recs[ck]
-		if _, live := x.idents[r.identity]; ok && live {
-			ids[r.identity] = true
+		if id := x.recIdent[o]; x.liveLocked(id) {
+			ids[id] = true
 		} else {
-			lagging = append(lagging, ck)
+			lagging = append(lagging, x.keys.key(o))
 		}
 	}
 	x.memMu.RUnlock()
@@ -253,28 +264,34 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model, checkDistinct bool) (*candidate, error) {
 	x := t.x
 	x.memMu.RLock()
-	mi, ok := x.idents[id]
+	var one [1]uint32
+	ords := slices.Clone(x.members.list(uint64(id), &one))
+	attrs := x.attrs[id]
 	type member struct {
 		k       SourceKey
+		ord     uint32
 		version int
 	}
-	members := make([]member, 0, len(mi.members))
-	for _, m := range mi.members {
-		members = append(members, member{m, x.recs[m].version}) // 0: not mirrored yet
+	members := make([]member, 0, min(len(ords), x.opts.MaxMembers))
+	for i, o := range ords {
+		if i >= x.opts.MaxMembers {
+			break
+		}
+		members = append(members, member{x.keys.key(o), o, int(x.recVersion[o])}) // 0: not mirrored yet
 	}
 	x.memMu.RUnlock()
-	if !ok {
+	if len(ords) == 0 {
 		return nil, nil // retired since the blocking entry was read
 	}
-	c := &candidate{id: id, members: mi.members}
-	for _, a := range mi.attrs {
+	c := &candidate{id: id, members: ords}
+	for _, a := range attrs {
 		if noAutoLinkAttributes[a] {
 			c.noAuto = true
 		}
 	}
 	first := true
-	for i, m := range members {
-		if i >= x.opts.MaxMembers || m.k == k {
+	for _, m := range members {
+		if m.k == k {
 			continue
 		}
 		if checkDistinct {
@@ -293,7 +310,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 			}
 			m.version = st.Version
 		}
-		mp, err := t.prepared(m.k, m.version)
+		mp, err := t.prepared(m.k, m.ord, m.version)
 		if err != nil {
 			return nil, err
 		}
@@ -325,7 +342,7 @@ func (t *tx) target(c *candidate) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ident.Retired != 0 || !slices.Equal(ident.Members, c.members) {
+	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) {
 		t.x.refresh(c.id)
 		return nil, errStale
 	}
@@ -352,11 +369,23 @@ func (x *Index) refresh(id ID) {
 	}
 	x.memMu.Lock()
 	defer x.memMu.Unlock()
-	if !found || ident.Retired != 0 {
-		delete(x.idents, id)
-	} else {
-		x.idents[id] = identMem{ident.Members, ident.Attributes}
+	x.setIdentLocked(id, found && ident.Retired == 0, ident.Members, ident.Attributes)
+}
+
+// sameMembers reports whether the stored members of an identity are those
+// the mirror gave (ordinals, in the same order).
+func (x *Index) sameMembers(stored []SourceKey, mirrored []uint32) bool {
+	if len(stored) != len(mirrored) {
+		return false
 	}
+	x.memMu.RLock()
+	defer x.memMu.RUnlock()
+	for i, k := range stored {
+		if o, ok := x.keys.find(k); !ok || o != mirrored[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // linkable reports whether the best candidate may be linked automatically:

@@ -13,6 +13,8 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,7 +89,9 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	stopRSS := sampleRSS(500 * time.Millisecond)
 	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, importOptions{latencies: true})
+	rss := stopRSS()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -109,6 +113,10 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(stdout, "peak RSS of the import: %.0f MB (Go heap now: %.0f MB in use, %.0f MB held; all Go memory: %.0f MB)\n",
 			float64(ru.Maxrss)/1024, float64(ms.HeapInuse)/(1<<20), float64(ms.HeapSys-ms.HeapReleased)/(1<<20), float64(ms.Sys)/(1<<20))
+		if rss.anon > 0 {
+			fmt.Fprintf(stdout, "  sampled during the import: at most %.0f MB anonymous (heap, Badger's buffers), %.0f MB of mapped files (store tables, reclaimable page cache)\n",
+				float64(rss.anon)/(1<<20), float64(rss.file)/(1<<20))
+		}
 	}
 	lat := slices.Clone(sum.Latencies)
 	slices.Sort(lat)
@@ -154,6 +162,59 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		return printExamples(ctx, ix, acc, truth, *examples, stdout)
 	}
 	return nil
+}
+
+// peakRSS is the largest resident memory seen, split as the kernel counts
+// it: anonymous memory (the process's own) and pages of mapped files (Badger
+// maps its tables; those pages are page cache the kernel may reclaim, yet
+// they count in the peak RSS getrusage reports).
+type peakRSS struct{ anon, file int64 }
+
+// sampleRSS samples /proc/self/status every interval until the returned
+// function is called, which returns the peaks (zero where the file is
+// unavailable, as outside Linux).
+func sampleRSS(interval time.Duration) func() peakRSS {
+	var peak peakRSS
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	sample := func() {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return
+		}
+		for line := range strings.Lines(string(b)) {
+			name, v, _ := strings.Cut(line, ":")
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				continue
+			}
+			switch name {
+			case "RssAnon":
+				peak.anon = max(peak.anon, kb<<10)
+			case "RssFile":
+				peak.file = max(peak.file, kb<<10)
+			}
+		}
+	}
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			sample()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() peakRSS {
+		close(done)
+		<-stopped
+		sample()
+		return peak
+	}
 }
 
 func pct(sorted []time.Duration, q float64) time.Duration {
