@@ -196,12 +196,14 @@ type candidate struct {
 const (
 	// scanFactor: a ranking key's postings are read whole when they are at
 	// most this many times the candidates, else each candidate is looked
-	// up (a look-up costs about as much as reading this many postings).
-	scanFactor = 32
+	// up, if there are at most maxLookup of them, or the key is left out
+	// (a common first name or a birth year does not tell thousands of
+	// homonyms apart anyway: the matcher does).
+	scanFactor = 4
 	// maxGenerate is the most postings a key is read for when it makes new
 	// candidates: a key held by more identities says too little to be
 	// worth it, once a rarer key has found some.
-	maxGenerate = 8192
+	maxGenerate = 4096
 	// maxLookup bounds the candidates a ranking-only key (first name,
 	// date) is looked up for, one by one, when its postings are longer.
 	maxLookup = 1024
@@ -312,7 +314,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 				c.best[kk.g] = w
 			}
 		}
-		if kk.tfr.Count() <= uint64(scanFactor*len(cands)) {
+		if df := kk.tfr.Count(); df <= uint64(scanFactor*len(cands)) && df <= maxGenerate {
 			for {
 				d, err := kk.tfr.Next(tfd.Reset())
 				if err != nil {
@@ -352,16 +354,62 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 			}
 		}
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.doc, b.doc)
-	})
-	if len(cands) > k {
-		cands = cands[:k]
+	return best(cands, k), nil
+}
+
+// better orders candidates by score, then by document for a stable order.
+func better(a, b *candidate) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return cands, nil
+	return a.doc < b.doc
+}
+
+// best returns the k best candidates, best first, in O(n log k): the
+// candidates of a common name number thousands.
+func best(cands []candidate, k int) []candidate {
+	if len(cands) > k {
+		// A min-heap of the k best seen, worst at the root.
+		h := cands[:k]
+		less := func(i, j int) bool { return better(&h[j], &h[i]) }
+		down := func(i int) {
+			for {
+				l := 2*i + 1
+				if l >= k {
+					return
+				}
+				m := l
+				if r := l + 1; r < k && less(r, l) {
+					m = r
+				}
+				if !less(m, i) {
+					return
+				}
+				h[i], h[m] = h[m], h[i]
+				i = m
+			}
+		}
+		for i := k/2 - 1; i >= 0; i-- {
+			down(i)
+		}
+		for i := k; i < len(cands); i++ {
+			if better(&cands[i], &h[0]) {
+				h[0] = cands[i]
+				down(0)
+			}
+		}
+		cands = h
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if better(&a, &b) {
+			return -1
+		}
+		if better(&b, &a) {
+			return 1
+		}
+		return 0
+	})
+	return cands
 }
 
 // generator accumulates the candidates of the anchor keys.
