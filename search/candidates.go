@@ -41,6 +41,7 @@ const (
 	gName      group = iota // family-name forms: exact, phonetic (with the year), one typo away
 	gNameFirst              // phonetic family name with phonetic first name
 	gFirstBorn              // phonetic first name with birth date
+	gNameBorn               // phonetic family name with birth date
 	gID                     // INS or local id
 	gFirst                  // first names
 	gDate                   // birth date or year
@@ -109,6 +110,14 @@ func queryKeys(q *Query, p *matcher.Prepared) []key {
 			add("name_ph", ph, gName, qPhonetic)
 		}
 	}
+	var dates []string // the birth date, and its day/month swap when it can be one
+	if d := p.Date; d.Full() {
+		dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day))
+		if d.Day <= 12 && d.Day != d.Month {
+			dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month))
+		}
+	}
+	dateQuality := []float64{qExact, qSwapDate}
 	var firsts []*matcher.Name
 	if !p.First.Empty() {
 		firsts = append(firsts, &p.First)
@@ -135,20 +144,18 @@ func queryKeys(q *Query, p *matcher.Prepared) []key {
 			}
 		}
 		phon("S" + matcher.Soundex2(n.CoreGlued))
+		ph := matcher.Phonex(n.CoreGlued)
 		for _, f := range firsts {
-			add("name_first", matcher.Phonex(n.CoreGlued)+"|"+matcher.Phonex(f.Glued), gNameFirst, qPhonetic)
+			add("name_first", ph+"|"+matcher.Phonex(f.Glued), gNameFirst, qPhonetic)
+		}
+		for i, dt := range dates {
+			add("name_born", ph+"|"+dt, gNameBorn, dateQuality[i])
 		}
 		// The family name typed as the first name.
 		add("first", n.Glued, gFirst, qSwapName)
 	}
-	dates := []string{}
-	if d := p.Date; d.Full() {
-		dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day))
-		add("born", dates[0], gDate, qExact)
-		if d.Day <= 12 && d.Day != d.Month {
-			dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month))
-			add("born", dates[1], gDate, qSwapDate)
-		}
+	for i, dt := range dates {
+		add("born", dt, gDate, dateQuality[i])
 	}
 	if year != "" {
 		add("year", year, gDate, qExact)
@@ -163,7 +170,7 @@ func queryKeys(q *Query, p *matcher.Prepared) []key {
 		// A changed family name: first name and birth date still find the
 		// person (both orders of an ambiguous day and month).
 		for i, dt := range dates {
-			add("first_born", ph+"|"+dt, gFirstBorn, []float64{qExact, qSwapDate}[i])
+			add("first_born", ph+"|"+dt, gFirstBorn, dateQuality[i])
 		}
 		// The first name typed as the family name.
 		if hasName {
@@ -486,7 +493,7 @@ func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
 
 // complete reports whether the best candidate agrees with the query on
 // every trait it gives: an exact family-name form, the first name with the
-// family name, and the first name with the birth date. Then a one-typo
+// family name, the birth date with the family name and with the first name. Then a one-typo
 // neighbour could only be another person, and the typo keys are not read.
 func (g *generator) complete(first, born bool) bool {
 	var top *candidate
@@ -498,7 +505,7 @@ func (g *generator) complete(first, born bool) bool {
 	if top == nil || !top.exact {
 		return false
 	}
-	if first && top.best[gNameFirst] == 0 {
+	if first && top.best[gNameFirst] == 0 || born && top.best[gNameBorn] == 0 {
 		return false
 	}
 	return !(first && born && top.best[gFirstBorn] == 0)

@@ -98,17 +98,21 @@ type document struct {
 	// a query without a usable birth date, selective where a common family
 	// name alone is not.
 	NameFirst []string `json:"name_first"`
-	Year      []string `json:"year"` // YYYY
-	INS       []string `json:"ins"`
-	IPP       []string `json:"ipp"` // authority|local id
-	Data      string   `json:"data"`
+	// NameBorn is phonetic family name + birth date: with NameFirst and
+	// FirstBorn, any two of the three traits typed right make a selective
+	// key, whatever the third.
+	NameBorn []string `json:"name_born"`
+	Year     []string `json:"year"` // YYYY
+	INS      []string `json:"ins"`
+	IPP      []string `json:"ipp"` // authority|local id
+	Data     string   `json:"data"`
 }
 
 func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "name_first", "born", "year", "ins", "ipp"} {
+	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "name_first", "name_born", "born", "year", "ins", "ipp"} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -131,7 +135,7 @@ func indexMapping() mapping.IndexMapping {
 
 // format names the layout of the index's documents (fields and stored
 // form); an index of another format is refused by Open.
-const format = "vigie.search.2"
+const format = "vigie.search.3"
 
 var formatKey = []byte("vigie.format")
 
@@ -351,6 +355,11 @@ func toDocument(e Entry) (*document, error) {
 			nameKey(n.CoreGlued)
 			namePh = append(namePh, matcher.Phonex(n.CoreGlued))
 			add("name", n.Glued, &d.Name)
+		}
+		if born != "" {
+			for _, np := range namePh {
+				add("name_born", np+"|"+born, &d.NameBorn)
+			}
 		}
 		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
 			n := matcher.ParseName(raw)
