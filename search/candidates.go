@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -77,18 +78,18 @@ const (
 // queryKeys returns the keys of a query, each (field, term) once with its
 // best quality.
 func queryKeys(q *Query, p *matcher.Prepared) []key {
-	var keys []key
-	at := map[string]int{}
+	keys := make([]key, 0, 64)
 	add := func(field, term string, g group, quality float64) {
 		if term == "" {
 			return
 		}
-		id := field + "\x00" + term
-		if i, ok := at[id]; ok {
-			keys[i].q = max(keys[i].q, quality)
-			return
+		// A few dozen keys: a scan is cheaper than a map.
+		for i := range keys {
+			if keys[i].term == term && keys[i].field == field {
+				keys[i].q = max(keys[i].q, quality)
+				return
+			}
 		}
-		at[id] = len(keys)
 		keys = append(keys, key{field: field, term: term, g: g, q: quality, typo: field == "name_del"})
 	}
 	if p.HasINS {
@@ -286,7 +287,9 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 	for _, kk := range rankers {
 		rankMax[kk.g] = max(rankMax[kk.g], kk.w)
 	}
-	g := generator{at: make(map[uint64]int32, 256), k: k, rankMax: rankMax}
+	g := generators.Get().(*generator)
+	g.k, g.rankMax, g.top = k, rankMax, 0
+	defer g.release()
 	rest, err := g.run(ctx, anchors)
 	if err != nil {
 		return nil, err
@@ -307,7 +310,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 	}
 	cands, at := g.cands, g.at
 	if len(cands) <= 1 {
-		return cands, nil
+		return slices.Clone(cands), nil
 	}
 	var tfd index.TermFieldDoc
 	// Ranking keys: read their postings when shorter than the candidates,
@@ -340,11 +343,12 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 			continue
 		}
 		if sorted == nil {
-			sorted = make([]uint64, 0, len(cands))
+			sorted = g.sorted[:0]
 			for _, c := range cands {
 				sorted = append(sorted, c.doc)
 			}
 			slices.Sort(sorted)
+			g.sorted = sorted
 		}
 		id := make(index.IndexInternalID, 8)
 		for _, doc := range sorted {
@@ -361,7 +365,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 			}
 		}
 	}
-	return best(cands, k), nil
+	return slices.Clone(best(cands, k)), nil
 }
 
 // better orders candidates by score, then by document for a stable order.
@@ -419,14 +423,37 @@ func best(cands []candidate, k int) []candidate {
 	return cands
 }
 
-// generator accumulates the candidates of the anchor keys.
+// generator accumulates the candidates of the anchor keys. Its map and
+// slices are reused from query to query (generators): a common name's
+// candidates weigh hundreds of kilobytes, which the collector would
+// otherwise have to reclaim at every query.
 type generator struct {
 	at      map[uint64]int32 // candidate index by document number
 	cands   []candidate
-	top     float64 // best score so far
+	sorted  []uint64 // candidates' documents in order, for look-ups
+	top     float64  // best score so far
 	k       int
 	rankMax [nGroups]float64 // best weight of the ranking keys, per group
 	tfd     index.TermFieldDoc
+}
+
+var generators = sync.Pool{New: func() any { return &generator{at: make(map[uint64]int32, 256)} }}
+
+// maxKept bounds the candidates whose room a pooled generator keeps.
+const maxKept = 1 << 14
+
+// release returns the generator to the pool, emptied.
+func (g *generator) release() {
+	if len(g.at) > maxKept {
+		g.at = make(map[uint64]int32, 256)
+	} else {
+		clear(g.at)
+	}
+	if cap(g.cands) > maxKept {
+		g.cands, g.sorted = nil, nil
+	}
+	g.cands, g.sorted = g.cands[:0], g.sorted[:0]
+	generators.Put(g)
 }
 
 // run reads anchor keys from the most to the least informative, and stops

@@ -435,3 +435,27 @@ func TestSearchFindsOnePersonInACrowdOfHomonyms(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSearch measures a typed query against 5,000 generated persons
+// (the built-in name list: many homonyms). vigie bench search measures the
+// same at regional scale.
+func BenchmarkSearch(b *testing.B) {
+	x := newIndex(b, "")
+	persons := generatedIndex(b, x, 5000, 7)
+	var qs []Query
+	for i := 0; len(qs) < 500; i++ {
+		p := persons[(i*7919)%len(persons)]
+		if p.Anonymous {
+			continue
+		}
+		tq := synth.TypedQuery(p, uint64(i))
+		qs = append(qs, Query{BirthName: tq.BirthName, UsedName: tq.UsedName, FirstNames: tq.FirstNames, BirthDate: tq.BirthDate,
+			Sex: tq.Sex, PostalCode: tq.PostalCode, Limit: 5})
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := x.Search(context.Background(), qs[i%len(qs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
