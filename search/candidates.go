@@ -26,13 +26,18 @@ import (
 // identity generates. Only the best few candidates are decoded and scored by
 // the matcher.
 //
-// The cost of a query is the postings it reads, so keys are read from the
-// most to the least informative, and reading stops once no identity that
-// matched none of the keys read so far could still reach the candidates
-// kept (a bound: the sum of the best remaining weight of each group). Keys
-// that rank but do not make an identity a candidate (first names, birth date
-// and year: thousands of identities share them) are only looked up for the
-// candidates found.
+// The cost of a query is the terms it looks up and the postings it reads,
+// so keys are read from the most to the least informative, and reading
+// stops once no identity that matched none of the keys read so far could
+// still reach the candidates kept (a bound: the sum of the best remaining
+// weight of each group), or be within ln(10⁴) of the best one. The one-typo
+// keys (one per letter of each name form) are looked up only when the best
+// identity found does not agree with everything the query gives. Keys that
+// rank but do not make an identity a candidate (first names, birth date and
+// year: thousands of identities share them) are read only for the
+// candidates found, and left out when both are many. The matcher then
+// scores the candidates within ln(10³) of the best (at least the number of
+// results asked for, at most six per result).
 
 // group is a kind of evidence; an identity's score takes its best key per
 // group.
@@ -41,7 +46,7 @@ type group uint8
 const (
 	gName      group = iota // family-name forms: exact, phonetic (with the year), one typo away
 	gNameFirst              // phonetic family name with phonetic first name
-	gFirstBorn              // phonetic first name with birth date
+	gFirstBorn              // phonetic first name with birth date or year
 	gNameBorn               // phonetic family name with birth date
 	gID                     // INS or local id
 	gFirst                  // first names
@@ -50,8 +55,9 @@ const (
 )
 
 // anchor reports whether a key of the group makes an identity a candidate:
-// it shares a family name, a first name with the birth date, or an
-// identifier with the query. First names and the date alone only rank.
+// it shares a family name (alone or with the first name or the birth date),
+// a first name with the birth date or year, or an identifier with the query. First
+// names and the date alone only rank.
 func (g group) anchor() bool { return g <= gID }
 
 // key is one term looked up for a query.
@@ -172,6 +178,9 @@ func queryKeys(q *Query, p *matcher.Prepared) []key {
 		// person (both orders of an ambiguous day and month).
 		for i, dt := range dates {
 			add("first_born", ph+"|"+dt, gFirstBorn, dateQuality[i])
+		}
+		if year != "" {
+			add("first_y", ph+"|"+year, gFirstBorn, qExact)
 		}
 		// The first name typed as the family name.
 		if hasName {
@@ -519,23 +528,26 @@ func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
 }
 
 // complete reports whether the best candidate agrees with the query on
-// every trait it gives: an exact family-name form, the first name with the
-// family name, the birth date with the family name and with the first name. Then a one-typo
-// neighbour could only be another person, and the typo keys are not read.
+// every trait it gives, and the query gives a full birth date: an exact
+// family-name form, the birth date with the family name, and the first name
+// with the family name and with the birth date. Then a one-typo neighbour
+// could only be another person, and the typo keys are not read. Without a
+// full date, agreeing on the name and first name says little (homonyms are
+// many): the person sought may be the one whose name has a typo.
 func (g *generator) complete(first, born bool) bool {
+	if !born {
+		return false
+	}
 	var top *candidate
 	for i := range g.cands {
 		if top == nil || g.cands[i].score > top.score {
 			top = &g.cands[i]
 		}
 	}
-	if top == nil || !top.exact {
+	if top == nil || !top.exact || top.best[gNameBorn] == 0 {
 		return false
 	}
-	if first && top.best[gNameFirst] == 0 || born && top.best[gNameBorn] == 0 {
-		return false
-	}
-	return !(first && born && top.best[gFirstBorn] == 0)
+	return !first || top.best[gNameFirst] > 0 && top.best[gFirstBorn] > 0
 }
 
 // enoughAbove reports whether k candidates already score at least bound:

@@ -102,17 +102,20 @@ type document struct {
 	// FirstBorn, any two of the three traits typed right make a selective
 	// key, whatever the third.
 	NameBorn []string `json:"name_born"`
-	Year     []string `json:"year"` // YYYY
-	INS      []string `json:"ins"`
-	IPP      []string `json:"ipp"` // authority|local id
-	Data     string   `json:"data"`
+	// FirstYear is phonetic first name + birth year: the first-name and
+	// date key of a query that gives only the year.
+	FirstYear []string `json:"first_y"`
+	Year      []string `json:"year"` // YYYY
+	INS       []string `json:"ins"`
+	IPP       []string `json:"ipp"` // authority|local id
+	Data      string   `json:"data"`
 }
 
 func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "name_first", "name_born", "born", "year", "ins", "ipp"} {
+	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "first_y", "name_first", "name_born", "born", "year", "ins", "ipp"} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -135,7 +138,7 @@ func indexMapping() mapping.IndexMapping {
 
 // format names the layout of the index's documents (fields and stored
 // form); an index of another format is refused by Open.
-const format = "vigie.search.3"
+const format = "vigie.search.4"
 
 var formatKey = []byte("vigie.format")
 
@@ -379,6 +382,9 @@ func toDocument(e Entry) (*document, error) {
 				for _, np := range namePh {
 					add("name_first", np+"|"+f, &d.NameFirst)
 				}
+				if year != "" {
+					add("first_y", f+"|"+year, &d.FirstYear)
+				}
 			}
 			if born != "" {
 				add("first_born", ph+"|"+born, &d.FirstBorn)
@@ -481,10 +487,12 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 	return p, nil
 }
 
-// candidates is the number of bleve hits rescored per result asked for.
+// candidatesPerResult is the most candidates scored by the matcher per
+// result asked for (fewer when the others are far behind the best on their
+// keys, see rescoreSlack).
 const candidatesPerResult = 6
 
-// minCandidates is the fewest bleve hits rescored whatever the limit.
+// minCandidates is the most candidates scored whatever the limit.
 const minCandidates = 30
 
 // Search answers a query: identities sorted by match probability, at most
