@@ -374,6 +374,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 			}
 		}
 	}
+	g.forget()
 	return slices.Clone(best(cands, k)), nil
 }
 
@@ -451,12 +452,23 @@ var generators = sync.Pool{New: func() any { return &generator{at: make(map[uint
 // maxKept bounds the candidates whose room a pooled generator keeps.
 const maxKept = 1 << 14
 
-// release returns the generator to the pool, emptied.
-func (g *generator) release() {
+// forget empties the map of candidates, which must then no longer be used.
+// Deleting the keys set costs what they number; clear would cost what the
+// map once held. It must run before the candidates are reordered.
+func (g *generator) forget() {
 	if len(g.at) > maxKept {
 		g.at = make(map[uint64]int32, 256)
-	} else {
-		clear(g.at)
+		return
+	}
+	for i := range g.cands {
+		delete(g.at, g.cands[i].doc)
+	}
+}
+
+// release returns the generator to the pool, emptied.
+func (g *generator) release() {
+	if len(g.at) > 0 {
+		g.forget()
 	}
 	if cap(g.cands) > maxKept {
 		g.cands, g.sorted = nil, nil

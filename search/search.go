@@ -526,7 +526,7 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	hits := make([]Hit, 0, len(cands))
 	for i, c := range cands {
-		if i >= limit && c.score < cands[0].score-rescoreSlack {
+		if i >= 2*limit && c.score < cands[0].score-rescoreSlack {
 			break
 		}
 		e, err := x.load(r, c.doc)

@@ -459,3 +459,44 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+// Queries from many goroutines share the index and the pooled candidate
+// accumulators: each gets what it would get alone.
+func TestSearchConcurrent(t *testing.T) {
+	x := newIndex(t, "")
+	persons := generatedIndex(t, x, 1000, 3)
+	var qs []Query
+	var want []string
+	for i := 0; len(qs) < 200; i++ {
+		p := persons[(i*7919)%len(persons)]
+		tq := synth.TypedQuery(p, uint64(i))
+		q := Query{BirthName: tq.BirthName, FirstNames: tq.FirstNames, BirthDate: tq.BirthDate, Limit: 5}
+		hits, err := x.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs, want = append(qs, q), append(want, ids(hits))
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range qs {
+				j := (i*7 + g*31) % len(qs)
+				hits, err := x.Search(context.Background(), qs[j])
+				if err == nil && ids(hits) != want[j] {
+					err = fmt.Errorf("query %d: %s, alone %s", j, ids(hits), want[j])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
