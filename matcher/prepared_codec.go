@@ -129,6 +129,9 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 		i += int(n)
 		return v
 	}
+	// The token lists of all the names are cut from one backing array:
+	// one allocation for the few dozen strings of a record, not one per list.
+	var backing []string
 	strs := func() []string {
 		n := uv()
 		// Every string takes at least one byte (its length): a count above
@@ -140,11 +143,16 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 		if n == 0 {
 			return nil
 		}
-		out := make([]string, n)
-		for k := range out {
-			out[k] = str()
+		if backing == nil {
+			backing = make([]string, 0, max(24, n))
 		}
-		return out
+		start := len(backing)
+		for range n {
+			backing = append(backing, str())
+		}
+		// Full slice expression: appending to one list never overwrites
+		// the next.
+		return backing[start:len(backing):len(backing)]
 	}
 	byteV := func() byte {
 		if i >= len(s) {
