@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -197,17 +198,30 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 // Compact merges the index into a single segment. A query looks each of its
 // terms up in every segment, so after a bulk load (Rebuild) the many segments
 // it leaves would make every query several times slower until the
-// background merges catch up. An index in memory only is left as it is
-// (segments are merged once persisted, and it has no persister).
+// background merges catch up. The last batches may still be in memory when
+// a merge starts (they are persisted in the background): Compact merges
+// again until one file segment is left, or ctx ends. An index in memory
+// only is left as it is (segments are merged once persisted, and it has no
+// persister).
 func (x *Index) Compact(ctx context.Context) error {
 	s, ok := x.adv.(*scorch.Scorch)
 	if !ok || !x.disk {
 		return nil
 	}
-	if err := s.ForceMerge(ctx, nil); err != nil {
-		return fmt.Errorf("search: compact: %w", err)
+	for {
+		if err := s.ForceMerge(ctx, nil); err != nil {
+			return fmt.Errorf("search: compact: %w", err)
+		}
+		st := s.StatsMap()
+		if st["num_root_memorysegments"] == uint64(0) && st["num_root_filesegments"].(uint64) <= 1 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("search: compact: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return ctx.Err()
 }
 
 // Close closes the index.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
 	"vigie"
 	"vigie/internal/sharedtest"
 	"vigie/matcher"
@@ -385,6 +387,9 @@ func TestOpenRefusesAnotherFormat(t *testing.T) {
 	y := newIndex(t, dir)
 	if err := y.Compact(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if st := y.adv.(*scorch.Scorch).StatsMap(); st["num_root_filesegments"] != uint64(1) || st["num_root_memorysegments"] != uint64(0) {
+		t.Errorf("after compaction: %v file and %v memory segments, want one file segment", st["num_root_filesegments"], st["num_root_memorysegments"])
 	}
 	hits, err := y.Search(context.Background(), Query{BirthName: "LE GALL", FirstNames: "YANN"})
 	if err != nil || len(hits) == 0 || hits[0].ID != "2" || len(hits[0].Sources) != 2 {
