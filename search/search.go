@@ -5,34 +5,39 @@
 //
 // The index is derived: one bleve document per live identity, holding the
 // folded names, phonetic keys, birth dates and identifiers of its member
-// records, plus the member records themselves (stored, not indexed) so that
-// every candidate can be scored by the matcher without a second lookup. It
-// can always be rebuilt from the patient index (package mpi), which stays the
-// source of truth; the sequence of the last identity event applied is kept
-// in the index so that a restart catches up from there.
+// records as exact terms, plus the member records in prepared form (stored,
+// not indexed, see codec.go) so that every candidate can be scored by the
+// matcher without a second lookup nor a Prepare. It can always be rebuilt
+// from the patient index (package mpi), which stays the source of truth; the
+// sequence of the last identity event applied is kept in the index so that a
+// restart catches up from there, and the format of its documents so that an
+// index written by another build is refused (ErrFormat), not misread.
 //
-// A query is answered in two steps: bleve finds candidates (fuzzy and
-// phonetic name terms, first names, birth date with its day/month swap, year,
-// identifiers), then each candidate identity is scored by matcher against the
-// query as if the query were a record, the best member deciding. Results are
-// sorted by match probability and graded as FHIR PDQm $match grades them.
+// A query is answered in two steps: the identities sharing the query's keys
+// (name forms, phonetic and one-typo neighbours, first names, birth date
+// with its day/month swap, composite keys, identifiers) are ranked by the
+// selectivity of the keys they match (see candidates.go), then the best few
+// are scored by matcher against the query as if the query were a record, the
+// best member deciding. Results are sorted by match probability and graded
+// as FHIR PDQm $match grades them.
 package search
 
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"vigie"
 	"vigie/matcher"
@@ -66,6 +71,8 @@ type Options struct {
 // Index is the search index. It is safe for concurrent use.
 type Index struct {
 	bi    bleve.Index
+	adv   index.Index // bi's index, read term by term
+	disk  bool        // kept in a folder (not in memory only)
 	model *matcher.Model
 	opts  Options
 	// syncMu serialises CatchUp: two callers applying the same events
@@ -88,6 +95,17 @@ type document struct {
 	// FirstBorn is first name + birth date: it finds a person whose family
 	// name changed (a usage name recorded as the birth name everywhere).
 	FirstBorn []string `json:"first_born"`
+	// NameFirst is phonetic family name + phonetic first name: the key of
+	// a query without a usable birth date, selective where a common family
+	// name alone is not.
+	NameFirst []string `json:"name_first"`
+	// NameBorn is phonetic family name + birth date: with NameFirst and
+	// FirstBorn, any two of the three traits typed right make a selective
+	// key, whatever the third.
+	NameBorn []string `json:"name_born"`
+	// FirstYear is phonetic first name + birth year: the first-name and
+	// date key of a query that gives only the year.
+	FirstYear []string `json:"first_y"`
 	Year      []string `json:"year"` // YYYY
 	INS       []string `json:"ins"`
 	IPP       []string `json:"ipp"` // authority|local id
@@ -98,7 +116,7 @@ func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "born", "year", "ins", "ipp"} {
+	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "first_y", "name_first", "name_born", "born", "year", "ins", "ipp"} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -119,17 +137,34 @@ func indexMapping() mapping.IndexMapping {
 	return m
 }
 
+// format names the layout of the index's documents (fields and stored
+// form); an index of another format is refused by Open.
+const format = "vigie.search.4"
+
+var formatKey = []byte("vigie.format")
+
+// ErrFormat is returned by Open for an index written by a build with another
+// document format: it must be rebuilt from the patient index (vigie
+// reindex), which is always possible since the index is derived.
+var ErrFormat = errors.New("search: the index was written in another format; rebuild it from the patient index")
+
 // Open opens the index in dir, creating it if missing. An empty dir keeps the
-// index in memory (tests, or a process that rebuilds it at every start).
+// index in memory (tests, or a process that rebuilds it at every start). An
+// existing index of another format is refused with an error wrapping
+// ErrFormat.
 func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 	var bi bleve.Index
 	var err error
+	fresh := true
 	switch {
 	case dir == "":
-		bi, err = bleve.NewMemOnly(indexMapping())
+		// scorch, as on disk (bleve's own in-memory index is another
+		// kind, with other internal document numbers).
+		bi, err = bleve.NewUsing("", indexMapping(), scorch.Name, scorch.Name, nil)
 	default:
 		if _, statErr := os.Stat(dir); statErr == nil {
 			bi, err = bleve.Open(dir)
+			fresh = false
 		} else {
 			bi, err = bleve.New(dir, indexMapping())
 		}
@@ -137,8 +172,56 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
-	x := &Index{bi: bi, model: model, opts: opts}
+	if fresh {
+		err = bi.SetInternal(formatKey, []byte(format))
+	} else {
+		var v []byte
+		if v, err = bi.GetInternal(formatKey); err == nil && string(v) != format {
+			if len(v) == 0 {
+				v = []byte("vigie.search.1")
+			}
+			err = fmt.Errorf("%w (%s holds %q, this build reads %q)", ErrFormat, dir, v, format)
+		}
+	}
+	var adv index.Index
+	if err == nil {
+		adv, err = bi.Advanced()
+	}
+	if err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts}
 	return x, nil
+}
+
+// Compact merges the index into a single segment. A query looks each of its
+// terms up in every segment, so after a bulk load (Rebuild) the many segments
+// it leaves would make every query several times slower until the
+// background merges catch up. The last batches may still be in memory when
+// a merge starts (they are persisted in the background): Compact merges
+// again until one file segment is left, or ctx ends. An index in memory
+// only is left as it is (segments are merged once persisted, and it has no
+// persister).
+func (x *Index) Compact(ctx context.Context) error {
+	s, ok := x.adv.(*scorch.Scorch)
+	if !ok || !x.disk {
+		return nil
+	}
+	for {
+		if err := s.ForceMerge(ctx, nil); err != nil {
+			return fmt.Errorf("search: compact: %w", err)
+		}
+		st := s.StatsMap()
+		if st["num_root_memorysegments"] == uint64(0) && st["num_root_filesegments"].(uint64) <= 1 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("search: compact: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the index.
@@ -230,11 +313,7 @@ func toDocument(e Entry) (*document, error) {
 	if e.ID == "" {
 		return nil, vigie.Invalid("id", "an indexed identity needs an id")
 	}
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("search: encode identity %s: %w", e.ID, err)
-	}
-	d := &document{Data: string(data)}
+	d := &document{Data: string(encodeEntry(&e))}
 	set := map[string]map[string]bool{}
 	add := func(field string, v string, dst *[]string) {
 		if v == "" {
@@ -280,6 +359,7 @@ func toDocument(e Entry) (*document, error) {
 				}
 			}
 		}
+		var namePh []string // phonetic keys of the family-name forms
 		for _, raw := range []string{r.BirthName, r.UsedName} {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
@@ -287,22 +367,39 @@ func toDocument(e Entry) (*document, error) {
 			}
 			for _, t := range n.Core {
 				nameKey(t)
+				namePh = append(namePh, matcher.Phonex(t))
 			}
 			nameKey(n.CoreGlued)
+			namePh = append(namePh, matcher.Phonex(n.CoreGlued))
 			add("name", n.Glued, &d.Name)
+		}
+		if born != "" {
+			for _, np := range namePh {
+				add("name_born", np+"|"+born, &d.NameBorn)
+			}
 		}
 		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
 				continue
 			}
+			firstPh := make([]string, 0, len(n.Tokens)+1)
 			for _, t := range n.Tokens {
 				add("first", t, &d.First)
-				add("first_ph", matcher.Phonex(t), &d.FirstPh)
+				firstPh = append(firstPh, matcher.Phonex(t))
 			}
 			add("first", n.Glued, &d.First)
 			ph := matcher.Phonex(n.Glued)
-			add("first_ph", ph, &d.FirstPh)
+			firstPh = append(firstPh, ph)
+			for _, f := range firstPh {
+				add("first_ph", f, &d.FirstPh)
+				for _, np := range namePh {
+					add("name_first", np+"|"+f, &d.NameFirst)
+				}
+				if year != "" {
+					add("first_y", f+"|"+year, &d.FirstYear)
+				}
+			}
 			if born != "" {
 				add("first_born", ph+"|"+born, &d.FirstBorn)
 			}
@@ -404,10 +501,12 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 	return p, nil
 }
 
-// candidates is the number of bleve hits rescored per result asked for.
+// candidatesPerResult is the most candidates scored by the matcher per
+// result asked for (fewer when the others are far behind the best on their
+// keys, see rescoreSlack).
 const candidatesPerResult = 6
 
-// minCandidates is the fewest bleve hits rescored whatever the limit.
+// minCandidates is the most candidates scored whatever the limit.
 const minCandidates = 30
 
 // Search answers a query: identities sorted by match probability, at most
@@ -421,10 +520,12 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if limit == 0 {
 		limit = 10
 	}
-	bq := x.bleveQuery(&q, p)
-	req := bleve.NewSearchRequestOptions(bq, max(limit*candidatesPerResult, minCandidates), 0, false)
-	req.Fields = []string{"data"}
-	res, err := x.bi.SearchInContext(ctx, req)
+	r, err := x.adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: open a reader: %w", err)
+	}
+	defer r.Close()
+	cands, err := findCandidates(ctx, r, queryKeys(&q, p), max(limit*candidatesPerResult, minCandidates))
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
@@ -437,22 +538,28 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			model = model.WithPopulation(n)
 		}
 	}
-	hits := make([]Hit, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		data, _ := h.Fields["data"].(string)
-		var e Entry
-		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return nil, fmt.Errorf("search: decode identity %s: %w", h.ID, err)
+	hits := make([]Hit, 0, len(cands))
+	for i, c := range cands {
+		if i >= 2*limit && c.score < cands[0].score-rescoreSlack {
+			break
 		}
-		if e.Hidden && !q.IncludeHidden {
+		e, err := x.load(r, c.doc)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil || e.hidden && !q.IncludeHidden {
 			continue
 		}
-		hit, ok := x.score(model, p, &q, &e)
+		hit, ok := x.score(model, p, &q, e)
 		if ok {
 			hits = append(hits, hit)
 		}
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Probability > hits[j].Probability })
+	// Reasons are written for the hits returned only.
+	for i := range hits[:min(limit, len(hits))] {
+		hits[i].Reasons = hits[i].Score.Reasons()
+	}
 	ambiguity(hits, model)
 	if len(hits) > limit {
 		hits = hits[:limit]
@@ -460,20 +567,47 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	return hits, nil
 }
 
+// load reads and decodes the stored form of a document; nil when the
+// document is gone (deleted since the reader's snapshot was taken cannot
+// happen, but a document without a stored form is skipped, not fatal).
+func (x *Index) load(r index.IndexReader, doc uint64) (*stored, error) {
+	id, err := r.ExternalID(index.NewIndexInternalID(nil, doc))
+	if err != nil {
+		return nil, fmt.Errorf("search: identity of document %d: %w", doc, err)
+	}
+	d, err := r.Document(id)
+	if err != nil {
+		return nil, fmt.Errorf("search: read identity %s: %w", id, err)
+	}
+	if d == nil {
+		return nil, nil
+	}
+	var data []byte
+	d.VisitFields(func(f index.Field) {
+		if f.Name() == "data" {
+			data = f.Value()
+		}
+	})
+	e, err := decodeEntry(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("search: decode identity %s: %w", id, err)
+	}
+	return e, nil
+}
+
 // score scores the query against each member of an identity; the best
 // member decides. An identifier the caller gave that the identity holds is
 // decisive for the ranking but not for the grade: a typed IPP may be wrong.
-func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *Entry) (Hit, bool) {
-	hit := Hit{ID: e.ID, Golden: e.Golden, Hidden: e.Hidden}
+func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *stored) (Hit, bool) {
+	hit := Hit{ID: e.id, Golden: e.golden, Hidden: e.hidden, Sources: make([]Source, 0, len(e.members))}
 	best := -1.0
-	for i := range e.Members {
-		r := &e.Members[i]
+	for _, m := range e.members {
+		r := m.rec
 		hit.Sources = append(hit.Sources, Source{Authority: r.Authority, LocalID: r.LocalID})
-		mp, err := matcher.Prepare(r)
-		if err != nil {
+		if m.prep == nil {
 			continue
 		}
-		c := matcher.Compare(p, mp)
+		c := matcher.Compare(p, m.prep)
 		s := model.Score(&c, x.opts.Frequencies)
 		prob := s.Probability
 		for _, l := range q.LocalIDs {
@@ -494,11 +628,7 @@ func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *En
 			hit.Score = s
 		}
 	}
-	if best < 0 {
-		return hit, false
-	}
-	hit.Reasons = hit.Score.Reasons()
-	return hit, true
+	return hit, best >= 0
 }
 
 // ambiguity downgrades a "certain" first result when another identity is
@@ -525,122 +655,6 @@ func hasLocalID(h *Hit) bool {
 		}
 	}
 	return false
-}
-
-// bleveQuery builds the candidate query. Candidates must share a name key
-// with the query (a token, its glued or particle-free form, a phonetic key,
-// a one-letter typo through the deletion neighbourhood, or a first name typed
-// as the family name) or an identifier; first names and the birth date only
-// rank them. Only exact term lookups are used: fuzzy automata over the term
-// dictionary cost too much at a million identities.
-func (x *Index) bleveQuery(q *Query, p *matcher.Prepared) query.Query {
-	var must, should []query.Query
-	term := func(dst *[]query.Query, field, v string, boost float64) {
-		if v == "" {
-			return
-		}
-		t := bleve.NewTermQuery(v)
-		t.SetField(field)
-		t.SetBoost(boost)
-		*dst = append(*dst, t)
-	}
-	if p.HasINS {
-		term(&must, "ins", p.INS.Number, 50)
-	}
-	for _, l := range q.LocalIDs {
-		term(&must, "ipp", ippTerm(l.Authority, l.LocalID), 50)
-	}
-	// A phonetic key alone matches thousands of identities at regional
-	// scale: with a birth year it is taken with the year.
-	phon := func(key string, boost float64) {
-		if p.Date.Year != 0 {
-			term(&must, "name_ph_y", fmt.Sprintf("%s|%04d", key, p.Date.Year), boost)
-			return
-		}
-		term(&must, "name_ph", key, boost)
-	}
-	seen := map[string]bool{}
-	nameKeys := func(n *matcher.Name, boost float64) {
-		for _, t := range append(append([]string{}, n.Core...), n.Glued, n.CoreGlued) {
-			if t == "" || seen[t] {
-				continue
-			}
-			seen[t] = true
-			term(&must, "name", t, 3*boost)
-			phon(matcher.Phonex(t), boost)
-			if len(t) >= minDeletion {
-				term(&must, "name_del", t, boost)
-				for _, v := range deletions(t) {
-					term(&must, "name_del", v, boost)
-				}
-			}
-		}
-		phon("S"+matcher.Soundex2(n.CoreGlued), boost)
-	}
-	hasName := false
-	for _, n := range []*matcher.Name{&p.Birth, &p.Used} {
-		if !n.Empty() {
-			nameKeys(n, 1)
-			hasName = true
-		}
-	}
-	var firsts []matcher.Name
-	if !p.First.Empty() {
-		firsts = append(firsts, p.First)
-	}
-	firsts = append(firsts, p.List...)
-	for i := range firsts {
-		n := &firsts[i]
-		if n.Empty() {
-			continue
-		}
-		term(&should, "first", n.Glued, 2)
-		for _, t := range n.Tokens {
-			term(&should, "first", t, 1)
-		}
-		term(&should, "first_ph", matcher.Phonex(n.Glued), 0.5)
-		// Family name and first name typed in each other's field.
-		if hasName {
-			term(&must, "name", n.CoreGlued, 0.3)
-		}
-	}
-	if hasName {
-		for _, n := range []*matcher.Name{&p.Birth, &p.Used} {
-			if !n.Empty() {
-				term(&should, "first", n.Glued, 0.3)
-			}
-		}
-	}
-	if d := p.Date; d.Full() {
-		// A changed family name: first name and birth date still find the
-		// person (both orders of an ambiguous day and month).
-		dates := []string{fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day)}
-		if d.Day <= 12 && d.Day != d.Month {
-			dates = append(dates, fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month))
-		}
-		for i := range firsts {
-			if !firsts[i].Empty() {
-				for _, dt := range dates {
-					term(&must, "first_born", matcher.Phonex(firsts[i].Glued)+"|"+dt, 0.5)
-				}
-			}
-		}
-	}
-	if d := p.Date; d.Year != 0 {
-		term(&should, "year", fmt.Sprintf("%04d", d.Year), 1)
-		if d.Full() {
-			term(&should, "born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Month, d.Day), 3)
-			if d.Day <= 12 && d.Day != d.Month {
-				term(&should, "born", fmt.Sprintf("%04d%02d%02d", d.Year, d.Day, d.Month), 2)
-			}
-		}
-	}
-	bq := bleve.NewBooleanQuery()
-	bq.AddMust(bleve.NewDisjunctionQuery(must...))
-	if len(should) > 0 {
-		bq.AddShould(should...)
-	}
-	return bq
 }
 
 // minDeletion is the shortest name token whose one-letter deletions are

@@ -3,10 +3,14 @@ package search
 import (
 	"context"
 	"encoding/csv"
+	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"vigie"
 	"vigie/internal/sharedtest"
@@ -328,5 +332,176 @@ func TestSearchQualityOnGeneratedPopulation(t *testing.T) {
 	}
 	if r1 < 0.95 || r5 < 0.98 || q.WrongCertain > 0 {
 		t.Errorf("recall@1 %.3f (want ≥ 0.95), recall@5 %.3f (want ≥ 0.98), wrong certain %d (want 0)", r1, r5, q.WrongCertain)
+	}
+}
+
+// An index written in another document format is refused, never misread:
+// the caller rebuilds it from the patient index.
+func TestOpenRefusesAnotherFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stored []byte // the format key as the other build left it; nil: none (the first format had none)
+	}{
+		{"first format, without a format key", nil},
+		{"a later format", []byte("vigie.search.99")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir() + "/idx"
+			x, err := Open(dir, matcher.DefaultModel(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := x.Put(people[0]); err != nil {
+				t.Fatal(err)
+			}
+			if tc.stored == nil {
+				err = x.bi.DeleteInternal(formatKey)
+			} else {
+				err = x.bi.SetInternal(formatKey, tc.stored)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.Close()
+			y, err := Open(dir, matcher.DefaultModel(), Options{})
+			if !errors.Is(err, ErrFormat) {
+				if y != nil {
+					y.Close()
+				}
+				t.Fatalf("open: err %v, want ErrFormat", err)
+			}
+		})
+	}
+	// The same format opens, and is searched after a compaction.
+	dir := t.TempDir() + "/idx"
+	x, err := Open(dir, matcher.DefaultModel(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range people {
+		if err := x.Put(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.Close()
+	y := newIndex(t, dir)
+	if err := y.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := y.adv.(*scorch.Scorch).StatsMap(); st["num_root_filesegments"] != uint64(1) || st["num_root_memorysegments"] != uint64(0) {
+		t.Errorf("after compaction: %v file and %v memory segments, want one file segment", st["num_root_filesegments"], st["num_root_memorysegments"])
+	}
+	hits, err := y.Search(context.Background(), Query{BirthName: "LE GALL", FirstNames: "YANN"})
+	if err != nil || len(hits) == 0 || hits[0].ID != "2" || len(hits[0].Sources) != 2 {
+		t.Errorf("after reopening and compacting: %s, %v", ids(hits), err)
+	}
+}
+
+// A crowd of homonyms must not push the person sought out of the few
+// candidates scored: candidates are ranked by how rare the keys they share
+// with the query are, not by how many keys they share.
+func TestSearchFindsOnePersonInACrowdOfHomonyms(t *testing.T) {
+	x := newIndex(t, "")
+	firsts := []string{"JEAN", "MARIE", "PIERRE", "ANNE", "MICHEL", "NATHALIE", "PHILIPPE", "ISABELLE"}
+	var crowd []Entry
+	for i := range 1500 {
+		date := fmt.Sprintf("%04d-%02d-%02d", 1930+i%80, 1+i%12, 1+i%28)
+		// Every homonym has many records: many keys each.
+		var members []matcher.Record
+		for m := range 1 + i%4 {
+			members = append(members, rec(fmt.Sprintf("1.2.3.%d", m), fmt.Sprintf("C%d", i), "MARTIN", "DUPONT-MARTIN", firsts[i%len(firsts)]+" "+firsts[(i+m)%len(firsts)], date, "M"))
+		}
+		crowd = append(crowd, Entry{ID: fmt.Sprintf("c%d", i), Members: members})
+	}
+	crowd = append(crowd, Entry{ID: "sought", Members: []matcher.Record{rec("1.2.3.1", "S1", "MARTIN", "", "Ghislain", "1942-08-04", "M")}})
+	if err := x.Batch(crowd, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    Query
+	}{
+		{"no birth date", Query{BirthName: "MARTIN", FirstNames: "GHISLAIN"}},
+		{"name typo, no birth date", Query{BirthName: "MATRIN", FirstNames: "GHISLAIN"}},
+		{"first-name typo", Query{BirthName: "MARTIN", FirstNames: "GHISLIAN", BirthDate: "1942-08-04"}},
+		{"first-name typo, year only", Query{BirthName: "MARTIN", FirstNames: "GISLAIN", BirthDate: "1942"}},
+		{"day and month swapped, name typo", Query{BirthName: "MARTN", FirstNames: "GHISLAIN", BirthDate: "1942-04-08"}},
+		{"no first name", Query{BirthName: "MARTIN", BirthDate: "1942-08-04"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Limit = 5
+			hits, err := x.Search(context.Background(), tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) == 0 || hits[0].ID != "sought" {
+				t.Errorf("want the person sought first, got %s", ids(hits))
+			}
+		})
+	}
+}
+
+// BenchmarkSearch measures a typed query against 5,000 generated persons
+// (the built-in name list: many homonyms). vigie bench search measures the
+// same at regional scale.
+func BenchmarkSearch(b *testing.B) {
+	x := newIndex(b, "")
+	persons := generatedIndex(b, x, 5000, 7)
+	var qs []Query
+	for i := 0; len(qs) < 500; i++ {
+		p := persons[(i*7919)%len(persons)]
+		if p.Anonymous {
+			continue
+		}
+		tq := synth.TypedQuery(p, uint64(i))
+		qs = append(qs, Query{BirthName: tq.BirthName, UsedName: tq.UsedName, FirstNames: tq.FirstNames, BirthDate: tq.BirthDate,
+			Sex: tq.Sex, PostalCode: tq.PostalCode, Limit: 5})
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := x.Search(context.Background(), qs[i%len(qs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Queries from many goroutines share the index and the pooled candidate
+// accumulators: each gets what it would get alone.
+func TestSearchConcurrent(t *testing.T) {
+	x := newIndex(t, "")
+	persons := generatedIndex(t, x, 1000, 3)
+	var qs []Query
+	var want []string
+	for i := 0; len(qs) < 200; i++ {
+		p := persons[(i*7919)%len(persons)]
+		tq := synth.TypedQuery(p, uint64(i))
+		q := Query{BirthName: tq.BirthName, FirstNames: tq.FirstNames, BirthDate: tq.BirthDate, Limit: 5}
+		hits, err := x.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs, want = append(qs, q), append(want, ids(hits))
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range qs {
+				j := (i*7 + g*31) % len(qs)
+				hits, err := x.Search(context.Background(), qs[j])
+				if err == nil && ids(hits) != want[j] {
+					err = fmt.Errorf("query %d: %s, alone %s", j, ids(hits), want[j])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -30,8 +30,9 @@ func entryOf(s mpi.Snapshot) Entry {
 const batchSize = 2000
 
 // Rebuild indexes every live identity of the patient index into an empty
-// index and sets the cursor to the newest event seen, so that CatchUp
-// follows from there. It returns the number of identities indexed.
+// index, sets the cursor to the newest event seen, so that CatchUp follows
+// from there, and compacts the index (see Compact). It returns the number of
+// identities indexed.
 func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 	var batch []Entry
 	n := 0
@@ -53,6 +54,9 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
 	n += len(batch)
+	if err := x.Compact(ctx); err != nil {
+		return n, fmt.Errorf("search: rebuild: %w", err)
+	}
 	return n, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"sync"
+	"syscall"
 	"time"
 
 	"vigie/matcher"
@@ -27,11 +30,12 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	queries := fs.Int("queries", 1000, "typed queries to run")
 	dir := fs.String("dir", "", "folder for the index, kept and reused by a later run with the same population (default: a temporary folder, removed at the end)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the queries to this file")
+	clients := fs.Int("clients", 0, "after the one-client run, run the queries again from this many concurrent clients (0: no concurrent run)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *persons < 10 || *queries < 1 {
-		return usageErr("--persons must be ≥ 10 and --queries ≥ 1")
+	if *persons < 10 || *queries < 1 || *clients < 0 {
+		return usageErr("--persons must be ≥ 10, --queries ≥ 1 and --clients ≥ 0")
 	}
 	ctx := context.Background()
 	cfg := synth.DefaultConfig(*persons, *seed)
@@ -67,7 +71,16 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "generated %d persons, %d records in %s\n", len(order), records, time.Since(t0).Round(time.Millisecond))
-	sx, err := search.Open(idxDir, matcher.DefaultModel(), search.Options{Population: func() int { return max(records, mpiMinPopulation) }})
+	opts := search.Options{Population: func() int { return max(records, mpiMinPopulation) }}
+	sx, err := search.Open(idxDir, matcher.DefaultModel(), opts)
+	if errors.Is(err, search.ErrFormat) {
+		// The index is derived: one of another build is built again.
+		fmt.Fprintf(stdout, "index in %s has another format: built again\n", idxDir)
+		if err := os.RemoveAll(idxDir); err != nil {
+			return err
+		}
+		sx, err = search.Open(idxDir, matcher.DefaultModel(), opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -93,6 +106,11 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	if err := sx.Batch(batch, nil); err != nil {
 		return err
 	}
+	if !reuse {
+		if err := sx.Compact(ctx); err != nil {
+			return err
+		}
+	}
 	build := time.Since(t1)
 	size := dirSize(idxDir)
 	if !reuse {
@@ -111,25 +129,38 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var lat []time.Duration
-	at1, at5, wrongCertain, n := 0, 0, 0, 0
-	for i := 0; n < *queries && i < len(order)*4; i++ {
+	type benchQuery struct {
+		person string
+		q      search.Query
+	}
+	var qs []benchQuery
+	for i := 0; len(qs) < *queries && i < len(order)*4; i++ {
 		p := order[(i*7919)%len(order)]
 		if p.Anonymous {
 			continue
 		}
 		tq := synth.TypedQuery(p, uint64(i))
-		q := search.Query{BirthName: tq.BirthName, UsedName: tq.UsedName, FirstNames: tq.FirstNames, BirthDate: tq.BirthDate,
-			Sex: tq.Sex, PostalCode: tq.PostalCode, Limit: 5}
+		qs = append(qs, benchQuery{p.ID, search.Query{BirthName: tq.BirthName, UsedName: tq.UsedName, FirstNames: tq.FirstNames,
+			BirthDate: tq.BirthDate, Sex: tq.Sex, PostalCode: tq.PostalCode, Limit: 5}})
+	}
+	// The population is no longer needed: let the collector forget it, so
+	// that the CPU time per query is the search's, not the marking of a
+	// million generated records.
+	clear(byPerson)
+	order = nil
+	runtime.GC()
+	lat := make([]time.Duration, 0, len(qs))
+	at1, at5, wrongCertain := 0, 0, 0
+	u0 := resourceUsage()
+	for _, bq := range qs {
 		ts := time.Now()
-		hits, err := sx.Search(ctx, q)
+		hits, err := sx.Search(ctx, bq.q)
 		lat = append(lat, time.Since(ts))
 		if err != nil {
-			return fmt.Errorf("query %+v: %w", tq, err)
+			return fmt.Errorf("query %+v: %w", bq.q, err)
 		}
-		n++
 		for k, h := range hits {
-			if h.ID == p.ID {
+			if h.ID == bq.person {
 				if k == 0 {
 					at1++
 				}
@@ -139,13 +170,80 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	u1 := resourceUsage()
+	n := len(qs)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(stdout, "%d typed queries: recall@1 %.4f, recall@5 %.4f, wrong certain %d\n", n, float64(at1)/float64(n), float64(at5)/float64(n), wrongCertain)
-	fmt.Fprintf(stdout, "latency p50 %s, p90 %s, p99 %s, max %s (one client)\n", pct(0.5).Round(10*time.Microsecond), pct(0.9).Round(10*time.Microsecond),
-		pct(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	fmt.Fprintf(stdout, "one client: %s\n", latencyLine(lat, u0, u1))
+	if *clients > 0 {
+		// Closed loop: each client sends its next query as soon as the
+		// previous one is answered, as many as the one-client run.
+		lats := make([][]time.Duration, *clients)
+		next := make(chan int)
+		errc := make(chan error, *clients)
+		var wg sync.WaitGroup
+		u2 := resourceUsage()
+		for c := range *clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					ts := time.Now()
+					_, err := sx.Search(ctx, qs[i].q)
+					lats[c] = append(lats[c], time.Since(ts))
+					if err != nil {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+		for i := range qs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		u3 := resourceUsage()
+		close(errc)
+		if err := <-errc; err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d clients: %s\n", *clients, latencyLine(slices.Concat(lats...), u2, u3))
+	}
 	fmt.Fprintf(stdout, "Go heap in use %.0f MB\n", float64(ms.HeapInuse)/1e6)
 	return nil
+}
+
+// resources is what the process used up to a moment.
+type resources struct {
+	wall    time.Time
+	cpu     time.Duration // user + system
+	mallocs uint64
+}
+
+func resourceUsage() resources {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := resources{wall: time.Now(), mallocs: ms.Mallocs}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return r
+}
+
+// latencyLine sums up a run of queries: throughput, latency percentiles,
+// and the process's CPU time and allocations per query (garbage collection
+// included), which a shared machine does not distort as it does wall time.
+func latencyLine(lat []time.Duration, from, to resources) string {
+	slices.Sort(lat)
+	n := len(lat)
+	pct := func(p float64) time.Duration {
+		return lat[min(n-1, int(p*float64(n)))].Round(10 * time.Microsecond)
+	}
+	wall := to.wall.Sub(from.wall)
+	return fmt.Sprintf("%.0f queries/s, latency p50 %s, p90 %s, p99 %s, max %s; CPU %s and %d allocations per query",
+		float64(n)/wall.Seconds(), pct(0.5), pct(0.9), pct(0.99), lat[n-1].Round(10*time.Microsecond),
+		((to.cpu - from.cpu) / time.Duration(n)).Round(time.Microsecond), (to.mallocs-from.mallocs)/uint64(n))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,7 +58,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeIndex()
-	sx, err := openSearchIndex(ctx, *data, ix)
+	sx, err := openSearchIndex(ctx, *data, ix, func(msg string) { fmt.Fprintln(stderr, msg) })
 	if err != nil {
 		return err
 	}
@@ -97,12 +98,23 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 func searchDir(data string) string { return filepath.Join(data, "search") }
 
 // openSearchIndex opens the data folder's search index and brings it up to
-// date with the patient index: a full rebuild when it is new, otherwise the
-// events since its cursor.
-func openSearchIndex(ctx context.Context, data string, ix *mpi.Index) (*search.Index, error) {
+// date with the patient index: a full rebuild when it is new or was written
+// in another format by an older build (notice says so), otherwise the events
+// since its cursor.
+func openSearchIndex(ctx context.Context, data string, ix *mpi.Index, notice func(string)) (*search.Index, error) {
 	_, statErr := os.Stat(searchDir(data))
 	fresh := statErr != nil
-	sx, err := search.Open(searchDir(data), ix.Model(), search.Options{Population: func() int { return max(ix.Count(), mpiMinPopulation) }})
+	opts := search.Options{Population: func() int { return max(ix.Count(), mpiMinPopulation) }}
+	sx, err := search.Open(searchDir(data), ix.Model(), opts)
+	if errors.Is(err, search.ErrFormat) {
+		// The index is derived: drop it and build it again.
+		notice(fmt.Sprintf("%v: rebuilding it from the patient index", err))
+		if err := os.RemoveAll(searchDir(data)); err != nil {
+			return nil, fmt.Errorf("search: remove the old index: %w", err)
+		}
+		fresh = true
+		sx, err = search.Open(searchDir(data), ix.Model(), opts)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			return err
 		}
 	}
-	sx, err := openSearchIndex(ctx, c.Data, ix)
+	sx, err := openSearchIndex(ctx, c.Data, ix, func(msg string) { log.Warn(msg) })
 	if err != nil {
 		return err
 	}

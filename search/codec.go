@@ -1,0 +1,191 @@
+package search
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"vigie/matcher"
+)
+
+// The stored field of a document holds what a query needs to score and show
+// an identity, in a compact binary form rather than JSON: the id, whether it
+// is hidden, the golden record, and each member's key (authority, local id)
+// with its prepared form (matcher.AppendPrepared), so that rescoring a
+// candidate costs a decode of a few microseconds and no matcher.Prepare.
+//
+// Layout: entryFormat, id, hidden, the golden record's fields, the number of
+// members, then per member its authority, local id, a byte 1 followed by the
+// prepared form, or 0 when the member could not be prepared (it is still a
+// source of the identity, but never scores). Strings are a uvarint length and
+// their bytes.
+
+// entryFormat is the first byte of a stored entry. It changes with the
+// layout above and with matcher.PreparedFormat.
+const entryFormat = 1
+
+// errEntry is returned for a stored entry this build cannot read.
+var errEntry = errors.New("search: malformed stored identity")
+
+// member is one member record of a stored identity, ready to be scored.
+type member struct {
+	rec  *matcher.Record // Authority and LocalID only
+	prep *matcher.Prepared
+}
+
+// stored is the decoded stored field of a document.
+type stored struct {
+	id      string
+	hidden  bool
+	golden  matcher.Record
+	members []member
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// recordStrings lists a record's string fields in the stored order.
+func recordStrings(r *matcher.Record) []*string {
+	return []*string{&r.Authority, &r.LocalID, &r.INS, &r.INSOID, &r.Status, &r.BirthName, &r.UsedName, &r.FirstNames,
+		&r.FirstName, &r.BirthDate, &r.Sex, &r.BirthPlace, &r.PostalCode, &r.City, &r.Address, &r.Phone}
+}
+
+// encodeEntry returns the stored form of an identity. Members that fail
+// matcher.Prepare are kept without a prepared form.
+func encodeEntry(e *Entry) []byte {
+	b := make([]byte, 0, 256+384*len(e.Members))
+	b = append(b, entryFormat)
+	b = appendString(b, e.ID)
+	if e.Hidden {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	g := e.Golden
+	for _, s := range recordStrings(&g) {
+		b = appendString(b, *s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(g.Attributes)))
+	for _, a := range g.Attributes {
+		b = appendString(b, a)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Members)))
+	for i := range e.Members {
+		r := &e.Members[i]
+		b = appendString(b, r.Authority)
+		b = appendString(b, r.LocalID)
+		p, err := matcher.Prepare(r)
+		if err != nil {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, 1)
+		b = matcher.AppendPrepared(b, p)
+	}
+	return b
+}
+
+// decoder reads the fields of a stored entry from a string, so that every
+// string decoded is a substring of one copy of the stored bytes.
+type decoder struct {
+	s   string
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return x | uint64(c)<<shift
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	d.bad = true
+	return 0
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.s)) {
+		d.bad = true
+		return ""
+	}
+	v := d.s[:n]
+	d.s = d.s[n:]
+	return v
+}
+
+func (d *decoder) byte() byte {
+	if len(d.s) == 0 {
+		d.bad = true
+		return 0
+	}
+	v := d.s[0]
+	d.s = d.s[1:]
+	return v
+}
+
+func (d *decoder) boolean() bool {
+	switch d.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.bad = true
+	return false
+}
+
+// decodeEntry reads a stored entry. The result shares s's memory.
+func decodeEntry(s string) (*stored, error) {
+	d := &decoder{s: s}
+	if d.byte() != entryFormat || d.bad {
+		return nil, errEntry
+	}
+	e := &stored{id: d.str(), hidden: d.boolean()}
+	for _, f := range recordStrings(&e.golden) {
+		*f = d.str()
+	}
+	if n := d.uvarint(); n > uint64(len(d.s)) {
+		d.bad = true
+	} else if n > 0 {
+		e.golden.Attributes = make([]string, n)
+		for i := range e.golden.Attributes {
+			e.golden.Attributes[i] = d.str()
+		}
+	}
+	n := d.uvarint()
+	// A member takes at least three bytes: a count beyond what is left is
+	// corrupt, whatever it claims.
+	if d.bad || n > uint64(len(d.s)) {
+		return nil, errEntry
+	}
+	e.members = make([]member, n)
+	recs := make([]matcher.Record, n)
+	for i := range e.members {
+		r := &recs[i]
+		r.Authority, r.LocalID = d.str(), d.str()
+		m := member{rec: r}
+		if d.boolean() && !d.bad {
+			p, rest, err := matcher.DecodePrepared(d.s, r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: member %d: %w", errEntry, i, err)
+			}
+			m.prep, d.s = p, rest
+		}
+		if d.bad {
+			return nil, errEntry
+		}
+		e.members[i] = m
+	}
+	if d.bad || d.s != "" {
+		return nil, errEntry
+	}
+	return e, nil
+}

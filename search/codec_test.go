@@ -1,0 +1,93 @@
+package search
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"vigie/matcher"
+)
+
+func TestEntryCodecRoundTrip(t *testing.T) {
+	golden := rec("1.2.3.1", "A1", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")
+	golden.INS, golden.INSOID, golden.Attributes = "258037510669380", matcher.OIDINSNIR, []string{"VIDE", "CACH"}
+	for _, tc := range []struct {
+		name string
+		e    Entry
+	}{
+		{"no member", Entry{ID: "1"}},
+		{"hidden with golden", Entry{ID: "2", Hidden: true, Golden: golden, Members: []matcher.Record{golden}}},
+		{"several members", people[1]},
+		{"unpreparable member", Entry{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := encodeEntry(&tc.e)
+			got, err := decodeEntry(string(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.id != tc.e.ID || got.hidden != tc.e.Hidden || !reflect.DeepEqual(got.golden, tc.e.Golden) {
+				t.Errorf("got %s hidden %v golden %+v, want %s %v %+v", got.id, got.hidden, got.golden, tc.e.ID, tc.e.Hidden, tc.e.Golden)
+			}
+			if len(got.members) != len(tc.e.Members) {
+				t.Fatalf("%d members, want %d", len(got.members), len(tc.e.Members))
+			}
+			for i, m := range got.members {
+				r := tc.e.Members[i]
+				if m.rec.Authority != r.Authority || m.rec.LocalID != r.LocalID {
+					t.Errorf("member %d is %s/%s, want %s/%s", i, m.rec.Authority, m.rec.LocalID, r.Authority, r.LocalID)
+				}
+				want, err := matcher.Prepare(&r)
+				if err != nil {
+					if m.prep != nil {
+						t.Errorf("member %d fails Prepare (%v) but was stored prepared", i, err)
+					}
+					continue
+				}
+				want.Record = m.rec
+				if !reflect.DeepEqual(m.prep, want) {
+					t.Errorf("member %d prepared form:\n got %+v\nwant %+v", i, m.prep, want)
+				}
+			}
+			// A stored form cut short, or of another format, is refused.
+			for n := range len(b) {
+				if _, err := decodeEntry(string(b[:n])); !errors.Is(err, errEntry) {
+					t.Fatalf("prefix of %d/%d bytes: err %v, want errEntry", n, len(b), err)
+				}
+			}
+			other := append([]byte{entryFormat + 1}, b[1:]...)
+			if _, err := decodeEntry(string(other)); !errors.Is(err, errEntry) {
+				t.Errorf("another format: err %v, want errEntry", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	for _, e := range people[:4] {
+		b := encodeEntry(&e)
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte{entryFormat})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(string(b))
+		if err != nil {
+			if !errors.Is(err, errEntry) {
+				t.Fatalf("error %v does not wrap errEntry", err)
+			}
+			return
+		}
+		// Whatever decodes is an identity whose members can be scored.
+		for _, m := range e.members {
+			if m.rec == nil {
+				t.Fatal("a member without its record")
+			}
+			if m.prep != nil {
+				c := matcher.Compare(m.prep, m.prep)
+				_ = matcher.DefaultModel().Score(&c, nil)
+			}
+		}
+	})
+}
