@@ -60,17 +60,20 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	byPerson := map[*synth.Person][]matcher.Record{}
 	var order []*synth.Person
 	records := 0
-	if _, err := synth.Generate(cfg, func(r *synth.Record) error {
+	st, err := synth.Generate(cfg, func(r *synth.Record) error {
 		if _, ok := byPerson[r.Person]; !ok {
 			order = append(order, r.Person)
 		}
 		records++
 		byPerson[r.Person] = append(byPerson[r.Person], r.Traits())
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "generated %d persons, %d records in %s\n", len(order), records, time.Since(t0).Round(time.Millisecond))
+	// The name list decides how many exact homonyms the queries meet:
+	// say which one was used, so that figures are compared like for like.
+	fmt.Fprintf(stdout, "generated %d persons, %d records in %s (names: %s)\n", len(order), records, time.Since(t0).Round(time.Millisecond), st.NamesSource)
 	opts := search.Options{Population: func() int { return max(records, mpiMinPopulation) }}
 	sx, err := search.Open(idxDir, matcher.DefaultModel(), opts)
 	if errors.Is(err, search.ErrFormat) {
