@@ -10,9 +10,9 @@ import (
 // raw record) is stored beside the version, so that scoring a record that
 // is not in the cache costs a read and a decode (a few microseconds) rather
 // than preparing it again (tens of microseconds: folding, phonetic keys).
-// The encoding is matcher's prepared-form codec (matcher.AppendPrepared);
-// TestNormalFormCoversPrepared fails when matcher.Prepared gains a field
-// this codec does not carry.
+// The encoding is matcher's prepared-form codec (matcher.AppendPrepared),
+// whose own tests fail when matcher.Prepared gains a field it does not
+// carry.
 
 // normalVersion is the first byte of an encoded normalised form; a form of
 // another version is ignored (the record is prepared again).

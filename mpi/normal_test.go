@@ -2,35 +2,10 @@ package mpi
 
 import (
 	"reflect"
-	"slices"
 	"testing"
 
 	"vigie/matcher"
 )
-
-// The codec must carry every field of the prepared form: a field added to
-// matcher.Prepared (or Name, Date, INS) must be added to encodeNormal and
-// decodeNormal, and then here.
-func TestNormalFormCoversPrepared(t *testing.T) {
-	fields := func(v any) []string {
-		var out []string
-		for f := range reflect.TypeOf(v).Fields() {
-			out = append(out, f.Name)
-		}
-		return out
-	}
-	want := map[string][]string{
-		"Prepared": {"Record", "Birth", "Used", "First", "List", "Date", "Sex", "BirthPlace", "INS", "HasINS", "INSMismatch", "Postal", "City", "Address", "Street", "Phone", "NoAutoLink"},
-		"Name":     {"Folded", "Tokens", "Core", "Glued", "CoreGlued", "Soundex2", "Phonex", "Metaphone", "Metaphone2", "Placeholder"},
-		"Date":     {"Year", "Month", "Day", "Placeholder"},
-		"INS":      {"Number", "OID"},
-	}
-	for name, v := range map[string]any{"Prepared": matcher.Prepared{}, "Name": matcher.Name{}, "Date": matcher.Date{}, "INS": matcher.INS{}} {
-		if got := fields(v); !slices.Equal(got, want[name]) {
-			t.Errorf("matcher.%s has fields %v; the normalised-form codec knows %v: update normal.go", name, got, want[name])
-		}
-	}
-}
 
 func TestNormalFormRoundTrip(t *testing.T) {
 	recs := []matcher.Record{
