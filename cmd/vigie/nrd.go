@@ -106,17 +106,11 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) (err error) {
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
 	if *fromIndex {
-		demo, oerr := openDemographics(db)
+		finish, oerr := useDemographics(db, ev)
 		if oerr != nil {
 			return oerr
 		}
-		defer demo.close()
-		ev.Sex, ev.Age = demo.sex, demo.age
-		defer func() {
-			if err == nil {
-				err = demo.err
-			}
-		}()
+		defer finish(&err)
 	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
@@ -215,17 +209,11 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	defer db.Close()
 	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
 	if *fromIndex {
-		demo, oerr := openDemographics(db)
+		finish, oerr := useDemographics(db, ev)
 		if oerr != nil {
 			return oerr
 		}
-		defer demo.close()
-		ev.Sex, ev.Age = demo.sex, demo.age
-		defer func() {
-			if err == nil {
-				err = demo.err
-			}
-		}()
+		defer finish(&err)
 	}
 	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
 	if err != nil {
@@ -288,6 +276,23 @@ type demographics struct {
 	ix   *mpi.Index
 	memo map[ledger.SourceKey]demographic
 	err  error
+}
+
+// useDemographics has ev read the survey patients' sex and age from the
+// patient index kept in db. The returned finish closes the index and, when
+// *err is nil, reports there the first lookup that failed.
+func useDemographics(db *badger.DB, ev *dosimetry.Evaluator) (finish func(err *error), _ error) {
+	demo, err := openDemographics(db)
+	if err != nil {
+		return nil, err
+	}
+	ev.Sex, ev.Age = demo.sex, demo.age
+	return func(err *error) {
+		demo.close()
+		if *err == nil {
+			*err = demo.err
+		}
+	}, nil
 }
 
 // openDemographics opens the patient index kept in db.
