@@ -69,6 +69,30 @@ func (a analyticsFlags) openStore() (*badger.DB, error) {
 	return store.Open(*a.data, store.Options{})
 }
 
+// evaluate runs the survey query over the store with the flags' tables,
+// taking sex (and age when the DICOM header gives none) from the patient
+// index when fromIndex.
+func (a analyticsFlags) evaluate(q dosimetry.Query, fromIndex bool) (evs []*dosimetry.Evaluation, err error) {
+	tab, nrd, err := a.tables()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
+	if fromIndex {
+		finish, ferr := useDemographics(db, ev)
+		if ferr != nil {
+			return nil, ferr
+		}
+		defer finish(&err)
+	}
+	return ev.Evaluate(context.Background(), ledger.Open(db), q)
+}
+
 func addQueryFlags(fs *flag.FlagSet) *dosimetry.Query {
 	q := &dosimetry.Query{}
 	fs.StringVar(&q.Site, "site", "", "assigning authority of the site (default: every site)")
@@ -95,24 +119,7 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) (err error) {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	tab, nrd, err := af.tables()
-	if err != nil {
-		return err
-	}
-	db, err := af.openStore()
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
-	if *fromIndex {
-		finish, oerr := useDemographics(db, ev)
-		if oerr != nil {
-			return oerr
-		}
-		defer finish(&err)
-	}
-	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
+	evs, err := af.evaluate(*q, *fromIndex)
 	if err != nil {
 		return err
 	}
@@ -198,24 +205,7 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	if q.Site == "" || q.ExamType == "" || q.From == "" || q.To == "" {
 		return usageErr("--site, --exam-type, --from and --to are required: a survey is one site, device and exam type over a period")
 	}
-	tab, nrd, err := af.tables()
-	if err != nil {
-		return err
-	}
-	db, err := af.openStore()
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ev := &dosimetry.Evaluator{Types: tab, NRD: nrd}
-	if *fromIndex {
-		finish, oerr := useDemographics(db, ev)
-		if oerr != nil {
-			return oerr
-		}
-		defer finish(&err)
-	}
-	evs, err := ev.Evaluate(context.Background(), ledger.Open(db), *q)
+	evs, err := af.evaluate(*q, *fromIndex)
 	if err != nil {
 		return err
 	}
