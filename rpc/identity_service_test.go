@@ -4,87 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
 	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc"
-	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
-	"vigie/search"
-	"vigie/store"
 )
-
-type identityFixture struct {
-	client func(token string) vigiev1connect.IdentityServiceClient
-	tokens map[string]string
-	trail  *audit.Log
-	// follow does what the server's follower does every interval: index
-	// what was resolved since.
-	follow func()
-	index  *mpi.Index
-}
-
-// newIdentityFixture serves IdentityService over a real patient index and
-// search index, behind the authenticating and auditing interceptor, on
-// loopback.
-func newIdentityFixture(t *testing.T) *identityFixture {
-	t.Helper()
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ix.Close() })
-	sx, err := search.Open("", ix.Model(), search.Options{Population: func() int { return max(ix.Count(), 10000) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sx.Close() })
-	keys := auth.NewKeys(db)
-	trail, err := audit.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &identityFixture{tokens: map[string]string{}, trail: trail, follow: func() {
-		if _, err := sx.CatchUp(context.Background(), ix); err != nil {
-			t.Fatal(err)
-		}
-	}}
-	for _, k := range []struct {
-		name string
-		role auth.Role
-		auth []string
-	}{
-		{"pacs-bdx", auth.RoleIngest, []string{"1.2.250.1.213.1.1.1.3"}},
-		{"dr-martin", auth.RoleClinician, nil},
-		{"iv-team", auth.RoleVigilance, nil},
-	} {
-		secret, _, err := keys.Create(k.role, k.auth, k.name, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.tokens[k.name] = secret
-	}
-	f.index = ix
-	api := &rpc.Server{Index: ix, Search: sx, Keys: keys, Trail: trail}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	f.client = func(token string) vigiev1connect.IdentityServiceClient {
-		return vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(token)))
-	}
-	return f
-}
 
 // bearer adds the Authorization header to every call.
 func bearer(token string) connect.UnaryInterceptorFunc {
@@ -110,9 +39,9 @@ func rec(auth, local, birth, first, date string) *v1.SourceRecord {
 }
 
 func TestIdentityServiceEndToEnd(t *testing.T) {
-	f := newIdentityFixture(t)
+	f := newServerFixture(t)
 	ctx := context.Background()
-	pacs, doctor, iv := f.client(f.tokens["pacs-bdx"]), f.client(f.tokens["dr-martin"]), f.client(f.tokens["iv-team"])
+	pacs, doctor, iv := f.identity("pacs-a"), f.identity("dr-martin"), f.identity("iv-team")
 
 	// An ingestion pipeline resolves records of its own authority only.
 	a, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.3", "P1", "ETCHEVERRY", "MAITE", "1968-05-21")}))
@@ -228,9 +157,9 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 // those its decision wrote, even while other corrections are written at
 // the same time.
 func TestDecideReviewAnswersItsOwnEvents(t *testing.T) {
-	f := newIdentityFixture(t)
+	f := newServerFixture(t)
 	ctx := context.Background()
-	iv := f.client(f.tokens["iv-team"])
+	iv := f.identity("iv-team")
 	const site, other = "1.2.250.1.213.1.1.1.3", "1.2.250.1.213.1.1.1.7"
 	// One INS on conflicting traits: a review.
 	a := rec(site, "R1", "LAFARGUE", "JEANNE", "1951-02-11")

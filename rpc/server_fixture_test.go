@@ -24,6 +24,7 @@ import (
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
 	"vigie/store"
 )
 
@@ -33,8 +34,8 @@ const (
 	siteB = "1.2.250.1.213.1.1.1.9"
 )
 
-// serverFixture serves DoseService, IngestService and STOW-RS over a real
-// in-memory store, behind the authenticating and auditing interceptor, on
+// serverFixture serves the API (rpc.Server) over a real in-memory store
+// and search index, behind the authenticating and auditing interceptor, on
 // loopback, with one API key per role (and per site for scoped roles).
 type serverFixture struct {
 	url     string
@@ -45,6 +46,9 @@ type serverFixture struct {
 	index   *mpi.Index
 	alerts  *dosimetry.AlertStore
 	metrics *rpc.Metrics
+	// follow does what the server's follower does every interval: index
+	// what was resolved since.
+	follow func()
 }
 
 func newServerFixture(t *testing.T) *serverFixture {
@@ -64,8 +68,18 @@ func newServerFixture(t *testing.T) *serverFixture {
 		t.Fatal(err)
 	}
 	keys := auth.NewKeys(db)
+	sx, err := search.Open("", ix.Model(), search.Options{Population: func() int { return max(ix.Count(), 10000) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sx.Close() })
 	f := &serverFixture{tokens: map[string]string{}, trail: trail, ledger: ledger.Open(db), index: ix,
 		alerts: dosimetry.OpenAlerts(db), metrics: rpc.NewMetrics()}
+	f.follow = func() {
+		if _, err := sx.CatchUp(context.Background(), ix); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, k := range []struct {
 		name string
 		role auth.Role
@@ -86,13 +100,17 @@ func newServerFixture(t *testing.T) *serverFixture {
 		}
 		f.tokens[k.name] = secret
 	}
-	api := &rpc.Server{Index: ix, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics}
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	f.url, f.client = srv.URL, srv.Client()
 	return f
+}
+
+func (f *serverFixture) identity(who string) vigiev1connect.IdentityServiceClient {
+	return vigiev1connect.NewIdentityServiceClient(f.client, f.url, connect.WithInterceptors(bearer(f.tokens[who])))
 }
 
 func (f *serverFixture) dose(who string) vigiev1connect.DoseServiceClient {
