@@ -444,17 +444,13 @@ func (s *DoseService) AcknowledgeAlert(ctx context.Context, req *connect.Request
 	return connect.NewResponse(&vigiev1.AcknowledgeAlertResponse{Alert: alertToProto(a)}), nil
 }
 
-// evaluator builds the NRD evaluator; the patient's sex comes from the
-// latest version of its source record in the patient index.
+// evaluator builds the NRD evaluator of one request; the patient's sex
+// (and age when the DICOM header gives none) comes from the latest version
+// of its source record in the patient index, each record read once.
 func (s *DoseService) evaluator(ctx context.Context) *dosimetry.Evaluator {
 	t, n := s.tables()
-	return &dosimetry.Evaluator{Types: t, NRD: n, Sex: func(k ledger.SourceKey) string {
-		v, err := s.Index.Latest(ctx, mpi.SourceKey(k))
-		if err != nil {
-			return ""
-		}
-		return v.Record.Sex
-	}}
+	demo := NewMPIDemographics(ctx, s.Index)
+	return &dosimetry.Evaluator{Types: t, NRD: n, Sex: demo.Sex, Age: demo.Age}
 }
 
 func (s *DoseService) survey(ctx context.Context, site, device, examType, since, until string) ([]*dosimetry.Evaluation, error) {

@@ -155,11 +155,11 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		defer ix.Close()
 		s.Identities = rpc.MPIIdentities{Index: ix}
-		demo := newDemographics(ix)
-		s.Age = demo.age
+		demo := rpc.NewMPIDemographics(context.Background(), ix)
+		s.Age = demo.Age
 		defer func() {
 			if err == nil {
-				err = demo.err
+				err = demo.Err()
 			}
 		}()
 	}

@@ -10,15 +10,14 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
+	"vigie/rpc"
 	"vigie/store"
 )
 
@@ -249,95 +248,22 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	return nil
 }
 
-// demographic is what a survey needs of a patient from the patient
-// index: sex and birth date (kept in memory for the run, never printed).
-type demographic struct {
-	sex   string
-	birth time.Time
-}
-
-// demographics gives evaluations and alert scans the sex and age of source
-// records from the patient index, each record looked up when first asked
-// and kept for the run: a survey asks for its own patients (sex for each,
-// age only when the DICOM header has none), not for every record of the
-// region. err is the first lookup failure other than an unknown record;
-// the caller reports it after the evaluation.
-type demographics struct {
-	ix   *mpi.Index
-	memo map[ledger.SourceKey]demographic
-	err  error
-}
-
 // useDemographics has ev read the survey patients' sex and age from the
 // patient index kept in db. The returned finish closes the index and, when
 // *err is nil, reports there the first lookup that failed.
 func useDemographics(db *badger.DB, ev *dosimetry.Evaluator) (finish func(err *error), _ error) {
-	demo, err := openDemographics(db)
-	if err != nil {
-		return nil, err
-	}
-	ev.Sex, ev.Age = demo.sex, demo.age
-	return func(err *error) {
-		demo.close()
-		if *err == nil {
-			*err = demo.err
-		}
-	}, nil
-}
-
-// openDemographics opens the patient index kept in db.
-func openDemographics(db *badger.DB) (*demographics, error) {
 	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("patient index: %w", err)
 	}
-	return newDemographics(ix), nil
-}
-
-func newDemographics(ix *mpi.Index) *demographics {
-	return &demographics{ix: ix, memo: map[ledger.SourceKey]demographic{}}
-}
-
-func (d *demographics) close() { d.ix.Close() }
-
-func (d *demographics) lookup(k ledger.SourceKey) demographic {
-	if v, ok := d.memo[k]; ok {
-		return v
-	}
-	var v demographic
-	latest, err := d.ix.Latest(context.Background(), mpi.SourceKey(k))
-	switch {
-	case vigie.ErrorCode(err) == vigie.ENOTFOUND:
-	case err != nil:
-		if d.err == nil {
-			d.err = fmt.Errorf("patient index: %w", err)
+	demo := rpc.NewMPIDemographics(context.Background(), ix)
+	ev.Sex, ev.Age = demo.Sex, demo.Age
+	return func(err *error) {
+		ix.Close()
+		if *err == nil {
+			*err = demo.Err()
 		}
-	default:
-		switch strings.ToUpper(strings.TrimSpace(latest.Record.Sex)) {
-		case "M", "H", "1":
-			v.sex = "M"
-		case "F", "2":
-			v.sex = "F"
-		}
-		if t, err := time.Parse("2006-01-02", latest.Record.BirthDate); err == nil {
-			v.birth = t
-		}
-	}
-	d.memo[k] = v
-	return v
-}
-
-// sex is Evaluator.Sex.
-func (d *demographics) sex(k ledger.SourceKey) string { return d.lookup(k).sex }
-
-// age is Evaluator.Age and Scanner.Age: years on the exam date.
-func (d *demographics) age(k ledger.SourceKey, date string) (float64, bool) {
-	b := d.lookup(k).birth
-	on, err := time.Parse("2006-01-02", date)
-	if b.IsZero() || err != nil || on.Before(b) {
-		return 0, false
-	}
-	return on.Sub(b).Hours() / 24 / 365.25, true
+	}, nil
 }
 
 func runNRDTable(args []string, stdout, stderr io.Writer) error {
