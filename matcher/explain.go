@@ -2,6 +2,8 @@ package matcher
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -58,12 +60,24 @@ func (s *Score) Reasons() []string {
 	}
 	r := make([]string, 0, len(out)+len(s.Rules))
 	for _, f := range out {
-		r = append(r, fmt.Sprintf("%s %s %+.1f", f.Field, f.Field.LevelName(f.Level), f.Weight))
+		r = append(r, reason(f))
 	}
 	for _, rule := range s.Rules {
 		r = append(r, "rule "+rule.Code)
 	}
 	return r
+}
+
+// reason phrases one field's contribution as fmt's "%s %s %+.1f" would,
+// without fmt: every automatic link stores its reasons.
+func reason(f FieldScore) string {
+	field, level := f.Field.String(), f.Field.LevelName(f.Level)
+	b := make([]byte, 0, len(field)+len(level)+10)
+	b = append(append(append(append(b, field...), ' '), level...), ' ')
+	if !math.IsInf(f.Weight, 0) && (!math.Signbit(f.Weight) || math.IsNaN(f.Weight)) { // AppendFloat signs only negatives and infinities
+		b = append(b, '+')
+	}
+	return string(strconv.AppendFloat(b, f.Weight, 'f', 1, 64))
 }
 
 func abs(x float64) float64 {
