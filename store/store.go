@@ -19,6 +19,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -43,7 +45,8 @@ type Options struct {
 	// InMemory keeps everything in memory (tests only: nothing survives).
 	InMemory bool
 	// NoSync turns off the fsync of every commit. Only bulk loads that can
-	// be re-run from their source may use it; a service must not.
+	// be re-run from their source may use it; a service must not. It also
+	// shapes Badger for a bulk load's memory (see Open).
 	NoSync bool
 	// CacheMB bounds Badger's block cache (default 64 MB).
 	CacheMB int64
@@ -53,6 +56,22 @@ type Options struct {
 // commit that returned has reached the disk. Memory is bounded deliberately
 // (two memtables, a small block and index cache) because the process also
 // holds the matcher's tables and the search index.
+//
+// A bulk load (NoSync) also gets smaller memtables and tables. In this
+// build Badger's table builders allocate on the Go heap, each holding its
+// whole table (uncompressed and compressed), and Badger pools them at the
+// largest size they reached: a memtable flush builds one table of the whole
+// memtable, and compactions run a dozen builders at once. During the import
+// of a million records these were the largest part of the live heap after
+// the patient index's mirror; smaller memtables and tables shrink them, and
+// the memtable files mapped in memory with them. Level 0 is compacted at 20
+// tables, as many bytes as 5 usual memtables: compacted at 5 small tables,
+// the level below was rewritten more often and the load of 200,000 records
+// wrote half as much again to disk. Table and memtable sizes
+// are not recorded in the store: a store written either way opens with
+// either, except that a memtable left by an unclean stop must be replayed
+// into a memtable at least as large as the one that wrote it, so its
+// presence keeps the usual size.
 func Open(dir string, o Options) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir)
 	if o.InMemory {
@@ -62,10 +81,24 @@ func Open(dir string, o Options) (*badger.DB, error) {
 	if cache <= 0 {
 		cache = 64
 	}
+	// Badger's defaults for level 0: compacted at 5 tables, writes stall at 15.
+	memTable, baseTable, l0Tables, l0Stall := int64(memTableSize), int64(baseTableSize), 5, 15
+	if o.NoSync && !o.InMemory {
+		pending, err := hasPendingMemtable(dir)
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", dir, err)
+		}
+		if !pending {
+			memTable, baseTable, l0Tables, l0Stall = bulkMemTableSize, bulkBaseTableSize, 20, 40
+		}
+	}
 	opts = opts.
 		WithSyncWrites(!o.NoSync && !o.InMemory).
 		WithNumMemtables(2).
-		WithMemTableSize(32 << 20).
+		WithMemTableSize(memTable).
+		WithBaseTableSize(baseTable).
+		WithNumLevelZeroTables(l0Tables).
+		WithNumLevelZeroTablesStall(l0Stall).
 		WithBlockCacheSize(cache << 20).
 		WithIndexCacheSize(32 << 20).
 		WithNumCompactors(2).
@@ -79,6 +112,33 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Memtable and base table sizes: the usual ones (Badger's default base
+// table, half its default memtable), and those of a bulk load (see Open).
+// Badger refuses a transaction larger than 15 % of the memtable: 1.2 MB
+// for a bulk load, some hundreds of resolved records.
+const (
+	memTableSize      = 32 << 20
+	baseTableSize     = 2 << 20
+	bulkMemTableSize  = 8 << 20
+	bulkBaseTableSize = 512 << 10
+)
+
+// hasPendingMemtable reports whether dir holds a memtable file (*.mem),
+// which Badger removes on a clean close: one left by an unclean stop is
+// replayed on open and must fit the memtable it is replayed into.
+func hasPendingMemtable(dir string) (bool, error) {
+	mems, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if err != nil {
+		return false, err
+	}
+	for _, m := range mems {
+		if st, err := os.Stat(m); err == nil && st.Size() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // checkLayout records the layout version in a new store and refuses a store
