@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -113,8 +114,13 @@ type chunk struct {
 
 const chunkRows = 64
 
-// entry is one key written by a bulk row.
-type entry struct{ key, value []byte }
+// entry is one key written by a bulk row: its value, or the value to
+// encode (by the committer, off the deciding goroutine) when no decision
+// reads the key back.
+type entry struct {
+	key, value []byte
+	lazy       any
+}
 
 // batch is the rows written in one transaction, and what to report for
 // them (rejected rows between them included, to keep the order).
@@ -153,6 +159,49 @@ type loader struct {
 	decided   int  // bulk rows decided
 	acked     int  // bulk rows committed
 	stopped   bool // Done failed: call it no more
+	// created holds when each identity this load created was created
+	// (Unix nanoseconds; 0: not created here), indexed from firstID.
+	created []int64
+	firstID ID
+}
+
+// born notes when the load created identity id (see identity).
+func (l *loader) born(id ID, at time.Time) {
+	if l.firstID == 0 || id < l.firstID {
+		l.created, l.firstID = nil, id
+	}
+	i := int(id - l.firstID)
+	if i >= len(l.created) {
+		l.created = slices.Grow(l.created, i+1-len(l.created))[:i+1]
+	}
+	l.created[i] = at.UnixNano()
+}
+
+// identity rebuilds an identity this load created from the mirror, as
+// reading it from the store (or the pending batches) would give it: while
+// the load holds the index, the mirror's members and attributes of a live
+// identity are exactly those stored (setIdentity mirrors every write, in
+// the stored order), and its creation time never changes. This saves a
+// read of the store for most automatic links. ok is false when the load
+// did not create id or it is no longer live: read it then.
+func (l *loader) identity(id ID) (*identity, bool) {
+	if id < l.firstID || l.firstID == 0 || int(id-l.firstID) >= len(l.created) || l.created[id-l.firstID] == 0 {
+		return nil, false
+	}
+	x := l.x
+	var one [1]uint32
+	x.memMu.RLock()
+	defer x.memMu.RUnlock()
+	ords := x.members.list(uint64(id), &one)
+	if len(ords) == 0 {
+		return nil, false
+	}
+	ident := &identity{ID: id, Members: make([]SourceKey, len(ords)), Attributes: slices.Clone(x.attrs[id]),
+		Created: time.Unix(0, l.created[id-l.firstID]).UTC()}
+	for i, o := range ords {
+		ident.Members[i] = x.keys.key(o)
+	}
+	return ident, true
 }
 
 // maxInflight bounds the batches given to the committer and not yet
@@ -323,11 +372,19 @@ func (l *loader) batch() *batch {
 // set adds one key of the row being decided to the current batch.
 func (l *loader) set(key, value []byte) {
 	b := l.batch()
-	b.entries = append(b.entries, entry{key, value})
+	b.entries = append(b.entries, entry{key: key, value: value})
 	b.size += len(key) + len(value) + 16
 	if readable(key) {
 		l.pend[string(key)] = pendingValue{value, b.seq}
 	}
+}
+
+// setLater adds one key of the row being decided to the current batch,
+// its value to be encoded by the committer. No decision may read key.
+func (l *loader) setLater(key []byte, v any) {
+	b := l.batch()
+	b.entries = append(b.entries, entry{key: key, lazy: v})
+	b.size += len(key) + 512 // a guess: the batch size only has to stay well below Badger's limit
 }
 
 // readable reports whether a decision may read key back (see tx.read):
@@ -439,6 +496,15 @@ func (l *loader) commitLoop() {
 // row is never split).
 func (l *loader) commit(b *batch) error {
 	db := l.x.db
+	for i := range b.entries {
+		if e := &b.entries[i]; e.lazy != nil {
+			v, err := encode(e.lazy)
+			if err != nil {
+				return fmt.Errorf("mpi: import: %w", err)
+			}
+			e.value, e.lazy = v, nil
+		}
+	}
 	start := 0 // first row not committed
 	for start < len(b.rowEnds) || start == 0 && len(b.rowEnds) == 0 {
 		txn := db.NewTransaction(true)

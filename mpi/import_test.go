@@ -67,12 +67,20 @@ func feedRows(t *testing.T, persons int, seed uint64) []Row {
 	return rows
 }
 
-// fixedClock makes two loads stamp the same times.
-func fixedClock() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+// tickingClock returns a clock that advances by a little more than a
+// millisecond at each reading: two indexes reading their own clock as
+// often stamp the same times, and every row a different one.
+func tickingClock() func() time.Time {
+	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return func() time.Time {
+		t = t.Add(1001 * time.Microsecond)
+		return t
+	}
+}
 
 func openAt(t *testing.T, db *badger.DB) *Index {
 	t.Helper()
-	ix, err := Open(db, matcher.DefaultModel(), Options{Now: fixedClock})
+	ix, err := Open(db, matcher.DefaultModel(), Options{Now: tickingClock()})
 	if err != nil {
 		t.Fatal(err)
 	}

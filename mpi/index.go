@@ -279,6 +279,10 @@ func (t *tx) put(key []byte, v any) error {
 	if t.bulk == nil {
 		return put(t.Txn, key, v)
 	}
+	if !readable(key) { // events, reviews: encoded by the load's committer
+		t.bulk.setLater(key, v)
+		return nil
+	}
 	b, err := encode(v)
 	if err != nil {
 		return err
@@ -471,6 +475,9 @@ func (t *tx) record(k SourceKey) (*recordState, error) {
 func (t *tx) identity(id ID) (*identity, error) {
 	if t.bulk == nil {
 		return readIdentity(t.Txn, id)
+	}
+	if x, ok := t.bulk.identity(id); ok {
+		return x, nil
 	}
 	var x identity
 	found, err := t.get(identityKey(id), &x)

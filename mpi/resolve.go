@@ -474,6 +474,9 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 	if err := t.setIdentity(&identity{ID: id, Members: []SourceKey{k}, Created: t.now}); err != nil {
 		return err
 	}
+	if t.bulk != nil {
+		t.bulk.born(id, t.now)
+	}
 	st.Identity = id
 	res.Decision = DecisionNew
 	if err := t.event(&Event{Kind: EventCreate, Actor: actor, Identity: id, Record: k, Version: st.Version, Moves: []Move{{Record: k, To: id}}}); err != nil {
