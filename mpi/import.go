@@ -65,8 +65,10 @@ type ImportOptions struct {
 // own; it gives each row to emit, and stops when emit returns an error.
 //
 // A row whose source key the index already knows (stored, or earlier in
-// the feed) is an update: the load waits until every row before it has
-// committed and resolves it online (Resolve's own path). A new record is
+// the feed) with the traits it has is reported unchanged, as Resolve
+// would, and writes nothing. With other traits it is an update: the load
+// waits until every row before it has committed and resolves it online
+// (Resolve's own path). A new record is
 // decided against the in-memory state and written with the rows around it,
 // up to BatchRows per transaction: a batch is committed whole or not at
 // all, and a row is reported to Done only once its batch has committed.
@@ -326,7 +328,20 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 	_, known := x.keys.find(r.k)
 	x.memMu.RUnlock()
 	t0 := time.Now()
-	if known { // an update (or the same traits again): online, after a barrier
+	if known {
+		// The same traits again write nothing: Resolve's answer needs only
+		// the stored state, which the pending batches and the store give.
+		old, err := (&tx{x: x, bulk: l}).record(r.k)
+		if err != nil && vigie.ErrorCode(err) != vigie.ENOTFOUND {
+			return fmt.Errorf("mpi: import line %d: %w", line, err)
+		}
+		if old != nil && sameRecord(&old.Record, &r.rec) {
+			x.opts.Now() // read the clock as Resolve does, so that both stamp the same times under a test's clock
+			l.batch().out = append(l.batch().out, Imported{Line: line, Decide: time.Since(t0),
+				Result: Result{Key: r.k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}})
+			return nil
+		}
+		// An update: online, once everything before it has committed.
 		if err := l.drain(); err != nil {
 			return err
 		}
