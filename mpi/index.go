@@ -73,7 +73,7 @@ func (o *Options) defaults() {
 }
 
 // Index is the patient index over one Badger store. It is safe for
-// concurrent use.
+// concurrent use; while a bulk load (Import) runs, changes are refused.
 type Index struct {
 	db    *badger.DB
 	model *matcher.Model
