@@ -321,8 +321,7 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 		if vigie.ErrorCode(rerr) != vigie.EINVALID {
 			return fmt.Errorf("mpi: import line %d: %w", line, rerr)
 		}
-		l.batch().out = append(l.batch().out, Imported{Line: line, Err: rerr})
-		return nil
+		return l.report(Imported{Line: line, Err: rerr})
 	}
 	x.memMu.RLock()
 	_, known := x.keys.find(r.k)
@@ -337,9 +336,8 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 		}
 		if old != nil && sameRecord(&old.Record, &r.rec) {
 			x.opts.Now() // read the clock as Resolve does, so that both stamp the same times under a test's clock
-			l.batch().out = append(l.batch().out, Imported{Line: line, Decide: time.Since(t0),
+			return l.report(Imported{Line: line, Decide: time.Since(t0),
 				Result: Result{Key: r.k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}})
-			return nil
 		}
 		// An update: online, once everything before it has committed.
 		if err := l.drain(); err != nil {
@@ -368,8 +366,17 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 	}
 	l.decided++
 	b.rowEnds = append(b.rowEnds, len(b.entries))
-	b.out = append(b.out, Imported{Line: line, Result: res, Decide: time.Since(t0)})
-	if len(b.rowEnds) >= l.o.BatchRows || b.size >= l.maxBytes {
+	return l.report(Imported{Line: line, Result: res, Decide: time.Since(t0)})
+}
+
+// report adds a row's outcome to the current batch, to be given to Done
+// once the batch has committed, and hands the batch to the committer when
+// it is full (rows that write nothing count too, so that their reports
+// are not held back for long).
+func (l *loader) report(o Imported) error {
+	b := l.batch()
+	b.out = append(b.out, o)
+	if len(b.out) >= l.o.BatchRows || b.size >= l.maxBytes {
 		return l.flush()
 	}
 	return nil
