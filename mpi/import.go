@@ -161,6 +161,8 @@ type loader struct {
 	decided   int  // bulk rows decided
 	acked     int  // bulk rows committed
 	stopped   bool // Done failed: call it no more
+	// lastEntries sizes the next batch's entries.
+	lastEntries int
 	// created holds when each identity this load created was created
 	// (Unix nanoseconds; 0: not created here), indexed from firstID.
 	created []int64
@@ -229,7 +231,8 @@ func (l *loader) run(ctx context.Context, read func(emit func(Row) error) error)
 	wg.Go(func() { // the reader
 		defer close(work)
 		defer close(order)
-		c := &chunk{ready: make(chan struct{})}
+		newChunk := func() *chunk { return &chunk{rows: make([]Row, 0, chunkRows), ready: make(chan struct{})} }
+		c := newChunk()
 		send := func() error {
 			select {
 			case order <- c:
@@ -237,7 +240,7 @@ func (l *loader) run(ctx context.Context, read func(emit func(Row) error) error)
 				return errStopped
 			}
 			work <- c // never blocks for long: workers drain work until it closes
-			c = &chunk{ready: make(chan struct{})}
+			c = newChunk()
 			return nil
 		}
 		err := read(func(r Row) error {
@@ -386,7 +389,8 @@ func (l *loader) report(o Imported) error {
 func (l *loader) batch() *batch {
 	if l.cur == nil {
 		l.seq++
-		l.cur = &batch{seq: l.seq}
+		// Sized like the batch before, to spare the growing of slices.
+		l.cur = &batch{seq: l.seq, entries: make([]entry, 0, l.lastEntries), out: make([]Imported, 0, l.o.BatchRows)}
 	}
 	return l.cur
 }
@@ -429,6 +433,7 @@ func (l *loader) flush() error {
 		return nil
 	}
 	l.cur = nil
+	l.lastEntries = len(b.entries) + len(b.entries)/8
 	for l.inflight >= maxInflight {
 		if err := l.deliver(<-l.committed); err != nil {
 			return err
