@@ -3,13 +3,15 @@ package mpi
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"vigie/matcher"
 )
 
 // The values every resolution writes or reads, a record's state (m/r/), the
-// version received (m/h/) and an identity (m/i/), are stored in a compact
+// version received (m/h/), an identity (m/i/) and an event (m/e/, but for
+// merges), are stored in a compact
 // positional encoding rather than JSON: encoding and decoding them was a
 // tenth of the CPU of a bulk import, and their bytes are written again by
 // every compaction. Their
@@ -253,5 +255,97 @@ func decodeVersion(b []byte, v *Version) error {
 		*f = r.str()
 	}
 	v.Record.Attributes = r.strs()
+	return r.end()
+}
+
+// Events are written by every resolution too; the few that carry identity
+// snapshots (merges) stay JSON, which is all an earlier build wrote.
+
+func (w *binWriter) key(k SourceKey) {
+	w.str(k.Authority)
+	w.str(k.LocalID)
+}
+
+func (r *binReader) key() SourceKey { return SourceKey{r.str(), r.str()} }
+
+func (w *binWriter) float(f float64) {
+	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(f))
+}
+
+func (r *binReader) float() float64 {
+	if len(r.s) < 8 {
+		r.fail()
+		return 0
+	}
+	var u uint64
+	for i := range 8 {
+		u |= uint64(r.s[i]) << (8 * i)
+	}
+	r.s = r.s[8:]
+	return math.Float64frombits(u)
+}
+
+// binaryEvent reports whether an event is stored in the compact encoding.
+func binaryEvent(e *Event) bool { return e.Retired == nil && e.Survivor == nil }
+
+func encodeEvent(e *Event) []byte {
+	w := binWriter{b: make([]byte, 0, 256)}
+	w.b = append(w.b, schemaBinary)
+	w.uint(e.Seq)
+	w.time(e.Time)
+	w.str(e.Kind)
+	w.str(string(e.Actor))
+	w.str(e.Reason)
+	w.uint(uint64(e.Identity))
+	w.uint(uint64(e.Other))
+	w.key(e.Record)
+	w.key(e.OtherRecord)
+	w.int(int64(e.Version))
+	w.uint(uint64(len(e.Moves)))
+	for _, m := range e.Moves {
+		w.key(m.Record)
+		w.uint(uint64(m.From))
+		w.uint(uint64(m.To))
+	}
+	w.key(e.Matched)
+	w.float(e.Probability)
+	w.float(e.Weight)
+	w.strs(e.Explanation)
+	w.uint(e.Review)
+	w.strs(e.Attributes)
+	w.uint(e.Undoes)
+	return w.b
+}
+
+func decodeEvent(b []byte, e *Event) error {
+	r := binReader{s: string(b[1:])}
+	*e = Event{}
+	e.Seq = r.uint()
+	e.Time = r.time()
+	e.Kind = r.str()
+	e.Actor = Actor(r.str())
+	e.Reason = r.str()
+	e.Identity = ID(r.uint())
+	e.Other = ID(r.uint())
+	e.Record = r.key()
+	e.OtherRecord = r.key()
+	v := r.int()
+	if v < -1<<31 || v > 1<<31 {
+		r.fail()
+	}
+	e.Version = int(v)
+	if n := r.count(); n > 0 {
+		e.Moves = make([]Move, n)
+		for i := range e.Moves {
+			e.Moves[i] = Move{Record: r.key(), From: ID(r.uint()), To: ID(r.uint())}
+		}
+	}
+	e.Matched = r.key()
+	e.Probability = r.float()
+	e.Weight = r.float()
+	e.Explanation = r.strs()
+	e.Review = r.uint()
+	e.Attributes = r.strs()
+	e.Undoes = r.uint()
 	return r.end()
 }

@@ -20,6 +20,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 		{reflect.TypeFor[recordState](), 8},
 		{reflect.TypeFor[identity](), 6},
 		{reflect.TypeFor[Version](), 3},
+		{reflect.TypeFor[Event](), 20}, // Retired and Survivor: merges stay JSON
 	} {
 		if tc.typ.NumField() != tc.fields {
 			t.Errorf("%s has %d fields, the compact encoding carries %d: update binary.go", tc.typ, tc.typ.NumField(), tc.fields)
@@ -45,6 +46,25 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 	var gotID identity
 	if err := decode(mustEncode(t, &id), &gotID); err != nil || !reflect.DeepEqual(gotID, id) {
 		t.Fatalf("identity: %+v, %v\nwant %+v", gotID, err, id)
+	}
+	ev := Event{Seq: 1 << 50, Time: st.Received, Kind: EventLink, Actor: "alice", Reason: "same person", Identity: 3, Other: 4,
+		Record: SourceKey{"1.2.250.1", "A1"}, OtherRecord: SourceKey{"1.2.250.2", "B2"}, Version: 7,
+		Moves:   []Move{{Record: SourceKey{"a", "b"}, From: 4, To: 3}, {Record: SourceKey{"c", "d"}, To: 3}},
+		Matched: SourceKey{"1.2.250.3", "C3"}, Probability: 0.999999871, Weight: -12.25, Explanation: []string{"name: same", "date: +3"},
+		Review: 99, Attributes: []string{"DOUT"}, Undoes: 12}
+	var gotEv Event
+	if err := decode(mustEncode(t, &ev), &gotEv); err != nil || !reflect.DeepEqual(gotEv, ev) {
+		t.Fatalf("event: %+v, %v\nwant %+v", gotEv, err, ev)
+	}
+	// A merge's snapshots are not in the compact encoding: it stays JSON.
+	merge := Event{Seq: 2, Kind: EventMerge, Identity: 3, Other: 4, Retired: &snapshot{Members: []SourceKey{{"a", "b"}}}}
+	b, err := encode(&merge)
+	if err != nil || b[0] != schemaVersion {
+		t.Fatalf("merge event encoded as %x, %v", b, err)
+	}
+	var gotMerge Event
+	if err := decode(b, &gotMerge); err != nil || gotMerge.Retired == nil || len(gotMerge.Retired.Members) != 1 {
+		t.Fatalf("merge event: %+v, %v", gotMerge, err)
 	}
 }
 
@@ -95,6 +115,11 @@ func TestBinaryCodecTable(t *testing.T) {
 		if err := decode([]byte("\x01"+`{"id":9,"m":[{"authority":"A","local_id":"1"}]}`), &id); err != nil || len(id.Members) != 1 {
 			t.Fatalf("%+v %v", id, err)
 		}
+		var e Event
+		if err := decode([]byte("\x01"+`{"seq":4,"kind":"link","identity":9,"record":{"authority":"A","local_id":"1"},"probability":0.99}`), &e); err != nil ||
+			e.Seq != 4 || e.Kind != EventLink || e.Record.LocalID != "1" || e.Probability != 0.99 {
+			t.Fatalf("%+v %v", e, err)
+		}
 	})
 	good := mustEncode(t, &recordState{Version: 1, Blocks: []string{"abc"}})
 	for _, tc := range []struct {
@@ -121,6 +146,7 @@ func TestBinaryCodecTable(t *testing.T) {
 func FuzzBinaryCodec(f *testing.F) {
 	f.Add(encodeRecordState(&recordState{Version: 2, Identity: 5, Blocks: []string{"a\x00b"}, Record: matcher.Record{LocalID: "x"}}))
 	f.Add(encodeIdentity(&identity{ID: 5, Members: []SourceKey{{"a", "b"}}}))
+	f.Add(encodeEvent(&Event{Seq: 3, Kind: EventLink, Moves: []Move{{To: 2}}, Explanation: []string{"x"}, Probability: 0.5}))
 	f.Add([]byte{schemaBinary})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) == 0 {
@@ -141,6 +167,15 @@ func FuzzBinaryCodec(f *testing.F) {
 			var v2 Version
 			if err := decodeVersion(encodeVersion(&v), &v2); err != nil || !reflect.DeepEqual(v, v2) {
 				t.Fatalf("version does not round-trip: %x -> %+v", b, v)
+			}
+		}
+		var e Event
+		if decodeEvent(b, &e) == nil {
+			// Compared encoded: a NaN score is not DeepEqual to itself.
+			var e2 Event
+			again := encodeEvent(&e)
+			if err := decodeEvent(again, &e2); err != nil || string(encodeEvent(&e2)) != string(again) {
+				t.Fatalf("event does not round-trip: %x -> %+v", b, e)
 			}
 		}
 		var id identity

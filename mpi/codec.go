@@ -78,8 +78,9 @@ type distinctMark struct {
 	Time   time.Time `json:"t"`
 }
 
-// encode encodes a value: record states, versions and identities in the
-// compact encoding (see binary.go), everything else as JSON.
+// encode encodes a value: record states, versions, identities and events
+// (but merges) in the compact encoding (see binary.go), everything else as
+// JSON.
 func encode(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case *recordState:
@@ -88,6 +89,10 @@ func encode(v any) ([]byte, error) {
 		return encodeIdentity(v), nil
 	case *Version:
 		return encodeVersion(v), nil
+	case *Event:
+		if binaryEvent(v) {
+			return encodeEvent(v), nil
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -106,6 +111,8 @@ func decode(b []byte, v any) error {
 			err = decodeIdentity(b, v)
 		case *Version:
 			err = decodeVersion(b, v)
+		case *Event:
+			err = decodeEvent(b, v)
 		default:
 			return vigie.Errorf(vigie.EINTERNAL, "mpi: a %T is never stored in the compact encoding", v)
 		}

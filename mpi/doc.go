@@ -31,7 +31,8 @@
 // Badger (opened by package store) is the source of truth. Every key of this
 // package starts with "m/"; every value is one schema-version byte followed by
 // JSON, except those read and written by every resolution: record states
-// (m/r/), versions (m/h/) and identities (m/i/) are in a compact positional
+// (m/r/), versions (m/h/), identities (m/i/) and events (m/e/, but for
+// merges, which carry snapshots) are in a compact positional
 // encoding (schema byte 2, see binary.go; JSON values of earlier builds are
 // still read), and
 // the normalised forms (m/n/) in their own (see normal.go). Numbers in keys
@@ -78,4 +79,17 @@
 // transaction and compared with what was scored; a difference retries. The
 // store is opened by one process only (Badger locks its folder), so
 // in-process locks are enough.
+//
+// # Bulk loads
+//
+// Import resolves a whole feed with the decisions Resolve would make row
+// after row, without a transaction per row: new records are decided in
+// feed order by one goroutine against the in-memory state, which is
+// updated as each row is decided (ahead of the store, unlike online), and
+// written a batch of rows per transaction, committed in the background.
+// What the pending batches wrote stays readable to the decisions until
+// they commit. This bypasses the stripe locks and Badger's conflict
+// checks, so a load holds the index exclusively: every change asked
+// meanwhile fails with ECONFLICT. Updates of known records go through
+// Resolve itself, once the batches before them have committed.
 package mpi

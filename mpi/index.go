@@ -73,7 +73,7 @@ func (o *Options) defaults() {
 }
 
 // Index is the patient index over one Badger store. It is safe for
-// concurrent use.
+// concurrent use; while a bulk load (Import) runs, changes are refused.
 type Index struct {
 	db    *badger.DB
 	model *matcher.Model
@@ -86,6 +86,15 @@ type Index struct {
 
 	locks [4096]sync.Mutex
 	seed  maphash.Seed
+
+	// excl is held for reading by every change (update), and for writing
+	// by a bulk load (Import), which bypasses the stripe locks and Badger's
+	// conflict checks. broken is set, under excl held for writing, when a
+	// bulk load failed after deciding rows it could not commit: the
+	// in-memory state is then ahead of the store, and the index refuses
+	// every change until it is opened again.
+	excl   sync.RWMutex
+	broken error
 
 	cache *normalCache
 
@@ -249,10 +258,85 @@ type tx struct {
 	x     *Index
 	after []func()
 	now   time.Time
+	// bulk, when set, is the bulk load this transaction is one row of (see
+	// Import): Txn is nil, writes go to the load's current batch and reads
+	// see the rows decided but not yet committed. Only the paths a new
+	// record takes go through it; everything else is resolved online.
+	bulk *loader
 }
 
-// update runs fn in a read-write transaction, retrying on a Badger conflict.
+// set writes one key: into the transaction, or into the bulk load's batch.
+func (t *tx) set(key, value []byte) error {
+	if t.bulk != nil {
+		t.bulk.set(key, value)
+		return nil
+	}
+	return t.Set(key, value)
+}
+
+// put encodes and writes one value (see set).
+func (t *tx) put(key []byte, v any) error {
+	if t.bulk == nil {
+		return put(t.Txn, key, v)
+	}
+	if !readable(key) { // events, reviews: encoded by the load's committer
+		t.bulk.setLater(key, v)
+		return nil
+	}
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return t.set(key, b)
+}
+
+// read calls fn with the value of key (valid only during the call); found
+// is false when the key is absent. A bulk load reads its pending rows
+// first, then the store.
+func (t *tx) read(key []byte, fn func([]byte) error) (found bool, err error) {
+	var item *badger.Item
+	if t.bulk != nil {
+		if v, ok := t.bulk.pending(key); ok {
+			return true, fn(v)
+		}
+		item, err = t.bulk.view.Get(key)
+	} else {
+		item, err = t.Get(key)
+	}
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, item.Value(fn)
+}
+
+// get reads and decodes one key (see read).
+func (t *tx) get(key []byte, v any) (found bool, err error) {
+	if t.bulk == nil {
+		return get(t.Txn, key, v)
+	}
+	found, err = t.read(key, func(b []byte) error { return decode(b, v) })
+	return found && err == nil, err
+}
+
+// update runs fn in a read-write transaction, retrying on a Badger
+// conflict. It is refused while a bulk load holds the index (see Import),
+// and after one failed, leaving the in-memory state ahead of the store.
 func (x *Index) update(ctx context.Context, fn func(t *tx) error) error {
+	if !x.excl.TryRLock() {
+		return vigie.Errorf(vigie.ECONFLICT, "mpi: a bulk load holds the patient index; try again once it is done")
+	}
+	defer x.excl.RUnlock()
+	return x.run(ctx, fn)
+}
+
+// run is update without the exclusion (a bulk load holds it).
+func (x *Index) run(ctx context.Context, fn func(t *tx) error) error {
+	if err := x.broken; err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -311,21 +395,21 @@ func (t *tx) prepared(k SourceKey, ord uint32, version int) (*matcher.Prepared, 
 	if hit, err := x.cache.get(ord, version, decode); hit && err == nil {
 		return p, nil
 	}
-	if item, err := t.Get(normalKey(k, version)); err == nil {
-		if err := item.Value(func(b []byte) error {
-			if err := decode(b); err != nil {
-				return err
-			}
-			x.cache.put(ord, version, b)
-			return nil
-		}); err == nil {
-			return p, nil
+	found, err := t.read(normalKey(k, version), func(b []byte) error {
+		if err := decode(b); err != nil {
+			return err
 		}
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		x.cache.put(ord, version, b)
+		return nil
+	})
+	if found && err == nil {
+		return p, nil
+	}
+	if !found && err != nil {
 		return nil, err
 	}
 	var v Version
-	found, err := get(t.Txn, historyKey(k, version), &v)
+	found, err = t.get(historyKey(k, version), &v)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +432,7 @@ func (t *tx) event(e *Event) error {
 	}
 	e.Seq = seq + 1
 	e.Time = t.now
-	if err := put(t.Txn, eventKey(e.Seq), e); err != nil {
+	if err := t.put(eventKey(e.Seq), e); err != nil {
 		return err
 	}
 	ids := []ID{e.Identity, e.Other}
@@ -358,7 +442,7 @@ func (t *tx) event(e *Event) error {
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
 		if id != 0 {
-			if err := t.Set(byIdentKey(id, e.Seq), nil); err != nil {
+			if err := t.set(byIdentKey(id, e.Seq), nil); err != nil {
 				return err
 			}
 		}
@@ -372,7 +456,39 @@ func (t *tx) newID() (ID, error) {
 }
 
 // record reads a record's state; ENOTFOUND when it is unknown.
-func (t *tx) record(k SourceKey) (*recordState, error) { return readRecord(t.Txn, k) }
+func (t *tx) record(k SourceKey) (*recordState, error) {
+	if t.bulk == nil {
+		return readRecord(t.Txn, k)
+	}
+	var st recordState
+	found, err := t.get(recordKey(k), &st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
+	}
+	return &st, nil
+}
+
+// identity reads an identity as stored (see readIdentity).
+func (t *tx) identity(id ID) (*identity, error) {
+	if t.bulk == nil {
+		return readIdentity(t.Txn, id)
+	}
+	if x, ok := t.bulk.identity(id); ok {
+		return x, nil
+	}
+	var x identity
+	found, err := t.get(identityKey(id), &x)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id)
+	}
+	return &x, nil
+}
 
 // readRecord reads a record's state, ENOTFOUND when the index lacks it.
 func readRecord(txn *badger.Txn, k SourceKey) (*recordState, error) {
@@ -429,7 +545,7 @@ func (t *tx) setRecord(k SourceKey, st *recordState) error {
 		x.recIdent[o], x.recVersion[o] = id, uint32(version)
 		x.memMu.Unlock()
 	})
-	return put(t.Txn, recordKey(k), st)
+	return t.put(recordKey(k), st)
 }
 
 // blockString is how a blocking key is stored with its record.
@@ -469,7 +585,7 @@ func (t *tx) setIdentity(x *identity) error {
 		t.x.setIdentLocked(id, !retired, members, attrs)
 		t.x.memMu.Unlock()
 	})
-	return put(t.Txn, identityKey(x.ID), x)
+	return t.put(identityKey(x.ID), x)
 }
 
 func compareKeys(a, b SourceKey) int {

@@ -49,6 +49,57 @@ func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
 // reviews for the doubtful cases (see the package doc). An invalid record is
 // an EINVALID error naming the field, and nothing is written for it.
 func (x *Index) Resolve(ctx context.Context, rec matcher.Record, actor Actor) (Result, error) {
+	r, err := prepareRow(rec, actor)
+	if err != nil {
+		return Result{}, err
+	}
+	return x.resolveRow(ctx, r, actor, false)
+}
+
+// resolveRow resolves a prepared row online: under the stripe locks of its
+// source key and blocking keys, in a transaction of its own. held is set
+// by a bulk load, which holds the index exclusively (see Import).
+func (x *Index) resolveRow(ctx context.Context, r *row, actor Actor, held bool) (Result, error) {
+	names := make([]string, 0, len(r.keys)+1)
+	names = append(names, "k\x00"+skey(r.k))
+	for _, b := range r.keys {
+		names = append(names, b.Rule+"\x00"+b.Value)
+	}
+	unlock := x.lock(names)
+	defer unlock()
+	run := x.update
+	if held {
+		run = x.run
+	}
+	var res Result
+	err := run(ctx, func(t *tx) error {
+		var err error
+		res, err = t.resolve(r, actor)
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("mpi: resolve %s: %w", r.k, err)
+	}
+	return res, nil
+}
+
+// row is a record ready to be resolved: validated, trimmed, prepared, with
+// what its stored state derives from it (blocking keys, normalised form,
+// the frequency table's values). Resolve computes it inline; a bulk load
+// computes it on worker goroutines.
+type row struct {
+	k             SourceKey
+	rec           matcher.Record
+	p             *matcher.Prepared
+	keys          []matcher.BlockingKey
+	blocks        []string // blockString of each of keys
+	form          []byte   // encodeNormal(p)
+	family, first string   // freqValues(p)
+}
+
+// prepareRow validates and prepares a record sent by actor. An invalid
+// record is an EINVALID error naming the field.
+func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	k := SourceKey{strings.TrimSpace(rec.Authority), strings.TrimSpace(rec.LocalID)}
 	rec.Authority, rec.LocalID = k.Authority, k.LocalID
 	if len(rec.Attributes) == 0 {
@@ -56,33 +107,23 @@ func (x *Index) Resolve(ctx context.Context, rec matcher.Record, actor Actor) (R
 	}
 	wrap := func(err error) error { return fmt.Errorf("mpi: resolve %s: %w", k, err) }
 	if err := checkKey(k); err != nil {
-		return Result{}, wrap(err)
+		return nil, wrap(err)
 	}
 	if actor == "" {
-		return Result{}, wrap(vigie.Invalid("actor", "who sends the record is required"))
+		return nil, wrap(vigie.Invalid("actor", "who sends the record is required"))
 	}
-	p, err := matcher.Prepare(&rec)
-	if err != nil {
-		return Result{}, wrap(err)
+	r := &row{k: k, rec: rec}
+	var err error
+	if r.p, err = matcher.Prepare(&r.rec); err != nil {
+		return nil, wrap(err)
 	}
-	keys := matcher.BlockingKeys(p)
-	names := make([]string, 0, len(keys)+1)
-	names = append(names, "k\x00"+skey(k))
-	for _, b := range keys {
-		names = append(names, b.Rule+"\x00"+b.Value)
+	r.keys = matcher.BlockingKeys(r.p)
+	for _, b := range r.keys {
+		r.blocks = append(r.blocks, blockString(b))
 	}
-	unlock := x.lock(names)
-	defer unlock()
-	var res Result
-	err = x.update(ctx, func(t *tx) error {
-		var err error
-		res, err = t.resolve(k, &rec, p, keys, actor)
-		return err
-	})
-	if err != nil {
-		return Result{}, wrap(err)
-	}
-	return res, nil
+	r.form = encodeNormal(r.p)
+	r.family, r.first = freqValues(r.p)
+	return r, nil
 }
 
 // checkKey refuses source keys that cannot be stored in a key.
@@ -101,31 +142,34 @@ func checkKey(k SourceKey) error {
 	return nil
 }
 
-func (t *tx) resolve(k SourceKey, rec *matcher.Record, p *matcher.Prepared, keys []matcher.BlockingKey, actor Actor) (Result, error) {
+// resolve files a prepared row. In a bulk load (t.bulk set) the row is new:
+// the load resolves every record the index knows online.
+func (t *tx) resolve(r *row, actor Actor) (Result, error) {
 	x := t.x
-	old, err := t.record(k)
-	if err != nil && vigie.ErrorCode(err) != vigie.ENOTFOUND {
-		return Result{}, err
+	k, rec, p, keys := r.k, &r.rec, r.p, r.keys
+	var old *recordState
+	if t.bulk == nil {
+		var err error
+		old, err = t.record(k)
+		if err != nil && vigie.ErrorCode(err) != vigie.ENOTFOUND {
+			return Result{}, err
+		}
 	}
 	if old != nil && sameRecord(&old.Record, rec) {
 		return Result{Key: k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}, nil
 	}
-	st := &recordState{Version: 1, Received: t.now, Record: *rec}
-	st.Family, st.First = freqValues(p)
+	st := &recordState{Version: 1, Received: t.now, Record: *rec, Family: r.family, First: r.first, Blocks: r.blocks}
 	if old != nil {
 		st.Version = old.Version + 1
 		st.Identity, st.Pinned = old.Identity, old.Pinned
 	}
 	res := Result{Key: k, Version: st.Version}
-	if err := put(t.Txn, historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
+	if err := t.put(historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}
-	form := encodeNormal(p)
-	if err := t.Set(normalKey(k, st.Version), form); err != nil {
+	form := r.form
+	if err := t.set(normalKey(k, st.Version), form); err != nil {
 		return res, err
-	}
-	for _, b := range keys {
-		st.Blocks = append(st.Blocks, blockString(b))
 	}
 
 	model := x.scoringModel()
@@ -338,11 +382,14 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 // (so that a concurrent change of it is a conflict) and checks that it is
 // still what the candidate was scored against.
 func (t *tx) target(c *candidate) (*identity, error) {
-	ident, err := readIdentity(t.Txn, c.id)
+	ident, err := t.identity(c.id)
 	if err != nil {
 		return nil, err
 	}
 	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) {
+		if t.bulk != nil { // the load holds the index: this cannot lag
+			return nil, vigie.Errorf(vigie.EINTERNAL, "identity %s: the in-memory members differ from the stored ones", c.id)
+		}
 		t.x.refresh(c.id)
 		return nil, errStale
 	}
@@ -427,6 +474,9 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 	if err := t.setIdentity(&identity{ID: id, Members: []SourceKey{k}, Created: t.now}); err != nil {
 		return err
 	}
+	if t.bulk != nil {
+		t.bulk.born(id, t.now)
+	}
 	st.Identity = id
 	res.Decision = DecisionNew
 	if err := t.event(&Event{Kind: EventCreate, Actor: actor, Identity: id, Record: k, Version: st.Version, Moves: []Move{{Record: k, To: id}}}); err != nil {
@@ -473,10 +523,10 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 	if c.collision || slices.Contains(r.Rules, matcher.RuleDifferentINS) {
 		r.Priority = 0
 	}
-	if err := put(t.Txn, reviewKey(r.ID), r); err != nil {
+	if err := t.put(reviewKey(r.ID), r); err != nil {
 		return 0, err
 	}
-	if err := t.Set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
+	if err := t.set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
 		return 0, err
 	}
 	return r.ID, t.event(&Event{Kind: EventReview, Actor: System, Identity: id, Other: c.id, Record: k, Matched: c.matched,

@@ -91,8 +91,8 @@ func loadModel(path string) (*matcher.Model, error) {
 
 // importOptions are what the benchmark and the crash test ask of an import.
 type importOptions struct {
-	latencies bool                         // record each row's resolve time
-	ack       func(line int, r mpi.Result) // called for every row resolved
+	latencies bool                         // record each row's decision time
+	ack       func(line int, r mpi.Result) // called for every row resolved, once committed
 }
 
 // importSummary counts what an import did.
@@ -112,10 +112,12 @@ func (s importSummary) String() string {
 }
 
 // importIdentities resolves every row of an identity CSV, exactly as online
-// resolution does, one row after the other (the order of the file decides,
-// so that a re-run gives the same links). A rejected row is reported on
-// rejects with its line, field and reason, and nothing is written for it.
-// The store is synced at the end (the load may run with NoSync).
+// resolution does one row after the other (the order of the file decides,
+// so that a re-run gives the same links), through the patient index's bulk
+// load (mpi.Index.Import): many rows per transaction, a row acknowledged
+// once its transaction committed. A rejected row is reported on rejects
+// with its line, field and reason, and nothing is written for it. The
+// store is synced at the end (the load may run with NoSync).
 func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.Reader, rejects, progress io.Writer, o importOptions) (importSummary, error) {
 	var sum importSummary
 	if o.latencies {
@@ -123,50 +125,47 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 	}
 	t0 := time.Now()
 	last := t0
-	err := ingest.ReadIdentityCSV(in, func(line int, rec matcher.Record, rerr error) error {
+	read := func(emit func(mpi.Row) error) error {
+		return ingest.ReadIdentityCSV(in, func(line int, rec matcher.Record, rerr error) error {
+			return emit(mpi.Row{Line: line, Record: rec, Err: rerr})
+		})
+	}
+	done := func(r mpi.Imported) error {
 		sum.Rows++
-		if rerr == nil {
-			t := time.Now()
-			var res mpi.Result
-			res, rerr = ix.Resolve(ctx, rec, mpi.System)
-			if rerr == nil {
-				if sum.Latencies != nil {
-					sum.Latencies = append(sum.Latencies, time.Since(t))
-				}
-				switch res.Decision {
-				case mpi.DecisionNew:
-					sum.New++
-				case mpi.DecisionLinked:
-					sum.Linked++
-				case mpi.DecisionReview:
-					sum.Review++
-				case mpi.DecisionUpdated:
-					sum.Updated++
-				case mpi.DecisionUnchanged:
-					sum.Unchanged++
-				}
-				if o.ack != nil {
-					o.ack(line, res)
-				}
-			}
-		}
-		if rerr != nil {
-			if vigie.ErrorCode(rerr) != vigie.EINVALID {
-				return fmt.Errorf("line %d: %w", line, rerr)
-			}
+		if rerr := r.Err; rerr != nil {
 			sum.Rejected++
 			var re *ingest.RowError
 			if errors.As(rerr, &re) {
 				rerr = re.Err
 			}
-			fmt.Fprintf(rejects, "line %d: rejected: field %s: %v\n", line, vigie.ErrorField(rerr), rerr)
+			fmt.Fprintf(rejects, "line %d: rejected: field %s: %v\n", r.Line, vigie.ErrorField(rerr), rerr)
+		} else {
+			if sum.Latencies != nil {
+				sum.Latencies = append(sum.Latencies, r.Decide)
+			}
+			switch r.Result.Decision {
+			case mpi.DecisionNew:
+				sum.New++
+			case mpi.DecisionLinked:
+				sum.Linked++
+			case mpi.DecisionReview:
+				sum.Review++
+			case mpi.DecisionUpdated:
+				sum.Updated++
+			case mpi.DecisionUnchanged:
+				sum.Unchanged++
+			}
+			if o.ack != nil {
+				o.ack(r.Line, r.Result)
+			}
 		}
 		if progress != nil && sum.Rows%1000 == 0 && time.Since(last) > 200*time.Millisecond {
 			last = time.Now()
 			fmt.Fprintf(progress, "\r%d rows, %.0f rows/s, %d rejected ", sum.Rows, float64(sum.Rows)/time.Since(t0).Seconds(), sum.Rejected)
 		}
 		return nil
-	})
+	}
+	err := ix.Import(ctx, read, mpi.ImportOptions{Done: done})
 	if progress != nil {
 		fmt.Fprintf(progress, "\r%d rows, done%20s\n", sum.Rows, "")
 	}
