@@ -35,7 +35,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken at the end of the import to this file")
-	memLimit := fs.Int("memory-limit", 1200, "soft limit of the Go heap in MiB, as for `vigie import identities` (0: none)")
+	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, as for `vigie import identities` (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

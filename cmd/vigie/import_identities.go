@@ -28,7 +28,7 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	memLimit := fs.Int("memory-limit", 1200, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
+	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -175,6 +175,13 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 	sum.Elapsed = time.Since(t0)
 	return sum, err
 }
+
+// defaultImportMemoryMiB is the soft limit of the Go heap for bulk loads.
+// At a million records the live heap (the index's mirror, Badger's
+// memtables and table builders) peaks near 500 MiB; 800 MiB leaves the
+// collector room and, with Badger's mapped tables (about 700 MB there),
+// keeps the whole process under 1.5 GB, for about 7 % more CPU than 1200.
+const defaultImportMemoryMiB = 800
 
 // setMemoryLimit sets a soft limit on the Go heap (in MiB) unless the
 // GOMEMLIMIT environment variable already did. A bulk load holds the index's
