@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"vigie/mpi"
@@ -118,13 +120,31 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 }
 
 // Follow keeps the index caught up with the patient index until ctx ends,
-// checking every interval; errors are passed to report and retried.
+// checking every interval; errors are passed to report and retried. After a
+// catch-up that applied events it tidies the index's segments (see tidy) in
+// the background, one merge at a time, so that a long merge delays neither
+// the next catch-up nor the searches. It returns once its merge, if any,
+// has stopped.
 func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Duration, report func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var merging sync.WaitGroup
+	defer merging.Wait()
+	var busy atomic.Bool
+	first := true
 	for {
-		if _, err := x.CatchUp(ctx, src); err != nil && ctx.Err() == nil && report != nil {
+		n, err := x.CatchUp(ctx, src)
+		if err != nil && ctx.Err() == nil && report != nil {
 			report(err)
+		}
+		if (n > 0 || first) && busy.CompareAndSwap(false, true) {
+			first = false
+			merging.Go(func() {
+				defer busy.Store(false)
+				if _, err := x.tidy(ctx); err != nil && ctx.Err() == nil && report != nil {
+					report(err)
+				}
+			})
 		}
 		select {
 		case <-ctx.Done():

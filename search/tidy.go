@@ -1,0 +1,108 @@
+package search
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
+)
+
+// Upkeep of a live index. A query looks each of its terms up in every
+// segment, and in a segment holding deleted documents every posting list is
+// first stripped of them: both costs grow with live updates, since each
+// catch-up batch becomes a segment and re-indexing an identity deletes its
+// document where it was. bleve's own tiered merges keep up to ten segments a
+// tier and never rewrite the large segment a rebuild leaves, so a served
+// index drifted to fifteen segments and thousands of deleted documents, and
+// a query cost 2.4 ms of CPU instead of 0.9 ms on the same index compacted
+// (1.1 million records). tidy keeps the index to the large segment and a
+// few small ones: the small ones are merged together often (cheap: they
+// hold the recent changes only), the whole index rarely (when the large
+// segment carries many deletions or the changes have grown large).
+const (
+	// maxSmallSegments is the most segments kept beside the largest
+	// before the small ones are merged into one.
+	maxSmallSegments = 3
+	// compactDeleted is the share of the largest segment's documents
+	// deleted above which the whole index is compacted.
+	compactDeleted = 0.05
+	// compactSmall is the size of the small segments, as a share of the
+	// largest, above which the whole index is compacted.
+	compactSmall = 0.25
+)
+
+// segmentStats describes the persisted segments of an index.
+type segmentStats struct {
+	segments       int    // persisted segments
+	largest        uint64 // documents in the largest (deleted included)
+	largestDeleted uint64 // deleted documents in the largest
+	small          uint64 // live documents in the others
+}
+
+// segments returns the index's segment statistics; ok is false for an
+// index that is not a scorch index on disk (nothing to tidy).
+func (x *Index) segments() (st segmentStats, ok bool, err error) {
+	if _, isScorch := x.adv.(*scorch.Scorch); !isScorch || !x.disk {
+		return st, false, nil
+	}
+	r, err := x.adv.Reader()
+	if err != nil {
+		return st, false, fmt.Errorf("search: open a reader: %w", err)
+	}
+	defer r.Close()
+	snap, isSnap := r.(*scorch.IndexSnapshot)
+	if !isSnap {
+		return st, false, nil
+	}
+	var live uint64
+	for _, s := range snap.Segments() {
+		// A persisted segment has a file (segment.PersistedSegment).
+		if _, persisted := s.Segment().(interface{ Path() string }); !persisted {
+			continue
+		}
+		st.segments++
+		n, del := uint64(s.FullSize()), uint64(0)
+		if d := s.Deleted(); d != nil {
+			del = d.GetCardinality()
+		}
+		live += n - del
+		if n > st.largest {
+			st.largest, st.largestDeleted = n, del
+		}
+	}
+	st.small = live - (st.largest - st.largestDeleted)
+	return st, true, nil
+}
+
+// tidy merges segments as the constants above say. It returns what it did
+// ("", "small" or "compact"); ctx bounds the merge.
+func (x *Index) tidy(ctx context.Context) (string, error) {
+	st, ok, err := x.segments()
+	if err != nil || !ok || st.segments <= 1 {
+		return "", err
+	}
+	s := x.adv.(*scorch.Scorch)
+	switch {
+	case float64(st.largestDeleted) > compactDeleted*float64(st.largest) || float64(st.small) > compactSmall*float64(st.largest):
+		// One pass: updates arriving meanwhile stay in segments of their
+		// own, merged by the next passes.
+		if err := s.ForceMerge(ctx, nil); err != nil {
+			return "", fmt.Errorf("search: compact: %w", err)
+		}
+		return "compact", nil
+	case st.segments > maxSmallSegments+1:
+		// A segment is merged when its live size is under half of
+		// MaxSegmentSize: the small ones, not the largest. Every small
+		// segment counts as the floor size, so the budget is one segment.
+		o := mergeplan.SingleSegmentMergePlanOptions
+		o.MaxSegmentSize = int64(st.largest - st.largestDeleted)
+		o.FloorSegmentFileSize = 0 // count documents, not bytes
+		o.SegmentsPerMergeTask = 1000
+		if err := s.ForceMerge(ctx, &o); err != nil {
+			return "", fmt.Errorf("search: merge small segments: %w", err)
+		}
+		return "small", nil
+	}
+	return "", nil
+}
