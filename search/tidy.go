@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
@@ -26,11 +27,14 @@ const (
 	maxSmallSegments = 3
 	// compactDeleted is the share of the largest segment's documents
 	// deleted above which the whole index is compacted. Deletions cost
-	// every query: at 1 % deleted in the large segment (and one small
-	// segment beside it) a search took 1.2 ms of CPU against 0.9 ms
-	// compacted, while a compaction at a million identities costs about
-	// 20 s of CPU in the background, once per 6,000 identities changed.
-	compactDeleted = 0.01
+	// every query (at 1 % deleted in the large segment and one small
+	// segment beside it a search took 1.2 ms of CPU against 0.9 ms
+	// compacted), but a compaction rewrites the whole index: about 20 s
+	// of CPU at a million identities, and the store's durable commits
+	// wait behind its writes on the same disk (resolves fell from over
+	// 1,000/s to 134/s during one). So it stays rare: once per some
+	// 30,000 identities of the large segment changed.
+	compactDeleted = 0.05
 	// compactSmall is the size of the small segments, as a share of the
 	// largest, above which the whole index is compacted.
 	compactSmall = 0.25
@@ -42,6 +46,8 @@ type segmentStats struct {
 	largest        uint64 // documents in the largest (deleted included)
 	largestDeleted uint64 // deleted documents in the largest
 	small          uint64 // live documents in the others
+	second         uint64 // live documents in the second largest
+	tiny           int    // segments under half the second largest
 }
 
 // segments returns the index's segment statistics; ok is false for an
@@ -60,6 +66,7 @@ func (x *Index) segments() (st segmentStats, ok bool, err error) {
 		return st, false, nil
 	}
 	var live uint64
+	var sizes []uint64
 	for _, s := range snap.Segments() {
 		// A persisted segment has a file (segment.PersistedSegment).
 		if _, persisted := s.Segment().(interface{ Path() string }); !persisted {
@@ -71,11 +78,21 @@ func (x *Index) segments() (st segmentStats, ok bool, err error) {
 			del = d.GetCardinality()
 		}
 		live += n - del
+		sizes = append(sizes, n-del)
 		if n > st.largest {
 			st.largest, st.largestDeleted = n, del
 		}
 	}
 	st.small = live - (st.largest - st.largestDeleted)
+	slices.Sort(sizes)
+	if len(sizes) >= 2 {
+		st.second = sizes[len(sizes)-2]
+		for _, n := range sizes {
+			if n < st.second/2 {
+				st.tiny++
+			}
+		}
+	}
 	return st, true, nil
 }
 
@@ -97,10 +114,16 @@ func (x *Index) tidy(ctx context.Context) (string, error) {
 		return "compact", nil
 	case st.segments > maxSmallSegments+1:
 		// A segment is merged when its live size is under half of
-		// MaxSegmentSize: the small ones, not the largest. Every small
-		// segment counts as the floor size, so the budget is one segment.
+		// MaxSegmentSize: the tiny ones (under half the second largest)
+		// when there are several, so that each catch-up's segment is
+		// not rewritten with all the changes before it every time; else
+		// all but the largest. Every segment merged counts as the floor
+		// size, so the budget is one segment.
 		o := mergeplan.SingleSegmentMergePlanOptions
 		o.MaxSegmentSize = int64(st.largest - st.largestDeleted)
+		if st.tiny >= 2 {
+			o.MaxSegmentSize = int64(st.second)
+		}
 		o.FloorSegmentFileSize = 0 // count documents, not bytes
 		o.SegmentsPerMergeTask = 1000
 		if err := s.ForceMerge(ctx, &o); err != nil {
