@@ -26,15 +26,17 @@ const (
 	// before the small ones are merged into one.
 	maxSmallSegments = 3
 	// compactDeleted is the share of the largest segment's documents
-	// deleted above which the whole index is compacted. Deletions cost
-	// every query (at 1 % deleted in the large segment and one small
-	// segment beside it a search took 1.2 ms of CPU against 0.9 ms
-	// compacted), but a compaction rewrites the whole index: about 20 s
-	// of CPU at a million identities, and the store's durable commits
-	// wait behind its writes on the same disk (resolves fell from over
-	// 1,000/s to 134/s during one). So it stays rare: once per some
-	// 30,000 identities of the large segment changed.
-	compactDeleted = 0.05
+	// deleted above which the whole index is compacted. Deletions tax
+	// every query, in proportion to their number: with 1.2 % of the large
+	// segment deleted, stripping them from posting lists (roaring AndNot
+	// and AndCardinality) was a third of the server's CPU in a search
+	// load test at 1.1 million records, and a search cost 1.2 ms of CPU
+	// against 0.9 ms compacted. But a compaction rewrites the whole index
+	// (about 20 s of CPU at a million identities) and the store's durable
+	// commits wait behind its writes on the same disk: resolves fell from
+	// over 1,000/s to 134/s while one ran. 2 % is a compaction per some
+	// 12,000 identities of the large segment changed.
+	compactDeleted = 0.02
 	// compactSmall is the size of the small segments, as a share of the
 	// largest, above which the whole index is compacted.
 	compactSmall = 0.25
