@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -78,6 +79,9 @@ type Index struct {
 	// syncMu serialises CatchUp: two callers applying the same events
 	// would only waste work, never corrupt the index.
 	syncMu sync.Mutex
+	// unchanged counts the identities CatchUp found indexed as they are
+	// and left alone (see indexedAs).
+	unchanged atomic.Int64
 }
 
 // document is the indexed form of an Entry.
