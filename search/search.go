@@ -82,6 +82,8 @@ type Index struct {
 	// unchanged counts the identities CatchUp found indexed as they are
 	// and left alone (see indexedAs).
 	unchanged atomic.Int64
+	// maxSmall is tidy's bound on the segments beside the largest.
+	maxSmall int
 }
 
 // document is the indexed form of an Entry.
@@ -195,7 +197,7 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 		bi.Close()
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
-	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts}
+	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts, maxSmall: maxSmallSegments}
 	return x, nil
 }
 

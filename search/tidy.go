@@ -16,15 +16,17 @@ import (
 // document where it was. bleve's own tiered merges keep up to ten segments a
 // tier and never rewrite the large segment a rebuild leaves, so a served
 // index drifted to fifteen segments and thousands of deleted documents, and
-// a query cost 2.4 ms of CPU instead of 0.9 ms on the same index compacted
-// (1.1 million records; figures from `vigie bench serve`, machine shared). tidy keeps the index to the large segment and a
-// few small ones: the small ones are merged together often (cheap: they
-// hold the recent changes only), the whole index rarely (when the large
-// segment carries many deletions or the changes have grown large).
+// deleted documents cost up to a third of a query's CPU (1.1 million
+// records, `vigie bench serve`). tidy compacts the whole index when the
+// large segment carries many deletions or the changes have grown large, and
+// merges the small segments together should they pile up past what bleve's
+// tiers keep. Merging the small ones eagerly (past three) was tried and
+// rejected: at ~1,000 resolves/s each catch-up's segment was merged with the
+// recent changes again and again, 0.28 ms of CPU per resolve.
 const (
 	// maxSmallSegments is the most segments kept beside the largest
-	// before the small ones are merged into one.
-	maxSmallSegments = 3
+	// before the small ones are merged (Index.maxSmall; tests lower it).
+	maxSmallSegments = 12
 	// compactDeleted is the share of the largest segment's documents
 	// deleted above which the whole index is compacted. Deletions tax
 	// every query, in proportion to their number: with 1.2 % of the large
@@ -114,7 +116,7 @@ func (x *Index) tidy(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("search: compact: %w", err)
 		}
 		return "compact", nil
-	case st.segments > maxSmallSegments+1:
+	case st.segments > x.maxSmall+1:
 		// A segment is merged when its live size is under half of
 		// MaxSegmentSize: the tiny ones (under half the second largest)
 		// when there are several, so that each catch-up's segment is

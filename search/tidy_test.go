@@ -82,6 +82,7 @@ func checkMembers(t *testing.T, x *Index, want []Entry, gone []string) {
 func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 	ctx := context.Background()
 	x := newIndex(t, filepath.Join(t.TempDir(), "search"))
+	x.maxSmall = 3
 	// A large segment big enough that bleve's own merge planner (ten
 	// segments a tier from 2,000 documents: eight here) leaves the seven
 	// segments of this test alone.
@@ -120,8 +121,8 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 		settled(t, x)
 	}
 	st := settled(t, x)
-	if st.segments <= maxSmallSegments+1 {
-		t.Fatalf("fixture: %d segments after six batches, want more than %d", st.segments, maxSmallSegments+1)
+	if st.segments <= x.maxSmall+1 {
+		t.Fatalf("fixture: %d segments after six batches, want more than %d", st.segments, x.maxSmall+1)
 	}
 	if did, err := x.tidy(ctx); err != nil || did != "small" {
 		t.Fatalf("tidy with %d segments: %q, %v, want the small ones merged", st.segments, did, err)
