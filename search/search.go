@@ -82,7 +82,7 @@ type Index struct {
 	// unchanged counts the identities CatchUp found indexed as they are
 	// and left alone (see indexedAs).
 	unchanged atomic.Int64
-	// maxSmall is tidy's bound on the segments beside the largest.
+	// maxSmall is Tidy's bound on the segments beside the largest.
 	maxSmall int
 }
 

@@ -154,7 +154,7 @@ func moved(e *mpi.Event, id mpi.ID) bool {
 // name identities they do not change (the candidate of a review, two
 // identities marked distinct): re-indexing one would leave a deleted
 // document in its segment, a cost to every later query until a compaction
-// (see tidy), for nothing. Only identities no event of the batch may have
+// (see Tidy), for nothing. Only identities no event of the batch may have
 // changed are checked, and their stored form must be the same: it holds
 // the golden record and the members' prepared forms, not every raw field
 // the terms are made from, so it is a guard, not a proof on its own.
@@ -177,7 +177,7 @@ func indexedAs(r index.IndexReader, e *Entry) (bool, error) {
 
 // Follow keeps the index caught up with the patient index until ctx ends,
 // checking every interval; errors are passed to report and retried. After a
-// catch-up that applied events it tidies the index's segments (see tidy) in
+// catch-up that applied events it merges small segments (see Tidy) in
 // the background, one merge at a time, so that a long merge delays neither
 // the next catch-up nor the searches. It returns once its merge, if any,
 // has stopped.
@@ -197,7 +197,7 @@ func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Durati
 			first = false
 			merging.Go(func() {
 				defer busy.Store(false)
-				if _, err := x.tidy(ctx); err != nil && ctx.Err() == nil && report != nil {
+				if _, err := x.Tidy(ctx, false); err != nil && ctx.Err() == nil && report != nil {
 					report(err)
 				}
 			})

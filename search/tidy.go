@@ -17,7 +17,7 @@ import (
 // tier and never rewrite the large segment a rebuild leaves, so a served
 // index drifted to fifteen segments and thousands of deleted documents, and
 // deleted documents cost up to a third of a query's CPU (1.1 million
-// records, `vigie bench serve`). tidy compacts the whole index when the
+// records, `vigie bench serve`). Tidy compacts the whole index when the
 // large segment carries many deletions or the changes have grown large, and
 // merges the small segments together should they pile up past what bleve's
 // tiers keep. Merging the small ones eagerly (past three) was tried and
@@ -100,16 +100,23 @@ func (x *Index) segments() (st segmentStats, ok bool, err error) {
 	return st, true, nil
 }
 
-// tidy merges segments as the constants above say. It returns what it did
-// ("", "small" or "compact"); ctx bounds the merge.
-func (x *Index) tidy(ctx context.Context) (string, error) {
+// Tidy merges the index's segments as the constants above say and returns
+// what it did: "", "small" or "compact". Without allowCompact it never
+// compacts the whole index: a compaction rewrites it all (20 to 30 s of CPU
+// at a million identities), and while it runs bleve merges nothing else, so
+// under load the catch-up segments pile up (37 in a load test) and the
+// store's durable commits wait behind its writes; a load test restarting
+// the server every few minutes never let one finish. The server compacts
+// when it starts, before it serves, and its follower only merges small
+// segments. ctx bounds the merge.
+func (x *Index) Tidy(ctx context.Context, allowCompact bool) (string, error) {
 	st, ok, err := x.segments()
 	if err != nil || !ok || st.segments <= 1 {
 		return "", err
 	}
 	s := x.adv.(*scorch.Scorch)
 	switch {
-	case float64(st.largestDeleted) > compactDeleted*float64(st.largest) || float64(st.small) > compactSmall*float64(st.largest):
+	case allowCompact && (float64(st.largestDeleted) > compactDeleted*float64(st.largest) || float64(st.small) > compactSmall*float64(st.largest)):
 		// One pass: updates arriving meanwhile stay in segments of their
 		// own, merged by the next passes.
 		if err := s.ForceMerge(ctx, nil); err != nil {

@@ -100,7 +100,7 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 	if st := settled(t, x); st.segments != 1 || st.largest != n {
 		t.Fatalf("after compaction: %+v", st)
 	}
-	if did, err := x.tidy(ctx); err != nil || did != "" {
+	if did, err := x.Tidy(ctx, true); err != nil || did != "" {
 		t.Fatalf("tidy of a compact index: %q, %v", did, err)
 	}
 	// Six catch-ups: each re-indexes one identity of the large segment
@@ -124,7 +124,7 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 	if st.segments <= x.maxSmall+1 {
 		t.Fatalf("fixture: %d segments after six batches, want more than %d", st.segments, x.maxSmall+1)
 	}
-	if did, err := x.tidy(ctx); err != nil || did != "small" {
+	if did, err := x.Tidy(ctx, false); err != nil || did != "small" {
 		t.Fatalf("tidy with %d segments: %q, %v, want the small ones merged", st.segments, did, err)
 	}
 	if st := settled(t, x); st.segments != 2 || st.largest != n || st.largestDeleted != 12 || st.small != 12 {
@@ -152,7 +152,10 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 		want[e.ID] = e
 	}
 	settled(t, x)
-	if did, err := x.tidy(ctx); err != nil || did != "compact" {
+	if did, err := x.Tidy(ctx, false); err != nil || did != "" {
+		t.Fatalf("tidy without compaction, %+v: %q, %v, want nothing done", settled(t, x), did, err)
+	}
+	if did, err := x.Tidy(ctx, true); err != nil || did != "compact" {
 		t.Fatalf("tidy with %+v: %q, %v, want a compaction", settled(t, x), did, err)
 	}
 	if st := settled(t, x); st.segments != 1 || st.largestDeleted != 0 || st.largest != uint64(len(want)) {
