@@ -22,6 +22,14 @@ import (
 	"vigie/search"
 )
 
+// CompressMinBytes is the smallest response the API compresses (when the
+// caller accepts gzip). The answers of the hot calls (a resolve, a search
+// page) are a few kilobytes: compressing them saves little on a hospital
+// network and cost about 5 % of the server's CPU under load (a gzip
+// writer's reset dominates), while long lists (review queue, exams) still
+// shrink.
+const CompressMinBytes = 16 << 10
+
 // MaxRequestBytes bounds a request message of the identity, dose, admin
 // and session services: they are small, and a large one is an attack or a
 // bug. DICOM submissions have their own bound (MaxDicomBytes).
@@ -71,7 +79,8 @@ func (s *Server) Handler() http.Handler {
 		s.Metrics = NewMetrics()
 	}
 	ic := auth.NewInterceptor(authn, policy, s.Trail, log)
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes))
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithCompressMinBytes(CompressMinBytes))
 	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
 
 	mux := http.NewServeMux()

@@ -1,11 +1,15 @@
 package rpc_test
 
 import (
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
 
+	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )
@@ -42,5 +46,37 @@ func TestWhoAmIEndToEnd(t *testing.T) {
 	anon := vigiev1connect.NewSessionServiceClient(f.client, f.url)
 	if _, err := anon.WhoAmI(t.Context(), connect.NewRequest(&v1.WhoAmIRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
 		t.Errorf("WhoAmI without a token: %v, want unauthenticated", err)
+	}
+}
+
+// TestSmallAnswersUncompressed: a caller that accepts gzip gets a small
+// answer as it is (compressing a few kilobytes costs the server more than
+// it saves), and the answer is whole.
+func TestSmallAnswersUncompressed(t *testing.T) {
+	f := newServerFixture(t)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+vigiev1connect.SessionServiceWhoAmIProcedure, strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Authorization", "Bearer "+f.tokens["admin"])
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("WhoAmI: %s %s", resp.Status, body)
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+		t.Errorf("a %d-byte answer came with Content-Encoding %q, want none", len(body), ce)
+	}
+	if len(body) >= rpc.CompressMinBytes || !strings.Contains(string(body), `"role":"admin"`) {
+		t.Errorf("answer of %d bytes: %.200s", len(body), body)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -78,6 +79,11 @@ type Index struct {
 	// syncMu serialises CatchUp: two callers applying the same events
 	// would only waste work, never corrupt the index.
 	syncMu sync.Mutex
+	// unchanged counts the identities CatchUp found indexed as they are
+	// and left alone (see indexedAs).
+	unchanged atomic.Int64
+	// maxSmall is Tidy's bound on the segments beside the largest.
+	maxSmall int
 }
 
 // document is the indexed form of an Entry.
@@ -191,7 +197,7 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 		bi.Close()
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
-	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts}
+	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts, maxSmall: maxSmallSegments}
 	return x, nil
 }
 

@@ -1,10 +1,15 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	index "github.com/blevesearch/bleve_index_api"
 
 	"vigie/mpi"
 )
@@ -72,22 +77,39 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// touched maps each identity the events named to whether one of them
+	// may have changed it; false: it was only named as the candidate of
+	// a review or one of two identities marked distinct.
 	touched := map[mpi.ID]bool{}
 	applied := 0
 	last := cursor
 	flush := func() error {
 		var put []Entry
 		var del []string
+		r, err := x.adv.Reader()
+		if err != nil {
+			return fmt.Errorf("search: open a reader: %w", err)
+		}
+		defer r.Close()
 		for id := range touched {
 			s, ok, err := src.Snapshot(ctx, id)
 			if err != nil {
 				return err
 			}
-			if ok {
-				put = append(put, entryOf(s))
-			} else {
+			if !ok {
 				del = append(del, id.String())
+				continue
 			}
+			e := entryOf(s)
+			if !touched[id] {
+				if same, err := indexedAs(r, &e); err != nil {
+					return err
+				} else if same {
+					x.unchanged.Add(1)
+					continue
+				}
+			}
+			put = append(put, e)
 		}
 		if err := x.batch(put, del, &last); err != nil {
 			return err
@@ -97,7 +119,8 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 	}
 	err = src.EventsAfter(ctx, cursor, func(e mpi.Event) error {
 		for _, id := range e.Touched() {
-			touched[id] = true
+			named := (e.Kind == mpi.EventDistinct || e.Kind == mpi.EventReview && id == e.Other) && !moved(&e, id)
+			touched[id] = touched[id] || !named
 		}
 		last = e.Seq
 		applied++
@@ -117,14 +140,67 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 	return applied, nil
 }
 
+// moved reports whether a record of e moved into or out of identity id.
+func moved(e *mpi.Event, id mpi.ID) bool {
+	for _, m := range e.Moves {
+		if m.From == id || m.To == id {
+			return true
+		}
+	}
+	return false
+}
+
+// indexedAs reports whether the index already holds e as it is. Events
+// name identities they do not change (the candidate of a review, two
+// identities marked distinct): re-indexing one would leave a deleted
+// document in its segment, a cost to every later query until a compaction
+// (see Tidy), for nothing. Only identities no event of the batch may have
+// changed are checked, and their stored form must be the same: it holds
+// the golden record and the members' prepared forms, not every raw field
+// the terms are made from, so it is a guard, not a proof on its own.
+func indexedAs(r index.IndexReader, e *Entry) (bool, error) {
+	d, err := r.Document(e.ID)
+	if err != nil {
+		return false, fmt.Errorf("search: read identity %s: %w", e.ID, err)
+	}
+	if d == nil {
+		return false, nil
+	}
+	var data []byte
+	d.VisitFields(func(f index.Field) {
+		if f.Name() == "data" {
+			data = f.Value()
+		}
+	})
+	return data != nil && bytes.Equal(data, encodeEntry(e)), nil
+}
+
 // Follow keeps the index caught up with the patient index until ctx ends,
-// checking every interval; errors are passed to report and retried.
+// checking every interval; errors are passed to report and retried. After a
+// catch-up that applied events it merges small segments (see Tidy) in
+// the background, one merge at a time, so that a long merge delays neither
+// the next catch-up nor the searches. It returns once its merge, if any,
+// has stopped.
 func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Duration, report func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var merging sync.WaitGroup
+	defer merging.Wait()
+	var busy atomic.Bool
+	first := true
 	for {
-		if _, err := x.CatchUp(ctx, src); err != nil && ctx.Err() == nil && report != nil {
+		n, err := x.CatchUp(ctx, src)
+		if err != nil && ctx.Err() == nil && report != nil {
 			report(err)
+		}
+		if (n > 0 || first) && busy.CompareAndSwap(false, true) {
+			first = false
+			merging.Go(func() {
+				defer busy.Store(false)
+				if _, err := x.Tidy(ctx, false); err != nil && ctx.Err() == nil && report != nil {
+					report(err)
+				}
+			})
 		}
 		select {
 		case <-ctx.Done():

@@ -81,3 +81,59 @@ func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
 		t.Errorf("second catch up applied %d events (%v), want 0", n, err)
 	}
 }
+
+// TestCatchUpLeavesUnchangedIdentities: two identities marked distinct are
+// named by the event but not changed: catching up leaves their documents as
+// they are (no deleted document behind), while a later change to one of
+// them is indexed.
+func TestCatchUpLeavesUnchangedIdentities(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	idx, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	a, err := idx.Resolve(ctx, rec("1.2.3.1", "A1", "LEFEVRE", "", "HELENE", "1958-03-02", "F"), mpi.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := idx.Resolve(ctx, rec("1.2.3.2", "B1", "DUPONT", "", "MARIE", "1958-03-02", "F"), mpi.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newIndex(t, "")
+	if _, err := x.Rebuild(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idx.MarkDistinct(ctx, a.Identity, b.Identity, "vigilance.agent", "twins"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := x.CatchUp(ctx, idx); err != nil || n != 1 {
+		t.Fatalf("catch up: %d, %v", n, err)
+	}
+	if got := x.unchanged.Load(); got != 2 {
+		t.Errorf("%d identities left as indexed, want both identities marked distinct", got)
+	}
+	// A new record joins A: A is indexed again, with it.
+	if _, err := idx.Resolve(ctx, rec("1.2.3.3", "C1", "LEFEVRE", "", "HELENE", "1958-03-02", "F"), mpi.System); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.CatchUp(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := x.Search(ctx, Query{LocalIDs: []LocalID{{"1.2.3.3", "C1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) == 0 || hits[0].ID != a.Identity.String() || len(hits[0].Sources) != 2 {
+		t.Errorf("after a record joined A: %s", ids(hits))
+	}
+	if got := x.unchanged.Load(); got != 2 {
+		t.Errorf("%d identities left as indexed after a change, want still 2", got)
+	}
+}

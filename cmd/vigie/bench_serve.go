@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"connectrpc.com/connect"
@@ -43,7 +45,8 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	maxRequests := fs.Int("max-requests", 2_000_000, "stop after this many requests even if --duration is not over")
 	resolveShare := fs.Float64("resolve-share", 0.5, "share of requests that are ResolveRecord (the others are SearchIdentities)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generated records and queries")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (server and clients) to this file")
+	rate := fs.Float64("rate", 0, "open loop: requests offered per second in all, each timed from its scheduled start so that queueing counts (0: closed loop, each client sends its next request when the last one is answered)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (the clients' samples carry the label side=client: go tool pprof -tagignore side=client shows the server alone)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,9 +59,11 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--duration must be between 0 and 10m")
 	case *resolveShare < 0 || *resolveShare > 1:
 		return usageErr("--resolve-share must be between 0 and 1")
+	case *rate < 0 || *rate > 100_000:
+		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Seed: *seed, CPUProfile: *cpuProfile}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile}, stdout)
 }
 
 type benchServeConfig struct {
@@ -67,8 +72,14 @@ type benchServeConfig struct {
 	Duration     time.Duration
 	MaxRequests  int
 	ResolveShare float64
-	Seed         uint64
-	CPUProfile   string
+	// Rate, when positive, is the open-loop offered load (requests/s):
+	// request i is due at start + i/Rate and its latency runs from then,
+	// so that a server falling behind shows as latency instead of
+	// slowing the clients down (no coordinated omission). Clients is then
+	// the most requests in flight.
+	Rate       float64
+	Seed       uint64
+	CPUProfile string
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -203,7 +214,11 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 		return fmt.Errorf("no record of the store has a birth name and date to search for")
 	}
 	// Enough fresh records for the whole run at a generous rate.
-	want := min(c.MaxRequests, max(1000, int(c.Duration.Seconds()*6000*c.ResolveShare)))
+	perSecond := 6000.0
+	if c.Rate > 0 {
+		perSecond = c.Rate * 1.1
+	}
+	want := min(c.MaxRequests, max(1000, int(c.Duration.Seconds()*perSecond*c.ResolveShare)))
 	recs, err := benchRecords(want, c.Seed)
 	if err != nil {
 		return err
@@ -263,22 +278,48 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			return err
 		}
 	}
+	// Calls are cut at the deadline in a closed loop; in an open loop the
+	// requests already due run to their end, so that the backlog of a
+	// server falling behind is counted.
+	callCtx := runCtx
+	if c.Rate > 0 {
+		var cancelCalls context.CancelFunc
+		callCtx, cancelCalls = context.WithTimeout(ctx, c.Duration+30*time.Second)
+		defer cancelCalls()
+	}
+	var due atomic.Int64 // open loop: the next request's number
+	var interval time.Duration
+	if c.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / c.Rate)
+	}
 	var wg sync.WaitGroup
+	var cpu0 cpuUsage
+	cpu0.read()
 	t1 := time.Now()
 	for w := range c.Clients {
 		wg.Go(func() {
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("side", "client")))
 			rng := rand.New(rand.NewPCG(c.Seed, uint64(w)))
 			for runCtx.Err() == nil && issued.Add(1) <= int64(c.MaxRequests) {
+				// s is when the request is due: now in a closed loop, its
+				// slot in the schedule in an open loop.
+				s := time.Now()
+				if c.Rate > 0 {
+					s = t1.Add(time.Duration(due.Add(1)-1) * interval)
+					if !s.Before(deadline) {
+						return
+					}
+					time.Sleep(time.Until(s))
+				}
 				if rng.Float64() < c.ResolveShare {
 					i := next.Add(1) - 1
 					if int(i) >= len(recs) {
 						return
 					}
 					r := recs[i]
-					s := time.Now()
-					_, err := writer.ResolveRecord(runCtx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r}))
+					_, err := writer.ResolveRecord(callCtx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r}))
 					if err != nil {
-						if runCtx.Err() == nil {
+						if callCtx.Err() == nil && (c.Rate > 0 || runCtx.Err() == nil) {
 							resolves.err.Add(1)
 							firstErr.CompareAndSwap(nil, err.Error())
 						}
@@ -290,10 +331,9 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 					ackMu.Unlock()
 				} else {
 					q := prep.queries[rng.IntN(len(prep.queries))]
-					s := time.Now()
-					_, err := reader.SearchIdentities(runCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
+					_, err := reader.SearchIdentities(callCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
 					if err != nil {
-						if runCtx.Err() == nil {
+						if callCtx.Err() == nil && (c.Rate > 0 || runCtx.Err() == nil) {
 							searches.err.Add(1)
 							firstErr.CompareAndSwap(nil, err.Error())
 						}
@@ -306,6 +346,8 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 	wg.Wait()
 	elapsed := time.Since(t1)
+	var cpu1 cpuUsage
+	cpu1.read()
 	if c.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -316,9 +358,25 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 		return fmt.Errorf("the server stopped with %v", err)
 	}
 
-	fmt.Fprintf(stdout, "%d clients over loopback for %s (%.0f%% ResolveRecord):\n", c.Clients, elapsed.Round(time.Millisecond), 100*c.ResolveShare)
+	if c.Rate > 0 {
+		fmt.Fprintf(stdout, "open loop: %.0f requests/s offered for %s (%.0f%% ResolveRecord), at most %d in flight, latency from each request's scheduled start; last answer after %s:\n",
+			c.Rate, c.Duration, 100*c.ResolveShare, c.Clients, elapsed.Round(time.Millisecond))
+		// Rates over the offered window: a backlog finished after it is
+		// not extra throughput.
+		elapsed = min(elapsed, c.Duration)
+	} else {
+		fmt.Fprintf(stdout, "closed loop: %d clients over loopback for %s (%.0f%% ResolveRecord):\n", c.Clients, elapsed.Round(time.Millisecond), 100*c.ResolveShare)
+	}
 	fmt.Fprint(stdout, resolves.summary("ResolveRecord", elapsed))
 	fmt.Fprint(stdout, searches.summary("SearchIdentities", elapsed))
+	calls := len(resolves.d) + len(searches.d)
+	if calls > 0 {
+		user, sys := cpu1.user-cpu0.user, cpu1.sys-cpu0.sys
+		fmt.Fprintf(stdout, "process CPU during the load (server, clients and search follower on one machine): %.1f s user + %.1f s sys = %.2f cores; %.3f ms CPU and %.0f KB allocated per call (%d allocations)\n",
+			user.Seconds(), sys.Seconds(), (user+sys).Seconds()/cpu1.wall.Sub(cpu0.wall).Seconds(),
+			float64((user+sys).Microseconds())/1000/float64(calls), float64(cpu1.alloc-cpu0.alloc)/1024/float64(calls),
+			(cpu1.mallocs-cpu0.mallocs)/uint64(calls))
+	}
 	if v := firstErr.Load(); v != nil {
 		fmt.Fprintf(stdout, "first error: %s\n", v)
 	}
@@ -368,4 +426,23 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 		w.b = append(w.b, p...)
 	}
 	return len(p), nil
+}
+
+// cpuUsage is the process's CPU time and allocations at one moment.
+type cpuUsage struct {
+	wall           time.Time
+	user, sys      time.Duration
+	alloc, mallocs uint64
+}
+
+func (u *cpuUsage) read() {
+	u.wall = time.Now()
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.user = time.Duration(ru.Utime.Nano())
+		u.sys = time.Duration(ru.Stime.Nano())
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	u.alloc, u.mallocs = m.TotalAlloc, m.Mallocs
 }

@@ -156,6 +156,15 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	defer sx.Close()
+	// Compact the search index now if live updates left it costly to
+	// query (deleted documents, many segments): while serving, only small
+	// segments are merged (see search.Index.Tidy).
+	tidyStart := time.Now()
+	if did, err := sx.Tidy(ctx, true); err != nil {
+		log.Warn("search index compaction failed; serving as it is", "error", err.Error())
+	} else if did != "" {
+		log.Info("search index tidied", "merge", did, "took", time.Since(tidyStart).Round(time.Millisecond).String())
+	}
 	var authn auth.Authenticator = keys
 	var signIn *auth.SignIn
 	if c.OIDCIssuer != "" {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestBenchServeClosedAndOpenLoop runs the load test on a small store in
+// both modes: every request answered, none failed, every acknowledged
+// resolve found after the server stopped, and the open loop's report names
+// its offered rate and process CPU per call.
+func TestBenchServeClosedAndOpenLoop(t *testing.T) {
+	data := t.TempDir()
+	feed := genFeed(t, 150, 3)
+	if code, out, errs := vigieRun(t, "import", "identities", "--data", data, filepath.Join(feed, "records.csv")); code != 0 {
+		t.Fatalf("import: %d\n%s%s", code, out, errs)
+	}
+	okLine := regexp.MustCompile(`(ResolveRecord|SearchIdentities)\s+(\d+) ok\s+(\d+) errors`)
+	for _, args := range [][]string{
+		{"--clients", "4", "--duration", "1s"},
+		{"--clients", "8", "--duration", "2s", "--rate", "40"},
+	} {
+		code, out, errs := vigieRun(t, append([]string{"bench", "serve", "--data", data, "--seed", "5"}, args...)...)
+		if code != 0 {
+			t.Fatalf("bench serve %v: exit %d\n%s%s", args, code, out, errs)
+		}
+		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") {
+			t.Errorf("bench serve %v report:\n%s", args, out)
+		}
+		total := 0
+		for _, m := range okLine.FindAllStringSubmatch(out, -1) {
+			n, _ := strconv.Atoi(m[2])
+			total += n
+			if m[3] != "0" {
+				t.Errorf("bench serve %v: %s errors", args, m[3])
+			}
+		}
+		open := len(args) > 4
+		switch {
+		case open && !strings.Contains(out, "open loop: 40 requests/s offered"):
+			t.Errorf("open loop report:\n%s", out)
+		case open && (total < 60 || total > 80):
+			// 40/s offered for 2 s: every scheduled request is sent once.
+			t.Errorf("open loop at 40/s for 2 s answered %d requests, want 80 less a few at most\n%s", total, out)
+		case !open && total == 0:
+			t.Errorf("closed loop answered nothing:\n%s", out)
+		}
+	}
+}
