@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"vigie"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -35,6 +37,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken at the end of the import to this file")
+	online := fs.Int("online", 10000, "resolve the file's last N rows online, one Resolve (one transaction) each, after the bulk load of the others, to measure online latency at that size")
 	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, as for `vigie import identities` (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -89,8 +92,16 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	opts := importOptions{latencies: true}
+	if *online > 0 {
+		rows, err := countRows(f)
+		if err != nil {
+			return err
+		}
+		opts.onlineFrom = max(rows-*online, 1)
+	}
 	stopRSS := sampleRSS(500 * time.Millisecond)
-	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, importOptions{latencies: true})
+	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, opts)
 	rss := stopRSS()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -121,7 +132,12 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	lat := slices.Clone(sum.Latencies)
 	slices.Sort(lat)
 	if len(lat) > 0 {
-		fmt.Fprintf(stdout, "resolve latency: p50 %s, p99 %s, max %s (deciding one row; its batch commits in the background)\n", pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1])
+		fmt.Fprintf(stdout, "bulk load, time to decide a row: p50 %s, p99 %s, max %s (its batch commits in the background)\n", pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1])
+	}
+	if len(sum.Tail) > 0 {
+		if err := resolveOnline(ctx, ix, sum.Tail, stdout, stderr); err != nil {
+			return err
+		}
 	}
 
 	// Export the links and score the clusters against the truth.
@@ -416,4 +432,55 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// countRows counts the data rows of a CSV file (its lines but the header)
+// and rewinds it. A quoted field holding a line break would count twice:
+// generated files have none, and the count only places the online tail.
+func countRows(f *os.File) (int, error) {
+	n, buf := 0, make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return n - 1, err
+}
+
+// resolveOnline resolves rows one Resolve each, as the API does, and prints
+// their latency: the online resolution at the size the bulk load reached.
+func resolveOnline(ctx context.Context, ix *mpi.Index, rows []mpi.Row, stdout, stderr io.Writer) error {
+	var lat []time.Duration
+	decisions := map[mpi.Decision]int{}
+	for _, r := range rows {
+		if r.Err != nil {
+			fmt.Fprintf(stderr, "line %d: rejected: field %s: %v\n", r.Line, vigie.ErrorField(r.Err), r.Err)
+			continue
+		}
+		t := time.Now()
+		res, err := ix.Resolve(ctx, r.Record, mpi.System)
+		d := time.Since(t)
+		switch {
+		case vigie.ErrorCode(err) == vigie.EINVALID:
+			fmt.Fprintf(stderr, "line %d: rejected: field %s: %v\n", r.Line, vigie.ErrorField(err), err)
+			continue
+		case err != nil:
+			return fmt.Errorf("line %d: %w", r.Line, err)
+		}
+		lat = append(lat, d)
+		decisions[res.Decision]++
+	}
+	if len(lat) == 0 {
+		return nil
+	}
+	slices.Sort(lat)
+	fmt.Fprintf(stdout, "online resolve after the load (%d rows, one transaction each, no sync): p50 %s, p99 %s, max %s; %d new, %d linked, %d review\n",
+		len(lat), pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1], decisions[mpi.DecisionNew], decisions[mpi.DecisionLinked], decisions[mpi.DecisionReview])
+	return nil
 }

@@ -93,6 +93,10 @@ func loadModel(path string) (*matcher.Model, error) {
 type importOptions struct {
 	latencies bool                         // record each row's decision time
 	ack       func(line int, r mpi.Result) // called for every row resolved, once committed
+	// onlineFrom, when positive, is how many rows are loaded: the rows
+	// after them are left in importSummary.Tail, for the benchmark to
+	// resolve online at the size the load reached.
+	onlineFrom int
 }
 
 // importSummary counts what an import did.
@@ -100,6 +104,7 @@ type importSummary struct {
 	Rows, New, Linked, Review, Updated, Unchanged, Rejected int
 	Elapsed                                                 time.Duration
 	Latencies                                               []time.Duration // per resolved row, when asked for
+	Tail                                                    []mpi.Row       // rows not loaded (see importOptions.onlineFrom)
 }
 
 func (s importSummary) String() string {
@@ -125,8 +130,15 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 	}
 	t0 := time.Now()
 	last := t0
+	var tail []mpi.Row // rows to resolve online, after the bulk load
 	read := func(emit func(mpi.Row) error) error {
+		n := 0
 		return ingest.ReadIdentityCSV(in, func(line int, rec matcher.Record, rerr error) error {
+			n++
+			if o.onlineFrom > 0 && n > o.onlineFrom {
+				tail = append(tail, mpi.Row{Line: line, Record: rec, Err: rerr})
+				return nil
+			}
 			return emit(mpi.Row{Line: line, Record: rec, Err: rerr})
 		})
 	}
@@ -166,6 +178,7 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 		return nil
 	}
 	err := ix.Import(ctx, read, mpi.ImportOptions{Done: done})
+	sum.Tail = tail
 	if progress != nil {
 		fmt.Fprintf(progress, "\r%d rows, done%20s\n", sum.Rows, "")
 	}
