@@ -9,18 +9,26 @@ import (
 	"vigie/store"
 )
 
-func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
-	ctx := context.Background()
+// memoryMPI opens a patient index over an in-memory store, closed with
+// the test.
+func memoryMPI(t *testing.T) *mpi.Index {
+	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	idx, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer idx.Close()
+	t.Cleanup(func() { idx.Close() })
+	return idx
+}
+
+func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
+	ctx := context.Background()
+	idx := memoryMPI(t)
 	// Two records of one woman that the matcher keeps apart (another name
 	// and first name at the second site): a person merges them.
 	a, err := idx.Resolve(ctx, rec("1.2.3.1", "A1", "LEFEVRE", "", "HELENE", "1958-03-02", "F"), mpi.System)
@@ -88,16 +96,7 @@ func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
 // them is indexed.
 func TestCatchUpLeavesUnchangedIdentities(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	idx, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := memoryMPI(t)
 	a, err := idx.Resolve(ctx, rec("1.2.3.1", "A1", "LEFEVRE", "", "HELENE", "1958-03-02", "F"), mpi.System)
 	if err != nil {
 		t.Fatal(err)
