@@ -67,7 +67,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, model, mpi.Options{})
+	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords})
 	if err != nil {
 		return err
 	}
