@@ -1,12 +1,13 @@
 package ledger
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"vigie/internal/wire"
 )
 
 // Stored values. An exam row starts with a format byte, so that a value
@@ -28,27 +29,27 @@ const formatEntryV1 = 0x01
 
 // encodeEntry returns the binary form of e.
 func encodeEntry(e *Entry) []byte {
-	w := encoder{b: make([]byte, 0, 512)}
-	w.b = append(w.b, formatEntryV1)
+	w := encoder{wire.Writer{B: make([]byte, 0, 512)}}
+	w.B = append(w.B, formatEntryV1)
 	x := &e.Exam
 	for _, s := range []string{x.SOPInstanceUID, x.SOPClassUID, x.StudyUID, x.Accession, x.Date, x.Time,
 		x.Modality, x.Procedure, x.Protocol,
 		x.Device.Manufacturer, x.Device.Model, x.Device.Station, x.Device.Serial,
 		x.Patient.Age} {
-		w.str(s)
+		w.Str(s)
 	}
 	w.qty(x.Patient.Weight)
 	w.qty(x.Patient.Height)
 	for _, s := range []string{string(x.Source), string(x.Domain), x.Key.Authority, x.Key.LocalID} {
-		w.str(s)
+		w.Str(s)
 	}
-	if c := x.CT; w.present(c != nil) {
+	if c := x.CT; w.Present(c != nil) {
 		w.qty(c.DLPTotal)
-		w.uvarint(uint64(len(c.Events)))
+		w.Uint(uint64(len(c.Events)))
 		for i := range c.Events {
 			ev := &c.Events[i]
-			w.str(ev.UID)
-			w.str(ev.Protocol)
+			w.Str(ev.UID)
+			w.Str(ev.Protocol)
 			w.code(ev.TargetRegion)
 			w.code(ev.AcquisitionType)
 			w.code(ev.Phantom)
@@ -57,57 +58,57 @@ func encodeEntry(e *Entry) []byte {
 			w.qty(ev.SSDE)
 		}
 	}
-	if p := x.Projection; w.present(p != nil) {
-		w.varint(int64(p.Planes))
+	if p := x.Projection; w.Present(p != nil) {
+		w.Int(int64(p.Planes))
 		for _, q := range []*Quantity{p.DAPTotal, p.RPTotal, p.FluoroDAP, p.FluoroRP, p.AcqDAP, p.AcqRP, p.FluoroTime, p.AcqTime} {
 			w.qty(q)
 		}
-		w.varint(int64(p.Frames))
-		w.uvarint(uint64(len(p.Events)))
+		w.Int(int64(p.Frames))
+		w.Uint(uint64(len(p.Events)))
 		for i := range p.Events {
 			ev := &p.Events[i]
-			w.str(ev.UID)
+			w.Str(ev.UID)
 			w.code(ev.Type)
-			w.str(ev.Protocol)
+			w.Str(ev.Protocol)
 			w.qty(ev.DAP)
 			w.qty(ev.RP)
 			w.qty(ev.Duration)
-			w.present(ev.Fluoro)
+			w.Present(ev.Fluoro)
 		}
 	}
-	if m := x.Mammography; w.present(m != nil) {
+	if m := x.Mammography; w.Present(m != nil) {
 		for _, q := range []*Quantity{m.AGDLeft, m.AGDRight, m.AGDBoth, m.Thickness} {
 			w.qty(q)
 		}
-		w.uvarint(uint64(len(m.Events)))
+		w.Uint(uint64(len(m.Events)))
 		for i := range m.Events {
 			ev := &m.Events[i]
-			w.str(ev.UID)
-			w.str(ev.Laterality)
+			w.Str(ev.UID)
+			w.Str(ev.Laterality)
 			w.code(ev.View)
 			w.qty(ev.AGD)
 			w.qty(ev.Thickness)
 		}
 	}
-	if n := x.NM; w.present(n != nil) {
-		w.uvarint(uint64(len(n.Administrations)))
+	if n := x.NM; w.Present(n != nil) {
+		w.Uint(uint64(len(n.Administrations)))
 		for i := range n.Administrations {
 			a := &n.Administrations[i]
-			w.str(a.UID)
+			w.Str(a.UID)
 			w.code(a.Radiopharmaceutical)
 			w.code(a.Radionuclide)
 			w.qty(a.Activity)
-			w.str(a.Start)
+			w.Str(a.Start)
 		}
 	}
 	w.totals(&e.Reported)
 	w.totals(&e.Counted)
-	w.varint(int64(e.NewEvents))
-	w.varint(int64(e.RepeatedEvents))
-	w.varint(e.StoredAt.Unix())
-	w.varint(int64(e.StoredAt.Nanosecond()))
-	w.str(e.SupersededBy)
-	return w.b
+	w.Int(int64(e.NewEvents))
+	w.Int(int64(e.RepeatedEvents))
+	w.Int(e.StoredAt.Unix())
+	w.Int(int64(e.StoredAt.Nanosecond()))
+	w.Str(e.SupersededBy)
+	return w.B
 }
 
 // decodeEntry reads a stored exam row in any of its formats (see
@@ -127,28 +128,28 @@ func decodeEntry(v []byte) (*Entry, error) {
 	}
 	// One string holds every text field of the entry: the fields are
 	// slices of it, not one allocation each.
-	r := decoder{s: string(v[1:])}
+	r := decoder{wire.NewReader(string(v[1:]))}
 	x := &e.Exam
 	for _, p := range []*string{&x.SOPInstanceUID, &x.SOPClassUID, &x.StudyUID, &x.Accession, &x.Date, &x.Time,
 		&x.Modality, &x.Procedure, &x.Protocol,
 		&x.Device.Manufacturer, &x.Device.Model, &x.Device.Station, &x.Device.Serial,
 		&x.Patient.Age} {
-		*p = r.str()
+		*p = r.Str()
 	}
 	x.Patient.Weight = r.qty()
 	x.Patient.Height = r.qty()
-	x.Source = SourceKind(r.str())
-	x.Domain = Domain(r.str())
-	x.Key.Authority = r.str()
-	x.Key.LocalID = r.str()
-	if r.present() {
+	x.Source = SourceKind(r.Str())
+	x.Domain = Domain(r.Str())
+	x.Key.Authority = r.Str()
+	x.Key.LocalID = r.Str()
+	if r.Present() {
 		c := &CTDose{DLPTotal: r.qty()}
-		if n := r.count(minCTEvent); n > 0 {
+		if n := r.Count(minCTEvent); n > 0 {
 			c.Events = make([]CTEvent, n)
 			for i := range c.Events {
 				ev := &c.Events[i]
-				ev.UID = r.str()
-				ev.Protocol = r.str()
+				ev.UID = r.Str()
+				ev.Protocol = r.Str()
 				ev.TargetRegion = r.code()
 				ev.AcquisitionType = r.code()
 				ev.Phantom = r.code()
@@ -159,38 +160,38 @@ func decodeEntry(v []byte) (*Entry, error) {
 		}
 		x.CT = c
 	}
-	if r.present() {
+	if r.Present() {
 		p := &ProjectionDose{Planes: r.int()}
 		for _, q := range []**Quantity{&p.DAPTotal, &p.RPTotal, &p.FluoroDAP, &p.FluoroRP, &p.AcqDAP, &p.AcqRP, &p.FluoroTime, &p.AcqTime} {
 			*q = r.qty()
 		}
 		p.Frames = r.int()
-		if n := r.count(minProjectionEvent); n > 0 {
+		if n := r.Count(minProjectionEvent); n > 0 {
 			p.Events = make([]ProjectionEvent, n)
 			for i := range p.Events {
 				ev := &p.Events[i]
-				ev.UID = r.str()
+				ev.UID = r.Str()
 				ev.Type = r.code()
-				ev.Protocol = r.str()
+				ev.Protocol = r.Str()
 				ev.DAP = r.qty()
 				ev.RP = r.qty()
 				ev.Duration = r.qty()
-				ev.Fluoro = r.present()
+				ev.Fluoro = r.Present()
 			}
 		}
 		x.Projection = p
 	}
-	if r.present() {
+	if r.Present() {
 		m := &MammographyDose{}
 		for _, q := range []**Quantity{&m.AGDLeft, &m.AGDRight, &m.AGDBoth, &m.Thickness} {
 			*q = r.qty()
 		}
-		if n := r.count(minMammographyEvent); n > 0 {
+		if n := r.Count(minMammographyEvent); n > 0 {
 			m.Events = make([]MammographyEvent, n)
 			for i := range m.Events {
 				ev := &m.Events[i]
-				ev.UID = r.str()
-				ev.Laterality = r.str()
+				ev.UID = r.Str()
+				ev.Laterality = r.Str()
 				ev.View = r.code()
 				ev.AGD = r.qty()
 				ev.Thickness = r.qty()
@@ -198,17 +199,17 @@ func decodeEntry(v []byte) (*Entry, error) {
 		}
 		x.Mammography = m
 	}
-	if r.present() {
+	if r.Present() {
 		n := &NMDose{}
-		if k := r.count(minAdministration); k > 0 {
+		if k := r.Count(minAdministration); k > 0 {
 			n.Administrations = make([]Administration, k)
 			for i := range n.Administrations {
 				a := &n.Administrations[i]
-				a.UID = r.str()
+				a.UID = r.Str()
 				a.Radiopharmaceutical = r.code()
 				a.Radionuclide = r.code()
 				a.Activity = r.qty()
-				a.Start = r.str()
+				a.Start = r.Str()
 			}
 		}
 		x.NM = n
@@ -217,17 +218,14 @@ func decodeEntry(v []byte) (*Entry, error) {
 	e.Counted = r.totals()
 	e.NewEvents = r.int()
 	e.RepeatedEvents = r.int()
-	sec, nsec := r.varint(), r.varint()
-	if r.err == nil && (nsec < 0 || nsec >= 1e9) {
-		r.fail("stored_at nanoseconds out of range")
+	sec, nsec := r.Int(), r.Int()
+	if nsec < 0 || nsec >= 1e9 {
+		r.Fail("stored_at nanoseconds out of range")
 	}
 	e.StoredAt = time.Unix(sec, nsec).UTC()
-	e.SupersededBy = r.str()
-	if r.err == nil && r.off != len(r.s) {
-		r.fail("trailing bytes")
-	}
-	if r.err != nil {
-		return nil, r.err
+	e.SupersededBy = r.Str()
+	if err := r.End(); err != nil {
+		return nil, fmt.Errorf("corrupt exam value %w", err)
 	}
 	return &e, nil
 }
@@ -241,42 +239,24 @@ const (
 	minAdministration   = 1 + 3 + 3 + 1 + 1
 )
 
-type encoder struct{ b []byte }
-
-func (w *encoder) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
-func (w *encoder) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
-
-func (w *encoder) str(s string) {
-	w.uvarint(uint64(len(s)))
-	w.b = append(w.b, s...)
-}
-
-func (w *encoder) f64(f float64) { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(f)) }
-
-// present writes a presence byte and returns ok.
-func (w *encoder) present(ok bool) bool {
-	if ok {
-		w.b = append(w.b, 1)
-	} else {
-		w.b = append(w.b, 0)
-	}
-	return ok
-}
+// encoder and decoder add the ledger's compound values (quantities, codes,
+// totals) to the shared primitives.
+type encoder struct{ wire.Writer }
 
 func (w *encoder) qty(q *Quantity) {
-	if !w.present(q != nil) {
+	if !w.Present(q != nil) {
 		return
 	}
-	w.f64(q.Value)
-	w.str(q.Unit)
-	w.f64(q.Raw)
-	w.str(q.RawUnit)
+	w.Float(q.Value)
+	w.Str(q.Unit)
+	w.Float(q.Raw)
+	w.Str(q.RawUnit)
 }
 
 func (w *encoder) code(c Code) {
-	w.str(c.Value)
-	w.str(c.Scheme)
-	w.str(c.Meaning)
+	w.Str(c.Value)
+	w.Str(c.Scheme)
+	w.Str(c.Meaning)
 }
 
 // totals writes a bit mask of the non-zero fields, then those fields.
@@ -288,10 +268,10 @@ func (w *encoder) totals(t *Totals) {
 			mask |= 1 << i
 		}
 	}
-	w.uvarint(mask)
+	w.Uint(mask)
 	for i, f := range fs {
 		if mask&(1<<i) != 0 {
-			w.f64(*f)
+			w.Float(*f)
 		}
 	}
 }
@@ -302,141 +282,43 @@ func totalFields(t *Totals) [10]*float64 {
 		&t.AGDLeft, &t.AGDRight, &t.AGDBoth, &t.Activity}
 }
 
-// decoder reads the binary form; the first error sticks and every later
-// read returns a zero value, so that a corrupt value never panics.
-type decoder struct {
-	s   string
-	off int
-	err error
-}
+type decoder struct{ wire.Reader }
 
-func (r *decoder) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("corrupt exam value at byte %d: %s", r.off+1, what)
-	}
-	r.off = len(r.s)
-}
-
-func (r *decoder) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	var v uint64
-	for shift := uint(0); shift < 64; shift += 7 {
-		if r.off >= len(r.s) {
-			r.fail("truncated number")
-			return 0
-		}
-		c := r.s[r.off]
-		r.off++
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v
-		}
-	}
-	r.fail("number too long")
-	return 0
-}
-
-func (r *decoder) varint() int64 {
-	u := r.uvarint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
-	}
-	return v
-}
-
+// int reads a varint that must fit in 32 bits (counts, frame numbers).
 func (r *decoder) int() int {
-	v := r.varint()
+	v := r.Int()
 	if v < math.MinInt32 || v > math.MaxInt32 {
-		r.fail("count out of range")
+		r.Fail("count out of range")
 		return 0
 	}
 	return int(v)
 }
 
-// count reads a list length: elements of at least size bytes each must fit
-// in the bytes left, so that a corrupt count never allocates more than the
-// value could hold.
-func (r *decoder) count(size int) int {
-	n := r.uvarint()
-	if n > uint64((len(r.s)-r.off)/size) {
-		r.fail("list longer than the value")
-		return 0
-	}
-	return int(n)
-}
-
-func (r *decoder) str() string {
-	n := r.uvarint()
-	if n > uint64(len(r.s)-r.off) {
-		r.fail("string longer than the value")
-		return ""
-	}
-	s := r.s[r.off : r.off+int(n)]
-	r.off += int(n)
-	return s
-}
-
-func (r *decoder) f64() float64 {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.s)-r.off < 8 {
-		r.fail("truncated number")
-		return 0
-	}
-	var u uint64
-	for i := 7; i >= 0; i-- {
-		u = u<<8 | uint64(r.s[r.off+i])
-	}
-	r.off += 8
-	return math.Float64frombits(u)
-}
-
-func (r *decoder) present() bool {
-	if r.err != nil {
-		return false
-	}
-	if r.off >= len(r.s) {
-		r.fail("truncated value")
-		return false
-	}
-	c := r.s[r.off]
-	r.off++
-	if c > 1 {
-		r.fail("bad presence byte")
-		return false
-	}
-	return c == 1
-}
-
 func (r *decoder) qty() *Quantity {
-	if !r.present() {
+	if !r.Present() {
 		return nil
 	}
-	q := &Quantity{Value: r.f64(), Unit: r.str(), Raw: r.f64(), RawUnit: r.str()}
-	if r.err != nil {
+	q := &Quantity{Value: r.Float(), Unit: r.Str(), Raw: r.Float(), RawUnit: r.Str()}
+	if r.Err() != nil {
 		return nil
 	}
 	return q
 }
 
 func (r *decoder) code() Code {
-	return Code{Value: r.str(), Scheme: r.str(), Meaning: r.str()}
+	return Code{Value: r.Str(), Scheme: r.Str(), Meaning: r.Str()}
 }
 
 func (r *decoder) totals() Totals {
 	var t Totals
-	mask := r.uvarint()
+	mask := r.Uint()
 	if mask >= 1<<10 {
-		r.fail("bad totals mask")
+		r.Fail("bad totals mask")
 		return t
 	}
 	for i, f := range totalFields(&t) {
 		if mask&(1<<i) != 0 {
-			*f = r.f64()
+			*f = r.Float()
 		}
 	}
 	return t
