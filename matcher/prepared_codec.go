@@ -1,8 +1,10 @@
 package matcher
 
 import (
-	"encoding/binary"
 	"errors"
+	"fmt"
+
+	"vigie/internal/wire"
 )
 
 // The prepared form of a record (Prepared without its Record) has a compact
@@ -27,57 +29,49 @@ var ErrPreparedForm = errors.New("matcher: malformed or outdated prepared form")
 // AppendPrepared appends the binary form of p, without its Record, to b and
 // returns the extended slice.
 func AppendPrepared(b []byte, p *Prepared) []byte {
-	b = append(b, PreparedFormat)
-	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
+	w := wire.Writer{B: append(b, PreparedFormat)}
 	strs := func(ss []string) {
-		b = binary.AppendUvarint(b, uint64(len(ss)))
+		w.Uint(uint64(len(ss)))
 		for _, s := range ss {
-			str(s)
-		}
-	}
-	boolean := func(v bool) {
-		if v {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
+			w.Str(s)
 		}
 	}
 	name := func(n *Name) {
-		str(n.Folded)
+		w.Str(n.Folded)
 		strs(n.Tokens)
 		strs(n.Core)
-		str(n.Glued)
-		str(n.CoreGlued)
-		str(n.Soundex2)
-		str(n.Phonex)
-		str(n.Metaphone)
-		str(n.Metaphone2)
-		boolean(n.Placeholder)
+		w.Str(n.Glued)
+		w.Str(n.CoreGlued)
+		w.Str(n.Soundex2)
+		w.Str(n.Phonex)
+		w.Str(n.Metaphone)
+		w.Str(n.Metaphone2)
+		w.Present(n.Placeholder)
 	}
 	name(&p.Birth)
 	name(&p.Used)
 	name(&p.First)
-	b = binary.AppendUvarint(b, uint64(len(p.List)))
+	w.Uint(uint64(len(p.List)))
 	for i := range p.List {
 		name(&p.List[i])
 	}
-	b = binary.AppendVarint(b, int64(p.Date.Year))
-	b = binary.AppendVarint(b, int64(p.Date.Month))
-	b = binary.AppendVarint(b, int64(p.Date.Day))
-	boolean(p.Date.Placeholder)
-	b = append(b, p.Sex)
-	str(p.BirthPlace)
-	str(p.INS.Number)
-	str(p.INS.OID)
-	boolean(p.HasINS)
-	boolean(p.INSMismatch)
-	str(p.Postal)
-	str(p.City)
-	str(p.Address)
-	str(p.Street)
-	str(p.Phone)
-	boolean(p.NoAutoLink)
-	return b
+	w.Int(int64(p.Date.Year))
+	w.Int(int64(p.Date.Month))
+	w.Int(int64(p.Date.Day))
+	w.Present(p.Date.Placeholder)
+	w.Byte(p.Sex)
+	w.Str(p.BirthPlace)
+	w.Str(p.INS.Number)
+	w.Str(p.INS.OID)
+	w.Present(p.HasINS)
+	w.Present(p.INSMismatch)
+	w.Str(p.Postal)
+	w.Str(p.City)
+	w.Str(p.Address)
+	w.Str(p.Street)
+	w.Str(p.Phone)
+	w.Present(p.NoAutoLink)
+	return w.B
 }
 
 // DecodePrepared decodes the prepared form at the start of s, written by
@@ -99,47 +93,14 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 	if len(s) == 0 || s[0] != PreparedFormat {
 		return 0, ErrPreparedForm
 	}
-	i := 1
-	bad := false
-	uv := func() uint64 {
-		v, n := uvarint(s[i:])
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		i += n
-		return v
-	}
-	iv := func() int {
-		v, n := varint(s[i:])
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		i += n
-		return int(v)
-	}
-	str := func() string {
-		n := uv()
-		if bad || n > uint64(len(s)-i) {
-			bad = true
-			return ""
-		}
-		v := s[i : i+int(n)]
-		i += int(n)
-		return v
-	}
+	r := wire.NewReader(s[1:])
 	// The token lists of all the names are cut from one backing array:
 	// one allocation for the few dozen strings of a record, not one per list.
 	var backing []string
 	strs := func() []string {
-		n := uv()
 		// Every string takes at least one byte (its length): a count above
 		// what is left is corrupt, whatever it claims.
-		if bad || n > uint64(len(s)-i) {
-			bad = true
-			return nil
-		}
+		n := r.Count(1)
 		if n == 0 {
 			return nil
 		}
@@ -148,98 +109,49 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 		}
 		start := len(backing)
 		for range n {
-			backing = append(backing, str())
+			backing = append(backing, r.Str())
 		}
 		// Full slice expression: appending to one list never overwrites
 		// the next.
 		return backing[start:len(backing):len(backing)]
 	}
-	byteV := func() byte {
-		if i >= len(s) {
-			bad = true
-			return 0
-		}
-		v := s[i]
-		i++
-		return v
-	}
-	boolean := func() bool {
-		switch byteV() {
-		case 0:
-			return false
-		case 1:
-			return true
-		}
-		bad = true
-		return false
-	}
 	name := func(n *Name) {
-		n.Folded = str()
+		n.Folded = r.Str()
 		n.Tokens = strs()
 		n.Core = strs()
-		n.Glued = str()
-		n.CoreGlued = str()
-		n.Soundex2 = str()
-		n.Phonex = str()
-		n.Metaphone = str()
-		n.Metaphone2 = str()
-		n.Placeholder = boolean()
+		n.Glued = r.Str()
+		n.CoreGlued = r.Str()
+		n.Soundex2 = r.Str()
+		n.Phonex = r.Str()
+		n.Metaphone = r.Str()
+		n.Metaphone2 = r.Str()
+		n.Placeholder = r.Present()
 	}
 	name(&p.Birth)
 	name(&p.Used)
 	name(&p.First)
-	if n := uv(); n > 0 && n <= uint64(len(s)-i) {
+	if n := r.Count(1); n > 0 {
 		p.List = make([]Name, n)
 		for k := range p.List {
 			name(&p.List[k])
 		}
-	} else if n > 0 {
-		bad = true
 	}
-	p.Date.Year, p.Date.Month, p.Date.Day = iv(), iv(), iv()
-	p.Date.Placeholder = boolean()
-	p.Sex = byteV()
-	p.BirthPlace = str()
-	p.INS.Number = str()
-	p.INS.OID = str()
-	p.HasINS = boolean()
-	p.INSMismatch = boolean()
-	p.Postal = str()
-	p.City = str()
-	p.Address = str()
-	p.Street = str()
-	p.Phone = str()
-	p.NoAutoLink = boolean()
-	if bad {
-		return 0, ErrPreparedForm
+	p.Date.Year, p.Date.Month, p.Date.Day = int(r.Int()), int(r.Int()), int(r.Int())
+	p.Date.Placeholder = r.Present()
+	p.Sex = r.Byte()
+	p.BirthPlace = r.Str()
+	p.INS.Number = r.Str()
+	p.INS.OID = r.Str()
+	p.HasINS = r.Present()
+	p.INSMismatch = r.Present()
+	p.Postal = r.Str()
+	p.City = r.Str()
+	p.Address = r.Str()
+	p.Street = r.Str()
+	p.Phone = r.Str()
+	p.NoAutoLink = r.Present()
+	if err := r.Err(); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrPreparedForm, err)
 	}
-	return i, nil
-}
-
-// uvarint is binary.Uvarint over a string.
-func uvarint(s string) (uint64, int) {
-	var x uint64
-	var shift uint
-	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
-		c := s[i]
-		if c < 0x80 {
-			if i == binary.MaxVarintLen64-1 && c > 1 {
-				return 0, -(i + 1) // overflow
-			}
-			return x | uint64(c)<<shift, i + 1
-		}
-		x |= uint64(c&0x7f) << shift
-		shift += 7
-	}
-	return 0, 0
-}
-
-// varint is binary.Varint over a string.
-func varint(s string) (int64, int) {
-	ux, n := uvarint(s)
-	x := int64(ux >> 1)
-	if ux&1 != 0 {
-		x = ^x
-	}
-	return x, n
+	return 1 + r.Offset(), nil
 }

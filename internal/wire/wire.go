@@ -1,6 +1,6 @@
-// Package wire is the compact binary encoding the stores share (the patient
-// index's records, identities, versions and events; the dose ledger's
-// exams): unsigned and zig-zag varints, length-prefixed strings,
+// Package wire is the compact binary encoding the stores share (the
+// matcher's prepared forms; the patient index's records, identities,
+// versions and events; the dose ledger's exams): unsigned and zig-zag varints, length-prefixed strings,
 // little-endian float64 and presence bytes. A value is decoded from one
 // string holding it whole, so that the strings read share one allocation.
 package wire
@@ -28,6 +28,9 @@ func (w *Writer) Str(s string) {
 
 // Float appends the eight bytes of f, little-endian.
 func (w *Writer) Float(f float64) { w.B = binary.LittleEndian.AppendUint64(w.B, math.Float64bits(f)) }
+
+// Byte appends one byte.
+func (w *Writer) Byte(c byte) { w.B = append(w.B, c) }
 
 // Present appends a presence byte and returns ok.
 func (w *Writer) Present(ok bool) bool {
@@ -59,6 +62,9 @@ func (r *Reader) Fail(what string) {
 	}
 	r.off = len(r.s)
 }
+
+// Offset returns how many bytes were read (all of them after an error).
+func (r *Reader) Offset() int { return r.off }
 
 // Err returns the first error.
 func (r *Reader) Err() error { return r.err }
@@ -136,14 +142,20 @@ func (r *Reader) Float() float64 {
 	return math.Float64frombits(u)
 }
 
-// Present reads a presence byte.
-func (r *Reader) Present() bool {
+// Byte reads one byte.
+func (r *Reader) Byte() byte {
 	if r.off >= len(r.s) {
 		r.Fail("truncated value")
-		return false
+		return 0
 	}
 	c := r.s[r.off]
 	r.off++
+	return c
+}
+
+// Present reads a presence byte.
+func (r *Reader) Present() bool {
+	c := r.Byte()
 	if c > 1 {
 		r.Fail("bad presence byte")
 		return false
