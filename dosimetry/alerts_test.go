@@ -9,7 +9,6 @@ import (
 
 	"vigie"
 	"vigie/ledger"
-	"vigie/store"
 )
 
 // only returns a configuration with every rule off, then set.
@@ -179,11 +178,7 @@ func (f fakeIdentities) Members(_ context.Context, id string) ([]ledger.SourceKe
 
 func TestScanStoresOnceAcrossSitesAndAcks(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memoryStore(t)
 	led := ledger.Open(db)
 	a := tapCT("a", "p1", "2025-01-01", 60)
 	b := tapCT("b", "p2", "2025-02-01", 45)

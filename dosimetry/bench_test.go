@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"vigie/ledger"
-	"vigie/store"
 )
 
 // genLedger generates n exams spread over 40 sites, 4 devices per site and
@@ -124,12 +123,7 @@ func BenchmarkAlertScanSite(b *testing.B) {
 // Badger (in memory): ledger.EachSite decodes the site's rows of the
 // period. BenchmarkStoredEvaluateSiteYear is the same on disk at scale.
 func BenchmarkEvaluateFromBadger(b *testing.B) {
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	led := ledger.Open(db)
+	led := ledger.Open(memoryStore(b))
 	es := genLedger(benchN(b, 20_000))
 	for i := range es {
 		if _, err := led.Put(context.Background(), &es[i].Exam); err != nil {
@@ -173,12 +167,7 @@ func (l ledgerBySite) EachSite(ctx context.Context, site, _, _ string, fn func(*
 // the site's exams source record by source record (ledger.Exams), one
 // point read per exam: what the rows clustered by site and date avoid.
 func BenchmarkEvaluateFromBadgerBySite(b *testing.B) {
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	led := ledger.Open(db)
+	led := ledger.Open(memoryStore(b))
 	es := genLedger(benchN(b, 20_000))
 	src := ledgerBySite{Ledger: led, keys: map[string][]ledger.SourceKey{}}
 	seen := map[ledger.SourceKey]bool{}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	badger "github.com/dgraph-io/badger/v4"
+
 	"vigie/ledger"
 	"vigie/store"
 )
@@ -20,17 +22,23 @@ func (e examsOnly) Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger
 	return e.l.Exams(ctx, keys)
 }
 
+// memoryStore opens an in-memory store, closed with the test.
+func memoryStore(tb testing.TB) *badger.DB {
+	tb.Helper()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestStoredEqualsInMemory: evaluations and alert scans read from the
 // Badger ledger (rows by site and date, binary values) equal those
 // computed on the same exams held in memory.
 func TestStoredEqualsInMemory(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	led := ledger.Open(db)
+	led := ledger.Open(memoryStore(t))
 	mem := genLedger(6000)
 	for i := range mem {
 		// Patients seen several times at their site, so that the
