@@ -30,16 +30,10 @@ var ErrPreparedForm = errors.New("matcher: malformed or outdated prepared form")
 // returns the extended slice.
 func AppendPrepared(b []byte, p *Prepared) []byte {
 	w := wire.Writer{B: append(b, PreparedFormat)}
-	strs := func(ss []string) {
-		w.Uint(uint64(len(ss)))
-		for _, s := range ss {
-			w.Str(s)
-		}
-	}
 	name := func(n *Name) {
 		w.Str(n.Folded)
-		strs(n.Tokens)
-		strs(n.Core)
+		w.Strs(n.Tokens)
+		w.Strs(n.Core)
 		w.Str(n.Glued)
 		w.Str(n.CoreGlued)
 		w.Str(n.Soundex2)

@@ -24,8 +24,8 @@ const schemaBinary = 2
 
 var errBinary = errors.New("mpi: malformed stored value")
 
-// binWriter and binReader add the patient index's compound values (lists
-// of strings, instants, source keys) to the shared primitives.
+// binWriter and binReader add the patient index's compound values
+// (instants, source keys) to the shared primitives.
 type binWriter struct{ wire.Writer }
 
 type binReader struct{ wire.Reader }
@@ -39,25 +39,6 @@ func newBinWriter(size int) binWriter {
 // newBinReader reads a value written by newBinWriter (its schema byte
 // already checked).
 func newBinReader(b []byte) binReader { return binReader{wire.NewReader(string(b[1:]))} }
-
-func (w *binWriter) strs(ss []string) {
-	w.Uint(uint64(len(ss)))
-	for _, s := range ss {
-		w.Str(s)
-	}
-}
-
-func (r *binReader) strs() []string {
-	n := r.Count(1)
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, n)
-	for i := range out {
-		out[i] = r.Str()
-	}
-	return out
-}
 
 // time keeps the instant; it is read back as UTC (the only zone this
 // package writes).
@@ -115,10 +96,10 @@ func encodeRecordState(st *recordState) []byte {
 	for _, f := range recordFields(&st.Record) {
 		w.Str(*f)
 	}
-	w.strs(st.Record.Attributes)
+	w.Strs(st.Record.Attributes)
 	w.Str(st.Family)
 	w.Str(st.First)
-	w.strs(st.Blocks)
+	w.Strs(st.Blocks)
 	return w.B
 }
 
@@ -137,10 +118,10 @@ func decodeRecordState(b []byte, st *recordState) error {
 	for _, f := range recordFields(&st.Record) {
 		*f = r.Str()
 	}
-	st.Record.Attributes = r.strs()
+	st.Record.Attributes = r.Strs()
 	st.Family = r.Str()
 	st.First = r.Str()
-	st.Blocks = r.strs()
+	st.Blocks = r.Strs()
 	return r.end()
 }
 
@@ -154,7 +135,7 @@ func encodeIdentity(x *identity) []byte {
 	for _, m := range x.Members {
 		w.key(m)
 	}
-	w.strs(x.Attributes)
+	w.Strs(x.Attributes)
 	return w.B
 }
 
@@ -171,7 +152,7 @@ func decodeIdentity(b []byte, x *identity) error {
 			x.Members[i] = r.key()
 		}
 	}
-	x.Attributes = r.strs()
+	x.Attributes = r.Strs()
 	return r.end()
 }
 
@@ -182,7 +163,7 @@ func encodeVersion(v *Version) []byte {
 	for _, f := range recordFields(&v.Record) {
 		w.Str(*f)
 	}
-	w.strs(v.Record.Attributes)
+	w.Strs(v.Record.Attributes)
 	return w.B
 }
 
@@ -198,7 +179,7 @@ func decodeVersion(b []byte, v *Version) error {
 	for _, f := range recordFields(&v.Record) {
 		*f = r.Str()
 	}
-	v.Record.Attributes = r.strs()
+	v.Record.Attributes = r.Strs()
 	return r.end()
 }
 
@@ -229,9 +210,9 @@ func encodeEvent(e *Event) []byte {
 	w.key(e.Matched)
 	w.Float(e.Probability)
 	w.Float(e.Weight)
-	w.strs(e.Explanation)
+	w.Strs(e.Explanation)
 	w.Uint(e.Review)
-	w.strs(e.Attributes)
+	w.Strs(e.Attributes)
 	w.Uint(e.Undoes)
 	return w.B
 }
@@ -262,9 +243,9 @@ func decodeEvent(b []byte, e *Event) error {
 	e.Matched = r.key()
 	e.Probability = r.Float()
 	e.Weight = r.Float()
-	e.Explanation = r.strs()
+	e.Explanation = r.Strs()
 	e.Review = r.Uint()
-	e.Attributes = r.strs()
+	e.Attributes = r.Strs()
 	e.Undoes = r.Uint()
 	return r.end()
 }

@@ -26,6 +26,14 @@ func (w *Writer) Str(s string) {
 	w.B = append(w.B, s...)
 }
 
+// Strs appends a count and the strings.
+func (w *Writer) Strs(ss []string) {
+	w.Uint(uint64(len(ss)))
+	for _, s := range ss {
+		w.Str(s)
+	}
+}
+
 // Float appends the eight bytes of f, little-endian.
 func (w *Writer) Float(f float64) { w.B = binary.LittleEndian.AppendUint64(w.B, math.Float64bits(f)) }
 
@@ -115,6 +123,19 @@ func (r *Reader) Str() string {
 	s := r.s[r.off : r.off+int(n)]
 	r.off += int(n)
 	return s
+}
+
+// Strs reads a count and the strings (nil for none).
+func (r *Reader) Strs() []string {
+	n := r.Count(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.Str()
+	}
+	return out
 }
 
 // Count reads a list length: elements of at least size bytes each must fit
