@@ -13,6 +13,8 @@ func TestRoundTrip(t *testing.T) {
 	w.Str("Hélène")
 	w.Float(math.Copysign(0, -1))
 	w.Present(true)
+	w.Strs([]string{"a", "", "bc"})
+	w.Strs(nil)
 	w.Uint(2)
 	r := NewReader(string(w.B))
 	if v := r.Uint(); v != math.MaxUint64 {
@@ -29,6 +31,12 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !r.Present() {
 		t.Error("Present false")
+	}
+	if v := r.Strs(); len(v) != 3 || v[0] != "a" || v[1] != "" || v[2] != "bc" {
+		t.Errorf("Strs %q", v)
+	}
+	if v := r.Strs(); v != nil {
+		t.Errorf("empty Strs %q, want nil", v)
 	}
 	if n := r.Count(1); n != 0 { // 2 elements cannot fit in no byte left
 		t.Errorf("Count %d, want 0 (refused)", n)
