@@ -48,6 +48,13 @@ type Options struct {
 	Now func() time.Time
 }
 
+// seqLease is how many numbers a sequence leases at once. Each lease is a
+// durable write during which every caller of that sequence waits: at a
+// thousand resolves a second, a small lease makes them queue several times
+// a second. A crash loses at most the unused rest of a lease (identifiers
+// and sequence numbers are opaque; gaps are allowed).
+const seqLease = 4096
+
 func (o *Options) defaults() {
 	if o.MarginBits <= 0 {
 		o.MarginBits = 6
@@ -84,7 +91,11 @@ type Index struct {
 
 	seqIdentity, seqEvent, seqReview, seqOrder *badger.Sequence
 
-	locks [4096]sync.Mutex
+	// locks are the stripes a resolve holds, by source key and blocking
+	// key, until its durable commit: 65,536 of them, so that fifty
+	// concurrent resolves of different persons (about ten stripes each)
+	// seldom wait on each other.
+	locks [1 << 16]sync.Mutex
 	seed  maphash.Seed
 
 	// excl is held for reading by every change (update), and for writing
@@ -168,7 +179,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 		p    **badger.Sequence
 		name string
 	}{{&x.seqIdentity, "identity"}, {&x.seqEvent, "event"}, {&x.seqReview, "review"}, {&x.seqOrder, "order"}} {
-		if *s.p, err = db.GetSequence([]byte(pSeq+s.name), 256); err != nil {
+		if *s.p, err = db.GetSequence([]byte(pSeq+s.name), seqLease); err != nil {
 			x.Close()
 			return nil, fmt.Errorf("mpi: open sequence %s: %w", s.name, err)
 		}
