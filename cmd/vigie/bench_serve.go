@@ -47,6 +47,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generated records and queries")
 	rate := fs.Float64("rate", 0, "open loop: requests offered per second in all, each timed from its scheduled start so that queueing counts (0: closed loop, each client sends its next request when the last one is answered)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (the clients' samples carry the label side=client: go tool pprof -tagignore side=client shows the server alone)")
+	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile}, stdout)
 }
 
 type benchServeConfig struct {
@@ -80,6 +81,8 @@ type benchServeConfig struct {
 	Rate       float64
 	Seed       uint64
 	CPUProfile string
+	// MutexProfile, when set, receives the lock contention of the load.
+	MutexProfile string
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -278,6 +281,19 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			return err
 		}
 	}
+	stopMutexProfile := func() error { return nil }
+	if c.MutexProfile != "" {
+		f, err := os.Create(c.MutexProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.SetMutexProfileFraction(5)
+		stopMutexProfile = func() error {
+			runtime.SetMutexProfileFraction(0)
+			return pprof.Lookup("mutex").WriteTo(f, 0)
+		}
+	}
 	// Calls are cut at the deadline in a closed loop; in an open loop the
 	// requests already due run to their end, so that the backlog of a
 	// server falling behind is counted.
@@ -350,6 +366,9 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	cpu1.read()
 	if c.CPUProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if err := stopMutexProfile(); err != nil {
+		return fmt.Errorf("mutex profile: %w", err)
 	}
 	cancelRun()
 	tr.CloseIdleConnections()
