@@ -51,6 +51,15 @@ func (c *normalCache) put(ord uint32, version int, form []byte) {
 	c.head += n
 }
 
+// fits reports whether a form of n bytes can still be kept without
+// overwriting another: Warm fills the cache no further.
+func (c *normalCache) fits(n int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := uint64(len(c.ring))
+	return c.head+uint64(cacheHeader+n) <= size && uint64(cacheHeader+n) <= size/8
+}
+
 // get decodes the cached form of a version of record ord with decode,
 // under the cache's lock (decode must copy what it keeps); false when the
 // cache does not hold it.

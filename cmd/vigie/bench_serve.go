@@ -236,17 +236,28 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
 	ready := make(chan string, 1)
+	warmed := make(chan int, 1)
 	served := make(chan error, 1)
 	logs := &syncWriter{}
+	tStart := time.Now()
 	go func() {
 		served <- serve(srvCtx, serveConfig{Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
-			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			Warmed: func(n int) { warmed <- n },
+			Log:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	}()
 	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-served:
 		return fmt.Errorf("the server did not start: %v", err)
+	}
+	// The load starts once the server's cache of normalised forms is
+	// warm, as it is in a server that has been running for a while.
+	select {
+	case n := <-warmed:
+		fmt.Fprintf(stdout, "server ready, its cache of normalised forms warmed with %d forms, %s after start\n", n, time.Since(tStart).Round(time.Millisecond))
+	case err := <-served:
+		return fmt.Errorf("the server stopped: %v", err)
 	}
 	base := "http://" + addr
 	tr := &http.Transport{MaxIdleConns: c.Clients * 2, MaxIdleConnsPerHost: c.Clients * 2, IdleConnTimeout: time.Minute}
