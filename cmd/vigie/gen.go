@@ -21,6 +21,8 @@ func runGenIdentities(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "folder to write records.csv and truth.csv into (required)")
 	namesDir := fs.String("names", "", "folder of the INSEE name files (default: ../shared/data/names from here or up to 3 parents; else built-in lists)")
 	sites := fs.Int("sites", 40, "number of establishments")
+	errorScale := fs.Float64("error-scale", 1, "multiply every identity error rate (typos, swaps, dropped accents, missing traits…) by this factor, to test the matching on dirtier or cleaner feeds than the default")
+	insCoverage := fs.Float64("ins-coverage", -1, "share of records carrying a qualified or retrieved INS (default: the generator's, 0.25)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,9 +38,19 @@ func runGenIdentities(args []string, stdout, stderr io.Writer) error {
 	if *sites < 1 || *sites > 100000 {
 		return usageErr("--sites must be between 1 and 100000, not %d", *sites)
 	}
+	if *errorScale < 0 || *errorScale > 10 {
+		return usageErr("--error-scale must be between 0 and 10, not %g", *errorScale)
+	}
+	if *insCoverage != -1 && (*insCoverage < 0 || *insCoverage > 1) {
+		return usageErr("--ins-coverage must be between 0 and 1, not %g", *insCoverage)
+	}
 	t0 := time.Now()
 	cfg := synth.DefaultConfig(*persons, *seed)
 	cfg.Sites = *sites
+	cfg.Errors = cfg.Errors.Scaled(*errorScale)
+	if *insCoverage >= 0 {
+		cfg.Records.INSCoverage = *insCoverage
+	}
 	dir := *namesDir
 	if dir == "" {
 		if d, ok := synth.FindNamesDir("."); ok {
