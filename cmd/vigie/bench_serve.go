@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -47,6 +48,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generated records and queries")
 	rate := fs.Float64("rate", 0, "open loop: requests offered per second in all, each timed from its scheduled start so that queueing counts (0: closed loop, each client sends its next request when the last one is answered)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (the clients' samples carry the label side=client: go tool pprof -tagignore side=client shows the server alone)")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
 	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -64,7 +66,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile}, stdout)
 }
 
 type benchServeConfig struct {
@@ -83,6 +85,9 @@ type benchServeConfig struct {
 	CPUProfile string
 	// MutexProfile, when set, receives the lock contention of the load.
 	MutexProfile string
+	// MemProfile, when set, receives a heap profile taken at the end of
+	// the load, server still running.
+	MemProfile string
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -233,6 +238,9 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The preparation's patient index is garbage now: give its memory
+	// back, so that the memory figures are the server's and the load's.
+	debug.FreeOSMemory()
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
 	ready := make(chan string, 1)
@@ -322,6 +330,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	var cpu0 cpuUsage
 	cpu0.read()
+	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
 	for w := range c.Clients {
 		wg.Go(func() {
@@ -375,6 +384,12 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	elapsed := time.Since(t1)
 	var cpu1 cpuUsage
 	cpu1.read()
+	rss := stopRSS()
+	if c.MemProfile != "" {
+		if err := writeHeapProfile(c.MemProfile); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+	}
 	if c.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -406,6 +421,10 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			user.Seconds(), sys.Seconds(), (user+sys).Seconds()/cpu1.wall.Sub(cpu0.wall).Seconds(),
 			float64((user+sys).Microseconds())/1000/float64(calls), float64(cpu1.alloc-cpu0.alloc)/1024/float64(calls),
 			(cpu1.mallocs-cpu0.mallocs)/uint64(calls))
+	}
+	if rss.anon > 0 {
+		fmt.Fprintf(stdout, "memory during the load: peak %d MB anonymous (server and load generator), %d MB of mapped store files; Go heap in use at the end %d MB\n",
+			rss.anon>>20, rss.file>>20, cpu1.heap>>20)
 	}
 	if v := firstErr.Load(); v != nil {
 		fmt.Fprintf(stdout, "first error: %s\n", v)
@@ -463,6 +482,7 @@ type cpuUsage struct {
 	wall           time.Time
 	user, sys      time.Duration
 	alloc, mallocs uint64
+	heap           uint64 // Go heap in use
 }
 
 func (u *cpuUsage) read() {
@@ -474,5 +494,5 @@ func (u *cpuUsage) read() {
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	u.alloc, u.mallocs = m.TotalAlloc, m.Mallocs
+	u.alloc, u.mallocs, u.heap = m.TotalAlloc, m.Mallocs, m.HeapInuse
 }
