@@ -47,7 +47,14 @@ var fieldNum = func() map[string]int {
 type segDicts struct {
 	dicts [len(indexedFields)]segment.TermDictionary
 	it    segment.PostingsIterator // reused to reach a posting list's bitmap
+	// pls are the posting lists of a query's lookups, by lookup number:
+	// their bitmaps are held until the query ends, then reused.
+	pls []segment.PostingsList
 }
+
+// maxPooledLookups bounds the posting lists a segment's pooled
+// dictionaries keep for reuse.
+const maxPooledLookups = 128
 
 // dictPools keeps one pool of segDicts per segment.
 type dictPools struct {
@@ -99,9 +106,10 @@ type segView struct {
 // view is a snapshot of the index read segment by segment. It must be
 // closed.
 type view struct {
-	r    index.IndexReader
-	segs []segView
-	live uint64 // live documents
+	r       index.IndexReader
+	segs    []segView
+	live    uint64 // live documents
+	lookups int    // lookups made, numbering the posting lists reused
 }
 
 // openView opens a view of the index as it is now.
@@ -169,6 +177,8 @@ func (v *view) lookup(field, term string) (postings, error) {
 		return p, fmt.Errorf("search: %s is not an indexed field", field)
 	}
 	t := []byte(term)
+	n := v.lookups
+	v.lookups++
 	for i := range v.segs {
 		sv := &v.segs[i]
 		d := sv.dicts.dicts[f]
@@ -179,9 +189,18 @@ func (v *view) lookup(field, term string) (postings, error) {
 			}
 			sv.dicts.dicts[f] = d
 		}
-		pl, err := d.PostingsList(t, nil, nil)
+		var prealloc segment.PostingsList
+		if n < len(sv.dicts.pls) {
+			prealloc = sv.dicts.pls[n]
+		}
+		pl, err := d.PostingsList(t, nil, prealloc)
 		if err != nil {
 			return p, fmt.Errorf("search: postings of %s %q: %w", field, term, err)
+		}
+		if n < len(sv.dicts.pls) {
+			sv.dicts.pls[n] = pl
+		} else if n == len(sv.dicts.pls) && n < maxPooledLookups {
+			sv.dicts.pls = append(sv.dicts.pls, pl)
 		}
 		if pl.Count() == 0 {
 			continue
