@@ -8,8 +8,6 @@ import (
 	"slices"
 	"sync"
 
-	index "github.com/blevesearch/bleve_index_api"
-
 	"vigie/matcher"
 )
 
@@ -66,7 +64,7 @@ type key struct {
 	g           group
 	q           float64 // share of the key's selectivity that counts: 1 for an exact form
 	typo        bool    // a one-typo neighbour: looked up only when the exact keys fall short
-	tfr         index.TermFieldReader
+	p           postings
 	w           float64 // weight, once the key's document frequency is known
 }
 
@@ -241,30 +239,19 @@ const (
 // candidates, best first. The one-typo keys (many: one per letter of each
 // name form) are looked up only when the best identity the exact keys found
 // does not agree with the query on every trait it gives (see complete).
-func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int) ([]candidate, error) {
-	n, err := r.DocCount()
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		for i := range keys {
-			if keys[i].tfr != nil {
-				keys[i].tfr.Close()
-			}
-		}
-	}()
+func findCandidates(ctx context.Context, v *view, keys []key, k int) ([]candidate, error) {
+	n := v.live
 	var anchors, rankers, typos []*key
 	open := func(kk *key) (bool, error) {
-		tfr, err := r.TermFieldReader(ctx, []byte(kk.term), kk.field, false, false, false)
+		p, err := v.lookup(kk.field, kk.term)
 		if err != nil {
 			return false, err
 		}
-		kk.tfr = tfr
-		df := tfr.Count()
-		if df == 0 {
+		kk.p = p
+		if p.df == 0 {
 			return false, nil
 		}
-		kk.w = kk.q * math.Log(float64(n+1)/float64(df))
+		kk.w = kk.q * math.Log(float64(n+1)/float64(p.df))
 		return true, nil
 	}
 	var want struct{ first, born bool }
@@ -299,7 +286,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 	g := generators.Get().(*generator)
 	g.k, g.rankMax, g.top = k, rankMax, 0
 	defer g.release()
-	rest, err := g.run(ctx, anchors)
+	rest, err := g.run(ctx, v, anchors)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +300,7 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 				rest = append(rest, kk)
 			}
 		}
-		if _, err := g.run(ctx, rest); err != nil {
+		if _, err := g.run(ctx, v, rest); err != nil {
 			return nil, err
 		}
 	}
@@ -321,10 +308,8 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 	if len(cands) <= 1 {
 		return slices.Clone(cands), nil
 	}
-	var tfd index.TermFieldDoc
 	// Ranking keys: read their postings when shorter than the candidates,
 	// else look each candidate up.
-	var sorted []uint64
 	for _, kk := range rankers {
 		w := float32(kk.w)
 		bump := func(c *candidate) {
@@ -333,44 +318,20 @@ func findCandidates(ctx context.Context, r index.IndexReader, keys []key, k int)
 				c.best[kk.g] = w
 			}
 		}
-		if df := kk.tfr.Count(); df <= uint64(scanFactor*len(cands)) && df <= maxGenerate {
-			for {
-				d, err := kk.tfr.Next(tfd.Reset())
-				if err != nil {
-					return nil, err
-				}
-				if d == nil {
-					break
-				}
-				if j, ok := at[d.ID.Value()]; ok {
+		if df := kk.p.df; df <= uint64(scanFactor*len(cands)) && df <= maxGenerate {
+			v.each(&kk.p, func(doc uint64) {
+				if j, ok := at[doc]; ok {
 					bump(&cands[j])
 				}
-			}
+			})
 			continue
 		}
 		if len(cands) > maxLookup {
 			continue
 		}
-		if sorted == nil {
-			sorted = g.sorted[:0]
-			for _, c := range cands {
-				sorted = append(sorted, c.doc)
-			}
-			slices.Sort(sorted)
-			g.sorted = sorted
-		}
-		id := make(index.IndexInternalID, 8)
-		for _, doc := range sorted {
-			id.SetValue(doc)
-			d, err := kk.tfr.Advance(id, tfd.Reset())
-			if err != nil {
-				return nil, err
-			}
-			if d == nil {
-				break
-			}
-			if d.ID.Value() == doc {
-				bump(&cands[at[doc]])
+		for j := range cands {
+			if v.holds(&kk.p, cands[j].doc) {
+				bump(&cands[j])
 			}
 		}
 	}
@@ -440,11 +401,9 @@ func best(cands []candidate, k int) []candidate {
 type generator struct {
 	at      map[uint64]int32 // candidate index by document number
 	cands   []candidate
-	sorted  []uint64 // candidates' documents in order, for look-ups
-	top     float64  // best score so far
+	top     float64 // best score so far
 	k       int
 	rankMax [nGroups]float64 // best weight of the ranking keys, per group
-	tfd     index.TermFieldDoc
 }
 
 var generators = sync.Pool{New: func() any { return &generator{at: make(map[uint64]int32, 256)} }}
@@ -471,16 +430,16 @@ func (g *generator) release() {
 		g.forget()
 	}
 	if cap(g.cands) > maxKept {
-		g.cands, g.sorted = nil, nil
+		g.cands = nil
 	}
-	g.cands, g.sorted = g.cands[:0], g.sorted[:0]
+	g.cands = g.cands[:0]
 	generators.Put(g)
 }
 
 // run reads anchor keys from the most to the least informative, and stops
 // when no identity not yet found could be among the candidates kept. It
 // returns the keys it did not read.
-func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
+func (g *generator) run(ctx context.Context, v *view, anchors []*key) ([]*key, error) {
 	slices.SortStableFunc(anchors, func(a, b *key) int { return cmp.Compare(b.w, a.w) })
 	// bound[i]: the most an identity matching none of anchors[:i] can
 	// score.
@@ -502,7 +461,7 @@ func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
 			if bound[i] < g.top-slack || enoughAbove(g.cands, bound[i], g.k) {
 				return append(skipped, anchors[i:]...), nil
 			}
-			if kk.tfr.Count() > maxGenerate {
+			if kk.p.df > maxGenerate {
 				skipped = append(skipped, kk)
 				continue
 			}
@@ -512,15 +471,7 @@ func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
 		}
 		w := float32(kk.w)
 		exact := kk.field == "name" && kk.q == qExact
-		for {
-			d, err := kk.tfr.Next(g.tfd.Reset())
-			if err != nil {
-				return nil, err
-			}
-			if d == nil {
-				break
-			}
-			doc := d.ID.Value()
+		v.each(&kk.p, func(doc uint64) {
 			j, ok := g.at[doc]
 			if !ok {
 				j = int32(len(g.cands))
@@ -534,7 +485,7 @@ func (g *generator) run(ctx context.Context, anchors []*key) ([]*key, error) {
 				c.best[kk.g] = w
 				g.top = max(g.top, c.score)
 			}
-		}
+		})
 	}
 	return skipped, nil
 }

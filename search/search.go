@@ -84,6 +84,9 @@ type Index struct {
 	unchanged atomic.Int64
 	// maxSmall is Tidy's bound on the segments beside the largest.
 	maxSmall int
+	// dicts keeps the segments' term dictionaries for the queries (see
+	// view).
+	dicts dictPools
 }
 
 // document is the indexed form of an Entry.
@@ -122,7 +125,7 @@ func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
 	dm := bleve.NewDocumentStaticMapping()
-	for _, f := range []string{"name", "name_ph", "name_ph_y", "name_del", "first", "first_ph", "first_born", "first_y", "name_first", "name_born", "born", "year", "ins", "ipp"} {
+	for _, f := range indexedFields {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
@@ -526,12 +529,12 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if limit == 0 {
 		limit = 10
 	}
-	r, err := x.adv.Reader()
+	v, err := x.openView()
 	if err != nil {
-		return nil, fmt.Errorf("search: open a reader: %w", err)
+		return nil, err
 	}
-	defer r.Close()
-	cands, err := findCandidates(ctx, r, queryKeys(&q, p), max(limit*candidatesPerResult, minCandidates))
+	defer v.close()
+	cands, err := findCandidates(ctx, v, queryKeys(&q, p), max(limit*candidatesPerResult, minCandidates))
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
@@ -549,7 +552,7 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		if i >= 2*limit && c.score < cands[0].score-rescoreSlack {
 			break
 		}
-		e, err := x.load(r, c.doc)
+		e, err := load(v, c.doc)
 		if err != nil {
 			return nil, err
 		}
@@ -573,30 +576,19 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	return hits, nil
 }
 
-// load reads and decodes the stored form of a document; nil when the
-// document is gone (deleted since the reader's snapshot was taken cannot
-// happen, but a document without a stored form is skipped, not fatal).
-func (x *Index) load(r index.IndexReader, doc uint64) (*stored, error) {
-	id, err := r.ExternalID(index.NewIndexInternalID(nil, doc))
+// load reads and decodes the stored form of a document; nil for a
+// document without one (skipped, not fatal).
+func load(v *view, doc uint64) (*stored, error) {
+	data, err := v.stored(doc)
 	if err != nil {
-		return nil, fmt.Errorf("search: identity of document %d: %w", doc, err)
+		return nil, err
 	}
-	d, err := r.Document(id)
-	if err != nil {
-		return nil, fmt.Errorf("search: read identity %s: %w", id, err)
-	}
-	if d == nil {
+	if data == "" {
 		return nil, nil
 	}
-	var data []byte
-	d.VisitFields(func(f index.Field) {
-		if f.Name() == "data" {
-			data = f.Value()
-		}
-	})
-	e, err := decodeEntry(string(data))
+	e, err := decodeEntry(data)
 	if err != nil {
-		return nil, fmt.Errorf("search: decode identity %s: %w", id, err)
+		return nil, fmt.Errorf("search: decode document %d: %w", doc, err)
 	}
 	return e, nil
 }

@@ -175,3 +175,31 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 		t.Errorf("%d identities indexed, want %d", x.Len(), len(want))
 	}
 }
+
+// Small segments are merged by tiers of like sizes, four at a time, with
+// any smaller one; a tier short of four is left as it is.
+func TestTierToMerge(t *testing.T) {
+	for _, tc := range []struct {
+		sizes []uint64
+		want  uint64 // documents merged, 0: nothing to merge
+	}{
+		{nil, 0},
+		{[]uint64{500, 900, 1200}, 0},
+		// Catch-up segments, all under four times the floor.
+		{[]uint64{474, 508, 732, 908, 1206}, 3828},
+		{[]uint64{10, 20, 30, 40}, 100},
+		// Three tiny ones and three of a tier above: nothing yet.
+		{[]uint64{600, 700, 900, 5000, 6000, 9000, 80000}, 0},
+		// A fourth in the second tier: it is merged with the tiny ones.
+		{[]uint64{600, 700, 900, 5000, 6000, 9000, 12000, 80000}, 34200},
+		// A full first tier is merged before a full second one.
+		{[]uint64{600, 700, 900, 1000, 5000, 6000, 9000, 12000}, 3200},
+		// Sizes far apart make no tier.
+		{[]uint64{1000, 5000, 30000, 200000}, 0},
+	} {
+		got, ok := tierToMerge(tc.sizes)
+		if got != tc.want || ok != (tc.want > 0) {
+			t.Errorf("tierToMerge(%v) = %d, %v, want %d", tc.sizes, got, ok, tc.want)
+		}
+	}
+}
