@@ -263,7 +263,7 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 		}
 	}
 	for _, o := range shared.touched {
-		if int(shared.count[o]) < need {
+		if shared.count(o) < need {
 			continue
 		}
 		if id := x.recIdent[o]; x.liveLocked(id) {
