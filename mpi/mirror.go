@@ -244,6 +244,8 @@ type counter struct {
 	epoch   uint32
 	slots   []counterSlot
 	touched []uint32
+	idents  []ID // scratch for the caller
+	warm    int  // what reading ahead read (kept, so that it is not optimised away)
 }
 
 type counterSlot struct {
