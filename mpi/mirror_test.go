@@ -103,7 +103,7 @@ func TestCounter(t *testing.T) {
 			t.Fatalf("round %d: %v, want %v", round, got, want)
 		}
 	}
-	c.epoch = 1<<32 - 1 // the next reset wraps
+	c.epoch = 1<<16 - 1 // the next reset wraps
 	c.reset(10)
 	if len(c.touched) != 0 || c.slots[3].stamp == c.epoch {
 		t.Fatal(fmt.Sprint("a wrapped epoch still sees old counts: ", c.slots[:10], c.epoch))
