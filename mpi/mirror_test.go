@@ -32,7 +32,7 @@ func TestKeyTable(t *testing.T) {
 	}
 	// A key whose hash an earlier key took goes to the spill map.
 	k := SourceKey{"1.2.250.9", "Z"}
-	kt.index[kt.hash(k)] = 0
+	kt.index.set(kt.hash(k), 0)
 	o := kt.add(k)
 	if got, ok := kt.find(k); !ok || got != o {
 		t.Fatalf("spilled key: find = %d, %v; want %d", got, ok, o)
@@ -79,7 +79,7 @@ func TestPostings(t *testing.T) {
 				if !slices.Equal(got, w) || p.size(h) != len(w) {
 					t.Fatalf("key %x: %v (size %d), want %v", h, got, p.size(h), w)
 				}
-				if _, present := p.m[h]; present != (len(w) > 0) {
+				if _, present := p.m.get(h); present != (len(w) > 0) {
 					t.Fatalf("key %x: present %v with %d ordinals", h, present, len(w))
 				}
 			}
@@ -97,16 +97,16 @@ func TestCounter(t *testing.T) {
 		c.add(1, 5)
 		got := map[uint32]int{}
 		for _, o := range c.touched {
-			got[o] = int(c.count[o])
+			got[o] = c.count(o)
 		}
 		if want := map[uint32]int{3: 3, 1: 6, 9: 1}; !maps.Equal(got, want) {
 			t.Fatalf("round %d: %v, want %v", round, got, want)
 		}
 	}
-	c.epoch = 1<<32 - 1 // the next reset wraps
+	c.epoch = 1<<16 - 1 // the next reset wraps
 	c.reset(10)
-	if len(c.touched) != 0 || c.stamp[3] == c.epoch {
-		t.Fatal(fmt.Sprint("a wrapped epoch still sees old counts: ", c.stamp[:10], c.epoch))
+	if len(c.touched) != 0 || c.slots[3].stamp == c.epoch {
+		t.Fatal(fmt.Sprint("a wrapped epoch still sees old counts: ", c.slots[:10], c.epoch))
 	}
 }
 

@@ -237,16 +237,26 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 	need := min(x.opts.MinShared, len(keys))
 	ids := map[ID]bool{}
 	var lagging []SourceKey
-	hashes := make([]uint64, len(keys))
-	for i, b := range keys {
-		hashes[i] = x.blockHash(blockString(b))
+	var hashBuf [12]uint64
+	hashes := hashBuf[:0]
+	for _, b := range keys {
+		hashes = append(hashes, x.blockHash(blockString(b)))
 	}
 	shared := x.counters.get()
 	defer x.counters.put(shared)
+	// The lookups below are reads of memory scattered over hundreds of
+	// megabytes at a million records, each a miss of the cache: they are
+	// made in passes of independent reads (every key's posting, then every
+	// record's count, then every record's identity), so that the processor
+	// overlaps the misses of one pass instead of waiting for each in turn.
 	var one [1]uint32
 	x.memMu.RLock()
 	shared.reset(x.keys.len())
 	self, isKnown := x.keys.find(k)
+	shared.warm = 0
+	for _, h := range hashes { // brings every key's slot and list into the cache at once
+		shared.warm += len(x.blocks.list(h, &one))
+	}
 	for i, b := range keys {
 		posting := x.blocks.list(hashes[i], &one)
 		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
@@ -262,11 +272,19 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 			}
 		}
 	}
+	found := shared.touched[:0] // the records sharing enough keys, in place
 	for _, o := range shared.touched {
-		if int(shared.count[o]) < need {
-			continue
+		if shared.count(o) >= need {
+			found = append(found, o)
 		}
-		if id := x.recIdent[o]; x.liveLocked(id) {
+	}
+	idents := shared.idents[:0]
+	for _, o := range found {
+		idents = append(idents, x.recIdent[o])
+	}
+	shared.idents = idents
+	for i, o := range found {
+		if id := idents[i]; x.liveLocked(id) {
 			ids[id] = true
 		} else {
 			lagging = append(lagging, x.keys.key(o))

@@ -48,7 +48,8 @@ type Options struct {
 	// be re-run from their source may use it; a service must not. It also
 	// shapes Badger for a bulk load's memory (see Open).
 	NoSync bool
-	// CacheMB bounds Badger's block cache (default 64 MB).
+	// CacheMB bounds Badger's block cache (default 64 MB; 8 MB for a bulk
+	// load, see Open).
 	CacheMB int64
 }
 
@@ -72,15 +73,18 @@ type Options struct {
 // either, except that a memtable left by an unclean stop must be replayed
 // into a memtable at least as large as the one that wrote it, so its
 // presence keeps the usual size.
+//
+// A bulk load also gets a small block cache (unless CacheMB asks for
+// more; Badger needs one for compressed tables): its reads are the
+// normalised forms of candidates scattered over the whole store, which
+// 64 MB rarely held, and under the load's soft limit of the Go heap
+// every megabyte the cache holds is one less between two collections.
 func Open(dir string, o Options) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir)
 	if o.InMemory {
 		opts = badger.DefaultOptions("").WithInMemory(true)
 	}
 	cache := o.CacheMB
-	if cache <= 0 {
-		cache = 64
-	}
 	// Badger's defaults for level 0: compacted at 5 tables, writes stall at 15.
 	memTable, baseTable, l0Tables, l0Stall := int64(memTableSize), int64(baseTableSize), 5, 15
 	if o.NoSync && !o.InMemory {
@@ -90,7 +94,13 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		}
 		if !pending {
 			memTable, baseTable, l0Tables, l0Stall = bulkMemTableSize, bulkBaseTableSize, 20, 40
+			if cache <= 0 {
+				cache = bulkCacheMB
+			}
 		}
+	}
+	if cache <= 0 {
+		cache = 64
 	}
 	opts = opts.
 		WithSyncWrites(!o.NoSync && !o.InMemory).
@@ -123,6 +133,7 @@ const (
 	baseTableSize     = 2 << 20
 	bulkMemTableSize  = 8 << 20
 	bulkBaseTableSize = 512 << 10
+	bulkCacheMB       = 8
 )
 
 // hasPendingMemtable reports whether dir holds a memtable file (*.mem),
