@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"vigie/matcher"
 )
 
 // TestBenchServeClosedAndOpenLoop runs the load test on a small store in
@@ -47,6 +49,26 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 			t.Errorf("open loop at 40/s for 2 s answered %d requests, want 80 less a few at most\n%s", total, out)
 		case !open && total == 0:
 			t.Errorf("closed loop answered nothing:\n%s", out)
+		}
+	}
+}
+
+// The load's fresh records are all ones the server accepts: an invalid
+// record would count as an error of the server.
+func TestBenchRecordsValid(t *testing.T) {
+	recs, err := benchRecords(3000, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3000 {
+		t.Fatalf("%d records, want 3000", len(recs))
+	}
+	for _, r := range recs {
+		if _, err := matcher.Prepare(&matcher.Record{Authority: r.GetAuthority(), LocalID: r.GetLocalId(), INS: r.GetIns(),
+			INSOID: r.GetInsOid(), Status: r.GetStatus(), BirthName: r.GetBirthName(), UsedName: r.GetUsedName(),
+			FirstNames: r.GetFirstNames(), FirstName: r.GetFirstName(), BirthDate: r.GetBirthDate(), Sex: r.GetSex(),
+			BirthPlace: r.GetBirthPlace()}); err != nil {
+			t.Errorf("record %s: %v", r.GetLocalId(), err)
 		}
 	}
 }
