@@ -12,7 +12,7 @@ import (
 // million records. Bytes are not scanned, and a hit costs a decode (a
 // couple of microseconds) rather than a read of the store.
 type normalCache struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex // many resolves read at once; a get decodes under it
 	ring []byte
 	head uint64   // absolute position of the next write
 	at   []uint64 // ordinal to absolute position + 1 of its latest entry (0: none)
@@ -54,8 +54,8 @@ func (c *normalCache) put(ord uint32, version int, form []byte) {
 // fits reports whether a form of n bytes can still be kept without
 // overwriting another: Warm fills the cache no further.
 func (c *normalCache) fits(n int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	size := uint64(len(c.ring))
 	return c.head+uint64(cacheHeader+n) <= size && uint64(cacheHeader+n) <= size/8
 }
@@ -64,15 +64,14 @@ func (c *normalCache) fits(n int) bool {
 // under the cache's lock (decode must copy what it keeps); false when the
 // cache does not hold it.
 func (c *normalCache) get(ord uint32, version int, decode func([]byte) error) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if int(ord) >= len(c.at) || c.at[ord] == 0 {
 		return false, nil
 	}
 	abs := c.at[ord] - 1
 	size := uint64(len(c.ring))
 	if c.head > abs+size { // overwritten since
-		c.at[ord] = 0
 		return false, nil
 	}
 	b := c.ring[abs%size:]
