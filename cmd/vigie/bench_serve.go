@@ -23,6 +23,7 @@ import (
 
 	"vigie/matcher"
 	"vigie/mpi"
+	"vigie/rpc"
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -169,16 +170,12 @@ func benchRecords(n int, seed uint64) ([]*v1.SourceRecord, error) {
 		// The generator also writes records a site's typing slip made
 		// invalid (29 February of a common year): the server refuses
 		// them, rightly, and the load is about the records it accepts.
-		if _, err := matcher.Prepare(&matcher.Record{Authority: benchAuthority, LocalID: "x", INS: r.INS, INSOID: r.INSOID,
-			Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
-			BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
-			Address: r.Address, Phone: r.Phone}); err != nil {
+		rec := r.Traits()
+		rec.Authority, rec.LocalID = benchAuthority, fmt.Sprintf("%s%07d", run, len(out))
+		if _, err := matcher.Prepare(&rec); err != nil {
 			return nil
 		}
-		out = append(out, &v1.SourceRecord{Authority: benchAuthority, LocalId: fmt.Sprintf("%s%07d", run, len(out)), Ins: r.INS,
-			InsOid: r.INSOID, Status: r.Status, BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames,
-			FirstName: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode,
-			City: r.City, Address: r.Address, Phone: r.Phone})
+		out = append(out, rpc.RecordToProto(rec))
 		if len(out) >= n {
 			return stop
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"vigie/matcher"
+	"vigie/rpc"
 )
 
 // TestBenchServeClosedAndOpenLoop runs the load test on a small store in
@@ -64,10 +65,8 @@ func TestBenchRecordsValid(t *testing.T) {
 		t.Fatalf("%d records, want 3000", len(recs))
 	}
 	for _, r := range recs {
-		if _, err := matcher.Prepare(&matcher.Record{Authority: r.GetAuthority(), LocalID: r.GetLocalId(), INS: r.GetIns(),
-			INSOID: r.GetInsOid(), Status: r.GetStatus(), BirthName: r.GetBirthName(), UsedName: r.GetUsedName(),
-			FirstNames: r.GetFirstNames(), FirstName: r.GetFirstName(), BirthDate: r.GetBirthDate(), Sex: r.GetSex(),
-			BirthPlace: r.GetBirthPlace()}); err != nil {
+		rec := rpc.RecordFromProto(r)
+		if _, err := matcher.Prepare(&rec); err != nil {
 			t.Errorf("record %s: %v", r.GetLocalId(), err)
 		}
 	}
