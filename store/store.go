@@ -71,7 +71,7 @@ type Options struct {
 // fewer of them the less a load rewrites and compresses. At a million
 // records, 20 tables took 3 min 30 s of CPU and 60 took 2 min 46 s, at the
 // same peak memory; reads right after the load look in more tables (an
-// online resolve's median went from 0.18 to 0.38 ms) until the store's next
+// online resolve's median went from 0.18 to 0.25-0.38 ms) until the store's next
 // ordinary opening compacts them. Table and memtable sizes
 // are not recorded in the store: a store written either way opens with
 // either, except that a memtable left by an unclean stop must be replayed

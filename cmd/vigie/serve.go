@@ -31,13 +31,13 @@ func init() {
 	register(verb{name: "serve", summary: "run the Vigie service: Connect, gRPC and gRPC-Web API, STOW-RS, metrics (Badger store in --data)", run: runServe})
 }
 
-// serveConfig is what `vigie serve` runs with; tests fill it directly.
 // serveCacheRecords sizes the server's cache of normalised forms: every
 // record of a regional index of two million records (about 640 MB once
 // full; the memory is taken as the cache fills). A resolve reads the forms
 // of a few dozen records; from the store, that was a third of its cost.
 const serveCacheRecords = 2_000_000
 
+// serveConfig is what `vigie serve` runs with; tests fill it directly.
 type serveConfig struct {
 	Data         string
 	Addr         string
