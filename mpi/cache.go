@@ -26,14 +26,25 @@ func newNormalCache(bytes int) *normalCache {
 }
 
 // put keeps the encoded form of a version of record ord.
-func (c *normalCache) put(ord uint32, version int, form []byte) {
+func (c *normalCache) put(ord uint32, version int, form []byte) { c.keep(ord, version, form, true) }
+
+// fill keeps the form only while the ring has room without overwriting
+// another, and reports whether it did: Warm fills the cache no further.
+func (c *normalCache) fill(ord uint32, version int, form []byte) bool {
+	return c.keep(ord, version, form, false)
+}
+
+func (c *normalCache) keep(ord uint32, version int, form []byte, overwrite bool) bool {
 	n := uint64(cacheHeader + len(form))
 	size := uint64(len(c.ring))
 	if n > size/8 {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !overwrite && c.head+n > size {
+		return false
+	}
 	pos := c.head % size
 	if pos+n > size { // an entry never wraps: start again at the beginning
 		c.head += size - pos
@@ -49,15 +60,7 @@ func (c *normalCache) put(ord uint32, version int, form []byte) {
 	}
 	c.at[ord] = c.head + 1
 	c.head += n
-}
-
-// fits reports whether a form of n bytes can still be kept without
-// overwriting another: Warm fills the cache no further.
-func (c *normalCache) fits(n int) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	size := uint64(len(c.ring))
-	return c.head+uint64(cacheHeader+n) <= size && uint64(cacheHeader+n) <= size/8
+	return true
 }
 
 // get decodes the cached form of a version of record ord with decode,

@@ -36,6 +36,13 @@ func TestNormalCache(t *testing.T) {
 			return bytes.Equal(get(3, 2), form(3, 2)) && get(3, 1) == nil
 		}},
 		{"an unknown ordinal is a miss", func() bool { return get(999, 1) == nil }},
+		{"fill keeps forms while the ring has room, then refuses", func() bool {
+			kept := 0
+			for o := uint32(2000); o < 3000 && c.fill(o, 1, form(o, 1)); o++ {
+				kept++
+			}
+			return kept > 0 && kept < 1000 && bytes.Equal(get(3, 2), form(3, 2)) && bytes.Equal(get(2000, 1), form(2000, 1))
+		}},
 		{"a form larger than an eighth of the ring is not kept", func() bool {
 			c.put(5, 1, make([]byte, 1<<14))
 			return get(5, 1) == nil

@@ -42,11 +42,7 @@ func (x *Index) Warm(ctx context.Context) (int, error) {
 			}
 			full := false
 			err := item.Value(func(form []byte) error {
-				if !x.cache.fits(len(form)) {
-					full = true
-					return nil
-				}
-				x.cache.put(ord, int(version), form)
+				full = !x.cache.fill(ord, int(version), form)
 				return nil
 			})
 			if err != nil {
