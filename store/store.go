@@ -48,13 +48,19 @@ type Options struct {
 	// be re-run from their source may use it; a service must not. It also
 	// shapes Badger for a bulk load's memory (see Open).
 	NoSync bool
+	// Deferred leaves commits unsynced: a commit returns once it is in
+	// the write-ahead log in memory, and the process makes what it must
+	// acknowledge durable with a Syncer (see NewSyncer). For a service
+	// under concurrent load.
+	Deferred bool
 	// CacheMB bounds Badger's block cache (default 64 MB; 8 MB for a bulk
 	// load, see Open).
 	CacheMB int64
 }
 
 // Open opens (creating if needed) the store in dir with durable writes: a
-// commit that returned has reached the disk. Memory is bounded deliberately
+// commit that returned has reached the disk (with Deferred, once a Sync
+// that started after it has returned). Memory is bounded deliberately
 // (two memtables, a small block and index cache) because the process also
 // holds the matcher's tables and the search index.
 //
@@ -107,7 +113,7 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		cache = 64
 	}
 	opts = opts.
-		WithSyncWrites(!o.NoSync && !o.InMemory).
+		WithSyncWrites(!o.NoSync && !o.Deferred && !o.InMemory).
 		WithNumMemtables(2).
 		WithMemTableSize(memTable).
 		WithBaseTableSize(baseTable).

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A Sync called while another runs must wait for the next one: the running
+// sync may have started before the caller's commit.
+func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
+	s := NewSyncer(nil, "")
+	entered := make(chan int, 4)
+	release := make(chan struct{})
+	n := 0
+	s.syncOnce = func() error {
+		n++
+		entered <- n
+		<-release
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() { first <- s.Sync() }()
+	if got := <-entered; got != 1 {
+		t.Fatalf("first sync numbered %d", got)
+	}
+	second := make(chan error, 1)
+	go func() { second <- s.Sync() }()
+	// Let the second caller reach its wait, then finish the first sync.
+	time.Sleep(20 * time.Millisecond)
+	release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("the second Sync returned (%v) after a sync that started before it", err)
+	case got := <-entered:
+		if got != 2 {
+			t.Fatalf("second sync numbered %d", got)
+		}
+	}
+	release <- struct{}{}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Concurrent callers share syncs, and every one returns after one that
+// started after its call.
+func TestSyncSharedByConcurrentCallers(t *testing.T) {
+	s := NewSyncer(nil, "")
+	var mu sync.Mutex
+	var syncs []time.Time // when each sync started
+	s.syncOnce = func() error {
+		mu.Lock()
+		syncs = append(syncs, time.Now())
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	}
+	const callers = 64
+	var wg sync.WaitGroup
+	late := make(chan string, callers)
+	for range callers {
+		wg.Go(func() {
+			called := time.Now()
+			if err := s.Sync(); err != nil {
+				late <- err.Error()
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.ContainsFunc(syncs, func(t time.Time) bool { return !t.Before(called) }) {
+				late <- "returned with no sync started after its call"
+			}
+		})
+	}
+	wg.Wait()
+	close(late)
+	for msg := range late {
+		t.Fatal(msg)
+	}
+	if len(syncs) >= callers {
+		t.Errorf("%d callers took %d syncs: none was shared", callers, len(syncs))
+	}
+}
+
+// After a failed sync every later Sync fails: the pages the kernel could
+// not write may be gone, so a later success would prove nothing.
+func TestSyncFailureSticks(t *testing.T) {
+	s := NewSyncer(nil, "")
+	fail := errors.New("disk gone")
+	calls := 0
+	s.syncOnce = func() error {
+		calls++
+		if calls == 1 {
+			return fail
+		}
+		return nil
+	}
+	for i := range 3 {
+		if err := s.Sync(); !errors.Is(err, fail) {
+			t.Fatalf("Sync %d: %v, want the first failure", i, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d syncs after a failure, want none", calls-1)
+	}
+}
+
+// The log files of memtables the store moved on from are synced once
+// each; the newest is Badger's own to sync.
+func TestSyncRotatedMemtableLogs(t *testing.T) {
+	dir := t.TempDir()
+	touch := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch("00001.mem")
+	touch("00002.mem")
+	touch("000003.vlog")
+	s := NewSyncer(nil, dir)
+	if err := s.syncRotated(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.rotated[1] || s.rotated[2] || len(s.rotated) != 1 {
+		t.Fatalf("rotated after the first sync: %v, want {1}", s.rotated)
+	}
+	// Memtable 1 written to a table and removed; the store moved on to 3.
+	if err := os.Remove(filepath.Join(dir, "00001.mem")); err != nil {
+		t.Fatal(err)
+	}
+	touch("00003.mem")
+	if err := s.syncRotated(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.rotated[2] || s.rotated[1] || len(s.rotated) != 1 {
+		t.Fatalf("rotated after the second sync: %v, want {2}", s.rotated)
+	}
+}
+
+// A deferred store keeps what was committed and synced across a reopen,
+// including over several memtables.
+func TestDeferredStoreKeepsSyncedCommits(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSyncer(db, dir)
+	fill(t, db, 12000) // 48 MB: more than one memtable
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := count(t, db); n != 12000 {
+		t.Fatalf("%d keys after reopening, want 12000", n)
+	}
+}
