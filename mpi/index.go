@@ -46,6 +46,12 @@ type Options struct {
 	CacheRecords int
 	// Now returns the time stamped on records and events (default time.Now).
 	Now func() time.Time
+	// Sync makes every commit so far durable, for a store whose commits
+	// are synced in groups (store.Options.Deferred and store.Syncer);
+	// nil when each commit is durable on its own. The index calls it
+	// before using a new lease of numbers (see sequence), and Sync
+	// passes it on.
+	Sync func() error
 }
 
 // seqLease is how many numbers a sequence leases at once. Each lease is a
@@ -89,10 +95,10 @@ type Index struct {
 	freq    *matcher.FrequencyTable
 	records atomic.Int64 // number of source records (the model's population)
 
-	seqIdentity, seqEvent, seqReview, seqOrder *badger.Sequence
+	seqIdentity, seqEvent, seqReview, seqOrder *sequence
 
 	// locks are the stripes a resolve holds, by source key and blocking
-	// key, until its durable commit: 65,536 of them, so that fifty
+	// key, until its commit: 65,536 of them, so that fifty
 	// concurrent resolves of different persons (about ten stripes each)
 	// seldom wait on each other.
 	locks [1 << 16]sync.Mutex
@@ -174,17 +180,11 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	seed := maphash.MakeSeed()
 	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
 		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
-	var err error
-	for _, s := range []struct {
-		p    **badger.Sequence
-		name string
-	}{{&x.seqIdentity, "identity"}, {&x.seqEvent, "event"}, {&x.seqReview, "review"}, {&x.seqOrder, "order"}} {
-		if *s.p, err = db.GetSequence([]byte(pSeq+s.name), seqLease); err != nil {
-			x.Close()
-			return nil, fmt.Errorf("mpi: open sequence %s: %w", s.name, err)
-		}
-	}
-	err = db.View(func(txn *badger.Txn) error {
+	x.seqIdentity = newSequence(db, pSeq+"identity", opts.Sync)
+	x.seqEvent = newSequence(db, pSeq+"event", opts.Sync)
+	x.seqReview = newSequence(db, pSeq+"review", opts.Sync)
+	x.seqOrder = newSequence(db, pSeq+"order", opts.Sync)
+	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -223,12 +223,23 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 // does not close the store.
 func (x *Index) Close() error {
 	var errs []error
-	for _, s := range []*badger.Sequence{x.seqIdentity, x.seqEvent, x.seqReview, x.seqOrder} {
+	for _, s := range []*sequence{x.seqIdentity, x.seqEvent, x.seqReview, x.seqOrder} {
 		if s != nil {
 			errs = append(errs, s.Release())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Sync returns once every change committed before the call is durable.
+// On a store that syncs each commit (Options.Sync nil) it returns at once.
+// What is derived from the index outside its store (the search index)
+// calls it before recording how far it has read.
+func (x *Index) Sync() error {
+	if x.opts.Sync == nil {
+		return nil
+	}
+	return x.opts.Sync()
 }
 
 // Model returns the model the index scores with.
