@@ -55,6 +55,10 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
+	// What was read must be durable before the cursor says it was indexed.
+	if err := src.Sync(); err != nil {
+		return n, fmt.Errorf("search: rebuild: %w", err)
+	}
 	if err := x.batch(batch, nil, &last); err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
@@ -110,6 +114,12 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 				}
 			}
 			put = append(put, e)
+		}
+		// On a store synced in groups the events and identities just
+		// read may not be durable yet: an index ahead of its store after
+		// a power loss would skip the events numbered again.
+		if err := src.Sync(); err != nil {
+			return err
 		}
 		if err := x.batch(put, del, &last); err != nil {
 			return err
