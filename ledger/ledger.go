@@ -43,9 +43,11 @@
 // log; a conversion cut short resumes at the next Open. Reading still
 // understands a layout-1 value wherever one is met.
 //
-// Writes go through the store's durable transactions (SyncWrites): Put
-// returns only once the entry, its indexes and its event markers are on disk
-// together, or none of them is.
+// Writes are the store's transactions: the entry, its indexes and its
+// event markers are stored together, or none of them is. They are on disk
+// when Put returns on a store that syncs each commit; on one synced in
+// groups (store.Options.Deferred), after its next sync, which the server
+// waits for before it answers.
 package ledger
 
 import (

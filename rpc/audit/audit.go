@@ -94,6 +94,28 @@ type Log struct {
 	// bad is set when the last entry could not be read at Open: appending
 	// would chain onto an unknown hash, so Append refuses until repaired.
 	bad error
+	// sync makes the store's commits durable when they are synced in
+	// groups (see SetSync); nil when each commit is.
+	sync func() error
+}
+
+// SetSync tells the trail that the store syncs its commits in groups
+// (store.Options.Deferred), and how to wait for one: Append then returns
+// once its entry, and every commit made before it, is durable. The caller
+// sets it before the first Append.
+func (l *Log) SetSync(sync func() error) { l.sync = sync }
+
+// Sync returns once every commit made before the call, in the trail or
+// elsewhere in its store, is durable: what a call that answers before its
+// entry is appended (a stream's messages) waits for.
+func (l *Log) Sync() error {
+	if l.sync == nil {
+		return nil
+	}
+	if err := l.sync(); err != nil {
+		return fmt.Errorf("audit: sync: %w", err)
+	}
+	return nil
 }
 
 // pending is one append waiting for its group's commit.
@@ -166,8 +188,10 @@ func (l *Log) Head() (uint64, []byte) {
 
 // Append records e: it assigns the sequence, time, previous hash and hash
 // (whatever e held there is ignored) and returns the entry as stored. The
-// entry is durable when Append returns (with the store's synced writes).
-// Principal and Operation are required.
+// entry is durable when Append returns, and so is every commit the caller
+// made before calling it: a call's audit entry is appended after its
+// changes, so that answering after Append acknowledges only durable
+// writes. Principal and Operation are required.
 func (l *Log) Append(e Entry) (Entry, error) {
 	if e.Principal == "" {
 		return Entry{}, vigie.Invalid("principal", "required")
@@ -245,6 +269,11 @@ func (l *Log) commitGroups() {
 			l.seq, l.head = seq, head
 		}
 		l.mu.Unlock()
+		if err == nil && l.sync != nil {
+			// One sync for the group: it starts after the group's
+			// commit, which came after every member's own changes.
+			err = l.sync()
+		}
 		for _, p := range group {
 			if err != nil {
 				p.e, p.err = Entry{}, fmt.Errorf("audit: append: %w", err)

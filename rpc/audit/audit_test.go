@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -457,5 +458,28 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// On a store synced in groups, Append returns once a sync that started
+// after its entry was committed has finished, and fails when it fails.
+func TestAppendWaitsForSync(t *testing.T) {
+	_, l := openMem(t)
+	var stored []uint64 // the trail's head at each sync
+	l.SetSync(func() error {
+		seq, _ := l.Head()
+		stored = append(stored, seq)
+		return nil
+	})
+	fill(t, l, 3)
+	if !slices.Equal(stored, []uint64{1, 2, 3}) {
+		t.Fatalf("heads at the syncs: %v, want each entry committed before its sync", stored)
+	}
+	if err := l.Sync(); err != nil || len(stored) != 4 {
+		t.Fatalf("Sync: %v after %d syncs", err, len(stored))
+	}
+	l.SetSync(func() error { return errors.New("disk gone") })
+	if _, err := l.Append(Entry{Principal: "u", Operation: "op"}); err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("Append on a store that cannot sync: %v", err)
 	}
 }

@@ -114,7 +114,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 			return err
 		}
 		ctx, call.subjects = audit.WithSubjects(WithPrincipal(ctx, p))
-		err = next(ctx, &auditedConn{StreamingHandlerConn: conn, call: call})
+		err = next(ctx, &auditedConn{StreamingHandlerConn: conn, call: call, trail: i.trail})
 		if aerr := i.record(ctx, call, err); aerr != nil && err == nil {
 			return aerr
 		}
@@ -242,7 +242,8 @@ func credential(p *Principal) string {
 // auditedConn checks and records the messages of a streaming call.
 type auditedConn struct {
 	connect.StreamingHandlerConn
-	call *call
+	call  *call
+	trail *audit.Log
 }
 
 func (a *auditedConn) Receive(msg any) error {
@@ -260,6 +261,11 @@ func (a *auditedConn) Receive(msg any) error {
 func (a *auditedConn) Send(msg any) error {
 	if m, ok := msg.(proto.Message); ok {
 		a.call.subjects.AddMessage(m)
+	}
+	// A stream answers before the call's audit entry is appended: what
+	// the answer acknowledges must be durable before it leaves.
+	if err := a.trail.Sync(); err != nil {
+		return connect.NewError(connect.CodeUnavailable, errors.New("the store cannot make changes durable"))
 	}
 	return a.StreamingHandlerConn.Send(msg)
 }

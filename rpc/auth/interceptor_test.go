@@ -337,3 +337,33 @@ func TestBearer(t *testing.T) {
 		}
 	}
 }
+
+// A stream answers before its audit entry is appended: on a store synced
+// in groups, the answer waits for a sync, and none leaves when the store
+// cannot make what it acknowledges durable.
+func TestInterceptorStreamWaitsForDurability(t *testing.T) {
+	f := newFixture(t, nil)
+	syncs := 0
+	f.trail.SetSync(func() error { syncs++; return nil })
+	s := vigiev1connect.NewIngestServiceClient(f.client, f.url).SubmitDicomStream(context.Background())
+	s.RequestHeader().Set("Authorization", "Bearer "+f.tokens["pacs-bdx"])
+	if err := s.Send(&v1.SubmitDicomStreamRequest{File: []byte("DICM"), Filename: "a", DefaultAuthority: "1.2.3"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseAndReceive(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs < 2 {
+		t.Errorf("%d syncs for a stream's answer and its audit entry, want 2", syncs)
+	}
+
+	f.trail.SetSync(func() error { return errors.New("disk gone") })
+	s = vigiev1connect.NewIngestServiceClient(f.client, f.url).SubmitDicomStream(context.Background())
+	s.RequestHeader().Set("Authorization", "Bearer "+f.tokens["pacs-bdx"])
+	if err := s.Send(&v1.SubmitDicomStreamRequest{File: []byte("DICM"), Filename: "a", DefaultAuthority: "1.2.3"}); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	if resp, err := s.CloseAndReceive(); connect.CodeOf(err) != connect.CodeUnavailable {
+		t.Fatalf("stream on a store that cannot sync = %v, %v; want unavailable", resp, err)
+	}
+}
