@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -336,6 +338,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	var cpu0 cpuUsage
 	cpu0.read()
+	syncs0, _ := scrapeMetric(hc, base, "store_syncs")
 	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
 	for w := range c.Clients {
@@ -390,6 +393,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	elapsed := time.Since(t1)
 	var cpu1 cpuUsage
 	cpu1.read()
+	syncs1, syncErr := scrapeMetric(hc, base, "store_syncs")
 	rss := stopRSS()
 	if c.MemProfile != "" {
 		if err := writeHeapProfile(c.MemProfile); err != nil {
@@ -427,6 +431,9 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			user.Seconds(), sys.Seconds(), (user+sys).Seconds()/cpu1.wall.Sub(cpu0.wall).Seconds(),
 			float64((user+sys).Microseconds())/1000/float64(calls), float64(cpu1.alloc-cpu0.alloc)/1024/float64(calls),
 			(cpu1.mallocs-cpu0.mallocs)/uint64(calls))
+	}
+	if syncs := syncs1 - syncs0; syncErr == nil && syncs > 0 && calls > 0 {
+		fmt.Fprintf(stdout, "store syncs during the load: %.0f, %.1f calls answered per sync\n", syncs, float64(calls)/syncs)
 	}
 	if rss.anon > 0 {
 		fmt.Fprintf(stdout, "memory during the load: peak %d MB anonymous (server and load generator), %d MB of mapped store files; Go heap in use at the end %d MB\n",
@@ -501,4 +508,25 @@ func (u *cpuUsage) read() {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	u.alloc, u.mallocs, u.heap = m.TotalAlloc, m.Mallocs, m.HeapInuse
+}
+
+// scrapeMetric reads the value of the server's metric vigie_<name> from
+// its /metrics page.
+func scrapeMetric(hc *http.Client, base, name string) (float64, error) {
+	resp, err := hc.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	prefix := "vigie_" + name + " "
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("metric vigie_%s not served", name)
 }

@@ -119,7 +119,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops accepting connections, lets in-flight calls finish (every write
-// they acknowledged is already synced by Badger), stops following the
+// they acknowledged is already synced), stops following the
 // patient index, and closes the search index, the patient index and the
 // store, in that order.
 func serve(ctx context.Context, c serveConfig) (err error) {
@@ -134,16 +134,19 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	t0 := time.Now()
-	db, err := store.Open(c.Data, store.Options{})
+	// Commits are synced in groups: every call's answer waits for a sync
+	// that covers its changes and its audit entry (see store.Syncer).
+	db, err := store.Open(c.Data, store.Options{Deferred: true})
 	if err != nil {
 		return err
 	}
+	syncer := store.NewSyncer(db, c.Data)
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("serve: close store: %w", cerr)
 		}
 	}()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{CacheRecords: serveCacheRecords})
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{CacheRecords: serveCacheRecords, Sync: syncer.Sync})
 	if err != nil {
 		return err
 	}
@@ -154,6 +157,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	trail.SetSync(syncer.Sync)
 	alerts := dosimetry.OpenAlerts(db)
 	if c.Demo {
 		if err := loadDemo(ctx, demoConfig{Persons: c.DemoPersons, Seed: 1}, db, ix, led, alerts, keys, c.Stdout, log); err != nil {
@@ -199,6 +203,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics := rpc.NewMetrics()
 	metrics.Gauge("source_records", "Source records in the patient index.", func(context.Context) (float64, error) {
 		return float64(ix.Count()), nil
+	})
+	metrics.Gauge("store_syncs", "Syncs of the store since the start: each makes the changes of every call answered after it durable.", func(context.Context) (float64, error) {
+		return float64(syncer.Count()), nil
 	})
 	metrics.Gauge("identities", "Identities in the search index (live, including hidden ones).", func(context.Context) (float64, error) {
 		return float64(sx.Len()), nil

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,10 +217,14 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 1`,
-		`vigie_requests_total{procedure="/vigie.v1.IdentityService/GetIdentity",code="unauthenticated"} 1`, "vigie_source_records ", "vigie_review_queue "} {
+		`vigie_requests_total{procedure="/vigie.v1.IdentityService/GetIdentity",code="unauthenticated"} 1`, "vigie_source_records ", "vigie_review_queue ", "vigie_store_syncs "} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
+	}
+	// Commits are synced in groups, and the write above waited for one.
+	if m := regexp.MustCompile(`(?m)^vigie_store_syncs (\d+)$`).FindSubmatch(b); m == nil || string(m[1]) == "0" {
+		t.Errorf("no store sync counted after an acknowledged write: %q", m)
 	}
 	if !strings.Contains(s.logs.String(), `"procedure":"/vigie.v1.IdentityService/ResolveRecord","code":"ok"`) ||
 		!strings.Contains(s.logs.String(), `"principal":"demo-ingest"`) {
