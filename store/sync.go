@@ -43,17 +43,17 @@ type Syncer struct {
 	err error
 	// syncOnce is the sync itself (a test replaces it).
 	syncOnce func() error
-	// rotated holds the memtable log files already synced after the
-	// store moved on to a newer one (they receive no more writes), and
-	// newest the newest seen: the leader of a sync reads them alone.
-	rotated map[int]bool
-	newest  int
+	// The memtable and value log files, followed to sync the ones the
+	// store moved on from.
+	memtables, valueLogs logFiles
 }
 
 // NewSyncer returns the syncer of db, a store opened from dir with
 // Options.Deferred (dir "" for an in-memory store).
 func NewSyncer(db *badger.DB, dir string) *Syncer {
-	s := &Syncer{db: db, dir: dir, rotated: map[int]bool{}, newest: -1}
+	s := &Syncer{db: db, dir: dir,
+		memtables: logFiles{ext: ".mem", width: 5, newest: -1, synced: map[int]bool{}},
+		valueLogs: logFiles{ext: ".vlog", width: 6, newest: -1, synced: map[int]bool{}}}
 	s.cond.L = &s.mu
 	s.syncOnce = s.syncStore
 	return s
@@ -95,10 +95,11 @@ func (s *Syncer) Count() uint64 {
 	return s.done
 }
 
-// syncStore syncs the current memtable's log and the value log (Badger's
-// DB.Sync), then the log files of memtables the store has moved on from
-// and not yet written to a table: DB.Sync syncs only the current one, and
-// a commit made just before the switch lives in the previous one.
+// syncStore syncs the current memtable's log and value log file
+// (Badger's DB.Sync), then the log files the store has moved on from:
+// DB.Sync syncs only the current ones, and a commit made just before the
+// switch lives in the previous one. A memtable's log is removed once the
+// memtable is written to a (synced) table; value log files stay.
 func (s *Syncer) syncStore() error {
 	if s.dir == "" {
 		return nil
@@ -106,75 +107,87 @@ func (s *Syncer) syncStore() error {
 	if err := s.db.Sync(); err != nil {
 		return err
 	}
-	return s.syncRotated()
-}
-
-// syncRotated syncs the memtable log files other than the newest that
-// were not synced since the store moved on from them. Only the leader of
-// a sync calls it, so its fields need no lock. Listing the folder at
-// every sync cost as much as the sync: it is listed only when the file
-// after the newest seen exists (Badger numbers them in order).
-func (s *Syncer) syncRotated() error {
-	if s.newest >= 0 {
-		if _, err := os.Stat(memtablePath(s.dir, s.newest+1)); os.IsNotExist(err) {
-			return nil
-		}
-	}
-	fids, err := memtableFiles(s.dir)
-	if err != nil {
-		return err
-	}
-	newest := -1
-	for _, f := range fids {
-		newest = max(newest, f)
-	}
-	s.newest = newest
-	present := make(map[int]bool, len(fids))
-	for _, f := range fids {
-		present[f] = true
-		if f == newest || s.rotated[f] {
-			continue
-		}
-		if err := syncFile(memtablePath(s.dir, f)); err != nil {
+	for _, l := range []*logFiles{&s.memtables, &s.valueLogs} {
+		if err := l.syncRotated(s.dir); err != nil {
 			return err
-		}
-		s.rotated[f] = true
-	}
-	for f := range s.rotated {
-		if !present[f] {
-			delete(s.rotated, f) // written to a table and removed
 		}
 	}
 	return nil
 }
 
-// memtablePath is the path of memtable log file number fid, as Badger
-// names it.
-func memtablePath(dir string, fid int) string {
-	return filepath.Join(dir, fmt.Sprintf("%05d.mem", fid))
+// logFiles follows one kind of Badger log file, numbered in order: the
+// newest seen, and the older ones already synced since the store moved on
+// from them (they receive no more writes). Only the leader of a sync uses
+// it, so it needs no lock.
+type logFiles struct {
+	ext    string // ".mem" or ".vlog"
+	width  int    // digits of the number in the name
+	newest int    // -1 before the first listing
+	synced map[int]bool
 }
 
-// memtableFiles lists the numbers of dir's memtable log files (NNNNN.mem).
-func memtableFiles(dir string) ([]int, error) {
+func (l *logFiles) path(dir string, n int) string {
+	return filepath.Join(dir, fmt.Sprintf("%0*d%s", l.width, n, l.ext))
+}
+
+// syncRotated syncs the files other than the newest that were not synced
+// since the store moved on from them. Listing the folder at every sync
+// cost as much as the sync: it is listed only when the file after the
+// newest seen exists.
+func (l *logFiles) syncRotated(dir string) error {
+	if l.newest >= 0 {
+		if _, err := os.Stat(l.path(dir, l.newest+1)); os.IsNotExist(err) {
+			return nil
+		}
+	}
+	ns, err := l.list(dir)
+	if err != nil {
+		return err
+	}
+	l.newest = -1
+	for _, n := range ns {
+		l.newest = max(l.newest, n)
+	}
+	present := make(map[int]bool, len(ns))
+	for _, n := range ns {
+		present[n] = true
+		if n == l.newest || l.synced[n] {
+			continue
+		}
+		if err := syncFile(l.path(dir, n)); err != nil {
+			return err
+		}
+		l.synced[n] = true
+	}
+	for n := range l.synced {
+		if !present[n] {
+			delete(l.synced, n) // removed by the store
+		}
+	}
+	return nil
+}
+
+// list returns the numbers of dir's files of this kind.
+func (l *logFiles) list(dir string) ([]int, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var fids []int
+	var ns []int
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".mem")
+		name, ok := strings.CutSuffix(e.Name(), l.ext)
 		if !ok {
 			continue
 		}
-		if f, err := strconv.Atoi(name); err == nil {
-			fids = append(fids, f)
+		if n, err := strconv.Atoi(name); err == nil {
+			ns = append(ns, n)
 		}
 	}
-	return fids, nil
+	return ns, nil
 }
 
-// syncFile fsyncs the file at path; one removed meanwhile (its memtable
-// was written to a synced table) needs nothing.
+// syncFile fsyncs the file at path; one removed meanwhile (a memtable
+// written to a synced table) needs nothing.
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if os.IsNotExist(err) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -113,9 +114,9 @@ func TestSyncFailureSticks(t *testing.T) {
 	}
 }
 
-// The log files of memtables the store moved on from are synced once
-// each; the newest is Badger's own to sync.
-func TestSyncRotatedMemtableLogs(t *testing.T) {
+// The log files the store moved on from are synced once each; the newest
+// is Badger's own to sync.
+func TestSyncRotatedLogs(t *testing.T) {
 	dir := t.TempDir()
 	touch := func(name string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
@@ -125,23 +126,33 @@ func TestSyncRotatedMemtableLogs(t *testing.T) {
 	touch("00001.mem")
 	touch("00002.mem")
 	touch("000003.vlog")
+	touch("000004.vlog")
 	s := NewSyncer(nil, dir)
-	if err := s.syncRotated(); err != nil {
-		t.Fatal(err)
+	sync := func() {
+		t.Helper()
+		for _, l := range []*logFiles{&s.memtables, &s.valueLogs} {
+			if err := l.syncRotated(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	if !s.rotated[1] || s.rotated[2] || len(s.rotated) != 1 {
-		t.Fatalf("rotated after the first sync: %v, want {1}", s.rotated)
+	sync()
+	if !maps.Equal(s.memtables.synced, map[int]bool{1: true}) || !maps.Equal(s.valueLogs.synced, map[int]bool{3: true}) {
+		t.Fatalf("synced after the first sync: memtables %v, value logs %v; want {1} and {3}", s.memtables.synced, s.valueLogs.synced)
 	}
-	// Memtable 1 written to a table and removed; the store moved on to 3.
+	// Memtable 1 written to a table and removed; the store moved on to
+	// memtable 3 and value log 5.
 	if err := os.Remove(filepath.Join(dir, "00001.mem")); err != nil {
 		t.Fatal(err)
 	}
 	touch("00003.mem")
-	if err := s.syncRotated(); err != nil {
-		t.Fatal(err)
+	touch("000005.vlog")
+	sync()
+	if !maps.Equal(s.memtables.synced, map[int]bool{2: true}) || !maps.Equal(s.valueLogs.synced, map[int]bool{3: true, 4: true}) {
+		t.Fatalf("synced after the second sync: memtables %v, value logs %v; want {2} and {3 4}", s.memtables.synced, s.valueLogs.synced)
 	}
-	if !s.rotated[2] || s.rotated[1] || len(s.rotated) != 1 {
-		t.Fatalf("rotated after the second sync: %v, want {2}", s.rotated)
+	if s.memtables.newest != 3 || s.valueLogs.newest != 5 {
+		t.Fatalf("newest: memtable %d, value log %d; want 3 and 5", s.memtables.newest, s.valueLogs.newest)
 	}
 }
 
