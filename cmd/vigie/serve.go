@@ -117,6 +117,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, c)
 }
 
+// followEvery is how often the search index catches up with the patient
+// index: a resolved record is found by a search at most this long after it
+// was answered. Resolving and reading identities do not use the search
+// index, and a correction (merge, hiding…) catches it up before it
+// answers. Each catch-up makes a segment that merges rewrite again, and an
+// identity that several records join within one interval is indexed once:
+// with 50 clients resolving for 2 minutes on a 1.7 million-record store,
+// catching up every 5 s instead of every second took the server from
+// 1,560 to 1,805 resolves/s (1.20 to 1.03 ms of CPU a call).
+const followEvery = 5 * time.Second
+
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops accepting connections, lets in-flight calls finish (every write
 // they acknowledged is already synced), stops following the
@@ -239,7 +250,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	var following sync.WaitGroup
 	following.Go(func() {
-		sx.Follow(followCtx, ix, time.Second, func(err error) {
+		sx.Follow(followCtx, ix, followEvery, func(err error) {
 			log.Error("search index catch-up failed", "error", err.Error())
 		})
 	})
