@@ -48,9 +48,20 @@ type Syncer struct {
 	memtables, valueLogs logFiles
 }
 
-// NewSyncer returns the syncer of db, a store opened from dir with
-// Options.Deferred (dir "" for an in-memory store).
-func NewSyncer(db *badger.DB, dir string) *Syncer {
+// NewSyncer returns the syncer of db, a store opened with
+// Options.Deferred. The folder whose log files it syncs is the store's
+// own, so that it cannot be given another.
+func NewSyncer(db *badger.DB) *Syncer {
+	dir := db.Opts().Dir
+	if db.Opts().InMemory {
+		dir = ""
+	}
+	return newSyncer(db, dir)
+}
+
+// newSyncer is NewSyncer for the store in dir ("" for an in-memory store:
+// nothing to sync).
+func newSyncer(db *badger.DB, dir string) *Syncer {
 	s := &Syncer{db: db, dir: dir,
 		memtables: logFiles{ext: ".mem", width: 5, newest: -1, synced: map[int]bool{}},
 		valueLogs: logFiles{ext: ".vlog", width: 6, newest: -1, synced: map[int]bool{}}}

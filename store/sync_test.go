@@ -14,7 +14,7 @@ import (
 // A Sync called while another runs must wait for the next one: the running
 // sync may have started before the caller's commit.
 func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
-	s := NewSyncer(nil, "")
+	s := newSyncer(nil, "")
 	entered := make(chan int, 4)
 	release := make(chan struct{})
 	n := 0
@@ -54,7 +54,7 @@ func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
 // Concurrent callers share syncs, and every one returns after one that
 // started after its call.
 func TestSyncSharedByConcurrentCallers(t *testing.T) {
-	s := NewSyncer(nil, "")
+	s := newSyncer(nil, "")
 	var mu sync.Mutex
 	var syncs []time.Time // when each sync started
 	s.syncOnce = func() error {
@@ -94,7 +94,7 @@ func TestSyncSharedByConcurrentCallers(t *testing.T) {
 // After a failed sync every later Sync fails: the pages the kernel could
 // not write may be gone, so a later success would prove nothing.
 func TestSyncFailureSticks(t *testing.T) {
-	s := NewSyncer(nil, "")
+	s := newSyncer(nil, "")
 	fail := errors.New("disk gone")
 	calls := 0
 	s.syncOnce = func() error {
@@ -127,7 +127,7 @@ func TestSyncRotatedLogs(t *testing.T) {
 	touch("00002.mem")
 	touch("000003.vlog")
 	touch("000004.vlog")
-	s := NewSyncer(nil, dir)
+	s := newSyncer(nil, dir)
 	sync := func() {
 		t.Helper()
 		for _, l := range []*logFiles{&s.memtables, &s.valueLogs} {
@@ -164,7 +164,10 @@ func TestDeferredStoreKeepsSyncedCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSyncer(db, dir)
+	s := NewSyncer(db)
+	if s.dir != dir {
+		t.Fatalf("the syncer follows %q, not the store's folder %q", s.dir, dir)
+	}
 	fill(t, db, 12000) // 48 MB: more than one memtable
 	if err := s.Sync(); err != nil {
 		t.Fatal(err)
@@ -179,5 +182,13 @@ func TestDeferredStoreKeepsSyncedCommits(t *testing.T) {
 	defer db.Close()
 	if n := count(t, db); n != 12000 {
 		t.Fatalf("%d keys after reopening, want 12000", n)
+	}
+	mem, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if s := NewSyncer(mem); s.dir != "" || s.Sync() != nil {
+		t.Errorf("an in-memory store's syncer follows %q", s.dir)
 	}
 }

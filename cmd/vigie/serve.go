@@ -151,7 +151,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	syncer := store.NewSyncer(db, c.Data)
+	syncer := store.NewSyncer(db)
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("serve: close store: %w", cerr)
