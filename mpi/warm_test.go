@@ -10,15 +10,10 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/matcher"
-	"vigie/store"
 )
 
 func TestWarm(t *testing.T) {
-	db, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memStore(t)
 	ix, err := Open(db, matcher.DefaultModel(), Options{})
 	if err != nil {
 		t.Fatal(err)
