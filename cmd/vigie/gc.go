@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"vigie/store"
+)
+
+func init() {
+	register(verb{name: "gc", summary: "reclaim the space of superseded values in the store's value log (server stopped)", run: runGC})
+}
+
+// runGC rewrites the value-log files mostly made of superseded values
+// (record versions replaced, reviews decided). The server never does it
+// (see store.CollectGarbage): it is run in a maintenance window, and the
+// store's lock refuses it while a server holds the folder.
+func runGC(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("gc", stderr)
+	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
+	ratio := fs.Float64("ratio", 0.5, "rewrite a value-log file once this share of it is superseded (0-1, exclusive)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usageErr("--data DIR is required")
+	}
+	if *ratio <= 0 || *ratio >= 1 {
+		return usageErr("--ratio: %v is outside (0, 1)", *ratio)
+	}
+	if _, err := os.Stat(*data); err != nil {
+		return usageErr("--data: %v", err)
+	}
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	before := valueLogBytes(*data)
+	n, err := store.CollectGarbage(db, *ratio)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rewrote %d value-log files; value log %.1f → %.1f MB\n", n, float64(before)/1e6, float64(valueLogBytes(*data))/1e6)
+	return nil
+}
+
+// valueLogBytes returns the size of a store's value-log files (0 when
+// unreadable: the figure is informative only).
+func valueLogBytes(dir string) int64 {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
