@@ -91,3 +91,16 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEncodeEntry measures the stored form of generated identities.
+func BenchmarkEncodeEntry(b *testing.B) {
+	entries, _ := generatedEntries(b, 500, 7)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for i := range entries {
+			encodeEntry(&entries[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+}

@@ -249,6 +249,21 @@ func TestSearchRealNamePairs(t *testing.T) {
 // would hold it (one identity per true person) and returns its persons.
 func generatedIndex(t testing.TB, x *Index, persons int, seed uint64) []*synth.Person {
 	t.Helper()
+	entries, order := generatedEntries(t, persons, seed)
+	for b := 0; b < len(entries); b += 2000 {
+		if err := x.Batch(entries[b:min(b+2000, len(entries))], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].ID < order[j].ID })
+	return order
+}
+
+// generatedEntries returns the identities of a generated population as a
+// perfect patient index would hold them (one per true person, the first
+// record as golden), with their persons, in the order generated.
+func generatedEntries(t testing.TB, persons int, seed uint64) ([]Entry, []*synth.Person) {
+	t.Helper()
 	byPerson := map[*synth.Person][]matcher.Record{}
 	var order []*synth.Person
 	_, err := synth.Generate(synth.DefaultConfig(persons, seed), func(r *synth.Record) error {
@@ -261,21 +276,11 @@ func generatedIndex(t testing.TB, x *Index, persons int, seed uint64) []*synth.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	var batch []Entry
+	entries := make([]Entry, 0, len(order))
 	for _, p := range order {
-		batch = append(batch, Entry{ID: p.ID, Golden: byPerson[p][0], Members: byPerson[p]})
-		if len(batch) == 2000 {
-			if err := x.Batch(batch, nil); err != nil {
-				t.Fatal(err)
-			}
-			batch = batch[:0]
-		}
+		entries = append(entries, Entry{ID: p.ID, Golden: byPerson[p][0], Members: byPerson[p]})
 	}
-	if err := x.Batch(batch, nil); err != nil {
-		t.Fatal(err)
-	}
-	sort.Slice(order, func(i, j int) bool { return order[i].ID < order[j].ID })
-	return order
+	return entries, order
 }
 
 // Quality measures recall@1, recall@5 and wrong "certain" grades over typed
@@ -504,4 +509,20 @@ func TestSearchConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// BenchmarkToDocument measures the indexed form of generated identities,
+// stored form included, without bleve's analysis.
+func BenchmarkToDocument(b *testing.B) {
+	entries, _ := generatedEntries(b, 500, 7)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, e := range entries {
+			if _, err := toDocument(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
 }
