@@ -89,38 +89,11 @@ type Index struct {
 	dicts dictPools
 }
 
-// document is the indexed form of an Entry.
-type document struct {
-	Name   []string `json:"name"`    // folded family-name tokens and glued forms
-	NamePh []string `json:"name_ph"` // phonetic keys of family names
-	// NamePhYear are the phonetic keys with the record's birth year: the
-	// candidate key of a query that gives a year, far more selective than
-	// a phonetic key alone at a million identities.
-	NamePhYear []string `json:"name_ph_y"`
-	NameDel    []string `json:"name_del"` // one-letter deletions of family-name tokens (typo lookup)
-	First      []string `json:"first"`    // first-name tokens and glued forms
-	FirstPh    []string `json:"first_ph"` // phonetic keys of first names
-	Born       []string `json:"born"`     // YYYYMMDD
-	// FirstBorn is first name + birth date: it finds a person whose family
-	// name changed (a usage name recorded as the birth name everywhere).
-	FirstBorn []string `json:"first_born"`
-	// NameFirst is phonetic family name + phonetic first name: the key of
-	// a query without a usable birth date, selective where a common family
-	// name alone is not.
-	NameFirst []string `json:"name_first"`
-	// NameBorn is phonetic family name + birth date: with NameFirst and
-	// FirstBorn, any two of the three traits typed right make a selective
-	// key, whatever the third.
-	NameBorn []string `json:"name_born"`
-	// FirstYear is phonetic first name + birth year: the first-name and
-	// date key of a query that gives only the year.
-	FirstYear []string `json:"first_y"`
-	Year      []string `json:"year"` // YYYY
-	INS       []string `json:"ins"`
-	IPP       []string `json:"ipp"` // authority|local id
-	Data      string   `json:"data"`
-}
-
+// indexMapping declares the fields of the index's documents: the indexed
+// ones (indexedFields) are keywords, one exact term per value, neither
+// stored nor in "_all"; "data" is the stored form (see codec.go), stored
+// only. bleve keeps it with the index; the documents are built to match it
+// field by field (see document.go), not mapped through it.
 func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = keyword.Name
@@ -268,16 +241,7 @@ func (x *Index) SetCursor(seq uint64) error {
 }
 
 // Put indexes an identity, replacing what the index held for it.
-func (x *Index) Put(e Entry) error {
-	d, err := toDocument(e)
-	if err != nil {
-		return err
-	}
-	if err := x.bi.Index(e.ID, d); err != nil {
-		return fmt.Errorf("search: index identity %s: %w", e.ID, err)
-	}
-	return nil
-}
+func (x *Index) Put(e Entry) error { return x.batch([]Entry{e}, nil, nil) }
 
 // Delete removes an identity (retired by a merge, or left without members).
 func (x *Index) Delete(id string) error {
@@ -300,12 +264,13 @@ func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 		binary.BigEndian.PutUint64(c[:], *cursor)
 		b.SetInternal(cursorKey, c[:])
 	}
-	for _, e := range put {
+	for i := range put {
+		e := &put[i]
 		d, err := toDocument(e)
 		if err != nil {
 			return err
 		}
-		if err := b.Index(e.ID, d); err != nil {
+		if err := b.IndexAdvanced(d); err != nil {
 			return fmt.Errorf("search: index identity %s: %w", e.ID, err)
 		}
 	}
@@ -316,111 +281,6 @@ func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 		return fmt.Errorf("search: batch of %d: %w", b.Size(), err)
 	}
 	return nil
-}
-
-func toDocument(e Entry) (*document, error) {
-	if e.ID == "" {
-		return nil, vigie.Invalid("id", "an indexed identity needs an id")
-	}
-	d := &document{Data: string(encodeEntry(&e))}
-	set := map[string]map[string]bool{}
-	add := func(field string, v string, dst *[]string) {
-		if v == "" {
-			return
-		}
-		if set[field] == nil {
-			set[field] = map[string]bool{}
-		}
-		if !set[field][v] {
-			set[field][v] = true
-			*dst = append(*dst, v)
-		}
-	}
-	for i := range e.Members {
-		r := &e.Members[i]
-		dt, err := matcher.ParseDate(r.BirthDate)
-		if err != nil {
-			dt = matcher.Date{}
-		}
-		year, born := "", ""
-		if dt.Year != 0 {
-			year = fmt.Sprintf("%04d", dt.Year)
-			add("year", year, &d.Year)
-			if dt.Full() {
-				born = fmt.Sprintf("%04d%02d%02d", dt.Year, dt.Month, dt.Day)
-				add("born", born, &d.Born)
-			}
-		}
-		// nameKey files one family-name form under its exact, typo and
-		// phonetic keys (and the phonetic key with the birth year).
-		nameKey := func(t string) {
-			add("name", t, &d.Name)
-			if len(t) >= minDeletion {
-				add("name_del", t, &d.NameDel)
-				for _, v := range deletions(t) {
-					add("name_del", v, &d.NameDel)
-				}
-			}
-			for _, ph := range []string{matcher.Phonex(t), "S" + matcher.Soundex2(t)} {
-				add("name_ph", ph, &d.NamePh)
-				if year != "" {
-					add("name_ph_y", ph+"|"+year, &d.NamePhYear)
-				}
-			}
-		}
-		var namePh []string // phonetic keys of the family-name forms
-		for _, raw := range []string{r.BirthName, r.UsedName} {
-			n := matcher.ParseName(raw)
-			if n.Empty() {
-				continue
-			}
-			for _, t := range n.Core {
-				nameKey(t)
-				namePh = append(namePh, matcher.Phonex(t))
-			}
-			nameKey(n.CoreGlued)
-			namePh = append(namePh, matcher.Phonex(n.CoreGlued))
-			add("name", n.Glued, &d.Name)
-		}
-		if born != "" {
-			for _, np := range namePh {
-				add("name_born", np+"|"+born, &d.NameBorn)
-			}
-		}
-		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
-			n := matcher.ParseName(raw)
-			if n.Empty() {
-				continue
-			}
-			firstPh := make([]string, 0, len(n.Tokens)+1)
-			for _, t := range n.Tokens {
-				add("first", t, &d.First)
-				firstPh = append(firstPh, matcher.Phonex(t))
-			}
-			add("first", n.Glued, &d.First)
-			ph := matcher.Phonex(n.Glued)
-			firstPh = append(firstPh, ph)
-			for _, f := range firstPh {
-				add("first_ph", f, &d.FirstPh)
-				for _, np := range namePh {
-					add("name_first", np+"|"+f, &d.NameFirst)
-				}
-				if year != "" {
-					add("first_y", f+"|"+year, &d.FirstYear)
-				}
-			}
-			if born != "" {
-				add("first_born", ph+"|"+born, &d.FirstBorn)
-			}
-		}
-		if ins := strings.TrimSpace(r.INS); ins != "" {
-			if v, err := matcher.ParseINS(ins, r.INSOID); err == nil {
-				add("ins", v.Number, &d.INS)
-			}
-		}
-		add("ipp", ippTerm(r.Authority, r.LocalID), &d.IPP)
-	}
-	return d, nil
 }
 
 func ippTerm(authority, local string) string {

@@ -510,19 +510,3 @@ func TestSearchConcurrent(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkToDocument measures the indexed form of generated identities,
-// stored form included, without bleve's analysis.
-func BenchmarkToDocument(b *testing.B) {
-	entries, _ := generatedEntries(b, 500, 7)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		for _, e := range entries {
-			if _, err := toDocument(e); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
-}
