@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/blevesearch/bleve/v2/document"
@@ -77,18 +78,43 @@ func mappedOptions(field string) index.FieldIndexingOptions {
 // first added.
 type termSet struct {
 	terms [len(indexedFields)][]string
-	set   [len(indexedFields)]map[string]bool
+	// seen holds the terms of the fields grown past linearTerms (mapped).
+	seen   map[fieldTerm]struct{}
+	mapped [len(indexedFields)]bool
 }
+
+type fieldTerm struct {
+	field int
+	term  string
+}
+
+// linearTerms is the most terms of a field looked through one by one
+// before a map takes over: an identity has a few per field, a few dozen
+// typo keys at most, and a map per document cost more than the scan.
+const linearTerms = 32
 
 func (s *termSet) add(f int, v string) {
 	if v == "" {
 		return
 	}
-	if s.set[f] == nil {
-		s.set[f] = map[string]bool{}
+	if !s.mapped[f] {
+		if len(s.terms[f]) < linearTerms {
+			if !slices.Contains(s.terms[f], v) {
+				s.terms[f] = append(s.terms[f], v)
+			}
+			return
+		}
+		if s.seen == nil {
+			s.seen = make(map[fieldTerm]struct{}, 4*linearTerms)
+		}
+		for _, t := range s.terms[f] {
+			s.seen[fieldTerm{f, t}] = struct{}{}
+		}
+		s.mapped[f] = true
 	}
-	if !s.set[f][v] {
-		s.set[f][v] = true
+	k := fieldTerm{f, v}
+	if _, ok := s.seen[k]; !ok {
+		s.seen[k] = struct{}{}
 		s.terms[f] = append(s.terms[f], v)
 	}
 }

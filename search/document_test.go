@@ -359,6 +359,48 @@ func TestDocumentAsMapped(t *testing.T) {
 	}
 }
 
+// TestTermSet: each term once per field, in the order first added, below
+// and past the number of terms looked through one by one.
+func TestTermSet(t *testing.T) {
+	type add struct {
+		f int
+		v string
+	}
+	many := func(n int) (adds []add, want []string) {
+		for i := range n {
+			v := fmt.Sprint("T", i)
+			adds = append(adds, add{fNameDel, v}, add{fNameDel, fmt.Sprint("T", i/2)}, add{fName, v})
+			want = append(want, v)
+		}
+		return adds, want
+	}
+	pastAdds, pastWant := many(3 * linearTerms)
+	atAdds, atWant := many(linearTerms)
+	for _, tc := range []struct {
+		name string
+		adds []add
+		want map[int][]string
+	}{
+		{"repeats", []add{{fName, "A"}, {fName, "B"}, {fName, "A"}, {fName, "C"}, {fName, "B"}}, map[int][]string{fName: {"A", "B", "C"}}},
+		{"empty", []add{{fName, ""}, {fYear, ""}, {fYear, "1961"}}, map[int][]string{fYear: {"1961"}}},
+		{"fields apart", []add{{fName, "A"}, {fFirst, "A"}, {fFirst, "A"}}, map[int][]string{fName: {"A"}, fFirst: {"A"}}},
+		{"up to the scan's bound", atAdds, map[int][]string{fName: atWant, fNameDel: atWant}},
+		{"past the scan's bound", pastAdds, map[int][]string{fName: pastWant, fNameDel: pastWant}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s termSet
+			for _, a := range tc.adds {
+				s.add(a.f, a.v)
+			}
+			for f, got := range s.terms {
+				if !slices.Equal(got, tc.want[f]) {
+					t.Errorf("field %s: %q, want %q", indexedFields[f], got, tc.want[f])
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkToDocument measures the indexed form of generated identities,
 // stored form included, without bleve's analysis.
 func BenchmarkToDocument(b *testing.B) {
