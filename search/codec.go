@@ -52,8 +52,9 @@ func recordStrings(r *matcher.Record) []*string {
 		&r.FirstName, &r.BirthDate, &r.Sex, &r.BirthPlace, &r.PostalCode, &r.City, &r.Address, &r.Phone}
 }
 
-// encodeEntry returns the stored form of an identity. Members that fail
-// matcher.Prepare are kept without a prepared form.
+// encodeEntry returns the stored form of an identity. A member's prepared
+// form is the one e.Normals holds, else matcher.Prepare's; members that
+// fail matcher.Prepare are kept without one.
 func encodeEntry(e *Entry) []byte {
 	b := make([]byte, 0, 256+384*len(e.Members))
 	b = append(b, entryFormat)
@@ -76,6 +77,11 @@ func encodeEntry(e *Entry) []byte {
 		r := &e.Members[i]
 		b = appendString(b, r.Authority)
 		b = appendString(b, r.LocalID)
+		if i < len(e.Normals) && len(e.Normals[i]) > 0 && e.Normals[i][0] == matcher.PreparedFormat {
+			b = append(b, 1)
+			b = append(b, e.Normals[i]...)
+			continue
+		}
 		p, err := matcher.Prepare(r)
 		if err != nil {
 			b = append(b, 0)

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -92,15 +93,92 @@ func FuzzDecodeEntry(f *testing.F) {
 	})
 }
 
-// BenchmarkEncodeEntry measures the stored form of generated identities.
-func BenchmarkEncodeEntry(b *testing.B) {
-	entries, _ := generatedEntries(b, 500, 7)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		for i := range entries {
-			encodeEntry(&entries[i])
+// forms returns the prepared forms of an identity's members, encoded as
+// the patient index files them (nil for a member that fails Prepare).
+func forms(t testing.TB, e *Entry) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(e.Members))
+	for i := range e.Members {
+		if p, err := matcher.Prepare(&e.Members[i]); err == nil {
+			out[i] = matcher.AppendPrepared(nil, p)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+	return out
+}
+
+// withForms returns entries with their members' forms known.
+func withForms(tb testing.TB, entries []Entry) []Entry {
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		e.Normals = forms(tb, &e)
+		out[i] = e
+	}
+	return out
+}
+
+// TestEncodeEntryKnownForms: the members' forms an entry holds are stored as
+// they are, and what is stored is the same as without them; a missing form,
+// or one of another format, is prepared again.
+func TestEncodeEntryKnownForms(t *testing.T) {
+	two := people[1] // two members
+	unpreparable := Entry{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}
+	otherFormat := forms(t, &two)
+	otherFormat[1] = append([]byte{matcher.PreparedFormat + 1}, otherFormat[1][1:]...)
+	// Another person's form in the place of the second member's: stored
+	// as given, so the entry is no longer the same.
+	swapped := forms(t, &two)
+	swapped[1] = forms(t, &people[6])[0]
+	for _, tc := range []struct {
+		name    string
+		e       Entry
+		normals [][]byte
+		same    bool // stored as without the forms
+	}{
+		{"all known", two, forms(t, &two), true},
+		{"one unknown", two, [][]byte{nil, forms(t, &two)[1]}, true},
+		{"fewer than the members", two, forms(t, &two)[:1], true},
+		{"another format", two, otherFormat, true},
+		{"unpreparable member", unpreparable, forms(t, &unpreparable), true},
+		{"given, not prepared", two, swapped, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := encodeEntry(&tc.e)
+			e := tc.e
+			e.Normals = tc.normals
+			got := encodeEntry(&e)
+			if same := bytes.Equal(got, want); same != tc.same {
+				t.Fatalf("stored as without the forms: %v, want %v", same, tc.same)
+			}
+			d, err := decodeEntry(string(got))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.same {
+				wantPrep, _, _ := matcher.DecodePrepared(string(tc.normals[1]), d.members[1].rec)
+				if !reflect.DeepEqual(d.members[1].prep, wantPrep) {
+					t.Errorf("member 1 stored as %+v, want the form given", d.members[1].prep)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeEntry measures the stored form of generated identities:
+// members prepared, or their forms known (as the patient index gives them).
+func BenchmarkEncodeEntry(b *testing.B) {
+	entries, _ := generatedEntries(b, 500, 7)
+	for _, bc := range []struct {
+		name    string
+		entries []Entry
+	}{{"prepared", entries}, {"known", withForms(b, entries)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				for i := range bc.entries {
+					encodeEntry(&bc.entries[i])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+		})
+	}
 }

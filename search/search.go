@@ -58,6 +58,13 @@ type Entry struct {
 	Hidden  bool             `json:"hidden,omitempty"`
 	Golden  matcher.Record   `json:"golden"`
 	Members []matcher.Record `json:"members"`
+	// Normals optionally holds, parallel to Members, each member's
+	// prepared form encoded by matcher.AppendPrepared, as the patient index
+	// files it (mpi.Snapshot.Normals): it is stored as it is, where
+	// preparing the member again cost the follower ten microseconds. Each
+	// must be the form of the member beside it; a nil one, or one of
+	// another format, is prepared again.
+	Normals [][]byte `json:"-"`
 }
 
 // Options tune an index.

@@ -21,7 +21,7 @@ var HiddenAttributes = []string{"CACH", "OPPO"}
 
 // entryOf is the index entry of a patient-index snapshot.
 func entryOf(s mpi.Snapshot) Entry {
-	e := Entry{ID: s.ID.String(), Golden: s.Golden, Members: s.Records}
+	e := Entry{ID: s.ID.String(), Golden: s.Golden, Members: s.Records, Normals: s.Normals}
 	for _, a := range s.Attributes {
 		if slices.Contains(HiddenAttributes, a) {
 			e.Hidden = true

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -137,20 +138,73 @@ func TestCatchUpLeavesUnchangedIdentities(t *testing.T) {
 	}
 }
 
-// BenchmarkBatch measures what the follower pays per identity it
-// re-indexes, bleve's analysis and segment building included: a batch of
-// generated identities into a new in-memory index.
-func BenchmarkBatch(b *testing.B) {
-	entries, _ := generatedEntries(b, 500, 7)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		x := newIndex(b, "")
-		b.StartTimer()
-		if err := x.Batch(entries, nil); err != nil {
-			b.Fatal(err)
+// TestEntryOfKeepsNormalForms: the entries the follower makes of the patient
+// index's snapshots carry every member's prepared form, and store exactly
+// what preparing the members again gives: records linked, updated, of
+// several sites.
+func TestEntryOfKeepsNormalForms(t *testing.T) {
+	ctx := context.Background()
+	idx := memoryMPI(t)
+	updated := rec("1.2.3.1", "A2", "MARTIN", "", "LEA", "2012-08-30", "F")
+	for _, r := range []matcher.Record{
+		rec("1.2.3.1", "A1", "DE LA FONTAINE", "", "Jean-Pierre Marc", "1961-04-09", "M"),
+		rec("1.2.3.2", "B1", "DELAFONTAINE", "", "JEAN PIERRE", "1961-04-09", "M"),
+		updated,
+		rec("1.2.3.1", "A3", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F"),
+	} {
+		if _, err := idx.Resolve(ctx, r, mpi.System); err != nil {
+			t.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+	updated.City, updated.PostalCode = "BORDEAUX", "33000"
+	if _, err := idx.Resolve(ctx, updated, mpi.System); err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	_, err := idx.Snapshots(ctx, func(s mpi.Snapshot) error {
+		e := entryOf(s)
+		for i, f := range e.Normals {
+			if f == nil {
+				t.Errorf("identity %s: no form for %s/%s", e.ID, e.Members[i].Authority, e.Members[i].LocalID)
+			}
+		}
+		members += len(e.Members)
+		prepared := e
+		prepared.Normals = nil
+		if !bytes.Equal(encodeEntry(&e), encodeEntry(&prepared)) {
+			t.Errorf("identity %s: stored with the patient index's forms is not what preparing its members gives", e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if members != 4 {
+		t.Errorf("%d members seen, want 4", members)
+	}
+}
+
+// BenchmarkBatch measures what the follower pays per identity it
+// re-indexes, bleve's analysis and segment building included: a batch of
+// generated identities into a new in-memory index, members prepared or
+// their forms known (as the patient index gives them).
+func BenchmarkBatch(b *testing.B) {
+	entries, _ := generatedEntries(b, 500, 7)
+	for _, bc := range []struct {
+		name    string
+		entries []Entry
+	}{{"prepared", entries}, {"known", withForms(b, entries)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				x := newIndex(b, "")
+				b.StartTimer()
+				if err := x.Batch(bc.entries, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+		})
+	}
 }
