@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	index "github.com/blevesearch/bleve_index_api"
+
+	"vigie/matcher"
 )
 
 // A view reads what bleve's own reader reads: on an index of several
@@ -14,17 +16,27 @@ import (
 // term's document frequency and documents, membership of each document, and
 // each document's stored form.
 func TestViewReadsWhatBleveReads(t *testing.T) {
-	x := newIndex(t, filepath.Join(t.TempDir(), "idx"))
+	// bleve's own merges are paused: they would merge the small segments
+	// the test needs, as soon as they are persisted.
+	x, err := open(filepath.Join(t.TempDir(), "idx"), matcher.DefaultModel(), Options{},
+		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
 	var all []Entry
 	for i := range 300 {
 		all = append(all, tidyPerson(i, i%3))
 	}
-	// Four batches, four segments; then re-index a third of them (their
-	// old documents are deleted where they were) and remove a tenth.
+	// Four batches, four segments (each persisted before the next: the
+	// persister merges the segments it finds in memory into one); then
+	// re-index a third of them (their old documents are deleted where
+	// they were) and remove a tenth.
 	for b := 0; b < 300; b += 75 {
 		if err := x.Batch(all[b:b+75], nil); err != nil {
 			t.Fatal(err)
 		}
+		settled(t, x)
 	}
 	var again []Entry
 	var del []string

@@ -142,6 +142,12 @@ var ErrFormat = errors.New("search: the index was written in another format; reb
 // existing index of another format is refused with an error wrapping
 // ErrFormat.
 func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
+	return open(dir, model, opts, nil)
+}
+
+// open is Open with a configuration of bleve's index (nil for its
+// defaults): tests pause bleve's own merges with it.
+func open(dir string, model *matcher.Model, opts Options, config map[string]any) (*Index, error) {
 	var bi bleve.Index
 	var err error
 	fresh := true
@@ -149,13 +155,13 @@ func Open(dir string, model *matcher.Model, opts Options) (*Index, error) {
 	case dir == "":
 		// scorch, as on disk (bleve's own in-memory index is another
 		// kind, with other internal document numbers).
-		bi, err = bleve.NewUsing("", indexMapping(), scorch.Name, scorch.Name, nil)
+		bi, err = bleve.NewUsing("", indexMapping(), scorch.Name, scorch.Name, config)
 	default:
 		if _, statErr := os.Stat(dir); statErr == nil {
-			bi, err = bleve.Open(dir)
+			bi, err = bleve.OpenUsing(dir, config)
 			fresh = false
 		} else {
-			bi, err = bleve.New(dir, indexMapping())
+			bi, err = bleve.NewUsing(dir, indexMapping(), bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, config)
 		}
 	}
 	if err != nil {
