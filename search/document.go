@@ -173,8 +173,9 @@ func entryTerms(e *Entry, s *termSet) {
 			}
 		}
 		// nameKey files one family-name form under its exact, typo and
-		// phonetic keys (and the phonetic key with the birth year).
-		nameKey := func(t string) {
+		// phonetic keys (and the phonetic key with the birth year), and
+		// returns its Phonex key.
+		nameKey := func(t string) string {
 			s.add(fName, t)
 			if len(t) >= minDeletion {
 				s.add(fNameDel, t)
@@ -182,12 +183,14 @@ func entryTerms(e *Entry, s *termSet) {
 					s.add(fNameDel, v)
 				}
 			}
-			for _, ph := range []string{matcher.Phonex(t), "S" + matcher.Soundex2(t)} {
+			phonex := matcher.Phonex(t)
+			for _, ph := range []string{phonex, "S" + matcher.Soundex2(t)} {
 				s.add(fNamePh, ph)
 				if year != "" {
 					s.add(fNamePhYear, ph+"|"+year)
 				}
 			}
+			return phonex
 		}
 		var namePh []string // phonetic keys of the family-name forms
 		for _, raw := range []string{r.BirthName, r.UsedName} {
@@ -196,11 +199,9 @@ func entryTerms(e *Entry, s *termSet) {
 				continue
 			}
 			for _, t := range n.Core {
-				nameKey(t)
-				namePh = append(namePh, matcher.Phonex(t))
+				namePh = append(namePh, nameKey(t))
 			}
-			nameKey(n.CoreGlued)
-			namePh = append(namePh, matcher.Phonex(n.CoreGlued))
+			namePh = append(namePh, nameKey(n.CoreGlued))
 			s.add(fName, n.Glued)
 		}
 		if born != "" {
