@@ -51,43 +51,54 @@ func golden(members []*recordState) matcher.Record {
 			qual = m
 		}
 	}
+	// The values of a field with their votes: an identity has a few
+	// members, so a list looked through is cheaper than a map, and the
+	// winner does not depend on the order (the last criterion is the
+	// value itself).
+	type tally struct {
+		value  string
+		rank   int
+		count  int
+		latest time.Time
+	}
+	votes := make([]tally, 0, len(members))
 	for _, f := range fields {
 		if f.ins && qual != nil {
 			*f.get(&out) = *f.get(&qual.Record)
 			continue
 		}
-		type tally struct {
-			rank   int
-			count  int
-			latest time.Time
-		}
-		votes := map[string]*tally{}
-		best := ""
-		var bt *tally
+		votes = votes[:0]
 		for _, m := range members {
 			v := *f.get(&m.Record)
 			if strings.TrimSpace(v) == "" {
 				continue
 			}
-			t := votes[v]
-			if t == nil {
-				t = &tally{}
-				votes[v] = t
+			i := 0
+			for i < len(votes) && votes[i].value != v {
+				i++
 			}
+			if i == len(votes) {
+				votes = append(votes, tally{value: v})
+			}
+			t := &votes[i]
 			t.rank = max(t.rank, statusRank(m.Record.Status))
 			t.count++
 			if m.Received.After(t.latest) {
 				t.latest = m.Received
 			}
 		}
-		for v, t := range votes {
+		var bt *tally
+		for i := range votes {
+			t := &votes[i]
 			if bt == nil || t.rank > bt.rank ||
 				t.rank == bt.rank && (t.count > bt.count ||
-					t.count == bt.count && (t.latest.After(bt.latest) || t.latest.Equal(bt.latest) && v < best)) {
-				best, bt = v, t
+					t.count == bt.count && (t.latest.After(bt.latest) || t.latest.Equal(bt.latest) && t.value < bt.value)) {
+				bt = t
 			}
 		}
-		*f.get(&out) = best
+		if bt != nil {
+			*f.get(&out) = bt.value
+		}
 	}
 	for _, m := range members {
 		if statusOrder(m.Record.Status) > statusOrder(out.Status) {
