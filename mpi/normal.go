@@ -12,7 +12,9 @@ import (
 // than preparing it again (tens of microseconds: folding, phonetic keys).
 // The encoding is matcher's prepared-form codec (matcher.AppendPrepared),
 // whose own tests fail when matcher.Prepared gains a field it does not
-// carry.
+// carry. Snapshots hand the forms to derived indexes (Snapshot.Normals):
+// the search index stores them as they are rather than preparing every
+// member of each identity it re-indexes.
 
 // normalVersion is the first byte of an encoded normalised form; a form of
 // another version is ignored (the record is prepared again).
