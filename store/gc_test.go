@@ -30,6 +30,35 @@ func vlogSize(t *testing.T, dir string) int64 {
 }
 
 func TestServiceStoreKeepsLargeValuesInTheValueLog(t *testing.T) {
+	small, large := []byte("identity"), bytes.Repeat([]byte("r"), valueThreshold)
+	// readBack checks that every value reads back, wherever it was kept.
+	readBack := func(t *testing.T, db *badger.DB) {
+		t.Helper()
+		err := db.View(func(txn *badger.Txn) error {
+			for i := 0; i < 200; i++ {
+				for _, kv := range []struct {
+					k string
+					v []byte
+				}{{fmt.Sprintf("s/%03d", i), small}, {fmt.Sprintf("l/%03d", i), large}} {
+					it, err := txn.Get([]byte(kv.k))
+					if err != nil {
+						return fmt.Errorf("%s: %w", kv.k, err)
+					}
+					v, err := it.ValueCopy(nil)
+					if err != nil {
+						return err
+					}
+					if !bytes.Equal(v, kv.v) {
+						return fmt.Errorf("%s: read %d bytes, wrote %d", kv.k, len(v), len(kv.v))
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name    string
 		opts    Options
@@ -38,14 +67,17 @@ func TestServiceStoreKeepsLargeValuesInTheValueLog(t *testing.T) {
 		{"durable", Options{}, false},
 		{"deferred", Options{Deferred: true}, false},
 		{"bulk", Options{NoSync: true}, true},
+		{"in memory", Options{InMemory: true}, true}, // Badger has no value log in memory
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := ""
+			if !tc.opts.InMemory {
+				dir = t.TempDir()
+			}
 			db, err := Open(dir, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			small, large := []byte("identity"), bytes.Repeat([]byte("r"), valueThreshold)
 			err = db.Update(func(txn *badger.Txn) error {
 				for i := 0; i < 200; i++ {
 					if err := txn.Set(fmt.Appendf(nil, "s/%03d", i), small); err != nil {
@@ -60,42 +92,22 @@ func TestServiceStoreKeepsLargeValuesInTheValueLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			readBack(t, db)
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
+			}
+			if tc.opts.InMemory {
+				return
 			}
 			got := vlogSize(t, dir)
 			if inLog := got >= int64(200*valueThreshold); inLog == tc.inTable {
 				t.Fatalf("value log holds %d bytes after 200 values of %d bytes; want them in the tables: %v", got, valueThreshold, tc.inTable)
 			}
-			// Reopened, every value reads back, wherever it was kept.
 			if db, err = Open(dir, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			err = db.View(func(txn *badger.Txn) error {
-				for i := 0; i < 200; i++ {
-					for _, kv := range []struct {
-						k string
-						v []byte
-					}{{fmt.Sprintf("s/%03d", i), small}, {fmt.Sprintf("l/%03d", i), large}} {
-						it, err := txn.Get([]byte(kv.k))
-						if err != nil {
-							return fmt.Errorf("%s: %w", kv.k, err)
-						}
-						v, err := it.ValueCopy(nil)
-						if err != nil {
-							return err
-						}
-						if !bytes.Equal(v, kv.v) {
-							return fmt.Errorf("%s: read %d bytes, wrote %d", kv.k, len(v), len(kv.v))
-						}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			readBack(t, db)
 		})
 	}
 }

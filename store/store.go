@@ -113,9 +113,10 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		cache = 64
 	}
 	// Badger keeps every value in its tables unless told otherwise (a
-	// threshold of 1 MB); a bulk load keeps that default (see below).
+	// threshold of 1 MB); a bulk load keeps that default (see below), and
+	// so does a store in memory, which has no value log.
 	threshold := int64(1 << 20)
-	if !o.NoSync {
+	if !o.NoSync && !o.InMemory {
 		threshold = valueThreshold
 	}
 	opts = opts.
