@@ -364,9 +364,7 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 		l.cur = nil
 		return fmt.Errorf("mpi: import line %d: resolve %s: %w", line, r.k, err)
 	}
-	for _, f := range t.after {
-		f()
-	}
+	t.applied()
 	l.decided++
 	b.rowEnds = append(b.rowEnds, len(b.entries))
 	return l.report(Imported{Line: line, Result: res, Decide: time.Since(t0)})

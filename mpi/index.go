@@ -277,9 +277,14 @@ func freqValues(p *matcher.Prepared) (family, first string) {
 // committed (in-memory state follows the store, never the other way).
 type tx struct {
 	*badger.Txn
-	x     *Index
-	after []func()
-	now   time.Time
+	x *Index
+	// mirror are the changes to the in-memory mirror that follow the
+	// commit, run together under memMu held for writing: one write lock
+	// per transaction, not one per change, since each waits for the
+	// resolutions reading the mirror meanwhile. after runs next.
+	mirror []func()
+	after  []func()
+	now    time.Time
 	// bulk, when set, is the bulk load this transaction is one row of (see
 	// Import): Txn is nil, writes go to the load's current batch and reads
 	// see the rows decided but not yet committed. Only the paths a new
@@ -375,10 +380,23 @@ func (x *Index) run(ctx context.Context, fn func(t *tx) error) error {
 		if err != nil {
 			return err
 		}
-		for _, f := range t.after {
+		t.applied()
+		return nil
+	}
+}
+
+// applied runs what follows a committed transaction: the mirror's changes
+// under one write lock, then the rest.
+func (t *tx) applied() {
+	if len(t.mirror) > 0 {
+		t.x.memMu.Lock()
+		for _, f := range t.mirror {
 			f()
 		}
-		return nil
+		t.x.memMu.Unlock()
+	}
+	for _, f := range t.after {
+		f()
 	}
 }
 
@@ -560,12 +578,10 @@ func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
 // once committed.
 func (t *tx) setRecord(k SourceKey, st *recordState) error {
 	id, version := st.Identity, st.Version
-	t.after = append(t.after, func() {
+	t.mirror = append(t.mirror, func() {
 		x := t.x
-		x.memMu.Lock()
 		o := x.ordLocked(k)
 		x.recIdent[o], x.recVersion[o] = id, uint32(version)
-		x.memMu.Unlock()
 	})
 	return t.put(recordKey(k), st)
 }
@@ -578,10 +594,8 @@ func (x *Index) blockHash(s string) uint64 { return maphash.String(x.seed, s) }
 // setBlocks refiles a record in the in-memory blocking index once the
 // transaction has committed (after its setRecord).
 func (t *tx) setBlocks(k SourceKey, old, cur []string) {
-	t.after = append(t.after, func() {
+	t.mirror = append(t.mirror, func() {
 		x := t.x
-		x.memMu.Lock()
-		defer x.memMu.Unlock()
 		ord := x.ordLocked(k)
 		for _, b := range old {
 			if !slices.Contains(cur, b) {
@@ -602,10 +616,8 @@ func (t *tx) setIdentity(x *identity) error {
 	slices.SortFunc(x.Members, compareKeys)
 	id, members, attrs := x.ID, slices.Clone(x.Members), slices.Clone(x.Attributes)
 	retired := x.Retired != 0
-	t.after = append(t.after, func() {
-		t.x.memMu.Lock()
+	t.mirror = append(t.mirror, func() {
 		t.x.setIdentLocked(id, !retired, members, attrs)
-		t.x.memMu.Unlock()
 	})
 	return t.put(identityKey(x.ID), x)
 }
