@@ -405,11 +405,7 @@ func TestTermSet(t *testing.T) {
 // stored form included, without bleve's analysis: members prepared, or
 // their forms known (as the patient index gives them).
 func BenchmarkToDocument(b *testing.B) {
-	entries, _ := generatedEntries(b, 500, 7)
-	for _, bc := range []struct {
-		name    string
-		entries []Entry
-	}{{"prepared", entries}, {"known", withForms(b, entries)}} {
+	for _, bc := range formVariants(b) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
@@ -419,7 +415,7 @@ func BenchmarkToDocument(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bc.entries)), "ns/identity")
 		})
 	}
 }

@@ -189,11 +189,7 @@ func TestEntryOfKeepsNormalForms(t *testing.T) {
 // generated identities into a new in-memory index, members prepared or
 // their forms known (as the patient index gives them).
 func BenchmarkBatch(b *testing.B) {
-	entries, _ := generatedEntries(b, 500, 7)
-	for _, bc := range []struct {
-		name    string
-		entries []Entry
-	}{{"prepared", entries}, {"known", withForms(b, entries)}} {
+	for _, bc := range formVariants(b) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
@@ -204,7 +200,7 @@ func BenchmarkBatch(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(entries)), "ns/identity")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bc.entries)), "ns/identity")
 		})
 	}
 }
