@@ -272,14 +272,24 @@ func (l *Log) commitGroups() {
 		if err == nil && l.sync != nil {
 			// One sync for the group: it starts after the group's
 			// commit, which came after every member's own changes.
-			err = l.sync()
+			// It is waited for beside the committer, which goes on to
+			// the next group meanwhile (the store's syncer shares one
+			// sync among the groups waiting at once).
+			go func() { release(group, l.sync()) }()
+			continue
 		}
-		for _, p := range group {
-			if err != nil {
-				p.e, p.err = Entry{}, fmt.Errorf("audit: append: %w", err)
-			}
-			close(p.done)
+		release(group, err)
+	}
+}
+
+// release answers the appends of a group: err, when not nil, is why their
+// entries may not be durable.
+func release(group []*pending, err error) {
+	for _, p := range group {
+		if err != nil {
+			p.e, p.err = Entry{}, fmt.Errorf("audit: append: %w", err)
 		}
+		close(p.done)
 	}
 }
 

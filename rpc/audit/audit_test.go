@@ -483,3 +483,68 @@ func TestAppendWaitsForSync(t *testing.T) {
 		t.Fatalf("Append on a store that cannot sync: %v", err)
 	}
 }
+
+// TestAppendCommitsWhileAGroupWaitsForItsSync checks that a group waiting
+// for its sync does not hold back the next group's commit, and that no
+// append returns before a sync that started after its commit.
+func TestAppendCommitsWhileAGroupWaitsForItsSync(t *testing.T) {
+	_, l := openMem(t)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // a failed check must not leave the syncs blocked
+	var mu sync.Mutex
+	var heads []uint64 // the trail's head at each sync's start
+	l.SetSync(func() error {
+		seq, _ := l.Head()
+		mu.Lock()
+		heads = append(heads, seq)
+		mu.Unlock()
+		<-release
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() {
+		_, err := l.Append(Entry{Principal: "u", Operation: "first"})
+		first <- err
+	}()
+	// The first entry is committed, its sync blocked: a second append is
+	// committed all the same.
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(heads) == 1 })
+	second := make(chan error, 1)
+	go func() {
+		_, err := l.Append(Entry{Principal: "u", Operation: "second"})
+		second <- err
+	}()
+	waitFor(t, func() bool { seq, _ := l.Head(); return seq == 2 })
+	select {
+	case err := <-first:
+		t.Fatalf("the first append returned (%v) before its sync", err)
+	case err := <-second:
+		t.Fatalf("the second append returned (%v) before its sync", err)
+	default:
+	}
+	unblock()
+	for _, c := range []chan error{first, second} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(heads, []uint64{1, 2}) {
+		t.Fatalf("heads at the syncs' start: %v, want one sync after each entry's commit", heads)
+	}
+}
+
+// waitFor waits up to 10 s for cond.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
