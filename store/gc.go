@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -45,4 +47,22 @@ func CollectGarbage(db *badger.DB, ratio float64) (int, error) {
 			return n, fmt.Errorf("store: collect garbage: %w", err)
 		}
 	}
+}
+
+// ValueLogBytes returns the size of the value-log files of the store in
+// dir, the space CollectGarbage reclaims.
+func ValueLogBytes(dir string) (int64, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return 0, err
+		}
+		n += st.Size()
+	}
+	return n, nil
 }

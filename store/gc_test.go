@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -14,17 +12,9 @@ import (
 // vlogSize returns the bytes of the store's value-log files.
 func vlogSize(t *testing.T, dir string) int64 {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	n, err := ValueLogBytes(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var n int64
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += st.Size()
 	}
 	return n
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"vigie/store"
 )
@@ -37,7 +36,11 @@ func runGC(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	before := valueLogBytes(*data)
+	before, err := store.ValueLogBytes(*data)
+	if err != nil {
+		db.Close()
+		return err
+	}
 	n, err := store.CollectGarbage(db, *ratio)
 	if cerr := db.Close(); err == nil {
 		err = cerr
@@ -45,19 +48,10 @@ func runGC(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "rewrote %d value-log files; value log %.1f → %.1f MB\n", n, float64(before)/1e6, float64(valueLogBytes(*data))/1e6)
-	return nil
-}
-
-// valueLogBytes returns the size of a store's value-log files (0 when
-// unreadable: the figure is informative only).
-func valueLogBytes(dir string) int64 {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
-	var n int64
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			n += st.Size()
-		}
+	after, err := store.ValueLogBytes(*data)
+	if err != nil {
+		return err
 	}
-	return n
+	fmt.Fprintf(stdout, "rewrote %d value-log files; value log %.1f → %.1f MB\n", n, float64(before)/1e6, float64(after)/1e6)
+	return nil
 }
