@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -52,6 +53,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Float64("rate", 0, "open loop: requests offered per second in all, each timed from its scheduled start so that queueing counts (0: closed loop, each client sends its next request when the last one is answered)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (the clients' samples carry the label side=client: go tool pprof -tagignore side=client shows the server alone)")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
+	timeline := fs.String("timeline", "", "write every request's start (ms into the load), kind and latency (µs) to this CSV file: where in the run the slow ones fall")
 	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -69,7 +71,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile, Timeline: *timeline}, stdout)
 }
 
 type benchServeConfig struct {
@@ -91,6 +93,8 @@ type benchServeConfig struct {
 	// MemProfile, when set, receives a heap profile taken at the end of
 	// the load, server still running.
 	MemProfile string
+	// Timeline, when set, is a CSV file of every request (see writeTimeline).
+	Timeline string
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -102,6 +106,13 @@ type benchPrep struct {
 	ingestKey, readKey string
 	keyIDs             []string
 }
+
+// benchQueries is the most search queries the load test prepares. Each
+// search takes the next one, so that a run of up to that many searches
+// asks for as many different patients, as clinicians do: a few thousand
+// queries asked again and again kept the terms and stored forms they read
+// in the caches, and flattered the figures.
+const benchQueries = 200_000
 
 func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	var p benchPrep
@@ -121,7 +132,7 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	}
 	// Queries: the traits of stored records, spread over the key space
 	// (one record in step), as a clinician would type them.
-	step := max(1, p.before/2000)
+	step := max(1, p.before/benchQueries)
 	n := 0
 	stop := errors.New("enough")
 	err = ix.Scan(context.Background(), func(_ mpi.SourceKey, _ mpi.ID, r matcher.Record) error {
@@ -129,7 +140,7 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 		if n%step == 0 && r.BirthName != "" && r.BirthDate != "" {
 			p.queries = append(p.queries, &v1.SearchTraits{Name: r.BirthName, FirstNames: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex})
 		}
-		if len(p.queries) >= 2000 {
+		if len(p.queries) >= benchQueries {
 			return stop
 		}
 		return nil
@@ -193,13 +204,31 @@ func benchRecords(n int, seed uint64) ([]*v1.SourceRecord, error) {
 type latencies struct {
 	mu  sync.Mutex
 	d   []time.Duration
+	at  []time.Duration // when each request was due, from the start of the load
 	err atomic.Int64
 }
 
-func (l *latencies) add(d time.Duration) {
+func (l *latencies) add(at, d time.Duration) {
 	l.mu.Lock()
 	l.d = append(l.d, d)
+	l.at = append(l.at, at)
 	l.mu.Unlock()
+}
+
+// writeTimeline writes every request of ls (by kind) as a CSV row: when it
+// was due in ms from the start of the load, its kind, its latency in µs.
+func writeTimeline(path string, ls map[string]*latencies) error {
+	var b strings.Builder
+	b.WriteString("start_ms,kind,latency_us\n")
+	for _, kind := range slices.Sorted(maps.Keys(ls)) {
+		l := ls[kind]
+		l.mu.Lock()
+		for i := range l.d {
+			fmt.Fprintf(&b, "%d,%s,%d\n", l.at[i].Milliseconds(), kind, l.d[i].Microseconds())
+		}
+		l.mu.Unlock()
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func (l *latencies) summary(name string, elapsed time.Duration) string {
@@ -291,7 +320,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	reader := vigiev1connect.NewIdentityServiceClient(hc, base, withKey(prep.readKey))
 
 	var resolves, searches latencies
-	var next, issued atomic.Int64
+	var next, nextQuery, issued atomic.Int64
 	var ackMu sync.Mutex
 	var acked []mpi.SourceKey
 	var firstErr atomic.Value
@@ -370,12 +399,12 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 						}
 						continue
 					}
-					resolves.add(time.Since(s))
+					resolves.add(s.Sub(t1), time.Since(s))
 					ackMu.Lock()
 					acked = append(acked, mpi.SourceKey{Authority: r.GetAuthority(), LocalID: r.GetLocalId()})
 					ackMu.Unlock()
 				} else {
-					q := prep.queries[rng.IntN(len(prep.queries))]
+					q := prep.queries[(nextQuery.Add(1)-1)%int64(len(prep.queries))]
 					_, err := reader.SearchIdentities(callCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
 					if err != nil {
 						if callCtx.Err() == nil && (c.Rate > 0 || runCtx.Err() == nil) {
@@ -384,7 +413,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 						}
 						continue
 					}
-					searches.add(time.Since(s))
+					searches.add(s.Sub(t1), time.Since(s))
 				}
 			}
 		})
@@ -421,6 +450,12 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 		elapsed = min(elapsed, c.Duration)
 	} else {
 		fmt.Fprintf(stdout, "closed loop: %d clients over loopback for %s (%.0f%% ResolveRecord):\n", c.Clients, elapsed.Round(time.Millisecond), 100*c.ResolveShare)
+	}
+	if c.Timeline != "" {
+		// Before the summaries, which sort the latencies.
+		if err := writeTimeline(c.Timeline, map[string]*latencies{"resolve": &resolves, "search": &searches}); err != nil {
+			return fmt.Errorf("timeline: %w", err)
+		}
 	}
 	fmt.Fprint(stdout, resolves.summary("ResolveRecord", elapsed))
 	fmt.Fprint(stdout, searches.summary("SearchIdentities", elapsed))

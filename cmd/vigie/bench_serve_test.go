@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -22,9 +25,10 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 		t.Fatalf("import: %d\n%s%s", code, out, errs)
 	}
 	okLine := regexp.MustCompile(`(ResolveRecord|SearchIdentities)\s+(\d+) ok\s+(\d+) errors`)
+	timeline := filepath.Join(t.TempDir(), "timeline.csv")
 	for _, args := range [][]string{
 		{"--clients", "4", "--duration", "1s"},
-		{"--clients", "8", "--duration", "2s", "--rate", "40"},
+		{"--clients", "8", "--duration", "2s", "--rate", "40", "--timeline", timeline},
 	} {
 		code, out, errs := vigieRun(t, append([]string{"bench", "serve", "--data", data, "--seed", "5"}, args...)...)
 		if code != 0 {
@@ -50,6 +54,36 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 			t.Errorf("open loop at 40/s for 2 s answered %d requests, want 80 less a few at most\n%s", total, out)
 		case !open && total == 0:
 			t.Errorf("closed loop answered nothing:\n%s", out)
+		}
+		if open {
+			checkTimeline(t, timeline, total)
+		}
+	}
+}
+
+// checkTimeline checks that the timeline holds one row per answered
+// request, due within the 2-s load and with a latency.
+func checkTimeline(t *testing.T, path string, answered int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "start_ms,kind,latency_us" {
+		t.Fatalf("timeline header: %v", rows)
+	}
+	if len(rows)-1 != answered {
+		t.Errorf("timeline has %d requests, the report %d", len(rows)-1, answered)
+	}
+	for _, r := range rows[1:] {
+		start, err1 := strconv.Atoi(r[0])
+		lat, err2 := strconv.Atoi(r[2])
+		if err1 != nil || err2 != nil || start < 0 || start >= 2000 || lat <= 0 || (r[1] != "resolve" && r[1] != "search") {
+			t.Errorf("timeline row %v", r)
 		}
 	}
 }
