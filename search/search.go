@@ -420,7 +420,10 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 			model = model.WithPopulation(n)
 		}
 	}
-	hits := make([]Hit, 0, len(cands))
+	// A Hit is large (the score's comparisons, the golden record) and most
+	// candidates past the first 2×limit are not scored: room for those
+	// only, growing if more are close enough to the best.
+	hits := make([]Hit, 0, min(len(cands), 2*limit))
 	for i, c := range cands {
 		if i >= 2*limit && c.score < cands[0].score-rescoreSlack {
 			break
