@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"vigie/matcher"
 	"vigie/mpi"
@@ -102,7 +103,7 @@ type benchServeConfig struct {
 // keys of its own.
 type benchPrep struct {
 	before             int
-	queries            []*v1.SearchTraits
+	queries            queryBook
 	ingestKey, readKey string
 	keyIDs             []string
 }
@@ -114,8 +115,43 @@ type benchPrep struct {
 // in the caches, and flattered the figures.
 const benchQueries = 200_000
 
+// queryBook holds the load's search queries marshalled end to end in one
+// buffer. The load generator shares the server's process and its
+// collector: 200,000 queries as Go values were 29 MB of pointers to trace
+// at every collection, on top of the server's own 17 MB, and made its
+// pauses longer than the server alone would have them.
+type queryBook struct {
+	buf  []byte
+	ends []int
+}
+
+func (b *queryBook) add(q *v1.SearchTraits) error {
+	var err error
+	if b.buf, err = (proto.MarshalOptions{}).MarshalAppend(b.buf, q); err != nil {
+		return fmt.Errorf("bench query: %w", err)
+	}
+	b.ends = append(b.ends, len(b.buf))
+	return nil
+}
+
+func (b *queryBook) len() int { return len(b.ends) }
+
+// get returns query i, decoded afresh.
+func (b *queryBook) get(i int) (*v1.SearchTraits, error) {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	q := new(v1.SearchTraits)
+	if err := proto.Unmarshal(b.buf[start:b.ends[i]], q); err != nil {
+		return nil, fmt.Errorf("bench query %d: %w", i, err)
+	}
+	return q, nil
+}
+
 func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	var p benchPrep
+	var queries []*v1.SearchTraits
 	db, err := store.Open(data, store.Options{})
 	if err != nil {
 		return p, err
@@ -138,9 +174,9 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	err = ix.Scan(context.Background(), func(_ mpi.SourceKey, _ mpi.ID, r matcher.Record) error {
 		n++
 		if n%step == 0 && r.BirthName != "" && r.BirthDate != "" {
-			p.queries = append(p.queries, &v1.SearchTraits{Name: r.BirthName, FirstNames: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex})
+			queries = append(queries, &v1.SearchTraits{Name: r.BirthName, FirstNames: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex})
 		}
-		if len(p.queries) >= benchQueries {
+		if len(queries) >= benchQueries {
 			return stop
 		}
 		return nil
@@ -149,7 +185,12 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 		return p, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	rng.Shuffle(len(p.queries), func(i, j int) { p.queries[i], p.queries[j] = p.queries[j], p.queries[i] })
+	rng.Shuffle(len(queries), func(i, j int) { queries[i], queries[j] = queries[j], queries[i] })
+	for _, q := range queries {
+		if err := p.queries.add(q); err != nil {
+			return p, err
+		}
+	}
 	keys := auth.NewKeys(db)
 	secret, k, err := keys.Create(auth.RoleIngest, []string{benchAuthority}, "bench-serve-ingest", 2*time.Hour)
 	if err != nil {
@@ -255,7 +296,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(prep.queries) == 0 {
+	if prep.queries.len() == 0 {
 		return fmt.Errorf("no record of the store has a birth name and date to search for")
 	}
 	// Enough fresh records for the whole run at a generous rate.
@@ -269,7 +310,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "store %s: %d records; %d search queries from stored records, %d fresh records to resolve (prepared in %s)\n",
-		c.Data, prep.before, len(prep.queries), len(recs), time.Since(t0).Round(time.Millisecond))
+		c.Data, prep.before, prep.queries.len(), len(recs), time.Since(t0).Round(time.Millisecond))
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -404,8 +445,13 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 					acked = append(acked, mpi.SourceKey{Authority: r.GetAuthority(), LocalID: r.GetLocalId()})
 					ackMu.Unlock()
 				} else {
-					q := prep.queries[(nextQuery.Add(1)-1)%int64(len(prep.queries))]
-					_, err := reader.SearchIdentities(callCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
+					q, err := prep.queries.get(int((nextQuery.Add(1) - 1) % int64(prep.queries.len())))
+					if err != nil {
+						searches.err.Add(1)
+						firstErr.CompareAndSwap(nil, err.Error())
+						continue
+					}
+					_, err = reader.SearchIdentities(callCtx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: q, Limit: 10}))
 					if err != nil {
 						if callCtx.Err() == nil && (c.Rate > 0 || runCtx.Err() == nil) {
 							searches.err.Add(1)

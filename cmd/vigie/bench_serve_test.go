@@ -10,8 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"vigie/matcher"
 	"vigie/rpc"
+	v1 "vigie/rpc/gen/vigie/v1"
 )
 
 // TestBenchServeClosedAndOpenLoop runs the load test on a small store in
@@ -102,6 +105,35 @@ func TestBenchRecordsValid(t *testing.T) {
 		rec := rpc.RecordFromProto(r)
 		if _, err := matcher.Prepare(&rec); err != nil {
 			t.Errorf("record %s: %v", r.GetLocalId(), err)
+		}
+	}
+}
+
+// The query book gives back each query as it was added, in order, the
+// first and the last included.
+func TestQueryBook(t *testing.T) {
+	qs := []*v1.SearchTraits{
+		{Name: "DUPONT", FirstNames: "JEAN", BirthDate: "1950-01-02", Sex: "M"},
+		{Name: "ÉLISE-MARIE D'ARC", BirthDate: "2001-12-31"},
+		{},
+		{Name: "N", FirstNames: "A B C", Sex: "F"},
+	}
+	var b queryBook
+	for _, q := range qs {
+		if err := b.add(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.len() != len(qs) {
+		t.Fatalf("len %d, want %d", b.len(), len(qs))
+	}
+	for i, want := range qs {
+		got, err := b.get(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("query %d: %v, want %v", i, got, want)
 		}
 	}
 }
