@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -259,17 +260,25 @@ func (l *latencies) add(at, d time.Duration) {
 // writeTimeline writes every request of ls (by kind) as a CSV row: when it
 // was due in ms from the start of the load, its kind, its latency in µs.
 func writeTimeline(path string, ls map[string]*latencies) error {
-	var b strings.Builder
-	b.WriteString("start_ms,kind,latency_us\n")
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("start_ms,kind,latency_us\n")
 	for _, kind := range slices.Sorted(maps.Keys(ls)) {
 		l := ls[kind]
 		l.mu.Lock()
 		for i := range l.d {
-			fmt.Fprintf(&b, "%d,%s,%d\n", l.at[i].Milliseconds(), kind, l.d[i].Microseconds())
+			fmt.Fprintf(w, "%d,%s,%d\n", l.at[i].Milliseconds(), kind, l.d[i].Microseconds())
 		}
 		l.mu.Unlock()
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (l *latencies) summary(name string, elapsed time.Duration) string {
