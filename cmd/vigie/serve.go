@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -145,6 +146,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	t0 := time.Now()
+	log.Info("scheduler", "gomaxprocs", setServeProcs(), "cores", runtime.NumCPU())
 	// Commits are synced in groups: every call's answer waits for a sync
 	// that covers its changes and its audit entry (see store.Syncer).
 	db, err := store.Open(c.Data, store.Options{Deferred: true})
