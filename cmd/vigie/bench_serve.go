@@ -350,7 +350,8 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	// warm, as it is in a server that has been running for a while.
 	select {
 	case n := <-warmed:
-		fmt.Fprintf(stdout, "server ready, its cache of normalised forms warmed with %d forms, %s after start\n", n, time.Since(tStart).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "server ready, its cache of normalised forms warmed with %d forms, %s after start; GOMAXPROCS %d on %d cores\n",
+			n, time.Since(tStart).Round(time.Millisecond), runtime.GOMAXPROCS(0), runtime.NumCPU())
 	case err := <-served:
 		return fmt.Errorf("the server stopped: %v", err)
 	}

@@ -28,6 +28,8 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 		t.Fatalf("import: %d\n%s%s", code, out, errs)
 	}
 	okLine := regexp.MustCompile(`(ResolveRecord|SearchIdentities)\s+(\d+) ok\s+(\d+) errors`)
+	// The figures depend on the server's scheduler slots: the report says them.
+	procsLine := regexp.MustCompile(`GOMAXPROCS [1-9]\d* on [1-9]\d* cores`)
 	timeline := filepath.Join(t.TempDir(), "timeline.csv")
 	for _, args := range [][]string{
 		{"--clients", "4", "--duration", "1s"},
@@ -37,7 +39,7 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("bench serve %v: exit %d\n%s%s", args, code, out, errs)
 		}
-		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") {
+		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") || !procsLine.MatchString(out) {
 			t.Errorf("bench serve %v report:\n%s", args, out)
 		}
 		total := 0
