@@ -75,22 +75,59 @@ func AppendPrepared(b []byte, p *Prepared) []byte {
 // ErrPreparedForm.
 func DecodePrepared(s string, rec *Record) (*Prepared, string, error) {
 	p := &Prepared{Record: rec}
-	n, err := decodePrepared(s, p)
+	n, err := decodePrepared(s, p, nil)
 	if err != nil {
 		return nil, "", err
 	}
 	return p, s[n:], nil
 }
 
-// decodePrepared decodes into p and returns the number of bytes read.
-func decodePrepared(s string, p *Prepared) (int, error) {
+// PreparedDecoder decodes prepared forms one after another into memory it
+// reuses, for a caller that decodes many (a search scoring dozens of
+// candidates) and is done with each form before decoding the next: the
+// form and its token lists are then not garbage to collect at every
+// decode. The zero value is ready to use; a decoder is not safe for
+// concurrent use.
+type PreparedDecoder struct {
+	p   Prepared
+	buf decodeBuf
+}
+
+// decodeBuf is the memory a decode cuts its lists from: the token lists of
+// the names, and the list of first names.
+type decodeBuf struct {
+	strs  []string
+	names []Name
+}
+
+// Decode is DecodePrepared into the decoder's memory: the form it returns
+// is valid until the next call to Decode. The strings of the form are
+// substrings of s, as with DecodePrepared, and stay valid.
+func (d *PreparedDecoder) Decode(s string, rec *Record) (*Prepared, string, error) {
+	d.p = Prepared{Record: rec}
+	n, err := decodePrepared(s, &d.p, &d.buf)
+	if err != nil {
+		return nil, "", err
+	}
+	return &d.p, s[n:], nil
+}
+
+// decodePrepared decodes into p and returns the number of bytes read. Its
+// lists are cut from buf, which it grows, when buf is not nil.
+func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
 	if len(s) == 0 || s[0] != PreparedFormat {
 		return 0, ErrPreparedForm
 	}
 	r := wire.NewReader(s[1:])
 	// The token lists of all the names are cut from one backing array:
-	// one allocation for the few dozen strings of a record, not one per list.
+	// one allocation for the few dozen strings of a record, not one per
+	// list, and none when a decoder's array from an earlier form is large
+	// enough.
 	var backing []string
+	if buf != nil {
+		backing = buf.strs[:0]
+		defer func() { buf.strs = backing }()
+	}
 	strs := func() []string {
 		// Every string takes at least one byte (its length): a count above
 		// what is left is corrupt, whatever it claims.
@@ -98,7 +135,7 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 		if n == 0 {
 			return nil
 		}
-		if backing == nil {
+		if cap(backing) == 0 {
 			backing = make([]string, 0, max(24, n))
 		}
 		start := len(backing)
@@ -125,7 +162,14 @@ func decodePrepared(s string, p *Prepared) (int, error) {
 	name(&p.Used)
 	name(&p.First)
 	if n := r.Count(1); n > 0 {
-		p.List = make([]Name, n)
+		if buf != nil && cap(buf.names) >= n {
+			p.List = buf.names[:n:n]
+		} else {
+			p.List = make([]Name, n)
+			if buf != nil {
+				buf.names = p.List
+			}
+		}
 		for k := range p.List {
 			name(&p.List[k])
 		}

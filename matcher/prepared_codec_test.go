@@ -86,6 +86,20 @@ func TestPreparedCodecRoundTrip(t *testing.T) {
 	if s != "" {
 		t.Errorf("%d bytes left after the sequence", len(s))
 	}
+	// A decoder reusing its memory reads the same forms, whatever it read
+	// before: forward, then backward (larger lists after smaller ones and
+	// the reverse).
+	var dec PreparedDecoder
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}} {
+		for _, i := range order {
+			w := want[i]
+			b := AppendPrepared(nil, w)
+			got, rest, err := dec.Decode(string(b)+"tail", w.Record)
+			if err != nil || rest != "tail" || !reflect.DeepEqual(got, w) {
+				t.Fatalf("form %d through a decoder: %v, rest %q\n got %+v\nwant %+v", i, err, rest, got, w)
+			}
+		}
+	}
 }
 
 func TestPreparedCodecRefusesOtherVersions(t *testing.T) {
@@ -114,6 +128,11 @@ func FuzzDecodePrepared(f *testing.F) {
 	}
 	f.Add([]byte{PreparedFormat})
 	f.Add([]byte{})
+	p, err := Prepare(&codecRecords()[4]) // many tokens and first names
+	if err != nil {
+		f.Fatal(err)
+	}
+	big := string(AppendPrepared(nil, p))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec := &Record{}
 		q, rest, err := DecodePrepared(string(b), rec)
@@ -130,6 +149,15 @@ func FuzzDecodePrepared(f *testing.F) {
 		again, rest2, err := DecodePrepared(string(AppendPrepared(nil, q)), rec)
 		if err != nil || rest2 != "" || !reflect.DeepEqual(again, q) {
 			t.Fatalf("round trip of a decoded form: %v\n%+v\n%+v", err, q, again)
+		}
+		// A decoder that read another form before reads the same.
+		var dec PreparedDecoder
+		if _, _, err := dec.Decode(big, rec); err != nil {
+			t.Fatal(err)
+		}
+		viaDec, rest3, err := dec.Decode(string(b), rec)
+		if err != nil || rest3 != rest || !reflect.DeepEqual(viaDec, q) {
+			t.Fatalf("through a decoder: %v\n%+v\n%+v", err, viaDec, q)
 		}
 	})
 }
@@ -148,6 +176,26 @@ func BenchmarkDecodePrepared(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if _, _, err := DecodePrepared(forms[i%len(forms)], &benchRecords[i%len(forms)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPreparedDecoder is BenchmarkDecodePrepared through a decoder
+// that reuses its memory, as a search does for its candidates.
+func BenchmarkPreparedDecoder(b *testing.B) {
+	var forms []string
+	for i := range benchRecords {
+		p, err := Prepare(&benchRecords[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		forms = append(forms, string(AppendPrepared(nil, p)))
+	}
+	var dec PreparedDecoder
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := dec.Decode(forms[i%len(forms)], &benchRecords[i%len(forms)]); err != nil {
 			b.Fatal(err)
 		}
 	}
