@@ -150,48 +150,86 @@ func (d *decoder) boolean() bool {
 
 // decodeEntry reads a stored entry. The result shares s's memory.
 func decodeEntry(s string) (*stored, error) {
-	d := &decoder{s: s}
-	if d.byte() != entryFormat || d.bad {
+	var d entryDecoder
+	return d.decode(s)
+}
+
+// entryDecoder decodes stored entries one after another into memory it
+// reuses: a search decodes and scores a few dozen candidates, each done
+// with before the next, and their records and prepared forms were a
+// quarter of the bytes a served search allocated. Not safe for concurrent
+// use.
+type entryDecoder struct {
+	e    stored
+	recs []matcher.Record
+	decs []matcher.PreparedDecoder
+}
+
+// maxKeptMembers bounds the members whose room a pooled decoder keeps.
+const maxKeptMembers = 64
+
+// decode reads a stored entry into the decoder's memory: the entry is
+// valid until the next call, except its strings and its golden record's
+// attributes, which share s's memory or are its own. The result shares s's
+// memory.
+func (d *entryDecoder) decode(s string) (*stored, error) {
+	dec := &decoder{s: s}
+	if dec.byte() != entryFormat || dec.bad {
 		return nil, errEntry
 	}
-	e := &stored{id: d.str(), hidden: d.boolean()}
+	e := &d.e
+	*e = stored{id: dec.str(), hidden: dec.boolean(), members: e.members[:0]}
 	for _, f := range recordStrings(&e.golden) {
-		*f = d.str()
+		*f = dec.str()
 	}
-	if n := d.uvarint(); n > uint64(len(d.s)) {
-		d.bad = true
+	if n := dec.uvarint(); n > uint64(len(dec.s)) {
+		dec.bad = true
 	} else if n > 0 {
+		// A hit keeps the golden record: its attributes are not reused.
 		e.golden.Attributes = make([]string, n)
 		for i := range e.golden.Attributes {
-			e.golden.Attributes[i] = d.str()
+			e.golden.Attributes[i] = dec.str()
 		}
 	}
-	n := d.uvarint()
+	n := dec.uvarint()
 	// A member takes at least three bytes: a count beyond what is left is
 	// corrupt, whatever it claims.
-	if d.bad || n > uint64(len(d.s)) {
+	if dec.bad || n > uint64(len(dec.s)) {
 		return nil, errEntry
 	}
-	e.members = make([]member, n)
-	recs := make([]matcher.Record, n)
-	for i := range e.members {
+	if uint64(cap(d.recs)) < n {
+		d.recs = make([]matcher.Record, n)
+	}
+	recs := d.recs[:n]
+	for uint64(len(d.decs)) < n {
+		d.decs = append(d.decs, matcher.PreparedDecoder{})
+	}
+	for i := range recs {
 		r := &recs[i]
-		r.Authority, r.LocalID = d.str(), d.str()
+		*r = matcher.Record{Authority: dec.str(), LocalID: dec.str()}
 		m := member{rec: r}
-		if d.boolean() && !d.bad {
-			p, rest, err := matcher.DecodePrepared(d.s, r)
+		if dec.boolean() && !dec.bad {
+			p, rest, err := d.decs[i].Decode(dec.s, r)
 			if err != nil {
 				return nil, fmt.Errorf("%w: member %d: %w", errEntry, i, err)
 			}
-			m.prep, d.s = p, rest
+			m.prep, dec.s = p, rest
 		}
-		if d.bad {
+		if dec.bad {
 			return nil, errEntry
 		}
-		e.members[i] = m
+		e.members = append(e.members, m)
 	}
-	if d.bad || d.s != "" {
+	if dec.bad || dec.s != "" {
 		return nil, errEntry
 	}
 	return e, nil
+}
+
+// reset forgets the memory of an entry with many members, so that a
+// pooled decoder does not keep it.
+func (d *entryDecoder) reset() {
+	if cap(d.recs) > maxKeptMembers || len(d.decs) > maxKeptMembers || cap(d.e.members) > maxKeptMembers {
+		*d = entryDecoder{}
+	}
 }

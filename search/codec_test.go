@@ -12,6 +12,10 @@ import (
 func TestEntryCodecRoundTrip(t *testing.T) {
 	golden := rec("1.2.3.1", "A1", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")
 	golden.INS, golden.INSOID, golden.Attributes = "258037510669380", matcher.OIDINSNIR, []string{"VIDE", "CACH"}
+	// One decoder reused from entry to entry, as a search does, and the
+	// golden record a hit took from the entry before.
+	var shared entryDecoder
+	var kept, keptWant *matcher.Record
 	for _, tc := range []struct {
 		name string
 		e    Entry
@@ -50,6 +54,25 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 					t.Errorf("member %d prepared form:\n got %+v\nwant %+v", i, m.prep, want)
 				}
 			}
+			// The reused decoder reads the same, and leaves alone what a hit
+			// kept from the entry before.
+			again, err := shared.decode(string(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.id != got.id || again.hidden != got.hidden || !reflect.DeepEqual(again.golden, got.golden) || len(again.members) != len(got.members) {
+				t.Fatalf("reused decoder: %s hidden %v golden %+v, %d members; want %s %v %+v, %d", again.id, again.hidden, again.golden, len(again.members), got.id, got.hidden, got.golden, len(got.members))
+			}
+			for i, m := range again.members {
+				if !reflect.DeepEqual(m.rec, got.members[i].rec) || !reflect.DeepEqual(m.prep, got.members[i].prep) {
+					t.Errorf("reused decoder, member %d:\n got %+v %+v\nwant %+v %+v", i, m.rec, m.prep, got.members[i].rec, got.members[i].prep)
+				}
+			}
+			if kept != nil && !reflect.DeepEqual(kept, keptWant) {
+				t.Errorf("the golden record kept from the entry before changed:\n got %+v\nwant %+v", kept, keptWant)
+			}
+			g, w := again.golden, tc.e.Golden
+			kept, keptWant = &g, &w
 			// A stored form cut short, or of another format, is refused.
 			for n := range len(b) {
 				if _, err := decodeEntry(string(b[:n])); !errors.Is(err, errEntry) {
@@ -72,13 +95,32 @@ func FuzzDecodeEntry(f *testing.F) {
 	}
 	f.Add([]byte{entryFormat})
 	f.Add([]byte{})
+	before := string(encodeEntry(&people[1])) // several members
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// A decoder that read another entry before refuses or reads the
+		// same as a new one.
+		var dec entryDecoder
+		if _, err := dec.decode(before); err != nil {
+			t.Fatal(err)
+		}
+		reused, reusedErr := dec.decode(string(b))
 		e, err := decodeEntry(string(b))
+		if (err == nil) != (reusedErr == nil) {
+			t.Fatalf("a new decoder says %v, a reused one %v", err, reusedErr)
+		}
 		if err != nil {
 			if !errors.Is(err, errEntry) {
 				t.Fatalf("error %v does not wrap errEntry", err)
 			}
 			return
+		}
+		if reused.id != e.id || !reflect.DeepEqual(reused.golden, e.golden) || len(reused.members) != len(e.members) {
+			t.Fatalf("a reused decoder read %+v, a new one %+v", reused, e)
+		}
+		for i := range e.members {
+			if !reflect.DeepEqual(reused.members[i].rec, e.members[i].rec) || !reflect.DeepEqual(reused.members[i].prep, e.members[i].prep) {
+				t.Fatalf("member %d: a reused decoder read %+v, a new one %+v", i, reused.members[i], e.members[i])
+			}
 		}
 		// Whatever decodes is an identity whose members can be scored.
 		for _, m := range e.members {

@@ -147,8 +147,9 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 	if len(docs) != 270 {
 		t.Fatalf("%d documents found by id, want 270", len(docs))
 	}
+	var dec entryDecoder // one for all, as a search reuses it
 	for _, doc := range docs {
-		e, err := load(v, doc)
+		e, err := load(v, doc, &dec)
 		if err != nil || e == nil {
 			t.Fatalf("load %d: %v, %v", doc, e, err)
 		}

@@ -424,11 +424,16 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	// candidates past the first 2×limit are not scored: room for those
 	// only, growing if more are close enough to the best.
 	hits := make([]Hit, 0, min(len(cands), 2*limit))
+	dec := entryDecoders.Get().(*entryDecoder)
+	defer func() {
+		dec.reset()
+		entryDecoders.Put(dec)
+	}()
 	for i, c := range cands {
 		if i >= 2*limit && c.score < cands[0].score-rescoreSlack {
 			break
 		}
-		e, err := load(v, c.doc)
+		e, err := load(v, c.doc, dec)
 		if err != nil {
 			return nil, err
 		}
@@ -452,9 +457,14 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	return hits, nil
 }
 
-// load reads and decodes the stored form of a document; nil for a
-// document without one (skipped, not fatal).
-func load(v *view, doc uint64) (*stored, error) {
+// entryDecoders keeps the searches' decoders of candidates, whose memory
+// is reused from query to query.
+var entryDecoders = sync.Pool{New: func() any { return new(entryDecoder) }}
+
+// load reads and decodes the stored form of a document with dec (see
+// entryDecoder.decode for how long it stays valid); nil for a document
+// without one (skipped, not fatal).
+func load(v *view, doc uint64, dec *entryDecoder) (*stored, error) {
 	data, err := v.stored(doc)
 	if err != nil {
 		return nil, err
@@ -462,7 +472,7 @@ func load(v *view, doc uint64) (*stored, error) {
 	if data == "" {
 		return nil, nil
 	}
-	e, err := decodeEntry(data)
+	e, err := dec.decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("search: decode document %d: %w", doc, err)
 	}
