@@ -162,9 +162,9 @@ func FuzzDecodePrepared(f *testing.F) {
 	})
 }
 
-// BenchmarkDecodePrepared measures reading a stored prepared form, the
-// alternative to BenchmarkPrepare for a record stored with it.
-func BenchmarkDecodePrepared(b *testing.B) {
+// benchForms returns the prepared forms of benchRecords, encoded.
+func benchForms(b *testing.B) []string {
+	b.Helper()
 	var forms []string
 	for i := range benchRecords {
 		p, err := Prepare(&benchRecords[i])
@@ -173,6 +173,13 @@ func BenchmarkDecodePrepared(b *testing.B) {
 		}
 		forms = append(forms, string(AppendPrepared(nil, p)))
 	}
+	return forms
+}
+
+// BenchmarkDecodePrepared measures reading a stored prepared form, the
+// alternative to BenchmarkPrepare for a record stored with it.
+func BenchmarkDecodePrepared(b *testing.B) {
+	forms := benchForms(b)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if _, _, err := DecodePrepared(forms[i%len(forms)], &benchRecords[i%len(forms)]); err != nil {
@@ -184,14 +191,7 @@ func BenchmarkDecodePrepared(b *testing.B) {
 // BenchmarkPreparedDecoder is BenchmarkDecodePrepared through a decoder
 // that reuses its memory, as a search does for its candidates.
 func BenchmarkPreparedDecoder(b *testing.B) {
-	var forms []string
-	for i := range benchRecords {
-		p, err := Prepare(&benchRecords[i])
-		if err != nil {
-			b.Fatal(err)
-		}
-		forms = append(forms, string(AppendPrepared(nil, p)))
-	}
+	forms := benchForms(b)
 	var dec PreparedDecoder
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
