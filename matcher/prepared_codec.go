@@ -126,7 +126,6 @@ func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
 	var backing []string
 	if buf != nil {
 		backing = buf.strs[:0]
-		defer func() { buf.strs = backing }()
 	}
 	strs := func() []string {
 		// Every string takes at least one byte (its length): a count above
@@ -190,6 +189,9 @@ func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
 	p.NoAutoLink = r.Present()
 	if err := r.Err(); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrPreparedForm, err)
+	}
+	if buf != nil {
+		buf.strs = backing // grown, for the next form
 	}
 	return 1 + r.Offset(), nil
 }

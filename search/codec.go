@@ -168,10 +168,9 @@ type entryDecoder struct {
 // maxKeptMembers bounds the members whose room a pooled decoder keeps.
 const maxKeptMembers = 64
 
-// decode reads a stored entry into the decoder's memory: the entry is
-// valid until the next call, except its strings and its golden record's
-// attributes, which share s's memory or are its own. The result shares s's
-// memory.
+// decode reads a stored entry into the decoder's memory, valid until the
+// next call. Its strings are substrings of s and its golden record's
+// attributes are its own: both outlive the call, as a hit needs.
 func (d *entryDecoder) decode(s string) (*stored, error) {
 	dec := &decoder{s: s}
 	if dec.byte() != entryFormat || dec.bad {
