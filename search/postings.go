@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -56,43 +57,82 @@ type segDicts struct {
 // dictionaries keep for reuse.
 const maxPooledLookups = 128
 
-// dictPools keeps one pool of segDicts per segment.
+// dictPools keeps, per segment, a pool of segDicts and the segment's term
+// filter.
 type dictPools struct {
-	mu    sync.Mutex
-	pools map[segment.Segment]*sync.Pool
+	mu       sync.Mutex
+	segs     map[segment.Segment]*segState
+	building sync.WaitGroup // term filters being built
+	builders chan struct{}  // one filter built at a time
+	closing  atomic.Bool    // the index is closing: builds not started are dropped
 }
 
-func (p *dictPools) get(s segment.Segment) (*segDicts, *sync.Pool) {
+// segState is what the queries keep of one segment.
+type segState struct {
+	pool   sync.Pool
+	filter atomic.Pointer[termFilter] // nil until built, and for the large segment
+	asked  bool                       // a filter was asked for (guarded by dictPools.mu)
+}
+
+// get returns the state of segment s. When wantFilter, a filter is built
+// for it in the background unless one was asked for already.
+func (p *dictPools) get(s segment.Segment, wantFilter bool) *segState {
 	p.mu.Lock()
-	pool := p.pools[s]
-	if pool == nil {
-		if p.pools == nil {
-			p.pools = map[segment.Segment]*sync.Pool{}
+	defer p.mu.Unlock()
+	st := p.segs[s]
+	if st == nil {
+		if p.segs == nil {
+			p.segs = map[segment.Segment]*segState{}
+			p.builders = make(chan struct{}, 1)
 		}
-		pool = &sync.Pool{New: func() any { return new(segDicts) }}
-		p.pools[s] = pool
+		st = &segState{pool: sync.Pool{New: func() any { return new(segDicts) }}}
+		p.segs[s] = st
 	}
-	p.mu.Unlock()
-	return pool.Get().(*segDicts), pool
+	if wantFilter && !st.asked {
+		st.asked = true
+		// The segment may be merged away while its filter is built: the
+		// reference keeps it readable until then.
+		s.AddRef()
+		p.building.Add(1)
+		go func() {
+			defer p.building.Done()
+			p.builders <- struct{}{}
+			// A failed build leaves the segment without a filter: its
+			// dictionaries answer every lookup, as without filters.
+			if !p.closing.Load() {
+				if f, err := buildTermFilter(s); err == nil {
+					st.filter.Store(f)
+				}
+			}
+			<-p.builders
+			_ = s.DecRef()
+		}()
+	}
+	return st
 }
 
-// prune forgets the pools of segments no longer in the index (merged
-// away), once they outnumber the live ones: their dictionaries would never
+// prune forgets the segments no longer in the index (merged away), once
+// they outnumber the live ones: their dictionaries and filters would never
 // be used again.
 func (p *dictPools) prune(live []segView) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.pools) <= 2*len(live)+8 {
+	if len(p.segs) <= 2*len(live)+8 {
 		return
 	}
-	keep := make(map[segment.Segment]*sync.Pool, len(live))
+	keep := make(map[segment.Segment]*segState, len(live))
 	for _, s := range live {
-		if pool := p.pools[s.seg]; pool != nil {
-			keep[s.seg] = pool
+		if st := p.segs[s.seg]; st != nil {
+			keep[s.seg] = st
 		}
 	}
-	p.pools = keep
+	p.segs = keep
 }
+
+// filterShare is the largest share of the index's documents a segment may
+// hold and still get a term filter: the large segment holds most query
+// terms, so its filter would cost memory (2 bytes a term) for little.
+const filterShare = 0.25
 
 // segView is one segment of a view.
 type segView struct {
@@ -100,7 +140,8 @@ type segView struct {
 	deleted *roaring.Bitmap // nil when none
 	offset  uint64
 	dicts   *segDicts
-	pool    *sync.Pool
+	state   *segState
+	filter  *termFilter // nil: every lookup reads the dictionary
 }
 
 // view is a snapshot of the index read segment by segment. It must be
@@ -130,6 +171,10 @@ func (x *Index) openView() (*view, error) {
 	}
 	segs := snap.Segments()
 	v.segs = make([]segView, len(segs))
+	var total uint64
+	for _, ss := range segs {
+		total += ss.Segment().Count()
+	}
 	var offset uint64
 	for i, ss := range segs {
 		s := ss.Segment()
@@ -137,7 +182,13 @@ func (x *Index) openView() (*view, error) {
 		if d := ss.Deleted(); d != nil && !d.IsEmpty() {
 			sv.deleted = d
 		}
-		sv.dicts, sv.pool = x.dicts.get(s)
+		// Only a persisted segment gets a filter: one in memory is
+		// soon replaced by its persisted copy.
+		_, persisted := s.(segment.PersistedSegment)
+		wantFilter := persisted && float64(s.Count()) <= filterShare*float64(total)
+		sv.state = x.dicts.get(s, wantFilter)
+		sv.dicts = sv.state.pool.Get().(*segDicts)
+		sv.filter = sv.state.filter.Load()
 		v.segs[i] = sv
 		offset += s.Count()
 	}
@@ -149,7 +200,7 @@ func (x *Index) openView() (*view, error) {
 // snapshot.
 func (v *view) close() {
 	for i := range v.segs {
-		v.segs[i].pool.Put(v.segs[i].dicts)
+		v.segs[i].state.pool.Put(v.segs[i].dicts)
 		v.segs[i].dicts = nil
 	}
 	v.r.Close()
@@ -179,8 +230,20 @@ func (v *view) lookup(field, term string) (postings, error) {
 	t := []byte(term)
 	n := v.lookups
 	v.lookups++
+	var h uint64 // the term's hash for the filters, once one needs it
 	for i := range v.segs {
 		sv := &v.segs[i]
+		if sv.filter != nil && h == 0 {
+			h = termHash(f, term)
+		}
+		if sv.filter != nil && !sv.filter.mayHold(h) {
+			// Keep the posting lists' numbering: lookup n's list is
+			// pls[n].
+			if n == len(sv.dicts.pls) && n < maxPooledLookups {
+				sv.dicts.pls = append(sv.dicts.pls, nil)
+			}
+			continue
+		}
 		d := sv.dicts.dicts[f]
 		if d == nil {
 			var err error

@@ -85,10 +85,82 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 		}
 	}
 	terms[[2]string{"name", "ABSENT"}] = true
+	for i := range v.segs {
+		v.segs[i].filter = nil // every lookup reads the dictionaries
+	}
+	checkTerms(t, v, terms)
+
+	// Again through the small segments' term filters, once built: a
+	// filter may turn a lookup away only from a segment without the term.
+	x.dicts.building.Wait()
+	fv, err := x.openView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fv.close()
+	filtered := 0
+	for _, s := range fv.segs {
+		if s.filter != nil {
+			filtered++
+		}
+	}
+	if filtered < 2 {
+		t.Fatalf("%d of %d segments have a term filter, want at least 2", filtered, len(fv.segs))
+	}
+	if turned := checkTerms(t, fv, terms); turned == 0 {
+		t.Fatal("no lookup was turned away by a filter")
+	}
+
+	// Stored forms: each live document read by number is the one bleve
+	// finds by its id.
+	var docs []uint64
+	for _, e := range all {
+		id, err := v.r.DocIDReaderOnly([]string{e.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d index.IndexInternalID
+		if d, err = id.Next(); err != nil {
+			t.Fatal(err)
+		}
+		id.Close()
+		if d != nil {
+			docs = append(docs, d.Value())
+		}
+	}
+	if len(docs) != 270 {
+		t.Fatalf("%d documents found by id, want 270", len(docs))
+	}
+	var dec entryDecoder // one for all, as a search reuses it
+	for _, doc := range docs {
+		e, err := load(v, doc, &dec)
+		if err != nil || e == nil {
+			t.Fatalf("load %d: %v, %v", doc, e, err)
+		}
+		ext, err := v.r.ExternalID(index.NewIndexInternalID(nil, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.id != ext {
+			t.Fatalf("document %d holds identity %s, bleve says %s", doc, e.id, ext)
+		}
+	}
+}
+
+// checkTerms asserts that the view finds, for each term, the documents
+// and document frequency bleve's own reader finds, and returns how many
+// times a segment's filter turned a lookup away.
+func checkTerms(t *testing.T, v *view, terms map[[2]string]bool) (turned int) {
+	t.Helper()
 	ctx := context.Background()
 	checked := 0
 	for ft := range terms {
 		field, term := ft[0], ft[1]
+		for _, s := range v.segs {
+			if s.filter != nil && !s.filter.mayHold(termHash(fieldNum[field], term)) {
+				turned++
+			}
+		}
 		tfr, err := v.r.TermFieldReader(ctx, []byte(term), field, false, false, false)
 		if err != nil {
 			t.Fatal(err)
@@ -126,39 +198,5 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 	if checked < 300 {
 		t.Fatalf("only %d terms checked", checked)
 	}
-
-	// Stored forms: each live document read by number is the one bleve
-	// finds by its id.
-	var docs []uint64
-	for _, e := range all {
-		id, err := v.r.DocIDReaderOnly([]string{e.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d index.IndexInternalID
-		if d, err = id.Next(); err != nil {
-			t.Fatal(err)
-		}
-		id.Close()
-		if d != nil {
-			docs = append(docs, d.Value())
-		}
-	}
-	if len(docs) != 270 {
-		t.Fatalf("%d documents found by id, want 270", len(docs))
-	}
-	var dec entryDecoder // one for all, as a search reuses it
-	for _, doc := range docs {
-		e, err := load(v, doc, &dec)
-		if err != nil || e == nil {
-			t.Fatalf("load %d: %v, %v", doc, e, err)
-		}
-		ext, err := v.r.ExternalID(index.NewIndexInternalID(nil, doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.id != ext {
-			t.Fatalf("document %d holds identity %s, bleve says %s", doc, e.id, ext)
-		}
-	}
+	return turned
 }

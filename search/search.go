@@ -219,8 +219,12 @@ func (x *Index) Compact(ctx context.Context) error {
 	}
 }
 
-// Close closes the index.
-func (x *Index) Close() error { return x.bi.Close() }
+// Close closes the index, once the term filter being built, if any, is.
+func (x *Index) Close() error {
+	x.dicts.closing.Store(true)
+	x.dicts.building.Wait()
+	return x.bi.Close()
+}
 
 // Len returns the number of identities indexed.
 func (x *Index) Len() int {

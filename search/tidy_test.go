@@ -30,7 +30,7 @@ func tidyPerson(i, extra int) Entry {
 // settled waits until every segment of x is persisted (merges and the
 // segment statistics look at persisted segments only) and returns the
 // statistics.
-func settled(t *testing.T, x *Index) segmentStats {
+func settled(t testing.TB, x *Index) segmentStats {
 	t.Helper()
 	s := x.adv.(*scorch.Scorch)
 	for deadline := time.Now().Add(30 * time.Second); s.StatsMap()["num_root_memorysegments"] != uint64(0); {

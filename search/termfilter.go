@@ -1,0 +1,130 @@
+package search
+
+import (
+	"fmt"
+	"hash/maphash"
+
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
+// Term filters of the small segments. A query looks each of its few dozen
+// terms up in every segment's term dictionary (an FST), and most of its
+// terms are in none of the small segments that live updates leave beside
+// the large one: a name's one-letter deletions, a phonetic key with a birth
+// year. A miss still walks the FST, and with a dozen small segments those
+// walks cost a search more than its lookups in the large one (in a load
+// test at 1.7 million identities, the same index compacted to one segment
+// took 13 % less CPU per search). A segment's filter answers "this segment
+// cannot hold this term" from one cache line, so that only the lookups that
+// may find something reach the dictionary.
+//
+// A filter is built once per segment (segments are immutable), in the
+// background, from every term of the fields queries look in; until it is
+// ready the segment is read without one. The large segment gets none: most
+// of a query's terms are in it.
+
+// termFilter is a split-block Bloom filter (the layout Apache Parquet
+// specifies): a key sets one bit in each of the eight 32-bit words of one
+// 256-bit block. It has no false negatives; with filterBitsPerTerm bits a
+// term, about 0.5 % of absent terms pass.
+type termFilter struct {
+	blocks [][8]uint32
+}
+
+// filterBitsPerTerm sizes a filter: 16 bits a term, 2 bytes.
+const filterBitsPerTerm = 16
+
+// blockSalt are the odd constants that spread a key over a block's words
+// (from the Parquet specification of its Bloom filters).
+var blockSalt = [8]uint32{0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31}
+
+// filterSeed seeds the terms' hashes, the same for every filter so that a
+// lookup hashes its term once for all segments. Filters live in memory
+// only: a seed per process is enough.
+var filterSeed = maphash.MakeSeed()
+
+// termHash is the hash of a term in a field, as filters take it.
+func termHash(field int, term string) uint64 {
+	return maphash.String(filterSeed, term) ^ (uint64(field+1) * 0x9e3779b97f4a7c15)
+}
+
+func newTermFilter(terms int) *termFilter {
+	n := max(1, (terms*filterBitsPerTerm+255)/256)
+	return &termFilter{blocks: make([][8]uint32, n)}
+}
+
+// block is the block of a hash: its high half scaled to the number of
+// blocks.
+func (f *termFilter) block(h uint64) *[8]uint32 {
+	return &f.blocks[(h>>32)*uint64(len(f.blocks))>>32]
+}
+
+// add adds the term of hash h (termHash).
+func (f *termFilter) add(h uint64) {
+	b, key := f.block(h), uint32(h)
+	for i, s := range blockSalt {
+		b[i] |= 1 << ((key * s) >> 27)
+	}
+}
+
+// mayHold reports whether the segment may hold the term of hash h
+// (termHash); false is certain.
+func (f *termFilter) mayHold(h uint64) bool {
+	b, key := f.block(h), uint32(h)
+	for i, s := range blockSalt {
+		if b[i]&(1<<((key*s)>>27)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// buildTermFilter reads every term of the indexed fields of s.
+func buildTermFilter(s segment.Segment) (*termFilter, error) {
+	dicts := make([]segment.TermDictionary, len(indexedFields))
+	terms := 0
+	for i, field := range indexedFields {
+		d, err := s.Dictionary(field)
+		if err != nil {
+			return nil, fmt.Errorf("search: dictionary of %s: %w", field, err)
+		}
+		dicts[i] = d
+		terms += d.Cardinality()
+	}
+	f := newTermFilter(terms)
+	for i, d := range dicts {
+		it := termsOf(d)
+		for {
+			e, err := it.Next()
+			if err != nil {
+				return nil, fmt.Errorf("search: terms of %s: %w", indexedFields[i], err)
+			}
+			if e == nil {
+				break
+			}
+			f.add(termHash(i, e.Term))
+		}
+	}
+	return f, nil
+}
+
+// termsOf iterates over every term of a dictionary, without reading the
+// posting lists when the segment format allows.
+func termsOf(d segment.TermDictionary) segment.DictionaryIterator {
+	type omitCount interface {
+		AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
+	}
+	if o, ok := d.(omitCount); ok {
+		return o.AutomatonIteratorOmitCount(everyTerm{}, nil, nil)
+	}
+	return d.AutomatonIterator(everyTerm{}, nil, nil)
+}
+
+// everyTerm is the automaton that accepts every term.
+type everyTerm struct{}
+
+func (everyTerm) Start() int               { return 0 }
+func (everyTerm) IsMatch(int) bool         { return true }
+func (everyTerm) CanMatch(int) bool        { return true }
+func (everyTerm) WillAlwaysMatch(int) bool { return true }
+func (everyTerm) Accept(int, byte) int     { return 0 }

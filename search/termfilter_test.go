@@ -1,0 +1,166 @@
+package search
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"vigie/matcher"
+)
+
+// A filter holds every term added to it, in its field only, and turns away
+// nearly every other: with 16 bits a term, about 0.2 % of absent terms
+// pass (1 % is the bound tested).
+func TestTermFilter(t *testing.T) {
+	for _, n := range []int{1, 10, 1000, 100_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			f := newTermFilter(n)
+			for i := range n {
+				f.add(termHash(i%len(indexedFields), fmt.Sprintf("T%d", i)))
+			}
+			for i := range n {
+				if !f.mayHold(termHash(i%len(indexedFields), fmt.Sprintf("T%d", i))) {
+					t.Fatalf("term T%d added, not held", i)
+				}
+			}
+			const absent = 100_000
+			passed := 0
+			for i := range absent {
+				// Terms never added, and added terms in another field.
+				term, field := fmt.Sprintf("A%d", i), 0
+				if i%2 == 1 && n > 1 {
+					term, field = fmt.Sprintf("T%d", i%n), (i%n+1)%len(indexedFields)
+				}
+				if f.mayHold(termHash(field, term)) {
+					passed++
+				}
+			}
+			if rate := float64(passed) / absent; rate > 0.01 {
+				t.Fatalf("%.2f %% of absent terms pass, want at most 1 %%", 100*rate)
+			}
+		})
+	}
+}
+
+// A segment's filter, built from its dictionaries, holds every term the
+// segment indexes.
+func TestBuildTermFilter(t *testing.T) {
+	x, err := Open("", matcher.DefaultModel(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	var all []Entry
+	for i := range 200 {
+		all = append(all, tidyPerson(i, i%2))
+	}
+	if err := x.Batch(all, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := x.openView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.close()
+	for _, s := range v.segs {
+		f, err := buildTermFilter(s.seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := 0
+		for i, field := range indexedFields {
+			d, err := s.seg.Dictionary(field)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := termsOf(d)
+			for {
+				e, err := it.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e == nil {
+					break
+				}
+				if !f.mayHold(termHash(i, e.Term)) {
+					t.Fatalf("%s %q is in the segment, not in its filter", field, e.Term)
+				}
+				held++
+			}
+		}
+		if held < 1000 {
+			t.Fatalf("only %d terms in a segment of %d documents", held, s.seg.Count())
+		}
+	}
+}
+
+// BenchmarkLookup looks the terms of one identity in every field up in an
+// index of one large segment and eight small ones, as live updates leave
+// it: with the small segments' term filters, and with every lookup
+// reading each segment's dictionary.
+func BenchmarkLookup(b *testing.B) {
+	x, err := open(filepath.Join(b.TempDir(), "idx"), matcher.DefaultModel(), Options{},
+		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { x.Close() })
+	const large, small, smalls = 20_000, 500, 8
+	var batch []Entry
+	for i := range large + small*smalls {
+		batch = append(batch, tidyPerson(i, i%3))
+		if i+1 == large || (i+1 > large && (i+1-large)%small == 0) {
+			if err := x.Batch(batch, nil); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+			settled(b, x)
+		}
+	}
+	var terms termSet
+	e := tidyPerson(large+small*smalls+1, 1) // absent: its id and birth date
+	entryTerms(&e, &terms)
+	type lookupKey struct{ field, term string }
+	var keys []lookupKey
+	for f, vs := range terms.terms {
+		for _, term := range vs {
+			keys = append(keys, lookupKey{indexedFields[f], term})
+		}
+	}
+	v, err := x.openView() // starts the filters' builds
+	if err != nil {
+		b.Fatal(err)
+	}
+	v.close()
+	x.dicts.building.Wait()
+	for _, filters := range []bool{false, true} {
+		b.Run(fmt.Sprintf("filters=%v", filters), func(b *testing.B) {
+			v, err := x.openView()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer v.close()
+			if len(v.segs) != 1+smalls {
+				b.Fatalf("%d segments, want %d", len(v.segs), 1+smalls)
+			}
+			for i := range v.segs {
+				if !filters {
+					v.segs[i].filter = nil
+				} else if i > 0 && v.segs[i].filter == nil {
+					b.Fatalf("small segment %d has no filter", i)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				v.lookups = 0
+				for _, k := range keys {
+					if _, err := v.lookup(k.field, k.term); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/lookup")
+		})
+	}
+}
