@@ -16,14 +16,7 @@ import (
 // term's document frequency and documents, membership of each document, and
 // each document's stored form.
 func TestViewReadsWhatBleveReads(t *testing.T) {
-	// bleve's own merges are paused: they would merge the small segments
-	// the test needs, as soon as they are persisted.
-	x, err := open(filepath.Join(t.TempDir(), "idx"), matcher.DefaultModel(), Options{},
-		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.Close() })
+	x := unmergedIndex(t)
 	var all []Entry
 	for i := range 300 {
 		all = append(all, tidyPerson(i, i%3))
@@ -145,6 +138,20 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 			t.Fatalf("document %d holds identity %s, bleve says %s", doc, e.id, ext)
 		}
 	}
+}
+
+// unmergedIndex returns an empty index on disk whose segments bleve does
+// not merge: its merges would merge the small segments a test needs as
+// soon as they are persisted.
+func unmergedIndex(tb testing.TB) *Index {
+	tb.Helper()
+	x, err := open(filepath.Join(tb.TempDir(), "idx"), matcher.DefaultModel(), Options{},
+		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { x.Close() })
+	return x
 }
 
 // checkTerms asserts that the view finds, for each term, the documents

@@ -93,31 +93,35 @@ func buildTermFilter(s segment.Segment) (*termFilter, error) {
 	}
 	f := newTermFilter(terms)
 	for i, d := range dicts {
-		it := termsOf(d)
-		for {
-			e, err := it.Next()
-			if err != nil {
-				return nil, fmt.Errorf("search: terms of %s: %w", indexedFields[i], err)
-			}
-			if e == nil {
-				break
-			}
-			f.add(termHash(i, e.Term))
+		if err := eachTerm(d, func(term string) { f.add(termHash(i, term)) }); err != nil {
+			return nil, fmt.Errorf("search: terms of %s: %w", indexedFields[i], err)
 		}
 	}
 	return f, nil
 }
 
-// termsOf iterates over every term of a dictionary, without reading the
-// posting lists when the segment format allows.
-func termsOf(d segment.TermDictionary) segment.DictionaryIterator {
+// eachTerm calls fn with every term of a dictionary, in order, without
+// reading the posting lists when the segment format allows.
+func eachTerm(d segment.TermDictionary, fn func(term string)) error {
 	type omitCount interface {
 		AutomatonIteratorOmitCount(a segment.Automaton, start, end []byte) segment.DictionaryIterator
 	}
+	var it segment.DictionaryIterator
 	if o, ok := d.(omitCount); ok {
-		return o.AutomatonIteratorOmitCount(everyTerm{}, nil, nil)
+		it = o.AutomatonIteratorOmitCount(everyTerm{}, nil, nil)
+	} else {
+		it = d.AutomatonIterator(everyTerm{}, nil, nil)
 	}
-	return d.AutomatonIterator(everyTerm{}, nil, nil)
+	for {
+		e, err := it.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		fn(e.Term)
+	}
 }
 
 // everyTerm is the automaton that accepts every term.

@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"vigie/matcher"
@@ -73,19 +72,14 @@ func TestBuildTermFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			it := termsOf(d)
-			for {
-				e, err := it.Next()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e == nil {
-					break
-				}
-				if !f.mayHold(termHash(i, e.Term)) {
-					t.Fatalf("%s %q is in the segment, not in its filter", field, e.Term)
+			err = eachTerm(d, func(term string) {
+				if !f.mayHold(termHash(i, term)) {
+					t.Errorf("%s %q is in the segment, not in its filter", field, term)
 				}
 				held++
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 		}
 		if held < 1000 {
@@ -97,16 +91,15 @@ func TestBuildTermFilter(t *testing.T) {
 // BenchmarkLookup looks the terms of one identity in every field up in an
 // index of one large segment and eight small ones, as live updates leave
 // it: with the small segments' term filters, and with every lookup
-// reading each segment's dictionary.
+// reading each segment's dictionary. The identity is in the large segment
+// and its names in no small one, as most patients' are; the small ones
+// share the birth dates of the large.
 func BenchmarkLookup(b *testing.B) {
-	x, err := open(filepath.Join(b.TempDir(), "idx"), matcher.DefaultModel(), Options{},
-		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { x.Close() })
+	x := unmergedIndex(b)
 	const large, small, smalls = 20_000, 500, 8
-	var batch []Entry
+	r := rec("1.2.3.1", "Q1", "LEFEBVRE-DUPONT", "", "GHISLAINE ODETTE", "1957-03-14", "F")
+	sought := Entry{ID: "q1", Golden: r, Members: []matcher.Record{r}}
+	batch := []Entry{sought}
 	for i := range large + small*smalls {
 		batch = append(batch, tidyPerson(i, i%3))
 		if i+1 == large || (i+1 > large && (i+1-large)%small == 0) {
@@ -118,8 +111,7 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 	var terms termSet
-	e := tidyPerson(large+small*smalls+1, 1) // absent: its id and birth date
-	entryTerms(&e, &terms)
+	entryTerms(&sought, &terms)
 	type lookupKey struct{ field, term string }
 	var keys []lookupKey
 	for f, vs := range terms.terms {
