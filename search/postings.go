@@ -231,10 +231,11 @@ func (v *view) lookup(field, term string) (postings, error) {
 	n := v.lookups
 	v.lookups++
 	var h uint64 // the term's hash for the filters, once one needs it
+	hashed := false
 	for i := range v.segs {
 		sv := &v.segs[i]
-		if sv.filter != nil && h == 0 {
-			h = termHash(f, term)
+		if sv.filter != nil && !hashed {
+			h, hashed = termHash(f, term), true
 		}
 		if sv.filter != nil && !sv.filter.mayHold(h) {
 			// Keep the posting lists' numbering: lookup n's list is
