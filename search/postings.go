@@ -151,6 +151,9 @@ type view struct {
 	segs    []segView
 	live    uint64 // live documents
 	lookups int    // lookups made, numbering the posting lists reused
+	// filtered is set when a segment has a term filter: a lookup then
+	// hashes its term, once for all of them.
+	filtered bool
 }
 
 // openView opens a view of the index as it is now.
@@ -189,6 +192,7 @@ func (x *Index) openView() (*view, error) {
 		sv.state = x.dicts.get(s, wantFilter)
 		sv.dicts = sv.state.pool.Get().(*segDicts)
 		sv.filter = sv.state.filter.Load()
+		v.filtered = v.filtered || sv.filter != nil
 		v.segs[i] = sv
 		offset += s.Count()
 	}
@@ -230,13 +234,12 @@ func (v *view) lookup(field, term string) (postings, error) {
 	t := []byte(term)
 	n := v.lookups
 	v.lookups++
-	var h uint64 // the term's hash for the filters, once one needs it
-	hashed := false
+	var h uint64 // the term's hash, for the segments' filters
+	if v.filtered {
+		h = termHash(f, term)
+	}
 	for i := range v.segs {
 		sv := &v.segs[i]
-		if sv.filter != nil && !hashed {
-			h, hashed = termHash(f, term), true
-		}
 		if sv.filter != nil && !sv.filter.mayHold(h) {
 			// Keep the posting lists' numbering: lookup n's list is
 			// pls[n].

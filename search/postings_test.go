@@ -78,6 +78,7 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 		}
 	}
 	terms[[2]string{"name", "ABSENT"}] = true
+	v.filtered = false
 	for i := range v.segs {
 		v.segs[i].filter = nil // every lookup reads the dictionaries
 	}

@@ -135,6 +135,7 @@ func BenchmarkLookup(b *testing.B) {
 			if len(v.segs) != 1+smalls {
 				b.Fatalf("%d segments, want %d", len(v.segs), 1+smalls)
 			}
+			v.filtered = filters
 			for i := range v.segs {
 				if !filters {
 					v.segs[i].filter = nil
@@ -143,7 +144,6 @@ func BenchmarkLookup(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
-			b.ResetTimer()
 			for b.Loop() {
 				v.lookups = 0
 				for _, k := range keys {
