@@ -21,8 +21,9 @@ var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 
 // Metrics counts what the server does, in the Prometheus text exposition
 // format (version 0.0.4), written with the standard library only: requests
-// by procedure and code, their latency, DICOM ingest outcomes, and gauges
-// read when scraped (review queue, records, identities). Labels carry
+// by procedure and code, their latency, the part of it spent waiting for
+// the audit trail, DICOM ingest outcomes, and gauges read when scraped
+// (review queue, records, identities). Labels carry
 // procedure names, codes and outcomes only: never a patient identifier,
 // a name or a credential. The zero value is not usable; use NewMetrics.
 // A nil *Metrics ignores every observation.
@@ -30,16 +31,48 @@ type Metrics struct {
 	mu       sync.Mutex
 	requests map[reqKey]uint64
 	latency  map[string]*histogram
+	audit    histogram // waits for audit entries (see ObserveAudit)
 	ingest   map[string]uint64
 	gauges   []gauge
 }
 
 type reqKey struct{ procedure, code string }
 
+// histogram counts durations in latencyBuckets.
 type histogram struct {
-	counts []uint64 // per bucket, not cumulative
+	counts []uint64 // per bucket, not cumulative; nil until the first
 	sum    float64
 	n      uint64
+}
+
+func (h *histogram) add(d time.Duration) {
+	if h.counts == nil {
+		h.counts = make([]uint64, len(latencyBuckets)+1)
+	}
+	s := d.Seconds()
+	i, _ := slices.BinarySearch(latencyBuckets, s)
+	h.counts[i]++
+	h.sum += s
+	h.n++
+}
+
+// write writes h as the histogram name, with labels ("" or `key="value",`
+// pairs ending in a comma) on every line.
+func (h *histogram) write(b *strings.Builder, name, labels string) {
+	var cum uint64
+	for i, le := range latencyBuckets {
+		if h.counts != nil {
+			cum += h.counts[i]
+		}
+		fmt.Fprintf(b, "%s_bucket{%sle=\"%s\"} %d\n", name, labels, strconv.FormatFloat(le, 'g', -1, 64), cum)
+	}
+	fmt.Fprintf(b, "%s_bucket{%sle=\"+Inf\"} %d\n", name, labels, h.n)
+	labels = strings.TrimSuffix(labels, ",")
+	if labels != "" {
+		labels = "{" + labels + "}"
+	}
+	fmt.Fprintf(b, "%s_sum%s %s\n", name, labels, formatFloat(h.sum))
+	fmt.Fprintf(b, "%s_count%s %d\n", name, labels, h.n)
 }
 
 type gauge struct {
@@ -72,14 +105,22 @@ func (m *Metrics) Observe(procedure, code string, d time.Duration) {
 	m.requests[reqKey{procedure, code}]++
 	h := m.latency[procedure]
 	if h == nil {
-		h = &histogram{counts: make([]uint64, len(latencyBuckets)+1)}
+		h = &histogram{}
 		m.latency[procedure] = h
 	}
-	s := d.Seconds()
-	i, _ := slices.BinarySearch(latencyBuckets, s)
-	h.counts[i]++
-	h.sum += s
-	h.n++
+	h.add(d)
+}
+
+// ObserveAudit records how long a call waited for its audit entry to be
+// written and synced (audit.Log.SetObserver): part of the call's latency
+// that Observe records.
+func (m *Metrics) ObserveAudit(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.audit.add(d)
 }
 
 // IngestOutcome counts one DICOM file by outcome: stored, duplicate or
@@ -198,16 +239,10 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 	}
 	slices.Sort(procs)
 	for _, p := range procs {
-		h := m.latency[p]
-		var cum uint64
-		for i, le := range latencyBuckets {
-			cum += h.counts[i]
-			fmt.Fprintf(&b, "vigie_request_duration_seconds_bucket{procedure=%s,le=\"%s\"} %d\n", quote(p), strconv.FormatFloat(le, 'g', -1, 64), cum)
-		}
-		fmt.Fprintf(&b, "vigie_request_duration_seconds_bucket{procedure=%s,le=\"+Inf\"} %d\n", quote(p), h.n)
-		fmt.Fprintf(&b, "vigie_request_duration_seconds_sum{procedure=%s} %s\n", quote(p), formatFloat(h.sum))
-		fmt.Fprintf(&b, "vigie_request_duration_seconds_count{procedure=%s} %d\n", quote(p), h.n)
+		m.latency[p].write(&b, "vigie_request_duration_seconds", "procedure="+quote(p)+",")
 	}
+	b.WriteString("# HELP vigie_audit_append_duration_seconds Time a call waited for its audit entry to be written and synced (part of its request duration).\n# TYPE vigie_audit_append_duration_seconds histogram\n")
+	m.audit.write(&b, "vigie_audit_append_duration_seconds", "")
 	b.WriteString("# HELP vigie_dicom_files_total DICOM files submitted (Connect or STOW-RS), by outcome.\n# TYPE vigie_dicom_files_total counter\n")
 	outcomes := []string{"stored", "duplicate", "refused"}
 	for o := range m.ingest {

@@ -29,6 +29,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.Observe("/vigie.v1.IdentityService/ResolveRecord", "ok", 40*time.Millisecond)
 	m.Observe("/vigie.v1.IdentityService/ResolveRecord", "invalid_argument", time.Millisecond/2)
 	m.Observe(`odd"proc`+"\n", "ok", time.Second)
+	m.ObserveAudit(2 * time.Millisecond)
+	m.ObserveAudit(30 * time.Millisecond)
 	m.IngestOutcome("stored")
 	m.IngestOutcome("refused")
 	m.IngestOutcome("refused")
@@ -50,6 +52,11 @@ func TestMetricsExposition(t *testing.T) {
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="+Inf"} 3`, true},
 		{`vigie_request_duration_seconds_count{procedure="/vigie.v1.IdentityService/ResolveRecord"} 3`, true},
 		{`vigie_requests_total{procedure="odd\"proc\n",code="ok"} 1`, true},
+		// The audit waits: one histogram without labels.
+		{`vigie_audit_append_duration_seconds_bucket{le="0.0025"} 1`, true},
+		{`vigie_audit_append_duration_seconds_bucket{le="0.05"} 2`, true},
+		{`vigie_audit_append_duration_seconds_sum 0.032`, true},
+		{`vigie_audit_append_duration_seconds_count 2`, true},
 		{`vigie_dicom_files_total{outcome="refused"} 2`, true},
 		{`vigie_dicom_files_total{outcome="duplicate"} 0`, true},
 		{`vigie_review_queue 7`, true},
@@ -62,4 +69,16 @@ func TestMetricsExposition(t *testing.T) {
 	var nilMetrics *rpc.Metrics
 	nilMetrics.Observe("x", "ok", time.Millisecond) // must not panic
 	nilMetrics.IngestOutcome("stored")
+	nilMetrics.ObserveAudit(time.Millisecond)
+
+	// Before any call: the audit histogram is served, empty.
+	out.Reset()
+	if err := rpc.NewMetrics().Write(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{`vigie_audit_append_duration_seconds_bucket{le="0.001"} 0`, `vigie_audit_append_duration_seconds_count 0`} {
+		if !out.has(line) {
+			t.Errorf("empty scrape lacks %s\n%s", line, out.String())
+		}
+	}
 }

@@ -171,6 +171,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return err
 	}
 	trail.SetSync(syncer.Sync)
+	metrics := rpc.NewMetrics()
+	trail.SetObserver(metrics.ObserveAudit)
 	alerts := dosimetry.OpenAlerts(db)
 	if c.Demo {
 		if err := loadDemo(ctx, demoConfig{Persons: c.DemoPersons, Seed: 1}, db, ix, led, alerts, keys, c.Stdout, log); err != nil {
@@ -213,12 +215,14 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			log.Warn("the OpenID Connect issuer publishes no authorization or token endpoint: its tokens are accepted, the console offers no redirect sign-in")
 		}
 	}
-	metrics := rpc.NewMetrics()
 	metrics.Gauge("source_records", "Source records in the patient index.", func(context.Context) (float64, error) {
 		return float64(ix.Count()), nil
 	})
 	metrics.Gauge("store_syncs", "Syncs of the store since the start: each makes the changes of every call answered after it durable.", func(context.Context) (float64, error) {
 		return float64(syncer.Count()), nil
+	})
+	metrics.Gauge("audit_waiting", "Calls waiting for their audit entry to be written and synced.", func(context.Context) (float64, error) {
+		return float64(trail.Waiting()), nil
 	})
 	metrics.Gauge("identities", "Identities in the search index (live, including hidden ones).", func(context.Context) (float64, error) {
 		return float64(sx.Len()), nil

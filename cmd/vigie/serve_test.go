@@ -226,6 +226,14 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	if m := regexp.MustCompile(`(?m)^vigie_store_syncs (\d+)$`).FindSubmatch(b); m == nil || string(m[1]) == "0" {
 		t.Errorf("no store sync counted after an acknowledged write: %q", m)
 	}
+	// Every audited call's wait for its entry is counted, and none is
+	// waiting once answered.
+	if m := regexp.MustCompile(`(?m)^vigie_audit_append_duration_seconds_count (\d+)$`).FindSubmatch(b); m == nil || string(m[1]) == "0" {
+		t.Errorf("no audit wait counted after audited calls: %q", m)
+	}
+	if !regexp.MustCompile(`(?m)^vigie_audit_waiting 0$`).Match(b) {
+		t.Errorf("metrics: calls still waiting for their audit entry, or no gauge:\n%s", b)
+	}
 	if !strings.Contains(s.logs.String(), `"procedure":"/vigie.v1.IdentityService/ResolveRecord","code":"ok"`) ||
 		!strings.Contains(s.logs.String(), `"principal":"demo-ingest"`) {
 		t.Errorf("the call is not in the debug log:\n%s", s.logs.String())

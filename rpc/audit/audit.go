@@ -37,6 +37,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -97,6 +98,10 @@ type Log struct {
 	// sync makes the store's commits durable when they are synced in
 	// groups (see SetSync); nil when each commit is.
 	sync func() error
+	// observe receives each append's wait (see SetObserver).
+	observe func(time.Duration)
+	// waiting counts the appends not yet answered (see Waiting).
+	waiting atomic.Int64
 }
 
 // SetSync tells the trail that the store syncs its commits in groups
@@ -104,6 +109,16 @@ type Log struct {
 // once its entry, and every commit made before it, is durable. The caller
 // sets it before the first Append.
 func (l *Log) SetSync(sync func() error) { l.sync = sync }
+
+// SetObserver gives the trail a function told, after each Append, how long
+// the caller waited for its entry to be committed (and synced, see
+// SetSync): under load, the share of a call's latency that its trace
+// takes. The caller sets it before the first Append.
+func (l *Log) SetObserver(observe func(wait time.Duration)) { l.observe = observe }
+
+// Waiting returns the number of appends not yet answered: queued for the
+// next group, being committed, or waiting for their group's sync.
+func (l *Log) Waiting() int { return int(l.waiting.Load()) }
 
 // Sync returns once every commit made before the call, in the trail or
 // elsewhere in its store, is durable: what a call that answers before its
@@ -199,6 +214,7 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	if e.Operation == "" {
 		return Entry{}, vigie.Invalid("operation", "required")
 	}
+	t0 := time.Now()
 	normalise(&e)
 	p := &pending{e: e, done: make(chan struct{})}
 	l.mu.Lock()
@@ -207,6 +223,7 @@ func (l *Log) Append(e Entry) (Entry, error) {
 		return Entry{}, l.bad
 	}
 	l.queue = append(l.queue, p)
+	l.waiting.Add(1)
 	lead := !l.writing
 	l.writing = true
 	l.mu.Unlock()
@@ -214,6 +231,10 @@ func (l *Log) Append(e Entry) (Entry, error) {
 		l.commitGroups()
 	}
 	<-p.done
+	l.waiting.Add(-1)
+	if l.observe != nil {
+		l.observe(time.Since(t0))
+	}
 	return p.e, p.err
 }
 

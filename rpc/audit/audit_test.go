@@ -537,6 +537,50 @@ func TestAppendCommitsWhileAGroupWaitsForItsSync(t *testing.T) {
 	}
 }
 
+// TestAppendReportsItsWait checks that an append waiting for its sync is
+// counted by Waiting, and that the observer is told, once the append
+// returns, a wait that includes the sync's.
+func TestAppendReportsItsWait(t *testing.T) {
+	_, l := openMem(t)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	l.SetSync(func() error { <-release; return nil })
+	var mu sync.Mutex
+	var waits []time.Duration
+	l.SetObserver(func(d time.Duration) { mu.Lock(); waits = append(waits, d); mu.Unlock() })
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Append(Entry{Principal: "u", Operation: "op"})
+		done <- err
+	}()
+	waitFor(t, func() bool { seq, _ := l.Head(); return seq == 1 })
+	if n := l.Waiting(); n != 1 {
+		t.Fatalf("Waiting with an append blocked on its sync: %d, want 1", n)
+	}
+	const held = 20 * time.Millisecond
+	time.Sleep(held)
+	mu.Lock()
+	early := len(waits)
+	mu.Unlock()
+	if early != 0 {
+		t.Fatalf("the observer was told %d waits before the append returned", early)
+	}
+	unblock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := l.Waiting(); n != 0 {
+		t.Errorf("Waiting after the append returned: %d, want 0", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 1 || waits[0] < held {
+		t.Errorf("waits observed: %v, want one of at least %s (the sync was held that long)", waits, held)
+	}
+}
+
 // waitFor waits up to 10 s for cond.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
