@@ -418,7 +418,8 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	var cpu0 cpuUsage
 	cpu0.read()
-	syncs0, _ := scrapeMetric(hc, base, "store_syncs")
+	metrics0, _ := scrapeMetrics(hc, base)
+	syncs0 := metrics0["vigie_store_syncs"]
 	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
 	for w := range c.Clients {
@@ -478,7 +479,8 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	elapsed := time.Since(t1)
 	var cpu1 cpuUsage
 	cpu1.read()
-	syncs1, syncErr := scrapeMetric(hc, base, "store_syncs")
+	metrics1, syncErr := scrapeMetrics(hc, base)
+	syncs1 := metrics1["vigie_store_syncs"]
 	rss := stopRSS()
 	if c.MemProfile != "" {
 		if err := writeHeapProfile(c.MemProfile); err != nil {
@@ -525,6 +527,9 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 	if syncs := syncs1 - syncs0; syncErr == nil && syncs > 0 && calls > 0 {
 		fmt.Fprintf(stdout, "store syncs during the load: %.0f, %.1f calls answered per sync\n", syncs, float64(calls)/syncs)
+	}
+	if syncErr == nil && metrics0 != nil {
+		fmt.Fprint(stdout, serverShare(metrics0, metrics1, map[string]*latencies{"ResolveRecord": &resolves, "SearchIdentities": &searches}))
 	}
 	if rss.anon > 0 {
 		fmt.Fprintf(stdout, "memory during the load: peak %d MB anonymous (server and load generator), %d MB of mapped store files; Go heap in use at the end %d MB\n",
@@ -601,23 +606,60 @@ func (u *cpuUsage) read() {
 	u.alloc, u.mallocs, u.heap = m.TotalAlloc, m.Mallocs, m.HeapInuse
 }
 
-// scrapeMetric reads the value of the server's metric vigie_<name> from
-// its /metrics page.
-func scrapeMetric(hc *http.Client, base, name string) (float64, error) {
+// scrapeMetrics reads the server's metrics: each sample's value by its name
+// and labels as written (`vigie_x{a="b"}`).
+func scrapeMetrics(hc *http.Client, base string) (map[string]float64, error) {
 	resp, err := hc.Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	prefix := "vigie_" + name + " "
+	out := map[string]float64{}
 	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
-			return strconv.ParseFloat(v, 64)
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); i > 0 && err == nil {
+			out[line[:i]] = v
 		}
 	}
-	return 0, fmt.Errorf("metric vigie_%s not served", name)
+	return out, nil
+}
+
+// serverShare says, from two scrapes of the server's metrics around the
+// load, where a call's latency went: the mean time in the server's handlers
+// per procedure (against the mean the clients saw), and the mean wait for
+// an audit entry. What the clients saw beyond the handlers is the HTTP
+// exchange and, on a busy machine, waiting for a processor.
+func serverShare(before, after map[string]float64, seen map[string]*latencies) string {
+	delta := func(k string) float64 { return after[k] - before[k] }
+	var parts []string
+	for _, proc := range []string{"ResolveRecord", "SearchIdentities"} {
+		l := seen[proc]
+		label := `{procedure="/vigie.v1.IdentityService/` + proc + `"}`
+		n := delta("vigie_request_duration_seconds_count" + label)
+		if l == nil || len(l.d) == 0 || n <= 0 {
+			continue
+		}
+		var sum time.Duration
+		for _, d := range l.d {
+			sum += d
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f ms in the handlers (clients saw %.2f ms)", proc,
+			1000*delta("vigie_request_duration_seconds_sum"+label)/n, float64(sum.Microseconds())/1000/float64(len(l.d))))
+	}
+	if n := delta("vigie_audit_append_duration_seconds_count"); n > 0 {
+		parts = append(parts, fmt.Sprintf("of which waiting for the call's audit entry %.2f ms (all calls)",
+			1000*delta("vigie_audit_append_duration_seconds_sum")/n))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "mean per call, from the server's metrics: " + strings.Join(parts, ", ") + "\n"
 }

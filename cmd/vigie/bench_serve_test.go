@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -30,6 +31,8 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 	okLine := regexp.MustCompile(`(ResolveRecord|SearchIdentities)\s+(\d+) ok\s+(\d+) errors`)
 	// The figures depend on the server's scheduler slots: the report says them.
 	procsLine := regexp.MustCompile(`GOMAXPROCS [1-9]\d* on [1-9]\d* cores`)
+	// Where the latency went, from the server's own metrics.
+	shareLine := regexp.MustCompile(`mean per call, from the server's metrics: .*ms in the handlers \(clients saw [\d.]+ ms\).*, of which waiting for the call's audit entry [\d.]+ ms`)
 	timeline := filepath.Join(t.TempDir(), "timeline.csv")
 	for _, args := range [][]string{
 		{"--clients", "4", "--duration", "1s"},
@@ -39,7 +42,8 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("bench serve %v: exit %d\n%s%s", args, code, out, errs)
 		}
-		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") || !procsLine.MatchString(out) {
+		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") || !procsLine.MatchString(out) ||
+			!shareLine.MatchString(out) {
 			t.Errorf("bench serve %v report:\n%s", args, out)
 		}
 		total := 0
@@ -137,5 +141,29 @@ func TestQueryBook(t *testing.T) {
 		if !proto.Equal(got, want) {
 			t.Errorf("query %d: %v, want %v", i, got, want)
 		}
+	}
+}
+
+// TestServerShare checks the split of a call's latency computed from two
+// scrapes: differences of sums over differences of counts, per procedure,
+// and nothing for a procedure without calls.
+func TestServerShare(t *testing.T) {
+	const search = `{procedure="/vigie.v1.IdentityService/SearchIdentities"}`
+	before := map[string]float64{
+		"vigie_request_duration_seconds_sum" + search: 1, "vigie_request_duration_seconds_count" + search: 100,
+		"vigie_audit_append_duration_seconds_sum": 0.5, "vigie_audit_append_duration_seconds_count": 100,
+	}
+	after := map[string]float64{
+		"vigie_request_duration_seconds_sum" + search: 1.3, "vigie_request_duration_seconds_count" + search: 120,
+		"vigie_audit_append_duration_seconds_sum": 0.7, "vigie_audit_append_duration_seconds_count": 120,
+	}
+	seen := map[string]*latencies{"SearchIdentities": {d: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond}}, "ResolveRecord": {}}
+	got := serverShare(before, after, seen)
+	want := "mean per call, from the server's metrics: SearchIdentities 15.00 ms in the handlers (clients saw 30.00 ms), of which waiting for the call's audit entry 10.00 ms (all calls)\n"
+	if got != want {
+		t.Errorf("serverShare:\n got %q\nwant %q", got, want)
+	}
+	if got := serverShare(before, before, seen); got != "" {
+		t.Errorf("serverShare without calls: %q", got)
 	}
 }
