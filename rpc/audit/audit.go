@@ -80,9 +80,11 @@ var genesis = make([]byte, sha256.Size)
 
 // Log is the audit trail on a Badger store. Its methods are safe for
 // concurrent use. Appends are serialised so that the chain stays single,
-// and committed in groups: while one transaction is being synced, the
-// appends that arrive queue up and go to disk together in the next one, so
-// that concurrent callers share the cost of a sync.
+// and committed in groups: while one transaction is being committed or
+// synced, the appends that arrive queue up and go to disk together in the
+// next one, so that concurrent callers share the cost of a sync. The first
+// append of a group commits it, then hands the queue to the first append
+// of the next group: no caller waits for more than its own group's commit.
 type Log struct {
 	db  *badger.DB
 	now func() time.Time
@@ -91,7 +93,7 @@ type Log struct {
 	seq     uint64     // sequence of the last entry written
 	head    []byte     // hash of the last entry written
 	queue   []*pending // appends waiting for the next group
-	writing bool       // a goroutine is committing groups
+	writing bool       // an append is committing a group, or has been handed the queue
 	// bad is set when the last entry could not be read at Open: appending
 	// would chain onto an unknown hash, so Append refuses until repaired.
 	bad error
@@ -137,7 +139,8 @@ func (l *Log) Sync() error {
 type pending struct {
 	e    Entry
 	err  error
-	done chan struct{}
+	done chan struct{} // closed when the append is answered
+	lead chan struct{} // closed when the append is to commit the next group
 }
 
 // Bounds of one group's transaction: Badger refuses a transaction of too
@@ -216,7 +219,7 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	}
 	t0 := time.Now()
 	normalise(&e)
-	p := &pending{e: e, done: make(chan struct{})}
+	p := &pending{e: e, done: make(chan struct{}), lead: make(chan struct{})}
 	l.mu.Lock()
 	if l.bad != nil {
 		l.mu.Unlock()
@@ -227,8 +230,15 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	lead := !l.writing
 	l.writing = true
 	l.mu.Unlock()
+	if !lead {
+		select {
+		case <-p.done:
+		case <-p.lead:
+			lead = true
+		}
+	}
 	if lead {
-		l.commitGroups()
+		l.commitGroup()
 	}
 	<-p.done
 	l.waiting.Add(-1)
@@ -238,69 +248,74 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	return p.e, p.err
 }
 
-// commitGroups commits queued appends, a group per transaction, until the
-// queue is empty. Only one goroutine runs it at a time (l.writing), so the
+// commitGroup commits the group at the head of the queue, which holds the
+// calling append, then hands the queue to the first append left in it, or
+// marks the trail idle. One append at a time commits (l.writing), so the
 // chain is extended by one writer; the sequence and head advance only after
 // a group is committed, so a failed commit leaves no hole in the chain.
-func (l *Log) commitGroups() {
-	for {
-		l.mu.Lock()
-		n, keys, size := 0, 0, 0
-		for n < len(l.queue) && n < maxGroup {
-			k, b := l.queue[n].e.cost()
-			if n > 0 && (keys+k > maxGroupKeys || size+b > maxGroupBytes) {
-				break
-			}
-			n, keys, size = n+1, keys+k, size+b
+//
+// Before, the append that found the trail idle committed group after group
+// until the queue was empty. Under a steady load the queue seldom is: with
+// fifty clients its call waited 60-160 ms for the groups of others while
+// every other call took 16 ms.
+func (l *Log) commitGroup() {
+	l.mu.Lock()
+	n, keys, size := 0, 0, 0
+	for n < len(l.queue) && n < maxGroup {
+		k, b := l.queue[n].e.cost()
+		if n > 0 && (keys+k > maxGroupKeys || size+b > maxGroupBytes) {
+			break
 		}
-		if n == 0 {
-			l.writing = false
-			l.mu.Unlock()
-			return
-		}
-		group := l.queue[:n:n]
-		l.queue = l.queue[n:]
-		seq, head := l.seq, l.head
-		l.mu.Unlock()
+		n, keys, size = n+1, keys+k, size+b
+	}
+	group := l.queue[:n:n]
+	l.queue = l.queue[n:]
+	seq, head := l.seq, l.head
+	l.mu.Unlock()
 
-		now := l.now().UTC().Round(0)
-		err := l.db.Update(func(txn *badger.Txn) error {
-			for _, p := range group {
-				seq++
-				p.e.Seq, p.e.Time, p.e.PrevHash = seq, now, head
-				p.e.Hash = p.e.computeHash()
-				head = p.e.Hash
-				val, err := encode(&p.e)
-				if err != nil {
-					return fmt.Errorf("encode entry %d: %w", seq, err)
-				}
-				if err := txn.Set(logKey(seq), val); err != nil {
+	now := l.now().UTC().Round(0)
+	err := l.db.Update(func(txn *badger.Txn) error {
+		for _, p := range group {
+			seq++
+			p.e.Seq, p.e.Time, p.e.PrevHash = seq, now, head
+			p.e.Hash = p.e.computeHash()
+			head = p.e.Hash
+			val, err := encode(&p.e)
+			if err != nil {
+				return fmt.Errorf("encode entry %d: %w", seq, err)
+			}
+			if err := txn.Set(logKey(seq), val); err != nil {
+				return err
+			}
+			for _, k := range indexKeys(&p.e) {
+				if err := txn.Set(k, nil); err != nil {
 					return err
 				}
-				for _, k := range indexKeys(&p.e) {
-					if err := txn.Set(k, nil); err != nil {
-						return err
-					}
-				}
 			}
-			return nil
-		})
-		l.mu.Lock()
-		if err == nil {
-			l.seq, l.head = seq, head
 		}
-		l.mu.Unlock()
-		if err == nil && l.sync != nil {
-			// One sync for the group: it starts after the group's
-			// commit, which came after every member's own changes.
-			// It is waited for beside the committer, which goes on to
-			// the next group meanwhile (the store's syncer shares one
-			// sync among the groups waiting at once).
-			go func() { release(group, l.sync()) }()
-			continue
-		}
-		release(group, err)
+		return nil
+	})
+	l.mu.Lock()
+	if err == nil {
+		l.seq, l.head = seq, head
 	}
+	// The next group's first append commits it; the sequence and head it
+	// starts from are set above, under the same lock.
+	if len(l.queue) > 0 {
+		close(l.queue[0].lead)
+	} else {
+		l.writing = false
+	}
+	l.mu.Unlock()
+	if err == nil && l.sync != nil {
+		// One sync for the group: it starts after the group's commit,
+		// which came after every member's own changes. It is waited for
+		// beside the next group's commit (the store's syncer shares one
+		// sync among the groups waiting at once).
+		go func() { release(group, l.sync()) }()
+		return
+	}
+	release(group, err)
 }
 
 // release answers the appends of a group: err, when not nil, is why their

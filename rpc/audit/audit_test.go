@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,11 +413,9 @@ func TestConcurrentLargeAppends(t *testing.T) {
 			}
 		}()
 	}
-	for queued := 0; queued < workers-1; time.Sleep(time.Millisecond) {
-		l.mu.Lock()
-		queued = len(l.queue)
-		l.mu.Unlock()
-	}
+	// Every append is queued or in the held group (the group may have
+	// taken two, if a second queued before the first group was formed).
+	waitFor(t, func() bool { return l.Waiting() == workers*each })
 	close(release)
 	wg.Wait()
 	close(errs)
@@ -534,6 +533,64 @@ func TestAppendCommitsWhileAGroupWaitsForItsSync(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(heads, []uint64{1, 2}) {
 		t.Fatalf("heads at the syncs' start: %v, want one sync after each entry's commit", heads)
+	}
+}
+
+// TestAppendCommitsOnlyItsOwnGroup checks that the append committing a
+// group hands the queue on to the next group's first append: its caller is
+// answered while the group that queued behind it is still being committed.
+func TestAppendCommitsOnlyItsOwnGroup(t *testing.T) {
+	_, l := openMem(t)
+	l.SetSync(func() error { return nil })
+	// Each group's commit reads the clock first: hold each there until told.
+	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	var calls atomic.Int32
+	l.now = func() time.Time {
+		if i := int(calls.Add(1)) - 1; i < len(gates) {
+			<-gates[i]
+		}
+		return time.Now()
+	}
+	var once [2]sync.Once
+	open := func(i int) { once[i].Do(func() { close(gates[i]) }) }
+	defer open(0)
+	defer open(1)
+	appended := func(op string) chan error {
+		c := make(chan error, 1)
+		go func() {
+			_, err := l.Append(Entry{Principal: "u", Operation: op})
+			c <- err
+		}()
+		return c
+	}
+	first := appended("first")
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	second := appended("second") // queued while the first group commits
+	waitFor(t, func() bool { return l.Waiting() == 2 })
+	open(0)
+	// The first caller is answered although the second group's commit is
+	// held at its clock: the second append commits it, not the first.
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first append is still committing the group queued behind it")
+	}
+	waitFor(t, func() bool { return calls.Load() == 2 })
+	if seq, _ := l.Head(); seq != 1 {
+		t.Fatalf("head %d while the second group is held, want 1", seq)
+	}
+	open(1)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := l.Head(); seq != 2 || l.Waiting() != 0 {
+		t.Fatalf("head %d, %d waiting after both appends, want 2 and 0", seq, l.Waiting())
+	}
+	if r, err := l.Verify(); err != nil || r.Broken != nil || r.Entries != 2 {
+		t.Fatalf("chain after a hand-over: %+v, %v", r, err)
 	}
 }
 
