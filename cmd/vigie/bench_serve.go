@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -418,8 +419,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	var cpu0 cpuUsage
 	cpu0.read()
-	metrics0, _ := scrapeMetrics(hc, base)
-	syncs0 := metrics0["vigie_store_syncs"]
+	metrics0, scrapeErr := scrapeMetrics(hc, base)
 	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
 	for w := range c.Clients {
@@ -479,8 +479,8 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	elapsed := time.Since(t1)
 	var cpu1 cpuUsage
 	cpu1.read()
-	metrics1, syncErr := scrapeMetrics(hc, base)
-	syncs1 := metrics1["vigie_store_syncs"]
+	metrics1, err := scrapeMetrics(hc, base)
+	scrapeErr = cmp.Or(scrapeErr, err)
 	rss := stopRSS()
 	if c.MemProfile != "" {
 		if err := writeHeapProfile(c.MemProfile); err != nil {
@@ -525,10 +525,11 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			float64((user+sys).Microseconds())/1000/float64(calls), float64(cpu1.alloc-cpu0.alloc)/1024/float64(calls),
 			(cpu1.mallocs-cpu0.mallocs)/uint64(calls))
 	}
-	if syncs := syncs1 - syncs0; syncErr == nil && syncs > 0 && calls > 0 {
-		fmt.Fprintf(stdout, "store syncs during the load: %.0f, %.1f calls answered per sync\n", syncs, float64(calls)/syncs)
-	}
-	if syncErr == nil && metrics0 != nil {
+	// Both scrapes or neither: a difference with a missing one is no figure.
+	if scrapeErr == nil {
+		if syncs := metrics1["vigie_store_syncs"] - metrics0["vigie_store_syncs"]; syncs > 0 && calls > 0 {
+			fmt.Fprintf(stdout, "store syncs during the load: %.0f, %.1f calls answered per sync\n", syncs, float64(calls)/syncs)
+		}
 		fmt.Fprint(stdout, serverShare(metrics0, metrics1, map[string]*latencies{"ResolveRecord": &resolves, "SearchIdentities": &searches}))
 	}
 	if rss.anon > 0 {
@@ -634,13 +635,13 @@ func scrapeMetrics(hc *http.Client, base string) (map[string]float64, error) {
 
 // serverShare says, from two scrapes of the server's metrics around the
 // load, where a call's latency went: the mean time in the server's handlers
-// per procedure (against the mean the clients saw), and the mean wait for
-// an audit entry. What the clients saw beyond the handlers is the HTTP
-// exchange and, on a busy machine, waiting for a processor.
+// per procedure of seen (against the mean its clients saw), and the mean
+// wait for an audit entry. What the clients saw beyond the handlers is the
+// HTTP exchange and, on a busy machine, waiting for a processor.
 func serverShare(before, after map[string]float64, seen map[string]*latencies) string {
 	delta := func(k string) float64 { return after[k] - before[k] }
 	var parts []string
-	for _, proc := range []string{"ResolveRecord", "SearchIdentities"} {
+	for _, proc := range slices.Sorted(maps.Keys(seen)) {
 		l := seen[proc]
 		label := `{procedure="/vigie.v1.IdentityService/` + proc + `"}`
 		n := delta("vigie_request_duration_seconds_count" + label)
