@@ -46,14 +46,17 @@ func TestMetricsExposition(t *testing.T) {
 	}{
 		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 2`, true},
 		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="invalid_argument"} 1`, true},
-		// Cumulative buckets: 0.5 ms and 3 ms are under 5 ms, 40 ms is not.
+		// Cumulative buckets: 0.5 ms and 3 ms are under 5 ms and 20 ms, 40 ms
+		// is not; a bound holds what equals it (0.5 ms).
+		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.0005"} 1`, true},
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.005"} 2`, true},
+		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.02"} 2`, true},
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.05"} 3`, true},
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="+Inf"} 3`, true},
 		{`vigie_request_duration_seconds_count{procedure="/vigie.v1.IdentityService/ResolveRecord"} 3`, true},
 		{`vigie_requests_total{procedure="odd\"proc\n",code="ok"} 1`, true},
 		// The audit waits: one histogram without labels.
-		{`vigie_audit_append_duration_seconds_bucket{le="0.0025"} 1`, true},
+		{`vigie_audit_append_duration_seconds_bucket{le="0.002"} 1`, true},
 		{`vigie_audit_append_duration_seconds_bucket{le="0.05"} 2`, true},
 		{`vigie_audit_append_duration_seconds_sum 0.032`, true},
 		{`vigie_audit_append_duration_seconds_count 2`, true},
