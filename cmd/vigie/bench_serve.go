@@ -633,11 +633,17 @@ func scrapeMetrics(hc *http.Client, base string) (map[string]float64, error) {
 	return out, nil
 }
 
+// targetLatency is the search latency the region asks for at its p99.
+const targetLatency = 20 * time.Millisecond
+
 // serverShare says, from two scrapes of the server's metrics around the
 // load, where a call's latency went: the mean time in the server's handlers
-// per procedure of seen (against the mean its clients saw), and the mean
-// wait for an audit entry. What the clients saw beyond the handlers is the
-// HTTP exchange and, on a busy machine, waiting for a processor.
+// per procedure of seen (against the mean its clients saw), the share of
+// calls over targetLatency on each side, and the mean wait for an audit
+// entry. What the clients saw beyond the handlers is the HTTP exchange
+// and, on a busy machine, waiting for a processor: when the handlers
+// alone keep most calls under the target and the clients do not, the
+// time is lost outside the handlers.
 func serverShare(before, after map[string]float64, seen map[string]*latencies) string {
 	delta := func(k string) float64 { return after[k] - before[k] }
 	var parts []string
@@ -649,11 +655,21 @@ func serverShare(before, after map[string]float64, seen map[string]*latencies) s
 			continue
 		}
 		var sum time.Duration
+		over := 0
 		for _, d := range l.d {
 			sum += d
+			if d > targetLatency {
+				over++
+			}
 		}
-		parts = append(parts, fmt.Sprintf("%s %.2f ms in the handlers (clients saw %.2f ms)", proc,
-			1000*delta("vigie_request_duration_seconds_sum"+label)/n, float64(sum.Microseconds())/1000/float64(len(l.d))))
+		part := fmt.Sprintf("%s %.2f ms in the handlers (clients saw %.2f ms)", proc,
+			1000*delta("vigie_request_duration_seconds_sum"+label)/n, float64(sum.Microseconds())/1000/float64(len(l.d)))
+		bucket := `vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/` + proc + `",le="0.02"}`
+		if _, ok := after[bucket]; ok {
+			part += fmt.Sprintf(", %.1f %% over 20 ms in the handlers (clients saw %.1f %%)",
+				100*(1-delta(bucket)/n), 100*float64(over)/float64(len(l.d)))
+		}
+		parts = append(parts, part)
 	}
 	if n := delta("vigie_audit_append_duration_seconds_count"); n > 0 {
 		parts = append(parts, fmt.Sprintf("of which waiting for the call's audit entry %.2f ms (all calls)",

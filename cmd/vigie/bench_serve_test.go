@@ -163,6 +163,15 @@ func TestServerShare(t *testing.T) {
 	if got != want {
 		t.Errorf("serverShare:\n got %q\nwant %q", got, want)
 	}
+	// With the 20 ms bucket: 15 of the 20 calls within it, and one of the
+	// clients' two latencies over it (20 ms is not over).
+	const bucket = `vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/SearchIdentities",le="0.02"}`
+	before[bucket], after[bucket] = 90, 105
+	got = serverShare(before, after, seen)
+	want = "mean per call, from the server's metrics: SearchIdentities 15.00 ms in the handlers (clients saw 30.00 ms), 25.0 % over 20 ms in the handlers (clients saw 50.0 %), of which waiting for the call's audit entry 10.00 ms (all calls)\n"
+	if got != want {
+		t.Errorf("serverShare with buckets:\n got %q\nwant %q", got, want)
+	}
 	if got := serverShare(before, before, seen); got != "" {
 		t.Errorf("serverShare without calls: %q", got)
 	}
