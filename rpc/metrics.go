@@ -6,10 +6,13 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"connectrpc.com/connect"
@@ -25,8 +28,9 @@ var latencyBuckets = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.
 // Metrics counts what the server does, in the Prometheus text exposition
 // format (version 0.0.4), written with the standard library only: requests
 // by procedure and code, their latency, the part of it spent waiting for
-// the audit trail, DICOM ingest outcomes, and gauges read when scraped
-// (review queue, records, identities). Labels carry
+// the audit trail, DICOM ingest outcomes, gauges read when scraped
+// (review queue, records, identities), and the Go runtime's memory and
+// garbage collections with the process's CPU time. Labels carry
 // procedure names, codes and outcomes only: never a patient identifier,
 // a name or a credential. The zero value is not usable; use NewMetrics.
 // A nil *Metrics ignores every observation.
@@ -265,8 +269,78 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "# HELP vigie_%s %s\n# TYPE vigie_%s gauge\nvigie_%s %s\n", g.name, g.help, g.name, g.name, formatFloat(v))
 	}
+	writeRuntime(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// runtimeSamples are the Go runtime's figures the scrape carries, under
+// the names it gives them: its memory and its garbage collections, which
+// every call's latency shares (a collection's marking takes a processor
+// from the calls for a tenth of a second or more on a heap of a million
+// records).
+var runtimeSamples = []struct{ runtime, name, kind, help string }{
+	{"/sched/goroutines:goroutines", "go_goroutines", "gauge", "Goroutines that currently exist."},
+	{"/gc/heap/live:bytes", "go_heap_live_bytes", "gauge", "Heap memory the last garbage collection found live."},
+	{"/memory/classes/heap/objects:bytes", "go_heap_objects_bytes", "gauge", "Heap memory occupied by objects, live or not yet collected."},
+	{"/memory/classes/total:bytes", "go_memory_bytes", "gauge", "Memory the Go runtime has mapped (heap, stacks, its own structures)."},
+	{"/gc/cycles/total:gc-cycles", "go_gc_cycles_total", "counter", "Garbage collections completed since the start."},
+	{"/cpu/classes/gc/total:cpu-seconds", "go_gc_cpu_seconds_total", "counter", "Processor time spent collecting garbage since the start (the runtime's estimate)."},
+}
+
+// writeRuntime writes the runtime's figures (vigie_go_…) and the process's
+// CPU time and resident memory (the usual process_… names); a figure this
+// platform does not give is left out.
+func writeRuntime(b *strings.Builder) {
+	samples := make([]metrics.Sample, len(runtimeSamples))
+	for i, r := range runtimeSamples {
+		samples[i].Name = r.runtime
+	}
+	metrics.Read(samples)
+	for i, r := range runtimeSamples {
+		var v float64
+		switch samples[i].Value.Kind() {
+		case metrics.KindUint64:
+			v = float64(samples[i].Value.Uint64())
+		case metrics.KindFloat64:
+			v = samples[i].Value.Float64()
+		default:
+			continue
+		}
+		fmt.Fprintf(b, "# HELP vigie_%s %s\n# TYPE vigie_%s %s\nvigie_%s %s\n", r.name, r.help, r.name, r.kind, r.name, formatFloat(v))
+	}
+	if cpu, ok := processCPU(); ok {
+		fmt.Fprintf(b, "# HELP process_cpu_seconds_total User and system CPU time of the process.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %s\n", formatFloat(cpu.Seconds()))
+	}
+	if rss, ok := residentBytes(); ok {
+		fmt.Fprintf(b, "# HELP process_resident_memory_bytes Resident memory of the process.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
+	}
+}
+
+// residentBytes reads the process's resident memory from /proc (Linux).
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
+}
+
+// processCPU is the process's user and system CPU time.
+func processCPU() (time.Duration, bool) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
 }
 
 func formatFloat(v float64) string {

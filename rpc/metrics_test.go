@@ -3,6 +3,8 @@ package rpc_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,55 @@ func TestMetricsExposition(t *testing.T) {
 		if !out.has(line) {
 			t.Errorf("empty scrape lacks %s\n%s", line, out.String())
 		}
+	}
+}
+
+// TestMetricsRuntime checks the runtime's figures: present, typed, and
+// following what the process does.
+func TestMetricsRuntime(t *testing.T) {
+	m := rpc.NewMetrics()
+	scrape := func() map[string]float64 {
+		var out metricsText
+		if err := m.Write(context.Background(), &out); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, l := range strings.Split(out.String(), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && !strings.HasPrefix(l, "#") {
+				v, err := strconv.ParseFloat(f[1], 64)
+				if err != nil {
+					t.Fatalf("line %q: %v", l, err)
+				}
+				got[f[0]] = v
+			}
+		}
+		for _, typ := range []string{"# TYPE vigie_go_gc_cycles_total counter", "# TYPE vigie_go_heap_live_bytes gauge"} {
+			if !out.has(typ) {
+				t.Errorf("scrape lacks %q", typ)
+			}
+		}
+		return got
+	}
+	before := scrape()
+	runtime.GC()
+	after := scrape()
+	if d := after["vigie_go_gc_cycles_total"] - before["vigie_go_gc_cycles_total"]; d < 1 {
+		t.Errorf("a collection between two scrapes: cycles went up by %v", d)
+	}
+	names := []string{"vigie_go_goroutines", "vigie_go_heap_live_bytes", "vigie_go_heap_objects_bytes", "vigie_go_memory_bytes", "process_cpu_seconds_total"}
+	if runtime.GOOS == "linux" { // read from /proc
+		names = append(names, "process_resident_memory_bytes")
+	}
+	for _, name := range names {
+		if after[name] <= 0 {
+			t.Errorf("%s = %v, want > 0", name, after[name])
+		}
+	}
+	if after["vigie_go_memory_bytes"] < after["vigie_go_heap_live_bytes"] {
+		t.Errorf("runtime memory %v below the live heap %v", after["vigie_go_memory_bytes"], after["vigie_go_heap_live_bytes"])
+	}
+	if after["process_cpu_seconds_total"] < before["process_cpu_seconds_total"] {
+		t.Errorf("process CPU went back: %v then %v", before["process_cpu_seconds_total"], after["process_cpu_seconds_total"])
 	}
 }
