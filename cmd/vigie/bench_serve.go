@@ -531,6 +531,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 			fmt.Fprintf(stdout, "store syncs during the load: %.0f, %.1f calls answered per sync\n", syncs, float64(calls)/syncs)
 		}
 		fmt.Fprint(stdout, serverShare(metrics0, metrics1, map[string]*latencies{"ResolveRecord": &resolves, "SearchIdentities": &searches}))
+		fmt.Fprint(stdout, collections(metrics0, metrics1, elapsed))
 	}
 	if rss.anon > 0 {
 		fmt.Fprintf(stdout, "memory during the load: peak %d MB anonymous (server and load generator), %d MB of mapped store files; Go heap in use at the end %d MB\n",
@@ -631,6 +632,23 @@ func scrapeMetrics(hc *http.Client, base string) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// collections says, from two scrapes around a load of the given length,
+// how often the garbage collector ran and its share of the process's
+// CPU: the server and the load generator share one heap and one
+// collector, and a cycle's marking takes a processor from the calls.
+func collections(before, after map[string]float64, elapsed time.Duration) string {
+	delta := func(k string) float64 { return after[k] - before[k] }
+	cycles, gc, cpu := delta("vigie_go_gc_cycles_total"), delta("vigie_go_gc_cpu_seconds_total"), delta("process_cpu_seconds_total")
+	switch {
+	case cpu <= 0:
+		return ""
+	case cycles <= 0:
+		return "garbage collections during the load: none\n"
+	}
+	return fmt.Sprintf("garbage collections during the load: %.0f, one every %.1f s, %.1f s of CPU (%.1f %% of the process's)\n",
+		cycles, elapsed.Seconds()/cycles, gc, 100*gc/cpu)
 }
 
 // targetLatency is the search latency the region asks for at its p99.

@@ -32,6 +32,7 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 	// The figures depend on the server's scheduler slots: the report says them.
 	procsLine := regexp.MustCompile(`GOMAXPROCS [1-9]\d* on [1-9]\d* cores`)
 	// Where the latency went, from the server's own metrics.
+	gcLine := regexp.MustCompile(`garbage collections during the load: (none|\d+, one every [\d.]+ s, [\d.]+ s of CPU \([\d.]+ % of the process's\))`)
 	shareLine := regexp.MustCompile(`mean per call, from the server's metrics: .*ms in the handlers \(clients saw [\d.]+ ms\).*, of which waiting for the call's audit entry [\d.]+ ms`)
 	timeline := filepath.Join(t.TempDir(), "timeline.csv")
 	for _, args := range [][]string{
@@ -43,7 +44,7 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 			t.Fatalf("bench serve %v: exit %d\n%s%s", args, code, out, errs)
 		}
 		if !strings.Contains(out, "missing after restart 0") || !strings.Contains(out, "ms CPU and") || !procsLine.MatchString(out) ||
-			!shareLine.MatchString(out) {
+			!shareLine.MatchString(out) || !gcLine.MatchString(out) {
 			t.Errorf("bench serve %v report:\n%s", args, out)
 		}
 		total := 0
@@ -171,6 +172,17 @@ func TestServerShare(t *testing.T) {
 	want = "mean per call, from the server's metrics: SearchIdentities 15.00 ms in the handlers (clients saw 30.00 ms), 25.0 % over 20 ms in the handlers (clients saw 50.0 %), of which waiting for the call's audit entry 10.00 ms (all calls)\n"
 	if got != want {
 		t.Errorf("serverShare with buckets:\n got %q\nwant %q", got, want)
+	}
+	gcBefore := map[string]float64{"vigie_go_gc_cycles_total": 10, "vigie_go_gc_cpu_seconds_total": 1, "process_cpu_seconds_total": 20}
+	gcAfter := map[string]float64{"vigie_go_gc_cycles_total": 16, "vigie_go_gc_cpu_seconds_total": 2.5, "process_cpu_seconds_total": 50}
+	if got, want := collections(gcBefore, gcAfter, 30*time.Second), "garbage collections during the load: 6, one every 5.0 s, 1.5 s of CPU (5.0 % of the process's)\n"; got != want {
+		t.Errorf("collections:\n got %q\nwant %q", got, want)
+	}
+	if got, want := collections(gcBefore, map[string]float64{"process_cpu_seconds_total": 21}, time.Second), "garbage collections during the load: none\n"; got != want {
+		t.Errorf("collections without any: %q, want %q", got, want)
+	}
+	if got := collections(gcBefore, gcBefore, 30*time.Second); got != "" {
+		t.Errorf("collections without the process's CPU: %q", got)
 	}
 	if got := serverShare(before, before, seen); got != "" {
 		t.Errorf("serverShare without calls: %q", got)
