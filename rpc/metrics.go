@@ -274,8 +274,9 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 	return err
 }
 
-// runtimeSamples are the Go runtime's figures the scrape carries, under
-// the names it gives them: its memory and its garbage collections, which
+// runtimeSamples are the Go runtime's figures the scrape carries (its
+// runtime/metrics name, then the scrape's): its memory and its garbage
+// collections, which
 // every call's latency shares (a collection's marking takes a processor
 // from the calls for a tenth of a second or more on a heap of a million
 // records).

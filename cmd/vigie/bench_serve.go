@@ -682,10 +682,11 @@ func serverShare(before, after map[string]float64, seen map[string]*latencies) s
 		}
 		part := fmt.Sprintf("%s %.2f ms in the handlers (clients saw %.2f ms)", proc,
 			1000*delta("vigie_request_duration_seconds_sum"+label)/n, float64(sum.Microseconds())/1000/float64(len(l.d)))
-		bucket := `vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/` + proc + `",le="0.02"}`
+		bucket := `vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/` + proc +
+			`",le="` + strconv.FormatFloat(targetLatency.Seconds(), 'g', -1, 64) + `"}`
 		if _, ok := after[bucket]; ok {
-			part += fmt.Sprintf(", %.1f %% over 20 ms in the handlers (clients saw %.1f %%)",
-				100*(1-delta(bucket)/n), 100*float64(over)/float64(len(l.d)))
+			part += fmt.Sprintf(", %.1f %% over %d ms in the handlers (clients saw %.1f %%)",
+				100*(1-delta(bucket)/n), targetLatency.Milliseconds(), 100*float64(over)/float64(len(l.d)))
 		}
 		parts = append(parts, part)
 	}
