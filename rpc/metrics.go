@@ -267,7 +267,7 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(&b, "# HELP vigie_%s %s\n# TYPE vigie_%s gauge\nvigie_%s %s\n", g.name, g.help, g.name, g.name, formatFloat(v))
+		writeSample(&b, "vigie_"+g.name, "gauge", g.help, formatFloat(v))
 	}
 	writeRuntime(&b)
 	_, err := io.WriteString(w, b.String())
@@ -308,14 +308,20 @@ func writeRuntime(b *strings.Builder) {
 		default:
 			continue
 		}
-		fmt.Fprintf(b, "# HELP vigie_%s %s\n# TYPE vigie_%s %s\nvigie_%s %s\n", r.name, r.help, r.name, r.kind, r.name, formatFloat(v))
+		writeSample(b, "vigie_"+r.name, r.kind, r.help, formatFloat(v))
 	}
 	if cpu, ok := processCPU(); ok {
-		fmt.Fprintf(b, "# HELP process_cpu_seconds_total User and system CPU time of the process.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %s\n", formatFloat(cpu.Seconds()))
+		writeSample(b, "process_cpu_seconds_total", "counter", "User and system CPU time of the process.", formatFloat(cpu.Seconds()))
 	}
 	if rss, ok := residentBytes(); ok {
-		fmt.Fprintf(b, "# HELP process_resident_memory_bytes Resident memory of the process.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
+		writeSample(b, "process_resident_memory_bytes", "gauge", "Resident memory of the process.", strconv.FormatInt(rss, 10))
 	}
+}
+
+// writeSample writes a metric of one unlabelled sample with its help and
+// type lines.
+func writeSample(b *strings.Builder, name, kind, help, value string) {
+	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, kind, name, value)
 }
 
 // residentBytes reads the process's resident memory from /proc (Linux).
