@@ -11,18 +11,38 @@ import (
 // most of the objects the garbage collector marked on every cycle at a
 // million records. Bytes are not scanned, and a hit costs a decode (a
 // couple of microseconds) rather than a read of the store.
+//
+// The ring is made of chunks allocated as the cache first fills them, so
+// that a cache sized for a regional index costs a small store only what it
+// holds: the whole ring, allocated at once, counted in the live heap of a
+// server of a few thousand records (and in the garbage collector's goal)
+// as 640 MB.
 type normalCache struct {
-	mu   sync.RWMutex // many resolves read at once; a get decodes under it
-	ring []byte
-	head uint64   // absolute position of the next write
-	at   []uint64 // ordinal to absolute position + 1 of its latest entry (0: none)
+	mu     sync.RWMutex // many resolves read at once; a get decodes under it
+	chunks [][]byte     // allocated in order, each cacheChunk bytes (or size when smaller)
+	chunk  uint64       // bytes of a chunk
+	size   uint64       // bytes of the whole ring: a multiple of chunk
+	head   uint64       // absolute position of the next write
+	at     []uint64     // ordinal to absolute position + 1 of its latest entry (0: none)
 }
 
 // An entry is its ordinal, version and length (uint32 each), then the form.
 const cacheHeader = 12
 
-func newNormalCache(bytes int) *normalCache {
-	return &normalCache{ring: make([]byte, max(bytes, 1<<16))}
+// cacheChunk is the size of the ring's chunks: small against a regional
+// cache (a few hundred MB), large against one form (a few hundred bytes).
+const cacheChunk = 4 << 20
+
+func newNormalCache(bytes int) *normalCache { return newChunkedCache(bytes, cacheChunk) }
+
+// newChunkedCache returns a cache of at least bytes (64 KB at least) in
+// chunks of chunk bytes (the tests' small chunks cross their boundaries
+// often).
+func newChunkedCache(bytes, chunk int) *normalCache {
+	size := uint64(max(bytes, 1<<16))
+	chunk = min(int(size), chunk)
+	size = (size + uint64(chunk) - 1) / uint64(chunk) * uint64(chunk)
+	return &normalCache{chunk: uint64(chunk), size: size}
 }
 
 // put keeps the encoded form of a version of record ord.
@@ -36,21 +56,25 @@ func (c *normalCache) fill(ord uint32, version int, form []byte) bool {
 
 func (c *normalCache) keep(ord uint32, version int, form []byte, overwrite bool) bool {
 	n := uint64(cacheHeader + len(form))
-	size := uint64(len(c.ring))
-	if n > size/8 {
+	if n > c.chunk/8 {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !overwrite && c.head+n > size {
+	pos := c.head % c.size
+	if off := pos % c.chunk; off+n > c.chunk { // an entry never spans two chunks
+		c.head += c.chunk - off
+		pos = c.head % c.size
+	}
+	if !overwrite && c.head+n > c.size {
 		return false
 	}
-	pos := c.head % size
-	if pos+n > size { // an entry never wraps: start again at the beginning
-		c.head += size - pos
-		pos = 0
+	i := pos / c.chunk
+	if i == uint64(len(c.chunks)) {
+		c.chunks = append(c.chunks, make([]byte, c.chunk))
 	}
-	b := c.ring[pos : pos+n]
+	off := pos % c.chunk
+	b := c.chunks[i][off : off+n]
 	binary.LittleEndian.PutUint32(b, ord)
 	binary.LittleEndian.PutUint32(b[4:], uint32(version))
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(form)))
@@ -73,14 +97,21 @@ func (c *normalCache) get(ord uint32, version int, decode func([]byte) error) (b
 		return false, nil
 	}
 	abs := c.at[ord] - 1
-	size := uint64(len(c.ring))
-	if c.head > abs+size { // overwritten since
+	if c.head > abs+c.size { // overwritten since
 		return false, nil
 	}
-	b := c.ring[abs%size:]
+	pos := abs % c.size
+	b := c.chunks[pos/c.chunk][pos%c.chunk:]
 	if binary.LittleEndian.Uint32(b) != ord || binary.LittleEndian.Uint32(b[4:]) != uint32(version) {
 		return false, nil
 	}
 	n := binary.LittleEndian.Uint32(b[8:])
 	return true, decode(b[cacheHeader : cacheHeader+n])
+}
+
+// allocated returns the bytes of the chunks allocated so far.
+func (c *normalCache) allocated() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.chunks) * int(c.chunk)
 }

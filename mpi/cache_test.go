@@ -65,3 +65,70 @@ func TestNormalCache(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalCacheChunks checks the ring of small chunks against a plain
+// map of the latest form of each ordinal: whatever the cache answers is
+// that form, the forms written last are all there, and chunks are
+// allocated only as the ring first fills them.
+func TestNormalCacheChunks(t *testing.T) {
+	const chunk = 1 << 12
+	c := newChunkedCache(1<<16, chunk) // 16 chunks
+	if c.allocated() != 0 {
+		t.Fatalf("a new cache holds %d bytes, want none", c.allocated())
+	}
+	latest := map[uint32][]byte{}
+	form := func(ord uint32, version int) []byte {
+		// Lengths vary so that entries end anywhere in a chunk.
+		return bytes.Repeat([]byte(fmt.Sprintf("%d.%d;", ord, version)), 1+int(ord*7+uint32(version))%40)
+	}
+	var order []uint32 // ordinals in the order of their latest put
+	written := 0
+	for i := range 5000 {
+		ord := uint32(i*31) % 700
+		version := i
+		f := form(ord, version)
+		c.put(ord, version, f)
+		latest[ord] = f
+		order = append(order, ord)
+		written += cacheHeader + len(f)
+		if i == 10 && c.allocated() != chunk {
+			t.Fatalf("after %d bytes of entries, %d bytes allocated, want one chunk", written, c.allocated())
+		}
+		if written < 1<<15 && c.allocated() > written*5/4+chunk { // a chunk's end may go unused
+			t.Fatalf("after %d bytes of entries, %d bytes allocated", written, c.allocated())
+		}
+	}
+	if c.allocated() != 1<<16 {
+		t.Fatalf("after a full turn, %d bytes allocated, want the whole ring (65536)", c.allocated())
+	}
+	versions := map[uint32]int{}
+	for i, ord := range order {
+		versions[ord] = i
+	}
+	hits := 0
+	for ord, want := range latest {
+		var got []byte
+		hit, err := c.get(ord, versions[ord], func(b []byte) error { got = bytes.Clone(b); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hit {
+			hits++
+			if !bytes.Equal(got, want) {
+				t.Fatalf("ordinal %d: got %q, want %q", ord, got, want)
+			}
+		}
+		if old, _ := c.get(ord, versions[ord]-700, func([]byte) error { return nil }); old && versions[ord] >= 700 {
+			t.Fatalf("ordinal %d: an older version is still answered", ord)
+		}
+	}
+	// The last 100 forms put fit in far less than the ring: all are held.
+	for _, ord := range order[len(order)-100:] {
+		if hit, _ := c.get(ord, versions[ord], func([]byte) error { return nil }); !hit {
+			t.Fatalf("ordinal %d, put among the last 100, is not held", ord)
+		}
+	}
+	if hits == len(latest) {
+		t.Fatalf("all %d ordinals held in a ring too small for them: nothing was overwritten", hits)
+	}
+}
