@@ -56,7 +56,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Float64("rate", 0, "open loop: requests offered per second in all, each timed from its scheduled start so that queueing counts (0: closed loop, each client sends its next request when the last one is answered)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file (the clients' samples carry the label side=client: go tool pprof -tagignore side=client shows the server alone)")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
-	timeline := fs.String("timeline", "", "write every request's start (ms into the load), kind and latency (µs) to this CSV file: where in the run the slow ones fall")
+	timeline := fs.String("timeline", "", "write every request's start (ms into the load), kind and latency (µs) to this CSV file: where in the run the slow ones fall; rows of kind gc_end give when each garbage collection of the process ended and its pauses (µs)")
 	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -258,9 +258,27 @@ func (l *latencies) add(at, d time.Duration) {
 	l.mu.Unlock()
 }
 
+// collectionEnds returns when each garbage collection that ended during the
+// load (from t1, for d) ended, counted from t1, and the collection's
+// stop-the-world pauses: slow calls that cluster just before one waited on
+// the collector. The runtime keeps the last 256.
+func collectionEnds(t1 time.Time, d time.Duration) (at, pauses []time.Duration) {
+	var st debug.GCStats
+	debug.ReadGCStats(&st)
+	for i, end := range st.PauseEnd {
+		if end.After(t1) && end.Sub(t1) <= d {
+			at = append(at, end.Sub(t1))
+			pauses = append(pauses, st.Pause[i])
+		}
+	}
+	return at, pauses
+}
+
 // writeTimeline writes every request of ls (by kind) as a CSV row: when it
-// was due in ms from the start of the load, its kind, its latency in µs.
-func writeTimeline(path string, ls map[string]*latencies) error {
+// was due in ms from the start of the load (t1), its kind, its latency in
+// µs; then a row of kind gc_end for each garbage collection that ended
+// during the load (d), with its pauses in µs (see collectionEnds).
+func writeTimeline(path string, ls map[string]*latencies, t1 time.Time, d time.Duration) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -274,6 +292,10 @@ func writeTimeline(path string, ls map[string]*latencies) error {
 			fmt.Fprintf(w, "%d,%s,%d\n", l.at[i].Milliseconds(), kind, l.d[i].Microseconds())
 		}
 		l.mu.Unlock()
+	}
+	at, pauses := collectionEnds(t1, d)
+	for i := range at {
+		fmt.Fprintf(w, "%d,gc_end,%d\n", at[i].Milliseconds(), pauses[i].Microseconds())
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -511,7 +533,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 	if c.Timeline != "" {
 		// Before the summaries, which sort the latencies.
-		if err := writeTimeline(c.Timeline, map[string]*latencies{"resolve": &resolves, "search": &searches}); err != nil {
+		if err := writeTimeline(c.Timeline, map[string]*latencies{"resolve": &resolves, "search": &searches}, t1, elapsed); err != nil {
 			return fmt.Errorf("timeline: %w", err)
 		}
 	}

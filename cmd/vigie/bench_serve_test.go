@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,7 +40,25 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 		{"--clients", "4", "--duration", "1s"},
 		{"--clients", "8", "--duration", "2s", "--rate", "40", "--timeline", timeline},
 	} {
+		// Collections during the load, for the timeline to show.
+		stopGC := make(chan struct{})
+		gcDone := make(chan struct{})
+		go func() {
+			defer close(gcDone)
+			tick := time.NewTicker(200 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopGC:
+					return
+				case <-tick.C:
+					runtime.GC()
+				}
+			}
+		}()
 		code, out, errs := vigieRun(t, append([]string{"bench", "serve", "--data", data, "--seed", "5"}, args...)...)
+		close(stopGC)
+		<-gcDone
 		if code != 0 {
 			t.Fatalf("bench serve %v: exit %d\n%s%s", args, code, out, errs)
 		}
@@ -72,7 +91,8 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 }
 
 // checkTimeline checks that the timeline holds one row per answered
-// request, due within the 2-s load and with a latency.
+// request, due within the 2-s load and with a latency, and rows of the
+// collections that ended during it.
 func checkTimeline(t *testing.T, path string, answered int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -86,15 +106,24 @@ func checkTimeline(t *testing.T, path string, answered int) {
 	if len(rows) == 0 || strings.Join(rows[0], ",") != "start_ms,kind,latency_us" {
 		t.Fatalf("timeline header: %v", rows)
 	}
-	if len(rows)-1 != answered {
-		t.Errorf("timeline has %d requests, the report %d", len(rows)-1, answered)
-	}
+	requests, collections := 0, 0
 	for _, r := range rows[1:] {
 		start, err1 := strconv.Atoi(r[0])
 		lat, err2 := strconv.Atoi(r[2])
-		if err1 != nil || err2 != nil || start < 0 || start >= 2000 || lat <= 0 || (r[1] != "resolve" && r[1] != "search") {
+		switch {
+		case r[1] == "gc_end" && err1 == nil && err2 == nil && start >= 0 && start < 3000 && lat >= 0:
+			collections++ // the load may end up to a second late
+		case err1 != nil || err2 != nil || start < 0 || start >= 2000 || lat <= 0 || (r[1] != "resolve" && r[1] != "search"):
 			t.Errorf("timeline row %v", r)
+		default:
+			requests++
 		}
+	}
+	if requests != answered {
+		t.Errorf("timeline has %d requests, the report %d", requests, answered)
+	}
+	if collections == 0 {
+		t.Errorf("timeline has no collection, though the test forced some during the load")
 	}
 }
 
@@ -186,5 +215,30 @@ func TestServerShare(t *testing.T) {
 	}
 	if got := serverShare(before, before, seen); got != "" {
 		t.Errorf("serverShare without calls: %q", got)
+	}
+}
+
+// collectionEnds gives the collections that ended in the window, and only
+// those.
+func TestCollectionEnds(t *testing.T) {
+	t1 := time.Now()
+	runtime.GC()
+	runtime.GC()
+	at, pauses := collectionEnds(t1, time.Minute)
+	if len(at) < 2 || len(pauses) != len(at) {
+		t.Fatalf("two forced collections: %d ends, %d pauses", len(at), len(pauses))
+	}
+	for i, a := range at {
+		if a < 0 || a > time.Since(t1) || pauses[i] < 0 {
+			t.Errorf("collection %d: ended at %s, paused %s", i, a, pauses[i])
+		}
+	}
+	if at, _ := collectionEnds(time.Now(), time.Minute); len(at) != 0 {
+		t.Errorf("a window that starts now holds %d collections", len(at))
+	}
+	t2 := time.Now()
+	runtime.GC()
+	if at, _ := collectionEnds(t2, 0); len(at) != 0 {
+		t.Errorf("a window of no length holds %d collections", len(at))
 	}
 }
