@@ -108,10 +108,3 @@ func (c *normalCache) get(ord uint32, version int, decode func([]byte) error) (b
 	n := binary.LittleEndian.Uint32(b[8:])
 	return true, decode(b[cacheHeader : cacheHeader+n])
 }
-
-// allocated returns the bytes of the chunks allocated so far.
-func (c *normalCache) allocated() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.chunks) * int(c.chunk)
-}

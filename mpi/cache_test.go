@@ -73,8 +73,8 @@ func TestNormalCache(t *testing.T) {
 func TestNormalCacheChunks(t *testing.T) {
 	const chunk = 1 << 12
 	c := newChunkedCache(1<<16, chunk) // 16 chunks
-	if c.allocated() != 0 {
-		t.Fatalf("a new cache holds %d bytes, want none", c.allocated())
+	if allocated(c) != 0 {
+		t.Fatalf("a new cache holds %d bytes, want none", allocated(c))
 	}
 	latest := map[uint32][]byte{}
 	form := func(ord uint32, version int) []byte {
@@ -91,15 +91,15 @@ func TestNormalCacheChunks(t *testing.T) {
 		latest[ord] = f
 		order = append(order, ord)
 		written += cacheHeader + len(f)
-		if i == 10 && c.allocated() != chunk {
-			t.Fatalf("after %d bytes of entries, %d bytes allocated, want one chunk", written, c.allocated())
+		if i == 10 && allocated(c) != chunk {
+			t.Fatalf("after %d bytes of entries, %d bytes allocated, want one chunk", written, allocated(c))
 		}
-		if written < 1<<15 && c.allocated() > written*5/4+chunk { // a chunk's end may go unused
-			t.Fatalf("after %d bytes of entries, %d bytes allocated", written, c.allocated())
+		if written < 1<<15 && allocated(c) > written*5/4+chunk { // a chunk's end may go unused
+			t.Fatalf("after %d bytes of entries, %d bytes allocated", written, allocated(c))
 		}
 	}
-	if c.allocated() != 1<<16 {
-		t.Fatalf("after a full turn, %d bytes allocated, want the whole ring (65536)", c.allocated())
+	if allocated(c) != 1<<16 {
+		t.Fatalf("after a full turn, %d bytes allocated, want the whole ring (65536)", allocated(c))
 	}
 	versions := map[uint32]int{}
 	for i, ord := range order {
@@ -131,4 +131,11 @@ func TestNormalCacheChunks(t *testing.T) {
 	if hits == len(latest) {
 		t.Fatalf("all %d ordinals held in a ring too small for them: nothing was overwritten", hits)
 	}
+}
+
+// allocated returns the bytes of the chunks c has allocated so far.
+func allocated(c *normalCache) int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.chunks) * int(c.chunk)
 }
