@@ -276,10 +276,9 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 
 // runtimeSamples are the Go runtime's figures the scrape carries (its
 // runtime/metrics name, then the scrape's): its memory and its garbage
-// collections, which
-// every call's latency shares (a collection's marking takes a processor
-// from the calls for a tenth of a second or more on a heap of a million
-// records).
+// collections, which every call's latency shares (a collection's marking
+// takes a processor from the calls for a tenth of a second or more on a
+// heap of a million records).
 var runtimeSamples = []struct{ runtime, name, kind, help string }{
 	{"/sched/goroutines:goroutines", "go_goroutines", "gauge", "Goroutines that currently exist."},
 	{"/gc/heap/live:bytes", "go_heap_live_bytes", "gauge", "Heap memory the last garbage collection found live."},
