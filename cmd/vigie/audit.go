@@ -59,6 +59,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer trail.Close()
 	var entries []audit.Entry
 	switch {
 	case *identity != "":
@@ -153,6 +154,7 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer trail.Close()
 	rep, err := trail.Verify()
 	if err != nil {
 		return err

@@ -170,6 +170,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	defer trail.Close()
 	trail.SetSync(syncer.Sync)
 	metrics := rpc.NewMetrics()
 	trail.SetObserver(metrics.ObserveAudit)

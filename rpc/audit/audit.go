@@ -12,17 +12,15 @@
 // alone: an operator who records the head (sequence and hash, printed by
 // `vigie audit verify`) elsewhere can detect it.
 //
-// Key layout (namespace a/ of the store; sequences are 16 lowercase hex
-// digits so that keys sort in sequence order; path components are
-// URL-path-escaped so that a '/' in an identifier cannot forge a key):
+// The entries are kept in the store under a/log/<seq> (JSON, versioned;
+// sequences are 16 lowercase hex digits so that keys sort in sequence
+// order). Sequences are contiguous from 1, so that a deleted entry leaves a
+// visible gap.
 //
-//	a/log/<seq>                              → entry (JSON, versioned)
-//	a/idn/<identity id>/<seq>                → "" (index: entries touching an identity)
-//	a/src/<authority>/<local id>/<seq>       → "" (index: entries touching a source record)
-//	a/usr/<principal>/<seq>                  → "" (index: entries of a principal)
-//
-// An entry and its index keys are written in one transaction. Sequences are
-// contiguous from 1, so that a deleted entry leaves a visible gap.
+// The index that finds the entries of an identity, a source record or a
+// principal is derived from the entries and kept outside the store, in
+// sorted run files (the directory audit-index of the store's; in memory for
+// a store kept in memory): see index. Verify checks it against the chain.
 package audit
 
 import (
@@ -33,7 +31,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +87,7 @@ var genesis = make([]byte, sha256.Size)
 type Log struct {
 	db  *badger.DB
 	now func() time.Time
+	idx *index
 
 	mu      sync.Mutex // guards everything below
 	seq     uint64     // sequence of the last entry written
@@ -168,11 +168,18 @@ func (e *Entry) cost() (keys, size int) {
 	return keys, size
 }
 
-// Open returns the audit trail kept in db, reading its current head. A
-// trail whose last entry is unreadable still opens, for reading and Verify,
-// but refuses appends.
+// Open returns the audit trail kept in db, reading its current head and
+// opening its index, which it brings up to date with the entries written
+// since the index's last run. A trail whose last entry is unreadable still
+// opens, for reading and Verify, but refuses appends. Close stops the
+// index's writer.
 func Open(db *badger.DB) (*Log, error) {
+	return open(db, defaultFlushAt, defaultFanout)
+}
+
+func open(db *badger.DB, flushAt, fanout int) (*Log, error) {
 	l := &Log{db: db, now: time.Now, head: genesis}
+	var last uint64 // the last entry's sequence, read from its key
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
 		defer it.Close()
@@ -180,6 +187,7 @@ func Open(db *badger.DB) (*Log, error) {
 		if !it.Valid() {
 			return nil
 		}
+		last, _ = parseLogKey(it.Item().Key())
 		var e Entry
 		if err := it.Item().Value(func(v []byte) error { return decode(v, &e) }); err != nil {
 			// Reading and verifying stay possible; appending does not.
@@ -192,8 +200,86 @@ func Open(db *badger.DB) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
+	if err := dropLegacyIndex(db); err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	var fs runFS
+	if o := db.Opts(); o.InMemory {
+		fs = newMemFS()
+	} else {
+		dir := filepath.Join(o.Dir, indexDir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("audit: open index: %w", err)
+		}
+		fs = dirFS(dir)
+	}
+	ix, indexed, err := openIndex(fs, last, flushAt, fanout)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open index: %w", err)
+	}
+	l.idx = ix
+	if err := l.indexFrom(indexed + 1); err != nil {
+		ix.close()
+		return nil, fmt.Errorf("audit: open index: %w", err)
+	}
 	return l, nil
 }
+
+// indexDir is the index's directory within the store's.
+const indexDir = "audit-index"
+
+// indexFrom indexes the stored entries from seq on. An unreadable entry is
+// left out: Verify reports it.
+func (l *Log) indexFrom(seq uint64) error {
+	return l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Seek(logKey(seq)); it.Valid(); it.Next() {
+			var e Entry
+			if err := it.Item().Value(func(v []byte) error { return decode(v, &e) }); err != nil {
+				continue
+			}
+			if k, ok := parseLogKey(it.Item().Key()); !ok || k != e.Seq {
+				continue
+			}
+			l.idx.addEntry(&e)
+		}
+		return nil
+	})
+}
+
+// dropLegacyIndex removes the index keys that earlier versions kept in the
+// store (a/idn/, a/src/ and a/usr/): the index is now rebuilt from the
+// entries into its own files.
+func dropLegacyIndex(db *badger.DB) error {
+	var found bool
+	err := db.View(func(txn *badger.Txn) error {
+		for _, p := range legacyIndexPrefixes {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p)})
+			it.Rewind()
+			found = found || it.Valid()
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return err
+	}
+	var ps [][]byte
+	for _, p := range legacyIndexPrefixes {
+		ps = append(ps, []byte(p))
+	}
+	if err := db.DropPrefix(ps...); err != nil {
+		return fmt.Errorf("drop the index keys of an earlier version: %w", err)
+	}
+	return nil
+}
+
+var legacyIndexPrefixes = []string{"a/idn/", "a/src/", "a/usr/"}
+
+// Close stops the index's writer and closes its files. Postings not yet
+// written are indexed again from the store at the next Open.
+func (l *Log) Close() error { return l.idx.close() }
 
 // Head returns the sequence and hash of the last entry (0 and 32 zero bytes
 // for an empty trail). Recording it outside the store lets a later check
@@ -285,14 +371,13 @@ func (l *Log) commitGroup() {
 			if err := txn.Set(logKey(seq), val); err != nil {
 				return err
 			}
-			for _, k := range indexKeys(&p.e) {
-				if err := txn.Set(k, nil); err != nil {
-					return err
-				}
-			}
 		}
 		return nil
 	})
+	if err == nil {
+		// Indexed in sequence order: the next group is handed over below.
+		l.idx.add(group)
+	}
 	l.mu.Lock()
 	if err == nil {
 		l.seq, l.head = seq, head
@@ -472,36 +557,30 @@ func decode(v []byte, e *Entry) error {
 	return nil
 }
 
-const (
-	logPrefix = "a/log/"
-	idnPrefix = "a/idn/"
-	srcPrefix = "a/src/"
-	usrPrefix = "a/usr/"
-)
+const logPrefix = "a/log/"
 
 func seqHex(seq uint64) string { return fmt.Sprintf("%016x", seq) }
 
 func logKey(seq uint64) []byte { return []byte(logPrefix + seqHex(seq)) }
 
-func identityPrefix(id string) string { return idnPrefix + url.PathEscape(id) + "/" }
-
-func recordPrefix(r Record) string {
-	return srcPrefix + url.PathEscape(r.Authority) + "/" + url.PathEscape(r.LocalID) + "/"
-}
-
-func userPrefix(name string) string { return usrPrefix + url.PathEscape(name) + "/" }
-
-// indexKeys returns the secondary index keys of e.
-func indexKeys(e *Entry) [][]byte {
-	s := seqHex(e.Seq)
-	keys := [][]byte{[]byte(userPrefix(e.Principal) + s)}
-	for _, id := range e.Identities {
-		keys = append(keys, []byte(identityPrefix(id)+s))
+// parseLogKey returns the sequence of an entry's key.
+func parseLogKey(key []byte) (uint64, bool) {
+	s, ok := strings.CutPrefix(string(key), logPrefix)
+	if !ok || len(s) != 16 {
+		return 0, false
 	}
-	for _, r := range e.Records {
-		keys = append(keys, []byte(recordPrefix(r)+s))
+	var seq uint64
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			seq = seq<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			seq = seq<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
 	}
-	return keys
+	return seq, true
 }
 
 // Get returns the entry with sequence seq (ENOTFOUND when there is none).
@@ -529,7 +608,7 @@ func (l *Log) ByIdentity(id string, limit int) ([]Entry, error) {
 	if id == "" {
 		return nil, vigie.Invalid("identity", "required")
 	}
-	return l.byIndex(identityPrefix(id), limit, func(e *Entry) bool { return slices.Contains(e.Identities, id) })
+	return l.byIndex("identity "+id, identitySubject(id), limit, func(e *Entry) bool { return slices.Contains(e.Identities, id) })
 }
 
 // ByRecord returns the entries that touched the source record, newest first.
@@ -537,7 +616,7 @@ func (l *Log) ByRecord(r Record, limit int) ([]Entry, error) {
 	if r.Authority == "" || r.LocalID == "" {
 		return nil, vigie.Invalid("record", "authority and local id are required")
 	}
-	return l.byIndex(recordPrefix(r), limit, func(e *Entry) bool { return slices.Contains(e.Records, r) })
+	return l.byIndex("record "+r.Authority+"/"+r.LocalID, recordSubject(r), limit, func(e *Entry) bool { return slices.Contains(e.Records, r) })
 }
 
 // ByUser returns the entries of one principal, newest first.
@@ -545,23 +624,20 @@ func (l *Log) ByUser(name string, limit int) ([]Entry, error) {
 	if name == "" {
 		return nil, vigie.Invalid("user", "required")
 	}
-	return l.byIndex(userPrefix(name), limit, func(e *Entry) bool { return e.Principal == name })
+	return l.byIndex("user "+name, userSubject(name), limit, func(e *Entry) bool { return e.Principal == name })
 }
 
-// byIndex reads the entries named by the index keys under prefix, newest
-// first. An index key whose entry does not match (a planted or stale key)
-// is skipped: the entry itself, which the chain protects, is the truth.
-func (l *Log) byIndex(prefix string, limit int, match func(*Entry) bool) ([]Entry, error) {
+// byIndex reads the entries the index names for subject, newest first. An
+// entry that does not match (a posting of a damaged index) is skipped: the
+// entry itself, which the chain protects, is the truth.
+func (l *Log) byIndex(what, subject string, limit int, match func(*Entry) bool) ([]Entry, error) {
+	seqs, err := l.idx.find(subject)
+	if err != nil {
+		return nil, fmt.Errorf("audit: query %s: %w", what, err)
+	}
 	var out []Entry
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefix)})
-		defer it.Close()
-		for it.Seek([]byte(prefix + "\xff")); it.Valid(); it.Next() {
-			key := string(it.Item().Key())
-			var seq uint64
-			if _, err := fmt.Sscanf(strings.TrimPrefix(key, prefix), "%016x", &seq); err != nil {
-				continue
-			}
+	err = l.db.View(func(txn *badger.Txn) error {
+		for _, seq := range seqs {
 			item, err := txn.Get(logKey(seq))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue
@@ -584,7 +660,7 @@ func (l *Log) byIndex(prefix string, limit int, match func(*Entry) bool) ([]Entr
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("audit: query %s: %w", strings.TrimSuffix(prefix, "/"), err)
+		return nil, fmt.Errorf("audit: query %s: %w", what, err)
 	}
 	return out, nil
 }
@@ -607,53 +683,83 @@ func (b *Break) Error() string { return fmt.Sprintf("audit entry %d: %s", b.Seq,
 
 // Verify walks the whole chain in order and reports the first entry that
 // is missing, undecodable, out of sequence, not linked to its predecessor,
-// whose hash does not match its content, or whose index keys are missing
-// (which would hide it from ByIdentity and ByUser). The error is for a
-// failure to read the store, not for a broken chain.
+// or whose hash does not match its content. When the chain holds, it
+// checks the index's runs against it: a run that lacks a posting would
+// hide an entry from ByIdentity, ByRecord or ByUser, and is reported at
+// the first entry it covers. The error is for a failure to read the store,
+// not for a broken chain.
 func (l *Log) Verify() (Report, error) {
+	// The runs are taken before the store's snapshot: they cover only
+	// entries committed before it.
+	runs, _ := l.idx.snapshot()
+	defer func() {
+		for _, rn := range runs {
+			rn.release()
+		}
+	}()
+	want := make([]digest, len(runs))
 	rep := Report{Head: genesis}
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
-		want := uint64(1)
+		seq := uint64(1)
 		for it.Seek([]byte(logPrefix)); it.Valid(); it.Next() {
 			item := it.Item()
 			key := string(item.Key())
-			if key != string(logKey(want)) {
-				rep.Broken = &Break{want, fmt.Sprintf("missing: the next key is %s", key)}
+			if key != string(logKey(seq)) {
+				rep.Broken = &Break{seq, fmt.Sprintf("missing: the next key is %s", key)}
 				return nil
 			}
 			var e Entry
 			if err := item.Value(func(v []byte) error { return decode(v, &e) }); err != nil {
-				rep.Broken = &Break{want, err.Error()}
+				rep.Broken = &Break{seq, err.Error()}
 				return nil
 			}
 			switch {
-			case e.Seq != want:
-				rep.Broken = &Break{want, fmt.Sprintf("holds sequence %d", e.Seq)}
+			case e.Seq != seq:
+				rep.Broken = &Break{seq, fmt.Sprintf("holds sequence %d", e.Seq)}
 			case !bytes.Equal(e.PrevHash, rep.Head):
-				rep.Broken = &Break{want, "previous hash does not match the previous entry"}
+				rep.Broken = &Break{seq, "previous hash does not match the previous entry"}
 			case !bytes.Equal(e.Hash, e.computeHash()):
-				rep.Broken = &Break{want, "hash does not match the entry's content"}
+				rep.Broken = &Break{seq, "hash does not match the entry's content"}
 			}
 			if rep.Broken != nil {
 				return nil
 			}
-			for _, k := range indexKeys(&e) {
-				if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
-					rep.Broken = &Break{want, "index key " + string(k) + " is missing"}
-					return nil
-				} else if err != nil {
-					return err
+			if i := covering(runs, seq); i >= 0 {
+				for _, p := range postingsOf(&e) {
+					want[i].add(p)
 				}
 			}
-			rep.Entries, rep.Head = want, e.Hash
-			want++
+			rep.Entries, rep.Head = seq, e.Hash
+			seq++
 		}
 		return nil
 	})
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: verify: %w", err)
 	}
+	if rep.Broken != nil {
+		return rep, nil
+	}
+	for i, rn := range runs {
+		if rn.to > rep.Entries {
+			rep.Broken = &Break{rep.Entries + 1, fmt.Sprintf("missing: the index run %s covers entries up to %d", rn.name, rn.to)}
+			return rep, nil
+		}
+		var got digest
+		if err := rn.each(func(p posting) error { got.add(p); return nil }); err != nil {
+			rep.Broken = &Break{rn.from, "index: " + err.Error() + indexRepair}
+			return rep, nil
+		}
+		if got != want[i] {
+			rep.Broken = &Break{rn.from, fmt.Sprintf("index run %s holds %d postings, and the entries it covers make %d, or others%s",
+				rn.name, got.count, want[i].count, indexRepair)}
+			return rep, nil
+		}
+	}
 	return rep, nil
 }
+
+// indexRepair says how to rebuild a damaged index.
+const indexRepair = " (the index is rebuilt from the entries when its directory " + indexDir + " is removed with the service stopped)"
