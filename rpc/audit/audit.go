@@ -222,6 +222,7 @@ func open(db *badger.DB, flushAt, fanout int) (*Log, error) {
 		ix.close()
 		return nil, fmt.Errorf("audit: open index: %w", err)
 	}
+	ix.paced.Store(true)
 	return l, nil
 }
 
@@ -276,6 +277,26 @@ func dropLegacyIndex(db *badger.DB) error {
 }
 
 var legacyIndexPrefixes = []string{"a/idn/", "a/src/", "a/usr/"}
+
+// IndexStats describes the index of the trail's subjects.
+type IndexStats struct {
+	Runs     int   // run files
+	Buffered int   // postings in memory, not yet written in a run
+	Err      error // the last failure to write or merge runs; nil once a run is written
+}
+
+// IndexStats returns the state of the index: while its runs cannot be
+// written (a full or failing disk), its postings stay in memory and
+// Buffered grows.
+func (l *Log) IndexStats() IndexStats {
+	runs, buffered, err := l.idx.stats()
+	return IndexStats{Runs: runs, Buffered: buffered, Err: err}
+}
+
+// SetIndexErrors gives the trail a function told of each failure to write
+// or merge the index's runs (each is tried again a second later). The
+// caller sets it before the first Append.
+func (l *Log) SetIndexErrors(report func(error)) { l.idx.report = report }
 
 // Close stops the index's writer and closes its files. Postings not yet
 // written are indexed again from the store at the next Open.

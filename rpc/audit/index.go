@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type index struct {
 	fs      runFS
 	flushAt int // postings gathered before a run is written
 	fanout  int // runs of one level merged into one of the next
+	// paced makes the writer sleep twice as long as it works (see pacer):
+	// off while Open rebuilds the index, on while the trail serves.
+	paced atomic.Bool
 
 	mu     sync.RWMutex // guards everything below
 	runs   []*run       // tiling 1..indexed, in order
@@ -39,6 +43,9 @@ type index struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// report, when set, is told of each failure (see Log.SetIndexErrors).
+	report func(error)
 
 	kick chan struct{}
 	quit chan struct{}
@@ -51,10 +58,61 @@ type buffer struct {
 	ps       []posting
 }
 
+// A level-0 run every 32,768 postings (a thousand searches or so) keeps
+// each sort short: sorting 262,144 takes 50 ms of a core in one piece.
+// Eight runs merge into one of the next level, so that a billion postings
+// make six levels.
 const (
-	defaultFlushAt = 1 << 18
+	defaultFlushAt = 1 << 15
 	defaultFanout  = 8
 )
+
+// pacer spreads the writer's work: after each step it sleeps pace times
+// as long as the step took, so that the index's writes and merges (a
+// merge of the upper levels rewrites millions of postings) take at most a
+// third of a core at any moment rather than a whole one in bursts.
+type pacer struct {
+	on   bool
+	quit <-chan struct{}
+	mark time.Time
+	n    int
+}
+
+// errClosing stops a write or merge when the index is closed.
+var errClosing = errors.New("audit: index closing")
+
+const (
+	pace        = 2
+	postingStep = 8192 // postings between two pauses
+)
+
+func (ix *index) newPacer() *pacer {
+	return &pacer{on: ix.paced.Load(), quit: ix.quit, mark: time.Now()}
+}
+
+// pause sleeps for the work done since the last pause; it returns
+// errClosing if the index is closed meanwhile.
+func (p *pacer) pause() error {
+	if p.on {
+		t := time.NewTimer(pace * time.Since(p.mark))
+		select {
+		case <-p.quit:
+			t.Stop()
+			return errClosing
+		case <-t.C:
+		}
+	}
+	p.mark = time.Now()
+	return nil
+}
+
+// posting counts one posting, pausing every postingStep.
+func (p *pacer) posting() error {
+	if p.n++; p.n%postingStep == 0 {
+		return p.pause()
+	}
+	return nil
+}
 
 // openIndex opens the runs in fs and returns the index with the sequence it
 // covers: the caller adds the entries after it. Runs past head (entries
@@ -176,12 +234,16 @@ func (ix *index) loop() {
 			if b == nil {
 				break
 			}
-			if err := ix.writeBuffer(b); err != nil {
+			if err := ix.writeBuffer(b); errors.Is(err, errClosing) {
+				return
+			} else if err != nil {
 				ix.fail(err)
 				retry = time.After(retryAfter) // b stays frozen, and in queries
 				break
 			}
-			if err := ix.mergeTail(); err != nil {
+			if err := ix.mergeTail(); errors.Is(err, errClosing) {
+				return
+			} else if err != nil {
 				ix.fail(err)
 				retry = time.After(retryAfter)
 				break
@@ -203,21 +265,14 @@ func (ix *index) fail(err error) {
 	ix.err = err
 	ix.fails++
 	ix.mu.Unlock()
+	if ix.report != nil {
+		ix.report(err)
+	}
 }
 
 // writeBuffer writes b as a level-0 run and puts it in the index.
 func (ix *index) writeBuffer(b *buffer) error {
-	ps := slices.Clone(b.ps)
-	slices.SortFunc(ps, comparePostings)
-	ps = slices.Compact(ps)
-	rn, err := ix.write(0, b.from, b.to, func(add func(posting) error) error {
-		for _, p := range ps {
-			if err := add(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	rn, err := ix.writeSorted(b)
 	if err != nil {
 		return err
 	}
@@ -229,6 +284,25 @@ func (ix *index) writeBuffer(b *buffer) error {
 	return nil
 }
 
+// writeSorted writes the postings of b, sorted, as a level-0 run.
+func (ix *index) writeSorted(b *buffer) (*run, error) {
+	pc := ix.newPacer()
+	ps := slices.Clone(b.ps)
+	slices.SortFunc(ps, comparePostings)
+	ps = slices.Compact(ps)
+	if err := pc.pause(); err != nil {
+		return nil, err
+	}
+	return ix.write(0, b.from, b.to, func(add func(posting) error) error {
+		for _, p := range ps {
+			if err := add(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // write writes a run from the postings fill gives, in order, and opens it.
 func (ix *index) write(level int, from, to uint64, fill func(add func(posting) error) error) (*run, error) {
 	name := runName(from, to)
@@ -238,12 +312,21 @@ func (ix *index) write(level int, from, to uint64, fill func(add func(posting) e
 	}
 	w, err := newRunWriter(f, level, from, to)
 	if err == nil {
-		err = fill(w.add)
+		pc := ix.newPacer()
+		err = fill(func(p posting) error {
+			if err := pc.posting(); err != nil {
+				return err
+			}
+			return w.add(p)
+		})
 	}
 	if err == nil {
 		err = w.finish()
 	} else {
 		f.abort()
+	}
+	if errors.Is(err, errClosing) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: index run %s: %w", name, err)

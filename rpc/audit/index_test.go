@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -294,18 +295,26 @@ func TestIndexWriteFailure(t *testing.T) {
 	ffs := &failingFS{runFS: l.idx.fs}
 	ffs.fail.Store(true)
 	l.idx.fs = ffs
+	var reported atomic.Int32
+	l.SetIndexErrors(func(err error) {
+		if strings.Contains(err.Error(), "disk full") {
+			reported.Add(1)
+		}
+	})
 	fill(t, l, 10)
-	waitFor(t, func() bool { _, _, err := l.idx.stats(); return err != nil })
-	if _, _, err := l.idx.stats(); !strings.Contains(err.Error(), "disk full") {
-		t.Errorf("stats error = %v", err)
+	waitFor(t, func() bool { return l.IndexStats().Err != nil })
+	if st := l.IndexStats(); !strings.Contains(st.Err.Error(), "disk full") || st.Buffered != 30 || st.Runs != 0 {
+		t.Errorf("IndexStats while failing = %+v, want the error and 30 postings buffered", st)
+	}
+	if reported.Load() == 0 {
+		t.Error("the failure was not reported")
 	}
 	checkFind(t, l, 10)
 	ffs.fail.Store(false)
-	if err := l.idx.flush(); err != nil {
-		t.Fatal(err)
-	}
-	if n, buffered, err := l.idx.stats(); n == 0 || buffered != 0 || err != nil {
-		t.Errorf("stats after recovery = %d runs, %d buffered, %v", n, buffered, err)
+	// A retry that began before the disk came back may still fail once.
+	waitFor(t, func() bool { return l.idx.flush() == nil })
+	if st := l.IndexStats(); st.Runs == 0 || st.Buffered != 0 || st.Err != nil {
+		t.Errorf("IndexStats after recovery = %+v", st)
 	}
 	checkFind(t, l, 10)
 	if rep, err := l.Verify(); err != nil || rep.Broken != nil || rep.Entries != 10 {
@@ -341,4 +350,28 @@ func TestOpenDropsLegacyIndex(t *testing.T) {
 		}
 	}
 	checkFind(t, l, 6)
+}
+
+// TestPacerStopsOnClose: a paced writer that has worked for an hour would
+// sleep for two; closing the index ends the pause at once, so that a
+// service's shutdown does not wait for a merge.
+func TestPacerStopsOnClose(t *testing.T) {
+	quit := make(chan struct{})
+	p := &pacer{on: true, quit: quit, mark: time.Now().Add(-time.Hour)}
+	done := make(chan error, 1)
+	go func() { done <- p.pause() }()
+	close(quit)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errClosing) {
+			t.Errorf("pause = %v, want errClosing", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pause did not end when the index closed")
+	}
+	// Unpaced (while Open rebuilds the index), it does not sleep.
+	p = &pacer{quit: make(chan struct{}), mark: time.Now().Add(-time.Hour)}
+	if err := p.pause(); err != nil {
+		t.Errorf("unpaced pause = %v", err)
+	}
 }
