@@ -174,6 +174,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	trail.SetSync(syncer.Sync)
 	metrics := rpc.NewMetrics()
 	trail.SetObserver(metrics.ObserveAudit)
+	trail.SetIndexErrors(func(err error) {
+		log.Warn("audit index: a run could not be written; its postings stay in memory and it is tried again", "error", err.Error())
+	})
 	alerts := dosimetry.OpenAlerts(db)
 	if c.Demo {
 		if err := loadDemo(ctx, demoConfig{Persons: c.DemoPersons, Seed: 1}, db, ix, led, alerts, keys, c.Stdout, log); err != nil {
@@ -224,6 +227,18 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	metrics.Gauge("audit_waiting", "Calls waiting for their audit entry to be written and synced.", func(context.Context) (float64, error) {
 		return float64(trail.Waiting()), nil
+	})
+	metrics.Gauge("audit_index_runs", "Run files of the audit trail's index of patients and users.", func(context.Context) (float64, error) {
+		return float64(trail.IndexStats().Runs), nil
+	})
+	metrics.Gauge("audit_index_buffered", "Postings of the audit index held in memory, not yet in a run file.", func(context.Context) (float64, error) {
+		return float64(trail.IndexStats().Buffered), nil
+	})
+	metrics.Gauge("audit_index_failing", "1 while the audit index's runs cannot be written (see the log), else 0.", func(context.Context) (float64, error) {
+		if trail.IndexStats().Err != nil {
+			return 1, nil
+		}
+		return 0, nil
 	})
 	metrics.Gauge("identities", "Identities in the search index (live, including hidden ones).", func(context.Context) (float64, error) {
 		return float64(sx.Len()), nil

@@ -234,6 +234,13 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^vigie_audit_waiting 0$`).Match(b) {
 		t.Errorf("metrics: calls still waiting for their audit entry, or no gauge:\n%s", b)
 	}
+	// The audited calls' postings are in the index's memory (a run is
+	// written every 32,768), and nothing failed.
+	if !regexp.MustCompile(`(?m)^vigie_audit_index_buffered [1-9]\d*$`).Match(b) ||
+		!regexp.MustCompile(`(?m)^vigie_audit_index_failing 0$`).Match(b) ||
+		!regexp.MustCompile(`(?m)^vigie_audit_index_runs \d+$`).Match(b) {
+		t.Errorf("metrics: the audit index's gauges are missing or wrong:\n%s", b)
+	}
 	if !strings.Contains(s.logs.String(), `"procedure":"/vigie.v1.IdentityService/ResolveRecord","code":"ok"`) ||
 		!strings.Contains(s.logs.String(), `"principal":"demo-ingest"`) {
 		t.Errorf("the call is not in the debug log:\n%s", s.logs.String())
