@@ -6,8 +6,8 @@
 // ledger come on top of them.
 //
 // Key space: the a/ namespace of the store belongs to this package's
-// sub-packages: a/tok/… API keys (rpc/auth), a/log/…, a/idn/…, a/src/…,
-// a/usr/… the audit trail and its indexes (rpc/audit).
+// sub-packages: a/tok/… API keys (rpc/auth), a/log/… the audit trail
+// (rpc/audit; its index is in files beside the store).
 package rpc
 
 //go:generate ./generate.sh

@@ -144,28 +144,26 @@ type pending struct {
 }
 
 // Bounds of one group's transaction: Badger refuses a transaction of too
-// many keys or bytes (a few MB with the store's memtables), and an entry
-// may name up to MaxSubjects identities and records, each indexed.
+// many bytes (a few MB with the store's memtables), and an entry may name
+// up to MaxSubjects identities and records.
 const (
 	maxGroup      = 256     // entries
-	maxGroupKeys  = 20000   // keys, entries and index keys together
 	maxGroupBytes = 1 << 20 // estimated bytes of keys and values
 )
 
-// cost estimates the keys and bytes an entry writes.
-func (e *Entry) cost() (keys, size int) {
-	keys = 2 + len(e.Identities) + len(e.Records)
-	size = 256 + len(e.Principal)*2 + len(e.Operation) + len(e.Purpose) + len(e.Client) + len(e.Credential)
+// cost estimates the bytes an entry writes: its key and its JSON value.
+func (e *Entry) cost() int {
+	size := 256 + len(e.Principal) + len(e.Operation) + len(e.Purpose) + len(e.Client) + len(e.Credential)
 	for _, a := range e.Authorities {
-		size += len(a)
+		size += len(a) + 4
 	}
 	for _, id := range e.Identities {
-		size += 2*len(id) + 32
+		size += len(id) + 4
 	}
 	for _, r := range e.Records {
-		size += 2*(len(r.Authority)+len(r.LocalID)) + 40
+		size += len(r.Authority) + len(r.LocalID) + 32
 	}
-	return keys, size
+	return size
 }
 
 // Open returns the audit trail kept in db, reading its current head and
@@ -365,13 +363,13 @@ func (l *Log) Append(e Entry) (Entry, error) {
 // rest.
 func (l *Log) commitGroup() {
 	l.mu.Lock()
-	n, keys, size := 0, 0, 0
+	n, size := 0, 0
 	for n < len(l.queue) && n < maxGroup {
-		k, b := l.queue[n].e.cost()
-		if n > 0 && (keys+k > maxGroupKeys || size+b > maxGroupBytes) {
+		b := l.queue[n].e.cost()
+		if n > 0 && size+b > maxGroupBytes {
 			break
 		}
-		n, keys, size = n+1, keys+k, size+b
+		n, size = n+1, size+b
 	}
 	group := l.queue[:n:n]
 	l.queue = l.queue[n:]
