@@ -127,18 +127,7 @@ func TestIndexReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := newRunWriter(f, level, from, to)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range ps {
-			if err := w.add(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.finish(); err != nil {
-			t.Fatal(err)
-		}
+		writeRunTo(t, f, level, from, to, ps)
 	}
 	write(0, 1, 2, posting{userSubject("u0"), 1})    // replaced by 1-16
 	write(0, 21, 23, posting{userSubject("u0"), 22}) // past the store's last entry

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -26,16 +27,7 @@ type posting struct {
 }
 
 func comparePostings(a, b posting) int {
-	if c := strings.Compare(a.subject, b.subject); c != 0 {
-		return c
-	}
-	switch {
-	case a.seq < b.seq:
-		return -1
-	case a.seq > b.seq:
-		return 1
-	}
-	return 0
+	return cmp.Or(strings.Compare(a.subject, b.subject), cmp.Compare(a.seq, b.seq))
 }
 
 // Subject keys: a kind byte, then the name; a record's authority is

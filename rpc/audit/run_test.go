@@ -18,10 +18,17 @@ func (*bufFile) abort()        {}
 // writeRun writes the postings, sorted, as a run in memory.
 func writeRun(t testing.TB, level int, from, to uint64, ps []posting) []byte {
 	t.Helper()
+	var f bufFile
+	writeRunTo(t, &f, level, from, to, ps)
+	return f.Bytes()
+}
+
+// writeRunTo writes the postings, sorted, as a run into f.
+func writeRunTo(t testing.TB, f runFile, level int, from, to uint64, ps []posting) {
+	t.Helper()
 	ps = slices.Clone(ps)
 	slices.SortFunc(ps, comparePostings)
-	var f bufFile
-	w, err := newRunWriter(&f, level, from, to)
+	w, err := newRunWriter(f, level, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +40,6 @@ func writeRun(t testing.TB, level int, from, to uint64, ps []posting) []byte {
 	if err := w.finish(); err != nil {
 		t.Fatal(err)
 	}
-	return f.Bytes()
 }
 
 // TestRunRoundTrip: a run of many blocks gives back every posting, in
