@@ -278,6 +278,7 @@ func (ix *index) writeBuffer(b *buffer) error {
 	}
 	ix.mu.Lock()
 	ix.runs = append(ix.runs, rn)
+	ix.frozen[0] = nil // its postings are in the run now
 	ix.frozen = ix.frozen[1:]
 	ix.err = nil
 	ix.mu.Unlock()
