@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -585,21 +586,9 @@ func logKey(seq uint64) []byte { return []byte(logPrefix + seqHex(seq)) }
 // parseLogKey returns the sequence of an entry's key.
 func parseLogKey(key []byte) (uint64, bool) {
 	s, ok := strings.CutPrefix(string(key), logPrefix)
-	if !ok || len(s) != 16 {
-		return 0, false
-	}
-	var seq uint64
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			seq = seq<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			seq = seq<<4 | uint64(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return seq, true
+	seq, err := strconv.ParseUint(s, 16, 64)
+	// Only the form logKey writes: 16 lowercase hex digits.
+	return seq, ok && err == nil && s == seqHex(seq)
 }
 
 // Get returns the entry with sequence seq (ENOTFOUND when there is none).
@@ -746,7 +735,7 @@ func (l *Log) Verify() (Report, error) {
 				return nil
 			}
 			if i := covering(runs, seq); i >= 0 {
-				for _, p := range postingsOf(&e) {
+				for _, p := range appendPostings(nil, &e) {
 					want[i].add(p)
 				}
 			}

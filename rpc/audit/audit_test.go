@@ -673,3 +673,24 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestParseLogKey(t *testing.T) {
+	tests := []struct {
+		key string
+		seq uint64
+		ok  bool
+	}{
+		{string(logKey(1)), 1, true},
+		{string(logKey(0xabcdef0123)), 0xabcdef0123, true},
+		{"a/log/000000000000000A", 0, false}, // not the form logKey writes
+		{"a/log/1", 0, false},
+		{"a/log/00000000000000zz", 0, false},
+		{"a/tok/0000000000000001", 0, false},
+	}
+	for _, tt := range tests {
+		seq, ok := parseLogKey([]byte(tt.key))
+		if ok != tt.ok || (ok && seq != tt.seq) {
+			t.Errorf("parseLogKey(%q) = %d, %v; want %d, %v", tt.key, seq, ok, tt.seq, tt.ok)
+		}
+	}
+}

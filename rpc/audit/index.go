@@ -128,26 +128,17 @@ func openIndex(fs runFS, head uint64, flushAt, fanout int) (*index, uint64, erro
 	}
 	var all []*run
 	for _, name := range names {
-		r, c, size, err := fs.open(name)
-		if err != nil {
-			return nil, 0, err
-		}
-		rn, err := parseRun(r, size)
-		if err == nil && name != runName(rn.from, rn.to) {
-			err = errors.New("name does not match its range")
-		}
-		if err != nil {
+		rn, err := openRun(fs, name)
+		if errors.Is(err, errDamaged) {
 			// A damaged run is rebuilt from the entries.
-			if c != nil {
-				c.Close()
-			}
 			if err := fs.remove(name); err != nil {
 				return nil, 0, err
 			}
 			continue
 		}
-		rn.name, rn.closer, rn.fs = name, c, fs
-		rn.refs.Store(1)
+		if err != nil {
+			return nil, 0, err
+		}
 		all = append(all, rn)
 	}
 	// Keep the widest run starting where the last kept one ends.
@@ -174,7 +165,7 @@ func (ix *index) add(es []*pending) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, p := range es {
-		ix.live.ps = append(ix.live.ps, postingsOf(&p.e)...)
+		ix.live.ps = appendPostings(ix.live.ps, &p.e)
 		ix.live.to = p.e.Seq
 	}
 	ix.freezeLocked(false)
@@ -329,23 +320,13 @@ func (ix *index) write(level int, from, to uint64, fill func(add func(posting) e
 	if errors.Is(err, errClosing) {
 		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("audit: index run %s: %w", name, err)
-	}
-	r, c, size, err := ix.fs.open(name)
-	if err != nil {
-		return nil, fmt.Errorf("audit: index run %s: %w", name, err)
-	}
-	rn, err := parseRun(r, size)
-	if err != nil {
-		if c != nil {
-			c.Close()
+	if err == nil {
+		var rn *run
+		if rn, err = openRun(ix.fs, name); err == nil {
+			return rn, nil
 		}
-		return nil, fmt.Errorf("audit: index run %s: %w", name, err)
 	}
-	rn.name, rn.closer, rn.fs = name, c, ix.fs
-	rn.refs.Store(1)
-	return rn, nil
+	return nil, fmt.Errorf("audit: index run %s: %w", name, err)
 }
 
 // mergeTail merges the last fanout runs while they share a level. New runs
@@ -501,7 +482,7 @@ func (ix *index) snapshot() ([]*run, uint64) {
 }
 
 // flush writes every posting gathered so far as runs and waits for them,
-// with the merges they lead to; for tests and Close.
+// with the merges they lead to; for tests.
 // It fails if a write or merge fails meanwhile.
 func (ix *index) flush() error {
 	ix.mu.Lock()

@@ -40,10 +40,9 @@ func recordSubject(r Record) string {
 	return "r" + string(binary.AppendUvarint(nil, uint64(len(r.Authority)))) + r.Authority + r.LocalID
 }
 
-// postingsOf returns the postings of an entry: its principal, identities and
-// records.
-func postingsOf(e *Entry) []posting {
-	ps := make([]posting, 0, 1+len(e.Identities)+len(e.Records))
+// appendPostings appends the postings of an entry to ps: its principal,
+// identities and records.
+func appendPostings(ps []posting, e *Entry) []posting {
 	ps = append(ps, posting{userSubject(e.Principal), e.Seq})
 	for _, id := range e.Identities {
 		ps = append(ps, posting{identitySubject(id), e.Seq})
@@ -236,6 +235,31 @@ func (w *runWriter) finish() error {
 		return err
 	}
 	return w.file.commit()
+}
+
+// errDamaged marks a run file that is not a complete, well-formed run.
+var errDamaged = errors.New("damaged")
+
+// openRun opens and parses the run file name, holding the index's
+// reference to it.
+func openRun(fs runFS, name string) (*run, error) {
+	r, c, size, err := fs.open(name)
+	if err != nil {
+		return nil, err
+	}
+	rn, err := parseRun(r, size)
+	if err == nil && name != runName(rn.from, rn.to) {
+		err = errors.New("name does not match its range")
+	}
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, fmt.Errorf("%w: %w", errDamaged, err)
+	}
+	rn.name, rn.closer, rn.fs = name, c, fs
+	rn.refs.Store(1)
+	return rn, nil
 }
 
 // parseRun reads the header, directory and footer of a run of the given
