@@ -13,7 +13,7 @@ import (
 	"vigie/matcher"
 )
 
-// KnownAttributes are the identity attributes SetAttributes accepts (HL7
+// KnownAttributes are the identity attributes ChangeAttributes accepts (HL7
 // table 0445, French extension), plus OPPO: the patient objects to the
 // sharing of their data, which hides the identity from clinical callers
 // as CACH does (the table has no code for it).
@@ -560,41 +560,82 @@ func (x *Index) Distinct(ctx context.Context, a, b SourceKey) (bool, error) {
 	return d, err
 }
 
-// SetAttributes replaces an identity's attributes (codes of KnownAttributes).
-// DOUT, FICT, ANOM, HOMA and COLV forbid automatic links into the identity.
-func (x *Index) SetAttributes(ctx context.Context, id ID, attrs []string, actor Actor, reason string) (uint64, error) {
-	wrap := func(err error) error { return fmt.Errorf("mpi: set attributes of %s: %w", id, err) }
+// AttributeChange is what ChangeAttributes committed.
+type AttributeChange struct {
+	Seq        uint64   // the attributes event
+	Identity   ID       // the identity changed (the survivor when a retired id was given)
+	Attributes []string // its attributes after the change, sorted
+}
+
+// ChangeAttributes adds and removes attributes of an identity (codes of
+// KnownAttributes; DOUT, FICT, ANOM, HOMA and COLV forbid automatic links
+// into it) and writes one event holding the resulting set. The current
+// attributes are read in the same transaction as the write, so a
+// concurrent change of the identity is a Badger conflict and the change is
+// applied again over the new state, never over a stale copy: concurrent
+// callers each keep their change (an added OPPO, the patient's objection,
+// cannot be lost to another caller's removal). Adding and removing one code
+// in the same call is refused.
+func (x *Index) ChangeAttributes(ctx context.Context, id ID, add, remove []string, actor Actor, reason string) (AttributeChange, error) {
+	wrap := func(err error) error { return fmt.Errorf("mpi: change attributes of %s: %w", id, err) }
 	if err := checkActor(actor, reason); err != nil {
-		return 0, wrap(err)
+		return AttributeChange{}, wrap(err)
 	}
-	var clean []string
-	for _, a := range attrs {
-		a = strings.ToUpper(strings.TrimSpace(a))
-		if !slices.Contains(KnownAttributes, a) {
-			return 0, wrap(vigie.Invalid("attributes", "%q is not an identity attribute (%s)", a, strings.Join(KnownAttributes, ", ")))
-		}
-		if !slices.Contains(clean, a) {
-			clean = append(clean, a)
+	add, err := attributeCodes("add", add)
+	if err != nil {
+		return AttributeChange{}, wrap(err)
+	}
+	remove, err = attributeCodes("remove", remove)
+	if err != nil {
+		return AttributeChange{}, wrap(err)
+	}
+	for _, a := range add {
+		if slices.Contains(remove, a) {
+			return AttributeChange{}, wrap(vigie.Invalid("remove", "%s is both added and removed", a))
 		}
 	}
-	slices.Sort(clean)
-	var seq uint64
-	err := x.update(ctx, func(t *tx) error {
+	var out AttributeChange
+	err = x.update(ctx, func(t *tx) error {
 		ident, _, err := live(t.Txn, id)
 		if err != nil {
 			return err
 		}
-		ident.Attributes = clean
+		attrs := slices.DeleteFunc(slices.Clone(ident.Attributes), func(a string) bool { return slices.Contains(remove, a) })
+		for _, a := range add {
+			if !slices.Contains(attrs, a) {
+				attrs = append(attrs, a)
+			}
+		}
+		slices.Sort(attrs)
+		ident.Attributes = attrs
 		if err := t.setIdentity(ident); err != nil {
 			return err
 		}
-		e := &Event{Kind: EventAttributes, Actor: actor, Reason: reason, Identity: ident.ID, Attributes: clean}
-		err = t.event(e)
-		seq = e.Seq
-		return err
+		e := &Event{Kind: EventAttributes, Actor: actor, Reason: reason, Identity: ident.ID, Attributes: attrs}
+		if err := t.event(e); err != nil {
+			return err
+		}
+		out = AttributeChange{Seq: e.Seq, Identity: ident.ID, Attributes: slices.Clone(attrs)}
+		return nil
 	})
 	if err != nil {
-		return 0, wrap(err)
+		return AttributeChange{}, wrap(err)
 	}
-	return seq, nil
+	return out, nil
+}
+
+// attributeCodes returns codes upper-cased, trimmed and without
+// duplicates, refusing (as field) any that is not in KnownAttributes.
+func attributeCodes(field string, codes []string) ([]string, error) {
+	var out []string
+	for _, a := range codes {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		if !slices.Contains(KnownAttributes, a) {
+			return nil, vigie.Invalid(field, "%q is not an identity attribute (%s)", a, strings.Join(KnownAttributes, ", "))
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

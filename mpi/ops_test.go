@@ -69,7 +69,7 @@ func TestMergeRedirectAndUnmerge(t *testing.T) {
 	a1, a2 := person("1.2.250.1.1", "A1"), person("1.2.250.1.2", "A2")
 	b1 := other("1.2.250.1.1", "B1")
 	ra, _, rb := resolve(t, ix, a1), resolve(t, ix, a2), resolve(t, ix, b1)
-	if _, err := ix.SetAttributes(ctx, rb.Identity, []string{"HOMD"}, "vigilance", "homonym detected"); err != nil {
+	if _, err := ix.ChangeAttributes(ctx, rb.Identity, []string{"HOMD"}, nil, "vigilance", "homonym detected"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -263,20 +263,40 @@ func TestReviewQueueOrderAndDecisions(t *testing.T) {
 	}
 }
 
-func TestSetAttributes(t *testing.T) {
+func TestChangeAttributes(t *testing.T) {
 	ix := openIndex(t, nil)
 	ra := resolve(t, ix, person("1.2.250.1.1", "A1"))
-	_, err := ix.SetAttributes(ctx, ra.Identity, []string{"BOGUS"}, "v", "r")
-	wantCode(t, err, vigie.EINVALID)
-	if vigie.ErrorField(err) != "attributes" {
-		t.Fatalf("field %q", vigie.ErrorField(err))
-	}
-	if _, err := ix.SetAttributes(ctx, ra.Identity, []string{"dout", "DOUT"}, "v", "documents doubtful"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := ix.Get(ctx, ra.Identity)
-	if !slices.Equal(got.Attributes, []string{"DOUT"}) {
-		t.Fatalf("attributes %v", got.Attributes)
+	for _, tc := range []struct {
+		add, remove []string
+		field       string // of the EINVALID error, "" when accepted
+		want        []string
+	}{
+		{add: []string{"BOGUS"}, field: "add"},
+		{remove: []string{"BOGUS"}, field: "remove"},
+		{add: []string{"DOUT"}, remove: []string{"dout"}, field: "remove"},
+		{add: []string{"dout", " DOUT", "HOMD"}, want: []string{"DOUT", "HOMD"}},
+		{add: []string{"OPPO"}, remove: []string{"HOMD"}, want: []string{"DOUT", "OPPO"}},
+		{remove: []string{"HOMD"}, want: []string{"DOUT", "OPPO"}},
+		{add: []string{"DOUT"}, want: []string{"DOUT", "OPPO"}},
+	} {
+		ch, err := ix.ChangeAttributes(ctx, ra.Identity, tc.add, tc.remove, "v", "documents doubtful")
+		if tc.field != "" {
+			wantCode(t, err, vigie.EINVALID)
+			if vigie.ErrorField(err) != tc.field {
+				t.Fatalf("add %v remove %v: field %q, want %q", tc.add, tc.remove, vigie.ErrorField(err), tc.field)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := ix.Get(ctx, ra.Identity)
+		if !slices.Equal(got.Attributes, tc.want) || !slices.Equal(ch.Attributes, tc.want) || ch.Identity != ra.Identity {
+			t.Fatalf("add %v remove %v: stored %v, answered %v for %s; want %v", tc.add, tc.remove, got.Attributes, ch.Attributes, ch.Identity, tc.want)
+		}
+		if e, err := ix.Event(ctx, ch.Seq); err != nil || e.Kind != EventAttributes || !slices.Equal(e.Attributes, tc.want) {
+			t.Fatalf("event %d: %+v %v", ch.Seq, e, err)
+		}
 	}
 	// No automatic link into a doubtful identity.
 	if res := resolve(t, ix, person("1.2.250.1.2", "B1")); res.Decision != DecisionReview {

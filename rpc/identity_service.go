@@ -459,36 +459,16 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
-	ident, err := s.Index.Get(ctx, id)
+	// The index applies the additions and removals to the attributes as
+	// they are in its write transaction: reading them here and sending
+	// the whole set back lost concurrent changes.
+	ch, err := s.Index.ChangeAttributes(ctx, id, m.GetAdd(), m.GetRemove(), actor(ctx), m.GetReason())
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	attrs := slices.Clone(ident.Attributes)
-	for _, a := range m.GetAdd() {
-		a = strings.ToUpper(strings.TrimSpace(a))
-		if !slices.Contains(attrs, a) {
-			attrs = append(attrs, a)
-		}
-	}
-	attrs = slices.DeleteFunc(attrs, func(a string) bool {
-		for _, r := range m.GetRemove() {
-			if strings.EqualFold(strings.TrimSpace(r), a) {
-				return true
-			}
-		}
-		return false
-	})
-	seq, err := s.Index.SetAttributes(ctx, ident.ID, attrs, actor(ctx), m.GetReason())
-	if err != nil {
-		return nil, ConnectError(err)
-	}
-	audit.Touch(ctx, ident.ID.String())
-	after, err := s.Index.Get(ctx, ident.ID)
-	if err != nil {
-		return nil, ConnectError(err)
-	}
+	audit.Touch(ctx, ch.Identity.String())
 	s.sync(ctx)
-	return connect.NewResponse(&vigiev1.SetAttributesResponse{Attributes: after.Attributes, Event: s.event(ctx, seq, mpi.EventAttributes, m.GetReason())}), nil
+	return connect.NewResponse(&vigiev1.SetAttributesResponse{Attributes: ch.Attributes, Event: s.event(ctx, ch.Seq, mpi.EventAttributes, m.GetReason())}), nil
 }
 
 // event reads back the event a correction wrote, or describes it from what

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -217,4 +218,106 @@ func TestDecideReviewAnswersItsOwnEvents(t *testing.T) {
 	if kinds["decide"] != 1 || kinds["merge"] != 1 || len(out.Msg.GetEvents()) != 2 {
 		t.Errorf("DecideReview events %v, want its decision and its merge", kinds)
 	}
+}
+
+// TestSetAttributesConcurrent: concurrent SetAttributes calls on one
+// identity each keep their change. The handler once read the attributes
+// before the write transaction and wrote the whole set back, so that
+// concurrent adds answered OK and lost each other's codes, and an added
+// OPPO (the patient's objection) could vanish under a removal of another
+// code, leaving the patient visible to clinicians.
+func TestSetAttributesConcurrent(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	iv := f.identity("iv-team")
+	for _, tc := range []struct {
+		name  string
+		start []string      // the identity's attributes before the race
+		calls [][2][]string // add, remove of each concurrent call
+		want  []string      // every attribute the identity must hold after
+		gone  []string      // every attribute it must not hold
+	}{
+		{name: "twelve adds", calls: adds("DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "ANOM", "USUR", "INVA", "DESA"),
+			want: []string{"ANOM", "COLP", "COLV", "DESA", "DOUA", "DOUT", "DPOT", "FICT", "HOMA", "HOMD", "INVA", "USUR"}},
+		{name: "objection against a removal", start: []string{"DOUT", "HOMD"},
+			calls: [][2][]string{{{"OPPO"}, nil}, {nil, {"DOUT"}}, {nil, {"HOMD"}}}, want: []string{"OPPO"}, gone: []string{"DOUT", "HOMD"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 8 {
+				r, err := f.index.Resolve(ctx, matcher.Record{Authority: siteA, LocalID: fmt.Sprintf("%s-%d", tc.name, round), BirthName: fmt.Sprintf("ATTR%c%c", 'A'+len(tc.calls), 'A'+round),
+					FirstName: "LUCIE", BirthDate: fmt.Sprintf("19%02d-04-0%d", 40+len(tc.calls), 1+round), Sex: "F"}, mpi.System)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := r.Identity.String()
+				if len(tc.start) > 0 {
+					if _, err := iv.SetAttributes(ctx, connect.NewRequest(&v1.SetAttributesRequest{IdentityId: id, Add: tc.start, Reason: "fixture"})); err != nil {
+						t.Fatal(err)
+					}
+				}
+				errs := make(chan error, len(tc.calls))
+				for _, c := range tc.calls {
+					go func() {
+						res, err := iv.SetAttributes(ctx, connect.NewRequest(&v1.SetAttributesRequest{IdentityId: id, Add: c[0], Remove: c[1], Reason: "race"}))
+						if err == nil {
+							// The answer is the set as this call committed it.
+							for _, a := range c[0] {
+								if !slices.Contains(res.Msg.GetAttributes(), a) {
+									err = fmt.Errorf("added %s, answered %v", a, res.Msg.GetAttributes())
+								}
+							}
+							for _, a := range c[1] {
+								if slices.Contains(res.Msg.GetAttributes(), a) {
+									err = fmt.Errorf("removed %s, answered %v", a, res.Msg.GetAttributes())
+								}
+							}
+						}
+						errs <- err
+					}()
+				}
+				for range tc.calls {
+					if err := <-errs; err != nil {
+						t.Errorf("round %d: %v", round, err)
+					}
+				}
+				g, err := iv.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: id}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := g.Msg.GetIdentity().GetAttributes()
+				for _, a := range tc.want {
+					if !slices.Contains(got, a) {
+						t.Errorf("round %d: %s lost: attributes %v after %d acknowledged calls", round, a, got, len(tc.calls))
+					}
+				}
+				for _, a := range tc.gone {
+					if slices.Contains(got, a) {
+						t.Errorf("round %d: %s removed but still there: %v", round, a, got)
+					}
+				}
+				evs, err := f.index.Events(ctx, r.Identity)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, e := range evs {
+					if e.Kind == mpi.EventAttributes {
+						n++
+					}
+				}
+				if want := len(tc.calls) + min(len(tc.start), 1); n != want {
+					t.Errorf("round %d: %d attribute events, want one per call (%d)", round, n, want)
+				}
+			}
+		})
+	}
+}
+
+// adds is one call per code, each adding it.
+func adds(codes ...string) [][2][]string {
+	out := make([][2][]string, len(codes))
+	for i, c := range codes {
+		out[i][0] = []string{c}
+	}
+	return out
 }

@@ -76,7 +76,7 @@ func TestCatchUpFollowsMergesAndAttributes(t *testing.T) {
 	if len(hits[0].Sources) != 2 {
 		t.Errorf("survivor sources %v, want both records", hits[0].Sources)
 	}
-	if _, err := idx.SetAttributes(ctx, a.Identity, []string{"OPPO"}, "vigilance.agent", "the patient objects to sharing"); err != nil {
+	if _, err := idx.ChangeAttributes(ctx, a.Identity, []string{"OPPO"}, nil, "vigilance.agent", "the patient objects to sharing"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := x.CatchUp(ctx, idx); err != nil {

@@ -1,0 +1,182 @@
+package mpi
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"vigie/matcher"
+)
+
+// The tests of this file race N writers on one index (run with -race).
+// Every change a writer was told succeeded must be there afterwards: the
+// index's changes read what they change inside their write transaction,
+// so that a concurrent commit is a conflict that retries them, never a
+// stale copy written back over it.
+
+// racers is how many writers race in each test.
+const racers = 12
+
+// race runs fn(i) for i in [0, n) at once, all released together, and
+// returns their errors by i.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			errs[i] = fn(i)
+		}()
+	}
+	start.Done()
+	done.Wait()
+	return errs
+}
+
+// persons resolves n clearly different persons (one record each, at
+// authority auth) and returns their records and identities.
+func persons(t *testing.T, ix *Index, auth string, n int) ([]matcher.Record, []ID) {
+	t.Helper()
+	names := []string{"ARRIETA", "BORDES", "CAZENAVE", "DUFAU", "ETCHEGOYEN", "FOURCADE", "GOYHENECHE", "HARISPE",
+		"IRIGOYEN", "JAUREGUY", "LABORDE", "MENDIBURU", "NAVARRE", "OXARANGO", "PUYO", "QUEHEILLE"}
+	firsts := []string{"Ana", "Beñat", "Celine", "Dominique", "Elorri", "Fermin", "Garazi", "Hodei"}
+	recs := make([]matcher.Record, n)
+	ids := make([]ID, n)
+	for i := range n {
+		recs[i] = matcher.Record{Authority: auth, LocalID: fmt.Sprintf("P%d", i), BirthName: names[i%len(names)],
+			FirstName: firsts[i%len(firsts)], BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i, 1+i%12, 1+i%28), Sex: "MF"[i%2 : i%2+1]}
+		ids[i] = resolve(t, ix, recs[i]).Identity
+	}
+	for i := range ids {
+		for j := range i {
+			if ids[i] == ids[j] {
+				t.Fatalf("fixture: persons %d and %d resolved into one identity", i, j)
+			}
+		}
+	}
+	return recs, ids
+}
+
+func TestChangeAttributesConcurrent(t *testing.T) {
+	add := func(codes ...string) [][2][]string {
+		out := make([][2][]string, len(codes))
+		for i, c := range codes {
+			out[i][0] = []string{c}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		start []string      // before the race
+		calls [][2][]string // add, remove of each racing call
+		want  []string      // after
+	}{
+		{name: "twelve adds", calls: add("DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "ANOM", "USUR", "INVA", "DESA"),
+			want: []string{"ANOM", "COLP", "COLV", "DESA", "DOUA", "DOUT", "DPOT", "FICT", "HOMA", "HOMD", "INVA", "USUR"}},
+		{name: "objection against a removal", start: []string{"DOUT"},
+			calls: [][2][]string{{{"OPPO"}, nil}, {nil, {"DOUT"}}}, want: []string{"OPPO"}},
+		{name: "objection against removals and adds", start: []string{"DOUT", "HOMD", "CACH"},
+			calls: append(add("OPPO", "FICT", "ANOM"), [2][]string{nil, {"DOUT"}}, [2][]string{nil, {"HOMD"}}, [2][]string{{"INVA"}, {"CACH"}}),
+			want:  []string{"ANOM", "FICT", "INVA", "OPPO"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			_, ids := persons(t, ix, "1.2.250.1.1", 10)
+			for round, id := range ids {
+				if len(tc.start) > 0 {
+					if _, err := ix.ChangeAttributes(ctx, id, tc.start, nil, "v", "fixture"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				seqs := make([]uint64, len(tc.calls))
+				errs := race(len(tc.calls), func(i int) error {
+					ch, err := ix.ChangeAttributes(ctx, id, tc.calls[i][0], tc.calls[i][1], Actor(fmt.Sprintf("agent%d", i)), "race")
+					if err != nil {
+						return err
+					}
+					seqs[i] = ch.Seq
+					for _, a := range tc.calls[i][0] {
+						if !slices.Contains(ch.Attributes, a) {
+							return fmt.Errorf("added %s, answered %v", a, ch.Attributes)
+						}
+					}
+					for _, a := range tc.calls[i][1] {
+						if slices.Contains(ch.Attributes, a) {
+							return fmt.Errorf("removed %s, answered %v", a, ch.Attributes)
+						}
+					}
+					return nil
+				})
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d, call %d: %v", round, i, err)
+					}
+				}
+				got, err := ix.Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got.Attributes, tc.want) {
+					t.Fatalf("round %d: attributes %v after %d acknowledged calls, want %v", round, got.Attributes, len(tc.calls), tc.want)
+				}
+				// One event per call, each with the set its call committed;
+				// the last one holds the final set.
+				evs, err := ix.Events(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var last Event
+				n := 0
+				for _, e := range evs {
+					if e.Kind == EventAttributes && e.Reason == "race" {
+						n++
+						if !slices.Contains(seqs, e.Seq) {
+							t.Errorf("round %d: event %d is no call's", round, e.Seq)
+						}
+						if e.Seq > last.Seq {
+							last = e
+						}
+					}
+				}
+				if n != len(tc.calls) || !slices.Equal(last.Attributes, tc.want) {
+					t.Errorf("round %d: %d attribute events, the last %v; want %d, %v", round, n, last.Attributes, len(tc.calls), tc.want)
+				}
+			}
+		})
+	}
+}
+
+// An objection added while the identity is merged away ends up on the
+// survivor whichever commits first: the change follows the redirect, the
+// merge carries the retired identity's attributes.
+func TestChangeAttributesRacingMerge(t *testing.T) {
+	ix := openIndex(t, nil)
+	_, ids := persons(t, ix, "1.2.250.1.1", 2*racers)
+	errs := race(2*racers, func(i int) error {
+		survivor, retired := ids[i/2*2], ids[i/2*2+1]
+		if i%2 == 0 {
+			_, err := ix.Merge(ctx, survivor, retired, "v", "same patient")
+			return err
+		}
+		_, err := ix.ChangeAttributes(ctx, retired, []string{"OPPO"}, nil, "v", "the patient objects")
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	for i := 0; i < len(ids); i += 2 {
+		got, err := ix.Get(ctx, ids[i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != ids[i] || !slices.Contains(got.Attributes, "OPPO") {
+			t.Errorf("identity %s: %s with attributes %v, want survivor %s with OPPO", ids[i+1], got.ID, got.Attributes, ids[i])
+		}
+	}
+}
