@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"vigie"
 	"vigie/matcher"
 )
 
@@ -177,6 +178,198 @@ func TestChangeAttributesRacingMerge(t *testing.T) {
 		}
 		if got.ID != ids[i] || !slices.Contains(got.Attributes, "OPPO") {
 			t.Errorf("identity %s: %s with attributes %v, want survivor %s with OPPO", ids[i+1], got.ID, got.Attributes, ids[i])
+		}
+	}
+}
+
+// Concurrent merges into one survivor all keep their members; concurrent
+// merges of one pair apply once, the others are told it is done.
+func TestMergeConcurrent(t *testing.T) {
+	ix := openIndex(t, nil)
+	recs, ids := persons(t, ix, "1.2.250.1.1", racers+1)
+	survivor := ids[0]
+	for i, id := range ids[1:] {
+		if _, err := ix.ChangeAttributes(ctx, id, []string{KnownAttributes[i%len(KnownAttributes)]}, nil, "v", "fixture"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := race(racers, func(i int) error {
+		_, err := ix.Merge(ctx, survivor, ids[i+1], "v", "same patient")
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("merge %d: %v", i, err)
+		}
+	}
+	got, err := ix.Get(ctx, survivor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Members) != len(recs) {
+		t.Errorf("survivor has %d members, want %d", len(got.Members), len(recs))
+	}
+	for i := range racers {
+		if a := KnownAttributes[i%len(KnownAttributes)]; !slices.Contains(got.Attributes, a) {
+			t.Errorf("attribute %s of merged identity %s lost: %v", a, ids[i+1], got.Attributes)
+		}
+		if identityOf(t, ix, recs[i+1]) != survivor {
+			t.Errorf("record %s not in the survivor", key(recs[i+1]))
+		}
+	}
+
+	// One pair, merged by every racer: one merge, the others a conflict.
+	_, pair := persons(t, ix, "1.2.250.1.2", 2)
+	errs = race(racers, func(int) error {
+		_, err := ix.Merge(ctx, pair[0], pair[1], "v", "same patient")
+		return err
+	})
+	wantOnce(t, ix, errs, pair[0], EventMerge)
+}
+
+// wantOnce checks that exactly one racer succeeded, that the others were
+// told of a conflict, and that identity id has one event of kind.
+func wantOnce(t *testing.T, ix *Index, errs []error, id ID, kind string) {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch vigie.ErrorCode(err) {
+		case "":
+			ok++
+		case vigie.ECONFLICT:
+		default:
+			t.Errorf("racer: %v, want success or a conflict", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d racers succeeded, want 1", ok)
+	}
+	evs, err := ix.Events(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("identity %s has %d %s events, want 1", id, n, kind)
+	}
+}
+
+// Concurrent unmerges of one merge undo it once.
+func TestUnmergeConcurrent(t *testing.T) {
+	ix := openIndex(t, nil)
+	_, ids := persons(t, ix, "1.2.250.1.1", 2)
+	seq, err := ix.Merge(ctx, ids[0], ids[1], "v", "same patient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := race(racers, func(int) error {
+		_, err := ix.Unmerge(ctx, seq, "v", "two persons")
+		return err
+	})
+	wantOnce(t, ix, errs, ids[0], EventUnmerge)
+	if got, _ := ix.Get(ctx, ids[1]); got.ID != ids[1] || len(got.Members) != 1 {
+		t.Errorf("after unmerge: %+v", got)
+	}
+}
+
+// Concurrent links of different records into one identity all land there;
+// concurrent unlinks of its members each take their record out.
+func TestLinkUnlinkConcurrent(t *testing.T) {
+	ix := openIndex(t, nil)
+	recs, ids := persons(t, ix, "1.2.250.1.1", racers+1)
+	target := ids[0]
+	errs := race(racers, func(i int) error {
+		_, err := ix.Link(ctx, key(recs[i+1]), target, "v", "same patient")
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("link %d: %v", i, err)
+		}
+	}
+	got, err := ix.Get(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Members) != len(recs) {
+		t.Fatalf("target has %d members after %d links, want %d", len(got.Members), racers, len(recs))
+	}
+	for _, r := range recs {
+		if identityOf(t, ix, r) != target {
+			t.Errorf("record %s not in the target", key(r))
+		}
+	}
+
+	news := make([]ID, racers)
+	errs = race(racers, func(i int) error {
+		var err error
+		news[i], err = ix.Unlink(ctx, key(recs[i+1]), "v", "not the same patient")
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("unlink %d: %v", i, err)
+		}
+		if identityOf(t, ix, recs[i+1]) != news[i] {
+			t.Errorf("record %s not in the identity its unlink answered (%s)", key(recs[i+1]), news[i])
+		}
+	}
+	if got, _ := ix.Get(ctx, target); len(got.Members) != 1 {
+		t.Errorf("target keeps %d members after unlinking all but one", len(got.Members))
+	}
+	// One record, linked by every racer into one identity: once.
+	errs = race(racers, func(int) error {
+		_, err := ix.Link(ctx, key(recs[1]), news[1], "v", "same patient")
+		return err
+	})
+	wantOnce(t, ix, errs, news[0], EventLink)
+}
+
+// Staff deciding one review at once: one decision applies, the others are
+// told it was already decided; the review has one decision event and its
+// merge happened once.
+func TestDecideConcurrent(t *testing.T) {
+	ix := openIndex(t, nil)
+	for round := range 6 {
+		// A record matching a doubtful identity goes to review.
+		a := person("1.2.250.1.1", fmt.Sprintf("A%d", round))
+		a.BirthDate, a.FirstName = fmt.Sprintf("19%02d-05-%02d", 50+round, 10+round), []string{"Maite", "Oihana", "Amaia"}[round%3]
+		b := a
+		b.Authority = "1.2.250.1.2"
+		ra := resolve(t, ix, a)
+		if _, err := ix.ChangeAttributes(ctx, ra.Identity, []string{"DOUT"}, nil, "v", "fixture"); err != nil {
+			t.Fatal(err)
+		}
+		if res := resolve(t, ix, b); res.Decision != DecisionReview || len(res.Reviews) != 1 {
+			t.Fatalf("fixture: %+v, want one review", res)
+		}
+		revs, err := ix.Reviews(ctx, 0)
+		if err != nil || len(revs) != 1 {
+			t.Fatalf("fixture: reviews %+v, %v", revs, err)
+		}
+		rev := revs[0]
+		decisions := []string{Same, Different}
+		errs := race(racers, func(i int) error {
+			return ix.Decide(ctx, rev.ID, decisions[(i+round)%2], Actor(fmt.Sprintf("agent%d", i)), "decided")
+		})
+		wantOnce(t, ix, errs, rev.Identity, EventDecide)
+		evs, _ := ix.Events(ctx, rev.Identity)
+		merges := 0
+		for _, e := range evs {
+			if e.Kind == EventMerge {
+				merges++
+			}
+		}
+		if merges > 1 {
+			t.Errorf("round %d: %d merges for one review", round, merges)
+		}
+		if n, _ := ix.PendingReviews(ctx); n != 0 {
+			t.Errorf("round %d: %d reviews pending after the decision", round, n)
 		}
 	}
 }
