@@ -49,7 +49,8 @@ func persons(t *testing.T, ix *Index, auth string, n int) ([]matcher.Record, []I
 	ids := make([]ID, n)
 	for i := range n {
 		recs[i] = matcher.Record{Authority: auth, LocalID: fmt.Sprintf("P%d", i), BirthName: names[i%len(names)],
-			FirstName: firsts[i%len(firsts)], BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i, 1+i%12, 1+i%28), Sex: "MF"[i%2 : i%2+1]}
+			FirstName: firsts[i%len(firsts)], FirstNames: firsts[i%len(firsts)] + " Maria", BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i, 1+i%12, 1+i%28),
+			Sex: "MF"[i%2 : i%2+1], BirthPlace: "64102", PostalCode: "64100", City: "BAYONNE"}
 		ids[i] = resolve(t, ix, recs[i]).Identity
 	}
 	for i := range ids {
@@ -86,7 +87,7 @@ func TestChangeAttributesConcurrent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := openIndex(t, nil)
-			_, ids := persons(t, ix, "1.2.250.1.1", 10)
+			recs, ids := persons(t, ix, "1.2.250.1.1", 10)
 			for round, id := range ids {
 				if len(tc.start) > 0 {
 					if _, err := ix.ChangeAttributes(ctx, id, tc.start, nil, "v", "fixture"); err != nil {
@@ -145,6 +146,17 @@ func TestChangeAttributesConcurrent(t *testing.T) {
 				}
 				if n != len(tc.calls) || !slices.Equal(last.Attributes, tc.want) {
 					t.Errorf("round %d: %d attribute events, the last %v; want %d, %v", round, n, last.Attributes, len(tc.calls), tc.want)
+				}
+				// Resolution acts on the committed attributes, whatever
+				// order the commits mirrored themselves in.
+				match := recs[round]
+				match.Authority = "1.2.250.1.2"
+				want := DecisionLinked
+				if slices.ContainsFunc(tc.want, func(a string) bool { return noAutoLinkAttributes[a] }) {
+					want = DecisionReview
+				}
+				if res := resolve(t, ix, match); res.Decision != want {
+					t.Errorf("round %d: a record matching an identity with attributes %v: %s, want %s", round, tc.want, res.Decision, want)
 				}
 			}
 		})
@@ -371,5 +383,47 @@ func TestDecideConcurrent(t *testing.T) {
 		if n, _ := ix.PendingReviews(ctx); n != 0 {
 			t.Errorf("round %d: %d reviews pending after the decision", round, n)
 		}
+	}
+}
+
+// TestResolveChecksMirroredAttributes: the in-memory mirror of an
+// identity's attributes may lag behind the store (two commits mirror
+// themselves in either order); resolution checks them against the store
+// before acting on them, and refreshes the mirror.
+func TestResolveChecksMirroredAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		stored, mirror []string
+		want           Decision
+	}{
+		{"doubtful, mirror lagging", []string{"DOUT"}, nil, DecisionReview},
+		{"doubtful, mirror lagging on another code", []string{"DOUT", "OPPO"}, []string{"OPPO"}, DecisionReview},
+		{"no longer doubtful, mirror lagging", []string{"OPPO"}, []string{"DOUT", "OPPO"}, DecisionLinked},
+		{"no longer any attribute, mirror lagging", nil, []string{"FICT"}, DecisionLinked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			a := person("1.2.250.1.1", "A1")
+			id := resolve(t, ix, a).Identity
+			if len(tc.stored) > 0 {
+				if _, err := ix.ChangeAttributes(ctx, id, tc.stored, nil, "v", "fixture"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ix.memMu.Lock()
+			ix.setIdentLocked(id, true, []SourceKey{key(a)}, tc.mirror)
+			ix.memMu.Unlock()
+			b := a
+			b.Authority = "1.2.250.1.2"
+			if res := resolve(t, ix, b); res.Decision != tc.want {
+				t.Errorf("resolve against stored %v, mirrored %v: %s, want %s", tc.stored, tc.mirror, res.Decision, tc.want)
+			}
+			ix.memMu.RLock()
+			m := slices.Clone(ix.attrs[id])
+			ix.memMu.RUnlock()
+			if !slices.Equal(m, tc.stored) {
+				t.Errorf("mirror %v after resolving, want the stored %v", m, tc.stored)
+			}
+		})
 	}
 }

@@ -39,6 +39,12 @@ type candidate struct {
 	// same INS on conflicting traits, or an attribute of the identity.
 	noAuto    bool
 	collision bool // a potential collision rule fired on some member
+	// attrs are the identity's attributes as mirrored when it was scored;
+	// byAttrs is set when one of them forbids an automatic link. The
+	// mirror may lag behind the store (see refresh), so a decision that
+	// depends on them checks them against the store (see checkAttrs).
+	attrs   []string
+	byAttrs bool
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -345,10 +351,10 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 	if len(ords) == 0 {
 		return nil, nil // retired since the blocking entry was read
 	}
-	c := &candidate{id: id, members: ords}
+	c := &candidate{id: id, members: ords, attrs: attrs}
 	for _, a := range attrs {
 		if noAutoLinkAttributes[a] {
-			c.noAuto = true
+			c.noAuto, c.byAttrs = true, true
 		}
 	}
 	first := true
@@ -398,13 +404,14 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 
 // target reads the identity a record is about to join in the transaction
 // (so that a concurrent change of it is a conflict) and checks that it is
-// still what the candidate was scored against.
+// still what the candidate was scored against: its members, and its
+// attributes, one of which may now forbid the link.
 func (t *tx) target(c *candidate) (*identity, error) {
 	ident, err := t.identity(c.id)
 	if err != nil {
 		return nil, err
 	}
-	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) {
+	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) || !slices.Equal(ident.Attributes, c.attrs) {
 		if t.bulk != nil { // the load holds the index: this cannot lag
 			return nil, vigie.Errorf(vigie.EINTERNAL, "identity %s: the in-memory members differ from the stored ones", c.id)
 		}
@@ -412,6 +419,39 @@ func (t *tx) target(c *candidate) (*identity, error) {
 		return nil, errStale
 	}
 	return ident, nil
+}
+
+// heldByAttrs checks, when the best candidate was kept from an automatic
+// link by its mirrored attributes, that the store still holds them (see
+// checkAttrs). The identity is read in the transaction, so that a
+// concurrent change of its attributes is a conflict.
+func (t *tx) heldByAttrs(cands []*candidate) error {
+	if len(cands) == 0 || !cands[0].byAttrs {
+		return nil
+	}
+	ident, err := t.identity(cands[0].id)
+	if err != nil {
+		return err
+	}
+	return t.checkAttrs(cands[0], ident)
+}
+
+// checkAttrs returns errStale, after refreshing the mirror, when the
+// attributes candidate c was scored with are not those stored in ident.
+// Commits mirror themselves after committing, in whatever order their
+// goroutines get there, so two concurrent changes of an identity's
+// attributes can leave the mirror with the older set until the next
+// change; resolution must not link into an identity the patient or staff
+// marked doubtful (nor hold back from one no longer so) on such a lag.
+func (t *tx) checkAttrs(c *candidate, ident *identity) error {
+	if slices.Equal(ident.Attributes, c.attrs) {
+		return nil
+	}
+	if t.bulk != nil { // the load holds the index: this cannot lag
+		return vigie.Errorf(vigie.EINTERNAL, "identity %s: the in-memory attributes differ from the stored ones", c.id)
+	}
+	t.x.refresh(c.id)
+	return errStale
 }
 
 // errStale makes update retry: the in-memory view lagged behind the store.
@@ -484,6 +524,9 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 		res.Decision = DecisionLinked
 		return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: ident.ID, Record: k, Version: st.Version,
 			Moves: []Move{{Record: k, To: ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+	}
+	if err := t.heldByAttrs(cands); err != nil {
+		return err
 	}
 	id, err := t.newID()
 	if err != nil {
@@ -569,6 +612,11 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 		if err != nil {
 			return err
 		}
+		if c != nil {
+			if err := t.checkAttrs(c, cur); err != nil {
+				return err
+			}
+		}
 		if err := t.event(upd); err != nil {
 			return err
 		}
@@ -591,6 +639,9 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
 	if !t.x.linkable(cands, model) {
+		if err := t.heldByAttrs(cands); err != nil {
+			return err
+		}
 		if err := t.event(upd); err != nil {
 			return err
 		}
