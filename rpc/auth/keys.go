@@ -77,11 +77,18 @@ func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now, known: m
 // store again.
 const knownFor = time.Minute
 
-// remember caches key as read or written now.
+// remember caches key as read or written now. A revocation is final, so a
+// revoked key in the cache is never replaced by an unrevoked copy: an
+// authentication that read the key just before a revocation committed may
+// get here after the revocation did, and must not make the key valid again
+// for knownFor.
 func (k *Keys) remember(key Key) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c, ok := k.known[key.ID]; ok && !c.key.Revoked.IsZero() && key.Revoked.IsZero() {
+		return
+	}
 	k.known[key.ID] = knownKey{key: key, at: k.now()}
-	k.mu.Unlock()
 }
 
 // lookup returns a key from the cache, or from the store.
@@ -259,10 +266,32 @@ func (k *Keys) List() ([]Key, error) {
 }
 
 // Revoke revokes the key with the given id at once: it authenticates
-// nothing from then on. Revoking a revoked key changes nothing.
+// nothing from then on. Revoking a revoked key changes nothing. The key is
+// read in the transaction that writes it; when a concurrent revocation
+// commits first (a Badger conflict), the revocation is tried again and
+// finds the key revoked.
 func (k *Keys) Revoke(id string) (Key, error) {
 	var key Key
-	err := k.db.Update(func(txn *badger.Txn) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err = k.revoke(id, &key); !errors.Is(err, badger.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("auth: revoke key %s: %w", id, err)
+	}
+	k.remember(key)
+	return key, nil
+}
+
+// maxAttempts bounds the transactions a change of a key tries when
+// concurrent changes of it keep conflicting.
+const maxAttempts = 20
+
+// revoke is one attempt of Revoke.
+func (k *Keys) revoke(id string, key *Key) error {
+	return k.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
@@ -270,20 +299,15 @@ func (k *Keys) Revoke(id string) (Key, error) {
 		if err != nil {
 			return err
 		}
-		if err := item.Value(func(v []byte) error { return decodeKey(v, &key) }); err != nil {
+		if err := item.Value(func(v []byte) error { return decodeKey(v, key) }); err != nil {
 			return err
 		}
 		if !key.Revoked.IsZero() {
 			return nil
 		}
 		key.Revoked = k.now().UTC().Round(0).Truncate(time.Second)
-		return putKey(txn, &key)
+		return putKey(txn, key)
 	})
-	if err != nil {
-		return Key{}, fmt.Errorf("auth: revoke key %s: %w", id, err)
-	}
-	k.remember(key)
-	return key, nil
 }
 
 const keyPrefix = "a/tok/"

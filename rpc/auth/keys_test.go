@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -261,5 +262,48 @@ func TestRevokeAfterCachedAuthentication(t *testing.T) {
 	now = now.Add(knownFor)
 	if _, err := keys.Authenticate(context.Background(), other); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("key revoked elsewhere, after %s: %v, want unauthenticated", knownFor, err)
+	}
+}
+
+// TestRevokeConcurrent: revocations racing each other all succeed (the
+// key is revoked once), and a revocation racing authentications of the
+// key is never undone by an authentication that read the key before it
+// (and cached what it read after the revocation did).
+func TestRevokeConcurrent(t *testing.T) {
+	const racers = 12
+	keys := NewKeys(memDB(t))
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	keys.now = func() time.Time { return now }
+	for round := range 40 {
+		secret, key, err := keys.Create(RoleClinician, nil, "dr", 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, racers)
+		revoked := make([]Key, racers)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for i := range racers {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				if i%3 == 0 {
+					revoked[i], errs[i] = keys.Revoke(key.ID)
+				} else {
+					_, _ = keys.Authenticate(context.Background(), secret)
+				}
+			}()
+		}
+		start.Done()
+		done.Wait()
+		for i := 0; i < racers; i += 3 {
+			if errs[i] != nil || revoked[i].Revoked.IsZero() || !revoked[i].Revoked.Equal(revoked[0].Revoked) {
+				t.Fatalf("round %d: revocation %d: %+v, %v", round, i, revoked[i], errs[i])
+			}
+		}
+		if _, err := keys.Authenticate(context.Background(), secret); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("round %d: a key whose revocation was acknowledged: %v, want unauthenticated", round, err)
+		}
 	}
 }
