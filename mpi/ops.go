@@ -448,10 +448,7 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 		e.Moves = append(e.Moves, Move{Record: m, From: s.ID, To: r.ID})
 	}
 	s.Members, r.Members, r.Retired = staying, moving, 0
-	r.Attributes = slices.Clone(me.Retired.Attributes)
-	if me.Survivor != nil {
-		s.Attributes = slices.Clone(me.Survivor.Attributes)
-	}
+	r.Attributes, s.Attributes = unmergeAttributes(&me, s.Attributes)
 	for _, x := range []*identity{s, r} {
 		if err := t.setIdentity(x); err != nil {
 			return 0, err
@@ -469,6 +466,31 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 		}
 	}
 	return e.Seq, t.Set(undoneKey(mergeEvent), u64(e.Seq))
+}
+
+// unmergeAttributes returns the attributes of the retired and surviving
+// sides of an undone merge: each side's attributes at the merge, with the
+// changes made to the merged identity since (cur is its attributes now)
+// applied to both, since nothing tells which person they were about. The
+// snapshots alone would drop them: an objection (OPPO) the patient made
+// after the merge would silently vanish. A merge event written before the
+// survivor's snapshot existed leaves the survivor's attributes as they are.
+func unmergeAttributes(me *Event, cur []string) (retired, survivor []string) {
+	if me.Survivor == nil {
+		return slices.Clone(me.Retired.Attributes), cur
+	}
+	atMerge := slices.Concat(me.Survivor.Attributes, me.Retired.Attributes)
+	side := func(then []string) []string {
+		out := slices.DeleteFunc(slices.Clone(then), func(a string) bool { return !slices.Contains(cur, a) }) // removed since
+		for _, a := range cur {
+			if !slices.Contains(atMerge, a) && !slices.Contains(out, a) { // added since
+				out = append(out, a)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return side(me.Retired.Attributes), side(me.Survivor.Attributes)
 }
 
 // MarkDistinct records that two identities are different persons: automatic

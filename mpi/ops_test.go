@@ -377,3 +377,60 @@ func FuzzParseID(f *testing.F) {
 		}
 	})
 }
+
+// TestUnmergeKeepsLaterAttributeChanges: undoing a merge restores each
+// side's attributes as they were at the merge, plus what was changed on the
+// merged identity since, on both sides: an objection made after the merge
+// must not vanish with it.
+func TestUnmergeKeepsLaterAttributeChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		survivor, retired         []string // before the merge
+		add, remove               []string // on the merged identity
+		wantSurvivor, wantRetired []string // after the unmerge
+	}{
+		{"nothing changed", []string{"HOMD"}, []string{"DOUT"}, nil, nil, []string{"HOMD"}, []string{"DOUT"}},
+		{"objection added", []string{"HOMD"}, nil, []string{"OPPO"}, nil, []string{"HOMD", "OPPO"}, []string{"OPPO"}},
+		{"objection added, doubt lifted", []string{"HOMD"}, []string{"DOUT", "CACH"}, []string{"OPPO"}, []string{"DOUT"},
+			[]string{"HOMD", "OPPO"}, []string{"CACH", "OPPO"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			ra, rb := resolve(t, ix, person("1.2.250.1.1", "A1")), resolve(t, ix, other("1.2.250.1.1", "B1"))
+			for _, x := range []struct {
+				id    ID
+				attrs []string
+			}{{ra.Identity, tc.survivor}, {rb.Identity, tc.retired}} {
+				if len(x.attrs) > 0 {
+					if _, err := ix.ChangeAttributes(ctx, x.id, x.attrs, nil, "v", "fixture"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			merge, err := ix.Merge(ctx, ra.Identity, rb.Identity, "v", "same patient (mistake)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tc.add)+len(tc.remove) > 0 {
+				if _, err := ix.ChangeAttributes(ctx, ra.Identity, tc.add, tc.remove, "v", "the patient objects"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := ix.Unmerge(ctx, merge, "v", "two persons"); err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range []struct {
+				id   ID
+				want []string
+			}{{ra.Identity, tc.wantSurvivor}, {rb.Identity, tc.wantRetired}} {
+				got, err := ix.Get(ctx, x.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got.Attributes, x.want) {
+					t.Errorf("identity %s after unmerge: %v, want %v", x.id, got.Attributes, x.want)
+				}
+			}
+		})
+	}
+}
