@@ -13,13 +13,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"vigie"
+	"vigie/linkeval"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -282,68 +282,10 @@ func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
 }
 
 // clusterAccuracy compares the identities found with the true persons.
-type clusterAccuracy struct {
-	Records, Identities, Persons int
-	TruePairs, FoundPairs, TP    int
-	Collisions                   []string // identities holding more than one person
-	Splits                       []string // persons spread over several identities
-	identities                   map[string][]mpi.SourceKey
-	persons                      map[string][]mpi.SourceKey
-}
+type clusterAccuracy = linkeval.Clusters[mpi.SourceKey]
 
-func scoreClusters(links map[mpi.SourceKey]string, truth map[mpi.SourceKey]string) clusterAccuracy {
-	a := clusterAccuracy{Records: len(links), identities: map[string][]mpi.SourceKey{}, persons: map[string][]mpi.SourceKey{}}
-	cell := map[[2]string]int{}
-	for k, id := range links {
-		p := truth[k]
-		a.identities[id] = append(a.identities[id], k)
-		a.persons[p] = append(a.persons[p], k)
-		cell[[2]string{id, p}]++
-	}
-	pairs := func(n int) int { return n * (n - 1) / 2 }
-	for _, n := range cell {
-		a.TP += pairs(n)
-	}
-	for id, ks := range a.identities {
-		a.FoundPairs += pairs(len(ks))
-		seen := map[string]bool{}
-		for _, k := range ks {
-			seen[truth[k]] = true
-		}
-		if len(seen) > 1 {
-			a.Collisions = append(a.Collisions, id)
-		}
-	}
-	for p, ks := range a.persons {
-		a.TruePairs += pairs(len(ks))
-		seen := map[string]bool{}
-		for _, k := range ks {
-			seen[links[k]] = true
-		}
-		if len(seen) > 1 {
-			a.Splits = append(a.Splits, p)
-		}
-	}
-	sort.Strings(a.Collisions)
-	sort.Strings(a.Splits)
-	a.Identities, a.Persons = len(a.identities), len(a.persons)
-	return a
-}
-
-func (a clusterAccuracy) String() string {
-	ratio := func(x, y int) float64 {
-		if y == 0 {
-			return 0
-		}
-		return float64(x) / float64(y)
-	}
-	return fmt.Sprintf("clusters: %d records, %d identities for %d true persons\n"+
-		"  pairwise precision %.5f, recall %.5f (%d true pairs, %d found, %d right)\n"+
-		"  collisions: %d identities holding more than one person (%.2f per 10,000 identities)\n"+
-		"  splits: %d persons spread over several identities\n",
-		a.Records, a.Identities, a.Persons,
-		ratio(a.TP, a.FoundPairs), ratio(a.TP, a.TruePairs), a.TruePairs, a.FoundPairs, a.TP,
-		len(a.Collisions), 10000*ratio(len(a.Collisions), a.Identities), len(a.Splits))
+func scoreClusters(links, truth map[mpi.SourceKey]string) clusterAccuracy {
+	return linkeval.ScoreClusters(links, truth)
 }
 
 // printExamples explains a few collisions and splits: the score of the two
@@ -372,7 +314,7 @@ func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth 
 		if i >= n {
 			break
 		}
-		ks := a.identities[id]
+		ks := a.Members[id]
 		for j := 1; j < len(ks); j++ {
 			if truth[ks[j]] != truth[ks[0]] {
 				if err := explain("collision in identity "+id, ks[0], ks[j]); err != nil {
@@ -386,7 +328,7 @@ func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth 
 		if i >= n {
 			break
 		}
-		ks := a.persons[p]
+		ks := a.Holdings[p]
 		id0, err := ix.IdentityOf(ctx, ks[0].Authority, ks[0].LocalID)
 		if err != nil {
 			return err

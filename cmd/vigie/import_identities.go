@@ -93,6 +93,7 @@ func loadModel(path string) (*matcher.Model, error) {
 type importOptions struct {
 	latencies bool                         // record each row's decision time
 	ack       func(line int, r mpi.Result) // called for every row resolved, once committed
+	reject    func(line int, err error)    // called for every row rejected, with why
 	// onlineFrom, when positive, is how many rows are loaded: the rows
 	// after them are left in importSummary.Tail, for the benchmark to
 	// resolve online at the size the load reached.
@@ -151,6 +152,9 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 				rerr = re.Err
 			}
 			fmt.Fprintf(rejects, "line %d: rejected: field %s: %v\n", r.Line, vigie.ErrorField(rerr), rerr)
+			if o.reject != nil {
+				o.reject(r.Line, rerr)
+			}
 		} else {
 			if sum.Latencies != nil {
 				sum.Latencies = append(sum.Latencies, r.Decide)

@@ -1,0 +1,81 @@
+package linkeval
+
+import (
+	"math"
+	"testing"
+
+	"vigie/matcher"
+)
+
+// A hand-made example with known answers: persons a (3 records), b (2), c
+// (1); identity 1 holds a1, a2 and b1 (a collision), identity 2 holds a3
+// (a split of a), identity 3 holds b2 (a split of b), identity 4 holds c1.
+func TestScoreClusters(t *testing.T) {
+	truth := map[string]string{"a1": "a", "a2": "a", "a3": "a", "b1": "b", "b2": "b", "c1": "c"}
+	links := map[string]string{"a1": "1", "a2": "1", "b1": "1", "a3": "2", "b2": "3", "c1": "4"}
+	a := ScoreClusters(links, truth)
+	// True pairs: a1a2 a1a3 a2a3 b1b2 = 4. Found: a1a2 a1b1 a2b1 = 3, right: a1a2 = 1.
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"true pairs", float64(a.TruePairs), 4},
+		{"found pairs", float64(a.FoundPairs), 3},
+		{"right pairs", float64(a.TP), 1},
+		{"precision", a.Precision(), 1.0 / 3},
+		{"recall", a.Recall(), 1.0 / 4},
+		{"F1", a.F1(), 2 * (1.0 / 3) * (1.0 / 4) / (1.0/3 + 1.0/4)},
+		{"collisions", float64(len(a.Collisions)), 1},
+		{"splits", float64(len(a.Splits)), 2},
+		{"identities", float64(a.Identities), 4},
+		{"persons", float64(a.Persons), 3},
+	} {
+		if math.Abs(c.got-c.want) > 1e-12 {
+			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
+	if a.Collisions[0] != "1" || a.Splits[0] != "a" || a.Splits[1] != "b" {
+		t.Errorf("collisions %v, splits %v", a.Collisions, a.Splits)
+	}
+	if e := ScoreClusters(map[string]string{}, truth); e.Precision() != 0 || e.Recall() != 0 || e.F1() != 0 {
+		t.Errorf("no links: %v", e)
+	}
+}
+
+func prep(t *testing.T, r matcher.Record) *matcher.Prepared {
+	t.Helper()
+	r.Authority = "site"
+	r.LocalID = r.BirthName + r.FirstName + r.BirthDate
+	p, err := matcher.Prepare(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The blocking replay compares what the index would: records sharing two
+// keys, or an INS; not a pair sharing one key; not a refused record; and
+// not through a key above the block cap.
+func TestCandidatePairs(t *testing.T) {
+	dupont := matcher.Record{BirthName: "DUPONT", FirstName: "JEAN", BirthDate: "1950-03-04"}
+	typo := matcher.Record{BirthName: "DUPOND", FirstName: "JEAN", BirthDate: "1950-03-04"}  // same first name, year, date
+	apart := matcher.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1971-05-06"} // shares nothing with dupont
+	recs := []*matcher.Prepared{prep(t, dupont), prep(t, typo), prep(t, apart), nil, prep(t, dupont)}
+	person := []string{"p", "p", "p", "p", "q"}
+	compared, total := IndexBlocking{MaxBlock: 500, MinShared: 2}.CandidatePairs(recs, person)
+	// True pairs of p: (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) = 6; only (0,1) is compared.
+	if total != 6 || len(compared) != 1 || !compared[[2]int{0, 1}] {
+		t.Fatalf("compared %v of %d true pairs, want only [0 1] of 6", SortedPairs(compared), total)
+	}
+	// With a cap of 0 records per block, no key but the INS is used.
+	if compared, _ := (IndexBlocking{MaxBlock: 0, MinShared: 2}).CandidatePairs(recs, person); len(compared) != 0 {
+		t.Fatalf("cap 0: compared %v", SortedPairs(compared))
+	}
+	// A shared INS suffices whatever the cap.
+	a := matcher.Record{BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1980-01-02", INS: "280017512345610", INSOID: matcher.OIDINSNIR}
+	b := matcher.Record{BirthName: "LEROY", FirstName: "ZOE", INS: a.INS, INSOID: matcher.OIDINSNIR}
+	pa, pb := prep(t, a), prep(t, b)
+	if compared, total := (IndexBlocking{MaxBlock: 0, MinShared: 2}).CandidatePairs([]*matcher.Prepared{pa, pb}, []string{"x", "x"}); total != 1 || !compared[[2]int{0, 1}] {
+		t.Fatalf("shared INS: compared %v of %d", SortedPairs(compared), total)
+	}
+}
