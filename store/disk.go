@@ -49,12 +49,12 @@ import (
 // gets its minimum.
 const DefaultDiskReserve = 1 << 30
 
-// diskRecheck is how old the last measure of free space may be when a
-// write asks: a statfs costs about a microsecond, a write transaction tens;
-// at a few thousand writes a second the store grows by at most a few
-// megabytes between two measures, well within the reserve's margin over
-// the floor. Tests set it to 0 (a measure at every write).
-var diskRecheck = 50 * time.Millisecond
+// DefaultDiskRecheck is how old the last measure of free space may be when
+// a write asks (Options.DiskRecheck): a statfs costs about a microsecond, a
+// write transaction tens; at a few thousand writes a second the store grows
+// by at most a few megabytes between two measures, well within the
+// reserve's margin over the floor.
+const DefaultDiskRecheck = 50 * time.Millisecond
 
 // DiskFloor returns the space Badger may still write in a store with the
 // given options and levels once no transaction is admitted any more:
@@ -177,6 +177,7 @@ type DiskGuard struct {
 	floor   int64
 	free    func(dir string) (int64, error)
 	log     *slog.Logger
+	recheck time.Duration // see DefaultDiskRecheck
 
 	checkedAt atomic.Int64 // unix nanoseconds of the last measure
 	state     atomic.Pointer[DiskState]
@@ -221,7 +222,7 @@ func newDiskGuard(dir string, reserve, floor int64, free func(string) (int64, er
 	if free == nil {
 		free = freeSpace
 	}
-	return &DiskGuard{dir: dir, reserve: reserve, floor: floor, free: free, log: log}
+	return &DiskGuard{dir: dir, reserve: reserve, floor: floor, free: free, log: log, recheck: DefaultDiskRecheck}
 }
 
 // Reserve returns the reserve in force (after raising it to the minimum).
@@ -333,13 +334,14 @@ const (
 
 // Allow returns nil when a write of class may go ahead, else an
 // EEXHAUSTED error naming the free space and the threshold. It measures
-// again when the last measure is older than diskRecheck.
+// again when the last measure is older than the guard's recheck interval
+// (DefaultDiskRecheck unless Options.DiskRecheck says otherwise).
 func (g *DiskGuard) Allow(class WriteClass) error {
 	if g == nil {
 		return nil
 	}
 	s := g.state.Load()
-	if s == nil || time.Now().UnixNano()-g.checkedAt.Load() >= int64(diskRecheck) {
+	if s == nil || time.Now().UnixNano()-g.checkedAt.Load() >= int64(g.recheck) {
 		c := g.Check()
 		s = &c
 	}

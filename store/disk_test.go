@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
@@ -53,12 +52,11 @@ func TestDiskGuardLevels(t *testing.T) {
 		{"freed at once", []int64{0, 10 * reserve}, DiskOK, true, true},
 		{"low, then within the margin of twice", []int64{2*reserve - 1, 2 * reserve}, DiskLow, true, true},
 	}
-	defer func(d time.Duration) { diskRecheck = d }(diskRecheck)
-	diskRecheck = 0
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var d fakeDisk
 			g := newDiskGuard("", reserve, floor, d.measure, nil)
+			g.recheck = 0
 			var s DiskState
 			for _, f := range tc.free {
 				d.free.Store(f)
@@ -128,12 +126,11 @@ func TestDiskFloorOfTheStores(t *testing.T) {
 // twice the reserve, an error under the reserve, once each however many
 // measures and writes follow, a line when it comes back, and sizes only.
 func TestDiskGuardLogsOncePerCrossing(t *testing.T) {
-	defer func(d time.Duration) { diskRecheck = d }(diskRecheck)
-	diskRecheck = 0
 	var buf bytes.Buffer
 	var d fakeDisk
 	const reserve = 1 << 30
 	g := newDiskGuard("", reserve, 100<<20, d.measure, slog.New(slog.NewTextHandler(&buf, nil)))
+	g.recheck = 0
 	for _, f := range []int64{3 * reserve, 2*reserve - 1, 2*reserve - 2, reserve - 1, reserve - 2, reserve - 3, 3 * reserve, 3 * reserve} {
 		d.free.Store(f)
 		g.Check()
@@ -157,12 +154,10 @@ func TestDiskGuardLogsOncePerCrossing(t *testing.T) {
 // space returns, writes are accepted again; and every acknowledged write
 // is there when the store is opened again.
 func TestDiskGuardOnAStore(t *testing.T) {
-	defer func(d time.Duration) { diskRecheck = d }(diskRecheck)
-	diskRecheck = 0
 	dir := t.TempDir()
 	var d fakeDisk
 	d.free.Store(100 << 30)
-	db, err := Open(dir, Options{FreeSpace: d.measure})
+	db, err := Open(dir, Options{FreeSpace: d.measure, DiskRecheck: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,10 +240,9 @@ func countTestKeys(t *testing.T, dir string) int {
 // mount.
 func TestFullDiskOnTmpfs(t *testing.T) {
 	mnt := mountTmpfs(t, 64<<20)
-	defer func(d time.Duration, v int64, f func(*badger.Options)) {
-		diskRecheck, valueLogFileSize, testTuning = d, v, f
-	}(diskRecheck, valueLogFileSize, testTuning)
-	diskRecheck = 0
+	defer func(v int64, f func(*badger.Options)) {
+		valueLogFileSize, testTuning = v, f
+	}(valueLogFileSize, testTuning)
 	valueLogFileSize = 1 << 20
 	testTuning = func(o *badger.Options) {
 		o.MemTableSize = 1 << 20
@@ -262,7 +256,7 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 	dir := filepath.Join(mnt, "store")
 	ballast := filepath.Join(mnt, "ballast")
 	writeBallast(t, ballast, 8<<20)
-	db, err := Open(dir, Options{DiskReserve: 1}) // raised to the minimum
+	db, err := Open(dir, Options{DiskReserve: 1, DiskRecheck: -1}) // the reserve raised to the minimum
 	if err != nil {
 		t.Fatal(err)
 	}

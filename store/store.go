@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -71,6 +72,10 @@ type Options struct {
 	// filesystem (tests: a disk that fills on demand). An in-memory store
 	// gets a guard only with it.
 	FreeSpace func(dir string) (int64, error)
+	// DiskRecheck is how old the guard's last measure of free space may be
+	// when a write asks (0: DefaultDiskRecheck; negative: a measure at
+	// every write, for tests).
+	DiskRecheck time.Duration
 	// Log receives the disk guard's warnings (nil: none). No patient data
 	// reaches it: sizes only.
 	Log *slog.Logger
@@ -159,6 +164,9 @@ func Open(dir string, o Options) (*badger.DB, error) {
 	}
 	if !o.InMemory || o.FreeSpace != nil {
 		g := newDiskGuard(dir, o.DiskReserve, DiskFloor(db.Opts(), db.Levels()), o.FreeSpace, o.Log)
+		if o.DiskRecheck != 0 {
+			g.recheck = max(o.DiskRecheck, 0)
+		}
 		attachGuard(db, g)
 		g.Check()
 	}
