@@ -19,6 +19,10 @@ const (
 	ECONFLICT   = "conflict"   // the state changed under the caller, or a rule forbids it
 	EPERMISSION = "permission" // the caller may not do this
 	EINTERNAL   = "internal"   // a fault of ours
+	// EEXHAUSTED: a resource of the service ran short (the store's disk
+	// space under its reserve). Nothing the caller sent is wrong: the same
+	// call succeeds once the operator frees the resource.
+	EEXHAUSTED = "exhausted"
 )
 
 // Error is a domain error: a code, the field it concerns (if any) and a

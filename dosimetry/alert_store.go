@@ -14,6 +14,7 @@ import (
 
 	"vigie"
 	"vigie/ledger"
+	"vigie/store"
 )
 
 // AlertStore keeps raised alerts in the store's x/ namespace (see the
@@ -47,7 +48,7 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 		batch := alerts[start:min(start+raiseBatch, len(alerts))]
 		for attempt := 0; ; attempt++ {
 			added := 0
-			err := s.db.Update(func(txn *badger.Txn) error {
+			err := store.Update(s.db, func(txn *badger.Txn) error {
 				added = 0
 				now := s.now().UTC()
 				inBatch := map[string]bool{}
@@ -176,7 +177,7 @@ func (s *AlertStore) Ack(ctx context.Context, id, actor, comment string) (*Alert
 	}
 	for attempt := 0; ; attempt++ {
 		var a Alert
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := store.Update(s.db, func(txn *badger.Txn) error {
 			item, err := txn.Get(alertKey(id))
 			if err != nil {
 				return err

@@ -62,6 +62,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/store"
 )
 
 // Ledger is the dose ledger over a store opened with store.Open. It is safe
@@ -203,7 +204,7 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
 		}
 		var out Outcome
-		err := l.db.Update(func(txn *badger.Txn) error {
+		err := store.Update(l.db, func(txn *badger.Txn) error {
 			var err error
 			out, err = l.put(txn, ex)
 			return err

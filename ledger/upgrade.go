@@ -8,6 +8,8 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/store"
 )
 
 // layoutVersion is the ledger layout this build writes (see the package
@@ -58,7 +60,7 @@ func (l *Ledger) upgrade() error {
 		// An empty ledger: the first Put records the version.
 		return nil
 	}
-	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
+	if err := store.Update(l.db, func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
 		return fmt.Errorf("record the layout version: %w", err)
 	}
 	l.versioned.Store(true)
@@ -117,7 +119,7 @@ func (l *Ledger) convert() (n int, seen bool, err error) {
 				start = time.Now()
 				slog.Info("ledger: converting the stored exams to layout 2 (rows by site and date); once, about a minute per million exams")
 			}
-			err := l.db.Update(func(txn *badger.Txn) error {
+			err := store.Update(l.db, func(txn *badger.Txn) error {
 				for _, o := range batch {
 					if err := writeEntry(txn, o.e); err != nil {
 						return fmt.Errorf("exam %s: %w", o.sop, err)

@@ -13,6 +13,7 @@ import (
 
 	"vigie"
 	"vigie/matcher"
+	"vigie/store"
 )
 
 // A bulk load (Import) resolves a feed with exactly the decisions, reviews
@@ -532,7 +533,12 @@ func (l *loader) commit(b *batch) error {
 	}
 	start := 0 // first row not committed
 	for start < len(b.rowEnds) || start == 0 && len(b.rowEnds) == 0 {
-		txn := db.NewTransaction(true)
+		// Under the disk reserve the load stops here: the rows of the
+		// batches committed before stay acknowledged.
+		txn, err := store.NewWriteTxn(db)
+		if err != nil {
+			return fmt.Errorf("mpi: import: %w", err)
+		}
 		from := 0
 		if start > 0 {
 			from = b.rowEnds[start-1]
@@ -553,7 +559,9 @@ func (l *loader) commit(b *batch) error {
 		}
 		if end < len(b.rowEnds) { // too big: write the rows before end only
 			txn.Discard()
-			txn = db.NewTransaction(true)
+			if txn, err = store.NewWriteTxn(db); err != nil {
+				return fmt.Errorf("mpi: import: %w", err)
+			}
 			for _, e := range b.entries[from:b.rowEnds[end-1]] {
 				if err := txn.Set(e.key, e.value); err != nil {
 					txn.Discard()
@@ -561,7 +569,7 @@ func (l *loader) commit(b *batch) error {
 				}
 			}
 		}
-		err := txn.Commit()
+		err = txn.Commit()
 		txn.Discard()
 		if err != nil {
 			return fmt.Errorf("mpi: import: commit a batch: %w", err)

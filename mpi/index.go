@@ -14,6 +14,7 @@ import (
 
 	"vigie"
 	"vigie/matcher"
+	"vigie/store"
 )
 
 // Options tune an Index; the zero value gives the defaults.
@@ -368,8 +369,12 @@ func (x *Index) run(ctx context.Context, fn func(t *tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t := &tx{Txn: x.db.NewTransaction(true), x: x, now: x.opts.Now().UTC()}
-		err := fn(t)
+		txn, err := store.NewWriteTxn(x.db) // refused under the disk reserve
+		if err != nil {
+			return err
+		}
+		t := &tx{Txn: txn, x: x, now: x.opts.Now().UTC()}
+		err = fn(t)
 		if err == nil {
 			err = t.Commit()
 		}

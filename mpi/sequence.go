@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/store"
 )
 
 // sequence hands out increasing numbers (identity ids, event sequences,
@@ -48,7 +50,7 @@ func (s *sequence) Next() (uint64, error) {
 // lease records a new lease starting at the stored end of the last one.
 func (s *sequence) lease() error {
 	var start uint64
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := store.Update(s.db, func(txn *badger.Txn) error {
 		var err error
 		if start, err = s.stored(txn); err != nil {
 			return err
@@ -85,14 +87,16 @@ func (s *sequence) stored(txn *badger.Txn) (uint64, error) {
 }
 
 // Release gives back the unused rest of the lease, so that the next
-// opening of the store starts where this one stopped.
+// opening of the store starts where this one stopped. Under the store's
+// disk reserve it is refused like any write: the next opening then skips
+// the rest of the lease, which costs numbers, not data.
 func (s *sequence) Release() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.next >= s.leased {
 		return nil
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := store.Update(s.db, func(txn *badger.Txn) error {
 		end, err := s.stored(txn)
 		if err != nil || end != s.leased {
 			return err

@@ -105,6 +105,13 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		switch vigie.ErrorCode(err) {
 		case vigie.EINVALID, vigie.EPERMISSION:
 			return fail(err)
+		case vigie.EEXHAUSTED:
+			// The store's disk is under its reserve: the server logged
+			// the crossing once; each file refused is counted, not logged.
+			out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
+			out.Message = refusalMessage(err) + "; send the file again once space is freed"
+			g.Metrics.IngestOutcome("no_space")
+			return out, err
 		}
 		if ctx.Err() == nil && g.Log != nil {
 			g.Log.ErrorContext(ctx, "dicom ingest failed", "sop_instance_uid", x.SOPInstanceUID, "error", err.Error())

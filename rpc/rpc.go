@@ -29,6 +29,8 @@ import (
 //	ENOTFOUND   → not_found
 //	ECONFLICT   → failed_precondition
 //	EPERMISSION → permission_denied
+//	EEXHAUSTED  → resource_exhausted, the message naming the free space
+//	              and the reserve (sizes only): retry once space is freed
 //	anything else → internal, with the message "internal error" only
 //
 // ECONFLICT maps to failed_precondition rather than aborted: the patient
@@ -68,6 +70,8 @@ func ConnectError(err error) *connect.Error {
 		c = connect.CodeFailedPrecondition
 	case vigie.EPERMISSION:
 		c = connect.CodePermissionDenied
+	case vigie.EEXHAUSTED:
+		c = connect.CodeResourceExhausted
 	default:
 		c, code, msg = connect.CodeInternal, vigie.EINTERNAL, "internal error"
 	}

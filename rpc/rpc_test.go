@@ -30,6 +30,8 @@ func TestConnectError(t *testing.T) {
 			connect.CodeFailedPrecondition, "identities are marked distinct", vigie.ECONFLICT, "", ""},
 		{"permission", vigie.Errorf(vigie.EPERMISSION, "authority 1.2.3 is not yours"),
 			connect.CodePermissionDenied, "authority 1.2.3 is not yours", vigie.EPERMISSION, "", ""},
+		{"exhausted names the sizes", fmt.Errorf("mpi: resolve: %w", vigie.Errorf(vigie.EEXHAUSTED, "store: 900.0 MiB free on the store's filesystem, under the reserve of 1024.0 MiB")),
+			connect.CodeResourceExhausted, "store: 900.0 MiB free on the store's filesystem, under the reserve of 1024.0 MiB", vigie.EEXHAUSTED, "", "mpi: resolve"},
 		{"plain error is internal", fmt.Errorf("badger: write m/idn/I7: %w", errors.New("disk full")),
 			connect.CodeInternal, "internal error", vigie.EINTERNAL, "", "disk full"},
 		{"internal domain error hides its message", vigie.Errorf(vigie.EINTERNAL, "codec version 9 in m/src/x"),

@@ -20,6 +20,7 @@ import (
 	"vigie/rpc/auth"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/store"
 )
 
 // CompressMinBytes is the smallest response the API compresses (when the
@@ -59,6 +60,9 @@ type Server struct {
 	Console http.Handler
 	// Log receives call logs (debug), failures and refusals.
 	Log *slog.Logger
+	// Disk is the store's disk guard (store.Guard); nil: /healthz and the
+	// metrics say nothing of the disk.
+	Disk *store.DiskGuard
 }
 
 // Handler returns the server's routes.
@@ -98,10 +102,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle("GET /metrics", s.Metrics)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	if s.Disk != nil {
+		diskGauges(s.Metrics, s.Disk)
+	}
+	mux.HandleFunc("GET /healthz", s.health)
 	mux.Handle("/auth/", s.SignIn.Handler())
 	// The console owns "/" and what no route above claims ("GET /" would
 	// conflict with the Connect patterns).
@@ -109,6 +113,58 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/", s.Console)
 	}
 	return mux
+}
+
+// health answers GET /healthz: "ok", and a line on the store's disk when
+// its free space is low. With writes refused (under the reserve) it still
+// answers 200, its first line "degraded": the server answers reads, and a
+// probe that took it out of service would stop them too; a monitor reads
+// the line or the metric vigie_disk_writes_refused. Under the floor, where
+// every audited call is refused, it answers 503.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Disk == nil {
+		fmt.Fprintln(w, "ok")
+		return
+	}
+	d := s.Disk.State()
+	switch {
+	case d.Level >= store.DiskExhausted:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "unavailable: the store's disk is exhausted, every audited call is refused\ndisk: %s\n", d)
+	case d.WritesRefused():
+		fmt.Fprintf(w, "degraded: writes refused, reads answered\ndisk: %s\n", d)
+	case d.Low():
+		fmt.Fprintf(w, "ok\ndisk: %s\n", d)
+	default:
+		fmt.Fprintln(w, "ok")
+	}
+}
+
+// diskGauges registers the disk guard's figures with the metrics: free
+// space and reserve in bytes, and 0/1 flags for low (under twice the
+// reserve) and writes refused (under the reserve), to alert on.
+func diskGauges(m *Metrics, g *store.DiskGuard) {
+	m.Gauge("disk_free_bytes", "Free space of the store's filesystem, as last measured (every second).", func(context.Context) (float64, error) {
+		d := g.State()
+		return float64(d.Free), d.Err
+	})
+	m.Gauge("disk_reserve_bytes", "Free space under which writes are refused.", func(context.Context) (float64, error) {
+		return float64(g.Reserve()), nil
+	})
+	m.Gauge("disk_low", "1 while the free space is under twice the reserve (writes refused soon), else 0.", func(context.Context) (float64, error) {
+		return flag(g.State().Low()), nil
+	})
+	m.Gauge("disk_writes_refused", "1 while writes are refused because the free space is under the reserve, else 0.", func(context.Context) (float64, error) {
+		return flag(g.State().WritesRefused()), nil
+	})
+}
+
+func flag(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // callLog logs every call at debug level, and at error level the calls that

@@ -46,6 +46,8 @@ type serverFixture struct {
 	index   *mpi.Index
 	alerts  *dosimetry.AlertStore
 	metrics *rpc.Metrics
+	// disk is the store's disk guard: set only by newServerFixtureDisk.
+	disk *store.DiskGuard
 	// follow does what the server's follower does every interval: index
 	// what was resolved since.
 	follow func()
@@ -53,7 +55,14 @@ type serverFixture struct {
 
 func newServerFixture(t *testing.T) *serverFixture {
 	t.Helper()
-	db, err := store.Open("", store.Options{InMemory: true})
+	return newServerFixtureDisk(t, nil)
+}
+
+// newServerFixtureDisk is newServerFixture with a disk guard measuring
+// free (the guard's seam) when free is not nil.
+func newServerFixtureDisk(t *testing.T, free func(dir string) (int64, error)) *serverFixture {
+	t.Helper()
+	db, err := store.Open("", store.Options{InMemory: true, FreeSpace: free})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +83,7 @@ func newServerFixture(t *testing.T) *serverFixture {
 	}
 	t.Cleanup(func() { sx.Close() })
 	f := &serverFixture{tokens: map[string]string{}, trail: trail, ledger: ledger.Open(db), index: ix,
-		alerts: dosimetry.OpenAlerts(db), metrics: rpc.NewMetrics()}
+		alerts: dosimetry.OpenAlerts(db), metrics: rpc.NewMetrics(), disk: store.Guard(db)}
 	f.follow = func() {
 		if _, err := sx.CatchUp(context.Background(), ix); err != nil {
 			t.Fatal(err)
@@ -100,7 +109,7 @@ func newServerFixture(t *testing.T) *serverFixture {
 		}
 		f.tokens[k.name] = secret
 	}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics, Disk: f.disk}
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"vigie"
+	"vigie/rpc/auth"
 )
 
 // STOW-RS (DICOM PS3.18 §10.5, Store Transaction): POST /dicomweb/studies
@@ -35,6 +36,7 @@ const (
 	stowCannotUnderstand = 0xC000 // the part is not a DICOM dose report Vigie can read
 	stowNotAuthorized    = 0x0124 // the patient belongs to another assigning authority
 	stowProcessing       = 0x0110 // processing failure: send the instance again
+	stowOutOfResources   = 0xA700 // refused, out of resources: the store's disk is under its reserve
 )
 
 // STOW answers STOW-RS requests. Mount it behind auth.Interceptor.HTTP
@@ -131,6 +133,12 @@ type stowResult struct {
 // 200 when every instance is stored (a duplicate counts as stored: the
 // transaction is idempotent), 202 when some failed, 409 when none could
 // be stored; 400 / 415 / 413 for a body that is not a STOW-RS request.
+// When the store's disk is under its reserve, the instances it refused
+// carry FailureReason A700 (Refused: Out of Resources, PS3.4 Annex B),
+// and a request of which none was stored for that reason alone is
+// answered 503 with Retry-After (PS3.18 §8.5, the status codes every
+// transaction may use: the origin server is temporarily unable to handle
+// it), the response still listing them.
 // The response is DICOM JSON (application/dicom+json) unless the client
 // accepts only application/dicom+xml.
 func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -152,6 +160,8 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				res.failure = stowCannotUnderstand
 			case vigie.EPERMISSION:
 				res.failure = stowNotAuthorized
+			case vigie.EEXHAUSTED:
+				res.failure = stowOutOfResources
 			default:
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -176,16 +186,23 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// lists them, and one failure without UIDs for the rest.
 		results = append(results, stowResult{failure: stowCannotUnderstand})
 	}
-	stored, failed := 0, 0
+	stored, failed, noSpace := 0, 0, 0
 	for _, res := range results {
-		if res.failure == 0 {
+		switch res.failure {
+		case 0:
 			stored++
-		} else {
+		case stowOutOfResources:
+			noSpace++
+			failed++
+		default:
 			failed++
 		}
 	}
 	status := http.StatusOK
 	switch {
+	case stored == 0 && noSpace == failed:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", auth.RetryAfterSeconds)
 	case stored == 0:
 		status = http.StatusConflict
 	case failed > 0:

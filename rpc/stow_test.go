@@ -43,9 +43,10 @@ func stowBody(t testing.TB, parts ...[]byte) (string, []byte) {
 }
 
 type stowReply struct {
-	status int
-	ctype  string
-	body   []byte
+	status     int
+	ctype      string
+	retryAfter string
+	body       []byte
 	// referenced and failed are the SOP instance UIDs of each sequence,
 	// failures the FailureReason of each failed item.
 	referenced, failed []string
@@ -76,7 +77,7 @@ func (f *serverFixture) stowTo(t *testing.T, path, token, ctype string, body []b
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	out := stowReply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b}
+	out := stowReply{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), retryAfter: resp.Header.Get("Retry-After"), body: b}
 	if out.ctype == "application/dicom+json" {
 		var doc map[string]struct {
 			Value []map[string]struct {

@@ -23,7 +23,8 @@ var ErrNotDurable = errors.New("store: value-log garbage collection needs a stor
 // they came from: the commits must be on disk first, so a store opened
 // Deferred or NoSync is refused (ErrNotDurable). The service opens its store
 // Deferred; this is the work of a maintenance window (vigie gc) with the
-// service stopped.
+// service stopped. Each rewrite writes first: under the store's disk
+// reserve (DiskGuard) it is refused with EEXHAUSTED.
 func CollectGarbage(db *badger.DB, ratio float64) (int, error) {
 	o := db.Opts()
 	if o.InMemory {
@@ -37,6 +38,11 @@ func CollectGarbage(db *badger.DB, ratio float64) (int, error) {
 	}
 	n := 0
 	for {
+		// A rewrite commits the live values again before it removes
+		// their file: a write, refused under the disk reserve.
+		if err := Guard(db).Allow(WriteData); err != nil {
+			return n, fmt.Errorf("store: collect garbage: %w", err)
+		}
 		err := db.RunValueLogGC(ratio)
 		switch {
 		case err == nil:

@@ -14,13 +14,20 @@
 //	     trail with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
 //	s/…  schema metadata (this package): the store's layout version
+//
+// Every write goes through Update, UpdateTrail or NewWriteTxn, which refuse
+// it when the store's filesystem is under its reserve of free space (see
+// DiskGuard): Badger's files are mapped in memory, and a full filesystem
+// would kill the process instead of failing a write.
 package store
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -56,6 +63,22 @@ type Options struct {
 	// CacheMB bounds Badger's block cache (default 64 MB; 8 MB for a bulk
 	// load, see Open).
 	CacheMB int64
+	// DiskReserve is the free space, in bytes, of the store's filesystem
+	// under which writes are refused (see DiskGuard): 0 is the larger of
+	// DefaultDiskReserve and the store's minimum (MinDiskReserve), and a
+	// reserve under the minimum is raised to it.
+	DiskReserve int64
+	// FreeSpace, when set, measures the free space instead of the
+	// filesystem (tests: a disk that fills on demand). An in-memory store
+	// gets a guard only with it.
+	FreeSpace func(dir string) (int64, error)
+	// DiskRecheck is how old the guard's last measure of free space may be
+	// when a write asks (0: DefaultDiskRecheck; negative: a measure at
+	// every write, for tests).
+	DiskRecheck time.Duration
+	// Log receives the disk guard's warnings (nil: none). No patient data
+	// reaches it: sizes only.
+	Log *slog.Logger
 }
 
 // Open opens (creating if needed) the store in dir with durable writes: a
@@ -132,9 +155,20 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		WithValueThreshold(threshold).
 		WithValueLogFileSize(valueLogFileSize).
 		WithLogger(nil)
+	if testTuning != nil {
+		testTuning(&opts)
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if !o.InMemory || o.FreeSpace != nil {
+		g := newDiskGuard(dir, o.DiskReserve, DiskFloor(db.Opts(), db.Levels()), o.FreeSpace, o.Log)
+		if o.DiskRecheck != 0 {
+			g.recheck = max(o.DiskRecheck, 0)
+		}
+		attachGuard(db, g)
+		g.Check()
 	}
 	if err := checkLayout(db); err != nil {
 		db.Close()
@@ -142,6 +176,10 @@ func Open(dir string, o Options) (*badger.DB, error) {
 	}
 	return db, nil
 }
+
+// testTuning, when set, adjusts Badger's options before the store opens:
+// tests shrink the memtables and tables to fill a small filesystem.
+var testTuning func(*badger.Options)
 
 // valueThreshold is the size from which a service's store keeps a value in
 // its value log, the tables holding only a pointer to it. Records, their
@@ -194,7 +232,9 @@ func hasPendingMemtable(dir string) (bool, error) {
 }
 
 // checkLayout records the layout version in a new store and refuses a store
-// written by a newer layout.
+// written by a newer layout. It writes only to a new store, which has
+// nothing to lose: it does not ask the disk guard, so that a store under
+// its reserve still opens for reading.
 func checkLayout(db *badger.DB) error {
 	return db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(layoutKey)

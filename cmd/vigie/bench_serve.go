@@ -564,7 +564,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 
 	// No lost write: reopen the store the server closed.
-	db, ix, closeIndex, err := openIndex(c.Data, false)
+	db, ix, closeIndex, err := openIndex(c.Data, false, 0)
 	if err != nil {
 		return err
 	}

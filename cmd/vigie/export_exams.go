@@ -32,7 +32,7 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	db, ix, closeIndex, err := openIndex(*data, false)
+	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}

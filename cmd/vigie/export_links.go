@@ -24,7 +24,7 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	_, ix, closeIndex, err := openIndex(*data, false)
+	_, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}

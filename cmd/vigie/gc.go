@@ -20,6 +20,7 @@ func runGC(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("gc", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
 	ratio := fs.Float64("ratio", 0.5, "rewrite a value-log file once this share of it is superseded (0-1, exclusive)")
+	reserve := diskReserveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,7 +33,7 @@ func runGC(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*data); err != nil {
 		return usageErr("--data: %v", err)
 	}
-	db, err := store.Open(*data, store.Options{})
+	db, err := store.Open(*data, store.Options{DiskReserve: int64(*reserve)})
 	if err != nil {
 		return err
 	}

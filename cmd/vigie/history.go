@@ -31,7 +31,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	db, ix, closeIndex, err := openIndex(*data, false)
+	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func TestHistoryFollowsMergeAndUnmerge(t *testing.T) {
 		t.Fatalf("ingest: exit %d: %s", code, errb.String())
 	}
 	ctx := context.Background()
-	db, ix, closeIndex, err := openIndex(data, false)
+	db, ix, closeIndex, err := openIndex(data, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

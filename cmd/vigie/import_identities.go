@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
@@ -28,6 +29,7 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	reserve := diskReserveFlag(fs)
 	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -52,7 +54,10 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(*data, store.Options{NoSync: !*durable})
+	// Under the disk reserve the load stops with an error naming the free
+	// space and the reserve; the rows acknowledged before are kept.
+	db, err := store.Open(*data, store.Options{NoSync: !*durable, DiskReserve: int64(*reserve),
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
+	"vigie"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -265,4 +267,64 @@ func runAndKill(t *testing.T, data, feed string, n int) []mpi.SourceKey {
 		t.Fatalf("the child acknowledged nothing: %s", stderr.String())
 	}
 	return acked
+}
+
+// TestImportStopsUnderTheDiskReserve: a bulk load whose disk falls under
+// the reserve midway (the guard's seam: once the first batch of rows is
+// acknowledged, the free space is a MiB under the reserve) stops with an
+// exhausted error naming the free space and the reserve, exit status 75,
+// and every row acknowledged before is in the store when it is opened
+// again.
+func TestImportStopsUnderTheDiskReserve(t *testing.T) {
+	feed := filepath.Join(genFeed(t, 2500, 3), "records.csv")
+	data := t.TempDir()
+	var low, acks atomic.Int64 // low: the free space once rows are acknowledged
+	free := func(string) (int64, error) {
+		if acks.Load() > 0 {
+			return low.Load(), nil
+		}
+		return 100 << 30, nil
+	}
+	db, err := store.Open(data, store.Options{NoSync: true, FreeSpace: free, DiskRecheck: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low.Store(store.Guard(db).Reserve() - 1<<20)
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rejects bytes.Buffer
+	sum, err := importIdentities(t.Context(), ix, db, f, &rejects, nil, importOptions{ack: func(int, mpi.Result) { acks.Add(1) }})
+	acked := int(acks.Load())
+	reserve := store.Guard(db).Reserve()
+	ix.Close()
+	if cerr := db.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	t.Logf("stopped after %d rows: %v", acked, err)
+	if vigie.ErrorCode(err) != vigie.EEXHAUSTED || exitStatus(err) != 75 {
+		t.Fatalf("import under the reserve: %v (exit %d), want %s and exit 75", err, exitStatus(err), vigie.EEXHAUSTED)
+	}
+	for _, want := range []string{fmt.Sprintf("(%d bytes) free", low.Load()), fmt.Sprintf("reserve of %.1f MiB (%d bytes)", float64(reserve)/(1<<20), reserve)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if acked == 0 || acked >= 2500 {
+		t.Errorf("%d rows acknowledged of %d read: the load should stop midway, after some", acked, sum.Rows)
+	}
+	_, ix2, closeIndex, err := openIndex(data, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeIndex()
+	if n := ix2.Count(); n != acked {
+		t.Errorf("%d records in the store after the stop, %d rows acknowledged", n, acked)
+	}
 }

@@ -27,6 +27,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "with --files, one JSON object per file")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files parsed at once")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	reserve := diskReserveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	if err := ingest.WalkDICOM(fs.Args(), func(p string) error { files = append(files, p); return nil }); err != nil {
 		return err
 	}
-	db, ix, closeIndex, err := openIndex(*data, true)
+	db, ix, closeIndex, err := openIndex(*data, true, int64(*reserve))
 	if err != nil {
 		return err
 	}

@@ -36,8 +36,8 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run dispatches args to a verb and returns the process exit status:
-// 0 success, 2 usage or invalid input, 1 any other failure.
+// run dispatches args to a verb and returns the process exit status (see
+// exitStatus).
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
@@ -48,21 +48,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 		name := strings.Join(args[:n], " ")
 		if v, ok := verbs[name]; ok {
 			err := v.run(args[n:], stdout, stderr)
-			if err == nil {
-				return 0
+			if err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(stderr, "vigie %s: %v\n", name, err)
 			}
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			fmt.Fprintf(stderr, "vigie %s: %v\n", name, err)
-			if vigie.ErrorCode(err) == vigie.EINVALID || errors.Is(err, errUsage) {
-				return 2
-			}
-			return 1
+			return exitStatus(err)
 		}
 	}
 	fmt.Fprintf(stderr, "vigie: unknown command %q (vigie help lists them)\n", strings.Join(args[:min(len(args), 2)], " "))
 	return 2
+}
+
+// exitStatusTempFail is the exit status of a verb refused for want of a
+// resource the operator can free (the store's disk under its reserve):
+// EX_TEMPFAIL of sysexits.h, which schedulers read as "try again later".
+const exitStatusTempFail = 75
+
+// exitStatus maps a verb's error to the process exit status, once for
+// every verb: 0 success (or -h), 2 usage or invalid input, 75 a resource
+// exhausted (the disk: run again once space is freed), 1 any other
+// failure.
+func exitStatus(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage), vigie.ErrorCode(err) == vigie.EINVALID:
+		return 2
+	case vigie.ErrorCode(err) == vigie.EEXHAUSTED:
+		return exitStatusTempFail
+	}
+	return 1
 }
 
 // errUsage marks an error in the command line itself.

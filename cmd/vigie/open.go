@@ -16,8 +16,9 @@ import (
 // index with the shipped model, for the verbs that read or feed
 // identities. Only a verb that stores (create) may start a new folder: a
 // reader given a mistyped folder is told so instead of reading an empty
-// store it just made. close closes both, the index first.
-func openIndex(data string, create bool) (db *badger.DB, ix *mpi.Index, close func(), err error) {
+// store it just made. reserve is the store's disk reserve (0: its
+// default; see store.DiskGuard). close closes both, the index first.
+func openIndex(data string, create bool, reserve int64) (db *badger.DB, ix *mpi.Index, close func(), err error) {
 	if data == "" {
 		return nil, nil, nil, usageErr("--data DIR is required")
 	}
@@ -26,7 +27,7 @@ func openIndex(data string, create bool) (db *badger.DB, ix *mpi.Index, close fu
 			return nil, nil, nil, usageErr("--data: %v", err)
 		}
 	}
-	db, err = store.Open(data, store.Options{})
+	db, err = store.Open(data, store.Options{DiskReserve: reserve})
 	if err != nil {
 		return nil, nil, nil, err
 	}

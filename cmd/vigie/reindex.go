@@ -21,7 +21,7 @@ func runReindex(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, false)
+	_, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}

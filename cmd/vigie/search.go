@@ -53,7 +53,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		q.LocalIDs = append(q.LocalIDs, search.LocalID{Authority: auth, LocalID: id})
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, false)
+	_, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func TestOpenSearchIndexRebuildsAnotherFormat(t *testing.T) {
 	ctx := context.Background()
 	data := t.TempDir()
-	_, ix, closeIndex, err := openIndex(data, true)
+	_, ix, closeIndex, err := openIndex(data, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

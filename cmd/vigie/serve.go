@@ -62,6 +62,9 @@ type serveConfig struct {
 	// Warmed, when set, is called once the cache of normalised forms is
 	// warmed (see mpi.Index.Warm), with the number of forms cached.
 	Warmed func(forms int)
+	// DiskReserve is the free space under which writes are refused (see
+	// store.DiskGuard; 0: the store's default).
+	DiskReserve int64
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
@@ -83,9 +86,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	secretFile := fs.String("oidc-client-secret-file", "", "file holding the client secret the console's sign-in presents to the issuer (a confidential client); without it the sign-in uses PKCE alone")
 	fs.StringVar(&c.PublicURL, "public-url", "", "address browsers reach the server at, e.g. https://vigie.example (the sign-in's redirect URI is <public-url>/auth/callback; default: taken from each request)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	reserve := diskReserveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c.DiskReserve = int64(*reserve)
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
@@ -129,6 +134,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 // 1,560 to 1,805 resolves/s (1.20 to 1.03 ms of CPU a call).
 const followEvery = 5 * time.Second
 
+// diskWatchEvery is how often the server measures its store's free space
+// (a statfs: about a microsecond).
+const diskWatchEvery = time.Second
+
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops accepting connections, lets in-flight calls finish (every write
 // they acknowledged is already synced), stops following the
@@ -149,10 +158,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	log.Info("scheduler", "gomaxprocs", setServeProcs(), "cores", runtime.NumCPU())
 	// Commits are synced in groups: every call's answer waits for a sync
 	// that covers its changes and its audit entry (see store.Syncer).
-	db, err := store.Open(c.Data, store.Options{Deferred: true})
+	db, err := store.Open(c.Data, store.Options{Deferred: true, DiskReserve: c.DiskReserve, Log: log})
 	if err != nil {
 		return err
 	}
+	disk := store.Guard(db)
+	d := disk.State()
+	log.Info("disk reserve: writes are refused under it", "free_bytes", d.Free, "reserve_bytes", d.Reserve, "floor_bytes", d.Floor, "level", d.Level.String())
 	syncer := store.NewSyncer(db)
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
@@ -248,7 +260,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return float64(n), err
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
-		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log}
+		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk}
 	mux := api.Handler()
 
 	protocols := new(http.Protocols)
@@ -271,6 +283,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	// by ingestion, corrections) until shutdown.
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	var following sync.WaitGroup
+	// Measure the store's free space every second: the warnings, the
+	// metrics and the lifting of a refusal do not wait for a write.
+	following.Go(func() { disk.Watch(followCtx, diskWatchEvery) })
 	following.Go(func() {
 		sx.Follow(followCtx, ix, followEvery, func(err error) {
 			log.Error("search index catch-up failed", "error", err.Error())

@@ -170,19 +170,23 @@ func entryMessage(e audit.Entry) *v1.AuditEntry {
 // ErrorDetail. It is not that function so that package rpc, which holds
 // the server's handlers, can mount this service without an import cycle.
 // Only the codes this service produces are mapped: invalid → invalid_argument
-// naming the field, not found → not_found, anything else → internal
+// naming the field, not found → not_found, exhausted (the store's disk
+// under its reserve) → resource_exhausted, anything else → internal
 // without detail.
 func connectError(err error) *connect.Error {
 	code := vigie.ErrorCode(err)
 	var out *connect.Error
 	var field string
 	switch code {
-	case vigie.EINVALID, vigie.ENOTFOUND:
+	case vigie.EINVALID, vigie.ENOTFOUND, vigie.EEXHAUSTED:
 		var ve *vigie.Error
 		errors.As(err, &ve)
 		c := connect.CodeInvalidArgument
-		if code == vigie.ENOTFOUND {
+		switch code {
+		case vigie.ENOTFOUND:
 			c = connect.CodeNotFound
+		case vigie.EEXHAUSTED:
+			c = connect.CodeResourceExhausted
 		}
 		out, field = connect.NewError(c, errors.New(ve.Error())), ve.Field
 	default:

@@ -43,6 +43,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/store"
 )
 
 // Record names a source record touched by an operation.
@@ -265,6 +266,11 @@ func dropLegacyIndex(db *badger.DB) error {
 	if err != nil || !found {
 		return err
 	}
+	// Dropping rewrites the tables that hold the keys: a write, refused
+	// under the store's disk reserve until space is freed.
+	if err := store.Guard(db).Allow(store.WriteData); err != nil {
+		return fmt.Errorf("drop the index keys of an earlier version: %w", err)
+	}
 	var ps [][]byte
 	for _, p := range legacyIndexPrefixes {
 		ps = append(ps, []byte(p))
@@ -378,7 +384,7 @@ func (l *Log) commitGroup() {
 	l.mu.Unlock()
 
 	now := l.now().UTC().Round(0)
-	err := l.db.Update(func(txn *badger.Txn) error {
+	err := store.UpdateTrail(l.db, func(txn *badger.Txn) error {
 		for _, p := range group {
 			seq++
 			p.e.Seq, p.e.Time, p.e.PrevHash = seq, now, head

@@ -103,6 +103,11 @@ func statusError(status int) error {
 	return connect.NewError(code, fmt.Errorf("HTTP %d", status))
 }
 
+// RetryAfterSeconds is the Retry-After of an HTTP answer refused because
+// the store's disk is short of space: the server measures it every
+// second, an operator takes minutes.
+const RetryAfterSeconds = "60"
+
 // httpError answers a Connect error as plain HTTP with its status and
 // message.
 func httpError(w http.ResponseWriter, err error) {
@@ -117,6 +122,11 @@ func httpError(w http.ResponseWriter, err error) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigie"`)
 		case connect.CodePermissionDenied:
 			status = http.StatusForbidden
+		case connect.CodeResourceExhausted:
+			// The store's disk is under its floor (store.DiskGuard): the
+			// request may be sent again once space is freed.
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", RetryAfterSeconds)
 		}
 	}
 	http.Error(w, msg, status)

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"vigie"
 	"vigie/rpc/audit"
 )
 
@@ -38,8 +39,9 @@ const maxPurpose = 200
 //     and an audit.Subjects gathering the patients the request, the
 //     handler (audit.Touch) and the response name.
 //  4. One audit entry records the call and its result. If the trail cannot
-//     be written, a unary call fails with internal and its response is not
-//     delivered: no patient data leaves without a trace.
+//     be written, a unary call fails with internal (resource_exhausted when
+//     the store's disk is under its floor, see store.DiskGuard) and its
+//     response is not delivered: no patient data leaves without a trace.
 //
 // Wrap only the vigie.v1 handlers; health checks and reflection carry no
 // patient data and are not in the Policy (which would refuse them).
@@ -225,6 +227,13 @@ func (i *Interceptor) record(ctx context.Context, c *call, callErr error) error 
 	}
 	if _, err := i.trail.Append(e); err != nil {
 		i.log.ErrorContext(ctx, "audit trail unavailable", "procedure", c.procedure, "principal", c.principal.Name, "error", err.Error())
+		if vigie.ErrorCode(err) == vigie.EEXHAUSTED {
+			// The store's disk is under its floor: a state the operator
+			// fixes, not a fault; the message holds sizes only.
+			var ve *vigie.Error
+			errors.As(err, &ve)
+			return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("audit trail unavailable: %s", ve.Message))
+		}
 		return connect.NewError(connect.CodeInternal, errors.New("audit trail unavailable"))
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/store"
 )
 
 // KeyPrefix starts every API key secret, so that a leaked key is
@@ -139,7 +140,7 @@ func (k *Keys) Create(role Role, authorities []string, name string, lifetime tim
 	sum := sha256.Sum256([]byte(secret))
 	now := k.now().UTC().Round(0).Truncate(time.Second)
 	key := Key{ID: id, Name: name, Role: role, Authorities: auths, Created: now, Expires: now.Add(lifetime), hash: sum[:]}
-	err = k.db.Update(func(txn *badger.Txn) error {
+	err = store.Update(k.db, func(txn *badger.Txn) error {
 		if _, err := txn.Get(keyKey(id)); err == nil {
 			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -291,7 +292,7 @@ const maxAttempts = 20
 
 // revoke is one attempt of Revoke.
 func (k *Keys) revoke(id string, key *Key) error {
-	return k.db.Update(func(txn *badger.Txn) error {
+	return store.Update(k.db, func(txn *badger.Txn) error {
 		item, err := txn.Get(keyKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
