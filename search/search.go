@@ -33,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -300,6 +301,32 @@ func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 	return nil
 }
 
+// firstNameFields returns the first n fields of a list of first names, as
+// strings.Fields splits them (on white space), and on commas too when
+// comma is set (a list typed in a query): the rest of the list is not
+// read, however long.
+func firstNameFields(s string, n int, comma bool) []string {
+	var out []string
+	start := -1
+	for i, r := range s {
+		if unicode.IsSpace(r) || comma && r == ',' {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+				if len(out) == n {
+					return out
+				}
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 && len(out) < n {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
 func ippTerm(authority, local string) string {
 	authority, local = strings.TrimSpace(authority), strings.TrimSpace(local)
 	if authority == "" || local == "" {
@@ -356,7 +383,7 @@ func (q *Query) record() matcher.Record {
 	// the list, so that JEAN matches JEAN-PIERRE and a second first name
 	// still counts.
 	r.FirstNames = q.FirstNames
-	if f := strings.Fields(strings.ReplaceAll(q.FirstNames, ",", " ")); len(f) > 0 {
+	if f := firstNameFields(q.FirstNames, 1, true); len(f) > 0 {
 		r.FirstName = f[0]
 	}
 	if r.INS != "" && r.INSOID == "" {
@@ -549,11 +576,23 @@ func hasLocalID(h *Hit) bool {
 // indexed: shorter names have too many neighbours to be a useful key.
 const minDeletion = 4
 
+// maxDeletion is the longest name token whose one-letter deletions are
+// indexed and looked up. A token of n bytes has n deletions of n-1 bytes
+// each: quadratic in the token, so a 1 MiB name once kept the follower
+// busy for more than ten minutes. Real name tokens are shorter than 20
+// letters, and the exact and phonetic keys still find a longer one.
+const maxDeletion = 32
+
+// typoKeyed reports whether a token is filed under its typo keys (itself
+// and its deletions): between minDeletion and maxDeletion bytes.
+func typoKeyed(s string) bool { return len(s) >= minDeletion && len(s) <= maxDeletion }
+
 // deletions returns the distinct strings made by deleting one letter of s
 // (its deletion neighbourhood): two names one keyboard slip apart (a letter
-// added, dropped, replaced, or two swapped) share s or one of them.
+// added, dropped, replaced, or two swapped) share s or one of them. It is
+// empty for a token too short or too long (see typoKeyed).
 func deletions(s string) []string {
-	if len(s) < minDeletion {
+	if !typoKeyed(s) {
 		return nil
 	}
 	out := make([]string, 0, len(s))
