@@ -49,7 +49,12 @@ type serverFixture struct {
 	// follow does what the server's follower does every interval: index
 	// what was resolved since.
 	follow func()
+	// api is the server the fixture serves (tests build variants of it).
+	api *rpc.Server
 }
+
+// fixtureMetricsToken is the bearer token of the fixture's /metrics.
+const fixtureMetricsToken = "metrics-secret"
 
 func newServerFixture(t *testing.T) *serverFixture {
 	t.Helper()
@@ -100,7 +105,12 @@ func newServerFixture(t *testing.T) *serverFixture {
 		}
 		f.tokens[k.name] = secret
 	}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics}
+	// The server's follower has caught up once before the tests call
+	// (see TestReadiness for the time before).
+	f.follow()
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics,
+		MetricsToken: fixtureMetricsToken}
+	f.api = api
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
