@@ -214,9 +214,8 @@ func indexedAs(r index.IndexReader, e *Entry) (bool, error) {
 // checking every interval; errors are passed to report and retried. After a
 // catch-up that applied events it merges small segments (see Tidy) in
 // the background, one merge at a time, so that a long merge delays neither
-// the next catch-up nor the searches; after the first catch-up it may
-// compact the whole index (Tidy's allowCompact), which the server once
-// did before it listened. It returns once its merge, if any, has stopped.
+// the next catch-up nor the searches. It returns once its merge, if any,
+// has stopped.
 func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Duration, report func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -230,11 +229,10 @@ func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Durati
 			report(err)
 		}
 		if (n > 0 || first) && busy.CompareAndSwap(false, true) {
-			compact := first && err == nil
 			first = false
 			merging.Go(func() {
 				defer busy.Store(false)
-				if _, err := x.Tidy(ctx, compact); err != nil && ctx.Err() == nil && report != nil {
+				if _, err := x.Tidy(ctx, false); err != nil && ctx.Err() == nil && report != nil {
 					report(err)
 				}
 			})
