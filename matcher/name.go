@@ -66,17 +66,26 @@ func IsPlaceholderName(folded string) bool {
 
 // ParseName folds a name field and splits it into tokens (on spaces, hyphens
 // and apostrophes), particle-free core tokens and glued forms.
+//
+// Only the first MaxRawNameBytes of raw are folded, and the name is cut
+// after MaxNameBytes folded bytes or MaxNameTokens tokens (see bounds.go).
 func ParseName(raw string) Name {
-	f := Fold(raw)
+	f := Fold(clip(raw, MaxRawNameBytes))
 	return parseFolded(f)
 }
 
+// parseFolded parses a folded name, cut to its first MaxNameBytes bytes
+// and MaxNameTokens tokens.
 func parseFolded(f string) Name {
+	f = strings.TrimRight(clip(f, MaxNameBytes), " ")
 	n := Name{Folded: f}
 	if f == "" {
 		return n
 	}
-	n.Tokens = strings.FieldsFunc(f, func(r rune) bool { return r == ' ' || r == '-' || r == '\'' })
+	n.Tokens = nameTokens(f)
+	if len(n.Tokens) > MaxNameTokens {
+		n.Tokens = n.Tokens[:MaxNameTokens]
+	}
 	n.Glued = Letters(f)
 	for _, t := range n.Tokens {
 		if !particles[t] {
@@ -95,6 +104,11 @@ func parseFolded(f string) Name {
 	return n
 }
 
+// nameTokens splits a folded name on spaces, hyphens and apostrophes.
+func nameTokens(f string) []string {
+	return strings.FieldsFunc(f, func(r rune) bool { return r == ' ' || r == '-' || r == '\'' })
+}
+
 // Marital markers found inside name fields. "DUPONT EPOUSE MARTIN" carries a
 // birth name and a name in use; "MARTIN NEE DUPONT" the other way round.
 var (
@@ -107,18 +121,25 @@ var (
 // SplitMarital splits a folded name field holding a marital pattern into the
 // birth name and the name in use. ok is false when no marker is present, in
 // which case the field is returned as is in birth.
+//
+// Its work is linear in the field: the two sides are joined once, when a
+// marker is found.
 func SplitMarital(folded string) (birth, used string, ok bool) {
 	toks := strings.Fields(folded)
 	for i, t := range toks {
 		t = strings.TrimRight(t, ".")
+		spouse, born := spouseMarkers[t], bornMarkers[t] && i+1 < len(toks)
+		if !spouse && !born {
+			continue
+		}
 		left := strings.Join(toks[:i], " ")
 		right := strings.Join(toks[i+1:], " ")
 		switch {
-		case spouseMarkers[t]:
+		case spouse:
 			return left, right, true
-		case bornMarkers[t] && i > 0 && right != "":
+		case i > 0:
 			return right, left, true
-		case bornMarkers[t] && i == 0 && right != "":
+		default:
 			return right, "", true
 		}
 	}
@@ -135,14 +156,30 @@ func particlePrefixMatch(glued, core string) bool {
 	return isParticleChain(glued[:len(glued)-len(core)])
 }
 
+// isParticleChain reports whether s is one or more particles glued
+// together. A particle may end where another starts in several ways (DEL,
+// DE+L, D+EL), so trying them recursively is exponential in the length of
+// s when it fails near the end: the positions a chain can reach are
+// marked instead, left to right, in O(5·len(s)).
 func isParticleChain(s string) bool {
 	if s == "" {
 		return true
 	}
-	for l := min(len(s), 5); l >= 1; l-- {
-		if particles[s[:l]] && isParticleChain(s[l:]) {
-			return true
+	var small [MaxNameBytes + 1]bool
+	reach := small[:]
+	if len(s) >= len(small) {
+		reach = make([]bool, len(s)+1)
+	}
+	reach[0] = true
+	for i := 0; i < len(s); i++ {
+		if !reach[i] {
+			continue
+		}
+		for l := 1; l <= 5 && i+l <= len(s); l++ {
+			if particles[s[i:i+l]] {
+				reach[i+l] = true
+			}
 		}
 	}
-	return false
+	return reach[len(s)]
 }

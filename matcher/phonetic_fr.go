@@ -12,7 +12,8 @@ package matcher
 // oi, ch) and so separates more names.
 //
 // Both functions take a name already folded (upper-case ASCII, see Fold) and
-// encode its A–Z letters glued together: spaces, hyphens, apostrophes and any
+// encode its A–Z letters glued together (the first MaxPhoneticLetters of them,
+// see bounds.go): spaces, hyphens, apostrophes and any
 // other byte (lower-case letters and non-ASCII bytes included) are ignored.
 // They are pure functions over byte buffers, hold no state, are safe for
 // concurrent use and allocate only the returned string.
@@ -41,11 +42,15 @@ func phxMask(b []byte) uint64 {
 	return m
 }
 
-// phxLetters appends the A–Z bytes of s to dst and drops every other byte.
+// phxLetters appends the A–Z bytes of s to dst and drops every other byte,
+// up to MaxPhoneticLetters letters: the rest of s is not read, so that both
+// encoders work on a bounded buffer whatever they are given.
 func phxLetters(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	n := 0
+	for i := 0; i < len(s) && n < MaxPhoneticLetters; i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			dst = append(dst, c)
+			n++
 		}
 	}
 	return dst

@@ -60,7 +60,9 @@ func Prepare(r *Record) (*Prepared, error) {
 	}
 	p := &Prepared{Record: r}
 
-	birth, used := Fold(r.BirthName), Fold(r.UsedName)
+	// Every field is cut to its bound before it is folded (see bounds.go):
+	// the work below is bounded whatever the record holds.
+	birth, used := Fold(clip(r.BirthName, MaxRawNameBytes)), Fold(clip(r.UsedName, MaxRawNameBytes))
 	if b, u, ok := SplitMarital(birth); ok {
 		birth = b
 		if used == "" {
@@ -82,10 +84,13 @@ func Prepare(r *Record) (*Prepared, error) {
 		p.Used = Name{}
 	}
 
-	for _, f := range strings.Fields(Fold(strings.ReplaceAll(r.FirstNames, ",", " "))) {
+	for _, f := range strings.Fields(Fold(strings.ReplaceAll(clip(r.FirstNames, MaxRawNameBytes), ",", " "))) {
+		if len(p.List) == MaxFirstNames {
+			break
+		}
 		p.List = append(p.List, prepareName(f))
 	}
-	if first := Fold(r.FirstName); first != "" {
+	if first := Fold(clip(r.FirstName, MaxRawNameBytes)); first != "" {
 		p.First = prepareName(first)
 	} else if len(p.List) > 0 {
 		p.First = p.List[0]
@@ -117,8 +122,8 @@ func Prepare(r *Record) (*Prepared, error) {
 	default:
 		p.Postal = ""
 	}
-	p.City = Letters(Fold(r.City))
-	p.Address, p.Street = normaliseAddress(Fold(r.Address))
+	p.City = Letters(Fold(clip(r.City, MaxAddressBytes)))
+	p.Address, p.Street = normaliseAddress(Fold(clip(r.Address, MaxAddressBytes)))
 	if ph := digitsOnly(r.Phone); len(ph) >= 9 {
 		p.Phone = ph[len(ph)-9:]
 	}
@@ -146,7 +151,7 @@ func prepareName(folded string) Name {
 	if n.CoreGlued != "" && !n.Placeholder {
 		n.Soundex2 = Soundex2(n.CoreGlued)
 		n.Phonex = Phonex(n.CoreGlued)
-		n.Metaphone, n.Metaphone2 = matchr.DoubleMetaphone(n.CoreGlued)
+		n.Metaphone, n.Metaphone2 = matchr.DoubleMetaphone(clip(n.CoreGlued, MaxPhoneticLetters))
 	}
 	return n
 }

@@ -3,10 +3,12 @@ package rpc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -29,7 +31,23 @@ import (
 type IdentityService struct {
 	Index  *mpi.Index
 	Search *search.Index
+	// Log receives the warnings of answers whose stored text was
+	// repaired (identity ids only); nil discards them.
+	Log *slog.Logger
 }
+
+// warnRepaired logs, by identity id and never by content, that an answer
+// showed an identity's stored text with U+FFFD in place of bytes that are
+// not UTF-8.
+func (s *IdentityService) warnRepaired(ctx context.Context, proc, id string, n int) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "stored text that is not valid UTF-8 shown with U+FFFD", "procedure", proc, "identity", id, "strings", n)
+	}
+}
+
+// catchingUpNotice is the notice of a search answered while the index is
+// catching up (see SearchIdentitiesResponse.partial).
+const catchingUpNotice = "the search index is catching up with the patient index after a start: an identity created or corrected in the last minutes may be missing or out of date"
 
 var _ vigiev1connect.IdentityServiceHandler = (*IdentityService)(nil)
 
@@ -59,8 +77,12 @@ func hidden(attrs []string) bool {
 
 // sync brings the search index up to date after a change, so that the
 // caller's next search sees it.
+//
+// An index still catching up after a start is left to its follower: the
+// caller's call must not wait for a whole catch-up (or rebuild), and the
+// follower applies the change with the others.
 func (s *IdentityService) sync(ctx context.Context) {
-	if s.Search != nil {
+	if s.Search != nil && s.Search.Ready() {
 		_, _ = s.Search.CatchUp(ctx, s.Index)
 	}
 }
@@ -167,6 +189,12 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	for i := range events {
 		out.Events = append(out.Events, EventToProto(&events[i]))
 	}
+	// One record holding bytes that are not UTF-8 must not fail the whole
+	// identity: it is shown repaired, with a notice.
+	if n := RepairText(out); n > 0 {
+		out.Notice = textNotice
+		s.warnRepaired(ctx, "GetIdentity", out.Id, n)
+	}
 	return connect.NewResponse(&vigiev1.GetIdentityResponse{Identity: out}), nil
 }
 
@@ -189,11 +217,24 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 		return nil, ConnectError(err)
 	}
 	out := &vigiev1.SearchIdentitiesResponse{}
+	if !s.Search.Ready() {
+		out.Partial, out.Notice = true, catchingUpNotice
+	}
 	for _, h := range hits {
 		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
 			Reasons: h.Reasons, Golden: RecordToProto(h.Golden)}
+		valid := recordTextValid(&h.Golden)
 		for _, src := range h.Sources {
+			valid = valid && utf8.ValidString(src.Authority) && utf8.ValidString(src.LocalID)
 			r.Sources = append(r.Sources, &vigiev1.SourceKey{Authority: src.Authority, LocalId: src.LocalID})
+		}
+		// One identity holding bytes that are not UTF-8 is shown
+		// repaired, with a notice, and never fails the whole list.
+		if !valid {
+			if n := RepairText(r); n > 0 {
+				r.Notice = textNotice
+				s.warnRepaired(ctx, "SearchIdentities", h.ID, n)
+			}
 		}
 		audit.Touch(ctx, h.ID)
 		out.Results = append(out.Results, r)

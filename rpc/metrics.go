@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,9 @@ type Metrics struct {
 	audit    histogram // waits for audit entries (see ObserveAudit)
 	ingest   map[string]uint64
 	gauges   []gauge
+	// repaired counts the answers whose text was repaired to be sent
+	// (see repairingCodec).
+	repaired atomic.Int64
 }
 
 type reqKey struct{ procedure, code string }
@@ -262,6 +266,8 @@ func (m *Metrics) Write(ctx context.Context, w io.Writer) error {
 	}
 	gauges := slices.Clone(m.gauges)
 	m.mu.Unlock()
+	writeSample(&b, "vigie_answers_text_repaired_total", "counter",
+		"Answers that held stored text that is not valid UTF-8, sent with U+FFFD in its place instead of failing.", strconv.FormatInt(m.repaired.Load(), 10))
 	for _, g := range gauges {
 		v, err := g.read(ctx)
 		if err != nil {

@@ -2,10 +2,12 @@ package rpc
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -63,6 +65,12 @@ type Server struct {
 	// Disk is the store's disk guard (store.Guard); nil: /healthz and the
 	// metrics say nothing of the disk.
 	Disk *store.DiskGuard
+	// MetricsToken is the bearer token GET /metrics asks for (vigie
+	// serve --metrics-token-file). Empty: /metrics answers no one. The
+	// metrics carry no patient data, but they tell the load, the size of
+	// the index and the review queue of a regional service: not for
+	// anonymous callers on the API's public address.
+	MetricsToken string
 }
 
 // Handler returns the server's routes.
@@ -83,12 +91,15 @@ func (s *Server) Handler() http.Handler {
 		s.Metrics = NewMetrics()
 	}
 	ic := auth.NewInterceptor(authn, policy, s.Trail, log)
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes),
-		connect.WithCompressMinBytes(CompressMinBytes))
+	// The codecs repair an answer holding text that is not UTF-8 instead
+	// of failing it (see text.go).
+	opts := connect.WithHandlerOptions(append(repairingCodecs(&s.Metrics.repaired, log),
+		connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithCompressMinBytes(CompressMinBytes))...)
 	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
 
 	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search}, opts))
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log}, opts))
 	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
@@ -101,11 +112,12 @@ func (s *Server) Handler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(append(services, vigiev1connect.AdminServiceName, vigiev1connect.SessionServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle("GET /metrics", s.Metrics)
+	mux.Handle("GET /metrics", requireToken(s.MetricsToken, s.Metrics))
 	if s.Disk != nil {
 		diskGauges(s.Metrics, s.Disk)
 	}
 	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("/auth/", s.SignIn.Handler())
 	// The console owns "/" and what no route above claims ("GET /" would
 	// conflict with the Connect patterns).
@@ -165,6 +177,39 @@ func flag(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// ready answers GET /readyz: 200 once the derived data the answers use
+// has caught up with the store (the search index), 503 with the reason
+// before. The server listens and answers everything else from the start
+// (see README, "Start-up"): a load balancer may route searches elsewhere
+// until then.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case s.Search == nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready: the search index is not open")
+	case !s.Search.Ready():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready: the search index is catching up with the patient index")
+	default:
+		fmt.Fprintln(w, "ready")
+	}
+}
+
+// requireToken serves next only to callers presenting the bearer token;
+// an empty token lets no one in.
+func requireToken(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if token == "" || !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vigie metrics"`)
+			http.Error(w, "the metrics need the bearer token of vigie serve --metrics-token-file", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // callLog logs every call at debug level, and at error level the calls that

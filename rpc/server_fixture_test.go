@@ -51,7 +51,12 @@ type serverFixture struct {
 	// follow does what the server's follower does every interval: index
 	// what was resolved since.
 	follow func()
+	// api is the server the fixture serves (tests build variants of it).
+	api *rpc.Server
 }
+
+// fixtureMetricsToken is the bearer token of the fixture's /metrics.
+const fixtureMetricsToken = "metrics-secret"
 
 func newServerFixture(t *testing.T) *serverFixture {
 	t.Helper()
@@ -109,7 +114,12 @@ func newServerFixtureDisk(t *testing.T, free func(dir string) (int64, error)) *s
 		}
 		f.tokens[k.name] = secret
 	}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics, Disk: f.disk}
+	// The server's follower has caught up once before the tests call
+	// (see TestReadiness for the time before).
+	f.follow()
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics,
+		MetricsToken: fixtureMetricsToken, Disk: f.disk}
+	f.api = api
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

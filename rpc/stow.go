@@ -127,6 +127,36 @@ func bodyError(i int, err error) error {
 type stowResult struct {
 	classUID, instanceUID string
 	failure               int // 0: stored (or already stored)
+	// comment says why in words, beside the numeric failure (see
+	// errorComment).
+	comment string
+}
+
+// maxErrorComment is the most characters of an ErrorComment: its VR, LO,
+// holds 64 at most.
+const maxErrorComment = 64
+
+// errorComment turns the reason of a failure into the text of the failed
+// instance's ErrorComment (0000,0902), which PS3.18's FailureReason
+// (0008,1197) alone, a number, does not give: the sender's operators read
+// it to fix the file. It is in English like the rest of STOW-RS's answers
+// (the request-level errors, the API's messages) and in DICOM's default
+// character repertoire, since the response declares no Specific Character
+// Set: bytes outside printable ASCII, and the backslash LO forbids, become
+// '?'. It is cut to LO's 64 characters.
+func errorComment(msg string) string {
+	b := make([]byte, 0, min(len(msg), maxErrorComment))
+	for i := 0; i < len(msg) && len(b) < maxErrorComment; i++ {
+		c := msg[i]
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	if len(msg) > maxErrorComment {
+		b = append(b[:maxErrorComment-3], "..."...)
+	}
+	return string(b)
 }
 
 // ServeHTTP stores every part and answers the Store Instances Response:
@@ -158,15 +188,20 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			switch vigie.ErrorCode(err) {
 			case vigie.EINVALID:
 				res.failure = stowCannotUnderstand
+				res.comment = errorComment(out.GetMessage())
 			case vigie.EPERMISSION:
 				res.failure = stowNotAuthorized
+				res.comment = errorComment(out.GetMessage())
 			case vigie.EEXHAUSTED:
 				res.failure = stowOutOfResources
+				res.comment = errorComment(out.GetMessage())
 			default:
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				// The cause is logged by the ingester, not told.
 				res.failure = stowProcessing
+				res.comment = "processing failure: send the instance again"
 			}
 		}
 		results = append(results, res)
@@ -184,7 +219,7 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// Parts were stored before the body went wrong: the response
 		// lists them, and one failure without UIDs for the rest.
-		results = append(results, stowResult{failure: stowCannotUnderstand})
+		results = append(results, stowResult{failure: stowCannotUnderstand, comment: errorComment(se.msg)})
 	}
 	stored, failed, noSpace := 0, 0, 0
 	for _, res := range results {
@@ -254,6 +289,7 @@ const (
 	tagRefSOPClass    = "00081150"
 	tagRefSOPInstance = "00081155"
 	tagFailureReason  = "00081197"
+	tagErrorComment   = "00000902"
 	tagFailedSOPSeq   = "00081198"
 	tagReferencedSeq  = "00081199"
 )
@@ -278,6 +314,9 @@ func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, resu
 			continue
 		}
 		item[tagFailureReason] = dicomJSONAttr{VR: "US", Value: []any{res.failure}}
+		if res.comment != "" {
+			item[tagErrorComment] = dicomJSONAttr{VR: "LO", Value: []any{res.comment}}
+		}
 		failed = append(failed, item)
 	}
 	if wantsXML(r.Header.Get("Accept")) {
@@ -312,7 +351,7 @@ func wantsXML(accept string) bool {
 }
 
 var keywords = map[string]string{tagRefSOPClass: "ReferencedSOPClassUID", tagRefSOPInstance: "ReferencedSOPInstanceUID",
-	tagFailureReason: "FailureReason", tagFailedSOPSeq: "FailedSOPSequence", tagReferencedSeq: "ReferencedSOPSequence"}
+	tagFailureReason: "FailureReason", tagErrorComment: "ErrorComment", tagFailedSOPSeq: "FailedSOPSequence", tagReferencedSeq: "ReferencedSOPSequence"}
 
 // writeStoreXML writes the response in the Native DICOM Model (PS3.19).
 func writeStoreXML(w io.Writer, ref, failed []map[string]dicomJSONAttr) error {
@@ -325,7 +364,7 @@ func writeStoreXML(w io.Writer, ref, failed []map[string]dicomJSONAttr) error {
 		fmt.Fprintf(&b, `<DicomAttribute tag="%s" vr="SQ" keyword="%s">`+"\n", tag, keywords[tag])
 		for n, it := range items {
 			fmt.Fprintf(&b, `<Item number="%d">`+"\n", n+1)
-			for _, t := range []string{tagRefSOPClass, tagRefSOPInstance, tagFailureReason} {
+			for _, t := range []string{tagErrorComment, tagRefSOPClass, tagRefSOPInstance, tagFailureReason} {
 				a, ok := it[t]
 				if !ok {
 					continue

@@ -51,6 +51,8 @@ type stowReply struct {
 	// failures the FailureReason of each failed item.
 	referenced, failed []string
 	failures           []int
+	// comments are the ErrorComment of each failed item ("" without).
+	comments []string
 }
 
 func (f *serverFixture) stow(t *testing.T, token, ctype string, body []byte, accept string) stowReply {
@@ -95,6 +97,7 @@ func (f *serverFixture) stowTo(t *testing.T, path, token, ctype string, body []b
 			if v := it["00081197"].Value; len(v) == 1 {
 				out.failures = append(out.failures, int(v[0].(float64)))
 			}
+			out.comments = append(out.comments, fmt.Sprint(it["00000902"].Value...))
 		}
 	}
 	return out
@@ -275,4 +278,26 @@ func FuzzReadSTOWParts(f *testing.F) {
 			t.Fatal("a body without parts was accepted")
 		}
 	})
+}
+
+// Regression of issue 26, defect 4: a refused STOW-RS instance carried a
+// FailureReason number alone; now an ErrorComment (0000,0902) says why,
+// in DICOM's default repertoire and within LO's 64 characters.
+func TestSTOWFailureCarriesErrorComment(t *testing.T) {
+	f := newServerFixture(t)
+	ctype, body := stowBody(t, []byte("not a DICOM object"), withIssuer(t, ctRDSR, siteB))
+	r := f.stow(t, f.tokens["pacs-a"], ctype, body, "")
+	if r.status != http.StatusConflict || len(r.comments) != 2 {
+		t.Fatalf("%d, comments %q\n%s", r.status, r.comments, r.body)
+	}
+	for i, want := range []string{"DICOM", "does not act for"} {
+		c := r.comments[i]
+		if !strings.Contains(c, want) || len(c) > 64 || strings.ContainsFunc(c, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '\\' }) {
+			t.Errorf("failure %d (%#x): ErrorComment %q, want ASCII of at most 64 characters saying %q", i, r.failures[i], c, want)
+		}
+	}
+	xr := f.stow(t, f.tokens["pacs-a"], ctype, body, "application/dicom+xml")
+	if !strings.Contains(string(xr.body), `tag="00000902" vr="LO" keyword="ErrorComment"`) {
+		t.Errorf("XML response without ErrorComment:\n%s", xr.body)
+	}
 }

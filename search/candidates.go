@@ -141,7 +141,7 @@ func queryKeys(q *Query, p *matcher.Prepared) []key {
 		for _, t := range nameForms(n) {
 			add("name", t, gName, qExact)
 			phon(matcher.Phonex(t))
-			if len(t) >= minDeletion {
+			if typoKeyed(t) {
 				add("name_del", t, gName, qTypo)
 				for _, v := range deletions(t) {
 					add("name_del", v, gName, qTypo)

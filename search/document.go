@@ -177,7 +177,7 @@ func entryTerms(e *Entry, s *termSet) {
 		// returns its Phonex key.
 		nameKey := func(t string) string {
 			s.add(fName, t)
-			if len(t) >= minDeletion {
+			if typoKeyed(t) {
 				s.add(fNameDel, t)
 				for _, v := range deletions(t) {
 					s.add(fNameDel, v)
@@ -209,7 +209,9 @@ func entryTerms(e *Entry, s *termSet) {
 				s.add(fNameBorn, np+"|"+born)
 			}
 		}
-		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
+		// At most matcher.MaxFirstNames of the list (Prepare keeps as
+		// many), and the first name in use.
+		for _, raw := range append(firstNameFields(r.FirstNames, matcher.MaxFirstNames, false), r.FirstName) {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
 				continue

@@ -37,7 +37,11 @@ type mappedDocument struct {
 }
 
 // toMappedDocument is the reference: the terms of e as vigie.search.4
-// made them, one set per field.
+// made them, one set per field, with the bounds on the work added since
+// (typo keys of tokens up to maxDeletion bytes, at most
+// matcher.MaxFirstNames first names): they change the terms of values
+// past them only, far beyond any real name, and an index written before
+// holds a few more typo keys for those, never wrong ones.
 func toMappedDocument(e Entry) *mappedDocument {
 	d := &mappedDocument{Data: string(encodeEntry(&e))}
 	set := map[string]map[string]bool{}
@@ -70,7 +74,7 @@ func toMappedDocument(e Entry) *mappedDocument {
 		}
 		nameKey := func(t string) {
 			add("name", t, &d.Name)
-			if len(t) >= minDeletion {
+			if len(t) >= minDeletion && len(t) <= maxDeletion {
 				add("name_del", t, &d.NameDel)
 				for _, v := range deletions(t) {
 					add("name_del", v, &d.NameDel)
@@ -102,7 +106,8 @@ func toMappedDocument(e Entry) *mappedDocument {
 				add("name_born", np+"|"+born, &d.NameBorn)
 			}
 		}
-		for _, raw := range append(strings.Fields(r.FirstNames), r.FirstName) {
+		firsts := strings.Fields(r.FirstNames)
+		for _, raw := range append(firsts[:min(len(firsts), matcher.MaxFirstNames)], r.FirstName) {
 			n := matcher.ParseName(raw)
 			if n.Empty() {
 				continue

@@ -33,9 +33,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
@@ -74,6 +76,10 @@ type Options struct {
 	// Population returns the number of source records the prior of the
 	// model refers to (the size of the patient index); 0 keeps the model's.
 	Population func() int
+	// Skipped, when set, is told of every identity CatchUp could not
+	// index (see Index.Skipped) with the reason: the error carries the
+	// identity's id and never its traits.
+	Skipped func(id string, err error)
 }
 
 // Index is the search index. It is safe for concurrent use.
@@ -89,6 +95,12 @@ type Index struct {
 	// unchanged counts the identities CatchUp found indexed as they are
 	// and left alone (see indexedAs).
 	unchanged atomic.Int64
+	// skipped counts the identities CatchUp could not index (see
+	// Skipped).
+	skipped atomic.Int64
+	// caughtUp is set once a catch-up or a rebuild has reached the end of
+	// the patient index's events (see Ready).
+	caughtUp atomic.Bool
 	// maxSmall is Tidy's bound on the segments beside the largest.
 	maxSmall int
 	// dicts keeps the segments' term dictionaries for the queries (see
@@ -257,6 +269,28 @@ func (x *Index) SetCursor(seq uint64) error {
 	return nil
 }
 
+// Ready reports whether the index has caught up with the patient index
+// once since it was opened: a rebuild or a catch-up read its events to the
+// end. Before that, searches answer from what is indexed, which may miss
+// or misplace the identities changed since the index's cursor (see
+// README, "Start-up").
+func (x *Index) Ready() bool { return x.caughtUp.Load() }
+
+// Skipped returns the number of identities a catch-up could not index
+// since the index was opened: their document could not be built, or
+// bleve refused it. Each is passed to Options.Skipped and left as it was
+// indexed (or absent); it is indexed again when an event touches it
+// again, never retried in a loop that would hold the others back.
+func (x *Index) Skipped() int64 { return x.skipped.Load() }
+
+// skip counts an identity that could not be indexed and reports it.
+func (x *Index) skip(id string, err error) {
+	x.skipped.Add(1)
+	if x.opts.Skipped != nil {
+		x.opts.Skipped(id, err)
+	}
+}
+
 // Put indexes an identity, replacing what the index held for it.
 func (x *Index) Put(e Entry) error { return x.batch([]Entry{e}, nil, nil) }
 
@@ -283,12 +317,12 @@ func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 	}
 	for i := range put {
 		e := &put[i]
-		d, err := toDocument(e)
-		if err != nil {
-			return err
+		d, err := safeDocument(e)
+		if err == nil {
+			err = b.IndexAdvanced(d)
 		}
-		if err := b.IndexAdvanced(d); err != nil {
-			return fmt.Errorf("search: index identity %s: %w", e.ID, err)
+		if err != nil {
+			return &entryError{id: e.ID, err: err}
 		}
 	}
 	for _, id := range del {
@@ -298,6 +332,67 @@ func (x *Index) batch(put []Entry, del []string, cursor *uint64) error {
 		return fmt.Errorf("search: batch of %d: %w", b.Size(), err)
 	}
 	return nil
+}
+
+// firstNameFields returns the first n fields of a list of first names, as
+// strings.Fields splits them (on white space), and on commas too when
+// comma is set (a list typed in a query): the rest of the list is not
+// read, however long.
+func firstNameFields(s string, n int, comma bool) []string {
+	var out []string
+	start := -1
+	for i, r := range s {
+		if unicode.IsSpace(r) || comma && r == ',' {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+				if len(out) == n {
+					return out
+				}
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 && len(out) < n {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// entryError is the failure to index one identity: the document of id
+// could not be built, or bleve refused it.
+type entryError struct {
+	id  string
+	err error
+}
+
+func (e *entryError) Error() string { return fmt.Sprintf("search: index identity %s: %v", e.id, e.err) }
+func (e *entryError) Unwrap() error { return e.err }
+
+// maxDocumentTerms bounds the terms of one identity's document. Each
+// member's terms are bounded (see the bounds of package matcher and
+// maxDeletion): an identity past this is thousands of records merged
+// together, a vigilance matter, not something to index term by term.
+const maxDocumentTerms = 1 << 17
+
+// buildDocument is toDocument; tests replace it to poison one identity.
+var buildDocument = toDocument
+
+// safeDocument is toDocument for one identity of a batch: a panic while
+// building it, or a document past maxDocumentTerms, is that identity's
+// failure, not the batch's.
+func safeDocument(e *Entry) (d *document.Document, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("building its document panicked: %v", r)
+		}
+	}()
+	d, err = buildDocument(e)
+	if err == nil && len(d.Fields) > maxDocumentTerms {
+		return nil, fmt.Errorf("its document has %d terms, more than %d", len(d.Fields), maxDocumentTerms)
+	}
+	return d, err
 }
 
 func ippTerm(authority, local string) string {
@@ -356,7 +451,7 @@ func (q *Query) record() matcher.Record {
 	// the list, so that JEAN matches JEAN-PIERRE and a second first name
 	// still counts.
 	r.FirstNames = q.FirstNames
-	if f := strings.Fields(strings.ReplaceAll(q.FirstNames, ",", " ")); len(f) > 0 {
+	if f := firstNameFields(q.FirstNames, 1, true); len(f) > 0 {
 		r.FirstName = f[0]
 	}
 	if r.INS != "" && r.INSOID == "" {
@@ -549,11 +644,23 @@ func hasLocalID(h *Hit) bool {
 // indexed: shorter names have too many neighbours to be a useful key.
 const minDeletion = 4
 
+// maxDeletion is the longest name token whose one-letter deletions are
+// indexed and looked up. A token of n bytes has n deletions of n-1 bytes
+// each: quadratic in the token, so a 1 MiB name once kept the follower
+// busy for more than ten minutes. Real name tokens are shorter than 20
+// letters, and the exact and phonetic keys still find a longer one.
+const maxDeletion = 32
+
+// typoKeyed reports whether a token is filed under its typo keys (itself
+// and its deletions): between minDeletion and maxDeletion bytes.
+func typoKeyed(s string) bool { return len(s) >= minDeletion && len(s) <= maxDeletion }
+
 // deletions returns the distinct strings made by deleting one letter of s
 // (its deletion neighbourhood): two names one keyboard slip apart (a letter
-// added, dropped, replaced, or two swapped) share s or one of them.
+// added, dropped, replaced, or two swapped) share s or one of them. It is
+// empty for a token too short or too long (see typoKeyed).
 func deletions(s string) []string {
-	if len(s) < minDeletion {
+	if !typoKeyed(s) {
 		return nil
 	}
 	out := make([]string, 0, len(s))

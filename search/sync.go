@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -39,12 +40,16 @@ const batchSize = 2000
 // from there, and compacts the index (see Compact). It returns the number of
 // identities indexed.
 func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
+	// A correction's catch-up meanwhile would read every event from the
+	// start (the cursor is set last): it waits.
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
 	var batch []Entry
 	n := 0
 	last, err := src.Snapshots(ctx, func(s mpi.Snapshot) error {
 		batch = append(batch, entryOf(s))
 		if len(batch) == batchSize {
-			if err := x.Batch(batch, nil); err != nil {
+			if err := x.apply(batch, nil, nil); err != nil {
 				return err
 			}
 			n += len(batch)
@@ -59,14 +64,33 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 	if err := src.Sync(); err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
-	if err := x.batch(batch, nil, &last); err != nil {
+	if err := x.apply(batch, nil, &last); err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
 	n += len(batch)
+	x.caughtUp.Store(true)
 	if err := x.Compact(ctx); err != nil {
 		return n, fmt.Errorf("search: rebuild: %w", err)
 	}
 	return n, nil
+}
+
+// apply applies a batch as batch does, leaving out the identities whose
+// document cannot be built (see safeDocument): each is counted and
+// reported (see Skipped) and the others are indexed, so that one
+// poisoned identity never holds the index back by failing every catch-up.
+// A failure of the batch as a whole (bleve's, the disk's) is returned:
+// the caller tries again.
+func (x *Index) apply(put []Entry, del []string, cursor *uint64) error {
+	for {
+		err := x.batch(put, del, cursor)
+		var ee *entryError
+		if !errors.As(err, &ee) {
+			return err
+		}
+		x.skip(ee.id, ee.err)
+		put = slices.DeleteFunc(slices.Clone(put), func(e Entry) bool { return e.ID == ee.id })
+	}
 }
 
 // CatchUp applies the patient index's events after the index's cursor: every
@@ -121,7 +145,7 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 		if err := src.Sync(); err != nil {
 			return err
 		}
-		if err := x.batch(put, del, &last); err != nil {
+		if err := x.apply(put, del, &last); err != nil {
 			return err
 		}
 		clear(touched)
@@ -147,6 +171,7 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 			return applied, fmt.Errorf("search: catch up: %w", err)
 		}
 	}
+	x.caughtUp.Store(true)
 	return applied, nil
 }
 

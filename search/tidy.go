@@ -153,8 +153,8 @@ func (x *Index) segments() (st segmentStats, ok bool, err error) {
 // under load the catch-up segments pile up (37 in a load test) and the
 // store's durable commits wait behind its writes; a load test restarting
 // the server every few minutes never let one finish. The server compacts
-// when it starts, before it serves, and its follower only merges small
-// segments. ctx bounds the merge.
+// once after its start-up catch-up (in the background: it listens before),
+// and its follower only merges small segments. ctx bounds the merge.
 func (x *Index) Tidy(ctx context.Context, allowCompact bool) (string, error) {
 	st, ok, err := x.segments()
 	if err != nil || !ok || st.segments <= 1 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -355,13 +356,16 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	defer stopServer()
 	ready := make(chan string, 1)
 	warmed := make(chan int, 1)
+	searchReady := make(chan struct{}, 1)
+	// The load scrapes the server's metrics with the token they ask for.
+	metricsToken := cryptorand.Text()
 	served := make(chan error, 1)
 	logs := &syncWriter{}
 	tStart := time.Now()
 	go func() {
 		served <- serve(srvCtx, serveConfig{Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
-			Warmed: func(n int) { warmed <- n },
-			Log:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			Warmed: func(n int) { warmed <- n }, SearchReady: func() { searchReady <- struct{}{} }, MetricsToken: metricsToken,
+			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	}()
 	var addr string
 	select {
@@ -369,8 +373,14 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	case err := <-served:
 		return fmt.Errorf("the server did not start: %v", err)
 	}
-	// The load starts once the server's cache of normalised forms is
-	// warm, as it is in a server that has been running for a while.
+	// The load starts once the server's search index has caught up and
+	// its cache of normalised forms is warm, as they are in a server that
+	// has been running for a while.
+	select {
+	case <-searchReady:
+	case err := <-served:
+		return fmt.Errorf("the server stopped: %v", err)
+	}
 	select {
 	case n := <-warmed:
 		fmt.Fprintf(stdout, "server ready, its cache of normalised forms warmed with %d forms, %s after start; GOMAXPROCS %d on %d cores\n",
@@ -441,7 +451,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	var cpu0 cpuUsage
 	cpu0.read()
-	metrics0, scrapeErr := scrapeMetrics(hc, base)
+	metrics0, scrapeErr := scrapeMetrics(hc, base, metricsToken)
 	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
 	for w := range c.Clients {
@@ -501,7 +511,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	elapsed := time.Since(t1)
 	var cpu1 cpuUsage
 	cpu1.read()
-	metrics1, err := scrapeMetrics(hc, base)
+	metrics1, err := scrapeMetrics(hc, base, metricsToken)
 	scrapeErr = cmp.Or(scrapeErr, err)
 	rss := stopRSS()
 	if c.MemProfile != "" {
@@ -632,10 +642,19 @@ func (u *cpuUsage) read() {
 
 // scrapeMetrics reads the server's metrics: each sample's value by its name
 // and labels as written (`vigie_x{a="b"}`).
-func scrapeMetrics(hc *http.Client, base string) (map[string]float64, error) {
-	resp, err := hc.Get(base + "/metrics")
+func scrapeMetrics(hc *http.Client, base, token string) (map[string]float64, error) {
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

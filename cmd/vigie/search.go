@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"vigie/mpi"
 	"vigie/search"
@@ -42,6 +43,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&q.Limit, "limit", 10, "number of results (1-100)")
 	fs.BoolVar(&q.IncludeHidden, "include-hidden", false, "also show hidden identities (identity-vigilance use)")
 	asJSON := fs.Bool("json", false, "one JSON object per result")
+	catchUp := fs.Duration("catch-up-timeout", time.Minute, "how long to bring the search index up to date with the patient index before searching; past it, the search answers from what is indexed, with a warning")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,11 +60,26 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeIndex()
-	sx, err := openSearchIndex(ctx, *data, ix, func(msg string) { fmt.Fprintln(stderr, msg) })
+	notice := func(msg string) { fmt.Fprintln(stderr, msg) }
+	sx, fresh, err := openSearchIndexOnly(*data, ix, search.Options{Skipped: func(id string, err error) {
+		notice(fmt.Sprintf("search index: identity %s left out: %v", id, err))
+	}}, notice)
 	if err != nil {
 		return err
 	}
 	defer sx.Close()
+	// The catch-up is bounded in work per identity (see package search)
+	// but not in identities: a store changed much since the index was
+	// last brought up to date must not keep the command waiting.
+	cctx, cancel := context.WithTimeout(ctx, *catchUp)
+	err = catchUpSearch(cctx, sx, ix, fresh)
+	cancel()
+	switch {
+	case err != nil && cctx.Err() != nil:
+		notice(fmt.Sprintf("warning: the search index is still catching up with the patient index after %s: the results come from what is indexed and may miss recent changes", *catchUp))
+	case err != nil:
+		return err
+	}
 	hits, err := sx.Search(ctx, q)
 	if err != nil {
 		return err
@@ -98,36 +115,56 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 func searchDir(data string) string { return filepath.Join(data, "search") }
 
 // openSearchIndex opens the data folder's search index and brings it up to
-// date with the patient index: a full rebuild when it is new or was written
-// in another format by an older build (notice says so), otherwise the events
-// since its cursor.
+// date with the patient index (see catchUpSearch): a full rebuild when it is
+// new or was written in another format by an older build (notice says so),
+// otherwise the events since its cursor.
 func openSearchIndex(ctx context.Context, data string, ix *mpi.Index, notice func(string)) (*search.Index, error) {
+	sx, fresh, err := openSearchIndexOnly(data, ix, search.Options{}, notice)
+	if err != nil {
+		return nil, err
+	}
+	if err := catchUpSearch(ctx, sx, ix, fresh); err != nil {
+		sx.Close()
+		return nil, err
+	}
+	return sx, nil
+}
+
+// openSearchIndexOnly opens the data folder's search index without
+// bringing it up to date (the server does that in the background): fresh
+// reports that it is new, or was written in another format (notice says
+// so) and dropped, so that it must be rebuilt (see catchUpSearch). The
+// population of opts is the patient index's.
+func openSearchIndexOnly(data string, ix *mpi.Index, opts search.Options, notice func(string)) (sx *search.Index, fresh bool, err error) {
 	_, statErr := os.Stat(searchDir(data))
-	fresh := statErr != nil
-	opts := search.Options{Population: func() int { return max(ix.Count(), mpiMinPopulation) }}
-	sx, err := search.Open(searchDir(data), ix.Model(), opts)
+	fresh = statErr != nil
+	opts.Population = func() int { return max(ix.Count(), mpiMinPopulation) }
+	sx, err = search.Open(searchDir(data), ix.Model(), opts)
 	if errors.Is(err, search.ErrFormat) {
 		// The index is derived: drop it and build it again.
 		notice(fmt.Sprintf("%v: rebuilding it from the patient index", err))
 		if err := os.RemoveAll(searchDir(data)); err != nil {
-			return nil, fmt.Errorf("search: remove the old index: %w", err)
+			return nil, false, fmt.Errorf("search: remove the old index: %w", err)
 		}
 		fresh = true
 		sx, err = search.Open(searchDir(data), ix.Model(), opts)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	return sx, fresh, nil
+}
+
+// catchUpSearch brings a search index up to date with the patient index:
+// a rebuild when fresh, else the events since its cursor.
+func catchUpSearch(ctx context.Context, sx *search.Index, ix *mpi.Index, fresh bool) error {
+	var err error
 	if fresh {
 		_, err = sx.Rebuild(ctx, ix)
 	} else {
 		_, err = sx.CatchUp(ctx, ix)
 	}
-	if err != nil {
-		sx.Close()
-		return nil, err
-	}
-	return sx, nil
+	return err
 }
 
 // mpiMinPopulation mirrors the patient index's smallest prior population

@@ -24,6 +24,7 @@ import (
 	"vigie/rpc"
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
+	"vigie/search"
 	"vigie/store"
 	"vigie/web"
 )
@@ -65,6 +66,13 @@ type serveConfig struct {
 	// DiskReserve is the free space under which writes are refused (see
 	// store.DiskGuard; 0: the store's default).
 	DiskReserve int64
+	// SearchReady, when set, is called once the search index has caught
+	// up with the patient index after the start, and been compacted if it
+	// needed it (the server listens before: see serve).
+	SearchReady func()
+	// MetricsToken is the bearer token GET /metrics asks for; empty:
+	// /metrics answers no one (see rpc.Server.MetricsToken).
+	MetricsToken string
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
@@ -85,6 +93,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "audience (client id) the JWTs must carry; required with --oidc-issuer")
 	secretFile := fs.String("oidc-client-secret-file", "", "file holding the client secret the console's sign-in presents to the issuer (a confidential client); without it the sign-in uses PKCE alone")
 	fs.StringVar(&c.PublicURL, "public-url", "", "address browsers reach the server at, e.g. https://vigie.example (the sign-in's redirect URI is <public-url>/auth/callback; default: taken from each request)")
+	metricsTokenFile := fs.String("metrics-token-file", "", "file holding the bearer token GET /metrics asks for (a Prometheus scrape's bearer_token_file); without it /metrics answers no one")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -110,6 +119,15 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 		if c.OIDCClientSecret = strings.TrimSpace(string(b)); c.OIDCClientSecret == "" {
 			return usageErr("--oidc-client-secret-file %s is empty", *secretFile)
+		}
+	}
+	if *metricsTokenFile != "" {
+		b, err := os.ReadFile(*metricsTokenFile)
+		if err != nil {
+			return usageErr("--metrics-token-file: %v", err)
+		}
+		if c.MetricsToken = strings.TrimSpace(string(b)); c.MetricsToken == "" {
+			return usageErr("--metrics-token-file %s is empty", *metricsTokenFile)
 		}
 	}
 	var lv slog.Level
@@ -143,6 +161,12 @@ const diskWatchEvery = time.Second
 // they acknowledged is already synced), stops following the
 // patient index, and closes the search index, the patient index and the
 // store, in that order.
+//
+// Start-up never waits on derived data: the server listens once the
+// store, the patient index and the audit trail are open, and answers
+// health and every call the store serves at once; the search index is
+// rebuilt or caught up in the background, /readyz saying when it has
+// (searches meanwhile answer from what is indexed, flagged partial).
 func serve(ctx context.Context, c serveConfig) (err error) {
 	log := c.Log
 	if log == nil {
@@ -195,20 +219,16 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			return err
 		}
 	}
-	sx, err := openSearchIndex(ctx, c.Data, ix, func(msg string) { log.Warn(msg) })
+	// The search index is opened, not caught up: that runs in the
+	// background once the server listens (see below). An identity it
+	// cannot index is left out and logged by id, never by name.
+	sx, freshSearch, err := openSearchIndexOnly(c.Data, ix, search.Options{Skipped: func(id string, err error) {
+		log.Error("search index: an identity could not be indexed and is left out until it changes again", "identity", id, "error", err.Error())
+	}}, func(msg string) { log.Warn(msg) })
 	if err != nil {
 		return err
 	}
 	defer sx.Close()
-	// Compact the search index now if live updates left it costly to
-	// query (deleted documents, many segments): while serving, only small
-	// segments are merged (see search.Index.Tidy).
-	tidyStart := time.Now()
-	if did, err := sx.Tidy(ctx, true); err != nil {
-		log.Warn("search index compaction failed; serving as it is", "error", err.Error())
-	} else if did != "" {
-		log.Info("search index tidied", "merge", did, "took", time.Since(tidyStart).Round(time.Millisecond).String())
-	}
 	var authn auth.Authenticator = keys
 	var signIn *auth.SignIn
 	if c.OIDCIssuer != "" {
@@ -255,12 +275,21 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics.Gauge("identities", "Identities in the search index (live, including hidden ones).", func(context.Context) (float64, error) {
 		return float64(sx.Len()), nil
 	})
+	metrics.Gauge("search_index_ready", "1 once the search index has caught up with the patient index since the start, else 0 (see /readyz).", func(context.Context) (float64, error) {
+		if sx.Ready() {
+			return 1, nil
+		}
+		return 0, nil
+	})
+	metrics.Gauge("search_index_skipped", "Identities the search index could not index since the start (each logged by id): left out until they change again.", func(context.Context) (float64, error) {
+		return float64(sx.Skipped()), nil
+	})
 	metrics.Gauge("review_queue", "Reviews waiting for an identity-vigilance decision.", func(ctx context.Context) (float64, error) {
 		n, err := ix.PendingReviews(ctx)
 		return float64(n), err
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
-		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk}
+		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken}
 	mux := api.Handler()
 
 	protocols := new(http.Protocols)
@@ -287,9 +316,33 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	// metrics and the lifting of a refusal do not wait for a write.
 	following.Go(func() { disk.Watch(followCtx, diskWatchEvery) })
 	following.Go(func() {
-		sx.Follow(followCtx, ix, followEvery, func(err error) {
-			log.Error("search index catch-up failed", "error", err.Error())
-		})
+		report := func(err error) { log.Error("search index catch-up failed", "error", err.Error()) }
+		// First the rebuild or catch-up the server once waited for, and
+		// the compaction it did before it listened, if live updates left
+		// the index costly to query (while following, only small
+		// segments are merged: see search.Index.Tidy). An error is
+		// reported and the follower tries again.
+		catchStart := time.Now()
+		if err := catchUpSearch(followCtx, sx, ix, freshSearch); err != nil {
+			if followCtx.Err() == nil {
+				report(err)
+			}
+		} else {
+			log.Info("search index caught up", "identities", sx.Len(), "rebuilt", freshSearch,
+				"took", time.Since(catchStart).Round(time.Millisecond).String())
+			tidyStart := time.Now()
+			if did, err := sx.Tidy(followCtx, true); err != nil {
+				if followCtx.Err() == nil {
+					log.Warn("search index compaction failed; serving as it is", "error", err.Error())
+				}
+			} else if did != "" {
+				log.Info("search index tidied", "merge", did, "took", time.Since(tidyStart).Round(time.Millisecond).String())
+			}
+			if c.SearchReady != nil {
+				c.SearchReady()
+			}
+		}
+		sx.Follow(followCtx, ix, followEvery, report)
 	})
 	following.Go(func() {
 		warmStart := time.Now()

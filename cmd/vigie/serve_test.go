@@ -62,6 +62,22 @@ type runningServer struct {
 	logs   *syncBuffer
 	stop   context.CancelFunc
 	done   chan error
+	// searchReady is closed once the search index has caught up (see
+	// waitSearch).
+	searchReady chan struct{}
+}
+
+// waitSearch waits until the server's search index has caught up with
+// the patient index, which it does in the background after listening.
+func (s *runningServer) waitSearch(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.searchReady:
+	case err := <-s.done:
+		t.Fatalf("serve ended before its search index caught up: %v\n%s", err, s.logs.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the search index did not catch up within 2 minutes:\n%s", s.logs.String())
+	}
 }
 
 func startServe(t *testing.T, c serveConfig) *runningServer {
@@ -71,9 +87,10 @@ func startServe(t *testing.T, c serveConfig) *runningServer {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &runningServer{stdout: &syncBuffer{}, logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	s := &runningServer{stdout: &syncBuffer{}, logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1), searchReady: make(chan struct{})}
 	ready := make(chan string, 1)
 	c.Listener, c.Ready, c.Stdout = ln, func(a string) { ready <- a }, s.stdout
+	c.SearchReady = sync.OnceFunc(func() { close(s.searchReady) })
 	c.Log = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() { s.done <- serve(ctx, c) }()
 	select {
@@ -140,9 +157,10 @@ func withToken(token string) connect.ClientOption {
 
 func TestServeDemoRPCAndShutdown(t *testing.T) {
 	data := t.TempDir()
-	s := startServe(t, serveConfig{Data: data, Demo: true, DemoPersons: 60})
+	s := startServe(t, serveConfig{Data: data, Demo: true, DemoPersons: 60, MetricsToken: "serve-test-metrics"})
 	base := "http://" + s.addr
 	ctx := context.Background()
+	s.waitSearch(t)
 
 	// Health, without credentials: the plain check and the gRPC one.
 	resp, err := http.Get(base + "/healthz")
@@ -210,7 +228,14 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Get(base + "/metrics")
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous /metrics: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer serve-test-metrics")
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

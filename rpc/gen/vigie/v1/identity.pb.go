@@ -621,7 +621,12 @@ type Identity struct {
 	// The member source records with their latest traits as each site sent
 	// them, in the order of sources, so that staff can compare them side by
 	// side.
-	Records       []*SourceRecord `protobuf:"bytes,7,rep,name=records,proto3" json:"records,omitempty"`
+	Records []*SourceRecord `protobuf:"bytes,7,rep,name=records,proto3" json:"records,omitempty"`
+	// Set when some of the identity's stored text could not be shown as
+	// it is (bytes that are not UTF-8, from a feed in another encoding):
+	// those characters are shown as U+FFFD, the rest of the answer is
+	// whole. Identity-vigilance staff should correct the source record.
+	Notice        string `protobuf:"bytes,8,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -703,6 +708,13 @@ func (x *Identity) GetRecords() []*SourceRecord {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *Identity) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
 }
 
 // GetIdentityRequest names the identity to read.
@@ -977,7 +989,11 @@ type SearchResult struct {
 	// The identity's golden view.
 	Golden *SourceRecord `protobuf:"bytes,5,opt,name=golden,proto3" json:"golden,omitempty"`
 	// The identity's member source records.
-	Sources       []*SourceKey `protobuf:"bytes,6,rep,name=sources,proto3" json:"sources,omitempty"`
+	Sources []*SourceKey `protobuf:"bytes,6,rep,name=sources,proto3" json:"sources,omitempty"`
+	// Set when some of the identity's stored text could not be shown as
+	// it is (bytes that are not UTF-8): those characters are shown as
+	// U+FFFD; the result is otherwise whole.
+	Notice        string `protobuf:"bytes,7,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1054,11 +1070,25 @@ func (x *SearchResult) GetSources() []*SourceKey {
 	return nil
 }
 
+func (x *SearchResult) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
+}
+
 // SearchIdentitiesResponse lists the candidates, best first.
 type SearchIdentitiesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The candidates, by decreasing probability.
-	Results       []*SearchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*SearchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// True while the search index is catching up with the patient index
+	// (after a start, until it has read every change): the results come
+	// from what is indexed so far, and an identity created or corrected
+	// meanwhile may be missing or out of date. notice says so in words.
+	Partial bool `protobuf:"varint,2,opt,name=partial,proto3" json:"partial,omitempty"`
+	// Why the results may be incomplete, for the user; empty otherwise.
+	Notice        string `protobuf:"bytes,3,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1098,6 +1128,20 @@ func (x *SearchIdentitiesResponse) GetResults() []*SearchResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *SearchIdentitiesResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *SearchIdentitiesResponse) GetNotice() string {
+	if x != nil {
+		return x.Notice
+	}
+	return ""
 }
 
 // ReviewCandidate is one identity a reviewed record might belong to.
@@ -2218,7 +2262,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05score\x18\x06 \x01(\x01R\x05score\x12-\n" +
 	"\arecords\x18\a \x03(\v2\x13.vigie.v1.SourceKeyR\arecords\x12!\n" +
-	"\fidentity_ids\x18\b \x03(\tR\videntityIds\"\xb3\x02\n" +
+	"\fidentity_ids\x18\b \x03(\tR\videntityIds\"\xcb\x02\n" +
 	"\bIdentity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x06golden\x18\x02 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\x12\x1e\n" +
@@ -2228,7 +2272,8 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\asources\x18\x04 \x03(\v2\x13.vigie.v1.SourceKeyR\asources\x12/\n" +
 	"\x06events\x18\x05 \x03(\v2\x17.vigie.v1.IdentityEventR\x06events\x125\n" +
 	"\x17merged_into_identity_id\x18\x06 \x01(\tR\x14mergedIntoIdentityId\x120\n" +
-	"\arecords\x18\a \x03(\v2\x16.vigie.v1.SourceRecordR\arecords\"5\n" +
+	"\arecords\x18\a \x03(\v2\x16.vigie.v1.SourceRecordR\arecords\x12\x16\n" +
+	"\x06notice\x18\b \x01(\tR\x06notice\"5\n" +
 	"\x12GetIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\"E\n" +
@@ -2249,7 +2294,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x03ins\x18\x01 \x01(\tR\x03ins\x120\n" +
 	"\tlocal_ids\x18\x02 \x03(\v2\x13.vigie.v1.SourceKeyR\blocalIds\x12.\n" +
 	"\x06traits\x18\x03 \x01(\v2\x16.vigie.v1.SearchTraitsR\x06traits\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xf1\x01\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\x89\x02\n" +
 	"\fSearchResult\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12 \n" +
@@ -2257,9 +2302,12 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x05grade\x18\x03 \x01(\x0e2\x0f.vigie.v1.GradeR\x05grade\x12\x18\n" +
 	"\areasons\x18\x04 \x03(\tR\areasons\x12.\n" +
 	"\x06golden\x18\x05 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\x12-\n" +
-	"\asources\x18\x06 \x03(\v2\x13.vigie.v1.SourceKeyR\asources\"L\n" +
+	"\asources\x18\x06 \x03(\v2\x13.vigie.v1.SourceKeyR\asources\x12\x16\n" +
+	"\x06notice\x18\a \x01(\tR\x06notice\"~\n" +
 	"\x18SearchIdentitiesResponse\x120\n" +
-	"\aresults\x18\x01 \x03(\v2\x16.vigie.v1.SearchResultR\aresults\"\xe4\x01\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.vigie.v1.SearchResultR\aresults\x12\x18\n" +
+	"\apartial\x18\x02 \x01(\bR\apartial\x12\x16\n" +
+	"\x06notice\x18\x03 \x01(\tR\x06notice\"\xe4\x01\n" +
 	"\x0fReviewCandidate\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12 \n" +
