@@ -103,10 +103,16 @@ func TestDiskUnderTheReserveEndToEnd(t *testing.T) {
 	}
 }
 
-// get fetches path from the fixture's server: its status and body.
+// get fetches path from the fixture's server (with the metrics' bearer
+// token): its status and body.
 func (f *serverFixture) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := f.client.Get(f.url + path)
+	req, err := http.NewRequest(http.MethodGet, f.url+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+fixtureMetricsToken)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
