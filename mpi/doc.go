@@ -32,8 +32,8 @@
 // package starts with "m/"; every value is one schema-version byte followed by
 // JSON, except those read and written by every resolution: record states
 // (m/r/), versions (m/h/), identities (m/i/) and events (m/e/, but for
-// merges, which carry snapshots) are in a compact positional
-// encoding (schema byte 2, see binary.go; JSON values of earlier builds are
+// those that retire an identity, which carry snapshots) are in a compact
+// positional encoding (schema byte 2, see binary.go; JSON values of earlier builds are
 // still read), and
 // the normalised forms (m/n/) in their own (see normal.go). Numbers in keys
 // are 8-byte big-endian so that keys sort numerically;

@@ -180,7 +180,9 @@ func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matche
 
 // Link moves a source record into an identity, by a person's decision: the
 // record is pinned there (automatic resolution never moves it again). An
-// identity left empty redirects to the target. It returns the event.
+// identity left empty redirects to the target, which gains its attributes
+// as a merge survivor would (see retireInto): linking the last record of an
+// identity is merging it. It returns the event.
 func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
@@ -214,11 +216,12 @@ func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reaso
 }
 
 // move takes a record out of cur into target by a person's decision and
-// writes the event. An identity left empty redirects to the target.
+// writes the event. An identity left empty retires into the target (see
+// retireInto).
 func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event) (uint64, error) {
 	cur.remove(k)
 	if len(cur.Members) == 0 {
-		cur.Retired = target.ID
+		retireInto(e, cur, target, []SourceKey{k})
 	}
 	target.Members = append(target.Members, k)
 	st.Identity, st.Pinned = target.ID, true
@@ -284,9 +287,33 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 	return id, nil
 }
 
+// retireInto retires identity r, whose last records (members) are joining
+// s: r redirects to s for ever, and s gains r's attributes, the union of
+// both kept sorted. An identity's attributes are about the person its
+// records are, so they follow the records: an objection (OPPO) the patient
+// made, a doubt staff recorded, must not vanish because their records now
+// live under another id, whichever way they got there (Merge, a person's
+// Link of the last record, an updated record linked automatically). e, the
+// event that moves the records, saves both sides' members and attributes
+// as they were, so that Unmerge can give each side its own back and a
+// reader of the log sees what was carried. Call it before adding the
+// members to s.
+func retireInto(e *Event, r, s *identity, members []SourceKey) {
+	e.Retired = &snapshot{Members: slices.Clone(members), Attributes: slices.Clone(r.Attributes)}
+	e.Survivor = &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}
+	for _, a := range r.Attributes {
+		if !slices.Contains(s.Attributes, a) {
+			s.Attributes = append(s.Attributes, a)
+		}
+	}
+	slices.Sort(s.Attributes)
+	r.Members, r.Retired = nil, s.ID
+}
+
 // Merge merges identity retired into survivor, by a person's decision: the
-// survivor keeps its id and gains the members, the retired id redirects to
-// it for ever. It returns the merge event, which Unmerge takes.
+// survivor keeps its id and gains the members and the attributes (see
+// retireInto), the retired id redirects to it for ever. It returns the
+// merge event, which Unmerge takes.
 func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
@@ -315,10 +342,10 @@ func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint
 	if s.ID == r.ID {
 		return 0, vigie.Errorf(vigie.ECONFLICT, "identities %s and %s are already one (%s)", survivor, retired, s.ID)
 	}
-	e := &Event{Kind: EventMerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Review: review,
-		Retired:  &snapshot{Members: slices.Clone(r.Members), Attributes: slices.Clone(r.Attributes)},
-		Survivor: &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}}
-	for _, m := range r.Members {
+	e := &Event{Kind: EventMerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Review: review}
+	members := r.Members
+	retireInto(e, r, s, members)
+	for _, m := range members {
 		st, err := t.record(m)
 		if err != nil {
 			return 0, err
@@ -332,13 +359,7 @@ func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint
 		}
 		e.Moves = append(e.Moves, Move{Record: m, From: r.ID, To: s.ID})
 	}
-	s.Members = append(s.Members, r.Members...)
-	for _, a := range r.Attributes {
-		if !slices.Contains(s.Attributes, a) {
-			s.Attributes = append(s.Attributes, a)
-		}
-	}
-	r.Members, r.Retired = nil, s.ID
+	s.Members = append(s.Members, members...)
 	for _, x := range []*identity{s, r} {
 		if err := t.setIdentity(x); err != nil {
 			return 0, err
