@@ -599,7 +599,11 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 // review rather than silently splitting. A record alone in its identity (and
 // not placed by a person) is resolved again like a new one, and its old
 // identity retires into the one it joins, which gains its attributes (see
-// retireInto: the patient's objection follows their record).
+// retireInto: the patient's objection follows their record). That link
+// merges two identities, so it is not made automatically when the old
+// identity carries an attribute that forbids automatic links (doubtful,
+// fictitious...: see noAutoLinkAttributes), just as no record is linked
+// automatically into such an identity: the pair goes to review.
 func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, actor Actor, res *Result) error {
 	cur, _, err := live(t.Txn, st.Identity)
 	if err != nil {
@@ -639,7 +643,8 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	if len(cands) > 0 {
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
-	if !t.x.linkable(cands, model) {
+	held := slices.ContainsFunc(cur.Attributes, func(a string) bool { return noAutoLinkAttributes[a] })
+	if held || !t.x.linkable(cands, model) {
 		if err := t.heldByAttrs(cands); err != nil {
 			return err
 		}

@@ -79,6 +79,8 @@ func TestRetiredIdentityAttributesFollowTheRecord(t *testing.T) {
 			want: []string{"CACH", "HOMD", "OPPO"}},
 		{name: "both object", old: []string{"OPPO"}, target: []string{"OPPO"}, want: []string{"OPPO"}},
 		{name: "no attributes", want: nil},
+		{name: "doubtful, objecting", old: []string{"DOUT", "OPPO"}, want: []string{"DOUT", "OPPO"}, held: true},
+		{name: "fictitious", old: []string{"FICT"}, want: []string{"FICT"}, held: true},
 	} {
 		for _, path := range retirePaths {
 			t.Run(tc.name+"/"+path.name, func(t *testing.T) {
