@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -240,6 +241,16 @@ func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event)
 // Unlink takes a source record out of its identity into a new identity of
 // its own, pinned there, and marks it distinct from the records it leaves
 // (a person decided they are not the same). It returns the new identity.
+//
+// When the record came into its identity with the identity it had retiring
+// (a merge, a person's link of its last record, an automatic link of it
+// updated), the new identity gets that identity's attributes back, as
+// Unmerge gives them (see unmergeAttributes): those it brought, but for the
+// ones removed from the joined identity since, plus the ones added since.
+// The identity left keeps its attributes: other records may have joined it
+// since, and nothing tells whose an attribute was, so an objection (OPPO)
+// carried there stays there too rather than risk being lost; staff remove
+// what does not apply. The unlink event lists the attributes given back.
 func (x *Index) Unlink(ctx context.Context, k SourceKey, actor Actor, reason string) (ID, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: unlink %s: %w", k, err)
@@ -268,13 +279,21 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 	if len(cur.Members) < 2 {
 		return 0, vigie.Errorf(vigie.ECONFLICT, "record %s is alone in identity %s: nothing to unlink it from", k, cur.ID)
 	}
+	came, err := arrival(t.Txn, k, cur.ID)
+	if err != nil {
+		return 0, err
+	}
+	var attrs []string
+	if came != nil && came.Retired != nil {
+		attrs, _ = unmergeAttributes(came, cur.Attributes)
+	}
 	id, err := t.newID()
 	if err != nil {
 		return 0, err
 	}
-	target := &identity{ID: id, Created: t.now}
+	target := &identity{ID: id, Created: t.now, Attributes: attrs}
 	e := &Event{Kind: EventUnlink, Actor: actor, Reason: reason, Identity: id, Other: cur.ID, Record: k, Version: st.Version,
-		Moves: []Move{{Record: k, From: cur.ID, To: id}}, Review: review}
+		Moves: []Move{{Record: k, From: cur.ID, To: id}}, Review: review, Attributes: slices.Clone(attrs)}
 	if _, err := t.move(k, st, cur, target, e); err != nil {
 		return 0, err
 	}
@@ -287,6 +306,32 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 	return id, nil
 }
 
+// arrival returns the latest event that brought record k into identity id,
+// or nil when no event says so.
+// An unmerge only sends a record back where it was: the event that had
+// brought it there is the arrival.
+func arrival(txn *badger.Txn, k SourceKey, id ID) (*Event, error) {
+	prefix := append([]byte(pByIdent), u64(uint64(id))...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+	defer it.Close()
+	for it.Seek(byIdentKey(id, math.MaxUint64)); it.Valid(); it.Next() {
+		var e Event
+		key := it.Item().Key()
+		if _, err := get(txn, append([]byte(pEvent), key[len(prefix):]...), &e); err != nil {
+			return nil, err
+		}
+		if e.Kind == EventUnmerge {
+			continue
+		}
+		for _, m := range e.Moves {
+			if m.Record == k && m.To == id {
+				return &e, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
 // retireInto retires identity r, whose last records (members) are joining
 // s: r redirects to s for ever, and s gains r's attributes, the union of
 // both kept sorted. An identity's attributes are about the person its
@@ -295,8 +340,8 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 // live under another id, whichever way they got there (Merge, a person's
 // Link of the last record, an updated record linked automatically). e, the
 // event that moves the records, saves both sides' members and attributes
-// as they were, so that Unmerge can give each side its own back and a
-// reader of the log sees what was carried. Call it before adding the
+// as they were, so that Unmerge and Unlink can give each side its own back
+// and a reader of the log sees what was carried. Call it before adding the
 // members to s.
 func retireInto(e *Event, r, s *identity, members []SourceKey) {
 	e.Retired = &snapshot{Members: slices.Clone(members), Attributes: slices.Clone(r.Attributes)}

@@ -9,7 +9,7 @@ import (
 // another, along each path that can (an updated record linked again
 // automatically, a person's Link, a Merge), and check that the retired
 // identity's attributes, above all the patient's objection (OPPO), follow
-// the record there.
+// the record there and come back with it when it is unlinked.
 
 // retirePaths move record b, alone in its identity, into identity to.
 var retirePaths = []struct {
@@ -125,6 +125,61 @@ func TestRetiredIdentityAttributesFollowTheRecord(t *testing.T) {
 					t.Fatalf("the event moving B1 into %s: %+v, want snapshots of %v and %v", to, moved, tc.old, tc.target)
 				}
 
+				// Unlinked, B1 takes back what its identity had; what A1's
+				// identity holds stays there: an objection is on both.
+				n, err := ix.Unlink(ctx, b, "v", "not the same patient")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := attributesOf(t, ix, n); !slices.Equal(got, tc.old) {
+					t.Errorf("B1 unlinked into %s with %v, want %v", n, got, tc.old)
+				}
+				if got := attributesOf(t, ix, to); !slices.Equal(got, tc.want) {
+					t.Errorf("A1's identity after the unlink: %v, want %v", got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// An unlink gives the record's new identity the attributes its old
+// identity brought, with the changes made since applied as Unmerge applies
+// them: a withdrawn objection stays withdrawn, one added since is on both.
+func TestUnlinkAfterRetiringKeepsLaterChanges(t *testing.T) {
+	b := SourceKey{"1.2.250.1.2", "B1"}
+	for _, tc := range []struct {
+		name                   string
+		old, target            []string // before the move
+		add, remove            []string // on the joined identity, after
+		wantUnlinked, wantStay []string // after the unlink
+	}{
+		{"nothing changed", []string{"OPPO"}, []string{"HOMD"}, nil, nil, []string{"OPPO"}, []string{"HOMD", "OPPO"}},
+		{"objection withdrawn", []string{"OPPO"}, []string{"HOMD"}, nil, []string{"OPPO"}, nil, []string{"HOMD"}},
+		{"objection added", []string{"CACH"}, nil, []string{"OPPO"}, nil, []string{"CACH", "OPPO"}, []string{"CACH", "OPPO"}},
+		{"homonym lifted", []string{"OPPO"}, []string{"HOMD"}, nil, []string{"HOMD"}, []string{"OPPO"}, []string{"OPPO"}},
+	} {
+		for _, path := range retirePaths {
+			t.Run(tc.name+"/"+path.name, func(t *testing.T) {
+				ix := openIndex(t, nil)
+				from, to := retireFixture(t, ix, tc.old, tc.target)
+				if d := path.move(t, ix, from, to); d != DecisionLinked {
+					t.Fatalf("B1 moved: %s, want linked", d)
+				}
+				if len(tc.add)+len(tc.remove) > 0 {
+					if _, err := ix.ChangeAttributes(ctx, to, tc.add, tc.remove, "v", "the patient says"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				n, err := ix.Unlink(ctx, b, "v", "not the same patient")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := attributesOf(t, ix, n); !slices.Equal(got, tc.wantUnlinked) {
+					t.Errorf("B1 unlinked into %s with %v, want %v", n, got, tc.wantUnlinked)
+				}
+				if got := attributesOf(t, ix, to); !slices.Equal(got, tc.wantStay) {
+					t.Errorf("A1's identity after the unlink: %v, want %v", got, tc.wantStay)
+				}
 			})
 		}
 	}

@@ -137,12 +137,15 @@ type Event struct {
 	Weight      float64   `json:"weight,omitempty"`
 	Explanation []string  `json:"explanation,omitempty"`
 	Review      uint64    `json:"review,omitempty"`
-	Attributes  []string  `json:"attributes,omitempty"`
+	// Attributes are, for an attributes event, the identity's attributes
+	// after the change; for an unlink, those the new identity took back
+	// from the identity the record had when it arrived (see Unlink).
+	Attributes []string `json:"attributes,omitempty"`
 	// Retired is, for an event that retired an identity (a merge, or a
 	// link that moved its last record), the retired identity's members and
 	// attributes at the time, and Survivor those of the identity it
-	// retired into, before: so that Unmerge can give each side its own
-	// back, and a reader sees what attributes were carried.
+	// retired into, before: so that Unmerge and Unlink can give each side
+	// its own back, and a reader sees what attributes were carried.
 	Retired  *snapshot `json:"retired,omitempty"`
 	Survivor *snapshot `json:"survivor,omitempty"`
 	// Undoes is, for an unmerge, the merge event it undid.
