@@ -182,8 +182,9 @@ func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matche
 // Link moves a source record into an identity, by a person's decision: the
 // record is pinned there (automatic resolution never moves it again). An
 // identity left empty redirects to the target, which gains its attributes
-// as a merge survivor would (see retireInto): linking the last record of an
-// identity is merging it. It returns the event.
+// as a merge survivor would: linking the last record of an identity is
+// merging it, and the patient's objection (OPPO) follows the record. It
+// returns the event.
 func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
@@ -245,8 +246,8 @@ func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event)
 // When the record came into its identity with the identity it had retiring
 // (a merge, a person's link of its last record, an automatic link of it
 // updated), the new identity gets that identity's attributes back, as
-// Unmerge gives them (see unmergeAttributes): those it brought, but for the
-// ones removed from the joined identity since, plus the ones added since.
+// Unmerge gives them: those it brought, but for the ones removed from the
+// joined identity since, plus the ones added since.
 // The identity left keeps its attributes: other records may have joined it
 // since, and nothing tells whose an attribute was, so an objection (OPPO)
 // carried there stays there too rather than risk being lost; staff remove
@@ -356,9 +357,9 @@ func retireInto(e *Event, r, s *identity, members []SourceKey) {
 }
 
 // Merge merges identity retired into survivor, by a person's decision: the
-// survivor keeps its id and gains the members and the attributes (see
-// retireInto), the retired id redirects to it for ever. It returns the
-// merge event, which Unmerge takes.
+// survivor keeps its id and gains the members and the attributes (the
+// union of both sides'), the retired id redirects to it for ever. It
+// returns the merge event, which Unmerge takes.
 func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
