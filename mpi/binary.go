@@ -184,7 +184,8 @@ func decodeVersion(b []byte, v *Version) error {
 }
 
 // Events are written by every resolution too; the few that carry identity
-// snapshots (merges) stay JSON, which is all an earlier build wrote.
+// snapshots (merges, links that retire an identity) stay JSON, which is all
+// an earlier build wrote.
 
 // binaryEvent reports whether an event is stored in the compact encoding.
 func binaryEvent(e *Event) bool { return e.Retired == nil && e.Survivor == nil }

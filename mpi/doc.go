@@ -26,14 +26,26 @@
 // are never linked automatically, and a manual decision always wins over a
 // later automatic one: records a person placed are pinned.
 //
+// # Attributes
+//
+// Attributes (KnownAttributes: doubtful, fictitious, the patient's
+// objection OPPO...) belong to an identity and follow its records. When an
+// identity retires because its records joined another (Merge, a Link of
+// its last record, an updated record linked automatically), the identity
+// joined gains its attributes, and the event saves both sides' (see
+// Event.Retired); Unmerge and Unlink give the records' new identity those
+// attributes back, with the changes made since. An identity whose
+// attributes forbid automatic links into it is not merged away
+// automatically either.
+//
 // # Storage
 //
 // Badger (opened by package store) is the source of truth. Every key of this
 // package starts with "m/"; every value is one schema-version byte followed by
 // JSON, except those read and written by every resolution: record states
 // (m/r/), versions (m/h/), identities (m/i/) and events (m/e/, but for
-// merges, which carry snapshots) are in a compact positional
-// encoding (schema byte 2, see binary.go; JSON values of earlier builds are
+// those that retire an identity, which carry snapshots) are in a compact
+// positional encoding (schema byte 2, see binary.go; JSON values of earlier builds are
 // still read), and
 // the normalised forms (m/n/) in their own (see normal.go). Numbers in keys
 // are 8-byte big-endian so that keys sort numerically;

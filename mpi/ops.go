@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -180,7 +181,10 @@ func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matche
 
 // Link moves a source record into an identity, by a person's decision: the
 // record is pinned there (automatic resolution never moves it again). An
-// identity left empty redirects to the target. It returns the event.
+// identity left empty redirects to the target, which gains its attributes
+// as a merge survivor would: linking the last record of an identity is
+// merging it, and the patient's objection (OPPO) follows the record. It
+// returns the event.
 func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
@@ -214,11 +218,12 @@ func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reaso
 }
 
 // move takes a record out of cur into target by a person's decision and
-// writes the event. An identity left empty redirects to the target.
+// writes the event. An identity left empty retires into the target (see
+// retireInto).
 func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event) (uint64, error) {
 	cur.remove(k)
 	if len(cur.Members) == 0 {
-		cur.Retired = target.ID
+		retireInto(e, cur, target, []SourceKey{k})
 	}
 	target.Members = append(target.Members, k)
 	st.Identity, st.Pinned = target.ID, true
@@ -237,6 +242,16 @@ func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event)
 // Unlink takes a source record out of its identity into a new identity of
 // its own, pinned there, and marks it distinct from the records it leaves
 // (a person decided they are not the same). It returns the new identity.
+//
+// When the record came into its identity with the identity it had retiring
+// (a merge, a person's link of its last record, an automatic link of it
+// updated), the new identity gets that identity's attributes back, as
+// Unmerge gives them: those it brought, but for the ones removed from the
+// joined identity since, plus the ones added since.
+// The identity left keeps its attributes: other records may have joined it
+// since, and nothing tells whose an attribute was, so an objection (OPPO)
+// carried there stays there too rather than risk being lost; staff remove
+// what does not apply. The unlink event lists the attributes given back.
 func (x *Index) Unlink(ctx context.Context, k SourceKey, actor Actor, reason string) (ID, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: unlink %s: %w", k, err)
@@ -265,13 +280,21 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 	if len(cur.Members) < 2 {
 		return 0, vigie.Errorf(vigie.ECONFLICT, "record %s is alone in identity %s: nothing to unlink it from", k, cur.ID)
 	}
+	came, err := arrival(t.Txn, k, cur.ID)
+	if err != nil {
+		return 0, err
+	}
+	var attrs []string
+	if came != nil && came.Retired != nil {
+		attrs, _ = unmergeAttributes(came, cur.Attributes)
+	}
 	id, err := t.newID()
 	if err != nil {
 		return 0, err
 	}
-	target := &identity{ID: id, Created: t.now}
+	target := &identity{ID: id, Created: t.now, Attributes: attrs}
 	e := &Event{Kind: EventUnlink, Actor: actor, Reason: reason, Identity: id, Other: cur.ID, Record: k, Version: st.Version,
-		Moves: []Move{{Record: k, From: cur.ID, To: id}}, Review: review}
+		Moves: []Move{{Record: k, From: cur.ID, To: id}}, Review: review, Attributes: slices.Clone(attrs)}
 	if _, err := t.move(k, st, cur, target, e); err != nil {
 		return 0, err
 	}
@@ -284,9 +307,59 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 	return id, nil
 }
 
+// arrival returns the latest event that brought record k into identity id,
+// or nil when no event says so.
+// An unmerge only sends a record back where it was: the event that had
+// brought it there is the arrival.
+func arrival(txn *badger.Txn, k SourceKey, id ID) (*Event, error) {
+	prefix := append([]byte(pByIdent), u64(uint64(id))...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+	defer it.Close()
+	for it.Seek(byIdentKey(id, math.MaxUint64)); it.Valid(); it.Next() {
+		var e Event
+		key := it.Item().Key()
+		if _, err := get(txn, append([]byte(pEvent), key[len(prefix):]...), &e); err != nil {
+			return nil, err
+		}
+		if e.Kind == EventUnmerge {
+			continue
+		}
+		for _, m := range e.Moves {
+			if m.Record == k && m.To == id {
+				return &e, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// retireInto retires identity r, whose last records (members) are joining
+// s: r redirects to s for ever, and s gains r's attributes, the union of
+// both kept sorted. An identity's attributes are about the person its
+// records are, so they follow the records: an objection (OPPO) the patient
+// made, a doubt staff recorded, must not vanish because their records now
+// live under another id, whichever way they got there (Merge, a person's
+// Link of the last record, an updated record linked automatically). e, the
+// event that moves the records, saves both sides' members and attributes
+// as they were, so that Unmerge and Unlink can give each side its own back
+// and a reader of the log sees what was carried. Call it before adding the
+// members to s.
+func retireInto(e *Event, r, s *identity, members []SourceKey) {
+	e.Retired = &snapshot{Members: slices.Clone(members), Attributes: slices.Clone(r.Attributes)}
+	e.Survivor = &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}
+	for _, a := range r.Attributes {
+		if !slices.Contains(s.Attributes, a) {
+			s.Attributes = append(s.Attributes, a)
+		}
+	}
+	slices.Sort(s.Attributes)
+	r.Members, r.Retired = nil, s.ID
+}
+
 // Merge merges identity retired into survivor, by a person's decision: the
-// survivor keeps its id and gains the members, the retired id redirects to
-// it for ever. It returns the merge event, which Unmerge takes.
+// survivor keeps its id and gains the members and the attributes (the
+// union of both sides'), the retired id redirects to it for ever. It
+// returns the merge event, which Unmerge takes.
 func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
@@ -315,10 +388,10 @@ func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint
 	if s.ID == r.ID {
 		return 0, vigie.Errorf(vigie.ECONFLICT, "identities %s and %s are already one (%s)", survivor, retired, s.ID)
 	}
-	e := &Event{Kind: EventMerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Review: review,
-		Retired:  &snapshot{Members: slices.Clone(r.Members), Attributes: slices.Clone(r.Attributes)},
-		Survivor: &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}}
-	for _, m := range r.Members {
+	e := &Event{Kind: EventMerge, Actor: actor, Reason: reason, Identity: s.ID, Other: r.ID, Review: review}
+	members := r.Members
+	retireInto(e, r, s, members)
+	for _, m := range members {
 		st, err := t.record(m)
 		if err != nil {
 			return 0, err
@@ -332,13 +405,7 @@ func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint
 		}
 		e.Moves = append(e.Moves, Move{Record: m, From: r.ID, To: s.ID})
 	}
-	s.Members = append(s.Members, r.Members...)
-	for _, a := range r.Attributes {
-		if !slices.Contains(s.Attributes, a) {
-			s.Attributes = append(s.Attributes, a)
-		}
-	}
-	r.Members, r.Retired = nil, s.ID
+	s.Members = append(s.Members, members...)
 	for _, x := range []*identity{s, r} {
 		if err := t.setIdentity(x); err != nil {
 			return 0, err

@@ -598,7 +598,12 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 // shares its identity stays there: if it no longer fits, the change goes to
 // review rather than silently splitting. A record alone in its identity (and
 // not placed by a person) is resolved again like a new one, and its old
-// identity redirects to the one it joins.
+// identity retires into the one it joins, which gains its attributes (see
+// retireInto: the patient's objection follows their record). That link
+// merges two identities, so it is not made automatically when the old
+// identity carries an attribute that forbids automatic links (doubtful,
+// fictitious...: see noAutoLinkAttributes), just as no record is linked
+// automatically into such an identity: the pair goes to review.
 func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, actor Actor, res *Result) error {
 	cur, _, err := live(t.Txn, st.Identity)
 	if err != nil {
@@ -638,7 +643,8 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	if len(cands) > 0 {
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
-	if !t.x.linkable(cands, model) {
+	held := slices.ContainsFunc(cur.Attributes, func(a string) bool { return noAutoLinkAttributes[a] })
+	if held || !t.x.linkable(cands, model) {
 		if err := t.heldByAttrs(cands); err != nil {
 			return err
 		}
@@ -652,8 +658,11 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	if err != nil {
 		return err
 	}
+	e := &Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: ident.ID, Other: cur.ID,
+		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: ident.ID}}, Matched: c.matched,
+		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()}
+	retireInto(e, cur, ident, []SourceKey{k})
 	ident.Members = append(ident.Members, k)
-	cur.Members, cur.Retired = nil, ident.ID
 	for _, x := range []*identity{ident, cur} {
 		if err := t.setIdentity(x); err != nil {
 			return err
@@ -661,7 +670,5 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	}
 	st.Identity = ident.ID
 	res.Decision = DecisionLinked
-	return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: ident.ID, Other: cur.ID,
-		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: ident.ID}}, Matched: c.matched,
-		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+	return t.event(e)
 }

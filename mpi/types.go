@@ -137,16 +137,22 @@ type Event struct {
 	Weight      float64   `json:"weight,omitempty"`
 	Explanation []string  `json:"explanation,omitempty"`
 	Review      uint64    `json:"review,omitempty"`
-	Attributes  []string  `json:"attributes,omitempty"`
-	// Retired is, for a merge, the retired identity's members and
-	// attributes at the time, so that Unmerge can restore it exactly.
+	// Attributes are, for an attributes event, the identity's attributes
+	// after the change; for an unlink, those the new identity took back
+	// from the identity the record had when it arrived (see Unlink).
+	Attributes []string `json:"attributes,omitempty"`
+	// Retired is, for an event that retired an identity (a merge, or a
+	// link that moved its last record), the retired identity's members and
+	// attributes at the time, and Survivor those of the identity it
+	// retired into, before: so that Unmerge and Unlink can give each side
+	// its own back, and a reader sees what attributes were carried.
 	Retired  *snapshot `json:"retired,omitempty"`
 	Survivor *snapshot `json:"survivor,omitempty"`
 	// Undoes is, for an unmerge, the merge event it undid.
 	Undoes uint64 `json:"undoes,omitempty"`
 }
 
-// snapshot is an identity's state saved in a merge event.
+// snapshot is an identity's state saved in an event that retired one.
 type snapshot struct {
 	Members    []SourceKey `json:"members"`
 	Attributes []string    `json:"attributes,omitempty"`
