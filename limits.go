@@ -86,5 +86,5 @@ var Limits = []Limit{
 	{"reason", MaxReasonChars, "characters", "corrections (merge, unmerge, move, mark distinct, attributes)"},
 	{"request", MaxRequestBytes, "bytes", "every API call but DICOM submissions"},
 	{"file", MaxDicomBytes, "bytes", "SubmitDicom, SubmitDicomStream, STOW-RS"},
-	{"line", MaxCSVLineBytes, "bytes", "identity CSV (a line, or a row spanning lines)"},
+	{"row (CSV)", MaxCSVLineBytes, "bytes", "identity CSV: a line, or a row whose quoted fields span lines"},
 }
