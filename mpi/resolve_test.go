@@ -258,7 +258,7 @@ func TestResolveInvalidWritesNothing(t *testing.T) {
 	}{
 		{"future date", "birth_date", func(r *matcher.Record) { r.BirthDate = "2090-01-01" }},
 		{"oversized name", "birth_name", func(r *matcher.Record) { r.BirthName = strings.Repeat("A", 1<<20) }},
-		{"control in a name", "first_name", func(r *matcher.Record) { r.FirstName = "Bernadette" }},
+		{"control in a name", "first_name", func(r *matcher.Record) { r.FirstName = "Berna\x1bdette" }},
 		{"bidi override", "birth_name", func(r *matcher.Record) { r.BirthName = "\u202eETTIFFAL" }},
 		{"invalid UTF-8", "city", func(r *matcher.Record) { r.City = "B\xe9GLES" }},
 		{"oversized local id", "local_id", func(r *matcher.Record) { r.LocalID = strings.Repeat("9", 257) }},
