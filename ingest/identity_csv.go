@@ -100,14 +100,16 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 	}
 	for {
 		row, err := cr.Read()
-		line, _ := cr.FieldPos(0)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if lines.err != nil {
 			return fmt.Errorf("ingest: read the identity feed: %w", lines.err)
 		}
+		var line int
 		if err != nil {
+			// FieldPos knows no field of a row that failed to parse (it
+			// panicked on a bare quote in the first field).
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -121,6 +123,7 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 			}
 			continue
 		}
+		line, _ = cr.FieldPos(0)
 		if bad := lines.badBefore(cr.InputOffset()); bad != nil {
 			if ferr := fn(line, matcher.Record{}, &RowError{line, bad}); ferr != nil {
 				return ferr
