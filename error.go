@@ -1,5 +1,6 @@
 // Package vigie holds the domain vocabulary shared by every part of the
-// regional patient index and dose ledger: the error type and its codes.
+// regional patient index and dose ledger: the error type and its codes, and
+// the table of limits every door checks (Limits).
 //
 // Sub-packages: matcher (pure identity matching), mpi (the patient index),
 // ledger (dose data), ingest (DICOM and identity feeds), rpc (the API) and

@@ -348,17 +348,24 @@ func readPatient(ds elems, opts DICOMOptions, rep *DoseReport) error {
 }
 
 // dropInvalidTraits clears the optional traits the patient index would
-// refuse (an anonymised birth date 9999-01-01, an INS whose key does not
-// match), so that the exam still reaches the ledger under its source
+// refuse (an anonymised birth date 9999-01-01, in the future; an INS whose
+// key does not match; a name holding control characters or over its
+// limit), so that the exam still reaches the ledger under its source
 // record; each drop is a warning that names the trait, never its value.
+// It asks matcher.Admit, the index's own door, and leaves p cleaned as the
+// index will store it. A birth date that cannot be read is kept (the
+// index keeps it verbatim and does not match on it), with a warning.
 func dropInvalidTraits(p *matcher.Record) []string {
 	var warnings []string
 	for range 8 {
 		if p.Authority == "" {
 			return warnings // refused later, for want of an authority
 		}
-		_, err := matcher.Prepare(p)
+		prep, err := matcher.Admit(p)
 		if err == nil {
+			if bad, _ := prep.DateInvalid(); bad {
+				warnings = append(warnings, "patient trait birth_date unreadable: kept as sent, not used for matching")
+			}
 			return warnings
 		}
 		field := vigie.ErrorField(err)

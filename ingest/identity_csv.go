@@ -4,11 +4,16 @@
 package ingest
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 
 	"vigie"
 	"vigie/matcher"
@@ -31,13 +36,37 @@ type RowError struct {
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *RowError) Unwrap() error { return e.Err }
 
-// ReadIdentityCSV reads an identity feed with a header line and calls fn for
-// every row with its line number. A row that cannot be read into a record
-// (missing authority or local id) reaches fn with a *RowError and a zero
-// record; fn decides whether to go on. The error returned is fn's, or a
-// *vigie.Error for a file that is not such a feed at all.
+// ReadIdentityCSV reads an identity feed with the zero IdentityCSV (no
+// notices); see IdentityCSV.Read.
 func ReadIdentityCSV(r io.Reader, fn func(line int, rec matcher.Record, err error) error) error {
-	cr := csv.NewReader(r)
+	return IdentityCSV{}.Read(r, fn)
+}
+
+// IdentityCSV reads identity feeds. The zero value is ready.
+type IdentityCSV struct {
+	// Notice, when set, receives what the reader noticed about the file
+	// without refusing anything: that it is not UTF-8 and is read as
+	// Windows-1252 from that line on.
+	Notice func(line int, msg string)
+}
+
+// Read reads an identity feed with a header line and calls fn for every row
+// with its line number. A row that cannot be read into a record (missing
+// authority or local id, a line longer than vigie.MaxCSVLineBytes, a line
+// in another encoding than the rest of the file) reaches fn with a
+// *RowError and a zero record; fn decides whether to go on. The error
+// returned is fn's, or a *vigie.Error for a file that is not such a feed at
+// all.
+//
+// Encoding: a file that is valid UTF-8 (with or without a byte-order mark)
+// is read as is. A file whose first non-ASCII line is not UTF-8 is read as
+// Windows-1252 (the Latin-1 of spreadsheets saved on Windows), and Notice
+// says so. A file that mixes the two (a line of the other encoding after
+// the one decided) has those lines refused, each with its line number:
+// which of its bytes are letters cannot be known.
+func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err error) error) error {
+	lines := &csvLines{src: bufio.NewReaderSize(r, 64<<10), notice: c.Notice}
+	cr := csv.NewReader(lines)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -45,7 +74,13 @@ func ReadIdentityCSV(r io.Reader, fn func(line int, rec matcher.Record, err erro
 		if errors.Is(err, io.EOF) {
 			return vigie.Invalid("header", "the file is empty: a header line naming the columns is required")
 		}
+		if lines.err != nil {
+			return fmt.Errorf("ingest: read the identity feed: %w", lines.err)
+		}
 		return vigie.Invalid("header", "cannot read the header line: %v", err)
+	}
+	if bad := lines.badBefore(cr.InputOffset()); bad != nil {
+		return vigie.Invalid("header", "%v", bad)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -65,16 +100,32 @@ func ReadIdentityCSV(r io.Reader, fn func(line int, rec matcher.Record, err erro
 	}
 	for {
 		row, err := cr.Read()
-		line, _ := cr.FieldPos(0)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if lines.err != nil {
+			return fmt.Errorf("ingest: read the identity feed: %w", lines.err)
+		}
+		var line int
 		if err != nil {
+			// FieldPos knows no field of a row that failed to parse (it
+			// panicked on a bare quote in the first field).
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
-			if ferr := fn(line, matcher.Record{}, &RowError{line, vigie.Invalid("row", "%v", err)}); ferr != nil {
+			rerr := lines.badBefore(cr.InputOffset())
+			if rerr == nil {
+				rerr = vigie.Invalid("row", "%v", err)
+			}
+			if ferr := fn(line, matcher.Record{}, &RowError{line, rerr}); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		line, _ = cr.FieldPos(0)
+		if bad := lines.badBefore(cr.InputOffset()); bad != nil {
+			if ferr := fn(line, matcher.Record{}, &RowError{line, bad}); ferr != nil {
 				return ferr
 			}
 			continue
@@ -104,4 +155,172 @@ func ReadIdentityCSV(r io.Reader, fn func(line int, rec matcher.Record, err erro
 			return err
 		}
 	}
+}
+
+// csvLines is what the CSV parser reads: the file's lines, in UTF-8, each
+// at most vigie.MaxCSVLineBytes long. It decides the file's encoding from
+// its first non-ASCII line (see IdentityCSV.Read), and replaces a line it
+// cannot pass on (too long, or of the other encoding) by a stand-in that
+// keeps the file's quoting as it was, recording why against the offset of
+// the stand-in, for Read to reject the row that holds it.
+type csvLines struct {
+	src    *bufio.Reader
+	notice func(line int, msg string)
+
+	out  []byte // decoded bytes not yet read
+	off  int64  // bytes handed to the parser so far, and queued in out
+	line int    // physical lines read
+	enc  int    // encUndecided, encUTF8 or encWindows1252
+	// inQuote is whether a quoted field is open at the end of the last
+	// line; recBytes counts the bytes of the record it belongs to.
+	inQuote  bool
+	recBytes int
+	recBad   bool // the current record already has a reason recorded
+	bad      []badLine
+	err      error // a read error of the source
+	buf      []byte
+}
+
+const (
+	encUndecided = iota
+	encUTF8
+	encWindows1252
+)
+
+// badLine is why the line whose stand-in starts at off cannot be read.
+type badLine struct {
+	off int64
+	err error
+}
+
+// badBefore returns the reason recorded for the first bad line that starts
+// before offset end of the parser's input, forgetting every one of them.
+func (l *csvLines) badBefore(end int64) error {
+	var err error
+	for len(l.bad) > 0 && l.bad[0].off < end {
+		if err == nil {
+			err = l.bad[0].err
+		}
+		l.bad = l.bad[1:]
+	}
+	return err
+}
+
+func (l *csvLines) Read(p []byte) (int, error) {
+	for len(l.out) == 0 {
+		if err := l.next(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				l.err = err
+			}
+			return 0, err
+		}
+	}
+	n := copy(p, l.out)
+	l.out = l.out[n:]
+	return n, nil
+}
+
+// next reads one line of the source into out.
+func (l *csvLines) next() error {
+	buf := l.buf[:0]
+	size, quotes, long, ended := 0, 0, false, false
+	for {
+		chunk, err := l.src.ReadSlice('\n')
+		size += len(chunk)
+		quotes += bytes.Count(chunk, []byte{'"'})
+		if !long && size > vigie.MaxCSVLineBytes {
+			long = true
+		}
+		if !long {
+			buf = append(buf, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if size == 0 {
+			return io.EOF
+		}
+		ended = err == nil
+		break
+	}
+	l.buf = buf
+	l.line++
+	if l.line == 1 && bytes.HasPrefix(buf, []byte("\xef\xbb\xbf")) {
+		buf = buf[3:]
+		l.enc = encUTF8
+	}
+	startInQuote := l.inQuote
+	if startInQuote {
+		l.recBytes += size
+	} else {
+		l.recBytes, l.recBad = size, false
+	}
+	if quotes%2 == 1 {
+		l.inQuote = !l.inQuote
+	}
+	var why error
+	switch {
+	case long || l.recBytes > vigie.MaxCSVLineBytes:
+		why = vigie.Invalid("row", "longer than %d bytes (the limit)", vigie.MaxCSVLineBytes)
+		if startInQuote {
+			why = vigie.Invalid("row", "longer than %d bytes (the limit): a quoted field runs past line %d", vigie.MaxCSVLineBytes, l.line)
+		}
+		// The stand-in keeps the quoting: it opens or closes a quoted
+		// field as the line did.
+		switch {
+		case quotes%2 == 0:
+			buf = []byte("-")
+		case startInQuote:
+			buf = []byte("-\"")
+		default:
+			buf = []byte("\"-")
+		}
+		if ended {
+			buf = append(buf, '\n')
+		}
+	case allASCII(buf):
+	case utf8.Valid(buf):
+		switch l.enc {
+		case encUndecided:
+			l.enc = encUTF8
+		case encWindows1252:
+			why = vigie.Invalid("encoding", "line %d is UTF-8, but the lines before it were not and the file is read as Windows-1252: the file mixes encodings", l.line)
+		}
+	default:
+		switch l.enc {
+		case encUndecided:
+			l.enc = encWindows1252
+			if l.notice != nil {
+				l.notice(l.line, "the file is not UTF-8: read as Windows-1252 (Latin-1) from this line on")
+			}
+		case encUTF8:
+			why = vigie.Invalid("encoding", "line %d is not valid UTF-8, but the lines before it were: the file mixes encodings", l.line)
+		}
+		if why == nil {
+			dec, err := charmap.Windows1252.NewDecoder().Bytes(buf)
+			if err != nil {
+				return err
+			}
+			buf = dec
+		}
+	}
+	if why != nil && !l.recBad {
+		l.bad = append(l.bad, badLine{l.off, why})
+		l.recBad = true
+	}
+	l.off += int64(len(buf))
+	l.out = buf
+	return nil
+}
+
+func allASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

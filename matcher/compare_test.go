@@ -156,7 +156,6 @@ func TestPrepareRejects(t *testing.T) {
 		{Record{LocalID: "1"}, "authority"},
 		{Record{Authority: "a"}, "local_id"},
 		{Record{Authority: "a", LocalID: "1", INS: "276037510669380"}, "ins"},
-		{Record{Authority: "a", LocalID: "1", BirthDate: "1975-02-30"}, "birth_date"},
 		{Record{Authority: "a", LocalID: "1", Sex: "Z"}, "sex"},
 		{Record{Authority: "a", LocalID: "1", BirthPlace: "Bordeaux"}, "birth_place"},
 		{Record{Authority: "a", LocalID: "1", Status: "VALIDE"}, "status"},

@@ -48,27 +48,16 @@ func (d Date) String() string {
 // ParseDate reads a birth date written YYYY-MM-DD, YYYYMMDD, DD/MM/YYYY,
 // YYYY-MM, YYYYMM or YYYY, with 00 (or a missing part) for an unknown day or
 // month. An empty string is the zero Date. A date that cannot be a birth date
-// is an EINVALID error naming field birth_date.
+// (no such layout, no such day, a year before 1800, every part 00) is an
+// EINVALID error naming field birth_date; Prepare turns it into
+// Prepared.DateInvalid rather than a refusal.
 func ParseDate(s string) (Date, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Date{}, nil
 	}
-	var y, m, d string
-	switch {
-	case len(s) == 10 && s[4] == '-' && s[7] == '-':
-		y, m, d = s[:4], s[5:7], s[8:]
-	case len(s) == 10 && (s[2] == '/' || s[2] == '.' || s[2] == '-') && s[5] == s[2]:
-		d, m, y = s[:2], s[3:5], s[6:]
-	case len(s) == 8 && allDigits(s):
-		y, m, d = s[:4], s[4:6], s[6:]
-	case len(s) == 7 && s[4] == '-':
-		y, m = s[:4], s[5:]
-	case len(s) == 6 && allDigits(s):
-		y, m = s[:4], s[4:]
-	case len(s) == 4:
-		y = s
-	default:
+	y, m, d, ok := splitDate(s)
+	if !ok {
 		return Date{}, vigie.Invalid("birth_date", "%q is not a date (expected YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)", s)
 	}
 	num := func(part, what string) (int, error) {
@@ -93,13 +82,13 @@ func ParseDate(s string) (Date, error) {
 		return Date{}, err
 	}
 	switch {
+	case out.IsZero():
+		return Date{}, vigie.Invalid("birth_date", "%q: every part is zero (send no date when it is unknown)", s)
 	case out.Year < 1800 || out.Year > 2200:
-		if out.Year == 0 && (out.Month != 0 || out.Day != 0) {
+		if out.Year == 0 {
 			return Date{}, vigie.Invalid("birth_date", "%q: a day or month without a year", s)
 		}
-		if out.Year != 0 {
-			return Date{}, vigie.Invalid("birth_date", "%q: year %d is out of range", s, out.Year)
-		}
+		return Date{}, vigie.Invalid("birth_date", "%q: year %d is out of range", s, out.Year)
 	case out.Month > 12:
 		return Date{}, vigie.Invalid("birth_date", "%q: month %d is out of range", s, out.Month)
 	case out.Day > 31:
@@ -110,6 +99,47 @@ func ParseDate(s string) (Date, error) {
 	out.Placeholder = out.Year < 1900 ||
 		(out.Month == 1 && out.Day == 1) || (out.Month == 12 && out.Day == 31)
 	return out, nil
+}
+
+// splitDate cuts a trimmed date into its year, month and day text by its
+// layout (see ParseDate); ok is false for a layout ParseDate does not read.
+func splitDate(s string) (y, m, d string, ok bool) {
+	switch {
+	case len(s) == 10 && s[4] == '-' && s[7] == '-':
+		return s[:4], s[5:7], s[8:], true
+	case len(s) == 10 && (s[2] == '/' || s[2] == '.' || s[2] == '-') && s[5] == s[2]:
+		return s[6:], s[3:5], s[:2], true
+	case len(s) == 8 && allDigits(s):
+		return s[:4], s[4:6], s[6:], true
+	case len(s) == 7 && s[4] == '-':
+		return s[:4], s[5:], "", true
+	case len(s) == 6 && allDigits(s):
+		return s[:4], s[4:], "", true
+	case len(s) == 4:
+		return s, "", "", true
+	}
+	return "", "", "", false
+}
+
+// dateParts reads the numbers of a date whatever their range (month 93,
+// year 0), for the checks that need what was written rather than a valid
+// Date; ok is false when the layout or a part cannot be read as numbers.
+func dateParts(s string) (y, m, d int, ok bool) {
+	ys, ms, ds, ok := splitDate(s)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	var n [3]int
+	for i, part := range []string{ys, ms, ds} {
+		if part == "" {
+			continue
+		}
+		if !allDigits(part) {
+			return 0, 0, 0, false
+		}
+		n[i], _ = strconv.Atoi(part)
+	}
+	return n[0], n[1], n[2], true
 }
 
 func daysIn(month, year int) int {

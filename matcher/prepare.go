@@ -1,6 +1,8 @@
 package matcher
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/antzucaro/matchr"
@@ -18,6 +20,8 @@ type Prepared struct {
 	First Name   // first first name (or the first name in use)
 	List  []Name // every birth first name, in order
 
+	// Date is the birth date, zero when none was sent or when the one
+	// sent cannot be read (see DateInvalid).
 	Date       Date
 	Sex        byte // 'M', 'F' or 0 when unknown
 	BirthPlace string
@@ -38,14 +42,24 @@ type Prepared struct {
 	Street string
 	Phone  string // last 9 digits
 
-	// NoAutoLink is set for doubtful, fictitious and anonymous identities and
-	// for records whose names are placeholders: they never link by themselves.
+	// NoAutoLink is set for doubtful, fictitious and anonymous identities,
+	// for records whose names are placeholders and for birth dates before
+	// OldestPlausibleYear: they never link by themselves.
 	NoAutoLink bool
 }
 
+// OldestPlausibleYear is the first birth year taken at face value. Issue 26
+// asked for dates before 1890 to go to review; the matcher already held
+// back records born before 1900 (the oldest living people were born after
+// 1905), and that stricter bound is kept.
+const OldestPlausibleYear = 1900
+
 // Prepare validates a record and computes its comparison form. An error is a
 // *vigie.Error with code EINVALID naming the field at fault; nothing is
-// silently dropped: an invalid INS or birth date is an error, not an absence.
+// silently dropped: an invalid INS is an error, not an absence. A birth date
+// that cannot be read is not an error: it is flagged (DateInvalid) and
+// counts as missing. Prepare does not apply the text rule and the limits:
+// the doors call Admit, which does (see Clean).
 func Prepare(r *Record) (*Prepared, error) {
 	if strings.TrimSpace(r.Authority) == "" {
 		return nil, vigie.Invalid("authority", "the assigning authority is required")
@@ -98,7 +112,7 @@ func Prepare(r *Record) (*Prepared, error) {
 
 	var err error
 	if p.Date, err = ParseDate(r.BirthDate); err != nil {
-		return nil, err
+		p.Date = Date{} // unreadable: no evidence either way (see DateInvalid)
 	}
 	if p.Sex, err = parseSex(r.Sex); err != nil {
 		return nil, err
@@ -139,10 +153,51 @@ func Prepare(r *Record) (*Prepared, error) {
 	if p.Birth.Placeholder || p.Birth.Glued == "" && (p.Used.Placeholder || p.Used.Glued == "" && p.First.Placeholder) {
 		p.NoAutoLink = true
 	}
-	if p.Date.Year != 0 && p.Date.Year < 1900 {
+	if p.Date.Year != 0 && p.Date.Year < OldestPlausibleYear {
 		p.NoAutoLink = true
 	}
 	return p, nil
+}
+
+// DateInvalid reports whether the record's birth date was sent but cannot
+// be read as a calendar date (00/00/0000, 1945-04-93, 31/02/1980, "hier"),
+// and why. Such a date is not refused: the record keeps it verbatim, Date
+// is zero and the birth date is no evidence either way, exactly as a
+// missing one. (A method rather than a field, so that the stored prepared
+// form does not change.)
+func (p *Prepared) DateInvalid() (bool, string) {
+	if p.Record == nil || !p.Date.IsZero() {
+		return false, ""
+	}
+	_, err := ParseDate(p.Record.BirthDate)
+	var ve *vigie.Error
+	if errors.As(err, &ve) {
+		return true, ve.Message
+	}
+	return false, ""
+}
+
+// DateImplausible reports whether the birth date is before
+// OldestPlausibleYear: no living patient was born then, so it is a typing
+// slip or a placeholder, and the record never links by itself (Prepare
+// sets NoAutoLink).
+func (p *Prepared) DateImplausible() bool {
+	return p.Date.Year != 0 && p.Date.Year < OldestPlausibleYear
+}
+
+// Warnings says what of the record was taken in but not believed, one
+// sentence each naming the field: an unreadable birth date (kept
+// verbatim, not used for matching) and an implausibly old one (the record
+// goes to review rather than linking by itself).
+func (p *Prepared) Warnings() []string {
+	var w []string
+	if bad, why := p.DateInvalid(); bad {
+		w = append(w, "birth_date: "+why+": kept as sent, not used for matching")
+	}
+	if p.DateImplausible() {
+		w = append(w, fmt.Sprintf("birth_date: year %d is before %d: the record goes to review rather than linking by itself", p.Date.Year, OldestPlausibleYear))
+	}
+	return w
 }
 
 // prepareName parses a folded name and computes its phonetic keys.

@@ -341,7 +341,7 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 		if old != nil && sameRecord(&old.Record, &r.rec) {
 			x.opts.Now() // read the clock as Resolve does, so that both stamp the same times under a test's clock
 			return l.report(Imported{Line: line, Decide: time.Since(t0),
-				Result: Result{Key: r.k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}})
+				Result: Result{Key: r.k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version, Warnings: r.p.Warnings()}})
 		}
 		// An update: online, once everything before it has committed.
 		if err := l.drain(); err != nil {

@@ -103,7 +103,10 @@ type row struct {
 	family, first string   // freqValues(p)
 }
 
-// prepareRow validates and prepares a record sent by actor. An invalid
+// prepareRow validates and prepares a record sent by actor: the door of
+// Resolve and Import alike (and so of the API, the CSV import and DICOM
+// files), through matcher.Admit (the limits, the text rule, a birth date
+// in the future). The record is stored as Admit leaves it. An invalid
 // record is an EINVALID error naming the field.
 func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	k := SourceKey{strings.TrimSpace(rec.Authority), strings.TrimSpace(rec.LocalID)}
@@ -111,16 +114,20 @@ func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	if len(rec.Attributes) == 0 {
 		rec.Attributes = nil
 	}
-	wrap := func(err error) error { return fmt.Errorf("mpi: resolve %s: %w", k, err) }
 	if err := checkKey(k); err != nil {
-		return nil, wrap(err)
+		// The key is not named: it may be a megabyte or hold controls.
+		return nil, fmt.Errorf("mpi: resolve: %w", err)
 	}
+	wrap := func(err error) error { return fmt.Errorf("mpi: resolve %s: %w", k, err) }
 	if actor == "" {
 		return nil, wrap(vigie.Invalid("actor", "who sends the record is required"))
 	}
 	r := &row{k: k, rec: rec}
+	if len(rec.Attributes) > 0 { // Admit cleans in place: not the caller's slice
+		r.rec.Attributes = slices.Clone(rec.Attributes)
+	}
 	var err error
-	if r.p, err = matcher.Prepare(&r.rec); err != nil {
+	if r.p, err = matcher.Admit(&r.rec); err != nil {
 		return nil, wrap(err)
 	}
 	r.keys = matcher.BlockingKeys(r.p)
@@ -132,17 +139,19 @@ func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	return r, nil
 }
 
-// checkKey refuses source keys that cannot be stored in a key.
+// checkKey refuses source keys that cannot be stored in a key: empty,
+// holding a control character, or longer than vigie.MaxKeyBytes (Admit
+// applies the whole text rule to them afterwards).
 func checkKey(k SourceKey) error {
 	for _, f := range []struct{ name, v string }{{"authority", k.Authority}, {"local_id", k.LocalID}} {
 		if f.v == "" {
 			return vigie.Invalid(f.name, "the %s is required", strings.ReplaceAll(f.name, "_", " "))
 		}
-		if strings.IndexFunc(f.v, unicode.IsControl) >= 0 {
-			return vigie.Invalid(f.name, "%q holds a control character", f.v)
+		if len(f.v) > vigie.MaxKeyBytes {
+			return vigie.Invalid(f.name, "longer than %d bytes (the limit)", vigie.MaxKeyBytes)
 		}
-		if len(f.v) > 256 {
-			return vigie.Invalid(f.name, "longer than 256 bytes")
+		if i := strings.IndexFunc(f.v, unicode.IsControl); i >= 0 {
+			return vigie.Invalid(f.name, "holds a control character (byte %d)", i+1)
 		}
 	}
 	return nil
@@ -162,14 +171,14 @@ func (t *tx) resolve(r *row, actor Actor) (Result, error) {
 		}
 	}
 	if old != nil && sameRecord(&old.Record, rec) {
-		return Result{Key: k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version}, nil
+		return Result{Key: k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version, Warnings: p.Warnings()}, nil
 	}
 	st := &recordState{Version: 1, Received: t.now, Record: *rec, Family: r.family, First: r.first, Blocks: r.blocks}
 	if old != nil {
 		st.Version = old.Version + 1
 		st.Identity, st.Pinned = old.Identity, old.Pinned
 	}
-	res := Result{Key: k, Version: st.Version}
+	res := Result{Key: k, Version: st.Version, Warnings: p.Warnings()}
 	if err := t.put(historyKey(k, st.Version), &Version{Version: st.Version, Received: t.now, Record: *rec}); err != nil {
 		return res, err
 	}

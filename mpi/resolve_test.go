@@ -2,6 +2,7 @@ package mpi
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -255,7 +256,12 @@ func TestResolveInvalidWritesNothing(t *testing.T) {
 		name, field string
 		edit        func(r *matcher.Record)
 	}{
-		{"bad date", "birth_date", func(r *matcher.Record) { r.BirthDate = "1948-02-30" }},
+		{"future date", "birth_date", func(r *matcher.Record) { r.BirthDate = "2090-01-01" }},
+		{"oversized name", "birth_name", func(r *matcher.Record) { r.BirthName = strings.Repeat("A", 1<<20) }},
+		{"control in a name", "first_name", func(r *matcher.Record) { r.FirstName = "Berna\x1bdette" }},
+		{"bidi override", "birth_name", func(r *matcher.Record) { r.BirthName = "\u202eETTIFFAL" }},
+		{"invalid UTF-8", "city", func(r *matcher.Record) { r.City = "B\xe9GLES" }},
+		{"oversized local id", "local_id", func(r *matcher.Record) { r.LocalID = strings.Repeat("9", 257) }},
 		{"bad INS key", "ins", func(r *matcher.Record) { r.INS = "276037510669380" }},
 		{"bad sex", "sex", func(r *matcher.Record) { r.Sex = "Z" }},
 		{"no local id", "local_id", func(r *matcher.Record) { r.LocalID = " " }},

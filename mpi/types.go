@@ -64,6 +64,10 @@ type Result struct {
 	Score     *matcher.Score
 	// Reviews lists the review items this resolution opened.
 	Reviews []uint64
+	// Warnings says what of the record was stored but not believed (an
+	// unreadable or implausibly old birth date), one sentence each naming
+	// the field (matcher.Prepared.Warnings).
+	Warnings []string
 }
 
 // Explanation returns the score table of the best candidate, or "".

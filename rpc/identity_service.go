@@ -103,11 +103,14 @@ func parseSeq(field, v string) (uint64, error) {
 	return n, nil
 }
 
+// needReason checks the reason of a correction: required, and text by the
+// rule and bound every stored text obeys (matcher.CleanText).
 func needReason(reason string) error {
 	if strings.TrimSpace(reason) == "" {
 		return vigie.Invalid("reason", "a correction needs a reason: it is kept in the identity's history")
 	}
-	return nil
+	_, err := matcher.CleanText("reason", reason, vigie.MaxReasonChars)
+	return err
 }
 
 // ResolveRecord stores a source record and links it.
@@ -132,6 +135,7 @@ func (s *IdentityService) ResolveRecord(ctx context.Context, req *connect.Reques
 	if len(res.Reviews) > 0 {
 		out.ReviewId = strconv.FormatUint(res.Reviews[0], 10)
 	}
+	out.Warnings = res.Warnings
 	// No catch-up of the search index here: ingestion pipelines resolve
 	// thousands of records a second and the server's follower indexes
 	// them within its interval; corrections by people do catch up at once.
@@ -500,6 +504,19 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
+	for _, l := range []struct {
+		field string
+		v     []string
+	}{{"add", m.GetAdd()}, {"remove", m.GetRemove()}} {
+		if len(l.v) > vigie.MaxAttributes {
+			return nil, ConnectError(vigie.Invalid(l.field, "more than %d entries (the limit)", vigie.MaxAttributes))
+		}
+		for _, a := range l.v {
+			if _, err := matcher.CleanText(l.field, a, vigie.MaxCodeChars); err != nil {
+				return nil, ConnectError(err)
+			}
+		}
+	}
 	// The index applies the additions and removals to the attributes as
 	// they are in its write transaction: reading them here and sending
 	// the whole set back lost concurrent changes.
@@ -537,12 +554,28 @@ func RecordFromProto(r *vigiev1.SourceRecord) matcher.Record {
 		Attributes: r.GetAttributes()}
 }
 
-// RecordToProto converts a record to its message.
+// RecordToProto converts a record to its message. A record stored before
+// the door refused invalid UTF-8 (issue 26) may hold some: protobuf cannot
+// carry it, and every answer holding the record failed; such bytes are
+// shown as U+FFFD instead.
 func RecordToProto(r matcher.Record) *vigiev1.SourceRecord {
-	return &vigiev1.SourceRecord{Authority: r.Authority, LocalId: r.LocalID, Ins: r.INS, InsOid: r.INSOID, Status: r.Status,
-		BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
-		BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
-		Address: r.Address, Phone: r.Phone, Attributes: r.Attributes}
+	v := func(s string) string {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	attrs := r.Attributes
+	if slices.ContainsFunc(attrs, func(a string) bool { return !utf8.ValidString(a) }) {
+		attrs = slices.Clone(attrs)
+		for i := range attrs {
+			attrs[i] = v(attrs[i])
+		}
+	}
+	return &vigiev1.SourceRecord{Authority: v(r.Authority), LocalId: v(r.LocalID), Ins: v(r.INS), InsOid: v(r.INSOID), Status: v(r.Status),
+		BirthName: v(r.BirthName), UsedName: v(r.UsedName), FirstNames: v(r.FirstNames), FirstName: v(r.FirstName),
+		BirthDate: v(r.BirthDate), Sex: v(r.Sex), BirthPlace: v(r.BirthPlace), PostalCode: v(r.PostalCode), City: v(r.City),
+		Address: v(r.Address), Phone: v(r.Phone), Attributes: attrs}
 }
 
 // GradeToProto converts a match grade.

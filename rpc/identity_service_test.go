@@ -56,9 +56,9 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 	if code(err) != connect.CodePermissionDenied {
 		t.Errorf("a record of another authority: %v, want permission_denied", err)
 	}
-	_, err = pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.3", "P2", "DURAND", "ANNE", "1970-13-02")}))
+	_, err = pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.3", "P2", "DURAND", "ANNE", "2090-01-02")}))
 	if code(err) != connect.CodeInvalidArgument {
-		t.Errorf("a bad birth date: %v, want invalid_argument", err)
+		t.Errorf("a birth date in the future: %v, want invalid_argument", err)
 	}
 	// Vigilance staff submit the same woman from another site, with her
 	// usage name: not linked automatically.

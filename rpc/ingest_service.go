@@ -23,8 +23,8 @@ import (
 
 // MaxDicomBytes bounds one submitted DICOM file: dose reports are small
 // (an RDSR is tens of kilobytes; a header image with its pixels, a few
-// megabytes).
-const MaxDicomBytes = 64 << 20
+// megabytes). The value is vigie.MaxDicomBytes, in the one table of limits.
+const MaxDicomBytes = vigie.MaxDicomBytes
 
 // MPIResolver is the ingest.Resolver over the patient index: the file's
 // demographics become (or update) a source record, resolved as online

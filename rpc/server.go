@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
+	"vigie"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -35,8 +36,9 @@ const CompressMinBytes = 16 << 10
 
 // MaxRequestBytes bounds a request message of the identity, dose, admin
 // and session services: they are small, and a large one is an attack or a
-// bug. DICOM submissions have their own bound (MaxDicomBytes).
-const MaxRequestBytes = 4 << 20
+// bug. DICOM submissions have their own bound (MaxDicomBytes). The value
+// is vigie.MaxRequestBytes, in the one table of limits.
+const MaxRequestBytes = vigie.MaxRequestBytes
 
 // Server assembles every route Vigie serves on one port: the Connect
 // services behind authentication, authorisation and audit, STOW-RS, the

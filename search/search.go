@@ -475,9 +475,15 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 		return nil, vigie.Invalid("limit", "%d is outside 1..100", q.Limit)
 	}
 	r := q.record()
-	p, err := matcher.Prepare(&r)
+	// The door of the patient index (limits, text rule), and a query's
+	// birth date must be readable: a stored record keeps an unreadable one
+	// as sent, a query typed now is asked to say what it means.
+	p, err := matcher.Admit(&r)
 	if err != nil {
 		return nil, err
+	}
+	if bad, why := p.DateInvalid(); bad {
+		return nil, vigie.Invalid("birth_date", "%s", why)
 	}
 	return p, nil
 }

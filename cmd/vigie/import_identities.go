@@ -108,6 +108,7 @@ type importOptions struct {
 // importSummary counts what an import did.
 type importSummary struct {
 	Rows, New, Linked, Review, Updated, Unchanged, Rejected int
+	Warned                                                  int // rows stored with warnings (an unreadable birth date...)
 	Elapsed                                                 time.Duration
 	Latencies                                               []time.Duration // per resolved row, when asked for
 	Tail                                                    []mpi.Row       // rows not loaded (see importOptions.onlineFrom)
@@ -118,8 +119,12 @@ func (s importSummary) String() string {
 	if s.Elapsed > 0 {
 		rate = float64(s.Rows) / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("%d rows in %s (%.0f rows/s): %d new identities, %d auto-links, %d reviews, %d updated, %d unchanged, %d rejected\n",
-		s.Rows, s.Elapsed.Round(time.Millisecond), rate, s.New, s.Linked, s.Review, s.Updated, s.Unchanged, s.Rejected)
+	warned := ""
+	if s.Warned > 0 {
+		warned = fmt.Sprintf(" (%d stored with warnings, listed above)", s.Warned)
+	}
+	return fmt.Sprintf("%d rows in %s (%.0f rows/s): %d new identities, %d auto-links, %d reviews, %d updated, %d unchanged, %d rejected%s\n",
+		s.Rows, s.Elapsed.Round(time.Millisecond), rate, s.New, s.Linked, s.Review, s.Updated, s.Unchanged, s.Rejected, warned)
 }
 
 // importIdentities resolves every row of an identity CSV, exactly as online
@@ -127,7 +132,9 @@ func (s importSummary) String() string {
 // so that a re-run gives the same links), through the patient index's bulk
 // load (mpi.Index.Import): many rows per transaction, a row acknowledged
 // once its transaction committed. A rejected row is reported on rejects
-// with its line, field and reason, and nothing is written for it. The
+// with its line, field and reason, and nothing is written for it; so are
+// the reader's notices (a file read as Windows-1252) and the warnings of
+// rows stored but not wholly believed (an unreadable birth date). The
 // store is synced at the end (the load may run with NoSync).
 func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.Reader, rejects, progress io.Writer, o importOptions) (importSummary, error) {
 	var sum importSummary
@@ -139,7 +146,10 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 	var tail []mpi.Row // rows to resolve online, after the bulk load
 	read := func(emit func(mpi.Row) error) error {
 		n := 0
-		return ingest.ReadIdentityCSV(in, func(line int, rec matcher.Record, rerr error) error {
+		feed := ingest.IdentityCSV{Notice: func(line int, msg string) {
+			fmt.Fprintf(rejects, "line %d: notice: %s\n", line, msg)
+		}}
+		return feed.Read(in, func(line int, rec matcher.Record, rerr error) error {
 			n++
 			if o.onlineFrom > 0 && n > o.onlineFrom {
 				tail = append(tail, mpi.Row{Line: line, Record: rec, Err: rerr})
@@ -163,6 +173,12 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 		} else {
 			if sum.Latencies != nil {
 				sum.Latencies = append(sum.Latencies, r.Decide)
+			}
+			if len(r.Result.Warnings) > 0 {
+				sum.Warned++
+				for _, w := range r.Result.Warnings {
+					fmt.Fprintf(rejects, "line %d: stored with a warning: %s\n", r.Line, w)
+				}
 			}
 			switch r.Result.Decision {
 			case mpi.DecisionNew:

@@ -41,7 +41,7 @@ func TestImportExportVerbs(t *testing.T) {
 	csv := "authority,local_id,birth_name,first_name,birth_date,sex,extra\n" +
 		"1.2.250.1.1,A1,LAFFITTE,Bernadette,1948-03-17,F,x\n" +
 		"1.2.250.1.2,B1,LAFFITTE,Bernadette,17/03/1948,F,y\n" +
-		"1.2.250.1.2,B2,DUPONT,Jean,1948-02-30,M,\n" + // no 30 February: rejected
+		"1.2.250.1.2,B2,DUPONT,Jean,2090-02-03,M,\n" + // born in the future: rejected
 		",B3,DUPONT,Jean,19480203,M,\n" + // no authority: rejected
 		"1.2.250.1.3,C1,ETCHEVERRY,Ramuntxo,19901102,M,\n"
 	if err := os.WriteFile(feed, []byte(csv), 0o644); err != nil {
@@ -75,6 +75,65 @@ func TestImportExportVerbs(t *testing.T) {
 	}
 	if code := run([]string{"import", "identities", feed}, &out, &errb); code != 2 {
 		t.Fatalf("missing --data: exit %d", code)
+	}
+}
+
+// TestImportIdentitiesDoor is issue 26 at the CSV door: a Latin-1 file is
+// read as such with a notice, an impossible birth date is stored with a
+// warning, and an oversized or control-laden name is refused by line.
+func TestImportIdentitiesDoor(t *testing.T) {
+	data := t.TempDir()
+	feed := filepath.Join(t.TempDir(), "feed.csv")
+	csv := "authority,local_id,birth_name,first_name,birth_date,sex\n" +
+		"1.2.250.1.1,A1,M\xdcLLER,Fran\xe7oise,1948-03-17,F\n" + // Latin-1 bytes
+		"1.2.250.1.1,A2,LEF\xc8VRE,Zo\xe9,00/00/0000,F\n" +
+		"1.2.250.1.1,A3,DUPONT,Jean,31/02/1980,M\n" +
+		"1.2.250.1.1,A4," + strings.Repeat("A", 10<<10) + ",Jean,1980-01-02,M\n" +
+		"1.2.250.1.1,A5,DU\x07PONT,Jean,1980-01-02,M\n"
+	if err := os.WriteFile(feed, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"import", "identities", "--data", data, feed}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d (want 2: rows rejected)\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"line 2: notice: the file is not UTF-8: read as Windows-1252 (Latin-1) from this line on",
+		"line 3: stored with a warning: birth_date: \"00/00/0000\": every part is zero",
+		"line 4: stored with a warning: birth_date: \"31/02/1980\": 1980-02 has no day 31: kept as sent, not used for matching",
+		"line 5: rejected: field birth_name: mpi: resolve 1.2.250.1.1/A4: birth_name: longer than 100 characters (the limit)",
+		"line 6: rejected: field birth_name: mpi: resolve 1.2.250.1.1/A5: birth_name: holds the control character U+0007",
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), "2 rejected (2 stored with warnings, listed above)") {
+		t.Errorf("summary: %s", out.String())
+	}
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	for k, want := range map[string]matcher.Record{
+		"A1": {BirthName: "MÜLLER", FirstName: "Françoise", BirthDate: "1948-03-17"},
+		"A2": {BirthName: "LEFÈVRE", FirstName: "Zoé", BirthDate: "00/00/0000"},
+		"A3": {BirthName: "DUPONT", FirstName: "Jean", BirthDate: "31/02/1980"},
+	} {
+		h, err := ix.History(context.Background(), mpi.SourceKey{Authority: "1.2.250.1.1", LocalID: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := h[len(h)-1].Record
+		if got.BirthName != want.BirthName || got.FirstName != want.FirstName || got.BirthDate != want.BirthDate {
+			t.Errorf("%s stored as %q %q %q", k, got.BirthName, got.FirstName, got.BirthDate)
+		}
 	}
 }
 

@@ -412,7 +412,12 @@ type ResolveRecordResponse struct {
 	// one.
 	Explanation *Explanation `protobuf:"bytes,5,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	// The review queued, when decision is DECISION_REVIEW.
-	ReviewId      string `protobuf:"bytes,6,opt,name=review_id,json=reviewId,proto3" json:"review_id,omitempty"`
+	ReviewId string `protobuf:"bytes,6,opt,name=review_id,json=reviewId,proto3" json:"review_id,omitempty"`
+	// What of the record was stored but not believed, one sentence each
+	// naming the field: a birth date that cannot be read (kept as sent, not
+	// used for matching), or one before 1900 (the record goes to review
+	// rather than linking by itself).
+	Warnings      []string `protobuf:"bytes,7,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +492,13 @@ func (x *ResolveRecordResponse) GetReviewId() string {
 		return x.ReviewId
 	}
 	return ""
+}
+
+func (x *ResolveRecordResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 // IdentityEvent is one entry of an identity's history (append-only).
@@ -2245,7 +2257,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x05rules\x18\x02 \x03(\v2\x19.vigie.v1.RuleExplanationR\x05rules\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x01R\x06weight\"F\n" +
 	"\x14ResolveRecordRequest\x12.\n" +
-	"\x06record\x18\x01 \x01(\v2\x16.vigie.v1.SourceRecordR\x06record\"\x87\x02\n" +
+	"\x06record\x18\x01 \x01(\v2\x16.vigie.v1.SourceRecordR\x06record\"\xa3\x02\n" +
 	"\x15ResolveRecordResponse\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12.\n" +
@@ -2253,7 +2265,8 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\vprobability\x18\x03 \x01(\x01R\vprobability\x12%\n" +
 	"\x05grade\x18\x04 \x01(\x0e2\x0f.vigie.v1.GradeR\x05grade\x127\n" +
 	"\vexplanation\x18\x05 \x01(\v2\x15.vigie.v1.ExplanationR\vexplanation\x12\x1b\n" +
-	"\treview_id\x18\x06 \x01(\tR\breviewId\"\xf9\x01\n" +
+	"\treview_id\x18\x06 \x01(\tR\breviewId\x12\x1a\n" +
+	"\bwarnings\x18\a \x03(\tR\bwarnings\"\xf9\x01\n" +
 	"\rIdentityEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
