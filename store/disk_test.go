@@ -215,19 +215,7 @@ func countTestKeys(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	n := 0
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("t/")})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return countPrefix(t, db, "t/")
 }
 
 // TestFullDiskOnTmpfs fills a real filesystem of 64 MiB (a tmpfs, mounted

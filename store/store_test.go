@@ -60,9 +60,15 @@ func fill(t *testing.T, db *badger.DB, n int) {
 // count returns how many keys k/ the store holds.
 func count(t *testing.T, db *badger.DB) int {
 	t.Helper()
+	return countPrefix(t, db, "k/")
+}
+
+// countPrefix returns how many keys under prefix the store holds.
+func countPrefix(t *testing.T, db *badger.DB, prefix string) int {
+	t.Helper()
 	n := 0
 	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("k/")})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++
