@@ -11,17 +11,22 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/unicode/norm"
 
 	"vigie"
 	"vigie/matcher"
 )
 
 // IdentityColumns are the columns of an identity CSV feed, in the order
-// `vigie gen identities` writes them. Only authority and local_id are
-// required; unknown columns are ignored.
+// `vigie gen identities` writes them. authority and local_id are required,
+// and at least one identity trait (see identityTraits); unknown columns
+// are ignored and named in a notice. The headers French sites use (nom,
+// prénom, date_naissance, sexe, ipp…) are read as these names: see
+// headerAliases.
 var IdentityColumns = []string{"authority", "local_id", "ins", "ins_oid", "status", "birth_name",
 	"used_name", "first_names", "first_name", "birth_date", "sex", "birth_place", "postal_code",
 	"city", "address", "phone"}
@@ -66,9 +71,18 @@ type IdentityCSV struct {
 // which of its bytes are letters cannot be known.
 func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err error) error) error {
 	lines := &csvLines{src: bufio.NewReaderSize(r, 64<<10), notice: c.Notice}
+	// The header line is read ahead to find the separator: spreadsheets
+	// set to French save with semicolons.
+	if err := lines.next(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("ingest: read the identity feed: %w", err)
+	}
 	cr := csv.NewReader(lines)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	cr.Comma = sniffSeparator(lines.out)
+	if cr.Comma != ',' && c.Notice != nil {
+		c.Notice(1, fmt.Sprintf("columns separated by %s", separatorNames[cr.Comma]))
+	}
 	header, err := cr.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -82,14 +96,12 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 	if bad := lines.badBefore(cr.InputOffset()); bad != nil {
 		return vigie.Invalid("header", "%v", bad)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	col, unknown, err := parseHeader(header)
+	if err != nil {
+		return err
 	}
-	for _, req := range []string{"authority", "local_id"} {
-		if _, ok := col[req]; !ok {
-			return vigie.Invalid("header", "column %q is required (found %s)", req, strings.Join(header, ","))
-		}
+	if len(unknown) > 0 && c.Notice != nil {
+		c.Notice(1, fmt.Sprintf("columns not recognised, ignored: %s (known: %s)", strings.Join(unknown, ", "), strings.Join(IdentityColumns, ", ")))
 	}
 	idx := make([]int, len(IdentityColumns))
 	for i, c := range IdentityColumns {
@@ -323,4 +335,112 @@ func allASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// separatorNames name the separators a feed may use, for the notice.
+var separatorNames = map[rune]string{',': "commas", ';': "semicolons", '\t': "tabs", '|': "vertical bars"}
+
+// sniffSeparator returns the separator of a feed from its header line:
+// the one of comma, semicolon, tab and vertical bar it holds most often
+// outside quotes (comma when none).
+func sniffSeparator(header []byte) rune {
+	counts := map[rune]int{}
+	quoted := false
+	for _, c := range string(header) {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case !quoted && separatorNames[c] != "":
+			counts[c]++
+		}
+	}
+	best := ','
+	for _, c := range []rune{';', '\t', '|'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+// headerAliases maps the folded headers of French exports (lower case, no
+// accents, words joined by "_") to the feed's column names.
+var headerAliases = map[string]string{
+	"autorite": "authority", "autorite_affectation": "authority", "oid": "authority", "domaine": "authority",
+	"ipp": "local_id", "id_local": "local_id", "identifiant_local": "local_id", "numero_patient": "local_id",
+	"matricule_ins": "ins", "nir": "ins", "oid_ins": "ins_oid",
+	"statut": "status", "statut_identite": "status",
+	"nom": "birth_name", "nom_naissance": "birth_name", "nom_de_naissance": "birth_name",
+	"nom_usage": "used_name", "nom_d_usage": "used_name", "nom_utilise": "used_name",
+	"prenoms": "first_names", "liste_prenoms": "first_names", "prenoms_naissance": "first_names",
+	"prenom": "first_name", "prenom_usage": "first_name", "prenom_utilise": "first_name",
+	"date_naissance": "birth_date", "date_de_naissance": "birth_date", "ddn": "birth_date", "naissance": "birth_date",
+	"sexe": "sex", "lieu_naissance": "birth_place", "lieu_de_naissance": "birth_place", "code_lieu_naissance": "birth_place",
+	"code_postal": "postal_code", "cp": "postal_code", "ville": "city", "commune": "city",
+	"adresse": "address", "telephone": "phone", "tel": "phone",
+}
+
+// identityTraits are the columns of which a feed must hold at least one:
+// a file that names none of them would load identities without a trait.
+var identityTraits = []string{"ins", "birth_name", "used_name", "first_names", "first_name", "birth_date"}
+
+// parseHeader maps each column of the header to its position, reading
+// French headers through headerAliases. It returns the columns it did not
+// recognise, and refuses a header without the required columns, with a
+// column twice, or without any identity trait.
+func parseHeader(header []string) (col map[string]int, unknown []string, err error) {
+	col = map[string]int{}
+	known := map[string]bool{}
+	for _, c := range IdentityColumns {
+		known[c] = true
+	}
+	for i, h := range header {
+		k := headerKey(h)
+		if a, ok := headerAliases[k]; ok {
+			k = a
+		}
+		switch {
+		case k == "":
+		case !known[k]:
+			unknown = append(unknown, strings.TrimSpace(h))
+		case colHas(col, k):
+			return nil, nil, vigie.Invalid("header", "column %q is given twice (columns %d and %d)", k, col[k]+1, i+1)
+		default:
+			col[k] = i
+		}
+	}
+	for _, req := range []string{"authority", "local_id"} {
+		if _, ok := col[req]; !ok {
+			return nil, nil, vigie.Invalid("header", "column %q is required (found %s)", req, strings.Join(header, ", "))
+		}
+	}
+	for _, t := range identityTraits {
+		if _, ok := col[t]; ok {
+			return col, unknown, nil
+		}
+	}
+	return nil, nil, vigie.Invalid("header", "no identity column recognised (found %s): name at least one of %s (French headers such as nom, prenom, date_naissance are read too)",
+		strings.Join(header, ", "), strings.Join(identityTraits, ", "))
+}
+
+func colHas(col map[string]int, k string) bool { _, ok := col[k]; return ok }
+
+// headerKey folds a header for lookup: lower case, accents dropped, spaces,
+// hyphens, apostrophes and dots turned into "_".
+func headerKey(h string) string {
+	h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	var b strings.Builder
+	under := false
+	for _, r := range norm.NFD.String(strings.ToLower(h)) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+			under = false
+		case !under && b.Len() > 0:
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "_")
 }

@@ -101,9 +101,68 @@ func TestReadIdentityCSVEncodings(t *testing.T) {
 }
 
 func TestReadIdentityCSVRefusesFile(t *testing.T) {
-	for _, data := range []string{"", "authority,local_id" + strings.Repeat(",x", 40000) + "\n1.2,1\n", "authority\n1.2\n"} {
+	for _, data := range []string{"", "authority,local_id" + strings.Repeat(",x", 40000) + "\n1.2,1\n", "authority\n1.2\n",
+		// No identity trait at all: identities without a name or a date.
+		"authority,local_id,nmo,prenmo\n1.2,1,DUPONT,Jean\n",
+		"authority,local_id\n1.2,1\n",
+		// The same column twice, under its name and a French alias.
+		"authority,local_id,birth_name,nom\n1.2,1,DUPONT,DURAND\n",
+	} {
 		if _, _, err := readCSV(t, []byte(data)); vigie.ErrorField(err) != "header" {
 			t.Errorf("%.40q: %v, want a refusal of the header", data, err)
+		}
+	}
+}
+
+// Files as French sites export them: semicolons, French headers with
+// accents and spaces, columns Vigie does not read. Each is read, and the
+// notices say what was decided.
+func TestReadIdentityCSVFrenchExports(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		data    string
+		want    []csvRow
+		notices []string
+	}{
+		{"semicolons, French headers",
+			"Autorité;IPP;Nom de naissance;Prénom;Date de naissance;Sexe\n1.2;1;DUPONT;Jean;01/02/1950;M\n",
+			[]csvRow{{line: 2, name: "DUPONT Jean"}},
+			[]string{"1: columns separated by semicolons"}},
+		{"tabs, a comma inside a value",
+			"authority\tlocal_id\tnom\tprenom\n1.2\t1\tDUPONT, JR\tJean\n",
+			[]csvRow{{line: 2, name: "DUPONT, JR Jean"}},
+			[]string{"1: columns separated by tabs"}},
+		{"a quoted header holding a semicolon stays comma-separated",
+			"authority,local_id,birth_name,\"notes; libres\"\n1.2,1,DUPONT,x\n",
+			[]csvRow{{line: 2, name: "DUPONT "}},
+			[]string{"1: columns not recognised, ignored: notes; libres (known: " + strings.Join(IdentityColumns, ", ") + ")"}},
+		{"unknown and misspelt columns are named",
+			"authority,local_id,birth_name,frist_name,email\n1.2,1,DUPONT,Jean,a@b\n",
+			[]csvRow{{line: 2, name: "DUPONT "}},
+			[]string{"1: columns not recognised, ignored: frist_name, email (known: " + strings.Join(IdentityColumns, ", ") + ")"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, notices, err := readCSV(t, []byte(tc.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(rows) != fmt.Sprint(tc.want) {
+				t.Errorf("rows %v, want %v", rows, tc.want)
+			}
+			if fmt.Sprint(notices) != fmt.Sprint(tc.notices) {
+				t.Errorf("notices %q, want %q", notices, tc.notices)
+			}
+		})
+	}
+}
+
+func TestHeaderKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"Prénom": "prenom", " Date de naissance ": "date_de_naissance", "nom d'usage": "nom_d_usage",
+		"\ufeffauthority": "authority", "LOCAL_ID": "local_id", "Code-Postal": "code_postal", "N°": "n",
+	} {
+		if got := headerKey(in); got != want {
+			t.Errorf("headerKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -116,6 +175,7 @@ func FuzzReadIdentityCSV(f *testing.F) {
 		csvHeader + "1.2,1," + strings.Repeat("A", 1<<20) + ",Jean\n",
 		csvHeader + latin1("1.2,1,MÜLLER,Françoise\n1.2,2,LEFÈVRE,Zoé\n"),
 		"authority,local_id,birth_date\n1.2,1,00/00/0000\n1.2,2,2090-01-01\n",
+		"Autorité;IPP;Nom;Prénom\n1.2;1;DUPONT;Jean\n", "authority\tlocal_id\tnom\n1.2\t1\tDUPONT\n",
 		csvHeader + "1.2,1,\"DU\nPONT\",Jean\n1.2,2,\"x\n",
 	} {
 		f.Add([]byte(s))
