@@ -14,6 +14,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/internal/door"
 	"vigie/matcher"
 )
 
@@ -106,8 +107,10 @@ type row struct {
 // prepareRow validates and prepares a record sent by actor: the door of
 // Resolve and Import alike (and so of the API, the CSV import and DICOM
 // files), through matcher.Admit (the limits, the text rule, a birth date
-// in the future). The record is stored as Admit leaves it. An invalid
-// record is an EINVALID error naming the field.
+// in the future), called as door.Admit: tests may open the door to write
+// what stores of earlier versions hold (see package vigie/internal/door).
+// The record is stored as Admit leaves it. An invalid record is an
+// EINVALID error naming the field.
 func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	k := SourceKey{strings.TrimSpace(rec.Authority), strings.TrimSpace(rec.LocalID)}
 	rec.Authority, rec.LocalID = k.Authority, k.LocalID
@@ -127,7 +130,7 @@ func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 		r.rec.Attributes = slices.Clone(rec.Attributes)
 	}
 	var err error
-	if r.p, err = matcher.Admit(&r.rec); err != nil {
+	if r.p, err = door.Admit(&r.rec); err != nil {
 		return nil, wrap(err)
 	}
 	r.keys = matcher.BlockingKeys(r.p)

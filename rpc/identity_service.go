@@ -177,6 +177,7 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	}
 	audit.Touch(ctx, ident.ID.String())
 	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: RecordToProto(ident.Golden), Attributes: ident.Attributes}
+	bad := recordTextInvalid(&ident.Golden) // strings RecordToProto repaired
 	if ident.ID != id {
 		out.MergedIntoIdentityId = ident.ID.String()
 		audit.Touch(ctx, id.String())
@@ -188,16 +189,19 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		if v, err := s.Index.Latest(ctx, m); err == nil {
 			rec = v.Record
 		}
+		bad += recordTextInvalid(&rec)
 		out.Records = append(out.Records, RecordToProto(rec))
 	}
 	for i := range events {
 		out.Events = append(out.Events, EventToProto(&events[i]))
 	}
 	// One record holding bytes that are not UTF-8 must not fail the whole
-	// identity: it is shown repaired, with a notice.
-	if n := RepairText(out); n > 0 {
+	// identity: it is shown repaired, with a notice. RecordToProto has
+	// repaired the records (counted in bad); RepairText repairs the rest
+	// (attributes, source keys, events).
+	if bad += RepairText(out); bad > 0 {
 		out.Notice = textNotice
-		s.warnRepaired(ctx, "GetIdentity", out.Id, n)
+		s.warnRepaired(ctx, "GetIdentity", out.Id, bad)
 	}
 	return connect.NewResponse(&vigiev1.GetIdentityResponse{Identity: out}), nil
 }
@@ -227,7 +231,8 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 	for _, h := range hits {
 		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
 			Reasons: h.Reasons, Golden: RecordToProto(h.Golden)}
-		valid := recordTextValid(&h.Golden)
+		bad := recordTextInvalid(&h.Golden) // strings RecordToProto repaired
+		valid := bad == 0
 		for _, src := range h.Sources {
 			valid = valid && utf8.ValidString(src.Authority) && utf8.ValidString(src.LocalID)
 			r.Sources = append(r.Sources, &vigiev1.SourceKey{Authority: src.Authority, LocalId: src.LocalID})
@@ -235,10 +240,9 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 		// One identity holding bytes that are not UTF-8 is shown
 		// repaired, with a notice, and never fails the whole list.
 		if !valid {
-			if n := RepairText(r); n > 0 {
-				r.Notice = textNotice
-				s.warnRepaired(ctx, "SearchIdentities", h.ID, n)
-			}
+			bad += RepairText(r) // the source keys
+			r.Notice = textNotice
+			s.warnRepaired(ctx, "SearchIdentities", h.ID, bad)
 		}
 		audit.Touch(ctx, h.ID)
 		out.Results = append(out.Results, r)

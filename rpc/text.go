@@ -31,21 +31,24 @@ import (
 // own).
 const textNotice = "some stored text of this identity is not valid UTF-8 (a feed in another encoding?): those characters are shown as U+FFFD; correct the source record"
 
-// recordTextValid reports whether every text field of a record is UTF-8:
-// a few comparisons per field on the hot path of a search.
-func recordTextValid(r *matcher.Record) bool {
+// recordTextInvalid returns the number of text fields of a record that
+// are not UTF-8: a few comparisons per field on the hot path of a search.
+// RecordToProto shows them repaired; the answers holding the record count
+// them to flag it with textNotice.
+func recordTextInvalid(r *matcher.Record) int {
+	n := 0
 	for _, s := range [...]string{r.Authority, r.LocalID, r.INS, r.INSOID, r.Status, r.BirthName, r.UsedName,
 		r.FirstNames, r.FirstName, r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone} {
 		if !utf8.ValidString(s) {
-			return false
+			n++
 		}
 	}
 	for _, a := range r.Attributes {
 		if !utf8.ValidString(a) {
-			return false
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 // RepairText replaces, in every string of m and of the messages it

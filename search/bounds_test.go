@@ -69,11 +69,17 @@ func TestDocumentTermsBounded(t *testing.T) {
 
 // Regression of issue 26, defect 1: a 500 KB name in a search never
 // answered. The keys of a query are counted, in number and bytes.
+//
+// A query passes the door now (Validate refuses these values), so the
+// keys are built below it, from the query prepared as Validate prepared
+// it before the door (matcher.Prepare alone): the bound holds whatever
+// the door lets through.
 func TestQueryKeysBounded(t *testing.T) {
 	for _, c := range hugeValues() {
 		t.Run(c.name, func(t *testing.T) {
 			q := Query{BirthName: c.rec.BirthName, UsedName: c.rec.UsedName, FirstNames: c.rec.FirstNames, BirthDate: c.rec.BirthDate}
-			p, err := q.Validate()
+			r := q.record()
+			p, err := matcher.Prepare(&r)
 			if err != nil {
 				t.Fatal(err)
 			}
