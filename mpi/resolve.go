@@ -390,6 +390,11 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 				c.noAuto = true
 			case matcher.RuleINSConflict:
 				c.noAuto, c.collision = true, true
+			case matcher.RuleTwins:
+				// A member is a possible twin of the record: whatever
+				// another member says (a typo between the twins' names,
+				// LEOE between LEO and LEONE), a person decides.
+				c.noAuto = true
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {

@@ -378,3 +378,25 @@ func TestResolveConcurrentWithVigilance(t *testing.T) {
 		t.Fatalf("count %d, want %d", ix.Count(), len(recs))
 	}
 }
+
+// A slip between twins' first names (LEOE, between LEO and LEONE) may link
+// to one twin; the other twin must then not link to that identity through
+// the slip: a member that is a possible twin of the record holds the link.
+func TestResolveTwinMemberHoldsTheLink(t *testing.T) {
+	ix := openIndex(t, nil)
+	twin := func(id, first, sex string) matcher.Record {
+		return matcher.Record{Authority: "1.2.3", LocalID: id, BirthName: "HABRIAL", FirstName: first, BirthDate: "2011-12-26",
+			Sex: sex, BirthPlace: "35360", PostalCode: "35500", City: "VITRE", Address: "8 IMPASSE DU LAVOIR"}
+	}
+	leo, slip, leone := twin("1", "LEO", "M"), twin("2", "LEOE", ""), twin("3", "LEONE", "F")
+	resolve(t, ix, leo)
+	if res := resolve(t, ix, slip); res.Decision != DecisionLinked {
+		t.Fatalf("LEOE, no first name, is a slip of LEO: decision %s", res.Decision)
+	}
+	if res := resolve(t, ix, leone); res.Decision == DecisionLinked {
+		t.Errorf("LEONE linked into the identity of her twin LEO (through LEOE)")
+	}
+	if identityOf(t, ix, leone) == identityOf(t, ix, leo) {
+		t.Errorf("twins LEO and LEONE share an identity")
+	}
+}

@@ -141,6 +141,7 @@ type linkageResult struct {
 	elapsed             time.Duration
 	family              *familyMerges // census only
 	examples            []string
+	merged              []string // identities holding several persons, with their records
 }
 
 // familyMerges counts pairs of distinct persons of one household put in one
@@ -266,6 +267,22 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if persons != nil {
 		res.family = countFamilyMerges(res.acc, truth, persons)
 	}
+	if examples > 0 {
+		index := map[mpi.SourceKey]int{}
+		for i, k := range keys {
+			index[k] = i
+		}
+		for _, id := range res.acc.Collisions {
+			if len(res.merged) >= examples {
+				break
+			}
+			var lines []string
+			for _, k := range res.acc.Members[id] {
+				lines = append(lines, "    "+truth[k]+" "+describeRecord(recs, keys, index[k]))
+			}
+			res.merged = append(res.merged, "  - identity holding several persons\n"+strings.Join(lines, "\n")+"\n")
+		}
+	}
 	if examples > 0 && len(missed) > 0 {
 		scoring := model.WithPopulation(max(len(links), 10000))
 		step := max(1, len(missed)/examples)
@@ -356,15 +373,7 @@ func countFamilyMerges(a clusterAccuracy, truth map[mpi.SourceKey]string, person
 // describeMiss shows a true pair left apart: both records as read, whether
 // the blocking compared them, and the shipped model's verdict.
 func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, compared bool, model *matcher.Model) string {
-	show := func(i int) string {
-		p := recs[i]
-		if p == nil {
-			return fmt.Sprintf("%s/%s (refused)", keys[i].Authority, keys[i].LocalID)
-		}
-		r := p.Record
-		fields := []string{r.BirthName, r.UsedName, r.FirstName, r.FirstNames, r.BirthDate, r.Sex, r.BirthPlace, r.INS, r.PostalCode, r.City, r.Address, r.Phone}
-		return fmt.Sprintf("%s/%s: %s", keys[i].Authority, keys[i].LocalID, strings.Join(fields, " | "))
-	}
+	show := func(i int) string { return describeRecord(recs, keys, i) }
 	verdict := "never compared (no shared blocking keys enough)"
 	if compared {
 		verdict = "compared"
@@ -378,6 +387,17 @@ func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, com
 		}
 	}
 	return fmt.Sprintf("  - %s\n    %s\n    %s\n", verdict, show(pr[0]), show(pr[1]))
+}
+
+// describeRecord shows one record as read.
+func describeRecord(recs []*matcher.Prepared, keys []mpi.SourceKey, i int) string {
+	p := recs[i]
+	if p == nil {
+		return fmt.Sprintf("%s/%s (refused)", keys[i].Authority, keys[i].LocalID)
+	}
+	r := p.Record
+	fields := []string{r.BirthName, r.UsedName, r.FirstName, r.FirstNames, r.BirthDate, r.Sex, r.BirthPlace, r.INS, r.PostalCode, r.City, r.Address, r.Phone}
+	return fmt.Sprintf("%s/%s: %s", keys[i].Authority, keys[i].LocalID, strings.Join(fields, " | "))
 }
 
 // report is one data set's figures as a Markdown table, ready to paste.
@@ -415,6 +435,9 @@ func (r *linkageResult) report() string {
 		fmt.Fprintf(&b, "| merged person pairs: twins / father–son homonyms / other same household / unrelated | %d / %d / %d / %d |\n", fm.twins, fm.homonyms, fm.household, fm.unrelated)
 	}
 	fmt.Fprintf(&b, "| import | %s (%.0f rows/s) |\n", r.elapsed.Round(time.Millisecond), float64(r.rows)/max(r.elapsed.Seconds(), 1e-9))
+	if len(r.merged) > 0 {
+		fmt.Fprintf(&b, "\nIdentities holding several persons (person, then the record):\n\n%s", strings.Join(r.merged, ""))
+	}
 	if len(r.examples) > 0 {
 		fmt.Fprintf(&b, "\nMissed true pairs (evenly sampled): birth name | used name | first name | first names | birth date | sex | birthplace | INS | postal code | city | address | phone\n\n%s", strings.Join(r.examples, ""))
 	}
