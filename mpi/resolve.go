@@ -269,7 +269,7 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 			continue // too common to say anything
 		}
 		inc := 1
-		if b.Rule == matcher.BlockINS {
+		if b.Rule == matcher.BlockINS || len(posting) <= x.opts.RareBlock && matcher.RareSuffices(b.Rule) {
 			inc = len(keys)
 		}
 		for _, o := range posting {

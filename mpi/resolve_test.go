@@ -400,3 +400,24 @@ func TestResolveTwinMemberHoldsTheLink(t *testing.T) {
 		t.Errorf("twins LEO and LEONE share an identity")
 	}
 }
+
+// A record sharing a single key held by very few records is still scored
+// against them (RareBlock); with the rare rule off it is not.
+func TestResolveRareKeySuffices(t *testing.T) {
+	for _, tc := range []struct {
+		rare int
+		want bool
+	}{{3, true}, {-1, false}} {
+		ix := openIndex(t, nil)
+		if tc.rare < 0 {
+			ix.opts.RareBlock = 0
+		}
+		a := matcher.Record{Authority: "1.2.3", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
+		b := matcher.Record{Authority: "1.2.3", LocalID: "2", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
+		resolve(t, ix, a)
+		res := resolve(t, ix, b)
+		if scored := res.Candidate != 0; scored != tc.want {
+			t.Errorf("rare block %d: scored against the other CAMPBELL JACOB %v, want %v", tc.rare, scored, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func init() {
 // The blocking the benchmark's index uses, and replays to measure blocking
 // recall: the patient index's defaults, given explicitly so that the replay
 // and the index cannot differ.
-var benchBlocking = linkeval.IndexBlocking{MaxBlock: 500, MinShared: 2}
+var benchBlocking = linkeval.IndexBlocking{MaxBlock: 500, MinShared: 2, RareBlock: 3}
 
 // runBenchLinkage loads each data set into an empty store through `vigie
 // import identities`'s code with the shipped model, reads the links back
@@ -137,6 +137,7 @@ type linkageResult struct {
 	acc                 clusterAccuracy
 	pending             int
 	truePairs, compared int // true pairs, and those the blocking compared
+	candidates          int // pairs the blocking gives the scorer, of one person or not
 	missedCompared      int // true pairs left apart although compared
 	elapsed             time.Duration
 	family              *familyMerges // census only
@@ -182,7 +183,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords, MaxBlock: benchBlocking.MaxBlock, MinShared: benchBlocking.MinShared})
+	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords, MaxBlock: benchBlocking.MaxBlock, MinShared: benchBlocking.MinShared, RareBlock: benchBlocking.RareBlock})
 	if err != nil {
 		return nil, err
 	}
@@ -249,8 +250,8 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if err != nil {
 		return nil, err
 	}
-	compared, truePairs := benchBlocking.CandidatePairs(recs, owner)
-	res.truePairs, res.compared = truePairs, len(compared)
+	compared, truePairs, candidates := benchBlocking.Replay(recs, owner)
+	res.truePairs, res.compared, res.candidates = truePairs, len(compared), candidates
 	var missed [][2]int
 	group := map[string][]int{}
 	for j, o := range owner {
@@ -431,6 +432,7 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "| splits (persons over ≥ 2 identities) | %d (%.2f %% of persons) |\n", len(a.Splits), pct(len(a.Splits), a.Persons))
 	fmt.Fprintf(&b, "| review queue | %d (%.2f %% of records) |\n", r.pending, pct(r.pending, r.rows))
 	fmt.Fprintf(&b, "| blocking recall (true pairs compared) | %.5f (%d of %d; %d compared yet left apart) |\n", r.blockingRecall(), r.compared, r.truePairs, r.missedCompared)
+	fmt.Fprintf(&b, "| candidates per record (records scored against, replayed) | %.2f |\n", float64(r.candidates)/float64(max(r.rows, 1)))
 	if fm := r.family; fm != nil {
 		fmt.Fprintf(&b, "| merged person pairs: twins / father–son homonyms / other same household / unrelated | %d / %d / %d / %d |\n", fm.twins, fm.homonyms, fm.household, fm.unrelated)
 	}
