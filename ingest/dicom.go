@@ -348,8 +348,8 @@ func readPatient(ds elems, opts DICOMOptions, rep *DoseReport) error {
 }
 
 // dropInvalidTraits clears the optional traits the patient index would
-// refuse (an anonymised birth date 9999-01-01, an INS whose key does not
-// match), so that the exam still reaches the ledger under its source
+// refuse (an anonymised birth date 9999-01-01), and warns about an INS
+// whose key does not match (the index keeps it, unused), so that the exam still reaches the ledger under its source
 // record; each drop is a warning that names the trait, never its value.
 func dropInvalidTraits(p *matcher.Record) []string {
 	var warnings []string
@@ -359,6 +359,11 @@ func dropInvalidTraits(p *matcher.Record) []string {
 		}
 		_, err := matcher.Prepare(p)
 		if err == nil {
+			// An invalid INS is kept: the index stores it verbatim and
+			// does not use it as evidence.
+			if err := matcher.InvalidINS(p); err != nil {
+				warnings = append(warnings, "patient trait "+vigie.ErrorField(err)+" kept but not used: the patient index sets it aside as invalid")
+			}
 			return warnings
 		}
 		field := vigie.ErrorField(err)

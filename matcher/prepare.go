@@ -45,7 +45,8 @@ type Prepared struct {
 
 // Prepare validates a record and computes its comparison form. An error is a
 // *vigie.Error with code EINVALID naming the field at fault; nothing is
-// silently dropped: an invalid INS or birth date is an error, not an absence.
+// silently dropped: an invalid birth date is an error, not an absence; an
+// invalid INS stays in the record, unused, and InvalidINS reports it.
 func Prepare(r *Record) (*Prepared, error) {
 	if strings.TrimSpace(r.Authority) == "" {
 		return nil, vigie.Invalid("authority", "the assigning authority is required")
@@ -106,11 +107,11 @@ func Prepare(r *Record) (*Prepared, error) {
 	if p.BirthPlace, err = parseBirthPlace(r.BirthPlace); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(r.INS) != "" {
-		if p.INS, err = ParseINS(r.INS, strings.TrimSpace(r.INSOID)); err != nil {
-			return nil, err
-		}
-		p.HasINS = true
+	// An INS that fails its checks (a wrong key, two digits transposed) is
+	// kept verbatim in the record, ignored as evidence and reported
+	// (InvalidINS): the row is not lost for it.
+	if ins, err := ParseINS(r.INS, strings.TrimSpace(r.INSOID)); strings.TrimSpace(r.INS) != "" && err == nil {
+		p.INS, p.HasINS = ins, true
 		p.INSMismatch = insContradicts(p)
 	}
 

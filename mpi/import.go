@@ -365,6 +365,7 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 		l.cur = nil
 		return fmt.Errorf("mpi: import line %d: resolve %s: %w", line, r.k, err)
 	}
+	res.Warnings = r.warnings
 	t.applied()
 	l.decided++
 	b.rowEnds = append(b.rowEnds, len(b.entries))

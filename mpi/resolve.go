@@ -86,6 +86,7 @@ func (x *Index) resolveRow(ctx context.Context, r *row, actor Actor, held bool) 
 	if err != nil {
 		return Result{}, fmt.Errorf("mpi: resolve %s: %w", r.k, err)
 	}
+	res.Warnings = r.warnings
 	return res, nil
 }
 
@@ -101,6 +102,7 @@ type row struct {
 	blocks        []string // blockString of each of keys
 	form          []byte   // encodeNormal(p)
 	family, first string   // freqValues(p)
+	warnings      []error  // traits kept but not used (see Result.Warnings)
 }
 
 // prepareRow validates and prepares a record sent by actor. An invalid
@@ -122,6 +124,9 @@ func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 	var err error
 	if r.p, err = matcher.Prepare(&r.rec); err != nil {
 		return nil, wrap(err)
+	}
+	if err := matcher.InvalidINS(&r.rec); err != nil {
+		r.warnings = append(r.warnings, err)
 	}
 	r.keys = matcher.BlockingKeys(r.p)
 	for _, b := range r.keys {

@@ -256,7 +256,6 @@ func TestResolveInvalidWritesNothing(t *testing.T) {
 		edit        func(r *matcher.Record)
 	}{
 		{"bad date", "birth_date", func(r *matcher.Record) { r.BirthDate = "1948-02-30" }},
-		{"bad INS key", "ins", func(r *matcher.Record) { r.INS = "276037510669380" }},
 		{"bad sex", "sex", func(r *matcher.Record) { r.Sex = "Z" }},
 		{"no local id", "local_id", func(r *matcher.Record) { r.LocalID = " " }},
 		{"control character", "local_id", func(r *matcher.Record) { r.LocalID = "A\x001" }},
@@ -419,5 +418,26 @@ func TestResolveRareKeySuffices(t *testing.T) {
 		if scored := res.Candidate != 0; scored != tc.want {
 			t.Errorf("rare block %d: scored against the other CAMPBELL JACOB %v, want %v", tc.rare, scored, tc.want)
 		}
+	}
+}
+
+// A record whose INS fails its checks is filed on its other traits, the
+// number kept verbatim, and the result warns about it.
+func TestResolveKeepsInvalidINS(t *testing.T) {
+	ix := openIndex(t, nil)
+	a := person("1.2.250.1.1", "A1")
+	resolve(t, ix, a)
+	b := person("1.2.250.1.2", "B1")
+	b.INS = "276037510669380" // key should be 26
+	res := resolve(t, ix, b)
+	if res.Decision != DecisionLinked {
+		t.Errorf("the same person with an invalid INS: decision %s, want linked", res.Decision)
+	}
+	if len(res.Warnings) != 1 || vigie.ErrorField(res.Warnings[0]) != "ins" {
+		t.Errorf("warnings %v, want one naming ins", res.Warnings)
+	}
+	hist, err := ix.History(ctx, key(b))
+	if err != nil || len(hist) != 1 || hist[0].Record.INS != b.INS {
+		t.Errorf("the invalid INS is not kept verbatim: %+v, %v", hist, err)
 	}
 }

@@ -64,6 +64,10 @@ type Result struct {
 	Score     *matcher.Score
 	// Reviews lists the review items this resolution opened.
 	Reviews []uint64
+	// Warnings are the record's traits kept verbatim but not used as
+	// evidence, each an EINVALID error naming the field (an INS whose key
+	// is wrong): the record was filed on the rest.
+	Warnings []error
 }
 
 // Explanation returns the score table of the best candidate, or "".

@@ -134,6 +134,7 @@ type linkageResult struct {
 	name                string
 	rows                int
 	refused             map[string]int // by reason
+	setAside            map[string]int // rows kept with a trait set aside (an invalid INS), by reason
 	acc                 clusterAccuracy
 	pending             int
 	truePairs, compared int // true pairs, and those the blocking compared
@@ -174,7 +175,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 			return nil, err
 		}
 	}
-	res := &linkageResult{name: s.name, refused: map[string]int{}}
+	res := &linkageResult{name: s.name, refused: map[string]int{}, setAside: map[string]int{}}
 
 	// Import into an empty store, as `vigie import identities` does.
 	dataDir := filepath.Join(work, "store")
@@ -193,7 +194,13 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	defer f.Close()
-	sum, err := importIdentities(ctx, ix, db, f, io.Discard, nil, importOptions{reject: func(_ int, err error) { res.refused[refusalReason(err)]++ }})
+	sum, err := importIdentities(ctx, ix, db, f, io.Discard, nil, importOptions{
+		reject: func(_ int, err error) { res.refused[refusalReason(err)]++ },
+		ack: func(_ int, r mpi.Result) {
+			for _, w := range r.Warnings {
+				res.setAside[refusalReason(w)]++
+			}
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -425,6 +432,14 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "\n### %s\n\n| measure | value |\n|---|---|\n", r.name)
 	fmt.Fprintf(&b, "| records (rows) | %d, of %d persons, %d true pairs |\n", r.rows, a.Persons, a.TruePairs)
 	fmt.Fprintf(&b, "| rows refused | %s |\n", refusedText)
+	var aside []string
+	for why, n := range r.setAside {
+		aside = append(aside, fmt.Sprintf("%d %s", n, why))
+	}
+	slices.Sort(aside)
+	if len(aside) > 0 {
+		fmt.Fprintf(&b, "| rows kept with a trait set aside | %s |\n", strings.Join(aside, "; "))
+	}
 	fmt.Fprintf(&b, "| pairwise precision | %.5f (%d pairs linked, %d right) |\n", a.Precision(), a.FoundPairs, a.TP)
 	fmt.Fprintf(&b, "| pairwise recall | %.5f |\n", a.Recall())
 	fmt.Fprintf(&b, "| F1 | %.5f |\n", a.F1())
