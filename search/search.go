@@ -475,6 +475,11 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 		return nil, vigie.Invalid("limit", "%d is outside 1..100", q.Limit)
 	}
 	r := q.record()
+	// A record keeps an invalid INS aside; a query with one is a mistake
+	// to show the person searching.
+	if err := matcher.InvalidINS(&r); err != nil {
+		return nil, err
+	}
 	p, err := matcher.Prepare(&r)
 	if err != nil {
 		return nil, err
