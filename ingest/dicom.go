@@ -349,7 +349,7 @@ func readPatient(ds elems, opts DICOMOptions, rep *DoseReport) error {
 
 // dropInvalidTraits clears the optional traits the patient index would
 // refuse (an anonymised birth date 9999-01-01, in the future; an INS whose
-// key does not match; a name holding control characters or over its
+// key does not match is kept, unused, with a warning; a name holding control characters or over its
 // limit), so that the exam still reaches the ledger under its source
 // record; each drop is a warning that names the trait, never its value.
 // It asks matcher.Admit, the index's own door, and leaves p cleaned as the
@@ -365,6 +365,11 @@ func dropInvalidTraits(p *matcher.Record) []string {
 		if err == nil {
 			if bad, _ := prep.DateInvalid(); bad {
 				warnings = append(warnings, "patient trait birth_date unreadable: kept as sent, not used for matching")
+			}
+			// An invalid INS is kept: the index stores it verbatim and
+			// does not use it as evidence.
+			if err := matcher.InvalidINS(p); err != nil {
+				warnings = append(warnings, "patient trait "+vigie.ErrorField(err)+" kept but not used: the patient index sets it aside as invalid")
 			}
 			return warnings
 		}

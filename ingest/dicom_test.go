@@ -628,7 +628,12 @@ func TestParseDICOMDropsInvalidTraits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Patient.INS != "" || len(rep.OtherIDs) != 1 {
-		t.Errorf("INS with a wrong key kept: %+v", rep.Patient)
+	// An INS with a wrong key is kept verbatim (the index sets it aside as
+	// invalid) and warned about, by field, never by value.
+	if rep.Patient.INS != "161047512345678" || len(rep.OtherIDs) != 1 {
+		t.Errorf("INS with a wrong key not kept verbatim: %+v", rep.Patient)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "ins kept but not used") || strings.Contains(rep.Warnings[0], "161047") {
+		t.Errorf("INS with a wrong key: warnings %q", rep.Warnings)
 	}
 }

@@ -95,6 +95,7 @@ func (a Clusters[K]) String() string {
 // earlier records being skipped (never the INS).
 type IndexBlocking struct {
 	MaxBlock, MinShared int
+	RareBlock           int // a key shared by at most this many earlier records suffices (see matcher.RareSuffices)
 }
 
 // CandidatePairs replays a load in file order: recs are the prepared
@@ -104,6 +105,13 @@ type IndexBlocking struct {
 // number of such true pairs in all (refused records included: their pairs
 // are never compared).
 func (b IndexBlocking) CandidatePairs(recs []*matcher.Prepared, person []string) (compared map[[2]int]bool, truePairs int) {
+	compared, truePairs, _ = b.Replay(recs, person)
+	return compared, truePairs
+}
+
+// Replay is CandidatePairs that also counts every pair compared, of one
+// person or not: the work the blocking gives the scorer.
+func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compared map[[2]int]bool, truePairs, candidates int) {
 	byPerson := map[string][]int{}
 	postings := map[matcher.BlockingKey][]int{}
 	compared = map[[2]int]bool{}
@@ -124,11 +132,16 @@ func (b IndexBlocking) CandidatePairs(recs []*matcher.Prepared, person []string)
 				continue
 			}
 			inc := 1
-			if k.Rule == matcher.BlockINS {
+			if k.Rule == matcher.BlockINS || len(post) <= b.RareBlock && matcher.RareSuffices(k.Rule) {
 				inc = len(keys)
 			}
 			for _, i := range post {
 				shared[i] += inc
+			}
+		}
+		for _, n := range shared {
+			if n >= need && need > 0 {
+				candidates++
 			}
 		}
 		for _, i := range earlier {
@@ -140,7 +153,7 @@ func (b IndexBlocking) CandidatePairs(recs []*matcher.Prepared, person []string)
 			postings[k] = append(postings[k], j)
 		}
 	}
-	return compared, truePairs
+	return compared, truePairs, candidates
 }
 
 // SortedPairs returns the keys of a pair set in order.

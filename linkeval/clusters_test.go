@@ -2,6 +2,7 @@ package linkeval
 
 import (
 	"math"
+	"strconv"
 	"testing"
 
 	"vigie/matcher"
@@ -77,5 +78,43 @@ func TestCandidatePairs(t *testing.T) {
 	pa, pb := prep(t, a), prep(t, b)
 	if compared, total := (IndexBlocking{MaxBlock: 0, MinShared: 2}).CandidatePairs([]*matcher.Prepared{pa, pb}, []string{"x", "x"}); total != 1 || !compared[[2]int{0, 1}] {
 		t.Fatalf("shared INS: compared %v of %d", SortedPairs(compared), total)
+	}
+}
+
+// A key held by very few records suffices alone, unless it is the bare
+// birth date; a common key alone never does.
+func TestCandidatePairsRareKey(t *testing.T) {
+	// Same family name and first initial, birth year and day wrong: one
+	// key (name_first) shared.
+	a := matcher.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
+	b := matcher.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
+	// Same birth date only.
+	c := matcher.Record{BirthName: "HUGHES", FirstName: "DAISY", BirthDate: "1987-06-06"}
+	recs := []*matcher.Prepared{prep(t, a), prep(t, b), prep(t, c)}
+	person := []string{"p", "p", "q"}
+	for _, tc := range []struct {
+		rare int
+		want bool
+	}{{0, false}, {3, true}} {
+		compared, _, candidates := IndexBlocking{MaxBlock: 500, MinShared: 2, RareBlock: tc.rare}.Replay(recs, person)
+		if compared[[2]int{0, 1}] != tc.want {
+			t.Errorf("rare block %d: CAMPBELL JACOB 1987/1988 compared %v, want %v", tc.rare, compared[[2]int{0, 1}], tc.want)
+		}
+		// HUGHES shares only the birth date with CAMPBELL: never scored.
+		if want := map[bool]int{false: 0, true: 1}[tc.want]; candidates != want {
+			t.Errorf("rare block %d: %d candidate pairs, want %d", tc.rare, candidates, want)
+		}
+	}
+	// The same key held by more records than the rare size: not enough.
+	many := []*matcher.Prepared{prep(t, a)}
+	for i := range 4 {
+		r := a
+		r.BirthDate = strconv.Itoa(1990+i) + "-01-0" + strconv.Itoa(i+2)
+		many = append(many, prep(t, r))
+	}
+	many = append(many, prep(t, b))
+	owners := []string{"p", "x1", "x2", "x3", "x4", "p"}
+	if compared, _, _ := (IndexBlocking{MaxBlock: 500, MinShared: 2, RareBlock: 3}).Replay(many, owners); compared[[2]int{0, 5}] {
+		t.Errorf("a key held by 5 records sufficed alone")
 	}
 }

@@ -17,6 +17,14 @@ const (
 	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
 )
 
+// RareSuffices reports whether a key of the rule, when held by very few
+// records, is enough on its own to compare two records. The full birth
+// date is not: how many records share one grows with the index, so a small
+// block only says the index is small. INS always suffices (see the index).
+func RareSuffices(rule string) bool {
+	return rule != BlockDate && rule != BlockINS
+}
+
 // BlockFields returns the fields a blocking rule compares.
 func BlockFields(rule string) []Field {
 	switch rule {

@@ -118,6 +118,10 @@ type Comparison struct {
 	// agree exactly: their frequency adjusts the weight.
 	NameValue, FirstValue string
 
+	// Notes say in words why a field got its level when the level's name
+	// alone would mislead (a first name cut short graded as compound).
+	Notes [NumFields]string
+
 	A, B *Prepared
 }
 
@@ -125,7 +129,7 @@ type Comparison struct {
 func Compare(a, b *Prepared) Comparison {
 	c := Comparison{A: a, B: b}
 	c.Levels[FieldName], c.NameValue = compareFamily(a, b)
-	c.Levels[FieldFirstName], c.FirstValue = compareFirst(a, b)
+	c.Levels[FieldFirstName], c.FirstValue, c.Notes[FieldFirstName] = compareFirst(a, b)
 	if c.Levels[FieldName] >= NameTypo && c.Levels[FieldFirstName] >= NameTypo && swapped(a, b) {
 		c.Levels[FieldName], c.Levels[FieldFirstName] = NameSwapped, NameSwapped
 		c.NameValue, c.FirstValue = "", ""
@@ -245,25 +249,39 @@ func compareFamily(a, b *Prepared) (Level, string) {
 	return l, ""
 }
 
-func compareFirst(a, b *Prepared) (Level, string) {
+func compareFirst(a, b *Prepared) (Level, string, string) {
 	l := compareNames(&a.First, &b.First)
 	if l == Null || l == NameExact {
 		if l == NameExact {
-			return l, a.First.Glued
+			return l, a.First.Glued, ""
 		}
-		return l, ""
+		return l, "", ""
 	}
 	// Known by another of the birth first names.
 	if inList(&a.First, b.List) || inList(&b.First, a.List) {
-		return NameVariant, ""
+		return NameVariant, "", ""
 	}
 	if l == NameVariant {
-		return NameCompound, ""
+		return NameCompound, "", ""
 	}
 	if l == NameCompound || compoundPart(&a.First, b) || compoundPart(&b.First, a) {
-		return NameCompound, ""
+		return NameCompound, "", ""
 	}
-	return l, ""
+	// A first name cut short (CHRISTOP, A. CAROLINE, JP) is the full one
+	// abbreviated, not another name.
+	if l >= NameTypo && abbreviates(&a.First, &b.First) {
+		return NameCompound, "", "one is the other cut short or abbreviated"
+	}
+	// One keystroke on a short name (TOM / TPM) is a slip when one of the
+	// two is no given name at all; TOM / TIM are two names.
+	if l == NameDifferent && len(a.First.Glued) >= 3 && len(b.First.Glued) >= 3 && oneSlip(a.First.Glued, b.First.Glued) {
+		_, ka := KnownGivenName(a.First.Glued)
+		_, kb := KnownGivenName(b.First.Glued)
+		if !ka || !kb {
+			return NameTypo, "", "one keystroke apart, and one of them is no known first name"
+		}
+	}
+	return l, "", ""
 }
 
 func inList(n *Name, list []Name) bool {

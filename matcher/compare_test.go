@@ -148,6 +148,43 @@ func TestCompareOtherFields(t *testing.T) {
 	}
 }
 
+// An INS that fails its checks does not refuse the record: it stays in the
+// record, is not used (no INS key, no INS level) and InvalidINS says why.
+func TestPrepareKeepsInvalidINS(t *testing.T) {
+	for _, tc := range []struct {
+		ins     string
+		invalid bool
+	}{
+		{"276037510669380", true}, // key should be 26
+		{"176037510669380", true}, // first digit changed: the key no longer matches
+		{"27603751066938", true},  // a digit short
+		{"279035121518989", false},
+		{"", false},
+	} {
+		r := Record{Authority: "a", LocalID: "1", BirthName: "MARTIN", INS: tc.ins, INSOID: OIDINSNIR}
+		p, err := Prepare(&r)
+		if err != nil {
+			t.Fatalf("Prepare with INS %q: %v", tc.ins, err)
+		}
+		if got := InvalidINS(&r) != nil; got != tc.invalid {
+			t.Errorf("INS %q: invalid %v, want %v", tc.ins, got, tc.invalid)
+		}
+		if tc.invalid && (p.HasINS || p.Record.INS != tc.ins) {
+			t.Errorf("INS %q: used as evidence (%v) or not kept verbatim (%q)", tc.ins, p.HasINS, p.Record.INS)
+		}
+		for _, k := range BlockingKeys(p) {
+			if tc.invalid && k.Rule == BlockINS {
+				t.Errorf("INS %q: filed under an INS key", tc.ins)
+			}
+		}
+	}
+	bad := prep(t, Record{BirthName: "MARTIN", INS: "276037510669380"})
+	other := prep(t, Record{BirthName: "MARTIN", INS: "276037510669380"})
+	if c := Compare(bad, other); c.Levels[FieldINS] != Null {
+		t.Errorf("two records with the same invalid INS: INS level %s, want missing", FieldINS.LevelName(c.Levels[FieldINS]))
+	}
+}
+
 func TestPrepareRejects(t *testing.T) {
 	for _, tc := range []struct {
 		r     Record
@@ -155,7 +192,6 @@ func TestPrepareRejects(t *testing.T) {
 	}{
 		{Record{LocalID: "1"}, "authority"},
 		{Record{Authority: "a"}, "local_id"},
-		{Record{Authority: "a", LocalID: "1", INS: "276037510669380"}, "ins"},
 		{Record{Authority: "a", LocalID: "1", Sex: "Z"}, "sex"},
 		{Record{Authority: "a", LocalID: "1", BirthPlace: "Bordeaux"}, "birth_place"},
 		{Record{Authority: "a", LocalID: "1", Status: "VALIDE"}, "status"},

@@ -20,7 +20,11 @@ func (s *Score) Table() string {
 		if f.TF != 0 {
 			tf = fmt.Sprintf(" (frequency %+.1f)", f.TF)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%+.1f%s\t\n", f.Field, dash(f.A), dash(f.B), f.Field.LevelName(f.Level), f.Weight, tf)
+		level := f.Field.LevelName(f.Level)
+		if f.Note != "" {
+			level += " (" + f.Note + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%+.1f%s\t\n", f.Field, dash(f.A), dash(f.B), level, f.Weight, tf)
 	}
 	fmt.Fprintf(w, "total\t\t\t\t%+.1f\t\n", s.Weight)
 	fmt.Fprintf(w, "prior\t\t\t\t%+.1f\t\n", s.Prior)

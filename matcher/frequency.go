@@ -54,3 +54,10 @@ func (t *FrequencyTable) FirstNameFrequency(v string) float64 {
 	}
 	return float64(t.firsts[v]) / float64(t.firstTot)
 }
+
+// FirstNameCount returns how many records carry this first name.
+func (t *FrequencyTable) FirstNameCount(v string) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return int(t.firsts[v])
+}

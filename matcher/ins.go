@@ -248,3 +248,15 @@ func insKey(body string) int {
 	}
 	return int(97 - v%97)
 }
+
+// InvalidINS returns why a record's INS fails its checks (an EINVALID
+// error naming the field), or nil when it has none or a valid one. Prepare
+// keeps such a number verbatim in the record and does not use it as
+// evidence: the caller reports it.
+func InvalidINS(r *Record) error {
+	if strings.TrimSpace(r.INS) == "" {
+		return nil
+	}
+	_, err := ParseINS(r.INS, strings.TrimSpace(r.INSOID))
+	return err
+}

@@ -192,6 +192,7 @@ type FieldScore struct {
 	Weight float64 // log2(m/u), TF-adjusted; 0 for missing
 	TF     float64 // the adjustment included in Weight, in bits
 	A, B   string  // the values compared, for display
+	Note   string  // why the level, in words, when its name would mislead
 }
 
 // Rule is a hard rule that fired, above the sum of weights.
@@ -219,7 +220,7 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	s.Prior = m.PriorWeight()
 	insUsable := c.A != nil && c.B != nil && !c.A.INSMismatch && !c.B.INSMismatch
 	for f := Field(0); f < NumFields; f++ {
-		fs := FieldScore{Field: f, Level: c.Levels[f]}
+		fs := FieldScore{Field: f, Level: c.Levels[f], Note: c.Notes[f]}
 		if c.A != nil && c.B != nil {
 			fs.A, fs.B = displayValue(c.A, f), displayValue(c.B, f)
 		}
@@ -247,7 +248,7 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	}
 	s.Probability = probability(s.Weight + s.Prior)
 	s.AutoLink = s.Probability >= m.AutoLink
-	m.applyRules(c, &s)
+	m.applyRules(c, &s, freq)
 	switch {
 	case s.AutoLink:
 		s.Grade = GradeCertain
@@ -267,7 +268,7 @@ func probability(bits float64) float64 {
 
 // applyRules enforces the identity-vigilance rules that no sum of weights
 // may override.
-func (m *Model) applyRules(c *Comparison, s *Score) {
+func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	if c.A == nil || c.B == nil {
 		return
 	}
@@ -310,11 +311,13 @@ func (m *Model) applyRules(c *Comparison, s *Score) {
 			}
 		}
 		// Twins share a family name and a birth date, and parents give
-		// them alike first names (MARIE and MARINE): a first name that is
-		// only a slip away from the other on such a pair is as likely a
-		// twin as a typo, so a person decides.
+		// them alike first names (MARIE and MARINE): when both first
+		// names are real given names, one only a slip away from the other
+		// is as likely a twin as a typo, so a person decides. A first
+		// name that is no given name at all (OLIVLER) is a typo.
 		if fl := c.Levels[FieldFirstName]; s.AutoLink && fl >= NameTypo && fl <= NameSimilar &&
-			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameVariant && c.Levels[FieldINS] != INSSame {
+			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameVariant && c.Levels[FieldINS] != INSSame &&
+			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)

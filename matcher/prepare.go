@@ -56,10 +56,11 @@ const OldestPlausibleYear = 1900
 
 // Prepare validates a record and computes its comparison form. An error is a
 // *vigie.Error with code EINVALID naming the field at fault; nothing is
-// silently dropped: an invalid INS is an error, not an absence. A birth date
-// that cannot be read is not an error: it is flagged (DateInvalid) and
-// counts as missing. Prepare does not apply the text rule and the limits:
-// the doors call Admit, which does (see Clean).
+// silently dropped. A birth date that cannot be read is not an error: it
+// is flagged (DateInvalid) and counts as missing; an invalid INS stays in
+// the record, unused, and InvalidINS reports it. Prepare does not apply
+// the text rule and the limits: the doors call Admit, which does (see
+// Clean).
 func Prepare(r *Record) (*Prepared, error) {
 	if strings.TrimSpace(r.Authority) == "" {
 		return nil, vigie.Invalid("authority", "the assigning authority is required")
@@ -120,11 +121,11 @@ func Prepare(r *Record) (*Prepared, error) {
 	if p.BirthPlace, err = parseBirthPlace(r.BirthPlace); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(r.INS) != "" {
-		if p.INS, err = ParseINS(r.INS, strings.TrimSpace(r.INSOID)); err != nil {
-			return nil, err
-		}
-		p.HasINS = true
+	// An INS that fails its checks (a wrong key, two digits transposed) is
+	// kept verbatim in the record, ignored as evidence and reported
+	// (InvalidINS): the row is not lost for it.
+	if ins, err := ParseINS(r.INS, strings.TrimSpace(r.INSOID)); strings.TrimSpace(r.INS) != "" && err == nil {
+		p.INS, p.HasINS = ins, true
 		p.INSMismatch = insContradicts(p)
 	}
 
@@ -187,8 +188,9 @@ func (p *Prepared) DateImplausible() bool {
 
 // Warnings says what of the record was taken in but not believed, one
 // sentence each naming the field: an unreadable birth date (kept
-// verbatim, not used for matching) and an implausibly old one (the record
-// goes to review rather than linking by itself).
+// verbatim, not used for matching), an implausibly old one (the record
+// goes to review rather than linking by itself) and an INS whose key or
+// digits are wrong (kept verbatim, not used as evidence).
 func (p *Prepared) Warnings() []string {
 	var w []string
 	if bad, why := p.DateInvalid(); bad {
@@ -196,6 +198,11 @@ func (p *Prepared) Warnings() []string {
 	}
 	if p.DateImplausible() {
 		w = append(w, fmt.Sprintf("birth_date: year %d is before %d: the record goes to review rather than linking by itself", p.Date.Year, OldestPlausibleYear))
+	}
+	if p.Record != nil {
+		if err := InvalidINS(p.Record); err != nil {
+			w = append(w, err.Error()+": kept as sent, not used as evidence")
+		}
 	}
 	return w
 }

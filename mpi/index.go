@@ -34,6 +34,13 @@ type Options struct {
 	// records, the records sharing only a birth date or only a first name
 	// and year are many, and almost never the same person.
 	MinShared int
+	// RareBlock is the size up to which a single shared key suffices to
+	// score a record (default 3): a family name and birth year, a first
+	// name and year, a name and initial, or an address held by so few
+	// records is strong evidence on its own (a one-key pair is otherwise
+	// left out). The birth date alone never suffices: its blocks grow with
+	// the index, and a small one only says the index is small.
+	RareBlock int
 	// MinPopulation is the smallest population the model's prior refers to
 	// (default 10,000): in a nearly empty index the prior odds of a match
 	// are high, and a few records must not link on weak evidence.
@@ -71,6 +78,9 @@ func (o *Options) defaults() {
 	}
 	if o.MinShared <= 0 {
 		o.MinShared = 2
+	}
+	if o.RareBlock <= 0 {
+		o.RareBlock = 3
 	}
 	if o.MinPopulation <= 0 {
 		o.MinPopulation = 10000

@@ -281,7 +281,7 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 			continue // too common to say anything
 		}
 		inc := 1
-		if b.Rule == matcher.BlockINS {
+		if b.Rule == matcher.BlockINS || len(posting) <= x.opts.RareBlock && matcher.RareSuffices(b.Rule) {
 			inc = len(keys)
 		}
 		for _, o := range posting {
@@ -402,6 +402,11 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 				c.noAuto = true
 			case matcher.RuleINSConflict:
 				c.noAuto, c.collision = true, true
+			case matcher.RuleTwins:
+				// A member is a possible twin of the record: whatever
+				// another member says (a typo between the twins' names,
+				// LEOE between LEO and LEONE), a person decides.
+				c.noAuto = true
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {

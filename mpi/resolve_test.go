@@ -262,7 +262,6 @@ func TestResolveInvalidWritesNothing(t *testing.T) {
 		{"bidi override", "birth_name", func(r *matcher.Record) { r.BirthName = "\u202eETTIFFAL" }},
 		{"invalid UTF-8", "city", func(r *matcher.Record) { r.City = "B\xe9GLES" }},
 		{"oversized local id", "local_id", func(r *matcher.Record) { r.LocalID = strings.Repeat("9", 257) }},
-		{"bad INS key", "ins", func(r *matcher.Record) { r.INS = "276037510669380" }},
 		{"bad sex", "sex", func(r *matcher.Record) { r.Sex = "Z" }},
 		{"no local id", "local_id", func(r *matcher.Record) { r.LocalID = " " }},
 		{"control character", "local_id", func(r *matcher.Record) { r.LocalID = "A\x001" }},
@@ -382,5 +381,69 @@ func TestResolveConcurrentWithVigilance(t *testing.T) {
 	wg.Wait()
 	if ix.Count() != len(recs) {
 		t.Fatalf("count %d, want %d", ix.Count(), len(recs))
+	}
+}
+
+// A slip between twins' first names (LEOE, between LEO and LEONE) may link
+// to one twin; the other twin must then not link to that identity through
+// the slip: a member that is a possible twin of the record holds the link.
+func TestResolveTwinMemberHoldsTheLink(t *testing.T) {
+	ix := openIndex(t, nil)
+	twin := func(id, first, sex string) matcher.Record {
+		return matcher.Record{Authority: "1.2.3", LocalID: id, BirthName: "HABRIAL", FirstName: first, BirthDate: "2011-12-26",
+			Sex: sex, BirthPlace: "35360", PostalCode: "35500", City: "VITRE", Address: "8 IMPASSE DU LAVOIR"}
+	}
+	leo, slip, leone := twin("1", "LEO", "M"), twin("2", "LEOE", ""), twin("3", "LEONE", "F")
+	resolve(t, ix, leo)
+	if res := resolve(t, ix, slip); res.Decision != DecisionLinked {
+		t.Fatalf("LEOE, no first name, is a slip of LEO: decision %s", res.Decision)
+	}
+	if res := resolve(t, ix, leone); res.Decision == DecisionLinked {
+		t.Errorf("LEONE linked into the identity of her twin LEO (through LEOE)")
+	}
+	if identityOf(t, ix, leone) == identityOf(t, ix, leo) {
+		t.Errorf("twins LEO and LEONE share an identity")
+	}
+}
+
+// A record sharing a single key held by very few records is still scored
+// against them (RareBlock); with the rare rule off it is not.
+func TestResolveRareKeySuffices(t *testing.T) {
+	for _, tc := range []struct {
+		rare int
+		want bool
+	}{{3, true}, {-1, false}} {
+		ix := openIndex(t, nil)
+		if tc.rare < 0 {
+			ix.opts.RareBlock = 0
+		}
+		a := matcher.Record{Authority: "1.2.3", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
+		b := matcher.Record{Authority: "1.2.3", LocalID: "2", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
+		resolve(t, ix, a)
+		res := resolve(t, ix, b)
+		if scored := res.Candidate != 0; scored != tc.want {
+			t.Errorf("rare block %d: scored against the other CAMPBELL JACOB %v, want %v", tc.rare, scored, tc.want)
+		}
+	}
+}
+
+// A record whose INS fails its checks is filed on its other traits, the
+// number kept verbatim, and the result warns about it.
+func TestResolveKeepsInvalidINS(t *testing.T) {
+	ix := openIndex(t, nil)
+	a := person("1.2.250.1.1", "A1")
+	resolve(t, ix, a)
+	b := person("1.2.250.1.2", "B1")
+	b.INS = "276037510669380" // key should be 26
+	res := resolve(t, ix, b)
+	if res.Decision != DecisionLinked {
+		t.Errorf("the same person with an invalid INS: decision %s, want linked", res.Decision)
+	}
+	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], "ins: ") {
+		t.Errorf("warnings %v, want one naming ins", res.Warnings)
+	}
+	hist, err := ix.History(ctx, key(b))
+	if err != nil || len(hist) != 1 || hist[0].Record.INS != b.INS {
+		t.Errorf("the invalid INS is not kept verbatim: %+v, %v", hist, err)
 	}
 }

@@ -65,7 +65,7 @@ type Result struct {
 	// Reviews lists the review items this resolution opened.
 	Reviews []uint64
 	// Warnings says what of the record was stored but not believed (an
-	// unreadable or implausibly old birth date), one sentence each naming
+	// unreadable or implausibly old birth date, an INS whose key is wrong), one sentence each naming
 	// the field (matcher.Prepared.Warnings).
 	Warnings []string
 }

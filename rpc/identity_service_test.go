@@ -185,7 +185,7 @@ func TestDecideReviewAnswersItsOwnEvents(t *testing.T) {
 	for i := range 40 {
 		var ids [2]mpi.ID
 		for j := range 2 {
-			r, err := f.index.Resolve(ctx, matcher.Record{Authority: site, LocalID: fmt.Sprintf("M%d-%d", i, j), BirthName: fmt.Sprintf("NOM%c%c", 'A'+i%26, 'A'+j), FirstName: "PAUL", BirthDate: fmt.Sprintf("19%02d-01-01", 20+i), Sex: "M"}, mpi.System)
+			r, err := f.index.Resolve(ctx, matcher.Record{Authority: site, LocalID: fmt.Sprintf("M%d-%d", i, j), BirthName: fmt.Sprintf("NOM%c%c", 'A'+i%26, 'A'+j), FirstName: []string{"PAUL", "MARC"}[j], BirthDate: fmt.Sprintf("19%02d-01-01", 20+i), Sex: "M"}, mpi.System)
 			if err != nil {
 				t.Fatal(err)
 			}

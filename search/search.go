@@ -475,6 +475,11 @@ func (q *Query) Validate() (*matcher.Prepared, error) {
 		return nil, vigie.Invalid("limit", "%d is outside 1..100", q.Limit)
 	}
 	r := q.record()
+	// A record keeps an invalid INS aside; a query with one is a mistake
+	// to show the person searching.
+	if err := matcher.InvalidINS(&r); err != nil {
+		return nil, err
+	}
 	// The door of the patient index (limits, text rule), and a query's
 	// birth date must be readable: a stored record keeps an unreadable one
 	// as sent, a query typed now is asked to say what it means.

@@ -32,7 +32,7 @@ func init() {
 // The blocking the benchmark's index uses, and replays to measure blocking
 // recall: the patient index's defaults, given explicitly so that the replay
 // and the index cannot differ.
-var benchBlocking = linkeval.IndexBlocking{MaxBlock: 500, MinShared: 2}
+var benchBlocking = linkeval.IndexBlocking{MaxBlock: 500, MinShared: 2, RareBlock: 3}
 
 // runBenchLinkage loads each data set into an empty store through `vigie
 // import identities`'s code with the shipped model, reads the links back
@@ -134,13 +134,16 @@ type linkageResult struct {
 	name                string
 	rows                int
 	refused             map[string]int // by reason
+	setAside            map[string]int // rows kept with a trait set aside (an invalid INS), by reason
 	acc                 clusterAccuracy
 	pending             int
 	truePairs, compared int // true pairs, and those the blocking compared
+	candidates          int // pairs the blocking gives the scorer, of one person or not
 	missedCompared      int // true pairs left apart although compared
 	elapsed             time.Duration
 	family              *familyMerges // census only
 	examples            []string
+	merged              []string // identities holding several persons, with their records
 }
 
 // familyMerges counts pairs of distinct persons of one household put in one
@@ -172,7 +175,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 			return nil, err
 		}
 	}
-	res := &linkageResult{name: s.name, refused: map[string]int{}}
+	res := &linkageResult{name: s.name, refused: map[string]int{}, setAside: map[string]int{}}
 
 	// Import into an empty store, as `vigie import identities` does.
 	dataDir := filepath.Join(work, "store")
@@ -181,7 +184,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords, MaxBlock: benchBlocking.MaxBlock, MinShared: benchBlocking.MinShared})
+	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords, MaxBlock: benchBlocking.MaxBlock, MinShared: benchBlocking.MinShared, RareBlock: benchBlocking.RareBlock})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +194,13 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	defer f.Close()
-	sum, err := importIdentities(ctx, ix, db, f, io.Discard, nil, importOptions{reject: func(_ int, err error) { res.refused[refusalReason(err)]++ }})
+	sum, err := importIdentities(ctx, ix, db, f, io.Discard, nil, importOptions{
+		reject: func(_ int, err error) { res.refused[refusalReason(err)]++ },
+		ack: func(_ int, r mpi.Result) {
+			for _, w := range r.Warnings {
+				res.setAside[warningReason(w)]++
+			}
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +257,8 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if err != nil {
 		return nil, err
 	}
-	compared, truePairs := benchBlocking.CandidatePairs(recs, owner)
-	res.truePairs, res.compared = truePairs, len(compared)
+	compared, truePairs, candidates := benchBlocking.Replay(recs, owner)
+	res.truePairs, res.compared, res.candidates = truePairs, len(compared), candidates
 	var missed [][2]int
 	group := map[string][]int{}
 	for j, o := range owner {
@@ -265,6 +274,22 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	}
 	if persons != nil {
 		res.family = countFamilyMerges(res.acc, truth, persons)
+	}
+	if examples > 0 {
+		index := map[mpi.SourceKey]int{}
+		for i, k := range keys {
+			index[k] = i
+		}
+		for _, id := range res.acc.Collisions {
+			if len(res.merged) >= examples {
+				break
+			}
+			var lines []string
+			for _, k := range res.acc.Members[id] {
+				lines = append(lines, "    "+truth[k]+" "+describeRecord(recs, keys, index[k]))
+			}
+			res.merged = append(res.merged, "  - identity holding several persons\n"+strings.Join(lines, "\n")+"\n")
+		}
 	}
 	if examples > 0 && len(missed) > 0 {
 		scoring := model.WithPopulation(max(len(links), 10000))
@@ -282,6 +307,10 @@ var digitsOrQuoted = regexp.MustCompile(`"[^"]*"|[0-9]+`)
 
 // refusalReason names why a row was refused, the values left out, so that
 // refusals of one kind count together.
+// warningReason is a stored row's warning without its values, for
+// counting by reason.
+func warningReason(w string) string { return digitsOrQuoted.ReplaceAllString(w, "…") }
+
 func refusalReason(err error) string {
 	var re *ingest.RowError
 	if errors.As(err, &re) {
@@ -356,15 +385,7 @@ func countFamilyMerges(a clusterAccuracy, truth map[mpi.SourceKey]string, person
 // describeMiss shows a true pair left apart: both records as read, whether
 // the blocking compared them, and the shipped model's verdict.
 func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, compared bool, model *matcher.Model) string {
-	show := func(i int) string {
-		p := recs[i]
-		if p == nil {
-			return fmt.Sprintf("%s/%s (refused)", keys[i].Authority, keys[i].LocalID)
-		}
-		r := p.Record
-		fields := []string{r.BirthName, r.UsedName, r.FirstName, r.FirstNames, r.BirthDate, r.Sex, r.BirthPlace, r.INS, r.PostalCode, r.City, r.Address, r.Phone}
-		return fmt.Sprintf("%s/%s: %s", keys[i].Authority, keys[i].LocalID, strings.Join(fields, " | "))
-	}
+	show := func(i int) string { return describeRecord(recs, keys, i) }
 	verdict := "never compared (no shared blocking keys enough)"
 	if compared {
 		verdict = "compared"
@@ -378,6 +399,17 @@ func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, com
 		}
 	}
 	return fmt.Sprintf("  - %s\n    %s\n    %s\n", verdict, show(pr[0]), show(pr[1]))
+}
+
+// describeRecord shows one record as read.
+func describeRecord(recs []*matcher.Prepared, keys []mpi.SourceKey, i int) string {
+	p := recs[i]
+	if p == nil {
+		return fmt.Sprintf("%s/%s (refused)", keys[i].Authority, keys[i].LocalID)
+	}
+	r := p.Record
+	fields := []string{r.BirthName, r.UsedName, r.FirstName, r.FirstNames, r.BirthDate, r.Sex, r.BirthPlace, r.INS, r.PostalCode, r.City, r.Address, r.Phone}
+	return fmt.Sprintf("%s/%s: %s", keys[i].Authority, keys[i].LocalID, strings.Join(fields, " | "))
 }
 
 // report is one data set's figures as a Markdown table, ready to paste.
@@ -404,6 +436,14 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "\n### %s\n\n| measure | value |\n|---|---|\n", r.name)
 	fmt.Fprintf(&b, "| records (rows) | %d, of %d persons, %d true pairs |\n", r.rows, a.Persons, a.TruePairs)
 	fmt.Fprintf(&b, "| rows refused | %s |\n", refusedText)
+	var aside []string
+	for why, n := range r.setAside {
+		aside = append(aside, fmt.Sprintf("%d %s", n, why))
+	}
+	slices.Sort(aside)
+	if len(aside) > 0 {
+		fmt.Fprintf(&b, "| rows kept with a trait set aside | %s |\n", strings.Join(aside, "; "))
+	}
 	fmt.Fprintf(&b, "| pairwise precision | %.5f (%d pairs linked, %d right) |\n", a.Precision(), a.FoundPairs, a.TP)
 	fmt.Fprintf(&b, "| pairwise recall | %.5f |\n", a.Recall())
 	fmt.Fprintf(&b, "| F1 | %.5f |\n", a.F1())
@@ -411,10 +451,14 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "| splits (persons over ≥ 2 identities) | %d (%.2f %% of persons) |\n", len(a.Splits), pct(len(a.Splits), a.Persons))
 	fmt.Fprintf(&b, "| review queue | %d (%.2f %% of records) |\n", r.pending, pct(r.pending, r.rows))
 	fmt.Fprintf(&b, "| blocking recall (true pairs compared) | %.5f (%d of %d; %d compared yet left apart) |\n", r.blockingRecall(), r.compared, r.truePairs, r.missedCompared)
+	fmt.Fprintf(&b, "| candidates per record (records scored against, replayed) | %.2f |\n", float64(r.candidates)/float64(max(r.rows, 1)))
 	if fm := r.family; fm != nil {
 		fmt.Fprintf(&b, "| merged person pairs: twins / father–son homonyms / other same household / unrelated | %d / %d / %d / %d |\n", fm.twins, fm.homonyms, fm.household, fm.unrelated)
 	}
 	fmt.Fprintf(&b, "| import | %s (%.0f rows/s) |\n", r.elapsed.Round(time.Millisecond), float64(r.rows)/max(r.elapsed.Seconds(), 1e-9))
+	if len(r.merged) > 0 {
+		fmt.Fprintf(&b, "\nIdentities holding several persons (person, then the record):\n\n%s", strings.Join(r.merged, ""))
+	}
 	if len(r.examples) > 0 {
 		fmt.Fprintf(&b, "\nMissed true pairs (evenly sampled): birth name | used name | first name | first names | birth date | sex | birthplace | INS | postal code | city | address | phone\n\n%s", strings.Join(r.examples, ""))
 	}

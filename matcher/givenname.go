@@ -1,0 +1,151 @@
+package matcher
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"strings"
+	"sync"
+)
+
+// givenNamesGz lists the given names attested in France: every first name
+// of the INSEE fichier des prénoms for births from 1900 to 2021 (a name
+// appears there once given at least three times in a year; Licence
+// Ouverte, as gathered by ThinkR's prenoms package, MIT), one per line as its letters (LOUIS, ANNESOPHIE) and its
+// usual sex: M or F when 90 % of its bearers have it, X otherwise.
+//
+//go:embed givennames.txt.gz
+var givenNamesGz []byte
+
+var givenNames = sync.OnceValue(func() map[string]byte {
+	m := make(map[string]byte, 16000)
+	zr, err := gzip.NewReader(bytes.NewReader(givenNamesGz))
+	if err != nil {
+		panic("matcher: given-name list: " + err.Error())
+	}
+	sc := bufio.NewScanner(zr)
+	for sc.Scan() {
+		name, sex, ok := strings.Cut(sc.Text(), " ")
+		if ok && sex != "" {
+			m[name] = sex[0]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		panic("matcher: given-name list: " + err.Error())
+	}
+	return m
+})
+
+// KnownGivenName reports whether glued (letters only, as Name.Glued) is a
+// given name attested in France, and its usual sex ('M', 'F', or 'X' when
+// borne by both).
+func KnownGivenName(glued string) (sex byte, ok bool) {
+	sex, ok = givenNames()[glued]
+	return sex, ok
+}
+
+// minAttested is how many records of an index must carry a first name that
+// the French list does not know for it to count as a real name rather than
+// a slip (a typo is seldom typed the same way three times).
+const minAttested = 3
+
+// realFirstName reports whether a first name is a real given name rather
+// than a typing slip: attested in France, or carried by several records of
+// the index (freq may be nil).
+func realFirstName(n *Name, freq Frequencies) bool {
+	if n.Empty() {
+		return false
+	}
+	if _, ok := KnownGivenName(n.Glued); ok {
+		return true
+	}
+	if c, ok := freq.(interface{ FirstNameCount(string) int }); ok && freq != nil {
+		return c.FirstNameCount(n.Glued) >= minAttested
+	}
+	return false
+}
+
+// abbreviates reports whether two first names are one written in full and
+// the other cut short: a truncation at a field's length (CHRISTOP /
+// CHRISTOPHE), an initial or a cut part of a compound (A. CAROLINE / ANNE-
+// CAROLINE, J-PIERRE / JEAN-PIERRE, ANNE SOP / ANNE-SOPHIE) or the initials
+// of a compound (JP / JEAN-PIERRE). A shortened form that is itself a real
+// given name (LOUIS / LOUISE, JEAN / JEANNE) is not a cut but another name.
+func abbreviates(a, b *Name) bool {
+	if a.Empty() || b.Empty() || a.Glued == b.Glued {
+		return false
+	}
+	ta, tb := a.Tokens, b.Tokens
+	if len(ta) == len(tb) {
+		differ := false
+		for i := range ta {
+			x, y := ta[i], tb[i]
+			if x == y {
+				continue
+			}
+			short, long, side := x, y, a
+			if len(y) < len(x) {
+				short, long, side = y, x, b
+			}
+			if !strings.HasPrefix(long, short) {
+				return false
+			}
+			if len(ta) == 1 && len(short) < 5 {
+				return false // one short word is too little to say
+			}
+			if _, known := KnownGivenName(side.Glued); known {
+				return false
+			}
+			differ = true
+		}
+		return differ
+	}
+	// Initials: JP for JEAN-PIERRE.
+	for _, p := range [2][2]*Name{{a, b}, {b, a}} {
+		short, long := p[0], p[1]
+		if len(short.Tokens) != 1 || len(long.Tokens) < 2 || len(short.Glued) != len(long.Tokens) {
+			continue
+		}
+		match := true
+		for i, t := range long.Tokens {
+			if t[0] != short.Glued[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// oneSlip reports whether two names differ by one keystroke: one letter
+// replaced, added, dropped, or two adjacent letters swapped.
+func oneSlip(a, b string) bool {
+	if a == b {
+		return false
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	switch len(b) - len(a) {
+	case 0:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		if a[i+1:] == b[i+1:] {
+			return true
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		return a[i:] == b[i+1:]
+	}
+	return false
+}

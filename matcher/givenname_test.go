@@ -1,0 +1,131 @@
+package matcher
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestKnownGivenName(t *testing.T) {
+	for _, tc := range []struct {
+		glued string
+		known bool
+		sex   byte
+	}{
+		{"LOUIS", true, 'M'},
+		{"LOUISE", true, 'F'},
+		{"MARINE", true, 'F'},
+		{"ANNESOPHIE", true, 'F'},
+		{"OLIVLER", false, 0},
+		{"CHRISTOP", false, 0},
+		{"TPM", false, 0},
+		{"MAITA", true, 'F'}, // rare, yet a name
+	} {
+		sex, ok := KnownGivenName(tc.glued)
+		if ok != tc.known || ok && sex != tc.sex {
+			t.Errorf("KnownGivenName(%s) = %q, %v; want %q, %v", tc.glued, sex, ok, tc.sex, tc.known)
+		}
+	}
+}
+
+func TestFirstNameAbbreviations(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want Level
+	}{
+		// Cut short or abbreviated: the same name.
+		{"CHRISTOPHE", "CHRISTOP", NameCompound},
+		{"ANNE-SOPHIE", "ANNE SOP", NameCompound},
+		{"A.CAROLINE", "ANNE-CAROL", NameCompound},
+		{"J-PIERRE", "JEAN-PIERRE", NameCompound},
+		{"JP", "JEAN-PIERRE", NameCompound},
+		{"TOM", "TPM", NameTypo}, // TPM is no first name: a slip
+		// Two real names: not an abbreviation.
+		{"LOUIS", "LOUISE", NameTypo},
+		{"JEAN", "JEANNE", NamePhonetic},
+		{"MARIE", "MARINE", NameTypo},
+		{"TOM", "TIM", NameDifferent},
+		{"JP", "JEAN-LUC", NameDifferent},
+		{"PAUL", "LUCAS", NameDifferent},
+		{"CHRI", "CHRISTOPHE", NameSimilar}, // too short to call a cut
+	} {
+		c := Compare(prep(t, Record{FirstName: tc.a}), prep(t, Record{FirstName: tc.b}))
+		if got := c.Levels[FieldFirstName]; got != tc.want {
+			t.Errorf("%s vs %s: %s, want %s", tc.a, tc.b, FieldFirstName.LevelName(got), FieldFirstName.LevelName(tc.want))
+		}
+	}
+}
+
+func TestOneSlip(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"TOM", "TPM", true}, {"EMILIE", "EMILEI", true}, {"LEO", "LEON", true}, {"LEON", "LEO", true},
+		{"TOM", "TOM", false}, {"TOM", "MOT", false}, {"LEO", "LEONE", false}, {"ABCD", "ABDCE", false},
+	} {
+		if got := oneSlip(tc.a, tc.b); got != tc.want {
+			t.Errorf("oneSlip(%s, %s) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+// Twins share a family name and a birth date: a first name a slip away
+// from the other goes to a person when both are real given names, and may
+// link when one is no given name at all.
+func TestTwinsOrTypo(t *testing.T) {
+	m := DefaultModel()
+	base := Record{BirthName: "CAZAUX", BirthDate: "2012-10-09", Sex: "M", BirthPlace: "33063"}
+	with := func(first, sex string) Record { r := base; r.FirstName = first; r.Sex = sex; return r }
+	for _, tc := range []struct {
+		a, b Record
+		link bool
+		rule string
+	}{
+		{with("OLIVIER", "M"), with("OLIVLER", "M"), true, ""},
+		{with("CHRISTOPHE", "M"), with("CHRISTOP", "M"), true, ""},
+		{with("ANNE-SOPHIE", "F"), with("ANNE SOP", "F"), true, ""},
+		{with("JEAN-PIERRE", "M"), with("JP", "M"), true, ""},
+		{with("LOUIS", "M"), with("LOUISE", "M"), false, RuleTwins},
+		{with("MARIE", "F"), with("MARINE", "F"), false, RuleTwins},
+		{with("LOUIS", ""), with("LOUISE", ""), false, RuleTwins},
+		{with("JEAN", "M"), with("MARC", "M"), false, RuleFirstName},
+		{with("TOM", "M"), with("TIM", "M"), false, RuleFirstName},
+	} {
+		s := score(t, m, tc.a, tc.b)
+		if s.AutoLink != tc.link {
+			t.Errorf("%s vs %s: auto-link %v, want %v:\n%s", tc.a.FirstName, tc.b.FirstName, s.AutoLink, tc.link, s.Table())
+		}
+		if tc.rule != "" && !hasRule(s, tc.rule) {
+			t.Errorf("%s vs %s: rule %s did not fire:\n%s", tc.a.FirstName, tc.b.FirstName, tc.rule, s.Table())
+		}
+	}
+}
+
+// A first name no French list knows counts as real when several records
+// of the index carry it: two such names a slip apart may be twins.
+func TestTwinsWithRareNamesAttestedInTheIndex(t *testing.T) {
+	m := DefaultModel()
+	a := Record{BirthName: "ROUGEL", FirstName: "ZORGLUB", BirthDate: "2003-12-23", Sex: "M"}
+	b := a
+	b.FirstName = "ZORGLIB"
+	freq := NewFrequencyTable()
+	if s := score(t, m, a, b); !s.AutoLink {
+		t.Fatalf("ZORGLIB, no name anywhere, is a typo of ZORGLUB:\n%s", s.Table())
+	}
+	for range minAttested {
+		freq.Add(prep(t, a))
+		freq.Add(prep(t, b))
+	}
+	c := Compare(prep(t, a), prep(t, b))
+	if s := m.Score(&c, freq); s.AutoLink || !hasRule(s, RuleTwins) {
+		t.Errorf("ZORGLIB carried by %d records is a name: twins rule expected:\n%s", minAttested, s.Table())
+	}
+}
+
+func TestExplanationSaysAbbreviated(t *testing.T) {
+	m := DefaultModel()
+	s := score(t, m, Record{BirthName: "MARTIN", FirstName: "CHRISTOPHE"}, Record{BirthName: "MARTIN", FirstName: "CHRISTOP"})
+	if tab := s.Table(); !strings.Contains(tab, "cut short or abbreviated") {
+		t.Errorf("the table does not say the first name was cut short:\n%s", tab)
+	}
+}
