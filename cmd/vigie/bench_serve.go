@@ -533,8 +533,13 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 
 	if c.Rate > 0 {
-		fmt.Fprintf(stdout, "open loop: %.0f requests/s offered for %s (%.0f%% ResolveRecord), at most %d in flight, latency from each request's scheduled start; last answer after %s:\n",
-			c.Rate, c.Duration, 100*c.ResolveShare, c.Clients, elapsed.Round(time.Millisecond))
+		// A slot no client was free to take before the load ended was
+		// never sent: a server this far behind is saturated, and the
+		// count says by how much.
+		slots := int64(c.Rate * c.Duration.Seconds())
+		unsent := slots - min(due.Load(), slots)
+		fmt.Fprintf(stdout, "open loop: %.0f requests/s offered for %s (%.0f%% ResolveRecord), at most %d in flight, latency from each request's scheduled start; %d scheduled requests not sent (every client still busy when the load ended); last answer after %s:\n",
+			c.Rate, c.Duration, 100*c.ResolveShare, c.Clients, unsent, elapsed.Round(time.Millisecond))
 		// Rates over the offered window: a backlog finished after it is
 		// not extra throughput.
 		elapsed = min(elapsed, c.Duration)
