@@ -20,7 +20,7 @@ func init() {
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
-	modelPath := fs.String("model", "", "the model the index uses now (default: the shipped model)")
+	modelPath := fs.String("model", "", "the model the index uses now (default: the store's current model version)")
 	out := fs.String("out", "", "write the re-estimated model to this file (to use it: --model FILE)")
 	randomPairs := fs.Int("random-pairs", 300000, "random pairs used to estimate u")
 	maxBlock := fs.Int("max-block", 500, "skip blocking keys shared by more records than this")
@@ -36,9 +36,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*data); err != nil {
 		return usageErr("--data: %v", err)
 	}
-	current, err := loadModel(*modelPath)
-	if err != nil {
-		return err
+	var current *matcher.Model // nil: the store's current model
+	if *modelPath != "" {
+		var err error
+		if current, err = loadModel(*modelPath); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(*data, store.Options{})
 	if err != nil {
@@ -50,6 +53,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ix.Close()
+	current = ix.Model()
 	rep, trained, err := trainFromIndex(context.Background(), ix, current, *randomPairs, *maxBlock)
 	if err != nil {
 		return err
