@@ -125,6 +125,12 @@ func ChooseAutoLink(pairs []ScoredPair, target float64) (threshold float64, link
 	fp := 0.0
 	for k, p := range ps {
 		if (fp+1-p)/float64(k+1) > 1-target {
+			if p == threshold {
+				// A tie with the pairs kept: the threshold cannot part
+				// them, so it moves above all of them (a shorter prefix
+				// has a lower mean).
+				threshold = math.Nextafter(p, 2)
+			}
 			break
 		}
 		fp += 1 - p

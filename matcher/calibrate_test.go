@@ -38,6 +38,18 @@ func TestChooseAutoLink(t *testing.T) {
 	}
 }
 
+// Pairs of one posterior are linked or left together: a threshold at a
+// tie that breaks the target moves above it.
+func TestChooseAutoLinkTies(t *testing.T) {
+	pairs := []ScoredPair{{P: 0.999, Eligible: true}, {P: 0.99, Eligible: true}, {P: 0.99, Eligible: true}}
+	// 0.001, 0.011/2 = 0.0055 within 0.006; 0.021/3 = 0.007 beyond: the
+	// second 0.99 breaks the target, so neither is linked.
+	th, linked, fp := ChooseAutoLink(pairs, 0.994)
+	if linked != 1 || th <= 0.99 || th > 0.999 || math.Abs(fp-0.001) > 1e-12 {
+		t.Errorf("threshold %g linking %d (%.4f expected false), want one pair linked, threshold in (0.99, 0.999]", th, linked, fp)
+	}
+}
+
 // The review band holds at most the budget of pairs, never starts under
 // MinReview nor above the auto-link threshold.
 func TestChooseReview(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 //
 //	w/model/<version:8>   one model version: how it was obtained, and the model file
 //	w/current             the version the index scores with (8-byte big-endian)
+//	w/applied/<time:8>    who made which version current on a live index, and why
 const (
 	pModel        = "w/model/"
 	keyModelCurr  = "w/current"
@@ -256,24 +257,6 @@ func (x *Index) UseModel(m *matcher.Model, info ModelInfo) (ModelInfo, error) {
 	return info, nil
 }
 
-// UseModelVersion makes a stored version current and scores with it.
-func (x *Index) UseModelVersion(version int) (ModelInfo, error) {
-	if !x.excl.TryLock() {
-		return ModelInfo{}, vigie.Errorf(vigie.ECONFLICT, "mpi: a bulk load or changes hold the patient index; try again once they are done")
-	}
-	defer x.excl.Unlock()
-	m, info, err := ModelVersion(x.db, version)
-	if err != nil {
-		return info, err
-	}
-	if err := SetCurrentModel(x.db, version); err != nil {
-		return info, err
-	}
-	info.Current = true
-	x.scoring.Store(&scoring{model: m, info: info})
-	return info, nil
-}
-
 // openModel chooses the model Open scores with: the caller's when given
 // (not stored), else the store's current one; a store without one (written
 // before models were stored) gets the shipped model, recorded as its first
@@ -300,4 +283,80 @@ func openModel(db *badger.DB, given *matcher.Model, now time.Time) (*scoring, er
 		}
 	}
 	return &scoring{model: m, info: info}, nil
+}
+
+// pModelApplied holds the audit trace of model changes on a live index:
+// w/applied/<time:8> → who made which version current, from which, why.
+const pModelApplied = "w/applied/"
+
+// ModelChange is one administrator's act making a stored model version
+// the current one (see Index.ApplyModel).
+type ModelChange struct {
+	Time   time.Time `json:"time"`
+	From   int       `json:"from"`
+	To     int       `json:"to"`
+	Actor  Actor     `json:"actor"`
+	Reason string    `json:"reason"`
+}
+
+// ApplyModel makes a stored model version (one proposed by `vigie train`)
+// the current one, as an explicit act of a named administrator with a
+// reason, recorded in the store beside the models. It re-links nothing:
+// links made so far stay as they are and manual decisions stand; the new
+// model decides only the records resolved from now on. Refused while a
+// bulk load runs.
+func (x *Index) ApplyModel(version int, actor Actor, reason string) (ModelInfo, error) {
+	if actor == "" || actor == System || reason == "" {
+		return ModelInfo{}, vigie.Invalid("actor", "changing the model is an administrator's act: a named actor and a reason are required")
+	}
+	if !x.excl.TryLock() {
+		return ModelInfo{}, vigie.Errorf(vigie.ECONFLICT, "mpi: a bulk load or changes hold the patient index; try again once they are done")
+	}
+	defer x.excl.Unlock()
+	m, info, err := ModelVersion(x.db, version)
+	if err != nil {
+		return info, err
+	}
+	from := x.ModelInfo().Version
+	if from == version {
+		return info, vigie.Errorf(vigie.ECONFLICT, "model version %d is already the current one", version)
+	}
+	now := x.opts.Now().UTC()
+	err = store.Update(x.db, func(txn *badger.Txn) error {
+		doc, err := json.Marshal(ModelChange{Time: now, From: from, To: version, Actor: actor, Reason: reason})
+		if err != nil {
+			return err
+		}
+		k := make([]byte, len(pModelApplied)+8)
+		copy(k, pModelApplied)
+		binary.BigEndian.PutUint64(k[len(pModelApplied):], uint64(now.UnixNano()))
+		if err := txn.Set(k, doc); err != nil {
+			return err
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], uint64(version))
+		return txn.Set([]byte(keyModelCurr), v[:])
+	})
+	if err != nil {
+		return info, err
+	}
+	info.Current = true
+	x.scoring.Store(&scoring{model: m, info: info})
+	return info, nil
+}
+
+// ModelChanges lists the model changes applied on the index, oldest first.
+func ModelChanges(db *badger.DB) ([]ModelChange, error) {
+	var out []ModelChange
+	err := db.View(func(txn *badger.Txn) error {
+		return scan(txn, pModelApplied, func(_, v []byte) error {
+			var c ModelChange
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	return out, err
 }
