@@ -173,7 +173,8 @@ func (p *PairSet) Fit(start *Model, randomPairs int, seed uint64) (*Model, Train
 
 // FitPrior sets the model's population to this set and estimates how many
 // other records of the same person a record has, from the expected number
-// of matches among the candidate pairs (EstimateMatchesPerRecord). In a
+// of matches among the candidate pairs sharing two blocking keys or an INS
+// (EstimateMatchesPerRecord). In a
 // linkage of two files each record is compared with the other file only.
 func (p *PairSet) FitPrior(m *Model) *Model {
 	n := p.Valid()
@@ -181,10 +182,19 @@ func (p *PairSet) FitPrior(m *Model) *Model {
 		n /= 2
 	}
 	m = m.WithPopulation(n)
-	weights := make([]float64, len(p.Pairs))
-	parallel(len(p.Pairs), func(lo, hi int) {
+	// Pairs sharing a single blocking key are most of the candidates and
+	// hardly ever matches: they would cost most of the fit and change the
+	// expected number of matches by little.
+	var pairs []Pair
+	for k, pr := range p.Pairs {
+		if p.IndexCompared(k, 2) {
+			pairs = append(pairs, pr)
+		}
+	}
+	weights := make([]float64, len(pairs))
+	parallel(len(pairs), func(lo, hi int) {
 		for k := lo; k < hi; k++ {
-			c := Compare(p.Recs[p.Pairs[k].I], p.Recs[p.Pairs[k].J])
+			c := Compare(p.Recs[pairs[k].I], p.Recs[pairs[k].J])
 			weights[k] = m.Score(&c, p.Freq).Weight
 		}
 	})
