@@ -2,7 +2,6 @@ package linkeval
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 
@@ -10,132 +9,36 @@ import (
 )
 
 // Prepared is a data set after matcher.Prepare, with the candidate pairs a
-// blocking yields.
+// blocking yields (matcher.PairSet, where the training pass lives).
 type Prepared struct {
-	Data     *Dataset
-	Recs     []*matcher.Prepared // nil for a record Prepare refused
-	Refused  int                 // records Prepare refused (counted as unmatched)
-	Freq     *matcher.FrequencyTable
-	Pairs    []Pair            // distinct candidate pairs, all rules together
-	Blocks   map[string][]Pair // candidate pairs per blocking rule
-	MaxBlock int               // records in a block above which it is skipped
+	*matcher.PairSet
+	Data *Dataset
 }
 
 // Pair is a candidate pair of record indexes, I < J.
-type Pair struct{ I, J int32 }
+type Pair = matcher.Pair
 
 // Prepare prepares every record and blocks the set with matcher's blocking
 // keys. Blocks larger than maxBlock records are skipped (a key shared by
 // that many records says little and would dominate the cost).
 func Prepare(d *Dataset, maxBlock int) *Prepared {
-	p := &Prepared{Data: d, Recs: make([]*matcher.Prepared, len(d.Records)), Freq: matcher.NewFrequencyTable(), Blocks: map[string][]Pair{}, MaxBlock: maxBlock}
-	index := map[matcher.BlockingKey][]int32{}
+	recs := make([]*matcher.Prepared, len(d.Records))
 	for i := range d.Records {
-		r, err := matcher.Prepare(&d.Records[i])
-		if err != nil {
-			p.Refused++
-			continue
-		}
-		p.Recs[i] = r
-		p.Freq.Add(r)
-		for _, k := range matcher.BlockingKeys(r) {
-			index[k] = append(index[k], int32(i))
+		if r, err := matcher.Prepare(&d.Records[i]); err == nil {
+			recs[i] = r
 		}
 	}
-	seen := map[Pair]bool{}
-	perRule := map[string]map[Pair]bool{}
-	for k, ids := range index {
-		if len(ids) < 2 || len(ids) > maxBlock {
-			continue
-		}
-		if perRule[k.Rule] == nil {
-			perRule[k.Rule] = map[Pair]bool{}
-		}
-		for a := 0; a < len(ids); a++ {
-			for b := a + 1; b < len(ids); b++ {
-				i, j := ids[a], ids[b]
-				if i > j {
-					i, j = j, i
-				}
-				if d.Link && d.Side[i] == d.Side[j] {
-					continue
-				}
-				pr := Pair{i, j}
-				if !perRule[k.Rule][pr] {
-					perRule[k.Rule][pr] = true
-					p.Blocks[k.Rule] = append(p.Blocks[k.Rule], pr)
-				}
-				if !seen[pr] {
-					seen[pr] = true
-					p.Pairs = append(p.Pairs, pr)
-				}
-			}
-		}
+	var side []int8
+	if d.Link {
+		side = d.Side
 	}
-	sort.Slice(p.Pairs, func(a, b int) bool {
-		if p.Pairs[a].I != p.Pairs[b].I {
-			return p.Pairs[a].I < p.Pairs[b].I
-		}
-		return p.Pairs[a].J < p.Pairs[b].J
-	})
-	return p
+	return &Prepared{PairSet: matcher.NewPairSet(recs, side, maxBlock), Data: d}
 }
 
-// Train fits a model on the data set without looking at its labels: u from
-// random pairs, m by EM per blocking rule, then the prior from the expected
-// number of matches among the candidate pairs.
+// Train fits a model on the data set without looking at its labels (see
+// matcher.PairSet.Fit).
 func (p *Prepared) Train(start *matcher.Model, randomPairs int, seed uint64) (*matcher.Model, matcher.TrainReport, error) {
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	var valid []int32
-	for i, r := range p.Recs {
-		if r != nil {
-			valid = append(valid, int32(i))
-		}
-	}
-	random := make([]matcher.Levels, 0, randomPairs)
-	for len(random) < randomPairs && len(valid) > 1 {
-		i, j := valid[rng.IntN(len(valid))], valid[rng.IntN(len(valid))]
-		if i == j || (p.Data.Link && p.Data.Side[i] == p.Data.Side[j]) {
-			continue
-		}
-		random = append(random, matcher.Compare(p.Recs[i], p.Recs[j]).Levels)
-	}
-	var blocks []matcher.Block
-	for _, rule := range matcher.TrainingRules {
-		pairs := p.Blocks[rule]
-		if len(pairs) == 0 {
-			continue
-		}
-		b := matcher.Block{Name: rule, Fields: matcher.BlockFields(rule)}
-		for _, pr := range pairs {
-			b.Pairs = append(b.Pairs, matcher.Compare(p.Recs[pr.I], p.Recs[pr.J]).Levels)
-		}
-		blocks = append(blocks, b)
-	}
-	m, rep, err := matcher.Train(start, random, blocks)
-	if err != nil {
-		return nil, rep, err
-	}
-	m = p.fitPrior(m)
-	return m, rep, nil
-}
-
-// fitPrior sets the model's population to this data set and estimates how
-// many matches a record has from the expected number of matches among the
-// candidate pairs, iterating to a fixed point.
-func (p *Prepared) fitPrior(m *matcher.Model) *matcher.Model {
-	n := len(p.Recs) - p.Refused
-	if p.Data.Link {
-		n /= 2 // each record is compared with the other file only
-	}
-	m = m.WithPopulation(n)
-	weights := make([]float64, len(p.Pairs))
-	for k, pr := range p.Pairs {
-		c := matcher.Compare(p.Recs[pr.I], p.Recs[pr.J])
-		weights[k] = m.Score(&c, p.Freq).Weight
-	}
-	m.MatchesPerRecord = matcher.EstimateMatchesPerRecord(weights, len(p.Recs)-p.Refused, n, m.MatchesPerRecord)
-	return m
+	return p.Fit(start, randomPairs, seed)
 }
 
 // Metrics are pairwise accuracy figures at the model's thresholds.

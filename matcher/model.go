@@ -50,6 +50,10 @@ type Model struct {
 	FirstNameGuard bool `json:"first_name_guard"`
 	BirthDateGuard bool `json:"birth_date_guard"`
 
+	// Calibration, when set, is how AutoLink and Review were chosen and
+	// what the model expects of them (see PairSet.Calibrate).
+	Calibration *Calibration `json:"calibration,omitempty"`
+
 	params [NumFields]FieldParams
 }
 

@@ -99,9 +99,9 @@ func (o *Options) defaults() {
 // Index is the patient index over one Badger store. It is safe for
 // concurrent use; while a bulk load (Import) runs, changes are refused.
 type Index struct {
-	db    *badger.DB
-	model *matcher.Model
-	opts  Options
+	db      *badger.DB
+	scoring atomic.Pointer[scoring] // the model and its stored version
+	opts    Options
 
 	freq    *matcher.FrequencyTable
 	records atomic.Int64 // number of source records (the model's population)
@@ -180,22 +180,27 @@ func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []st
 // with members). memMu must be held.
 func (x *Index) liveLocked(id ID) bool { return id != 0 && x.members.has(uint64(id)) }
 
-// Open opens the index kept in db (opened with store.Open), scoring with
-// model. It rebuilds the in-memory term-frequency table and record count
-// from the store.
+// Open opens the index kept in db (opened with store.Open). It scores with
+// model when one is given (tests, benchmarks: it is not stored), else with
+// the store's current model version; a store without one (written before
+// models were stored) scores with the shipped model, recorded as its first
+// version (see openModel). It rebuilds the in-memory term-frequency table
+// and record count from the store.
 func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
-	if model == nil {
-		return nil, vigie.Invalid("model", "a matching model is required")
-	}
 	opts.defaults()
+	sc, err := openModel(db, model, opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("mpi: open: %w", err)
+	}
 	seed := maphash.MakeSeed()
-	x := &Index{db: db, model: model, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
+	x := &Index{db: db, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
 		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
 	x.seqIdentity = newSequence(db, pSeq+"identity", opts.Sync)
 	x.seqEvent = newSequence(db, pSeq+"event", opts.Sync)
 	x.seqReview = newSequence(db, pSeq+"review", opts.Sync)
 	x.seqOrder = newSequence(db, pSeq+"order", opts.Sync)
-	err := db.View(func(txn *badger.Txn) error {
+	x.scoring.Store(sc)
+	err = db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -254,14 +259,14 @@ func (x *Index) Sync() error {
 }
 
 // Model returns the model the index scores with.
-func (x *Index) Model() *matcher.Model { return x.model }
+func (x *Index) Model() *matcher.Model { return x.scoring.Load().model }
 
 // Count returns the number of source records in the index.
 func (x *Index) Count() int { return int(x.records.Load()) }
 
 // scoringModel is the model with its prior set to the index's population.
 func (x *Index) scoringModel() *matcher.Model {
-	return x.model.WithPopulation(max(int(x.records.Load()), x.opts.MinPopulation))
+	return x.Model().WithPopulation(max(int(x.records.Load()), x.opts.MinPopulation))
 }
 
 // freqForm builds the minimal prepared record the frequency table counts.

@@ -346,7 +346,7 @@ func TestReopen(t *testing.T) {
 	ix := openIndex(t, nil)
 	resolve(t, ix, person("1.2.250.1.1", "A1"))
 	resolve(t, ix, other("1.2.250.1.1", "B1"))
-	again, err := Open(ix.db, ix.model, Options{})
+	again, err := Open(ix.db, ix.Model(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

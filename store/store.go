@@ -13,6 +13,9 @@
 //	a/…  API keys (a/tok/, package rpc/auth) and the hash-chained audit
 //	     trail with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
+//	w/…  matching models (package mpi): every model version the index has
+//	     scored with, how each was obtained (w/model/), and the current
+//	     one (w/current)
 //	s/…  schema metadata (this package): the store's layout version
 //
 // Every write goes through Update, UpdateTrail or NewWriteTxn, which refuse
@@ -39,6 +42,7 @@ const (
 	NamespaceAudit  = 'a'
 	NamespaceAlerts = 'x'
 	NamespaceSchema = 's'
+	NamespaceModels = 'w'
 )
 
 // LayoutVersion is the version of the key layout this build writes. A store

@@ -10,7 +10,6 @@ import (
 
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
 )
@@ -149,7 +148,7 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	led := ledger.Open(db)
 	s := &dosimetry.Scanner{Types: tab, NRD: nrd, Coef: coef, Config: cfg, History: led}
 	if *identities {
-		ix, oerr := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+		ix, oerr := mpi.Open(db, nil, mpi.Options{})
 		if oerr != nil {
 			return fmt.Errorf("patient index: %w", oerr)
 		}

@@ -48,16 +48,22 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	linkageDir := fs.String("linkage", "", "folder holding febrl/ and splink/ (default: shared/data/linkage beside this folder or a parent)")
 	sets := fs.String("sets", "census,febrl3,febrl4,fake1000", "data sets to run, comma-separated: census (every --census folder), febrl3, febrl4, fake1000")
 	examples := fs.Int("examples", 0, "print this many missed true pairs per data set (evenly sampled), with both records and their score")
-	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
+	modelPath := fs.String("model", "", "matcher model file (\"default\" for the shipped one; default: as `vigie import identities` into an empty store, a model fitted on each data set's own records)")
+	var fit mpi.FitOptions
+	fs.Float64Var(&fit.TargetPrecision, "target-precision", matcher.DefaultTargetPrecision, "expected precision the fitted model's auto-link threshold is calibrated for")
+	fs.IntVar(&fit.MinRecords, "min-fit-records", 2000, "smallest data set a model is fitted on (below: the shipped model)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	model, err := loadModel(*modelPath)
-	if err != nil {
-		return err
+	var model *matcher.Model // nil: fitted at the first load
+	if *modelPath != "" {
+		var err error
+		if model, err = loadModel(*modelPath); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.MkdirTemp("", "vigie-bench-linkage-")
 	if err != nil {
@@ -110,7 +116,7 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	}
 	var results []*linkageResult
 	for i, s := range todo {
-		res, err := s.run(context.Background(), filepath.Join(tmp, fmt.Sprint(i)), model, *examples)
+		res, err := s.run(context.Background(), filepath.Join(tmp, fmt.Sprint(i)), model, fit, *examples)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -141,7 +147,12 @@ type linkageResult struct {
 	candidates          int // pairs the blocking gives the scorer, of one person or not
 	missedCompared      int // true pairs left apart although compared
 	elapsed             time.Duration
-	family              *familyMerges // census only
+	fit                 time.Duration // fitting the model before the load (included in elapsed)
+	model               string        // the model linked with
+	expected            *matcher.Calibration
+	thresholds          [2]float64     // auto-link, review
+	missedWhy           map[string]int // true pairs compared yet left apart, by why
+	family              *familyMerges  // census only
 	examples            []string
 	merged              []string // identities holding several persons, with their records
 }
@@ -152,7 +163,7 @@ type familyMerges struct {
 	twins, homonyms, household, unrelated int
 }
 
-func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, examples int) (*linkageResult, error) {
+func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, fit mpi.FitOptions, examples int) (*linkageResult, error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
@@ -194,6 +205,19 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	defer f.Close()
+	if model == nil {
+		var fitLog strings.Builder
+		if res.fit, err = fitBeforeLoad(ix, f, recordsPath, fit, &fitLog); err != nil {
+			return nil, err
+		}
+	}
+	res.model = ix.ModelInfo().String()
+	if ix.ModelInfo().Version == 0 {
+		res.model = "model given with --model: " + ix.Model().Source
+	}
+	res.expected = ix.Model().Calibration
+	res.thresholds = [2]float64{ix.Model().AutoLink, ix.Model().Review}
+	model = ix.Model()
 	sum, err := importIdentities(ctx, ix, db, f, io.Discard, nil, importOptions{
 		reject: func(_ int, err error) { res.refused[refusalReason(err)]++ },
 		ack: func(_ int, r mpi.Result) {
@@ -204,7 +228,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if err != nil {
 		return nil, err
 	}
-	res.rows, res.elapsed = sum.Rows, sum.Elapsed
+	res.rows, res.elapsed = sum.Rows, sum.Elapsed+res.fit
 	linksPath := filepath.Join(work, "links.csv")
 	lf, err := os.Create(linksPath)
 	if err != nil {
@@ -261,12 +285,15 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	res.truePairs, res.compared, res.candidates = truePairs, len(compared), candidates
 	var missed [][2]int
 	group := map[string][]int{}
+	res.missedWhy = map[string]int{}
+	scoring := model.WithPopulation(max(len(links), 10000))
 	for j, o := range owner {
 		for _, i := range group[o] {
 			if links[keys[i]] != links[keys[j]] {
 				missed = append(missed, [2]int{i, j})
 				if compared[[2]int{i, j}] {
 					res.missedCompared++
+					res.missedWhy[missReason(recs, i, j, scoring)]++
 				}
 			}
 		}
@@ -292,7 +319,6 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		}
 	}
 	if examples > 0 && len(missed) > 0 {
-		scoring := model.WithPopulation(max(len(links), 10000))
 		step := max(1, len(missed)/examples)
 		for n := 0; n < examples && n*step < len(missed); n++ {
 			pr := missed[n*step]
@@ -300,6 +326,28 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		}
 	}
 	return res, nil
+}
+
+// missReason says why a true pair the index compared was left apart, as
+// the model scores it alone (no term-frequency table): the first hard rule
+// that forbade an automatic link, a probability under the auto-link
+// threshold, or neither (the record went to another identity of the same
+// person, or a competing identity left no margin).
+func missReason(recs []*matcher.Prepared, i, j int, m *matcher.Model) string {
+	if recs[i] == nil || recs[j] == nil {
+		return "refused record"
+	}
+	c := matcher.Compare(recs[i], recs[j])
+	s := m.Score(&c, nil)
+	if !s.AutoLink {
+		for _, r := range s.Rules {
+			if r.Code != matcher.RuleINSMismatch {
+				return "rule " + r.Code
+			}
+		}
+		return "probability under the auto-link threshold"
+	}
+	return "auto-link score, not linked (another identity or no margin)"
 }
 
 // digitsOrQuoted matches what varies between two refusals of one kind.
@@ -436,6 +484,10 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "\n### %s\n\n| measure | value |\n|---|---|\n", r.name)
 	fmt.Fprintf(&b, "| records (rows) | %d, of %d persons, %d true pairs |\n", r.rows, a.Persons, a.TruePairs)
 	fmt.Fprintf(&b, "| rows refused | %s |\n", refusedText)
+	fmt.Fprintf(&b, "| model | %s; auto-link at p ≥ %.6g, review at p ≥ %.6g |\n", r.model, r.thresholds[0], r.thresholds[1])
+	if c := r.expected; c != nil {
+		fmt.Fprintf(&b, "| expected by the model (pairs compared) | precision %.5f, recall %.5f, review %.2f %% of records |\n", c.ExpectedPrecision(), c.ExpectedRecall(), 100*c.ReviewShare())
+	}
 	var aside []string
 	for why, n := range r.setAside {
 		aside = append(aside, fmt.Sprintf("%d %s", n, why))
@@ -452,10 +504,24 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "| review queue | %d (%.2f %% of records) |\n", r.pending, pct(r.pending, r.rows))
 	fmt.Fprintf(&b, "| blocking recall (true pairs compared) | %.5f (%d of %d; %d compared yet left apart) |\n", r.blockingRecall(), r.compared, r.truePairs, r.missedCompared)
 	fmt.Fprintf(&b, "| candidates per record (records scored against, replayed) | %.2f |\n", float64(r.candidates)/float64(max(r.rows, 1)))
+	if len(r.missedWhy) > 0 {
+		var why []string
+		for k, n := range r.missedWhy {
+			why = append(why, fmt.Sprintf("%d %s", n, k))
+		}
+		slices.SortFunc(why, func(a, b string) int { return cmp.Compare(b, a) })
+		slices.SortStableFunc(why, func(a, b string) int {
+			var x, y int
+			fmt.Sscan(a, &x)
+			fmt.Sscan(b, &y)
+			return y - x
+		})
+		fmt.Fprintf(&b, "| compared yet left apart, why | %s |\n", strings.Join(why, "; "))
+	}
 	if fm := r.family; fm != nil {
 		fmt.Fprintf(&b, "| merged person pairs: twins / father–son homonyms / other same household / unrelated | %d / %d / %d / %d |\n", fm.twins, fm.homonyms, fm.household, fm.unrelated)
 	}
-	fmt.Fprintf(&b, "| import | %s (%.0f rows/s) |\n", r.elapsed.Round(time.Millisecond), float64(r.rows)/max(r.elapsed.Seconds(), 1e-9))
+	fmt.Fprintf(&b, "| import | %s (%.0f rows/s; fitting the model %s of it) |\n", r.elapsed.Round(time.Millisecond), float64(r.rows)/max(r.elapsed.Seconds(), 1e-9), r.fit.Round(time.Millisecond))
 	if len(r.merged) > 0 {
 		fmt.Fprintf(&b, "\nIdentities holding several persons (person, then the record):\n\n%s", strings.Join(r.merged, ""))
 	}
@@ -475,15 +541,20 @@ func (r *linkageResult) blockingRecall() float64 {
 // summaryTable puts every data set's main figures side by side.
 func summaryTable(rs []*linkageResult) string {
 	var b strings.Builder
-	b.WriteString("\n### Summary\n\n| data set | records | refused | precision | recall | F1 | collisions /10k persons | splits | review % | blocking recall |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n### Summary\n\n| data set | records | refused | precision (expected) | recall (expected, of pairs compared) | F1 | collisions /10k persons | splits | review % (expected) | blocking recall | rows/s |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		refused := 0
 		for _, n := range r.refused {
 			refused += n
 		}
 		a := r.acc
-		fmt.Fprintf(&b, "| %s | %d | %d | %.5f | %.5f | %.5f | %.2f | %d | %.2f | %.5f |\n", r.name, r.rows, refused, a.Precision(), a.Recall(), a.F1(),
-			10000*float64(len(a.Collisions))/float64(max(a.Persons, 1)), len(a.Splits), 100*float64(r.pending)/float64(max(r.rows, 1)), r.blockingRecall())
+		ep, er, ev := "–", "–", "–"
+		if c := r.expected; c != nil {
+			ep, er, ev = fmt.Sprintf("%.5f", c.ExpectedPrecision()), fmt.Sprintf("%.5f", c.ExpectedRecall()), fmt.Sprintf("%.2f", 100*c.ReviewShare())
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %.5f (%s) | %.5f (%s) | %.5f | %.2f | %d | %.2f (%s) | %.5f | %.0f |\n", r.name, r.rows, refused, a.Precision(), ep, a.Recall(), er, a.F1(),
+			10000*float64(len(a.Collisions))/float64(max(a.Persons, 1)), len(a.Splits), 100*float64(r.pending)/float64(max(r.rows, 1)), ev, r.blockingRecall(),
+			float64(r.rows)/max(r.elapsed.Seconds(), 1e-9))
 	}
 	return b.String()
 }

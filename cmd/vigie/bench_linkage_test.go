@@ -55,7 +55,7 @@ func TestConvertFEBRL(t *testing.T) {
 	}
 }
 
-var summaryRow = regexp.MustCompile(`(?m)^\| ([^|]+) \| (\d+) \| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| (\d+) \| ([0-9.]+) \| ([0-9.]+) \|$`)
+var summaryRow = regexp.MustCompile(`(?m)^\| ([^|]+) \| (\d+) \| (\d+) \| ([0-9.]+) \(([0-9.]+|–)\) \| ([0-9.]+) \(([0-9.]+|–)\) \| ([0-9.]+) \| ([0-9.]+) \| (\d+) \| ([0-9.]+) \(([0-9.]+|–)\) \| ([0-9.]+) \| (\d+) \|$`)
 
 // A small run end to end: a census population through the import path.
 // The figures must be consistent; their level is not checked (the
@@ -94,7 +94,7 @@ func TestBenchLinkage(t *testing.T) {
 			}
 			return v
 		}
-		records, refused, p, rc, f1, splits, review, blocking := f(2), f(3), f(4), f(5), f(6), f(8), f(9), f(10)
+		records, refused, p, rc, f1, splits, review, blocking := f(2), f(3), f(4), f(6), f(8), f(10), f(11), f(13)
 		for name, v := range map[string]float64{"precision": p, "recall": rc, "F1": f1, "blocking recall": blocking, "review share": review / 100} {
 			if v < 0 || v > 1 {
 				t.Errorf("%s: %s = %g, not in [0, 1]", r[1], name, v)

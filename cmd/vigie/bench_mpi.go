@@ -33,7 +33,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench mpi", stderr)
 	gen := fs.String("generated", "", "folder written by `vigie gen identities` (records.csv, truth.csv) (required)")
 	data := fs.String("data", "", "store folder to import into (default: a temporary folder, removed afterwards); must be empty")
-	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
+	modelPath := fs.String("model", "", "matcher model file (\"default\" for the shipped one; default: as `vigie import identities` into an empty store, a model fitted on the file's own records)")
 	examples := fs.Int("examples", 0, "print this many collisions and splits, explained")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken at the end of the import to this file")
@@ -46,9 +46,12 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--generated DIR is required")
 	}
 	setMemoryLimit(*memLimit)
-	model, err := loadModel(*modelPath)
-	if err != nil {
-		return err
+	var model *matcher.Model // nil: fitted at the first load
+	var err error
+	if *modelPath != "" {
+		if model, err = loadModel(*modelPath); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(*gen, "truth.csv")); err != nil {
 		return usageErr("--generated: %v", err)
@@ -78,6 +81,16 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	}
 	defer f.Close()
 	ctx := context.Background()
+	if model == nil {
+		d, err := fitBeforeLoad(ix, f, f.Name(), mpi.FitOptions{}, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fitting the model took %s (before the import, not counted in it)\n", d.Round(time.Millisecond))
+	}
+	if c := ix.Model().Calibration; c != nil {
+		fmt.Fprintf(stdout, "expected by the model: precision %.5f, recall %.4f of the pairs compared, review %.2f %% of records\n", c.ExpectedPrecision(), c.ExpectedRecall(), 100*c.ReviewShare())
+	}
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr

@@ -160,7 +160,7 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 		return p, err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	ix, err := mpi.Open(db, nil, mpi.Options{})
 	if err != nil {
 		return p, err
 	}

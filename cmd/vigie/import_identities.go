@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -26,7 +28,7 @@ func init() {
 func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import identities", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
-	modelPath := fs.String("model", "", "matcher model file (default: the shipped model)")
+	modelPath := fs.String("model", "", "matcher model file, stored as the index's current model version (default: the store's current model; into an empty store, a model fitted on the file's own records)")
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	reserve := diskReserveFlag(fs)
@@ -41,8 +43,9 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usageErr("one FILE.csv (or - for standard input) is required")
 	}
-	var in io.Reader = os.Stdin
-	if name := fs.Arg(0); name != "-" {
+	var in io.ReadSeeker
+	name := fs.Arg(0)
+	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return usageErr("%v", err)
@@ -50,9 +53,12 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		in = f
 	}
-	model, err := loadModel(*modelPath)
-	if err != nil {
-		return err
+	var given *matcher.Model
+	if *modelPath != "" {
+		var err error
+		if given, err = loadModel(*modelPath); err != nil {
+			return err
+		}
 	}
 	// Under the disk reserve the load stops with an error naming the free
 	// space and the reserve; the rows acknowledged before are kept.
@@ -62,17 +68,44 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, model, mpi.Options{CacheRecords: importCacheRecords})
+	ix, err := mpi.Open(db, nil, mpi.Options{CacheRecords: importCacheRecords})
 	if err != nil {
 		return err
 	}
 	defer ix.Close()
+	switch {
+	case given != nil:
+		info, err := ix.UseModel(given, mpi.ModelInfo{Origin: mpi.OriginFile, File: filepath.Base(*modelPath), Actor: mpi.System, Reason: "given with --model"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "linking with %s\n", info)
+	case ix.Count() == 0:
+		if in == nil { // standard input: read it whole to fit, then load
+			b, err := io.ReadAll(os.Stdin)
+			if err != nil {
+				return err
+			}
+			in = bytes.NewReader(b)
+		}
+		if _, err := fitBeforeLoad(ix, in, name, mpi.FitOptions{}, stdout); err != nil {
+			return err
+		}
+	default:
+		fmt.Fprintf(stdout, "linking with %s\n", ix.ModelInfo())
+	}
+	if in == nil {
+		in = os.Stdin
+	}
 	var progress io.Writer
 	if !*quiet && isTerminal(stderr) {
 		progress = stderr
 	}
 	sum, err := importIdentities(context.Background(), ix, db, in, stderr, progress, importOptions{})
 	fmt.Fprint(stdout, sum.String())
+	if c := ix.Model().Calibration; c != nil {
+		fmt.Fprintf(stdout, "the model expected: precision %.5f, recall %.4f of the pairs compared, review %.2f %% of records\n", c.ExpectedPrecision(), c.ExpectedRecall(), 100*c.ReviewShare())
+	}
 	if err != nil {
 		return err
 	}

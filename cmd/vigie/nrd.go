@@ -15,7 +15,6 @@ import (
 
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/store"
@@ -252,7 +251,7 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 // patient index kept in db. The returned finish closes the index and, when
 // *err is nil, reports there the first lookup that failed.
 func useDemographics(db *badger.DB, ev *dosimetry.Evaluator) (finish func(err *error), _ error) {
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	ix, err := mpi.Open(db, nil, mpi.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("patient index: %w", err)
 	}

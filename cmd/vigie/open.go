@@ -7,13 +7,12 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
 )
 
 // openIndex opens a data folder's store (durable writes) and its patient
-// index with the shipped model, for the verbs that read or feed
+// index with the store's current model (see mpi.Open), for the verbs that read or feed
 // identities. Only a verb that stores (create) may start a new folder: a
 // reader given a mistyped folder is told so instead of reading an empty
 // store it just made. reserve is the store's disk reserve (0: its
@@ -31,7 +30,7 @@ func openIndex(data string, create bool, reserve int64) (db *badger.DB, ix *mpi.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ix, err = mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	ix, err = mpi.Open(db, nil, mpi.Options{})
 	if err != nil {
 		db.Close()
 		return nil, nil, nil, err

@@ -19,7 +19,6 @@ import (
 
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/rpc/audit"
@@ -195,11 +194,14 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			err = fmt.Errorf("serve: close store: %w", cerr)
 		}
 	}()
-	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{CacheRecords: serveCacheRecords, Sync: syncer.Sync})
+	ix, err := mpi.Open(db, nil, mpi.Options{CacheRecords: serveCacheRecords, Sync: syncer.Sync})
 	if err != nil {
 		return err
 	}
 	defer ix.Close()
+	mi := ix.ModelInfo()
+	log.Info("matching model: the store's current version", "model_version", mi.Version, "origin", mi.Origin, "fitted_on_records", mi.Records,
+		"auto_link", ix.Model().AutoLink, "review", ix.Model().Review)
 	led := ledger.Open(db)
 	keys := auth.NewKeys(db)
 	trail, err := audit.Open(db)

@@ -39,6 +39,38 @@ func TestTrainVerb(t *testing.T) {
 	if after := exportMap(t, data); !mapsEqual(before, after) {
 		t.Fatal("train changed links")
 	}
+	// The proposal is stored, not applied; applying it is a named act.
+	if !strings.Contains(out.String(), "proposed as model version 2") {
+		t.Fatalf("no proposed version 2 in:\n%s", out.String())
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		current string // the line of --list marked current
+	}{
+		{"proposal not current", []string{"--list"}, 0, "* model version 1 (shipped"},
+		{"apply without actor refused", []string{"--apply", "2"}, 2, "* model version 1 (shipped"},
+		{"apply unknown version refused", []string{"--apply", "7", "--actor", "dr.martin", "--reason", "review of issue 27"}, 1, "* model version 1 (shipped"},
+		{"applied by an administrator", []string{"--apply", "2", "--actor", "dr.martin", "--reason", "review of issue 27"}, 0, "* model version 2 (fitted"},
+	} {
+		out.Reset()
+		errb.Reset()
+		code := run(append([]string{"train", "--data", data}, tc.args...), &out, &errb)
+		if code != tc.code && !(tc.code != 0 && code != 0) {
+			t.Errorf("%s: exit %d, want %d: %s%s", tc.name, code, tc.code, out.String(), errb.String())
+		}
+		out.Reset()
+		if code := run([]string{"train", "--data", data, "--list"}, &out, &errb); code != 0 || !strings.Contains(out.String(), tc.current) {
+			t.Errorf("%s: list (exit %d) lacks %q:\n%s", tc.name, code, tc.current, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "version 1 -> 2 by dr.martin: review of issue 27") {
+		t.Errorf("no audit trace of the change in:\n%s", out.String())
+	}
+	if after := exportMap(t, data); !mapsEqual(before, after) {
+		t.Fatal("applying a model changed links")
+	}
 	if code := run([]string{"train"}, &out, &errb); code != 2 {
 		t.Fatalf("train without --data: exit %d", code)
 	}
