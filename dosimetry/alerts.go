@@ -748,6 +748,10 @@ func KindLabel(kind string) string {
 		return "Dose efficace cumulée (estimation)"
 	case AlertRepeatCT:
 		return "Scanographie répétée"
+	case AlertSharedStudy:
+		return "Identitovigilance : examen partagé entre dossiers"
+	case AlertConflict:
+		return "Identitovigilance : rapport reçu deux fois pour des dossiers différents"
 	}
 	return strings.ReplaceAll(kind, "_", " ")
 }

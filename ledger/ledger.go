@@ -99,6 +99,22 @@ type Ledger struct {
 	// versioned is set once the layout version is stored (a new store
 	// gets it with its first exam).
 	versioned atomic.Bool
+	// stored is called after each commit that stored an exam (see
+	// OnStored).
+	stored atomic.Pointer[func(Outcome, *Exam)]
+}
+
+// OnStored sets fn to be called after every Put that stored an exam
+// (stored, excluded or conflict; never a duplicate), once its transaction
+// is committed: the server's alert evaluation hangs on it, whichever door
+// the exam came through. fn must return quickly (queue the work); nil
+// removes it.
+func (l *Ledger) OnStored(fn func(Outcome, *Exam)) {
+	if fn == nil {
+		l.stored.Store(nil)
+		return
+	}
+	l.stored.Store(&fn)
 }
 
 // Open returns the ledger kept in db. It converts a store of layout 1 (see
@@ -341,6 +357,9 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
 		}
 		l.versioned.Store(true)
+		if fn := l.stored.Load(); fn != nil {
+			(*fn)(out, ex)
+		}
 		return out, nil
 	}
 }
