@@ -648,7 +648,12 @@ func (s *Scanner) cumulative(identity, subject string, es []*ledger.Entry) []Ale
 	ds := byDate(es)
 	est := make([]float64, len(ds))
 	for i, d := range ds {
-		if e := s.Coef.estimate(d.e, s.examType(&d.e.Exam)); e.Estimated() {
+		x := &d.e.Exam
+		age, ok := AgeYears(x.Patient.Age)
+		if !ok && s.Age != nil {
+			age, ok = s.Age(x.Key, x.Date)
+		}
+		if e := s.Coef.estimate(d.e, s.examType(x), age, ok); e.Estimated() {
 			est[i] = e.MSv
 		}
 	}
@@ -748,6 +753,10 @@ func KindLabel(kind string) string {
 		return "Dose efficace cumulée (estimation)"
 	case AlertRepeatCT:
 		return "Scanographie répétée"
+	case AlertSharedStudy:
+		return "Identitovigilance : examen partagé entre dossiers"
+	case AlertConflict:
+		return "Identitovigilance : rapport reçu deux fois pour des dossiers différents"
 	}
 	return strings.ReplaceAll(kind, "_", " ")
 }

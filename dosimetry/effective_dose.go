@@ -36,9 +36,31 @@ type CoefficientSet struct {
 type Coefficients struct {
 	Label         string            `json:"label"`
 	CT            CoefficientSet    `json:"ct"`
+	CTPaediatric  PaediatricSet     `json:"ct_paediatric"`
 	DAP           CoefficientSet    `json:"dap"`
 	TargetRegions map[string]string `json:"target_regions"`
 }
+
+// PaediatricSet are the CT k-factors of children by age band. A child's
+// CT is estimated with its band's coefficient (the band is the first whose
+// BelowYears is above the age); an age from the last band to
+// AdultFromYears, a region the band lacks, or a projection exam of a child
+// get no estimate ("pas d'estimation pour cet âge"), never the adult
+// coefficient.
+type PaediatricSet struct {
+	Source         string  `json:"source"`
+	AdultFromYears float64 `json:"adult_from_years"`
+	Bands          []struct {
+		Label      string              `json:"label"`
+		BelowYears float64             `json:"below_years"`
+		Regions    map[string]*float64 `json:"regions"`
+	} `json:"bands"`
+	Note string `json:"note,omitempty"`
+}
+
+// NoEstimateForAge is the reason given for an exam of a patient whose age
+// has no coefficient.
+const NoEstimateForAge = "pas d'estimation pour cet âge"
 
 //go:embed effective_dose_coefficients.json
 var defaultCoefficientsJSON []byte
@@ -85,6 +107,27 @@ func LoadCoefficients(r io.Reader) (*Coefficients, error) {
 			}
 		}
 	}
+	if c.CTPaediatric.AdultFromYears == 0 {
+		// A file without paediatric coefficients: children get no
+		// estimate, never the adult coefficient.
+		c.CTPaediatric.AdultFromYears = 18
+	}
+	if c.CTPaediatric.AdultFromYears < 0 || c.CTPaediatric.AdultFromYears > 25 {
+		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.adult_from_years", "%v is not an age of adulthood", c.CTPaediatric.AdultFromYears))
+	}
+	for i, b := range c.CTPaediatric.Bands {
+		if b.BelowYears <= 0 || (i > 0 && b.BelowYears <= c.CTPaediatric.Bands[i-1].BelowYears) || b.BelowYears > c.CTPaediatric.AdultFromYears {
+			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(fmt.Sprintf("ct_paediatric.bands[%d].below_years", i), "%v: bands must ascend below adult_from_years", b.BelowYears))
+		}
+		for k, v := range b.Regions {
+			if v != nil && (*v <= 0 || *v > 1 || math.IsNaN(*v)) {
+				return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.bands."+k, "%v is not a coefficient (0 < k ≤ 1)", *v))
+			}
+		}
+	}
+	if len(c.CTPaediatric.Bands) > 0 && strings.TrimSpace(c.CTPaediatric.Source) == "" {
+		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.source", "is required: an estimate names its coefficients' source"))
+	}
 	for code, reg := range c.TargetRegions {
 		if _, ok := c.CT.Regions[reg]; !ok {
 			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("target_regions."+code, "%q is not a region of ct.regions", reg))
@@ -109,6 +152,10 @@ type ExamEstimate struct {
 	Coefficient float64 `json:"coefficient,omitempty"`
 	// Reason says why an exam with dose figures has no estimate.
 	Reason string `json:"reason,omitempty"`
+	// AgeBand is the paediatric band whose coefficient was used ("" for
+	// an adult); Warning says the age was unknown (adult coefficients).
+	AgeBand string `json:"age_band,omitempty"`
+	Warning string `json:"warning,omitempty"`
 }
 
 // Estimated reports whether the exam has an estimate.
@@ -121,7 +168,11 @@ func (e ExamEstimate) Estimated() bool { return e.Method != "" }
 //     acquisition other than a scout;
 //   - projection: counted DAP (Gy.cm²) × the coefficient of the exam type,
 //     else of its region;
-//   - mammography and nuclear medicine have no estimate here (Reason says so).
+//   - mammography and nuclear medicine have no estimate here (Reason says so);
+//   - a child (the DICOM age below CTPaediatric.AdultFromYears) gets its
+//     age band's CT coefficient, or no estimate (NoEstimateForAge) where
+//     the shipped source gives none; an unknown age takes the adult
+//     coefficient with a Warning.
 func (c *Coefficients) Estimate(e *ledger.Entry, tab *Table) ExamEstimate {
 	var et *ExamType
 	if tab != nil {
@@ -129,14 +180,20 @@ func (c *Coefficients) Estimate(e *ledger.Entry, tab *Table) ExamEstimate {
 			et = tab.Type(m.ExamType)
 		}
 	}
-	return c.estimate(e, et)
+	age, ok := AgeYears(e.Exam.Patient.Age)
+	return c.estimate(e, et, age, ok)
 }
 
-// estimate is Estimate for an exam whose exam type is known (nil: none).
-func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType) ExamEstimate {
+// estimate is Estimate for an exam whose exam type (nil: none) and
+// patient's age (known or not) are given.
+func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType, age float64, ageKnown bool) ExamEstimate {
 	x := &e.Exam
 	out := ExamEstimate{SOP: x.SOPInstanceUID, Date: x.Date}
 	t := e.Effective()
+	child := ageKnown && age < c.CTPaediatric.AdultFromYears
+	if !ageKnown && (t.DLP > 0 || t.DAP > 0) {
+		out.Warning = "âge inconnu : coefficients adulte"
+	}
 	switch x.Domain {
 	case ledger.DomainCT:
 		if t.DLP <= 0 {
@@ -150,6 +207,20 @@ func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType) ExamEstimate {
 			region = c.ctRegion(x)
 		}
 		k := c.CT.Regions[region]
+		if child {
+			k = nil
+			for _, b := range c.CTPaediatric.Bands {
+				if age < b.BelowYears {
+					k, out.AgeBand = b.Regions[region], b.Label
+					break
+				}
+			}
+			if k == nil {
+				out.AgeBand = ""
+				out.Reason = fmt.Sprintf("%s (%s ans, région %s) : la source des coefficients n'en donne pas", NoEstimateForAge, fmtNum(round(age, 1)), region)
+				return out
+			}
+		}
 		if k == nil {
 			out.Reason = "région scanographique inconnue : PDL non converti"
 			return out
@@ -157,6 +228,10 @@ func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType) ExamEstimate {
 		out.Method, out.Region, out.Coefficient, out.MSv = "dlp", region, *k, t.DLP**k
 	case ledger.DomainProjection:
 		if t.DAP <= 0 {
+			return out
+		}
+		if child {
+			out.Reason = fmt.Sprintf("%s (%s ans) : pas de coefficient PDS pédiatrique", NoEstimateForAge, fmtNum(round(age, 1)))
 			return out
 		}
 		var k *float64

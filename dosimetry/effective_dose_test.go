@@ -106,3 +106,43 @@ func FuzzLoadCoefficients(f *testing.F) {
 		}
 	})
 }
+
+// TestEstimateToddlerUsesAgeBand: a toddler's CT is estimated with the
+// coefficient of its age band (AAPM 96, 1 year), never the adult one;
+// ages and exams the source has no coefficient for get no estimate and
+// say why; an unknown age is flagged.
+func TestEstimateToddlerUsesAgeBand(t *testing.T) {
+	c, tab := DefaultCoefficients(), DefaultTable()
+	head := code("T-D1100", "SRT", "Head")
+	withAge := func(x ledger.Exam, age string) ledger.Exam { x.Patient.Age = age; return x }
+	headCT := ctExam("t", "", 300, ctEv("h", "", head, spiralType, 20, 300))
+	cases := []struct {
+		name    string
+		exam    ledger.Exam
+		mSv     float64
+		band    string
+		reason  string
+		warning string
+	}{
+		{"toddler of 2 years, head CT 300 × 0.0067", withAge(headCT, "002Y"), 2.01, "1 an", "", ""},
+		{"baby of 3 months, head CT 300 × 0.011", withAge(headCT, "003M"), 3.3, "0 an", "", ""},
+		{"child of 9, chest CT 400 × 0.013", withAge(ctExam("c9", "", 400, ctEv("h", "", chest, spiralType, 5, 400)), "009Y"), 5.2, "10 ans", "", ""},
+		{"adult, head CT 300 × 0.0021", withAge(headCT, "045Y"), 0.63, "", "", ""},
+		{"teenager of 14: no column in the source", withAge(headCT, "014Y"), 0, "", NoEstimateForAge, ""},
+		{"toddler's neck CT: not shipped", withAge(ctExam("n", "", 100, ctEv("h", "", code("T-D1600", "SRT", "Neck"), spiralType, 5, 100)), "002Y"), 0, "", NoEstimateForAge, ""},
+		{"toddler's angiography: no paediatric DAP coefficient", withAge(irExam("x", "Coronarographie", 5), "002Y"), 0, "", NoEstimateForAge, ""},
+		{"unknown age: adult coefficient, flagged", withAge(headCT, ""), 0.63, "", "", "âge inconnu"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := entry(tc.exam)
+			got := c.Estimate(&e, tab)
+			if !near(got.MSv, tc.mSv) || got.AgeBand != tc.band || !strings.Contains(got.Reason, tc.reason) || !strings.Contains(got.Warning, tc.warning) {
+				t.Errorf("estimate %+v, want %v mSv, band %q, reason %q, warning %q", got, tc.mSv, tc.band, tc.reason, tc.warning)
+			}
+			if tc.reason != "" && got.Estimated() {
+				t.Errorf("estimated %+v where the source has no coefficient", got)
+			}
+		})
+	}
+}

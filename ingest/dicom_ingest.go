@@ -21,10 +21,10 @@ type Resolver interface {
 	Resolve(ctx context.Context, rec matcher.Record) (identity string, err error)
 }
 
-// DICOMOutcome is what ingesting one DICOM file did. For a duplicate,
-// Ledger.Key is the source record the exam was first stored under: when it
-// differs from Key, the site re-sent the object under another patient id
-// (an identity correction the ledger does not apply by itself).
+// DICOMOutcome is what ingesting one DICOM file did. A SOP instance sent
+// again under another patient id or study is a conflict (Ledger.Result
+// ledger.Conflict, Ledger.First the record it was first stored under): an
+// identity correction the ledger does not apply by itself.
 type DICOMOutcome struct {
 	File     string            `json:"file"`
 	Identity string            `json:"identity,omitempty"` // empty when the exam was already in the ledger
@@ -74,10 +74,13 @@ func storeReport(ctx context.Context, out *DICOMOutcome, rep *DoseReport, res Re
 	if err := x.Validate(); err != nil {
 		return fmt.Errorf("ingest: %s: %w", out.File, err)
 	}
-	if old, err := led.Get(ctx, x.SOPInstanceUID); err == nil {
+	// A plain duplicate (same SOP instance, patient and study) is neither
+	// resolved nor stored again; one under another patient or study is a
+	// conflict the ledger stores for trace (see ledger.Conflict).
+	if old, err := led.Get(ctx, x.SOPInstanceUID); err == nil && old.Exam.Key == x.Key && old.Exam.StudyUID == x.StudyUID {
 		out.Ledger = ledger.Outcome{Result: ledger.Duplicate, SOPInstanceUID: x.SOPInstanceUID, Key: old.Exam.Key}
 		return nil
-	} else if vigie.ErrorCode(err) != vigie.ENOTFOUND {
+	} else if err != nil && vigie.ErrorCode(err) != vigie.ENOTFOUND {
 		return fmt.Errorf("ingest: %s: %w", out.File, err)
 	}
 	id, err := res.Resolve(ctx, rep.Patient)

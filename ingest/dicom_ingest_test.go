@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -61,6 +62,89 @@ func ingestAll(t *testing.T, led *ledger.Ledger, res Resolver, root string, file
 	return outs
 }
 
+// ingestAs ingests shared files as if their PatientID were local (the
+// parsed report rewritten in memory, as a site's own id would be).
+func ingestAs(t *testing.T, led *ledger.Ledger, root, local string, files ...string) []DICOMOutcome {
+	t.Helper()
+	var outs []DICOMOutcome
+	for _, f := range files {
+		rep, err := ParseDICOMFile(filepath.Join(root, f), DICOMOptions{Authority: testSite})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		rep.Exam.Key.LocalID, rep.Patient.LocalID = local, local
+		out, err := DICOMReport(context.Background(), f, rep, &fakeIndex{}, led)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		outs = append(outs, out)
+	}
+	return outs
+}
+
+// TestStudyUIDNeverOverridesPatient: patient A's PET image (221.6 MBq)
+// and patient B's radiopharmaceutical dose SR under the same study UID (a
+// PET/CT split across systems, or a mis-keyed study), in both orders:
+// each activity stays with its own patient, nothing is superseded, and
+// the second to arrive reports the other record sharing its study.
+func TestStudyUIDNeverOverridesPatient(t *testing.T) {
+	root := filepath.Join(sharedtest.Path(t, "dicom"), "openrem")
+	read := func(f, local, study string) *DoseReport {
+		rep, err := ParseDICOMFile(filepath.Join(root, f), DICOMOptions{Authority: testSite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.Exam.Key.LocalID, rep.Patient.LocalID = local, local
+		if study != "" {
+			rep.Exam.StudyUID = study
+		}
+		return rep
+	}
+	for _, petFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("PET image first %v", petFirst), func(t *testing.T) {
+			led, _ := openLedger(t)
+			pet := read("NM-PetIm-GE.dcm", "A", "")
+			sr := read("NM-RRDSR-Siemens.dcm", "B", pet.Exam.StudyUID)
+			reps := []*DoseReport{pet, sr}
+			if !petFirst {
+				reps = []*DoseReport{sr, pet}
+			}
+			var outs []DICOMOutcome
+			for _, r := range reps {
+				o, err := DICOMReport(context.Background(), r.Exam.SOPInstanceUID, r, &fakeIndex{}, led)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, o)
+			}
+			for i, o := range outs {
+				if o.Ledger.Result != ledger.Stored || o.Ledger.Superseded != 0 {
+					t.Errorf("report %d: %+v, want stored, superseding nothing", i, o.Ledger)
+				}
+			}
+			other := key("A")
+			if !petFirst {
+				other = key("B")
+			}
+			if got := outs[1].Ledger.SharedStudy; len(got) != 1 || got[0] != other {
+				t.Errorf("second report shares its study with %v, want [%v]", got, other)
+			}
+			for _, c := range []struct {
+				local string
+				mbq   float64
+			}{{"A", 221.596}, {"B", 394}} {
+				h, err := led.History(context.Background(), []ledger.SourceKey{key(c.local)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h.NM) != 1 || !within(h.NM[0].ActivityMBq, c.mbq) {
+					t.Errorf("patient %s: NM rows %+v, want one of %v MBq", c.local, h.NM, c.mbq)
+				}
+			}
+		})
+	}
+}
+
 func key(local string) ledger.SourceKey { return ledger.SourceKey{Authority: testSite, LocalID: local} }
 
 func TestDICOMExactlyOnce(t *testing.T) {
@@ -116,9 +200,11 @@ func TestDICOMHeaderAndRDSR(t *testing.T) {
 	headers := []string{"NM-PetIm-Siemens.dcm", "NM-PetIm-Siemens-2.dcm", "NM-PetIm-Siemens-3.dcm", "NM-PetIm-Siemens-3-sameseries.dcm"}
 	sr := "NM-RRDSR-Siemens.dcm"
 	ct := "NM-CT-RDSR-Siemens.dcm"
-	// The anonymised files carry different patient ids: the identity holds
-	// both source records.
-	keys := []ledger.SourceKey{key("REMOVED"), key("REMOVED1")}
+	// The anonymised files carry different patient ids ("REMOVED" on the
+	// images, "REMOVED1" on the SR); a site sends one id for its patient's
+	// PET/CT, so the test gives them all the images' id. (Under two ids,
+	// see TestStudyUIDNeverOverridesPatient.)
+	keys := []ledger.SourceKey{key("REMOVED")}
 	orders := map[string][]string{
 		"headers first": append(append([]string{}, headers...), sr, ct),
 		"SR first":      append([]string{ct, sr}, headers...),
@@ -126,7 +212,7 @@ func TestDICOMHeaderAndRDSR(t *testing.T) {
 	for name, files := range orders {
 		t.Run(name, func(t *testing.T) {
 			led, _ := openLedger(t)
-			outs := ingestAll(t, led, &fakeIndex{}, root, files...)
+			outs := ingestAs(t, led, root, "REMOVED", files...)
 			excluded, superseded := 0, 0
 			for _, o := range outs {
 				if o.Ledger.Result == ledger.Excluded {
@@ -278,13 +364,15 @@ func TestDICOMFiles(t *testing.T) {
 	led, _ := openLedger(t)
 	ctx := context.Background()
 	for pass := 1; pass <= 2; pass++ {
-		stored, refused, dups := 0, 0, 0
+		stored, refused, dups, conflicts := 0, 0, 0, 0
 		err := DICOMFiles(ctx, files, 2, &fakeIndex{}, led, DICOMOptions{Authority: testSite}, func(o DICOMOutcome, err error) error {
 			switch {
 			case err != nil:
 				refused++
 			case o.Ledger.Result == ledger.Duplicate:
 				dups++
+			case o.Ledger.Result == ledger.Conflict:
+				conflicts++
 			default:
 				stored++
 			}
@@ -300,15 +388,16 @@ func TestDICOMFiles(t *testing.T) {
 			}
 		}
 		// RF-RDSR-Siemens-Zee_adjusted.dcm is a corrected copy of
-		// RF-RDSR-Siemens-Zee.dcm with the same SOP instance UID: the
-		// ledger keeps the first to arrive.
-		wantStored, wantDups := accepted-1, 1
+		// RF-RDSR-Siemens-Zee.dcm with the same SOP instance UID under
+		// another study UID: a conflict, stored for trace; the ledger
+		// counts the first to arrive.
+		wantStored, wantDups, wantConflicts := accepted-1, 0, 1
 		if pass == 2 {
-			wantStored, wantDups = 0, accepted
+			wantStored, wantDups, wantConflicts = 0, accepted, 0
 		}
-		if refused != len(sharedFiles)-accepted || stored != wantStored || dups != wantDups {
-			t.Errorf("pass %d: %d stored, %d duplicates, %d refused; want %d, %d, %d", pass, stored, dups, refused,
-				wantStored, wantDups, len(sharedFiles)-accepted)
+		if refused != len(sharedFiles)-accepted || stored != wantStored || dups != wantDups || conflicts != wantConflicts {
+			t.Errorf("pass %d: %d stored, %d duplicates, %d conflicts, %d refused; want %d, %d, %d, %d", pass, stored, dups, conflicts, refused,
+				wantStored, wantDups, wantConflicts, len(sharedFiles)-accepted)
 		}
 	}
 	h, err := led.History(ctx, []ledger.SourceKey{key("4018119567876617"), key("REMOVED"), key("REMOVED1")})
@@ -325,10 +414,20 @@ func TestDICOMFiles(t *testing.T) {
 	if len(h.NM) < 1 {
 		t.Errorf("no nuclear-medicine row")
 	}
+	// The anonymised PET/CT carries two patient ids: the images and the
+	// CT RDSR under "REMOVED", the radiopharmaceutical SR under
+	// "REMOVED1". A study UID never joins two records: one row each.
+	ctPart := 0.0
 	for _, r := range h.NM {
-		if r.StudyUID == "1.2.840.113619.6.95.31.0.3.4.1.4400.13.8620675" && (!within(r.ActivityMBq, 394) || !within(r.CTDLPmGycm, 667.72)) {
-			t.Errorf("PET/CT row %+v, want 394 MBq and 667.72 mGy.cm", r)
+		if r.StudyUID == "1.2.840.113619.6.95.31.0.3.4.1.4400.13.8620675" {
+			if !within(r.ActivityMBq, 394) {
+				t.Errorf("PET/CT row %+v, want 394 MBq", r)
+			}
+			ctPart += r.CTDLPmGycm
 		}
+	}
+	if !within(ctPart, 667.72) {
+		t.Errorf("PET/CT CT part %v mGy.cm, want 667.72 on the images' record", ctPart)
 	}
 
 	stop := errors.New("stop")
@@ -343,8 +442,8 @@ func TestDICOMFiles(t *testing.T) {
 }
 
 // TestDICOMResentUnderAnotherPatient: the same object sent again under
-// another source record is not stored twice, and the outcome says where
-// it already is.
+// another source record is a conflict: not counted, and the outcome says
+// where it was first stored.
 func TestDICOMResentUnderAnotherPatient(t *testing.T) {
 	f := filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "CT-RDSR-Siemens-Multi-1.dcm")
 	led, _ := openLedger(t)
@@ -357,7 +456,7 @@ func TestDICOMResentUnderAnotherPatient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Ledger.Result != ledger.Duplicate || again.Ledger.Key != first.Key || again.Key == first.Key {
-		t.Errorf("re-sent: %+v, want a duplicate pointing at %v", again, first.Key)
+	if again.Ledger.Result != ledger.Conflict || again.Ledger.First != first.Key || again.Key == first.Key || again.Ledger.Counted != (ledger.Totals{}) {
+		t.Errorf("re-sent: %+v, want a conflict pointing at %v, counting nothing", again, first.Key)
 	}
 }

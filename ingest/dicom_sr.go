@@ -62,6 +62,14 @@ var (
 	cTargetRegion  = []cv{{"123014", "DCM"}}
 	cCTAcqType     = []cv{{"113820", "DCM"}}
 	cSSDE          = []cv{{"113930", "DCM"}}
+	cScanLength    = []cv{{"113825", "DCM"}}
+	cExposureTime  = []cv{{"113824", "DCM"}}
+	cXRaySource    = []cv{{"113831", "DCM"}}
+	cSourceID      = []cv{{"113832", "DCM"}}
+	cKVP           = []cv{{"113733", "DCM"}}
+	cMaxTubeCurr   = []cv{{"113833", "DCM"}}
+	cTubeCurrent   = []cv{{"113734", "DCM"}}
+	cRotationTime  = []cv{{"113834", "DCM"}}
 
 	cAdministration = []cv{{"113502", "DCM"}}
 	cAdminUID       = []cv{{"113503", "DCM"}}
@@ -411,6 +419,18 @@ func (r *srReader) ct(tree []*item) {
 			}
 		}
 		e.SSDE = r.quantity(find(ev.kids, cSSDE, nil), ledger.DimDose)
+		e.ScanLength = r.quantity(find(ev.kids, cScanLength, nil), ledger.DimLength)
+		e.ExposureTime = r.quantity(find(ev.kids, cExposureTime, nil), ledger.DimTime)
+		for _, src := range findAll(ev.kids, cXRaySource, nil, nil) {
+			s := ledger.CTSource{KVP: r.quantity(src.child(cKVP), ledger.DimVoltage),
+				MaxCurrent:   r.quantity(src.child(cMaxTubeCurr), ledger.DimCurrent),
+				Current:      r.quantity(src.child(cTubeCurrent), ledger.DimCurrent),
+				RotationTime: r.quantity(src.child(cRotationTime), ledger.DimTime)}
+			if id := src.child(cSourceID); id != nil {
+				s.ID = strings.TrimSpace(id.text)
+			}
+			e.Sources = append(e.Sources, s)
+		}
 		c.Events = append(c.Events, e)
 	}
 	r.rep.Exam.CT = c

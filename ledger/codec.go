@@ -15,6 +15,9 @@ import (
 //
 //	'{'             Entry as JSON (layout 1, before the compact rows)
 //	formatEntryV1   Entry in the binary form below (layout 2)
+//	formatEntryV2   the same, each CT event followed by its acquisition
+//	                parameters (scan length, exposure time, X-ray
+//	                sources), and the entry by its conflict (layout 3)
 //
 // The binary form is the fields of Entry in declaration order: strings as
 // a uvarint length and their bytes, float64 as 8 bytes little-endian, ints
@@ -25,12 +28,15 @@ import (
 // microsecond, which is what makes a site-year evaluation from the store
 // fast. Changing the form means a new format byte, never a new meaning
 // for an old one.
-const formatEntryV1 = 0x01
+const (
+	formatEntryV1 = 0x01
+	formatEntryV2 = 0x03 // 0x02 is formatPointer, an l/x/ value: never reused for a row
+)
 
 // encodeEntry returns the binary form of e.
 func encodeEntry(e *Entry) []byte {
 	w := encoder{wire.Writer{B: make([]byte, 0, 512)}}
-	w.B = append(w.B, formatEntryV1)
+	w.B = append(w.B, formatEntryV2)
 	x := &e.Exam
 	for _, s := range []string{x.SOPInstanceUID, x.SOPClassUID, x.StudyUID, x.Accession, x.Date, x.Time,
 		x.Modality, x.Procedure, x.Protocol,
@@ -56,6 +62,16 @@ func encodeEntry(e *Entry) []byte {
 			w.qty(ev.CTDIvol)
 			w.qty(ev.DLP)
 			w.qty(ev.SSDE)
+			w.qty(ev.ScanLength)
+			w.qty(ev.ExposureTime)
+			w.Uint(uint64(len(ev.Sources)))
+			for j := range ev.Sources {
+				src := &ev.Sources[j]
+				w.Str(src.ID)
+				for _, q := range []*Quantity{src.KVP, src.MaxCurrent, src.Current, src.RotationTime} {
+					w.qty(q)
+				}
+			}
 		}
 	}
 	if p := x.Projection; w.Present(p != nil) {
@@ -108,6 +124,7 @@ func encodeEntry(e *Entry) []byte {
 	w.Int(e.StoredAt.Unix())
 	w.Int(int64(e.StoredAt.Nanosecond()))
 	w.Str(e.SupersededBy)
+	w.Str(e.Conflict)
 	return w.B
 }
 
@@ -123,9 +140,10 @@ func decodeEntry(v []byte) (*Entry, error) {
 			return nil, err
 		}
 		return &e, nil
-	case v[0] != formatEntryV1:
+	case v[0] != formatEntryV1 && v[0] != formatEntryV2:
 		return nil, fmt.Errorf("unknown value format %#x (written by a later version of vigie?)", v[0])
 	}
+	v2 := v[0] == formatEntryV2
 	// One string holds every text field of the entry: the fields are
 	// slices of it, not one allocation each.
 	r := decoder{wire.NewReader(string(v[1:]))}
@@ -156,6 +174,21 @@ func decodeEntry(v []byte) (*Entry, error) {
 				ev.CTDIvol = r.qty()
 				ev.DLP = r.qty()
 				ev.SSDE = r.qty()
+				if !v2 {
+					continue
+				}
+				ev.ScanLength = r.qty()
+				ev.ExposureTime = r.qty()
+				if k := r.Count(minCTSource); k > 0 {
+					ev.Sources = make([]CTSource, k)
+					for j := range ev.Sources {
+						src := &ev.Sources[j]
+						src.ID = r.Str()
+						for _, q := range []**Quantity{&src.KVP, &src.MaxCurrent, &src.Current, &src.RotationTime} {
+							*q = r.qty()
+						}
+					}
+				}
 			}
 		}
 		x.CT = c
@@ -224,6 +257,9 @@ func decodeEntry(v []byte) (*Entry, error) {
 	}
 	e.StoredAt = time.Unix(sec, nsec).UTC()
 	e.SupersededBy = r.Str()
+	if v2 {
+		e.Conflict = r.Str()
+	}
 	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("corrupt exam value %w", err)
 	}
@@ -237,6 +273,7 @@ const (
 	minProjectionEvent  = 1 + 3 + 1 + 3 + 1
 	minMammographyEvent = 2 + 3 + 2
 	minAdministration   = 1 + 3 + 3 + 1 + 1
+	minCTSource         = 1 + 4
 )
 
 // encoder and decoder add the ledger's compound values (quantities, codes,

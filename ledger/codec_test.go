@@ -20,6 +20,10 @@ func codecEntries() map[string]*Entry {
 	ct.CT.Events[0].AcquisitionType = Code{Value: "113805", Scheme: "DCM", Meaning: "Constant Angle Acquisition"}
 	ct.CT.Events[1].Phantom = Code{Value: "113691", Scheme: "DCM", Meaning: "IEC Body Dosimetry Phantom"}
 	ct.CT.Events[1].SSDE = q(11.2, "mGy", DimDose)
+	ct.CT.Events[1].ScanLength = q(412.5, "mm", DimLength)
+	ct.CT.Events[1].ExposureTime = q(4.2, "s", DimTime)
+	ct.CT.Events[1].Sources = []CTSource{{ID: "A", KVP: q(120, "kV", DimVoltage), MaxCurrent: q(300, "mA", DimCurrent),
+		Current: q(212, "mA", DimCurrent), RotationTime: q(0.5, "s", DimTime)}, {ID: "B", KVP: q(150, "kV", DimVoltage)}}
 	ct.Accession, ct.SOPClassUID, ct.Time, ct.Protocol = "ACC-1", "1.2.840.10008.5.1.4.1.1.88.67", "10:01:02", "Thorax^Routine"
 
 	xa := &Exam{SOPInstanceUID: "2.1", StudyUID: "9.2", Date: "2025-06-30", Modality: "XA", Procedure: "Coronarographie",
@@ -56,6 +60,9 @@ func codecEntries() map[string]*Entry {
 	sup := entry(mg)
 	sup.SupersededBy, sup.Counted, sup.RepeatedEvents = "3.9", Totals{AGDLeft: 0.5}, 3
 	out["superseded"] = sup
+	conflict := entry(nm)
+	conflict.Conflict, conflict.Counted = "patient", Totals{}
+	out["conflict"] = conflict
 	odd := entry(ct)
 	odd.Reported.DLP, odd.Counted.DAP = math.Inf(1), math.Copysign(0, -1)
 	odd.StoredAt = time.Date(1969, 12, 31, 23, 59, 59, 999, time.UTC)
@@ -67,8 +74,8 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	for name, e := range codecEntries() {
 		t.Run(name, func(t *testing.T) {
 			v := encodeEntry(e)
-			if v[0] != formatEntryV1 {
-				t.Fatalf("format byte %#x, want %#x", v[0], formatEntryV1)
+			if v[0] != formatEntryV2 {
+				t.Fatalf("format byte %#x, want %#x", v[0], formatEntryV2)
 			}
 			got, err := decodeEntry(v)
 			if err != nil {
@@ -109,6 +116,27 @@ func TestDecodeEntryReadsLayout1(t *testing.T) {
 		}
 		if got.Exam.SOPInstanceUID != e.Exam.SOPInstanceUID || !reflect.DeepEqual(got.Counted, e.Counted) {
 			t.Errorf("%s: %+v", name, got)
+		}
+	}
+}
+
+// TestDecodeEntryReadsLayout2Rows: a row written before the CT acquisition
+// parameters and the conflict were stored (format V1) still decodes. An
+// entry without CT events is its V2 form less the trailing conflict.
+func TestDecodeEntryReadsLayout2Rows(t *testing.T) {
+	for _, name := range []string{"interventional", "mammography", "nm", "minimal", "superseded"} {
+		e := codecEntries()[name]
+		v := encodeEntry(e)
+		if v[len(v)-1] != 0 {
+			t.Fatalf("%s: the V2 form does not end with an empty conflict", name)
+		}
+		old := append([]byte{formatEntryV1}, v[1:len(v)-1]...)
+		got, err := decodeEntry(old)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, e) {
+			t.Errorf("%s: V1 row decoded as %+v, want %+v", name, got, e)
 		}
 	}
 }

@@ -122,6 +122,33 @@ type CTEvent struct {
 	CTDIvol         *Quantity `json:"ctdivol,omitempty"`
 	DLP             *Quantity `json:"dlp,omitempty"`
 	SSDE            *Quantity `json:"ssde,omitempty"`
+	// ScanLength (113825, mm) and ExposureTime (113824, s) are the
+	// acquisition parameters of TID 10013; Sources are its X-ray sources
+	// (two on a dual-source scanner). Stored from layout 3 on: an exam
+	// stored before has none.
+	ScanLength   *Quantity  `json:"scan_length,omitempty"`
+	ExposureTime *Quantity  `json:"exposure_time,omitempty"`
+	Sources      []CTSource `json:"sources,omitempty"`
+}
+
+// CTSource is the parameters of one X-ray source of a CT irradiation event
+// (TID 10013, CT X-Ray Source Parameters 113831).
+type CTSource struct {
+	ID           string    `json:"id,omitempty"`
+	KVP          *Quantity `json:"kvp,omitempty"`              // 113733, kV
+	MaxCurrent   *Quantity `json:"max_tube_current,omitempty"` // 113833, mA
+	Current      *Quantity `json:"tube_current,omitempty"`     // 113734, mA (mean)
+	RotationTime *Quantity `json:"rotation_time,omitempty"`    // 113834, s (exposure time per rotation)
+}
+
+// MAs is the tube current-time product of a source over the event: its
+// mean tube current times the event's exposure time, or 0 when either is
+// missing.
+func (ev *CTEvent) MAs(src *CTSource) float64 {
+	if src.Current == nil || ev.ExposureTime == nil {
+		return 0
+	}
+	return src.Current.Value * ev.ExposureTime.Value
 }
 
 // ProjectionDose is a projection radiography, fluoroscopy or interventional
@@ -242,6 +269,16 @@ func (e *Exam) eachQuantity(fn func(field string, q *Quantity)) {
 			put(p+"ctdivol", ev.CTDIvol)
 			put(p+"dlp", ev.DLP)
 			put(p+"ssde", ev.SSDE)
+			put(p+"scan_length", ev.ScanLength)
+			put(p+"exposure_time", ev.ExposureTime)
+			for j := range ev.Sources {
+				src := &ev.Sources[j]
+				sp := fmt.Sprintf("%ssources[%d].", p, j)
+				put(sp+"kvp", src.KVP)
+				put(sp+"max_tube_current", src.MaxCurrent)
+				put(sp+"tube_current", src.Current)
+				put(sp+"rotation_time", src.RotationTime)
+			}
 		}
 	}
 	if pr := e.Projection; pr != nil {

@@ -83,7 +83,10 @@ func (l *Ledger) History(ctx context.Context, keys []SourceKey) (*History, error
 }
 
 // BuildHistory groups stored exams into history rows. Excluded entries
-// (superseded header figures) are left out.
+// (superseded header figures, conflicts) are left out. A row is one study
+// of one source record: a study UID never joins two records' exams (see
+// the package doc), so a hybrid exam's NM and CT parts are one row only
+// when the same record holds both.
 func BuildHistory(es []Entry) *History {
 	h := &History{Warning: HistoryWarning}
 	type group struct {
@@ -97,8 +100,8 @@ func BuildHistory(es []Entry) *History {
 		if e.Excluded() {
 			continue
 		}
-		k := e.Exam.StudyUID
-		if k == "" {
+		k := e.Exam.Key.Authority + "\x00" + e.Exam.Key.LocalID + "\x00" + e.Exam.StudyUID
+		if e.Exam.StudyUID == "" {
 			k = "sop:" + e.Exam.SOPInstanceUID
 		}
 		g := groups[k]

@@ -13,10 +13,22 @@
 //   - the irradiation event UID (and the radiopharmaceutical administration
 //     UID): a cumulative or "continued" RDSR that repeats events already
 //     stored has their figures taken out of what it counts;
-//   - the study: for a study and domain (CT, projection, mammography, NM)
-//     covered by a dose SR, image-header figures are not counted. A header
+//   - the study, within one source record: for a study and domain (CT,
+//     projection, mammography, NM) of a source record covered by a dose SR
+//     of that same record, image-header figures are not counted. A header
 //     exam stored before its SR arrives is kept for trace, marked superseded
-//     and left out of the totals.
+//     and left out of the totals. A study UID never overrides the patient:
+//     a dose SR of another source record under the same study supersedes
+//     nothing, and Put reports the records sharing the study (SharedStudy)
+//     for an identity-vigilance alert. Two records of one person at two
+//     sites are one patient only through the patient index, whose links
+//     can be undone: the ledger does not supersede across them either (the
+//     shared study is reported the same way, for a person to reconcile).
+//
+// The same SOP Instance UID arriving again under another study or source
+// record is a conflict, not a duplicate: the first stays as it is, the
+// second is stored for trace (Entry.Conflict, under a row of its own) and
+// counts nothing.
 //
 // Each stored Entry keeps the exam as reported (raw values and units) beside
 // the figures it counts (Counted).
@@ -28,8 +40,13 @@
 //	l/x/<sop instance uid>                              → 0x02 <authority> NUL <date>: where its row is
 //	l/k/<authority> NUL <local id> NUL <sop uid>         → <date> (exams of a source record)
 //	l/e/<event or administration uid>                    → sop uid that first counted it
-//	l/s/<study uid> NUL <domain> NUL <source> NUL <sop>   → empty (supersession of headers)
-//	l/v                                                 → layout version (one byte, 2)
+//	l/t/<authority> NUL <local id> NUL <study uid> NUL <domain> NUL <source> NUL <sop>
+//	                                                    → empty (supersession of headers, per source record)
+//	l/u/<study uid> NUL <authority> NUL <local id>       → empty (the source records of a study)
+//	l/v                                                 → layout version (one byte, 3)
+//
+// A conflict's row is keyed by its row id, the SOP instance followed by
+// "#conflict-" and a hash of its record and study (see Entry.RowID).
 //
 // The exam rows (l/d/) are clustered by site and date: a site's period is
 // one contiguous range of small values (EachSite), which is what keeps an
@@ -41,7 +58,10 @@
 // Layout 1 kept the Entry as JSON under l/x/ and no l/d/ rows. Open
 // converts such a store once, in batches (see upgrade), and says so in the
 // log; a conversion cut short resumes at the next Open. Reading still
-// understands a layout-1 value wherever one is met.
+// understands a layout-1 value wherever one is met. Layout 2 kept the
+// supersession index by study alone (l/s/, no longer read): Open builds
+// l/t/ and l/u/ from the rows and gives back their figures to header exams
+// that a dose SR of another source record had superseded.
 //
 // Writes are the store's transactions: the entry, its indexes and its
 // event markers are stored together, or none of them is. They are on disk
@@ -53,9 +73,12 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +99,22 @@ type Ledger struct {
 	// versioned is set once the layout version is stored (a new store
 	// gets it with its first exam).
 	versioned atomic.Bool
+	// stored is called after each commit that stored an exam (see
+	// OnStored).
+	stored atomic.Pointer[func(Outcome, *Exam)]
+}
+
+// OnStored sets fn to be called after every Put that stored an exam
+// (stored, excluded or conflict; never a duplicate), once its transaction
+// is committed: the server's alert evaluation hangs on it, whichever door
+// the exam came through. fn must return quickly (queue the work); nil
+// removes it.
+func (l *Ledger) OnStored(fn func(Outcome, *Exam)) {
+	if fn == nil {
+		l.stored.Store(nil)
+		return
+	}
+	l.stored.Store(&fn)
 }
 
 // Open returns the ledger kept in db. It converts a store of layout 1 (see
@@ -102,10 +141,46 @@ type Entry struct {
 	// SupersededBy is the SOP instance of the dose SR that covers this
 	// header exam's study: the entry is kept but counts nothing.
 	SupersededBy string `json:"superseded_by,omitempty"`
+	// Conflict is set on a report whose SOP instance was stored first
+	// under another study or source record: what differed ("patient",
+	// "study" or "patient, study"). It is kept for trace and counts
+	// nothing; the first stays as it was.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // Excluded reports whether the entry is left out of the totals.
-func (e *Entry) Excluded() bool { return e.SupersededBy != "" }
+func (e *Entry) Excluded() bool { return e.SupersededBy != "" || e.Conflict != "" }
+
+// RowID is the id of the entry's row: its SOP instance, or for a conflict
+// the SOP instance with a suffix of its own (the SOP instance's id is the
+// first report's).
+func (e *Entry) RowID() string {
+	if e.Conflict == "" {
+		return e.Exam.SOPInstanceUID
+	}
+	return conflictID(&e.Exam)
+}
+
+func conflictID(x *Exam) string {
+	h := sha256.Sum256([]byte(x.Key.Authority + "\x00" + x.Key.LocalID + "\x00" + x.StudyUID))
+	return x.SOPInstanceUID + "#conflict-" + hex.EncodeToString(h[:6])
+}
+
+// Counting says whether an entry counts in totals, and if not why:
+// "superseded", "conflict" or "" when it counts. A report whose every
+// event was counted by an earlier one counts nothing either:
+// "repeated".
+func (e *Entry) Counting() (bool, string) {
+	switch {
+	case e.Conflict != "":
+		return false, "conflict"
+	case e.SupersededBy != "":
+		return false, "superseded"
+	case e.NewEvents == 0 && e.RepeatedEvents > 0:
+		return false, "repeated"
+	}
+	return true, ""
+}
 
 // Effective returns the figures the entry contributes to a history.
 func (e *Entry) Effective() Totals {
@@ -123,6 +198,7 @@ const (
 	Stored    Result = "stored"    // stored and counted (possibly minus repeated events)
 	Duplicate Result = "duplicate" // this SOP instance was already stored: nothing written
 	Excluded  Result = "excluded"  // a header exam for a study already covered by a dose SR: stored for trace, not counted
+	Conflict  Result = "conflict"  // this SOP instance was stored under another study or patient: stored for trace, not counted
 )
 
 // Outcome reports what Put did.
@@ -136,6 +212,14 @@ type Outcome struct {
 	// redundant.
 	Superseded int    `json:"superseded,omitempty"`
 	Counted    Totals `json:"counted"`
+	// SharedStudy lists the other source records that have exams under
+	// this exam's study UID: an identity-vigilance matter (each keeps its
+	// own exams).
+	SharedStudy []SourceKey `json:"shared_study,omitempty"`
+	// Conflict is what differed from the first report of the SOP
+	// instance (Result Conflict), and First that report's record.
+	Conflict string    `json:"conflict,omitempty"`
+	First    SourceKey `json:"first,omitzero"`
 }
 
 var (
@@ -143,7 +227,8 @@ var (
 	prefixRow    = []byte("l/d/")
 	prefixKey    = []byte("l/k/")
 	prefixEvent  = []byte("l/e/")
-	prefixStudy  = []byte("l/s/")
+	prefixStudy  = []byte("l/t/")
+	prefixShared = []byte("l/u/")
 	errDuplicate = errors.New("duplicate")
 )
 
@@ -180,12 +265,66 @@ func sourcePrefix(k SourceKey) []byte {
 	return append(b, 0)
 }
 
-func studyPrefix(study string, d Domain) []byte {
+// studyPrefix is the prefix of a source record's exams of one study and
+// domain in the supersession index.
+func studyPrefix(k SourceKey, study string, d Domain) []byte {
 	b := bytes.Clone(prefixStudy)
+	b = append(b, k.Authority...)
+	b = append(b, 0)
+	b = append(b, k.LocalID...)
+	b = append(b, 0)
 	b = append(b, study...)
 	b = append(b, 0)
 	b = append(b, d...)
 	return append(b, 0)
+}
+
+// sharedPrefix is the prefix of the source records of a study.
+func sharedPrefix(study string) []byte {
+	b := bytes.Clone(prefixShared)
+	b = append(b, study...)
+	return append(b, 0)
+}
+
+func sharedKey(study string, k SourceKey) []byte {
+	b := sharedPrefix(study)
+	b = append(b, k.Authority...)
+	b = append(b, 0)
+	return append(b, k.LocalID...)
+}
+
+// studyRecords returns the source records with exams under a study.
+func studyRecords(txn *badger.Txn, study string) ([]SourceKey, error) {
+	p := sharedPrefix(study)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	defer it.Close()
+	var out []SourceKey
+	for it.Rewind(); it.Valid(); it.Next() {
+		auth, local, ok := bytes.Cut(it.Item().Key()[len(p):], []byte{0})
+		if !ok {
+			return nil, fmt.Errorf("corrupt study record key %q", it.Item().Key())
+		}
+		out = append(out, SourceKey{Authority: string(auth), LocalID: string(local)})
+	}
+	return out, nil
+}
+
+// StudyRecords returns the source records that have exams under a study
+// UID, in key order. More than one is an identity-vigilance matter.
+func (l *Ledger) StudyRecords(ctx context.Context, study string) ([]SourceKey, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	var out []SourceKey
+	err := l.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = studyRecords(txn, study)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: records of study %s: %w", study, err)
+	}
+	return out, nil
 }
 
 // Put stores an exam exactly once (see the package doc) and says what it
@@ -218,6 +357,9 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
 		}
 		l.versioned.Store(true)
+		if fn := l.stored.Load(); fn != nil {
+			(*fn)(out, ex)
+		}
 		return out, nil
 	}
 }
@@ -225,6 +367,9 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 	out := Outcome{SOPInstanceUID: ex.SOPInstanceUID, Key: ex.Key}
 	if old, err := getEntry(txn, ex.SOPInstanceUID); err == nil {
+		if why := conflictOf(&old.Exam, ex); why != "" {
+			return l.putConflict(txn, ex, old, why)
+		}
 		out.Result = Duplicate
 		out.Key = old.Exam.Key
 		return out, errDuplicate
@@ -262,7 +407,21 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 	}
 
 	if ex.StudyUID != "" {
-		sp := studyPrefix(ex.StudyUID, ex.Domain)
+		recs, err := studyRecords(txn, ex.StudyUID)
+		if err != nil {
+			return out, err
+		}
+		for _, k := range recs {
+			if k != ex.Key {
+				out.SharedStudy = append(out.SharedStudy, k)
+			}
+		}
+		if len(out.SharedStudy) == len(recs) {
+			if err := txn.Set(sharedKey(ex.StudyUID, ex.Key), nil); err != nil {
+				return out, err
+			}
+		}
+		sp := studyPrefix(ex.Key, ex.StudyUID, ex.Domain)
 		if ex.Source == SourceHeader {
 			sr, err := firstSR(txn, sp)
 			if err != nil {
@@ -295,6 +454,44 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 		out.Result = Excluded
 	}
 	out.NewEvents, out.RepeatedEvents, out.Counted = e.NewEvents, e.RepeatedEvents, e.Effective()
+	return out, nil
+}
+
+// conflictOf says what differs between the first report of a SOP
+// instance and a new one ("" when they agree: a plain duplicate).
+func conflictOf(first, x *Exam) string {
+	var why []string
+	if first.Key != x.Key {
+		why = append(why, "patient")
+	}
+	if first.StudyUID != x.StudyUID {
+		why = append(why, "study")
+	}
+	return strings.Join(why, ", ")
+}
+
+// putConflict stores a report whose SOP instance was stored first under
+// another study or record, for trace: it counts nothing, marks no event
+// and enters no study index. Sent again, it is a duplicate of itself.
+func (l *Ledger) putConflict(txn *badger.Txn, ex *Exam, first *Entry, why string) (Outcome, error) {
+	out := Outcome{SOPInstanceUID: ex.SOPInstanceUID, Key: ex.Key, Conflict: why, First: first.Exam.Key}
+	id := conflictID(ex)
+	if _, err := txn.Get(examKey(id)); err == nil {
+		out.Result = Duplicate
+		return out, errDuplicate
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return out, err
+	}
+	e := Entry{Exam: *ex, Reported: ex.Totals(), StoredAt: l.now().UTC(), Conflict: why}
+	if err := writeEntry(txn, &e); err != nil {
+		return out, err
+	}
+	if !l.versioned.Load() {
+		if err := txn.Set(layoutKey, []byte{layoutVersion}); err != nil {
+			return out, err
+		}
+	}
+	out.Result = Conflict
 	return out, nil
 }
 
@@ -349,7 +546,8 @@ func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
 // row.
 func writeEntry(txn *badger.Txn, e *Entry) error {
 	x := &e.Exam
-	if err := txn.Set(rowKey(x.Key.Authority, x.Date, x.SOPInstanceUID), encodeEntry(e)); err != nil {
+	id := e.RowID()
+	if err := txn.Set(rowKey(x.Key.Authority, x.Date, id), encodeEntry(e)); err != nil {
 		return err
 	}
 	ptr := make([]byte, 0, 2+len(x.Key.Authority)+len(x.Date))
@@ -357,10 +555,10 @@ func writeEntry(txn *badger.Txn, e *Entry) error {
 	ptr = append(ptr, x.Key.Authority...)
 	ptr = append(ptr, 0)
 	ptr = append(ptr, x.Date...)
-	if err := txn.Set(examKey(x.SOPInstanceUID), ptr); err != nil {
+	if err := txn.Set(examKey(id), ptr); err != nil {
 		return err
 	}
-	return txn.Set(append(sourcePrefix(x.Key), x.SOPInstanceUID...), []byte(x.Date))
+	return txn.Set(append(sourcePrefix(x.Key), id...), []byte(x.Date))
 }
 
 // getEntry reads the stored entry of a SOP instance through its l/x/ value.

@@ -22,6 +22,8 @@ const (
 	DimLength   Dimension = "mm"     // compressed breast thickness
 	DimMass     Dimension = "kg"     // patient weight
 	DimHeight   Dimension = "m"      // patient height
+	DimVoltage  Dimension = "kV"     // CT tube voltage (kVp)
+	DimCurrent  Dimension = "mA"     // CT tube current
 )
 
 // Quantity is one dose figure: the value in the canonical unit of its
@@ -120,6 +122,16 @@ func factor(unit string, dim Dimension) (float64, error) {
 			return lf / 1e-3, nil
 		}
 		return lf, nil
+	case DimVoltage:
+		if p, rest, ok := splitBase(u, "V"); ok && rest == "" {
+			return p / 1e3, nil
+		}
+		return bad()
+	case DimCurrent:
+		if p, rest, ok := splitBase(u, "A"); ok && rest == "" {
+			return p / 1e-3, nil
+		}
+		return bad()
 	case DimMass:
 		switch u {
 		case "kg":
@@ -170,6 +182,10 @@ func dimName(d Dimension) string {
 		return "time (s)"
 	case DimActivity:
 		return "activity (Bq)"
+	case DimVoltage:
+		return "voltage (V)"
+	case DimCurrent:
+		return "current (A)"
 	case DimLength, DimHeight:
 		return "length (m)"
 	case DimMass:

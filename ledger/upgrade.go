@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +15,7 @@ import (
 
 // layoutVersion is the ledger layout this build writes (see the package
 // doc). layoutKey holds it.
-const layoutVersion = 2
+const layoutVersion = 3
 
 var layoutKey = []byte("l/v")
 
@@ -52,13 +53,18 @@ func (l *Ledger) upgrade() error {
 		l.versioned.Store(true)
 		return nil
 	}
-	n, seen, err := l.convert()
-	if err != nil {
-		return fmt.Errorf("convert the stored exams to layout %d (%d converted so far; the next start resumes): %w", layoutVersion, n, err)
+	if version == nil {
+		n, seen, err := l.convert()
+		if err != nil {
+			return fmt.Errorf("convert the stored exams to layout 2 (%d converted so far; the next start resumes): %w", n, err)
+		}
+		if !seen {
+			// An empty ledger: the first Put records the version.
+			return nil
+		}
 	}
-	if !seen {
-		// An empty ledger: the first Put records the version.
-		return nil
+	if err := l.reindex(); err != nil {
+		return fmt.Errorf("index the stored exams by source record (layout %d; the next start resumes): %w", layoutVersion, err)
 	}
 	if err := store.Update(l.db, func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
 		return fmt.Errorf("record the layout version: %w", err)
@@ -141,4 +147,85 @@ func (l *Ledger) convert() (n int, seen bool, err error) {
 		slog.Info("ledger: stored exams converted to layout 2", "exams", n, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 	}
 	return n, seen, nil
+}
+
+// reindex builds the layout-3 study indexes (supersession per source
+// record, l/t/, and the records of a study, l/u/) from the exam rows, and
+// gives back its figures to every header exam that only a dose SR of
+// another source record superseded (layout 2 superseded by study alone).
+// Both passes are idempotent: a conversion cut short is run again whole.
+func (l *Ledger) reindex() error {
+	start := time.Now()
+	var (
+		batch    []*Entry
+		restored int
+		indexed  int
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := store.Update(l.db, func(txn *badger.Txn) error {
+			for _, e := range batch {
+				x := &e.Exam
+				if err := txn.Set(sharedKey(x.StudyUID, x.Key), nil); err != nil {
+					return err
+				}
+				k := append(append(studyPrefix(x.Key, x.StudyUID, x.Domain), x.Source...), 0)
+				if err := txn.Set(append(k, x.SOPInstanceUID...), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		indexed += len(batch)
+		batch = batch[:0]
+		return err
+	}
+	var superseded []*Entry
+	err := l.db.View(func(txn *badger.Txn) error {
+		return eachRow(context.Background(), txn, prefixRow, nil, nil, func(e *Entry) error {
+			if e.Conflict != "" || e.Exam.StudyUID == "" {
+				return nil
+			}
+			batch = append(batch, e)
+			if e.SupersededBy != "" {
+				superseded = append(superseded, e)
+			}
+			if len(batch) >= upgradeBatch {
+				return flush()
+			}
+			return nil
+		})
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	for _, h := range superseded {
+		err := store.Update(l.db, func(txn *badger.Txn) error {
+			x := &h.Exam
+			sr, err := firstSR(txn, studyPrefix(x.Key, x.StudyUID, x.Domain))
+			if err != nil || sr != "" {
+				return err
+			}
+			cur, err := getEntry(txn, x.SOPInstanceUID)
+			if err != nil {
+				return err
+			}
+			cur.SupersededBy = ""
+			restored++
+			return writeEntry(txn, cur)
+		})
+		if err != nil {
+			return fmt.Errorf("header exam %s: %w", h.Exam.SOPInstanceUID, err)
+		}
+	}
+	if indexed > 0 {
+		slog.Info("ledger: stored exams indexed by source record (layout 3)", "exams", indexed,
+			"headers_restored", restored, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	}
+	return nil
 }

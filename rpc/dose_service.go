@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -375,6 +376,27 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 	return connect.NewResponse(out), nil
 }
 
+// NewAlertWatch returns the alert evaluation of exams as they arrive (see
+// dosimetry.AlertWatch) over the patient index: per-patient rules group a
+// patient's source records through it, and ages the DICOM header lacks
+// come from the latest version of the record. cfg nil: the defaults.
+// Hook it with led.OnStored(w.Stored) and run w.Run.
+func NewAlertWatch(ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore, cfg *dosimetry.AlertConfig, log *slog.Logger) *dosimetry.AlertWatch {
+	if cfg == nil {
+		cfg = dosimetry.DefaultAlertConfig()
+	}
+	types, nrd, coef := dosimetry.DefaultTable(), dosimetry.DefaultNRD(), dosimetry.DefaultCoefficients()
+	return &dosimetry.AlertWatch{Ledger: led, Store: alerts, Log: log,
+		Scanner: func(ctx context.Context) *dosimetry.Scanner {
+			s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led}
+			if ix != nil {
+				s.Identities = MPIIdentities{Index: ix}
+				s.Age = NewMPIDemographics(ctx, ix).Age
+			}
+			return s
+		}}
+}
+
 func alertToProto(a *dosimetry.Alert) *vigiev1.Alert {
 	out := &vigiev1.Alert{Id: a.ID, Created: timestamppb.New(a.RaisedAt), Kind: a.Kind, Message: a.Message, ExamId: a.SOP,
 		IdentityId: a.Identity, Site: a.Site, Value: a.Value, Threshold: a.Threshold, Unit: a.Unit}
@@ -406,6 +428,14 @@ func (s *DoseService) ListAlerts(ctx context.Context, req *connect.Request[vigie
 		end := min(off+size, len(alerts))
 		for i := off; i < end; i++ {
 			a := &alerts[i]
+			if a.Identity == "" && s.Index != nil {
+				// A per-exam alert names its source record: the patient
+				// is the identity the record belongs to now (a merge or
+				// an unmerge since the alert moves it).
+				if id, err := s.Index.IdentityOf(ctx, a.Key.Authority, a.Key.LocalID); err == nil {
+					a.Identity = id.String()
+				}
+			}
 			out.Alerts = append(out.Alerts, alertToProto(a))
 			audit.TouchRecord(ctx, a.Key.Authority, a.Key.LocalID)
 		}

@@ -127,6 +127,11 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		out.Status = vigiev1.DicomStatus_DICOM_STATUS_DUPLICATE
 		out.Message = "this SOP instance is already in the ledger: nothing counted twice"
 		g.Metrics.IngestOutcome("duplicate")
+	case ledger.Conflict:
+		out.Status = vigiev1.DicomStatus_DICOM_STATUS_STORED
+		out.Message = "this SOP instance was first stored under another " + o.Ledger.Conflict +
+			": kept as a conflict for trace, not counted; an identity-vigilance alert is raised"
+		g.Metrics.IngestOutcome("conflict")
 	case ledger.Excluded:
 		out.Status = vigiev1.DicomStatus_DICOM_STATUS_STORED
 		out.Message = "image-header figures of a study already covered by a dose SR: kept for trace, not counted"

@@ -58,14 +58,14 @@ type serverFixture struct {
 // fixtureMetricsToken is the bearer token of the fixture's /metrics.
 const fixtureMetricsToken = "metrics-secret"
 
-func newServerFixture(t *testing.T) *serverFixture {
+func newServerFixture(t testing.TB) *serverFixture {
 	t.Helper()
 	return newServerFixtureDisk(t, nil)
 }
 
 // newServerFixtureDisk is newServerFixture with a disk guard measuring
 // free (the guard's seam) when free is not nil.
-func newServerFixtureDisk(t *testing.T, free func(dir string) (int64, error)) *serverFixture {
+func newServerFixtureDisk(t testing.TB, free func(dir string) (int64, error)) *serverFixture {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true, FreeSpace: free})
 	if err != nil {

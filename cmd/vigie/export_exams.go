@@ -14,18 +14,42 @@ import (
 )
 
 func init() {
-	register(verb{name: "export exams", summary: "write one CSV row per exam of the dose ledger", run: runExportExams})
+	register(verb{name: "export exams", summary: "write one CSV row per exam of the dose ledger (--events: and one per CT irradiation event)", run: runExportExams})
 }
 
 // examColumns are the columns of `vigie export exams`.
 var examColumns = []string{"sop_instance_uid", "study_uid", "authority", "local_id", "identity", "modality", "date",
 	"procedure", "device", "ct_dlp_total_mGycm", "ct_ctdivol_max_mGy", "dap_total_cGycm2", "rp_dose_total_mGy",
-	"fluoro_time_s", "agd_left_mGy", "agd_right_mGy", "nm_activity_MBq", "radiopharmaceutical", "source"}
+	"fluoro_time_s", "agd_left_mGy", "agd_right_mGy", "nm_activity_MBq", "radiopharmaceutical", "source",
+	"counts", "not_counted"}
+
+// eventColumns are the columns of `vigie export exams --events`: one row
+// per CT irradiation event of a dose SR, with its exam's counts.
+// Dual-source figures are the sources' values joined by "/".
+var eventColumns = []string{"sop_instance_uid", "study_uid", "authority", "local_id", "date", "counts", "event_uid",
+	"protocol", "target_region", "acquisition_type", "phantom", "ctdivol_mGy", "dlp_mGycm", "scan_length_mm",
+	"kvp_kV", "tube_current_mA", "max_tube_current_mA", "exposure_time_s", "rotation_time_s", "mAs"}
+
+// counts says whether an exam's row counts in totals: "yes", "partial"
+// (a continued report: the figures are as reported, the events an earlier
+// report counted are left out of the totals) or "no", and why not
+// (superseded, conflict, repeated, or "N events counted earlier").
+func counts(e *ledger.Entry) (string, string) {
+	ok, why := e.Counting()
+	switch {
+	case !ok:
+		return "no", why
+	case e.RepeatedEvents > 0:
+		return "partial", strconv.Itoa(e.RepeatedEvents) + " events counted by an earlier report"
+	}
+	return "yes", ""
+}
 
 func runExportExams(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export exams", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
+	events := fs.String("events", "", "also write one row per CT irradiation event (CTDIvol, DLP, scan length, kVp, mA, mAs, protocol) to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,19 +78,101 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	identity := func(k ledger.SourceKey) string { return identities[k] }
-	if err := exportExams(context.Background(), ledger.Open(db), identity, w); err != nil {
+	led := ledger.Open(db)
+	if err := exportExams(context.Background(), led, identity, w); err != nil {
 		return err
 	}
 	if f != nil {
-		return f.Close()
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
-	return nil
+	if *events == "" {
+		return nil
+	}
+	ef, err := os.Create(*events)
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	if err := exportEvents(context.Background(), led, ef); err != nil {
+		return err
+	}
+	return ef.Close()
+}
+
+// exportEvents writes the CSV header and one row per CT irradiation event
+// of every stored exam (image-header exams have none).
+func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(eventColumns); err != nil {
+		return err
+	}
+	num := func(q *ledger.Quantity) string {
+		if q == nil {
+			return ""
+		}
+		return strconv.FormatFloat(q.Value, 'g', 10, 64)
+	}
+	code := func(c ledger.Code) string {
+		if c.Meaning != "" {
+			return c.Meaning
+		}
+		return c.Value
+	}
+	err := led.Each(ctx, func(e *ledger.Entry) error {
+		x := &e.Exam
+		if x.CT == nil {
+			return nil
+		}
+		c, _ := counts(e)
+		for i := range x.CT.Events {
+			ev := &x.CT.Events[i]
+			per := func(f func(s *ledger.CTSource) string) string {
+				vs := make([]string, len(ev.Sources))
+				for j := range ev.Sources {
+					vs[j] = f(&ev.Sources[j])
+				}
+				return strings.Join(vs, "/")
+			}
+			err := cw.Write([]string{x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, x.Date, c, ev.UID,
+				ev.Protocol, code(ev.TargetRegion), code(ev.AcquisitionType), code(ev.Phantom),
+				num(ev.CTDIvol), num(ev.DLP), num(ev.ScanLength),
+				per(func(s *ledger.CTSource) string { return num(s.KVP) }),
+				per(func(s *ledger.CTSource) string { return num(s.Current) }),
+				per(func(s *ledger.CTSource) string { return num(s.MaxCurrent) }),
+				num(ev.ExposureTime),
+				per(func(s *ledger.CTSource) string { return num(s.RotationTime) }),
+				per(func(s *ledger.CTSource) string {
+					if m := ev.MAs(s); m > 0 {
+						return strconv.FormatFloat(m, 'g', 10, 64)
+					}
+					return ""
+				}),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // exportExams writes the CSV header and one row per stored exam with the
 // figures it reports (in the history's units; empty where the exam's kind
-// has no such figure). identity, when not nil, names the regional identity
-// of a source record.
+// has no such figure), and whether the row counts in totals (counts,
+// not_counted): summing the rows whose counts is "yes" never counts an
+// exam twice. identity, when not nil, names the regional identity of a
+// source record.
 func exportExams(ctx context.Context, led *ledger.Ledger, identity func(ledger.SourceKey) string, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	cw := csv.NewWriter(bw)
@@ -97,6 +203,7 @@ func exportExams(ctx context.Context, led *ledger.Ledger, identity func(ledger.S
 			}
 		}
 		pr, mg := x.Projection != nil, x.Mammography != nil
+		c, why := counts(e)
 		return cw.Write([]string{
 			x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, id, x.Modality, x.Date,
 			x.Procedure, x.Device.String(),
@@ -104,7 +211,7 @@ func exportExams(ctx context.Context, led *ledger.Ledger, identity func(ledger.S
 			num(pr, ledger.CGyCm2(t.DAP)), num(pr, t.RP), num(pr, t.FluoroTime),
 			num(mg, t.AGDLeft), num(mg, t.AGDRight),
 			num(x.NM != nil, t.Activity), strings.Join(rp, "; "),
-			string(x.Source),
+			string(x.Source), c, why,
 		})
 	})
 	if err != nil {

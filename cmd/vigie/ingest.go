@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"sort"
 	"time"
 
 	"vigie"
+	"vigie/dosimetry"
 	"vigie/ingest"
 	"vigie/ledger"
 	"vigie/rpc"
@@ -47,6 +49,14 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeIndex()
 	led := ledger.Open(db)
+	// Dose alerts are raised as the exams are stored, as the server does.
+	raised := 0
+	watch := rpc.NewAlertWatch(ix, led, dosimetry.OpenAlerts(db), nil, slog.New(slog.NewTextHandler(stderr, nil)))
+	watch.Raised = func(_ ledger.SourceKey, _ string, n int) { raised += n }
+	led.OnStored(watch.Stored)
+	wctx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go watch.Run(wctx)
 	t0 := time.Now()
 	counts := map[string]int{}
 	var refused []string
@@ -99,7 +109,8 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 		parts = append(parts, fmt.Sprintf("%s %d", k, v))
 	}
 	sort.Strings(parts)
-	fmt.Fprintf(stderr, "%d files in %s: %v\n", len(files), time.Since(t0).Round(time.Millisecond), parts)
+	watch.Wait()
+	fmt.Fprintf(stderr, "%d files in %s: %v; %d dose alerts raised\n", len(files), time.Since(t0).Round(time.Millisecond), parts, raised)
 	if !*perFile {
 		for _, r := range refused {
 			fmt.Fprintln(stderr, "refused:", r)

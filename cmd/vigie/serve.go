@@ -221,6 +221,12 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			return err
 		}
 	}
+	// Dose alerts are raised as exams arrive, whichever door they come
+	// through (SubmitDicom, STOW-RS): the ledger calls the watch after
+	// each commit and one goroutine evaluates the rules.
+	watch := rpc.NewAlertWatch(ix, led, alerts, nil, log)
+	led.OnStored(watch.Stored)
+	go watch.Run(ctx)
 	// The search index is opened, not caught up: that runs in the
 	// background once the server listens (see below). An identity it
 	// cannot index is left out and logged by id, never by name.

@@ -301,7 +301,7 @@
               } }, 'Acquitter'));
             return h('tr', { 'data-alert': a.id }, h('td', null, V.time(a.created)), h('td', null, kindsFr[a.kind] || a.kind), h('td', null, a.message),
               h('td', null, a.site), h('td', { class: 'num' }, V.num(a.value) + ' ' + (a.unit || '')), h('td', { class: 'num' }, V.num(a.threshold) + ' ' + (a.unit || '')),
-              h('td', null, a.identityId ? h('a', { href: '#/dose/' + encodeURIComponent(a.identityId) }, a.identityId) : '—'), follow);
+              h('td', null, a.identityId ? h('a', { href: '#/dose/' + encodeURIComponent(a.identityId) }, 'Patient ' + a.identityId) : 'Patient non rapproché'), follow);
           }))));
         V.ready(seq);
       }, V.fail);
@@ -312,5 +312,6 @@
       h('p', null, h('label', { for: 'a-all', class: 'inline' }, all, ' Montrer aussi les alertes acquittées')), list);
   }
   var kindsFr = { nrd_exceeded: 'NRD dépassé', air_kerma: 'Kerma au point de référence', dap: 'PDS élevé', ct_dlp: 'PDL élevé',
-    ct_ctdivol: 'IDSV élevé', cumulative_dose: 'Dose cumulée', repeat_ct: 'Scanner répété', skin_dose: 'Dose à la peau' };
+    ct_ctdivol: 'IDSV élevé', cumulative_dose: 'Dose cumulée', repeat_ct: 'Scanner répété', skin_dose: 'Dose à la peau',
+    identity_shared_study: 'Identitovigilance : examen partagé entre dossiers', identity_sop_conflict: 'Identitovigilance : rapport reçu pour deux dossiers' };
 })();
