@@ -155,7 +155,7 @@ func (b *queryBook) get(i int) (*v1.SearchTraits, error) {
 func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	var p benchPrep
 	var queries []*v1.SearchTraits
-	db, err := store.Open(data, store.Options{})
+	db, err := openStore(data, store.Options{})
 	if err != nil {
 		return p, err
 	}

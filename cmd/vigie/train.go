@@ -40,7 +40,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(*data, store.Options{})
+	db, err := openStore(*data, store.Options{})
 	if err != nil {
 		return err
 	}
