@@ -17,6 +17,7 @@
 //	     scored with, how each was obtained (w/model/), and the current
 //	     one (w/current)
 //	s/…  schema metadata (this package): the store's layout version
+//	     (s/layout) and identity (s/id, see ID)
 //
 // Every write goes through Update, UpdateTrail or NewWriteTxn, which refuse
 // it when the store's filesystem is under its reserve of free space (see
@@ -25,6 +26,8 @@
 package store
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +36,8 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
 )
 
 // Namespaces of the key space (see the package doc).
@@ -46,10 +51,25 @@ const (
 )
 
 // LayoutVersion is the version of the key layout this build writes. A store
-// written by a later layout is refused rather than misread.
-const LayoutVersion = 1
+// written by a later layout is refused rather than misread (a downgrade);
+// one written by an earlier layout is upgraded when opened (see
+// checkLayout). The layouts:
+//
+//	0  no s/layout key: the stores written before it was recorded (the
+//	   keys are those of layout 1)
+//	1  s/layout records the version
+//	2  s/id holds the store's identity, 16 random bytes, which backups
+//	   carry so that an incremental backup is restored only onto a base
+//	   of the same store
+//
+// The packages version their own namespaces besides (the ledger's l/v,
+// see package ledger): this one is the store's.
+const LayoutVersion = 2
 
-var layoutKey = []byte("s/layout")
+var (
+	layoutKey = []byte("s/layout")
+	idKey     = []byte("s/id")
+)
 
 // Options tune the store; the zero value is the durable default.
 type Options struct {
@@ -83,6 +103,11 @@ type Options struct {
 	// Log receives the disk guard's warnings (nil: none). No patient data
 	// reaches it: sizes only.
 	Log *slog.Logger
+	// EncryptionKey, when set, is the master key the store is encrypted
+	// with (16, 24 or 32 bytes: AES-128, -192, -256; see LoadKey and the
+	// comment on encryption at rest in keys.go). A store encrypted with a
+	// key opens only with it, and one not encrypted only without one.
+	EncryptionKey []byte
 }
 
 // Open opens (creating if needed) the store in dir with durable writes: a
@@ -117,6 +142,20 @@ type Options struct {
 // 64 MB rarely held, and under the load's soft limit of the Go heap
 // every megabyte the cache holds is one less between two collections.
 func Open(dir string, o Options) (*badger.DB, error) {
+	db, err := openRaw(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLayout(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openRaw opens the store as Open does, without reading or writing its
+// layout version (a restore loads a backup into it first).
+func openRaw(dir string, o Options) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir)
 	if o.InMemory {
 		opts = badger.DefaultOptions("").WithInMemory(true)
@@ -158,13 +197,18 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		WithNumCompactors(2).
 		WithValueThreshold(threshold).
 		WithValueLogFileSize(valueLogFileSize).
+		WithEncryptionKey(o.EncryptionKey).
+		WithEncryptionKeyRotationDuration(DataKeyRotation).
 		WithLogger(nil)
 	if testTuning != nil {
 		testTuning(&opts)
 	}
+	if len(o.EncryptionKey) > 0 && !validKeyLen(len(o.EncryptionKey)) {
+		return nil, vigie.Invalid("encryption-key-file", "a key has 16, 24 or 32 bytes, got %d", len(o.EncryptionKey))
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+		return nil, keyError(dir, len(o.EncryptionKey) > 0, fmt.Errorf("store: open %s: %w", dir, err))
 	}
 	if !o.InMemory || o.FreeSpace != nil {
 		g := newDiskGuard(dir, o.DiskReserve, DiskFloor(db.Opts(), db.Levels()), o.FreeSpace, o.Log)
@@ -173,10 +217,6 @@ func Open(dir string, o Options) (*badger.DB, error) {
 		}
 		attachGuard(db, g)
 		g.Check()
-	}
-	if err := checkLayout(db); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return db, nil
 }
@@ -235,26 +275,110 @@ func hasPendingMemtable(dir string) (bool, error) {
 	return false, nil
 }
 
-// checkLayout records the layout version in a new store and refuses a store
-// written by a newer layout. It writes only to a new store, which has
-// nothing to lose: it does not ask the disk guard, so that a store under
-// its reserve still opens for reading.
+// checkLayout records the layout version and identity in a new store,
+// upgrades a store of an earlier layout, and refuses one of a later layout
+// (a downgrade). A new store has nothing to lose: its first keys are
+// written without asking the disk guard, so that a store under its
+// reserve still opens for reading. An upgrade asks the guard (it writes
+// into a store holding data); every step is a few bytes written in one
+// transaction with the new version, so that a crash leaves the old layout
+// or the new one.
 func checkLayout(db *badger.DB) error {
-	return db.Update(func(txn *badger.Txn) error {
+	v, empty, err := readLayout(db)
+	if err != nil {
+		return err
+	}
+	switch {
+	case empty:
+		return db.Update(func(txn *badger.Txn) error { return writeLayout(txn, 0) })
+	case v > LayoutVersion:
+		return &vigie.Error{Code: vigie.ECONFLICT, Message: fmt.Sprintf(
+			"store: the store has layout version %d, newer than this build's %d: it was written by a later vigie; "+
+				"run that version (a downgrade is refused: this build would misread it), or restore a backup taken by this version", v, LayoutVersion)}
+	case v == LayoutVersion:
+		return nil
+	}
+	if err := Guard(db).Allow(WriteData); err != nil {
+		return fmt.Errorf("store: upgrade the layout from version %d to %d (a few bytes) before use: %w; free disk space and open it again", v, LayoutVersion, err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return writeLayout(txn, v) }); err != nil {
+		return fmt.Errorf("store: upgrade the layout from version %d to %d: %w", v, LayoutVersion, err)
+	}
+	return nil
+}
+
+// readLayout returns the stored layout version (0 when none is recorded)
+// and whether the store holds no key at all.
+func readLayout(db *badger.DB) (version int, empty bool, err error) {
+	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(layoutKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set(layoutKey, []byte{LayoutVersion})
+			it := txn.NewIterator(badger.IteratorOptions{})
+			defer it.Close()
+			it.Rewind()
+			empty = !it.Valid()
+			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("store: read layout version: %w", err)
+			return err
 		}
 		v, err := item.ValueCopy(nil)
 		if err != nil {
-			return fmt.Errorf("store: read layout version: %w", err)
+			return err
 		}
-		if len(v) != 1 || v[0] > LayoutVersion {
-			return fmt.Errorf("store: layout version %v is newer than this build's %d: upgrade vigie", v, LayoutVersion)
+		if len(v) != 1 {
+			return fmt.Errorf("the layout version is %d bytes long", len(v))
 		}
+		version = int(v[0])
 		return nil
 	})
+	if err != nil {
+		return 0, false, fmt.Errorf("store: read layout version: %w", err)
+	}
+	return version, empty, nil
+}
+
+// writeLayout writes what the layouts after from add, and the version.
+func writeLayout(txn *badger.Txn, from int) error {
+	if from < 2 {
+		if _, err := txn.Get(idKey); errors.Is(err, badger.ErrKeyNotFound) {
+			if err := txn.Set(idKey, randomID()); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return txn.Set(layoutKey, []byte{LayoutVersion})
+}
+
+// randomID returns 16 random bytes.
+func randomID() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return b
+}
+
+// Layout returns the layout version recorded in db.
+func Layout(db *badger.DB) (int, error) {
+	v, _, err := readLayout(db)
+	return v, err
+}
+
+// ID returns the store's identity (32 hex digits; see LayoutVersion).
+// It is copied by a backup, so a restored store keeps it.
+func ID(db *badger.DB) (string, error) {
+	var id []byte
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(idKey)
+		if err != nil {
+			return err
+		}
+		id, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: read the store's identity: %w", err)
+	}
+	return hex.EncodeToString(id), nil
 }

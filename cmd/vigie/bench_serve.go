@@ -31,6 +31,7 @@ import (
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
+	"vigie/rpc/admin"
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -59,6 +60,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the load to this file (go tool pprof)")
 	timeline := fs.String("timeline", "", "write every request's start (ms into the load), kind and latency (µs) to this CSV file: where in the run the slow ones fall; rows of kind gc_end give when each garbage collection of the process ended and its pauses (µs)")
 	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
+	backupDuring := fs.Bool("backup-during", false, "take full online backups back to back (GET "+admin.BackupPath+", to a temporary file) while the load runs: the p99 with a backup running")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile, Timeline: *timeline}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile, Timeline: *timeline, BackupDuring: *backupDuring}, stdout)
 }
 
 type benchServeConfig struct {
@@ -99,6 +101,8 @@ type benchServeConfig struct {
 	MemProfile string
 	// Timeline, when set, is a CSV file of every request (see writeTimeline).
 	Timeline string
+	// BackupDuring runs online backups during the load (see backupLoop).
+	BackupDuring bool
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -108,6 +112,7 @@ type benchPrep struct {
 	before             int
 	queries            queryBook
 	ingestKey, readKey string
+	adminKey           string
 	keyIDs             []string
 }
 
@@ -155,7 +160,7 @@ func (b *queryBook) get(i int) (*v1.SearchTraits, error) {
 func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	var p benchPrep
 	var queries []*v1.SearchTraits
-	db, err := store.Open(data, store.Options{})
+	db, err := openStore(data, store.Options{})
 	if err != nil {
 		return p, err
 	}
@@ -205,6 +210,11 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 		return p, err
 	}
 	p.readKey, p.keyIDs = secret, append(p.keyIDs, k.ID)
+	secret, k, err = keys.Create(auth.RoleAdmin, nil, "bench-serve-admin", 2*time.Hour)
+	if err != nil {
+		return p, err
+	}
+	p.adminKey, p.keyIDs = secret, append(p.keyIDs, k.ID)
 	return p, nil
 }
 
@@ -454,6 +464,10 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	metrics0, scrapeErr := scrapeMetrics(hc, base, metricsToken)
 	stopRSS := sampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
+	stopBackups := func() string { return "" }
+	if c.BackupDuring {
+		stopBackups = backupLoop(runCtx, base, prep.adminKey)
+	}
 	for w := range c.Clients {
 		wg.Go(func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("side", "client")))
@@ -509,6 +523,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 	wg.Wait()
 	elapsed := time.Since(t1)
+	backups := stopBackups()
 	var cpu1 cpuUsage
 	cpu1.read()
 	metrics1, err := scrapeMetrics(hc, base, metricsToken)
@@ -554,6 +569,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	}
 	fmt.Fprint(stdout, resolves.summary("ResolveRecord", elapsed))
 	fmt.Fprint(stdout, searches.summary("SearchIdentities", elapsed))
+	fmt.Fprint(stdout, backups)
 	calls := len(resolves.d) + len(searches.d)
 	if calls > 0 {
 		user, sys := cpu1.user-cpu0.user, cpu1.sys-cpu0.sys

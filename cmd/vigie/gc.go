@@ -33,7 +33,7 @@ func runGC(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*data); err != nil {
 		return usageErr("--data: %v", err)
 	}
-	db, err := store.Open(*data, store.Options{DiskReserve: int64(*reserve)})
+	db, err := openStore(*data, store.Options{DiskReserve: int64(*reserve)})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	}
 	// Under the disk reserve the load stops with an error naming the free
 	// space and the reserve; the rows acknowledged before are kept.
-	db, err := store.Open(*data, store.Options{NoSync: !*durable, DiskReserve: int64(*reserve),
+	db, err := openStore(*data, store.Options{NoSync: !*durable, DiskReserve: int64(*reserve),
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err

@@ -64,7 +64,7 @@ func (a analyticsFlags) openStore() (*badger.DB, error) {
 	if _, err := os.Stat(*a.data); err != nil {
 		return nil, usageErr("--data: %v", err)
 	}
-	return store.Open(*a.data, store.Options{})
+	return openStore(*a.data, store.Options{})
 }
 
 // evaluate runs the survey query over the store with the flags' tables,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ func openIndex(data string, create bool, reserve int64) (db *badger.DB, ix *mpi.
 			return nil, nil, nil, usageErr("--data: %v", err)
 		}
 	}
-	db, err = store.Open(data, store.Options{DiskReserve: reserve})
+	db, err = openStore(data, store.Options{DiskReserve: reserve})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -58,4 +59,39 @@ func loadFlagFile[T any](flagName, path string, def func() T, load func(io.Reade
 		return zero, fmt.Errorf("%s: %w", path, err)
 	}
 	return v, nil
+}
+
+// encryptionKeyFlag registers --encryption-key-file: the store's master
+// key (see store.LoadKey), else the file named by $VIGIE_ENCRYPTION_KEY_FILE.
+func encryptionKeyFlag(fs *flag.FlagSet) *string {
+	return fs.String("encryption-key-file", "", "file holding the store's encryption key (16, 24 or 32 bytes, raw, hex or base64; outside the data folder); default: $"+store.KeyEnv)
+}
+
+// storeKey returns the master key of the store in data: from the file
+// named by the flag's value, else by $VIGIE_ENCRYPTION_KEY_FILE, else nil
+// (a store in clear).
+func storeKey(flagValue, data string) ([]byte, error) {
+	path := flagValue
+	if path == "" {
+		path = os.Getenv(store.KeyEnv)
+	}
+	if path == "" {
+		return nil, nil
+	}
+	return store.LoadKey("encryption-key-file", path, data)
+}
+
+// openStore opens the store in data as store.Open does; every verb opens
+// its store through it, so that an encrypted store opens with the key of
+// $VIGIE_ENCRYPTION_KEY_FILE when o carries none (the verbs with an
+// --encryption-key-file flag set o.EncryptionKey from it).
+func openStore(data string, o store.Options) (*badger.DB, error) {
+	if o.EncryptionKey == nil && !o.InMemory {
+		key, err := storeKey("", data)
+		if err != nil {
+			return nil, err
+		}
+		o.EncryptionKey = key
+	}
+	return store.Open(data, o)
 }

@@ -21,6 +21,7 @@ import (
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
+	"vigie/rpc/admin"
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	"vigie/search"
@@ -72,6 +73,9 @@ type serveConfig struct {
 	// MetricsToken is the bearer token GET /metrics asks for; empty:
 	// /metrics answers no one (see rpc.Server.MetricsToken).
 	MetricsToken string
+	// EncryptionKey is the store's master key (nil: a store in clear);
+	// BackupKey encrypts the online backups (nil: EncryptionKey).
+	EncryptionKey, BackupKey []byte
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
@@ -95,10 +99,21 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	metricsTokenFile := fs.String("metrics-token-file", "", "file holding the bearer token GET /metrics asks for (a Prometheus scrape's bearer_token_file); without it /metrics answers no one")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
+	keyFile := encryptionKeyFlag(fs)
+	backupKeyFile := fs.String("backup-key-file", "", "file holding the key of the online backups (GET "+admin.BackupPath+"; default: the store's key)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c.DiskReserve = int64(*reserve)
+	var err error
+	if c.EncryptionKey, err = storeKey(*keyFile, c.Data); err != nil {
+		return err
+	}
+	if *backupKeyFile != "" {
+		if c.BackupKey, err = store.LoadKey("backup-key-file", *backupKeyFile, c.Data); err != nil {
+			return err
+		}
+	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
@@ -181,7 +196,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	log.Info("scheduler", "gomaxprocs", setServeProcs(), "cores", runtime.NumCPU())
 	// Commits are synced in groups: every call's answer waits for a sync
 	// that covers its changes and its audit entry (see store.Syncer).
-	db, err := store.Open(c.Data, store.Options{Deferred: true, DiskReserve: c.DiskReserve, Log: log})
+	db, err := store.Open(c.Data, store.Options{Deferred: true, DiskReserve: c.DiskReserve, Log: log, EncryptionKey: c.EncryptionKey})
 	if err != nil {
 		return err
 	}
@@ -298,7 +313,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken}
-	mux := api.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("/", api.Handler())
+	backupKey := c.BackupKey
+	if backupKey == nil {
+		backupKey = c.EncryptionKey
+	}
+	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: authn, Trail: trail, Key: backupKey, Log: log})
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)

@@ -163,7 +163,7 @@ func openDataStore(dir string, mustExist bool) (*badger.DB, error) {
 			return nil, vigie.Invalid("data", "%s does not exist", dir)
 		}
 	}
-	db, err := store.Open(dir, store.Options{})
+	db, err := openStore(dir, store.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("%w (is vigie serve running on this store?)", err)
 	}

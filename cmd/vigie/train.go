@@ -48,7 +48,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	db, err := store.Open(*data, store.Options{})
+	db, err := openStore(*data, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,166 @@
+package admin
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/ledger"
+	"vigie/mpi"
+	"vigie/rpc/audit"
+	"vigie/rpc/auth"
+	"vigie/store"
+)
+
+// Summarize computes a backup's summary in txn (see store.Summary):
+// source records, identities (live and retired) and exams, and the audit
+// trail's head. The backup verbs and the online backup share it, and a
+// restore checks the restored store against it.
+func Summarize(txn *badger.Txn) (store.Summary, error) {
+	records, identities := mpi.CountIn(txn)
+	seq, hash, err := audit.HeadIn(txn)
+	if err != nil {
+		return store.Summary{}, err
+	}
+	return store.Summary{
+		Counts:   map[string]int64{"records": records, "identities": identities, "exams": ledger.CountIn(txn)},
+		AuditSeq: seq, AuditHash: hex.EncodeToString(hash),
+	}, nil
+}
+
+// BackupPath is the route of the online backup: GET, with an admin's
+// bearer credential, and ?since=VERSION for an incremental. The answer is
+// the backup file itself (store.Backup's format); a backup that fails
+// midway is cut off, and the file the caller holds lacks its trailer,
+// which a restore refuses.
+const BackupPath = "/admin/backup"
+
+// BackupOperation names the online backup in the audit trail.
+const BackupOperation = "/vigie.v1.AdminService/Backup"
+
+// Backup serves BackupPath while the server runs: one backup at a time,
+// read from a snapshot with one goroutine (store.Backup), so that the
+// calls keep being answered. It is a plain HTTP route rather than a
+// Connect method: a backup is one long byte stream, and Connect's
+// interceptors and the HTTP audit wrapper buffer whole messages. So it
+// authenticates and audits itself: an admin credential is required, and
+// the call is recorded in the trail before the first byte is sent (the
+// entry is in the backup).
+type Backup struct {
+	DB            *badger.DB
+	Authenticator auth.Authenticator
+	Trail         *audit.Log
+	// Key encrypts the backups (nil: in clear).
+	Key []byte
+	Log *slog.Logger
+	// Done, when set, is told of every backup sent whole.
+	Done func(store.Manifest)
+
+	running atomic.Bool
+}
+
+func (b *Backup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := b.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reqID := requestID()
+	w.Header().Set("X-Request-Id", reqID)
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(cred) == "" {
+		http.Error(w, "missing bearer credential (Authorization: Bearer <token>)", http.StatusUnauthorized)
+		return
+	}
+	p, err := b.Authenticator.Authenticate(r.Context(), strings.TrimSpace(cred))
+	switch {
+	case err == nil && p != nil:
+	case err == nil, errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, auth.ErrNotMine):
+		http.Error(w, "invalid credential", http.StatusUnauthorized)
+		return
+	default:
+		log.Error("backup: authentication failed", "request_id", reqID, "error", err.Error())
+		http.Error(w, "authentication unavailable", http.StatusInternalServerError)
+		return
+	}
+	var since uint64
+	result, status, msg := "ok", http.StatusOK, ""
+	switch s := r.URL.Query().Get("since"); {
+	case p.Role != auth.RoleAdmin:
+		result, status, msg = "permission_denied", http.StatusForbidden, "the backup needs the admin role"
+	case s != "":
+		if since, err = strconv.ParseUint(s, 10, 64); err != nil {
+			result, status, msg = "invalid_argument", http.StatusBadRequest, fmt.Sprintf("since: %q is not a version", s)
+		}
+	}
+	if status == http.StatusOK && !b.running.CompareAndSwap(false, true) {
+		result, status, msg = "aborted", http.StatusConflict, "a backup is already running"
+	} else if status == http.StatusOK {
+		defer b.running.Store(false)
+	}
+	credential := p.Method
+	if p.CredentialID != "" {
+		credential += ":" + p.CredentialID
+	}
+	if _, err := b.Trail.Append(audit.Entry{Principal: p.Name, Role: string(p.Role), Authorities: p.Authorities,
+		Operation: BackupOperation, Result: result, Client: r.RemoteAddr, Credential: credential}); err != nil {
+		log.Error("backup: audit trail unavailable", "request_id", reqID, "principal", p.Name, "error", err.Error())
+		if vigie.ErrorCode(err) == vigie.EEXHAUSTED {
+			http.Error(w, "audit trail unavailable: the store's disk is exhausted", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "audit trail unavailable", http.StatusInternalServerError)
+		return
+	}
+	if status != http.StatusOK {
+		http.Error(w, msg, status)
+		return
+	}
+	log.Info("backup started", "request_id", reqID, "principal", p.Name, "since", since)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	cw := &countingWriter{w: w}
+	m, err := store.Backup(r.Context(), b.DB, cw, store.BackupOptions{Since: since, Key: b.Key, Summarize: Summarize})
+	if err != nil {
+		if vigie.ErrorCode(err) == vigie.EINVALID && cw.n == 0 {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		log.Error("backup failed; the answer is cut off", "request_id", reqID, "bytes", cw.n, "error", err.Error())
+		// The caller must not take a clean end of stream for a backup.
+		panic(http.ErrAbortHandler)
+	}
+	log.Info("backup sent", "request_id", reqID, "since", m.Since, "version", m.Version, "pairs", m.Pairs, "bytes", cw.n)
+	if b.Done != nil {
+		b.Done(m)
+	}
+}
+
+type countingWriter struct {
+	w http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func requestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
