@@ -301,7 +301,7 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	// the first names differ (not a variant, cut or slip) or the birth
 	// dates differ beyond a slip, the household says nothing about which of
 	// its members a record is, so it cannot outweigh that difference.
-	if h := &s.Fields[FieldHousehold]; h.Weight > 0 && householdCapped(c) {
+	if h := &s.Fields[FieldHousehold]; h.Weight > 0 && m.householdCapped(c) {
 		h.Weight = 0
 		h.Note = householdCapNote
 	}
@@ -334,9 +334,13 @@ const householdCapNote = "shared home, not counted: first names or birth dates d
 
 // householdCapped reports whether the pair differs on a trait that tells
 // members of one household apart: a first name (not a variant, cut or
-// slip) or a birth date beyond a typing slip.
-func householdCapped(c *Comparison) bool {
-	return c.Levels[FieldFirstName] == NameDifferent || c.Levels[FieldBirthDate] == DateDifferent
+// slip) or a birth date beyond a typing slip, where the model's guard says
+// true matches hardly ever differ that way. On data where whole values are
+// often replaced by mistake (guard off), such a pair is still never linked
+// without a person (see applyRules), and its shared home still weighs in
+// the review.
+func (m *Model) householdCapped(c *Comparison) bool {
+	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent || m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent
 }
 
 func probability(bits float64) float64 {
