@@ -35,7 +35,7 @@ func BlockFields(rule string) []Field {
 	case BlockFirstYear:
 		return []Field{FieldFirstName, FieldBirthDate}
 	case BlockFirstCode:
-		return []Field{FieldFirstName, FieldResidence}
+		return []Field{FieldFirstName, FieldHousehold}
 	case BlockSwap:
 		return []Field{FieldName, FieldFirstName, FieldBirthDate}
 	case BlockINS:
@@ -43,7 +43,7 @@ func BlockFields(rule string) []Field {
 	case BlockNameFirst:
 		return []Field{FieldName}
 	case BlockAddress:
-		return []Field{FieldResidence}
+		return []Field{FieldHousehold}
 	}
 	return nil
 }

@@ -57,8 +57,8 @@ func TestBlockingKeysSurviveOneError(t *testing.T) {
 func TestTrainingRulesLeaveOutResidence(t *testing.T) {
 	for _, r := range TrainingRules {
 		for _, f := range BlockFields(r) {
-			if f == FieldResidence {
-				t.Errorf("training rule %s pairs records by residence: EM would learn households", r)
+			if f == FieldHousehold {
+				t.Errorf("training rule %s pairs records by household: EM would learn households", r)
 			}
 		}
 	}

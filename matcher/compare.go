@@ -7,8 +7,9 @@ import (
 // Field is one compared trait of the model.
 type Field int
 
-// The compared fields. Postal code, city and address are one field
-// (residence) because they are not independent of each other.
+// The compared fields. Postal code, city, address line and phone are one
+// field (household): everyone who lives together shares them, so they move
+// together and are not independent evidence (see compareHousehold).
 const (
 	FieldName       Field = iota // family name: birth name, name in use
 	FieldFirstName               // first names
@@ -16,8 +17,7 @@ const (
 	FieldSex                     // sex
 	FieldBirthPlace              // birthplace code
 	FieldINS                     // national identifier
-	FieldResidence               // postal code, city, address line
-	FieldPhone                   // phone number
+	FieldHousehold               // postal code, city, address line and phone together
 	NumFields
 )
 
@@ -65,10 +65,13 @@ const (
 	INSSame      Level = 0
 	INSDifferent Level = 1
 
-	ResAddress    Level = 0 // same postal code (or city) and address line
-	ResPostal     Level = 1 // same postal code or city
-	ResDepartment Level = 2 // same département
-	ResDifferent  Level = 3
+	HouseAddressPhone Level = 0 // same address line (in the same postal code or city) and same phone
+	HouseAddress      Level = 1 // same address line; a phone is missing
+	HouseOtherPhone   Level = 2 // same address line, different phones
+	HousePhone        Level = 3 // same phone; address lines differ or one is missing
+	HousePostal       Level = 4 // same postal code or city only
+	HouseDepartment   Level = 5 // same département only
+	HouseDifferent    Level = 6 // nothing of the household in common
 )
 
 // fieldInfo names each field and its levels, for explanations and the model
@@ -83,8 +86,7 @@ var fieldInfo = [NumFields]struct {
 	FieldSex:        {"sex", []string{"same", "different"}},
 	FieldBirthPlace: {"birth_place", []string{"same", "same_department", "different"}},
 	FieldINS:        {"ins", []string{"same", "different"}},
-	FieldResidence:  {"residence", []string{"same_address", "same_postal_code", "same_department", "different"}},
-	FieldPhone:      {"phone", []string{"same", "different"}},
+	FieldHousehold:  {"household", []string{"same_address_and_phone", "same_address", "same_address_other_phone", "same_phone", "same_postal_code", "same_department", "different"}},
 }
 
 // String returns the field's name as used in explanations and model files.
@@ -146,14 +148,7 @@ func Compare(a, b *Prepared) Comparison {
 			c.Levels[FieldINS] = INSSame
 		}
 	}
-	c.Levels[FieldResidence] = compareResidence(a, b)
-	c.Levels[FieldPhone] = Null
-	if a.Phone != "" && b.Phone != "" {
-		c.Levels[FieldPhone] = Disagree
-		if a.Phone == b.Phone {
-			c.Levels[FieldPhone] = Agree
-		}
-	}
+	c.Levels[FieldHousehold] = compareHousehold(a, b)
 	return c
 }
 
@@ -436,25 +431,39 @@ func comparePlace(a, b string) Level {
 	return PlaceDifferent
 }
 
-func compareResidence(a, b *Prepared) Level {
+// compareHousehold grades what two records say of where and with whom
+// the person lives: address line, postal code, city and phone. These are
+// shared by everyone in a household (spouses, brothers and sisters, twins,
+// a father and the son named after him) and change together when a
+// household moves, so they are one comparison with one m and u per level
+// rather than independent fields whose weights would add up: two brothers
+// agree on address and phone as surely as two records of one person.
+func compareHousehold(a, b *Prepared) Level {
 	postal := a.Postal != "" && a.Postal == b.Postal
 	city := a.City != "" && a.City == b.City
-	if a.Address != "" && b.Address != "" && (postal || city) {
-		if a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93 {
-			return ResAddress
-		}
-	}
-	if postal || city {
-		return ResPostal
+	address := a.Address != "" && b.Address != "" && (postal || city) &&
+		(a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93)
+	phone := a.Phone != "" && a.Phone == b.Phone
+	switch {
+	case address && phone:
+		return HouseAddressPhone
+	case address && a.Phone != "" && b.Phone != "":
+		return HouseOtherPhone
+	case address:
+		return HouseAddress
+	case phone:
+		return HousePhone
+	case postal || city:
+		return HousePostal
 	}
 	if a.Postal != "" && b.Postal != "" {
 		if department(a.Postal) == department(b.Postal) {
-			return ResDepartment
+			return HouseDepartment
 		}
-		return ResDifferent
+		return HouseDifferent
 	}
-	if a.City != "" && b.City != "" {
-		return ResDifferent
+	if a.City != "" && b.City != "" || a.Phone != "" && b.Phone != "" {
+		return HouseDifferent
 	}
 	return Null
 }

@@ -134,12 +134,18 @@ func TestCompareOtherFields(t *testing.T) {
 		{Record{BirthPlace: "33063"}, FieldBirthPlace, PlaceSame},
 		{Record{BirthPlace: "33281"}, FieldBirthPlace, PlaceDepartment},
 		{Record{BirthPlace: "99134"}, FieldBirthPlace, PlaceDifferent},
-		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldResidence, ResAddress},
-		{Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldResidence, ResPostal},
-		{Record{PostalCode: "33700"}, FieldResidence, ResDepartment},
-		{Record{PostalCode: "64100"}, FieldResidence, ResDifferent},
-		{Record{Phone: "0556000001"}, FieldPhone, Agree},
-		{Record{Phone: "0556000002"}, FieldPhone, Disagree},
+		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "05 56 00 00 01"}, FieldHousehold, HouseAddressPhone},
+		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldHousehold, HouseAddress},
+		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "0556000002"}, FieldHousehold, HouseOtherPhone},
+		{Record{City: "BORDEAUX", Address: "12 av Jean Jaures"}, FieldHousehold, HouseAddress},
+		{Record{PostalCode: "64100", Phone: "0556000001"}, FieldHousehold, HousePhone}, // moved, kept the phone
+		{Record{Phone: "0556000001"}, FieldHousehold, HousePhone},
+		{Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldHousehold, HousePostal},
+		{Record{PostalCode: "33700"}, FieldHousehold, HouseDepartment},
+		{Record{PostalCode: "64100"}, FieldHousehold, HouseDifferent},
+		{Record{Phone: "0556000002"}, FieldHousehold, HouseDifferent},
+		{Record{Address: "12 av. Jean Jaurès"}, FieldHousehold, Null}, // an address line without postal code or city says nothing
+		{Record{}, FieldHousehold, Null},
 	} {
 		c := Compare(a, prep(t, tc.b))
 		if got := c.Levels[tc.field]; got != tc.want {

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"vigie"
 )
 
-// ModelVersion is the version of the model file format.
-const ModelVersion = 1
+// ModelVersion is the version of the model file format. Version 2 replaced
+// the separate residence and phone fields of version 1 by one household
+// field; a version 1 file is still read (see upgradeV1).
+const ModelVersion = 2
 
 // Model holds the Fellegi–Sunter parameters: for each field and level, m (the
 // probability of that level when the two records are the same person) and u
@@ -84,13 +87,52 @@ func ParseModel(data []byte) (*Model, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, vigie.Invalid("model", "not a model file: %v", err)
 	}
+	if m.Version == 1 {
+		if err := m.upgradeV1(); err != nil {
+			return nil, err
+		}
+	}
 	if m.Version != ModelVersion {
-		return nil, vigie.Invalid("model.version", "version %d, this build reads version %d", m.Version, ModelVersion)
+		return nil, vigie.Invalid("model.version", "version %d, this build reads versions 1 and %d", m.Version, ModelVersion)
 	}
 	if err := m.index(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// upgradeV1 turns a version 1 model, whose residence (same address, same
+// postal code, same département, different) and phone (same, different)
+// were separate fields, into a version 2 one with the household field, its
+// levels' m and u computed from the old ones as if the two were
+// independent, which is what version 1 assumed when adding their weights.
+// The household cap (see Score) applies all the same; training again gives
+// m and u measured on the household levels themselves.
+func (m *Model) upgradeV1() error {
+	r, okR := m.Fields["residence"]
+	p, okP := m.Fields["phone"]
+	if !okR || !okP || len(r.M) != 4 || len(r.U) != 4 || len(p.M) != 2 || len(p.U) != 2 {
+		return vigie.Invalid("model.fields", "version 1 model without residence (4 levels) and phone (2 levels): train a new model")
+	}
+	// Each level keeps the weight version 1 gave the same situation when
+	// no phone was compared (a missing phone weighed nothing).
+	combine := func(res, ph []float64) []float64 {
+		return []float64{
+			res[0] * ph[0],       // same address and phone
+			res[0],               // same address, a phone missing
+			res[0] * ph[1],       // same address, different phones
+			(1 - res[0]) * ph[0], // same phone
+			res[1],               // same postal code only
+			res[2],               // same département only
+			res[3],               // different
+		}
+	}
+	delete(m.Fields, "residence")
+	delete(m.Fields, "phone")
+	m.Fields[FieldHousehold.String()] = FieldParams{M: combine(r.M, p.M), U: combine(r.U, p.U)}
+	m.Version = ModelVersion
+	m.Source += " (version 1 file: residence and phone combined into household as independent)"
+	return nil
 }
 
 // index checks Fields and copies them into the array used when scoring.
@@ -207,16 +249,24 @@ type Rule struct {
 
 // Rule codes.
 const (
-	RuleDifferentINS = "different_ins"       // two different valid INS: never auto-link
-	RuleINSConflict  = "ins_conflict"        // one INS on strongly conflicting traits: potential collision
-	RuleINSMismatch  = "ins_mismatch"        // an INS contradicts its own record's sex or birth date: ignored
-	RuleNoAutoLink   = "no_auto_link"        // doubtful, fictitious, anonymous or placeholder identity
-	RuleFirstName    = "first_name_conflict" // clearly different first names: twins or siblings
-	RuleBirthDate    = "birth_date_conflict" // clearly different birth dates: parent and child
-	RuleSexFirstName = "sex_first_name"      // different sex and first names not identical: siblings
-	RuleTwins        = "possible_twins"      // same family name and birth date, first names only alike
-	RuleOtherFirsts  = "other_first_names"   // both full lists of first names, the later ones all different
+	RuleDifferentINS   = "different_ins"       // two different valid INS: never auto-link
+	RuleINSConflict    = "ins_conflict"        // one INS on strongly conflicting traits: potential collision
+	RuleINSMismatch    = "ins_mismatch"        // an INS contradicts its own record's sex or birth date: ignored
+	RuleNoAutoLink     = "no_auto_link"        // doubtful, fictitious, anonymous or placeholder identity
+	RuleFirstName      = "first_name_conflict" // clearly different first names: twins or siblings
+	RuleBirthDate      = "birth_date_conflict" // clearly different birth dates: parent and child
+	RuleSexFirstName   = "sex_first_name"      // different sex and first names not identical: siblings
+	RuleTwins          = "possible_twins"      // same family name and birth date, first names only alike
+	RuleTwinsDifferent = "twins"               // same family name and birth date, two different real first names
+	RuleOtherFirsts    = "other_first_names"   // both full lists of first names, the later ones all different
+	// RuleHouseholdHomonyms is fired by the index, which knows every
+	// candidate: a record without a usable birth date matches two
+	// identities of one household bearing its names (father and son).
+	RuleHouseholdHomonyms = "household_homonyms"
 )
+
+// HouseholdHomonymsMessage is the message of RuleHouseholdHomonyms.
+const HouseholdHomonymsMessage = "no birth date, and two persons of one household bear these names (a father and his son?): a person decides which"
 
 // Score scores a comparison. freq may be nil (no term-frequency adjustment).
 func (m *Model) Score(c *Comparison, freq Frequencies) Score {
@@ -248,11 +298,28 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 			}
 		}
 		s.Fields[f] = fs
-		s.Weight += fs.Weight
+	}
+	// Living together is evidence that two records belong to one household,
+	// not to one person: brothers, twins, a father and his son share the
+	// address and phone as surely as two records of one patient do. Where
+	// the first names differ (not a variant, cut or slip) or the birth
+	// dates differ beyond a slip, the household says nothing about which of
+	// its members a record is, so it cannot outweigh that difference.
+	if h := &s.Fields[FieldHousehold]; h.Weight > 0 && m.householdCapped(c) {
+		h.Weight = 0
+		h.Note = householdCapNote
+	}
+	for f := range s.Fields {
+		s.Weight += s.Fields[f].Weight
 	}
 	s.Probability = probability(s.Weight + s.Prior)
 	s.AutoLink = s.Probability >= m.AutoLink
 	m.applyRules(c, &s, freq)
+	// A pair a rule holds back is never shown at the confidence of an
+	// automatic link: "certain" is kept for the pairs that may link.
+	if !s.AutoLink && s.Probability >= m.AutoLink {
+		s.Probability = math.Nextafter(m.AutoLink, 0)
+	}
 	switch {
 	case s.AutoLink:
 		s.Grade = GradeCertain
@@ -264,6 +331,20 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 		s.Grade = GradeNone
 	}
 	return s
+}
+
+// householdCapNote explains a household weight set to zero.
+const householdCapNote = "shared home, not counted: first names or birth dates differ"
+
+// householdCapped reports whether the pair differs on a trait that tells
+// members of one household apart: a first name (not a variant, cut or
+// slip) or a birth date beyond a typing slip, where the model's guard says
+// true matches hardly ever differ that way. On data where whole values are
+// often replaced by mistake (guard off), such a pair is still never linked
+// without a person (see applyRules), and its shared home still weighs in
+// the review.
+func (m *Model) householdCapped(c *Comparison) bool {
+	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent || m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent
 }
 
 func probability(bits float64) float64 {
@@ -312,6 +393,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			s.AutoLink = false
 			if m.FirstNameGuard {
 				capBelowReview()
+			}
+			// Same family name and birth date with two real first names
+			// (JEAN and MARC): twins, said so to whoever reads the pair.
+			if c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameCross &&
+				insLevel != INSSame && realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
+				fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
 			}
 		}
 		// Twins share a family name and a birth date, and parents give
@@ -374,13 +461,17 @@ func displayValue(p *Prepared, f Field) string {
 		return p.BirthPlace
 	case FieldINS:
 		return p.INS.Number
-	case FieldResidence:
-		return p.Postal
-	case FieldPhone:
-		if p.Phone == "" {
-			return ""
+	case FieldHousehold:
+		var parts []string
+		for _, v := range []string{p.Postal, clip(p.City, 40)} {
+			if v != "" {
+				parts = append(parts, v)
+			}
 		}
-		return "…" + p.Phone[len(p.Phone)-4:]
+		if p.Phone != "" {
+			parts = append(parts, "tel …"+p.Phone[len(p.Phone)-4:])
+		}
+		return strings.Join(parts, " ")
 	}
 	return ""
 }

@@ -31,7 +31,7 @@ func StartingModel() *Model {
 	set(FieldSex, []float64{0.997, 0.003}, []float64{0.5, 0.5})
 	set(FieldBirthPlace, []float64{0.96, 0.015, 0.025}, []float64{0.01, 0.08, 0.91})
 	set(FieldINS, []float64{0.999, 0.001}, []float64{1e-8, 1})
-	set(FieldResidence, []float64{0.7, 0.1, 0.1, 0.1}, []float64{2e-4, 0.005, 0.1, 0.8948})
-	set(FieldPhone, []float64{0.7, 0.3}, []float64{1e-5, 1})
+	//                                 address and phone, address (no phone), address (other phone), phone, postal code, département, different
+	set(FieldHousehold, []float64{0.35, 0.2, 0.1, 0.07, 0.08, 0.1, 0.1}, []float64{1e-6, 2e-4, 2e-4, 1e-5, 0.005, 0.1, 0.894589})
 	return m
 }

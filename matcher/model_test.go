@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -152,7 +153,7 @@ func TestModelRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	bad := strings.Replace(string(data), `"version": 1`, `"version": 99`, 1)
+	bad := strings.Replace(string(data), fmt.Sprintf(`"version": %d`, ModelVersion), `"version": 99`, 1)
 	if _, err := ParseModel([]byte(bad)); err == nil || vigieField(err) != "model.version" {
 		t.Errorf("a model of another version must be refused naming model.version, got %v", err)
 	}

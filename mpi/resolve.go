@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -335,7 +336,39 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 		}
 		return cmp.Compare(b.best.Weight, a.best.Weight)
 	})
+	holdHouseholdHomonyms(p, out, model)
 	return out, nil
+}
+
+// holdHouseholdHomonyms keeps a record without a usable birth date (none,
+// or a placeholder) from linking automatically when two of its candidate
+// identities bear its family and first names and share its home: a father
+// and the son named after him agree on everything such a record says, so
+// a person decides, the review naming both (see openReviews).
+func holdHouseholdHomonyms(p *matcher.Prepared, cands []*candidate, model *matcher.Model) {
+	if p.Date.Year != 0 && !p.Date.Placeholder {
+		return
+	}
+	var homonyms []*candidate
+	for _, c := range cands {
+		f := &c.best.Fields
+		if c.best.Probability >= model.Review &&
+			f[matcher.FieldName].Level != matcher.Null && f[matcher.FieldName].Level <= matcher.NameCross &&
+			f[matcher.FieldFirstName].Level != matcher.Null && f[matcher.FieldFirstName].Level <= matcher.NameCompound &&
+			f[matcher.FieldHousehold].Level != matcher.Null && f[matcher.FieldHousehold].Level <= matcher.HousePhone {
+			homonyms = append(homonyms, c)
+		}
+	}
+	if len(homonyms) < 2 {
+		return
+	}
+	for _, c := range homonyms {
+		c.noAuto = true
+		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdHomonyms, Message: matcher.HouseholdHomonymsMessage})
+		c.best.AutoLink = false
+		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
+		c.best.Grade = matcher.GradeProbable
+	}
 }
 
 // score scores record k (prepared p) against the members of identity id.
@@ -370,6 +403,7 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 		}
 	}
 	first := true
+	var dateConflict, firstConflict bool // with some member
 	for _, m := range members {
 		if m.k == k {
 			continue
@@ -407,6 +441,10 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 				// another member says (a typo between the twins' names,
 				// LEOE between LEO and LEONE), a person decides.
 				c.noAuto = true
+			case matcher.RuleBirthDate:
+				dateConflict = true
+			case matcher.RuleFirstName:
+				firstConflict = true
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {
@@ -415,6 +453,17 @@ func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model
 	}
 	if first {
 		return nil, nil
+	}
+	// A member differs from the record on its birth date (or first name)
+	// beyond a slip, and the member it matches best cannot tell: that
+	// member has no usable birth date (or first name). The identity may
+	// hold a record of another person of the household (a son's record
+	// without birth date linked to his father, named alike), and the
+	// record would chain them: a person decides.
+	bd := c.best.Fields[matcher.FieldBirthDate].Level
+	if dateConflict && (bd == matcher.Null || bd == matcher.DatePlaceholder || bd == matcher.DatePartial) ||
+		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
+		c.noAuto = true
 	}
 	return c, nil
 }
@@ -594,6 +643,11 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 		Status: StatusPending, Order: order + 1}
 	for _, rule := range c.best.Rules {
 		r.Rules = append(r.Rules, rule.Code)
+	}
+	r.Grade = c.best.Grade
+	if c.noAuto && r.Grade == matcher.GradeCertain {
+		// Another member or the identity held the link back.
+		r.Grade = matcher.GradeProbable
 	}
 	for _, f := range c.best.Fields {
 		r.Fields = append(r.Fields, ReviewField{Field: f.Field.String(), Level: f.Field.LevelName(f.Level), Weight: f.Weight, A: f.A, B: f.B})

@@ -190,9 +190,13 @@ type Review struct {
 	Candidate ID        `json:"candidate"`
 	Matched   SourceKey `json:"matched"` // the candidate's member closest to the record
 
-	Probability float64  `json:"probability"`
-	Weight      float64  `json:"weight"`
-	Rules       []string `json:"rules,omitempty"`
+	Probability float64 `json:"probability"`
+	Weight      float64 `json:"weight"`
+	// Grade is the pair's grade when the review was opened: never
+	// "certain" when a rule or another member held the link back. Empty in
+	// reviews stored before it was kept (see ReviewGrade).
+	Grade matcher.Grade `json:"grade,omitempty"`
+	Rules []string      `json:"rules,omitempty"`
 	// Fields are the per-field levels and weights of the score, for the
 	// waterfall staff read next to the pair.
 	Fields      []ReviewField `json:"fields,omitempty"`
@@ -225,3 +229,19 @@ const (
 	StatusPending = "pending"
 	StatusDecided = "decided"
 )
+
+// ReviewGrade is the grade shown with a review: the one stored when it was
+// opened or, for a review stored before grades were kept, one read from
+// its probability, never "certain" when a rule fired.
+func ReviewGrade(r *Review, m *matcher.Model) matcher.Grade {
+	if r.Grade != "" {
+		return r.Grade
+	}
+	switch {
+	case r.Probability >= m.AutoLink && len(r.Rules) == 0:
+		return matcher.GradeCertain
+	case r.Probability >= m.Review:
+		return matcher.GradeProbable
+	}
+	return matcher.GradePossible
+}

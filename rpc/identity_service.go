@@ -295,14 +295,7 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 			IdentityId: r.Identity.String()}
 		cand := &vigiev1.ReviewCandidate{IdentityId: r.Candidate.String(), Probability: r.Probability,
 			Golden: RecordToProto(r.CandidateGolden), Explanation: reviewExplanation(r)}
-		switch {
-		case r.Probability >= s.Index.Model().AutoLink:
-			cand.Grade = vigiev1.Grade_GRADE_CERTAIN
-		case r.Probability >= s.Index.Model().Review:
-			cand.Grade = vigiev1.Grade_GRADE_PROBABLE
-		default:
-			cand.Grade = vigiev1.Grade_GRADE_POSSIBLE
-		}
+		cand.Grade = GradeToProto(mpi.ReviewGrade(r, s.Index.Model()))
 		pr.Candidates = append(pr.Candidates, cand)
 		audit.Touch(ctx, r.Identity.String(), r.Candidate.String())
 		audit.TouchRecord(ctx, r.Record.Authority, r.Record.LocalID)

@@ -29,5 +29,5 @@ func ExampleIndex_Search() {
 	}
 	// Output:
 	// 17 probable 2
-	// 23 possible 1
+	// 23 certainly-not 1
 }

@@ -27,6 +27,10 @@ func runGenHouseholds(args []string, stdout, stderr io.Writer) error {
 	errorScale := fs.Float64("error-scale", 1, "multiply every capture error rate (typos, OCR, swaps, date slips, missing traits, INS errors…) by this factor")
 	insCoverage := fs.Float64("ins-coverage", 0.15, "share of records retrieved from INSi, carrying the INS")
 	noHousehold := fs.Bool("no-household-columns", false, "leave out address, postal_code, city and phone (the same records otherwise)")
+	def := census.NewConfig(1, 1)
+	twins := fs.Float64("twin-rate", def.Homes.TwinBirths, "share of births that are twins")
+	homonyms := fs.Float64("father-son-rate", def.Homes.FatherSonHomonym, "share of sons living with their father who bear his first first name")
+	noDate := fs.Float64("no-birth-date-rate", def.Errors.DateMissing, "share of typed records without birth date (before --error-scale)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,10 +47,13 @@ func runGenHouseholds(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--error-scale must be between 0 and 10, not %g", *errorScale)
 	case *insCoverage < 0 || *insCoverage > 1:
 		return usageErr("--ins-coverage must be between 0 and 1, not %g", *insCoverage)
+	case *twins < 0 || *twins > 1 || *homonyms < 0 || *homonyms > 1 || *noDate < 0 || *noDate > 1:
+		return usageErr("--twin-rate, --father-son-rate and --no-birth-date-rate must be between 0 and 1")
 	}
 	t0 := time.Now()
 	cfg := census.NewConfig(*persons, *seed)
 	cfg.Sites = *sites
+	cfg.Homes.TwinBirths, cfg.Homes.FatherSonHomonym, cfg.Errors.DateMissing = *twins, *homonyms, *noDate
 	cfg.Errors = cfg.Errors.Scaled(*errorScale)
 	cfg.Visits.INSCoverage = *insCoverage
 	cfg.HouseholdColumns = !*noHousehold

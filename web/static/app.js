@@ -325,13 +325,24 @@ var V = (function () {
   }
   var fields = {
     name: 'Nom', first_name: 'Prénoms', birth_date: 'Date de naissance', sex: 'Sexe', birth_place: 'Lieu de naissance',
-    ins: 'INS', residence: 'Résidence', phone: 'Téléphone'
+    ins: 'INS', household: 'Foyer (adresse, téléphone)', residence: 'Résidence', phone: 'Téléphone'
   };
   var levels = {
     exact: 'identique', variant: 'variante', compound: 'nom composé', cross: 'croisé', swapped: 'inversé', typo: 'faute de frappe',
     phonetic: 'phonétique', similar: 'proche', different: 'différent', placeholder: 'date fictive', day_month_swap: 'jour et mois inversés',
     one_part_off: 'une partie diffère', partial: 'partielle', same: 'identique', same_department: 'même département',
-    same_address: 'même adresse', same_postal_code: 'même code postal', missing: 'absent'
+    same_address: 'même adresse', same_postal_code: 'même code postal', missing: 'absent',
+    same_address_and_phone: 'même adresse et même téléphone', same_address_other_phone: 'même adresse, autre téléphone',
+    same_phone: 'même téléphone'
+  };
+  // rules says in French what each hard rule of the matcher means.
+  var rules = {
+    different_ins: 'INS différents', ins_conflict: 'même INS sur des traits incompatibles : collision possible',
+    ins_mismatch: 'INS incohérent avec son propre dossier : non utilisé', no_auto_link: 'identité douteuse, fictive ou anonyme : jamais liée automatiquement',
+    first_name_conflict: 'prénoms nettement différents : frères et sœurs, jumeaux ?', birth_date_conflict: 'dates de naissance nettement différentes : parent et enfant ?',
+    sex_first_name: 'sexe et prénom différents : frère et sœur ?', possible_twins: 'même nom et même date de naissance, prénoms seulement proches : jumeaux possibles',
+    twins: 'même nom et même date de naissance, prénoms différents : jumeaux',
+    other_first_names: 'les prénoms suivants diffèrent tous', household_homonyms: 'sans date de naissance, et deux personnes du même foyer portent ces noms (père et fils ?) : à trancher'
   };
   // reason parses "field level +w" into {field, level, weight}; other
   // reasons come back as {text}.
@@ -342,7 +353,10 @@ var V = (function () {
   }
   function reasonText(r) {
     var x = reason(r);
-    if (x.text) return x.text.replace(/^rule /, 'règle : ');
+    if (x.text) {
+      var code = x.text.replace(/^rule /, '');
+      return 'règle : ' + (rules[code] || code);
+    }
     return fields[x.field] + ' ' + (levels[x.level] || x.level) + ' (' + (x.weight > 0 ? '+' : '') + num(x.weight, 1) + ')';
   }
   var sexes = { M: 'Masculin', F: 'Féminin', U: 'Inconnu' };

@@ -1,0 +1,99 @@
+package matcher
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// home is a household's address and phone, shared by everyone living there.
+func home(r Record) Record {
+	r.PostalCode, r.City, r.Address, r.Phone = "53000", "LAVAL", "10 RUE DE LA REPUBLIQUE", "02 43 99 94 96"
+	return r
+}
+
+// Within one household, address and phone are shared by every member: they
+// never make a pair of different people certain, and a true match with a
+// slip still links.
+func TestHouseholdMembersNeverCertain(t *testing.T) {
+	m := DefaultModel()
+	for _, tc := range []struct {
+		name  string
+		a, b  Record
+		link  bool   // may link automatically
+		rule  string // a rule that must fire ("" none required)
+		noteH bool   // the household weight is capped (not counted)
+	}{
+		{"brothers CAZAUX", Record{BirthName: "CAZAUX", FirstName: "LUCAS", BirthDate: "2022-10-09", Sex: "M", BirthPlace: "53130"},
+			Record{BirthName: "CAZAUX", FirstName: "LOUIS", FirstNames: "LOUIS KEVIN", BirthDate: "2020-12-20", Sex: "M", BirthPlace: "53130"}, false, RuleBirthDate, true},
+		{"twins JEAN / MARC", Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M"},
+			Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M"}, false, RuleTwinsDifferent, true},
+		{"twins MATHIS / NATHAN", Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2015-06-01", Sex: "M"},
+			Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2015-06-01", Sex: "M"}, false, RuleTwinsDifferent, true},
+		{"twins LOUIS / LOUISE", Record{BirthName: "ROUX", FirstName: "LOUIS", BirthDate: "2012-04-03", Sex: "M"},
+			Record{BirthName: "ROUX", FirstName: "LOUISE", BirthDate: "2012-04-03", Sex: "F"}, false, "", false},
+		{"twins MARIE / MARINE", Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F"},
+			Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F"}, false, RuleTwins, false},
+		{"father and son ADRIEN", Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M"},
+			Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M"}, false, RuleBirthDate, true},
+		{"spouses", Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1970-02-11", Sex: "M"},
+			Record{BirthName: "DURAND", UsedName: "MARTIN", FirstName: "SOPHIE", BirthDate: "1972-09-30", Sex: "F"}, false, RuleFirstName, true},
+		{"one slip in the first name, same home", Record{BirthName: "DEQUAINDRY", FirstName: "EMILIE", BirthDate: "1975-11-13", Sex: "F"},
+			Record{BirthName: "DEQUAINDRY", FirstName: "EMILEI", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
+		{"same person, same home", Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"},
+			Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
+	} {
+		s := score(t, m, home(tc.a), home(tc.b))
+		if s.Fields[FieldHousehold].Level != HouseAddressPhone {
+			t.Errorf("%s: household level %s, want same address and phone", tc.name, FieldHousehold.LevelName(s.Fields[FieldHousehold].Level))
+		}
+		if s.AutoLink != tc.link || (s.Grade == GradeCertain) != tc.link {
+			t.Errorf("%s: auto-link %v grade %s, want auto-link %v:\n%s", tc.name, s.AutoLink, s.Grade, tc.link, s.Table())
+		}
+		if !tc.link && s.Probability >= m.AutoLink {
+			t.Errorf("%s: held back at probability %g, shown as an automatic link would be", tc.name, s.Probability)
+		}
+		if tc.rule != "" && !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == tc.rule }) {
+			t.Errorf("%s: rule %s did not fire:\n%s", tc.name, tc.rule, s.Table())
+		}
+		if capped := s.Fields[FieldHousehold].Note == householdCapNote; capped != tc.noteH {
+			t.Errorf("%s: household capped %v, want %v:\n%s", tc.name, capped, tc.noteH, s.Table())
+		}
+		if tc.noteH {
+			if s.Fields[FieldHousehold].Weight != 0 || !strings.Contains(s.Table(), "shared home, not counted") {
+				t.Errorf("%s: capped household still weighs or is not explained:\n%s", tc.name, s.Table())
+			}
+		}
+	}
+}
+
+// A version 1 model file (residence and phone apart) is still read: its
+// household levels keep the weights version 1 gave.
+func TestModelVersion1IsUpgraded(t *testing.T) {
+	v1 := `{"version": 1, "source": "old", "fields": {
+	 "name": {"m": [0.86,0.02,0.01,0.03,0.003,0.03,0.01,0.007,0.02], "u": [0.002,0.0003,0.0003,0.0003,1e-5,0.001,0.002,0.008,0.986]},
+	 "first_name": {"m": [0.84,0.03,0.04,1e-4,0.003,0.03,0.015,0.012,0.03], "u": [0.01,0.002,0.003,1e-5,1e-5,0.003,0.004,0.02,0.958]},
+	 "birth_date": {"m": [0.95,0.004,0.005,0.025,0.006,0.01], "u": [4e-5,1e-5,3e-5,2e-3,1e-3,0.99692]},
+	 "sex": {"m": [0.997,0.003], "u": [0.5,0.5]},
+	 "birth_place": {"m": [0.96,0.015,0.025], "u": [0.01,0.08,0.91]},
+	 "ins": {"m": [0.999,0.001], "u": [1e-8,1]},
+	 "residence": {"m": [0.7,0.1,0.1,0.1], "u": [2e-4,0.005,0.1,0.8948]},
+	 "phone": {"m": [0.7,0.3], "u": [1e-5,1]}},
+	 "matches_per_record": 0.8, "population": 1000, "auto_link": 0.999, "review": 0.5, "tf_minimum": 1e-6}`
+	m, err := ParseModel([]byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != ModelVersion {
+		t.Errorf("version %d after reading a version 1 file", m.Version)
+	}
+	p := m.Params(FieldHousehold)
+	if len(p.M) != FieldHousehold.NumLevels() || math.Abs(p.M[HouseAddress]/p.U[HouseAddress]-0.7/2e-4) > 1e-6 {
+		t.Errorf("household levels %v / %v: same address alone should keep version 1's ratio", p.M, p.U)
+	}
+	bad := strings.Replace(v1, `"phone"`, `"telephone"`, 1)
+	if _, err := ParseModel([]byte(bad)); err == nil || vigieField(err) != "model.fields" {
+		t.Errorf("a version 1 file without phone must be refused naming model.fields, got %v", err)
+	}
+}
