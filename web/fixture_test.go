@@ -143,7 +143,7 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	}
 	// The region's identity provider: a person signs in there as a
 	// clinician (the OpenID Connect redirect sign-in).
-	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician"})
+	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician", "vigie_authorities": c.site})
 	prov, err := auth.Discover(ctx, issuer.Client(), issuer.URL)
 	if err != nil {
 		t.Fatal(err)
