@@ -9,7 +9,7 @@ require (
 	golang.org/x/text v0.43.0
 )
 
-require golang.org/x/time v0.16.0 // indirect
+require golang.org/x/time v0.16.0
 
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.14.5
