@@ -115,10 +115,6 @@ func page(size int32, token string) (int, int, error) {
 	return n, off, nil
 }
 
-func notFound(id string) error {
-	return vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id)
-}
-
 // members returns the live identity behind id and the source records of it
 // the caller may read, once the Gate has found its basis (a clinician's
 // site, code or break the glass; vigilance's sites): all of them, except
