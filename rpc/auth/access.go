@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -279,10 +280,18 @@ func (a *Access) RecordBreakGlass(bg BreakGlass) error {
 // first, that keep returns true for (nil: all), at most limit.
 func (a *Access) BreakGlassSince(since time.Time, limit int, keep func(*BreakGlass) bool) ([]BreakGlass, error) {
 	var out []BreakGlass
+	// UnixNano is undefined outside 1678–2262: clamp.
+	from := int64(0)
+	switch {
+	case since.After(time.Unix(0, math.MaxInt64)):
+		from = math.MaxInt64
+	case since.After(time.Unix(0, 0)):
+		from = since.UnixNano()
+	}
 	err := a.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(bgPrefix), PrefetchValues: true})
 		defer it.Close()
-		for it.Seek([]byte(fmt.Sprintf("%s%016x", bgPrefix, max(since.UnixNano(), 0)))); it.Valid(); it.Next() {
+		for it.Seek([]byte(fmt.Sprintf("%s%016x", bgPrefix, from))); it.Valid(); it.Next() {
 			var bg BreakGlass
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &bg) }); err != nil {
 				return fmt.Errorf("%s: %w", it.Item().Key(), err)
