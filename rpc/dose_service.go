@@ -35,6 +35,16 @@ type DoseService struct {
 	// Types and NRD default to the shipped tables.
 	Types *dosimetry.Table
 	NRD   *dosimetry.NRDTable
+	// Gate decides who reads which patient (access.go); nil is a Gate
+	// without access codes nor break-the-glass.
+	Gate *Gate
+}
+
+func (s *DoseService) gate() *Gate {
+	if s.Gate == nil {
+		return &Gate{}
+	}
+	return s.Gate
 }
 
 var _ vigiev1connect.DoseServiceHandler = (*DoseService)(nil)
@@ -106,14 +116,11 @@ func page(size int32, token string) (int, int, error) {
 	return n, off, nil
 }
 
-func notFound(id string) error {
-	return vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id)
-}
-
 // members returns the live identity behind id and the source records of it
-// the caller may read: all for clinicians and vigilance (a hidden identity
-// is not found for a clinician), the records of its own authorities for a
-// physicist. restricted says that some were left out.
+// the caller may read, once the Gate has found its basis (a clinician's
+// site, code or break the glass; vigilance's sites): all of them, except
+// for a physicist, who reads the records of its own sites only.
+// restricted says that some were left out.
 func (s *DoseService) members(ctx context.Context, field, v string) (mpi.Identity, []ledger.SourceKey, bool, error) {
 	id, err := parseID(field, v)
 	if err != nil {
@@ -123,23 +130,21 @@ func (s *DoseService) members(ctx context.Context, field, v string) (mpi.Identit
 	if err != nil {
 		return mpi.Identity{}, nil, false, err
 	}
-	if hidden(ident.Attributes) && !seesHidden(ctx) {
-		return mpi.Identity{}, nil, false, notFound(v)
+	if _, err := s.gate().Patient(ctx, &ident, id); err != nil {
+		return mpi.Identity{}, nil, false, err
 	}
-	p, _ := auth.PrincipalFrom(ctx)
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return mpi.Identity{}, nil, false, denied("", "no authenticated principal")
+	}
 	var keys []ledger.SourceKey
 	restricted := false
 	for _, m := range ident.Members {
-		if !p.MayActFor(m.Authority) {
+		if p.Role == auth.RolePhysicist && !p.HasSite(m.Authority) {
 			restricted = true
 			continue
 		}
 		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
-	}
-	if len(keys) == 0 && restricted {
-		// A physicist asking for a patient none of its sites has seen
-		// learns nothing about them.
-		return mpi.Identity{}, nil, false, notFound(v)
 	}
 	audit.Touch(ctx, ident.ID.String())
 	if ident.ID != id {
@@ -295,7 +300,10 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	p, _ := auth.PrincipalFrom(ctx)
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, ConnectError(denied("", "no authenticated principal"))
+	}
 	var entries []ledger.Entry
 	identityOf := map[ledger.SourceKey]string{}
 	switch {
@@ -315,19 +323,34 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 		if err != nil {
 			return nil, ConnectError(err)
 		}
-		if id, err := s.Index.IdentityOf(ctx, k.Authority, k.LocalID); err == nil {
-			ident, err := s.Index.Get(ctx, id)
-			if err == nil && hidden(ident.Attributes) && !seesHidden(ctx) {
-				return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k))
+		// Fails closed: the record's identity decides who reads its exams,
+		// and any error finding it refuses (issue 30: a failed lookup
+		// used to skip the hidden-patient check).
+		id, err := s.Index.IdentityOf(ctx, k.Authority, k.LocalID)
+		if err != nil {
+			if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+				err = vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k)
 			}
-			identityOf[ledger.SourceKey(k)] = id.String()
+			return nil, ConnectError(err)
 		}
+		ident, err := s.Index.Get(ctx, id)
+		if err != nil {
+			return nil, ConnectError(err)
+		}
+		if _, err := s.gate().Patient(ctx, &ident, id); err != nil {
+			return nil, ConnectError(err)
+		}
+		if p.Role == auth.RolePhysicist && !p.HasSite(k.Authority) {
+			return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k))
+		}
+		identityOf[ledger.SourceKey(k)] = id.String()
+		audit.Touch(ctx, id.String())
 		audit.TouchRecord(ctx, k.Authority, k.LocalID)
 		if entries, err = s.Ledger.Exams(ctx, []ledger.SourceKey{ledger.SourceKey(k)}); err != nil {
 			return nil, ConnectError(err)
 		}
 	case m.GetSite() != "":
-		if p.Role == auth.RoleClinician {
+		if p.Role != auth.RolePhysicist && !p.Role.SeesHidden() {
 			return nil, ConnectError(vigie.Errorf(vigie.EPERMISSION, "site: a clinician lists the exams of a patient (identity_id or record), not of a whole site"))
 		}
 		if !p.MayActFor(m.GetSite()) {

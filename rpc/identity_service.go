@@ -34,6 +34,43 @@ type IdentityService struct {
 	// Log receives the warnings of answers whose stored text was
 	// repaired (identity ids only); nil discards them.
 	Log *slog.Logger
+	// Gate decides who reads and changes which patient (access.go); nil
+	// is a Gate without access codes nor break-the-glass.
+	Gate *Gate
+	// Access names the sites of restricted search results; nil shows
+	// them unnamed.
+	Access *auth.Access
+}
+
+func (s *IdentityService) gate() *Gate {
+	if s.Gate == nil {
+		return &Gate{Log: s.Log}
+	}
+	return s.Gate
+}
+
+// inScope checks, before a correction, that the caller may act on every
+// identity given (vigilance: those holding a record of its sites). Any
+// failure to read an identity refuses the call.
+func (s *IdentityService) inScope(ctx context.Context, ids ...mpi.ID) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return denied("", "no authenticated principal")
+	}
+	if p.Role == auth.RoleRegionalVigilance {
+		audit.SetBasis(ctx, string(auth.BasisRegional))
+		return nil
+	}
+	for _, id := range ids {
+		ident, err := s.Index.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.gate().Patient(ctx, &ident, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // warnRepaired logs, by identity id and never by content, that an answer
@@ -55,7 +92,7 @@ var _ vigiev1connect.IdentityServiceHandler = (*IdentityService)(nil)
 // of patients who objected: identity-vigilance staff only.
 func seesHidden(ctx context.Context) bool {
 	p, ok := auth.PrincipalFrom(ctx)
-	return ok && (p.Role == auth.RoleVigilance || p.Role == auth.RoleAdmin)
+	return ok && p.Role.SeesHidden()
 }
 
 // actor is who the patient index records as the author of a change.
@@ -131,6 +168,12 @@ func (s *IdentityService) ResolveRecord(ctx context.Context, req *connect.Reques
 		out.Probability = res.Score.Probability
 		out.Grade = GradeToProto(res.Score.Grade)
 		out.Explanation = ExplanationToProto(res.Score)
+		if p, _ := auth.PrincipalFrom(ctx); p == nil || p.Role != auth.RoleRegionalVigilance && p.Role != auth.RoleVigilance {
+			// A feed needs the identity and the decision: the values
+			// compared are the matched identity's demographics, from
+			// other sites and perhaps of a hidden identity.
+			stripValues(out.Explanation)
+		}
 	}
 	if len(res.Reviews) > 0 {
 		out.ReviewId = strconv.FormatUint(res.Reviews[0], 10)
@@ -140,6 +183,17 @@ func (s *IdentityService) ResolveRecord(ctx context.Context, req *connect.Reques
 	// thousands of records a second and the server's follower indexes
 	// them within its interval; corrections by people do catch up at once.
 	return connect.NewResponse(out), nil
+}
+
+// stripValues keeps an explanation's fields, levels, weights and rule
+// codes, and drops every value and rule message (which may quote them).
+func stripValues(e *vigiev1.Explanation) {
+	for _, f := range e.GetFields() {
+		f.ValueA, f.ValueB = "", ""
+	}
+	for _, r := range e.GetRules() {
+		r.Message = ""
+	}
 }
 
 func decisionToProto(d mpi.Decision) vigiev1.Decision {
@@ -168,8 +222,8 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	if hidden(ident.Attributes) && !seesHidden(ctx) {
-		return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", id))
+	if _, err := s.gate().Patient(ctx, &ident, id); err != nil {
+		return nil, ConnectError(err)
 	}
 	events, err := s.Index.Events(ctx, ident.ID)
 	if err != nil {
@@ -220,15 +274,48 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 		q.BirthName, q.FirstNames, q.BirthDate, q.Sex = t.GetName(), t.GetFirstNames(), t.GetBirthDate(), t.GetSex()
 		q.BirthPlace, q.PostalCode = t.GetBirthPlace(), t.GetPostalCode()
 	}
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, ConnectError(denied("", "no authenticated principal"))
+	}
 	hits, err := s.Search.Search(ctx, q)
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	var sites map[string]string
 	out := &vigiev1.SearchIdentitiesResponse{}
 	if !s.Search.Ready() {
 		out.Partial, out.Notice = true, catchingUpNotice
 	}
 	for _, h := range hits {
+		id, err := mpi.ParseID(h.ID)
+		if err != nil {
+			return nil, ConnectError(s.gate().internal(ctx, "search hit id", err))
+		}
+		ident := mpi.Identity{ID: id, Attributes: h.Golden.Attributes}
+		for _, src := range h.Sources {
+			ident.Members = append(ident.Members, mpi.SourceKey{Authority: src.Authority, LocalID: src.LocalID})
+		}
+		if h.Hidden || hidden(h.Golden.Attributes) {
+			ident.Attributes = append(slices.Clone(ident.Attributes), search.HiddenAttributes[0])
+		}
+		seen, err := s.gate().Seen(ctx, p, &ident)
+		if err != nil {
+			return nil, ConnectError(err)
+		}
+		if !seen {
+			if hidden(ident.Attributes) {
+				continue // out of a vigilance's scope: not even its name
+			}
+			if sites == nil {
+				if sites, err = s.siteNames(ctx); err != nil {
+					return nil, ConnectError(err)
+				}
+			}
+			audit.Touch(ctx, h.ID)
+			out.Results = append(out.Results, restrictedResult(&h, sites))
+			continue
+		}
 		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
 			Reasons: h.Reasons, Golden: RecordToProto(h.Golden)}
 		bad := recordTextInvalid(&h.Golden) // strings RecordToProto repaired
@@ -248,6 +335,47 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 		out.Results = append(out.Results, r)
 	}
 	return connect.NewResponse(out), nil
+}
+
+// siteNames returns the names of the sites (none without a directory).
+func (s *IdentityService) siteNames(ctx context.Context) (map[string]string, error) {
+	if s.Access == nil {
+		return map[string]string{}, nil
+	}
+	sites, err := s.Access.Sites()
+	if err != nil {
+		return nil, s.gate().internal(ctx, "site names", err)
+	}
+	return sites, nil
+}
+
+// restrictedResult is what a caller without a basis sees of a hit: what
+// is needed to choose (names, sex, birth year, sites by name), nothing
+// that identifies the patient further (no birth date, address, phone,
+// INS, source records).
+func restrictedResult(h *search.Hit, sites map[string]string) *vigiev1.SearchResult {
+	g := &h.Golden
+	golden := RecordToProto(matcher.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
+		FirstName: g.FirstName, Sex: g.Sex})
+	r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
+		Golden: golden, Restricted: true}
+	if len(g.BirthDate) >= 4 {
+		r.BirthYear = strings.ToValidUTF8(g.BirthDate[:4], "")
+	}
+	var names []string
+	for _, src := range h.Sources {
+		n := sites[src.Authority]
+		if n == "" {
+			n = "établissement non nommé"
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	r.SiteNames = slices.Compact(names)
+	if RepairText(r) > 0 {
+		r.Notice = textNotice
+	}
+	return r
 }
 
 // maxReviewPage bounds a page of the review queue.
@@ -271,7 +399,22 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 		}
 		offset = n
 	}
-	reviews, err := s.Index.Reviews(ctx, offset+size+1)
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil, ConnectError(denied("", "no authenticated principal"))
+	}
+	var reviews []mpi.Review
+	var err error
+	if p.Role == auth.RoleRegionalVigilance {
+		reviews, err = s.Index.Reviews(ctx, offset+size+1)
+	} else {
+		// Site vigilance: the reviews of a record of its sites, or of a
+		// candidate matched on one.
+		reviews, err = s.Index.Reviews(ctx, 0)
+		reviews = slices.DeleteFunc(reviews, func(r mpi.Review) bool {
+			return !p.HasSite(r.Record.Authority) && !p.HasSite(r.Matched.Authority)
+		})
+	}
 	if err != nil {
 		return nil, ConnectError(err)
 	}
@@ -324,6 +467,9 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	if err := s.reviewInScope(ctx, id); err != nil {
+		return nil, ConnectError(err)
+	}
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
@@ -370,6 +516,33 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	return connect.NewResponse(out), nil
 }
 
+// reviewInScope checks that site vigilance may decide a pending review:
+// its record or its candidate's matched record is of one of its sites.
+// A review that is not pending is left to Decide to refuse.
+func (s *IdentityService) reviewInScope(ctx context.Context, id uint64) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return denied("", "no authenticated principal")
+	}
+	if p.Role == auth.RoleRegionalVigilance {
+		return nil
+	}
+	reviews, err := s.Index.Reviews(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range reviews {
+		if r.ID == id {
+			if p.HasSite(r.Record.Authority) || p.HasSite(r.Matched.Authority) {
+				audit.SetBasis(ctx, string(auth.BasisSite))
+				return nil
+			}
+			break
+		}
+	}
+	return vigie.Errorf(vigie.ENOTFOUND, "review %d is not pending", id)
+}
+
 // Link moves a source record into an identity.
 func (s *IdentityService) Link(ctx context.Context, req *connect.Request[vigiev1.LinkRequest]) (*connect.Response[vigiev1.LinkResponse], error) {
 	m := req.Msg
@@ -379,6 +552,9 @@ func (s *IdentityService) Link(ctx context.Context, req *connect.Request[vigiev1
 	}
 	to, err := parseID("target_identity_id", m.GetTargetIdentityId())
 	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := s.inScope(ctx, to); err != nil {
 		return nil, ConnectError(err)
 	}
 	if err := needReason(m.GetReason()); err != nil {
@@ -399,6 +575,11 @@ func (s *IdentityService) Unlink(ctx context.Context, req *connect.Request[vigie
 	m := req.Msg
 	k, err := sourceKey("record", m.GetRecord())
 	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if cur, err := s.Index.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
+		return nil, ConnectError(err)
+	} else if err := s.inScope(ctx, cur); err != nil {
 		return nil, ConnectError(err)
 	}
 	if err := needReason(m.GetReason()); err != nil {
@@ -436,6 +617,9 @@ func (s *IdentityService) Merge(ctx context.Context, req *connect.Request[vigiev
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	if err := s.inScope(ctx, survivor, retired); err != nil {
+		return nil, ConnectError(err)
+	}
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
@@ -455,6 +639,13 @@ func (s *IdentityService) Unmerge(ctx context.Context, req *connect.Request[vigi
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	ev, err := s.Index.Event(ctx, mergeSeq)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := s.inScope(ctx, ev.Touched()...); err != nil {
+		return nil, ConnectError(err)
+	}
 	if err := needReason(m.GetReason()); err != nil {
 		return nil, ConnectError(err)
 	}
@@ -462,8 +653,8 @@ func (s *IdentityService) Unmerge(ctx context.Context, req *connect.Request[vigi
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	ev := s.event(ctx, seq, mpi.EventUnmerge, m.GetReason())
-	out := &vigiev1.UnmergeResponse{Event: ev, IdentityIds: ev.GetIdentityIds()}
+	done := s.event(ctx, seq, mpi.EventUnmerge, m.GetReason())
+	out := &vigiev1.UnmergeResponse{Event: done, IdentityIds: done.GetIdentityIds()}
 	audit.Touch(ctx, out.IdentityIds...)
 	s.sync(ctx)
 	return connect.NewResponse(out), nil
@@ -478,6 +669,9 @@ func (s *IdentityService) MarkDistinct(ctx context.Context, req *connect.Request
 	}
 	b, err := parseID("second_identity_id", m.GetSecondIdentityId())
 	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := s.inScope(ctx, a, b); err != nil {
 		return nil, ConnectError(err)
 	}
 	if err := needReason(m.GetReason()); err != nil {
@@ -496,6 +690,9 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 	m := req.Msg
 	id, err := parseID("identity_id", m.GetIdentityId())
 	if err != nil {
+		return nil, ConnectError(err)
+	}
+	if err := s.inScope(ctx, id); err != nil {
 		return nil, ConnectError(err)
 	}
 	if err := needReason(m.GetReason()); err != nil {

@@ -62,7 +62,7 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 	}
 	// Vigilance staff submit the same woman from another site, with her
 	// usage name: not linked automatically.
-	b, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec("1.2.250.1.213.1.1.1.7", "Q9", "LARRALDE", "MARIE", "1968-05-21")}))
+	b, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteB, "Q9", "LARRALDE", "MARIE", "1968-05-21")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +129,11 @@ func TestIdentityServiceEndToEnd(t *testing.T) {
 		t.Errorf("unmerge restored %v", u.Msg.GetIdentityIds())
 	}
 	g, err = doctor.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: b.Msg.GetIdentityId()}))
-	if err != nil || g.Msg.GetIdentity().GetId() != b.Msg.GetIdentityId() {
-		t.Errorf("after unmerge: %v %v", g.Msg.GetIdentity().GetId(), err)
+	if err != nil {
+		t.Fatalf("after unmerge: %v", err)
+	}
+	if g.Msg.GetIdentity().GetId() != b.Msg.GetIdentityId() {
+		t.Errorf("after unmerge: %v", g.Msg.GetIdentity().GetId())
 	}
 
 	// Hidden: clinicians no longer see the identity, vigilance still does.

@@ -67,6 +67,14 @@ type Server struct {
 	// Disk is the store's disk guard (store.Guard); nil: /healthz and the
 	// metrics say nothing of the disk.
 	Disk *store.DiskGuard
+	// Access keeps the access codes, break-the-glass accesses and site
+	// names (default: auth.NewAccess on the keys' store).
+	Access *auth.Access
+	// Limits are the abuse limits (rate of reads per credential, backoff
+	// of failed authentications); nil: auth.DefaultLimits. NoLimits turns
+	// them off (benchmarks).
+	Limits   *auth.Limits
+	NoLimits bool
 	// MetricsToken is the bearer token GET /metrics asks for (vigie
 	// serve --metrics-token-file). Empty: /metrics answers no one. The
 	// metrics carry no patient data, but they tell the load, the size of
@@ -92,26 +100,35 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics == nil {
 		s.Metrics = NewMetrics()
 	}
-	ic := auth.NewInterceptor(authn, policy, s.Trail, log)
+	if s.Access == nil {
+		s.Access = auth.NewAccess(s.Keys.Store())
+	}
+	if s.Limits == nil && !s.NoLimits {
+		s.Limits = auth.DefaultLimits()
+	}
+	ic := auth.NewInterceptor(authn, policy, s.Trail, log).WithLimits(s.Limits)
+	gate := &Gate{Access: s.Access, Log: log}
 	// The codecs repair an answer holding text that is not UTF-8 instead
 	// of failing it (see text.go).
 	opts := connect.WithHandlerOptions(append(repairingCodecs(&s.Metrics.repaired, log),
-		connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}), connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithInterceptors(s.Metrics.Interceptor(), ic, callLog{log}, requestInterceptor{}), connect.WithReadMaxBytes(MaxRequestBytes),
 		connect.WithCompressMinBytes(CompressMinBytes))...)
 	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
 
 	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts}, opts))
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log, Gate: gate, Access: s.Access}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
 	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))
-	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail}, opts))
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail, Access: s.Access, Log: log}, opts))
+	mux.Handle(vigiev1connect.NewAccessServiceHandler(&AccessService{Index: s.Index, Gate: gate}, opts))
 	mux.Handle(vigiev1connect.NewSessionServiceHandler(&auth.SessionService{Policy: policy}, opts))
 	// Health and reflection carry no patient data: no interceptor.
 	services := []string{vigiev1connect.IdentityServiceName, vigiev1connect.DoseServiceName, vigiev1connect.IngestServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
-	reflector := grpcreflect.NewStaticReflector(append(services, vigiev1connect.AdminServiceName, vigiev1connect.SessionServiceName)...)
+	reflector := grpcreflect.NewStaticReflector(append(services, vigiev1connect.AdminServiceName, vigiev1connect.SessionServiceName,
+		vigiev1connect.AccessServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle("GET /metrics", requireToken(s.MetricsToken, s.Metrics))
@@ -230,7 +247,7 @@ func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := []slog.Attr{slog.String("procedure", proc), slog.String("code", code),
+	attrs := []slog.Attr{slog.String("request", auth.RequestID(ctx)), slog.String("procedure", proc), slog.String("code", code),
 		slog.Float64("ms", float64(time.Since(t0).Microseconds())/1000)}
 	if p, ok := auth.PrincipalFrom(ctx); ok {
 		attrs = append(attrs, slog.String("principal", p.Name), slog.String("role", string(p.Role)))
@@ -260,4 +277,26 @@ func (l callLog) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect
 		l.entry(ctx, conn.Spec().Procedure, t0, err)
 		return err
 	}
+}
+
+// requestInterceptor gives the handlers the request's headers and
+// procedure (withRequest): the Gate reads a clinician's access code and
+// break-the-glass reason there.
+type requestInterceptor struct{}
+
+func (requestInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		return next(withRequest(ctx, req), req)
+	}
+}
+
+func (requestInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (requestInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }

@@ -102,11 +102,14 @@ func newServerFixtureDisk(t testing.TB, free func(dir string) (int64, error)) *s
 		{"pacs-a", auth.RoleIngest, []string{siteA}},
 		{"pacs-b", auth.RoleIngest, []string{siteB}},
 		{"pacs-ab", auth.RoleIngest, []string{siteA, siteB}},
-		{"dr-martin", auth.RoleClinician, nil},
-		{"iv-team", auth.RoleVigilance, nil},
+		{"dr-martin", auth.RoleClinician, []string{siteA, siteB}},
+		{"dr-a", auth.RoleClinician, []string{siteA}},
+		{"iv-team", auth.RoleRegionalVigilance, nil},
+		{"iv-a", auth.RoleVigilance, []string{siteA}},
 		{"physicist-a", auth.RolePhysicist, []string{siteA}},
 		{"physicist-b", auth.RolePhysicist, []string{siteB}},
 		{"admin", auth.RoleAdmin, nil},
+		{"admin-2", auth.RoleAdmin, nil},
 	} {
 		secret, _, err := keys.Create(k.role, k.auth, k.name, time.Hour)
 		if err != nil {
@@ -118,7 +121,7 @@ func newServerFixtureDisk(t testing.TB, free func(dir string) (int64, error)) *s
 	// (see TestReadiness for the time before).
 	f.follow()
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics,
-		MetricsToken: fixtureMetricsToken, Disk: f.disk}
+		MetricsToken: fixtureMetricsToken, Disk: f.disk, NoLimits: true}
 	f.api = api
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true

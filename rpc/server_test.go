@@ -23,7 +23,8 @@ func TestWhoAmIEndToEnd(t *testing.T) {
 		may, not  string
 	}{
 		{"dr-martin", "clinician", vigiev1connect.IdentityServiceSearchIdentitiesProcedure, vigiev1connect.IdentityServiceMergeProcedure},
-		{"iv-team", "vigilance", vigiev1connect.IdentityServiceMergeProcedure, vigiev1connect.DoseServiceEvaluateNrdProcedure},
+		{"iv-team", "regional_vigilance", vigiev1connect.IdentityServiceMergeProcedure, vigiev1connect.DoseServiceEvaluateNrdProcedure},
+		{"iv-a", "vigilance", vigiev1connect.IdentityServiceMergeProcedure, vigiev1connect.DoseServiceEvaluateNrdProcedure},
 		{"physicist-a", "physicist", vigiev1connect.DoseServiceEvaluateNrdProcedure, vigiev1connect.IdentityServiceGetIdentityProcedure},
 		{"pacs-a", "ingest", vigiev1connect.IngestServiceSubmitDicomProcedure, vigiev1connect.DoseServiceGetDoseHistoryProcedure},
 		{"admin", "admin", vigiev1connect.AdminServiceCreateApiKeyProcedure, vigiev1connect.IdentityServiceGetIdentityProcedure},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,9 +23,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"vigie/mpi"
 	v1 "vigie/rpc/gen/vigie/v1"
+	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/synth"
 )
 
@@ -737,4 +740,112 @@ func checkDoseHistory(t *testing.T, c *console, tab context.Context, dir string)
 	}
 	screenshot(t, tab, dir, "dose-impression")
 	run(t, tab, "screen media", emulation.SetEmulatedMedia().WithMedia(""))
+}
+
+// TestConsoleCareRelationship (issue 30): a clinician of one site opening
+// a patient known only at other sites sees neither the patient's data nor
+// an internal code, but the two ways in, in French: the code the patient
+// gave, or an emergency access with its reason. Each opens the patient;
+// the emergency access is listed for identity vigilance.
+func TestConsoleCareRelationship(t *testing.T) {
+	chromium(t)
+	c := newConsole(t, 300, 5)
+	b := newBrowser(t)
+	ctx := context.Background()
+	var target string
+	var person *synth.Record
+	for _, recs := range c.people {
+		elsewhere := true
+		for _, r := range recs {
+			elsewhere = elsewhere && r.Authority != c.site
+		}
+		if !elsewhere {
+			continue
+		}
+		id, err := c.index.IdentityOf(ctx, recs[0].Authority, recs[0].LocalID)
+		if err != nil {
+			continue
+		}
+		ident, err := c.index.Get(ctx, id)
+		if err != nil || slices.ContainsFunc(ident.Members, func(m mpi.SourceKey) bool { return m.Authority == c.site }) {
+			continue
+		}
+		target, person = id.String(), recs[0]
+		break
+	}
+	if target == "" {
+		t.Fatal("fixture: no patient unknown at the clinician's site")
+	}
+	name := strings.ToUpper(person.Traits().BirthName)
+	refused := func(t *testing.T, tab context.Context) {
+		t.Helper()
+		var text string
+		run(t, tab, "open the patient without a basis",
+			chromedp.Navigate(c.url+"/#/identite/"+target), waitJS(`document.getElementById('basis') && document.body.dataset.ready`),
+			chromedp.Evaluate(`document.getElementById('page').innerText + ' ' + document.getElementById('alert').innerText`, &text))
+		if strings.Contains(strings.ToUpper(text), name) || strings.Contains(text, "access_basis") || strings.Contains(text, "permission_denied") ||
+			!strings.Contains(text, "Code patient") || !strings.Contains(text, "bris de glace") {
+			t.Errorf("without a basis the page shows %q", text)
+		}
+	}
+	opened := func(t *testing.T, tab context.Context, what string) {
+		t.Helper()
+		var golden string
+		run(t, tab, what, waitJS(`document.getElementById('golden') && document.body.dataset.ready`),
+			chromedp.Evaluate(`document.getElementById('golden').innerText`, &golden))
+		if !strings.Contains(strings.ToUpper(golden), name) {
+			t.Errorf("%s: the patient's page shows %q, want %s", what, golden, name)
+		}
+	}
+
+	t.Run("break the glass", func(t *testing.T) {
+		tab := b.tab(t)
+		signIn(t, tab, c.url, c.tokens["clinician-site"])
+		refused(t, tab)
+		// A reason too short is refused in the page, nothing is called.
+		var stillForm bool
+		run(t, tab, "short reason",
+			chromedp.SendKeys("#basis-reason", "urgence", chromedp.ByQuery), chromedp.Click("#basis-glass-submit", chromedp.ByQuery),
+			chromedp.Evaluate(`!!document.getElementById('basis') && !document.getElementById('golden')`, &stillForm))
+		if !stillForm {
+			t.Error("a seven-letter reason opened the patient")
+		}
+		run(t, tab, "state the reason",
+			chromedp.SendKeys("#basis-reason", " : patient inconscient, aucun proche joignable", chromedp.ByQuery),
+			chromedp.Click("#basis-glass-submit", chromedp.ByQuery))
+		opened(t, tab, "after breaking the glass")
+		access := vigiev1connect.NewAccessServiceClient(c.client, c.url, connect.WithInterceptors(bearer(c.tokens["vigilance"])))
+		l, err := access.ListBreakGlass(ctx, connect.NewRequest(&v1.ListBreakGlassRequest{Since: timestamppb.New(time.Now().Add(-time.Hour))}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := l.Msg.GetAccesses(); len(a) != 1 || a[0].GetIdentityId() != target || a[0].GetPrincipal() != "web-test-clinician-site" ||
+			!strings.HasPrefix(a[0].GetReason(), "urgence : patient inconscient") {
+			t.Errorf("break-the-glass list: %v", a)
+		}
+		b.checkErrors(t)
+	})
+
+	t.Run("patient code", func(t *testing.T) {
+		access := vigiev1connect.NewAccessServiceClient(c.client, c.url, connect.WithInterceptors(bearer(c.tokens["vigilance"])))
+		code, err := access.CreateAccessCode(ctx, connect.NewRequest(&v1.CreateAccessCodeRequest{IdentityId: target}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := b.tab(t)
+		signIn(t, tab, c.url, c.tokens["clinician-site"])
+		refused(t, tab)
+		var text string
+		run(t, tab, "a wrong code",
+			chromedp.SendKeys("#basis-code", "AAAA-BBBB-CCCC", chromedp.ByQuery), chromedp.Click("#basis-code-submit", chromedp.ByQuery),
+			waitJS(`document.getElementById('basis-refused') && document.body.dataset.ready`),
+			chromedp.Evaluate(`document.getElementById('page').innerText`, &text))
+		if strings.Contains(strings.ToUpper(text), name) || strings.Contains(text, "access_code") {
+			t.Errorf("after a wrong code the page shows %q", text)
+		}
+		run(t, tab, "the patient's code",
+			chromedp.SendKeys("#basis-code", strings.ToLower(code.Msg.GetCode()), chromedp.ByQuery), chromedp.Click("#basis-code-submit", chromedp.ByQuery))
+		opened(t, tab, "after the code")
+		b.checkErrors(t)
+	})
 }

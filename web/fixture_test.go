@@ -131,19 +131,28 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The clinician of the existing tests works at every site; the
+	// clinician "clinician-site" at the busiest one only (the care
+	// relationship's test); vigilance is regional.
+	var sites []string
+	for s := range perSite {
+		sites = append(sites, s)
+	}
 	for _, k := range []struct {
+		name string
 		role auth.Role
 		auth []string
-	}{{auth.RoleClinician, nil}, {auth.RoleVigilance, nil}, {auth.RolePhysicist, []string{c.site}}} {
-		secret, _, err := keys.Create(k.role, k.auth, "web-test-"+string(k.role), time.Hour)
+	}{{"clinician", auth.RoleClinician, sites}, {"clinician-site", auth.RoleClinician, []string{c.site}},
+		{"vigilance", auth.RoleRegionalVigilance, nil}, {"physicist", auth.RolePhysicist, []string{c.site}}} {
+		secret, _, err := keys.Create(k.role, k.auth, "web-test-"+k.name, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.tokens[string(k.role)] = secret
+		c.tokens[k.name] = secret
 	}
 	// The region's identity provider: a person signs in there as a
 	// clinician (the OpenID Connect redirect sign-in).
-	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician"})
+	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician", "vigie_authorities": c.site})
 	prov, err := auth.Discover(ctx, issuer.Client(), issuer.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +166,7 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 		t.Fatal(err)
 	}
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Alerts: alerts, Keys: keys, Trail: trail,
-		Authenticator: auth.Chain{keys, oidc}, SignIn: signIn, Console: web.Handler()}
+		Authenticator: auth.Chain{keys, oidc}, SignIn: signIn, Console: web.Handler(), NoLimits: true}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	c.url, c.client = srv.URL, srv.Client()

@@ -205,7 +205,7 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 		return p, err
 	}
 	p.ingestKey, p.keyIDs = secret, append(p.keyIDs, k.ID)
-	secret, k, err = keys.Create(auth.RoleClinician, nil, "bench-serve-clinician", 2*time.Hour)
+	secret, k, err = keys.Create(auth.RoleClinician, []string{benchAuthority}, "bench-serve-clinician", 2*time.Hour)
 	if err != nil {
 		return p, err
 	}
@@ -373,7 +373,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	logs := &syncWriter{}
 	tStart := time.Now()
 	go func() {
-		served <- serve(srvCtx, serveConfig{Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
+		served <- serve(srvCtx, serveConfig{RateLimit: -1, Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
 			Warmed: func(n int) { warmed <- n }, SearchReady: func() { searchReady <- struct{}{} }, MetricsToken: metricsToken,
 			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	}()

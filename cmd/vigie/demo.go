@@ -119,7 +119,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 	fmt.Fprintln(stdout, "DEMO: demonstration API keys (generated patients only; valid 30 days; shown this once):")
 	for _, role := range auth.Roles {
 		var authorities []string
-		if role.Scoped() {
+		if role.NeedsSites() {
 			authorities = []string{site}
 		}
 		name := "demo-" + string(role)
@@ -127,7 +127,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		if err != nil {
 			return fmt.Errorf("demo: create key %s: %w", name, err)
 		}
-		fmt.Fprintf(stdout, "DEMO  %-10s %-15s %s%s\n", role, name, secret, map[bool]string{true: "  (authority " + site + ")"}[role.Scoped()])
+		fmt.Fprintf(stdout, "DEMO  %-18s %-24s %s%s\n", role, name, secret, map[bool]string{true: "  (authority " + site + ")"}[role.NeedsSites()])
 		log.Info("demo API key created", "name", name, "role", string(role))
 	}
 	log.Info("demo data loaded", "persons", c.Persons, "records", resolved, "reviews", reviews, "exams", exams,

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -70,6 +72,11 @@ type serveConfig struct {
 	// up with the patient index after the start, and been compacted if it
 	// needed it (the server listens before: see serve).
 	SearchReady func()
+	// RateLimit is the searches and reads a credential may make per
+	// second (0: auth.DefaultLimits; negative: no limits), RateBurst the
+	// burst above it (0: the default's).
+	RateLimit float64
+	RateBurst int
 	// MetricsToken is the bearer token GET /metrics asks for; empty:
 	// /metrics answers no one (see rpc.Server.MetricsToken).
 	MetricsToken string
@@ -97,6 +104,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	secretFile := fs.String("oidc-client-secret-file", "", "file holding the client secret the console's sign-in presents to the issuer (a confidential client); without it the sign-in uses PKCE alone")
 	fs.StringVar(&c.PublicURL, "public-url", "", "address browsers reach the server at, e.g. https://vigie.example (the sign-in's redirect URI is <public-url>/auth/callback; default: taken from each request)")
 	metricsTokenFile := fs.String("metrics-token-file", "", "file holding the bearer token GET /metrics asks for (a Prometheus scrape's bearer_token_file); without it /metrics answers no one")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "searches and reads per second allowed to one credential (0: the default, 20; negative: no limit); over it, resource_exhausted (HTTP 429)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst of searches and reads allowed above --rate-limit (0: the default, 40)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
 	keyFile := encryptionKeyFlag(fs)
@@ -313,6 +322,18 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken}
+	switch lim := auth.DefaultLimits(); {
+	case c.RateLimit < 0:
+		api.NoLimits = true
+	default:
+		if c.RateLimit > 0 {
+			lim.Rate = rate.Limit(c.RateLimit)
+		}
+		if c.RateBurst > 0 {
+			lim.Burst = c.RateBurst
+		}
+		api.Limits = lim
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api.Handler())
 	backupKey := c.BackupKey

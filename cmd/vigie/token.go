@@ -36,11 +36,11 @@ func (m *multiFlag) Set(v string) error {
 func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token create", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store (created if missing)")
-	role := fs.String("role", "", "role of the key: ingest, clinician, vigilance, physicist or admin (required)")
+	role := fs.String("role", "", "role of the key: ingest, clinician, vigilance, regional_vigilance, physicist or admin (required)")
 	name := fs.String("name", "", "name of the key's holder, as the audit trail shows it (required)")
 	expires := fs.String("expires", "90d", "lifetime of the key: days (90d) or a Go duration (36h)")
 	var authorities multiFlag
-	fs.Var(&authorities, "authority", "assigning authority (OID) the key acts for; repeatable; required for ingest and physicist")
+	fs.Var(&authorities, "authority", "site (assigning authority, OID) the key acts for; repeatable; required for every role but admin and regional_vigilance")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *role == "" {
-		return vigie.Invalid("role", "required (ingest, clinician, vigilance, physicist or admin)")
+		return vigie.Invalid("role", "required (ingest, clinician, vigilance, regional_vigilance, physicist or admin)")
 	}
 	r, err := auth.ParseRole(*role)
 	if err != nil {

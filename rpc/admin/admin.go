@@ -4,8 +4,11 @@
 // this service is the way to do the same on a running platform. It keeps
 // nothing of its own: keys are rpc/auth's, the trail is rpc/audit's.
 //
-// Roles (auth.DefaultPolicy): key management and VerifyAudit for admin,
-// QueryAudit for admin and vigilance. Every call is audited by the
+// Roles (auth.DefaultPolicy): key management, sites and VerifyAudit for
+// admin, QueryAudit for admin and vigilance, ApproveApiKey for a second
+// person (admin or vigilance, never the key's creator). A key of every
+// role but ingest made here is pending until approved: an administrator
+// cannot give itself access to patients. Every call is audited by the
 // interceptor like any other; a created key's secret appears only in the
 // response.
 package admin
@@ -14,6 +17,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -28,8 +34,12 @@ import (
 
 // Service implements vigiev1connect.AdminServiceHandler.
 type Service struct {
-	Keys  *auth.Keys
-	Trail *audit.Log
+	Keys   *auth.Keys
+	Trail  *audit.Log
+	Access *auth.Access
+	// Log receives the creations and approvals of keys (ids, roles and
+	// principals' names, never secrets); nil discards them.
+	Log *slog.Logger
 }
 
 var _ vigiev1connect.AdminServiceHandler = (*Service)(nil)
@@ -42,7 +52,7 @@ const (
 )
 
 // CreateApiKey implements the RPC.
-func (s *Service) CreateApiKey(_ context.Context, req *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error) {
+func (s *Service) CreateApiKey(ctx context.Context, req *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error) {
 	m := req.Msg
 	days := m.GetLifetimeDays()
 	if days == 0 {
@@ -55,9 +65,14 @@ func (s *Service) CreateApiKey(_ context.Context, req *connect.Request[v1.Create
 	if err != nil {
 		return nil, connectError(err)
 	}
-	secret, key, err := s.Keys.Create(role, m.GetAuthorities(), m.GetName(), time.Duration(days)*24*time.Hour)
+	p, _ := auth.PrincipalFrom(ctx)
+	secret, key, err := s.Keys.CreatePending(role, m.GetAuthorities(), m.GetName(), time.Duration(days)*24*time.Hour, p)
 	if err != nil {
 		return nil, connectError(err)
+	}
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "API key created", "request", auth.RequestID(ctx), "key", key.ID, "role", string(key.Role),
+			"pending", key.Pending, "created_by", key.CreatedBy)
 	}
 	return connect.NewResponse(&v1.CreateApiKeyResponse{Key: keyMessage(key), Secret: secret}), nil
 }
@@ -88,6 +103,52 @@ func (s *Service) RevokeApiKey(_ context.Context, req *connect.Request[v1.Revoke
 		return nil, connectError(err)
 	}
 	return connect.NewResponse(&v1.RevokeApiKeyResponse{Key: keyMessage(k)}), nil
+}
+
+// ApproveApiKey implements the RPC.
+func (s *Service) ApproveApiKey(ctx context.Context, req *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error) {
+	if req.Msg.GetId() == "" {
+		return nil, connectError(vigie.Invalid("id", "required"))
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	k, err := s.Keys.Approve(req.Msg.GetId(), p)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "API key approved", "request", auth.RequestID(ctx), "key", k.ID, "role", string(k.Role),
+			"created_by", k.CreatedBy, "approved_by", k.ApprovedBy)
+	}
+	return connect.NewResponse(&v1.ApproveApiKeyResponse{Key: keyMessage(k)}), nil
+}
+
+// SetSite implements the RPC.
+func (s *Service) SetSite(_ context.Context, req *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
+	site := req.Msg.GetSite()
+	if s.Access == nil {
+		return nil, connectError(errors.New("admin: no site directory"))
+	}
+	if err := s.Access.SetSite(site.GetAuthority(), site.GetName()); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.SetSiteResponse{Site: &v1.Site{Authority: site.GetAuthority(), Name: site.GetName()}}), nil
+}
+
+// ListSites implements the RPC.
+func (s *Service) ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
+	out := &v1.ListSitesResponse{}
+	if s.Access == nil {
+		return connect.NewResponse(out), nil
+	}
+	sites, err := s.Access.Sites()
+	if err != nil {
+		return nil, connectError(err)
+	}
+	for a, n := range sites {
+		out.Sites = append(out.Sites, &v1.Site{Authority: a, Name: n})
+	}
+	slices.SortFunc(out.Sites, func(a, b *v1.Site) int { return strings.Compare(a.Authority, b.Authority) })
+	return connect.NewResponse(out), nil
 }
 
 // QueryAudit implements the RPC.
@@ -149,7 +210,8 @@ func (s *Service) VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRe
 
 func keyMessage(k auth.Key) *v1.ApiKey {
 	m := &v1.ApiKey{Id: k.ID, Name: k.Name, Role: string(k.Role), Authorities: k.Authorities,
-		Created: timestamppb.New(k.Created), Expires: timestamppb.New(k.Expires)}
+		Created: timestamppb.New(k.Created), Expires: timestamppb.New(k.Expires), Pending: k.Pending,
+		CreatedBy: k.CreatedBy, ApprovedBy: k.ApprovedBy}
 	if !k.Revoked.IsZero() {
 		m.Revoked = timestamppb.New(k.Revoked)
 	}
@@ -159,7 +221,7 @@ func keyMessage(k auth.Key) *v1.ApiKey {
 func entryMessage(e audit.Entry) *v1.AuditEntry {
 	m := &v1.AuditEntry{Seq: e.Seq, Time: timestamppb.New(e.Time), Principal: e.Principal, Role: e.Role,
 		Authorities: e.Authorities, Operation: e.Operation, IdentityIds: e.Identities, Purpose: e.Purpose,
-		Result: e.Result, Client: e.Client, Credential: e.Credential, Hash: hex.EncodeToString(e.Hash)}
+		Result: e.Result, Client: e.Client, Credential: e.Credential, Hash: hex.EncodeToString(e.Hash), Basis: e.Basis}
 	for _, r := range e.Records {
 		m.Records = append(m.Records, &v1.AuditRecord{Authority: r.Authority, LocalId: r.LocalID})
 	}
@@ -170,7 +232,8 @@ func entryMessage(e audit.Entry) *v1.AuditEntry {
 // ErrorDetail. It is not that function so that package rpc, which holds
 // the server's handlers, can mount this service without an import cycle.
 // Only the codes this service produces are mapped: invalid → invalid_argument
-// naming the field, not found → not_found, exhausted (the store's disk
+// naming the field, not found → not_found, permission → permission_denied,
+// conflict → failed_precondition, exhausted (the store's disk
 // under its reserve) → resource_exhausted, anything else → internal
 // without detail.
 func connectError(err error) *connect.Error {
@@ -178,13 +241,17 @@ func connectError(err error) *connect.Error {
 	var out *connect.Error
 	var field string
 	switch code {
-	case vigie.EINVALID, vigie.ENOTFOUND, vigie.EEXHAUSTED:
+	case vigie.EINVALID, vigie.ENOTFOUND, vigie.EEXHAUSTED, vigie.EPERMISSION, vigie.ECONFLICT:
 		var ve *vigie.Error
 		errors.As(err, &ve)
 		c := connect.CodeInvalidArgument
 		switch code {
 		case vigie.ENOTFOUND:
 			c = connect.CodeNotFound
+		case vigie.EPERMISSION:
+			c = connect.CodePermissionDenied
+		case vigie.ECONFLICT:
+			c = connect.CodeFailedPrecondition
 		case vigie.EEXHAUSTED:
 			c = connect.CodeResourceExhausted
 		}

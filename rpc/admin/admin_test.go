@@ -43,8 +43,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{db: db, trail: trail}
 	f.admin, _, _ = keys.Create(auth.RoleAdmin, nil, "root", time.Hour)
-	f.iv, _, _ = keys.Create(auth.RoleVigilance, nil, "iv-team", time.Hour)
-	f.doctor, _, _ = keys.Create(auth.RoleClinician, nil, "dr-martin", time.Hour)
+	f.iv, _, _ = keys.Create(auth.RoleRegionalVigilance, nil, "iv-team", time.Hour)
+	f.doctor, _, _ = keys.Create(auth.RoleClinician, []string{"1.2.3"}, "dr-martin", time.Hour)
 	mux := http.NewServeMux()
 	mux.Handle(vigiev1connect.NewAdminServiceHandler(&Service{Keys: keys, Trail: trail},
 		connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))))

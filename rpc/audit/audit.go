@@ -66,8 +66,12 @@ type Entry struct {
 	Result      string    // "ok" or the error code returned (permission_denied, not_found…)
 	Client      string    // the caller's network address
 	Credential  string    // which credential: "api_key:<key id>" or "oidc:<jti>", never a secret
-	PrevHash    []byte    // Hash of the previous entry (32 zero bytes for the first)
-	Hash        []byte    // SHA-256 of the canonical encoding of everything above
+	// Basis is the ground on which patient data was read ("site", "code",
+	// "break_glass: <reason>", "regional"); empty for calls that read no
+	// single patient. Entries without one hash as before it existed.
+	Basis    string
+	PrevHash []byte // Hash of the previous entry (32 zero bytes for the first)
+	Hash     []byte // SHA-256 of the canonical encoding of everything above
 }
 
 // Limits of one entry, so that a runaway response cannot write a huge entry.
@@ -451,6 +455,7 @@ func normalise(e *Entry) {
 	}
 	e.Principal, e.Role, e.Operation = clean(e.Principal), clean(e.Role), clean(e.Operation)
 	e.Purpose, e.Result, e.Client, e.Credential = clean(e.Purpose), clean(e.Result), clean(e.Client), clean(e.Credential)
+	e.Basis = clean(e.Basis)
 	auth := make([]string, 0, len(e.Authorities))
 	for _, a := range e.Authorities {
 		auth = append(auth, clean(a))
@@ -500,7 +505,11 @@ func (e *Entry) computeHash() []byte {
 		u64(uint64(len(s)))
 		h.Write([]byte(s))
 	}
-	str("vigie-audit-v1")
+	if e.Basis != "" {
+		str("vigie-audit-v2") // v1 plus the basis, last
+	} else {
+		str("vigie-audit-v1")
+	}
 	u64(e.Seq)
 	u64(uint64(e.Time.UnixNano()))
 	str(e.Principal)
@@ -524,6 +533,9 @@ func (e *Entry) computeHash() []byte {
 	str(e.Client)
 	str(e.Credential)
 	str(string(e.PrevHash))
+	if e.Basis != "" {
+		str(e.Basis)
+	}
 	return h.Sum(nil)
 }
 
@@ -542,6 +554,7 @@ type stored struct {
 	Result      string   `json:"result"`
 	Client      string   `json:"client,omitempty"`
 	Credential  string   `json:"credential,omitempty"`
+	Basis       string   `json:"basis,omitempty"`
 	PrevHash    string   `json:"prev_hash"`
 	Hash        string   `json:"hash"`
 }
@@ -552,7 +565,7 @@ func encode(e *Entry) ([]byte, error) {
 	return json.Marshal(stored{
 		V: storedVersion, Seq: e.Seq, Time: e.Time.UnixNano(), Principal: e.Principal, Role: e.Role,
 		Authorities: e.Authorities, Operation: e.Operation, Identities: e.Identities, Records: e.Records,
-		Purpose: e.Purpose, Result: e.Result, Client: e.Client, Credential: e.Credential,
+		Purpose: e.Purpose, Result: e.Result, Client: e.Client, Credential: e.Credential, Basis: e.Basis,
 		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
 	})
 }
@@ -578,7 +591,7 @@ func decode(v []byte, e *Entry) error {
 	*e = Entry{
 		Seq: s.Seq, Time: time.Unix(0, s.Time).UTC(), Principal: s.Principal, Role: s.Role,
 		Authorities: s.Authorities, Operation: s.Operation, Identities: s.Identities, Records: s.Records,
-		Purpose: s.Purpose, Result: s.Result, Client: s.Client, Credential: s.Credential, PrevHash: prev, Hash: hash,
+		Purpose: s.Purpose, Result: s.Result, Client: s.Client, Credential: s.Credential, Basis: s.Basis, PrevHash: prev, Hash: hash,
 	}
 	return nil
 }

@@ -18,6 +18,38 @@ type Subjects struct {
 	mu         sync.Mutex
 	identities map[string]struct{}
 	records    map[Record]struct{}
+	bases      []string
+}
+
+// SetBasis records, in the call's audit entry, the ground on which the
+// handler read a patient's data ("site", "code", "break_glass: <reason>",
+// "regional"). A call reading several patients on different grounds
+// records each once. Outside an audited call it does nothing.
+func SetBasis(ctx context.Context, basis string) {
+	s := FromContext(ctx)
+	if s == nil || basis == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bases {
+		if b == basis {
+			return
+		}
+	}
+	if len(s.bases) < 8 {
+		s.bases = append(s.bases, basis)
+	}
+}
+
+// Basis returns the grounds recorded by SetBasis, joined by "; ".
+func (s *Subjects) Basis() string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.bases, "; ")
 }
 
 type subjectsKey struct{}

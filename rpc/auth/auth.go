@@ -30,12 +30,20 @@ const (
 	// RoleIngest submits source records and dose reports, only for its own
 	// assigning authorities.
 	RoleIngest Role = "ingest"
-	// RoleClinician searches and reads identities and dose histories;
-	// hidden identities and patients who objected are not visible to it.
+	// RoleClinician searches and reads identities and dose histories of
+	// the patients it has a basis for (see the README's "Roles and
+	// access"): a record at one of its sites, the patient's access code,
+	// or break the glass; hidden identities and patients who objected are
+	// not visible to it.
 	RoleClinician Role = "clinician"
-	// RoleVigilance (identity vigilance) works the review queue and every
-	// correction operation, and sees everything.
+	// RoleVigilance (identity vigilance of one or more sites) works the
+	// review queue and every correction operation on the identities that
+	// hold a record of its sites, hidden ones included.
 	RoleVigilance Role = "vigilance"
+	// RoleRegionalVigilance is identity vigilance for the whole region:
+	// every identity, hidden ones included. It is given explicitly, never
+	// implied by a vigilance key without sites.
+	RoleRegionalVigilance Role = "regional_vigilance"
 	// RolePhysicist (medical physicist) runs dose analytics of its own
 	// sites (its authorities).
 	RolePhysicist Role = "physicist"
@@ -45,7 +53,7 @@ const (
 )
 
 // Roles lists every role, in the order they are documented.
-var Roles = []Role{RoleIngest, RoleClinician, RoleVigilance, RolePhysicist, RoleAdmin}
+var Roles = []Role{RoleIngest, RoleClinician, RoleVigilance, RoleRegionalVigilance, RolePhysicist, RoleAdmin}
 
 // ParseRole returns the role named s, or an EINVALID error on field "role".
 func ParseRole(s string) (Role, error) {
@@ -53,13 +61,29 @@ func ParseRole(s string) (Role, error) {
 	if slices.Contains(Roles, r) {
 		return r, nil
 	}
-	return "", vigie.Invalid("role", "unknown role %q (one of ingest, clinician, vigilance, physicist, admin)", s)
+	return "", vigie.Invalid("role", "unknown role %q (one of ingest, clinician, vigilance, regional_vigilance, physicist, admin)", s)
 }
 
 // Scoped reports whether the role is confined to its own authorities
-// (ingest and physicist): such a principal must have at least one, and may
-// name no other authority in a request.
-func (r Role) Scoped() bool { return r == RoleIngest || r == RolePhysicist }
+// (ingest, physicist and site vigilance): such a principal may name no
+// other authority in a request, and MayActFor is true of its own only.
+func (r Role) Scoped() bool { return r == RoleIngest || r == RolePhysicist || r == RoleVigilance }
+
+// NeedsSites reports whether a principal of the role must have at least
+// one assigning authority (site): every role but admin (which reads no
+// patient data) and regional vigilance.
+func (r Role) NeedsSites() bool { return r != RoleAdmin && r != RoleRegionalVigilance }
+
+// ReadsPatients reports whether the role reads patient data (clinician,
+// vigilance, regional vigilance, physicist): a key of such a role made
+// through the API waits for a second person's approval.
+func (r Role) ReadsPatients() bool {
+	return r == RoleClinician || r == RoleVigilance || r == RoleRegionalVigilance || r == RolePhysicist
+}
+
+// SeesHidden reports whether the role sees hidden identities and those of
+// patients who objected (identity vigilance, within its scope).
+func (r Role) SeesHidden() bool { return r == RoleVigilance || r == RoleRegionalVigilance }
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -80,7 +104,7 @@ type Principal struct {
 
 // MayActFor reports whether the principal may touch data of the given
 // assigning authority: any authority for unscoped roles, only its own for
-// ingest and physicist. Handlers use it for what the request does not say
+// ingest, physicist and site vigilance. Handlers use it for what the request does not say
 // explicitly (the PatientID issuer inside a DICOM file, the site of an
 // exam).
 func (p *Principal) MayActFor(authority string) bool {
@@ -91,6 +115,12 @@ func (p *Principal) MayActFor(authority string) bool {
 		return true
 	}
 	return slices.Contains(p.Authorities, authority)
+}
+
+// HasSite reports whether authority is one of the principal's own sites,
+// whatever its role (a clinician's care relationship).
+func (p *Principal) HasSite(authority string) bool {
+	return p != nil && authority != "" && slices.Contains(p.Authorities, authority)
 }
 
 type principalKey struct{}

@@ -17,7 +17,7 @@ import (
 
 func BenchmarkKeysAuthenticate(b *testing.B) {
 	keys := NewKeys(memDB(b))
-	secret, _, err := keys.Create(RoleClinician, nil, "bench", time.Hour)
+	secret, _, err := keys.Create(RoleClinician, []string{"1.2.3"}, "bench", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func BenchmarkGetIdentity(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			db := memDB(b)
 			keys := NewKeys(db)
-			secret, _, _ := keys.Create(RoleClinician, nil, "bench", time.Hour)
+			secret, _, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "bench", time.Hour)
 			trail, err := audit.Open(db)
 			if err != nil {
 				b.Fatal(err)
@@ -80,7 +80,7 @@ func BenchmarkGetIdentityParallelSynced(b *testing.B) {
 	}
 	defer db.Close()
 	keys := NewKeys(db)
-	secret, _, _ := keys.Create(RoleClinician, nil, "bench", time.Hour)
+	secret, _, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "bench", time.Hour)
 	trail, err := audit.Open(db)
 	if err != nil {
 		b.Fatal(err)

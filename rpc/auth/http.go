@@ -25,8 +25,8 @@ const STOWProcedure = "POST /dicomweb/studies"
 // responses small (STOW-RS answers a short status document).
 func (i *Interceptor) HTTP(operation string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		p, err := i.authenticate(ctx, operation, r.Header)
+		ctx := WithRequestID(r.Context())
+		p, err := i.authenticate(ctx, operation, r.Header, r.RemoteAddr)
 		if err != nil {
 			httpError(w, err)
 			return

@@ -26,7 +26,7 @@ func TestHTTPMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	pacs, _, _ := keys.Create(RoleIngest, []string{"1.2.3"}, "pacs", time.Hour)
-	doctor, _, _ := keys.Create(RoleClinician, nil, "doctor", time.Hour)
+	doctor, _, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "doctor", time.Hour)
 	stow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if string(body) == "bad" {

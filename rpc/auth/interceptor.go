@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +52,13 @@ type Interceptor struct {
 	policy Policy
 	trail  *audit.Log
 	log    *slog.Logger
+	limits *Limits
+}
+
+// WithLimits sets the abuse limits (nil: none) and returns i.
+func (i *Interceptor) WithLimits(l *Limits) *Interceptor {
+	i.limits = l
+	return i
 }
 
 // NewInterceptor returns an interceptor over the given authenticator,
@@ -73,12 +82,16 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		proc := req.Spec().Procedure
 		msg, _ := req.Any().(proto.Message)
-		p, err := i.authenticate(ctx, proc, req.Header())
+		ctx = WithRequestID(ctx)
+		p, err := i.authenticate(ctx, proc, req.Header(), req.Peer().Addr)
 		if err != nil {
 			return nil, err
 		}
 		call := i.newCall(p, proc, req.Header(), req.Peer().Addr)
 		if err := i.authorize(ctx, call, msg); err != nil {
+			return nil, err
+		}
+		if err := i.rate(ctx, call); err != nil {
 			return nil, err
 		}
 		ctx, call.subjects = audit.WithSubjects(WithPrincipal(ctx, p))
@@ -107,7 +120,8 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		proc := conn.Spec().Procedure
-		p, err := i.authenticate(ctx, proc, conn.RequestHeader())
+		ctx = WithRequestID(ctx)
+		p, err := i.authenticate(ctx, proc, conn.RequestHeader(), conn.Peer().Addr)
 		if err != nil {
 			return err
 		}
@@ -122,6 +136,23 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 		}
 		return err
 	}
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context carrying a new random request id, which
+// the log lines of the call carry (RequestID) so that an internal error
+// logged once can be found from the call's other lines.
+func WithRequestID(ctx context.Context) context.Context {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return context.WithValue(ctx, requestIDKey{}, hex.EncodeToString(b[:]))
+}
+
+// RequestID returns the call's request id ("" outside a call).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // call is what the interceptor knows of one call, for its audit entry.
@@ -149,10 +180,17 @@ func (i *Interceptor) newCall(p *Principal, proc string, h http.Header, client s
 
 // authenticate returns the principal of the request's bearer credential or
 // the Connect error to answer.
-func (i *Interceptor) authenticate(ctx context.Context, proc string, h http.Header) (*Principal, error) {
+func (i *Interceptor) authenticate(ctx context.Context, proc string, h http.Header, addr string) (*Principal, error) {
 	cred, ok := bearer(h.Get("Authorization"))
 	if !ok {
 		return nil, unauthenticatedError("missing bearer credential (Authorization: Bearer <token>)")
+	}
+	// A source whose credentials failed waits before the next is checked:
+	// guessing keys or replaying stolen tokens is slowed down.
+	if wait := i.limits.Blocked(addr); wait > 0 {
+		i.log.WarnContext(ctx, "authentication slowed after failures", "procedure", proc, "source", source(addr), "wait_ms", wait.Milliseconds())
+		return nil, connect.NewError(connect.CodeResourceExhausted,
+			fmt.Errorf("too many failed authentications from this address: retry in %.1f s", wait.Seconds()))
 	}
 	p, err := i.auth.Authenticate(ctx, cred)
 	switch {
@@ -167,9 +205,10 @@ func (i *Interceptor) authenticate(ctx context.Context, proc string, h http.Head
 			reason = err.Error()
 		}
 		i.log.InfoContext(ctx, "unauthenticated call", "procedure", proc, "reason", reason)
+		i.limits.Failed(addr)
 		return nil, unauthenticatedError(reason)
 	default:
-		i.log.ErrorContext(ctx, "authentication failed", "procedure", proc, "error", err.Error())
+		i.log.ErrorContext(ctx, "authentication failed", "request", RequestID(ctx), "procedure", proc, "error", err.Error())
 		return nil, connect.NewError(connect.CodeInternal, errors.New("authentication unavailable"))
 	}
 }
@@ -209,6 +248,17 @@ func (i *Interceptor) authorize(ctx context.Context, c *call, msg proto.Message)
 	return denied
 }
 
+// rate applies the per-credential rate of the searches and reads: over
+// it, the call is refused with resource_exhausted (HTTP 429) and logged
+// by credential id, unaudited (nothing was read).
+func (i *Interceptor) rate(ctx context.Context, c *call) error {
+	if !Limited[c.procedure] || i.limits.Allow(credential(c.principal)+"/"+c.principal.Name) {
+		return nil
+	}
+	i.log.WarnContext(ctx, "rate limited", "procedure", c.procedure, "credential", credential(c.principal), "role", string(c.principal.Role))
+	return connect.NewError(connect.CodeResourceExhausted, errors.New("too many searches and reads: slow down and retry in a few seconds"))
+}
+
 func foreignError(p *Principal, authority string) error {
 	return connect.NewError(connect.CodePermissionDenied, fmt.Errorf("%s %q does not act for assigning authority %q", p.Role, p.Name, authority))
 }
@@ -224,9 +274,10 @@ func (i *Interceptor) record(ctx context.Context, c *call, callErr error) error 
 		Principal: c.principal.Name, Role: string(c.principal.Role), Authorities: c.principal.Authorities,
 		Operation: c.procedure, Identities: c.subjects.Identities(), Records: c.subjects.Records(),
 		Purpose: c.purpose, Result: result, Client: c.client, Credential: credential(c.principal),
+		Basis: c.subjects.Basis(),
 	}
 	if _, err := i.trail.Append(e); err != nil {
-		i.log.ErrorContext(ctx, "audit trail unavailable", "procedure", c.procedure, "principal", c.principal.Name, "error", err.Error())
+		i.log.ErrorContext(ctx, "audit trail unavailable", "request", RequestID(ctx), "procedure", c.procedure, "principal", c.principal.Name, "error", err.Error())
 		if vigie.ErrorCode(err) == vigie.EEXHAUSTED {
 			// The store's disk is under its floor: a state the operator
 			// fixes, not a fault; the message holds sizes only.

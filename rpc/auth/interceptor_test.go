@@ -92,8 +92,8 @@ func newFixture(t *testing.T, trailDB *badger.DB) *fixture {
 	}{
 		{"pacs-bdx", RoleIngest, []string{"1.2.3"}},
 		{"dr-martin", RoleClinician, []string{"1.2.3"}},
-		{"iv-team", RoleVigilance, nil},
-		{"revoked-key", RoleClinician, nil},
+		{"iv-team", RoleRegionalVigilance, nil},
+		{"revoked-key", RoleClinician, []string{"1.2.3"}},
 	} {
 		secret, key, err := keys.Create(k.role, k.auth, k.name, time.Hour)
 		if err != nil {
@@ -185,7 +185,7 @@ func TestInterceptorEndToEnd(t *testing.T) {
 				Operation:  vigiev1connect.IdentityServiceGetIdentityProcedure,
 				Identities: []string{"I-touched-by-handler", "I1"}, Records: []audit.Record{{Authority: "1.2.3", LocalID: "IPP42"}}}},
 		{"handler error is audited with its code", func(o []connect.ClientOption) error { return get(o, f.as("iv-team", ""), "missing") },
-			connect.CodeNotFound, "missing not found", &audit.Entry{Principal: "iv-team", Role: "vigilance", Result: "not_found",
+			connect.CodeNotFound, "missing not found", &audit.Entry{Principal: "iv-team", Role: "regional_vigilance", Result: "not_found",
 				Operation: vigiev1connect.IdentityServiceGetIdentityProcedure, Identities: []string{"missing"}}},
 		{"ingest resolves its own record", func(o []connect.ClientOption) error { return resolve(o, f.as("pacs-bdx", ""), "1.2.3") },
 			0, "", &audit.Entry{Principal: "pacs-bdx", Role: "ingest", Result: "ok",
@@ -202,7 +202,7 @@ func TestInterceptorEndToEnd(t *testing.T) {
 			req.Header().Set("Authorization", "Bearer "+f.tokens["iv-team"])
 			_, err := vigiev1connect.NewIdentityServiceClient(f.client, f.url, o...).Merge(context.Background(), req)
 			return err
-		}, connect.CodeUnimplemented, "", &audit.Entry{Principal: "iv-team", Role: "vigilance", Result: "unimplemented",
+		}, connect.CodeUnimplemented, "", &audit.Entry{Principal: "iv-team", Role: "regional_vigilance", Result: "unimplemented",
 			Operation: vigiev1connect.IdentityServiceMergeProcedure, Identities: []string{"I1", "I2"}}},
 	}
 	for _, p := range protocols {

@@ -40,11 +40,21 @@ type Key struct {
 	Created     time.Time // when it was made
 	Expires     time.Time // after this instant it authenticates nothing
 	Revoked     time.Time // when it was revoked; zero while valid
-	hash        []byte    // SHA-256 of the secret
+	// Pending is true while a key made through the API awaits a second
+	// person's approval (Approve): it authenticates nothing until then.
+	Pending bool
+	// CreatedBy and CreatorKey name the principal (and its credential)
+	// that made the key through the API; empty for `vigie token create`.
+	CreatedBy, CreatorKey string
+	// ApprovedBy names the principal that approved a pending key.
+	ApprovedBy string
+	hash       []byte // SHA-256 of the secret
 }
 
 // Active reports whether the key authenticates at instant now.
-func (k *Key) Active(now time.Time) bool { return k.Revoked.IsZero() && now.Before(k.Expires) }
+func (k *Key) Active(now time.Time) bool {
+	return k.Revoked.IsZero() && !k.Pending && now.Before(k.Expires)
+}
 
 // Keys is the store of API keys. The secrets are 256-bit random values, so
 // a plain SHA-256 of each is enough to store (no password hashing needed:
@@ -73,6 +83,10 @@ type knownKey struct {
 // process: revocations through another would reach this one's cache
 // only after it forgets the key (see knownFor).
 func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now, known: map[string]knownKey{}} }
+
+// Store returns the store the keys are kept in (the access codes and
+// sites are kept beside them: NewAccess).
+func (k *Keys) Store() *badger.DB { return k.db }
 
 // knownFor bounds how long a cached key is trusted without reading the
 // store again.
@@ -108,12 +122,34 @@ func (k *Keys) lookup(id string) (Key, error) {
 }
 
 // Create makes a new API key and returns its secret, which is never shown
-// again, with the key as stored. Scoped roles (ingest, physicist) need at
-// least one authority; lifetime must be positive and at most
+// again, with the key as stored. It is the host operator's direct path
+// (`vigie token create` on the server's store): the key is active at once,
+// whatever its role. Through the API, CreatePending is used. Every role
+// but admin and regional_vigilance needs at least one authority; lifetime must be positive and at most
 // MaxKeyLifetime. Names need not be unique: a holder rotating its key makes
 // the new one under the same name before revoking the old, and the audit
 // trail tells them apart by key id.
 func (k *Keys) Create(role Role, authorities []string, name string, lifetime time.Duration) (string, Key, error) {
+	return k.create(role, authorities, name, lifetime, nil)
+}
+
+// CreatePending makes a key on behalf of creator (an admin calling the
+// API). A key of a role that reads patient data or manages keys (every
+// role but ingest) is pending until a second person approves it
+// (Approve): an administrator cannot give itself access to patients, nor
+// a second administrator key to approve its own requests with.
+func (k *Keys) CreatePending(role Role, authorities []string, name string, lifetime time.Duration, creator *Principal) (string, Key, error) {
+	if creator == nil {
+		return "", Key{}, vigie.Errorf(vigie.EPERMISSION, "a key made through the API needs its creator")
+	}
+	return k.create(role, authorities, name, lifetime, creator)
+}
+
+// NeedsApproval reports whether a key of role made through the API waits
+// for a second person's approval.
+func NeedsApproval(role Role) bool { return role != RoleIngest }
+
+func (k *Keys) create(role Role, authorities []string, name string, lifetime time.Duration, creator *Principal) (string, Key, error) {
 	if _, err := ParseRole(string(role)); err != nil {
 		return "", Key{}, err
 	}
@@ -140,6 +176,10 @@ func (k *Keys) Create(role Role, authorities []string, name string, lifetime tim
 	sum := sha256.Sum256([]byte(secret))
 	now := k.now().UTC().Round(0).Truncate(time.Second)
 	key := Key{ID: id, Name: name, Role: role, Authorities: auths, Created: now, Expires: now.Add(lifetime), hash: sum[:]}
+	if creator != nil {
+		key.CreatedBy, key.CreatorKey = creator.Name, credential(creator)
+		key.Pending = NeedsApproval(role)
+	}
 	err = store.Update(k.db, func(txn *badger.Txn) error {
 		if _, err := txn.Get(keyKey(id)); err == nil {
 			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
@@ -186,8 +226,8 @@ func checkAuthorities(role Role, authorities []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
-	if role.Scoped() && len(out) == 0 {
-		return nil, vigie.Invalid("authority", "role %s acts only for its own assigning authorities: give at least one", role)
+	if role.NeedsSites() && len(out) == 0 {
+		return nil, vigie.Invalid("authority", "role %s acts only for its own sites (assigning authorities): give at least one", role)
 	}
 	return out, nil
 }
@@ -218,6 +258,8 @@ func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, e
 	switch {
 	case !key.Revoked.IsZero():
 		return nil, unauthenticated("API key revoked")
+	case key.Pending:
+		return nil, unauthenticated("API key awaiting a second person's approval")
 	case !now.Before(key.Expires):
 		return nil, unauthenticated("API key expired")
 	}
@@ -311,6 +353,79 @@ func (k *Keys) revoke(id string, key *Key) error {
 	})
 }
 
+// Approve activates a pending key on behalf of approver, who must be a
+// second person: not the key's creator (by name or credential), and an
+// admin, regional vigilance, or the vigilance staff of every one of the
+// key's sites. Approving an active key changes nothing; a revoked or
+// expired one cannot be approved.
+func (k *Keys) Approve(id string, approver *Principal) (Key, error) {
+	var key Key
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err = k.approve(id, approver, &key); !errors.Is(err, badger.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("auth: approve key %s: %w", id, err)
+	}
+	k.remember(key)
+	return key, nil
+}
+
+func (k *Keys) approve(id string, approver *Principal, key *Key) error {
+	return store.Update(k.db, func(txn *badger.Txn) error {
+		item, err := txn.Get(keyKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(v []byte) error { return decodeKey(v, key) }); err != nil {
+			return err
+		}
+		if !key.Pending {
+			return nil
+		}
+		if err := mayApprove(approver, key); err != nil {
+			return err
+		}
+		if !key.Revoked.IsZero() || !k.now().Before(key.Expires) {
+			return vigie.Errorf(vigie.ECONFLICT, "API key %s is revoked or expired: make a new one", id)
+		}
+		key.Pending, key.ApprovedBy = false, approver.Name
+		return putKey(txn, key)
+	})
+}
+
+// mayApprove says whether approver may activate key (fails closed: any
+// doubt refuses).
+func mayApprove(approver *Principal, key *Key) error {
+	switch {
+	case approver == nil || approver.Name == "":
+		return vigie.Errorf(vigie.EPERMISSION, "approval needs an authenticated principal")
+	case approver.Name == key.CreatedBy || (key.CreatorKey != "" && credential(approver) == key.CreatorKey) ||
+		approver.Name == key.Name:
+		return vigie.Errorf(vigie.EPERMISSION, "a key is approved by a second person, not by its creator nor its holder")
+	}
+	switch approver.Role {
+	case RoleAdmin, RoleRegionalVigilance:
+		return nil
+	case RoleVigilance:
+		if len(key.Authorities) == 0 {
+			return vigie.Errorf(vigie.EPERMISSION, "a key without sites is approved by an admin or regional vigilance")
+		}
+		for _, a := range key.Authorities {
+			if !approver.HasSite(a) {
+				return vigie.Errorf(vigie.EPERMISSION, "the vigilance staff of every site of the key approve it (not of %s)", a)
+			}
+		}
+		return nil
+	}
+	return vigie.Errorf(vigie.EPERMISSION, "role %s does not approve keys", approver.Role)
+}
+
 const keyPrefix = "a/tok/"
 
 func keyKey(id string) []byte { return []byte(keyPrefix + id) }
@@ -325,6 +440,10 @@ type storedKey struct {
 	Created     time.Time `json:"created"`
 	Expires     time.Time `json:"expires"`
 	Revoked     time.Time `json:"revoked,omitzero"`
+	Pending     bool      `json:"pending,omitempty"`
+	CreatedBy   string    `json:"created_by,omitempty"`
+	CreatorKey  string    `json:"creator_key,omitempty"`
+	ApprovedBy  string    `json:"approved_by,omitempty"`
 	Hash        string    `json:"sha256"`
 }
 
@@ -332,7 +451,8 @@ const storedKeyVersion = 1
 
 func putKey(txn *badger.Txn, k *Key) error {
 	v, err := json.Marshal(storedKey{V: storedKeyVersion, ID: k.ID, Name: k.Name, Role: k.Role, Authorities: k.Authorities,
-		Created: k.Created, Expires: k.Expires, Revoked: k.Revoked, Hash: hex.EncodeToString(k.hash)})
+		Created: k.Created, Expires: k.Expires, Revoked: k.Revoked, Pending: k.Pending, CreatedBy: k.CreatedBy,
+		CreatorKey: k.CreatorKey, ApprovedBy: k.ApprovedBy, Hash: hex.EncodeToString(k.hash)})
 	if err != nil {
 		return err
 	}
@@ -353,6 +473,7 @@ func decodeKey(v []byte, k *Key) error {
 	if err != nil || len(h) != sha256.Size {
 		return fmt.Errorf("decode key: bad hash")
 	}
-	*k = Key{ID: s.ID, Name: s.Name, Role: s.Role, Authorities: s.Authorities, Created: s.Created, Expires: s.Expires, Revoked: s.Revoked, hash: h}
+	*k = Key{ID: s.ID, Name: s.Name, Role: s.Role, Authorities: s.Authorities, Created: s.Created, Expires: s.Expires, Revoked: s.Revoked,
+		Pending: s.Pending, CreatedBy: s.CreatedBy, CreatorKey: s.CreatorKey, ApprovedBy: s.ApprovedBy, hash: h}
 	return nil
 }

@@ -36,7 +36,10 @@ func TestCreateValidation(t *testing.T) {
 		lifetime    time.Duration
 		field       string // "" when Create must succeed
 	}{
-		{"clinician without authority", RoleClinician, nil, "dr-house", 90 * day, ""},
+		{"clinician without authority", RoleClinician, nil, "dr-house", 90 * day, "authority"},
+		{"vigilance without authority", RoleVigilance, nil, "iv", 90 * day, "authority"},
+		{"regional vigilance without authority", RoleRegionalVigilance, nil, "iv-region", 90 * day, ""},
+		{"clinician of a site", RoleClinician, []string{"1.2.3"}, "dr-house", 90 * day, ""},
 		{"ingest with authority", RoleIngest, []string{"1.2.250.1.71.4.2.1.330781234"}, "pacs-chu-bordeaux", 90 * day, ""},
 		{"physicist", RolePhysicist, []string{"1.2.3", "1.2.3", "1.2.4"}, "physique", day, ""},
 		{"unknown role", Role("root"), nil, "x", day, "role"},
@@ -89,11 +92,11 @@ func TestAuthenticateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked, revokedKey, _ := keys.Create(RoleClinician, nil, "gone", 24*time.Hour)
+	revoked, revokedKey, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "gone", 24*time.Hour)
 	if _, err := keys.Revoke(revokedKey.ID); err != nil {
 		t.Fatal(err)
 	}
-	short, _, _ := keys.Create(RoleClinician, nil, "short", time.Hour)
+	short, _, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "short", time.Hour)
 	keys.now = func() time.Time { return now.Add(2 * time.Hour) }
 
 	last := "A"
@@ -197,9 +200,9 @@ func TestListAndRevoke(t *testing.T) {
 
 func TestChain(t *testing.T) {
 	keys := NewKeys(memDB(t))
-	secret, _, _ := keys.Create(RoleVigilance, nil, "iv", time.Hour)
+	secret, _, _ := keys.Create(RoleRegionalVigilance, nil, "iv", time.Hour)
 	chain := Chain{keys}
-	if p, err := chain.Authenticate(context.Background(), secret); err != nil || p.Role != RoleVigilance {
+	if p, err := chain.Authenticate(context.Background(), secret); err != nil || p.Role != RoleRegionalVigilance {
 		t.Errorf("Chain with key = %+v, %v", p, err)
 	}
 	if _, err := chain.Authenticate(context.Background(), "eyJ.x.y"); !errors.Is(err, ErrUnauthenticated) {
@@ -217,7 +220,9 @@ func TestPrincipalMayActFor(t *testing.T) {
 		{&Principal{Role: RoleIngest, Authorities: []string{"1.2"}}, "1.3", false},
 		{&Principal{Role: RolePhysicist, Authorities: []string{"1.2"}}, "1.3", false},
 		{&Principal{Role: RoleClinician}, "1.3", true},
-		{&Principal{Role: RoleVigilance, Authorities: []string{"1.2"}}, "1.3", true},
+		{&Principal{Role: RoleVigilance, Authorities: []string{"1.2"}}, "1.3", false},
+		{&Principal{Role: RoleVigilance, Authorities: []string{"1.2"}}, "1.2", true},
+		{&Principal{Role: RoleRegionalVigilance}, "1.3", true},
 		{nil, "1.2", false},
 	}
 	for _, tt := range tests {
@@ -236,7 +241,7 @@ func TestRevokeAfterCachedAuthentication(t *testing.T) {
 	keys := NewKeys(db)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	keys.now = func() time.Time { return now }
-	secret, key, err := keys.Create(RoleClinician, nil, "dr", 24*time.Hour)
+	secret, key, err := keys.Create(RoleClinician, []string{"1.2.3"}, "dr", 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +255,7 @@ func TestRevokeAfterCachedAuthentication(t *testing.T) {
 		t.Errorf("revoked key after a cached authentication: %v, want unauthenticated", err)
 	}
 
-	other, okey, _ := keys.Create(RoleClinician, nil, "dr2", 24*time.Hour)
+	other, okey, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "dr2", 24*time.Hour)
 	if _, err := keys.Authenticate(context.Background(), other); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +280,7 @@ func TestRevokeConcurrent(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	keys.now = func() time.Time { return now }
 	for round := range 40 {
-		secret, key, err := keys.Create(RoleClinician, nil, "dr", 24*time.Hour)
+		secret, key, err := keys.Create(RoleClinician, []string{"1.2.3"}, "dr", 24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -220,7 +220,7 @@ func TestOIDCThroughInterceptor(t *testing.T) {
 	}
 	db := memDB(t)
 	keys := NewKeys(db)
-	secret, _, _ := keys.Create(RoleVigilance, nil, "iv-team", time.Hour)
+	secret, _, _ := keys.Create(RoleRegionalVigilance, nil, "iv-team", time.Hour)
 	trail, err := audit.Open(db)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestOIDCThroughInterceptor(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	client := vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL)
-	jwt := authtest.SignJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician"})
+	jwt := authtest.SignJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician", "vigie_authorities": "1.2.3"})
 	for _, tc := range []struct {
 		cred, principal string
 		credential      string

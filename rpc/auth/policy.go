@@ -22,20 +22,25 @@ func (p Policy) Allows(procedure string, role Role) bool {
 	return slices.Contains(p[procedure], role)
 }
 
-// DefaultPolicy is the table of the roles:
+// DefaultPolicy is the table of the roles (README, "Roles and access"):
 //
-//   - ingest submits records and DICOM files;
-//   - clinician searches and reads identities and dose histories;
-//   - vigilance does all identity operations and reads everything;
+//   - ingest submits records and DICOM files of its sites;
+//   - clinician searches and reads identities and dose histories, of the
+//     patients it has a basis for (site, access code, break the glass),
+//     and makes access codes of the patients of its sites;
+//   - vigilance does all identity operations on the identities holding a
+//     record of its sites, and regional_vigilance on every identity;
+//     both approve keys and list the break-the-glass accesses;
 //   - physicist reads dose data, runs alerts and NRD surveys of its sites;
-//   - admin manages keys and reads the audit trail (AdminService), and
-//     reads no patient data; vigilance may query the audit trail too;
-//   - every role may ask who it is (SessionService.WhoAmI).
+//   - admin manages keys, sites and reads the audit trail (AdminService),
+//     and reads no patient data; vigilance may query the audit trail too;
+//   - every role may ask who it is (SessionService.WhoAmI) and list the
+//     sites' names.
 //
-// Row-level restrictions (hidden identities for clinicians, a physicist's
-// sites, an ingest key's authorities inside a DICOM file) are the handlers'
-// business, with Principal.MayActFor; authorities named in a request are
-// checked by the Interceptor.
+// Row-level restrictions (a clinician's basis, vigilance's sites, hidden
+// identities, a physicist's sites, an ingest key's authorities inside a
+// DICOM file) are the handlers' business (rpc/access.go); authorities
+// named in a request are checked by the Interceptor.
 func DefaultPolicy() Policy {
 	const (
 		I = RoleIngest
@@ -43,24 +48,25 @@ func DefaultPolicy() Policy {
 		V = RoleVigilance
 		P = RolePhysicist
 		A = RoleAdmin
+		R = RoleRegionalVigilance
 	)
 	return Policy{
-		c.IdentityServiceResolveRecordProcedure:    {I, V},
-		c.IdentityServiceGetIdentityProcedure:      {C, V},
-		c.IdentityServiceSearchIdentitiesProcedure: {C, V},
-		c.IdentityServiceListReviewsProcedure:      {V},
-		c.IdentityServiceDecideReviewProcedure:     {V},
-		c.IdentityServiceLinkProcedure:             {V},
-		c.IdentityServiceUnlinkProcedure:           {V},
-		c.IdentityServiceMergeProcedure:            {V},
-		c.IdentityServiceUnmergeProcedure:          {V},
-		c.IdentityServiceMarkDistinctProcedure:     {V},
-		c.IdentityServiceSetAttributesProcedure:    {V},
+		c.IdentityServiceResolveRecordProcedure:    {I, V, R},
+		c.IdentityServiceGetIdentityProcedure:      {C, V, R},
+		c.IdentityServiceSearchIdentitiesProcedure: {C, V, R},
+		c.IdentityServiceListReviewsProcedure:      {V, R},
+		c.IdentityServiceDecideReviewProcedure:     {V, R},
+		c.IdentityServiceLinkProcedure:             {V, R},
+		c.IdentityServiceUnlinkProcedure:           {V, R},
+		c.IdentityServiceMergeProcedure:            {V, R},
+		c.IdentityServiceUnmergeProcedure:          {V, R},
+		c.IdentityServiceMarkDistinctProcedure:     {V, R},
+		c.IdentityServiceSetAttributesProcedure:    {V, R},
 
-		c.DoseServiceGetDoseHistoryProcedure:   {C, V, P},
-		c.DoseServiceListExamsProcedure:        {C, V, P},
-		c.DoseServiceListAlertsProcedure:       {V, P},
-		c.DoseServiceAcknowledgeAlertProcedure: {V, P},
+		c.DoseServiceGetDoseHistoryProcedure:   {C, V, R, P},
+		c.DoseServiceListExamsProcedure:        {C, V, R, P},
+		c.DoseServiceListAlertsProcedure:       {V, R, P},
+		c.DoseServiceAcknowledgeAlertProcedure: {V, R, P},
 		c.DoseServiceEvaluateNrdProcedure:      {P},
 		c.DoseServiceExportNrdSurveyProcedure:  {P},
 
@@ -71,10 +77,18 @@ func DefaultPolicy() Policy {
 		c.AdminServiceCreateApiKeyProcedure: {A},
 		c.AdminServiceListApiKeysProcedure:  {A},
 		c.AdminServiceRevokeApiKeyProcedure: {A},
-		c.AdminServiceQueryAuditProcedure:   {A, V},
+		c.AdminServiceQueryAuditProcedure:   {A, V, R},
 		c.AdminServiceVerifyAuditProcedure:  {A},
 
-		c.SessionServiceWhoAmIProcedure: {I, C, V, P, A},
+		c.AdminServiceApproveApiKeyProcedure: {A, V, R},
+		c.AdminServiceSetSiteProcedure:       {A},
+		c.AdminServiceListSitesProcedure:     {I, C, V, R, P, A},
+
+		c.AccessServiceCreateAccessCodeProcedure:  {C, V, R},
+		c.AccessServiceRevokeAccessCodesProcedure: {C, V, R},
+		c.AccessServiceListBreakGlassProcedure:    {V, R, A},
+
+		c.SessionServiceWhoAmIProcedure: {I, C, V, R, P, A},
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 	pol := DefaultPolicy()
 	var procs []string
-	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto, v1.File_vigie_v1_admin_proto, v1.File_vigie_v1_session_proto} {
+	for _, fd := range []protoreflect.FileDescriptor{v1.File_vigie_v1_identity_proto, v1.File_vigie_v1_dose_proto, v1.File_vigie_v1_ingest_proto, v1.File_vigie_v1_admin_proto, v1.File_vigie_v1_session_proto, v1.File_vigie_v1_access_proto} {
 		for i := 0; i < fd.Services().Len(); i++ {
 			s := fd.Services().Get(i)
 			for j := 0; j < s.Methods().Len(); j++ {
@@ -26,14 +26,15 @@ func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 			}
 		}
 	}
-	if len(procs) != 25 {
-		t.Errorf("found %d procedures, want 25", len(procs))
+	if len(procs) != 31 {
+		t.Errorf("found %d procedures, want 31", len(procs))
 	}
 	for _, p := range procs {
 		if len(pol[p]) == 0 {
 			t.Errorf("%s is in no role", p)
 		}
-		if isAdmin := strings.HasPrefix(p, "/vigie.v1.AdminService/") || strings.HasPrefix(p, "/vigie.v1.SessionService/"); pol.Allows(p, RoleAdmin) != isAdmin {
+		if isAdmin := strings.HasPrefix(p, "/vigie.v1.AdminService/") || strings.HasPrefix(p, "/vigie.v1.SessionService/") ||
+			p == "/vigie.v1.AccessService/ListBreakGlass"; pol.Allows(p, RoleAdmin) != isAdmin {
 			t.Errorf("admin may call %s: %v, want %v (admin reads no patient data)", p, !isAdmin, isAdmin)
 		}
 	}
@@ -87,7 +88,7 @@ func TestDefaultPolicy(t *testing.T) {
 func TestForeignAuthority(t *testing.T) {
 	ingest := &Principal{Name: "pacs", Role: RoleIngest, Authorities: []string{"1.2.3"}}
 	phys := &Principal{Name: "phys", Role: RolePhysicist, Authorities: []string{"1.2.3"}}
-	vig := &Principal{Name: "iv", Role: RoleVigilance}
+	vig := &Principal{Name: "iv", Role: RoleRegionalVigilance}
 	tests := []struct {
 		name string
 		p    *Principal

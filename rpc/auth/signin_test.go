@@ -72,7 +72,7 @@ func collect(t *testing.T, srv *httptest.Server, handle string) (int, string) {
 }
 
 func TestSignInFlow(t *testing.T) {
-	f := authtest.NewIssuer(t, map[string]any{"sub": "dr.martin", "vigie_role": "clinician"})
+	f := authtest.NewIssuer(t, map[string]any{"sub": "dr.martin", "vigie_role": "clinician", "vigie_authorities": "1.2.3"})
 	srv, verifier := signInServer(t, f, f.Secret)
 
 	frag := browse(t, srv.URL+SignInLoginPath)
@@ -102,11 +102,11 @@ func TestSignInRefusals(t *testing.T) {
 		secret string // Vigie's client secret; "" means the issuer's own
 		want   string // console route after the flow
 	}{
-		{"issuer refuses", map[string]any{"sub": "a", "vigie_role": "clinician"}, func(f *authtest.Issuer) { f.Deny = true }, "", "/connexion/echec/refus"},
-		{"wrong client secret", map[string]any{"sub": "a", "vigie_role": "clinician"}, nil, "wrong", "/connexion/echec/echange"},
-		{"replayed nonce", map[string]any{"sub": "a", "vigie_role": "clinician"}, func(f *authtest.Issuer) { f.BadNonce = true }, "", "/connexion/echec/jeton"},
+		{"issuer refuses", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, func(f *authtest.Issuer) { f.Deny = true }, "", "/connexion/echec/refus"},
+		{"wrong client secret", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, nil, "wrong", "/connexion/echec/echange"},
+		{"replayed nonce", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, func(f *authtest.Issuer) { f.BadNonce = true }, "", "/connexion/echec/jeton"},
 		{"no role claim", map[string]any{"sub": "a"}, nil, "", "/connexion/echec/droits"},
-		{"token for another audience", map[string]any{"sub": "a", "vigie_role": "clinician", "aud": "other-app"}, nil, "", "/connexion/echec/jeton"},
+		{"token for another audience", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3", "aud": "other-app"}, nil, "", "/connexion/echec/jeton"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestSignInRefusals(t *testing.T) {
 }
 
 func TestSignInCallbackNeedsTheBrowserThatStarted(t *testing.T) {
-	f := authtest.NewIssuer(t, map[string]any{"sub": "a", "vigie_role": "clinician"})
+	f := authtest.NewIssuer(t, map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"})
 	srv, _ := signInServer(t, f, f.Secret)
 	// Start a login, stop at the issuer's answer, and replay the callback
 	// from another browser (no state cookie).

@@ -7,7 +7,7 @@
 
 var V = (function () {
   var TOKEN = 'vigie.token';
-  var state = { token: sessionStorage.getItem(TOKEN) || '', can: null, pages: {} };
+  var state = { token: sessionStorage.getItem(TOKEN) || '', can: null, pages: {}, basis: {} };
 
   // h builds an element: h('td', {class: 'num'}, 'text', child...). Text is
   // always set as text, never parsed as HTML.
@@ -34,14 +34,32 @@ var V = (function () {
 
   // ApiError is a Connect error: code (invalid_argument, not_found,
   // permission_denied, unauthenticated, ...) and message.
-  function ApiError(code, message) { this.code = code; this.message = message; }
+  function ApiError(code, message) {
+    this.code = code; this.message = message;
+    // The field a refusal concerns ("access_basis: …"): the pages react
+    // to it without showing it.
+    var m = /^([a-z_]+): /.exec(message || '');
+    this.field = m ? m[1] : '';
+  }
+  // needsBasis: the caller has no care relationship with the patient yet.
+  function needsBasis(e) { return e instanceof ApiError && e.code === 'permission_denied' && e.field === 'access_basis'; }
+  // basisRefused: the code or the reason given was not accepted.
+  function basisRefused(e) {
+    return e instanceof ApiError && ((e.code === 'permission_denied' && e.field === 'access_code') ||
+      (e.code === 'invalid_argument' && e.field === 'break_glass'));
+  }
 
   // call sends one unary Connect call: POST /vigie.v1.<Service>/<Method>
   // with the request message as protobuf JSON.
-  function call(service, method, body, purpose) {
+  // patient, when given, is the identity id whose access basis (a code
+  // the patient gave, or an emergency reason) goes with the call.
+  function call(service, method, body, purpose, patient) {
     var headers = { 'Content-Type': 'application/json', 'Connect-Protocol-Version': '1' };
     if (state.token) headers.Authorization = 'Bearer ' + state.token;
     if (purpose) headers['X-Purpose'] = purpose;
+    var b = patient && state.basis[patient];
+    if (b && b.code) headers['X-Access-Code'] = b.code;
+    if (b && b.reason) headers['X-Break-Glass'] = encodeURIComponent(b.reason);
     return fetch('/vigie.v1.' + service + '/' + method, {
       method: 'POST', headers: headers, body: JSON.stringify(body || {}), cache: 'no-store', credentials: 'omit'
     }).then(function (r) {
@@ -95,7 +113,7 @@ var V = (function () {
     });
   }
   var roleNames = {
-    vigilance: 'Identitovigilance', physicist: 'Physique médicale', clinician: 'Clinicien',
+    vigilance: 'Identitovigilance', regional_vigilance: 'Identitovigilance régionale', physicist: 'Physique médicale', clinician: 'Clinicien',
     ingest: 'Ingestion', admin: 'Administration'
   };
   function roleLabel() {
@@ -106,7 +124,7 @@ var V = (function () {
 
   function signOut() {
     sessionStorage.removeItem(TOKEN);
-    state.token = ''; state.can = null; state.me = null;
+    state.token = ''; state.can = null; state.me = null; state.basis = {};
     document.getElementById('nav').hidden = true;
     document.getElementById('whoami').hidden = true;
     // No hashchange event: the route is drawn now, and an error shown
@@ -400,7 +418,62 @@ var V = (function () {
     });
   });
 
+  // basisForm offers a clinician without a care relationship the two
+  // ways in: the code the patient gave, or an emergency access with its
+  // reason; then() runs once one is given (kept in memory only, for this
+  // patient, until the page is closed).
+  function basisForm(root, id, then, refused) {
+    var codeIn = h('input', { id: 'basis-code', autocomplete: 'off', spellcheck: 'false' });
+    var reasonIn = h('textarea', { id: 'basis-reason', rows: 3, minlength: 15, maxlength: 500 });
+    var codeForm = h('form', { id: 'basis-code-form', class: 'grid', onsubmit: function (ev) {
+      ev.preventDefault();
+      if (!codeIn.value.trim()) { codeIn.setCustomValidity('Saisissez le code remis par le patient.'); codeIn.reportValidity(); return; }
+      state.basis[id] = { code: codeIn.value.trim() };
+      then();
+    } },
+      h('label', { for: 'basis-code' }, 'Code patient'), codeIn,
+      h('button', { type: 'submit', id: 'basis-code-submit' }, 'Valider le code'));
+    codeIn.oninput = function () { codeIn.setCustomValidity(''); };
+    var glassForm = h('form', { id: 'basis-glass-form', class: 'grid', onsubmit: function (ev) {
+      ev.preventDefault();
+      var r = reasonIn.value.trim();
+      if (r.length < 15) { reasonIn.setCustomValidity('Indiquez le motif de l\'accès en urgence (15 caractères au moins).'); reasonIn.reportValidity(); return; }
+      state.basis[id] = { reason: r };
+      then();
+    } },
+      h('label', { for: 'basis-reason' }, 'Motif de l\'accès en urgence'), reasonIn,
+      h('button', { type: 'submit', id: 'basis-glass-submit', class: 'danger' }, 'Accéder en urgence (bris de glace)'));
+    reasonIn.oninput = function () { reasonIn.setCustomValidity(''); };
+    root.textContent = '';
+    root.append(h('section', { id: 'basis', 'aria-labelledby': 'basis-title' },
+      h('h1', { id: 'basis-title', tabindex: '-1' }, 'Accès à ce patient'),
+      h('p', null, 'Ce patient n\'a pas de dossier dans votre établissement. Pour consulter ses données, saisissez le code que le patient vous a remis, ou déclarez un accès en urgence.'),
+      refused ? h('p', { class: 'alert', role: 'alert', id: 'basis-refused' }, 'Le code ou le motif n\'a pas été accepté : vérifiez-le.') : null,
+      h('h2', null, 'Code patient'), codeForm,
+      h('h2', null, 'Accès en urgence (bris de glace)'),
+      h('p', null, 'L\'accès est tracé et signalé immédiatement à l\'identitovigilance de l\'établissement du patient.'),
+      glassForm));
+    root.querySelector('#basis-title').focus();
+    say('');
+    ready();
+  }
+  // withBasis runs load() and, when the patient needs a basis, offers the
+  // form and runs load() again once it is given.
+  function withBasis(root, id, seq, load) {
+    return function (e) {
+      if (!current(seq)) return;
+      if (needsBasis(e) || basisRefused(e)) {
+        var refused = basisRefused(e);
+        delete state.basis[id];
+        basisForm(root, id, function () { clearAlert(); if (load) load(); else route(); }, refused);
+        return;
+      }
+      fail(e);
+    };
+  }
+
   return {
+    needsBasis: needsBasis, withBasis: withBasis,
     h: h, call: call, say: say, ready: ready, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
     num: num, fixed: fixed, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
     reasonText: reasonText, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route

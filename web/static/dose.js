@@ -136,12 +136,12 @@
     root.append(form);
     if (!id) { input.focus(); V.ready(); return; }
     V.say('Chargement…');
-    V.call('DoseService', 'GetDoseHistory', { identityId: id }, 'care').then(function (res) {
+    V.call('DoseService', 'GetDoseHistory', { identityId: id }, 'care', id).then(function (res) {
       if (!V.current(seq)) return;
       V.say('');
       renderHistory(root, res.history || {});
       V.ready(seq);
-    }, V.fail);
+    }, V.withBasis(root, id, seq, null));
   }, ['identity']);
 
   function renderHistory(root, hist) {

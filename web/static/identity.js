@@ -72,6 +72,16 @@
         out.textContent = '';
         out.append(h('h2', { id: 'results-title', tabindex: '-1' }, rs.length ? rs.length + ' résultat' + (rs.length > 1 ? 's' : '') : 'Aucun résultat'));
         out.append(h('ol', { class: 'results' }, rs.map(function (r, i) {
+          if (r.restricted) {
+            // No care relationship yet: what is needed to choose only.
+            return h('li', { class: 'result restricted', 'data-identity': r.identityId },
+              h('h3', null, (i + 1) + '. ', h('a', { href: '#/identite/' + encodeURIComponent(r.identityId) }, V.fullName(r.golden)), ' ',
+                V.grade(r.grade)),
+              h('p', null, (r.golden && r.golden.sex ? (V.sexes[r.golden.sex] || '') + ', ' : '') +
+                (r.birthYear ? 'né(e) en ' + r.birthYear : 'année de naissance inconnue')),
+              h('p', null, 'Connu(e) de : ' + ((r.siteNames || []).join(', ') || '—')),
+              h('p', { class: 'note' }, 'Accès restreint : pas de dossier dans votre établissement. La fiche demande le code du patient ou un motif d\'urgence.'));
+          }
           var w = weights(r.reasons);
           return h('li', { class: 'result', 'data-identity': r.identityId },
             h('h3', null, (i + 1) + '. ', h('a', { href: '#/identite/' + encodeURIComponent(r.identityId) }, V.fullName(r.golden)), ' ',
@@ -117,13 +127,17 @@
   // ---- Fiche identité ----
   V.page('identite', 'identity', function (root, id, seq) {
     if (!id) { location.replace('#/recherche'); return; }
-    V.say('Chargement…');
-    V.call('IdentityService', 'GetIdentity', { identityId: id }, 'care').then(function (res) {
-      if (!V.current(seq)) return;
-      V.say('');
-      render(root, res.identity || {}, id);
-      V.ready(seq);
-    }, V.fail);
+    function load() {
+      V.say('Chargement…');
+      V.call('IdentityService', 'GetIdentity', { identityId: id }, 'care', id).then(function (res) {
+        if (!V.current(seq)) return;
+        V.say('');
+        root.textContent = '';
+        render(root, res.identity || {}, id);
+        V.ready(seq);
+      }, V.withBasis(root, id, seq, load));
+    }
+    load();
   }, ['review', 'dose']);
 
   var statuses = { PROV: 'provisoire', RECUP: 'récupérée', VALI: 'validée', QUAL: 'qualifiée' };

@@ -33,16 +33,26 @@ type ApiKey struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The holder's name, as the audit trail shows it.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Role: ingest, clinician, vigilance, physicist or admin.
+	// Role: ingest, clinician, vigilance, regional_vigilance, physicist or
+	// admin.
 	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
-	// Assigning authorities (OIDs) the key acts for.
+	// Assigning authorities (OIDs) the key acts for: its sites.
 	Authorities []string `protobuf:"bytes,4,rep,name=authorities,proto3" json:"authorities,omitempty"`
 	// When it was made.
 	Created *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created,proto3" json:"created,omitempty"`
 	// When it stops working.
 	Expires *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires,proto3" json:"expires,omitempty"`
 	// When it was revoked; absent while not revoked.
-	Revoked       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	Revoked *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// True while the key awaits a second person's approval (ApproveApiKey):
+	// it authenticates nothing until then.
+	Pending bool `protobuf:"varint,8,opt,name=pending,proto3" json:"pending,omitempty"`
+	// Principal that created the key through the API; empty for a key made
+	// by `vigie token create` on the server's store.
+	CreatedBy string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Principal that approved the key; empty while pending or when no
+	// approval was needed.
+	ApprovedBy    string `protobuf:"bytes,10,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -126,12 +136,34 @@ func (x *ApiKey) GetRevoked() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ApiKey) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
+}
+
+func (x *ApiKey) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *ApiKey) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
 // CreateApiKeyRequest describes the key to make.
 type CreateApiKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Role of the key (required).
 	Role string `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
-	// Assigning authorities; at least one for ingest and physicist.
+	// Assigning authorities (sites); at least one for every role but admin
+	// and regional_vigilance.
 	Authorities []string `protobuf:"bytes,2,rep,name=authorities,proto3" json:"authorities,omitempty"`
 	// The holder's name (required, printable, at most 100 bytes).
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -522,7 +554,10 @@ type AuditEntry struct {
 	// The credential used: "api_key:<id>" or "oidc:<jti>".
 	Credential string `protobuf:"bytes,12,opt,name=credential,proto3" json:"credential,omitempty"`
 	// The entry's hash, hex.
-	Hash          string `protobuf:"bytes,13,opt,name=hash,proto3" json:"hash,omitempty"`
+	Hash string `protobuf:"bytes,13,opt,name=hash,proto3" json:"hash,omitempty"`
+	// On what ground patient data was read: "site", "code", "break_glass:
+	// <reason>", "regional"; empty for calls that read no single patient.
+	Basis         string `protobuf:"bytes,14,opt,name=basis,proto3" json:"basis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +679,13 @@ func (x *AuditEntry) GetCredential() string {
 func (x *AuditEntry) GetHash() string {
 	if x != nil {
 		return x.Hash
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetBasis() string {
+	if x != nil {
+		return x.Basis
 	}
 	return ""
 }
@@ -879,11 +921,333 @@ func (x *VerifyAuditResponse) GetBrokenReason() string {
 	return ""
 }
 
+// ApproveApiKeyRequest names the pending key to activate.
+type ApproveApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveApiKeyRequest) Reset() {
+	*x = ApproveApiKeyRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveApiKeyRequest) ProtoMessage() {}
+
+func (x *ApproveApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*ApproveApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ApproveApiKeyRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ApproveApiKeyResponse returns the activated key.
+type ApproveApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, no longer pending.
+	Key           *ApiKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveApiKeyResponse) Reset() {
+	*x = ApproveApiKeyResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveApiKeyResponse) ProtoMessage() {}
+
+func (x *ApproveApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*ApproveApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ApproveApiKeyResponse) GetKey() *ApiKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// Site is an assigning authority with the name people know it by.
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assigning authority (OID).
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// The establishment's name, such as "CHU de Bordeaux".
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Site) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// SetSiteRequest names a site.
+type SetSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSiteRequest) Reset() {
+	*x = SetSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSiteRequest) ProtoMessage() {}
+
+func (x *SetSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSiteRequest.ProtoReflect.Descriptor instead.
+func (*SetSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SetSiteRequest) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// SetSiteResponse returns the site as stored.
+type SetSiteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSiteResponse) Reset() {
+	*x = SetSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSiteResponse) ProtoMessage() {}
+
+func (x *SetSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSiteResponse.ProtoReflect.Descriptor instead.
+func (*SetSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SetSiteResponse) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// ListSitesRequest lists the named sites.
+type ListSitesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{18}
+}
+
+// ListSitesResponse carries the sites, by authority.
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sites.
+	Sites         []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
 var File_vigie_v1_admin_proto protoreflect.FileDescriptor
 
 const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n" +
+	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -891,7 +1255,13 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\vauthorities\x18\x04 \x03(\tR\vauthorities\x124\n" +
 	"\acreated\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
 	"\aexpires\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x124\n" +
-	"\arevoked\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\arevoked\"\x84\x01\n" +
+	"\arevoked\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\arevoked\x12\x18\n" +
+	"\apending\x18\b \x01(\bR\apending\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\t \x01(\tR\tcreatedBy\x12\x1f\n" +
+	"\vapproved_by\x18\n" +
+	" \x01(\tR\n" +
+	"approvedBy\"\x84\x01\n" +
 	"\x13CreateApiKeyRequest\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12 \n" +
 	"\vauthorities\x18\x02 \x03(\tR\vauthorities\x12\x12\n" +
@@ -910,7 +1280,7 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\v2\x10.vigie.v1.ApiKeyR\x03key\"F\n" +
 	"\vAuditRecord\x12\x1c\n" +
 	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x19\n" +
-	"\blocal_id\x18\x02 \x01(\tR\alocalId\"\x92\x03\n" +
+	"\blocal_id\x18\x02 \x01(\tR\alocalId\"\xa8\x03\n" +
 	"\n" +
 	"AuditEntry\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
@@ -928,7 +1298,8 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\f \x01(\tR\n" +
 	"credential\x12\x12\n" +
-	"\x04hash\x18\r \x01(\tR\x04hash\"\x97\x01\n" +
+	"\x04hash\x18\r \x01(\tR\x04hash\x12\x14\n" +
+	"\x05basis\x18\x0e \x01(\tR\x05basis\"\x97\x01\n" +
 	"\x11QueryAuditRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12-\n" +
@@ -943,14 +1314,31 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\thead_hash\x18\x02 \x01(\tR\bheadHash\x12\x1d\n" +
 	"\n" +
 	"broken_seq\x18\x03 \x01(\x04R\tbrokenSeq\x12#\n" +
-	"\rbroken_reason\x18\x04 \x01(\tR\fbrokenReason2\x8d\x03\n" +
+	"\rbroken_reason\x18\x04 \x01(\tR\fbrokenReason\"&\n" +
+	"\x14ApproveApiKeyRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
+	"\x15ApproveApiKeyResponse\x12\"\n" +
+	"\x03key\x18\x01 \x01(\v2\x10.vigie.v1.ApiKeyR\x03key\"8\n" +
+	"\x04Site\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"4\n" +
+	"\x0eSetSiteRequest\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"5\n" +
+	"\x0fSetSiteResponse\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"\x12\n" +
+	"\x10ListSitesRequest\"9\n" +
+	"\x11ListSitesResponse\x12$\n" +
+	"\x05sites\x18\x01 \x03(\v2\x0e.vigie.v1.SiteR\x05sites2\xe5\x04\n" +
 	"\fAdminService\x12M\n" +
 	"\fCreateApiKey\x12\x1d.vigie.v1.CreateApiKeyRequest\x1a\x1e.vigie.v1.CreateApiKeyResponse\x12J\n" +
 	"\vListApiKeys\x12\x1c.vigie.v1.ListApiKeysRequest\x1a\x1d.vigie.v1.ListApiKeysResponse\x12M\n" +
 	"\fRevokeApiKey\x12\x1d.vigie.v1.RevokeApiKeyRequest\x1a\x1e.vigie.v1.RevokeApiKeyResponse\x12G\n" +
 	"\n" +
 	"QueryAudit\x12\x1b.vigie.v1.QueryAuditRequest\x1a\x1c.vigie.v1.QueryAuditResponse\x12J\n" +
-	"\vVerifyAudit\x12\x1c.vigie.v1.VerifyAuditRequest\x1a\x1d.vigie.v1.VerifyAuditResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
+	"\vVerifyAudit\x12\x1c.vigie.v1.VerifyAuditRequest\x1a\x1d.vigie.v1.VerifyAuditResponse\x12P\n" +
+	"\rApproveApiKey\x12\x1e.vigie.v1.ApproveApiKeyRequest\x1a\x1f.vigie.v1.ApproveApiKeyResponse\x12>\n" +
+	"\aSetSite\x12\x18.vigie.v1.SetSiteRequest\x1a\x19.vigie.v1.SetSiteResponse\x12D\n" +
+	"\tListSites\x12\x1a.vigie.v1.ListSitesRequest\x1a\x1b.vigie.v1.ListSitesResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
 
 var (
 	file_vigie_v1_admin_proto_rawDescOnce sync.Once
@@ -964,7 +1352,7 @@ func file_vigie_v1_admin_proto_rawDescGZIP() []byte {
 	return file_vigie_v1_admin_proto_rawDescData
 }
 
-var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_vigie_v1_admin_proto_goTypes = []any{
 	(*ApiKey)(nil),                // 0: vigie.v1.ApiKey
 	(*CreateApiKeyRequest)(nil),   // 1: vigie.v1.CreateApiKeyRequest
@@ -979,34 +1367,51 @@ var file_vigie_v1_admin_proto_goTypes = []any{
 	(*QueryAuditResponse)(nil),    // 10: vigie.v1.QueryAuditResponse
 	(*VerifyAuditRequest)(nil),    // 11: vigie.v1.VerifyAuditRequest
 	(*VerifyAuditResponse)(nil),   // 12: vigie.v1.VerifyAuditResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*ApproveApiKeyRequest)(nil),  // 13: vigie.v1.ApproveApiKeyRequest
+	(*ApproveApiKeyResponse)(nil), // 14: vigie.v1.ApproveApiKeyResponse
+	(*Site)(nil),                  // 15: vigie.v1.Site
+	(*SetSiteRequest)(nil),        // 16: vigie.v1.SetSiteRequest
+	(*SetSiteResponse)(nil),       // 17: vigie.v1.SetSiteResponse
+	(*ListSitesRequest)(nil),      // 18: vigie.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 19: vigie.v1.ListSitesResponse
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_vigie_v1_admin_proto_depIdxs = []int32{
-	13, // 0: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
-	13, // 1: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
-	13, // 2: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
+	20, // 0: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
+	20, // 1: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
+	20, // 2: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
 	0,  // 3: vigie.v1.CreateApiKeyResponse.key:type_name -> vigie.v1.ApiKey
 	0,  // 4: vigie.v1.ListApiKeysResponse.keys:type_name -> vigie.v1.ApiKey
 	0,  // 5: vigie.v1.RevokeApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	13, // 6: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	20, // 6: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	7,  // 7: vigie.v1.AuditEntry.records:type_name -> vigie.v1.AuditRecord
 	7,  // 8: vigie.v1.QueryAuditRequest.record:type_name -> vigie.v1.AuditRecord
 	8,  // 9: vigie.v1.QueryAuditResponse.entries:type_name -> vigie.v1.AuditEntry
-	1,  // 10: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
-	3,  // 11: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
-	5,  // 12: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
-	9,  // 13: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
-	11, // 14: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
-	2,  // 15: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
-	4,  // 16: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
-	6,  // 17: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
-	10, // 18: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
-	12, // 19: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 10: vigie.v1.ApproveApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	15, // 11: vigie.v1.SetSiteRequest.site:type_name -> vigie.v1.Site
+	15, // 12: vigie.v1.SetSiteResponse.site:type_name -> vigie.v1.Site
+	15, // 13: vigie.v1.ListSitesResponse.sites:type_name -> vigie.v1.Site
+	1,  // 14: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
+	3,  // 15: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
+	5,  // 16: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
+	9,  // 17: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
+	11, // 18: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
+	13, // 19: vigie.v1.AdminService.ApproveApiKey:input_type -> vigie.v1.ApproveApiKeyRequest
+	16, // 20: vigie.v1.AdminService.SetSite:input_type -> vigie.v1.SetSiteRequest
+	18, // 21: vigie.v1.AdminService.ListSites:input_type -> vigie.v1.ListSitesRequest
+	2,  // 22: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
+	4,  // 23: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
+	6,  // 24: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
+	10, // 25: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
+	12, // 26: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
+	14, // 27: vigie.v1.AdminService.ApproveApiKey:output_type -> vigie.v1.ApproveApiKeyResponse
+	17, // 28: vigie.v1.AdminService.SetSite:output_type -> vigie.v1.SetSiteResponse
+	19, // 29: vigie.v1.AdminService.ListSites:output_type -> vigie.v1.ListSitesResponse
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_admin_proto_init() }
@@ -1020,7 +1425,7 @@ func file_vigie_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigie_v1_admin_proto_rawDesc), len(file_vigie_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1005,7 +1005,17 @@ type SearchResult struct {
 	// Set when some of the identity's stored text could not be shown as
 	// it is (bytes that are not UTF-8): those characters are shown as
 	// U+FFFD; the result is otherwise whole.
-	Notice        string `protobuf:"bytes,7,opt,name=notice,proto3" json:"notice,omitempty"`
+	Notice string `protobuf:"bytes,7,opt,name=notice,proto3" json:"notice,omitempty"`
+	// True when the caller has no basis to read this patient (a clinician
+	// without the patient at one of its sites nor the patient's access
+	// code): golden holds the names and the sex only, sources is empty, and
+	// birth_year and site_names are what is needed to choose.
+	Restricted bool `protobuf:"varint,8,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	// Year of birth (YYYY) of a restricted result.
+	BirthYear string `protobuf:"bytes,9,opt,name=birth_year,json=birthYear,proto3" json:"birth_year,omitempty"`
+	// Names of the sites holding a record of a restricted result (not their
+	// authorities).
+	SiteNames     []string `protobuf:"bytes,10,rep,name=site_names,json=siteNames,proto3" json:"site_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1087,6 +1097,27 @@ func (x *SearchResult) GetNotice() string {
 		return x.Notice
 	}
 	return ""
+}
+
+func (x *SearchResult) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
+}
+
+func (x *SearchResult) GetBirthYear() string {
+	if x != nil {
+		return x.BirthYear
+	}
+	return ""
+}
+
+func (x *SearchResult) GetSiteNames() []string {
+	if x != nil {
+		return x.SiteNames
+	}
+	return nil
 }
 
 // SearchIdentitiesResponse lists the candidates, best first.
@@ -2307,7 +2338,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\x03ins\x18\x01 \x01(\tR\x03ins\x120\n" +
 	"\tlocal_ids\x18\x02 \x03(\v2\x13.vigie.v1.SourceKeyR\blocalIds\x12.\n" +
 	"\x06traits\x18\x03 \x01(\v2\x16.vigie.v1.SearchTraitsR\x06traits\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\x89\x02\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"\xe7\x02\n" +
 	"\fSearchResult\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12 \n" +
@@ -2316,7 +2347,15 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\areasons\x18\x04 \x03(\tR\areasons\x12.\n" +
 	"\x06golden\x18\x05 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\x12-\n" +
 	"\asources\x18\x06 \x03(\v2\x13.vigie.v1.SourceKeyR\asources\x12\x16\n" +
-	"\x06notice\x18\a \x01(\tR\x06notice\"~\n" +
+	"\x06notice\x18\a \x01(\tR\x06notice\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\b \x01(\bR\n" +
+	"restricted\x12\x1d\n" +
+	"\n" +
+	"birth_year\x18\t \x01(\tR\tbirthYear\x12\x1d\n" +
+	"\n" +
+	"site_names\x18\n" +
+	" \x03(\tR\tsiteNames\"~\n" +
 	"\x18SearchIdentitiesResponse\x120\n" +
 	"\aresults\x18\x01 \x03(\v2\x16.vigie.v1.SearchResultR\aresults\x12\x18\n" +
 	"\apartial\x18\x02 \x01(\bR\apartial\x12\x16\n" +

@@ -67,7 +67,8 @@ type WhoAmIResponse struct {
 	// The principal's name, as the audit trail shows it (API key name or the
 	// token's subject).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Role: ingest, clinician, vigilance, physicist or admin.
+	// Role: ingest, clinician, vigilance, regional_vigilance, physicist or
+	// admin.
 	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
 	// Assigning authorities (OIDs) the principal acts for.
 	Authorities []string `protobuf:"bytes,3,rep,name=authorities,proto3" json:"authorities,omitempty"`

@@ -51,6 +51,13 @@ const (
 	// AdminServiceVerifyAuditProcedure is the fully-qualified name of the AdminService's VerifyAudit
 	// RPC.
 	AdminServiceVerifyAuditProcedure = "/vigie.v1.AdminService/VerifyAudit"
+	// AdminServiceApproveApiKeyProcedure is the fully-qualified name of the AdminService's
+	// ApproveApiKey RPC.
+	AdminServiceApproveApiKeyProcedure = "/vigie.v1.AdminService/ApproveApiKey"
+	// AdminServiceSetSiteProcedure is the fully-qualified name of the AdminService's SetSite RPC.
+	AdminServiceSetSiteProcedure = "/vigie.v1.AdminService/SetSite"
+	// AdminServiceListSitesProcedure is the fully-qualified name of the AdminService's ListSites RPC.
+	AdminServiceListSitesProcedure = "/vigie.v1.AdminService/ListSites"
 )
 
 // AdminServiceClient is a client for the vigie.v1.AdminService service.
@@ -66,6 +73,15 @@ type AdminServiceClient interface {
 	QueryAudit(context.Context, *connect.Request[v1.QueryAuditRequest]) (*connect.Response[v1.QueryAuditResponse], error)
 	// VerifyAudit checks the audit trail's hash chain.
 	VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error)
+	// ApproveApiKey activates a pending key: a second person (an admin, the
+	// vigilance staff of the key's sites, or regional vigilance), never the
+	// principal that created it.
+	ApproveApiKey(context.Context, *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error)
+	// SetSite names a site (assigning authority) for the pages and the
+	// search answers that show sites by name.
+	SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error)
+	// ListSites lists the named sites.
+	ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the vigie.v1.AdminService service. By default, it
@@ -109,16 +125,37 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("VerifyAudit")),
 			connect.WithClientOptions(opts...),
 		),
+		approveApiKey: connect.NewClient[v1.ApproveApiKeyRequest, v1.ApproveApiKeyResponse](
+			httpClient,
+			baseURL+AdminServiceApproveApiKeyProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ApproveApiKey")),
+			connect.WithClientOptions(opts...),
+		),
+		setSite: connect.NewClient[v1.SetSiteRequest, v1.SetSiteResponse](
+			httpClient,
+			baseURL+AdminServiceSetSiteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetSite")),
+			connect.WithClientOptions(opts...),
+		),
+		listSites: connect.NewClient[v1.ListSitesRequest, v1.ListSitesResponse](
+			httpClient,
+			baseURL+AdminServiceListSitesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListSites")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createApiKey *connect.Client[v1.CreateApiKeyRequest, v1.CreateApiKeyResponse]
-	listApiKeys  *connect.Client[v1.ListApiKeysRequest, v1.ListApiKeysResponse]
-	revokeApiKey *connect.Client[v1.RevokeApiKeyRequest, v1.RevokeApiKeyResponse]
-	queryAudit   *connect.Client[v1.QueryAuditRequest, v1.QueryAuditResponse]
-	verifyAudit  *connect.Client[v1.VerifyAuditRequest, v1.VerifyAuditResponse]
+	createApiKey  *connect.Client[v1.CreateApiKeyRequest, v1.CreateApiKeyResponse]
+	listApiKeys   *connect.Client[v1.ListApiKeysRequest, v1.ListApiKeysResponse]
+	revokeApiKey  *connect.Client[v1.RevokeApiKeyRequest, v1.RevokeApiKeyResponse]
+	queryAudit    *connect.Client[v1.QueryAuditRequest, v1.QueryAuditResponse]
+	verifyAudit   *connect.Client[v1.VerifyAuditRequest, v1.VerifyAuditResponse]
+	approveApiKey *connect.Client[v1.ApproveApiKeyRequest, v1.ApproveApiKeyResponse]
+	setSite       *connect.Client[v1.SetSiteRequest, v1.SetSiteResponse]
+	listSites     *connect.Client[v1.ListSitesRequest, v1.ListSitesResponse]
 }
 
 // CreateApiKey calls vigie.v1.AdminService.CreateApiKey.
@@ -146,6 +183,21 @@ func (c *adminServiceClient) VerifyAudit(ctx context.Context, req *connect.Reque
 	return c.verifyAudit.CallUnary(ctx, req)
 }
 
+// ApproveApiKey calls vigie.v1.AdminService.ApproveApiKey.
+func (c *adminServiceClient) ApproveApiKey(ctx context.Context, req *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error) {
+	return c.approveApiKey.CallUnary(ctx, req)
+}
+
+// SetSite calls vigie.v1.AdminService.SetSite.
+func (c *adminServiceClient) SetSite(ctx context.Context, req *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
+	return c.setSite.CallUnary(ctx, req)
+}
+
+// ListSites calls vigie.v1.AdminService.ListSites.
+func (c *adminServiceClient) ListSites(ctx context.Context, req *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
+	return c.listSites.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the vigie.v1.AdminService service.
 type AdminServiceHandler interface {
 	// CreateApiKey makes an API key and returns its secret, this once.
@@ -159,6 +211,15 @@ type AdminServiceHandler interface {
 	QueryAudit(context.Context, *connect.Request[v1.QueryAuditRequest]) (*connect.Response[v1.QueryAuditResponse], error)
 	// VerifyAudit checks the audit trail's hash chain.
 	VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error)
+	// ApproveApiKey activates a pending key: a second person (an admin, the
+	// vigilance staff of the key's sites, or regional vigilance), never the
+	// principal that created it.
+	ApproveApiKey(context.Context, *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error)
+	// SetSite names a site (assigning authority) for the pages and the
+	// search answers that show sites by name.
+	SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error)
+	// ListSites lists the named sites.
+	ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -198,6 +259,24 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("VerifyAudit")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceApproveApiKeyHandler := connect.NewUnaryHandler(
+		AdminServiceApproveApiKeyProcedure,
+		svc.ApproveApiKey,
+		connect.WithSchema(adminServiceMethods.ByName("ApproveApiKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSetSiteHandler := connect.NewUnaryHandler(
+		AdminServiceSetSiteProcedure,
+		svc.SetSite,
+		connect.WithSchema(adminServiceMethods.ByName("SetSite")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListSitesHandler := connect.NewUnaryHandler(
+		AdminServiceListSitesProcedure,
+		svc.ListSites,
+		connect.WithSchema(adminServiceMethods.ByName("ListSites")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/vigie.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateApiKeyProcedure:
@@ -210,6 +289,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceQueryAuditHandler.ServeHTTP(w, r)
 		case AdminServiceVerifyAuditProcedure:
 			adminServiceVerifyAuditHandler.ServeHTTP(w, r)
+		case AdminServiceApproveApiKeyProcedure:
+			adminServiceApproveApiKeyHandler.ServeHTTP(w, r)
+		case AdminServiceSetSiteProcedure:
+			adminServiceSetSiteHandler.ServeHTTP(w, r)
+		case AdminServiceListSitesProcedure:
+			adminServiceListSitesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -237,4 +322,16 @@ func (UnimplementedAdminServiceHandler) QueryAudit(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.VerifyAudit is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ApproveApiKey(context.Context, *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.ApproveApiKey is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.SetSite is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.ListSites is not implemented"))
 }
