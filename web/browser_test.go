@@ -776,14 +776,17 @@ func TestConsoleCareRelationship(t *testing.T) {
 	if target == "" {
 		t.Fatal("fixture: no patient unknown at the clinician's site")
 	}
-	name := strings.ToUpper(person.Traits().BirthName)
+	// The golden record may show another record's spelling of the name
+	// (a space for a hyphen): names are compared as words.
+	words := strings.NewReplacer("-", " ", "'", " ")
+	name := words.Replace(strings.ToUpper(person.Traits().BirthName))
 	refused := func(t *testing.T, tab context.Context) {
 		t.Helper()
 		var text string
 		run(t, tab, "open the patient without a basis",
 			chromedp.Navigate(c.url+"/#/identite/"+target), waitJS(`document.getElementById('basis') && document.body.dataset.ready`),
 			chromedp.Evaluate(`document.getElementById('page').innerText + ' ' + document.getElementById('alert').innerText`, &text))
-		if strings.Contains(strings.ToUpper(text), name) || strings.Contains(text, "access_basis") || strings.Contains(text, "permission_denied") ||
+		if strings.Contains(words.Replace(strings.ToUpper(text)), name) || strings.Contains(text, "access_basis") || strings.Contains(text, "permission_denied") ||
 			!strings.Contains(text, "Code patient") || !strings.Contains(text, "bris de glace") {
 			t.Errorf("without a basis the page shows %q", text)
 		}
@@ -793,7 +796,7 @@ func TestConsoleCareRelationship(t *testing.T) {
 		var golden string
 		run(t, tab, what, waitJS(`document.getElementById('golden') && document.body.dataset.ready`),
 			chromedp.Evaluate(`document.getElementById('golden').innerText`, &golden))
-		if !strings.Contains(strings.ToUpper(golden), name) {
+		if !strings.Contains(words.Replace(strings.ToUpper(golden)), name) {
 			t.Errorf("%s: the patient's page shows %q, want %s", what, golden, name)
 		}
 	}

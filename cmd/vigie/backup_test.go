@@ -190,7 +190,11 @@ func createKey(t *testing.T, data string, key []byte, role auth.Role) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	secret, _, err := auth.NewKeys(db).Create(role, nil, "ops-test-"+string(role), 24*time.Hour)
+	var sites []string
+	if role == auth.RoleClinician { // a clinician acts for its sites only
+		sites = []string{"1.2.250.1.71.4.2.1.999"}
+	}
+	secret, _, err := auth.NewKeys(db).Create(role, sites, "ops-test-"+string(role), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
