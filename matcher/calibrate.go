@@ -149,7 +149,7 @@ func ChooseAutoLink(pairs []ScoredPair, target float64) (threshold float64, link
 }
 
 // ChooseReview returns the lowest review threshold, within [MinReview,
-// autoLink], at which at most budget pairs are put to a person, given the
+// autoLink × HeldBelowAutoLink], at which at most budget pairs are put to a person, given the
 // probabilities after the hard rules of the pairs not linked
 // automatically (held lists them), and how many pairs it puts to review.
 func ChooseReview(held []float64, budget int, autoLink float64) (threshold float64, pairs int) {
@@ -175,7 +175,10 @@ func ChooseReview(held []float64, budget int, autoLink float64) (threshold float
 		// the budget.
 		threshold = math.Nextafter(qs[budget], 2)
 	}
-	threshold = math.Min(threshold, autoLink)
+	// The pairs a rule holds back for a person sit just under the
+	// auto-link threshold: the band always reaches them, whatever the
+	// budget, since nobody else will ever look at them.
+	threshold = math.Min(threshold, autoLink*HeldBelowAutoLink)
 	pairs = 0
 	for _, q := range qs {
 		if q >= threshold {

@@ -51,7 +51,7 @@ func TestChooseAutoLinkTies(t *testing.T) {
 }
 
 // The review band holds at most the budget of pairs, never starts under
-// MinReview nor above the auto-link threshold.
+// MinReview nor above the level where rules hold pairs for a person.
 func TestChooseReview(t *testing.T) {
 	held := []float64{0.6, 0.998, 0.3, 0.95, 0.7, 0.9}
 	for _, tc := range []struct {
@@ -64,7 +64,10 @@ func TestChooseReview(t *testing.T) {
 		{"budget above the pairs", 10, 0.999, 5, MinReview, MinReview},
 		{"budget of two", 2, 0.999, 2, 0.9, 0.95},
 		{"no review at all", 0, 0.999, 0, 0.998, 0.999},
-		{"auto-link at the floor", 10, 0.5, 5, 0.5, 0.5},
+		{"auto-link at the floor", 10, 0.5, 5, 0.5 * HeldBelowAutoLink, 0.5 * HeldBelowAutoLink},
+		// Over the budget, the pairs a rule holds just under the auto-link
+		// threshold are still put to a person.
+		{"held pairs over the budget", 0, 0.9985, 1, 0.9985*HeldBelowAutoLink - 1e-9, 0.9985 * HeldBelowAutoLink},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			th, n := ChooseReview(held, tc.budget, tc.autoLink)

@@ -268,6 +268,13 @@ const (
 // HouseholdHomonymsMessage is the message of RuleHouseholdHomonyms.
 const HouseholdHomonymsMessage = "no birth date, and two persons of one household bear these names (a father and his son?): a person decides which"
 
+// HeldBelowAutoLink is where the rules that hold back a pair a person
+// must see (possible twins, other first names, sex and first names) put
+// its probability: just under the auto-link threshold, as a share of it.
+// A review threshold never rises above it (see ChooseReview), so such a
+// pair is always put to a person.
+const HeldBelowAutoLink = 0.999
+
 // Score scores a comparison. freq may be nil (no term-frequency adjustment).
 func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	var s Score
@@ -411,7 +418,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
 		// Two full lists of birth first names that agree on the first and
 		// differ on every other one describe two people (ALI JEAN and
@@ -419,12 +426,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		if s.AutoLink && c.Levels[FieldINS] != INSSame && otherFirstNamesDiffer(a, b) {
 			fire(RuleOtherFirsts, "the later birth first names all differ: not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
 		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
 			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*0.999)
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
 		if dateConflict {
 			fire(RuleBirthDate, "the birth dates differ beyond a typing slip: parent and child are not the same person")
