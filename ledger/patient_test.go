@@ -168,3 +168,74 @@ func TestOpenRestoresHeadersSupersededAcrossPatients(t *testing.T) {
 		t.Errorf("A's own SR after the upgrade: %+v %v, want A's header superseded", out, err)
 	}
 }
+
+// An irradiation event UID met under one source record takes nothing out
+// of another record's figures; within a record it is counted once.
+func TestEventUIDsCountPerRecord(t *testing.T) {
+	ctx := context.Background()
+	a, b := siteA, SourceKey{Authority: siteA.Authority, LocalID: "IPP002"}
+	at := func(x *Exam, k SourceKey) *Exam { x.Key = k; return x }
+	steps := []struct {
+		x           *Exam
+		wantDLP     float64
+		wantNew     int
+		wantRepeats int
+	}{
+		{at(ctExam("5.1", "8.1", 300, "ev.1", 100.0, "ev.2", 200.0), a), 300, 2, 0},
+		// The same event UIDs under B (a device re-using UIDs, or a report
+		// of another patient): B's figures stay whole.
+		{at(ctExam("5.2", "8.2", 300, "ev.1", 100.0, "ev.2", 200.0), b), 300, 2, 0},
+		// B's continued report repeats ev.2 and adds ev.3: only ev.3 counts.
+		{at(ctExam("5.3", "8.2", 350, "ev.2", 200.0, "ev.3", 150.0), b), 150, 1, 1},
+		// A's cumulative report repeating both counts nothing for A.
+		{at(ctExam("5.4", "8.1", 300, "ev.1", 100.0, "ev.2", 200.0), a), 0, 0, 2},
+	}
+	for _, layout := range []string{"put", "upgraded from layout 3"} {
+		t.Run(layout, func(t *testing.T) {
+			l, db := openTest(t)
+			for _, s := range steps {
+				if _, err := l.Put(ctx, s.x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if layout != "put" {
+				// What layout 3 did: events marked by UID alone, so B's
+				// first report had both events taken out.
+				err := store.Update(db, func(txn *badger.Txn) error {
+					e, err := getEntry(txn, "5.2")
+					if err != nil {
+						return err
+					}
+					e.Counted, e.NewEvents, e.RepeatedEvents = Totals{}, 0, 2
+					if err := writeEntry(txn, e); err != nil {
+						return err
+					}
+					if err := db.DropPrefix(prefixEvent); err != nil {
+						return err
+					}
+					return txn.Set(layoutKey, []byte{3})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				l = Open(db)
+			}
+			for _, s := range steps {
+				e, err := l.Get(ctx, s.x.SOPInstanceUID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !near(e.Counted.DLP, s.wantDLP) || e.NewEvents != s.wantNew || e.RepeatedEvents != s.wantRepeats {
+					t.Errorf("%s of %s: counted DLP %v, new %d, repeated %d; want %v, %d, %d", s.x.SOPInstanceUID, s.x.Key.LocalID,
+						e.Counted.DLP, e.NewEvents, e.RepeatedEvents, s.wantDLP, s.wantNew, s.wantRepeats)
+				}
+			}
+			// After the upgrade, the markers are B's own: a third report of
+			// B repeating ev.1 counts nothing of it.
+			out, err := l.Put(ctx, at(ctExam("5.5", "8.2", 100, "ev.1", 100.0), b))
+			if err != nil || out.RepeatedEvents != 1 || out.Counted.DLP != 0 {
+				t.Errorf("B repeating ev.1: %+v %v, want it repeated", out, err)
+			}
+		})
+	}
+}
