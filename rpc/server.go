@@ -23,6 +23,7 @@ import (
 	"vigie/rpc/auth"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/sites"
 	"vigie/store"
 )
 
@@ -49,6 +50,8 @@ type Server struct {
 	Index  *mpi.Index
 	Search *search.Index // nil: SearchIdentities answers unavailable
 	Ledger *ledger.Ledger
+	// Sites names the establishments the dose pages show (package sites).
+	Sites  *sites.Registry
 	Alerts *dosimetry.AlertStore
 	Keys   *auth.Keys
 	Trail  *audit.Log
@@ -106,7 +109,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
 	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))
-	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail}, opts))
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewSessionServiceHandler(&auth.SessionService{Policy: policy}, opts))
 	// Health and reflection carry no patient data: no interceptor.
 	services := []string{vigiev1connect.IdentityServiceName, vigiev1connect.DoseServiceName, vigiev1connect.IngestServiceName}

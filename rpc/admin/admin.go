@@ -4,6 +4,8 @@
 // this service is the way to do the same on a running platform. It keeps
 // nothing of its own: keys are rpc/auth's, the trail is rpc/audit's.
 //
+// It also manages the site registry (package sites): admin only.
+//
 // Roles (auth.DefaultPolicy): key management and VerifyAudit for admin,
 // QueryAudit for admin and vigilance. Every call is audited by the
 // interceptor like any other; a created key's secret appears only in the
@@ -24,12 +26,15 @@ import (
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/sites"
 )
 
 // Service implements vigiev1connect.AdminServiceHandler.
 type Service struct {
 	Keys  *auth.Keys
 	Trail *audit.Log
+	// Sites is the registry of member establishments (package sites).
+	Sites *sites.Registry
 }
 
 var _ vigiev1connect.AdminServiceHandler = (*Service)(nil)
@@ -178,13 +183,15 @@ func connectError(err error) *connect.Error {
 	var out *connect.Error
 	var field string
 	switch code {
-	case vigie.EINVALID, vigie.ENOTFOUND, vigie.EEXHAUSTED:
+	case vigie.EINVALID, vigie.ENOTFOUND, vigie.EEXHAUSTED, vigie.ECONFLICT:
 		var ve *vigie.Error
 		errors.As(err, &ve)
 		c := connect.CodeInvalidArgument
 		switch code {
 		case vigie.ENOTFOUND:
 			c = connect.CodeNotFound
+		case vigie.ECONFLICT:
+			c = connect.CodeFailedPrecondition
 		case vigie.EEXHAUSTED:
 			c = connect.CodeResourceExhausted
 		}
@@ -197,4 +204,52 @@ func connectError(err error) *connect.Error {
 		out.AddDetail(d)
 	}
 	return out
+}
+
+// ListSites implements the RPC.
+func (s *Service) ListSites(ctx context.Context, _ *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
+	ss, err := s.Sites.List(ctx)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	out := &v1.ListSitesResponse{}
+	for _, x := range ss {
+		out.Sites = append(out.Sites, siteMessage(x))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AddSite implements the RPC.
+func (s *Service) AddSite(ctx context.Context, req *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error) {
+	m := req.Msg.GetSite()
+	if m == nil {
+		return nil, connectError(vigie.Invalid("site", "required"))
+	}
+	x, err := s.Sites.Add(ctx, sites.Site{Authority: m.GetAuthority(), Name: m.GetName(), AETitles: m.GetAeTitles(),
+		HL7Senders: m.GetHl7Senders(), Joined: m.GetJoined()})
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.AddSiteResponse{Site: siteMessage(x)}), nil
+}
+
+// RenameSite implements the RPC.
+func (s *Service) RenameSite(ctx context.Context, req *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error) {
+	x, err := s.Sites.Rename(ctx, req.Msg.GetAuthority(), req.Msg.GetName())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.RenameSiteResponse{Site: siteMessage(x)}), nil
+}
+
+// RemoveSite implements the RPC.
+func (s *Service) RemoveSite(ctx context.Context, req *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error) {
+	if err := s.Sites.Remove(ctx, req.Msg.GetAuthority()); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.RemoveSiteResponse{}), nil
+}
+
+func siteMessage(x sites.Site) *v1.Site {
+	return &v1.Site{Authority: x.Authority, Name: x.Name, AeTitles: x.AETitles, Hl7Senders: x.HL7Senders, Joined: x.Joined, Source: x.Source}
 }

@@ -73,6 +73,10 @@ func DefaultPolicy() Policy {
 		c.AdminServiceRevokeApiKeyProcedure: {A},
 		c.AdminServiceQueryAuditProcedure:   {A, V},
 		c.AdminServiceVerifyAuditProcedure:  {A},
+		c.AdminServiceListSitesProcedure:    {A},
+		c.AdminServiceAddSiteProcedure:      {A},
+		c.AdminServiceRenameSiteProcedure:   {A},
+		c.AdminServiceRemoveSiteProcedure:   {A},
 
 		c.SessionServiceWhoAmIProcedure: {I, C, V, P, A},
 	}

@@ -26,6 +26,456 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Site is a member establishment of the site registry.
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID) the site numbers its patients under.
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// The establishment's name, as people read it.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// DICOM AE titles of its modalities and PACS.
+	AeTitles []string `protobuf:"bytes,3,rep,name=ae_titles,json=aeTitles,proto3" json:"ae_titles,omitempty"`
+	// HL7 v2 sending facility ids (MSH-4).
+	Hl7Senders []string `protobuf:"bytes,4,rep,name=hl7_senders,json=hl7Senders,proto3" json:"hl7_senders,omitempty"`
+	// Day it joined the regional ledger, YYYY-MM-DD, when known.
+	Joined string `protobuf:"bytes,5,opt,name=joined,proto3" json:"joined,omitempty"`
+	// Who named it: "admin", or "feed" (an identity feed proposed it).
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Site) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Site) GetAeTitles() []string {
+	if x != nil {
+		return x.AeTitles
+	}
+	return nil
+}
+
+func (x *Site) GetHl7Senders() []string {
+	if x != nil {
+		return x.Hl7Senders
+	}
+	return nil
+}
+
+func (x *Site) GetJoined() string {
+	if x != nil {
+		return x.Joined
+	}
+	return ""
+}
+
+func (x *Site) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// ListSitesRequest takes no argument.
+type ListSitesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+// ListSitesResponse lists the sites by name.
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sites.
+	Sites         []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
+// AddSiteRequest carries the site to register (source is ignored).
+type AddSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSiteRequest) Reset() {
+	*x = AddSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSiteRequest) ProtoMessage() {}
+
+func (x *AddSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSiteRequest.ProtoReflect.Descriptor instead.
+func (*AddSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AddSiteRequest) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// AddSiteResponse carries the site as stored.
+type AddSiteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSiteResponse) Reset() {
+	*x = AddSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSiteResponse) ProtoMessage() {}
+
+func (x *AddSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSiteResponse.ProtoReflect.Descriptor instead.
+func (*AddSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AddSiteResponse) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// RenameSiteRequest names the site and its new name.
+type RenameSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID).
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// New name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameSiteRequest) Reset() {
+	*x = RenameSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameSiteRequest) ProtoMessage() {}
+
+func (x *RenameSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameSiteRequest.ProtoReflect.Descriptor instead.
+func (*RenameSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RenameSiteRequest) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *RenameSiteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RenameSiteResponse carries the site as stored.
+type RenameSiteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameSiteResponse) Reset() {
+	*x = RenameSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameSiteResponse) ProtoMessage() {}
+
+func (x *RenameSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameSiteResponse.ProtoReflect.Descriptor instead.
+func (*RenameSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RenameSiteResponse) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// RemoveSiteRequest names the site to remove.
+type RemoveSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID).
+	Authority     string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveSiteRequest) Reset() {
+	*x = RemoveSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveSiteRequest) ProtoMessage() {}
+
+func (x *RemoveSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveSiteRequest.ProtoReflect.Descriptor instead.
+func (*RemoveSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RemoveSiteRequest) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+// RemoveSiteResponse is empty.
+type RemoveSiteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveSiteResponse) Reset() {
+	*x = RemoveSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveSiteResponse) ProtoMessage() {}
+
+func (x *RemoveSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveSiteResponse.ProtoReflect.Descriptor instead.
+func (*RemoveSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
 // ApiKey is an API key as stored: everything but its secret.
 type ApiKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -49,7 +499,7 @@ type ApiKey struct {
 
 func (x *ApiKey) Reset() {
 	*x = ApiKey{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	mi := &file_vigie_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -61,7 +511,7 @@ func (x *ApiKey) String() string {
 func (*ApiKey) ProtoMessage() {}
 
 func (x *ApiKey) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	mi := &file_vigie_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -74,7 +524,7 @@ func (x *ApiKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
 func (*ApiKey) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApiKey) GetId() string {
@@ -143,7 +593,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	mi := &file_vigie_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +605,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	mi := &file_vigie_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +618,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateApiKeyRequest) GetRole() string {
@@ -213,7 +663,7 @@ type CreateApiKeyResponse struct {
 
 func (x *CreateApiKeyResponse) Reset() {
 	*x = CreateApiKeyResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	mi := &file_vigie_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -225,7 +675,7 @@ func (x *CreateApiKeyResponse) String() string {
 func (*CreateApiKeyResponse) ProtoMessage() {}
 
 func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	mi := &file_vigie_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -238,7 +688,7 @@ func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateApiKeyResponse) GetKey() *ApiKey {
@@ -266,7 +716,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	mi := &file_vigie_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +728,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	mi := &file_vigie_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +741,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListApiKeysRequest) GetIncludeInactive() bool {
@@ -312,7 +762,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +774,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +787,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListApiKeysResponse) GetKeys() []*ApiKey {
@@ -358,7 +808,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +820,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +833,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeApiKeyRequest) GetId() string {
@@ -404,7 +854,7 @@ type RevokeApiKeyResponse struct {
 
 func (x *RevokeApiKeyResponse) Reset() {
 	*x = RevokeApiKeyResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +866,7 @@ func (x *RevokeApiKeyResponse) String() string {
 func (*RevokeApiKeyResponse) ProtoMessage() {}
 
 func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +879,7 @@ func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeApiKeyResponse) GetKey() *ApiKey {
@@ -452,7 +902,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +914,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +927,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditRecord) GetAuthority() string {
@@ -529,7 +979,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +991,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +1004,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditEntry) GetSeq() uint64 {
@@ -666,7 +1116,7 @@ type QueryAuditRequest struct {
 
 func (x *QueryAuditRequest) Reset() {
 	*x = QueryAuditRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[9]
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +1128,7 @@ func (x *QueryAuditRequest) String() string {
 func (*QueryAuditRequest) ProtoMessage() {}
 
 func (x *QueryAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[9]
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +1141,7 @@ func (x *QueryAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryAuditRequest.ProtoReflect.Descriptor instead.
 func (*QueryAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueryAuditRequest) GetIdentityId() string {
@@ -733,7 +1183,7 @@ type QueryAuditResponse struct {
 
 func (x *QueryAuditResponse) Reset() {
 	*x = QueryAuditResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[10]
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +1195,7 @@ func (x *QueryAuditResponse) String() string {
 func (*QueryAuditResponse) ProtoMessage() {}
 
 func (x *QueryAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[10]
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +1208,7 @@ func (x *QueryAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryAuditResponse.ProtoReflect.Descriptor instead.
 func (*QueryAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *QueryAuditResponse) GetEntries() []*AuditEntry {
@@ -777,7 +1227,7 @@ type VerifyAuditRequest struct {
 
 func (x *VerifyAuditRequest) Reset() {
 	*x = VerifyAuditRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[11]
+	mi := &file_vigie_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1239,7 @@ func (x *VerifyAuditRequest) String() string {
 func (*VerifyAuditRequest) ProtoMessage() {}
 
 func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[11]
+	mi := &file_vigie_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1252,7 @@ func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 // VerifyAuditResponse reports the check.
@@ -823,7 +1273,7 @@ type VerifyAuditResponse struct {
 
 func (x *VerifyAuditResponse) Reset() {
 	*x = VerifyAuditResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[12]
+	mi := &file_vigie_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1285,7 @@ func (x *VerifyAuditResponse) String() string {
 func (*VerifyAuditResponse) ProtoMessage() {}
 
 func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[12]
+	mi := &file_vigie_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1298,7 @@ func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *VerifyAuditResponse) GetEntries() uint64 {
@@ -883,7 +1333,30 @@ var File_vigie_v1_admin_proto protoreflect.FileDescriptor
 
 const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n" +
+	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n" +
+	"\x04Site\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\tae_titles\x18\x03 \x03(\tR\baeTitles\x12\x1f\n" +
+	"\vhl7_senders\x18\x04 \x03(\tR\n" +
+	"hl7Senders\x12\x16\n" +
+	"\x06joined\x18\x05 \x01(\tR\x06joined\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\x12\n" +
+	"\x10ListSitesRequest\"9\n" +
+	"\x11ListSitesResponse\x12$\n" +
+	"\x05sites\x18\x01 \x03(\v2\x0e.vigie.v1.SiteR\x05sites\"4\n" +
+	"\x0eAddSiteRequest\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"5\n" +
+	"\x0fAddSiteResponse\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"E\n" +
+	"\x11RenameSiteRequest\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"8\n" +
+	"\x12RenameSiteResponse\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"1\n" +
+	"\x11RemoveSiteRequest\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\"\x14\n" +
+	"\x12RemoveSiteResponse\"\x84\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -943,14 +1416,20 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\thead_hash\x18\x02 \x01(\tR\bheadHash\x12\x1d\n" +
 	"\n" +
 	"broken_seq\x18\x03 \x01(\x04R\tbrokenSeq\x12#\n" +
-	"\rbroken_reason\x18\x04 \x01(\tR\fbrokenReason2\x8d\x03\n" +
+	"\rbroken_reason\x18\x04 \x01(\tR\fbrokenReason2\xa5\x05\n" +
 	"\fAdminService\x12M\n" +
 	"\fCreateApiKey\x12\x1d.vigie.v1.CreateApiKeyRequest\x1a\x1e.vigie.v1.CreateApiKeyResponse\x12J\n" +
 	"\vListApiKeys\x12\x1c.vigie.v1.ListApiKeysRequest\x1a\x1d.vigie.v1.ListApiKeysResponse\x12M\n" +
 	"\fRevokeApiKey\x12\x1d.vigie.v1.RevokeApiKeyRequest\x1a\x1e.vigie.v1.RevokeApiKeyResponse\x12G\n" +
 	"\n" +
 	"QueryAudit\x12\x1b.vigie.v1.QueryAuditRequest\x1a\x1c.vigie.v1.QueryAuditResponse\x12J\n" +
-	"\vVerifyAudit\x12\x1c.vigie.v1.VerifyAuditRequest\x1a\x1d.vigie.v1.VerifyAuditResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
+	"\vVerifyAudit\x12\x1c.vigie.v1.VerifyAuditRequest\x1a\x1d.vigie.v1.VerifyAuditResponse\x12D\n" +
+	"\tListSites\x12\x1a.vigie.v1.ListSitesRequest\x1a\x1b.vigie.v1.ListSitesResponse\x12>\n" +
+	"\aAddSite\x12\x18.vigie.v1.AddSiteRequest\x1a\x19.vigie.v1.AddSiteResponse\x12G\n" +
+	"\n" +
+	"RenameSite\x12\x1b.vigie.v1.RenameSiteRequest\x1a\x1c.vigie.v1.RenameSiteResponse\x12G\n" +
+	"\n" +
+	"RemoveSite\x12\x1b.vigie.v1.RemoveSiteRequest\x1a\x1c.vigie.v1.RemoveSiteResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
 
 var (
 	file_vigie_v1_admin_proto_rawDescOnce sync.Once
@@ -964,49 +1443,70 @@ func file_vigie_v1_admin_proto_rawDescGZIP() []byte {
 	return file_vigie_v1_admin_proto_rawDescData
 }
 
-var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_vigie_v1_admin_proto_goTypes = []any{
-	(*ApiKey)(nil),                // 0: vigie.v1.ApiKey
-	(*CreateApiKeyRequest)(nil),   // 1: vigie.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),  // 2: vigie.v1.CreateApiKeyResponse
-	(*ListApiKeysRequest)(nil),    // 3: vigie.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),   // 4: vigie.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),   // 5: vigie.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),  // 6: vigie.v1.RevokeApiKeyResponse
-	(*AuditRecord)(nil),           // 7: vigie.v1.AuditRecord
-	(*AuditEntry)(nil),            // 8: vigie.v1.AuditEntry
-	(*QueryAuditRequest)(nil),     // 9: vigie.v1.QueryAuditRequest
-	(*QueryAuditResponse)(nil),    // 10: vigie.v1.QueryAuditResponse
-	(*VerifyAuditRequest)(nil),    // 11: vigie.v1.VerifyAuditRequest
-	(*VerifyAuditResponse)(nil),   // 12: vigie.v1.VerifyAuditResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*Site)(nil),                  // 0: vigie.v1.Site
+	(*ListSitesRequest)(nil),      // 1: vigie.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 2: vigie.v1.ListSitesResponse
+	(*AddSiteRequest)(nil),        // 3: vigie.v1.AddSiteRequest
+	(*AddSiteResponse)(nil),       // 4: vigie.v1.AddSiteResponse
+	(*RenameSiteRequest)(nil),     // 5: vigie.v1.RenameSiteRequest
+	(*RenameSiteResponse)(nil),    // 6: vigie.v1.RenameSiteResponse
+	(*RemoveSiteRequest)(nil),     // 7: vigie.v1.RemoveSiteRequest
+	(*RemoveSiteResponse)(nil),    // 8: vigie.v1.RemoveSiteResponse
+	(*ApiKey)(nil),                // 9: vigie.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),   // 10: vigie.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),  // 11: vigie.v1.CreateApiKeyResponse
+	(*ListApiKeysRequest)(nil),    // 12: vigie.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),   // 13: vigie.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),   // 14: vigie.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),  // 15: vigie.v1.RevokeApiKeyResponse
+	(*AuditRecord)(nil),           // 16: vigie.v1.AuditRecord
+	(*AuditEntry)(nil),            // 17: vigie.v1.AuditEntry
+	(*QueryAuditRequest)(nil),     // 18: vigie.v1.QueryAuditRequest
+	(*QueryAuditResponse)(nil),    // 19: vigie.v1.QueryAuditResponse
+	(*VerifyAuditRequest)(nil),    // 20: vigie.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil),   // 21: vigie.v1.VerifyAuditResponse
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_vigie_v1_admin_proto_depIdxs = []int32{
-	13, // 0: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
-	13, // 1: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
-	13, // 2: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
-	0,  // 3: vigie.v1.CreateApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	0,  // 4: vigie.v1.ListApiKeysResponse.keys:type_name -> vigie.v1.ApiKey
-	0,  // 5: vigie.v1.RevokeApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	13, // 6: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	7,  // 7: vigie.v1.AuditEntry.records:type_name -> vigie.v1.AuditRecord
-	7,  // 8: vigie.v1.QueryAuditRequest.record:type_name -> vigie.v1.AuditRecord
-	8,  // 9: vigie.v1.QueryAuditResponse.entries:type_name -> vigie.v1.AuditEntry
-	1,  // 10: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
-	3,  // 11: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
-	5,  // 12: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
-	9,  // 13: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
-	11, // 14: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
-	2,  // 15: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
-	4,  // 16: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
-	6,  // 17: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
-	10, // 18: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
-	12, // 19: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 0: vigie.v1.ListSitesResponse.sites:type_name -> vigie.v1.Site
+	0,  // 1: vigie.v1.AddSiteRequest.site:type_name -> vigie.v1.Site
+	0,  // 2: vigie.v1.AddSiteResponse.site:type_name -> vigie.v1.Site
+	0,  // 3: vigie.v1.RenameSiteResponse.site:type_name -> vigie.v1.Site
+	22, // 4: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
+	22, // 5: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
+	22, // 6: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
+	9,  // 7: vigie.v1.CreateApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	9,  // 8: vigie.v1.ListApiKeysResponse.keys:type_name -> vigie.v1.ApiKey
+	9,  // 9: vigie.v1.RevokeApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	22, // 10: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	16, // 11: vigie.v1.AuditEntry.records:type_name -> vigie.v1.AuditRecord
+	16, // 12: vigie.v1.QueryAuditRequest.record:type_name -> vigie.v1.AuditRecord
+	17, // 13: vigie.v1.QueryAuditResponse.entries:type_name -> vigie.v1.AuditEntry
+	10, // 14: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
+	12, // 15: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
+	14, // 16: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
+	18, // 17: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
+	20, // 18: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
+	1,  // 19: vigie.v1.AdminService.ListSites:input_type -> vigie.v1.ListSitesRequest
+	3,  // 20: vigie.v1.AdminService.AddSite:input_type -> vigie.v1.AddSiteRequest
+	5,  // 21: vigie.v1.AdminService.RenameSite:input_type -> vigie.v1.RenameSiteRequest
+	7,  // 22: vigie.v1.AdminService.RemoveSite:input_type -> vigie.v1.RemoveSiteRequest
+	11, // 23: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
+	13, // 24: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
+	15, // 25: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
+	19, // 26: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
+	21, // 27: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
+	2,  // 28: vigie.v1.AdminService.ListSites:output_type -> vigie.v1.ListSitesResponse
+	4,  // 29: vigie.v1.AdminService.AddSite:output_type -> vigie.v1.AddSiteResponse
+	6,  // 30: vigie.v1.AdminService.RenameSite:output_type -> vigie.v1.RenameSiteResponse
+	8,  // 31: vigie.v1.AdminService.RemoveSite:output_type -> vigie.v1.RemoveSiteResponse
+	23, // [23:32] is the sub-list for method output_type
+	14, // [14:23] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_admin_proto_init() }
@@ -1020,7 +1520,7 @@ func file_vigie_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigie_v1_admin_proto_rawDesc), len(file_vigie_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
