@@ -239,3 +239,64 @@ func TestEventUIDsCountPerRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestHistorySynthesis: sections newest first; the IDSV total sums each
+// acquisition's CTDIvol once (a continued report repeats one); two
+// isotopes' activities are never added; section totals.
+func TestHistorySynthesis(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openTest(t)
+	old := ctExam("3.1", "8.1", 300, "e1", 150.0, "e2", 150.0) // CTDIvol 5 + 5
+	old.Date = "2023-01-10"
+	cont := ctExam("3.2", "8.1", 300, "e2", 150.0, "e3", 150.0) // e2 repeated, e3 new: +5
+	cont.Date = "2023-01-10"
+	recent := ctExam("3.3", "8.3", 90, "e9", 90.0) // CTDIvol 3
+	recent.Date = "2024-02-01"
+	adm := func(uid, pharma, nuclide string, mbq float64) Administration {
+		return Administration{UID: uid, Radiopharmaceutical: Code{Meaning: pharma}, Radionuclide: Code{Meaning: nuclide}, Activity: q(mbq, "MBq", DimActivity)}
+	}
+	nm1 := &Exam{SOPInstanceUID: "4.1", StudyUID: "8.4", Date: "2022-05-01", Source: SourceRDSR, Domain: DomainNM, Key: siteA,
+		NM: &NMDose{Administrations: []Administration{adm("a1", "Fluorodeoxyglucose F^18^", "^18^Fluorine", 250)}}}
+	nm2 := &Exam{SOPInstanceUID: "4.2", StudyUID: "8.5", Date: "2022-06-01", Source: SourceRDSR, Domain: DomainNM, Key: siteA,
+		NM: &NMDose{Administrations: []Administration{adm("a2", "Sestamibi", "^99m^Technetium", 700), adm("a3", "Fluorodeoxyglucose F^18^", "^18^Fluorine", 200)}}}
+	for _, x := range []*Exam{old, cont, recent, nm1, nm2} {
+		if _, err := l.Put(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := l.History(ctx, []SourceKey{siteA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.CT) != 2 || h.CT[0].Date != "2024-02-01" || h.CT[1].Date != "2023-01-10" {
+		t.Fatalf("CT rows %+v, want the 2024 study first", h.CT)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"IDSV total of the continued study", h.CT[1].CTDIvolSummGy, 15},
+		{"IDSV max of the continued study", h.CT[1].CTDIvolmGy, 5},
+		{"PDL of the continued study", h.CT[1].DLPmGycm, 450},
+		{"section PDL total", h.Totals.DLPmGycm, 540},
+		{"section IDSV total", h.Totals.CTDIvolSummGy, 18},
+		{"two-isotope row: no single activity", h.NM[0].ActivityMBq, 0},
+		{"one-isotope row activity", h.NM[1].ActivityMBq, 250},
+	} {
+		if !near(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if h.NM[0].Radiopharmaceutical != "MIBI / Tc 99m, FDG / F 18" {
+		t.Errorf("two-isotope row label %q", h.NM[0].Radiopharmaceutical)
+	}
+	want := map[string]float64{"FDG / F 18": 450, "MIBI / Tc 99m": 700}
+	if len(h.Totals.NMActivities) != 2 {
+		t.Fatalf("activity totals %+v, want one per isotope", h.Totals.NMActivities)
+	}
+	for _, a := range h.Totals.NMActivities {
+		if !near(a.MBq, want[a.Label()]) {
+			t.Errorf("total of %s: %v MBq, want %v", a.Label(), a.MBq, want[a.Label()])
+		}
+	}
+}

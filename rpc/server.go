@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
 	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))

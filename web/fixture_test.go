@@ -21,6 +21,7 @@ import (
 	"vigie/rpc/auth/authtest"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/sites"
 	"vigie/store"
 	"vigie/synth"
 	"vigie/web"
@@ -156,7 +157,13 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Alerts: alerts, Keys: keys, Trail: trail,
+	// The test site is registered by name; the others are not (shown as
+	// "Établissement non référencé", never as an OID).
+	reg := sites.Open(db)
+	if _, err := reg.Add(ctx, sites.Site{Authority: c.site, Name: "CHU de Bordeaux — Pellegrin"}); err != nil {
+		t.Fatal(err)
+	}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Sites: reg, Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: auth.Chain{keys, oidc}, SignIn: signIn, Console: web.Handler()}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
