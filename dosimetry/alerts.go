@@ -227,6 +227,12 @@ type historyReader interface {
 	Histories(ctx context.Context, patients [][]ledger.SourceKey, have func(sop string) *ledger.Entry, fn func(i int, es []*ledger.Entry) error) error
 }
 
+// StudyIndex gives the source records that have exams under a study UID
+// (*ledger.Ledger).
+type StudyIndex interface {
+	StudyRecords(ctx context.Context, study string) ([]ledger.SourceKey, error)
+}
+
 // Scanner applies the alert rules to stored exams. One scanner runs one
 // scan at a time (it keeps the scan's classification cache).
 type Scanner struct {
@@ -243,6 +249,11 @@ type Scanner struct {
 	// Age, when set, gives a patient's age on an exam date when the DICOM
 	// header gives none (the k × NRD rule applies to adults only).
 	Age func(k ledger.SourceKey, date string) (float64, bool)
+	// Studies lists the source records of a study for the
+	// identity-vigilance rule (*ledger.Ledger); without it, a Source that
+	// has the method is asked, and otherwise only the scan's own exams
+	// tell which records share a study.
+	Studies StudyIndex
 
 	ev    *Evaluator
 	cache map[string][]assignment
@@ -320,10 +331,34 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	}
 	studies := map[studyKey][]*ledger.Entry{}
 	var order []studyKey
+	// The identity-vigilance rules: a report stored as a conflict, and a
+	// study UID under several source records.
+	type shared struct {
+		last *ledger.Exam
+		recs map[ledger.SourceKey]bool
+	}
+	studyRecs := map[string]*shared{}
+	var studyOrder []string
 	err := each(ctx, src, q.Site, q.From, q.To, func(e *ledger.Entry) error {
 		x := &e.Exam
-		if e.Excluded() || (q.Site != "" && x.Key.Authority != q.Site) ||
+		if (q.Site != "" && x.Key.Authority != q.Site) ||
 			(q.From != "" && x.Date < q.From) || (q.To != "" && x.Date > q.To) {
+			return nil
+		}
+		if e.Conflict != "" {
+			out = append(out, ConflictAlert(e))
+			return nil
+		}
+		if x.StudyUID != "" {
+			sh := studyRecs[x.StudyUID]
+			if sh == nil {
+				sh = &shared{recs: map[ledger.SourceKey]bool{}}
+				studyRecs[x.StudyUID] = sh
+				studyOrder = append(studyOrder, x.StudyUID)
+			}
+			sh.last, sh.recs[x.Key] = x, true
+		}
+		if e.Excluded() {
 			return nil
 		}
 		res.Exams++
@@ -350,6 +385,27 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			return a.SOPInstanceUID < b.SOPInstanceUID
 		})
 		out = append(out, s.studyAlerts(es)...)
+	}
+	idx := s.Studies
+	if idx == nil {
+		idx, _ = src.(StudyIndex)
+	}
+	for _, study := range studyOrder {
+		sh := studyRecs[study]
+		var recs []ledger.SourceKey
+		if idx != nil {
+			var err error
+			if recs, err = idx.StudyRecords(ctx, study); err != nil {
+				return nil, fmt.Errorf("dosimetry: scan: %w", err)
+			}
+		} else {
+			for k := range sh.recs {
+				recs = append(recs, k)
+			}
+		}
+		if len(recs) > 1 {
+			out = append(out, SharedStudyAlert(sh.last, recs))
+		}
 	}
 	pa, err := s.patientAlerts(ctx, patients, res)
 	if err != nil {

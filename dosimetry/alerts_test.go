@@ -404,3 +404,53 @@ func TestPerExamTypeSiteValues(t *testing.T) {
 		t.Errorf("thorax at 1500 over the site's 1000: %q", got)
 	}
 }
+
+// TestScanRaisesIdentityVigilanceAlerts: `vigie alerts scan` applies the
+// identity-vigilance rules the server applies on arrival, with the same
+// alert IDs: a study UID under two source records (also when the scan
+// selects only one site), a SOP instance re-sent under another patient.
+func TestScanRaisesIdentityVigilanceAlerts(t *testing.T) {
+	ctx := context.Background()
+	a := tapCT("a", "p1", "2025-01-01", 60)
+	b := tapCT("b", "p2", "2025-01-01", 45)
+	b.Exam.Key.Authority = "CH2"
+	b.Exam.StudyUID = a.Exam.StudyUID // a study split across two sites
+	c := tapCT("c", "p3", "2025-01-02", 30)
+	resent := c.Exam
+	resent.Key.LocalID = "p4" // the same report under another patient
+	for _, q := range []ScanQuery{{}, {Site: "CH2"}} {
+		t.Run("site="+q.Site, func(t *testing.T) {
+			db := memoryStore(t)
+			led := ledger.Open(db)
+			for _, x := range []ledger.Exam{a.Exam, b.Exam, c.Exam, resent} {
+				if _, err := led.Put(ctx, &x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := OpenAlerts(db)
+			if _, err := scanner(&AlertConfig{}).Scan(ctx, led, st, q); err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			as, err := st.List(ctx, AlertFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, al := range as {
+				kinds[al.Kind]++
+			}
+			wantConflict := 1
+			if q.Site == "CH2" {
+				wantConflict = 0 // the conflict is at site a's authority
+			}
+			if kinds[AlertSharedStudy] != 1 || kinds[AlertConflict] != wantConflict {
+				t.Errorf("alerts by kind %v, want 1 %s and %d %s", kinds, AlertSharedStudy, wantConflict, AlertConflict)
+			}
+			// The server's evaluation of the same study raises nothing new.
+			w := &AlertWatch{Ledger: led, Store: st, Scanner: func(context.Context) *Scanner { return scanner(&AlertConfig{}) }}
+			if n, err := w.Evaluate(ctx, b.Exam.Key, b.Exam.StudyUID); err != nil || n != 0 {
+				t.Errorf("the watch after the scan: %d new, %v; want the same alert, not a second", n, err)
+			}
+		})
+	}
+}

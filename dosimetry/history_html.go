@@ -8,115 +8,186 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"vigie/ledger"
+	"vigie/sites"
 )
 
-// PatientBlock is the identity printed at the top of a dose history. The
-// caller (who read it from the patient index) gives it; it is printed, never
-// logged.
+// PatientBlock is the identity printed at the top of every page of a dose
+// history. The caller (who read it from the patient index) gives it; it is
+// printed, never logged.
 type PatientBlock struct {
-	Name      string // as printed: "DUPONT Marie"
-	BirthDate string // ISO YYYY-MM-DD
-	Sex       string // M, F, O or empty
+	BirthName  string // nom de naissance
+	UsedName   string // nom d'usage, when it differs
+	FirstNames string // prénom(s)
+	BirthDate  string // ISO YYYY-MM-DD
+	Sex        string // M, F, O or empty
 }
 
-// SectionTotals are the cumulative figures of a history.
-type SectionTotals struct {
-	DAPcGycm2     float64
-	AirKermamGy   float64
-	FluoroTimeMin float64
-	CTDLPmGycm    float64
-	NMActivityMBq float64
-	NMCTDLPmGycm  float64
-	AGDmGy        float64
+// Name is the patient's name as printed: "DUPONT" or "MARTIN (née
+// DUPONT)".
+func (p PatientBlock) Name() string {
+	if p.UsedName != "" && !strings.EqualFold(p.UsedName, p.BirthName) {
+		born := "né·e"
+		switch strings.ToUpper(p.Sex) {
+		case "F":
+			born = "née"
+		case "M":
+			born = "né"
+		}
+		return strings.TrimSpace(p.UsedName + " (" + born + " " + p.BirthName + ")")
+	}
+	return p.BirthName
 }
 
-// HistoryDocument is a patient dose history ready to print: the history of
-// the ledger, its cumulative totals and the effective-dose estimate.
+// HistoryDocument is a patient's dose history ready to read or print, in
+// the format of the regional "historique dosimétrique": the standing
+// warning first, the patient block, one section per family of exams
+// (newest first, with its cumulative figures), establishments by name.
 type HistoryDocument struct {
 	Patient   PatientBlock
 	History   *ledger.History
-	Totals    SectionTotals
 	Estimate  Cumulative
 	Generated time.Time
-	// SiteNames prints a site's name instead of its assigning authority
-	// (an OID) when the caller knows it.
-	SiteNames map[string]string
 }
 
-// site returns the names of the comma-separated authorities of a row.
-func (d *HistoryDocument) site(authorities string) string {
-	if len(d.SiteNames) == 0 {
-		return authorities
-	}
-	parts := strings.Split(authorities, ", ")
-	for i, a := range parts {
-		if n, ok := d.SiteNames[a]; ok && n != "" {
-			parts[i] = n
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// NewHistoryDocument builds the printable history of a patient from the
-// stored exams of their source records (ledger.Exams of the identity's
-// members).
-func NewHistoryDocument(p PatientBlock, es []ledger.Entry, tab *Table, coef *Coefficients, now time.Time) *HistoryDocument {
+// NewHistoryDocument builds the history of a patient from the stored exams
+// of their source records (ledger.Exams of the identity's members); names
+// gives the establishments' names (sites.Registry.Names; nil: every
+// establishment is shown as sites.Unknown, never as an OID).
+func NewHistoryDocument(p PatientBlock, es []ledger.Entry, names sites.Names, tab *Table, coef *Coefficients, now time.Time) *HistoryDocument {
 	h := ledger.BuildHistory(es)
-	d := &HistoryDocument{Patient: p, History: h, Estimate: coef.EstimateAll(es, tab), Generated: now}
-	for _, r := range h.Radiology {
-		d.Totals.DAPcGycm2 += r.DAPcGycm2
-		d.Totals.AirKermamGy += r.AirKermamGy
-		d.Totals.FluoroTimeMin += r.FluoroTimeMin
-	}
-	for _, r := range h.CT {
-		d.Totals.CTDLPmGycm += r.DLPmGycm
-	}
-	for _, r := range h.NM {
-		d.Totals.NMActivityMBq += r.ActivityMBq
-		d.Totals.NMCTDLPmGycm += r.CTDLPmGycm
-	}
-	for _, r := range h.Mammography {
-		d.Totals.AGDmGy += r.AGDTotalmGy
-	}
-	return d
+	h.NameSites(names.List)
+	return &HistoryDocument{Patient: p, History: h, Estimate: coef.EstimateAll(es, tab), Generated: now}
 }
+
+// Section titles and figure labels of the regional synthesis.
+const (
+	TitleRadiology   = "Examens de radiologie conventionnelle et interventionnelle"
+	TitleCT          = "Examens de scanographie"
+	TitleNM          = "Examens de médecine nucléaire"
+	TitleMammography = "Examens de mammographie"
+)
 
 //go:embed history.html.tmpl
 var historyTmpl string
 
 var historyTemplate = template.Must(template.New("history").Funcs(template.FuncMap{
-	"num":      frNum,
+	"num":      frFigure,
 	"date":     frDate,
 	"sex":      frSex,
-	"site":     func(s string) string { return s },
 	"estimate": func() string { return EstimateLabel },
-	"sources": func(s []ledger.SourceKind) string {
-		out := make([]string, len(s))
-		for i, k := range s {
-			out[i] = map[ledger.SourceKind]string{ledger.SourceRDSR: "RDSR", ledger.SourceESR: "SR", ledger.SourceHeader: "en-tête"}[k]
-		}
-		return strings.Join(out, ", ")
+	"titles": func() map[string]string {
+		return map[string]string{"radiology": TitleRadiology, "ct": TitleCT, "nm": TitleNM, "mammography": TitleMammography}
 	},
 }).Parse(historyTmpl))
 
 // WriteHTML writes the history as a printable French HTML page (A4, print
-// stylesheet), laid out like the regional dose synthesis: the patient
-// block, the standing warning that the history is not exhaustive, one
-// table per section with its cumulative total, and the effective-dose
-// estimate with its coefficients' source. Every value is escaped.
+// stylesheet): every printed sheet repeats the patient's identity in its
+// header; the warning, the patient block, one table per section with its
+// cumulative figures, and the effective-dose estimate with its
+// coefficients' source follow. Every value is escaped.
 func (d *HistoryDocument) WriteHTML(w io.Writer) error {
-	t, err := historyTemplate.Clone()
-	if err != nil {
-		return fmt.Errorf("dosimetry: history HTML: %w", err)
-	}
-	t.Funcs(template.FuncMap{"site": d.site})
-	if err := t.Execute(w, d); err != nil {
+	if err := historyTemplate.Execute(w, d); err != nil {
 		return fmt.Errorf("dosimetry: history HTML: %w", err)
 	}
 	return nil
+}
+
+// WriteText writes the history as French text, in the order of the
+// printed document: warning, patient block, sections (blank where a
+// figure is missing, decimal comma).
+func (d *HistoryDocument) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	h, p := d.History, d.Patient
+	ew.printf("HISTORIQUE DOSIMÉTRIQUE\n\n")
+	ew.printf("Avertissement : %s\n\n", h.Warning)
+	ew.printf("Patient\n  Nom : %s\n  Prénom(s) : %s\n  Date de naissance : %s\n  Sexe : %s\n",
+		p.Name(), p.FirstNames, frDate(p.BirthDate), frSex(p.Sex))
+	t := &h.Totals
+	section := func(title string, n int, figures [][2]string, header string, rows func(tw io.Writer)) {
+		ew.printf("\n%s\n", title)
+		if n == 0 {
+			ew.printf("  Aucun examen transmis.\n")
+			return
+		}
+		for _, f := range figures {
+			ew.printf("  %s : %s\n", f[0], f[1])
+		}
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  "+header)
+		rows(tw)
+		tw.Flush()
+	}
+	section(TitleRadiology, len(h.Radiology), [][2]string{
+		{"PDS total (cGy.cm²)", frFigure(t.DAPcGycm2)}, {"Kerma dans l'air total (mGy)", frFigure(t.AirKermamGy)},
+		{"Temps total de scopie (min)", frFigure(t.FluoroTimeMin)}},
+		"Date\tExamen\tÉtablissement\tPDS (cGy.cm²)\tKerma (mGy)\tScopie (min)", func(tw io.Writer) {
+			for _, r := range h.Radiology {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					frFigure(r.DAPcGycm2), frFigure(r.AirKermamGy), frFigure(r.FluoroTimeMin))
+			}
+		})
+	section(TitleCT, len(h.CT), [][2]string{
+		{"PDL total (mGy.cm)", frFigure(t.DLPmGycm)}, {"IDSV total (mGy)", frFigure(t.CTDIvolSummGy)}},
+		"Date\tExamen\tÉtablissement\tPDL (mGy.cm)\tIDSV (mGy)\tIDSV max (mGy)", func(tw io.Writer) {
+			for _, r := range h.CT {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					frFigure(r.DLPmGycm), frFigure(r.CTDIvolSummGy), frFigure(r.CTDIvolmGy))
+			}
+		})
+	section(TitleNM, len(h.NM), [][2]string{
+		{"Activité totale (MBq)", ActivitiesText(t.NMActivities)}, {"PDL total de la partie TDM (mGy.cm)", frFigure(t.NMCTDLPmGycm)},
+		{"IDSV total de la partie TDM (mGy)", frFigure(t.NMCTDIvolSummGy)}},
+		"Date\tExamen\tÉtablissement\tRadiopharmaceutique / isotope\tActivité (MBq)\tPDL TDM (mGy.cm)\tIDSV TDM (mGy)", func(tw io.Writer) {
+			for _, r := range h.NM {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					r.Radiopharmaceutical, ActivitiesText(r.Activities), frFigure(r.CTDLPmGycm), frFigure(r.CTCTDIvolSummGy))
+			}
+		})
+	section(TitleMammography, len(h.Mammography), [][2]string{
+		{"Dose glandulaire moyenne cumulée totale (mGy)", frFigure(t.AGDTotalmGy)},
+		{"Sein droit (mGy)", frFigure(t.AGDRightmGy)}, {"Sein gauche (mGy)", frFigure(t.AGDLeftmGy)}},
+		"Date\tExamen\tÉtablissement\tDGM totale (mGy)\tSein droit (mGy)\tSein gauche (mGy)", func(tw io.Writer) {
+			for _, r := range h.Mammography {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					frFigure(r.AGDTotalmGy), frFigure(r.AGDRightmGy), frFigure(r.AGDLeftmGy))
+			}
+		})
+	ew.printf("\nDose efficace cumulée (%s) : %s mSv. %s\n", EstimateLabel, frFigure(d.Estimate.MSv), d.Estimate.Label)
+	ew.printf("\nDocument établi le %s à partir du registre régional des doses Vigie.\n", d.Generated.Format("02/01/2006 à 15:04"))
+	return ew.err
+}
+
+// ActivitiesText writes activities by radionuclide, never added
+// together: "250" for one, "FDG / F 18 : 450 ; MIBI / Tc 99m : 700" for
+// several (MBq).
+func ActivitiesText(as []ledger.Activity) string {
+	if len(as) == 1 {
+		return frFigure(as[0].MBq)
+	}
+	parts := make([]string, 0, len(as))
+	for _, a := range as {
+		if v := frFigure(a.MBq); v != "" {
+			label := a.Label()
+			if label == "" {
+				label = "non précisé"
+			}
+			parts = append(parts, label+" : "+v)
+		}
+	}
+	return strings.Join(parts, " ; ")
+}
+
+// frFigure formats a dose figure for French readers: blank when the
+// reports gave none (0), otherwise as frNum.
+func frFigure(v float64) string {
+	if v == 0 || math.IsNaN(v) {
+		return ""
+	}
+	return frNum(v)
 }
 
 // frNum formats a figure the French way: comma decimal separator, at most
@@ -167,3 +238,20 @@ func frSex(s string) string {
 	}
 	return s
 }
+
+// errWriter keeps the first write error so that WriteText can report it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, nil
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }

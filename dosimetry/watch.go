@@ -63,6 +63,7 @@ type AlertWatch struct {
 	wake    chan struct{}
 	idle    *sync.Cond
 	busy    bool
+	resumed bool // Run has queued the studies left from a previous run
 }
 
 type watchItem struct {
@@ -81,10 +82,10 @@ func (w *AlertWatch) init() {
 // Stored is the ledger.OnStored hook: it queues the exam's record and
 // study and returns at once.
 func (w *AlertWatch) Stored(_ ledger.Outcome, x *ledger.Exam) {
-	it := watchItem{x.Key, x.StudyUID}
-	if it.study == "" {
-		it.study = "sop:" + x.SOPInstanceUID
-	}
+	w.enqueue(watchItem{x.Key, ledger.StudyOf(x)})
+}
+
+func (w *AlertWatch) enqueue(it watchItem) {
 	w.mu.Lock()
 	w.init()
 	if !w.pending[it] {
@@ -104,6 +105,11 @@ func (w *AlertWatch) Run(ctx context.Context) {
 	w.mu.Lock()
 	w.init()
 	w.mu.Unlock()
+	w.resume(ctx)
+	w.mu.Lock()
+	w.resumed = true
+	w.idle.Broadcast()
+	w.mu.Unlock()
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 {
@@ -122,7 +128,7 @@ func (w *AlertWatch) Run(ctx context.Context) {
 		delete(w.pending, it)
 		w.busy = true
 		w.mu.Unlock()
-		n, err := w.Evaluate(ctx, it.key, it.study)
+		n, err := w.evaluateMarked(ctx, it)
 		if err != nil && ctx.Err() == nil && w.Log != nil {
 			w.Log.ErrorContext(ctx, "dose alerts: an exam could not be evaluated; `vigie alerts scan` will catch it up",
 				"site", it.key.Authority, "error", err.Error())
@@ -133,12 +139,13 @@ func (w *AlertWatch) Run(ctx context.Context) {
 	}
 }
 
-// Wait returns once the queue is empty and no evaluation runs (Run must
-// be running): `vigie ingest` waits before it exits.
+// Wait returns once Run has queued the studies left from a previous run,
+// the queue is empty and no evaluation runs (Run must be running): `vigie
+// ingest` waits before it exits.
 func (w *AlertWatch) Wait() {
 	w.mu.Lock()
 	w.init()
-	for len(w.queue) > 0 || w.busy {
+	for !w.resumed || len(w.queue) > 0 || w.busy {
 		w.idle.Wait()
 	}
 	w.mu.Unlock()
@@ -152,34 +159,21 @@ func (w *AlertWatch) Evaluate(ctx context.Context, key ledger.SourceKey, study s
 		return 0, fmt.Errorf("dosimetry: watch: %w", err)
 	}
 	var sel Entries
-	var last *ledger.Exam
 	for i := range es {
 		if studyOf(&es[i].Exam) == study {
 			sel = append(sel, es[i])
-			last = &sel[len(sel)-1].Exam
 		}
 	}
 	if len(sel) == 0 {
 		return 0, nil
 	}
 	s := w.Scanner(ctx)
+	if s.Studies == nil {
+		s.Studies = w.Ledger
+	}
 	alerts, err := s.Check(ctx, sel, ScanQuery{}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("dosimetry: watch: %w", err)
-	}
-	if !strings.HasPrefix(study, "sop:") {
-		recs, err := w.Ledger.StudyRecords(ctx, study)
-		if err != nil {
-			return 0, fmt.Errorf("dosimetry: watch: %w", err)
-		}
-		if len(recs) > 1 {
-			alerts = append(alerts, SharedStudyAlert(last, recs))
-		}
-	}
-	for i := range es {
-		if es[i].Conflict != "" && studyOf(&es[i].Exam) == study {
-			alerts = append(alerts, ConflictAlert(&es[i]))
-		}
 	}
 	n, err := w.Store.RaiseAll(ctx, alerts)
 	if err != nil {
@@ -203,4 +197,42 @@ func ConflictAlert(e *ledger.Entry) Alert {
 		Key: x.Key, SOP: x.SOPInstanceUID, StudyUID: x.StudyUID, Date: x.Date, Indicator: "conflict", Unit: "",
 		Message: "identitovigilance : ce rapport de dose avait déjà été reçu pour " + what +
 			" ; le premier est conservé, celui-ci est gardé pour trace sans être compté"}
+}
+
+// resume queues the studies whose exams were committed and never
+// evaluated (the ledger's markers, see ledger.Pending): exams acknowledged
+// just before the previous process stopped, or stored by a command that
+// does not evaluate.
+func (w *AlertWatch) resume(ctx context.Context) {
+	ps, err := w.Ledger.Pending(ctx)
+	if err != nil {
+		if ctx.Err() == nil && w.Log != nil {
+			w.Log.ErrorContext(ctx, "dose alerts: the exams left to evaluate could not be read; `vigie alerts scan` will catch them up", "error", err.Error())
+		}
+		return
+	}
+	for _, p := range ps {
+		w.enqueue(watchItem{p.Key, p.Study})
+	}
+	if len(ps) > 0 && w.Log != nil {
+		w.Log.InfoContext(ctx, "dose alerts: evaluating the studies left from the previous run", "studies", len(ps))
+	}
+}
+
+// evaluateMarked evaluates one queued study and, once its alerts are
+// stored, clears the ledger's marker as it was read before the evaluation
+// (a newer exam's marker stays).
+func (w *AlertWatch) evaluateMarked(ctx context.Context, it watchItem) (int, error) {
+	p, marked, err := w.Ledger.PendingOf(ctx, it.key, it.study)
+	if err != nil {
+		return 0, fmt.Errorf("dosimetry: watch: %w", err)
+	}
+	n, err := w.Evaluate(ctx, it.key, it.study)
+	if err != nil || !marked {
+		return n, err
+	}
+	if err := w.Ledger.Evaluated(ctx, p); err != nil {
+		return n, fmt.Errorf("dosimetry: watch: %w", err)
+	}
+	return n, nil
 }

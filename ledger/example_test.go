@@ -3,7 +3,6 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"vigie/ledger"
 	"vigie/store"
@@ -56,7 +55,7 @@ func ExampleLedger_Put() {
 	// 2024-03-01 TDM thorax: DLP 77.27 mGy.cm
 }
 
-func ExampleHistory_WriteText() {
+func ExampleLedger_History() {
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		panic(err)
@@ -76,21 +75,8 @@ func ExampleHistory_WriteText() {
 		panic(err)
 	}
 	h, _ := l.History(ctx, []ledger.SourceKey{key})
-	h.Warning = "(avertissement)"
-	h.WriteText(os.Stdout)
+	r := h.Mammography[0]
+	fmt.Printf("%s %s: %.2f mGy (right %.2f, left %.2f)\n", r.Date, r.Procedure, r.AGDTotalmGy, r.AGDRightmGy, r.AGDLeftmGy)
 	// Output:
-	// (avertissement)
-	//
-	// Radiologie conventionnelle et interventionnelle
-	//   aucun examen
-	//
-	// Scanographie
-	//   aucun examen
-	//
-	// Médecine nucléaire
-	//   aucun examen
-	//
-	// Mammographie
-	//   Date        Acte                     DGM totale (mGy)  DGM droite (mGy)  DGM gauche (mGy)  Établissement
-	//   2024-06-01  Mammographie bilatérale  2.58              1.28              1.30              1.2.250.1.71.4.2.7.1
+	// 2024-06-01 Mammographie bilatérale: 2.58 mGy (right 1.28, left 1.30)
 }

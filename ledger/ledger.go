@@ -11,8 +11,11 @@
 // Exactly once. Put de-duplicates on three levels, inside one transaction:
 //   - the SOP Instance UID: the same object sent twice is a no-op;
 //   - the irradiation event UID (and the radiopharmaceutical administration
-//     UID): a cumulative or "continued" RDSR that repeats events already
-//     stored has their figures taken out of what it counts;
+//     UID), within one source record: a cumulative or "continued" RDSR that
+//     repeats events already stored for the same record has their figures
+//     taken out of what it counts. An event UID met under another record
+//     takes nothing out of this one's figures (a UID re-used by a device,
+//     or a report mis-keyed to another patient, must not erase a dose);
 //   - the study, within one source record: for a study and domain (CT,
 //     projection, mammography, NM) of a source record covered by a dose SR
 //     of that same record, image-header figures are not counted. A header
@@ -39,11 +42,14 @@
 //	l/d/<authority> NUL <date> NUL <sop uid>             → Entry (binary, see codec.go)
 //	l/x/<sop instance uid>                              → 0x02 <authority> NUL <date>: where its row is
 //	l/k/<authority> NUL <local id> NUL <sop uid>         → <date> (exams of a source record)
-//	l/e/<event or administration uid>                    → sop uid that first counted it
+//	l/f/<authority> NUL <local id> NUL <event or administration uid>
+//	                                                    → sop uid that first counted it for that record
 //	l/t/<authority> NUL <local id> NUL <study uid> NUL <domain> NUL <source> NUL <sop>
 //	                                                    → empty (supersession of headers, per source record)
 //	l/u/<study uid> NUL <authority> NUL <local id>       → empty (the source records of a study)
-//	l/v                                                 → layout version (one byte, 3)
+//	l/v                                                 → layout version (one byte, 4)
+//	l/q/<authority> NUL <local id> NUL <study uid or "sop:" sop uid>
+//	                                                    → commit time: exams still to evaluate for alerts (see Pending)
 //
 // A conflict's row is keyed by its row id, the SOP instance followed by
 // "#conflict-" and a hash of its record and study (see Entry.RowID).
@@ -61,7 +67,10 @@
 // understands a layout-1 value wherever one is met. Layout 2 kept the
 // supersession index by study alone (l/s/, no longer read): Open builds
 // l/t/ and l/u/ from the rows and gives back their figures to header exams
-// that a dose SR of another source record had superseded.
+// that a dose SR of another source record had superseded. Layout 3 kept the
+// event markers by UID alone (l/e/, no longer read): Open builds l/f/ per
+// source record and gives back to each exam the figures that an event of
+// another record had taken out of it.
 //
 // Writes are the store's transactions: the entry, its indexes and its
 // event markers are stored together, or none of them is. They are on disk
@@ -226,7 +235,7 @@ var (
 	prefixExam   = []byte("l/x/")
 	prefixRow    = []byte("l/d/")
 	prefixKey    = []byte("l/k/")
-	prefixEvent  = []byte("l/e/")
+	prefixEvent  = []byte("l/f/")
 	prefixStudy  = []byte("l/t/")
 	prefixShared = []byte("l/u/")
 	errDuplicate = errors.New("duplicate")
@@ -235,8 +244,19 @@ var (
 // formatPointer starts an l/x/ value of layout 2: where the exam's row is.
 const formatPointer = 0x02
 
-func examKey(sop string) []byte  { return append(bytes.Clone(prefixExam), sop...) }
-func eventKey(uid string) []byte { return append(bytes.Clone(prefixEvent), uid...) }
+func examKey(sop string) []byte { return append(bytes.Clone(prefixExam), sop...) }
+
+// eventKey is the marker of an irradiation event (or administration)
+// counted for a source record.
+func eventKey(k SourceKey, uid string) []byte {
+	b := make([]byte, 0, len(prefixEvent)+len(k.Authority)+len(k.LocalID)+len(uid)+2)
+	b = append(b, prefixEvent...)
+	b = append(b, k.Authority...)
+	b = append(b, 0)
+	b = append(b, k.LocalID...)
+	b = append(b, 0)
+	return append(b, uid...)
+}
 
 // sitePrefix is the prefix of a site's exam rows.
 func sitePrefix(authority string) []byte {
@@ -345,8 +365,10 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 		var out Outcome
 		err := store.Update(l.db, func(txn *badger.Txn) error {
 			var err error
-			out, err = l.put(txn, ex)
-			return err
+			if out, err = l.put(txn, ex); err != nil {
+				return err
+			}
+			return l.markPending(txn, ex)
 		})
 		switch {
 		case errors.Is(err, errDuplicate):
@@ -386,14 +408,14 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 	}
 	sort.Strings(uids)
 	for _, uid := range uids {
-		_, err := txn.Get(eventKey(uid))
+		_, err := txn.Get(eventKey(ex.Key, uid))
 		switch {
 		case err == nil:
 			e.RepeatedEvents++
 			e.Counted.sub(figs[uid])
 		case errors.Is(err, badger.ErrKeyNotFound):
 			e.NewEvents++
-			if err := txn.Set(eventKey(uid), []byte(ex.SOPInstanceUID)); err != nil {
+			if err := txn.Set(eventKey(ex.Key, uid), []byte(ex.SOPInstanceUID)); err != nil {
 				return out, err
 			}
 		default:

@@ -205,7 +205,7 @@ func TestHistorySectionsAndIdentity(t *testing.T) {
 	// The identity holding both source records sees everything; each record
 	// alone sees only its own exams (what an unmerge gives back).
 	h, _ := l.History(ctx, []SourceKey{siteA, siteB})
-	if len(h.NM) != 1 || !near(h.NM[0].ActivityMBq, 394) || !near(h.NM[0].CTDLPmGycm, 350) || h.NM[0].Radiopharmaceutical != "FDG (F-18)" {
+	if len(h.NM) != 1 || !near(h.NM[0].ActivityMBq, 394) || !near(h.NM[0].CTDLPmGycm, 350) || h.NM[0].Radiopharmaceutical != "FDG / F 18" {
 		t.Errorf("NM rows = %+v, want one FDG row of 394 MBq with a 350 mGy.cm CT part", h.NM)
 	}
 	if len(h.CT) != 1 || !near(h.CT[0].DLPmGycm, 100) {

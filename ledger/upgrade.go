@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -15,7 +16,7 @@ import (
 
 // layoutVersion is the ledger layout this build writes (see the package
 // doc). layoutKey holds it.
-const layoutVersion = 3
+const layoutVersion = 4
 
 var layoutKey = []byte("l/v")
 
@@ -63,8 +64,13 @@ func (l *Ledger) upgrade() error {
 			return nil
 		}
 	}
-	if err := l.reindex(); err != nil {
-		return fmt.Errorf("index the stored exams by source record (layout %d; the next start resumes): %w", layoutVersion, err)
+	if version == nil || version[0] < 3 {
+		if err := l.reindex(); err != nil {
+			return fmt.Errorf("index the stored exams by source record (layout 3; the next start resumes): %w", err)
+		}
+	}
+	if err := l.rescopeEvents(); err != nil {
+		return fmt.Errorf("scope the event markers per source record (layout 4; the next start resumes): %w", err)
 	}
 	if err := store.Update(l.db, func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
 		return fmt.Errorf("record the layout version: %w", err)
@@ -228,4 +234,131 @@ func (l *Ledger) reindex() error {
 			"headers_restored", restored, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 	}
 	return nil
+}
+
+// rescopeEvents builds the layout-4 event markers (l/f/, per source
+// record) from the exam rows and recounts each record's exams in the order
+// they were stored, as Put counts them: an exam whose figures an event of
+// another record had taken out (layout 3 marked events by UID alone) gets
+// them back. It reads one source record at a time through l/k/ and is
+// idempotent: a conversion cut short is run again whole.
+func (l *Ledger) rescopeEvents() error {
+	start := time.Now()
+	var records, restored int
+	after := prefixKey
+	for {
+		type record struct {
+			key SourceKey
+			es  []*Entry
+		}
+		var batch []record
+		var last []byte
+		n := 0
+		err := l.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey})
+			defer it.Close()
+			for it.Seek(after); it.Valid(); it.Next() {
+				item := it.Item()
+				if bytes.Equal(item.Key(), after) {
+					continue
+				}
+				rest := item.Key()[len(prefixKey):]
+				auth, rest, ok1 := bytes.Cut(rest, []byte{0})
+				local, sop, ok2 := bytes.Cut(rest, []byte{0})
+				if !ok1 || !ok2 {
+					return fmt.Errorf("corrupt record key %q", item.Key())
+				}
+				k := SourceKey{Authority: string(auth), LocalID: string(local)}
+				if len(batch) == 0 || batch[len(batch)-1].key != k {
+					if n >= upgradeBatch {
+						return nil // the batch ends at a record's boundary
+					}
+					batch = append(batch, record{key: k})
+				}
+				last = item.KeyCopy(last[:0])
+				e, err := getEntry(txn, string(sop))
+				if err != nil {
+					return fmt.Errorf("exam %s of %s: %w", sop, k, err)
+				}
+				r := &batch[len(batch)-1]
+				r.es = append(r.es, e)
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		err = store.Update(l.db, func(txn *badger.Txn) error {
+			for _, r := range batch {
+				sort.SliceStable(r.es, func(i, j int) bool {
+					a, b := r.es[i], r.es[j]
+					if !a.StoredAt.Equal(b.StoredAt) {
+						return a.StoredAt.Before(b.StoredAt)
+					}
+					return a.Exam.SOPInstanceUID < b.Exam.SOPInstanceUID
+				})
+				seen := map[string]bool{}
+				for _, e := range r.es {
+					if e.Conflict != "" {
+						continue
+					}
+					c := *e
+					for _, uid := range recount(&c, seen) {
+						if err := txn.Set(eventKey(r.key, uid), []byte(e.Exam.SOPInstanceUID)); err != nil {
+							return err
+						}
+					}
+					if c.NewEvents != e.NewEvents || c.RepeatedEvents != e.RepeatedEvents || c.Counted != e.Counted {
+						restored++
+						if err := writeEntry(txn, &c); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		records += len(batch)
+		after = bytes.Clone(last)
+	}
+	if records > 0 {
+		slog.Info("ledger: event markers scoped per source record (layout 4)", "records", records,
+			"exams_recounted", restored, "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+	}
+	return nil
+}
+
+// recount sets e's counted figures as Put counts them, seen holding the
+// events already counted for the record (updated), and returns the events
+// e counts first.
+func recount(e *Entry, seen map[string]bool) []string {
+	e.Counted, e.NewEvents, e.RepeatedEvents = e.Reported, 0, 0
+	figs := e.Exam.eventFigures()
+	uids := make([]string, 0, len(figs))
+	for uid := range figs {
+		uids = append(uids, uid)
+	}
+	sort.Strings(uids)
+	var first []string
+	for _, uid := range uids {
+		if seen[uid] {
+			e.RepeatedEvents++
+			e.Counted.sub(figs[uid])
+			continue
+		}
+		seen[uid] = true
+		e.NewEvents++
+		first = append(first, uid)
+	}
+	if len(figs) > 0 && e.NewEvents == 0 {
+		e.Counted = Totals{}
+	}
+	return first
 }

@@ -54,7 +54,7 @@ func TestSearchWithoutBasisShowsWhatIsNeededToChoose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.admin("admin").SetSite(ctx, connect.NewRequest(&v1.SetSiteRequest{Site: &v1.Site{Authority: siteB, Name: "CH de Bayonne"}})); err != nil {
+	if _, err := f.admin("admin").AddSite(ctx, connect.NewRequest(&v1.AddSiteRequest{Site: &v1.Site{Authority: siteB, Name: "CH de Bayonne"}})); err != nil {
 		t.Fatal(err)
 	}
 	f.follow()

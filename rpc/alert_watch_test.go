@@ -208,3 +208,28 @@ func BenchmarkAlertDelay(b *testing.B) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.Logf("acknowledgement to alert visible, %d files at %d/s: p50 %v, p99 %v", len(all), rate, p50, p99)
 }
+
+// TestAlertWatchEvaluatesLeftovers: exams acknowledged while no watch ran
+// (the server stopped with them queued) are evaluated when the next watch
+// starts, and their markers cleared once their alerts are stored.
+func TestAlertWatchEvaluatesLeftovers(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	f.submitFile(t, "pacs-a", "first", withTags(t, "openrem/CT-RDSR-Siemens-Multi-1.dcm", map[tag.Tag]string{tag.PatientID: "P1", tag.IssuerOfPatientID: siteA}))
+	f.submitFile(t, "pacs-a", "again", withTags(t, "openrem/CT-RDSR-Siemens-Multi-1.dcm", map[tag.Tag]string{tag.PatientID: "P2", tag.IssuerOfPatientID: siteA}))
+	if ps, err := f.ledger.Pending(ctx); err != nil || len(ps) != 2 {
+		t.Fatalf("left to evaluate before the watch: %+v %v, want 2 studies", ps, err)
+	}
+	if as, _ := f.alerts.List(ctx, dosimetry.AlertFilter{}); len(as) != 0 {
+		t.Fatalf("alerts before any evaluation: %+v", as)
+	}
+	w := f.watched(t, nil)
+	w.Wait()
+	as, err := f.alerts.List(ctx, dosimetry.AlertFilter{Kind: dosimetry.AlertConflict})
+	if err != nil || len(as) != 1 || as[0].Key.LocalID != "P2" {
+		t.Errorf("conflict alerts after the restart %+v %v, want one on P2", as, err)
+	}
+	if ps, err := f.ledger.Pending(ctx); err != nil || len(ps) != 0 {
+		t.Errorf("left to evaluate after the watch: %+v %v, want none", ps, err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/sites"
 )
 
 // DoseService serves vigie.v1.DoseService over the dose ledger, the patient
@@ -32,6 +33,9 @@ type DoseService struct {
 	Index  *mpi.Index
 	Ledger *ledger.Ledger
 	Alerts *dosimetry.AlertStore
+	// Sites names the establishments (nil: each is shown as
+	// sites.Unknown, never as its OID).
+	Sites *sites.Registry
 	// Types and NRD default to the shipped tables.
 	Types *dosimetry.Table
 	NRD   *dosimetry.NRDTable
@@ -183,42 +187,79 @@ func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[v
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	h.NameSites(names.List)
 	since, until := m.GetSince(), m.GetUntil()
-	out := &vigiev1.DoseHistory{IdentityId: ident.ID.String(), Warnings: []string{h.Warning}}
+	g := ident.Golden
+	out := &vigiev1.DoseHistory{IdentityId: ident.ID.String(), Warnings: []string{h.Warning},
+		Patient: &vigiev1.PatientBlock{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames, BirthDate: g.BirthDate, Sex: g.Sex}}
 	if restricted {
 		out.Warnings = append(out.Warnings, "Seuls les examens des établissements de l'appelant sont montrés.")
 	}
 	if slices.Contains(ident.Attributes, "DOUT") || slices.Contains(ident.Attributes, "COLP") {
 		out.Warnings = append(out.Warnings, "L'identité est douteuse ou en collision potentielle : l'historique peut mêler ou omettre des examens.")
 	}
-	for _, r := range slices.Backward(h.Radiology) {
+	// Rows come newest first; the totals are those of the rows shown.
+	var shown ledger.History
+	for _, r := range h.Radiology {
 		if inPeriod(r.Date, since, until) {
+			shown.Radiology = append(shown.Radiology, r)
 			out.Radiology = append(out.Radiology, &vigiev1.RadiologyRow{Date: r.Date, Procedure: r.Procedure,
 				DapTotalCgyCm2: opt(r.DAPcGycm2), AirKermaTotalMgy: opt(r.AirKermamGy), FluoroTimeMin: opt(r.FluoroTimeMin),
-				Site: r.Site, ExamId: firstExam(r.Exams), Interventional: r.FluoroTimeMin > 0 || r.AirKermamGy > 0})
+				Site: r.SiteName, ExamId: firstExam(r.Exams), Interventional: r.FluoroTimeMin > 0 || r.AirKermamGy > 0})
 		}
 	}
-	for _, r := range slices.Backward(h.CT) {
+	for _, r := range h.CT {
 		if inPeriod(r.Date, since, until) {
+			shown.CT = append(shown.CT, r)
 			out.Ct = append(out.Ct, &vigiev1.CtRow{Date: r.Date, Procedure: r.Procedure, DlpTotalMgyCm: opt(r.DLPmGycm),
-				CtdivolMgy: opt(r.CTDIvolmGy), Site: r.Site, ExamId: firstExam(r.Exams)})
+				CtdivolMgy: opt(r.CTDIvolmGy), CtdivolTotalMgy: opt(r.CTDIvolSummGy), Site: r.SiteName, ExamId: firstExam(r.Exams)})
 		}
 	}
-	for _, r := range slices.Backward(h.NM) {
+	for _, r := range h.NM {
 		if inPeriod(r.Date, since, until) {
+			shown.NM = append(shown.NM, r)
 			out.NuclearMedicine = append(out.NuclearMedicine, &vigiev1.NuclearMedicineRow{Date: r.Date, Procedure: r.Procedure,
 				ActivityMbq: opt(r.ActivityMBq), Radiopharmaceutical: r.Radiopharmaceutical, DlpTotalMgyCm: opt(r.CTDLPmGycm),
-				CtdivolMgy: opt(r.CTCTDIvolmGy), Site: r.Site, ExamId: firstExam(r.Exams)})
+				CtdivolMgy: opt(r.CTCTDIvolmGy), CtCtdivolTotalMgy: opt(r.CTCTDIvolSummGy), Activities: activitiesProto(r.Activities),
+				Site: r.SiteName, ExamId: firstExam(r.Exams)})
 		}
 	}
-	for _, r := range slices.Backward(h.Mammography) {
+	for _, r := range h.Mammography {
 		if inPeriod(r.Date, since, until) {
+			shown.Mammography = append(shown.Mammography, r)
 			out.Mammography = append(out.Mammography, &vigiev1.MammographyRow{Date: r.Date, Procedure: r.Procedure,
 				AgdTotalMgy: opt(r.AGDTotalmGy), AgdRightMgy: opt(r.AGDRightmGy), AgdLeftMgy: opt(r.AGDLeftmGy),
-				Site: r.Site, ExamId: firstExam(r.Exams)})
+				Site: r.SiteName, ExamId: firstExam(r.Exams)})
 		}
 	}
+	t := shown.Sum()
+	out.Totals = &vigiev1.DoseHistoryTotals{DapTotalCgyCm2: opt(t.DAPcGycm2), AirKermaTotalMgy: opt(t.AirKermamGy),
+		FluoroTimeMin: opt(t.FluoroTimeMin), DlpTotalMgyCm: opt(t.DLPmGycm), CtdivolTotalMgy: opt(t.CTDIvolSummGy),
+		NmActivities: activitiesProto(t.NMActivities), NmCtDlpTotalMgyCm: opt(t.NMCTDLPmGycm), NmCtCtdivolTotalMgy: opt(t.NMCTDIvolSummGy),
+		AgdTotalMgy: opt(t.AGDTotalmGy), AgdRightMgy: opt(t.AGDRightmGy), AgdLeftMgy: opt(t.AGDLeftmGy)}
 	return connect.NewResponse(&vigiev1.GetDoseHistoryResponse{History: out}), nil
+}
+
+// siteNames reads the site registry (every establishment Unknown without
+// one).
+func (s *DoseService) siteNames(ctx context.Context) (sites.Names, error) {
+	if s.Sites == nil {
+		return nil, nil
+	}
+	return s.Sites.Names(ctx)
+}
+
+func activitiesProto(as []ledger.Activity) []*vigiev1.IsotopeActivity {
+	out := make([]*vigiev1.IsotopeActivity, 0, len(as))
+	for _, a := range as {
+		out = append(out, &vigiev1.IsotopeActivity{Radiopharmaceutical: a.Radiopharmaceutical, Radionuclide: a.Radionuclide,
+			Label: a.Label(), ActivityMbq: a.MBq})
+	}
+	return out
 }
 
 func firstExam(ids []string) string {
@@ -251,11 +292,11 @@ func modalityOf(e *ledger.Entry) vigiev1.Modality {
 }
 
 // examToProto converts a stored exam with the figures it reported.
-func examToProto(e *ledger.Entry, identity string) *vigiev1.Exam {
+func examToProto(e *ledger.Entry, identity string, names sites.Names) *vigiev1.Exam {
 	x := &e.Exam
 	t := e.Reported
 	out := &vigiev1.Exam{Id: x.SOPInstanceUID, Record: &vigiev1.SourceKey{Authority: x.Key.Authority, LocalId: x.Key.LocalID},
-		IdentityId: identity, Site: x.Key.Authority, Device: x.Device.String(), Modality: modalityOf(e), Date: x.Date,
+		IdentityId: identity, Site: names.Of(x.Key.Authority), Device: x.Device.String(), Modality: modalityOf(e), Date: x.Date,
 		Procedure: x.Procedure, StudyInstanceUid: x.StudyUID, SopInstanceUid: x.SOPInstanceUID,
 		DapTotalCgyCm2: opt(ledger.CGyCm2(t.DAP)), AirKermaTotalMgy: opt(t.RP), FluoroTimeMin: opt(t.FluoroTime / 60),
 		DlpTotalMgyCm: opt(t.DLP), CtdivolMgy: opt(t.CTDIvolMax), ActivityMbq: opt(t.Activity),
@@ -380,6 +421,10 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 	out := &vigiev1.ListExamsResponse{}
 	if off < len(entries) {
 		end := min(off+size, len(entries))
+		names, err := s.siteNames(ctx)
+		if err != nil {
+			return nil, ConnectError(err)
+		}
 		for i := off; i < end; i++ {
 			e := &entries[i]
 			id, ok := identityOf[e.Exam.Key]
@@ -389,7 +434,7 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 				}
 				identityOf[e.Exam.Key] = id
 			}
-			out.Exams = append(out.Exams, examToProto(e, id))
+			out.Exams = append(out.Exams, examToProto(e, id, names))
 			audit.TouchRecord(ctx, e.Exam.Key.Authority, e.Exam.Key.LocalID)
 		}
 		if end < len(entries) {
@@ -420,9 +465,9 @@ func NewAlertWatch(ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertSto
 		}}
 }
 
-func alertToProto(a *dosimetry.Alert) *vigiev1.Alert {
+func alertToProto(a *dosimetry.Alert, names sites.Names) *vigiev1.Alert {
 	out := &vigiev1.Alert{Id: a.ID, Created: timestamppb.New(a.RaisedAt), Kind: a.Kind, Message: a.Message, ExamId: a.SOP,
-		IdentityId: a.Identity, Site: a.Site, Value: a.Value, Threshold: a.Threshold, Unit: a.Unit}
+		IdentityId: a.Identity, Site: a.Site, SiteName: names.Of(a.Site), Value: a.Value, Threshold: a.Threshold, Unit: a.Unit}
 	if n := len(a.Acks); n > 0 {
 		last := a.Acks[n-1]
 		out.Acknowledged, out.AcknowledgedBy, out.Comment = timestamppb.New(last.At), last.Actor, last.Comment
@@ -449,6 +494,10 @@ func (s *DoseService) ListAlerts(ctx context.Context, req *connect.Request[vigie
 	out := &vigiev1.ListAlertsResponse{}
 	if off < len(alerts) {
 		end := min(off+size, len(alerts))
+		names, err := s.siteNames(ctx)
+		if err != nil {
+			return nil, ConnectError(err)
+		}
 		for i := off; i < end; i++ {
 			a := &alerts[i]
 			if a.Identity == "" && s.Index != nil {
@@ -459,7 +508,7 @@ func (s *DoseService) ListAlerts(ctx context.Context, req *connect.Request[vigie
 					a.Identity = id.String()
 				}
 			}
-			out.Alerts = append(out.Alerts, alertToProto(a))
+			out.Alerts = append(out.Alerts, alertToProto(a, names))
 			audit.TouchRecord(ctx, a.Key.Authority, a.Key.LocalID)
 		}
 		if end < len(alerts) {
@@ -494,7 +543,11 @@ func (s *DoseService) AcknowledgeAlert(ctx context.Context, req *connect.Request
 		return nil, ConnectError(err)
 	}
 	audit.TouchRecord(ctx, a.Key.Authority, a.Key.LocalID)
-	return connect.NewResponse(&vigiev1.AcknowledgeAlertResponse{Alert: alertToProto(a)}), nil
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	return connect.NewResponse(&vigiev1.AcknowledgeAlertResponse{Alert: alertToProto(a, names)}), nil
 }
 
 // evaluator builds the NRD evaluator of one request; the patient's sex
@@ -534,6 +587,10 @@ func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigi
 		return nil, ConnectError(err)
 	}
 	_, nrd := s.tables()
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
 	out := &vigiev1.EvaluateNrdResponse{TableSource: strings.TrimSpace(nrd.Source.Decision + " " + nrd.Source.Journal)}
 	for _, e := range evs {
 		required := nrd.Survey.MinAdults
@@ -541,7 +598,7 @@ func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigi
 			required = nrd.Survey.MinChildren
 		}
 		for _, st := range e.Stats {
-			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, Site: e.Site, Device: e.Device, Indicator: string(st.Indicator),
+			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, Site: e.Site, SiteName: names.Of(e.Site), Device: e.Device, Indicator: string(st.Indicator),
 				Unit: st.Unit, Count: int32(st.N), Required: int32(required), Median: st.Median,
 				Q1: st.Q1, Q3: st.Q3, Min: st.Min, Max: st.Max,
 				AboveNrd: st.AboveNRD, AboveGuideValue: st.AboveVGD, Remarks: slices.Clone(e.Reasons)}

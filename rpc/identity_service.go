@@ -21,6 +21,7 @@ import (
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/sites"
 )
 
 // IdentityService serves vigie.v1.IdentityService over the patient index and
@@ -37,9 +38,9 @@ type IdentityService struct {
 	// Gate decides who reads and changes which patient (access.go); nil
 	// is a Gate without access codes nor break-the-glass.
 	Gate *Gate
-	// Access names the sites of restricted search results; nil shows
-	// them unnamed.
-	Access *auth.Access
+	// Sites names the establishments of restricted search results
+	// (package sites); nil shows each as sites.Unknown.
+	Sites *sites.Registry
 }
 
 func (s *IdentityService) gate() *Gate {
@@ -282,7 +283,7 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	var sites map[string]string
+	var names sites.Names // read at the first restricted hit
 	out := &vigiev1.SearchIdentitiesResponse{}
 	if !s.Search.Ready() {
 		out.Partial, out.Notice = true, catchingUpNotice
@@ -307,13 +308,13 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 			if hidden(ident.Attributes) {
 				continue // out of a vigilance's scope: not even its name
 			}
-			if sites == nil {
-				if sites, err = s.siteNames(ctx); err != nil {
+			if names == nil {
+				if names, err = s.siteNames(ctx); err != nil {
 					return nil, ConnectError(err)
 				}
 			}
 			audit.Touch(ctx, h.ID)
-			out.Results = append(out.Results, restrictedResult(&h, sites))
+			out.Results = append(out.Results, restrictedResult(&h, names))
 			continue
 		}
 		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
@@ -337,23 +338,27 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 	return connect.NewResponse(out), nil
 }
 
-// siteNames returns the names of the sites (none without a directory).
-func (s *IdentityService) siteNames(ctx context.Context) (map[string]string, error) {
-	if s.Access == nil {
-		return map[string]string{}, nil
+// siteNames reads the site registry (never nil: an empty lookup without
+// one, every establishment then sites.Unknown).
+func (s *IdentityService) siteNames(ctx context.Context) (sites.Names, error) {
+	if s.Sites == nil {
+		return sites.Names{}, nil
 	}
-	sites, err := s.Access.Sites()
+	names, err := s.Sites.Names(ctx)
 	if err != nil {
 		return nil, s.gate().internal(ctx, "site names", err)
 	}
-	return sites, nil
+	if names == nil {
+		names = sites.Names{}
+	}
+	return names, nil
 }
 
 // restrictedResult is what a caller without a basis sees of a hit: what
 // is needed to choose (names, sex, birth year, sites by name), nothing
 // that identifies the patient further (no birth date, address, phone,
 // INS, source records).
-func restrictedResult(h *search.Hit, sites map[string]string) *vigiev1.SearchResult {
+func restrictedResult(h *search.Hit, names sites.Names) *vigiev1.SearchResult {
 	g := &h.Golden
 	golden := RecordToProto(matcher.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
 		FirstName: g.FirstName, Sex: g.Sex})
@@ -362,16 +367,12 @@ func restrictedResult(h *search.Hit, sites map[string]string) *vigiev1.SearchRes
 	if len(g.BirthDate) >= 4 {
 		r.BirthYear = strings.ToValidUTF8(g.BirthDate[:4], "")
 	}
-	var names []string
+	var shown []string
 	for _, src := range h.Sources {
-		n := sites[src.Authority]
-		if n == "" {
-			n = "établissement non nommé"
-		}
-		names = append(names, n)
+		shown = append(shown, names.Of(src.Authority))
 	}
-	slices.Sort(names)
-	r.SiteNames = slices.Compact(names)
+	slices.Sort(shown)
+	r.SiteNames = slices.Compact(shown)
 	if RepairText(r) > 0 {
 		r.Notice = textNotice
 	}

@@ -163,10 +163,21 @@ func matrixRows() map[string]row {
 			req: func(patients, scenario) proto.Message { return &v1.VerifyAuditRequest{} }},
 		vigiev1connect.AdminServiceApproveApiKeyProcedure: {roles: []auth.Role{A, V, R}, ok: "not_found",
 			req: func(patients, scenario) proto.Message { return &v1.ApproveApiKeyRequest{Id: "0000000000000000"} }},
-		vigiev1connect.AdminServiceSetSiteProcedure: {roles: []auth.Role{A}, ok: "invalid_argument",
-			req: func(patients, scenario) proto.Message { return &v1.SetSiteRequest{Site: &v1.Site{Authority: siteA}} }},
-		vigiev1connect.AdminServiceListSitesProcedure: {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+		// The site registry: admin only (the other roles read the names
+		// inside the answers). The calls change nothing: a site without a
+		// name, and an authority nobody registered.
+		vigiev1connect.AdminServiceListSitesProcedure: {roles: []auth.Role{A}, ok: "ok",
 			req: func(patients, scenario) proto.Message { return &v1.ListSitesRequest{} }},
+		vigiev1connect.AdminServiceAddSiteProcedure: {roles: []auth.Role{A}, ok: "invalid_argument",
+			req: func(patients, scenario) proto.Message { return &v1.AddSiteRequest{Site: &v1.Site{Authority: siteA}} }},
+		vigiev1connect.AdminServiceRenameSiteProcedure: {roles: []auth.Role{A}, ok: "not_found",
+			req: func(patients, scenario) proto.Message {
+				return &v1.RenameSiteRequest{Authority: "1.2.250.1.71.4.2.7.999", Name: "Nulle part"}
+			}},
+		vigiev1connect.AdminServiceRemoveSiteProcedure: {roles: []auth.Role{A}, ok: "not_found",
+			req: func(patients, scenario) proto.Message {
+				return &v1.RemoveSiteRequest{Authority: "1.2.250.1.71.4.2.7.999"}
+			}},
 
 		vigiev1connect.AccessServiceCreateAccessCodeProcedure: {roles: []auth.Role{C, V, R}, patient: true, siteOnly: true, ok: "ok",
 			req: func(p patients, sc scenario) proto.Message { return &v1.CreateAccessCodeRequest{IdentityId: id(p, sc)} }},

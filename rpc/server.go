@@ -23,6 +23,7 @@ import (
 	"vigie/rpc/auth"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/sites"
 	"vigie/store"
 )
 
@@ -49,6 +50,11 @@ type Server struct {
 	Index  *mpi.Index
 	Search *search.Index // nil: SearchIdentities answers unavailable
 	Ledger *ledger.Ledger
+	// Sites is the registry of establishments (package sites), the one
+	// place an authority gets its name: the dose pages, the restricted
+	// search answers and AdminService read and manage it (default:
+	// sites.Open on the keys' store).
+	Sites  *sites.Registry
 	Alerts *dosimetry.AlertStore
 	Keys   *auth.Keys
 	Trail  *audit.Log
@@ -67,8 +73,8 @@ type Server struct {
 	// Disk is the store's disk guard (store.Guard); nil: /healthz and the
 	// metrics say nothing of the disk.
 	Disk *store.DiskGuard
-	// Access keeps the access codes, break-the-glass accesses and site
-	// names (default: auth.NewAccess on the keys' store).
+	// Access keeps the access codes and break-the-glass accesses
+	// (default: auth.NewAccess on the keys' store).
 	Access *auth.Access
 	// Limits are the abuse limits (rate of reads per credential, backoff
 	// of failed authentications); nil: auth.DefaultLimits. NoLimits turns
@@ -103,6 +109,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Access == nil {
 		s.Access = auth.NewAccess(s.Keys.Store())
 	}
+	if s.Sites == nil {
+		s.Sites = sites.Open(s.Keys.Store())
+	}
 	if s.Limits == nil && !s.NoLimits {
 		s.Limits = auth.DefaultLimits()
 	}
@@ -116,12 +125,12 @@ func (s *Server) Handler() http.Handler {
 	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
 
 	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log, Gate: gate, Access: s.Access}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate}, opts))
+	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log, Gate: gate, Sites: s.Sites}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
 	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))
-	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail, Access: s.Access, Log: log}, opts))
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail, Sites: s.Sites, Log: log}, opts))
 	mux.Handle(vigiev1connect.NewAccessServiceHandler(&AccessService{Index: s.Index, Gate: gate}, opts))
 	mux.Handle(vigiev1connect.NewSessionServiceHandler(&auth.SessionService{Policy: policy}, opts))
 	// Health and reflection carry no patient data: no interceptor.

@@ -13,6 +13,8 @@
 //	a/…  API keys (a/tok/, package rpc/auth) and the hash-chained audit
 //	     trail with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
+//	e/…  member establishments (package sites): e/site/<authority OID> → name,
+//	     AE titles, HL7 sender ids
 //	w/…  matching models (package mpi): every model version the index has
 //	     scored with, how each was obtained (w/model/), and the current
 //	     one (w/current)
@@ -48,6 +50,7 @@ const (
 	NamespaceAlerts = 'x'
 	NamespaceSchema = 's'
 	NamespaceModels = 'w'
+	NamespaceSites  = 'e'
 )
 
 // LayoutVersion is the version of the key layout this build writes. A store

@@ -662,7 +662,7 @@ func contains(xs []string, s string) bool {
 // precision is the number of decimals the page shows for each dose field,
 // as the regional synthesis prints them.
 var precision = map[string]int{"dapTotalCgyCm2": 2, "airKermaTotalMgy": 2, "fluoroTimeMin": 1, "dlpTotalMgyCm": 1, "ctdivolMgy": 2,
-	"activityMbq": 0, "agdTotalMgy": 2, "agdRightMgy": 2, "agdLeftMgy": 2}
+	"ctdivolTotalMgy": 2, "ctCtdivolTotalMgy": 2, "activityMbq": 0, "agdTotalMgy": 2, "agdRightMgy": 2, "agdLeftMgy": 2}
 
 // checkDoseHistory opens the test patient's dose history and checks every
 // figure shown against the API's.
@@ -707,7 +707,7 @@ func checkDoseHistory(t *testing.T, c *console, tab context.Context, dir string)
 				}
 				digits, numeric := precision[cell.Field]
 				switch {
-				case !ok && cell.Text != "—":
+				case !ok && cell.Text != "":
 					t.Errorf("%s exam %s %s: page shows %q, the API has no value", sec, cell.Exam, cell.Field, cell.Text)
 				case ok && numeric:
 					got, err := strconv.ParseFloat(strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "", ",", ".").Replace(cell.Text), 64)
@@ -728,15 +728,21 @@ func checkDoseHistory(t *testing.T, c *console, tab context.Context, dir string)
 		t.Errorf("chart's cumulative DLP %s, the API's rows sum to %.1f", cumulative, sum)
 	}
 	apiWarnings, _ := api["warnings"].([]any)
-	if len(warnings) != len(apiWarnings) || len(warnings) == 0 || warnings[0] != apiWarnings[0] {
+	if len(warnings) != len(apiWarnings) || len(warnings) == 0 || !strings.HasSuffix(warnings[0], apiWarnings[0].(string)) {
 		t.Errorf("page warnings %q, API %q", warnings, apiWarnings)
 	}
+	checkSynthesis(t, tab, res.Msg.GetHistory())
 	screenshot(t, tab, dir, "dose")
 	run(t, tab, "print media", emulation.SetEmulatedMedia().WithMedia("print"))
 	var navShown bool
 	run(t, tab, "print layout", chromedp.Evaluate(`getComputedStyle(document.querySelector('header.top')).display !== 'none'`, &navShown))
 	if navShown {
 		t.Error("the print stylesheet keeps the page header")
+	}
+	var running []string
+	run(t, tab, "print running header", chromedp.Evaluate(`Array.from(document.querySelectorAll('#dose-history > thead .running')).filter(e => e.offsetParent !== null).map(e => e.textContent)`, &running))
+	if p := res.Msg.GetHistory().GetPatient(); len(running) != 1 || !strings.Contains(running[0], p.GetFirstNames()) || !strings.Contains(running[0], frDate(p.GetBirthDate())) {
+		t.Errorf("printed sheets' running header %q, want the patient's identity (repeated on every sheet as the table header)", running)
 	}
 	screenshot(t, tab, dir, "dose-impression")
 	run(t, tab, "screen media", emulation.SetEmulatedMedia().WithMedia(""))
@@ -851,4 +857,81 @@ func TestConsoleCareRelationship(t *testing.T) {
 		opened(t, tab, "after the code")
 		b.checkErrors(t)
 	})
+}
+
+func frDate(iso string) string {
+	if len(iso) != 10 {
+		return iso
+	}
+	return iso[8:10] + "/" + iso[5:7] + "/" + iso[:4]
+}
+
+// checkSynthesis checks the page reads as the regional synthesis: the
+// warning first, then the patient block, the four sections in order with
+// their cumulative figures, establishments by name, no OID anywhere.
+func checkSynthesis(t *testing.T, tab context.Context, hist *v1.DoseHistory) {
+	t.Helper()
+	var page struct {
+		Order    []string
+		Patient  map[string]string
+		Sections []string
+		Totals   map[string]string
+		Sites    []string
+		Text     string
+	}
+	run(t, tab, "synthesis layout", chromedp.Evaluate(`(() => {
+		const root = document.querySelector('#dose-history > tbody');
+		const order = Array.from(root.querySelectorAll('#dose-warning, #dose-patient, section[data-section]')).map(e => e.id || e.dataset.section);
+		const patient = {};
+		root.querySelectorAll('#dose-patient dd').forEach(dd => patient[dd.dataset.field] = dd.textContent);
+		const totals = {};
+		root.querySelectorAll('dd[data-total]').forEach(dd => totals[dd.closest('section').dataset.section + '.' + dd.dataset.total + (dd.dataset.isotope ? '.' + dd.dataset.isotope : '')] = dd.textContent);
+		return {Order: order, Patient: patient, Sections: Array.from(root.querySelectorAll('section h2')).map(e => e.textContent),
+			Totals: totals, Sites: Array.from(root.querySelectorAll('td[data-field=site]')).map(e => e.textContent), Text: document.body.innerText};
+	})()`, &page))
+	wantOrder := []string{"dose-warning", "dose-patient", "radiology", "ct", "nuclearMedicine", "mammography"}
+	if strings.Join(page.Order, ",") != strings.Join(wantOrder, ",") {
+		t.Errorf("page order %v, want %v", page.Order, wantOrder)
+	}
+	wantSections := []string{"Examens de radiologie conventionnelle et interventionnelle", "Examens de scanographie", "Examens de médecine nucléaire", "Examens de mammographie"}
+	if strings.Join(page.Sections, "|") != strings.Join(wantSections, "|") {
+		t.Errorf("sections %q, want %q", page.Sections, wantSections)
+	}
+	p := hist.GetPatient()
+	if page.Patient["firstNames"] != p.GetFirstNames() || page.Patient["birthDate"] != frDate(p.GetBirthDate()) || page.Patient["sex"] == "" ||
+		!strings.Contains(page.Patient["name"], p.GetBirthName()) {
+		t.Errorf("patient block %v, API %v", page.Patient, p)
+	}
+	tot := hist.GetTotals()
+	fr := func(v float64, digits int) string {
+		return strings.Replace(strconv.FormatFloat(v, 'f', digits, 64), ".", ",", 1)
+	}
+	num := func(s string) string { return strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "").Replace(s) }
+	for k, want := range map[string]string{
+		"radiology.dapTotalCgyCm2": fr(tot.GetDapTotalCgyCm2(), 2), "ct.dlpTotalMgyCm": fr(tot.GetDlpTotalMgyCm(), 1),
+		"ct.ctdivolTotalMgy": fr(tot.GetCtdivolTotalMgy(), 2), "mammography.agdTotalMgy": fr(tot.GetAgdTotalMgy(), 2),
+		"nuclearMedicine.nmActivities.FDG / F 18": fr(tot.GetNmActivities()[0].GetActivityMbq(), 0),
+	} {
+		if got, ok := page.Totals[k]; !ok || num(got) != want {
+			t.Errorf("section figure %s: page %q, API %s (all: %v)", k, got, want, page.Totals)
+		}
+	}
+	named := 0
+	for _, s := range page.Sites {
+		switch s {
+		case "CHU de Bordeaux — Pellegrin":
+			named++
+		case "Établissement non référencé":
+		default:
+			t.Errorf("establishment shown as %q, want its name or \"Établissement non référencé\"", s)
+		}
+	}
+	if named == 0 {
+		t.Error("no establishment shown by its registered name")
+	}
+	for _, bad := range []string{"1.2.250.", "F^18^", "^18^"} {
+		if strings.Contains(page.Text, bad) {
+			t.Errorf("the page shows %q (an OID or raw DICOM markup)", bad)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"vigie/rpc/auth/authtest"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
+	"vigie/sites"
 	"vigie/store"
 	"vigie/synth"
 	"vigie/web"
@@ -134,15 +135,15 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	// The clinician of the existing tests works at every site; the
 	// clinician "clinician-site" at the busiest one only (the care
 	// relationship's test); vigilance is regional.
-	var sites []string
+	var every []string
 	for s := range perSite {
-		sites = append(sites, s)
+		every = append(every, s)
 	}
 	for _, k := range []struct {
 		name string
 		role auth.Role
 		auth []string
-	}{{"clinician", auth.RoleClinician, sites}, {"clinician-site", auth.RoleClinician, []string{c.site}},
+	}{{"clinician", auth.RoleClinician, every}, {"clinician-site", auth.RoleClinician, []string{c.site}},
 		{"vigilance", auth.RoleRegionalVigilance, nil}, {"physicist", auth.RolePhysicist, []string{c.site}}} {
 		secret, _, err := keys.Create(k.role, k.auth, "web-test-"+k.name, time.Hour)
 		if err != nil {
@@ -165,7 +166,13 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Alerts: alerts, Keys: keys, Trail: trail,
+	// The test site is registered by name; the others are not (shown as
+	// "Établissement non référencé", never as an OID).
+	reg := sites.Open(db)
+	if _, err := reg.Add(ctx, sites.Site{Authority: c.site, Name: "CHU de Bordeaux — Pellegrin"}); err != nil {
+		t.Fatal(err)
+	}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: c.ledger, Sites: reg, Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: auth.Chain{keys, oidc}, SignIn: signIn, Console: web.Handler(), NoLimits: true}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)

@@ -15,6 +15,7 @@ import (
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/rpc/auth"
+	"vigie/sites"
 	"vigie/synth"
 )
 
@@ -67,6 +68,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		sex byte
 	}
 	var recs []demoRec
+	siteNames := map[string]string{}
 	resolved, reviews := 0, 0
 	_, err = synth.Generate(cfg, func(r *synth.Record) error {
 		if err := ctx.Err(); err != nil {
@@ -82,6 +84,9 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		resolved++
 		reviews += len(res.Reviews)
 		recs = append(recs, demoRec{ledger.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
+		if r.Site != nil {
+			siteNames[r.Authority] = r.Site.Name
+		}
 		return nil
 	})
 	if err != nil {
@@ -102,6 +107,46 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 			exams++
 			perSite[r.key.Authority]++
 		}
+	}
+	// The generated establishments, named in the site registry as an
+	// administrator would (`vigie site add`).
+	reg := sites.Open(db)
+	for auth, name := range siteNames {
+		if _, err := reg.Add(ctx, sites.Site{Authority: auth, Name: name}); err != nil {
+			return fmt.Errorf("demo: register site: %w", err)
+		}
+	}
+	// One patient with an exam of every family, a PET/CT among them, for
+	// the dose history to show its four sections.
+	var showcase string
+	for i, r := range recs {
+		if r.sex != 'F' || r.age < 45 || r.age > 80 {
+			continue
+		}
+		day := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)
+		var pet *ledger.Exam
+		for j, kind := range []string{"DX", "XA", "CT", "MG", "PT", "CT", "DX", "MG"} {
+			ex := demoExamOf(rng, kind, r.key, r.age, day.AddDate(0, 0, 97*j), fmt.Sprintf("2.25.%d9%06d%02d", c.Seed, i, j))
+			if kind == "PT" {
+				pet = ex
+			}
+			if _, err := led.Put(ctx, ex); err != nil {
+				return fmt.Errorf("demo: store exam: %w", err)
+			}
+			exams++
+			perSite[r.key.Authority]++
+		}
+		// The CT part of the PET/CT: same study, same record.
+		ct := demoExamOf(rng, "CT", r.key, r.age, day, fmt.Sprintf("2.25.%d9%06d99", c.Seed, i))
+		ct.StudyUID, ct.Date, ct.Procedure = pet.StudyUID, pet.Date, pet.Procedure
+		if _, err := led.Put(ctx, ct); err != nil {
+			return fmt.Errorf("demo: store exam: %w", err)
+		}
+		exams++
+		if id, err := ix.IdentityOf(ctx, r.key.Authority, r.key.LocalID); err == nil {
+			showcase = id.String()
+		}
+		break
 	}
 	scan := &dosimetry.Scanner{Types: dosimetry.DefaultTable(), NRD: dosimetry.DefaultNRD(), Coef: dosimetry.DefaultCoefficients(),
 		Config: dosimetry.DefaultAlertConfig(), Identities: rpc.MPIIdentities{Index: ix}, History: led}
@@ -129,6 +174,9 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		}
 		fmt.Fprintf(stdout, "DEMO  %-18s %-24s %s%s\n", role, name, secret, map[bool]string{true: "  (authority " + site + ")"}[role.NeedsSites()])
 		log.Info("demo API key created", "name", name, "role", string(role))
+	}
+	if showcase != "" {
+		fmt.Fprintf(stdout, "DEMO: identity %s has an exam of every kind: open #/dose/%s in the console\n", showcase, showcase)
 	}
 	log.Info("demo data loaded", "persons", c.Persons, "records", resolved, "reviews", reviews, "exams", exams,
 		"alerts", sr.Raised, "sites", len(perSite), "elapsed", time.Since(t0).Round(time.Millisecond).String())
@@ -191,6 +239,11 @@ func demoExam(rng *rand.Rand, key ledger.SourceKey, age int, sex byte, sop strin
 	}
 	kind := kinds[rng.IntN(len(kinds))]
 	day := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(3*365))
+	return demoExamOf(rng, kind, key, age, day, sop)
+}
+
+// demoExamOf generates one exam of a kind (CT, DX, XA, MG, PT) on a day.
+func demoExamOf(rng *rand.Rand, kind string, key ledger.SourceKey, age int, day time.Time, sop string) *ledger.Exam {
 	devs := demoDevices[kind]
 	ex := &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".1", Date: day.Format(time.DateOnly),
 		Time: fmt.Sprintf("%02d:%02d:00", 8+rng.IntN(10), rng.IntN(60)), Modality: kind, Key: key,

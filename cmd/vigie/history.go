@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
+	"vigie/sites"
 )
 
 func init() {
-	register(verb{name: "history", summary: "print a patient's dose history (text, or printable HTML with --html)", run: runHistory})
+	register(verb{name: "history", summary: "print a patient's dose history, the regional synthesis in French (text, or printable HTML with --html)", run: runHistory})
 }
 
 func runHistory(args []string, stdout, stderr io.Writer) error {
@@ -44,27 +44,22 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	for _, m := range ident.Members {
 		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
 	}
-	led := ledger.Open(db)
-	if !*html {
-		h, err := led.History(ctx, keys)
-		if err != nil {
-			return err
-		}
-		if ident.ID != id {
-			fmt.Fprintf(stdout, "identity %s was merged into %s\n", id, ident.ID)
-		}
-		return h.WriteText(stdout)
+	if ident.ID != id {
+		fmt.Fprintf(stderr, "identity %s was merged into %s\n", id, ident.ID)
 	}
-	es, err := led.Exams(ctx, keys)
+	es, err := ledger.Open(db).Exams(ctx, keys)
+	if err != nil {
+		return err
+	}
+	names, err := sites.Open(db).Names(ctx)
 	if err != nil {
 		return err
 	}
 	g := ident.Golden
-	name := strings.TrimSpace(strings.Join([]string{g.BirthName, g.FirstNames}, " "))
-	if g.UsedName != "" {
-		name = strings.TrimSpace(g.UsedName + " (né·e " + g.BirthName + ") " + g.FirstNames)
+	doc := dosimetry.NewHistoryDocument(dosimetry.PatientBlock{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
+		BirthDate: g.BirthDate, Sex: g.Sex}, es, names, dosimetry.DefaultTable(), dosimetry.DefaultCoefficients(), time.Now())
+	if *html {
+		return doc.WriteHTML(stdout)
 	}
-	doc := dosimetry.NewHistoryDocument(dosimetry.PatientBlock{Name: name, BirthDate: g.BirthDate, Sex: g.Sex},
-		es, dosimetry.DefaultTable(), dosimetry.DefaultCoefficients(), time.Now())
-	return doc.WriteHTML(stdout)
+	return doc.WriteText(stdout)
 }

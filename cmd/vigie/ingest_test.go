@@ -45,7 +45,7 @@ func TestIngestHistoryExport(t *testing.T) {
 	if code := run([]string{"history", "--data", data, id}, &out, &errb); code != 0 {
 		t.Fatalf("history: exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "Scanographie") || strings.Contains(out.String(), "Scanographie\n  aucun examen") {
+	if !strings.Contains(out.String(), "Examens de scanographie\n  PDL total (mGy.cm) : ") || !strings.Contains(out.String(), "Établissement non référencé") {
 		t.Errorf("the CT exam is not in the history:\n%s", out.String())
 	}
 	out.Reset()

@@ -27,6 +27,7 @@ import (
 	"vigie/rpc/audit"
 	"vigie/rpc/auth"
 	"vigie/search"
+	"vigie/sites"
 	"vigie/store"
 	"vigie/web"
 )
@@ -320,7 +321,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		n, err := ix.PendingReviews(ctx)
 		return float64(n), err
 	})
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Alerts: alerts, Keys: keys, Trail: trail,
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:

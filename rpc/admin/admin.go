@@ -1,16 +1,17 @@
-// Package admin serves vigie.v1.AdminService: API keys and audit queries
-// while the server runs. The `vigie token` and `vigie audit` verbs open the
-// store themselves, which Badger allows only while no server holds it;
-// this service is the way to do the same on a running platform. It keeps
-// nothing of its own: keys are rpc/auth's, the trail is rpc/audit's.
+// Package admin serves vigie.v1.AdminService: API keys, audit queries and
+// the site registry while the server runs. The `vigie token`, `vigie audit`
+// and `vigie site` verbs open the store themselves, which Badger allows
+// only while no server holds it; this service is the way to do the same on
+// a running platform. It keeps nothing of its own: keys are rpc/auth's, the
+// trail is rpc/audit's, the sites are package sites'.
 //
-// Roles (auth.DefaultPolicy): key management, sites and VerifyAudit for
-// admin, QueryAudit for admin and vigilance, ApproveApiKey for a second
-// person (admin or vigilance, never the key's creator). A key of every
-// role but ingest made here is pending until approved: an administrator
-// cannot give itself access to patients. Every call is audited by the
-// interceptor like any other; a created key's secret appears only in the
-// response.
+// Roles (auth.DefaultPolicy): key management, the site registry and
+// VerifyAudit for admin, QueryAudit for admin and vigilance, ApproveApiKey
+// for a second person (admin or vigilance, never the key's creator). A key
+// of every role but ingest made here is pending until approved: an
+// administrator cannot give itself access to patients. Every call is
+// audited by the interceptor like any other; a created key's secret appears
+// only in the response.
 package admin
 
 import (
@@ -18,8 +19,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -30,13 +29,15 @@ import (
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/sites"
 )
 
 // Service implements vigiev1connect.AdminServiceHandler.
 type Service struct {
-	Keys   *auth.Keys
-	Trail  *audit.Log
-	Access *auth.Access
+	Keys  *auth.Keys
+	Trail *audit.Log
+	// Sites is the registry of member establishments (package sites).
+	Sites *sites.Registry
 	// Log receives the creations and approvals of keys (ids, roles and
 	// principals' names, never secrets); nil discards them.
 	Log *slog.Logger
@@ -120,35 +121,6 @@ func (s *Service) ApproveApiKey(ctx context.Context, req *connect.Request[v1.App
 			"created_by", k.CreatedBy, "approved_by", k.ApprovedBy)
 	}
 	return connect.NewResponse(&v1.ApproveApiKeyResponse{Key: keyMessage(k)}), nil
-}
-
-// SetSite implements the RPC.
-func (s *Service) SetSite(_ context.Context, req *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
-	site := req.Msg.GetSite()
-	if s.Access == nil {
-		return nil, connectError(errors.New("admin: no site directory"))
-	}
-	if err := s.Access.SetSite(site.GetAuthority(), site.GetName()); err != nil {
-		return nil, connectError(err)
-	}
-	return connect.NewResponse(&v1.SetSiteResponse{Site: &v1.Site{Authority: site.GetAuthority(), Name: site.GetName()}}), nil
-}
-
-// ListSites implements the RPC.
-func (s *Service) ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
-	out := &v1.ListSitesResponse{}
-	if s.Access == nil {
-		return connect.NewResponse(out), nil
-	}
-	sites, err := s.Access.Sites()
-	if err != nil {
-		return nil, connectError(err)
-	}
-	for a, n := range sites {
-		out.Sites = append(out.Sites, &v1.Site{Authority: a, Name: n})
-	}
-	slices.SortFunc(out.Sites, func(a, b *v1.Site) int { return strings.Compare(a.Authority, b.Authority) })
-	return connect.NewResponse(out), nil
 }
 
 // QueryAudit implements the RPC.
@@ -264,4 +236,52 @@ func connectError(err error) *connect.Error {
 		out.AddDetail(d)
 	}
 	return out
+}
+
+// ListSites implements the RPC.
+func (s *Service) ListSites(ctx context.Context, _ *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
+	ss, err := s.Sites.List(ctx)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	out := &v1.ListSitesResponse{}
+	for _, x := range ss {
+		out.Sites = append(out.Sites, siteMessage(x))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AddSite implements the RPC.
+func (s *Service) AddSite(ctx context.Context, req *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error) {
+	m := req.Msg.GetSite()
+	if m == nil {
+		return nil, connectError(vigie.Invalid("site", "required"))
+	}
+	x, err := s.Sites.Add(ctx, sites.Site{Authority: m.GetAuthority(), Name: m.GetName(), AETitles: m.GetAeTitles(),
+		HL7Senders: m.GetHl7Senders(), Joined: m.GetJoined()})
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.AddSiteResponse{Site: siteMessage(x)}), nil
+}
+
+// RenameSite implements the RPC.
+func (s *Service) RenameSite(ctx context.Context, req *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error) {
+	x, err := s.Sites.Rename(ctx, req.Msg.GetAuthority(), req.Msg.GetName())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.RenameSiteResponse{Site: siteMessage(x)}), nil
+}
+
+// RemoveSite implements the RPC.
+func (s *Service) RemoveSite(ctx context.Context, req *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error) {
+	if err := s.Sites.Remove(ctx, req.Msg.GetAuthority()); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&v1.RemoveSiteResponse{}), nil
+}
+
+func siteMessage(x sites.Site) *v1.Site {
+	return &v1.Site{Authority: x.Authority, Name: x.Name, AeTitles: x.AETitles, Hl7Senders: x.HL7Senders, Joined: x.Joined, Source: x.Source}
 }

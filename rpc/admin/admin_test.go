@@ -17,6 +17,7 @@ import (
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/sites"
 	"vigie/store"
 )
 
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	f.iv, _, _ = keys.Create(auth.RoleRegionalVigilance, nil, "iv-team", time.Hour)
 	f.doctor, _, _ = keys.Create(auth.RoleClinician, []string{"1.2.3"}, "dr-martin", time.Hour)
 	mux := http.NewServeMux()
-	mux.Handle(vigiev1connect.NewAdminServiceHandler(&Service{Keys: keys, Trail: trail},
+	mux.Handle(vigiev1connect.NewAdminServiceHandler(&Service{Keys: keys, Trail: trail, Sites: sites.Open(db)},
 		connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -216,5 +217,57 @@ func TestQueryAndVerifyAudit(t *testing.T) {
 	rep, err := call(t, f.client.VerifyAudit, f.admin, &v1.VerifyAuditRequest{})
 	if err != nil || rep.GetBrokenSeq() != 0 || rep.GetEntries() < 5 || len(rep.GetHeadHash()) != 64 {
 		t.Errorf("verify = %v, %v", rep, err)
+	}
+}
+
+// TestSites: an administrator manages the site registry; other roles may
+// not; errors carry their codes.
+func TestSites(t *testing.T) {
+	f := newFixture(t)
+	const oid = "1.2.250.1.71.4.2.7.1"
+	steps := []struct {
+		name   string
+		secret string
+		do     func(secret string) error
+		want   connect.Code // 0: success
+	}{
+		{"admin adds", f.admin, func(s string) error {
+			_, err := call(t, f.client.AddSite, s, &v1.AddSiteRequest{Site: &v1.Site{Authority: oid, Name: "CHU de Bordeaux", AeTitles: []string{"CHUBX_CT1"}}})
+			return err
+		}, 0},
+		{"clinician may not add", f.doctor, func(s string) error {
+			_, err := call(t, f.client.AddSite, s, &v1.AddSiteRequest{Site: &v1.Site{Authority: "1.2.3", Name: "X"}})
+			return err
+		}, connect.CodePermissionDenied},
+		{"added twice", f.admin, func(s string) error {
+			_, err := call(t, f.client.AddSite, s, &v1.AddSiteRequest{Site: &v1.Site{Authority: oid, Name: "Autre"}})
+			return err
+		}, connect.CodeFailedPrecondition},
+		{"not an OID", f.admin, func(s string) error {
+			_, err := call(t, f.client.AddSite, s, &v1.AddSiteRequest{Site: &v1.Site{Authority: "CHU", Name: "X"}})
+			return err
+		}, connect.CodeInvalidArgument},
+		{"rename", f.admin, func(s string) error {
+			_, err := call(t, f.client.RenameSite, s, &v1.RenameSiteRequest{Authority: oid, Name: "CHU de Bordeaux — Pellegrin"})
+			return err
+		}, 0},
+		{"vigilance may not list", f.iv, func(s string) error {
+			_, err := call(t, f.client.ListSites, s, &v1.ListSitesRequest{})
+			return err
+		}, connect.CodePermissionDenied},
+		{"remove unknown", f.admin, func(s string) error {
+			_, err := call(t, f.client.RemoveSite, s, &v1.RemoveSiteRequest{Authority: "1.2.3"})
+			return err
+		}, connect.CodeNotFound},
+	}
+	for _, st := range steps {
+		err := st.do(st.secret)
+		if got := connect.CodeOf(err); (err == nil) != (st.want == 0) || (err != nil && got != st.want) {
+			t.Errorf("%s: %v, want code %v", st.name, err, st.want)
+		}
+	}
+	res, err := call(t, f.client.ListSites, f.admin, &v1.ListSitesRequest{})
+	if err != nil || len(res.GetSites()) != 1 || res.GetSites()[0].GetName() != "CHU de Bordeaux — Pellegrin" || res.GetSites()[0].GetAeTitles()[0] != "CHUBX_CT1" {
+		t.Errorf("list: %v %v", res, err)
 	}
 }

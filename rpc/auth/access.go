@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -86,21 +85,18 @@ func BreakGlassReason(header string) (string, error) {
 	return r, nil
 }
 
-// Access keeps the patients' access codes, the break-the-glass accesses
-// and the names of the sites, in the store:
+// Access keeps the patients' access codes and the break-the-glass
+// accesses, in the store (the names of the sites are the site registry's,
+// package sites):
 //
 //	a/acc/<sha256 of the code>        → access code (JSON): identity, expiry, revocation
 //	a/bg/<time, 16 hex><random, 8 hex> → break-the-glass access (JSON)
-//	a/site/<authority>                → site name
 //
 // Codes are 60-bit random values shown once and stored as their SHA-256:
 // short-lived, revocable, and tried at the rate limits of the API.
 type Access struct {
 	db  *badger.DB
 	now func() time.Time
-
-	mu    sync.RWMutex
-	sites map[string]string // authority → name; nil until loaded
 }
 
 // NewAccess returns the access store kept in db.
@@ -118,7 +114,6 @@ type Code struct {
 const (
 	codePrefix = "a/acc/"
 	bgPrefix   = "a/bg/"
-	sitePrefix = "a/site/"
 )
 
 // codeEncoding leaves out letters read as digits (I, L, O, U).
@@ -309,70 +304,4 @@ func (a *Access) BreakGlassSince(since time.Time, limit int, keep func(*BreakGla
 		return nil, fmt.Errorf("auth: list break-the-glass accesses: %w", err)
 	}
 	return out, nil
-}
-
-// SetSite names a site.
-func (a *Access) SetSite(authority, name string) error {
-	if _, err := checkAuthorities(RoleAdmin, []string{authority}); err != nil {
-		return err
-	}
-	if err := checkName(name); err != nil {
-		return err
-	}
-	if err := store.Update(a.db, func(txn *badger.Txn) error { return txn.Set([]byte(sitePrefix+authority), []byte(name)) }); err != nil {
-		return fmt.Errorf("auth: set site: %w", err)
-	}
-	a.mu.Lock()
-	if a.sites != nil {
-		a.sites[authority] = name
-	}
-	a.mu.Unlock()
-	return nil
-}
-
-// Sites returns every named site (authority → name).
-func (a *Access) Sites() (map[string]string, error) {
-	a.mu.RLock()
-	s := a.sites
-	a.mu.RUnlock()
-	if s == nil {
-		s = map[string]string{}
-		err := a.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(sitePrefix), PrefetchValues: true})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				v, err := it.Item().ValueCopy(nil)
-				if err != nil {
-					return err
-				}
-				s[strings.TrimPrefix(string(it.Item().Key()), sitePrefix)] = string(v)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("auth: read sites: %w", err)
-		}
-		a.mu.Lock()
-		if a.sites == nil {
-			a.sites = s
-		}
-		s = a.sites
-		a.mu.Unlock()
-	}
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	out := make(map[string]string, len(s))
-	for k, v := range s {
-		out[k] = v
-	}
-	return out, nil
-}
-
-// SiteName returns the name of a site, or a neutral label that does not
-// show its authority when it has none.
-func (a *Access) SiteName(sites map[string]string, authority string) string {
-	if n := sites[authority]; n != "" {
-		return n
-	}
-	return "établissement non nommé"
 }

@@ -34,8 +34,9 @@ func (p Policy) Allows(procedure string, role Role) bool {
 //   - physicist reads dose data, runs alerts and NRD surveys of its sites;
 //   - admin manages keys, sites and reads the audit trail (AdminService),
 //     and reads no patient data; vigilance may query the audit trail too;
-//   - every role may ask who it is (SessionService.WhoAmI) and list the
-//     sites' names.
+//   - every role may ask who it is (SessionService.WhoAmI). The sites'
+//     names reach every role inside the answers (dose pages, restricted
+//     search results), not through the registry itself.
 //
 // Row-level restrictions (a clinician's basis, vigilance's sites, hidden
 // identities, a physicist's sites, an ingest key's authorities inside a
@@ -79,10 +80,12 @@ func DefaultPolicy() Policy {
 		c.AdminServiceRevokeApiKeyProcedure: {A},
 		c.AdminServiceQueryAuditProcedure:   {A, V, R},
 		c.AdminServiceVerifyAuditProcedure:  {A},
+		c.AdminServiceListSitesProcedure:    {A},
+		c.AdminServiceAddSiteProcedure:      {A},
+		c.AdminServiceRenameSiteProcedure:   {A},
+		c.AdminServiceRemoveSiteProcedure:   {A},
 
 		c.AdminServiceApproveApiKeyProcedure: {A, V, R},
-		c.AdminServiceSetSiteProcedure:       {A},
-		c.AdminServiceListSitesProcedure:     {I, C, V, R, P, A},
 
 		c.AccessServiceCreateAccessCodeProcedure:  {C, V, R},
 		c.AccessServiceRevokeAccessCodesProcedure: {C, V, R},

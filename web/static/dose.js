@@ -116,19 +116,36 @@
       'data-cumulative-dlp': total.toFixed(1) }, s('title', null, 'Frise des examens : ' + label), g);
   }
 
-  // Sections of the regional synthesis, with its units and precision.
+  // Sections of the regional synthesis ("historique dosimétrique"): key in
+  // the API, title, row columns [field, heading, decimals] (no decimals:
+  // text), and the section's cumulative figures [field of totals, label,
+  // decimals].
   var sections = [
-    ['radiology', 'Radiologie conventionnelle et interventionnelle', [
-      ['dapTotalCgyCm2', 'PDS total (cGy·cm²)', 2], ['airKermaTotalMgy', 'Kerma air total (mGy)', 2], ['fluoroTimeMin', 'Scopie (min)', 1]]],
-    ['ct', 'Scanographie', [['dlpTotalMgyCm', 'PDL total (mGy·cm)', 1], ['ctdivolMgy', 'IDSV max (mGy)', 2]]],
-    ['nuclearMedicine', 'Médecine nucléaire', [['activityMbq', 'Activité (MBq)', 0], ['radiopharmaceutical', 'Radiopharmaceutique / isotope'],
-      ['dlpTotalMgyCm', 'PDL TDM (mGy·cm)', 1], ['ctdivolMgy', 'IDSV TDM (mGy)', 2]]],
-    ['mammography', 'Mammographie', [['agdTotalMgy', 'DGM totale (mGy)', 2], ['agdRightMgy', 'DGM droite (mGy)', 2], ['agdLeftMgy', 'DGM gauche (mGy)', 2]]]
+    ['radiology', 'Examens de radiologie conventionnelle et interventionnelle', [
+      ['dapTotalCgyCm2', 'PDS (cGy·cm²)', 2], ['airKermaTotalMgy', 'Kerma dans l\'air (mGy)', 2], ['fluoroTimeMin', 'Scopie (min)', 1]],
+      [['dapTotalCgyCm2', 'PDS total (cGy·cm²)', 2], ['airKermaTotalMgy', 'Kerma dans l\'air total (mGy)', 2], ['fluoroTimeMin', 'Temps total de scopie (min)', 1]]],
+    ['ct', 'Examens de scanographie', [['dlpTotalMgyCm', 'PDL (mGy·cm)', 1], ['ctdivolTotalMgy', 'IDSV (mGy)', 2], ['ctdivolMgy', 'IDSV max (mGy)', 2]],
+      [['dlpTotalMgyCm', 'PDL total (mGy·cm)', 1], ['ctdivolTotalMgy', 'IDSV total (mGy)', 2]]],
+    ['nuclearMedicine', 'Examens de médecine nucléaire', [['radiopharmaceutical', 'Radiopharmaceutique / isotope'], ['activityMbq', 'Activité (MBq)', 0],
+      ['dlpTotalMgyCm', 'PDL TDM (mGy·cm)', 1], ['ctCtdivolTotalMgy', 'IDSV TDM (mGy)', 2]],
+      [['nmActivities', 'Activité totale (MBq)', 0], ['nmCtDlpTotalMgyCm', 'PDL total de la partie TDM (mGy·cm)', 1], ['nmCtCtdivolTotalMgy', 'IDSV total de la partie TDM (mGy)', 2]]],
+    ['mammography', 'Examens de mammographie', [['agdTotalMgy', 'DGM totale (mGy)', 2], ['agdRightMgy', 'Sein droit (mGy)', 2], ['agdLeftMgy', 'Sein gauche (mGy)', 2]],
+      [['agdTotalMgy', 'Dose glandulaire moyenne cumulée totale (mGy)', 2], ['agdRightMgy', 'Sein droit (mGy)', 2], ['agdLeftMgy', 'Sein gauche (mGy)', 2]]]
   ];
   V.doseSections = sections;
 
+  // figure writes a dose figure the French way; a figure the reports did
+  // not give is blank, never 0.
+  function figure(v, digits) { return v === undefined || v === null ? '' : fixed(v, digits); }
+
+  var sexes = { F: 'Féminin', M: 'Masculin', O: 'Autre' };
+  function patientName(p) {
+    if (p.usedName && p.usedName !== p.birthName) return p.usedName + ' (' + (p.sex === 'F' ? 'née' : p.sex === 'M' ? 'né' : 'né·e') + ' ' + (p.birthName || '') + ')';
+    return p.birthName || '';
+  }
+
   V.page('dose', 'dose', function (root, id, seq) {
-    root.append(h('h1', null, 'Historique de dose'));
+    root.append(h('h1', { class: 'no-print' }, 'Historique dosimétrique'));
     var input = h('input', { id: 'd-identity', autocomplete: 'off', required: true, value: id || '' });
     var form = h('form', { class: 'grid', id: 'dose-form' }, h('div', null, h('label', { for: 'd-identity' }, 'Identité'), input),
       h('div', null, h('button', { type: 'submit', class: 'primary' }, 'Afficher')));
@@ -144,35 +161,67 @@
     }, V.withBasis(root, id, seq, null));
   }, ['identity']);
 
+  // renderHistory lays the history out as the regional synthesis: the
+  // warning first, the patient block, one section per family (newest
+  // first, with its cumulative figures). Printed, the page is a table
+  // whose header (the patient's identity) Chromium repeats on every sheet.
   function renderHistory(root, hist) {
-    var out = h('div', { id: 'dose-history', 'data-identity': hist.identityId });
-    out.append(h('p', { class: 'print-only' }, 'Synthèse dosimétrique — identité ' + hist.identityId + ' — imprimée le ' + new Date().toLocaleDateString('fr-FR')));
-    out.append(h('p', { class: 'buttons no-print' },
+    var p = hist.patient || {};
+    var who = patientName(p) + ' ' + (p.firstNames || '');
+    var body = h('div', null);
+    body.append(h('h1', { class: 'print-only' }, 'Historique dosimétrique'));
+    body.append(h('p', { class: 'buttons no-print' },
       V.state.can.identity ? h('a', { href: '#/identite/' + encodeURIComponent(hist.identityId) }, 'Fiche identité ' + hist.identityId) : null,
       h('button', { type: 'button', id: 'print', onclick: function () { window.print(); } }, 'Imprimer')));
-    (hist.warnings || []).forEach(function (w) { out.append(h('p', { class: 'warning' }, w)); });
+    (hist.warnings || []).forEach(function (w, i) {
+      body.append(h('p', { class: 'warning', id: i === 0 ? 'dose-warning' : null }, i === 0 ? h('strong', null, 'Avertissement. ') : null, w));
+    });
+    body.append(h('dl', { class: 'patient', id: 'dose-patient' },
+      h('dt', null, 'Nom'), h('dd', { 'data-field': 'name' }, patientName(p) || '—'),
+      h('dt', null, 'Prénom(s)'), h('dd', { 'data-field': 'firstNames' }, p.firstNames || '—'),
+      h('dt', null, 'Date de naissance'), h('dd', { 'data-field': 'birthDate' }, V.date(p.birthDate) || '—'),
+      h('dt', null, 'Sexe'), h('dd', { 'data-field': 'sex' }, sexes[p.sex] || 'Non renseigné')));
     var chart = timeline(hist);
-    if (chart) out.append(h('figure', { class: 'chart' }, chart, h('figcaption', { class: 'legend' },
+    if (chart) body.append(h('figure', { class: 'chart no-print' }, chart, h('figcaption', { class: 'legend' },
       'Frise des examens par type et produit dose·longueur (PDL) cumulé des scanners, parties TDM de médecine nucléaire comprises. Les chiffres exacts sont dans les tableaux.')));
+    var totals = hist.totals || {};
     sections.forEach(function (sec) {
       var rows = hist[sec[0]] || [];
       var box = h('section', { 'aria-labelledby': 'sec-' + sec[0], 'data-section': sec[0] }, h('h2', { id: 'sec-' + sec[0] }, sec[1]));
-      if (!rows.length) { box.append(h('p', null, 'aucun examen')); out.append(box); return; }
+      if (!rows.length) { box.append(h('p', { class: 'empty' }, 'Aucun examen transmis.')); body.append(box); return; }
+      box.append(h('dl', { class: 'totals' }, sec[3].map(function (t) {
+        if (t[0] === 'nmActivities') {
+          var as = totals.nmActivities || [];
+          return as.map(function (a) {
+            return [h('dt', null, t[1] + (a.label ? ' — ' + a.label : '')), h('dd', { 'data-total': t[0], 'data-isotope': a.label || '' }, figure(a.activityMbq, t[2]))];
+          });
+        }
+        return [h('dt', null, t[1]), h('dd', { 'data-total': t[0] }, figure(totals[t[0]], t[2]))];
+      })));
       box.append(h('table', null,
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Date'), h('th', { scope: 'col' }, 'Acte'),
-          sec[2].map(function (c) { return h('th', { scope: 'col', class: c[2] !== undefined ? 'num' : null }, c[1]); }),
-          h('th', { scope: 'col' }, 'Établissement'))),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Date'), h('th', { scope: 'col' }, 'Examen'), h('th', { scope: 'col' }, 'Établissement'),
+          sec[2].map(function (c) { return h('th', { scope: 'col', class: c[2] !== undefined ? 'num' : null }, c[1]); }))),
         h('tbody', null, rows.map(function (r) {
-          return h('tr', { 'data-exam': r.examId }, h('td', null, V.date(r.date)), h('td', null, r.procedure || '—'),
+          return h('tr', { 'data-exam': r.examId }, h('td', null, V.date(r.date)), h('td', null, r.procedure || ''), h('td', { 'data-field': 'site' }, r.site || ''),
             sec[2].map(function (c) {
-              return c[2] === undefined ? h('td', { 'data-field': c[0] }, r[c[0]] || '—')
-                : h('td', { class: 'num', 'data-field': c[0] }, fixed(r[c[0]], c[2]));
-            }),
-            h('td', null, r.site || '—'));
+              if (c[0] === 'radiopharmaceutical' && (r.activities || []).length > 1) {
+                return h('td', { 'data-field': c[0] }, r.activities.map(function (a, i) { return [i ? h('br') : null, a.label]; }));
+              }
+              if (c[0] === 'activityMbq' && (r.activities || []).length > 1) {
+                return h('td', { class: 'num', 'data-field': 'activities' }, r.activities.map(function (a, i) { return [i ? h('br') : null, figure(a.activityMbq, 0)]; }));
+              }
+              return c[2] === undefined ? h('td', { 'data-field': c[0] }, r[c[0]] || '')
+                : h('td', { class: 'num', 'data-field': c[0] }, figure(r[c[0]], c[2]));
+            }));
         }))));
-      out.append(box);
+      body.append(box);
     });
-    root.append(out);
+    body.append(h('p', { class: 'legend' }, 'Une case vide : valeur non transmise. Établissements désignés par le registre régional des sites.'));
+    var sheet = h('table', { class: 'sheet', id: 'dose-history', 'data-identity': hist.identityId },
+      h('thead', null, h('tr', null, h('td', null, h('div', { class: 'running' },
+        'Historique dosimétrique — ' + who + ' — né(e) le ' + (V.date(p.birthDate) || '—') + ' — ' + (sexes[p.sex] || 'sexe non renseigné'))))),
+      h('tbody', null, h('tr', null, h('td', null, body))));
+    root.append(sheet);
   }
 
   // ---- Analyse de dose ----
@@ -247,7 +296,7 @@
 
   function verdict(e) {
     if (!e.count) return 'aucun examen';
-    if (!(e.nrd > 0)) return 'pas de NRD pour cet indicateur';
+    if (!(e.nrd > 0)) return 'pas de NRD pour ce type d\'examen';
     if (e.aboveNrd) return 'médiane au-dessus du NRD';
     if (e.guideValue > 0) return e.aboveGuideValue ? 'entre la VGD et le NRD' : 'sous la VGD';
     return 'sous le NRD';
@@ -266,7 +315,7 @@
       }))),
       h('tbody', null, evs.map(function (e) {
         return h('tr', { class: e.aboveNrd ? 'mismatch' : null },
-          h('td', null, e.examType), h('td', null, (e.site ? e.site + ' — ' : '') + (e.device || '—')), h('td', null, e.indicator + ' (' + e.unit + ')'),
+          h('td', null, e.examType), h('td', null, (e.siteName ? e.siteName + ' — ' : '') + (e.device || '—')), h('td', null, e.indicator + ' (' + e.unit + ')'),
           h('td', { class: 'num' }, (e.count || 0) + ' / ' + (e.required || 0)), h('td', { class: 'num' }, V.num(e.median)),
           h('td', { class: 'num' }, V.num(e.nrd)), h('td', { class: 'num' }, e.guideValue ? V.num(e.guideValue) : '—'),
           h('td', null, verdict(e)), h('td', null, (e.remarks || []).join(' ; ')));
@@ -300,7 +349,7 @@
                 });
               } }, 'Acquitter'));
             return h('tr', { 'data-alert': a.id }, h('td', null, V.time(a.created)), h('td', null, kindsFr[a.kind] || a.kind), h('td', null, a.message),
-              h('td', null, a.site), h('td', { class: 'num' }, V.num(a.value) + ' ' + (a.unit || '')), h('td', { class: 'num' }, V.num(a.threshold) + ' ' + (a.unit || '')),
+              h('td', null, a.siteName || ''), h('td', { class: 'num' }, V.num(a.value) + ' ' + (a.unit || '')), h('td', { class: 'num' }, V.num(a.threshold) + ' ' + (a.unit || '')),
               h('td', null, a.identityId ? h('a', { href: '#/dose/' + encodeURIComponent(a.identityId) }, 'Patient ' + a.identityId) : 'Patient non rapproché'), follow);
           }))));
         V.ready(seq);

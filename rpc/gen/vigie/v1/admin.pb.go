@@ -26,6 +26,456 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Site is a member establishment of the site registry.
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID) the site numbers its patients under.
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// The establishment's name, as people read it.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// DICOM AE titles of its modalities and PACS.
+	AeTitles []string `protobuf:"bytes,3,rep,name=ae_titles,json=aeTitles,proto3" json:"ae_titles,omitempty"`
+	// HL7 v2 sending facility ids (MSH-4).
+	Hl7Senders []string `protobuf:"bytes,4,rep,name=hl7_senders,json=hl7Senders,proto3" json:"hl7_senders,omitempty"`
+	// Day it joined the regional ledger, YYYY-MM-DD, when known.
+	Joined string `protobuf:"bytes,5,opt,name=joined,proto3" json:"joined,omitempty"`
+	// Who named it: "admin", or "feed" (an identity feed proposed it).
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Site) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Site) GetAeTitles() []string {
+	if x != nil {
+		return x.AeTitles
+	}
+	return nil
+}
+
+func (x *Site) GetHl7Senders() []string {
+	if x != nil {
+		return x.Hl7Senders
+	}
+	return nil
+}
+
+func (x *Site) GetJoined() string {
+	if x != nil {
+		return x.Joined
+	}
+	return ""
+}
+
+func (x *Site) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// ListSitesRequest takes no argument.
+type ListSitesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+// ListSitesResponse lists the sites by name.
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sites.
+	Sites         []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
+// AddSiteRequest carries the site to register (source is ignored).
+type AddSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSiteRequest) Reset() {
+	*x = AddSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSiteRequest) ProtoMessage() {}
+
+func (x *AddSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSiteRequest.ProtoReflect.Descriptor instead.
+func (*AddSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AddSiteRequest) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// AddSiteResponse carries the site as stored.
+type AddSiteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSiteResponse) Reset() {
+	*x = AddSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSiteResponse) ProtoMessage() {}
+
+func (x *AddSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSiteResponse.ProtoReflect.Descriptor instead.
+func (*AddSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AddSiteResponse) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// RenameSiteRequest names the site and its new name.
+type RenameSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID).
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// New name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameSiteRequest) Reset() {
+	*x = RenameSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameSiteRequest) ProtoMessage() {}
+
+func (x *RenameSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameSiteRequest.ProtoReflect.Descriptor instead.
+func (*RenameSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RenameSiteRequest) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *RenameSiteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RenameSiteResponse carries the site as stored.
+type RenameSiteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The site.
+	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameSiteResponse) Reset() {
+	*x = RenameSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameSiteResponse) ProtoMessage() {}
+
+func (x *RenameSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameSiteResponse.ProtoReflect.Descriptor instead.
+func (*RenameSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RenameSiteResponse) GetSite() *Site {
+	if x != nil {
+		return x.Site
+	}
+	return nil
+}
+
+// RemoveSiteRequest names the site to remove.
+type RemoveSiteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assigning authority (OID).
+	Authority     string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveSiteRequest) Reset() {
+	*x = RemoveSiteRequest{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveSiteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveSiteRequest) ProtoMessage() {}
+
+func (x *RemoveSiteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveSiteRequest.ProtoReflect.Descriptor instead.
+func (*RemoveSiteRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RemoveSiteRequest) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+// RemoveSiteResponse is empty.
+type RemoveSiteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveSiteResponse) Reset() {
+	*x = RemoveSiteResponse{}
+	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveSiteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveSiteResponse) ProtoMessage() {}
+
+func (x *RemoveSiteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveSiteResponse.ProtoReflect.Descriptor instead.
+func (*RemoveSiteResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
 // ApiKey is an API key as stored: everything but its secret.
 type ApiKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -59,7 +509,7 @@ type ApiKey struct {
 
 func (x *ApiKey) Reset() {
 	*x = ApiKey{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	mi := &file_vigie_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -71,7 +521,7 @@ func (x *ApiKey) String() string {
 func (*ApiKey) ProtoMessage() {}
 
 func (x *ApiKey) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[0]
+	mi := &file_vigie_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -84,7 +534,7 @@ func (x *ApiKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
 func (*ApiKey) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApiKey) GetId() string {
@@ -175,7 +625,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	mi := &file_vigie_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -187,7 +637,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[1]
+	mi := &file_vigie_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -200,7 +650,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateApiKeyRequest) GetRole() string {
@@ -245,7 +695,7 @@ type CreateApiKeyResponse struct {
 
 func (x *CreateApiKeyResponse) Reset() {
 	*x = CreateApiKeyResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	mi := &file_vigie_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +707,7 @@ func (x *CreateApiKeyResponse) String() string {
 func (*CreateApiKeyResponse) ProtoMessage() {}
 
 func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[2]
+	mi := &file_vigie_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +720,7 @@ func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateApiKeyResponse) GetKey() *ApiKey {
@@ -298,7 +748,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	mi := &file_vigie_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +760,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[3]
+	mi := &file_vigie_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +773,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListApiKeysRequest) GetIncludeInactive() bool {
@@ -344,7 +794,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +806,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[4]
+	mi := &file_vigie_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +819,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListApiKeysResponse) GetKeys() []*ApiKey {
@@ -390,7 +840,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +852,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[5]
+	mi := &file_vigie_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +865,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeApiKeyRequest) GetId() string {
@@ -436,7 +886,7 @@ type RevokeApiKeyResponse struct {
 
 func (x *RevokeApiKeyResponse) Reset() {
 	*x = RevokeApiKeyResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +898,7 @@ func (x *RevokeApiKeyResponse) String() string {
 func (*RevokeApiKeyResponse) ProtoMessage() {}
 
 func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[6]
+	mi := &file_vigie_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +911,7 @@ func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeApiKeyResponse) GetKey() *ApiKey {
@@ -484,7 +934,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +946,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[7]
+	mi := &file_vigie_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +959,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditRecord) GetAuthority() string {
@@ -564,7 +1014,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +1026,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[8]
+	mi := &file_vigie_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +1039,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditEntry) GetSeq() uint64 {
@@ -708,7 +1158,7 @@ type QueryAuditRequest struct {
 
 func (x *QueryAuditRequest) Reset() {
 	*x = QueryAuditRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[9]
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +1170,7 @@ func (x *QueryAuditRequest) String() string {
 func (*QueryAuditRequest) ProtoMessage() {}
 
 func (x *QueryAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[9]
+	mi := &file_vigie_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +1183,7 @@ func (x *QueryAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryAuditRequest.ProtoReflect.Descriptor instead.
 func (*QueryAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueryAuditRequest) GetIdentityId() string {
@@ -775,7 +1225,7 @@ type QueryAuditResponse struct {
 
 func (x *QueryAuditResponse) Reset() {
 	*x = QueryAuditResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[10]
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +1237,7 @@ func (x *QueryAuditResponse) String() string {
 func (*QueryAuditResponse) ProtoMessage() {}
 
 func (x *QueryAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[10]
+	mi := &file_vigie_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +1250,7 @@ func (x *QueryAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryAuditResponse.ProtoReflect.Descriptor instead.
 func (*QueryAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *QueryAuditResponse) GetEntries() []*AuditEntry {
@@ -819,7 +1269,7 @@ type VerifyAuditRequest struct {
 
 func (x *VerifyAuditRequest) Reset() {
 	*x = VerifyAuditRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[11]
+	mi := &file_vigie_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1281,7 @@ func (x *VerifyAuditRequest) String() string {
 func (*VerifyAuditRequest) ProtoMessage() {}
 
 func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[11]
+	mi := &file_vigie_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1294,7 @@ func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 // VerifyAuditResponse reports the check.
@@ -865,7 +1315,7 @@ type VerifyAuditResponse struct {
 
 func (x *VerifyAuditResponse) Reset() {
 	*x = VerifyAuditResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[12]
+	mi := &file_vigie_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1327,7 @@ func (x *VerifyAuditResponse) String() string {
 func (*VerifyAuditResponse) ProtoMessage() {}
 
 func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[12]
+	mi := &file_vigie_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1340,7 @@ func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *VerifyAuditResponse) GetEntries() uint64 {
@@ -932,7 +1382,7 @@ type ApproveApiKeyRequest struct {
 
 func (x *ApproveApiKeyRequest) Reset() {
 	*x = ApproveApiKeyRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[13]
+	mi := &file_vigie_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1394,7 @@ func (x *ApproveApiKeyRequest) String() string {
 func (*ApproveApiKeyRequest) ProtoMessage() {}
 
 func (x *ApproveApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[13]
+	mi := &file_vigie_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1407,7 @@ func (x *ApproveApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*ApproveApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApproveApiKeyRequest) GetId() string {
@@ -978,7 +1428,7 @@ type ApproveApiKeyResponse struct {
 
 func (x *ApproveApiKeyResponse) Reset() {
 	*x = ApproveApiKeyResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[14]
+	mi := &file_vigie_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1440,7 @@ func (x *ApproveApiKeyResponse) String() string {
 func (*ApproveApiKeyResponse) ProtoMessage() {}
 
 func (x *ApproveApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[14]
+	mi := &file_vigie_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1453,7 @@ func (x *ApproveApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*ApproveApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApproveApiKeyResponse) GetKey() *ApiKey {
@@ -1013,241 +1463,34 @@ func (x *ApproveApiKeyResponse) GetKey() *ApiKey {
 	return nil
 }
 
-// Site is an assigning authority with the name people know it by.
-type Site struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The assigning authority (OID).
-	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
-	// The establishment's name, such as "CHU de Bordeaux".
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Site) Reset() {
-	*x = Site{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Site) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Site) ProtoMessage() {}
-
-func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Site.ProtoReflect.Descriptor instead.
-func (*Site) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *Site) GetAuthority() string {
-	if x != nil {
-		return x.Authority
-	}
-	return ""
-}
-
-func (x *Site) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-// SetSiteRequest names a site.
-type SetSiteRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site.
-	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetSiteRequest) Reset() {
-	*x = SetSiteRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetSiteRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetSiteRequest) ProtoMessage() {}
-
-func (x *SetSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetSiteRequest.ProtoReflect.Descriptor instead.
-func (*SetSiteRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *SetSiteRequest) GetSite() *Site {
-	if x != nil {
-		return x.Site
-	}
-	return nil
-}
-
-// SetSiteResponse returns the site as stored.
-type SetSiteResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site.
-	Site          *Site `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetSiteResponse) Reset() {
-	*x = SetSiteResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[17]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetSiteResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetSiteResponse) ProtoMessage() {}
-
-func (x *SetSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[17]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetSiteResponse.ProtoReflect.Descriptor instead.
-func (*SetSiteResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *SetSiteResponse) GetSite() *Site {
-	if x != nil {
-		return x.Site
-	}
-	return nil
-}
-
-// ListSitesRequest lists the named sites.
-type ListSitesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListSitesRequest) Reset() {
-	*x = ListSitesRequest{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[18]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListSitesRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListSitesRequest) ProtoMessage() {}
-
-func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[18]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
-func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{18}
-}
-
-// ListSitesResponse carries the sites, by authority.
-type ListSitesResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sites.
-	Sites         []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListSitesResponse) Reset() {
-	*x = ListSitesResponse{}
-	mi := &file_vigie_v1_admin_proto_msgTypes[19]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListSitesResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListSitesResponse) ProtoMessage() {}
-
-func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_admin_proto_msgTypes[19]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
-func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_admin_proto_rawDescGZIP(), []int{19}
-}
-
-func (x *ListSitesResponse) GetSites() []*Site {
-	if x != nil {
-		return x.Sites
-	}
-	return nil
-}
-
 var File_vigie_v1_admin_proto protoreflect.FileDescriptor
 
 const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
+	"\x14vigie/v1/admin.proto\x12\bvigie.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n" +
+	"\x04Site\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\tae_titles\x18\x03 \x03(\tR\baeTitles\x12\x1f\n" +
+	"\vhl7_senders\x18\x04 \x03(\tR\n" +
+	"hl7Senders\x12\x16\n" +
+	"\x06joined\x18\x05 \x01(\tR\x06joined\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\x12\n" +
+	"\x10ListSitesRequest\"9\n" +
+	"\x11ListSitesResponse\x12$\n" +
+	"\x05sites\x18\x01 \x03(\v2\x0e.vigie.v1.SiteR\x05sites\"4\n" +
+	"\x0eAddSiteRequest\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"5\n" +
+	"\x0fAddSiteResponse\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"E\n" +
+	"\x11RenameSiteRequest\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"8\n" +
+	"\x12RenameSiteResponse\x12\"\n" +
+	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"1\n" +
+	"\x11RemoveSiteRequest\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\"\x14\n" +
+	"\x12RemoveSiteResponse\"\xde\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1318,17 +1561,7 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\x14ApproveApiKeyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
 	"\x15ApproveApiKeyResponse\x12\"\n" +
-	"\x03key\x18\x01 \x01(\v2\x10.vigie.v1.ApiKeyR\x03key\"8\n" +
-	"\x04Site\x12\x1c\n" +
-	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"4\n" +
-	"\x0eSetSiteRequest\x12\"\n" +
-	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"5\n" +
-	"\x0fSetSiteResponse\x12\"\n" +
-	"\x04site\x18\x01 \x01(\v2\x0e.vigie.v1.SiteR\x04site\"\x12\n" +
-	"\x10ListSitesRequest\"9\n" +
-	"\x11ListSitesResponse\x12$\n" +
-	"\x05sites\x18\x01 \x03(\v2\x0e.vigie.v1.SiteR\x05sites2\xe5\x04\n" +
+	"\x03key\x18\x01 \x01(\v2\x10.vigie.v1.ApiKeyR\x03key2\xf7\x05\n" +
 	"\fAdminService\x12M\n" +
 	"\fCreateApiKey\x12\x1d.vigie.v1.CreateApiKeyRequest\x1a\x1e.vigie.v1.CreateApiKeyResponse\x12J\n" +
 	"\vListApiKeys\x12\x1c.vigie.v1.ListApiKeysRequest\x1a\x1d.vigie.v1.ListApiKeysResponse\x12M\n" +
@@ -1336,9 +1569,13 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"QueryAudit\x12\x1b.vigie.v1.QueryAuditRequest\x1a\x1c.vigie.v1.QueryAuditResponse\x12J\n" +
 	"\vVerifyAudit\x12\x1c.vigie.v1.VerifyAuditRequest\x1a\x1d.vigie.v1.VerifyAuditResponse\x12P\n" +
-	"\rApproveApiKey\x12\x1e.vigie.v1.ApproveApiKeyRequest\x1a\x1f.vigie.v1.ApproveApiKeyResponse\x12>\n" +
-	"\aSetSite\x12\x18.vigie.v1.SetSiteRequest\x1a\x19.vigie.v1.SetSiteResponse\x12D\n" +
-	"\tListSites\x12\x1a.vigie.v1.ListSitesRequest\x1a\x1b.vigie.v1.ListSitesResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
+	"\rApproveApiKey\x12\x1e.vigie.v1.ApproveApiKeyRequest\x1a\x1f.vigie.v1.ApproveApiKeyResponse\x12D\n" +
+	"\tListSites\x12\x1a.vigie.v1.ListSitesRequest\x1a\x1b.vigie.v1.ListSitesResponse\x12>\n" +
+	"\aAddSite\x12\x18.vigie.v1.AddSiteRequest\x1a\x19.vigie.v1.AddSiteResponse\x12G\n" +
+	"\n" +
+	"RenameSite\x12\x1b.vigie.v1.RenameSiteRequest\x1a\x1c.vigie.v1.RenameSiteResponse\x12G\n" +
+	"\n" +
+	"RemoveSite\x12\x1b.vigie.v1.RemoveSiteRequest\x1a\x1c.vigie.v1.RemoveSiteResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
 
 var (
 	file_vigie_v1_admin_proto_rawDescOnce sync.Once
@@ -1352,66 +1589,75 @@ func file_vigie_v1_admin_proto_rawDescGZIP() []byte {
 	return file_vigie_v1_admin_proto_rawDescData
 }
 
-var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vigie_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_vigie_v1_admin_proto_goTypes = []any{
-	(*ApiKey)(nil),                // 0: vigie.v1.ApiKey
-	(*CreateApiKeyRequest)(nil),   // 1: vigie.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),  // 2: vigie.v1.CreateApiKeyResponse
-	(*ListApiKeysRequest)(nil),    // 3: vigie.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),   // 4: vigie.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),   // 5: vigie.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),  // 6: vigie.v1.RevokeApiKeyResponse
-	(*AuditRecord)(nil),           // 7: vigie.v1.AuditRecord
-	(*AuditEntry)(nil),            // 8: vigie.v1.AuditEntry
-	(*QueryAuditRequest)(nil),     // 9: vigie.v1.QueryAuditRequest
-	(*QueryAuditResponse)(nil),    // 10: vigie.v1.QueryAuditResponse
-	(*VerifyAuditRequest)(nil),    // 11: vigie.v1.VerifyAuditRequest
-	(*VerifyAuditResponse)(nil),   // 12: vigie.v1.VerifyAuditResponse
-	(*ApproveApiKeyRequest)(nil),  // 13: vigie.v1.ApproveApiKeyRequest
-	(*ApproveApiKeyResponse)(nil), // 14: vigie.v1.ApproveApiKeyResponse
-	(*Site)(nil),                  // 15: vigie.v1.Site
-	(*SetSiteRequest)(nil),        // 16: vigie.v1.SetSiteRequest
-	(*SetSiteResponse)(nil),       // 17: vigie.v1.SetSiteResponse
-	(*ListSitesRequest)(nil),      // 18: vigie.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),     // 19: vigie.v1.ListSitesResponse
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*Site)(nil),                  // 0: vigie.v1.Site
+	(*ListSitesRequest)(nil),      // 1: vigie.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 2: vigie.v1.ListSitesResponse
+	(*AddSiteRequest)(nil),        // 3: vigie.v1.AddSiteRequest
+	(*AddSiteResponse)(nil),       // 4: vigie.v1.AddSiteResponse
+	(*RenameSiteRequest)(nil),     // 5: vigie.v1.RenameSiteRequest
+	(*RenameSiteResponse)(nil),    // 6: vigie.v1.RenameSiteResponse
+	(*RemoveSiteRequest)(nil),     // 7: vigie.v1.RemoveSiteRequest
+	(*RemoveSiteResponse)(nil),    // 8: vigie.v1.RemoveSiteResponse
+	(*ApiKey)(nil),                // 9: vigie.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),   // 10: vigie.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),  // 11: vigie.v1.CreateApiKeyResponse
+	(*ListApiKeysRequest)(nil),    // 12: vigie.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),   // 13: vigie.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),   // 14: vigie.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),  // 15: vigie.v1.RevokeApiKeyResponse
+	(*AuditRecord)(nil),           // 16: vigie.v1.AuditRecord
+	(*AuditEntry)(nil),            // 17: vigie.v1.AuditEntry
+	(*QueryAuditRequest)(nil),     // 18: vigie.v1.QueryAuditRequest
+	(*QueryAuditResponse)(nil),    // 19: vigie.v1.QueryAuditResponse
+	(*VerifyAuditRequest)(nil),    // 20: vigie.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil),   // 21: vigie.v1.VerifyAuditResponse
+	(*ApproveApiKeyRequest)(nil),  // 22: vigie.v1.ApproveApiKeyRequest
+	(*ApproveApiKeyResponse)(nil), // 23: vigie.v1.ApproveApiKeyResponse
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_vigie_v1_admin_proto_depIdxs = []int32{
-	20, // 0: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
-	20, // 1: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
-	20, // 2: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
-	0,  // 3: vigie.v1.CreateApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	0,  // 4: vigie.v1.ListApiKeysResponse.keys:type_name -> vigie.v1.ApiKey
-	0,  // 5: vigie.v1.RevokeApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	20, // 6: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	7,  // 7: vigie.v1.AuditEntry.records:type_name -> vigie.v1.AuditRecord
-	7,  // 8: vigie.v1.QueryAuditRequest.record:type_name -> vigie.v1.AuditRecord
-	8,  // 9: vigie.v1.QueryAuditResponse.entries:type_name -> vigie.v1.AuditEntry
-	0,  // 10: vigie.v1.ApproveApiKeyResponse.key:type_name -> vigie.v1.ApiKey
-	15, // 11: vigie.v1.SetSiteRequest.site:type_name -> vigie.v1.Site
-	15, // 12: vigie.v1.SetSiteResponse.site:type_name -> vigie.v1.Site
-	15, // 13: vigie.v1.ListSitesResponse.sites:type_name -> vigie.v1.Site
-	1,  // 14: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
-	3,  // 15: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
-	5,  // 16: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
-	9,  // 17: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
-	11, // 18: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
-	13, // 19: vigie.v1.AdminService.ApproveApiKey:input_type -> vigie.v1.ApproveApiKeyRequest
-	16, // 20: vigie.v1.AdminService.SetSite:input_type -> vigie.v1.SetSiteRequest
-	18, // 21: vigie.v1.AdminService.ListSites:input_type -> vigie.v1.ListSitesRequest
-	2,  // 22: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
-	4,  // 23: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
-	6,  // 24: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
-	10, // 25: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
-	12, // 26: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
-	14, // 27: vigie.v1.AdminService.ApproveApiKey:output_type -> vigie.v1.ApproveApiKeyResponse
-	17, // 28: vigie.v1.AdminService.SetSite:output_type -> vigie.v1.SetSiteResponse
-	19, // 29: vigie.v1.AdminService.ListSites:output_type -> vigie.v1.ListSitesResponse
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	0,  // 0: vigie.v1.ListSitesResponse.sites:type_name -> vigie.v1.Site
+	0,  // 1: vigie.v1.AddSiteRequest.site:type_name -> vigie.v1.Site
+	0,  // 2: vigie.v1.AddSiteResponse.site:type_name -> vigie.v1.Site
+	0,  // 3: vigie.v1.RenameSiteResponse.site:type_name -> vigie.v1.Site
+	24, // 4: vigie.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
+	24, // 5: vigie.v1.ApiKey.expires:type_name -> google.protobuf.Timestamp
+	24, // 6: vigie.v1.ApiKey.revoked:type_name -> google.protobuf.Timestamp
+	9,  // 7: vigie.v1.CreateApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	9,  // 8: vigie.v1.ListApiKeysResponse.keys:type_name -> vigie.v1.ApiKey
+	9,  // 9: vigie.v1.RevokeApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	24, // 10: vigie.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	16, // 11: vigie.v1.AuditEntry.records:type_name -> vigie.v1.AuditRecord
+	16, // 12: vigie.v1.QueryAuditRequest.record:type_name -> vigie.v1.AuditRecord
+	17, // 13: vigie.v1.QueryAuditResponse.entries:type_name -> vigie.v1.AuditEntry
+	9,  // 14: vigie.v1.ApproveApiKeyResponse.key:type_name -> vigie.v1.ApiKey
+	10, // 15: vigie.v1.AdminService.CreateApiKey:input_type -> vigie.v1.CreateApiKeyRequest
+	12, // 16: vigie.v1.AdminService.ListApiKeys:input_type -> vigie.v1.ListApiKeysRequest
+	14, // 17: vigie.v1.AdminService.RevokeApiKey:input_type -> vigie.v1.RevokeApiKeyRequest
+	18, // 18: vigie.v1.AdminService.QueryAudit:input_type -> vigie.v1.QueryAuditRequest
+	20, // 19: vigie.v1.AdminService.VerifyAudit:input_type -> vigie.v1.VerifyAuditRequest
+	22, // 20: vigie.v1.AdminService.ApproveApiKey:input_type -> vigie.v1.ApproveApiKeyRequest
+	1,  // 21: vigie.v1.AdminService.ListSites:input_type -> vigie.v1.ListSitesRequest
+	3,  // 22: vigie.v1.AdminService.AddSite:input_type -> vigie.v1.AddSiteRequest
+	5,  // 23: vigie.v1.AdminService.RenameSite:input_type -> vigie.v1.RenameSiteRequest
+	7,  // 24: vigie.v1.AdminService.RemoveSite:input_type -> vigie.v1.RemoveSiteRequest
+	11, // 25: vigie.v1.AdminService.CreateApiKey:output_type -> vigie.v1.CreateApiKeyResponse
+	13, // 26: vigie.v1.AdminService.ListApiKeys:output_type -> vigie.v1.ListApiKeysResponse
+	15, // 27: vigie.v1.AdminService.RevokeApiKey:output_type -> vigie.v1.RevokeApiKeyResponse
+	19, // 28: vigie.v1.AdminService.QueryAudit:output_type -> vigie.v1.QueryAuditResponse
+	21, // 29: vigie.v1.AdminService.VerifyAudit:output_type -> vigie.v1.VerifyAuditResponse
+	23, // 30: vigie.v1.AdminService.ApproveApiKey:output_type -> vigie.v1.ApproveApiKeyResponse
+	2,  // 31: vigie.v1.AdminService.ListSites:output_type -> vigie.v1.ListSitesResponse
+	4,  // 32: vigie.v1.AdminService.AddSite:output_type -> vigie.v1.AddSiteResponse
+	6,  // 33: vigie.v1.AdminService.RenameSite:output_type -> vigie.v1.RenameSiteResponse
+	8,  // 34: vigie.v1.AdminService.RemoveSite:output_type -> vigie.v1.RemoveSiteResponse
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_admin_proto_init() }
@@ -1425,7 +1671,7 @@ func file_vigie_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigie_v1_admin_proto_rawDesc), len(file_vigie_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

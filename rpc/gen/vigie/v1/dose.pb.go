@@ -104,7 +104,8 @@ type Exam struct {
 	Record *SourceKey `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
 	// The identity the record belongs to now (filled when known).
 	IdentityId string `protobuf:"bytes,3,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
-	// Display name of the site that performed the exam.
+	// Name of the site that performed the exam (the site registry's, or
+	// "Établissement non référencé"; never the OID: see record).
 	Site string `protobuf:"bytes,4,opt,name=site,proto3" json:"site,omitempty"`
 	// The device: station name, or manufacturer and model.
 	Device string `protobuf:"bytes,5,opt,name=device,proto3" json:"device,omitempty"`
@@ -464,9 +465,12 @@ type CtRow struct {
 	// Site that performed the exam.
 	Site string `protobuf:"bytes,5,opt,name=site,proto3" json:"site,omitempty"`
 	// The exam's id in the ledger.
-	ExamId        string `protobuf:"bytes,6,opt,name=exam_id,json=examId,proto3" json:"exam_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ExamId string `protobuf:"bytes,6,opt,name=exam_id,json=examId,proto3" json:"exam_id,omitempty"`
+	// IDSV total, mGy: the sum of the CTDIvol of the study's acquisitions
+	// (absent when only image headers gave CTDIvol).
+	CtdivolTotalMgy *float64 `protobuf:"fixed64,7,opt,name=ctdivol_total_mgy,json=ctdivolTotalMgy,proto3,oneof" json:"ctdivol_total_mgy,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CtRow) Reset() {
@@ -541,6 +545,13 @@ func (x *CtRow) GetExamId() string {
 	return ""
 }
 
+func (x *CtRow) GetCtdivolTotalMgy() float64 {
+	if x != nil && x.CtdivolTotalMgy != nil {
+		return *x.CtdivolTotalMgy
+	}
+	return 0
+}
+
 // NuclearMedicineRow is one line of the nuclear-medicine section.
 type NuclearMedicineRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -559,7 +570,12 @@ type NuclearMedicineRow struct {
 	// Site that performed the exam.
 	Site string `protobuf:"bytes,7,opt,name=site,proto3" json:"site,omitempty"`
 	// The exam's id in the ledger.
-	ExamId        string `protobuf:"bytes,8,opt,name=exam_id,json=examId,proto3" json:"exam_id,omitempty"`
+	ExamId string `protobuf:"bytes,8,opt,name=exam_id,json=examId,proto3" json:"exam_id,omitempty"`
+	// IDSV total of the CT part, mGy (sum of its acquisitions' CTDIvol).
+	CtCtdivolTotalMgy *float64 `protobuf:"fixed64,9,opt,name=ct_ctdivol_total_mgy,json=ctCtdivolTotalMgy,proto3,oneof" json:"ct_ctdivol_total_mgy,omitempty"`
+	// Activities by radiopharmaceutical and radionuclide (never added
+	// across isotopes); activity_mbq is set only when there is one.
+	Activities    []*IsotopeActivity `protobuf:"bytes,10,rep,name=activities,proto3" json:"activities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -650,6 +666,313 @@ func (x *NuclearMedicineRow) GetExamId() string {
 	return ""
 }
 
+func (x *NuclearMedicineRow) GetCtCtdivolTotalMgy() float64 {
+	if x != nil && x.CtCtdivolTotalMgy != nil {
+		return *x.CtCtdivolTotalMgy
+	}
+	return 0
+}
+
+func (x *NuclearMedicineRow) GetActivities() []*IsotopeActivity {
+	if x != nil {
+		return x.Activities
+	}
+	return nil
+}
+
+// IsotopeActivity is the activity of one radiopharmaceutical and
+// radionuclide, named for people.
+type IsotopeActivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Radiopharmaceutical, for example "FDG".
+	Radiopharmaceutical string `protobuf:"bytes,1,opt,name=radiopharmaceutical,proto3" json:"radiopharmaceutical,omitempty"`
+	// Radionuclide, for example "F 18".
+	Radionuclide string `protobuf:"bytes,2,opt,name=radionuclide,proto3" json:"radionuclide,omitempty"`
+	// Both as the history prints them: "FDG / F 18".
+	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// Activity, MBq.
+	ActivityMbq   float64 `protobuf:"fixed64,4,opt,name=activity_mbq,json=activityMbq,proto3" json:"activity_mbq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IsotopeActivity) Reset() {
+	*x = IsotopeActivity{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IsotopeActivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IsotopeActivity) ProtoMessage() {}
+
+func (x *IsotopeActivity) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IsotopeActivity.ProtoReflect.Descriptor instead.
+func (*IsotopeActivity) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IsotopeActivity) GetRadiopharmaceutical() string {
+	if x != nil {
+		return x.Radiopharmaceutical
+	}
+	return ""
+}
+
+func (x *IsotopeActivity) GetRadionuclide() string {
+	if x != nil {
+		return x.Radionuclide
+	}
+	return ""
+}
+
+func (x *IsotopeActivity) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *IsotopeActivity) GetActivityMbq() float64 {
+	if x != nil {
+		return x.ActivityMbq
+	}
+	return 0
+}
+
+// PatientBlock is the identity printed on every page of a dose history.
+type PatientBlock struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Birth name.
+	BirthName string `protobuf:"bytes,1,opt,name=birth_name,json=birthName,proto3" json:"birth_name,omitempty"`
+	// Used name, when it differs.
+	UsedName string `protobuf:"bytes,2,opt,name=used_name,json=usedName,proto3" json:"used_name,omitempty"`
+	// First names.
+	FirstNames string `protobuf:"bytes,3,opt,name=first_names,json=firstNames,proto3" json:"first_names,omitempty"`
+	// Birth date, YYYY-MM-DD.
+	BirthDate string `protobuf:"bytes,4,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	// Sex: M, F, O or empty.
+	Sex           string `protobuf:"bytes,5,opt,name=sex,proto3" json:"sex,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatientBlock) Reset() {
+	*x = PatientBlock{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatientBlock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatientBlock) ProtoMessage() {}
+
+func (x *PatientBlock) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatientBlock.ProtoReflect.Descriptor instead.
+func (*PatientBlock) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PatientBlock) GetBirthName() string {
+	if x != nil {
+		return x.BirthName
+	}
+	return ""
+}
+
+func (x *PatientBlock) GetUsedName() string {
+	if x != nil {
+		return x.UsedName
+	}
+	return ""
+}
+
+func (x *PatientBlock) GetFirstNames() string {
+	if x != nil {
+		return x.FirstNames
+	}
+	return ""
+}
+
+func (x *PatientBlock) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+func (x *PatientBlock) GetSex() string {
+	if x != nil {
+		return x.Sex
+	}
+	return ""
+}
+
+// DoseHistoryTotals are the cumulative figures of each section of the
+// synthesis; a figure no exam gave is absent.
+type DoseHistoryTotals struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Radiology: dose-area product total, cGy.cm2.
+	DapTotalCgyCm2 *float64 `protobuf:"fixed64,1,opt,name=dap_total_cgy_cm2,json=dapTotalCgyCm2,proto3,oneof" json:"dap_total_cgy_cm2,omitempty"`
+	// Radiology: air kerma total, mGy.
+	AirKermaTotalMgy *float64 `protobuf:"fixed64,2,opt,name=air_kerma_total_mgy,json=airKermaTotalMgy,proto3,oneof" json:"air_kerma_total_mgy,omitempty"`
+	// Radiology: fluoroscopy time total, minutes.
+	FluoroTimeMin *float64 `protobuf:"fixed64,3,opt,name=fluoro_time_min,json=fluoroTimeMin,proto3,oneof" json:"fluoro_time_min,omitempty"`
+	// CT: dose-length product total, mGy.cm.
+	DlpTotalMgyCm *float64 `protobuf:"fixed64,4,opt,name=dlp_total_mgy_cm,json=dlpTotalMgyCm,proto3,oneof" json:"dlp_total_mgy_cm,omitempty"`
+	// CT: IDSV total (sum of the acquisitions' CTDIvol), mGy.
+	CtdivolTotalMgy *float64 `protobuf:"fixed64,5,opt,name=ctdivol_total_mgy,json=ctdivolTotalMgy,proto3,oneof" json:"ctdivol_total_mgy,omitempty"`
+	// Nuclear medicine: activity per radionuclide, MBq.
+	NmActivities []*IsotopeActivity `protobuf:"bytes,6,rep,name=nm_activities,json=nmActivities,proto3" json:"nm_activities,omitempty"`
+	// Nuclear medicine: dose-length product of the CT parts, mGy.cm.
+	NmCtDlpTotalMgyCm *float64 `protobuf:"fixed64,7,opt,name=nm_ct_dlp_total_mgy_cm,json=nmCtDlpTotalMgyCm,proto3,oneof" json:"nm_ct_dlp_total_mgy_cm,omitempty"`
+	// Nuclear medicine: IDSV total of the CT parts, mGy.
+	NmCtCtdivolTotalMgy *float64 `protobuf:"fixed64,8,opt,name=nm_ct_ctdivol_total_mgy,json=nmCtCtdivolTotalMgy,proto3,oneof" json:"nm_ct_ctdivol_total_mgy,omitempty"`
+	// Mammography: mean glandular dose, cumulative total, mGy.
+	AgdTotalMgy *float64 `protobuf:"fixed64,9,opt,name=agd_total_mgy,json=agdTotalMgy,proto3,oneof" json:"agd_total_mgy,omitempty"`
+	// Mammography: right breast, mGy.
+	AgdRightMgy *float64 `protobuf:"fixed64,10,opt,name=agd_right_mgy,json=agdRightMgy,proto3,oneof" json:"agd_right_mgy,omitempty"`
+	// Mammography: left breast, mGy.
+	AgdLeftMgy    *float64 `protobuf:"fixed64,11,opt,name=agd_left_mgy,json=agdLeftMgy,proto3,oneof" json:"agd_left_mgy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoseHistoryTotals) Reset() {
+	*x = DoseHistoryTotals{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoseHistoryTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoseHistoryTotals) ProtoMessage() {}
+
+func (x *DoseHistoryTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoseHistoryTotals.ProtoReflect.Descriptor instead.
+func (*DoseHistoryTotals) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DoseHistoryTotals) GetDapTotalCgyCm2() float64 {
+	if x != nil && x.DapTotalCgyCm2 != nil {
+		return *x.DapTotalCgyCm2
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetAirKermaTotalMgy() float64 {
+	if x != nil && x.AirKermaTotalMgy != nil {
+		return *x.AirKermaTotalMgy
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetFluoroTimeMin() float64 {
+	if x != nil && x.FluoroTimeMin != nil {
+		return *x.FluoroTimeMin
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetDlpTotalMgyCm() float64 {
+	if x != nil && x.DlpTotalMgyCm != nil {
+		return *x.DlpTotalMgyCm
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetCtdivolTotalMgy() float64 {
+	if x != nil && x.CtdivolTotalMgy != nil {
+		return *x.CtdivolTotalMgy
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetNmActivities() []*IsotopeActivity {
+	if x != nil {
+		return x.NmActivities
+	}
+	return nil
+}
+
+func (x *DoseHistoryTotals) GetNmCtDlpTotalMgyCm() float64 {
+	if x != nil && x.NmCtDlpTotalMgyCm != nil {
+		return *x.NmCtDlpTotalMgyCm
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetNmCtCtdivolTotalMgy() float64 {
+	if x != nil && x.NmCtCtdivolTotalMgy != nil {
+		return *x.NmCtCtdivolTotalMgy
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetAgdTotalMgy() float64 {
+	if x != nil && x.AgdTotalMgy != nil {
+		return *x.AgdTotalMgy
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetAgdRightMgy() float64 {
+	if x != nil && x.AgdRightMgy != nil {
+		return *x.AgdRightMgy
+	}
+	return 0
+}
+
+func (x *DoseHistoryTotals) GetAgdLeftMgy() float64 {
+	if x != nil && x.AgdLeftMgy != nil {
+		return *x.AgdLeftMgy
+	}
+	return 0
+}
+
 // MammographyRow is one line of the mammography section.
 type MammographyRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -673,7 +996,7 @@ type MammographyRow struct {
 
 func (x *MammographyRow) Reset() {
 	*x = MammographyRow{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[4]
+	mi := &file_vigie_v1_dose_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +1008,7 @@ func (x *MammographyRow) String() string {
 func (*MammographyRow) ProtoMessage() {}
 
 func (x *MammographyRow) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[4]
+	mi := &file_vigie_v1_dose_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +1021,7 @@ func (x *MammographyRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MammographyRow.ProtoReflect.Descriptor instead.
 func (*MammographyRow) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{4}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MammographyRow) GetDate() string {
@@ -767,14 +1090,18 @@ type DoseHistory struct {
 	// Warnings for the reader, for example that the history only holds the
 	// exams of sites feeding the regional ledger, or that a record of the
 	// identity is under review.
-	Warnings      []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The patient's identity (the regional identity's reference values).
+	Patient *PatientBlock `protobuf:"bytes,7,opt,name=patient,proto3" json:"patient,omitempty"`
+	// Each section's cumulative figures.
+	Totals        *DoseHistoryTotals `protobuf:"bytes,8,opt,name=totals,proto3" json:"totals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DoseHistory) Reset() {
 	*x = DoseHistory{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[5]
+	mi := &file_vigie_v1_dose_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +1113,7 @@ func (x *DoseHistory) String() string {
 func (*DoseHistory) ProtoMessage() {}
 
 func (x *DoseHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[5]
+	mi := &file_vigie_v1_dose_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +1126,7 @@ func (x *DoseHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DoseHistory.ProtoReflect.Descriptor instead.
 func (*DoseHistory) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{5}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DoseHistory) GetIdentityId() string {
@@ -844,6 +1171,20 @@ func (x *DoseHistory) GetWarnings() []string {
 	return nil
 }
 
+func (x *DoseHistory) GetPatient() *PatientBlock {
+	if x != nil {
+		return x.Patient
+	}
+	return nil
+}
+
+func (x *DoseHistory) GetTotals() *DoseHistoryTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
 // GetDoseHistoryRequest names the identity and an optional period.
 type GetDoseHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -859,7 +1200,7 @@ type GetDoseHistoryRequest struct {
 
 func (x *GetDoseHistoryRequest) Reset() {
 	*x = GetDoseHistoryRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[6]
+	mi := &file_vigie_v1_dose_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1212,7 @@ func (x *GetDoseHistoryRequest) String() string {
 func (*GetDoseHistoryRequest) ProtoMessage() {}
 
 func (x *GetDoseHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[6]
+	mi := &file_vigie_v1_dose_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1225,7 @@ func (x *GetDoseHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoseHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetDoseHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{6}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetDoseHistoryRequest) GetIdentityId() string {
@@ -919,7 +1260,7 @@ type GetDoseHistoryResponse struct {
 
 func (x *GetDoseHistoryResponse) Reset() {
 	*x = GetDoseHistoryResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[7]
+	mi := &file_vigie_v1_dose_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1272,7 @@ func (x *GetDoseHistoryResponse) String() string {
 func (*GetDoseHistoryResponse) ProtoMessage() {}
 
 func (x *GetDoseHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[7]
+	mi := &file_vigie_v1_dose_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1285,7 @@ func (x *GetDoseHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDoseHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetDoseHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{7}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetDoseHistoryResponse) GetHistory() *DoseHistory {
@@ -980,7 +1321,7 @@ type ListExamsRequest struct {
 
 func (x *ListExamsRequest) Reset() {
 	*x = ListExamsRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[8]
+	mi := &file_vigie_v1_dose_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1333,7 @@ func (x *ListExamsRequest) String() string {
 func (*ListExamsRequest) ProtoMessage() {}
 
 func (x *ListExamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[8]
+	mi := &file_vigie_v1_dose_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1346,7 @@ func (x *ListExamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExamsRequest.ProtoReflect.Descriptor instead.
 func (*ListExamsRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{8}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListExamsRequest) GetIdentityId() string {
@@ -1077,7 +1418,7 @@ type ListExamsResponse struct {
 
 func (x *ListExamsResponse) Reset() {
 	*x = ListExamsResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[9]
+	mi := &file_vigie_v1_dose_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1430,7 @@ func (x *ListExamsResponse) String() string {
 func (*ListExamsResponse) ProtoMessage() {}
 
 func (x *ListExamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[9]
+	mi := &file_vigie_v1_dose_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1443,7 @@ func (x *ListExamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExamsResponse.ProtoReflect.Descriptor instead.
 func (*ListExamsResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{9}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListExamsResponse) GetExams() []*Exam {
@@ -1147,14 +1488,17 @@ type Alert struct {
 	// Principal who acknowledged it.
 	AcknowledgedBy string `protobuf:"bytes,12,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	// Comment given with the acknowledgement.
-	Comment       string `protobuf:"bytes,13,opt,name=comment,proto3" json:"comment,omitempty"`
+	Comment string `protobuf:"bytes,13,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Name of the site (the site registry's, or "Établissement non
+	// référencé"); site keeps the OID for filters.
+	SiteName      string `protobuf:"bytes,14,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[10]
+	mi := &file_vigie_v1_dose_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1510,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[10]
+	mi := &file_vigie_v1_dose_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1523,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{10}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Alert) GetId() string {
@@ -1273,6 +1617,13 @@ func (x *Alert) GetComment() string {
 	return ""
 }
 
+func (x *Alert) GetSiteName() string {
+	if x != nil {
+		return x.SiteName
+	}
+	return ""
+}
+
 // ListAlertsRequest filters alerts.
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1290,7 +1641,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[11]
+	mi := &file_vigie_v1_dose_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1653,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[11]
+	mi := &file_vigie_v1_dose_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1666,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{11}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAlertsRequest) GetSite() string {
@@ -1359,7 +1710,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[12]
+	mi := &file_vigie_v1_dose_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1722,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[12]
+	mi := &file_vigie_v1_dose_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1735,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{12}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -1414,7 +1765,7 @@ type AcknowledgeAlertRequest struct {
 
 func (x *AcknowledgeAlertRequest) Reset() {
 	*x = AcknowledgeAlertRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[13]
+	mi := &file_vigie_v1_dose_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1777,7 @@ func (x *AcknowledgeAlertRequest) String() string {
 func (*AcknowledgeAlertRequest) ProtoMessage() {}
 
 func (x *AcknowledgeAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[13]
+	mi := &file_vigie_v1_dose_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1790,7 @@ func (x *AcknowledgeAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeAlertRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeAlertRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{13}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AcknowledgeAlertRequest) GetAlertId() string {
@@ -1467,7 +1818,7 @@ type AcknowledgeAlertResponse struct {
 
 func (x *AcknowledgeAlertResponse) Reset() {
 	*x = AcknowledgeAlertResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[14]
+	mi := &file_vigie_v1_dose_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1830,7 @@ func (x *AcknowledgeAlertResponse) String() string {
 func (*AcknowledgeAlertResponse) ProtoMessage() {}
 
 func (x *AcknowledgeAlertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[14]
+	mi := &file_vigie_v1_dose_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1843,7 @@ func (x *AcknowledgeAlertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeAlertResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeAlertResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{14}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AcknowledgeAlertResponse) GetAlert() *Alert {
@@ -1539,14 +1890,17 @@ type NrdEvaluation struct {
 	// Smallest value of the indicator, in unit.
 	Min float64 `protobuf:"fixed64,16,opt,name=min,proto3" json:"min,omitempty"`
 	// Largest value of the indicator, in unit.
-	Max           float64 `protobuf:"fixed64,17,opt,name=max,proto3" json:"max,omitempty"`
+	Max float64 `protobuf:"fixed64,17,opt,name=max,proto3" json:"max,omitempty"`
+	// Name of the site (the site registry's, or "Établissement non
+	// référencé").
+	SiteName      string `protobuf:"bytes,18,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NrdEvaluation) Reset() {
 	*x = NrdEvaluation{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[15]
+	mi := &file_vigie_v1_dose_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1912,7 @@ func (x *NrdEvaluation) String() string {
 func (*NrdEvaluation) ProtoMessage() {}
 
 func (x *NrdEvaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[15]
+	mi := &file_vigie_v1_dose_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1925,7 @@ func (x *NrdEvaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NrdEvaluation.ProtoReflect.Descriptor instead.
 func (*NrdEvaluation) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{15}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *NrdEvaluation) GetExamType() string {
@@ -1693,6 +2047,13 @@ func (x *NrdEvaluation) GetMax() float64 {
 	return 0
 }
 
+func (x *NrdEvaluation) GetSiteName() string {
+	if x != nil {
+		return x.SiteName
+	}
+	return ""
+}
+
 // EvaluateNrdRequest selects the survey.
 type EvaluateNrdRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1712,7 +2073,7 @@ type EvaluateNrdRequest struct {
 
 func (x *EvaluateNrdRequest) Reset() {
 	*x = EvaluateNrdRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[16]
+	mi := &file_vigie_v1_dose_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +2085,7 @@ func (x *EvaluateNrdRequest) String() string {
 func (*EvaluateNrdRequest) ProtoMessage() {}
 
 func (x *EvaluateNrdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[16]
+	mi := &file_vigie_v1_dose_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +2098,7 @@ func (x *EvaluateNrdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateNrdRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateNrdRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{16}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EvaluateNrdRequest) GetSite() string {
@@ -1788,7 +2149,7 @@ type EvaluateNrdResponse struct {
 
 func (x *EvaluateNrdResponse) Reset() {
 	*x = EvaluateNrdResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[17]
+	mi := &file_vigie_v1_dose_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +2161,7 @@ func (x *EvaluateNrdResponse) String() string {
 func (*EvaluateNrdResponse) ProtoMessage() {}
 
 func (x *EvaluateNrdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[17]
+	mi := &file_vigie_v1_dose_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +2174,7 @@ func (x *EvaluateNrdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateNrdResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateNrdResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{17}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EvaluateNrdResponse) GetEvaluations() []*NrdEvaluation {
@@ -1849,7 +2210,7 @@ type ExportNrdSurveyRequest struct {
 
 func (x *ExportNrdSurveyRequest) Reset() {
 	*x = ExportNrdSurveyRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	mi := &file_vigie_v1_dose_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +2222,7 @@ func (x *ExportNrdSurveyRequest) String() string {
 func (*ExportNrdSurveyRequest) ProtoMessage() {}
 
 func (x *ExportNrdSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	mi := &file_vigie_v1_dose_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +2235,7 @@ func (x *ExportNrdSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNrdSurveyRequest.ProtoReflect.Descriptor instead.
 func (*ExportNrdSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{18}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExportNrdSurveyRequest) GetSite() string {
@@ -1930,7 +2291,7 @@ type ExportNrdSurveyResponse struct {
 
 func (x *ExportNrdSurveyResponse) Reset() {
 	*x = ExportNrdSurveyResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	mi := &file_vigie_v1_dose_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2303,7 @@ func (x *ExportNrdSurveyResponse) String() string {
 func (*ExportNrdSurveyResponse) ProtoMessage() {}
 
 func (x *ExportNrdSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	mi := &file_vigie_v1_dose_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2316,7 @@ func (x *ExportNrdSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNrdSurveyResponse.ProtoReflect.Descriptor instead.
 func (*ExportNrdSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{19}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExportNrdSurveyResponse) GetFilename() string {
@@ -2043,7 +2404,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x0einterventional\x18\b \x01(\bR\x0einterventionalB\x14\n" +
 	"\x12_dap_total_cgy_cm2B\x16\n" +
 	"\x14_air_kerma_total_mgyB\x12\n" +
-	"\x10_fluoro_time_min\"\xdf\x01\n" +
+	"\x10_fluoro_time_min\"\xa6\x02\n" +
 	"\x05CtRow\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1c\n" +
 	"\tprocedure\x18\x02 \x01(\tR\tprocedure\x12,\n" +
@@ -2051,9 +2412,11 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\vctdivol_mgy\x18\x04 \x01(\x01H\x01R\n" +
 	"ctdivolMgy\x88\x01\x01\x12\x12\n" +
 	"\x04site\x18\x05 \x01(\tR\x04site\x12\x17\n" +
-	"\aexam_id\x18\x06 \x01(\tR\x06examIdB\x13\n" +
+	"\aexam_id\x18\x06 \x01(\tR\x06examId\x12/\n" +
+	"\x11ctdivol_total_mgy\x18\a \x01(\x01H\x02R\x0fctdivolTotalMgy\x88\x01\x01B\x13\n" +
 	"\x11_dlp_total_mgy_cmB\x0e\n" +
-	"\f_ctdivol_mgy\"\xd7\x02\n" +
+	"\f_ctdivol_mgyB\x14\n" +
+	"\x12_ctdivol_total_mgy\"\xe1\x03\n" +
 	"\x12NuclearMedicineRow\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1c\n" +
 	"\tprocedure\x18\x02 \x01(\tR\tprocedure\x12&\n" +
@@ -2063,10 +2426,54 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\vctdivol_mgy\x18\x06 \x01(\x01H\x02R\n" +
 	"ctdivolMgy\x88\x01\x01\x12\x12\n" +
 	"\x04site\x18\a \x01(\tR\x04site\x12\x17\n" +
-	"\aexam_id\x18\b \x01(\tR\x06examIdB\x0f\n" +
+	"\aexam_id\x18\b \x01(\tR\x06examId\x124\n" +
+	"\x14ct_ctdivol_total_mgy\x18\t \x01(\x01H\x03R\x11ctCtdivolTotalMgy\x88\x01\x01\x129\n" +
+	"\n" +
+	"activities\x18\n" +
+	" \x03(\v2\x19.vigie.v1.IsotopeActivityR\n" +
+	"activitiesB\x0f\n" +
 	"\r_activity_mbqB\x13\n" +
 	"\x11_dlp_total_mgy_cmB\x0e\n" +
-	"\f_ctdivol_mgy\"\x9d\x02\n" +
+	"\f_ctdivol_mgyB\x17\n" +
+	"\x15_ct_ctdivol_total_mgy\"\xa0\x01\n" +
+	"\x0fIsotopeActivity\x120\n" +
+	"\x13radiopharmaceutical\x18\x01 \x01(\tR\x13radiopharmaceutical\x12\"\n" +
+	"\fradionuclide\x18\x02 \x01(\tR\fradionuclide\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12!\n" +
+	"\factivity_mbq\x18\x04 \x01(\x01R\vactivityMbq\"\x9c\x01\n" +
+	"\fPatientBlock\x12\x1d\n" +
+	"\n" +
+	"birth_name\x18\x01 \x01(\tR\tbirthName\x12\x1b\n" +
+	"\tused_name\x18\x02 \x01(\tR\busedName\x12\x1f\n" +
+	"\vfirst_names\x18\x03 \x01(\tR\n" +
+	"firstNames\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\x04 \x01(\tR\tbirthDate\x12\x10\n" +
+	"\x03sex\x18\x05 \x01(\tR\x03sex\"\x88\x06\n" +
+	"\x11DoseHistoryTotals\x12.\n" +
+	"\x11dap_total_cgy_cm2\x18\x01 \x01(\x01H\x00R\x0edapTotalCgyCm2\x88\x01\x01\x122\n" +
+	"\x13air_kerma_total_mgy\x18\x02 \x01(\x01H\x01R\x10airKermaTotalMgy\x88\x01\x01\x12+\n" +
+	"\x0ffluoro_time_min\x18\x03 \x01(\x01H\x02R\rfluoroTimeMin\x88\x01\x01\x12,\n" +
+	"\x10dlp_total_mgy_cm\x18\x04 \x01(\x01H\x03R\rdlpTotalMgyCm\x88\x01\x01\x12/\n" +
+	"\x11ctdivol_total_mgy\x18\x05 \x01(\x01H\x04R\x0fctdivolTotalMgy\x88\x01\x01\x12>\n" +
+	"\rnm_activities\x18\x06 \x03(\v2\x19.vigie.v1.IsotopeActivityR\fnmActivities\x126\n" +
+	"\x16nm_ct_dlp_total_mgy_cm\x18\a \x01(\x01H\x05R\x11nmCtDlpTotalMgyCm\x88\x01\x01\x129\n" +
+	"\x17nm_ct_ctdivol_total_mgy\x18\b \x01(\x01H\x06R\x13nmCtCtdivolTotalMgy\x88\x01\x01\x12'\n" +
+	"\ragd_total_mgy\x18\t \x01(\x01H\aR\vagdTotalMgy\x88\x01\x01\x12'\n" +
+	"\ragd_right_mgy\x18\n" +
+	" \x01(\x01H\bR\vagdRightMgy\x88\x01\x01\x12%\n" +
+	"\fagd_left_mgy\x18\v \x01(\x01H\tR\n" +
+	"agdLeftMgy\x88\x01\x01B\x14\n" +
+	"\x12_dap_total_cgy_cm2B\x16\n" +
+	"\x14_air_kerma_total_mgyB\x12\n" +
+	"\x10_fluoro_time_minB\x13\n" +
+	"\x11_dlp_total_mgy_cmB\x14\n" +
+	"\x12_ctdivol_total_mgyB\x19\n" +
+	"\x17_nm_ct_dlp_total_mgy_cmB\x1a\n" +
+	"\x18_nm_ct_ctdivol_total_mgyB\x10\n" +
+	"\x0e_agd_total_mgyB\x10\n" +
+	"\x0e_agd_right_mgyB\x0f\n" +
+	"\r_agd_left_mgy\"\x9d\x02\n" +
 	"\x0eMammographyRow\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1c\n" +
 	"\tprocedure\x18\x02 \x01(\tR\tprocedure\x12'\n" +
@@ -2078,7 +2485,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\aexam_id\x18\a \x01(\tR\x06examIdB\x10\n" +
 	"\x0e_agd_total_mgyB\x10\n" +
 	"\x0e_agd_right_mgyB\x0f\n" +
-	"\r_agd_left_mgy\"\xa6\x02\n" +
+	"\r_agd_left_mgy\"\x8d\x03\n" +
 	"\vDoseHistory\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x124\n" +
@@ -2086,7 +2493,9 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x02ct\x18\x03 \x03(\v2\x0f.vigie.v1.CtRowR\x02ct\x12G\n" +
 	"\x10nuclear_medicine\x18\x04 \x03(\v2\x1c.vigie.v1.NuclearMedicineRowR\x0fnuclearMedicine\x12:\n" +
 	"\vmammography\x18\x05 \x03(\v2\x18.vigie.v1.MammographyRowR\vmammography\x12\x1a\n" +
-	"\bwarnings\x18\x06 \x03(\tR\bwarnings\"d\n" +
+	"\bwarnings\x18\x06 \x03(\tR\bwarnings\x120\n" +
+	"\apatient\x18\a \x01(\v2\x16.vigie.v1.PatientBlockR\apatient\x123\n" +
+	"\x06totals\x18\b \x01(\v2\x1b.vigie.v1.DoseHistoryTotalsR\x06totals\"d\n" +
 	"\x15GetDoseHistoryRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12\x14\n" +
@@ -2107,7 +2516,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"a\n" +
 	"\x11ListExamsResponse\x12$\n" +
 	"\x05exams\x18\x01 \x03(\v2\x0e.vigie.v1.ExamR\x05exams\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb1\x03\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x12\n" +
@@ -2123,7 +2532,8 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	" \x01(\tR\x04unit\x12>\n" +
 	"\facknowledged\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\facknowledged\x12'\n" +
 	"\x0facknowledged_by\x18\f \x01(\tR\x0eacknowledgedBy\x12\x18\n" +
-	"\acomment\x18\r \x01(\tR\acomment\"\x96\x01\n" +
+	"\acomment\x18\r \x01(\tR\acomment\x12\x1b\n" +
+	"\tsite_name\x18\x0e \x01(\tR\bsiteName\"\x96\x01\n" +
 	"\x11ListAlertsRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x121\n" +
 	"\x14include_acknowledged\x18\x02 \x01(\bR\x13includeAcknowledged\x12\x1b\n" +
@@ -2137,7 +2547,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\"A\n" +
 	"\x18AcknowledgeAlertResponse\x12%\n" +
-	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\xae\x03\n" +
+	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\xcb\x03\n" +
 	"\rNrdEvaluation\x12\x1b\n" +
 	"\texam_type\x18\x01 \x01(\tR\bexamType\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x16\n" +
@@ -2157,7 +2567,8 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x02q1\x18\x0e \x01(\x01R\x02q1\x12\x0e\n" +
 	"\x02q3\x18\x0f \x01(\x01R\x02q3\x12\x10\n" +
 	"\x03min\x18\x10 \x01(\x01R\x03min\x12\x10\n" +
-	"\x03max\x18\x11 \x01(\x01R\x03max\"\x89\x01\n" +
+	"\x03max\x18\x11 \x01(\x01R\x03max\x12\x1b\n" +
+	"\tsite_name\x18\x12 \x01(\tR\bsiteName\"\x89\x01\n" +
 	"\x12EvaluateNrdRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x1b\n" +
@@ -2207,65 +2618,72 @@ func file_vigie_v1_dose_proto_rawDescGZIP() []byte {
 }
 
 var file_vigie_v1_dose_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigie_v1_dose_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vigie_v1_dose_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_vigie_v1_dose_proto_goTypes = []any{
 	(Modality)(0),                    // 0: vigie.v1.Modality
 	(*Exam)(nil),                     // 1: vigie.v1.Exam
 	(*RadiologyRow)(nil),             // 2: vigie.v1.RadiologyRow
 	(*CtRow)(nil),                    // 3: vigie.v1.CtRow
 	(*NuclearMedicineRow)(nil),       // 4: vigie.v1.NuclearMedicineRow
-	(*MammographyRow)(nil),           // 5: vigie.v1.MammographyRow
-	(*DoseHistory)(nil),              // 6: vigie.v1.DoseHistory
-	(*GetDoseHistoryRequest)(nil),    // 7: vigie.v1.GetDoseHistoryRequest
-	(*GetDoseHistoryResponse)(nil),   // 8: vigie.v1.GetDoseHistoryResponse
-	(*ListExamsRequest)(nil),         // 9: vigie.v1.ListExamsRequest
-	(*ListExamsResponse)(nil),        // 10: vigie.v1.ListExamsResponse
-	(*Alert)(nil),                    // 11: vigie.v1.Alert
-	(*ListAlertsRequest)(nil),        // 12: vigie.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),       // 13: vigie.v1.ListAlertsResponse
-	(*AcknowledgeAlertRequest)(nil),  // 14: vigie.v1.AcknowledgeAlertRequest
-	(*AcknowledgeAlertResponse)(nil), // 15: vigie.v1.AcknowledgeAlertResponse
-	(*NrdEvaluation)(nil),            // 16: vigie.v1.NrdEvaluation
-	(*EvaluateNrdRequest)(nil),       // 17: vigie.v1.EvaluateNrdRequest
-	(*EvaluateNrdResponse)(nil),      // 18: vigie.v1.EvaluateNrdResponse
-	(*ExportNrdSurveyRequest)(nil),   // 19: vigie.v1.ExportNrdSurveyRequest
-	(*ExportNrdSurveyResponse)(nil),  // 20: vigie.v1.ExportNrdSurveyResponse
-	(*SourceKey)(nil),                // 21: vigie.v1.SourceKey
-	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(*IsotopeActivity)(nil),          // 5: vigie.v1.IsotopeActivity
+	(*PatientBlock)(nil),             // 6: vigie.v1.PatientBlock
+	(*DoseHistoryTotals)(nil),        // 7: vigie.v1.DoseHistoryTotals
+	(*MammographyRow)(nil),           // 8: vigie.v1.MammographyRow
+	(*DoseHistory)(nil),              // 9: vigie.v1.DoseHistory
+	(*GetDoseHistoryRequest)(nil),    // 10: vigie.v1.GetDoseHistoryRequest
+	(*GetDoseHistoryResponse)(nil),   // 11: vigie.v1.GetDoseHistoryResponse
+	(*ListExamsRequest)(nil),         // 12: vigie.v1.ListExamsRequest
+	(*ListExamsResponse)(nil),        // 13: vigie.v1.ListExamsResponse
+	(*Alert)(nil),                    // 14: vigie.v1.Alert
+	(*ListAlertsRequest)(nil),        // 15: vigie.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),       // 16: vigie.v1.ListAlertsResponse
+	(*AcknowledgeAlertRequest)(nil),  // 17: vigie.v1.AcknowledgeAlertRequest
+	(*AcknowledgeAlertResponse)(nil), // 18: vigie.v1.AcknowledgeAlertResponse
+	(*NrdEvaluation)(nil),            // 19: vigie.v1.NrdEvaluation
+	(*EvaluateNrdRequest)(nil),       // 20: vigie.v1.EvaluateNrdRequest
+	(*EvaluateNrdResponse)(nil),      // 21: vigie.v1.EvaluateNrdResponse
+	(*ExportNrdSurveyRequest)(nil),   // 22: vigie.v1.ExportNrdSurveyRequest
+	(*ExportNrdSurveyResponse)(nil),  // 23: vigie.v1.ExportNrdSurveyResponse
+	(*SourceKey)(nil),                // 24: vigie.v1.SourceKey
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_vigie_v1_dose_proto_depIdxs = []int32{
-	21, // 0: vigie.v1.Exam.record:type_name -> vigie.v1.SourceKey
+	24, // 0: vigie.v1.Exam.record:type_name -> vigie.v1.SourceKey
 	0,  // 1: vigie.v1.Exam.modality:type_name -> vigie.v1.Modality
-	2,  // 2: vigie.v1.DoseHistory.radiology:type_name -> vigie.v1.RadiologyRow
-	3,  // 3: vigie.v1.DoseHistory.ct:type_name -> vigie.v1.CtRow
-	4,  // 4: vigie.v1.DoseHistory.nuclear_medicine:type_name -> vigie.v1.NuclearMedicineRow
-	5,  // 5: vigie.v1.DoseHistory.mammography:type_name -> vigie.v1.MammographyRow
-	6,  // 6: vigie.v1.GetDoseHistoryResponse.history:type_name -> vigie.v1.DoseHistory
-	21, // 7: vigie.v1.ListExamsRequest.record:type_name -> vigie.v1.SourceKey
-	0,  // 8: vigie.v1.ListExamsRequest.modality:type_name -> vigie.v1.Modality
-	1,  // 9: vigie.v1.ListExamsResponse.exams:type_name -> vigie.v1.Exam
-	22, // 10: vigie.v1.Alert.created:type_name -> google.protobuf.Timestamp
-	22, // 11: vigie.v1.Alert.acknowledged:type_name -> google.protobuf.Timestamp
-	11, // 12: vigie.v1.ListAlertsResponse.alerts:type_name -> vigie.v1.Alert
-	11, // 13: vigie.v1.AcknowledgeAlertResponse.alert:type_name -> vigie.v1.Alert
-	16, // 14: vigie.v1.EvaluateNrdResponse.evaluations:type_name -> vigie.v1.NrdEvaluation
-	7,  // 15: vigie.v1.DoseService.GetDoseHistory:input_type -> vigie.v1.GetDoseHistoryRequest
-	9,  // 16: vigie.v1.DoseService.ListExams:input_type -> vigie.v1.ListExamsRequest
-	12, // 17: vigie.v1.DoseService.ListAlerts:input_type -> vigie.v1.ListAlertsRequest
-	14, // 18: vigie.v1.DoseService.AcknowledgeAlert:input_type -> vigie.v1.AcknowledgeAlertRequest
-	17, // 19: vigie.v1.DoseService.EvaluateNrd:input_type -> vigie.v1.EvaluateNrdRequest
-	19, // 20: vigie.v1.DoseService.ExportNrdSurvey:input_type -> vigie.v1.ExportNrdSurveyRequest
-	8,  // 21: vigie.v1.DoseService.GetDoseHistory:output_type -> vigie.v1.GetDoseHistoryResponse
-	10, // 22: vigie.v1.DoseService.ListExams:output_type -> vigie.v1.ListExamsResponse
-	13, // 23: vigie.v1.DoseService.ListAlerts:output_type -> vigie.v1.ListAlertsResponse
-	15, // 24: vigie.v1.DoseService.AcknowledgeAlert:output_type -> vigie.v1.AcknowledgeAlertResponse
-	18, // 25: vigie.v1.DoseService.EvaluateNrd:output_type -> vigie.v1.EvaluateNrdResponse
-	20, // 26: vigie.v1.DoseService.ExportNrdSurvey:output_type -> vigie.v1.ExportNrdSurveyResponse
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 2: vigie.v1.NuclearMedicineRow.activities:type_name -> vigie.v1.IsotopeActivity
+	5,  // 3: vigie.v1.DoseHistoryTotals.nm_activities:type_name -> vigie.v1.IsotopeActivity
+	2,  // 4: vigie.v1.DoseHistory.radiology:type_name -> vigie.v1.RadiologyRow
+	3,  // 5: vigie.v1.DoseHistory.ct:type_name -> vigie.v1.CtRow
+	4,  // 6: vigie.v1.DoseHistory.nuclear_medicine:type_name -> vigie.v1.NuclearMedicineRow
+	8,  // 7: vigie.v1.DoseHistory.mammography:type_name -> vigie.v1.MammographyRow
+	6,  // 8: vigie.v1.DoseHistory.patient:type_name -> vigie.v1.PatientBlock
+	7,  // 9: vigie.v1.DoseHistory.totals:type_name -> vigie.v1.DoseHistoryTotals
+	9,  // 10: vigie.v1.GetDoseHistoryResponse.history:type_name -> vigie.v1.DoseHistory
+	24, // 11: vigie.v1.ListExamsRequest.record:type_name -> vigie.v1.SourceKey
+	0,  // 12: vigie.v1.ListExamsRequest.modality:type_name -> vigie.v1.Modality
+	1,  // 13: vigie.v1.ListExamsResponse.exams:type_name -> vigie.v1.Exam
+	25, // 14: vigie.v1.Alert.created:type_name -> google.protobuf.Timestamp
+	25, // 15: vigie.v1.Alert.acknowledged:type_name -> google.protobuf.Timestamp
+	14, // 16: vigie.v1.ListAlertsResponse.alerts:type_name -> vigie.v1.Alert
+	14, // 17: vigie.v1.AcknowledgeAlertResponse.alert:type_name -> vigie.v1.Alert
+	19, // 18: vigie.v1.EvaluateNrdResponse.evaluations:type_name -> vigie.v1.NrdEvaluation
+	10, // 19: vigie.v1.DoseService.GetDoseHistory:input_type -> vigie.v1.GetDoseHistoryRequest
+	12, // 20: vigie.v1.DoseService.ListExams:input_type -> vigie.v1.ListExamsRequest
+	15, // 21: vigie.v1.DoseService.ListAlerts:input_type -> vigie.v1.ListAlertsRequest
+	17, // 22: vigie.v1.DoseService.AcknowledgeAlert:input_type -> vigie.v1.AcknowledgeAlertRequest
+	20, // 23: vigie.v1.DoseService.EvaluateNrd:input_type -> vigie.v1.EvaluateNrdRequest
+	22, // 24: vigie.v1.DoseService.ExportNrdSurvey:input_type -> vigie.v1.ExportNrdSurveyRequest
+	11, // 25: vigie.v1.DoseService.GetDoseHistory:output_type -> vigie.v1.GetDoseHistoryResponse
+	13, // 26: vigie.v1.DoseService.ListExams:output_type -> vigie.v1.ListExamsResponse
+	16, // 27: vigie.v1.DoseService.ListAlerts:output_type -> vigie.v1.ListAlertsResponse
+	18, // 28: vigie.v1.DoseService.AcknowledgeAlert:output_type -> vigie.v1.AcknowledgeAlertResponse
+	21, // 29: vigie.v1.DoseService.EvaluateNrd:output_type -> vigie.v1.EvaluateNrdResponse
+	23, // 30: vigie.v1.DoseService.ExportNrdSurvey:output_type -> vigie.v1.ExportNrdSurveyResponse
+	25, // [25:31] is the sub-list for method output_type
+	19, // [19:25] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_dose_proto_init() }
@@ -2278,14 +2696,15 @@ func file_vigie_v1_dose_proto_init() {
 	file_vigie_v1_dose_proto_msgTypes[1].OneofWrappers = []any{}
 	file_vigie_v1_dose_proto_msgTypes[2].OneofWrappers = []any{}
 	file_vigie_v1_dose_proto_msgTypes[3].OneofWrappers = []any{}
-	file_vigie_v1_dose_proto_msgTypes[4].OneofWrappers = []any{}
+	file_vigie_v1_dose_proto_msgTypes[6].OneofWrappers = []any{}
+	file_vigie_v1_dose_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigie_v1_dose_proto_rawDesc), len(file_vigie_v1_dose_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

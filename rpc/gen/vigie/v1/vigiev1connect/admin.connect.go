@@ -54,10 +54,14 @@ const (
 	// AdminServiceApproveApiKeyProcedure is the fully-qualified name of the AdminService's
 	// ApproveApiKey RPC.
 	AdminServiceApproveApiKeyProcedure = "/vigie.v1.AdminService/ApproveApiKey"
-	// AdminServiceSetSiteProcedure is the fully-qualified name of the AdminService's SetSite RPC.
-	AdminServiceSetSiteProcedure = "/vigie.v1.AdminService/SetSite"
 	// AdminServiceListSitesProcedure is the fully-qualified name of the AdminService's ListSites RPC.
 	AdminServiceListSitesProcedure = "/vigie.v1.AdminService/ListSites"
+	// AdminServiceAddSiteProcedure is the fully-qualified name of the AdminService's AddSite RPC.
+	AdminServiceAddSiteProcedure = "/vigie.v1.AdminService/AddSite"
+	// AdminServiceRenameSiteProcedure is the fully-qualified name of the AdminService's RenameSite RPC.
+	AdminServiceRenameSiteProcedure = "/vigie.v1.AdminService/RenameSite"
+	// AdminServiceRemoveSiteProcedure is the fully-qualified name of the AdminService's RemoveSite RPC.
+	AdminServiceRemoveSiteProcedure = "/vigie.v1.AdminService/RemoveSite"
 )
 
 // AdminServiceClient is a client for the vigie.v1.AdminService service.
@@ -77,11 +81,16 @@ type AdminServiceClient interface {
 	// vigilance staff of the key's sites, or regional vigilance), never the
 	// principal that created it.
 	ApproveApiKey(context.Context, *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error)
-	// SetSite names a site (assigning authority) for the pages and the
-	// search answers that show sites by name.
-	SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error)
-	// ListSites lists the named sites.
+	// ListSites lists the member establishments of the site registry.
 	ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error)
+	// AddSite registers an establishment: its assigning authority (OID) and
+	// the name people read everywhere instead of the OID.
+	AddSite(context.Context, *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error)
+	// RenameSite changes a registered establishment's name.
+	RenameSite(context.Context, *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error)
+	// RemoveSite takes an establishment out of the registry (its exams stay,
+	// shown as "Établissement non référencé").
+	RemoveSite(context.Context, *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the vigie.v1.AdminService service. By default, it
@@ -131,16 +140,28 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("ApproveApiKey")),
 			connect.WithClientOptions(opts...),
 		),
-		setSite: connect.NewClient[v1.SetSiteRequest, v1.SetSiteResponse](
-			httpClient,
-			baseURL+AdminServiceSetSiteProcedure,
-			connect.WithSchema(adminServiceMethods.ByName("SetSite")),
-			connect.WithClientOptions(opts...),
-		),
 		listSites: connect.NewClient[v1.ListSitesRequest, v1.ListSitesResponse](
 			httpClient,
 			baseURL+AdminServiceListSitesProcedure,
 			connect.WithSchema(adminServiceMethods.ByName("ListSites")),
+			connect.WithClientOptions(opts...),
+		),
+		addSite: connect.NewClient[v1.AddSiteRequest, v1.AddSiteResponse](
+			httpClient,
+			baseURL+AdminServiceAddSiteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("AddSite")),
+			connect.WithClientOptions(opts...),
+		),
+		renameSite: connect.NewClient[v1.RenameSiteRequest, v1.RenameSiteResponse](
+			httpClient,
+			baseURL+AdminServiceRenameSiteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RenameSite")),
+			connect.WithClientOptions(opts...),
+		),
+		removeSite: connect.NewClient[v1.RemoveSiteRequest, v1.RemoveSiteResponse](
+			httpClient,
+			baseURL+AdminServiceRemoveSiteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RemoveSite")),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -154,8 +175,10 @@ type adminServiceClient struct {
 	queryAudit    *connect.Client[v1.QueryAuditRequest, v1.QueryAuditResponse]
 	verifyAudit   *connect.Client[v1.VerifyAuditRequest, v1.VerifyAuditResponse]
 	approveApiKey *connect.Client[v1.ApproveApiKeyRequest, v1.ApproveApiKeyResponse]
-	setSite       *connect.Client[v1.SetSiteRequest, v1.SetSiteResponse]
 	listSites     *connect.Client[v1.ListSitesRequest, v1.ListSitesResponse]
+	addSite       *connect.Client[v1.AddSiteRequest, v1.AddSiteResponse]
+	renameSite    *connect.Client[v1.RenameSiteRequest, v1.RenameSiteResponse]
+	removeSite    *connect.Client[v1.RemoveSiteRequest, v1.RemoveSiteResponse]
 }
 
 // CreateApiKey calls vigie.v1.AdminService.CreateApiKey.
@@ -188,14 +211,24 @@ func (c *adminServiceClient) ApproveApiKey(ctx context.Context, req *connect.Req
 	return c.approveApiKey.CallUnary(ctx, req)
 }
 
-// SetSite calls vigie.v1.AdminService.SetSite.
-func (c *adminServiceClient) SetSite(ctx context.Context, req *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
-	return c.setSite.CallUnary(ctx, req)
-}
-
 // ListSites calls vigie.v1.AdminService.ListSites.
 func (c *adminServiceClient) ListSites(ctx context.Context, req *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
 	return c.listSites.CallUnary(ctx, req)
+}
+
+// AddSite calls vigie.v1.AdminService.AddSite.
+func (c *adminServiceClient) AddSite(ctx context.Context, req *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error) {
+	return c.addSite.CallUnary(ctx, req)
+}
+
+// RenameSite calls vigie.v1.AdminService.RenameSite.
+func (c *adminServiceClient) RenameSite(ctx context.Context, req *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error) {
+	return c.renameSite.CallUnary(ctx, req)
+}
+
+// RemoveSite calls vigie.v1.AdminService.RemoveSite.
+func (c *adminServiceClient) RemoveSite(ctx context.Context, req *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error) {
+	return c.removeSite.CallUnary(ctx, req)
 }
 
 // AdminServiceHandler is an implementation of the vigie.v1.AdminService service.
@@ -215,11 +248,16 @@ type AdminServiceHandler interface {
 	// vigilance staff of the key's sites, or regional vigilance), never the
 	// principal that created it.
 	ApproveApiKey(context.Context, *connect.Request[v1.ApproveApiKeyRequest]) (*connect.Response[v1.ApproveApiKeyResponse], error)
-	// SetSite names a site (assigning authority) for the pages and the
-	// search answers that show sites by name.
-	SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error)
-	// ListSites lists the named sites.
+	// ListSites lists the member establishments of the site registry.
 	ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error)
+	// AddSite registers an establishment: its assigning authority (OID) and
+	// the name people read everywhere instead of the OID.
+	AddSite(context.Context, *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error)
+	// RenameSite changes a registered establishment's name.
+	RenameSite(context.Context, *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error)
+	// RemoveSite takes an establishment out of the registry (its exams stay,
+	// shown as "Établissement non référencé").
+	RemoveSite(context.Context, *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -265,16 +303,28 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("ApproveApiKey")),
 		connect.WithHandlerOptions(opts...),
 	)
-	adminServiceSetSiteHandler := connect.NewUnaryHandler(
-		AdminServiceSetSiteProcedure,
-		svc.SetSite,
-		connect.WithSchema(adminServiceMethods.ByName("SetSite")),
-		connect.WithHandlerOptions(opts...),
-	)
 	adminServiceListSitesHandler := connect.NewUnaryHandler(
 		AdminServiceListSitesProcedure,
 		svc.ListSites,
 		connect.WithSchema(adminServiceMethods.ByName("ListSites")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceAddSiteHandler := connect.NewUnaryHandler(
+		AdminServiceAddSiteProcedure,
+		svc.AddSite,
+		connect.WithSchema(adminServiceMethods.ByName("AddSite")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRenameSiteHandler := connect.NewUnaryHandler(
+		AdminServiceRenameSiteProcedure,
+		svc.RenameSite,
+		connect.WithSchema(adminServiceMethods.ByName("RenameSite")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRemoveSiteHandler := connect.NewUnaryHandler(
+		AdminServiceRemoveSiteProcedure,
+		svc.RemoveSite,
+		connect.WithSchema(adminServiceMethods.ByName("RemoveSite")),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/vigie.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -291,10 +341,14 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceVerifyAuditHandler.ServeHTTP(w, r)
 		case AdminServiceApproveApiKeyProcedure:
 			adminServiceApproveApiKeyHandler.ServeHTTP(w, r)
-		case AdminServiceSetSiteProcedure:
-			adminServiceSetSiteHandler.ServeHTTP(w, r)
 		case AdminServiceListSitesProcedure:
 			adminServiceListSitesHandler.ServeHTTP(w, r)
+		case AdminServiceAddSiteProcedure:
+			adminServiceAddSiteHandler.ServeHTTP(w, r)
+		case AdminServiceRenameSiteProcedure:
+			adminServiceRenameSiteHandler.ServeHTTP(w, r)
+		case AdminServiceRemoveSiteProcedure:
+			adminServiceRemoveSiteHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -328,10 +382,18 @@ func (UnimplementedAdminServiceHandler) ApproveApiKey(context.Context, *connect.
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.ApproveApiKey is not implemented"))
 }
 
-func (UnimplementedAdminServiceHandler) SetSite(context.Context, *connect.Request[v1.SetSiteRequest]) (*connect.Response[v1.SetSiteResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.SetSite is not implemented"))
-}
-
 func (UnimplementedAdminServiceHandler) ListSites(context.Context, *connect.Request[v1.ListSitesRequest]) (*connect.Response[v1.ListSitesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.ListSites is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) AddSite(context.Context, *connect.Request[v1.AddSiteRequest]) (*connect.Response[v1.AddSiteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.AddSite is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RenameSite(context.Context, *connect.Request[v1.RenameSiteRequest]) (*connect.Response[v1.RenameSiteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.RenameSite is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RemoveSite(context.Context, *connect.Request[v1.RemoveSiteRequest]) (*connect.Response[v1.RemoveSiteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.AdminService.RemoveSite is not implemented"))
 }

@@ -1,0 +1,150 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/store"
+)
+
+// Exams still to evaluate for alerts. Put writes, in the exam's own
+// transaction, a marker naming the exam's source record and study
+// (l/q/, see the package doc); the alert evaluation clears it once the
+// study's alerts are stored (Evaluated). An exam acknowledged just
+// before the server stopped is therefore never forgotten: the next start
+// evaluates the markers left (Pending). The marker's value is the commit
+// time, so that an evaluation that started before a newer exam of the
+// same study was committed does not clear that exam's marker.
+
+var prefixPending = []byte("l/q/")
+
+// PendingStudy is one source record's study whose exams are still to be
+// evaluated. Study is the study UID, or "sop:" and the SOP instance for an
+// exam without one.
+type PendingStudy struct {
+	Key   SourceKey
+	Study string
+	mark  []byte
+}
+
+// StudyOf is the study an exam is evaluated under: its study UID, or
+// "sop:" and its SOP instance when it has none.
+func StudyOf(x *Exam) string {
+	if x.StudyUID != "" {
+		return x.StudyUID
+	}
+	return "sop:" + x.SOPInstanceUID
+}
+
+func pendingKey(k SourceKey, study string) []byte {
+	b := make([]byte, 0, len(prefixPending)+len(k.Authority)+len(k.LocalID)+len(study)+2)
+	b = append(b, prefixPending...)
+	b = append(b, k.Authority...)
+	b = append(b, 0)
+	b = append(b, k.LocalID...)
+	b = append(b, 0)
+	return append(b, study...)
+}
+
+func (l *Ledger) markPending(txn *badger.Txn, x *Exam) error {
+	v := binary.BigEndian.AppendUint64(nil, uint64(l.now().UnixNano()))
+	return txn.Set(pendingKey(x.Key, StudyOf(x)), v)
+}
+
+// Pending returns the studies whose exams were stored and not yet
+// evaluated, in key order.
+func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	var out []PendingStudy
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixPending})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rest := it.Item().Key()[len(prefixPending):]
+			auth, rest, ok1 := bytes.Cut(rest, []byte{0})
+			local, study, ok2 := bytes.Cut(rest, []byte{0})
+			if !ok1 || !ok2 {
+				return fmt.Errorf("corrupt marker %q", it.Item().Key())
+			}
+			mark, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, PendingStudy{Key: SourceKey{Authority: string(auth), LocalID: string(local)}, Study: string(study), mark: mark})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: exams to evaluate: %w", err)
+	}
+	return out, nil
+}
+
+// PendingOf returns the marker of one record's study, and false when
+// nothing is left to evaluate there.
+func (l *Ledger) PendingOf(ctx context.Context, k SourceKey, study string) (PendingStudy, bool, error) {
+	if l.err != nil {
+		return PendingStudy{}, false, l.err
+	}
+	p := PendingStudy{Key: k, Study: study}
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(pendingKey(k, study))
+		if err != nil {
+			return err
+		}
+		p.mark, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("ledger: exams to evaluate of %s: %w", k, err)
+	}
+	return p, true, nil
+}
+
+// Evaluated clears the marker p was read from, unless an exam of the same
+// record and study was committed since (its marker then stays, for its
+// own evaluation).
+func (l *Ledger) Evaluated(ctx context.Context, p PendingStudy) error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := pendingKey(p.Key, p.Study)
+	clear := func(txn *badger.Txn) error {
+		item, err := txn.Get(k)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := item.ValueCopy(nil)
+		if err != nil || !bytes.Equal(cur, p.mark) {
+			return err
+		}
+		return txn.Delete(k)
+	}
+	err := store.Update(l.db, clear)
+	for attempt := 0; errors.Is(err, badger.ErrConflict) && attempt < 20; attempt++ {
+		err = store.Update(l.db, clear) // a Put of the same study committed meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: clear the evaluation marker of %s: %w", p.Key, err)
+	}
+	return nil
+}

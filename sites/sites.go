@@ -1,0 +1,294 @@
+// Package sites keeps the registry of member establishments: for each
+// assigning authority (the OID a site numbers its patients under), the
+// establishment's name as people read it, and what later connectors need
+// to recognise the site (DICOM AE titles, HL7 sending facility ids).
+//
+// Everything a person reads — the console, the printed dose history, the
+// exports — shows an establishment by its name from here, never a raw OID;
+// an authority the registry does not know is shown as Unknown.
+//
+// An administrator manages the registry (`vigie site`, AdminService). An
+// identity feed that carries a facility name may propose it (Learn): it
+// fills a site nobody named yet and never overrides an administrator's
+// name.
+//
+// Key layout (namespace e/ of the store, see package store):
+//
+//	e/site/<authority> → Site (JSON)
+package sites
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/store"
+)
+
+// Unknown is how an establishment absent from the registry is shown.
+const Unknown = "Établissement non référencé"
+
+// Where a site's name came from.
+const (
+	SourceAdmin = "admin" // an administrator named it
+	SourceFeed  = "feed"  // an identity feed proposed it (Learn)
+)
+
+// Site is one member establishment.
+type Site struct {
+	Authority string `json:"authority"`
+	Name      string `json:"name"`
+	// AETitles are the DICOM application entity titles of its modalities
+	// and PACS (for a DICOM connector to come).
+	AETitles []string `json:"ae_titles,omitempty"`
+	// HL7Senders are its HL7 v2 sending facility ids (MSH-4).
+	HL7Senders []string `json:"hl7_senders,omitempty"`
+	// Joined is the day it started feeding the regional ledger
+	// (YYYY-MM-DD), when known: a history is complete for a site only
+	// from then.
+	Joined  string    `json:"joined,omitempty"`
+	Source  string    `json:"source"`
+	Updated time.Time `json:"updated"`
+}
+
+var prefix = []byte("e/site/")
+
+func key(authority string) []byte { return append(append([]byte(nil), prefix...), authority...) }
+
+// Registry is the site registry over a store opened with store.Open. It is
+// safe for concurrent use.
+type Registry struct {
+	db  *badger.DB
+	now func() time.Time
+}
+
+// Open returns the registry kept in db.
+func Open(db *badger.DB) *Registry { return &Registry{db: db, now: time.Now} }
+
+// validate checks and normalises a site before it is stored.
+func validate(s *Site) error {
+	s.Authority = strings.TrimSpace(s.Authority)
+	s.Name = strings.Join(strings.Fields(s.Name), " ")
+	if !isOID(s.Authority) {
+		return vigie.Invalid("authority", "%q is not an OID (digits separated by dots)", s.Authority)
+	}
+	if s.Name == "" {
+		return vigie.Invalid("name", "the establishment's name is required")
+	}
+	if len(s.Name) > 200 {
+		return vigie.Invalid("name", "at most 200 bytes, got %d", len(s.Name))
+	}
+	for _, ae := range s.AETitles {
+		if ae = strings.TrimSpace(ae); ae == "" || len(ae) > 16 {
+			return vigie.Invalid("ae_title", "%q: an AE title has 1 to 16 characters", ae)
+		}
+	}
+	if s.Joined != "" {
+		if _, err := time.Parse("2006-01-02", s.Joined); err != nil {
+			return vigie.Invalid("joined", "%q is not a date YYYY-MM-DD", s.Joined)
+		}
+	}
+	return nil
+}
+
+// isOID reports whether s is a dotted OID such as 1.2.250.1.71.4.2.7.
+func isOID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, arc := range strings.Split(s, ".") {
+		if arc == "" || strings.Trim(arc, "0123456789") != "" || (len(arc) > 1 && arc[0] == '0') {
+			return false
+		}
+	}
+	return strings.Contains(s, ".")
+}
+
+// Add registers a site. A site already registered by an administrator is
+// a conflict (rename it instead); one only proposed by a feed is taken
+// over.
+func (r *Registry) Add(ctx context.Context, s Site) (Site, error) {
+	if err := validate(&s); err != nil {
+		return Site{}, err
+	}
+	s.Source, s.Updated = SourceAdmin, r.now().UTC()
+	err := r.update(ctx, s.Authority, func(old *Site) (*Site, error) {
+		if old != nil && old.Source == SourceAdmin {
+			return nil, vigie.Errorf(vigie.ECONFLICT, "sites: %s is already registered as %q: rename it", s.Authority, old.Name)
+		}
+		return &s, nil
+	})
+	return s, err
+}
+
+// Rename changes a registered site's name.
+func (r *Registry) Rename(ctx context.Context, authority, name string) (Site, error) {
+	var out Site
+	err := r.update(ctx, authority, func(old *Site) (*Site, error) {
+		if old == nil {
+			return nil, vigie.Errorf(vigie.ENOTFOUND, "sites: %s is not registered", authority)
+		}
+		out = *old
+		out.Name, out.Source, out.Updated = name, SourceAdmin, r.now().UTC()
+		if err := validate(&out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	})
+	return out, err
+}
+
+// Remove takes a site out of the registry; its exams stay in the ledger
+// and are shown as Unknown.
+func (r *Registry) Remove(ctx context.Context, authority string) error {
+	return r.update(ctx, authority, func(old *Site) (*Site, error) {
+		if old == nil {
+			return nil, vigie.Errorf(vigie.ENOTFOUND, "sites: %s is not registered", authority)
+		}
+		return nil, nil
+	})
+}
+
+// Learn records the name an identity feed gives a site's facility, unless
+// the site is named already. It reports whether it stored it.
+func (r *Registry) Learn(ctx context.Context, authority, name string) (bool, error) {
+	s := Site{Authority: authority, Name: name, Source: SourceFeed, Updated: r.now().UTC()}
+	if err := validate(&s); err != nil {
+		return false, err
+	}
+	learnt := false
+	err := r.update(ctx, s.Authority, func(old *Site) (*Site, error) {
+		if old != nil {
+			return old, nil
+		}
+		learnt = true
+		return &s, nil
+	})
+	return learnt, err
+}
+
+// update applies fn to the stored site of authority (nil when absent) and
+// stores what it returns (nil: deletes), in one transaction.
+func (r *Registry) update(ctx context.Context, authority string, fn func(old *Site) (*Site, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := store.Update(r.db, func(txn *badger.Txn) error {
+		old, err := get(txn, authority)
+		if err != nil {
+			return err
+		}
+		s, err := fn(old)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			if old == nil {
+				return nil
+			}
+			return txn.Delete(key(authority))
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		return txn.Set(key(s.Authority), b)
+	})
+	var ve *vigie.Error
+	if err != nil && !errors.As(err, &ve) {
+		return fmt.Errorf("sites: %s: %w", authority, err)
+	}
+	return err
+}
+
+func get(txn *badger.Txn, authority string) (*Site, error) {
+	item, err := txn.Get(key(authority))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s Site
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+		return nil, fmt.Errorf("decode site %s: %w", authority, err)
+	}
+	return &s, nil
+}
+
+// List returns every registered site, by name.
+func (r *Registry) List(ctx context.Context) ([]Site, error) {
+	var out []Site
+	err := r.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var s Site
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sites: list: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Names returns the registry as a lookup (see Names.Of).
+func (r *Registry) Names(ctx context.Context) (Names, error) {
+	ss, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := make(Names, len(ss))
+	for _, s := range ss {
+		n[s.Authority] = s.Name
+	}
+	return n, nil
+}
+
+// Names maps assigning authorities to establishment names.
+type Names map[string]string
+
+// Of returns the name of authority, or Unknown: never the OID itself. A
+// nil Names knows no site.
+func (n Names) Of(authority string) string {
+	if s, ok := n[authority]; ok && s != "" {
+		return s
+	}
+	return Unknown
+}
+
+// List returns the names of comma-separated authorities (a history row
+// done at two sites), each once, in the order given.
+func (n Names) List(authorities string) string {
+	var out []string
+	for _, a := range strings.Split(authorities, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		name := n.Of(a)
+		dup := false
+		for _, o := range out {
+			dup = dup || o == name
+		}
+		if !dup {
+			out = append(out, name)
+		}
+	}
+	return strings.Join(out, ", ")
+}
