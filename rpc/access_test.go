@@ -17,6 +17,7 @@ import (
 	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/sites"
 )
 
 // withHeader sets one request header on every call of a client.
@@ -80,6 +81,20 @@ func TestSearchWithoutBasisShowsWhatIsNeededToChoose(t *testing.T) {
 	if g.GetBirthDate() != "" || g.GetAddress() != "" || g.GetPhone() != "" || g.GetIns() != "" || g.GetPostalCode() != "" ||
 		len(h.GetSources()) != 0 || strings.Contains(h.String(), siteB) {
 		t.Errorf("a result without basis shows more than needed to choose: %v", h)
+	}
+	// The names are the site registry's: a rename shows at once, and a
+	// site taken out of it is shown as not referenced, never by its OID.
+	if _, err := f.admin("admin").RenameSite(ctx, connect.NewRequest(&v1.RenameSiteRequest{Authority: siteB, Name: "CH de la Côte basque"})); err != nil {
+		t.Fatal(err)
+	}
+	if h := search(f.identity("dr-a")); !slices.Equal(h.GetSiteNames(), []string{"CH de la Côte basque"}) {
+		t.Errorf("after the rename: %v", h.GetSiteNames())
+	}
+	if _, err := f.admin("admin").RemoveSite(ctx, connect.NewRequest(&v1.RemoveSiteRequest{Authority: siteB})); err != nil {
+		t.Fatal(err)
+	}
+	if h := search(f.identity("dr-a")); !slices.Equal(h.GetSiteNames(), []string{sites.Unknown}) || strings.Contains(h.String(), siteB) {
+		t.Errorf("after the removal: %v", h.GetSiteNames())
 	}
 	ac, err := f.access("iv-team").CreateAccessCode(ctx, connect.NewRequest(&v1.CreateAccessCodeRequest{IdentityId: b.Msg.GetIdentityId()}))
 	if err != nil {
