@@ -10,8 +10,9 @@
 //	m/…  patient index (package mpi): source records, identities, links,
 //	     events, blocking keys, reviews, distinct pairs
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
-//	a/…  API keys (a/tok/, package rpc/auth) and the hash-chained audit
-//	     trail with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
+//	a/…  API keys (a/tok/), access codes and break-the-glass accesses
+//	     (a/acc/, a/bg/), package rpc/auth; the hash-chained audit trail
+//	     with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
 //	e/…  member establishments (package sites): e/site/<authority OID> → name,
 //	     AE titles, HL7 sender ids
