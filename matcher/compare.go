@@ -276,6 +276,16 @@ func compareFirst(a, b *Prepared) (Level, string, string) {
 			return NameTypo, "", "one keystroke apart, and one of them is no known first name"
 		}
 	}
+	// Two keystrokes apart where one of the two is no given name at all
+	// (JEAH / JFAN, LAUFN / LAUREN): a garbled name, not another person's.
+	// Two real given names (ANNA / ANNE... LEON / LEONIE) stay apart.
+	if l == NameDifferent && twoSlips(a.First.Glued, b.First.Glued) {
+		_, ka := KnownGivenName(a.First.Glued)
+		_, kb := KnownGivenName(b.First.Glued)
+		if !ka || !kb {
+			return NameSimilar, "", "two keystrokes apart, and one of them is no known first name"
+		}
+	}
 	return l, "", ""
 }
 

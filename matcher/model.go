@@ -265,6 +265,15 @@ const (
 	RuleHouseholdHomonyms = "household_homonyms"
 )
 
+// RuleHouseholdNoDate is fired by the index: a record without a usable
+// birth date would join, through the home alone, an identity whose home
+// holds another person of its family name (a son bearing his father's
+// first name, before his own identity exists).
+const RuleHouseholdNoDate = "household_no_date"
+
+// HouseholdNoDateMessage is the message of RuleHouseholdNoDate.
+const HouseholdNoDateMessage = "no birth date, linked through the home, and the home holds another person of this family name (a son bearing his father's first name?): a person decides"
+
 // HouseholdHomonymsMessage is the message of RuleHouseholdHomonyms.
 const HouseholdHomonymsMessage = "no birth date, and two persons of one household bear these names (a father and his son?): a person decides which"
 
@@ -351,7 +360,8 @@ const householdCapNote = "shared home, not counted: first names or birth dates d
 // without a person (see applyRules), and its shared home still weighs in
 // the review.
 func (m *Model) householdCapped(c *Comparison) bool {
-	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent || m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent
+	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent ||
+		m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent && (c.A == nil || c.B == nil || ClassifyDates(c.A.Date, c.B.Date) != DateDiffSlips)
 }
 
 func probability(bits float64) float64 {
@@ -381,6 +391,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	firstConflict := c.Levels[FieldFirstName] == NameDifferent
 	dateConflict := c.Levels[FieldBirthDate] == DateDifferent
 	sexConflict := c.Levels[FieldSex] == Disagree
+	shared := householdShared(c.Levels[FieldHousehold])
 	switch {
 	case insLevel == INSDifferent:
 		fire(RuleDifferentINS, "the two records carry different valid INS")
@@ -394,18 +405,36 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	default:
 		// A clear conflict on a core trait never links without a person;
 		// where the data shows that true matches hardly ever differ that
-		// way (the guard), it is not even put to review.
+		// way (the guard) and the two records may share a home (they do,
+		// or nothing says where they live), it is not even put to review.
+		// Only two real given names conflict: a name that is no given name
+		// at all (DANBEL, EMIILY) is a garbled one, and the weights decide.
 		if firstConflict {
-			fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
-			s.AutoLink = false
-			if m.FirstNameGuard {
-				capBelowReview()
-			}
-			// Same family name and birth date with two real first names
-			// (JEAN and MARC): twins, said so to whoever reads the pair.
-			if c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameCross &&
-				insLevel != INSSame && realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
-				fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
+			twinsLike := c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && insLevel != INSSame
+			switch {
+			case realFirstName(&a.First, freq) && realFirstName(&b.First, freq):
+				fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
+				s.AutoLink = false
+				if m.FirstNameGuard && (shared || twinsLike || sexConflict) {
+					capBelowReview()
+				}
+				// Same family name and birth date with two real first names
+				// (JEAN and MARC): twins, said so to whoever reads the pair.
+				if twinsLike {
+					fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
+				}
+			case twinsLike && shared:
+				// A garbled first name on the family name and birth date of
+				// a home: it may be a twin's name garbled, a person decides.
+				fire(RuleTwins, "same family name and birth date, first names differ and one is no known given name: possible twins, not linked without a person")
+				s.AutoLink = false
+				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			case shared:
+				// Or another member of the home whose name is not in the
+				// list: a person decides.
+				fire(RuleFirstName, "the first names differ and one is no known given name, and the records may share a home: not linked without a person")
+				s.AutoLink = false
+				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 			}
 		}
 		// Twins share a family name and a birth date, and parents give
@@ -414,7 +443,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// is as likely a twin as a typo, so a person decides. A first
 		// name that is no given name at all (OLIVLER) is a typo.
 		if fl := c.Levels[FieldFirstName]; s.AutoLink && fl >= NameTypo && fl <= NameSimilar &&
-			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameVariant && c.Levels[FieldINS] != INSSame &&
+			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
 			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
@@ -433,11 +462,35 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
+		// Birth dates that differ by typing slips (two digits, a
+		// transposition, the year off by 1 or 10, day and month swapped)
+		// are one date typed twice: the weights decide. Dates a generation
+		// apart are a parent and a child; a few years apart, in a shared
+		// (or unknown) home, a brother or sister.
 		if dateConflict {
-			fire(RuleBirthDate, "the birth dates differ beyond a typing slip: parent and child are not the same person")
-			s.AutoLink = false
-			if m.BirthDateGuard {
-				capBelowReview()
+			switch kind := ClassifyDates(a.Date, b.Date); {
+			case kind == DateDiffSlips && shared && (c.Levels[FieldFirstName] == Null || c.Levels[FieldFirstName] > NameCompound):
+				// Two slips in the date and first names only alike, in one
+				// home: brothers or sisters born a year apart (MATIAS and
+				// MATHIS) look like this too.
+				fire(RuleBirthDate, "the birth dates differ by slips and the first names are only alike, and the records may share a home: brothers or sisters are not linked without a person")
+				s.AutoLink = false
+				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			case kind == DateDiffSlips:
+			case kind == DateDiffSibling && !shared:
+			default:
+				msg := "the birth dates differ beyond a typing slip: parent and child are not the same person"
+				switch kind {
+				case DateDiffGeneration:
+					msg = "the birth dates are a generation apart: parent and child are not the same person"
+				case DateDiffSibling:
+					msg = "the birth dates are a few years apart, and the records may share a home: brothers or sisters are not the same person"
+				}
+				fire(RuleBirthDate, msg)
+				s.AutoLink = false
+				if m.BirthDateGuard && shared {
+					capBelowReview()
+				}
 			}
 		}
 	}

@@ -337,7 +337,77 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 		return cmp.Compare(b.best.Weight, a.best.Weight)
 	})
 	holdHouseholdHomonyms(p, out, model)
+	if err := t.holdHouseholdNoDate(p, keys, out, model); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// holdHouseholdNoDate keeps a record without a usable birth date from
+// joining automatically an identity it reaches through the home alone (its
+// score without the household weight is under the auto-link threshold)
+// when the home holds another identity of its family name. A son's record
+// without birth date, typed before his own identity exists, agrees with
+// his father's on everything it says; what tells the home apart from a
+// lone patient's is that a family of that name lives there. A home with
+// nobody else of the name (the usual patient, and every FEBRL record) is
+// left to the weights.
+func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
+	if len(cands) == 0 || p.Date.Year != 0 && !p.Date.Placeholder || !cands[0].autoLink() {
+		return nil
+	}
+	c := cands[0]
+	f := &c.best.Fields
+	if h := f[matcher.FieldHousehold].Level; h == matcher.Null || h > matcher.HousePhone || f[matcher.FieldINS].Level == matcher.INSSame {
+		return nil
+	}
+	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
+		return nil
+	}
+	x := t.x
+	var one [1]uint32
+	type rec struct {
+		k       SourceKey
+		ord     uint32
+		version int
+	}
+	var others []rec
+	x.memMu.RLock()
+	for _, b := range keys {
+		if b.Rule != matcher.BlockAddress {
+			continue
+		}
+		posting := x.blocks.list(x.blockHash(blockString(b)), &one)
+		if len(posting) > x.opts.MaxBlock {
+			break
+		}
+		for _, o := range posting {
+			if id := x.recIdent[o]; id != c.id && x.liveLocked(id) {
+				others = append(others, rec{x.keys.key(o), o, int(x.recVersion[o])})
+			}
+		}
+	}
+	x.memMu.RUnlock()
+	for _, o := range others {
+		if o.version == 0 {
+			continue // being mirrored by a concurrent commit
+		}
+		mp, err := t.prepared(o.k, o.ord, o.version)
+		if err != nil {
+			return err
+		}
+		cmp := matcher.Compare(p, mp)
+		if l := cmp.Levels[matcher.FieldName]; l == matcher.Null || l > matcher.NameCross || cmp.Levels[matcher.FieldHousehold] == matcher.Null || cmp.Levels[matcher.FieldHousehold] > matcher.HousePhone {
+			continue
+		}
+		c.noAuto = true
+		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdNoDate, Message: matcher.HouseholdNoDateMessage})
+		c.best.AutoLink = false
+		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
+		c.best.Grade = matcher.GradeProbable
+		return nil
+	}
+	return nil
 }
 
 // holdHouseholdHomonyms keeps a record without a usable birth date (none,

@@ -357,10 +357,11 @@ var V = (function () {
   var rules = {
     different_ins: 'INS différents', ins_conflict: 'même INS sur des traits incompatibles : collision possible',
     ins_mismatch: 'INS incohérent avec son propre dossier : non utilisé', no_auto_link: 'identité douteuse, fictive ou anonyme : jamais liée automatiquement',
-    first_name_conflict: 'prénoms nettement différents : frères et sœurs, jumeaux ?', birth_date_conflict: 'dates de naissance nettement différentes : parent et enfant ?',
+    first_name_conflict: 'deux prénoms réels différents (ou un prénom inconnu dans un même foyer) : frères et sœurs, jumeaux ?', birth_date_conflict: 'dates de naissance d\'une autre personne (une génération d\'écart : parent et enfant ; quelques années dans un même foyer : frère ou sœur ?)',
     sex_first_name: 'sexe et prénom différents : frère et sœur ?', possible_twins: 'même nom et même date de naissance, prénoms seulement proches : jumeaux possibles',
     twins: 'même nom et même date de naissance, prénoms différents : jumeaux',
-    other_first_names: 'les prénoms suivants diffèrent tous', household_homonyms: 'sans date de naissance, et deux personnes du même foyer portent ces noms (père et fils ?) : à trancher'
+    other_first_names: 'les prénoms suivants diffèrent tous', household_homonyms: 'sans date de naissance, et deux personnes du même foyer portent ces noms (père et fils ?) : à trancher',
+    household_no_date: 'sans date de naissance, relié par le seul foyer, où vit une autre personne de ce nom (un fils portant le prénom du père ?) : à trancher'
   };
   // reason parses "field level +w" into {field, level, weight}; other
   // reasons come back as {text}.

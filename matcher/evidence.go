@@ -1,0 +1,106 @@
+package matcher
+
+import (
+	"time"
+
+	"github.com/antzucaro/matchr"
+)
+
+// DateDiff says how two full birth dates that differ beyond one slip
+// differ: by typing slips, or as the dates of two people would.
+type DateDiff int
+
+// The kinds of date difference.
+const (
+	DateDiffNone       DateDiff = iota // not two full dates that differ beyond one slip
+	DateDiffSlips                      // at most two typing slips, or a few weeks apart
+	DateDiffSibling                    // another year less than GenerationYears apart: a brother or sister
+	DateDiffGeneration                 // GenerationYears or more apart: a parent and a child
+)
+
+// GenerationYears is the smallest difference of birth years read as a
+// parent and a child rather than brothers and sisters.
+const GenerationYears = 12
+
+// closeDays is how far apart two dates may be and still be one date typed
+// or remembered approximately (a day and a month off by one each).
+const closeDays = 62
+
+// ClassifyDates tells typing slips from dates that describe another person.
+// A slip is one digit of the day, month or year typed wrong, two adjacent
+// digits swapped, the year off by 1, 10 or 100, or the day and month
+// swapped; two dates at most two slips apart, or within a few weeks of
+// each other, are one date typed twice. Otherwise the years say who the
+// other could be: GenerationYears or more apart, a parent (father and son
+// bearing one name); fewer, a brother or sister.
+func ClassifyDates(a, b Date) DateDiff {
+	if compareDate(a, b) != DateDifferent || !a.Full() || !b.Full() || a.Placeholder || b.Placeholder {
+		return DateDiffNone
+	}
+	if dateSlips(a, b) <= 2 || daysApart(a, b) <= closeDays {
+		return DateDiffSlips
+	}
+	if abs(float64(a.Year-b.Year)) >= GenerationYears {
+		return DateDiffGeneration
+	}
+	return DateDiffSibling
+}
+
+// dateSlips counts the typing slips between two full dates (3 meaning
+// three or more).
+func dateSlips(a, b Date) int {
+	straight := yearSlips(a.Year, b.Year) + twoDigitSlips(a.Month, b.Month) + twoDigitSlips(a.Day, b.Day)
+	swapped := 1 + yearSlips(a.Year, b.Year) + twoDigitSlips(a.Month, b.Day) + twoDigitSlips(a.Day, b.Month)
+	return min(straight, swapped, 3)
+}
+
+func yearSlips(a, b int) int {
+	d := a - b
+	switch {
+	case d == 0:
+		return 0
+	case yearTypo(a, b), d == 10 || d == -10, d == 100 || d == -100:
+		return 1
+	}
+	// Two digits wrong.
+	n := 0
+	for x, y := a, b; x > 0 || y > 0; x, y = x/10, y/10 {
+		if x%10 != y%10 {
+			n++
+		}
+	}
+	return min(n, 3)
+}
+
+// twoDigitSlips counts the slips between two days or two months written
+// with two digits: one digit wrong or the two swapped is one slip.
+func twoDigitSlips(a, b int) int {
+	switch {
+	case a == b:
+		return 0
+	case a/10 == b/10 || a%10 == b%10 || a/10 == b%10 && a%10 == b/10:
+		return 1
+	}
+	return 2
+}
+
+func daysApart(a, b Date) float64 {
+	ta := time.Date(a.Year, time.Month(a.Month), a.Day, 0, 0, 0, 0, time.UTC)
+	tb := time.Date(b.Year, time.Month(b.Month), b.Day, 0, 0, 0, 0, time.UTC)
+	return abs(ta.Sub(tb).Hours() / 24)
+}
+
+// twoSlips reports whether two names are at most two keystrokes apart
+// (letters replaced, added, dropped or two adjacent ones swapped), long
+// enough for that to leave most of the name: JEAH / JFAN, LAUFN / LAUREN.
+func twoSlips(a, b string) bool {
+	return min(len(a), len(b)) >= 4 && matchr.OSA(a, b) <= 2
+}
+
+// householdShared reports whether the household level says the two
+// records live together (address or phone), or cannot say (no household
+// traits to compare): in both cases "another member of the home" is a
+// possible reading of a pair.
+func householdShared(l Level) bool {
+	return l == Null || l <= HousePhone
+}
