@@ -97,3 +97,37 @@ func TestModelVersion1IsUpgraded(t *testing.T) {
 		t.Errorf("a version 1 file without phone must be refused naming model.fields, got %v", err)
 	}
 }
+
+// The conflict rules follow the population's own evidence: where training
+// turned a homonym guard off (true matches there often carry another
+// first name or birth date: feeds typed from paper), a conflict is no veto
+// and the weights decide; with the guard on, twins and a father and his
+// son are held back as above.
+func TestConflictRulesFollowTheGuards(t *testing.T) {
+	twinA := Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
+	twinB := Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
+	father := Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M", BirthPlace: "53130"}
+	son := Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M", BirthPlace: "53130"}
+	for _, tc := range []struct {
+		name         string
+		first, birth bool // the guards
+		a, b         Record
+		rule         string // fires, or "" for none of the conflict rules
+	}{
+		{"twins, guards on", true, true, twinA, twinB, RuleFirstName},
+		{"twins, first-name guard off", false, true, twinA, twinB, ""},
+		{"father and son, guards on", true, true, father, son, RuleBirthDate},
+		{"father and son, birth-date guard off", true, false, father, son, ""},
+	} {
+		m := DefaultModel()
+		m.FirstNameGuard, m.BirthDateGuard = tc.first, tc.birth
+		s := score(t, m, home(tc.a), home(tc.b))
+		fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleFirstName || r.Code == RuleBirthDate })
+		if tc.rule == "" && fired || tc.rule != "" && !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == tc.rule }) {
+			t.Errorf("%s: rules %v, want %q:\n%s", tc.name, s.Rules, tc.rule, s.Table())
+		}
+		if tc.rule != "" && s.AutoLink {
+			t.Errorf("%s: linked automatically although %s fired", tc.name, tc.rule)
+		}
+	}
+}

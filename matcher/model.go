@@ -47,9 +47,12 @@ type Model struct {
 	// fields say: twins share a family name, birth date, birthplace and
 	// address; a father and his son share names and address. Training turns
 	// a guard on when the data shows that true matches rarely differ that
-	// way (m of level "different" below GuardMaxM); on data where whole
-	// values are often replaced by mistake, the guard would cost more
-	// missed links than the homonyms it protects.
+	// way (m of level "different" below GuardMaxM). With a guard on, a
+	// conflict between two real first names (or birth dates a generation
+	// or a sibling's gap apart) never links without a person; with it off
+	// (data where whole values are often replaced by mistake, such as
+	// feeds typed from paper) the conflict is no veto and the weights,
+	// fitted on that same data, decide.
 	FirstNameGuard bool `json:"first_name_guard"`
 	BirthDateGuard bool `json:"birth_date_guard"`
 
@@ -409,7 +412,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// or nothing says where they live), it is not even put to review.
 		// Only two real given names conflict: a name that is no given name
 		// at all (DANBEL, EMIILY) is a garbled one, and the weights decide.
-		if firstConflict {
+		// Where the population's own data shows that true matches often
+		// differ that way (the guard is off: whole first names or dates
+		// replaced by mistake, as in feeds typed from paper), a conflict
+		// is evidence the weights already hold, not a veto; the guard's
+		// state comes from training on the index's records (see Train).
+		if firstConflict && m.FirstNameGuard {
 			twinsLike := c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && insLevel != INSSame
 			switch {
 			case realFirstName(&a.First, freq) && realFirstName(&b.First, freq):
@@ -467,7 +475,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// are one date typed twice: the weights decide. Dates a generation
 		// apart are a parent and a child; a few years apart, in a shared
 		// (or unknown) home, a brother or sister.
-		if dateConflict {
+		if dateConflict && m.BirthDateGuard {
 			switch kind := ClassifyDates(a.Date, b.Date); {
 			case kind == DateDiffSlips && shared && (c.Levels[FieldFirstName] == Null || c.Levels[FieldFirstName] > NameCompound):
 				// Two slips in the date and first names only alike, in one

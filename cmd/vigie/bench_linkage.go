@@ -215,6 +215,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if ix.ModelInfo().Version == 0 {
 		res.model = "model given with --model: " + ix.Model().Source
 	}
+	res.model += fmt.Sprintf("; homonym guards: first name %s, birth date %s", onOff(ix.Model().FirstNameGuard), onOff(ix.Model().BirthDateGuard))
 	res.expected = ix.Model().Calibration
 	res.thresholds = [2]float64{ix.Model().AutoLink, ix.Model().Review}
 	model = ix.Model()
@@ -696,4 +697,11 @@ func convertFake1000(out, path string) (map[mpi.SourceKey]string, error) {
 		truth[mpi.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = get("cluster")
 	}
 	return truth, w.close()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
