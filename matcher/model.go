@@ -268,14 +268,14 @@ const (
 	RuleHouseholdHomonyms = "household_homonyms"
 )
 
-// RuleHouseholdNoDate is fired by the index: a record without a usable
-// birth date would join, through the home alone, an identity whose home
-// holds another person of its family name (a son bearing his father's
-// first name, before his own identity exists).
+// RuleHouseholdNoDate is fired by the index: a pair with no birth date to
+// compare (one side has none) would join, through the home alone, records
+// that a father and the son bearing his first name would also show (see
+// the index's rule for when it holds).
 const RuleHouseholdNoDate = "household_no_date"
 
 // HouseholdNoDateMessage is the message of RuleHouseholdNoDate.
-const HouseholdNoDateMessage = "no birth date, linked through the home, and the home holds another person of this family name (a son bearing his father's first name?): a person decides"
+const HouseholdNoDateMessage = "no birth date to tell them apart, linked through the home alone (a son bearing his father's first name?): a person decides"
 
 // HouseholdHomonymsMessage is the message of RuleHouseholdHomonyms.
 const HouseholdHomonymsMessage = "no birth date, and two persons of one household bear these names (a father and his son?): a person decides which"

@@ -8,9 +8,11 @@ import (
 )
 
 // A record without birth date that reaches an identity through the home
-// alone goes to a person when the home holds another person of its family
-// name (a son bearing his father's first name), and links when the
-// patient lives there alone.
+// alone goes to a person: always where the model's birth-date guard is on
+// (a son bearing his father's first name may live there, seen yet or
+// not), and with the guard off when the home holds another person of its
+// family name; with the guard off a patient living alone links. The same
+// holds the other way round: a dated record reaching a dateless one.
 func TestHouseholdNoDate(t *testing.T) {
 	father := matcher.Record{Authority: "1.2.250.1.1", LocalID: "F", BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1968-07-28",
 		Sex: "M", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
@@ -18,28 +20,33 @@ func TestHouseholdNoDate(t *testing.T) {
 		Sex: "F", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
 	son := matcher.Record{Authority: "1.2.250.1.2", LocalID: "S", BirthName: "LAMBERT", FirstName: "ADRIEN",
 		Sex: "M", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
+	neighbour := mother
+	neighbour.BirthName, neighbour.UsedName, neighbour.Phone = "PERRIN", "", ""
 	for _, tc := range []struct {
-		name   string
-		others []matcher.Record
-		linked bool
+		name        string
+		guard       bool // the model's birth-date guard
+		first, then matcher.Record
+		others      []matcher.Record
+		linked      bool
 	}{
-		{"a family of that name lives there", []matcher.Record{mother}, false},
-		{"the patient lives there alone", nil, true},
-		{"a neighbour of another name", []matcher.Record{func() matcher.Record {
-			r := mother
-			r.BirthName, r.UsedName, r.Phone = "PERRIN", "", ""
-			return r
-		}()}, true},
+		{"guard on: a family of that name lives there", true, father, son, []matcher.Record{mother}, false},
+		{"guard on: the patient lives there alone", true, father, son, nil, false},
+		{"guard on: the dated record arrives second", true, son, father, nil, false},
+		{"guard off: a family of that name lives there", false, father, son, []matcher.Record{mother}, false},
+		{"guard off: the patient lives there alone", false, father, son, nil, true},
+		{"guard off: a neighbour of another name", false, father, son, []matcher.Record{neighbour}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ix := openIndex(t, nil)
-			f := resolve(t, ix, father)
+			m := matcher.DefaultModel()
+			m.BirthDateGuard = tc.guard
+			ix := openIndex(t, m)
+			f := resolve(t, ix, tc.first)
 			for _, o := range tc.others {
 				resolve(t, ix, o)
 			}
-			res := resolve(t, ix, son)
+			res := resolve(t, ix, tc.then)
 			if got := res.Identity == f.Identity; got != tc.linked {
-				t.Fatalf("linked to the father's identity %v, want %v (%+v)", got, tc.linked, res)
+				t.Fatalf("linked to the first record's identity %v, want %v (%+v)", got, tc.linked, res)
 			}
 			if !tc.linked {
 				if res.Decision != DecisionReview || res.Score == nil || !slices.ContainsFunc(res.Score.Rules, func(r matcher.Rule) bool { return r.Code == matcher.RuleHouseholdNoDate }) {

@@ -345,23 +345,45 @@ func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.Blockin
 
 // holdHouseholdNoDate keeps a record without a usable birth date from
 // joining automatically an identity it reaches through the home alone (its
-// score without the household weight is under the auto-link threshold)
-// when the home holds another identity of its family name. A son's record
+// score without the household weight is under the auto-link threshold):
+// always where the model's birth-date guard is on (true matches of this
+// population hardly ever differ on the date, so a home's homonym is a
+// father or a son, seen yet or not), and otherwise when the home holds
+// another identity of its family name. A son's record
 // without birth date, typed before his own identity exists, agrees with
 // his father's on everything it says; what tells the home apart from a
 // lone patient's is that a family of that name lives there. A home with
 // nobody else of the name (the usual patient, and every FEBRL record) is
 // left to the weights.
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
-	if len(cands) == 0 || p.Date.Year != 0 && !p.Date.Placeholder || !cands[0].autoLink() {
+	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
 	}
 	c := cands[0]
 	f := &c.best.Fields
+	// The record has no usable date, or the member it matches best has
+	// none (a father's dated record reaching the son's dateless one).
+	if (p.Date.Year != 0 && !p.Date.Placeholder) && f[matcher.FieldBirthDate].Level != matcher.Null {
+		return nil
+	}
 	if h := f[matcher.FieldHousehold].Level; h == matcher.Null || h > matcher.HousePhone || f[matcher.FieldINS].Level == matcher.INSSame {
 		return nil
 	}
 	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
+		return nil
+	}
+	hold := func() {
+		c.noAuto = true
+		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdNoDate, Message: matcher.HouseholdNoDateMessage})
+		c.best.AutoLink = false
+		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
+		c.best.Grade = matcher.GradeProbable
+	}
+	if model.BirthDateGuard {
+		// Where true matches hardly ever differ on the birth date (the
+		// guard), a home is where a father and the son bearing his name
+		// live, whether or not the other's records have arrived yet.
+		hold()
 		return nil
 	}
 	x := t.x
@@ -400,11 +422,7 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		if l := cmp.Levels[matcher.FieldName]; l == matcher.Null || l > matcher.NameCross || cmp.Levels[matcher.FieldHousehold] == matcher.Null || cmp.Levels[matcher.FieldHousehold] > matcher.HousePhone {
 			continue
 		}
-		c.noAuto = true
-		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdNoDate, Message: matcher.HouseholdNoDateMessage})
-		c.best.AutoLink = false
-		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
-		c.best.Grade = matcher.GradeProbable
+		hold()
 		return nil
 	}
 	return nil
