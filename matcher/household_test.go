@@ -131,3 +131,16 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 		}
 	}
 }
+
+// Twins carrying their own INS are named as twins, and the pair is not put
+// to a person as a probable match (issue 37: ROUX MATHIS and NATHAN were
+// shown at 95 %).
+func TestTwinsWithTheirOwnINS(t *testing.T) {
+	m := DefaultModel()
+	a := Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355128", INSOID: OIDINSNIR}
+	b := Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355241", INSOID: OIDINSNIR}
+	s := score(t, m, home(a), home(b))
+	if s.AutoLink || s.Probability >= m.Review || !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwinsDifferent }) {
+		t.Errorf("twins with two INS: auto-link %v, probability %g, rules %v; want held below review, named twins:\n%s", s.AutoLink, s.Probability, s.Rules, s.Table())
+	}
+}

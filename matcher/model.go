@@ -399,6 +399,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	case insLevel == INSDifferent:
 		fire(RuleDifferentINS, "the two records carry different valid INS")
 		s.AutoLink = false
+		// Staff reading the pair are told what it looks like: twins
+		// carry two INS, two first names and one birth date.
+		if firstConflict && c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar {
+			fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
+			s.Probability = math.Min(s.Probability, m.Review*0.5)
+		}
 	case insLevel == INSSame && (firstConflict || dateConflict || sexConflict || c.Levels[FieldName] == NameDifferent):
 		fire(RuleINSConflict, "the same INS is carried by records whose traits conflict: potential collision")
 		s.AutoLink = false
