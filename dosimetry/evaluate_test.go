@@ -243,8 +243,8 @@ func TestEvaluateCTAndUnits(t *testing.T) {
 	if s := e.Stats; s[0].Indicator != IndCTDIvol || !near(s[0].Median, 8.5) || s[1].Indicator != IndDLP || !near(s[1].Median, 310) || s[0].NRD != nil {
 		t.Errorf("stats %+v, want CTDIvol 8.5 and DLP 310 without an NRD value", s)
 	}
-	if !strings.Contains(e.Stats[0].Note, "à compléter par le physicien médical") {
-		t.Errorf("note %q does not say the value is to be completed", e.Stats[0].Note)
+	if !strings.HasPrefix(e.Stats[0].Note, NoNRD+" : non livré") || !strings.Contains(e.Stats[0].Note, "le physicien médical la complète") {
+		t.Errorf("note %q does not say there is no NRD and that the physicist completes it", e.Stats[0].Note)
 	}
 	if e.Records[0].Phantom != "32" {
 		t.Errorf("phantom %q, want 32", e.Records[0].Phantom)
