@@ -125,7 +125,10 @@ type Stat struct {
 	VGD      *float64 `json:"vgd,omitempty"`
 	AboveNRD bool     `json:"above_nrd"` // the median is above the NRD: corrective action is required
 	AboveVGD bool     `json:"above_vgd"` // the median is above the guide value: optimisation is possible
-	Note     string   `json:"note,omitempty"`
+	// Note is NoNRD, then the table's note, when there is no NRD.
+	Note string `json:"note,omitempty"`
+	// Source says where the NRD and VGD come from (NRDEntry.Cited).
+	Source string `json:"source,omitempty"`
 }
 
 // Evaluation is the survey of one site, device and exam type over a period.
@@ -561,7 +564,13 @@ func (ev *Evaluator) finish(e *Evaluation, recs []Record, entries []*NRDEntry) {
 		for _, n := range entries {
 			if n.Indicator == iu.Indicator && n.Unit == iu.Unit {
 				st.NRD, st.VGD, st.Note = n.NRD, n.VGD, n.Note
+				if n.NRD != nil || n.VGD != nil {
+					st.Source = n.Cited(ev.NRD)
+				}
 			}
+		}
+		if st.NRD == nil {
+			st.Note = strings.TrimSuffix(NoNRD+" : "+st.Note, " : ")
 		}
 		if st.N > 0 {
 			st.AboveNRD = st.NRD != nil && st.Median > *st.NRD

@@ -243,8 +243,8 @@ func TestEvaluateCTAndUnits(t *testing.T) {
 	if s := e.Stats; s[0].Indicator != IndCTDIvol || !near(s[0].Median, 8.5) || s[1].Indicator != IndDLP || !near(s[1].Median, 310) || s[0].NRD != nil {
 		t.Errorf("stats %+v, want CTDIvol 8.5 and DLP 310 without an NRD value", s)
 	}
-	if !strings.Contains(e.Stats[0].Note, "à compléter par le physicien médical") {
-		t.Errorf("note %q does not say the value is to be completed", e.Stats[0].Note)
+	if !strings.HasPrefix(e.Stats[0].Note, NoNRD+" : non livré") || !strings.Contains(e.Stats[0].Note, "le physicien médical la complète") {
+		t.Errorf("note %q does not say there is no NRD and that the physicist completes it", e.Stats[0].Note)
 	}
 	if e.Records[0].Phantom != "32" {
 		t.Errorf("phantom %q, want 32", e.Records[0].Phantom)
@@ -313,18 +313,26 @@ func TestShippedNRD(t *testing.T) {
 	for _, e := range nrd.Entries {
 		w, ok := want[e.ExamType]
 		if !ok {
-			if e.NRD != nil || e.VGD != nil || !strings.Contains(e.Note, "à compléter par le physicien médical d'après l'annexe") {
+			if e.NRD != nil || e.VGD != nil || !strings.HasPrefix(e.Note, "non livré : valeur non vérifiée") || e.Source != "" {
 				t.Errorf("%s %s: value %v/%v or note %q shipped without the legal text", e.ExamType, e.Indicator, e.NRD, e.VGD, e.Note)
 			}
 			continue
 		}
 		seen++
-		if e.NRD == nil || e.VGD == nil || *e.NRD != w[0] || *e.VGD != w[1] || e.Unit != "mGy.cm2" || e.Population != Adult {
+		if e.NRD == nil || e.VGD == nil || *e.NRD != w[0] || *e.VGD != w[1] || e.Unit != "mGy.cm2" || e.Population != Adult ||
+			e.Source != "Décision ASN n° 2019-DC-0667, annexe 2, tableau 2.1" {
 			t.Errorf("%s: %+v, want %v mGy.cm2 adult", e.ExamType, e, w)
 		}
 	}
 	if seen != len(want) {
 		t.Errorf("%d radiography entries, want %d", seen, len(want))
+	}
+	// Every exam type of the shipped mapping table is in the NRD table,
+	// with its figures or saying they are not shipped.
+	for _, et := range DefaultTable().Types {
+		if len(nrd.entries(et.Code, Adult)) == 0 {
+			t.Errorf("exam type %s is not in the NRD table", et.Code)
+		}
 	}
 	if nrd.Survey.MinAdults != 30 || nrd.Survey.MinChildren != 10 {
 		t.Errorf("survey rules %+v, want 30 adults / 10 children", nrd.Survey)

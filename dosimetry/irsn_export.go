@@ -36,7 +36,22 @@ import (
 //	                    activity_per_kg_MBq/kg (nuclear medicine)
 //	fantome_cm          CT only: CTDI phantom diameter, 16 (head) or 32 (body)
 //	epaisseur_sein_mm   mammography only: mean compressed breast thickness
-//	radiopharmaceutique nuclear medicine only: the radiopharmaceutical
+//	radiopharmaceutique nuclear medicine only: the radiopharmaceutical, as
+//	                    people write it (DICOM superscript markup removed:
+//	                    "Fluorodeoxyglucose F^18^" is written
+//	                    "Fluorodeoxyglucose F18")
+//
+// Format followed: this layout is Vigie's own. The collection format IRSN
+// publishes for the NRD surveys (nrd.irsn.fr, « Transmission des
+// données ») could not be consulted when it was written, so it is not
+// claimed to match it column for column. What it does follow is the data
+// list of decision ASN 2019-DC-0667 (per patient: sex, age, weight,
+// height and the exam's dose indicator in the unit of the NRD tables:
+// PDS in mGy.cm² for radiography, CTDIvol and DLP of one helix for CT,
+// mean glandular dose for mammography, PDS, air kerma at the reference
+// point and fluoroscopy time for interventional practices, administered
+// activity for nuclear medicine). Check the site's file against IRSN's
+// current template before sending it.
 //
 // An invalid survey is refused with an EINVALID error giving its reasons.
 func WriteIRSN(w io.Writer, e *Evaluation) error {
@@ -80,7 +95,7 @@ func WriteIRSN(w io.Writer, e *Evaluation) error {
 		case KindMammography:
 			row = append(row, num(r.Thickness, 0))
 		case KindNM:
-			row = append(row, r.Agent)
+			row = append(row, strings.ReplaceAll(r.Agent, "^", ""))
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("dosimetry: IRSN export: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,8 +135,46 @@ type NRDEntry struct {
 	Table      string      `json:"table,omitempty"`
 	WeightBand *WeightBand `json:"weight_band_kg,omitempty"`
 	AgeBand    *Band       `json:"age_band_years,omitempty"` // children only: the class's ages
-	Note       string      `json:"note,omitempty"`
+	// Source cites the legal text of the figures ("Décision ASN n°
+	// 2019-DC-0667, annexe 2, tableau 2.1"); optional in a site's file.
+	Source string `json:"source,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// origin is the site's file the entry was read from by
+	// WithSiteFile, "" for an entry of the table itself.
+	origin string
 }
+
+// NoNRD is what an evaluation says of an indicator the NRD table has no
+// figure for: never a silent gap.
+const NoNRD = "pas de NRD pour ce type d'examen"
+
+// Cited says where the entry's figures come from: the site's file it was
+// read from (with the text it cites, if any), or the legal source of the
+// table.
+func (e *NRDEntry) Cited(t *NRDTable) string {
+	if e.origin != "" {
+		s := "fichier du site " + e.origin
+		if e.Source != "" {
+			s += " (" + e.Source + ")"
+		}
+		return s
+	}
+	if e.Source != "" {
+		return e.Source
+	}
+	s := t.Source.Decision
+	if e.Annex != "" {
+		s += ", annexe " + e.Annex
+	}
+	if e.Table != "" {
+		s += ", tableau " + e.Table
+	}
+	return s
+}
+
+// Origin is the site's file the entry was read from, "" for an entry of
+// the table itself.
+func (e *NRDEntry) Origin() string { return e.origin }
 
 // Class is the label of a child entry's paediatric class ("1–5 ans",
 // "10–20 kg"), "" for an adult entry or a child entry without class.
@@ -217,6 +256,54 @@ func LoadNRD(r io.Reader) (*NRDTable, error) {
 	return &t, nil
 }
 
+// WithSiteFile returns the table completed or corrected by a site's file:
+// each entry of the file replaces the table's entry of the same exam type,
+// population, indicator and paediatric class, or is added; the others stay.
+// The file's entries are marked as read from name (Cited says so). The
+// file may be a whole table (a completed copy of the shipped one, read as
+// LoadNRD reads it) or hold entries only; its survey rules, when given,
+// replace the table's. t is not changed.
+func (t *NRDTable) WithSiteFile(r io.Reader, name string) (*NRDTable, error) {
+	dec := json.NewDecoder(io.LimitReader(r, 4<<20))
+	dec.DisallowUnknownFields()
+	var site NRDTable
+	if err := dec.Decode(&site); err != nil {
+		return nil, fmt.Errorf("dosimetry: NRD table %s: %w", name, vigie.Invalid("table", "is not valid JSON of the NRD table layout: %v", err))
+	}
+	out := &NRDTable{Source: t.Source, Survey: t.Survey, Entries: slices.Clone(t.Entries)}
+	if site.Survey != (SurveyRules{}) {
+		out.Survey = site.Survey
+	}
+	if site.Source.Decision == "" {
+		site.Source.Decision = "fichier du site " + name
+	}
+	site.Survey = out.Survey
+	if err := site.validate(); err != nil {
+		return nil, fmt.Errorf("dosimetry: NRD table %s: %w", name, err)
+	}
+	at := map[string]int{}
+	for i := range out.Entries {
+		at[out.Entries[i].key()] = i
+	}
+	for _, e := range site.Entries {
+		e.origin = name
+		if i, ok := at[e.key()]; ok {
+			out.Entries[i] = e
+			continue
+		}
+		at[e.key()] = len(out.Entries)
+		out.Entries = append(out.Entries, e)
+	}
+	if err := out.validate(); err != nil {
+		return nil, fmt.Errorf("dosimetry: NRD table %s: %w", name, err)
+	}
+	return out, nil
+}
+
+func (e *NRDEntry) key() string {
+	return e.ExamType + "\x00" + string(e.Population) + "\x00" + string(e.Indicator) + "\x00" + e.Class()
+}
+
 func (t *NRDTable) validate() error {
 	if strings.TrimSpace(t.Source.Decision) == "" {
 		return vigie.Invalid("source.decision", "is required: every reference level must name its legal source")
@@ -274,7 +361,7 @@ func (t *NRDTable) validate() error {
 				return vigie.Invalid(f+".age_band_years", "%v–%v years is not a paediatric age range (0 ≤ min < max ≤ %v)", b.Min, b.Max, t.Survey.AdultAge)
 			}
 		}
-		k := e.ExamType + "\x00" + string(e.Population) + "\x00" + string(e.Indicator) + "\x00" + e.Class()
+		k := e.key()
 		if j, dup := seen[k]; dup {
 			return vigie.Invalid(f, "repeats entries[%d] (%s, %s, %s %s)", j, e.ExamType, e.Population, e.Indicator, e.Class())
 		}

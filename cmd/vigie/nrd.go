@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -35,7 +36,7 @@ func addAnalyticsFlags(fs *flag.FlagSet) analyticsFlags {
 	return analyticsFlags{
 		data:  fs.String("data", "", "folder of the Vigie store (required)"),
 		table: fs.String("table", "", "exam-type mapping table (JSON; default: the shipped table, see vigie exam-types)"),
-		nrd:   fs.String("nrd", "", "NRD table completed by the physicist (JSON; default: the shipped table, see vigie nrd table)"),
+		nrd:   fs.String("nrd", "", "the site's NRD file, completing or correcting the shipped table (JSON; see vigie nrd table)"),
 	}
 }
 
@@ -46,7 +47,7 @@ func (a analyticsFlags) tables() (*dosimetry.Table, *dosimetry.NRDTable, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	nrd, err := loadFlagFile("nrd", *a.nrd, dosimetry.DefaultNRD, dosimetry.LoadNRD)
+	nrd, err := loadNRD(*a.nrd)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +90,15 @@ func (a analyticsFlags) evaluate(q dosimetry.Query, fromIndex bool) (evs []*dosi
 		defer finish(&err)
 	}
 	return ev.Evaluate(context.Background(), ledger.Open(db), q)
+}
+
+// loadNRD returns the shipped NRD table completed or corrected by the
+// site's file at path (none when path is empty); the file's figures are
+// cited as coming from it.
+func loadNRD(path string) (*dosimetry.NRDTable, error) {
+	return loadFlagFile("nrd", path, dosimetry.DefaultNRD, func(r io.Reader) (*dosimetry.NRDTable, error) {
+		return dosimetry.DefaultNRD().WithSiteFile(r, filepath.Base(path))
+	})
 }
 
 func addQueryFlags(fs *flag.FlagSet) *dosimetry.Query {
@@ -148,12 +158,12 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 		fmt.Fprintf(w, "%s | %s | %s (%s) | %s | %s to %s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
 			pop, orAll(e.From), orAll(e.To), e.Patients, status)
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison")
+		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison\tsource")
 		for _, s := range e.Stats {
 			cmp := "below the guide value"
 			switch {
 			case s.NRD == nil:
-				cmp = "no NRD value: " + s.Note
+				cmp = "no NRD for this exam type (" + s.Note + ")"
 			case s.AboveNRD:
 				cmp = "MEDIAN ABOVE THE NRD: corrective action required"
 			case s.AboveVGD:
@@ -161,7 +171,7 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 			case s.VGD == nil:
 				cmp = "below the NRD"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Indicator, s.Unit, s.N, g(s.Q1), g(s.Median), g(s.Q3), gp(s.NRD), gp(s.VGD), cmp)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Indicator, s.Unit, s.N, g(s.Q1), g(s.Median), g(s.Q3), gp(s.NRD), gp(s.VGD), cmp, s.Source)
 		}
 		tw.Flush()
 		for why, n := range e.Excluded {
@@ -224,6 +234,12 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return usageErr("the query selects %d surveys, name one device with --device (a paediatric class is exported with --class): %s", len(evs), strings.Join(devs, ", "))
 	}
+	for _, s := range evs[0].Stats {
+		if s.NRD == nil {
+			// The IRSN file has no place for it: say it beside the file.
+			fmt.Fprintf(stderr, "note: %s, %s: no NRD for this exam type (%s); the file is written, IRSN collects the data all the same\n", evs[0].Label, s.Indicator, s.Note)
+		}
+	}
 	w := stdout
 	var f *os.File
 	if *out != "" {
@@ -267,7 +283,7 @@ func useDemographics(db *badger.DB, ev *dosimetry.Evaluator) (finish func(err *e
 
 func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("nrd table", stderr)
-	nrdFile := fs.String("nrd", "", "check and show this completed NRD table instead of the shipped one")
+	nrdFile := fs.String("nrd", "", "check the site's NRD file and show the shipped table it completes or corrects")
 	write := fs.String("write", "", "write the shipped NRD table to this file, for the physicist to complete")
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")
 	if err := parseFlags(fs, args); err != nil {
@@ -279,7 +295,7 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultNRDJSON(), *force)
 	}
-	nrd, err := loadFlagFile("nrd", *nrdFile, dosimetry.DefaultNRD, dosimetry.LoadNRD)
+	nrd, err := loadNRD(*nrdFile)
 	if err != nil {
 		return err
 	}
@@ -291,9 +307,20 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s\n%s; %s\n", nrd.Source.Decision, nrd.Source.Approval, nrd.Source.Journal)
 	fmt.Fprintf(stdout, "survey: at least %d adults or %d children (adult from %v years)\n\n", nrd.Survey.MinAdults, nrd.Survey.MinChildren, nrd.Survey.AdultAge)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "exam type\tpopulation\tindicator\tunit\tNRD\tVGD\tnote")
+	fmt.Fprintln(tw, "exam type\tpopulation\tindicator\tunit\tNRD\tVGD\tsource or note")
 	for _, e := range nrd.Entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ExamType, e.Population, e.Indicator, e.Unit, gp(e.NRD), gp(e.VGD), e.Note)
+		pop := string(e.Population)
+		if c := e.Class(); c != "" {
+			pop += " " + c
+		}
+		why := e.Cited(nrd)
+		if e.NRD == nil {
+			why = "no NRD for this exam type: " + e.Note
+			if e.Origin() != "" {
+				why += " (fichier du site " + e.Origin() + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ExamType, pop, e.Indicator, e.Unit, gp(e.NRD), gp(e.VGD), why)
 	}
 	return tw.Flush()
 }
