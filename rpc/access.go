@@ -33,6 +33,8 @@ import (
 type Gate struct {
 	Access *auth.Access // nil: no access codes nor break-the-glass
 	Log    *slog.Logger
+	// Metrics counts the break-the-glass accesses (may be nil).
+	Metrics *Metrics
 }
 
 // accessBasisField is the ErrorDetail field of a refusal for want of a
@@ -147,6 +149,7 @@ func (g *Gate) clinician(ctx context.Context, p *auth.Principal, ident *mpi.Iden
 			g.Log.WarnContext(ctx, "break-the-glass access", "request", auth.RequestID(ctx), "credential", bg.Credential,
 				"identity", bg.Identity, "patient_sites", len(sites))
 		}
+		g.Metrics.BreakGlass()
 		return auth.BasisBreakGlass, reason, nil
 	}
 	return "", "", denied(accessBasisField, "no care relationship with this patient at the caller's sites: give the patient's access code (%s) or state the reason of an emergency access (%s)",

@@ -126,6 +126,14 @@ func TestBreakTheGlass(t *testing.T) {
 	if e := f.lastEntry(t, "dr-a"); e.Basis != "break_glass: Patient inconscient aux urgences, détresse respiratoire" {
 		t.Errorf("audit basis %q", e.Basis)
 	}
+	// One access granted, counted once (the refused short reason is not).
+	var scrape metricsText
+	if err := f.metrics.Write(ctx, &scrape); err != nil {
+		t.Fatal(err)
+	}
+	if !scrape.has("vigie_break_glass_total 1") {
+		t.Errorf("metrics lack vigie_break_glass_total 1:\n%s", scrape.String())
+	}
 	since := timestamppb.New(time.Now().Add(-time.Hour))
 	for who, want := range map[string]int{"iv-team": 1, "iv-a": 1, "admin": 1} {
 		l, err := f.access(who).ListBreakGlass(ctx, connect.NewRequest(&v1.ListBreakGlassRequest{Since: since}))
@@ -287,5 +295,14 @@ func TestRateLimits(t *testing.T) {
 	now = now.Add(time.Second)
 	if err := search(f.tokens["dr-martin"]); err != nil {
 		t.Errorf("after the backoff: %v", err)
+	}
+	// The metrics count the call refused by the rate, not the one slowed
+	// after a failed authentication.
+	var scrape metricsText
+	if err := f.metrics.Write(t.Context(), &scrape); err != nil {
+		t.Fatal(err)
+	}
+	if want := `vigie_rate_limited_total{procedure="/vigie.v1.IdentityService/SearchIdentities"} 1`; !scrape.has(want) {
+		t.Errorf("metrics lack %s:\n%s", want, scrape.String())
 	}
 }

@@ -106,8 +106,11 @@ func (s *Server) Handler() http.Handler {
 	if s.Limits == nil && !s.NoLimits {
 		s.Limits = auth.DefaultLimits()
 	}
+	if s.Limits != nil && s.Limits.Refused == nil {
+		s.Limits.Refused = s.Metrics.RateLimited
+	}
 	ic := auth.NewInterceptor(authn, policy, s.Trail, log).WithLimits(s.Limits)
-	gate := &Gate{Access: s.Access, Log: log}
+	gate := &Gate{Access: s.Access, Log: log, Metrics: s.Metrics}
 	// The codecs repair an answer holding text that is not UTF-8 instead
 	// of failing it (see text.go).
 	opts := connect.WithHandlerOptions(append(repairingCodecs(&s.Metrics.repaired, log),

@@ -255,6 +255,9 @@ func (i *Interceptor) rate(ctx context.Context, c *call) error {
 	if !Limited[c.procedure] || i.limits.Allow(credential(c.principal)+"/"+c.principal.Name) {
 		return nil
 	}
+	if i.limits.Refused != nil {
+		i.limits.Refused(c.procedure)
+	}
 	i.log.WarnContext(ctx, "rate limited", "procedure", c.procedure, "credential", credential(c.principal), "role", string(c.principal.Role))
 	return connect.NewError(connect.CodeResourceExhausted, errors.New("too many searches and reads: slow down and retry in a few seconds"))
 }
