@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 
@@ -47,13 +48,11 @@ func denied(field, format string, args ...any) error {
 	return e
 }
 
-// internal logs an internal error once, with the call's request id, and
-// returns it (mapped to internal, without detail, at the edge).
-func (g *Gate) internal(ctx context.Context, what string, err error) error {
-	if g.Log != nil {
-		g.Log.ErrorContext(ctx, "access check failed", "request", auth.RequestID(ctx), "check", what, "error", err.Error())
-	}
-	return err
+// internal names the check that failed on an internal error and returns
+// it: mapped to internal, without detail, at the edge, where the call log
+// writes it once with the request id.
+func (g *Gate) internal(_ context.Context, what string, err error) error {
+	return fmt.Errorf("access check %s: %w", what, err)
 }
 
 func anyMember(ident *mpi.Identity, ok func(string) bool) bool {
