@@ -290,7 +290,11 @@ func TestAuditExportFHIR(t *testing.T) {
 				Requestor bool
 			}
 			Source struct{ Observer struct{ Display string } }
-			Entity []struct{ What struct{ Identifier struct{ System, Value string } } }
+			Entity []struct {
+				What struct {
+					Identifier struct{ System, Value string }
+				}
+			}
 		}
 		if err := json.Unmarshal([]byte(l), &ev); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
