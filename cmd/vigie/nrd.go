@@ -224,6 +224,11 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return usageErr("the query selects %d surveys, name one device with --device (a paediatric class is exported with --class): %s", len(evs), strings.Join(devs, ", "))
 	}
+	// The IRSN file lists the survey's patients (dose, age, sex): a read
+	// of patient data, audited before it is written.
+	if err := auditNRDExport(af, *q); err != nil {
+		return err
+	}
 	w := stdout
 	var f *os.File
 	if *out != "" {
@@ -314,4 +319,15 @@ func writeNew(path string, b []byte, force bool) error {
 		return err
 	}
 	return f.Close()
+}
+
+// auditNRDExport records the export of a survey's per-patient file in the
+// store's audit trail (see operatorRead).
+func auditNRDExport(af analyticsFlags, q dosimetry.Query) error {
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return operatorRead{Verb: "nrd export", What: fmt.Sprintf("IRSN per-patient file: %s at %s, device %q, %s to %s", q.ExamType, q.Site, q.Device, q.From, q.To)}.recordIn(db)
 }
