@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 
@@ -33,6 +34,8 @@ import (
 type Gate struct {
 	Access *auth.Access // nil: no access codes nor break-the-glass
 	Log    *slog.Logger
+	// Metrics counts the break-the-glass accesses (may be nil).
+	Metrics *Metrics
 }
 
 // accessBasisField is the ErrorDetail field of a refusal for want of a
@@ -45,13 +48,11 @@ func denied(field, format string, args ...any) error {
 	return e
 }
 
-// internal logs an internal error once, with the call's request id, and
-// returns it (mapped to internal, without detail, at the edge).
-func (g *Gate) internal(ctx context.Context, what string, err error) error {
-	if g.Log != nil {
-		g.Log.ErrorContext(ctx, "access check failed", "request", auth.RequestID(ctx), "check", what, "error", err.Error())
-	}
-	return err
+// internal names the check that failed on an internal error and returns
+// it: mapped to internal, without detail, at the edge, where the call log
+// writes it once with the request id.
+func (g *Gate) internal(_ context.Context, what string, err error) error {
+	return fmt.Errorf("access check %s: %w", what, err)
 }
 
 func anyMember(ident *mpi.Identity, ok func(string) bool) bool {
@@ -147,6 +148,7 @@ func (g *Gate) clinician(ctx context.Context, p *auth.Principal, ident *mpi.Iden
 			g.Log.WarnContext(ctx, "break-the-glass access", "request", auth.RequestID(ctx), "credential", bg.Credential,
 				"identity", bg.Identity, "patient_sites", len(sites))
 		}
+		g.Metrics.BreakGlass()
 		return auth.BasisBreakGlass, reason, nil
 	}
 	return "", "", denied(accessBasisField, "no care relationship with this patient at the caller's sites: give the patient's access code (%s) or state the reason of an emergency access (%s)",

@@ -1,12 +1,16 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/sites"
+	"vigie/store"
 )
 
 // withHeader sets one request header on every call of a client.
@@ -140,6 +145,14 @@ func TestBreakTheGlass(t *testing.T) {
 	}
 	if e := f.lastEntry(t, "dr-a"); e.Basis != "break_glass: Patient inconscient aux urgences, détresse respiratoire" {
 		t.Errorf("audit basis %q", e.Basis)
+	}
+	// One access granted, counted once (the refused short reason is not).
+	var scrape metricsText
+	if err := f.metrics.Write(ctx, &scrape); err != nil {
+		t.Fatal(err)
+	}
+	if !scrape.has("vigie_break_glass_total 1") {
+		t.Errorf("metrics lack vigie_break_glass_total 1:\n%s", scrape.String())
 	}
 	since := timestamppb.New(time.Now().Add(-time.Hour))
 	for who, want := range map[string]int{"iv-team": 1, "iv-a": 1, "admin": 1} {
@@ -302,5 +315,94 @@ func TestRateLimits(t *testing.T) {
 	now = now.Add(time.Second)
 	if err := search(f.tokens["dr-martin"]); err != nil {
 		t.Errorf("after the backoff: %v", err)
+	}
+	// The metrics count the call refused by the rate, not the one slowed
+	// after a failed authentication.
+	var scrape metricsText
+	if err := f.metrics.Write(t.Context(), &scrape); err != nil {
+		t.Fatal(err)
+	}
+	if want := `vigie_rate_limited_total{procedure="/vigie.v1.IdentityService/SearchIdentities"} 1`; !scrape.has(want) {
+		t.Errorf("metrics lack %s:\n%s", want, scrape.String())
+	}
+}
+
+// syncBuffer is a log destination written by the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestInternalErrorLoggedOnce (issue 30): an internal error is answered
+// "internal error" without its cause, and logged exactly once, at the
+// edge, with the request id and the cause, and without the patient's
+// name or birth date.
+func TestInternalErrorLoggedOnce(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := t.Context()
+	a, err := f.identity("pacs-a").ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteA, "A7", "ZUBIRI", "OIHANA", "1985-11-23")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The access codes live in a store that is closed: creating one fails
+	// inside the handler, after the Gate has found the site basis.
+	broken, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Close()
+	var logs syncBuffer
+	api := *f.api
+	api.Access = auth.NewAccess(broken)
+	api.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	client := vigiev1connect.NewAccessServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(f.tokens["dr-a"])))
+	const calls = 2
+	for range calls {
+		_, err := client.CreateAccessCode(ctx, connect.NewRequest(&v1.CreateAccessCodeRequest{IdentityId: a.Msg.GetIdentityId()}))
+		var ce *connect.Error
+		if !errors.As(err, &ce) || ce.Code() != connect.CodeInternal || ce.Message() != "internal error" {
+			t.Fatalf("CreateAccessCode on a closed store: %v, want internal with no detail", err)
+		}
+	}
+	var errorLines []map[string]any
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["level"] == "ERROR" {
+			errorLines = append(errorLines, rec)
+		}
+	}
+	if len(errorLines) != calls {
+		t.Fatalf("%d error lines for %d internal errors, want one each:\n%s", len(errorLines), calls, logs.String())
+	}
+	ids := map[any]bool{}
+	for _, rec := range errorLines {
+		cause, _ := rec["error"].(string)
+		if id, _ := rec["request"].(string); id == "" || ids[id] || !strings.Contains(cause, "access check create access code") ||
+			rec["procedure"] != vigiev1connect.AccessServiceCreateAccessCodeProcedure {
+			t.Errorf("error line %v: want a request id of its own, the procedure and the cause", rec)
+		}
+		ids[rec["request"]] = true
+	}
+	for _, secret := range []string{"ZUBIRI", "OIHANA", "1985"} {
+		if strings.Contains(strings.ToUpper(logs.String()), secret) {
+			t.Errorf("the log holds patient data %q:\n%s", secret, logs.String())
+		}
 	}
 }

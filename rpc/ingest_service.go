@@ -114,7 +114,7 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 			return out, err
 		}
 		if ctx.Err() == nil && g.Log != nil {
-			g.Log.ErrorContext(ctx, "dicom ingest failed", "sop_instance_uid", x.SOPInstanceUID, "error", err.Error())
+			g.Log.ErrorContext(ctx, "dicom ingest failed", "request", auth.RequestID(ctx), "sop_instance_uid", x.SOPInstanceUID, "error", err.Error())
 		}
 		out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
 		out.Message = "internal error: the file was not stored; send it again"

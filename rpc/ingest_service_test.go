@@ -123,7 +123,7 @@ func TestIngestServiceRolesAndOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`vigie_dicom_files_total{outcome="stored"} 2`, `vigie_dicom_files_total{outcome="duplicate"} 2`,
-		`vigie_requests_total{procedure="/vigie.v1.IngestService/SubmitDicom",code="permission_denied"}`} {
+		`vigie_requests_total{code="permission_denied",procedure="/vigie.v1.IngestService/SubmitDicom"}`} {
 		if !buf.has(want) {
 			t.Errorf("metrics lack %s:\n%s", want, buf.String())
 		}

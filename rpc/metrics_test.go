@@ -36,6 +36,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.IngestOutcome("stored")
 	m.IngestOutcome("refused")
 	m.IngestOutcome("refused")
+	m.BreakGlass()
+	m.RateLimited("/vigie.v1.IdentityService/SearchIdentities")
+	m.RateLimited("/vigie.v1.IdentityService/SearchIdentities")
 	m.Gauge("review_queue", "Pending reviews.", func(context.Context) (float64, error) { return 7, nil })
 	m.Gauge("broken", "A gauge that cannot be read.", func(context.Context) (float64, error) { return 0, errors.New("no") })
 	var out metricsText
@@ -46,8 +49,8 @@ func TestMetricsExposition(t *testing.T) {
 		line string
 		want bool
 	}{
-		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 2`, true},
-		{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="invalid_argument"} 1`, true},
+		{`vigie_requests_total{code="ok",procedure="/vigie.v1.IdentityService/ResolveRecord"} 2`, true},
+		{`vigie_requests_total{code="invalid_argument",procedure="/vigie.v1.IdentityService/ResolveRecord"} 1`, true},
 		// Cumulative buckets: 0.5 ms and 3 ms are under 5 ms and 20 ms, 40 ms
 		// is not; a bound holds what equals it (0.5 ms).
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.0005"} 1`, true},
@@ -56,7 +59,7 @@ func TestMetricsExposition(t *testing.T) {
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="0.05"} 3`, true},
 		{`vigie_request_duration_seconds_bucket{procedure="/vigie.v1.IdentityService/ResolveRecord",le="+Inf"} 3`, true},
 		{`vigie_request_duration_seconds_count{procedure="/vigie.v1.IdentityService/ResolveRecord"} 3`, true},
-		{`vigie_requests_total{procedure="odd\"proc\n",code="ok"} 1`, true},
+		{`vigie_requests_total{code="ok",procedure="odd\"proc\n"} 1`, true},
 		// The audit waits: one histogram without labels.
 		{`vigie_audit_append_duration_seconds_bucket{le="0.002"} 1`, true},
 		{`vigie_audit_append_duration_seconds_bucket{le="0.05"} 2`, true},
@@ -65,6 +68,12 @@ func TestMetricsExposition(t *testing.T) {
 		{`vigie_dicom_files_total{outcome="refused"} 2`, true},
 		{`vigie_dicom_files_total{outcome="duplicate"} 0`, true},
 		{`vigie_review_queue 7`, true},
+		{`vigie_break_glass_total 1`, true},
+		{`vigie_rate_limited_total{procedure="/vigie.v1.IdentityService/SearchIdentities"} 2`, true},
+		// The client library's Go and process collectors.
+		{`go_goroutines `, true},
+		{`go_memstats_heap_alloc_bytes `, true},
+		{`process_cpu_seconds_total `, true},
 		{`vigie_broken`, false},
 	} {
 		if got := out.has(tc.line); got != tc.want {

@@ -19,6 +19,7 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie"
+	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 )
 
@@ -73,7 +74,13 @@ func ConnectError(err error) *connect.Error {
 	case vigie.EEXHAUSTED:
 		c = connect.CodeResourceExhausted
 	default:
-		c, code, msg = connect.CodeInternal, vigie.EINTERNAL, "internal error"
+		// The cause stays on the error for the call log to write once,
+		// with the request id; the caller reads "internal error".
+		out := auth.Internal(err)
+		if d, derr := connect.NewErrorDetail(&vigiev1.ErrorDetail{Code: vigie.EINTERNAL}); derr == nil {
+			out.AddDetail(d)
+		}
+		return out
 	}
 	var field string
 	if msg == "" {

@@ -115,8 +115,11 @@ func (s *Server) Handler() http.Handler {
 	if s.Limits == nil && !s.NoLimits {
 		s.Limits = auth.DefaultLimits()
 	}
+	if s.Limits != nil && s.Limits.Refused == nil {
+		s.Limits.Refused = s.Metrics.RateLimited
+	}
 	ic := auth.NewInterceptor(authn, policy, s.Trail, log).WithLimits(s.Limits)
-	gate := &Gate{Access: s.Access, Log: log}
+	gate := &Gate{Access: s.Access, Log: log, Metrics: s.Metrics}
 	// The codecs repair an answer holding text that is not UTF-8 instead
 	// of failing it (see text.go).
 	opts := connect.WithHandlerOptions(append(repairingCodecs(&s.Metrics.repaired, log),
@@ -241,8 +244,10 @@ func requireToken(token string, next http.Handler) http.Handler {
 }
 
 // callLog logs every call at debug level, and at error level the calls that
-// failed with internal or unknown: procedure, result, duration and the
-// caller's name and role. Never a request field: no patient data in logs.
+// failed with internal or unknown: procedure, result, duration, the
+// caller's name and role, and the cause of an internal error (auth.Internal):
+// the one place an internal error of a handler is logged. Never a request
+// field: no patient data in logs.
 type callLog struct{ log *slog.Logger }
 
 func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error) {
@@ -260,6 +265,11 @@ func (l callLog) entry(ctx context.Context, proc string, t0 time.Time, err error
 		slog.Float64("ms", float64(time.Since(t0).Microseconds())/1000)}
 	if p, ok := auth.PrincipalFrom(ctx); ok {
 		attrs = append(attrs, slog.String("principal", p.Name), slog.String("role", string(p.Role)))
+	}
+	// The one log line of an internal error: its cause (identifiers and
+	// the store's words, never a request field), with the request id.
+	if cause := auth.InternalCause(err); cause != nil {
+		attrs = append(attrs, slog.String("error", cause.Error()))
 	}
 	l.log.LogAttrs(ctx, level, "call", attrs...)
 }

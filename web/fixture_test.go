@@ -154,15 +154,11 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	// The region's identity provider: a person signs in there as a
 	// clinician (the OpenID Connect redirect sign-in).
 	issuer := authtest.NewIssuer(t, map[string]any{"sub": "dr.oidc", "vigie_role": "clinician", "vigie_authorities": c.site})
-	prov, err := auth.Discover(ctx, issuer.Client(), issuer.URL)
+	oidc, err := auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: issuer.URL, Audience: authtest.ClientID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: issuer.URL, Audience: "vigie-console", Keys: &auth.RemoteKeys{URL: prov.JWKSURI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signIn, err := auth.NewSignIn(auth.SignInConfig{Provider: prov, ClientID: "vigie-console", ClientSecret: issuer.Secret, Verifier: oidc})
+	signIn, err := auth.NewSignIn(auth.SignInConfig{Verifier: oidc, ClientSecret: issuer.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
+	"vigie/rpc/audit"
 )
 
 func init() {
@@ -88,6 +89,13 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	as, err := dosimetry.OpenAlerts(db).List(context.Background(), f)
 	if err != nil {
+		return err
+	}
+	read := operatorRead{Verb: "alerts list", What: fmt.Sprintf("dose alerts: %d", len(as))}
+	for _, a := range as {
+		read.Records = append(read.Records, audit.Record{Authority: a.Key.Authority, LocalID: a.Key.LocalID})
+	}
+	if err := read.recordIn(db); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
 	"vigie/rpc/audit"
@@ -16,7 +24,8 @@ import (
 
 func init() {
 	register(verb{name: "audit", summary: "list audit entries of an identity (--identity), a source record (--authority, --local-id) or a user (--user)", run: runAudit})
-	register(verb{name: "audit verify", summary: "check the audit trail's hash chain", run: runAuditVerify})
+	register(verb{name: "audit verify", summary: "check the audit trail's hash chain (and, with --anchor, that it still holds the heads anchored by vigie serve)", run: runAuditVerify})
+	register(verb{name: "audit export", summary: "write the audit entries since a date as FHIR AuditEvent resources, one JSON per line (NDJSON), for the region's SIEM", run: runAuditExport})
 }
 
 func runAudit(args []string, stdout, stderr io.Writer) error {
@@ -72,6 +81,18 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Who looked at a patient is itself patient data: the listing is
+	// audited (with the identity or record asked, and those listed).
+	read := operatorRead{Verb: "audit", What: fmt.Sprintf("audit entries of %s: %d", auditSubject(*identity, *user, *authority, *localID), len(entries))}
+	if *identity != "" {
+		read.Identities = []string{*identity}
+	}
+	if record {
+		read.Records = []audit.Record{{Authority: *authority, LocalID: *localID}}
+	}
+	if err := read.record(trail); err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, e := range entries {
@@ -101,6 +122,17 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// auditSubject names what `vigie audit` was asked for.
+func auditSubject(identity, user, authority, localID string) string {
+	switch {
+	case identity != "":
+		return "identity " + identity
+	case user != "":
+		return "user " + user
+	}
+	return "record " + authority + "/" + localID
+}
+
 // entryJSON is the --json form of an entry.
 func entryJSON(e audit.Entry) any {
 	return struct {
@@ -124,6 +156,7 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit verify", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
+	anchorFile := fs.String("anchor", "", "the anchor file vigie serve --audit-anchor wrote: check that the trail still holds every head anchored there (a truncated tail, a removed or rewritten entry)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -162,6 +195,25 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	if rep.Broken != nil {
 		return fmt.Errorf("audit trail broken: %w (the %d entries before it are intact)", rep.Broken, rep.Entries)
 	}
+	if *anchorFile != "" {
+		f, err := os.Open(*anchorFile)
+		if err != nil {
+			return vigie.Invalid("anchor", "%v", err)
+		}
+		anchors, err := audit.ReadAnchors(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		brk, err := trail.VerifyAnchors(anchors)
+		if err != nil {
+			return err
+		}
+		if brk != nil {
+			return fmt.Errorf("audit trail does not hold its anchored heads: %w", brk)
+		}
+		fmt.Fprintf(stdout, "%d anchored heads found unchanged\n", len(anchors))
+	}
 	if wantSeq > 0 {
 		if wantSeq > rep.Entries {
 			return fmt.Errorf("audit trail truncated: it ends at entry %d, but entry %d was recorded earlier", rep.Entries, wantSeq)
@@ -177,5 +229,194 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "audit trail intact: %d entries\n", rep.Entries)
 	fmt.Fprintf(stdout, "head: %d:%s (record it elsewhere; verify --head checks it later, detecting entries removed from the end)\n", rep.Entries, hex.EncodeToString(rep.Head))
+	return nil
+}
+
+// operatorRead is what a CLI verb records before it prints patient data:
+// the CLI reads the store directly, so it writes its own audit entry, as
+// the API does for every call. The actor is the OS user ("cli:<user>"),
+// the basis "operator", the operation the verb, and what was read its
+// identities and records (ids only) and a summary without names. The
+// entry is written and synced before anything is printed: a read that
+// cannot be audited prints nothing.
+type operatorRead struct {
+	Verb       string         // e.g. "search", "export links"
+	What       string         // a summary of what was asked: ids and counts, never names
+	Identities []string       // identities printed
+	Records    []audit.Record // source records printed
+}
+
+// cliActor names the operator running the command.
+func cliActor() (actor, credential string) {
+	name, uid := "unknown", "?"
+	if u, err := user.Current(); err == nil {
+		name, uid = u.Username, u.Uid
+	}
+	return "cli:" + name, "os_user:" + uid
+}
+
+// record appends the entry to trail.
+func (r operatorRead) record(trail *audit.Log) error {
+	actor, cred := cliActor()
+	host, _ := os.Hostname()
+	ids := r.Identities
+	if len(ids) > audit.MaxSubjects {
+		r.What += fmt.Sprintf(" (%d identities, the first %d listed)", len(ids), audit.MaxSubjects)
+		ids = ids[:audit.MaxSubjects]
+	}
+	recs := r.Records
+	if len(recs) > audit.MaxSubjects {
+		r.What += fmt.Sprintf(" (%d records, the first %d listed)", len(recs), audit.MaxSubjects)
+		recs = recs[:audit.MaxSubjects]
+	}
+	if _, err := trail.Append(audit.Entry{Principal: actor, Role: "operator", Operation: "cli: vigie " + r.Verb,
+		Identities: ids, Records: recs, Purpose: r.What, Result: "ok", Client: host, Credential: cred, Basis: "operator"}); err != nil {
+		return fmt.Errorf("audit: the read could not be recorded, nothing is printed: %w", err)
+	}
+	return trail.Sync()
+}
+
+// recordIn opens the audit trail of db and appends the entry.
+func (r operatorRead) recordIn(db *badger.DB) error {
+	trail, err := audit.Open(db)
+	if err != nil {
+		return fmt.Errorf("audit: the read could not be recorded, nothing is printed: %w", err)
+	}
+	defer trail.Close()
+	return r.record(trail)
+}
+
+// anchorOutside refuses an anchor file inside the data folder: whoever can
+// cut the trail's tail there could cut the anchor too.
+func anchorOutside(anchor, data string) error {
+	a, err1 := filepath.Abs(anchor)
+	d, err2 := filepath.Abs(data)
+	if err1 != nil || err2 != nil {
+		return vigie.Invalid("audit-anchor", "%s: %v", anchor, errors.Join(err1, err2))
+	}
+	if rel, err := filepath.Rel(d, a); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return vigie.Invalid("audit-anchor", "%s is inside the data folder %s: put it elsewhere (another disk or host), where a cut of the trail does not reach", anchor, data)
+	}
+	return nil
+}
+
+// anchoring appends the trail's head to the anchor file (and to syslog,
+// when sys is not nil) every interval in which it moved, and once more
+// when stopped (at shutdown, once the calls in flight are answered).
+type anchoring struct {
+	trail *audit.Log
+	path  string
+	sys   io.Writer
+	log   *slog.Logger
+	last  uint64
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func startAnchoring(trail *audit.Log, path string, every time.Duration, sys io.Writer, log *slog.Logger) *anchoring {
+	a := &anchoring{trail: trail, path: path, sys: sys, log: log, last: ^uint64(0), stop: make(chan struct{}), done: make(chan struct{})}
+	a.write() // the head at the start
+	go func() {
+		defer close(a.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				a.write()
+			case <-a.stop:
+				return
+			}
+		}
+	}()
+	return a
+}
+
+// write anchors the head if it moved since the last anchor.
+func (a *anchoring) write() {
+	seq, hash := a.trail.Head()
+	if seq == a.last {
+		return
+	}
+	an := audit.Anchor{Seq: seq, Hash: hash, Time: time.Now()}
+	if err := audit.AppendAnchor(a.path, an); err != nil {
+		a.log.Error("audit anchor could not be written", "error", err.Error())
+		return
+	}
+	if a.sys != nil {
+		if _, err := fmt.Fprintf(a.sys, "vigie audit head %s", an); err != nil {
+			a.log.Warn("audit anchor could not be sent to syslog", "error", err.Error())
+		}
+	}
+	a.last = seq
+}
+
+// Stop writes the last head and stops.
+func (a *anchoring) Stop() {
+	close(a.stop)
+	<-a.done
+	a.write()
+}
+
+func runAuditExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit export", stderr)
+	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	format := fs.String("format", "fhir-auditevent", "output format: fhir-auditevent (FHIR R4 AuditEvent, NDJSON)")
+	sinceFlag := fs.String("since", "", "first day exported, YYYY-MM-DD, or a duration back from now such as 24h (required)")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "fhir-auditevent" {
+		return vigie.Invalid("format", "%q: the one format is fhir-auditevent", *format)
+	}
+	since, err := parseSince(*sinceFlag, time.Now())
+	if err != nil {
+		return err
+	}
+	db, err := openDataStore(*data, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	trail, err := audit.Open(db)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	// The trail names who read which patient: its export is itself a read.
+	if err := (operatorRead{Verb: "audit export", What: "audit entries since " + since.Format(time.RFC3339) + " as " + *format}).record(trail); err != nil {
+		return err
+	}
+	w := stdout
+	var f *os.File
+	if *out != "" {
+		if f, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	n := 0
+	if err := trail.Since(since, func(e audit.Entry) error {
+		n++
+		return enc.Encode(e.FHIR())
+	}); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "%d audit events since %s\n", n, since.Format(time.RFC3339))
 	return nil
 }

@@ -42,6 +42,13 @@ func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	read := operatorRead{Verb: "audit break-glass", What: fmt.Sprintf("break-the-glass accesses since %s: %d", since.Format(time.DateOnly), len(list))}
+	for _, bg := range list {
+		read.Identities = append(read.Identities, bg.Identity)
+	}
+	if err := read.recordIn(db); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tPRINCIPAL\tSITES\tIDENTITY\tPATIENT SITES\tOPERATION\tREASON")
 	for _, bg := range list {

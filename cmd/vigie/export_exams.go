@@ -61,6 +61,15 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeIndex()
+	// A bulk export of the whole ledger: audited as such, before a row
+	// is written (the identities are not listed one by one).
+	what := "every exam of the dose ledger, with each record's identity"
+	if *events != "" {
+		what += ", and every CT irradiation event"
+	}
+	if err := (operatorRead{Verb: "export exams", What: what}).recordIn(db); err != nil {
+		return err
+	}
 	w := stdout
 	var f *os.File
 	if *out != "" {

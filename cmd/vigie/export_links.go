@@ -24,11 +24,16 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	_, ix, closeIndex, err := openIndex(*data, false, 0)
+	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}
 	defer closeIndex()
+	// A bulk export of every record's link: audited as such, before a
+	// row is written.
+	if err := (operatorRead{Verb: "export links", What: "every source record with its identity"}).recordIn(db); err != nil {
+		return err
+	}
 	w := stdout
 	if *out != "" {
 		f, err := os.Create(*out)

@@ -9,6 +9,7 @@ import (
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
+	"vigie/rpc/audit"
 	"vigie/sites"
 )
 
@@ -43,6 +44,13 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	var keys []ledger.SourceKey
 	for _, m := range ident.Members {
 		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+	}
+	read := operatorRead{Verb: "history", What: "dose history of identity " + id.String(), Identities: []string{ident.ID.String()}}
+	for _, k := range keys {
+		read.Records = append(read.Records, audit.Record{Authority: k.Authority, LocalID: k.LocalID})
+	}
+	if err := read.recordIn(db); err != nil {
+		return err
 	}
 	if ident.ID != id {
 		fmt.Fprintf(stderr, "identity %s was merged into %s\n", id, ident.ID)

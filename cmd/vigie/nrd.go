@@ -240,6 +240,11 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 			fmt.Fprintf(stderr, "note: %s, %s: no NRD for this exam type (%s); the file is written, IRSN collects the data all the same\n", evs[0].Label, s.Indicator, s.Note)
 		}
 	}
+	// The IRSN file lists the survey's patients (dose, age, sex): a read
+	// of patient data, audited before it is written.
+	if err := auditNRDExport(af, *q); err != nil {
+		return err
+	}
 	w := stdout
 	var f *os.File
 	if *out != "" {
@@ -341,4 +346,15 @@ func writeNew(path string, b []byte, force bool) error {
 		return err
 	}
 	return f.Close()
+}
+
+// auditNRDExport records the export of a survey's per-patient file in the
+// store's audit trail (see operatorRead).
+func auditNRDExport(af analyticsFlags, q dosimetry.Query) error {
+	db, err := af.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return operatorRead{Verb: "nrd export", What: fmt.Sprintf("IRSN per-patient file: %s at %s, device %q, %s to %s", q.ExamType, q.Site, q.Device, q.From, q.To)}.recordIn(db)
 }

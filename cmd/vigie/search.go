@@ -55,7 +55,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		q.LocalIDs = append(q.LocalIDs, search.LocalID{Authority: auth, LocalID: id})
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, false, 0)
+	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}
@@ -82,6 +82,13 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	hits, err := sx.Search(ctx, q)
 	if err != nil {
+		return err
+	}
+	read := operatorRead{Verb: "search", What: fmt.Sprintf("search: %d identities found", len(hits))}
+	for _, h := range hits {
+		read.Identities = append(read.Identities, h.ID)
+	}
+	if err := read.recordIn(db); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"log/syslog"
 	"net"
 	"net/http"
 	"os"
@@ -55,6 +56,18 @@ type serveConfig struct {
 	// OIDCClientSecret, when set, authenticates the console's sign-in at
 	// the issuer's token endpoint.
 	OIDCClientSecret string
+	// OIDCRoleMap names the file mapping the issuer's users (RPPS/ADELI
+	// identifiers or claim values) to a role and sites, for an issuer that
+	// carries no Vigie role (Pro Santé Connect); empty: the token's
+	// vigie_role and vigie_authorities claims.
+	OIDCRoleMap string
+	// AuditAnchor names the file, outside the data folder, to which the
+	// audit trail's head is appended every AuditAnchorEvery and at
+	// shutdown (vigie audit verify --anchor checks it); AuditAnchorSyslog
+	// sends the same lines to syslog.
+	AuditAnchor       string
+	AuditAnchorEvery  time.Duration
+	AuditAnchorSyslog bool
 	// PublicURL is the server's address as browsers reach it (the sign-in
 	// redirect URI); empty derives it from each request.
 	PublicURL string
@@ -103,6 +116,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL: also accept its JWTs (beside API keys)")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "audience (client id) the JWTs must carry; required with --oidc-issuer")
 	secretFile := fs.String("oidc-client-secret-file", "", "file holding the client secret the console's sign-in presents to the issuer (a confidential client); without it the sign-in uses PKCE alone")
+	fs.StringVar(&c.OIDCRoleMap, "oidc-role-map", "", "file mapping the issuer's users to a role and sites, one line each: <RPPS/ADELI or claim=value> <role> [<site> …] (Pro Santé Connect carries no Vigie role); without it the tokens' vigie_role and vigie_authorities claims")
+	fs.StringVar(&c.AuditAnchor, "audit-anchor", "", "file OUTSIDE the data folder to which the audit trail's head (sequence, hash, time) is appended periodically and at shutdown: vigie audit verify --anchor detects a truncated tail with it")
+	fs.DurationVar(&c.AuditAnchorEvery, "audit-anchor-every", time.Minute, "how often the audit head is anchored (when it moved)")
+	fs.BoolVar(&c.AuditAnchorSyslog, "audit-anchor-syslog", false, "also send each anchored audit head to the local syslog (facility auth)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "address browsers reach the server at, e.g. https://vigie.example (the sign-in's redirect URI is <public-url>/auth/callback; default: taken from each request)")
 	metricsTokenFile := fs.String("metrics-token-file", "", "file holding the bearer token GET /metrics asks for (a Prometheus scrape's bearer_token_file); without it /metrics answers no one")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "searches and reads per second allowed to one credential (0: the default, 20; negative: no limit); over it, resource_exhausted (HTTP 429)")
@@ -129,6 +146,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usageErr("--tls-cert and --tls-key go together")
+	}
+	if c.AuditAnchor != "" {
+		if err := anchorOutside(c.AuditAnchor, c.Data); err != nil {
+			return err
+		}
+	} else if c.AuditAnchorSyslog {
+		return usageErr("--audit-anchor-syslog needs --audit-anchor")
+	}
+	if c.AuditAnchorEvery <= 0 {
+		return usageErr("--audit-anchor-every must be positive")
+	}
+	if c.OIDCRoleMap != "" && c.OIDCIssuer == "" {
+		return usageErr("--oidc-role-map needs --oidc-issuer")
 	}
 	if c.OIDCIssuer != "" && c.OIDCAudience == "" {
 		return usageErr("--oidc-audience is required with --oidc-issuer")
@@ -235,6 +265,23 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	}
 	defer trail.Close()
 	trail.SetSync(syncer.Sync)
+	if c.AuditAnchor != "" {
+		var sys io.Writer
+		if c.AuditAnchorSyslog {
+			w, err := syslog.New(syslog.LOG_NOTICE|syslog.LOG_AUTH, "vigie")
+			if err != nil {
+				return fmt.Errorf("serve: --audit-anchor-syslog: %w", err)
+			}
+			defer w.Close()
+			sys = w
+		}
+		every := c.AuditAnchorEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		anchor := startAnchoring(trail, c.AuditAnchor, every, sys, log)
+		defer anchor.Stop()
+	}
 	metrics := rpc.NewMetrics()
 	trail.SetObserver(metrics.ObserveAudit)
 	trail.SetIndexErrors(func(err error) {
@@ -265,23 +312,23 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	var authn auth.Authenticator = keys
 	var signIn *auth.SignIn
 	if c.OIDCIssuer != "" {
-		prov, err := auth.Discover(ctx, nil, c.OIDCIssuer)
-		if err != nil {
-			return fmt.Errorf("serve: OpenID Connect discovery: %w", err)
+		cfg := auth.OIDCConfig{Issuer: c.OIDCIssuer, Audience: c.OIDCAudience}
+		if c.OIDCRoleMap != "" {
+			roles, err := auth.LoadRoleMap(c.OIDCRoleMap)
+			if err != nil {
+				return fmt.Errorf("serve: --oidc-role-map: %w", err)
+			}
+			cfg.Map = roles.Map
 		}
-		oidc, err := auth.NewOIDC(auth.OIDCConfig{Issuer: c.OIDCIssuer, Audience: c.OIDCAudience, Keys: &auth.RemoteKeys{URL: prov.JWKSURI}})
+		oidc, err := auth.NewOIDC(ctx, cfg)
 		if err != nil {
-			return err
+			return fmt.Errorf("serve: OpenID Connect: %w", err)
 		}
 		authn = auth.Chain{keys, oidc}
-		if prov.AuthorizationEndpoint != "" && prov.TokenEndpoint != "" {
-			signIn, err = auth.NewSignIn(auth.SignInConfig{Provider: prov, ClientID: c.OIDCAudience, ClientSecret: c.OIDCClientSecret,
-				PublicURL: c.PublicURL, Verifier: oidc, Log: log})
-			if err != nil {
-				return err
-			}
-		} else {
+		signIn, err = auth.NewSignIn(auth.SignInConfig{Verifier: oidc, ClientSecret: c.OIDCClientSecret, PublicURL: c.PublicURL, Log: log})
+		if err != nil {
 			log.Warn("the OpenID Connect issuer publishes no authorization or token endpoint: its tokens are accepted, the console offers no redirect sign-in")
+			signIn = nil
 		}
 	}
 	metrics.Gauge("source_records", "Source records in the patient index.", func(context.Context) (float64, error) {

@@ -251,8 +251,8 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`vigie_requests_total{procedure="/vigie.v1.IdentityService/ResolveRecord",code="ok"} 1`,
-		`vigie_requests_total{procedure="/vigie.v1.IdentityService/GetIdentity",code="unauthenticated"} 1`, "vigie_source_records ", "vigie_review_queue ", "vigie_store_syncs "} {
+	for _, want := range []string{`vigie_requests_total{code="ok",procedure="/vigie.v1.IdentityService/ResolveRecord"} 1`,
+		`vigie_requests_total{code="unauthenticated",procedure="/vigie.v1.IdentityService/GetIdentity"} 1`, "vigie_source_records ", "vigie_review_queue ", "vigie_store_syncs "} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}

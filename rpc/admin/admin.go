@@ -230,7 +230,7 @@ func connectError(err error) *connect.Error {
 		out, field = connect.NewError(c, errors.New(ve.Error())), ve.Field
 	default:
 		code = vigie.EINTERNAL
-		out = connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		out = auth.Internal(err) // logged once, at the edge, with the request id
 	}
 	if d, derr := connect.NewErrorDetail(&v1.ErrorDetail{Code: code, Field: field}); derr == nil {
 		out.AddDetail(d)

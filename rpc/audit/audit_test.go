@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -719,5 +720,223 @@ func TestBasisHashed(t *testing.T) {
 	}
 	if err := decode(v, &enc); err != nil || enc.Basis != "break_glass: urgence vitale" {
 		t.Fatalf("round trip: %q, %v", enc.Basis, err)
+	}
+}
+
+// rechain rewrites the trail as an attacker who knows the hash scheme
+// would: the entries given, renumbered from 1 and chained again, the keys
+// beyond them deleted. Verify then finds the chain intact; only the
+// anchors can tell.
+func rechain(t *testing.T, db *badger.DB, entries []Entry, oldHead uint64) {
+	t.Helper()
+	err := db.Update(func(txn *badger.Txn) error {
+		prev := genesis
+		for i := range entries {
+			e := &entries[i]
+			e.Seq, e.PrevHash = uint64(i+1), prev
+			e.Hash = e.computeHash()
+			prev = e.Hash
+			v, err := encode(e)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(logKey(e.Seq), v); err != nil {
+				return err
+			}
+		}
+		for seq := uint64(len(entries)) + 1; seq <= oldHead; seq++ {
+			if err := txn.Delete(logKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyAnchors (issue 30): the heads anchored outside the store
+// reveal what the chain alone cannot: a truncated tail, and an entry
+// modified or removed by someone who chained the rest again; an
+// untouched trail holds every anchor.
+func TestVerifyAnchors(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(entries []Entry) []Entry // nil: untouched
+		says   string                        // in the break; "" for none
+	}{
+		{"untouched", nil, ""},
+		{"truncated tail", func(es []Entry) []Entry { return es[:3] }, "truncated"},
+		{"modified entry, chain recomputed", func(es []Entry) []Entry {
+			es[1].Principal = "someone-else"
+			return es
+		}, "rewritten"},
+		{"removed entry, chain recomputed", func(es []Entry) []Entry { return append(es[:1], es[2:]...) }, "rewritten"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, l := openMem(t)
+			fill(t, l, 3)
+			var anchors []Anchor
+			anchor := func() {
+				seq, hash := l.Head()
+				anchors = append(anchors, Anchor{Seq: seq, Hash: hash, Time: time.Now()})
+			}
+			anchor()
+			fill(t, l, 2)
+			anchor()
+			if tt.tamper != nil {
+				var entries []Entry
+				for seq := uint64(1); seq <= 5; seq++ {
+					e, err := l.Get(seq)
+					if err != nil {
+						t.Fatal(err)
+					}
+					entries = append(entries, e)
+				}
+				rechain(t, db, tt.tamper(entries), 5)
+				var err error
+				if l, err = Open(db); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+			}
+			if rep, err := l.Verify(); err != nil || rep.Broken != nil {
+				t.Fatalf("Verify = %+v, %v: the attacker's chain should hold", rep, err)
+			}
+			brk, err := l.VerifyAnchors(anchors)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case tt.says == "" && brk != nil:
+				t.Errorf("untouched trail: %v", brk)
+			case tt.says != "" && (brk == nil || !strings.Contains(brk.Error(), tt.says)):
+				t.Errorf("break = %v, want one saying %q", brk, tt.says)
+			}
+		})
+	}
+}
+
+// TestAnchorFile: anchors written to a file read back as written, and a
+// malformed line is refused with its number.
+func TestAnchorFile(t *testing.T) {
+	path := t.TempDir() + "/anchors"
+	want := []Anchor{{Seq: 0, Hash: genesis, Time: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)},
+		{Seq: 42, Hash: bytes.Repeat([]byte{0xab}, 32), Time: time.Date(2026, 12, 1, 8, 1, 0, 0, time.UTC)}}
+	for _, a := range want {
+		if err := AppendAnchor(path, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadAnchors(f)
+	f.Close()
+	if err != nil || len(got) != 2 || got[1].Seq != 42 || !bytes.Equal(got[1].Hash, want[1].Hash) || !got[1].Time.Equal(want[1].Time) {
+		t.Fatalf("ReadAnchors = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"1 abc 2026-12-01T08:00:00Z", "x " + strings.Repeat("0", 64) + " 2026-12-01T08:00:00Z", "1 " + strings.Repeat("0", 64)} {
+		if _, err := ReadAnchors(strings.NewReader("\n" + bad + "\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: err = %v, want line 2 refused", bad, err)
+		}
+	}
+}
+
+// TestFHIRAuditEvent: every entry exports with the elements a FHIR R4
+// AuditEvent requires (type, recorded, agent with who and requestor,
+// source with observer) and the patients as entities; break the glass is
+// the BTG purpose of use.
+func TestFHIRAuditEvent(t *testing.T) {
+	_, l := openMem(t)
+	for _, e := range []Entry{
+		{Principal: "810000000003", Role: "clinician", Authorities: []string{"1.2.3"}, Operation: "/vigie.v1.IdentityService/GetIdentity",
+			Identities: []string{"I7"}, Records: []Record{{"1.2.3", "IPP9"}}, Result: "ok", Client: "10.0.0.5:5100", Credential: "oidc:j1",
+			Basis: "break_glass: patient inconscient aux urgences"},
+		{Principal: "cli:alice", Role: "operator", Operation: "cli: vigie export links", Purpose: "every source record", Result: "ok", Basis: "operator"},
+		{Principal: "dr-a", Role: "clinician", Operation: "/vigie.v1.AccessService/CreateAccessCode", Identities: []string{"I8"}, Result: "internal"},
+	} {
+		if _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var events []map[string]any
+	if err := l.Since(time.Now().Add(-time.Hour), func(e Entry) error {
+		b, err := json.Marshal(e.FHIR())
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		events = append(events, m)
+		return json.Unmarshal(b, &events[len(events)-1])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 3 {
+		t.Fatalf("%d events, want 3", len(events))
+	}
+	get := func(m any, path ...any) any {
+		for _, p := range path {
+			switch k := p.(type) {
+			case string:
+				mm, _ := m.(map[string]any)
+				m = mm[k]
+			case int:
+				s, _ := m.([]any)
+				if k >= len(s) {
+					return nil
+				}
+				m = s[k]
+			}
+		}
+		return m
+	}
+	tests := []struct {
+		event int
+		path  []any
+		want  any
+	}{
+		{0, []any{"resourceType"}, "AuditEvent"},
+		{0, []any{"type", "code"}, "110110"},
+		{0, []any{"action"}, "R"},
+		{0, []any{"outcome"}, "0"},
+		{0, []any{"agent", 0, "who", "identifier", "value"}, "810000000003"},
+		{0, []any{"agent", 0, "requestor"}, true},
+		{0, []any{"agent", 0, "network", "address"}, "10.0.0.5:5100"},
+		{0, []any{"agent", 0, "purposeOfUse", 0, "coding", 1, "code"}, "BTG"},
+		{0, []any{"source", "observer", "display"}, "Vigie, regional patient index and dose ledger"},
+		{0, []any{"entity", 0, "what", "identifier", "value"}, "I7"},
+		{0, []any{"entity", 0, "role", "code"}, "1"},
+		{0, []any{"entity", 1, "what", "identifier", "system"}, "urn:oid:1.2.3"},
+		{0, []any{"entity", 2, "detail", 0, "type"}, "hash"},
+		{1, []any{"type", "code"}, "rest"},
+		{1, []any{"agent", 0, "purposeOfUse", 0, "coding", 0, "code"}, "operator"},
+		{1, []any{"purposeOfEvent", 0, "text"}, "every source record"},
+		{1, []any{"action"}, "R"},
+		{2, []any{"outcome"}, "8"},
+		{2, []any{"action"}, "E"},
+	}
+	for _, tt := range tests {
+		if got := get(events[tt.event], tt.path...); got != tt.want {
+			t.Errorf("event %d %v = %v, want %v", tt.event, tt.path, got, tt.want)
+		}
+	}
+	for i, ev := range events {
+		recorded, _ := ev["recorded"].(string)
+		if _, err := time.Parse(time.RFC3339Nano, recorded); err != nil {
+			t.Errorf("event %d recorded %q: %v", i, recorded, err)
+		}
+		for _, required := range []string{"type", "recorded", "agent", "source", "entity"} {
+			if ev[required] == nil {
+				t.Errorf("event %d lacks %s", i, required)
+			}
+		}
+	}
+	// Since starts at the first entry at or after the time.
+	n := 0
+	if err := l.Since(time.Now().Add(time.Hour), func(Entry) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("Since an hour ahead: %d entries, %v", n, err)
 	}
 }

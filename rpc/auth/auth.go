@@ -100,6 +100,9 @@ type Principal struct {
 	// CredentialID is the API key id, or the JWT's "jti" when it has one:
 	// which credential was used, never the credential itself.
 	CredentialID string
+	// Profession is the profession code a Pro Santé Connect token gives
+	// (e.g. "10", physician): an identifier, logged beside the name.
+	Profession string
 }
 
 // MayActFor reports whether the principal may touch data of the given

@@ -255,6 +255,9 @@ func (i *Interceptor) rate(ctx context.Context, c *call) error {
 	if !Limited[c.procedure] || i.limits.Allow(credential(c.principal)+"/"+c.principal.Name) {
 		return nil
 	}
+	if i.limits.Refused != nil {
+		i.limits.Refused(c.procedure)
+	}
 	i.log.WarnContext(ctx, "rate limited", "procedure", c.procedure, "credential", credential(c.principal), "role", string(c.principal.Role))
 	return connect.NewError(connect.CodeResourceExhausted, errors.New("too many searches and reads: slow down and retry in a few seconds"))
 }
@@ -329,3 +332,24 @@ func (a *auditedConn) Send(msg any) error {
 	}
 	return a.StreamingHandlerConn.Send(msg)
 }
+
+// Internal returns the Connect error an internal fault becomes: the caller
+// reads "internal error" and nothing of the cause, which the error keeps
+// for the edge to log once, with the request id (InternalCause). Handlers
+// do not log it themselves.
+func Internal(cause error) *connect.Error {
+	return connect.NewError(connect.CodeInternal, &internalCause{cause})
+}
+
+// InternalCause returns the cause kept by Internal, or nil.
+func InternalCause(err error) error {
+	var ic *internalCause
+	if errors.As(err, &ic) {
+		return ic.cause
+	}
+	return nil
+}
+
+type internalCause struct{ cause error }
+
+func (e *internalCause) Error() string { return "internal error" }

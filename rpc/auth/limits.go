@@ -25,6 +25,9 @@ type Limits struct {
 	BackoffBase, BackoffMax time.Duration
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Refused, when set, is told the procedure of every call refused by
+	// the rate (the server counts them in vigie_rate_limited_total).
+	Refused func(procedure string)
 
 	mu       sync.Mutex
 	callers  map[string]*rate.Limiter

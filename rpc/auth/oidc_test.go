@@ -2,13 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/oauth2-proxy/mockoidc"
 
 	"vigie/rpc/audit"
 	"vigie/rpc/auth/authtest"
@@ -27,56 +22,47 @@ import (
 
 var b64 = base64.RawURLEncoding
 
-func TestOIDC(t *testing.T) {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	const issuer, audience = "https://auth.esante.example/realms/psc", "vigie"
-	var fetches atomic.Int32
-	published := map[string]crypto.PublicKey{"r1": &rsaKey.PublicKey, "e1": &ecKey.PublicKey}
-	mux := http.NewServeMux()
-	var srvURL string
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": srvURL + "/jwks"})
-	})
-	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		fetches.Add(1)
-		w.Write(authtest.JWKS(t, published))
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	srvURL = srv.URL
+// clinicianClaims are the claims of a provider that carries Vigie's roles.
+func clinicianClaims() map[string]any {
+	return map[string]any{"sub": "899700123456", "vigie_role": "clinician", "vigie_authorities": []any{"1.2.3"}}
+}
 
-	// Discovery needs the issuer to serve its own document; here the test
-	// server stands in for it, so check Discover against a document naming
-	// another issuer and the one that matches.
-	if _, err := Discover(context.Background(), srv.Client(), srv.URL); err == nil || !strings.Contains(err.Error(), "names issuer") {
-		t.Errorf("Discover with a mismatching issuer = %v", err)
-	}
-	remote := &RemoteKeys{URL: srv.URL + "/jwks", Client: srv.Client()}
-	o, err := NewOIDC(OIDCConfig{Issuer: issuer, Audience: audience, Keys: remote})
+func newVerifier(t testing.TB, issuer string, cfg OIDCConfig) *OIDC {
+	t.Helper()
+	cfg.Issuer, cfg.Audience = issuer, authtest.ClientID
+	o, err := NewOIDC(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	o.now = func() time.Time { return now }
-	claims := func(edit func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": issuer, "aud": []string{"account", audience}, "sub": "899700123456", "jti": "tok-1",
-			"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
-			"vigie_role": "clinician", "vigie_authorities": []string{"1.2.3"}}
+	return o
+}
+
+// TestOIDC: the provider's tokens are accepted, and refused when expired,
+// for another audience, from another issuer, tampered with, unsigned or
+// HMAC-signed, or when their claims give no usable role.
+func TestOIDC(t *testing.T) {
+	f := authtest.NewIssuer(t, nil)
+	o := newVerifier(t, f.URL, OIDCConfig{})
+	token := func(edit func(map[string]any)) string {
+		c := clinicianClaims()
 		if edit != nil {
 			edit(c)
 		}
-		return c
+		f.Claims = c
+		return f.Token(t)
 	}
-	good := authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(nil))
-	tampered := good[:strings.LastIndexByte(good, '.')-2] + "xx" + good[strings.LastIndexByte(good, '.'):]
+	good := token(nil)
+	dot := strings.LastIndexByte(good, '.')
+	tampered := good[:dot-2] + "xx" + good[dot:]
+	// A token issued an hour ago, valid ten minutes.
+	f.M.FastForward(-time.Hour)
+	expired := token(nil)
+	f.M.FastForward(time.Hour)
+	// Another provider, signing with the same key: only the issuer differs.
+	other := authtest.NewIssuer(t, clinicianClaims())
+	forged := func(alg string) string {
+		return b64.EncodeToString([]byte(`{"alg":"`+alg+`","kid":"k"}`)) + good[strings.IndexByte(good, '.'):dot] + "."
+	}
 	tests := []struct {
 		name    string
 		token   string
@@ -84,40 +70,21 @@ func TestOIDC(t *testing.T) {
 		reason  string // expected in the unauthenticated error
 		notMine bool
 	}{
-		{"RS256", good, RoleClinician, "", false},
-		{"ES256", authtest.SignJWT(t, "ES256", "e1", ecKey, claims(nil)), RoleClinician, "", false},
-		{"audience as string, authorities as string", authtest.SignJWT(t, "ES256", "e1", ecKey, claims(func(c map[string]any) {
-			c["aud"] = audience
-			c["vigie_role"], c["vigie_authorities"] = "physicist", "1.2.3 1.2.4"
-		})), RolePhysicist, "", false},
-		{"expired", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-2 * time.Minute).Unix() })), "", "expired", false},
-		{"expired within leeway", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = now.Add(-30 * time.Second).Unix() })), RoleClinician, "", false},
-		{"no expiry", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "exp") })), "", "no expiry", false},
-		{"absurd expiry", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["exp"] = 1e300 })), "", "no expiry", false},
-		{"not yet valid", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })), "", "not yet valid", false},
-		{"wrong issuer", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), "", "issuer", false},
-		{"wrong audience", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["aud"] = "other-service" })), "", "audience", false},
+		{"signed by the provider", good, RoleClinician, "", false},
+		{"authorities as a string", token(func(c map[string]any) { c["vigie_role"], c["vigie_authorities"] = "physicist", "1.2.3 1.2.4" }), RolePhysicist, "", false},
+		{"expired", expired, "", "expired", false},
+		{"wrong audience", token(func(c map[string]any) { c["aud"] = "other-service" }), "", "audience", false},
+		{"wrong issuer", other.Token(t), "", "issued by a different provider", false},
 		{"tampered signature", tampered, "", "signature", false},
-		{"signed by another key", authtest.SignJWT(t, "ES256", "e1", other, claims(nil)), "", "bad token signature", false},
-		{"unknown key id", authtest.SignJWT(t, "ES256", "nope", other, claims(nil)), "", "unknown key", false},
-		{"algorithm confusion", authtest.SignJWT(t, "ES256", "r1", ecKey, claims(nil)), "", "does not match key", false},
-		{"alg none", func() string {
-			h := b64.EncodeToString([]byte(`{"alg":"none","kid":"r1"}`))
-			c, _ := json.Marshal(claims(nil))
-			return h + "." + b64.EncodeToString(c) + "."
-		}(), "", "not accepted", false},
-		{"HS256", func() string {
-			s := authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(nil))
-			return b64.EncodeToString([]byte(`{"alg":"HS256","kid":"r1"}`)) + s[strings.IndexByte(s, '.'):]
-		}(), "", "not accepted", false},
-		{"missing role", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "vigie_role") })), "", "vigie_role", false},
-		{"unknown role", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { c["vigie_role"] = "root" })), "", "unknown role", false},
-		{"ingest without authorities", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) {
+		{"alg none", forged("none"), "", "refused", false},
+		{"HS256", forged("HS256") + "c2ln", "", "refused", false},
+		{"missing role", token(func(c map[string]any) { delete(c, "vigie_role") }), "", "vigie_role", false},
+		{"unknown role", token(func(c map[string]any) { c["vigie_role"] = "root" }), "", "unknown role", false},
+		{"ingest without authorities", token(func(c map[string]any) {
 			c["vigie_role"] = "ingest"
 			delete(c, "vigie_authorities")
-		})), "", "vigie_authorities", false},
-		{"no subject", authtest.SignJWT(t, "RS256", "r1", rsaKey, claims(func(c map[string]any) { delete(c, "sub") })), "", "claim sub", false},
-		{"malformed header", "!!!." + strings.SplitN(good, ".", 2)[1], "", "malformed", false},
+		}), "", "vigie_authorities", false},
+		{"no subject", token(func(c map[string]any) { c["sub"] = "" }), "", "claim sub", false},
 		{"too large", good + strings.Repeat("A", maxJWT), "", "too large", false},
 		{"an API key", KeyPrefix + "0123456789abcdef_abc", "", "", true},
 		{"not a JWT", "abc.def", "", "", true},
@@ -131,7 +98,7 @@ func TestOIDC(t *testing.T) {
 					t.Fatalf("err = %v, want ErrNotMine", err)
 				}
 			case tt.role != "":
-				if err != nil || p.Role != tt.role || p.Name != "899700123456" || p.Method != "oidc" || p.CredentialID != "tok-1" {
+				if err != nil || p.Role != tt.role || p.Name != "899700123456" || p.Method != "oidc" || p.CredentialID == "" {
 					t.Fatalf("Authenticate = %+v, %v", p, err)
 				}
 			default:
@@ -141,71 +108,196 @@ func TestOIDC(t *testing.T) {
 			}
 		})
 	}
-	if n := fetches.Load(); n < 1 || n > 2 {
-		t.Errorf("JWKS fetched %d times, want 1 or 2 (unknown kids refetch at most once per minute)", n)
-	}
-
-	// Key rotation: a token signed by a new key is accepted once the issuer
-	// publishes it and the minimum refresh interval has passed.
-	newKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	published = map[string]crypto.PublicKey{"e2": &newKey.PublicKey}
-	rotated := authtest.SignJWT(t, "ES256", "e2", newKey, claims(nil))
-	remote.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
-	if p, err := o.Authenticate(context.Background(), rotated); err != nil || p.Role != RoleClinician {
-		t.Errorf("after rotation: %+v, %v", p, err)
-	}
-
-	// A key set that cannot be fetched is a fault of ours, not the caller's.
-	down := &RemoteKeys{URL: srv.URL + "/missing", Client: srv.Client()}
-	o2, _ := NewOIDC(OIDCConfig{Issuer: issuer, Audience: audience, Keys: down})
-	o2.now = o.now
-	if _, err := o2.Authenticate(context.Background(), good); err == nil || errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("unreachable JWKS = %v, want an internal error", err)
-	}
 }
 
-func TestDiscover(t *testing.T) {
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	mux.HandleFunc("/realm/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL + "/realm", "jwks_uri": srv.URL + "/realm/certs"})
+// TestOIDCKeyRotation: the provider rotates its signing key. Tokens of the
+// new key are accepted once the key set is fetched again, those of the old
+// key are refused after that fetch, and while a fetch is under way (held
+// at the provider) tokens of known keys are still verified: no lock is
+// held during the fetch.
+func TestOIDCKeyRotation(t *testing.T) {
+	var fetches atomic.Int32
+	var hold atomic.Pointer[chan struct{}]
+	fetching := make(chan struct{}, 1)
+	f := authtest.NewIssuerKey(t, clinicianClaims(), nil, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == mockoidc.JWKSEndpoint {
+				fetches.Add(1)
+				if h := hold.Load(); h != nil {
+					fetching <- struct{}{}
+					<-*h
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
 	})
-	prov, err := Discover(context.Background(), srv.Client(), srv.URL+"/realm")
-	if err != nil || prov.JWKSURI != srv.URL+"/realm/certs" {
-		t.Errorf("Discover = %+v, %v", prov, err)
+	o := newVerifier(t, f.URL, OIDCConfig{})
+	rotate := func() {
+		kp, err := mockoidc.RandomKeypair(2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.M.Keypair = kp
 	}
-	if _, err := Discover(context.Background(), srv.Client(), srv.URL+"/other"); err == nil {
-		t.Error("Discover of a missing document succeeded")
+	auth := func(tok string) error {
+		_, err := o.Authenticate(context.Background(), tok)
+		return err
+	}
+
+	first := f.Token(t)
+	if err := auth(first); err != nil {
+		t.Fatalf("token of the first key: %v", err)
+	}
+	if err := auth(first); err != nil || fetches.Load() != 1 {
+		t.Fatalf("second use of the first key: %v after %d fetches, want no new fetch", err, fetches.Load())
+	}
+	rotate()
+	second := f.Token(t)
+	if err := auth(second); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+	if n := fetches.Load(); n != 2 {
+		t.Errorf("%d fetches after the rotation, want 2", n)
+	}
+	if err := auth(first); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("token of the retired key after the refresh: %v, want unauthenticated", err)
+	}
+
+	// A third key; its first token waits for a fetch the provider holds.
+	rotate()
+	third := f.Token(t)
+	release := make(chan struct{})
+	hold.Store(&release)
+	done := make(chan error, 1)
+	go func() { done <- auth(third) }()
+	<-fetching
+	if err := auth(second); err != nil {
+		t.Errorf("token of a known key during a fetch: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the held fetch finished early: %v", err)
+	default:
+	}
+	hold.Store(nil)
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("token of the third key after the held fetch: %v", err)
 	}
 }
 
-func TestParseJWKSRejects(t *testing.T) {
-	small, _ := rsa.GenerateKey(rand.Reader, 1024)
-	tests := []struct {
-		name, doc, says string
-	}{
-		{"not json", "{", "jwks"},
-		{"weak RSA", `{"keys":[{"kty":"RSA","kid":"w","n":"` + b64.EncodeToString(small.N.Bytes()) + `","e":"AQAB"}]}`, "too weak"},
-		{"bad EC point", `{"keys":[{"kty":"EC","kid":"p","crv":"P-256","x":"` + b64.EncodeToString(make([]byte, 32)) + `","y":"` + b64.EncodeToString(make([]byte, 32)) + `"}]}`, "p"},
-		{"short EC coordinate", `{"keys":[{"kty":"EC","kid":"s","crv":"P-256","x":"AQ","y":"AQ"}]}`, "malformed"},
+// TestOIDCKeysUnavailable: keys that cannot be fetched are a fault of the
+// server, not the caller's (internal, not unauthenticated).
+func TestOIDCKeysUnavailable(t *testing.T) {
+	f := authtest.NewIssuer(t, clinicianClaims())
+	o := newVerifier(t, f.URL, OIDCConfig{})
+	tok := f.Token(t)
+	if err := f.M.Shutdown(); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if _, err := ParseJWKS([]byte(tt.doc)); err == nil || !strings.Contains(err.Error(), tt.says) {
-			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.says)
-		}
-	}
-	keys, err := ParseJWKS([]byte(`{"keys":[{"kty":"EC","kid":"p384","crv":"P-384","x":"AQ","y":"AQ"},{"kty":"OKP","kid":"ed","crv":"Ed25519","x":"AQ"}]}`))
-	if err != nil || len(keys) != 0 {
-		t.Errorf("unsupported keys: %v, %v; want skipped", keys, err)
+	if _, err := o.Authenticate(context.Background(), tok); err == nil || errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("unreachable keys: %v, want an internal error", err)
 	}
 }
 
 func TestNewOIDCRequires(t *testing.T) {
-	keys := StaticKeys{}
-	for _, cfg := range []OIDCConfig{{Audience: "a", Keys: keys}, {Issuer: "i", Keys: keys}, {Issuer: "i", Audience: "a"}} {
-		if _, err := NewOIDC(cfg); err == nil {
-			t.Errorf("NewOIDC(%+v) accepted an incomplete configuration", cfg)
+	f := authtest.NewIssuer(t, nil)
+	for _, cfg := range []OIDCConfig{{Audience: "a"}, {Issuer: f.URL}, {Issuer: f.URL + "/nowhere", Audience: "a"}} {
+		if _, err := NewOIDC(context.Background(), cfg); err == nil {
+			t.Errorf("NewOIDC(%+v) accepted an incomplete configuration or an issuer without discovery", cfg)
+		}
+	}
+}
+
+// pscClaims are the claims of a Pro Santé Connect token (the identity
+// traits beside the national identifier are never read).
+func pscClaims(rpps, profession string) map[string]any {
+	return map[string]any{"sub": "f:550dc1c8:" + rpps, "SubjectNameID": rpps, "preferred_username": rpps,
+		"given_name": "Fistinien", "family_name": "Grominoch",
+		"SubjectRefPro": map[string]any{"exercices": []any{map[string]any{"codeProfession": profession, "nomDexercice": "Grominoch"}}},
+		"SubjectRole":   []any{profession + "^1.2.250.1.213.1.1.5.5"}, "SubjectOrganizationID": "R81311"}
+}
+
+// TestProSanteConnect: a PSC token authenticates as its RPPS identifier
+// with its profession, in the role and sites of the role map: by
+// identifier first, then by claim; a professional the map does not name
+// is refused.
+func TestProSanteConnect(t *testing.T) {
+	roles, err := ParseRoleMap(strings.NewReader(`# Vigie's role map for Pro Santé Connect
+810000000001  regional_vigilance
+810000000002  vigilance  1.2.250.1.71.4.2.2.1
+SubjectOrganizationID=R99999  physicist  1.2.250.1.71.4.2.2.9
+profession=10  clinician  1.2.250.1.71.4.2.2.1 1.2.250.1.71.4.2.2.2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := authtest.NewIssuer(t, nil)
+	o := newVerifier(t, f.URL, OIDCConfig{Map: roles.Map})
+	tests := []struct {
+		name       string
+		claims     map[string]any
+		role       Role
+		sites      []string
+		profession string
+		refused    string
+	}{
+		{"physician mapped by profession", pscClaims("810000000003", "10"), RoleClinician, []string{"1.2.250.1.71.4.2.2.1", "1.2.250.1.71.4.2.2.2"}, "10", ""},
+		{"identifier before profession", pscClaims("810000000002", "10"), RoleVigilance, []string{"1.2.250.1.71.4.2.2.1"}, "10", ""},
+		{"regional by identifier", pscClaims("810000000001", "21"), RoleRegionalVigilance, nil, "21", ""},
+		{"by another claim", func() map[string]any {
+			c := pscClaims("810000000004", "21")
+			c["SubjectOrganizationID"] = "R99999"
+			return c
+		}(), RolePhysicist, []string{"1.2.250.1.71.4.2.2.9"}, "21", ""},
+		{"profession from SubjectRole alone", func() map[string]any {
+			c := pscClaims("810000000005", "10")
+			delete(c, "SubjectRefPro")
+			return c
+		}(), RoleClinician, []string{"1.2.250.1.71.4.2.2.1", "1.2.250.1.71.4.2.2.2"}, "10", ""},
+		{"ADELI in preferred_username", func() map[string]any {
+			c := pscClaims("0B1234567", "10")
+			delete(c, "SubjectNameID")
+			return c
+		}(), RoleClinician, []string{"1.2.250.1.71.4.2.2.1", "1.2.250.1.71.4.2.2.2"}, "10", ""},
+		{"pharmacist not in the map", pscClaims("810000000006", "21"), "", nil, "", "no role in the role map"},
+		{"no national identifier", func() map[string]any {
+			c := pscClaims("", "10")
+			delete(c, "SubjectNameID")
+			delete(c, "preferred_username")
+			return c
+		}(), "", nil, "", "SubjectNameID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.Claims = tt.claims
+			p, err := o.Authenticate(context.Background(), f.Token(t))
+			if tt.refused != "" {
+				if !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), tt.refused) {
+					t.Fatalf("err = %v, want unauthenticated %q", err, tt.refused)
+				}
+				return
+			}
+			want, _ := PSCIdentity(tt.claims)
+			if err != nil || p.Name != want || p.Role != tt.role || strings.Join(p.Authorities, " ") != strings.Join(tt.sites, " ") || p.Profession != tt.profession {
+				t.Fatalf("Authenticate = %+v, %v; want %s as %s of %v, profession %s", p, err, want, tt.role, tt.sites, tt.profession)
+			}
+			if strings.Contains(p.Name, "Grominoch") || strings.Contains(p.Name, "Fistinien") {
+				t.Errorf("principal named after the person: %q", p.Name)
+			}
+		})
+	}
+}
+
+func TestParseRoleMapRefuses(t *testing.T) {
+	for _, tc := range []struct{ doc, says string }{
+		{"810000000001", "want <who> <role>"},
+		{"810000000001 root", "unknown role"},
+		{"810000000001 clinician", "at least one"},
+		{"810000000001 admin\n810000000001 admin", "mapped twice"},
+	} {
+		if _, err := ParseRoleMap(strings.NewReader(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%q: err = %v, want %q", tc.doc, err, tc.says)
 		}
 	}
 }
@@ -213,11 +305,8 @@ func TestNewOIDCRequires(t *testing.T) {
 // TestOIDCThroughInterceptor: a JWT and an API key both work behind one
 // interceptor (Chain), and the audit trail names the JWT's subject.
 func TestOIDCThroughInterceptor(t *testing.T) {
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	o, err := NewOIDC(OIDCConfig{Issuer: "https://idp", Audience: "vigie", Keys: StaticKeys{"k": &ecKey.PublicKey}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := authtest.NewIssuer(t, map[string]any{"sub": "psc-8990001", "vigie_role": "clinician", "vigie_authorities": "1.2.3"})
+	o := newVerifier(t, f.URL, OIDCConfig{})
 	db := memDB(t)
 	keys := NewKeys(db)
 	secret, _, _ := keys.Create(RoleRegionalVigilance, nil, "iv-team", time.Hour)
@@ -230,11 +319,10 @@ func TestOIDCThroughInterceptor(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	client := vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL)
-	jwt := authtest.SignJWT(t, "ES256", "k", ecKey, map[string]any{"iss": "https://idp", "aud": "vigie", "sub": "psc-8990001", "exp": time.Now().Add(time.Minute).Unix(), "vigie_role": "clinician", "vigie_authorities": "1.2.3"})
 	for _, tc := range []struct {
 		cred, principal string
 		credential      string
-	}{{jwt, "psc-8990001", "oidc"}, {secret, "iv-team", "api_key:"}} {
+	}{{f.Token(t), "psc-8990001", "oidc"}, {secret, "iv-team", "api_key:"}} {
 		req := connect.NewRequest(&v1.GetIdentityRequest{IdentityId: "I9"})
 		req.Header().Set("Authorization", "Bearer "+tc.cred)
 		if _, err := client.GetIdentity(context.Background(), req); err != nil {

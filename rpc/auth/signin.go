@@ -3,19 +3,19 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
 
 // SignIn paths, served by SignIn.Handler.
@@ -28,13 +28,11 @@ const (
 
 // SignInConfig configures the console's OpenID Connect sign-in.
 type SignInConfig struct {
-	// Provider gives the issuer's authorization and token endpoints
-	// (from Discover).
-	Provider *Provider
-	// ClientID is the client Vigie is registered under at the issuer; it
-	// is also the audience the OIDC authenticator requires, since the
-	// token handed to the console is the ID token.
-	ClientID string
+	// Verifier is the API's authenticator of the issuer's tokens: it gives
+	// the issuer's endpoints, the client id (its audience: the token
+	// handed to the console is the ID token) and checks the ID token
+	// exactly as the API will check it on every call.
+	Verifier *OIDC
 	// ClientSecret, when set, authenticates Vigie at the token endpoint
 	// (a confidential client, as Pro Santé Connect registers them); PKCE
 	// is used either way.
@@ -46,19 +44,15 @@ type SignInConfig struct {
 	// Empty derives it from each request's Host and TLS state, which is
 	// right only when no proxy rewrites them.
 	PublicURL string
-	// Verifier checks the ID token returned by the issuer exactly as the
-	// API will check it on every call.
-	Verifier *OIDC
-	// Client calls the token endpoint (default: 10 s timeout).
-	Client *http.Client
-	// Log receives sign-in outcomes: principal names and reasons, never
-	// tokens.
+	// Log receives sign-in outcomes: principal identifiers, professions
+	// and reasons, never tokens nor names.
 	Log *slog.Logger
 }
 
-// SignIn runs the authorization code flow with PKCE on behalf of the web
-// console: the browser is sent to the issuer, comes back to the callback
-// with a code, Vigie exchanges the code for an ID token, verifies it, and
+// SignIn runs the authorization code flow with PKCE (golang.org/x/oauth2)
+// on behalf of the web console: the browser is sent to the issuer, comes
+// back to the callback with a code, Vigie exchanges the code for an ID
+// token, verifies it (go-oidc, with the nonce), and
 // hands it to the console once through a short-lived single-use handle, so
 // that the token never travels in a URL. A nil *SignIn serves only the
 // configuration, saying that redirect sign-in is off.
@@ -96,21 +90,28 @@ const (
 // NewSignIn returns the sign-in flow for cfg.
 func NewSignIn(cfg SignInConfig) (*SignIn, error) {
 	switch {
-	case cfg.Provider == nil || cfg.Provider.AuthorizationEndpoint == "" || cfg.Provider.TokenEndpoint == "":
-		return nil, errors.New("auth: sign-in: the issuer publishes no authorization or token endpoint")
-	case cfg.ClientID == "":
-		return nil, errors.New("auth: sign-in: client id is required")
 	case cfg.Verifier == nil:
 		return nil, errors.New("auth: sign-in: an ID token verifier is required")
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	case cfg.Verifier.provider.Endpoint().AuthURL == "" || cfg.Verifier.provider.Endpoint().TokenURL == "":
+		return nil, errors.New("auth: sign-in: the issuer publishes no authorization or token endpoint")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	return &SignIn{cfg: cfg, now: time.Now, pending: map[string]pendingLogin{}, handoffs: map[string]handoff{}}, nil
+}
+
+// oauth returns the OAuth 2 client configuration for a redirect URI.
+func (s *SignIn) oauth(redirect string) *oauth2.Config {
+	scopes := []string{oidc.ScopeOpenID}
+	for _, sc := range s.cfg.Scopes {
+		if sc != oidc.ScopeOpenID && sc != "" {
+			scopes = append(scopes, sc)
+		}
+	}
+	return &oauth2.Config{ClientID: s.cfg.Verifier.cfg.Audience, ClientSecret: s.cfg.ClientSecret,
+		Endpoint: s.cfg.Verifier.provider.Endpoint(), RedirectURL: redirect, Scopes: scopes}
 }
 
 // Handler serves the four sign-in paths; mount it on "/auth/".
@@ -133,7 +134,7 @@ func (s *SignIn) Handler() http.Handler {
 func (s *SignIn) config(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{"oidc": s != nil}
 	if s != nil {
-		doc["issuer"] = s.cfg.Provider.Issuer
+		doc["issuer"] = s.cfg.Verifier.cfg.Issuer
 		doc["login"] = SignInLoginPath
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -161,7 +162,7 @@ func (s *SignIn) redirectURI(r *http.Request) string {
 // login sends the browser to the issuer.
 func (s *SignIn) login(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	p := pendingLogin{verifier: random(), nonce: random(), redirect: s.redirectURI(r), expires: now.Add(loginTTL)}
+	p := pendingLogin{verifier: oauth2.GenerateVerifier(), nonce: random(), redirect: s.redirectURI(r), expires: now.Add(loginTTL)}
 	state := random()
 	s.mu.Lock()
 	s.sweep(now)
@@ -178,29 +179,7 @@ func (s *SignIn) login(w http.ResponseWriter, r *http.Request) {
 	// login: a callback URL sent to someone else signs no one in.
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/auth/", MaxAge: int(loginTTL.Seconds()),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	challenge := sha256.Sum256([]byte(p.verifier))
-	scopes := []string{"openid"}
-	for _, sc := range s.cfg.Scopes {
-		if sc != "openid" && sc != "" {
-			scopes = append(scopes, sc)
-		}
-	}
-	q := url.Values{
-		"response_type":         {"code"},
-		"client_id":             {s.cfg.ClientID},
-		"redirect_uri":          {p.redirect},
-		"scope":                 {strings.Join(scopes, " ")},
-		"state":                 {state},
-		"nonce":                 {p.nonce},
-		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
-		"code_challenge_method": {"S256"},
-	}
-	target := s.cfg.Provider.AuthorizationEndpoint
-	if strings.Contains(target, "?") {
-		target += "&" + q.Encode()
-	} else {
-		target += "?" + q.Encode()
-	}
+	target := s.oauth(p.redirect).AuthCodeURL(state, oidc.Nonce(p.nonce), oauth2.S256ChallengeOption(p.verifier))
 	http.Redirect(w, r, target, http.StatusFound)
 }
 
@@ -254,21 +233,27 @@ func (s *SignIn) callback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "refus", "no code")
 		return
 	}
-	idToken, err := s.exchange(r.Context(), code, p)
+	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, s.cfg.Verifier.cfg.Client)
+	tok, err := s.oauth(p.redirect).Exchange(ctx, code, oauth2.VerifierOption(p.verifier))
 	if err != nil {
 		s.fail(w, r, "echange", err.Error())
 		return
 	}
-	claims, err := s.cfg.Verifier.verify(r.Context(), idToken)
+	idToken, _ := tok.Extra("id_token").(string)
+	if idToken == "" {
+		s.fail(w, r, "echange", "the token endpoint gave no id_token")
+		return
+	}
+	claims, verified, err := s.cfg.Verifier.verify(ctx, idToken)
 	if err != nil {
 		s.fail(w, r, "jeton", err.Error())
 		return
 	}
-	if n, _ := claims["nonce"].(string); subtle.ConstantTimeCompare([]byte(n), []byte(p.nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(verified.Nonce), []byte(p.nonce)) != 1 {
 		s.fail(w, r, "jeton", "nonce does not match")
 		return
 	}
-	principal, err := s.cfg.Verifier.cfg.Map(claims)
+	principal, err := s.cfg.Verifier.principal(claims)
 	if err != nil {
 		s.fail(w, r, "droits", err.Error())
 		return
@@ -278,47 +263,8 @@ func (s *SignIn) callback(w http.ResponseWriter, r *http.Request) {
 	s.sweep(now)
 	s.handoffs[handle] = handoff{token: idToken, expires: now.Add(handoffTTL)}
 	s.mu.Unlock()
-	s.cfg.Log.Info("console sign-in", "principal", principal.Name, "role", string(principal.Role))
+	s.cfg.Log.Info("console sign-in", "principal", principal.Name, "profession", principal.Profession, "role", string(principal.Role))
 	http.Redirect(w, r, "/#/connexion/oidc/"+handle, http.StatusSeeOther)
-}
-
-// exchange trades the authorization code for the ID token.
-func (s *SignIn) exchange(ctx context.Context, code string, p pendingLogin) (string, error) {
-	form := url.Values{
-		"grant_type":    {"authorization_code"},
-		"code":          {code},
-		"redirect_uri":  {p.redirect},
-		"client_id":     {s.cfg.ClientID},
-		"code_verifier": {p.verifier},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Provider.TokenEndpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if s.cfg.ClientSecret != "" {
-		req.SetBasicAuth(url.QueryEscape(s.cfg.ClientID), url.QueryEscape(s.cfg.ClientSecret))
-	}
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("token endpoint: %w", err)
-	}
-	defer resp.Body.Close()
-	var doc struct {
-		IDToken string `json:"id_token"`
-		Error   string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return "", fmt.Errorf("token endpoint: HTTP %d: %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK || doc.Error != "" {
-		return "", fmt.Errorf("token endpoint: HTTP %d: %s", resp.StatusCode, doc.Error)
-	}
-	if doc.IDToken == "" {
-		return "", errors.New("token endpoint: no id_token")
-	}
-	return doc.IDToken, nil
 }
 
 // session hands the console its token, once.

@@ -16,15 +16,8 @@ import (
 // authenticator the API would use.
 func signInServer(t *testing.T, f *authtest.Issuer, secret string) (*httptest.Server, *OIDC) {
 	t.Helper()
-	prov, err := Discover(context.Background(), f.Client(), f.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := NewOIDC(OIDCConfig{Issuer: prov.Issuer, Audience: "vigie-console", Keys: &RemoteKeys{URL: prov.JWKSURI}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	si, err := NewSignIn(SignInConfig{Provider: prov, ClientID: "vigie-console", ClientSecret: secret, Verifier: verifier})
+	verifier := newVerifier(t, f.URL, OIDCConfig{})
+	si, err := NewSignIn(SignInConfig{Verifier: verifier, ClientSecret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +97,7 @@ func TestSignInRefusals(t *testing.T) {
 	}{
 		{"issuer refuses", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, func(f *authtest.Issuer) { f.Deny = true }, "", "/connexion/echec/refus"},
 		{"wrong client secret", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, nil, "wrong", "/connexion/echec/echange"},
-		{"replayed nonce", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, func(f *authtest.Issuer) { f.BadNonce = true }, "", "/connexion/echec/jeton"},
+		{"replayed nonce", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3"}, func(f *authtest.Issuer) { f.Claims["nonce"] = "other" }, "", "/connexion/echec/jeton"},
 		{"no role claim", map[string]any{"sub": "a"}, nil, "", "/connexion/echec/droits"},
 		{"token for another audience", map[string]any{"sub": "a", "vigie_role": "clinician", "vigie_authorities": "1.2.3", "aud": "other-app"}, nil, "", "/connexion/echec/jeton"},
 	}
