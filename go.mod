@@ -9,6 +9,8 @@ require (
 	golang.org/x/text v0.43.0
 )
 
+require golang.org/x/time v0.16.0
+
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.14.5
 	github.com/bits-and-blooms/bitset v1.24.2 // indirect
