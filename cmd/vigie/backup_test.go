@@ -139,7 +139,7 @@ func TestBackupRestoreVerifyOnlineEncrypted(t *testing.T) {
 		t.Fatalf("/healthz after a full backup to version %s:\n%s", m[1], h)
 	}
 	// The second backup's audit entry is a change the incremental holds.
-	code, out, stderr = runVerb("backup", "--server", url, "--token-file", tok, "--out", inc, "--since", m[1], "--encryption-key-file", keyFile)
+	code, out, stderr = runVerb("backup", "--server", url, "--token-file", tok, "--out", inc, "--since", m[1], "--encryption-key-file", keyFile, "--rate", "0")
 	if code != 0 || !strings.Contains(out, "incremental since version "+m[1]) {
 		t.Fatalf("online incremental: exit %d: %s%s", code, out, stderr)
 	}
@@ -304,6 +304,8 @@ func TestBackupRestoreFlags(t *testing.T) {
 	}{
 		{[]string{"backup", "--out", "x"}, "exactly one of --data"},
 		{[]string{"backup", "--data", dir}, "--out FILE is required"},
+		{[]string{"backup", "--data", dir, "--out", filepath.Join(dir, "x"), "--rate", "1MiB"}, "--rate paces an online backup"},
+		{[]string{"backup", "--data", dir, "--out", filepath.Join(dir, "x"), "--rate", "fast"}, "not a size"},
 		{[]string{"backup", "--server", "ftp://x", "--token-file", "/dev/null", "--out", filepath.Join(dir, "x")}, "not an http(s) URL"},
 		{[]string{"restore", "--data", filepath.Join(dir, "d")}, "--in FILE is required"},
 		{[]string{"restore", "--in", "x"}, "--data DIR is required"},
