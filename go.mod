@@ -9,6 +9,8 @@ require (
 	golang.org/x/text v0.43.0
 )
 
+require golang.org/x/time v0.16.0
+
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/golang-jwt/jwt/v5 v5.3.1

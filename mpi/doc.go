@@ -64,6 +64,8 @@
 //	m/u/<merge event:8>                     the unmerge event that undid a merge
 //	m/s/identity, m/s/event, m/s/review,
 //	m/s/order                               Badger sequences
+//	m/z/<identity:8>                        tombstone of an identity purged at the end of its retention (ids and counts)
+//	m/y/<token>                             a retention purge run: its day and the ids it confirmed (see PurgeIn)
 //
 // Derived state kept in memory is rebuilt from the store by Open: the
 // blocking index (each record's blocking keys are stored in its m/r/ value;

@@ -117,11 +117,15 @@ type Snapshot struct {
 }
 
 // Snapshot reads a live identity and its members' latest records in one
-// consistent view. An identity merged into another, or left without members,
-// is reported by ok = false: a derived index drops it.
+// consistent view. An identity merged into another, left without members,
+// or purged (no longer in the store), is reported by ok = false: a derived
+// index drops it.
 func (x *Index) Snapshot(ctx context.Context, id ID) (s Snapshot, ok bool, err error) {
 	err = x.view(func(txn *badger.Txn) error {
 		ident, err := readIdentity(txn, id)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			return nil // purged at the end of its retention (see PurgeIn)
+		}
 		if err != nil {
 			return err
 		}

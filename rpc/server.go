@@ -81,6 +81,8 @@ type Server struct {
 	// them off (benchmarks).
 	Limits   *auth.Limits
 	NoLimits bool
+	// Backups, when set, adds the last online backup's age to /healthz.
+	Backups *Backups
 	// MetricsToken is the bearer token GET /metrics asks for (vigie
 	// serve --metrics-token-file). Empty: /metrics answers no one. The
 	// metrics carry no patient data, but they tell the load, the size of
@@ -158,14 +160,15 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// health answers GET /healthz: "ok", and a line on the store's disk when
-// its free space is low. With writes refused (under the reserve) it still
+// health answers GET /healthz: "ok", a line on the store's disk when
+// its free space is low, and one on the last online backup (Backups). With writes refused (under the reserve) it still
 // answers 200, its first line "degraded": the server answers reads, and a
 // probe that took it out of service would stop them too; a monitor reads
 // the line or the metric vigie_disk_writes_refused. Under the floor, where
 // every audited call is refused, it answers 503.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	defer s.Backups.writeHealth(w) // its line comes last, after the status
 	if s.Disk == nil {
 		fmt.Fprintln(w, "ok")
 		return

@@ -31,6 +31,11 @@ type BackupOptions struct {
 	Summarize func(txn *badger.Txn) (Summary, error)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Rate bounds how fast the backup is written, in bytes per second
+	// (0: as fast as the disk takes it). An online backup writes to the
+	// disk the service syncs its commits to; unpaced, every answer waits
+	// behind it (see DefaultBackupRate).
+	Rate int64
 }
 
 // dataFrameBytes is the size of a data frame's KV lists.
@@ -65,7 +70,7 @@ func Backup(ctx context.Context, db *badger.DB, w io.Writer, o BackupOptions) (M
 	}
 	m.BackupHeader = BackupHeader{Format: BackupFormat, Layout: layout, StoreID: id, Since: o.Since,
 		Version: version, Created: now().UTC().Truncate(time.Second)}
-	fw, err := newFrameWriter(w, m.BackupHeader, o.Key)
+	fw, err := newFrameWriter(newPacedWriter(ctx, w, o.Rate), m.BackupHeader, o.Key)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}

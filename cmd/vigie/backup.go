@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,8 +33,19 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	since := fs.Uint64("since", 0, "incremental: the version reached by the previous backup (printed by it); 0: a full backup")
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the key the backup is encrypted with (default: the store's key; none: in clear)")
+	var rate byteSize
+	fs.Var(&rate, "rate", "with --server: the pace the server writes this backup at, in bytes per second, e.g. 50MiB (default: its --backup-rate; 0: unpaced, for a maintenance window)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	query := url.Values{}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "rate" {
+			query.Set("rate", strconv.FormatInt(int64(rate), 10))
+		}
+	})
+	if query.Has("rate") && *server == "" {
+		return usageErr("--rate paces an online backup: it goes with --server (a backup of a stopped store is never paced)")
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -51,7 +63,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return backupFromServer(*server, *tokenFile, *since, *out, key, stdout)
+		return backupFromServer(*server, *tokenFile, *since, query, *out, key, stdout)
 	}
 	if _, err := os.Stat(*data); err != nil {
 		return usageErr("--data: %v", err)
@@ -122,7 +134,7 @@ func writeAtomically(path string, write func(io.Writer) (store.Manifest, error))
 // backupFromServer asks a running server for a backup and writes it to
 // out, checked: whole (its checksum; with the key, every frame and the
 // manifest) before it is renamed into place.
-func backupFromServer(server, tokenFile string, since uint64, out string, key []byte, stdout io.Writer) error {
+func backupFromServer(server, tokenFile string, since uint64, query url.Values, out string, key []byte, stdout io.Writer) error {
 	if tokenFile == "" {
 		return usageErr("--server needs --token-file (an admin API key)")
 	}
@@ -135,8 +147,9 @@ func backupFromServer(server, tokenFile string, since uint64, out string, key []
 		return vigie.Invalid("server", "%q is not an http(s) URL", server)
 	}
 	if since > 0 {
-		u.RawQuery = "since=" + strconv.FormatUint(since, 10)
+		query.Set("since", strconv.FormatUint(since, 10))
 	}
+	u.RawQuery = query.Encode()
 	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
 	if err != nil {
 		return vigie.Invalid("server", "%v", err)
@@ -153,7 +166,11 @@ func backupFromServer(server, tokenFile string, since uint64, out string, key []
 		text := fmt.Sprintf("the server refused the backup: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 		switch resp.StatusCode {
 		case http.StatusBadRequest:
-			return vigie.Invalid("since", "%s", text)
+			field := "since"
+			if strings.Contains(text, "rate:") {
+				field = "rate"
+			}
+			return vigie.Invalid(field, "%s", text)
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return &vigie.Error{Code: vigie.EPERMISSION, Field: "token-file", Message: text}
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,6 +110,22 @@ func TestBackupRestoreVerifyOnlineEncrypted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "refused")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a refused backup left a file")
 	}
+	if h := getHealth(t, url); !strings.Contains(h, "backup: none since the start") {
+		t.Fatalf("/healthz before any backup:\n%s", h)
+	}
+	secret, _ := os.ReadFile(tok)
+	for _, q := range []string{"rate=fast", "rate=-1"} {
+		req, _ := http.NewRequest(http.MethodGet, url+admin.BackupPath+"?"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+string(secret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("backup ?%s: %s, want 400", q, resp.Status)
+		}
+	}
 	full, inc := filepath.Join(dir, "full.vbk"), filepath.Join(dir, "inc.vbk")
 	code, out, stderr := runVerb("backup", "--server", url, "--token-file", tok, "--out", full, "--encryption-key-file", keyFile)
 	if code != 0 {
@@ -118,8 +135,11 @@ func TestBackupRestoreVerifyOnlineEncrypted(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no version in %s", out)
 	}
+	if h := getHealth(t, url); !strings.HasPrefix(h, "ok\n") || !strings.Contains(h, "(full, version "+m[1]+",") {
+		t.Fatalf("/healthz after a full backup to version %s:\n%s", m[1], h)
+	}
 	// The second backup's audit entry is a change the incremental holds.
-	code, out, stderr = runVerb("backup", "--server", url, "--token-file", tok, "--out", inc, "--since", m[1], "--encryption-key-file", keyFile)
+	code, out, stderr = runVerb("backup", "--server", url, "--token-file", tok, "--out", inc, "--since", m[1], "--encryption-key-file", keyFile, "--rate", "0")
 	if code != 0 || !strings.Contains(out, "incremental since version "+m[1]) {
 		t.Fatalf("online incremental: exit %d: %s%s", code, out, stderr)
 	}
@@ -179,6 +199,17 @@ func TestBackupRestoreVerifyOnlineEncrypted(t *testing.T) {
 	if grepTree(t, clear, name) == "" {
 		t.Fatalf("the name %q is not found in a store restored in clear: the grep proves nothing", name)
 	}
+}
+
+func getHealth(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // createKey makes an API key of the role in the store (server stopped)
@@ -277,6 +308,8 @@ func TestBackupRestoreFlags(t *testing.T) {
 	}{
 		{[]string{"backup", "--out", "x"}, "exactly one of --data"},
 		{[]string{"backup", "--data", dir}, "--out FILE is required"},
+		{[]string{"backup", "--data", dir, "--out", filepath.Join(dir, "x"), "--rate", "1MiB"}, "--rate paces an online backup"},
+		{[]string{"backup", "--data", dir, "--out", filepath.Join(dir, "x"), "--rate", "fast"}, "not a size"},
 		{[]string{"backup", "--server", "ftp://x", "--token-file", "/dev/null", "--out", filepath.Join(dir, "x")}, "not an http(s) URL"},
 		{[]string{"restore", "--data", filepath.Join(dir, "d")}, "--in FILE is required"},
 		{[]string{"restore", "--in", "x"}, "--data DIR is required"},

@@ -61,8 +61,14 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	timeline := fs.String("timeline", "", "write every request's start (ms into the load), kind and latency (µs) to this CSV file: where in the run the slow ones fall; rows of kind gc_end give when each garbage collection of the process ended and its pauses (µs)")
 	mutexProfile := fs.String("mutexprofile", "", "write a profile of the time calls waited on locks during the load to this file (go tool pprof)")
 	backupDuring := fs.Bool("backup-during", false, "take full online backups back to back (GET "+admin.BackupPath+", to a temporary file) while the load runs: the p99 with a backup running")
+	backupRate := byteSize(store.DefaultBackupRate)
+	fs.Var(&backupRate, "backup-rate", "with --backup-during: the server's pace of online backups in bytes per second, as vigie serve --backup-rate (0: unpaced)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	pace := int64(backupRate)
+	if pace == 0 {
+		pace = -1
 	}
 	switch {
 	case *data == "":
@@ -77,7 +83,7 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
 	return benchServe(context.Background(), benchServeConfig{Data: *data, Clients: *clients, Duration: *duration,
-		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile, Timeline: *timeline, BackupDuring: *backupDuring}, stdout)
+		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile, MemProfile: *memProfile, Timeline: *timeline, BackupDuring: *backupDuring, BackupRate: pace}, stdout)
 }
 
 type benchServeConfig struct {
@@ -103,6 +109,8 @@ type benchServeConfig struct {
 	Timeline string
 	// BackupDuring runs online backups during the load (see backupLoop).
 	BackupDuring bool
+	// BackupRate is the server's pace of online backups (serveConfig's).
+	BackupRate int64
 }
 
 // benchPrep is what the load test reads from the store before serving it:
@@ -374,7 +382,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	tStart := time.Now()
 	go func() {
 		served <- serve(srvCtx, serveConfig{RateLimit: -1, Data: c.Data, Listener: ln, Ready: func(a string) { ready <- a },
-			Warmed: func(n int) { warmed <- n }, SearchReady: func() { searchReady <- struct{}{} }, MetricsToken: metricsToken,
+			Warmed: func(n int) { warmed <- n }, SearchReady: func() { searchReady <- struct{}{} }, MetricsToken: metricsToken, BackupRate: c.BackupRate,
 			Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	}()
 	var addr string

@@ -97,6 +97,9 @@ type serveConfig struct {
 	// EncryptionKey is the store's master key (nil: a store in clear);
 	// BackupKey encrypts the online backups (nil: EncryptionKey).
 	EncryptionKey, BackupKey []byte
+	// BackupRate paces the online backups, in bytes per second (0:
+	// store.DefaultBackupRate; negative: unpaced).
+	BackupRate int64
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
@@ -128,8 +131,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	reserve := diskReserveFlag(fs)
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the key of the online backups (GET "+admin.BackupPath+"; default: the store's key)")
+	backupRate := byteSize(store.DefaultBackupRate)
+	fs.Var(&backupRate, "backup-rate", "pace of the online backups, in bytes per second, e.g. 20MiB (0: unpaced, for a maintenance window: every answer's sync then waits behind the backup's writes); a call's ?rate= overrides it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	c.BackupRate = int64(backupRate)
+	if c.BackupRate == 0 {
+		c.BackupRate = -1
 	}
 	c.DiskReserve = int64(*reserve)
 	var err error
@@ -368,8 +377,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		n, err := ix.PendingReviews(ctx)
 		return float64(n), err
 	})
+	backups := rpc.NewBackups()
+	metrics.Gauge("backup_age_seconds", "Seconds since the last online backup finished, or since the start when none did (backups taken by vigie backup --data are not seen).", func(context.Context) (float64, error) {
+		return backups.Age().Seconds(), nil
+	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
-		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken}
+		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
+		Backups: backups}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
 		api.NoLimits = true
@@ -388,7 +402,14 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if backupKey == nil {
 		backupKey = c.EncryptionKey
 	}
-	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: authn, Trail: trail, Key: backupKey, Log: log})
+	pace := c.BackupRate
+	switch {
+	case pace == 0:
+		pace = store.DefaultBackupRate
+	case pace < 0:
+		pace = 0
+	}
+	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: authn, Trail: trail, Key: backupKey, Log: log, Rate: pace, Done: backups.Done})
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)

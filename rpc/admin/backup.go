@@ -38,7 +38,8 @@ func Summarize(txn *badger.Txn) (store.Summary, error) {
 }
 
 // BackupPath is the route of the online backup: GET, with an admin's
-// bearer credential, and ?since=VERSION for an incremental. The answer is
+// bearer credential, ?since=VERSION for an incremental, and ?rate=BYTES
+// (bytes per second, 0: unpaced) to override the server's pace. The answer is
 // the backup file itself (store.Backup's format); a backup that fails
 // midway is cut off, and the file the caller holds lacks its trailer,
 // which a restore refuses.
@@ -61,7 +62,10 @@ type Backup struct {
 	Trail         *audit.Log
 	// Key encrypts the backups (nil: in clear).
 	Key []byte
-	Log *slog.Logger
+	// Rate is the pace of a backup in bytes per second (0: unpaced; see
+	// store.DefaultBackupRate); a call's ?rate= overrides it.
+	Rate int64
+	Log  *slog.Logger
 	// Done, when set, is told of every backup sent whole.
 	Done func(store.Manifest)
 
@@ -97,13 +101,19 @@ func (b *Backup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var since uint64
+	pace := b.Rate
 	result, status, msg := "ok", http.StatusOK, ""
-	switch s := r.URL.Query().Get("since"); {
-	case p.Role != auth.RoleAdmin:
+	q := r.URL.Query()
+	if p.Role != auth.RoleAdmin {
 		result, status, msg = "permission_denied", http.StatusForbidden, "the backup needs the admin role"
-	case s != "":
+	} else if s := q.Get("since"); s != "" {
 		if since, err = strconv.ParseUint(s, 10, 64); err != nil {
 			result, status, msg = "invalid_argument", http.StatusBadRequest, fmt.Sprintf("since: %q is not a version", s)
+		}
+	}
+	if rs := q.Get("rate"); status == http.StatusOK && rs != "" {
+		if pace, err = strconv.ParseInt(rs, 10, 64); err != nil || pace < 0 {
+			result, status, msg = "invalid_argument", http.StatusBadRequest, fmt.Sprintf("rate: %q is not a number of bytes per second", rs)
 		}
 	}
 	if status == http.StatusOK && !b.running.CompareAndSwap(false, true) {
@@ -129,10 +139,10 @@ func (b *Backup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	log.Info("backup started", "request_id", reqID, "principal", p.Name, "since", since)
+	log.Info("backup started", "request_id", reqID, "principal", p.Name, "since", since, "rate_bytes_per_s", pace)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	cw := &countingWriter{w: w}
-	m, err := store.Backup(r.Context(), b.DB, cw, store.BackupOptions{Since: since, Key: b.Key, Summarize: Summarize})
+	m, err := store.Backup(r.Context(), b.DB, cw, store.BackupOptions{Since: since, Key: b.Key, Summarize: Summarize, Rate: pace})
 	if err != nil {
 		if vigie.ErrorCode(err) == vigie.EINVALID && cw.n == 0 {
 			http.Error(w, err.Error(), http.StatusBadRequest)
