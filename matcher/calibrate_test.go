@@ -96,3 +96,29 @@ func TestCalibrationArithmetic(t *testing.T) {
 		})
 	}
 }
+
+// Calibration may make automatic links stricter than the model's own
+// threshold, never looser: its posteriors grow overconfident with the
+// size of the index.
+func TestCalibrateNeverBelowTheModelsThreshold(t *testing.T) {
+	var recs []*Prepared
+	for i, fn := range []string{"PAUL", "PAUL", "MARIE", "MARIE", "JEAN", "JEAN"} {
+		recs = append(recs, prep(t, Record{LocalID: string(rune('A' + i)), BirthName: "DURANDEAU", FirstName: fn, BirthDate: "1960-0" + string(rune('1'+i/2)) + "-12", Sex: "M"}))
+	}
+	set := NewPairSet(recs, nil, 100)
+	for _, floor := range []float64{0.5, 0.9999999} {
+		m := DefaultModel().WithPopulation(1000)
+		m.AutoLink = floor
+		out, cal := set.Calibrate(m, 1, 0.9, 0.5)
+		if out.AutoLink < floor || cal.AutoLink != out.AutoLink {
+			t.Errorf("model threshold %g: calibrated %g (calibration says %g), want at least the model's", floor, out.AutoLink, cal.AutoLink)
+		}
+		for _, p := range []struct{ i, j int }{{0, 1}} {
+			c := Compare(recs[p.i], recs[p.j])
+			s := m.Score(&c, set.Freq)
+			if linked := s.Probability >= out.AutoLink; floor > 0.99 && linked && s.Probability < floor {
+				t.Errorf("a pair at %g is linked under the model's threshold %g", s.Probability, floor)
+			}
+		}
+	}
+}
