@@ -19,6 +19,9 @@ type FoetalRatio struct {
 	Low     float64  `json:"low"`
 	High    float64  `json:"high"`
 	Regions []string `json:"regions"`
+	// Codes are target region code values of the ratio besides those of
+	// its regions (a whole-body acquisition has no effective-dose region).
+	Codes []string `json:"codes,omitempty"`
 }
 
 // FoetalCoefficients are the coefficients of the foetal-dose estimate
@@ -91,7 +94,8 @@ func LoadFoetal(r io.Reader) (*FoetalCoefficients, error) {
 
 // FoetalPart is the estimate of one CT acquisition or one administration.
 type FoetalPart struct {
-	What    string  `json:"what"` // protocol or radiopharmaceutical
+	UID     string  `json:"uid,omitempty"` // irradiation event or administration UID
+	What    string  `json:"what"`          // protocol or radiopharmaceutical
 	LowmGy  float64 `json:"low_mGy,omitempty"`
 	HighmGy float64 `json:"high_mGy,omitempty"`
 	// Reason says, in French, why the part has no estimate.
@@ -140,13 +144,15 @@ func (c *FoetalCoefficients) Estimate(x *ledger.Exam, regions map[string]string,
 		}
 		for i := range x.CT.Events {
 			ev := &x.CT.Events[i]
-			p := FoetalPart{What: ev.Protocol}
+			p := FoetalPart{UID: ev.UID, What: ev.Protocol}
 			region, ok := regions[ev.TargetRegion.Value]
 			if !ok {
 				region = examRegion
 			}
 			var r *FoetalRatio
 			switch {
+			case slicesContain(c.CT.InBeam.Codes, ev.TargetRegion.Value):
+				r, region = &c.CT.InBeam, "whole_body"
 			case slicesContain(c.CT.InBeam.Regions, region):
 				r = &c.CT.InBeam
 			case slicesContain(c.CT.NearBeam.Regions, region):
@@ -171,7 +177,7 @@ func (c *FoetalCoefficients) Estimate(x *ledger.Exam, regions map[string]string,
 		}
 		for _, a := range x.NM.Administrations {
 			name, nuc := ledger.RadiopharmaceuticalName(a.Radiopharmaceutical), ledger.RadionuclideName(a.Radionuclide)
-			p := FoetalPart{What: strings.TrimSpace(name + " " + nuc)}
+			p := FoetalPart{UID: a.UID, What: strings.TrimSpace(name + " " + nuc)}
 			var per map[string]float64
 			for _, rp := range c.NM.Radiopharmaceuticals {
 				if strings.EqualFold(rp.Name, name) && strings.EqualFold(rp.Radionuclide, nuc) {
