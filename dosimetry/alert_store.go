@@ -32,6 +32,10 @@ func OpenAlerts(db *badger.DB) *AlertStore {
 
 var prefixAlert = []byte("x/a/")
 
+// Pregnancies returns the pregnancy declarations kept in the same store
+// as the alerts, which the foetal-dose rule reads.
+func (s *AlertStore) Pregnancies() *PregnancyStore { return &PregnancyStore{db: s.db, now: s.now} }
+
 func alertKey(id string) []byte { return append(bytes.Clone(prefixAlert), id...) }
 
 // prefixAttachment holds what an alert carries besides its text (the skin
