@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 
 	"vigie"
 	"vigie/ledger"
@@ -50,14 +51,19 @@ type FoetalCoefficients struct {
 //go:embed foetal_dose_coefficients.json
 var defaultFoetalJSON []byte
 
-// DefaultFoetal returns the embedded foetal-dose coefficients.
-func DefaultFoetal() *FoetalCoefficients {
+// DefaultFoetal returns the embedded foetal-dose coefficients (shared,
+// read-only).
+func DefaultFoetal() *FoetalCoefficients { return shippedFoetalCoefficients() }
+
+// shippedFoetalCoefficients parses the embedded file once: every caller shares the same
+// read-only value (nothing in the package changes it).
+var shippedFoetalCoefficients = sync.OnceValue(func() *FoetalCoefficients {
 	c, err := LoadFoetal(bytes.NewReader(defaultFoetalJSON))
 	if err != nil {
 		panic("dosimetry: embedded foetal-dose coefficients are invalid: " + err.Error())
 	}
 	return c
-}
+})
 
 // LoadFoetal reads and validates a foetal-dose coefficients file.
 func LoadFoetal(r io.Reader) (*FoetalCoefficients, error) {

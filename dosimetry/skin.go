@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 
 	"vigie"
 	"vigie/ledger"
@@ -43,19 +44,50 @@ type SkinModel struct {
 		Note string  `json:"note,omitempty"`
 	} `json:"table_transmission"`
 	Uncertainty string `json:"uncertainty"`
+
+	cellsOnce sync.Once
+	cells     []skinCell
+}
+
+// grid returns the phantom's skin cells (computed once; read-only), NPhi
+// columns by NZ rows.
+func (m *SkinModel) grid(nPhi, nZ int) []skinCell {
+	m.cellsOnce.Do(func() {
+		p := &m.Phantom
+		a, b := p.HalfWidthCm, p.HalfThicknessCm
+		m.cells = make([]skinCell, nPhi*nZ)
+		for i := 0; i < nPhi; i++ {
+			// From the front midline through the patient's right side, the
+			// middle of the back (middle column), the left side, to the
+			// front.
+			phi := math.Pi/2 + 2*math.Pi*(float64(i)+0.5)/float64(nPhi)
+			n := vec{math.Cos(phi) / a, math.Sin(phi) / b, 0}
+			n = n.scale(1 / n.norm())
+			for j := 0; j < nZ; j++ {
+				z := p.LengthCm/2 - (float64(j)+0.5)*p.CellCm
+				m.cells[j*nPhi+i] = skinCell{vec{a * math.Cos(phi), b * math.Sin(phi), z}, n}
+			}
+		}
+	})
+	return m.cells
 }
 
 //go:embed skin_dose_model.json
 var defaultSkinJSON []byte
 
-// DefaultSkinModel returns the embedded skin-dose model.
-func DefaultSkinModel() *SkinModel {
-	m, err := LoadSkinModel(bytes.NewReader(defaultSkinJSON))
+// DefaultSkinModel returns the embedded skin-dose model (shared,
+// read-only).
+func DefaultSkinModel() *SkinModel { return shippedSkinModel() }
+
+// shippedSkinModel parses the embedded file once: every caller shares the same
+// read-only value (nothing in the package changes it).
+var shippedSkinModel = sync.OnceValue(func() *SkinModel {
+	c, err := LoadSkinModel(bytes.NewReader(defaultSkinJSON))
 	if err != nil {
 		panic("dosimetry: embedded skin-dose model is invalid: " + err.Error())
 	}
-	return m
-}
+	return c
+})
 
 // LoadSkinModel reads and validates a skin-dose model file.
 func LoadSkinModel(r io.Reader) (*SkinModel, error) {
@@ -233,20 +265,10 @@ func (m *SkinModel) Estimate(es []*ledger.Entry) *SkinDose {
 	if len(es) > 0 {
 		out.SOP = es[0].Exam.SOPInstanceUID
 	}
-	cells := make([]skinCell, out.NPhi*out.NZ)
-	for i := 0; i < out.NPhi; i++ {
-		// From the front midline through the patient's right side, the
-		// middle of the back (middle column), the left side, to the front.
-		phi := math.Pi/2 + 2*math.Pi*(float64(i)+0.5)/float64(out.NPhi)
-		n := vec{math.Cos(phi) / a, math.Sin(phi) / b, 0}
-		n = n.scale(1 / n.norm())
-		for j := 0; j < out.NZ; j++ {
-			z := p.LengthCm/2 - (float64(j)+0.5)*p.CellCm
-			cells[j*out.NPhi+i] = skinCell{vec{a * math.Cos(phi), b * math.Sin(phi), z}, n}
-		}
-	}
-	low := make([]float64, len(cells))
-	high := make([]float64, len(cells))
+	// The grids are made for the first event that can be mapped: most
+	// projection reports (radiography, mobile C-arms) have none.
+	var cells []skinCell
+	var low, high []float64
 	seen := map[string]bool{}
 	var origin *ledger.Geometry
 	var anyProjection bool
@@ -285,8 +307,10 @@ func (m *SkinModel) Estimate(es []*ledger.Entry) *SkinDose {
 			}
 			if origin == nil {
 				origin = g
+				cells = m.grid(out.NPhi, out.NZ)
+				low, high = make([]float64, len(cells)), make([]float64, len(cells))
 			}
-			m.addEvent(cells, low, high, ev.RP.Value, g, origin)
+			m.addEvent(cells, out.NPhi, low, high, ev.RP.Value, g, origin)
 		}
 	}
 	if !anyProjection {
@@ -297,7 +321,7 @@ func (m *SkinModel) Estimate(es []*ledger.Entry) *SkinDose {
 		out.Reason = skinNoEvents
 		return out
 	}
-	for i := range high {
+	for i := range low {
 		out.PeakLowmGy = max(out.PeakLowmGy, low[i])
 	}
 	peak := 0.0
@@ -312,7 +336,7 @@ func (m *SkinModel) Estimate(es []*ledger.Entry) *SkinDose {
 }
 
 // addEvent adds one event's skin dose to the grids.
-func (m *SkinModel) addEvent(cells []skinCell, low, high []float64, kRP float64, g, origin *ledger.Geometry) {
+func (m *SkinModel) addEvent(cells []skinCell, nPhi int, low, high []float64, kRP float64, g, origin *ledger.Geometry) {
 	alpha, beta := val0(g.PrimaryAngle)*math.Pi/180, val0(g.SecondaryAngle)*math.Pi/180
 	u := vec{math.Sin(alpha) * math.Cos(beta), math.Cos(alpha) * math.Cos(beta), math.Sin(beta)}
 	dsi := *g.SourceToIsocenter / 10
@@ -351,21 +375,54 @@ func (m *SkinModel) addEvent(cells []skinCell, low, high []float64, kRP float64,
 	if throughTable {
 		tab = m.Table.Low
 	}
-	for i := range cells {
+	// Only the columns facing the source (the facing test does not depend
+	// on z) and the rows the field may reach (bounds of v·e2 and t over
+	// the phantom's cross-section, so no row in the field is skipped) are
+	// visited: a field covers a fraction of the skin.
+	var facing []int
+	for i := 0; i < nPhi; i++ {
 		c := &cells[i]
-		pos := vec{c.pos.x + shift.x, c.pos.y + shift.y, c.pos.z + shift.z}
-		v := pos.sub(src)
-		t := v.dot(u)
-		if t <= 0 || c.normal.dot(src.sub(pos)) <= 0 {
+		pos := vec{c.pos.x + shift.x, c.pos.y + shift.y, 0}
+		if (c.normal.x*(src.x-pos.x) + c.normal.y*(src.y-pos.y)) > 0 {
+			facing = append(facing, i)
+		}
+	}
+	span := func(k, lo, hi float64) (float64, float64) { return min(k*lo, k*hi), max(k*lo, k*hi) }
+	a, b := m.Phantom.HalfWidthCm, m.Phantom.HalfThicknessCm
+	x2lo, x2hi := span(e2.x, shift.x-a-src.x, shift.x+a-src.x)
+	y2lo, y2hi := span(e2.y, -b-src.y, b-src.y)
+	_, xthi := span(u.x, shift.x-a-src.x, shift.x+a-src.x)
+	_, ythi := span(u.y, -b-src.y, b-src.y)
+	nz := len(cells) / nPhi
+	for j := 0; j < nz; j++ {
+		dz := cells[j*nPhi].pos.z + shift.z - src.z
+		lo2, hi2 := x2lo+y2lo+e2.z*dz, x2hi+y2hi+e2.z*dz
+		minAbs := 0.0
+		if lo2 > 0 {
+			minAbs = lo2
+		} else if hi2 < 0 {
+			minAbs = -hi2
+		}
+		if tmax := xthi + ythi + u.z*dz; tmax <= 0 || minAbs > tmax*hh/sid {
 			continue
 		}
-		if math.Abs(v.dot(e1)) > t*hw/sid || math.Abs(v.dot(e2)) > t*hh/sid {
-			continue
+		for _, i := range facing {
+			k := j*nPhi + i
+			c := &cells[k]
+			pos := vec{c.pos.x + shift.x, c.pos.y + shift.y, c.pos.z + shift.z}
+			v := pos.sub(src)
+			t := v.dot(u)
+			if t <= 0 {
+				continue
+			}
+			if math.Abs(v.dot(e1)) > t*hw/sid || math.Abs(v.dot(e2)) > t*hh/sid {
+				continue
+			}
+			d := v.norm()
+			isq := (drp / d) * (drp / d)
+			low[k] += kRP * isq * bLo * tab
+			high[k] += kRP * max(isq, 1) * bHi
 		}
-		d := v.norm()
-		isq := (drp / d) * (drp / d)
-		low[i] += kRP * isq * bLo * tab
-		high[i] += kRP * max(isq, 1) * bHi
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 
 	"vigie"
 	"vigie/ledger"
@@ -51,14 +52,18 @@ type SSDECoefficients struct {
 //go:embed ssde_coefficients.json
 var defaultSSDEJSON []byte
 
-// DefaultSSDE returns the embedded SSDE coefficients.
-func DefaultSSDE() *SSDECoefficients {
+// DefaultSSDE returns the embedded SSDE coefficients (shared, read-only).
+func DefaultSSDE() *SSDECoefficients { return shippedSSDECoefficients() }
+
+// shippedSSDECoefficients parses the embedded file once: every caller shares the same
+// read-only value (nothing in the package changes it).
+var shippedSSDECoefficients = sync.OnceValue(func() *SSDECoefficients {
 	c, err := LoadSSDE(bytes.NewReader(defaultSSDEJSON))
 	if err != nil {
 		panic("dosimetry: embedded SSDE coefficients are invalid: " + err.Error())
 	}
 	return c
-}
+})
 
 // LoadSSDE reads and validates an SSDE coefficients file.
 func LoadSSDE(r io.Reader) (*SSDECoefficients, error) {
