@@ -76,6 +76,16 @@ func TestReferenceTable(t *testing.T) {
 			f.LowmGy, f.HighmGy, lo, hi, 100*rel(f.LowmGy, lo), 100*rel(f.HighmGy, hi))
 	}
 
+	// NM: FDG has no verified foetal coefficient.
+	{
+		x := parse(t, "openrem/NM-RRDSR-Siemens.dcm")
+		f := dosimetry.DefaultFoetal().Estimate(x, nil, "")
+		if f.Estimated() || len(x.NM.Administrations) != 1 || ledger.RadiopharmaceuticalName(x.NM.Administrations[0].Radiopharmaceutical) != "FDG" {
+			t.Errorf("NM-RRDSR-Siemens: %+v", f)
+		}
+		t.Logf("| dose au fœtus | NM-RRDSR-Siemens.dcm | FDG %.0f MBq | %s | | |", x.NM.Administrations[0].Activity.Value, f.Text())
+	}
+
 	// Skin dose of one event by hand (siemens_axiom_example_procedure,
 	// event ...6750535: 0.1 mGy at the reference point, PA within 0.3°,
 	// field 1105.3 cm² at 107.1 cm, isocentre at 78.5 cm, 74 kV): skin on
