@@ -1931,13 +1931,16 @@ func (x *DeclarePregnancyRequest) GetReason() string {
 // Pregnancy is one declared pregnancy.
 type Pregnancy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First and last day, YYYY-MM-DD.
+	// First day, YYYY-MM-DD.
 	StartDate string `protobuf:"bytes,1,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	EndDate   string `protobuf:"bytes,2,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	// Who declared it, when and why.
-	DeclaredBy    string                 `protobuf:"bytes,3,opt,name=declared_by,json=declaredBy,proto3" json:"declared_by,omitempty"`
-	Declared      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=declared,proto3" json:"declared,omitempty"`
-	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Last day, YYYY-MM-DD.
+	EndDate string `protobuf:"bytes,2,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// Who declared it.
+	DeclaredBy string `protobuf:"bytes,3,opt,name=declared_by,json=declaredBy,proto3" json:"declared_by,omitempty"`
+	// When it was declared.
+	Declared *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=declared,proto3" json:"declared,omitempty"`
+	// Why, as the declaration said.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2010,8 +2013,9 @@ func (x *Pregnancy) GetReason() string {
 // DeclarePregnancyResponse lists the pregnancies declared for the identity
 // after the change.
 type DeclarePregnancyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pregnancies   []*Pregnancy           `protobuf:"bytes,1,rep,name=pregnancies,proto3" json:"pregnancies,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The declared pregnancies, by start date.
+	Pregnancies   []*Pregnancy `protobuf:"bytes,1,rep,name=pregnancies,proto3" json:"pregnancies,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
