@@ -299,9 +299,15 @@ func (m *SkinModel) Estimate(es []*ledger.Entry) *SkinDose {
 				g.SourceToDetector == nil {
 				// Nothing to spread the dose with: every such event lands
 				// where the most dose lands, at the reference point, with
-				// the highest backscatter of the model.
+				// the highest backscatter of the model (its kVp if known,
+				// the largest tabulated field: the field is unknown).
 				out.Incomplete++
-				_, hi := m.backscatterRange(nil, 10)
+				var kvp *float64
+				if g != nil {
+					kvp = g.KVP
+				}
+				fs := m.Backscatter.FieldSideCm
+				_, hi := m.backscatterRange(kvp, fs[len(fs)-1])
 				out.PeakHighmGy += ev.RP.Value * hi
 				continue
 			}

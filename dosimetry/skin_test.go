@@ -84,7 +84,7 @@ func TestSkinDoseWithoutGeometry(t *testing.T) {
 	m := DefaultSkinModel()
 	bare := ledger.ProjectionEvent{UID: "x", RP: q(1000, ledger.DimDose)}
 	s := m.Estimate(procedure(pa("a", 1000, 0, 0, 0), bare))
-	_, bHi := m.backscatterRange(nil, 10)
+	_, bHi := m.backscatterRange(nil, 35) // no kVp, the largest field
 	one := m.Estimate(procedure(pa("a", 1000, 0, 0, 0)))
 	if s.Incomplete != 1 || math.Abs(s.PeakHighmGy-(one.PeakHighmGy+1000*bHi)) > 1e-6 {
 		t.Errorf("incomplete event: high %v, want %v + %v", s.PeakHighmGy, one.PeakHighmGy, 1000*bHi)
