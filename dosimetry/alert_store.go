@@ -32,7 +32,41 @@ func OpenAlerts(db *badger.DB) *AlertStore {
 
 var prefixAlert = []byte("x/a/")
 
+// Pregnancies returns the pregnancy declarations kept in the same store
+// as the alerts, which the foetal-dose rule reads.
+func (s *AlertStore) Pregnancies() *PregnancyStore { return &PregnancyStore{db: s.db, now: s.now} }
+
 func alertKey(id string) []byte { return append(bytes.Clone(prefixAlert), id...) }
+
+// prefixAttachment holds what an alert carries besides its text (the skin
+// map of a peak skin dose alert), stored with the alert, under its ID.
+var prefixAttachment = []byte("x/m/")
+
+func attachmentKey(id string) []byte { return append(bytes.Clone(prefixAttachment), id...) }
+
+// Attachment returns what is attached to an alert (its Attachment names
+// it), or an ENOTFOUND error.
+func (s *AlertStore) Attachment(ctx context.Context, id string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(attachmentKey(id))
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s has no attachment", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dosimetry: alert attachment: %w", err)
+	}
+	return out, nil
+}
 
 // raiseBatch bounds the alerts written in one transaction.
 const raiseBatch = 256
@@ -75,6 +109,11 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 					}
 					if err := txn.Set(alertKey(a.ID), v); err != nil {
 						return err
+					}
+					if a.Attachment != "" && len(a.attachment) > 0 {
+						if err := txn.Set(attachmentKey(a.ID), a.attachment); err != nil {
+							return err
+						}
 					}
 					added++
 				}

@@ -1,6 +1,7 @@
 package dosimetry
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,7 +26,13 @@ const (
 	AlertCTDIvol    = "ct_ctdivol"      // CT CTDIvol above the site value
 	AlertCumulative = "cumulative_dose" // cumulative effective-dose estimate over the window
 	AlertRepeatCT   = "repeat_ct"       // CT of the same region within N days
+	AlertFoetalDose = "foetal_dose"     // estimated foetal dose of a pregnant patient's exam at or above a level
+	AlertSkinDose   = "peak_skin_dose"  // estimated peak skin dose (high bound) at or above a level, map attached
 )
+
+// AttachmentSkinMap names the skin-dose map (PNG) attached to a peak skin
+// dose alert (AlertStore.Attachment).
+const AttachmentSkinMap = "carte_dose_peau.png"
 
 // Thresholds are the per-exam thresholds; zero turns a rule off (in
 // AlertConfig.ExamTypes, zero keeps the site value).
@@ -57,6 +64,12 @@ type AlertConfig struct {
 	// RepeatCTDays: a CT of the same region as an earlier CT of the same
 	// patient within this many days raises an alert.
 	RepeatCTDays int `json:"repeat_ct_days"`
+	// FoetalDosemGy: the estimated foetal dose (high bound) of a pregnant
+	// patient's exam from which the site's physicist is alerted.
+	FoetalDosemGy float64 `json:"foetal_dose_mGy"`
+	// SkinDosemGy: the estimated peak skin dose (high bound) of an
+	// interventional procedure from which skin effects are followed up.
+	SkinDosemGy float64 `json:"peak_skin_dose_mGy"`
 	// ExamTypes override Thresholds per exam type (fields left zero keep
 	// the site value).
 	ExamTypes map[string]Thresholds `json:"exam_types,omitempty"`
@@ -71,7 +84,14 @@ type AlertConfig struct {
 //     (AAPM CT Dose Check notification values, 2011);
 //   - single exam above 2 × NRD, cumulative estimate 100 mSv over 365
 //     days, repeated CT of a region within 30 days, CT DLP off: Vigie's
-//     choices, for the site to set.
+//     choices, for the site to set;
+//   - peak skin dose 3 000 mGy: the first follow-up level of the issue
+//     (the air-kerma level above), applied to the skin-dose estimate's
+//     high bound;
+//   - foetal dose 20 mGy: Vigie's choice, a physicist's review level a
+//     fifth of the 100 mGy below which ICRP Publication 84 finds no
+//     reason to terminate a pregnancy on radiation grounds, low enough
+//     that a review comes well before that level is in question.
 func DefaultAlertConfig() *AlertConfig {
 	return &AlertConfig{
 		Thresholds:           Thresholds{NRDFactor: 2, DAPGycm2: 500, CTDIvolHeadmGy: 80, CTDIvolBodymGy: 50},
@@ -79,8 +99,12 @@ func DefaultAlertConfig() *AlertConfig {
 		CumulativemSv:        100,
 		CumulativeWindowDays: 365,
 		RepeatCTDays:         30,
+		FoetalDosemGy:        20,
+		SkinDosemGy:          3000,
 		Note: "Seuils par défaut : kerma 3 et 5 Gy, PDS 500 Gy.cm2 (NCRP 168), CTDIvol 80/50 mGy (AAPM Dose Check) ; " +
-			"facteur NRD 2, cumul 100 mSv sur 365 jours, TDM répétée sous 30 jours : choix de Vigie, à régler par le site.",
+			"facteur NRD 2, cumul 100 mSv sur 365 jours, TDM répétée sous 30 jours : choix de Vigie, à régler par le site ; " +
+			"dose maximale à la peau estimée 3 Gy (borne haute) ; dose au fœtus estimée 20 mGy (borne haute ; la CIPR 84 " +
+			"ne retient aucune raison d'interrompre une grossesse en dessous de 100 mGy) : choix de Vigie, à régler par le physicien.",
 	}
 }
 
@@ -133,6 +157,14 @@ func (c *AlertConfig) Validate() error {
 	}
 	if c.CumulativemSv > 0 && (c.CumulativeWindowDays < 1 || c.CumulativeWindowDays > 3660) {
 		return vigie.Invalid("cumulative_window_days", "%d must be between 1 and 3660 days", c.CumulativeWindowDays)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"foetal_dose_mGy", c.FoetalDosemGy}, {"peak_skin_dose_mGy", c.SkinDosemGy}} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return vigie.Invalid(f.name, "%v must be positive (0 turns the rule off)", f.v)
+		}
 	}
 	if c.RepeatCTDays < 0 || c.RepeatCTDays > 3660 {
 		return vigie.Invalid("repeat_ct_days", "%d must be between 0 (off) and 3660 days", c.RepeatCTDays)
@@ -190,10 +222,15 @@ type Alert struct {
 	// Estimate marks a figure that is an effective-dose estimate.
 	Estimate bool `json:"estimate,omitempty"`
 	// Related is the other exam of a repeated-CT alert.
-	Related  string    `json:"related_sop,omitempty"`
-	Message  string    `json:"message"`
-	RaisedAt time.Time `json:"raised_at"`
-	Acks     []Ack     `json:"acks,omitempty"`
+	Related string `json:"related_sop,omitempty"`
+	// Attachment names what is stored with the alert (AttachmentSkinMap),
+	// read with AlertStore.Attachment; attachment is its content until
+	// the alert is stored.
+	Attachment string `json:"attachment,omitempty"`
+	attachment []byte
+	Message    string    `json:"message"`
+	RaisedAt   time.Time `json:"raised_at"`
+	Acks       []Ack     `json:"acks,omitempty"`
 }
 
 // Acknowledged reports whether someone acknowledged the alert.
@@ -254,6 +291,14 @@ type Scanner struct {
 	// has the method is asked, and otherwise only the scan's own exams
 	// tell which records share a study.
 	Studies StudyIndex
+	// Foetal and Skin are the foetal-dose coefficients and the skin-dose
+	// model (nil: the shipped ones).
+	Foetal *FoetalCoefficients
+	Skin   *SkinModel
+	// Pregnant, when set, says whether a patient was declared pregnant on
+	// a date by other means than the exam's DICOM Pregnancy Status (an
+	// order, a user).
+	Pregnant func(k ledger.SourceKey, date string) bool
 
 	ev    *Evaluator
 	cache map[string][]assignment
@@ -551,7 +596,91 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 			}
 		}
 	}
+	if x.Domain == ledger.DomainProjection && s.Config.SkinDosemGy > 0 {
+		if al, ok := s.skinAlert(es, examType); ok {
+			out = append(out, al)
+		}
+	}
+	if s.Config.FoetalDosemGy > 0 && s.pregnant(es) {
+		if al, ok := s.foetalAlert(es, examType); ok {
+			out = append(out, al)
+		}
+	}
 	return out
+}
+
+// skinAlert is the peak-skin-dose rule on one procedure: the estimate's
+// high bound at or above the level, with the skin map attached.
+func (s *Scanner) skinAlert(es []*ledger.Entry, examType string) (Alert, bool) {
+	m := s.Skin
+	if m == nil {
+		m = DefaultSkinModel()
+	}
+	sd := m.Estimate(es)
+	level := s.Config.SkinDosemGy
+	if !sd.Estimated() || sd.PeakHighmGy < level {
+		return Alert{}, false
+	}
+	al := newAlert(AlertSkinDose, es[0], examType, "")
+	al.Indicator, al.Value, al.Threshold, al.Unit, al.Estimate = "psd", round(sd.PeakHighmGy, 1), level, "mGy", true
+	al.Message = fmt.Sprintf("%s ≥ %s mGy : suivi des effets cutanés (carte de dose à la peau jointe)", sd.Text(), frNum(level))
+	var b bytes.Buffer
+	if err := sd.PNG(&b, level, 4); err == nil {
+		al.Attachment, al.attachment = AttachmentSkinMap, b.Bytes()
+	} else {
+		al.Message += " ; carte non disponible : tous les événements sont sans géométrie"
+	}
+	return al, true
+}
+
+// pregnant reports whether the patient of a study was declared pregnant
+// (or possibly pregnant) for it.
+func (s *Scanner) pregnant(es []*ledger.Entry) bool {
+	for _, e := range es {
+		if e.Exam.Patient.MayBePregnant() || (s.Pregnant != nil && s.Pregnant(e.Exam.Key, e.Exam.Date)) {
+			return true
+		}
+	}
+	return false
+}
+
+// foetalAlert is the foetal-dose rule on one study of a pregnant patient:
+// the estimate's high bound, summed over the study's reports, at or above
+// the level.
+func (s *Scanner) foetalAlert(es []*ledger.Entry, examType string) (Alert, bool) {
+	c := s.Foetal
+	if c == nil {
+		c = DefaultFoetal()
+	}
+	region := ""
+	if et := s.Types.Type(examType); et != nil {
+		region = et.Region
+	}
+	// A continued report repeats the events of the first: each event (or
+	// administration) UID counts once.
+	var sum FoetalEstimate
+	seen := map[string]bool{}
+	for _, e := range es {
+		f := c.Estimate(&e.Exam, s.Coef.TargetRegions, region)
+		for _, p := range f.Parts {
+			if p.UID != "" {
+				if seen[p.UID] {
+					continue
+				}
+				seen[p.UID] = true
+			}
+			sum.add(p, new(int))
+		}
+	}
+	level := s.Config.FoetalDosemGy
+	if !(sum.HighmGy >= level) {
+		return Alert{}, false
+	}
+	al := newAlert(AlertFoetalDose, es[0], examType, "")
+	al.Indicator, al.Value, al.Threshold, al.Unit, al.Estimate = "foetal_dose", round(sum.HighmGy, 2), level, "mGy", true
+	al.Message = fmt.Sprintf("patiente déclarée enceinte : dose au fœtus estimée entre %s et %s mGy ≥ %s mGy (seuil du site) : avis du physicien médical",
+		frNum(round(sum.LowmGy, 2)), frNum(round(sum.HighmGy, 2)), frNum(level))
+	return al, true
 }
 
 // patientAlerts applies the per-patient rules (cumulative effective-dose
@@ -809,6 +938,10 @@ func KindLabel(kind string) string {
 		return "Dose efficace cumulée (estimation)"
 	case AlertRepeatCT:
 		return "Scanographie répétée"
+	case AlertFoetalDose:
+		return "Dose au fœtus (estimation)"
+	case AlertSkinDose:
+		return "Dose maximale à la peau (estimation)"
 	case AlertSharedStudy:
 		return "Identitovigilance : examen partagé entre dossiers"
 	case AlertConflict:

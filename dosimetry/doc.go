@@ -120,6 +120,10 @@
 // Key layout (namespace x/ of the store, see package store):
 //
 //	x/a/<alert id>   → Alert (JSON), acknowledgements included
+//	x/m/<alert id>   → the alert's attachment (the PNG skin map of a
+//	                   peak skin dose alert), written with the alert
+//	x/g/<authority> NUL <local id> NUL <start>
+//	                 → a declared Pregnancy (JSON) of a source record
 //
 // The alert id is 16 hexadecimal digits. Writes go through the store's
 // durable transactions, in batches of at most 256 alerts; a batch is

@@ -60,6 +60,7 @@ type HistoryDocument struct {
 func NewHistoryDocument(p PatientBlock, es []ledger.Entry, names sites.Names, tab *Table, coef *Coefficients, now time.Time) *HistoryDocument {
 	h := ledger.BuildHistory(es)
 	h.NameSites(names.List)
+	DefaultSSDE().FillHistory(h, es)
 	return &HistoryDocument{Patient: p, History: h, Estimate: coef.EstimateAll(es, tab), Generated: now}
 }
 
@@ -132,10 +133,10 @@ func (d *HistoryDocument) WriteText(w io.Writer) error {
 		})
 	section(TitleCT, len(h.CT), [][2]string{
 		{"PDL total (mGy.cm)", frFigure(t.DLPmGycm)}, {"IDSV total (mGy)", frFigure(t.CTDIvolSummGy)}},
-		"Date\tExamen\tÉtablissement\tPDL (mGy.cm)\tIDSV (mGy)\tIDSV max (mGy)", func(tw io.Writer) {
+		"Date\tExamen\tÉtablissement\tPDL (mGy.cm)\tIDSV (mGy)\tIDSV max (mGy)\tSSDE max", func(tw io.Writer) {
 			for _, r := range h.CT {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
-					frFigure(r.DLPmGycm), frFigure(r.CTDIvolSummGy), frFigure(r.CTDIvolmGy))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					frFigure(r.DLPmGycm), frFigure(r.CTDIvolSummGy), frFigure(r.CTDIvolmGy), r.SSDE)
 			}
 		})
 	section(TitleNM, len(h.NM), [][2]string{

@@ -486,6 +486,9 @@ func readExam(ds elems, x *ledger.Exam) {
 		Serial:       strings.TrimSpace(ds.str(tSerial)),
 	}
 	x.Patient.Age = strings.TrimSpace(ds.str(tPatientAge))
+	if v, ok := ds.num(tPregnancyStatus); ok {
+		x.Patient.Pregnancy = ledger.PregnancyFromDICOM(int(v))
+	}
 	if w, ok := ds.num(tPatientWeight); ok && w > 0 {
 		if q, err := ledger.NewQuantity(w, "kg", ledger.DimMass); err == nil {
 			x.Patient.Weight = &q

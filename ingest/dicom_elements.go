@@ -47,6 +47,7 @@ var (
 	tPatientAge        = tag.Tag{Group: 0x0010, Element: 0x1010}
 	tPatientSize       = tag.Tag{Group: 0x0010, Element: 0x1020}
 	tPatientWeight     = tag.Tag{Group: 0x0010, Element: 0x1030}
+	tPregnancyStatus   = tag.Tag{Group: 0x0010, Element: 0x21C0}
 	tRadiopharmaceut   = tag.Tag{Group: 0x0018, Element: 0x0031}
 	tSerial            = tag.Tag{Group: 0x0018, Element: 0x1000}
 	tProtocolName      = tag.Tag{Group: 0x0018, Element: 0x1030}

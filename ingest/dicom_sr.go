@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,25 @@ var (
 	cMaxTubeCurr   = []cv{{"113833", "DCM"}}
 	cTubeCurrent   = []cv{{"113734", "DCM"}}
 	cRotationTime  = []cv{{"113834", "DCM"}}
+	cWED           = []cv{{"113987", "DCM"}}
+
+	// Irradiation event geometry and beam (TID 10003A/B/C).
+	cPrimaryAngle   = []cv{{"112011", "DCM"}}
+	cSecondaryAngle = []cv{{"112012", "DCM"}}
+	cTableLong      = []cv{{"113751", "DCM"}}
+	cTableLat       = []cv{{"113752", "DCM"}}
+	cTableHeight    = []cv{{"113753", "DCM"}}
+	cFieldArea      = []cv{{"113790", "DCM"}}
+	cFieldHeight    = []cv{{"113788", "DCM"}}
+	cFieldWidth     = []cv{{"113789", "DCM"}}
+	cSourceIso      = []cv{{"113748", "DCM"}}
+	cSourceDetector = []cv{{"113750", "DCM"}}
+	cSourceRP       = []cv{{"113737", "DCM"}}
+	cXRayFilters    = []cv{{"113771", "DCM"}}
+	cFilterMaterial = []cv{{"113757", "DCM"}}
+	cFilterMax      = []cv{{"113773", "DCM"}}
+	cFilterMin      = []cv{{"113758", "DCM"}}
+	cCopper         = []cv{{"C-127F9", "SRT"}, {"C-127F9", "SNM3"}}
 
 	cAdministration = []cv{{"113502", "DCM"}}
 	cAdminUID       = []cv{{"113503", "DCM"}}
@@ -421,6 +441,7 @@ func (r *srReader) ct(tree []*item) {
 		e.SSDE = r.quantity(find(ev.kids, cSSDE, nil), ledger.DimDose)
 		e.ScanLength = r.quantity(find(ev.kids, cScanLength, nil), ledger.DimLength)
 		e.ExposureTime = r.quantity(find(ev.kids, cExposureTime, nil), ledger.DimTime)
+		e.WED = r.quantity(find(ev.kids, cWED, nil), ledger.DimLength)
 		for _, src := range findAll(ev.kids, cXRaySource, nil, nil) {
 			s := ledger.CTSource{KVP: r.quantity(src.child(cKVP), ledger.DimVoltage),
 				MaxCurrent:   r.quantity(src.child(cMaxTubeCurr), ledger.DimCurrent),
@@ -503,6 +524,7 @@ func (r *srReader) projection(tree []*item) {
 		if pr := ev.child(cProtocol); pr != nil {
 			e.Protocol = strings.TrimSpace(pr.text)
 		}
+		e.Geometry = r.geometry(ev)
 		p.Events = append(p.Events, e)
 	}
 	if x.Protocol == "" {
@@ -518,6 +540,69 @@ func (r *srReader) projection(tree []*item) {
 		return
 	}
 	x.Projection = p
+}
+
+// Units of the geometry figures: each to the fixed unit of
+// ledger.Geometry. A figure in another unit is skipped with a warning.
+var (
+	unitsAngle  = map[string]float64{"deg": 1}
+	unitsLength = map[string]float64{"mm": 1, "cm": 10, "m": 1000}
+	unitsArea   = map[string]float64{"m2": 1e4, "cm2": 1, "mm2": 0.01}
+	unitsKV     = map[string]float64{"kV": 1}
+)
+
+// num returns the value of a NUM child in a fixed unit, or nil.
+func (r *srReader) num(it *item, units map[string]float64) *float64 {
+	if it == nil || !it.hasNum {
+		return nil
+	}
+	f, ok := units[it.unit]
+	if !ok {
+		r.warn("%s: unit %q not understood; figure skipped", it.name, it.unit)
+		return nil
+	}
+	v := it.num * f
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// geometry reads the geometry of a projection irradiation event (TID
+// 10003A/B/C), or nil when it reports none.
+func (r *srReader) geometry(ev *item) *ledger.Geometry {
+	g := &ledger.Geometry{
+		PrimaryAngle:      r.num(find(ev.kids, cPrimaryAngle, nil), unitsAngle),
+		SecondaryAngle:    r.num(find(ev.kids, cSecondaryAngle, nil), unitsAngle),
+		TableLongitudinal: r.num(find(ev.kids, cTableLong, nil), unitsLength),
+		TableLateral:      r.num(find(ev.kids, cTableLat, nil), unitsLength),
+		TableHeight:       r.num(find(ev.kids, cTableHeight, nil), unitsLength),
+		FieldArea:         r.num(find(ev.kids, cFieldArea, nil), unitsArea),
+		FieldHeight:       r.num(find(ev.kids, cFieldHeight, nil), unitsLength),
+		FieldWidth:        r.num(find(ev.kids, cFieldWidth, nil), unitsLength),
+		SourceToIsocenter: r.num(find(ev.kids, cSourceIso, nil), unitsLength),
+		SourceToDetector:  r.num(find(ev.kids, cSourceDetector, nil), unitsLength),
+		SourceToRP:        r.num(find(ev.kids, cSourceRP, nil), unitsLength),
+		KVP:               r.num(find(ev.kids, cKVP, nil), unitsKV),
+	}
+	for _, f := range findAll(ev.kids, cXRayFilters, nil, nil) {
+		if m := f.child(cFilterMaterial); m == nil || !m.value.is(cCopper) {
+			continue
+		}
+		t := r.num(f.child(cFilterMax), unitsLength)
+		if t == nil {
+			t = r.num(f.child(cFilterMin), unitsLength)
+		}
+		if t != nil && (g.CopperFilter == nil || *t > *g.CopperFilter) {
+			g.CopperFilter = t
+		}
+	}
+	for _, f := range g.Fields() {
+		if *f != nil {
+			return g
+		}
+	}
+	return nil
 }
 
 // siemensSummary reads Siemens' Radiation Summary Report: cumulative DAP,

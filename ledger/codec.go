@@ -18,6 +18,13 @@ import (
 //	formatEntryV2   the same, each CT event followed by its acquisition
 //	                parameters (scan length, exposure time, X-ray
 //	                sources), and the entry by its conflict (layout 3)
+//	formatEntryV3   the same, each CT event followed by its water-equivalent
+//	                diameter, each projection event by its geometry (a
+//	                presence byte, a uvarint mask of the fields reported,
+//	                those fields), and the entry by the patient's pregnancy
+//	                status. A row of an earlier format reads with none of
+//	                them: nothing to convert, the estimates that need them
+//	                say so.
 //
 // The binary form is the fields of Entry in declaration order: strings as
 // a uvarint length and their bytes, float64 as 8 bytes little-endian, ints
@@ -31,12 +38,13 @@ import (
 const (
 	formatEntryV1 = 0x01
 	formatEntryV2 = 0x03 // 0x02 is formatPointer, an l/x/ value: never reused for a row
+	formatEntryV3 = 0x04
 )
 
 // encodeEntry returns the binary form of e.
 func encodeEntry(e *Entry) []byte {
 	w := encoder{wire.Writer{B: make([]byte, 0, 512)}}
-	w.B = append(w.B, formatEntryV2)
+	w.B = append(w.B, formatEntryV3)
 	x := &e.Exam
 	for _, s := range []string{x.SOPInstanceUID, x.SOPClassUID, x.StudyUID, x.Accession, x.Date, x.Time,
 		x.Modality, x.Procedure, x.Protocol,
@@ -72,6 +80,7 @@ func encodeEntry(e *Entry) []byte {
 					w.qty(q)
 				}
 			}
+			w.qty(ev.WED)
 		}
 	}
 	if p := x.Projection; w.Present(p != nil) {
@@ -90,6 +99,7 @@ func encodeEntry(e *Entry) []byte {
 			w.qty(ev.RP)
 			w.qty(ev.Duration)
 			w.Present(ev.Fluoro)
+			w.geometry(ev.Geometry)
 		}
 	}
 	if m := x.Mammography; w.Present(m != nil) {
@@ -125,6 +135,7 @@ func encodeEntry(e *Entry) []byte {
 	w.Int(int64(e.StoredAt.Nanosecond()))
 	w.Str(e.SupersededBy)
 	w.Str(e.Conflict)
+	w.Str(x.Patient.Pregnancy)
 	return w.B
 }
 
@@ -140,10 +151,11 @@ func decodeEntry(v []byte) (*Entry, error) {
 			return nil, err
 		}
 		return &e, nil
-	case v[0] != formatEntryV1 && v[0] != formatEntryV2:
+	case v[0] != formatEntryV1 && v[0] != formatEntryV2 && v[0] != formatEntryV3:
 		return nil, fmt.Errorf("unknown value format %#x (written by a later version of vigie?)", v[0])
 	}
-	v2 := v[0] == formatEntryV2
+	v3 := v[0] == formatEntryV3
+	v2 := v[0] == formatEntryV2 || v3
 	// One string holds every text field of the entry: the fields are
 	// slices of it, not one allocation each.
 	r := decoder{wire.NewReader(string(v[1:]))}
@@ -189,6 +201,9 @@ func decodeEntry(v []byte) (*Entry, error) {
 						}
 					}
 				}
+				if v3 {
+					ev.WED = r.qty()
+				}
 			}
 		}
 		x.CT = c
@@ -210,6 +225,9 @@ func decodeEntry(v []byte) (*Entry, error) {
 				ev.RP = r.qty()
 				ev.Duration = r.qty()
 				ev.Fluoro = r.Present()
+				if v3 {
+					ev.Geometry = r.geometry()
+				}
 			}
 		}
 		x.Projection = p
@@ -260,6 +278,9 @@ func decodeEntry(v []byte) (*Entry, error) {
 	if v2 {
 		e.Conflict = r.Str()
 	}
+	if v3 {
+		x.Patient.Pregnancy = r.Str()
+	}
 	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("corrupt exam value %w", err)
 	}
@@ -288,6 +309,27 @@ func (w *encoder) qty(q *Quantity) {
 	w.Str(q.Unit)
 	w.Float(q.Raw)
 	w.Str(q.RawUnit)
+}
+
+// geometry writes a presence byte, then a bit mask of the fields
+// reported, then those fields.
+func (w *encoder) geometry(g *Geometry) {
+	if !w.Present(g != nil) {
+		return
+	}
+	fs := g.Fields()
+	var mask uint64
+	for i, f := range fs {
+		if *f != nil {
+			mask |= 1 << i
+		}
+	}
+	w.Uint(mask)
+	for i, f := range fs {
+		if mask&(1<<i) != 0 {
+			w.Float(**f)
+		}
+	}
 }
 
 func (w *encoder) code(c Code) {
@@ -340,6 +382,26 @@ func (r *decoder) qty() *Quantity {
 		return nil
 	}
 	return q
+}
+
+func (r *decoder) geometry() *Geometry {
+	if !r.Present() {
+		return nil
+	}
+	g := &Geometry{}
+	fs := g.Fields()
+	mask := r.Uint()
+	if mask >= 1<<len(fs) {
+		r.Fail("bad geometry mask")
+		return nil
+	}
+	for i, f := range fs {
+		if mask&(1<<i) != 0 {
+			v := r.Float()
+			*f = &v
+		}
+	}
+	return g
 }
 
 func (r *decoder) code() Code {

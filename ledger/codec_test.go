@@ -13,7 +13,7 @@ import (
 func codecEntries() map[string]*Entry {
 	stored := time.Date(2025, 3, 4, 10, 11, 12, 123456789, time.UTC)
 	ct := ctExam("1.2.3", "9.1", 236.09, "e4", 7.46, "e5", 69.81)
-	ct.Patient = PatientSize{Age: "045Y", Weight: q(72.5, "kg", DimMass), Height: q(172, "cm", DimHeight)}
+	ct.Patient = PatientSize{Age: "045Y", Weight: q(72.5, "kg", DimMass), Height: q(172, "cm", DimHeight), Pregnancy: PregnancyYes}
 	ct.Device = Device{Manufacturer: "SIEMENS", Model: "SOMATOM Force", Station: "CT1", Serial: "74153"}
 	ct.CT.Events[0].Protocol = "Topogram"
 	ct.CT.Events[0].TargetRegion = Code{Value: "T-D3000", Scheme: "SRT", Meaning: "Chest"}
@@ -22,6 +22,7 @@ func codecEntries() map[string]*Entry {
 	ct.CT.Events[1].SSDE = q(11.2, "mGy", DimDose)
 	ct.CT.Events[1].ScanLength = q(412.5, "mm", DimLength)
 	ct.CT.Events[1].ExposureTime = q(4.2, "s", DimTime)
+	ct.CT.Events[1].WED = q(28.4, "cm", DimLength)
 	ct.CT.Events[1].Sources = []CTSource{{ID: "A", KVP: q(120, "kV", DimVoltage), MaxCurrent: q(300, "mA", DimCurrent),
 		Current: q(212, "mA", DimCurrent), RotationTime: q(0.5, "s", DimTime)}, {ID: "B", KVP: q(150, "kV", DimVoltage)}}
 	ct.Accession, ct.SOPClassUID, ct.Time, ct.Protocol = "ACC-1", "1.2.840.10008.5.1.4.1.1.88.67", "10:01:02", "Thorax^Routine"
@@ -33,7 +34,9 @@ func codecEntries() map[string]*Entry {
 			AcqRP: q(1200, "mGy", DimDose), FluoroTime: q(20, "min", DimTime), AcqTime: q(30, "s", DimTime), Frames: 412,
 			Events: []ProjectionEvent{
 				{UID: "x1", Type: Code{Value: "P5-06000", Scheme: "SRT", Meaning: "Fluoroscopy"}, Protocol: "LAO 30",
-					DAP: q(1e-3, "Gy.m2", DimDAP), RP: q(12, "mGy", DimDose), Duration: q(4.5, "s", DimTime), Fluoro: true},
+					DAP: q(1e-3, "Gy.m2", DimDAP), RP: q(12, "mGy", DimDose), Duration: q(4.5, "s", DimTime), Fluoro: true,
+					Geometry: &Geometry{PrimaryAngle: f64(-30), SecondaryAngle: f64(0), FieldArea: f64(410.5), SourceToIsocenter: f64(785),
+						TableHeight: f64(-154.1), CopperFilter: f64(0.9)}},
 				{UID: "x2", DAP: q(2e-3, "Gy.m2", DimDAP)},
 			}}}
 	mg := &Exam{SOPInstanceUID: "3.1", Date: "2025-01-01", Modality: "MG", Source: SourceHeader, Domain: DomainMammography,
@@ -74,8 +77,8 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	for name, e := range codecEntries() {
 		t.Run(name, func(t *testing.T) {
 			v := encodeEntry(e)
-			if v[0] != formatEntryV2 {
-				t.Fatalf("format byte %#x, want %#x", v[0], formatEntryV2)
+			if v[0] != formatEntryV3 {
+				t.Fatalf("format byte %#x, want %#x", v[0], formatEntryV3)
 			}
 			got, err := decodeEntry(v)
 			if err != nil {
@@ -92,6 +95,33 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 				t.Errorf("binary %d bytes, JSON %d", len(v), len(j))
 			}
 		})
+	}
+}
+
+func f64(v float64) *float64 { return &v }
+
+// TestDecodeEntryReadsFormatV2 reads a row of the previous binary format:
+// an exam without CT or projection events is the same bytes but for the
+// pregnancy status that format 3 appends.
+func TestDecodeEntryReadsFormatV2(t *testing.T) {
+	for _, name := range []string{"nm", "mammography", "minimal", "conflict"} {
+		e := codecEntries()[name]
+		v := encodeEntry(e)
+		if v[len(v)-1] != 0 {
+			t.Fatalf("%s: the row does not end with an empty pregnancy status", name)
+		}
+		old := append([]byte{formatEntryV2}, v[1:len(v)-1]...)
+		got, err := decodeEntry(old)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, e) {
+			t.Errorf("%s: format-2 row read as %+v, want %+v", name, got, e)
+		}
+		// Cut short, it is corrupt, never silently read.
+		if _, err := decodeEntry(v[:len(v)-1]); err == nil {
+			t.Errorf("%s: a format-3 row without its last field was accepted", name)
+		}
 	}
 }
 
@@ -122,15 +152,16 @@ func TestDecodeEntryReadsLayout1(t *testing.T) {
 
 // TestDecodeEntryReadsLayout2Rows: a row written before the CT acquisition
 // parameters and the conflict were stored (format V1) still decodes. An
-// entry without CT events is its V2 form less the trailing conflict.
+// entry without CT or projection events is its V3 form less the trailing
+// conflict and pregnancy status.
 func TestDecodeEntryReadsLayout2Rows(t *testing.T) {
-	for _, name := range []string{"interventional", "mammography", "nm", "minimal", "superseded"} {
+	for _, name := range []string{"mammography", "nm", "minimal", "superseded"} {
 		e := codecEntries()[name]
 		v := encodeEntry(e)
-		if v[len(v)-1] != 0 {
-			t.Fatalf("%s: the V2 form does not end with an empty conflict", name)
+		if v[len(v)-1] != 0 || v[len(v)-2] != 0 {
+			t.Fatalf("%s: the V3 form does not end with an empty conflict and pregnancy status", name)
 		}
-		old := append([]byte{formatEntryV1}, v[1:len(v)-1]...)
+		old := append([]byte{formatEntryV1}, v[1:len(v)-2]...)
 		got, err := decodeEntry(old)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

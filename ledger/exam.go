@@ -79,6 +79,41 @@ type PatientSize struct {
 	Age    string    `json:"age,omitempty"` // DICOM age string: 045Y, 006M
 	Weight *Quantity `json:"weight,omitempty"`
 	Height *Quantity `json:"height,omitempty"`
+	// Pregnancy is the DICOM Pregnancy Status (0010,21C0) of the exam's
+	// dataset: one of the Pregnancy* values, or "" when absent. Stored
+	// from row format 3 on.
+	Pregnancy string `json:"pregnancy,omitempty"`
+}
+
+// Pregnancy statuses (DICOM PS3.3 C.7.1.1, (0010,21C0): 0001 not pregnant,
+// 0002 possibly pregnant, 0003 definitely pregnant, 0004 unknown).
+const (
+	PregnancyNo       = "not_pregnant"
+	PregnancyPossible = "possibly_pregnant"
+	PregnancyYes      = "pregnant"
+	PregnancyUnknown  = "unknown"
+)
+
+// PregnancyFromDICOM maps the enumerated value of (0010,21C0) to a
+// Pregnancy* status ("" for a value outside the enumeration).
+func PregnancyFromDICOM(v int) string {
+	switch v {
+	case 1:
+		return PregnancyNo
+	case 2:
+		return PregnancyPossible
+	case 3:
+		return PregnancyYes
+	case 4:
+		return PregnancyUnknown
+	}
+	return ""
+}
+
+// MayBePregnant reports whether the exam's dataset says the patient is, or
+// possibly is, pregnant: both ask for a foetal-dose estimate.
+func (p PatientSize) MayBePregnant() bool {
+	return p.Pregnancy == PregnancyYes || p.Pregnancy == PregnancyPossible
 }
 
 // Exam is one DICOM object's dose report: an RDSR, an Enhanced SR dose
@@ -129,6 +164,9 @@ type CTEvent struct {
 	ScanLength   *Quantity  `json:"scan_length,omitempty"`
 	ExposureTime *Quantity  `json:"exposure_time,omitempty"`
 	Sources      []CTSource `json:"sources,omitempty"`
+	// WED is the patient's water-equivalent diameter (AAPM Report 220)
+	// when the report carries it (mm; stored from row format 3 on).
+	WED *Quantity `json:"water_equivalent_diameter,omitempty"`
 }
 
 // CTSource is the parameters of one X-ray source of a CT irradiation event
@@ -178,6 +216,34 @@ type ProjectionEvent struct {
 	// as fluoroscopy time (else acquisition time).
 	Duration *Quantity `json:"duration,omitempty"`
 	Fluoro   bool      `json:"fluoro,omitempty"`
+	// Geometry is the event's irradiation geometry (TID 10003A/B/C), the
+	// input of the skin-dose map; stored from row format 3 on.
+	Geometry *Geometry `json:"geometry,omitempty"`
+}
+
+// Geometry is the geometry and beam quality of one projection irradiation
+// event, in fixed units; a nil field was not reported.
+type Geometry struct {
+	PrimaryAngle      *float64 `json:"primary_angle_deg,omitempty"`   // 112011, LAO positive
+	SecondaryAngle    *float64 `json:"secondary_angle_deg,omitempty"` // 112012, cranial positive
+	TableLongitudinal *float64 `json:"table_longitudinal_mm,omitempty"`
+	TableLateral      *float64 `json:"table_lateral_mm,omitempty"`
+	TableHeight       *float64 `json:"table_height_mm,omitempty"`
+	FieldArea         *float64 `json:"field_area_cm2,omitempty"`     // 113790, at the image receptor
+	FieldHeight       *float64 `json:"field_height_mm,omitempty"`    // 113788
+	FieldWidth        *float64 `json:"field_width_mm,omitempty"`     // 113789
+	SourceToIsocenter *float64 `json:"source_iso_mm,omitempty"`      // 113748
+	SourceToDetector  *float64 `json:"source_detector_mm,omitempty"` // 113750
+	SourceToRP        *float64 `json:"source_rp_mm,omitempty"`       // 113737
+	KVP               *float64 `json:"kvp,omitempty"`                // 113733
+	CopperFilter      *float64 `json:"cu_filter_mm,omitempty"`       // 113771: thickest copper filter
+}
+
+// Fields lists the geometry's values in their stored order.
+func (g *Geometry) Fields() [13]**float64 {
+	return [13]**float64{&g.PrimaryAngle, &g.SecondaryAngle, &g.TableLongitudinal, &g.TableLateral, &g.TableHeight,
+		&g.FieldArea, &g.FieldHeight, &g.FieldWidth, &g.SourceToIsocenter, &g.SourceToDetector, &g.SourceToRP,
+		&g.KVP, &g.CopperFilter}
 }
 
 // MammographyDose is a mammography report (TID 10005, or image headers).
@@ -271,6 +337,7 @@ func (e *Exam) eachQuantity(fn func(field string, q *Quantity)) {
 			put(p+"ssde", ev.SSDE)
 			put(p+"scan_length", ev.ScanLength)
 			put(p+"exposure_time", ev.ExposureTime)
+			put(p+"water_equivalent_diameter", ev.WED)
 			for j := range ev.Sources {
 				src := &ev.Sources[j]
 				sp := fmt.Sprintf("%ssources[%d].", p, j)
@@ -295,6 +362,13 @@ func (e *Exam) eachQuantity(fn func(field string, q *Quantity)) {
 			put(p+"dap", ev.DAP)
 			put(p+"rp", ev.RP)
 			put(p+"duration", ev.Duration)
+			if g := ev.Geometry; g != nil {
+				for j, f := range g.Fields() {
+					if *f != nil && (math.IsNaN(**f) || math.IsInf(**f, 0)) {
+						fn(fmt.Sprintf("%sgeometry[%d]", p, j), &Quantity{Value: **f, Raw: **f})
+					}
+				}
+			}
 		}
 	}
 	if m := e.Mammography; m != nil {

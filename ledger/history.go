@@ -103,6 +103,12 @@ type CTRow struct {
 	// once). 0 when only image headers gave CTDIvol: images repeat their
 	// acquisition's value, so their sum would not be the acquisitions'.
 	CTDIvolSummGy float64 `json:"ctdivol_total_mGy"`
+	// SSDE is the size-specific dose estimate beside CTDIvol: the
+	// highest SSDE of the study's acquisitions, as the dose service
+	// prints it ("12,3 mGy", possibly "(estimée d'après l'âge)"), or its
+	// reason for none. BuildHistory leaves it empty: package dosimetry
+	// fills it from its coefficients.
+	SSDE string `json:"ssde,omitempty"`
 }
 
 // NMRow is a nuclear-medicine study, with the CT part of a hybrid exam.

@@ -233,3 +233,59 @@ func TestAlertWatchEvaluatesLeftovers(t *testing.T) {
 		t.Errorf("left to evaluate after the watch: %+v %v, want none", ps, err)
 	}
 }
+
+// TestDeclaredPregnancyRaisesFoetalAlert: a pregnancy declared through the
+// API on the identity (no DICOM Pregnancy Status in the files) makes the
+// patient's later chest-abdomen-pelvis CT raise the foetal-dose alert as
+// it arrives; the same CT of a patient without a declaration, or dated
+// outside the declared period, raises none.
+func TestDeclaredPregnancyRaisesFoetalAlert(t *testing.T) {
+	f := newServerFixture(t)
+	w := f.watched(t, nil)
+	ctx := context.Background()
+	ct := "openrem/CT-RDSR-ToshibaPixelMed.dcm"
+	ds, err := dicom.ParseFile(filepath.Join(sharedtest.Path(t, "dicom"), ct), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := ds.FindElementByTag(tag.StudyDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := time.Parse("20060102", dicom.MustGetStrings(se.Value)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		patient    string
+		start, end string // "" start: no declaration
+		alert      bool
+	}{
+		{"PREG-1", d.AddDate(0, -2, 0).Format(time.DateOnly), "", true},
+		{"PREG-2", d.AddDate(-1, 0, 0).Format(time.DateOnly), d.AddDate(0, -3, 0).Format(time.DateOnly), false},
+		{"OTHER-1", "", "", false},
+	} {
+		// A first exam makes the patient known to the index.
+		first := f.submitFile(t, "pacs-a", "chest", withTags(t, "openrem/CT-RDSR-Siemens-Multi-1.dcm",
+			map[tag.Tag]string{tag.PatientID: c.patient, tag.IssuerOfPatientID: siteA}))
+		if c.start != "" {
+			r, err := f.dose("dr-martin").DeclarePregnancy(ctx, connect.NewRequest(&v1.DeclarePregnancyRequest{
+				IdentityId: first.GetIdentityId(), StartDate: c.start, EndDate: c.end, Reason: "déclarée par la patiente"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ps := r.Msg.GetPregnancies(); len(ps) != 1 || ps[0].GetDeclaredBy() == "" || ps[0].GetEndDate() == "" {
+				t.Errorf("%s: declared %v", c.patient, ps)
+			}
+		}
+		f.submitFile(t, "pacs-a", "ct", withTags(t, ct, map[tag.Tag]string{tag.PatientID: c.patient, tag.IssuerOfPatientID: siteA}))
+		w.Wait()
+		as, err := f.alerts.List(ctx, dosimetry.AlertFilter{Kind: dosimetry.AlertFoetalDose, Key: ledger.SourceKey{Authority: siteA, LocalID: c.patient}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(as) == 1) != c.alert {
+			t.Errorf("%s: %d foetal-dose alerts, want alert %v", c.patient, len(as), c.alert)
+		}
+	}
+}

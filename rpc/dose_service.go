@@ -456,7 +456,8 @@ func NewAlertWatch(ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertSto
 	types, nrd, coef := dosimetry.DefaultTable(), dosimetry.DefaultNRD(), dosimetry.DefaultCoefficients()
 	return &dosimetry.AlertWatch{Ledger: led, Store: alerts, Log: log,
 		Scanner: func(ctx context.Context) *dosimetry.Scanner {
-			s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led}
+			s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led,
+				Pregnant: alerts.Pregnancies().Pregnant(ctx)}
 			if ix != nil {
 				s.Identities = MPIIdentities{Index: ix}
 				s.Age = NewMPIDemographics(ctx, ix).Age
@@ -548,6 +549,36 @@ func (s *DoseService) AcknowledgeAlert(ctx context.Context, req *connect.Request
 		return nil, ConnectError(err)
 	}
 	return connect.NewResponse(&vigiev1.AcknowledgeAlertResponse{Alert: alertToProto(a, names)}), nil
+}
+
+// DeclarePregnancy records a pregnancy on the source records of an
+// identity that the caller may see (a physicist: those of its sites). The
+// exams of the period that arrive afterwards are estimated as they come;
+// those already stored are estimated at the next alert scan.
+func (s *DoseService) DeclarePregnancy(ctx context.Context, req *connect.Request[vigiev1.DeclarePregnancyRequest]) (*connect.Response[vigiev1.DeclarePregnancyResponse], error) {
+	m := req.Msg
+	if strings.TrimSpace(m.GetReason()) == "" {
+		return nil, ConnectError(vigie.Invalid("reason", "is required: say who declared the pregnancy"))
+	}
+	_, keys, _, err := s.members(ctx, "identity_id", m.GetIdentityId())
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	store := s.Alerts.Pregnancies()
+	if _, err := store.Declare(ctx, keys, m.GetStartDate(), m.GetEndDate(), p.Name, m.GetReason()); err != nil {
+		return nil, ConnectError(err)
+	}
+	ps, err := store.Of(ctx, keys...)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
+	out := &vigiev1.DeclarePregnancyResponse{}
+	for _, x := range ps {
+		out.Pregnancies = append(out.Pregnancies, &vigiev1.Pregnancy{StartDate: x.Start, EndDate: x.End, DeclaredBy: x.By,
+			Declared: timestamppb.New(x.At), Reason: x.Reason})
+	}
+	return connect.NewResponse(out), nil
 }
 
 // evaluator builds the NRD evaluator of one request; the patient's sex

@@ -137,6 +137,10 @@ func matrixRows() map[string]row {
 			req: func(patients, scenario) proto.Message {
 				return &v1.AcknowledgeAlertRequest{AlertId: "nope", Comment: "vu"}
 			}},
+		vigiev1connect.DoseServiceDeclarePregnancyProcedure: {roles: []auth.Role{C, V, R, P}, patient: true, ok: "invalid_argument", // the start date
+			req: func(p patients, sc scenario) proto.Message {
+				return &v1.DeclarePregnancyRequest{IdentityId: id(p, sc), StartDate: "bientôt", Reason: "matrice"}
+			}},
 		vigiev1connect.DoseServiceEvaluateNrdProcedure: {roles: []auth.Role{P}, ok: "ok",
 			req: func(patients, scenario) proto.Message {
 				return &v1.EvaluateNrdRequest{Site: siteA, Since: "2024-01-01", Until: "2024-12-31"}

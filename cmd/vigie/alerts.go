@@ -62,7 +62,7 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	af := addAnalyticsFlags(fs)
 	var f dosimetry.AlertFilter
 	fs.StringVar(&f.Site, "site", "", "only this site's alerts")
-	fs.StringVar(&f.Kind, "kind", "", "only this kind (nrd_exceeded, air_kerma, dap, ct_dlp, ct_ctdivol, cumulative_dose, repeat_ct)")
+	fs.StringVar(&f.Kind, "kind", "", "only this kind (nrd_exceeded, air_kerma, dap, ct_dlp, ct_ctdivol, cumulative_dose, repeat_ct, foetal_dose, peak_skin_dose)")
 	fs.BoolVar(&f.Open, "open", false, "only alerts nobody acknowledged")
 	fs.StringVar(&f.From, "from", "", "first exam date, YYYY-MM-DD")
 	fs.StringVar(&f.To, "to", "", "last exam date, YYYY-MM-DD")
@@ -154,7 +154,9 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	defer db.Close()
 	led := ledger.Open(db)
-	s := &dosimetry.Scanner{Types: tab, NRD: nrd, Coef: coef, Config: cfg, History: led}
+	alerts := dosimetry.OpenAlerts(db)
+	s := &dosimetry.Scanner{Types: tab, NRD: nrd, Coef: coef, Config: cfg, History: led,
+		Pregnant: alerts.Pregnancies().Pregnant(context.Background())}
 	if *identities {
 		ix, oerr := mpi.Open(db, nil, mpi.Options{})
 		if oerr != nil {
@@ -170,7 +172,7 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 			}
 		}()
 	}
-	res, err := s.Scan(context.Background(), led, dosimetry.OpenAlerts(db), q)
+	res, err := s.Scan(context.Background(), led, alerts, q)
 	if err != nil {
 		return err
 	}

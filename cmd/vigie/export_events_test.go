@@ -204,6 +204,13 @@ func TestExportEventsAgainstDcmtk(t *testing.T) {
 			}
 		}
 	}
+	// No shared CT report carries a patient diameter: every acquisition
+	// says why it has no SSDE, none is invented.
+	for _, r := range rows[1:] {
+		if r[col["ssde_mGy"]] != "" || r[col["ssde_not_estimated"]] == "" {
+			t.Errorf("event %s: SSDE %q, reason %q", r[col["event_uid"]], r[col["ssde_mGy"]], r[col["ssde_not_estimated"]])
+		}
+	}
 	if checked < 30 {
 		t.Errorf("only %d per-event figures compared", checked)
 	}

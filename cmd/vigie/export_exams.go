@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
 )
@@ -25,9 +26,15 @@ var examColumns = []string{"sop_instance_uid", "study_uid", "authority", "local_
 
 // eventColumns are the columns of `vigie export exams --events`: one row
 // per CT irradiation event of a dose SR, with its exam's counts.
-// Dual-source figures are the sources' values joined by "/".
+// Dual-source figures are the sources' values joined by "/". The SSDE
+// columns follow CTDIvol: Vigie's estimate (AAPM Report 204 fit), its
+// factor and patient diameter with where the diameter came from, the
+// vendor's own SSDE when the report carries one, and why there is no
+// estimate.
 var eventColumns = []string{"sop_instance_uid", "study_uid", "authority", "local_id", "date", "counts", "event_uid",
-	"protocol", "target_region", "acquisition_type", "phantom", "ctdivol_mGy", "dlp_mGycm", "scan_length_mm",
+	"protocol", "target_region", "acquisition_type", "phantom", "ctdivol_mGy",
+	"ssde_mGy", "ssde_factor", "ssde_diameter_cm", "ssde_diameter_from", "vendor_ssde_mGy", "ssde_not_estimated",
+	"dlp_mGycm", "scan_length_mm",
 	"kvp_kV", "tube_current_mA", "max_tube_current_mA", "exposure_time_s", "rotation_time_s", "mAs"}
 
 // counts says whether an exam's row counts in totals: "yes", "partial"
@@ -130,13 +137,22 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 		}
 		return c.Value
 	}
+	fl := func(v float64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	sizes := dosimetry.DefaultSSDE()
 	err := led.Each(ctx, func(e *ledger.Entry) error {
 		x := &e.Exam
 		if x.CT == nil {
 			return nil
 		}
 		c, _ := counts(e)
+		ssde := sizes.Exam(x)
 		for i := range x.CT.Events {
+			s := ssde[i]
 			ev := &x.CT.Events[i]
 			per := func(f func(s *ledger.CTSource) string) string {
 				vs := make([]string, len(ev.Sources))
@@ -147,7 +163,8 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 			}
 			err := cw.Write([]string{x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, x.Date, c, ev.UID,
 				ev.Protocol, code(ev.TargetRegion), code(ev.AcquisitionType), code(ev.Phantom),
-				num(ev.CTDIvol), num(ev.DLP), num(ev.ScanLength),
+				num(ev.CTDIvol), fl(s.SSDE), fl(s.Factor), fl(s.DiameterCm), s.DiameterFrom, fl(s.Vendor), s.Reason,
+				num(ev.DLP), num(ev.ScanLength),
 				per(func(s *ledger.CTSource) string { return num(s.KVP) }),
 				per(func(s *ledger.CTSource) string { return num(s.Current) }),
 				per(func(s *ledger.CTSource) string { return num(s.MaxCurrent) }),

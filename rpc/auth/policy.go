@@ -70,6 +70,7 @@ func DefaultPolicy() Policy {
 		c.DoseServiceAcknowledgeAlertProcedure: {V, R, P},
 		c.DoseServiceEvaluateNrdProcedure:      {P},
 		c.DoseServiceExportNrdSurveyProcedure:  {P},
+		c.DoseServiceDeclarePregnancyProcedure: {C, V, R, P},
 
 		c.IngestServiceSubmitDicomProcedure:       {I},
 		c.IngestServiceSubmitDicomStreamProcedure: {I},

@@ -362,5 +362,6 @@
   }
   var kindsFr = { nrd_exceeded: 'NRD dépassé', air_kerma: 'Kerma au point de référence', dap: 'PDS élevé', ct_dlp: 'PDL élevé',
     ct_ctdivol: 'IDSV élevé', cumulative_dose: 'Dose cumulée', repeat_ct: 'Scanner répété', skin_dose: 'Dose à la peau',
+    peak_skin_dose: 'Dose maximale à la peau (estimation)', foetal_dose: 'Dose au fœtus (estimation)',
     identity_shared_study: 'Identitovigilance : examen partagé entre dossiers', identity_sop_conflict: 'Identitovigilance : rapport reçu pour deux dossiers' };
 })();

@@ -1853,6 +1853,210 @@ func (x *AcknowledgeAlertResponse) GetAlert() *Alert {
 	return nil
 }
 
+// DeclarePregnancyRequest declares a pregnancy on an identity: it is kept
+// for each of the identity's source records.
+type DeclarePregnancyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The identity.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// First day of the pregnancy (for example of the last period),
+	// YYYY-MM-DD.
+	StartDate string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// Last day, YYYY-MM-DD; empty: 42 weeks after the start.
+	EndDate string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// Why, or who said so; required.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclarePregnancyRequest) Reset() {
+	*x = DeclarePregnancyRequest{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclarePregnancyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclarePregnancyRequest) ProtoMessage() {}
+
+func (x *DeclarePregnancyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclarePregnancyRequest.ProtoReflect.Descriptor instead.
+func (*DeclarePregnancyRequest) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeclarePregnancyRequest) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *DeclarePregnancyRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *DeclarePregnancyRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *DeclarePregnancyRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Pregnancy is one declared pregnancy.
+type Pregnancy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day, YYYY-MM-DD.
+	StartDate string `protobuf:"bytes,1,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// Last day, YYYY-MM-DD.
+	EndDate string `protobuf:"bytes,2,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// Who declared it.
+	DeclaredBy string `protobuf:"bytes,3,opt,name=declared_by,json=declaredBy,proto3" json:"declared_by,omitempty"`
+	// When it was declared.
+	Declared *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=declared,proto3" json:"declared,omitempty"`
+	// Why, as the declaration said.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pregnancy) Reset() {
+	*x = Pregnancy{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pregnancy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pregnancy) ProtoMessage() {}
+
+func (x *Pregnancy) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pregnancy.ProtoReflect.Descriptor instead.
+func (*Pregnancy) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Pregnancy) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *Pregnancy) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *Pregnancy) GetDeclaredBy() string {
+	if x != nil {
+		return x.DeclaredBy
+	}
+	return ""
+}
+
+func (x *Pregnancy) GetDeclared() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Declared
+	}
+	return nil
+}
+
+func (x *Pregnancy) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// DeclarePregnancyResponse lists the pregnancies declared for the identity
+// after the change.
+type DeclarePregnancyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The declared pregnancies, by start date.
+	Pregnancies   []*Pregnancy `protobuf:"bytes,1,rep,name=pregnancies,proto3" json:"pregnancies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclarePregnancyResponse) Reset() {
+	*x = DeclarePregnancyResponse{}
+	mi := &file_vigie_v1_dose_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclarePregnancyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclarePregnancyResponse) ProtoMessage() {}
+
+func (x *DeclarePregnancyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigie_v1_dose_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclarePregnancyResponse.ProtoReflect.Descriptor instead.
+func (*DeclarePregnancyResponse) Descriptor() ([]byte, []int) {
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeclarePregnancyResponse) GetPregnancies() []*Pregnancy {
+	if x != nil {
+		return x.Pregnancies
+	}
+	return nil
+}
+
 // NrdEvaluation compares one exam type on one device with its NRD.
 type NrdEvaluation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1900,7 +2104,7 @@ type NrdEvaluation struct {
 
 func (x *NrdEvaluation) Reset() {
 	*x = NrdEvaluation{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	mi := &file_vigie_v1_dose_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2116,7 @@ func (x *NrdEvaluation) String() string {
 func (*NrdEvaluation) ProtoMessage() {}
 
 func (x *NrdEvaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[18]
+	mi := &file_vigie_v1_dose_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2129,7 @@ func (x *NrdEvaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NrdEvaluation.ProtoReflect.Descriptor instead.
 func (*NrdEvaluation) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{18}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NrdEvaluation) GetExamType() string {
@@ -2073,7 +2277,7 @@ type EvaluateNrdRequest struct {
 
 func (x *EvaluateNrdRequest) Reset() {
 	*x = EvaluateNrdRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	mi := &file_vigie_v1_dose_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2289,7 @@ func (x *EvaluateNrdRequest) String() string {
 func (*EvaluateNrdRequest) ProtoMessage() {}
 
 func (x *EvaluateNrdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[19]
+	mi := &file_vigie_v1_dose_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2302,7 @@ func (x *EvaluateNrdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateNrdRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateNrdRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{19}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EvaluateNrdRequest) GetSite() string {
@@ -2149,7 +2353,7 @@ type EvaluateNrdResponse struct {
 
 func (x *EvaluateNrdResponse) Reset() {
 	*x = EvaluateNrdResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[20]
+	mi := &file_vigie_v1_dose_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2365,7 @@ func (x *EvaluateNrdResponse) String() string {
 func (*EvaluateNrdResponse) ProtoMessage() {}
 
 func (x *EvaluateNrdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[20]
+	mi := &file_vigie_v1_dose_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2378,7 @@ func (x *EvaluateNrdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateNrdResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateNrdResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{20}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EvaluateNrdResponse) GetEvaluations() []*NrdEvaluation {
@@ -2210,7 +2414,7 @@ type ExportNrdSurveyRequest struct {
 
 func (x *ExportNrdSurveyRequest) Reset() {
 	*x = ExportNrdSurveyRequest{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[21]
+	mi := &file_vigie_v1_dose_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2222,7 +2426,7 @@ func (x *ExportNrdSurveyRequest) String() string {
 func (*ExportNrdSurveyRequest) ProtoMessage() {}
 
 func (x *ExportNrdSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[21]
+	mi := &file_vigie_v1_dose_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2235,7 +2439,7 @@ func (x *ExportNrdSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNrdSurveyRequest.ProtoReflect.Descriptor instead.
 func (*ExportNrdSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{21}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportNrdSurveyRequest) GetSite() string {
@@ -2291,7 +2495,7 @@ type ExportNrdSurveyResponse struct {
 
 func (x *ExportNrdSurveyResponse) Reset() {
 	*x = ExportNrdSurveyResponse{}
-	mi := &file_vigie_v1_dose_proto_msgTypes[22]
+	mi := &file_vigie_v1_dose_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2507,7 @@ func (x *ExportNrdSurveyResponse) String() string {
 func (*ExportNrdSurveyResponse) ProtoMessage() {}
 
 func (x *ExportNrdSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigie_v1_dose_proto_msgTypes[22]
+	mi := &file_vigie_v1_dose_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2520,7 @@ func (x *ExportNrdSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportNrdSurveyResponse.ProtoReflect.Descriptor instead.
 func (*ExportNrdSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{22}
+	return file_vigie_v1_dose_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportNrdSurveyResponse) GetFilename() string {
@@ -2547,7 +2751,24 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\"A\n" +
 	"\x18AcknowledgeAlertResponse\x12%\n" +
-	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\xcb\x03\n" +
+	"\x05alert\x18\x01 \x01(\v2\x0f.vigie.v1.AlertR\x05alert\"\x8c\x01\n" +
+	"\x17DeclarePregnancyRequest\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x03 \x01(\tR\aendDate\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xb6\x01\n" +
+	"\tPregnancy\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x01 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x02 \x01(\tR\aendDate\x12\x1f\n" +
+	"\vdeclared_by\x18\x03 \x01(\tR\n" +
+	"declaredBy\x126\n" +
+	"\bdeclared\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bdeclared\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"Q\n" +
+	"\x18DeclarePregnancyResponse\x125\n" +
+	"\vpregnancies\x18\x01 \x03(\v2\x13.vigie.v1.PregnancyR\vpregnancies\"\xcb\x03\n" +
 	"\rNrdEvaluation\x12\x1b\n" +
 	"\texam_type\x18\x01 \x01(\tR\bexamType\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x16\n" +
@@ -2595,7 +2816,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x17MODALITY_INTERVENTIONAL\x10\x02\x12\x0f\n" +
 	"\vMODALITY_CT\x10\x03\x12\x1d\n" +
 	"\x19MODALITY_NUCLEAR_MEDICINE\x10\x04\x12\x18\n" +
-	"\x14MODALITY_MAMMOGRAPHY\x10\x052\xf0\x03\n" +
+	"\x14MODALITY_MAMMOGRAPHY\x10\x052\xcb\x04\n" +
 	"\vDoseService\x12S\n" +
 	"\x0eGetDoseHistory\x12\x1f.vigie.v1.GetDoseHistoryRequest\x1a .vigie.v1.GetDoseHistoryResponse\x12D\n" +
 	"\tListExams\x12\x1a.vigie.v1.ListExamsRequest\x1a\x1b.vigie.v1.ListExamsResponse\x12G\n" +
@@ -2603,7 +2824,8 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"ListAlerts\x12\x1b.vigie.v1.ListAlertsRequest\x1a\x1c.vigie.v1.ListAlertsResponse\x12Y\n" +
 	"\x10AcknowledgeAlert\x12!.vigie.v1.AcknowledgeAlertRequest\x1a\".vigie.v1.AcknowledgeAlertResponse\x12J\n" +
 	"\vEvaluateNrd\x12\x1c.vigie.v1.EvaluateNrdRequest\x1a\x1d.vigie.v1.EvaluateNrdResponse\x12V\n" +
-	"\x0fExportNrdSurvey\x12 .vigie.v1.ExportNrdSurveyRequest\x1a!.vigie.v1.ExportNrdSurveyResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
+	"\x0fExportNrdSurvey\x12 .vigie.v1.ExportNrdSurveyRequest\x1a!.vigie.v1.ExportNrdSurveyResponse\x12Y\n" +
+	"\x10DeclarePregnancy\x12!.vigie.v1.DeclarePregnancyRequest\x1a\".vigie.v1.DeclarePregnancyResponseB Z\x1evigie/rpc/gen/vigie/v1;vigiev1b\x06proto3"
 
 var (
 	file_vigie_v1_dose_proto_rawDescOnce sync.Once
@@ -2618,7 +2840,7 @@ func file_vigie_v1_dose_proto_rawDescGZIP() []byte {
 }
 
 var file_vigie_v1_dose_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vigie_v1_dose_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_vigie_v1_dose_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_vigie_v1_dose_proto_goTypes = []any{
 	(Modality)(0),                    // 0: vigie.v1.Modality
 	(*Exam)(nil),                     // 1: vigie.v1.Exam
@@ -2639,16 +2861,19 @@ var file_vigie_v1_dose_proto_goTypes = []any{
 	(*ListAlertsResponse)(nil),       // 16: vigie.v1.ListAlertsResponse
 	(*AcknowledgeAlertRequest)(nil),  // 17: vigie.v1.AcknowledgeAlertRequest
 	(*AcknowledgeAlertResponse)(nil), // 18: vigie.v1.AcknowledgeAlertResponse
-	(*NrdEvaluation)(nil),            // 19: vigie.v1.NrdEvaluation
-	(*EvaluateNrdRequest)(nil),       // 20: vigie.v1.EvaluateNrdRequest
-	(*EvaluateNrdResponse)(nil),      // 21: vigie.v1.EvaluateNrdResponse
-	(*ExportNrdSurveyRequest)(nil),   // 22: vigie.v1.ExportNrdSurveyRequest
-	(*ExportNrdSurveyResponse)(nil),  // 23: vigie.v1.ExportNrdSurveyResponse
-	(*SourceKey)(nil),                // 24: vigie.v1.SourceKey
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*DeclarePregnancyRequest)(nil),  // 19: vigie.v1.DeclarePregnancyRequest
+	(*Pregnancy)(nil),                // 20: vigie.v1.Pregnancy
+	(*DeclarePregnancyResponse)(nil), // 21: vigie.v1.DeclarePregnancyResponse
+	(*NrdEvaluation)(nil),            // 22: vigie.v1.NrdEvaluation
+	(*EvaluateNrdRequest)(nil),       // 23: vigie.v1.EvaluateNrdRequest
+	(*EvaluateNrdResponse)(nil),      // 24: vigie.v1.EvaluateNrdResponse
+	(*ExportNrdSurveyRequest)(nil),   // 25: vigie.v1.ExportNrdSurveyRequest
+	(*ExportNrdSurveyResponse)(nil),  // 26: vigie.v1.ExportNrdSurveyResponse
+	(*SourceKey)(nil),                // 27: vigie.v1.SourceKey
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
 }
 var file_vigie_v1_dose_proto_depIdxs = []int32{
-	24, // 0: vigie.v1.Exam.record:type_name -> vigie.v1.SourceKey
+	27, // 0: vigie.v1.Exam.record:type_name -> vigie.v1.SourceKey
 	0,  // 1: vigie.v1.Exam.modality:type_name -> vigie.v1.Modality
 	5,  // 2: vigie.v1.NuclearMedicineRow.activities:type_name -> vigie.v1.IsotopeActivity
 	5,  // 3: vigie.v1.DoseHistoryTotals.nm_activities:type_name -> vigie.v1.IsotopeActivity
@@ -2659,31 +2884,35 @@ var file_vigie_v1_dose_proto_depIdxs = []int32{
 	6,  // 8: vigie.v1.DoseHistory.patient:type_name -> vigie.v1.PatientBlock
 	7,  // 9: vigie.v1.DoseHistory.totals:type_name -> vigie.v1.DoseHistoryTotals
 	9,  // 10: vigie.v1.GetDoseHistoryResponse.history:type_name -> vigie.v1.DoseHistory
-	24, // 11: vigie.v1.ListExamsRequest.record:type_name -> vigie.v1.SourceKey
+	27, // 11: vigie.v1.ListExamsRequest.record:type_name -> vigie.v1.SourceKey
 	0,  // 12: vigie.v1.ListExamsRequest.modality:type_name -> vigie.v1.Modality
 	1,  // 13: vigie.v1.ListExamsResponse.exams:type_name -> vigie.v1.Exam
-	25, // 14: vigie.v1.Alert.created:type_name -> google.protobuf.Timestamp
-	25, // 15: vigie.v1.Alert.acknowledged:type_name -> google.protobuf.Timestamp
+	28, // 14: vigie.v1.Alert.created:type_name -> google.protobuf.Timestamp
+	28, // 15: vigie.v1.Alert.acknowledged:type_name -> google.protobuf.Timestamp
 	14, // 16: vigie.v1.ListAlertsResponse.alerts:type_name -> vigie.v1.Alert
 	14, // 17: vigie.v1.AcknowledgeAlertResponse.alert:type_name -> vigie.v1.Alert
-	19, // 18: vigie.v1.EvaluateNrdResponse.evaluations:type_name -> vigie.v1.NrdEvaluation
-	10, // 19: vigie.v1.DoseService.GetDoseHistory:input_type -> vigie.v1.GetDoseHistoryRequest
-	12, // 20: vigie.v1.DoseService.ListExams:input_type -> vigie.v1.ListExamsRequest
-	15, // 21: vigie.v1.DoseService.ListAlerts:input_type -> vigie.v1.ListAlertsRequest
-	17, // 22: vigie.v1.DoseService.AcknowledgeAlert:input_type -> vigie.v1.AcknowledgeAlertRequest
-	20, // 23: vigie.v1.DoseService.EvaluateNrd:input_type -> vigie.v1.EvaluateNrdRequest
-	22, // 24: vigie.v1.DoseService.ExportNrdSurvey:input_type -> vigie.v1.ExportNrdSurveyRequest
-	11, // 25: vigie.v1.DoseService.GetDoseHistory:output_type -> vigie.v1.GetDoseHistoryResponse
-	13, // 26: vigie.v1.DoseService.ListExams:output_type -> vigie.v1.ListExamsResponse
-	16, // 27: vigie.v1.DoseService.ListAlerts:output_type -> vigie.v1.ListAlertsResponse
-	18, // 28: vigie.v1.DoseService.AcknowledgeAlert:output_type -> vigie.v1.AcknowledgeAlertResponse
-	21, // 29: vigie.v1.DoseService.EvaluateNrd:output_type -> vigie.v1.EvaluateNrdResponse
-	23, // 30: vigie.v1.DoseService.ExportNrdSurvey:output_type -> vigie.v1.ExportNrdSurveyResponse
-	25, // [25:31] is the sub-list for method output_type
-	19, // [19:25] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	28, // 18: vigie.v1.Pregnancy.declared:type_name -> google.protobuf.Timestamp
+	20, // 19: vigie.v1.DeclarePregnancyResponse.pregnancies:type_name -> vigie.v1.Pregnancy
+	22, // 20: vigie.v1.EvaluateNrdResponse.evaluations:type_name -> vigie.v1.NrdEvaluation
+	10, // 21: vigie.v1.DoseService.GetDoseHistory:input_type -> vigie.v1.GetDoseHistoryRequest
+	12, // 22: vigie.v1.DoseService.ListExams:input_type -> vigie.v1.ListExamsRequest
+	15, // 23: vigie.v1.DoseService.ListAlerts:input_type -> vigie.v1.ListAlertsRequest
+	17, // 24: vigie.v1.DoseService.AcknowledgeAlert:input_type -> vigie.v1.AcknowledgeAlertRequest
+	23, // 25: vigie.v1.DoseService.EvaluateNrd:input_type -> vigie.v1.EvaluateNrdRequest
+	25, // 26: vigie.v1.DoseService.ExportNrdSurvey:input_type -> vigie.v1.ExportNrdSurveyRequest
+	19, // 27: vigie.v1.DoseService.DeclarePregnancy:input_type -> vigie.v1.DeclarePregnancyRequest
+	11, // 28: vigie.v1.DoseService.GetDoseHistory:output_type -> vigie.v1.GetDoseHistoryResponse
+	13, // 29: vigie.v1.DoseService.ListExams:output_type -> vigie.v1.ListExamsResponse
+	16, // 30: vigie.v1.DoseService.ListAlerts:output_type -> vigie.v1.ListAlertsResponse
+	18, // 31: vigie.v1.DoseService.AcknowledgeAlert:output_type -> vigie.v1.AcknowledgeAlertResponse
+	24, // 32: vigie.v1.DoseService.EvaluateNrd:output_type -> vigie.v1.EvaluateNrdResponse
+	26, // 33: vigie.v1.DoseService.ExportNrdSurvey:output_type -> vigie.v1.ExportNrdSurveyResponse
+	21, // 34: vigie.v1.DoseService.DeclarePregnancy:output_type -> vigie.v1.DeclarePregnancyResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_vigie_v1_dose_proto_init() }
@@ -2704,7 +2933,7 @@ func file_vigie_v1_dose_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigie_v1_dose_proto_rawDesc), len(file_vigie_v1_dose_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

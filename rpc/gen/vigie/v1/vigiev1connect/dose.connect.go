@@ -55,6 +55,9 @@ const (
 	// DoseServiceExportNrdSurveyProcedure is the fully-qualified name of the DoseService's
 	// ExportNrdSurvey RPC.
 	DoseServiceExportNrdSurveyProcedure = "/vigie.v1.DoseService/ExportNrdSurvey"
+	// DoseServiceDeclarePregnancyProcedure is the fully-qualified name of the DoseService's
+	// DeclarePregnancy RPC.
+	DoseServiceDeclarePregnancyProcedure = "/vigie.v1.DoseService/DeclarePregnancy"
 )
 
 // DoseServiceClient is a client for the vigie.v1.DoseService service.
@@ -75,6 +78,11 @@ type DoseServiceClient interface {
 	// ExportNrdSurvey produces the survey file sent to IRSN for one exam type
 	// and device.
 	ExportNrdSurvey(context.Context, *connect.Request[v1.ExportNrdSurveyRequest]) (*connect.Response[v1.ExportNrdSurveyResponse], error)
+	// DeclarePregnancy records that a patient is (or was) pregnant over a
+	// period, for the foetal-dose estimate: her exams in the period are
+	// estimated and alert the site's physicist above the site's level, as
+	// a DICOM Pregnancy Status "pregnant" would.
+	DeclarePregnancy(context.Context, *connect.Request[v1.DeclarePregnancyRequest]) (*connect.Response[v1.DeclarePregnancyResponse], error)
 }
 
 // NewDoseServiceClient constructs a client for the vigie.v1.DoseService service. By default, it
@@ -124,6 +132,12 @@ func NewDoseServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(doseServiceMethods.ByName("ExportNrdSurvey")),
 			connect.WithClientOptions(opts...),
 		),
+		declarePregnancy: connect.NewClient[v1.DeclarePregnancyRequest, v1.DeclarePregnancyResponse](
+			httpClient,
+			baseURL+DoseServiceDeclarePregnancyProcedure,
+			connect.WithSchema(doseServiceMethods.ByName("DeclarePregnancy")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -135,6 +149,7 @@ type doseServiceClient struct {
 	acknowledgeAlert *connect.Client[v1.AcknowledgeAlertRequest, v1.AcknowledgeAlertResponse]
 	evaluateNrd      *connect.Client[v1.EvaluateNrdRequest, v1.EvaluateNrdResponse]
 	exportNrdSurvey  *connect.Client[v1.ExportNrdSurveyRequest, v1.ExportNrdSurveyResponse]
+	declarePregnancy *connect.Client[v1.DeclarePregnancyRequest, v1.DeclarePregnancyResponse]
 }
 
 // GetDoseHistory calls vigie.v1.DoseService.GetDoseHistory.
@@ -167,6 +182,11 @@ func (c *doseServiceClient) ExportNrdSurvey(ctx context.Context, req *connect.Re
 	return c.exportNrdSurvey.CallUnary(ctx, req)
 }
 
+// DeclarePregnancy calls vigie.v1.DoseService.DeclarePregnancy.
+func (c *doseServiceClient) DeclarePregnancy(ctx context.Context, req *connect.Request[v1.DeclarePregnancyRequest]) (*connect.Response[v1.DeclarePregnancyResponse], error) {
+	return c.declarePregnancy.CallUnary(ctx, req)
+}
+
 // DoseServiceHandler is an implementation of the vigie.v1.DoseService service.
 type DoseServiceHandler interface {
 	// GetDoseHistory returns an identity's exams as the regional dose
@@ -185,6 +205,11 @@ type DoseServiceHandler interface {
 	// ExportNrdSurvey produces the survey file sent to IRSN for one exam type
 	// and device.
 	ExportNrdSurvey(context.Context, *connect.Request[v1.ExportNrdSurveyRequest]) (*connect.Response[v1.ExportNrdSurveyResponse], error)
+	// DeclarePregnancy records that a patient is (or was) pregnant over a
+	// period, for the foetal-dose estimate: her exams in the period are
+	// estimated and alert the site's physicist above the site's level, as
+	// a DICOM Pregnancy Status "pregnant" would.
+	DeclarePregnancy(context.Context, *connect.Request[v1.DeclarePregnancyRequest]) (*connect.Response[v1.DeclarePregnancyResponse], error)
 }
 
 // NewDoseServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -230,6 +255,12 @@ func NewDoseServiceHandler(svc DoseServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(doseServiceMethods.ByName("ExportNrdSurvey")),
 		connect.WithHandlerOptions(opts...),
 	)
+	doseServiceDeclarePregnancyHandler := connect.NewUnaryHandler(
+		DoseServiceDeclarePregnancyProcedure,
+		svc.DeclarePregnancy,
+		connect.WithSchema(doseServiceMethods.ByName("DeclarePregnancy")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/vigie.v1.DoseService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case DoseServiceGetDoseHistoryProcedure:
@@ -244,6 +275,8 @@ func NewDoseServiceHandler(svc DoseServiceHandler, opts ...connect.HandlerOption
 			doseServiceEvaluateNrdHandler.ServeHTTP(w, r)
 		case DoseServiceExportNrdSurveyProcedure:
 			doseServiceExportNrdSurveyHandler.ServeHTTP(w, r)
+		case DoseServiceDeclarePregnancyProcedure:
+			doseServiceDeclarePregnancyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -275,4 +308,8 @@ func (UnimplementedDoseServiceHandler) EvaluateNrd(context.Context, *connect.Req
 
 func (UnimplementedDoseServiceHandler) ExportNrdSurvey(context.Context, *connect.Request[v1.ExportNrdSurveyRequest]) (*connect.Response[v1.ExportNrdSurveyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.DoseService.ExportNrdSurvey is not implemented"))
+}
+
+func (UnimplementedDoseServiceHandler) DeclarePregnancy(context.Context, *connect.Request[v1.DeclarePregnancyRequest]) (*connect.Response[v1.DeclarePregnancyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vigie.v1.DoseService.DeclarePregnancy is not implemented"))
 }
