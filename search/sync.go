@@ -46,9 +46,14 @@ func (x *Index) Rebuild(ctx context.Context, src *mpi.Index) (int, error) {
 	defer x.syncMu.Unlock()
 	var batch []Entry
 	n := 0
+	size := batchSize
+	if !x.disk {
+		// No merges in memory (see memtidy.go): fewer, larger segments.
+		size = memSegment
+	}
 	last, err := src.Snapshots(ctx, func(s mpi.Snapshot) error {
 		batch = append(batch, entryOf(s))
-		if len(batch) == batchSize {
+		if len(batch) == size {
 			if err := x.apply(batch, nil, nil); err != nil {
 				return err
 			}
@@ -212,8 +217,8 @@ func indexedAs(r index.IndexReader, e *Entry) (bool, error) {
 
 // Follow keeps the index caught up with the patient index until ctx ends,
 // checking every interval; errors are passed to report and retried. After a
-// catch-up that applied events it merges small segments (see Tidy) in
-// the background, one merge at a time, so that a long merge delays neither
+// catch-up that applied events it merges small segments (see Tidy; for
+// an index in memory, tidyMemory) in the background, one merge at a time, so that a long merge delays neither
 // the next catch-up nor the searches. It returns once its merge, if any,
 // has stopped.
 func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Duration, report func(error)) {
@@ -232,7 +237,13 @@ func (x *Index) Follow(ctx context.Context, src *mpi.Index, interval time.Durati
 			first = false
 			merging.Go(func() {
 				defer busy.Store(false)
-				if _, err := x.Tidy(ctx, false); err != nil && ctx.Err() == nil && report != nil {
+				var err error
+				if x.disk {
+					_, err = x.Tidy(ctx, false)
+				} else {
+					_, err = x.tidyMemory(ctx, src)
+				}
+				if err != nil && ctx.Err() == nil && report != nil {
 					report(err)
 				}
 			})

@@ -21,11 +21,20 @@ func runReindex(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	_, ix, closeIndex, err := openIndex(*data, false, 0)
+	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
 		return err
 	}
 	defer closeIndex()
+	if storeEncrypted(db) {
+		// Nothing on disk to rebuild: vigie serve builds the index in
+		// memory at each start.
+		if err := removeSearchDir(*data, func(msg string) { fmt.Fprintln(stderr, msg) }); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "the store is encrypted: its search index is kept in memory and rebuilt by vigie serve at each start, nothing to do")
+		return nil
+	}
 	t0 := time.Now()
 	// The index is derived: drop it whole and build it again.
 	if err := os.RemoveAll(searchDir(*data)); err != nil {

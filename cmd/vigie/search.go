@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"vigie/mpi"
 	"vigie/search"
 )
@@ -61,7 +63,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeIndex()
 	notice := func(msg string) { fmt.Fprintln(stderr, msg) }
-	sx, fresh, err := openSearchIndexOnly(*data, ix, search.Options{Skipped: func(id string, err error) {
+	sx, fresh, err := openSearchIndexOnly(*data, ix, storeEncrypted(db), search.Options{Skipped: func(id string, err error) {
 		notice(fmt.Sprintf("search index: identity %s left out: %v", id, err))
 	}}, notice)
 	if err != nil {
@@ -126,7 +128,7 @@ func searchDir(data string) string { return filepath.Join(data, "search") }
 // new or was written in another format by an older build (notice says so),
 // otherwise the events since its cursor.
 func openSearchIndex(ctx context.Context, data string, ix *mpi.Index, notice func(string)) (*search.Index, error) {
-	sx, fresh, err := openSearchIndexOnly(data, ix, search.Options{}, notice)
+	sx, fresh, err := openSearchIndexOnly(data, ix, false, search.Options{}, notice)
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +143,20 @@ func openSearchIndex(ctx context.Context, data string, ix *mpi.Index, notice fun
 // bringing it up to date (the server does that in the background): fresh
 // reports that it is new, or was written in another format (notice says
 // so) and dropped, so that it must be rebuilt (see catchUpSearch). The
-// population of opts is the patient index's.
-func openSearchIndexOnly(data string, ix *mpi.Index, opts search.Options, notice func(string)) (sx *search.Index, fresh bool, err error) {
+// population of opts is the patient index's. With memory (an encrypted
+// store: bleve writes its files in clear) the index is kept in memory
+// only, always fresh, and a folder of an index left on disk is removed.
+func openSearchIndexOnly(data string, ix *mpi.Index, memory bool, opts search.Options, notice func(string)) (sx *search.Index, fresh bool, err error) {
+	opts.Population = func() int { return max(ix.Count(), mpiMinPopulation) }
+	if memory {
+		if err := removeSearchDir(data, notice); err != nil {
+			return nil, false, err
+		}
+		sx, err = search.Open("", ix.Model(), opts)
+		return sx, true, err
+	}
 	_, statErr := os.Stat(searchDir(data))
 	fresh = statErr != nil
-	opts.Population = func() int { return max(ix.Count(), mpiMinPopulation) }
 	sx, err = search.Open(searchDir(data), ix.Model(), opts)
 	if errors.Is(err, search.ErrFormat) {
 		// The index is derived: drop it and build it again.
@@ -161,6 +172,24 @@ func openSearchIndexOnly(data string, ix *mpi.Index, opts search.Options, notice
 	}
 	return sx, fresh, nil
 }
+
+// removeSearchDir removes the search index's folder of an encrypted store,
+// if any (written in clear before the store was encrypted, or by an older
+// build): the index of an encrypted store is kept in memory only.
+func removeSearchDir(data string, notice func(string)) error {
+	if _, err := os.Stat(searchDir(data)); err != nil {
+		return nil
+	}
+	notice(fmt.Sprintf("the store is encrypted: removing the search index %s, written in clear (the index is kept in memory)", searchDir(data)))
+	if err := os.RemoveAll(searchDir(data)); err != nil {
+		return fmt.Errorf("search: remove the index in clear: %w", err)
+	}
+	return nil
+}
+
+// storeEncrypted reports whether the store is encrypted at rest: its
+// derived search index is then kept in memory only.
+func storeEncrypted(db *badger.DB) bool { return len(db.Opts().EncryptionKey) > 0 }
 
 // catchUpSearch brings a search index up to date with the patient index:
 // a rebuild when fresh, else the events since its cursor.

@@ -310,8 +310,10 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	go watch.Run(ctx)
 	// The search index is opened, not caught up: that runs in the
 	// background once the server listens (see below). An identity it
-	// cannot index is left out and logged by id, never by name.
-	sx, freshSearch, err := openSearchIndexOnly(c.Data, ix, search.Options{Skipped: func(id string, err error) {
+	// cannot index is left out and logged by id, never by name. With an
+	// encrypted store it is kept in memory and rebuilt at each start:
+	// bleve's files would hold the names in clear.
+	sx, freshSearch, err := openSearchIndexOnly(c.Data, ix, c.EncryptionKey != nil, search.Options{Skipped: func(id string, err error) {
 		log.Error("search index: an identity could not be indexed and is left out until it changes again", "identity", id, "error", err.Error())
 	}}, func(msg string) { log.Warn(msg) })
 	if err != nil {

@@ -126,9 +126,12 @@ func verifyStore(ctx context.Context, db *badger.DB, data string, w io.Writer) e
 		return err
 	}
 	fmt.Fprintf(w, "patient index and ledger: %d records linked to %d live identities, %d exams checked\n", len(records), len(live), exams)
-	if data != "" {
+	switch {
+	case data != "" && storeEncrypted(db):
+		fmt.Fprintln(w, "search index: kept in memory (encrypted store), rebuilt by vigie serve at each start")
+	case data != "":
 		if _, err := os.Stat(searchDir(data)); err == nil {
-			sx, _, err := openSearchIndexOnly(data, ix, search.Options{}, func(string) {})
+			sx, _, err := openSearchIndexOnly(data, ix, false, search.Options{}, func(string) {})
 			if err != nil {
 				return err
 			}
