@@ -51,6 +51,17 @@ type HistoryDocument struct {
 	History   *ledger.History
 	Estimate  Cumulative
 	Generated time.Time
+	// AccessCode, when set, is a patient access code printed in a box
+	// after the patient block, for the patient to pass on to the
+	// professionals of other sites.
+	AccessCode *PatientCode
+}
+
+// PatientCode is an access code made for the patient (auth.Access) and
+// when it stops working (printed in its own time zone).
+type PatientCode struct {
+	Code    string
+	Expires time.Time
 }
 
 // NewHistoryDocument builds the history of a patient from the stored exams
@@ -78,6 +89,7 @@ var historyTmpl string
 var historyTemplate = template.Must(template.New("history").Funcs(template.FuncMap{
 	"num":      frFigure,
 	"date":     frDate,
+	"datetime": func(t time.Time) string { return t.Format("02/01/2006 à 15h04") },
 	"sex":      frSex,
 	"estimate": func() string { return EstimateLabel },
 	"titles": func() map[string]string {

@@ -155,3 +155,41 @@ func ExampleHistoryDocument_WriteHTML() {
 	// <h1>Historique dosimétrique</h1>
 	// <p><strong>12 mSv (estimation)</strong> pour les examens de scanographie (PDL × coefficient k de la région) et de radiologie interventionnelle (PDS × coefficient de la région).</p>
 }
+
+// TestHistoryHTMLAccessCode: a patient access code given to the document
+// is printed in its box after the patient block, with its expiry; without
+// one there is no box.
+func TestHistoryHTMLAccessCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code *PatientCode
+		want []string
+	}{
+		{"none", nil, nil},
+		{"code", &PatientCode{Code: "K7QF-M2XD-93TB", Expires: time.Date(2025, 5, 4, 10, 30, 0, 0, time.UTC)},
+			[]string{`id="access-code"`, "Code d'accès patient", `<p class="code">K7QF-M2XD-93TB</p>`, "Valable jusqu'au 04/05/2025 à 10h30", "À remettre au patient"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, _ := historyFixture()
+			doc.AccessCode = tc.code
+			var b bytes.Buffer
+			if err := doc.WriteHTML(&b); err != nil {
+				t.Fatal(err)
+			}
+			html := b.String()
+			if has := strings.Contains(html, `id="access-code"`); has != (tc.code != nil) {
+				t.Fatalf("access code box present %v, want %v", has, tc.code != nil)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(html, w) {
+					t.Errorf("history HTML lacks %q", w)
+				}
+			}
+			if tc.code != nil {
+				if p, c, s := strings.Index(html, `id="patient"`), strings.Index(html, `id="access-code"`), strings.Index(html, `id="radiology"`); !(p < c && c < s) {
+					t.Errorf("order patient %d, code %d, first section %d", p, c, s)
+				}
+			}
+		})
+	}
+}

@@ -409,12 +409,12 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	if p.Role == auth.RoleRegionalVigilance {
 		reviews, err = s.Index.Reviews(ctx, offset+size+1)
 	} else {
-		// Site vigilance: the reviews of a record of its sites, or of a
-		// candidate matched on one.
+		// Site vigilance: the reviews it may see (reviewVisible); the
+		// whole queue is read, then filtered.
 		reviews, err = s.Index.Reviews(ctx, 0)
-		reviews = slices.DeleteFunc(reviews, func(r mpi.Review) bool {
-			return !p.HasSite(r.Record.Authority) && !p.HasSite(r.Matched.Authority)
-		})
+		if err == nil {
+			reviews, err = s.visibleReviews(ctx, p, reviews, offset+size+1)
+		}
 	}
 	if err != nil {
 		return nil, ConnectError(err)
@@ -517,31 +517,86 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	return connect.NewResponse(out), nil
 }
 
-// reviewInScope checks that site vigilance may decide a pending review:
-// its record or its candidate's matched record is of one of its sites.
-// A review that is not pending is left to Decide to refuse.
+// visibleReviews keeps, in order, up to limit of the reviews p may see.
+func (s *IdentityService) visibleReviews(ctx context.Context, p *auth.Principal, reviews []mpi.Review, limit int) ([]mpi.Review, error) {
+	out := reviews[:0]
+	for i := range reviews {
+		if len(out) >= limit {
+			break
+		}
+		ok, err := s.reviewVisible(ctx, p, &reviews[i])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, reviews[i])
+		}
+	}
+	return out, nil
+}
+
+// reviewVisible reports whether p may see and decide review r: regional
+// vigilance every review; site vigilance a review whose record is of one
+// of its sites, or whose record's identity or candidate identity (as they
+// are now, after merges) holds a record of one of its sites; any other
+// role none. An identity that no longer exists counts for nothing; any
+// other error refuses.
+func (s *IdentityService) reviewVisible(ctx context.Context, p *auth.Principal, r *mpi.Review) (bool, error) {
+	switch p.Role {
+	case auth.RoleRegionalVigilance:
+		return true, nil
+	case auth.RoleVigilance:
+	default:
+		return false, nil
+	}
+	if p.HasSite(r.Record.Authority) {
+		return true, nil
+	}
+	for _, id := range []mpi.ID{r.Identity, r.Candidate} {
+		ident, err := s.Index.Get(ctx, id)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if anyMember(&ident, p.HasSite) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reviewInScope checks that the caller may decide review id
+// (reviewVisible). A review out of its scope is not found, with the same
+// answer as a review that does not exist; one in scope but already
+// decided is left to Decide to refuse.
 func (s *IdentityService) reviewInScope(ctx context.Context, id uint64) error {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
 		return denied("", "no authenticated principal")
 	}
-	if p.Role == auth.RoleRegionalVigilance {
-		return nil
+	notFound := vigie.Errorf(vigie.ENOTFOUND, "review %d does not exist", id)
+	r, err := s.Index.Review(ctx, id)
+	if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+		return notFound
 	}
-	reviews, err := s.Index.Reviews(ctx, 0)
 	if err != nil {
 		return err
 	}
-	for _, r := range reviews {
-		if r.ID == id {
-			if p.HasSite(r.Record.Authority) || p.HasSite(r.Matched.Authority) {
-				audit.SetBasis(ctx, string(auth.BasisSite))
-				return nil
-			}
-			break
-		}
+	ok, err = s.reviewVisible(ctx, p, &r)
+	if err != nil {
+		return err
 	}
-	return vigie.Errorf(vigie.ENOTFOUND, "review %d is not pending", id)
+	if !ok {
+		return notFound
+	}
+	if p.Role == auth.RoleRegionalVigilance {
+		audit.SetBasis(ctx, string(auth.BasisRegional))
+	} else {
+		audit.SetBasis(ctx, string(auth.BasisSite))
+	}
+	return nil
 }
 
 // Link moves a source record into an identity.

@@ -106,6 +106,7 @@ func newServerFixtureDisk(t testing.TB, free func(dir string) (int64, error)) *s
 		{"dr-a", auth.RoleClinician, []string{siteA}},
 		{"iv-team", auth.RoleRegionalVigilance, nil},
 		{"iv-a", auth.RoleVigilance, []string{siteA}},
+		{"iv-b", auth.RoleVigilance, []string{siteB}},
 		{"physicist-a", auth.RolePhysicist, []string{siteA}},
 		{"physicist-b", auth.RolePhysicist, []string{siteB}},
 		{"admin", auth.RoleAdmin, nil},

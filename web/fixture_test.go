@@ -134,7 +134,8 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	}
 	// The clinician of the existing tests works at every site; the
 	// clinician "clinician-site" at the busiest one only (the care
-	// relationship's test); vigilance is regional.
+	// relationship's test), "clinician-elsewhere" at a site of no
+	// patient; vigilance is regional.
 	var every []string
 	for s := range perSite {
 		every = append(every, s)
@@ -144,7 +145,8 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 		role auth.Role
 		auth []string
 	}{{"clinician", auth.RoleClinician, every}, {"clinician-site", auth.RoleClinician, []string{c.site}},
-		{"vigilance", auth.RoleRegionalVigilance, nil}, {"physicist", auth.RolePhysicist, []string{c.site}}} {
+		{"vigilance", auth.RoleRegionalVigilance, nil}, {"physicist", auth.RolePhysicist, []string{c.site}},
+		{"clinician-elsewhere", auth.RoleClinician, []string{elsewhereSite}}} {
 		secret, _, err := keys.Create(k.role, k.auth, "web-test-"+k.name, time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -175,6 +177,10 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	c.url, c.client = srv.URL, srv.Client()
 	return c
 }
+
+// elsewhereSite is the site of the "clinician-elsewhere" key: no
+// generated record is of it.
+const elsewhereSite = "1.2.250.1.999.9.9"
 
 // bearer authenticates a Connect client as the given token.
 func bearer(token string) connect.UnaryInterceptorFunc {

@@ -10,6 +10,7 @@ import (
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc/audit"
+	"vigie/rpc/auth"
 	"vigie/sites"
 )
 
@@ -21,11 +22,15 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("history", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	html := fs.Bool("html", false, "the printable French document (HTML) with cumulative totals and the effective-dose estimate")
+	withCode := fs.Bool("access-code", false, "with --html: make a patient access code (valid 72 hours) and print it in a box, for the patient to pass on")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErr("give one identity id")
+	}
+	if *withCode && !*html {
+		return usageErr("--access-code goes with --html")
 	}
 	id, err := mpi.ParseID(fs.Arg(0))
 	if err != nil {
@@ -46,6 +51,9 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
 	}
 	read := operatorRead{Verb: "history", What: "dose history of identity " + id.String(), Identities: []string{ident.ID.String()}}
+	if *withCode {
+		read.What += ", with a new patient access code"
+	}
 	for _, k := range keys {
 		read.Records = append(read.Records, audit.Record{Authority: k.Authority, LocalID: k.LocalID})
 	}
@@ -67,6 +75,14 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	doc := dosimetry.NewHistoryDocument(dosimetry.PatientBlock{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
 		BirthDate: g.BirthDate, Sex: g.Sex}, es, names, dosimetry.DefaultTable(), dosimetry.DefaultCoefficients(), time.Now())
 	if *html {
+		if *withCode {
+			actor, _ := cliActor()
+			code, c, err := auth.NewAccess(db).CreateCode(ident.ID.String(), actor, 0)
+			if err != nil {
+				return err
+			}
+			doc.AccessCode = &dosimetry.PatientCode{Code: code, Expires: c.Expires.Local()}
+		}
 		return doc.WriteHTML(stdout)
 	}
 	return doc.WriteText(stdout)

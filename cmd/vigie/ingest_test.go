@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,6 +55,24 @@ func TestIngestHistoryExport(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "<html") || !strings.Contains(out.String(), rows[1][9][:3]) {
 		t.Errorf("the HTML history lacks the document or the DLP %s", rows[1][9])
+	}
+	// With a patient access code, printed in its box; never in the text.
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"history", "--data", data, "--html", "--access-code", id}, true},
+		{[]string{"history", "--data", data, "--access-code", id}, false},
+	} {
+		out.Reset()
+		errb.Reset()
+		code := run(tc.args, &out, &errb)
+		if (code == 0) != tc.ok {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errb.String())
+		}
+		if tc.ok && !regexp.MustCompile(`<p class="code">[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}</p>`).MatchString(out.String()) {
+			t.Errorf("%v: no access code box in the HTML history", tc.args)
+		}
 	}
 	// Ingesting the same file again counts nothing twice.
 	out.Reset()

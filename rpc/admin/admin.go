@@ -41,6 +41,11 @@ type Service struct {
 	// Log receives the creations and approvals of keys (ids, roles and
 	// principals' names, never secrets); nil discards them.
 	Log *slog.Logger
+	// InSites reports whether an identity named in the audit trail (by
+	// its id, as entries name it) holds, as it is now, a record of one of
+	// p's sites: QueryAudit shows site vigilance only such entries. Nil
+	// refuses every site vigilance query.
+	InSites func(ctx context.Context, p *auth.Principal, identity string) (bool, error)
 }
 
 var _ vigiev1connect.AdminServiceHandler = (*Service)(nil)
@@ -123,7 +128,12 @@ func (s *Service) ApproveApiKey(ctx context.Context, req *connect.Request[v1.App
 	return connect.NewResponse(&v1.ApproveApiKeyResponse{Key: keyMessage(k)}), nil
 }
 
-// QueryAudit implements the RPC.
+// QueryAudit implements the RPC. Admin and regional vigilance read the
+// whole trail; site vigilance the entries naming an identity that holds
+// a record of its sites (InSites) or a record of its sites, each shown
+// with only those identities and records (the hash shown is the stored
+// entry's), newest first among the newest maxAuditLimit entries of the
+// query; an identity out of its scope is not found.
 func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryAuditRequest]) (*connect.Response[v1.QueryAuditResponse], error) {
 	m := req.Msg
 	limit := int(m.GetLimit())
@@ -143,22 +153,45 @@ func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryA
 	if given != 1 {
 		return nil, connectError(vigie.Invalid("identity_id", "give exactly one of identity_id, record or principal"))
 	}
+	p, _ := auth.PrincipalFrom(ctx)
+	scope, err := s.auditScope(ctx, p)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	fetch := limit
+	if scope != nil {
+		// Site vigilance: the newest entries, filtered down to limit.
+		fetch = maxAuditLimit
+	}
 	var entries []audit.Entry
-	var err error
 	switch {
 	case m.GetIdentityId() != "":
-		entries, err = s.Trail.ByIdentity(m.GetIdentityId(), limit)
+		if scope != nil {
+			ok, err := scope.identity(m.GetIdentityId())
+			if err != nil {
+				return nil, connectError(err)
+			}
+			if !ok {
+				return nil, connectError(vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", m.GetIdentityId()))
+			}
+		}
+		entries, err = s.Trail.ByIdentity(m.GetIdentityId(), fetch)
 	case rec != nil:
 		if rec.GetAuthority() == "" || rec.GetLocalId() == "" {
 			return nil, connectError(vigie.Invalid("record", "authority and local_id are required"))
 		}
 		audit.TouchRecord(ctx, rec.GetAuthority(), rec.GetLocalId())
-		entries, err = s.Trail.ByRecord(audit.Record{Authority: rec.GetAuthority(), LocalID: rec.GetLocalId()}, limit)
+		entries, err = s.Trail.ByRecord(audit.Record{Authority: rec.GetAuthority(), LocalID: rec.GetLocalId()}, fetch)
 	default:
-		entries, err = s.Trail.ByUser(m.GetPrincipal(), limit)
+		entries, err = s.Trail.ByUser(m.GetPrincipal(), fetch)
 	}
 	if err != nil {
 		return nil, connectError(err)
+	}
+	if scope != nil {
+		if entries, err = scope.filter(entries, limit); err != nil {
+			return nil, connectError(err)
+		}
 	}
 	out := &v1.QueryAuditResponse{}
 	for _, e := range entries {

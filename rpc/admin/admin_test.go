@@ -28,6 +28,7 @@ type fixture struct {
 	admin  string // an admin key's secret
 	iv     string // a vigilance key's secret
 	doctor string // a clinician key's secret
+	siteIV string // a site vigilance key's secret
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -46,6 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	f.admin, _, _ = keys.Create(auth.RoleAdmin, nil, "root", time.Hour)
 	f.iv, _, _ = keys.Create(auth.RoleRegionalVigilance, nil, "iv-team", time.Hour)
 	f.doctor, _, _ = keys.Create(auth.RoleClinician, []string{"1.2.3"}, "dr-martin", time.Hour)
+	f.siteIV, _, _ = keys.Create(auth.RoleVigilance, []string{"1.2.3"}, "iv-site", time.Hour)
 	mux := http.NewServeMux()
 	mux.Handle(vigiev1connect.NewAdminServiceHandler(&Service{Keys: keys, Trail: trail, Sites: sites.Open(db)},
 		connect.WithInterceptors(auth.NewInterceptor(keys, auth.DefaultPolicy(), trail, nil))))
@@ -82,7 +84,7 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Errorf("ingest key listing keys: %v, want permission_denied", err)
 	}
 	list, err := call(t, f.client.ListApiKeys, f.admin, &v1.ListApiKeysRequest{})
-	if err != nil || len(list.GetKeys()) != 4 {
+	if err != nil || len(list.GetKeys()) != 5 {
 		t.Fatalf("list = %v, %v", list, err)
 	}
 	revoked, err := call(t, f.client.RevokeApiKey, f.admin, &v1.RevokeApiKeyRequest{Id: k.GetId()})
@@ -94,8 +96,8 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 	active, _ := call(t, f.client.ListApiKeys, f.admin, &v1.ListApiKeysRequest{})
 	all, _ := call(t, f.client.ListApiKeys, f.admin, &v1.ListApiKeysRequest{IncludeInactive: true})
-	if len(active.GetKeys()) != 3 || len(all.GetKeys()) != 4 {
-		t.Errorf("active %d, all %d; want 3, 4", len(active.GetKeys()), len(all.GetKeys()))
+	if len(active.GetKeys()) != 4 || len(all.GetKeys()) != 5 {
+		t.Errorf("active %d, all %d; want 4, 5", len(active.GetKeys()), len(all.GetKeys()))
 	}
 	// The secret is in no stored value, audit trail included.
 	err = f.db.View(func(txn *badger.Txn) error {
@@ -164,6 +166,10 @@ func TestAdminErrors(t *testing.T) {
 		}, connect.CodeInvalidArgument, "limit"},
 		{"clinician may not query the trail", func() error {
 			_, err := call(t, f.client.QueryAudit, f.doctor, &v1.QueryAuditRequest{IdentityId: "I1"})
+			return err
+		}, connect.CodePermissionDenied, ""},
+		{"site vigilance without a scope check reads nothing", func() error {
+			_, err := call(t, f.client.QueryAudit, f.siteIV, &v1.QueryAuditRequest{Principal: "dr-martin"})
 			return err
 		}, connect.CodePermissionDenied, ""},
 		{"vigilance may not create keys", func() error {

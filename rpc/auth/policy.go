@@ -33,7 +33,9 @@ func (p Policy) Allows(procedure string, role Role) bool {
 //     both approve keys and list the break-the-glass accesses;
 //   - physicist reads dose data, runs alerts and NRD surveys of its sites;
 //   - admin manages keys, sites and reads the audit trail (AdminService),
-//     and reads no patient data; vigilance may query the audit trail too;
+//     and reads no patient data; vigilance may query the audit trail too
+//     (site vigilance the entries about its sites' identities and records:
+//     the handler filters);
 //   - every role may ask who it is (SessionService.WhoAmI). The sites'
 //     names reach every role inside the answers (dose pages, restricted
 //     search results), not through the registry itself.

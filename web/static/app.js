@@ -105,7 +105,8 @@ var V = (function () {
         review: may('IdentityService', 'ListReviews'),
         nrd: may('DoseService', 'EvaluateNrd'),
         dose: may('DoseService', 'GetDoseHistory'),
-        alerts: may('DoseService', 'ListAlerts')
+        alerts: may('DoseService', 'ListAlerts'),
+        accessCode: may('AccessService', 'CreateAccessCode')
       };
       can.analytics = can.nrd || can.alerts;
       state.me = { name: me.name || '', role: me.role || '' };

@@ -181,6 +181,10 @@
       h('dt', null, 'Prénom(s)'), h('dd', { 'data-field': 'firstNames' }, p.firstNames || '—'),
       h('dt', null, 'Date de naissance'), h('dd', { 'data-field': 'birthDate' }, V.date(p.birthDate) || '—'),
       h('dt', null, 'Sexe'), h('dd', { 'data-field': 'sex' }, sexes[p.sex] || 'Non renseigné')));
+    // The staff of one of the patient's sites (or identity vigilance) may
+    // hand the patient a code; a caller who opened the patient with a code
+    // or an emergency reason is not offered it (the server refuses it too).
+    if (V.state.can.accessCode && !V.state.basis[hist.identityId]) body.append(accessCodeBlock(hist.identityId));
     var chart = timeline(hist);
     if (chart) body.append(h('figure', { class: 'chart no-print' }, chart, h('figcaption', { class: 'legend' },
       'Frise des examens par type et produit dose·longueur (PDL) cumulé des scanners, parties TDM de médecine nucléaire comprises. Les chiffres exacts sont dans les tableaux.')));
@@ -222,6 +226,30 @@
         'Historique dosimétrique — ' + who + ' — né(e) le ' + (V.date(p.birthDate) || '—') + ' — ' + (sexes[p.sex] || 'sexe non renseigné'))))),
       h('tbody', null, h('tr', null, h('td', null, body))));
     root.append(sheet);
+  }
+
+  // accessCodeBlock offers to make a patient access code
+  // (AccessService.CreateAccessCode) and shows it, with its expiry, in a
+  // box that is printed with the history for the patient to pass on.
+  function accessCodeBlock(id) {
+    var out = h('div', { id: 'access-code-box' });
+    var make = h('button', { type: 'button', id: 'access-code-make', onclick: function () {
+      V.clearAlert();
+      V.say('Génération du code d\'accès…');
+      make.disabled = true;
+      V.call('AccessService', 'CreateAccessCode', { identityId: id }, 'care').then(function (res) {
+        V.say('');
+        make.disabled = false;
+        out.textContent = '';
+        out.append(h('div', { class: 'access-code', id: 'access-code', role: 'status' },
+          h('p', { class: 'access-code-title' }, 'Code d\'accès patient'),
+          h('p', { class: 'access-code-value', 'data-field': 'code' }, res.code),
+          h('p', { 'data-field': 'expires' }, 'Valable jusqu\'au ' + V.time(res.expires) + '.'),
+          h('p', null, 'À remettre au patient : il le donne au professionnel de santé d\'un autre établissement qui doit consulter son dossier. ' +
+            'Ce code ne sera plus affiché ; un nouveau code peut être généré à tout moment.')));
+      }, function (e) { make.disabled = false; V.fail(e); });
+    } }, 'Générer un code d\'accès patient');
+    return h('div', null, h('p', { class: 'buttons no-print' }, make), out);
   }
 
   // ---- Analyse de dose ----
