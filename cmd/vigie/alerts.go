@@ -28,11 +28,8 @@ func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
 	write := fs.String("write", "", "write the default thresholds to this file, for the site to edit and pass to alerts scan --config")
 	writeCoef := fs.String("write-coefficients", "", "write the shipped effective-dose coefficients to this file, for the physicist to complete")
 	force := fs.Bool("force", false, "with --write or --write-coefficients, overwrite an existing file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *writeCoef != "" {
 		if err := writeNew(*writeCoef, dosimetry.DefaultCoefficientsJSON(), *force); err != nil {
@@ -69,11 +66,8 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.Identity, "identity", "", "only the per-patient alerts of this regional identity")
 	record := fs.String("record", "", "only the alerts of this source record, AUTHORITY/LOCAL_ID")
 	asJSON := fs.Bool("json", false, "write the alerts as JSON, acknowledgements included")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *record != "" {
 		auth, local, ok := strings.Cut(*record, "/")
@@ -130,11 +124,8 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	config := fs.String("config", "", "alert thresholds (JSON over the defaults; default: the shipped defaults)")
 	coefFile := fs.String("coefficients", "", "effective-dose coefficients (JSON; default: the shipped ones)")
 	identities := fs.Bool("identities", true, "use the patient index: group source records into patients, and take ages the DICOM header lacks (false: one source record is one patient)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	tab, nrd, err := af.tables()
 	if err != nil {
@@ -190,11 +181,8 @@ func runAlertsAck(args []string, stdout, stderr io.Writer) error {
 	id := fs.String("id", "", "alert id, as alerts list shows it (required)")
 	actor := fs.String("actor", "", "who acknowledges (required)")
 	comment := fs.String("comment", "", "what was done or decided (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if strings.TrimSpace(*id) == "" {
 		return usageErr("--id is required")

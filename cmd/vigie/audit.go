@@ -157,11 +157,8 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
 	anchorFile := fs.String("anchor", "", "the anchor file vigie serve --audit-anchor wrote: check that the trail still holds every head anchored there (a truncated tail, a removed or rewritten entry)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	var wantSeq uint64
 	var wantHash []byte
@@ -364,11 +361,8 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "fhir-auditevent", "output format: fhir-auditevent (FHIR R4 AuditEvent, NDJSON)")
 	sinceFlag := fs.String("since", "", "first day exported, YYYY-MM-DD, or a duration back from now such as 24h (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *format != "fhir-auditevent" {
 		return vigie.Invalid("format", "%q: the one format is fhir-auditevent", *format)

@@ -23,11 +23,8 @@ func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit break-glass", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	sinceFlag := fs.String("since", "", "first day listed, YYYY-MM-DD, or a duration back from now such as 168h (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	since, err := parseSince(*sinceFlag, time.Now())
 	if err != nil {

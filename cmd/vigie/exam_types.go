@@ -24,11 +24,8 @@ func runExamTypes(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")
 	site := fs.String("site", "", "with --data: only this site's exams")
 	top := fs.Int("top", 20, "with --data: how many unmapped descriptions to show")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultTableJSON(), *force)

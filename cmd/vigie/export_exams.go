@@ -57,11 +57,8 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	events := fs.String("events", "", "also write one row per CT irradiation event (CTDIvol, DLP, scan length, kVp, mA, mAs, protocol) to this file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {

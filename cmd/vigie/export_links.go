@@ -18,11 +18,8 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export links", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {

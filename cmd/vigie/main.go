@@ -118,3 +118,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// parseNoArgs is parseFlags for the verbs that take flags only: a word
+// left after the flags is a usage error rather than silently ignored (a
+// value given without its flag name, or a flag after a stray word, which
+// the flag package stops parsing at).
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -121,11 +121,8 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) (err error) {
 	q := addQueryFlags(fs)
 	asJSON := fs.Bool("json", false, "write the evaluations as JSON (with the per-patient records)")
 	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	evs, err := af.evaluate(*q, *fromIndex)
 	if err != nil {
@@ -204,11 +201,8 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	out := fs.String("out", "", "file to write (default: standard output)")
 	class := fs.String("class", "", "paediatric class of a child survey, as nrd evaluate names it (\"1–5 ans\")")
 	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index (the ledger keeps neither)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if q.Site == "" || q.ExamType == "" || q.From == "" || q.To == "" {
 		return usageErr("--site, --exam-type, --from and --to are required: a survey is one site, device and exam type over a period")
@@ -291,11 +285,8 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	nrdFile := fs.String("nrd", "", "check the site's NRD file and show the shipped table it completes or corrects")
 	write := fs.String("write", "", "write the shipped NRD table to this file, for the physicist to complete")
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultNRDJSON(), *force)

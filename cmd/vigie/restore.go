@@ -29,11 +29,8 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder to restore into: new or empty (required)")
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the backups' key (default: the store's key, --encryption-key-file)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")

@@ -24,11 +24,8 @@ func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
 	asOfFlag := fs.String("as-of", "", "the day the deadlines are compared with, YYYY-MM-DD (default: today; a later day previews, its token purges nothing before that day)")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")
@@ -95,11 +92,8 @@ func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	confirm := fs.String("confirm", "", "the confirmation token printed by vigie retention report (required): the purge removes exactly the list it confirmed, and refuses if the list changed")
 	actor := fs.String("actor", "", "who confirms the purge (required): recorded in the audit trail, the tombstones and the events")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case *data == "":

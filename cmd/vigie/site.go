@@ -28,11 +28,8 @@ func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 	var aes, hl7 multiFlag
 	fs.Var(&aes, "ae", "DICOM AE title of one of its modalities or PACS; repeatable")
 	fs.Var(&hl7, "hl7", "HL7 v2 sending facility id (MSH-4); repeatable")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	s.AETitles, s.HL7Senders = aes, hl7
 	db, err := openDataStore(*data, false)
@@ -51,11 +48,8 @@ func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 func runSiteList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site list", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, err := openDataStore(*data, true)
 	if err != nil {
@@ -84,11 +78,8 @@ func runSiteRename(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
 	name := fs.String("name", "", "its new name (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *authority == "" {
 		return vigie.Invalid("authority", "required")
@@ -110,11 +101,8 @@ func runSiteRemove(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site remove", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *authority == "" {
 		return vigie.Invalid("authority", "required")

@@ -41,11 +41,8 @@ func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 	expires := fs.String("expires", "90d", "lifetime of the key: days (90d) or a Go duration (36h)")
 	var authorities multiFlag
 	fs.Var(&authorities, "authority", "site (assigning authority, OID) the key acts for; repeatable; required for every role but admin and regional_vigilance")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *role == "" {
 		return vigie.Invalid("role", "required (ingest, clinician, vigilance, regional_vigilance, physicist or admin)")
@@ -96,11 +93,8 @@ func parseLifetime(s string) (time.Duration, error) {
 func runTokenList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token list", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, err := openDataStore(*data, true)
 	if err != nil {
@@ -132,11 +126,8 @@ func runTokenRevoke(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token revoke", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	id := fs.String("id", "", "id of the key to revoke, as `vigie token list` shows it (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *id == "" {
 		return vigie.Invalid("id", "required (vigie token list shows the ids)")

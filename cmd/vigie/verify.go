@@ -29,11 +29,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")
