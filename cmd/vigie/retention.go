@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"vigie/mpi"
 	"vigie/retention"
 	"vigie/rpc/audit"
-	"vigie/store"
 )
 
 func init() {
@@ -27,9 +25,6 @@ func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
 	asOf := time.Now().UTC()
 	if *asOfFlag != "" {
 		t, err := time.Parse(time.DateOnly, *asOfFlag)
@@ -38,16 +33,9 @@ func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 		}
 		asOf = t
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
 	}
 	defer db.Close()
 	rep, err := retention.Build(db, asOf)
@@ -106,16 +94,9 @@ func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	if _, err := retention.ParseToken(*confirm); err != nil {
 		return usageErr("--confirm: %v", err)
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
 	}
 	defer db.Close()
 	trail, err := audit.Open(db)

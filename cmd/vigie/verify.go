@@ -32,19 +32,9 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store?)", err)
 	}
 	defer db.Close()
 	return verifyStore(context.Background(), db, *data, stdout)
