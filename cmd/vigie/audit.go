@@ -28,6 +28,22 @@ func init() {
 	register(verb{name: "audit export", summary: "write the audit entries since a date as FHIR AuditEvent resources, one JSON per line (NDJSON), for the region's SIEM", run: runAuditExport})
 }
 
+// openTrail opens the audit trail of the existing store in data, for the
+// verbs that read or export it: a mistyped --data is an error rather than
+// a new, empty trail (openDataStore). closeTrail closes the trail, then
+// the store.
+func openTrail(data string) (trail *audit.Log, closeTrail func(), err error) {
+	db, err := openDataStore(data, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if trail, err = audit.Open(db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return trail, func() { trail.Close(); db.Close() }, nil
+}
+
 func runAudit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
@@ -59,16 +75,11 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if *limit < 0 {
 		return vigie.Invalid("limit", "must be 0 or more, got %d", *limit)
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	var entries []audit.Entry
 	switch {
 	case *identity != "":
@@ -175,16 +186,11 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 			return vigie.Invalid("head", "%q is not SEQ:HASH as verify prints it (a sequence and 64 hex digits)", *head)
 		}
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	rep, err := trail.Verify()
 	if err != nil {
 		return err
@@ -371,16 +377,11 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	// The trail names who read which patient: its export is itself a read.
 	if err := (operatorRead{Verb: "audit export", What: "audit entries since " + since.Format(time.RFC3339) + " as " + *format}).record(trail); err != nil {
 		return err
