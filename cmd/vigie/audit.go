@@ -386,15 +386,11 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	if err := (operatorRead{Verb: "audit export", What: "audit entries since " + since.Format(time.RFC3339) + " as " + *format}).record(trail); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	n := 0
@@ -407,10 +403,8 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return err
-		}
+	if err := closeOut(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "%d audit events since %s\n", n, since.Format(time.RFC3339))
 	return nil

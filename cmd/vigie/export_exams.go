@@ -74,15 +74,11 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := (operatorRead{Verb: "export exams", What: what}).recordIn(db); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	identities := map[ledger.SourceKey]string{}
 	if err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
 		identities[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
@@ -95,10 +91,8 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := exportExams(context.Background(), led, identity, w); err != nil {
 		return err
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return err
-		}
+	if err := closeOut(); err != nil {
+		return err
 	}
 	if *events == "" {
 		return nil

@@ -239,27 +239,20 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	if err := auditNRDExport(af, *q); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		// Check validity before creating the file, so that a refused
-		// survey leaves nothing behind.
-		if !evs[0].Valid {
-			return dosimetry.WriteIRSN(io.Discard, evs[0])
-		}
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	// Check validity before creating the file, so that a refused survey
+	// leaves nothing behind.
+	if *out != "" && !evs[0].Valid {
+		return dosimetry.WriteIRSN(io.Discard, evs[0])
 	}
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
 	if err := dosimetry.WriteIRSN(w, evs[0]); err != nil {
 		return err
 	}
-	if f != nil {
-		return f.Close()
-	}
-	return nil
+	return closeOut()
 }
 
 // useDemographics has ev read the survey patients' sex and age from the

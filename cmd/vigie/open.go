@@ -118,3 +118,19 @@ func openOffline(data, keyFile string) (*badger.DB, error) {
 	}
 	return db, nil
 }
+
+// createOutput is where a verb with an --out flag writes: the file at
+// path, created (or truncated), or stdout when path is "". closeOut closes
+// the file (nil for stdout); the verb defers it for its error paths and
+// calls it once more at the end, so that a failed final write (a full
+// disk) is reported instead of lost in the deferred close.
+func createOutput(path string, stdout io.Writer) (w io.Writer, closeOut func() error, err error) {
+	if path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
