@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
@@ -97,7 +96,7 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(as)
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "id\tdate\tsite\tpatient record\tkind\tstatus\tmessage")
 	for _, a := range as {
 		status := "open"

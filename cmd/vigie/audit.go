@@ -13,7 +13,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -113,7 +112,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "SEQ\tTIME\tPRINCIPAL\tROLE\tAUTHORITIES\tOPERATION\tRESULT\tPURPOSE\tIDENTITIES\tRECORDS")
 	for _, e := range entries {
 		var recs []string

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"vigie"
@@ -46,7 +45,7 @@ func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	if err := read.recordIn(db); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "TIME\tPRINCIPAL\tSITES\tIDENTITY\tPATIENT SITES\tOPERATION\tREASON")
 	for _, bg := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", bg.Time.Format(time.RFC3339), bg.Principal, orDash(strings.Join(bg.Authorities, ",")),

@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
@@ -38,7 +37,7 @@ func runExamTypes(args []string, stdout, stderr io.Writer) error {
 		return classifyLedger(af, tab, *site, *top, stdout)
 	}
 	fmt.Fprintf(stdout, "mapping table %s: %d exam types, %d rules\n\n", tab.Version, len(tab.Types), len(tab.Rules))
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "code\tlabel\tkind\tregion\tNRD entries")
 	for _, et := range tab.Types {
 		n, with := 0, 0

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -154,7 +153,7 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 		}
 		fmt.Fprintf(w, "%s | %s | %s (%s) | %s | %s to %s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
 			pop, orAll(e.From), orAll(e.To), e.Patients, status)
-		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		tw := newTable(w)
 		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison\tsource")
 		for _, s := range e.Stats {
 			cmp := "below the guide value"
@@ -295,7 +294,7 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s\n%s; %s\n", nrd.Source.Decision, nrd.Source.Approval, nrd.Source.Journal)
 	fmt.Fprintf(stdout, "survey: at least %d adults or %d children (adult from %v years)\n\n", nrd.Survey.MinAdults, nrd.Survey.MinChildren, nrd.Survey.AdultAge)
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "exam type\tpopulation\tindicator\tunit\tNRD\tVGD\tsource or note")
 	for _, e := range nrd.Entries {
 		pop := string(e.Population)

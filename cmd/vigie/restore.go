@@ -16,15 +16,9 @@ func init() {
 	register(verb{name: "restore", summary: "restore backups (a full one, then its incrementals in order) into a new or empty folder, checked before it is installed", run: runRestore})
 }
 
-// fileList is a repeatable flag.
-type fileList []string
-
-func (l *fileList) String() string     { return strings.Join(*l, ",") }
-func (l *fileList) Set(s string) error { *l = append(*l, s); return nil }
-
 func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", stderr)
-	var in fileList
+	var in multiFlag
 	fs.Var(&in, "in", "backup file; repeat it: the full backup first, then its incrementals in the order they were taken (required)")
 	data := fs.String("data", "", "folder to restore into: new or empty (required)")
 	keyFile := encryptionKeyFlag(fs)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"vigie"
 	"vigie/sites"
@@ -60,7 +59,7 @@ func runSiteList(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "authority\tname\tae titles\thl7 senders\tjoined\tnamed by")
 	for _, s := range ss {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Authority, s.Name, orDash(strings.Join(s.AETitles, ",")),

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -21,16 +20,6 @@ func init() {
 	register(verb{name: "token create", summary: "create an API key (prints its secret, once, on the last line)", run: runTokenCreate})
 	register(verb{name: "token list", summary: "list API keys (never their secrets)", run: runTokenList})
 	register(verb{name: "token revoke", summary: "revoke an API key at once", run: runTokenRevoke})
-}
-
-// multiFlag is a flag that may be repeated (--authority A --authority B).
-type multiFlag []string
-
-func (m *multiFlag) String() string { return strings.Join(*m, ",") }
-
-func (m *multiFlag) Set(v string) error {
-	*m = append(*m, v)
-	return nil
 }
 
 func runTokenCreate(args []string, stdout, stderr io.Writer) error {
@@ -106,7 +95,7 @@ func runTokenList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tNAME\tROLE\tAUTHORITIES\tCREATED\tEXPIRES\tSTATUS")
 	for _, k := range keys {
 		status := "active"
@@ -161,6 +150,7 @@ func openDataStore(dir string, mustExist bool) (*badger.DB, error) {
 	return db, nil
 }
 
+// orDash is s, or "-" for an empty cell of a table (newTable).
 func orDash(s string) string {
 	if s == "" {
 		return "-"
