@@ -3,13 +3,11 @@ package dosimetry
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strings"
 
-	"vigie"
 	"vigie/ledger"
 )
 
@@ -71,30 +69,25 @@ func DefaultCoefficientsJSON() []byte { return bytes.Clone(defaultCoefficientsJS
 
 // DefaultCoefficients returns the embedded coefficients.
 func DefaultCoefficients() *Coefficients {
-	c, err := LoadCoefficients(bytes.NewReader(defaultCoefficientsJSON))
-	if err != nil {
-		panic("dosimetry: embedded effective-dose coefficients are invalid: " + err.Error())
-	}
-	return c
+	return mustLoadEmbedded(defaultCoefficientsJSON, LoadCoefficients)
 }
 
 // LoadCoefficients reads and validates a coefficients file.
 func LoadCoefficients(r io.Reader) (*Coefficients, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	var c Coefficients
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("coefficients", "is not valid JSON of the coefficients layout: %v", err))
+	const file coefficientFile = "coefficients"
+	c, err := decodeCoefficientFile[Coefficients](r, file, "coefficients", "coefficients")
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range []struct {
 		name, unit string
 		set        *CoefficientSet
 	}{{"ct", "mSv/(mGy.cm)", &c.CT}, {"dap", "mSv/(Gy.cm2)", &c.DAP}} {
 		if s.set.Unit != s.unit {
-			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+".unit", "%q must be %s", s.set.Unit, s.unit))
+			return nil, file.invalid(s.name+".unit", "%q must be %s", s.set.Unit, s.unit)
 		}
 		if strings.TrimSpace(s.set.Source) == "" {
-			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+".source", "is required: an estimate names its coefficients' source"))
+			return nil, file.invalid(s.name+".source", "is required: an estimate names its coefficients' source")
 		}
 		for _, m := range []struct {
 			f string
@@ -102,7 +95,7 @@ func LoadCoefficients(r io.Reader) (*Coefficients, error) {
 		}{{"regions", s.set.Regions}, {"exam_types", s.set.ExamTypes}} {
 			for k, v := range m.m {
 				if v != nil && (*v <= 0 || *v > 1 || math.IsNaN(*v)) {
-					return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(s.name+"."+m.f+"."+k, "%v is not a coefficient (0 < k ≤ 1)", *v))
+					return nil, file.invalid(s.name+"."+m.f+"."+k, "%v is not a coefficient (0 < k ≤ 1)", *v)
 				}
 			}
 		}
@@ -113,27 +106,27 @@ func LoadCoefficients(r io.Reader) (*Coefficients, error) {
 		c.CTPaediatric.AdultFromYears = 18
 	}
 	if c.CTPaediatric.AdultFromYears < 0 || c.CTPaediatric.AdultFromYears > 25 {
-		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.adult_from_years", "%v is not an age of adulthood", c.CTPaediatric.AdultFromYears))
+		return nil, file.invalid("ct_paediatric.adult_from_years", "%v is not an age of adulthood", c.CTPaediatric.AdultFromYears)
 	}
 	for i, b := range c.CTPaediatric.Bands {
 		if b.BelowYears <= 0 || (i > 0 && b.BelowYears <= c.CTPaediatric.Bands[i-1].BelowYears) || b.BelowYears > c.CTPaediatric.AdultFromYears {
-			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid(fmt.Sprintf("ct_paediatric.bands[%d].below_years", i), "%v: bands must ascend below adult_from_years", b.BelowYears))
+			return nil, file.invalid(fmt.Sprintf("ct_paediatric.bands[%d].below_years", i), "%v: bands must ascend below adult_from_years", b.BelowYears)
 		}
 		for k, v := range b.Regions {
 			if v != nil && (*v <= 0 || *v > 1 || math.IsNaN(*v)) {
-				return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.bands."+k, "%v is not a coefficient (0 < k ≤ 1)", *v))
+				return nil, file.invalid("ct_paediatric.bands."+k, "%v is not a coefficient (0 < k ≤ 1)", *v)
 			}
 		}
 	}
 	if len(c.CTPaediatric.Bands) > 0 && strings.TrimSpace(c.CTPaediatric.Source) == "" {
-		return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("ct_paediatric.source", "is required: an estimate names its coefficients' source"))
+		return nil, file.invalid("ct_paediatric.source", "is required: an estimate names its coefficients' source")
 	}
 	for code, reg := range c.TargetRegions {
 		if _, ok := c.CT.Regions[reg]; !ok {
-			return nil, fmt.Errorf("dosimetry: coefficients: %w", vigie.Invalid("target_regions."+code, "%q is not a region of ct.regions", reg))
+			return nil, file.invalid("target_regions."+code, "%q is not a region of ct.regions", reg)
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // Source returns the sources of both coefficient sets, for printing beside

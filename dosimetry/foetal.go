@@ -1,16 +1,12 @@
 package dosimetry
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
 
-	"vigie"
 	"vigie/ledger"
 )
 
@@ -55,26 +51,16 @@ var defaultFoetalJSON []byte
 // read-only).
 func DefaultFoetal() *FoetalCoefficients { return shippedFoetalCoefficients() }
 
-// shippedFoetalCoefficients parses the embedded file once: every caller shares the same
-// read-only value (nothing in the package changes it).
-var shippedFoetalCoefficients = sync.OnceValue(func() *FoetalCoefficients {
-	c, err := LoadFoetal(bytes.NewReader(defaultFoetalJSON))
-	if err != nil {
-		panic("dosimetry: embedded foetal-dose coefficients are invalid: " + err.Error())
-	}
-	return c
-})
+// shippedFoetalCoefficients parses the embedded file once.
+var shippedFoetalCoefficients = loadEmbeddedOnce(defaultFoetalJSON, LoadFoetal)
 
 // LoadFoetal reads and validates a foetal-dose coefficients file.
 func LoadFoetal(r io.Reader) (*FoetalCoefficients, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	var c FoetalCoefficients
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("dosimetry: foetal-dose coefficients: %w", vigie.Invalid(field, format, args...))
-	}
-	if err := dec.Decode(&c); err != nil {
-		return nil, bad("foetal", "is not valid JSON of the foetal-dose layout: %v", err)
+	const file coefficientFile = "foetal-dose coefficients"
+	bad := file.invalid
+	c, err := decodeCoefficientFile[FoetalCoefficients](r, file, "foetal", "foetal-dose")
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(c.CT.Source) == "" || strings.TrimSpace(c.NM.Source) == "" {
 		return nil, bad("source", "is required for ct and nm: an estimate names its coefficients' source")
@@ -95,7 +81,7 @@ func LoadFoetal(r io.Reader) (*FoetalCoefficients, error) {
 			return nil, bad(fmt.Sprintf("nm.radiopharmaceuticals[%d]", i), "has a stage not listed in nm.stages")
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FoetalPart is the estimate of one CT acquisition or one administration.

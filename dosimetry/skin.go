@@ -1,9 +1,7 @@
 package dosimetry
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -79,26 +77,16 @@ var defaultSkinJSON []byte
 // read-only).
 func DefaultSkinModel() *SkinModel { return shippedSkinModel() }
 
-// shippedSkinModel parses the embedded file once: every caller shares the same
-// read-only value (nothing in the package changes it).
-var shippedSkinModel = sync.OnceValue(func() *SkinModel {
-	c, err := LoadSkinModel(bytes.NewReader(defaultSkinJSON))
-	if err != nil {
-		panic("dosimetry: embedded skin-dose model is invalid: " + err.Error())
-	}
-	return c
-})
+// shippedSkinModel parses the embedded file once.
+var shippedSkinModel = loadEmbeddedOnce(defaultSkinJSON, LoadSkinModel)
 
 // LoadSkinModel reads and validates a skin-dose model file.
 func LoadSkinModel(r io.Reader) (*SkinModel, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	var m SkinModel
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("dosimetry: skin-dose model: %w", vigie.Invalid(field, format, args...))
-	}
-	if err := dec.Decode(&m); err != nil {
-		return nil, bad("skin", "is not valid JSON of the skin-dose layout: %v", err)
+	const file coefficientFile = "skin-dose model"
+	bad := file.invalid
+	m, err := decodeCoefficientFile[SkinModel](r, file, "skin", "skin-dose")
+	if err != nil {
+		return nil, err
 	}
 	p := &m.Phantom
 	if !(p.HalfWidthCm > 0 && p.HalfThicknessCm > 0 && p.LengthCm > 0 && p.CellCm >= 0.25 && p.LengthCm/p.CellCm <= 1000 &&
@@ -128,7 +116,7 @@ func LoadSkinModel(r io.Reader) (*SkinModel, error) {
 	if !(m.Table.Low > 0 && m.Table.Low <= 1) {
 		return nil, bad("table_transmission.low", "%v must be in (0, 1]", m.Table.Low)
 	}
-	return &m, nil
+	return m, nil
 }
 
 // backscatter returns the fit's factor for a beam (kVp, HVL in mm Al) and

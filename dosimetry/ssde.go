@@ -1,16 +1,12 @@
 package dosimetry
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
 
-	"vigie"
 	"vigie/ledger"
 )
 
@@ -55,41 +51,33 @@ var defaultSSDEJSON []byte
 // DefaultSSDE returns the embedded SSDE coefficients (shared, read-only).
 func DefaultSSDE() *SSDECoefficients { return shippedSSDECoefficients() }
 
-// shippedSSDECoefficients parses the embedded file once: every caller shares the same
-// read-only value (nothing in the package changes it).
-var shippedSSDECoefficients = sync.OnceValue(func() *SSDECoefficients {
-	c, err := LoadSSDE(bytes.NewReader(defaultSSDEJSON))
-	if err != nil {
-		panic("dosimetry: embedded SSDE coefficients are invalid: " + err.Error())
-	}
-	return c
-})
+// shippedSSDECoefficients parses the embedded file once.
+var shippedSSDECoefficients = loadEmbeddedOnce(defaultSSDEJSON, LoadSSDE)
 
 // LoadSSDE reads and validates an SSDE coefficients file.
 func LoadSSDE(r io.Reader) (*SSDECoefficients, error) {
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	var c SSDECoefficients
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("dosimetry: SSDE coefficients: %w", vigie.Invalid("ssde", "is not valid JSON of the SSDE layout: %v", err))
+	const file coefficientFile = "SSDE coefficients"
+	c, err := decodeCoefficientFile[SSDECoefficients](r, file, "ssde", "SSDE")
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(c.Source) == "" {
-		return nil, fmt.Errorf("dosimetry: SSDE coefficients: %w", vigie.Invalid("source", "is required: an estimate names its coefficients' source"))
+		return nil, file.invalid("source", "is required: an estimate names its coefficients' source")
 	}
 	for name, f := range map[string]SSDEFit{"phantom_32cm": c.Body, "phantom_16cm": c.Head} {
 		if !(f.A > 0 && f.B > 0 && f.MinCm > 0 && f.MaxCm > f.MinCm && f.MaxCm < 100) {
-			return nil, fmt.Errorf("dosimetry: SSDE coefficients: %w", vigie.Invalid(name, "a, b and the diameter span must be positive and ascending"))
+			return nil, file.invalid(name, "a, b and the diameter span must be positive and ascending")
 		}
 	}
 	if len(c.AgeTable) > 0 && strings.TrimSpace(c.AgeSource) == "" {
-		return nil, fmt.Errorf("dosimetry: SSDE coefficients: %w", vigie.Invalid("age_table_source", "is required with an age table"))
+		return nil, file.invalid("age_table_source", "is required with an age table")
 	}
 	for i, a := range c.AgeTable {
 		if a.BelowYears <= 0 || a.DiameterCm <= 0 || (i > 0 && a.BelowYears <= c.AgeTable[i-1].BelowYears) {
-			return nil, fmt.Errorf("dosimetry: SSDE coefficients: %w", vigie.Invalid(fmt.Sprintf("age_table[%d]", i), "ages must ascend and diameters be positive"))
+			return nil, file.invalid(fmt.Sprintf("age_table[%d]", i), "ages must ascend and diameters be positive")
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // Diameter sources of an SSDE.

@@ -37,33 +37,15 @@ type FitOptions struct {
 }
 
 func (o *FitOptions) defaults() {
-	if o.MinRecords <= 0 {
-		o.MinRecords = 2000
-	}
-	if o.MaxRecords <= 0 {
-		o.MaxRecords = 200_000
-	}
-	if o.RandomPairs <= 0 {
-		o.RandomPairs = 300_000
-	}
-	if o.MaxBlock <= 0 {
-		o.MaxBlock = 500
-	}
-	if o.Population <= 0 {
-		o.Population = 10000
-	}
-	if o.MinShared <= 0 {
-		o.MinShared = 2
-	}
-	if o.TargetPrecision <= 0 {
-		o.TargetPrecision = matcher.DefaultTargetPrecision
-	}
-	if o.MaxReview <= 0 {
-		o.MaxReview = matcher.DefaultMaxReview
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
+	orDefault(&o.MinRecords, 2000)
+	orDefault(&o.MaxRecords, 200_000)
+	orDefault(&o.RandomPairs, 300_000)
+	orDefault(&o.MaxBlock, defaultMaxBlock)
+	orDefault(&o.Population, defaultMinPopulation)
+	orDefault(&o.MinShared, defaultMinShared)
+	orDefault(&o.TargetPrecision, matcher.DefaultTargetPrecision)
+	orDefault(&o.MaxReview, matcher.DefaultMaxReview)
+	orDefault(&o.Seed, 1)
 }
 
 // FitReport says what FitModel did.

@@ -69,28 +69,31 @@ type Options struct {
 // and sequence numbers are opaque; gaps are allowed).
 const seqLease = 4096
 
+// The defaults of the options FitOptions shares with Options: a model is
+// fitted and calibrated on the pairs the index will score, at the
+// population it will score with, so both must default alike.
+const (
+	defaultMaxBlock      = 500
+	defaultMinShared     = 2
+	defaultMinPopulation = 10000
+)
+
+// orDefault sets *v to def when it is zero or negative: an option left
+// unset, or one that makes no sense, takes its default.
+func orDefault[T int | float64 | uint64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 func (o *Options) defaults() {
-	if o.MarginBits <= 0 {
-		o.MarginBits = 6
-	}
-	if o.MaxBlock <= 0 {
-		o.MaxBlock = 500
-	}
-	if o.MinShared <= 0 {
-		o.MinShared = 2
-	}
-	if o.RareBlock <= 0 {
-		o.RareBlock = 3
-	}
-	if o.MinPopulation <= 0 {
-		o.MinPopulation = 10000
-	}
-	if o.MaxMembers <= 0 {
-		o.MaxMembers = 200
-	}
-	if o.CacheRecords <= 0 {
-		o.CacheRecords = 150000
-	}
+	orDefault(&o.MarginBits, 6)
+	orDefault(&o.MaxBlock, defaultMaxBlock)
+	orDefault(&o.MinShared, defaultMinShared)
+	orDefault(&o.RareBlock, 3)
+	orDefault(&o.MinPopulation, defaultMinPopulation)
+	orDefault(&o.MaxMembers, 200)
+	orDefault(&o.CacheRecords, 150000)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
@@ -28,11 +27,8 @@ func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
 	write := fs.String("write", "", "write the default thresholds to this file, for the site to edit and pass to alerts scan --config")
 	writeCoef := fs.String("write-coefficients", "", "write the shipped effective-dose coefficients to this file, for the physicist to complete")
 	force := fs.Bool("force", false, "with --write or --write-coefficients, overwrite an existing file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *writeCoef != "" {
 		if err := writeNew(*writeCoef, dosimetry.DefaultCoefficientsJSON(), *force); err != nil {
@@ -69,11 +65,8 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.Identity, "identity", "", "only the per-patient alerts of this regional identity")
 	record := fs.String("record", "", "only the alerts of this source record, AUTHORITY/LOCAL_ID")
 	asJSON := fs.Bool("json", false, "write the alerts as JSON, acknowledgements included")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *record != "" {
 		auth, local, ok := strings.Cut(*record, "/")
@@ -103,7 +96,7 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(as)
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "id\tdate\tsite\tpatient record\tkind\tstatus\tmessage")
 	for _, a := range as {
 		status := "open"
@@ -130,11 +123,8 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	config := fs.String("config", "", "alert thresholds (JSON over the defaults; default: the shipped defaults)")
 	coefFile := fs.String("coefficients", "", "effective-dose coefficients (JSON; default: the shipped ones)")
 	identities := fs.Bool("identities", true, "use the patient index: group source records into patients, and take ages the DICOM header lacks (false: one source record is one patient)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	tab, nrd, err := af.tables()
 	if err != nil {
@@ -190,11 +180,8 @@ func runAlertsAck(args []string, stdout, stderr io.Writer) error {
 	id := fs.String("id", "", "alert id, as alerts list shows it (required)")
 	actor := fs.String("actor", "", "who acknowledges (required)")
 	comment := fs.String("comment", "", "what was done or decided (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if strings.TrimSpace(*id) == "" {
 		return usageErr("--id is required")

@@ -13,7 +13,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -26,6 +25,22 @@ func init() {
 	register(verb{name: "audit", summary: "list audit entries of an identity (--identity), a source record (--authority, --local-id) or a user (--user)", run: runAudit})
 	register(verb{name: "audit verify", summary: "check the audit trail's hash chain (and, with --anchor, that it still holds the heads anchored by vigie serve)", run: runAuditVerify})
 	register(verb{name: "audit export", summary: "write the audit entries since a date as FHIR AuditEvent resources, one JSON per line (NDJSON), for the region's SIEM", run: runAuditExport})
+}
+
+// openTrail opens the audit trail of the existing store in data, for the
+// verbs that read or export it: a mistyped --data is an error rather than
+// a new, empty trail (openDataStore). closeTrail closes the trail, then
+// the store.
+func openTrail(data string) (trail *audit.Log, closeTrail func(), err error) {
+	db, err := openDataStore(data, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if trail, err = audit.Open(db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return trail, func() { trail.Close(); db.Close() }, nil
 }
 
 func runAudit(args []string, stdout, stderr io.Writer) error {
@@ -59,16 +74,11 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if *limit < 0 {
 		return vigie.Invalid("limit", "must be 0 or more, got %d", *limit)
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	var entries []audit.Entry
 	switch {
 	case *identity != "":
@@ -102,7 +112,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "SEQ\tTIME\tPRINCIPAL\tROLE\tAUTHORITIES\tOPERATION\tRESULT\tPURPOSE\tIDENTITIES\tRECORDS")
 	for _, e := range entries {
 		var recs []string
@@ -157,11 +167,8 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
 	anchorFile := fs.String("anchor", "", "the anchor file vigie serve --audit-anchor wrote: check that the trail still holds every head anchored there (a truncated tail, a removed or rewritten entry)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	var wantSeq uint64
 	var wantHash []byte
@@ -178,16 +185,11 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 			return vigie.Invalid("head", "%q is not SEQ:HASH as verify prints it (a sequence and 64 hex digits)", *head)
 		}
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	rep, err := trail.Verify()
 	if err != nil {
 		return err
@@ -364,11 +366,8 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "fhir-auditevent", "output format: fhir-auditevent (FHIR R4 AuditEvent, NDJSON)")
 	sinceFlag := fs.String("since", "", "first day exported, YYYY-MM-DD, or a duration back from now such as 24h (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *format != "fhir-auditevent" {
 		return vigie.Invalid("format", "%q: the one format is fhir-auditevent", *format)
@@ -377,29 +376,20 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDataStore(*data, true)
+	trail, closeTrail, err := openTrail(*data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	trail, err := audit.Open(db)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
+	defer closeTrail()
 	// The trail names who read which patient: its export is itself a read.
 	if err := (operatorRead{Verb: "audit export", What: "audit entries since " + since.Format(time.RFC3339) + " as " + *format}).record(trail); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	n := 0
@@ -412,10 +402,8 @@ func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return err
-		}
+	if err := closeOut(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "%d audit events since %s\n", n, since.Format(time.RFC3339))
 	return nil

@@ -52,11 +52,8 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	var fit mpi.FitOptions
 	fs.Float64Var(&fit.TargetPrecision, "target-precision", matcher.DefaultTargetPrecision, "expected precision the fitted model's auto-link threshold is calibrated for")
 	fs.IntVar(&fit.MinRecords, "min-fit-records", 2000, "smallest data set a model is fitted on (below: the shipped model)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	var model *matcher.Model // nil: fitted at the first load
 	if *modelPath != "" {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"vigie"
@@ -23,11 +22,8 @@ func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit break-glass", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	sinceFlag := fs.String("since", "", "first day listed, YYYY-MM-DD, or a duration back from now such as 168h (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	since, err := parseSince(*sinceFlag, time.Now())
 	if err != nil {
@@ -49,7 +45,7 @@ func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	if err := read.recordIn(db); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "TIME\tPRINCIPAL\tSITES\tIDENTITY\tPATIENT SITES\tOPERATION\tREASON")
 	for _, bg := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", bg.Time.Format(time.RFC3339), bg.Principal, orDash(strings.Join(bg.Authorities, ",")),

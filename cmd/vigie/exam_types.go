@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"vigie/dosimetry"
 	"vigie/ledger"
@@ -24,11 +23,8 @@ func runExamTypes(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")
 	site := fs.String("site", "", "with --data: only this site's exams")
 	top := fs.Int("top", 20, "with --data: how many unmapped descriptions to show")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultTableJSON(), *force)
@@ -41,7 +37,7 @@ func runExamTypes(args []string, stdout, stderr io.Writer) error {
 		return classifyLedger(af, tab, *site, *top, stdout)
 	}
 	fmt.Fprintf(stdout, "mapping table %s: %d exam types, %d rules\n\n", tab.Version, len(tab.Types), len(tab.Rules))
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "code\tlabel\tkind\tregion\tNRD entries")
 	for _, et := range tab.Types {
 		n, with := 0, 0

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"io"
 	"os"
 	"strconv"
@@ -57,11 +55,8 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	events := fs.String("events", "", "also write one row per CT irradiation event (CTDIvol, DLP, scan length, kVp, mA, mAs, protocol) to this file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
@@ -77,15 +72,11 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := (operatorRead{Verb: "export exams", What: what}).recordIn(db); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	identities := map[ledger.SourceKey]string{}
 	if err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
 		identities[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
@@ -98,10 +89,8 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := exportExams(context.Background(), led, identity, w); err != nil {
 		return err
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return err
-		}
+	if err := closeOut(); err != nil {
+		return err
 	}
 	if *events == "" {
 		return nil
@@ -120,11 +109,6 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 // exportEvents writes the CSV header and one row per CT irradiation event
 // of every stored exam (image-header exams have none).
 func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(eventColumns); err != nil {
-		return err
-	}
 	num := func(q *ledger.Quantity) string {
 		if q == nil {
 			return ""
@@ -144,53 +128,47 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
 	sizes := dosimetry.DefaultSSDE()
-	err := led.Each(ctx, func(e *ledger.Entry) error {
-		x := &e.Exam
-		if x.CT == nil {
-			return nil
-		}
-		c, _ := counts(e)
-		ssde := sizes.Exam(x)
-		for i := range x.CT.Events {
-			s := ssde[i]
-			ev := &x.CT.Events[i]
-			per := func(f func(s *ledger.CTSource) string) string {
-				vs := make([]string, len(ev.Sources))
-				for j := range ev.Sources {
-					vs[j] = f(&ev.Sources[j])
-				}
-				return strings.Join(vs, "/")
+	return writeCSV(w, eventColumns, func(write func([]string) error) error {
+		return led.Each(ctx, func(e *ledger.Entry) error {
+			x := &e.Exam
+			if x.CT == nil {
+				return nil
 			}
-			err := cw.Write([]string{x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, x.Date, c, ev.UID,
-				ev.Protocol, code(ev.TargetRegion), code(ev.AcquisitionType), code(ev.Phantom),
-				num(ev.CTDIvol), fl(s.SSDE), fl(s.Factor), fl(s.DiameterCm), s.DiameterFrom, fl(s.Vendor), s.Reason,
-				num(ev.DLP), num(ev.ScanLength),
-				per(func(s *ledger.CTSource) string { return num(s.KVP) }),
-				per(func(s *ledger.CTSource) string { return num(s.Current) }),
-				per(func(s *ledger.CTSource) string { return num(s.MaxCurrent) }),
-				num(ev.ExposureTime),
-				per(func(s *ledger.CTSource) string { return num(s.RotationTime) }),
-				per(func(s *ledger.CTSource) string {
-					if m := ev.MAs(s); m > 0 {
-						return strconv.FormatFloat(m, 'g', 10, 64)
+			c, _ := counts(e)
+			ssde := sizes.Exam(x)
+			for i := range x.CT.Events {
+				s := ssde[i]
+				ev := &x.CT.Events[i]
+				per := func(f func(s *ledger.CTSource) string) string {
+					vs := make([]string, len(ev.Sources))
+					for j := range ev.Sources {
+						vs[j] = f(&ev.Sources[j])
 					}
-					return ""
-				}),
-			})
-			if err != nil {
-				return err
+					return strings.Join(vs, "/")
+				}
+				err := write([]string{x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, x.Date, c, ev.UID,
+					ev.Protocol, code(ev.TargetRegion), code(ev.AcquisitionType), code(ev.Phantom),
+					num(ev.CTDIvol), fl(s.SSDE), fl(s.Factor), fl(s.DiameterCm), s.DiameterFrom, fl(s.Vendor), s.Reason,
+					num(ev.DLP), num(ev.ScanLength),
+					per(func(s *ledger.CTSource) string { return num(s.KVP) }),
+					per(func(s *ledger.CTSource) string { return num(s.Current) }),
+					per(func(s *ledger.CTSource) string { return num(s.MaxCurrent) }),
+					num(ev.ExposureTime),
+					per(func(s *ledger.CTSource) string { return num(s.RotationTime) }),
+					per(func(s *ledger.CTSource) string {
+						if m := ev.MAs(s); m > 0 {
+							return strconv.FormatFloat(m, 'g', 10, 64)
+						}
+						return ""
+					}),
+				})
+				if err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
 }
 
 // exportExams writes the CSV header and one row per stored exam with the
@@ -200,52 +178,41 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 // exam twice. identity, when not nil, names the regional identity of a
 // source record.
 func exportExams(ctx context.Context, led *ledger.Ledger, identity func(ledger.SourceKey) string, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(examColumns); err != nil {
-		return err
-	}
 	num := func(ok bool, v float64) string {
 		if !ok {
 			return ""
 		}
 		return strconv.FormatFloat(v, 'g', 10, 64)
 	}
-	err := led.Each(ctx, func(e *ledger.Entry) error {
-		x := &e.Exam
-		t := e.Reported
-		id := ""
-		if identity != nil {
-			id = identity(x.Key)
-		}
-		var rp []string
-		if x.NM != nil {
-			for _, a := range x.NM.Administrations {
-				if s := a.Radiopharmaceutical.Meaning; s != "" {
-					rp = append(rp, s)
-				} else if a.Radiopharmaceutical.Value != "" {
-					rp = append(rp, a.Radiopharmaceutical.Value)
+	return writeCSV(w, examColumns, func(write func([]string) error) error {
+		return led.Each(ctx, func(e *ledger.Entry) error {
+			x := &e.Exam
+			t := e.Reported
+			id := ""
+			if identity != nil {
+				id = identity(x.Key)
+			}
+			var rp []string
+			if x.NM != nil {
+				for _, a := range x.NM.Administrations {
+					if s := a.Radiopharmaceutical.Meaning; s != "" {
+						rp = append(rp, s)
+					} else if a.Radiopharmaceutical.Value != "" {
+						rp = append(rp, a.Radiopharmaceutical.Value)
+					}
 				}
 			}
-		}
-		pr, mg := x.Projection != nil, x.Mammography != nil
-		c, why := counts(e)
-		return cw.Write([]string{
-			x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, id, x.Modality, x.Date,
-			x.Procedure, x.Device.String(),
-			num(x.CT != nil, t.DLP), num(x.CT != nil, t.CTDIvolMax),
-			num(pr, ledger.CGyCm2(t.DAP)), num(pr, t.RP), num(pr, t.FluoroTime),
-			num(mg, t.AGDLeft), num(mg, t.AGDRight),
-			num(x.NM != nil, t.Activity), strings.Join(rp, "; "),
-			string(x.Source), c, why,
+			pr, mg := x.Projection != nil, x.Mammography != nil
+			c, why := counts(e)
+			return write([]string{
+				x.SOPInstanceUID, x.StudyUID, x.Key.Authority, x.Key.LocalID, id, x.Modality, x.Date,
+				x.Procedure, x.Device.String(),
+				num(x.CT != nil, t.DLP), num(x.CT != nil, t.CTDIvolMax),
+				num(pr, ledger.CGyCm2(t.DAP)), num(pr, t.RP), num(pr, t.FluoroTime),
+				num(mg, t.AGDLeft), num(mg, t.AGDRight),
+				num(x.NM != nil, t.Activity), strings.Join(rp, "; "),
+				string(x.Source), c, why,
+			})
 		})
 	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
 }

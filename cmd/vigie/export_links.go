@@ -18,11 +18,8 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export links", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, ix, closeIndex, err := openIndex(*data, false, 0)
 	if err != nil {
@@ -54,15 +51,25 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 
 // exportLinks writes the CSV header and one row per source record.
 func exportLinks(ctx context.Context, ix *mpi.Index, w io.Writer) error {
+	return writeCSV(w, []string{"authority", "local_id", "identity"}, func(write func([]string) error) error {
+		return ix.Links(ctx, func(k mpi.SourceKey, id mpi.ID) error {
+			return write([]string{k.Authority, k.LocalID, id.String()})
+		})
+	})
+}
+
+// writeCSV writes header, then the rows that rows writes, as CSV to w
+// through a 64 KiB buffer: the exports write many short rows. It returns
+// the first error of rows, of a write, or of the final flushes (a CSV
+// writer keeps a write error until it is flushed, and a buffered tail is
+// written only then), so that a truncated export never reports success.
+func writeCSV(w io.Writer, header []string, rows func(write func([]string) error) error) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	cw := csv.NewWriter(bw)
-	if err := cw.Write([]string{"authority", "local_id", "identity"}); err != nil {
+	if err := cw.Write(header); err != nil {
 		return err
 	}
-	err := ix.Links(ctx, func(k mpi.SourceKey, id mpi.ID) error {
-		return cw.Write([]string{k.Authority, k.LocalID, id.String()})
-	})
-	if err != nil {
+	if err := rows(cw.Write); err != nil {
 		return err
 	}
 	cw.Flush()

@@ -23,11 +23,8 @@ func runGenIdentities(args []string, stdout, stderr io.Writer) error {
 	sites := fs.Int("sites", 40, "number of establishments")
 	errorScale := fs.Float64("error-scale", 1, "multiply every identity error rate (typos, swaps, dropped accents, missing traits…) by this factor, to test the matching on dirtier or cleaner feeds than the default")
 	insCoverage := fs.Float64("ins-coverage", -1, "share of records carrying a qualified or retrieved INS (default: the generator's, 0.25)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *out == "" {
 		return usageErr("--out DIR is required")

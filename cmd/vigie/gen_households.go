@@ -31,12 +31,10 @@ func runGenHouseholds(args []string, stdout, stderr io.Writer) error {
 	twins := fs.Float64("twin-rate", def.Homes.TwinBirths, "share of births that are twins")
 	homonyms := fs.Float64("father-son-rate", def.Homes.FatherSonHomonym, "share of sons living with their father who bear his first first name")
 	noDate := fs.Float64("no-birth-date-rate", def.Errors.DateMissing, "share of typed records without birth date (before --error-scale)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	case *out == "":
 		return usageErr("--out DIR is required")
 	case *persons < 1:

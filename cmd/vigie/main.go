@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"vigie"
 )
@@ -115,6 +116,39 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 		return usageErr("%v", err)
+	}
+	return nil
+}
+
+// multiFlag is a flag that may be repeated (--authority A --authority B,
+// --in full --in incremental): its values in the order given.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+func (m *multiFlag) Set(v string) error {
+	*m = append(*m, v)
+	return nil
+}
+
+// newTable writes the aligned tables of the verbs that list (sites, keys,
+// audit entries, alerts, exam types, NRD surveys): columns separated by
+// tabs in what is written, padded with spaces, two apart. The caller
+// flushes it.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+}
+
+// parseNoArgs is parseFlags for the verbs that take flags only: a word
+// left after the flags is a usage error rather than silently ignored (a
+// value given without its flag name, or a flag after a stray word, which
+// the flag package stops parsing at).
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }

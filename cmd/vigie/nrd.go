@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -121,11 +120,8 @@ func runNRDEvaluate(args []string, stdout, stderr io.Writer) (err error) {
 	q := addQueryFlags(fs)
 	asJSON := fs.Bool("json", false, "write the evaluations as JSON (with the per-patient records)")
 	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	evs, err := af.evaluate(*q, *fromIndex)
 	if err != nil {
@@ -157,7 +153,7 @@ func printEvaluations(w io.Writer, evs []*dosimetry.Evaluation) {
 		}
 		fmt.Fprintf(w, "%s | %s | %s (%s) | %s | %s to %s | %d patients | %s\n", e.Site, e.Device, e.Label, e.ExamType,
 			pop, orAll(e.From), orAll(e.To), e.Patients, status)
-		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		tw := newTable(w)
 		fmt.Fprintln(tw, "  indicator\tunit\tn\tQ1\tmedian\tQ3\tNRD\tVGD\tcomparison\tsource")
 		for _, s := range e.Stats {
 			cmp := "below the guide value"
@@ -204,11 +200,8 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	out := fs.String("out", "", "file to write (default: standard output)")
 	class := fs.String("class", "", "paediatric class of a child survey, as nrd evaluate names it (\"1–5 ans\")")
 	fromIndex := fs.Bool("patient-index", true, "take sex, and age when the DICOM header gives none, from the patient index (the ledger keeps neither)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if q.Site == "" || q.ExamType == "" || q.From == "" || q.To == "" {
 		return usageErr("--site, --exam-type, --from and --to are required: a survey is one site, device and exam type over a period")
@@ -245,27 +238,20 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 	if err := auditNRDExport(af, *q); err != nil {
 		return err
 	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		// Check validity before creating the file, so that a refused
-		// survey leaves nothing behind.
-		if !evs[0].Valid {
-			return dosimetry.WriteIRSN(io.Discard, evs[0])
-		}
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	// Check validity before creating the file, so that a refused survey
+	// leaves nothing behind.
+	if *out != "" && !evs[0].Valid {
+		return dosimetry.WriteIRSN(io.Discard, evs[0])
 	}
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
 	if err := dosimetry.WriteIRSN(w, evs[0]); err != nil {
 		return err
 	}
-	if f != nil {
-		return f.Close()
-	}
-	return nil
+	return closeOut()
 }
 
 // useDemographics has ev read the survey patients' sex and age from the
@@ -291,11 +277,8 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	nrdFile := fs.String("nrd", "", "check the site's NRD file and show the shipped table it completes or corrects")
 	write := fs.String("write", "", "write the shipped NRD table to this file, for the physicist to complete")
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *write != "" {
 		return writeNew(*write, dosimetry.DefaultNRDJSON(), *force)
@@ -311,7 +294,7 @@ func runNRDTable(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s\n%s; %s\n", nrd.Source.Decision, nrd.Source.Approval, nrd.Source.Journal)
 	fmt.Fprintf(stdout, "survey: at least %d adults or %d children (adult from %v years)\n\n", nrd.Survey.MinAdults, nrd.Survey.MinChildren, nrd.Survey.AdultAge)
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "exam type\tpopulation\tindicator\tunit\tNRD\tVGD\tsource or note")
 	for _, e := range nrd.Entries {
 		pop := string(e.Population)

@@ -95,3 +95,42 @@ func openStore(data string, o store.Options) (*badger.DB, error) {
 	}
 	return store.Open(data, o)
 }
+
+// openOffline opens the existing store in data for a maintenance verb that
+// must hold it alone, the server stopped (verify, retention): --data is
+// required and must exist (a mistyped folder must not become a new empty
+// store), the key comes from keyFile or the environment as storeKey reads
+// it, and a store locked by a running server says what to do.
+func openOffline(data, keyFile string) (*badger.DB, error) {
+	if data == "" {
+		return nil, usageErr("--data DIR is required")
+	}
+	if _, err := os.Stat(data); err != nil {
+		return nil, usageErr("--data: %v", err)
+	}
+	key, err := storeKey(keyFile, data)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openStore(data, store.Options{EncryptionKey: key})
+	if err != nil {
+		return nil, fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
+	}
+	return db, nil
+}
+
+// createOutput is where a verb with an --out flag writes: the file at
+// path, created (or truncated), or stdout when path is "". closeOut closes
+// the file (nil for stdout); the verb defers it for its error paths and
+// calls it once more at the end, so that a failed final write (a full
+// disk) is reported instead of lost in the deferred close.
+func createOutput(path string, stdout io.Writer) (w io.Writer, closeOut func() error, err error) {
+	if path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}

@@ -17,11 +17,8 @@ func runRekey(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the encrypted store (required; no server may hold it)")
 	keyFile := encryptionKeyFlag(fs)
 	newKeyFile := fs.String("new-key-file", "", "file holding the new master key (required; outside the data folder)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")

@@ -16,24 +16,15 @@ func init() {
 	register(verb{name: "restore", summary: "restore backups (a full one, then its incrementals in order) into a new or empty folder, checked before it is installed", run: runRestore})
 }
 
-// fileList is a repeatable flag.
-type fileList []string
-
-func (l *fileList) String() string     { return strings.Join(*l, ",") }
-func (l *fileList) Set(s string) error { *l = append(*l, s); return nil }
-
 func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", stderr)
-	var in fileList
+	var in multiFlag
 	fs.Var(&in, "in", "backup file; repeat it: the full backup first, then its incrementals in the order they were taken (required)")
 	data := fs.String("data", "", "folder to restore into: new or empty (required)")
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the backups' key (default: the store's key, --encryption-key-file)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")

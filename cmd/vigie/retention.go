@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"vigie/mpi"
 	"vigie/retention"
 	"vigie/rpc/audit"
-	"vigie/store"
 )
 
 func init() {
@@ -24,14 +22,8 @@ func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
 	asOfFlag := fs.String("as-of", "", "the day the deadlines are compared with, YYYY-MM-DD (default: today; a later day previews, its token purges nothing before that day)")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
 	}
 	asOf := time.Now().UTC()
 	if *asOfFlag != "" {
@@ -41,16 +33,9 @@ func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 		}
 		asOf = t
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
 	}
 	defer db.Close()
 	rep, err := retention.Build(db, asOf)
@@ -95,11 +80,8 @@ func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	confirm := fs.String("confirm", "", "the confirmation token printed by vigie retention report (required): the purge removes exactly the list it confirmed, and refuses if the list changed")
 	actor := fs.String("actor", "", "who confirms the purge (required): recorded in the audit trail, the tombstones and the events")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case *data == "":
@@ -112,16 +94,9 @@ func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	if _, err := retention.ParseToken(*confirm); err != nil {
 		return usageErr("--confirm: %v", err)
 	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
 	}
 	defer db.Close()
 	trail, err := audit.Open(db)

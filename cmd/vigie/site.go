@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"vigie"
 	"vigie/sites"
@@ -28,11 +27,8 @@ func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 	var aes, hl7 multiFlag
 	fs.Var(&aes, "ae", "DICOM AE title of one of its modalities or PACS; repeatable")
 	fs.Var(&hl7, "hl7", "HL7 v2 sending facility id (MSH-4); repeatable")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	s.AETitles, s.HL7Senders = aes, hl7
 	db, err := openDataStore(*data, false)
@@ -51,11 +47,8 @@ func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 func runSiteList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site list", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, err := openDataStore(*data, true)
 	if err != nil {
@@ -66,7 +59,7 @@ func runSiteList(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "authority\tname\tae titles\thl7 senders\tjoined\tnamed by")
 	for _, s := range ss {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Authority, s.Name, orDash(strings.Join(s.AETitles, ",")),
@@ -84,11 +77,8 @@ func runSiteRename(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
 	name := fs.String("name", "", "its new name (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *authority == "" {
 		return vigie.Invalid("authority", "required")
@@ -110,11 +100,8 @@ func runSiteRemove(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site remove", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *authority == "" {
 		return vigie.Invalid("authority", "required")

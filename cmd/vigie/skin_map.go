@@ -26,12 +26,10 @@ func runDoseSkinMap(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "folder of the Vigie store (required)")
 	sop := fs.String("exam", "", "SOP instance UID of the exam (required)")
 	out := fs.String("out", "", "PNG file to write (default: carte_dose_peau_<exam>.png)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	case *data == "":
 		return usageErr("--data DIR is required")
 	case *sop == "":

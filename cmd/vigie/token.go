@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -23,16 +22,6 @@ func init() {
 	register(verb{name: "token revoke", summary: "revoke an API key at once", run: runTokenRevoke})
 }
 
-// multiFlag is a flag that may be repeated (--authority A --authority B).
-type multiFlag []string
-
-func (m *multiFlag) String() string { return strings.Join(*m, ",") }
-
-func (m *multiFlag) Set(v string) error {
-	*m = append(*m, v)
-	return nil
-}
-
 func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token create", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store (created if missing)")
@@ -41,11 +30,8 @@ func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 	expires := fs.String("expires", "90d", "lifetime of the key: days (90d) or a Go duration (36h)")
 	var authorities multiFlag
 	fs.Var(&authorities, "authority", "site (assigning authority, OID) the key acts for; repeatable; required for every role but admin and regional_vigilance")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *role == "" {
 		return vigie.Invalid("role", "required (ingest, clinician, vigilance, regional_vigilance, physicist or admin)")
@@ -96,11 +82,8 @@ func parseLifetime(s string) (time.Duration, error) {
 func runTokenList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token list", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	db, err := openDataStore(*data, true)
 	if err != nil {
@@ -112,7 +95,7 @@ func runTokenList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tNAME\tROLE\tAUTHORITIES\tCREATED\tEXPIRES\tSTATUS")
 	for _, k := range keys {
 		status := "active"
@@ -132,11 +115,8 @@ func runTokenRevoke(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token revoke", stderr)
 	data := fs.String("data", "./vigie-data", "folder of the Badger store")
 	id := fs.String("id", "", "id of the key to revoke, as `vigie token list` shows it (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	if *id == "" {
 		return vigie.Invalid("id", "required (vigie token list shows the ids)")
@@ -170,6 +150,7 @@ func openDataStore(dir string, mustExist bool) (*badger.DB, error) {
 	return db, nil
 }
 
+// orDash is s, or "-" for an empty cell of a table (newTable).
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -29,25 +29,12 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
 	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
 	keyFile := encryptionKeyFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
-	}
-	if *data == "" {
-		return usageErr("--data DIR is required")
-	}
-	if _, err := os.Stat(*data); err != nil {
-		return usageErr("--data: %v", err)
-	}
-	key, err := storeKey(*keyFile, *data)
+	db, err := openOffline(*data, *keyFile)
 	if err != nil {
 		return err
-	}
-	db, err := openStore(*data, store.Options{EncryptionKey: key})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store?)", err)
 	}
 	defer db.Close()
 	return verifyStore(context.Background(), db, *data, stdout)
