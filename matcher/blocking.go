@@ -15,6 +15,8 @@ const (
 	BlockINS       = "ins"         // national identifier
 	BlockNameFirst = "name_first"  // phonetic family name + initial of the first name (birth date wrong)
 	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
+	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, else town (both names wrong)
+	BlockNameDay   = "name_day"    // phonetic family name + day and month of birth, unordered (birth year wrong)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -22,7 +24,7 @@ const (
 // date is not: how many records share one grows with the index, so a small
 // block only says the index is small. INS always suffices (see the index).
 func RareSuffices(rule string) bool {
-	return rule != BlockDate && rule != BlockINS
+	return rule != BlockDate && rule != BlockINS && rule != BlockDatePlace
 }
 
 // BlockFields returns the fields a blocking rule compares.
@@ -44,6 +46,10 @@ func BlockFields(rule string) []Field {
 		return []Field{FieldName}
 	case BlockAddress:
 		return []Field{FieldHousehold}
+	case BlockDatePlace:
+		return []Field{FieldBirthDate, FieldHousehold}
+	case BlockNameDay:
+		return []Field{FieldName, FieldBirthDate}
 	}
 	return nil
 }
@@ -59,7 +65,7 @@ func BlockFields(rule string) []Field {
 var TrainingRules = []string{BlockINS, BlockNameYear, BlockDate, BlockFirstYear, BlockSwap, BlockNameFirst}
 
 // BlockingRules lists every rule BlockingKeys uses.
-var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress}
+var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay}
 
 // BlockingKey is one key under which a record is filed: two records sharing
 // a key are candidates for comparison.
@@ -73,7 +79,7 @@ type BlockingKey struct {
 // name, a swapped day and month, a wrong year, a new name in use) still
 // shares a key with its other records.
 func BlockingKeys(p *Prepared) []BlockingKey {
-	keys := make([]BlockingKey, 0, 8)
+	keys := make([]BlockingKey, 0, 10)
 	add := func(rule, v string) {
 		for _, k := range keys {
 			if k.Rule == rule && k.Value == v {
@@ -118,6 +124,16 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 			d, m = m, d
 		}
 		add(BlockDate, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
+		place := p.Postal
+		if place == "" && p.City != "" {
+			place = "town:" + p.City
+		}
+		if place != "" {
+			add(BlockDatePlace, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m)+"|"+place)
+		}
+		if f := phon(family(p)); f != "" {
+			add(BlockNameDay, f+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
+		}
 	}
 	if k := phon(&p.First); k != "" && p.Postal != "" {
 		add(BlockFirstCode, k+"|"+p.Postal)

@@ -274,6 +274,17 @@ const (
 // the index's rule for when it holds).
 const RuleHouseholdNoDate = "household_no_date"
 
+// RuleSplitIdentity is fired by the index: a record matches two
+// identities at the auto-link level, too close to tell apart, and those
+// identities match each other as strongly (their closest members would
+// link on their own, no hard rule between any of their members). They are
+// likely one person split earlier: the record joins the best one and a
+// person is asked to merge the other (never merged automatically).
+const RuleSplitIdentity = "split_identity"
+
+// SplitIdentityMessage is the message of RuleSplitIdentity.
+const SplitIdentityMessage = "the record matches two identities that match each other as strongly: one person split in two? a person decides whether to merge them"
+
 // HouseholdNoDateMessage is the message of RuleHouseholdNoDate.
 const HouseholdNoDateMessage = "no birth date to tell them apart, linked through the home alone (a son bearing his father's first name?): a person decides"
 

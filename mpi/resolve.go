@@ -659,12 +659,146 @@ func (x *Index) linkable(cands []*candidate, model *matcher.Model) bool {
 	return cands[0].best.Weight-cands[1].best.Weight >= x.opts.MarginBits
 }
 
+// splitRivals handles the case linkable refuses for want of a margin: the
+// best candidate may be linked by its own score and rules, and so may
+// others, too close behind it. When every such rival matches the best
+// candidate as strongly as the record does (see sameSplit), the record is
+// evidence that they are one person split earlier: splitRivals returns the
+// rivals (the record joins the best one and each rival is proposed for a
+// merge, see openSplitReviews). Otherwise, and whenever linkable already
+// allows the link, it returns nil: today's review.
+func (t *tx) splitRivals(cands []*candidate, model *matcher.Model) ([]*candidate, error) {
+	if len(cands) < 2 || !cands[0].autoLink() || t.x.linkable(cands, model) {
+		return nil, nil
+	}
+	var rivals []*candidate
+	for _, c := range cands[1:] {
+		if c.best.Probability < model.Review {
+			break // sorted by probability: no more rivals
+		}
+		if cands[0].best.Weight-c.best.Weight >= t.x.opts.MarginBits {
+			continue
+		}
+		if !c.autoLink() || len(rivals) == maxReviews {
+			return nil, nil
+		}
+		ok, err := t.sameSplit(cands[0], c, model)
+		if err != nil || !ok {
+			return nil, err
+		}
+		rivals = append(rivals, c)
+	}
+	for _, c := range rivals {
+		// Read in the transaction: a concurrent change of a rival is a
+		// conflict, and a lagging mirror a retry.
+		if _, err := t.target(c); err != nil {
+			return nil, err
+		}
+	}
+	return rivals, nil
+}
+
+// sameSplit reports whether identities a and b match each other on their
+// own: their closest pair of members scores at the auto-link level, no
+// hard rule fires between any pair of their members (twins, a father and
+// his son, two INS), and no person marked any pair distinct.
+func (t *tx) sameSplit(a, b *candidate, model *matcher.Model) (bool, error) {
+	ma, err := t.memberForms(a.members)
+	if err != nil {
+		return false, err
+	}
+	mb, err := t.memberForms(b.members)
+	if err != nil {
+		return false, err
+	}
+	strong := false
+	for _, x := range ma {
+		for _, y := range mb {
+			d, err := t.read(distinctKey(x.k, y.k), func([]byte) error { return nil })
+			if err != nil || d {
+				return false, err
+			}
+			c := matcher.Compare(x.p, y.p)
+			s := model.Score(&c, t.x.freq)
+			for _, r := range s.Rules {
+				if r.Code != matcher.RuleINSMismatch {
+					return false, nil
+				}
+			}
+			strong = strong || s.AutoLink
+		}
+	}
+	return strong, nil
+}
+
+type memberForm struct {
+	k SourceKey
+	p *matcher.Prepared
+}
+
+// memberForms reads the prepared forms of an identity's members (the first
+// Options.MaxMembers of them, as score does).
+func (t *tx) memberForms(ords []uint32) ([]memberForm, error) {
+	x := t.x
+	type member struct {
+		k       SourceKey
+		ord     uint32
+		version int
+	}
+	ms := make([]member, 0, min(len(ords), x.opts.MaxMembers))
+	x.memMu.RLock()
+	for i, o := range ords {
+		if i >= x.opts.MaxMembers {
+			break
+		}
+		ms = append(ms, member{x.keys.key(o), o, int(x.recVersion[o])})
+	}
+	x.memMu.RUnlock()
+	out := make([]memberForm, 0, len(ms))
+	for _, m := range ms {
+		if m.version == 0 { // a concurrent commit is mirroring itself: ask the store
+			st, err := t.record(m.k)
+			if err != nil {
+				return nil, err
+			}
+			m.version = st.Version
+		}
+		p, err := t.prepared(m.k, m.ord, m.version)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, memberForm{m.k, p})
+	}
+	return out, nil
+}
+
+// openSplitReviews asks a person, for each rival, whether it is the same
+// person as identity id, which record k has just joined (see splitRivals):
+// a review of the record against the rival, with rule
+// matcher.RuleSplitIdentity; "same" merges them.
+func (t *tx) openSplitReviews(k SourceKey, id ID, rivals []*candidate, res *Result) error {
+	for _, c := range rivals {
+		rc := *c
+		rc.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleSplitIdentity, Message: matcher.SplitIdentityMessage})
+		rid, err := t.openReview(ReviewNew, k, id, &rc)
+		if err != nil {
+			return err
+		}
+		res.Reviews = append(res.Reviews, rid)
+	}
+	return nil
+}
+
 // decideNew places a new record: link, review or new identity.
 func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
 	if len(cands) > 0 {
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
-	if t.x.linkable(cands, model) {
+	rivals, err := t.splitRivals(cands, model)
+	if err != nil {
+		return err
+	}
+	if len(rivals) > 0 || t.x.linkable(cands, model) {
 		c := cands[0]
 		ident, err := t.target(c)
 		if err != nil {
@@ -676,8 +810,11 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 		}
 		st.Identity = ident.ID
 		res.Decision = DecisionLinked
-		return t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: ident.ID, Record: k, Version: st.Version,
-			Moves: []Move{{Record: k, To: ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()})
+		if err := t.event(&Event{Kind: EventLink, Actor: actor, Reason: "automatic link", Identity: ident.ID, Record: k, Version: st.Version,
+			Moves: []Move{{Record: k, To: ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()}); err != nil {
+			return err
+		}
+		return t.openSplitReviews(k, ident.ID, rivals, res)
 	}
 	if err := t.heldByAttrs(cands); err != nil {
 		return err
@@ -803,7 +940,13 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
 	held := slices.ContainsFunc(cur.Attributes, func(a string) bool { return noAutoLinkAttributes[a] })
-	if held || !t.x.linkable(cands, model) {
+	var rivals []*candidate
+	if !held {
+		if rivals, err = t.splitRivals(cands, model); err != nil {
+			return err
+		}
+	}
+	if held || len(rivals) == 0 && !t.x.linkable(cands, model) {
 		if err := t.heldByAttrs(cands); err != nil {
 			return err
 		}
@@ -829,5 +972,8 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	}
 	st.Identity = ident.ID
 	res.Decision = DecisionLinked
-	return t.event(e)
+	if err := t.event(e); err != nil {
+		return err
+	}
+	return t.openSplitReviews(k, ident.ID, rivals, res)
 }

@@ -1,0 +1,51 @@
+package matcher
+
+import "testing"
+
+// The keys for records whose other keys miss: the birth year wrong (name_day)
+// and both names garbled (date_place), each with a case that must not share.
+func TestSparseBlockingKeys(t *testing.T) {
+	base := Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
+	with := func(f func(r *Record)) Record { r := base; r.LocalID = "2"; f(&r); return r }
+	for _, tc := range []struct {
+		name  string
+		b     Record
+		rule  string
+		share bool
+	}{
+		{"year off by one, same family name", with(func(r *Record) { r.BirthDate = "1987-11-15" }), BlockNameDay, true},
+		{"year wrong, no first name", with(func(r *Record) { r.BirthDate = "1987-11-15"; r.FirstName = "" }), BlockNameDay, true},
+		{"other day of birth", with(func(r *Record) { r.BirthDate = "1987-11-16" }), BlockNameDay, false},
+		{"other family name", with(func(r *Record) { r.BirthName = "MARTIN"; r.BirthDate = "1987-11-15" }), BlockNameDay, false},
+		{"both names garbled, same date and town", with(func(r *Record) { r.BirthName, r.FirstName = "DSESEZ", "MELNAIE" }), BlockDatePlace, true},
+		{"same date, postal code on both", with(func(r *Record) { r.BirthName = "XU" }), BlockDatePlace, true},
+		{"same date, other town", with(func(r *Record) { r.BirthName, r.City = "DSESEZ", "LEEDS" }), BlockDatePlace, false},
+		{"same town, no birth date", with(func(r *Record) { r.BirthDate = "" }), BlockDatePlace, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base
+			if tc.name == "same date, postal code on both" {
+				a.PostalCode, tc.b.PostalCode, a.City = "33000", "33000", ""
+			}
+			pa, err := Prepare(&a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := Prepare(&tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, ka := range BlockingKeys(pa) {
+				for _, kb := range BlockingKeys(pb) {
+					if ka == kb && ka.Rule == tc.rule {
+						got = true
+					}
+				}
+			}
+			if got != tc.share {
+				t.Errorf("share a %s key: %v, want %v (%v / %v)", tc.rule, got, tc.share, BlockingKeys(pa), BlockingKeys(pb))
+			}
+		})
+	}
+}
