@@ -34,7 +34,7 @@ import (
 type console struct {
 	url    string
 	client *http.Client
-	tokens map[string]string // by role name: clinician, vigilance, physicist
+	tokens map[string]string // by key: clinician, vigilance, physicist, admin, ingest…
 	index  *mpi.Index
 	ledger *ledger.Ledger
 	// people maps a true person id to their generated records.
@@ -146,7 +146,10 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 		auth []string
 	}{{"clinician", auth.RoleClinician, every}, {"clinician-site", auth.RoleClinician, []string{c.site}},
 		{"vigilance", auth.RoleRegionalVigilance, nil}, {"physicist", auth.RolePhysicist, []string{c.site}},
-		{"clinician-elsewhere", auth.RoleClinician, []string{elsewhereSite}}} {
+		{"clinician-elsewhere", auth.RoleClinician, []string{elsewhereSite}},
+		// Two administrators (a key made through the API by one waits
+		// for the other's approval) and a feed's key.
+		{"admin", auth.RoleAdmin, nil}, {"admin-2", auth.RoleAdmin, nil}, {"ingest", auth.RoleIngest, []string{c.site}}} {
 		secret, _, err := keys.Create(k.role, k.auth, "web-test-"+k.name, time.Hour)
 		if err != nil {
 			t.Fatal(err)

@@ -89,7 +89,7 @@ func TestHandlerVersionsAssets(t *testing.T) {
 	if w.Header().Get("Cache-Control") != "no-cache" {
 		t.Errorf("page Cache-Control %q", w.Header().Get("Cache-Control"))
 	}
-	for _, name := range []string{"app.js", "identity.js", "dose.js", "app.css"} {
+	for _, name := range []string{"app.js", "identity.js", "dose.js", "admin.js", "app.css"} {
 		i := strings.Index(page, "/console/"+name+"?v=")
 		if i < 0 {
 			t.Errorf("the page does not name %s with its version", name)

@@ -106,7 +106,9 @@ var V = (function () {
         nrd: may('DoseService', 'EvaluateNrd'),
         dose: may('DoseService', 'GetDoseHistory'),
         alerts: may('DoseService', 'ListAlerts'),
-        accessCode: may('AccessService', 'CreateAccessCode')
+        accessCode: may('AccessService', 'CreateAccessCode'),
+        admin: may('AdminService', 'ListApiKeys'),
+        feed: may('IngestService', 'SubmitDicom')
       };
       can.analytics = can.nrd || can.alerts;
       state.me = { name: me.name || '', role: me.role || '' };
@@ -142,6 +144,12 @@ var V = (function () {
     document.getElementById('whoami').hidden = false;
   }
 
+  // firstPage names the page a role lands on: "" when it has none (an
+  // ingest key, which feeds the ledger and reads nothing).
+  function firstPage(can) {
+    return can.review ? 'revue' : can.identity ? 'recherche' : can.analytics ? 'analyse' : can.dose ? 'dose' : can.admin ? 'administration' : '';
+  }
+
   // signedIn keeps a verified token and opens the first page the role
   // may use.
   function signedIn(can) {
@@ -149,7 +157,7 @@ var V = (function () {
     sessionStorage.setItem(TOKEN, state.token);
     showNav();
     say('');
-    location.hash = can.review ? '#/revue' : can.identity ? '#/recherche' : can.analytics ? '#/analyse' : '#/dose';
+    location.hash = '#/' + (firstPage(can) || 'accueil');
   }
   function signInFailed(e) { state.token = ''; state.can = null; state.me = null; fail(e); }
 
@@ -234,9 +242,18 @@ var V = (function () {
     if (!state.token || !state.can) { document.title = 'Connexion — Vigie'; signInPage(root, name === 'connexion' ? arg : ''); return; }
     var p = state.pages[name];
     if (!p || !state.can[p.needs]) {
-      var first = state.can.review ? 'revue' : state.can.identity ? 'recherche' : state.can.analytics ? 'analyse' : 'dose';
-      if (name !== first && state.pages[first]) { location.replace('#/' + first); return; }
-      root.append(h('h1', null, 'Aucune page'), h('p', null, 'Ce jeton ne donne accès à aucune page de la console.'));
+      var first = firstPage(state.can);
+      if (first && name !== first && state.pages[first]) { location.replace('#/' + first); return; }
+      if (state.can.feed) {
+        // An ingest key: say what it is for rather than show an empty
+        // console.
+        root.append(h('h1', null, 'Jeton d\'alimentation'),
+          h('p', null, 'Ce jeton sert aux flux automatiques qui alimentent Vigie (appels à l\'API, envoi d\'examens en STOW-RS, flux d\'identités) : il n\'ouvre pas la console.'),
+          h('p', null, 'Pour consulter des patients, des historiques de dose ou administrer Vigie, connectez-vous avec votre propre compte.'));
+      } else {
+        root.append(h('h1', null, 'Aucune page'), h('p', null, 'Ce jeton ne donne accès à aucune page de la console.'));
+      }
+      ready();
       return;
     }
     p.render(root, arg, seq);
@@ -403,7 +420,7 @@ var V = (function () {
     // allowed one, when the role is known.
     var hash = location.hash.replace(/^#\/?/, '').split('/')[0];
     if (state.pages[hash]) {
-      state.can = { identity: true, review: true, nrd: true, dose: true, alerts: true, analytics: true, guess: true };
+      state.can = { identity: true, review: true, nrd: true, dose: true, alerts: true, analytics: true, admin: true, guess: true };
       route();
     } else {
       say('Vérification du jeton…');
@@ -478,7 +495,7 @@ var V = (function () {
   return {
     needsBasis: needsBasis, withBasis: withBasis,
     h: h, call: call, say: say, ready: ready, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
-    num: num, fixed: fixed, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
+    roleNames: roleNames, num: num, fixed: fixed, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
     reasonText: reasonText, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route
   };
 })();
