@@ -113,6 +113,10 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.onlineFrom = max(rows-*online, 1)
 	}
+	// The process's CPU so far (the fit, when there was one) is not the
+	// import's.
+	var ru0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0) // on failure, zero: the whole process is counted
 	stopRSS := sampleRSS(500 * time.Millisecond)
 	sum, err := importIdentities(ctx, ix, db, f, stderr, progress, opts)
 	rss := stopRSS()
@@ -130,13 +134,17 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "import: %s", sum)
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 		fmt.Fprintf(stdout, "CPU time of the import: %s (%.0f rows per CPU second; other processes on the machine do not count here)\n",
 			cpu.Round(time.Millisecond), float64(sum.Rows)/cpu.Seconds())
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(stdout, "peak RSS of the import: %.0f MB (Go heap now: %.0f MB in use, %.0f MB held; all Go memory: %.0f MB)\n",
-			float64(ru.Maxrss)/1024, float64(ms.HeapInuse)/(1<<20), float64(ms.HeapSys-ms.HeapReleased)/(1<<20), float64(ms.Sys)/(1<<20))
+		peakOf := ""
+		if model == nil {
+			peakOf = " (the process's: the fit before it included)"
+		}
+		fmt.Fprintf(stdout, "peak RSS of the import%s: %.0f MB (Go heap now: %.0f MB in use, %.0f MB held; all Go memory: %.0f MB)\n",
+			peakOf, float64(ru.Maxrss)/1024, float64(ms.HeapInuse)/(1<<20), float64(ms.HeapSys-ms.HeapReleased)/(1<<20), float64(ms.Sys)/(1<<20))
 		if rss.anon > 0 {
 			fmt.Fprintf(stdout, "  sampled during the import: at most %.0f MB anonymous (heap, Badger's buffers), %.0f MB of mapped files (store tables, reclaimable page cache)\n",
 				float64(rss.anon)/(1<<20), float64(rss.file)/(1<<20))
