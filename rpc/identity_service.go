@@ -231,8 +231,8 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		return nil, ConnectError(err)
 	}
 	audit.Touch(ctx, ident.ID.String())
-	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: RecordToProto(ident.Golden), Attributes: ident.Attributes}
-	bad := recordTextInvalid(&ident.Golden) // strings RecordToProto repaired
+	golden, bad := recordToProto(ident.Golden)
+	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: golden, Attributes: ident.Attributes}
 	if ident.ID != id {
 		out.MergedIntoIdentityId = ident.ID.String()
 		audit.Touch(ctx, id.String())
@@ -244,8 +244,9 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		if v, err := s.Index.Latest(ctx, m); err == nil {
 			rec = v.Record
 		}
-		bad += recordTextInvalid(&rec)
-		out.Records = append(out.Records, RecordToProto(rec))
+		r, n := recordToProto(rec)
+		bad += n
+		out.Records = append(out.Records, r)
 	}
 	for i := range events {
 		out.Events = append(out.Events, EventToProto(&events[i]))
@@ -317,9 +318,9 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 			out.Results = append(out.Results, restrictedResult(&h, names))
 			continue
 		}
+		golden, bad := recordToProto(h.Golden)
 		r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
-			Reasons: h.Reasons, Golden: RecordToProto(h.Golden)}
-		bad := recordTextInvalid(&h.Golden) // strings RecordToProto repaired
+			Reasons: h.Reasons, Golden: golden}
 		valid := bad == 0
 		for _, src := range h.Sources {
 			valid = valid && utf8.ValidString(src.Authority) && utf8.ValidString(src.LocalID)
@@ -809,10 +810,19 @@ func RecordFromProto(r *vigiev1.SourceRecord) matcher.Record {
 // carry it, and every answer holding the record failed; such bytes are
 // shown as U+FFFD instead.
 func RecordToProto(r matcher.Record) *vigiev1.SourceRecord {
+	m, _ := recordToProto(r)
+	return m
+}
+
+// recordToProto is RecordToProto, also returning the number of strings it
+// repaired: the answers holding the record flag it with textNotice.
+func recordToProto(r matcher.Record) (*vigiev1.SourceRecord, int) {
+	bad := 0
 	v := func(s string) string {
 		if utf8.ValidString(s) {
 			return s
 		}
+		bad++
 		return strings.ToValidUTF8(s, "\uFFFD")
 	}
 	attrs := r.Attributes
@@ -825,7 +835,7 @@ func RecordToProto(r matcher.Record) *vigiev1.SourceRecord {
 	return &vigiev1.SourceRecord{Authority: v(r.Authority), LocalId: v(r.LocalID), Ins: v(r.INS), InsOid: v(r.INSOID), Status: v(r.Status),
 		BirthName: v(r.BirthName), UsedName: v(r.UsedName), FirstNames: v(r.FirstNames), FirstName: v(r.FirstName),
 		BirthDate: v(r.BirthDate), Sex: v(r.Sex), BirthPlace: v(r.BirthPlace), PostalCode: v(r.PostalCode), City: v(r.City),
-		Address: v(r.Address), Phone: v(r.Phone), Attributes: attrs}
+		Address: v(r.Address), Phone: v(r.Phone), Attributes: attrs}, bad
 }
 
 // GradeToProto converts a match grade.

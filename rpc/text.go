@@ -11,8 +11,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-
-	"vigie/matcher"
 )
 
 // Text that is not UTF-8. A feed in another encoding (a Latin-1 CSV) may
@@ -30,26 +28,6 @@ import (
 // repaired (English, like the API's other messages; the console words its
 // own).
 const textNotice = "some stored text of this identity is not valid UTF-8 (a feed in another encoding?): those characters are shown as U+FFFD; correct the source record"
-
-// recordTextInvalid returns the number of text fields of a record that
-// are not UTF-8: a few comparisons per field on the hot path of a search.
-// RecordToProto shows them repaired; the answers holding the record count
-// them to flag it with textNotice.
-func recordTextInvalid(r *matcher.Record) int {
-	n := 0
-	for _, s := range [...]string{r.Authority, r.LocalID, r.INS, r.INSOID, r.Status, r.BirthName, r.UsedName,
-		r.FirstNames, r.FirstName, r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone} {
-		if !utf8.ValidString(s) {
-			n++
-		}
-	}
-	for _, a := range r.Attributes {
-		if !utf8.ValidString(a) {
-			n++
-		}
-	}
-	return n
-}
 
 // RepairText replaces, in every string of m and of the messages it
 // holds, each byte sequence that is not UTF-8 with U+FFFD, and returns
