@@ -201,7 +201,7 @@ func (p *Prepared) Warnings() []string {
 	if p.DateImplausible() {
 		w = append(w, fmt.Sprintf("birth_date: year %d is before %d: the record goes to review rather than linking by itself", p.Date.Year, OldestPlausibleYear))
 	}
-	if p.Record != nil {
+	if p.Record != nil && !p.HasINS { // an INS Prepare took is valid
 		if err := InvalidINS(p.Record); err != nil {
 			w = append(w, err.Error()+": kept as sent, not used as evidence")
 		}
