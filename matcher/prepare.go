@@ -124,9 +124,11 @@ func Prepare(r *Record) (*Prepared, error) {
 	// An INS that fails its checks (a wrong key, two digits transposed) is
 	// kept verbatim in the record, ignored as evidence and reported
 	// (InvalidINS): the row is not lost for it.
-	if ins, err := ParseINS(r.INS, strings.TrimSpace(r.INSOID)); strings.TrimSpace(r.INS) != "" && err == nil {
-		p.INS, p.HasINS = ins, true
-		p.INSMismatch = insContradicts(p)
+	if strings.TrimSpace(r.INS) != "" {
+		if ins, err := ParseINS(r.INS, strings.TrimSpace(r.INSOID)); err == nil {
+			p.INS, p.HasINS = ins, true
+			p.INSMismatch = insContradicts(p)
+		}
 	}
 
 	p.Postal = digitsOnly(r.PostalCode)
@@ -199,7 +201,7 @@ func (p *Prepared) Warnings() []string {
 	if p.DateImplausible() {
 		w = append(w, fmt.Sprintf("birth_date: year %d is before %d: the record goes to review rather than linking by itself", p.Date.Year, OldestPlausibleYear))
 	}
-	if p.Record != nil {
+	if p.Record != nil && !p.HasINS { // an INS Prepare took is valid
 		if err := InvalidINS(p.Record); err != nil {
 			w = append(w, err.Error()+": kept as sent, not used as evidence")
 		}

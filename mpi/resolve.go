@@ -372,13 +372,7 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
 		return nil
 	}
-	hold := func() {
-		c.noAuto = true
-		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdNoDate, Message: matcher.HouseholdNoDateMessage})
-		c.best.AutoLink = false
-		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
-		c.best.Grade = matcher.GradeProbable
-	}
+	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
 	if model.BirthDateGuard {
 		// Where true matches hardly ever differ on the birth date (the
 		// guard), a home is where a father and the son bearing his name
@@ -451,12 +445,18 @@ func holdHouseholdHomonyms(p *matcher.Prepared, cands []*candidate, model *match
 		return
 	}
 	for _, c := range homonyms {
-		c.noAuto = true
-		c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleHouseholdHomonyms, Message: matcher.HouseholdHomonymsMessage})
-		c.best.AutoLink = false
-		c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
-		c.best.Grade = matcher.GradeProbable
+		c.hold(matcher.RuleHouseholdHomonyms, matcher.HouseholdHomonymsMessage, model)
 	}
+}
+
+// hold keeps candidate c from linking automatically by rule code: the
+// rule is added to its score, which drops under the auto-link level.
+func (c *candidate) hold(code, message string, model *matcher.Model) {
+	c.noAuto = true
+	c.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: code, Message: message})
+	c.best.AutoLink = false
+	c.best.Probability = min(c.best.Probability, math.Nextafter(model.AutoLink, 0))
+	c.best.Grade = matcher.GradeProbable
 }
 
 // score scores record k (prepared p) against the members of identity id.
