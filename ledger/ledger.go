@@ -248,14 +248,18 @@ func examKey(sop string) []byte { return append(bytes.Clone(prefixExam), sop...)
 
 // eventKey is the marker of an irradiation event (or administration)
 // counted for a source record.
-func eventKey(k SourceKey, uid string) []byte {
-	b := make([]byte, 0, len(prefixEvent)+len(k.Authority)+len(k.LocalID)+len(uid)+2)
-	b = append(b, prefixEvent...)
+func eventKey(k SourceKey, uid string) []byte { return append(recordPrefix(prefixEvent, k), uid...) }
+
+// recordPrefix is the start of a key of a per-record index (l/k/, l/f/,
+// l/t/, l/q/): the index's prefix, then the record's authority and local
+// id, each followed by a 0 byte.
+func recordPrefix(prefix []byte, k SourceKey) []byte {
+	b := make([]byte, 0, len(prefix)+len(k.Authority)+len(k.LocalID)+2)
+	b = append(b, prefix...)
 	b = append(b, k.Authority...)
 	b = append(b, 0)
 	b = append(b, k.LocalID...)
-	b = append(b, 0)
-	return append(b, uid...)
+	return append(b, 0)
 }
 
 // sitePrefix is the prefix of a site's exam rows.
@@ -277,22 +281,12 @@ func rowKey(authority, date, sop string) []byte {
 	return append(b, sop...)
 }
 
-func sourcePrefix(k SourceKey) []byte {
-	b := bytes.Clone(prefixKey)
-	b = append(b, k.Authority...)
-	b = append(b, 0)
-	b = append(b, k.LocalID...)
-	return append(b, 0)
-}
+func sourcePrefix(k SourceKey) []byte { return recordPrefix(prefixKey, k) }
 
 // studyPrefix is the prefix of a source record's exams of one study and
 // domain in the supersession index.
 func studyPrefix(k SourceKey, study string, d Domain) []byte {
-	b := bytes.Clone(prefixStudy)
-	b = append(b, k.Authority...)
-	b = append(b, 0)
-	b = append(b, k.LocalID...)
-	b = append(b, 0)
+	b := recordPrefix(prefixStudy, k)
 	b = append(b, study...)
 	b = append(b, 0)
 	b = append(b, d...)
