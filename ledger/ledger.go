@@ -293,6 +293,13 @@ func studyPrefix(k SourceKey, study string, d Domain) []byte {
 	return append(b, 0)
 }
 
+// kindPrefix is the prefix, under a study prefix sp (studyPrefix), of the
+// exams of one source kind; an exam's key in the supersession index is it
+// followed by the SOP instance UID.
+func kindPrefix(sp []byte, src SourceKind) []byte {
+	return append(append(bytes.Clone(sp), src...), 0)
+}
+
 // sharedPrefix is the prefix of the source records of a study.
 func sharedPrefix(study string) []byte {
 	b := bytes.Clone(prefixShared)
@@ -451,8 +458,7 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 			}
 			out.Superseded = n
 		}
-		k := append(append(sp, ex.Source...), 0)
-		if err := txn.Set(append(k, ex.SOPInstanceUID...), nil); err != nil {
+		if err := txn.Set(append(kindPrefix(sp, ex.Source), ex.SOPInstanceUID...), nil); err != nil {
 			return out, err
 		}
 	}
@@ -515,7 +521,7 @@ func (l *Ledger) putConflict(txn *badger.Txn, ex *Exam, first *Entry, why string
 // domain under sp, or "".
 func firstSR(txn *badger.Txn, sp []byte) (string, error) {
 	for _, src := range []SourceKind{SourceRDSR, SourceESR} {
-		p := append(append(bytes.Clone(sp), src...), 0)
+		p := kindPrefix(sp, src)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 		it.Rewind()
 		if it.Valid() {
@@ -530,7 +536,7 @@ func firstSR(txn *badger.Txn, sp []byte) (string, error) {
 
 // supersedeHeaders marks the header exams under sp as superseded by sop.
 func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
-	p := append(append(bytes.Clone(sp), SourceHeader...), 0)
+	p := kindPrefix(sp, SourceHeader)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	var sops []string
 	for it.Rewind(); it.Valid(); it.Next() {
