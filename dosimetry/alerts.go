@@ -407,7 +407,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			return nil
 		}
 		res.Exams++
-		k := studyKey{x.Key, studyOf(x), x.Domain}
+		k := studyKey{x.Key, ledger.StudyOf(x), x.Domain}
 		if _, ok := studies[k]; !ok {
 			order = append(order, k)
 		}
@@ -459,20 +459,11 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	return append(out, pa...), nil
 }
 
-// studyOf is the study an exam belongs to (its own SOP instance when the
-// study UID is missing).
-func studyOf(x *ledger.Exam) string {
-	if x.StudyUID != "" {
-		return x.StudyUID
-	}
-	return "sop:" + x.SOPInstanceUID
-}
-
 // newAlert returns an alert on the study of an exam; its ID names the
 // rule, the source record, the study and the detail (indicator, level).
 func newAlert(kind string, e *ledger.Entry, examType, detail string) Alert {
 	x := &e.Exam
-	return Alert{ID: alertID(kind, x.Key.String(), studyOf(x), detail), Kind: kind, Site: x.Key.Authority,
+	return Alert{ID: alertID(kind, x.Key.String(), ledger.StudyOf(x), detail), Kind: kind, Site: x.Key.Authority,
 		Key: x.Key, SOP: x.SOPInstanceUID, StudyUID: x.StudyUID, Date: x.Date, ExamType: examType}
 }
 

@@ -160,7 +160,7 @@ func (w *AlertWatch) Evaluate(ctx context.Context, key ledger.SourceKey, study s
 	}
 	var sel Entries
 	for i := range es {
-		if studyOf(&es[i].Exam) == study {
+		if ledger.StudyOf(&es[i].Exam) == study {
 			sel = append(sel, es[i])
 		}
 	}

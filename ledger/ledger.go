@@ -248,14 +248,18 @@ func examKey(sop string) []byte { return append(bytes.Clone(prefixExam), sop...)
 
 // eventKey is the marker of an irradiation event (or administration)
 // counted for a source record.
-func eventKey(k SourceKey, uid string) []byte {
-	b := make([]byte, 0, len(prefixEvent)+len(k.Authority)+len(k.LocalID)+len(uid)+2)
-	b = append(b, prefixEvent...)
+func eventKey(k SourceKey, uid string) []byte { return append(recordPrefix(prefixEvent, k), uid...) }
+
+// recordPrefix is the start of a key of a per-record index (l/k/, l/f/,
+// l/t/, l/q/): the index's prefix, then the record's authority and local
+// id, each followed by a 0 byte.
+func recordPrefix(prefix []byte, k SourceKey) []byte {
+	b := make([]byte, 0, len(prefix)+len(k.Authority)+len(k.LocalID)+2)
+	b = append(b, prefix...)
 	b = append(b, k.Authority...)
 	b = append(b, 0)
 	b = append(b, k.LocalID...)
-	b = append(b, 0)
-	return append(b, uid...)
+	return append(b, 0)
 }
 
 // sitePrefix is the prefix of a site's exam rows.
@@ -277,26 +281,23 @@ func rowKey(authority, date, sop string) []byte {
 	return append(b, sop...)
 }
 
-func sourcePrefix(k SourceKey) []byte {
-	b := bytes.Clone(prefixKey)
-	b = append(b, k.Authority...)
-	b = append(b, 0)
-	b = append(b, k.LocalID...)
-	return append(b, 0)
-}
+func sourcePrefix(k SourceKey) []byte { return recordPrefix(prefixKey, k) }
 
 // studyPrefix is the prefix of a source record's exams of one study and
 // domain in the supersession index.
 func studyPrefix(k SourceKey, study string, d Domain) []byte {
-	b := bytes.Clone(prefixStudy)
-	b = append(b, k.Authority...)
-	b = append(b, 0)
-	b = append(b, k.LocalID...)
-	b = append(b, 0)
+	b := recordPrefix(prefixStudy, k)
 	b = append(b, study...)
 	b = append(b, 0)
 	b = append(b, d...)
 	return append(b, 0)
+}
+
+// kindPrefix is the prefix, under a study prefix sp (studyPrefix), of the
+// exams of one source kind; an exam's key in the supersession index is it
+// followed by the SOP instance UID.
+func kindPrefix(sp []byte, src SourceKind) []byte {
+	return append(append(bytes.Clone(sp), src...), 0)
 }
 
 // sharedPrefix is the prefix of the source records of a study.
@@ -457,8 +458,7 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 			}
 			out.Superseded = n
 		}
-		k := append(append(sp, ex.Source...), 0)
-		if err := txn.Set(append(k, ex.SOPInstanceUID...), nil); err != nil {
+		if err := txn.Set(append(kindPrefix(sp, ex.Source), ex.SOPInstanceUID...), nil); err != nil {
 			return out, err
 		}
 	}
@@ -521,7 +521,7 @@ func (l *Ledger) putConflict(txn *badger.Txn, ex *Exam, first *Entry, why string
 // domain under sp, or "".
 func firstSR(txn *badger.Txn, sp []byte) (string, error) {
 	for _, src := range []SourceKind{SourceRDSR, SourceESR} {
-		p := append(append(bytes.Clone(sp), src...), 0)
+		p := kindPrefix(sp, src)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 		it.Rewind()
 		if it.Valid() {
@@ -536,7 +536,7 @@ func firstSR(txn *badger.Txn, sp []byte) (string, error) {
 
 // supersedeHeaders marks the header exams under sp as superseded by sop.
 func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
-	p := append(append(bytes.Clone(sp), SourceHeader...), 0)
+	p := kindPrefix(sp, SourceHeader)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	var sops []string
 	for it.Rewind(); it.Valid(); it.Next() {

@@ -42,13 +42,7 @@ func StudyOf(x *Exam) string {
 }
 
 func pendingKey(k SourceKey, study string) []byte {
-	b := make([]byte, 0, len(prefixPending)+len(k.Authority)+len(k.LocalID)+len(study)+2)
-	b = append(b, prefixPending...)
-	b = append(b, k.Authority...)
-	b = append(b, 0)
-	b = append(b, k.LocalID...)
-	b = append(b, 0)
-	return append(b, study...)
+	return append(recordPrefix(prefixPending, k), study...)
 }
 
 func (l *Ledger) markPending(txn *badger.Txn, x *Exam) error {

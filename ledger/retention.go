@@ -133,9 +133,7 @@ func PurgeRecordIn(txn *badger.Txn, k SourceKey) (int, error) {
 	// (l/f/) and its studies still to evaluate for alerts (l/q/).
 	var keys [][]byte
 	for _, prefix := range [][]byte{prefixStudy, prefixEvent, prefixPending} {
-		sp := bytes.Clone(prefix)
-		sp = append(append(append(append(sp, k.Authority...), 0), k.LocalID...), 0)
-		it = txn.NewIterator(badger.IteratorOptions{Prefix: sp})
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: recordPrefix(prefix, k)})
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
 		}

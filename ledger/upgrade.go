@@ -177,8 +177,7 @@ func (l *Ledger) reindex() error {
 				if err := txn.Set(sharedKey(x.StudyUID, x.Key), nil); err != nil {
 					return err
 				}
-				k := append(append(studyPrefix(x.Key, x.StudyUID, x.Domain), x.Source...), 0)
-				if err := txn.Set(append(k, x.SOPInstanceUID...), nil); err != nil {
+				if err := txn.Set(append(kindPrefix(studyPrefix(x.Key, x.StudyUID, x.Domain), x.Source), x.SOPInstanceUID...), nil); err != nil {
 					return err
 				}
 			}

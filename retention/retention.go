@@ -72,14 +72,12 @@ func build(txn *badger.Txn, asOf time.Time) (*Report, map[mpi.ID]*mpi.Patient, e
 	past := map[mpi.ID]*mpi.Patient{}
 	err = mpi.Patients(txn, func(p *mpi.Patient) error {
 		r.Identities++
-		it := Item{ID: p.ID, Records: len(p.Members), LastContact: p.LastUpdate, Held: p.Held}
-		for _, k := range p.Members {
-			e := exams[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}]
+		it := Item{ID: p.ID, Records: len(p.Members), Held: p.Held}
+		it.LastContact, _ = lastContact(p, func(k ledger.SourceKey) (time.Time, error) {
+			e := exams[k]
 			it.Exams += e.N
-			if e.Last.After(it.LastContact) {
-				it.LastContact = e.Last
-			}
-		}
+			return e.Last, nil
+		})
 		it.Deadline = Of(Facts{LastContact: it.LastContact, Births: p.Births}, asOf)
 		if !it.Deadline.Past(asOf) {
 			return nil
@@ -97,6 +95,24 @@ func build(txn *badger.Txn, asOf time.Time) (*Report, map[mpi.ID]*mpi.Patient, e
 	}
 	r.Token = token(asOf, r.Past)
 	return r, past, nil
+}
+
+// lastContact is a patient's last contact (Facts.LastContact): the latest
+// of its records' updates and of their exams, lastExam giving a record's
+// latest exam. The report and the purge's second reading both use it, so
+// that they apply the rule to the same date.
+func lastContact(p *mpi.Patient, lastExam func(ledger.SourceKey) (time.Time, error)) (time.Time, error) {
+	last := p.LastUpdate
+	for _, k := range p.Members {
+		e, err := lastExam(ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID})
+		if err != nil {
+			return time.Time{}, err
+		}
+		if e.After(last) {
+			last = e
+		}
+	}
+	return last, nil
 }
 
 // token is the confirmation of a list: the day, and the first 12 bytes of
@@ -300,15 +316,9 @@ func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[ledger.SourceKey][]strin
 		if err != nil {
 			return err
 		}
-		last := cur.LastUpdate
-		for _, k := range cur.Members {
-			e, err := ledger.LastExamIn(txn, ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID})
-			if err != nil {
-				return err
-			}
-			if e.After(last) {
-				last = e
-			}
+		last, err := lastContact(cur, func(k ledger.SourceKey) (time.Time, error) { return ledger.LastExamIn(txn, k) })
+		if err != nil {
+			return err
 		}
 		d := Of(Facts{LastContact: last, Births: cur.Births}, asOf)
 		if !d.Past(asOf) {
