@@ -68,13 +68,12 @@ func Backup(ctx context.Context, db *badger.DB, w io.Writer, o BackupOptions) (M
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}
-	m.BackupHeader = BackupHeader{Format: BackupFormat, Layout: layout, StoreID: id, Since: o.Since,
-		Version: version, Created: now().UTC().Truncate(time.Second)}
-	fw, err := newFrameWriter(newPacedWriter(ctx, w, o.Rate), m.BackupHeader, o.Key)
+	fw, err := newFrameWriter(newPacedWriter(ctx, w, o.Rate), BackupHeader{Format: BackupFormat, Layout: layout, StoreID: id,
+		Since: o.Since, Version: version, Created: now().UTC().Truncate(time.Second)}, o.Key)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}
-	m.BackupHeader.Cipher, m.BackupHeader.Salt = fw.header()
+	m.BackupHeader = fw.hdr
 	list := &pb.KVList{}
 	size := 0
 	flush := func() error {
