@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -68,13 +69,12 @@ func Backup(ctx context.Context, db *badger.DB, w io.Writer, o BackupOptions) (M
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}
-	m.BackupHeader = BackupHeader{Format: BackupFormat, Layout: layout, StoreID: id, Since: o.Since,
-		Version: version, Created: now().UTC().Truncate(time.Second)}
-	fw, err := newFrameWriter(newPacedWriter(ctx, w, o.Rate), m.BackupHeader, o.Key)
+	fw, err := newFrameWriter(newPacedWriter(ctx, w, o.Rate), BackupHeader{Format: BackupFormat, Layout: layout, StoreID: id,
+		Since: o.Since, Version: version, Created: now().UTC().Truncate(time.Second)}, o.Key)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}
-	m.BackupHeader.Cipher, m.BackupHeader.Salt = fw.header()
+	m.BackupHeader = fw.hdr
 	list := &pb.KVList{}
 	size := 0
 	flush := func() error {
@@ -157,29 +157,18 @@ func marshalList(list *pb.KVList) ([]byte, error) {
 	return append(out, b...), nil
 }
 
-// layoutIn reads the layout version and identity in txn.
+// layoutIn reads the layout version and identity in txn ("" when it has
+// none).
 func layoutIn(txn *badger.Txn) (int, string, error) {
-	layout := 0
-	if item, err := txn.Get(layoutKey); err == nil {
-		v, err := item.ValueCopy(nil)
-		if err != nil || len(v) != 1 {
-			return 0, "", fmt.Errorf("read the layout version: %v", err)
-		}
-		layout = int(v[0])
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	layout, _, err := layoutOf(txn)
+	if err != nil {
+		return 0, "", fmt.Errorf("read the layout version: %w", err)
+	}
+	id, err := idOf(txn)
+	if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, "", err
 	}
-	id := ""
-	if item, err := txn.Get(idKey); err == nil {
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return 0, "", err
-		}
-		id = fmt.Sprintf("%x", v)
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, "", err
-	}
-	return layout, id, nil
+	return layout, hex.EncodeToString(id), nil
 }
 
 // RestoreOptions tune a restore.

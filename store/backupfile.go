@@ -112,7 +112,8 @@ func fileKey(key, salt []byte) (cipher.AEAD, error) {
 
 // frameWriter writes a backup file.
 type frameWriter struct {
-	w     io.Writer // the file and the checksum
+	hdr   BackupHeader // as written, with its cipher and salt
+	w     io.Writer    // the file and the checksum
 	h     hash.Hash
 	out   io.Writer
 	aead  cipher.AEAD
@@ -141,7 +142,7 @@ func newFrameWriter(out io.Writer, hdr BackupHeader, key []byte) (*frameWriter, 
 	if err != nil {
 		return nil, err
 	}
-	fw.aad = hb
+	fw.hdr, fw.aad = hdr, hb
 	if _, err := io.WriteString(fw.w, backupMagic); err != nil {
 		return nil, err
 	}
@@ -330,11 +331,4 @@ func ReadBackup(r io.Reader, key []byte, data func([]byte) error) (Manifest, err
 func sameHeader(a, b BackupHeader) bool {
 	return a.Format == b.Format && a.Layout == b.Layout && a.StoreID == b.StoreID && a.Since == b.Since &&
 		a.Version == b.Version && a.Created.Equal(b.Created) && a.Cipher == b.Cipher && bytes.Equal(a.Salt, b.Salt)
-}
-
-// header returns the cipher and salt the writer put in the header.
-func (fw *frameWriter) header() (string, []byte) {
-	var hdr BackupHeader
-	_ = json.Unmarshal(fw.aad, &hdr)
-	return hdr.Cipher, hdr.Salt
 }

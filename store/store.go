@@ -315,31 +315,50 @@ func checkLayout(db *badger.DB) error {
 // and whether the store holds no key at all.
 func readLayout(db *badger.DB) (version int, empty bool, err error) {
 	err = db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(layoutKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			it := txn.NewIterator(badger.IteratorOptions{})
-			defer it.Close()
-			it.Rewind()
-			empty = !it.Valid()
-			return nil
-		}
-		if err != nil {
+		var found bool
+		if version, found, err = layoutOf(txn); err != nil || found {
 			return err
 		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		if len(v) != 1 {
-			return fmt.Errorf("the layout version is %d bytes long", len(v))
-		}
-		version = int(v[0])
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		it.Rewind()
+		empty = !it.Valid()
 		return nil
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("store: read layout version: %w", err)
 	}
 	return version, empty, nil
+}
+
+// layoutOf reads the layout version recorded in txn (0 when none is) and
+// whether one is.
+func layoutOf(txn *badger.Txn) (version int, found bool, err error) {
+	item, err := txn.Get(layoutKey)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, false, err
+	}
+	if len(v) != 1 {
+		return 0, false, fmt.Errorf("the layout version is %d bytes long", len(v))
+	}
+	return int(v[0]), true, nil
+}
+
+// idOf reads the store's identity in txn (badger.ErrKeyNotFound when it
+// has none).
+func idOf(txn *badger.Txn) ([]byte, error) {
+	item, err := txn.Get(idKey)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
 }
 
 // writeLayout writes what the layouts after from add, and the version.
@@ -373,12 +392,8 @@ func Layout(db *badger.DB) (int, error) {
 // It is copied by a backup, so a restored store keeps it.
 func ID(db *badger.DB) (string, error) {
 	var id []byte
-	err := db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(idKey)
-		if err != nil {
-			return err
-		}
-		id, err = item.ValueCopy(nil)
+	err := db.View(func(txn *badger.Txn) (err error) {
+		id, err = idOf(txn)
 		return err
 	})
 	if err != nil {

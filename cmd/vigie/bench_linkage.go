@@ -227,19 +227,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	res.rows, res.elapsed = sum.Rows, sum.Elapsed+res.fit
-	linksPath := filepath.Join(work, "links.csv")
-	lf, err := os.Create(linksPath)
-	if err != nil {
-		return nil, err
-	}
-	if err := exportLinks(ctx, ix, lf); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	if err := lf.Close(); err != nil {
-		return nil, err
-	}
-	links, err := readLinks(linksPath)
+	links, err := exportReadLinks(ctx, ix, filepath.Join(work, "links.csv"))
 	if err != nil {
 		return nil, err
 	}

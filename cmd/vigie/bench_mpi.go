@@ -163,19 +163,8 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 
 	// Export the links and score the clusters against the truth.
 	linksPath := filepath.Join(dir, "links.csv")
-	lf, err := os.Create(linksPath)
-	if err != nil {
-		return err
-	}
 	t0 := time.Now()
-	if err := exportLinks(ctx, ix, lf); err != nil {
-		lf.Close()
-		return err
-	}
-	if err := lf.Close(); err != nil {
-		return err
-	}
-	links, err := readLinks(linksPath)
+	links, err := exportReadLinks(ctx, ix, linksPath)
 	if err != nil {
 		return err
 	}
@@ -279,6 +268,23 @@ func writeHeapProfile(path string) error {
 func readTruth(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "person") }
 
 func readLinks(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "identity") }
+
+// exportReadLinks exports the index's links to path, as `vigie export
+// links` does, and reads them back.
+func exportReadLinks(ctx context.Context, ix *mpi.Index, path string) (map[mpi.SourceKey]string, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := exportLinks(ctx, ix, f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return readLinks(path)
+}
 
 // readKeyed reads a CSV authority,local_id,COLUMN into a map.
 func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
