@@ -1,6 +1,9 @@
 // Package vigie holds the domain vocabulary shared by every part of the
-// regional patient index and dose ledger: the error type and its codes, and
-// the table of limits every door checks (Limits).
+// regional patient index and dose ledger: a source record (Record) and its
+// key (SourceKey), a regional identity (Identity, IdentityID) and its
+// attributes, the error type and its codes, and the table of limits every
+// door checks (Limits). Every other package depends on this one for its
+// words, never on a sibling.
 //
 // Sub-packages: matcher (pure identity matching), mpi (the patient index),
 // ledger (dose data), ingest (DICOM and identity feeds), rpc (the API) and

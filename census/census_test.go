@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
 	"vigie/matcher"
@@ -155,7 +157,7 @@ func TestRecordsRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			n, refused := 0, 0
-			err = ingest.ReadIdentityCSV(&buf, func(line int, rec matcher.Record, rerr error) error {
+			err = ingest.ReadIdentityCSV(&buf, func(line int, rec vigie.Record, rerr error) error {
 				if rerr != nil {
 					t.Errorf("line %d: %v", line, rerr)
 				}

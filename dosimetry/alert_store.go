@@ -13,7 +13,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/ledger"
 	"vigie/store"
 )
 
@@ -161,8 +160,8 @@ type AlertFilter struct {
 	To   string `json:"to,omitempty"`
 	// Identity and Key select one patient's alerts: those of a regional
 	// identity (per-patient rules) or of one source record.
-	Identity string           `json:"identity,omitempty"`
-	Key      ledger.SourceKey `json:"key,omitempty"`
+	Identity string          `json:"identity,omitempty"`
+	Key      vigie.SourceKey `json:"key,omitempty"`
 }
 
 // List returns the alerts the filter selects, most recent exam first.
@@ -181,7 +180,7 @@ func (s *AlertStore) List(ctx context.Context, f AlertFilter) ([]Alert, error) {
 			}
 			if (f.Site != "" && a.Site != f.Site) || (f.Kind != "" && a.Kind != f.Kind) || (f.Open && a.Acknowledged()) ||
 				(f.From != "" && a.Date < f.From) || (f.To != "" && a.Date > f.To) ||
-				(f.Identity != "" && a.Identity != f.Identity) || (f.Key != (ledger.SourceKey{}) && a.Key != f.Key) {
+				(f.Identity != "" && a.Identity != f.Identity) || (f.Key != (vigie.SourceKey{}) && a.Key != f.Key) {
 				continue
 			}
 			out = append(out, a)

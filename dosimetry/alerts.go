@@ -204,15 +204,15 @@ type Ack struct {
 // Alert is one raised alert. It names the source record and the exam, never
 // the patient's name.
 type Alert struct {
-	ID       string           `json:"id"`
-	Kind     string           `json:"kind"`
-	Site     string           `json:"site"`
-	Key      ledger.SourceKey `json:"key"`
-	Identity string           `json:"identity,omitempty"` // regional identity, for per-patient rules
-	SOP      string           `json:"sop_instance_uid"`
-	StudyUID string           `json:"study_uid,omitempty"`
-	Date     string           `json:"date"`
-	ExamType string           `json:"exam_type,omitempty"`
+	ID       string          `json:"id"`
+	Kind     string          `json:"kind"`
+	Site     string          `json:"site"`
+	Key      vigie.SourceKey `json:"key"`
+	Identity string          `json:"identity,omitempty"` // regional identity, for per-patient rules
+	SOP      string          `json:"sop_instance_uid"`
+	StudyUID string          `json:"study_uid,omitempty"`
+	Date     string          `json:"date"`
+	ExamType string          `json:"exam_type,omitempty"`
 	// Indicator, Value, Threshold and Unit are the figure that crossed the
 	// threshold.
 	Indicator string  `json:"indicator"`
@@ -247,27 +247,27 @@ func alertID(kind, subject, sop, detail string) string {
 // Identities tells which regional identity a source record belongs to, and
 // the source records of an identity (the patient index).
 type Identities interface {
-	IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error)
-	Members(ctx context.Context, identity string) ([]ledger.SourceKey, error)
+	IdentityOf(ctx context.Context, k vigie.SourceKey) (string, error)
+	Members(ctx context.Context, identity string) ([]vigie.SourceKey, error)
 }
 
 // PatientExams returns the stored exams of a set of source records
 // (*ledger.Ledger).
 type PatientExams interface {
-	Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger.Entry, error)
+	Exams(ctx context.Context, keys []vigie.SourceKey) ([]ledger.Entry, error)
 }
 
 // historyReader is a PatientExams that reads many patients' histories at
 // once and takes the exams the caller already holds (*ledger.Ledger: see
 // ledger.Histories).
 type historyReader interface {
-	Histories(ctx context.Context, patients [][]ledger.SourceKey, have func(sop string) *ledger.Entry, fn func(i int, es []*ledger.Entry) error) error
+	Histories(ctx context.Context, patients [][]vigie.SourceKey, have func(sop string) *ledger.Entry, fn func(i int, es []*ledger.Entry) error) error
 }
 
 // StudyIndex gives the source records that have exams under a study UID
 // (*ledger.Ledger).
 type StudyIndex interface {
-	StudyRecords(ctx context.Context, study string) ([]ledger.SourceKey, error)
+	StudyRecords(ctx context.Context, study string) ([]vigie.SourceKey, error)
 }
 
 // Scanner applies the alert rules to stored exams. One scanner runs one
@@ -285,7 +285,7 @@ type Scanner struct {
 	History PatientExams
 	// Age, when set, gives a patient's age on an exam date when the DICOM
 	// header gives none (the k × NRD rule applies to adults only).
-	Age func(k ledger.SourceKey, date string) (float64, bool)
+	Age func(k vigie.SourceKey, date string) (float64, bool)
 	// Studies lists the source records of a study for the
 	// identity-vigilance rule (*ledger.Ledger); without it, a Source that
 	// has the method is asked, and otherwise only the scan's own exams
@@ -298,7 +298,7 @@ type Scanner struct {
 	// Pregnant, when set, says whether a patient was declared pregnant on
 	// a date by other means than the exam's DICOM Pregnancy Status (an
 	// order, a user).
-	Pregnant func(k ledger.SourceKey, date string) bool
+	Pregnant func(k vigie.SourceKey, date string) bool
 
 	ev    *Evaluator
 	cache map[string][]assignment
@@ -364,13 +364,13 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	s.ev = &Evaluator{Types: s.Types, NRD: s.NRD}
 	s.cache = map[string][]assignment{}
 	var out []Alert
-	patients := map[ledger.SourceKey][]*ledger.Entry{}
+	patients := map[vigie.SourceKey][]*ledger.Entry{}
 	// The per-exam rules apply to a study's figures: an interventional
 	// procedure reported in a cumulative RDSR and its continuation counts
 	// each event once in each report's counted figures, so only their sum
 	// is the procedure's.
 	type studyKey struct {
-		key    ledger.SourceKey
+		key    vigie.SourceKey
 		study  string
 		domain ledger.Domain
 	}
@@ -380,7 +380,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	// study UID under several source records.
 	type shared struct {
 		last *ledger.Exam
-		recs map[ledger.SourceKey]bool
+		recs map[vigie.SourceKey]bool
 	}
 	studyRecs := map[string]*shared{}
 	var studyOrder []string
@@ -397,7 +397,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 		if x.StudyUID != "" {
 			sh := studyRecs[x.StudyUID]
 			if sh == nil {
-				sh = &shared{recs: map[ledger.SourceKey]bool{}}
+				sh = &shared{recs: map[vigie.SourceKey]bool{}}
 				studyRecs[x.StudyUID] = sh
 				studyOrder = append(studyOrder, x.StudyUID)
 			}
@@ -437,7 +437,7 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 	}
 	for _, study := range studyOrder {
 		sh := studyRecs[study]
-		var recs []ledger.SourceKey
+		var recs []vigie.SourceKey
 		if idx != nil {
 			var err error
 			if recs, err = idx.StudyRecords(ctx, study); err != nil {
@@ -676,7 +676,7 @@ func (s *Scanner) foetalAlert(es []*ledger.Entry, examType string) (Alert, bool)
 
 // patientAlerts applies the per-patient rules (cumulative effective-dose
 // estimate, repeated CT) to the patients of the scanned exams.
-func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][]*ledger.Entry, res *ScanResult) ([]Alert, error) {
+func (s *Scanner) patientAlerts(ctx context.Context, seen map[vigie.SourceKey][]*ledger.Entry, res *ScanResult) ([]Alert, error) {
 	if len(seen) == 0 {
 		return nil, nil
 	}
@@ -685,11 +685,11 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 	// does not know it. Map keys carry a prefix so the two never collide.
 	type patient struct {
 		identity string // "" when the patient is a lone source record
-		keys     []ledger.SourceKey
+		keys     []vigie.SourceKey
 		entries  []*ledger.Entry
 	}
 	pats := map[string]*patient{}
-	keys := make([]ledger.SourceKey, 0, len(seen))
+	keys := make([]vigie.SourceKey, 0, len(seen))
 	for k := range seen {
 		keys = append(keys, k)
 	}
@@ -737,7 +737,7 @@ func (s *Scanner) patientAlerts(ctx context.Context, seen map[ledger.SourceKey][
 		}
 		return out, nil
 	}
-	members := make([][]ledger.SourceKey, len(ids))
+	members := make([][]vigie.SourceKey, len(ids))
 	for i, id := range ids {
 		p := pats[id]
 		members[i] = p.keys

@@ -157,17 +157,17 @@ func TestRepeatCTEdges(t *testing.T) {
 }
 
 // fakeIdentities links source records into identities.
-type fakeIdentities map[ledger.SourceKey]string
+type fakeIdentities map[vigie.SourceKey]string
 
-func (f fakeIdentities) IdentityOf(_ context.Context, k ledger.SourceKey) (string, error) {
+func (f fakeIdentities) IdentityOf(_ context.Context, k vigie.SourceKey) (string, error) {
 	if id, ok := f[k]; ok {
 		return id, nil
 	}
 	return "", vigie.Errorf(vigie.ENOTFOUND, "no identity for %s", k)
 }
 
-func (f fakeIdentities) Members(_ context.Context, id string) ([]ledger.SourceKey, error) {
-	var out []ledger.SourceKey
+func (f fakeIdentities) Members(_ context.Context, id string) ([]vigie.SourceKey, error) {
+	var out []vigie.SourceKey
 	for k, v := range f {
 		if v == id {
 			out = append(out, k)
@@ -382,7 +382,7 @@ func TestNRDAlertAgeFromIndex(t *testing.T) {
 	if as := check(t, s, x); len(as) != 0 {
 		t.Errorf("an exam of unknown age raised %q", kinds(as))
 	}
-	s.Age = func(ledger.SourceKey, string) (float64, bool) { return 40, true }
+	s.Age = func(vigie.SourceKey, string) (float64, bool) { return 40, true }
 	if as := check(t, s, x); kinds(as) != "nrd_exceeded:400" {
 		t.Errorf("alerts %q, want the adult's exam above 2 × NRD", kinds(as))
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"vigie"
+
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
@@ -15,13 +17,12 @@ import (
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/store"
 )
 
 type localIdentity struct{}
 
-func (localIdentity) Resolve(_ context.Context, rec matcher.Record) (string, error) {
+func (localIdentity) Resolve(_ context.Context, rec vigie.Record) (string, error) {
 	return "V-" + rec.LocalID, nil
 }
 

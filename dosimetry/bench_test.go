@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"vigie"
+
 	"vigie/ledger"
 )
 
@@ -147,7 +149,7 @@ func BenchmarkEvaluateFromBadger(b *testing.B) {
 // site's source records: what a ledger read by authority would cost.
 type ledgerBySite struct {
 	*ledger.Ledger
-	keys map[string][]ledger.SourceKey
+	keys map[string][]vigie.SourceKey
 }
 
 func (l ledgerBySite) EachSite(ctx context.Context, site, _, _ string, fn func(*ledger.Entry) error) error {
@@ -169,8 +171,8 @@ func (l ledgerBySite) EachSite(ctx context.Context, site, _, _ string, fn func(*
 func BenchmarkEvaluateFromBadgerBySite(b *testing.B) {
 	led := ledger.Open(memoryStore(b))
 	es := genLedger(benchN(b, 20_000))
-	src := ledgerBySite{Ledger: led, keys: map[string][]ledger.SourceKey{}}
-	seen := map[ledger.SourceKey]bool{}
+	src := ledgerBySite{Ledger: led, keys: map[string][]vigie.SourceKey{}}
+	seen := map[vigie.SourceKey]bool{}
 	for i := range es {
 		if _, err := led.Put(context.Background(), &es[i].Exam); err != nil {
 			b.Fatal(err)

@@ -87,28 +87,28 @@ type Evaluator struct {
 	// Sex, when set, gives the sex (M, F, O) of a source record: the ledger
 	// does not keep it, the patient index does. The IRSN export leaves the
 	// column empty without it.
-	Sex func(ledger.SourceKey) string
+	Sex func(vigie.SourceKey) string
 	// Age, when set, gives a patient's age in years on an exam date (from
 	// the birth date the patient index keeps) for exams whose DICOM header
 	// gives no age; without it such patients are left out of surveys.
-	Age func(k ledger.SourceKey, date string) (float64, bool)
+	Age func(k vigie.SourceKey, date string) (float64, bool)
 }
 
 // Record is one patient's exam in a survey. It carries no identifier of
 // the patient beyond what the evaluation needs to count patients once.
 type Record struct {
-	Key       ledger.SourceKey `json:"-"`
-	SOP       string           `json:"sop_instance_uid"`
-	StudyUID  string           `json:"study_uid,omitempty"`
-	Date      string           `json:"date"`
-	Sex       string           `json:"sex,omitempty"`
-	AgeYears  float64          `json:"age_years"`
-	WeightKg  float64          `json:"weight_kg,omitempty"`
-	HeightM   float64          `json:"height_m,omitempty"`
-	Values    []float64        `json:"values"` // one per Evaluation.Indicators, in its unit; NaN when missing
-	Phantom   string           `json:"ctdi_phantom_cm,omitempty"`
-	Thickness float64          `json:"breast_thickness_mm,omitempty"`
-	Agent     string           `json:"radiopharmaceutical,omitempty"`
+	Key       vigie.SourceKey `json:"-"`
+	SOP       string          `json:"sop_instance_uid"`
+	StudyUID  string          `json:"study_uid,omitempty"`
+	Date      string          `json:"date"`
+	Sex       string          `json:"sex,omitempty"`
+	AgeYears  float64         `json:"age_years"`
+	WeightKg  float64         `json:"weight_kg,omitempty"`
+	HeightM   float64         `json:"height_m,omitempty"`
+	Values    []float64       `json:"values"` // one per Evaluation.Indicators, in its unit; NaN when missing
+	Phantom   string          `json:"ctdi_phantom_cm,omitempty"`
+	Thickness float64         `json:"breast_thickness_mm,omitempty"`
+	Agent     string          `json:"radiopharmaceutical,omitempty"`
 }
 
 // Stat is the distribution of one indicator over a survey and its
@@ -208,7 +208,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 	if q.ExamType != "" && ev.Types.Type(q.ExamType) == nil {
 		return nil, vigie.Invalid("exam_type", "%q is not an exam type of the mapping table", q.ExamType)
 	}
-	groups := map[groupKey]map[ledger.SourceKey]map[string]*study{}
+	groups := map[groupKey]map[vigie.SourceKey]map[string]*study{}
 	cache := map[string][]assignment{}
 	err := each(ctx, src, q.Site, q.From, q.To, func(e *ledger.Entry) error {
 		x := &e.Exam
@@ -229,7 +229,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, src Source, q Query) ([]*Eval
 			g := groupKey{x.Key.Authority, dev, a.examType}
 			pats := groups[g]
 			if pats == nil {
-				pats = map[ledger.SourceKey]map[string]*study{}
+				pats = map[vigie.SourceKey]map[string]*study{}
 				groups[g] = pats
 			}
 			sts := pats[x.Key]
@@ -387,7 +387,7 @@ func rawSignature(x *ledger.Exam) string {
 
 // evaluate computes the evaluations of one survey group: one, or one per
 // paediatric class when the child entries of the exam type have classes.
-func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*study, q Query) []*Evaluation {
+func (ev *Evaluator) evaluate(k groupKey, pats map[vigie.SourceKey]map[string]*study, q Query) []*Evaluation {
 	et := ev.Types.Type(k.examType)
 	base := Evaluation{Site: k.site, Device: k.device, ExamType: k.examType, Label: et.Label, Kind: et.Kind,
 		Population: q.Population, From: q.From, To: q.To}
@@ -461,11 +461,11 @@ func (ev *Evaluator) evaluate(k groupKey, pats map[ledger.SourceKey]map[string]*
 // records picks each patient's exam for a survey: their first study that
 // can be measured, of the population, in the weight band when there is
 // one. It counts the patients left out by reason.
-func (ev *Evaluator) records(et *ExamType, pats map[ledger.SourceKey]map[string]*study, q Query, inds []IndicatorUnit, band *WeightBand) ([]Record, map[string]int) {
+func (ev *Evaluator) records(et *ExamType, pats map[vigie.SourceKey]map[string]*study, q Query, inds []IndicatorUnit, band *WeightBand) ([]Record, map[string]int) {
 	excluded := map[string]int{}
 	// Patients in a stable order, so that the records (and the export)
 	// come out the same every time.
-	pkeys := make([]ledger.SourceKey, 0, len(pats))
+	pkeys := make([]vigie.SourceKey, 0, len(pats))
 	for pk := range pats {
 		pkeys = append(pkeys, pk)
 	}

@@ -499,7 +499,7 @@ func TestRadiographyHeaderImagesAreProjections(t *testing.T) {
 func TestEvaluateAgeFromIndex(t *testing.T) {
 	x := thoraxPA("s", "CHU", "p", "2025-06-01", 120) // no DICOM age
 	asked := ""
-	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Age: func(k ledger.SourceKey, date string) (float64, bool) {
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Age: func(k vigie.SourceKey, date string) (float64, bool) {
 		asked = k.String() + " " + date
 		return 42, true
 	}}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"vigie"
+
 	"vigie/ledger"
 )
 
@@ -33,7 +35,7 @@ func ctEv(uid, protocol string, region, acq ledger.Code, ctdi, dlp float64) ledg
 func exam(sop, site, patient, date, modality string, d ledger.Domain) ledger.Exam {
 	return ledger.Exam{SOPInstanceUID: sop, StudyUID: "st-" + sop, Date: date, Time: "10:00:00",
 		Modality: modality, Domain: d, Source: ledger.SourceRDSR,
-		Key:    ledger.SourceKey{Authority: site, LocalID: patient},
+		Key:    vigie.SourceKey{Authority: site, LocalID: patient},
 		Device: ledger.Device{Manufacturer: "ACME", Model: "M1", Station: "S1"}}
 }
 

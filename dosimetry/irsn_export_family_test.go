@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	"vigie"
+
 	"vigie/ledger"
 )
 
@@ -74,7 +76,7 @@ func TestWriteIRSNPerFamily(t *testing.T) {
 				x := adult(c.make(fmt.Sprintf("%s%02d", c.examType, i), "CHU", fmt.Sprintf("p%02d", i), "2025-05-01"), 50, 70.5, 1.72)
 				es = append(es, entry(x))
 			}
-			ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Sex: func(ledger.SourceKey) string { return "F" }}
+			ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Sex: func(vigie.SourceKey) string { return "F" }}
 			evs, err := ev.Evaluate(context.Background(), es, Query{Site: "CHU", From: "2025-01-01", To: "2025-12-31"})
 			if err != nil {
 				t.Fatal(err)

@@ -39,7 +39,7 @@ func goldenSurveys() Entries {
 	return es
 }
 
-func goldenSex(k ledger.SourceKey) string {
+func goldenSex(k vigie.SourceKey) string {
 	var n int
 	fmt.Sscanf(k.LocalID, "p%d", &n)
 	switch n % 3 {

@@ -12,7 +12,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/ledger"
 	"vigie/store"
 )
 
@@ -57,7 +56,7 @@ func OpenPregnancies(db *badger.DB) *PregnancyStore {
 
 var prefixPregnancy = []byte("x/g/")
 
-func pregnancyPrefix(k ledger.SourceKey) []byte {
+func pregnancyPrefix(k vigie.SourceKey) []byte {
 	b := append(bytes.Clone(prefixPregnancy), k.Authority...)
 	b = append(b, 0)
 	b = append(b, k.LocalID...)
@@ -67,7 +66,7 @@ func pregnancyPrefix(k ledger.SourceKey) []byte {
 // Declare records a pregnancy from start to end (YYYY-MM-DD; end empty:
 // PregnancyDays after start) for the source records keys, by actor, for
 // reason. A declaration with the same start replaces the earlier one.
-func (s *PregnancyStore) Declare(ctx context.Context, keys []ledger.SourceKey, start, end, actor, reason string) (Pregnancy, error) {
+func (s *PregnancyStore) Declare(ctx context.Context, keys []vigie.SourceKey, start, end, actor, reason string) (Pregnancy, error) {
 	p := Pregnancy{Start: strings.TrimSpace(start), End: strings.TrimSpace(end), By: actor, Reason: strings.TrimSpace(reason), At: s.now().UTC()}
 	st, err := time.Parse(time.DateOnly, p.Start)
 	if err != nil {
@@ -112,7 +111,7 @@ func (s *PregnancyStore) Declare(ctx context.Context, keys []ledger.SourceKey, s
 
 // Of returns the pregnancies declared for the source records keys, by
 // start date (one per start date).
-func (s *PregnancyStore) Of(ctx context.Context, keys ...ledger.SourceKey) ([]Pregnancy, error) {
+func (s *PregnancyStore) Of(ctx context.Context, keys ...vigie.SourceKey) ([]Pregnancy, error) {
 	byStart := map[string]Pregnancy{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, k := range keys {
@@ -149,9 +148,9 @@ func (s *PregnancyStore) Of(ctx context.Context, keys ...ledger.SourceKey) ([]Pr
 // Pregnant returns a Scanner.Pregnant that reads the declarations, each
 // record's once per evaluation. A read error counts as no declaration
 // (the DICOM Pregnancy Status still applies).
-func (s *PregnancyStore) Pregnant(ctx context.Context) func(k ledger.SourceKey, date string) bool {
-	cache := map[ledger.SourceKey][]Pregnancy{}
-	return func(k ledger.SourceKey, date string) bool {
+func (s *PregnancyStore) Pregnant(ctx context.Context) func(k vigie.SourceKey, date string) bool {
+	cache := map[vigie.SourceKey][]Pregnancy{}
+	return func(k vigie.SourceKey, date string) bool {
 		ps, ok := cache[k]
 		if !ok {
 			ps, _ = s.Of(ctx, k)

@@ -3,22 +3,22 @@ package dosimetry
 import (
 	"encoding/json"
 
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie"
 
-	"vigie/ledger"
+	badger "github.com/dgraph-io/badger/v4"
 )
 
 // AlertsByRecord returns the ids of the stored alerts of every source
 // record that has some. Alerts are never deleted but at the end of the
 // legal retention of the patient's data (package retention), with the
 // exams they were raised on: see DeleteAlertIn.
-func AlertsByRecord(txn *badger.Txn) (map[ledger.SourceKey][]string, error) {
-	out := map[ledger.SourceKey][]string{}
+func AlertsByRecord(txn *badger.Txn) (map[vigie.SourceKey][]string, error) {
+	out := map[vigie.SourceKey][]string{}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixAlert, PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var a struct {
-			Key ledger.SourceKey `json:"key"`
+			Key vigie.SourceKey `json:"key"`
 		}
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
 			return nil, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"vigie/dosimetry"
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
@@ -106,7 +108,7 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 				w := &dosimetry.AlertWatch{Ledger: led, Store: st, Scanner: func(context.Context) *dosimetry.Scanner {
 					s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led}
 					if v.allPregnant {
-						s.Pregnant = func(ledger.SourceKey, string) bool { return true }
+						s.Pregnant = func(vigie.SourceKey, string) bool { return true }
 					}
 					return s
 				}}

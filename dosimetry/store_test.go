@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/ledger"
@@ -18,7 +20,7 @@ import (
 // each patient's history with Exams, as for any PatientExams.
 type examsOnly struct{ l *ledger.Ledger }
 
-func (e examsOnly) Exams(ctx context.Context, keys []ledger.SourceKey) ([]ledger.Entry, error) {
+func (e examsOnly) Exams(ctx context.Context, keys []vigie.SourceKey) ([]ledger.Entry, error) {
 	return e.l.Exams(ctx, keys)
 }
 
@@ -48,7 +50,7 @@ func TestStoredEqualsInMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Sex: func(k ledger.SourceKey) string { return k.LocalID[:1] }}
+	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD(), Sex: func(k vigie.SourceKey) string { return k.LocalID[:1] }}
 	queries := []Query{
 		{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"},
 		{Site: "1.2.250.1.7", From: "2025-03-10", To: "2025-05-20"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"vigie"
+
 	"vigie/ledger"
 )
 
@@ -20,7 +22,7 @@ const AlertSharedStudy = "identity_shared_study"
 // exams belong to several source records (recs, two or more), raised on
 // the exam x that arrived. Its ID names the study and the records, so the
 // same situation raises it once whatever exam is evaluated.
-func SharedStudyAlert(x *ledger.Exam, recs []ledger.SourceKey) Alert {
+func SharedStudyAlert(x *ledger.Exam, recs []vigie.SourceKey) Alert {
 	names := make([]string, len(recs))
 	sites := map[string]bool{}
 	for i, k := range recs {
@@ -55,7 +57,7 @@ type AlertWatch struct {
 	Log     *slog.Logger // may be nil
 	// Raised, when set, is called after each evaluation with the alerts
 	// it stored (tests and benchmarks watch it; the server counts them).
-	Raised func(key ledger.SourceKey, study string, stored int)
+	Raised func(key vigie.SourceKey, study string, stored int)
 
 	mu      sync.Mutex
 	pending map[watchItem]bool
@@ -67,7 +69,7 @@ type AlertWatch struct {
 }
 
 type watchItem struct {
-	key   ledger.SourceKey
+	key   vigie.SourceKey
 	study string
 }
 
@@ -153,8 +155,8 @@ func (w *AlertWatch) Wait() {
 
 // Evaluate applies the rules to one study of one source record and stores
 // the alerts not stored yet; it returns how many it stored.
-func (w *AlertWatch) Evaluate(ctx context.Context, key ledger.SourceKey, study string) (int, error) {
-	es, err := w.Ledger.Exams(ctx, []ledger.SourceKey{key})
+func (w *AlertWatch) Evaluate(ctx context.Context, key vigie.SourceKey, study string) (int, error) {
+	es, err := w.Ledger.Exams(ctx, []vigie.SourceKey{key})
 	if err != nil {
 		return 0, fmt.Errorf("dosimetry: watch: %w", err)
 	}

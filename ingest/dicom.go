@@ -27,7 +27,7 @@ type DoseReport struct {
 	// Patient is the source record of the producing site: Authority and
 	// LocalID key it (IssuerOfPatientID or the configured site authority,
 	// and PatientID).
-	Patient matcher.Record `json:"patient"`
+	Patient vigie.Record `json:"patient"`
 	// OtherIDs are the OtherPatientIDsSequence entries (the INS among them
 	// is also in Patient.INS).
 	OtherIDs []OtherID `json:"other_ids,omitempty"`
@@ -291,7 +291,7 @@ func extract(ds elems, opts DICOMOptions) (*DoseReport, error) {
 			x.Procedure = strings.TrimSpace(ds.str(tSeriesDescription))
 		}
 	}
-	x.Key = ledger.SourceKey{Authority: rep.Patient.Authority, LocalID: rep.Patient.LocalID}
+	x.Key = vigie.SourceKey{Authority: rep.Patient.Authority, LocalID: rep.Patient.LocalID}
 	for _, f := range []struct{ name, v string }{
 		{"SOPInstanceUID", x.SOPInstanceUID}, {"StudyInstanceUID", x.StudyUID},
 		{"PatientID", x.Key.LocalID}, {"IssuerOfPatientID", x.Key.Authority},
@@ -355,7 +355,7 @@ func readPatient(ds elems, opts DICOMOptions, rep *DoseReport) error {
 // It asks matcher.Admit, the index's own door, and leaves p cleaned as the
 // index will store it. A birth date that cannot be read is kept (the
 // index keeps it verbatim and does not match on it), with a warning.
-func dropInvalidTraits(p *matcher.Record) []string {
+func dropInvalidTraits(p *vigie.Record) []string {
 	var warnings []string
 	for range 8 {
 		if p.Authority == "" {
@@ -406,7 +406,7 @@ func issuer(ds elems) string {
 
 // splitName splits a DICOM person name (family^given^middle^prefix^suffix,
 // first component group only) into birth name and first names.
-func splitName(pn string, p *matcher.Record) {
+func splitName(pn string, p *vigie.Record) {
 	if i := strings.IndexByte(pn, '='); i >= 0 {
 		pn = pn[:i]
 	}

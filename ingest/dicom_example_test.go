@@ -5,12 +5,13 @@ import (
 	"context"
 	"fmt"
 
+	"vigie"
+
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"vigie/ingest"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/store"
 )
 
@@ -71,7 +72,7 @@ func ExampleParseDICOM() {
 // the patient index would for a new patient.
 type oneIdentity struct{}
 
-func (oneIdentity) Resolve(_ context.Context, rec matcher.Record) (string, error) {
+func (oneIdentity) Resolve(_ context.Context, rec vigie.Record) (string, error) {
 	return "V-" + rec.LocalID, nil
 }
 
@@ -95,7 +96,7 @@ func ExampleDICOMReport() {
 		}
 		fmt.Printf("%s identity=%q\n", out.Ledger.Result, out.Identity)
 	}
-	h, _ := led.History(ctx, []ledger.SourceKey{rep.Exam.Key})
+	h, _ := led.History(ctx, []vigie.SourceKey{rep.Exam.Key})
 	fmt.Printf("%s %s %.1f cGy.cm2\n", h.Radiology[0].Date, h.Radiology[0].Procedure, h.Radiology[0].DAPcGycm2)
 	// Output:
 	// stored identity="V-IPP42"

@@ -11,14 +11,13 @@ import (
 
 	"vigie"
 	"vigie/ledger"
-	"vigie/matcher"
 )
 
 // Resolver attaches a source record to a regional identity: the patient
 // index (mpi) stores or updates the record and returns the identity it
 // belongs to. It is the seam between ingestion and the patient index.
 type Resolver interface {
-	Resolve(ctx context.Context, rec matcher.Record) (identity string, err error)
+	Resolve(ctx context.Context, rec vigie.Record) (identity string, err error)
 }
 
 // DICOMOutcome is what ingesting one DICOM file did. A SOP instance sent
@@ -28,7 +27,7 @@ type Resolver interface {
 type DICOMOutcome struct {
 	File     string            `json:"file"`
 	Identity string            `json:"identity,omitempty"` // empty when the exam was already in the ledger
-	Key      ledger.SourceKey  `json:"key"`
+	Key      vigie.SourceKey   `json:"key"`
 	Source   ledger.SourceKind `json:"source"`
 	Domain   ledger.Domain     `json:"domain"`
 	Ledger   ledger.Outcome    `json:"ledger"`

@@ -13,7 +13,6 @@ import (
 	"vigie"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/store"
 )
 
@@ -22,11 +21,11 @@ import (
 type fakeIndex struct {
 	mu    sync.Mutex
 	calls int
-	seen  []matcher.Record
+	seen  []vigie.Record
 	fail  error
 }
 
-func (f *fakeIndex) Resolve(_ context.Context, rec matcher.Record) (string, error) {
+func (f *fakeIndex) Resolve(_ context.Context, rec vigie.Record) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
@@ -133,7 +132,7 @@ func TestStudyUIDNeverOverridesPatient(t *testing.T) {
 				local string
 				mbq   float64
 			}{{"A", 221.596}, {"B", 394}} {
-				h, err := led.History(context.Background(), []ledger.SourceKey{key(c.local)})
+				h, err := led.History(context.Background(), []vigie.SourceKey{key(c.local)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,7 +144,7 @@ func TestStudyUIDNeverOverridesPatient(t *testing.T) {
 	}
 }
 
-func key(local string) ledger.SourceKey { return ledger.SourceKey{Authority: testSite, LocalID: local} }
+func key(local string) vigie.SourceKey { return vigie.SourceKey{Authority: testSite, LocalID: local} }
 
 func TestDICOMExactlyOnce(t *testing.T) {
 	root := filepath.Join(sharedtest.Path(t, "dicom"), "openrem")
@@ -153,7 +152,7 @@ func TestDICOMExactlyOnce(t *testing.T) {
 	tests := []struct {
 		name  string
 		files []string
-		key   ledger.SourceKey
+		key   vigie.SourceKey
 		dlp   float64
 		dups  int
 	}{
@@ -180,7 +179,7 @@ func TestDICOMExactlyOnce(t *testing.T) {
 			if dups != tt.dups || idx.calls != len(tt.files)-tt.dups {
 				t.Errorf("%d duplicates and %d resolves, want %d and %d", dups, idx.calls, tt.dups, len(tt.files)-tt.dups)
 			}
-			h, err := led.History(context.Background(), []ledger.SourceKey{tt.key})
+			h, err := led.History(context.Background(), []vigie.SourceKey{tt.key})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +203,7 @@ func TestDICOMHeaderAndRDSR(t *testing.T) {
 	// images, "REMOVED1" on the SR); a site sends one id for its patient's
 	// PET/CT, so the test gives them all the images' id. (Under two ids,
 	// see TestStudyUIDNeverOverridesPatient.)
-	keys := []ledger.SourceKey{key("REMOVED")}
+	keys := []vigie.SourceKey{key("REMOVED")}
 	orders := map[string][]string{
 		"headers first": append(append([]string{}, headers...), sr, ct),
 		"SR first":      append([]string{ct, sr}, headers...),
@@ -250,7 +249,7 @@ func TestDICOMHeaderAndRDSR(t *testing.T) {
 	t.Run("for-processing and for-presentation images of one exposure", func(t *testing.T) {
 		led, _ := openLedger(t)
 		ingestAll(t, led, &fakeIndex{}, root, "MG-Im-GE_Seno_1_ForPresentation.dcm", "MG-Im-GE_Seno_1_ForProcessing.dcm")
-		h, _ := led.History(context.Background(), []ledger.SourceKey{key("2256329130905364")})
+		h, _ := led.History(context.Background(), []vigie.SourceKey{key("2256329130905364")})
 		if len(h.Mammography) != 1 || !within(h.Mammography[0].AGDLeftmGy, 0.547) {
 			t.Fatalf("mammography %+v, want 0.547 mGy once", h.Mammography)
 		}
@@ -309,7 +308,7 @@ func TestDICOMHistoryFollowsIdentity(t *testing.T) {
 	ingestAll(t, led, &fakeIndex{}, root, "CT-RDSR-Siemens-Multi-3.dcm", "RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm")
 	a, b := key("4018119567876617"), key("7950587144020503")
 	ctx := context.Background()
-	identities := map[string][]ledger.SourceKey{"before merge": {a}, "merged": {a, b}, "unmerged": {a}}
+	identities := map[string][]vigie.SourceKey{"before merge": {a}, "merged": {a, b}, "unmerged": {a}}
 	for state, keys := range identities {
 		h, err := led.History(ctx, keys)
 		if err != nil {
@@ -400,7 +399,7 @@ func TestDICOMFiles(t *testing.T) {
 				wantStored, wantDups, wantConflicts, len(sharedFiles)-accepted)
 		}
 	}
-	h, err := led.History(ctx, []ledger.SourceKey{key("4018119567876617"), key("REMOVED"), key("REMOVED1")})
+	h, err := led.History(ctx, []vigie.SourceKey{key("4018119567876617"), key("REMOVED"), key("REMOVED1")})
 	if err != nil {
 		t.Fatal(err)
 	}

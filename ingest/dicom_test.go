@@ -435,7 +435,7 @@ func TestParseDICOMIdentity(t *testing.T) {
 				p.FirstNames != "Jean Pierre Marie" || p.FirstName != "Jean" || p.BirthDate != "1961-04-15" || p.Sex != "M" {
 				return "wrong patient"
 			}
-			if r.Exam.Key != (ledger.SourceKey{Authority: p.Authority, LocalID: p.LocalID}) {
+			if r.Exam.Key != (vigie.SourceKey{Authority: p.Authority, LocalID: p.LocalID}) {
 				return "exam not keyed by the source record"
 			}
 			return ""

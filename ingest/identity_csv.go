@@ -18,7 +18,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // IdentityColumns are the columns of an identity CSV feed, in the order
@@ -43,7 +42,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 
 // ReadIdentityCSV reads an identity feed with the zero IdentityCSV (no
 // notices); see IdentityCSV.Read.
-func ReadIdentityCSV(r io.Reader, fn func(line int, rec matcher.Record, err error) error) error {
+func ReadIdentityCSV(r io.Reader, fn func(line int, rec vigie.Record, err error) error) error {
 	return IdentityCSV{}.Read(r, fn)
 }
 
@@ -69,7 +68,7 @@ type IdentityCSV struct {
 // says so. A file that mixes the two (a line of the other encoding after
 // the one decided) has those lines refused, each with its line number:
 // which of its bytes are letters cannot be known.
-func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err error) error) error {
+func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec vigie.Record, err error) error) error {
 	lines := &csvLines{src: bufio.NewReaderSize(r, 64<<10), notice: c.Notice}
 	// The header line is read ahead to find the separator: spreadsheets
 	// set to French save with semicolons.
@@ -130,14 +129,14 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 			if rerr == nil {
 				rerr = vigie.Invalid("row", "%v", err)
 			}
-			if ferr := fn(line, matcher.Record{}, &RowError{line, rerr}); ferr != nil {
+			if ferr := fn(line, vigie.Record{}, &RowError{line, rerr}); ferr != nil {
 				return ferr
 			}
 			continue
 		}
 		line, _ = cr.FieldPos(0)
 		if bad := lines.badBefore(cr.InputOffset()); bad != nil {
-			if ferr := fn(line, matcher.Record{}, &RowError{line, bad}); ferr != nil {
+			if ferr := fn(line, vigie.Record{}, &RowError{line, bad}); ferr != nil {
 				return ferr
 			}
 			continue
@@ -148,7 +147,7 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 			}
 			return ""
 		}
-		rec := matcher.Record{
+		rec := vigie.Record{
 			Authority: get(0), LocalID: get(1), INS: get(2), INSOID: get(3), Status: strings.ToUpper(get(4)),
 			BirthName: get(5), UsedName: get(6), FirstNames: get(7), FirstName: get(8), BirthDate: get(9),
 			Sex: get(10), BirthPlace: get(11), PostalCode: get(12), City: get(13), Address: get(14), Phone: get(15),
@@ -161,7 +160,7 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec matcher.Record, err
 			rerr = &RowError{line, vigie.Invalid("local_id", "the local id is empty")}
 		}
 		if rerr != nil {
-			rec = matcher.Record{}
+			rec = vigie.Record{}
 		}
 		if err := fn(line, rec, rerr); err != nil {
 			return err

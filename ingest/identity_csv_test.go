@@ -23,7 +23,7 @@ type csvRow struct {
 func readCSV(t *testing.T, data []byte) (rows []csvRow, notices []string, err error) {
 	t.Helper()
 	c := IdentityCSV{Notice: func(line int, msg string) { notices = append(notices, fmt.Sprintf("%d: %s", line, msg)) }}
-	err = c.Read(bytes.NewReader(data), func(line int, rec matcher.Record, rerr error) error {
+	err = c.Read(bytes.NewReader(data), func(line int, rec vigie.Record, rerr error) error {
 		r := csvRow{line: line, name: rec.BirthName + " " + rec.FirstName}
 		if rerr != nil {
 			var re *RowError
@@ -182,7 +182,7 @@ func FuzzReadIdentityCSV(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		last := 0
-		_ = ReadIdentityCSV(bytes.NewReader(data), func(line int, rec matcher.Record, rerr error) error {
+		_ = ReadIdentityCSV(bytes.NewReader(data), func(line int, rec vigie.Record, rerr error) error {
 			if line < last {
 				t.Fatalf("line %d after line %d", line, last)
 			}

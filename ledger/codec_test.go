@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"vigie"
 )
 
 // codecEntries are entries of every domain and shape the ledger stores.
@@ -28,7 +30,7 @@ func codecEntries() map[string]*Entry {
 	ct.Accession, ct.SOPClassUID, ct.Time, ct.Protocol = "ACC-1", "1.2.840.10008.5.1.4.1.1.88.67", "10:01:02", "Thorax^Routine"
 
 	xa := &Exam{SOPInstanceUID: "2.1", StudyUID: "9.2", Date: "2025-06-30", Modality: "XA", Procedure: "Coronarographie",
-		Source: SourceRDSR, Domain: DomainProjection, Key: SourceKey{Authority: "1.2.250.1.9", LocalID: "Élodie-ü"},
+		Source: SourceRDSR, Domain: DomainProjection, Key: vigie.SourceKey{Authority: "1.2.250.1.9", LocalID: "Élodie-ü"},
 		Projection: &ProjectionDose{Planes: 2, DAPTotal: q(120, "Gy.cm2", DimDAP), RPTotal: q(3200, "mGy", DimDose),
 			FluoroDAP: q(80, "Gy.cm2", DimDAP), FluoroRP: q(2000, "mGy", DimDose), AcqDAP: q(40, "Gy.cm2", DimDAP),
 			AcqRP: q(1200, "mGy", DimDose), FluoroTime: q(20, "min", DimTime), AcqTime: q(30, "s", DimTime), Frames: 412,

@@ -32,17 +32,6 @@ const (
 	DomainNM          Domain = "nm" // nuclear medicine (the CT part of a hybrid exam is a CT exam of the same study)
 )
 
-// SourceKey names the source record an exam belongs to: the producing
-// site's assigning authority and its local patient id. The ledger keys
-// exams by it, never by a regional identity, so that a merge or an unmerge
-// in the patient index changes a history without rewriting dose data.
-type SourceKey struct {
-	Authority string `json:"authority"`
-	LocalID   string `json:"local_id"`
-}
-
-func (k SourceKey) String() string { return k.Authority + "/" + k.LocalID }
-
 // Code is a coded concept as DICOM carries it (code value, coding scheme,
 // meaning). Only value and scheme are ever compared.
 type Code struct {
@@ -119,20 +108,20 @@ func (p PatientSize) MayBePregnant() bool {
 // Exam is one DICOM object's dose report: an RDSR, an Enhanced SR dose
 // report, or one image whose header carries a dose figure.
 type Exam struct {
-	SOPInstanceUID string      `json:"sop_instance_uid"`
-	SOPClassUID    string      `json:"sop_class_uid,omitempty"`
-	StudyUID       string      `json:"study_uid,omitempty"`
-	Accession      string      `json:"accession,omitempty"`
-	Date           string      `json:"date,omitempty"` // ISO YYYY-MM-DD
-	Time           string      `json:"time,omitempty"` // HH:MM:SS
-	Modality       string      `json:"modality,omitempty"`
-	Procedure      string      `json:"procedure,omitempty"` // procedure or study description
-	Protocol       string      `json:"protocol,omitempty"`
-	Device         Device      `json:"device"`
-	Patient        PatientSize `json:"patient"`
-	Source         SourceKind  `json:"source"`
-	Domain         Domain      `json:"domain"`
-	Key            SourceKey   `json:"key"`
+	SOPInstanceUID string          `json:"sop_instance_uid"`
+	SOPClassUID    string          `json:"sop_class_uid,omitempty"`
+	StudyUID       string          `json:"study_uid,omitempty"`
+	Accession      string          `json:"accession,omitempty"`
+	Date           string          `json:"date,omitempty"` // ISO YYYY-MM-DD
+	Time           string          `json:"time,omitempty"` // HH:MM:SS
+	Modality       string          `json:"modality,omitempty"`
+	Procedure      string          `json:"procedure,omitempty"` // procedure or study description
+	Protocol       string          `json:"protocol,omitempty"`
+	Device         Device          `json:"device"`
+	Patient        PatientSize     `json:"patient"`
+	Source         SourceKind      `json:"source"`
+	Domain         Domain          `json:"domain"`
+	Key            vigie.SourceKey `json:"key"`
 
 	CT          *CTDose          `json:"ct,omitempty"`
 	Projection  *ProjectionDose  `json:"projection,omitempty"`

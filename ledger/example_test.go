@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"vigie"
+
 	"vigie/ledger"
 	"vigie/store"
 )
@@ -26,7 +28,7 @@ func ExampleLedger_Put() {
 	defer db.Close()
 	l := ledger.Open(db)
 	ctx := context.Background()
-	key := ledger.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP42"}
+	key := vigie.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP42"}
 	scout := ledger.CTEvent{UID: "1.2.3.1", DLP: dlp(7.46)}
 	helix := ledger.CTEvent{UID: "1.2.3.2", DLP: dlp(69.81)}
 	reports := []*ledger.Exam{
@@ -42,7 +44,7 @@ func ExampleLedger_Put() {
 		}
 		fmt.Printf("%s %s: %d new, %d repeated events, counts %.2f mGy.cm\n", r.SOPInstanceUID, out.Result, out.NewEvents, out.RepeatedEvents, out.Counted.DLP)
 	}
-	h, err := l.History(ctx, []ledger.SourceKey{key})
+	h, err := l.History(ctx, []vigie.SourceKey{key})
 	if err != nil {
 		panic(err)
 	}
@@ -63,7 +65,7 @@ func ExampleLedger_History() {
 	defer db.Close()
 	l := ledger.Open(db)
 	ctx := context.Background()
-	key := ledger.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP42"}
+	key := vigie.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP42"}
 	agd := func(v float64) *ledger.Quantity {
 		q, _ := ledger.NewQuantity(v, "mGy", ledger.DimDose)
 		return &q
@@ -74,7 +76,7 @@ func ExampleLedger_History() {
 	if err != nil {
 		panic(err)
 	}
-	h, _ := l.History(ctx, []ledger.SourceKey{key})
+	h, _ := l.History(ctx, []vigie.SourceKey{key})
 	r := h.Mammography[0]
 	fmt.Printf("%s %s: %.2f mGy (right %.2f, left %.2f)\n", r.Date, r.Procedure, r.AGDTotalmGy, r.AGDRightmGy, r.AGDLeftmGy)
 	// Output:

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"vigie"
 )
 
 // HistoryWarning is the standing warning printed first with every patient
@@ -152,7 +154,7 @@ func (h *History) NameSites(name func(authorities string) string) {
 
 // History returns the dose history of a set of source records (the member
 // records of one regional identity, from the patient index).
-func (l *Ledger) History(ctx context.Context, keys []SourceKey) (*History, error) {
+func (l *Ledger) History(ctx context.Context, keys []vigie.SourceKey) (*History, error) {
 	es, err := l.Exams(ctx, keys)
 	if err != nil {
 		return nil, err

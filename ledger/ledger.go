@@ -212,11 +212,11 @@ const (
 
 // Outcome reports what Put did.
 type Outcome struct {
-	Result         Result    `json:"result"`
-	SOPInstanceUID string    `json:"sop_instance_uid"`
-	Key            SourceKey `json:"key"`
-	NewEvents      int       `json:"new_events,omitempty"`
-	RepeatedEvents int       `json:"repeated_events,omitempty"`
+	Result         Result          `json:"result"`
+	SOPInstanceUID string          `json:"sop_instance_uid"`
+	Key            vigie.SourceKey `json:"key"`
+	NewEvents      int             `json:"new_events,omitempty"`
+	RepeatedEvents int             `json:"repeated_events,omitempty"`
 	// Superseded counts header exams of the same study that this SR made
 	// redundant.
 	Superseded int    `json:"superseded,omitempty"`
@@ -224,11 +224,11 @@ type Outcome struct {
 	// SharedStudy lists the other source records that have exams under
 	// this exam's study UID: an identity-vigilance matter (each keeps its
 	// own exams).
-	SharedStudy []SourceKey `json:"shared_study,omitempty"`
+	SharedStudy []vigie.SourceKey `json:"shared_study,omitempty"`
 	// Conflict is what differed from the first report of the SOP
 	// instance (Result Conflict), and First that report's record.
-	Conflict string    `json:"conflict,omitempty"`
-	First    SourceKey `json:"first,omitzero"`
+	Conflict string          `json:"conflict,omitempty"`
+	First    vigie.SourceKey `json:"first,omitzero"`
 }
 
 var (
@@ -248,12 +248,14 @@ func examKey(sop string) []byte { return append(bytes.Clone(prefixExam), sop...)
 
 // eventKey is the marker of an irradiation event (or administration)
 // counted for a source record.
-func eventKey(k SourceKey, uid string) []byte { return append(recordPrefix(prefixEvent, k), uid...) }
+func eventKey(k vigie.SourceKey, uid string) []byte {
+	return append(recordPrefix(prefixEvent, k), uid...)
+}
 
 // recordPrefix is the start of a key of a per-record index (l/k/, l/f/,
 // l/t/, l/q/): the index's prefix, then the record's authority and local
 // id, each followed by a 0 byte.
-func recordPrefix(prefix []byte, k SourceKey) []byte {
+func recordPrefix(prefix []byte, k vigie.SourceKey) []byte {
 	b := make([]byte, 0, len(prefix)+len(k.Authority)+len(k.LocalID)+2)
 	b = append(b, prefix...)
 	b = append(b, k.Authority...)
@@ -281,11 +283,11 @@ func rowKey(authority, date, sop string) []byte {
 	return append(b, sop...)
 }
 
-func sourcePrefix(k SourceKey) []byte { return recordPrefix(prefixKey, k) }
+func sourcePrefix(k vigie.SourceKey) []byte { return recordPrefix(prefixKey, k) }
 
 // studyPrefix is the prefix of a source record's exams of one study and
 // domain in the supersession index.
-func studyPrefix(k SourceKey, study string, d Domain) []byte {
+func studyPrefix(k vigie.SourceKey, study string, d Domain) []byte {
 	b := recordPrefix(prefixStudy, k)
 	b = append(b, study...)
 	b = append(b, 0)
@@ -307,7 +309,7 @@ func sharedPrefix(study string) []byte {
 	return append(b, 0)
 }
 
-func sharedKey(study string, k SourceKey) []byte {
+func sharedKey(study string, k vigie.SourceKey) []byte {
 	b := sharedPrefix(study)
 	b = append(b, k.Authority...)
 	b = append(b, 0)
@@ -315,28 +317,28 @@ func sharedKey(study string, k SourceKey) []byte {
 }
 
 // studyRecords returns the source records with exams under a study.
-func studyRecords(txn *badger.Txn, study string) ([]SourceKey, error) {
+func studyRecords(txn *badger.Txn, study string) ([]vigie.SourceKey, error) {
 	p := sharedPrefix(study)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	defer it.Close()
-	var out []SourceKey
+	var out []vigie.SourceKey
 	for it.Rewind(); it.Valid(); it.Next() {
 		auth, local, ok := bytes.Cut(it.Item().Key()[len(p):], []byte{0})
 		if !ok {
 			return nil, fmt.Errorf("corrupt study record key %q", it.Item().Key())
 		}
-		out = append(out, SourceKey{Authority: string(auth), LocalID: string(local)})
+		out = append(out, vigie.SourceKey{Authority: string(auth), LocalID: string(local)})
 	}
 	return out, nil
 }
 
 // StudyRecords returns the source records that have exams under a study
 // UID, in key order. More than one is an identity-vigilance matter.
-func (l *Ledger) StudyRecords(ctx context.Context, study string) ([]SourceKey, error) {
+func (l *Ledger) StudyRecords(ctx context.Context, study string) ([]vigie.SourceKey, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
-	var out []SourceKey
+	var out []vigie.SourceKey
 	err := l.db.View(func(txn *badger.Txn) error {
 		var err error
 		out, err = studyRecords(txn, study)
@@ -650,9 +652,9 @@ func (l *Ledger) Get(ctx context.Context, sop string) (*Entry, error) {
 
 // Exams returns the stored exams of a set of source records (the member
 // records of an identity, as the patient index gives them), oldest first.
-func (l *Ledger) Exams(ctx context.Context, keys []SourceKey) ([]Entry, error) {
+func (l *Ledger) Exams(ctx context.Context, keys []vigie.SourceKey) ([]Entry, error) {
 	var out []Entry
-	err := l.Histories(ctx, [][]SourceKey{keys}, nil, func(_ int, es []*Entry) error {
+	err := l.Histories(ctx, [][]vigie.SourceKey{keys}, nil, func(_ int, es []*Entry) error {
 		out = make([]Entry, len(es))
 		for i, e := range es {
 			out[i] = *e
@@ -673,7 +675,7 @@ func (l *Ledger) Exams(ctx context.Context, keys []SourceKey) ([]Entry, error) {
 // has just read that way, so that only the patients' exams outside the
 // period or the site cost a read. fn's error stops the walk; fn may keep
 // the entries.
-func (l *Ledger) Histories(ctx context.Context, patients [][]SourceKey, have func(sop string) *Entry, fn func(i int, es []*Entry) error) error {
+func (l *Ledger) Histories(ctx context.Context, patients [][]vigie.SourceKey, have func(sop string) *Entry, fn func(i int, es []*Entry) error) error {
 	if l.err != nil {
 		return l.err
 	}

@@ -30,7 +30,7 @@ func q(v float64, unit string, dim Dimension) *Quantity {
 	return &x
 }
 
-var siteA = SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP001"}
+var siteA = vigie.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP001"}
 
 // ctExam is a CT RDSR exam with one event per (uid, dlp) pair and the
 // given total.
@@ -75,7 +75,7 @@ func TestPutExactlyOnce(t *testing.T) {
 			if want := len(exams) - 3; dups != want {
 				t.Errorf("%d duplicates, want %d", dups, want)
 			}
-			h, err := l.History(ctx, []SourceKey{siteA})
+			h, err := l.History(ctx, []vigie.SourceKey{siteA})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +102,7 @@ func TestPutContinuedReportsAddUp(t *testing.T) {
 			t.Fatalf("put %s: %+v, %v", e.SOPInstanceUID, out, err)
 		}
 	}
-	h, _ := l.History(ctx, []SourceKey{siteA})
+	h, _ := l.History(ctx, []vigie.SourceKey{siteA})
 	if len(h.CT) != 1 || !near(h.CT[0].DLPmGycm, 116.61) {
 		t.Fatalf("history CT = %+v, want one row of 116.61 mGy.cm", h.CT)
 	}
@@ -128,7 +128,7 @@ func TestHeaderSupersededByRDSR(t *testing.T) {
 	if out, err := l.Put(ctx, header("3.2")); err != nil || out.Result != Excluded {
 		t.Fatalf("header after RDSR: %+v %v, want excluded", out, err)
 	}
-	h, _ := l.History(ctx, []SourceKey{siteA})
+	h, _ := l.History(ctx, []vigie.SourceKey{siteA})
 	if len(h.Radiology) != 1 || !near(h.Radiology[0].DAPcGycm2, 21) || !near(h.Radiology[0].AirKermamGy, 0.5) {
 		t.Fatalf("radiology = %+v, want one row with the RDSR's 21 cGy.cm2 only", h.Radiology)
 	}
@@ -136,7 +136,7 @@ func TestHeaderSupersededByRDSR(t *testing.T) {
 	if err != nil || e.SupersededBy != "3.9" {
 		t.Fatalf("header 3.1 kept for trace: %+v %v, want superseded by 3.9", e, err)
 	}
-	es, _ := l.Exams(ctx, []SourceKey{siteA})
+	es, _ := l.Exams(ctx, []vigie.SourceKey{siteA})
 	if len(es) != 3 {
 		t.Errorf("%d exams kept, want 3 (headers kept for trace)", len(es))
 	}
@@ -150,9 +150,9 @@ func TestPutRefusesAndWritesNothing(t *testing.T) {
 	}{
 		{"exam", nil},
 		{"sop_instance_uid", &Exam{StudyUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: siteA}},
-		{"authority", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: SourceKey{LocalID: "x"}}},
-		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: SourceKey{Authority: "x"}}},
-		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: SourceKey{Authority: "x", LocalID: "a\x00b"}}},
+		{"authority", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: vigie.SourceKey{LocalID: "x"}}},
+		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: vigie.SourceKey{Authority: "x"}}},
+		{"local_id", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: DomainCT, Key: vigie.SourceKey{Authority: "x", LocalID: "a\x00b"}}},
 		{"source", &Exam{SOPInstanceUID: "1", Source: "pdf", Domain: DomainCT, Key: siteA}},
 		{"domain", &Exam{SOPInstanceUID: "1", Source: SourceRDSR, Domain: "mri", Key: siteA}},
 		{"date", &Exam{SOPInstanceUID: "1", Date: "2025\x0001", Source: SourceRDSR, Domain: DomainCT, Key: siteA}},
@@ -187,7 +187,7 @@ func TestPutRefusesAndWritesNothing(t *testing.T) {
 func TestHistorySectionsAndIdentity(t *testing.T) {
 	ctx := context.Background()
 	l, _ := openTest(t)
-	siteB := SourceKey{Authority: "1.2.250.1.71.4.2.7.2", LocalID: "B77"}
+	siteB := vigie.SourceKey{Authority: "1.2.250.1.71.4.2.7.2", LocalID: "B77"}
 	nm := &Exam{SOPInstanceUID: "5.1", StudyUID: "9.5", Date: "2024-05-01", Modality: "PT", Procedure: "TEP FDG",
 		Source: SourceRDSR, Domain: DomainNM, Key: siteB, NM: &NMDose{Administrations: []Administration{{UID: "adm1",
 			Radiopharmaceutical: Code{"35321007", "SCT", "FDG"}, Radionuclide: Code{"77004003", "SCT", "F-18"},
@@ -204,7 +204,7 @@ func TestHistorySectionsAndIdentity(t *testing.T) {
 	}
 	// The identity holding both source records sees everything; each record
 	// alone sees only its own exams (what an unmerge gives back).
-	h, _ := l.History(ctx, []SourceKey{siteA, siteB})
+	h, _ := l.History(ctx, []vigie.SourceKey{siteA, siteB})
 	if len(h.NM) != 1 || !near(h.NM[0].ActivityMBq, 394) || !near(h.NM[0].CTDLPmGycm, 350) || h.NM[0].Radiopharmaceutical != "FDG / F 18" {
 		t.Errorf("NM rows = %+v, want one FDG row of 394 MBq with a 350 mGy.cm CT part", h.NM)
 	}
@@ -217,7 +217,7 @@ func TestHistorySectionsAndIdentity(t *testing.T) {
 	if h.Warning != HistoryWarning {
 		t.Errorf("warning missing")
 	}
-	ha, _ := l.History(ctx, []SourceKey{siteA})
+	ha, _ := l.History(ctx, []vigie.SourceKey{siteA})
 	if len(ha.NM) != 0 || len(ha.CT) != 1 || len(ha.Mammography) != 1 {
 		t.Errorf("site A alone: %+v", ha)
 	}
@@ -244,7 +244,7 @@ func TestPutConcurrentSameStudy(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	h, _ := l.History(ctx, []SourceKey{siteA})
+	h, _ := l.History(ctx, []vigie.SourceKey{siteA})
 	if len(h.CT) != 1 || !near(h.CT[0].DLPmGycm, 236.09) {
 		t.Fatalf("concurrent puts: %+v, want 236.09 mGy.cm once", h.CT)
 	}
@@ -272,7 +272,7 @@ func TestPutCumulativeProjection(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h, _ := l.History(ctx, []SourceKey{siteA})
+		h, _ := l.History(ctx, []vigie.SourceKey{siteA})
 		if len(h.Radiology) != 1 {
 			t.Fatalf("%d rows, want 1", len(h.Radiology))
 		}

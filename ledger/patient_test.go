@@ -4,19 +4,21 @@ import (
 	"context"
 	"testing"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/store"
 )
 
-var siteB = SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP002"}
+var siteB = vigie.SourceKey{Authority: "1.2.250.1.71.4.2.7.1", LocalID: "IPP002"}
 
-func petHeader(sop, study string, k SourceKey, mbq float64) *Exam {
+func petHeader(sop, study string, k vigie.SourceKey, mbq float64) *Exam {
 	return &Exam{SOPInstanceUID: sop, StudyUID: study, Date: "2024-05-02", Modality: "PT", Source: SourceHeader,
 		Domain: DomainNM, Key: k, NM: &NMDose{Administrations: []Administration{{Activity: q(mbq, "MBq", DimActivity)}}}}
 }
 
-func nmSR(sop, study string, k SourceKey, mbq float64) *Exam {
+func nmSR(sop, study string, k vigie.SourceKey, mbq float64) *Exam {
 	return &Exam{SOPInstanceUID: sop, StudyUID: study, Date: "2024-05-02", Modality: "SR", Source: SourceRDSR,
 		Domain: DomainNM, Key: k, NM: &NMDose{Administrations: []Administration{{UID: sop + ".a", Activity: q(mbq, "MBq", DimActivity)}}}}
 }
@@ -41,17 +43,17 @@ func TestSupersessionStaysWithinOneRecord(t *testing.T) {
 		t.Fatalf("own SR: %+v %v, want the header superseded", out, err)
 	}
 	for _, c := range []struct {
-		k   SourceKey
+		k   vigie.SourceKey
 		mbq float64
 	}{{siteA, 221.6}, {siteB, 300}} {
-		h, err := l.History(ctx, []SourceKey{c.k})
+		h, err := l.History(ctx, []vigie.SourceKey{c.k})
 		if err != nil || len(h.NM) != 1 || !near(h.NM[0].ActivityMBq, c.mbq) {
 			t.Errorf("%v: NM %+v %v, want one row of %v MBq", c.k, h, err, c.mbq)
 		}
 	}
 	// One identity holding both records (a merge in the patient index):
 	// two rows, never one row summing or superseding across them.
-	h, _ := l.History(ctx, []SourceKey{siteA, siteB})
+	h, _ := l.History(ctx, []vigie.SourceKey{siteA, siteB})
 	if len(h.NM) != 2 {
 		t.Errorf("merged identity: %d NM rows, want 2 (one per record)", len(h.NM))
 	}
@@ -101,7 +103,7 @@ func TestSameSOPOtherStudyOrPatientIsConflict(t *testing.T) {
 			if out.First != siteA || out.Counted != (Totals{}) {
 				t.Errorf("conflict outcome %+v: want first %v and nothing counted", out, siteA)
 			}
-			es, err := l.Exams(ctx, []SourceKey{again.Key})
+			es, err := l.Exams(ctx, []vigie.SourceKey{again.Key})
 			var c *Entry
 			for i := range es {
 				if es[i].Conflict != "" {
@@ -114,7 +116,7 @@ func TestSameSOPOtherStudyOrPatientIsConflict(t *testing.T) {
 			if ok, why := c.Counting(); ok || why != "conflict" || c.Effective() != (Totals{}) {
 				t.Errorf("conflict counts: %v %q %+v", ok, why, c.Effective())
 			}
-			h, _ := l.History(ctx, []SourceKey{siteA, siteB})
+			h, _ := l.History(ctx, []vigie.SourceKey{siteA, siteB})
 			if len(h.CT) != 1 || !near(h.CT[0].DLPmGycm, 300) {
 				t.Errorf("history %+v, want the first's 300 mGy.cm once", h.CT)
 			}
@@ -173,8 +175,8 @@ func TestOpenRestoresHeadersSupersededAcrossPatients(t *testing.T) {
 // of another record's figures; within a record it is counted once.
 func TestEventUIDsCountPerRecord(t *testing.T) {
 	ctx := context.Background()
-	a, b := siteA, SourceKey{Authority: siteA.Authority, LocalID: "IPP002"}
-	at := func(x *Exam, k SourceKey) *Exam { x.Key = k; return x }
+	a, b := siteA, vigie.SourceKey{Authority: siteA.Authority, LocalID: "IPP002"}
+	at := func(x *Exam, k vigie.SourceKey) *Exam { x.Key = k; return x }
 	steps := []struct {
 		x           *Exam
 		wantDLP     float64
@@ -264,7 +266,7 @@ func TestHistorySynthesis(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h, err := l.History(ctx, []SourceKey{siteA})
+	h, err := l.History(ctx, []vigie.SourceKey{siteA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/store"
@@ -27,7 +29,7 @@ var prefixPending = []byte("l/q/")
 // evaluated. Study is the study UID, or "sop:" and the SOP instance for an
 // exam without one.
 type PendingStudy struct {
-	Key   SourceKey
+	Key   vigie.SourceKey
 	Study string
 	mark  []byte
 }
@@ -41,7 +43,7 @@ func StudyOf(x *Exam) string {
 	return "sop:" + x.SOPInstanceUID
 }
 
-func pendingKey(k SourceKey, study string) []byte {
+func pendingKey(k vigie.SourceKey, study string) []byte {
 	return append(recordPrefix(prefixPending, k), study...)
 }
 
@@ -74,7 +76,7 @@ func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, PendingStudy{Key: SourceKey{Authority: string(auth), LocalID: string(local)}, Study: string(study), mark: mark})
+			out = append(out, PendingStudy{Key: vigie.SourceKey{Authority: string(auth), LocalID: string(local)}, Study: string(study), mark: mark})
 		}
 		return nil
 	})
@@ -86,7 +88,7 @@ func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
 
 // PendingOf returns the marker of one record's study, and false when
 // nothing is left to evaluate there.
-func (l *Ledger) PendingOf(ctx context.Context, k SourceKey, study string) (PendingStudy, bool, error) {
+func (l *Ledger) PendingOf(ctx context.Context, k vigie.SourceKey, study string) (PendingStudy, bool, error) {
 	if l.err != nil {
 		return PendingStudy{}, false, l.err
 	}

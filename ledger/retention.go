@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 )
 
@@ -18,8 +20,8 @@ type RecordExams struct {
 // it has and the date of its latest (the stored time for an exam without
 // a date). It reads the records' lists of exams (l/k/), keys and dates
 // only, except for the rare exam without a date.
-func LastExams(txn *badger.Txn) (map[SourceKey]RecordExams, error) {
-	out := map[SourceKey]RecordExams{}
+func LastExams(txn *badger.Txn) (map[vigie.SourceKey]RecordExams, error) {
+	out := map[vigie.SourceKey]RecordExams{}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey, PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -27,7 +29,7 @@ func LastExams(txn *badger.Txn) (map[SourceKey]RecordExams, error) {
 		if len(parts) != 3 {
 			continue
 		}
-		k := SourceKey{Authority: string(parts[0]), LocalID: string(parts[1])}
+		k := vigie.SourceKey{Authority: string(parts[0]), LocalID: string(parts[1])}
 		date, err := it.Item().ValueCopy(nil)
 		if err != nil {
 			return nil, err
@@ -48,7 +50,7 @@ func LastExams(txn *badger.Txn) (map[SourceKey]RecordExams, error) {
 
 // LastExamIn returns the date of the latest exam of k in txn (zero when
 // it has none).
-func LastExamIn(txn *badger.Txn, k SourceKey) (time.Time, error) {
+func LastExamIn(txn *badger.Txn, k vigie.SourceKey) (time.Time, error) {
 	p := sourcePrefix(k)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true})
 	defer it.Close()
@@ -93,7 +95,7 @@ func examDay(txn *badger.Txn, date, row string) (time.Time, error) {
 // patient's data (package retention), the only removal the ledger knows:
 // an exam of another record is untouched (supersession never crosses
 // records, see the package doc). It returns the number of exams removed.
-func PurgeRecordIn(txn *badger.Txn, k SourceKey) (int, error) {
+func PurgeRecordIn(txn *badger.Txn, k vigie.SourceKey) (int, error) {
 	p := sourcePrefix(k)
 	var rows []string
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"testing"
+
+	"vigie"
 )
 
 func TestEachSiteReadsOneSiteOnly(t *testing.T) {
@@ -10,7 +12,7 @@ func TestEachSiteReadsOneSiteOnly(t *testing.T) {
 	ctx := context.Background()
 	for i, a := range []string{"1.2.3.1", "1.2.3.1", "1.2.3.10", "1.2.3.2"} {
 		ex := ctExam("1.1."+string(rune('1'+i)), "9."+string(rune('1'+i)), 10)
-		ex.Key = SourceKey{Authority: a, LocalID: "P" + string(rune('A'+i))}
+		ex.Key = vigie.SourceKey{Authority: a, LocalID: "P" + string(rune('A'+i))}
 		if _, err := l.Put(ctx, ex); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/store"
@@ -247,7 +249,7 @@ func (l *Ledger) rescopeEvents() error {
 	after := prefixKey
 	for {
 		type record struct {
-			key SourceKey
+			key vigie.SourceKey
 			es  []*Entry
 		}
 		var batch []record
@@ -267,7 +269,7 @@ func (l *Ledger) rescopeEvents() error {
 				if !ok1 || !ok2 {
 					return fmt.Errorf("corrupt record key %q", item.Key())
 				}
-				k := SourceKey{Authority: string(auth), LocalID: string(local)}
+				k := vigie.SourceKey{Authority: string(auth), LocalID: string(local)}
 				if len(batch) == 0 || batch[len(batch)-1].key != k {
 					if n >= upgradeBatch {
 						return nil // the batch ends at a record's boundary

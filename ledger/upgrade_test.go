@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 )
 
 // layoutExams are exams of two sites (one authority a prefix of the
 // other), dated and not, with a header superseded by an RDSR.
 func layoutExams() []*Exam {
-	siteB := SourceKey{Authority: siteA.Authority + "0", LocalID: "B1"}
+	siteB := vigie.SourceKey{Authority: siteA.Authority + "0", LocalID: "B1"}
 	var out []*Exam
 	for i, d := range []string{"2024-12-31", "2025-01-01", "2025-06-15", "2025-12-31", "2026-01-01", ""} {
 		x := ctExam("7."+string(rune('a'+i)), "9.7"+string(rune('a'+i)), float64(10+i), "ev7"+string(rune('a'+i)), float64(10+i))
@@ -128,7 +130,7 @@ func snapshot(t *testing.T, l *Ledger) map[string]any {
 		t.Fatal(err)
 	}
 	out["site"] = site
-	es, err := l.Exams(ctx, []SourceKey{siteA, {Authority: siteA.Authority + "0", LocalID: "B1"}})
+	es, err := l.Exams(ctx, []vigie.SourceKey{siteA, {Authority: siteA.Authority + "0", LocalID: "B1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,9 +261,9 @@ func TestHistoriesTakesHeldEntries(t *testing.T) {
 		}
 		return nil
 	}
-	siteB := SourceKey{Authority: siteA.Authority + "0", LocalID: "B1"}
+	siteB := vigie.SourceKey{Authority: siteA.Authority + "0", LocalID: "B1"}
 	got := map[int]string{}
-	err := l.Histories(ctx, [][]SourceKey{{siteB}, {siteA}, {{Authority: "none", LocalID: "x"}}}, have, func(i int, es []*Entry) error {
+	err := l.Histories(ctx, [][]vigie.SourceKey{{siteB}, {siteA}, {{Authority: "none", LocalID: "x"}}}, have, func(i int, es []*Entry) error {
 		got[i] = sops(es)
 		for _, e := range es {
 			if e.Exam.SOPInstanceUID == "7.c" && e != held {

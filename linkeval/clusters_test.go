@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -43,7 +45,7 @@ func TestScoreClusters(t *testing.T) {
 	}
 }
 
-func prep(t *testing.T, r matcher.Record) *matcher.Prepared {
+func prep(t *testing.T, r vigie.Record) *matcher.Prepared {
 	t.Helper()
 	r.Authority = "site"
 	r.LocalID = r.BirthName + r.FirstName + r.BirthDate
@@ -58,9 +60,9 @@ func prep(t *testing.T, r matcher.Record) *matcher.Prepared {
 // keys, or an INS; not a pair sharing one key; not a refused record; and
 // not through a key above the block cap.
 func TestCandidatePairs(t *testing.T) {
-	dupont := matcher.Record{BirthName: "DUPONT", FirstName: "JEAN", BirthDate: "1950-03-04"}
-	typo := matcher.Record{BirthName: "DUPOND", FirstName: "JEAN", BirthDate: "1950-03-04"}  // same first name, year, date
-	apart := matcher.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1971-05-06"} // shares nothing with dupont
+	dupont := vigie.Record{BirthName: "DUPONT", FirstName: "JEAN", BirthDate: "1950-03-04"}
+	typo := vigie.Record{BirthName: "DUPOND", FirstName: "JEAN", BirthDate: "1950-03-04"}  // same first name, year, date
+	apart := vigie.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1971-05-06"} // shares nothing with dupont
 	recs := []*matcher.Prepared{prep(t, dupont), prep(t, typo), prep(t, apart), nil, prep(t, dupont)}
 	person := []string{"p", "p", "p", "p", "q"}
 	compared, total := IndexBlocking{MaxBlock: 500, MinShared: 2}.CandidatePairs(recs, person)
@@ -73,8 +75,8 @@ func TestCandidatePairs(t *testing.T) {
 		t.Fatalf("cap 0: compared %v", SortedPairs(compared))
 	}
 	// A shared INS suffices whatever the cap.
-	a := matcher.Record{BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1980-01-02", INS: "280017512345610", INSOID: matcher.OIDINSNIR}
-	b := matcher.Record{BirthName: "LEROY", FirstName: "ZOE", INS: a.INS, INSOID: matcher.OIDINSNIR}
+	a := vigie.Record{BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1980-01-02", INS: "280017512345610", INSOID: matcher.OIDINSNIR}
+	b := vigie.Record{BirthName: "LEROY", FirstName: "ZOE", INS: a.INS, INSOID: matcher.OIDINSNIR}
 	pa, pb := prep(t, a), prep(t, b)
 	if compared, total := (IndexBlocking{MaxBlock: 0, MinShared: 2}).CandidatePairs([]*matcher.Prepared{pa, pb}, []string{"x", "x"}); total != 1 || !compared[[2]int{0, 1}] {
 		t.Fatalf("shared INS: compared %v of %d", SortedPairs(compared), total)
@@ -86,10 +88,10 @@ func TestCandidatePairs(t *testing.T) {
 func TestCandidatePairsRareKey(t *testing.T) {
 	// Same family name and first initial, birth year and day wrong: one
 	// key (name_first) shared.
-	a := matcher.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
-	b := matcher.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
+	a := vigie.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
+	b := vigie.Record{BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
 	// Same birth date only.
-	c := matcher.Record{BirthName: "HUGHES", FirstName: "DAISY", BirthDate: "1987-06-06"}
+	c := vigie.Record{BirthName: "HUGHES", FirstName: "DAISY", BirthDate: "1987-06-06"}
 	recs := []*matcher.Prepared{prep(t, a), prep(t, b), prep(t, c)}
 	person := []string{"p", "p", "q"}
 	for _, tc := range []struct {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"vigie"
+
 	"vigie/ingest"
 	"vigie/matcher"
 )
@@ -20,7 +22,7 @@ import (
 // Dataset is a labelled set of records.
 type Dataset struct {
 	Name    string
-	Records []matcher.Record
+	Records []vigie.Record
 	Entity  []string // true person of each record
 	Side    []int8   // for linking two files: which file (0 or 1)
 	// Link is true when only pairs across the two sides count (FEBRL 4a↔4b);
@@ -41,7 +43,7 @@ func LoadGenerated(dir string) (*Dataset, error) {
 	}
 	defer f.Close()
 	d := &Dataset{Name: filepath.Base(dir)}
-	err = ingest.ReadIdentityCSV(f, func(line int, rec matcher.Record, rerr error) error {
+	err = ingest.ReadIdentityCSV(f, func(line int, rec vigie.Record, rerr error) error {
 		if rerr != nil {
 			return rerr
 		}
@@ -142,7 +144,7 @@ func readFEBRL(path string, side int8, d *Dataset) error {
 		if _, err := matcher.ParseDate(dob); err != nil {
 			dob = ""
 		}
-		d.Records = append(d.Records, matcher.Record{
+		d.Records = append(d.Records, vigie.Record{
 			Authority:  fmt.Sprintf("febrl4%c", 'a'+side),
 			LocalID:    id,
 			BirthName:  get("surname"),

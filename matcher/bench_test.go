@@ -1,8 +1,12 @@
 package matcher
 
-import "testing"
+import (
+	"testing"
 
-var benchRecords = []Record{
+	"vigie"
+)
+
+var benchRecords = []vigie.Record{
 	{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "00012345", BirthName: "DE LA FONTAINE ÉPOUSE MARTIN", FirstNames: "MARIE-HÉLÈNE JEANNE",
 		BirthDate: "1958-11-03", Sex: "F", BirthPlace: "33063", PostalCode: "33000", City: "Bordeaux", Address: "12 av. Jean Jaurès", Phone: "05 56 00 00 01",
 		INS: "258113306312345", INSOID: OIDINSNIR},

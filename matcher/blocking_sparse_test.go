@@ -1,26 +1,30 @@
 package matcher
 
-import "testing"
+import (
+	"testing"
+
+	"vigie"
+)
 
 // The keys for records whose other keys miss: the birth year wrong (name_day)
 // and both names garbled (date_place), each with a case that must not share.
 func TestSparseBlockingKeys(t *testing.T) {
-	base := Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
-	with := func(f func(r *Record)) Record { r := base; r.LocalID = "2"; f(&r); return r }
+	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
+	with := func(f func(r *vigie.Record)) vigie.Record { r := base; r.LocalID = "2"; f(&r); return r }
 	for _, tc := range []struct {
 		name  string
-		b     Record
+		b     vigie.Record
 		rule  string
 		share bool
 	}{
-		{"year off by one, same family name", with(func(r *Record) { r.BirthDate = "1987-11-15" }), BlockNameDay, true},
-		{"year wrong, no first name", with(func(r *Record) { r.BirthDate = "1987-11-15"; r.FirstName = "" }), BlockNameDay, true},
-		{"other day of birth", with(func(r *Record) { r.BirthDate = "1987-11-16" }), BlockNameDay, false},
-		{"other family name", with(func(r *Record) { r.BirthName = "MARTIN"; r.BirthDate = "1987-11-15" }), BlockNameDay, false},
-		{"both names garbled, same date and town", with(func(r *Record) { r.BirthName, r.FirstName = "DSESEZ", "MELNAIE" }), BlockDatePlace, true},
-		{"same date, postal code on both", with(func(r *Record) { r.BirthName = "XU" }), BlockDatePlace, true},
-		{"same date, other town", with(func(r *Record) { r.BirthName, r.City = "DSESEZ", "LEEDS" }), BlockDatePlace, false},
-		{"same town, no birth date", with(func(r *Record) { r.BirthDate = "" }), BlockDatePlace, false},
+		{"year off by one, same family name", with(func(r *vigie.Record) { r.BirthDate = "1987-11-15" }), BlockNameDay, true},
+		{"year wrong, no first name", with(func(r *vigie.Record) { r.BirthDate = "1987-11-15"; r.FirstName = "" }), BlockNameDay, true},
+		{"other day of birth", with(func(r *vigie.Record) { r.BirthDate = "1987-11-16" }), BlockNameDay, false},
+		{"other family name", with(func(r *vigie.Record) { r.BirthName = "MARTIN"; r.BirthDate = "1987-11-15" }), BlockNameDay, false},
+		{"both names garbled, same date and town", with(func(r *vigie.Record) { r.BirthName, r.FirstName = "DSESEZ", "MELNAIE" }), BlockDatePlace, true},
+		{"same date, postal code on both", with(func(r *vigie.Record) { r.BirthName = "XU" }), BlockDatePlace, true},
+		{"same date, other town", with(func(r *vigie.Record) { r.BirthName, r.City = "DSESEZ", "LEEDS" }), BlockDatePlace, false},
+		{"same town, no birth date", with(func(r *vigie.Record) { r.BirthDate = "" }), BlockDatePlace, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := base

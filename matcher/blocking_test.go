@@ -3,9 +3,11 @@ package matcher
 import (
 	"strings"
 	"testing"
+
+	"vigie"
 )
 
-func keysOf(t *testing.T, r Record) map[string]string {
+func keysOf(t *testing.T, r vigie.Record) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, k := range BlockingKeys(prep(t, r)) {
@@ -21,7 +23,7 @@ func TestBlockingKeysAddressUsesStreetName(t *testing.T) {
 		{"LIEU-DIT LES GRANGES", "33000|GRANGE"},
 		{"12 RUE", ""}, // a street type alone says nothing
 	} {
-		got := keysOf(t, Record{BirthName: "MARTIN", PostalCode: "33000", Address: tc.addr})[BlockAddress]
+		got := keysOf(t, vigie.Record{BirthName: "MARTIN", PostalCode: "33000", Address: tc.addr})[BlockAddress]
 		if got != tc.want {
 			t.Errorf("address key of %q = %q, want %q", tc.addr, got, tc.want)
 		}
@@ -31,15 +33,15 @@ func TestBlockingKeysAddressUsesStreetName(t *testing.T) {
 // Each kind of error a record may carry still leaves it sharing at least one
 // key with the correct record.
 func TestBlockingKeysSurviveOneError(t *testing.T) {
-	ok := Record{BirthName: "DE LA FONTAINE", FirstName: "JEAN-PIERRE", BirthDate: "1961-04-09", Sex: "M", PostalCode: "33000", Address: "4 RUE SAINTE-CATHERINE"}
-	with := func(f func(*Record)) Record { r := ok; f(&r); return r }
-	for name, bad := range map[string]Record{
-		"name typo":         with(func(r *Record) { r.BirthName = "DE LA FONTIANE" }),
-		"day/month swapped": with(func(r *Record) { r.BirthDate = "1961-09-04" }),
-		"year slip":         with(func(r *Record) { r.BirthDate = "1962-04-09" }),
-		"names swapped":     with(func(r *Record) { r.BirthName, r.FirstName = "JEAN-PIERRE", "DE LA FONTAINE" }),
-		"new name in use":   with(func(r *Record) { r.BirthName, r.UsedName = "", "DE LA FONTAINE" }),
-		"first name only":   with(func(r *Record) { r.BirthName = "LAFONTAINE"; r.BirthDate = "" }),
+	ok := vigie.Record{BirthName: "DE LA FONTAINE", FirstName: "JEAN-PIERRE", BirthDate: "1961-04-09", Sex: "M", PostalCode: "33000", Address: "4 RUE SAINTE-CATHERINE"}
+	with := func(f func(*vigie.Record)) vigie.Record { r := ok; f(&r); return r }
+	for name, bad := range map[string]vigie.Record{
+		"name typo":         with(func(r *vigie.Record) { r.BirthName = "DE LA FONTIANE" }),
+		"day/month swapped": with(func(r *vigie.Record) { r.BirthDate = "1961-09-04" }),
+		"year slip":         with(func(r *vigie.Record) { r.BirthDate = "1962-04-09" }),
+		"names swapped":     with(func(r *vigie.Record) { r.BirthName, r.FirstName = "JEAN-PIERRE", "DE LA FONTAINE" }),
+		"new name in use":   with(func(r *vigie.Record) { r.BirthName, r.UsedName = "", "DE LA FONTAINE" }),
+		"first name only":   with(func(r *vigie.Record) { r.BirthName = "LAFONTAINE"; r.BirthDate = "" }),
 	} {
 		a, b := keysOf(t, ok), keysOf(t, bad)
 		shared := false

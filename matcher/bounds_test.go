@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"vigie"
 )
 
 // Regression of issue 26 (defect 1: a 1 MiB birth name kept the search
@@ -16,15 +18,15 @@ func TestBoundedWorkOnHugeValues(t *testing.T) {
 	manyTokens := strings.Repeat("DE LA ", 5000) // 10,000 tokens
 	cases := []struct {
 		name string
-		rec  Record
+		rec  vigie.Record
 	}{
-		{"1 MiB birth name", Record{BirthName: mib, FirstName: "JEAN"}},
-		{"10,000 tokens", Record{BirthName: manyTokens + "FONTAINE", UsedName: manyTokens}},
-		{"10,000 first names", Record{BirthName: "DUPONT", FirstNames: strings.Repeat("JEAN, ", 10000)}},
-		{"marital pattern far away", Record{BirthName: strings.Repeat("A ", 1<<19) + "EPOUSE MARTIN"}},
-		{"1 MiB of accents", Record{BirthName: strings.Repeat("É", 1<<19), FirstName: strings.Repeat("Ç", 1<<19)}},
-		{"1 MiB address", Record{BirthName: "DUPONT", Address: strings.Repeat("12 RUE DE LA PAIX ", 1<<16), City: mib, PostalCode: "33000"}},
-		{"particle chain failing at the end", Record{BirthName: strings.Repeat("DEL", 40) + "Q FONTAINE", UsedName: "FONTAINE"}},
+		{"1 MiB birth name", vigie.Record{BirthName: mib, FirstName: "JEAN"}},
+		{"10,000 tokens", vigie.Record{BirthName: manyTokens + "FONTAINE", UsedName: manyTokens}},
+		{"10,000 first names", vigie.Record{BirthName: "DUPONT", FirstNames: strings.Repeat("JEAN, ", 10000)}},
+		{"marital pattern far away", vigie.Record{BirthName: strings.Repeat("A ", 1<<19) + "EPOUSE MARTIN"}},
+		{"1 MiB of accents", vigie.Record{BirthName: strings.Repeat("É", 1<<19), FirstName: strings.Repeat("Ç", 1<<19)}},
+		{"1 MiB address", vigie.Record{BirthName: "DUPONT", Address: strings.Repeat("12 RUE DE LA PAIX ", 1<<16), City: mib, PostalCode: "33000"}},
+		{"particle chain failing at the end", vigie.Record{BirthName: strings.Repeat("DEL", 40) + "Q FONTAINE", UsedName: "FONTAINE"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,7 +55,7 @@ func TestBoundedWorkOnHugeValues(t *testing.T) {
 			// Comparing with itself and with another record runs every
 			// comparator (Jaro-Winkler on the bounded forms); the
 			// explanation is made of the bounded forms.
-			other := Record{Authority: "1.2.3", LocalID: "2", BirthName: "MARTINE", FirstName: "JEANNE", Address: "12 RUE DE LA PAIX", PostalCode: "33000"}
+			other := vigie.Record{Authority: "1.2.3", LocalID: "2", BirthName: "MARTINE", FirstName: "JEANNE", Address: "12 RUE DE LA PAIX", PostalCode: "33000"}
 			q, err := Prepare(&other)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,8 @@ package matcher
 import (
 	"math"
 	"testing"
+
+	"vigie"
 )
 
 // The auto-link threshold is the lowest posterior at which the mean of
@@ -103,7 +105,7 @@ func TestCalibrationArithmetic(t *testing.T) {
 func TestCalibrateNeverBelowTheModelsThreshold(t *testing.T) {
 	var recs []*Prepared
 	for i, fn := range []string{"PAUL", "PAUL", "MARIE", "MARIE", "JEAN", "JEAN"} {
-		recs = append(recs, prep(t, Record{LocalID: string(rune('A' + i)), BirthName: "DURANDEAU", FirstName: fn, BirthDate: "1960-0" + string(rune('1'+i/2)) + "-12", Sex: "M"}))
+		recs = append(recs, prep(t, vigie.Record{LocalID: string(rune('A' + i)), BirthName: "DURANDEAU", FirstName: fn, BirthDate: "1960-0" + string(rune('1'+i/2)) + "-12", Sex: "M"}))
 	}
 	set := NewPairSet(recs, nil, 100)
 	for _, floor := range []float64{0.5, 0.9999999} {

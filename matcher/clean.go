@@ -179,11 +179,11 @@ func cleanText(field, s string, max int, key bool) (string, error) {
 // refusal, an EINVALID error naming the field; r is then partly cleaned
 // and must not be stored. Clean leaves the content alone otherwise: an
 // unreadable birth date, for one, is Prepare's to flag (Prepared.DateInvalid).
-func Clean(r *Record) error {
+func Clean(r *vigie.Record) error {
 	return cleanAt(r, time.Now())
 }
 
-func cleanAt(r *Record, now time.Time) error {
+func cleanAt(r *vigie.Record, now time.Time) error {
 	if err := checkKeyText("authority", r.Authority, vigie.MaxKeyBytes); err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func checkNotFuture(s string, now time.Time) error {
 
 // Admit is what every door calls for a record: Clean, then Prepare. The
 // record is changed in place to the form to store.
-func Admit(r *Record) (*Prepared, error) {
+func Admit(r *vigie.Record) (*Prepared, error) {
 	if err := Clean(r); err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func TestCleanText(t *testing.T) {
 // 10 KB birth name was accepted.
 func TestDoorRefusesOversizedName(t *testing.T) {
 	for _, n := range []int{101, 10 << 10, 1 << 20} {
-		r := Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("A", n)}
+		r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("A", n)}
 		_, err := Admit(&r)
 		if vigie.ErrorField(err) != "birth_name" || !strings.Contains(err.Error(), "longer than 100 characters (the limit)") {
 			t.Errorf("%d characters: %v", n, err)
@@ -85,17 +85,17 @@ func TestDoorRefusesOversizedName(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		field string
-		edit  func(r *Record)
+		edit  func(r *vigie.Record)
 	}{
-		{"first_names", func(r *Record) { r.FirstNames = strings.Repeat("JEAN ", 41) }},
-		{"address", func(r *Record) { r.Address = strings.Repeat("RUE ", 63) }},
-		{"city", func(r *Record) { r.City = strings.Repeat("X", 101) }},
-		{"phone", func(r *Record) { r.Phone = strings.Repeat("0", 33) }},
-		{"local_id", func(r *Record) { r.LocalID = strings.Repeat("9", 257) }},
-		{"attributes", func(r *Record) { r.Attributes = make([]string, 17) }},
-		{"attributes", func(r *Record) { r.Attributes = []string{strings.Repeat("D", 33)} }},
+		{"first_names", func(r *vigie.Record) { r.FirstNames = strings.Repeat("JEAN ", 41) }},
+		{"address", func(r *vigie.Record) { r.Address = strings.Repeat("RUE ", 63) }},
+		{"city", func(r *vigie.Record) { r.City = strings.Repeat("X", 101) }},
+		{"phone", func(r *vigie.Record) { r.Phone = strings.Repeat("0", 33) }},
+		{"local_id", func(r *vigie.Record) { r.LocalID = strings.Repeat("9", 257) }},
+		{"attributes", func(r *vigie.Record) { r.Attributes = make([]string, 17) }},
+		{"attributes", func(r *vigie.Record) { r.Attributes = []string{strings.Repeat("D", 33)} }},
 	} {
-		r := Record{Authority: "1.2.3", LocalID: "1"}
+		r := vigie.Record{Authority: "1.2.3", LocalID: "1"}
 		tc.edit(&r)
 		if _, err := Admit(&r); vigie.ErrorField(err) != tc.field || !strings.Contains(err.Error(), "(the limit)") {
 			t.Errorf("%s over its limit: %v", tc.field, err)
@@ -108,17 +108,17 @@ func TestDoorRefusesOversizedName(t *testing.T) {
 // space was kept inside the name.
 func TestDoorRefusesHostileText(t *testing.T) {
 	for _, name := range []string{"DUPONT\x00", "DU\aPONT", "DUPONT\x1b[2J", "\u202eTNOPUD", "E" + strings.Repeat("\u0301", 50)} {
-		r := Record{Authority: "1.2.3", LocalID: "1", BirthName: name, FirstName: "JEAN", BirthDate: "1970-01-02"}
+		r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: name, FirstName: "JEAN", BirthDate: "1970-01-02"}
 		if _, err := Admit(&r); vigie.ErrorField(err) != "birth_name" {
 			t.Errorf("%+q: %v, want a refusal of birth_name", name, err)
 		}
 	}
-	r := Record{Authority: "1.2.3", LocalID: "1", BirthName: "DU\u200bPONT", FirstName: "Jose\u0301"}
+	r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: "DU\u200bPONT", FirstName: "Jose\u0301"}
 	if _, err := Admit(&r); err != nil || r.BirthName != "DUPONT" || r.FirstName != "José" {
 		t.Errorf("cleaned to %q %q, %v", r.BirthName, r.FirstName, err)
 	}
 	for _, key := range []string{"A\u200b1", "A\x001", "A\u202e1", "JOSE\u0301"} { // keys are never changed
-		r := Record{Authority: "1.2.3", LocalID: key}
+		r := vigie.Record{Authority: "1.2.3", LocalID: key}
 		if _, err := Admit(&r); vigie.ErrorField(err) != "local_id" {
 			t.Errorf("local id %+q: %v", key, err)
 		}
@@ -128,11 +128,11 @@ func TestDoorRefusesHostileText(t *testing.T) {
 // TestDoorRefusesInvalidUTF8 is issue 26's second defect at the record's
 // door: Latin-1 bytes reached the store and every later answer failed.
 func TestDoorRefusesInvalidUTF8(t *testing.T) {
-	r := Record{Authority: "1.2.3", LocalID: "1", BirthName: "M\xdcLLER"}
+	r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: "M\xdcLLER"}
 	if _, err := Admit(&r); vigie.ErrorField(err) != "birth_name" || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("%v", err)
 	}
-	r = Record{Authority: "1.2.3", LocalID: "1", City: "BOURG-EN-BRESSE", Address: "12 RUE \xe9MILE ZOLA"}
+	r = vigie.Record{Authority: "1.2.3", LocalID: "1", City: "BOURG-EN-BRESSE", Address: "12 RUE \xe9MILE ZOLA"}
 	if _, err := Admit(&r); vigie.ErrorField(err) != "address" {
 		t.Errorf("%v", err)
 	}
@@ -167,7 +167,7 @@ func TestDoorDates(t *testing.T) {
 		{"2026-03-16", false, false, false, Date{Year: 2026, Month: 3, Day: 16}}, // a day of margin
 		{"2026", false, false, false, Date{Year: 2026}},
 	} {
-		r := Record{Authority: "1.2.3", LocalID: "1", BirthName: "DUPONT", BirthDate: tc.date}
+		r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: "DUPONT", BirthDate: tc.date}
 		err := cleanAt(&r, now)
 		if tc.refused {
 			if vigie.ErrorField(err) != "birth_date" || !strings.Contains(err.Error(), "future") {
@@ -200,9 +200,9 @@ func TestDoorDates(t *testing.T) {
 // TestInvalidDateIsNoEvidence: a record whose birth date cannot be read
 // compares on its date as one without a date: neither for nor against.
 func TestInvalidDateIsNoEvidence(t *testing.T) {
-	a := prep(t, Record{Authority: "a", LocalID: "1", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F", BirthDate: "1945-04-03"})
-	bad := prep(t, Record{Authority: "b", LocalID: "2", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F", BirthDate: "1945-04-93"})
-	none := prep(t, Record{Authority: "b", LocalID: "2", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F"})
+	a := prep(t, vigie.Record{Authority: "a", LocalID: "1", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F", BirthDate: "1945-04-03"})
+	bad := prep(t, vigie.Record{Authority: "b", LocalID: "2", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F", BirthDate: "1945-04-93"})
+	none := prep(t, vigie.Record{Authority: "b", LocalID: "2", BirthName: "LEFEVRE", FirstName: "FRANCOISE", Sex: "F"})
 	m := DefaultModel()
 	cb, cn := Compare(a, bad), Compare(a, none)
 	if sb, sn := m.Score(&cb, nil), m.Score(&cn, nil); sb.Weight != sn.Weight {
@@ -241,7 +241,7 @@ func FuzzAdmit(f *testing.F) {
 		f.Add(s, s)
 	}
 	f.Fuzz(func(t *testing.T, name, date string) {
-		r := Record{Authority: "1.2.3", LocalID: "1", BirthName: name, FirstNames: name, BirthDate: date}
+		r := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: name, FirstNames: name, BirthDate: date}
 		p, err := Admit(&r)
 		if err != nil {
 			if vigie.ErrorCode(err) != vigie.EINVALID || vigie.ErrorField(err) == "" {

@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"vigie/internal/sharedtest"
 )
 
-func prep(t testing.TB, r Record) *Prepared {
+func prep(t testing.TB, r vigie.Record) *Prepared {
 	t.Helper()
 	if r.Authority == "" {
 		r.Authority = "1.2.250.1.213.1.1.1.1"
@@ -26,26 +28,26 @@ func prep(t testing.TB, r Record) *Prepared {
 
 func TestCompareNames(t *testing.T) {
 	for _, tc := range []struct {
-		a, b Record
+		a, b vigie.Record
 		want Level
 	}{
-		{Record{BirthName: "Lefèvre"}, Record{BirthName: "LEFEVRE"}, NameExact},
-		{Record{BirthName: "JEAN-PIERRE"}, Record{BirthName: "JEAN PIERRE"}, NameExact},
-		{Record{BirthName: "DE LA FONTAINE"}, Record{BirthName: "LA FONTAINE"}, NameVariant},
-		{Record{BirthName: "DE LA FONTAINE"}, Record{BirthName: "DELAFONTAINE"}, NameExact},
-		{Record{BirthName: "LA FONTAINE"}, Record{BirthName: "DELAFONTAINE"}, NameVariant},
-		{Record{BirthName: "D'ALMEIDA"}, Record{BirthName: "ALMEIDA"}, NameVariant},
-		{Record{BirthName: "LE GALL"}, Record{BirthName: "LEGALL"}, NameExact},
-		{Record{BirthName: "MARTIN-DUPONT"}, Record{BirthName: "MARTIN"}, NameCompound},
-		{Record{BirthName: "DUPONT", UsedName: "MARTIN"}, Record{BirthName: "MARTIN"}, NameCross},
-		{Record{BirthName: "DUPONT EPOUSE MARTIN"}, Record{BirthName: "MARTIN"}, NameCross},
-		{Record{BirthName: "MARTIN NEE DUPONT"}, Record{BirthName: "DUPONT"}, NameExact},
-		{Record{BirthName: "LEFEBVRE"}, Record{BirthName: "LEFEVRE"}, NameTypo},
-		{Record{BirthName: "GAUTHIER"}, Record{BirthName: "GAUTIER"}, NameTypo},
-		{Record{BirthName: "MARTIN"}, Record{BirthName: "MARTNI"}, NameTypo},
-		{Record{BirthName: "MARTIN"}, Record{BirthName: "BERNARD"}, NameDifferent},
-		{Record{BirthName: "X"}, Record{BirthName: "MARTIN"}, Null},
-		{Record{}, Record{BirthName: "MARTIN"}, Null},
+		{vigie.Record{BirthName: "Lefèvre"}, vigie.Record{BirthName: "LEFEVRE"}, NameExact},
+		{vigie.Record{BirthName: "JEAN-PIERRE"}, vigie.Record{BirthName: "JEAN PIERRE"}, NameExact},
+		{vigie.Record{BirthName: "DE LA FONTAINE"}, vigie.Record{BirthName: "LA FONTAINE"}, NameVariant},
+		{vigie.Record{BirthName: "DE LA FONTAINE"}, vigie.Record{BirthName: "DELAFONTAINE"}, NameExact},
+		{vigie.Record{BirthName: "LA FONTAINE"}, vigie.Record{BirthName: "DELAFONTAINE"}, NameVariant},
+		{vigie.Record{BirthName: "D'ALMEIDA"}, vigie.Record{BirthName: "ALMEIDA"}, NameVariant},
+		{vigie.Record{BirthName: "LE GALL"}, vigie.Record{BirthName: "LEGALL"}, NameExact},
+		{vigie.Record{BirthName: "MARTIN-DUPONT"}, vigie.Record{BirthName: "MARTIN"}, NameCompound},
+		{vigie.Record{BirthName: "DUPONT", UsedName: "MARTIN"}, vigie.Record{BirthName: "MARTIN"}, NameCross},
+		{vigie.Record{BirthName: "DUPONT EPOUSE MARTIN"}, vigie.Record{BirthName: "MARTIN"}, NameCross},
+		{vigie.Record{BirthName: "MARTIN NEE DUPONT"}, vigie.Record{BirthName: "DUPONT"}, NameExact},
+		{vigie.Record{BirthName: "LEFEBVRE"}, vigie.Record{BirthName: "LEFEVRE"}, NameTypo},
+		{vigie.Record{BirthName: "GAUTHIER"}, vigie.Record{BirthName: "GAUTIER"}, NameTypo},
+		{vigie.Record{BirthName: "MARTIN"}, vigie.Record{BirthName: "MARTNI"}, NameTypo},
+		{vigie.Record{BirthName: "MARTIN"}, vigie.Record{BirthName: "BERNARD"}, NameDifferent},
+		{vigie.Record{BirthName: "X"}, vigie.Record{BirthName: "MARTIN"}, Null},
+		{vigie.Record{}, vigie.Record{BirthName: "MARTIN"}, Null},
 	} {
 		c := Compare(prep(t, tc.a), prep(t, tc.b))
 		if got := c.Levels[FieldName]; got != tc.want {
@@ -57,18 +59,18 @@ func TestCompareNames(t *testing.T) {
 
 func TestCompareFirstNames(t *testing.T) {
 	for _, tc := range []struct {
-		a, b Record
+		a, b vigie.Record
 		want Level
 	}{
-		{Record{FirstName: "Hélène"}, Record{FirstName: "HELENE"}, NameExact},
-		{Record{FirstName: "JEAN-PIERRE"}, Record{FirstName: "JEANPIERRE"}, NameExact},
-		{Record{FirstName: "JEAN-PIERRE"}, Record{FirstName: "JEAN"}, NameCompound},
-		{Record{FirstName: "MARIE-CLAIRE"}, Record{FirstName: "CLAIRE"}, NameCompound},
-		{Record{FirstNames: "JEAN PAUL MARIE"}, Record{FirstName: "PAUL"}, NameVariant},
-		{Record{FirstName: "NATHALIE"}, Record{FirstName: "NATALIA"}, NamePhonetic},
-		{Record{FirstName: "PHILIPPE"}, Record{FirstName: "PHILIPP"}, NameTypo},
-		{Record{FirstName: "PAUL"}, Record{FirstName: "LUCAS"}, NameDifferent},
-		{Record{FirstName: "BEBE"}, Record{FirstName: "LUCAS"}, Null},
+		{vigie.Record{FirstName: "Hélène"}, vigie.Record{FirstName: "HELENE"}, NameExact},
+		{vigie.Record{FirstName: "JEAN-PIERRE"}, vigie.Record{FirstName: "JEANPIERRE"}, NameExact},
+		{vigie.Record{FirstName: "JEAN-PIERRE"}, vigie.Record{FirstName: "JEAN"}, NameCompound},
+		{vigie.Record{FirstName: "MARIE-CLAIRE"}, vigie.Record{FirstName: "CLAIRE"}, NameCompound},
+		{vigie.Record{FirstNames: "JEAN PAUL MARIE"}, vigie.Record{FirstName: "PAUL"}, NameVariant},
+		{vigie.Record{FirstName: "NATHALIE"}, vigie.Record{FirstName: "NATALIA"}, NamePhonetic},
+		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPP"}, NameTypo},
+		{vigie.Record{FirstName: "PAUL"}, vigie.Record{FirstName: "LUCAS"}, NameDifferent},
+		{vigie.Record{FirstName: "BEBE"}, vigie.Record{FirstName: "LUCAS"}, Null},
 	} {
 		c := Compare(prep(t, tc.a), prep(t, tc.b))
 		if got := c.Levels[FieldFirstName]; got != tc.want {
@@ -79,8 +81,8 @@ func TestCompareFirstNames(t *testing.T) {
 }
 
 func TestCompareSwappedNames(t *testing.T) {
-	a := prep(t, Record{BirthName: "MARTIN", FirstName: "PIERRE"})
-	b := prep(t, Record{BirthName: "PIERRE", FirstName: "MARTIN"})
+	a := prep(t, vigie.Record{BirthName: "MARTIN", FirstName: "PIERRE"})
+	b := prep(t, vigie.Record{BirthName: "PIERRE", FirstName: "MARTIN"})
 	c := Compare(a, b)
 	if c.Levels[FieldName] != NameSwapped || c.Levels[FieldFirstName] != NameSwapped {
 		t.Errorf("swapped names: levels %v/%v", c.Levels[FieldName], c.Levels[FieldFirstName])
@@ -122,30 +124,30 @@ func TestCompareDate(t *testing.T) {
 }
 
 func TestCompareOtherFields(t *testing.T) {
-	a := prep(t, Record{Sex: "F", BirthPlace: "33063", PostalCode: "33000", City: "Bordeaux", Address: "12 av. Jean Jaurès", Phone: "+33 5 56 00 00 01"})
+	a := prep(t, vigie.Record{Sex: "F", BirthPlace: "33063", PostalCode: "33000", City: "Bordeaux", Address: "12 av. Jean Jaurès", Phone: "+33 5 56 00 00 01"})
 	for _, tc := range []struct {
-		b     Record
+		b     vigie.Record
 		field Field
 		want  Level
 	}{
-		{Record{Sex: "2"}, FieldSex, Agree},
-		{Record{Sex: "M"}, FieldSex, Disagree},
-		{Record{Sex: "U"}, FieldSex, Null},
-		{Record{BirthPlace: "33063"}, FieldBirthPlace, PlaceSame},
-		{Record{BirthPlace: "33281"}, FieldBirthPlace, PlaceDepartment},
-		{Record{BirthPlace: "99134"}, FieldBirthPlace, PlaceDifferent},
-		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "05 56 00 00 01"}, FieldHousehold, HouseAddressPhone},
-		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldHousehold, HouseAddress},
-		{Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "0556000002"}, FieldHousehold, HouseOtherPhone},
-		{Record{City: "BORDEAUX", Address: "12 av Jean Jaures"}, FieldHousehold, HouseAddress},
-		{Record{PostalCode: "64100", Phone: "0556000001"}, FieldHousehold, HousePhone}, // moved, kept the phone
-		{Record{Phone: "0556000001"}, FieldHousehold, HousePhone},
-		{Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldHousehold, HousePostal},
-		{Record{PostalCode: "33700"}, FieldHousehold, HouseDepartment},
-		{Record{PostalCode: "64100"}, FieldHousehold, HouseDifferent},
-		{Record{Phone: "0556000002"}, FieldHousehold, HouseDifferent},
-		{Record{Address: "12 av. Jean Jaurès"}, FieldHousehold, Null}, // an address line without postal code or city says nothing
-		{Record{}, FieldHousehold, Null},
+		{vigie.Record{Sex: "2"}, FieldSex, Agree},
+		{vigie.Record{Sex: "M"}, FieldSex, Disagree},
+		{vigie.Record{Sex: "U"}, FieldSex, Null},
+		{vigie.Record{BirthPlace: "33063"}, FieldBirthPlace, PlaceSame},
+		{vigie.Record{BirthPlace: "33281"}, FieldBirthPlace, PlaceDepartment},
+		{vigie.Record{BirthPlace: "99134"}, FieldBirthPlace, PlaceDifferent},
+		{vigie.Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "05 56 00 00 01"}, FieldHousehold, HouseAddressPhone},
+		{vigie.Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldHousehold, HouseAddress},
+		{vigie.Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "0556000002"}, FieldHousehold, HouseOtherPhone},
+		{vigie.Record{City: "BORDEAUX", Address: "12 av Jean Jaures"}, FieldHousehold, HouseAddress},
+		{vigie.Record{PostalCode: "64100", Phone: "0556000001"}, FieldHousehold, HousePhone}, // moved, kept the phone
+		{vigie.Record{Phone: "0556000001"}, FieldHousehold, HousePhone},
+		{vigie.Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldHousehold, HousePostal},
+		{vigie.Record{PostalCode: "33700"}, FieldHousehold, HouseDepartment},
+		{vigie.Record{PostalCode: "64100"}, FieldHousehold, HouseDifferent},
+		{vigie.Record{Phone: "0556000002"}, FieldHousehold, HouseDifferent},
+		{vigie.Record{Address: "12 av. Jean Jaurès"}, FieldHousehold, Null}, // an address line without postal code or city says nothing
+		{vigie.Record{}, FieldHousehold, Null},
 	} {
 		c := Compare(a, prep(t, tc.b))
 		if got := c.Levels[tc.field]; got != tc.want {
@@ -167,7 +169,7 @@ func TestPrepareKeepsInvalidINS(t *testing.T) {
 		{"279035121518989", false},
 		{"", false},
 	} {
-		r := Record{Authority: "a", LocalID: "1", BirthName: "MARTIN", INS: tc.ins, INSOID: OIDINSNIR}
+		r := vigie.Record{Authority: "a", LocalID: "1", BirthName: "MARTIN", INS: tc.ins, INSOID: OIDINSNIR}
 		p, err := Prepare(&r)
 		if err != nil {
 			t.Fatalf("Prepare with INS %q: %v", tc.ins, err)
@@ -184,8 +186,8 @@ func TestPrepareKeepsInvalidINS(t *testing.T) {
 			}
 		}
 	}
-	bad := prep(t, Record{BirthName: "MARTIN", INS: "276037510669380"})
-	other := prep(t, Record{BirthName: "MARTIN", INS: "276037510669380"})
+	bad := prep(t, vigie.Record{BirthName: "MARTIN", INS: "276037510669380"})
+	other := prep(t, vigie.Record{BirthName: "MARTIN", INS: "276037510669380"})
 	if c := Compare(bad, other); c.Levels[FieldINS] != Null {
 		t.Errorf("two records with the same invalid INS: INS level %s, want missing", FieldINS.LevelName(c.Levels[FieldINS]))
 	}
@@ -193,14 +195,14 @@ func TestPrepareKeepsInvalidINS(t *testing.T) {
 
 func TestPrepareRejects(t *testing.T) {
 	for _, tc := range []struct {
-		r     Record
+		r     vigie.Record
 		field string
 	}{
-		{Record{LocalID: "1"}, "authority"},
-		{Record{Authority: "a"}, "local_id"},
-		{Record{Authority: "a", LocalID: "1", Sex: "Z"}, "sex"},
-		{Record{Authority: "a", LocalID: "1", BirthPlace: "Bordeaux"}, "birth_place"},
-		{Record{Authority: "a", LocalID: "1", Status: "VALIDE"}, "status"},
+		{vigie.Record{LocalID: "1"}, "authority"},
+		{vigie.Record{Authority: "a"}, "local_id"},
+		{vigie.Record{Authority: "a", LocalID: "1", Sex: "Z"}, "sex"},
+		{vigie.Record{Authority: "a", LocalID: "1", BirthPlace: "Bordeaux"}, "birth_place"},
+		{vigie.Record{Authority: "a", LocalID: "1", Status: "VALIDE"}, "status"},
 	} {
 		_, err := Prepare(&tc.r)
 		if err == nil || vigieField(err) != tc.field {
@@ -211,19 +213,19 @@ func TestPrepareRejects(t *testing.T) {
 
 func TestINSMismatch(t *testing.T) {
 	// 1800175123456 key 60: a man born January 1980.
-	own := prep(t, Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15"})
+	own := prep(t, vigie.Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15"})
 	if own.INSMismatch {
 		t.Error("an INS matching its record's sex and birth month is flagged")
 	}
-	child := prep(t, Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02"})
+	child := prep(t, vigie.Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02"})
 	if !child.INSMismatch {
 		t.Error("a father's INS on his daughter's record is not flagged")
 	}
 }
 
 func TestINSMismatchIsNoEvidence(t *testing.T) {
-	father := prep(t, Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15", BirthName: "MARTIN", FirstName: "PAUL"})
-	child := prep(t, Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02", BirthName: "MARTIN", FirstName: "LEA"})
+	father := prep(t, vigie.Record{INS: "180017512345660", Sex: "M", BirthDate: "1980-01-15", BirthName: "MARTIN", FirstName: "PAUL"})
+	child := prep(t, vigie.Record{INS: "180017512345660", Sex: "F", BirthDate: "2010-06-02", BirthName: "MARTIN", FirstName: "LEA"})
 	if c := Compare(father, child); c.Levels[FieldINS] != Null {
 		t.Errorf("a parent's INS on a child's record compared as %s, want missing", FieldINS.LevelName(c.Levels[FieldINS]))
 	}
@@ -264,10 +266,10 @@ func TestRealNameVariantPairs(t *testing.T) {
 		// register 1: "FAMILY, First Second"; register 2: "First [Second] Family"
 		fam, firsts, _ := strings.Cut(row[0], ",")
 		words := strings.Fields(row[1])
-		a := prep(t, Record{BirthName: fam, FirstNames: firsts})
-		b := prep(t, Record{BirthName: words[len(words)-1], FirstNames: strings.Join(words[:len(words)-1], " ")})
+		a := prep(t, vigie.Record{BirthName: fam, FirstNames: firsts})
+		b := prep(t, vigie.Record{BirthName: words[len(words)-1], FirstNames: strings.Join(words[:len(words)-1], " ")})
 		if len(words) > 2 && strings.EqualFold(words[len(words)-2], "LE") { // LE GAL
-			b = prep(t, Record{BirthName: strings.Join(words[len(words)-2:], " "), FirstNames: strings.Join(words[:len(words)-2], " ")})
+			b = prep(t, vigie.Record{BirthName: strings.Join(words[len(words)-2:], " "), FirstNames: strings.Join(words[:len(words)-2], " ")})
 		}
 		c := Compare(a, b)
 		if l := c.Levels[FieldName]; l == Null || l >= NameSimilar {

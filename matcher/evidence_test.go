@@ -2,6 +2,8 @@ package matcher
 
 import (
 	"testing"
+
+	"vigie"
 )
 
 // Typing slips in a birth date are told from the dates of another person
@@ -51,8 +53,8 @@ func TestFirstNameTwoSlips(t *testing.T) {
 		{"MUIREK", "MURIEL", NameSimilar},
 		{"DANBEL", "LOUIS", NameDifferent},
 	} {
-		a := prep(t, Record{BirthName: "MARTIN", FirstName: tc.a})
-		b := prep(t, Record{BirthName: "MARTIN", FirstName: tc.b})
+		a := prep(t, vigie.Record{BirthName: "MARTIN", FirstName: tc.a})
+		b := prep(t, vigie.Record{BirthName: "MARTIN", FirstName: tc.b})
 		if got, _, _ := compareFirst(a, b); got != tc.want {
 			t.Errorf("%s / %s: level %s, want %s", tc.a, tc.b, FieldFirstName.LevelName(got), FieldFirstName.LevelName(tc.want))
 		}
@@ -63,44 +65,44 @@ func TestFirstNameTwoSlips(t *testing.T) {
 // and leave typing slips to the weights.
 func TestConflictRulesOnEvidence(t *testing.T) {
 	m := DefaultModel()
-	base := Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F", BirthPlace: "53130"}
-	apart := func(r Record) Record {
+	base := vigie.Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F", BirthPlace: "53130"}
+	apart := func(r vigie.Record) vigie.Record {
 		r.PostalCode, r.City, r.Address = "29200", "BREST", "4 RUE DE SIAM"
 		return r
 	}
-	with := func(f func(*Record)) Record { r := base; f(&r); return r }
+	with := func(f func(*vigie.Record)) vigie.Record { r := base; f(&r); return r }
 	for _, tc := range []struct {
 		name     string
-		a, b     Record
+		a, b     vigie.Record
 		rule     string // must fire ("" none)
 		noRule   string // must not fire
 		autoLink bool
 		review   bool // at or above the review threshold
 	}{
 		{"two slips in the date, same names, apart: the weights decide (review)",
-			home(base), apart(with(func(r *Record) { r.BirthDate = "1976-11-18" })), "", RuleBirthDate, false, true},
+			home(base), apart(with(func(r *vigie.Record) { r.BirthDate = "1976-11-18" })), "", RuleBirthDate, false, true},
 		{"two slips in the date, same names, same home: linked",
-			home(base), home(with(func(r *Record) { r.BirthDate = "1976-11-18" })), "", RuleBirthDate, true, true},
+			home(base), home(with(func(r *vigie.Record) { r.BirthDate = "1976-11-18" })), "", RuleBirthDate, true, true},
 		{"two slips in the date, first names only alike, same home: brothers held for review",
-			home(with(func(r *Record) { r.FirstName, r.Sex = "MATIAS", "M" })), home(with(func(r *Record) { r.FirstName, r.Sex, r.BirthDate = "MATHIS", "M", "1976-10-13" })), RuleBirthDate, "", false, true},
+			home(with(func(r *vigie.Record) { r.FirstName, r.Sex = "MATIAS", "M" })), home(with(func(r *vigie.Record) { r.FirstName, r.Sex, r.BirthDate = "MATHIS", "M", "1976-10-13" })), RuleBirthDate, "", false, true},
 		{"a generation apart, same home: held below review",
-			home(base), home(with(func(r *Record) { r.BirthDate = "2001-02-03" })), RuleBirthDate, "", false, false},
+			home(base), home(with(func(r *vigie.Record) { r.BirthDate = "2001-02-03" })), RuleBirthDate, "", false, false},
 		{"a generation apart, no home known: held below review",
-			base, with(func(r *Record) { r.BirthDate = "2001-02-03" }), RuleBirthDate, "", false, false},
+			base, with(func(r *vigie.Record) { r.BirthDate = "2001-02-03" }), RuleBirthDate, "", false, false},
 		{"a generation apart, living apart: never linked, a person may see it",
-			home(base), apart(with(func(r *Record) { r.BirthDate = "2001-02-03" })), RuleBirthDate, "", false, true},
+			home(base), apart(with(func(r *vigie.Record) { r.BirthDate = "2001-02-03" })), RuleBirthDate, "", false, true},
 		{"a few years apart, same home: held",
-			home(base), home(with(func(r *Record) { r.BirthDate = "1979-04-02" })), RuleBirthDate, "", false, false},
+			home(base), home(with(func(r *vigie.Record) { r.BirthDate = "1979-04-02" })), RuleBirthDate, "", false, false},
 		{"a few years apart, living apart: the weights decide",
-			home(base), apart(with(func(r *Record) { r.BirthDate = "1979-04-02" })), "", RuleBirthDate, false, true},
+			home(base), apart(with(func(r *vigie.Record) { r.BirthDate = "1979-04-02" })), "", RuleBirthDate, false, true},
 		{"garbled first name (two slips, no given name)",
-			base, with(func(r *Record) { r.FirstName = "MUIREK" }), "", RuleFirstName, true, true},
+			base, with(func(r *vigie.Record) { r.FirstName = "MUIREK" }), "", RuleFirstName, true, true},
 		{"two real first names, same home: held below review",
-			home(base), home(with(func(r *Record) { r.FirstName, r.BirthDate = "SOPHIE", "1977-01-20" })), RuleFirstName, "", false, false},
+			home(base), home(with(func(r *vigie.Record) { r.FirstName, r.BirthDate = "SOPHIE", "1977-01-20" })), RuleFirstName, "", false, false},
 		{"twins with a garbled name, same home: a person decides",
-			home(base), home(with(func(r *Record) { r.FirstName = "XQZWTY" })), RuleTwins, RuleFirstName, false, true},
+			home(base), home(with(func(r *vigie.Record) { r.FirstName = "XQZWTY" })), RuleTwins, RuleFirstName, false, true},
 		{"twins, one surname slip, alike first names: possible twins",
-			home(with(func(r *Record) { r.BirthName, r.FirstName, r.Sex = "VERSELE", "SIMONE", "" })), home(with(func(r *Record) { r.BirthName, r.FirstName, r.Sex = "VEDSELE", "SIMON", "M" })), RuleTwins, "", false, true},
+			home(with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.Sex = "VERSELE", "SIMONE", "" })), home(with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.Sex = "VEDSELE", "SIMON", "M" })), RuleTwins, "", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := score(t, m, tc.a, tc.b)

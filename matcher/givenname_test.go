@@ -3,6 +3,8 @@ package matcher
 import (
 	"strings"
 	"testing"
+
+	"vigie"
 )
 
 func TestKnownGivenName(t *testing.T) {
@@ -48,7 +50,7 @@ func TestFirstNameAbbreviations(t *testing.T) {
 		{"PAUL", "LUCAS", NameDifferent},
 		{"CHRI", "CHRISTOPHE", NameSimilar}, // too short to call a cut
 	} {
-		c := Compare(prep(t, Record{FirstName: tc.a}), prep(t, Record{FirstName: tc.b}))
+		c := Compare(prep(t, vigie.Record{FirstName: tc.a}), prep(t, vigie.Record{FirstName: tc.b}))
 		if got := c.Levels[FieldFirstName]; got != tc.want {
 			t.Errorf("%s vs %s: %s, want %s", tc.a, tc.b, FieldFirstName.LevelName(got), FieldFirstName.LevelName(tc.want))
 		}
@@ -74,10 +76,10 @@ func TestOneSlip(t *testing.T) {
 // link when one is no given name at all.
 func TestTwinsOrTypo(t *testing.T) {
 	m := DefaultModel()
-	base := Record{BirthName: "CAZAUX", BirthDate: "2012-10-09", Sex: "M", BirthPlace: "33063"}
-	with := func(first, sex string) Record { r := base; r.FirstName = first; r.Sex = sex; return r }
+	base := vigie.Record{BirthName: "CAZAUX", BirthDate: "2012-10-09", Sex: "M", BirthPlace: "33063"}
+	with := func(first, sex string) vigie.Record { r := base; r.FirstName = first; r.Sex = sex; return r }
 	for _, tc := range []struct {
-		a, b Record
+		a, b vigie.Record
 		link bool
 		rule string
 	}{
@@ -105,7 +107,7 @@ func TestTwinsOrTypo(t *testing.T) {
 // of the index carry it: two such names a slip apart may be twins.
 func TestTwinsWithRareNamesAttestedInTheIndex(t *testing.T) {
 	m := DefaultModel()
-	a := Record{BirthName: "ROUGEL", FirstName: "ZORGLUB", BirthDate: "2003-12-23", Sex: "M"}
+	a := vigie.Record{BirthName: "ROUGEL", FirstName: "ZORGLUB", BirthDate: "2003-12-23", Sex: "M"}
 	b := a
 	b.FirstName = "ZORGLIB"
 	freq := NewFrequencyTable()
@@ -124,7 +126,7 @@ func TestTwinsWithRareNamesAttestedInTheIndex(t *testing.T) {
 
 func TestExplanationSaysAbbreviated(t *testing.T) {
 	m := DefaultModel()
-	s := score(t, m, Record{BirthName: "MARTIN", FirstName: "CHRISTOPHE"}, Record{BirthName: "MARTIN", FirstName: "CHRISTOP"})
+	s := score(t, m, vigie.Record{BirthName: "MARTIN", FirstName: "CHRISTOPHE"}, vigie.Record{BirthName: "MARTIN", FirstName: "CHRISTOP"})
 	if tab := s.Table(); !strings.Contains(tab, "cut short or abbreviated") {
 		t.Errorf("the table does not say the first name was cut short:\n%s", tab)
 	}

@@ -1,5 +1,7 @@
 package matcher
 
-import "vigie"
+import (
+	"vigie"
+)
 
 func vigieField(err error) string { return vigie.ErrorField(err) }

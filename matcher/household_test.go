@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"vigie"
 )
 
 // home is a household's address and phone, shared by everyone living there.
-func home(r Record) Record {
+func home(r vigie.Record) vigie.Record {
 	r.PostalCode, r.City, r.Address, r.Phone = "53000", "LAVAL", "10 RUE DE LA REPUBLIQUE", "02 43 99 94 96"
 	return r
 }
@@ -20,29 +22,29 @@ func TestHouseholdMembersNeverCertain(t *testing.T) {
 	m := DefaultModel()
 	for _, tc := range []struct {
 		name  string
-		a, b  Record
+		a, b  vigie.Record
 		link  bool   // may link automatically
 		rule  string // a rule that must fire ("" none required)
 		noteH bool   // the household weight is capped (not counted)
 	}{
-		{"brothers CAZAUX", Record{BirthName: "CAZAUX", FirstName: "LUCAS", BirthDate: "2022-10-09", Sex: "M", BirthPlace: "53130"},
-			Record{BirthName: "CAZAUX", FirstName: "LOUIS", FirstNames: "LOUIS KEVIN", BirthDate: "2020-12-20", Sex: "M", BirthPlace: "53130"}, false, RuleBirthDate, true},
-		{"twins JEAN / MARC", Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M"},
-			Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M"}, false, RuleTwinsDifferent, true},
-		{"twins MATHIS / NATHAN", Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2015-06-01", Sex: "M"},
-			Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2015-06-01", Sex: "M"}, false, RuleTwinsDifferent, true},
-		{"twins LOUIS / LOUISE", Record{BirthName: "ROUX", FirstName: "LOUIS", BirthDate: "2012-04-03", Sex: "M"},
-			Record{BirthName: "ROUX", FirstName: "LOUISE", BirthDate: "2012-04-03", Sex: "F"}, false, "", false},
-		{"twins MARIE / MARINE", Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F"},
-			Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F"}, false, RuleTwins, false},
-		{"father and son ADRIEN", Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M"},
-			Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M"}, false, RuleBirthDate, true},
-		{"spouses", Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1970-02-11", Sex: "M"},
-			Record{BirthName: "DURAND", UsedName: "MARTIN", FirstName: "SOPHIE", BirthDate: "1972-09-30", Sex: "F"}, false, RuleFirstName, true},
-		{"one slip in the first name, same home", Record{BirthName: "DEQUAINDRY", FirstName: "EMILIE", BirthDate: "1975-11-13", Sex: "F"},
-			Record{BirthName: "DEQUAINDRY", FirstName: "EMILEI", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
-		{"same person, same home", Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"},
-			Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
+		{"brothers CAZAUX", vigie.Record{BirthName: "CAZAUX", FirstName: "LUCAS", BirthDate: "2022-10-09", Sex: "M", BirthPlace: "53130"},
+			vigie.Record{BirthName: "CAZAUX", FirstName: "LOUIS", FirstNames: "LOUIS KEVIN", BirthDate: "2020-12-20", Sex: "M", BirthPlace: "53130"}, false, RuleBirthDate, true},
+		{"twins JEAN / MARC", vigie.Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M"},
+			vigie.Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M"}, false, RuleTwinsDifferent, true},
+		{"twins MATHIS / NATHAN", vigie.Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2015-06-01", Sex: "M"},
+			vigie.Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2015-06-01", Sex: "M"}, false, RuleTwinsDifferent, true},
+		{"twins LOUIS / LOUISE", vigie.Record{BirthName: "ROUX", FirstName: "LOUIS", BirthDate: "2012-04-03", Sex: "M"},
+			vigie.Record{BirthName: "ROUX", FirstName: "LOUISE", BirthDate: "2012-04-03", Sex: "F"}, false, "", false},
+		{"twins MARIE / MARINE", vigie.Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F"},
+			vigie.Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F"}, false, RuleTwins, false},
+		{"father and son ADRIEN", vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M"},
+			vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M"}, false, RuleBirthDate, true},
+		{"spouses", vigie.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1970-02-11", Sex: "M"},
+			vigie.Record{BirthName: "DURAND", UsedName: "MARTIN", FirstName: "SOPHIE", BirthDate: "1972-09-30", Sex: "F"}, false, RuleFirstName, true},
+		{"one slip in the first name, same home", vigie.Record{BirthName: "DEQUAINDRY", FirstName: "EMILIE", BirthDate: "1975-11-13", Sex: "F"},
+			vigie.Record{BirthName: "DEQUAINDRY", FirstName: "EMILEI", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
+		{"same person, same home", vigie.Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"},
+			vigie.Record{BirthName: "DEQUAINDRY", FirstName: "MURIEL", BirthDate: "1975-11-13", Sex: "F"}, true, "", false},
 	} {
 		s := score(t, m, home(tc.a), home(tc.b))
 		if s.Fields[FieldHousehold].Level != HouseAddressPhone {
@@ -104,14 +106,14 @@ func TestModelVersion1IsUpgraded(t *testing.T) {
 // and the weights decide; with the guard on, twins and a father and his
 // son are held back as above.
 func TestConflictRulesFollowTheGuards(t *testing.T) {
-	twinA := Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
-	twinB := Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
-	father := Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M", BirthPlace: "53130"}
-	son := Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M", BirthPlace: "53130"}
+	twinA := vigie.Record{BirthName: "ROUX", FirstName: "JEAN", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
+	twinB := vigie.Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
+	father := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M", BirthPlace: "53130"}
+	son := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M", BirthPlace: "53130"}
 	for _, tc := range []struct {
 		name         string
 		first, birth bool // the guards
-		a, b         Record
+		a, b         vigie.Record
 		rule         string // fires, or "" for none of the conflict rules
 	}{
 		{"twins, guards on", true, true, twinA, twinB, RuleFirstName},
@@ -137,8 +139,8 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 // shown at 95 %).
 func TestTwinsWithTheirOwnINS(t *testing.T) {
 	m := DefaultModel()
-	a := Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355128", INSOID: OIDINSNIR}
-	b := Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355241", INSOID: OIDINSNIR}
+	a := vigie.Record{BirthName: "ROUX", FirstName: "MATHIS", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355128", INSOID: OIDINSNIR}
+	b := vigie.Record{BirthName: "ROUX", FirstName: "NATHAN", BirthDate: "2001-04-25", Sex: "M", INS: "101043306355241", INSOID: OIDINSNIR}
 	s := score(t, m, home(a), home(b))
 	if s.AutoLink || s.Probability >= m.Review || !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwinsDifferent }) {
 		t.Errorf("twins with two INS: auto-link %v, probability %g, rules %v; want held below review, named twins:\n%s", s.AutoLink, s.Probability, s.Rules, s.Table())

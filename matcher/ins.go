@@ -253,7 +253,7 @@ func insKey(body string) int {
 // error naming the field), or nil when it has none or a valid one. Prepare
 // keeps such a number verbatim in the record and does not use it as
 // evidence: the caller reports it.
-func InvalidINS(r *Record) error {
+func InvalidINS(r *vigie.Record) error {
 	if strings.TrimSpace(r.INS) == "" {
 		return nil
 	}

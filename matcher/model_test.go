@@ -5,12 +5,14 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"vigie"
 )
 
-var person = Record{BirthName: "ETCHEVERRY", FirstName: "MAITE", FirstNames: "MAITE ANNE", BirthDate: "1968-05-21",
+var person = vigie.Record{BirthName: "ETCHEVERRY", FirstName: "MAITE", FirstNames: "MAITE ANNE", BirthDate: "1968-05-21",
 	Sex: "F", BirthPlace: "64445", PostalCode: "64100", City: "BAYONNE", Address: "3 RUE D'ESPAGNE"}
 
-func score(t *testing.T, m *Model, a, b Record) Score {
+func score(t *testing.T, m *Model, a, b vigie.Record) Score {
 	t.Helper()
 	c := Compare(prep(t, a), prep(t, b))
 	return m.Score(&c, nil)
@@ -31,19 +33,19 @@ func TestScoreSamePersonLinks(t *testing.T) {
 
 func TestScoreHardRules(t *testing.T) {
 	m := DefaultModel()
-	with := func(f func(*Record)) Record { r := person; f(&r); return r }
+	with := func(f func(*vigie.Record)) vigie.Record { r := person; f(&r); return r }
 	for _, tc := range []struct {
 		name     string
-		a, b     Record
+		a, b     vigie.Record
 		rule     string
 		autoLink bool
 		review   bool // probability at or above the review threshold
 	}{
-		{"different valid INS", with(func(r *Record) { r.INS = "268056444512345" + "" }), with(func(r *Record) { r.INS = "268056444512346" }), "", false, true},
-		{"twin sister", person, with(func(r *Record) { r.FirstName, r.FirstNames = "AMAIA", "AMAIA" }), RuleFirstName, false, false},
-		{"mother and daughter", person, with(func(r *Record) { r.BirthDate = "1994-09-02" }), RuleBirthDate, false, false},
-		{"doubtful identity", person, with(func(r *Record) { r.Attributes = []string{AttrDoubtful} }), RuleNoAutoLink, false, true},
-		{"anonymous name", with(func(r *Record) { r.BirthName = "ANONYME" }), with(func(r *Record) { r.BirthName = "ANONYME" }), RuleNoAutoLink, false, true},
+		{"different valid INS", with(func(r *vigie.Record) { r.INS = "268056444512345" + "" }), with(func(r *vigie.Record) { r.INS = "268056444512346" }), "", false, true},
+		{"twin sister", person, with(func(r *vigie.Record) { r.FirstName, r.FirstNames = "AMAIA", "AMAIA" }), RuleFirstName, false, false},
+		{"mother and daughter", person, with(func(r *vigie.Record) { r.BirthDate = "1994-09-02" }), RuleBirthDate, false, false},
+		{"doubtful identity", person, with(func(r *vigie.Record) { r.Attributes = []string{vigie.AttrDoubtful} }), RuleNoAutoLink, false, true},
+		{"anonymous name", with(func(r *vigie.Record) { r.BirthName = "ANONYME" }), with(func(r *vigie.Record) { r.BirthName = "ANONYME" }), RuleNoAutoLink, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.a.INS != "" {
@@ -176,18 +178,18 @@ func TestSexAndFirstNameConflictNeverAutoLinks(t *testing.T) {
 
 func TestTwinsAndOtherFirstNamesGoToAPerson(t *testing.T) {
 	m := DefaultModel()
-	with := func(f func(*Record)) Record { r := person; f(&r); return r }
+	with := func(f func(*vigie.Record)) vigie.Record { r := person; f(&r); return r }
 	for _, tc := range []struct {
 		name string
-		a, b Record
+		a, b vigie.Record
 		rule string
 		link bool
 	}{
-		{"twin sisters MAITE and MAITA", person, with(func(r *Record) { r.FirstName, r.FirstNames = "MAITA", "MAITA" }), RuleTwins, false},
-		{"a typo on another birth date stays linkable", person, with(func(r *Record) { r.FirstName, r.FirstNames, r.BirthDate = "MAITA", "MAITA", "1968-05-12" }), "", true},
-		{"ANNE and JEANNE as later first names", person, with(func(r *Record) { r.FirstNames = "MAITE JEANNE" }), RuleOtherFirsts, false},
-		{"one list has a single name", person, with(func(r *Record) { r.FirstNames = "MAITE" }), "", true},
-		{"later first names shared", person, with(func(r *Record) { r.FirstNames = "MAITE ANNE LUCIE" }), "", true},
+		{"twin sisters MAITE and MAITA", person, with(func(r *vigie.Record) { r.FirstName, r.FirstNames = "MAITA", "MAITA" }), RuleTwins, false},
+		{"a typo on another birth date stays linkable", person, with(func(r *vigie.Record) { r.FirstName, r.FirstNames, r.BirthDate = "MAITA", "MAITA", "1968-05-12" }), "", true},
+		{"ANNE and JEANNE as later first names", person, with(func(r *vigie.Record) { r.FirstNames = "MAITE JEANNE" }), RuleOtherFirsts, false},
+		{"one list has a single name", person, with(func(r *vigie.Record) { r.FirstNames = "MAITE" }), "", true},
+		{"later first names shared", person, with(func(r *vigie.Record) { r.FirstNames = "MAITE ANNE LUCIE" }), "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := score(t, m, tc.a, tc.b)

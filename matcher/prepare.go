@@ -13,7 +13,7 @@ import (
 // Prepared is a record's comparison form, computed once by Prepare and then
 // compared against many candidates.
 type Prepared struct {
-	Record *Record // the record as received, for explanations
+	Record *vigie.Record // the record as received, for explanations
 
 	Birth Name   // birth name (from BirthName, or split out of an ÉPOUSE/NÉE pattern)
 	Used  Name   // name in use
@@ -61,7 +61,7 @@ const OldestPlausibleYear = 1900
 // the record, unused, and InvalidINS reports it. Prepare does not apply
 // the text rule and the limits: the doors call Admit, which does (see
 // Clean).
-func Prepare(r *Record) (*Prepared, error) {
+func Prepare(r *vigie.Record) (*Prepared, error) {
 	if strings.TrimSpace(r.Authority) == "" {
 		return nil, vigie.Invalid("authority", "the assigning authority is required")
 	}
@@ -69,7 +69,7 @@ func Prepare(r *Record) (*Prepared, error) {
 		return nil, vigie.Invalid("local_id", "the local id is required")
 	}
 	switch strings.ToUpper(strings.TrimSpace(r.Status)) {
-	case "", StatusPROV, StatusRECUP, StatusVALI, StatusQUAL:
+	case "", vigie.StatusPROV, vigie.StatusRECUP, vigie.StatusVALI, vigie.StatusQUAL:
 	default:
 		return nil, vigie.Invalid("status", "%q is not an identity status (PROV, RECUP, VALI or QUAL)", r.Status)
 	}
@@ -147,7 +147,7 @@ func Prepare(r *Record) (*Prepared, error) {
 
 	for _, a := range r.Attributes {
 		switch strings.ToUpper(strings.TrimSpace(a)) {
-		case AttrDoubtful, AttrFictitious, AttrAnonymous:
+		case vigie.AttrDoubtful, vigie.AttrFictitious, vigie.AttrAnonymous:
 			p.NoAutoLink = true
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"vigie"
+
 	"vigie/internal/wire"
 )
 
@@ -73,7 +75,7 @@ func AppendPrepared(b []byte, p *Prepared) []byte {
 // in s. The strings of the form are substrings of s: no copy, one allocation
 // for the caller's string(b) of a buffer it reuses. An error wraps
 // ErrPreparedForm.
-func DecodePrepared(s string, rec *Record) (*Prepared, string, error) {
+func DecodePrepared(s string, rec *vigie.Record) (*Prepared, string, error) {
 	p := &Prepared{Record: rec}
 	n, err := decodePrepared(s, p, nil)
 	if err != nil {
@@ -103,7 +105,7 @@ type decodeBuf struct {
 // Decode is DecodePrepared into the decoder's memory: the form it returns
 // is valid until the next call to Decode. The strings of the form are
 // substrings of s, as with DecodePrepared, and stay valid.
-func (d *PreparedDecoder) Decode(s string, rec *Record) (*Prepared, string, error) {
+func (d *PreparedDecoder) Decode(s string, rec *vigie.Record) (*Prepared, string, error) {
 	d.p = Prepared{Record: rec}
 	n, err := decodePrepared(s, &d.p, &d.buf)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"vigie"
 )
 
 // The codec must carry every field of the prepared form: a field added to
@@ -33,8 +35,8 @@ func TestPreparedCodecCoversPrepared(t *testing.T) {
 
 // codecRecords are records with every kind of trait; a function, since
 // benchRecords get their INS key in an init function.
-func codecRecords() []Record {
-	return []Record{
+func codecRecords() []vigie.Record {
+	return []vigie.Record{
 		benchRecords[0],
 		benchRecords[1],
 		{Authority: "a", LocalID: "b"},
@@ -134,7 +136,7 @@ func FuzzDecodePrepared(f *testing.F) {
 	}
 	big := string(AppendPrepared(nil, p))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rec := &Record{}
+		rec := &vigie.Record{}
 		q, rest, err := DecodePrepared(string(b), rec)
 		if err != nil {
 			if !errors.Is(err, ErrPreparedForm) {

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"vigie"
+
 	"vigie/internal/wire"
-	"vigie/matcher"
 )
 
 // The values every resolution writes or reads, a record's state (m/r/), the
@@ -62,12 +63,14 @@ func (r *binReader) time() time.Time {
 // zeroUnix is time.Time{}.Unix().
 var zeroUnix = time.Time{}.Unix()
 
-func (w *binWriter) key(k SourceKey) {
+func (w *binWriter) key(k vigie.SourceKey) {
 	w.Str(k.Authority)
 	w.Str(k.LocalID)
 }
 
-func (r *binReader) key() SourceKey { return SourceKey{r.Str(), r.Str()} }
+func (r *binReader) key() vigie.SourceKey {
+	return vigie.SourceKey{Authority: r.Str(), LocalID: r.Str()}
+}
 
 // end reports a malformed value, or bytes left over.
 func (r *binReader) end() error {
@@ -77,7 +80,7 @@ func (r *binReader) end() error {
 	return nil
 }
 
-func recordFields(rec *matcher.Record) []*string {
+func recordFields(rec *vigie.Record) []*string {
 	return []*string{&rec.Authority, &rec.LocalID, &rec.INS, &rec.INSOID, &rec.Status, &rec.BirthName, &rec.UsedName,
 		&rec.FirstNames, &rec.FirstName, &rec.BirthDate, &rec.Sex, &rec.BirthPlace, &rec.PostalCode, &rec.City,
 		&rec.Address, &rec.Phone}
@@ -111,7 +114,7 @@ func decodeRecordState(b []byte, st *recordState) error {
 		r.Fail("version out of range")
 	}
 	st.Version = int(v)
-	st.Identity = ID(r.Uint())
+	st.Identity = vigie.IdentityID(r.Uint())
 	flags := r.Uint()
 	st.Pinned = flags&1 != 0
 	st.Received = r.time()
@@ -142,12 +145,12 @@ func encodeIdentity(x *identity) []byte {
 func decodeIdentity(b []byte, x *identity) error {
 	r := newBinReader(b)
 	*x = identity{}
-	x.ID = ID(r.Uint())
-	x.Retired = ID(r.Uint())
+	x.ID = vigie.IdentityID(r.Uint())
+	x.Retired = vigie.IdentityID(r.Uint())
 	x.Created = r.time()
 	x.Updated = r.time()
 	if n := r.Count(1); n > 0 {
-		x.Members = make([]SourceKey, n)
+		x.Members = make([]vigie.SourceKey, n)
 		for i := range x.Members {
 			x.Members[i] = r.key()
 		}
@@ -226,8 +229,8 @@ func decodeEvent(b []byte, e *Event) error {
 	e.Kind = r.Str()
 	e.Actor = Actor(r.Str())
 	e.Reason = r.Str()
-	e.Identity = ID(r.Uint())
-	e.Other = ID(r.Uint())
+	e.Identity = vigie.IdentityID(r.Uint())
+	e.Other = vigie.IdentityID(r.Uint())
 	e.Record = r.key()
 	e.OtherRecord = r.key()
 	v := r.Int()
@@ -238,7 +241,7 @@ func decodeEvent(b []byte, e *Event) error {
 	if n := r.Count(1); n > 0 {
 		e.Moves = make([]Move, n)
 		for i := range e.Moves {
-			e.Moves[i] = Move{Record: r.key(), From: ID(r.Uint()), To: ID(r.Uint())}
+			e.Moves[i] = Move{Record: r.key(), From: vigie.IdentityID(r.Uint()), To: vigie.IdentityID(r.Uint())}
 		}
 	}
 	e.Matched = r.key()

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"vigie/matcher"
+	"vigie"
 )
 
-// TestBinaryCodecCoversTypes fails when matcher.Record, recordState or
+// TestBinaryCodecCoversTypes fails when vigie.Record, recordState or
 // identity gains a field the compact encoding does not carry: fill every
 // field, round-trip, compare.
 func TestBinaryCodecCoversTypes(t *testing.T) {
@@ -16,7 +16,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 		typ    reflect.Type
 		fields int
 	}{
-		{reflect.TypeFor[matcher.Record](), len(recordFields(&matcher.Record{})) + 1}, // + Attributes
+		{reflect.TypeFor[vigie.Record](), len(recordFields(&vigie.Record{})) + 1}, // + Attributes
 		{reflect.TypeFor[recordState](), 8},
 		{reflect.TypeFor[identity](), 6},
 		{reflect.TypeFor[Version](), 3},
@@ -26,7 +26,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 			t.Errorf("%s has %d fields, the compact encoding carries %d: update binary.go", tc.typ, tc.typ.NumField(), tc.fields)
 		}
 	}
-	rec := matcher.Record{Attributes: []string{"DOUT", "VIP"}}
+	rec := vigie.Record{Attributes: []string{"DOUT", "VIP"}}
 	for i, f := range recordFields(&rec) {
 		*f = string(rune('a'+i)) + "é"
 	}
@@ -41,23 +41,23 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 	if err := decode(mustEncode(t, &ver), &gotVer); err != nil || !reflect.DeepEqual(gotVer, ver) {
 		t.Fatalf("version: %+v, %v\nwant %+v", gotVer, err, ver)
 	}
-	id := identity{ID: 42, Members: []SourceKey{{"1.2.250.1", "A1"}, {"1.2.250.2", ""}}, Attributes: []string{"HOMA"}, Retired: 7,
+	id := identity{ID: 42, Members: []vigie.SourceKey{{Authority: "1.2.250.1", LocalID: "A1"}, {Authority: "1.2.250.2", LocalID: ""}}, Attributes: []string{"HOMA"}, Retired: 7,
 		Created: time.Unix(1, 2).UTC(), Updated: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var gotID identity
 	if err := decode(mustEncode(t, &id), &gotID); err != nil || !reflect.DeepEqual(gotID, id) {
 		t.Fatalf("identity: %+v, %v\nwant %+v", gotID, err, id)
 	}
 	ev := Event{Seq: 1 << 50, Time: st.Received, Kind: EventLink, Actor: "alice", Reason: "same person", Identity: 3, Other: 4,
-		Record: SourceKey{"1.2.250.1", "A1"}, OtherRecord: SourceKey{"1.2.250.2", "B2"}, Version: 7,
-		Moves:   []Move{{Record: SourceKey{"a", "b"}, From: 4, To: 3}, {Record: SourceKey{"c", "d"}, To: 3}},
-		Matched: SourceKey{"1.2.250.3", "C3"}, Probability: 0.999999871, Weight: -12.25, Explanation: []string{"name: same", "date: +3"},
+		Record: vigie.SourceKey{Authority: "1.2.250.1", LocalID: "A1"}, OtherRecord: vigie.SourceKey{Authority: "1.2.250.2", LocalID: "B2"}, Version: 7,
+		Moves:   []Move{{Record: vigie.SourceKey{Authority: "a", LocalID: "b"}, From: 4, To: 3}, {Record: vigie.SourceKey{Authority: "c", LocalID: "d"}, To: 3}},
+		Matched: vigie.SourceKey{Authority: "1.2.250.3", LocalID: "C3"}, Probability: 0.999999871, Weight: -12.25, Explanation: []string{"name: same", "date: +3"},
 		Review: 99, Attributes: []string{"DOUT"}, Undoes: 12}
 	var gotEv Event
 	if err := decode(mustEncode(t, &ev), &gotEv); err != nil || !reflect.DeepEqual(gotEv, ev) {
 		t.Fatalf("event: %+v, %v\nwant %+v", gotEv, err, ev)
 	}
 	// A merge's snapshots are not in the compact encoding: it stays JSON.
-	merge := Event{Seq: 2, Kind: EventMerge, Identity: 3, Other: 4, Retired: &snapshot{Members: []SourceKey{{"a", "b"}}}}
+	merge := Event{Seq: 2, Kind: EventMerge, Identity: 3, Other: 4, Retired: &snapshot{Members: []vigie.SourceKey{{Authority: "a", LocalID: "b"}}}}
 	b, err := encode(&merge)
 	if err != nil || b[0] != schemaVersion {
 		t.Fatalf("merge event encoded as %x, %v", b, err)
@@ -88,7 +88,7 @@ func TestBinaryCodecTable(t *testing.T) {
 		st   recordState
 	}{
 		{"zero", recordState{}},
-		{"empty slices read back as nil", recordState{Version: 1, Blocks: nil, Record: matcher.Record{Attributes: nil}}},
+		{"empty slices read back as nil", recordState{Version: 1, Blocks: nil, Record: vigie.Record{Attributes: nil}}},
 		{"before 1970", recordState{Version: 1, Received: time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC)}},
 		{"large numbers", recordState{Version: 1 << 30, Identity: 1<<64 - 1}},
 	} {
@@ -144,8 +144,8 @@ func TestBinaryCodecTable(t *testing.T) {
 // FuzzBinaryCodec: no input makes the decoders panic, and whatever they
 // accept survives encoding and decoding again.
 func FuzzBinaryCodec(f *testing.F) {
-	f.Add(encodeRecordState(&recordState{Version: 2, Identity: 5, Blocks: []string{"a\x00b"}, Record: matcher.Record{LocalID: "x"}}))
-	f.Add(encodeIdentity(&identity{ID: 5, Members: []SourceKey{{"a", "b"}}}))
+	f.Add(encodeRecordState(&recordState{Version: 2, Identity: 5, Blocks: []string{"a\x00b"}, Record: vigie.Record{LocalID: "x"}}))
+	f.Add(encodeIdentity(&identity{ID: 5, Members: []vigie.SourceKey{{Authority: "a", LocalID: "b"}}}))
 	f.Add(encodeEvent(&Event{Seq: 3, Kind: EventLink, Moves: []Move{{To: 2}}, Explanation: []string{"x"}, Probability: 0.5}))
 	f.Add([]byte{schemaBinary})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -11,7 +11,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // schemaVersion is the first byte of a value this package writes as JSON
@@ -36,11 +35,11 @@ const (
 // recordState is the value under m/r/: a record's latest version and where
 // it belongs.
 type recordState struct {
-	Version  int            `json:"v"`
-	Identity ID             `json:"i"`
-	Pinned   bool           `json:"p,omitempty"` // placed by a person: never moved automatically
-	Received time.Time      `json:"t"`
-	Record   matcher.Record `json:"r"`
+	Version  int              `json:"v"`
+	Identity vigie.IdentityID `json:"i"`
+	Pinned   bool             `json:"p,omitempty"` // placed by a person: never moved automatically
+	Received time.Time        `json:"t"`
+	Record   vigie.Record     `json:"r"`
 	// Family and First are the values the frequency table counts, so that
 	// Open can rebuild it without preparing every record again.
 	Family string `json:"f,omitempty"`
@@ -52,15 +51,15 @@ type recordState struct {
 
 // identity is the value under m/i/.
 type identity struct {
-	ID         ID          `json:"id"`
-	Members    []SourceKey `json:"m,omitempty"`
-	Attributes []string    `json:"a,omitempty"`
-	Retired    ID          `json:"into,omitempty"` // merged into this survivor
-	Created    time.Time   `json:"c"`
-	Updated    time.Time   `json:"u"`
+	ID         vigie.IdentityID  `json:"id"`
+	Members    []vigie.SourceKey `json:"m,omitempty"`
+	Attributes []string          `json:"a,omitempty"`
+	Retired    vigie.IdentityID  `json:"into,omitempty"` // merged into this survivor
+	Created    time.Time         `json:"c"`
+	Updated    time.Time         `json:"u"`
 }
 
-func (x *identity) remove(k SourceKey) {
+func (x *identity) remove(k vigie.SourceKey) {
 	out := x.Members[:0]
 	for _, m := range x.Members {
 		if m != k {
@@ -160,28 +159,28 @@ func put(txn *badger.Txn, key []byte, v any) error {
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
-func skey(k SourceKey) string { return k.Authority + "\x00" + k.LocalID }
+func skey(k vigie.SourceKey) string { return k.Authority + "\x00" + k.LocalID }
 
-func parseSkey(s string) SourceKey {
+func parseSkey(s string) vigie.SourceKey {
 	a, l, _ := strings.Cut(s, "\x00")
-	return SourceKey{a, l}
+	return vigie.SourceKey{Authority: a, LocalID: l}
 }
 
-func recordKey(k SourceKey) []byte { return []byte(pRecord + skey(k)) }
+func recordKey(k vigie.SourceKey) []byte { return []byte(pRecord + skey(k)) }
 
-func historyKey(k SourceKey, version int) []byte {
+func historyKey(k vigie.SourceKey, version int) []byte {
 	return binary.BigEndian.AppendUint32([]byte(pHistory+skey(k)+"\x00"), uint32(version))
 }
 
-func normalKey(k SourceKey, version int) []byte {
+func normalKey(k vigie.SourceKey, version int) []byte {
 	return binary.BigEndian.AppendUint32([]byte(pNormal+skey(k)+"\x00"), uint32(version))
 }
 
-func identityKey(id ID) []byte { return append([]byte(pIdentity), u64(uint64(id))...) }
+func identityKey(id vigie.IdentityID) []byte { return append([]byte(pIdentity), u64(uint64(id))...) }
 
 func eventKey(seq uint64) []byte { return append([]byte(pEvent), u64(seq)...) }
 
-func byIdentKey(id ID, seq uint64) []byte {
+func byIdentKey(id vigie.IdentityID, seq uint64) []byte {
 	return append(append([]byte(pByIdent), u64(uint64(id))...), u64(seq)...)
 }
 
@@ -191,11 +190,11 @@ func pendingKey(priority int, order uint64) []byte {
 	return append(append([]byte(pPending), byte(priority)), u64(order)...)
 }
 
-func distinctPrefix(a SourceKey) []byte {
+func distinctPrefix(a vigie.SourceKey) []byte {
 	s := skey(a)
 	return append(binary.BigEndian.AppendUint16([]byte(pDistinct), uint16(len(s))), s...)
 }
 
-func distinctKey(a, b SourceKey) []byte { return append(distinctPrefix(a), skey(b)...) }
+func distinctKey(a, b vigie.SourceKey) []byte { return append(distinctPrefix(a), skey(b)...) }
 
 func undoneKey(mergeSeq uint64) []byte { return append([]byte(pUndone), u64(mergeSeq)...) }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // The tests of this file race N writers on one index (run with -race).
@@ -40,15 +39,15 @@ func race(n int, fn func(i int) error) []error {
 
 // persons resolves n clearly different persons (one record each, at
 // authority auth) and returns their records and identities.
-func persons(t *testing.T, ix *Index, auth string, n int) ([]matcher.Record, []ID) {
+func persons(t *testing.T, ix *Index, auth string, n int) ([]vigie.Record, []vigie.IdentityID) {
 	t.Helper()
 	names := []string{"ARRIETA", "BORDES", "CAZENAVE", "DUFAU", "ETCHEGOYEN", "FOURCADE", "GOYHENECHE", "HARISPE",
 		"IRIGOYEN", "JAUREGUY", "LABORDE", "MENDIBURU", "NAVARRE", "OXARANGO", "PUYO", "QUEHEILLE"}
 	firsts := []string{"Ana", "Beñat", "Celine", "Dominique", "Elorri", "Fermin", "Garazi", "Hodei"}
-	recs := make([]matcher.Record, n)
-	ids := make([]ID, n)
+	recs := make([]vigie.Record, n)
+	ids := make([]vigie.IdentityID, n)
 	for i := range n {
-		recs[i] = matcher.Record{Authority: auth, LocalID: fmt.Sprintf("P%d", i), BirthName: names[i%len(names)],
+		recs[i] = vigie.Record{Authority: auth, LocalID: fmt.Sprintf("P%d", i), BirthName: names[i%len(names)],
 			FirstName: firsts[i%len(firsts)], FirstNames: firsts[i%len(firsts)] + " Maria", BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i, 1+i%12, 1+i%28),
 			Sex: "MF"[i%2 : i%2+1], BirthPlace: "64102", PostalCode: "64100", City: "BAYONNE"}
 		ids[i] = resolve(t, ix, recs[i]).Identity
@@ -201,7 +200,7 @@ func TestMergeConcurrent(t *testing.T) {
 	recs, ids := persons(t, ix, "1.2.250.1.1", racers+1)
 	survivor := ids[0]
 	for i, id := range ids[1:] {
-		if _, err := ix.ChangeAttributes(ctx, id, []string{KnownAttributes[i%len(KnownAttributes)]}, nil, "v", "fixture"); err != nil {
+		if _, err := ix.ChangeAttributes(ctx, id, []string{vigie.Attributes[i%len(vigie.Attributes)]}, nil, "v", "fixture"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -222,7 +221,7 @@ func TestMergeConcurrent(t *testing.T) {
 		t.Errorf("survivor has %d members, want %d", len(got.Members), len(recs))
 	}
 	for i := range racers {
-		if a := KnownAttributes[i%len(KnownAttributes)]; !slices.Contains(got.Attributes, a) {
+		if a := vigie.Attributes[i%len(vigie.Attributes)]; !slices.Contains(got.Attributes, a) {
 			t.Errorf("attribute %s of merged identity %s lost: %v", a, ids[i+1], got.Attributes)
 		}
 		if identityOf(t, ix, recs[i+1]) != survivor {
@@ -241,7 +240,7 @@ func TestMergeConcurrent(t *testing.T) {
 
 // wantOnce checks that exactly one racer succeeded, that the others were
 // told of a conflict, and that identity id has one event of kind.
-func wantOnce(t *testing.T, ix *Index, errs []error, id ID, kind string) {
+func wantOnce(t *testing.T, ix *Index, errs []error, id vigie.IdentityID, kind string) {
 	t.Helper()
 	ok := 0
 	for _, err := range errs {
@@ -317,7 +316,7 @@ func TestLinkUnlinkConcurrent(t *testing.T) {
 		}
 	}
 
-	news := make([]ID, racers)
+	news := make([]vigie.IdentityID, racers)
 	errs = race(racers, func(i int) error {
 		var err error
 		news[i], err = ix.Unlink(ctx, key(recs[i+1]), "v", "not the same patient")
@@ -413,7 +412,7 @@ func TestResolveChecksMirroredAttributes(t *testing.T) {
 				}
 			}
 			ix.memMu.Lock()
-			ix.setIdentLocked(id, true, []SourceKey{key(a)}, tc.mirror)
+			ix.setIdentLocked(id, true, []vigie.SourceKey{key(a)}, tc.mirror)
 			ix.memMu.Unlock()
 			b := a
 			b.Authority = "1.2.250.1.2"

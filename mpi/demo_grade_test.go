@@ -3,6 +3,8 @@ package mpi
 import (
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/synth"
 )
@@ -23,11 +25,11 @@ func TestDemoReviewQueueGradesNoOtherPersonCertain(t *testing.T) {
 		}
 	}
 	ix := openIndex(t, nil)
-	truth := map[SourceKey]string{}
+	truth := map[vigie.SourceKey]string{}
 	if _, err := synth.Generate(cfg, func(r *synth.Record) error {
 		rec := r.Traits()
 		if _, err := ix.Resolve(ctx, rec, "demo"); err == nil {
-			truth[SourceKey{rec.Authority, rec.LocalID}] = r.Person.ID
+			truth[vigie.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = r.Person.ID
 		}
 		return nil
 	}); err != nil {

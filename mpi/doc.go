@@ -28,7 +28,7 @@
 //
 // # Attributes
 //
-// Attributes (KnownAttributes: doubtful, fictitious, the patient's
+// Attributes (vigie.Attributes: doubtful, fictitious, the patient's
 // objection OPPO...) belong to an identity and follow its records. When an
 // identity retires because its records joined another (Merge, a Link of
 // its last record, an updated record linked automatically), the identity

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // TestResolveStoresCleanText: what Admit cleans (NFC, zero-width
@@ -83,7 +82,7 @@ func TestImportWarnsAndRefusesAsResolve(t *testing.T) {
 	odd.BirthDate = "31/02/1980"
 	var out []Imported
 	err := ix.Import(ctx, func(emit func(Row) error) error {
-		for i, r := range []matcher.Record{bad, odd} {
+		for i, r := range []vigie.Record{bad, odd} {
 			if err := emit(Row{Line: i + 2, Record: r}); err != nil {
 				return err
 			}

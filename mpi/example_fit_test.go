@@ -3,7 +3,8 @@ package mpi_test
 import (
 	"fmt"
 
-	"vigie/matcher"
+	"vigie"
+
 	"vigie/mpi"
 	"vigie/store"
 	"vigie/synth"
@@ -25,7 +26,7 @@ func ExampleIndex_FitAtFirstLoad() {
 	defer ix.Close()
 	fmt.Println("before:", ix.ModelInfo().Origin, "version", ix.ModelInfo().Version)
 
-	var feed []matcher.Record
+	var feed []vigie.Record
 	if _, err := synth.Generate(synth.DefaultConfig(1500, 5), func(r *synth.Record) error {
 		feed = append(feed, r.Traits())
 		return nil

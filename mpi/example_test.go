@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -24,7 +26,7 @@ func ExampleIndex_Resolve() {
 	defer ix.Close()
 	ctx := context.Background()
 
-	a := matcher.Record{Authority: "1.2.250.1.1", LocalID: "IPP1", BirthName: "LAFFITTE", FirstName: "Bernadette",
+	a := vigie.Record{Authority: "1.2.250.1.1", LocalID: "IPP1", BirthName: "LAFFITTE", FirstName: "Bernadette",
 		BirthDate: "1948-03-17", Sex: "F", BirthPlace: "33063", PostalCode: "33000"}
 	b := a
 	b.Authority, b.LocalID, b.BirthName = "1.2.250.1.2", "77", "Laffitte"

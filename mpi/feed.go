@@ -8,7 +8,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // The feed is how derived indexes (the search index) follow the patient
@@ -61,7 +60,7 @@ func (x *Index) Event(ctx context.Context, seq uint64) (Event, error) {
 }
 
 // Latest returns the latest version of a source record.
-func (x *Index) Latest(ctx context.Context, k SourceKey) (Version, error) {
+func (x *Index) Latest(ctx context.Context, k vigie.SourceKey) (Version, error) {
 	var v Version
 	err := x.view(func(txn *badger.Txn) error {
 		st, err := readRecord(txn, k)
@@ -78,9 +77,9 @@ func (x *Index) Latest(ctx context.Context, k SourceKey) (Version, error) {
 }
 
 // Touched returns the identities an event changed.
-func (e *Event) Touched() []ID {
-	var out []ID
-	add := func(id ID) {
+func (e *Event) Touched() []vigie.IdentityID {
+	var out []vigie.IdentityID
+	add := func(id vigie.IdentityID) {
 		if id == 0 {
 			return
 		}
@@ -103,8 +102,8 @@ func (e *Event) Touched() []ID {
 // Snapshot is a live identity with the latest version of each member
 // record, as a derived index needs it.
 type Snapshot struct {
-	Identity
-	Records []matcher.Record
+	vigie.Identity
+	Records []vigie.Record
 	// Normals holds, parallel to Records, each record's normalised form:
 	// its matcher.Prepared encoded by matcher.AppendPrepared, as the index
 	// filed it with the version in Records (see normal.go), or nil where
@@ -120,7 +119,7 @@ type Snapshot struct {
 // consistent view. An identity merged into another, left without members,
 // or purged (no longer in the store), is reported by ok = false: a derived
 // index drops it.
-func (x *Index) Snapshot(ctx context.Context, id ID) (s Snapshot, ok bool, err error) {
+func (x *Index) Snapshot(ctx context.Context, id vigie.IdentityID) (s Snapshot, ok bool, err error) {
 	err = x.view(func(txn *badger.Txn) error {
 		ident, err := readIdentity(txn, id)
 		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
@@ -149,7 +148,7 @@ func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s := Snapshot{Identity: describeStates(ident, states), Records: make([]matcher.Record, len(states))}
+	s := Snapshot{Identity: describeStates(ident, states), Records: make([]vigie.Record, len(states))}
 	for i, st := range states {
 		s.Records[i] = st.Record
 	}
@@ -162,7 +161,7 @@ func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
 // normals returns the normalised forms of the records keys in the
 // versions states give (see Snapshot.Normals): from the cache when it
 // holds that version, else from the store. They share one buffer.
-func (x *Index) normals(txn *badger.Txn, keys []SourceKey, states []*recordState) ([][]byte, error) {
+func (x *Index) normals(txn *badger.Txn, keys []vigie.SourceKey, states []*recordState) ([][]byte, error) {
 	type slot struct {
 		ord   uint32
 		known bool // to the mirror, which numbers the cache's records

@@ -19,7 +19,7 @@ import (
 func TestEventAndLatest(t *testing.T) {
 	ix := openIndex(t, nil)
 	ctx := context.Background()
-	r := matcher.Record{Authority: "1.2.3.1", LocalID: "L1", BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1970-01-02", Sex: "F"}
+	r := vigie.Record{Authority: "1.2.3.1", LocalID: "L1", BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1970-01-02", Sex: "F"}
 	if _, err := ix.Resolve(ctx, r, System); err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestEventAndLatest(t *testing.T) {
 	if _, err := ix.Resolve(ctx, r, System); err != nil {
 		t.Fatal(err)
 	}
-	v, err := ix.Latest(ctx, SourceKey{"1.2.3.1", "L1"})
+	v, err := ix.Latest(ctx, vigie.SourceKey{Authority: "1.2.3.1", LocalID: "L1"})
 	if err != nil || v.Version != 2 || v.Record.FirstName != "ANNE-MARIE" {
 		t.Errorf("latest: %+v, %v", v, err)
 	}
-	if _, err := ix.Latest(ctx, SourceKey{"1.2.3.1", "nope"}); vigie.ErrorCode(err) != vigie.ENOTFOUND {
+	if _, err := ix.Latest(ctx, vigie.SourceKey{Authority: "1.2.3.1", LocalID: "nope"}); vigie.ErrorCode(err) != vigie.ENOTFOUND {
 		t.Errorf("latest of an unknown record: %v", err)
 	}
 	last, err := ix.LastEvent(ctx)
@@ -48,9 +48,9 @@ func TestEventAndLatest(t *testing.T) {
 }
 
 // generatedRecords returns the records of a generated population.
-func generatedRecords(tb testing.TB, persons int, seed uint64) []matcher.Record {
+func generatedRecords(tb testing.TB, persons int, seed uint64) []vigie.Record {
 	tb.Helper()
-	var recs []matcher.Record
+	var recs []vigie.Record
 	if _, err := synth.Generate(synth.DefaultConfig(persons, seed), func(r *synth.Record) error {
 		recs = append(recs, r.Traits())
 		return nil
@@ -61,7 +61,7 @@ func generatedRecords(tb testing.TB, persons int, seed uint64) []matcher.Record 
 }
 
 // importRecords opens an index over db and imports recs into it.
-func importRecords(tb testing.TB, db *badger.DB, recs []matcher.Record) *Index {
+func importRecords(tb testing.TB, db *badger.DB, recs []vigie.Record) *Index {
 	tb.Helper()
 	ix, err := Open(db, matcher.DefaultModel(), Options{})
 	if err != nil {
@@ -92,7 +92,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	defer db.Close()
 	ix := importRecords(b, db, generatedRecords(b, 1000, 5))
 	defer ix.Close()
-	var ids []ID
+	var ids []vigie.IdentityID
 	if _, err := ix.Snapshots(ctx, func(s Snapshot) error { ids = append(ids, s.ID); return nil }); err != nil {
 		b.Fatal(err)
 	}
@@ -138,15 +138,15 @@ func BenchmarkNormalForm(b *testing.B) {
 	defer disk.Close()
 
 	type member struct {
-		k       SourceKey
+		k       vigie.SourceKey
 		ord     uint32
 		version int
-		rec     matcher.Record
+		rec     vigie.Record
 	}
 	var members []member
 	err = mem.View(func(txn *badger.Txn) error {
 		for _, r := range recs {
-			k := SourceKey{r.Authority, r.LocalID}
+			k := vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
 			st, err := readRecord(txn, k)
 			if err != nil {
 				return err
@@ -227,7 +227,7 @@ func TestSnapshotNormals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	ord := func(t *testing.T, k SourceKey) uint32 {
+	ord := func(t *testing.T, k vigie.SourceKey) uint32 {
 		ix.memMu.RLock()
 		defer ix.memMu.RUnlock()
 		o, ok := ix.keys.find(k)
@@ -236,11 +236,11 @@ func TestSnapshotNormals(t *testing.T) {
 		}
 		return o
 	}
-	cached := func(t *testing.T, k SourceKey, version int) bool {
+	cached := func(t *testing.T, k vigie.SourceKey, version int) bool {
 		hit, _ := ix.cache.get(ord(t, k), version, func([]byte) error { return nil })
 		return hit
 	}
-	setForm := func(t *testing.T, k SourceKey, version int, form []byte) {
+	setForm := func(t *testing.T, k vigie.SourceKey, version int, form []byte) {
 		err := db.Update(func(txn *badger.Txn) error {
 			if form == nil {
 				return txn.Delete(normalKey(k, version))
@@ -251,7 +251,7 @@ func TestSnapshotNormals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	otherFormat := func(t *testing.T, r matcher.Record) []byte {
+	otherFormat := func(t *testing.T, r vigie.Record) []byte {
 		p, err := matcher.Prepare(&r)
 		if err != nil {
 			t.Fatal(err)
@@ -263,7 +263,7 @@ func TestSnapshotNormals(t *testing.T) {
 	// The records evicted (resolved before the fillers) share no blocking
 	// key with those resolved after the fillers, nor with the fillers:
 	// resolving one would read the other as a candidate, into the cache.
-	rec := func(i int, evicted bool) matcher.Record {
+	rec := func(i int, evicted bool) vigie.Record {
 		r := person("1.2.250.1.1", fmt.Sprintf("C%d", i))
 		if evicted {
 			r = other("1.2.250.1.1", fmt.Sprintf("C%d", i))
@@ -271,19 +271,19 @@ func TestSnapshotNormals(t *testing.T) {
 		r.BirthName = fmt.Sprintf("CAS%03d", i)
 		return r
 	}
-	filler := func(i int) matcher.Record {
-		return matcher.Record{Authority: "1.2.250.1.2", LocalID: fmt.Sprintf("F%04d", i), BirthName: fmt.Sprintf("REMPLI%04d", i),
+	filler := func(i int) vigie.Record {
+		return vigie.Record{Authority: "1.2.250.1.2", LocalID: fmt.Sprintf("F%04d", i), BirthName: fmt.Sprintf("REMPLI%04d", i),
 			FirstName: "Zoé", BirthDate: "2001-02-03", Sex: "F", PostalCode: "97400"}
 	}
 	cases := []struct {
 		name string
 		// before runs before the fillers (the record is evicted), after
 		// once they are resolved.
-		before, after func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record
+		before, after func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record
 		want          bool // a form expected
 	}{
 		{name: "cached", want: true,
-			after: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			after: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				if !cached(t, k, 1) {
 					t.Fatal("fixture: not cached")
@@ -291,7 +291,7 @@ func TestSnapshotNormals(t *testing.T) {
 				return r
 			}},
 		{name: "updated", want: true,
-			after: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			after: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				r.City, r.Address = "MERIGNAC", "3 avenue de la Marne"
 				resolve(t, ix, r)
@@ -301,7 +301,7 @@ func TestSnapshotNormals(t *testing.T) {
 				return r
 			}},
 		{name: "updated, the older version cached", want: true,
-			after: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			after: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				p, err := matcher.Prepare(&r)
 				if err != nil {
@@ -316,42 +316,42 @@ func TestSnapshotNormals(t *testing.T) {
 				return r
 			}},
 		{name: "evicted", want: true,
-			before: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record { resolve(t, ix, r); return r },
-			after: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			before: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record { resolve(t, ix, r); return r },
+			after: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				if cached(t, k, 1) {
 					t.Fatal("fixture: still cached")
 				}
 				return r
 			}},
 		{name: "cached in another format", want: true,
-			after: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			after: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				ix.cache.put(ord(t, k), 1, otherFormat(t, r))
 				return r
 			}},
 		{name: "stored in another format, evicted", want: false,
-			before: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			before: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				setForm(t, k, 1, otherFormat(t, r))
 				return r
 			}},
 		{name: "not stored, evicted", want: false,
-			before: func(t *testing.T, k SourceKey, r matcher.Record) matcher.Record {
+			before: func(t *testing.T, k vigie.SourceKey, r vigie.Record) vigie.Record {
 				resolve(t, ix, r)
 				setForm(t, k, 1, nil)
 				return r
 			}},
 	}
-	recs := make([]matcher.Record, len(cases))
+	recs := make([]vigie.Record, len(cases))
 	last := -1 // the last record resolved before the fillers
 	for i, tc := range cases {
 		recs[i] = rec(i, tc.before != nil)
 		if tc.before != nil {
-			recs[i] = tc.before(t, SourceKey{recs[i].Authority, recs[i].LocalID}, recs[i])
+			recs[i] = tc.before(t, recs[i].Key(), recs[i])
 			last = i
 		}
 	}
-	for i := 0; cached(t, SourceKey{recs[last].Authority, recs[last].LocalID}, 1); i++ {
+	for i := 0; cached(t, recs[last].Key(), 1); i++ {
 		if i == 5000 {
 			t.Fatal("fixture: 5000 records resolved, the first ones still cached")
 		}
@@ -359,7 +359,7 @@ func TestSnapshotNormals(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			k := SourceKey{recs[i].Authority, recs[i].LocalID}
+			k := recs[i].Key()
 			r := recs[i]
 			if tc.after != nil {
 				r = tc.after(t, k, r)

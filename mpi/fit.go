@@ -75,7 +75,7 @@ func (r FitReport) String() string {
 // on the feed's candidate pairs (see matcher.PairSet.Calibrate) at the
 // population the index will score with. Records that do not prepare are
 // left out. Below MinRecords it returns start unchanged.
-func FitModel(recs []matcher.Record, start *matcher.Model, o FitOptions) (*matcher.Model, FitReport, error) {
+func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher.Model, FitReport, error) {
 	o.defaults()
 	t0 := time.Now()
 	rep := FitReport{Records: len(recs)}
@@ -130,7 +130,7 @@ func FitModel(recs []matcher.Record, start *matcher.Model, o FitOptions) (*match
 // index already holds records (a live index changes model by an explicit
 // act, see UseModel). When the feed is too small, nothing is stored and
 // the report says so.
-func (x *Index) FitAtFirstLoad(recs []matcher.Record, file string, o FitOptions) (FitReport, ModelInfo, error) {
+func (x *Index) FitAtFirstLoad(recs []vigie.Record, file string, o FitOptions) (FitReport, ModelInfo, error) {
 	if x.Count() > 0 {
 		return FitReport{}, x.ModelInfo(), vigie.Errorf(vigie.ECONFLICT, "the patient index holds %d records: a model is fitted at the first load only", x.Count())
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"vigie/matcher"
+	"vigie"
 )
 
 // golden computes an identity's golden view from its members' latest
@@ -20,33 +20,33 @@ import (
 //     hold it, then by how recently it was received.
 //
 // Status is the best status among the members.
-func golden(members []*recordState) matcher.Record {
-	var out matcher.Record
+func golden(members []*recordState) vigie.Record {
+	var out vigie.Record
 	if len(members) == 0 {
 		return out
 	}
 	type field struct {
-		get func(r *matcher.Record) *string
+		get func(r *vigie.Record) *string
 		ins bool // an INS trait
 	}
 	fields := []field{
-		{func(r *matcher.Record) *string { return &r.INS }, true},
-		{func(r *matcher.Record) *string { return &r.INSOID }, true},
-		{func(r *matcher.Record) *string { return &r.BirthName }, true},
-		{func(r *matcher.Record) *string { return &r.FirstNames }, true},
-		{func(r *matcher.Record) *string { return &r.FirstName }, true},
-		{func(r *matcher.Record) *string { return &r.BirthDate }, true},
-		{func(r *matcher.Record) *string { return &r.Sex }, true},
-		{func(r *matcher.Record) *string { return &r.BirthPlace }, true},
-		{func(r *matcher.Record) *string { return &r.UsedName }, false},
-		{func(r *matcher.Record) *string { return &r.PostalCode }, false},
-		{func(r *matcher.Record) *string { return &r.City }, false},
-		{func(r *matcher.Record) *string { return &r.Address }, false},
-		{func(r *matcher.Record) *string { return &r.Phone }, false},
+		{func(r *vigie.Record) *string { return &r.INS }, true},
+		{func(r *vigie.Record) *string { return &r.INSOID }, true},
+		{func(r *vigie.Record) *string { return &r.BirthName }, true},
+		{func(r *vigie.Record) *string { return &r.FirstNames }, true},
+		{func(r *vigie.Record) *string { return &r.FirstName }, true},
+		{func(r *vigie.Record) *string { return &r.BirthDate }, true},
+		{func(r *vigie.Record) *string { return &r.Sex }, true},
+		{func(r *vigie.Record) *string { return &r.BirthPlace }, true},
+		{func(r *vigie.Record) *string { return &r.UsedName }, false},
+		{func(r *vigie.Record) *string { return &r.PostalCode }, false},
+		{func(r *vigie.Record) *string { return &r.City }, false},
+		{func(r *vigie.Record) *string { return &r.Address }, false},
+		{func(r *vigie.Record) *string { return &r.Phone }, false},
 	}
 	var qual *recordState
 	for _, m := range members {
-		if strings.EqualFold(m.Record.Status, matcher.StatusQUAL) && m.Record.INS != "" &&
+		if strings.EqualFold(m.Record.Status, vigie.StatusQUAL) && m.Record.INS != "" &&
 			(qual == nil || m.Received.After(qual.Received)) {
 			qual = m
 		}
@@ -121,7 +121,7 @@ func golden(members []*recordState) matcher.Record {
 // statusRank says whose traits win: checked against a document or not.
 func statusRank(s string) int {
 	switch strings.ToUpper(s) {
-	case matcher.StatusQUAL, matcher.StatusVALI:
+	case vigie.StatusQUAL, vigie.StatusVALI:
 		return 1
 	}
 	return 0
@@ -130,13 +130,13 @@ func statusRank(s string) int {
 // statusOrder orders the statuses from the weakest.
 func statusOrder(s string) int {
 	switch strings.ToUpper(s) {
-	case matcher.StatusPROV:
+	case vigie.StatusPROV:
 		return 1
-	case matcher.StatusRECUP:
+	case vigie.StatusRECUP:
 		return 2
-	case matcher.StatusVALI:
+	case vigie.StatusVALI:
 		return 3
-	case matcher.StatusQUAL:
+	case vigie.StatusQUAL:
 		return 4
 	}
 	return 0

@@ -7,38 +7,40 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
 // goldenByMap is golden as first written, with a map of votes per field:
 // the reference the list of votes must agree with.
-func goldenByMap(members []*recordState) matcher.Record {
-	var out matcher.Record
+func goldenByMap(members []*recordState) vigie.Record {
+	var out vigie.Record
 	if len(members) == 0 {
 		return out
 	}
 	type field struct {
-		get func(r *matcher.Record) *string
+		get func(r *vigie.Record) *string
 		ins bool // an INS trait
 	}
 	fields := []field{
-		{func(r *matcher.Record) *string { return &r.INS }, true},
-		{func(r *matcher.Record) *string { return &r.INSOID }, true},
-		{func(r *matcher.Record) *string { return &r.BirthName }, true},
-		{func(r *matcher.Record) *string { return &r.FirstNames }, true},
-		{func(r *matcher.Record) *string { return &r.FirstName }, true},
-		{func(r *matcher.Record) *string { return &r.BirthDate }, true},
-		{func(r *matcher.Record) *string { return &r.Sex }, true},
-		{func(r *matcher.Record) *string { return &r.BirthPlace }, true},
-		{func(r *matcher.Record) *string { return &r.UsedName }, false},
-		{func(r *matcher.Record) *string { return &r.PostalCode }, false},
-		{func(r *matcher.Record) *string { return &r.City }, false},
-		{func(r *matcher.Record) *string { return &r.Address }, false},
-		{func(r *matcher.Record) *string { return &r.Phone }, false},
+		{func(r *vigie.Record) *string { return &r.INS }, true},
+		{func(r *vigie.Record) *string { return &r.INSOID }, true},
+		{func(r *vigie.Record) *string { return &r.BirthName }, true},
+		{func(r *vigie.Record) *string { return &r.FirstNames }, true},
+		{func(r *vigie.Record) *string { return &r.FirstName }, true},
+		{func(r *vigie.Record) *string { return &r.BirthDate }, true},
+		{func(r *vigie.Record) *string { return &r.Sex }, true},
+		{func(r *vigie.Record) *string { return &r.BirthPlace }, true},
+		{func(r *vigie.Record) *string { return &r.UsedName }, false},
+		{func(r *vigie.Record) *string { return &r.PostalCode }, false},
+		{func(r *vigie.Record) *string { return &r.City }, false},
+		{func(r *vigie.Record) *string { return &r.Address }, false},
+		{func(r *vigie.Record) *string { return &r.Phone }, false},
 	}
 	var qual *recordState
 	for _, m := range members {
-		if strings.EqualFold(m.Record.Status, matcher.StatusQUAL) && m.Record.INS != "" &&
+		if strings.EqualFold(m.Record.Status, vigie.StatusQUAL) && m.Record.INS != "" &&
 			(qual == nil || m.Received.After(qual.Received)) {
 			qual = m
 		}
@@ -107,13 +109,13 @@ func TestGoldenAsByMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	pick := func(vals ...string) string { return vals[rng.IntN(len(vals))] }
 	base := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
-	if got := golden(nil); !reflect.DeepEqual(got, matcher.Record{}) {
+	if got := golden(nil); !reflect.DeepEqual(got, vigie.Record{}) {
 		t.Errorf("no member: %+v", got)
 	}
 	for n := range 3000 {
 		members := make([]*recordState, 1+rng.IntN(6))
 		for i := range members {
-			r := matcher.Record{Authority: "1.2.3", LocalID: pick("A", "B"),
+			r := vigie.Record{Authority: "1.2.3", LocalID: pick("A", "B"),
 				INS: pick("", "", "180017512345678", "280017512345612", " "), INSOID: pick("", matcher.OIDINSNIR),
 				Status:    pick("", "PROV", "prov", "RECUP", "VALI", "vali", "QUAL", "Qual"),
 				BirthName: pick("MARTIN", "MARTIN ", "DURAND", "", "  "), UsedName: pick("", "DUPONT", "LEROY"),
@@ -138,7 +140,7 @@ func TestGoldenAsByMap(t *testing.T) {
 	}
 }
 
-func fmtRecord(r matcher.Record) string {
+func fmtRecord(r vigie.Record) string {
 	return strings.Join([]string{r.Status, r.INS, r.BirthName, r.UsedName, r.FirstNames, r.FirstName, r.BirthDate, r.Sex,
 		r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone, strings.Join(r.Attributes, ",")}, "|")
 }

@@ -37,19 +37,19 @@ func openIndex(t *testing.T, model *matcher.Model) *Index {
 }
 
 // person returns a complete record of one made-up person at a site.
-func person(authority, localID string) matcher.Record {
-	return matcher.Record{Authority: authority, LocalID: localID, BirthName: "LAFFITTE", FirstName: "Bernadette",
+func person(authority, localID string) vigie.Record {
+	return vigie.Record{Authority: authority, LocalID: localID, BirthName: "LAFFITTE", FirstName: "Bernadette",
 		FirstNames: "Bernadette Marie", BirthDate: "1948-03-17", Sex: "F", BirthPlace: "33063",
 		PostalCode: "33000", City: "BORDEAUX", Address: "12 rue Sainte-Catherine"}
 }
 
 // other returns a record of a clearly different person.
-func other(authority, localID string) matcher.Record {
-	return matcher.Record{Authority: authority, LocalID: localID, BirthName: "ETCHEVERRY", FirstName: "Ramuntxo",
+func other(authority, localID string) vigie.Record {
+	return vigie.Record{Authority: authority, LocalID: localID, BirthName: "ETCHEVERRY", FirstName: "Ramuntxo",
 		BirthDate: "1990-11-02", Sex: "M", BirthPlace: "64102", PostalCode: "64100", City: "BAYONNE"}
 }
 
-func resolve(t *testing.T, ix *Index, r matcher.Record) Result {
+func resolve(t *testing.T, ix *Index, r vigie.Record) Result {
 	t.Helper()
 	res, err := ix.Resolve(ctx, r, System)
 	if err != nil {
@@ -59,7 +59,7 @@ func resolve(t *testing.T, ix *Index, r matcher.Record) Result {
 }
 
 // scoreOf scores two records with the index's model as Resolve would.
-func scoreOf(t *testing.T, ix *Index, a, b matcher.Record) matcher.Score {
+func scoreOf(t *testing.T, ix *Index, a, b vigie.Record) matcher.Score {
 	t.Helper()
 	pa, err := matcher.Prepare(&a)
 	if err != nil {
@@ -80,9 +80,11 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-func key(r matcher.Record) SourceKey { return SourceKey{r.Authority, r.LocalID} }
+func key(r vigie.Record) vigie.SourceKey {
+	return vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
+}
 
-func identityOf(t *testing.T, ix *Index, r matcher.Record) ID {
+func identityOf(t *testing.T, ix *Index, r vigie.Record) vigie.IdentityID {
 	t.Helper()
 	id, err := ix.IdentityOf(ctx, r.Authority, r.LocalID)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -14,27 +16,27 @@ import (
 // family name; with the guard off a patient living alone links. The same
 // holds the other way round: a dated record reaching a dateless one.
 func TestHouseholdNoDate(t *testing.T) {
-	father := matcher.Record{Authority: "1.2.250.1.1", LocalID: "F", BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1968-07-28",
+	father := vigie.Record{Authority: "1.2.250.1.1", LocalID: "F", BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1968-07-28",
 		Sex: "M", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
-	mother := matcher.Record{Authority: "1.2.250.1.1", LocalID: "M", BirthName: "GAUTIER", UsedName: "LAMBERT", FirstName: "SOPHIE", BirthDate: "1970-02-11",
+	mother := vigie.Record{Authority: "1.2.250.1.1", LocalID: "M", BirthName: "GAUTIER", UsedName: "LAMBERT", FirstName: "SOPHIE", BirthDate: "1970-02-11",
 		Sex: "F", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
-	son := matcher.Record{Authority: "1.2.250.1.2", LocalID: "S", BirthName: "LAMBERT", FirstName: "ADRIEN",
+	son := vigie.Record{Authority: "1.2.250.1.2", LocalID: "S", BirthName: "LAMBERT", FirstName: "ADRIEN",
 		Sex: "M", PostalCode: "53000", City: "LAVAL", Address: "10 RUE DE LA REPUBLIQUE", Phone: "0243999496"}
 	neighbour := mother
 	neighbour.BirthName, neighbour.UsedName, neighbour.Phone = "PERRIN", "", ""
 	for _, tc := range []struct {
 		name        string
 		guard       bool // the model's birth-date guard
-		first, then matcher.Record
-		others      []matcher.Record
+		first, then vigie.Record
+		others      []vigie.Record
 		linked      bool
 	}{
-		{"guard on: a family of that name lives there", true, father, son, []matcher.Record{mother}, false},
+		{"guard on: a family of that name lives there", true, father, son, []vigie.Record{mother}, false},
 		{"guard on: the patient lives there alone", true, father, son, nil, false},
 		{"guard on: the dated record arrives second", true, son, father, nil, false},
-		{"guard off: a family of that name lives there", false, father, son, []matcher.Record{mother}, false},
+		{"guard off: a family of that name lives there", false, father, son, []vigie.Record{mother}, false},
 		{"guard off: the patient lives there alone", false, father, son, nil, true},
-		{"guard off: a neighbour of another name", false, father, son, []matcher.Record{neighbour}, true},
+		{"guard off: a neighbour of another name", false, father, son, []vigie.Record{neighbour}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := matcher.DefaultModel()

@@ -12,7 +12,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/matcher"
 	"vigie/store"
 )
 
@@ -27,7 +26,7 @@ import (
 // Row is one row of a feed given to Import.
 type Row struct {
 	Line   int // where the row was read, given back in Imported
-	Record matcher.Record
+	Record vigie.Record
 	// Err, when set, is why reading the row failed: the row is rejected
 	// with it (it should be an EINVALID error naming the field).
 	Err error
@@ -167,11 +166,11 @@ type loader struct {
 	// created holds when each identity this load created was created
 	// (Unix nanoseconds; 0: not created here), indexed from firstID.
 	created []int64
-	firstID ID
+	firstID vigie.IdentityID
 }
 
 // born notes when the load created identity id (see identity).
-func (l *loader) born(id ID, at time.Time) {
+func (l *loader) born(id vigie.IdentityID, at time.Time) {
 	if l.firstID == 0 || id < l.firstID {
 		l.created, l.firstID = nil, id
 	}
@@ -189,7 +188,7 @@ func (l *loader) born(id ID, at time.Time) {
 // the stored order), and its creation time never changes. This saves a
 // read of the store for most automatic links. ok is false when the load
 // did not create id or it is no longer live: read it then.
-func (l *loader) identity(id ID) (*identity, bool) {
+func (l *loader) identity(id vigie.IdentityID) (*identity, bool) {
 	if id < l.firstID || l.firstID == 0 || int(id-l.firstID) >= len(l.created) || l.created[id-l.firstID] == 0 {
 		return nil, false
 	}
@@ -201,7 +200,7 @@ func (l *loader) identity(id ID) (*identity, bool) {
 	if len(ords) == 0 {
 		return nil, false
 	}
-	ident := &identity{ID: id, Members: make([]SourceKey, len(ords)), Attributes: slices.Clone(x.attrs[id]),
+	ident := &identity{ID: id, Members: make([]vigie.SourceKey, len(ords)), Attributes: slices.Clone(x.attrs[id]),
 		Created: time.Unix(0, l.created[id-l.firstID]).UTC()}
 	for i, o := range ords {
 		ident.Members[i] = x.keys.key(o)

@@ -21,7 +21,7 @@ import (
 // updates of records sent earlier, and rows to reject.
 func feedRows(t *testing.T, persons int, seed uint64) []Row {
 	t.Helper()
-	var recs []matcher.Record
+	var recs []vigie.Record
 	_, err := synth.Generate(synth.DefaultConfig(persons, seed), func(r *synth.Record) error {
 		recs = append(recs, r.Traits())
 		return nil
@@ -30,7 +30,7 @@ func feedRows(t *testing.T, persons int, seed uint64) []Row {
 		t.Fatal(err)
 	}
 	var rows []Row
-	add := func(r matcher.Record, err error) {
+	add := func(r vigie.Record, err error) {
 		rows = append(rows, Row{Line: len(rows) + 2, Record: r, Err: err})
 	}
 	for i, r := range recs {
@@ -52,7 +52,7 @@ func feedRows(t *testing.T, persons int, seed uint64) []Row {
 			bad.BirthDate = "1948-02-30" // no such day: rejected by Prepare
 			add(bad, nil)
 		case i%89 == 13:
-			add(matcher.Record{LocalID: "Z"}, vigie.Invalid("authority", "the assigning authority is empty"))
+			add(vigie.Record{LocalID: "Z"}, vigie.Invalid("authority", "the assigning authority is empty"))
 		case i%83 == 17:
 			bad := r
 			bad.LocalID = "A\x01B" // a control character: rejected by checkKey
@@ -306,7 +306,7 @@ func TestImportStops(t *testing.T) {
 	t.Run("caller stops", func(t *testing.T) {
 		db := memStore(t)
 		ix := openAt(t, db)
-		var acked []SourceKey
+		var acked []vigie.SourceKey
 		stop := errors.New("enough")
 		calls := 0
 		err := load(ix, rows, nil, func(r Imported) error {
@@ -345,8 +345,8 @@ func TestImportStops(t *testing.T) {
 // partition returns the records grouped by identity, in a canonical order.
 func partition(t *testing.T, ix *Index) []string {
 	t.Helper()
-	groups := map[ID][]string{}
-	err := ix.Links(ctx, func(k SourceKey, id ID) error {
+	groups := map[vigie.IdentityID][]string{}
+	err := ix.Links(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
 		groups[id] = append(groups[id], k.String())
 		return nil
 	})

@@ -139,10 +139,10 @@ type Index struct {
 	// have some.
 	memMu      sync.RWMutex
 	keys       keyTable
-	recIdent   []ID
+	recIdent   []vigie.IdentityID
 	recVersion []uint32
 	members    postings
-	attrs      map[ID][]string
+	attrs      map[vigie.IdentityID][]string
 	// The blocking index: a hash of each blocking key (see blockString)
 	// to the ordinals of the records filed under it.
 	blocks   postings
@@ -151,7 +151,7 @@ type Index struct {
 
 // ordLocked returns the ordinal of k, numbering it if it is new. memMu
 // must be held for writing.
-func (x *Index) ordLocked(k SourceKey) uint32 {
+func (x *Index) ordLocked(k vigie.SourceKey) uint32 {
 	if o, ok := x.keys.find(k); ok {
 		return o
 	}
@@ -163,7 +163,7 @@ func (x *Index) ordLocked(k SourceKey) uint32 {
 
 // setIdentLocked mirrors an identity: its members and attributes when it
 // is live, nothing when it is retired. memMu must be held for writing.
-func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []string) {
+func (x *Index) setIdentLocked(id vigie.IdentityID, live bool, members []vigie.SourceKey, attrs []string) {
 	if !live {
 		members, attrs = nil, nil
 	}
@@ -181,7 +181,7 @@ func (x *Index) setIdentLocked(id ID, live bool, members []SourceKey, attrs []st
 
 // liveLocked reports whether the mirror holds id as a live identity (one
 // with members). memMu must be held.
-func (x *Index) liveLocked(id ID) bool { return id != 0 && x.members.has(uint64(id)) }
+func (x *Index) liveLocked(id vigie.IdentityID) bool { return id != 0 && x.members.has(uint64(id)) }
 
 // Open opens the index kept in db (opened with store.Open). It scores with
 // model when one is given (tests, benchmarks: it is not stored), else with
@@ -197,7 +197,7 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	}
 	seed := maphash.MakeSeed()
 	x := &Index{db: db, opts: opts, freq: matcher.NewFrequencyTable(), seed: seed, cache: newNormalCache(opts.CacheRecords * 320),
-		keys: newKeyTable(seed), members: newPostings(), attrs: map[ID][]string{}, blocks: newPostings()}
+		keys: newKeyTable(seed), members: newPostings(), attrs: map[vigie.IdentityID][]string{}, blocks: newPostings()}
 	x.seqIdentity = newSequence(db, pSeq+"identity", opts.Sync)
 	x.seqEvent = newSequence(db, pSeq+"event", opts.Sync)
 	x.seqReview = newSequence(db, pSeq+"review", opts.Sync)
@@ -447,12 +447,12 @@ func (x *Index) lock(keys []string) func() {
 // prepared returns the prepared form of a version of a record (ordinal
 // ord), from the cache when it is there, else from its stored normalised
 // form, else by preparing the version again.
-func (t *tx) prepared(k SourceKey, ord uint32, version int) (*matcher.Prepared, error) {
+func (t *tx) prepared(k vigie.SourceKey, ord uint32, version int) (*matcher.Prepared, error) {
 	x := t.x
 	var p *matcher.Prepared
 	decode := func(b []byte) error {
 		var err error
-		p, err = decodeNormal(b, &matcher.Record{Authority: k.Authority, LocalID: k.LocalID})
+		p, err = decodeNormal(b, &vigie.Record{Authority: k.Authority, LocalID: k.LocalID})
 		return err
 	}
 	if hit, err := x.cache.get(ord, version, decode); hit && err == nil {
@@ -498,7 +498,7 @@ func (t *tx) event(e *Event) error {
 	if err := t.put(eventKey(e.Seq), e); err != nil {
 		return err
 	}
-	ids := []ID{e.Identity, e.Other}
+	ids := []vigie.IdentityID{e.Identity, e.Other}
 	for _, m := range e.Moves {
 		ids = append(ids, m.From, m.To)
 	}
@@ -513,13 +513,13 @@ func (t *tx) event(e *Event) error {
 	return nil
 }
 
-func (t *tx) newID() (ID, error) {
+func (t *tx) newID() (vigie.IdentityID, error) {
 	n, err := t.x.seqIdentity.Next()
-	return ID(n + 1), err
+	return vigie.IdentityID(n + 1), err
 }
 
 // record reads a record's state; ENOTFOUND when it is unknown.
-func (t *tx) record(k SourceKey) (*recordState, error) {
+func (t *tx) record(k vigie.SourceKey) (*recordState, error) {
 	if t.bulk == nil {
 		return readRecord(t.Txn, k)
 	}
@@ -535,7 +535,7 @@ func (t *tx) record(k SourceKey) (*recordState, error) {
 }
 
 // identity reads an identity as stored (see readIdentity).
-func (t *tx) identity(id ID) (*identity, error) {
+func (t *tx) identity(id vigie.IdentityID) (*identity, error) {
 	if t.bulk == nil {
 		return readIdentity(t.Txn, id)
 	}
@@ -554,7 +554,7 @@ func (t *tx) identity(id ID) (*identity, error) {
 }
 
 // readRecord reads a record's state, ENOTFOUND when the index lacks it.
-func readRecord(txn *badger.Txn, k SourceKey) (*recordState, error) {
+func readRecord(txn *badger.Txn, k vigie.SourceKey) (*recordState, error) {
 	var st recordState
 	found, err := get(txn, recordKey(k), &st)
 	if err != nil {
@@ -567,7 +567,7 @@ func readRecord(txn *badger.Txn, k SourceKey) (*recordState, error) {
 }
 
 // identity reads an identity as stored (a retired one included).
-func readIdentity(txn *badger.Txn, id ID) (*identity, error) {
+func readIdentity(txn *badger.Txn, id vigie.IdentityID) (*identity, error) {
 	var x identity
 	found, err := get(txn, identityKey(id), &x)
 	if err != nil {
@@ -581,8 +581,8 @@ func readIdentity(txn *badger.Txn, id ID) (*identity, error) {
 
 // live follows redirects from id to the identity that now stands for it,
 // returning it and the retired ids passed through.
-func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
-	var via []ID
+func live(txn *badger.Txn, id vigie.IdentityID) (*identity, []vigie.IdentityID, error) {
+	var via []vigie.IdentityID
 	for range 1000 {
 		x, err := readIdentity(txn, id)
 		if err != nil {
@@ -599,7 +599,7 @@ func live(txn *badger.Txn, id ID) (*identity, []ID, error) {
 
 // setRecord writes a record's state, and mirrors its membership in memory
 // once committed.
-func (t *tx) setRecord(k SourceKey, st *recordState) error {
+func (t *tx) setRecord(k vigie.SourceKey, st *recordState) error {
 	id, version := st.Identity, st.Version
 	t.mirror = append(t.mirror, func() {
 		x := t.x
@@ -616,7 +616,7 @@ func (x *Index) blockHash(s string) uint64 { return maphash.String(x.seed, s) }
 
 // setBlocks refiles a record in the in-memory blocking index once the
 // transaction has committed (after its setRecord).
-func (t *tx) setBlocks(k SourceKey, old, cur []string) {
+func (t *tx) setBlocks(k vigie.SourceKey, old, cur []string) {
 	t.mirror = append(t.mirror, func() {
 		x := t.x
 		ord := x.ordLocked(k)
@@ -645,7 +645,7 @@ func (t *tx) setIdentity(x *identity) error {
 	return t.put(identityKey(x.ID), x)
 }
 
-func compareKeys(a, b SourceKey) int {
+func compareKeys(a, b vigie.SourceKey) int {
 	if a.Authority != b.Authority {
 		if a.Authority < b.Authority {
 			return -1
@@ -662,7 +662,7 @@ func compareKeys(a, b SourceKey) int {
 }
 
 // distinct reports whether two records were marked as different persons.
-func distinct(txn *badger.Txn, a, b SourceKey) (bool, error) {
+func distinct(txn *badger.Txn, a, b vigie.SourceKey) (bool, error) {
 	_, err := txn.Get(distinctKey(a, b))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -671,7 +671,7 @@ func distinct(txn *badger.Txn, a, b SourceKey) (bool, error) {
 }
 
 // markDistinct records a and b as different persons (both orders).
-func (t *tx) markDistinct(a, b SourceKey, m *distinctMark) error {
+func (t *tx) markDistinct(a, b vigie.SourceKey, m *distinctMark) error {
 	if a == b {
 		return nil
 	}

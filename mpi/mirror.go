@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"vigie"
 )
 
 // The in-memory mirror holds a few words per record and almost no pointers:
@@ -28,7 +30,7 @@ func newKeyTable(seed maphash.Seed) keyTable {
 	return keyTable{seed: seed, spill: map[string]uint32{}, auths: map[string]string{}}
 }
 
-func (kt *keyTable) hash(k SourceKey) uint64 {
+func (kt *keyTable) hash(k vigie.SourceKey) uint64 {
 	var h maphash.Hash
 	h.SetSeed(kt.seed)
 	h.WriteString(k.Authority)
@@ -45,14 +47,14 @@ func (kt *keyTable) bytesOf(o uint32) []byte {
 	return kt.arena[start:kt.ends[o]]
 }
 
-func (kt *keyTable) equal(o uint32, k SourceKey) bool {
+func (kt *keyTable) equal(o uint32, k vigie.SourceKey) bool {
 	b := kt.bytesOf(o)
 	n := len(k.Authority)
 	return len(b) == n+1+len(k.LocalID) && string(b[:n]) == k.Authority && b[n] == 0 && string(b[n+1:]) == k.LocalID
 }
 
 // find returns the ordinal of k.
-func (kt *keyTable) find(k SourceKey) (uint32, bool) {
+func (kt *keyTable) find(k vigie.SourceKey) (uint32, bool) {
 	if o, ok := kt.index.get(kt.hash(k)); ok && kt.equal(o, k) {
 		return o, true
 	}
@@ -66,7 +68,7 @@ func (kt *keyTable) find(k SourceKey) (uint32, bool) {
 // add numbers k, which find does not know. It is the only writer of the
 // table (under Index.memMu held for writing): key, called under the read
 // lock, only reads the interned authorities.
-func (kt *keyTable) add(k SourceKey) uint32 {
+func (kt *keyTable) add(k vigie.SourceKey) uint32 {
 	if _, ok := kt.auths[k.Authority]; !ok {
 		a := strings.Clone(k.Authority)
 		kt.auths[a] = a
@@ -84,14 +86,14 @@ func (kt *keyTable) add(k SourceKey) uint32 {
 }
 
 // key returns the source key of an ordinal (its authority interned).
-func (kt *keyTable) key(o uint32) SourceKey {
+func (kt *keyTable) key(o uint32) vigie.SourceKey {
 	b := kt.bytesOf(o)
 	i := bytes.IndexByte(b, 0)
 	auth, ok := kt.auths[string(b[:i])]
 	if !ok { // every authority is interned by add; this is only a fallback
 		auth = string(b[:i])
 	}
-	return SourceKey{auth, string(b[i+1:])}
+	return vigie.SourceKey{Authority: auth, LocalID: string(b[i+1:])}
 }
 
 func (kt *keyTable) len() int { return len(kt.ends) }
@@ -246,8 +248,8 @@ type counter struct {
 	epoch   uint16
 	slots   []counterSlot
 	touched []uint32
-	idents  []ID // scratch for the caller
-	warm    int  // what reading ahead read (kept, so that it is not optimised away)
+	idents  []vigie.IdentityID // scratch for the caller
+	warm    int                // what reading ahead read (kept, so that it is not optimised away)
 }
 
 type counterSlot struct {

@@ -8,11 +8,13 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"vigie"
 )
 
 func TestKeyTable(t *testing.T) {
 	kt := newKeyTable(maphash.MakeSeed())
-	keys := []SourceKey{{"1.2.250.1", "A1"}, {"1.2.250.1", "A2"}, {"1.2.250.2", "A1"}, {"1.2.250.12", "1"}, {"1.2.250.1", "2A1"}}
+	keys := []vigie.SourceKey{{Authority: "1.2.250.1", LocalID: "A1"}, {Authority: "1.2.250.1", LocalID: "A2"}, {Authority: "1.2.250.2", LocalID: "A1"}, {Authority: "1.2.250.12", LocalID: "1"}, {Authority: "1.2.250.1", LocalID: "2A1"}}
 	for i, k := range keys {
 		if _, ok := kt.find(k); ok {
 			t.Fatalf("%v found before it was added", k)
@@ -31,7 +33,7 @@ func TestKeyTable(t *testing.T) {
 		}
 	}
 	// A key whose hash an earlier key took goes to the spill map.
-	k := SourceKey{"1.2.250.9", "Z"}
+	k := vigie.SourceKey{Authority: "1.2.250.9", LocalID: "Z"}
 	kt.index.set(kt.hash(k), 0)
 	o := kt.add(k)
 	if got, ok := kt.find(k); !ok || got != o {
@@ -146,7 +148,7 @@ func TestPostingsSet(t *testing.T) {
 func TestKeyTableConcurrentReaders(t *testing.T) {
 	var mu sync.RWMutex
 	kt := newKeyTable(maphash.MakeSeed())
-	kt.add(SourceKey{"1.2.250.0", "first"})
+	kt.add(vigie.SourceKey{Authority: "1.2.250.0", LocalID: "first"})
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -155,7 +157,7 @@ func TestKeyTableConcurrentReaders(t *testing.T) {
 			for i := range 200 {
 				if g == 0 {
 					mu.Lock()
-					kt.add(SourceKey{fmt.Sprintf("1.2.250.%d", i+1), "x"})
+					kt.add(vigie.SourceKey{Authority: fmt.Sprintf("1.2.250.%d", i+1), LocalID: "x"})
 					mu.Unlock()
 					continue
 				}

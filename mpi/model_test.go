@@ -93,7 +93,7 @@ func TestOpenOlderStoreRecordsShippedModel(t *testing.T) {
 // scored with again once the index is reopened; a second first load is
 // refused, and a feed too small keeps the model it had.
 func TestFitAtFirstLoadSurvivesReopening(t *testing.T) {
-	var recs []matcher.Record
+	var recs []vigie.Record
 	if _, err := synth.Generate(synth.DefaultConfig(1500, 3), func(r *synth.Record) error {
 		recs = append(recs, r.Traits())
 		return nil

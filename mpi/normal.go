@@ -3,6 +3,8 @@ package mpi
 import (
 	"errors"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -27,7 +29,7 @@ func encodeNormal(p *matcher.Prepared) []byte {
 }
 
 // decodeNormal decodes a normalised form; rec becomes its Record.
-func decodeNormal(b []byte, rec *matcher.Record) (*matcher.Prepared, error) {
+func decodeNormal(b []byte, rec *vigie.Record) (*matcher.Prepared, error) {
 	p, rest, err := matcher.DecodePrepared(string(b), rec)
 	if err != nil || rest != "" {
 		return nil, errNormal

@@ -4,11 +4,13 @@ import (
 	"reflect"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
 func TestNormalFormRoundTrip(t *testing.T) {
-	recs := []matcher.Record{
+	recs := []vigie.Record{
 		person("1.2.250.1.1", "A1"),
 		other("1.2.250.1.1", "B1"),
 		{Authority: "a", LocalID: "b"},
@@ -42,7 +44,7 @@ func FuzzDecodeNormal(f *testing.F) {
 	f.Add([]byte{normalVersion})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		q, err := decodeNormal(b, &matcher.Record{})
+		q, err := decodeNormal(b, &vigie.Record{})
 		if err != nil {
 			return
 		}

@@ -11,19 +11,12 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/matcher"
 )
-
-// KnownAttributes are the identity attributes ChangeAttributes accepts (HL7
-// table 0445, French extension), plus OPPO: the patient objects to the
-// sharing of their data, which hides the identity from clinical callers
-// as CACH does (the table has no code for it).
-var KnownAttributes = []string{"DOUT", "FICT", "HOMD", "HOMA", "DPOT", "DOUA", "COLP", "COLV", "CACH", "ANOM", "USUR", "INVA", "DESA", "OPPO"}
 
 // Get returns an identity with its members and golden view. A retired id is
 // followed to the identity it was merged into (Identity.Redirected says so).
-func (x *Index) Get(ctx context.Context, id ID) (Identity, error) {
-	var out Identity
+func (x *Index) Get(ctx context.Context, id vigie.IdentityID) (vigie.Identity, error) {
+	var out vigie.Identity
 	err := x.view(func(txn *badger.Txn) error {
 		ident, via, err := live(txn, id)
 		if err != nil {
@@ -34,15 +27,15 @@ func (x *Index) Get(ctx context.Context, id ID) (Identity, error) {
 		return err
 	})
 	if err != nil {
-		return Identity{}, fmt.Errorf("mpi: get identity %s: %w", id, err)
+		return vigie.Identity{}, fmt.Errorf("mpi: get identity %s: %w", id, err)
 	}
 	return out, nil
 }
 
-func (x *Index) describe(txn *badger.Txn, ident *identity) (Identity, error) {
+func (x *Index) describe(txn *badger.Txn, ident *identity) (vigie.Identity, error) {
 	states, err := memberStates(txn, ident)
 	if err != nil {
-		return Identity{}, err
+		return vigie.Identity{}, err
 	}
 	return describeStates(ident, states), nil
 }
@@ -65,15 +58,15 @@ func memberStates(txn *badger.Txn, ident *identity) ([]*recordState, error) {
 
 // describeStates is the Identity of ident, its golden view computed from
 // its members' states.
-func describeStates(ident *identity, states []*recordState) Identity {
-	return Identity{ID: ident.ID, Members: slices.Clone(ident.Members), Attributes: slices.Clone(ident.Attributes),
+func describeStates(ident *identity, states []*recordState) vigie.Identity {
+	return vigie.Identity{ID: ident.ID, Members: slices.Clone(ident.Members), Attributes: slices.Clone(ident.Attributes),
 		Created: ident.Created, Updated: ident.Updated, Golden: golden(states)}
 }
 
 // IdentityOf returns the identity a source record belongs to.
-func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (ID, error) {
-	k := SourceKey{authority, localID}
-	var id ID
+func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (vigie.IdentityID, error) {
+	k := vigie.SourceKey{Authority: authority, LocalID: localID}
+	var id vigie.IdentityID
 	err := x.view(func(txn *badger.Txn) error {
 		st, err := readRecord(txn, k)
 		if err != nil {
@@ -90,8 +83,8 @@ func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (ID, 
 
 // Records returns the source keys of an identity's members (following a
 // retired id to its survivor): what the dose ledger and the search read.
-func (x *Index) Records(ctx context.Context, id ID) ([]SourceKey, error) {
-	var out []SourceKey
+func (x *Index) Records(ctx context.Context, id vigie.IdentityID) ([]vigie.SourceKey, error) {
+	var out []vigie.SourceKey
 	err := x.view(func(txn *badger.Txn) error {
 		ident, _, err := live(txn, id)
 		if err == nil {
@@ -106,7 +99,7 @@ func (x *Index) Records(ctx context.Context, id ID) ([]SourceKey, error) {
 }
 
 // History returns every version of a source record, oldest first.
-func (x *Index) History(ctx context.Context, k SourceKey) ([]Version, error) {
+func (x *Index) History(ctx context.Context, k vigie.SourceKey) ([]Version, error) {
 	var out []Version
 	err := x.view(func(txn *badger.Txn) error {
 		prefix := []byte(pHistory + skey(k) + "\x00")
@@ -131,7 +124,7 @@ func (x *Index) History(ctx context.Context, k SourceKey) ([]Version, error) {
 }
 
 // Events returns the events that touched an identity, oldest first.
-func (x *Index) Events(ctx context.Context, id ID) ([]Event, error) {
+func (x *Index) Events(ctx context.Context, id vigie.IdentityID) ([]Event, error) {
 	var out []Event
 	err := x.view(func(txn *badger.Txn) error {
 		if _, err := readIdentity(txn, id); err != nil {
@@ -158,13 +151,13 @@ func (x *Index) Events(ctx context.Context, id ID) ([]Event, error) {
 
 // Links calls fn for every source record with the identity it belongs to, in
 // key order.
-func (x *Index) Links(ctx context.Context, fn func(k SourceKey, id ID) error) error {
-	return x.Scan(ctx, func(k SourceKey, id ID, _ matcher.Record) error { return fn(k, id) })
+func (x *Index) Links(ctx context.Context, fn func(k vigie.SourceKey, id vigie.IdentityID) error) error {
+	return x.Scan(ctx, func(k vigie.SourceKey, id vigie.IdentityID, _ vigie.Record) error { return fn(k, id) })
 }
 
 // Scan calls fn for every source record with its identity and its latest
 // traits, in key order, from one consistent read.
-func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matcher.Record) error) error {
+func (x *Index) Scan(ctx context.Context, fn func(k vigie.SourceKey, id vigie.IdentityID, rec vigie.Record) error) error {
 	return x.view(func(txn *badger.Txn) error {
 		return scan(txn, pRecord, func(key, v []byte) error {
 			if err := ctx.Err(); err != nil {
@@ -185,7 +178,7 @@ func (x *Index) Scan(ctx context.Context, fn func(k SourceKey, id ID, rec matche
 // as a merge survivor would: linking the last record of an identity is
 // merging it, and the patient's objection (OPPO) follows the record. It
 // returns the event.
-func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reason string) (uint64, error) {
+func (x *Index) Link(ctx context.Context, k vigie.SourceKey, to vigie.IdentityID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: link %s to %s: %w", k, to, err)
 	}
@@ -220,10 +213,10 @@ func (x *Index) Link(ctx context.Context, k SourceKey, to ID, actor Actor, reaso
 // move takes a record out of cur into target by a person's decision and
 // writes the event. An identity left empty retires into the target (see
 // retireInto).
-func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event) (uint64, error) {
+func (t *tx) move(k vigie.SourceKey, st *recordState, cur, target *identity, e *Event) (uint64, error) {
 	cur.remove(k)
 	if len(cur.Members) == 0 {
-		retireInto(e, cur, target, []SourceKey{k})
+		retireInto(e, cur, target, []vigie.SourceKey{k})
 	}
 	target.Members = append(target.Members, k)
 	st.Identity, st.Pinned = target.ID, true
@@ -252,11 +245,11 @@ func (t *tx) move(k SourceKey, st *recordState, cur, target *identity, e *Event)
 // since, and nothing tells whose an attribute was, so an objection (OPPO)
 // carried there stays there too rather than risk being lost; staff remove
 // what does not apply. The unlink event lists the attributes given back.
-func (x *Index) Unlink(ctx context.Context, k SourceKey, actor Actor, reason string) (ID, error) {
+func (x *Index) Unlink(ctx context.Context, k vigie.SourceKey, actor Actor, reason string) (vigie.IdentityID, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: unlink %s: %w", k, err)
 	}
-	var id ID
+	var id vigie.IdentityID
 	err := x.update(ctx, func(t *tx) error {
 		var err error
 		id, err = t.unlink(k, actor, reason, 0)
@@ -268,7 +261,7 @@ func (x *Index) Unlink(ctx context.Context, k SourceKey, actor Actor, reason str
 	return id, nil
 }
 
-func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID, error) {
+func (t *tx) unlink(k vigie.SourceKey, actor Actor, reason string, review uint64) (vigie.IdentityID, error) {
 	st, err := t.record(k)
 	if err != nil {
 		return 0, err
@@ -311,7 +304,7 @@ func (t *tx) unlink(k SourceKey, actor Actor, reason string, review uint64) (ID,
 // or nil when no event says so.
 // An unmerge only sends a record back where it was: the event that had
 // brought it there is the arrival.
-func arrival(txn *badger.Txn, k SourceKey, id ID) (*Event, error) {
+func arrival(txn *badger.Txn, k vigie.SourceKey, id vigie.IdentityID) (*Event, error) {
 	prefix := append([]byte(pByIdent), u64(uint64(id))...)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 	defer it.Close()
@@ -344,7 +337,7 @@ func arrival(txn *badger.Txn, k SourceKey, id ID) (*Event, error) {
 // as they were, so that Unmerge and Unlink can give each side its own back
 // and a reader of the log sees what was carried. Call it before adding the
 // members to s.
-func retireInto(e *Event, r, s *identity, members []SourceKey) {
+func retireInto(e *Event, r, s *identity, members []vigie.SourceKey) {
 	e.Retired = &snapshot{Members: slices.Clone(members), Attributes: slices.Clone(r.Attributes)}
 	e.Survivor = &snapshot{Members: slices.Clone(s.Members), Attributes: slices.Clone(s.Attributes)}
 	for _, a := range r.Attributes {
@@ -360,7 +353,7 @@ func retireInto(e *Event, r, s *identity, members []SourceKey) {
 // survivor keeps its id and gains the members and the attributes (the
 // union of both sides'), the retired id redirects to it for ever. It
 // returns the merge event, which Unmerge takes.
-func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, reason string) (uint64, error) {
+func (x *Index) Merge(ctx context.Context, survivor, retired vigie.IdentityID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: merge %s into %s: %w", retired, survivor, err)
 	}
@@ -376,7 +369,7 @@ func (x *Index) Merge(ctx context.Context, survivor, retired ID, actor Actor, re
 	return seq, nil
 }
 
-func (t *tx) merge(survivor, retired ID, actor Actor, reason string, review uint64) (uint64, error) {
+func (t *tx) merge(survivor, retired vigie.IdentityID, actor Actor, reason string, review uint64) (uint64, error) {
 	s, _, err := live(t.Txn, survivor)
 	if err != nil {
 		return 0, err
@@ -472,7 +465,7 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 	// The retired side: its members at the time, plus later automatic
 	// arrivals that matched one of its records (in event order, so that a
 	// chain of arrivals follows its first link).
-	back := map[SourceKey]bool{}
+	back := map[vigie.SourceKey]bool{}
 	for _, m := range me.Retired.Members {
 		back[m] = true
 	}
@@ -490,7 +483,7 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 		}
 	}
 	it.Close()
-	var moving, staying []SourceKey
+	var moving, staying []vigie.SourceKey
 	for _, m := range s.Members {
 		if back[m] {
 			moving = append(moving, m)
@@ -562,7 +555,7 @@ func unmergeAttributes(me *Event, cur []string) (retired, survivor []string) {
 
 // MarkDistinct records that two identities are different persons: automatic
 // resolution never links a record of one to the other. It returns the event.
-func (x *Index) MarkDistinct(ctx context.Context, a, b ID, actor Actor, reason string) (uint64, error) {
+func (x *Index) MarkDistinct(ctx context.Context, a, b vigie.IdentityID, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
 	}
@@ -578,7 +571,7 @@ func (x *Index) MarkDistinct(ctx context.Context, a, b ID, actor Actor, reason s
 	return seq, nil
 }
 
-func (t *tx) markIdentities(a, b ID, actor Actor, reason string, review uint64) (uint64, error) {
+func (t *tx) markIdentities(a, b vigie.IdentityID, actor Actor, reason string, review uint64) (uint64, error) {
 	ia, _, err := live(t.Txn, a)
 	if err != nil {
 		return 0, err
@@ -607,7 +600,7 @@ func (t *tx) markIdentities(a, b ID, actor Actor, reason string, review uint64) 
 
 // MarkRecordsDistinct records that two source records are different
 // persons. They must not be in the same identity (unlink one first).
-func (x *Index) MarkRecordsDistinct(ctx context.Context, a, b SourceKey, actor Actor, reason string) (uint64, error) {
+func (x *Index) MarkRecordsDistinct(ctx context.Context, a, b vigie.SourceKey, actor Actor, reason string) (uint64, error) {
 	if err := checkActor(actor, reason); err != nil {
 		return 0, fmt.Errorf("mpi: mark %s and %s distinct: %w", a, b, err)
 	}
@@ -639,7 +632,7 @@ func (x *Index) MarkRecordsDistinct(ctx context.Context, a, b SourceKey, actor A
 
 // Distinct reports whether two source records were marked as different
 // persons.
-func (x *Index) Distinct(ctx context.Context, a, b SourceKey) (bool, error) {
+func (x *Index) Distinct(ctx context.Context, a, b vigie.SourceKey) (bool, error) {
 	var d bool
 	err := x.view(func(txn *badger.Txn) error {
 		var err error
@@ -651,13 +644,13 @@ func (x *Index) Distinct(ctx context.Context, a, b SourceKey) (bool, error) {
 
 // AttributeChange is what ChangeAttributes committed.
 type AttributeChange struct {
-	Seq        uint64   // the attributes event
-	Identity   ID       // the identity changed (the survivor when a retired id was given)
-	Attributes []string // its attributes after the change, sorted
+	Seq        uint64           // the attributes event
+	Identity   vigie.IdentityID // the identity changed (the survivor when a retired id was given)
+	Attributes []string         // its attributes after the change, sorted
 }
 
 // ChangeAttributes adds and removes attributes of an identity (codes of
-// KnownAttributes; DOUT, FICT, ANOM, HOMA and COLV forbid automatic links
+// vigie.Attributes; DOUT, FICT, ANOM, HOMA and COLV forbid automatic links
 // into it) and writes one event holding the resulting set. The current
 // attributes are read in the same transaction as the write, so a
 // concurrent change of the identity is a Badger conflict and the change is
@@ -665,7 +658,7 @@ type AttributeChange struct {
 // callers each keep their change (an added OPPO, the patient's objection,
 // cannot be lost to another caller's removal). Adding and removing one code
 // in the same call is refused.
-func (x *Index) ChangeAttributes(ctx context.Context, id ID, add, remove []string, actor Actor, reason string) (AttributeChange, error) {
+func (x *Index) ChangeAttributes(ctx context.Context, id vigie.IdentityID, add, remove []string, actor Actor, reason string) (AttributeChange, error) {
 	wrap := func(err error) error { return fmt.Errorf("mpi: change attributes of %s: %w", id, err) }
 	if err := checkActor(actor, reason); err != nil {
 		return AttributeChange{}, wrap(err)
@@ -714,13 +707,13 @@ func (x *Index) ChangeAttributes(ctx context.Context, id ID, add, remove []strin
 }
 
 // attributeCodes returns codes upper-cased, trimmed and without
-// duplicates, refusing (as field) any that is not in KnownAttributes.
+// duplicates, refusing (as field) any that is not in vigie.Attributes.
 func attributeCodes(field string, codes []string) ([]string, error) {
 	var out []string
 	for _, a := range codes {
 		a = strings.ToUpper(strings.TrimSpace(a))
-		if !slices.Contains(KnownAttributes, a) {
-			return nil, vigie.Invalid(field, "%q is not an identity attribute (%s)", a, strings.Join(KnownAttributes, ", "))
+		if !slices.Contains(vigie.Attributes, a) {
+			return nil, vigie.Invalid(field, "%q is not an identity attribute (%s)", a, strings.Join(vigie.Attributes, ", "))
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)

@@ -22,7 +22,7 @@ func TestLinkUnlink(t *testing.T) {
 	wantCode(t, err, vigie.EINVALID)
 	_, err = ix.Unlink(ctx, key(b), "vigilance", "")
 	wantCode(t, err, vigie.EINVALID)
-	_, err = ix.Unlink(ctx, SourceKey{"x", "y"}, "vigilance", "unknown record")
+	_, err = ix.Unlink(ctx, vigie.SourceKey{Authority: "x", LocalID: "y"}, "vigilance", "unknown record")
 	wantCode(t, err, vigie.ENOTFOUND)
 
 	idB, err := ix.Unlink(ctx, key(b), "vigilance", "homonym")
@@ -87,7 +87,7 @@ func TestMergeRedirectAndUnmerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != ra.Identity || !slices.Equal(got.Redirected, []ID{rb.Identity}) || len(got.Members) != 3 || !slices.Contains(got.Attributes, "HOMD") {
+	if got.ID != ra.Identity || !slices.Equal(got.Redirected, []vigie.IdentityID{rb.Identity}) || len(got.Members) != 3 || !slices.Contains(got.Attributes, "HOMD") {
 		t.Fatalf("retired id: %+v", got)
 	}
 	if recs, _ := ix.Records(ctx, rb.Identity); len(recs) != 3 {
@@ -117,10 +117,10 @@ func TestMergeRedirectAndUnmerge(t *testing.T) {
 
 	ga, _ := ix.Get(ctx, ra.Identity)
 	gb, _ := ix.Get(ctx, rb.Identity)
-	if want := []SourceKey{key(a1), key(a2), key(a3)}; !slices.Equal(ga.Members, want) || len(ga.Attributes) != 0 {
+	if want := []vigie.SourceKey{key(a1), key(a2), key(a3)}; !slices.Equal(ga.Members, want) || len(ga.Attributes) != 0 {
 		t.Fatalf("survivor after unmerge: %+v, want members %v and no attribute", ga, want)
 	}
-	if want := []SourceKey{key(b1), key(b2)}; gb.ID != rb.Identity || !slices.Equal(gb.Members, want) || !slices.Equal(gb.Attributes, []string{"HOMD"}) {
+	if want := []vigie.SourceKey{key(b1), key(b2)}; gb.ID != rb.Identity || !slices.Equal(gb.Members, want) || !slices.Equal(gb.Attributes, []string{"HOMD"}) {
 		t.Fatalf("restored identity: %+v, want members %v and HOMD", gb, want)
 	}
 	// Both sides stay apart: a new record of b's person links to b, not a.
@@ -140,7 +140,7 @@ func TestMergeRedirectAndUnmerge(t *testing.T) {
 func TestUnmergeRefusedWhileSurvivorMerged(t *testing.T) {
 	ix := openIndex(t, nil)
 	a, b := resolve(t, ix, person("1.2.250.1.1", "A1")), resolve(t, ix, other("1.2.250.1.1", "B1"))
-	c := resolve(t, ix, matcher.Record{Authority: "1.2.250.1.1", LocalID: "C1", BirthName: "NGUYEN", FirstName: "Van", BirthDate: "1975-01-20"})
+	c := resolve(t, ix, vigie.Record{Authority: "1.2.250.1.1", LocalID: "C1", BirthName: "NGUYEN", FirstName: "Van", BirthDate: "1975-01-20"})
 	m1, err := ix.Merge(ctx, a.Identity, b.Identity, "v", "r")
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestUnmergeRefusedWhileSurvivorMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// b redirects through a to c.
-	if got, _ := ix.Get(ctx, b.Identity); got.ID != c.Identity || !slices.Equal(got.Redirected, []ID{b.Identity, a.Identity}) {
+	if got, _ := ix.Get(ctx, b.Identity); got.ID != c.Identity || !slices.Equal(got.Redirected, []vigie.IdentityID{b.Identity, a.Identity}) {
 		t.Fatalf("redirect chain: %+v", got)
 	}
 	_, err = ix.Unmerge(ctx, m1, "v", "r")
@@ -172,9 +172,9 @@ func TestUnmergeRefusedWhileSurvivorMerged(t *testing.T) {
 // unchanged or updated.
 func TestMarkDistinctSurvivesReimport(t *testing.T) {
 	a := person("1.2.250.1.1", "A1")
-	b := matcher.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
+	b := vigie.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
 	ix := openIndex(t, reviewModel(t, a, b))
-	feed := []matcher.Record{a, b}
+	feed := []vigie.Record{a, b}
 	for _, r := range feed {
 		resolve(t, ix, r)
 	}
@@ -212,7 +212,7 @@ func TestMarkDistinctSurvivesReimport(t *testing.T) {
 
 func TestReviewQueueOrderAndDecisions(t *testing.T) {
 	a := person("1.2.250.1.1", "A1")
-	b := matcher.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
+	b := vigie.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
 	ix := openIndex(t, reviewModel(t, a, b))
 	resolve(t, ix, a)
 	r1 := resolve(t, ix, b)
@@ -312,7 +312,7 @@ func TestGolden(t *testing.T) {
 	vali.Status, vali.PostalCode = "VALI", "33800"
 	qual := person("1.2.250.1.3", "C1")
 	qual.INS, qual.INSOID, qual.Status, qual.FirstName = validINS(t, "2480333063123"), "1.2.250.1.213.1.4.8", "QUAL", "BERNADETTE"
-	for _, r := range []matcher.Record{prov, vali, prov} {
+	for _, r := range []vigie.Record{prov, vali, prov} {
 		resolve(t, ix, r)
 	}
 	got, err := ix.Get(ctx, identityOf(t, ix, prov))
@@ -337,7 +337,7 @@ func TestGetUnknown(t *testing.T) {
 	wantCode(t, err, vigie.ENOTFOUND)
 	_, err = ix.Events(ctx, 12)
 	wantCode(t, err, vigie.ENOTFOUND)
-	_, err = ParseID("abc")
+	_, err = vigie.ParseIdentityID("abc")
 	wantCode(t, err, vigie.EINVALID)
 }
 
@@ -364,14 +364,14 @@ func FuzzParseID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		id, err := ParseID(s)
+		id, err := vigie.ParseIdentityID(s)
 		if err != nil {
 			if vigie.ErrorCode(err) != vigie.EINVALID {
 				t.Fatalf("error code %q", vigie.ErrorCode(err))
 			}
 			return
 		}
-		back, err := ParseID(id.String())
+		back, err := vigie.ParseIdentityID(id.String())
 		if err != nil || back != id || id == 0 {
 			t.Fatalf("%q -> %d -> %q -> %d, %v", s, id, id.String(), back, err)
 		}
@@ -398,7 +398,7 @@ func TestUnmergeKeepsLaterAttributeChanges(t *testing.T) {
 			ix := openIndex(t, nil)
 			ra, rb := resolve(t, ix, person("1.2.250.1.1", "A1")), resolve(t, ix, other("1.2.250.1.1", "B1"))
 			for _, x := range []struct {
-				id    ID
+				id    vigie.IdentityID
 				attrs []string
 			}{{ra.Identity, tc.survivor}, {rb.Identity, tc.retired}} {
 				if len(x.attrs) > 0 {
@@ -420,7 +420,7 @@ func TestUnmergeKeepsLaterAttributeChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, x := range []struct {
-				id   ID
+				id   vigie.IdentityID
 				want []string
 			}{{ra.Identity, tc.wantSurvivor}, {rb.Identity, tc.wantRetired}} {
 				got, err := ix.Get(ctx, x.id)

@@ -23,7 +23,7 @@ import (
 // into the identity: doubtful, fictitious, anonymous, confirmed homonym,
 // confirmed collision.
 var noAutoLinkAttributes = map[string]bool{
-	matcher.AttrDoubtful: true, matcher.AttrFictitious: true, matcher.AttrAnonymous: true,
+	vigie.AttrDoubtful: true, vigie.AttrFictitious: true, vigie.AttrAnonymous: true,
 	"HOMA": true, "COLV": true,
 }
 
@@ -32,10 +32,10 @@ const maxReviews = 3
 
 // candidate is an identity scored against a record.
 type candidate struct {
-	id      ID
+	id      vigie.IdentityID
 	members []uint32 // as scored (ordinals, read from memory)
 	best    matcher.Score
-	matched SourceKey // the member the best score was against
+	matched vigie.SourceKey // the member the best score was against
 	// noAuto is set when something other than the best member's score
 	// forbids an automatic link: a member carrying a different INS or the
 	// same INS on conflicting traits, or an attribute of the identity.
@@ -56,7 +56,7 @@ func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
 // to the one identity it matches, or gives it its own identity, opening
 // reviews for the doubtful cases (see the package doc). An invalid record is
 // an EINVALID error naming the field, and nothing is written for it.
-func (x *Index) Resolve(ctx context.Context, rec matcher.Record, actor Actor) (Result, error) {
+func (x *Index) Resolve(ctx context.Context, rec vigie.Record, actor Actor) (Result, error) {
 	r, err := prepareRow(rec, actor)
 	if err != nil {
 		return Result{}, err
@@ -96,8 +96,8 @@ func (x *Index) resolveRow(ctx context.Context, r *row, actor Actor, held bool) 
 // the frequency table's values). Resolve computes it inline; a bulk load
 // computes it on worker goroutines.
 type row struct {
-	k             SourceKey
-	rec           matcher.Record
+	k             vigie.SourceKey
+	rec           vigie.Record
 	p             *matcher.Prepared
 	keys          []matcher.BlockingKey
 	blocks        []string // blockString of each of keys
@@ -112,8 +112,8 @@ type row struct {
 // what stores of earlier versions hold (see package vigie/internal/door).
 // The record is stored as Admit leaves it. An invalid record is an
 // EINVALID error naming the field.
-func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
-	k := SourceKey{strings.TrimSpace(rec.Authority), strings.TrimSpace(rec.LocalID)}
+func prepareRow(rec vigie.Record, actor Actor) (*row, error) {
+	k := vigie.SourceKey{Authority: strings.TrimSpace(rec.Authority), LocalID: strings.TrimSpace(rec.LocalID)}
 	rec.Authority, rec.LocalID = k.Authority, k.LocalID
 	if len(rec.Attributes) == 0 {
 		rec.Attributes = nil
@@ -146,7 +146,7 @@ func prepareRow(rec matcher.Record, actor Actor) (*row, error) {
 // checkKey refuses source keys that cannot be stored in a key: empty,
 // holding a control character, or longer than vigie.MaxKeyBytes (Admit
 // applies the whole text rule to them afterwards).
-func checkKey(k SourceKey) error {
+func checkKey(k vigie.SourceKey) error {
 	for _, f := range []struct{ name, v string }{{"authority", k.Authority}, {"local_id", k.LocalID}} {
 		if f.v == "" {
 			return vigie.Invalid(f.name, "the %s is required", strings.ReplaceAll(f.name, "_", " "))
@@ -231,14 +231,14 @@ func (t *tx) resolve(r *row, actor Actor) (Result, error) {
 }
 
 // sameRecord reports whether two versions carry the same traits.
-func sameRecord(a, b *matcher.Record) bool {
+func sameRecord(a, b *vigie.Record) bool {
 	if !slices.Equal(a.Attributes, b.Attributes) {
 		return false
 	}
 	return reflect.DeepEqual(withoutAttributes(*a), withoutAttributes(*b))
 }
 
-func withoutAttributes(r matcher.Record) matcher.Record {
+func withoutAttributes(r vigie.Record) vigie.Record {
 	r.Attributes = nil
 	return r
 }
@@ -248,14 +248,14 @@ func withoutAttributes(r matcher.Record) matcher.Record {
 // checkDistinct, identities holding a record marked distinct from k are left
 // out. Memberships are read from memory (see Index.mem); the identity a
 // record is finally linked to is read again in the transaction.
-func (t *tx) candidates(k SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude ID, checkDistinct bool) ([]*candidate, error) {
+func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude vigie.IdentityID, checkDistinct bool) ([]*candidate, error) {
 	x := t.x
 	// How many blocking keys each record shares with k (a shared INS counts
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
 	need := min(x.opts.MinShared, len(keys))
-	ids := map[ID]bool{}
-	var lagging []SourceKey
+	ids := map[vigie.IdentityID]bool{}
+	var lagging []vigie.SourceKey
 	var hashBuf [12]uint64
 	hashes := hashBuf[:0]
 	for _, b := range keys {
@@ -383,7 +383,7 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 	x := t.x
 	var one [1]uint32
 	type rec struct {
-		k       SourceKey
+		k       vigie.SourceKey
 		ord     uint32
 		version int
 	}
@@ -462,14 +462,14 @@ func (c *candidate) hold(code, message string, model *matcher.Model) {
 // score scores record k (prepared p) against the members of identity id.
 // It returns nil when the identity must not be considered (marked distinct,
 // or nothing to compare with).
-func (t *tx) score(k SourceKey, p *matcher.Prepared, id ID, model *matcher.Model, checkDistinct bool) (*candidate, error) {
+func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, model *matcher.Model, checkDistinct bool) (*candidate, error) {
 	x := t.x
 	x.memMu.RLock()
 	var one [1]uint32
 	ords := slices.Clone(x.members.list(uint64(id), &one))
 	attrs := x.attrs[id]
 	type member struct {
-		k       SourceKey
+		k       vigie.SourceKey
 		ord     uint32
 		version int
 	}
@@ -615,7 +615,7 @@ var errStale = errors.New("mpi: membership changed during resolution")
 // state. Commits mirror themselves right after committing, so the mirror
 // can only lag by a race between two commits' follow-ups: the retry that
 // follows a refresh sees the store's state.
-func (x *Index) refresh(id ID) {
+func (x *Index) refresh(id vigie.IdentityID) {
 	var ident identity
 	var found bool
 	err := x.view(func(txn *badger.Txn) error {
@@ -633,7 +633,7 @@ func (x *Index) refresh(id ID) {
 
 // sameMembers reports whether the stored members of an identity are those
 // the mirror gave (ordinals, in the same order).
-func (x *Index) sameMembers(stored []SourceKey, mirrored []uint32) bool {
+func (x *Index) sameMembers(stored []vigie.SourceKey, mirrored []uint32) bool {
 	if len(stored) != len(mirrored) {
 		return false
 	}
@@ -732,7 +732,7 @@ func (t *tx) sameSplit(a, b *candidate, model *matcher.Model) (bool, error) {
 }
 
 type memberForm struct {
-	k SourceKey
+	k vigie.SourceKey
 	p *matcher.Prepared
 }
 
@@ -741,7 +741,7 @@ type memberForm struct {
 func (t *tx) memberForms(ords []uint32) ([]memberForm, error) {
 	x := t.x
 	type member struct {
-		k       SourceKey
+		k       vigie.SourceKey
 		ord     uint32
 		version int
 	}
@@ -776,7 +776,7 @@ func (t *tx) memberForms(ords []uint32) ([]memberForm, error) {
 // person as identity id, which record k has just joined (see splitRivals):
 // a review of the record against the rival, with rule
 // matcher.RuleSplitIdentity; "same" merges them.
-func (t *tx) openSplitReviews(k SourceKey, id ID, rivals []*candidate, res *Result) error {
+func (t *tx) openSplitReviews(k vigie.SourceKey, id vigie.IdentityID, rivals []*candidate, res *Result) error {
 	for _, c := range rivals {
 		rc := *c
 		rc.best.Rules = append(slices.Clip(c.best.Rules), matcher.Rule{Code: matcher.RuleSplitIdentity, Message: matcher.SplitIdentityMessage})
@@ -790,7 +790,7 @@ func (t *tx) openSplitReviews(k SourceKey, id ID, rivals []*candidate, res *Resu
 }
 
 // decideNew places a new record: link, review or new identity.
-func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
+func (t *tx) decideNew(k vigie.SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
 	if len(cands) > 0 {
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
@@ -823,7 +823,7 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 	if err != nil {
 		return err
 	}
-	if err := t.setIdentity(&identity{ID: id, Members: []SourceKey{k}, Created: t.now}); err != nil {
+	if err := t.setIdentity(&identity{ID: id, Members: []vigie.SourceKey{k}, Created: t.now}); err != nil {
 		return err
 	}
 	if t.bulk != nil {
@@ -839,7 +839,7 @@ func (t *tx) decideNew(k SourceKey, st *recordState, cands []*candidate, model *
 
 // openReviews puts the record's identity and each candidate in the review
 // band (up to maxReviews) to review.
-func (t *tx) openReviews(kind string, k SourceKey, id ID, cands []*candidate, model *matcher.Model, res *Result) error {
+func (t *tx) openReviews(kind string, k vigie.SourceKey, id vigie.IdentityID, cands []*candidate, model *matcher.Model, res *Result) error {
 	for _, c := range cands {
 		if len(res.Reviews) >= maxReviews || c.best.Probability < model.Review && !c.collision {
 			break
@@ -854,7 +854,7 @@ func (t *tx) openReviews(kind string, k SourceKey, id ID, cands []*candidate, mo
 	return nil
 }
 
-func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, error) {
+func (t *tx) openReview(kind string, k vigie.SourceKey, id vigie.IdentityID, c *candidate) (uint64, error) {
 	n, err := t.x.seqReview.Next()
 	if err != nil {
 		return 0, err
@@ -900,7 +900,7 @@ func (t *tx) openReview(kind string, k SourceKey, id ID, c *candidate) (uint64, 
 // identity carries an attribute that forbids automatic links (doubtful,
 // fictitious...: see noAutoLinkAttributes), just as no record is linked
 // automatically into such an identity: the pair goes to review.
-func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, actor Actor, res *Result) error {
+func (t *tx) decideUpdate(k vigie.SourceKey, st *recordState, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, actor Actor, res *Result) error {
 	cur, _, err := live(t.Txn, st.Identity)
 	if err != nil {
 		return err
@@ -963,7 +963,7 @@ func (t *tx) decideUpdate(k SourceKey, st *recordState, p *matcher.Prepared, key
 	e := &Event{Kind: EventLink, Actor: actor, Reason: "automatic link of an updated record", Identity: ident.ID, Other: cur.ID,
 		Record: k, Version: st.Version, Moves: []Move{{Record: k, From: cur.ID, To: ident.ID}}, Matched: c.matched,
 		Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()}
-	retireInto(e, cur, ident, []SourceKey{k})
+	retireInto(e, cur, ident, []vigie.SourceKey{k})
 	ident.Members = append(ident.Members, k)
 	for _, x := range []*identity{ident, cur} {
 		if err := t.setIdentity(x); err != nil {

@@ -34,14 +34,14 @@ func TestResolveNewAndLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []SourceKey{{"1.2.250.1.1", "A1"}, {"1.2.250.1.2", "B7"}}; !slices.Equal(members, want) {
+	if want := []vigie.SourceKey{{Authority: "1.2.250.1.1", LocalID: "A1"}, {Authority: "1.2.250.1.2", LocalID: "B7"}}; !slices.Equal(members, want) {
 		t.Fatalf("members %v, want %v", members, want)
 	}
 	ev, err := ix.Events(ctx, a.Identity)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ev) != 2 || ev[0].Kind != EventCreate || ev[1].Kind != EventLink || ev[1].Matched != (SourceKey{"1.2.250.1.1", "A1"}) || ev[1].Probability < 0.999 {
+	if len(ev) != 2 || ev[0].Kind != EventCreate || ev[1].Kind != EventLink || ev[1].Matched != (vigie.SourceKey{Authority: "1.2.250.1.1", LocalID: "A1"}) || ev[1].Probability < 0.999 {
 		t.Fatalf("events %+v", ev)
 	}
 }
@@ -49,7 +49,7 @@ func TestResolveNewAndLinked(t *testing.T) {
 // reviewModel returns the shipped model with its auto-link threshold just
 // above the probability of the pair (a, b), so that the pair falls in the
 // review band whatever the model's weights.
-func reviewModel(t *testing.T, a, b matcher.Record) *matcher.Model {
+func reviewModel(t *testing.T, a, b vigie.Record) *matcher.Model {
 	t.Helper()
 	probe := openIndex(t, nil)
 	s := scoreOf(t, probe, a, b)
@@ -64,7 +64,7 @@ func reviewModel(t *testing.T, a, b matcher.Record) *matcher.Model {
 
 func TestResolveReviewBand(t *testing.T) {
 	a := person("1.2.250.1.1", "A1")
-	b := matcher.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
+	b := vigie.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
 	ix := openIndex(t, reviewModel(t, a, b))
 	ra := resolve(t, ix, a)
 	rb := resolve(t, ix, b)
@@ -86,28 +86,28 @@ func TestResolveReviewBand(t *testing.T) {
 
 func TestResolveHardRules(t *testing.T) {
 	ins := validINS(t, "2790375106693") // female, born March 1979
-	base := matcher.Record{Authority: "1.2.250.1.1", LocalID: "A1", BirthName: "DUBOIS", FirstName: "Claire", FirstNames: "Claire",
+	base := vigie.Record{Authority: "1.2.250.1.1", LocalID: "A1", BirthName: "DUBOIS", FirstName: "Claire", FirstNames: "Claire",
 		BirthDate: "1979-03-05", Sex: "F", BirthPlace: "75056", INS: ins, INSOID: "1.2.250.1.213.1.4.8", Status: "QUAL", PostalCode: "75001"}
 	tests := []struct {
 		name      string
-		second    func(r matcher.Record) matcher.Record
+		second    func(r vigie.Record) vigie.Record
 		decision  Decision
 		priority  int
 		wantRules []string
 	}{
-		{"same INS on conflicting traits is a potential collision", func(r matcher.Record) matcher.Record {
+		{"same INS on conflicting traits is a potential collision", func(r vigie.Record) vigie.Record {
 			r.FirstName, r.FirstNames = "Sandrine", "Sandrine"
 			return r
 		}, DecisionReview, 0, []string{matcher.RuleINSConflict}},
-		{"different INS on identical traits", func(r matcher.Record) matcher.Record {
+		{"different INS on identical traits", func(r vigie.Record) vigie.Record {
 			r.INS = validINS(t, "2790375106694")
 			return r
 		}, DecisionReview, 0, []string{matcher.RuleDifferentINS}},
-		{"a doubtful identity never links by itself", func(r matcher.Record) matcher.Record {
+		{"a doubtful identity never links by itself", func(r vigie.Record) vigie.Record {
 			r.Attributes = []string{"DOUT"}
 			return r
 		}, DecisionReview, 1, []string{matcher.RuleNoAutoLink}},
-		{"identical traits and INS link", func(r matcher.Record) matcher.Record { return r }, DecisionLinked, -1, nil},
+		{"identical traits and INS link", func(r vigie.Record) vigie.Record { return r }, DecisionLinked, -1, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,7 +243,7 @@ func TestResolveSingletonUpdateJoinsItsPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != ra.Identity || !slices.Equal(got.Redirected, []ID{rb.Identity}) {
+	if got.ID != ra.Identity || !slices.Equal(got.Redirected, []vigie.IdentityID{rb.Identity}) {
 		t.Fatalf("the emptied identity redirects: %+v", got)
 	}
 }
@@ -254,17 +254,17 @@ func TestResolveInvalidWritesNothing(t *testing.T) {
 	resolve(t, ix, a)
 	tests := []struct {
 		name, field string
-		edit        func(r *matcher.Record)
+		edit        func(r *vigie.Record)
 	}{
-		{"future date", "birth_date", func(r *matcher.Record) { r.BirthDate = "2090-01-01" }},
-		{"oversized name", "birth_name", func(r *matcher.Record) { r.BirthName = strings.Repeat("A", 1<<20) }},
-		{"control in a name", "first_name", func(r *matcher.Record) { r.FirstName = "Berna\x1bdette" }},
-		{"bidi override", "birth_name", func(r *matcher.Record) { r.BirthName = "\u202eETTIFFAL" }},
-		{"invalid UTF-8", "city", func(r *matcher.Record) { r.City = "B\xe9GLES" }},
-		{"oversized local id", "local_id", func(r *matcher.Record) { r.LocalID = strings.Repeat("9", 257) }},
-		{"bad sex", "sex", func(r *matcher.Record) { r.Sex = "Z" }},
-		{"no local id", "local_id", func(r *matcher.Record) { r.LocalID = " " }},
-		{"control character", "local_id", func(r *matcher.Record) { r.LocalID = "A\x001" }},
+		{"future date", "birth_date", func(r *vigie.Record) { r.BirthDate = "2090-01-01" }},
+		{"oversized name", "birth_name", func(r *vigie.Record) { r.BirthName = strings.Repeat("A", 1<<20) }},
+		{"control in a name", "first_name", func(r *vigie.Record) { r.FirstName = "Berna\x1bdette" }},
+		{"bidi override", "birth_name", func(r *vigie.Record) { r.BirthName = "\u202eETTIFFAL" }},
+		{"invalid UTF-8", "city", func(r *vigie.Record) { r.City = "B\xe9GLES" }},
+		{"oversized local id", "local_id", func(r *vigie.Record) { r.LocalID = strings.Repeat("9", 257) }},
+		{"bad sex", "sex", func(r *vigie.Record) { r.Sex = "Z" }},
+		{"no local id", "local_id", func(r *vigie.Record) { r.LocalID = " " }},
+		{"control character", "local_id", func(r *vigie.Record) { r.LocalID = "A\x001" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,7 +298,7 @@ func TestResolveConcurrentSamePerson(t *testing.T) {
 	ix := openIndex(t, nil)
 	for round := range 20 {
 		var wg sync.WaitGroup
-		ids := make([]ID, 4)
+		ids := make([]vigie.IdentityID, 4)
 		for g := range ids {
 			wg.Add(1)
 			go func() {
@@ -320,7 +320,7 @@ func TestResolveConcurrentSamePerson(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if first := identityOf(t, ix, matcher.Record{Authority: "1.2.250.1.1", LocalID: "P" + string(rune('a'+round))}); id != first {
+			if first := identityOf(t, ix, vigie.Record{Authority: "1.2.250.1.1", LocalID: "P" + string(rune('a'+round))}); id != first {
 				t.Fatalf("round %d: concurrent records of one person in identities %s and %s", round, first, id)
 			}
 		}
@@ -331,7 +331,7 @@ func TestResolveConcurrentSamePerson(t *testing.T) {
 // index sound (run with -race; the invariants are checked at cleanup).
 func TestResolveConcurrentWithVigilance(t *testing.T) {
 	ix := openIndex(t, nil)
-	var recs []matcher.Record
+	var recs []vigie.Record
 	for p := range 12 {
 		for site := range 4 {
 			r := person("1.2.250.1."+string(rune('1'+site)), "P"+string(rune('a'+p)))
@@ -389,8 +389,8 @@ func TestResolveConcurrentWithVigilance(t *testing.T) {
 // the slip: a member that is a possible twin of the record holds the link.
 func TestResolveTwinMemberHoldsTheLink(t *testing.T) {
 	ix := openIndex(t, nil)
-	twin := func(id, first, sex string) matcher.Record {
-		return matcher.Record{Authority: "1.2.3", LocalID: id, BirthName: "HABRIAL", FirstName: first, BirthDate: "2011-12-26",
+	twin := func(id, first, sex string) vigie.Record {
+		return vigie.Record{Authority: "1.2.3", LocalID: id, BirthName: "HABRIAL", FirstName: first, BirthDate: "2011-12-26",
 			Sex: sex, BirthPlace: "35360", PostalCode: "35500", City: "VITRE", Address: "8 IMPASSE DU LAVOIR"}
 	}
 	leo, slip, leone := twin("1", "LEO", "M"), twin("2", "LEOE", ""), twin("3", "LEONE", "F")
@@ -417,8 +417,8 @@ func TestResolveRareKeySuffices(t *testing.T) {
 		if tc.rare < 0 {
 			ix.opts.RareBlock = 0
 		}
-		a := matcher.Record{Authority: "1.2.3", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
-		b := matcher.Record{Authority: "1.2.3", LocalID: "2", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
+		a := vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1987-06-06"}
+		b := vigie.Record{Authority: "1.2.3", LocalID: "2", BirthName: "CAMPBELL", FirstName: "JACOB", BirthDate: "1988-06-05"}
 		resolve(t, ix, a)
 		res := resolve(t, ix, b)
 		if scored := res.Candidate != 0; scored != tc.want {

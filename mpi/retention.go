@@ -25,8 +25,8 @@ const EventPurge = "purge"
 
 // Patient is what the retention rule reads of a live identity.
 type Patient struct {
-	ID      ID
-	Members []SourceKey
+	ID      vigie.IdentityID
+	Members []vigie.SourceKey
 	// LastUpdate is the latest time one of its records was received (a
 	// new version: the latest record update).
 	LastUpdate time.Time
@@ -38,14 +38,14 @@ type Patient struct {
 	Held string
 	// Retired are the identities merged into it, directly or through
 	// others: they redirect to it and go with it.
-	Retired []ID
+	Retired []vigie.IdentityID
 	// Reviews are the reviews, pending or decided, that name one of its
 	// records or it: they hold its records' traits and go with it.
 	Reviews []uint64
 }
 
 type recFacts struct {
-	identity ID
+	identity vigie.IdentityID
 	received time.Time
 	birth    string
 }
@@ -53,7 +53,7 @@ type recFacts struct {
 // Patients calls fn with every live identity of the store in txn, in id
 // order, as the retention rule reads it. It reads the whole index once.
 func Patients(txn *badger.Txn, fn func(*Patient) error) error {
-	recs := map[SourceKey]recFacts{}
+	recs := map[vigie.SourceKey]recFacts{}
 	if err := scan(txn, pRecord, func(key, v []byte) error {
 		var st recordState
 		if err := decode(v, &st); err != nil {
@@ -65,8 +65,8 @@ func Patients(txn *badger.Txn, fn func(*Patient) error) error {
 		return err
 	}
 	var lives []identity
-	into := map[ID][]ID{} // survivor → identities retired directly into it
-	retiredTo := map[ID]ID{}
+	into := map[vigie.IdentityID][]vigie.IdentityID{} // survivor → identities retired directly into it
+	retiredTo := map[vigie.IdentityID]vigie.IdentityID{}
 	if err := scan(txn, pIdentity, func(_, v []byte) error {
 		var x identity
 		if err := decode(v, &x); err != nil {
@@ -82,7 +82,7 @@ func Patients(txn *badger.Txn, fn func(*Patient) error) error {
 	}); err != nil {
 		return err
 	}
-	liveOf := func(id ID) ID {
+	liveOf := func(id vigie.IdentityID) vigie.IdentityID {
 		for range 1000 {
 			next, ok := retiredTo[id]
 			if !ok {
@@ -92,20 +92,20 @@ func Patients(txn *badger.Txn, fn func(*Patient) error) error {
 		}
 		return id
 	}
-	held := map[ID]string{}
-	reviews := map[ID][]uint64{}
+	held := map[vigie.IdentityID]string{}
+	reviews := map[vigie.IdentityID][]uint64{}
 	if err := scan(txn, pReview, func(_, v []byte) error {
 		var r Review
 		if err := decode(v, &r); err != nil {
 			return err
 		}
-		var ids []ID
-		for _, k := range []SourceKey{r.Record, r.Matched} {
+		var ids []vigie.IdentityID
+		for _, k := range []vigie.SourceKey{r.Record, r.Matched} {
 			if f, ok := recs[k]; ok {
 				ids = append(ids, f.identity)
 			}
 		}
-		for _, id := range []ID{r.Identity, r.Candidate} {
+		for _, id := range []vigie.IdentityID{r.Identity, r.Candidate} {
 			if id != 0 {
 				ids = append(ids, liveOf(id))
 			}
@@ -153,12 +153,12 @@ func Patients(txn *badger.Txn, fn func(*Patient) error) error {
 // Tombstone is what stays of a purged identity: its id, when and by
 // which run it was removed, and how much was removed. No patient data.
 type Tombstone struct {
-	Identity ID        `json:"identity"`
-	Purged   time.Time `json:"purged"`
-	Actor    Actor     `json:"actor"`
-	Run      string    `json:"run"` // the purge's confirmation token
-	Rule     string    `json:"rule"`
-	Event    uint64    `json:"event"` // the purge event
+	Identity vigie.IdentityID `json:"identity"`
+	Purged   time.Time        `json:"purged"`
+	Actor    Actor            `json:"actor"`
+	Run      string           `json:"run"` // the purge's confirmation token
+	Rule     string           `json:"rule"`
+	Event    uint64           `json:"event"` // the purge event
 	// Audit is the sequence of the purge's audit entry (0 until it is
 	// written, just after the purge commits).
 	Audit  uint64      `json:"audit,omitempty"`
@@ -183,10 +183,10 @@ type PurgeCounts struct {
 	Alerts int `json:"alerts,omitempty"`
 }
 
-func tombstoneKey(id ID) []byte { return append([]byte(pTombstone), u64(uint64(id))...) }
+func tombstoneKey(id vigie.IdentityID) []byte { return append([]byte(pTombstone), u64(uint64(id))...) }
 
 // TombstoneIn reads the tombstone of a purged identity.
-func TombstoneIn(txn *badger.Txn, id ID) (Tombstone, bool, error) {
+func TombstoneIn(txn *badger.Txn, id vigie.IdentityID) (Tombstone, bool, error) {
 	var t Tombstone
 	found, err := get(txn, tombstoneKey(id), &t)
 	return t, found, err
@@ -211,11 +211,11 @@ func Tombstones(txn *badger.Txn, fn func(Tombstone) error) error {
 // PurgeRun is a purge confirmed by its token: the identities the report
 // listed, so that an interrupted purge resumes the same list.
 type PurgeRun struct {
-	Token   string    `json:"token"`
-	AsOf    string    `json:"as_of"`
-	Started time.Time `json:"started"`
-	IDs     []ID      `json:"ids"`
-	Done    time.Time `json:"done,omitzero"`
+	Token   string             `json:"token"`
+	AsOf    string             `json:"as_of"`
+	Started time.Time          `json:"started"`
+	IDs     []vigie.IdentityID `json:"ids"`
+	Done    time.Time          `json:"done,omitzero"`
 }
 
 func purgeRunKey(token string) []byte { return []byte(pPurgeRun + token) }
@@ -233,7 +233,7 @@ func SetPurgeRunIn(txn *badger.Txn, r PurgeRun) error { return put(txn, purgeRun
 // PatientIn reads one live identity's members, last update and birth
 // dates in txn (not Held, Retired nor Reviews, which Patients computes
 // over the whole index): a purge checks them again in its transaction.
-func PatientIn(txn *badger.Txn, id ID) (*Patient, error) {
+func PatientIn(txn *badger.Txn, id vigie.IdentityID) (*Patient, error) {
 	x, err := readIdentity(txn, id)
 	if err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
 	if x.Retired != 0 || !slices.Equal(x.Members, p.Members) {
 		return vigie.Errorf(vigie.ECONFLICT, "identity %s changed since it was read", p.ID)
 	}
-	gone := map[SourceKey]bool{}
+	gone := map[vigie.SourceKey]bool{}
 	for _, k := range p.Members {
 		gone[k] = true
 	}
@@ -324,7 +324,7 @@ func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
 			c.Distinct++
 		}
 	}
-	ids := append([]ID{p.ID}, p.Retired...)
+	ids := append([]vigie.IdentityID{p.ID}, p.Retired...)
 	for _, id := range p.Retired {
 		r, err := readIdentity(txn, id)
 		if err != nil {
@@ -360,7 +360,7 @@ func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
 	// The events naming its records are indexed under the identities the
 	// records were ever in: its own, those retired into it, and those a
 	// record moved out of into it (followed from the moves).
-	scanned := map[ID]bool{}
+	scanned := map[vigie.IdentityID]bool{}
 	queue := slices.Clone(ids)
 	seen := map[uint64]bool{}
 	for len(queue) > 0 {
@@ -398,7 +398,7 @@ func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
 			if !redact(&e, gone) {
 				continue
 			}
-			if len(e.Moves) > 0 || e.Record != (SourceKey{}) || e.OtherRecord != (SourceKey{}) {
+			if len(e.Moves) > 0 || e.Record != (vigie.SourceKey{}) || e.OtherRecord != (vigie.SourceKey{}) {
 				if err := put(txn, eventKey(seq), &e); err != nil {
 					return err
 				}
@@ -442,7 +442,7 @@ func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
 // redact takes the records of gone out of e, and reports whether it
 // named one. An event left with no record is then the purged identity's
 // alone.
-func redact(e *Event, gone map[SourceKey]bool) bool {
+func redact(e *Event, gone map[vigie.SourceKey]bool) bool {
 	changed := false
 	moves := e.Moves[:0]
 	for _, m := range e.Moves {
@@ -453,18 +453,18 @@ func redact(e *Event, gone map[SourceKey]bool) bool {
 		moves = append(moves, m)
 	}
 	e.Moves = moves
-	for _, k := range []*SourceKey{&e.Record, &e.OtherRecord, &e.Matched} {
+	for _, k := range []*vigie.SourceKey{&e.Record, &e.OtherRecord, &e.Matched} {
 		if gone[*k] {
-			*k, changed = SourceKey{}, true
+			*k, changed = vigie.SourceKey{}, true
 		}
 	}
 	for _, s := range []*snapshot{e.Retired, e.Survivor} {
 		if s == nil {
 			continue
 		}
-		for _, l := range []*[]SourceKey{&s.Members, &s.Pinned} {
+		for _, l := range []*[]vigie.SourceKey{&s.Members, &s.Pinned} {
 			n := len(*l)
-			*l = slices.DeleteFunc(*l, func(k SourceKey) bool { return gone[k] })
+			*l = slices.DeleteFunc(*l, func(k vigie.SourceKey) bool { return gone[k] })
 			changed = changed || len(*l) != n
 		}
 	}

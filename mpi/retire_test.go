@@ -3,6 +3,8 @@ package mpi
 import (
 	"slices"
 	"testing"
+
+	"vigie"
 )
 
 // The tests of this file retire an identity by moving its last record into
@@ -14,18 +16,18 @@ import (
 // retirePaths move record b, alone in its identity, into identity to.
 var retirePaths = []struct {
 	name string
-	move func(t *testing.T, ix *Index, from, to ID) Decision
+	move func(t *testing.T, ix *Index, from, to vigie.IdentityID) Decision
 }{
-	{"updated record linked again", func(t *testing.T, ix *Index, from, to ID) Decision {
+	{"updated record linked again", func(t *testing.T, ix *Index, from, to vigie.IdentityID) Decision {
 		return resolve(t, ix, person("1.2.250.1.2", "B1")).Decision // now the same person as A1
 	}},
-	{"link by a person", func(t *testing.T, ix *Index, from, to ID) Decision {
-		if _, err := ix.Link(ctx, SourceKey{"1.2.250.1.2", "B1"}, to, "v", "same patient, per ID card"); err != nil {
+	{"link by a person", func(t *testing.T, ix *Index, from, to vigie.IdentityID) Decision {
+		if _, err := ix.Link(ctx, vigie.SourceKey{Authority: "1.2.250.1.2", LocalID: "B1"}, to, "v", "same patient, per ID card"); err != nil {
 			t.Fatal(err)
 		}
 		return DecisionLinked
 	}},
-	{"merge", func(t *testing.T, ix *Index, from, to ID) Decision {
+	{"merge", func(t *testing.T, ix *Index, from, to vigie.IdentityID) Decision {
 		if _, err := ix.Merge(ctx, to, from, "v", "same patient"); err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +37,7 @@ var retirePaths = []struct {
 
 // retireFixture resolves A1 (identity to, with attributes target) and B1, a
 // different person (identity from, with attributes old).
-func retireFixture(t *testing.T, ix *Index, old, target []string) (from, to ID) {
+func retireFixture(t *testing.T, ix *Index, old, target []string) (from, to vigie.IdentityID) {
 	t.Helper()
 	to = resolve(t, ix, person("1.2.250.1.1", "A1")).Identity
 	from = resolve(t, ix, other("1.2.250.1.2", "B1")).Identity
@@ -43,7 +45,7 @@ func retireFixture(t *testing.T, ix *Index, old, target []string) (from, to ID) 
 		t.Fatal("fixture: A1 and B1 must start apart")
 	}
 	for _, x := range []struct {
-		id    ID
+		id    vigie.IdentityID
 		attrs []string
 	}{{from, old}, {to, target}} {
 		if len(x.attrs) > 0 {
@@ -55,7 +57,7 @@ func retireFixture(t *testing.T, ix *Index, old, target []string) (from, to ID) 
 	return from, to
 }
 
-func attributesOf(t *testing.T, ix *Index, id ID) []string {
+func attributesOf(t *testing.T, ix *Index, id vigie.IdentityID) []string {
 	t.Helper()
 	got, err := ix.Get(ctx, id)
 	if err != nil {
@@ -65,7 +67,7 @@ func attributesOf(t *testing.T, ix *Index, id ID) []string {
 }
 
 func TestRetiredIdentityAttributesFollowTheRecord(t *testing.T) {
-	b := SourceKey{"1.2.250.1.2", "B1"}
+	b := vigie.SourceKey{Authority: "1.2.250.1.2", LocalID: "B1"}
 	for _, tc := range []struct {
 		name        string
 		old, target []string // attributes of B1's and A1's identities before
@@ -146,7 +148,7 @@ func TestRetiredIdentityAttributesFollowTheRecord(t *testing.T) {
 // identity brought, with the changes made since applied as Unmerge applies
 // them: a withdrawn objection stays withdrawn, one added since is on both.
 func TestUnlinkAfterRetiringKeepsLaterChanges(t *testing.T) {
-	b := SourceKey{"1.2.250.1.2", "B1"}
+	b := vigie.SourceKey{Authority: "1.2.250.1.2", LocalID: "B1"}
 	for _, tc := range []struct {
 		name                   string
 		old, target            []string // before the move

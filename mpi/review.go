@@ -8,7 +8,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // Reviews returns up to limit pending reviews (all when limit ≤ 0) in queue
@@ -54,10 +53,10 @@ func (x *Index) Reviews(ctx context.Context, limit int) ([]Review, error) {
 	return out, nil
 }
 
-func (x *Index) goldenOf(txn *badger.Txn, id ID) (matcher.Record, error) {
+func (x *Index) goldenOf(txn *badger.Txn, id vigie.IdentityID) (vigie.Record, error) {
 	ident, _, err := live(txn, id)
 	if err != nil {
-		return matcher.Record{}, err
+		return vigie.Record{}, err
 	}
 	d, err := x.describe(txn, ident)
 	return d.Golden, err

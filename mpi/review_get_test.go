@@ -4,14 +4,13 @@ import (
 	"testing"
 
 	"vigie"
-	"vigie/matcher"
 )
 
 // Review reads one review by id, pending or decided; an unknown id is
 // ENOTFOUND.
 func TestReviewByID(t *testing.T) {
 	a := person("1.2.250.1.1", "A1")
-	b := matcher.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
+	b := vigie.Record{Authority: "1.2.250.1.2", LocalID: "B1", BirthName: "LAFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17"}
 	ix := openIndex(t, reviewModel(t, a, b))
 	resolve(t, ix, a)
 	resolve(t, ix, b)

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -24,10 +26,10 @@ func TestSplitIdentity(t *testing.T) {
 	noFirst.FirstName, noFirst.FirstNames = "", ""
 	for _, tc := range []struct {
 		name     string
-		first    matcher.Record // the two records left in identities of their own
-		second   matcher.Record
+		first    vigie.Record // the two records left in identities of their own
+		second   vigie.Record
 		distinct bool // a person decided the two identities are different
-		rec      matcher.Record
+		rec      vigie.Record
 		split    bool // linked to one and a merge review; otherwise review, no link
 	}{
 		{"one person split in two", a, b, false, rec, true},

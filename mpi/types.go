@@ -1,37 +1,11 @@
 package mpi
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"vigie"
 	"vigie/matcher"
 )
-
-// ID is a super-identity's stable opaque identifier.
-type ID uint64
-
-// String returns the identifier as it is shown and exported.
-func (id ID) String() string { return strconv.FormatUint(uint64(id), 10) }
-
-// ParseID reads an identifier written by ID.String.
-func ParseID(s string) (ID, error) {
-	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-	if err != nil || n == 0 {
-		return 0, vigie.Invalid("identity", "%q is not an identity id", s)
-	}
-	return ID(n), nil
-}
-
-// SourceKey names a source record: the site's assigning authority and its
-// local patient id.
-type SourceKey struct {
-	Authority string `json:"authority"`
-	LocalID   string `json:"local_id"`
-}
-
-func (k SourceKey) String() string { return k.Authority + "/" + k.LocalID }
 
 // Actor is who made a change: System for automatic resolution, otherwise a
 // person's user name.
@@ -54,13 +28,13 @@ const (
 
 // Result is the outcome of Resolve.
 type Result struct {
-	Key      SourceKey
-	Identity ID
+	Key      vigie.SourceKey
+	Identity vigie.IdentityID
 	Decision Decision
 	Version  int // the record's version (1 for a new record)
 	// Candidate is the best candidate identity and Score its best score
 	// (nil when there was no candidate).
-	Candidate ID
+	Candidate vigie.IdentityID
 	Score     *matcher.Score
 	// Reviews lists the review items this resolution opened.
 	Reviews []uint64
@@ -80,22 +54,9 @@ func (r *Result) Explanation() string {
 
 // Version is one version of a source record as it was received, verbatim.
 type Version struct {
-	Version  int            `json:"v"`
-	Received time.Time      `json:"t"`
-	Record   matcher.Record `json:"r"`
-}
-
-// Identity is a super-identity as read by Get.
-type Identity struct {
-	ID         ID
-	Members    []SourceKey
-	Attributes []string
-	Golden     matcher.Record // computed by survivorship rules (see Golden)
-	Created    time.Time
-	Updated    time.Time
-	// Redirected lists the retired ids Get followed to reach this identity,
-	// starting with the one asked for (empty when it was asked for itself).
-	Redirected []ID
+	Version  int          `json:"v"`
+	Received time.Time    `json:"t"`
+	Record   vigie.Record `json:"r"`
 }
 
 // Event kinds.
@@ -115,32 +76,32 @@ const (
 // Move is one change of a record's identity inside an event. From is 0 for
 // a new record.
 type Move struct {
-	Record SourceKey `json:"record"`
-	From   ID        `json:"from,omitempty"`
-	To     ID        `json:"to"`
+	Record vigie.SourceKey  `json:"record"`
+	From   vigie.IdentityID `json:"from,omitempty"`
+	To     vigie.IdentityID `json:"to"`
 }
 
 // Event is one entry of the append-only log of changes.
 type Event struct {
-	Seq      uint64    `json:"seq"`
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"`
-	Actor    Actor     `json:"actor"`
-	Reason   string    `json:"reason,omitempty"`
-	Identity ID        `json:"identity,omitempty"` // the identity the event is about (survivor of a merge)
-	Other    ID        `json:"other,omitempty"`    // the second identity (retired one of a merge)
-	Record   SourceKey `json:"record,omitzero"`    // the record the event is about
+	Seq      uint64           `json:"seq"`
+	Time     time.Time        `json:"time"`
+	Kind     string           `json:"kind"`
+	Actor    Actor            `json:"actor"`
+	Reason   string           `json:"reason,omitempty"`
+	Identity vigie.IdentityID `json:"identity,omitempty"` // the identity the event is about (survivor of a merge)
+	Other    vigie.IdentityID `json:"other,omitempty"`    // the second identity (retired one of a merge)
+	Record   vigie.SourceKey  `json:"record,omitzero"`    // the record the event is about
 	// OtherRecord is the second record of a pair marked distinct.
-	OtherRecord SourceKey `json:"other_record,omitzero"`
-	Version     int       `json:"version,omitempty"` // its version
-	Moves       []Move    `json:"moves,omitempty"`
+	OtherRecord vigie.SourceKey `json:"other_record,omitzero"`
+	Version     int             `json:"version,omitempty"` // its version
+	Moves       []Move          `json:"moves,omitempty"`
 	// Matched is the member the record was scored closest to when it was
 	// linked automatically (unmerge uses it to send late arrivals back).
-	Matched     SourceKey `json:"matched,omitzero"`
-	Probability float64   `json:"probability,omitempty"`
-	Weight      float64   `json:"weight,omitempty"`
-	Explanation []string  `json:"explanation,omitempty"`
-	Review      uint64    `json:"review,omitempty"`
+	Matched     vigie.SourceKey `json:"matched,omitzero"`
+	Probability float64         `json:"probability,omitempty"`
+	Weight      float64         `json:"weight,omitempty"`
+	Explanation []string        `json:"explanation,omitempty"`
+	Review      uint64          `json:"review,omitempty"`
 	// Attributes are, for an attributes event, the identity's attributes
 	// after the change; for an unlink, those the new identity took back
 	// from the identity the record had when it arrived (see Unlink).
@@ -158,9 +119,9 @@ type Event struct {
 
 // snapshot is an identity's state saved in an event that retired one.
 type snapshot struct {
-	Members    []SourceKey `json:"members"`
-	Attributes []string    `json:"attributes,omitempty"`
-	Pinned     []SourceKey `json:"pinned,omitempty"`
+	Members    []vigie.SourceKey `json:"members"`
+	Attributes []string          `json:"attributes,omitempty"`
+	Pinned     []vigie.SourceKey `json:"pinned,omitempty"`
 }
 
 // Review kinds.
@@ -178,17 +139,17 @@ const (
 
 // Review is a pair put to identity-vigilance staff.
 type Review struct {
-	ID       uint64    `json:"id"`
-	Kind     string    `json:"kind"`
-	Created  time.Time `json:"created"`
-	Priority int       `json:"priority"` // 0 potential collision, 1 other
-	Record   SourceKey `json:"record"`   // the record that triggered it
+	ID       uint64          `json:"id"`
+	Kind     string          `json:"kind"`
+	Created  time.Time       `json:"created"`
+	Priority int             `json:"priority"` // 0 potential collision, 1 other
+	Record   vigie.SourceKey `json:"record"`   // the record that triggered it
 	// Identity is the record's identity when the review was opened, and
 	// Candidate the other identity (for an update review, the identity the
 	// record no longer fits, which is the same).
-	Identity  ID        `json:"identity"`
-	Candidate ID        `json:"candidate"`
-	Matched   SourceKey `json:"matched"` // the candidate's member closest to the record
+	Identity  vigie.IdentityID `json:"identity"`
+	Candidate vigie.IdentityID `json:"candidate"`
+	Matched   vigie.SourceKey  `json:"matched"` // the candidate's member closest to the record
 
 	Probability float64 `json:"probability"`
 	Weight      float64 `json:"weight"`
@@ -211,8 +172,8 @@ type Review struct {
 	Order    uint64    `json:"order"`
 
 	// Golden views of both sides, filled in by Reviews at reading time.
-	IdentityGolden  matcher.Record `json:"-"`
-	CandidateGolden matcher.Record `json:"-"`
+	IdentityGolden  vigie.Record `json:"-"`
+	CandidateGolden vigie.Record `json:"-"`
 }
 
 // ReviewField is one compared field of a review's score.

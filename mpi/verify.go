@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 )
 
@@ -25,7 +27,7 @@ func (x *Index) Verify(ctx context.Context) error {
 		}
 	}
 	err := x.view(func(txn *badger.Txn) error {
-		states := map[SourceKey]recordState{}
+		states := map[vigie.SourceKey]recordState{}
 		if err := scan(txn, pRecord, func(key []byte, v []byte) error {
 			var st recordState
 			if err := decode(v, &st); err != nil {
@@ -36,7 +38,7 @@ func (x *Index) Verify(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		idents := map[ID]identity{}
+		idents := map[vigie.IdentityID]identity{}
 		if err := scan(txn, pIdentity, func(_ []byte, v []byte) error {
 			var id identity
 			if err := decode(v, &id); err != nil {
@@ -94,7 +96,7 @@ func (x *Index) Verify(ctx context.Context) error {
 				}
 			}
 		}
-		replay := map[SourceKey]ID{}
+		replay := map[vigie.SourceKey]vigie.IdentityID{}
 		if err := scan(txn, pEvent, func(_ []byte, v []byte) error {
 			var e Event
 			if err := decode(v, &e); err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/matcher"
@@ -41,7 +43,7 @@ func TestWarm(t *testing.T) {
 		hits := 0
 		err := db.View(func(txn *badger.Txn) error {
 			for i := range n {
-				k := SourceKey{"1.2.250.1.1", fmt.Sprintf("P%03d", i)}
+				k := vigie.SourceKey{Authority: "1.2.250.1.1", LocalID: fmt.Sprintf("P%03d", i)}
 				ord, ok := ix.keys.find(k)
 				if !ok {
 					return fmt.Errorf("%s unknown to the mirror", k)

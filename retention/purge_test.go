@@ -9,10 +9,10 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/audit"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc/audit"
 	"vigie/store"
 )
 
@@ -21,7 +21,7 @@ var ctx = context.Background()
 const siteA, siteB = "1.2.250.1.1", "1.2.250.1.2"
 
 // people are distinct made-up persons, by local id.
-var people = map[string]matcher.Record{
+var people = map[string]vigie.Record{
 	"old":   {BirthName: "LAFFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17", Sex: "F", BirthPlace: "33063", PostalCode: "33000"},
 	"moved": {BirthName: "ETCHEVERRY", FirstName: "Ramuntxo", BirthDate: "1950-11-02", Sex: "M", BirthPlace: "64102", PostalCode: "64100"},
 	"exam":  {BirthName: "KERGUELEN", FirstName: "Yannick", BirthDate: "1940-01-09", Sex: "M", BirthPlace: "29019", PostalCode: "29200"},
@@ -34,11 +34,11 @@ type fixture struct {
 	ix    *mpi.Index
 	led   *ledger.Ledger
 	now   time.Time
-	ids   map[string]mpi.ID
+	ids   map[string]vigie.IdentityID
 	trail *audit.Log
 }
 
-func rec(site, local string) matcher.Record {
+func rec(site, local string) vigie.Record {
 	r := people[local]
 	r.Authority, r.LocalID = site, local
 	return r
@@ -60,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{db: db, ids: map[string]mpi.ID{}}
+	f := &fixture{db: db, ids: map[string]vigie.IdentityID{}}
 	f.ix, err = mpi.Open(db, matcher.DefaultModel(), mpi.Options{Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		ev := ledger.CTEvent{UID: sop + ".1", DLP: &q}
 		_, err = f.led.Put(ctx, &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".9", Date: day, Procedure: "TDM", Source: ledger.SourceRDSR,
-			Domain: ledger.DomainCT, Key: ledger.SourceKey{Authority: siteA, LocalID: local}, CT: &ledger.CTDose{DLPTotal: &q, Events: []ledger.CTEvent{ev}}})
+			Domain: ledger.DomainCT, Key: vigie.SourceKey{Authority: siteA, LocalID: local}, CT: &ledger.CTDose{DLPTotal: &q, Events: []ledger.CTEvent{ev}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal("no identity for split")
 	}
 	at("2002-02-01")
-	if _, err := f.ix.Unlink(ctx, mpi.SourceKey{Authority: siteB, LocalID: "split"}, "vigilance", "two persons"); err != nil {
+	if _, err := f.ix.Unlink(ctx, vigie.SourceKey{Authority: siteB, LocalID: "split"}, "vigilance", "two persons"); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.ix.Close(); err != nil { // a purge runs on a store no index holds
@@ -134,8 +134,8 @@ func (f *fixture) verify(t *testing.T) {
 	}
 }
 
-func ids(items []Item) []mpi.ID {
-	var out []mpi.ID
+func ids(items []Item) []vigie.IdentityID {
+	var out []vigie.IdentityID
 	for _, it := range items {
 		out = append(out, it.ID)
 	}
@@ -151,16 +151,16 @@ func TestReportAndPurge(t *testing.T) {
 	}
 	// "split"'s second record went to a new identity of its own, whose
 	// last contact (2002-01-10) is past too.
-	var splitB mpi.ID
+	var splitB vigie.IdentityID
 	f.db.View(func(txn *badger.Txn) error {
 		return mpi.Patients(txn, func(p *mpi.Patient) error {
-			if len(p.Members) == 1 && p.Members[0] == (mpi.SourceKey{Authority: siteB, LocalID: "split"}) {
+			if len(p.Members) == 1 && p.Members[0] == (vigie.SourceKey{Authority: siteB, LocalID: "split"}) {
 				splitB = p.ID
 			}
 			return nil
 		})
 	})
-	want := []mpi.ID{f.ids["old"], f.ids["split"], splitB}
+	want := []vigie.IdentityID{f.ids["old"], f.ids["split"], splitB}
 	if got := ids(rep.Past); !sameIDs(got, want) {
 		t.Fatalf("past their deadline: %v, want %v (old, split and its unlinked record)", got, want)
 	}
@@ -260,7 +260,7 @@ func TestReportAndPurge(t *testing.T) {
 		return nil
 	})
 	// The exam of "exam" (another record, kept) is still there.
-	if e, err := f.led.Exams(ctx, []ledger.SourceKey{{Authority: siteA, LocalID: "exam"}}); err != nil || len(e) != 2 {
+	if e, err := f.led.Exams(ctx, []vigie.SourceKey{{Authority: siteA, LocalID: "exam"}}); err != nil || len(e) != 2 {
 		t.Errorf("the kept patient's exams: %d (%v), want 2", len(e), err)
 	}
 	// Run again: nothing more, every identity already done.
@@ -303,11 +303,11 @@ func TestPurgeKeepsACameBack(t *testing.T) {
 	f.verify(t)
 }
 
-func sameIDs(a, b []mpi.ID) bool {
+func sameIDs(a, b []vigie.IdentityID) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	m := map[mpi.ID]int{}
+	m := map[vigie.IdentityID]int{}
 	for _, x := range a {
 		m[x]++
 	}

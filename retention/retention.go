@@ -13,10 +13,10 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/audit"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/rpc/audit"
 	"vigie/store"
 )
 
@@ -25,7 +25,7 @@ const PurgeOperation = "vigie retention purge"
 
 // Item is one identity of a report: its id and dates, never a name.
 type Item struct {
-	ID          mpi.ID
+	ID          vigie.IdentityID
 	LastContact time.Time
 	Deadline    Deadline
 	Records     int
@@ -62,18 +62,18 @@ func Build(db *badger.DB, asOf time.Time) (*Report, error) {
 
 // build computes the report in txn, and returns the patients past their
 // deadline and not held, by id.
-func build(txn *badger.Txn, asOf time.Time) (*Report, map[mpi.ID]*mpi.Patient, error) {
+func build(txn *badger.Txn, asOf time.Time) (*Report, map[vigie.IdentityID]*mpi.Patient, error) {
 	asOf = day(asOf)
 	exams, err := ledger.LastExams(txn)
 	if err != nil {
 		return nil, nil, err
 	}
 	r := &Report{AsOf: asOf}
-	past := map[mpi.ID]*mpi.Patient{}
+	past := map[vigie.IdentityID]*mpi.Patient{}
 	err = mpi.Patients(txn, func(p *mpi.Patient) error {
 		r.Identities++
 		it := Item{ID: p.ID, Records: len(p.Members), Held: p.Held}
-		it.LastContact, _ = lastContact(p, func(k ledger.SourceKey) (time.Time, error) {
+		it.LastContact, _ = lastContact(p, func(k vigie.SourceKey) (time.Time, error) {
 			e := exams[k]
 			it.Exams += e.N
 			return e.Last, nil
@@ -101,10 +101,10 @@ func build(txn *badger.Txn, asOf time.Time) (*Report, map[mpi.ID]*mpi.Patient, e
 // of its records' updates and of their exams, lastExam giving a record's
 // latest exam. The report and the purge's second reading both use it, so
 // that they apply the rule to the same date.
-func lastContact(p *mpi.Patient, lastExam func(ledger.SourceKey) (time.Time, error)) (time.Time, error) {
+func lastContact(p *mpi.Patient, lastExam func(vigie.SourceKey) (time.Time, error)) (time.Time, error) {
 	last := p.LastUpdate
 	for _, k := range p.Members {
-		e, err := lastExam(ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID})
+		e, err := lastExam(vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID})
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -154,7 +154,7 @@ type PurgeOptions struct {
 	Log *slog.Logger
 	// Purged, when set, is called after each identity's purge committed
 	// (tests: a crash between two identities).
-	Purged func(id mpi.ID)
+	Purged func(id vigie.IdentityID)
 }
 
 // PurgeResult says what a purge did.
@@ -165,7 +165,7 @@ type PurgeResult struct {
 	Before  int  // identities of the run purged by an earlier call
 	// Kept are identities of the run left in place: no longer past their
 	// deadline (a contact since the report) or held since.
-	Kept   []mpi.ID
+	Kept   []vigie.IdentityID
 	Counts mpi.PurgeCounts // removed by this call
 }
 
@@ -212,8 +212,8 @@ func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, err
 		return res, vigie.Invalid("confirm", "the token is of a report as of %s, a day still to come: a purge removes only what is past its deadline today or before", asOf.Format(time.DateOnly))
 	}
 	var rep *Report
-	var past map[mpi.ID]*mpi.Patient
-	var alerts map[ledger.SourceKey][]string
+	var past map[vigie.IdentityID]*mpi.Patient
+	var alerts map[vigie.SourceKey][]string
 	var run mpi.PurgeRun
 	found := false
 	err = db.View(func(txn *badger.Txn) error {
@@ -309,14 +309,14 @@ var errRecent = errors.New("a contact since the report")
 
 // purgeOne removes one identity in one transaction, after reading its
 // dates again there.
-func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[ledger.SourceKey][]string, asOf, now time.Time, actor, run string) (mpi.Tombstone, error) {
+func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string, asOf, now time.Time, actor, run string) (mpi.Tombstone, error) {
 	var t mpi.Tombstone
 	err := store.Update(db, func(txn *badger.Txn) error {
 		cur, err := mpi.PatientIn(txn, p.ID)
 		if err != nil {
 			return err
 		}
-		last, err := lastContact(cur, func(k ledger.SourceKey) (time.Time, error) { return ledger.LastExamIn(txn, k) })
+		last, err := lastContact(cur, func(k vigie.SourceKey) (time.Time, error) { return ledger.LastExamIn(txn, k) })
 		if err != nil {
 			return err
 		}
@@ -327,7 +327,7 @@ func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[ledger.SourceKey][]strin
 		cur.Retired, cur.Reviews = p.Retired, p.Reviews
 		t = mpi.Tombstone{Purged: now, Actor: mpi.Actor(actor), Run: run, Rule: d.Rule}
 		for _, k := range cur.Members {
-			lk := ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}
+			lk := vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID}
 			n, err := ledger.PurgeRecordIn(txn, lk)
 			if err != nil {
 				return err

@@ -33,7 +33,7 @@ type Facts struct {
 	// none known is read as a newborn at the last contact.
 	Births []string
 	// Death is the date of death, zero when unknown. The identity feeds
-	// carry none yet (matcher.Record has no such field): the rule takes
+	// carry none yet (vigie.Record has no such field): the rule takes
 	// it for when they do.
 	Death time.Time
 }

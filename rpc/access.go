@@ -9,9 +9,8 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie"
-	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
+	"vigie/audit"
+	"vigie/auth"
 )
 
 // Gate decides whether the caller may read or change one patient, and on
@@ -55,14 +54,14 @@ func (g *Gate) internal(_ context.Context, what string, err error) error {
 	return fmt.Errorf("access check %s: %w", what, err)
 }
 
-func anyMember(ident *mpi.Identity, ok func(string) bool) bool {
-	return slices.ContainsFunc(ident.Members, func(m mpi.SourceKey) bool { return ok(m.Authority) })
+func anyMember(ident *vigie.Identity, ok func(string) bool) bool {
+	return slices.ContainsFunc(ident.Members, func(m vigie.SourceKey) bool { return ok(m.Authority) })
 }
 
 // Patient checks the caller's access to ident (the live identity behind
 // the id asked for) and records the basis in the call's audit entry.
 // Callers return its error through ConnectError.
-func (g *Gate) Patient(ctx context.Context, ident *mpi.Identity, asked mpi.ID) (auth.Basis, error) {
+func (g *Gate) Patient(ctx context.Context, ident *vigie.Identity, asked vigie.IdentityID) (auth.Basis, error) {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok || ident == nil {
 		return "", denied("", "no authenticated principal")
@@ -105,7 +104,7 @@ func (g *Gate) Patient(ctx context.Context, ident *mpi.Identity, asked mpi.ID) (
 }
 
 // clinician finds a clinician's basis to read ident.
-func (g *Gate) clinician(ctx context.Context, p *auth.Principal, ident *mpi.Identity, asked mpi.ID) (auth.Basis, string, error) {
+func (g *Gate) clinician(ctx context.Context, p *auth.Principal, ident *vigie.Identity, asked vigie.IdentityID) (auth.Basis, string, error) {
 	if anyMember(ident, p.HasSite) {
 		return auth.BasisSite, "", nil
 	}
@@ -159,7 +158,7 @@ func (g *Gate) clinician(ctx context.Context, p *auth.Principal, ident *mpi.Iden
 // has a basis to see ident in full in a search answer: site for a
 // clinician, its sites for vigilance, every identity for regional
 // vigilance. A code in X-Access-Code counts for the identity it is for.
-func (g *Gate) Seen(ctx context.Context, p *auth.Principal, ident *mpi.Identity) (bool, error) {
+func (g *Gate) Seen(ctx context.Context, p *auth.Principal, ident *vigie.Identity) (bool, error) {
 	switch p.Role {
 	case auth.RoleRegionalVigilance:
 		return true, nil

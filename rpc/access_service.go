@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"vigie"
+	"vigie/auth"
 	"vigie/mpi"
-	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )
@@ -30,26 +30,26 @@ const maxBreakGlassList = 5000
 // codeHolder checks that the caller may make or revoke codes of the
 // identity: vigilance within its scope, or a clinician of a site where
 // the patient has a record (a code or break the glass is not enough).
-func (s *AccessService) codeHolder(ctx context.Context, v string) (mpi.Identity, error) {
+func (s *AccessService) codeHolder(ctx context.Context, v string) (vigie.Identity, error) {
 	id, err := parseID("identity_id", v)
 	if err != nil {
-		return mpi.Identity{}, err
+		return vigie.Identity{}, err
 	}
 	ident, err := s.Index.Get(ctx, id)
 	if err != nil {
-		return mpi.Identity{}, err
+		return vigie.Identity{}, err
 	}
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return mpi.Identity{}, denied("", "no authenticated principal")
+		return vigie.Identity{}, denied("", "no authenticated principal")
 	}
 	if p.Role == auth.RoleClinician && !hidden(ident.Attributes) && !anyMember(&ident, p.HasSite) {
-		return mpi.Identity{}, denied(accessBasisField, "access codes are made by the staff of a site where the patient has a record, or by identity vigilance")
+		return vigie.Identity{}, denied(accessBasisField, "access codes are made by the staff of a site where the patient has a record, or by identity vigilance")
 	}
 	// Without the headers of a code or break the glass: the gate finds
 	// the site (or vigilance) basis only.
 	if _, err := s.Gate.Patient(withoutBasisHeaders(ctx), &ident, id); err != nil {
-		return mpi.Identity{}, err
+		return vigie.Identity{}, err
 	}
 	return ident, nil
 }

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"vigie/auth"
 	"vigie/ledger"
-	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/sites"
@@ -174,7 +176,7 @@ func TestListExamsByRecordFailsClosed(t *testing.T) {
 	f := newServerFixture(t)
 	ctx := t.Context()
 	ex := &ledger.Exam{SOPInstanceUID: "1.2.3.4.5", Date: "2024-03-01", Domain: ledger.DomainCT, Source: ledger.SourceHeader,
-		Key: ledger.SourceKey{Authority: siteB, LocalID: "ORPHAN"}}
+		Key: vigie.SourceKey{Authority: siteB, LocalID: "ORPHAN"}}
 	if _, err := f.ledger.Put(ctx, ex); err != nil {
 		t.Fatal(err)
 	}

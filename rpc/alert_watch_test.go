@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"vigie/dosimetry"
 	"vigie/internal/sharedtest"
-	"vigie/ledger"
 	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
@@ -99,7 +100,7 @@ func TestTwoPatientsShareOneStudyUID(t *testing.T) {
 		local string
 		mbq   float64
 	}{{"PAT-A", 221.596}, {"PAT-B", 394}} {
-		h, err := f.ledger.History(ctx, []ledger.SourceKey{{Authority: siteA, LocalID: c.local}})
+		h, err := f.ledger.History(ctx, []vigie.SourceKey{{Authority: siteA, LocalID: c.local}})
 		if err != nil || len(h.NM) != 1 || h.NM[0].ActivityMBq < c.mbq-0.01 || h.NM[0].ActivityMBq > c.mbq+0.01 {
 			t.Errorf("%s: NM %+v %v, want one row of %v MBq", c.local, h, err, c.mbq)
 		}
@@ -122,7 +123,7 @@ func TestTwoPatientsShareOneStudyUID(t *testing.T) {
 	}
 	// Idempotent: the study evaluated again raises nothing new.
 	for _, k := range []string{"PAT-A", "PAT-B"} {
-		if n, err := w.Evaluate(ctx, ledger.SourceKey{Authority: siteA, LocalID: k}, study); err != nil || n != 0 {
+		if n, err := w.Evaluate(ctx, vigie.SourceKey{Authority: siteA, LocalID: k}, study); err != nil || n != 0 {
 			t.Errorf("evaluated again for %s: %d new alerts, %v; want none", k, n, err)
 		}
 	}
@@ -161,7 +162,7 @@ func BenchmarkAlertDelay(b *testing.B) {
 	w := f.watched(b, cfg)
 	var mu sync.Mutex
 	raisedAt := map[string]time.Time{}
-	w.Raised = func(k ledger.SourceKey, _ string, n int) {
+	w.Raised = func(k vigie.SourceKey, _ string, n int) {
 		if n > 0 {
 			mu.Lock()
 			raisedAt[k.LocalID] = time.Now()
@@ -280,7 +281,7 @@ func TestDeclaredPregnancyRaisesFoetalAlert(t *testing.T) {
 		}
 		f.submitFile(t, "pacs-a", "ct", withTags(t, ct, map[tag.Tag]string{tag.PatientID: c.patient, tag.IssuerOfPatientID: siteA}))
 		w.Wait()
-		as, err := f.alerts.List(ctx, dosimetry.AlertFilter{Kind: dosimetry.AlertFoetalDose, Key: ledger.SourceKey{Authority: siteA, LocalID: c.patient}})
+		as, err := f.alerts.List(ctx, dosimetry.AlertFilter{Kind: dosimetry.AlertFoetalDose, Key: vigie.SourceKey{Authority: siteA, LocalID: c.patient}})
 		if err != nil {
 			t.Fatal(err)
 		}

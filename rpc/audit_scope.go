@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"vigie"
+	"vigie/auth"
 	"vigie/mpi"
-	"vigie/rpc/auth"
 )
 
 // identityInSites is admin.Service.InSites on the patient index: whether
@@ -14,7 +14,7 @@ import (
 // identity that does not exist, is out of scope; any other error refuses.
 func identityInSites(ix *mpi.Index) func(ctx context.Context, p *auth.Principal, identity string) (bool, error) {
 	return func(ctx context.Context, p *auth.Principal, identity string) (bool, error) {
-		id, err := mpi.ParseID(identity)
+		id, err := vigie.ParseIdentityID(identity)
 		if err != nil {
 			return false, nil
 		}

@@ -6,7 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
 

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
 	"vigie/internal/door"
-	"vigie/matcher"
 	"vigie/mpi"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -32,11 +33,11 @@ func TestInvalidUTF8RecordDoesNotFailAnswers(t *testing.T) {
 	f := newServerFixture(t)
 	ctx := context.Background()
 	door.WithoutDoor(t)
-	bad := matcher.Record{Authority: siteA, LocalID: "L1", BirthName: "MULLER", FirstNames: "J\xe9r\xf4me", FirstName: "J\xe9r\xf4me",
+	bad := vigie.Record{Authority: siteA, LocalID: "L1", BirthName: "MULLER", FirstNames: "J\xe9r\xf4me", FirstName: "J\xe9r\xf4me",
 		BirthDate: "1960-02-03", Sex: "M", City: "Orl\xe9ans"}
-	good := matcher.Record{Authority: siteA, LocalID: "L2", BirthName: "MULLER", FirstNames: "ANNE", BirthDate: "1971-05-06", Sex: "F"}
-	var badID mpi.ID
-	for i, r := range []matcher.Record{bad, good} {
+	good := vigie.Record{Authority: siteA, LocalID: "L2", BirthName: "MULLER", FirstNames: "ANNE", BirthDate: "1971-05-06", Sex: "F"}
+	var badID vigie.IdentityID
+	for i, r := range []vigie.Record{bad, good} {
 		res, err := f.index.Resolve(ctx, r, mpi.System)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +124,7 @@ func TestMetricsNeedToken(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	f := newServerFixture(t)
 	ctx := context.Background()
-	if _, err := f.index.Resolve(ctx, matcher.Record{Authority: siteA, LocalID: "R1", BirthName: "DURAND", FirstNames: "PAUL", BirthDate: "1950-01-02", Sex: "M"}, mpi.System); err != nil {
+	if _, err := f.index.Resolve(ctx, vigie.Record{Authority: siteA, LocalID: "R1", BirthName: "DURAND", FirstNames: "PAUL", BirthDate: "1950-01-02", Sex: "M"}, mpi.System); err != nil {
 		t.Fatal(err)
 	}
 	sx, err := search.Open("", f.index.Model(), search.Options{})

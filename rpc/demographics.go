@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"vigie"
-	"vigie/ledger"
 	"vigie/mpi"
 )
 
@@ -20,7 +19,7 @@ import (
 type MPIDemographics struct {
 	ctx   context.Context
 	index *mpi.Index
-	memo  map[ledger.SourceKey]demographic
+	memo  map[vigie.SourceKey]demographic
 	err   error
 }
 
@@ -33,19 +32,19 @@ type demographic struct {
 
 // NewMPIDemographics returns the lookups of one run over ix.
 func NewMPIDemographics(ctx context.Context, ix *mpi.Index) *MPIDemographics {
-	return &MPIDemographics{ctx: ctx, index: ix, memo: map[ledger.SourceKey]demographic{}}
+	return &MPIDemographics{ctx: ctx, index: ix, memo: map[vigie.SourceKey]demographic{}}
 }
 
 // Err is the first lookup failure other than an unknown record; the
 // records concerned were taken as of unknown sex and age.
 func (d *MPIDemographics) Err() error { return d.err }
 
-func (d *MPIDemographics) lookup(k ledger.SourceKey) demographic {
+func (d *MPIDemographics) lookup(k vigie.SourceKey) demographic {
 	if v, ok := d.memo[k]; ok {
 		return v
 	}
 	var v demographic
-	latest, err := d.index.Latest(d.ctx, mpi.SourceKey(k))
+	latest, err := d.index.Latest(d.ctx, vigie.SourceKey(k))
 	switch {
 	case vigie.ErrorCode(err) == vigie.ENOTFOUND:
 	case err != nil:
@@ -68,10 +67,10 @@ func (d *MPIDemographics) lookup(k ledger.SourceKey) demographic {
 }
 
 // Sex is dosimetry.Evaluator.Sex: "M", "F" or "" when unknown.
-func (d *MPIDemographics) Sex(k ledger.SourceKey) string { return d.lookup(k).sex }
+func (d *MPIDemographics) Sex(k vigie.SourceKey) string { return d.lookup(k).sex }
 
 // Age is dosimetry.Evaluator.Age and Scanner.Age: years on the exam date.
-func (d *MPIDemographics) Age(k ledger.SourceKey, date string) (float64, bool) {
+func (d *MPIDemographics) Age(k vigie.SourceKey, date string) (float64, bool) {
 	b := d.lookup(k).birth
 	on, err := time.Parse("2006-01-02", date)
 	if b.IsZero() || err != nil || on.Before(b) {

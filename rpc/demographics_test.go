@@ -4,7 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"vigie/ledger"
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
@@ -23,7 +24,7 @@ func TestMPIDemographics(t *testing.T) {
 	}
 	defer ix.Close()
 	ctx := context.Background()
-	for _, r := range []matcher.Record{
+	for _, r := range []vigie.Record{
 		{Authority: siteA, LocalID: "H1", BirthName: "LAGARDE", FirstName: "PIERRE", BirthDate: "1980-06-15", Sex: "H"},
 		{Authority: siteA, LocalID: "F1", BirthName: "LAGARDE", FirstName: "ANNE", BirthDate: "2015-03-01", Sex: "2"},
 		{Authority: siteA, LocalID: "U1", BirthName: "LAGARDE", FirstName: "CAMILLE", BirthDate: "1990", Sex: "U"},
@@ -46,7 +47,7 @@ func TestMPIDemographics(t *testing.T) {
 		{"NOPE", "2025-01-01", "", -1},
 	}
 	for _, tc := range tests {
-		k := ledger.SourceKey{Authority: siteA, LocalID: tc.local}
+		k := vigie.SourceKey{Authority: siteA, LocalID: tc.local}
 		if got := d.Sex(k); got != tc.sex {
 			t.Errorf("%s: sex %q, want %q", tc.local, got, tc.sex)
 		}

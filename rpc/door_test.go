@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	"vigie/matcher"
 	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
@@ -72,7 +73,7 @@ func errString(err error) string {
 // TestRecordToProtoInvalidUTF8: a record stored before the door refused
 // invalid UTF-8 no longer makes every answer holding it fail.
 func TestRecordToProtoInvalidUTF8(t *testing.T) {
-	m := rpc.RecordToProto(matcher.Record{Authority: "1.2", LocalID: "1", BirthName: "M\xdcLLER", Attributes: []string{"D\xffOUT"}})
+	m := rpc.RecordToProto(vigie.Record{Authority: "1.2", LocalID: "1", BirthName: "M\xdcLLER", Attributes: []string{"D\xffOUT"}})
 	if _, err := proto.Marshal(m); err != nil {
 		t.Fatal(err)
 	}

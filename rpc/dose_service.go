@@ -14,11 +14,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"vigie"
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/sites"
@@ -125,30 +125,30 @@ func page(size int32, token string) (int, int, error) {
 // site, code or break the glass; vigilance's sites): all of them, except
 // for a physicist, who reads the records of its own sites only.
 // restricted says that some were left out.
-func (s *DoseService) members(ctx context.Context, field, v string) (mpi.Identity, []ledger.SourceKey, bool, error) {
+func (s *DoseService) members(ctx context.Context, field, v string) (vigie.Identity, []vigie.SourceKey, bool, error) {
 	id, err := parseID(field, v)
 	if err != nil {
-		return mpi.Identity{}, nil, false, err
+		return vigie.Identity{}, nil, false, err
 	}
 	ident, err := s.Index.Get(ctx, id)
 	if err != nil {
-		return mpi.Identity{}, nil, false, err
+		return vigie.Identity{}, nil, false, err
 	}
 	if _, err := s.gate().Patient(ctx, &ident, id); err != nil {
-		return mpi.Identity{}, nil, false, err
+		return vigie.Identity{}, nil, false, err
 	}
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
-		return mpi.Identity{}, nil, false, denied("", "no authenticated principal")
+		return vigie.Identity{}, nil, false, denied("", "no authenticated principal")
 	}
-	var keys []ledger.SourceKey
+	var keys []vigie.SourceKey
 	restricted := false
 	for _, m := range ident.Members {
 		if p.Role == auth.RolePhysicist && !p.HasSite(m.Authority) {
 			restricted = true
 			continue
 		}
-		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+		keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
 	}
 	audit.Touch(ctx, ident.ID.String())
 	if ident.ID != id {
@@ -199,7 +199,7 @@ func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[v
 	if restricted {
 		out.Warnings = append(out.Warnings, "Seuls les examens des établissements de l'appelant sont montrés.")
 	}
-	if slices.Contains(ident.Attributes, "DOUT") || slices.Contains(ident.Attributes, "COLP") {
+	if slices.Contains(ident.Attributes, vigie.AttrDoubtful) || slices.Contains(ident.Attributes, vigie.AttrPotentialColl) {
 		out.Warnings = append(out.Warnings, "L'identité est douteuse ou en collision potentielle : l'historique peut mêler ou omettre des examens.")
 	}
 	// Rows come newest first; the totals are those of the rows shown.
@@ -346,7 +346,7 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 		return nil, ConnectError(denied("", "no authenticated principal"))
 	}
 	var entries []ledger.Entry
-	identityOf := map[ledger.SourceKey]string{}
+	identityOf := map[vigie.SourceKey]string{}
 	switch {
 	case m.GetIdentityId() != "":
 		ident, keys, _, err := s.members(ctx, "identity_id", m.GetIdentityId())
@@ -384,10 +384,10 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 		if p.Role == auth.RolePhysicist && !p.HasSite(k.Authority) {
 			return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k))
 		}
-		identityOf[ledger.SourceKey(k)] = id.String()
+		identityOf[vigie.SourceKey(k)] = id.String()
 		audit.Touch(ctx, id.String())
 		audit.TouchRecord(ctx, k.Authority, k.LocalID)
-		if entries, err = s.Ledger.Exams(ctx, []ledger.SourceKey{ledger.SourceKey(k)}); err != nil {
+		if entries, err = s.Ledger.Exams(ctx, []vigie.SourceKey{vigie.SourceKey(k)}); err != nil {
 			return nil, ConnectError(err)
 		}
 	case m.GetSite() != "":
@@ -702,7 +702,7 @@ func safeName(s string) string {
 type MPIIdentities struct{ Index *mpi.Index }
 
 // IdentityOf implements dosimetry.Identities.
-func (a MPIIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (string, error) {
+func (a MPIIdentities) IdentityOf(ctx context.Context, k vigie.SourceKey) (string, error) {
 	id, err := a.Index.IdentityOf(ctx, k.Authority, k.LocalID)
 	if err != nil {
 		return "", err
@@ -711,8 +711,8 @@ func (a MPIIdentities) IdentityOf(ctx context.Context, k ledger.SourceKey) (stri
 }
 
 // Members implements dosimetry.Identities.
-func (a MPIIdentities) Members(ctx context.Context, identity string) ([]ledger.SourceKey, error) {
-	id, err := mpi.ParseID(identity)
+func (a MPIIdentities) Members(ctx context.Context, identity string) ([]vigie.SourceKey, error) {
+	id, err := vigie.ParseIdentityID(identity)
 	if err != nil {
 		return nil, err
 	}
@@ -720,9 +720,9 @@ func (a MPIIdentities) Members(ctx context.Context, identity string) ([]ledger.S
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ledger.SourceKey, len(ks))
+	out := make([]vigie.SourceKey, len(ks))
 	for i, k := range ks {
-		out[i] = ledger.SourceKey(k)
+		out[i] = vigie.SourceKey(k)
 	}
 	return out, nil
 }

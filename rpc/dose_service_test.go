@@ -4,10 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
 	"vigie/dosimetry"
-	"vigie/ledger"
 	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
@@ -128,9 +129,9 @@ func TestDoseServiceAlertsAndNRD(t *testing.T) {
 	ctx := context.Background()
 	a := f.submit(t, "pacs-a", ctRDSR, siteA)
 	_, err := f.alerts.RaiseAll(ctx, []dosimetry.Alert{
-		{ID: "alert-a", Kind: dosimetry.AlertCTDIvol, Site: siteA, Key: ledger.SourceKey{Authority: siteA, LocalID: a.GetRecord().GetLocalId()},
+		{ID: "alert-a", Kind: dosimetry.AlertCTDIvol, Site: siteA, Key: vigie.SourceKey{Authority: siteA, LocalID: a.GetRecord().GetLocalId()},
 			SOP: a.GetSopInstanceUid(), Date: "2013-03-13", Indicator: "ctdivol", Value: 90, Threshold: 50, Unit: "mGy", Message: "CTDIvol 90 mGy"},
-		{ID: "alert-b", Kind: dosimetry.AlertDAP, Site: siteB, Key: ledger.SourceKey{Authority: siteB, LocalID: "X1"},
+		{ID: "alert-b", Kind: dosimetry.AlertDAP, Site: siteB, Key: vigie.SourceKey{Authority: siteB, LocalID: "X1"},
 			SOP: "1.2.3", Date: "2013-03-14", Indicator: "pds", Value: 600, Threshold: 500, Unit: "Gy.cm2", Message: "PDS 600 Gy.cm2"},
 	})
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"vigie"
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
@@ -26,7 +26,7 @@ import (
 
 // IdentityService serves vigie.v1.IdentityService over the patient index and
 // its search index. Authentication, authorisation and the audit entry of
-// every call are the interceptor's (rpc/auth); the handlers name the
+// every call are the interceptor's (auth); the handlers name the
 // identities and records they read or change for that entry, and hide what
 // the caller's role must not see.
 type IdentityService struct {
@@ -53,7 +53,7 @@ func (s *IdentityService) gate() *Gate {
 // inScope checks, before a correction, that the caller may act on every
 // identity given (vigilance: those holding a record of its sites). Any
 // failure to read an identity refuses the call.
-func (s *IdentityService) inScope(ctx context.Context, ids ...mpi.ID) error {
+func (s *IdentityService) inScope(ctx context.Context, ids ...vigie.IdentityID) error {
 	p, ok := auth.PrincipalFrom(ctx)
 	if !ok {
 		return denied("", "no authenticated principal")
@@ -106,7 +106,7 @@ func actor(ctx context.Context) mpi.Actor {
 
 func hidden(attrs []string) bool {
 	for _, a := range attrs {
-		if slices.Contains(search.HiddenAttributes, a) {
+		if slices.Contains(vigie.HiddenAttributes, a) {
 			return true
 		}
 	}
@@ -125,8 +125,8 @@ func (s *IdentityService) sync(ctx context.Context) {
 	}
 }
 
-func parseID(field, v string) (mpi.ID, error) {
-	id, err := mpi.ParseID(v)
+func parseID(field, v string) (vigie.IdentityID, error) {
+	id, err := vigie.ParseIdentityID(v)
 	if err != nil {
 		return 0, vigie.Invalid(field, "%q is not an identity id", v)
 	}
@@ -240,7 +240,7 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	for _, m := range ident.Members {
 		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
 		audit.TouchRecord(ctx, m.Authority, m.LocalID)
-		rec := matcher.Record{Authority: m.Authority, LocalID: m.LocalID}
+		rec := vigie.Record{Authority: m.Authority, LocalID: m.LocalID}
 		if v, err := s.Index.Latest(ctx, m); err == nil {
 			rec = v.Record
 		}
@@ -290,16 +290,16 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 		out.Partial, out.Notice = true, catchingUpNotice
 	}
 	for _, h := range hits {
-		id, err := mpi.ParseID(h.ID)
+		id, err := vigie.ParseIdentityID(h.ID)
 		if err != nil {
 			return nil, ConnectError(s.gate().internal(ctx, "search hit id", err))
 		}
-		ident := mpi.Identity{ID: id, Attributes: h.Golden.Attributes}
+		ident := vigie.Identity{ID: id, Attributes: h.Golden.Attributes}
 		for _, src := range h.Sources {
-			ident.Members = append(ident.Members, mpi.SourceKey{Authority: src.Authority, LocalID: src.LocalID})
+			ident.Members = append(ident.Members, vigie.SourceKey{Authority: src.Authority, LocalID: src.LocalID})
 		}
 		if h.Hidden || hidden(h.Golden.Attributes) {
-			ident.Attributes = append(slices.Clone(ident.Attributes), search.HiddenAttributes[0])
+			ident.Attributes = append(slices.Clone(ident.Attributes), vigie.HiddenAttributes[0])
 		}
 		seen, err := s.gate().Seen(ctx, p, &ident)
 		if err != nil {
@@ -361,7 +361,7 @@ func (s *IdentityService) siteNames(ctx context.Context) (sites.Names, error) {
 // INS, source records).
 func restrictedResult(h *search.Hit, names sites.Names) *vigiev1.SearchResult {
 	g := &h.Golden
-	golden := RecordToProto(matcher.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
+	golden := RecordToProto(vigie.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
 		FirstName: g.FirstName, Sex: g.Sex})
 	r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
 		Golden: golden, Restricted: true}
@@ -432,7 +432,7 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	}
 	for i := range reviews {
 		r := &reviews[i]
-		rec := matcher.Record{Authority: r.Record.Authority, LocalID: r.Record.LocalID}
+		rec := vigie.Record{Authority: r.Record.Authority, LocalID: r.Record.LocalID}
 		if v, err := s.Index.Latest(ctx, r.Record); err == nil {
 			rec = v.Record
 		}
@@ -553,7 +553,7 @@ func (s *IdentityService) reviewVisible(ctx context.Context, p *auth.Principal, 
 	if p.HasSite(r.Record.Authority) {
 		return true, nil
 	}
-	for _, id := range []mpi.ID{r.Identity, r.Candidate} {
+	for _, id := range []vigie.IdentityID{r.Identity, r.Candidate} {
 		ident, err := s.Index.Get(ctx, id)
 		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
 			continue
@@ -789,16 +789,16 @@ func (s *IdentityService) event(ctx context.Context, seq uint64, kind, reason st
 	return &vigiev1.IdentityEvent{Id: strconv.FormatUint(seq, 10), Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: kind, Reason: reason}
 }
 
-func sourceKey(field string, k *vigiev1.SourceKey) (mpi.SourceKey, error) {
+func sourceKey(field string, k *vigiev1.SourceKey) (vigie.SourceKey, error) {
 	if k == nil || strings.TrimSpace(k.GetAuthority()) == "" || strings.TrimSpace(k.GetLocalId()) == "" {
-		return mpi.SourceKey{}, vigie.Invalid(field, "both authority and local_id are required")
+		return vigie.SourceKey{}, vigie.Invalid(field, "both authority and local_id are required")
 	}
-	return mpi.SourceKey{Authority: k.GetAuthority(), LocalID: k.GetLocalId()}, nil
+	return vigie.SourceKey{Authority: k.GetAuthority(), LocalID: k.GetLocalId()}, nil
 }
 
 // RecordFromProto converts a source record message.
-func RecordFromProto(r *vigiev1.SourceRecord) matcher.Record {
-	return matcher.Record{Authority: r.GetAuthority(), LocalID: r.GetLocalId(), INS: r.GetIns(), INSOID: r.GetInsOid(),
+func RecordFromProto(r *vigiev1.SourceRecord) vigie.Record {
+	return vigie.Record{Authority: r.GetAuthority(), LocalID: r.GetLocalId(), INS: r.GetIns(), INSOID: r.GetInsOid(),
 		Status: r.GetStatus(), BirthName: r.GetBirthName(), UsedName: r.GetUsedName(), FirstNames: r.GetFirstNames(),
 		FirstName: r.GetFirstName(), BirthDate: r.GetBirthDate(), Sex: r.GetSex(), BirthPlace: r.GetBirthPlace(),
 		PostalCode: r.GetPostalCode(), City: r.GetCity(), Address: r.GetAddress(), Phone: r.GetPhone(),
@@ -809,14 +809,14 @@ func RecordFromProto(r *vigiev1.SourceRecord) matcher.Record {
 // the door refused invalid UTF-8 (issue 26) may hold some: protobuf cannot
 // carry it, and every answer holding the record failed; such bytes are
 // shown as U+FFFD instead.
-func RecordToProto(r matcher.Record) *vigiev1.SourceRecord {
+func RecordToProto(r vigie.Record) *vigiev1.SourceRecord {
 	m, _ := recordToProto(r)
 	return m
 }
 
 // recordToProto is RecordToProto, also returning the number of strings it
 // repaired: the answers holding the record flag it with textNotice.
-func recordToProto(r matcher.Record) (*vigiev1.SourceRecord, int) {
+func recordToProto(r vigie.Record) (*vigiev1.SourceRecord, int) {
 	bad := 0
 	v := func(s string) string {
 		if utf8.ValidString(s) {
@@ -874,8 +874,8 @@ func EventToProto(e *mpi.Event) *vigiev1.IdentityEvent {
 	}
 	out := &vigiev1.IdentityEvent{Id: strconv.FormatUint(e.Seq, 10), Time: timestamppb.New(e.Time), Actor: string(e.Actor),
 		Kind: kind, Reason: e.Reason, Score: e.Probability}
-	seen := map[mpi.SourceKey]bool{}
-	addRec := func(k mpi.SourceKey) {
+	seen := map[vigie.SourceKey]bool{}
+	addRec := func(k vigie.SourceKey) {
 		if k.Authority != "" && !seen[k] {
 			seen[k] = true
 			out.Records = append(out.Records, &vigiev1.SourceKey{Authority: k.Authority, LocalId: k.LocalID})

@@ -7,11 +7,12 @@ import (
 	"slices"
 	"testing"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
-	"vigie/matcher"
+	"vigie/auth"
 	"vigie/mpi"
-	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )
@@ -184,11 +185,11 @@ func TestDecideReviewAnswersItsOwnEvents(t *testing.T) {
 		t.Fatalf("fixture: decision %v, want a review", res.Msg.GetDecision())
 	}
 	// Other identities that vigilance staff merge meanwhile.
-	var pairs [][2]mpi.ID
+	var pairs [][2]vigie.IdentityID
 	for i := range 40 {
-		var ids [2]mpi.ID
+		var ids [2]vigie.IdentityID
 		for j := range 2 {
-			r, err := f.index.Resolve(ctx, matcher.Record{Authority: site, LocalID: fmt.Sprintf("M%d-%d", i, j), BirthName: fmt.Sprintf("NOM%c%c", 'A'+i%26, 'A'+j), FirstName: []string{"PAUL", "MARC"}[j], BirthDate: fmt.Sprintf("19%02d-01-01", 20+i), Sex: "M"}, mpi.System)
+			r, err := f.index.Resolve(ctx, vigie.Record{Authority: site, LocalID: fmt.Sprintf("M%d-%d", i, j), BirthName: fmt.Sprintf("NOM%c%c", 'A'+i%26, 'A'+j), FirstName: []string{"PAUL", "MARC"}[j], BirthDate: fmt.Sprintf("19%02d-01-01", 20+i), Sex: "M"}, mpi.System)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +248,7 @@ func TestSetAttributesConcurrent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for round := range 8 {
-				r, err := f.index.Resolve(ctx, matcher.Record{Authority: siteA, LocalID: fmt.Sprintf("%s-%d", tc.name, round), BirthName: fmt.Sprintf("ATTR%c%c", 'A'+len(tc.calls), 'A'+round),
+				r, err := f.index.Resolve(ctx, vigie.Record{Authority: siteA, LocalID: fmt.Sprintf("%s-%d", tc.name, round), BirthName: fmt.Sprintf("ATTR%c%c", 'A'+len(tc.calls), 'A'+round),
 					FirstName: "LUCIE", BirthDate: fmt.Sprintf("19%02d-04-0%d", 40+len(tc.calls), 1+round), Sex: "F"}, mpi.System)
 				if err != nil {
 					t.Fatal(err)

@@ -11,12 +11,11 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie"
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/ingest"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )
@@ -34,7 +33,7 @@ type MPIResolver struct {
 }
 
 // Resolve implements ingest.Resolver.
-func (r MPIResolver) Resolve(ctx context.Context, rec matcher.Record) (string, error) {
+func (r MPIResolver) Resolve(ctx context.Context, rec vigie.Record) (string, error) {
 	res, err := r.Index.Resolve(ctx, rec, actor(ctx))
 	if err != nil {
 		return "", err

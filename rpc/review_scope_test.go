@@ -6,9 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
-	"vigie/matcher"
 	"vigie/mpi"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
@@ -32,8 +33,8 @@ func reviewPair(t *testing.T, f *serverFixture, x, y, name, first, order string)
 	t.Helper()
 	ctx := t.Context()
 	ins := insOf("2510233123" + order)
-	a := matcher.Record{Authority: x, LocalID: name + "-X", BirthName: name, FirstName: first + "E", BirthDate: "1951-02-" + order[1:], Sex: "F", INS: ins}
-	b := matcher.Record{Authority: y, LocalID: name + "-Y", BirthName: name, FirstName: first, BirthDate: "1951-" + order[1:] + "-02", Sex: "M", INS: ins}
+	a := vigie.Record{Authority: x, LocalID: name + "-X", BirthName: name, FirstName: first + "E", BirthDate: "1951-02-" + order[1:], Sex: "F", INS: ins}
+	b := vigie.Record{Authority: y, LocalID: name + "-Y", BirthName: name, FirstName: first, BirthDate: "1951-" + order[1:] + "-02", Sex: "M", INS: ins}
 	if _, err := f.index.Resolve(ctx, a, mpi.System); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestReviewsFollowVigilanceSites(t *testing.T) {
 	ce := reviewPair(t, f, siteC, siteD, "ETCHEBEST", "DANIEL", "409")
 	// ce's candidate (matched on its site-C record) is merged with an
 	// identity of site A: site A's vigilance now has a say.
-	other, err := f.index.Resolve(ctx, matcher.Record{Authority: siteA, LocalID: "ETCH-A", BirthName: "ETCHEBEST", FirstName: "DANIELE", BirthDate: "1951-02-09", Sex: "F"}, mpi.System)
+	other, err := f.index.Resolve(ctx, vigie.Record{Authority: siteA, LocalID: "ETCH-A", BirthName: "ETCHEBEST", FirstName: "DANIELE", BirthDate: "1951-02-09", Sex: "F"}, mpi.System)
 	if err != nil {
 		t.Fatal(err)
 	}

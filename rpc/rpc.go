@@ -1,13 +1,13 @@
 // Package rpc is Vigie's Connect API: the protobuf definitions (proto/), the
 // generated code committed under gen/ (regenerate with generate.sh), and the
 // translation of domain errors into Connect errors. Authentication and
-// authorisation live in rpc/auth, the audit trail in rpc/audit; handlers
+// authorisation live in auth, the audit trail in audit; handlers
 // that translate between protobuf messages and the patient index and dose
 // ledger come on top of them.
 //
 // Key space: the a/ namespace of the store belongs to this package's
-// sub-packages: a/tok/… API keys (rpc/auth), a/log/… the audit trail
-// (rpc/audit; its index is in files beside the store).
+// sub-packages: a/tok/… API keys (auth), a/log/… the audit trail
+// (audit; its index is in files beside the store).
 package rpc
 
 //go:generate ./generate.sh
@@ -19,7 +19,7 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie"
-	"vigie/rpc/auth"
+	"vigie/auth"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"vigie"
-	"vigie/rpc/auth"
+	"vigie/auth"
 )
 
 // STOW-RS (DICOM PS3.18 §10.5, Store Transaction): POST /dicomweb/studies

@@ -16,8 +16,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	"vigie/auth"
 	"vigie/rpc"
-	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
 

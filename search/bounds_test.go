@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -23,13 +25,13 @@ const (
 // hold them.
 func hugeValues() []struct {
 	name string
-	rec  matcher.Record
+	rec  vigie.Record
 } {
 	mib := strings.Repeat("MARTINEZ", 1<<20/8)
 	tokens := strings.TrimSpace(strings.Repeat("BERNARDIN ", 10000))
 	return []struct {
 		name string
-		rec  matcher.Record
+		rec  vigie.Record
 	}{
 		{"1 MiB birth name", rec("1.2.3", "1", mib, "", "JEAN", "1961-04-09", "M")},
 		{"1 MiB birth and used names, no spaces", rec("1.2.3", "1", mib, mib+"X", mib, "1961-04-09", "M")},
@@ -46,7 +48,7 @@ func TestDocumentTermsBounded(t *testing.T) {
 	for _, c := range hugeValues() {
 		t.Run(c.name, func(t *testing.T) {
 			var s termSet
-			entryTerms(&Entry{ID: "1", Members: []matcher.Record{c.rec}}, &s)
+			entryTerms(&Entry{ID: "1", Members: []vigie.Record{c.rec}}, &s)
 			n, size := 0, 0
 			for _, list := range s.terms {
 				n += len(list)
@@ -60,7 +62,7 @@ func TestDocumentTermsBounded(t *testing.T) {
 			if d := len(s.terms[fNameDel]); d > maxDeletionTerms {
 				t.Errorf("%d typo keys, bound %d", d, maxDeletionTerms)
 			}
-			if _, err := toDocument(&Entry{ID: "1", Members: []matcher.Record{c.rec}}); err != nil {
+			if _, err := toDocument(&Entry{ID: "1", Members: []vigie.Record{c.rec}}); err != nil {
 				t.Fatal(err)
 			}
 		})

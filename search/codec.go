@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -29,7 +31,7 @@ var errEntry = errors.New("search: malformed stored identity")
 
 // member is one member record of a stored identity, ready to be scored.
 type member struct {
-	rec  *matcher.Record // Authority and LocalID only
+	rec  *vigie.Record // Authority and LocalID only
 	prep *matcher.Prepared
 }
 
@@ -37,7 +39,7 @@ type member struct {
 type stored struct {
 	id      string
 	hidden  bool
-	golden  matcher.Record
+	golden  vigie.Record
 	members []member
 }
 
@@ -47,7 +49,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 // recordStrings lists a record's string fields in the stored order.
-func recordStrings(r *matcher.Record) []*string {
+func recordStrings(r *vigie.Record) []*string {
 	return []*string{&r.Authority, &r.LocalID, &r.INS, &r.INSOID, &r.Status, &r.BirthName, &r.UsedName, &r.FirstNames,
 		&r.FirstName, &r.BirthDate, &r.Sex, &r.BirthPlace, &r.PostalCode, &r.City, &r.Address, &r.Phone}
 }
@@ -161,7 +163,7 @@ func decodeEntry(s string) (*stored, error) {
 // use.
 type entryDecoder struct {
 	e    stored
-	recs []matcher.Record
+	recs []vigie.Record
 	decs []matcher.PreparedDecoder
 }
 
@@ -197,7 +199,7 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 		return nil, errEntry
 	}
 	if uint64(cap(d.recs)) < n {
-		d.recs = make([]matcher.Record, n)
+		d.recs = make([]vigie.Record, n)
 	}
 	recs := d.recs[:n]
 	for uint64(len(d.decs)) < n {
@@ -205,7 +207,7 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 	}
 	for i := range recs {
 		r := &recs[i]
-		*r = matcher.Record{Authority: dec.str(), LocalID: dec.str()}
+		*r = vigie.Record{Authority: dec.str(), LocalID: dec.str()}
 		m := member{rec: r}
 		if dec.boolean() && !dec.bad {
 			p, rest, err := d.decs[i].Decode(dec.s, r)

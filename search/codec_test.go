@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -15,15 +17,15 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	// One decoder reused from entry to entry, as a search does, and the
 	// golden record a hit took from the entry before.
 	var shared entryDecoder
-	var kept, keptWant *matcher.Record
+	var kept, keptWant *vigie.Record
 	for _, tc := range []struct {
 		name string
 		e    Entry
 	}{
 		{"no member", Entry{ID: "1"}},
-		{"hidden with golden", Entry{ID: "2", Hidden: true, Golden: golden, Members: []matcher.Record{golden}}},
+		{"hidden with golden", Entry{ID: "2", Hidden: true, Golden: golden, Members: []vigie.Record{golden}}},
 		{"several members", people[1]},
-		{"unpreparable member", Entry{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}},
+		{"unpreparable member", Entry{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := encodeEntry(&tc.e)
@@ -177,7 +179,7 @@ func withForms(tb testing.TB, entries []Entry) []Entry {
 // or one of another format, is prepared again.
 func TestEncodeEntryKnownForms(t *testing.T) {
 	two := people[1] // two members
-	unpreparable := Entry{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}
+	unpreparable := Entry{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}
 	otherFormat := forms(t, &two)
 	otherFormat[1] = append([]byte{matcher.PreparedFormat + 1}, otherFormat[1][1:]...)
 	// Another person's form in the place of the second member's: stored

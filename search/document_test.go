@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"github.com/blevesearch/bleve/v2/document"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -155,20 +157,20 @@ func documentCases(t testing.TB) []Entry {
 	golden.Attributes = []string{"CACH"}
 	split := rec("1.2.3.4", "S1", "", "", "", "1958", "F")
 	split.FirstName = "Hélène"
-	var many []matcher.Record
+	var many []vigie.Record
 	for i, n := range []string{"DE LA FONTAINE", "DELAFONTAINE", "LAFONTAINE", "DE LAFONTAINE", "FONTAINE", "DE LA FONTAINES",
 		"DE LA FONTEINE", "DE LA FONTAYNE", "DELA FONTAINE", "DE LA FONTAINE-MARTIN", "MARTIN DE LA FONTAINE", "FONTAINE-LEGRAND"} {
 		many = append(many, rec("1.2.3."+fmt.Sprint(i%4), fmt.Sprintf("M%d", i), n, "BERTHELOT-DUVAL", "Jean-Pierre Marc Émile", "1961-04-09", "M"))
 	}
 	cases := []Entry{
-		{ID: "ins", Members: []matcher.Record{withINS, badINS}},
-		{ID: "hidden", Hidden: true, Golden: golden, Members: []matcher.Record{golden, golden}},
-		{ID: "year only", Members: []matcher.Record{split}},
-		{ID: "no date", Members: []matcher.Record{rec("1.2.3.1", "N1", "MARTIN", "", "Léa", "", "F")}},
-		{ID: "invalid date", Members: []matcher.Record{rec("1.2.3.1", "N2", "MARTIN", "", "Léa", "2012-13-40", "F")}},
-		{ID: "no name", Members: []matcher.Record{rec("1.2.3.1", "N3", "", "", "", "", "")}},
-		{ID: "no key", Members: []matcher.Record{rec(" ", "N4", "MARTIN", "", "", "", ""), rec("1.2.3.1", "  ", "MARTIN", "", "", "", "")}},
-		{ID: "married", Members: []matcher.Record{rec("1.2.3.1", "W1", "MARTIN ÉPOUSE DURAND", "", "Anne, Marie", "1970-01-01", "F"),
+		{ID: "ins", Members: []vigie.Record{withINS, badINS}},
+		{ID: "hidden", Hidden: true, Golden: golden, Members: []vigie.Record{golden, golden}},
+		{ID: "year only", Members: []vigie.Record{split}},
+		{ID: "no date", Members: []vigie.Record{rec("1.2.3.1", "N1", "MARTIN", "", "Léa", "", "F")}},
+		{ID: "invalid date", Members: []vigie.Record{rec("1.2.3.1", "N2", "MARTIN", "", "Léa", "2012-13-40", "F")}},
+		{ID: "no name", Members: []vigie.Record{rec("1.2.3.1", "N3", "", "", "", "", "")}},
+		{ID: "no key", Members: []vigie.Record{rec(" ", "N4", "MARTIN", "", "", "", ""), rec("1.2.3.1", "  ", "MARTIN", "", "", "", "")}},
+		{ID: "married", Members: []vigie.Record{rec("1.2.3.1", "W1", "MARTIN ÉPOUSE DURAND", "", "Anne, Marie", "1970-01-01", "F"),
 			rec("1.2.3.2", "W2", "MARTIN", "DURAND", "ANNE MARIE", "1970-01-01", "F")}},
 		{ID: "many", Members: many},
 		{ID: "no member"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/search"
 )
@@ -15,11 +17,11 @@ func ExampleIndex_Search() {
 	x, _ := search.Open("", matcher.DefaultModel(), search.Options{Population: func() int { return 1_000_000 }})
 	defer x.Close()
 	_ = x.Batch([]search.Entry{
-		{ID: "17", Members: []matcher.Record{
+		{ID: "17", Members: []vigie.Record{
 			{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "12345", BirthName: "DE LA FONTAINE", FirstNames: "JEAN-PIERRE", BirthDate: "1961-04-09", Sex: "M"},
 			{Authority: "1.2.250.1.213.1.1.1.7", LocalID: "A-778", BirthName: "DELAFONTAINE", FirstName: "JEAN PIERRE", BirthDate: "1961-04-09", Sex: "M"},
 		}},
-		{ID: "23", Members: []matcher.Record{
+		{ID: "23", Members: []vigie.Record{
 			{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "67890", BirthName: "FONTAINE", FirstNames: "JEAN", BirthDate: "1988-02-11", Sex: "M"},
 		}},
 	}, nil)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"vigie"
+
 	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"vigie/mpi"
@@ -82,7 +84,7 @@ func (x *Index) tidyMemory(ctx context.Context, src *mpi.Index) (int, error) {
 	var put []Entry
 	var del []string
 	for _, s := range ids {
-		id, err := mpi.ParseID(s)
+		id, err := vigie.ParseIdentityID(s)
 		if err != nil {
 			return 0, fmt.Errorf("search: merge in memory: document %q: %w", s, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"vigie"
+
 	"vigie/mpi"
 )
 
@@ -21,7 +23,7 @@ func TestTidyMemoryMergesCatchUpSegments(t *testing.T) {
 	}
 	names := []string{"MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS", "MOREAU", "LAURENT", "SIMON", "MICHEL"}
 	firsts := []string{"CLAIRE", "PAUL", "LUCIE", "HUGO", "EMMA", "LOUIS", "JADE", "LEO", "ROSE", "NOAH", "ALICE", "JULES"}
-	var last mpi.ID
+	var last vigie.IdentityID
 	for i := range 12 {
 		// One catch-up per record: one segment each.
 		r, err := idx.Resolve(ctx, rec("1.2.3.1", fmt.Sprintf("A%d", i), names[i], "", firsts[i], fmt.Sprintf("19%02d-0%d-%02d", 40+3*i, 1+i%9, 1+2*i), "F"), mpi.System)

@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"github.com/blevesearch/bleve/v2/document"
 
 	"vigie/internal/door"
-	"vigie/matcher"
 	"vigie/mpi"
 )
 
@@ -29,7 +30,7 @@ func TestCatchUpSkipsPoisonedIdentity(t *testing.T) {
 	ctx := context.Background()
 	idx := memoryMPI(t)
 	door.WithoutDoor(t)
-	var resolved []mpi.ID
+	var resolved []vigie.IdentityID
 	for _, r := range hugeAndPlain() {
 		res, err := idx.Resolve(ctx, r, mpi.System)
 		if err != nil {
@@ -114,8 +115,8 @@ func TestApplyReturnsBatchFailure(t *testing.T) {
 
 // hugeAndPlain are records resolved with the door open: a 900 KB birth name,
 // a record whose document the tests poison, and a plain one.
-func hugeAndPlain() []matcher.Record {
-	return []matcher.Record{
+func hugeAndPlain() []vigie.Record {
+	return []vigie.Record{
 		rec("1.2.3.1", "H1", strings.Repeat("ZORGLUB", 900_000/7), "", "ANNE", "1970-01-02", "F"),
 		rec("1.2.3.1", "P1", "DUPONT", "", "MARIE", "1958-03-02", "F"),
 		rec("1.2.3.1", "M1", "MARTIN", "", "JEAN", "1961-04-09", "M"),

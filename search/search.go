@@ -57,9 +57,9 @@ type Entry struct {
 	ID string `json:"id"`
 	// Hidden identities (patient objection, hidden by vigilance staff) are
 	// returned only to callers allowed to see them (Query.IncludeHidden).
-	Hidden  bool             `json:"hidden,omitempty"`
-	Golden  matcher.Record   `json:"golden"`
-	Members []matcher.Record `json:"members"`
+	Hidden  bool           `json:"hidden,omitempty"`
+	Golden  vigie.Record   `json:"golden"`
+	Members []vigie.Record `json:"members"`
 	// Normals optionally holds, parallel to Members, each member's
 	// prepared form encoded by matcher.AppendPrepared, as the patient index
 	// files it (mpi.Snapshot.Normals): it is stored as it is, where
@@ -432,19 +432,19 @@ type Query struct {
 
 // Hit is one proposed identity.
 type Hit struct {
-	ID          string         `json:"identity"`
-	Probability float64        `json:"probability"`
-	Grade       matcher.Grade  `json:"grade"`
-	Reasons     []string       `json:"reasons"`
-	Score       matcher.Score  `json:"-"`
-	Golden      matcher.Record `json:"golden"`
-	Sources     []Source       `json:"sources"`
-	Hidden      bool           `json:"hidden,omitempty"`
+	ID          string        `json:"identity"`
+	Probability float64       `json:"probability"`
+	Grade       matcher.Grade `json:"grade"`
+	Reasons     []string      `json:"reasons"`
+	Score       matcher.Score `json:"-"`
+	Golden      vigie.Record  `json:"golden"`
+	Sources     []Source      `json:"sources"`
+	Hidden      bool          `json:"hidden,omitempty"`
 }
 
 // record turns a query into the record it is scored as.
-func (q *Query) record() matcher.Record {
-	r := matcher.Record{Authority: "query", LocalID: "query", INS: q.INS, INSOID: q.INSOID,
+func (q *Query) record() vigie.Record {
+	r := vigie.Record{Authority: "query", LocalID: "query", INS: q.INS, INSOID: q.INSOID,
 		BirthName: q.BirthName, UsedName: q.UsedName, BirthDate: q.BirthDate, Sex: q.Sex,
 		BirthPlace: q.BirthPlace, PostalCode: q.PostalCode}
 	// The first names typed: the first one is the first name, all of them

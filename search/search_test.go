@@ -28,23 +28,23 @@ func newIndex(t testing.TB, dir string) *Index {
 	return x
 }
 
-func rec(auth, local, birth, used, firsts, date, sex string) matcher.Record {
-	return matcher.Record{Authority: auth, LocalID: local, BirthName: birth, UsedName: used, FirstNames: firsts, BirthDate: date, Sex: sex}
+func rec(auth, local, birth, used, firsts, date, sex string) vigie.Record {
+	return vigie.Record{Authority: auth, LocalID: local, BirthName: birth, UsedName: used, FirstNames: firsts, BirthDate: date, Sex: sex}
 }
 
 // people is a small index of hard cases: particles, compound names, a
 // married woman, twins, a father and his son.
 var people = []Entry{
-	{ID: "1", Members: []matcher.Record{rec("1.2.3.1", "A1", "DE LA FONTAINE", "", "Jean-Pierre Marc", "1961-04-09", "M")}},
-	{ID: "2", Members: []matcher.Record{rec("1.2.3.1", "A2", "LE GALL", "", "Yann", "1975-11-23", "M"), rec("1.2.3.2", "B7", "LEGALL", "", "YANN", "1975-11-23", "M")}},
-	{ID: "3", Members: []matcher.Record{rec("1.2.3.1", "A3", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")}},
-	{ID: "4", Members: []matcher.Record{rec("1.2.3.1", "A4", "D'ALMEIDA", "", "Inês", "1990-06-17", "F")}},
-	{ID: "5", Members: []matcher.Record{rec("1.2.3.1", "A5", "MARTIN", "", "Léa", "2012-08-30", "F")}},
-	{ID: "6", Members: []matcher.Record{rec("1.2.3.1", "A6", "MARTIN", "", "Lou", "2012-08-30", "F")}},
-	{ID: "7", Members: []matcher.Record{rec("1.2.3.1", "A7", "GAUTHIER", "", "Philippe", "1950-01-14", "M")}},
-	{ID: "8", Members: []matcher.Record{rec("1.2.3.1", "A8", "GAUTHIER", "", "Philippe", "1978-05-20", "M")}},
-	{ID: "9", Hidden: true, Members: []matcher.Record{rec("1.2.3.1", "A9", "ETCHEVERRY", "", "Maite", "1968-05-21", "F")}},
-	{ID: "10", Members: []matcher.Record{rec("1.2.3.1", "A10", "MOHAMED", "", "Karim", "1983-12-04", "M")}},
+	{ID: "1", Members: []vigie.Record{rec("1.2.3.1", "A1", "DE LA FONTAINE", "", "Jean-Pierre Marc", "1961-04-09", "M")}},
+	{ID: "2", Members: []vigie.Record{rec("1.2.3.1", "A2", "LE GALL", "", "Yann", "1975-11-23", "M"), rec("1.2.3.2", "B7", "LEGALL", "", "YANN", "1975-11-23", "M")}},
+	{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")}},
+	{ID: "4", Members: []vigie.Record{rec("1.2.3.1", "A4", "D'ALMEIDA", "", "Inês", "1990-06-17", "F")}},
+	{ID: "5", Members: []vigie.Record{rec("1.2.3.1", "A5", "MARTIN", "", "Léa", "2012-08-30", "F")}},
+	{ID: "6", Members: []vigie.Record{rec("1.2.3.1", "A6", "MARTIN", "", "Lou", "2012-08-30", "F")}},
+	{ID: "7", Members: []vigie.Record{rec("1.2.3.1", "A7", "GAUTHIER", "", "Philippe", "1950-01-14", "M")}},
+	{ID: "8", Members: []vigie.Record{rec("1.2.3.1", "A8", "GAUTHIER", "", "Philippe", "1978-05-20", "M")}},
+	{ID: "9", Hidden: true, Members: []vigie.Record{rec("1.2.3.1", "A9", "ETCHEVERRY", "", "Maite", "1968-05-21", "F")}},
+	{ID: "10", Members: []vigie.Record{rec("1.2.3.1", "A10", "MOHAMED", "", "Karim", "1983-12-04", "M")}},
 }
 
 func loaded(t *testing.T) *Index {
@@ -175,7 +175,7 @@ func TestSearchValidation(t *testing.T) {
 func TestSearchINSIsExact(t *testing.T) {
 	x := newIndex(t, "")
 	ins := "279035121518989" // key 89 from identity-fr.md
-	e := Entry{ID: "42", Members: []matcher.Record{{Authority: "1.2.3.9", LocalID: "Z1", INS: ins, INSOID: matcher.OIDINSNIR,
+	e := Entry{ID: "42", Members: []vigie.Record{{Authority: "1.2.3.9", LocalID: "Z1", INS: ins, INSOID: matcher.OIDINSNIR,
 		BirthName: "DURAND", FirstNames: "CLAIRE", BirthDate: "1979-03-15", Sex: "F", BirthPlace: "51215"}}}
 	if err := x.Put(e); err != nil {
 		t.Fatal(err)
@@ -227,7 +227,7 @@ func TestSearchRealNamePairs(t *testing.T) {
 	var entries []Entry
 	for i, row := range rows[1:] {
 		fam, firsts, _ := strings.Cut(row[0], ",")
-		entries = append(entries, Entry{ID: row[0], Members: []matcher.Record{rec("1.2.3.1", string(rune('A'+i)), fam, "", firsts, "", "")}})
+		entries = append(entries, Entry{ID: row[0], Members: []vigie.Record{rec("1.2.3.1", string(rune('A'+i)), fam, "", firsts, "", "")}})
 	}
 	if err := x.Batch(entries, nil); err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func generatedIndex(t testing.TB, x *Index, persons int, seed uint64) []*synth.P
 // record as golden), with their persons, in the order generated.
 func generatedEntries(t testing.TB, persons int, seed uint64) ([]Entry, []*synth.Person) {
 	t.Helper()
-	byPerson := map[*synth.Person][]matcher.Record{}
+	byPerson := map[*synth.Person][]vigie.Record{}
 	var order []*synth.Person
 	_, err := synth.Generate(synth.DefaultConfig(persons, seed), func(r *synth.Record) error {
 		if _, ok := byPerson[r.Person]; !ok {
@@ -415,13 +415,13 @@ func TestSearchFindsOnePersonInACrowdOfHomonyms(t *testing.T) {
 	for i := range 1500 {
 		date := fmt.Sprintf("%04d-%02d-%02d", 1930+i%80, 1+i%12, 1+i%28)
 		// Every homonym has many records: many keys each.
-		var members []matcher.Record
+		var members []vigie.Record
 		for m := range 1 + i%4 {
 			members = append(members, rec(fmt.Sprintf("1.2.3.%d", m), fmt.Sprintf("C%d", i), "MARTIN", "DUPONT-MARTIN", firsts[i%len(firsts)]+" "+firsts[(i+m)%len(firsts)], date, "M"))
 		}
 		crowd = append(crowd, Entry{ID: fmt.Sprintf("c%d", i), Members: members})
 	}
-	crowd = append(crowd, Entry{ID: "sought", Members: []matcher.Record{rec("1.2.3.1", "S1", "MARTIN", "", "Ghislain", "1942-08-04", "M")}})
+	crowd = append(crowd, Entry{ID: "sought", Members: []vigie.Record{rec("1.2.3.1", "S1", "MARTIN", "", "Ghislain", "1942-08-04", "M")}})
 	if err := x.Batch(crowd, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -10,21 +10,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"vigie"
+
 	index "github.com/blevesearch/bleve_index_api"
 
 	"vigie/mpi"
 )
 
-// HiddenAttributes are the identity attributes that keep an identity out of
-// clinical callers' results: hidden by identity-vigilance staff (CACH), or the
-// patient objects to the sharing of their data (OPPO).
-var HiddenAttributes = []string{"CACH", "OPPO"}
-
 // entryOf is the index entry of a patient-index snapshot.
 func entryOf(s mpi.Snapshot) Entry {
 	e := Entry{ID: s.ID.String(), Golden: s.Golden, Members: s.Records, Normals: s.Normals}
 	for _, a := range s.Attributes {
-		if slices.Contains(HiddenAttributes, a) {
+		if slices.Contains(vigie.HiddenAttributes, a) {
 			e.Hidden = true
 		}
 	}
@@ -113,7 +110,7 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 	// touched maps each identity the events named to whether one of them
 	// may have changed it; false: it was only named as the candidate of
 	// a review or one of two identities marked distinct.
-	touched := map[mpi.ID]bool{}
+	touched := map[vigie.IdentityID]bool{}
 	applied := 0
 	last := cursor
 	flush := func() error {
@@ -181,7 +178,7 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 }
 
 // moved reports whether a record of e moved into or out of identity id.
-func moved(e *mpi.Event, id mpi.ID) bool {
+func moved(e *mpi.Event, id vigie.IdentityID) bool {
 	for _, m := range e.Moves {
 		if m.From == id || m.To == id {
 			return true

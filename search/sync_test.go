@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -146,7 +148,7 @@ func TestEntryOfKeepsNormalForms(t *testing.T) {
 	ctx := context.Background()
 	idx := memoryMPI(t)
 	updated := rec("1.2.3.1", "A2", "MARTIN", "", "LEA", "2012-08-30", "F")
-	for _, r := range []matcher.Record{
+	for _, r := range []vigie.Record{
 		rec("1.2.3.1", "A1", "DE LA FONTAINE", "", "Jean-Pierre Marc", "1961-04-09", "M"),
 		rec("1.2.3.2", "B1", "DELAFONTAINE", "", "JEAN PIERRE", "1961-04-09", "M"),
 		updated,

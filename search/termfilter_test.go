@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -98,7 +100,7 @@ func BenchmarkLookup(b *testing.B) {
 	x := unmergedIndex(b)
 	const large, small, smalls = 20_000, 500, 8
 	r := rec("1.2.3.1", "Q1", "LEFEBVRE-DUPONT", "", "GHISLAINE ODETTE", "1957-03-14", "F")
-	sought := Entry{ID: "q1", Golden: r, Members: []matcher.Record{r}}
+	sought := Entry{ID: "q1", Golden: r, Members: []vigie.Record{r}}
 	batch := []Entry{sought}
 	for i := range large + small*smalls {
 		batch = append(batch, tidyPerson(i, i%3))

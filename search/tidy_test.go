@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blevesearch/bleve/v2/index/scorch"
+	"vigie"
 
-	"vigie/matcher"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 )
 
 // tidyPerson is identity i of the tidy tests, with extra members.
@@ -18,7 +18,7 @@ func tidyPerson(i, extra int) Entry {
 	firsts := []string{"JEAN", "MARIE", "PIERRE", "ANNE", "LUC", "SOPHIE"}
 	r := rec("1.2.3.1", fmt.Sprintf("L%d", i), families[i%len(families)], "", firsts[i%len(firsts)],
 		fmt.Sprintf("19%02d-%02d-%02d", 30+i%60, 1+i%12, 1+i%28), "M")
-	e := Entry{ID: fmt.Sprintf("p%d", i), Golden: r, Members: []matcher.Record{r}}
+	e := Entry{ID: fmt.Sprintf("p%d", i), Golden: r, Members: []vigie.Record{r}}
 	for k := range extra {
 		m := r
 		m.Authority, m.LocalID = "1.2.3.2", fmt.Sprintf("X%d-%d", i, k)

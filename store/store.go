@@ -11,8 +11,8 @@
 //	     events, blocking keys, reviews, distinct pairs
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
 //	a/…  API keys (a/tok/), access codes and break-the-glass accesses
-//	     (a/acc/, a/bg/), package rpc/auth; the hash-chained audit trail
-//	     with its indexes (a/log/, a/idn/, a/src/, a/usr/, package rpc/audit)
+//	     (a/acc/, a/bg/), package auth; the hash-chained audit trail
+//	     with its indexes (a/log/, a/idn/, a/src/, a/usr/, package audit)
 //	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
 //	e/…  member establishments (package sites): e/site/<authority OID> → name,
 //	     AE titles, HL7 sender ids

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"vigie/matcher"
+
+	"vigie"
 )
 
 // Identity statuses (RNIV).
@@ -61,8 +62,8 @@ func (r *Record) Fields() []string {
 }
 
 // Traits returns the record as the patient index receives it.
-func (r *Record) Traits() matcher.Record {
-	return matcher.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
+func (r *Record) Traits() vigie.Record {
+	return vigie.Record{Authority: r.Authority, LocalID: r.LocalID, INS: r.INS, INSOID: r.INSOID, Status: r.Status,
 		BirthName: r.BirthName, UsedName: r.UsedName, FirstNames: r.FirstNames, FirstName: r.FirstName,
 		BirthDate: r.BirthDate, Sex: r.Sex, BirthPlace: r.BirthPlace, PostalCode: r.PostalCode, City: r.City,
 		Address: r.Address, Phone: r.Phone}

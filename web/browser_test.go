@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
@@ -25,7 +27,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"vigie/mpi"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/synth"
@@ -280,7 +281,7 @@ func (c *console) searchTarget(t testing.TB) (*synth.Record, string) {
 		if len(r.BirthName) < 7 || strings.ContainsAny(r.BirthName, " -'") || len(r.BirthDate) != 10 || r.FirstNames == "" || strings.Contains(r.BirthDate, "-00") {
 			continue
 		}
-		var ident mpi.ID
+		var ident vigie.IdentityID
 		same := true
 		for _, x := range rs {
 			id, err := c.index.IdentityOf(context.Background(), x.Authority, x.LocalID)
@@ -639,7 +640,7 @@ func (c *console) twoRecords(t testing.TB) string {
 // liveID is the identity an id leads to now (itself, or its survivor).
 func liveID(t testing.TB, c *console, id string) string {
 	t.Helper()
-	pid, err := mpi.ParseID(id)
+	pid, err := vigie.ParseIdentityID(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -773,7 +774,7 @@ func TestConsoleCareRelationship(t *testing.T) {
 			continue
 		}
 		ident, err := c.index.Get(ctx, id)
-		if err != nil || slices.ContainsFunc(ident.Members, func(m mpi.SourceKey) bool { return m.Authority == c.site }) {
+		if err != nil || slices.ContainsFunc(ident.Members, func(m vigie.SourceKey) bool { return m.Authority == c.site }) {
 			continue
 		}
 		if strings.TrimSpace(ident.Golden.BirthName) == "" {

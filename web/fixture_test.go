@@ -9,16 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
+	"vigie/audit"
+	"vigie/auth"
+	"vigie/auth/authtest"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
-	"vigie/rpc/auth/authtest"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/search"
 	"vigie/sites"
@@ -103,7 +105,7 @@ func newConsole(t testing.TB, persons, examsAt int) *console {
 	rng := rand.New(rand.NewPCG(7, 8))
 	recs := perSite[c.site]
 	for i, r := range recs[:min(examsAt, len(recs))] {
-		key := ledger.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
+		key := vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
 		kinds := []string{"CT", "DX"}
 		if i == 0 {
 			kinds = []string{"CT", "DX", "CT", "XA", "PT", "MG"}
@@ -217,7 +219,7 @@ func between(rng *rand.Rand, lo, hi float64) float64 {
 
 // exam builds one plausible dose report of the given kind (CT thorax,
 // chest radiograph, coronary angiography, FDG PET, mammography).
-func exam(rng *rand.Rand, kind string, key ledger.SourceKey, day time.Time, sop string) *ledger.Exam {
+func exam(rng *rand.Rand, kind string, key vigie.SourceKey, day time.Time, sop string) *ledger.Exam {
 	ex := &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".1", Date: day.Format(time.DateOnly), Time: "10:30:00", Modality: kind, Key: key,
 		Source: ledger.SourceRDSR, SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.67",
 		Patient: ledger.PatientSize{Age: "054Y", Weight: q(between(rng, 55, 90), "kg", ledger.DimMass)}}

@@ -7,11 +7,13 @@ import (
 	"io"
 	"strings"
 
+	"vigie"
+
+	"vigie/audit"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
-	"vigie/rpc/audit"
 )
 
 func init() {
@@ -73,7 +75,7 @@ func runAlertsList(args []string, stdout, stderr io.Writer) error {
 		if !ok || auth == "" || local == "" {
 			return usageErr("--record %q: want AUTHORITY/LOCAL_ID", *record)
 		}
-		f.Key = ledger.SourceKey{Authority: auth, LocalID: local}
+		f.Key = vigie.SourceKey{Authority: auth, LocalID: local}
 	}
 	db, err := af.openStore()
 	if err != nil {

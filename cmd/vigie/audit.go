@@ -18,7 +18,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/rpc/audit"
+	"vigie/audit"
 )
 
 func init() {

@@ -13,7 +13,7 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 	"vigie/store"
 )
 

@@ -18,14 +18,16 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
+	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc/admin"
-	"vigie/rpc/auth"
 	"vigie/store"
 )
 
@@ -57,7 +59,7 @@ func demoStore(t *testing.T, dir string, key []byte, persons int) string {
 		t.Fatal(err)
 	}
 	name := ""
-	err = ix.Scan(context.Background(), func(_ mpi.SourceKey, _ mpi.ID, rec matcher.Record) error {
+	err = ix.Scan(context.Background(), func(_ vigie.SourceKey, _ vigie.IdentityID, rec vigie.Record) error {
 		if len(rec.BirthName) >= 7 && name == "" {
 			name = rec.BirthName
 		}

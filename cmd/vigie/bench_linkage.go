@@ -93,13 +93,13 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	}
 	if ldir != "" {
 		for _, s := range []linkageSet{
-			{name: "FEBRL 3", key: "febrl3", convert: func(out string) (map[mpi.SourceKey]string, error) {
+			{name: "FEBRL 3", key: "febrl3", convert: func(out string) (map[vigie.SourceKey]string, error) {
 				return convertFEBRL(out, [][2]string{{filepath.Join(ldir, "febrl", "dataset3.csv"), "febrl3"}})
 			}},
-			{name: "FEBRL 4", key: "febrl4", convert: func(out string) (map[mpi.SourceKey]string, error) {
+			{name: "FEBRL 4", key: "febrl4", convert: func(out string) (map[vigie.SourceKey]string, error) {
 				return convertFEBRL(out, [][2]string{{filepath.Join(ldir, "febrl", "dataset4a.csv"), "febrl4a"}, {filepath.Join(ldir, "febrl", "dataset4b.csv"), "febrl4b"}})
 			}},
-			{name: "Splink fake_1000", key: "fake1000", convert: func(out string) (map[mpi.SourceKey]string, error) {
+			{name: "Splink fake_1000", key: "fake1000", convert: func(out string) (map[vigie.SourceKey]string, error) {
 				return convertFake1000(out, filepath.Join(ldir, "splink", "fake_1000.csv"))
 			}},
 		} {
@@ -129,7 +129,7 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 type linkageSet struct {
 	name, key string
 	dir       string // census output
-	convert   func(records string) (map[mpi.SourceKey]string, error)
+	convert   func(records string) (map[vigie.SourceKey]string, error)
 }
 
 // linkageResult is what the benchmark measured on one data set.
@@ -165,7 +165,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	var recordsPath string
-	var truth map[mpi.SourceKey]string
+	var truth map[vigie.SourceKey]string
 	var persons map[string]censusPerson
 	if s.dir != "" {
 		recordsPath = filepath.Join(s.dir, "records.csv")
@@ -252,14 +252,14 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		return nil, err
 	}
 	var recs []*matcher.Prepared
-	var keys []mpi.SourceKey
+	var keys []vigie.SourceKey
 	var owner []string
-	err = ingest.ReadIdentityCSV(bufio.NewReader(f), func(_ int, rec matcher.Record, rerr error) error {
+	err = ingest.ReadIdentityCSV(bufio.NewReader(f), func(_ int, rec vigie.Record, rerr error) error {
 		var p *matcher.Prepared
 		if rerr == nil {
 			p, _ = matcher.Prepare(&rec)
 		}
-		k := mpi.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}
+		k := vigie.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}
 		recs, keys = append(recs, p), append(keys, k)
 		owner = append(owner, cmp.Or(truth[k], fmt.Sprintf("unread %d", len(recs))))
 		return nil
@@ -289,7 +289,7 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		res.family = countFamilyMerges(res.acc, truth, persons)
 	}
 	if examples > 0 {
-		index := map[mpi.SourceKey]int{}
+		index := map[vigie.SourceKey]int{}
 		for i, k := range keys {
 			index[k] = i
 		}
@@ -382,7 +382,7 @@ func readPersons(path string) (map[string]censusPerson, error) {
 
 // countFamilyMerges counts the pairs of distinct persons put in one
 // identity, by what they are to each other.
-func countFamilyMerges(a clusterAccuracy, truth map[mpi.SourceKey]string, persons map[string]censusPerson) *familyMerges {
+func countFamilyMerges(a clusterAccuracy, truth map[vigie.SourceKey]string, persons map[string]censusPerson) *familyMerges {
 	fm := &familyMerges{}
 	seen := map[[2]string]bool{}
 	for _, id := range a.Collisions {
@@ -418,7 +418,7 @@ func countFamilyMerges(a clusterAccuracy, truth map[mpi.SourceKey]string, person
 
 // describeMiss shows a true pair left apart: both records as read, whether
 // the blocking compared them, and the shipped model's verdict.
-func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, compared bool, model *matcher.Model) string {
+func describeMiss(recs []*matcher.Prepared, keys []vigie.SourceKey, pr [2]int, compared bool, model *matcher.Model) string {
 	show := func(i int) string { return describeRecord(recs, keys, i) }
 	verdict := "never compared (no shared blocking keys enough)"
 	if compared {
@@ -436,7 +436,7 @@ func describeMiss(recs []*matcher.Prepared, keys []mpi.SourceKey, pr [2]int, com
 }
 
 // describeRecord shows one record as read.
-func describeRecord(recs []*matcher.Prepared, keys []mpi.SourceKey, i int) string {
+func describeRecord(recs []*matcher.Prepared, keys []vigie.SourceKey, i int) string {
 	p := recs[i]
 	if p == nil {
 		return fmt.Sprintf("%s/%s (refused)", keys[i].Authority, keys[i].LocalID)
@@ -563,7 +563,7 @@ func newIdentityWriter(path string) (*identityWriter, error) {
 	return w, w.cw.Write(ingest.IdentityColumns)
 }
 
-func (w *identityWriter) write(r matcher.Record) error {
+func (w *identityWriter) write(r vigie.Record) error {
 	return w.cw.Write([]string{r.Authority, r.LocalID, r.INS, r.INSOID, r.Status, r.BirthName, r.UsedName, r.FirstNames, r.FirstName,
 		r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone})
 }
@@ -607,12 +607,12 @@ func readCSVHeader(path string, need ...string) (*csv.Reader, map[string]int, fu
 // address, postcode and suburb map onto the French traits; soc_sec_id is
 // not an INS and is left out; there is no sex. rec-N-org and rec-N-dup-K
 // are person N.
-func convertFEBRL(out string, files [][2]string) (map[mpi.SourceKey]string, error) {
+func convertFEBRL(out string, files [][2]string) (map[vigie.SourceKey]string, error) {
 	w, err := newIdentityWriter(out)
 	if err != nil {
 		return nil, err
 	}
-	truth := map[mpi.SourceKey]string{}
+	truth := map[vigie.SourceKey]string{}
 	for _, file := range files {
 		r, col, closeFile, err := readCSVHeader(file[0], "rec_id", "given_name", "surname", "street_number", "address_1", "suburb", "postcode", "date_of_birth")
 		if err != nil {
@@ -637,14 +637,14 @@ func convertFEBRL(out string, files [][2]string) (map[mpi.SourceKey]string, erro
 				w.close()
 				return nil, fmt.Errorf("%s: rec_id %q is not rec-N-org or rec-N-dup-K", file[0], id)
 			}
-			rec := matcher.Record{Authority: file[1], LocalID: id, BirthName: get("surname"), FirstName: get("given_name"), BirthDate: get("date_of_birth"),
+			rec := vigie.Record{Authority: file[1], LocalID: id, BirthName: get("surname"), FirstName: get("given_name"), BirthDate: get("date_of_birth"),
 				PostalCode: get("postcode"), City: get("suburb"), Address: strings.TrimSpace(get("street_number") + " " + get("address_1"))}
 			if err := w.write(rec); err != nil {
 				closeFile()
 				w.close()
 				return nil, err
 			}
-			truth[mpi.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = parts[1]
+			truth[vigie.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = parts[1]
 		}
 		closeFile()
 	}
@@ -653,7 +653,7 @@ func convertFEBRL(out string, files [][2]string) (map[mpi.SourceKey]string, erro
 
 // convertFake1000 writes Splink's fake_1000 as an identity CSV: first name,
 // surname, birth date and city; no sex; the truth is the cluster column.
-func convertFake1000(out, path string) (map[mpi.SourceKey]string, error) {
+func convertFake1000(out, path string) (map[vigie.SourceKey]string, error) {
 	r, col, closeFile, err := readCSVHeader(path, "unique_id", "first_name", "surname", "dob", "city", "cluster")
 	if err != nil {
 		return nil, err
@@ -663,7 +663,7 @@ func convertFake1000(out, path string) (map[mpi.SourceKey]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	truth := map[mpi.SourceKey]string{}
+	truth := map[vigie.SourceKey]string{}
 	for {
 		row, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -674,12 +674,12 @@ func convertFake1000(out, path string) (map[mpi.SourceKey]string, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		get := func(c string) string { return strings.TrimSpace(row[col[c]]) }
-		rec := matcher.Record{Authority: "fake_1000", LocalID: get("unique_id"), BirthName: get("surname"), FirstName: get("first_name"), BirthDate: get("dob"), City: get("city")}
+		rec := vigie.Record{Authority: "fake_1000", LocalID: get("unique_id"), BirthName: get("surname"), FirstName: get("first_name"), BirthDate: get("dob"), City: get("city")}
 		if err := w.write(rec); err != nil {
 			w.close()
 			return nil, err
 		}
-		truth[mpi.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = get("cluster")
+		truth[vigie.SourceKey{Authority: rec.Authority, LocalID: rec.LocalID}] = get("cluster")
 	}
 	return truth, w.close()
 }

@@ -13,7 +13,6 @@ import (
 	"vigie"
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
-	"vigie/mpi"
 )
 
 func TestRefusalReason(t *testing.T) {
@@ -43,7 +42,7 @@ func TestConvertFEBRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(truth) != 2 || truth[mpi.SourceKey{Authority: "febrl", LocalID: "rec-7-dup-0"}] != "7" {
+	if len(truth) != 2 || truth[vigie.SourceKey{Authority: "febrl", LocalID: "rec-7-dup-0"}] != "7" {
 		t.Fatalf("truth %v", truth)
 	}
 	b, _ := os.ReadFile(out)

@@ -265,13 +265,13 @@ func writeHeapProfile(path string) error {
 
 // readTruth reads the truth.csv of `vigie gen identities`: the true person
 // of every source record.
-func readTruth(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "person") }
+func readTruth(path string) (map[vigie.SourceKey]string, error) { return readKeyed(path, "person") }
 
-func readLinks(path string) (map[mpi.SourceKey]string, error) { return readKeyed(path, "identity") }
+func readLinks(path string) (map[vigie.SourceKey]string, error) { return readKeyed(path, "identity") }
 
 // exportReadLinks exports the index's links to path, as `vigie export
 // links` does, and reads them back.
-func exportReadLinks(ctx context.Context, ix *mpi.Index, path string) (map[mpi.SourceKey]string, error) {
+func exportReadLinks(ctx context.Context, ix *mpi.Index, path string) (map[vigie.SourceKey]string, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ func exportReadLinks(ctx context.Context, ix *mpi.Index, path string) (map[mpi.S
 }
 
 // readKeyed reads a CSV authority,local_id,COLUMN into a map.
-func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
+func readKeyed(path, column string) (map[vigie.SourceKey]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -298,7 +298,7 @@ func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
 	if err != nil || len(head) != 3 || head[0] != "authority" || head[1] != "local_id" || head[2] != column {
 		return nil, fmt.Errorf("%s: the header must be authority,local_id,%s", path, column)
 	}
-	out := map[mpi.SourceKey]string{}
+	out := map[vigie.SourceKey]string{}
 	for {
 		row, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -307,21 +307,21 @@ func readKeyed(path, column string) (map[mpi.SourceKey]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[mpi.SourceKey{Authority: row[0], LocalID: row[1]}] = row[2]
+		out[vigie.SourceKey{Authority: row[0], LocalID: row[1]}] = row[2]
 	}
 }
 
 // clusterAccuracy compares the identities found with the true persons.
-type clusterAccuracy = linkeval.Clusters[mpi.SourceKey]
+type clusterAccuracy = linkeval.Clusters[vigie.SourceKey]
 
-func scoreClusters(links, truth map[mpi.SourceKey]string) clusterAccuracy {
+func scoreClusters(links, truth map[vigie.SourceKey]string) clusterAccuracy {
 	return linkeval.ScoreClusters(links, truth)
 }
 
 // printExamples explains a few collisions and splits: the score of the two
 // records concerned, as the matcher sees them.
-func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth map[mpi.SourceKey]string, n int, w io.Writer) error {
-	explain := func(title string, k1, k2 mpi.SourceKey) error {
+func printExamples(ctx context.Context, ix *mpi.Index, a clusterAccuracy, truth map[vigie.SourceKey]string, n int, w io.Writer) error {
+	explain := func(title string, k1, k2 vigie.SourceKey) error {
 		h1, err := ix.Latest(ctx, k1)
 		if err != nil {
 			return err

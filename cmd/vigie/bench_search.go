@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/search"
 	"vigie/synth"
@@ -57,7 +59,7 @@ func runBenchSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	// A perfect patient index: one identity per true person.
 	t0 := time.Now()
-	byPerson := map[*synth.Person][]matcher.Record{}
+	byPerson := map[*synth.Person][]vigie.Record{}
 	var order []*synth.Person
 	records := 0
 	st, err := synth.Generate(cfg, func(r *synth.Record) error {

@@ -25,14 +25,16 @@ import (
 	"syscall"
 	"time"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"vigie/auth"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/rpc/admin"
-	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
@@ -187,7 +189,7 @@ func benchPrepare(data string, seed uint64) (benchPrep, error) {
 	step := max(1, p.before/benchQueries)
 	n := 0
 	stop := errors.New("enough")
-	err = ix.Scan(context.Background(), func(_ mpi.SourceKey, _ mpi.ID, r matcher.Record) error {
+	err = ix.Scan(context.Background(), func(_ vigie.SourceKey, _ vigie.IdentityID, r vigie.Record) error {
 		n++
 		if n%step == 0 && r.BirthName != "" && r.BirthDate != "" {
 			queries = append(queries, &v1.SearchTraits{Name: r.BirthName, FirstNames: r.FirstName, BirthDate: r.BirthDate, Sex: r.Sex})
@@ -424,7 +426,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 	var resolves, searches latencies
 	var next, nextQuery, issued atomic.Int64
 	var ackMu sync.Mutex
-	var acked []mpi.SourceKey
+	var acked []vigie.SourceKey
 	var firstErr atomic.Value
 	deadline := time.Now().Add(c.Duration)
 	runCtx, cancelRun := context.WithDeadline(ctx, deadline)
@@ -507,7 +509,7 @@ func benchServe(ctx context.Context, c benchServeConfig, stdout io.Writer) error
 					}
 					resolves.add(s.Sub(t1), time.Since(s))
 					ackMu.Lock()
-					acked = append(acked, mpi.SourceKey{Authority: r.GetAuthority(), LocalID: r.GetLocalId()})
+					acked = append(acked, vigie.SourceKey{Authority: r.GetAuthority(), LocalID: r.GetLocalId()})
 					ackMu.Unlock()
 				} else {
 					q, err := prep.queries.get(int((nextQuery.Add(1) - 1) % int64(prep.queries.len())))

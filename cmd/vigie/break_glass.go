@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"vigie"
-	"vigie/rpc/auth"
+	"vigie/auth"
 )
 
 func init() {

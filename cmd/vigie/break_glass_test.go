@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"vigie/rpc/auth"
+	"vigie/auth"
 	"vigie/store"
 )
 

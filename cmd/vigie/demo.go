@@ -8,13 +8,15 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
+	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
-	"vigie/rpc/auth"
 	"vigie/sites"
 	"vigie/synth"
 )
@@ -63,7 +65,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		}
 	}
 	type demoRec struct {
-		key ledger.SourceKey
+		key vigie.SourceKey
 		age int
 		sex byte
 	}
@@ -83,7 +85,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		}
 		resolved++
 		reviews += len(res.Reviews)
-		recs = append(recs, demoRec{ledger.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
+		recs = append(recs, demoRec{vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
 		if r.Site != nil {
 			siteNames[r.Authority] = r.Site.Name
 		}
@@ -229,7 +231,7 @@ var demoDevices = map[string][]ledger.Device{
 // demoExam generates one plausible exam (figures of the order of the French
 // NRD) of a kind that fits the patient: mammography for women over 40,
 // interventional cardiology and PET for adults.
-func demoExam(rng *rand.Rand, key ledger.SourceKey, age int, sex byte, sop string) *ledger.Exam {
+func demoExam(rng *rand.Rand, key vigie.SourceKey, age int, sex byte, sop string) *ledger.Exam {
 	kinds := []string{"CT", "CT", "DX", "DX", "DX"}
 	if age >= 18 {
 		kinds = append(kinds, "XA", "PT")
@@ -243,7 +245,7 @@ func demoExam(rng *rand.Rand, key ledger.SourceKey, age int, sex byte, sop strin
 }
 
 // demoExamOf generates one exam of a kind (CT, DX, XA, MG, PT) on a day.
-func demoExamOf(rng *rand.Rand, kind string, key ledger.SourceKey, age int, day time.Time, sop string) *ledger.Exam {
+func demoExamOf(rng *rand.Rand, kind string, key vigie.SourceKey, age int, day time.Time, sop string) *ledger.Exam {
 	devs := demoDevices[kind]
 	ex := &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".1", Date: day.Format(time.DateOnly),
 		Time: fmt.Sprintf("%02d:%02d:00", 8+rng.IntN(10), rng.IntN(60)), Modality: kind, Key: key,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
@@ -35,13 +37,13 @@ func doseStore(t *testing.T, n int) string {
 		w := ledger.Quantity{Value: 70, Unit: "kg"}
 		put(ledger.Exam{SOPInstanceUID: fmt.Sprintf("1.2.%d", i), StudyUID: fmt.Sprintf("9.%d", i), Date: "2025-03-01", Modality: "DX",
 			Procedure: "THORAX PA", Domain: ledger.DomainProjection, Source: ledger.SourceHeader,
-			Key:        ledger.SourceKey{Authority: "CHU", LocalID: fmt.Sprintf("P%d", i)},
+			Key:        vigie.SourceKey{Authority: "CHU", LocalID: fmt.Sprintf("P%d", i)},
 			Device:     ledger.Device{Manufacturer: "ACME", Model: "DR1"},
 			Patient:    ledger.PatientSize{Age: "050Y", Weight: &w},
 			Projection: &ledger.ProjectionDose{DAPTotal: &ledger.Quantity{Value: dap, Unit: "Gy.m2"}}})
 	}
 	put(ledger.Exam{SOPInstanceUID: "7.7", Date: "2025-03-02", Modality: "XA", Procedure: "Embolisation",
-		Domain: ledger.DomainProjection, Source: ledger.SourceRDSR, Key: ledger.SourceKey{Authority: "CHU", LocalID: "X"},
+		Domain: ledger.DomainProjection, Source: ledger.SourceRDSR, Key: vigie.SourceKey{Authority: "CHU", LocalID: "X"},
 		Projection: &ledger.ProjectionDose{RPTotal: &ledger.Quantity{Value: 5200, Unit: "mGy"}}})
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -187,7 +189,7 @@ func TestNRDExportReadsPatientIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.Resolve(context.Background(), matcher.Record{Authority: "CHU", LocalID: "P99", BirthName: "TESTE", FirstName: "ANNE",
+	if _, err := ix.Resolve(context.Background(), vigie.Record{Authority: "CHU", LocalID: "P99", BirthName: "TESTE", FirstName: "ANNE",
 		BirthDate: "1975-03-01", Sex: "F"}, mpi.System); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestNRDExportReadsPatientIndex(t *testing.T) {
 	w := ledger.Quantity{Value: 70, Unit: "kg"}
 	x := ledger.Exam{SOPInstanceUID: "1.2.99", StudyUID: "9.99", Date: "2025-03-01", Modality: "DX",
 		Procedure: "THORAX PA", Domain: ledger.DomainProjection, Source: ledger.SourceHeader,
-		Key:        ledger.SourceKey{Authority: "CHU", LocalID: "P99"},
+		Key:        vigie.SourceKey{Authority: "CHU", LocalID: "P99"},
 		Device:     ledger.Device{Manufacturer: "ACME", Model: "DR1"},
 		Patient:    ledger.PatientSize{Weight: &w},
 		Projection: &ledger.ProjectionDose{DAPTotal: &ledger.Quantity{Value: 333e-7, Unit: "Gy.m2"}}}

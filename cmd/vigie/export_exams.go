@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"vigie"
+
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/mpi"
 )
 
 func init() {
@@ -77,14 +78,14 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeOut()
-	identities := map[ledger.SourceKey]string{}
-	if err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
-		identities[ledger.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
+	identities := map[vigie.SourceKey]string{}
+	if err := ix.Links(context.Background(), func(k vigie.SourceKey, id vigie.IdentityID) error {
+		identities[vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
 		return nil
 	}); err != nil {
 		return err
 	}
-	identity := func(k ledger.SourceKey) string { return identities[k] }
+	identity := func(k vigie.SourceKey) string { return identities[k] }
 	led := ledger.Open(db)
 	if err := exportExams(context.Background(), led, identity, w); err != nil {
 		return err
@@ -177,7 +178,7 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 // not_counted): summing the rows whose counts is "yes" never counts an
 // exam twice. identity, when not nil, names the regional identity of a
 // source record.
-func exportExams(ctx context.Context, led *ledger.Ledger, identity func(ledger.SourceKey) string, w io.Writer) error {
+func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.SourceKey) string, w io.Writer) error {
 	num := func(ok bool, v float64) string {
 		if !ok {
 			return ""

@@ -8,16 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"vigie"
+
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
-	"vigie/matcher"
 	"vigie/store"
 )
 
 type keyIdentity struct{}
 
-func (keyIdentity) Resolve(_ context.Context, r matcher.Record) (string, error) {
+func (keyIdentity) Resolve(_ context.Context, r vigie.Record) (string, error) {
 	return "V-" + r.LocalID, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	"vigie"
+
 	"vigie/mpi"
 )
 
@@ -52,7 +54,7 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 // exportLinks writes the CSV header and one row per source record.
 func exportLinks(ctx context.Context, ix *mpi.Index, w io.Writer) error {
 	return writeCSV(w, []string{"authority", "local_id", "identity"}, func(write func([]string) error) error {
-		return ix.Links(ctx, func(k mpi.SourceKey, id mpi.ID) error {
+		return ix.Links(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
 			return write([]string{k.Authority, k.LocalID, id.String()})
 		})
 	})

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"vigie"
+
 	"vigie/ingest"
-	"vigie/matcher"
 	"vigie/mpi"
 )
 
@@ -19,8 +20,8 @@ import (
 // load's.
 func fitBeforeLoad(ix *mpi.Index, in io.ReadSeeker, file string, o mpi.FitOptions, out io.Writer) (time.Duration, error) {
 	t0 := time.Now()
-	var recs []matcher.Record
-	err := ingest.ReadIdentityCSV(bufio.NewReader(in), func(_ int, rec matcher.Record, rerr error) error {
+	var recs []vigie.Record
+	err := ingest.ReadIdentityCSV(bufio.NewReader(in), func(_ int, rec vigie.Record, rerr error) error {
 		if rerr == nil {
 			recs = append(recs, rec)
 		}

@@ -6,11 +6,12 @@ import (
 	"io"
 	"time"
 
+	"vigie"
+
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
-	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	"vigie/sites"
 )
 
@@ -32,7 +33,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	if *withCode && !*html {
 		return usageErr("--access-code goes with --html")
 	}
-	id, err := mpi.ParseID(fs.Arg(0))
+	id, err := vigie.ParseIdentityID(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -46,9 +47,9 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var keys []ledger.SourceKey
+	var keys []vigie.SourceKey
 	for _, m := range ident.Members {
-		keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+		keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
 	}
 	read := operatorRead{Verb: "history", What: "dose history of identity " + id.String(), Identities: []string{ident.ID.String()}}
 	if *withCode {

@@ -6,9 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"vigie"
+
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
-	"vigie/mpi"
 )
 
 // The dose history of an identity is read through the patient index's
@@ -30,22 +31,22 @@ func TestHistoryFollowsMergeAndUnmerge(t *testing.T) {
 	}
 	defer closeIndex()
 	led := ledger.Open(db)
-	var ids []mpi.ID
-	if err := ix.Links(ctx, func(_ mpi.SourceKey, id mpi.ID) error { ids = append(ids, id); return nil }); err != nil {
+	var ids []vigie.IdentityID
+	if err := ix.Links(ctx, func(_ vigie.SourceKey, id vigie.IdentityID) error { ids = append(ids, id); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != 2 || ids[0] == ids[1] {
 		t.Fatalf("fixture: the two files' patients must be two identities, got %v", ids)
 	}
-	history := func(id mpi.ID) (ct, mg int) {
+	history := func(id vigie.IdentityID) (ct, mg int) {
 		t.Helper()
 		members, err := ix.Records(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var keys []ledger.SourceKey
+		var keys []vigie.SourceKey
 		for _, m := range members {
-			keys = append(keys, ledger.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+			keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
 		}
 		h, err := led.History(ctx, keys)
 		if err != nil {

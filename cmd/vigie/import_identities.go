@@ -182,7 +182,7 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.R
 		feed := ingest.IdentityCSV{Notice: func(line int, msg string) {
 			fmt.Fprintf(rejects, "line %d: notice: %s\n", line, msg)
 		}}
-		return feed.Read(in, func(line int, rec matcher.Record, rerr error) error {
+		return feed.Read(in, func(line int, rec vigie.Record, rerr error) error {
 			n++
 			if o.onlineFrom > 0 && n > o.onlineFrom {
 				tail = append(tail, mpi.Row{Line: line, Record: rec, Err: rerr})

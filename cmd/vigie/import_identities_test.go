@@ -121,12 +121,12 @@ func TestImportIdentitiesDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	for k, want := range map[string]matcher.Record{
+	for k, want := range map[string]vigie.Record{
 		"A1": {BirthName: "MÜLLER", FirstName: "Françoise", BirthDate: "1948-03-17"},
 		"A2": {BirthName: "LEFÈVRE", FirstName: "Zoé", BirthDate: "00/00/0000"},
 		"A3": {BirthName: "DUPONT", FirstName: "Jean", BirthDate: "31/02/1980"},
 	} {
-		h, err := ix.History(context.Background(), mpi.SourceKey{Authority: "1.2.250.1.1", LocalID: k})
+		h, err := ix.History(context.Background(), vigie.SourceKey{Authority: "1.2.250.1.1", LocalID: k})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,8 +171,8 @@ func mapsEqual(a, b map[string]string) bool {
 // differ between runs; the grouping must not).
 func partition(t *testing.T, ix *mpi.Index) []string {
 	t.Helper()
-	groups := map[mpi.ID][]string{}
-	err := ix.Links(context.Background(), func(k mpi.SourceKey, id mpi.ID) error {
+	groups := map[vigie.IdentityID][]string{}
+	err := ix.Links(context.Background(), func(k vigie.SourceKey, id vigie.IdentityID) error {
 		groups[id] = append(groups[id], k.String())
 		return nil
 	})
@@ -295,7 +295,7 @@ func TestImportCrash(t *testing.T) {
 
 // runAndKill starts the child import and SIGKILLs it once it has
 // acknowledged n rows (or when it finishes); it returns the rows acknowledged.
-func runAndKill(t *testing.T, data, feed string, n int) []mpi.SourceKey {
+func runAndKill(t *testing.T, data, feed string, n int) []vigie.SourceKey {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestImportCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnv+"="+data+"|"+feed)
@@ -308,13 +308,13 @@ func runAndKill(t *testing.T, data, feed string, n int) []mpi.SourceKey {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var acked []mpi.SourceKey
+	var acked []vigie.SourceKey
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
 		if a, ok := strings.CutPrefix(line, "ack "); ok {
 			auth, lid, _ := strings.Cut(a, "\t")
-			acked = append(acked, mpi.SourceKey{Authority: auth, LocalID: lid})
+			acked = append(acked, vigie.SourceKey{Authority: auth, LocalID: lid})
 			if len(acked) >= n {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				break

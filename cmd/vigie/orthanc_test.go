@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"vigie/auth"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
-	"vigie/rpc/auth"
 	"vigie/store"
 )
 

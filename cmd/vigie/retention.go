@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"time"
 
-	"vigie/mpi"
+	"vigie"
+
+	"vigie/audit"
 	"vigie/retention"
-	"vigie/rpc/audit"
 )
 
 func init() {
@@ -72,7 +73,7 @@ func printRetentionReport(w io.Writer, data string, rep *retention.Report) {
 
 // retentionPurged, when set, is called after each identity's purge
 // committed (tests: a crash midway).
-var retentionPurged func(mpi.ID)
+var retentionPurged func(vigie.IdentityID)
 
 func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("retention purge", stderr)

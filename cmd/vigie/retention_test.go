@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/ledger"
@@ -24,7 +26,7 @@ import (
 )
 
 // retentionPeople are made-up persons clearly distinct from each other.
-var retentionPeople = []matcher.Record{
+var retentionPeople = []vigie.Record{
 	{BirthName: "LAFFITTE", FirstName: "Bernadette", BirthDate: "1948-03-17", Sex: "F", BirthPlace: "33063", PostalCode: "33000"},
 	{BirthName: "ETCHEVERRY", FirstName: "Ramuntxo", BirthDate: "1950-11-02", Sex: "M", BirthPlace: "64102", PostalCode: "64100"},
 	{BirthName: "KERGUELEN", FirstName: "Yannick", BirthDate: "1940-01-09", Sex: "M", BirthPlace: "29019", PostalCode: "29200"},
@@ -42,7 +44,7 @@ var ctx = context.Background()
 // and an exam at site A in 2001, and the second person (index 1) also a
 // record at site B in 2020: as of 2025, every identity is past its
 // deadline but that one. It returns the identities by person.
-func retentionStore(t *testing.T, dir string) []mpi.ID {
+func retentionStore(t *testing.T, dir string) []vigie.IdentityID {
 	t.Helper()
 	db, err := store.Open(dir, store.Options{})
 	if err != nil {
@@ -56,7 +58,7 @@ func retentionStore(t *testing.T, dir string) []mpi.ID {
 	}
 	defer ix.Close()
 	led := ledger.Open(db)
-	var ids []mpi.ID
+	var ids []vigie.IdentityID
 	for i, p := range retentionPeople {
 		p.Authority, p.LocalID = retSiteA, fmt.Sprintf("IPP%d", i)
 		res, err := ix.Resolve(ctx, p, mpi.System)
@@ -67,7 +69,7 @@ func retentionStore(t *testing.T, dir string) []mpi.ID {
 		q, _ := ledger.NewQuantity(120, "mGy.cm", ledger.DimDLP)
 		sop := fmt.Sprintf("1.2.3.%d", i)
 		if _, err := led.Put(ctx, &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".9", Date: "2001-02-01", Procedure: "TDM", Source: ledger.SourceRDSR,
-			Domain: ledger.DomainCT, Key: ledger.SourceKey{Authority: p.Authority, LocalID: p.LocalID},
+			Domain: ledger.DomainCT, Key: vigie.SourceKey{Authority: p.Authority, LocalID: p.LocalID},
 			CT: &ledger.CTDose{DLPTotal: &q, Events: []ledger.CTEvent{{UID: sop + ".1", DLP: &q}}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +141,7 @@ func TestRetentionReportPurge(t *testing.T) {
 // checkPurged checks that every identity of ids but the second is purged
 // whole (no record, no exam, a tombstone with its audit entry) and the
 // second is whole (its two records and its exam).
-func checkPurged(t *testing.T, data string, ids []mpi.ID, tok string) {
+func checkPurged(t *testing.T, data string, ids []vigie.IdentityID, tok string) {
 	t.Helper()
 	db, err := store.Open(data, store.Options{})
 	if err != nil {
@@ -154,7 +156,7 @@ func checkPurged(t *testing.T, data string, ids []mpi.ID, tok string) {
 	led := ledger.Open(db)
 	for i, id := range ids {
 		local := fmt.Sprintf("IPP%d", i)
-		exams, err := led.Exams(ctx, []ledger.SourceKey{{Authority: retSiteA, LocalID: local}})
+		exams, err := led.Exams(ctx, []vigie.SourceKey{{Authority: retSiteA, LocalID: local}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +190,7 @@ func TestRetentionPurgeCrashChild(t *testing.T) {
 		return
 	}
 	data, tok, _ := strings.Cut(spec, "|")
-	retentionPurged = func(mpi.ID) {
+	retentionPurged = func(vigie.IdentityID) {
 		fmt.Println("midway")
 		select {}
 	}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"vigie"
+
 	"github.com/blevesearch/bleve/v2"
 
-	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/search"
 )
@@ -22,7 +23,7 @@ func TestOpenSearchIndexRebuildsAnotherFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeIndex()
-	r := matcher.Record{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "A1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F"}
+	r := vigie.Record{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "A1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F"}
 	res, err := ix.Resolve(ctx, r, mpi.System)
 	if err != nil {
 		t.Fatal(err)

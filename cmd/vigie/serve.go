@@ -20,13 +20,13 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/rpc/admin"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	"vigie/search"
 	"vigie/sites"
 	"vigie/store"

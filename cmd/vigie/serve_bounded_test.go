@@ -11,7 +11,6 @@ import (
 
 	"vigie"
 	"vigie/internal/door"
-	"vigie/matcher"
 	"vigie/mpi"
 )
 
@@ -45,7 +44,7 @@ func TestServeListensBeforeSearchCatchUpOnHugeName(t *testing.T) {
 	}
 	sx.Close()
 	huge := strings.Repeat("ZORGLUBIEN", 90_000) // 900 KB: a Badger value holds at most 1 MiB
-	for _, r := range []matcher.Record{
+	for _, r := range []vigie.Record{
 		{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "H1", BirthName: huge, FirstNames: huge, BirthDate: "1970-01-02", Sex: "F"},
 		{Authority: "1.2.250.1.213.1.1.1.3", LocalID: "P1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F"},
 	} {

@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"vigie"
+
 	"connectrpc.com/connect"
 
+	"vigie/auth"
 	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
@@ -68,7 +70,7 @@ func TestServeRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	var acked []mpi.SourceKey
+	var acked []vigie.SourceKey
 	for round, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		killAfter := 20 + rng.IntN(120)
 		got, out := loadAndStop(t, data, key, authority, round, killAfter, sig)
@@ -108,7 +110,7 @@ func TestServeRestart(t *testing.T) {
 // records until killAfter are acknowledged, sends sig to the child, lets
 // the clients run into the closed port, and returns the acknowledged
 // records and the child's output.
-func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int, sig syscall.Signal) ([]mpi.SourceKey, string) {
+func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int, sig syscall.Signal) ([]vigie.SourceKey, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeRestartChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), serveChildEnv+"="+data)
@@ -148,7 +150,7 @@ func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int
 	defer cancel()
 	client := vigiev1connect.NewIdentityServiceClient(&http.Client{Timeout: 20 * time.Second}, "http://"+addr, withToken(key))
 	var mu sync.Mutex
-	var acked []mpi.SourceKey
+	var acked []vigie.SourceKey
 	var next atomic.Int64
 	var signalled sync.Once
 	var wg sync.WaitGroup
@@ -157,7 +159,7 @@ func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int
 			failures := 0
 			for ctx.Err() == nil && next.Load() < 5000 && failures < 20 {
 				i := next.Add(1)
-				k := mpi.SourceKey{Authority: authority, LocalID: fmt.Sprintf("R%d-%d-%d", round, w, i)}
+				k := vigie.SourceKey{Authority: authority, LocalID: fmt.Sprintf("R%d-%d-%d", round, w, i)}
 				_, err := client.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: &v1.SourceRecord{
 					Authority: k.Authority, LocalId: k.LocalID, BirthName: fmt.Sprintf("NOM%d", i%997), FirstNames: "ANNE",
 					BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i%70, 1+i%12, 1+i%28), Sex: "F"}}))

@@ -29,10 +29,10 @@ import (
 
 	"connectrpc.com/connect"
 
+	"vigie/auth"
+	"vigie/auth/authtest"
 	"vigie/matcher"
 	"vigie/mpi"
-	"vigie/rpc/auth"
-	"vigie/rpc/auth/authtest"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"

@@ -73,7 +73,7 @@ func skinMap(ctx context.Context, led *ledger.Ledger, alerts *dosimetry.AlertSto
 	if e.Exam.Domain != ledger.DomainProjection {
 		return nil, "", false, vigie.Invalid("exam", "%s n'est pas un examen de radiologie interventionnelle ou de scopie : pas de carte de dose à la peau", sop)
 	}
-	es, err := led.Exams(ctx, []ledger.SourceKey{e.Exam.Key})
+	es, err := led.Exams(ctx, []vigie.SourceKey{e.Exam.Key})
 	if err != nil {
 		return nil, "", false, err
 	}

@@ -12,7 +12,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
-	"vigie/rpc/auth"
+	"vigie/auth"
 	"vigie/store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"vigie/rpc/auth"
+	"vigie/auth"
 	"vigie/store"
 )
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"vigie"
+
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"
@@ -122,9 +124,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 // nothing in the index. The proposed model is nil when the index is too
 // small to fit one.
 func trainFromIndex(ctx context.Context, ix *mpi.Index, current *matcher.Model, randomPairs, maxBlock, examples int) (string, *matcher.Model, error) {
-	var recs []matcher.Record
-	var ident []mpi.ID
-	err := ix.Scan(ctx, func(k mpi.SourceKey, id mpi.ID, rec matcher.Record) error {
+	var recs []vigie.Record
+	var ident []vigie.IdentityID
+	err := ix.Scan(ctx, func(k vigie.SourceKey, id vigie.IdentityID, rec vigie.Record) error {
 		recs = append(recs, rec)
 		ident = append(ident, id)
 		return nil

@@ -7,13 +7,15 @@ import (
 	"io"
 	"os"
 
+	"vigie"
+
 	badger "github.com/dgraph-io/badger/v4"
 
+	"vigie/audit"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/rpc/admin"
-	"vigie/rpc/audit"
 	"vigie/search"
 	"vigie/store"
 )
@@ -92,9 +94,9 @@ func verifyStore(ctx context.Context, db *badger.DB, data string, w io.Writer) e
 			report("patient index: %v", err)
 		}
 	}
-	records := map[mpi.SourceKey]bool{}
-	live := map[mpi.ID]bool{}
-	if err := ix.Links(ctx, func(k mpi.SourceKey, id mpi.ID) error {
+	records := map[vigie.SourceKey]bool{}
+	live := map[vigie.IdentityID]bool{}
+	if err := ix.Links(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
 		records[k] = true
 		live[id] = true
 		return nil
@@ -104,7 +106,7 @@ func verifyStore(ctx context.Context, db *badger.DB, data string, w io.Writer) e
 	exams := 0
 	if err := ledger.Open(db).Each(ctx, func(e *ledger.Entry) error {
 		exams++
-		k := mpi.SourceKey{Authority: e.Exam.Key.Authority, LocalID: e.Exam.Key.LocalID}
+		k := vigie.SourceKey{Authority: e.Exam.Key.Authority, LocalID: e.Exam.Key.LocalID}
 		if !records[k] {
 			report("exam %s: its source record %s is not in the patient index", e.Exam.SOPInstanceUID, k.Authority+"/…")
 		}

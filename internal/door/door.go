@@ -19,6 +19,8 @@ package door
 import (
 	"sync/atomic"
 
+	"vigie"
+
 	"vigie/matcher"
 )
 
@@ -31,7 +33,7 @@ var opened atomic.Int32
 // Admit cleans and prepares a record sent to the patient index: it is
 // matcher.Admit, unless a test has opened the door with WithoutDoor, when
 // it is matcher.Prepare, as earlier versions stored records.
-func Admit(r *matcher.Record) (*matcher.Prepared, error) {
+func Admit(r *vigie.Record) (*matcher.Prepared, error) {
 	if opened.Load() > 0 {
 		return matcher.Prepare(r)
 	}

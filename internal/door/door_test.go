@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"vigie/matcher"
+	"vigie"
 )
 
 // The seam opens the door for the test that asks, nested calls included,
 // and closes it when that test ends.
 func TestWithoutDoor(t *testing.T) {
-	hostile := func() *matcher.Record {
-		return &matcher.Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("MARTIN", 100),
+	hostile := func() *vigie.Record {
+		return &vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("MARTIN", 100),
 			FirstNames: "J\xe9r\xf4me", BirthDate: "1961-04-09", Sex: "M"}
 	}
 	refused := func(when string) {
@@ -55,7 +55,7 @@ func TestWithoutDoorRefusesParallel(t *testing.T) {
 		WithoutDoor(t)
 	})
 	refusedAfter := func() {
-		if _, err := Admit(&matcher.Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("X", 101)}); err == nil {
+		if _, err := Admit(&vigie.Record{Authority: "1.2.3", LocalID: "1", BirthName: strings.Repeat("X", 101)}); err == nil {
 			t.Error("door left open by a refused parallel test")
 		}
 	}

@@ -2,8 +2,8 @@
 // the site registry while the server runs. The `vigie token`, `vigie audit`
 // and `vigie site` verbs open the store themselves, which Badger allows
 // only while no server holds it; this service is the way to do the same on
-// a running platform. It keeps nothing of its own: keys are rpc/auth's, the
-// trail is rpc/audit's, the sites are package sites'.
+// a running platform. It keeps nothing of its own: keys are auth's, the
+// trail is audit's, the sites are package sites'.
 //
 // Roles (auth.DefaultPolicy): key management, the site registry and
 // VerifyAudit for admin, QueryAudit for admin and vigilance, ApproveApiKey
@@ -25,8 +25,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"vigie"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
+	"vigie/audit"
+	"vigie/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/sites"

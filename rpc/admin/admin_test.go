@@ -13,8 +13,8 @@ import (
 	"connectrpc.com/connect"
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
+	"vigie/audit"
+	"vigie/auth"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/sites"

@@ -5,8 +5,8 @@ import (
 	"slices"
 
 	"vigie"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
+	"vigie/audit"
+	"vigie/auth"
 )
 
 // auditScope is what site vigilance may read of the audit trail: the

@@ -14,10 +14,10 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
+	"vigie/audit"
+	"vigie/auth"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/rpc/audit"
-	"vigie/rpc/auth"
 	"vigie/store"
 )
 

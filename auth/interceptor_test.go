@@ -14,7 +14,7 @@ import (
 	"connectrpc.com/connect"
 	badger "github.com/dgraph-io/badger/v4"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )

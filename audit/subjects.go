@@ -12,7 +12,7 @@ import (
 // Subjects gathers the patients an operation touched while it runs: the
 // identities and source records that its request named, that its handler
 // read or changed, and that its response returned. The interceptor of
-// rpc/auth puts one in every call's context and writes what it gathered
+// auth puts one in every call's context and writes what it gathered
 // into the call's audit entry. Safe for concurrent use.
 type Subjects struct {
 	mu         sync.Mutex

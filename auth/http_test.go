@@ -13,7 +13,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 )
 
 // TestHTTPMiddleware drives a stand-in STOW-RS handler through the

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"vigie"
-	"vigie/rpc/audit"
+	"vigie/audit"
 )
 
 // PurposeHeader is the request header in which a caller states why it

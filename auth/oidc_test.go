@@ -14,8 +14,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"vigie/rpc/audit"
-	"vigie/rpc/auth/authtest"
+	"vigie/audit"
+	"vigie/auth/authtest"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 )

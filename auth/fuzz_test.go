@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"vigie/rpc/auth/authtest"
+	"vigie/auth/authtest"
 )
 
 // FuzzOIDCAuthenticate: no credential makes the verifier panic, and none

@@ -9,7 +9,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
 	"vigie/store"
@@ -32,7 +32,7 @@ func BenchmarkKeysAuthenticate(b *testing.B) {
 
 // BenchmarkGetIdentity measures a GetIdentity call over loopback HTTP/1.1
 // (Connect protocol) with and without the interceptor (in-memory store, so
-// that the audit's fsync is not counted: BenchmarkAppend in rpc/audit
+// that the audit's fsync is not counted: BenchmarkAppend in audit
 // measures that).
 func BenchmarkGetIdentity(b *testing.B) {
 	for _, withInterceptor := range []bool{false, true} {

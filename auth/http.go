@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 )
 
 // STOWProcedure names the STOW-RS endpoint (DICOMweb store, for PACS and

@@ -9,7 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"vigie/rpc/auth/authtest"
+
+	"vigie/auth/authtest"
 )
 
 // signInServer runs Vigie's sign-in handler against the issuer, with the

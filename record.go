@@ -1,35 +1,9 @@
-// Package matcher decides how likely it is that two patient records describe
-// the same person, and says why. It is pure: no storage, no I/O, safe for
-// concurrent use.
-//
-// The flow is Prepare each record once (normalised names, parsed date,
-// validated INS, phonetic keys), Compare two prepared records into discrete
-// per-field levels, then Model.Score the comparison into a Fellegi–Sunter
-// match weight, a calibrated probability and an Explanation. Hard rules
-// (different valid INS, one INS on conflicting traits, doubtful or fictitious
-// identities, twins and father/son homonyms) sit above the sum and are
-// reported as Flags. Train estimates the model from unlabelled records.
-package matcher
-
-// Identity statuses of the French national identity-vigilance reference
-// (RNIV). QUAL and VALI identities were checked against a high-trust document.
-const (
-	StatusPROV  = "PROV"  // provisional
-	StatusRECUP = "RECUP" // retrieved from the national INSi service, not checked
-	StatusVALI  = "VALI"  // checked against an identity document
-	StatusQUAL  = "QUAL"  // retrieved and checked: the INS may be shared
-)
-
-// Identity attributes (HL7 table 0445, French extension) that change how a
-// record may be matched.
-const (
-	AttrDoubtful   = "DOUT"
-	AttrFictitious = "FICT"
-	AttrAnonymous  = "ANOM"
-)
+package vigie
 
 // Record is one source record's identity traits as a site sent them. Only
-// Authority and LocalID are required; every other trait is optional.
+// Authority and LocalID are required; every other trait is optional. Every
+// door (Connect, CSV, DICOM, HL7, FHIR) turns what it reads into a Record,
+// and the matcher, the index and the search read nothing else.
 type Record struct {
 	Authority string `json:"authority,omitempty"` // assigning authority of LocalID (an OID)
 	LocalID   string `json:"local_id,omitempty"`  // the site's patient number (IPP)
@@ -53,3 +27,15 @@ type Record struct {
 
 	Attributes []string `json:"attributes,omitempty"` // identity attributes such as DOUT, FICT, ANOM
 }
+
+// Key returns the record's source key.
+func (r *Record) Key() SourceKey { return SourceKey{Authority: r.Authority, LocalID: r.LocalID} }
+
+// Identity statuses of the French national identity-vigilance reference
+// (RNIV). QUAL and VALI identities were checked against a high-trust document.
+const (
+	StatusPROV  = "PROV"  // provisional
+	StatusRECUP = "RECUP" // retrieved from the national INSi service, not checked
+	StatusVALI  = "VALI"  // checked against an identity document
+	StatusQUAL  = "QUAL"  // retrieved and checked: the INS may be shared
+)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"vigie/rpc/auth"
+	"vigie/auth"
 	"vigie/store"
 )
 

@@ -3,7 +3,7 @@ package audit_test
 import (
 	"fmt"
 
-	"vigie/rpc/audit"
+	"vigie/audit"
 	"vigie/store"
 )
 

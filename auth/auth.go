@@ -4,7 +4,7 @@
 // credential: an API key made by `vigie token create` (Keys), or, through
 // the Authenticator interface, an OpenID Connect JWT (OIDC). The Interceptor
 // puts authentication, the per-procedure role table (Policy) and the audit
-// trail (package rpc/audit) in front of every Connect handler.
+// trail (package audit) in front of every Connect handler.
 //
 // Key layout (namespace a/ of the store):
 //
