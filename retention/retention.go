@@ -104,7 +104,7 @@ func build(txn *badger.Txn, asOf time.Time) (*Report, map[vigie.IdentityID]*mpi.
 func lastContact(p *mpi.Patient, lastExam func(vigie.SourceKey) (time.Time, error)) (time.Time, error) {
 	last := p.LastUpdate
 	for _, k := range p.Members {
-		e, err := lastExam(vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID})
+		e, err := lastExam(k)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -327,7 +327,7 @@ func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string
 		cur.Retired, cur.Reviews = p.Retired, p.Reviews
 		t = mpi.Tombstone{Purged: now, Actor: mpi.Actor(actor), Run: run, Rule: d.Rule}
 		for _, k := range cur.Members {
-			lk := vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID}
+			lk := k
 			n, err := ledger.PurgeRecordIn(txn, lk)
 			if err != nil {
 				return err

@@ -44,7 +44,7 @@ func (d *MPIDemographics) lookup(k vigie.SourceKey) demographic {
 		return v
 	}
 	var v demographic
-	latest, err := d.index.Latest(d.ctx, vigie.SourceKey(k))
+	latest, err := d.index.Latest(d.ctx, k)
 	switch {
 	case vigie.ErrorCode(err) == vigie.ENOTFOUND:
 	case err != nil:

@@ -148,7 +148,7 @@ func (s *DoseService) members(ctx context.Context, field, v string) (vigie.Ident
 			restricted = true
 			continue
 		}
-		keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
+		keys = append(keys, m)
 	}
 	audit.Touch(ctx, ident.ID.String())
 	if ident.ID != id {
@@ -384,10 +384,10 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 		if p.Role == auth.RolePhysicist && !p.HasSite(k.Authority) {
 			return nil, ConnectError(vigie.Errorf(vigie.ENOTFOUND, "record %s is not in the index", k))
 		}
-		identityOf[vigie.SourceKey(k)] = id.String()
+		identityOf[k] = id.String()
 		audit.Touch(ctx, id.String())
 		audit.TouchRecord(ctx, k.Authority, k.LocalID)
-		if entries, err = s.Ledger.Exams(ctx, []vigie.SourceKey{vigie.SourceKey(k)}); err != nil {
+		if entries, err = s.Ledger.Exams(ctx, []vigie.SourceKey{k}); err != nil {
 			return nil, ConnectError(err)
 		}
 	case m.GetSite() != "":
@@ -720,11 +720,7 @@ func (a MPIIdentities) Members(ctx context.Context, identity string) ([]vigie.So
 	if err != nil {
 		return nil, err
 	}
-	out := make([]vigie.SourceKey, len(ks))
-	for i, k := range ks {
-		out[i] = vigie.SourceKey(k)
-	}
-	return out, nil
+	return ks, nil
 }
 
 var _ dosimetry.Identities = MPIIdentities{}

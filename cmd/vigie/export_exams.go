@@ -80,7 +80,7 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	defer closeOut()
 	identities := map[vigie.SourceKey]string{}
 	if err := ix.Links(context.Background(), func(k vigie.SourceKey, id vigie.IdentityID) error {
-		identities[vigie.SourceKey{Authority: k.Authority, LocalID: k.LocalID}] = id.String()
+		identities[k] = id.String()
 		return nil
 	}); err != nil {
 		return err

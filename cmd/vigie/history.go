@@ -47,10 +47,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var keys []vigie.SourceKey
-	for _, m := range ident.Members {
-		keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
-	}
+	keys := ident.Members
 	read := operatorRead{Verb: "history", What: "dose history of identity " + id.String(), Identities: []string{ident.ID.String()}}
 	if *withCode {
 		read.What += ", with a new patient access code"

@@ -44,11 +44,7 @@ func TestHistoryFollowsMergeAndUnmerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var keys []vigie.SourceKey
-		for _, m := range members {
-			keys = append(keys, vigie.SourceKey{Authority: m.Authority, LocalID: m.LocalID})
-		}
-		h, err := led.History(ctx, keys)
+		h, err := led.History(ctx, members)
 		if err != nil {
 			t.Fatal(err)
 		}
