@@ -28,10 +28,16 @@ func Ack(m *Message, code string, ref *Refusal, text string, now time.Time) []by
 	charset := "UNICODE UTF-8"
 	if m != nil {
 		d, h = m.Delims, ReadHeader(m)
-		if d.Escape == 0 || d.Subcomponent == 0 {
-			d.Escape, d.Subcomponent = '\\', '&'
-			if d.Escape == d.Field || d.Escape == d.Component || d.Escape == d.Repetition {
-				d.Escape = '#'
+		// A message with fewer than four encoding characters gets an
+		// ACK with all four, picked among the ones it does not use.
+		for _, p := range []*byte{&d.Escape, &d.Subcomponent} {
+			for _, c := range []byte(`\&#!@$%*`) {
+				if *p != 0 {
+					break
+				}
+				if c != d.Field && c != d.Component && c != d.Repetition && c != d.Escape && c != d.Subcomponent {
+					*p = c
+				}
 			}
 		}
 		charset = m.Charset

@@ -71,7 +71,7 @@ func Parse(b []byte) (*Message, error) {
 	}
 	seen := map[byte]bool{}
 	for _, c := range append([]byte{d.Field}, enc...) {
-		if c == '\r' || c == '\n' || c < ' ' || c > '~' || seen[c] || isAlnum(c) {
+		if c <= ' ' || c > '~' || seen[c] || isAlnum(c) {
 			return nil, vigie.Invalid("MSH-2", "encoding characters %q: each must be a distinct printable non-alphanumeric character", string(enc))
 		}
 		seen[c] = true

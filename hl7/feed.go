@@ -1,7 +1,10 @@
 package hl7
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +67,27 @@ type entry struct {
 	Received time.Time `json:"t"`
 	Message  []byte    `json:"m"` // verbatim, as received
 	Ack      []byte    `json:"a"`
-	Code     string    `json:"c"` // AA, AE or AR
+	Code     string    `json:"c"` // AA or AE
+	// Fingerprint tells a retransmission from another message reusing
+	// the control id (see fingerprint).
+	Fingerprint string `json:"f"`
+}
+
+// fingerprint is a digest of the message as read, but for MSH-7 (the time
+// of the message, which some senders set again when they retransmit).
+func fingerprint(m *Message) string {
+	h := sha256.New()
+	for _, s := range m.Segments {
+		for i, f := range s.fields {
+			if s.Name == "MSH" && i == 7 {
+				continue
+			}
+			h.Write([]byte(f))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 var journalPrefix = []byte("h/msg/")
@@ -94,6 +117,16 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 	}
 	m, err := Parse(raw)
 	if err != nil {
+		// The header alone may still be read: the ACK then names the
+		// message, and a type Vigie does not take is said as such.
+		if hm, herr := Parse(firstSegment(raw)); herr == nil {
+			if _, cerr := ReadChange(hm, ""); cerr != nil {
+				if r, ok := cerr.(*Refusal); ok && r.At.Segment == "MSH" {
+					return f.answer(hm, AR, r, "", now())
+				}
+			}
+			m = hm
+		}
 		ref := asRefusal(err, 1)
 		ref.Reject = true
 		if at := vigie.ErrorField(err); strings.HasPrefix(at, "MSH-") {
@@ -107,7 +140,7 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 		if errors.As(err, &ve) {
 			ref.Reason = ve.Error()
 		}
-		return f.answer(nil, AR, ref, "", now())
+		return f.answer(m, AR, ref, "", now())
 	}
 	h := ReadHeader(m)
 	if h.ControlID == "" {
@@ -130,6 +163,10 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 		f.logError(ctx, "hl7: read the journal", err, h)
 		return f.answer(m, AE, &Refusal{Code: 207, Reason: "internal error: the message was not applied; send it again"}, "", now())
 	} else if ok {
+		if e.Fingerprint != fingerprint(m) {
+			return f.answer(m, AR, &Refusal{At: Location{"MSH", 1, 10, 0}, Code: 205, Reject: true,
+				Reason: "this control id was already used by another message of this sender"}, "", now())
+		}
 		return Outcome{Code: e.Code, Ack: e.Ack, Replayed: true, Event: h.Event, ControlID: h.ControlID}
 	}
 	actor := mpi.Actor("hl7:" + site.Authority + ":" + h.SendingFacility)
@@ -140,13 +177,19 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 		// Not kept: the sender sends it again and it is applied then.
 		return f.answer(m, AE, ref, "", now())
 	case ref != nil && ref.Reject:
-		code = AR
+		// Not kept either: the message was not taken at all, and
+		// refusing it again changes nothing.
+		out := f.answer(m, AR, ref, "", now())
+		if err := f.audit(h, site.Authority, client, AR, ref, touched); err != nil {
+			f.logError(ctx, "hl7: audit", err, h)
+		}
+		return out
 	case ref != nil:
 		code = AE
 	}
 	out := f.answer(m, code, ref, text, now())
 	err = store.Update(f.DB, func(txn *badger.Txn) error {
-		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code})
+		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code, Fingerprint: fingerprint(m)})
 		if err != nil {
 			return err
 		}
@@ -245,8 +288,17 @@ func (f *Feed) apply(ctx context.Context, m *Message, authority string, actor mp
 		if ref != nil {
 			return t, "", ref
 		}
-		res, err := f.Index.Resolve(ctx, c.Records[0], actor)
-		if err != nil {
+		// The survivor (A40) or the new identifier (A47) is filed from
+		// PID when the index does not know it yet; a known record keeps
+		// its traits (the PID of a merge need not carry them all: A31
+		// updates them).
+		k := c.Records[0].Key()
+		var res mpi.Result
+		if id, err := f.Index.IdentityOf(ctx, k.Authority, k.LocalID); err == nil {
+			res = mpi.Result{Key: k, Identity: id}
+		} else if vigie.ErrorCode(err) != vigie.ENOTFOUND {
+			return t, "", internal(err)
+		} else if res, err = f.Index.Resolve(ctx, c.Records[0], actor); err != nil {
 			return t, "", internal(err)
 		}
 		t.identities = []vigie.IdentityID{res.Identity, idPrior}
@@ -347,4 +399,13 @@ func (f *Feed) logError(ctx context.Context, msg string, err error, h Header) {
 	if f.Log != nil {
 		f.Log.ErrorContext(ctx, msg, "sender", h.SendingFacility, "control_id", h.ControlID, "event", h.Event, "error", err.Error())
 	}
+}
+
+// firstSegment returns the message's first segment (MSH).
+func firstSegment(raw []byte) []byte {
+	raw = bytes.TrimLeft(raw, "\r\n \t")
+	if i := bytes.IndexAny(raw, "\r\n"); i >= 0 {
+		return raw[:i]
+	}
+	return raw
 }
