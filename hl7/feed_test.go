@@ -26,12 +26,15 @@ const (
 
 func newFeed(t testing.TB, dir string) *Feed {
 	t.Helper()
-	o := store.Options{InMemory: dir == ""}
-	db, err := store.Open(dir, o)
+	// On disk, the store is set up as vigie serve sets it up: commits
+	// synced in groups, each answer waiting for the sync of its audit
+	// entry.
+	db, err := store.Open(dir, store.Options{InMemory: dir == "", Deferred: dir != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := mpi.Open(db, nil, mpi.Options{})
+	syncer := store.NewSyncer(db)
+	ix, err := mpi.Open(db, nil, mpi.Options{Sync: syncer.Sync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +42,7 @@ func newFeed(t testing.TB, dir string) *Feed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	trail.SetSync(syncer.Sync)
 	t.Cleanup(func() { trail.Close(); ix.Close(); db.Close() })
 	reg := sites.Open(db)
 	ctx := context.Background()
