@@ -113,7 +113,9 @@ func Parse(b []byte) (*Message, error) {
 	return m, nil
 }
 
-func isAlnum(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
 
 func segmentName(s string) bool {
 	if len(s) != 3 {

@@ -57,7 +57,7 @@ func TestUnescape(t *testing.T) {
 		{`A\R\B`, "A~B"},
 		{`A\E\B`, `A\B`},
 		{`OPERA\XC7\\XC3\O`, "OPERAÇÃO"}, // Latin-1 bytes
-		{`\XC3A9\`, "é"},                  // UTF-8 bytes
+		{`\XC3A9\`, "é"},                 // UTF-8 bytes
 		{`x\H\bold\N\y`, "xboldy"},
 		{`line\.br\two`, "linetwo"},
 		{`trailing\`, `trailing\`},

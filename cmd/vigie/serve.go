@@ -111,7 +111,7 @@ type serveConfig struct {
 	MLLPTLS   bool
 	MLLPReady func(addr string)
 	Stdout    io.Writer
-	Log             *slog.Logger
+	Log       *slog.Logger
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
