@@ -251,7 +251,11 @@ func (f *Feed) Handler() Handler {
 			if o.Refusal != nil {
 				args = append(args, "at", o.Refusal.At.String(), "hl7_error", o.Refusal.Code)
 			}
-			f.Log.Info("hl7 message", args...)
+			level := slog.LevelDebug // an applied message: the audit trail has it
+			if o.Code != AA {
+				level = slog.LevelInfo
+			}
+			f.Log.Log(ctx, level, "hl7 message", args...)
 		}
 		return o.Ack
 	}
