@@ -1,6 +1,8 @@
 package hl7
 
 import (
+	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,6 +57,30 @@ func FuzzParse(f *testing.F) {
 		if h.ControlID != "" && m.Delims.Escape != 0 && m.Delims.Subcomponent != 0 {
 			if got := msa.Get(2, 0); got != h.ControlID {
 				t.Fatalf("MSA-2 %q, the message's control id is %q", got, h.ControlID)
+			}
+		}
+	})
+}
+
+// FuzzReadFrame reads arbitrary bytes as an MLLP stream: no panic, every
+// frame read is what lay between a start and an end block, within the
+// limit.
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte("\x0bMSH|^~\\&|A\r\x1c\r\x0bMSH|^~\\&|B\r\x1c\r"))
+	f.Add([]byte("junk\x0b\x1c"))
+	f.Add([]byte("\x0bunterminated"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bufio.NewReaderSize(bytes.NewReader(b), 16)
+		for {
+			msg, err := ReadFrame(r)
+			if err != nil {
+				return
+			}
+			if bytes.IndexByte(msg, EndBlock) >= 0 || len(msg) > MaxMessageBytes {
+				t.Fatalf("frame %q holds an end block or is too long", msg)
+			}
+			if !bytes.Contains(b, append(append([]byte{StartBlock}, msg...), EndBlock)) {
+				t.Fatalf("frame %q is not in the stream", msg)
 			}
 		}
 	})

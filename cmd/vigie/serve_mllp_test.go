@@ -213,3 +213,51 @@ func ackCode(t *testing.T, ack []byte) string {
 	msa, _ := m.Segment("MSA")
 	return msa.Get(1, 0)
 }
+
+// TestServeMLLPTLS serves MLLP in TLS with the API's certificate
+// (--mllp-tls) and sends a message through openssl s_client, which checks
+// the certificate.
+func TestServeMLLPTLS(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl is not installed: this test needs it as the TLS peer")
+	}
+	const authority = "1.2.250.1.999.101"
+	data := t.TempDir()
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sites.Open(db).Add(context.Background(), sites.Site{Authority: authority, Name: "CHU A", HL7Senders: []string{"CHU_A"}})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, _ := selfSigned(t)
+	ready := make(chan string, 1)
+	startServe(t, serveConfig{Data: data, TLSCert: cert, TLSKey: key, MLLPAddr: "127.0.0.1:0", MLLPTLS: true,
+		MLLPReady: func(a string) { ready <- a }})
+	addr := <-ready
+	msg := "MSH|^~\\&|HIS|CHU_A|VIGIE|REG|20261207101500||ADT^A28^ADT_A05|TLS1|P|2.5|||||FRA|UNICODE UTF-8\r" +
+		"PID|1||T0001^^^CHU-A&" + authority + "&ISO^PI||LEROY^ÉLISE^ÉLISE^^^^L||19800101|F\r"
+	c := exec.Command(openssl, "s_client", "-connect", addr, "-CAfile", cert, "-verify_return_error", "-quiet")
+	c.Stdin = strings.NewReader("\x0b" + msg + "\x1c\r")
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	frame, err := bufio.NewReader(out).ReadBytes(hl7.EndBlock)
+	_ = c.Process.Kill()
+	_ = c.Wait()
+	if err != nil {
+		t.Fatalf("no acknowledgement over TLS: %v\n%s", err, stderr.String())
+	}
+	if code := ackCode(t, bytes.Trim(frame, "\x0b\x1c\r\n")); code != hl7.AA {
+		t.Errorf("over TLS: %s\n%q", code, frame)
+	}
+}
