@@ -60,8 +60,8 @@ func Ack(m *Message, code string, ref *Refusal, text string, now time.Time) []by
 	if ref != nil {
 		msaText = ref.Error()
 	}
-	if len(msaText) > 80*4 {
-		msaText = msaText[:80*4]
+	if len(msaText) > 320 {
+		msaText = strings.ToValidUTF8(msaText[:320], "")
 	}
 	b.WriteString(strings.Join([]string{"MSA", code, e(h.ControlID), e(msaText)}, f))
 	b.WriteByte('\r')
@@ -135,6 +135,8 @@ func codeText(code int) string {
 		return "Unsupported message type"
 	case 201:
 		return "Unsupported event code"
+	case 202:
+		return "Unsupported processing id"
 	case 203:
 		return "Unsupported version id"
 	case 204:

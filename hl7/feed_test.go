@@ -72,7 +72,10 @@ func ackOf(t testing.TB, ack []byte) (code, at, text string) {
 	code, text = msa.Get(1, 0), msa.Get(3, 0)
 	if e, ok := m.Segment("ERR"); ok && len(e.Repetitions(2)) > 0 {
 		r := e.Repetitions(2)[0]
-		at = r.Get(1, 0) + "-" + r.Get(3, 0)
+		at = r.Get(1, 0)
+		if f := r.Get(3, 0); f != "" {
+			at += "-" + f
+		}
 		if c := r.Get(5, 0); c != "" {
 			at += "." + c
 		}
@@ -194,8 +197,9 @@ func TestFeedExactlyOnceAndRefusals(t *testing.T) {
 		{"refused: bad sex", msg("C5", "A31", pid("100", "DURAND", "PAUL", "19700101", "Q")), AE, "PID-8"},
 		{"refused: unknown status", msg("C6", "A31", pid("100", "DURAND", "PAUL", "19700101", "M")+strings.Repeat("|", 24)+"BOF"), AE, "PID-32"},
 		{"refused: another site's patient", msg("C7", "A28", `PID|1||9^^^X&1.2.250.1.999.303&ISO^PI||X^Y^^^^^L`), AR, "PID-3.4"},
-		{"refused: no PID", msg("C8", "A28"), AE, "PID-"},
+		{"refused: no PID", msg("C8", "A28"), AE, "PID"},
 		{"refused: unsupported event", msg("C9", "A29", pid("100", "DURAND", "PAUL", "19700101", "M")), AR, "MSH-9.2"},
+		{"refused: a training message", bytes.Replace(msg("C15", "A28", pid("500", "X", "Y", "", "")), []byte("|P|2.5"), []byte("|T|2.5"), 1), AR, "MSH-11.1"},
 		{"link", msg("C10", "A24", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("200", "MARTIN", "ZOE", "19990505", "F")), AA, ""},
 		{"unlink", msg("C11", "A37", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("200", "MARTIN", "ZOE", "19990505", "F")), AA, ""},
 		{"refused: link of an unknown record", msg("C12", "A24", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("999", "X", "Y", "", "")), AE, "PID-3.1"},

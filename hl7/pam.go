@@ -44,8 +44,8 @@ type Location struct {
 }
 
 func (l Location) String() string {
-	if l.Segment == "" {
-		return ""
+	if l.Segment == "" || l.Field == 0 {
+		return l.Segment
 	}
 	s := fmt.Sprintf("%s-%d", l.Segment, l.Field)
 	if l.Component > 0 {
@@ -120,6 +120,10 @@ func ReadChange(m *Message, authority string) (*Change, error) {
 	if h.Type != "ADT" {
 		return nil, &Refusal{At: Location{"MSH", 1, 9, 1}, Code: 200, Reject: true,
 			Reason: fmt.Sprintf("message type %q is not an identity feed: Vigie takes ADT messages of PAM-FR (A28, A31, A01, A04, A05, A08, A40, A47, A24, A37)", clip(h.Type))}
+	}
+	if p := m.Segments[0].Get(11, 1); p != "" && p != "P" {
+		return nil, &Refusal{At: Location{"MSH", 1, 11, 1}, Code: 202, Reject: true,
+			Reason: fmt.Sprintf("processing id %q: Vigie applies production messages (P) only", clip(p))}
 	}
 	c := &Change{Event: h.Event}
 	pids := m.All("PID")
