@@ -92,6 +92,10 @@ func fingerprint(m *Message) string {
 
 var journalPrefix = []byte("h/msg/")
 
+// maxControlID bounds MSH-10, a part of the journal's keys (HL7 v2.5 gives
+// it 20 characters, later versions 199).
+const maxControlID = 199
+
 func journalKey(authority, control string) []byte {
 	k := append(append([]byte(nil), journalPrefix...), authority...)
 	return append(append(k, 0), control...)
@@ -145,6 +149,10 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 	h := ReadHeader(m)
 	if h.ControlID == "" {
 		return f.answer(m, AR, &Refusal{At: Location{"MSH", 1, 10, 0}, Code: 101, Reject: true, Reason: "the message control id is empty"}, "", now())
+	}
+	if len(h.ControlID) > maxControlID {
+		return f.answer(m, AR, &Refusal{At: Location{"MSH", 1, 10, 0}, Code: 102, Reject: true,
+			Reason: fmt.Sprintf("the message control id is %d bytes, more than %d", len(h.ControlID), maxControlID)}, "", now())
 	}
 	site, err := f.sender(ctx, h)
 	if err != nil {

@@ -200,6 +200,7 @@ func TestFeedExactlyOnceAndRefusals(t *testing.T) {
 		{"refused: no PID", msg("C8", "A28"), AE, "PID"},
 		{"refused: unsupported event", msg("C9", "A29", pid("100", "DURAND", "PAUL", "19700101", "M")), AR, "MSH-9.2"},
 		{"refused: a training message", bytes.Replace(msg("C15", "A28", pid("500", "X", "Y", "", "")), []byte("|P|2.5"), []byte("|T|2.5"), 1), AR, "MSH-11.1"},
+		{"refused: a control id too long", msg(strings.Repeat("9", 200), "A28", pid("500", "X", "Y", "", "")), AR, "MSH-10"},
 		{"link", msg("C10", "A24", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("200", "MARTIN", "ZOE", "19990505", "F")), AA, ""},
 		{"unlink", msg("C11", "A37", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("200", "MARTIN", "ZOE", "19990505", "F")), AA, ""},
 		{"refused: link of an unknown record", msg("C12", "A24", pid("100", "DURAND", "PAUL", "19700101", "M"), pid("999", "X", "Y", "", "")), AE, "PID-3.1"},
