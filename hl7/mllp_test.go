@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"vigie"
 	"vigie/internal/sharedtest"
@@ -156,5 +157,57 @@ func TestMLLPConcurrentConnections(t *testing.T) {
 				t.Errorf("%s: version %d, phone %s: want version 3 with the last phone", k.LocalID, v.Version, v.Record.Phone)
 			}
 		}
+	}
+}
+
+// TestMLLPShutdownFinishesMessage stops the server while a message is
+// being applied: Shutdown waits for it, and the sender gets its
+// acknowledgement.
+func TestMLLPShutdownFinishesMessage(t *testing.T) {
+	bin := mllpSend(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := &Server{Handler: func(ctx context.Context, msg []byte, client string) []byte {
+		close(entered)
+		<-release
+		m, err := Parse(msg)
+		if err != nil {
+			t.Error(err)
+		}
+		return Ack(m, AA, nil, "applied", time.Now())
+	}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	file := filepath.Join(t.TempDir(), "one.hl7")
+	if err := os.WriteFile(file, msg("S1", "A28", pid("1", "A", "B", "", "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	sent := make(chan [][]byte, 1)
+	go func() { sent <- send(t, bin, port, file) }()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Shutdown(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) while a message was being applied", err)
+	default:
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	acks := <-sent
+	if len(acks) != 1 {
+		t.Fatalf("%d acknowledgements, want 1", len(acks))
+	}
+	if code, _, text := ackOf(t, acks[0]); code != AA || text != "applied" {
+		t.Errorf("got %s %q", code, text)
 	}
 }
