@@ -104,14 +104,15 @@ type serveConfig struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
+	Stdout          io.Writer
+	Log             *slog.Logger
+
 	// MLLPAddr, when set, is where the HL7 v2 identity feed listens
 	// (MLLP, package hl7), in TLS with TLSCert and TLSKey when MLLPTLS;
 	// MLLPReady, when set, is called with its address.
 	MLLPAddr  string
 	MLLPTLS   bool
 	MLLPReady func(addr string)
-	Stdout    io.Writer
-	Log       *slog.Logger
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
