@@ -330,7 +330,9 @@ func (f *Feed) apply(ctx context.Context, m *Message, authority string, actor mp
 	}
 	t.records = []vigie.SourceKey{res.Key}
 	t.identities = []vigie.IdentityID{res.Identity}
-	return t, string(res.Decision), nil
+	// What was stored but not believed (an INS whose key is wrong…) is
+	// said to the sender, the message being applied all the same.
+	return t, strings.Join(append([]string{string(res.Decision)}, res.Warnings...), "; "), nil
 }
 
 // sender returns the site whose HL7 sender ids hold MSH-4 (its namespace

@@ -222,6 +222,12 @@ func TestFeedExactlyOnceAndRefusals(t *testing.T) {
 	if n := versions("100"); n != 2 {
 		t.Errorf("100 has %d versions, want 2: a refused message changed it", n)
 	}
+	// An INS whose key is wrong is stored, not believed, and the ACK says
+	// so; a legacy INS-C beside it is passed over.
+	badINS := msg("C16", "A28", `PID|1||600^^^CHU-A&`+chuA+`&ISO^PI~276037510669380^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~1234567890123456789012^^^ASIP-SANTE-INS-C&1.2.250.1.213.1.4.2&ISO^INS||ROUX^ANNE^ANNE^^^^L||19760301|F`)
+	if code, at, text := ackOf(t, f.Handle(ctx, badINS, "test").Ack); code != AA || at != "" || !strings.Contains(text, "ins") {
+		t.Errorf("an INS with a wrong key: %s at %q (%s), want AA with a warning on the INS", code, at, text)
+	}
 	if identity("300") != identity("301") {
 		t.Errorf("A47: the new id is not in the old one's identity")
 	}

@@ -18,6 +18,11 @@ var INSOIDs = map[string]string{
 	"1.2.250.1.213.1.4.11": "INS-NIR demo",
 }
 
+// insC is the OID of the legacy computed INS (INS-C), which some systems
+// still send beside the IPP: it is neither an INS Vigie stores nor a local
+// identifier, and is passed over.
+const insC = "1.2.250.1.213.1.4.2"
+
 // Events that carry an identity, as PAM-FR (IHE ITI-30) uses them.
 const (
 	EventCreate = "A28" // create a person
@@ -171,7 +176,7 @@ func localID(seg Segment, at Location, authority string) (vigie.SourceKey, error
 	noOID := false
 	for _, r := range seg.Repetitions(at.Field) {
 		id, oid := r.Get(1, 0), r.Get(4, 2)
-		if _, ins := INSOIDs[oid]; ins || strings.EqualFold(r.Get(5, 0), "INS") {
+		if _, ins := INSOIDs[oid]; ins || oid == insC || strings.EqualFold(r.Get(5, 0), "INS") {
 			continue
 		}
 		if oid == "" {
@@ -210,7 +215,7 @@ func ReadPID(pid Segment, seq int, authority string) (vigie.Record, error) {
 	for _, r := range pid.Repetitions(3) {
 		oid := r.Get(4, 2)
 		if _, ins := INSOIDs[oid]; !ins {
-			if strings.EqualFold(r.Get(5, 0), "INS") {
+			if strings.EqualFold(r.Get(5, 0), "INS") && oid != insC {
 				return vigie.Record{}, refuse(at(3, 4), 103, "an INS whose assigning authority %q is not an INS OID (INS-NIR 1.2.250.1.213.1.4.8, INS-NIA 1.2.250.1.213.1.4.9)", clip(oid))
 			}
 			continue
