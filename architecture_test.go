@@ -78,7 +78,9 @@ var architecture = map[string]struct {
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
 		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 
-	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger",
+	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "sites", "audit"}},
+
+	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger", "hl7",
 		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
 		"audit", "auth", "rpc/admin", "rpc", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 }

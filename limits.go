@@ -1,7 +1,7 @@
 package vigie
 
 // The bounds Vigie puts on what it is sent, in one table: every door (the
-// API, the identity CSV import, DICOM files, and HL7 when it comes) checks
+// API, the identity CSV import, DICOM files, HL7 v2) checks
 // the same numbers, and the README's "Limits" section lists them (a test
 // keeps the two in step). A value over its bound is refused with an
 // EINVALID error naming the field and the bound, before anything is
@@ -60,6 +60,10 @@ const (
 	// quoted fields span lines: a row holding every trait at its bound is
 	// under 3 KiB.
 	MaxCSVLineBytes = 64 << 10
+	// MaxHL7MessageBytes bounds one HL7 v2 message received over MLLP: an
+	// identity message with every segment PAM-FR defines is a few
+	// kilobytes.
+	MaxHL7MessageBytes = 1 << 20
 )
 
 // Limit describes one bound for the table of limits.
@@ -87,4 +91,5 @@ var Limits = []Limit{
 	{"request", MaxRequestBytes, "bytes", "every API call but DICOM submissions"},
 	{"file", MaxDicomBytes, "bytes", "SubmitDicom, SubmitDicomStream, STOW-RS"},
 	{"row (CSV)", MaxCSVLineBytes, "bytes", "identity CSV: a line, or a row whose quoted fields span lines"},
+	{"message (HL7)", MaxHL7MessageBytes, "bytes", "HL7 v2 over MLLP: one message"},
 }

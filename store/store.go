@@ -19,6 +19,8 @@
 //	w/…  matching models (package mpi): every model version the index has
 //	     scored with, how each was obtained (w/model/), and the current
 //	     one (w/current)
+//	h/…  HL7 v2 feeds (package hl7): each message received, verbatim, with
+//	     the acknowledgement it got, by sender and control id (h/msg/)
 //	s/…  schema metadata (this package): the store's layout version
 //	     (s/layout) and identity (s/id, see ID)
 //
@@ -52,6 +54,7 @@ const (
 	NamespaceSchema = 's'
 	NamespaceModels = 'w'
 	NamespaceSites  = 'e'
+	NamespaceHL7    = 'h'
 )
 
 // LayoutVersion is the version of the key layout this build writes. A store

@@ -23,6 +23,7 @@ import (
 	"vigie/audit"
 	"vigie/auth"
 	"vigie/dosimetry"
+	"vigie/hl7"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
@@ -105,6 +106,13 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	Stdout          io.Writer
 	Log             *slog.Logger
+
+	// MLLPAddr, when set, is where the HL7 v2 identity feed listens
+	// (MLLP, package hl7), in TLS with TLSCert and TLSKey when MLLPTLS;
+	// MLLPReady, when set, is called with its address.
+	MLLPAddr  string
+	MLLPTLS   bool
+	MLLPReady func(addr string)
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -127,6 +135,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	metricsTokenFile := fs.String("metrics-token-file", "", "file holding the bearer token GET /metrics asks for (a Prometheus scrape's bearer_token_file); without it /metrics answers no one")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "searches and reads per second allowed to one credential (0: the default, 20; negative: no limit); over it, resource_exhausted (HTTP 429)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst of searches and reads allowed above --rate-limit (0: the default, 40)")
+	fs.StringVar(&c.MLLPAddr, "mllp-addr", "", "address of the HL7 v2 identity feed (PAM-FR over MLLP), e.g. :2575; empty: no HL7 listener")
+	fs.BoolVar(&c.MLLPTLS, "mllp-tls", false, "serve MLLP in TLS with --tls-cert and --tls-key")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
 	keyFile := encryptionKeyFlag(fs)
@@ -155,6 +165,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usageErr("--tls-cert and --tls-key go together")
+	}
+	if c.MLLPTLS && (c.TLSCert == "" || c.MLLPAddr == "") {
+		return usageErr("--mllp-tls needs --mllp-addr, --tls-cert and --tls-key")
 	}
 	if c.AuditAnchor != "" {
 		if err := anchorOutside(c.AuditAnchor, c.Data); err != nil {
@@ -483,6 +496,14 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		stopFollow()
 		following.Wait()
 	}()
+
+	if c.MLLPAddr != "" {
+		stopMLLP, err := startMLLP(c, &hl7.Feed{Index: ix, Sites: sites.Open(db), Trail: trail, DB: db, Log: log}, log)
+		if err != nil {
+			return err
+		}
+		defer stopMLLP()
+	}
 
 	served := make(chan error, 1)
 	go func() {
