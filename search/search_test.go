@@ -21,7 +21,7 @@ import (
 
 func newIndex(t testing.TB, dir string) *Index {
 	t.Helper()
-	x, err := Open(dir, matcher.DefaultModel(), Options{Population: func() int { return 1_000_000 }})
+	x, err := open(dir, matcher.DefaultModel(), Options{Population: func() int { return 1_000_000 }}, testConfig(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
