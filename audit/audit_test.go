@@ -628,21 +628,31 @@ func TestAppendReportsItsWait(t *testing.T) {
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(release) }) }
 	defer unblock()
-	l.SetSync(func() error { <-release; return nil })
+	// The sync says when it starts, and measures how long it is held.
 	var mu sync.Mutex
 	var waits []time.Duration
+	var held time.Duration
+	syncing := make(chan struct{})
+	l.SetSync(func() error {
+		start := time.Now()
+		close(syncing)
+		<-release
+		mu.Lock()
+		held = time.Since(start)
+		mu.Unlock()
+		return nil
+	})
 	l.SetObserver(func(d time.Duration) { mu.Lock(); waits = append(waits, d); mu.Unlock() })
 	done := make(chan error, 1)
 	go func() {
 		_, err := l.Append(Entry{Principal: "u", Operation: "op"})
 		done <- err
 	}()
+	<-syncing
 	waitFor(t, func() bool { seq, _ := l.Head(); return seq == 1 })
 	if n := l.Waiting(); n != 1 {
 		t.Fatalf("Waiting with an append blocked on its sync: %d, want 1", n)
 	}
-	const held = 20 * time.Millisecond
-	time.Sleep(held)
 	mu.Lock()
 	early := len(waits)
 	mu.Unlock()

@@ -81,6 +81,46 @@ func TestInvalidUTF8RecordDoesNotFailAnswers(t *testing.T) {
 	}
 }
 
+// A caller without a basis sees a restricted hit (names, sex, birth year,
+// sites): text repaired there is flagged as in a full result (issue 28),
+// and a hit whose repaired text is not shown is not.
+func TestRestrictedHitFlagsRepairedText(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	door.WithoutDoor(t)
+	// Known at site B only: dr-a (site A) has no basis for either.
+	shown := vigie.Record{Authority: siteB, LocalID: "B1", BirthName: "M\xfcLLER", FirstNames: "J\xe9R\xf4ME", BirthDate: "1960-02-03", Sex: "M"}
+	hidden := vigie.Record{Authority: siteB, LocalID: "B2", BirthName: "MULLER", FirstNames: "ANNE", BirthDate: "1971-05-06", Sex: "F", City: "Orl\xe9ans"}
+	want := map[string]bool{} // identity id: flagged
+	for _, r := range []vigie.Record{shown, hidden} {
+		res, err := f.index.Resolve(ctx, r, mpi.System)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[res.Identity.String()] = r.LocalID == "B1"
+	}
+	f.follow()
+	c := vigiev1connect.NewIdentityServiceClient(f.client, f.url, connect.WithInterceptors(bearer(f.tokens["dr-a"])))
+	resp, err := c.SearchIdentities(ctx, connect.NewRequest(&v1.SearchIdentitiesRequest{Traits: &v1.SearchTraits{Name: "MULLER"}}))
+	if err != nil {
+		t.Fatalf("search for MULLER failed: %v", err)
+	}
+	if n := len(resp.Msg.GetResults()); n != 2 {
+		t.Fatalf("%d results, want both MULLER", n)
+	}
+	for _, r := range resp.Msg.GetResults() {
+		if !r.GetRestricted() {
+			t.Fatalf("identity %s: not restricted for a clinician of another site", r.GetIdentityId())
+		}
+		if flagged := r.GetNotice() != ""; flagged != want[r.GetIdentityId()] {
+			t.Errorf("identity %s: notice %q, want one: %v", r.GetIdentityId(), r.GetNotice(), want[r.GetIdentityId()])
+		}
+		if want[r.GetIdentityId()] && !strings.Contains(r.GetGolden().GetFirstNames(), "\uFFFD") {
+			t.Errorf("first names %q, want U+FFFD in place of the Latin-1 bytes", r.GetGolden().GetFirstNames())
+		}
+	}
+}
+
 // Regression of issue 26, defect 5: /metrics answered anyone. It now asks
 // for the bearer token of --metrics-token-file, and answers no one
 // without one configured.

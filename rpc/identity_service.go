@@ -315,7 +315,11 @@ func (s *IdentityService) SearchIdentities(ctx context.Context, req *connect.Req
 				}
 			}
 			audit.Touch(ctx, h.ID)
-			out.Results = append(out.Results, restrictedResult(&h, names))
+			r, bad := restrictedResult(&h, names)
+			if bad > 0 {
+				s.warnRepaired(ctx, "SearchIdentities", h.ID, bad)
+			}
+			out.Results = append(out.Results, r)
 			continue
 		}
 		golden, bad := recordToProto(h.Golden)
@@ -359,13 +363,20 @@ func (s *IdentityService) siteNames(ctx context.Context) (sites.Names, error) {
 // is needed to choose (names, sex, birth year, sites by name), nothing
 // that identifies the patient further (no birth date, address, phone,
 // INS, source records).
-func restrictedResult(h *search.Hit, names sites.Names) *vigiev1.SearchResult {
+//
+// It returns the number of strings shown that were repaired (text that is
+// not UTF-8, shown as U+FFFD): the result then carries textNotice, as a
+// full result or GetIdentity does.
+func restrictedResult(h *search.Hit, names sites.Names) (*vigiev1.SearchResult, int) {
 	g := &h.Golden
-	golden := RecordToProto(vigie.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
+	golden, bad := recordToProto(vigie.Record{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
 		FirstName: g.FirstName, Sex: g.Sex})
 	r := &vigiev1.SearchResult{IdentityId: h.ID, Probability: h.Probability, Grade: GradeToProto(h.Grade),
 		Golden: golden, Restricted: true}
 	if len(g.BirthDate) >= 4 {
+		if !utf8.ValidString(g.BirthDate) {
+			bad++
+		}
 		r.BirthYear = strings.ToValidUTF8(g.BirthDate[:4], "")
 	}
 	var shown []string
@@ -374,10 +385,12 @@ func restrictedResult(h *search.Hit, names sites.Names) *vigiev1.SearchResult {
 	}
 	slices.Sort(shown)
 	r.SiteNames = slices.Compact(shown)
-	if RepairText(r) > 0 {
+	// The site names (recordToProto repaired the golden record's
+	// strings).
+	if bad += RepairText(r); bad > 0 {
 		r.Notice = textNotice
 	}
-	return r
+	return r, bad
 }
 
 // maxReviewPage bounds a page of the review queue.

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"vigie"
 
@@ -17,14 +19,15 @@ import (
 // candidate costs a decode of a few microseconds and no matcher.Prepare.
 //
 // Layout: entryFormat, id, hidden, the golden record's fields, the number of
-// members, then per member its authority, local id, a byte 1 followed by the
+// qualified INS and each one (see qualifiedINS), the number of members,
+// then per member its authority, local id, a byte 1 followed by the
 // prepared form, or 0 when the member could not be prepared (it is still a
 // source of the identity, but never scores). Strings are a uvarint length and
 // their bytes.
 
 // entryFormat is the first byte of a stored entry. It changes with the
 // layout above and with matcher.PreparedFormat.
-const entryFormat = 1
+const entryFormat = 2
 
 // errEntry is returned for a stored entry this build cannot read.
 var errEntry = errors.New("search: malformed stored identity")
@@ -37,10 +40,39 @@ type member struct {
 
 // stored is the decoded stored field of a document.
 type stored struct {
-	id      string
-	hidden  bool
-	golden  vigie.Record
+	id     string
+	hidden bool
+	golden vigie.Record
+	// qualINS are the INS of the members whose status is QUAL, as
+	// qualifiedINS keys them.
+	qualINS []string
 	members []member
+}
+
+// qualifiedINS returns the key of the INS a member holds as qualified
+// (status QUAL: retrieved from the national service and checked against an
+// identity document), "" when it holds none or the INS is invalid: the
+// INS's OID and number, as matcher.ParseINS gives them (an empty OID is a
+// NIR's).
+func qualifiedINS(r *vigie.Record) string {
+	if !strings.EqualFold(strings.TrimSpace(r.Status), vigie.StatusQUAL) || strings.TrimSpace(r.INS) == "" {
+		return ""
+	}
+	ins, err := matcher.ParseINS(r.INS, r.INSOID)
+	if err != nil {
+		return ""
+	}
+	return insKey(ins)
+}
+
+// insKey is the key of a valid INS: its OID (a NIR's when none was given)
+// and its number.
+func insKey(ins matcher.INS) string {
+	oid := ins.OID
+	if oid == "" {
+		oid = matcher.OIDINSNIR
+	}
+	return oid + "|" + ins.Number
 }
 
 func appendString(b []byte, s string) []byte {
@@ -73,6 +105,16 @@ func encodeEntry(e *Entry) []byte {
 	b = binary.AppendUvarint(b, uint64(len(g.Attributes)))
 	for _, a := range g.Attributes {
 		b = appendString(b, a)
+	}
+	var qual []string
+	for i := range e.Members {
+		if k := qualifiedINS(&e.Members[i]); k != "" && !slices.Contains(qual, k) {
+			qual = append(qual, k)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(qual)))
+	for _, k := range qual {
+		b = appendString(b, k)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Members)))
 	for i := range e.Members {
@@ -179,7 +221,7 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 		return nil, errEntry
 	}
 	e := &d.e
-	*e = stored{id: dec.str(), hidden: dec.boolean(), members: e.members[:0]}
+	*e = stored{id: dec.str(), hidden: dec.boolean(), qualINS: e.qualINS[:0], members: e.members[:0]}
 	for _, f := range recordStrings(&e.golden) {
 		*f = dec.str()
 	}
@@ -190,6 +232,14 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 		e.golden.Attributes = make([]string, n)
 		for i := range e.golden.Attributes {
 			e.golden.Attributes[i] = dec.str()
+		}
+	}
+	// A qualified INS takes at least one byte.
+	if n := dec.uvarint(); n > uint64(len(dec.s)) {
+		dec.bad = true
+	} else {
+		for range n {
+			e.qualINS = append(e.qualINS, dec.str())
 		}
 	}
 	n := dec.uvarint()
@@ -230,7 +280,7 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 // reset forgets the memory of an entry with many members, so that a
 // pooled decoder does not keep it.
 func (d *entryDecoder) reset() {
-	if cap(d.recs) > maxKeptMembers || len(d.decs) > maxKeptMembers || cap(d.e.members) > maxKeptMembers {
+	if cap(d.recs) > maxKeptMembers || len(d.decs) > maxKeptMembers || cap(d.e.members) > maxKeptMembers || cap(d.e.qualINS) > maxKeptMembers {
 		*d = entryDecoder{}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"vigie"
@@ -18,14 +19,19 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 	// golden record a hit took from the entry before.
 	var shared entryDecoder
 	var kept, keptWant *vigie.Record
+	qual, prov := golden, golden
+	qual.LocalID, qual.Status, qual.INS = "Q1", "QUAL", "258037510669335" // golden's INS has a wrong key
+	prov.LocalID, prov.Status = "P1", "PROV"
 	for _, tc := range []struct {
 		name string
 		e    Entry
+		qual []string // the qualified INS kept
 	}{
-		{"no member", Entry{ID: "1"}},
-		{"hidden with golden", Entry{ID: "2", Hidden: true, Golden: golden, Members: []vigie.Record{golden}}},
-		{"several members", people[1]},
-		{"unpreparable member", Entry{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}},
+		{"no member", Entry{ID: "1"}, nil},
+		{"hidden with golden", Entry{ID: "2", Hidden: true, Golden: golden, Members: []vigie.Record{golden}}, nil},
+		{"qualified INS", Entry{ID: "4", Golden: qual, Members: []vigie.Record{prov, qual, qual}}, []string{matcher.OIDINSNIR + "|258037510669335"}},
+		{"several members", people[1], nil},
+		{"unpreparable member", Entry{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := encodeEntry(&tc.e)
@@ -35,6 +41,9 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 			}
 			if got.id != tc.e.ID || got.hidden != tc.e.Hidden || !reflect.DeepEqual(got.golden, tc.e.Golden) {
 				t.Errorf("got %s hidden %v golden %+v, want %s %v %+v", got.id, got.hidden, got.golden, tc.e.ID, tc.e.Hidden, tc.e.Golden)
+			}
+			if !slices.Equal(got.qualINS, tc.qual) {
+				t.Errorf("qualified INS %q, want %q", got.qualINS, tc.qual)
 			}
 			if len(got.members) != len(tc.e.Members) {
 				t.Fatalf("%d members, want %d", len(got.members), len(tc.e.Members))
@@ -62,7 +71,7 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again.id != got.id || again.hidden != got.hidden || !reflect.DeepEqual(again.golden, got.golden) || len(again.members) != len(got.members) {
+			if again.id != got.id || again.hidden != got.hidden || !slices.Equal(again.qualINS, got.qualINS) || !reflect.DeepEqual(again.golden, got.golden) || len(again.members) != len(got.members) {
 				t.Fatalf("reused decoder: %s hidden %v golden %+v, %d members; want %s %v %+v, %d", again.id, again.hidden, again.golden, len(again.members), got.id, got.hidden, got.golden, len(got.members))
 			}
 			for i, m := range again.members {

@@ -147,7 +147,7 @@ func TestViewReadsWhatBleveReads(t *testing.T) {
 func unmergedIndex(tb testing.TB) *Index {
 	tb.Helper()
 	x, err := open(filepath.Join(tb.TempDir(), "idx"), matcher.DefaultModel(), Options{},
-		map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}})
+		testConfig(map[string]any{"scorchMergePlanOptions": map[string]any{"MaxSegmentSize": 1}}))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -140,7 +141,7 @@ func indexMapping() mapping.IndexMapping {
 
 // format names the layout of the index's documents (fields and stored
 // form); an index of another format is refused by Open.
-const format = "vigie.search.4"
+const format = "vigie.search.5"
 
 var formatKey = []byte("vigie.format")
 
@@ -589,11 +590,29 @@ func load(v *view, doc uint64, dec *entryDecoder) (*stored, error) {
 	return e, nil
 }
 
+// RuleQualifiedINS is the rule of a hit found by a query giving an INS
+// alone, which the identity holds as qualified: the hit is certain.
+const RuleQualifiedINS = "qualified_ins"
+
+// insAlone reports whether a query gives a valid INS and nothing else to
+// compare (no name, first name, birth date, sex, birthplace, postal code
+// nor local id): the number read from a card or from the national
+// service. Only then does a qualified INS alone make a hit certain: a
+// trait typed beside it is compared, and one that disagrees must be seen.
+func (q *Query) insAlone(p *matcher.Prepared) bool {
+	return p.HasINS && len(q.LocalIDs) == 0 &&
+		strings.TrimSpace(q.BirthName+q.UsedName+q.FirstNames+q.BirthDate+q.Sex+q.BirthPlace+q.PostalCode) == ""
+}
+
 // score scores the query against each member of an identity; the best
 // member decides. An identifier the caller gave that the identity holds is
 // decisive for the ranking but not for the grade: a typed IPP may be wrong.
+// A query giving an INS alone that a member holds, qualified in the
+// identity (status QUAL), makes the hit certain; a provisional, retrieved
+// or merely checked INS (PROV, RECUP, VALI) does not.
 func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *stored) (Hit, bool) {
 	hit := Hit{ID: e.id, Golden: e.golden, Hidden: e.hidden, Sources: make([]Source, 0, len(e.members))}
+	insAlone := q.insAlone(p)
 	best := -1.0
 	for _, m := range e.members {
 		r := m.rec
@@ -604,6 +623,16 @@ func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *st
 		c := matcher.Compare(p, m.prep)
 		s := model.Score(&c, x.opts.Frequencies)
 		prob := s.Probability
+		if insAlone && len(s.Rules) == 0 && m.prep.HasINS && !m.prep.INSMismatch &&
+			insKey(m.prep.INS) == insKey(p.INS) && slices.Contains(e.qualINS, insKey(p.INS)) {
+			// The national identifier alone, held by this member and
+			// qualified in the identity: the identity is the patient's,
+			// as surely as a link (an INS shared by two identities is
+			// still put to the user, see ambiguity).
+			prob = max(prob, model.AutoLink)
+			s.Grade = matcher.GradeCertain
+			s.Rules = append(s.Rules, matcher.Rule{Code: RuleQualifiedINS, Message: "the identity holds the INS given, qualified"})
+		}
 		for _, l := range q.LocalIDs {
 			if ippTerm(l.Authority, l.LocalID) == ippTerm(r.Authority, r.LocalID) {
 				// The caller's own number for this patient: the identity

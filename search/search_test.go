@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 
 func newIndex(t testing.TB, dir string) *Index {
 	t.Helper()
-	x, err := Open(dir, matcher.DefaultModel(), Options{Population: func() int { return 1_000_000 }})
+	x, err := open(dir, matcher.DefaultModel(), Options{Population: func() int { return 1_000_000 }}, testConfig(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +187,93 @@ func TestSearchINSIsExact(t *testing.T) {
 	}
 	if len(hits) != 1 || hits[0].ID != "42" {
 		t.Fatalf("INS search: %s", ids(hits))
+	}
+}
+
+// insFor returns a valid INS of the given first 13 digits.
+func insFor(t *testing.T, body string) string {
+	t.Helper()
+	k, err := matcher.INSKey(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body + k
+}
+
+// A query giving an INS alone is certain of the identity that holds it
+// qualified (status QUAL), and never of one that holds it with another
+// status, nor when two identities hold it, nor when a trait typed beside
+// it is compared.
+func TestSearchQualifiedINSAloneIsCertain(t *testing.T) {
+	const notCertain = matcher.GradeProbable
+	ins := "279035121518989" // key 89 from identity-fr.md
+	other := insFor(t, "1790351215189")
+	durand := func(local, status, number string) vigie.Record {
+		return vigie.Record{Authority: "1.2.3.9", LocalID: local, INS: number, INSOID: matcher.OIDINSNIR, Status: status,
+			BirthName: "DURAND", FirstNames: "CLAIRE", BirthDate: "1979-03-15", Sex: "F", BirthPlace: "51215"}
+	}
+	noINS := durand("Z0", "PROV", "")
+	cases := []struct {
+		name    string
+		members [][]vigie.Record // one list per identity, ids "1", "2"…
+		q       Query
+		// want is the grade of the first hit, identity "1": certain, or
+		// not (probable: any other), or "" for a query giving more than
+		// the INS, which the rule leaves to the matcher.
+		want matcher.Grade
+	}{
+		{"qualified", [][]vigie.Record{{durand("Z1", "QUAL", ins)}}, Query{INS: ins}, matcher.GradeCertain},
+		{"qualified, lower case and an OID given", [][]vigie.Record{{durand("Z1", "qual", ins)}}, Query{INS: ins, INSOID: matcher.OIDINSNIR}, matcher.GradeCertain},
+		{"qualified beside a provisional member without INS", [][]vigie.Record{{noINS, durand("Z1", "QUAL", ins)}}, Query{INS: ins}, matcher.GradeCertain},
+		{"provisional", [][]vigie.Record{{durand("Z1", "PROV", ins)}}, Query{INS: ins}, notCertain},
+		{"retrieved, not checked", [][]vigie.Record{{durand("Z1", "RECUP", ins)}}, Query{INS: ins}, notCertain},
+		{"checked, not retrieved", [][]vigie.Record{{durand("Z1", "VALI", ins)}}, Query{INS: ins}, notCertain},
+		{"no status", [][]vigie.Record{{durand("Z1", "", ins)}}, Query{INS: ins}, notCertain},
+		// The identity is qualified, but on another INS than the one
+		// its provisional member holds and the query gives.
+		{"qualified on another INS", [][]vigie.Record{{durand("Z1", "PROV", ins), durand("Z2", "QUAL", other)}}, Query{INS: ins}, notCertain},
+		// The same number as an NIA is another identifier.
+		{"qualified as an NIA", [][]vigie.Record{{func() vigie.Record { r := durand("Z1", "QUAL", ins); r.INSOID = matcher.OIDINSNIA; return r }()}}, Query{INS: ins}, notCertain},
+		{"held by two identities", [][]vigie.Record{{durand("Z1", "QUAL", ins)}, {func() vigie.Record { r := durand("Y1", "QUAL", ins); r.Authority = "1.2.3.8"; return r }()}}, Query{INS: ins}, notCertain},
+		{"a first name that disagrees", [][]vigie.Record{{durand("Z1", "QUAL", ins)}}, Query{INS: ins, BirthName: "DURAND", FirstNames: "MARC"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newIndex(t, "")
+			for i, m := range tc.members {
+				if err := x.Put(Entry{ID: fmt.Sprint(i + 1), Members: m}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hits, err := x.Search(context.Background(), tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) != len(tc.members) {
+				t.Fatalf("hits %s, want the %d identities", ids(hits), len(tc.members))
+			}
+			h := hits[0]
+			qualified := slices.Contains(h.Reasons, "rule "+RuleQualifiedINS)
+			switch tc.want {
+			case matcher.GradeCertain:
+				if h.ID != "1" || h.Grade != matcher.GradeCertain || h.Probability < matcher.DefaultModel().AutoLink || !qualified {
+					t.Errorf("hit %s %s %.3f %v, want identity 1 certain by its qualified INS", h.ID, h.Grade, h.Probability, h.Reasons)
+				}
+			case "":
+				if qualified {
+					t.Errorf("hit %s %s %v: a trait given beside the INS must be compared, not overruled", h.ID, h.Grade, h.Reasons)
+				}
+			default:
+				// Two identities holding one qualified INS: each is
+				// qualified, neither is certain.
+				shared := len(tc.members) > 1
+				for _, h := range hits {
+					if h.Grade == matcher.GradeCertain || slices.Contains(h.Reasons, "rule "+RuleQualifiedINS) != shared {
+						t.Errorf("hit %s %s %.3f %v, want it not certain", h.ID, h.Grade, h.Probability, h.Reasons)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -116,11 +116,6 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 	flush := func() error {
 		var put []Entry
 		var del []string
-		r, err := x.adv.Reader()
-		if err != nil {
-			return fmt.Errorf("search: open a reader: %w", err)
-		}
-		defer r.Close()
 		for id := range touched {
 			s, ok, err := src.Snapshot(ctx, id)
 			if err != nil {
@@ -132,7 +127,7 @@ func (x *Index) CatchUp(ctx context.Context, src *mpi.Index) (int, error) {
 			}
 			e := entryOf(s)
 			if !touched[id] {
-				if same, err := indexedAs(r, &e); err != nil {
+				if same, err := x.indexedAs(&e); err != nil {
 					return err
 				} else if same {
 					x.unchanged.Add(1)
@@ -195,8 +190,8 @@ func moved(e *mpi.Event, id vigie.IdentityID) bool {
 // changed are checked, and their stored form must be the same: it holds
 // the golden record and the members' prepared forms, not every raw field
 // the terms are made from, so it is a guard, not a proof on its own.
-func indexedAs(r index.IndexReader, e *Entry) (bool, error) {
-	d, err := r.Document(e.ID)
+func (x *Index) indexedAs(e *Entry) (bool, error) {
+	d, err := x.bi.Document(e.ID)
 	if err != nil {
 		return false, fmt.Errorf("search: read identity %s: %w", e.ID, err)
 	}

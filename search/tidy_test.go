@@ -3,7 +3,9 @@ package search
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,17 +29,57 @@ func tidyPerson(i, extra int) Entry {
 	return e
 }
 
+// testEvents names the scorch event callback of the tests' indexes (see
+// testConfig): settled waits on it.
+const testEvents = "vigie.search.test"
+
+// persistRound is closed, and replaced, each time the persister of a
+// test index completes a round.
+var persistRound = struct {
+	sync.Mutex
+	ch chan struct{}
+}{ch: make(chan struct{})}
+
+func init() {
+	scorch.RegistryEventCallbacks[testEvents] = func(e scorch.Event) bool {
+		if e.Kind == scorch.EventKindPersisterProgress {
+			persistRound.Lock()
+			close(persistRound.ch)
+			persistRound.ch = make(chan struct{})
+			persistRound.Unlock()
+		}
+		return true // never holds a merge back (EventKindPreMergeCheck)
+	}
+}
+
+// testConfig returns the configuration of a test index: its persister
+// tells settled of its rounds; extra adds bleve options.
+func testConfig(extra map[string]any) map[string]any {
+	c := map[string]any{"eventCallbackName": testEvents}
+	maps.Copy(c, extra)
+	return c
+}
+
 // settled waits until every segment of x is persisted (merges and the
 // segment statistics look at persisted segments only) and returns the
-// statistics.
+// statistics. It looks again after each round of a persister, not at
+// intervals.
 func settled(t testing.TB, x *Index) segmentStats {
 	t.Helper()
 	s := x.adv.(*scorch.Scorch)
-	for deadline := time.Now().Add(30 * time.Second); s.StatsMap()["num_root_memorysegments"] != uint64(0); {
-		if time.Now().After(deadline) {
+	timeout := time.After(30 * time.Second)
+	for {
+		persistRound.Lock()
+		round := persistRound.ch
+		persistRound.Unlock()
+		if s.StatsMap()["num_root_memorysegments"] == uint64(0) {
+			break
+		}
+		select {
+		case <-round:
+		case <-timeout:
 			t.Fatal("the index's segments were not persisted in 30 s")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	st, ok, err := x.segments()
 	if err != nil || !ok {

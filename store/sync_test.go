@@ -15,6 +15,10 @@ import (
 // sync may have started before the caller's commit.
 func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
 	s := newSyncer(nil, "")
+	// The cond's locker is unlocked only by cond.Wait (Sync takes and
+	// leaves s.mu itself): its Unlock tells that a caller waits.
+	waiting := make(chan struct{}, 4)
+	s.cond.L = waitSignal{&s.mu, waiting}
 	entered := make(chan int, 4)
 	release := make(chan struct{})
 	n := 0
@@ -31,8 +35,8 @@ func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
 	}
 	second := make(chan error, 1)
 	go func() { second <- s.Sync() }()
-	// Let the second caller reach its wait, then finish the first sync.
-	time.Sleep(20 * time.Millisecond)
+	// Once the second caller waits for the running sync, finish it.
+	<-waiting
 	release <- struct{}{}
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -51,20 +55,43 @@ func TestSyncWaitsForASyncStartedAfterTheCall(t *testing.T) {
 	}
 }
 
+// waitSignal is a sync.Cond's locker that sends on ch, when it has room,
+// each time the cond's Wait unlocks it.
+type waitSignal struct {
+	*sync.Mutex
+	ch chan struct{}
+}
+
+func (w waitSignal) Unlock() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+	w.Mutex.Unlock()
+}
+
 // Concurrent callers share syncs, and every one returns after one that
 // started after its call.
 func TestSyncSharedByConcurrentCallers(t *testing.T) {
+	const callers = 64
 	s := newSyncer(nil, "")
+	// The first sync runs until every other caller waits for it.
+	waiting := make(chan struct{}, 4*callers)
+	s.cond.L = waitSignal{&s.mu, waiting}
 	var mu sync.Mutex
 	var syncs []time.Time // when each sync started
 	s.syncOnce = func() error {
 		mu.Lock()
 		syncs = append(syncs, time.Now())
+		first := len(syncs) == 1
 		mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
+		if first {
+			for range callers - 1 {
+				<-waiting
+			}
+		}
 		return nil
 	}
-	const callers = 64
 	var wg sync.WaitGroup
 	late := make(chan string, callers)
 	for range callers {
@@ -86,8 +113,9 @@ func TestSyncSharedByConcurrentCallers(t *testing.T) {
 	for msg := range late {
 		t.Fatal(msg)
 	}
-	if len(syncs) >= callers {
-		t.Errorf("%d callers took %d syncs: none was shared", callers, len(syncs))
+	// The callers that waited for the first sync share the second.
+	if len(syncs) != 2 {
+		t.Errorf("%d callers took %d syncs, want 2: the one they waited for, and one after their calls", callers, len(syncs))
 	}
 }
 

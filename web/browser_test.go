@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -86,17 +87,69 @@ func newBrowser(t testing.TB) *browser {
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
-		for range 40 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		// Chromium's helpers (crash handler, zygotes) may outlive the
+		// browser and still write to the profile: wait for each to exit,
+		// then remove it.
+		if err := waitExited(profileUsers(profile), 10*time.Second); err != nil {
+			t.Errorf("chromium: %v", err)
+		}
+		if err := os.RemoveAll(profile); err != nil {
+			t.Errorf("remove chromium's profile: %v", err)
 		}
 	})
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return &browser{ctx: ctx}
+}
+
+// profileUsers returns the processes whose command line names the
+// profile folder: Chromium passes it to its helpers.
+func profileUsers(profile string) []int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []int
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), profile) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil && pid != os.Getpid() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitExited waits for the processes to exit, told by the kernel (a
+// pidfd polls readable once its process has exited), at most max in all.
+func waitExited(pids []int, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // already gone
+		}
+		for {
+			ms := int(time.Until(deadline).Milliseconds())
+			if ms <= 0 {
+				unix.Close(fd)
+				return fmt.Errorf("process %d still runs after %s", pid, max)
+			}
+			n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+			if err == unix.EINTR {
+				continue
+			}
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("wait for process %d: %w", pid, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("process %d still runs after %s", pid, max)
+			}
+			break
+		}
+	}
+	return nil
 }
 
 // tab opens a new tab (its own sessionStorage: a fresh sign-in).

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,9 +77,9 @@ func TestOrthancForwardsToSTOW(t *testing.T) {
 	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs := &orthancLog{started: make(chan struct{})}
 	cmd := exec.Command(orthanc, cfgFile)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -90,19 +91,11 @@ func TestOrthancForwardsToSTOW(t *testing.T) {
 		}
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(base + "/system")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Orthanc did not answer within a minute: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// Orthanc says it has started once its HTTP and DICOM servers listen.
+	select {
+	case <-logs.started:
+	case <-time.After(time.Minute):
+		t.Fatal("Orthanc did not say it had started within a minute")
 	}
 
 	// The modality sends the report to Orthanc.
@@ -165,4 +158,30 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// orthancLog keeps Orthanc's output and closes started at the line saying
+// it has started (its HTTP and DICOM servers then listen).
+type orthancLog struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	started chan struct{}
+	seen    bool
+}
+
+func (l *orthancLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.seen && bytes.Contains(l.buf.Bytes(), []byte("Orthanc has started")) {
+		l.seen = true
+		close(l.started)
+	}
+	return len(p), nil
+}
+
+func (l *orthancLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

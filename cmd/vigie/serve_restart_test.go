@@ -108,8 +108,8 @@ func TestServeRestart(t *testing.T) {
 
 // loadAndStop starts the child server, runs 8 clients resolving fresh
 // records until killAfter are acknowledged, sends sig to the child, lets
-// the clients run into the closed port, and returns the acknowledged
-// records and the child's output.
+// each client run until a call fails and the child has exited, and
+// returns the acknowledged records and the child's output.
 func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int, sig syscall.Signal) ([]vigie.SourceKey, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeRestartChild$", "-test.count=1")
@@ -153,6 +153,8 @@ func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int
 	var acked []vigie.SourceKey
 	var next atomic.Int64
 	var signalled sync.Once
+	sent := make(chan struct{}) // closed once sig is sent
+	signal := func() { signalled.Do(func() { _ = cmd.Process.Signal(sig); close(sent) }) }
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -165,7 +167,17 @@ func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int
 					BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 30+i%70, 1+i%12, 1+i%28), Sex: "F"}}))
 				if err != nil {
 					failures++
-					time.Sleep(10 * time.Millisecond)
+					select {
+					case <-sent:
+						// The server is stopping: its calls fail from
+						// now on. Stop once it has exited.
+						select {
+						case <-rest:
+						case <-ctx.Done():
+						}
+						return
+					default:
+					}
 					continue
 				}
 				mu.Lock()
@@ -173,13 +185,13 @@ func loadAndStop(t *testing.T, data, key, authority string, round, killAfter int
 				n := len(acked)
 				mu.Unlock()
 				if n >= killAfter {
-					signalled.Do(func() { _ = cmd.Process.Signal(sig) })
+					signal()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	signalled.Do(func() { _ = cmd.Process.Signal(sig) })
+	signal()
 	<-rest
 	_ = cmd.Wait()
 	if sig == syscall.SIGTERM && !cmd.ProcessState.Success() {

@@ -380,7 +380,8 @@ var V = (function () {
     twins: 'même nom et même date de naissance, prénoms différents : jumeaux',
     other_first_names: 'les prénoms suivants diffèrent tous', household_homonyms: 'sans date de naissance, et deux personnes du même foyer portent ces noms (père et fils ?) : à trancher',
     household_no_date: 'aucune date de naissance pour les distinguer, relié par le seul foyer (un fils portant le prénom de son père ?) : à trancher',
-    split_identity: 'le dossier correspond à deux identités qui se correspondent entre elles : une même personne scindée en deux ? fusion à trancher'
+    split_identity: 'le dossier correspond à deux identités qui se correspondent entre elles : une même personne scindée en deux ? fusion à trancher',
+    local_id: 'l\'identité porte l\'identifiant local donné', qualified_ins: 'l\'identité porte l\'INS donné, qualifié'
   };
   // reason parses "field level +w" into {field, level, weight}; other
   // reasons come back as {text}.
