@@ -23,6 +23,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/auth"
+	"vigie/demo"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
@@ -54,7 +55,7 @@ func demoStore(t *testing.T, dir string, key []byte, persons int) string {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	err = loadDemo(context.Background(), demoConfig{Persons: persons, Seed: 3}, db, ix, ledger.Open(db), dosimetry.OpenAlerts(db), auth.NewKeys(db), io.Discard, slog.New(slog.DiscardHandler))
+	err = demo.Load(context.Background(), demo.Config{Persons: persons, Seed: 3}, db, ix, ledger.Open(db), dosimetry.OpenAlerts(db), auth.NewKeys(db), io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"vigie/audit"
 	"vigie/auth"
+	"vigie/demo"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -298,7 +299,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	alerts := dosimetry.OpenAlerts(db)
 	if c.Demo {
-		if err := loadDemo(ctx, demoConfig{Persons: c.DemoPersons, Seed: 1}, db, ix, led, alerts, keys, c.Stdout, log); err != nil {
+		if err := demo.Load(ctx, demo.Config{Persons: c.DemoPersons, Seed: 1, Data: c.Data}, db, ix, led, alerts, keys, c.Stdout, log); err != nil {
 			return err
 		}
 	}
