@@ -866,10 +866,14 @@ func ExplanationToProto(s *matcher.Score) *vigiev1.Explanation {
 	return e
 }
 
-// EventToProto converts an identity event.
+// EventToProto converts an identity event. A link the matcher decided is
+// of kind auto_link whoever sent the record (a feed's key through the API
+// as well as the system): the console labels the decision, not the actor.
+// The index records the member it scored the record against (Matched)
+// on an automatic link only; a person's Link names none.
 func EventToProto(e *mpi.Event) *vigiev1.IdentityEvent {
 	kind := e.Kind
-	if kind == mpi.EventLink && e.Actor == mpi.System {
+	if kind == mpi.EventLink && (e.Actor == mpi.System || e.Matched != (vigie.SourceKey{})) {
 		kind = "auto_link"
 	}
 	out := &vigiev1.IdentityEvent{Id: strconv.FormatUint(e.Seq, 10), Time: timestamppb.New(e.Time), Actor: string(e.Actor),

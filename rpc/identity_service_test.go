@@ -10,6 +10,7 @@ import (
 	"vigie"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"vigie/auth"
 	"vigie/mpi"
@@ -324,4 +325,65 @@ func adds(codes ...string) [][2][]string {
 		out[i][0] = []string{c}
 	}
 	return out
+}
+
+// TestAutomaticLinkThroughTheAPI: a record a feed's key sends through
+// ResolveRecord and the matcher links is an automatic link in the
+// identity's history (kind auto_link, the console's "Rattachement
+// automatique"), not a manual one because a key rather than the system
+// sent it; a person's Link stays kind link.
+func TestAutomaticLinkThroughTheAPI(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	pacs, iv := f.identity("pacs-a"), f.identity("iv-team")
+	const site = "1.2.250.1.213.1.1.1.3"
+	r1 := &v1.SourceRecord{Authority: site, LocalId: "A1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F",
+		BirthPlace: "64445", PostalCode: "64200", Phone: "0612345678"}
+	a, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := proto.Clone(r1).(*v1.SourceRecord)
+	r2.LocalId = "A2"
+	b, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Msg.GetDecision() != v1.Decision_DECISION_AUTO_LINK || b.Msg.GetIdentityId() != a.Msg.GetIdentityId() {
+		t.Fatalf("fixture: the same record under another id was not linked automatically: %v", b.Msg)
+	}
+	kinds := func(id string) map[string]string {
+		g, err := iv.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: id}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range g.Msg.GetIdentity().GetEvents() {
+			for _, k := range e.GetRecords() {
+				out[k.GetLocalId()+" "+e.GetKind()] = e.GetActor()
+			}
+		}
+		return out
+	}
+	got := kinds(a.Msg.GetIdentityId())
+	if _, ok := got["A2 auto_link"]; !ok {
+		t.Errorf("the automatic link of A2 by the feed's key: events %v, want kind auto_link", got)
+	}
+	if actor, ok := got["A2 link"]; ok {
+		t.Errorf("the automatic link of A2 is of kind link (manual), actor %s", actor)
+	}
+	// A person's link of a record resolved apart is kind link.
+	c, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteB, "Q9", "LARRALDE", "MARIE", "1968-05-21")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Msg.GetIdentityId() == a.Msg.GetIdentityId() {
+		t.Fatal("fixture: linked automatically")
+	}
+	if _, err := iv.Link(ctx, connect.NewRequest(&v1.LinkRequest{Record: &v1.SourceKey{Authority: siteB, LocalId: "Q9"}, TargetIdentityId: a.Msg.GetIdentityId(), Reason: "same person: usage name"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(a.Msg.GetIdentityId()); got["Q9 link"] == "" || got["Q9 auto_link"] != "" {
+		t.Errorf("a person's link: events %v, want kind link", got)
+	}
 }
