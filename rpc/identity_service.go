@@ -230,6 +230,12 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	// The console shows each record's establishment by name, never its
+	// OID (sites.Unknown for one the registry does not know).
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
 	audit.Touch(ctx, ident.ID.String())
 	golden, bad := recordToProto(ident.Golden)
 	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: golden, Attributes: ident.Attributes}
@@ -238,7 +244,7 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		audit.Touch(ctx, id.String())
 	}
 	for _, m := range ident.Members {
-		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
+		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID, Site: names.Of(m.Authority)})
 		audit.TouchRecord(ctx, m.Authority, m.LocalID)
 		rec := vigie.Record{Authority: m.Authority, LocalID: m.LocalID}
 		if v, err := s.Index.Latest(ctx, m); err == nil {
@@ -249,7 +255,11 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		out.Records = append(out.Records, r)
 	}
 	for i := range events {
-		out.Events = append(out.Events, EventToProto(&events[i]))
+		e := EventToProto(&events[i])
+		for _, k := range e.Records {
+			k.Site = names.Of(k.GetAuthority())
+		}
+		out.Events = append(out.Events, e)
 	}
 	// One record holding bytes that are not UTF-8 must not fail the whole
 	// identity: it is shown repaired, with a notice. RecordToProto has
@@ -420,6 +430,10 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
 	out := &vigiev1.ListReviewsResponse{}
 	if len(reviews) > offset+size {
 		out.NextPageToken = strconv.Itoa(offset + size)
@@ -437,7 +451,7 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 			rec = v.Record
 		}
 		pr := &vigiev1.Review{Id: strconv.FormatUint(r.ID, 10), Created: timestamppb.New(r.Created), Record: RecordToProto(rec),
-			IdentityId: r.Identity.String()}
+			IdentityId: r.Identity.String(), Site: names.Of(r.Record.Authority)}
 		cand := &vigiev1.ReviewCandidate{IdentityId: r.Candidate.String(), Probability: r.Probability,
 			Golden: RecordToProto(r.CandidateGolden), Explanation: reviewExplanation(r)}
 		cand.Grade = GradeToProto(mpi.ReviewGrade(r, s.Index.Model()))
