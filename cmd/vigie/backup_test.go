@@ -320,7 +320,7 @@ func TestBackupRestoreFlags(t *testing.T) {
 		{[]string{"restore", "--data", filepath.Join(dir, "d")}, "--in FILE is required"},
 		{[]string{"restore", "--in", "x"}, "--data DIR is required"},
 		{[]string{"restore", "--in", filepath.Join(dir, "missing"), "--data", filepath.Join(dir, "d")}, "no such file"},
-		{[]string{"verify"}, "--data DIR is required"},
+		{[]string{"verify"}, "--data: stat ./vigie-data"},
 		{[]string{"rekey", "--data", dir}, "--new-key-file FILE is required"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
