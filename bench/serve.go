@@ -415,9 +415,6 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 	var ackMu sync.Mutex
 	var acked []vigie.SourceKey
 	var firstErr atomic.Value
-	deadline := time.Now().Add(c.Duration)
-	runCtx, cancelRun := context.WithDeadline(ctx, deadline)
-	defer cancelRun()
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
@@ -441,15 +438,6 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 			return pprof.Lookup("mutex").WriteTo(f, 0)
 		}
 	}
-	// Calls are cut at the deadline in a closed loop; in an open loop the
-	// requests already due run to their end, so that the backlog of a
-	// server falling behind is counted.
-	callCtx := runCtx
-	if c.Rate > 0 {
-		var cancelCalls context.CancelFunc
-		callCtx, cancelCalls = context.WithTimeout(ctx, c.Duration+30*time.Second)
-		defer cancelCalls()
-	}
 	var due atomic.Int64 // open loop: the next request's number
 	var interval time.Duration
 	if c.Rate > 0 {
@@ -461,6 +449,22 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 	metrics0, scrapeErr := scrapeMetrics(hc, base, metricsToken)
 	stopRSS := SampleRSS(100 * time.Millisecond)
 	t1 := time.Now()
+	// The load lasts c.Duration from t1, when the first request is due: a
+	// deadline taken before the scrape and the sampler above ended the
+	// load early, and the open loop's last slots before t1+Duration were
+	// then neither sent nor counted as unsent.
+	deadline := t1.Add(c.Duration)
+	runCtx, cancelRun := context.WithDeadline(ctx, deadline)
+	defer cancelRun()
+	// Calls are cut at the deadline in a closed loop; in an open loop the
+	// requests already due run to their end, so that the backlog of a
+	// server falling behind is counted.
+	callCtx := runCtx
+	if c.Rate > 0 {
+		var cancelCalls context.CancelFunc
+		callCtx, cancelCalls = context.WithTimeout(ctx, c.Duration+30*time.Second)
+		defer cancelCalls()
+	}
 	stopBackups := func() string { return "" }
 	if c.BackupDuring {
 		stopBackups = backupLoop(runCtx, base, prep.adminKey)
@@ -613,7 +617,9 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 		prep.before, after, after-prep.before, len(acked), lost)
 	keys := auth.NewKeys(db)
 	for _, id := range prep.keyIDs {
-		_, _ = keys.Revoke(id)
+		if _, err := keys.Revoke(id); err != nil {
+			fmt.Fprintf(stdout, "the load test's key %s could not be revoked (it expires within 2 hours; vigie token revoke --id %s): %v\n", id, id, err)
+		}
 	}
 	// Calls cut by the end of the run may have been stored without their
 	// answer reaching the client: more records than acknowledgements is
