@@ -119,9 +119,26 @@ func hidden(attrs []string) bool {
 // An index still catching up after a start is left to its follower: the
 // caller's call must not wait for a whole catch-up (or rebuild), and the
 // follower applies the change with the others.
+//
+// A catch-up that fails leaves the index behind until the follower's next
+// round (it retries every interval): the change is stored, the call
+// answers, and the failure is logged once with the call's request id, as
+// the caller's next search may not see the change yet.
 func (s *IdentityService) sync(ctx context.Context) {
 	if s.Search != nil && s.Search.Ready() {
-		_, _ = s.Search.CatchUp(ctx, s.Index)
+		if _, err := s.Search.CatchUp(ctx, s.Index); err != nil && s.Log != nil {
+			s.Log.WarnContext(ctx, "search index: catching up after a change failed; the follower tries again", "request", auth.RequestID(ctx), "error", err.Error())
+		}
+	}
+}
+
+// readBackFailed logs, once with the call's request id, that a change was
+// stored but its event could not be read back for the answer, which then
+// says what was done without the stored event's details.
+func (s *IdentityService) readBackFailed(ctx context.Context, what string, err error) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "a change was stored but its event could not be read back for the answer", "request", auth.RequestID(ctx),
+			"change", what, "error", err.Error())
 	}
 }
 
@@ -667,12 +684,19 @@ func (s *IdentityService) Unlink(ctx context.Context, req *connect.Request[vigie
 	audit.TouchRecord(ctx, k.Authority, k.LocalID)
 	audit.Touch(ctx, id.String())
 	out := &vigiev1.UnlinkResponse{NewIdentityId: id.String()}
-	_ = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
+	err = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
 		if e.Kind == mpi.EventUnlink && e.Record == k {
 			out.Event = EventToProto(&e)
 		}
 		return nil
 	})
+	if err != nil {
+		s.readBackFailed(ctx, mpi.EventUnlink, err)
+	}
+	if out.Event == nil {
+		out.Event = &vigiev1.IdentityEvent{Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: mpi.EventUnlink,
+			Reason: m.GetReason(), Records: []*vigiev1.SourceKey{{Authority: k.Authority, LocalId: k.LocalID}}, IdentityIds: []string{id.String()}}
+	}
 	s.sync(ctx)
 	return connect.NewResponse(out), nil
 }
@@ -797,9 +821,11 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 // event reads back the event a correction wrote, or describes it from what
 // is known when it cannot be read.
 func (s *IdentityService) event(ctx context.Context, seq uint64, kind, reason string) *vigiev1.IdentityEvent {
-	if e, err := s.Index.Event(ctx, seq); err == nil {
+	e, err := s.Index.Event(ctx, seq)
+	if err == nil {
 		return EventToProto(&e)
 	}
+	s.readBackFailed(ctx, kind, err)
 	return &vigiev1.IdentityEvent{Id: strconv.FormatUint(seq, 10), Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: kind, Reason: reason}
 }
 

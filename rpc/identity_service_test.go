@@ -2,9 +2,13 @@ package rpc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"vigie"
@@ -14,8 +18,10 @@ import (
 
 	"vigie/auth"
 	"vigie/mpi"
+	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
 )
 
 // bearer adds the Authorization header to every call.
@@ -385,5 +391,53 @@ func TestAutomaticLinkThroughTheAPI(t *testing.T) {
 	}
 	if got := kinds(a.Msg.GetIdentityId()); got["Q9 link"] == "" || got["Q9 auto_link"] != "" {
 		t.Errorf("a person's link: events %v, want kind link", got)
+	}
+}
+
+// TestSyncFailureLogged: a correction whose search-index catch-up fails
+// is stored and answered, and the failure is logged once with the call's
+// request id instead of dropped (the follower retries it).
+func TestSyncFailureLogged(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	sx, err := search.Open("", f.index.Model(), search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sx.CatchUp(ctx, f.index); err != nil || !sx.Ready() {
+		t.Fatalf("fixture: catch-up %v, ready %v", err, sx.Ready())
+	}
+	if err := sx.Close(); err != nil { // every later catch-up fails
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	api := &rpc.Server{Index: f.index, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: f.api.Keys, Trail: f.trail,
+		NoLimits: true, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	iv := vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(f.tokens["iv-team"])))
+	a, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteA, "S1", "ARRAMBIDE", "JON", "1970-03-04")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteB, "S2", "HARAMBOURE", "PEIO", "1981-07-08")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iv.Merge(ctx, connect.NewRequest(&v1.MergeRequest{SurvivorIdentityId: a.Msg.GetIdentityId(), MergedIdentityId: b.Msg.GetIdentityId(), Reason: "test"})); err != nil {
+		t.Fatalf("a merge whose index catch-up fails: %v", err)
+	}
+	var found bool
+	for line := range strings.Lines(logs.String()) {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && strings.Contains(fmt.Sprint(e["msg"]), "search index: catching up after a change failed") {
+			found = true
+			if r, _ := e["request"].(string); r == "" {
+				t.Errorf("the failure is logged without the call's request id: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the failed catch-up is not logged:\n%s", logs.String())
 	}
 }
