@@ -559,6 +559,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		if rows != len(ev.Msg.GetEvaluations()) {
 			t.Errorf("NRD table shows %d evaluations, the API %d", rows, len(ev.Msg.GetEvaluations()))
 		}
+		// Exam types and indicators by their French names, not their codes.
+		var nrdText string
+		run(t, tab, "nrd text", chromedp.Evaluate(`document.getElementById('nrd-table').innerText + '\n' + document.getElementById('nrd-chart').textContent`, &nrdText))
+		for _, e := range ev.Msg.GetEvaluations() {
+			if e.GetExamTypeLabel() == "" {
+				t.Errorf("evaluation of exam type %s has no label", e.GetExamType())
+			} else if !strings.Contains(nrdText, e.GetExamTypeLabel()) {
+				t.Errorf("the NRD table does not name exam type %s by its label %q", e.GetExamType(), e.GetExamTypeLabel())
+			}
+			if strings.Contains(e.GetExamType(), "_") && regexp.MustCompile(`\b`+regexp.QuoteMeta(e.GetExamType())+`\b`).MatchString(nrdText) {
+				t.Errorf("the NRD table shows the code %s", e.GetExamType())
+			}
+		}
+		for _, code := range []string{"ctdivol", "dlp", "pds"} {
+			if regexp.MustCompile(`\b` + code + `\b`).MatchString(nrdText) {
+				t.Errorf("the NRD table shows the indicator code %s:\n%s", code, nrdText)
+			}
+		}
 		screenshot(t, tab, dir, "analyse")
 
 		pending := func() int {
