@@ -87,6 +87,7 @@
             h('h3', null, (i + 1) + '. ', h('a', { href: '#/identite/' + encodeURIComponent(r.identityId) }, V.fullName(r.golden)), ' ',
               V.grade(r.grade), ' ', h('span', { class: 'note' }, 'probabilité ' + V.num(100 * (r.probability || 0), 1) + ' %')),
             traitList(r.golden, w),
+            r.notice ? h('p', { class: 'warning' }, repairedText) : null,
             h('p', { class: 'reasons' }, 'Raisons : ', (r.reasons || []).map(V.reasonText).join(' ; ') || '—'),
             h('p', { class: 'note' }, 'Identité ' + r.identityId + ' — ' + (r.sources || []).length + ' dossier(s) source'));
         })));
@@ -127,6 +128,11 @@
   function keyText(k) { return siteOf(k) + ' — IPP ' + k.localId; }
   function siteOf(k) { return k.site || 'Établissement non référencé'; }
   function sameKey(a, b) { return a.authority === b.authority && a.localId === b.localId; }
+
+  // repairedText says in French what the API's notice of repaired text
+  // (rpc/text.go) says in English: stored bytes that are not UTF-8.
+  var repairedText = 'Certains caractères enregistrés pour cette identité ne sont pas lisibles (flux dans un autre encodage ?) : ' +
+    'ils sont affichés « \uFFFD ». Corriger le dossier source.';
 
   // The system's own reasons and actor, stored in English in the index's
   // events, said in French; a person's reason is shown as typed.
@@ -174,6 +180,7 @@
     if (ident.mergedIntoIdentityId || ident.id !== asked) {
       root.append(h('p', { class: 'warning' }, 'L\'identité ' + asked + ' a été fusionnée dans ' + ident.id + ' : c\'est elle qui est affichée.'));
     }
+    if (ident.notice) root.append(h('p', { class: 'warning', id: 'text-notice' }, repairedText));
     var links = h('p', { class: 'buttons' });
     if (can.dose) links.append(h('a', { href: '#/dose/' + encodeURIComponent(ident.id), id: 'to-dose' }, 'Historique de dose'));
     root.append(links);
