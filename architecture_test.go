@@ -79,7 +79,7 @@ var architecture = map[string]struct {
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
 		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 
-	"bench": {harness, []string{"vigie", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
+	"bench": {harness, []string{"vigie", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
 		"rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"demo": {harness, []string{"vigie", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
 

@@ -1,9 +1,11 @@
-// Package bench holds the harnesses of `vigie bench serve`, `bench search`
-// and `bench match` and the measuring tools of `bench mpi`: the load test
-// of the API over loopback, the search quality and latency on a generated
-// population, the scorer's accuracy on labelled data, and the figures they
-// print (latency percentiles, CPU, memory, disk). The command parses the
-// flags and calls them.
+// Package bench holds the harnesses of `vigie bench serve`, `bench mpi`,
+// `bench search` and `bench match`: the load test of the API over
+// loopback, the whole patient index on a generated population, the search
+// quality and latency, the scorer's accuracy on labelled data, and the
+// figures they print (latency percentiles, CPU, memory, disk, accuracy
+// against a truth file). The command parses the flags and calls them,
+// passing its own server and import code as functions, so that what is
+// measured is what the command runs.
 package bench
 
 import (
