@@ -34,11 +34,12 @@ const (
 	adapter               // formats, the search index, the console's pages
 	tool                  // the populations and measurements of the benchmarks and the demo
 	protocol              // the Connect API and the services behind it
+	harness               // the benchmarks' harnesses and the demonstration data, which drive the protocol
 	command               // the one binary
 )
 
 var layerNames = map[layer]string{base: "base", storage: "storage", domain: "domain",
-	adapter: "adapter", tool: "tool", protocol: "protocol", command: "command"}
+	adapter: "adapter", tool: "tool", protocol: "protocol", harness: "harness", command: "command"}
 
 // Package names are import paths without the module's "vigie/" prefix; the
 // root package is "vigie".
@@ -80,9 +81,13 @@ var architecture = map[string]struct {
 
 	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "sites", "audit"}},
 
+	"bench": {harness, []string{"vigie", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
+		"rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+	"demo": {harness, []string{"vigie", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
+
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger", "hl7",
 		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
-		"audit", "auth", "rpc/admin", "rpc", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+		"audit", "auth", "rpc/admin", "rpc", "bench", "demo"}},
 }
 
 // knownExceptions are the edges of the table that climb a layer, each with

@@ -617,10 +617,16 @@ func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigi
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	_, nrd := s.tables()
+	types, nrd := s.tables()
 	names, err := s.siteNames(ctx)
 	if err != nil {
 		return nil, ConnectError(err)
+	}
+	label := func(code string) string {
+		if t := types.Type(code); t != nil {
+			return t.Label
+		}
+		return ""
 	}
 	out := &vigiev1.EvaluateNrdResponse{TableSource: strings.TrimSpace(nrd.Source.Decision + " " + nrd.Source.Journal)}
 	for _, e := range evs {
@@ -629,7 +635,7 @@ func (s *DoseService) EvaluateNrd(ctx context.Context, req *connect.Request[vigi
 			required = nrd.Survey.MinChildren
 		}
 		for _, st := range e.Stats {
-			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, Site: e.Site, SiteName: names.Of(e.Site), Device: e.Device, Indicator: string(st.Indicator),
+			ev := &vigiev1.NrdEvaluation{ExamType: e.ExamType, ExamTypeLabel: label(e.ExamType), Site: e.Site, SiteName: names.Of(e.Site), Device: e.Device, Indicator: string(st.Indicator),
 				Unit: st.Unit, Count: int32(st.N), Required: int32(required), Median: st.Median,
 				Q1: st.Q1, Q3: st.Q3, Min: st.Min, Max: st.Max,
 				AboveNrd: st.AboveNRD, AboveGuideValue: st.AboveVGD, Remarks: slices.Clone(e.Reasons)}

@@ -119,9 +119,26 @@ func hidden(attrs []string) bool {
 // An index still catching up after a start is left to its follower: the
 // caller's call must not wait for a whole catch-up (or rebuild), and the
 // follower applies the change with the others.
+//
+// A catch-up that fails leaves the index behind until the follower's next
+// round (it retries every interval): the change is stored, the call
+// answers, and the failure is logged once with the call's request id, as
+// the caller's next search may not see the change yet.
 func (s *IdentityService) sync(ctx context.Context) {
 	if s.Search != nil && s.Search.Ready() {
-		_, _ = s.Search.CatchUp(ctx, s.Index)
+		if _, err := s.Search.CatchUp(ctx, s.Index); err != nil && s.Log != nil {
+			s.Log.WarnContext(ctx, "search index: catching up after a change failed; the follower tries again", "request", auth.RequestID(ctx), "error", err.Error())
+		}
+	}
+}
+
+// readBackFailed logs, once with the call's request id, that a change was
+// stored but its event could not be read back for the answer, which then
+// says what was done without the stored event's details.
+func (s *IdentityService) readBackFailed(ctx context.Context, what string, err error) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "a change was stored but its event could not be read back for the answer", "request", auth.RequestID(ctx),
+			"change", what, "error", err.Error())
 	}
 }
 
@@ -230,6 +247,12 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	// The console shows each record's establishment by name, never its
+	// OID (sites.Unknown for one the registry does not know).
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
 	audit.Touch(ctx, ident.ID.String())
 	golden, bad := recordToProto(ident.Golden)
 	out := &vigiev1.Identity{Id: ident.ID.String(), Golden: golden, Attributes: ident.Attributes}
@@ -238,7 +261,7 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		audit.Touch(ctx, id.String())
 	}
 	for _, m := range ident.Members {
-		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID})
+		out.Sources = append(out.Sources, &vigiev1.SourceKey{Authority: m.Authority, LocalId: m.LocalID, Site: names.Of(m.Authority)})
 		audit.TouchRecord(ctx, m.Authority, m.LocalID)
 		rec := vigie.Record{Authority: m.Authority, LocalID: m.LocalID}
 		if v, err := s.Index.Latest(ctx, m); err == nil {
@@ -249,7 +272,11 @@ func (s *IdentityService) GetIdentity(ctx context.Context, req *connect.Request[
 		out.Records = append(out.Records, r)
 	}
 	for i := range events {
-		out.Events = append(out.Events, EventToProto(&events[i]))
+		e := EventToProto(&events[i])
+		for _, k := range e.Records {
+			k.Site = names.Of(k.GetAuthority())
+		}
+		out.Events = append(out.Events, e)
 	}
 	// One record holding bytes that are not UTF-8 must not fail the whole
 	// identity: it is shown repaired, with a notice. RecordToProto has
@@ -433,6 +460,10 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	names, err := s.siteNames(ctx)
+	if err != nil {
+		return nil, ConnectError(err)
+	}
 	out := &vigiev1.ListReviewsResponse{}
 	if len(reviews) > offset+size {
 		out.NextPageToken = strconv.Itoa(offset + size)
@@ -450,7 +481,7 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 			rec = v.Record
 		}
 		pr := &vigiev1.Review{Id: strconv.FormatUint(r.ID, 10), Created: timestamppb.New(r.Created), Record: RecordToProto(rec),
-			IdentityId: r.Identity.String()}
+			IdentityId: r.Identity.String(), Site: names.Of(r.Record.Authority)}
 		cand := &vigiev1.ReviewCandidate{IdentityId: r.Candidate.String(), Probability: r.Probability,
 			Golden: RecordToProto(r.CandidateGolden), Explanation: reviewExplanation(r)}
 		cand.Grade = GradeToProto(mpi.ReviewGrade(r, s.Index.Model()))
@@ -666,12 +697,19 @@ func (s *IdentityService) Unlink(ctx context.Context, req *connect.Request[vigie
 	audit.TouchRecord(ctx, k.Authority, k.LocalID)
 	audit.Touch(ctx, id.String())
 	out := &vigiev1.UnlinkResponse{NewIdentityId: id.String()}
-	_ = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
+	err = s.Index.EventsAfter(ctx, since, func(e mpi.Event) error {
 		if e.Kind == mpi.EventUnlink && e.Record == k {
 			out.Event = EventToProto(&e)
 		}
 		return nil
 	})
+	if err != nil {
+		s.readBackFailed(ctx, mpi.EventUnlink, err)
+	}
+	if out.Event == nil {
+		out.Event = &vigiev1.IdentityEvent{Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: mpi.EventUnlink,
+			Reason: m.GetReason(), Records: []*vigiev1.SourceKey{{Authority: k.Authority, LocalId: k.LocalID}}, IdentityIds: []string{id.String()}}
+	}
 	s.sync(ctx)
 	return connect.NewResponse(out), nil
 }
@@ -796,9 +834,11 @@ func (s *IdentityService) SetAttributes(ctx context.Context, req *connect.Reques
 // event reads back the event a correction wrote, or describes it from what
 // is known when it cannot be read.
 func (s *IdentityService) event(ctx context.Context, seq uint64, kind, reason string) *vigiev1.IdentityEvent {
-	if e, err := s.Index.Event(ctx, seq); err == nil {
+	e, err := s.Index.Event(ctx, seq)
+	if err == nil {
 		return EventToProto(&e)
 	}
+	s.readBackFailed(ctx, kind, err)
 	return &vigiev1.IdentityEvent{Id: strconv.FormatUint(seq, 10), Time: timestamppb.New(time.Now()), Actor: string(actor(ctx)), Kind: kind, Reason: reason}
 }
 
@@ -879,10 +919,14 @@ func ExplanationToProto(s *matcher.Score) *vigiev1.Explanation {
 	return e
 }
 
-// EventToProto converts an identity event.
+// EventToProto converts an identity event. A link the matcher decided is
+// of kind auto_link whoever sent the record (a feed's key through the API
+// as well as the system): the console labels the decision, not the actor.
+// The index records the member it scored the record against (Matched)
+// on an automatic link only; a person's Link names none.
 func EventToProto(e *mpi.Event) *vigiev1.IdentityEvent {
 	kind := e.Kind
-	if kind == mpi.EventLink && e.Actor == mpi.System {
+	if kind == mpi.EventLink && (e.Actor == mpi.System || e.Matched != (vigie.SourceKey{})) {
 		kind = "auto_link"
 	}
 	out := &vigiev1.IdentityEvent{Id: strconv.FormatUint(e.Seq, 10), Time: timestamppb.New(e.Time), Actor: string(e.Actor),

@@ -2,19 +2,26 @@ package rpc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"vigie"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"vigie/auth"
 	"vigie/mpi"
+	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/search"
 )
 
 // bearer adds the Authorization header to every call.
@@ -324,4 +331,113 @@ func adds(codes ...string) [][2][]string {
 		out[i][0] = []string{c}
 	}
 	return out
+}
+
+// TestAutomaticLinkThroughTheAPI: a record a feed's key sends through
+// ResolveRecord and the matcher links is an automatic link in the
+// identity's history (kind auto_link, the console's "Rattachement
+// automatique"), not a manual one because a key rather than the system
+// sent it; a person's Link stays kind link.
+func TestAutomaticLinkThroughTheAPI(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	pacs, iv := f.identity("pacs-a"), f.identity("iv-team")
+	const site = "1.2.250.1.213.1.1.1.3"
+	r1 := &v1.SourceRecord{Authority: site, LocalId: "A1", BirthName: "ETCHEVERRY", FirstNames: "MAITE", BirthDate: "1968-05-21", Sex: "F",
+		BirthPlace: "64445", PostalCode: "64200", Phone: "0612345678"}
+	a, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := proto.Clone(r1).(*v1.SourceRecord)
+	r2.LocalId = "A2"
+	b, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Msg.GetDecision() != v1.Decision_DECISION_AUTO_LINK || b.Msg.GetIdentityId() != a.Msg.GetIdentityId() {
+		t.Fatalf("fixture: the same record under another id was not linked automatically: %v", b.Msg)
+	}
+	kinds := func(id string) map[string]string {
+		g, err := iv.GetIdentity(ctx, connect.NewRequest(&v1.GetIdentityRequest{IdentityId: id}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range g.Msg.GetIdentity().GetEvents() {
+			for _, k := range e.GetRecords() {
+				out[k.GetLocalId()+" "+e.GetKind()] = e.GetActor()
+			}
+		}
+		return out
+	}
+	got := kinds(a.Msg.GetIdentityId())
+	if _, ok := got["A2 auto_link"]; !ok {
+		t.Errorf("the automatic link of A2 by the feed's key: events %v, want kind auto_link", got)
+	}
+	if actor, ok := got["A2 link"]; ok {
+		t.Errorf("the automatic link of A2 is of kind link (manual), actor %s", actor)
+	}
+	// A person's link of a record resolved apart is kind link.
+	c, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteB, "Q9", "LARRALDE", "MARIE", "1968-05-21")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Msg.GetIdentityId() == a.Msg.GetIdentityId() {
+		t.Fatal("fixture: linked automatically")
+	}
+	if _, err := iv.Link(ctx, connect.NewRequest(&v1.LinkRequest{Record: &v1.SourceKey{Authority: siteB, LocalId: "Q9"}, TargetIdentityId: a.Msg.GetIdentityId(), Reason: "same person: usage name"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(a.Msg.GetIdentityId()); got["Q9 link"] == "" || got["Q9 auto_link"] != "" {
+		t.Errorf("a person's link: events %v, want kind link", got)
+	}
+}
+
+// TestSyncFailureLogged: a correction whose search-index catch-up fails
+// is stored and answered, and the failure is logged once with the call's
+// request id instead of dropped (the follower retries it).
+func TestSyncFailureLogged(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	sx, err := search.Open("", f.index.Model(), search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sx.CatchUp(ctx, f.index); err != nil || !sx.Ready() {
+		t.Fatalf("fixture: catch-up %v, ready %v", err, sx.Ready())
+	}
+	if err := sx.Close(); err != nil { // every later catch-up fails
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	api := &rpc.Server{Index: f.index, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: f.api.Keys, Trail: f.trail,
+		NoLimits: true, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	iv := vigiev1connect.NewIdentityServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(bearer(f.tokens["iv-team"])))
+	a, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteA, "S1", "ARRAMBIDE", "JON", "1970-03-04")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := iv.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteB, "S2", "HARAMBOURE", "PEIO", "1981-07-08")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iv.Merge(ctx, connect.NewRequest(&v1.MergeRequest{SurvivorIdentityId: a.Msg.GetIdentityId(), MergedIdentityId: b.Msg.GetIdentityId(), Reason: "test"})); err != nil {
+		t.Fatalf("a merge whose index catch-up fails: %v", err)
+	}
+	var found bool
+	for line := range strings.Lines(logs.String()) {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && strings.Contains(fmt.Sprint(e["msg"]), "search index: catching up after a change failed") {
+			found = true
+			if r, _ := e["request"].(string); r == "" {
+				t.Errorf("the failure is logged without the call's request id: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the failed catch-up is not logged:\n%s", logs.String())
+	}
 }

@@ -243,7 +243,12 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case failed > 0:
 		status = http.StatusAccepted
 	}
-	writeStoreResponse(w, r, status, results)
+	if err := writeStoreResponse(w, r, status, results); err != nil && s.Ingester.Log != nil {
+		// What was stored stays stored; a sender that resends is counted
+		// once (the ledger keys exams by SOP instance).
+		s.Ingester.Log.WarnContext(ctx, "STOW-RS: the answer could not be sent to the client", "request", auth.RequestID(ctx),
+			"instances", len(results), "error", err.Error())
+	}
 }
 
 // sopClassOf reads the MediaStorageSOPClassUID of a Part-10 file's meta
@@ -299,7 +304,7 @@ type dicomJSONAttr struct {
 	Value []any  `json:"Value,omitempty"`
 }
 
-func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, results []stowResult) {
+func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, results []stowResult) error {
 	var ref, failed []map[string]dicomJSONAttr
 	for _, res := range results {
 		item := map[string]dicomJSONAttr{}
@@ -322,8 +327,7 @@ func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, resu
 	if wantsXML(r.Header.Get("Accept")) {
 		w.Header().Set("Content-Type", "application/dicom+xml")
 		w.WriteHeader(status)
-		_ = writeStoreXML(w, ref, failed)
-		return
+		return writeStoreXML(w, ref, failed)
 	}
 	doc := map[string]dicomJSONAttr{}
 	seq := func(items []map[string]dicomJSONAttr) dicomJSONAttr {
@@ -341,7 +345,7 @@ func writeStoreResponse(w http.ResponseWriter, r *http.Request, status int, resu
 	}
 	w.Header().Set("Content-Type", "application/dicom+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(doc)
+	return json.NewEncoder(w).Encode(doc)
 }
 
 // wantsXML reports whether the Accept header asks for the XML response and
@@ -370,7 +374,7 @@ func writeStoreXML(w io.Writer, ref, failed []map[string]dicomJSONAttr) error {
 					continue
 				}
 				fmt.Fprintf(&b, `<DicomAttribute tag="%s" vr="%s" keyword="%s"><Value number="1">`, t, a.VR, keywords[t])
-				_ = xml.EscapeText(&b, []byte(fmt.Sprint(a.Value[0])))
+				xml.EscapeText(&b, []byte(fmt.Sprint(a.Value[0]))) // into memory: cannot fail
 				b.WriteString("</Value></DicomAttribute>\n")
 			}
 			b.WriteString("</Item>\n")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -475,6 +476,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		if events == 0 {
 			t.Error("the identity page shows no history")
 		}
+		// The page speaks French and names establishments: no OID, no
+		// actor or reason of the index in English.
+		var page string
+		run(t, tab, "identity text", chromedp.Evaluate(`document.getElementById('sources').innerText + '\n' + document.getElementById('events').innerText + '\n' + document.getElementById('golden').innerText`, &page))
+		checkFrench(t, "identity page", page)
 		screenshot(t, tab, dir, "identite")
 
 		checkDoseHistory(t, c, tab, dir)
@@ -509,6 +515,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		if n := len(all.Msg.GetReviews()); cards != min(n, 10) || more != (n > 10) {
 			t.Errorf("the queue shows %d pairs (more: %v) of %d pending, want ten at most and a button for the rest", cards, more, n)
+		}
+		var card string
+		run(t, tab, "review text", chromedp.Evaluate(`document.querySelector('#reviews .review').innerText`, &card))
+		checkFrench(t, "review card", card)
+		if !strings.Contains(card, "IPP "+rv.GetRecord().GetLocalId()+" — "+rv.GetSite()) {
+			t.Errorf("the review card does not name the record's establishment %q:\n%s", rv.GetSite(), card)
 		}
 		screenshot(t, tab, dir, "revue")
 
@@ -599,6 +611,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		run(t, tab, "nrd rows", chromedp.Evaluate(`document.querySelectorAll('#nrd-table tbody tr').length`, &rows))
 		if rows != len(ev.Msg.GetEvaluations()) {
 			t.Errorf("NRD table shows %d evaluations, the API %d", rows, len(ev.Msg.GetEvaluations()))
+		}
+		// Exam types and indicators by their French names, not their codes.
+		var nrdText string
+		run(t, tab, "nrd text", chromedp.Evaluate(`document.getElementById('nrd-table').innerText + '\n' + document.getElementById('nrd-chart').textContent`, &nrdText))
+		for _, e := range ev.Msg.GetEvaluations() {
+			if e.GetExamTypeLabel() == "" {
+				t.Errorf("evaluation of exam type %s has no label", e.GetExamType())
+			} else if !strings.Contains(nrdText, e.GetExamTypeLabel()) {
+				t.Errorf("the NRD table does not name exam type %s by its label %q", e.GetExamType(), e.GetExamTypeLabel())
+			}
+			if strings.Contains(e.GetExamType(), "_") && regexp.MustCompile(`\b`+regexp.QuoteMeta(e.GetExamType())+`\b`).MatchString(nrdText) {
+				t.Errorf("the NRD table shows the code %s", e.GetExamType())
+			}
+		}
+		for _, code := range []string{"ctdivol", "dlp", "pds"} {
+			if regexp.MustCompile(`\b` + code + `\b`).MatchString(nrdText) {
+				t.Errorf("the NRD table shows the indicator code %s:\n%s", code, nrdText)
+			}
 		}
 		screenshot(t, tab, dir, "analyse")
 
@@ -991,6 +1021,24 @@ func checkSynthesis(t *testing.T, tab context.Context, hist *v1.DoseHistory) {
 	for _, bad := range []string{"1.2.250.", "F^18^", "^18^"} {
 		if strings.Contains(page.Text, bad) {
 			t.Errorf("the page shows %q (an OID or raw DICOM markup)", bad)
+		}
+	}
+}
+
+// oidText is an OID as it would leak into the console's text.
+var oidText = regexp.MustCompile(`\b[0-2](\.\d+){4,}\b`)
+
+// checkFrench fails when text shown in the console holds an OID where a
+// site name is expected, or the index's own English words (its actor
+// "system", its reasons "automatic link…", a rule code).
+func checkFrench(t *testing.T, what, text string) {
+	t.Helper()
+	if m := oidText.FindString(text); m != "" {
+		t.Errorf("%s shows the OID %s:\n%s", what, m, text)
+	}
+	for _, w := range []string{"par system", "automatic link", "Règle no_", "Règle first_", "Règle twins", "Règle possible_"} {
+		if strings.Contains(text, w) {
+			t.Errorf("%s shows %q:\n%s", what, w, text)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"path"
@@ -126,6 +127,8 @@ func Handler() http.Handler {
 		if r.Method == http.MethodHead {
 			return
 		}
+		// A write fails only when the browser went away: nobody is left
+		// to tell, and its next request asks again.
 		_, _ = w.Write(body)
 	})
 }
@@ -138,14 +141,30 @@ func newAsset(name string, b []byte) *asset {
 	if a.contentType == "" {
 		a.contentType = "application/octet-stream"
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	_, _ = zw.Write(b)
-	_ = zw.Close()
-	if buf.Len() < len(b) {
-		a.gz = buf.Bytes()
+	if gz, err := gzipped(b); err != nil {
+		// Served uncompressed: still correct, and a build that cannot
+		// compress its assets should show it.
+		slog.Warn("web: an asset is served uncompressed", "asset", name, "error", err.Error())
+	} else if len(gz) < len(b) {
+		a.gz = gz
 	}
 	return a
+}
+
+// gzipped compresses b at the best compression.
+func gzipped(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // acceptsGzip reports whether an Accept-Encoding value allows gzip (present

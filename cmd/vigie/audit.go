@@ -45,7 +45,7 @@ func openTrail(data string) (trail *audit.Log, closeTrail func(), err error) {
 
 func runAudit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	identity := fs.String("identity", "", "list the entries that touched this identity: who looked at this patient")
 	user := fs.String("user", "", "list the entries of this principal (API key name or OIDC subject)")
 	authority := fs.String("authority", "", "with --local-id: list the entries that touched this source record")
@@ -164,7 +164,7 @@ func entryJSON(e audit.Entry) any {
 
 func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit verify", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
 	anchorFile := fs.String("anchor", "", "the anchor file vigie serve --audit-anchor wrote: check that the trail still holds every head anchored there (a truncated tail, a removed or rewritten entry)")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -362,7 +362,7 @@ func (a *anchoring) Stop() {
 
 func runAuditExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit export", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	format := fs.String("format", "fhir-auditevent", "output format: fhir-auditevent (FHIR R4 AuditEvent, NDJSON)")
 	sinceFlag := fs.String("since", "", "first day exported, YYYY-MM-DD, or a duration back from now such as 24h (required)")
 	out := fs.String("out", "", "file to write (default: standard output)")

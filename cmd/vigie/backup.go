@@ -26,7 +26,7 @@ func init() {
 
 func runBackup(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr)
-	data := fs.String("data", "", "folder of a store no server holds (or --server)")
+	data := fs.String("data", "", "folder of the Vigie store, the same for every verb and vigie serve (required unless --server; no server may hold it)")
 	server := fs.String("server", "", "base URL of a running vigie serve, e.g. https://vigie.example: the backup is taken by the server (admin role)")
 	tokenFile := fs.String("token-file", "", "with --server: file holding an admin API key")
 	out := fs.String("out", "", "backup file to write (required; written as FILE.partial and renamed once complete)")
@@ -79,8 +79,10 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	db, err := openStore(*data, store.Options{EncryptionKey: skey})
-	if err != nil {
-		return fmt.Errorf("%w (is vigie serve running on this store? then use --server)", err)
+	if storeInUse(err) {
+		return fmt.Errorf("%w, or back the running server up with --server URL", err)
+	} else if err != nil {
+		return err
 	}
 	defer db.Close()
 	m, err := writeAtomically(*out, func(w io.Writer) (store.Manifest, error) {
@@ -124,11 +126,25 @@ func writeAtomically(path string, write func(io.Writer) (store.Manifest, error))
 		os.Remove(tmp)
 		return store.Manifest{}, err
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	// The rename is durable once the folder is synced: a backup the
+	// operator is told is written must survive a power loss.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return store.Manifest{}, fmt.Errorf("%s is written but its folder could not be synced (a power loss may lose it): %w", path, err)
 	}
 	return m, nil
+}
+
+// syncDir syncs a folder, so that a file renamed into it stays there.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // backupFromServer asks a running server for a backup and writes it to

@@ -23,6 +23,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/auth"
+	"vigie/demo"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
@@ -54,7 +55,7 @@ func demoStore(t *testing.T, dir string, key []byte, persons int) string {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	err = loadDemo(context.Background(), demoConfig{Persons: persons, Seed: 3}, db, ix, ledger.Open(db), dosimetry.OpenAlerts(db), auth.NewKeys(db), io.Discard, slog.New(slog.DiscardHandler))
+	err = demo.Load(context.Background(), demo.Config{Persons: persons, Seed: 3}, db, ix, ledger.Open(db), dosimetry.OpenAlerts(db), auth.NewKeys(db), io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func TestBackupRestoreFlags(t *testing.T) {
 		{[]string{"restore", "--data", filepath.Join(dir, "d")}, "--in FILE is required"},
 		{[]string{"restore", "--in", "x"}, "--data DIR is required"},
 		{[]string{"restore", "--in", filepath.Join(dir, "missing"), "--data", filepath.Join(dir, "d")}, "no such file"},
-		{[]string{"verify"}, "--data DIR is required"},
+		{[]string{"verify"}, "--data: stat ./vigie-data"},
 		{[]string{"rekey", "--data", dir}, "--new-key-file FILE is required"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

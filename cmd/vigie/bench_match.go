@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
+	"vigie/bench"
+	"vigie/internal/sharedtest"
 	"vigie/linkeval"
 	"vigie/matcher"
 )
@@ -31,7 +31,7 @@ func runBenchMatch(args []string, stdout, stderr io.Writer) error {
 	case "none":
 		*febrl = ""
 	case "":
-		if dir, ok := findShared("data/linkage/febrl"); ok {
+		if dir, ok := sharedtest.Find("data/linkage/febrl"); ok {
 			*febrl = dir
 		}
 	}
@@ -52,41 +52,11 @@ func runBenchMatch(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	opts := bench.MatchOptions{Model: fixed, MaxBlock: *maxBlock, RandomPairs: *randomPairs, Examples: *examples}
 	measure := func(d *linkeval.Dataset, write string) error {
-		t0 := time.Now()
-		p := linkeval.Prepare(d, *maxBlock)
-		fmt.Fprintf(stdout, "%s: %d records (%d refused by validation), prepared and blocked in %s\n", d.Name, len(d.Records), p.Refused, time.Since(t0).Round(time.Millisecond))
-		m := fixed
-		if m == nil {
-			t1 := time.Now()
-			var rep matcher.TrainReport
-			var err error
-			m, rep, err = p.Train(matcher.StartingModel(), *randomPairs, 1)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "trained on the data itself, without labels, in %s\n%s", time.Since(t1).Round(time.Millisecond), rep)
-			fmt.Fprintf(stdout, "prior: %.3f matches per record among %d\n", m.MatchesPerRecord, m.Population)
-			if write != "" {
-				data, err := m.MarshalJSON()
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(write, append(data, '\n'), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "model written to %s\n", write)
-			}
-		}
-		t2 := time.Now()
-		met := p.Evaluate(m, *examples)
-		fmt.Fprint(stdout, met.Report(d.Name))
-		fmt.Fprintf(stdout, "  scored %d pairs in %s\n", met.Candidates, time.Since(t2).Round(time.Millisecond))
-		for _, ex := range met.FalseExamples {
-			fmt.Fprintf(stdout, "\nfalse link:\n%s", ex)
-		}
-		fmt.Fprintln(stdout)
-		return nil
+		o := opts
+		o.WriteModel = write
+		return bench.Match(d, o, stdout)
 	}
 	if *febrl != "" {
 		d, err := linkeval.LoadFEBRL4(filepath.Join(*febrl, "dataset4a.csv"), filepath.Join(*febrl, "dataset4b.csv"))
@@ -107,21 +77,4 @@ func runBenchMatch(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// findShared looks for the workplace's shared material (../shared/REL from
-// the current folder or one of its parents).
-func findShared(rel string) (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for range 4 {
-		p := filepath.Join(dir, "..", "shared", rel)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		dir = filepath.Dir(dir)
-	}
-	return "", false
 }

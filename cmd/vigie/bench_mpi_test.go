@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestBenchMPIVerb runs the benchmark verb on a small generated population
@@ -27,25 +25,5 @@ func TestBenchMPIVerb(t *testing.T) {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
-	}
-}
-
-// TestSampleRSS holds 64 MB while sampling: the anonymous peak must see
-// them (and be zero where the kernel does not give the figures).
-func TestSampleRSS(t *testing.T) {
-	_, err := os.Stat("/proc/self/status")
-	proc := err == nil
-	stop := sampleRSS(time.Millisecond)
-	buf := make([]byte, 64<<20)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
-	peak := stop()
-	runtime.KeepAlive(buf)
-	if proc && peak.anon < int64(len(buf)) {
-		t.Fatalf("peak anonymous memory %d while holding %d bytes", peak.anon, len(buf))
-	}
-	if !proc && peak != (peakRSS{}) {
-		t.Fatalf("peaks %+v without /proc", peak)
 	}
 }

@@ -20,7 +20,7 @@ func init() {
 // AccessService.ListBreakGlass gives the same list.
 func runAuditBreakGlass(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit break-glass", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	sinceFlag := fs.String("since", "", "first day listed, YYYY-MM-DD, or a duration back from now such as 168h (required)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err

@@ -17,7 +17,7 @@ func init() {
 
 func runExamTypes(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("exam-types", stderr)
-	af := addAnalyticsFlags(fs)
+	af := addTableFlags(fs)
 	rules := fs.Bool("rules", false, "also list the rules, in the order they are tried")
 	write := fs.String("write", "", "write the shipped mapping table to this file, for the physicist to edit and load with --table")
 	force := fs.Bool("force", false, "with --write, overwrite an existing file")

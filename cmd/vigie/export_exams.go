@@ -53,7 +53,7 @@ func counts(e *ledger.Entry) (string, string) {
 
 func runExportExams(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export exams", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	events := fs.String("events", "", "also write one row per CT irradiation event (CTDIvol, DLP, scan length, kVp, mA, mAs, protocol) to this file")
 	if err := parseNoArgs(fs, args); err != nil {

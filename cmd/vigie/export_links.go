@@ -18,7 +18,7 @@ func init() {
 
 func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export links", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err

@@ -18,7 +18,7 @@ func init() {
 // store's lock refuses it while a server holds the folder.
 func runGC(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("gc", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
+	data := dataFlag(fs, "no server may hold it")
 	ratio := fs.Float64("ratio", 0.5, "rewrite a value-log file once this share of it is superseded (0-1, exclusive)")
 	reserve := diskReserveFlag(fs)
 	if err := parseFlags(fs, args); err != nil {

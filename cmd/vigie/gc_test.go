@@ -33,7 +33,7 @@ func TestGCVerb(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if code, _, errs := vigieRun(t, "gc", "--data", dir); code != 1 || !strings.Contains(errs, "lock") {
-		t.Errorf("gc on a folder in use: exit %d %q, want 1 naming the lock", code, errs)
+	if code, _, errs := vigieRun(t, "gc", "--data", dir); code != 1 || !strings.Contains(errs, "is used by another vigie process") {
+		t.Errorf("gc on a folder in use: exit %d %q, want 1 saying another process holds it", code, errs)
 	}
 }

@@ -21,7 +21,7 @@ func init() {
 
 func runHistory(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("history", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	html := fs.Bool("html", false, "the printable French document (HTML) with cumulative totals and the effective-dose estimate")
 	withCode := fs.Bool("access-code", false, "with --html: make a patient access code (valid 72 hours) and print it in a box, for the patient to pass on")
 	if err := parseFlags(fs, args); err != nil {

@@ -27,7 +27,7 @@ func init() {
 
 func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import identities", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "created if missing")
 	modelPath := fs.String("model", "", "matcher model file, stored as the index's current model version (default: the store's current model; into an empty store, a model fitted on the file's own records)")
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")

@@ -73,8 +73,8 @@ func TestImportExportVerbs(t *testing.T) {
 	if again := exportMap(t, data); !mapsEqual(again, links) {
 		t.Fatalf("re-run changed the links: %v then %v", links, again)
 	}
-	if code := run([]string{"import", "identities", feed}, &out, &errb); code != 2 {
-		t.Fatalf("missing --data: exit %d", code)
+	if code := run([]string{"import", "identities", "--data", "", feed}, &out, &errb); code != 2 {
+		t.Fatalf("empty --data: exit %d", code)
 	}
 }
 

@@ -23,7 +23,7 @@ func init() {
 
 func runIngest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ingest", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "created if missing")
 	authority := fs.String("authority", "", "assigning authority (OID) of the PatientID when a file names no issuer")
 	perFile := fs.Bool("files", false, "print one line per file with its outcome")
 	asJSON := fs.Bool("json", false, "with --files, one JSON object per file")

@@ -33,7 +33,17 @@ type analyticsFlags struct {
 
 func addAnalyticsFlags(fs *flag.FlagSet) analyticsFlags {
 	return analyticsFlags{
-		data:  fs.String("data", "", "folder of the Vigie store (required)"),
+		data:  dataFlag(fs, ""),
+		table: fs.String("table", "", "exam-type mapping table (JSON; default: the shipped table, see vigie exam-types)"),
+		nrd:   fs.String("nrd", "", "the site's NRD file, completing or correcting the shipped table (JSON; see vigie nrd table)"),
+	}
+}
+
+// addTableFlags is addAnalyticsFlags for a verb that reads the tables
+// alone unless --data is given (vigie exam-types): no default store.
+func addTableFlags(fs *flag.FlagSet) analyticsFlags {
+	return analyticsFlags{
+		data:  fs.String("data", "", dataUsage("optional: with it, the verb reads that store's ledger")),
 		table: fs.String("table", "", "exam-type mapping table (JSON; default: the shipped table, see vigie exam-types)"),
 		nrd:   fs.String("nrd", "", "the site's NRD file, completing or correcting the shipped table (JSON; see vigie nrd table)"),
 	}

@@ -1,16 +1,39 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/mpi"
 	"vigie/store"
 )
+
+// defaultData is the store folder of every verb when --data is not given:
+// the one `vigie serve` uses, so that the verbs run beside a server's
+// store need no flag, and --data means the same folder everywhere.
+const defaultData = "./vigie-data"
+
+// dataFlag registers --data, the folder of the Vigie store, as every verb
+// that works on the store has it (see dataUsage).
+func dataFlag(fs *flag.FlagSet, note string) *string {
+	return fs.String("data", defaultData, dataUsage(note))
+}
+
+// dataUsage is the help of --data: the same words for every verb, and
+// what is particular to the verb (note: "created if missing", "no server
+// may hold it"; "": it must exist).
+func dataUsage(note string) string {
+	if note == "" {
+		note = "must exist"
+	}
+	return "folder of the Vigie store, the same for every verb and vigie serve (" + note + ")"
+}
 
 // openIndex opens a data folder's store (durable writes) and its patient
 // index with the store's current model (see mpi.Open), for the verbs that read or feed
@@ -84,7 +107,9 @@ func storeKey(flagValue, data string) ([]byte, error) {
 // openStore opens the store in data as store.Open does; every verb opens
 // its store through it, so that an encrypted store opens with the key of
 // $VIGIE_ENCRYPTION_KEY_FILE when o carries none (the verbs with an
-// --encryption-key-file flag set o.EncryptionKey from it).
+// --encryption-key-file flag set o.EncryptionKey from it), and a store
+// another process holds is said in words (errStoreInUse) instead of
+// Badger's message about its directory lock.
 func openStore(data string, o store.Options) (*badger.DB, error) {
 	if o.EncryptionKey == nil && !o.InMemory {
 		key, err := storeKey("", data)
@@ -93,7 +118,40 @@ func openStore(data string, o store.Options) (*badger.DB, error) {
 		}
 		o.EncryptionKey = key
 	}
-	return store.Open(data, o)
+	db, err := store.Open(data, o)
+	if err != nil && !o.InMemory && lockedByOther(data) {
+		return nil, storeInUseError{data}
+	}
+	return db, err
+}
+
+// storeInUseError is the error of a verb given a store another process
+// holds: Badger lets one process open a store at a time.
+type storeInUseError struct{ data string }
+
+func (e storeInUseError) Error() string {
+	return "the store in " + e.data + " is used by another vigie process (a running vigie serve, or another verb): stop it first"
+}
+
+// storeInUse reports whether err says the store is held by another process.
+func storeInUse(err error) bool {
+	var e storeInUseError
+	return errors.As(err, &e)
+}
+
+// lockedByOther reports whether the directory lock Badger takes on the
+// store's folder (an flock of the folder itself, held while a process has
+// the store open) is held: by another process, or by another open of the
+// store in this one. It is asked after an open failed, to tell that
+// failure from the others.
+func lockedByOther(data string) bool {
+	f, err := os.Open(data)
+	if err != nil {
+		return false
+	}
+	defer f.Close() // closing the folder releases a lock taken here
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	return errors.Is(err, syscall.EWOULDBLOCK)
 }
 
 // openOffline opens the existing store in data for a maintenance verb that
@@ -114,6 +172,9 @@ func openOffline(data, keyFile string) (*badger.DB, error) {
 	}
 	db, err := openStore(data, store.Options{EncryptionKey: key})
 	if err != nil {
+		if storeInUse(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w (is vigie serve running on this store? stop it first)", err)
 	}
 	return db, nil

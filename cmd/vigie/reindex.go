@@ -16,7 +16,7 @@ func init() {
 
 func runReindex(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("reindex", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

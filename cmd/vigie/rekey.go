@@ -14,7 +14,7 @@ func init() {
 
 func runRekey(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rekey", stderr)
-	data := fs.String("data", "", "folder of the encrypted store (required; no server may hold it)")
+	data := dataFlag(fs, "encrypted; no server may hold it")
 	keyFile := encryptionKeyFlag(fs)
 	newKeyFile := fs.String("new-key-file", "", "file holding the new master key (required; outside the data folder)")
 	if err := parseNoArgs(fs, args); err != nil {

@@ -20,7 +20,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("restore", stderr)
 	var in multiFlag
 	fs.Var(&in, "in", "backup file; repeat it: the full backup first, then its incrementals in the order they were taken (required)")
-	data := fs.String("data", "", "folder to restore into: new or empty (required)")
+	data := fs.String("data", "", "folder of the Vigie store to restore into: new or empty (required: never the default, a restore does not go into a store by omission)")
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the backups' key (default: the store's key, --encryption-key-file)")
 	if err := parseNoArgs(fs, args); err != nil {

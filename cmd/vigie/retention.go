@@ -20,7 +20,7 @@ func init() {
 
 func runRetentionReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("retention report", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
+	data := dataFlag(fs, "no server may hold it")
 	asOfFlag := fs.String("as-of", "", "the day the deadlines are compared with, YYYY-MM-DD (default: today; a later day previews, its token purges nothing before that day)")
 	keyFile := encryptionKeyFlag(fs)
 	if err := parseNoArgs(fs, args); err != nil {
@@ -77,7 +77,7 @@ var retentionPurged func(vigie.IdentityID)
 
 func runRetentionPurge(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("retention purge", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
+	data := dataFlag(fs, "no server may hold it")
 	confirm := fs.String("confirm", "", "the confirmation token printed by vigie retention report (required): the purge removes exactly the list it confirmed, and refuses if the list changed")
 	actor := fs.String("actor", "", "who confirms the purge (required): recorded in the audit trail, the tombstones and the events")
 	keyFile := encryptionKeyFlag(fs)

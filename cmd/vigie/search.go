@@ -30,7 +30,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("search", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	var q search.Query
 	var ipps repeated
 	fs.StringVar(&q.INS, "ins", "", "INS (15 characters, key checked)")

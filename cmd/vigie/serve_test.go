@@ -307,8 +307,12 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 
 	// --demo again: the store is not empty, nothing is loaded.
 	s2 := startServe(t, serveConfig{Data: data, Demo: true, DemoPersons: 60})
-	if strings.Contains(s2.stdout.String(), "DEMO") || !strings.Contains(s2.logs.String(), "demo skipped") {
-		t.Errorf("--demo on a non-empty store:\n%s\n%s", s2.stdout.String(), s2.logs.String())
+	// It says so on stdout, with the command that makes a key, and
+	// prints no key.
+	out2 := s2.stdout.String()
+	if strings.Contains(out2, "vgk_") || !strings.Contains(s2.logs.String(), "demo skipped") ||
+		!strings.Contains(out2, "no API key created") || !strings.Contains(out2, "vigie token create --data "+data) {
+		t.Errorf("--demo on a non-empty store:\n%s\n%s", out2, s2.logs.String())
 	}
 	s2.shutdown(t)
 }

@@ -19,7 +19,7 @@ func init() {
 
 func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site add", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store (created if missing)")
+	data := dataFlag(fs, "created if missing")
 	var s sites.Site
 	fs.StringVar(&s.Authority, "authority", "", "assigning authority (OID) of the establishment (required)")
 	fs.StringVar(&s.Name, "name", "", "the establishment's name, as people read it (required)")
@@ -46,7 +46,7 @@ func runSiteAdd(args []string, stdout, stderr io.Writer) error {
 
 func runSiteList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site list", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func runSiteList(args []string, stdout, stderr io.Writer) error {
 
 func runSiteRename(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site rename", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
 	name := fs.String("name", "", "its new name (required)")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -98,7 +98,7 @@ func runSiteRename(args []string, stdout, stderr io.Writer) error {
 
 func runSiteRemove(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("site remove", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	authority := fs.String("authority", "", "assigning authority (OID) of the establishment (required)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err

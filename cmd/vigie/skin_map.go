@@ -23,7 +23,7 @@ func init() {
 // ledger. It prints the estimate in French.
 func runDoseSkinMap(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dose skin-map", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	sop := fs.String("exam", "", "SOP instance UID of the exam (required)")
 	out := fs.String("out", "", "PNG file to write (default: carte_dose_peau_<exam>.png)")
 	if err := parseNoArgs(fs, args); err != nil {

@@ -24,7 +24,7 @@ func init() {
 
 func runTokenCreate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token create", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store (created if missing)")
+	data := dataFlag(fs, "created if missing")
 	role := fs.String("role", "", "role of the key: ingest, clinician, vigilance, regional_vigilance, physicist or admin (required)")
 	name := fs.String("name", "", "name of the key's holder, as the audit trail shows it (required)")
 	expires := fs.String("expires", "90d", "lifetime of the key: days (90d) or a Go duration (36h)")
@@ -81,7 +81,7 @@ func parseLifetime(s string) (time.Duration, error) {
 
 func runTokenList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token list", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func runTokenList(args []string, stdout, stderr io.Writer) error {
 
 func runTokenRevoke(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token revoke", stderr)
-	data := fs.String("data", "./vigie-data", "folder of the Badger store")
+	data := dataFlag(fs, "")
 	id := fs.String("id", "", "id of the key to revoke, as `vigie token list` shows it (required)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
@@ -143,11 +143,7 @@ func openDataStore(dir string, mustExist bool) (*badger.DB, error) {
 			return nil, vigie.Invalid("data", "%s does not exist", dir)
 		}
 	}
-	db, err := openStore(dir, store.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("%w (is vigie serve running on this store?)", err)
-	}
-	return db, nil
+	return openStore(dir, store.Options{})
 }
 
 // orDash is s, or "-" for an empty cell of a table (newTable).

@@ -21,7 +21,7 @@ func init() {
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required)")
+	data := dataFlag(fs, "")
 	modelPath := fs.String("model", "", "the model to compare with (default: the store's current model version)")
 	out := fs.String("out", "", "also write the proposed model to this file")
 	randomPairs := fs.Int("random-pairs", 300000, "random pairs used to estimate u")

@@ -29,7 +29,7 @@ const maxViolations = 50
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
-	data := fs.String("data", "", "folder of the Vigie store (required; no server may hold it)")
+	data := dataFlag(fs, "no server may hold it")
 	keyFile := encryptionKeyFlag(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err

@@ -497,6 +497,6 @@ var V = (function () {
     needsBasis: needsBasis, withBasis: withBasis,
     h: h, call: call, say: say, ready: ready, fail: fail, clearAlert: clearAlert, page: page, current: current, askReason: askReason,
     roleNames: roleNames, num: num, fixed: fixed, date: date, time: time, isoDate: isoDate, grade: grade, fields: fields, levels: levels, reason: reason,
-    reasonText: reasonText, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route
+    reasonText: reasonText, ruleText: function (code) { return rules[code]; }, sexes: sexes, fullName: fullName, state: state, errorText: errorText, route: route
   };
 })();

@@ -303,7 +303,7 @@
       var vals = [e.median, e.nrd, e.guideValue, e.max, e.q3].map(Number).filter(function (v) { return isFinite(v) && v > 0; });
       var top = Math.max.apply(null, vals.concat([1e-9])) * 1.15;
       var x = function (v) { return L + Number(v) / top * (W - L - R); };
-      g.push(s('text', { x: L - 8, y: mid - 2, 'text-anchor': 'end', 'font-weight': 600 }, e.examType + ' — ' + e.indicator));
+      g.push(s('text', { x: L - 8, y: mid - 2, 'text-anchor': 'end', 'font-weight': 600 }, typeText(e) + ' — ' + indicatorText(e.indicator)));
       g.push(s('text', { x: L - 8, y: mid + 12, 'text-anchor': 'end', fill: GREY }, (e.device || '').slice(0, 42)));
       g.push(s('line', { x1: L, x2: W - R, y1: mid + 12, y2: mid + 12, stroke: '#c3cbd3' }));
       if (e.q1 !== undefined && e.q3 !== undefined) {
@@ -317,10 +317,17 @@
         s('text', { x: x(e.guideValue) - 3, y: y0 + 10, fill: GREEN, 'text-anchor': 'end' }, 'VGD ' + V.num(e.guideValue)));
       g.push(s('text', { x: W - R + 6, y: mid + 4, fill: BLUE }, e.count > 0 ? V.num(e.median) : '—'));
     });
-    var label = evs.map(function (e) { return e.examType + ' ' + e.indicator + ' : médiane ' + V.num(e.median) + ' ' + e.unit +
+    var label = evs.map(function (e) { return typeText(e) + ' ' + indicatorText(e.indicator) + ' : médiane ' + V.num(e.median) + ' ' + e.unit +
       (e.nrd ? ', NRD ' + V.num(e.nrd) : '') + (e.guideValue ? ', VGD ' + V.num(e.guideValue) : ''); }).join(' ; ');
     return s('svg', { id: 'nrd-chart', viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', 'aria-label': label }, s('title', null, label), g);
   }
+
+  // The NRD lists' indicators (dosimetry/nrd.go) and exam types by their
+  // French names: the codes stay in data attributes, out of the text.
+  var indicators = { pds: 'PDS', ctdivol: 'IDSV (CTDIvol)', dlp: 'PDL', agd: 'DGM', kar: 'Kerma au point de référence',
+    fluoro_time: 'Durée de scopie', activity: 'Activité administrée', activity_per_kg: 'Activité par kg' };
+  function indicatorText(code) { return indicators[code] || code; }
+  function typeText(e) { return e.examTypeLabel || e.examType; }
 
   function verdict(e) {
     if (!e.count) return 'aucun examen';
@@ -343,7 +350,8 @@
       }))),
       h('tbody', null, evs.map(function (e) {
         return h('tr', { class: e.aboveNrd ? 'mismatch' : null },
-          h('td', null, e.examType), h('td', null, (e.siteName ? e.siteName + ' — ' : '') + (e.device || '—')), h('td', null, e.indicator + ' (' + e.unit + ')'),
+          h('td', { 'data-exam-type': e.examType }, typeText(e)), h('td', null, (e.siteName ? e.siteName + ' — ' : '') + (e.device || '—')),
+          h('td', { 'data-indicator': e.indicator }, indicatorText(e.indicator) + ' (' + e.unit + ')'),
           h('td', { class: 'num' }, (e.count || 0) + ' / ' + (e.required || 0)), h('td', { class: 'num' }, V.num(e.median)),
           h('td', { class: 'num' }, V.num(e.nrd)), h('td', { class: 'num' }, e.guideValue ? V.num(e.guideValue) : '—'),
           h('td', null, verdict(e)), h('td', null, (e.remarks || []).join(' ; ')));

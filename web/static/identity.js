@@ -87,6 +87,7 @@
             h('h3', null, (i + 1) + '. ', h('a', { href: '#/identite/' + encodeURIComponent(r.identityId) }, V.fullName(r.golden)), ' ',
               V.grade(r.grade), ' ', h('span', { class: 'note' }, 'probabilité ' + V.num(100 * (r.probability || 0), 1) + ' %')),
             traitList(r.golden, w),
+            r.notice ? h('p', { class: 'warning' }, repairedText) : null,
             h('p', { class: 'reasons' }, 'Raisons : ', (r.reasons || []).map(V.reasonText).join(' ; ') || '—'),
             h('p', { class: 'note' }, 'Identité ' + r.identityId + ' — ' + (r.sources || []).length + ' dossier(s) source'));
         })));
@@ -121,8 +122,31 @@
     unmerge: 'Défusion', distinct: 'Personnes distinctes', attributes: 'Attributs', update: 'Nouvelle version d\'un dossier',
     review: 'Mise en revue', decide: 'Décision de revue'
   };
-  function keyText(k) { return (k.site ? k.site + ' — ' : '') + k.localId + ' (' + k.authority + ')'; }
+  // keyText names a source record as staff know it: its establishment by
+  // name (the server's, from the site registry) and the IPP; never the
+  // authority's OID.
+  function keyText(k) { return siteOf(k) + ' — IPP ' + k.localId; }
+  function siteOf(k) { return k.site || 'Établissement non référencé'; }
   function sameKey(a, b) { return a.authority === b.authority && a.localId === b.localId; }
+
+  // repairedText says in French what the API's notice of repaired text
+  // (rpc/text.go) says in English: stored bytes that are not UTF-8.
+  var repairedText = 'Certains caractères enregistrés pour cette identité ne sont pas lisibles (flux dans un autre encodage ?) : ' +
+    'ils sont affichés « \uFFFD ». Corriger le dossier source.';
+
+  // The system's own reasons and actor, stored in English in the index's
+  // events, said in French; a person's reason is shown as typed.
+  var reasons = {
+    'automatic link': 'rattachement automatique (score du rapprochement)',
+    'automatic link of an updated record': 'rattachement automatique d\'un dossier mis à jour',
+    'same person': 'même personne'
+  };
+  function actorText(a) {
+    if (!a) return '?';
+    if (a === 'system') return 'Vigie (décision automatique)';
+    if (a === 'demo') return 'données de démonstration';
+    return a;
+  }
 
   // ---- Fiche identité ----
   V.page('identite', 'identity', function (root, id, seq) {
@@ -140,6 +164,9 @@
     load();
   }, ['review', 'dose']);
 
+  // The INS's assigning authorities (matcher/ins.go), by name.
+  var insKinds = { '1.2.250.1.213.1.4.8': 'NIR', '1.2.250.1.213.1.4.9': 'NIA',
+    '1.2.250.1.213.1.4.10': 'NIR de test', '1.2.250.1.213.1.4.11': 'NIR de démonstration' };
   var statuses = { PROV: 'provisoire', RECUP: 'récupérée', VALI: 'validée', QUAL: 'qualifiée' };
   var attributes = { DOUT: 'douteuse (DOUT)', FICT: 'fictive (FICT)', ANOM: 'anonyme (ANOM)',
     HOMD: 'homonyme détecté (HOMD)', HOMA: 'homonyme avéré (HOMA)', CACH: 'masquée (CACH)',
@@ -153,6 +180,7 @@
     if (ident.mergedIntoIdentityId || ident.id !== asked) {
       root.append(h('p', { class: 'warning' }, 'L\'identité ' + asked + ' a été fusionnée dans ' + ident.id + ' : c\'est elle qui est affichée.'));
     }
+    if (ident.notice) root.append(h('p', { class: 'warning', id: 'text-notice' }, repairedText));
     var links = h('p', { class: 'buttons' });
     if (can.dose) links.append(h('a', { href: '#/dose/' + encodeURIComponent(ident.id), id: 'to-dose' }, 'Historique de dose'));
     root.append(links);
@@ -161,7 +189,7 @@
     var rows = [
       ['Nom de naissance', g.birthName], ['Nom d\'usage', g.usedName], ['Prénoms', g.firstNames], ['Premier prénom', g.firstName],
       ['Date de naissance', V.date(g.birthDate)], ['Sexe', V.sexes[g.sex] || g.sex], ['Lieu de naissance', g.birthPlace],
-      ['INS', g.ins ? g.ins + (g.insOid ? ' (' + g.insOid + ')' : '') : ''],
+      ['INS', g.ins ? g.ins + (g.insOid ? ' (' + (insKinds[g.insOid] || 'domaine non reconnu') + ')' : '') : ''],
       ['Statut de l\'identité', g.status ? (statuses[g.status] || g.status) + ' (' + g.status + ')' : ''],
       ['Adresse', [g.address, g.postalCode, g.city].filter(Boolean).join(', ')], ['Téléphone', g.phone],
       ['Attributs', (ident.attributes || []).map(function (a) { return attributes[a] || a; }).join(', ')]
@@ -177,7 +205,7 @@
     var traitRows = [['birthName', 'Nom de naissance'], ['usedName', 'Nom d\'usage'], ['firstNames', 'Prénoms'], ['birthDate', 'Date de naissance'],
       ['sex', 'Sexe'], ['birthPlace', 'Lieu de naissance'], ['ins', 'INS'], ['status', 'Statut'], ['postalCode', 'Code postal'], ['city', 'Ville'], ['phone', 'Téléphone']];
     var head = h('tr', null, h('th', { scope: 'col' }, 'Trait'), srcs.map(function (k) {
-      return h('th', { scope: 'col', 'data-authority': k.authority, 'data-local-id': k.localId }, k.site || k.authority, h('br'), 'IPP ' + k.localId);
+      return h('th', { scope: 'col', 'data-authority': k.authority, 'data-local-id': k.localId }, siteOf(k), h('br'), 'IPP ' + k.localId);
     }));
     var body = h('tbody');
     if (recs.length) {
@@ -188,7 +216,7 @@
           vals.map(function (v) { return h('td', null, v || '—'); })));
       });
     } else {
-      body.append(h('tr', null, h('th', { scope: 'row' }, 'Domaine'), srcs.map(function (k) { return h('td', null, k.authority); })));
+      body.append(h('tr', null, h('th', { scope: 'row' }, 'Établissement'), srcs.map(function (k) { return h('td', null, siteOf(k)); })));
     }
     if (can.review) {
       body.append(h('tr', { class: 'no-print' }, h('th', { scope: 'row' }, 'Actions'), srcs.map(function (k) {
@@ -214,8 +242,8 @@
     var can = V.state.can;
     var li = h('li', { class: 'kind-' + e.kind, 'data-event': e.id, 'data-kind': e.kind },
       h('strong', null, kinds[e.kind] || e.kind), ' ',
-      h('span', { class: 'meta' }, V.time(e.time) + ' — par ' + (e.actor || '?') + (e.score ? ' — probabilité ' + V.num(100 * e.score, 1) + ' %' : '')),
-      e.reason ? h('div', null, 'Motif : ', e.reason) : null,
+      h('span', { class: 'meta' }, V.time(e.time) + ' — par ' + actorText(e.actor) + (e.score ? ' — probabilité ' + V.num(100 * e.score, 1) + ' %' : '')),
+      e.reason ? h('div', null, 'Motif : ', reasons[e.reason] || e.reason) : null,
       (e.records || []).length ? h('div', { class: 'meta' }, 'Dossiers : ' + e.records.map(keyText).join(' ; ')) : null,
       (e.identityIds || []).length ? h('div', { class: 'meta' }, 'Identités : ', e.identityIds.map(function (x, i) {
         return [i ? ', ' : '', x === ident.id ? x : h('a', { href: '#/identite/' + encodeURIComponent(x) }, x)];
@@ -308,7 +336,7 @@
     ['name', 'Nom', function (g) { return [g.birthName, g.usedName].filter(Boolean).join(' / '); }],
     ['first_name', 'Prénoms', function (g) { return g.firstNames || g.firstName; }],
     ['birth_date', 'Date de naissance', function (g) { return V.date(g.birthDate); }],
-    ['sex', 'Sexe', function (g) { return g.sex; }],
+    ['sex', 'Sexe', function (g) { return V.sexes[g.sex] || g.sex; }],
     ['birth_place', 'Lieu de naissance', function (g) { return g.birthPlace; }],
     ['ins', 'INS', function (g) { return g.ins; }],
     ['residence', 'Résidence', function (g) { return [g.postalCode, g.city].filter(Boolean).join(' '); }],
@@ -334,7 +362,7 @@
       })));
     var reload = function () { V.route(); };
     var recKey = { authority: rec.authority, localId: rec.localId };
-    var who = 'dossier ' + rec.localId + ' (' + rec.authority + ') et identité ' + c.identityId;
+    var who = 'dossier ' + keyText({ site: r.site, localId: rec.localId }) + ' et identité ' + c.identityId;
     function btn(action, label, title, cls, service, method, build, then) {
       return h('button', { type: 'button', class: cls || null, 'data-action': action, onclick: function () {
         act(title, who, service, method, build, then || reload);
@@ -360,7 +388,7 @@
         h('span', null, 'probabilité ' + V.num(100 * (c.probability || 0), 1) + ' %'), h('span', { class: 'note' }, 'en file depuis le ' + V.time(r.created))),
       h('div', { class: 'cols' },
         h('div', { class: 'card' }, h('h3', null, 'Dossier en revue'), h('p', null, V.fullName(rec)),
-          h('p', { class: 'note' }, 'IPP ' + rec.localId + ' — ' + rec.authority), h('p', null, 'Identité provisoire : ',
+          h('p', { class: 'note', 'data-field': 'site' }, 'IPP ' + rec.localId + ' — ' + siteOf(r)), h('p', null, 'Identité provisoire : ',
             h('a', { href: '#/identite/' + encodeURIComponent(r.identityId) }, r.identityId))),
         h('div', { class: 'card' }, h('h3', null, 'Identité candidate'), h('p', null, V.fullName(c.golden)),
           h('p', null, h('a', { href: '#/identite/' + encodeURIComponent(c.identityId) }, 'Identité ' + c.identityId)))),
@@ -368,7 +396,7 @@
       h('figure', { class: 'chart' }, V.waterfall(ex), h('figcaption', { class: 'legend' },
         'Cascade des poids : chaque champ ajoute (vert, vers la droite) ou retire (rouge, vers la gauche) des bits ; la dernière barre est le total (' +
         V.num(ex.weight || 0, 1) + ' bits).')),
-      (ex.rules || []).length ? h('ul', null, ex.rules.map(function (x) { return h('li', { class: 'warning' }, 'Règle ' + x.code + (x.message ? ' : ' + x.message : '')); })) : null,
+      (ex.rules || []).length ? h('ul', null, ex.rules.map(function (x) { return h('li', { class: 'warning', 'data-rule': x.code }, 'Règle : ' + (V.ruleText(x.code) || x.message || x.code)); })) : null,
       buttons);
   }
 })();

@@ -2097,7 +2097,11 @@ type NrdEvaluation struct {
 	Max float64 `protobuf:"fixed64,17,opt,name=max,proto3" json:"max,omitempty"`
 	// Name of the site (the site registry's, or "Établissement non
 	// référencé").
-	SiteName      string `protobuf:"bytes,18,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	SiteName string `protobuf:"bytes,18,opt,name=site_name,json=siteName,proto3" json:"site_name,omitempty"`
+	// The exam type's label in the mapping table (for example "Scanner
+	// thorax-abdomen-pelvis"), what the console shows instead of the code;
+	// empty when the table does not know the code.
+	ExamTypeLabel string `protobuf:"bytes,19,opt,name=exam_type_label,json=examTypeLabel,proto3" json:"exam_type_label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2254,6 +2258,13 @@ func (x *NrdEvaluation) GetMax() float64 {
 func (x *NrdEvaluation) GetSiteName() string {
 	if x != nil {
 		return x.SiteName
+	}
+	return ""
+}
+
+func (x *NrdEvaluation) GetExamTypeLabel() string {
+	if x != nil {
+		return x.ExamTypeLabel
 	}
 	return ""
 }
@@ -2768,7 +2779,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\bdeclared\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bdeclared\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"Q\n" +
 	"\x18DeclarePregnancyResponse\x125\n" +
-	"\vpregnancies\x18\x01 \x03(\v2\x13.vigie.v1.PregnancyR\vpregnancies\"\xcb\x03\n" +
+	"\vpregnancies\x18\x01 \x03(\v2\x13.vigie.v1.PregnancyR\vpregnancies\"\xf3\x03\n" +
 	"\rNrdEvaluation\x12\x1b\n" +
 	"\texam_type\x18\x01 \x01(\tR\bexamType\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12\x16\n" +
@@ -2789,7 +2800,8 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x02q3\x18\x0f \x01(\x01R\x02q3\x12\x10\n" +
 	"\x03min\x18\x10 \x01(\x01R\x03min\x12\x10\n" +
 	"\x03max\x18\x11 \x01(\x01R\x03max\x12\x1b\n" +
-	"\tsite_name\x18\x12 \x01(\tR\bsiteName\"\x89\x01\n" +
+	"\tsite_name\x18\x12 \x01(\tR\bsiteName\x12&\n" +
+	"\x0fexam_type_label\x18\x13 \x01(\tR\rexamTypeLabel\"\x89\x01\n" +
 	"\x12EvaluateNrdRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x1b\n" +

@@ -1282,7 +1282,12 @@ type Review struct {
 	// The identity the record was provisionally put in.
 	IdentityId string `protobuf:"bytes,4,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	// The candidate identities, best first.
-	Candidates    []*ReviewCandidate `protobuf:"bytes,5,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	Candidates []*ReviewCandidate `protobuf:"bytes,5,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	// Display name of the site (hospital, imaging centre) owning the
+	// record's authority, from the site registry ("Établissement non
+	// référencé" for one it does not know): what the console shows instead
+	// of the OID.
+	Site          string `protobuf:"bytes,6,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1350,6 +1355,13 @@ func (x *Review) GetCandidates() []*ReviewCandidate {
 		return x.Candidates
 	}
 	return nil
+}
+
+func (x *Review) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
 }
 
 // ListReviewsRequest pages through pending reviews.
@@ -2366,7 +2378,7 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"\vprobability\x18\x02 \x01(\x01R\vprobability\x12%\n" +
 	"\x05grade\x18\x03 \x01(\x0e2\x0f.vigie.v1.GradeR\x05grade\x127\n" +
 	"\vexplanation\x18\x04 \x01(\v2\x15.vigie.v1.ExplanationR\vexplanation\x12.\n" +
-	"\x06golden\x18\x05 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\"\xda\x01\n" +
+	"\x06golden\x18\x05 \x01(\v2\x16.vigie.v1.SourceRecordR\x06golden\"\xee\x01\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12.\n" +
@@ -2375,7 +2387,8 @@ const file_vigie_v1_identity_proto_rawDesc = "" +
 	"identityId\x129\n" +
 	"\n" +
 	"candidates\x18\x05 \x03(\v2\x19.vigie.v1.ReviewCandidateR\n" +
-	"candidates\"P\n" +
+	"candidates\x12\x12\n" +
+	"\x04site\x18\x06 \x01(\tR\x04site\"P\n" +
 	"\x12ListReviewsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

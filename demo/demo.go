@@ -1,4 +1,8 @@
-package main
+// Package demo fills an empty store with demonstration data for `vigie serve
+// --demo`: a generated population resolved through the patient index, dose
+// reports on a sample of its records, the alerts they raise, the
+// establishments by name, and one API key per role.
+package demo
 
 import (
 	"context"
@@ -21,26 +25,31 @@ import (
 	"vigie/synth"
 )
 
-// demoConfig sizes the demonstration data of `vigie serve --demo`.
-type demoConfig struct {
+// Config sizes the demonstration data of `vigie serve --demo`.
+type Config struct {
 	Persons int
-	Seed    uint64
+	// Data is the store's folder, named in what Load prints when the
+	// store already holds data (how to make a key for it).
+	Data string
+	Seed uint64
 	// ExamShare is the share of source records given dose reports
 	// (default 0.4), one to three each.
 	ExamShare float64
 }
 
-// demoActor is the actor of everything --demo writes, so that the history
+// actor is the actor of everything --demo writes, so that the history
 // of every demonstration identity says where it came from.
-const demoActor = mpi.Actor("demo")
+const actor = mpi.Actor("demo")
 
-// loadDemo fills an EMPTY store with a generated population (the persons of
+// Load fills an EMPTY store with a generated population (the persons of
 // `vigie gen identities`, resolved through the patient index as a feed
 // would be), generated dose reports on a sample of their records, the
 // alerts those raise, and one API key per role, whose secrets it prints
-// once on stdout. A store that holds anything is left alone: a real
-// deployment never gets fake patients.
-func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore,
+// once on stdout. A store that holds anything is left alone (a real
+// deployment never gets fake patients) and Load prints SkippedNotice
+// instead: the keys of the first run were shown once, and the operator
+// must learn that no new one was made and how to make one.
+func Load(ctx context.Context, c Config, db *badger.DB, ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore,
 	keys *auth.Keys, stdout io.Writer, log *slog.Logger) error {
 	empty, err := storeEmpty(db, ix)
 	if err != nil {
@@ -48,6 +57,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 	}
 	if !empty {
 		log.Warn("demo skipped: the store is not empty, and demonstration data only goes into an empty one", "records", ix.Count())
+		fmt.Fprint(stdout, SkippedNotice(c.Data))
 		return nil
 	}
 	if c.Persons <= 0 {
@@ -64,12 +74,12 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 			cfg.Names = names
 		}
 	}
-	type demoRec struct {
+	type record struct {
 		key vigie.SourceKey
 		age int
 		sex byte
 	}
-	var recs []demoRec
+	var recs []record
 	siteNames := map[string]string{}
 	resolved, reviews := 0, 0
 	_, err = synth.Generate(cfg, func(r *synth.Record) error {
@@ -77,7 +87,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 			return err
 		}
 		rec := r.Traits()
-		res, err := ix.Resolve(ctx, rec, demoActor)
+		res, err := ix.Resolve(ctx, rec, actor)
 		if err != nil {
 			// A generated record the index refuses (an anonymous
 			// placeholder, say) is simply not part of the demo.
@@ -85,7 +95,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		}
 		resolved++
 		reviews += len(res.Reviews)
-		recs = append(recs, demoRec{vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
+		recs = append(recs, record{vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}, r.Person.Age(), r.Person.Sex})
 		if r.Site != nil {
 			siteNames[r.Authority] = r.Site.Name
 		}
@@ -102,7 +112,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 			continue
 		}
 		for j := range 1 + rng.IntN(3) {
-			ex := demoExam(rng, r.key, r.age, r.sex, fmt.Sprintf("2.25.%d%06d%02d", c.Seed, i, j))
+			ex := exam(rng, r.key, r.age, r.sex, fmt.Sprintf("2.25.%d%06d%02d", c.Seed, i, j))
 			if _, err := led.Put(ctx, ex); err != nil {
 				return fmt.Errorf("demo: store exam: %w", err)
 			}
@@ -128,7 +138,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 		day := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)
 		var pet *ledger.Exam
 		for j, kind := range []string{"DX", "XA", "CT", "MG", "PT", "CT", "DX", "MG"} {
-			ex := demoExamOf(rng, kind, r.key, r.age, day.AddDate(0, 0, 97*j), fmt.Sprintf("2.25.%d9%06d%02d", c.Seed, i, j))
+			ex := examOf(rng, kind, r.key, r.age, day.AddDate(0, 0, 97*j), fmt.Sprintf("2.25.%d9%06d%02d", c.Seed, i, j))
 			if kind == "PT" {
 				pet = ex
 			}
@@ -139,7 +149,7 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 			perSite[r.key.Authority]++
 		}
 		// The CT part of the PET/CT: same study, same record.
-		ct := demoExamOf(rng, "CT", r.key, r.age, day, fmt.Sprintf("2.25.%d9%06d99", c.Seed, i))
+		ct := examOf(rng, "CT", r.key, r.age, day, fmt.Sprintf("2.25.%d9%06d99", c.Seed, i))
 		ct.StudyUID, ct.Date, ct.Procedure = pet.StudyUID, pet.Date, pet.Procedure
 		if _, err := led.Put(ctx, ct); err != nil {
 			return fmt.Errorf("demo: store exam: %w", err)
@@ -185,6 +195,19 @@ func loadDemo(ctx context.Context, c demoConfig, db *badger.DB, ix *mpi.Index, l
 	return nil
 }
 
+// SkippedNotice is what Load prints on a store that already holds data:
+// nothing loaded, no key created, and the command that makes a key for the
+// store in data ("DIR" when unknown).
+func SkippedNotice(data string) string {
+	if data == "" {
+		data = "DIR"
+	}
+	return "DEMO: the store already holds data: no demonstration data loaded and no API key created " +
+		"(the keys of the first --demo run were shown once).\n" +
+		"DEMO: to make a new key, stop the server and run: vigie token create --data " + data + " --role admin --name NAME " +
+		"(or another role with --authority OID); to start the demo afresh, stop the server and remove " + data + ".\n"
+}
+
 // storeEmpty reports whether the store holds no patient, exam, audit entry,
 // key or alert.
 func storeEmpty(db *badger.DB, ix *mpi.Index) (bool, error) {
@@ -220,7 +243,7 @@ func between(rng *rand.Rand, lo, hi float64) float64 {
 	return float64(int(v*100+0.5)) / 100
 }
 
-var demoDevices = map[string][]ledger.Device{
+var devices = map[string][]ledger.Device{
 	"CT": {{Manufacturer: "SIEMENS", Model: "SOMATOM go.Top", Station: "TDM1"}, {Manufacturer: "GE MEDICAL SYSTEMS", Model: "Revolution EVO", Station: "TDM2"}},
 	"DX": {{Manufacturer: "CARESTREAM HEALTH", Model: "DRX-Evolution", Station: "RADIO1"}},
 	"XA": {{Manufacturer: "Philips", Model: "Azurion 7", Station: "SALLE-KT"}},
@@ -228,10 +251,10 @@ var demoDevices = map[string][]ledger.Device{
 	"PT": {{Manufacturer: "GE MEDICAL SYSTEMS", Model: "Discovery MI", Station: "TEP1"}},
 }
 
-// demoExam generates one plausible exam (figures of the order of the French
+// exam generates one plausible exam (figures of the order of the French
 // NRD) of a kind that fits the patient: mammography for women over 40,
 // interventional cardiology and PET for adults.
-func demoExam(rng *rand.Rand, key vigie.SourceKey, age int, sex byte, sop string) *ledger.Exam {
+func exam(rng *rand.Rand, key vigie.SourceKey, age int, sex byte, sop string) *ledger.Exam {
 	kinds := []string{"CT", "CT", "DX", "DX", "DX"}
 	if age >= 18 {
 		kinds = append(kinds, "XA", "PT")
@@ -241,12 +264,12 @@ func demoExam(rng *rand.Rand, key vigie.SourceKey, age int, sex byte, sop string
 	}
 	kind := kinds[rng.IntN(len(kinds))]
 	day := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(3*365))
-	return demoExamOf(rng, kind, key, age, day, sop)
+	return examOf(rng, kind, key, age, day, sop)
 }
 
-// demoExamOf generates one exam of a kind (CT, DX, XA, MG, PT) on a day.
-func demoExamOf(rng *rand.Rand, kind string, key vigie.SourceKey, age int, day time.Time, sop string) *ledger.Exam {
-	devs := demoDevices[kind]
+// examOf generates one exam of a kind (CT, DX, XA, MG, PT) on a day.
+func examOf(rng *rand.Rand, kind string, key vigie.SourceKey, age int, day time.Time, sop string) *ledger.Exam {
+	devs := devices[kind]
 	ex := &ledger.Exam{SOPInstanceUID: sop, StudyUID: sop + ".1", Date: day.Format(time.DateOnly),
 		Time: fmt.Sprintf("%02d:%02d:00", 8+rng.IntN(10), rng.IntN(60)), Modality: kind, Key: key,
 		Device: devs[rng.IntN(len(devs))], Source: ledger.SourceRDSR, SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.67",
