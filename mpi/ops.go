@@ -478,7 +478,10 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 			it.Close()
 			return 0, err
 		}
-		if e.Kind == EventLink && e.Actor == System && e.Identity == s.ID && back[e.Matched] {
+		// An automatic link names the member it matched (Matched), whoever
+		// sent the record (the system, or a feed's key); a person's link
+		// names none.
+		if e.Kind == EventLink && e.Identity == s.ID && back[e.Matched] {
 			back[e.Record] = true
 		}
 	}

@@ -98,10 +98,12 @@ func TestMergeRedirectAndUnmerge(t *testing.T) {
 	}
 
 	// Records arrive after the merge: one matching b1, one matching a1.
+	// b2 comes through a feed's API key: the link is automatic all the
+	// same (the matcher made it), and unmerge must send it back with b1.
 	b2 := other("1.2.250.1.3", "B2")
 	a3 := person("1.2.250.1.3", "A3")
-	if res := resolve(t, ix, b2); res.Identity != ra.Identity || res.Decision != DecisionLinked {
-		t.Fatalf("b2 after the merge: %+v", res)
+	if res, err := ix.Resolve(ctx, b2, "feed-key-7"); err != nil || res.Identity != ra.Identity || res.Decision != DecisionLinked {
+		t.Fatalf("b2 after the merge: %+v, %v", res, err)
 	}
 	if res := resolve(t, ix, a3); res.Identity != ra.Identity {
 		t.Fatalf("a3 after the merge: %+v", res)
