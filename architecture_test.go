@@ -77,10 +77,11 @@ var architecture = map[string]struct {
 		"audit", "auth", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
 		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "search", "audit", "auth", "rpc"}},
 
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger",
 		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
-		"audit", "auth", "rpc/admin", "rpc", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+		"audit", "auth", "rpc/admin", "rpc", "fhir", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 }
 
 // knownExceptions are the edges of the table that climb a layer, each with

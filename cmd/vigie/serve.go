@@ -23,6 +23,7 @@ import (
 	"vigie/audit"
 	"vigie/auth"
 	"vigie/dosimetry"
+	"vigie/fhir"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
@@ -385,7 +386,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
-		Backups: backups}
+		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
 		api.NoLimits = true
