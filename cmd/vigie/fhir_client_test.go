@@ -68,7 +68,7 @@ func TestFHIRClient(t *testing.T) {
 			Source, TargetID string
 			Targets          []string
 		}
-		Pages                      [][]string
+		Pages                       [][]string
 		NotFound, BadParam, NoToken struct {
 			Status                        int
 			Code, Expression, Diagnostics string
