@@ -74,6 +74,9 @@ func parseSearch(v url.Values) (search.Query, int, int, error) {
 	var q search.Query
 	count, offset := defaultCount, 0
 	for name, vals := range v {
+		if name == "" {
+			return q, 0, 0, bad("query", "a parameter without a name (%q)", "="+strings.Join(vals, "&="))
+		}
 		base, modifier, _ := strings.Cut(name, ":")
 		if !contains(searchParams, base) {
 			return q, 0, 0, bad(name, "not a search parameter Vigie serves (it serves %s)", strings.Join(searchParams, ", "))
@@ -411,8 +414,10 @@ func parseMatch(body []byte) (search.Query, int, bool, error) {
 		if err != nil {
 			return q, 0, false, bad("Parameters", "not a Parameters resource: %v", err)
 		}
-		for _, p := range params.Parameter {
+		for i, p := range params.Parameter {
 			switch p.Name {
+			case "":
+				return q, 0, false, bad(fmt.Sprintf("Parameters.parameter[%d].name", i), "required")
 			case "resource":
 				pat = p.Resource
 			case "count":
