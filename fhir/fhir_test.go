@@ -1,6 +1,7 @@
 package fhir_test
 
 import (
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"vigie/auth"
 	"vigie/fhir"
 	"vigie/matcher"
+	"vigie/rpc"
+	"vigie/search"
 )
 
 const breakGlass = "urgence%20vitale%20au%20bloc%20op%C3%A9ratoire"
@@ -387,5 +390,36 @@ func TestMetadata(t *testing.T) {
 	status, m = f.call(t, "dr-a", "POST", "/fhir/Patient/$match", "{}", "Content-Type", "application/xml")
 	if _, expr, _ := issue(t, m); status != 415 || expr != "Content-Type" {
 		t.Errorf("$match in XML: %d on %q", status, expr)
+	}
+}
+
+// TestSearchCatchingUp: a search answered while the search index has not
+// caught up with the patient index says so in an outcome entry.
+func TestSearchCatchingUp(t *testing.T) {
+	f := newFixture(t)
+	sx, err := search.Open("", f.index.Model(), search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sx.Close() })
+	api := &rpc.Server{Index: f.index, Search: sx, Keys: f.keys, Trail: f.trail, NoLimits: true,
+		Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: f.index, Search: sx}}}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	g := *f
+	g.url = srv.URL
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/fhir/Patient?family=DUPONT", ""},
+		{"POST", "/fhir/Patient/$match", `{"resourceType":"Patient","name":[{"family":"DUPONT"}]}`},
+	} {
+		status, m := g.call(t, "iv-team", c.method, c.path, c.body)
+		entries, _ := m["entry"].([]any)
+		if status != 200 || len(entries) != 1 {
+			t.Fatalf("%s %s: %d %v", c.method, c.path, status, m)
+		}
+		e := entries[0].(map[string]any)
+		if e["search"].(map[string]any)["mode"] != "outcome" || e["resource"].(map[string]any)["resourceType"] != "OperationOutcome" {
+			t.Errorf("%s %s: entry %v, want the outcome saying the index is catching up", c.method, c.path, e)
+		}
 	}
 }

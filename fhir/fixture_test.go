@@ -47,6 +47,7 @@ type fixture struct {
 	trail  *audit.Log
 	index  *mpi.Index
 	search *search.Index
+	keys   *auth.Keys
 	ids    map[string]string
 }
 
@@ -72,7 +73,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sx.Close() })
-	f := &fixture{tokens: map[string]string{}, trail: trail, index: ix, search: sx, ids: map[string]string{}}
+	f := &fixture{tokens: map[string]string{}, trail: trail, index: ix, search: sx, keys: keys, ids: map[string]string{}}
 	for _, k := range []struct {
 		name string
 		role auth.Role

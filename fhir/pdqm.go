@@ -228,6 +228,18 @@ func (h *handler) candidates(w http.ResponseWriter, r *http.Request, q search.Qu
 	return out, true
 }
 
+// catchingUp is the outcome entry of a search answered while the search
+// index is catching up after a start (as the Connect search's notice; PDQm
+// lets a Bundle carry one), nil when it is up to date.
+func (h *handler) catchingUp() []fm.BundleEntry {
+	if h.Search.Ready() {
+		return nil
+	}
+	oo, _ := json.Marshal(fm.OperationOutcome{Issue: []fm.OperationOutcomeIssue{{Severity: fm.IssueSeverityWarning, Code: fm.IssueTypeIncomplete,
+		Diagnostics: ptr("the search index is catching up with the patient index after a start: an identity created or corrected in the last minutes may be missing or out of date")}}})
+	return []fm.BundleEntry{{Resource: oo, Search: &fm.BundleEntrySearch{Mode: ptr(fm.SearchEntryModeOutcome)}}}
+}
+
 // failed answers the error of a search, its field named as the door's
 // caller knows it, and returns false.
 func (h *handler) failed(w http.ResponseWriter, r *http.Request, err error, _ search.Query) bool {
@@ -297,7 +309,7 @@ func (h *handler) searchPatients(w http.ResponseWriter, r *http.Request) {
 		}
 		return fm.BundleLink{Relation: rel, Url: baseURL(r) + "/Patient?" + u.Encode()}
 	}
-	b := fm.Bundle{Type: fm.BundleTypeSearchset, Entry: entries, Link: []fm.BundleLink{link("self", offset)}}
+	b := fm.Bundle{Type: fm.BundleTypeSearchset, Entry: append(entries, h.catchingUp()...), Link: []fm.BundleLink{link("self", offset)}}
 	if more && offset+count < maxResults {
 		b.Link = append(b.Link, link("next", offset+count))
 	}
@@ -392,7 +404,7 @@ func (h *handler) match(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, fm.Bundle{Type: fm.BundleTypeSearchset, Total: ptr(len(entries)), Entry: entries})
+	writeJSON(w, http.StatusOK, fm.Bundle{Type: fm.BundleTypeSearchset, Total: ptr(len(entries)), Entry: append(entries, h.catchingUp()...)})
 }
 
 // parseMatch reads the body of $match into a query.
