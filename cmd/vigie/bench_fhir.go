@@ -80,8 +80,11 @@ func benchFHIRPrepare(data string, n int, seed uint64) (queries []fhirQuery, rec
 		if i%step != 0 || r.BirthName == "" || len(r.BirthDate) != 10 {
 			return nil
 		}
-		p := map[string]any{"resourceType": "Patient", "birthDate": r.BirthDate,
-			"name": []any{map[string]any{"use": "official", "family": r.BirthName, "given": []string{r.FirstName}}}}
+		name := map[string]any{"use": "official", "family": r.BirthName}
+		if r.FirstName != "" { // FHIR has no empty strings
+			name["given"] = []string{r.FirstName}
+		}
+		p := map[string]any{"resourceType": "Patient", "birthDate": r.BirthDate, "name": []any{name}}
 		switch r.Sex {
 		case "M":
 			p["gender"] = "male"
