@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"vigie/auth"
 	"vigie/fhir"
@@ -420,6 +421,63 @@ func TestSearchCatchingUp(t *testing.T) {
 		e := entries[0].(map[string]any)
 		if e["search"].(map[string]any)["mode"] != "outcome" || e["resource"].(map[string]any)["resourceType"] != "OperationOutcome" {
 			t.Errorf("%s %s: entry %v, want the outcome saying the index is catching up", c.method, c.path, e)
+		}
+	}
+}
+
+// TestBreakGlassAudited: a clinician's emergency read through FHIR is
+// recorded as the Connect API records it: the basis with the reason in the
+// call's audit entry, and the access in the break-the-glass list of the
+// patient's sites, under the FHIR operation.
+func TestBreakGlassAudited(t *testing.T) {
+	f := newFixture(t)
+	if status, m := f.call(t, "dr-a", "GET", "/fhir/Patient/"+f.ids["siteB"], "", auth.BreakGlassHeader, breakGlass); status != 200 {
+		t.Fatalf("status %d: %v", status, m)
+	}
+	entries, err := f.trail.ByUser("dr-a", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Operation == auth.FHIRReadOperation && e.Result == "ok" && strings.HasPrefix(e.Basis, "break_glass: urgence vitale") {
+			found = contains(e.Identities, f.ids["siteB"])
+		}
+	}
+	if !found {
+		t.Errorf("no audit entry of the emergency read with its basis: %+v", entries)
+	}
+	bg, err := auth.NewAccess(f.keys.Store()).BreakGlassSince(time.Time{}, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bg) != 1 || bg[0].Identity != f.ids["siteB"] || bg[0].Operation != auth.FHIRReadOperation || bg[0].Principal != "dr-a" {
+		t.Errorf("break-the-glass list %+v, want dr-a's FHIR read of %s", bg, f.ids["siteB"])
+	}
+}
+
+// TestRateLimited: over the rate of reads, a FHIR call is refused with
+// 429 and an OperationOutcome (throttled), as the Connect calls are with
+// resource_exhausted.
+func TestRateLimited(t *testing.T) {
+	f := newFixture(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	api := &rpc.Server{Index: f.index, Search: f.search, Keys: f.keys, Trail: f.trail,
+		Limits: &auth.Limits{Rate: 1, Burst: 2, BackoffBase: time.Second, BackoffMax: time.Minute, Now: func() time.Time { return now }},
+		Doors:  map[string]rpc.Door{fhir.Path: &fhir.Server{Index: f.index, Search: f.search}}}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	g := *f
+	g.url = srv.URL
+	for i, want := range []int{200, 200, 429} {
+		status, m := g.call(t, "dr-a", "GET", "/fhir/Patient/"+f.ids["shared"], "")
+		if status != want {
+			t.Fatalf("call %d: status %d, want %d: %v", i, status, want, m)
+		}
+		if want == 429 {
+			if code, _, _ := issue(t, m); code != "throttled" {
+				t.Errorf("429 with issue %q, want throttled", code)
+			}
 		}
 	}
 }
