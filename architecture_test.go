@@ -78,6 +78,7 @@ var architecture = map[string]struct {
 		"audit", "auth", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
 		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "search", "audit", "auth", "rpc"}},
 
 	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "sites", "audit"}},
 
@@ -87,7 +88,7 @@ var architecture = map[string]struct {
 
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger", "hl7",
 		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
-		"audit", "auth", "rpc/admin", "rpc", "bench", "demo"}},
+		"audit", "auth", "rpc/admin", "rpc", "fhir", "bench", "demo"}},
 }
 
 // knownExceptions are the edges of the table that climb a layer, each with

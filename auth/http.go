@@ -24,6 +24,26 @@ const STOWProcedure = "POST /dicomweb/studies"
 // client gets 500 instead: no response leaves without a trace. Keep such
 // responses small (STOW-RS answers a short status document).
 func (i *Interceptor) HTTP(operation string, next http.Handler) http.Handler {
+	return i.HTTPWith(operation, next, nil)
+}
+
+// HTTPErrorWriter writes the refusals of Interceptor.HTTPWith (401, 403,
+// 429, 500, 503) in a protocol's own form, such as a FHIR
+// OperationOutcome. Headers the status needs (WWW-Authenticate,
+// Retry-After) are already set on w; message is safe to show the caller.
+type HTTPErrorWriter func(w http.ResponseWriter, status int, message string)
+
+// HTTPWith is HTTP with the refusals written by errs (nil: plain text),
+// and the rate of reads of the Limited operations applied as for the
+// Connect calls.
+func (i *Interceptor) HTTPWith(operation string, next http.Handler, errs HTTPErrorWriter) http.Handler {
+	if errs == nil {
+		errs = func(w http.ResponseWriter, status int, msg string) { http.Error(w, msg, status) }
+	}
+	httpError := func(w http.ResponseWriter, err error) {
+		status, msg := httpStatus(w, err)
+		errs(w, status, msg)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := WithRequestID(r.Context())
 		p, err := i.authenticate(ctx, operation, r.Header, r.RemoteAddr)
@@ -33,6 +53,10 @@ func (i *Interceptor) HTTP(operation string, next http.Handler) http.Handler {
 		}
 		c := i.newCall(p, operation, r.Header, r.RemoteAddr)
 		if err := i.authorize(ctx, c, nil); err != nil {
+			httpError(w, err)
+			return
+		}
+		if err := i.rate(ctx, c); err != nil {
 			httpError(w, err)
 			return
 		}
@@ -108,9 +132,9 @@ func statusError(status int) error {
 // second, an operator takes minutes.
 const RetryAfterSeconds = "60"
 
-// httpError answers a Connect error as plain HTTP with its status and
-// message.
-func httpError(w http.ResponseWriter, err error) {
+// httpStatus maps a Connect error to the HTTP status and message to
+// answer, and sets the headers that status needs on w.
+func httpStatus(w http.ResponseWriter, err error) (int, string) {
 	status := http.StatusInternalServerError
 	msg := "internal error"
 	var ce *connect.Error
@@ -123,11 +147,16 @@ func httpError(w http.ResponseWriter, err error) {
 		case connect.CodePermissionDenied:
 			status = http.StatusForbidden
 		case connect.CodeResourceExhausted:
+			if isThrottled(err) {
+				status = http.StatusTooManyRequests
+				w.Header().Set("Retry-After", "1")
+				break
+			}
 			// The store's disk is under its floor (store.DiskGuard): the
 			// request may be sent again once space is freed.
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", RetryAfterSeconds)
 		}
 	}
-	http.Error(w, msg, status)
+	return status, msg
 }

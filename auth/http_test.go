@@ -172,3 +172,55 @@ func TestPurposeCleaned(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPWithRateAndWriter: HTTPWith applies the rate of reads of a
+// Limited operation (429, Retry-After) and writes every refusal with the
+// door's writer.
+func TestHTTPWithRateAndWriter(t *testing.T) {
+	db := memDB(t)
+	keys := NewKeys(db)
+	trail, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doctor, _, _ := keys.Create(RoleClinician, []string{"1.2.3"}, "doctor", time.Hour)
+	pacs, _, _ := keys.Create(RoleIngest, []string{"1.2.3"}, "pacs", time.Hour)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ic := NewInterceptor(keys, DefaultPolicy(), trail, nil).WithLimits(&Limits{Rate: 1, Burst: 2, BackoffBase: time.Second,
+		BackoffMax: time.Minute, Now: func() time.Time { return now }})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "read") })
+	writer := func(w http.ResponseWriter, status int, msg string) {
+		w.WriteHeader(status)
+		io.WriteString(w, "door says: "+msg)
+	}
+	srv := httptest.NewServer(ic.HTTPWith(FHIRReadOperation, ok, writer))
+	defer srv.Close()
+	for i, c := range []struct {
+		key    string
+		status int
+		says   string
+	}{
+		{"", http.StatusUnauthorized, "door says: missing bearer"},
+		{pacs, http.StatusForbidden, "door says: role ingest may not call"},
+		{doctor, http.StatusOK, "read"},
+		{doctor, http.StatusOK, "read"},
+		{doctor, http.StatusTooManyRequests, "door says: too many searches and reads"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		if c.key != "" {
+			req.Header.Set("Authorization", "Bearer "+c.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.HasPrefix(string(body), c.says) {
+			t.Errorf("call %d: %d %q, want %d %q", i, resp.StatusCode, body, c.status, c.says)
+		}
+		if c.status == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("call %d: 429 without Retry-After", i)
+		}
+	}
+}

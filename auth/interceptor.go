@@ -190,7 +190,7 @@ func (i *Interceptor) authenticate(ctx context.Context, proc string, h http.Head
 	if wait := i.limits.Blocked(addr); wait > 0 {
 		i.log.WarnContext(ctx, "authentication slowed after failures", "procedure", proc, "source", source(addr), "wait_ms", wait.Milliseconds())
 		return nil, connect.NewError(connect.CodeResourceExhausted,
-			fmt.Errorf("too many failed authentications from this address: retry in %.1f s", wait.Seconds()))
+			throttle(fmt.Sprintf("too many failed authentications from this address: retry in %.1f s", wait.Seconds())))
 	}
 	p, err := i.auth.Authenticate(ctx, cred)
 	switch {
@@ -259,7 +259,22 @@ func (i *Interceptor) rate(ctx context.Context, c *call) error {
 		i.limits.Refused(c.procedure)
 	}
 	i.log.WarnContext(ctx, "rate limited", "procedure", c.procedure, "credential", credential(c.principal), "role", string(c.principal.Role))
-	return connect.NewError(connect.CodeResourceExhausted, errors.New("too many searches and reads: slow down and retry in a few seconds"))
+	return connect.NewError(connect.CodeResourceExhausted, throttle("too many searches and reads: slow down and retry in a few seconds"))
+}
+
+// throttled is the cause of a call refused by the abuse limits (rate,
+// authentication backoff), as opposed to the store's disk being full:
+// plain HTTP answers it 429, not 503.
+type throttled string
+
+func (t throttled) Error() string { return string(t) }
+
+func throttle(msg string) error { return throttled(msg) }
+
+// isThrottled reports whether err refuses a call by the abuse limits.
+func isThrottled(err error) bool {
+	var t throttled
+	return errors.As(err, &t)
 }
 
 func foreignError(p *Principal, authority string) error {

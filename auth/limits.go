@@ -54,6 +54,10 @@ var Limited = map[string]bool{
 	c.AdminServiceQueryAuditProcedure:          true,
 	c.AccessServiceCreateAccessCodeProcedure:   true,
 	c.AccessServiceListBreakGlassProcedure:     true,
+	FHIRSearchOperation:                        true,
+	FHIRReadOperation:                          true,
+	FHIRMatchOperation:                         true,
+	FHIRPIXOperation:                           true,
 }
 
 // maxTracked bounds the callers and sources remembered: past it, the

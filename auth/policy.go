@@ -22,6 +22,17 @@ func (p Policy) Allows(procedure string, role Role) bool {
 	return slices.Contains(p[procedure], role)
 }
 
+// The FHIR operations (package fhir) in the Policy and the audit trail:
+// the same roles as the Connect calls they mirror (SearchIdentities,
+// GetIdentity); the cross-references of PIXm name every site a patient
+// went to, patient data as GetIdentity's sources are.
+const (
+	FHIRSearchOperation = "GET /fhir/Patient"          // ITI-78 PDQm search
+	FHIRReadOperation   = "GET /fhir/Patient/{id}"     // ITI-78 PDQm read
+	FHIRMatchOperation  = "POST /fhir/Patient/$match"  // ITI-119 PDQm match
+	FHIRPIXOperation    = "GET /fhir/Patient/$ihe-pix" // ITI-83 PIXm query
+)
+
 // DefaultPolicy is the table of the roles (README, "Roles and access"):
 //
 //   - ingest submits records and DICOM files of its sites;
@@ -77,6 +88,11 @@ func DefaultPolicy() Policy {
 		c.IngestServiceSubmitDicomProcedure:       {I},
 		c.IngestServiceSubmitDicomStreamProcedure: {I},
 		STOWProcedure: {I},
+
+		FHIRSearchOperation: {C, V, R},
+		FHIRReadOperation:   {C, V, R},
+		FHIRMatchOperation:  {C, V, R},
+		FHIRPIXOperation:    {C, V, R},
 
 		c.AdminServiceCreateApiKeyProcedure: {A},
 		c.AdminServiceListApiKeysProcedure:  {A},

@@ -41,8 +41,16 @@ func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 			t.Errorf("admin may call %s: %v, want %v (admin reads no patient data)", p, !isAdmin, isAdmin)
 		}
 	}
+	// The plain HTTP doors: STOW-RS and the FHIR operations, which read
+	// patients as SearchIdentities and GetIdentity do.
+	http := []string{STOWProcedure, FHIRSearchOperation, FHIRReadOperation, FHIRMatchOperation, FHIRPIXOperation}
+	for _, p := range http[1:] {
+		if !slices.Equal(pol[p], pol["/vigie.v1.IdentityService/GetIdentity"]) {
+			t.Errorf("%s is open to %v, GetIdentity to %v: the FHIR doors read what GetIdentity reads", p, pol[p], pol["/vigie.v1.IdentityService/GetIdentity"])
+		}
+	}
 	for p := range pol {
-		if !slices.Contains(procs, p) && p != STOWProcedure {
+		if !slices.Contains(procs, p) && !slices.Contains(http, p) {
 			t.Errorf("policy names unknown procedure %s", p)
 		}
 	}

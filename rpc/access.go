@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 
 	"connectrpc.com/connect"
@@ -200,6 +201,14 @@ func (noHeader) Get(string) string { return "" }
 
 func withRequest(ctx context.Context, req connect.AnyRequest) context.Context {
 	return context.WithValue(ctx, requestInfoKey{}, requestInfo{header: req.Header(), procedure: req.Spec().Procedure})
+}
+
+// WithHTTPRequest gives the Gate the headers of a plain HTTP request
+// (X-Access-Code, X-Break-Glass) and the name of its operation, as the
+// Connect handlers' requests give theirs: a door outside the Connect
+// services (package fhir) calls it before Gate.Patient or Gate.Seen.
+func WithHTTPRequest(ctx context.Context, h http.Header, operation string) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, requestInfo{header: h, procedure: operation})
 }
 
 func headersFrom(ctx context.Context) headerGetter {

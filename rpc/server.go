@@ -89,6 +89,20 @@ type Server struct {
 	// the index and the review queue of a regional service: not for
 	// anonymous callers on the API's public address.
 	MetricsToken string
+	// Doors are the plain HTTP interfaces served beside the Connect
+	// services with their access checks (package fhir), by the pattern
+	// each is mounted on ("/fhir/").
+	Doors map[string]Door
+}
+
+// Door is a plain HTTP interface that reads patients as the Connect
+// services do (FHIR PDQm and PIXm): Mount returns its handler, given the
+// Gate (who reads which patient, on what basis) and wrap, which puts an
+// operation behind the API's metrics, authentication, role table, rate
+// of reads and audit entry, as STOW-RS is (auth.Interceptor.HTTPWith;
+// errs writes the refusals, nil as plain text).
+type Door interface {
+	Mount(gate *Gate, wrap func(operation string, h http.Handler, errs auth.HTTPErrorWriter) http.Handler) http.Handler
 }
 
 // Handler returns the server's routes.
@@ -148,6 +162,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", requireToken(s.MetricsToken, s.Metrics))
 	if s.Disk != nil {
 		diskGauges(s.Metrics, s.Disk)
+	}
+	for pattern, d := range s.Doors {
+		mux.Handle(pattern, d.Mount(gate, func(op string, h http.Handler, errs auth.HTTPErrorWriter) http.Handler {
+			return s.Metrics.HTTP(op, ic.HTTPWith(op, h, errs))
+		}))
 	}
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /readyz", s.ready)

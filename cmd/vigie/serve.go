@@ -24,6 +24,7 @@ import (
 	"vigie/auth"
 	"vigie/demo"
 	"vigie/dosimetry"
+	"vigie/fhir"
 	"vigie/hl7"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -399,7 +400,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	})
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
-		Backups: backups}
+		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
 		api.NoLimits = true
