@@ -103,8 +103,11 @@ type serveConfig struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
-	Stdout          io.Writer
-	Log             *slog.Logger
+	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
+	// DICOM.Addr is set).
+	DICOM  dicomConfig
+	Stdout io.Writer
+	Log    *slog.Logger
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -129,6 +132,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst of searches and reads allowed above --rate-limit (0: the default, 40)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
+	dicomFlags(fs, &c.DICOM)
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the key of the online backups (GET "+admin.BackupPath+"; default: the store's key)")
 	backupRate := byteSize(store.DefaultBackupRate)
@@ -492,6 +496,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			served <- srv.Serve(ln)
 		}
 	}()
+	stopDICOM, err := startDICOM(c.DICOM, c.TLSCert, c.TLSKey, &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}, api.Sites, syncer.Sync, log)
+	if err != nil {
+		_ = srv.Close()
+		<-served
+		return err
+	}
+	defer stopDICOM(context.Background())
 	scheme := "http"
 	if c.TLSCert != "" {
 		scheme = "https"

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"vigie/ingest"
+	"vigie/internal/sharedtest"
+	"vigie/ledger"
+	"vigie/sites"
+	"vigie/store"
+)
+
+// The site whose modalities send in these tests.
+const (
+	dicomSite = "1.2.250.1.999.32"
+	dicomAE   = "CT_SALLE_1"
+)
+
+// dcmtk returns the path of a dcmtk tool, or skips the test.
+func dcmtk(t testing.TB, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		t.Skipf("dcmtk's %s is not installed (Debian dcmtk; .ci/run installs it)", tool)
+	}
+	return p
+}
+
+// doseFiles returns every file of shared/dicom Vigie reads dose from,
+// sorted: those of dicomSite's patients (no IssuerOfPatientID, or
+// dicomSite's), and those whose IssuerOfPatientID names another
+// authority, which a modality of dicomSite may not send. Files dcmtk
+// cannot read are left out: storescu could not send them.
+func doseFiles(t testing.TB) (own, foreign []string) {
+	t.Helper()
+	root := sharedtest.Path(t, "dicom")
+	// The files dcmtk cannot read itself (INVENTORY.tsv, column
+	// dcmtk_parse): storescu could not send them.
+	inv, err := os.ReadFile(filepath.Join(root, "INVENTORY.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcmtkFails := map[string]bool{}
+	for _, line := range strings.Split(string(inv), "\n") {
+		if f := strings.Split(line, "\t"); len(f) > 9 && f[9] == "FAIL" {
+			dcmtkFails[filepath.Join(root, f[0])] = true
+		}
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || dcmtkFails[p] {
+			return err
+		}
+		rep, err := ingest.ParseDICOMFile(p, ingest.DICOMOptions{Authority: dicomSite})
+		switch {
+		case err != nil:
+		case rep.Patient.Authority == dicomSite:
+			own = append(own, p)
+		default:
+			foreign = append(foreign, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(own)
+	sort.Strings(foreign)
+	if len(own) < 10 {
+		t.Fatalf("only %d dose files in %s", len(own), root)
+	}
+	return own, foreign
+}
+
+// newDICOMStore makes a store whose site registry knows dicomSite and its
+// AE title.
+func newDICOMStore(t testing.TB) string {
+	t.Helper()
+	data := t.TempDir()
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sites.Open(db).Add(context.Background(), sites.Site{Authority: dicomSite, Name: "CH de test", AETitles: []string{dicomAE}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// startDICOMServe starts `vigie serve` with its DICOM listener on a free
+// port; it returns the server and the listener's host and port.
+func startDICOMServe(t *testing.T, data string) (*runningServer, string, string) {
+	t.Helper()
+	addr := make(chan string, 1)
+	s := startServe(t, serveConfig{Data: data, DICOM: dicomConfig{Addr: "127.0.0.1:0", AETitle: "VIGIE", Ready: func(a string) { addr <- a }}})
+	host, port, err := net.SplitHostPort(<-addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, host, port
+}
+
+// ledgerContent reads a store's ledger: each entry as JSON, by SOP
+// instance, without the arrival time.
+func ledgerContent(t testing.TB, data string) map[string]string {
+	t.Helper()
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := map[string]string{}
+	err = ledger.Open(db).Each(context.Background(), func(e *ledger.Entry) error {
+		c := *e
+		c.StoredAt = time.Time{}
+		b, err := json.Marshal(c)
+		out[e.RowID()] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDICOMListenerStorescu: dcmtk's echoscu and storescu, real peers,
+// talk to `vigie serve`'s DICOM listener. Every dose file of
+// shared/dicom, sent over one association and again over several, gives
+// the ledger `vigie ingest` gives of the same files; an unknown calling
+// AE is rejected at association, with the reason logged; a SOP class
+// Vigie does not read is rejected in negotiation.
+func TestDICOMListenerStorescu(t *testing.T) {
+	echoscu, storescu := dcmtk(t, "echoscu"), dcmtk(t, "storescu")
+	files, foreign := doseFiles(t)
+
+	// What `vigie ingest` stores.
+	want := newDICOMStore(t)
+	if code := run(append([]string{"ingest", "--data", want, "--authority", dicomSite}, files...), new(strings.Builder), new(strings.Builder)); code != 0 {
+		t.Fatalf("vigie ingest exited %d", code)
+	}
+	wantLedger := ledgerContent(t, want)
+	if len(wantLedger) < 10 {
+		t.Fatalf("vigie ingest stored %d entries", len(wantLedger))
+	}
+
+	data := newDICOMStore(t)
+	s, host, port := startDICOMServe(t, data)
+
+	// C-ECHO from the site's AE; from an unknown one, a rejection.
+	if out, err := exec.Command(echoscu, "-aet", dicomAE, "-aec", "VIGIE", host, port).CombinedOutput(); err != nil {
+		t.Fatalf("echoscu: %v\n%s", err, out)
+	}
+	out, err := exec.Command(echoscu, "-aet", "INCONNU", "-aec", "VIGIE", host, port).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Calling AE Title Not Recognized") {
+		t.Fatalf("echoscu from an unknown AE: err %v, want the association rejected (calling AE title not recognized)\n%s", err, out)
+	}
+	if !strings.Contains(s.logs.String(), `belongs to no registered site`) {
+		t.Errorf("the rejection's reason is not logged:\n%s", s.logs.String())
+	}
+	out, err = exec.Command(echoscu, "-aet", dicomAE, "-aec", "AUTRE", host, port).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Called AE Title Not Recognized") {
+		t.Fatalf("echoscu to another called AE: err %v, want a rejection\n%s", err, out)
+	}
+
+	// Every dose file over one association, those of patients of
+	// another authority among them: refused, Not Authorized (0124).
+	all := append(append([]string(nil), files...), foreign...)
+	out, err = exec.Command(storescu, append([]string{"-v", "-nh", "-R", "-aet", dicomAE, "-aec", "VIGIE", host, port}, all...)...).CombinedOutput()
+	if n := strings.Count(string(out), "Received Store Response"); n != len(all) {
+		t.Fatalf("storescu: %v: %d responses for %d files\n%s", err, n, len(all), out)
+	}
+	if n := strings.Count(string(out), "Status: 0x124"); n != len(foreign) {
+		t.Errorf("%d files refused as not authorised, want the %d of another authority\n%s", n, len(foreign), out)
+	}
+	// Again, one association per file: each is already stored and
+	// answered 0000; nothing is counted twice.
+	for _, f := range files[:5] {
+		if out, err := exec.Command(storescu, "-aet", dicomAE, "-aec", "VIGIE", host, port, f).CombinedOutput(); err != nil {
+			t.Fatalf("storescu %s again: %v\n%s", f, err, out)
+		}
+	}
+	// A class Vigie does not read: rejected in negotiation.
+	rt := filepath.Join(sharedtest.Path(t, "dicom"), "pydicom", "rtdose_1frame.dcm")
+	if _, err := os.Stat(rt); err == nil {
+		out, err := exec.Command(storescu, "-aet", dicomAE, "-aec", "VIGIE", host, port, rt).CombinedOutput()
+		t.Logf("storescu of an RT Dose: %v\n%s", err, out)
+		if !strings.Contains(string(out), "No presentation context") {
+			t.Errorf("storescu of an RT Dose: want no accepted presentation context\n%s", out)
+		}
+		if !strings.Contains(s.logs.String(), `"abstract_syntax":"1.2.840.10008.5.1.4.1.1.481.2"`) {
+			t.Errorf("the RT Dose context's rejection is not logged")
+		}
+	} else {
+		t.Errorf("shared/dicom/pydicom/rtdose_1frame.dcm is missing: the unsupported-class case is not exercised")
+	}
+	s.shutdown(t)
+
+	got := ledgerContent(t, data)
+	for sop, w := range wantLedger {
+		if g, ok := got[sop]; !ok {
+			t.Errorf("%s: in vigie ingest's ledger, not in the listener's", sop)
+		} else if g != w {
+			t.Errorf("%s differs:\n listener %s\n ingest   %s", sop, g, w)
+		}
+	}
+	for sop := range got {
+		if _, ok := wantLedger[sop]; !ok {
+			t.Errorf("%s: in the listener's ledger, not in vigie ingest's", sop)
+		}
+	}
+	t.Logf("%d dose files sent, %d ledger entries", len(files), len(got))
+}
