@@ -52,22 +52,22 @@ const (
 type Action string
 
 const (
-	AE6  Action = "AE-6"  // stop ARTIM; decide on the A-ASSOCIATE-RQ
-	AE7  Action = "AE-7"  // send A-ASSOCIATE-AC
-	AE8  Action = "AE-8"  // send A-ASSOCIATE-RJ, start ARTIM
-	DT1  Action = "DT-1"  // send P-DATA-TF
-	DT2  Action = "DT-2"  // take the P-DATA-TF's fragments
-	AR2  Action = "AR-2"  // the peer asks to release: decide
-	AR4  Action = "AR-4"  // send A-RELEASE-RP, start ARTIM
-	AR5  Action = "AR-5"  // stop ARTIM (the peer closed)
-	AA1  Action = "AA-1"  // send A-ABORT (service user), start ARTIM
-	AA2  Action = "AA-2"  // stop ARTIM, close the connection
-	AA3  Action = "AA-3"  // the peer aborted: close
-	AA4  Action = "AA-4"  // the connection was lost
-	AA5  Action = "AA-5"  // stop ARTIM (closed before any association)
-	AA6  Action = "AA-6"  // ignore the PDU
-	AA7  Action = "AA-7"  // send A-ABORT
-	AA8  Action = "AA-8"  // send A-ABORT (service provider), start ARTIM
+	AE6  Action = "AE-6" // stop ARTIM; decide on the A-ASSOCIATE-RQ
+	AE7  Action = "AE-7" // send A-ASSOCIATE-AC
+	AE8  Action = "AE-8" // send A-ASSOCIATE-RJ, start ARTIM
+	DT1  Action = "DT-1" // send P-DATA-TF
+	DT2  Action = "DT-2" // take the P-DATA-TF's fragments
+	AR2  Action = "AR-2" // the peer asks to release: decide
+	AR4  Action = "AR-4" // send A-RELEASE-RP, start ARTIM
+	AR5  Action = "AR-5" // stop ARTIM (the peer closed)
+	AA1  Action = "AA-1" // send A-ABORT (service user), start ARTIM
+	AA2  Action = "AA-2" // stop ARTIM, close the connection
+	AA3  Action = "AA-3" // the peer aborted: close
+	AA4  Action = "AA-4" // the connection was lost
+	AA5  Action = "AA-5" // stop ARTIM (closed before any association)
+	AA6  Action = "AA-6" // ignore the PDU
+	AA7  Action = "AA-7" // send A-ABORT
+	AA8  Action = "AA-8" // send A-ABORT (service provider), start ARTIM
 	NoOp Action = ""
 )
 

@@ -11,8 +11,8 @@ import (
 	"vigie/auth"
 	"vigie/dimse"
 	"vigie/ingest"
-	"vigie/sites"
 	vigiev1 "vigie/rpc/gen/vigie/v1"
+	"vigie/sites"
 )
 
 // statusNotAuthorized is DIMSE's "Refused: Not Authorized" (PS3.7 C.5.x).
