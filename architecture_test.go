@@ -64,6 +64,7 @@ var architecture = map[string]struct {
 	"ingest": {adapter, []string{"vigie", "matcher", "ledger"}},
 	"search": {adapter, []string{"vigie", "matcher", "mpi"}},
 	"web":    {adapter, nil},
+	"dimse":  {adapter, nil},
 
 	"synth":    {tool, []string{"vigie"}},
 	"census":   {tool, nil},
@@ -76,10 +77,10 @@ var architecture = map[string]struct {
 	"rpc/admin": {protocol, []string{"vigie", "store", "mpi", "ledger", "sites",
 		"audit", "auth", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
-		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+		"ingest", "search", "dimse", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger",
-		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
+		"sites", "dosimetry", "retention", "ingest", "search", "web", "dimse", "synth", "census", "linkeval",
 		"audit", "auth", "rpc/admin", "rpc", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 }
 
