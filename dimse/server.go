@@ -185,6 +185,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return fmt.Errorf("dimse: accept: %w", err)
 		}
+		tcp := c
 		if s.TLS != nil {
 			c = tls.Server(c, s.TLS)
 		}
@@ -199,7 +200,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(c)
+			s.serveConn(c, tcp)
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -241,6 +242,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type assoc struct {
 	s        *Server
 	conn     net.Conn
+	tcp      net.Conn // the TCP connection under conn (TLS aside)
 	r        *bufio.Reader
 	state    State
 	peer     Peer
@@ -262,8 +264,8 @@ type assoc struct {
 
 type acceptPC struct{ abstract, transfer string }
 
-func (s *Server) serveConn(c net.Conn) {
-	a := &assoc{s: s, conn: c, r: bufio.NewReaderSize(c, 64<<10), state: Sta2, accepted: map[byte]acceptPC{}, buf: make([]byte, s.maxPDU())}
+func (s *Server) serveConn(c, tcp net.Conn) {
+	a := &assoc{s: s, conn: c, tcp: tcp, r: bufio.NewReaderSize(c, 64<<10), state: Sta2, accepted: map[byte]acceptPC{}, buf: make([]byte, s.maxPDU())}
 	a.peer.ID = s.ids.Add(1)
 	a.peer.Addr = c.RemoteAddr().String()
 	defer func() {
@@ -283,6 +285,9 @@ func (s *Server) serveConn(c net.Conn) {
 		limit := s.maxPDU()
 		if a.state == Sta2 {
 			limit = maxAssociateRQ
+		}
+		if a.r.Buffered() == 0 {
+			quickAck(a.tcp)
 		}
 		pdu, err := ReadPDU(a.r, limit, a.buf)
 		ev := eventOf(pdu)

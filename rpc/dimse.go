@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"vigie"
 	"vigie/auth"
@@ -66,6 +67,7 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 		log = slog.New(slog.DiscardHandler)
 	}
 	attrs := []any{"request", auth.RequestID(ctx), "association", p.ID, "calling_ae", p.CallingAE, "sop_instance_uid", req.SOPInstanceUID}
+	t0 := time.Now()
 	out, err := d.Ingester.IngestReader(ctx, "C-STORE "+req.SOPInstanceUID, req.File, req.Size, site.Authority)
 	if err != nil {
 		st := dimse.Status{Code: dimse.StatusProcessingFailure, Comment: "processing failure: send the instance again"}
@@ -81,6 +83,7 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 		st.Comment = dimse.ErrorComment(st.Comment)
 		return st
 	}
+	t1 := time.Now()
 	if err := d.sync(); err != nil {
 		log.Error("dicom C-STORE: the store could not be synced; the instance is not acknowledged", append(attrs, "error", err.Error())...)
 		return dimse.Status{Code: dimse.StatusProcessingFailure, Comment: "processing failure: send the instance again"}
@@ -92,7 +95,8 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 	case out.GetStatus() == vigiev1.DicomStatus_DICOM_STATUS_STORED && out.GetMessage() != "":
 		st = dimse.Status{Code: dimse.StatusCoercion, Comment: dimse.ErrorComment(out.GetMessage())}
 	}
-	log.Info("dicom C-STORE", append(attrs, "status", fmt.Sprintf("%04X", st.Code), "outcome", strings.ToLower(strings.TrimPrefix(out.GetStatus().String(), "DICOM_STATUS_")))...)
+	log.Info("dicom C-STORE", append(attrs, "status", fmt.Sprintf("%04X", st.Code), "outcome", strings.ToLower(strings.TrimPrefix(out.GetStatus().String(), "DICOM_STATUS_")),
+		"store_ms", t1.Sub(t0).Milliseconds(), "sync_ms", time.Since(t1).Milliseconds())...)
 	return st
 }
 

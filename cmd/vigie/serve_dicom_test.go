@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"io/fs"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,6 +187,17 @@ func TestDICOMListenerStorescu(t *testing.T) {
 			t.Fatalf("storescu %s again: %v\n%s", f, err, out)
 		}
 	}
+	// A file Vigie refuses: C000, and the Error Comment says why.
+	noID := filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "DX-Im-DRGEM.dcm")
+	out, _ = exec.Command(storescu, "-d", "-aet", dicomAE, "-aec", "VIGIE", host, port, noID).CombinedOutput()
+	if !strings.Contains(string(out), "0xc000: Error: Cannot understand") ||
+		!strings.Contains(string(out), "(0000,0902) LO [PatientID: absent or empty") {
+		t.Errorf("storescu of a file without PatientID: want C000 with an Error Comment naming PatientID\n%s", out)
+	}
+	if !strings.Contains(s.logs.String(), `"msg":"dicom C-STORE refused"`) {
+		t.Errorf("the refusal is not logged")
+	}
+
 	// A class Vigie does not read: rejected in negotiation.
 	rt := filepath.Join(sharedtest.Path(t, "dicom"), "pydicom", "rtdose_1frame.dcm")
 	if _, err := os.Stat(rt); err == nil {
@@ -238,4 +251,74 @@ func compareLedgers(t testing.TB, got, want map[string]string) {
 			t.Errorf("%s: in the listener's ledger, not in vigie ingest's", sop)
 		}
 	}
+}
+
+// byPatient splits files into n groups, each patient's files in one
+// group in their order: sent over concurrent associations, the groups'
+// interleaving changes nothing (a conflict or an event repeated between
+// two reports is always between reports of one patient).
+func byPatient(t testing.TB, files []string, n int) [][]string {
+	t.Helper()
+	groups := make([][]string, n)
+	for _, f := range files {
+		rep, err := ingest.ParseDICOMFile(f, ingest.DICOMOptions{Authority: dicomSite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := fnv.New32a()
+		h.Write([]byte(rep.Patient.LocalID))
+		g := int(h.Sum32() % uint32(n))
+		groups[g] = append(groups[g], f)
+	}
+	return groups
+}
+
+// storeConcurrently runs one storescu per non-empty group, at once, each
+// over its own association; it returns how many C-STORE responses they
+// received in all.
+func storeConcurrently(t testing.TB, storescu, aet, aec, host, port string, groups [][]string) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	outs := make([][]byte, len(groups))
+	errs := make([]error, len(groups))
+	for i, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			outs[i], errs[i] = exec.Command(storescu, append([]string{"-v", "-R", "-aet", aet, "-aec", aec, host, port}, g...)...).CombinedOutput()
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range groups {
+		if errs[i] != nil {
+			t.Fatalf("storescu, association %d: %v\n%s", i, errs[i], outs[i])
+		}
+		n += strings.Count(string(outs[i]), "Received Store Response")
+	}
+	return n
+}
+
+// TestDICOMListenerConcurrentAssociations: 8 storescu at once, each over
+// its own association, send the dose files: the ledger is the one
+// `vigie ingest` makes.
+func TestDICOMListenerConcurrentAssociations(t *testing.T) {
+	storescu := dcmtk(t, "storescu")
+	files, _ := doseFiles(t)
+	data := newDICOMStore(t)
+	s, host, port := startDICOMServe(t, data)
+	groups := byPatient(t, files, 8)
+	if n := storeConcurrently(t, storescu, dicomAE, "VIGIE", host, port, groups); n != len(files) {
+		t.Fatalf("%d C-STORE responses for %d files", n, len(files))
+	}
+	if n := strings.Count(s.logs.String(), `"msg":"dicom association released"`); n < 2 {
+		t.Errorf("%d associations released, want one per non-empty group", n)
+	}
+	s.shutdown(t)
+	var ordered []string
+	for _, g := range groups {
+		ordered = append(ordered, g...)
+	}
+	compareLedgers(t, ledgerContent(t, data), ingestLedger(t, ordered))
 }
