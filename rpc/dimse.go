@@ -75,7 +75,9 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 		case vigie.EINVALID:
 			st = dimse.Status{Code: dimse.StatusCannotUnderstand, Comment: out.GetMessage()}
 		case vigie.EPERMISSION:
-			st = dimse.Status{Code: statusNotAuthorized, Comment: out.GetMessage()}
+			// The generic message names the principal, which the
+			// sender does not know: say it in the sender's words.
+			st = dimse.Status{Code: statusNotAuthorized, Comment: "IssuerOfPatientID is not the sending site's authority"}
 		case vigie.EEXHAUSTED:
 			st = dimse.Status{Code: dimse.StatusOutOfResources, Comment: "the dose server's disk is full: send again later"}
 		}
@@ -91,7 +93,7 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 	st := dimse.Status{Code: dimse.StatusSuccess}
 	switch {
 	case out.GetSopInstanceUid() != req.SOPInstanceUID:
-		st = dimse.Status{Code: dimse.StatusCoercion, Comment: "stored under the data set's own SOP Instance UID, not the command's"}
+		st = dimse.Status{Code: dimse.StatusCoercion, Comment: "stored under the data set's SOP Instance UID, not the command's"}
 	case out.GetStatus() == vigiev1.DicomStatus_DICOM_STATUS_STORED && out.GetMessage() != "":
 		st = dimse.Status{Code: dimse.StatusCoercion, Comment: dimse.ErrorComment(out.GetMessage())}
 	}
