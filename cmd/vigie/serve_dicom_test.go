@@ -322,3 +322,31 @@ func TestDICOMListenerConcurrentAssociations(t *testing.T) {
 	}
 	compareLedgers(t, ledgerContent(t, data), ingestLedger(t, ordered))
 }
+
+// TestDICOMListenerTLS: with --dicom-tls the listener speaks DICOM over
+// TLS with the API's certificate; storescu, verifying it, stores a
+// report, and a client without TLS gets no association.
+func TestDICOMListenerTLS(t *testing.T) {
+	echoscu, storescu := dcmtk(t, "echoscu"), dcmtk(t, "storescu")
+	cert, key, _ := selfSigned(t)
+	data := newDICOMStore(t)
+	addr := make(chan string, 1)
+	s := startServe(t, serveConfig{Data: data, TLSCert: cert, TLSKey: key,
+		DICOM: dicomConfig{Addr: "127.0.0.1:0", AETitle: "VIGIE", TLS: true, Ready: func(a string) { addr <- a }}})
+	host, port, err := net.SplitHostPort(<-addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "CT-RDSR-GEPixelMed.dcm")
+	out, err := exec.Command(storescu, "-v", "+tla", "+cf", cert, "-aet", dicomAE, "-aec", "VIGIE", host, port, file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Received Store Response (Success)") {
+		t.Fatalf("storescu over TLS: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(echoscu, "-aet", dicomAE, "-aec", "VIGIE", host, port).CombinedOutput(); err == nil {
+		t.Fatalf("echoscu without TLS got an association:\n%s", out)
+	}
+	s.shutdown(t)
+	if n := len(ledgerContent(t, data)); n != 1 {
+		t.Fatalf("%d ledger entries after one report over TLS", n)
+	}
+}
