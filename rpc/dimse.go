@@ -68,7 +68,7 @@ func (d *DIMSE) Store(ctx context.Context, p *dimse.Peer, req *dimse.StoreReques
 	}
 	attrs := []any{"request", auth.RequestID(ctx), "association", p.ID, "calling_ae", p.CallingAE, "sop_instance_uid", req.SOPInstanceUID}
 	t0 := time.Now()
-	out, err := d.Ingester.IngestReader(ctx, "C-STORE "+req.SOPInstanceUID, req.File, req.Size, site.Authority)
+	out, err := d.Ingester.IngestReader(ctx, "C-STORE "+req.SOPInstanceUID, req.File, req.Size, site.Authority, "")
 	if err != nil {
 		st := dimse.Status{Code: dimse.StatusProcessingFailure, Comment: "processing failure: send the instance again"}
 		switch vigie.ErrorCode(err) {
