@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"vigie/audit"
 	"vigie/dimse"
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
@@ -38,9 +39,12 @@ func TestDIMSEStatuses(t *testing.T) {
 	if _, err := reg.Add(t.Context(), sites.Site{Authority: siteA, Name: "CH A", AETitles: []string{"CT_A"}}); err != nil {
 		t.Fatal(err)
 	}
-	syncs := 0
-	d := &rpc.DIMSE{Ingester: &rpc.Ingester{Index: ix, Ledger: ledger.Open(db), Metrics: rpc.NewMetrics()}, Sites: reg,
-		Sync: func() error { syncs++; return nil }}
+	trail, err := audit.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trail.Close() })
+	d := &rpc.DIMSE{Ingester: &rpc.Ingester{Index: ix, Ledger: ledger.Open(db), Metrics: rpc.NewMetrics()}, Sites: reg, Trail: trail}
 
 	// Admission: the site's AE title, nobody else.
 	v, err := d.Admit("CT_A")
@@ -64,17 +68,17 @@ func TestDIMSEStatuses(t *testing.T) {
 		noSpace  bool
 		code     uint16
 		comment  string // in the Error Comment
-		synced   bool
+		result   string // of the audit entry
 	}{
-		{name: "a CT dose SR", file: "openrem/CT-RDSR-GEPixelMed.dcm", code: dimse.StatusSuccess, synced: true},
-		{name: "the same again: counted once", file: "openrem/CT-RDSR-GEPixelMed.dcm", code: dimse.StatusSuccess, synced: true},
-		{name: "no PatientID", file: "openrem/DX-Im-DRGEM.dcm", code: dimse.StatusCannotUnderstand, comment: "PatientID: absent or empty"},
-		{name: "not a dose report", file: "pydicom/test-SR.dcm", code: dimse.StatusCannotUnderstand, comment: "not a dose report"},
-		{name: "another authority's patient", file: "openrem/MG-RDSR-GEPristina-2D.dcm", code: 0x0124, comment: "IssuerOfPatientID is not the sending site's"},
-		{name: "disk under its reserve", file: "openrem/DX-Im-Carestream_DRX.dcm", noSpace: true, code: dimse.StatusOutOfResources, comment: "disk is full"},
-		{name: "space freed", file: "openrem/DX-Im-Carestream_DRX.dcm", code: dimse.StatusSuccess, synced: true},
+		{name: "a CT dose SR", file: "openrem/CT-RDSR-GEPixelMed.dcm", code: dimse.StatusSuccess, result: "ok"},
+		{name: "the same again: counted once", file: "openrem/CT-RDSR-GEPixelMed.dcm", code: dimse.StatusSuccess, result: "ok"},
+		{name: "no PatientID", file: "openrem/DX-Im-DRGEM.dcm", code: dimse.StatusCannotUnderstand, comment: "PatientID: absent or empty", result: "invalid"},
+		{name: "not a dose report", file: "pydicom/test-SR.dcm", code: dimse.StatusCannotUnderstand, comment: "not a dose report", result: "invalid"},
+		{name: "another authority's patient", file: "openrem/MG-RDSR-GEPristina-2D.dcm", code: 0x0124, comment: "IssuerOfPatientID is not the sending site's", result: "permission"},
+		{name: "disk under its reserve", file: "openrem/DX-Im-Carestream_DRX.dcm", noSpace: true, code: dimse.StatusOutOfResources, comment: "disk is full", result: "exhausted"},
+		{name: "space freed", file: "openrem/DX-Im-Carestream_DRX.dcm", code: dimse.StatusSuccess, result: "ok"},
 		{name: "the command names another instance", file: "openrem/CT-ESR-GE_Optima.dcm", instance: "1.2.3.4", code: dimse.StatusCoercion,
-			comment: "the data set's SOP Instance UID", synced: true},
+			comment: "the data set's SOP Instance UID", result: "ok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.noSpace {
@@ -95,13 +99,22 @@ func TestDIMSEStatuses(t *testing.T) {
 					inst = rep.Exam.SOPInstanceUID
 				}
 			}
-			before := syncs
+			before, _ := trail.Head()
 			got := d.Store(t.Context(), peer, &dimse.StoreRequest{SOPInstanceUID: inst, File: f, Size: st.Size()})
 			if got.Code != tc.code || !strings.Contains(got.Comment, tc.comment) || len(got.Comment) > dimse.MaxErrorComment {
 				t.Errorf("status %04X %q, want %04X with %q", got.Code, got.Comment, tc.code, tc.comment)
 			}
-			if (syncs > before) != tc.synced {
-				t.Errorf("synced %v, want %v: a success is durable before it is answered", syncs > before, tc.synced)
+			// One audit entry per C-STORE, before the answer.
+			seq, _ := trail.Head()
+			if seq != before+1 {
+				t.Fatalf("%d audit entries for one C-STORE", seq-before)
+			}
+			e, err := trail.Get(seq)
+			if err != nil || e.Principal != "dicom:CT_A" || e.Operation != rpc.CStoreOperation || e.Result != tc.result || e.Credential != "dicom_ae:CT_A" {
+				t.Errorf("audit entry %+v (%v), want dicom:CT_A, %s, result %s", e, err, rpc.CStoreOperation, tc.result)
+			}
+			if tc.result == "ok" && len(e.Records) != 1 {
+				t.Errorf("the audit entry of a stored instance names records %v, want its patient's", e.Records)
 			}
 		})
 	}

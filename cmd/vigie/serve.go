@@ -496,7 +496,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			served <- srv.Serve(ln)
 		}
 	}()
-	stopDICOM, err := startDICOM(c.DICOM, c.TLSCert, c.TLSKey, &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}, api.Sites, syncer.Sync, log)
+	stopDICOM, err := startDICOM(c.DICOM, c.TLSCert, c.TLSKey, &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}, api.Sites, trail, log)
 	if err != nil {
 		_ = srv.Close()
 		<-served

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"vigie/audit"
 	"vigie/dimse"
 	"vigie/rpc"
 	"vigie/sites"
@@ -40,15 +41,16 @@ func dicomFlags(fs *flag.FlagSet, c *dicomConfig) {
 }
 
 // startDICOM starts the DICOM listener when c.Addr is set; stop ends it,
-// waiting for the associations in progress until ctx ends.
-func startDICOM(c dicomConfig, tlsCert, tlsKey string, ing *rpc.Ingester, reg *sites.Registry, sync func() error, log *slog.Logger) (stop func(ctx context.Context), err error) {
+// waiting for the associations in progress until ctx ends. Each C-STORE
+// is audited in trail, which makes it durable before it is answered.
+func startDICOM(c dicomConfig, tlsCert, tlsKey string, ing *rpc.Ingester, reg *sites.Registry, trail *audit.Log, log *slog.Logger) (stop func(ctx context.Context), err error) {
 	if c.Addr == "" {
 		return func(context.Context) {}, nil
 	}
 	if len(c.AETitle) == 0 || len(c.AETitle) > 16 {
 		return nil, usageErr("--ae-title %q: an AE title has 1 to 16 characters", c.AETitle)
 	}
-	d := &rpc.DIMSE{Ingester: ing, Sites: reg, Sync: sync, Log: log}
+	d := &rpc.DIMSE{Ingester: ing, Sites: reg, Trail: trail, Log: log}
 	srv := &dimse.Server{AETitle: c.AETitle, Admit: d.Admit, Accepts: d.Accepts, Store: d.Store, TempDir: c.TempDir, Log: log}
 	if c.TLS {
 		if tlsCert == "" {
