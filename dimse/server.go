@@ -162,6 +162,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
+		ln.Close()
 		return ErrServerClosed
 	}
 	s.ln = ln
