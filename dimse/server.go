@@ -199,8 +199,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
+		// Counted here, in the order connections are accepted, for
+		// MaxAssociations.
+		s.active.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.active.Add(-1)
 			s.serveConn(c, tcp)
 			s.mu.Lock()
 			delete(s.conns, c)
@@ -273,8 +277,6 @@ func (s *Server) serveConn(c, tcp net.Conn) {
 		a.discardData()
 		c.Close()
 	}()
-	s.active.Add(1)
-	defer s.active.Add(-1)
 	log := s.log()
 	for a.state != Sta1 {
 		switch a.state {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"vigie/dimse"
 	"vigie/internal/sharedtest"
@@ -256,4 +257,50 @@ func bigInstance(t *testing.T, size uint32) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestServerLimitsAndTimers: over MaxAssociations, echoscu is rejected
+// (transient, local limit exceeded); a connection that sends nothing is
+// closed once ARTIM expires; one that sends what is no PDU gets an
+// A-ABORT and is closed.
+func TestServerLimitsAndTimers(t *testing.T) {
+	echoscu := tool(t, "echoscu")
+	s := &dimse.Server{MaxAssociations: 1, ARTIM: 200 * time.Millisecond, Store: (&received{}).store}
+	host, port := serve(t, s)
+	addr := net.JoinHostPort(host, port)
+
+	// A silent connection holds the one place until ARTIM closes it.
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	out, err := exec.Command(echoscu, "-aet", "CT1", "-aec", "ANY", host, port).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Local Limit Exceeded") {
+		t.Errorf("echoscu over the limit: %v, want a rejection (local limit exceeded)\n%s", err, out)
+	}
+	if n, err := silent.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("the silent connection: read %d, %v; want it closed by the server (EOF) once ARTIM expired", n, err)
+	}
+
+	// Bytes that are no PDU: A-ABORT, then the close.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{0x09, 0, 0, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := dimse.ReadPDU(c, 1<<16, nil)
+	if _, ok := p.(*dimse.Abort); !ok || err != nil {
+		t.Fatalf("after an unknown PDU type: %T %+v, %v; want an A-ABORT", p, p, err)
+	}
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after the A-ABORT: read %d, %v; want the connection closed", n, err)
+	}
+	// The place is free again.
+	if out, err := exec.Command(echoscu, "-aet", "CT1", "-aec", "ANY", host, port).CombinedOutput(); err != nil {
+		t.Errorf("echoscu once the place is free: %v\n%s", err, out)
+	}
 }
