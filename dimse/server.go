@@ -315,7 +315,13 @@ func (s *Server) serveConn(c, tcp net.Conn) {
 			}
 		}
 		if err := a.event(ev, pdu); err != nil {
-			log.Error("dicom association: protocol failure", "association", a.peer.ID, "error", err.Error())
+			var oe *net.OpError
+			if errors.As(err, &oe) {
+				// The peer went away while it was being answered.
+				log.Warn("dicom association: connection lost while answering", "association", a.peer.ID, "calling_ae", a.peer.CallingAE, "error", err.Error())
+			} else {
+				log.Error("dicom association: protocol failure", "association", a.peer.ID, "error", err.Error())
+			}
 			return
 		}
 	}
