@@ -103,11 +103,12 @@ type serveConfig struct {
 	// ShutdownTimeout bounds how long in-flight calls may take to finish
 	// (default 30 s).
 	ShutdownTimeout time.Duration
+	Stdout          io.Writer
+	Log             *slog.Logger
+
 	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
 	// DICOM.Addr is set).
-	DICOM  dicomConfig
-	Stdout io.Writer
-	Log    *slog.Logger
+	DICOM dicomConfig
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
