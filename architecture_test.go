@@ -65,6 +65,7 @@ var architecture = map[string]struct {
 	"ingest": {adapter, []string{"vigie", "matcher", "ledger"}},
 	"search": {adapter, []string{"vigie", "matcher", "mpi"}},
 	"web":    {adapter, nil},
+	"dimse":  {adapter, nil},
 
 	"synth":    {tool, []string{"vigie"}},
 	"census":   {tool, nil},
@@ -77,7 +78,7 @@ var architecture = map[string]struct {
 	"rpc/admin": {protocol, []string{"vigie", "store", "mpi", "ledger", "sites",
 		"audit", "auth", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
-		"ingest", "search", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
+		"ingest", "search", "dimse", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "search", "audit", "auth", "rpc"}},
 
 	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "sites", "audit"}},
@@ -87,7 +88,7 @@ var architecture = map[string]struct {
 	"demo": {harness, []string{"vigie", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
 
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger", "hl7",
-		"sites", "dosimetry", "retention", "ingest", "search", "web", "synth", "census", "linkeval",
+		"sites", "dosimetry", "retention", "ingest", "search", "web", "dimse", "synth", "census", "linkeval",
 		"audit", "auth", "rpc/admin", "rpc", "fhir", "bench", "demo"}},
 }
 

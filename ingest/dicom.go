@@ -122,6 +122,16 @@ var headerClasses = map[string]bool{
 	"1.2.840.10008.5.1.4.1.1.128.1": true,
 }
 
+// ReadsSOPClass reports whether Vigie reads dose figures from objects of
+// the SOP class uid: the dose SRs (X-ray, radiopharmaceutical, and the
+// Enhanced and Comprehensive SRs some modalities put theirs in) and the
+// image classes whose headers carry dose. A DICOM receiver accepts these
+// in negotiation and no other (a Patient Radiation Dose SR is refused:
+// see ParseDICOM).
+func ReadsSOPClass(uid string) bool {
+	return (strings.HasPrefix(uid, sopSRPrefix) && uid != sopPatientDose) || headerClasses[uid]
+}
+
 func className(uid string) string {
 	if n := classNames[uid]; n != "" {
 		return n

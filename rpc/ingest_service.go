@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -65,12 +66,30 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		g.Metrics.IngestOutcome("refused")
 		return out, err
 	}
-	p, _ := auth.PrincipalFrom(ctx)
-	if len(file) == 0 {
-		return fail(vigie.Invalid("file", "is empty: a DICOM Part-10 file is required"))
-	}
 	if len(file) > MaxDicomBytes {
 		return fail(vigie.Invalid("file", "is %d bytes, more than %d", len(file), MaxDicomBytes))
+	}
+	return g.IngestReader(ctx, name, bytes.NewReader(file), int64(len(file)), defaultAuthority, "")
+}
+
+// IngestReader is Ingest for a file of size bytes read from r, which the
+// caller has bounded (the DICOM listener streams an instance to a
+// temporary file, whatever its size: only its first megabytes are held in
+// memory, see ingest.ParseDICOM). study, when set, is the study the file
+// must belong to (STOW-RS POST /studies/{StudyInstanceUID}): a file of
+// another is refused, EINVALID on field StudyInstanceUID, before anything
+// is stored.
+func (g *Ingester) IngestReader(ctx context.Context, name string, r io.Reader, size int64, defaultAuthority, study string) (*vigiev1.DicomOutcome, error) {
+	out := &vigiev1.DicomOutcome{Filename: name}
+	fail := func(err error) (*vigiev1.DicomOutcome, error) {
+		out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
+		out.Message = refusalMessage(err)
+		g.Metrics.IngestOutcome("refused")
+		return out, err
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if size == 0 {
+		return fail(vigie.Invalid("file", "is empty: a DICOM Part-10 file is required"))
 	}
 	authority := strings.TrimSpace(defaultAuthority)
 	if authority == "" && p != nil && len(p.Authorities) == 1 {
@@ -79,7 +98,7 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 	if authority != "" && !p.MayActFor(authority) {
 		return fail(vigie.Errorf(vigie.EPERMISSION, "default_authority: %s %q does not act for %q", p.Role, p.Name, authority))
 	}
-	rep, err := ingest.ParseDICOM(bytes.NewReader(file), int64(len(file)), ingest.DICOMOptions{Authority: authority})
+	rep, err := ingest.ParseDICOM(r, size, ingest.DICOMOptions{Authority: authority})
 	if err != nil {
 		if vigie.ErrorCode(err) == vigie.EINVALID {
 			return fail(err)
@@ -90,6 +109,9 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 	out.SopInstanceUid = x.SOPInstanceUID
 	if x.Key.LocalID != "" {
 		out.Record = &vigiev1.SourceKey{Authority: x.Key.Authority, LocalId: x.Key.LocalID}
+	}
+	if study != "" && x.StudyUID != study {
+		return fail(vigie.Invalid("StudyInstanceUID", "%s is not the study the request names (%s)", x.StudyUID, study))
 	}
 	if x.Key.Authority == "" {
 		return fail(vigie.Invalid("default_authority", "the file has no IssuerOfPatientID and no default authority was given"))

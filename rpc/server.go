@@ -148,7 +148,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
-	mux.Handle("POST "+STOWPath, s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester})))
+	stow := s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester}))
+	mux.Handle("POST "+STOWPath, stow)
+	mux.Handle("POST "+STOWPath+"/{study}", stow)
 	mux.Handle(vigiev1connect.NewAdminServiceHandler(&admin.Service{Keys: s.Keys, Trail: s.Trail, Sites: s.Sites, Log: log, InSites: identityInSites(s.Index)}, opts))
 	mux.Handle(vigiev1connect.NewAccessServiceHandler(&AccessService{Index: s.Index, Gate: gate}, opts))
 	mux.Handle(vigiev1connect.NewSessionServiceHandler(&auth.SessionService{Policy: policy}, opts))

@@ -37,6 +37,10 @@ const (
 	stowNotAuthorized    = 0x0124 // the patient belongs to another assigning authority
 	stowProcessing       = 0x0110 // processing failure: send the instance again
 	stowOutOfResources   = 0xA700 // refused, out of resources: the store's disk is under its reserve
+	// stowOtherStudy: the instance belongs to another study than the one
+	// the request's target names (an implementation-specific Cxxx code,
+	// the one dcm4chee uses).
+	stowOtherStudy = 0xC409
 )
 
 // STOW answers STOW-RS requests. Mount it behind auth.Interceptor.HTTP
@@ -179,15 +183,25 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	authority := r.URL.Query().Get("authority")
+	// POST /studies/{StudyInstanceUID}: every instance must be of that
+	// study (PS3.18 §10.5.1).
+	study := r.PathValue("study")
+	if r.URL.Path != STOWPath && !isUID(study) {
+		http.Error(w, fmt.Sprintf("the target's StudyInstanceUID %q is not a UID (digits and dots, 64 characters at most)", study), http.StatusBadRequest)
+		return
+	}
 	var results []stowResult
 	body := http.MaxBytesReader(w, r.Body, MaxSTOWBytes)
 	err := ReadSTOWParts(r.Header.Get("Content-Type"), body, MaxDicomBytes, func(i int, part []byte) error {
-		out, err := s.Ingester.Ingest(ctx, fmt.Sprintf("part %d", i+1), part, authority)
+		out, err := s.Ingester.IngestReader(ctx, fmt.Sprintf("part %d", i+1), bytes.NewReader(part), int64(len(part)), authority, study)
 		res := stowResult{instanceUID: out.GetSopInstanceUid(), classUID: sopClassOf(part)}
 		if err != nil {
 			switch vigie.ErrorCode(err) {
 			case vigie.EINVALID:
 				res.failure = stowCannotUnderstand
+				if study != "" && vigie.ErrorField(err) == "StudyInstanceUID" {
+					res.failure = stowOtherStudy
+				}
 				res.comment = errorComment(out.GetMessage())
 			case vigie.EPERMISSION:
 				res.failure = stowNotAuthorized
@@ -249,6 +263,20 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Ingester.Log.WarnContext(ctx, "STOW-RS: the answer could not be sent to the client", "request", auth.RequestID(ctx),
 			"instances", len(results), "error", err.Error())
 	}
+}
+
+// isUID reports whether s is a DICOM UID: components of digits separated
+// by dots, 64 characters at most (PS3.5 §9.1).
+func isUID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range strings.Split(s, ".") {
+		if c == "" || strings.Trim(c, "0123456789") != "" || (len(c) > 1 && c[0] == '0') {
+			return false
+		}
+	}
+	return true
 }
 
 // sopClassOf reads the MediaStorageSOPClassUID of a Part-10 file's meta

@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 
 	"vigie/auth"
+	"vigie/ingest"
 	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
@@ -299,5 +300,33 @@ func TestSTOWFailureCarriesErrorComment(t *testing.T) {
 	xr := f.stow(t, f.tokens["pacs-a"], ctype, body, "application/dicom+xml")
 	if !strings.Contains(string(xr.body), `tag="00000902" vr="LO" keyword="ErrorComment"`) {
 		t.Errorf("XML response without ErrorComment:\n%s", xr.body)
+	}
+}
+
+// TestSTOWStudyTarget: POST /dicomweb/studies/{StudyInstanceUID} stores
+// the instances of that study and refuses the others (FailureReason
+// C409, the ErrorComment naming both studies); a target that is not a
+// UID is a bad request.
+func TestSTOWStudyTarget(t *testing.T) {
+	f := newServerFixture(t)
+	ct, dx := withIssuer(t, ctRDSR, siteA), withIssuer(t, dxHdr, siteA)
+	rep, err := ingest.ParseDICOM(bytes.NewReader(ct), int64(len(ct)), ingest.DICOMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	study := rep.Exam.StudyUID
+	ctype, body := stowBody(t, ct, dx)
+	r := f.stowTo(t, rpc.STOWPath+"/"+study, f.tokens["pacs-a"], ctype, body, "")
+	if r.status != http.StatusAccepted || len(r.referenced) != 1 || r.referenced[0] != rep.Exam.SOPInstanceUID {
+		t.Fatalf("%d, referenced %q\n%s", r.status, r.referenced, r.body)
+	}
+	if len(r.failures) != 1 || r.failures[0] != 0xC409 || !strings.Contains(r.comments[0], "StudyInstanceUID") {
+		t.Fatalf("failures %x %q, want one C409 naming StudyInstanceUID", r.failures, r.comments)
+	}
+	if _, err := f.ledger.Get(t.Context(), rep.Exam.SOPInstanceUID); err != nil {
+		t.Errorf("the instance of the target study is not in the ledger: %v", err)
+	}
+	if r := f.stowTo(t, rpc.STOWPath+"/not-a-uid", f.tokens["pacs-a"], ctype, body, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("a target that is no UID: %d, want 400\n%s", r.status, r.body)
 	}
 }

@@ -115,6 +115,9 @@ type serveConfig struct {
 	MLLPAddr  string
 	MLLPTLS   bool
 	MLLPReady func(addr string)
+	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
+	// DICOM.Addr is set).
+	DICOM dicomConfig
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -141,6 +144,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&c.MLLPTLS, "mllp-tls", false, "serve MLLP in TLS with --tls-cert and --tls-key")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	reserve := diskReserveFlag(fs)
+	dicomFlags(fs, &c.DICOM)
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the key of the online backups (GET "+admin.BackupPath+"; default: the store's key)")
 	backupRate := byteSize(store.DefaultBackupRate)
@@ -515,6 +519,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 			served <- srv.Serve(ln)
 		}
 	}()
+	stopDICOM, err := startDICOM(c.DICOM, c.TLSCert, c.TLSKey, &rpc.Ingester{Index: ix, Ledger: led, Metrics: metrics, Log: log}, api.Sites, trail, log)
+	if err != nil {
+		_ = srv.Close()
+		<-served
+		return err
+	}
+	defer stopDICOM(context.Background())
 	scheme := "http"
 	if c.TLSCert != "" {
 		scheme = "https"

@@ -81,7 +81,7 @@ func (s *runningServer) waitSearch(t *testing.T) {
 	}
 }
 
-func startServe(t *testing.T, c serveConfig) *runningServer {
+func startServe(t testing.TB, c serveConfig) *runningServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,7 +109,7 @@ func startServe(t *testing.T, c serveConfig) *runningServer {
 
 // shutdown cancels the server's context (what SIGTERM does) and waits for
 // serve to return.
-func (s *runningServer) shutdown(t *testing.T) {
+func (s *runningServer) shutdown(t testing.TB) {
 	t.Helper()
 	if s.stop == nil {
 		return
