@@ -1,5 +1,5 @@
 // Package bench holds the harnesses of `vigie bench serve`, `bench mpi`,
-// `bench search` and `bench match`: the load test of the API over
+// `bench search`, `bench match` and `bench fhir`: the load test of the API over
 // loopback, the whole patient index on a generated population, the search
 // quality and latency, the scorer's accuracy on labelled data, and the
 // figures they print (latency percentiles, CPU, memory, disk, accuracy
