@@ -64,6 +64,12 @@ const (
 	// identity message with every segment PAM-FR defines is a few
 	// kilobytes.
 	MaxHL7MessageBytes = 1 << 20
+	// MaxDICOMInstanceBytes bounds one instance received by C-STORE. It is
+	// written to a temporary file as it arrives, never held in memory, so
+	// the bound is the temporary folder's, not the heap's: a multi-frame
+	// image with dose in its header may be large, and the associations
+	// served at once (32) times this bound is the most the folder holds.
+	MaxDICOMInstanceBytes = 2 << 30
 )
 
 // Limit describes one bound for the table of limits.
@@ -92,4 +98,5 @@ var Limits = []Limit{
 	{"file", MaxDicomBytes, "bytes", "SubmitDicom, SubmitDicomStream, STOW-RS"},
 	{"row (CSV)", MaxCSVLineBytes, "bytes", "identity CSV: a line, or a row whose quoted fields span lines"},
 	{"message (HL7)", MaxHL7MessageBytes, "bytes", "HL7 v2 over MLLP: one message"},
+	{"instance (C-STORE)", MaxDICOMInstanceBytes, "bytes", "DICOM C-STORE: one instance (in a temporary file, not in memory)"},
 }

@@ -40,6 +40,7 @@ const ImplementationVersion = "VIGIE_DIMSE_1"
 const (
 	DefaultMaxPDU          = 256 << 10
 	DefaultMaxAssociations = 32
+	DefaultMaxInstance     = 2 << 30
 	DefaultARTIM           = 30 * time.Second
 	DefaultIdle            = 5 * time.Minute
 	// maxAssociateRQ bounds an A-ASSOCIATE-RQ: 128 presentation contexts
@@ -110,6 +111,11 @@ type Server struct {
 	MaxAssociations int
 	// TempDir holds instances while they are received ("": os.TempDir).
 	TempDir string
+	// MaxInstance bounds one instance's data set (0: DefaultMaxInstance).
+	// The bytes past it are read and dropped, and the instance is answered
+	// A700 (refused: out of resources) with the bound in its Error
+	// Comment, so that no sender fills the temporary folder.
+	MaxInstance int64
 	// ARTIM bounds the wait for the A-ASSOCIATE-RQ and for the peer's
 	// close after a rejection, release or abort; Idle the silence of an
 	// established association before it is aborted.
@@ -131,6 +137,13 @@ type Server struct {
 
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("dimse: server closed")
+
+func (s *Server) maxInstance() int64 {
+	if s.MaxInstance <= 0 {
+		return DefaultMaxInstance
+	}
+	return s.MaxInstance
+}
 
 func (s *Server) maxPDU() uint32 {
 	if s.MaxPDU == 0 {
@@ -513,12 +526,16 @@ func (a *assoc) pdata(p *PData) error {
 		if v.Context != a.cmdPC {
 			return errors.New("data set fragment on another presentation context than its command")
 		}
+		a.dataSize += int64(len(v.Data))
+		if a.dataSize > a.s.maxInstance() && a.dataErr == nil {
+			a.dataErr = errTooLarge
+			a.truncateData()
+		}
 		if a.data != nil && a.dataErr == nil {
 			if _, err := a.dataW.Write(v.Data); err != nil {
 				a.dataErr = err
 			}
 		}
-		a.dataSize += int64(len(v.Data))
 		if v.Last {
 			if err := a.complete(pc); err != nil {
 				return err
@@ -575,6 +592,19 @@ func (a *assoc) openData(c *Command, pc acceptPC) error {
 	return err
 }
 
+// errTooLarge marks a data set over Server.MaxInstance: its remaining
+// fragments are read and dropped.
+var errTooLarge = errors.New("instance over the size bound")
+
+// truncateData gives back the disk a data set over the bound took so far;
+// the file stays open (and empty) until the message completes.
+func (a *assoc) truncateData() {
+	if a.data != nil {
+		a.dataW.Reset(io.Discard)
+		_ = a.data.Truncate(0) // best effort: the file is removed at completion anyway
+	}
+}
+
 // discardData removes the file of a message in progress.
 func (a *assoc) discardData() {
 	if a.data != nil {
@@ -600,6 +630,10 @@ func (a *assoc) complete(pc acceptPC) error {
 		rsp.Status, rsp.ErrorComment = StatusSOPClassNotSupported, "SOP class differs from the presentation context's"
 	case c.AffectedSOPInstance == "":
 		rsp.Status, rsp.ErrorComment = StatusCannotUnderstand, "no Affected SOP Instance UID"
+	case a.dataErr == errTooLarge:
+		log.Warn("dicom C-STORE: instance over the size bound, refused", "association", a.peer.ID,
+			"sop_instance_uid", c.AffectedSOPInstance, "bytes", a.dataSize, "bound", a.s.maxInstance())
+		rsp.Status, rsp.ErrorComment = StatusOutOfResources, fmt.Sprintf("instance over %d bytes: not stored", a.s.maxInstance())
 	case a.flush() != nil:
 		err := a.dataErr
 		log.Error("dicom C-STORE: the instance could not be written to a temporary file", "association", a.peer.ID,

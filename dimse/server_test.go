@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,5 +303,59 @@ func TestServerLimitsAndTimers(t *testing.T) {
 	// The place is free again.
 	if out, err := exec.Command(echoscu, "-aet", "CT1", "-aec", "ANY", host, port).CombinedOutput(); err != nil {
 		t.Errorf("echoscu once the place is free: %v\n%s", err, out)
+	}
+}
+
+// TestServerRefusesInstanceOverBound: an instance over MaxInstance is read
+// to its end but not kept: Store never sees it, the temporary folder holds
+// nothing of it (its bytes are dropped as they arrive, not written), and
+// storescu gets A700 (out of resources) with the bound in the comment; the
+// association goes on serving the next instance.
+func TestServerRefusesInstanceOverBound(t *testing.T) {
+	storescu := tool(t, "storescu")
+	big := bigInstance(t, 4<<20)
+	small := filepath.Join(sharedtest.Path(t, "dicom"), "openrem", "DX-Im-Carestream_DR7500-1.dcm")
+	tmp := t.TempDir()
+	got := &received{files: map[string][]byte{}}
+	var largest atomic.Int64
+	s := &dimse.Server{TempDir: tmp, MaxInstance: 2 << 20, Accepts: func(string) bool { return true },
+		Store: func(ctx context.Context, p *dimse.Peer, req *dimse.StoreRequest) dimse.Status {
+			return got.store(ctx, p, req)
+		}}
+	// Watch the temporary folder while the big instance arrives.
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			es, _ := os.ReadDir(tmp)
+			for _, e := range es {
+				if fi, err := e.Info(); err == nil && fi.Size() > largest.Load() {
+					largest.Store(fi.Size())
+				}
+			}
+			runtime.Gosched()
+		}
+	}()
+	host, port := serve(t, s)
+	out, _ := exec.Command(storescu, "-v", "--no-halt", "-aet", "CT1", "-aec", "VIGIE", host, port, big, small).CombinedOutput()
+	close(stop)
+	<-watched
+	if !strings.Contains(string(out), "Refused: OutOfResources") {
+		t.Errorf("storescu of an instance over the bound: want status A700\n%s", out)
+	}
+	if len(got.files) != 1 {
+		t.Errorf("Store saw %d instances, want 1 (the small one after the refused one)\n%s", len(got.files), out)
+	}
+	if l := largest.Load(); l > 3<<20 {
+		t.Errorf("a temporary file reached %d bytes with a bound of %d", l, 2<<20)
+	}
+	if es, _ := os.ReadDir(tmp); len(es) != 0 {
+		t.Errorf("%d temporary files left", len(es))
 	}
 }

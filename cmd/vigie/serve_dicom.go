@@ -9,6 +9,8 @@ import (
 	"net"
 	"time"
 
+	"vigie"
+
 	"vigie/audit"
 	"vigie/dimse"
 	"vigie/rpc"
@@ -51,7 +53,8 @@ func startDICOM(c dicomConfig, tlsCert, tlsKey string, ing *rpc.Ingester, reg *s
 		return nil, usageErr("--ae-title %q: an AE title has 1 to 16 characters", c.AETitle)
 	}
 	d := &rpc.DIMSE{Ingester: ing, Sites: reg, Trail: trail, Log: log}
-	srv := &dimse.Server{AETitle: c.AETitle, Admit: d.Admit, Accepts: d.Accepts, Store: d.Store, TempDir: c.TempDir, Log: log}
+	srv := &dimse.Server{AETitle: c.AETitle, Admit: d.Admit, Accepts: d.Accepts, Store: d.Store, TempDir: c.TempDir,
+		MaxInstance: vigie.MaxDICOMInstanceBytes, Log: log}
 	if c.TLS {
 		if tlsCert == "" {
 			return nil, usageErr("--dicom-tls needs --tls-cert and --tls-key")
