@@ -35,11 +35,10 @@ import (
 // the site acts as an ingestion feed of its own assigning authority, as an
 // API key of role ingest would. An unknown sender is rejected (AR).
 //
-// Exactly once: for every message that gets an acknowledgement other than
-// an internal error, the store keeps that acknowledgement and a digest of
-// the message (never the message: its traits are the patient index's, kept
-// and purged there) under its sender and control id (MSH-10): a
-// retransmission gets the same acknowledgement and changes nothing. The change is committed, the message
+// Exactly once: every message that gets an acknowledgement other than an
+// internal error is kept in the store, verbatim, with that acknowledgement,
+// under its sender and control id (MSH-10): a retransmission gets the same
+// acknowledgement and changes nothing. The change is committed, the message
 // kept and the audit entry synced before the acknowledgement is returned,
 // so that an acknowledged message is never lost. Every change a message
 // makes is idempotent (a record resolved again with the same traits writes
@@ -63,11 +62,10 @@ type Feed struct {
 	locks [64]sync.Mutex
 }
 
-// entry is a journal entry: when a message came and what it got. The
-// message itself is not kept (entries written by the first version held it
-// under "m", which is now ignored).
+// entry is a journal entry: a message as received and what it got.
 type entry struct {
 	Received time.Time `json:"t"`
+	Message  []byte    `json:"m"` // verbatim, as received
 	Ack      []byte    `json:"a"`
 	Code     string    `json:"c"` // AA or AE
 	// Fingerprint tells a retransmission from another message reusing
@@ -199,7 +197,7 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 	}
 	out := f.answer(m, code, ref, text, now())
 	err = store.Update(f.DB, func(txn *badger.Txn) error {
-		b, err := json.Marshal(entry{Received: now().UTC(), Ack: out.Ack, Code: code, Fingerprint: fingerprint(m)})
+		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code, Fingerprint: fingerprint(m)})
 		if err != nil {
 			return err
 		}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/internal/sharedtest"
@@ -276,43 +274,5 @@ func TestFeedExactlyOnceAndRefusals(t *testing.T) {
 		if ops[want] != 1 {
 			t.Errorf("audit: %d entries %q, want 1 (%v)", ops[want], want, ops)
 		}
-	}
-}
-
-// TestJournalKeepsNoTraits: the journal that makes a feed exactly-once
-// keeps the acknowledgement and a digest, never the message: a patient's
-// traits live in the index alone, where the retention purge finds them.
-func TestJournalKeepsNoTraits(t *testing.T) {
-	f := newFeed(t, "")
-	ctx := context.Background()
-	m := msg("J1", "A28", pid("700", "ETCHEVERRY", "MAITENA", "19840229", "F"))
-	if code, _, text := ackOf(t, f.Handle(ctx, m, "test").Ack); code != AA {
-		t.Fatalf("A28: %s (%s)", code, text)
-	}
-	n := 0
-	err := f.DB.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: journalPrefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			for _, trait := range []string{"ETCHEVERRY", "MAITENA", "19840229"} {
-				if bytes.Contains(v, []byte(trait)) {
-					t.Errorf("the journal entry %q holds %s", it.Item().Key(), trait)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil || n != 1 {
-		t.Fatalf("journal: %d entries, %v", n, err)
-	}
-	// A retransmission still gets the same acknowledgement.
-	again := f.Handle(ctx, m, "test")
-	if !again.Replayed {
-		t.Fatalf("the retransmission was not recognised: %+v", again)
 	}
 }
