@@ -299,9 +299,15 @@ func TestServeDemoRPCAndShutdown(t *testing.T) {
 	}
 	id, err := ix.IdentityOf(ctx, authority, "SERVE-TEST-1")
 	ix.Close()
+	// Every key the demo, the calls and the trail wrote is under a
+	// prefix registered in store.Prefixes.
+	stray, serr := store.Unregistered(db, 10)
 	db.Close()
 	if err != nil || id.String() != res.Msg.GetIdentityId() {
 		t.Fatalf("acknowledged record after restart: %v %v", id, err)
+	}
+	if serr != nil || len(stray) > 0 {
+		t.Errorf("keys under no registered prefix (store/keys.go): %v %v", stray, serr)
 	}
 
 	// --demo again: the store is not empty, nothing is loaded.
