@@ -30,9 +30,9 @@ import (
 // The postings are not written in the transaction of their entry: a
 // search's entry names some thirty patients, and writing their keys in the
 // call's commit made it wait for thirty insertions. They gather in memory
-// and a background writer writes them in batches (a Badger WriteBatch),
-// with a/ixdone last, while the next batch gathers; queries read memory
-// and the store. After a crash, the entries past a/ixdone are indexed
+// and a background writer writes them in batches (a Badger WriteBatch,
+// every writeAt postings or writeEvery), with a/ixdone last, while the
+// next batch gathers; queries read memory and the store. After a crash, the entries past a/ixdone are indexed
 // again at Open.
 type index struct {
 	db *badger.DB
@@ -166,12 +166,23 @@ func (ix *index) add(es []*pending) {
 		ix.ps = appendPostings(ix.ps, &p.e)
 		ix.to = p.e.Seq
 	}
+	full := len(ix.ps) >= writeAt
 	ix.mu.Unlock()
-	select {
-	case ix.kick <- struct{}{}:
-	default:
+	if full {
+		select {
+		case ix.kick <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// The writer writes once writeAt postings have gathered (some 200
+// searches), or every writeEvery whatever has: a batch costs a Badger
+// transaction or more, which a few postings would not amortise.
+const (
+	writeAt    = 4096
+	writeEvery = time.Second
+)
 
 // addEntry indexes an entry read back from the store at Open, writing the
 // postings in batches of maxWrite as they gather (the writer is not
@@ -192,12 +203,21 @@ func (ix *index) addEntry(e *Entry) {
 // loop writes the postings gathered, until quit.
 func (ix *index) loop() {
 	defer close(ix.stop)
+	tick := time.NewTicker(writeEvery)
+	defer tick.Stop()
 	var retry <-chan time.Time // set after a failure
 	for {
 		select {
 		case <-ix.quit:
 			return
 		case <-ix.kick:
+			if retry != nil {
+				continue // after a failure, wait for the retry
+			}
+		case <-tick.C:
+			if retry != nil {
+				continue
+			}
 		case <-retry:
 		}
 		retry = nil
