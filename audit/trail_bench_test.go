@@ -99,3 +99,42 @@ func BenchmarkByIdentity(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIndexWrite measures the index's writer: 32,768 postings shaped
+// like searches' (a thousand entries' worth) written as one batch of
+// store keys into a store on disk tuned as the server's, the store
+// growing from one batch to the next. The figure to compare with the run
+// files' BenchmarkWriteRun and BenchmarkMergeRuns (commit dddb6ed).
+func BenchmarkIndexWrite(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ix, _, err := openIndex(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 1 << 15
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		var ps []posting
+		for len(ps) < n {
+			seq++
+			e := searchEntry(rng)
+			e.Seq = seq
+			ps = appendPostings(ps, &e)
+		}
+		ix.mu.Lock()
+		ix.ps, ix.to = ps, seq
+		ix.mu.Unlock()
+		b.StartTimer()
+		if err := ix.flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/posting")
+}
