@@ -277,7 +277,7 @@ func (ix *index) writeSome() error {
 	if unchanged {
 		return nil
 	}
-	wb, err := store.NewWriteBatch(ix.db, store.WriteTrail)
+	wb, err := store.NewBatch(ix.db, store.WriteTrail)
 	if err != nil {
 		return fmt.Errorf("audit: write the index: %w", err)
 	}

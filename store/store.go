@@ -27,7 +27,7 @@
 //	     (s/layout) and identity (s/id, see ID)
 //
 // Every write goes through the helpers of txn.go (Update, UpdateTrail,
-// UpdateRetry, NewWriteTxn, NewWriteBatch), which refuse it when the
+// UpdateRetry, NewWriteTxn, NewBatch), which refuse it when the
 // store's filesystem is under its reserve of free space (see DiskGuard):
 // Badger's files are mapped in memory, and a full filesystem would kill
 // the process instead of failing a write. Retry is the one loop that runs

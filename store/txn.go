@@ -10,7 +10,7 @@ import (
 // Transactions.
 //
 // Every write goes through this file: Update, UpdateTrail, Retry,
-// NewWriteTxn and NewWriteBatch ask the store's disk guard first (see
+// NewWriteTxn and NewBatch ask the store's disk guard first (see
 // DiskGuard), and Retry is the one loop that runs a transaction again
 // when its commit conflicts with a concurrent one.
 
@@ -85,11 +85,11 @@ func NewWriteTxn(db *badger.DB) (*badger.Txn, error) {
 	return db.NewTransaction(true), nil
 }
 
-// NewWriteBatch returns a Badger write batch of db once db's guard allows
+// NewBatch returns a Badger write batch of db once db's guard allows
 // a write of class: for derived keys written in bulk, outside any caller's
 // transaction (Badger splits the batch into transactions as they fill and
 // commits them in order; Flush waits for them). Cancel it when done.
-func NewWriteBatch(db *badger.DB, class WriteClass) (*badger.WriteBatch, error) {
+func NewBatch(db *badger.DB, class WriteClass) (*badger.WriteBatch, error) {
 	if err := Guard(db).Allow(class); err != nil {
 		return nil, err
 	}
