@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -32,8 +33,8 @@ import (
 // call's commit made it wait for thirty insertions. They gather in memory
 // and a background writer writes them in batches (a Badger WriteBatch,
 // every writeAt postings or writeEvery), with a/ixdone last, while the
-// next batch gathers; queries read memory and the store. After a crash, the entries past a/ixdone are indexed
-// again at Open.
+// next batch gathers; queries read memory and the store. After a crash,
+// the entries past a/ixdone are indexed again at Open.
 type index struct {
 	db *badger.DB
 
@@ -49,6 +50,7 @@ type index struct {
 	fails int        // failures so far
 
 	closeOnce sync.Once
+	started   atomic.Bool // the writer runs (start)
 
 	// report, when set, is told of each failure (see Log.SetIndexErrors).
 	report func(error)
@@ -157,7 +159,10 @@ func doneIn(txn *badger.Txn) (uint64, bool, error) {
 }
 
 // start starts the background writer.
-func (ix *index) start() { go ix.loop() }
+func (ix *index) start() {
+	ix.started.Store(true)
+	go ix.loop()
+}
 
 // add indexes the entries of a committed group, in sequence order.
 func (ix *index) add(es []*pending) {
@@ -374,7 +379,9 @@ func (ix *index) flush() error {
 func (ix *index) close() {
 	ix.closeOnce.Do(func() {
 		close(ix.quit)
-		<-ix.stop
+		if ix.started.Load() {
+			<-ix.stop
+		}
 	})
 }
 
