@@ -282,26 +282,49 @@ func (ix *index) writeSome() error {
 	if unchanged {
 		return nil
 	}
-	wb, err := store.NewBatch(ix.db, store.WriteTrail)
-	if err != nil {
-		return fmt.Errorf("audit: write the index: %w", err)
-	}
-	defer wb.Cancel()
-	for _, p := range batch {
-		if err := wb.Set(postingKey(p), nil); err != nil {
-			return fmt.Errorf("audit: write the index: %w", err)
+	for len(batch) > commitAt {
+		if err := ix.commit(batch[:commitAt], nil); err != nil {
+			return err
 		}
+		batch = batch[commitAt:]
 	}
-	if err := wb.Set([]byte(indexDoneKey), binary.BigEndian.AppendUint64(nil, done)); err != nil {
-		return fmt.Errorf("audit: write the index: %w", err)
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("audit: write the index: %w", err)
+	if err := ix.commit(batch, binary.BigEndian.AppendUint64(nil, done)); err != nil {
+		return err
 	}
 	ix.mu.Lock()
 	ix.ps = append([]posting(nil), ix.ps[n:]...)
 	ix.done, ix.err = done, nil
 	ix.mu.Unlock()
+	return nil
+}
+
+// commitAt bounds the postings of one commit. Badger inserts a commit's
+// keys into its memtable on its one writing goroutine, a couple of
+// microseconds a key: the trail's entries, committed meanwhile, wait
+// behind at most a millisecond or two of postings.
+const commitAt = 512
+
+// commit writes ps, then a/ixdone = done when done is not nil, and waits
+// for them.
+func (ix *index) commit(ps []posting, done []byte) error {
+	wb, err := store.NewBatch(ix.db, store.WriteTrail)
+	if err != nil {
+		return fmt.Errorf("audit: write the index: %w", err)
+	}
+	defer wb.Cancel()
+	for _, p := range ps {
+		if err := wb.Set(postingKey(p), nil); err != nil {
+			return fmt.Errorf("audit: write the index: %w", err)
+		}
+	}
+	if done != nil {
+		if err := wb.Set([]byte(indexDoneKey), done); err != nil {
+			return fmt.Errorf("audit: write the index: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("audit: write the index: %w", err)
+	}
 	return nil
 }
 
