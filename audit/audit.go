@@ -18,9 +18,9 @@
 // visible gap.
 //
 // The index that finds the entries of an identity, a source record or a
-// principal is derived from the entries and kept outside the store, in
-// sorted run files (the directory audit-index of the store's; in memory for
-// a store kept in memory): see index. Verify checks it against the chain.
+// principal is derived from the entries and kept in the store too, as
+// ordered keys under a/ix/ written in batches beside the entries: see
+// index. Verify checks it against the chain.
 package audit
 
 import (
@@ -173,17 +173,14 @@ func (e *Entry) cost() int {
 }
 
 // Open returns the audit trail kept in db, reading its current head and
-// opening its index, which it brings up to date with the entries written
-// since the index's last run. A trail whose last entry is unreadable still
-// opens, for reading and Verify, but refuses appends. Close stops the
-// index's writer.
+// bringing its index up to date with the entries written since its
+// postings were last written: all of them the first time, in a store
+// written by a version that kept the index elsewhere (whose files are then
+// removed). A trail whose last entry is unreadable still opens, for
+// reading and Verify, but refuses appends. Close stops the index's
+// writer.
 func Open(db *badger.DB) (*Log, error) {
-	return open(db, defaultFlushAt, defaultFanout)
-}
-
-func open(db *badger.DB, flushAt, fanout int) (*Log, error) {
 	l := &Log{db: db, now: time.Now, head: genesis}
-	var last uint64 // the last entry's sequence, read from its key
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
 		defer it.Close()
@@ -191,7 +188,6 @@ func open(db *badger.DB, flushAt, fanout int) (*Log, error) {
 		if !it.Valid() {
 			return nil
 		}
-		last, _ = parseLogKey(it.Item().Key())
 		var e Entry
 		if err := it.Item().Value(func(v []byte) error { return decode(v, &e) }); err != nil {
 			// Reading and verifying stay possible; appending does not.
@@ -207,31 +203,23 @@ func open(db *badger.DB, flushAt, fanout int) (*Log, error) {
 	if err := dropLegacyIndex(db); err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
-	var fs runFS
-	if o := db.Opts(); o.InMemory {
-		fs = newMemFS()
-	} else {
-		dir := filepath.Join(o.Dir, indexDir)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("audit: open index: %w", err)
-		}
-		fs = dirFS(dir)
-	}
-	ix, indexed, err := openIndex(fs, last, flushAt, fanout)
+	ix, _, err := openIndex(db)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open index: %w", err)
 	}
 	l.idx = ix
-	if err := l.indexFrom(indexed + 1); err != nil {
-		ix.close()
+	if err := l.indexFrom(ix.done + 1); err != nil {
 		return nil, fmt.Errorf("audit: open index: %w", err)
 	}
-	ix.paced.Store(true)
+	if err := ix.flush(); err != nil {
+		// The postings stay in memory; the writer tries again.
+		ix.fail(err)
+	} else if err := dropRunFiles(db); err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	ix.start()
 	return l, nil
 }
-
-// indexDir is the index's directory within the store's.
-const indexDir = "audit-index"
 
 // indexFrom indexes the stored entries from seq on. An unreadable entry is
 // left out: Verify reports it.
@@ -253,9 +241,52 @@ func (l *Log) indexFrom(seq uint64) error {
 	})
 }
 
+// Reindex rebuilds the index from the entries: the repair of an index
+// that Verify finds damaged. Nothing may append meanwhile (the service
+// stopped): the trail is used only to read it.
+func (l *Log) Reindex() error {
+	l.idx.close()
+	if err := store.Guard(l.db).Allow(store.WriteTrail); err != nil {
+		return fmt.Errorf("audit: reindex: %w", err)
+	}
+	if err := l.db.DropPrefix([]byte(indexPrefix), []byte(indexDoneKey)); err != nil {
+		return fmt.Errorf("audit: reindex: %w", err)
+	}
+	ix, _, err := openIndex(l.db)
+	if err != nil {
+		return fmt.Errorf("audit: reindex: %w", err)
+	}
+	ix.report = l.idx.report
+	l.idx = ix
+	if err := l.indexFrom(1); err != nil {
+		return fmt.Errorf("audit: reindex: %w", err)
+	}
+	err = ix.flush()
+	ix.start()
+	if err != nil {
+		return fmt.Errorf("audit: reindex: %w", err)
+	}
+	return nil
+}
+
+// runDir is the directory, within the store's, where earlier versions
+// kept the index in run files of their own.
+const runDir = "audit-index"
+
+// dropRunFiles removes the index's run files of an earlier version, once
+// the index they held is in the store.
+func dropRunFiles(db *badger.DB) error {
+	if o := db.Opts(); !o.InMemory {
+		if err := os.RemoveAll(filepath.Join(o.Dir, runDir)); err != nil {
+			return fmt.Errorf("remove the index files of an earlier version: %w", err)
+		}
+	}
+	return nil
+}
+
 // dropLegacyIndex removes the index keys that earlier versions kept in the
 // store (a/idn/, a/src/ and a/usr/): the index is now rebuilt from the
-// entries into its own files.
+// entries under a/ix/.
 func dropLegacyIndex(db *badger.DB) error {
 	var found bool
 	err := db.View(func(txn *badger.Txn) error {
@@ -289,27 +320,29 @@ var legacyIndexPrefixes = []string{"a/idn/", "a/src/", "a/usr/"}
 
 // IndexStats describes the index of the trail's subjects.
 type IndexStats struct {
-	Runs     int   // run files
-	Buffered int   // postings in memory, not yet written in a run
-	Err      error // the last failure to write or merge runs; nil once a run is written
+	Buffered int   // postings in memory, not yet written in the store
+	Err      error // the last failure to write postings; nil once some are written
 }
 
-// IndexStats returns the state of the index: while its runs cannot be
-// written (a full or failing disk), its postings stay in memory and
-// Buffered grows.
+// IndexStats returns the state of the index: while its postings cannot be
+// written (a full or failing disk), they stay in memory and Buffered
+// grows.
 func (l *Log) IndexStats() IndexStats {
-	runs, buffered, err := l.idx.stats()
-	return IndexStats{Runs: runs, Buffered: buffered, Err: err}
+	buffered, err := l.idx.stats()
+	return IndexStats{Buffered: buffered, Err: err}
 }
 
 // SetIndexErrors gives the trail a function told of each failure to write
-// or merge the index's runs (each is tried again a second later). The
-// caller sets it before the first Append.
+// the index's postings (each is tried again a second later). The caller
+// sets it before the first Append.
 func (l *Log) SetIndexErrors(report func(error)) { l.idx.report = report }
 
-// Close stops the index's writer and closes its files. Postings not yet
-// written are indexed again from the store at the next Open.
-func (l *Log) Close() error { return l.idx.close() }
+// Close stops the index's writer. Postings not yet written are indexed
+// again from the store at the next Open.
+func (l *Log) Close() error {
+	l.idx.close()
+	return nil
+}
 
 // Head returns the sequence and hash of the last entry (0 and 32 zero bytes
 // for an empty trail). Recording it outside the store lets a later check
@@ -658,33 +691,26 @@ func (l *Log) ByUser(name string, limit int) ([]Entry, error) {
 // entry that does not match (a posting of a damaged index) is skipped: the
 // entry itself, which the chain protects, is the truth.
 func (l *Log) byIndex(what, subject string, limit int, match func(*Entry) bool) ([]Entry, error) {
-	seqs, err := l.idx.find(subject)
-	if err != nil {
-		return nil, fmt.Errorf("audit: query %s: %w", what, err)
-	}
 	var out []Entry
-	err = l.db.View(func(txn *badger.Txn) error {
-		for _, seq := range seqs {
+	err := l.db.View(func(txn *badger.Txn) error {
+		return l.idx.find(subject, func(seq uint64) (bool, error) {
 			item, err := txn.Get(logKey(seq))
 			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
+				return true, nil
 			}
 			if err != nil {
-				return err
+				return false, err
 			}
 			var e Entry
 			if err := item.Value(func(v []byte) error { return decode(v, &e) }); err != nil {
-				return fmt.Errorf("entry %d: %w", seq, err)
+				return false, fmt.Errorf("entry %d: %w", seq, err)
 			}
 			if e.Seq != seq || !match(&e) {
-				continue
+				return true, nil
 			}
 			out = append(out, e)
-			if limit > 0 && len(out) >= limit {
-				return nil
-			}
-		}
-		return nil
+			return limit <= 0 || len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit: query %s: %w", what, err)
@@ -711,22 +737,19 @@ func (b *Break) Error() string { return fmt.Sprintf("audit entry %d: %s", b.Seq,
 // Verify walks the whole chain in order and reports the first entry that
 // is missing, undecodable, out of sequence, not linked to its predecessor,
 // or whose hash does not match its content. When the chain holds, it
-// checks the index's runs against it: a run that lacks a posting would
-// hide an entry from ByIdentity, ByRecord or ByUser, and is reported at
-// the first entry it covers. The error is for a failure to read the store,
-// not for a broken chain.
+// checks the index against it, in the same snapshot: a missing posting
+// would hide an entry from ByIdentity, ByRecord or ByUser, and is
+// reported at the first entry of the span of entries it belongs to. The
+// error is for a failure to read the store, not for a broken chain.
 func (l *Log) Verify() (Report, error) {
-	// The runs are taken before the store's snapshot: they cover only
-	// entries committed before it.
-	runs, _ := l.idx.snapshot()
-	defer func() {
-		for _, rn := range runs {
-			rn.release()
-		}
-	}()
-	want := make([]digest, len(runs))
 	rep := Report{Head: genesis}
 	err := l.db.View(func(txn *badger.Txn) error {
+		done, _, err := doneIn(txn)
+		if err != nil {
+			rep.Broken = &Break{1, "index: " + err.Error() + indexRepair}
+			return nil
+		}
+		var want digests
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		seq := uint64(1)
@@ -753,40 +776,19 @@ func (l *Log) Verify() (Report, error) {
 			if rep.Broken != nil {
 				return nil
 			}
-			if i := covering(runs, seq); i >= 0 {
+			if seq <= done {
 				for _, p := range appendPostings(nil, &e) {
-					want[i].add(p)
+					want.add(p)
 				}
 			}
 			rep.Entries, rep.Head = seq, e.Hash
 			seq++
 		}
+		rep.Broken = verifyIndex(txn, want, done, rep.Entries)
 		return nil
 	})
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: verify: %w", err)
 	}
-	if rep.Broken != nil {
-		return rep, nil
-	}
-	for i, rn := range runs {
-		if rn.to > rep.Entries {
-			rep.Broken = &Break{rep.Entries + 1, fmt.Sprintf("missing: the index run %s covers entries up to %d", rn.name, rn.to)}
-			return rep, nil
-		}
-		var got digest
-		if err := rn.each(func(p posting) error { got.add(p); return nil }); err != nil {
-			rep.Broken = &Break{rn.from, "index: " + err.Error() + indexRepair}
-			return rep, nil
-		}
-		if got != want[i] {
-			rep.Broken = &Break{rn.from, fmt.Sprintf("index run %s holds %d postings, and the entries it covers make %d, or others%s",
-				rn.name, got.count, want[i].count, indexRepair)}
-			return rep, nil
-		}
-	}
 	return rep, nil
 }
-
-// indexRepair says how to rebuild a damaged index.
-const indexRepair = " (the index is rebuilt from the entries when its directory " + indexDir + " is removed with the service stopped)"

@@ -19,21 +19,15 @@ import (
 	"vigie/store"
 )
 
+// openMem opens a trail in a store in memory.
 func openMem(t testing.TB) (*badger.DB, *Log) {
-	t.Helper()
-	return openMemIndex(t, defaultFlushAt, defaultFanout)
-}
-
-// openMemIndex opens a trail in memory whose index writes a run every
-// flushAt postings and merges fanout runs.
-func openMemIndex(t testing.TB, flushAt, fanout int) (*badger.DB, *Log) {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	l, err := open(db, flushAt, fanout)
+	l, err := Open(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +38,13 @@ func openMemIndex(t testing.TB, flushAt, fanout int) (*badger.DB, *Log) {
 // fill appends n entries: principal u<i%3>, identity I<i%4>, record r<i%5>.
 func fill(t testing.TB, l *Log, n int) {
 	t.Helper()
-	for i := range n {
+	fillRange(t, l, 0, n)
+}
+
+// fillRange appends the entries from..to-1 of fill's sequence.
+func fillRange(t testing.TB, l *Log, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
 		_, err := l.Append(Entry{
 			Principal: fmt.Sprintf("u%d", i%3), Role: "clinician", Authorities: []string{"1.2.3"},
 			Operation:  "/vigie.v1.IdentityService/GetIdentity",
@@ -67,23 +67,21 @@ func seqs(es []Entry) []uint64 {
 }
 
 func TestAppendAndQuery(t *testing.T) {
-	for _, ix := range []struct {
-		name            string
-		flushAt, fanout int
-	}{
-		{"postings in memory", defaultFlushAt, defaultFanout},
-		// 3 postings an entry: a run every 2 entries, merged 2 by 2, so
-		// that the entries are spread over runs of several levels, a run
-		// being written, and memory.
-		{"postings in runs", 5, 2},
-	} {
-		t.Run(ix.name, func(t *testing.T) { testAppendAndQuery(t, ix.flushAt, ix.fanout) })
+	for _, written := range []int{0, 5, 12} {
+		t.Run(fmt.Sprintf("%d entries' postings written", written), func(t *testing.T) { testAppendAndQuery(t, written) })
 	}
 }
 
-func testAppendAndQuery(t *testing.T, flushAt, fanout int) {
-	_, l := openMemIndex(t, flushAt, fanout)
-	fill(t, l, 12)
+// testAppendAndQuery queries 12 entries, the postings of the first written
+// ones in the store and those of the others in memory.
+func testAppendAndQuery(t *testing.T, written int) {
+	_, l := openMem(t)
+	l.idx.close() // no writer: the test writes
+	fill(t, l, written)
+	if err := l.idx.flush(); err != nil {
+		t.Fatal(err)
+	}
+	fillRange(t, l, written, 12)
 	tests := []struct {
 		name  string
 		query func() ([]Entry, error)
@@ -314,7 +312,7 @@ func TestIndexPlantedPostingIgnored(t *testing.T) {
 	_, l := openMem(t)
 	fill(t, l, 3)
 	l.idx.mu.Lock()
-	l.idx.live.ps = append(l.idx.live.ps, posting{identitySubject("I0"), 2})
+	l.idx.ps = append(l.idx.ps, posting{identitySubject("I0"), 2})
 	l.idx.mu.Unlock()
 	got, err := l.ByIdentity("I0", 0)
 	if err != nil {
@@ -332,7 +330,7 @@ func TestReopenContinuesChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := open(db, 4, 2)
+		l, err := Open(db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -811,6 +809,10 @@ func TestVerifyAnchors(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { l.Close() })
+				// The attacker rebuilds the index too.
+				if err := l.Reindex(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if rep, err := l.Verify(); err != nil || rep.Broken != nil {
 				t.Fatalf("Verify = %+v, %v: the attacker's chain should hold", rep, err)

@@ -1,242 +1,241 @@
 package audit
 
 import (
-	"cmp"
-	"container/heap"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie/store"
 )
 
 // index finds the entries of a subject (an identity, a source record, a
 // principal). It is derived from the entries, like the search index from
-// the patient index: the chain in the store is the truth, and the index can
-// always be rebuilt from it.
+// the patient index: the chain is the truth, and the index can always be
+// rebuilt from it (Reindex).
 //
-// It was first kept as one store key per posting, written with the entry.
-// A search's entry names some thirty patients, and at thousands of searches
-// a second those keys made most of the store's writes and compactions,
-// which stalled every call for seconds. The postings are now gathered in
-// memory and written, sorted, into immutable run files beside the store
-// (see run); runs of one level are merged, fanout at a time, into one of
-// the next, so that a query reads a few runs. Runs cover contiguous ranges
-// of sequences from 1: after a crash, the entries past the last run are
-// indexed again from the store.
+// A posting (a subject named by an entry) is one store key with no value,
+// a/ix/<subject><seq>: the subject's kind and length-prefixed name, then
+// the sequence as 8 big-endian bytes, so that the postings of a subject
+// are adjacent and in sequence order, and a query is a reverse prefix
+// scan that stops at its limit. a/ixdone holds the last sequence whose
+// postings are all written.
+//
+// The postings are not written in the transaction of their entry: a
+// search's entry names some thirty patients, and writing their keys in the
+// call's commit made it wait for thirty insertions. They gather in memory
+// and a background writer writes them in batches (a Badger WriteBatch,
+// every writeAt postings or writeEvery), with a/ixdone last, while the
+// next batch gathers; queries read memory and the store. After a crash,
+// the entries past a/ixdone are indexed again at Open.
 type index struct {
-	fs      runFS
-	flushAt int // postings gathered before a run is written
-	fanout  int // runs of one level merged into one of the next
-	// paced makes the writer sleep twice as long as it works (see pacer):
-	// off while Open rebuilds the index, on while the trail serves.
-	paced atomic.Bool
+	db *badger.DB
 
-	mu     sync.RWMutex // guards everything below
-	runs   []*run       // tiling 1..indexed, in order
-	frozen []*buffer    // full buffers being written, oldest first
-	live   *buffer
-	err    error // the last failure to write or merge runs
-	fails  int   // failures so far
+	// wmu is held by the one writing postings (Open, the writer, a
+	// test's flush), so that each batch starts where the last ended.
+	wmu sync.Mutex
+
+	mu    sync.Mutex // guards everything below
+	ps    []posting  // postings of entries past done, in sequence order
+	to    uint64     // last entry whose postings are in ps or written
+	done  uint64     // last entry whose postings are written (a/ixdone)
+	err   error      // the last failure to write postings
+	fails int        // failures so far
 
 	closeOnce sync.Once
-	closeErr  error
+	started   atomic.Bool // the writer runs (start)
 
 	// report, when set, is told of each failure (see Log.SetIndexErrors).
 	report func(error)
 
 	kick chan struct{}
 	quit chan struct{}
-	done chan struct{}
+	stop chan struct{} // closed when the writer has stopped
 }
 
-// buffer holds the postings of the entries from..to, in the order added.
-type buffer struct {
-	from, to uint64
-	ps       []posting
-}
-
-// A level-0 run every 32,768 postings (a thousand searches or so) keeps
-// each sort short: sorting 262,144 takes 50 ms of a core in one piece.
-// Eight runs merge into one of the next level, so that a billion postings
-// make six levels.
+// Keys of the index (registered in package store).
 const (
-	defaultFlushAt = 1 << 15
-	defaultFanout  = 8
+	indexPrefix  = "a/ix/"
+	indexDoneKey = "a/ixdone"
 )
 
-// pacer spreads the writer's work: after each step it sleeps pace times
-// as long as the step took, so that the index's writes and merges (a
-// merge of the upper levels rewrites millions of postings) take at most a
-// third of a core at any moment rather than a whole one in bursts.
-type pacer struct {
-	on   bool
-	quit <-chan struct{}
-	mark time.Time
-	n    int
+// maxWrite bounds the postings of one batch: a rebuild writes in steps,
+// each recording how far it went.
+const maxWrite = 1 << 18
+
+// A posting says that the entry seq concerns a subject: an identity, a
+// source record or a principal (see subjectKey).
+type posting struct {
+	subject string
+	seq     uint64
 }
 
-// errClosing stops a write or merge when the index is closed.
-var errClosing = errors.New("audit: index closing")
+// Subjects: a kind byte, then the name, length-prefixed so that no name is
+// the prefix of another's key ("I1" and "I10") and no authority and local
+// id can forge another record's.
+func identitySubject(id string) string { return "i" + lengthPrefixed(id) }
 
-const (
-	pace        = 2
-	postingStep = 8192 // postings between two pauses
-)
+func userSubject(name string) string { return "u" + lengthPrefixed(name) }
 
-func (ix *index) newPacer() *pacer {
-	return &pacer{on: ix.paced.Load(), quit: ix.quit, mark: time.Now()}
+func recordSubject(r Record) string {
+	return "r" + lengthPrefixed(r.Authority) + lengthPrefixed(r.LocalID)
 }
 
-// pause sleeps for the work done since the last pause; it returns
-// errClosing if the index is closed meanwhile.
-func (p *pacer) pause() error {
-	if p.on {
-		t := time.NewTimer(pace * time.Since(p.mark))
-		select {
-		case <-p.quit:
-			t.Stop()
-			return errClosing
-		case <-t.C:
-		}
+func lengthPrefixed(s string) string {
+	return string(binary.AppendUvarint(nil, uint64(len(s)))) + s
+}
+
+// postingKey is the store key of a posting.
+func postingKey(p posting) []byte {
+	k := make([]byte, 0, len(indexPrefix)+len(p.subject)+8)
+	k = append(k, indexPrefix...)
+	k = append(k, p.subject...)
+	return binary.BigEndian.AppendUint64(k, p.seq)
+}
+
+// parsePostingKey is postingKey's inverse.
+func parsePostingKey(k []byte) (posting, bool) {
+	if !bytes.HasPrefix(k, []byte(indexPrefix)) || len(k) < len(indexPrefix)+1+8 {
+		return posting{}, false
 	}
-	p.mark = time.Now()
-	return nil
+	n := len(k) - 8
+	return posting{string(k[len(indexPrefix):n]), binary.BigEndian.Uint64(k[n:])}, true
 }
 
-// posting counts one posting, pausing every postingStep.
-func (p *pacer) posting() error {
-	if p.n++; p.n%postingStep == 0 {
-		return p.pause()
+// appendPostings appends the postings of an entry to ps: its principal,
+// identities and records.
+func appendPostings(ps []posting, e *Entry) []posting {
+	ps = append(ps, posting{userSubject(e.Principal), e.Seq})
+	for _, id := range e.Identities {
+		ps = append(ps, posting{identitySubject(id), e.Seq})
 	}
-	return nil
+	for _, r := range e.Records {
+		ps = append(ps, posting{recordSubject(r), e.Seq})
+	}
+	return ps
 }
 
-// openIndex opens the runs in fs and returns the index with the sequence it
-// covers: the caller adds the entries after it. Runs past head (entries
-// the store does not have, whose commit failed or was lost) are removed, as
-// are runs that a merge replaced, files left incomplete, and runs past a
-// gap.
-func openIndex(fs runFS, head uint64, flushAt, fanout int) (*index, uint64, error) {
-	ix := &index{fs: fs, flushAt: flushAt, fanout: fanout,
-		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
-	names, err := fs.list()
+// openIndex returns the index of db with the sequence up to which its
+// postings are written: the caller adds the entries after it.
+func openIndex(db *badger.DB) (*index, bool, error) {
+	ix := &index{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), stop: make(chan struct{})}
+	var found bool
+	err := db.View(func(txn *badger.Txn) error {
+		var err error
+		ix.done, found, err = doneIn(txn)
+		return err
+	})
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
-	var all []*run
-	for _, name := range names {
-		rn, err := openRun(fs, name)
-		if errors.Is(err, errDamaged) {
-			// A damaged run is rebuilt from the entries.
-			if err := fs.remove(name); err != nil {
-				return nil, 0, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		all = append(all, rn)
+	ix.to = ix.done
+	return ix, found, nil
+}
+
+// doneIn reads a/ixdone in txn, and whether it is there.
+func doneIn(txn *badger.Txn) (uint64, bool, error) {
+	item, err := txn.Get([]byte(indexDoneKey))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
 	}
-	// Keep the widest run starting where the last kept one ends.
-	slices.SortFunc(all, func(a, b *run) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(b.to, a.to)) })
-	next := uint64(1)
-	for _, rn := range all {
-		if rn.from == next && rn.to <= head {
-			ix.runs = append(ix.runs, rn)
-			next = rn.to + 1
-			continue
-		}
-		rn.retired.Store(true)
-		if err := rn.release(); err != nil {
-			return nil, 0, err
-		}
+	if err != nil {
+		return 0, false, err
 	}
-	ix.live = &buffer{from: next, to: next - 1}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("%s holds %d bytes, not 8", indexDoneKey, len(v))
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// start starts the background writer.
+func (ix *index) start() {
+	ix.started.Store(true)
 	go ix.loop()
-	return ix, next - 1, nil
 }
 
 // add indexes the entries of a committed group, in sequence order.
 func (ix *index) add(es []*pending) {
 	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	for _, p := range es {
-		ix.live.ps = appendPostings(ix.live.ps, &p.e)
-		ix.live.to = p.e.Seq
+		ix.ps = appendPostings(ix.ps, &p.e)
+		ix.to = p.e.Seq
 	}
-	ix.freezeLocked(false)
-}
-
-// addEntry indexes one entry read back from the store at open. It waits
-// while more than maxBacklog buffers wait for the writer, so that
-// rebuilding a large index does not hold it all in memory.
-func (ix *index) addEntry(e *Entry) {
-	ix.add([]*pending{{e: *e}})
-	for {
-		ix.mu.RLock()
-		backlog, fails := len(ix.frozen), ix.fails
-		ix.mu.RUnlock()
-		if backlog <= maxBacklog || fails > 0 {
-			return
+	full := len(ix.ps) >= writeAt
+	ix.mu.Unlock()
+	if full {
+		select {
+		case ix.kick <- struct{}{}:
+		default:
 		}
-		waitBriefly()
 	}
 }
 
-const maxBacklog = 2
+// The writer writes once writeAt postings have gathered (some 200
+// searches), or every writeEvery whatever has: a batch costs a Badger
+// transaction or more, which a few postings would not amortise.
+const (
+	writeAt    = 4096
+	writeEvery = time.Second
+)
 
-// freezeLocked hands the live buffer to the writer when it is full (or, if
-// force, holds anything).
-func (ix *index) freezeLocked(force bool) {
-	if len(ix.live.ps) < ix.flushAt && !(force && ix.live.to >= ix.live.from) {
-		return
-	}
-	ix.frozen = append(ix.frozen, ix.live)
-	ix.live = &buffer{from: ix.live.to + 1, to: ix.live.to}
-	select {
-	case ix.kick <- struct{}{}:
-	default:
+// addEntry indexes an entry read back from the store at Open, writing the
+// postings in batches of maxWrite as they gather (the writer is not
+// started yet). A failed write leaves them in memory for the writer.
+func (ix *index) addEntry(e *Entry) {
+	ix.mu.Lock()
+	ix.ps = appendPostings(ix.ps, e)
+	ix.to = e.Seq
+	n, fails := len(ix.ps), ix.fails
+	ix.mu.Unlock()
+	if n >= maxWrite && fails == 0 {
+		if err := ix.writeSome(); err != nil {
+			ix.fail(err)
+		}
 	}
 }
 
-// loop writes frozen buffers as runs and merges runs, until quit.
+// loop writes the postings gathered, until quit.
 func (ix *index) loop() {
-	defer close(ix.done)
+	defer close(ix.stop)
+	tick := time.NewTicker(writeEvery)
+	defer tick.Stop()
 	var retry <-chan time.Time // set after a failure
 	for {
 		select {
 		case <-ix.quit:
 			return
 		case <-ix.kick:
+			if retry != nil {
+				continue // after a failure, wait for the retry
+			}
+		case <-tick.C:
+			if retry != nil {
+				continue
+			}
 		case <-retry:
 		}
 		retry = nil
 		for {
-			ix.mu.RLock()
-			var b *buffer
-			if len(ix.frozen) > 0 {
-				b = ix.frozen[0]
-			}
-			ix.mu.RUnlock()
-			if b == nil {
+			ix.mu.Lock()
+			empty := len(ix.ps) == 0
+			ix.mu.Unlock()
+			if empty {
 				break
 			}
-			if err := ix.writeBuffer(b); errors.Is(err, errClosing) {
-				return
-			} else if err != nil {
+			if err := ix.writeSome(); err != nil {
 				ix.fail(err)
-				retry = time.After(retryAfter) // b stays frozen, and in queries
-				break
-			}
-			if err := ix.mergeTail(); errors.Is(err, errClosing) {
-				return
-			} else if err != nil {
-				ix.fail(err)
-				retry = time.After(retryAfter)
+				retry = time.After(retryAfter) // the postings stay in memory, and in queries
 				break
 			}
 			select {
@@ -248,7 +247,7 @@ func (ix *index) loop() {
 	}
 }
 
-// retryAfter is the pause before a failed write or merge is tried again.
+// retryAfter is the pause before a failed write is tried again.
 const retryAfter = time.Second
 
 func (ix *index) fail(err error) {
@@ -261,295 +260,237 @@ func (ix *index) fail(err error) {
 	}
 }
 
-// writeBuffer writes b as a level-0 run and puts it in the index.
-func (ix *index) writeBuffer(b *buffer) error {
-	rn, err := ix.writeSorted(b)
-	if err != nil {
+// writeSome writes up to maxWrite of the gathered postings, ending on an
+// entry's boundary, with a/ixdone last, then drops them from memory.
+func (ix *index) writeSome() error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.Lock()
+	n, done := len(ix.ps), ix.to
+	if n > maxWrite {
+		n = maxWrite
+		// Every entry has a posting (its principal): the entries before
+		// the one of ps[n] are complete.
+		for n > 0 && ix.ps[n-1].seq == ix.ps[n].seq {
+			n--
+		}
+		done = ix.ps[n].seq - 1
+	}
+	batch := ix.ps[:n:n] // not changed by add, which appends after len
+	unchanged := n == 0 && done == ix.done
+	ix.mu.Unlock()
+	if unchanged {
+		return nil
+	}
+	for len(batch) > commitAt {
+		if err := ix.commit(batch[:commitAt], nil); err != nil {
+			return err
+		}
+		batch = batch[commitAt:]
+	}
+	if err := ix.commit(batch, binary.BigEndian.AppendUint64(nil, done)); err != nil {
 		return err
 	}
 	ix.mu.Lock()
-	ix.runs = append(ix.runs, rn)
-	ix.frozen[0] = nil // its postings are in the run now
-	ix.frozen = ix.frozen[1:]
-	ix.err = nil
+	ix.ps = append([]posting(nil), ix.ps[n:]...)
+	ix.done, ix.err = done, nil
 	ix.mu.Unlock()
 	return nil
 }
 
-// writeSorted writes the postings of b, sorted, as a level-0 run.
-func (ix *index) writeSorted(b *buffer) (*run, error) {
-	pc := ix.newPacer()
-	ps := slices.Clone(b.ps)
-	slices.SortFunc(ps, comparePostings)
-	ps = slices.Compact(ps)
-	if err := pc.pause(); err != nil {
-		return nil, err
+// commitAt bounds the postings of one commit. Badger inserts a commit's
+// keys into its memtable on its one writing goroutine, a couple of
+// microseconds a key: the trail's entries, committed meanwhile, wait
+// behind at most a millisecond or two of postings.
+const commitAt = 512
+
+// commit writes ps, then a/ixdone = done when done is not nil, and waits
+// for them.
+func (ix *index) commit(ps []posting, done []byte) error {
+	wb, err := store.NewBatch(ix.db, store.WriteTrail)
+	if err != nil {
+		return fmt.Errorf("audit: write the index: %w", err)
 	}
-	return ix.write(0, b.from, b.to, func(add func(posting) error) error {
-		for _, p := range ps {
-			if err := add(p); err != nil {
+	defer wb.Cancel()
+	for _, p := range ps {
+		if err := wb.Set(postingKey(p), nil); err != nil {
+			return fmt.Errorf("audit: write the index: %w", err)
+		}
+	}
+	if done != nil {
+		if err := wb.Set([]byte(indexDoneKey), done); err != nil {
+			return fmt.Errorf("audit: write the index: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("audit: write the index: %w", err)
+	}
+	return nil
+}
+
+// find calls fn with the sequences of the subject's entries, newest first,
+// until fn returns false. The postings in memory are read before the
+// store's snapshot is taken, so that none written meanwhile is missed;
+// those read twice are given once.
+func (ix *index) find(subject string, fn func(seq uint64) (bool, error)) error {
+	var mem []uint64 // newest first
+	ix.mu.Lock()
+	for i := len(ix.ps) - 1; i >= 0; i-- {
+		if ix.ps[i].subject == subject {
+			mem = append(mem, ix.ps[i].seq)
+		}
+	}
+	ix.mu.Unlock()
+	prefix := append([]byte(indexPrefix), subject...)
+	return ix.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+		defer it.Close()
+		it.Seek(append(slices.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		last := uint64(0) // the last sequence given, 0 before the first
+		give := func(seq uint64) (bool, error) {
+			if last != 0 && seq >= last {
+				return true, nil // given already
+			}
+			last = seq
+			return fn(seq)
+		}
+		for {
+			var stored uint64
+			ok := false
+			for ; it.Valid(); it.Next() {
+				k := it.Item().Key()
+				if len(k) == len(prefix)+8 {
+					stored, ok = binary.BigEndian.Uint64(k[len(prefix):]), true
+					break
+				}
+			}
+			var seq uint64
+			switch {
+			case ok && (len(mem) == 0 || stored >= mem[0]):
+				seq = stored
+				it.Next()
+			case len(mem) > 0:
+				seq, mem = mem[0], mem[1:]
+			default:
+				return nil
+			}
+			if more, err := give(seq); err != nil || !more {
 				return err
 			}
 		}
-		return nil
 	})
 }
 
-// write writes a run from the postings fill gives, in order, and opens it.
-func (ix *index) write(level int, from, to uint64, fill func(add func(posting) error) error) (*run, error) {
-	name := runName(from, to)
-	f, err := ix.fs.create(name)
-	if err != nil {
-		return nil, fmt.Errorf("audit: index run %s: %w", name, err)
-	}
-	w, err := newRunWriter(f, level, from, to)
-	if err == nil {
-		pc := ix.newPacer()
-		err = fill(func(p posting) error {
-			if err := pc.posting(); err != nil {
-				return err
-			}
-			return w.add(p)
-		})
-	}
-	if err == nil {
-		err = w.finish()
-	} else {
-		f.abort()
-	}
-	if errors.Is(err, errClosing) {
-		return nil, err
-	}
-	if err == nil {
-		var rn *run
-		if rn, err = openRun(ix.fs, name); err == nil {
-			return rn, nil
-		}
-	}
-	return nil, fmt.Errorf("audit: index run %s: %w", name, err)
-}
-
-// mergeTail merges the last fanout runs while they share a level. New runs
-// are added at the end, so levels decrease along the list and only its
-// tail can hold fanout runs of one level.
-func (ix *index) mergeTail() error {
-	for {
-		ix.mu.RLock()
-		n := len(ix.runs)
-		var in []*run
-		if n >= ix.fanout {
-			in = slices.Clone(ix.runs[n-ix.fanout:])
-		}
-		ix.mu.RUnlock()
-		if in == nil || slices.ContainsFunc(in, func(r *run) bool { return r.level != in[0].level }) {
-			return nil
-		}
-		out, err := ix.write(in[0].level+1, in[0].from, in[len(in)-1].to, func(add func(posting) error) error {
-			return mergeRuns(in, add)
-		})
-		if err != nil {
-			return err
-		}
-		ix.mu.Lock()
-		// Only the writer changes runs, so the tail is still in.
-		ix.runs = append(ix.runs[:len(ix.runs)-len(in)], out)
-		ix.mu.Unlock()
-		for _, rn := range in {
-			rn.retired.Store(true)
-			if err := rn.release(); err != nil {
-				return fmt.Errorf("audit: index run %s: %w", rn.name, err)
-			}
-		}
-	}
-}
-
-// mergeRuns gives the postings of runs in order.
-func mergeRuns(runs []*run, add func(posting) error) error {
-	h := make(cursorHeap, 0, len(runs))
-	for _, rn := range runs {
-		c := &cursor{run: rn}
-		ok, err := c.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			h = append(h, c)
-		}
-	}
-	heap.Init(&h)
-	for len(h) > 0 {
-		c := h[0]
-		if err := add(c.cur); err != nil {
-			return err
-		}
-		ok, err := c.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			heap.Fix(&h, 0)
-		} else {
-			heap.Pop(&h)
-		}
-	}
-	return nil
-}
-
-// cursor walks a run's postings, a block at a time.
-type cursor struct {
-	run   *run
-	block int
-	ps    []posting
-	cur   posting
-}
-
-func (c *cursor) next() (bool, error) {
-	for len(c.ps) == 0 {
-		if c.block >= len(c.run.blocks) {
-			return false, nil
-		}
-		ps, err := c.run.readBlock(c.block)
-		if err != nil {
-			return false, err
-		}
-		c.ps, c.block = ps, c.block+1
-	}
-	c.cur, c.ps = c.ps[0], c.ps[1:]
-	return true, nil
-}
-
-type cursorHeap []*cursor
-
-func (h cursorHeap) Len() int           { return len(h) }
-func (h cursorHeap) Less(i, j int) bool { return comparePostings(h[i].cur, h[j].cur) < 0 }
-func (h cursorHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *cursorHeap) Push(x any)        { *h = append(*h, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
-}
-
-// find returns the sequences of the subject's entries, newest first.
-func (ix *index) find(subject string) ([]uint64, error) {
-	var out []uint64
-	ix.mu.RLock()
-	runs := slices.Clone(ix.runs)
-	for _, rn := range runs {
-		rn.acquire()
-	}
-	for _, b := range append(slices.Clone(ix.frozen), ix.live) {
-		for _, p := range b.ps {
-			if p.subject == subject {
-				out = append(out, p.seq)
-			}
-		}
-	}
-	ix.mu.RUnlock()
-	var err error
-	for _, rn := range runs {
-		if err == nil {
-			var s []uint64
-			s, err = rn.find(subject)
-			out = append(out, s...)
-		}
-		if rerr := rn.release(); rerr != nil && err == nil {
-			err = rerr
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b uint64) int { return cmp.Compare(b, a) })
-	return slices.Compact(out), nil
-}
-
-// snapshot returns the runs with a reader's reference each (release them),
-// and the last sequence they cover.
-func (ix *index) snapshot() ([]*run, uint64) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	runs := slices.Clone(ix.runs)
-	for _, rn := range runs {
-		rn.acquire()
-	}
-	var to uint64
-	if len(runs) > 0 {
-		to = runs[len(runs)-1].to
-	}
-	return runs, to
-}
-
-// flush writes every posting gathered so far as runs and waits for them,
-// with the merges they lead to; for tests.
-// It fails if a write or merge fails meanwhile.
+// flush writes every posting gathered so far; for tests and benchmarks.
+// It fails if a write fails meanwhile.
 func (ix *index) flush() error {
-	ix.mu.Lock()
-	ix.freezeLocked(true)
-	fails := ix.fails
-	ix.mu.Unlock()
 	for {
-		ix.mu.RLock()
-		pending, err := len(ix.frozen), ix.err
-		failed := ix.fails != fails
-		ix.mu.RUnlock()
-		if failed {
-			return err
-		}
-		if pending == 0 {
+		ix.mu.Lock()
+		empty := len(ix.ps) == 0
+		ix.mu.Unlock()
+		if empty {
 			return nil
 		}
-		select {
-		case ix.kick <- struct{}{}:
-		default:
+		if err := ix.writeSome(); err != nil {
+			return err
 		}
-		select {
-		case <-ix.done:
-			return errors.New("audit: index closed")
-		default:
-		}
-		waitBriefly()
 	}
 }
 
-// close stops the writer and closes the runs. Postings not yet written are
-// indexed again from the store at the next open.
-func (ix *index) close() error {
+// close stops the writer. Postings not yet written are indexed again from
+// the store at the next open.
+func (ix *index) close() {
 	ix.closeOnce.Do(func() {
 		close(ix.quit)
-		<-ix.done
-		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		for _, rn := range ix.runs {
-			if err := rn.release(); err != nil && ix.closeErr == nil {
-				ix.closeErr = err
-			}
+		if ix.started.Load() {
+			<-ix.stop
 		}
-		ix.runs = nil
 	})
-	return ix.closeErr
 }
 
-// stats returns the number of runs and of postings held in memory.
-func (ix *index) stats() (runs, buffered int, err error) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	buffered = len(ix.live.ps)
-	for _, b := range ix.frozen {
-		buffered += len(b.ps)
+// stats returns the number of postings held in memory and the last
+// failure to write them.
+func (ix *index) stats() (buffered int, err error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return len(ix.ps), ix.err
+}
+
+// digest is an order-independent checksum of a set of postings: the sums,
+// modulo 2^64, of the two halves of each posting's SHA-256. Verify compares
+// the digest of the stored postings with that of the postings the entries
+// imply, without holding either set in memory.
+type digest struct {
+	count uint64
+	a, b  uint64
+}
+
+func (d *digest) add(p posting) {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], p.seq)
+	h.Write(n[:])
+	h.Write([]byte(p.subject))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	d.count++
+	d.a += binary.BigEndian.Uint64(sum[0:8])
+	d.b += binary.BigEndian.Uint64(sum[8:16])
+}
+
+// verifySpan is the number of entries whose postings Verify checks
+// together: a damaged index is reported at the first entry of the span.
+const verifySpan = 1024
+
+// digests holds one digest per span of entries.
+type digests []digest
+
+func (ds *digests) add(p posting) {
+	i := int((p.seq - 1) / verifySpan)
+	if i >= len(*ds) {
+		*ds = append(*ds, make([]digest, i+1-len(*ds))...)
 	}
-	return len(ix.runs), buffered, ix.err
+	(*ds)[i].add(p)
 }
 
-// covering returns the index in runs of the run covering seq, or -1.
-func covering(runs []*run, seq uint64) int {
-	i := sort.Search(len(runs), func(i int) bool { return runs[i].to >= seq })
-	if i < len(runs) && runs[i].from <= seq {
-		return i
+// indexRepair says how to rebuild a damaged index.
+const indexRepair = " (rebuild the index from the entries with `vigie audit verify --reindex`, the service stopped)"
+
+// verifyIndex checks, in txn, the stored postings of the entries up to
+// done (a/ixdone as txn sees it) against want, the digests of the
+// postings those entries make; head is the last good entry.
+func verifyIndex(txn *badger.Txn, want digests, done, head uint64) *Break {
+	if done > head {
+		return &Break{head + 1, fmt.Sprintf("missing: the index covers entries up to %d", done)}
 	}
-	return -1
+	var got digests
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(indexPrefix)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		p, ok := parsePostingKey(it.Item().Key())
+		if !ok || p.seq == 0 {
+			return &Break{1, fmt.Sprintf("index: malformed key %q%s", it.Item().Key(), indexRepair)}
+		}
+		if p.seq <= done { // those past it are being written
+			got.add(p)
+		}
+	}
+	for i := 0; i < max(len(got), len(want)); i++ {
+		from := uint64(i)*verifySpan + 1
+		if from > done {
+			break
+		}
+		var g, w digest
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return &Break{from, fmt.Sprintf("index: the entries %d-%d have %d postings stored, and make %d, or others%s",
+				from, min(from+verifySpan-1, done), g.count, w.count, indexRepair)}
+		}
+	}
+	return nil
 }
-
-// waitBriefly paces flush while it waits for the writer.
-func waitBriefly() { time.Sleep(time.Millisecond) }

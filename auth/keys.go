@@ -315,22 +315,12 @@ func (k *Keys) List() ([]Key, error) {
 // finds the key revoked.
 func (k *Keys) Revoke(id string) (Key, error) {
 	var key Key
-	var err error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if err = k.revoke(id, &key); !errors.Is(err, badger.ErrConflict) {
-			break
-		}
-	}
-	if err != nil {
+	if err := store.Retry(context.Background(), store.MaxAttempts, func() error { return k.revoke(id, &key) }); err != nil {
 		return Key{}, fmt.Errorf("auth: revoke key %s: %w", id, err)
 	}
 	k.remember(key)
 	return key, nil
 }
-
-// maxAttempts bounds the transactions a change of a key tries when
-// concurrent changes of it keep conflicting.
-const maxAttempts = 20
 
 // revoke is one attempt of Revoke.
 func (k *Keys) revoke(id string, key *Key) error {
@@ -360,13 +350,7 @@ func (k *Keys) revoke(id string, key *Key) error {
 // expired one cannot be approved.
 func (k *Keys) Approve(id string, approver *Principal) (Key, error) {
 	var key Key
-	var err error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if err = k.approve(id, approver, &key); !errors.Is(err, badger.ErrConflict) {
-			break
-		}
-	}
-	if err != nil {
+	if err := store.Retry(context.Background(), store.MaxAttempts, func() error { return k.approve(id, approver, &key) }); err != nil {
 		return Key{}, fmt.Errorf("auth: approve key %s: %w", id, err)
 	}
 	k.remember(key)

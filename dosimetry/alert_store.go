@@ -79,54 +79,48 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 			return n, err
 		}
 		batch := alerts[start:min(start+raiseBatch, len(alerts))]
-		for attempt := 0; ; attempt++ {
-			added := 0
-			err := store.Update(s.db, func(txn *badger.Txn) error {
-				added = 0
-				now := s.now().UTC()
-				inBatch := map[string]bool{}
-				for i := range batch {
-					a := batch[i]
-					if a.ID == "" {
-						return vigie.Invalid("id", "alert of kind %s on %s has no ID", a.Kind, a.SOP)
-					}
-					if inBatch[a.ID] {
-						continue
-					}
-					inBatch[a.ID] = true
-					_, err := txn.Get(alertKey(a.ID))
-					if err == nil {
-						continue
-					}
-					if !errors.Is(err, badger.ErrKeyNotFound) {
-						return err
-					}
-					a.RaisedAt, a.Acks = now, nil
-					v, err := json.Marshal(&a)
-					if err != nil {
-						return err
-					}
-					if err := txn.Set(alertKey(a.ID), v); err != nil {
-						return err
-					}
-					if a.Attachment != "" && len(a.attachment) > 0 {
-						if err := txn.Set(attachmentKey(a.ID), a.attachment); err != nil {
-							return err
-						}
-					}
-					added++
+		added := 0
+		err := store.UpdateRetry(ctx, s.db, func(txn *badger.Txn) error {
+			added = 0
+			now := s.now().UTC()
+			inBatch := map[string]bool{}
+			for i := range batch {
+				a := batch[i]
+				if a.ID == "" {
+					return vigie.Invalid("id", "alert of kind %s on %s has no ID", a.Kind, a.SOP)
 				}
-				return nil
-			})
-			if errors.Is(err, badger.ErrConflict) && attempt < 20 {
-				continue
+				if inBatch[a.ID] {
+					continue
+				}
+				inBatch[a.ID] = true
+				_, err := txn.Get(alertKey(a.ID))
+				if err == nil {
+					continue
+				}
+				if !errors.Is(err, badger.ErrKeyNotFound) {
+					return err
+				}
+				a.RaisedAt, a.Acks = now, nil
+				v, err := json.Marshal(&a)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(alertKey(a.ID), v); err != nil {
+					return err
+				}
+				if a.Attachment != "" && len(a.attachment) > 0 {
+					if err := txn.Set(attachmentKey(a.ID), a.attachment); err != nil {
+						return err
+					}
+				}
+				added++
 			}
-			if err != nil {
-				return n, fmt.Errorf("dosimetry: raise alerts: %w", err)
-			}
-			n += added
-			break
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("dosimetry: raise alerts: %w", err)
 		}
+		n += added
 	}
 	return n, nil
 }
@@ -213,31 +207,27 @@ func (s *AlertStore) Ack(ctx context.Context, id, actor, comment string) (*Alert
 	if len(comment) > 4000 {
 		return nil, vigie.Invalid("comment", "is %d bytes, at most 4000", len(comment))
 	}
-	for attempt := 0; ; attempt++ {
-		var a Alert
-		err := store.Update(s.db, func(txn *badger.Txn) error {
-			item, err := txn.Get(alertKey(id))
-			if err != nil {
-				return err
-			}
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
-				return err
-			}
-			a.Acks = append(a.Acks, Ack{At: s.now().UTC(), Actor: actor, Comment: comment})
-			v, err := json.Marshal(&a)
-			if err != nil {
-				return err
-			}
-			return txn.Set(alertKey(id), v)
-		})
-		switch {
-		case errors.Is(err, badger.ErrConflict) && attempt < 20:
-			continue
-		case errors.Is(err, badger.ErrKeyNotFound):
-			return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
-		case err != nil:
-			return nil, fmt.Errorf("dosimetry: ack %s: %w", id, err)
+	var a Alert
+	err := store.UpdateRetry(ctx, s.db, func(txn *badger.Txn) error {
+		item, err := txn.Get(alertKey(id))
+		if err != nil {
+			return err
 		}
-		return &a, nil
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+			return err
+		}
+		a.Acks = append(a.Acks, Ack{At: s.now().UTC(), Actor: actor, Comment: comment})
+		v, err := json.Marshal(&a)
+		if err != nil {
+			return err
+		}
+		return txn.Set(alertKey(id), v)
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
+	case err != nil:
+		return nil, fmt.Errorf("dosimetry: ack %s: %w", id, err)
 	}
+	return &a, nil
 }

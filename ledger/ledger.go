@@ -361,32 +361,25 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 	if err := ex.Validate(); err != nil {
 		return Outcome{}, fmt.Errorf("ledger: put: %w", err)
 	}
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
+	var out Outcome
+	err := store.UpdateRetry(ctx, l.db, func(txn *badger.Txn) error {
+		var err error
+		if out, err = l.put(txn, ex); err != nil {
+			return err
 		}
-		var out Outcome
-		err := store.Update(l.db, func(txn *badger.Txn) error {
-			var err error
-			if out, err = l.put(txn, ex); err != nil {
-				return err
-			}
-			return l.markPending(txn, ex)
-		})
-		switch {
-		case errors.Is(err, errDuplicate):
-			return out, nil
-		case errors.Is(err, badger.ErrConflict) && attempt < 20:
-			continue
-		case err != nil:
-			return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
-		}
-		l.versioned.Store(true)
-		if fn := l.stored.Load(); fn != nil {
-			(*fn)(out, ex)
-		}
+		return l.markPending(txn, ex)
+	})
+	switch {
+	case errors.Is(err, errDuplicate):
 		return out, nil
+	case err != nil:
+		return Outcome{}, fmt.Errorf("ledger: put %s: %w", ex.SOPInstanceUID, err)
 	}
+	l.versioned.Store(true)
+	if fn := l.stored.Load(); fn != nil {
+		(*fn)(out, ex)
+	}
+	return out, nil
 }
 
 func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {

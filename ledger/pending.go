@@ -135,11 +135,8 @@ func (l *Ledger) Evaluated(ctx context.Context, p PendingStudy) error {
 		}
 		return txn.Delete(k)
 	}
-	err := store.Update(l.db, clear)
-	for attempt := 0; errors.Is(err, badger.ErrConflict) && attempt < 20; attempt++ {
-		err = store.Update(l.db, clear) // a Put of the same study committed meanwhile
-	}
-	if err != nil {
+	// A Put of the same study may commit meanwhile: the marker is read again.
+	if err := store.UpdateRetry(ctx, l.db, clear); err != nil {
 		return fmt.Errorf("ledger: clear the evaluation marker of %s: %w", p.Key, err)
 	}
 	return nil

@@ -383,30 +383,31 @@ func (x *Index) run(ctx context.Context, fn func(t *tx) error) error {
 	if err := x.broken; err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	var t *tx
+	err := store.Retry(ctx, maxAttempts, func() error {
 		txn, err := store.NewWriteTxn(x.db) // refused under the disk reserve
 		if err != nil {
 			return err
 		}
-		t := &tx{Txn: txn, x: x, now: x.opts.Now().UTC()}
+		t = &tx{Txn: txn, x: x, now: x.opts.Now().UTC()}
 		err = fn(t)
 		if err == nil {
 			err = t.Commit()
 		}
 		t.Discard()
-		if (errors.Is(err, badger.ErrConflict) || errors.Is(err, errStale)) && attempt < 100 {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		t.applied()
-		return nil
+		return err
+	}, errStale)
+	if err != nil {
+		return err
 	}
+	t.applied()
+	return nil
 }
+
+// maxAttempts bounds the transactions run tries while they conflict with
+// concurrent ones or read a stale mirror: the resolves of one household
+// under load contend for the same identities.
+const maxAttempts = 101
 
 // applied runs what follows a committed transaction: the mirror's changes
 // under one write lock, then the rest.

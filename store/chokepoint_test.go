@@ -49,7 +49,7 @@ func TestWritesGoThroughTheGuard(t *testing.T) {
 				continue
 			}
 			if direct.MatchString(line) && !inStore {
-				t.Errorf("%s:%d writes to Badger without the disk guard (use store.Update, UpdateTrail or NewWriteTxn): %s", rel, i+1, strings.TrimSpace(line))
+				t.Errorf("%s:%d writes to Badger without the disk guard (use store.Update, UpdateTrail, UpdateRetry, NewWriteTxn or NewBatch): %s", rel, i+1, strings.TrimSpace(line))
 			}
 			if rewrites.MatchString(line) && !guardedBefore(src, i) {
 				t.Errorf("%s:%d makes Badger rewrite files without asking the disk guard first: %s", rel, i+1, strings.TrimSpace(line))

@@ -373,30 +373,3 @@ func (g *DiskGuard) Watch(ctx context.Context, every time.Duration) {
 		}
 	}
 }
-
-// Update runs fn in a read-write transaction of db, once db's guard allows
-// a write (WriteData). It is how every package writes to the store.
-func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
-	if err := Guard(db).Allow(WriteData); err != nil {
-		return err
-	}
-	return db.Update(fn)
-}
-
-// UpdateTrail is Update for an audit trail's entries (WriteTrail): they
-// may use the reserve down to its floor.
-func UpdateTrail(db *badger.DB, fn func(txn *badger.Txn) error) error {
-	if err := Guard(db).Allow(WriteTrail); err != nil {
-		return err
-	}
-	return db.Update(fn)
-}
-
-// NewWriteTxn returns a read-write transaction of db once db's guard
-// allows a write (WriteData): for the writers that commit themselves.
-func NewWriteTxn(db *badger.DB) (*badger.Txn, error) {
-	if err := Guard(db).Allow(WriteData); err != nil {
-		return nil, err
-	}
-	return db.NewTransaction(true), nil
-}

@@ -5,29 +5,35 @@
 //
 // Key space: every key starts with a one-byte namespace and a '/'. A package
 // owns its namespaces and documents the layout below them in its own package
-// doc; nobody else writes there.
+// doc; nobody else writes there. Every prefix in use is registered, with
+// its owner, in Prefixes (keys.go): a test fails on a key prefix written in
+// the code and not registered, and Unregistered finds a store's keys that
+// no registered prefix covers.
 //
 //	m/…  patient index (package mpi): source records, identities, links,
-//	     events, blocking keys, reviews, distinct pairs
+//	     events, reviews, distinct pairs, retention tombstones
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
 //	a/…  API keys (a/tok/), access codes and break-the-glass accesses
 //	     (a/acc/, a/bg/), package auth; the hash-chained audit trail
-//	     with its indexes (a/log/, a/idn/, a/src/, a/usr/, package audit)
-//	x/…  dose alerts (package dosimetry): raised alerts and acknowledgements
+//	     (a/log/) and its index (a/ix/, a/ixdone), package audit
+//	x/…  dose alerts (package dosimetry): raised alerts, their attachments,
+//	     declared pregnancies
 //	e/…  member establishments (package sites): e/site/<authority OID> → name,
 //	     AE titles, HL7 sender ids
 //	w/…  matching models (package mpi): every model version the index has
-//	     scored with, how each was obtained (w/model/), and the current
-//	     one (w/current)
+//	     scored with, how each was obtained (w/model/), the current one
+//	     (w/current) and the trace of changes (w/applied/)
 //	h/…  HL7 v2 feeds (package hl7): each message received, verbatim, with
 //	     the acknowledgement it got, by sender and control id (h/msg/)
 //	s/…  schema metadata (this package): the store's layout version
 //	     (s/layout) and identity (s/id, see ID)
 //
-// Every write goes through Update, UpdateTrail or NewWriteTxn, which refuse
-// it when the store's filesystem is under its reserve of free space (see
-// DiskGuard): Badger's files are mapped in memory, and a full filesystem
-// would kill the process instead of failing a write.
+// Every write goes through the helpers of txn.go (Update, UpdateTrail,
+// UpdateRetry, NewWriteTxn, NewBatch), which refuse it when the
+// store's filesystem is under its reserve of free space (see DiskGuard):
+// Badger's files are mapped in memory, and a full filesystem would kill
+// the process instead of failing a write. Retry is the one loop that runs
+// a transaction again when its commit conflicts with a concurrent one.
 package store
 
 import (
@@ -112,7 +118,7 @@ type Options struct {
 	Log *slog.Logger
 	// EncryptionKey, when set, is the master key the store is encrypted
 	// with (16, 24 or 32 bytes: AES-128, -192, -256; see LoadKey and the
-	// comment on encryption at rest in keys.go). A store encrypted with a
+	// comment on encryption at rest in encryption.go). A store encrypted with a
 	// key opens only with it, and one not encrypted only without one.
 	EncryptionKey []byte
 }

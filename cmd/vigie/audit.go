@@ -167,6 +167,7 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 	data := dataFlag(fs, "")
 	head := fs.String("head", "", "a head printed by an earlier verify (\"SEQ HASH\" or SEQ:HASH): check that the trail still holds it")
 	anchorFile := fs.String("anchor", "", "the anchor file vigie serve --audit-anchor wrote: check that the trail still holds every head anchored there (a truncated tail, a removed or rewritten entry)")
+	reindex := fs.Bool("reindex", false, "rebuild the index of patients and users from the entries first (the repair of a damaged index; the service stopped)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -190,6 +191,12 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeTrail()
+	if *reindex {
+		if err := trail.Reindex(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "index rebuilt from the entries")
+	}
 	rep, err := trail.Verify()
 	if err != nil {
 		return err

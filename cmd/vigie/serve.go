@@ -313,7 +313,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics := rpc.NewMetrics()
 	trail.SetObserver(metrics.ObserveAudit)
 	trail.SetIndexErrors(func(err error) {
-		log.Warn("audit index: a run could not be written; its postings stay in memory and it is tried again", "error", err.Error())
+		log.Warn("audit index: postings could not be written; they stay in memory and are tried again", "error", err.Error())
 	})
 	alerts := dosimetry.OpenAlerts(db)
 	if c.Demo {
@@ -370,13 +370,10 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics.Gauge("audit_waiting", "Calls waiting for their audit entry to be written and synced.", func(context.Context) (float64, error) {
 		return float64(trail.Waiting()), nil
 	})
-	metrics.Gauge("audit_index_runs", "Run files of the audit trail's index of patients and users.", func(context.Context) (float64, error) {
-		return float64(trail.IndexStats().Runs), nil
-	})
-	metrics.Gauge("audit_index_buffered", "Postings of the audit index held in memory, not yet in a run file.", func(context.Context) (float64, error) {
+	metrics.Gauge("audit_index_buffered", "Postings of the audit index held in memory, not yet written in the store.", func(context.Context) (float64, error) {
 		return float64(trail.IndexStats().Buffered), nil
 	})
-	metrics.Gauge("audit_index_failing", "1 while the audit index's runs cannot be written (see the log), else 0.", func(context.Context) (float64, error) {
+	metrics.Gauge("audit_index_failing", "1 while the audit index's postings cannot be written (see the log), else 0.", func(context.Context) (float64, error) {
 		if trail.IndexStats().Err != nil {
 			return 1, nil
 		}

@@ -1,0 +1,140 @@
+package audit
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"vigie/store"
+)
+
+// searchEntry returns an entry shaped like a search's: one principal, ten
+// identities and ten source records drawn from a million patients.
+func searchEntry(rng *rand.Rand) Entry {
+	e := Entry{Principal: "bench-serve-clinician", Role: "clinician", Operation: "/vigie.v1.IdentityService/SearchIdentities", Result: "ok"}
+	for range 10 {
+		e.Identities = append(e.Identities, fmt.Sprint(rng.IntN(1_000_000)))
+		e.Records = append(e.Records, Record{fmt.Sprintf("1.2.250.1.213.1.1.1.%d", rng.IntN(30)), fmt.Sprintf("%08d", rng.IntN(1_000_000))})
+	}
+	return e
+}
+
+// BenchmarkAppendSearch appends search-shaped entries from parallel
+// callers on a store on disk synced in groups, as the server runs it, and
+// waits for every posting to be indexed at the end: the trail's write
+// cost, its index included.
+func BenchmarkAppendSearch(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	syncer := store.NewSyncer(db)
+	l, err := Open(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	l.SetSync(syncer.Sync)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
+		for pb.Next() {
+			if _, err := l.Append(searchEntry(rng)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := l.idx.flush(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkByIdentity answers "who looked at this patient" (the last 100
+// entries) on a trail of 100,000 search-shaped entries, each identity
+// named by some entries among the million patients, in a store tuned as
+// the server's (Deferred: unsynced commits, nothing syncs them here).
+func BenchmarkByIdentity(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	l, err := Open(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids []string
+	for i := range 100_000 {
+		e := searchEntry(rng)
+		// A patient looked at often: named by one entry in a hundred.
+		if i%100 == 0 {
+			e.Identities[0] = "often"
+		}
+		if _, err := l.Append(e); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 0 {
+			ids = append(ids, e.Identities[1])
+		}
+	}
+	if err := l.idx.flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("rare", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if got, err := l.ByIdentity(ids[i%len(ids)], 100); err != nil || len(got) == 0 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	b.Run("often", func(b *testing.B) {
+		for b.Loop() {
+			if got, err := l.ByIdentity("often", 100); err != nil || len(got) != 100 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+}
+
+// BenchmarkIndexWrite measures the index's writer: 32,768 postings shaped
+// like searches' (a thousand entries' worth) written as one batch of
+// store keys into a store on disk tuned as the server's, the store
+// growing from one batch to the next. The figure to compare with the run
+// files' BenchmarkWriteRun and BenchmarkMergeRuns (commit dddb6ed).
+func BenchmarkIndexWrite(b *testing.B) {
+	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ix, _, err := openIndex(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 1 << 15
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		var ps []posting
+		for len(ps) < n {
+			seq++
+			e := searchEntry(rng)
+			e.Seq = seq
+			ps = appendPostings(ps, &e)
+		}
+		ix.mu.Lock()
+		ix.ps, ix.to = ps, seq
+		ix.mu.Unlock()
+		b.StartTimer()
+		if err := ix.flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/posting")
+}
