@@ -10,12 +10,12 @@ const (
 	BlockNameYear  = "name_year"   // phonetic family name (birth or in use) + birth year
 	BlockDate      = "birth_date"  // full birth date, day and month unordered
 	BlockFirstYear = "first_year"  // phonetic first name + birth year
-	BlockFirstCode = "first_place" // phonetic first name + postal code
+	BlockFirstCode = "first_place" // phonetic first name + postal code, and + town
 	BlockSwap      = "swapped"     // family and first names in either order + birth year
 	BlockINS       = "ins"         // national identifier
 	BlockNameFirst = "name_first"  // phonetic family name + initial of the first name (birth date wrong)
 	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
-	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, else town (both names wrong)
+	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
 	BlockNameDay   = "name_day"    // phonetic family name + day and month of birth, unordered (birth year wrong)
 )
 
@@ -124,19 +124,17 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 			d, m = m, d
 		}
 		add(BlockDate, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
-		place := p.Postal
-		if place == "" && p.City != "" {
-			place = "town:" + p.City
-		}
-		if place != "" {
+		for _, place := range places(p) {
 			add(BlockDatePlace, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m)+"|"+place)
 		}
 		if f := phon(family(p)); f != "" {
 			add(BlockNameDay, f+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
 		}
 	}
-	if k := phon(&p.First); k != "" && p.Postal != "" {
-		add(BlockFirstCode, k+"|"+p.Postal)
+	if k := phon(&p.First); k != "" {
+		for _, place := range places(p) {
+			add(BlockFirstCode, k+"|"+place)
+		}
 	}
 	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
 		add(BlockNameFirst, f+"|"+first[:1])
@@ -148,6 +146,21 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 		add(BlockINS, p.INS.Number)
 	}
 	return keys
+}
+
+// places returns the record's postal code and its town, each a key of its
+// own: one is often mistyped or missing where the other is right (a
+// transposed digit of the postal code, a letter of the town), so a rule
+// keyed on the place files the record under both.
+func places(p *Prepared) []string {
+	var out []string
+	if p.Postal != "" {
+		out = append(out, p.Postal)
+	}
+	if p.City != "" {
+		out = append(out, "town:"+p.City)
+	}
+	return out
 }
 
 // addressStem is the first letters of a street's name: robust to a wrong

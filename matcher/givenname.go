@@ -66,6 +66,19 @@ func realFirstName(n *Name, freq Frequencies) bool {
 	return false
 }
 
+// realGivenNameOf reports whether a record bears a real given name: its
+// first name, or, when that one is garbled (MLA), the first of its birth
+// first names (MIA SUZANNE MARION). Compare already found the other
+// record's first name in neither, so a real one here is another name, not
+// a slip: twins MIA and EVA stay apart even when MIA's record carries her
+// name mistyped in the first-name field.
+func realGivenNameOf(p *Prepared, freq Frequencies) bool {
+	if realFirstName(&p.First, freq) {
+		return true
+	}
+	return len(p.List) > 0 && realFirstName(&p.List[0], freq)
+}
+
 // abbreviates reports whether two first names are one written in full and
 // the other cut short: a truncation at a field's length (CHRISTOP /
 // CHRISTOPHE), an initial or a cut part of a compound (A. CAROLINE / ANNE-

@@ -37,6 +37,8 @@ func TestHouseholdMembersNeverCertain(t *testing.T) {
 			vigie.Record{BirthName: "ROUX", FirstName: "LOUISE", BirthDate: "2012-04-03", Sex: "F"}, false, "", false},
 		{"twins MARIE / MARINE", vigie.Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F"},
 			vigie.Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F"}, false, RuleTwins, false},
+		{"twins MIA / EVA, MIA's first name mistyped", vigie.Record{BirthName: "BEZAUX", FirstName: "MLA", FirstNames: "MIA SUZANNE MARION", BirthDate: "2020-09-28", Sex: "F"},
+			vigie.Record{BirthName: "BEZAUX", FirstName: "EVA", BirthDate: "2020-09-28", Sex: "F"}, false, RuleTwinsDifferent, true},
 		{"father and son ADRIEN", vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M"},
 			vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M"}, false, RuleBirthDate, true},
 		{"spouses", vigie.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1970-02-11", Sex: "M"},

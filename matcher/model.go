@@ -437,7 +437,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		if firstConflict && m.FirstNameGuard {
 			twinsLike := c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && insLevel != INSSame
 			switch {
-			case realFirstName(&a.First, freq) && realFirstName(&b.First, freq):
+			case realGivenNameOf(a, freq) && realGivenNameOf(b, freq):
 				fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
 				s.AutoLink = false
 				if m.FirstNameGuard && (shared || twinsLike || sexConflict) {
