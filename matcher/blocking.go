@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"math"
 	"strconv"
 )
 
@@ -25,6 +26,21 @@ const (
 // block only says the index is small. INS always suffices (see the index).
 func RareSuffices(rule string) bool {
 	return rule != BlockDate && rule != BlockINS && rule != BlockDatePlace
+}
+
+// RareBlock is the size up to which a single shared key suffices to compare
+// (see RareSuffices) for an index scored with m: at least base, and never
+// under the records one person has on average plus one, since a key held
+// by one person's records alone is as rare as a key can be. With base 3,
+// a population where a person has about two records keeps 3; a feed of
+// 1,000 records of 250 persons (four records each) gets 6, so that a
+// name shared by one person's four records and a new one still compares.
+// A base of 0 or less turns the rare rule off, whatever m.
+func RareBlock(base int, m *Model) int {
+	if m == nil || base <= 0 {
+		return base
+	}
+	return max(base, int(math.Ceil(1+m.MatchesPerRecord))+1)
 }
 
 // BlockFields returns the fields a blocking rule compares.
