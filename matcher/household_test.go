@@ -112,6 +112,8 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 	twinB := vigie.Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
 	father := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M", BirthPlace: "53130"}
 	son := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M", BirthPlace: "53130"}
+	marie := vigie.Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F", BirthPlace: "53130"}
+	marine := vigie.Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F", BirthPlace: "53130"}
 	for _, tc := range []struct {
 		name         string
 		first, birth bool // the guards
@@ -122,11 +124,15 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 		{"twins, first-name guard off", false, true, twinA, twinB, ""},
 		{"father and son, guards on", true, true, father, son, RuleBirthDate},
 		{"father and son, birth-date guard off", true, false, father, son, ""},
+		{"names a slip apart, guards on", true, true, marie, marine, RuleTwins},
+		{"names a slip apart, first-name guard off", false, true, marie, marine, ""},
 	} {
 		m := DefaultModel()
 		m.FirstNameGuard, m.BirthDateGuard = tc.first, tc.birth
 		s := score(t, m, home(tc.a), home(tc.b))
-		fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleFirstName || r.Code == RuleBirthDate })
+		fired := slices.ContainsFunc(s.Rules, func(r Rule) bool {
+			return r.Code == RuleFirstName || r.Code == RuleBirthDate || r.Code == RuleTwins
+		})
 		if tc.rule == "" && fired || tc.rule != "" && !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == tc.rule }) {
 			t.Errorf("%s: rules %v, want %q:\n%s", tc.name, s.Rules, tc.rule, s.Table())
 		}

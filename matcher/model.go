@@ -466,8 +466,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// them alike first names (MARIE and MARINE): when both first
 		// names are real given names, one only a slip away from the other
 		// is as likely a twin as a typo, so a person decides. A first
-		// name that is no given name at all (OLIVLER) is a typo.
-		if fl := c.Levels[FieldFirstName]; s.AutoLink && fl >= NameTypo && fl <= NameSimilar &&
+		// name that is no given name at all (OLIVLER) is a typo. Where
+		// the guard is off (true matches of this population often carry
+		// another first name altogether, typed from paper), a slip
+		// between two real names is no rarer than a whole name replaced,
+		// and the weights fitted on that data decide, as for a conflict.
+		if fl := c.Levels[FieldFirstName]; s.AutoLink && m.FirstNameGuard && fl >= NameTypo && fl <= NameSimilar &&
 			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
 			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
