@@ -66,6 +66,32 @@ func realFirstName(n *Name, freq Frequencies) bool {
 	return false
 }
 
+// slipRatio bounds how common a slip of a name may be: a name the French
+// list does not know, carried by fewer than one record in slipRatio of
+// those bearing the name it is compared with, is taken for that name
+// mistyped, however many records carry it. In an index of 180,000 records
+// PAUI, JOSIANF and JOHNY each reach three records (a slip typed the same
+// way by chance once PAUL is borne by thousands), and twins' names both
+// attested only in the index are of like frequency.
+const slipRatio = 50
+
+// realFirstNameBeside is realFirstName for a name compared with other: a
+// name attested only by the index must also not be rare beside other (see
+// slipRatio).
+func realFirstNameBeside(n, other *Name, freq Frequencies) bool {
+	if !realFirstName(n, freq) {
+		return false
+	}
+	if _, ok := KnownGivenName(n.Glued); ok {
+		return true
+	}
+	c, ok := freq.(interface{ FirstNameCount(string) int })
+	if !ok || freq == nil {
+		return true
+	}
+	return c.FirstNameCount(n.Glued)*slipRatio >= c.FirstNameCount(other.Glued)
+}
+
 // realGivenNameOf reports whether a record bears a real given name: its
 // first name, or, when that one is garbled (MLA), the first of its birth
 // first names (MIA SUZANNE MARION). Compare already found the other

@@ -124,6 +124,27 @@ func TestTwinsWithRareNamesAttestedInTheIndex(t *testing.T) {
 	}
 }
 
+// A slip of a common name is typed the same way by chance in a large
+// index (PAUI for PAUL): carried by three records beside thousands of the
+// name, it is still a slip, and the pair links.
+func TestSlipOfACommonNameIsNoTwin(t *testing.T) {
+	m := DefaultModel()
+	a := vigie.Record{BirthName: "OPOULA", FirstName: "PAUL", BirthDate: "1959-12-28", Sex: "M"}
+	b := a
+	b.FirstName = "PAUI"
+	freq := NewFrequencyTable()
+	for i := range 200 {
+		if i < minAttested {
+			freq.Add(prep(t, b))
+		}
+		freq.Add(prep(t, a))
+	}
+	c := Compare(prep(t, a), prep(t, b))
+	if s := m.Score(&c, freq); !s.AutoLink || hasRule(s, RuleTwins) {
+		t.Errorf("PAUI carried by %d records beside 200 PAUL is a slip: no twins rule expected:\n%s", minAttested, s.Table())
+	}
+}
+
 func TestExplanationSaysAbbreviated(t *testing.T) {
 	m := DefaultModel()
 	s := score(t, m, vigie.Record{BirthName: "MARTIN", FirstName: "CHRISTOPHE"}, vigie.Record{BirthName: "MARTIN", FirstName: "CHRISTOP"})

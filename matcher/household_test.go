@@ -154,3 +154,19 @@ func TestTwinsWithTheirOwnINS(t *testing.T) {
 		t.Errorf("twins with two INS: auto-link %v, probability %g, rules %v; want held below review, named twins:\n%s", s.AutoLink, s.Probability, s.Rules, s.Table())
 	}
 }
+
+// Twins whose parents live apart share a family name, a birth date and a
+// birthplace, not a home: a first name that differs beyond a slip, one of
+// them no given name (TOOM, a garbled TOM), is still put to a person as
+// possible twins, never linked by the weights.
+func TestTwinsLivingApartWithAGarbledName(t *testing.T) {
+	m := DefaultModel()
+	a := vigie.Record{BirthName: "LEVINSON", FirstName: "EZIO", BirthDate: "2016-11-20", Sex: "M", BirthPlace: "56007",
+		PostalCode: "56400", City: "AURAY", Address: "6 RUE DES MOUETTES"}
+	b := vigie.Record{BirthName: "LEVINSON", FirstName: "TOOM", BirthDate: "2016-11-20", Sex: "M", BirthPlace: "56007",
+		PostalCode: "22100", City: "DINAN", Address: "11 AV JEAN JAURES", Phone: "0270848099"}
+	s := score(t, m, a, b)
+	if s.AutoLink || !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins }) {
+		t.Errorf("EZIO and TOOM, same family name and birth date, living apart: auto-link %v, rules %v; want held as possible twins:\n%s", s.AutoLink, s.Rules, s.Table())
+	}
+}

@@ -448,9 +448,10 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 				if twinsLike {
 					fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
 				}
-			case twinsLike && shared:
+			case twinsLike:
 				// A garbled first name on the family name and birth date of
-				// a home: it may be a twin's name garbled, a person decides.
+				// a home, or of two (twins whose parents live apart): it
+				// may be a twin's name garbled, a person decides.
 				fire(RuleTwins, "same family name and birth date, first names differ and one is no known given name: possible twins, not linked without a person")
 				s.AutoLink = false
 				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
@@ -473,7 +474,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// and the weights fitted on that data decide, as for a conflict.
 		if fl := c.Levels[FieldFirstName]; s.AutoLink && m.FirstNameGuard && fl >= NameTypo && fl <= NameSimilar &&
 			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
-			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
+			realFirstNameBeside(&a.First, &b.First, freq) && realFirstNameBeside(&b.First, &a.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
