@@ -113,12 +113,10 @@ func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, 
 	// pair in 250 is a match) the matches inflated u of every agreement
 	// level many times over and capped the weight of an exact birth date
 	// at a few bits.
+	m, _, _ := estimateM(start, u, blocks)
+	u, rep.RandomMatches = uWithoutMatches(random, m, u)
 	m, insM, blockReps := estimateM(start, u, blocks)
-	var uRate float64
-	u, uRate = uWithoutMatches(random, m, u)
-	m, insM, blockReps = estimateM(start, u, blocks)
 	rep.Blocks = blockReps
-	rep.RandomMatches = uRate
 	for f := Field(0); f < NumFields; f++ {
 		mf := m[f]
 		// Guard: agreement levels (all but the last, "different") never
