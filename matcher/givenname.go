@@ -133,7 +133,10 @@ func abbreviates(a, b *Name) bool {
 			if len(ta) == 1 && len(short) < 5 {
 				return false // one short word is too little to say
 			}
-			if _, known := KnownGivenName(side.Glued); known {
+			// A real name cut from another (LEON, LEONIE) may be a
+			// twin's; within a compound whose first part agrees (MARIE
+			// JO, MARIE JOSIANE) the cut is the usual short form.
+			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) {
 				return false
 			}
 			differ = true
