@@ -41,7 +41,7 @@ func TestFirstNameAbbreviations(t *testing.T) {
 		{"J-PIERRE", "JEAN-PIERRE", NameCompound},
 		{"JP", "JEAN-PIERRE", NameCompound},
 		{"MARIE JO", "MARIE JOSIANE", NameCompound}, // MARIE-JO is a name too, but the first part agrees
-		{"TOM", "TPM", NameTypo}, // TPM is no first name: a slip
+		{"TOM", "TPM", NameTypo},                    // TPM is no first name: a slip
 		// Two real names: not an abbreviation.
 		{"LOUIS", "LOUISE", NameTypo},
 		{"JEAN", "JEANNE", NamePhonetic},
