@@ -96,6 +96,9 @@ func (a Clusters[K]) String() string {
 type IndexBlocking struct {
 	MaxBlock, MinShared int
 	RareBlock           int // a key shared by at most this many earlier records suffices (see matcher.RareSuffices)
+	// Model, when set, raises RareBlock as the index does (see
+	// matcher.RareBlock).
+	Model *matcher.Model
 }
 
 // CandidatePairs replays a load in file order: recs are the prepared
@@ -116,6 +119,7 @@ func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compar
 	postings := map[matcher.BlockingKey][]int{}
 	compared = map[[2]int]bool{}
 	shared := map[int]int{}
+	rare := matcher.RareBlock(b.RareBlock, b.Model)
 	for j, p := range recs {
 		earlier := byPerson[person[j]]
 		truePairs += len(earlier)
@@ -132,7 +136,7 @@ func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compar
 				continue
 			}
 			inc := 1
-			if k.Rule == matcher.BlockINS || len(post) <= b.RareBlock && matcher.RareSuffices(k.Rule) {
+			if k.Rule == matcher.BlockINS || len(post) <= rare && matcher.RareSuffices(k.Rule) {
 				inc = len(keys)
 			}
 			for _, i := range post {

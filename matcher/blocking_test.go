@@ -68,3 +68,29 @@ func TestTrainingRulesLeaveOutResidence(t *testing.T) {
 		t.Error("the INS rule must be a training rule: it decides the homonym guards")
 	}
 }
+
+// A key held by one person's records alone is rare: where persons have
+// many records each, the rare size grows with them.
+func TestRareBlock(t *testing.T) {
+	for _, tc := range []struct {
+		base int
+		mpr  float64 // other records per person
+		want int
+	}{
+		{3, 0.9, 3}, // a population: one or two records per person
+		{3, 1.0, 3},
+		{3, 2.6, 5}, // FEBRL 3: five records for two persons
+		{3, 4.1, 7}, // fake_1000: four records per person
+		{5, 0.5, 5},
+		{0, 4.1, 0}, // the rare rule off
+	} {
+		m := DefaultModel()
+		m.MatchesPerRecord = tc.mpr
+		if got := RareBlock(tc.base, m); got != tc.want {
+			t.Errorf("RareBlock(%d, %g matches per record) = %d, want %d", tc.base, tc.mpr, got, tc.want)
+		}
+	}
+	if got := RareBlock(3, nil); got != 3 {
+		t.Errorf("RareBlock without a model = %d, want 3", got)
+	}
+}

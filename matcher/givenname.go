@@ -66,6 +66,45 @@ func realFirstName(n *Name, freq Frequencies) bool {
 	return false
 }
 
+// slipRatio bounds how common a slip of a name may be: a name the French
+// list does not know, carried by fewer than one record in slipRatio of
+// those bearing the name it is compared with, is taken for that name
+// mistyped, however many records carry it. In an index of 180,000 records
+// PAUI, JOSIANF and JOHNY each reach three records (a slip typed the same
+// way by chance once PAUL is borne by thousands), and twins' names both
+// attested only in the index are of like frequency.
+const slipRatio = 50
+
+// realFirstNameBeside is realFirstName for a name compared with other: a
+// name attested only by the index must also not be rare beside other (see
+// slipRatio).
+func realFirstNameBeside(n, other *Name, freq Frequencies) bool {
+	if !realFirstName(n, freq) {
+		return false
+	}
+	if _, ok := KnownGivenName(n.Glued); ok {
+		return true
+	}
+	c, ok := freq.(interface{ FirstNameCount(string) int })
+	if !ok || freq == nil {
+		return true
+	}
+	return c.FirstNameCount(n.Glued)*slipRatio >= c.FirstNameCount(other.Glued)
+}
+
+// realGivenNameOf reports whether a record bears a real given name: its
+// first name, or, when that one is garbled (MLA), the first of its birth
+// first names (MIA SUZANNE MARION). Compare already found the other
+// record's first name in neither, so a real one here is another name, not
+// a slip: twins MIA and EVA stay apart even when MIA's record carries her
+// name mistyped in the first-name field.
+func realGivenNameOf(p *Prepared, freq Frequencies) bool {
+	if realFirstName(&p.First, freq) {
+		return true
+	}
+	return len(p.List) > 0 && realFirstName(&p.List[0], freq)
+}
+
 // abbreviates reports whether two first names are one written in full and
 // the other cut short: a truncation at a field's length (CHRISTOP /
 // CHRISTOPHE), an initial or a cut part of a compound (A. CAROLINE / ANNE-
@@ -94,7 +133,10 @@ func abbreviates(a, b *Name) bool {
 			if len(ta) == 1 && len(short) < 5 {
 				return false // one short word is too little to say
 			}
-			if _, known := KnownGivenName(side.Glued); known {
+			// A real name cut from another (LEON, LEONIE) may be a
+			// twin's; within a compound whose first part agrees (MARIE
+			// JO, MARIE JOSIANE) the cut is the usual short form.
+			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) {
 				return false
 			}
 			differ = true

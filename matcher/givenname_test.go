@@ -40,7 +40,8 @@ func TestFirstNameAbbreviations(t *testing.T) {
 		{"A.CAROLINE", "ANNE-CAROL", NameCompound},
 		{"J-PIERRE", "JEAN-PIERRE", NameCompound},
 		{"JP", "JEAN-PIERRE", NameCompound},
-		{"TOM", "TPM", NameTypo}, // TPM is no first name: a slip
+		{"MARIE JO", "MARIE JOSIANE", NameCompound}, // MARIE-JO is a name too, but the first part agrees
+		{"TOM", "TPM", NameTypo},                    // TPM is no first name: a slip
 		// Two real names: not an abbreviation.
 		{"LOUIS", "LOUISE", NameTypo},
 		{"JEAN", "JEANNE", NamePhonetic},
@@ -121,6 +122,27 @@ func TestTwinsWithRareNamesAttestedInTheIndex(t *testing.T) {
 	c := Compare(prep(t, a), prep(t, b))
 	if s := m.Score(&c, freq); s.AutoLink || !hasRule(s, RuleTwins) {
 		t.Errorf("ZORGLIB carried by %d records is a name: twins rule expected:\n%s", minAttested, s.Table())
+	}
+}
+
+// A slip of a common name is typed the same way by chance in a large
+// index (PAUI for PAUL): carried by three records beside thousands of the
+// name, it is still a slip, and the pair links.
+func TestSlipOfACommonNameIsNoTwin(t *testing.T) {
+	m := DefaultModel()
+	a := vigie.Record{BirthName: "OPOULA", FirstName: "PAUL", BirthDate: "1959-12-28", Sex: "M"}
+	b := a
+	b.FirstName = "PAUI"
+	freq := NewFrequencyTable()
+	for i := range 200 {
+		if i < minAttested {
+			freq.Add(prep(t, b))
+		}
+		freq.Add(prep(t, a))
+	}
+	c := Compare(prep(t, a), prep(t, b))
+	if s := m.Score(&c, freq); !s.AutoLink || hasRule(s, RuleTwins) {
+		t.Errorf("PAUI carried by %d records beside 200 PAUL is a slip: no twins rule expected:\n%s", minAttested, s.Table())
 	}
 }
 

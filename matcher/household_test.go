@@ -37,6 +37,8 @@ func TestHouseholdMembersNeverCertain(t *testing.T) {
 			vigie.Record{BirthName: "ROUX", FirstName: "LOUISE", BirthDate: "2012-04-03", Sex: "F"}, false, "", false},
 		{"twins MARIE / MARINE", vigie.Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F"},
 			vigie.Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F"}, false, RuleTwins, false},
+		{"twins MIA / EVA, MIA's first name mistyped", vigie.Record{BirthName: "BEZAUX", FirstName: "MLA", FirstNames: "MIA SUZANNE MARION", BirthDate: "2020-09-28", Sex: "F"},
+			vigie.Record{BirthName: "BEZAUX", FirstName: "EVA", BirthDate: "2020-09-28", Sex: "F"}, false, RuleTwinsDifferent, true},
 		{"father and son ADRIEN", vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M"},
 			vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M"}, false, RuleBirthDate, true},
 		{"spouses", vigie.Record{BirthName: "MARTIN", FirstName: "PAUL", BirthDate: "1970-02-11", Sex: "M"},
@@ -110,6 +112,8 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 	twinB := vigie.Record{BirthName: "ROUX", FirstName: "MARC", BirthDate: "2012-04-03", Sex: "M", BirthPlace: "53130"}
 	father := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "1988-07-28", Sex: "M", BirthPlace: "53130"}
 	son := vigie.Record{BirthName: "LAMBERT", FirstName: "ADRIEN", BirthDate: "2008-04-08", Sex: "M", BirthPlace: "53130"}
+	marie := vigie.Record{BirthName: "ROUX", FirstName: "MARIE", BirthDate: "2012-04-03", Sex: "F", BirthPlace: "53130"}
+	marine := vigie.Record{BirthName: "ROUX", FirstName: "MARINE", BirthDate: "2012-04-03", Sex: "F", BirthPlace: "53130"}
 	for _, tc := range []struct {
 		name         string
 		first, birth bool // the guards
@@ -120,11 +124,15 @@ func TestConflictRulesFollowTheGuards(t *testing.T) {
 		{"twins, first-name guard off", false, true, twinA, twinB, ""},
 		{"father and son, guards on", true, true, father, son, RuleBirthDate},
 		{"father and son, birth-date guard off", true, false, father, son, ""},
+		{"names a slip apart, guards on", true, true, marie, marine, RuleTwins},
+		{"names a slip apart, first-name guard off", false, true, marie, marine, ""},
 	} {
 		m := DefaultModel()
 		m.FirstNameGuard, m.BirthDateGuard = tc.first, tc.birth
 		s := score(t, m, home(tc.a), home(tc.b))
-		fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleFirstName || r.Code == RuleBirthDate })
+		fired := slices.ContainsFunc(s.Rules, func(r Rule) bool {
+			return r.Code == RuleFirstName || r.Code == RuleBirthDate || r.Code == RuleTwins
+		})
 		if tc.rule == "" && fired || tc.rule != "" && !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == tc.rule }) {
 			t.Errorf("%s: rules %v, want %q:\n%s", tc.name, s.Rules, tc.rule, s.Table())
 		}
@@ -144,5 +152,21 @@ func TestTwinsWithTheirOwnINS(t *testing.T) {
 	s := score(t, m, home(a), home(b))
 	if s.AutoLink || s.Probability >= m.Review || !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwinsDifferent }) {
 		t.Errorf("twins with two INS: auto-link %v, probability %g, rules %v; want held below review, named twins:\n%s", s.AutoLink, s.Probability, s.Rules, s.Table())
+	}
+}
+
+// Twins whose parents live apart share a family name, a birth date and a
+// birthplace, not a home: a first name that differs beyond a slip, one of
+// them no given name (TOOM, a garbled TOM), is still put to a person as
+// possible twins, never linked by the weights.
+func TestTwinsLivingApartWithAGarbledName(t *testing.T) {
+	m := DefaultModel()
+	a := vigie.Record{BirthName: "LEVINSON", FirstName: "EZIO", BirthDate: "2016-11-20", Sex: "M", BirthPlace: "56007",
+		PostalCode: "56400", City: "AURAY", Address: "6 RUE DES MOUETTES"}
+	b := vigie.Record{BirthName: "LEVINSON", FirstName: "TOOM", BirthDate: "2016-11-20", Sex: "M", BirthPlace: "56007",
+		PostalCode: "22100", City: "DINAN", Address: "11 AV JEAN JAURES", Phone: "0270848099"}
+	s := score(t, m, a, b)
+	if s.AutoLink || !slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins }) {
+		t.Errorf("EZIO and TOOM, same family name and birth date, living apart: auto-link %v, rules %v; want held as possible twins:\n%s", s.AutoLink, s.Rules, s.Table())
 	}
 }

@@ -437,7 +437,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		if firstConflict && m.FirstNameGuard {
 			twinsLike := c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && insLevel != INSSame
 			switch {
-			case realFirstName(&a.First, freq) && realFirstName(&b.First, freq):
+			case realGivenNameOf(a, freq) && realGivenNameOf(b, freq):
 				fire(RuleFirstName, "the first names differ clearly: twins or siblings are not the same person")
 				s.AutoLink = false
 				if m.FirstNameGuard && (shared || twinsLike || sexConflict) {
@@ -448,9 +448,10 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 				if twinsLike {
 					fire(RuleTwinsDifferent, "same family name and birth date, different first names: twins, not the same person")
 				}
-			case twinsLike && shared:
+			case twinsLike:
 				// A garbled first name on the family name and birth date of
-				// a home: it may be a twin's name garbled, a person decides.
+				// a home, or of two (twins whose parents live apart): it
+				// may be a twin's name garbled, a person decides.
 				fire(RuleTwins, "same family name and birth date, first names differ and one is no known given name: possible twins, not linked without a person")
 				s.AutoLink = false
 				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
@@ -466,10 +467,14 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// them alike first names (MARIE and MARINE): when both first
 		// names are real given names, one only a slip away from the other
 		// is as likely a twin as a typo, so a person decides. A first
-		// name that is no given name at all (OLIVLER) is a typo.
-		if fl := c.Levels[FieldFirstName]; s.AutoLink && fl >= NameTypo && fl <= NameSimilar &&
+		// name that is no given name at all (OLIVLER) is a typo. Where
+		// the guard is off (true matches of this population often carry
+		// another first name altogether, typed from paper), a slip
+		// between two real names is no rarer than a whole name replaced,
+		// and the weights fitted on that data decide, as for a conflict.
+		if fl := c.Levels[FieldFirstName]; s.AutoLink && m.FirstNameGuard && fl >= NameTypo && fl <= NameSimilar &&
 			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
-			realFirstName(&a.First, freq) && realFirstName(&b.First, freq) {
+			realFirstNameBeside(&a.First, &b.First, freq) && realFirstNameBeside(&b.First, &a.First, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)

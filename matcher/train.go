@@ -3,6 +3,7 @@ package matcher
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"vigie"
@@ -39,6 +40,9 @@ type TrainReport struct {
 	Guarded []string
 	// Guards say how the homonym guards were set and from what.
 	Guards []string
+	// RandomMatches is the share of the random pairs estimated to be
+	// matches, set aside when estimating u (see uWithoutMatches).
+	RandomMatches float64
 }
 
 // BlockReport is the outcome of EM on one block.
@@ -51,7 +55,7 @@ type BlockReport struct {
 
 func (r TrainReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "u estimated from %d random pairs\n", r.RandomPairs)
+	fmt.Fprintf(&b, "u estimated from %d random pairs (%.5f %% of them estimated matches, set aside)\n", r.RandomPairs, 100*r.RandomMatches)
 	for _, bl := range r.Blocks {
 		fmt.Fprintf(&b, "m from block %-22s %8d pairs, %3d iterations, share of matches %.4f\n", bl.Name, bl.Pairs, bl.Iterations, bl.Lambda)
 	}
@@ -101,55 +105,30 @@ func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, 
 		}
 	}
 
-	// m: accumulate each block's estimate weighted by its expected matches.
-	var mSum [NumFields][]float64
-	var mW [NumFields]float64
+	// m from the blocks with u fixed; then u again from the random pairs
+	// with the matches among them set aside (see uWithoutMatches), and m
+	// once more with that u. On a large index the random pairs hold
+	// hardly any match and the second round changes little; on a small or
+	// heavily duplicated feed (1,000 records of 250 persons: one random
+	// pair in 250 is a match) the matches inflated u of every agreement
+	// level many times over and capped the weight of an exact birth date
+	// at a few bits.
+	m, _, _ := estimateM(start, u, blocks)
+	u, rep.RandomMatches = uWithoutMatches(random, m, u)
+	m, insM, blockReps := estimateM(start, u, blocks)
+	rep.Blocks = blockReps
 	for f := Field(0); f < NumFields; f++ {
-		mSum[f] = make([]float64, f.NumLevels())
-	}
-	// The guards' evidence: true matches that differ on a core trait look
-	// exactly like homonyms (twins, father and son) in any block but one
-	// keyed on the national identifier, so that block decides when it is
-	// large enough.
-	var insM [NumFields][]float64
-	for _, bl := range blocks {
-		if len(bl.Pairs) == 0 {
-			continue
-		}
-		m, lambda, iters, weight := emBlock(start, u, bl)
-		if bl.Name == BlockINS && len(bl.Pairs) >= MinGuardPairs {
-			insM = m
-		}
-		rep.Blocks = append(rep.Blocks, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda})
-		for f := Field(0); f < NumFields; f++ {
-			if m[f] == nil || weight[f] <= 0 {
-				continue
-			}
-			for l := range m[f] {
-				mSum[f][l] += m[f][l] * weight[f]
-			}
-			mW[f] += weight[f]
-		}
-	}
-	for f := Field(0); f < NumFields; f++ {
-		m := make([]float64, f.NumLevels())
-		if mW[f] > 0 {
-			for l := range m {
-				m[l] = mSum[f][l] / mW[f]
-			}
-		} else {
-			copy(m, start.params[f].M)
-		}
+		mf := m[f]
 		// Guard: agreement levels (all but the last, "different") never
 		// weigh against a match.
-		for l := 0; l < len(m)-1; l++ {
-			if m[l] < u[f][l] {
+		for l := 0; l < len(mf)-1; l++ {
+			if mf[l] < u[f][l] {
 				rep.Guarded = append(rep.Guarded, f.String()+"."+f.LevelName(Level(l)))
-				m[l] = u[f][l]
+				mf[l] = u[f][l]
 			}
 		}
-		normalise(m, 1e-6)
-		if err := out.SetParams(f, FieldParams{M: m, U: u[f]}); err != nil {
+		normalise(mf, 1e-6)
+		if err := out.SetParams(f, FieldParams{M: mf, U: u[f]}); err != nil {
 			return nil, rep, err
 		}
 	}
@@ -184,6 +163,129 @@ func Train(start *Model, random []Levels, blocks []Block) (*Model, TrainReport, 
 		return nil, rep, err
 	}
 	return &out, rep, nil
+}
+
+// estimateM runs EM on every block with u fixed and averages each field's
+// m over the blocks weighted by their expected matches (a field no block
+// could estimate keeps start's m). insM is the INS block's own estimate
+// when that block is large enough to decide the homonym guards.
+func estimateM(start *Model, u [NumFields][]float64, blocks []Block) (m, insM [NumFields][]float64, reps []BlockReport) {
+	var mSum [NumFields][]float64
+	var mW [NumFields]float64
+	for f := Field(0); f < NumFields; f++ {
+		mSum[f] = make([]float64, f.NumLevels())
+	}
+	// The guards' evidence: true matches that differ on a core trait look
+	// exactly like homonyms (twins, father and son) in any block but one
+	// keyed on the national identifier, so that block decides when it is
+	// large enough.
+	for _, bl := range blocks {
+		if len(bl.Pairs) == 0 {
+			continue
+		}
+		bm, lambda, iters, weight := emBlock(start, u, bl)
+		if bl.Name == BlockINS && len(bl.Pairs) >= MinGuardPairs {
+			insM = bm
+		}
+		reps = append(reps, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda})
+		for f := Field(0); f < NumFields; f++ {
+			if bm[f] == nil || weight[f] <= 0 {
+				continue
+			}
+			for l := range bm[f] {
+				mSum[f][l] += bm[f][l] * weight[f]
+			}
+			mW[f] += weight[f]
+		}
+	}
+	for f := Field(0); f < NumFields; f++ {
+		m[f] = make([]float64, f.NumLevels())
+		if mW[f] > 0 {
+			for l := range m[f] {
+				m[f][l] = mSum[f][l] / mW[f]
+			}
+		} else {
+			copy(m[f], start.params[f].M)
+		}
+		normalise(m[f], 1e-6)
+	}
+	return m, insM, reps
+}
+
+// maxRandomMatches bounds the share of matches uWithoutMatches may find
+// among random pairs: a feed where more than one random pair in 20 is a
+// match is not a population, and u would lose its meaning.
+const maxRandomMatches = 0.05
+
+// uWithoutMatches estimates u again from the random pairs, each counted by
+// its probability of being a non-match under m and u (m fixed, u and the
+// share of matches among the random pairs fitted by EM), and returns it
+// with that share. Random pairs are taken as non-matches by the first
+// estimate; in a small feed with several records per person they are not
+// (1,000 records of 250 persons: one pair in 250), and every agreement
+// level's u came out as large as its matches made it.
+func uWithoutMatches(random []Levels, m, u0 [NumFields][]float64) ([NumFields][]float64, float64) {
+	counts := map[Levels]float64{}
+	for _, p := range random {
+		counts[p]++
+	}
+	type pat struct {
+		l Levels
+		n float64
+	}
+	pats := make([]pat, 0, len(counts))
+	for l, n := range counts {
+		pats = append(pats, pat{l, n})
+	}
+	var u [NumFields][]float64
+	for f := range u {
+		u[f] = slices.Clone(u0[f])
+	}
+	lambda := 1e-4
+	total := float64(len(random))
+	for range 100 {
+		var acc [NumFields][]float64
+		for f := Field(0); f < NumFields; f++ {
+			acc[f] = make([]float64, f.NumLevels())
+		}
+		matches := 0.0
+		for _, p := range pats {
+			lm, lu := math.Log(lambda), math.Log(1-lambda)
+			for f := Field(0); f < NumFields; f++ {
+				if p.l[f] == Null {
+					continue
+				}
+				lm += math.Log(m[f][p.l[f]])
+				lu += math.Log(u[f][p.l[f]])
+			}
+			g := 1 / (1 + math.Exp(lu-lm))
+			matches += g * p.n
+			for f := Field(0); f < NumFields; f++ {
+				if p.l[f] != Null {
+					acc[f][p.l[f]] += (1 - g) * p.n
+				}
+			}
+		}
+		next := math.Min(math.Max(matches/total, 1e-9), maxRandomMatches)
+		delta := math.Abs(next-lambda) / lambda
+		lambda = next
+		for f := Field(0); f < NumFields; f++ {
+			s := 0.0
+			for _, v := range acc[f] {
+				s += v
+			}
+			if s <= 0 {
+				continue // never compared: keep the first estimate
+			}
+			for l := range acc[f] {
+				u[f][l] = (acc[f][l] + 0.5) / (s + 0.5*float64(len(acc[f])))
+			}
+		}
+		if delta < 1e-4 {
+			break
+		}
+	}
+	return u, lambda
 }
 
 // emBlock runs EM on one block. It returns, for each field not used by the

@@ -39,7 +39,8 @@ type Options struct {
 	// name and year, a name and initial, or an address held by so few
 	// records is strong evidence on its own (a one-key pair is otherwise
 	// left out). The birth date alone never suffices: its blocks grow with
-	// the index, and a small one only says the index is small.
+	// the index, and a small one only says the index is small. The model
+	// raises it where persons have many records each (matcher.RareBlock).
 	RareBlock int
 	// MinPopulation is the smallest population the model's prior refers to
 	// (default 10,000): in a nearly empty index the prior odds of a match

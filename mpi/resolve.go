@@ -254,6 +254,7 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 	// for all): a record sharing a single key of many (the same birth date
 	// and nothing else) is not worth scoring.
 	need := min(x.opts.MinShared, len(keys))
+	rare := matcher.RareBlock(x.opts.RareBlock, model)
 	ids := map[vigie.IdentityID]bool{}
 	var lagging []vigie.SourceKey
 	var hashBuf [12]uint64
@@ -282,7 +283,7 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 			continue // too common to say anything
 		}
 		inc := 1
-		if b.Rule == matcher.BlockINS || len(posting) <= x.opts.RareBlock && matcher.RareSuffices(b.Rule) {
+		if b.Rule == matcher.BlockINS || len(posting) <= rare && matcher.RareSuffices(b.Rule) {
 			inc = len(keys)
 		}
 		for _, o := range posting {
@@ -698,10 +699,12 @@ func (t *tx) splitRivals(cands []*candidate, model *matcher.Model) ([]*candidate
 	return rivals, nil
 }
 
-// sameSplit reports whether identities a and b match each other on their
-// own: their closest pair of members scores at the auto-link level, no
-// hard rule fires between any pair of their members (twins, a father and
-// his son, two INS), and no person marked any pair distinct.
+// sameSplit reports whether identities a and b may be one person split
+// earlier: their closest pair of members is worth a person's look (at
+// least the review level: the record, matching both at the auto-link
+// level, is the evidence that bridges them), no hard rule fires between
+// any pair of their members (twins, a father and his son, two INS), and
+// no person marked any pair distinct.
 func (t *tx) sameSplit(a, b *candidate, model *matcher.Model) (bool, error) {
 	ma, err := t.memberForms(a.members)
 	if err != nil {
@@ -725,7 +728,7 @@ func (t *tx) sameSplit(a, b *candidate, model *matcher.Model) (bool, error) {
 					return false, nil
 				}
 			}
-			strong = strong || s.AutoLink
+			strong = strong || s.Probability >= model.Review
 		}
 	}
 	return strong, nil

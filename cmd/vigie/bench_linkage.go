@@ -152,6 +152,7 @@ type linkageResult struct {
 	family              *familyMerges  // census only
 	examples            []string
 	merged              []string // identities holding several persons, with their records
+	held                []string // true pairs the model links that the index sent to review, with the reviews
 }
 
 // familyMerges counts pairs of distinct persons of one household put in one
@@ -267,19 +268,51 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	if err != nil {
 		return nil, err
 	}
-	compared, truePairs, candidates := benchBlocking.Replay(recs, owner)
+	blocking := benchBlocking
+	blocking.Model = model
+	compared, truePairs, candidates := blocking.Replay(recs, owner)
 	res.truePairs, res.compared, res.candidates = truePairs, len(compared), candidates
 	var missed [][2]int
 	group := map[string][]int{}
 	res.missedWhy = map[string]int{}
 	scoring := model.WithPopulation(max(len(links), 10000))
+	// What the index did with the later record of a pair the model alone
+	// would link: the reviews it opened say whether a rival identity or a
+	// rule of the index held it back.
+	reviews, err := ix.Reviews(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	reviewed := map[vigie.SourceKey]string{}
+	reviewsOf := map[vigie.SourceKey][]mpi.Review{}
+	for _, r := range reviews {
+		reviewsOf[r.Record] = append(reviewsOf[r.Record], r)
+		why := r.Kind
+		if len(r.Rules) > 0 {
+			why += " " + strings.Join(r.Rules, "+")
+		}
+		if prev, ok := reviewed[r.Record]; !ok || prev > why {
+			reviewed[r.Record] = why
+		}
+	}
 	for j, o := range owner {
 		for _, i := range group[o] {
 			if links[keys[i]] != links[keys[j]] {
 				missed = append(missed, [2]int{i, j})
 				if compared[[2]int{i, j}] {
 					res.missedCompared++
-					res.missedWhy[missReason(recs, i, j, scoring)]++
+					why := missReason(recs, i, j, scoring)
+					if why == autoLinkNotLinked {
+						if r, ok := reviewed[keys[j]]; ok {
+							why = "auto-link score, record sent to review (" + r + ")"
+							if len(res.held) < examples {
+								res.held = append(res.held, describeHeld(recs, keys, [2]int{i, j}, reviewsOf[keys[j]]))
+							}
+						} else {
+							why = "auto-link score, record linked to another identity"
+						}
+					}
+					res.missedWhy[why]++
 				}
 			}
 		}
@@ -333,8 +366,12 @@ func missReason(recs []*matcher.Prepared, i, j int, m *matcher.Model) string {
 		}
 		return "probability under the auto-link threshold"
 	}
-	return "auto-link score, not linked (another identity or no margin)"
+	return autoLinkNotLinked
 }
+
+// autoLinkNotLinked is missReason's answer for a pair the model alone would
+// link; the bench then says what the index did with the later record.
+const autoLinkNotLinked = "auto-link score, not linked (another identity or no margin)"
 
 // digitsOrQuoted matches what varies between two refusals of one kind.
 var digitsOrQuoted = regexp.MustCompile(`"[^"]*"|[0-9]+`)
@@ -436,6 +473,17 @@ func describeMiss(recs []*matcher.Prepared, keys []vigie.SourceKey, pr [2]int, c
 }
 
 // describeRecord shows one record as read.
+// describeHeld shows a true pair the index sent to review and the reviews
+// the later record opened.
+func describeHeld(recs []*matcher.Prepared, keys []vigie.SourceKey, pr [2]int, reviews []mpi.Review) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - %s\n    %s\n", describeRecord(recs, keys, pr[0]), describeRecord(recs, keys, pr[1]))
+	for _, r := range reviews {
+		fmt.Fprintf(&b, "      review %s %v: candidate's member %s/%s, p %.6f, weight %.1f\n", r.Kind, r.Rules, r.Matched.Authority, r.Matched.LocalID, r.Probability, r.Weight)
+	}
+	return b.String()
+}
+
 func describeRecord(recs []*matcher.Prepared, keys []vigie.SourceKey, i int) string {
 	p := recs[i]
 	if p == nil {
@@ -510,6 +558,9 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "| import | %s (%.0f rows/s; fitting the model %s of it) |\n", r.elapsed.Round(time.Millisecond), float64(r.rows)/max(r.elapsed.Seconds(), 1e-9), r.fit.Round(time.Millisecond))
 	if len(r.merged) > 0 {
 		fmt.Fprintf(&b, "\nIdentities holding several persons (person, then the record):\n\n%s", strings.Join(r.merged, ""))
+	}
+	if len(r.held) > 0 {
+		fmt.Fprintf(&b, "\nTrue pairs the model links, sent to review by the index (the pair, then each review: its candidate's closest member and score):\n\n%s", strings.Join(r.held, ""))
 	}
 	if len(r.examples) > 0 {
 		fmt.Fprintf(&b, "\nMissed true pairs (evenly sampled): birth name | used name | first name | first names | birth date | sex | birthplace | INS | postal code | city | address | phone\n\n%s", strings.Join(r.examples, ""))

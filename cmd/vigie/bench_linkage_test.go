@@ -81,6 +81,14 @@ func TestBenchLinkage(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
 	}
+	// A pair the model alone links is told apart by what the index did
+	// with it, and with --examples the ones sent to review are listed.
+	if strings.Contains(out, autoLinkNotLinked) {
+		t.Errorf("%q left undifferentiated in\n%s", autoLinkNotLinked, out)
+	}
+	if sent, listed := strings.Contains(out, "record sent to review ("), strings.Contains(out, "True pairs the model links, sent to review by the index"); sent != listed {
+		t.Errorf("pairs sent to review counted %v, listed %v:\n%s", sent, listed, out)
+	}
 	rows := summaryRow.FindAllStringSubmatch(out, -1)
 	if len(rows) == 0 {
 		t.Fatalf("no summary row in\n%s", out)

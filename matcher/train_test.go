@@ -1,0 +1,58 @@
+package matcher
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// On a feed where many random pairs are matches (1,000 records of 250
+// persons), u must be estimated from the non-matches among them: counted
+// as non-matches, the matches inflated u of an exact birth date a
+// hundredfold.
+func TestTrainSetsRandomMatchesAside(t *testing.T) {
+	const matchShare, uDate = 0.004, 1e-4
+	rng := rand.New(rand.NewPCG(3, 4))
+	pair := func(match bool) Levels {
+		var l Levels
+		for f := range l {
+			l[f] = Null
+		}
+		pick := func(p float64, agree, differ Level) Level {
+			if rng.Float64() < p {
+				return agree
+			}
+			return differ
+		}
+		if match {
+			l[FieldName] = pick(0.95, NameExact, NameDifferent)
+			l[FieldFirstName] = pick(0.95, NameExact, NameDifferent)
+			l[FieldBirthDate] = pick(0.95, DateExact, DateDifferent)
+		} else {
+			l[FieldName] = pick(0.005, NameExact, NameDifferent)
+			l[FieldFirstName] = pick(0.01, NameExact, NameDifferent)
+			l[FieldBirthDate] = pick(uDate, DateExact, DateDifferent)
+		}
+		return l
+	}
+	random := make([]Levels, 200_000)
+	for i := range random {
+		random[i] = pair(rng.Float64() < matchShare)
+	}
+	// A block keyed on the name: most pairs match.
+	bl := Block{Name: BlockNameYear, Fields: BlockFields(BlockNameYear)}
+	for range 2000 {
+		bl.Pairs = append(bl.Pairs, pair(rng.Float64() < 0.8))
+	}
+	m, rep, err := Train(DefaultModel(), random, []Block{bl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(rep.RandomMatches-matchShare)/matchShare > 0.25 {
+		t.Errorf("share of matches among random pairs estimated %.5f, want about %.5f", rep.RandomMatches, matchShare)
+	}
+	// Counted as non-matches, the matches alone would give u ≈ 0.0038.
+	if u := m.Params(FieldBirthDate).U[DateExact]; u > 5*uDate {
+		t.Errorf("u of an exact birth date %.6f, want about %.6f: the random pairs' matches were counted", u, uDate)
+	}
+}
