@@ -67,6 +67,8 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 		return out, err
 	}
 	if len(file) > MaxDicomBytes {
+		p, _ := auth.PrincipalFrom(ctx)
+		g.logRefusal(ctx, p, "", vigie.Invalid("file", "too large"))
 		return fail(vigie.Invalid("file", "is %d bytes, more than %d", len(file), MaxDicomBytes))
 	}
 	return g.IngestReader(ctx, name, bytes.NewReader(file), int64(len(file)), defaultAuthority, "")
@@ -81,13 +83,14 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 // is stored.
 func (g *Ingester) IngestReader(ctx context.Context, name string, r io.Reader, size int64, defaultAuthority, study string) (*vigiev1.DicomOutcome, error) {
 	out := &vigiev1.DicomOutcome{Filename: name}
+	p, _ := auth.PrincipalFrom(ctx)
 	fail := func(err error) (*vigiev1.DicomOutcome, error) {
 		out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
 		out.Message = refusalMessage(err)
 		g.Metrics.IngestOutcome("refused")
+		g.logRefusal(ctx, p, out.SopInstanceUid, err)
 		return out, err
 	}
-	p, _ := auth.PrincipalFrom(ctx)
 	if size == 0 {
 		return fail(vigie.Invalid("file", "is empty: a DICOM Part-10 file is required"))
 	}
@@ -96,7 +99,7 @@ func (g *Ingester) IngestReader(ctx context.Context, name string, r io.Reader, s
 		authority = p.Authorities[0]
 	}
 	if authority != "" && !p.MayActFor(authority) {
-		return fail(vigie.Errorf(vigie.EPERMISSION, "default_authority: %s %q does not act for %q", p.Role, p.Name, authority))
+		return fail(&vigie.Error{Code: vigie.EPERMISSION, Field: "default_authority", Message: fmt.Sprintf("%s %q does not act for %q", p.Role, p.Name, authority)})
 	}
 	rep, err := ingest.ParseDICOM(r, size, ingest.DICOMOptions{Authority: authority})
 	if err != nil {
@@ -119,7 +122,7 @@ func (g *Ingester) IngestReader(ctx context.Context, name string, r io.Reader, s
 	// The interceptor checked the request; the file's own issuer is the
 	// handler's to check.
 	if !p.MayActFor(x.Key.Authority) {
-		return fail(vigie.Errorf(vigie.EPERMISSION, "IssuerOfPatientID: %s %q does not act for assigning authority %q", p.Role, p.Name, x.Key.Authority))
+		return fail(&vigie.Error{Code: vigie.EPERMISSION, Field: "IssuerOfPatientID", Message: fmt.Sprintf("%s %q does not act for assigning authority %q", p.Role, p.Name, x.Key.Authority)})
 	}
 	o, err := ingest.DICOMReport(ctx, name, rep, MPIResolver{g.Index}, g.Ledger)
 	if err != nil {
@@ -243,4 +246,21 @@ func (s *IngestService) SubmitDicomStream(ctx context.Context, stream *connect.C
 		return nil, ConnectError(err)
 	}
 	return connect.NewResponse(resp), nil
+}
+
+// logRefusal says, once per refused file, who sent it and why: the
+// sender's name and key, the request, the file's SOP instance when read,
+// and the field and code of the reason. The reason's text is the
+// sender's to read (it may quote a trait of the file), and a file's name
+// may hold a patient's: the log keeps identifiers only.
+func (g *Ingester) logRefusal(ctx context.Context, p *auth.Principal, sop string, err error) {
+	if g.Log == nil {
+		return
+	}
+	sender, credential := "", ""
+	if p != nil {
+		sender, credential = p.Name, p.CredentialID
+	}
+	g.Log.WarnContext(ctx, "dicom file refused", "request", auth.RequestID(ctx), "sender", sender, "credential", credential,
+		"sop_instance_uid", sop, "field", vigie.ErrorField(err), "code", vigie.ErrorCode(err))
 }

@@ -3,11 +3,13 @@ package rpc_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +55,26 @@ type serverFixture struct {
 	follow func()
 	// api is the server the fixture serves (tests build variants of it).
 	api *rpc.Server
+	// logs holds what the server logged (JSON lines).
+	logs *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutines may log to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // fixtureMetricsToken is the bearer token of the fixture's /metrics.
@@ -121,8 +143,9 @@ func newServerFixtureDisk(t testing.TB, free func(dir string) (int64, error)) *s
 	// The server's follower has caught up once before the tests call
 	// (see TestReadiness for the time before).
 	f.follow()
+	f.logs = &lockedBuffer{}
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: f.ledger, Alerts: f.alerts, Keys: keys, Trail: trail, Metrics: f.metrics,
-		MetricsToken: fixtureMetricsToken, Disk: f.disk, NoLimits: true}
+		MetricsToken: fixtureMetricsToken, Disk: f.disk, NoLimits: true, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
 	f.api = api
 	srv := httptest.NewUnstartedServer(api.Handler())
 	srv.EnableHTTP2 = true

@@ -297,6 +297,17 @@ func TestSTOWFailureCarriesErrorComment(t *testing.T) {
 			t.Errorf("failure %d (%#x): ErrorComment %q, want ASCII of at most 64 characters saying %q", i, r.failures[i], c, want)
 		}
 	}
+	// Each refusal is logged once with the sender and the reason's field
+	// and code, never the reason's text (it may quote a trait).
+	logs := f.logs.String()
+	for _, want := range []string{`"msg":"dicom file refused"`, `"sender":"pacs-a"`, `"field":"IssuerOfPatientID"`, `"code":"permission"`, `"field":"file"`, `"code":"invalid"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs)
+		}
+	}
+	if n := strings.Count(logs, `"msg":"dicom file refused"`); n != 2 {
+		t.Errorf("%d refusals logged, want 2 (one per file)", n)
+	}
 	xr := f.stow(t, f.tokens["pacs-a"], ctype, body, "application/dicom+xml")
 	if !strings.Contains(string(xr.body), `tag="00000902" vr="LO" keyword="ErrorComment"`) {
 		t.Errorf("XML response without ErrorComment:\n%s", xr.body)
