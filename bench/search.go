@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/matcher"
 	"vigie/search"
 	"vigie/synth"

@@ -38,7 +38,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"vigie"
-
 	"vigie/auth"
 	"vigie/matcher"
 	"vigie/mpi"

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/ingest"
 	"vigie/internal/sharedtest"
 	"vigie/matcher"

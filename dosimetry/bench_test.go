@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/ledger"
 )
 

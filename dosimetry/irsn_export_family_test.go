@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/ledger"
 )
 

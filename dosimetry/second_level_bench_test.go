@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/dosimetry"
 	"vigie/ingest"
 	"vigie/internal/sharedtest"

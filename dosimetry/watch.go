@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"vigie"
-
 	"vigie/ledger"
 )
 

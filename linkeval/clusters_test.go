@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 

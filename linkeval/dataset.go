@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"vigie"
-
 	"vigie/ingest"
 	"vigie/matcher"
 )

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"vigie"
-
 	"vigie/audit"
 	"vigie/dosimetry"
 	"vigie/ledger"

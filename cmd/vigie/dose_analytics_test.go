@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"

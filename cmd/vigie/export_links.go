@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"vigie"
-
 	"vigie/mpi"
 )
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/audit"
 	"vigie/auth"
 	"vigie/dosimetry"

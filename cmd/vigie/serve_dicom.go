@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/audit"
 	"vigie/dimse"
 	"vigie/rpc"

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"

@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 
