@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -96,34 +95,7 @@ func TestServeDICOMKill(t *testing.T) {
 // stopped by SIGTERM.
 func runStorescu(t *testing.T, data, storescu string, files []string, killAfter int) []string {
 	t.Helper()
-	child := exec.Command(os.Args[0], "-test.run=^TestServeDICOMChild$", "-test.count=1")
-	child.Env = append(os.Environ(), dicomChildEnv+"="+data)
-	stdout, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	addr := ""
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "dicom "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		_ = child.Process.Kill()
-		_ = child.Wait()
-		t.Fatalf("the child did not start: %s", stderr.String())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	child, addr := startChildServer(t, "TestServeDICOMChild", dicomChildEnv, data, "dicom ")
 	host, port, _ := strings.Cut(addr, ":")
 	sender := exec.Command(storescu, append([]string{"-v", "--no-halt", "-R", "-aet", dicomAE, "-aec", "VIGIE", host, port}, files...)...)
 	pr, pw := io.Pipe()
@@ -156,7 +128,7 @@ func runStorescu(t *testing.T, data, storescu string, files []string, killAfter 
 		if stored && sending != "" {
 			acked = append(acked, sending)
 			if killAfter > 0 && len(acked) == killAfter {
-				_ = child.Process.Kill()
+				_ = child.cmd.Process.Kill()
 			}
 		}
 	}
@@ -164,11 +136,7 @@ func runStorescu(t *testing.T, data, storescu string, files []string, killAfter 
 		if lines.Err() != nil {
 			t.Errorf("storescu: %v\n%s", lines.Err(), log.String())
 		}
-		_ = child.Process.Signal(syscall.SIGTERM)
 	}
-	_ = child.Wait()
-	if killAfter == 0 && !child.ProcessState.Success() {
-		t.Errorf("the child did not stop cleanly: %v\n%s", child.ProcessState, stderr.String())
-	}
+	child.stop(t, killAfter > 0)
 	return acked
 }

@@ -134,34 +134,7 @@ func TestServeMLLPKill(t *testing.T) {
 // file is sent and the child stopped by SIGTERM.
 func runMLLPFeed(t *testing.T, data, bin, file string, killAfter int) [][]byte {
 	t.Helper()
-	child := exec.Command(os.Args[0], "-test.run=^TestServeMLLPChild$", "-test.count=1")
-	child.Env = append(os.Environ(), mllpChildEnv+"="+data)
-	stdout, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	addr := ""
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "mllp "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		_ = child.Process.Kill()
-		_ = child.Wait()
-		t.Fatalf("the child did not start: %s", stderr.String())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	child, addr := startChildServer(t, "TestServeMLLPChild", mllpChildEnv, data, "mllp ")
 	host, port, _ := strings.Cut(addr, ":")
 	sender := exec.Command(bin, "--loose", "-p", port, "-f", file, host)
 	sender.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
@@ -187,7 +160,7 @@ func runMLLPFeed(t *testing.T, data, bin, file string, killAfter int) [][]byte {
 		}
 		acks = append(acks, bytes.Trim(frame, "\x0b\x1c\r\n"))
 		if killAfter > 0 && len(acks) == killAfter {
-			_ = child.Process.Kill()
+			_ = child.cmd.Process.Kill()
 		}
 	}
 	senderErr := sender.Wait()
@@ -195,12 +168,8 @@ func runMLLPFeed(t *testing.T, data, bin, file string, killAfter int) [][]byte {
 		if senderErr != nil {
 			t.Errorf("mllp_send: %v", senderErr)
 		}
-		_ = child.Process.Signal(syscall.SIGTERM)
 	}
-	_ = child.Wait()
-	if killAfter == 0 && !child.ProcessState.Success() {
-		t.Errorf("the child did not stop cleanly: %v\n%s", child.ProcessState, stderr.String())
-	}
+	child.stop(t, killAfter > 0)
 	return acks
 }
 
