@@ -25,25 +25,6 @@ func golden(members []*recordState) vigie.Record {
 	if len(members) == 0 {
 		return out
 	}
-	type field struct {
-		get func(r *vigie.Record) *string
-		ins bool // an INS trait
-	}
-	fields := []field{
-		{func(r *vigie.Record) *string { return &r.INS }, true},
-		{func(r *vigie.Record) *string { return &r.INSOID }, true},
-		{func(r *vigie.Record) *string { return &r.BirthName }, true},
-		{func(r *vigie.Record) *string { return &r.FirstNames }, true},
-		{func(r *vigie.Record) *string { return &r.FirstName }, true},
-		{func(r *vigie.Record) *string { return &r.BirthDate }, true},
-		{func(r *vigie.Record) *string { return &r.Sex }, true},
-		{func(r *vigie.Record) *string { return &r.BirthPlace }, true},
-		{func(r *vigie.Record) *string { return &r.UsedName }, false},
-		{func(r *vigie.Record) *string { return &r.PostalCode }, false},
-		{func(r *vigie.Record) *string { return &r.City }, false},
-		{func(r *vigie.Record) *string { return &r.Address }, false},
-		{func(r *vigie.Record) *string { return &r.Phone }, false},
-	}
 	var qual *recordState
 	for _, m := range members {
 		if strings.EqualFold(m.Record.Status, vigie.StatusQUAL) && m.Record.INS != "" &&
@@ -62,7 +43,7 @@ func golden(members []*recordState) vigie.Record {
 		latest time.Time
 	}
 	votes := make([]tally, 0, len(members))
-	for _, f := range fields {
+	for _, f := range goldenFields {
 		if f.ins && qual != nil {
 			*f.get(&out) = *f.get(&qual.Record)
 			continue
@@ -140,4 +121,30 @@ func statusOrder(s string) int {
 		return 4
 	}
 	return 0
+}
+
+// goldenField is a trait survivorship chooses: where it is in a record,
+// and whether it is an INS trait (taken from the latest qualified record
+// when there is one).
+type goldenField struct {
+	get func(r *vigie.Record) *string
+	ins bool
+}
+
+// goldenFields are the traits of the golden record, in the order they
+// are chosen.
+var goldenFields = []goldenField{
+	{func(r *vigie.Record) *string { return &r.INS }, true},
+	{func(r *vigie.Record) *string { return &r.INSOID }, true},
+	{func(r *vigie.Record) *string { return &r.BirthName }, true},
+	{func(r *vigie.Record) *string { return &r.FirstNames }, true},
+	{func(r *vigie.Record) *string { return &r.FirstName }, true},
+	{func(r *vigie.Record) *string { return &r.BirthDate }, true},
+	{func(r *vigie.Record) *string { return &r.Sex }, true},
+	{func(r *vigie.Record) *string { return &r.BirthPlace }, true},
+	{func(r *vigie.Record) *string { return &r.UsedName }, false},
+	{func(r *vigie.Record) *string { return &r.PostalCode }, false},
+	{func(r *vigie.Record) *string { return &r.City }, false},
+	{func(r *vigie.Record) *string { return &r.Address }, false},
+	{func(r *vigie.Record) *string { return &r.Phone }, false},
 }

@@ -19,25 +19,6 @@ func goldenByMap(members []*recordState) vigie.Record {
 	if len(members) == 0 {
 		return out
 	}
-	type field struct {
-		get func(r *vigie.Record) *string
-		ins bool // an INS trait
-	}
-	fields := []field{
-		{func(r *vigie.Record) *string { return &r.INS }, true},
-		{func(r *vigie.Record) *string { return &r.INSOID }, true},
-		{func(r *vigie.Record) *string { return &r.BirthName }, true},
-		{func(r *vigie.Record) *string { return &r.FirstNames }, true},
-		{func(r *vigie.Record) *string { return &r.FirstName }, true},
-		{func(r *vigie.Record) *string { return &r.BirthDate }, true},
-		{func(r *vigie.Record) *string { return &r.Sex }, true},
-		{func(r *vigie.Record) *string { return &r.BirthPlace }, true},
-		{func(r *vigie.Record) *string { return &r.UsedName }, false},
-		{func(r *vigie.Record) *string { return &r.PostalCode }, false},
-		{func(r *vigie.Record) *string { return &r.City }, false},
-		{func(r *vigie.Record) *string { return &r.Address }, false},
-		{func(r *vigie.Record) *string { return &r.Phone }, false},
-	}
 	var qual *recordState
 	for _, m := range members {
 		if strings.EqualFold(m.Record.Status, vigie.StatusQUAL) && m.Record.INS != "" &&
@@ -45,7 +26,7 @@ func goldenByMap(members []*recordState) vigie.Record {
 			qual = m
 		}
 	}
-	for _, f := range fields {
+	for _, f := range goldenFields {
 		if f.ins && qual != nil {
 			*f.get(&out) = *f.get(&qual.Record)
 			continue
