@@ -266,19 +266,23 @@ func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, e
 	return &Principal{Name: key.Name, Role: key.Role, Authorities: slices.Clone(key.Authorities), Method: "api_key", CredentialID: key.ID}, nil
 }
 
+// readKey reads the key with the given id in txn into key (ENOTFOUND when
+// there is none).
+func readKey(txn *badger.Txn, id string, key *Key) error {
+	item, err := txn.Get(keyKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(func(v []byte) error { return decodeKey(v, key) })
+}
+
 // Get returns the key with the given id (ENOTFOUND when there is none).
 func (k *Keys) Get(id string) (Key, error) {
 	var key Key
-	err := k.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return decodeKey(v, &key) })
-	})
+	err := k.db.View(func(txn *badger.Txn) error { return readKey(txn, id, &key) })
 	if err != nil {
 		return Key{}, fmt.Errorf("auth: get key %s: %w", id, err)
 	}
@@ -325,14 +329,7 @@ func (k *Keys) Revoke(id string) (Key, error) {
 // revoke is one attempt of Revoke.
 func (k *Keys) revoke(id string, key *Key) error {
 	return store.Update(k.db, func(txn *badger.Txn) error {
-		item, err := txn.Get(keyKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := item.Value(func(v []byte) error { return decodeKey(v, key) }); err != nil {
+		if err := readKey(txn, id, key); err != nil {
 			return err
 		}
 		if !key.Revoked.IsZero() {
@@ -359,14 +356,7 @@ func (k *Keys) Approve(id string, approver *Principal) (Key, error) {
 
 func (k *Keys) approve(id string, approver *Principal, key *Key) error {
 	return store.Update(k.db, func(txn *badger.Txn) error {
-		item, err := txn.Get(keyKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := item.Value(func(v []byte) error { return decodeKey(v, key) }); err != nil {
+		if err := readKey(txn, id, key); err != nil {
 			return err
 		}
 		if !key.Pending {
