@@ -51,6 +51,8 @@ const (
 // ?authority=OID (which must be one of the caller's).
 type STOW struct {
 	Ingester *Ingester
+	// MaxBody bounds a request's body (0: MaxSTOWBytes).
+	MaxBody int64
 }
 
 // stowError is a request-level failure: the body could not be read as a
@@ -166,7 +168,9 @@ func errorComment(msg string) string {
 // ServeHTTP stores every part and answers the Store Instances Response:
 // 200 when every instance is stored (a duplicate counts as stored: the
 // transaction is idempotent), 202 when some failed, 409 when none could
-// be stored; 400 / 415 / 413 for a body that is not a STOW-RS request.
+// be stored; 400 / 415 / 413 for a body that is not a STOW-RS request
+// (413 also when parts were read before the body went over its bound:
+// the response lists them).
 // When the store's disk is under its reserve, the instances it refused
 // carry FailureReason A700 (Refused: Out of Resources, PS3.4 Annex B),
 // and a request of which none was stored for that reason alone is
@@ -191,7 +195,11 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var results []stowResult
-	body := http.MaxBytesReader(w, r.Body, MaxSTOWBytes)
+	maxBody := s.MaxBody
+	if maxBody <= 0 {
+		maxBody = MaxSTOWBytes
+	}
+	body := http.MaxBytesReader(w, r.Body, maxBody)
 	err := ReadSTOWParts(r.Header.Get("Content-Type"), body, MaxDicomBytes, func(i int, part []byte) error {
 		out, err := s.Ingester.IngestReader(ctx, fmt.Sprintf("part %d", i+1), bytes.NewReader(part), int64(len(part)), authority, study)
 		res := stowResult{instanceUID: out.GetSopInstanceUid(), classUID: sopClassOf(part)}
@@ -221,6 +229,7 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		results = append(results, res)
 		return nil
 	})
+	tooLarge := false
 	if err != nil {
 		var se *stowError
 		switch {
@@ -232,7 +241,10 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Parts were stored before the body went wrong: the response
-		// lists them, and one failure without UIDs for the rest.
+		// lists them, and one failure without UIDs for the rest. A body
+		// over the bound is answered 413 all the same (the sender must
+		// split it), the listing saying what was kept.
+		tooLarge = se.status == http.StatusRequestEntityTooLarge
 		results = append(results, stowResult{failure: stowCannotUnderstand, comment: errorComment(se.msg)})
 	}
 	stored, failed, noSpace := 0, 0, 0
@@ -256,6 +268,9 @@ func (s *STOW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusConflict
 	case failed > 0:
 		status = http.StatusAccepted
+	}
+	if tooLarge {
+		status = http.StatusRequestEntityTooLarge
 	}
 	if err := writeStoreResponse(w, r, status, results); err != nil && s.Ingester.Log != nil {
 		// What was stored stays stored; a sender that resends is counted

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -339,5 +340,39 @@ func TestSTOWStudyTarget(t *testing.T) {
 	}
 	if r := f.stowTo(t, rpc.STOWPath+"/not-a-uid", f.tokens["pacs-a"], ctype, body, ""); r.status != http.StatusBadRequest {
 		t.Fatalf("a target that is no UID: %d, want 400\n%s", r.status, r.body)
+	}
+}
+
+// TestSTOWOversizedBody: issue 32 saw a body over the bound answered 409
+// once its first parts had been read. A part over MaxDicomBytes, or a body
+// over the bound after parts were read, is 413 (Payload Too Large), the
+// listing saying which parts were read before.
+func TestSTOWOversizedBody(t *testing.T) {
+	part := bytes.Repeat([]byte{0}, 400<<10) // not DICOM: refused, nothing stored
+	ctype, body := stowBody(t, part, part, part)
+	h := &rpc.STOW{Ingester: &rpc.Ingester{}, MaxBody: 1 << 20}
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+		body []byte
+	}{
+		{"body over the bound after two parts", h, body},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, rpc.STOWPath, bytes.NewReader(tc.body))
+		req.Header.Set("Content-Type", ctype)
+		tc.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "larger than") {
+			t.Errorf("%s: %d, want 413 naming the bound\n%.500s", tc.name, rec.Code, rec.Body.String())
+		}
+	}
+	big := bytes.Repeat([]byte{0}, rpc.MaxDicomBytes+1)
+	ctype, body = stowBody(t, big)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, rpc.STOWPath, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	(&rpc.STOW{Ingester: &rpc.Ingester{}}).ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a part over %d bytes: %d, want 413\n%.300s", rpc.MaxDicomBytes, rec.Code, rec.Body.String())
 	}
 }
