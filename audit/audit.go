@@ -665,35 +665,64 @@ func (l *Log) Get(seq uint64) (Entry, error) {
 // ByIdentity returns the entries that touched the identity, newest first, at
 // most limit (all when limit <= 0): who looked at this patient.
 func (l *Log) ByIdentity(id string, limit int) ([]Entry, error) {
-	if id == "" {
-		return nil, vigie.Invalid("identity", "required")
-	}
-	return l.byIndex("identity "+id, identitySubject(id), limit, func(e *Entry) bool { return slices.Contains(e.Identities, id) })
+	return l.Older(Subject{Identity: id}, 0, limit)
 }
 
 // ByRecord returns the entries that touched the source record, newest first.
 func (l *Log) ByRecord(r Record, limit int) ([]Entry, error) {
-	if r.Authority == "" || r.LocalID == "" {
-		return nil, vigie.Invalid("record", "authority and local id are required")
-	}
-	return l.byIndex("record "+r.Authority+"/"+r.LocalID, recordSubject(r), limit, func(e *Entry) bool { return slices.Contains(e.Records, r) })
+	return l.Older(Subject{Record: r}, 0, limit)
 }
 
 // ByUser returns the entries of one principal, newest first.
 func (l *Log) ByUser(name string, limit int) ([]Entry, error) {
-	if name == "" {
-		return nil, vigie.Invalid("user", "required")
-	}
-	return l.byIndex("user "+name, userSubject(name), limit, func(e *Entry) bool { return e.Principal == name })
+	return l.Older(Subject{User: name}, 0, limit)
 }
 
-// byIndex reads the entries the index names for subject, newest first. An
-// entry that does not match (a posting of a damaged index) is skipped: the
-// entry itself, which the chain protects, is the truth.
-func (l *Log) byIndex(what, subject string, limit int, match func(*Entry) bool) ([]Entry, error) {
+// Subject is what a query of the trail is about: exactly one of an
+// identity, a source record or a user (a principal's name).
+type Subject struct {
+	Identity string
+	Record   Record
+	User     string
+}
+
+// Older returns the entries about s older than the entry before (all when
+// before is 0), newest first, at most limit (all when limit <= 0). A
+// query's next page is asked with the Seq of the last entry of the
+// previous one, so that a reader walks back through a long history one
+// page at a time.
+func (l *Log) Older(s Subject, before uint64, limit int) ([]Entry, error) {
+	given := 0
+	for _, b := range []bool{s.Identity != "", s.Record != (Record{}), s.User != ""} {
+		if b {
+			given++
+		}
+	}
+	switch {
+	case given != 1:
+		return nil, vigie.Invalid("subject", "give exactly one of an identity, a record or a user")
+	case s.Identity != "":
+		id := s.Identity
+		return l.byIndex("identity "+id, identitySubject(id), before, limit, func(e *Entry) bool { return slices.Contains(e.Identities, id) })
+	case s.User != "":
+		name := s.User
+		return l.byIndex("user "+name, userSubject(name), before, limit, func(e *Entry) bool { return e.Principal == name })
+	case s.Record.Authority == "" || s.Record.LocalID == "":
+		return nil, vigie.Invalid("record", "authority and local id are required")
+	default:
+		r := s.Record
+		return l.byIndex("record "+r.Authority+"/"+r.LocalID, recordSubject(r), before, limit, func(e *Entry) bool { return slices.Contains(e.Records, r) })
+	}
+}
+
+// byIndex reads the entries the index names for subject, older than before
+// (when not 0), newest first. An entry that does not match (a posting of a
+// damaged index) is skipped: the entry itself, which the chain protects,
+// is the truth.
+func (l *Log) byIndex(what, subject string, before uint64, limit int, match func(*Entry) bool) ([]Entry, error) {
 	var out []Entry
 	err := l.db.View(func(txn *badger.Txn) error {
-		return l.idx.find(subject, func(seq uint64) (bool, error) {
+		return l.idx.find(subject, before, func(seq uint64) (bool, error) {
 			item, err := txn.Get(logKey(seq))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				return true, nil

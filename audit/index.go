@@ -328,15 +328,16 @@ func (ix *index) commit(ps []posting, done []byte) error {
 	return nil
 }
 
-// find calls fn with the sequences of the subject's entries, newest first,
-// until fn returns false. The postings in memory are read before the
-// store's snapshot is taken, so that none written meanwhile is missed;
-// those read twice are given once.
-func (ix *index) find(subject string, fn func(seq uint64) (bool, error)) error {
+// find calls fn with the sequences of the subject's entries older than
+// before (all when before is 0), newest first, until fn returns false.
+// The postings in memory are read before the store's snapshot is taken,
+// so that none written meanwhile is missed; those read twice are given
+// once.
+func (ix *index) find(subject string, before uint64, fn func(seq uint64) (bool, error)) error {
 	var mem []uint64 // newest first
 	ix.mu.Lock()
 	for i := len(ix.ps) - 1; i >= 0; i-- {
-		if ix.ps[i].subject == subject {
+		if ix.ps[i].subject == subject && (before == 0 || ix.ps[i].seq < before) {
 			mem = append(mem, ix.ps[i].seq)
 		}
 	}
@@ -345,7 +346,12 @@ func (ix *index) find(subject string, fn func(seq uint64) (bool, error)) error {
 	return ix.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
 		defer it.Close()
-		it.Seek(append(slices.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if before == 0 {
+			it.Seek(append(slices.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		} else {
+			// A reverse iterator seeks to the greatest key at or below.
+			it.Seek(binary.BigEndian.AppendUint64(slices.Clone(prefix), before-1))
+		}
 		last := uint64(0) // the last sequence given, 0 before the first
 		give := func(seq uint64) (bool, error) {
 			if last != 0 && seq >= last {

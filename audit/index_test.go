@@ -36,7 +36,7 @@ func expected(n int) map[string][]uint64 {
 func findAll(t *testing.T, l *Log, subject string) []uint64 {
 	t.Helper()
 	var got []uint64
-	if err := l.idx.find(subject, func(seq uint64) (bool, error) { got = append(got, seq); return true, nil }); err != nil {
+	if err := l.idx.find(subject, 0, func(seq uint64) (bool, error) { got = append(got, seq); return true, nil }); err != nil {
 		t.Fatal(err)
 	}
 	return got
@@ -420,4 +420,44 @@ func TestOpenDropsLegacyIndex(t *testing.T) {
 		}
 	}
 	checkFind(t, l, 6)
+}
+
+// TestOlderPages: a history read page by page with Older, each page asked
+// with the last Seq of the previous one, gives the whole history once, in
+// order, both while postings are in memory and once they are written; a
+// query must name exactly one subject.
+func TestOlderPages(t *testing.T) {
+	_, l := openMem(t)
+	fill(t, l, 50)
+	want := expected(50)[identitySubject("I1")]
+	for _, written := range []bool{false, true} {
+		if written {
+			if err := l.idx.flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []uint64
+		before := uint64(0)
+		for page := 0; page < 20; page++ {
+			es, err := l.Older(Subject{Identity: "I1"}, before, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				got = append(got, e.Seq)
+			}
+			if len(es) < 4 {
+				break
+			}
+			before = es[len(es)-1].Seq
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("written %v: pages gave %v, want %v", written, got, want)
+		}
+	}
+	for _, s := range []Subject{{}, {Identity: "I1", User: "u1"}, {Record: Record{Authority: "1.2.3"}}} {
+		if _, err := l.Older(s, 0, 4); err == nil {
+			t.Errorf("Older(%+v) accepted", s)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -91,5 +92,52 @@ func TestQueryAuditFollowsVigilanceSites(t *testing.T) {
 				t.Errorf("%s reads %+v, want %+v", tc.who, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestQueryAuditPagesPastTheWindow: site vigilance reads a busy user's
+// history to its end, page after page, even when the entries about its
+// own sites are older than the newest 1000 of that user (before paging,
+// they were out of reach).
+func TestQueryAuditPagesPastTheWindow(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := t.Context()
+	out, err := f.identity("pacs-a").ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: rec(siteA, "A-7", "ETXEBERRI", "AMAIA", "1981-02-11")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := out.Msg.GetIdentityId()
+	own := func(i int) audit.Entry {
+		return audit.Entry{Principal: "busy", Role: "clinician", Operation: "/vigie.v1.IdentityService/GetIdentity",
+			Identities: []string{pa}, Records: []audit.Record{{Authority: siteA, LocalID: "A-7"}}, Result: "ok", Purpose: fmt.Sprint(i)}
+	}
+	// Three entries of site A, then 1,500 about a patient of site B.
+	for i := range 3 {
+		if _, err := f.trail.Append(own(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 1500 {
+		if _, err := f.trail.Append(audit.Entry{Principal: "busy", Role: "clinician", Operation: "/vigie.v1.IdentityService/GetIdentity",
+			Records: []audit.Record{{Authority: siteB, LocalID: "B-9"}}, Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	before, pages := uint64(0), 0
+	for ; pages < 10; pages++ {
+		out, err := f.admin("iv-a").QueryAudit(ctx, connect.NewRequest(&v1.QueryAuditRequest{Principal: "busy", Limit: 2, BeforeSeq: before}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Msg.GetEntries() {
+			got = append(got, e.GetPurpose())
+		}
+		if before = out.Msg.GetNextBeforeSeq(); before == 0 {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"2", "1", "0"}) {
+		t.Errorf("site A read %q of the busy user's history in %d pages, want its 3 entries, newest first", got, pages+1)
 	}
 }

@@ -132,8 +132,10 @@ func (s *Service) ApproveApiKey(ctx context.Context, req *connect.Request[v1.App
 // whole trail; site vigilance the entries naming an identity that holds
 // a record of its sites (InSites) or a record of its sites, each shown
 // with only those identities and records (the hash shown is the stored
-// entry's), newest first among the newest maxAuditLimit entries of the
-// query; an identity out of its scope is not found.
+// entry's), newest first, reading the query's entries maxAuditLimit at a
+// time; an identity out of its scope is not found. Every answer says
+// where the next page starts (next_before_seq), so a long history is read
+// to its first entry, one page after another.
 func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryAuditRequest]) (*connect.Response[v1.QueryAuditResponse], error) {
 	m := req.Msg
 	limit := int(m.GetLimit())
@@ -160,10 +162,11 @@ func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryA
 	}
 	fetch := limit
 	if scope != nil {
-		// Site vigilance: the newest entries, filtered down to limit.
+		// Site vigilance: a window of the query's entries, filtered down
+		// to limit; the next page goes on from the window's end.
 		fetch = maxAuditLimit
 	}
-	var entries []audit.Entry
+	var subject audit.Subject
 	switch {
 	case m.GetIdentityId() != "":
 		if scope != nil {
@@ -175,25 +178,35 @@ func (s *Service) QueryAudit(ctx context.Context, req *connect.Request[v1.QueryA
 				return nil, connectError(vigie.Errorf(vigie.ENOTFOUND, "identity %s does not exist", m.GetIdentityId()))
 			}
 		}
-		entries, err = s.Trail.ByIdentity(m.GetIdentityId(), fetch)
+		subject.Identity = m.GetIdentityId()
 	case rec != nil:
 		if rec.GetAuthority() == "" || rec.GetLocalId() == "" {
 			return nil, connectError(vigie.Invalid("record", "authority and local_id are required"))
 		}
 		audit.TouchRecord(ctx, rec.GetAuthority(), rec.GetLocalId())
-		entries, err = s.Trail.ByRecord(audit.Record{Authority: rec.GetAuthority(), LocalID: rec.GetLocalId()}, fetch)
+		subject.Record = audit.Record{Authority: rec.GetAuthority(), LocalID: rec.GetLocalId()}
 	default:
-		entries, err = s.Trail.ByUser(m.GetPrincipal(), fetch)
+		subject.User = m.GetPrincipal()
 	}
+	entries, err := s.Trail.Older(subject, m.GetBeforeSeq(), fetch)
 	if err != nil {
 		return nil, connectError(err)
+	}
+	out := &v1.QueryAuditResponse{}
+	if len(entries) == fetch {
+		// The window is full: more may be older (for site vigilance,
+		// past what the filter keeps of it).
+		out.NextBeforeSeq = entries[len(entries)-1].Seq
 	}
 	if scope != nil {
 		if entries, err = scope.filter(entries, limit); err != nil {
 			return nil, connectError(err)
 		}
+		if len(entries) == limit {
+			// The page is full before the window's end: go on from it.
+			out.NextBeforeSeq = entries[len(entries)-1].Seq
+		}
 	}
-	out := &v1.QueryAuditResponse{}
 	for _, e := range entries {
 		out.Entries = append(out.Entries, entryMessage(e))
 	}

@@ -1151,7 +1151,10 @@ type QueryAuditRequest struct {
 	// Entries of this principal.
 	Principal string `protobuf:"bytes,3,opt,name=principal,proto3" json:"principal,omitempty"`
 	// At most this many entries (default 100, at most 1000).
-	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Only entries older than this sequence (0: from the newest): the next
+	// page of a query is asked with the previous answer's next_before_seq.
+	BeforeSeq     uint64 `protobuf:"varint,5,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1214,11 +1217,21 @@ func (x *QueryAuditRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *QueryAuditRequest) GetBeforeSeq() uint64 {
+	if x != nil {
+		return x.BeforeSeq
+	}
+	return 0
+}
+
 // QueryAuditResponse carries the entries, newest first.
 type QueryAuditResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entries.
-	Entries       []*AuditEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	Entries []*AuditEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Where the next page starts (its before_seq); 0 when the query's
+	// history ends here.
+	NextBeforeSeq uint64 `protobuf:"varint,2,opt,name=next_before_seq,json=nextBeforeSeq,proto3" json:"next_before_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1258,6 +1271,13 @@ func (x *QueryAuditResponse) GetEntries() []*AuditEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *QueryAuditResponse) GetNextBeforeSeq() uint64 {
+	if x != nil {
+		return x.NextBeforeSeq
+	}
+	return 0
 }
 
 // VerifyAuditRequest asks for a check of the chain.
@@ -1542,15 +1562,18 @@ const file_vigie_v1_admin_proto_rawDesc = "" +
 	"credential\x18\f \x01(\tR\n" +
 	"credential\x12\x12\n" +
 	"\x04hash\x18\r \x01(\tR\x04hash\x12\x14\n" +
-	"\x05basis\x18\x0e \x01(\tR\x05basis\"\x97\x01\n" +
+	"\x05basis\x18\x0e \x01(\tR\x05basis\"\xb6\x01\n" +
 	"\x11QueryAuditRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12-\n" +
 	"\x06record\x18\x02 \x01(\v2\x15.vigie.v1.AuditRecordR\x06record\x12\x1c\n" +
 	"\tprincipal\x18\x03 \x01(\tR\tprincipal\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"D\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"before_seq\x18\x05 \x01(\x04R\tbeforeSeq\"l\n" +
 	"\x12QueryAuditResponse\x12.\n" +
-	"\aentries\x18\x01 \x03(\v2\x14.vigie.v1.AuditEntryR\aentries\"\x14\n" +
+	"\aentries\x18\x01 \x03(\v2\x14.vigie.v1.AuditEntryR\aentries\x12&\n" +
+	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\"\x14\n" +
 	"\x12VerifyAuditRequest\"\x90\x01\n" +
 	"\x13VerifyAuditResponse\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x04R\aentries\x12\x1b\n" +
