@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	// Longest match first: "gen identities" before "gen".
-	for n := min(len(args), 2); n >= 1; n-- {
+	for n := min(len(args), 3); n >= 1; n-- {
 		name := strings.Join(args[:n], " ")
 		if v, ok := verbs[name]; ok {
 			err := v.run(args[n:], stdout, stderr)

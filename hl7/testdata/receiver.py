@@ -3,7 +3,8 @@
 the outbox tests: it is not Vigie's code. It acknowledges every message it
 reads (AA), records each one as a JSON line in --out (before answering), and
 can be told to answer AE to the first --ae messages, or to die (exit at
-once, no acknowledgement) when it reads its --die-at-th message.
+once, no acknowledgement) when it reads its --die-at-th message, or to
+wait --delay seconds before each answer.
 
 It prints "PORT <n>" on standard output once it listens.
 """
@@ -23,6 +24,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--ae", type=int, default=0, help="answer AE to the first N messages")
     p.add_argument("--die-at", type=int, default=0, help="exit without answering on the N-th message")
+    p.add_argument("--delay", type=float, default=0, help="seconds to wait before each answer")
     a = p.parse_args()
     seen = {"n": 0}
     out = open(a.out, "a", encoding="utf-8")
@@ -44,6 +46,8 @@ def main():
                 os.fsync(out.fileno())
                 if a.die_at and n == a.die_at:
                     os._exit(3)
+                if a.delay:
+                    await asyncio.sleep(a.delay)
                 code = "AE" if n <= a.ae else "AA"
                 writer.writemessage(msg.create_ack(ack_code=code))
                 await writer.drain()
