@@ -306,6 +306,9 @@ func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
 	var batch []Pending
 	last := cursor
 	flush := func() error {
+		if len(batch) == 0 && last == cursor {
+			return nil
+		}
 		err := store.Update(o.DB, func(txn *badger.Txn) error {
 			// The cursor must be where it was read: a subscriber removed
 			// (and added again) meanwhile starts afresh.
@@ -335,6 +338,16 @@ func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
 	}
 	events := 0
 	err = o.Index.EventsAfter(ctx, cursor, func(e mpi.Event) error {
+		if e.Kind == mpi.EventPurge {
+			// The identity's data is gone from the index: what waits
+			// about it goes too, before the cursor passes the event.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := o.dropIdentity(s.Name, e.Identity); err != nil {
+				return err
+			}
+		}
 		ps, err := o.messages(ctx, s, e)
 		if err != nil {
 			return err
@@ -359,6 +372,37 @@ func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
 }
 
 var errMoved = errors.New("the subscriber's cursor moved")
+
+// dropIdentity removes from a subscriber's queue the messages naming an
+// identity purged at the end of its retention.
+func (o *Outbox) dropIdentity(name string, id vigie.IdentityID) error {
+	var keys [][]byte
+	err := o.DB.View(func(txn *badger.Txn) error {
+		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+			if slices.Contains(p.Identities, id) {
+				keys = append(keys, queueKey(name, p.Event, p.N))
+			}
+			return true, nil
+		})
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	if err := store.Update(o.DB, func(txn *badger.Txn) error {
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if o.Log != nil {
+		o.Log.Info("hl7 outbox: messages about a purged identity dropped", "subscriber", name, "identity", id.String(), "messages", len(keys))
+	}
+	return nil
+}
 
 // messages builds the messages an event gives a subscriber: none for the
 // events that change no identity (reviews, decisions, pairs marked

@@ -13,9 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
 	"vigie/mpi"
+	"vigie/store"
 )
 
 // The regional assigning authority of the tests' subscribers.
@@ -450,4 +454,86 @@ func reopen(t testing.TB, dir string) *Outbox {
 	o := &Outbox{Index: f.Index, DB: f.DB, Trail: f.Trail}
 	t.Cleanup(o.Close)
 	return o
+}
+
+// TestOutboxDropsPurgedIdentity: an identity purged at the end of its
+// retention (server stopped) takes its pending messages with it when the
+// outbox reads the purge event; the others stay.
+func TestOutboxDropsPurgedIdentity(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o, ids, stop := newOutboxStop(t, dir)
+	if _, err := o.AddSubscriber(ctx, Subscriber{Name: "RIS", Addr: "127.0.0.1:1", RegionalOID: regionalOID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids[:2] {
+		if _, err := o.Index.ChangeAttributes(ctx, id, []string{vigie.AttrDoubtful}, nil, "cellule", "à vérifier"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := o.Enqueue(ctx); err != nil || n != 2 {
+		t.Fatalf("queued %d (%v)", n, err)
+	}
+	o.Close()
+	stop()
+	// The purge, as vigie retention purge makes it on the stopped store.
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.Update(db, func(txn *badger.Txn) error {
+		p, err := mpi.PatientIn(txn, ids[0])
+		if err != nil {
+			return err
+		}
+		return mpi.PurgeIn(txn, p, &mpi.Tombstone{Identity: ids[0], Purged: time.Now(), Actor: "dpo", Run: "test", Rule: "test"})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2 := reopen(t, dir)
+	if n, err := o2.Enqueue(ctx); err != nil || n != 0 {
+		t.Fatalf("queued %d (%v)", n, err)
+	}
+	ps, err := o2.PendingOf(ctx, "RIS", 0)
+	if err != nil || len(ps) != 1 || ps[0].Identities[0] != ids[1] {
+		t.Errorf("pending after the purge: %+v (%v), want only identity %s's", ps, err, ids[1])
+	}
+}
+
+// TestOutboxReconnects: a connection the peer closed between two passes
+// (a receiver restarted) costs no failed attempt: the message goes at once
+// on a new connection.
+func TestOutboxReconnects(t *testing.T) {
+	ctx := context.Background()
+	o, ids := newOutbox(t, "")
+	out := filepath.Join(t.TempDir(), "got.jsonl")
+	r := startReceiver(t, 0, out)
+	sub, err := o.AddSubscriber(ctx, Subscriber{Name: "RIS", Addr: r.addr(), RegionalOID: regionalOID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(attr string) {
+		t.Helper()
+		if _, err := o.Index.ChangeAttributes(ctx, ids[0], []string{attr}, nil, "cellule", "à vérifier"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.Enqueue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	change(vigie.AttrDoubtful)
+	if d, err := o.Deliver(ctx, sub); err != nil || d.Delivered != 1 {
+		t.Fatalf("%+v %v", d, err)
+	}
+	r.stop()
+	startReceiver(t, r.port, out)
+	change(vigie.AttrFictitious)
+	if d, err := o.Deliver(ctx, sub); err != nil || d.Delivered != 1 {
+		t.Fatalf("after the receiver's restart: %+v %v", d, err)
+	}
+	if rs := got(t, out); len(rs) != 2 {
+		t.Errorf("received %d messages, want 2", len(rs))
+	}
 }

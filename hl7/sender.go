@@ -108,6 +108,20 @@ func (o *Outbox) Close() {
 // CA, a *Refused for the other codes, another error when the connection
 // failed or the answer is not the acknowledgement of this message.
 func (o *Outbox) send(ctx context.Context, s Subscriber, p *Pending) error {
+	o.mu.Lock()
+	reused := o.conns[s.Name] != nil
+	o.mu.Unlock()
+	err := o.sendOnce(ctx, s, p)
+	var ref *Refused
+	if err != nil && reused && !errors.As(err, &ref) && ctx.Err() == nil {
+		// A connection left open since the last pass may have been
+		// closed by the peer meanwhile: once more on a new one.
+		err = o.sendOnce(ctx, s, p)
+	}
+	return err
+}
+
+func (o *Outbox) sendOnce(ctx context.Context, s Subscriber, p *Pending) error {
 	c, err := o.dial(ctx, s)
 	if err != nil {
 		return err
