@@ -206,32 +206,74 @@ func (o *Outbox) AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, e
 
 // RemoveSubscriber removes a subscriber, its cursor and its queue (the
 // messages it did not acknowledge are dropped). It returns how many were.
+// The queue goes first, in batches, and the subscriber last: a removal cut
+// short leaves the subscriber with the rest of its queue, in order, and is
+// run again.
 func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error) {
+	if err := o.exists(name); err != nil {
+		return 0, err
+	}
 	dropped := 0
+	for {
+		n, err := o.rewriteQueue(name, func(txn *badger.Txn, p *Pending) error {
+			return txn.Delete(queueKey(name, p.Event, p.N))
+		})
+		dropped += n
+		if err != nil {
+			return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
+		}
+		if n < rewriteBatch {
+			break
+		}
+	}
 	err := store.Update(o.DB, func(txn *badger.Txn) error {
+		if err := txn.Delete(subKey(name)); err != nil {
+			return err
+		}
+		return txn.Delete(curKey(name))
+	})
+	if err != nil {
+		return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
+	}
+	return dropped, nil
+}
+
+// rewriteBatch bounds the queued messages one transaction rewrites.
+const rewriteBatch = 1000
+
+// rewriteQueue calls fn in one transaction for up to rewriteBatch of a
+// subscriber's queued messages, from the first, and returns how many.
+func (o *Outbox) rewriteQueue(name string, fn func(txn *badger.Txn, p *Pending) error) (int, error) {
+	n := 0
+	err := store.Update(o.DB, func(txn *badger.Txn) error {
+		n = 0
+		var ps []Pending
+		if err := eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+			ps = append(ps, *p)
+			return len(ps) < rewriteBatch, nil
+		}); err != nil {
+			return err
+		}
+		for i := range ps {
+			if err := fn(txn, &ps[i]); err != nil {
+				return err
+			}
+		}
+		n = len(ps)
+		return nil
+	})
+	return n, err
+}
+
+func (o *Outbox) exists(name string) error {
+	return o.DB.View(func(txn *badger.Txn) error {
 		if _, err := txn.Get(subKey(name)); errors.Is(err, badger.ErrKeyNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
 		} else if err != nil {
 			return err
 		}
-		var keys [][]byte
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: queuePrefix(name)})
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		it.Close()
-		for _, k := range append(keys, subKey(name), curKey(name)) {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-		}
-		dropped = len(keys)
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
-	}
-	return dropped, nil
 }
 
 // Subscribers lists the subscribers by name.
@@ -545,35 +587,49 @@ func eachPending(txn *badger.Txn, name string, from []byte, fn func(p *Pending) 
 // attempts and last error), so that the next pass sends them at once, in
 // order; it returns how many were pending.
 func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
-	n := 0
-	err := store.Update(o.DB, func(txn *badger.Txn) error {
-		if _, err := txn.Get(subKey(name)); errors.Is(err, badger.ErrKeyNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
-		} else if err != nil {
-			return err
-		}
-		var ps []Pending
-		if err := eachPending(txn, name, nil, func(p *Pending) (bool, error) {
-			ps = append(ps, *p)
-			return true, nil
-		}); err != nil {
-			return err
-		}
-		for _, p := range ps {
-			p.Attempts, p.LastError, p.LastTry = 0, "", time.Time{}
-			b, err := json.Marshal(p)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(queueKey(name, p.Event, p.N), b); err != nil {
-				return err
-			}
-		}
-		n = len(ps)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("hl7: replay %s: %w", name, err)
+	if err := o.exists(name); err != nil {
+		return 0, err
 	}
-	return n, nil
+	n := 0
+	var from []byte
+	for {
+		var ps []Pending
+		err := o.DB.View(func(txn *badger.Txn) error {
+			return eachPending(txn, name, from, func(p *Pending) (bool, error) {
+				ps = append(ps, *p)
+				return len(ps) < rewriteBatch, nil
+			})
+		})
+		if err != nil || len(ps) == 0 {
+			return n, err
+		}
+		err = store.Update(o.DB, func(txn *badger.Txn) error {
+			for _, p := range ps {
+				if p.Attempts == 0 && p.LastError == "" {
+					continue
+				}
+				k := queueKey(name, p.Event, p.N)
+				if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+					continue // delivered meanwhile
+				} else if err != nil {
+					return err
+				}
+				p.Attempts, p.LastError, p.LastTry = 0, "", time.Time{}
+				b, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(k, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("hl7: replay %s: %w", name, err)
+		}
+		n += len(ps)
+		last := ps[len(ps)-1]
+		from = queueKey(name, last.Event, last.N+1)
+	}
 }

@@ -347,6 +347,16 @@ func TestOutboxReceiverDownThenBack(t *testing.T) {
 	if st, _ := o.Status(ctx); st[0].Pending != 7 {
 		t.Fatalf("pending %d, want 7", st[0].Pending)
 	}
+	// --replay clears the failure: nothing is dropped.
+	if n, err := o.Replay(ctx, "HIS"); err != nil || n != 7 {
+		t.Fatalf("replay: %d (%v)", n, err)
+	}
+	if st, _ := o.Status(ctx); st[0].Pending != 7 || st[0].Failing != 0 || st[0].LastError != "" {
+		t.Fatalf("after the replay: %+v", st[0])
+	}
+	if _, err := o.Replay(ctx, "NOBODY"); vigie.ErrorCode(err) != vigie.ENOTFOUND {
+		t.Errorf("replay of no subscriber: %v", err)
+	}
 	// Back, answering AE to the first message: that identity's later
 	// messages wait behind it, the other identity's go.
 	out := filepath.Join(t.TempDir(), "got.jsonl")
@@ -499,6 +509,15 @@ func TestOutboxDropsPurgedIdentity(t *testing.T) {
 	ps, err := o2.PendingOf(ctx, "RIS", 0)
 	if err != nil || len(ps) != 1 || ps[0].Identities[0] != ids[1] {
 		t.Errorf("pending after the purge: %+v (%v), want only identity %s's", ps, err, ids[1])
+	}
+	if n, err := o2.RemoveSubscriber(ctx, "RIS"); err != nil || n != 1 {
+		t.Errorf("remove: %d dropped (%v), want 1", n, err)
+	}
+	if st, err := o2.Status(ctx); err != nil || len(st) != 0 {
+		t.Errorf("after the removal: %+v (%v)", st, err)
+	}
+	if ps, _ := o2.PendingOf(ctx, "RIS", 0); len(ps) != 0 {
+		t.Errorf("%d messages left behind", len(ps))
 	}
 }
 
