@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"vigie"
@@ -26,6 +27,25 @@ const (
 
 func newFeed(t testing.TB, dir string) *Feed {
 	t.Helper()
+	f, _ := openFeed(t, dir)
+	reg := f.Sites
+	ctx := context.Background()
+	for _, s := range []sites.Site{
+		{Authority: chuA, Name: "CHU A", HL7Senders: []string{chuA}},
+		{Authority: radiology, Name: "Radiologie XYZ", HL7Senders: []string{"XYZ_RADIOLOGY"}},
+	} {
+		if _, err := reg.Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// openFeed opens a feed over the store in dir ("": in memory) and
+// returns it with the function that closes it (also run at the test's
+// end, once).
+func openFeed(t testing.TB, dir string) (*Feed, func()) {
+	t.Helper()
 	// On disk, the store is set up as vigie serve sets it up: commits
 	// synced in groups, each answer waiting for the sync of its audit
 	// entry.
@@ -43,18 +63,18 @@ func newFeed(t testing.TB, dir string) *Feed {
 		t.Fatal(err)
 	}
 	trail.SetSync(syncer.Sync)
-	t.Cleanup(func() { trail.Close(); ix.Close(); db.Close() })
-	reg := sites.Open(db)
-	ctx := context.Background()
-	for _, s := range []sites.Site{
-		{Authority: chuA, Name: "CHU A", HL7Senders: []string{chuA}},
-		{Authority: radiology, Name: "Radiologie XYZ", HL7Senders: []string{"XYZ_RADIOLOGY"}},
-	} {
-		if _, err := reg.Add(ctx, s); err != nil {
-			t.Fatal(err)
-		}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			trail.Close()
+			ix.Close()
+			if err := db.Close(); err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	return &Feed{Index: ix, Sites: reg, Trail: trail, DB: db}
+	t.Cleanup(stop)
+	return &Feed{Index: ix, Sites: sites.Open(db), Trail: trail, DB: db}, stop
 }
 
 // ackOf reads an acknowledgement: MSA-1, and ERR-2 as a location such as

@@ -24,7 +24,9 @@
 //	     scored with, how each was obtained (w/model/), the current one
 //	     (w/current) and the trace of changes (w/applied/)
 //	h/…  HL7 v2 feeds (package hl7): each message received, verbatim, with
-//	     the acknowledgement it got, by sender and control id (h/msg/)
+//	     the acknowledgement it got, by sender and control id (h/msg/); the
+//	     outbox of notifications: subscribers (h/sub/), their cursors in
+//	     the patient index's events (h/cur/) and queues (h/out/)
 //	s/…  schema metadata (this package): the store's layout version
 //	     (s/layout) and identity (s/id, see ID)
 //

@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	// Longest match first: "gen identities" before "gen".
-	for n := min(len(args), 2); n >= 1; n-- {
+	for n := min(len(args), 3); n >= 1; n-- {
 		name := strings.Join(args[:n], " ")
 		if v, ok := verbs[name]; ok {
 			err := v.run(args[n:], stdout, stderr)
@@ -95,8 +95,12 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, verbs[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, verbs[n].summary)
 	}
 	fmt.Fprintln(w, "\nvigie <command> -h shows a command's flags.")
 }

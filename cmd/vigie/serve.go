@@ -115,6 +115,8 @@ type serveConfig struct {
 	MLLPAddr  string
 	MLLPTLS   bool
 	MLLPReady func(addr string)
+	// OutboxPoll is how often the HL7 v2 outbox reads new events (0: 1 s).
+	OutboxPoll time.Duration
 	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
 	// DICOM.Addr is set).
 	DICOM dicomConfig
@@ -507,6 +509,9 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		}
 		defer stopMLLP()
 	}
+
+	stopOutbox := startOutbox(c, &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log}, metrics, log)
+	defer stopOutbox()
 
 	served := make(chan error, 1)
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"vigie/hl7"
+	"vigie/rpc"
 )
 
 // startMLLP starts the HL7 v2 identity feed of `vigie serve` on
@@ -33,4 +34,30 @@ func startMLLP(c serveConfig, feed *hl7.Feed, log *slog.Logger) (stop func(), er
 			log.Warn("HL7 v2 feed: messages still being applied at the shutdown deadline were cut", "error", err.Error())
 		}
 	}, nil
+}
+
+// startOutbox runs the HL7 v2 outbox (package hl7) until the returned stop
+// is called: it follows the patient index's events and notifies the
+// subscribers registered with `vigie hl7 subscriber add`; with none it
+// only reads the subscriber list every second. Its queue is on the
+// metrics.
+func startOutbox(c serveConfig, ob *hl7.Outbox, metrics *rpc.Metrics, log *slog.Logger) (stop func()) {
+	if c.OutboxPoll > 0 {
+		ob.Poll = c.OutboxPoll
+	}
+	metrics.Gauge("hl7_outbox_pending", "HL7 v2 notifications not yet acknowledged by their subscriber (vigie hl7 outbox lists them).", func(ctx context.Context) (float64, error) {
+		st, err := ob.Status(ctx)
+		n := 0
+		for _, s := range st {
+			n += s.Pending
+		}
+		return float64(n), err
+	})
+	if subs, err := ob.Subscribers(context.Background()); err == nil && len(subs) > 0 {
+		log.Info("HL7 v2 outbox: notifying subscribers", "subscribers", len(subs))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"vigie"
+	"vigie/hl7"
+)
+
+func init() {
+	register(verb{name: "hl7 subscriber add", summary: "subscribe a system to the HL7 v2 notifications of identity changes (ADT^A28/A31/A40 over MLLP; server stopped)", run: runHL7SubscriberAdd})
+	register(verb{name: "hl7 subscriber list", summary: "list the systems subscribed to the HL7 v2 notifications", run: runHL7SubscriberList})
+	register(verb{name: "hl7 subscriber remove", summary: "unsubscribe a system; the messages it did not acknowledge are dropped (server stopped)", run: runHL7SubscriberRemove})
+	register(verb{name: "hl7 outbox", summary: "show each subscriber's queue of HL7 v2 notifications (pending, oldest, last error); --replay sends the failed ones again at once", run: runHL7Outbox})
+}
+
+func runHL7SubscriberAdd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hl7 subscriber add", stderr)
+	data := dataFlag(fs, "")
+	var s hl7.Subscriber
+	fs.StringVar(&s.Name, "name", "", "the subscriber's name, also MSH-5 and MSH-6 of its messages: letters, digits, _ - . (required)")
+	fs.StringVar(&s.Addr, "addr", "", "its MLLP listener, host:port (required)")
+	fs.BoolVar(&s.TLS, "tls", false, "connect in TLS (its certificate checked against the system's roots)")
+	fs.StringVar(&s.RegionalOID, "regional-oid", "", "assigning authority (OID) of the regional identifiers in PID-3 and MRG-1 (required)")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	db, ix, closeIx, err := openIndex(*data, false, 0)
+	if err != nil {
+		return err
+	}
+	defer closeIx()
+	out, err := (&hl7.Outbox{Index: ix, DB: db}).AddSubscriber(context.Background(), s)
+	if err != nil {
+		return err
+	}
+	tls := ""
+	if out.TLS {
+		tls = " (TLS)"
+	}
+	fmt.Fprintf(stdout, "subscriber %s added: %s%s; it receives the changes made from now on\n", out.Name, out.Addr, tls)
+	return nil
+}
+
+func runHL7SubscriberList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hl7 subscriber list", stderr)
+	data := dataFlag(fs, "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	db, err := openDataStore(*data, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	subs, err := (&hl7.Outbox{DB: db}).Subscribers(context.Background())
+	if err != nil {
+		return err
+	}
+	tw := newTable(stdout)
+	fmt.Fprintln(tw, "name\taddress\ttls\tregional authority\tadded")
+	for _, s := range subs {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", s.Name, s.Addr, s.TLS, s.RegionalOID, s.Added.Format(time.DateTime))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d subscribers\n", len(subs))
+	return nil
+}
+
+func runHL7SubscriberRemove(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hl7 subscriber remove", stderr)
+	data := dataFlag(fs, "")
+	name := fs.String("name", "", "the subscriber's name (required)")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return vigie.Invalid("name", "required")
+	}
+	db, err := openDataStore(*data, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := (&hl7.Outbox{DB: db}).RemoveSubscriber(context.Background(), *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "subscriber %s removed; %d messages it had not acknowledged dropped\n", *name, n)
+	return nil
+}
+
+func runHL7Outbox(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("hl7 outbox", stderr)
+	data := dataFlag(fs, "")
+	replay := fs.Bool("replay", false, "clear the failures of the pending messages (of --name, or of every subscriber): the next start of vigie serve sends them at once, in order")
+	name := fs.String("name", "", "one subscriber only; with --list, its pending messages one per line")
+	list := fs.Int("list", 0, "also list up to N pending messages of --name (ids, kind, attempts, last error; no names)")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if *list > 0 && *name == "" {
+		return usageErr("--list needs --name")
+	}
+	db, ix, closeIx, err := openIndex(*data, false, 0)
+	if err != nil {
+		return err
+	}
+	defer closeIx()
+	ctx := context.Background()
+	o := &hl7.Outbox{Index: ix, DB: db}
+	st, err := o.Status(ctx)
+	if err != nil {
+		return err
+	}
+	last, err := ix.LastEvent(ctx)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, s := range st {
+		if *name != "" && s.Name != *name {
+			continue
+		}
+		found = true
+		if *replay {
+			n, err := o.Replay(ctx, s.Name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: %d pending messages will be sent at the next start, in order\n", s.Name, n)
+		}
+	}
+	if *name != "" && !found {
+		return vigie.Errorf(vigie.ENOTFOUND, "no subscriber %s (vigie hl7 subscriber list)", *name)
+	}
+	if *replay {
+		return nil
+	}
+	tw := newTable(stdout)
+	fmt.Fprintln(tw, "subscriber\taddress\tpending\toldest\tfailing\tevents to read\tlast error")
+	for _, s := range st {
+		if *name != "" && s.Name != *name {
+			continue
+		}
+		oldest := "-"
+		if !s.Oldest.IsZero() {
+			oldest = s.Oldest.Local().Format(time.DateTime)
+		}
+		lastErr := "-"
+		if s.LastError != "" {
+			lastErr = s.LastTry.Local().Format(time.DateTime) + " " + s.LastError
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", s.Name, s.Addr, s.Pending, oldest, s.Failing, last-min(last, s.Cursor), lastErr)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *list > 0 {
+		ps, err := o.PendingOf(ctx, *name, *list)
+		if err != nil {
+			return err
+		}
+		tw := newTable(stdout)
+		fmt.Fprintln(tw, "\ncontrol id\tmessage\tidentities\tqueued\tattempts\tlast error")
+		for _, p := range ps {
+			fmt.Fprintf(tw, "%s\tADT^%s\t%s\t%s\t%d\t%s\n", p.ControlID, p.Kind, identities(p.Identities), p.Queued.Local().Format(time.DateTime), p.Attempts, orDash(p.LastError))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func identities(ids []vigie.IdentityID) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += ","
+		}
+		s += id.String()
+	}
+	return s
+}

@@ -1,0 +1,635 @@
+package hl7
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"vigie"
+	"vigie/audit"
+	"vigie/mpi"
+	"vigie/store"
+)
+
+// Outbox notifies subscribed systems (a RIS, a HIS, a regional portal) of
+// the changes of regional identities, in HL7 v2 over MLLP: ADT^A28 for a
+// new identity, ADT^A31 for a link, an unlink, an unmerge, a new version
+// of a member record or a change of attributes, ADT^A40 for a merge (see
+// Build for the segments).
+//
+// It follows the patient index's event log as the search index does: each
+// subscriber has a cursor, the sequence of the last event turned into
+// messages, and a queue of messages not yet acknowledged. Enqueue reads
+// the events after the cursor, builds their messages from the identities
+// as they are when read, and stores them with the new cursor in one
+// transaction. Each message keeps its control id (MSH-10) from then on, so
+// that a receiver can tell a retransmission.
+//
+// Delivery is at least once, in order per identity: a subscriber's queue
+// is sent in the order of the events, one message at a time, each waiting
+// for its acknowledgement. AA (or CA) removes the message and writes an
+// audit entry (ids only); AE or AR keeps it, with the attempt and the
+// reason, and holds back the later messages of the same identities while
+// others go on; a lost connection stops the pass. Failed passes are tried
+// again with a growing delay (see Run). A message is sent twice only when
+// its acknowledgement was lost (the connection, or the process, died
+// before it was read): it then carries the same MSH-10.
+//
+// Key layout (namespace h/ of the store, see package store):
+//
+//	h/sub/<name>                              → Subscriber (JSON)
+//	h/cur/<name>                              → last event enqueued (8 bytes, big endian)
+//	h/out/<name> 0x00 <event seq> <n>         → Pending (JSON): a message not yet acknowledged
+type Outbox struct {
+	Index *mpi.Index
+	DB    *badger.DB
+	Trail *audit.Log   // nil: no audit entry
+	Log   *slog.Logger // nil: no log
+	Now   func() time.Time
+	// Dial opens a connection to a subscriber (nil: TCP, or TLS with the
+	// system's roots when the subscriber asks for it).
+	Dial func(ctx context.Context, s Subscriber) (net.Conn, error)
+	// AckTimeout bounds the wait for an acknowledgement (default 30 s).
+	AckTimeout time.Duration
+	// Poll is how often Run reads new events (default 1 s).
+	Poll time.Duration
+	// MaxBackoff bounds the delay between two attempts of a failing
+	// subscriber (default 1 min; the first retry comes after 1 s).
+	MaxBackoff time.Duration
+
+	mu    sync.Mutex
+	conns map[string]*outConn
+}
+
+// Subscriber is a system that receives the notifications.
+type Subscriber struct {
+	// Name names it in the outbox and in MSH-5 and MSH-6 of its messages:
+	// letters, digits, '_', '-', '.', at most 64.
+	Name string `json:"name"`
+	// Addr is its MLLP listener, host:port.
+	Addr string `json:"addr"`
+	// TLS connects in TLS (the server's certificate checked against the
+	// system's roots).
+	TLS bool `json:"tls,omitempty"`
+	// RegionalOID is the assigning authority of the regional identifiers
+	// its messages carry (PID-3, MRG-1).
+	RegionalOID string    `json:"regional_oid"`
+	Added       time.Time `json:"added"`
+}
+
+// Pending is a message in a subscriber's queue.
+type Pending struct {
+	Event      uint64             `json:"event"` // the patient index's event it comes from
+	N          int                `json:"n"`     // its rank among that event's messages
+	Kind       string             `json:"kind"`  // NotifyCreate, NotifyUpdate, NotifyMerge
+	ControlID  string             `json:"control"`
+	Identities []vigie.IdentityID `json:"identities"`
+	Records    []vigie.SourceKey  `json:"records,omitempty"`
+	Message    []byte             `json:"message"`
+	Queued     time.Time          `json:"queued"`
+	Attempts   int                `json:"attempts,omitempty"`
+	LastTry    time.Time          `json:"last_try,omitzero"`
+	LastError  string             `json:"last_error,omitempty"`
+}
+
+// Status is what a subscriber's queue holds.
+type Status struct {
+	Subscriber
+	Cursor    uint64    // last event enqueued
+	Pending   int       // messages not yet acknowledged
+	Oldest    time.Time // queued time of the oldest (zero: none)
+	Failing   int       // pending messages whose last attempt failed
+	LastError string    // the most recent failure's reason
+	LastTry   time.Time // and when
+}
+
+var (
+	subPrefix = []byte("h/sub/")
+	curPrefix = []byte("h/cur/")
+	outPrefix = []byte("h/out/")
+)
+
+func subKey(name string) []byte { return append(bytes.Clone(subPrefix), name...) }
+func curKey(name string) []byte { return append(bytes.Clone(curPrefix), name...) }
+func queuePrefix(name string) []byte {
+	return append(append(bytes.Clone(outPrefix), name...), 0)
+}
+func queueKey(name string, event uint64, n int) []byte {
+	k := binary.BigEndian.AppendUint64(queuePrefix(name), event)
+	return binary.BigEndian.AppendUint16(k, uint16(n))
+}
+
+// ControlID is the MSH-10 of the n-th message of an event: the same for
+// every attempt and every subscriber.
+func ControlID(event uint64, n int) string { return fmt.Sprintf("VG%d.%d", event, n) }
+
+func (o *Outbox) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !isAlnum(c) && c != '_' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func validOID(s string) bool {
+	if s == "" || len(s) > 64 || !strings.Contains(s, ".") {
+		return false
+	}
+	for arc := range strings.SplitSeq(s, ".") {
+		if arc == "" || strings.Trim(arc, "0123456789") != "" || (len(arc) > 1 && arc[0] == '0') {
+			return false
+		}
+	}
+	return true
+}
+
+// AddSubscriber registers a subscriber. Its cursor starts at the newest
+// event: it receives the changes made from now on, not the past ones.
+func (o *Outbox) AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, error) {
+	s.Name, s.Addr, s.RegionalOID = strings.TrimSpace(s.Name), strings.TrimSpace(s.Addr), strings.TrimSpace(s.RegionalOID)
+	if !validName(s.Name) {
+		return Subscriber{}, vigie.Invalid("name", "%q: 1 to 64 letters, digits, '_', '-' or '.'", clip(s.Name))
+	}
+	if host, port, err := net.SplitHostPort(s.Addr); err != nil || host == "" || port == "" {
+		return Subscriber{}, vigie.Invalid("addr", "%q is not host:port", clip(s.Addr))
+	}
+	if !validOID(s.RegionalOID) {
+		return Subscriber{}, vigie.Invalid("regional-oid", "%q is not an OID (digits separated by dots)", clip(s.RegionalOID))
+	}
+	s.Added = o.now().UTC()
+	last, err := o.Index.LastEvent(ctx)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	err = store.Update(o.DB, func(txn *badger.Txn) error {
+		if _, err := txn.Get(subKey(s.Name)); err == nil {
+			return vigie.Errorf(vigie.ECONFLICT, "hl7: subscriber %s already exists: remove it first", s.Name)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(subKey(s.Name), b); err != nil {
+			return err
+		}
+		return txn.Set(curKey(s.Name), binary.BigEndian.AppendUint64(nil, last))
+	})
+	if err != nil {
+		return Subscriber{}, fmt.Errorf("hl7: add subscriber %s: %w", s.Name, err)
+	}
+	return s, nil
+}
+
+// RemoveSubscriber removes a subscriber, its cursor and its queue (the
+// messages it did not acknowledge are dropped). It returns how many were.
+// The queue goes first, in batches, and the subscriber last: a removal cut
+// short leaves the subscriber with the rest of its queue, in order, and is
+// run again.
+func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error) {
+	if err := o.exists(name); err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for {
+		n, err := o.rewriteQueue(name, func(txn *badger.Txn, p *Pending) error {
+			return txn.Delete(queueKey(name, p.Event, p.N))
+		})
+		dropped += n
+		if err != nil {
+			return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
+		}
+		if n < rewriteBatch {
+			break
+		}
+	}
+	err := store.Update(o.DB, func(txn *badger.Txn) error {
+		if err := txn.Delete(subKey(name)); err != nil {
+			return err
+		}
+		return txn.Delete(curKey(name))
+	})
+	if err != nil {
+		return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
+	}
+	return dropped, nil
+}
+
+// rewriteBatch bounds the queued messages one transaction rewrites.
+const rewriteBatch = 1000
+
+// rewriteQueue calls fn in one transaction for up to rewriteBatch of a
+// subscriber's queued messages, from the first, and returns how many.
+func (o *Outbox) rewriteQueue(name string, fn func(txn *badger.Txn, p *Pending) error) (int, error) {
+	n := 0
+	err := store.Update(o.DB, func(txn *badger.Txn) error {
+		n = 0
+		var ps []Pending
+		if err := eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+			ps = append(ps, *p)
+			return len(ps) < rewriteBatch, nil
+		}); err != nil {
+			return err
+		}
+		for i := range ps {
+			if err := fn(txn, &ps[i]); err != nil {
+				return err
+			}
+		}
+		n = len(ps)
+		return nil
+	})
+	return n, err
+}
+
+func (o *Outbox) exists(name string) error {
+	return o.DB.View(func(txn *badger.Txn) error {
+		if _, err := txn.Get(subKey(name)); errors.Is(err, badger.ErrKeyNotFound) {
+			return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
+// Subscribers lists the subscribers by name.
+func (o *Outbox) Subscribers(ctx context.Context) ([]Subscriber, error) {
+	var out []Subscriber
+	err := o.DB.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: subPrefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var s Subscriber
+			if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &s) }); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hl7: subscribers: %w", err)
+	}
+	return out, nil
+}
+
+func readCursor(txn *badger.Txn, name string) (uint64, error) {
+	item, err := txn.Get(curKey(name))
+	if err != nil {
+		return 0, err
+	}
+	var c uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("cursor of %s: %d bytes", name, len(b))
+		}
+		c = binary.BigEndian.Uint64(b)
+		return nil
+	})
+	return c, err
+}
+
+// enqueueBatch bounds the events whose messages are stored in one
+// transaction.
+const enqueueBatch = 256
+
+// Enqueue turns the events after each subscriber's cursor into messages
+// in its queue, and returns how many messages it queued.
+func (o *Outbox) Enqueue(ctx context.Context) (int, error) {
+	subs, err := o.Subscribers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, s := range subs {
+		n, err := o.enqueue(ctx, s)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
+	var cursor uint64
+	err := o.DB.View(func(txn *badger.Txn) (err error) {
+		cursor, err = readCursor(txn, s.Name)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("hl7: outbox of %s: %w", s.Name, err)
+	}
+	queued := 0
+	var batch []Pending
+	last := cursor
+	flush := func() error {
+		if len(batch) == 0 && last == cursor {
+			return nil
+		}
+		err := store.Update(o.DB, func(txn *badger.Txn) error {
+			// The cursor must be where it was read: a subscriber removed
+			// (and added again) meanwhile starts afresh.
+			if c, err := readCursor(txn, s.Name); err != nil || c != cursor {
+				if err == nil || errors.Is(err, badger.ErrKeyNotFound) {
+					return errMoved
+				}
+				return err
+			}
+			for _, p := range batch {
+				b, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(queueKey(s.Name, p.Event, p.N), b); err != nil {
+					return err
+				}
+			}
+			return txn.Set(curKey(s.Name), binary.BigEndian.AppendUint64(nil, last))
+		})
+		if err != nil {
+			return err
+		}
+		queued += len(batch)
+		batch, cursor = batch[:0], last
+		return nil
+	}
+	events := 0
+	err = o.Index.EventsAfter(ctx, cursor, func(e mpi.Event) error {
+		if e.Kind == mpi.EventPurge {
+			// The identity's data is gone from the index: what waits
+			// about it goes too, before the cursor passes the event.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := o.dropIdentity(s.Name, e.Identity); err != nil {
+				return err
+			}
+		}
+		ps, err := o.messages(ctx, s, e)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, ps...)
+		last = e.Seq
+		if events++; events%enqueueBatch == 0 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && last != cursor {
+		err = flush()
+	}
+	if errors.Is(err, errMoved) {
+		return queued, nil
+	}
+	if err != nil {
+		return queued, fmt.Errorf("hl7: outbox of %s after event %d: %w", s.Name, cursor, err)
+	}
+	return queued, nil
+}
+
+var errMoved = errors.New("the subscriber's cursor moved")
+
+// dropIdentity removes from a subscriber's queue the messages naming an
+// identity purged at the end of its retention.
+func (o *Outbox) dropIdentity(name string, id vigie.IdentityID) error {
+	var keys [][]byte
+	err := o.DB.View(func(txn *badger.Txn) error {
+		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+			if slices.Contains(p.Identities, id) {
+				keys = append(keys, queueKey(name, p.Event, p.N))
+			}
+			return true, nil
+		})
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	if err := store.Update(o.DB, func(txn *badger.Txn) error {
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if o.Log != nil {
+		o.Log.Info("hl7 outbox: messages about a purged identity dropped", "subscriber", name, "identity", id.String(), "messages", len(keys))
+	}
+	return nil
+}
+
+// messages builds the messages an event gives a subscriber: none for the
+// events that change no identity (reviews, decisions, pairs marked
+// distinct: their effect has its own event), an A40 for a merge (and for
+// a link that moved an identity's last record, which retires it), an A28
+// for a new identity, an A31 for each other identity the event changed
+// that is still live. An identity since merged away or purged gets no
+// message here: the merge's own A40 follows. A hidden identity (CACH, or
+// OPPO: the patient objects to the sharing of their data) gets none:
+// its traits, gathered from every site, leave Vigie through no feed.
+func (o *Outbox) messages(ctx context.Context, s Subscriber, e mpi.Event) ([]Pending, error) {
+	switch e.Kind {
+	case mpi.EventCreate, mpi.EventUpdate, mpi.EventLink, mpi.EventUnlink, mpi.EventMerge, mpi.EventUnmerge, mpi.EventAttributes:
+	default:
+		return nil, nil
+	}
+	snd := Sender{RegionalOID: s.RegionalOID, ReceivingApp: s.Name, ReceivingFacility: s.Name}
+	var out []Pending
+	add := func(n Notification) {
+		p := Pending{Event: e.Seq, N: len(out), Kind: n.Event, ControlID: ControlID(e.Seq, len(out)),
+			Identities: []vigie.IdentityID{n.Identity.ID}, Records: slices.Clone(n.Identity.Members), Queued: o.now().UTC()}
+		if n.Retired != 0 {
+			p.Identities = append(p.Identities, n.Retired)
+		}
+		p.Message = Build(n, snd, p.ControlID, e.Time)
+		out = append(out, p)
+	}
+	snap := func(id vigie.IdentityID) (mpi.Snapshot, bool, error) { return o.Index.Snapshot(ctx, id) }
+	merged := e.Kind == mpi.EventMerge
+	if e.Kind == mpi.EventLink && e.Retired != nil && e.Other != 0 && e.Other != e.Identity {
+		// A link that moved an identity's last record retired it into
+		// the event's identity: a merge for the subscriber.
+		_, live, err := snap(e.Other)
+		if err != nil {
+			return nil, err
+		}
+		merged = !live
+	}
+	if merged {
+		sv, ok, err := snap(e.Identity)
+		if err != nil || !ok || vigie.Hidden(sv.Attributes) {
+			return nil, err
+		}
+		add(Notification{Event: NotifyMerge, Identity: sv, Retired: e.Other})
+		return out, nil
+	}
+	for _, id := range e.Touched() {
+		sn, ok, err := snap(id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || vigie.Hidden(sn.Attributes) {
+			continue
+		}
+		kind := NotifyUpdate
+		if e.Kind == mpi.EventCreate {
+			kind = NotifyCreate
+		}
+		add(Notification{Event: kind, Identity: sn})
+	}
+	return out, nil
+}
+
+// Status returns each subscriber's queue.
+func (o *Outbox) Status(ctx context.Context) ([]Status, error) {
+	subs, err := o.Subscribers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(subs))
+	for _, s := range subs {
+		st := Status{Subscriber: s}
+		err := o.DB.View(func(txn *badger.Txn) error {
+			c, err := readCursor(txn, s.Name)
+			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			st.Cursor = c
+			return eachPending(txn, s.Name, nil, func(p *Pending) (bool, error) {
+				st.Pending++
+				if st.Oldest.IsZero() || p.Queued.Before(st.Oldest) {
+					st.Oldest = p.Queued
+				}
+				if p.LastError != "" {
+					st.Failing++
+					if p.LastTry.After(st.LastTry) {
+						st.LastTry, st.LastError = p.LastTry, p.LastError
+					}
+				}
+				return true, nil
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hl7: outbox of %s: %w", s.Name, err)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// PendingOf returns up to limit messages of a subscriber's queue, in the
+// order they are sent (limit <= 0: all).
+func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pending, error) {
+	var out []Pending
+	err := o.DB.View(func(txn *badger.Txn) error {
+		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+			out = append(out, *p)
+			return limit <= 0 || len(out) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hl7: outbox of %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// eachPending calls fn for the queued messages of a subscriber from key
+// from (nil: the first), in order, until fn returns false.
+func eachPending(txn *badger.Txn, name string, from []byte, fn func(p *Pending) (bool, error)) error {
+	prefix := queuePrefix(name)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	if from == nil {
+		from = prefix
+	}
+	for it.Seek(from); it.Valid(); it.Next() {
+		var p Pending
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &p) }); err != nil {
+			return err
+		}
+		more, err := fn(&p)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// Replay clears the failures of a subscriber's pending messages (their
+// attempts and last error), so that the next pass sends them at once, in
+// order; it returns how many were pending.
+func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
+	if err := o.exists(name); err != nil {
+		return 0, err
+	}
+	n := 0
+	var from []byte
+	for {
+		var ps []Pending
+		err := o.DB.View(func(txn *badger.Txn) error {
+			return eachPending(txn, name, from, func(p *Pending) (bool, error) {
+				ps = append(ps, *p)
+				return len(ps) < rewriteBatch, nil
+			})
+		})
+		if err != nil || len(ps) == 0 {
+			return n, err
+		}
+		err = store.Update(o.DB, func(txn *badger.Txn) error {
+			for _, p := range ps {
+				if p.Attempts == 0 && p.LastError == "" {
+					continue
+				}
+				k := queueKey(name, p.Event, p.N)
+				if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+					continue // delivered meanwhile
+				} else if err != nil {
+					return err
+				}
+				p.Attempts, p.LastError, p.LastTry = 0, "", time.Time{}
+				b, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(k, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("hl7: replay %s: %w", name, err)
+		}
+		n += len(ps)
+		last := ps[len(ps)-1]
+		from = queueKey(name, last.Event, last.N+1)
+	}
+}
