@@ -81,6 +81,11 @@ type Server struct {
 	// them off (benchmarks).
 	Limits   *auth.Limits
 	NoLimits bool
+	// HealthLines add lines to /healthz after the backup's, one per
+	// function (an empty string adds none): what other parts of the
+	// server want an operator to see, such as the HL7 outbox's lag. They
+	// never change the status.
+	HealthLines []func(context.Context) string
 	// Backups, when set, adds the last online backup's age to /healthz.
 	Backups *Backups
 	// MetricsToken is the bearer token GET /metrics asks for (vigie
@@ -182,14 +187,22 @@ func (s *Server) Handler() http.Handler {
 }
 
 // health answers GET /healthz: "ok", a line on the store's disk when
-// its free space is low, and one on the last online backup (Backups). With writes refused (under the reserve) it still
+// its free space is low, one on the last online backup (Backups), and the
+// HealthLines. With writes refused (under the reserve) it still
 // answers 200, its first line "degraded": the server answers reads, and a
 // probe that took it out of service would stop them too; a monitor reads
 // the line or the metric vigie_disk_writes_refused. Under the floor, where
 // every audited call is refused, it answers 503.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	defer s.Backups.writeHealth(w) // its line comes last, after the status
+	defer func() { // these lines come last, after the status
+		s.Backups.writeHealth(w)
+		for _, line := range s.HealthLines {
+			if l := line(r.Context()); l != "" {
+				fmt.Fprintln(w, l)
+			}
+		}
+	}()
 	if s.Disk == nil {
 		fmt.Fprintln(w, "ok")
 		return

@@ -57,6 +57,9 @@ var Prefixes = []Prefix{
 	{"x/g/", "dosimetry", "declared pregnancies"},
 	{"e/site/", "sites", "member establishments"},
 	{"h/msg/", "hl7", "HL7 v2 messages received, verbatim, with their acknowledgement, by sender and control id"},
+	{"h/sub/", "hl7", "subscribers of the outbound notifications"},
+	{"h/cur/", "hl7", "each subscriber's cursor in the patient index's events"},
+	{"h/out/", "hl7", "notifications not yet acknowledged, per subscriber, in event order"},
 	{"s/layout", "store", "the store's layout version"},
 	{"s/id", "store", "the store's identity"},
 }

@@ -401,9 +401,11 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics.Gauge("backup_age_seconds", "Seconds since the last online backup finished, or since the start when none did (backups taken by vigie backup --data are not seen).", func(context.Context) (float64, error) {
 		return backups.Age().Seconds(), nil
 	})
+	outbox := &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log}
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
-		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}}}
+		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}},
+		HealthLines: []func(context.Context) string{outboxHealth(outbox, log)}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
 		api.NoLimits = true
@@ -510,7 +512,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		defer stopMLLP()
 	}
 
-	stopOutbox := startOutbox(c, &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log}, metrics, log)
+	stopOutbox := startOutbox(c, outbox, metrics, log)
 	defer stopOutbox()
 
 	served := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"vigie/hl7"
 	"vigie/rpc"
@@ -60,4 +61,34 @@ func startOutbox(c serveConfig, ob *hl7.Outbox, metrics *rpc.Metrics, log *slog.
 	done := make(chan struct{})
 	go func() { ob.Run(ctx); close(done) }()
 	return func() { cancel(); <-done }
+}
+
+// outboxHealth is /healthz's line on the HL7 v2 outbox: how many
+// notifications wait, how long the oldest has, and how many failed their
+// last attempt; none when there is no subscriber. It holds counts and
+// ages only (a subscriber's error text may quote a message).
+func outboxHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) string {
+	return func(ctx context.Context) string {
+		st, err := ob.Status(ctx)
+		if err != nil {
+			log.ErrorContext(ctx, "healthz: the HL7 outbox could not be read", "error", err.Error())
+			return "outbox: unreadable (see the log)"
+		}
+		if len(st) == 0 {
+			return ""
+		}
+		pending, failing := 0, 0
+		var oldest time.Time
+		for _, s := range st {
+			pending += s.Pending
+			failing += s.Failing
+			if !s.Oldest.IsZero() && (oldest.IsZero() || s.Oldest.Before(oldest)) {
+				oldest = s.Oldest
+			}
+		}
+		if pending == 0 {
+			return fmt.Sprintf("outbox: %d subscribers, nothing pending", len(st))
+		}
+		return fmt.Sprintf("outbox: %d subscribers, %d pending, the oldest %s old, %d failing", len(st), pending, time.Since(oldest).Round(time.Second), failing)
+	}
 }
