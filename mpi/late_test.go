@@ -34,7 +34,9 @@ func TestLateEvidence(t *testing.T) {
 
 	model := matcher.DefaultModel()
 	model.BirthDateGuard = true
-	key := func(r vigie.Record) vigie.SourceKey { return vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID} }
+	key := func(r vigie.Record) vigie.SourceKey {
+		return vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
+	}
 
 	t.Run("automatic link undone", func(t *testing.T) {
 		ix := openIndex(t, model)
