@@ -74,6 +74,11 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 	if err != nil {
 		return err
 	}
+	if pd.Date.Year != 0 && !pd.Date.Placeholder {
+		// The record carries a usable birth date: it was not the
+		// dateless one (the newcomer's own date is the vague one).
+		return nil
+	}
 	// The reviews: the record against the identity it leaves (its closest
 	// member there) and against the identity of the record that showed
 	// the second person. Where a member of its identity explains the
