@@ -25,9 +25,15 @@ const LateEvidenceReason = "automatic link undone: a later record shows two pers
 // whose birth date (or first name) is another person's (the chain guard of
 // score), and k was not linked into A. A father's dateless record linked to
 // his son's identity, then the father's dated record, is exactly that. The
-// link of D into A was made without the evidence now present: D goes to an
-// identity of its own, as the index would have decided had k come first,
-// and a review names both identities. The move is reversible (an unlink
+// link of D into A was made without the evidence now present: when k
+// explains D at least as well as D's closest member in A does (match
+// weight), D goes to an identity of its own, as the index would have
+// decided had k come first, and a review names both identities. When a
+// member of A explains D better (a son's dateless record beside the son's
+// dated ones, then the father's), the link stands: on the census sets half
+// the candidates were of that kind, and moving them cost recall. Only a
+// record without a usable birth date moves (a newcomer whose own date is
+// a placeholder reaches dated members the same way). The move is reversible (an unlink
 // event by the system, nothing marked distinct, D not pinned) and only
 // undoes what the index decided: a record a person placed, or an identity
 // a person has acted on, is never touched.
