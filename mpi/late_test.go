@@ -92,6 +92,25 @@ func TestLateEvidence(t *testing.T) {
 		if dist, err := ix.Distinct(ctx, key(fatherNoDate), key(son)); err != nil || dist {
 			t.Errorf("the records were marked distinct (%v, %v): only a person does that", dist, err)
 		}
+		// A person decides: the father's.
+		for _, r := range revs {
+			if r.Record == key(fatherNoDate) && r.Candidate == f.Identity {
+				if err := ix.Decide(ctx, r.ID, Same, "agent", "même date de naissance à l'accueil"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		a, err := ix.IdentityOf(ctx, fatherNoDate.Authority, fatherNoDate.LocalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ix.IdentityOf(ctx, father.Authority, father.LocalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != b {
+			t.Errorf("after a person's \"same\", the dateless record is in %s and the father's dated one in %s", a, b)
+		}
 	})
 
 	t.Run("better explained by its identity: the link stands", func(t *testing.T) {
