@@ -47,6 +47,12 @@ type candidate struct {
 	// depends on them checks them against the store (see checkAttrs).
 	attrs   []string
 	byAttrs bool
+	// chained is set when a member differs from the record on its birth
+	// date (or first name) while the member it matches best, matched,
+	// cannot tell (see score), and the record would auto-link with that
+	// member on their own score: the member may be another person's
+	// record linked before this one arrived (see undoLateEvidence).
+	chained bool
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -197,7 +203,7 @@ func (t *tx) resolve(r *row, actor Actor) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := t.decideNew(k, st, cands, model, actor, &res); err != nil {
+		if err := t.decideNew(k, p, st, cands, model, actor, &res); err != nil {
 			return res, err
 		}
 	} else if err := t.decideUpdate(k, st, p, keys, model, actor, &res); err != nil {
@@ -553,6 +559,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 	if dateConflict && (bd == matcher.Null || bd == matcher.DatePlaceholder || bd == matcher.DatePartial) ||
 		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
 		c.noAuto = true
+		c.chained = c.best.AutoLink
 	}
 	return c, nil
 }
@@ -793,7 +800,7 @@ func (t *tx) openSplitReviews(k vigie.SourceKey, id vigie.IdentityID, rivals []*
 }
 
 // decideNew places a new record: link, review or new identity.
-func (t *tx) decideNew(k vigie.SourceKey, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
+func (t *tx) decideNew(k vigie.SourceKey, p *matcher.Prepared, st *recordState, cands []*candidate, model *matcher.Model, actor Actor, res *Result) error {
 	if len(cands) > 0 {
 		res.Candidate, res.Score = cands[0].id, &cands[0].best
 	}
@@ -817,7 +824,10 @@ func (t *tx) decideNew(k vigie.SourceKey, st *recordState, cands []*candidate, m
 			Moves: []Move{{Record: k, To: ident.ID}}, Matched: c.matched, Probability: c.best.Probability, Weight: c.best.Weight, Explanation: c.best.Reasons()}); err != nil {
 			return err
 		}
-		return t.openSplitReviews(k, ident.ID, rivals, res)
+		if err := t.openSplitReviews(k, ident.ID, rivals, res); err != nil {
+			return err
+		}
+		return t.undoLateEvidence(k, p, ident.ID, cands, model, res)
 	}
 	if err := t.heldByAttrs(cands); err != nil {
 		return err
@@ -837,7 +847,10 @@ func (t *tx) decideNew(k vigie.SourceKey, st *recordState, cands []*candidate, m
 	if err := t.event(&Event{Kind: EventCreate, Actor: actor, Identity: id, Record: k, Version: st.Version, Moves: []Move{{Record: k, To: id}}}); err != nil {
 		return err
 	}
-	return t.openReviews(ReviewNew, k, id, cands, model, res)
+	if err := t.openReviews(ReviewNew, k, id, cands, model, res); err != nil {
+		return err
+	}
+	return t.undoLateEvidence(k, p, id, cands, model, res)
 }
 
 // openReviews puts the record's identity and each candidate in the review
