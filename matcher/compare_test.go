@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/internal/sharedtest"
 )
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/internal/wire"
 )
 

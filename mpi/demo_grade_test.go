@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/matcher"
 	"vigie/synth"
 )

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"vigie"
-
 	"vigie/mpi"
 	"vigie/store"
 	"vigie/synth"

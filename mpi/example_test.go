@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"vigie"
-
 	"vigie/matcher"
 	"vigie/mpi"
 	"vigie/store"

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 

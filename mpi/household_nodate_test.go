@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 

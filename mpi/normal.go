@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"vigie"
-
 	"vigie/matcher"
 )
 
