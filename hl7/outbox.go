@@ -545,6 +545,43 @@ func (o *Outbox) Status(ctx context.Context) ([]Status, error) {
 	return out, nil
 }
 
+// Lag is the outbox's backlog for the probes that read it every few
+// seconds (/healthz, the metrics): the subscribers, the messages pending
+// in all, and when the oldest was queued (zero: none). It reads the
+// queues' keys and each queue's first message only; Status, which reads
+// every message, is for the operator's command.
+func (o *Outbox) Lag(ctx context.Context) (subscribers, pending int, oldest time.Time, err error) {
+	subs, err := o.Subscribers(ctx)
+	if err != nil {
+		return 0, 0, time.Time{}, err
+	}
+	err = o.DB.View(func(txn *badger.Txn) error {
+		for _, s := range subs {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: queuePrefix(s.Name)})
+			first := true
+			for it.Rewind(); it.Valid(); it.Next() {
+				pending++
+				if !first {
+					continue
+				}
+				// The queue is in event order: its first message waits longest.
+				first = false
+				var p Pending
+				if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &p) }); err != nil {
+					it.Close()
+					return err
+				}
+				if oldest.IsZero() || p.Queued.Before(oldest) {
+					oldest = p.Queued
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	return len(subs), pending, oldest, err
+}
+
 // PendingOf returns up to limit messages of a subscriber's queue, in the
 // order they are sent (limit <= 0: all).
 func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pending, error) {

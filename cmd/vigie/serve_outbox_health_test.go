@@ -55,7 +55,7 @@ func TestOutboxHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := line(ctx)
-	if !regexp.MustCompile(`^outbox: 1 subscribers, [1-9]\d* pending, the oldest \d+s old, 0 failing$`).MatchString(l) {
+	if !regexp.MustCompile(`^outbox: 1 subscribers, [1-9]\d* pending, the oldest \d+s old$`).MatchString(l) {
 		t.Errorf("with a change waiting: %q", l)
 	}
 	if regexp.MustCompile(`HARRIAGUE|ANE|1990`).MatchString(l) {
