@@ -59,17 +59,8 @@ type Ingester struct {
 // of another authority) or an internal one. Nothing is stored for a refused
 // file.
 func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, defaultAuthority string) (*vigiev1.DicomOutcome, error) {
-	out := &vigiev1.DicomOutcome{Filename: name}
-	fail := func(err error) (*vigiev1.DicomOutcome, error) {
-		out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
-		out.Message = refusalMessage(err)
-		g.Metrics.IngestOutcome("refused")
-		return out, err
-	}
 	if len(file) > MaxDicomBytes {
-		p, _ := auth.PrincipalFrom(ctx)
-		g.logRefusal(ctx, p, "", vigie.Invalid("file", "too large"))
-		return fail(vigie.Invalid("file", "is %d bytes, more than %d", len(file), MaxDicomBytes))
+		return g.refuse(ctx, &vigiev1.DicomOutcome{Filename: name}, vigie.Invalid("file", "is %d bytes, more than %d", len(file), MaxDicomBytes))
 	}
 	return g.IngestReader(ctx, name, bytes.NewReader(file), int64(len(file)), defaultAuthority, "")
 }
@@ -84,13 +75,7 @@ func (g *Ingester) Ingest(ctx context.Context, name string, file []byte, default
 func (g *Ingester) IngestReader(ctx context.Context, name string, r io.Reader, size int64, defaultAuthority, study string) (*vigiev1.DicomOutcome, error) {
 	out := &vigiev1.DicomOutcome{Filename: name}
 	p, _ := auth.PrincipalFrom(ctx)
-	fail := func(err error) (*vigiev1.DicomOutcome, error) {
-		out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
-		out.Message = refusalMessage(err)
-		g.Metrics.IngestOutcome("refused")
-		g.logRefusal(ctx, p, out.SopInstanceUid, err)
-		return out, err
-	}
+	fail := func(err error) (*vigiev1.DicomOutcome, error) { return g.refuse(ctx, out, err) }
 	if size == 0 {
 		return fail(vigie.Invalid("file", "is empty: a DICOM Part-10 file is required"))
 	}
@@ -248,19 +233,23 @@ func (s *IngestService) SubmitDicomStream(ctx context.Context, stream *connect.C
 	return connect.NewResponse(resp), nil
 }
 
-// logRefusal says, once per refused file, who sent it and why: the
-// sender's name and key, the request, the file's SOP instance when read,
-// and the field and code of the reason. The reason's text is the
-// sender's to read (it may quote a trait of the file), and a file's name
-// may hold a patient's: the log keeps identifiers only.
-func (g *Ingester) logRefusal(ctx context.Context, p *auth.Principal, sop string, err error) {
-	if g.Log == nil {
-		return
+// refuse makes out a refused file's outcome, counts it, and says once in
+// the log who sent it and why: the sender's name and key, the request,
+// the file's SOP instance when read, and the field and code of the
+// reason. The reason's text is the sender's to read (it may quote a trait
+// of the file), and a file's name may hold a patient's: the log keeps
+// identifiers only.
+func (g *Ingester) refuse(ctx context.Context, out *vigiev1.DicomOutcome, err error) (*vigiev1.DicomOutcome, error) {
+	out.Status = vigiev1.DicomStatus_DICOM_STATUS_REFUSED
+	out.Message = refusalMessage(err)
+	g.Metrics.IngestOutcome("refused")
+	if g.Log != nil {
+		sender, credential := "", ""
+		if p, _ := auth.PrincipalFrom(ctx); p != nil {
+			sender, credential = p.Name, p.CredentialID
+		}
+		g.Log.WarnContext(ctx, "dicom file refused", "request", auth.RequestID(ctx), "sender", sender, "credential", credential,
+			"sop_instance_uid", out.SopInstanceUid, "field", vigie.ErrorField(err), "code", vigie.ErrorCode(err))
 	}
-	sender, credential := "", ""
-	if p != nil {
-		sender, credential = p.Name, p.CredentialID
-	}
-	g.Log.WarnContext(ctx, "dicom file refused", "request", auth.RequestID(ctx), "sender", sender, "credential", credential,
-		"sop_instance_uid", sop, "field", vigie.ErrorField(err), "code", vigie.ErrorCode(err))
+	return out, err
 }
