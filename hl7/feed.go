@@ -167,11 +167,12 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 	mu := &f.locks[maphash.Bytes(f.seed, key)%uint64(len(f.locks))]
 	mu.Lock()
 	defer mu.Unlock()
+	fp := fingerprint(m)
 	if e, ok, err := f.journal(key); err != nil {
 		f.logError(ctx, "hl7: read the journal", err, h)
 		return f.answer(m, AE, &Refusal{Code: 207, Reason: "internal error: the message was not applied; send it again"}, "", now())
 	} else if ok {
-		if e.Fingerprint != fingerprint(m) {
+		if e.Fingerprint != fp {
 			return f.answer(m, AR, &Refusal{At: Location{"MSH", 1, 10, 0}, Code: 205, Reject: true,
 				Reason: "this control id was already used by another message of this sender"}, "", now())
 		}
@@ -197,7 +198,7 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 	}
 	out := f.answer(m, code, ref, text, now())
 	err = store.Update(f.DB, func(txn *badger.Txn) error {
-		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code, Fingerprint: fingerprint(m)})
+		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code, Fingerprint: fp})
 		if err != nil {
 			return err
 		}
