@@ -26,8 +26,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -65,12 +63,12 @@ func key(authority string) []byte { return append(append([]byte(nil), prefix...)
 // Registry is the site registry over a store opened with store.Open. It is
 // safe for concurrent use.
 type Registry struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 }
 
 // Open returns the registry kept in db.
-func Open(db *badger.DB) *Registry { return &Registry{db: db, now: time.Now} }
+func Open(db *store.DB) *Registry { return &Registry{db: db, now: time.Now} }
 
 // validate checks and normalises a site before it is stored.
 func validate(s *Site) error {
@@ -180,7 +178,7 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := store.Update(r.db, func(txn *badger.Txn) error {
+	err := store.Update(r.db, func(txn *store.Txn) error {
 		old, err := get(txn, authority)
 		if err != nil {
 			return err
@@ -208,9 +206,9 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 	return err
 }
 
-func get(txn *badger.Txn, authority string) (*Site, error) {
+func get(txn *store.Txn, authority string) (*Site, error) {
 	item, err := txn.Get(key(authority))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -226,8 +224,8 @@ func get(txn *badger.Txn, authority string) (*Site, error) {
 // List returns every registered site, by name.
 func (r *Registry) List(ctx context.Context) ([]Site, error) {
 	var out []Site
-	err := r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	err := r.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
