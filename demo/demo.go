@@ -14,14 +14,13 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/auth"
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/sites"
+	"vigie/store"
 	"vigie/synth"
 )
 
@@ -49,7 +48,7 @@ const actor = mpi.Actor("demo")
 // deployment never gets fake patients) and Load prints SkippedNotice
 // instead: the keys of the first run were shown once, and the operator
 // must learn that no new one was made and how to make one.
-func Load(ctx context.Context, c Config, db *badger.DB, ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore,
+func Load(ctx context.Context, c Config, db *store.DB, ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore,
 	keys *auth.Keys, stdout io.Writer, log *slog.Logger) error {
 	empty, err := storeEmpty(db, ix)
 	if err != nil {
@@ -210,14 +209,14 @@ func SkippedNotice(data string) string {
 
 // storeEmpty reports whether the store holds no patient, exam, audit entry,
 // key or alert.
-func storeEmpty(db *badger.DB, ix *mpi.Index) (bool, error) {
+func storeEmpty(db *store.DB, ix *mpi.Index) (bool, error) {
 	if ix.Count() > 0 {
 		return false, nil
 	}
 	empty := true
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		for _, p := range []string{"l/", "a/", "x/"} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p)})
+			it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(p)})
 			it.Rewind()
 			if it.Valid() {
 				empty = false
