@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/ledger"
@@ -30,7 +28,7 @@ var people = map[string]vigie.Record{
 }
 
 type fixture struct {
-	db    *badger.DB
+	db    *store.DB
 	ix    *mpi.Index
 	led   *ledger.Ledger
 	now   time.Time
@@ -152,7 +150,7 @@ func TestReportAndPurge(t *testing.T) {
 	// "split"'s second record went to a new identity of its own, whose
 	// last contact (2002-01-10) is past too.
 	var splitB vigie.IdentityID
-	f.db.View(func(txn *badger.Txn) error {
+	f.db.View(func(txn *store.Txn) error {
 		return mpi.Patients(txn, func(p *mpi.Patient) error {
 			if len(p.Members) == 1 && p.Members[0] == (vigie.SourceKey{Authority: siteB, LocalID: "split"}) {
 				splitB = p.ID
@@ -226,7 +224,7 @@ func TestReportAndPurge(t *testing.T) {
 		}
 		var ts mpi.Tombstone
 		var found bool
-		f.db.View(func(txn *badger.Txn) error {
+		f.db.View(func(txn *store.Txn) error {
 			ts, found, err = mpi.TombstoneIn(txn, id)
 			return err
 		})
@@ -242,8 +240,8 @@ func TestReportAndPurge(t *testing.T) {
 		}
 	}
 	// Nothing of the records is left in the store: no key names them.
-	f.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
+	f.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := string(it.Item().Key())
@@ -281,7 +279,7 @@ func TestPurgeKeepsACameBack(t *testing.T) {
 	}
 	// The run is recorded, then interrupted before its first identity.
 	run := mpi.PurgeRun{Token: rep.Token, AsOf: "2025-06-01", IDs: ids(rep.Past)}
-	if err := store.Update(f.db, func(txn *badger.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
+	if err := store.Update(f.db, func(txn *store.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
 		t.Fatal(err)
 	}
 	// "old" comes back at site B in 2025.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/dosimetry"
@@ -47,9 +45,9 @@ type Report struct {
 }
 
 // Build computes the report as of the day asOf in one consistent read.
-func Build(db *badger.DB, asOf time.Time) (*Report, error) {
+func Build(db *store.DB, asOf time.Time) (*Report, error) {
 	var r *Report
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		var err error
 		r, _, err = build(txn, asOf)
 		return err
@@ -62,7 +60,7 @@ func Build(db *badger.DB, asOf time.Time) (*Report, error) {
 
 // build computes the report in txn, and returns the patients past their
 // deadline and not held, by id.
-func build(txn *badger.Txn, asOf time.Time) (*Report, map[vigie.IdentityID]*mpi.Patient, error) {
+func build(txn *store.Txn, asOf time.Time) (*Report, map[vigie.IdentityID]*mpi.Patient, error) {
 	asOf = day(asOf)
 	exams, err := ledger.LastExams(txn)
 	if err != nil {
@@ -188,7 +186,7 @@ type PurgeResult struct {
 //
 // The store must not be served meanwhile (the verb opens it, which a
 // running server prevents).
-func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, error) {
+func Purge(ctx context.Context, db *store.DB, o PurgeOptions) (PurgeResult, error) {
 	var res PurgeResult
 	now := time.Now
 	if o.Now != nil {
@@ -216,7 +214,7 @@ func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, err
 	var alerts map[vigie.SourceKey][]string
 	var run mpi.PurgeRun
 	found := false
-	err = db.View(func(txn *badger.Txn) error {
+	err = db.View(func(txn *store.Txn) error {
 		var err error
 		if rep, past, err = build(txn, asOf); err != nil {
 			return err
@@ -242,7 +240,7 @@ func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, err
 		for _, it := range rep.Past {
 			run.IDs = append(run.IDs, it.ID)
 		}
-		if err := store.Update(db, func(txn *badger.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
+		if err := store.Update(db, func(txn *store.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
 			return res, fmt.Errorf("retention: record the purge run: %w", err)
 		}
 	}
@@ -253,7 +251,7 @@ func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, err
 		}
 		var t mpi.Tombstone
 		var done bool
-		if err := db.View(func(txn *badger.Txn) error {
+		if err := db.View(func(txn *store.Txn) error {
 			var err error
 			t, done, err = mpi.TombstoneIn(txn, id)
 			return err
@@ -297,7 +295,7 @@ func Purge(ctx context.Context, db *badger.DB, o PurgeOptions) (PurgeResult, err
 	}
 	if run.Done.IsZero() {
 		run.Done = now().UTC()
-		if err := store.Update(db, func(txn *badger.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
+		if err := store.Update(db, func(txn *store.Txn) error { return mpi.SetPurgeRunIn(txn, run) }); err != nil {
 			return res, fmt.Errorf("retention: record the end of the purge run: %w", err)
 		}
 	}
@@ -309,9 +307,9 @@ var errRecent = errors.New("a contact since the report")
 
 // purgeOne removes one identity in one transaction, after reading its
 // dates again there.
-func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string, asOf, now time.Time, actor, run string) (mpi.Tombstone, error) {
+func purgeOne(db *store.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string, asOf, now time.Time, actor, run string) (mpi.Tombstone, error) {
 	var t mpi.Tombstone
-	err := store.Update(db, func(txn *badger.Txn) error {
+	err := store.Update(db, func(txn *store.Txn) error {
 		cur, err := mpi.PatientIn(txn, p.ID)
 		if err != nil {
 			return err
@@ -342,7 +340,7 @@ func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string
 		}
 		return mpi.PurgeIn(txn, cur, &t)
 	})
-	if errors.Is(err, badger.ErrTxnTooBig) {
+	if errors.Is(err, store.ErrTxnTooBig) {
 		return t, fmt.Errorf("%w: the identity is too large to remove in one transaction (%d records)", err, len(p.Members))
 	}
 	return t, err
@@ -351,7 +349,7 @@ func purgeOne(db *badger.DB, p *mpi.Patient, alerts map[vigie.SourceKey][]string
 // audited writes the audit entry of a purged identity, unless the trail
 // already holds it (a purge interrupted between the two), and records
 // its sequence in the tombstone.
-func audited(db *badger.DB, trail *audit.Log, t mpi.Tombstone) error {
+func audited(db *store.DB, trail *audit.Log, t mpi.Tombstone) error {
 	cred := "purge:" + t.Run
 	var seq uint64
 	prior, err := trail.ByIdentity(t.Identity.String(), 100)
@@ -372,7 +370,7 @@ func audited(db *badger.DB, trail *audit.Log, t mpi.Tombstone) error {
 		seq = e.Seq
 	}
 	t.Audit = seq
-	return store.Update(db, func(txn *badger.Txn) error { return mpi.SetTombstoneIn(txn, t) })
+	return store.Update(db, func(txn *store.Txn) error { return mpi.SetTombstoneIn(txn, t) })
 }
 
 func add(a *mpi.PurgeCounts, b mpi.PurgeCounts) {
