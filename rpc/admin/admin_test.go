@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/audit"
 	"vigie/auth"
@@ -22,7 +21,7 @@ import (
 )
 
 type fixture struct {
-	db     *badger.DB
+	db     *store.DB
 	client vigiev1connect.AdminServiceClient
 	trail  *audit.Log
 	admin  string // an admin key's secret
@@ -100,8 +99,8 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Errorf("active %d, all %d; want 4, 5", len(active.GetKeys()), len(all.GetKeys()))
 	}
 	// The secret is in no stored value, audit trail included.
-	err = f.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+	err = f.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			v, _ := it.Item().ValueCopy(nil)

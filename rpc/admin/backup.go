@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/auth"
@@ -25,7 +23,7 @@ import (
 // source records, identities (live and retired) and exams, and the audit
 // trail's head. The backup verbs and the online backup share it, and a
 // restore checks the restored store against it.
-func Summarize(txn *badger.Txn) (store.Summary, error) {
+func Summarize(txn *store.Txn) (store.Summary, error) {
 	records, identities := mpi.CountIn(txn)
 	seq, hash, err := audit.HeadIn(txn)
 	if err != nil {
@@ -57,7 +55,7 @@ const BackupOperation = "/vigie.v1.AdminService/Backup"
 // the call is recorded in the trail before the first byte is sent (the
 // entry is in the backup).
 type Backup struct {
-	DB            *badger.DB
+	DB            *store.DB
 	Authenticator auth.Authenticator
 	Trail         *audit.Log
 	// Key encrypts the backups (nil: in clear).
