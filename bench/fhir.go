@@ -17,11 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/auth"
 	"vigie/mpi"
+	"vigie/store"
 )
 
 // FHIRConfig is one run of the FHIR $match load test (`vigie bench fhir`).
@@ -36,7 +35,7 @@ type FHIRConfig struct {
 	// command's server, which the load measures (rate limits off).
 	Serve func(ctx context.Context, s Server) error
 	// Open opens the store in a folder as the command's verbs do.
-	Open func(dir string) (*badger.DB, error)
+	Open func(dir string) (*store.DB, error)
 }
 
 // fhirQuery is one $match request: the Parameters sent and the identity

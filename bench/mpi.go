@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/linkeval"
 	"vigie/matcher"
@@ -46,7 +44,7 @@ type MPIConfig struct {
 	// Import loads f into the index as `vigie import identities` does,
 	// recording each row's decision time; the rows from line onlineFrom
 	// on (0: none) are left in Imported.Tail.
-	Import func(ctx context.Context, ix *mpi.Index, db *badger.DB, f *os.File, onlineFrom int) (Imported, error)
+	Import func(ctx context.Context, ix *mpi.Index, db *store.DB, f *os.File, onlineFrom int) (Imported, error)
 	// Export writes the index's links as `vigie export links` does.
 	Export func(ctx context.Context, ix *mpi.Index, w io.Writer) error
 }

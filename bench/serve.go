@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	badger "github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
 	"vigie"
@@ -44,6 +43,7 @@ import (
 	"vigie/rpc"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
 	"vigie/synth"
 )
 
@@ -83,7 +83,7 @@ type ServedConfig struct {
 	// Open opens the store in a folder as the command's verbs do (with
 	// the encryption key of the environment): before the load, to prepare
 	// it, and after, to count the writes.
-	Open func(dir string) (*badger.DB, error)
+	Open func(dir string) (*store.DB, error)
 }
 
 // Server is what the load test asks of the server Serve starts: listen on
@@ -155,7 +155,7 @@ func (b *queryBook) get(i int) (*v1.SearchTraits, error) {
 	return q, nil
 }
 
-func prepare(open func(string) (*badger.DB, error), data string, seed uint64) (prepared, error) {
+func prepare(open func(string) (*store.DB, error), data string, seed uint64) (prepared, error) {
 	var p prepared
 	var queries []*v1.SearchTraits
 	db, err := open(data)
