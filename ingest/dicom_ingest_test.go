@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
@@ -38,7 +36,7 @@ func (f *fakeIndex) Resolve(_ context.Context, rec vigie.Record) (string, error)
 
 const testSite = "1.2.250.1.71.4.2.7.99"
 
-func openLedger(t testing.TB) (*ledger.Ledger, *badger.DB) {
+func openLedger(t testing.TB) (*ledger.Ledger, *store.DB) {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -286,8 +284,8 @@ func TestDICOMRefusedStoresNothing(t *testing.T) {
 		t.Errorf("index refusal: %v, want it passed on", err)
 	}
 	n := 0
-	db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("l/")})
+	db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("l/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++

@@ -15,13 +15,13 @@ import (
 	"sync"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"vigie"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
+	"vigie/store"
 )
 
 // sharedCase is what must come out of one shared file. Figures are in the
@@ -561,10 +561,10 @@ func FuzzParseDICOM(f *testing.F) {
 	})
 }
 
-func countKeys(t testing.TB, db *badger.DB, prefix string) int {
+func countKeys(t testing.TB, db *store.DB, prefix string) int {
 	n := 0
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
+	err := db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++
