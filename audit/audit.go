@@ -40,8 +40,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -91,7 +89,7 @@ var genesis = make([]byte, sha256.Size)
 // append of a group commits it, then hands the queue to the first append
 // of the next group: no caller waits for more than its own group's commit.
 type Log struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 	idx *index
 
@@ -179,10 +177,10 @@ func (e *Entry) cost() int {
 // removed). A trail whose last entry is unreadable still opens, for
 // reading and Verify, but refuses appends. Close stops the index's
 // writer.
-func Open(db *badger.DB) (*Log, error) {
+func Open(db *store.DB) (*Log, error) {
 	l := &Log{db: db, now: time.Now, head: genesis}
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
+	err := db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
 		defer it.Close()
 		it.Seek([]byte(logPrefix + "\xff"))
 		if !it.Valid() {
@@ -224,8 +222,8 @@ func Open(db *badger.DB) (*Log, error) {
 // indexFrom indexes the stored entries from seq on. An unreadable entry is
 // left out: Verify reports it.
 func (l *Log) indexFrom(seq uint64) error {
-	return l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
+	return l.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Seek(logKey(seq)); it.Valid(); it.Next() {
 			var e Entry
@@ -275,7 +273,7 @@ const runDir = "audit-index"
 
 // dropRunFiles removes the index's run files of an earlier version, once
 // the index they held is in the store.
-func dropRunFiles(db *badger.DB) error {
+func dropRunFiles(db *store.DB) error {
 	if o := db.Opts(); !o.InMemory {
 		if err := os.RemoveAll(filepath.Join(o.Dir, runDir)); err != nil {
 			return fmt.Errorf("remove the index files of an earlier version: %w", err)
@@ -287,11 +285,11 @@ func dropRunFiles(db *badger.DB) error {
 // dropLegacyIndex removes the index keys that earlier versions kept in the
 // store (a/idn/, a/src/ and a/usr/): the index is now rebuilt from the
 // entries under a/ix/.
-func dropLegacyIndex(db *badger.DB) error {
+func dropLegacyIndex(db *store.DB) error {
 	var found bool
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		for _, p := range legacyIndexPrefixes {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p)})
+			it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(p)})
 			it.Rewind()
 			found = found || it.Valid()
 			it.Close()
@@ -421,7 +419,7 @@ func (l *Log) commitGroup() {
 	l.mu.Unlock()
 
 	now := l.now().UTC().Round(0)
-	err := store.UpdateTrail(l.db, func(txn *badger.Txn) error {
+	err := store.UpdateTrail(l.db, func(txn *store.Txn) error {
 		for _, p := range group {
 			seq++
 			p.e.Seq, p.e.Time, p.e.PrevHash = seq, now, head
@@ -646,9 +644,9 @@ func parseLogKey(key []byte) (uint64, bool) {
 // Get returns the entry with sequence seq (ENOTFOUND when there is none).
 func (l *Log) Get(seq uint64) (Entry, error) {
 	var e Entry
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(logKey(seq))
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "audit entry %d not found", seq)
 		}
 		if err != nil {
@@ -721,10 +719,10 @@ func (l *Log) Older(s Subject, before uint64, limit int) ([]Entry, error) {
 // is the truth.
 func (l *Log) byIndex(what, subject string, before uint64, limit int, match func(*Entry) bool) ([]Entry, error) {
 	var out []Entry
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		return l.idx.find(subject, before, func(seq uint64) (bool, error) {
 			item, err := txn.Get(logKey(seq))
-			if errors.Is(err, badger.ErrKeyNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				return true, nil
 			}
 			if err != nil {
@@ -772,14 +770,14 @@ func (b *Break) Error() string { return fmt.Sprintf("audit entry %d: %s", b.Seq,
 // error is for a failure to read the store, not for a broken chain.
 func (l *Log) Verify() (Report, error) {
 	rep := Report{Head: genesis}
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		done, _, err := doneIn(txn)
 		if err != nil {
 			rep.Broken = &Break{1, "index: " + err.Error() + indexRepair}
 			return nil
 		}
 		var want digests
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(logPrefix), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		seq := uint64(1)
 		for it.Seek([]byte(logPrefix)); it.Valid(); it.Next() {

@@ -13,14 +13,12 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
 
 // openMem opens a trail in a store in memory.
-func openMem(t testing.TB) (*badger.DB, *Log) {
+func openMem(t testing.TB) (*store.DB, *Log) {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -193,9 +191,9 @@ func TestHashCanonical(t *testing.T) {
 
 // rewrite changes the stored bytes of one key directly in Badger, as an
 // attacker with access to the files would.
-func rewrite(t *testing.T, db *badger.DB, key string, f func(v []byte) []byte) {
+func rewrite(t *testing.T, db *store.DB, key string, f func(v []byte) []byte) {
 	t.Helper()
-	err := db.Update(func(txn *badger.Txn) error {
+	err := db.Update(func(txn *store.Txn) error {
 		item, err := txn.Get([]byte(key))
 		if err != nil {
 			return err
@@ -231,30 +229,30 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	entry := func(seq uint64) string { return string(logKey(seq)) }
 	tests := []struct {
 		name   string
-		tamper func(t *testing.T, db *badger.DB)
+		tamper func(t *testing.T, db *store.DB)
 		broken uint64
 		reason string
 	}{
-		{"principal rewritten", func(t *testing.T, db *badger.DB) {
+		{"principal rewritten", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(5), jsonEdit("principal", "someone-else"))
 		}, 5, "hash does not match"},
-		{"identity removed", func(t *testing.T, db *badger.DB) {
+		{"identity removed", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(3), jsonEdit("identities", []string{}))
 		}, 3, "hash does not match"},
-		{"result changed", func(t *testing.T, db *badger.DB) {
+		{"result changed", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(8), jsonEdit("result", "permission_denied"))
 		}, 8, "hash does not match"},
-		{"time changed", func(t *testing.T, db *badger.DB) {
+		{"time changed", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(1), jsonEdit("time_ns", 1))
 		}, 1, "hash does not match"},
-		{"one byte flipped", func(t *testing.T, db *badger.DB) {
+		{"one byte flipped", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(4), func(v []byte) []byte {
 				i := bytes.Index(v, []byte(`"operation":"/`)) + len(`"operation":"/`)
 				v[i] ^= 0x01
 				return v
 			})
 		}, 4, "hash does not match"},
-		{"hash recomputed after rewrite", func(t *testing.T, db *badger.DB) {
+		{"hash recomputed after rewrite", func(t *testing.T, db *store.DB) {
 			// The attacker rewrites entry 6 and its own hash consistently: the
 			// next entry's previous hash no longer matches.
 			rewrite(t, db, entry(6), func(v []byte) []byte {
@@ -268,19 +266,19 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				return out
 			})
 		}, 7, "previous hash"},
-		{"entry deleted", func(t *testing.T, db *badger.DB) {
+		{"entry deleted", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(9), func([]byte) []byte { return nil })
 		}, 9, "missing"},
-		{"entries swapped", func(t *testing.T, db *badger.DB) {
+		{"entries swapped", func(t *testing.T, db *store.DB) {
 			var v2, v3 []byte
 			rewrite(t, db, entry(2), func(v []byte) []byte { v2 = slices.Clone(v); return v })
 			rewrite(t, db, entry(3), func(v []byte) []byte { v3 = slices.Clone(v); return v2 })
 			rewrite(t, db, entry(2), func([]byte) []byte { return v3 })
 		}, 2, "holds sequence 3"},
-		{"garbage", func(t *testing.T, db *badger.DB) {
+		{"garbage", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(10), func([]byte) []byte { return []byte("not json") })
 		}, 10, "decode"},
-		{"unknown version", func(t *testing.T, db *badger.DB) {
+		{"unknown version", func(t *testing.T, db *store.DB) {
 			rewrite(t, db, entry(2), jsonEdit("v", 2))
 		}, 2, "unknown version"},
 	}
@@ -735,9 +733,9 @@ func TestBasisHashed(t *testing.T) {
 // would: the entries given, renumbered from 1 and chained again, the keys
 // beyond them deleted. Verify then finds the chain intact; only the
 // anchors can tell.
-func rechain(t *testing.T, db *badger.DB, entries []Entry, oldHead uint64) {
+func rechain(t *testing.T, db *store.DB, entries []Entry, oldHead uint64) {
 	t.Helper()
-	err := db.Update(func(txn *badger.Txn) error {
+	err := db.Update(func(txn *store.Txn) error {
 		prev := genesis
 		for i := range entries {
 			e := &entries[i]

@@ -12,8 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -21,8 +20,8 @@ import (
 // HeadIn returns the sequence and hash of the trail's last entry as txn
 // sees it (0 and the genesis hash for an empty trail), read-only: the head
 // a backup's manifest records, in the backup's snapshot.
-func HeadIn(txn *badger.Txn) (uint64, []byte, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
+func HeadIn(txn *store.Txn) (uint64, []byte, error) {
+	it := txn.NewIterator(store.IteratorOptions{Reverse: true, Prefix: []byte(logPrefix)})
 	defer it.Close()
 	it.Seek([]byte(logPrefix + "\xff"))
 	if !it.Valid() {

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -36,7 +34,7 @@ import (
 // next batch gathers; queries read memory and the store. After a crash,
 // the entries past a/ixdone are indexed again at Open.
 type index struct {
-	db *badger.DB
+	db *store.DB
 
 	// wmu is held by the one writing postings (Open, the writer, a
 	// test's flush), so that each batch starts where the last ended.
@@ -124,10 +122,10 @@ func appendPostings(ps []posting, e *Entry) []posting {
 
 // openIndex returns the index of db with the sequence up to which its
 // postings are written: the caller adds the entries after it.
-func openIndex(db *badger.DB) (*index, bool, error) {
+func openIndex(db *store.DB) (*index, bool, error) {
 	ix := &index{db: db, kick: make(chan struct{}, 1), quit: make(chan struct{}), stop: make(chan struct{})}
 	var found bool
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		var err error
 		ix.done, found, err = doneIn(txn)
 		return err
@@ -140,9 +138,9 @@ func openIndex(db *badger.DB) (*index, bool, error) {
 }
 
 // doneIn reads a/ixdone in txn, and whether it is there.
-func doneIn(txn *badger.Txn) (uint64, bool, error) {
+func doneIn(txn *store.Txn) (uint64, bool, error) {
 	item, err := txn.Get([]byte(indexDoneKey))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return 0, false, nil
 	}
 	if err != nil {
@@ -343,8 +341,8 @@ func (ix *index) find(subject string, before uint64, fn func(seq uint64) (bool, 
 	}
 	ix.mu.Unlock()
 	prefix := append([]byte(indexPrefix), subject...)
-	return ix.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	return ix.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Reverse: true, Prefix: prefix})
 		defer it.Close()
 		if before == 0 {
 			it.Seek(append(slices.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
@@ -465,12 +463,12 @@ const indexRepair = " (rebuild the index from the entries with `vigie audit veri
 // verifyIndex checks, in txn, the stored postings of the entries up to
 // done (a/ixdone as txn sees it) against want, the digests of the
 // postings those entries make; head is the last good entry.
-func verifyIndex(txn *badger.Txn, want digests, done, head uint64) *Break {
+func verifyIndex(txn *store.Txn, want digests, done, head uint64) *Break {
 	if done > head {
 		return &Break{head + 1, fmt.Sprintf("missing: the index covers entries up to %d", done)}
 	}
 	var got digests
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(indexPrefix)})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(indexPrefix)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		p, ok := parsePostingKey(it.Item().Key())

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -52,11 +50,11 @@ func checkFind(t *testing.T, l *Log, n int) {
 }
 
 // postingKeys returns the index's keys in db.
-func postingKeys(t *testing.T, db *badger.DB) []posting {
+func postingKeys(t *testing.T, db *store.DB) []posting {
 	t.Helper()
 	var out []posting
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(indexPrefix)})
+	err := db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(indexPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			p, ok := parsePostingKey(it.Item().Key())
@@ -73,10 +71,10 @@ func postingKeys(t *testing.T, db *badger.DB) []posting {
 	return out
 }
 
-func doneOf(t *testing.T, db *badger.DB) uint64 {
+func doneOf(t *testing.T, db *store.DB) uint64 {
 	t.Helper()
 	var done uint64
-	if err := db.View(func(txn *badger.Txn) (err error) { done, _, err = doneIn(txn); return err }); err != nil {
+	if err := db.View(func(txn *store.Txn) (err error) { done, _, err = doneIn(txn); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return done
@@ -188,7 +186,7 @@ func TestIndexReopen(t *testing.T) {
 
 	// A crash after entry 15's postings were written: those of 16-21
 	// and a/ixdone past 15 are lost, one of 17's written.
-	err = db.Update(func(txn *badger.Txn) error {
+	err = db.Update(func(txn *store.Txn) error {
 		for _, p := range postingKeys(t, db) {
 			if p.seq > 15 && p.seq != 17 {
 				if err := txn.Delete(postingKey(p)); err != nil {
@@ -278,20 +276,20 @@ func TestOpenUpgradesRunFiles(t *testing.T) {
 func TestVerifyDetectsDamagedIndex(t *testing.T) {
 	tests := []struct {
 		name   string
-		damage func(t *testing.T, db *badger.DB)
+		damage func(t *testing.T, db *store.DB)
 		broken uint64
 		reason string
 	}{
-		{"posting removed", func(t *testing.T, db *badger.DB) {
+		{"posting removed", func(t *testing.T, db *store.DB) {
 			del(t, db, string(postingKey(posting{identitySubject("I2"), 1031})))
 		}, 1025, "the entries 1025-1100 have 227 postings stored, and make 228"},
-		{"posting planted", func(t *testing.T, db *badger.DB) {
+		{"posting planted", func(t *testing.T, db *store.DB) {
 			set(t, db, string(postingKey(posting{identitySubject("I2"), 12})), nil)
 		}, 1, "the entries 1-1024 have 3073 postings stored, and make 3072"},
-		{"malformed key", func(t *testing.T, db *badger.DB) {
+		{"malformed key", func(t *testing.T, db *store.DB) {
 			set(t, db, indexPrefix+"x", nil)
 		}, 1, "malformed key"},
-		{"entries deleted from the end", func(t *testing.T, db *badger.DB) {
+		{"entries deleted from the end", func(t *testing.T, db *store.DB) {
 			del(t, db, string(logKey(1100)))
 			del(t, db, string(logKey(1099)))
 		}, 1099, "covers entries up to 1100"},
@@ -328,16 +326,16 @@ func TestVerifyDetectsDamagedIndex(t *testing.T) {
 	}
 }
 
-func set(t *testing.T, db *badger.DB, key string, v []byte) {
+func set(t *testing.T, db *store.DB, key string, v []byte) {
 	t.Helper()
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
+	if err := db.Update(func(txn *store.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func del(t *testing.T, db *badger.DB, key string) {
+func del(t *testing.T, db *store.DB, key string) {
 	t.Helper()
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(key)) }); err != nil {
+	if err := db.Update(func(txn *store.Txn) error { return txn.Delete([]byte(key)) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -415,7 +413,7 @@ func TestOpenDropsLegacyIndex(t *testing.T) {
 	}
 	defer l.Close()
 	for _, k := range legacy {
-		if err := db.View(func(txn *badger.Txn) error { _, err := txn.Get([]byte(k)); return err }); !errors.Is(err, badger.ErrKeyNotFound) {
+		if err := db.View(func(txn *store.Txn) error { _, err := txn.Get([]byte(k)); return err }); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("legacy key %s: %v, want removed", k, err)
 		}
 	}
