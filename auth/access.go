@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -95,12 +93,12 @@ func BreakGlassReason(header string) (string, error) {
 // Codes are 60-bit random values shown once and stored as their SHA-256:
 // short-lived, revocable, and tried at the rate limits of the API.
 type Access struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 }
 
 // NewAccess returns the access store kept in db.
-func NewAccess(db *badger.DB) *Access { return &Access{db: db, now: time.Now} }
+func NewAccess(db *store.DB) *Access { return &Access{db: db, now: time.Now} }
 
 // Code is an access code as stored: everything but the code.
 type Code struct {
@@ -164,7 +162,7 @@ func (a *Access) CreateCode(identity, by string, lifetime time.Duration) (string
 	if err != nil {
 		return "", Code{}, err
 	}
-	if err := store.Update(a.db, func(txn *badger.Txn) error { return txn.Set(codeKey(code), v) }); err != nil {
+	if err := store.Update(a.db, func(txn *store.Txn) error { return txn.Set(codeKey(code), v) }); err != nil {
 		return "", Code{}, fmt.Errorf("auth: store access code: %w", err)
 	}
 	return code, c, nil
@@ -178,14 +176,14 @@ func (a *Access) CheckCode(code string, identities ...string) (bool, error) {
 		return false, nil
 	}
 	var c Code
-	err := a.db.View(func(txn *badger.Txn) error {
+	err := a.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(codeKey(code))
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error { return json.Unmarshal(v, &c) })
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -198,9 +196,9 @@ func (a *Access) CheckCode(code string, identities ...string) (bool, error) {
 // many it revoked.
 func (a *Access) RevokeCodes(identity string) (int, error) {
 	n := 0
-	err := store.Update(a.db, func(txn *badger.Txn) error {
+	err := store.Update(a.db, func(txn *store.Txn) error {
 		n = 0
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(codePrefix), PrefetchValues: true})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(codePrefix), PrefetchValues: true})
 		defer it.Close()
 		now := a.now().UTC().Truncate(time.Second)
 		type change struct {
@@ -265,7 +263,7 @@ func (a *Access) RecordBreakGlass(bg BreakGlass) error {
 		return err
 	}
 	key := fmt.Sprintf("%s%016x%s", bgPrefix, bg.Time.UnixNano(), hex.EncodeToString(r[:]))
-	if err := store.Update(a.db, func(txn *badger.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
+	if err := store.Update(a.db, func(txn *store.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
 		return fmt.Errorf("auth: record break-the-glass access: %w", err)
 	}
 	return nil
@@ -283,8 +281,8 @@ func (a *Access) BreakGlassSince(since time.Time, limit int, keep func(*BreakGla
 	case since.After(time.Unix(0, 0)):
 		from = since.UnixNano()
 	}
-	err := a.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(bgPrefix), PrefetchValues: true})
+	err := a.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(bgPrefix), PrefetchValues: true})
 		defer it.Close()
 		for it.Seek([]byte(fmt.Sprintf("%s%016x", bgPrefix, from))); it.Valid(); it.Next() {
 			var bg BreakGlass

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -48,8 +46,8 @@ func TestAccessCodes(t *testing.T) {
 		}
 	}
 	// Stored hashed: the code appears nowhere in the store.
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+	err = db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			v, _ := it.Item().ValueCopy(nil)

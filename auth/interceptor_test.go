@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie/audit"
 	v1 "vigie/rpc/gen/vigie/v1"
 	"vigie/rpc/gen/vigie/v1/vigiev1connect"
+	"vigie/store"
 )
 
 // fakeIdentities is a trivial IdentityService: GetIdentity answers a fixed
@@ -73,7 +73,7 @@ type fixture struct {
 
 // newFixture serves the fake handlers behind the interceptor on loopback,
 // over HTTP/1.1 and h2c, with keys for every role.
-func newFixture(t *testing.T, trailDB *badger.DB) *fixture {
+func newFixture(t *testing.T, trailDB *store.DB) *fixture {
 	t.Helper()
 	db := memDB(t)
 	keys := NewKeys(db)

@@ -17,8 +17,6 @@ import (
 	"time"
 	"unicode"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -61,7 +59,7 @@ func (k *Key) Active(now time.Time) bool {
 // there is nothing to brute-force), and hashes are compared in constant
 // time.
 type Keys struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 	// known caches the keys read or written through this value, so that
 	// authenticating a call costs no store read: a read transaction waits
@@ -82,11 +80,11 @@ type knownKey struct {
 // NewKeys returns the API keys kept in db. Use one Keys per store in a
 // process: revocations through another would reach this one's cache
 // only after it forgets the key (see knownFor).
-func NewKeys(db *badger.DB) *Keys { return &Keys{db: db, now: time.Now, known: map[string]knownKey{}} }
+func NewKeys(db *store.DB) *Keys { return &Keys{db: db, now: time.Now, known: map[string]knownKey{}} }
 
 // Store returns the store the keys are kept in (the access codes and
 // sites are kept beside them: NewAccess).
-func (k *Keys) Store() *badger.DB { return k.db }
+func (k *Keys) Store() *store.DB { return k.db }
 
 // knownFor bounds how long a cached key is trusted without reading the
 // store again.
@@ -180,10 +178,10 @@ func (k *Keys) create(role Role, authorities []string, name string, lifetime tim
 		key.CreatedBy, key.CreatorKey = creator.Name, credential(creator)
 		key.Pending = NeedsApproval(role)
 	}
-	err = store.Update(k.db, func(txn *badger.Txn) error {
+	err = store.Update(k.db, func(txn *store.Txn) error {
 		if _, err := txn.Get(keyKey(id)); err == nil {
 			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return putKey(txn, &key)
@@ -268,9 +266,9 @@ func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, e
 
 // readKey reads the key with the given id in txn into key (ENOTFOUND when
 // there is none).
-func readKey(txn *badger.Txn, id string, key *Key) error {
+func readKey(txn *store.Txn, id string, key *Key) error {
 	item, err := txn.Get(keyKey(id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
 	}
 	if err != nil {
@@ -282,7 +280,7 @@ func readKey(txn *badger.Txn, id string, key *Key) error {
 // Get returns the key with the given id (ENOTFOUND when there is none).
 func (k *Keys) Get(id string) (Key, error) {
 	var key Key
-	err := k.db.View(func(txn *badger.Txn) error { return readKey(txn, id, &key) })
+	err := k.db.View(func(txn *store.Txn) error { return readKey(txn, id, &key) })
 	if err != nil {
 		return Key{}, fmt.Errorf("auth: get key %s: %w", id, err)
 	}
@@ -293,8 +291,8 @@ func (k *Keys) Get(id string) (Key, error) {
 // time.
 func (k *Keys) List() ([]Key, error) {
 	var keys []Key
-	err := k.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(keyPrefix), PrefetchValues: true, PrefetchSize: 64})
+	err := k.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(keyPrefix), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var key Key
@@ -328,7 +326,7 @@ func (k *Keys) Revoke(id string) (Key, error) {
 
 // revoke is one attempt of Revoke.
 func (k *Keys) revoke(id string, key *Key) error {
-	return store.Update(k.db, func(txn *badger.Txn) error {
+	return store.Update(k.db, func(txn *store.Txn) error {
 		if err := readKey(txn, id, key); err != nil {
 			return err
 		}
@@ -355,7 +353,7 @@ func (k *Keys) Approve(id string, approver *Principal) (Key, error) {
 }
 
 func (k *Keys) approve(id string, approver *Principal, key *Key) error {
-	return store.Update(k.db, func(txn *badger.Txn) error {
+	return store.Update(k.db, func(txn *store.Txn) error {
 		if err := readKey(txn, id, key); err != nil {
 			return err
 		}
@@ -423,7 +421,7 @@ type storedKey struct {
 
 const storedKeyVersion = 1
 
-func putKey(txn *badger.Txn, k *Key) error {
+func putKey(txn *store.Txn, k *Key) error {
 	v, err := json.Marshal(storedKey{V: storedKeyVersion, ID: k.ID, Name: k.Name, Role: k.Role, Authorities: k.Authorities,
 		Created: k.Created, Expires: k.Expires, Revoked: k.Revoked, Pending: k.Pending, CreatedBy: k.CreatedBy,
 		CreatorKey: k.CreatorKey, ApprovedBy: k.ApprovedBy, Hash: hex.EncodeToString(k.hash)})

@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
 
-func memDB(t testing.TB) *badger.DB {
+func memDB(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -142,8 +140,8 @@ func TestAuthenticateKeys(t *testing.T) {
 
 	// The secret is stored nowhere: no value of the store holds it or its
 	// random part.
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
+	err = db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			v, _ := it.Item().ValueCopy(nil)
