@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -20,12 +18,12 @@ import (
 // package doc for the key layout). Alerts are never deleted: an
 // acknowledgement is appended to the alert.
 type AlertStore struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 }
 
 // OpenAlerts returns the alert store kept in db (opened with store.Open).
-func OpenAlerts(db *badger.DB) *AlertStore {
+func OpenAlerts(db *store.DB) *AlertStore {
 	return &AlertStore{db: db, now: time.Now}
 }
 
@@ -50,7 +48,7 @@ func (s *AlertStore) Attachment(ctx context.Context, id string) ([]byte, error) 
 		return nil, err
 	}
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(attachmentKey(id))
 		if err != nil {
 			return err
@@ -58,7 +56,7 @@ func (s *AlertStore) Attachment(ctx context.Context, id string) ([]byte, error) 
 		out, err = item.ValueCopy(nil)
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s has no attachment", id)
 	}
 	if err != nil {
@@ -80,7 +78,7 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 		}
 		batch := alerts[start:min(start+raiseBatch, len(alerts))]
 		added := 0
-		err := store.UpdateRetry(ctx, s.db, func(txn *badger.Txn) error {
+		err := store.UpdateRetry(ctx, s.db, func(txn *store.Txn) error {
 			added = 0
 			now := s.now().UTC()
 			inBatch := map[string]bool{}
@@ -97,7 +95,7 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 				if err == nil {
 					continue
 				}
-				if !errors.Is(err, badger.ErrKeyNotFound) {
+				if !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
 				a.RaisedAt, a.Acks = now, nil
@@ -128,14 +126,14 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 // Get returns one alert, or an ENOTFOUND error.
 func (s *AlertStore) Get(ctx context.Context, id string) (*Alert, error) {
 	var a Alert
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(alertKey(id))
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error { return json.Unmarshal(v, &a) })
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
 	}
 	if err != nil {
@@ -161,8 +159,8 @@ type AlertFilter struct {
 // List returns the alerts the filter selects, most recent exam first.
 func (s *AlertStore) List(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	var out []Alert
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixAlert, PrefetchValues: true, PrefetchSize: 64})
+	err := s.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixAlert, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -208,7 +206,7 @@ func (s *AlertStore) Ack(ctx context.Context, id, actor, comment string) (*Alert
 		return nil, vigie.Invalid("comment", "is %d bytes, at most 4000", len(comment))
 	}
 	var a Alert
-	err := store.UpdateRetry(ctx, s.db, func(txn *badger.Txn) error {
+	err := store.UpdateRetry(ctx, s.db, func(txn *store.Txn) error {
 		item, err := txn.Get(alertKey(id))
 		if err != nil {
 			return err
@@ -224,7 +222,7 @@ func (s *AlertStore) Ack(ctx context.Context, id, actor, comment string) (*Alert
 		return txn.Set(alertKey(id), v)
 	})
 	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
 	case err != nil:
 		return nil, fmt.Errorf("dosimetry: ack %s: %w", id, err)

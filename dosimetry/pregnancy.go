@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -45,12 +43,12 @@ func (p Pregnancy) Covers(date string) bool {
 // at that time, so a later merge or unmerge in the patient index keeps it
 // with the records it was made for.
 type PregnancyStore struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 }
 
 // OpenPregnancies returns the pregnancy declarations kept in db.
-func OpenPregnancies(db *badger.DB) *PregnancyStore {
+func OpenPregnancies(db *store.DB) *PregnancyStore {
 	return &PregnancyStore{db: db, now: time.Now}
 }
 
@@ -95,7 +93,7 @@ func (s *PregnancyStore) Declare(ctx context.Context, keys []vigie.SourceKey, st
 	if err != nil {
 		return p, err
 	}
-	err = store.Update(s.db, func(txn *badger.Txn) error {
+	err = store.Update(s.db, func(txn *store.Txn) error {
 		for _, k := range keys {
 			if err := txn.Set(append(pregnancyPrefix(k), p.Start...), v); err != nil {
 				return err
@@ -113,9 +111,9 @@ func (s *PregnancyStore) Declare(ctx context.Context, keys []vigie.SourceKey, st
 // start date (one per start date).
 func (s *PregnancyStore) Of(ctx context.Context, keys ...vigie.SourceKey) ([]Pregnancy, error) {
 	byStart := map[string]Pregnancy{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *store.Txn) error {
 		for _, k := range keys {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: pregnancyPrefix(k), PrefetchValues: true})
+			it := txn.NewIterator(store.IteratorOptions{Prefix: pregnancyPrefix(k), PrefetchValues: true})
 			for it.Rewind(); it.Valid(); it.Next() {
 				if err := ctx.Err(); err != nil {
 					it.Close()

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -44,7 +42,7 @@ func BenchmarkLoadExamsForRecords(b *testing.B) {
 	}
 	defer db.Close()
 	var keys []vigie.SourceKey
-	if err := db.View(func(txn *badger.Txn) error {
+	if err := db.View(func(txn *store.Txn) error {
 		return mpi.Patients(txn, func(p *mpi.Patient) error {
 			keys = append(keys, p.Members...)
 			return nil

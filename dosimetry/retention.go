@@ -2,19 +2,18 @@ package dosimetry
 
 import (
 	"encoding/json"
+	"vigie/store"
 
 	"vigie"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // AlertsByRecord returns the ids of the stored alerts of every source
 // record that has some. Alerts are never deleted but at the end of the
 // legal retention of the patient's data (package retention), with the
 // exams they were raised on: see DeleteAlertIn.
-func AlertsByRecord(txn *badger.Txn) (map[vigie.SourceKey][]string, error) {
+func AlertsByRecord(txn *store.Txn) (map[vigie.SourceKey][]string, error) {
 	out := map[vigie.SourceKey][]string{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixAlert, PrefetchValues: true})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefixAlert, PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var a struct {
@@ -30,4 +29,4 @@ func AlertsByRecord(txn *badger.Txn) (map[vigie.SourceKey][]string, error) {
 }
 
 // DeleteAlertIn removes one alert in txn (a retention purge).
-func DeleteAlertIn(txn *badger.Txn, id string) error { return txn.Delete(alertKey(id)) }
+func DeleteAlertIn(txn *store.Txn, id string) error { return txn.Delete(alertKey(id)) }

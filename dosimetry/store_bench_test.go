@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/ledger"
 	"vigie/store"
 )
@@ -35,7 +33,7 @@ func TestMain(m *testing.M) {
 var benchStore struct {
 	once sync.Once
 	tmp  string // temporary folder to remove at the end of the run
-	db   *badger.DB
+	db   *store.DB
 	led  *ledger.Ledger
 	n    int
 	err  error

@@ -10,8 +10,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/ledger"
 	"vigie/store"
 )
@@ -25,7 +23,7 @@ func (e examsOnly) Exams(ctx context.Context, keys []vigie.SourceKey) ([]ledger.
 }
 
 // memoryStore opens an in-memory store, closed with the test.
-func memoryStore(tb testing.TB) *badger.DB {
+func memoryStore(tb testing.TB) *store.DB {
 	tb.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
