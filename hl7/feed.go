@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/matcher"
@@ -53,7 +51,7 @@ type Feed struct {
 	Index *mpi.Index
 	Sites *sites.Registry
 	Trail *audit.Log
-	DB    *badger.DB
+	DB    *store.DB
 	Log   *slog.Logger // nil: no log
 	Now   func() time.Time
 
@@ -197,7 +195,7 @@ func (f *Feed) Handle(ctx context.Context, raw []byte, client string) Outcome {
 		code = AE
 	}
 	out := f.answer(m, code, ref, text, now())
-	err = store.Update(f.DB, func(txn *badger.Txn) error {
+	err = store.Update(f.DB, func(txn *store.Txn) error {
 		b, err := json.Marshal(entry{Received: now().UTC(), Message: raw, Ack: out.Ack, Code: code, Fingerprint: fp})
 		if err != nil {
 			return err
@@ -355,14 +353,14 @@ func (f *Feed) sender(ctx context.Context, h Header) (*sites.Site, error) {
 
 func (f *Feed) journal(key []byte) (entry, bool, error) {
 	var e entry
-	err := f.DB.View(func(txn *badger.Txn) error {
+	err := f.DB.View(func(txn *store.Txn) error {
 		item, err := txn.Get(key)
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return entry{}, false, nil
 	}
 	return e, err == nil, err

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/mpi"
@@ -53,7 +51,7 @@ import (
 //	h/out/<name> 0x00 <event seq> <n>         → Pending (JSON): a message not yet acknowledged
 type Outbox struct {
 	Index *mpi.Index
-	DB    *badger.DB
+	DB    *store.DB
 	Trail *audit.Log   // nil: no audit entry
 	Log   *slog.Logger // nil: no log
 	Now   func() time.Time
@@ -183,10 +181,10 @@ func (o *Outbox) AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, e
 	if err != nil {
 		return Subscriber{}, err
 	}
-	err = store.Update(o.DB, func(txn *badger.Txn) error {
+	err = store.Update(o.DB, func(txn *store.Txn) error {
 		if _, err := txn.Get(subKey(s.Name)); err == nil {
 			return vigie.Errorf(vigie.ECONFLICT, "hl7: subscriber %s already exists: remove it first", s.Name)
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		b, err := json.Marshal(s)
@@ -215,7 +213,7 @@ func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error)
 	}
 	dropped := 0
 	for {
-		n, err := o.rewriteQueue(name, func(txn *badger.Txn, p *Pending) error {
+		n, err := o.rewriteQueue(name, func(txn *store.Txn, p *Pending) error {
 			return txn.Delete(queueKey(name, p.Event, p.N))
 		})
 		dropped += n
@@ -226,7 +224,7 @@ func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error)
 			break
 		}
 	}
-	err := store.Update(o.DB, func(txn *badger.Txn) error {
+	err := store.Update(o.DB, func(txn *store.Txn) error {
 		if err := txn.Delete(subKey(name)); err != nil {
 			return err
 		}
@@ -243,9 +241,9 @@ const rewriteBatch = 1000
 
 // rewriteQueue calls fn in one transaction for up to rewriteBatch of a
 // subscriber's queued messages, from the first, and returns how many.
-func (o *Outbox) rewriteQueue(name string, fn func(txn *badger.Txn, p *Pending) error) (int, error) {
+func (o *Outbox) rewriteQueue(name string, fn func(txn *store.Txn, p *Pending) error) (int, error) {
 	n := 0
-	err := store.Update(o.DB, func(txn *badger.Txn) error {
+	err := store.Update(o.DB, func(txn *store.Txn) error {
 		n = 0
 		var ps []Pending
 		if err := eachPending(txn, name, nil, func(p *Pending) (bool, error) {
@@ -266,8 +264,8 @@ func (o *Outbox) rewriteQueue(name string, fn func(txn *badger.Txn, p *Pending) 
 }
 
 func (o *Outbox) exists(name string) error {
-	return o.DB.View(func(txn *badger.Txn) error {
-		if _, err := txn.Get(subKey(name)); errors.Is(err, badger.ErrKeyNotFound) {
+	return o.DB.View(func(txn *store.Txn) error {
+		if _, err := txn.Get(subKey(name)); errors.Is(err, store.ErrNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
 		} else if err != nil {
 			return err
@@ -279,8 +277,8 @@ func (o *Outbox) exists(name string) error {
 // Subscribers lists the subscribers by name.
 func (o *Outbox) Subscribers(ctx context.Context) ([]Subscriber, error) {
 	var out []Subscriber
-	err := o.DB.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: subPrefix, PrefetchValues: true})
+	err := o.DB.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: subPrefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var s Subscriber
@@ -297,7 +295,7 @@ func (o *Outbox) Subscribers(ctx context.Context) ([]Subscriber, error) {
 	return out, nil
 }
 
-func readCursor(txn *badger.Txn, name string) (uint64, error) {
+func readCursor(txn *store.Txn, name string) (uint64, error) {
 	item, err := txn.Get(curKey(name))
 	if err != nil {
 		return 0, err
@@ -337,7 +335,7 @@ func (o *Outbox) Enqueue(ctx context.Context) (int, error) {
 
 func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
 	var cursor uint64
-	err := o.DB.View(func(txn *badger.Txn) (err error) {
+	err := o.DB.View(func(txn *store.Txn) (err error) {
 		cursor, err = readCursor(txn, s.Name)
 		return err
 	})
@@ -351,11 +349,11 @@ func (o *Outbox) enqueue(ctx context.Context, s Subscriber) (int, error) {
 		if len(batch) == 0 && last == cursor {
 			return nil
 		}
-		err := store.Update(o.DB, func(txn *badger.Txn) error {
+		err := store.Update(o.DB, func(txn *store.Txn) error {
 			// The cursor must be where it was read: a subscriber removed
 			// (and added again) meanwhile starts afresh.
 			if c, err := readCursor(txn, s.Name); err != nil || c != cursor {
-				if err == nil || errors.Is(err, badger.ErrKeyNotFound) {
+				if err == nil || errors.Is(err, store.ErrNotFound) {
 					return errMoved
 				}
 				return err
@@ -419,7 +417,7 @@ var errMoved = errors.New("the subscriber's cursor moved")
 // identity purged at the end of its retention.
 func (o *Outbox) dropIdentity(name string, id vigie.IdentityID) error {
 	var keys [][]byte
-	err := o.DB.View(func(txn *badger.Txn) error {
+	err := o.DB.View(func(txn *store.Txn) error {
 		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
 			if slices.Contains(p.Identities, id) {
 				keys = append(keys, queueKey(name, p.Event, p.N))
@@ -430,7 +428,7 @@ func (o *Outbox) dropIdentity(name string, id vigie.IdentityID) error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	if err := store.Update(o.DB, func(txn *badger.Txn) error {
+	if err := store.Update(o.DB, func(txn *store.Txn) error {
 		for _, k := range keys {
 			if err := txn.Delete(k); err != nil {
 				return err
@@ -517,9 +515,9 @@ func (o *Outbox) Status(ctx context.Context) ([]Status, error) {
 	out := make([]Status, 0, len(subs))
 	for _, s := range subs {
 		st := Status{Subscriber: s}
-		err := o.DB.View(func(txn *badger.Txn) error {
+		err := o.DB.View(func(txn *store.Txn) error {
 			c, err := readCursor(txn, s.Name)
-			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			st.Cursor = c
@@ -555,9 +553,9 @@ func (o *Outbox) Lag(ctx context.Context) (subscribers, pending int, oldest time
 	if err != nil {
 		return 0, 0, time.Time{}, err
 	}
-	err = o.DB.View(func(txn *badger.Txn) error {
+	err = o.DB.View(func(txn *store.Txn) error {
 		for _, s := range subs {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: queuePrefix(s.Name)})
+			it := txn.NewIterator(store.IteratorOptions{Prefix: queuePrefix(s.Name)})
 			first := true
 			for it.Rewind(); it.Valid(); it.Next() {
 				pending++
@@ -586,7 +584,7 @@ func (o *Outbox) Lag(ctx context.Context) (subscribers, pending int, oldest time
 // order they are sent (limit <= 0: all).
 func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pending, error) {
 	var out []Pending
-	err := o.DB.View(func(txn *badger.Txn) error {
+	err := o.DB.View(func(txn *store.Txn) error {
 		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
 			out = append(out, *p)
 			return limit <= 0 || len(out) < limit, nil
@@ -600,9 +598,9 @@ func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pendi
 
 // eachPending calls fn for the queued messages of a subscriber from key
 // from (nil: the first), in order, until fn returns false.
-func eachPending(txn *badger.Txn, name string, from []byte, fn func(p *Pending) (bool, error)) error {
+func eachPending(txn *store.Txn, name string, from []byte, fn func(p *Pending) (bool, error)) error {
 	prefix := queuePrefix(name)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	if from == nil {
 		from = prefix
@@ -631,7 +629,7 @@ func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
 	var from []byte
 	for {
 		var ps []Pending
-		err := o.DB.View(func(txn *badger.Txn) error {
+		err := o.DB.View(func(txn *store.Txn) error {
 			return eachPending(txn, name, from, func(p *Pending) (bool, error) {
 				ps = append(ps, *p)
 				return len(ps) < rewriteBatch, nil
@@ -640,13 +638,13 @@ func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
 		if err != nil || len(ps) == 0 {
 			return n, err
 		}
-		err = store.Update(o.DB, func(txn *badger.Txn) error {
+		err = store.Update(o.DB, func(txn *store.Txn) error {
 			for _, p := range ps {
 				if p.Attempts == 0 && p.LastError == "" {
 					continue
 				}
 				k := queueKey(name, p.Event, p.N)
-				if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+				if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
 					continue // delivered meanwhile
 				} else if err != nil {
 					return err

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/mpi"
 	"vigie/store"
@@ -491,7 +489,7 @@ func TestOutboxDropsPurgedIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = store.Update(db, func(txn *badger.Txn) error {
+	err = store.Update(db, func(txn *store.Txn) error {
 		p, err := mpi.PatientIn(txn, ids[0])
 		if err != nil {
 			return err

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
 	"vigie/store"
@@ -185,7 +183,7 @@ func (o *Outbox) Deliver(ctx context.Context, s Subscriber) (Delivery, error) {
 	var from []byte
 	for {
 		var batch []Pending
-		err := o.DB.View(func(txn *badger.Txn) error {
+		err := o.DB.View(func(txn *store.Txn) error {
 			return eachPending(txn, s.Name, from, func(p *Pending) (bool, error) {
 				batch = append(batch, *p)
 				return len(batch) < 64, nil
@@ -240,7 +238,7 @@ func (o *Outbox) Deliver(ctx context.Context, s Subscriber) (Delivery, error) {
 // delivered removes an acknowledged message and audits its delivery. The
 // removal comes first: the audit entry's sync makes it durable.
 func (o *Outbox) delivered(s Subscriber, p *Pending) error {
-	err := store.Update(o.DB, func(txn *badger.Txn) error { return txn.Delete(queueKey(s.Name, p.Event, p.N)) })
+	err := store.Update(o.DB, func(txn *store.Txn) error { return txn.Delete(queueKey(s.Name, p.Event, p.N)) })
 	if err != nil {
 		return fmt.Errorf("hl7: outbox of %s: remove %s: %w", s.Name, p.ControlID, err)
 	}
@@ -272,9 +270,9 @@ func (o *Outbox) failed(s Subscriber, p *Pending, why error) error {
 	p.Attempts++
 	p.LastTry = o.now().UTC()
 	p.LastError = why.Error()
-	err := store.Update(o.DB, func(txn *badger.Txn) error {
+	err := store.Update(o.DB, func(txn *store.Txn) error {
 		k := queueKey(s.Name, p.Event, p.N)
-		if _, err := txn.Get(k); errors.Is(err, badger.ErrKeyNotFound) {
+		if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
 			return nil // removed meanwhile (the subscriber was)
 		}
 		b, err := json.Marshal(p)
