@@ -91,8 +91,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -100,7 +98,7 @@ import (
 // Ledger is the dose ledger over a store opened with store.Open. It is safe
 // for concurrent use.
 type Ledger struct {
-	db  *badger.DB
+	db  *store.DB
 	now func() time.Time
 	// err is why the store cannot be used by this build (a layout it
 	// cannot read or convert): every method returns it.
@@ -130,7 +128,7 @@ func (l *Ledger) OnStored(fn func(Outcome, *Exam)) {
 // the package doc) before returning, and otherwise writes nothing until the
 // first Put; a store it cannot use makes every method fail with the
 // reason.
-func Open(db *badger.DB) *Ledger {
+func Open(db *store.DB) *Ledger {
 	l := &Ledger{db: db, now: time.Now}
 	if err := l.upgrade(); err != nil {
 		l.err = fmt.Errorf("ledger: %w", err)
@@ -317,9 +315,9 @@ func sharedKey(study string, k vigie.SourceKey) []byte {
 }
 
 // studyRecords returns the source records with exams under a study.
-func studyRecords(txn *badger.Txn, study string) ([]vigie.SourceKey, error) {
+func studyRecords(txn *store.Txn, study string) ([]vigie.SourceKey, error) {
 	p := sharedPrefix(study)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: p})
 	defer it.Close()
 	var out []vigie.SourceKey
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -339,7 +337,7 @@ func (l *Ledger) StudyRecords(ctx context.Context, study string) ([]vigie.Source
 		return nil, l.err
 	}
 	var out []vigie.SourceKey
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		var err error
 		out, err = studyRecords(txn, study)
 		return err
@@ -362,7 +360,7 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("ledger: put: %w", err)
 	}
 	var out Outcome
-	err := store.UpdateRetry(ctx, l.db, func(txn *badger.Txn) error {
+	err := store.UpdateRetry(ctx, l.db, func(txn *store.Txn) error {
 		var err error
 		if out, err = l.put(txn, ex); err != nil {
 			return err
@@ -382,7 +380,7 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 	return out, nil
 }
 
-func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
+func (l *Ledger) put(txn *store.Txn, ex *Exam) (Outcome, error) {
 	out := Outcome{SOPInstanceUID: ex.SOPInstanceUID, Key: ex.Key}
 	if old, err := getEntry(txn, ex.SOPInstanceUID); err == nil {
 		if why := conflictOf(&old.Exam, ex); why != "" {
@@ -391,7 +389,7 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 		out.Result = Duplicate
 		out.Key = old.Exam.Key
 		return out, errDuplicate
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return out, err
 	}
 
@@ -409,7 +407,7 @@ func (l *Ledger) put(txn *badger.Txn, ex *Exam) (Outcome, error) {
 		case err == nil:
 			e.RepeatedEvents++
 			e.Counted.sub(figs[uid])
-		case errors.Is(err, badger.ErrKeyNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			e.NewEvents++
 			if err := txn.Set(eventKey(ex.Key, uid), []byte(ex.SOPInstanceUID)); err != nil {
 				return out, err
@@ -490,13 +488,13 @@ func conflictOf(first, x *Exam) string {
 // putConflict stores a report whose SOP instance was stored first under
 // another study or record, for trace: it counts nothing, marks no event
 // and enters no study index. Sent again, it is a duplicate of itself.
-func (l *Ledger) putConflict(txn *badger.Txn, ex *Exam, first *Entry, why string) (Outcome, error) {
+func (l *Ledger) putConflict(txn *store.Txn, ex *Exam, first *Entry, why string) (Outcome, error) {
 	out := Outcome{SOPInstanceUID: ex.SOPInstanceUID, Key: ex.Key, Conflict: why, First: first.Exam.Key}
 	id := conflictID(ex)
 	if _, err := txn.Get(examKey(id)); err == nil {
 		out.Result = Duplicate
 		return out, errDuplicate
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return out, err
 	}
 	e := Entry{Exam: *ex, Reported: ex.Totals(), StoredAt: l.now().UTC(), Conflict: why}
@@ -514,10 +512,10 @@ func (l *Ledger) putConflict(txn *badger.Txn, ex *Exam, first *Entry, why string
 
 // firstSR returns the SOP instance of a dose SR stored for the study and
 // domain under sp, or "".
-func firstSR(txn *badger.Txn, sp []byte) (string, error) {
+func firstSR(txn *store.Txn, sp []byte) (string, error) {
 	for _, src := range []SourceKind{SourceRDSR, SourceESR} {
 		p := kindPrefix(sp, src)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: p})
 		it.Rewind()
 		if it.Valid() {
 			sop := string(it.Item().Key()[len(p):])
@@ -530,9 +528,9 @@ func firstSR(txn *badger.Txn, sp []byte) (string, error) {
 }
 
 // supersedeHeaders marks the header exams under sp as superseded by sop.
-func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
+func supersedeHeaders(txn *store.Txn, sp []byte, sop string) (int, error) {
 	p := kindPrefix(sp, SourceHeader)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: p})
 	var sops []string
 	for it.Rewind(); it.Valid(); it.Next() {
 		sops = append(sops, string(it.Item().Key()[len(p):]))
@@ -561,7 +559,7 @@ func supersedeHeaders(txn *badger.Txn, sp []byte, sop string) (int, error) {
 // The row key depends only on the site, the date and the SOP instance,
 // which never change: rewriting an entry (supersession) rewrites the same
 // row.
-func writeEntry(txn *badger.Txn, e *Entry) error {
+func writeEntry(txn *store.Txn, e *Entry) error {
 	x := &e.Exam
 	id := e.RowID()
 	if err := txn.Set(rowKey(x.Key.Authority, x.Date, id), encodeEntry(e)); err != nil {
@@ -579,7 +577,7 @@ func writeEntry(txn *badger.Txn, e *Entry) error {
 }
 
 // getEntry reads the stored entry of a SOP instance through its l/x/ value.
-func getEntry(txn *badger.Txn, sop string) (*Entry, error) {
+func getEntry(txn *store.Txn, sop string) (*Entry, error) {
 	item, err := txn.Get(examKey(sop))
 	if err != nil {
 		return nil, err
@@ -609,7 +607,7 @@ func getEntry(txn *badger.Txn, sop string) (*Entry, error) {
 }
 
 // getRow reads and decodes one exam row.
-func getRow(txn *badger.Txn, key []byte) (*Entry, error) {
+func getRow(txn *store.Txn, key []byte) (*Entry, error) {
 	item, err := txn.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("row %q: %w", key, err)
@@ -629,12 +627,12 @@ func (l *Ledger) Get(ctx context.Context, sop string) (*Entry, error) {
 		return nil, l.err
 	}
 	var e *Entry
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		var err error
 		e, err = getEntry(txn, sop)
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, vigie.Errorf(vigie.ENOTFOUND, "ledger: exam %s is not in the ledger", sop)
 	}
 	if err != nil {
@@ -672,8 +670,8 @@ func (l *Ledger) Histories(ctx context.Context, patients [][]vigie.SourceKey, ha
 	if l.err != nil {
 		return l.err
 	}
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey})
+	err := l.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixKey})
 		defer it.Close()
 		type ref struct{ sop, date string }
 		var refs []ref
@@ -740,15 +738,15 @@ func (l *Ledger) Each(ctx context.Context, fn func(*Entry) error) error {
 	if l.err != nil {
 		return l.err
 	}
-	return l.db.View(func(txn *badger.Txn) error {
+	return l.db.View(func(txn *store.Txn) error {
 		return eachRow(ctx, txn, prefixRow, nil, nil, fn)
 	})
 }
 
 // eachRow decodes the exam rows with prefix p from the first key at or
 // after start (nil: the first) to the last before end (nil: the last).
-func eachRow(ctx context.Context, txn *badger.Txn, p, start, end []byte, fn func(*Entry) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+func eachRow(ctx context.Context, txn *store.Txn, p, start, end []byte, fn func(*Entry) error) error {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: p})
 	defer it.Close()
 	if start == nil {
 		start = p

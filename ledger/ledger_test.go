@@ -6,13 +6,11 @@ import (
 	"sync"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
 
-func openTest(t testing.TB) (*Ledger, *badger.DB) {
+func openTest(t testing.TB) (*Ledger, *store.DB) {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -171,8 +169,8 @@ func TestPutRefusesAndWritesNothing(t *testing.T) {
 		}
 	}
 	n := 0
-	db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("l/")})
+	db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("l/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++

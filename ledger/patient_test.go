@@ -6,8 +6,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -139,7 +137,7 @@ func TestOpenRestoresHeadersSupersededAcrossPatients(t *testing.T) {
 		}
 	}
 	// What layout 2 did: A's header superseded by B's SR; no l/t/, l/u/.
-	err := store.Update(db, func(txn *badger.Txn) error {
+	err := store.Update(db, func(txn *store.Txn) error {
 		e, err := getEntry(txn, "7.1")
 		if err != nil {
 			return err
@@ -203,7 +201,7 @@ func TestEventUIDsCountPerRecord(t *testing.T) {
 			if layout != "put" {
 				// What layout 3 did: events marked by UID alone, so B's
 				// first report had both events taken out.
-				err := store.Update(db, func(txn *badger.Txn) error {
+				err := store.Update(db, func(txn *store.Txn) error {
 					e, err := getEntry(txn, "5.2")
 					if err != nil {
 						return err

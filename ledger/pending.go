@@ -9,8 +9,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -47,7 +45,7 @@ func pendingKey(k vigie.SourceKey, study string) []byte {
 	return append(recordPrefix(prefixPending, k), study...)
 }
 
-func (l *Ledger) markPending(txn *badger.Txn, x *Exam) error {
+func (l *Ledger) markPending(txn *store.Txn, x *Exam) error {
 	v := binary.BigEndian.AppendUint64(nil, uint64(l.now().UnixNano()))
 	return txn.Set(pendingKey(x.Key, StudyOf(x)), v)
 }
@@ -59,8 +57,8 @@ func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
 		return nil, l.err
 	}
 	var out []PendingStudy
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixPending})
+	err := l.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixPending})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -93,7 +91,7 @@ func (l *Ledger) PendingOf(ctx context.Context, k vigie.SourceKey, study string)
 		return PendingStudy{}, false, l.err
 	}
 	p := PendingStudy{Key: k, Study: study}
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(pendingKey(k, study))
 		if err != nil {
 			return err
@@ -101,7 +99,7 @@ func (l *Ledger) PendingOf(ctx context.Context, k vigie.SourceKey, study string)
 		p.mark, err = item.ValueCopy(nil)
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return p, false, nil
 	}
 	if err != nil {
@@ -121,9 +119,9 @@ func (l *Ledger) Evaluated(ctx context.Context, p PendingStudy) error {
 		return err
 	}
 	k := pendingKey(p.Key, p.Study)
-	clear := func(txn *badger.Txn) error {
+	clear := func(txn *store.Txn) error {
 		item, err := txn.Get(k)
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"time"
+	"vigie/store"
 
 	"vigie"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // RecordExams is what the retention rule reads of a source record's exams.
@@ -20,9 +19,9 @@ type RecordExams struct {
 // it has and the date of its latest (the stored time for an exam without
 // a date). It reads the records' lists of exams (l/k/), keys and dates
 // only, except for the rare exam without a date.
-func LastExams(txn *badger.Txn) (map[vigie.SourceKey]RecordExams, error) {
+func LastExams(txn *store.Txn) (map[vigie.SourceKey]RecordExams, error) {
 	out := map[vigie.SourceKey]RecordExams{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey, PrefetchValues: true, PrefetchSize: 256})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefixKey, PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		parts := bytes.SplitN(it.Item().Key()[len(prefixKey):], []byte{0}, 3)
@@ -50,9 +49,9 @@ func LastExams(txn *badger.Txn) (map[vigie.SourceKey]RecordExams, error) {
 
 // LastExamIn returns the date of the latest exam of k in txn (zero when
 // it has none).
-func LastExamIn(txn *badger.Txn, k vigie.SourceKey) (time.Time, error) {
+func LastExamIn(txn *store.Txn, k vigie.SourceKey) (time.Time, error) {
 	p := sourcePrefix(k)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: p, PrefetchValues: true})
 	defer it.Close()
 	var last time.Time
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -73,12 +72,12 @@ func LastExamIn(txn *badger.Txn, k vigie.SourceKey) (time.Time, error) {
 
 // examDay is an exam's date, or when it has none (or an unreadable one)
 // the time it was stored.
-func examDay(txn *badger.Txn, date, row string) (time.Time, error) {
+func examDay(txn *store.Txn, date, row string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", date); err == nil {
 		return t, nil
 	}
 	e, err := getEntry(txn, row)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return time.Time{}, nil
 	}
 	if err != nil {
@@ -95,10 +94,10 @@ func examDay(txn *badger.Txn, date, row string) (time.Time, error) {
 // patient's data (package retention), the only removal the ledger knows:
 // an exam of another record is untouched (supersession never crosses
 // records, see the package doc). It returns the number of exams removed.
-func PurgeRecordIn(txn *badger.Txn, k vigie.SourceKey) (int, error) {
+func PurgeRecordIn(txn *store.Txn, k vigie.SourceKey) (int, error) {
 	p := sourcePrefix(k)
 	var rows []string
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: p})
 	for it.Rewind(); it.Valid(); it.Next() {
 		rows = append(rows, string(it.Item().Key()[len(p):]))
 	}
@@ -106,7 +105,7 @@ func PurgeRecordIn(txn *badger.Txn, k vigie.SourceKey) (int, error) {
 	studies := map[string]bool{}
 	for _, row := range rows {
 		e, err := getEntry(txn, row)
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return 0, err
 		}
 		if e != nil {
@@ -135,7 +134,7 @@ func PurgeRecordIn(txn *badger.Txn, k vigie.SourceKey) (int, error) {
 	// (l/f/) and its studies still to evaluate for alerts (l/q/).
 	var keys [][]byte
 	for _, prefix := range [][]byte{prefixStudy, prefixEvent, prefixPending} {
-		it = txn.NewIterator(badger.IteratorOptions{Prefix: recordPrefix(prefix, k)})
+		it = txn.NewIterator(store.IteratorOptions{Prefix: recordPrefix(prefix, k)})
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
 		}

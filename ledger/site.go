@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 )
 
 // EachSite calls fn for every stored exam of one site (assigning
@@ -28,7 +27,7 @@ func (l *Ledger) EachSite(ctx context.Context, authority, from, to string, fn fu
 		// Every row of date to is <prefix><to> NUL <sop>: below <to> 0x01.
 		end = append(append(bytes.Clone(p), to...), 1)
 	}
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		return eachRow(ctx, txn, p, start, end, fn)
 	})
 	if err != nil {

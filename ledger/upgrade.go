@@ -11,8 +11,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -34,9 +32,9 @@ const upgradeBatch = 500
 // version is recorded only once nothing is left to convert.
 func (l *Ledger) upgrade() error {
 	var version []byte
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		item, err := txn.Get(layoutKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -74,7 +72,7 @@ func (l *Ledger) upgrade() error {
 	if err := l.rescopeEvents(); err != nil {
 		return fmt.Errorf("scope the event markers per source record (layout 4; the next start resumes): %w", err)
 	}
-	if err := store.Update(l.db, func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
+	if err := store.Update(l.db, func(txn *store.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion}) }); err != nil {
 		return fmt.Errorf("record the layout version: %w", err)
 	}
 	l.versioned.Store(true)
@@ -94,8 +92,8 @@ func (l *Ledger) convert() (n int, seen bool, err error) {
 		}
 		var batch []old
 		var last []byte
-		err = l.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixExam})
+		err = l.db.View(func(txn *store.Txn) error {
+			it := txn.NewIterator(store.IteratorOptions{Prefix: prefixExam})
 			defer it.Close()
 			for it.Seek(after); it.Valid() && len(batch) < upgradeBatch; it.Next() {
 				item := it.Item()
@@ -133,7 +131,7 @@ func (l *Ledger) convert() (n int, seen bool, err error) {
 				start = time.Now()
 				slog.Info("ledger: converting the stored exams to layout 2 (rows by site and date); once, about a minute per million exams")
 			}
-			err := store.Update(l.db, func(txn *badger.Txn) error {
+			err := store.Update(l.db, func(txn *store.Txn) error {
 				for _, o := range batch {
 					if err := writeEntry(txn, o.e); err != nil {
 						return fmt.Errorf("exam %s: %w", o.sop, err)
@@ -173,7 +171,7 @@ func (l *Ledger) reindex() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := store.Update(l.db, func(txn *badger.Txn) error {
+		err := store.Update(l.db, func(txn *store.Txn) error {
 			for _, e := range batch {
 				x := &e.Exam
 				if err := txn.Set(sharedKey(x.StudyUID, x.Key), nil); err != nil {
@@ -190,7 +188,7 @@ func (l *Ledger) reindex() error {
 		return err
 	}
 	var superseded []*Entry
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *store.Txn) error {
 		return eachRow(context.Background(), txn, prefixRow, nil, nil, func(e *Entry) error {
 			if e.Conflict != "" || e.Exam.StudyUID == "" {
 				return nil
@@ -212,7 +210,7 @@ func (l *Ledger) reindex() error {
 		return err
 	}
 	for _, h := range superseded {
-		err := store.Update(l.db, func(txn *badger.Txn) error {
+		err := store.Update(l.db, func(txn *store.Txn) error {
 			x := &h.Exam
 			sr, err := firstSR(txn, studyPrefix(x.Key, x.StudyUID, x.Domain))
 			if err != nil || sr != "" {
@@ -255,8 +253,8 @@ func (l *Ledger) rescopeEvents() error {
 		var batch []record
 		var last []byte
 		n := 0
-		err := l.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey})
+		err := l.db.View(func(txn *store.Txn) error {
+			it := txn.NewIterator(store.IteratorOptions{Prefix: prefixKey})
 			defer it.Close()
 			for it.Seek(after); it.Valid(); it.Next() {
 				item := it.Item()
@@ -293,7 +291,7 @@ func (l *Ledger) rescopeEvents() error {
 		if len(batch) == 0 {
 			break
 		}
-		err = store.Update(l.db, func(txn *badger.Txn) error {
+		err = store.Update(l.db, func(txn *store.Txn) error {
 			for _, r := range batch {
 				sort.SliceStable(r.es, func(i, j int) bool {
 					a, b := r.es[i], r.es[j]

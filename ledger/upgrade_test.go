@@ -7,10 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"vigie/store"
 
 	"vigie"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // layoutExams are exams of two sites (one authority a prefix of the
@@ -76,10 +75,10 @@ func TestEachSiteReadsItsPeriodOnly(t *testing.T) {
 // writeLayout1 rewrites a ledger's exams as layout 1 stored them: JSON
 // under l/x/, empty l/k/ values, no rows, no version; only the first n
 // exams (of SOP order) when n ≥ 0, as a conversion cut short leaves them.
-func writeLayout1(t *testing.T, db *badger.DB, n int) {
+func writeLayout1(t *testing.T, db *store.DB, n int) {
 	t.Helper()
-	err := db.Update(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixExam})
+	err := db.Update(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixExam})
 		var keys [][]byte
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
@@ -174,7 +173,7 @@ func TestOpenConvertsLayout1(t *testing.T) {
 		if got := snapshot(t, l2); !reflect.DeepEqual(got, want) {
 			t.Errorf("cut %d: after conversion\n%+v\nwant\n%+v", cut, got, want)
 		}
-		err := db.View(func(txn *badger.Txn) error {
+		err := db.View(func(txn *store.Txn) error {
 			item, err := txn.Get(layoutKey)
 			if err != nil {
 				return err
@@ -230,7 +229,7 @@ func TestOpenRefusesNewerLayout(t *testing.T) {
 	if _, err := l.Put(ctx, ctExam("1.1", "9.1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion + 1}) }); err != nil {
+	if err := db.Update(func(txn *store.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion + 1}) }); err != nil {
 		t.Fatal(err)
 	}
 	l2 := Open(db)
