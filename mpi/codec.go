@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -137,9 +136,9 @@ func first(b []byte) any {
 }
 
 // get reads and decodes one key; found is false when it is absent.
-func get(txn *badger.Txn, key []byte, v any) (found bool, err error) {
+func get(txn *store.Txn, key []byte, v any) (found bool, err error) {
 	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -149,7 +148,7 @@ func get(txn *badger.Txn, key []byte, v any) (found bool, err error) {
 	return err == nil, err
 }
 
-func put(txn *badger.Txn, key []byte, v any) error {
+func put(txn *store.Txn, key []byte, v any) error {
 	b, err := encode(v)
 	if err != nil {
 		return err

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -17,8 +16,8 @@ import (
 // EventsAfter calls fn for every event whose sequence is greater than seq,
 // in order.
 func (x *Index) EventsAfter(ctx context.Context, seq uint64, fn func(Event) error) error {
-	err := x.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), PrefetchValues: true, PrefetchSize: 256})
+	err := x.view(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pEvent), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Seek(eventKey(seq + 1)); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -43,7 +42,7 @@ func (x *Index) EventsAfter(ctx context.Context, seq uint64, fn func(Event) erro
 // Event reads one event by its sequence (what a correction returned).
 func (x *Index) Event(ctx context.Context, seq uint64) (Event, error) {
 	var e Event
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		found, err := get(txn, eventKey(seq), &e)
 		if err != nil {
 			return err
@@ -62,7 +61,7 @@ func (x *Index) Event(ctx context.Context, seq uint64) (Event, error) {
 // Latest returns the latest version of a source record.
 func (x *Index) Latest(ctx context.Context, k vigie.SourceKey) (Version, error) {
 	var v Version
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		st, err := readRecord(txn, k)
 		if err != nil {
 			return err
@@ -120,7 +119,7 @@ type Snapshot struct {
 // or purged (no longer in the store), is reported by ok = false: a derived
 // index drops it.
 func (x *Index) Snapshot(ctx context.Context, id vigie.IdentityID) (s Snapshot, ok bool, err error) {
-	err = x.view(func(txn *badger.Txn) error {
+	err = x.view(func(txn *store.Txn) error {
 		ident, err := readIdentity(txn, id)
 		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
 			return nil // purged at the end of its retention (see PurgeIn)
@@ -143,7 +142,7 @@ func (x *Index) Snapshot(ctx context.Context, id vigie.IdentityID) (s Snapshot, 
 	return s, ok, nil
 }
 
-func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
+func (x *Index) snapshot(txn *store.Txn, ident *identity) (Snapshot, error) {
 	states, err := memberStates(txn, ident)
 	if err != nil {
 		return Snapshot{}, err
@@ -161,7 +160,7 @@ func (x *Index) snapshot(txn *badger.Txn, ident *identity) (Snapshot, error) {
 // normals returns the normalised forms of the records keys in the
 // versions states give (see Snapshot.Normals): from the cache when it
 // holds that version, else from the store. They share one buffer.
-func (x *Index) normals(txn *badger.Txn, keys []vigie.SourceKey, states []*recordState) ([][]byte, error) {
+func (x *Index) normals(txn *store.Txn, keys []vigie.SourceKey, states []*recordState) ([][]byte, error) {
 	type slot struct {
 		ord   uint32
 		known bool // to the mirror, which numbers the cache's records
@@ -192,7 +191,7 @@ func (x *Index) normals(txn *badger.Txn, keys []vigie.SourceKey, states []*recor
 		if !kept {
 			item, err := txn.Get(normalKey(keys[i], st.Version))
 			switch {
-			case errors.Is(err, badger.ErrKeyNotFound):
+			case errors.Is(err, store.ErrNotFound):
 			case err != nil:
 				return nil, err
 			default:
@@ -218,9 +217,9 @@ func (x *Index) normals(txn *badger.Txn, keys []vigie.SourceKey, states []*recor
 // the input of a full rebuild of a derived index. last is the sequence of
 // the newest event at the time of the read, from which the index follows.
 func (x *Index) Snapshots(ctx context.Context, fn func(Snapshot) error) (last uint64, err error) {
-	err = x.view(func(txn *badger.Txn) error {
+	err = x.view(func(txn *store.Txn) error {
 		last = lastEvent(txn)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pIdentity), PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pIdentity), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -253,15 +252,15 @@ func (x *Index) Snapshots(ctx context.Context, fn func(Snapshot) error) (last ui
 // caller reads what its own change wrote with EventsAfter from there.
 func (x *Index) LastEvent(ctx context.Context) (uint64, error) {
 	var last uint64
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		last = lastEvent(txn)
 		return nil
 	})
 	return last, err
 }
 
-func lastEvent(txn *badger.Txn) uint64 {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pEvent), Reverse: true})
+func lastEvent(txn *store.Txn) uint64 {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pEvent), Reverse: true})
 	defer it.Close()
 	it.Seek(append([]byte(pEvent), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
 	if !it.Valid() {

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"testing"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
 	"vigie/store"
@@ -61,7 +59,7 @@ func generatedRecords(tb testing.TB, persons int, seed uint64) []vigie.Record {
 }
 
 // importRecords opens an index over db and imports recs into it.
-func importRecords(tb testing.TB, db *badger.DB, recs []vigie.Record) *Index {
+func importRecords(tb testing.TB, db *store.DB, recs []vigie.Record) *Index {
 	tb.Helper()
 	ix, err := Open(db, matcher.DefaultModel(), Options{})
 	if err != nil {
@@ -115,7 +113,7 @@ func BenchmarkSnapshot(b *testing.B) {
 // again.
 func BenchmarkNormalForm(b *testing.B) {
 	recs := generatedRecords(b, 1000, 5)
-	load := func(db *badger.DB) *Index { return importRecords(b, db, recs) }
+	load := func(db *store.DB) *Index { return importRecords(b, db, recs) }
 	mem, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
 		b.Fatal(err)
@@ -144,7 +142,7 @@ func BenchmarkNormalForm(b *testing.B) {
 		rec     vigie.Record
 	}
 	var members []member
-	err = mem.View(func(txn *badger.Txn) error {
+	err = mem.View(func(txn *store.Txn) error {
 		for _, r := range recs {
 			k := vigie.SourceKey{Authority: r.Authority, LocalID: r.LocalID}
 			st, err := readRecord(txn, k)
@@ -162,11 +160,11 @@ func BenchmarkNormalForm(b *testing.B) {
 	perRecord := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(members)), "ns/record")
 	}
-	read := func(db *badger.DB) func(b *testing.B) {
+	read := func(db *store.DB) func(b *testing.B) {
 		return func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				err := db.View(func(txn *badger.Txn) error {
+				err := db.View(func(txn *store.Txn) error {
 					for _, m := range members {
 						item, err := txn.Get(normalKey(m.k, m.version))
 						if err != nil {
@@ -241,7 +239,7 @@ func TestSnapshotNormals(t *testing.T) {
 		return hit
 	}
 	setForm := func(t *testing.T, k vigie.SourceKey, version int, form []byte) {
-		err := db.Update(func(txn *badger.Txn) error {
+		err := db.Update(func(txn *store.Txn) error {
 			if form == nil {
 				return txn.Delete(normalKey(k, version))
 			}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/store"
 )
@@ -154,7 +152,7 @@ type loader struct {
 	// identities), so that a pending row's form stays reachable whatever
 	// the cache evicted; view reads everything committed before.
 	pend      map[string]pendingValue
-	view      *badger.Txn
+	view      *store.Txn
 	commits   chan *batch // to the committer, in order
 	committed chan *batch // back from it, in order
 	inflight  int
@@ -548,7 +546,7 @@ func (l *loader) commit(b *batch) error {
 			for ; pos < b.rowEnds[end] && err == nil; pos++ {
 				err = txn.Set(b.entries[pos].key, b.entries[pos].value)
 			}
-			if errors.Is(err, badger.ErrTxnTooBig) && end > start {
+			if errors.Is(err, store.ErrTxnTooBig) && end > start {
 				break
 			}
 			if err != nil {

@@ -78,7 +78,7 @@ func tickingClock() func() time.Time {
 	}
 }
 
-func openAt(t *testing.T, db *badger.DB) *Index {
+func openAt(t *testing.T, db *store.DB) *Index {
 	t.Helper()
 	ix, err := Open(db, matcher.DefaultModel(), Options{Now: tickingClock()})
 	if err != nil {
@@ -88,7 +88,7 @@ func openAt(t *testing.T, db *badger.DB) *Index {
 	return ix
 }
 
-func memStore(t *testing.T) *badger.DB {
+func memStore(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := store.Open("", store.Options{InMemory: true})
 	if err != nil {
@@ -112,11 +112,11 @@ func outcome(line int, res Result, err error) string {
 
 // dump lists every key of the patient index and its value, but for the
 // sequences' leases (bulk and online lease differently).
-func dump(t *testing.T, db *badger.DB) []string {
+func dump(t *testing.T, db *store.DB) []string {
 	t.Helper()
 	var out []string
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("m/")})
+	err := db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("m/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().KeyCopy(nil)
@@ -162,7 +162,7 @@ func TestImportSameAsResolve(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		db   func(t *testing.T) *badger.DB
+		db   func(t *testing.T) *store.DB
 		o    ImportOptions
 	}{
 		{"batches of 37", memStore, ImportOptions{BatchRows: 37, Workers: 3}},
@@ -236,7 +236,7 @@ func TestImportSameAsResolve(t *testing.T) {
 }
 
 // tinyStore is an in-memory store whose transactions hold little.
-func tinyStore(t *testing.T) *badger.DB {
+func tinyStore(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil).
 		WithMemTableSize(256 << 10).WithValueThreshold(16 << 10))

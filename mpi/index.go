@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
 	"vigie/store"
@@ -103,7 +101,7 @@ func (o *Options) defaults() {
 // Index is the patient index over one Badger store. It is safe for
 // concurrent use; while a bulk load (Import) runs, changes are refused.
 type Index struct {
-	db      *badger.DB
+	db      *store.DB
 	scoring atomic.Pointer[scoring] // the model and its stored version
 	opts    Options
 
@@ -190,7 +188,7 @@ func (x *Index) liveLocked(id vigie.IdentityID) bool { return id != 0 && x.membe
 // models were stored) scores with the shipped model, recorded as its first
 // version (see openModel). It rebuilds the in-memory term-frequency table
 // and record count from the store.
-func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
+func Open(db *store.DB, model *matcher.Model, opts Options) (*Index, error) {
 	opts.defaults()
 	sc, err := openModel(db, model, opts.Now())
 	if err != nil {
@@ -204,8 +202,8 @@ func Open(db *badger.DB, model *matcher.Model, opts Options) (*Index, error) {
 	x.seqReview = newSequence(db, pSeq+"review", opts.Sync)
 	x.seqOrder = newSequence(db, pSeq+"order", opts.Sync)
 	x.scoring.Store(sc)
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
+	err = db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pRecord), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var st recordState
@@ -296,7 +294,7 @@ func freqValues(p *matcher.Prepared) (family, first string) {
 // tx is one attempt of a read-write transaction, with what to do once it has
 // committed (in-memory state follows the store, never the other way).
 type tx struct {
-	*badger.Txn
+	*store.Txn
 	x *Index
 	// mirror are the changes to the in-memory mirror that follow the
 	// commit, run together under memMu held for writing: one write lock
@@ -341,7 +339,7 @@ func (t *tx) put(key []byte, v any) error {
 // is false when the key is absent. A bulk load reads its pending rows
 // first, then the store.
 func (t *tx) read(key []byte, fn func([]byte) error) (found bool, err error) {
-	var item *badger.Item
+	var item *store.Item
 	if t.bulk != nil {
 		if v, ok := t.bulk.pending(key); ok {
 			return true, fn(v)
@@ -350,7 +348,7 @@ func (t *tx) read(key []byte, fn func([]byte) error) (found bool, err error) {
 	} else {
 		item, err = t.Get(key)
 	}
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -425,7 +423,7 @@ func (t *tx) applied() {
 	}
 }
 
-func (x *Index) view(fn func(txn *badger.Txn) error) error { return x.db.View(fn) }
+func (x *Index) view(fn func(txn *store.Txn) error) error { return x.db.View(fn) }
 
 // lock takes the stripes of the given strings in a fixed order and returns
 // the function that releases them.
@@ -556,7 +554,7 @@ func (t *tx) identity(id vigie.IdentityID) (*identity, error) {
 }
 
 // readRecord reads a record's state, ENOTFOUND when the index lacks it.
-func readRecord(txn *badger.Txn, k vigie.SourceKey) (*recordState, error) {
+func readRecord(txn *store.Txn, k vigie.SourceKey) (*recordState, error) {
 	var st recordState
 	found, err := get(txn, recordKey(k), &st)
 	if err != nil {
@@ -569,7 +567,7 @@ func readRecord(txn *badger.Txn, k vigie.SourceKey) (*recordState, error) {
 }
 
 // identity reads an identity as stored (a retired one included).
-func readIdentity(txn *badger.Txn, id vigie.IdentityID) (*identity, error) {
+func readIdentity(txn *store.Txn, id vigie.IdentityID) (*identity, error) {
 	var x identity
 	found, err := get(txn, identityKey(id), &x)
 	if err != nil {
@@ -583,7 +581,7 @@ func readIdentity(txn *badger.Txn, id vigie.IdentityID) (*identity, error) {
 
 // live follows redirects from id to the identity that now stands for it,
 // returning it and the retired ids passed through.
-func live(txn *badger.Txn, id vigie.IdentityID) (*identity, []vigie.IdentityID, error) {
+func live(txn *store.Txn, id vigie.IdentityID) (*identity, []vigie.IdentityID, error) {
 	var via []vigie.IdentityID
 	for range 1000 {
 		x, err := readIdentity(txn, id)
@@ -664,9 +662,9 @@ func compareKeys(a, b vigie.SourceKey) int {
 }
 
 // distinct reports whether two records were marked as different persons.
-func distinct(txn *badger.Txn, a, b vigie.SourceKey) (bool, error) {
+func distinct(txn *store.Txn, a, b vigie.SourceKey) (bool, error) {
 	_, err := txn.Get(distinctKey(a, b))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err

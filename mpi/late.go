@@ -3,10 +3,9 @@ package mpi
 import (
 	"strings"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
+	"vigie/store"
 )
 
 // LateEvidenceReason is the reason of the event that takes a record out of
@@ -151,7 +150,7 @@ func (t *tx) automatic(ident *identity) (bool, error) {
 		}
 	}
 	prefix := append([]byte(pByIdent), u64(uint64(ident.ID))...)
-	it := t.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := t.NewIterator(store.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var e Event

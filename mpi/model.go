@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
 	"vigie/store"
@@ -80,10 +78,10 @@ func modelKey(v int) []byte {
 
 // CurrentModel reads the store's current model and what it is; found is
 // false in a store that has none (one written before models were stored).
-func CurrentModel(db *badger.DB) (m *matcher.Model, info ModelInfo, found bool, err error) {
-	err = db.View(func(txn *badger.Txn) error {
+func CurrentModel(db *store.DB) (m *matcher.Model, info ModelInfo, found bool, err error) {
+	err = db.View(func(txn *store.Txn) error {
 		item, err := txn.Get([]byte(keyModelCurr))
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -108,17 +106,17 @@ func CurrentModel(db *badger.DB) (m *matcher.Model, info ModelInfo, found bool, 
 }
 
 // ModelVersion reads one stored model version.
-func ModelVersion(db *badger.DB, version int) (m *matcher.Model, info ModelInfo, err error) {
-	err = db.View(func(txn *badger.Txn) error {
+func ModelVersion(db *store.DB, version int) (m *matcher.Model, info ModelInfo, err error) {
+	err = db.View(func(txn *store.Txn) error {
 		m, info, err = readModel(txn, version)
 		return err
 	})
 	return m, info, err
 }
 
-func readModel(txn *badger.Txn, version int) (*matcher.Model, ModelInfo, error) {
+func readModel(txn *store.Txn, version int) (*matcher.Model, ModelInfo, error) {
 	item, err := txn.Get(modelKey(version))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ModelInfo{}, vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
 	}
 	if err != nil {
@@ -140,10 +138,10 @@ func readModel(txn *badger.Txn, version int) (*matcher.Model, ModelInfo, error) 
 
 // ModelVersions lists every stored model version, oldest first, the
 // current one flagged.
-func ModelVersions(db *badger.DB) ([]ModelInfo, error) {
+func ModelVersions(db *store.DB) ([]ModelInfo, error) {
 	var out []ModelInfo
 	cur := 0
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		if item, err := txn.Get([]byte(keyModelCurr)); err == nil {
 			if err := item.Value(func(b []byte) error {
 				if len(b) == 8 {
@@ -171,7 +169,7 @@ func ModelVersions(db *badger.DB) ([]ModelInfo, error) {
 // and, when current is set, makes it the version the index scores with. It
 // returns the stored info (Version and Created filled in). The write goes
 // through the store's disk guard.
-func SaveModel(db *badger.DB, m *matcher.Model, info ModelInfo, current bool, now time.Time) (ModelInfo, error) {
+func SaveModel(db *store.DB, m *matcher.Model, info ModelInfo, current bool, now time.Time) (ModelInfo, error) {
 	if m == nil {
 		return info, vigie.Invalid("model", "a matching model is required")
 	}
@@ -187,9 +185,9 @@ func SaveModel(db *badger.DB, m *matcher.Model, info ModelInfo, current bool, no
 	}
 	info.Created = now.UTC()
 	info.Report = strings.TrimSpace(info.Report)
-	err = store.Update(db, func(txn *badger.Txn) error {
+	err = store.Update(db, func(txn *store.Txn) error {
 		last := 0
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pModel), Reverse: true})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pModel), Reverse: true})
 		end := modelKey(1<<62 - 1)
 		for it.Seek(end); it.ValidForPrefix([]byte(pModel)); it.Next() {
 			last = int(binary.BigEndian.Uint64(it.Item().Key()[len(pModel):]))
@@ -217,9 +215,9 @@ func SaveModel(db *badger.DB, m *matcher.Model, info ModelInfo, current bool, no
 
 // SetCurrentModel makes a stored version the one the index scores with.
 // It does not re-link anything: use Index.UseModel on an open index.
-func SetCurrentModel(db *badger.DB, version int) error {
-	return store.Update(db, func(txn *badger.Txn) error {
-		if _, err := txn.Get(modelKey(version)); errors.Is(err, badger.ErrKeyNotFound) {
+func SetCurrentModel(db *store.DB, version int) error {
+	return store.Update(db, func(txn *store.Txn) error {
+		if _, err := txn.Get(modelKey(version)); errors.Is(err, store.ErrNotFound) {
 			return vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
 		} else if err != nil {
 			return err
@@ -262,7 +260,7 @@ func (x *Index) UseModel(m *matcher.Model, info ModelInfo) (ModelInfo, error) {
 // before models were stored) gets the shipped model, recorded as its first
 // version unless the store is read-only or under its disk reserve (it is
 // then recorded at a later opening).
-func openModel(db *badger.DB, given *matcher.Model, now time.Time) (*scoring, error) {
+func openModel(db *store.DB, given *matcher.Model, now time.Time) (*scoring, error) {
 	if given != nil {
 		return &scoring{model: given, info: ModelInfo{Origin: "given by the caller"}}, nil
 	}
@@ -322,7 +320,7 @@ func (x *Index) ApplyModel(version int, actor Actor, reason string) (ModelInfo, 
 		return info, vigie.Errorf(vigie.ECONFLICT, "model version %d is already the current one", version)
 	}
 	now := x.opts.Now().UTC()
-	err = store.Update(x.db, func(txn *badger.Txn) error {
+	err = store.Update(x.db, func(txn *store.Txn) error {
 		doc, err := json.Marshal(ModelChange{Time: now, From: from, To: version, Actor: actor, Reason: reason})
 		if err != nil {
 			return err
@@ -346,9 +344,9 @@ func (x *Index) ApplyModel(version int, actor Actor, reason string) (ModelInfo, 
 }
 
 // ModelChanges lists the model changes applied on the index, oldest first.
-func ModelChanges(db *badger.DB) ([]ModelChange, error) {
+func ModelChanges(db *store.DB) ([]ModelChange, error) {
 	var out []ModelChange
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *store.Txn) error {
 		return scan(txn, pModelApplied, func(_, v []byte) error {
 			var c ModelChange
 			if err := json.Unmarshal(v, &c); err != nil {

@@ -7,8 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -17,7 +16,7 @@ import (
 // followed to the identity it was merged into (Identity.Redirected says so).
 func (x *Index) Get(ctx context.Context, id vigie.IdentityID) (vigie.Identity, error) {
 	var out vigie.Identity
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		ident, via, err := live(txn, id)
 		if err != nil {
 			return err
@@ -32,7 +31,7 @@ func (x *Index) Get(ctx context.Context, id vigie.IdentityID) (vigie.Identity, e
 	return out, nil
 }
 
-func (x *Index) describe(txn *badger.Txn, ident *identity) (vigie.Identity, error) {
+func (x *Index) describe(txn *store.Txn, ident *identity) (vigie.Identity, error) {
 	states, err := memberStates(txn, ident)
 	if err != nil {
 		return vigie.Identity{}, err
@@ -41,7 +40,7 @@ func (x *Index) describe(txn *badger.Txn, ident *identity) (vigie.Identity, erro
 }
 
 // memberStates reads the states of an identity's member records.
-func memberStates(txn *badger.Txn, ident *identity) ([]*recordState, error) {
+func memberStates(txn *store.Txn, ident *identity) ([]*recordState, error) {
 	states := make([]*recordState, 0, len(ident.Members))
 	for _, m := range ident.Members {
 		st, err := readRecord(txn, m)
@@ -67,7 +66,7 @@ func describeStates(ident *identity, states []*recordState) vigie.Identity {
 func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (vigie.IdentityID, error) {
 	k := vigie.SourceKey{Authority: authority, LocalID: localID}
 	var id vigie.IdentityID
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		st, err := readRecord(txn, k)
 		if err != nil {
 			return err
@@ -85,7 +84,7 @@ func (x *Index) IdentityOf(ctx context.Context, authority, localID string) (vigi
 // retired id to its survivor): what the dose ledger and the search read.
 func (x *Index) Records(ctx context.Context, id vigie.IdentityID) ([]vigie.SourceKey, error) {
 	var out []vigie.SourceKey
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		ident, _, err := live(txn, id)
 		if err == nil {
 			out = slices.Clone(ident.Members)
@@ -101,9 +100,9 @@ func (x *Index) Records(ctx context.Context, id vigie.IdentityID) ([]vigie.Sourc
 // History returns every version of a source record, oldest first.
 func (x *Index) History(ctx context.Context, k vigie.SourceKey) ([]Version, error) {
 	var out []Version
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		prefix := []byte(pHistory + skey(k) + "\x00")
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var v Version
@@ -126,12 +125,12 @@ func (x *Index) History(ctx context.Context, k vigie.SourceKey) ([]Version, erro
 // Events returns the events that touched an identity, oldest first.
 func (x *Index) Events(ctx context.Context, id vigie.IdentityID) ([]Event, error) {
 	var out []Event
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		if _, err := readIdentity(txn, id); err != nil {
 			return err
 		}
 		prefix := append([]byte(pByIdent), u64(uint64(id))...)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var e Event
@@ -158,7 +157,7 @@ func (x *Index) Links(ctx context.Context, fn func(k vigie.SourceKey, id vigie.I
 // Scan calls fn for every source record with its identity and its latest
 // traits, in key order, from one consistent read.
 func (x *Index) Scan(ctx context.Context, fn func(k vigie.SourceKey, id vigie.IdentityID, rec vigie.Record) error) error {
-	return x.view(func(txn *badger.Txn) error {
+	return x.view(func(txn *store.Txn) error {
 		return scan(txn, pRecord, func(key, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -304,9 +303,9 @@ func (t *tx) unlink(k vigie.SourceKey, actor Actor, reason string, review uint64
 // or nil when no event says so.
 // An unmerge only sends a record back where it was: the event that had
 // brought it there is the arrival.
-func arrival(txn *badger.Txn, k vigie.SourceKey, id vigie.IdentityID) (*Event, error) {
+func arrival(txn *store.Txn, k vigie.SourceKey, id vigie.IdentityID) (*Event, error) {
 	prefix := append([]byte(pByIdent), u64(uint64(id))...)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefix, Reverse: true})
 	defer it.Close()
 	for it.Seek(byIdentKey(id, math.MaxUint64)); it.Valid(); it.Next() {
 		var e Event
@@ -445,7 +444,7 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 	}
 	if _, err := t.Get(undoneKey(mergeEvent)); err == nil {
 		return 0, vigie.Errorf(vigie.ECONFLICT, "merge %d was already undone", mergeEvent)
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
 	s, err := readIdentity(t.Txn, me.Identity)
@@ -470,7 +469,7 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 		back[m] = true
 	}
 	prefix := append([]byte(pByIdent), u64(uint64(s.ID))...)
-	it := t.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := t.NewIterator(store.IteratorOptions{Prefix: prefix})
 	for it.Seek(byIdentKey(s.ID, mergeEvent+1)); it.Valid(); it.Next() {
 		var e Event
 		key := it.Item().Key()
@@ -637,7 +636,7 @@ func (x *Index) MarkRecordsDistinct(ctx context.Context, a, b vigie.SourceKey, a
 // persons.
 func (x *Index) Distinct(ctx context.Context, a, b vigie.SourceKey) (bool, error) {
 	var d bool
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		var err error
 		d, err = distinct(txn, a, b)
 		return err

@@ -12,11 +12,10 @@ import (
 	"strings"
 	"unicode"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/internal/door"
 	"vigie/matcher"
+	"vigie/store"
 )
 
 // noAutoLinkAttributes are identity attributes that forbid automatic links
@@ -626,7 +625,7 @@ var errStale = errors.New("mpi: membership changed during resolution")
 func (x *Index) refresh(id vigie.IdentityID) {
 	var ident identity
 	var found bool
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		var err error
 		found, err = get(txn, identityKey(id), &ident)
 		return err

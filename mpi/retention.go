@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -52,7 +51,7 @@ type recFacts struct {
 
 // Patients calls fn with every live identity of the store in txn, in id
 // order, as the retention rule reads it. It reads the whole index once.
-func Patients(txn *badger.Txn, fn func(*Patient) error) error {
+func Patients(txn *store.Txn, fn func(*Patient) error) error {
 	recs := map[vigie.SourceKey]recFacts{}
 	if err := scan(txn, pRecord, func(key, v []byte) error {
 		var st recordState
@@ -186,19 +185,19 @@ type PurgeCounts struct {
 func tombstoneKey(id vigie.IdentityID) []byte { return append([]byte(pTombstone), u64(uint64(id))...) }
 
 // TombstoneIn reads the tombstone of a purged identity.
-func TombstoneIn(txn *badger.Txn, id vigie.IdentityID) (Tombstone, bool, error) {
+func TombstoneIn(txn *store.Txn, id vigie.IdentityID) (Tombstone, bool, error) {
 	var t Tombstone
 	found, err := get(txn, tombstoneKey(id), &t)
 	return t, found, err
 }
 
 // SetTombstoneIn writes a tombstone (its audit sequence, once known).
-func SetTombstoneIn(txn *badger.Txn, t Tombstone) error {
+func SetTombstoneIn(txn *store.Txn, t Tombstone) error {
 	return put(txn, tombstoneKey(t.Identity), &t)
 }
 
 // Tombstones calls fn with every tombstone, in identity order.
-func Tombstones(txn *badger.Txn, fn func(Tombstone) error) error {
+func Tombstones(txn *store.Txn, fn func(Tombstone) error) error {
 	return scan(txn, pTombstone, func(_, v []byte) error {
 		var t Tombstone
 		if err := decode(v, &t); err != nil {
@@ -221,19 +220,19 @@ type PurgeRun struct {
 func purgeRunKey(token string) []byte { return []byte(pPurgeRun + token) }
 
 // PurgeRunIn reads the purge run of a token.
-func PurgeRunIn(txn *badger.Txn, token string) (PurgeRun, bool, error) {
+func PurgeRunIn(txn *store.Txn, token string) (PurgeRun, bool, error) {
 	var r PurgeRun
 	found, err := get(txn, purgeRunKey(token), &r)
 	return r, found, err
 }
 
 // SetPurgeRunIn writes a purge run.
-func SetPurgeRunIn(txn *badger.Txn, r PurgeRun) error { return put(txn, purgeRunKey(r.Token), &r) }
+func SetPurgeRunIn(txn *store.Txn, r PurgeRun) error { return put(txn, purgeRunKey(r.Token), &r) }
 
 // PatientIn reads one live identity's members, last update and birth
 // dates in txn (not Held, Retired nor Reviews, which Patients computes
 // over the whole index): a purge checks them again in its transaction.
-func PatientIn(txn *badger.Txn, id vigie.IdentityID) (*Patient, error) {
+func PatientIn(txn *store.Txn, id vigie.IdentityID) (*Patient, error) {
 	x, err := readIdentity(txn, id)
 	if err != nil {
 		return nil, err
@@ -278,7 +277,7 @@ func PatientIn(txn *badger.Txn, id vigie.IdentityID) (*Patient, error) {
 // stopped server: the purge verbs hold the store's folder): the index's
 // memory would keep what is removed, and the event number is taken
 // straight from the store's sequence.
-func PurgeIn(txn *badger.Txn, p *Patient, t *Tombstone) error {
+func PurgeIn(txn *store.Txn, p *Patient, t *Tombstone) error {
 	if err := checkActor(t.Actor, t.Rule); err != nil {
 		return err
 	}
@@ -476,12 +475,12 @@ func redact(e *Event, gone map[vigie.SourceKey]bool) bool {
 
 // nextEventIn takes the next event number from the stored sequence in
 // txn (see sequence: an index that is not open has given its lease back).
-func nextEventIn(txn *badger.Txn) (uint64, error) {
+func nextEventIn(txn *store.Txn) (uint64, error) {
 	key := []byte(pSeq + "event")
 	var end uint64
 	item, err := txn.Get(key)
 	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
+	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return 0, err
 	default:
@@ -501,8 +500,8 @@ func nextEventIn(txn *badger.Txn) (uint64, error) {
 }
 
 // keysUnder returns the keys under prefix in txn.
-func keysUnder(txn *badger.Txn, prefix []byte) ([][]byte, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+func keysUnder(txn *store.Txn, prefix []byte) ([][]byte, error) {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	var keys [][]byte
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -512,7 +511,7 @@ func keysUnder(txn *badger.Txn, prefix []byte) ([][]byte, error) {
 }
 
 // deletePrefix deletes every key under prefix in txn.
-func deletePrefix(txn *badger.Txn, prefix []byte) (int, error) {
+func deletePrefix(txn *store.Txn, prefix []byte) (int, error) {
 	keys, err := keysUnder(txn, prefix)
 	if err != nil {
 		return 0, err

@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -15,8 +14,8 @@ import (
 // to the back). Each carries both sides' current golden views.
 func (x *Index) Reviews(ctx context.Context, limit int) ([]Review, error) {
 	var out []Review
-	err := x.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pPending), PrefetchValues: true})
+	err := x.view(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPending), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid() && (limit <= 0 || len(out) < limit); it.Next() {
 			var id uint64
@@ -53,7 +52,7 @@ func (x *Index) Reviews(ctx context.Context, limit int) ([]Review, error) {
 	return out, nil
 }
 
-func (x *Index) goldenOf(txn *badger.Txn, id vigie.IdentityID) (vigie.Record, error) {
+func (x *Index) goldenOf(txn *store.Txn, id vigie.IdentityID) (vigie.Record, error) {
 	ident, _, err := live(txn, id)
 	if err != nil {
 		return vigie.Record{}, err
@@ -65,8 +64,8 @@ func (x *Index) goldenOf(txn *badger.Txn, id vigie.IdentityID) (vigie.Record, er
 // PendingReviews counts the reviews waiting for a decision.
 func (x *Index) PendingReviews(ctx context.Context) (int, error) {
 	n := 0
-	err := x.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pPending)})
+	err := x.view(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPending)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++

@@ -3,8 +3,7 @@ package mpi
 import (
 	"context"
 	"fmt"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 
 	"vigie"
 )
@@ -13,7 +12,7 @@ import (
 // golden views; ENOTFOUND when no review has that id.
 func (x *Index) Review(ctx context.Context, id uint64) (Review, error) {
 	var r Review
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		found, err := get(txn, reviewKey(id), &r)
 		if err != nil {
 			return err

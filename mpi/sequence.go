@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -21,7 +19,7 @@ import (
 // with a number of the new lease but lose the lease itself, and the
 // number would be handed out again.
 type sequence struct {
-	db   *badger.DB
+	db   *store.DB
 	key  []byte
 	sync func() error // nil: every commit is durable on its own
 
@@ -29,7 +27,7 @@ type sequence struct {
 	next, leased uint64
 }
 
-func newSequence(db *badger.DB, key string, sync func() error) *sequence {
+func newSequence(db *store.DB, key string, sync func() error) *sequence {
 	return &sequence{db: db, key: []byte(key), sync: sync}
 }
 
@@ -50,7 +48,7 @@ func (s *sequence) Next() (uint64, error) {
 // lease records a new lease starting at the stored end of the last one.
 func (s *sequence) lease() error {
 	var start uint64
-	err := store.Update(s.db, func(txn *badger.Txn) error {
+	err := store.Update(s.db, func(txn *store.Txn) error {
 		var err error
 		if start, err = s.stored(txn); err != nil {
 			return err
@@ -68,9 +66,9 @@ func (s *sequence) lease() error {
 }
 
 // stored reads the end of the last lease (0 for a new sequence).
-func (s *sequence) stored(txn *badger.Txn) (uint64, error) {
+func (s *sequence) stored(txn *store.Txn) (uint64, error) {
 	item, err := txn.Get(s.key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
@@ -96,7 +94,7 @@ func (s *sequence) Release() error {
 	if s.next >= s.leased {
 		return nil
 	}
-	err := store.Update(s.db, func(txn *badger.Txn) error {
+	err := store.Update(s.db, func(txn *store.Txn) error {
 		end, err := s.stored(txn)
 		if err != nil || end != s.leased {
 			return err

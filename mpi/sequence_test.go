@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 )
 
 func takeNumbers(t *testing.T, s interface{ Next() (uint64, error) }, n int) []uint64 {
@@ -68,7 +67,7 @@ func TestSequenceSyncsEachLease(t *testing.T) {
 	fail := errors.New("sync failed")
 	failNext := false
 	s := newSequence(db, "m/s/test", func() error {
-		err := db.View(func(txn *badger.Txn) error {
+		err := db.View(func(txn *store.Txn) error {
 			item, err := txn.Get([]byte("m/s/test"))
 			if err != nil {
 				return err

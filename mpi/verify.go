@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"vigie/store"
 
 	"vigie"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // Verify checks the index's invariants in one consistent read:
@@ -26,7 +25,7 @@ func (x *Index) Verify(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	err := x.view(func(txn *badger.Txn) error {
+	err := x.view(func(txn *store.Txn) error {
 		states := map[vigie.SourceKey]recordState{}
 		if err := scan(txn, pRecord, func(key []byte, v []byte) error {
 			var st recordState
@@ -68,7 +67,7 @@ func (x *Index) Verify(ctx context.Context) error {
 					bad("record %s: identity %s does not list it", k, st.Identity)
 				}
 			}
-			if _, err := txn.Get(historyKey(k, st.Version)); errors.Is(err, badger.ErrKeyNotFound) {
+			if _, err := txn.Get(historyKey(k, st.Version)); errors.Is(err, store.ErrNotFound) {
 				bad("record %s: version %d is not in the history", k, st.Version)
 			} else if err != nil {
 				return err
@@ -131,8 +130,8 @@ func (x *Index) Verify(ctx context.Context) error {
 }
 
 // scan calls fn for every key under prefix with its value.
-func scan(txn *badger.Txn, prefix string, fn func(key, value []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true, PrefetchSize: 256})
+func scan(txn *store.Txn, prefix string, fn func(key, value []byte) error) error {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()

@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 )
 
 // Warm fills the cache of normalised forms with the current versions of the
@@ -18,8 +17,8 @@ import (
 // by the same or a stale version, which the cache tells apart (a miss).
 func (x *Index) Warm(ctx context.Context) (int, error) {
 	n := 0
-	err := x.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pNormal), PrefetchValues: true, PrefetchSize: 256})
+	err := x.view(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pNormal), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if n%4096 == 0 {

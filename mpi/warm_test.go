@@ -9,9 +9,8 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/matcher"
+	"vigie/store"
 )
 
 func TestWarm(t *testing.T) {
@@ -41,7 +40,7 @@ func TestWarm(t *testing.T) {
 	cached := func(ix *Index) int {
 		t.Helper()
 		hits := 0
-		err := db.View(func(txn *badger.Txn) error {
+		err := db.View(func(txn *store.Txn) error {
 			for i := range n {
 				k := vigie.SourceKey{Authority: "1.2.250.1.1", LocalID: fmt.Sprintf("P%03d", i)}
 				ord, ok := ix.keys.find(k)
