@@ -15,10 +15,9 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/audit"
+	"vigie/store"
 )
 
 func init() {
@@ -286,7 +285,7 @@ func (r operatorRead) record(trail *audit.Log) error {
 }
 
 // recordIn opens the audit trail of db and appends the entry.
-func (r operatorRead) recordIn(db *badger.DB) error {
+func (r operatorRead) recordIn(db *store.DB) error {
 	trail, err := audit.Open(db)
 	if err != nil {
 		return fmt.Errorf("audit: the read could not be recorded, nothing is printed: %w", err)

@@ -20,8 +20,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/auth"
 	"vigie/demo"
 	"vigie/dosimetry"
@@ -80,7 +78,7 @@ func summaryOf(t *testing.T, dir string, key []byte) store.Summary {
 	}
 	defer db.Close()
 	var s store.Summary
-	if err := db.View(func(txn *badger.Txn) error { s, err = admin.Summarize(txn); return err }); err != nil {
+	if err := db.View(func(txn *store.Txn) error { s, err = admin.Summarize(txn); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -269,8 +267,8 @@ func TestVerifyReportsABrokenStoreAndRestoreRefusesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("m/i/")})
+	err = db.Update(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("m/i/")})
 		defer it.Close()
 		it.Rewind()
 		if !it.Valid() {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/bench"
 	"vigie/store"
 )
@@ -36,6 +34,6 @@ func runBenchFHIR(args []string, stdout, stderr io.Writer) error {
 			return serve(ctx, serveConfig{RateLimit: -1, Data: *data, Listener: s.Listener, Ready: s.Ready, Warmed: s.Warmed,
 				SearchReady: s.SearchReady, Log: s.Log})
 		},
-		Open: func(dir string) (*badger.DB, error) { return openStore(dir, store.Options{}) },
+		Open: func(dir string) (*store.DB, error) { return openStore(dir, store.Options{}) },
 	}, stdout)
 }

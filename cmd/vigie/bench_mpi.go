@@ -12,8 +12,7 @@ import (
 	"vigie/linkeval"
 	"vigie/matcher"
 	"vigie/mpi"
-
-	badger "github.com/dgraph-io/badger/v4"
+	"vigie/store"
 )
 
 func init() {
@@ -61,7 +60,7 @@ func runBenchMPI(args []string, stdout, stderr io.Writer) error {
 		Fit: func(ix *mpi.Index, f *os.File) (time.Duration, error) {
 			return fitBeforeLoad(ix, f, f.Name(), mpi.FitOptions{}, stdout)
 		},
-		Import: func(ctx context.Context, ix *mpi.Index, db *badger.DB, f *os.File, onlineFrom int) (bench.Imported, error) {
+		Import: func(ctx context.Context, ix *mpi.Index, db *store.DB, f *os.File, onlineFrom int) (bench.Imported, error) {
 			var progress io.Writer
 			if isTerminal(stderr) {
 				progress = stderr

@@ -8,8 +8,6 @@ import (
 	"vigie/bench"
 	"vigie/rpc/admin"
 	"vigie/store"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 func init() {
@@ -58,6 +56,6 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 			return serve(ctx, serveConfig{RateLimit: -1, Data: *data, Listener: s.Listener, Ready: s.Ready, Warmed: s.Warmed,
 				SearchReady: s.SearchReady, MetricsToken: s.MetricsToken, BackupRate: pace, Log: s.Log})
 		},
-		Open: func(dir string) (*badger.DB, error) { return openStore(dir, store.Options{}) },
+		Open: func(dir string) (*store.DB, error) { return openStore(dir, store.Options{}) },
 	}, stdout)
 }

@@ -12,8 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/ingest"
 	"vigie/matcher"
@@ -169,7 +167,7 @@ func (s importSummary) String() string {
 // the reader's notices (a file read as Windows-1252) and the warnings of
 // rows stored but not wholly believed (an unreadable birth date). The
 // store is synced at the end (the load may run with NoSync).
-func importIdentities(ctx context.Context, ix *mpi.Index, db *badger.DB, in io.Reader, rejects, progress io.Writer, o importOptions) (importSummary, error) {
+func importIdentities(ctx context.Context, ix *mpi.Index, db *store.DB, in io.Reader, rejects, progress io.Writer, o importOptions) (importSummary, error) {
 	var sum importSummary
 	if o.latencies {
 		sum.Latencies = []time.Duration{}

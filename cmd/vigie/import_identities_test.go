@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
 	"vigie/mpi"
@@ -188,7 +186,7 @@ func partition(t *testing.T, ix *mpi.Index) []string {
 	return out
 }
 
-func importFileAck(t *testing.T, ix *mpi.Index, db *badger.DB, path string, ack func(int, mpi.Result)) importSummary {
+func importFileAck(t *testing.T, ix *mpi.Index, db *store.DB, path string, ack func(int, mpi.Result)) importSummary {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/mpi"
@@ -67,7 +65,7 @@ func (a analyticsFlags) tables() (*dosimetry.Table, *dosimetry.NRDTable, error) 
 }
 
 // openStore opens the store named by --data.
-func (a analyticsFlags) openStore() (*badger.DB, error) {
+func (a analyticsFlags) openStore() (*store.DB, error) {
 	if *a.data == "" {
 		return nil, usageErr("--data DIR is required")
 	}
@@ -267,7 +265,7 @@ func runNRDExport(args []string, stdout, stderr io.Writer) (err error) {
 // useDemographics has ev read the survey patients' sex and age from the
 // patient index kept in db. The returned finish closes the index and, when
 // *err is nil, reports there the first lookup that failed.
-func useDemographics(db *badger.DB, ev *dosimetry.Evaluator) (finish func(err *error), _ error) {
+func useDemographics(db *store.DB, ev *dosimetry.Evaluator) (finish func(err *error), _ error) {
 	ix, err := mpi.Open(db, nil, mpi.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("patient index: %w", err)

@@ -8,8 +8,6 @@ import (
 	"os"
 	"syscall"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/mpi"
 	"vigie/store"
 )
@@ -41,7 +39,7 @@ func dataUsage(note string) string {
 // reader given a mistyped folder is told so instead of reading an empty
 // store it just made. reserve is the store's disk reserve (0: its
 // default; see store.DiskGuard). close closes both, the index first.
-func openIndex(data string, create bool, reserve int64) (db *badger.DB, ix *mpi.Index, close func(), err error) {
+func openIndex(data string, create bool, reserve int64) (db *store.DB, ix *mpi.Index, close func(), err error) {
 	if data == "" {
 		return nil, nil, nil, usageErr("--data DIR is required")
 	}
@@ -110,7 +108,7 @@ func storeKey(flagValue, data string) ([]byte, error) {
 // --encryption-key-file flag set o.EncryptionKey from it), and a store
 // another process holds is said in words (errStoreInUse) instead of
 // Badger's message about its directory lock.
-func openStore(data string, o store.Options) (*badger.DB, error) {
+func openStore(data string, o store.Options) (*store.DB, error) {
 	if o.EncryptionKey == nil && !o.InMemory {
 		key, err := storeKey("", data)
 		if err != nil {
@@ -159,7 +157,7 @@ func lockedByOther(data string) bool {
 // required and must exist (a mistyped folder must not become a new empty
 // store), the key comes from keyFile or the environment as storeKey reads
 // it, and a store locked by a running server says what to do.
-func openOffline(data, keyFile string) (*badger.DB, error) {
+func openOffline(data, keyFile string) (*store.DB, error) {
 	if data == "" {
 		return nil, usageErr("--data DIR is required")
 	}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/rpc/admin"
 	"vigie/store"
 )
@@ -45,7 +43,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	var report strings.Builder
 	ms, err := store.Restore(*data, in, store.RestoreOptions{
 		Key: bkey, Store: store.Options{EncryptionKey: skey}, Summarize: admin.Summarize,
-		Check: func(db *badger.DB) error { return verifyStore(context.Background(), db, "", &report) },
+		Check: func(db *store.DB) error { return verifyStore(context.Background(), db, "", &report) },
 	})
 	if err != nil {
 		if report.Len() > 0 {

@@ -17,8 +17,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
@@ -163,7 +161,7 @@ func checkPurged(t *testing.T, data string, ids []vigie.IdentityID, tok string) 
 		got, gerr := ix.Get(ctx, id)
 		var ts mpi.Tombstone
 		var dead bool
-		db.View(func(txn *badger.Txn) error {
+		db.View(func(txn *store.Txn) error {
 			ts, dead, err = mpi.TombstoneIn(txn, id)
 			return err
 		})

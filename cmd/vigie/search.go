@@ -12,10 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"vigie/mpi"
 	"vigie/search"
+	"vigie/store"
 )
 
 func init() {
@@ -189,7 +188,7 @@ func removeSearchDir(data string, notice func(string)) error {
 
 // storeEncrypted reports whether the store is encrypted at rest: its
 // derived search index is then kept in memory only.
-func storeEncrypted(db *badger.DB) bool { return len(db.Opts().EncryptionKey) > 0 }
+func storeEncrypted(db *store.DB) bool { return len(db.Opts().EncryptionKey) > 0 }
 
 // catchUpSearch brings a search index up to date with the patient index:
 // a rebuild when fresh, else the events since its cursor.

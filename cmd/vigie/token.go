@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/auth"
 	"vigie/store"
@@ -137,7 +135,7 @@ func runTokenRevoke(args []string, stdout, stderr io.Writer) error {
 // openDataStore opens the store in dir; with mustExist, a missing folder is
 // an error rather than a new empty store (listing or querying nothing
 // would hide a mistyped --data).
-func openDataStore(dir string, mustExist bool) (*badger.DB, error) {
+func openDataStore(dir string, mustExist bool) (*store.DB, error) {
 	if mustExist {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			return nil, vigie.Invalid("data", "%s does not exist", dir)

@@ -9,8 +9,6 @@ import (
 
 	"vigie"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/audit"
 	"vigie/ledger"
 	"vigie/matcher"
@@ -58,9 +56,9 @@ var errViolations = errors.New("the store breaks its invariants")
 // It returns errViolations (wrapped, with the count) when one fails. data
 // is the store's folder ("" skips the search index: a store being
 // restored has none yet).
-func verifyStore(ctx context.Context, db *badger.DB, data string, w io.Writer) error {
+func verifyStore(ctx context.Context, db *store.DB, data string, w io.Writer) error {
 	var sum store.Summary
-	if err := db.View(func(txn *badger.Txn) error {
+	if err := db.View(func(txn *store.Txn) error {
 		var err error
 		sum, err = admin.Summarize(txn)
 		return err
