@@ -85,7 +85,7 @@ var architecture = map[string]struct {
 
 	"bench": {harness, []string{"vigie", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
 		"rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
-	"demo": {harness, []string{"vigie", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
+	"demo": {harness, []string{"vigie", "store", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
 
 	"cmd/vigie": {command, []string{"vigie", "internal/sharedtest", "store", "matcher", "mpi", "ledger", "hl7",
 		"sites", "dosimetry", "retention", "ingest", "search", "web", "dimse", "synth", "census", "linkeval",
@@ -320,4 +320,51 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// storageEngine is the import path of the storage engine; only package
+// store imports it (see TestOneDoorToStorage).
+const storageEngine = "github.com/dgraph-io/badger"
+
+// TestOneDoorToStorage fails when a file of the module other than package
+// store's imports Badger: the other packages reach the store through
+// package store's names (store.DB, store.Txn, store.ErrNotFound, …) and its
+// helpers, so that transactions, retries, batches, the disk guard and the
+// key space have one owner. _test.go files are left out: a test may build
+// a store Badger's way to provoke what package store does not offer.
+func TestOneDoorToStorage(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || filepath.Dir(path) == "store" {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		checked++
+		for _, s := range f.Imports {
+			imp, _ := strconv.Unquote(s.Path.Value)
+			if imp == storageEngine || strings.HasPrefix(imp, storageEngine+"/") {
+				t.Errorf("%s imports %s: only package store does; use store.DB, store.Txn, store.ErrNotFound and the helpers of store/txn.go", path, imp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("checked %d files: the walk missed the module's packages", checked)
+	}
 }

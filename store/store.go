@@ -36,6 +36,11 @@
 // Badger's files are mapped in memory, and a full filesystem would kill
 // the process instead of failing a write. Retry is the one loop that runs
 // a transaction again when its commit conflicts with a concurrent one.
+//
+// This package is the one door to Badger: the others name the store, its
+// transactions and their errors through db.go (store.DB, store.Txn,
+// store.ErrNotFound, …) and never import Badger themselves
+// (TestOneDoorToStorage in architecture_test.go checks it).
 package store
 
 import (
