@@ -274,8 +274,8 @@ const runDir = "audit-index"
 // dropRunFiles removes the index's run files of an earlier version, once
 // the index they held is in the store.
 func dropRunFiles(db *store.DB) error {
-	if o := db.Opts(); !o.InMemory {
-		if err := os.RemoveAll(filepath.Join(o.Dir, runDir)); err != nil {
+	if dir := db.Dir(); dir != "" {
+		if err := os.RemoveAll(filepath.Join(dir, runDir)); err != nil {
 			return fmt.Errorf("remove the index files of an earlier version: %w", err)
 		}
 	}

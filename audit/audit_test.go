@@ -193,7 +193,7 @@ func TestHashCanonical(t *testing.T) {
 // attacker with access to the files would.
 func rewrite(t *testing.T, db *store.DB, key string, f func(v []byte) []byte) {
 	t.Helper()
-	err := db.Update(func(txn *store.Txn) error {
+	err := store.Update(db, func(txn *store.Txn) error {
 		item, err := txn.Get([]byte(key))
 		if err != nil {
 			return err
@@ -735,7 +735,7 @@ func TestBasisHashed(t *testing.T) {
 // anchors can tell.
 func rechain(t *testing.T, db *store.DB, entries []Entry, oldHead uint64) {
 	t.Helper()
-	err := db.Update(func(txn *store.Txn) error {
+	err := store.Update(db, func(txn *store.Txn) error {
 		prev := genesis
 		for i := range entries {
 			e := &entries[i]

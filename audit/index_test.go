@@ -186,7 +186,7 @@ func TestIndexReopen(t *testing.T) {
 
 	// A crash after entry 15's postings were written: those of 16-21
 	// and a/ixdone past 15 are lost, one of 17's written.
-	err = db.Update(func(txn *store.Txn) error {
+	err = store.Update(db, func(txn *store.Txn) error {
 		for _, p := range postingKeys(t, db) {
 			if p.seq > 15 && p.seq != 17 {
 				if err := txn.Delete(postingKey(p)); err != nil {
@@ -328,14 +328,14 @@ func TestVerifyDetectsDamagedIndex(t *testing.T) {
 
 func set(t *testing.T, db *store.DB, key string, v []byte) {
 	t.Helper()
-	if err := db.Update(func(txn *store.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
+	if err := store.Update(db, func(txn *store.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func del(t *testing.T, db *store.DB, key string) {
 	t.Helper()
-	if err := db.Update(func(txn *store.Txn) error { return txn.Delete([]byte(key)) }); err != nil {
+	if err := store.Update(db, func(txn *store.Txn) error { return txn.Delete([]byte(key)) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -77,7 +77,7 @@ func TestEachSiteReadsItsPeriodOnly(t *testing.T) {
 // exams (of SOP order) when n ≥ 0, as a conversion cut short leaves them.
 func writeLayout1(t *testing.T, db *store.DB, n int) {
 	t.Helper()
-	err := db.Update(func(txn *store.Txn) error {
+	err := store.Update(db, func(txn *store.Txn) error {
 		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixExam})
 		var keys [][]byte
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -229,7 +229,7 @@ func TestOpenRefusesNewerLayout(t *testing.T) {
 	if _, err := l.Put(ctx, ctExam("1.1", "9.1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(txn *store.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion + 1}) }); err != nil {
+	if err := store.Update(db, func(txn *store.Txn) error { return txn.Set(layoutKey, []byte{layoutVersion + 1}) }); err != nil {
 		t.Fatal(err)
 	}
 	l2 := Open(db)

@@ -239,7 +239,7 @@ func TestSnapshotNormals(t *testing.T) {
 		return hit
 	}
 	setForm := func(t *testing.T, k vigie.SourceKey, version int, form []byte) {
-		err := db.Update(func(txn *store.Txn) error {
+		err := store.Update(db, func(txn *store.Txn) error {
 			if form == nil {
 				return txn.Delete(normalKey(k, version))
 			}

@@ -213,7 +213,7 @@ const maxInflight = 2
 func newLoader(x *Index, o ImportOptions) *loader {
 	// Badger refuses a transaction larger than 15 % of a memtable; stay
 	// well below (the estimate here ignores Badger's per-entry overhead).
-	maxBytes := max(int(x.db.Opts().MemTableSize/20), 64<<10)
+	maxBytes := max(int(x.db.MemTableSize()/20), 64<<10)
 	return &loader{x: x, o: o, maxBytes: maxBytes, pend: map[string]pendingValue{},
 		commits: make(chan *batch, maxInflight), committed: make(chan *batch, maxInflight+1)}
 }
@@ -272,7 +272,7 @@ func (l *loader) run(ctx context.Context, read func(emit func(Row) error) error)
 	}
 	var cwg sync.WaitGroup
 	cwg.Go(l.commitLoop)
-	l.view = x.db.NewTransaction(false)
+	l.view = x.db.NewReadTxn()
 	defer func() {
 		close(stop)
 		for c := range order { // let the reader finish
@@ -498,7 +498,7 @@ func (l *loader) deliver(b *batch) error {
 // refresh starts a new read view, which sees every commit so far.
 func (l *loader) refresh() {
 	l.view.Discard()
-	l.view = l.x.db.NewTransaction(false)
+	l.view = l.x.db.NewReadTxn()
 }
 
 // commitLoop commits the batches in order, on a goroutine of its own.

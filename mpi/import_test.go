@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie"
 	"vigie/matcher"
 	"vigie/store"
@@ -238,8 +236,7 @@ func TestImportSameAsResolve(t *testing.T) {
 // tinyStore is an in-memory store whose transactions hold little.
 func tinyStore(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil).
-		WithMemTableSize(256 << 10).WithValueThreshold(16 << 10))
+	db, err := store.Open("", store.Options{InMemory: true, MemTableKB: 256})
 	if err != nil {
 		t.Fatal(err)
 	}

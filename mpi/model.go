@@ -273,7 +273,7 @@ func openModel(db *store.DB, given *matcher.Model, now time.Time) (*scoring, err
 	}
 	m = matcher.DefaultModel()
 	info = ModelInfo{Origin: OriginShipped, Actor: System, Reason: "store without a model: the shipped model"}
-	if !db.Opts().ReadOnly {
+	if !db.ReadOnly() {
 		if saved, err := SaveModel(db, m, info, true, now); err == nil {
 			info = saved
 		} else if vigie.ErrorCode(err) != vigie.EEXHAUSTED {

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	badger "github.com/dgraph-io/badger/v4"
+
 	"vigie/store"
 )
 
@@ -24,13 +27,34 @@ func takeNumbers(t *testing.T, s interface{ Next() (uint64, error) }, n int) []u
 // numbered by an earlier build goes on where it stopped, and a released
 // sequence is continued without a gap, an unreleased one after its lease.
 func TestSequenceContinuesBadgerSequences(t *testing.T) {
-	db := memStore(t)
-	old, err := db.GetSequence([]byte("m/s/test"), seqLease)
+	// A Badger store of an earlier build, numbered by badger.Sequence; its
+	// key is copied, as stored, into the store of this build.
+	bdb, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	old, err := bdb.GetSequence([]byte("m/s/test"), seqLease)
 	if err != nil {
 		t.Fatal(err)
 	}
 	takeNumbers(t, old, 10)
 	if err := old.Release(); err != nil {
+		t.Fatal(err)
+	}
+	var stored []byte
+	if err := bdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte("m/s/test"))
+		if err != nil {
+			return err
+		}
+		stored, err = item.ValueCopy(nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db := memStore(t)
+	if err := store.Update(db, func(txn *store.Txn) error { return txn.Set([]byte("m/s/test"), stored) }); err != nil {
 		t.Fatal(err)
 	}
 	s := newSequence(db, "m/s/test", nil)

@@ -29,7 +29,7 @@ type BackupOptions struct {
 	// Summarize computes the manifest's Summary in the backup's snapshot
 	// (nil: an empty summary). Package store does not know the other
 	// packages' keys; the caller does.
-	Summarize func(txn *badger.Txn) (Summary, error)
+	Summarize func(txn *Txn) (Summary, error)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Rate bounds how fast the backup is written, in bytes per second
@@ -53,12 +53,12 @@ const dataFrameBytes = 1 << 20
 // The caller owns w: on an error part of a file may have been written,
 // which ReadBackup refuses (no trailer); write to a temporary file and
 // rename it once Backup returns (see the vigie backup verb).
-func Backup(ctx context.Context, db *badger.DB, w io.Writer, o BackupOptions) (Manifest, error) {
+func Backup(ctx context.Context, db *DB, w io.Writer, o BackupOptions) (Manifest, error) {
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
 	}
-	txn := db.NewTransaction(false)
+	txn := db.NewReadTxn()
 	defer txn.Discard()
 	version := txn.ReadTs()
 	if o.Since > version {
@@ -159,7 +159,7 @@ func marshalList(list *pb.KVList) ([]byte, error) {
 
 // layoutIn reads the layout version and identity in txn ("" when it has
 // none).
-func layoutIn(txn *badger.Txn) (int, string, error) {
+func layoutIn(txn *Txn) (int, string, error) {
 	layout, _, err := layoutOf(txn)
 	if err != nil {
 		return 0, "", fmt.Errorf("read the layout version: %w", err)
@@ -180,10 +180,10 @@ type RestoreOptions struct {
 	Store Options
 	// Summarize, when set, computes the restored store's summary, which
 	// must equal the last backup's manifest.
-	Summarize func(txn *badger.Txn) (Summary, error)
+	Summarize func(txn *Txn) (Summary, error)
 	// Check, when set, checks the restored store once loaded (vigie
 	// verify's invariants); an error refuses the restore.
-	Check func(db *badger.DB) error
+	Check func(db *DB) error
 	// Loaded, when set, is called after each file is loaded (tests: a
 	// crash between two files).
 	Loaded func(i int)
@@ -294,7 +294,7 @@ func Restore(dir string, files []string, o RestoreOptions) ([]Manifest, error) {
 	last := ms[len(ms)-1]
 	if o.Summarize != nil {
 		var got Summary
-		err := db.View(func(txn *badger.Txn) error {
+		err := db.View(func(txn *Txn) error {
 			var err error
 			got, err = o.Summarize(txn)
 			return err
@@ -338,11 +338,11 @@ func Restore(dir string, files []string, o RestoreOptions) ([]Manifest, error) {
 }
 
 // loadFile loads one checked backup file into db.
-func loadFile(db *badger.DB, name string, key []byte, want Manifest) error {
+func loadFile(db *DB, name string, key []byte, want Manifest) error {
 	pr, pw := io.Pipe()
 	loaded := make(chan error, 1)
 	go func() {
-		err := db.Load(pr, 64)
+		err := db.b.Load(pr, 64)
 		pr.CloseWithError(err) // unblocks the writer if Load stopped early
 		loaded <- err
 	}()

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	badger "github.com/dgraph-io/badger/v4"
-
 	"vigie/store"
 )
 
@@ -20,7 +18,7 @@ func ExampleBackup() {
 	if err != nil {
 		panic(err)
 	}
-	_ = store.Update(db, func(txn *badger.Txn) error { return txn.Set([]byte("k/1"), []byte("one")) })
+	_ = store.Update(db, func(txn *store.Txn) error { return txn.Set([]byte("k/1"), []byte("one")) })
 
 	key := bytes.Repeat([]byte{0x42}, 32) // from a key file in practice (store.LoadKey)
 	var file bytes.Buffer

@@ -18,9 +18,9 @@ import (
 // secret is a value the tests look for in the raw bytes of files.
 const secret = "DUPONTEL-MARGUERITE"
 
-func put(t *testing.T, db *badger.DB, kv map[string]string) {
+func put(t *testing.T, db *DB, kv map[string]string) {
 	t.Helper()
-	err := Update(db, func(txn *badger.Txn) error {
+	err := Update(db, func(txn *Txn) error {
 		for k, v := range kv {
 			if v == "" {
 				if err := txn.Delete([]byte(k)); err != nil {
@@ -40,10 +40,10 @@ func put(t *testing.T, db *badger.DB, kv map[string]string) {
 }
 
 // dump returns every k/ key and value of db.
-func dump(t *testing.T, db *badger.DB) map[string]string {
+func dump(t *testing.T, db *DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("k/"), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -62,7 +62,7 @@ func dump(t *testing.T, db *badger.DB) map[string]string {
 }
 
 // countK is a summary: the number of k/ keys.
-func countK(txn *badger.Txn) (Summary, error) {
+func countK(txn *Txn) (Summary, error) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("k/")})
 	defer it.Close()
 	n := int64(0)
@@ -72,7 +72,7 @@ func countK(txn *badger.Txn) (Summary, error) {
 	return Summary{Counts: map[string]int64{"k": n}}, nil
 }
 
-func backupTo(t *testing.T, db *badger.DB, path string, o BackupOptions) Manifest {
+func backupTo(t *testing.T, db *DB, path string, o BackupOptions) Manifest {
 	t.Helper()
 	var buf bytes.Buffer
 	o.Summarize = countK
@@ -291,13 +291,13 @@ func TestRestoreRefusesAFailedCheckAndLeavesNothing(t *testing.T) {
 	backupTo(t, db, filepath.Join(dir, "full"), BackupOptions{})
 	db.Close()
 	dst := filepath.Join(dir, "dst")
-	_, err = Restore(dst, []string{filepath.Join(dir, "full")}, RestoreOptions{Summarize: func(*badger.Txn) (Summary, error) {
+	_, err = Restore(dst, []string{filepath.Join(dir, "full")}, RestoreOptions{Summarize: func(*Txn) (Summary, error) {
 		return Summary{Counts: map[string]int64{"k": 2}}, nil
 	}})
 	if err == nil || !strings.Contains(err.Error(), "differs from the manifest") {
 		t.Fatalf("a summary that differs must refuse the restore, got %v", err)
 	}
-	_, err = Restore(dst, []string{filepath.Join(dir, "full")}, RestoreOptions{Check: func(*badger.DB) error { return errors.New("broken link") }})
+	_, err = Restore(dst, []string{filepath.Join(dir, "full")}, RestoreOptions{Check: func(*DB) error { return errors.New("broken link") }})
 	if err == nil || !strings.Contains(err.Error(), "broken link") {
 		t.Fatalf("a failed check must refuse the restore, got %v", err)
 	}
@@ -416,7 +416,7 @@ func TestLayoutUpgradeAndDowngrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			put(t, db, map[string]string{"k/1": "one"})
-			err = db.Update(func(txn *badger.Txn) error {
+			err = db.b.Update(func(txn *Txn) error {
 				if tc.dropID {
 					if err := txn.Delete(idKey); err != nil {
 						return err

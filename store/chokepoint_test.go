@@ -51,7 +51,10 @@ func TestWritesGoThroughTheGuard(t *testing.T) {
 			if direct.MatchString(line) && !inStore {
 				t.Errorf("%s:%d writes to Badger without the disk guard (use store.Update, UpdateTrail, UpdateRetry, NewWriteTxn or NewBatch): %s", rel, i+1, strings.TrimSpace(line))
 			}
-			if rewrites.MatchString(line) && !guardedBefore(src, i) {
+			// DB's methods pass the call on to Badger: their callers are
+			// the ones checked.
+			forward := strings.HasPrefix(line, "func (db *DB) ")
+			if rewrites.MatchString(line) && !forward && !guardedBefore(src, i) {
 				t.Errorf("%s:%d makes Badger rewrite files without asking the disk guard first: %s", rel, i+1, strings.TrimSpace(line))
 			}
 		}

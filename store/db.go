@@ -13,8 +13,6 @@ import (
 // NewIterator, …): these are aliases, not copies, so nothing changes in
 // what a transaction does or costs.
 type (
-	// DB is the store a process keeps open (see Open).
-	DB = badger.DB
 	// Txn is a transaction of a DB: View and Update hand one to their
 	// function, NewWriteTxn returns one to commit or discard.
 	Txn = badger.Txn
@@ -28,6 +26,61 @@ type (
 	// WriteBatch writes many keys outside any transaction (see NewBatch).
 	WriteBatch = badger.WriteBatch
 )
+
+// DB is the store a process keeps open (see Open): Badger, with the disk
+// guard Open attached to it. It reads (View, NewReadTxn); it writes only
+// through the helpers of txn.go (Update, UpdateTrail, UpdateRetry,
+// NewWriteTxn, NewBatch), which ask the guard first, so that no package can
+// write past the disk reserve by forgetting to (see DiskGuard).
+type DB struct {
+	b     *badger.DB
+	guard *DiskGuard // nil: every write allowed (see Guard)
+}
+
+// View runs fn in a read-only transaction of db.
+func (db *DB) View(fn func(txn *Txn) error) error { return db.b.View(fn) }
+
+// NewReadTxn returns a read-only transaction of db, for a reader that
+// keeps one open across calls; Discard it when done.
+func (db *DB) NewReadTxn() *Txn { return db.b.NewTransaction(false) }
+
+// DropPrefix deletes every key under the prefixes, rewriting the tables
+// that hold them: ask the guard first (Guard(db).Allow), as this package's
+// TestWritesGoThroughTheGuard checks.
+func (db *DB) DropPrefix(prefixes ...[]byte) error { return db.b.DropPrefix(prefixes...) }
+
+// Flatten compacts db's tables into one level with workers at once,
+// rewriting them: ask the guard first, as for DropPrefix.
+func (db *DB) Flatten(workers int) error { return db.b.Flatten(workers) }
+
+// Sync makes every commit so far durable (a store opened Deferred or
+// NoSync); a service shares syncs through a Syncer.
+func (db *DB) Sync() error { return db.b.Sync() }
+
+// Dir is the folder db was opened in ("" for a store in memory).
+func (db *DB) Dir() string {
+	if db.InMemory() {
+		return ""
+	}
+	return db.b.Opts().Dir
+}
+
+// InMemory reports whether db keeps everything in memory (Options.InMemory).
+func (db *DB) InMemory() bool { return db.b.Opts().InMemory }
+
+// Encrypted reports whether db is encrypted at rest
+// (Options.EncryptionKey).
+func (db *DB) Encrypted() bool { return len(db.b.Opts().EncryptionKey) > 0 }
+
+// ReadOnly reports whether db refuses every write (opened read-only).
+func (db *DB) ReadOnly() bool { return db.b.Opts().ReadOnly }
+
+// MemTableSize is the size of db's memtables: Badger refuses a transaction
+// larger than 15 % of it (ErrTxnTooBig).
+func (db *DB) MemTableSize() int64 { return db.b.Opts().MemTableSize }
+
+// Close closes db: every transaction must be done.
+func (db *DB) Close() error { return db.b.Close() }
 
 // Errors a transaction returns, compared with errors.Is.
 var (

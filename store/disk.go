@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -26,8 +24,8 @@ import (
 // service is down.
 //
 // So the store refuses to write before Badger can run out of space. Every
-// package writes through Update, UpdateTrail or NewWriteTxn (never
-// badger.DB.Update or NewTransaction(true) directly; a test keeps it so),
+// package writes through Update, UpdateTrail or NewWriteTxn (a DB has no
+// method that writes, and a test keeps this package's own code so),
 // which ask the store's DiskGuard first. The guard compares the free space
 // of the store's filesystem with two thresholds:
 //
@@ -184,26 +182,13 @@ type DiskGuard struct {
 	mu        sync.Mutex // one measure at a time, so that each crossing is logged once
 }
 
-// guards maps a store to its guard. The key is weak: a store that is
-// closed and dropped takes its guard with it (runtime.AddCleanup), and the
-// guard holds no reference to the store.
-var guards sync.Map // weak.Pointer[badger.DB] → *DiskGuard
-
-// attachGuard makes g the guard of db.
-func attachGuard(db *badger.DB, g *DiskGuard) {
-	key := weak.Make(db)
-	guards.Store(key, g)
-	runtime.AddCleanup(db, func(k weak.Pointer[badger.DB]) { guards.Delete(k) }, key)
-}
-
 // Guard returns the guard Open attached to db, or nil (an in-memory store
 // without Options.FreeSpace): every write is then allowed.
-func Guard(db *badger.DB) *DiskGuard {
-	g, ok := guards.Load(weak.Make(db))
-	if !ok {
+func Guard(db *DB) *DiskGuard {
+	if db == nil {
 		return nil
 	}
-	return g.(*DiskGuard)
+	return db.guard
 }
 
 // newDiskGuard returns the guard of the store in dir. reserve 0 is the

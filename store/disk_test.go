@@ -163,7 +163,7 @@ func TestDiskGuardOnAStore(t *testing.T) {
 	}
 	g := Guard(db)
 	put := func(i int) error {
-		return Update(db, func(txn *badger.Txn) error { return txn.Set(testKey(i), []byte("v")) })
+		return Update(db, func(txn *Txn) error { return txn.Set(testKey(i), []byte("v")) })
 	}
 	acked := 0
 	for ; acked < 10; acked++ {
@@ -182,14 +182,14 @@ func TestDiskGuardOnAStore(t *testing.T) {
 	if _, err := NewWriteTxn(db); vigie.ErrorCode(err) != vigie.EEXHAUSTED {
 		t.Errorf("NewWriteTxn under the reserve: %v", err)
 	}
-	if err := db.View(func(txn *badger.Txn) error { _, err := txn.Get(testKey(0)); return err }); err != nil {
+	if err := db.View(func(txn *Txn) error { _, err := txn.Get(testKey(0)); return err }); err != nil {
 		t.Errorf("a read under the reserve: %v", err)
 	}
-	if err := UpdateTrail(db, func(txn *badger.Txn) error { return txn.Set([]byte("a/log/1"), []byte("e")) }); err != nil {
+	if err := UpdateTrail(db, func(txn *Txn) error { return txn.Set([]byte("a/log/1"), []byte("e")) }); err != nil {
 		t.Errorf("the trail under the reserve, over the floor: %v", err)
 	}
 	d.free.Store(g.Floor() - 1)
-	if err := UpdateTrail(db, func(txn *badger.Txn) error { return txn.Set([]byte("a/log/2"), []byte("e")) }); vigie.ErrorCode(err) != vigie.EEXHAUSTED {
+	if err := UpdateTrail(db, func(txn *Txn) error { return txn.Set([]byte("a/log/2"), []byte("e")) }); vigie.ErrorCode(err) != vigie.EEXHAUSTED {
 		t.Errorf("the trail under the floor: %v", err)
 	}
 	d.free.Store(100 << 30)
@@ -263,7 +263,7 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 		val := make([]byte, 1024)
 		for range 1 << 20 { // the filesystem holds 64 Ki such values
 			rand.Read(val) // incompressible
-			err := Update(db, func(txn *badger.Txn) error { return txn.Set(testKey(acked), val) })
+			err := Update(db, func(txn *Txn) error { return txn.Set(testKey(acked), val) })
 			if err != nil {
 				return err
 			}
@@ -279,7 +279,7 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 	if !s.WritesRefused() {
 		t.Errorf("state %s after a refusal", s)
 	}
-	if err := db.View(func(txn *badger.Txn) error {
+	if err := db.View(func(txn *Txn) error {
 		item, err := txn.Get(testKey(acked - 1))
 		if err != nil {
 			return err
@@ -289,7 +289,7 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 		t.Errorf("a read under the reserve: %v", err)
 	}
 	for i := range 100 {
-		if err := UpdateTrail(db, func(txn *badger.Txn) error {
+		if err := UpdateTrail(db, func(txn *Txn) error {
 			return txn.Set(binary.BigEndian.AppendUint64([]byte("a/log/"), uint64(i)), make([]byte, 512))
 		}); err != nil {
 			t.Fatalf("the trail's entry %d under the reserve: %v", i, err)

@@ -25,8 +25,8 @@ var ErrNotDurable = errors.New("store: value-log garbage collection needs a stor
 // Deferred; this is the work of a maintenance window (vigie gc) with the
 // service stopped. Each rewrite writes first: under the store's disk
 // reserve (DiskGuard) it is refused with EEXHAUSTED.
-func CollectGarbage(db *badger.DB, ratio float64) (int, error) {
-	o := db.Opts()
+func CollectGarbage(db *DB, ratio float64) (int, error) {
+	o := db.b.Opts()
 	if o.InMemory {
 		return 0, nil
 	}
@@ -43,7 +43,7 @@ func CollectGarbage(db *badger.DB, ratio float64) (int, error) {
 		if err := Guard(db).Allow(WriteData); err != nil {
 			return n, fmt.Errorf("store: collect garbage: %w", err)
 		}
-		err := db.RunValueLogGC(ratio)
+		err := db.b.RunValueLogGC(ratio)
 		switch {
 		case err == nil:
 			n++

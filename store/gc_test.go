@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // vlogSize returns the bytes of the store's value-log files.
@@ -22,9 +20,9 @@ func vlogSize(t *testing.T, dir string) int64 {
 func TestServiceStoreKeepsLargeValuesInTheValueLog(t *testing.T) {
 	small, large := []byte("identity"), bytes.Repeat([]byte("r"), valueThreshold)
 	// readBack checks that every value reads back, wherever it was kept.
-	readBack := func(t *testing.T, db *badger.DB) {
+	readBack := func(t *testing.T, db *DB) {
 		t.Helper()
-		err := db.View(func(txn *badger.Txn) error {
+		err := db.View(func(txn *Txn) error {
 			for i := 0; i < 200; i++ {
 				for _, kv := range []struct {
 					k string
@@ -68,7 +66,7 @@ func TestServiceStoreKeepsLargeValuesInTheValueLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = db.Update(func(txn *badger.Txn) error {
+			err = db.b.Update(func(txn *Txn) error {
 				for i := 0; i < 200; i++ {
 					if err := txn.Set(fmt.Appendf(nil, "s/%03d", i), small); err != nil {
 						return err
@@ -119,7 +117,7 @@ func TestCollectGarbageReclaimsSupersededValues(t *testing.T) {
 	for round := 0; round < rounds; round++ {
 		val := bytes.Repeat([]byte{byte('a' + round)}, 1024)
 		for i := 0; i < 2000; i += 100 {
-			err := db.Update(func(txn *badger.Txn) error {
+			err := db.b.Update(func(txn *Txn) error {
 				for j := i; j < i+100; j++ {
 					if err := txn.Set(fmt.Appendf(nil, "k/%04d", j), val); err != nil {
 						return err
@@ -139,7 +137,7 @@ func TestCollectGarbageReclaimsSupersededValues(t *testing.T) {
 		}
 	}
 	defer db.Close()
-	if err := db.Flatten(1); err != nil {
+	if err := db.b.Flatten(1); err != nil {
 		t.Fatal(err)
 	}
 	before := vlogSize(t, dir)
@@ -152,7 +150,7 @@ func TestCollectGarbageReclaimsSupersededValues(t *testing.T) {
 		t.Fatalf("collected %d files, value log %d → %d bytes; want files rewritten and the log smaller", n, before, after)
 	}
 	want := bytes.Repeat([]byte{byte('a' + rounds - 1)}, 1024)
-	err = db.View(func(txn *badger.Txn) error {
+	err = db.View(func(txn *Txn) error {
 		for i := 0; i < 2000; i++ {
 			it, err := txn.Get(fmt.Appendf(nil, "k/%04d", i))
 			if err != nil {

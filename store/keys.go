@@ -85,9 +85,9 @@ func PrefixOf(key []byte) (Prefix, bool) {
 // Unregistered returns up to max keys of db (all when max <= 0) that no
 // registered prefix covers, as quoted strings: keys nobody documented, or
 // left under a dropped prefix.
-func Unregistered(db *badger.DB, max int) ([]string, error) {
+func Unregistered(db *DB, max int) ([]string, error) {
 	var out []string
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

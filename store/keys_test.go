@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // keyLiteral is how a key prefix looks in the code: a namespace byte, a
@@ -91,7 +89,7 @@ func TestUnregistered(t *testing.T) {
 	}
 	defer db.Close()
 	for _, k := range []string{"m/r/1.2\x00x", "a/ixdone", "q/unknown", "a/idn/I1/1", "a/ixx"} {
-		if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(k), nil) }); err != nil {
+		if err := db.b.Update(func(txn *Txn) error { return txn.Set([]byte(k), nil) }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -123,6 +123,11 @@ type Options struct {
 	// Log receives the disk guard's warnings (nil: none). No patient data
 	// reaches it: sizes only.
 	Log *slog.Logger
+	// MemTableKB, when set, is the size of the memtables in KiB instead
+	// of the default (tests: Badger refuses a transaction larger than
+	// 15 % of a memtable, and a small one makes ErrTxnTooBig come soon).
+	// Values then stay in the tables up to a sixteenth of it.
+	MemTableKB int64
 	// EncryptionKey, when set, is the master key the store is encrypted
 	// with (16, 24 or 32 bytes: AES-128, -192, -256; see LoadKey and the
 	// comment on encryption at rest in encryption.go). A store encrypted with a
@@ -161,7 +166,7 @@ type Options struct {
 // normalised forms of candidates scattered over the whole store, which
 // 64 MB rarely held, and under the load's soft limit of the Go heap
 // every megabyte the cache holds is one less between two collections.
-func Open(dir string, o Options) (*badger.DB, error) {
+func Open(dir string, o Options) (*DB, error) {
 	db, err := openRaw(dir, o)
 	if err != nil {
 		return nil, err
@@ -175,7 +180,7 @@ func Open(dir string, o Options) (*badger.DB, error) {
 
 // openRaw opens the store as Open does, without reading or writing its
 // layout version (a restore loads a backup into it first).
-func openRaw(dir string, o Options) (*badger.DB, error) {
+func openRaw(dir string, o Options) (*DB, error) {
 	opts := badger.DefaultOptions(dir)
 	if o.InMemory {
 		opts = badger.DefaultOptions("").WithInMemory(true)
@@ -205,6 +210,10 @@ func openRaw(dir string, o Options) (*badger.DB, error) {
 	if !o.NoSync && !o.InMemory {
 		threshold = valueThreshold
 	}
+	if o.MemTableKB > 0 {
+		memTable = o.MemTableKB << 10
+		threshold = min(threshold, memTable/16)
+	}
 	opts = opts.
 		WithSyncWrites(!o.NoSync && !o.Deferred && !o.InMemory).
 		WithNumMemtables(2).
@@ -226,16 +235,17 @@ func openRaw(dir string, o Options) (*badger.DB, error) {
 	if len(o.EncryptionKey) > 0 && !validKeyLen(len(o.EncryptionKey)) {
 		return nil, vigie.Invalid("encryption-key-file", "a key has 16, 24 or 32 bytes, got %d", len(o.EncryptionKey))
 	}
-	db, err := badger.Open(opts)
+	b, err := badger.Open(opts)
 	if err != nil {
 		return nil, keyError(dir, len(o.EncryptionKey) > 0, fmt.Errorf("store: open %s: %w", dir, err))
 	}
+	db := &DB{b: b}
 	if !o.InMemory || o.FreeSpace != nil {
-		g := newDiskGuard(dir, o.DiskReserve, DiskFloor(db.Opts(), db.Levels()), o.FreeSpace, o.Log)
+		g := newDiskGuard(dir, o.DiskReserve, DiskFloor(b.Opts(), b.Levels()), o.FreeSpace, o.Log)
 		if o.DiskRecheck != 0 {
 			g.recheck = max(o.DiskRecheck, 0)
 		}
-		attachGuard(db, g)
+		db.guard = g
 		g.Check()
 	}
 	return db, nil
@@ -303,14 +313,14 @@ func hasPendingMemtable(dir string) (bool, error) {
 // into a store holding data); every step is a few bytes written in one
 // transaction with the new version, so that a crash leaves the old layout
 // or the new one.
-func checkLayout(db *badger.DB) error {
+func checkLayout(db *DB) error {
 	v, empty, err := readLayout(db)
 	if err != nil {
 		return err
 	}
 	switch {
 	case empty:
-		return db.Update(func(txn *badger.Txn) error { return writeLayout(txn, 0) })
+		return db.b.Update(func(txn *Txn) error { return writeLayout(txn, 0) })
 	case v > LayoutVersion:
 		return &vigie.Error{Code: vigie.ECONFLICT, Message: fmt.Sprintf(
 			"store: the store has layout version %d, newer than this build's %d: it was written by a later vigie; "+
@@ -321,7 +331,7 @@ func checkLayout(db *badger.DB) error {
 	if err := Guard(db).Allow(WriteData); err != nil {
 		return fmt.Errorf("store: upgrade the layout from version %d to %d (a few bytes) before use: %w; free disk space and open it again", v, LayoutVersion, err)
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return writeLayout(txn, v) }); err != nil {
+	if err := db.b.Update(func(txn *Txn) error { return writeLayout(txn, v) }); err != nil {
 		return fmt.Errorf("store: upgrade the layout from version %d to %d: %w", v, LayoutVersion, err)
 	}
 	return nil
@@ -329,8 +339,8 @@ func checkLayout(db *badger.DB) error {
 
 // readLayout returns the stored layout version (0 when none is recorded)
 // and whether the store holds no key at all.
-func readLayout(db *badger.DB) (version int, empty bool, err error) {
-	err = db.View(func(txn *badger.Txn) error {
+func readLayout(db *DB) (version int, empty bool, err error) {
+	err = db.View(func(txn *Txn) error {
 		var found bool
 		if version, found, err = layoutOf(txn); err != nil || found {
 			return err
@@ -349,7 +359,7 @@ func readLayout(db *badger.DB) (version int, empty bool, err error) {
 
 // layoutOf reads the layout version recorded in txn (0 when none is) and
 // whether one is.
-func layoutOf(txn *badger.Txn) (version int, found bool, err error) {
+func layoutOf(txn *Txn) (version int, found bool, err error) {
 	item, err := txn.Get(layoutKey)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, false, nil
@@ -369,7 +379,7 @@ func layoutOf(txn *badger.Txn) (version int, found bool, err error) {
 
 // idOf reads the store's identity in txn (badger.ErrKeyNotFound when it
 // has none).
-func idOf(txn *badger.Txn) ([]byte, error) {
+func idOf(txn *Txn) ([]byte, error) {
 	item, err := txn.Get(idKey)
 	if err != nil {
 		return nil, err
@@ -378,7 +388,7 @@ func idOf(txn *badger.Txn) ([]byte, error) {
 }
 
 // writeLayout writes what the layouts after from add, and the version.
-func writeLayout(txn *badger.Txn, from int) error {
+func writeLayout(txn *Txn, from int) error {
 	if from < 2 {
 		if _, err := txn.Get(idKey); errors.Is(err, badger.ErrKeyNotFound) {
 			if err := txn.Set(idKey, randomID()); err != nil {
@@ -399,16 +409,16 @@ func randomID() []byte {
 }
 
 // Layout returns the layout version recorded in db.
-func Layout(db *badger.DB) (int, error) {
+func Layout(db *DB) (int, error) {
 	v, _, err := readLayout(db)
 	return v, err
 }
 
 // ID returns the store's identity (32 hex digits; see LayoutVersion).
 // It is copied by a backup, so a restored store keeps it.
-func ID(db *badger.DB) (string, error) {
+func ID(db *DB) (string, error) {
 	var id []byte
-	err := db.View(func(txn *badger.Txn) (err error) {
+	err := db.View(func(txn *Txn) (err error) {
 		id, err = idOf(txn)
 		return err
 	})

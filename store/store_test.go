@@ -17,7 +17,7 @@ func TestOpenRecordsLayoutAndRefusesNewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(layoutKey, []byte{LayoutVersion + 1}) }); err != nil {
+	if err := db.b.Update(func(txn *Txn) error { return txn.Set(layoutKey, []byte{LayoutVersion + 1}) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -39,11 +39,11 @@ func TestOpenReopensOwnLayout(t *testing.T) {
 }
 
 // fill writes n values of 4 kB under keys k/<i>, in transactions of 200.
-func fill(t *testing.T, db *badger.DB, n int) {
+func fill(t *testing.T, db *DB, n int) {
 	t.Helper()
 	val := bytes.Repeat([]byte("v"), 4096)
 	for i := 0; i < n; i += 200 {
-		err := db.Update(func(txn *badger.Txn) error {
+		err := db.b.Update(func(txn *Txn) error {
 			for j := i; j < min(i+200, n); j++ {
 				if err := txn.Set(fmt.Appendf(nil, "k/%06d", j), val); err != nil {
 					return err
@@ -58,16 +58,16 @@ func fill(t *testing.T, db *badger.DB, n int) {
 }
 
 // count returns how many keys k/ the store holds.
-func count(t *testing.T, db *badger.DB) int {
+func count(t *testing.T, db *DB) int {
 	t.Helper()
 	return countPrefix(t, db, "k/")
 }
 
 // countPrefix returns how many keys under prefix the store holds.
-func countPrefix(t *testing.T, db *badger.DB, prefix string) int {
+func countPrefix(t *testing.T, db *DB, prefix string) int {
 	t.Helper()
 	n := 0
-	err := db.View(func(txn *badger.Txn) error {
+	err := db.View(func(txn *Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

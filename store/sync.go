@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	badger "github.com/dgraph-io/badger/v4"
 )
 
 // Syncer makes the commits of a store opened with Options.Deferred durable,
@@ -29,7 +27,7 @@ import (
 // kernel keeps); a power loss may lose what was committed but not yet
 // synced, that is, nothing that was acknowledged.
 type Syncer struct {
-	db  *badger.DB
+	db  *DB
 	dir string // "" for an in-memory store: nothing to sync
 
 	mu      sync.Mutex
@@ -51,17 +49,13 @@ type Syncer struct {
 // NewSyncer returns the syncer of db, a store opened with
 // Options.Deferred. The folder whose log files it syncs is the store's
 // own, so that it cannot be given another.
-func NewSyncer(db *badger.DB) *Syncer {
-	dir := db.Opts().Dir
-	if db.Opts().InMemory {
-		dir = ""
-	}
-	return newSyncer(db, dir)
+func NewSyncer(db *DB) *Syncer {
+	return newSyncer(db, db.Dir())
 }
 
 // newSyncer is NewSyncer for the store in dir ("" for an in-memory store:
 // nothing to sync).
-func newSyncer(db *badger.DB, dir string) *Syncer {
+func newSyncer(db *DB, dir string) *Syncer {
 	s := &Syncer{db: db, dir: dir,
 		memtables: logFiles{ext: ".mem", width: 5, newest: -1, synced: map[int]bool{}},
 		valueLogs: logFiles{ext: ".vlog", width: 6, newest: -1, synced: map[int]bool{}}}
@@ -115,7 +109,7 @@ func (s *Syncer) syncStore() error {
 	if s.dir == "" {
 		return nil
 	}
-	if err := s.db.Sync(); err != nil {
+	if err := s.db.b.Sync(); err != nil {
 		return err
 	}
 	for _, l := range []*logFiles{&s.memtables, &s.valueLogs} {

@@ -16,27 +16,27 @@ import (
 
 // Update runs fn in a read-write transaction of db, once db's guard allows
 // a write (WriteData).
-func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
+func Update(db *DB, fn func(txn *Txn) error) error {
 	if err := Guard(db).Allow(WriteData); err != nil {
 		return err
 	}
-	return db.Update(fn)
+	return db.b.Update(fn)
 }
 
 // UpdateTrail is Update for an audit trail's entries (WriteTrail): they
 // may use the reserve down to its floor.
-func UpdateTrail(db *badger.DB, fn func(txn *badger.Txn) error) error {
+func UpdateTrail(db *DB, fn func(txn *Txn) error) error {
 	if err := Guard(db).Allow(WriteTrail); err != nil {
 		return err
 	}
-	return db.Update(fn)
+	return db.b.Update(fn)
 }
 
 // UpdateRetry is Update run again, in a new transaction, while its commit
 // conflicts with a concurrent transaction's (see Retry): for a
 // read-modify-write, which then reads what the other committed. fn must
 // start from what it reads in txn, not from what an earlier attempt left.
-func UpdateRetry(ctx context.Context, db *badger.DB, fn func(txn *badger.Txn) error) error {
+func UpdateRetry(ctx context.Context, db *DB, fn func(txn *Txn) error) error {
 	return Retry(ctx, MaxAttempts, func() error { return Update(db, fn) })
 }
 
@@ -78,20 +78,20 @@ func retryable(err error, also []error) bool {
 
 // NewWriteTxn returns a read-write transaction of db once db's guard
 // allows a write (WriteData): for the writers that commit themselves.
-func NewWriteTxn(db *badger.DB) (*badger.Txn, error) {
+func NewWriteTxn(db *DB) (*Txn, error) {
 	if err := Guard(db).Allow(WriteData); err != nil {
 		return nil, err
 	}
-	return db.NewTransaction(true), nil
+	return db.b.NewTransaction(true), nil
 }
 
 // NewBatch returns a Badger write batch of db once db's guard allows
 // a write of class: for derived keys written in bulk, outside any caller's
 // transaction (Badger splits the batch into transactions as they fill and
 // commits them in order; Flush waits for them). Cancel it when done.
-func NewBatch(db *badger.DB, class WriteClass) (*badger.WriteBatch, error) {
+func NewBatch(db *DB, class WriteClass) (*badger.WriteBatch, error) {
 	if err := Guard(db).Allow(class); err != nil {
 		return nil, err
 	}
-	return db.NewWriteBatch(), nil
+	return db.b.NewWriteBatch(), nil
 }

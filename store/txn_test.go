@@ -57,7 +57,7 @@ func TestUpdateRetryConflict(t *testing.T) {
 	}
 	defer db.Close()
 	key := []byte("t/counter")
-	read := func(txn *badger.Txn) int {
+	read := func(txn *Txn) int {
 		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return 0
@@ -69,12 +69,12 @@ func TestUpdateRetryConflict(t *testing.T) {
 		return int(v[0])
 	}
 	attempts := 0
-	err = UpdateRetry(context.Background(), db, func(txn *badger.Txn) error {
+	err = UpdateRetry(context.Background(), db, func(txn *Txn) error {
 		attempts++
 		n := read(txn)
 		if attempts == 1 {
 			// Another writer commits the same key meanwhile.
-			if err := db.Update(func(other *badger.Txn) error { return other.Set(key, []byte{byte(read(other) + 1)}) }); err != nil {
+			if err := db.b.Update(func(other *Txn) error { return other.Set(key, []byte{byte(read(other) + 1)}) }); err != nil {
 				return err
 			}
 		}
@@ -84,7 +84,7 @@ func TestUpdateRetryConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got int
-	db.View(func(txn *badger.Txn) error { got = read(txn); return nil })
+	db.View(func(txn *Txn) error { got = read(txn); return nil })
 	if attempts != 2 || got != 2 {
 		t.Errorf("attempts = %d, counter = %d; want 2 and 2", attempts, got)
 	}

@@ -117,7 +117,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *store.Txn) error {
+	err = store.Update(db, func(txn *store.Txn) error {
 		key := []byte("a/log/0000000000000002")
 		item, err := txn.Get(key)
 		if err != nil {
@@ -253,7 +253,7 @@ func TestAuditAnchorVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *store.Txn) error { return txn.Delete([]byte("a/log/0000000000000004")) })
+	err = store.Update(db, func(txn *store.Txn) error { return txn.Delete([]byte("a/log/0000000000000004")) })
 	db.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -267,7 +267,7 @@ func TestVerifyReportsABrokenStoreAndRestoreRefusesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *store.Txn) error {
+	err = store.Update(db, func(txn *store.Txn) error {
 		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("m/i/")})
 		defer it.Close()
 		it.Rewind()

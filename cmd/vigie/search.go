@@ -188,7 +188,7 @@ func removeSearchDir(data string, notice func(string)) error {
 
 // storeEncrypted reports whether the store is encrypted at rest: its
 // derived search index is then kept in memory only.
-func storeEncrypted(db *store.DB) bool { return len(db.Opts().EncryptionKey) > 0 }
+func storeEncrypted(db *store.DB) bool { return db.Encrypted() }
 
 // catchUpSearch brings a search index up to date with the patient index:
 // a rebuild when fresh, else the events since its cursor.
