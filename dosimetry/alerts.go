@@ -297,8 +297,9 @@ type Scanner struct {
 	Skin   *SkinModel
 	// Pregnant, when set, says whether a patient was declared pregnant on
 	// a date by other means than the exam's DICOM Pregnancy Status (an
-	// order, a user).
-	Pregnant func(k vigie.SourceKey, date string) bool
+	// order, a user). An error (the declarations could not be read) fails
+	// the scan: a pregnancy must not be taken for none.
+	Pregnant func(k vigie.SourceKey, date string) (bool, error)
 
 	ev    *Evaluator
 	cache map[string][]assignment
@@ -429,7 +430,11 @@ func (s *Scanner) Check(ctx context.Context, src Source, q ScanQuery, res *ScanR
 			}
 			return a.SOPInstanceUID < b.SOPInstanceUID
 		})
-		out = append(out, s.studyAlerts(es)...)
+		als, err := s.studyAlerts(es)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, als...)
 	}
 	idx := s.Studies
 	if idx == nil {
@@ -469,7 +474,7 @@ func newAlert(kind string, e *ledger.Entry, examType, detail string) Alert {
 
 // studyAlerts applies the per-exam rules to the entries of one study and
 // domain of one source record, oldest first.
-func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
+func (s *Scanner) studyAlerts(es []*ledger.Entry) ([]Alert, error) {
 	e := es[0]
 	x := &e.Exam
 	ev := s.ev
@@ -592,12 +597,18 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) []Alert {
 			out = append(out, al)
 		}
 	}
-	if s.Config.FoetalDosemGy > 0 && s.pregnant(es) {
-		if al, ok := s.foetalAlert(es, examType); ok {
-			out = append(out, al)
+	if s.Config.FoetalDosemGy > 0 {
+		pregnant, err := s.pregnant(es)
+		if err != nil {
+			return nil, err
+		}
+		if pregnant {
+			if al, ok := s.foetalAlert(es, examType); ok {
+				out = append(out, al)
+			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // skinAlert is the peak-skin-dose rule on one procedure: the estimate's
@@ -626,13 +637,19 @@ func (s *Scanner) skinAlert(es []*ledger.Entry, examType string) (Alert, bool) {
 
 // pregnant reports whether the patient of a study was declared pregnant
 // (or possibly pregnant) for it.
-func (s *Scanner) pregnant(es []*ledger.Entry) bool {
+func (s *Scanner) pregnant(es []*ledger.Entry) (bool, error) {
 	for _, e := range es {
-		if e.Exam.Patient.MayBePregnant() || (s.Pregnant != nil && s.Pregnant(e.Exam.Key, e.Exam.Date)) {
-			return true
+		if e.Exam.Patient.MayBePregnant() {
+			return true, nil
+		}
+		if s.Pregnant == nil {
+			continue
+		}
+		if p, err := s.Pregnant(e.Exam.Key, e.Exam.Date); err != nil || p {
+			return p, err
 		}
 	}
-	return false
+	return false, nil
 }
 
 // foetalAlert is the foetal-dose rule on one study of a pregnant patient:

@@ -1,8 +1,11 @@
 package dosimetry
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"vigie"
 
 	"vigie/ledger"
 )
@@ -117,5 +120,46 @@ func TestFoetalAndSkinRules(t *testing.T) {
 	high := only(func(c *AlertConfig) { c.FoetalDosemGy, c.SkinDosemGy = 22, 6000 })
 	if as := check(t, scanner(high), entry(preg(abdo, ledger.PregnancyYes)), entry(xa)); len(as) != 0 {
 		t.Errorf("below the levels: %s", kinds(as))
+	}
+}
+
+// TestFoetalRuleDeclaredPregnancy: a pregnancy declared outside the DICOM
+// header raises the foetal alert, and declarations that cannot be read
+// fail the scan instead of being taken for none.
+func TestFoetalRuleDeclaredPregnancy(t *testing.T) {
+	abdo := exam("ct", "S", "P", "2025-01-01", "CT", ledger.DomainCT)
+	abdo.CT = &ledger.CTDose{Events: []ledger.CTEvent{ctEv("e1", "Abdo", abdomen, spiralType, 12, 400), ctEv("e2", "Abdo", abdomen, spiralType, 9, 300)}}
+	cfg := only(func(c *AlertConfig) { c.FoetalDosemGy = 20 })
+	unreadable := errors.New("store closed")
+	for _, tc := range []struct {
+		name     string
+		pregnant func(vigie.SourceKey, string) (bool, error)
+		want     int // foetal alerts; -1: the scan fails
+	}{
+		{"declared", func(vigie.SourceKey, string) (bool, error) { return true, nil }, 1},
+		{"not declared", func(vigie.SourceKey, string) (bool, error) { return false, nil }, 0},
+		{"unreadable", func(vigie.SourceKey, string) (bool, error) { return false, unreadable }, -1},
+	} {
+		s := scanner(cfg)
+		s.Pregnant = tc.pregnant
+		as, err := s.Check(context.Background(), Entries([]ledger.Entry{entry(abdo)}), ScanQuery{}, nil)
+		if tc.want < 0 {
+			if !errors.Is(err, unreadable) {
+				t.Errorf("%s: %v, want the read error", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		n := 0
+		for _, a := range as {
+			if a.Kind == AlertFoetalDose {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d foetal alerts, want %d (%s)", tc.name, n, tc.want, kinds(as))
+		}
 	}
 }

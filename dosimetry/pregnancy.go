@@ -144,21 +144,24 @@ func (s *PregnancyStore) Of(ctx context.Context, keys ...vigie.SourceKey) ([]Pre
 }
 
 // Pregnant returns a Scanner.Pregnant that reads the declarations, each
-// record's once per evaluation. A read error counts as no declaration
-// (the DICOM Pregnancy Status still applies).
-func (s *PregnancyStore) Pregnant(ctx context.Context) func(k vigie.SourceKey, date string) bool {
+// record's once per evaluation. A read error is returned (the scan fails
+// and is caught up later) rather than taken for no declaration.
+func (s *PregnancyStore) Pregnant(ctx context.Context) func(k vigie.SourceKey, date string) (bool, error) {
 	cache := map[vigie.SourceKey][]Pregnancy{}
-	return func(k vigie.SourceKey, date string) bool {
+	return func(k vigie.SourceKey, date string) (bool, error) {
 		ps, ok := cache[k]
 		if !ok {
-			ps, _ = s.Of(ctx, k)
+			var err error
+			if ps, err = s.Of(ctx, k); err != nil {
+				return false, fmt.Errorf("pregnancy declarations of %s: %w", k, err)
+			}
 			cache[k] = ps
 		}
 		for _, p := range ps {
 			if p.Covers(date) {
-				return true
+				return true, nil
 			}
 		}
-		return false
+		return false, nil
 	}
 }

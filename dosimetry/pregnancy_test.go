@@ -37,8 +37,8 @@ func TestPregnancyStore(t *testing.T) {
 		{a, "2025-01-10", true}, {b, "2025-10-31", true}, {a, "2025-11-01", false}, {a, "2025-01-09", false},
 		{vigie.SourceKey{Authority: "A", LocalID: "2"}, "2025-03-01", false}, {a, "", false},
 	} {
-		if got := preg(tc.k, tc.date); got != tc.want {
-			t.Errorf("%v on %q: %v, want %v", tc.k, tc.date, got, tc.want)
+		if got, err := preg(tc.k, tc.date); got != tc.want || err != nil {
+			t.Errorf("%v on %q: %v, %v, want %v", tc.k, tc.date, got, err, tc.want)
 		}
 	}
 	// The same start declared again replaces it.
@@ -49,7 +49,7 @@ func TestPregnancyStore(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].End != "2025-02-01" {
 		t.Errorf("after the correction: %+v %v", ps, err)
 	}
-	if s.Pregnant(ctx)(a, "2025-03-01") {
-		t.Errorf("the corrected end is not applied")
+	if p, err := s.Pregnant(ctx)(a, "2025-03-01"); p || err != nil {
+		t.Errorf("the corrected end is not applied: %v, %v", p, err)
 	}
 }

@@ -107,7 +107,7 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 				w := &dosimetry.AlertWatch{Ledger: led, Store: st, Scanner: func(context.Context) *dosimetry.Scanner {
 					s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led}
 					if v.allPregnant {
-						s.Pregnant = func(vigie.SourceKey, string) bool { return true }
+						s.Pregnant = func(vigie.SourceKey, string) (bool, error) { return true, nil }
 					}
 					return s
 				}}
