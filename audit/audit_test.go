@@ -564,10 +564,13 @@ func TestAppendCommitsOnlyItsOwnGroup(t *testing.T) {
 	_, l := openMem(t)
 	l.SetSync(func() error { return nil })
 	// Each group's commit reads the clock first: hold each there until told.
+	// reached[i] is closed when group i's commit reaches the clock.
 	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	reached := []chan struct{}{make(chan struct{}), make(chan struct{})}
 	var calls atomic.Int32
 	l.now = func() time.Time {
 		if i := int(calls.Add(1)) - 1; i < len(gates) {
+			close(reached[i])
 			<-gates[i]
 		}
 		return time.Now()
@@ -585,7 +588,7 @@ func TestAppendCommitsOnlyItsOwnGroup(t *testing.T) {
 		return c
 	}
 	first := appended("first")
-	waitFor(t, func() bool { return calls.Load() == 1 })
+	<-reached[0]
 	second := appended("second") // queued while the first group commits
 	waitFor(t, func() bool { return l.Waiting() == 2 })
 	open(0)
@@ -599,7 +602,7 @@ func TestAppendCommitsOnlyItsOwnGroup(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first append is still committing the group queued behind it")
 	}
-	waitFor(t, func() bool { return calls.Load() == 2 })
+	<-reached[1]
 	if seq, _ := l.Head(); seq != 1 {
 		t.Fatalf("head %d while the second group is held, want 1", seq)
 	}
