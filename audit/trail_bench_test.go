@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"vigie/store"
@@ -137,4 +138,63 @@ func BenchmarkIndexWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/posting")
+}
+
+// BenchmarkSearchWrites counts what one audited search writes into Badger:
+// the keys (the entry, its postings, the index's progress marker) and
+// their bytes (key and value), over 2,000 search-shaped entries appended
+// one by one and indexed, in a store in memory that keeps every version.
+// The figures are counts, not times: they do not depend on the machine
+// or its load. Every key Badger holds costs it a node in its memtable, a
+// record in its write-ahead log and, once flushed, an entry in a table
+// compacted level after level: the fewer keys and bytes a search writes,
+// the later the memtables fill and writes wait for room
+// (ensureRoomForWrite).
+func BenchmarkSearchWrites(b *testing.B) {
+	const searches = 2000
+	var keys, postings, bytes, postingBytes int
+	for b.Loop() {
+		db, err := store.Open("", store.Options{InMemory: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := Open(db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		for range searches {
+			if _, err := l.Append(searchEntry(rng)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := l.idx.flush(); err != nil {
+			b.Fatal(err)
+		}
+		keys, postings, bytes, postingBytes = 0, 0, 0, 0
+		err = db.View(func(txn *store.Txn) error {
+			it := txn.NewIterator(store.IteratorOptions{AllVersions: true, Prefix: []byte("a/")})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				keys++
+				n := len(item.Key()) + int(item.ValueSize())
+				if strings.HasPrefix(string(item.Key()), indexPrefix) {
+					postings++
+					postingBytes += n
+				}
+				bytes += n
+			}
+			return nil
+		})
+		l.Close()
+		db.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(keys)/searches, "keys/search")
+	b.ReportMetric(float64(postings)/searches, "postings/search")
+	b.ReportMetric(float64(bytes)/searches, "bytes/search")
+	b.ReportMetric(float64(postingBytes)/searches, "posting-bytes/search")
 }
