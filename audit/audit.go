@@ -19,7 +19,7 @@
 //
 // The index that finds the entries of an identity, a source record or a
 // principal is derived from the entries and kept in the store too, as
-// ordered keys under a/ix/ written in batches beside the entries: see
+// ordered keys under a/ih/ written in batches beside the entries: see
 // index. Verify checks it against the chain.
 package audit
 
@@ -283,8 +283,9 @@ func dropRunFiles(db *store.DB) error {
 }
 
 // dropLegacyIndex removes the index keys that earlier versions kept in the
-// store (a/idn/, a/src/ and a/usr/): the index is now rebuilt from the
-// entries under a/ix/.
+// store (a/idn/, a/src/ and a/usr/, written with each entry; a/ix/ and
+// a/ixdone, the subjects' names whole): the index is then rebuilt from
+// the entries under a/ih/.
 func dropLegacyIndex(db *store.DB) error {
 	var found bool
 	err := db.View(func(txn *store.Txn) error {
@@ -314,7 +315,7 @@ func dropLegacyIndex(db *store.DB) error {
 	return nil
 }
 
-var legacyIndexPrefixes = []string{"a/idn/", "a/src/", "a/usr/"}
+var legacyIndexPrefixes = []string{"a/idn/", "a/src/", "a/usr/", "a/ix/", "a/ixdone"}
 
 // IndexStats describes the index of the trail's subjects.
 type IndexStats struct {

@@ -20,11 +20,22 @@ import (
 // rebuilt from it (Reindex).
 //
 // A posting (a subject named by an entry) is one store key with no value,
-// a/ix/<subject><seq>: the subject's kind and length-prefixed name, then
-// the sequence as 8 big-endian bytes, so that the postings of a subject
-// are adjacent and in sequence order, and a query is a reverse prefix
-// scan that stops at its limit. a/ixdone holds the last sequence whose
-// postings are all written.
+// a/ih/<subject><seq>: the subject's kind and a 64-bit hash of its name,
+// then the sequence as 8 big-endian bytes, so that the postings of a
+// subject are adjacent and in sequence order, and a query is a reverse
+// prefix scan that stops at its limit. a/ihdone holds the last sequence
+// whose postings are all written.
+//
+// The subject is hashed so that every posting key has the same short
+// length (22 bytes) whatever the name: a source record's authority OID
+// and local id made keys of some 46 bytes, and every byte of a key is
+// held in Badger's memtable and write-ahead log, whose filling makes
+// writes wait for room (see docs/benchmarks.md). Two subjects may share a
+// hash (about one chance in ten million for two million subjects): the
+// queries read each entry the index names and keep only those that name
+// the subject (Log.byIndex), so a shared hash costs a read, never a wrong
+// answer. Earlier versions kept the names whole under a/ix/ (and a/ixdone):
+// Open drops those keys and indexes the entries again.
 //
 // The postings are not written in the transaction of their entry: a
 // search's entry names some thirty patients, and writing their keys in the
@@ -60,8 +71,8 @@ type index struct {
 
 // Keys of the index (registered in package store).
 const (
-	indexPrefix  = "a/ix/"
-	indexDoneKey = "a/ixdone"
+	indexPrefix  = "a/ih/"
+	indexDoneKey = "a/ihdone"
 )
 
 // maxWrite bounds the postings of one batch: a rebuild writes in steps,
@@ -75,15 +86,35 @@ type posting struct {
 	seq     uint64
 }
 
-// Subjects: a kind byte, then the name, length-prefixed so that no name is
-// the prefix of another's key ("I1" and "I10") and no authority and local
-// id can forge another record's.
-func identitySubject(id string) string { return "i" + lengthPrefixed(id) }
+// Subjects: a kind byte, then the hash of the name (subjectHash), which
+// is length-prefixed so that no authority and local id hash as another
+// record's; being of one length, no subject is the prefix of another's
+// ("I1" and "I10").
+func identitySubject(id string) string { return subjectHash('i', lengthPrefixed(id)) }
 
-func userSubject(name string) string { return "u" + lengthPrefixed(name) }
+func userSubject(name string) string { return subjectHash('u', lengthPrefixed(name)) }
 
 func recordSubject(r Record) string {
-	return "r" + lengthPrefixed(r.Authority) + lengthPrefixed(r.LocalID)
+	return subjectHash('r', lengthPrefixed(r.Authority)+lengthPrefixed(r.LocalID))
+}
+
+// subjectLen is the length of a subject in a posting key.
+const subjectLen = 1 + 8
+
+// subjectHash is kind followed by the 64-bit FNV-1a hash of name, 8 bytes
+// big-endian: stable across processes and builds (it is stored), and cheap
+// (some twenty postings a search).
+func subjectHash(kind byte, name string) string {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= prime
+	}
+	var b [subjectLen]byte
+	b[0] = kind
+	binary.BigEndian.PutUint64(b[1:], h)
+	return string(b[:])
 }
 
 func lengthPrefixed(s string) string {
@@ -100,7 +131,7 @@ func postingKey(p posting) []byte {
 
 // parsePostingKey is postingKey's inverse.
 func parsePostingKey(k []byte) (posting, bool) {
-	if !bytes.HasPrefix(k, []byte(indexPrefix)) || len(k) < len(indexPrefix)+1+8 {
+	if !bytes.HasPrefix(k, []byte(indexPrefix)) || len(k) != len(indexPrefix)+subjectLen+8 {
 		return posting{}, false
 	}
 	n := len(k) - 8

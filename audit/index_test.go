@@ -103,7 +103,7 @@ func TestPostingKey(t *testing.T) {
 			t.Errorf("subject %q is a prefix of %q", pair[0], pair[1])
 		}
 	}
-	for _, k := range []string{"a/ix/", "a/ix/1234567", "a/log/0000000000000001"} {
+	for _, k := range []string{"a/ih/", "a/ih/1234567", "a/ih/r123456781234567", "a/ix/r12345678" + "12345678", "a/log/0000000000000001"} {
 		if _, ok := parsePostingKey([]byte(k)); ok {
 			t.Errorf("parsePostingKey(%q) accepted", k)
 		}
@@ -457,5 +457,81 @@ func TestOlderPages(t *testing.T) {
 		if _, err := l.Older(s, 0, 4); err == nil {
 			t.Errorf("Older(%+v) accepted", s)
 		}
+	}
+}
+
+// TestOpenUpgradesNamedIndex: a store written by the version that kept the
+// subjects' names whole in its keys (a/ix/, a/ixdone) opens with those
+// keys dropped and its index rebuilt under a/ih/ from the entries.
+func TestOpenUpgradesNamedIndex(t *testing.T) {
+	db, l := openMem(t)
+	fill(t, l, 30)
+	if err := l.idx.flush(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// What that version left: its keys, none of this one's.
+	if err := db.DropPrefix([]byte(indexPrefix), []byte(indexDoneKey)); err != nil {
+		t.Fatal(err)
+	}
+	old := func(subject string, seq int) string {
+		return "a/ix/" + subject + string(binary.BigEndian.AppendUint64(nil, uint64(seq)))
+	}
+	for i := range 30 {
+		set(t, db, old("u"+lengthPrefixed(fmt.Sprintf("u%d", i%3)), i+1), nil)
+		set(t, db, old("i"+lengthPrefixed(fmt.Sprintf("I%d", i%4)), i+1), nil)
+		set(t, db, old("r"+lengthPrefixed("1.2.3")+lengthPrefixed(fmt.Sprintf("r%d", i%5)), i+1), nil)
+	}
+	set(t, db, "a/ixdone", binary.BigEndian.AppendUint64(nil, 30))
+
+	l, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n, d := len(postingKeys(t, db)), doneOf(t, db); n != 90 || d != 30 {
+		t.Errorf("after the upgrade: %d posting keys, a/ihdone %d; want 90, 30", n, d)
+	}
+	left := 0
+	if err := db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte("a/ix")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			left++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d keys of the earlier index left", left)
+	}
+	checkFind(t, l, 30)
+	if got, err := l.ByRecord(Record{"1.2.3", "r4"}, 0); err != nil || !slices.Equal(seqs(got), []uint64{30, 25, 20, 15, 10, 5}) {
+		t.Errorf("ByRecord(r4) = %v, %v", seqs(got), err)
+	}
+	if rep, err := l.Verify(); err != nil || rep.Broken != nil || rep.Entries != 30 {
+		t.Errorf("Verify = %+v, %v", rep, err)
+	}
+}
+
+// TestSharedHashAnswersRight: a posting of another subject under a
+// subject's hash (as two names sharing a hash would make) is read and left
+// out: the queries answer with the entries that name the subject.
+func TestSharedHashAnswersRight(t *testing.T) {
+	db, l := openMem(t)
+	fill(t, l, 12)
+	if err := l.idx.flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Entry 2 names I1; make it appear under I0's hash too, and user u0's
+	// entry 2 (named by u1) under u0's.
+	set(t, db, string(postingKey(posting{identitySubject("I0"), 2})), nil)
+	set(t, db, string(postingKey(posting{userSubject("u0"), 2})), nil)
+	if got, err := l.ByIdentity("I0", 0); err != nil || !slices.Equal(seqs(got), []uint64{9, 5, 1}) {
+		t.Errorf("ByIdentity(I0) = %v, %v; want 9 5 1", seqs(got), err)
+	}
+	if got, err := l.ByUser("u0", 2); err != nil || !slices.Equal(seqs(got), []uint64{10, 7}) {
+		t.Errorf("ByUser(u0, 2) = %v, %v; want 10 7", seqs(got), err)
 	}
 }

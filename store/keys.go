@@ -50,8 +50,8 @@ var Prefixes = []Prefix{
 	{"a/acc/", "auth", "access codes"},
 	{"a/bg/", "auth", "break-the-glass accesses"},
 	{"a/log/", "audit", "the hash-chained audit trail"},
-	{"a/ix/", "audit", "the audit trail's index: subject then entry"},
-	{"a/ixdone", "audit", "the last entry whose index keys are written"},
+	{"a/ih/", "audit", "the audit trail's index: subject (its hash) then entry"},
+	{"a/ihdone", "audit", "the last entry whose index keys are written"},
 	{"x/a/", "dosimetry", "dose alerts"},
 	{"x/m/", "dosimetry", "dose alerts' attachments"},
 	{"x/g/", "dosimetry", "declared pregnancies"},
@@ -70,6 +70,8 @@ var Dropped = []Prefix{
 	{"a/idn/", "audit", "the audit index by identity, as store keys written with each entry"},
 	{"a/src/", "audit", "the audit index by source record, idem"},
 	{"a/usr/", "audit", "the audit index by user, idem"},
+	{"a/ix/", "audit", "the audit index in batches, the subjects' names whole (now a/ih/)"},
+	{"a/ixdone", "audit", "the last entry indexed under a/ix/ (now a/ihdone)"},
 }
 
 // PrefixOf returns the registered prefix covering key, if one does.

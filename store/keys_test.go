@@ -13,7 +13,7 @@ import (
 )
 
 // keyLiteral is how a key prefix looks in the code: a namespace byte, a
-// '/', then a lowercase name ("m/r/", "l/v", "w/current", "a/ixdone").
+// '/', then a lowercase name ("m/r/", "l/v", "w/current", "a/ihdone").
 var keyLiteral = regexp.MustCompile(`^[a-z]/([a-z]+/?)?$`)
 
 // TestPrefixesRegistered reads every Go file of the module but tests and
@@ -88,7 +88,7 @@ func TestUnregistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, k := range []string{"m/r/1.2\x00x", "a/ixdone", "q/unknown", "a/idn/I1/1", "a/ixx"} {
+	for _, k := range []string{"m/r/1.2\x00x", "a/ihdone", "q/unknown", "a/idn/I1/1", "a/ihx"} {
 		if err := db.b.Update(func(txn *Txn) error { return txn.Set([]byte(k), nil) }); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestUnregistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`"a/idn/I1/1"`, `"a/ixx"`, `"q/unknown"`}
+	want := []string{`"a/idn/I1/1"`, `"a/ihx"`, `"q/unknown"`}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("Unregistered = %v, want %v", got, want)
 	}

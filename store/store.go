@@ -15,7 +15,7 @@
 //	l/…  dose ledger (package ledger): exams, dose figures, exactly-once markers
 //	a/…  API keys (a/tok/), access codes and break-the-glass accesses
 //	     (a/acc/, a/bg/), package auth; the hash-chained audit trail
-//	     (a/log/) and its index (a/ix/, a/ixdone), package audit
+//	     (a/log/) and its index (a/ih/, a/ihdone), package audit
 //	x/…  dose alerts (package dosimetry): raised alerts, their attachments,
 //	     declared pregnancies
 //	e/…  member establishments (package sites): e/site/<authority OID> → name,
