@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -84,6 +85,16 @@ func (o *Outbox) EnqueueDose(ctx context.Context) (int, error) {
 		if s.Dose {
 			dose = append(dose, s)
 		}
+	}
+	if len(dose) == 0 {
+		// Nobody takes dose reports: the markers go (a subscriber added
+		// later receives the exams changed from then on).
+		for _, m := range marks {
+			if err := o.Ledger.Reported(ctx, m); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
 	}
 	queued := 0
 	now := o.now()
@@ -216,4 +227,39 @@ func nextDoseRank(txn *badger.Txn, name string) (uint64, error) {
 	}
 	n++
 	return n, txn.Set(k, binary.BigEndian.AppendUint64(nil, n))
+}
+
+// DoseLag is the backlog of the dose reports, for the probes.
+type DoseLag struct {
+	Subscribers int       // subscribers taking dose reports
+	Pending     int       // reports queued, not yet acknowledged
+	Oldest      time.Time // queued time of the oldest (zero: none)
+	ToQueue     int       // studies the ledger marked, not yet queued
+}
+
+// DoseLag reads the dose queues' keys, each queue's first message and the
+// ledger's report markers: cheap enough for /healthz and the metrics.
+func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
+	var l DoseLag
+	subs, err := o.Subscribers(ctx)
+	if err != nil {
+		return l, err
+	}
+	err = o.DB.View(func(txn *badger.Txn) error {
+		for _, s := range subs {
+			if s.Dose {
+				l.Subscribers++
+			}
+			if err := queueLag(txn, doseQueuePrefix(s.Name), &l.Pending, &l.Oldest); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || o.Ledger == nil {
+		return l, err
+	}
+	ms, err := o.Ledger.ReportsPending(ctx)
+	l.ToQueue = len(ms)
+	return l, err
 }
