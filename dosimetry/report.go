@@ -177,7 +177,7 @@ func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, boo
 func (s *Summary) Text() []string {
 	lines := []string{"Informations dosimétriques (arrêté du 22 septembre 2006)"}
 	if s.Procedure != "" {
-		lines = append(lines, "Examen : "+s.Procedure)
+		lines = append(lines, "Examen : "+strings.Join(strings.FieldsFunc(s.Procedure, func(r rune) bool { return r == '^' || r == ' ' }), " "))
 	}
 	if d := frDate(s.Date); s.Date != "" {
 		lines = append(lines, "Date : "+d)
