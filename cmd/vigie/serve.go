@@ -411,7 +411,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable(), Settle: 10 * time.Second}
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
-		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}},
+		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log,
+			Ledger: led, Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable()}},
 		HealthLines: []func(context.Context) string{outboxHealth(outbox, log), doseReportsHealth(outbox, log)}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
