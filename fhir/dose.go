@@ -3,8 +3,8 @@ package fhir
 import (
 	"encoding/json"
 	"math"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"

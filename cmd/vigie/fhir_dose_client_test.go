@@ -53,11 +53,15 @@ func TestFHIRClientDose(t *testing.T) {
 	type observation struct {
 		ResourceType, ID, Status string
 		Meta                     struct{ Profile []string }
-		Code                     struct{ Coding []struct{ System, Code string } }
-		Subject                  struct{ Reference string }
-		Identifier               []struct{ System, Value string }
-		Component                []struct {
-			Code          struct{ Coding []struct{ System, Code string } }
+		Code                     struct {
+			Coding []struct{ System, Code string }
+		}
+		Subject    struct{ Reference string }
+		Identifier []struct{ System, Value string }
+		Component  []struct {
+			Code struct {
+				Coding []struct{ System, Code string }
+			}
 			ValueQuantity struct {
 				Value        float64
 				System, Code string
