@@ -3,6 +3,7 @@ package hl7
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -48,8 +49,12 @@ func studyName(k vigie.SourceKey, study string) string {
 	return k.Authority + "\x00" + k.LocalID + "\x00" + study
 }
 
+// doseVersionKey is where an exam's last report version is kept: under a
+// hash of its record and study, so that no patient identifier outlives
+// the record's retention purge in this key.
 func doseVersionKey(k vigie.SourceKey, study string) []byte {
-	return append(bytes.Clone(dverPrefix), studyName(k, study)...)
+	h := sha256.Sum256([]byte(studyName(k, study)))
+	return append(bytes.Clone(dverPrefix), h[:16]...)
 }
 
 // reportVersion is an exam's last report queued.

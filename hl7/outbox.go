@@ -55,7 +55,7 @@ import (
 //	h/out/<name> 0x00 <event seq> <n>         → Pending (JSON): a message not yet acknowledged
 //	h/dose/<name> 0x00 <rank>                 → Pending (JSON): a dose report not yet acknowledged (see EnqueueDose)
 //	h/dseq/<name>                             → rank of the subscriber's last dose report queued (8 bytes)
-//	h/dver/<authority> 0x00 <local id> 0x00 <study>
+//	h/dver/<hash of authority, local id, study>
 //	                                          → the exam's last report queued (JSON: its ledger mark and version)
 type Outbox struct {
 	Index *mpi.Index
