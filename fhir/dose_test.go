@@ -134,6 +134,12 @@ func TestDoseSummaries(t *testing.T) {
 			}
 		}
 	}
+	// The CapabilityStatement names the dose summaries.
+	_, c := f.call(t, "", "GET", "/fhir/metadata", "")
+	res := c["rest"].([]any)[0].(map[string]any)["resource"].([]any)
+	if len(res) != 2 || res[1].(map[string]any)["type"] != "Observation" {
+		t.Errorf("CapabilityStatement resources %v, want Patient and Observation", res)
+	}
 	// What the CT summary says: the dose SR's figures (the header it
 	// superseded counts nothing), amended since the header.
 	_, o := f.call(t, "dr-a", "GET", "/fhir/Observation/1.2.9.2", "")
