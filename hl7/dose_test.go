@@ -204,3 +204,53 @@ func rewriteReportMarker(t *testing.T, db *badger.DB, x *ledger.Exam) bool {
 	ps, err := ledger.Open(db).ReportsPending(context.Background())
 	return err == nil && len(ps) == 1
 }
+
+// TestDoseReportRefusedHoldsItsExam: the receiver refuses (AE) the first
+// report of exam A; A's correction waits behind it while exam B's report
+// goes; the next pass sends A's final report, then its correction: in
+// order per exam, each acknowledged once.
+func TestDoseReportRefusedHoldsItsExam(t *testing.T) {
+	ctx := context.Background()
+	o, _ := newOutbox(t, "")
+	o.Ledger = ledger.Open(o.DB)
+	out := filepath.Join(t.TempDir(), "got.jsonl")
+	r := startReceiver(t, 0, out, "--ae", "1")
+	sub, err := o.AddSubscriber(ctx, Subscriber{Name: "RIS_A", Addr: r.addr(), RegionalOID: regionalOID, Dose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	examB := ctExam("2.2.2.9", ledger.SourceRDSR)
+	examB.StudyUID, examB.Accession, examB.Key.LocalID = "1.2.250.1.999.101.5.88", "ACC88", "IPP2"
+	for _, x := range []*ledger.Exam{ctExam("1.2.3.1", ledger.SourceHeader), examB, ctExam("1.2.3.9", ledger.SourceRDSR)} {
+		if _, err := o.Ledger.Put(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.EnqueueDose(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := o.Deliver(ctx, sub)
+	if err != nil || d.Refused != 1 || d.Delivered != 1 || d.Held != 1 {
+		t.Fatalf("first pass %+v %v, want A refused, B delivered, A's correction held", d, err)
+	}
+	st, _ := o.Status(ctx)
+	if st[0].Pending != 2 || st[0].Failing != 1 || !strings.Contains(st[0].LastError, "AE") {
+		t.Errorf("status after the refusal: %+v", st[0])
+	}
+	if d, err := o.Deliver(ctx, sub); err != nil || d.Delivered != 2 {
+		t.Fatalf("second pass %+v %v", d, err)
+	}
+	var seq []string
+	for _, rc := range got(t, out) {
+		m, err := Parse([]byte(strings.ReplaceAll(rc.Raw, "\n", "\r")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obr, _ := m.Segment("OBR")
+		seq = append(seq, obr.Get(3, 0)+" "+obr.Get(25, 0)+" "+rc.Control)
+	}
+	want := []string{"ACC77 F VD1", "ACC88 F VD2", "ACC77 F VD1", "ACC77 C VD3"}
+	if strings.Join(seq, ", ") != strings.Join(want, ", ") {
+		t.Errorf("received %v, want %v", seq, want)
+	}
+}
