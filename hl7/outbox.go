@@ -28,7 +28,9 @@ import (
 // the changes of regional identities, in HL7 v2 over MLLP: ADT^A28 for a
 // new identity, ADT^A31 for a link, an unlink, an unmerge, a new version
 // of a member record or a change of attributes, ADT^A40 for a merge (see
-// Build for the segments).
+// Build for the segments). A subscriber that takes dose reports also
+// receives one ORU^R01 per exam whose dose figures changed, from a second
+// queue fed by the dose ledger (see EnqueueDose and dose.go).
 //
 // It follows the patient index's event log as the search index does: each
 // subscriber has a cursor, the sequence of the last event turned into
