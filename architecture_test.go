@@ -79,9 +79,9 @@ var architecture = map[string]struct {
 		"audit", "auth", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"rpc": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry",
 		"ingest", "search", "dimse", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
-	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "search", "audit", "auth", "rpc"}},
+	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "ledger", "dosimetry", "search", "audit", "auth", "rpc"}},
 
-	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "sites", "audit"}},
+	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry", "audit"}},
 
 	"bench": {harness, []string{"vigie", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
 		"rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},

@@ -58,6 +58,7 @@ var Limited = map[string]bool{
 	FHIRReadOperation:                          true,
 	FHIRMatchOperation:                         true,
 	FHIRPIXOperation:                           true,
+	FHIRDoseOperation:                          true,
 }
 
 // maxTracked bounds the callers and sources remembered: past it, the

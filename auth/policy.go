@@ -31,6 +31,9 @@ const (
 	FHIRReadOperation   = "GET /fhir/Patient/{id}"     // ITI-78 PDQm read
 	FHIRMatchOperation  = "POST /fhir/Patient/$match"  // ITI-119 PDQm match
 	FHIRPIXOperation    = "GET /fhir/Patient/$ihe-pix" // ITI-83 PIXm query
+	// FHIRDoseOperation reads the exams' dose summaries (Radiation Dose
+	// Summary IG): the roles of GetDoseHistory.
+	FHIRDoseOperation = "GET /fhir/Observation"
 )
 
 // DefaultPolicy is the table of the roles (README, "Roles and access"):
@@ -93,6 +96,7 @@ func DefaultPolicy() Policy {
 		FHIRReadOperation:   {C, V, R},
 		FHIRMatchOperation:  {C, V, R},
 		FHIRPIXOperation:    {C, V, R},
+		FHIRDoseOperation:   {C, V, R, P},
 
 		c.AdminServiceCreateApiKeyProcedure: {A},
 		c.AdminServiceListApiKeysProcedure:  {A},

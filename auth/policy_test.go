@@ -43,8 +43,11 @@ func TestDefaultPolicyCoversEveryProcedure(t *testing.T) {
 	}
 	// The plain HTTP doors: STOW-RS and the FHIR operations, which read
 	// patients as SearchIdentities and GetIdentity do.
-	http := []string{STOWProcedure, FHIRSearchOperation, FHIRReadOperation, FHIRMatchOperation, FHIRPIXOperation}
-	for _, p := range http[1:] {
+	http := []string{STOWProcedure, FHIRSearchOperation, FHIRReadOperation, FHIRMatchOperation, FHIRPIXOperation, FHIRDoseOperation}
+	if !slices.Equal(pol[FHIRDoseOperation], pol["/vigie.v1.DoseService/GetDoseHistory"]) {
+		t.Errorf("%s is open to %v, GetDoseHistory to %v: the FHIR dose summaries read what the dose history reads", FHIRDoseOperation, pol[FHIRDoseOperation], pol["/vigie.v1.DoseService/GetDoseHistory"])
+	}
+	for _, p := range http[1 : len(http)-1] {
 		if !slices.Equal(pol[p], pol["/vigie.v1.IdentityService/GetIdentity"]) {
 			t.Errorf("%s is open to %v, GetIdentity to %v: the FHIR doors read what GetIdentity reads", p, pol[p], pol["/vigie.v1.IdentityService/GetIdentity"])
 		}

@@ -1,7 +1,8 @@
 // Package fhir serves the regional identities in FHIR R4 (JSON only), as
 // French and IHE clients query a patient index: PDQm search and read
-// (ITI-78), PDQm $match (ITI-119), PIXm $ihe-pix (ITI-83) and the
-// CapabilityStatement. Patients are FR Core-shaped: every linked source
+// (ITI-78), PDQm $match (ITI-119), PIXm $ihe-pix (ITI-83), the
+// CapabilityStatement, and the exams' dose summaries as the HL7 Radiation
+// Dose Summary IG shapes them (Observation, dose.go). Patients are FR Core-shaped: every linked source
 // record's identifier under its assigning authority's OID, the INS once
 // qualified, the birth and used names, the identity's status.
 //
@@ -19,6 +20,8 @@ import (
 	"net/http"
 
 	"vigie/auth"
+	"vigie/dosimetry"
+	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/rpc"
 	"vigie/search"
@@ -33,6 +36,12 @@ const Path = "/fhir/"
 type Server struct {
 	Index  *mpi.Index
 	Search *search.Index // nil: search and $match answer 503
+	// Ledger serves the exams' dose summaries (Observation, see
+	// dose.go; nil: not served). Coefficients and ExamTypes make their
+	// effective-dose estimate (Coefficients nil: none).
+	Ledger       *ledger.Ledger
+	Coefficients *dosimetry.Coefficients
+	ExamTypes    *dosimetry.Table
 	// Log receives the internal errors (once, with the request id) and
 	// the notices of answers whose stored text was repaired; never a
 	// patient's traits. nil discards them.
@@ -65,6 +74,10 @@ func (s *Server) Mount(gate *rpc.Gate, wrap func(string, http.Handler, auth.HTTP
 	mux.Handle("POST /fhir/Patient/$match", op(auth.FHIRMatchOperation, h.match))
 	mux.Handle("GET /fhir/Patient/$ihe-pix", op(auth.FHIRPIXOperation, h.pix))
 	mux.Handle("GET /fhir/Patient/{id}", op(auth.FHIRReadOperation, h.read))
+	if s.Ledger != nil {
+		mux.Handle("GET /fhir/Observation", op(auth.FHIRDoseOperation, h.searchDose))
+		mux.Handle("GET /fhir/Observation/{id}", op(auth.FHIRDoseOperation, h.readDose))
+	}
 	mux.HandleFunc("/fhir/", unsupported)
 	return mux
 }

@@ -200,6 +200,8 @@ func strictR4(m map[string]any) error {
 		target = new(fm.Parameters)
 	case "CapabilityStatement":
 		target = new(fm.CapabilityStatement)
+	case "Observation":
+		target = new(fm.Observation)
 	default:
 		return fmt.Errorf("resourceType %q is not one Vigie serves", rt)
 	}

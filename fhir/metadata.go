@@ -13,13 +13,14 @@ const (
 	PIXmManager  = "https://profiles.ihe.net/ITI/PIXm/CapabilityStatement/IHE.PIXm.Manager"
 )
 
-// capabilities is the CapabilityStatement of GET /fhir/metadata.
-func capabilities() fm.CapabilityStatement {
+// capabilities is the CapabilityStatement of GET /fhir/metadata; dose
+// adds the dose summaries (Observation).
+func capabilities(dose bool) fm.CapabilityStatement {
 	str := fm.SearchParamTypeString
 	search := func(name string, typ fm.SearchParamType, doc string) fm.CapabilityStatementRestResourceSearchParam {
 		return fm.CapabilityStatementRestResourceSearchParam{Name: name, Type: typ, Documentation: ptr(doc)}
 	}
-	return fm.CapabilityStatement{
+	c := fm.CapabilityStatement{
 		Status: fm.PublicationStatusActive, Date: "2026-12-07", Kind: fm.CapabilityStatementKindInstance,
 		Name: ptr("Vigie"), Title: ptr("Vigie, index patient régional"),
 		Instantiates:   []string{PDQmSupplier, PIXmManager},
@@ -48,9 +49,22 @@ func capabilities() fm.CapabilityStatement {
 			}},
 		}},
 	}
+	if dose {
+		c.Rest[0].Resource = append(c.Rest[0].Resource, fm.CapabilityStatementRestResource{
+			Type: fm.ResourceTypeObservation, SupportedProfile: []string{ProfileDoseSummary},
+			Documentation: ptr("the dose summary of each exam (HL7 Radiation Dose Summary for Diagnostic Procedures IG); roles clinician, vigilance, regional_vigilance, physicist"),
+			Interaction:   []fm.CapabilityStatementRestResourceInteraction{{Code: fm.TypeRestfulInteractionRead}, {Code: fm.TypeRestfulInteractionSearchType}},
+			SearchParam: []fm.CapabilityStatementRestResourceSearchParam{
+				search("patient", fm.SearchParamTypeReference, "the patient's Vigie identity id, or Patient/<id> (required)"),
+				search("subject", fm.SearchParamTypeReference, "the same as patient"),
+				search("code", fm.SearchParamTypeToken, "http://loinc.org|73569-6, or 73569-6"),
+			},
+		})
+	}
+	return c
 }
 
 // metadata answers GET /fhir/metadata.
 func (h *handler) metadata(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, capabilities())
+	writeJSON(w, http.StatusOK, capabilities(h.Ledger != nil))
 }

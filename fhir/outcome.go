@@ -182,7 +182,7 @@ func acceptsJSON(accept string) bool {
 // unsupported answers what no route claims under /fhir/.
 func unsupported(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, outcome(fm.IssueTypeNotSupported, "",
-		fmt.Sprintf("%s %s is not served: Vigie serves GET Patient, GET Patient/{id}, POST Patient/$match, GET Patient/$ihe-pix and GET metadata", r.Method, r.URL.Path)))
+		fmt.Sprintf("%s %s is not served: Vigie serves GET Patient, GET Patient/{id}, POST Patient/$match, GET Patient/$ihe-pix, GET Observation?patient=, GET Observation/{id} and GET metadata", r.Method, r.URL.Path)))
 }
 
 func ptr[T any](v T) *T { return &v }

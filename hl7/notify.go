@@ -76,14 +76,26 @@ func Build(n Notification, s Sender, control string, now time.Time) []byte {
 // pidSegment writes the PID of an identity: its golden traits, its
 // regional identifier and its members' identifiers.
 func pidSegment(s mpi.Snapshot, regional string, hd func(ns, oid string) string) string {
+	return pidSegmentFirst(s, regional, hd, "")
+}
+
+// pidSegmentFirst is pidSegment with the IPPs of the establishment whose
+// assigning authority is first (none: "") before the regional identifier.
+func pidSegmentFirst(s mpi.Snapshot, regional string, hd func(ns, oid string) string, first string) string {
 	d := outDelims
 	e := d.Encode
 	g := s.Golden
 	comps := func(parts ...string) string { return strings.TrimRight(strings.Join(parts, "^"), "^") }
-	ids := []string{regional}
+	var ids, rest []string
 	for _, k := range s.Members {
-		ids = append(ids, comps(e(k.LocalID), "", "", hd("", k.Authority), "PI"))
+		id := comps(e(k.LocalID), "", "", hd("", k.Authority), "PI")
+		if first != "" && k.Authority == first {
+			ids = append(ids, id)
+		} else {
+			rest = append(rest, id)
+		}
 	}
+	ids = append(append(ids, regional), rest...)
 	if g.INS != "" {
 		ids = append(ids, comps(e(g.INS), "", "", hd(INSOIDs[g.INSOID], g.INSOID), "INS"))
 	}

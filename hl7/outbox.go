@@ -16,6 +16,8 @@ import (
 
 	"vigie"
 	"vigie/audit"
+	"vigie/dosimetry"
+	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/store"
 )
@@ -24,7 +26,9 @@ import (
 // the changes of regional identities, in HL7 v2 over MLLP: ADT^A28 for a
 // new identity, ADT^A31 for a link, an unlink, an unmerge, a new version
 // of a member record or a change of attributes, ADT^A40 for a merge (see
-// Build for the segments).
+// Build for the segments). A subscriber that takes dose reports also
+// receives one ORU^R01 per exam whose dose figures changed, from a second
+// queue fed by the dose ledger (see EnqueueDose and dose.go).
 //
 // It follows the patient index's event log as the search index does: each
 // subscriber has a cursor, the sequence of the last event turned into
@@ -49,6 +53,10 @@ import (
 //	h/sub/<name>                              → Subscriber (JSON)
 //	h/cur/<name>                              → last event enqueued (8 bytes, big endian)
 //	h/out/<name> 0x00 <event seq> <n>         → Pending (JSON): a message not yet acknowledged
+//	h/dose/<name> 0x00 <rank>                 → Pending (JSON): a dose report not yet acknowledged (see EnqueueDose)
+//	h/dseq/<name>                             → rank of the subscriber's last dose report queued (8 bytes)
+//	h/dver/<hash of authority, local id, study>
+//	                                          → the exam's last report queued (JSON: its ledger mark and version)
 type Outbox struct {
 	Index *mpi.Index
 	DB    *store.DB
@@ -65,6 +73,18 @@ type Outbox struct {
 	// MaxBackoff bounds the delay between two attempts of a failing
 	// subscriber (default 1 min; the first retry comes after 1 s).
 	MaxBackoff time.Duration
+
+	// Ledger is the dose ledger whose report markers EnqueueDose follows
+	// (nil: no dose report is sent). Coefficients and ExamTypes make the
+	// effective-dose estimate of the reports (Coefficients nil: none).
+	Ledger       *ledger.Ledger
+	Coefficients *dosimetry.Coefficients
+	ExamTypes    *dosimetry.Table
+	// Settle is how long a study's last exam must be stored before its
+	// report is queued: the images of a CT series arrive in a burst, and
+	// one report then carries them all rather than one per image (0:
+	// at once).
+	Settle time.Duration
 
 	mu    sync.Mutex
 	conns map[string]*outConn
@@ -84,6 +104,13 @@ type Subscriber struct {
 	// its messages carry (PID-3, MRG-1).
 	RegionalOID string    `json:"regional_oid"`
 	Added       time.Time `json:"added"`
+	// Dose subscribes it to the dose reports too (ORU^R01, see
+	// EnqueueDose): one per exam whose dose figures changed.
+	Dose bool `json:"dose,omitempty"`
+	// Authority is the assigning authority (OID) of the establishment
+	// whose patient identifiers (IPP) it knows: in a dose report, the
+	// patient's IPP of that establishment comes first in PID-3.
+	Authority string `json:"authority,omitempty"`
 }
 
 // Pending is a message in a subscriber's queue.
@@ -95,10 +122,19 @@ type Pending struct {
 	Identities []vigie.IdentityID `json:"identities"`
 	Records    []vigie.SourceKey  `json:"records,omitempty"`
 	Message    []byte             `json:"message"`
-	Queued     time.Time          `json:"queued"`
-	Attempts   int                `json:"attempts,omitempty"`
-	LastTry    time.Time          `json:"last_try,omitzero"`
-	LastError  string             `json:"last_error,omitempty"`
+	// Queue is QueueDose for a dose report (Event is then its rank in
+	// the subscriber's dose queue), "" for an identity notification.
+	Queue string `json:"queue,omitempty"`
+	// Study names the exam a dose report is about (its source record and
+	// study): a refused report holds back the later ones of the same exam.
+	Study string `json:"study,omitempty"`
+	// Version is a dose report's version for its exam: 1 is the final
+	// result (OBR-25 F), a later one corrects it (C).
+	Version   int       `json:"version,omitempty"`
+	Queued    time.Time `json:"queued"`
+	Attempts  int       `json:"attempts,omitempty"`
+	LastTry   time.Time `json:"last_try,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // Status is what a subscriber's queue holds.
@@ -106,6 +142,7 @@ type Status struct {
 	Subscriber
 	Cursor    uint64    // last event enqueued
 	Pending   int       // messages not yet acknowledged
+	Dose      int       // of which dose reports
 	Oldest    time.Time // queued time of the oldest (zero: none)
 	Failing   int       // pending messages whose last attempt failed
 	LastError string    // the most recent failure's reason
@@ -127,6 +164,26 @@ func queueKey(name string, event uint64, n int) []byte {
 	k := binary.BigEndian.AppendUint64(queuePrefix(name), event)
 	return binary.BigEndian.AppendUint16(k, uint16(n))
 }
+
+// key is where a pending message is stored in name's queues.
+func (p *Pending) key(name string) []byte {
+	if p.Queue == QueueDose {
+		return doseKey(name, p.Event)
+	}
+	return queueKey(name, p.Event, p.N)
+}
+
+// next is the key just after p's in its queue.
+func (p *Pending) next(name string) []byte {
+	if p.Queue == QueueDose {
+		return doseKey(name, p.Event+1)
+	}
+	return queueKey(name, p.Event, p.N+1)
+}
+
+// queues are the prefixes of a subscriber's queues, in the order a pass
+// sends them: the identity notifications, then the dose reports.
+func queues(name string) [][]byte { return [][]byte{queuePrefix(name), doseQueuePrefix(name)} }
 
 // ControlID is the MSH-10 of the n-th message of an event: the same for
 // every attempt and every subscriber.
@@ -167,6 +224,10 @@ func validOID(s string) bool {
 // event: it receives the changes made from now on, not the past ones.
 func (o *Outbox) AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, error) {
 	s.Name, s.Addr, s.RegionalOID = strings.TrimSpace(s.Name), strings.TrimSpace(s.Addr), strings.TrimSpace(s.RegionalOID)
+	s.Authority = strings.TrimSpace(s.Authority)
+	if s.Authority != "" && !validOID(s.Authority) {
+		return Subscriber{}, vigie.Invalid("authority", "%q is not an OID (digits separated by dots)", clip(s.Authority))
+	}
 	if !validName(s.Name) {
 		return Subscriber{}, vigie.Invalid("name", "%q: 1 to 64 letters, digits, '_', '-' or '.'", clip(s.Name))
 	}
@@ -212,20 +273,25 @@ func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error)
 		return 0, err
 	}
 	dropped := 0
-	for {
-		n, err := o.rewriteQueue(name, func(txn *store.Txn, p *Pending) error {
-			return txn.Delete(queueKey(name, p.Event, p.N))
-		})
-		dropped += n
-		if err != nil {
-			return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
-		}
-		if n < rewriteBatch {
-			break
+	for _, q := range queues(name) {
+		for {
+			n, err := o.rewriteQueue(q, func(txn *store.Txn, p *Pending) error {
+				return txn.Delete(p.key(name))
+			})
+			dropped += n
+			if err != nil {
+				return dropped, fmt.Errorf("hl7: remove subscriber %s: %w", name, err)
+			}
+			if n < rewriteBatch {
+				break
+			}
 		}
 	}
 	err := store.Update(o.DB, func(txn *store.Txn) error {
 		if err := txn.Delete(subKey(name)); err != nil {
+			return err
+		}
+		if err := txn.Delete(doseSeqKey(name)); err != nil {
 			return err
 		}
 		return txn.Delete(curKey(name))
@@ -239,14 +305,15 @@ func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error)
 // rewriteBatch bounds the queued messages one transaction rewrites.
 const rewriteBatch = 1000
 
-// rewriteQueue calls fn in one transaction for up to rewriteBatch of a
-// subscriber's queued messages, from the first, and returns how many.
-func (o *Outbox) rewriteQueue(name string, fn func(txn *store.Txn, p *Pending) error) (int, error) {
+// rewriteQueue calls fn in one transaction for up to rewriteBatch of the
+// messages of one queue (its prefix q), from the first, and returns how
+// many.
+func (o *Outbox) rewriteQueue(q []byte, fn func(txn *store.Txn, p *Pending) error) (int, error) {
 	n := 0
 	err := store.Update(o.DB, func(txn *store.Txn) error {
 		n = 0
 		var ps []Pending
-		if err := eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+		if err := eachQueued(txn, q, nil, func(p *Pending) (bool, error) {
 			ps = append(ps, *p)
 			return len(ps) < rewriteBatch, nil
 		}); err != nil {
@@ -418,12 +485,18 @@ var errMoved = errors.New("the subscriber's cursor moved")
 func (o *Outbox) dropIdentity(name string, id vigie.IdentityID) error {
 	var keys [][]byte
 	err := o.DB.View(func(txn *store.Txn) error {
-		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
-			if slices.Contains(p.Identities, id) {
-				keys = append(keys, queueKey(name, p.Event, p.N))
+		for _, q := range queues(name) {
+			err := eachQueued(txn, q, nil, func(p *Pending) (bool, error) {
+				if slices.Contains(p.Identities, id) {
+					keys = append(keys, p.key(name))
+				}
+				return true, nil
+			})
+			if err != nil {
+				return err
 			}
-			return true, nil
-		})
+		}
+		return nil
 	})
 	if err != nil || len(keys) == 0 {
 		return err
@@ -521,8 +594,11 @@ func (o *Outbox) Status(ctx context.Context) ([]Status, error) {
 				return err
 			}
 			st.Cursor = c
-			return eachPending(txn, s.Name, nil, func(p *Pending) (bool, error) {
+			return eachInQueues(txn, s.Name, func(p *Pending) (bool, error) {
 				st.Pending++
+				if p.Queue == QueueDose {
+					st.Dose++
+				}
 				if st.Oldest.IsZero() || p.Queued.Before(st.Oldest) {
 					st.Oldest = p.Queued
 				}
@@ -555,37 +631,49 @@ func (o *Outbox) Lag(ctx context.Context) (subscribers, pending int, oldest time
 	}
 	err = o.DB.View(func(txn *store.Txn) error {
 		for _, s := range subs {
-			it := txn.NewIterator(store.IteratorOptions{Prefix: queuePrefix(s.Name)})
-			first := true
-			for it.Rewind(); it.Valid(); it.Next() {
-				pending++
-				if !first {
-					continue
-				}
-				// The queue is in event order: its first message waits longest.
-				first = false
-				var p Pending
-				if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &p) }); err != nil {
-					it.Close()
+			for _, q := range queues(s.Name) {
+				if err := queueLag(txn, q, &pending, &oldest); err != nil {
 					return err
 				}
-				if oldest.IsZero() || p.Queued.Before(oldest) {
-					oldest = p.Queued
-				}
 			}
-			it.Close()
 		}
 		return nil
 	})
 	return len(subs), pending, oldest, err
 }
 
+// queueLag adds a queue's messages to pending and its first's queued time
+// to oldest.
+func queueLag(txn *store.Txn, q []byte, pending *int, oldest *time.Time) error {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: q})
+	defer it.Close()
+	first := true
+	for it.Rewind(); it.Valid(); it.Next() {
+		*pending++
+		if !first {
+			continue
+		}
+		// The queue is in the order messages were queued: its first
+		// message waits longest.
+		first = false
+		var p Pending
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &p) }); err != nil {
+			return err
+		}
+		if oldest.IsZero() || p.Queued.Before(*oldest) {
+			*oldest = p.Queued
+		}
+	}
+	return nil
+}
+
 // PendingOf returns up to limit messages of a subscriber's queue, in the
-// order they are sent (limit <= 0: all).
+// order they are sent, identity notifications first, then dose reports
+// (limit <= 0: all).
 func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pending, error) {
 	var out []Pending
 	err := o.DB.View(func(txn *store.Txn) error {
-		return eachPending(txn, name, nil, func(p *Pending) (bool, error) {
+		return eachInQueues(txn, name, func(p *Pending) (bool, error) {
 			out = append(out, *p)
 			return limit <= 0 || len(out) < limit, nil
 		})
@@ -596,10 +684,26 @@ func (o *Outbox) PendingOf(ctx context.Context, name string, limit int) ([]Pendi
 	return out, nil
 }
 
-// eachPending calls fn for the queued messages of a subscriber from key
-// from (nil: the first), in order, until fn returns false.
-func eachPending(txn *store.Txn, name string, from []byte, fn func(p *Pending) (bool, error)) error {
-	prefix := queuePrefix(name)
+// eachInQueues calls fn for the messages of both queues of a subscriber,
+// in the order a pass sends them, until fn returns false.
+func eachInQueues(txn *store.Txn, name string, fn func(p *Pending) (bool, error)) error {
+	stop := false
+	for _, q := range queues(name) {
+		err := eachQueued(txn, q, nil, func(p *Pending) (bool, error) {
+			more, err := fn(p)
+			stop = !more
+			return more, err
+		})
+		if err != nil || stop {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachQueued calls fn for the messages of the queue whose prefix is
+// prefix, from key from (nil: the first), in order, until fn returns false.
+func eachQueued(txn *store.Txn, prefix, from []byte, fn func(p *Pending) (bool, error)) error {
 	it := txn.NewIterator(store.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	if from == nil {
@@ -626,11 +730,24 @@ func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	n := 0
+	for _, q := range queues(name) {
+		m, err := o.replay(name, q)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// replay is Replay for one of name's queues (its prefix q).
+func (o *Outbox) replay(name string, q []byte) (int, error) {
+	n := 0
 	var from []byte
 	for {
 		var ps []Pending
 		err := o.DB.View(func(txn *store.Txn) error {
-			return eachPending(txn, name, from, func(p *Pending) (bool, error) {
+			return eachQueued(txn, q, from, func(p *Pending) (bool, error) {
 				ps = append(ps, *p)
 				return len(ps) < rewriteBatch, nil
 			})
@@ -643,7 +760,7 @@ func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
 				if p.Attempts == 0 && p.LastError == "" {
 					continue
 				}
-				k := queueKey(name, p.Event, p.N)
+				k := p.key(name)
 				if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
 					continue // delivered meanwhile
 				} else if err != nil {
@@ -664,7 +781,6 @@ func (o *Outbox) Replay(ctx context.Context, name string) (int, error) {
 			return n, fmt.Errorf("hl7: replay %s: %w", name, err)
 		}
 		n += len(ps)
-		last := ps[len(ps)-1]
-		from = queueKey(name, last.Event, last.N+1)
+		from = ps[len(ps)-1].next(name)
 	}
 }

@@ -49,6 +49,7 @@ type received struct {
 	Control string `json:"control"`
 	Type    string `json:"type"`
 	Raw     string `json:"raw"`
+	OBX     []obx  `json:"obx"`
 }
 
 // startReceiver starts the receiver on port (0: any), appending to out;

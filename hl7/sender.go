@@ -180,27 +180,39 @@ func (o *Outbox) sendOnce(ctx context.Context, s Subscriber, p *Pending) error {
 func (o *Outbox) Deliver(ctx context.Context, s Subscriber) (Delivery, error) {
 	var d Delivery
 	held := map[vigie.IdentityID]bool{}
+	heldStudy := map[string]bool{}
+	for _, q := range queues(s.Name) {
+		if err := o.deliver(ctx, s, q, &d, held, heldStudy); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// deliver is Deliver's pass over one queue (its prefix q).
+func (o *Outbox) deliver(ctx context.Context, s Subscriber, q []byte, d *Delivery, held map[vigie.IdentityID]bool, heldStudy map[string]bool) error {
 	var from []byte
 	for {
 		var batch []Pending
 		err := o.DB.View(func(txn *store.Txn) error {
-			return eachPending(txn, s.Name, from, func(p *Pending) (bool, error) {
+			return eachQueued(txn, q, from, func(p *Pending) (bool, error) {
 				batch = append(batch, *p)
 				return len(batch) < 64, nil
 			})
 		})
 		if err != nil {
-			return d, fmt.Errorf("hl7: outbox of %s: %w", s.Name, err)
+			return fmt.Errorf("hl7: outbox of %s: %w", s.Name, err)
 		}
 		if len(batch) == 0 {
-			return d, nil
+			return nil
 		}
 		for i := range batch {
 			p := &batch[i]
 			if err := ctx.Err(); err != nil {
-				return d, err
+				return err
 			}
-			if slices.ContainsFunc(p.Identities, func(id vigie.IdentityID) bool { return held[id] }) {
+			if p.Queue == QueueDose && heldStudy[p.Study] ||
+				p.Queue != QueueDose && slices.ContainsFunc(p.Identities, func(id vigie.IdentityID) bool { return held[id] }) {
 				d.Held++
 				continue
 			}
@@ -209,16 +221,20 @@ func (o *Outbox) Deliver(ctx context.Context, s Subscriber) (Delivery, error) {
 			switch {
 			case err == nil:
 				if err := o.delivered(s, p); err != nil {
-					return d, err
+					return err
 				}
 				d.Delivered++
 			case errors.As(err, &ref):
 				d.Refused++
-				for _, id := range p.Identities {
-					held[id] = true
+				if p.Queue == QueueDose {
+					heldStudy[p.Study] = true
+				} else {
+					for _, id := range p.Identities {
+						held[id] = true
+					}
 				}
 				if err := o.failed(s, p, err); err != nil {
-					return d, err
+					return err
 				}
 				if o.Log != nil {
 					o.Log.Warn("hl7 outbox: message refused; kept and tried again", "subscriber", s.Name, "control_id", p.ControlID,
@@ -226,19 +242,19 @@ func (o *Outbox) Deliver(ctx context.Context, s Subscriber) (Delivery, error) {
 				}
 			default:
 				if ferr := o.failed(s, p, err); ferr != nil {
-					return d, ferr
+					return ferr
 				}
-				return d, fmt.Errorf("hl7: subscriber %s (%s): %w", s.Name, s.Addr, err)
+				return fmt.Errorf("hl7: subscriber %s (%s): %w", s.Name, s.Addr, err)
 			}
 		}
-		from = queueKey(s.Name, batch[len(batch)-1].Event, batch[len(batch)-1].N+1)
+		from = batch[len(batch)-1].next(s.Name)
 	}
 }
 
 // delivered removes an acknowledged message and audits its delivery. The
 // removal comes first: the audit entry's sync makes it durable.
 func (o *Outbox) delivered(s Subscriber, p *Pending) error {
-	err := store.Update(o.DB, func(txn *store.Txn) error { return txn.Delete(queueKey(s.Name, p.Event, p.N)) })
+	err := store.Update(o.DB, func(txn *store.Txn) error { return txn.Delete(p.key(s.Name)) })
 	if err != nil {
 		return fmt.Errorf("hl7: outbox of %s: remove %s: %w", s.Name, p.ControlID, err)
 	}
@@ -248,7 +264,11 @@ func (o *Outbox) delivered(s Subscriber, p *Pending) error {
 	if o.Trail == nil {
 		return nil
 	}
-	e := audit.Entry{Principal: "hl7-out:" + s.Name, Role: "system", Operation: "HL7 ADT^" + p.Kind + " delivered",
+	op := "HL7 ADT^" + p.Kind + " delivered"
+	if p.Queue == QueueDose {
+		op = "HL7 " + p.Kind + " delivered"
+	}
+	e := audit.Entry{Principal: "hl7-out:" + s.Name, Role: "system", Operation: op,
 		Result: "ok", Client: s.Addr, Credential: "hl7-out:" + s.Name, Purpose: "HL7 " + p.ControlID}
 	for _, id := range p.Identities {
 		e.Identities = append(e.Identities, id.String())
@@ -271,7 +291,7 @@ func (o *Outbox) failed(s Subscriber, p *Pending, why error) error {
 	p.LastTry = o.now().UTC()
 	p.LastError = why.Error()
 	err := store.Update(o.DB, func(txn *store.Txn) error {
-		k := queueKey(s.Name, p.Event, p.N)
+		k := p.key(s.Name)
 		if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
 			return nil // removed meanwhile (the subscriber was)
 		}
@@ -296,7 +316,8 @@ func idList(ids []vigie.IdentityID) string {
 }
 
 // Run follows the patient index and delivers to every subscriber until
-// ctx ends: every Poll it queues the new events' messages, and each
+// ctx ends: every Poll it queues the new events' messages and the dose
+// reports of the studies the ledger marked (EnqueueDose), and each
 // subscriber's sender (one goroutine, one connection) sends its queue.
 // After a pass that failed (connection lost, a message refused) the
 // subscriber waits 1 s, then twice as long after each failure up to
@@ -322,7 +343,7 @@ func (o *Outbox) Run(ctx context.Context) {
 	}()
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	failing := ""
+	failing, failingDose := "", ""
 	for {
 		n, err := o.Enqueue(ctx)
 		if err != nil && ctx.Err() == nil && o.Log != nil && err.Error() != failing {
@@ -330,6 +351,14 @@ func (o *Outbox) Run(ctx context.Context) {
 			o.Log.Error("hl7 outbox: reading the patient index's events failed; tried again", "error", failing)
 		} else if err == nil {
 			failing = ""
+		}
+		nd, derr := o.EnqueueDose(ctx)
+		n += nd
+		if derr != nil && ctx.Err() == nil && o.Log != nil && derr.Error() != failingDose {
+			failingDose = derr.Error()
+			o.Log.Error("hl7 outbox: queueing the dose reports failed; tried again", "error", failingDose)
+		} else if derr == nil {
+			failingDose = ""
 		}
 		subs, serr := o.Subscribers(ctx)
 		if serr == nil {

@@ -50,6 +50,8 @@
 //	l/v                                                 → layout version (one byte, 4)
 //	l/q/<authority> NUL <local id> NUL <study uid or "sop:" sop uid>
 //	                                                    → commit time: exams still to evaluate for alerts (see Pending)
+//	l/r/<authority> NUL <local id> NUL <study uid or "sop:" sop uid>
+//	                                                    → commit time: dose reports still to send (see ReportsPending)
 //
 // A conflict's row is keyed by its row id, the SOP instance followed by
 // "#conflict-" and a hash of its record and study (see Entry.RowID).
@@ -109,6 +111,8 @@ type Ledger struct {
 	// stored is called after each commit that stored an exam (see
 	// OnStored).
 	stored atomic.Pointer[func(Outcome, *Exam)]
+	// lastMark is the last marker value written (see mark).
+	lastMark atomic.Int64
 }
 
 // OnStored sets fn to be called after every Put that stored an exam
@@ -363,6 +367,9 @@ func (l *Ledger) Put(ctx context.Context, ex *Exam) (Outcome, error) {
 	err := store.UpdateRetry(ctx, l.db, func(txn *store.Txn) error {
 		var err error
 		if out, err = l.put(txn, ex); err != nil {
+			return err
+		}
+		if err := l.markReport(txn, ex, out); err != nil {
 			return err
 		}
 		return l.markPending(txn, ex)

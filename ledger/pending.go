@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"vigie"
 
@@ -32,6 +33,19 @@ type PendingStudy struct {
 	mark  []byte
 }
 
+// Marked is when the marker was last written (the commit of the study's
+// latest exam), and false when unreadable.
+func (p PendingStudy) Marked() (time.Time, bool) {
+	if len(p.mark) != 8 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(p.mark))), true
+}
+
+// Mark is the marker's value: it changes with every exam of the study
+// committed, and tells one version of the study's report from the next.
+func (p PendingStudy) Mark() []byte { return bytes.Clone(p.mark) }
+
 // StudyOf is the study an exam is evaluated under: its study UID, or
 // "sop:" and its SOP instance when it has none.
 func StudyOf(x *Exam) string {
@@ -46,16 +60,41 @@ func pendingKey(k vigie.SourceKey, study string) []byte {
 }
 
 func (l *Ledger) markPending(txn *store.Txn, x *Exam) error {
-	v := binary.BigEndian.AppendUint64(nil, uint64(l.now().UnixNano()))
-	return txn.Set(pendingKey(x.Key, StudyOf(x)), v)
+	return txn.Set(pendingKey(x.Key, StudyOf(x)), l.mark())
+}
+
+// mark is the value of a marker written now: the time in nanoseconds,
+// never equal to an earlier one of this process, so that two exams of a
+// study committed within the same clock tick leave different marks.
+func (l *Ledger) mark() []byte {
+	t := l.now().UnixNano()
+	for {
+		last := l.lastMark.Load()
+		if t <= last {
+			t = last + 1
+		}
+		if l.lastMark.CompareAndSwap(last, t) {
+			return binary.BigEndian.AppendUint64(nil, uint64(t))
+		}
+	}
 }
 
 // Pending returns the studies whose exams were stored and not yet
 // evaluated, in key order.
 func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
+	out, err := l.marked(ctx, prefixPending)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: exams to evaluate: %w", err)
+	}
+	return out, nil
+}
+
+// marked returns the markers under prefix (l/q/ or l/r/), in key order.
+func (l *Ledger) marked(ctx context.Context, prefix []byte) ([]PendingStudy, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
+	prefixPending := prefix
 	var out []PendingStudy
 	err := l.db.View(func(txn *store.Txn) error {
 		it := txn.NewIterator(store.IteratorOptions{Prefix: prefixPending})
@@ -78,10 +117,7 @@ func (l *Ledger) Pending(ctx context.Context) ([]PendingStudy, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: exams to evaluate: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // PendingOf returns the marker of one record's study, and false when
@@ -112,13 +148,20 @@ func (l *Ledger) PendingOf(ctx context.Context, k vigie.SourceKey, study string)
 // record and study was committed since (its marker then stays, for its
 // own evaluation).
 func (l *Ledger) Evaluated(ctx context.Context, p PendingStudy) error {
+	if err := l.unmark(ctx, pendingKey(p.Key, p.Study), p.mark); err != nil {
+		return fmt.Errorf("ledger: clear the evaluation marker of %s: %w", p.Key, err)
+	}
+	return nil
+}
+
+// unmark deletes the marker at k if it still holds mark.
+func (l *Ledger) unmark(ctx context.Context, k, mark []byte) error {
 	if l.err != nil {
 		return l.err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := pendingKey(p.Key, p.Study)
 	clear := func(txn *store.Txn) error {
 		item, err := txn.Get(k)
 		if errors.Is(err, store.ErrNotFound) {
@@ -128,14 +171,11 @@ func (l *Ledger) Evaluated(ctx context.Context, p PendingStudy) error {
 			return err
 		}
 		cur, err := item.ValueCopy(nil)
-		if err != nil || !bytes.Equal(cur, p.mark) {
+		if err != nil || !bytes.Equal(cur, mark) {
 			return err
 		}
 		return txn.Delete(k)
 	}
 	// A Put of the same study may commit meanwhile: the marker is read again.
-	if err := store.UpdateRetry(ctx, l.db, clear); err != nil {
-		return fmt.Errorf("ledger: clear the evaluation marker of %s: %w", p.Key, err)
-	}
-	return nil
+	return store.UpdateRetry(ctx, l.db, clear)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"time"
+
 	"vigie/store"
 
 	"vigie"
@@ -131,9 +132,10 @@ func PurgeRecordIn(txn *store.Txn, k vigie.SourceKey) (int, error) {
 	}
 	// The record's own indexes, each keyed by the record first: its
 	// supersession index (l/t/), the irradiation events counted for it
-	// (l/f/) and its studies still to evaluate for alerts (l/q/).
+	// (l/f/), its studies still to evaluate for alerts (l/q/) and to report
+	// (l/r/).
 	var keys [][]byte
-	for _, prefix := range [][]byte{prefixStudy, prefixEvent, prefixPending} {
+	for _, prefix := range [][]byte{prefixStudy, prefixEvent, prefixPending, prefixReport} {
 		it = txn.NewIterator(store.IteratorOptions{Prefix: recordPrefix(prefix, k)})
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))

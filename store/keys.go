@@ -45,6 +45,7 @@ var Prefixes = []Prefix{
 	{"l/t/", "ledger", "supersession of headers, per source record"},
 	{"l/u/", "ledger", "the source records of a study"},
 	{"l/q/", "ledger", "exams still to evaluate for alerts"},
+	{"l/r/", "ledger", "studies whose dose report is still to queue for the subscribed systems"},
 	{"l/v", "ledger", "the ledger's layout version"},
 	{"a/tok/", "auth", "API keys"},
 	{"a/acc/", "auth", "access codes"},
@@ -60,6 +61,9 @@ var Prefixes = []Prefix{
 	{"h/sub/", "hl7", "subscribers of the outbound notifications"},
 	{"h/cur/", "hl7", "each subscriber's cursor in the patient index's events"},
 	{"h/out/", "hl7", "notifications not yet acknowledged, per subscriber, in event order"},
+	{"h/dose/", "hl7", "dose reports (ORU^R01) not yet acknowledged, per subscriber, in queue order"},
+	{"h/dseq/", "hl7", "each subscriber's last dose report queued"},
+	{"h/dver/", "hl7", "each study's last dose report version queued"},
 	{"s/layout", "store", "the store's layout version"},
 	{"s/id", "store", "the store's identity"},
 }

@@ -8,10 +8,11 @@ import (
 
 	"vigie"
 	"vigie/hl7"
+	"vigie/ledger"
 )
 
 func init() {
-	register(verb{name: "hl7 subscriber add", summary: "subscribe a system to the HL7 v2 notifications of identity changes (ADT^A28/A31/A40 over MLLP; server stopped)", run: runHL7SubscriberAdd})
+	register(verb{name: "hl7 subscriber add", summary: "subscribe a system to the HL7 v2 notifications of identity changes (ADT^A28/A31/A40 over MLLP), and with --dose to the exams' dose reports (ORU^R01); server stopped", run: runHL7SubscriberAdd})
 	register(verb{name: "hl7 subscriber list", summary: "list the systems subscribed to the HL7 v2 notifications", run: runHL7SubscriberList})
 	register(verb{name: "hl7 subscriber remove", summary: "unsubscribe a system; the messages it did not acknowledge are dropped (server stopped)", run: runHL7SubscriberRemove})
 	register(verb{name: "hl7 outbox", summary: "show each subscriber's queue of HL7 v2 notifications (pending, oldest, last error); --replay sends the failed ones again at once", run: runHL7Outbox})
@@ -25,6 +26,8 @@ func runHL7SubscriberAdd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&s.Addr, "addr", "", "its MLLP listener, host:port (required)")
 	fs.BoolVar(&s.TLS, "tls", false, "connect in TLS (its certificate checked against the system's roots)")
 	fs.StringVar(&s.RegionalOID, "regional-oid", "", "assigning authority (OID) of the regional identifiers in PID-3 and MRG-1 (required)")
+	fs.BoolVar(&s.Dose, "dose", false, "also send it the dose report of every exam (ORU^R01: one observation per figure and a French text block for the exam report; corrected when the exam's figures change)")
+	fs.StringVar(&s.Authority, "authority", "", "with --dose: the OID of the establishment whose patient identifiers (IPP) it knows, put first in PID-3")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +44,11 @@ func runHL7SubscriberAdd(args []string, stdout, stderr io.Writer) error {
 	if out.TLS {
 		tls = " (TLS)"
 	}
-	fmt.Fprintf(stdout, "subscriber %s added: %s%s; it receives the changes made from now on\n", out.Name, out.Addr, tls)
+	dose := ""
+	if out.Dose {
+		dose = " and the dose reports of the exams stored"
+	}
+	fmt.Fprintf(stdout, "subscriber %s added: %s%s; it receives the changes%s from now on\n", out.Name, out.Addr, tls, dose)
 	return nil
 }
 
@@ -61,9 +68,16 @@ func runHL7SubscriberList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tw := newTable(stdout)
-	fmt.Fprintln(tw, "name\taddress\ttls\tregional authority\tadded")
+	fmt.Fprintln(tw, "name\taddress\ttls\tregional authority\tdose reports\tadded")
 	for _, s := range subs {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", s.Name, s.Addr, s.TLS, s.RegionalOID, s.Added.Format(time.DateTime))
+		dose := "no"
+		if s.Dose {
+			dose = "yes"
+			if s.Authority != "" {
+				dose += " (IPP of " + s.Authority + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", s.Name, s.Addr, s.TLS, s.RegionalOID, dose, s.Added.Format(time.DateTime))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -113,7 +127,7 @@ func runHL7Outbox(args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeIx()
 	ctx := context.Background()
-	o := &hl7.Outbox{Index: ix, DB: db}
+	o := &hl7.Outbox{Index: ix, DB: db, Ledger: ledger.Open(db)}
 	st, err := o.Status(ctx)
 	if err != nil {
 		return err
@@ -143,7 +157,7 @@ func runHL7Outbox(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	tw := newTable(stdout)
-	fmt.Fprintln(tw, "subscriber\taddress\tpending\toldest\tfailing\tevents to read\tlast error")
+	fmt.Fprintln(tw, "subscriber\taddress\tpending\tdose\toldest\tfailing\tevents to read\tlast error")
 	for _, s := range st {
 		if *name != "" && s.Name != *name {
 			continue
@@ -156,10 +170,15 @@ func runHL7Outbox(args []string, stdout, stderr io.Writer) error {
 		if s.LastError != "" {
 			lastErr = s.LastTry.Local().Format(time.DateTime) + " " + s.LastError
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", s.Name, s.Addr, s.Pending, oldest, s.Failing, last-min(last, s.Cursor), lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%d\t%s\n", s.Name, s.Addr, s.Pending, s.Dose, oldest, s.Failing, last-min(last, s.Cursor), lastErr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if dl, err := o.DoseLag(ctx); err != nil {
+		return err
+	} else if dl.ToQueue > 0 {
+		fmt.Fprintf(stdout, "%d exams whose dose report is still to queue (vigie serve queues them)\n", dl.ToQueue)
 	}
 	if *list > 0 {
 		ps, err := o.PendingOf(ctx, *name, *list)
@@ -169,7 +188,11 @@ func runHL7Outbox(args []string, stdout, stderr io.Writer) error {
 		tw := newTable(stdout)
 		fmt.Fprintln(tw, "\ncontrol id\tmessage\tidentities\tqueued\tattempts\tlast error")
 		for _, p := range ps {
-			fmt.Fprintf(tw, "%s\tADT^%s\t%s\t%s\t%d\t%s\n", p.ControlID, p.Kind, identities(p.Identities), p.Queued.Local().Format(time.DateTime), p.Attempts, orDash(p.LastError))
+			kind := "ADT^" + p.Kind
+			if p.Queue == hl7.QueueDose {
+				kind = fmt.Sprintf("%s dose report v%d", p.Kind, p.Version)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.ControlID, kind, identities(p.Identities), p.Queued.Local().Format(time.DateTime), p.Attempts, orDash(p.LastError))
 		}
 		return tw.Flush()
 	}

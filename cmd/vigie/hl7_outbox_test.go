@@ -39,7 +39,7 @@ func TestHL7OutboxVerbs(t *testing.T) {
 		{[]string{"hl7", "subscriber", "add", "--data", dir, "--name", "RIS B", "--addr", "127.0.0.1:1", "--regional-oid", "1.2"}, 2, ""},
 		{[]string{"hl7", "subscriber", "add", "--data", dir, "--name", "RIS_B", "--addr", "nowhere", "--regional-oid", "1.2"}, 2, ""},
 		{[]string{"hl7", "subscriber", "list", "--data", dir}, 0, "RIS_A  127.0.0.1:1"},
-		{[]string{"hl7", "outbox", "--data", dir}, 0, "RIS_A       127.0.0.1:1  0        -       0        0"},
+		{[]string{"hl7", "outbox", "--data", dir}, 0, "RIS_A       127.0.0.1:1  0        0     -       0        0"},
 	}
 	for _, s := range steps {
 		code, out, errs := runCLI(s.args...)
@@ -66,7 +66,7 @@ func TestHL7OutboxVerbs(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{[]string{"hl7", "outbox", "--data", dir}, 0, "0        -       0        1               -"}, // one event to read
+		{[]string{"hl7", "outbox", "--data", dir}, 0, "0        0     -       0        1               -"}, // one event to read
 		{[]string{"hl7", "outbox", "--data", dir, "--replay", "--name", "RIS_A"}, 0, "RIS_A: 0 pending messages"},
 		{[]string{"hl7", "outbox", "--data", dir, "--name", "NONE"}, 1, ""},
 		{[]string{"hl7", "subscriber", "remove", "--data", dir, "--name", "RIS_A"}, 0, "subscriber RIS_A removed"},

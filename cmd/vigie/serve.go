@@ -117,6 +117,12 @@ type serveConfig struct {
 	MLLPReady func(addr string)
 	// OutboxPoll is how often the HL7 v2 outbox reads new events (0: 1 s).
 	OutboxPoll time.Duration
+	// OutboxMaxBackoff bounds the wait between two attempts of a failing
+	// subscriber (0: 1 min).
+	OutboxMaxBackoff time.Duration
+	// DoseSettle is how long a study's last exam must be stored before
+	// its dose report is queued (0: 10 s; negative: at once).
+	DoseSettle time.Duration
 	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
 	// DICOM.Addr is set).
 	DICOM dicomConfig
@@ -401,11 +407,13 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	metrics.Gauge("backup_age_seconds", "Seconds since the last online backup finished, or since the start when none did (backups taken by vigie backup --data are not seen).", func(context.Context) (float64, error) {
 		return backups.Age().Seconds(), nil
 	})
-	outbox := &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log}
+	outbox := &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log, Ledger: led,
+		Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable(), Settle: 10 * time.Second}
 	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
-		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log}},
-		HealthLines: []func(context.Context) string{outboxHealth(outbox, log)}}
+		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log,
+			Ledger: led, Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable()}},
+		HealthLines: []func(context.Context) string{outboxHealth(outbox, log), doseReportsHealth(outbox, log)}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
 		api.NoLimits = true

@@ -46,6 +46,19 @@ func startOutbox(c serveConfig, ob *hl7.Outbox, metrics *rpc.Metrics, log *slog.
 	if c.OutboxPoll > 0 {
 		ob.Poll = c.OutboxPoll
 	}
+	if c.OutboxMaxBackoff > 0 {
+		ob.MaxBackoff = c.OutboxMaxBackoff
+	}
+	switch {
+	case c.DoseSettle > 0:
+		ob.Settle = c.DoseSettle
+	case c.DoseSettle < 0:
+		ob.Settle = 0
+	}
+	metrics.Gauge("hl7_dose_reports_pending", "HL7 v2 dose reports (ORU^R01) not yet acknowledged by their subscriber, and exams whose report is still to queue (vigie hl7 outbox lists them).", func(ctx context.Context) (float64, error) {
+		l, err := ob.DoseLag(ctx)
+		return float64(l.Pending + l.ToQueue), err
+	})
 	metrics.Gauge("hl7_outbox_pending", "HL7 v2 notifications not yet acknowledged by their subscriber (vigie hl7 outbox lists them).", func(ctx context.Context) (float64, error) {
 		_, n, _, err := ob.Lag(ctx)
 		return float64(n), err
@@ -78,5 +91,28 @@ func outboxHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) string
 			return fmt.Sprintf("outbox: %d subscribers, nothing pending", subs)
 		}
 		return fmt.Sprintf("outbox: %d subscribers, %d pending, the oldest %s old", subs, pending, time.Since(oldest).Round(time.Second))
+	}
+}
+
+// doseReportsHealth is /healthz's line on the dose reports sent back
+// (Outbox.DoseLag): how many wait for their acknowledgement, the oldest's
+// age, and how many exams still wait to be queued. No line when no
+// subscriber takes dose reports and nothing waits. Counts and ages only.
+func doseReportsHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) string {
+	return func(ctx context.Context) string {
+		l, err := ob.DoseLag(ctx)
+		switch {
+		case err != nil:
+			log.ErrorContext(ctx, "healthz: the dose reports could not be read", "error", err.Error())
+			return "dose reports: unreadable (see the log)"
+		case l.Subscribers == 0 && l.Pending == 0:
+			return ""
+		case l.Pending == 0 && l.ToQueue == 0:
+			return fmt.Sprintf("dose reports: %d subscribers, nothing pending", l.Subscribers)
+		case l.Pending == 0:
+			return fmt.Sprintf("dose reports: %d subscribers, nothing pending, %d exams to queue", l.Subscribers, l.ToQueue)
+		}
+		return fmt.Sprintf("dose reports: %d subscribers, %d pending, the oldest %s old, %d exams to queue",
+			l.Subscribers, l.Pending, time.Since(l.Oldest).Round(time.Second), l.ToQueue)
 	}
 }

@@ -4,7 +4,8 @@ the outbox tests: it is not Vigie's code. It acknowledges every message it
 reads (AA), records each one as a JSON line in --out (before answering), and
 can be told to answer AE to the first --ae messages, or to die (exit at
 once, no acknowledgement) when it reads its --die-at-th message, or to
-wait --delay seconds before each answer.
+wait --delay seconds before each answer. The observations (OBX) of a
+result are recorded as python3-hl7 reads them, for the tests to compare.
 
 It prints "PORT <n>" on standard output once it listens.
 """
@@ -16,6 +17,29 @@ import sys
 
 import hl7
 import hl7.mllp
+
+
+def observations(msg):
+    """The OBX segments as python3-hl7 reads them: code (OBX-3.1), coding
+    system (OBX-3.3), value type, value (OBX-5, repetitions joined by a
+    new line), unit (OBX-6.1) and status (OBX-11)."""
+    out = []
+    for seg in msg:
+        if str(seg[0]) != "OBX":
+            continue
+        code = seg[3][0]
+        value = seg[5]
+        if len(value) > 1:
+            value = "\n".join(str(r) for r in value)
+        out.append({
+            "code": str(code[0]) if len(code) > 0 else "",
+            "system": str(code[2]) if len(code) > 2 else "",
+            "type": str(seg[2]),
+            "value": msg.unescape(str(value)),
+            "unit": str(seg[6][0][0]) if len(seg) > 6 and len(seg[6]) and len(seg[6][0]) else "",
+            "status": str(seg[11]) if len(seg) > 11 else "",
+        })
+    return out
 
 
 def main():
@@ -41,6 +65,7 @@ def main():
                     "control": str(msh[10]),
                     "type": str(msh[9]),
                     "raw": str(msg),
+                    "obx": observations(msg),
                 }, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())

@@ -1,0 +1,53 @@
+package hl7
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"vigie/dosimetry"
+	"vigie/ledger"
+)
+
+// BenchmarkDoseReports measures, per exam, what sending its dose report
+// costs: queueing (EnqueueDose: the study read from the ledger, its
+// summary and effective-dose estimate, the identity read, the ORU built
+// and stored with its version, the marker cleared) and delivering it to
+// python3-hl7's MLLP server (testdata/receiver.py: each report waiting
+// for its acknowledgement, removed and audited), on a store on disk set
+// up as vigie serve sets it up. The exams (CT dose SRs of distinct
+// studies of four patients) are stored before the timer starts.
+func BenchmarkDoseReports(b *testing.B) {
+	ctx := context.Background()
+	o, _ := newOutbox(b, b.TempDir())
+	o.Ledger = ledger.Open(o.DB)
+	o.Coefficients, o.ExamTypes = dosimetry.DefaultCoefficients(), dosimetry.DefaultTable()
+	r := startReceiver(b, 0, filepath.Join(b.TempDir(), "got.jsonl"))
+	sub, err := o.AddSubscriber(ctx, Subscriber{Name: "BENCH", Addr: r.addr(), RegionalOID: regionalOID, Dose: true, Authority: chuA})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range b.N {
+		x := ctExam(fmt.Sprintf("1.2.3.%d", i), ledger.SourceRDSR)
+		x.StudyUID = fmt.Sprintf("1.2.250.1.999.101.5.%d", i)
+		x.Key.LocalID = fmt.Sprintf("IPP%d", 1+i%4)
+		x.CT.Events[0].UID = fmt.Sprintf("ev.%d", i)
+		if _, err := o.Ledger.Put(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	n, err := o.EnqueueDose(ctx)
+	queued := b.Elapsed()
+	if err != nil || n != b.N {
+		b.Fatalf("queued %d of %d (%v)", n, b.N, err)
+	}
+	d, err := o.Deliver(ctx, sub)
+	b.StopTimer()
+	if err != nil || d.Delivered != b.N {
+		b.Fatalf("delivered %+v of %d (%v)", d, b.N, err)
+	}
+	b.ReportMetric(float64(queued.Microseconds())/float64(b.N), "µs-queue/exam")
+	b.ReportMetric(float64(b.N)/(b.Elapsed()-queued).Seconds(), "reports-delivered/s")
+}
