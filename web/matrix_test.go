@@ -314,7 +314,6 @@ func expected(r row, role auth.Role, sc scenario) string {
 	return "permission_denied"
 }
 
-
 // pageOutcome is what a user sees of a console page when the API answers
 // expected: a page of a procedure the role may not call is not offered
 // ("absent"); a clinician without a basis is asked for one ("basis").
