@@ -163,6 +163,9 @@ func (x *Index) Decide(ctx context.Context, reviewID uint64, decision string, ac
 		}
 		if decision != Skip {
 			r.Status, r.Decision, r.Actor, r.Reason, r.Decided = StatusDecided, decision, actor, reason, t.now
+			if err := t.unfileDecided(&r); err != nil {
+				return err
+			}
 		}
 		if err := put(t.Txn, reviewKey(r.ID), &r); err != nil {
 			return err

@@ -108,6 +108,11 @@ func (t *tx) refilePending(x *identity) error {
 		t.bulk.identsWritten = append(t.bulk.identsWritten, x.ID)
 		return nil
 	}
+	if x.Retired == 0 {
+		if err := t.unretired(x.ID); err != nil {
+			return err
+		}
+	}
 	ids, err := t.pendingOf(x.ID)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -153,6 +158,54 @@ func (t *tx) refilePending(x *identity) error {
 		return t.setPendingOf(x.ID, kept)
 	}
 	return nil
+}
+
+// unretired files under an identity coming back from retirement (an
+// unmerge, read before its write) the pending reviews naming it, which
+// its merge had moved to its survivor; they stay there too.
+func (t *tx) unretired(id vigie.IdentityID) error {
+	old, err := readIdentity(t.Txn, id)
+	if vigie.ErrorCode(err) == vigie.ENOTFOUND || err == nil && old.Retired == 0 {
+		return nil // new, or live already
+	}
+	if err != nil {
+		return err
+	}
+	surv, _, err := live(t.Txn, old.Retired)
+	if err != nil {
+		return err
+	}
+	theirs, err := t.pendingOf(surv.ID)
+	if err != nil {
+		return err
+	}
+	mine, err := t.pendingOf(id)
+	if err != nil {
+		return err
+	}
+	for _, rid := range theirs {
+		var r Review
+		found, err := get(t.Txn, reviewKey(rid), &r)
+		if err != nil {
+			return err
+		}
+		if !found || r.Status != StatusPending || !t.reaches(r.Identity, id) && !t.reaches(r.Candidate, id) {
+			continue
+		}
+		if i, ok := slices.BinarySearch(mine, rid); !ok {
+			mine = slices.Insert(mine, i, rid)
+		}
+	}
+	return t.setPendingOf(id, mine)
+}
+
+// reaches reports whether from is id or redirects through it.
+func (t *tx) reaches(from, id vigie.IdentityID) bool {
+	if from == id {
+		return true
+	}
+	_, via, err := live(t.Txn, from)
+	return err == nil && slices.Contains(via, id)
 }
 
 // addSites files a pending review under the sites it lacks; false when
@@ -343,6 +396,30 @@ func (t *tx) refileReview(id uint64) error {
 	}
 	_, err = t.addSites(id, sites)
 	return err
+}
+
+// unfileDecided takes a decided review out of the pending reviews of its
+// identities as they are now.
+func (t *tx) unfileDecided(r *Review) error {
+	for _, id := range []vigie.IdentityID{r.Identity, r.Candidate} {
+		cur, _, err := live(t.Txn, id)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ids, err := t.pendingOf(cur.ID)
+		if err != nil {
+			return err
+		}
+		if i, ok := slices.BinarySearch(ids, r.ID); ok {
+			if err := t.setPendingOf(cur.ID, slices.Delete(ids, i, i+1)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // unindexPending removes a review's keys from its sites' queues (before

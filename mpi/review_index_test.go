@@ -116,11 +116,27 @@ func TestReviewsOfSites(t *testing.T) {
 		t.Errorf("after a link of a site-W record into its candidate, W's queue %v lacks review %d", got, yz.ID)
 	}
 	lone := resolve(t, ix, vigie.Record{Authority: siteX, LocalID: "SEUL", BirthName: "ISOLE", FirstName: "MARC", BirthDate: "1960-01-01", Sex: "M"})
-	if _, err := ix.Merge(ctx, lone.Identity, yz.Identity, Actor("iv"), "même patient"); err != nil {
+	merge, err := ix.Merge(ctx, lone.Identity, yz.Identity, Actor("iv"), "même patient")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := sitesQueue(t, ix, siteX); !slices.Contains(got, yz.ID) {
 		t.Errorf("after a merge into a site-X identity, X's queue %v lacks review %d", got, yz.ID)
+	}
+	// Undone, the merge leaves the review filed under its identity as it
+	// is again (Verify checks it), and its sites stay: the exact check
+	// of the reader decides.
+	if _, err := ix.Unmerge(ctx, merge, Actor("iv"), "erreur"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Verify(ctx); err != nil {
+		t.Fatalf("after an unmerge: %v", err)
+	}
+	if _, err := ix.Link(ctx, vigie.SourceKey{Authority: siteX, LocalID: "SEUL"}, yz.Identity, Actor("iv"), "même patient"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Verify(ctx); err != nil {
+		t.Fatalf("after a link into the restored identity: %v", err)
 	}
 
 	// A skip puts wx at the back of W's queue; a decision takes wy out.
