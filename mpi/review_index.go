@@ -108,11 +108,6 @@ func (t *tx) refilePending(x *identity) error {
 		t.bulk.identsWritten = append(t.bulk.identsWritten, x.ID)
 		return nil
 	}
-	if x.Retired == 0 {
-		if err := t.unretired(x.ID); err != nil {
-			return err
-		}
-	}
 	ids, err := t.pendingOf(x.ID)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -160,9 +155,10 @@ func (t *tx) refilePending(x *identity) error {
 	return nil
 }
 
-// unretired files under an identity coming back from retirement (an
-// unmerge, read before its write) the pending reviews naming it, which
-// its merge had moved to its survivor; they stay there too.
+// unretired files under an identity coming back from retirement (Unmerge
+// calls it before writing the identity) the pending reviews naming it,
+// which its merge had moved to its survivor; they stay there too. A bulk
+// load unmerges nothing.
 func (t *tx) unretired(id vigie.IdentityID) error {
 	old, err := readIdentity(t.Txn, id)
 	if vigie.ErrorCode(err) == vigie.ENOTFOUND || err == nil && old.Retired == 0 {
