@@ -39,10 +39,12 @@ import (
 
 // The authorization matrix (issue 30), in one table: every door of the
 // server — every procedure of the vigie.v1 services, every route of the
-// role table (STOW-RS), every FHIR route, every page of the console — ×
+// role table (STOW-RS), every FHIR route, every page of the console, and
+// the server's other routes (health, metrics, sign-in, reflection) — ×
 // every role × the patient scenarios below. The doors are enumerated from
 // what the server registers (the service descriptors, auth.DefaultPolicy,
-// fhir.Server.Routes, the pages the console registers in the browser), so
+// rpc.Server.Routes, fhir.Server.Routes, the pages the console registers
+// in the browser), so
 // that a new one without a row fails the test, and a row whose door is
 // gone fails it too. The expected answer of each cell is derived from the
 // rules of the README's "Roles and access", written here apart from the
@@ -108,6 +110,9 @@ type row struct {
 	// ok is the answer once access is granted ("ok", or the validation
 	// error of a request built to stop right after the access checks).
 	ok string
+	// denied is the answer to a role not in roles (default
+	// permission_denied).
+	denied string
 }
 
 func id(p patients, sc scenario) string { return p.ids[sc] }
@@ -238,6 +243,36 @@ func matrixRows() map[string]row {
 		auth.STOWProcedure: {roles: []auth.Role{I}, ok: "unsupported_media_type",
 			http: func(patients, scenario) (string, string, string) { return "POST", rpc.STOWPath, "{}" }},
 
+		auth.STOWProcedure + "/{study}": {roles: []auth.Role{I}, ok: "unsupported_media_type",
+			http: func(patients, scenario) (string, string, string) { return "POST", rpc.STOWPath + "/1.2.3", "{}" }},
+
+		// The server's other routes carry no patient data: health,
+		// readiness, the sign-in's configuration, the console's page, gRPC
+		// health and reflection (the schema) answer every caller; the
+		// metrics only their own token, never an API key.
+		"GET /healthz": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+			http: func(patients, scenario) (string, string, string) { return "GET", "/healthz", "" }},
+		"GET /readyz": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+			http: func(patients, scenario) (string, string, string) { return "GET", "/readyz", "" }},
+		"/auth/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+			http: func(patients, scenario) (string, string, string) { return "GET", auth.SignInConfigPath, "" }},
+		"/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+			http: func(patients, scenario) (string, string, string) { return "GET", "/", "" }},
+		"GET /metrics": {denied: "unauthenticated",
+			http: func(patients, scenario) (string, string, string) { return "GET", "/metrics", "" }},
+		"/grpc.health.v1.Health/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
+			http: func(patients, scenario) (string, string, string) { return "POST", "/grpc.health.v1.Health/Check", "{}" }},
+		// Reflection is a bidirectional stream: HTTP/2 only (the
+		// test's client speaks HTTP/1.1), and no key is asked.
+		"/grpc.reflection.v1.ServerReflection/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "http_version_not_supported",
+			http: func(patients, scenario) (string, string, string) {
+				return "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "{}"
+			}},
+		"/grpc.reflection.v1alpha.ServerReflection/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "http_version_not_supported",
+			http: func(patients, scenario) (string, string, string) {
+				return "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "{}"
+			}},
+
 		// The FHIR door: the same rules as the Connect calls each mirrors.
 		// The CapabilityStatement and the answer to a path not served
 		// carry no patient data and answer everyone.
@@ -279,6 +314,9 @@ func expected(r row, role auth.Role, sc scenario) string {
 	allowed := false
 	for _, x := range r.roles {
 		allowed = allowed || x == role
+	}
+	if !allowed && r.denied != "" {
+		return r.denied
 	}
 	if !allowed {
 		return "permission_denied"
@@ -444,6 +482,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, route := range m.fhir.Routes() {
 		doors[route] = "FHIR route"
 	}
+	// The server's own routes; a Connect service's prefix stands for its
+	// procedures, enumerated above.
+	for _, route := range m.api.Routes() {
+		if strings.HasPrefix(route, "/vigie.v1.") && strings.HasSuffix(route, "/") {
+			continue
+		}
+		if doors[route] == "" {
+			doors[route] = "server route"
+		}
+	}
 	br := newBrowser(t)
 	tabs := map[auth.Role]context.Context{}
 	for role, who := range matrixRoles {
@@ -455,7 +503,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, p := range pages {
 		doors["#/"+p] = "console page"
 	}
-	if n := len(doors); n < 31+1+6+6 {
+	if n := len(doors); n < 31+1+6+6+8 {
 		t.Fatalf("found %d doors: %v", n, doors)
 	}
 	for door, kind := range doors {
@@ -562,7 +610,10 @@ func (m *matrixServer) httpCell(t *testing.T, who, method, path, body string, sc
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
-		h.Set("Content-Type", fhir.ContentType)
+		h.Set("Content-Type", "application/json")
+		if strings.HasPrefix(path, "/fhir/") {
+			h.Set("Content-Type", fhir.ContentType)
+		}
 	}
 	status, _ := m.do(t, who, method, path, rd, h)
 	switch status {
@@ -578,6 +629,8 @@ func (m *matrixServer) httpCell(t *testing.T, who, method, path, body string, sc
 		return "not_found"
 	case http.StatusUnsupportedMediaType:
 		return "unsupported_media_type"
+	case http.StatusHTTPVersionNotSupported:
+		return "http_version_not_supported"
 	}
 	return fmt.Sprintf("HTTP %d", status)
 }
