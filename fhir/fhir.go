@@ -61,6 +61,21 @@ type handler struct {
 // CapabilityStatement carries no patient data and answers without a
 // token, as FHIR clients read it before anything else.
 func (s *Server) Mount(gate *rpc.Gate, wrap func(string, http.Handler, auth.HTTPErrorWriter) http.Handler) http.Handler {
+	mux, _ := s.routes(gate, wrap)
+	return mux
+}
+
+// Routes lists the patterns Mount registers, in the order it registers
+// them: what the authorization matrix test walks, so that a route added
+// without a row in it fails the test.
+func (s *Server) Routes() []string {
+	_, patterns := s.routes(nil, func(_ string, h http.Handler, _ auth.HTTPErrorWriter) http.Handler { return h })
+	return patterns
+}
+
+// routes builds the mux of Mount and the list of its patterns: every
+// route is registered through add, which records it.
+func (s *Server) routes(gate *rpc.Gate, wrap func(string, http.Handler, auth.HTTPErrorWriter) http.Handler) (*http.ServeMux, []string) {
 	h := &handler{Server: s, gate: gate, log: s.Log}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -69,17 +84,22 @@ func (s *Server) Mount(gate *rpc.Gate, wrap func(string, http.Handler, auth.HTTP
 		return jsonOnly(wrap(operation, withGate(operation, http.HandlerFunc(f)), writeRefusal))
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /fhir/metadata", jsonOnly(http.HandlerFunc(h.metadata)))
-	mux.Handle("GET /fhir/Patient", op(auth.FHIRSearchOperation, h.searchPatients))
-	mux.Handle("POST /fhir/Patient/$match", op(auth.FHIRMatchOperation, h.match))
-	mux.Handle("GET /fhir/Patient/$ihe-pix", op(auth.FHIRPIXOperation, h.pix))
-	mux.Handle("GET /fhir/Patient/{id}", op(auth.FHIRReadOperation, h.read))
-	if s.Ledger != nil {
-		mux.Handle("GET /fhir/Observation", op(auth.FHIRDoseOperation, h.searchDose))
-		mux.Handle("GET /fhir/Observation/{id}", op(auth.FHIRDoseOperation, h.readDose))
+	var patterns []string
+	add := func(pattern string, h http.Handler) {
+		patterns = append(patterns, pattern)
+		mux.Handle(pattern, h)
 	}
-	mux.HandleFunc("/fhir/", unsupported)
-	return mux
+	add("GET /fhir/metadata", jsonOnly(http.HandlerFunc(h.metadata)))
+	add("GET /fhir/Patient", op(auth.FHIRSearchOperation, h.searchPatients))
+	add("POST /fhir/Patient/$match", op(auth.FHIRMatchOperation, h.match))
+	add("GET /fhir/Patient/$ihe-pix", op(auth.FHIRPIXOperation, h.pix))
+	add("GET /fhir/Patient/{id}", op(auth.FHIRReadOperation, h.read))
+	if s.Ledger != nil {
+		add("GET /fhir/Observation", op(auth.FHIRDoseOperation, h.searchDose))
+		add("GET /fhir/Observation/{id}", op(auth.FHIRDoseOperation, h.readDose))
+	}
+	add("/fhir/", http.HandlerFunc(unsupported))
+	return mux, patterns
 }
 
 // withGate gives the Gate the request's headers (access code, break the

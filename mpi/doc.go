@@ -60,6 +60,9 @@
 //	m/x/<identity:8><event:8>               events touching an identity (empty value)
 //	m/q/<review:8>                          review of a pair, pending or decided
 //	m/p/<priority:1><order:8>               pending review queue; value is the review id
+//	m/ps/<len:2><authority><priority:1><order:8>  the same queue by site (review_index.go)
+//	m/pi/<identity:8>                       ids of the pending reviews naming an identity
+//	m/pv                                    the per-site queue is built
 //	m/d/<len(a):2><a><b>                    pair of source keys marked distinct (both orders stored)
 //	m/u/<merge event:8>                     the unmerge event that undid a merge
 //	m/s/identity, m/s/event, m/s/review,

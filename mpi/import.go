@@ -96,10 +96,23 @@ func (x *Index) Import(ctx context.Context, read func(emit func(Row) error) erro
 	if x.broken != nil {
 		return x.broken
 	}
+	// Until its reviews are filed by site, the store is marked as
+	// needing it: a load that breaks, or a process that dies, leaves the
+	// filing to the next Open.
+	if err := x.unmarkPendingSites(ctx); err != nil {
+		return err
+	}
 	l := newLoader(x, o)
 	err := l.run(ctx, read)
 	if l.decided > l.acked { // the mirror holds rows the store lacks
 		x.broken = fmt.Errorf("mpi: the patient index must be opened again after a failed bulk load: %w", err)
+	}
+	if x.broken == nil {
+		// The committed rows' reviews are filed even when the load
+		// stopped early: what was acknowledged stays consistent.
+		if ferr := x.refileAfterLoad(context.WithoutCancel(ctx), l.reviewsOpened, l.identsWritten); err == nil {
+			err = ferr
+		}
 	}
 	return err
 }
@@ -165,6 +178,10 @@ type loader struct {
 	// (Unix nanoseconds; 0: not created here), indexed from firstID.
 	created []int64
 	firstID vigie.IdentityID
+	// reviewsOpened and identsWritten are what the per-site review
+	// queue files once the load has committed (refileAfterLoad).
+	reviewsOpened []uint64
+	identsWritten []vigie.IdentityID
 }
 
 // born notes when the load created identity id (see identity).

@@ -230,6 +230,9 @@ func Open(db *store.DB, model *matcher.Model, opts Options) (*Index, error) {
 			return nil
 		})
 	})
+	if err == nil && !db.ReadOnly() {
+		err = x.indexPendingReviews(context.Background())
+	}
 	if err != nil {
 		x.Close()
 		return nil, fmt.Errorf("mpi: open: %w", err)
@@ -642,6 +645,9 @@ func (t *tx) setIdentity(x *identity) error {
 	t.mirror = append(t.mirror, func() {
 		t.x.setIdentLocked(id, !retired, members, attrs)
 	})
+	if err := t.refilePending(x); err != nil {
+		return err
+	}
 	return t.put(identityKey(x.ID), x)
 }
 

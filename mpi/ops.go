@@ -509,6 +509,9 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 		}
 		e.Moves = append(e.Moves, Move{Record: m, From: s.ID, To: r.ID})
 	}
+	if err := t.unretired(r.ID); err != nil { // its pending reviews (review_index.go)
+		return 0, err
+	}
 	s.Members, r.Members, r.Retired = staying, moving, 0
 	r.Attributes, s.Attributes = unmergeAttributes(&me, s.Attributes)
 	for _, x := range []*identity{s, r} {

@@ -895,10 +895,16 @@ func (t *tx) openReview(kind string, k vigie.SourceKey, id vigie.IdentityID, c *
 	if c.collision || slices.Contains(r.Rules, matcher.RuleDifferentINS) {
 		r.Priority = 0
 	}
+	if r.Sites, err = t.reviewSites(r); err != nil {
+		return 0, err
+	}
 	if err := t.put(reviewKey(r.ID), r); err != nil {
 		return 0, err
 	}
 	if err := t.set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
+		return 0, err
+	}
+	if err := t.fileOpened(r); err != nil {
 		return 0, err
 	}
 	return r.ID, t.event(&Event{Kind: EventReview, Actor: System, Identity: id, Other: c.id, Record: k, Matched: c.matched,

@@ -110,6 +110,9 @@ func (x *Index) Decide(ctx context.Context, reviewID uint64, decision string, ac
 		if err := t.Delete(pendingKey(r.Priority, r.Order)); err != nil {
 			return err
 		}
+		if err := t.unindexPending(&r); err != nil {
+			return err
+		}
 		e := &Event{Kind: EventDecide, Actor: actor, Reason: reason, Identity: r.Identity, Other: r.Candidate, Record: r.Record, Review: r.ID}
 		switch {
 		case decision == Skip:
@@ -119,6 +122,9 @@ func (x *Index) Decide(ctx context.Context, reviewID uint64, decision string, ac
 			}
 			r.Order = order + 1
 			if err := t.Set(pendingKey(r.Priority, r.Order), u64(r.ID)); err != nil {
+				return err
+			}
+			if err := t.indexPending(&r); err != nil {
 				return err
 			}
 		case decision == Same && r.Kind == ReviewNew:
@@ -156,6 +162,9 @@ func (x *Index) Decide(ctx context.Context, reviewID uint64, decision string, ac
 		}
 		if decision != Skip {
 			r.Status, r.Decision, r.Actor, r.Reason, r.Decided = StatusDecided, decision, actor, reason, t.now
+			if err := t.unfileDecided(&r); err != nil {
+				return err
+			}
 		}
 		if err := put(t.Txn, reviewKey(r.ID), &r); err != nil {
 			return err

@@ -164,6 +164,12 @@ type Review struct {
 	Explanation string        `json:"explanation"` // the score table
 	Reasons     []string      `json:"reasons,omitempty"`
 
+	// Sites are the assigning authorities the review concerned when it
+	// was opened (the record's, the closest candidate record's, both
+	// identities' members'): the sites' queues it is filed in while
+	// pending (review_index.go).
+	Sites []string `json:"sites,omitempty"`
+
 	Status   string    `json:"status"` // pending or decided
 	Decision string    `json:"decision,omitempty"`
 	Actor    Actor     `json:"actor,omitempty"`

@@ -15,7 +15,9 @@ import (
 //     is in the history;
 //   - every live identity's members exist and point back to it; a retired
 //     identity has no member and redirects to an existing identity;
-//   - replaying the events' moves in order gives every record's identity.
+//   - replaying the events' moves in order gives every record's identity;
+//   - every pending review is filed under each of its sites, and the
+//     per-site queue holds nothing else (review_index.go).
 //
 // It returns every violation found, joined (nil when the index is sound).
 func (x *Index) Verify(ctx context.Context) error {
@@ -121,7 +123,7 @@ func (x *Index) Verify(ctx context.Context) error {
 				bad("events move record %s, which is missing", k)
 			}
 		}
-		return nil
+		return verifyPendingSites(txn, bad)
 	})
 	if err != nil {
 		return fmt.Errorf("mpi: verify: %w", err)

@@ -141,3 +141,74 @@ func TestQueryAuditPagesPastTheWindow(t *testing.T) {
 		t.Errorf("site A read %q of the busy user's history in %d pages, want its 3 entries, newest first", got, pages+1)
 	}
 }
+
+// TestQueryAuditSiteVigilanceReadsAll: site vigilance pages through every
+// entry it is entitled to, each once and newest first, whatever the page
+// size, when its entries are many (more than one window of 1,000) and
+// mixed with entries of another site.
+func TestQueryAuditSiteVigilanceReadsAll(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := t.Context()
+	// 2,400 entries of a busy user: one in three about a record of site
+	// A (800, numbered), the others about site B.
+	want := []string{}
+	for i := range 2400 {
+		e := audit.Entry{Principal: "busy", Role: "clinician", Operation: "/vigie.v1.DoseService/ListExams", Result: "ok",
+			Records: []audit.Record{{Authority: siteB, LocalID: "B-9"}}}
+		if i%3 == 0 {
+			e.Records = []audit.Record{{Authority: siteA, LocalID: "A-7"}}
+			e.Purpose = fmt.Sprint(i)
+			want = append(want, e.Purpose)
+		}
+		if _, err := f.trail.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Reverse(want)
+	for _, c := range []struct {
+		name string
+		req  func(before uint64) *v1.QueryAuditRequest
+		size int
+	}{
+		{"by user, pages of 1000", func(b uint64) *v1.QueryAuditRequest {
+			return &v1.QueryAuditRequest{Principal: "busy", Limit: 1000, BeforeSeq: b}
+		}, 1000},
+		{"by user, pages of 7", func(b uint64) *v1.QueryAuditRequest {
+			return &v1.QueryAuditRequest{Principal: "busy", Limit: 7, BeforeSeq: b}
+		}, 7},
+		{"by record, pages of 300", func(b uint64) *v1.QueryAuditRequest {
+			return &v1.QueryAuditRequest{Record: &v1.AuditRecord{Authority: siteA, LocalId: "A-7"}, Limit: 300, BeforeSeq: b}
+		}, 300},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			before := uint64(0)
+			for pages := 0; ; pages++ {
+				if pages > 2400 {
+					t.Fatal("paging does not end")
+				}
+				out, err := f.admin("iv-a").QueryAudit(ctx, connect.NewRequest(c.req(before)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := len(out.Msg.GetEntries()); n > c.size {
+					t.Fatalf("a page of %d entries, limit %d", n, c.size)
+				}
+				for _, e := range out.Msg.GetEntries() {
+					for _, r := range e.GetRecords() {
+						if r.GetAuthority() != siteA {
+							t.Fatalf("site A's vigilance reads a record of %s", r.GetAuthority())
+						}
+					}
+					got = append(got, e.GetPurpose())
+				}
+				if before = out.Msg.GetNextBeforeSeq(); before == 0 {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("read %d entries (first %v), want the %d of site A newest first", len(got), got[:min(3, len(got))], len(want))
+			}
+		})
+	}
+}

@@ -450,12 +450,12 @@ func (s *IdentityService) ListReviews(ctx context.Context, req *connect.Request[
 	if p.Role == auth.RoleRegionalVigilance {
 		reviews, err = s.Index.Reviews(ctx, offset+size+1)
 	} else {
-		// Site vigilance: the reviews it may see (reviewVisible); the
-		// whole queue is read, then filtered.
-		reviews, err = s.Index.Reviews(ctx, 0)
-		if err == nil {
-			reviews, err = s.visibleReviews(ctx, p, reviews, offset+size+1)
-		}
+		// Site vigilance: the reviews filed under its sites (the
+		// per-site queue), each checked by reviewVisible as it is now:
+		// the index narrows the reading, it grants nothing.
+		reviews, err = s.Index.ReviewsOfSites(ctx, p.Authorities, offset+size+1, func(r *mpi.Review) (bool, error) {
+			return s.reviewVisible(ctx, p, r)
+		})
 	}
 	if err != nil {
 		return nil, ConnectError(err)
@@ -560,24 +560,6 @@ func (s *IdentityService) DecideReview(ctx context.Context, req *connect.Request
 	}
 	s.sync(ctx)
 	return connect.NewResponse(out), nil
-}
-
-// visibleReviews keeps, in order, up to limit of the reviews p may see.
-func (s *IdentityService) visibleReviews(ctx context.Context, p *auth.Principal, reviews []mpi.Review, limit int) ([]mpi.Review, error) {
-	out := reviews[:0]
-	for i := range reviews {
-		if len(out) >= limit {
-			break
-		}
-		ok, err := s.reviewVisible(ctx, p, &reviews[i])
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, reviews[i])
-		}
-	}
-	return out, nil
 }
 
 // reviewVisible reports whether p may see and decide review r: regional

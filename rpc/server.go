@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,8 @@ type Server struct {
 	// services with their access checks (package fhir), by the pattern
 	// each is mounted on ("/fhir/").
 	Doors map[string]Door
+
+	routes []string // the patterns Handler registered (Routes)
 }
 
 // Door is a plain HTTP interface that reads patients as the Connect
@@ -148,7 +151,8 @@ func (s *Server) Handler() http.Handler {
 		connect.WithCompressMinBytes(CompressMinBytes))...)
 	ingester := &Ingester{Index: s.Index, Ledger: s.Ledger, Metrics: s.Metrics, Log: log}
 
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
+	defer func() { s.routes = mux.patterns }()
 	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log, Gate: gate, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate, Sites: s.Sites}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
@@ -183,7 +187,27 @@ func (s *Server) Handler() http.Handler {
 	if s.Console != nil {
 		mux.Handle("/", s.Console)
 	}
-	return mux
+	return mux.ServeMux
+}
+
+// Routes lists the patterns the last Handler call registered, in order:
+// what the authorization matrix test walks, so that a route added without
+// a row in it fails the test.
+func (s *Server) Routes() []string { return slices.Clone(s.routes) }
+
+// routeMux is a ServeMux that records the patterns it is given.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
 }
 
 // health answers GET /healthz: "ok", a line on the store's disk when

@@ -193,6 +193,16 @@ func (f *serverFixture) audited(t *testing.T, principal, operation, result, iden
 	return false
 }
 
+// lastEntry is the newest audit entry of a principal.
+func (f *serverFixture) lastEntry(t *testing.T, who string) audit.Entry {
+	t.Helper()
+	entries, err := f.trail.ByUser(who, 1)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("audit of %s: %v %v", who, entries, err)
+	}
+	return entries[0]
+}
+
 // streamBearer adds the Authorization header to client streams.
 func streamBearer(token string) connect.Interceptor { return streamAuth(token) }
 
