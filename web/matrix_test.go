@@ -286,7 +286,7 @@ func matrixRows() map[string]row {
 		"GET /fhir/metadata": {roles: []auth.Role{I, C, V, R, P, A}, ok: "ok",
 			http: func(patients, scenario) (string, string, string) { return "GET", "/fhir/metadata", "" }},
 		"/fhir/": {roles: []auth.Role{I, C, V, R, P, A}, ok: "not_found",
-			http: func(patients, scenario) (string, string, string) { return "GET", "/fhir/Observation", "" }},
+			http: func(patients, scenario) (string, string, string) { return "GET", "/fhir/Encounter", "" }},
 		auth.FHIRSearchOperation: {roles: []auth.Role{C, V, R}, ok: "ok",
 			http: func(patients, scenario) (string, string, string) { return "GET", "/fhir/Patient?family=MATRICE", "" }},
 		auth.FHIRMatchOperation: {roles: []auth.Role{C, V, R}, ok: "ok",
@@ -296,6 +296,17 @@ func matrixRows() map[string]row {
 			}},
 		auth.FHIRReadOperation: {roles: []auth.Role{C, V, R}, patient: true, ok: "ok",
 			http: func(p patients, sc scenario) (string, string, string) { return "GET", "/fhir/Patient/" + id(p, sc), "" }},
+		// The dose summaries read what the dose history reads.
+		auth.FHIRDoseOperation: {roles: []auth.Role{C, V, R, P}, patient: true, ok: "ok",
+			http: func(p patients, sc scenario) (string, string, string) {
+				return "GET", "/fhir/Observation?patient=" + id(p, sc), ""
+			}},
+		// One summary by its id (an exam's first dose object): the role
+		// table decides first; an id no exam holds is then "not found".
+		"GET /fhir/Observation/{id}": {roles: []auth.Role{C, V, R, P}, ok: "not_found",
+			http: func(patients, scenario) (string, string, string) {
+				return "GET", "/fhir/Observation/1.2.826.0.1.3680043.2.1143.999", ""
+			}},
 		// PIXm names the patient by a source record: a site-B record for
 		// vigilance of site A is a record it does not know.
 		auth.FHIRPIXOperation: {roles: []auth.Role{C, V, R}, patient: true, ok: "ok",
@@ -434,6 +445,7 @@ func newMatrixServer(t *testing.T) *matrixServer {
 	}
 	m.api = &rpc.Server{Index: ix, Search: sx, Ledger: ledger.Open(db), Alerts: dosimetry.OpenAlerts(db), Keys: keys, Trail: trail,
 		NoLimits: true, Console: web.Handler(), Doors: map[string]rpc.Door{fhir.Path: m.fhir}}
+	m.fhir.Ledger = m.api.Ledger // the dose summaries' routes exist only with a ledger
 	// vigie serve mounts the online backup beside the server's routes
 	// (cmd/vigie/serve.go).
 	mux := http.NewServeMux()
