@@ -841,7 +841,9 @@ func checkDoseHistory(t *testing.T, c *console, tab context.Context, dir string)
 // runs of white space (a stored trailing space, the page's tabs) are one.
 type wordsOf struct{ r *strings.Replacer }
 
-func (w wordsOf) Replace(s string) string { return " " + strings.Join(strings.Fields(w.r.Replace(s)), " ") + " " }
+func (w wordsOf) Replace(s string) string {
+	return " " + strings.Join(strings.Fields(w.r.Replace(s)), " ") + " "
+}
 
 func TestConsoleCareRelationship(t *testing.T) {
 	chromium(t)
