@@ -474,7 +474,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// and the weights fitted on that data decide, as for a conflict.
 		if fl := c.Levels[FieldFirstName]; s.AutoLink && m.FirstNameGuard && fl >= NameTypo && fl <= NameSimilar &&
 			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
-			realFirstNameBeside(&a.First, &b.First, freq) && realFirstNameBeside(&b.First, &a.First, freq) {
+			twinNames(a, b, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
