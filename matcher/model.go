@@ -482,7 +482,9 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// Two full lists of birth first names that agree on the first and
 		// differ on every other one describe two people (ALI JEAN and
 		// ALI NOUREDDINE, born the same year).
-		if s.AutoLink && c.Levels[FieldINS] != INSSame && otherFirstNamesDiffer(a, b) {
+		// So does a list whose later names are all absent from the whole
+		// list a record filled from INSi carries (see outsideFullList).
+		if s.AutoLink && c.Levels[FieldINS] != INSSame && (otherFirstNamesDiffer(a, b) || outsideFullList(a, b) || outsideFullList(b, a)) {
 			fire(RuleOtherFirsts, "the later birth first names all differ: not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)

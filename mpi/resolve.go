@@ -531,6 +531,12 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				c.noAuto = true
 			case matcher.RuleINSConflict:
 				c.noAuto, c.collision = true, true
+			case matcher.RuleOtherFirsts:
+				// A member's first names say the identity's person has
+				// other birth first names than the record's: whatever
+				// another member without that list says, a person
+				// decides (a father's record beside his namesake son).
+				c.noAuto = true
 			case matcher.RuleTwins:
 				// A member is a possible twin of the record: whatever
 				// another member says (a typo between the twins' names,
