@@ -361,7 +361,8 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // his father's on everything it says; what tells the home apart from a
 // lone patient's is that a family of that name lives there. A home with
 // nobody else of the name (the usual patient, and every FEBRL record) is
-// left to the weights.
+// left to the weights. A woman's record is left to them too (see
+// womanNoHomonym).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
@@ -380,6 +381,9 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		return nil
 	}
 	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
+	if womanNoHomonym(p, &c.best) {
+		return nil
+	}
 	if model.BirthDateGuard {
 		// Where true matches hardly ever differ on the birth date (the
 		// guard), a home is where a father and the son bearing his name
