@@ -53,6 +53,11 @@ type candidate struct {
 	// member on their own score: the member may be another person's
 	// record linked before this one arrived (see undoLateEvidence).
 	chained bool
+	// listed is a member without a usable birth date whose later first
+	// names the record's whole list (filled from INSi) lacks: another
+	// person's record, a father's beside his namesake son, that the
+	// record shows was linked there wrongly (see undoLateEvidence).
+	listed vigie.SourceKey
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -541,6 +546,9 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				// another member without that list says, a person
 				// decides (a father's record beside his namesake son).
 				c.noAuto = true
+				if mp.Date.Year == 0 || mp.Date.Placeholder {
+					c.listed = m.k
+				}
 			case matcher.RuleTwins:
 				// A member is a possible twin of the record: whatever
 				// another member says (a typo between the twins' names,
@@ -570,6 +578,11 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
 		c.noAuto = true
 		c.chained = c.best.AutoLink
+	}
+	if c.listed != (vigie.SourceKey{}) && c.listed != c.matched {
+		c.chained = c.best.AutoLink
+	} else {
+		c.listed = vigie.SourceKey{}
 	}
 	return c, nil
 }
