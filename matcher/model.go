@@ -489,6 +489,11 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
+		if sexConflict && s.AutoLink && m.FirstNameGuard && boyGirlTwins(c) {
+			fire(RuleTwins, "same family name and birth date, one first name, another sex: possible twins, not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+		}
 		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
 			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
 			s.AutoLink = false

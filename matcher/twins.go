@@ -32,15 +32,17 @@ func twinNames(a, b *Prepared, freq Frequencies) bool {
 //     record beside ALEXANDRA): her name cut, not a name of hers.
 //
 // A name that is no given name is a slip. Whose slip was tried: one key
-// from a given name and two from the other record's (MQELIA, one key from
-// MAELIA, two from MEHLIA) taken for that given name mistyped, a twin's;
-// on the census population without household columns it held back as
-// many one-person pairs as it saved twins (recall 0.947 to 0.943), and was
-// left out.
+// from a given name that is not the other record's, itself a real name,
+// and two keys from it (MQELIA, one key from MAELIA, two from MEHLIA; AEXL
+// beside NAEL) taken for a twin's name mistyped. On a census population
+// with five times the twins it kept two twin pairs apart of five, and cost
+// recall on every set (seed 202 0.972 to 0.969, 303 without household
+// columns 0.948 to 0.946): one person's names garbled two ways look the
+// same. Left out (docs/benchmarks.md).
 func twinName(p, other *Prepared, freq Frequencies) bool {
 	n, o := &p.First, &other.First
 	if !realFirstNameBeside(n, o, freq) {
-		return false
+		return false // a slip (see below)
 	}
 	if sexContradicts(p, o) {
 		return false
@@ -84,4 +86,13 @@ func sexContradicts(p *Prepared, o *Name) bool {
 	}
 	os, ok := KnownGivenName(o.Glued)
 	return ok && os == p.Sex
+}
+
+// boyGirlTwins reports whether a pair whose sexes differ bears one first
+// name, one family name and one birth date: a boy and a girl given paired
+// names (CONSTANTIN and CONSTANTINE) that a field's length cut to one, or
+// one record's sex mistyped; a person decides which.
+func boyGirlTwins(c *Comparison) bool {
+	return c.Levels[FieldFirstName] == NameExact && c.Levels[FieldBirthDate] == DateExact &&
+		c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame
 }

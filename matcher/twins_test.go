@@ -9,8 +9,9 @@ import (
 
 // What makes a first name a twin's own beside an alike one: a slip of the
 // other name (far rarer in the index, or the other cut short and of the
-// other sex, or no given name) is not, a given name borne in its own right
-// is.
+// other sex, or no given name) is not; a given name borne in its own right
+// is. One first name on a boy's and a girl's records of one birth date is
+// a pair of twins too.
 func TestTwinNames(t *testing.T) {
 	// An index where MATHIEU, PAUL and ALEXANDRA are common, MATIEU rare and
 	// PAUI one PAUL in twenty.
@@ -42,6 +43,8 @@ func TestTwinNames(t *testing.T) {
 		{"FRANCOIS on a woman's record beside FRANCOISE: hers cut", twin("FRANCOIS", "F"), twin("FRANCOISE", "F"), nil, false},
 		{"LOUISE on a man's record beside LOUIS: no cut, a twin sister's record?", twin("LOUISE", "M"), twin("LOUIS", "M"), nil, true},
 		{"PAUI, one key from PAUL, unknown to the list and twenty times rarer: a slip", twin("PAUI", "M"), twin("PAUL", "M"), freq, false},
+		{"CONSTANTIN, a boy's record and a girl's: boy and girl twins", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "F"), nil, true},
+		{"CONSTANTIN, two boy's records: one person", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "M"), nil, false},
 		{"MARIE and MARINE: both given names", twin("MARIE", "F"), twin("MARINE", "F"), freq, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
