@@ -50,3 +50,30 @@ func TestHouseholdNoDateWoman(t *testing.T) {
 		})
 	}
 }
+
+// A pair the index put to a person is never shown graded certain, even
+// when its own score would link: here two identities bear the same
+// traits (twins recorded under one name, told apart by a person) and a
+// third record matches both equally.
+func TestReviewNeverGradedCertain(t *testing.T) {
+	ix := openIndex(t, nil)
+	a, b := person("1.2.250.1.1", "A1"), person("1.2.250.1.2", "B1")
+	resolve(t, ix, a)
+	resolve(t, ix, b)
+	if _, err := ix.Unlink(ctx, key(b), "vigilance", "twins recorded under one name"); err != nil {
+		t.Fatal(err)
+	}
+	res := resolve(t, ix, person("1.2.250.1.3", "C1"))
+	if res.Decision != DecisionReview || len(res.Reviews) != 2 {
+		t.Fatalf("two equally good candidates: %+v, want review against both", res)
+	}
+	reviews, err := ix.Reviews(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range reviews {
+		if g := ReviewGrade(&reviews[i], ix.Model()); g == matcher.GradeCertain {
+			t.Errorf("review %d graded %s (probability %.4f)", reviews[i].ID, g, reviews[i].Probability)
+		}
+	}
+}

@@ -909,8 +909,12 @@ func (t *tx) openReview(kind string, k vigie.SourceKey, id vigie.IdentityID, c *
 		r.Rules = append(r.Rules, rule.Code)
 	}
 	r.Grade = c.best.Grade
-	if c.noAuto && r.Grade == matcher.GradeCertain {
-		// Another member or the identity held the link back.
+	if r.Grade == matcher.GradeCertain {
+		// Another member, the identity or a rival identity as close
+		// held the link back: "certain" is the grade of the pairs the
+		// index links by itself, and the review queue's pairs graded so
+		// were two persons once in a hundred on the census populations
+		// (issue 37), against one in ten thousand links.
 		r.Grade = matcher.GradeProbable
 	}
 	for _, f := range c.best.Fields {
