@@ -474,7 +474,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// and the weights fitted on that data decide, as for a conflict.
 		if fl := c.Levels[FieldFirstName]; s.AutoLink && m.FirstNameGuard && fl >= NameTypo && fl <= NameSimilar &&
 			c.Levels[FieldBirthDate] == DateExact && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame &&
-			realFirstNameBeside(&a.First, &b.First, freq) && realFirstNameBeside(&b.First, &a.First, freq) {
+			twinNames(a, b, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
@@ -482,8 +482,15 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// Two full lists of birth first names that agree on the first and
 		// differ on every other one describe two people (ALI JEAN and
 		// ALI NOUREDDINE, born the same year).
-		if s.AutoLink && c.Levels[FieldINS] != INSSame && otherFirstNamesDiffer(a, b) {
+		// So does a list whose later names are all absent from the whole
+		// list a record filled from INSi carries (see outsideFullList).
+		if s.AutoLink && c.Levels[FieldINS] != INSSame && (otherFirstNamesDiffer(a, b) || outsideFullList(a, b) || outsideFullList(b, a)) {
 			fire(RuleOtherFirsts, "the later birth first names all differ: not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+		}
+		if sexConflict && s.AutoLink && m.FirstNameGuard && boyGirlTwins(c) {
+			fire(RuleTwins, "same family name and birth date, one first name, another sex: possible twins, not linked without a person")
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}

@@ -36,6 +36,15 @@ const LateEvidenceReason = "automatic link undone: a later record shows two pers
 // event by the system, nothing marked distinct, D not pinned) and only
 // undoes what the index decided: a record a person placed, or an identity
 // a person has acted on, is never touched.
+//
+// A record can show the same thing by its first names: a record filled
+// from INSi (its whole list of first names, FEDERICO) that would link with
+// a member on their own score, kept out of the identity by another member
+// without usable birth date whose later first names its list lacks
+// (FEDERICO CLAUDE, rule other_first_names): that member is another
+// person's, a father's linked to his son before the son's whole list was
+// known. It moves the same way (candidate.listed), whatever the weights:
+// the newcomer does not explain it, it contradicts it.
 func (t *tx) undoLateEvidence(k vigie.SourceKey, p *matcher.Prepared, placed vigie.IdentityID, cands []*candidate, model *matcher.Model, res *Result) error {
 	for _, c := range cands {
 		if !c.chained || c.id == placed {
@@ -60,6 +69,9 @@ func (t *tx) undoLateEvidence(k vigie.SourceKey, p *matcher.Prepared, placed vig
 // the reviews naming both identities.
 func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.IdentityID, c *candidate, model *matcher.Model, res *Result) error {
 	d := c.matched
+	if c.listed != (vigie.SourceKey{}) {
+		d = c.listed
+	}
 	ident, err := t.identity(c.id)
 	if err != nil {
 		return err
@@ -95,7 +107,7 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if left.best.Weight > now.best.Weight {
+	if c.listed == (vigie.SourceKey{}) && left.best.Weight > now.best.Weight {
 		return nil
 	}
 	id, err := t.newID()

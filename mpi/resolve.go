@@ -52,6 +52,11 @@ type candidate struct {
 	// member on their own score: the member may be another person's
 	// record linked before this one arrived (see undoLateEvidence).
 	chained bool
+	// listed is a member without a usable birth date whose later first
+	// names the record's whole list (filled from INSi) lacks: another
+	// person's record, a father's beside his namesake son, that the
+	// record shows was linked there wrongly (see undoLateEvidence).
+	listed vigie.SourceKey
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -360,7 +365,8 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // his father's on everything it says; what tells the home apart from a
 // lone patient's is that a family of that name lives there. A home with
 // nobody else of the name (the usual patient, and every FEBRL record) is
-// left to the weights.
+// left to the weights. A woman's record is left to them too (see
+// womanNoHomonym).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
@@ -379,6 +385,9 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		return nil
 	}
 	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
+	if womanNoHomonym(p, &c.best) {
+		return nil
+	}
 	if model.BirthDateGuard {
 		// Where true matches hardly ever differ on the birth date (the
 		// guard), a home is where a father and the son bearing his name
@@ -530,6 +539,15 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				c.noAuto = true
 			case matcher.RuleINSConflict:
 				c.noAuto, c.collision = true, true
+			case matcher.RuleOtherFirsts:
+				// A member's first names say the identity's person has
+				// other birth first names than the record's: whatever
+				// another member without that list says, a person
+				// decides (a father's record beside his namesake son).
+				c.noAuto = true
+				if mp.Date.Year == 0 || mp.Date.Placeholder {
+					c.listed = m.k
+				}
 			case matcher.RuleTwins:
 				// A member is a possible twin of the record: whatever
 				// another member says (a typo between the twins' names,
@@ -559,6 +577,11 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
 		c.noAuto = true
 		c.chained = c.best.AutoLink
+	}
+	if c.listed != (vigie.SourceKey{}) && c.listed != c.matched {
+		c.chained = c.best.AutoLink
+	} else {
+		c.listed = vigie.SourceKey{}
 	}
 	return c, nil
 }
@@ -885,8 +908,12 @@ func (t *tx) openReview(kind string, k vigie.SourceKey, id vigie.IdentityID, c *
 		r.Rules = append(r.Rules, rule.Code)
 	}
 	r.Grade = c.best.Grade
-	if c.noAuto && r.Grade == matcher.GradeCertain {
-		// Another member or the identity held the link back.
+	if r.Grade == matcher.GradeCertain {
+		// Another member, the identity or a rival identity as close
+		// held the link back: "certain" is the grade of the pairs the
+		// index links by itself, and the review queue's pairs graded so
+		// were two persons once in a hundred on the census populations
+		// (issue 37), against one in ten thousand links.
 		r.Grade = matcher.GradeProbable
 	}
 	for _, f := range c.best.Fields {

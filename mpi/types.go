@@ -154,8 +154,9 @@ type Review struct {
 	Probability float64 `json:"probability"`
 	Weight      float64 `json:"weight"`
 	// Grade is the pair's grade when the review was opened: never
-	// "certain" when a rule or another member held the link back. Empty in
-	// reviews stored before it was kept (see ReviewGrade).
+	// "certain", the grade of the pairs the index links by itself. Empty
+	// in reviews stored before it was kept (see ReviewGrade); reviews
+	// stored before this rule may hold "certain" where no rule fired.
 	Grade matcher.Grade `json:"grade,omitempty"`
 	Rules []string      `json:"rules,omitempty"`
 	// Fields are the per-field levels and weights of the score, for the

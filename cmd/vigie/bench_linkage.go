@@ -153,6 +153,10 @@ type linkageResult struct {
 	examples            []string
 	merged              []string // identities holding several persons, with their records
 	held                []string // true pairs the model links that the index sent to review, with the reviews
+	// certainReviews counts the review items shown graded "certain", and
+	// certainWrong those of them pairing two persons: staff read the
+	// grade, which must hold the precision of an automatic link.
+	certainReviews, certainWrong int
 }
 
 // familyMerges counts pairs of distinct persons of one household put in one
@@ -286,6 +290,12 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 	reviewed := map[vigie.SourceKey]string{}
 	reviewsOf := map[vigie.SourceKey][]mpi.Review{}
 	for _, r := range reviews {
+		if mpi.ReviewGrade(&r, model) == matcher.GradeCertain {
+			res.certainReviews++
+			if truth[r.Record] != truth[r.Matched] {
+				res.certainWrong++
+			}
+		}
 		reviewsOf[r.Record] = append(reviewsOf[r.Record], r)
 		why := r.Kind
 		if len(r.Rules) > 0 {
@@ -536,6 +546,7 @@ func (r *linkageResult) report() string {
 	fmt.Fprintf(&b, "| collisions (identities holding ≥ 2 persons) | %d (%.2f per 10,000 persons) |\n", len(a.Collisions), 10000*float64(len(a.Collisions))/float64(max(a.Persons, 1)))
 	fmt.Fprintf(&b, "| splits (persons over ≥ 2 identities) | %d (%.2f %% of persons) |\n", len(a.Splits), pct(len(a.Splits), a.Persons))
 	fmt.Fprintf(&b, "| review queue | %d (%.2f %% of records) |\n", r.pending, pct(r.pending, r.rows))
+	fmt.Fprintf(&b, "| review items graded certain (pairing two persons) | %d (%d) |\n", r.certainReviews, r.certainWrong)
 	fmt.Fprintf(&b, "| blocking recall (true pairs compared) | %.5f (%d of %d; %d compared yet left apart) |\n", r.blockingRecall(), r.compared, r.truePairs, r.missedCompared)
 	fmt.Fprintf(&b, "| candidates per record (records scored against, replayed) | %.2f |\n", float64(r.candidates)/float64(max(r.rows, 1)))
 	if len(r.missedWhy) > 0 {

@@ -1,0 +1,98 @@
+package matcher
+
+import "strings"
+
+// Twins share a family name, a birth date, a birthplace and a home; what
+// tells them apart is their first names. When two records agree on all the
+// rest and their first names are only alike (a slip or two apart), the
+// pair is one person whose name was mistyped or two twins with alike
+// names; the rule possible_twins sends it to a person when both names are
+// real given names. This file decides what "real" means there, from
+// evidence any hospital file carries: a name is a twin's own when it is a
+// given name borne in its own right, not a variant that exists only as a
+// slip of the other.
+
+// twinNames reports whether the first names of a and b, only alike, may
+// be two twins' names rather than one name written twice (see twinName).
+func twinNames(a, b *Prepared, freq Frequencies) bool {
+	return twinName(a, b, freq) && twinName(b, a, freq)
+}
+
+// twinName reports whether p's first name may be a twin's own name beside
+// other's:
+//
+//   - a real given name (realFirstNameBeside), unless it is one keystroke
+//     from the other and far rarer in the index (slipRatio for a name the
+//     French list knows, oneKeyRatio for one it does not): the list also
+//     holds rare spellings that are, in a file, mostly slips (MATIEU
+//     beside MATHIEU, CLHOE beside CHLOE), and twins' names are not one
+//     keystroke apart with one of them a rarity;
+//   - unless the name is the other cut short, of the other sex than the
+//     record's, the other name of the record's (ALEXANDR on a woman's
+//     record beside ALEXANDRA): her name cut, not a name of hers.
+//
+// A name that is no given name is a slip. Whose slip was tried: one key
+// from a given name that is not the other record's, itself a real name,
+// and two keys from it (MQELIA, one key from MAELIA, two from MEHLIA; AEXL
+// beside NAEL) taken for a twin's name mistyped. On a census population
+// with five times the twins it kept two twin pairs apart of five, and cost
+// recall on every set (seed 202 0.972 to 0.969, 303 without household
+// columns 0.948 to 0.946): one person's names garbled two ways look the
+// same. Left out (docs/benchmarks.md).
+func twinName(p, other *Prepared, freq Frequencies) bool {
+	n, o := &p.First, &other.First
+	if !realFirstNameBeside(n, o, freq) {
+		return false // a slip (see below)
+	}
+	if sexContradicts(p, o) {
+		return false
+	}
+	c, ok := freq.(interface{ FirstNameCount(string) int })
+	if !ok || freq == nil || !oneSlip(n.Glued, o.Glued) {
+		return true
+	}
+	if _, known := KnownGivenName(n.Glued); known {
+		// The record at hand counts: it may be the first of its name.
+		return (c.FirstNameCount(n.Glued)+1)*slipRatio >= c.FirstNameCount(o.Glued)
+	}
+	return c.FirstNameCount(n.Glued)*oneKeyRatio >= c.FirstNameCount(o.Glued)
+}
+
+// oneKeyRatio is slipRatio for a name the French list does not know, one
+// keystroke from the name it is compared with: carried by fewer than one
+// record in oneKeyRatio of those bearing that name, it is a slip that
+// recurs. A character reader misreads L as I, N as H, E as F on every form
+// of a name it reads, so at a site that scans its forms a slip of a common
+// name is typed the same way dozens of times (PAUI, JEAH, ISABFLLE beside
+// thousands of PAUL, JEAN, ISABELLE in a region), more often than one in
+// slipRatio; names of twins are not one key apart with one of them
+// unknown to the registry and ten times rarer than the other.
+const oneKeyRatio = 10
+
+// sexContradicts reports whether p's first name is the other name cut
+// short and usually borne by the other sex than p's, while the other name
+// is usually borne by p's: FRANCOIS on a woman's record beside FRANCOISE
+// is her name cut at the field's end or the last key missed. Twins LOUIS
+// and LOUISE each carry their own sex; LOUISE on a man's record beside
+// LOUIS is no cut, and may be his twin sister's record with the sex
+// mistyped.
+func sexContradicts(p *Prepared, o *Name) bool {
+	if p.Sex != 'M' && p.Sex != 'F' || !strings.HasPrefix(o.Glued, p.First.Glued) {
+		return false
+	}
+	ns, ok := KnownGivenName(p.First.Glued)
+	if !ok || ns == 'X' || ns == p.Sex {
+		return false
+	}
+	os, ok := KnownGivenName(o.Glued)
+	return ok && os == p.Sex
+}
+
+// boyGirlTwins reports whether a pair whose sexes differ bears one first
+// name, one family name and one birth date: a boy and a girl given paired
+// names (CONSTANTIN and CONSTANTINE) that a field's length cut to one, or
+// one record's sex mistyped; a person decides which.
+func boyGirlTwins(c *Comparison) bool {
+	return c.Levels[FieldFirstName] == NameExact && c.Levels[FieldBirthDate] == DateExact &&
+		c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar && c.Levels[FieldINS] != INSSame
+}

@@ -1,0 +1,70 @@
+package matcher
+
+import (
+	"slices"
+	"testing"
+
+	"vigie"
+)
+
+// What makes a first name a twin's own beside an alike one: a slip of the
+// other name (far rarer in the index, or the other cut short and of the
+// other sex, or no given name) is not; a given name borne in its own right
+// is. One first name on a boy's and a girl's records of one birth date is
+// a pair of twins too.
+func TestTwinNames(t *testing.T) {
+	// An index where MATHIEU, PAUL and ALEXANDRA are common, MATIEU rare and
+	// PAUI one PAUL in twenty.
+	freq := NewFrequencyTable()
+	for i := range 2000 {
+		first := []string{"MATHIEU", "ALEXANDRA", "PAUL", "LEA", "ANNE"}[i%5]
+		switch {
+		case i < 3:
+			first = "MATIEU"
+		case i < 23: // one PAUL in twenty read as PAUI
+			first = "PAUI"
+		}
+		freq.Add(prepFor(t, vigie.Record{BirthName: "X", FirstName: first}))
+	}
+	twin := func(first, sex string) vigie.Record {
+		return vigie.Record{BirthName: "BEN REDJEB", FirstName: first, BirthDate: "2017-10-24", Sex: sex, BirthPlace: "61001",
+			PostalCode: "29200", City: "BREST", Address: "5 AVENUE JEAN JAURES", Phone: "0224872635"}
+	}
+	for _, tc := range []struct {
+		name  string
+		a, b  vigie.Record
+		freq  Frequencies
+		twins bool // rule possible_twins fires and the pair does not link
+	}{
+		{"MATIEU one key from MATHIEU, rare in the index: a slip", twin("MATIEU", "M"), twin("MATHIEU", "M"), freq, false},
+		{"MATIEU beside MATHIEU without an index to say: both given names", twin("MATIEU", "M"), twin("MATHIEU", "M"), nil, true},
+		{"ALEXANDR on a woman's record beside ALEXANDRA: hers cut", twin("ALEXANDR", "F"), twin("ALEXANDRA", "F"), nil, false},
+		{"MEHLIQ, one key from MEHLIA: her name mistyped", twin("MEHLIQ", "F"), twin("MEHLIA", "F"), freq, false},
+		{"FRANCOIS on a woman's record beside FRANCOISE: hers cut", twin("FRANCOIS", "F"), twin("FRANCOISE", "F"), nil, false},
+		{"LOUISE on a man's record beside LOUIS: no cut, a twin sister's record?", twin("LOUISE", "M"), twin("LOUIS", "M"), nil, true},
+		{"PAUI, one key from PAUL, unknown to the list and twenty times rarer: a slip", twin("PAUI", "M"), twin("PAUL", "M"), freq, false},
+		{"CONSTANTIN, a boy's record and a girl's: boy and girl twins", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "F"), nil, true},
+		{"CONSTANTIN, two boy's records: one person", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "M"), nil, false},
+		{"MARIE and MARINE: both given names", twin("MARIE", "F"), twin("MARINE", "F"), freq, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := DefaultModel()
+			c := Compare(prepFor(t, tc.a), prepFor(t, tc.b))
+			s := m.Score(&c, tc.freq)
+			fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins })
+			if fired != tc.twins || s.AutoLink == tc.twins {
+				t.Errorf("possible_twins %v, auto-link %v; want twins %v:\n%s", fired, s.AutoLink, tc.twins, s.Table())
+			}
+		})
+	}
+}
+
+func prepFor(t *testing.T, r vigie.Record) *Prepared {
+	t.Helper()
+	r.Authority, r.LocalID = "1.2.250.1.1", "1"
+	p, err := Prepare(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
