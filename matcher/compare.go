@@ -450,7 +450,7 @@ func comparePlace(a, b string) Level {
 // agree on address and phone as surely as two records of one person.
 func compareHousehold(a, b *Prepared) Level {
 	postal := a.Postal != "" && a.Postal == b.Postal
-	city := a.City != "" && (a.City == b.City || citySlip(a.City, b.City))
+	city := a.City != "" && (a.City == b.City || !postal && citySlip(a.City, b.City)) // a slip counts only where the postal code does not already say it
 	address := a.Address != "" && b.Address != "" && (postal || city) &&
 		(a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93)
 	phone := a.Phone != "" && a.Phone == b.Phone
