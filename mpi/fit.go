@@ -106,21 +106,7 @@ func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher
 	m.MatchesPerRecord /= f
 	total := int(float64(set.Valid()) / f)
 	m = m.WithPopulation(total)
-	// Calibration never sets the threshold under the scoring model's own
-	// (see PairSet.Calibrate). Over the whole feed its expected precision
-	// is measured on every candidate pair the index will score, and it is
-	// trusted: the start model's threshold, chosen for another population,
-	// would only cost links (on FEBRL and the census populations, recall
-	// without a precision gained). Over a sample (a feed larger than
-	// MaxRecords) the expectation is extrapolated, and the posteriors grow
-	// overconfident with the size of the index (a million generated
-	// records: 0.99844 measured where 0.99999 was expected): the start
-	// model's threshold stays the floor.
-	scoring := m.WithPopulation(max(total, o.Population))
-	if stride == 1 {
-		scoring.AutoLink = matcher.MinAutoLink
-	}
-	calibrated, cal := set.Calibrate(scoring, o.MinShared, o.TargetPrecision, o.MaxReview*f)
+	calibrated, cal := set.Calibrate(m.WithPopulation(max(total, o.Population)), o.MinShared, o.TargetPrecision, o.MaxReview*f)
 	m.AutoLink, m.Review = calibrated.AutoLink, calibrated.Review
 	// Back to the feed's scale: pair counts grow as f², records as f.
 	cal.Records, cal.MaxReview = total, o.MaxReview
