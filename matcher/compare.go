@@ -450,7 +450,7 @@ func comparePlace(a, b string) Level {
 // agree on address and phone as surely as two records of one person.
 func compareHousehold(a, b *Prepared) Level {
 	postal := a.Postal != "" && a.Postal == b.Postal
-	city := a.City != "" && a.City == b.City
+	city := a.City != "" && (a.City == b.City || !postal && citySlip(a.City, b.City)) // a slip counts only where the postal code does not already say it
 	address := a.Address != "" && b.Address != "" && (postal || city) &&
 		(a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93)
 	phone := a.Phone != "" && a.Phone == b.Phone
@@ -476,4 +476,24 @@ func compareHousehold(a, b *Prepared) Level {
 		return HouseDifferent
 	}
 	return Null
+}
+
+// citySlip reports whether two city names differ by what typing does to a
+// name, not by being two places: one keystroke (a letter missed, added,
+// replaced or two swapped: DUUDLEY, LONDO, STHUBERTSCISLAND) in a name of
+// at least five letters, two in one of at least ten. A city is typed by
+// hand at every desk, its postal code often not at all; two communes whose
+// names are a slip apart within one household's other traits are rarer
+// than the slip.
+func citySlip(a, b string) bool {
+	n := min(len(a), len(b))
+	switch {
+	case n < 5 || a == "" || b == "":
+		return false
+	case oneSlip(a, b):
+		return true
+	case n >= 10 && len(a)-len(b) <= 2 && len(b)-len(a) <= 2:
+		return matchr.OSA(a, b) <= 2
+	}
+	return false
 }

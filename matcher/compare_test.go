@@ -139,6 +139,9 @@ func TestCompareOtherFields(t *testing.T) {
 		{vigie.Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES"}, FieldHousehold, HouseAddress},
 		{vigie.Record{PostalCode: "33000", Address: "12 AVENUE JEAN-JAURES", Phone: "0556000002"}, FieldHousehold, HouseOtherPhone},
 		{vigie.Record{City: "BORDEAUX", Address: "12 av Jean Jaures"}, FieldHousehold, HouseAddress},
+		{vigie.Record{PostalCode: "33080", City: "BORDAEUX", Address: "12 av Jean Jaures"}, FieldHousehold, HouseAddress}, // both places mistyped
+		{vigie.Record{City: "Bordeax"}, FieldHousehold, HousePostal},
+		{vigie.Record{City: "BORDES"}, FieldHousehold, HouseDifferent},                       // another commune
 		{vigie.Record{PostalCode: "64100", Phone: "0556000001"}, FieldHousehold, HousePhone}, // moved, kept the phone
 		{vigie.Record{Phone: "0556000001"}, FieldHousehold, HousePhone},
 		{vigie.Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldHousehold, HousePostal},
@@ -284,6 +287,27 @@ func TestRealNameVariantPairs(t *testing.T) {
 		}
 		if l := c.Levels[FieldFirstName]; l == Null || l > NameSimilar {
 			t.Errorf("%q vs %q: first names compare %s", row[0], row[1], FieldFirstName.LevelName(l))
+		}
+	}
+}
+
+func TestCitySlip(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"BORDEAUX", "BORDAEUX", true},               // two letters swapped
+		{"DUDLEY", "DUUDLEY", true},                  // a letter added
+		{"LONDON", "LONDO", true},                    // a letter missed
+		{"BORDEAUX", "BORDEAUX", false},              // the same: not a slip
+		{"BORDEAUX", "BORDES", false},                // another commune
+		{"PAU", "PAS", false},                        // too short to tell a slip from another place
+		{"STHUBERTSISLAND", "STHUBERTSCISLND", true}, // two slips in a long name
+		{"SAINTDENIS", "SAINTDIZIER", false},
+		{"PLYMOUTH", "PLYUMOUH", false}, // two slips in a short name
+	} {
+		if got := citySlip(tc.a, tc.b); got != tc.want {
+			t.Errorf("citySlip(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
 }
