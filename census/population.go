@@ -247,12 +247,15 @@ func (g *gen) children(father, mother, carer *Person, n int) []*Person {
 
 // childNames draws a child's first names: different from the siblings'
 // first first names; a son may bear his father's (a homonym); a twin of
-// the other sex may get the paired name (LOUIS, LOUISE).
+// the other sex may get the paired name (LOUIS, LOUISE). Names are
+// compared without accents: the name lists hold both TIMÉO and TIMEO,
+// which parents do not give to two of their children.
 func (g *gen) childNames(k, father, twin *Person, siblings []*Person) []string {
 	r, hr := g.r, &g.cfg.Homes
+	same := func(a, b string) bool { return fold(a) == fold(b) }
 	taken := func(s string) bool {
 		for _, o := range siblings {
-			if o.FirstNames[0] == s {
+			if same(o.FirstNames[0], s) {
 				return true
 			}
 		}
@@ -281,7 +284,7 @@ func (g *gen) childNames(k, father, twin *Person, siblings []*Person) []string {
 	}
 	for range 8 {
 		ns := g.firstNames(k.Sex, k.Birth.Year(), "")
-		if !taken(ns[0]) && (twin == nil || ns[0] != twin.FirstNames[0]) && (father == nil || ns[0] != father.FirstNames[0]) {
+		if !taken(ns[0]) && (twin == nil || !same(ns[0], twin.FirstNames[0])) && (father == nil || !same(ns[0], father.FirstNames[0])) {
 			return ns
 		}
 	}
