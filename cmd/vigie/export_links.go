@@ -6,9 +6,16 @@ import (
 	"encoding/csv"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"vigie"
 	"vigie/mpi"
+	"vigie/store"
 )
 
 func init() {
@@ -22,41 +29,105 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	db, ix, closeIndex, err := openIndex(*data, false, 0)
+	// The links are read straight from the store (mpi.EachLink): the
+	// patient index is not opened, its in-memory mirror not rebuilt, and
+	// the export holds one record at a time whatever the store's size.
+	db, err := openExistingStore(*data)
 	if err != nil {
 		return err
 	}
-	defer closeIndex()
+	defer db.Close()
 	// A bulk export of every record's link: audited as such, before a
 	// row is written.
 	if err := (operatorRead{Verb: "export links", What: "every source record with its identity"}).recordIn(db); err != nil {
 		return err
 	}
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-	}
-	if err := exportLinks(context.Background(), ix, w); err != nil {
+	w, closeOut, err := createOutput(*out, stdout)
+	if err != nil {
 		return err
 	}
-	if f, ok := w.(*os.File); ok && *out != "" {
-		return f.Close()
+	defer closeOut()
+	each := func(ctx context.Context, fn func(vigie.SourceKey, vigie.IdentityID) error) error {
+		return mpi.EachLink(ctx, db, fn)
 	}
-	return nil
+	if err := writeLinks(context.Background(), each, w); err != nil {
+		return err
+	}
+	return closeOut()
 }
 
-// exportLinks writes the CSV header and one row per source record.
+// openExistingStore opens the store of a verb that reads it: a folder that
+// does not exist is refused (a mistyped path never becomes an empty store).
+func openExistingStore(data string) (*badger.DB, error) {
+	if data == "" {
+		return nil, usageErr("--data DIR is required")
+	}
+	if _, err := os.Stat(data); err != nil {
+		return nil, usageErr("--data: %v", err)
+	}
+	return openStore(data, store.Options{})
+}
+
+// exportLinks writes the CSV header and one row per source record of ix.
 func exportLinks(ctx context.Context, ix *mpi.Index, w io.Writer) error {
-	return writeCSV(w, []string{"authority", "local_id", "identity"}, func(write func([]string) error) error {
-		return ix.Links(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
-			return write([]string{k.Authority, k.LocalID, id.String()})
-		})
+	return writeLinks(ctx, ix.Links, w)
+}
+
+// writeLinks writes the CSV header and one row per link each gives. The
+// rows are appended to one buffer by hand rather than through
+// encoding/csv (the same bytes: see appendCSVField), which allocated a
+// slice of three strings and the identity's digits for every row: at
+// half a million rows a second that was a third of the export's CPU.
+func writeLinks(ctx context.Context, each func(context.Context, func(vigie.SourceKey, vigie.IdentityID) error) error, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	row := make([]byte, 0, 128)
+	row = append(row, "authority,local_id,identity\n"...)
+	if _, err := bw.Write(row); err != nil {
+		return err
+	}
+	err := each(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
+		row = appendCSVField(row[:0], k.Authority)
+		row = append(row, ',')
+		row = appendCSVField(row, k.LocalID)
+		row = append(row, ',')
+		row = strconv.AppendUint(row, uint64(id), 10)
+		row = append(row, '\n')
+		_, err := bw.Write(row)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// appendCSVField appends s as encoding/csv writes a field (comma
+// separator, \n line ends): quoted, its quotes doubled, when it holds a
+// quote, a comma, a line break, begins with a space, or is `\.`.
+func appendCSVField(b []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's fieldNeedsQuotes for a comma separator.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || strings.ContainsAny(s, "\",\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
 }
 
 // writeCSV writes header, then the rows that rows writes, as CSV to w
