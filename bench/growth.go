@@ -37,6 +37,12 @@ type GrowthConfig struct {
 	// CPUProfiles, when set, is a folder where each size's import writes
 	// its CPU profile (import-N.cpu).
 	CPUProfiles string
+	// Serve, when set, also starts `vigie serve` on each size's store
+	// with its default caches and measures its memory once it is ready
+	// (its search index built, its cache of forms warmed).
+	Serve bool
+	// ServeTimeout bounds how long the server may take to be ready.
+	ServeTimeout time.Duration
 	// Command returns the command running the vigie binary with args.
 	Command func(ctx context.Context, args ...string) *exec.Cmd
 }
@@ -56,6 +62,9 @@ type GrowthRow struct {
 	Rows           int // data rows of the generated file
 	Import, Export Run
 	Disk           int64 // the store's size on disk after the import
+	// Served is the server's memory once ready (zero unless
+	// GrowthConfig.Serve).
+	Served ServedMemory
 }
 
 // Growth runs c and prints each size's figures as it has them, then the
@@ -110,6 +119,13 @@ func growthStep(ctx context.Context, c GrowthConfig, size int, stdout, stderr io
 	r.Disk = DirSize(data)
 	if r.Export, err = runChild(ctx, c, io.Discard, stderr, "export links", "--data", data, "--out", os.DevNull); err != nil {
 		return r, err
+	}
+	if c.Serve {
+		if r.Served, err = serveMemory(ctx, c, data, stderr); err != nil {
+			return r, err
+		}
+		fmt.Fprintf(stdout, "%d rows: vigie serve ready in %s; resident memory then %.0f MB (%.0f MB anonymous, %.0f MB of mapped files), peak %.0f MB\n",
+			r.Rows, r.Served.Ready.Round(time.Millisecond), mb(r.Served.RSS), mb(r.Served.Anon), mb(r.Served.File), mb(r.Served.Peak))
 	}
 	fmt.Fprintf(stdout, "%d rows: import %s wall, %s CPU, peak RSS %.0f MB, store %.0f MB; export links %s wall, %s CPU, peak RSS %.0f MB\n",
 		r.Rows, r.Import.Wall.Round(time.Millisecond), r.Import.CPU.Round(time.Millisecond), mb(r.Import.PeakRSS), mb(r.Disk),

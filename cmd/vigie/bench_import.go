@@ -24,6 +24,7 @@ func runBenchImport(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "default", "`import identities --model`: default (the shipped model, the same at every size), a model file, or \"\" to fit one on each file first (its time counted in the import's)")
 	dir := fs.String("dir", "", "scratch folder for the generated files and stores (default: a temporary folder); each size's is removed after it unless --keep")
 	keep := fs.Bool("keep", false, "keep each size's files and store")
+	serve := fs.Bool("serve", false, "also start `vigie serve` on each store with its default caches and print its memory once ready (search index built, cache of forms warmed)")
 	profiles := fs.String("cpuprofile-dir", "", "write each import's CPU profile into this folder (import-SIZE.cpu)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
@@ -53,7 +54,7 @@ func runBenchImport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	_, err = bench.Growth(context.Background(), bench.GrowthConfig{Sizes: ns, Sites: *sites, Seed: *seed, Model: *model,
-		Dir: scratch, Keep: *keep, CPUProfiles: *profiles,
+		Dir: scratch, Keep: *keep, CPUProfiles: *profiles, Serve: *serve,
 		Command: func(ctx context.Context, args ...string) *exec.Cmd { return exec.CommandContext(ctx, exe, args...) },
 	}, stdout, stderr)
 	return err
