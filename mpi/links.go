@@ -1,12 +1,17 @@
 package mpi
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/y"
 
 	"vigie"
 )
@@ -30,30 +35,12 @@ func EachLink(ctx context.Context, db *badger.DB, fn func(k vigie.SourceKey, id 
 	return nil
 }
 
-// eachLink is EachLink within txn.
+// eachLink is EachLink within txn. Values are read in place: a bulk load
+// leaves them in the tables, where prefetching would only copy them; a
+// service's store keeps them in its value log, read through the mapped
+// file.
 func eachLink(ctx context.Context, txn *badger.Txn, fn func(k vigie.SourceKey, id vigie.IdentityID) error) error {
-	// Values are read in place: a bulk load leaves them in the tables,
-	// where prefetching would only copy them; a service's store keeps them
-	// in its value log, read through the mapped file.
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord)})
-	defer it.Close()
-	n := 0
-	for it.Rewind(); it.Valid(); it.Next() {
-		if n++; n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		item := it.Item()
-		var id vigie.IdentityID
-		if err := item.Value(func(v []byte) (err error) { id, err = recordIdentity(v); return err }); err != nil {
-			return fmt.Errorf("record %q: %w", item.Key()[len(pRecord):], err)
-		}
-		if err := fn(parseSkey(string(item.Key()[len(pRecord):])), id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachLinkIn(ctx, txn, nil, nil, fn)
 }
 
 // recordIdentity returns the identity of a stored record state (m/r/)
@@ -103,3 +90,155 @@ func (r *LinkReader) Identity(k vigie.SourceKey) (id vigie.IdentityID, found boo
 
 // Close ends the view.
 func (r *LinkReader) Close() { r.txn.Discard() }
+
+// WriteLinks writes a row for every source record of the patient index
+// kept in db, formatted by row (which appends it to a buffer), to w in key
+// order, from one consistent read of the store. The key space is cut at
+// the boundaries of the store's tables and the parts are read and
+// formatted by workers goroutines at once (reading and decompressing the
+// tables is most of an export's work), while w receives them in order: at
+// most 2 × workers parts are held at a time, a few hundred kilobytes
+// each, whatever the store's size.
+func WriteLinks(ctx context.Context, db *badger.DB, workers int, row func(b []byte, k vigie.SourceKey, id vigie.IdentityID) []byte, w io.Writer) error {
+	txn := db.NewTransaction(false)
+	defer txn.Discard()
+	if err := writeLinkParts(ctx, txn, linkSplits(db), workers, row, w); err != nil {
+		return fmt.Errorf("mpi: links: %w", err)
+	}
+	return nil
+}
+
+// writeLinkParts is WriteLinks within txn, its key space cut at splits.
+func writeLinkParts(ctx context.Context, txn *badger.Txn, splits [][]byte, workers int, row func(b []byte, k vigie.SourceKey, id vigie.IdentityID) []byte, w io.Writer) error {
+	if workers < 2 || len(splits) == 0 {
+		var b []byte
+		err := eachLinkIn(ctx, txn, nil, nil, func(k vigie.SourceKey, id vigie.IdentityID) error {
+			if b = row(b, k, id); len(b) >= 1<<16 {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+				b = b[:0]
+			}
+			return nil
+		})
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		return err
+	}
+	// Part i runs from splits[i-1] (the prefix's start for the first) to
+	// splits[i] (its end for the last).
+	parts := len(splits) + 1
+	type part struct {
+		b   []byte
+		err error
+	}
+	results := make([]chan part, parts)
+	for i := range results {
+		results[i] = make(chan part, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := make(chan struct{}, 2*workers) // parts read and not yet written
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var start, end []byte
+				if i > 0 {
+					start = splits[i-1]
+				}
+				if i < len(splits) {
+					end = splits[i]
+				}
+				var b []byte
+				err := eachLinkIn(ctx, txn, start, end, func(k vigie.SourceKey, id vigie.IdentityID) error {
+					b = row(b, k, id)
+					return nil
+				})
+				results[i] <- part{b, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range parts {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for i := range parts {
+		var p part
+		select {
+		case p = <-results[i]:
+		case <-ctx.Done():
+			p.err = ctx.Err()
+		}
+		if err = p.err; err == nil {
+			_, err = w.Write(p.b)
+		}
+		if err != nil {
+			break
+		}
+		<-ahead
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// linkSplits returns keys that cut the records' key space (m/r/) into
+// parts of about one table each, in increasing order: the last keys of the
+// store's tables that fall in it.
+func linkSplits(db *badger.DB) [][]byte {
+	var splits [][]byte
+	for _, t := range db.Tables() {
+		if k := y.ParseKey(t.Right); bytes.HasPrefix(k, []byte(pRecord)) {
+			splits = append(splits, k)
+		}
+	}
+	slices.SortFunc(splits, bytes.Compare)
+	return slices.CompactFunc(splits, bytes.Equal)
+}
+
+// eachLinkIn is eachLink over the keys from start (nil: the first) to
+// before end (nil: to the last).
+func eachLinkIn(ctx context.Context, txn *badger.Txn, start, end []byte, fn func(k vigie.SourceKey, id vigie.IdentityID) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRecord)})
+	defer it.Close()
+	if start == nil {
+		start = []byte(pRecord)
+	}
+	n := 0
+	for it.Seek(start); it.Valid(); it.Next() {
+		item := it.Item()
+		if end != nil && bytes.Compare(item.Key(), end) >= 0 {
+			return nil
+		}
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var id vigie.IdentityID
+		if err := item.Value(func(v []byte) (err error) { id, err = recordIdentity(v); return err }); err != nil {
+			return fmt.Errorf("record %q: %w", item.Key()[len(pRecord):], err)
+		}
+		if err := fn(parseSkey(string(item.Key()[len(pRecord):])), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,8 +1,12 @@
 package mpi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"vigie"
@@ -94,3 +98,73 @@ func TestRecordIdentity(t *testing.T) {
 		}
 	}
 }
+
+// WriteLinks writes the rows in key order whatever the parts the key
+// space is cut into and the number of workers, and stops at w's error.
+func TestWriteLinkParts(t *testing.T) {
+	ix := openIndex(t, nil)
+	var keys [][]byte
+	for i := range 60 {
+		r := other("1.2.3", fmt.Sprintf("L%03d", i))
+		if i%3 == 0 {
+			r = person("1.2.4", fmt.Sprintf("P%03d", i))
+		}
+		resolve(t, ix, r)
+		keys = append(keys, recordKey(key(r)))
+	}
+	row := func(b []byte, k vigie.SourceKey, id vigie.IdentityID) []byte {
+		return fmt.Appendf(b, "%s,%s,%d\n", k.Authority, k.LocalID, id)
+	}
+	var want strings.Builder
+	if err := ix.Links(ctx, func(k vigie.SourceKey, id vigie.IdentityID) error {
+		want.Write(row(nil, k, id))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(want.String(), "\n") != 60 {
+		t.Fatalf("%d links, want 60", strings.Count(want.String(), "\n"))
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	cuts := map[string][][]byte{
+		"none":                   nil,
+		"one in the middle":      {keys[30]},
+		"at every record":        keys,
+		"before and after all":   {[]byte(pRecord), []byte(pRecord + "\xff")},
+		"between and on records": {keys[0], append(slices.Clone(keys[10]), 0), keys[11], keys[59]},
+		"every other, many parts": func() (s [][]byte) {
+			for i := 0; i < 60; i += 2 {
+				s = append(s, keys[i])
+			}
+			return
+		}(),
+	}
+	for name, splits := range cuts {
+		for _, workers := range []int{1, 2, 5} {
+			txn := ix.db.NewTransaction(false)
+			var got bytes.Buffer
+			err := writeLinkParts(ctx, txn, splits, workers, row, &got)
+			txn.Discard()
+			if err != nil || got.String() != want.String() {
+				t.Errorf("%s, %d workers: error %v, rows\n%s\nwant\n%s", name, workers, err, got.String(), want.String())
+			}
+		}
+	}
+	var got bytes.Buffer
+	if err := WriteLinks(ctx, ix.db, 2, row, &got); err != nil || got.String() != want.String() {
+		t.Errorf("WriteLinks: error %v, %d bytes, want %d", err, got.Len(), want.Len())
+	}
+	// A failing writer stops the export with its error.
+	txn := ix.db.NewTransaction(false)
+	defer txn.Discard()
+	if err := writeLinkParts(ctx, txn, keys, 3, row, failing{}); !errors.Is(err, errFull) {
+		t.Errorf("writer failing: %v, want %v", err, errFull)
+	}
+}
+
+var errFull = errors.New("disk full")
+
+// failing is a writer that always fails.
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, errFull }

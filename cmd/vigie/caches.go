@@ -11,9 +11,9 @@ import (
 // cacheSizes are the bounds of a process's caches, set by flags: the
 // memory of a process serving or loading a store is bounded by its
 // configuration, not by the store's size (but for the patient index's
-// in-memory mirror, about 100 bytes per record, which is the index
-// itself). Each cache takes its memory as it fills: a small store costs
-// only what it holds.
+// in-memory mirror of the records' keys, identities and blocking keys,
+// which is the index itself). Each cache takes its memory as it fills: a
+// small store costs only what it holds.
 type cacheSizes struct {
 	// Forms is the patient index's cache of normalised forms (about 320
 	// bytes a record, see mpi.Options.CacheRecords): a miss reads the

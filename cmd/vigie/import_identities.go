@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -116,7 +118,16 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sum, err := importIdentities(context.Background(), ix, db, in, stderr, progress, importOptions{})
+	// An interrupt (Ctrl-C, SIGTERM) stops the load between two batches:
+	// the rows acknowledged are stored and synced, the summary says how
+	// many, and a CPU profile is complete. Running the import again loads
+	// the rest (the rows stored are found unchanged).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := importIdentities(ctx, ix, db, in, stderr, progress, importOptions{})
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted after %d rows, stored and synced: run the import again to load the rest", sum.Rows)
+	}
 	fmt.Fprint(stdout, sum.String())
 	if c := ix.Model().Calibration; c != nil {
 		fmt.Fprintf(stdout, "the model expected: precision %.5f, recall %.4f of the pairs compared, review %.2f %% of records\n", c.ExpectedPrecision(), c.ExpectedRecall(), 100*c.ReviewShare())
