@@ -59,7 +59,7 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	db, err := openExistingStore(*data)
+	db, err := openExistingStore(*data, serveCaches)
 	if err != nil {
 		return err
 	}

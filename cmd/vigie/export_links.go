@@ -33,7 +33,7 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	// The links are read straight from the store (mpi.WriteLinks): the
 	// patient index is not opened, its in-memory mirror not rebuilt, and
 	// the export holds one record at a time whatever the store's size.
-	db, err := openExistingStore(*data)
+	db, err := openExistingStore(*data, exportCaches)
 	if err != nil {
 		return err
 	}
@@ -63,16 +63,22 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	return closeOut()
 }
 
-// openExistingStore opens the store of a verb that reads it: a folder that
-// does not exist is refused (a mistyped path never becomes an empty store).
-func openExistingStore(data string) (*badger.DB, error) {
+// exportCaches are Badger's caches for a bulk export: it reads each table
+// block once, in order, and a cache would only hold blocks never read
+// again.
+var exportCaches = cacheSizes{Block: 8 << 20, Index: 8 << 20}
+
+// openExistingStore opens the store of a verb that reads it, with Badger's
+// caches bounded by c: a folder that does not exist is refused (a
+// mistyped path never becomes an empty store).
+func openExistingStore(data string, c cacheSizes) (*badger.DB, error) {
 	if data == "" {
 		return nil, usageErr("--data DIR is required")
 	}
 	if _, err := os.Stat(data); err != nil {
 		return nil, usageErr("--data: %v", err)
 	}
-	return openStore(data, store.Options{})
+	return openStore(data, c.storeOptions(store.Options{}))
 }
 
 // exportLinks writes the CSV header and one row per source record of ix.
