@@ -120,7 +120,9 @@ func TestTermFilterBudget(t *testing.T) {
 		t.Fatalf("granted budget: filter of %d bytes (error %v), %d asked", f.bytes(), err, asked)
 	}
 	p := dictPools{budget: 2 * asked}
-	if !p.reserve(asked) || !p.reserve(asked) || p.reserve(1) {
+	first := p.reserve(asked)
+	second := p.reserve(asked)
+	if !first || !second || p.reserve(1) {
 		t.Fatalf("a budget of two filters: used %d of %d", p.used, p.budget)
 	}
 	if p.reserve(-asked); !p.reserve(asked) {
