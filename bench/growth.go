@@ -25,6 +25,7 @@ type GrowthConfig struct {
 	// loads hold about that many rows).
 	Sizes []int
 	Sites int    // establishments (`gen identities --sites`)
+	Names string // `gen identities --names` (empty: the generator's search)
 	Seed  uint64 // the generator's seed
 	// Model is `import identities --model`: "default" scores with the
 	// shipped model, "" fits one on each file first (its time is then
@@ -93,8 +94,12 @@ func growthStep(ctx context.Context, c GrowthConfig, size int, stdout, stderr io
 	}
 	gen, data := filepath.Join(dir, "generated"), filepath.Join(dir, "store")
 	persons := max(1, int(float64(size)/RecordsPerPerson+0.5))
-	if _, err := runChild(ctx, c, stdout, stderr, "gen identities", "--persons", strconv.Itoa(persons), "--seed", strconv.FormatUint(c.Seed, 10),
-		"--sites", strconv.Itoa(c.Sites), "--out", gen); err != nil {
+	genArgs := []string{"gen identities", "--persons", strconv.Itoa(persons), "--seed", strconv.FormatUint(c.Seed, 10),
+		"--sites", strconv.Itoa(c.Sites), "--out", gen}
+	if c.Names != "" {
+		genArgs = append(genArgs, "--names", c.Names)
+	}
+	if _, err := runChild(ctx, c, stdout, stderr, genArgs...); err != nil {
 		return r, err
 	}
 	f, err := os.Open(filepath.Join(gen, "records.csv"))

@@ -21,6 +21,7 @@ func runBenchImport(args []string, stdout, stderr io.Writer) error {
 	sizes := fs.String("sizes", "1000000,3000000", "numbers of source records to load, comma-separated, each into a new store")
 	sites := fs.Int("sites", 400, "establishments of the generated region (`gen identities --sites`)")
 	seed := fs.Uint64("seed", 7, "the generator's seed")
+	names := fs.String("names", "", "folder of the INSEE name files, as for `gen identities` (default: its search from the current folder)")
 	model := fs.String("model", "default", "`import identities --model`: default (the shipped model, the same at every size), a model file, or \"\" to fit one on each file first (its time counted in the import's)")
 	dir := fs.String("dir", "", "scratch folder for the generated files and stores (default: a temporary folder); each size's is removed after it unless --keep")
 	keep := fs.Bool("keep", false, "keep each size's files and store")
@@ -53,7 +54,7 @@ func runBenchImport(args []string, stdout, stderr io.Writer) error {
 			defer os.RemoveAll(scratch)
 		}
 	}
-	_, err = bench.Growth(context.Background(), bench.GrowthConfig{Sizes: ns, Sites: *sites, Seed: *seed, Model: *model,
+	_, err = bench.Growth(context.Background(), bench.GrowthConfig{Sizes: ns, Sites: *sites, Names: *names, Seed: *seed, Model: *model,
 		Dir: scratch, Keep: *keep, CPUProfiles: *profiles, Serve: *serve,
 		Command: func(ctx context.Context, args ...string) *exec.Cmd { return exec.CommandContext(ctx, exe, args...) },
 	}, stdout, stderr)
