@@ -32,7 +32,8 @@ func runExportLinks(args []string, stdout, stderr io.Writer) error {
 	}
 	// The links are read straight from the store (mpi.WriteLinks): the
 	// patient index is not opened, its in-memory mirror not rebuilt, and
-	// the export holds one record at a time whatever the store's size.
+	// the export holds a few parts of the key space at a time whatever the
+	// store's size.
 	db, err := openExistingStore(*data, exportCaches)
 	if err != nil {
 		return err
