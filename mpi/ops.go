@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+
 	"vigie/store"
 
 	"vigie"
@@ -149,9 +150,9 @@ func (x *Index) Events(ctx context.Context, id vigie.IdentityID) ([]Event, error
 }
 
 // Links calls fn for every source record with the identity it belongs to, in
-// key order.
+// key order, from one consistent read (see EachLink).
 func (x *Index) Links(ctx context.Context, fn func(k vigie.SourceKey, id vigie.IdentityID) error) error {
-	return x.Scan(ctx, func(k vigie.SourceKey, id vigie.IdentityID, _ vigie.Record) error { return fn(k, id) })
+	return x.view(func(txn *store.Txn) error { return eachLink(ctx, txn, fn) })
 }
 
 // Scan calls fn for every source record with its identity and its latest

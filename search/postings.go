@@ -60,11 +60,15 @@ const maxPooledLookups = 128
 // dictPools keeps, per segment, a pool of segDicts and the segment's term
 // filter.
 type dictPools struct {
-	mu       sync.Mutex
-	segs     map[segment.Segment]*segState
-	building sync.WaitGroup // term filters being built
-	builders chan struct{}  // one filter built at a time
-	closing  atomic.Bool    // the index is closing: builds not started are dropped
+	mu   sync.Mutex
+	segs map[segment.Segment]*segState
+	// budget bounds the bytes the term filters hold together
+	// (Options.FilterBytes), used the bytes of those built (both guarded
+	// by mu): a segment whose filter would go over is read without one.
+	budget, used int64
+	building     sync.WaitGroup // term filters being built
+	builders     chan struct{}  // one filter built at a time
+	closing      atomic.Bool    // the index is closing: builds not started are dropped
 }
 
 // segState is what the queries keep of one segment.
@@ -100,7 +104,7 @@ func (p *dictPools) get(s segment.Segment, wantFilter bool) *segState {
 			// A failed build leaves the segment without a filter: its
 			// dictionaries answer every lookup, as without filters.
 			if !p.closing.Load() {
-				if f, err := buildTermFilter(s); err == nil {
+				if f, err := buildTermFilter(s, p.reserve); err == nil && f != nil {
 					st.filter.Store(f)
 				}
 			}
@@ -111,9 +115,21 @@ func (p *dictPools) get(s segment.Segment, wantFilter bool) *segState {
 	return st
 }
 
+// reserve takes n bytes of the filters' budget, and reports whether it
+// could; reserve(-n) gives them back.
+func (p *dictPools) reserve(n int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.used+n > p.budget {
+		return false
+	}
+	p.used += n
+	return true
+}
+
 // prune forgets the segments no longer in the index (merged away), once
 // they outnumber the live ones: their dictionaries and filters would never
-// be used again.
+// be used again, and their filters' bytes return to the budget.
 func (p *dictPools) prune(live []segView) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -124,6 +140,13 @@ func (p *dictPools) prune(live []segView) {
 	for _, s := range live {
 		if st := p.segs[s.seg]; st != nil {
 			keep[s.seg] = st
+		}
+	}
+	for s, st := range p.segs {
+		if _, ok := keep[s]; !ok {
+			if f := st.filter.Load(); f != nil {
+				p.used -= f.bytes()
+			}
 		}
 	}
 	p.segs = keep

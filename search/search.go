@@ -23,6 +23,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -81,7 +82,16 @@ type Options struct {
 	// index (see Index.Skipped) with the reason: the error carries the
 	// identity's id and never its traits.
 	Skipped func(id string, err error)
+	// FilterBytes bounds the memory of the small segments' term filters
+	// together (default DefaultFilterBytes): each takes 2 bytes per term of
+	// its segment, and a segment whose filter would go over the bound is
+	// read without one (each lookup then walks its dictionary).
+	FilterBytes int64
 }
+
+// DefaultFilterBytes is Options.FilterBytes' default: far above what the
+// filters of an index of a million records hold, a bound for the largest.
+const DefaultFilterBytes = 256 << 20
 
 // Index is the search index. It is safe for concurrent use.
 type Index struct {
@@ -200,6 +210,7 @@ func open(dir string, model *matcher.Model, opts Options, config map[string]any)
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
 	x := &Index{bi: bi, adv: adv, disk: dir != "", model: model, opts: opts, maxSmall: maxSmallSegments}
+	x.dicts.budget = cmp.Or(max(opts.FilterBytes, 0), DefaultFilterBytes)
 	return x, nil
 }
 

@@ -50,8 +50,7 @@ func termHash(field int, term string) uint64 {
 }
 
 func newTermFilter(terms int) *termFilter {
-	n := max(1, (terms*filterBitsPerTerm+255)/256)
-	return &termFilter{blocks: make([][8]uint32, n)}
+	return &termFilter{blocks: make([][8]uint32, filterBytes(terms)/32)}
 }
 
 // block is the block of a hash: its high half scaled to the number of
@@ -80,8 +79,15 @@ func (f *termFilter) mayHold(h uint64) bool {
 	return true
 }
 
-// buildTermFilter reads every term of the indexed fields of s.
-func buildTermFilter(s segment.Segment) (*termFilter, error) {
+// bytes is the memory the filter holds.
+func (f *termFilter) bytes() int64 { return int64(len(f.blocks)) * 32 }
+
+// filterBytes is the memory of a filter of that many terms.
+func filterBytes(terms int) int64 { return int64(max(1, (terms*filterBitsPerTerm+255)/256)) * 32 }
+
+// buildTermFilter reads every term of the indexed fields of s, once
+// reserve granted the filter's memory; nil when it did not.
+func buildTermFilter(s segment.Segment, reserve func(bytes int64) bool) (*termFilter, error) {
 	dicts := make([]segment.TermDictionary, len(indexedFields))
 	terms := 0
 	for i, field := range indexedFields {
@@ -92,9 +98,13 @@ func buildTermFilter(s segment.Segment) (*termFilter, error) {
 		dicts[i] = d
 		terms += d.Cardinality()
 	}
+	if !reserve(filterBytes(terms)) {
+		return nil, nil
+	}
 	f := newTermFilter(terms)
 	for i, d := range dicts {
 		if err := eachTerm(d, func(term string) { f.add(termHash(i, term)) }); err != nil {
+			reserve(-f.bytes()) // given back
 			return nil, fmt.Errorf("search: terms of %s: %w", indexedFields[i], err)
 		}
 	}

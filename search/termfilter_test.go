@@ -63,7 +63,7 @@ func TestBuildTermFilter(t *testing.T) {
 	}
 	defer v.close()
 	for _, s := range v.segs {
-		f, err := buildTermFilter(s.seg)
+		f, err := buildTermFilter(s.seg, func(int64) bool { return true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +86,50 @@ func TestBuildTermFilter(t *testing.T) {
 		if held < 1000 {
 			t.Fatalf("only %d terms in a segment of %d documents", held, s.seg.Count())
 		}
+	}
+}
+
+// The filters' memory is bounded (Options.FilterBytes): a filter the
+// budget cannot hold is not built, and the bytes of one are counted.
+func TestTermFilterBudget(t *testing.T) {
+	x, err := Open("", matcher.DefaultModel(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	var all []Entry
+	for i := range 50 {
+		all = append(all, tidyPerson(i, i%2))
+	}
+	if err := x.Batch(all, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := x.openView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.close()
+	seg := v.segs[0].seg
+	var asked int64
+	f, err := buildTermFilter(seg, func(n int64) bool { asked = n; return false })
+	if err != nil || f != nil || asked <= 0 {
+		t.Fatalf("refused budget: filter %v, error %v, %d bytes asked; want none built", f, err, asked)
+	}
+	f, err = buildTermFilter(seg, func(int64) bool { return true })
+	if err != nil || f == nil || f.bytes() != asked {
+		t.Fatalf("granted budget: filter of %d bytes (error %v), %d asked", f.bytes(), err, asked)
+	}
+	p := dictPools{budget: 2 * asked}
+	first := p.reserve(asked)
+	second := p.reserve(asked)
+	if !first || !second || p.reserve(1) {
+		t.Fatalf("a budget of two filters: used %d of %d", p.used, p.budget)
+	}
+	if p.reserve(-asked); !p.reserve(asked) {
+		t.Errorf("bytes given back were not reusable: used %d of %d", p.used, p.budget)
+	}
+	if x.dicts.budget != DefaultFilterBytes {
+		t.Errorf("default budget %d, want %d", x.dicts.budget, DefaultFilterBytes)
 	}
 }
 

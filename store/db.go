@@ -1,7 +1,11 @@
 package store
 
 import (
+	"bytes"
+	"slices"
+
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/y"
 )
 
 // The vocabulary of the one door to storage.
@@ -78,6 +82,21 @@ func (db *DB) ReadOnly() bool { return db.b.Opts().ReadOnly }
 // MemTableSize is the size of db's memtables: Badger refuses a transaction
 // larger than 15 % of it (ErrTxnTooBig).
 func (db *DB) MemTableSize() int64 { return db.b.Opts().MemTableSize }
+
+// TableSplits returns keys that cut the key space under prefix into parts
+// of about one table each, in increasing order and without repeats: the
+// last keys of the store's tables that fall under prefix. A bulk reader
+// hands the parts to several workers (see mpi.WriteLinks).
+func (db *DB) TableSplits(prefix []byte) [][]byte {
+	var splits [][]byte
+	for _, t := range db.b.Tables() {
+		if k := y.ParseKey(t.Right); bytes.HasPrefix(k, prefix) {
+			splits = append(splits, k)
+		}
+	}
+	slices.SortFunc(splits, bytes.Compare)
+	return slices.CompactFunc(splits, bytes.Equal)
+}
 
 // Close closes db: every transaction must be done.
 func (db *DB) Close() error { return db.b.Close() }

@@ -44,6 +44,7 @@
 package store
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -107,6 +108,11 @@ type Options struct {
 	// CacheMB bounds Badger's block cache (default 64 MB; 8 MB for a bulk
 	// load, see Open).
 	CacheMB int64
+	// IndexCacheMB bounds Badger's cache of table indexes and Bloom
+	// filters (default 32 MB). Beyond it they are read from the mapped
+	// tables again; without a bound they would stay in memory for every
+	// table, growing with the store.
+	IndexCacheMB int64
 	// DiskReserve is the free space, in bytes, of the store's filesystem
 	// under which writes are refused (see DiskGuard): 0 is the larger of
 	// DefaultDiskReserve and the store's minimum (MinDiskReserve), and a
@@ -222,7 +228,7 @@ func openRaw(dir string, o Options) (*DB, error) {
 		WithNumLevelZeroTables(l0Tables).
 		WithNumLevelZeroTablesStall(l0Stall).
 		WithBlockCacheSize(cache << 20).
-		WithIndexCacheSize(32 << 20).
+		WithIndexCacheSize(cmp.Or(max(o.IndexCacheMB, 0), defaultIndexCacheMB) << 20).
 		WithNumCompactors(2).
 		WithValueThreshold(threshold).
 		WithValueLogFileSize(valueLogFileSize).
@@ -288,6 +294,9 @@ const (
 	bulkBaseTableSize = 512 << 10
 	bulkCacheMB       = 8
 )
+
+// defaultIndexCacheMB is Options.IndexCacheMB's default.
+const defaultIndexCacheMB = 32
 
 // hasPendingMemtable reports whether dir holds a memtable file (*.mem),
 // which Badger removes on a clean close: one left by an unclean stop is

@@ -10,6 +10,7 @@ import (
 	"vigie"
 	"vigie/dosimetry"
 	"vigie/ledger"
+	"vigie/mpi"
 )
 
 func init() {
@@ -58,11 +59,11 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	db, ix, closeIndex, err := openIndex(*data, false, 0)
+	db, err := openExistingStore(*data, serveCaches)
 	if err != nil {
 		return err
 	}
-	defer closeIndex()
+	defer db.Close()
 	// A bulk export of the whole ledger: audited as such, before a row
 	// is written (the identities are not listed one by one).
 	what := "every exam of the dose ledger, with each record's identity"
@@ -77,14 +78,18 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeOut()
-	identities := map[vigie.SourceKey]string{}
-	if err := ix.Links(context.Background(), func(k vigie.SourceKey, id vigie.IdentityID) error {
-		identities[k] = id.String()
-		return nil
-	}); err != nil {
-		return err
+	// Each exam's identity is read as its row is written (one read of the
+	// store each), not gathered first for every record: the export holds
+	// one exam at a time, whatever the size of the index and the ledger.
+	links := mpi.NewLinkReader(db)
+	defer links.Close()
+	identity := func(k vigie.SourceKey) (string, error) {
+		id, found, err := links.Identity(k)
+		if err != nil || !found {
+			return "", err
+		}
+		return id.String(), nil
 	}
-	identity := func(k vigie.SourceKey) string { return identities[k] }
 	led := ledger.Open(db)
 	if err := exportExams(context.Background(), led, identity, w); err != nil {
 		return err
@@ -176,8 +181,8 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 // has no such figure), and whether the row counts in totals (counts,
 // not_counted): summing the rows whose counts is "yes" never counts an
 // exam twice. identity, when not nil, names the regional identity of a
-// source record.
-func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.SourceKey) string, w io.Writer) error {
+// source record ("" for a record the index does not hold).
+func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.SourceKey) (string, error), w io.Writer) error {
 	num := func(ok bool, v float64) string {
 		if !ok {
 			return ""
@@ -190,7 +195,10 @@ func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.So
 			t := e.Reported
 			id := ""
 			if identity != nil {
-				id = identity(x.Key)
+				var err error
+				if id, err = identity(x.Key); err != nil {
+					return err
+				}
 			}
 			var rp []string
 			if x.NM != nil {

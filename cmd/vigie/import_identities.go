@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"vigie"
@@ -30,6 +33,9 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	durable := fs.Bool("durable", false, "sync every record to disk as it is resolved (slower); by default the load syncs once at the end, and an interrupted load is re-run")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	reserve := diskReserveFlag(fs)
+	caches := importCaches
+	caches.flags(fs)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of the model's fit) to this file, for `go tool pprof`")
 	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -60,13 +66,13 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	}
 	// Under the disk reserve the load stops with an error naming the free
 	// space and the reserve; the rows acknowledged before are kept.
-	db, err := openStore(*data, store.Options{NoSync: !*durable, DiskReserve: int64(*reserve),
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	db, err := openStore(*data, caches.storeOptions(store.Options{NoSync: !*durable, DiskReserve: int64(*reserve),
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, nil, mpi.Options{CacheRecords: importCacheRecords})
+	ix, err := mpi.Open(db, nil, mpi.Options{CacheRecords: caches.formRecords()})
 	if err != nil {
 		return err
 	}
@@ -99,7 +105,27 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	if !*quiet && isTerminal(stderr) {
 		progress = stderr
 	}
-	sum, err := importIdentities(context.Background(), ix, db, in, stderr, progress, importOptions{})
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageErr("--cpuprofile: %v", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	// An interrupt (Ctrl-C, SIGTERM) stops the load between two batches:
+	// the rows acknowledged are stored and synced, the summary says how
+	// many, and a CPU profile is complete. Running the import again loads
+	// the rest (the rows stored are found unchanged).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := importIdentities(ctx, ix, db, in, stderr, progress, importOptions{})
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted after %d rows, stored and synced: run the import again to load the rest", sum.Rows)
+	}
 	fmt.Fprint(stdout, sum.String())
 	if c := ix.Model().Calibration; c != nil {
 		fmt.Fprintf(stdout, "the model expected: precision %.5f, recall %.4f of the pairs compared, review %.2f %% of records\n", c.ExpectedPrecision(), c.ExpectedRecall(), 100*c.ReviewShare())
@@ -253,13 +279,8 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *store.DB, in io.Re
 const defaultImportMemoryMiB = 800
 
 // importCacheRecords sizes the patient index's cache of normalised forms
-// for bulk loads (about 128 MB, against 48 MB by default): at a million
-// records the forms the default cache no longer held were read back from
-// Badger for about 15 % of the load's CPU. Measured on the 1,007,269-row
-// file (machine quiet): 7,842 rows/s at 400,000 against 6,669 at 150,000,
-// peak RSS unchanged under the soft heap limit; 1,000,000 was slower (the
-// collector, held at the limit, ran more often).
-const importCacheRecords = 400_000
+// for the benchmarks' bulk loads, as importCaches does for the verb's.
+var importCacheRecords = importCaches.formRecords()
 
 // setMemoryLimit sets a soft limit on the Go heap (in MiB) unless the
 // GOMEMLIMIT environment variable already did. A bulk load holds the index's
