@@ -72,6 +72,18 @@ func (t *tx) setPendingOf(id vigie.IdentityID, ids []uint64) error {
 // fileUnder adds a review to the pending reviews of its identities as
 // they are now.
 func (t *tx) fileUnder(r *Review) error {
+	return t.editPendingOf(r, func(ids []uint64) []uint64 {
+		if i, ok := slices.BinarySearch(ids, r.ID); !ok {
+			return slices.Insert(ids, i, r.ID)
+		}
+		return nil
+	})
+}
+
+// editPendingOf applies edit to the pending reviews of each identity r
+// names (as it is now: a retired one's survivor; none that is gone) and
+// writes back what edit returns, nothing when it returns nil.
+func (t *tx) editPendingOf(r *Review, edit func(ids []uint64) []uint64) error {
 	for _, id := range []vigie.IdentityID{r.Identity, r.Candidate} {
 		if id == 0 {
 			continue
@@ -87,8 +99,8 @@ func (t *tx) fileUnder(r *Review) error {
 		if err != nil {
 			return err
 		}
-		if i, ok := slices.BinarySearch(ids, r.ID); !ok {
-			if err := t.setPendingOf(cur.ID, slices.Insert(ids, i, r.ID)); err != nil {
+		if ids = edit(ids); ids != nil {
+			if err := t.setPendingOf(cur.ID, ids); err != nil {
 				return err
 			}
 		}
@@ -395,25 +407,12 @@ func (t *tx) refileReview(id uint64) error {
 // unfileDecided takes a decided review out of the pending reviews of its
 // identities as they are now.
 func (t *tx) unfileDecided(r *Review) error {
-	for _, id := range []vigie.IdentityID{r.Identity, r.Candidate} {
-		cur, _, err := live(t.Txn, id)
-		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		ids, err := t.pendingOf(cur.ID)
-		if err != nil {
-			return err
-		}
+	return t.editPendingOf(r, func(ids []uint64) []uint64 {
 		if i, ok := slices.BinarySearch(ids, r.ID); ok {
-			if err := t.setPendingOf(cur.ID, slices.Delete(ids, i, i+1)); err != nil {
-				return err
-			}
+			return slices.Delete(ids, i, i+1)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // unindexPending removes a review's keys from its sites' queues (before
