@@ -450,7 +450,7 @@ func newMatrixServer(t *testing.T) *matrixServer {
 	// (cmd/vigie/serve.go).
 	mux := http.NewServeMux()
 	mux.Handle("/", m.api.Handler())
-	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: keys, Trail: trail})
+	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: keys, Trail: trail, Key: make([]byte, 32)}) // sent encrypted only
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	m.url, m.client = srv.URL, srv.Client()

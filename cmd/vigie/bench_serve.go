@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"time"
 
@@ -49,12 +50,21 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 	case *rate < 0 || *rate > 100_000:
 		return usageErr("--rate must be between 0 (closed loop) and 100000 requests/s")
 	}
+	var backupKey []byte
+	if *backupDuring {
+		// The online backup leaves the server encrypted only: a key of
+		// the run's own, thrown away with the backups.
+		backupKey = make([]byte, 32)
+		if _, err := rand.Read(backupKey); err != nil {
+			return err
+		}
+	}
 	return bench.Served(context.Background(), bench.ServedConfig{Data: *data, Clients: *clients, Duration: *duration,
 		MaxRequests: *maxRequests, ResolveShare: *resolveShare, Rate: *rate, Seed: *seed, CPUProfile: *cpuProfile, MutexProfile: *mutexProfile,
 		MemProfile: *memProfile, Timeline: *timeline, BackupDuring: *backupDuring,
 		Serve: func(ctx context.Context, s bench.Server) error {
 			return serve(ctx, serveConfig{RateLimit: -1, Data: *data, Listener: s.Listener, Ready: s.Ready, Warmed: s.Warmed,
-				SearchReady: s.SearchReady, MetricsToken: s.MetricsToken, BackupRate: pace, Log: s.Log})
+				SearchReady: s.SearchReady, MetricsToken: s.MetricsToken, BackupRate: pace, BackupKey: backupKey, Log: s.Log})
 		},
 		Open: func(dir string) (*store.DB, error) { return openStore(dir, store.Options{}) },
 	}, stdout)

@@ -58,7 +58,11 @@ type Backup struct {
 	DB            *store.DB
 	Authenticator auth.Authenticator
 	Trail         *audit.Log
-	// Key encrypts the backups (nil: in clear).
+	// Key encrypts the backups. Without one the route refuses to send
+	// anything (412): the backup holds every patient's data, and an
+	// administrator reads no patient data, so what leaves by this door is
+	// only readable by whoever holds the key (the hosting team's, given
+	// to vigie serve by --backup-key-file or as the store's own key).
 	Key []byte
 	// Rate is the pace of a backup in bytes per second (0: unpaced; see
 	// store.DefaultBackupRate); a call's ?rate= overrides it.
@@ -108,6 +112,11 @@ func (b *Backup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if since, err = strconv.ParseUint(s, 10, 64); err != nil {
 			result, status, msg = "invalid_argument", http.StatusBadRequest, fmt.Sprintf("since: %q is not a version", s)
 		}
+	}
+	if status == http.StatusOK && len(b.Key) == 0 {
+		result, status, msg = "failed_precondition", http.StatusPreconditionFailed,
+			"the online backup is sent encrypted only: start vigie serve with --backup-key-file FILE (or on an encrypted store); "+
+				"for a backup in clear, stop the server and run vigie backup --data DIR on the host"
 	}
 	if rs := q.Get("rate"); status == http.StatusOK && rs != "" {
 		if pace, err = strconv.ParseInt(rs, 10, 64); err != nil || pace < 0 {
