@@ -323,32 +323,66 @@ func (t *tx) fileOpened(r *Review) error {
 // the pending reviews of the identities it wrote under their new sites.
 // It works in batches, halved when Badger finds one too large.
 func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []vigie.IdentityID) error {
+	// The load's reviews first: filing them writes the pending lists
+	// (m/pi/) the identities' pass then reads.
+	if err := x.inBatches(ctx, len(reviews), func(t *tx, lo, hi int) error {
+		for _, id := range reviews[lo:hi] {
+			if err := t.refileReview(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Then only the identities written that have a pending list: most
+	// have none, and one walk over the lists costs far less than a read
+	// per identity.
+	listed := map[vigie.IdentityID]bool{}
+	err := x.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPendingIdent)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()[len(pPendingIdent):]
+			if len(k) == 8 {
+				listed[vigie.IdentityID(binary.BigEndian.Uint64(k))] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
+	}
+	idents = slices.DeleteFunc(idents, func(id vigie.IdentityID) bool { return !listed[id] })
 	slices.Sort(idents)
 	idents = slices.Compact(idents)
+	if err := x.inBatches(ctx, len(idents), func(t *tx, lo, hi int) error {
+		for _, id := range idents[lo:hi] {
+			ident, err := readIdentity(t.Txn, id)
+			if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := t.refilePending(ident); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return x.file(ctx, func(t *tx) error { return t.Set([]byte(pPendingSiteBuilt), []byte{1}) })
+}
+
+// inBatches runs fn over [0, n) in filing transactions of at most 500
+// items, halving the batch when a transaction grows too big.
+func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int) error) error {
 	size := 500
-	for len(reviews) > 0 || len(idents) > 0 {
-		rs := reviews[:min(size, len(reviews))]
-		is := idents[:min(size-len(rs), len(idents))]
-		err := x.file(ctx, func(t *tx) error {
-			for _, id := range rs {
-				if err := t.refileReview(id); err != nil {
-					return err
-				}
-			}
-			for _, id := range is {
-				ident, err := readIdentity(t.Txn, id)
-				if vigie.ErrorCode(err) == vigie.ENOTFOUND {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				if err := t.refilePending(ident); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	for lo := 0; lo < n; {
+		hi := min(lo+size, n)
+		err := x.file(ctx, func(t *tx) error { return fn(t, lo, hi) })
 		if errors.Is(err, store.ErrTxnTooBig) && size > 1 {
 			size /= 2
 			continue
@@ -356,9 +390,9 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 		if err != nil {
 			return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
 		}
-		reviews, idents = reviews[len(rs):], idents[len(is):]
+		lo = hi
 	}
-	return x.file(ctx, func(t *tx) error { return t.Set([]byte(pPendingSiteBuilt), []byte{1}) })
+	return nil
 }
 
 // file runs fn in a write transaction that files reviews: it changes
