@@ -217,6 +217,26 @@ func estimateM(start *Model, u [NumFields][]float64, blocks []Block) (m, insM [N
 // match is not a population, and u would lose its meaning.
 const maxRandomMatches = 0.05
 
+// pattern is one agreement pattern and how many pairs show it.
+type pattern struct {
+	l Levels
+	n float64
+}
+
+// countPatterns aggregates identical agreement patterns: EM's cost is per
+// distinct pattern, not per pair. The order is a map's: callers sum.
+func countPatterns(pairs []Levels) []pattern {
+	counts := map[Levels]float64{}
+	for _, p := range pairs {
+		counts[p]++
+	}
+	pats := make([]pattern, 0, len(counts))
+	for l, n := range counts {
+		pats = append(pats, pattern{l, n})
+	}
+	return pats
+}
+
 // uWithoutMatches estimates u again from the random pairs, each counted by
 // its probability of being a non-match under m and u (m fixed, u and the
 // share of matches among the random pairs fitted by EM), and returns it
@@ -225,18 +245,7 @@ const maxRandomMatches = 0.05
 // (1,000 records of 250 persons: one pair in 250), and every agreement
 // level's u came out as large as its matches made it.
 func uWithoutMatches(random []Levels, m, u0 [NumFields][]float64) ([NumFields][]float64, float64) {
-	counts := map[Levels]float64{}
-	for _, p := range random {
-		counts[p]++
-	}
-	type pat struct {
-		l Levels
-		n float64
-	}
-	pats := make([]pat, 0, len(counts))
-	for l, n := range counts {
-		pats = append(pats, pat{l, n})
-	}
+	pats := countPatterns(random)
 	var u [NumFields][]float64
 	for f := range u {
 		u[f] = slices.Clone(u0[f])
@@ -296,19 +305,7 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 	for _, f := range bl.Fields {
 		used[f] = true
 	}
-	// Aggregate identical patterns: EM cost depends on distinct patterns.
-	counts := map[Levels]float64{}
-	for _, p := range bl.Pairs {
-		counts[p]++
-	}
-	type pat struct {
-		l Levels
-		n float64
-	}
-	pats := make([]pat, 0, len(counts))
-	for l, n := range counts {
-		pats = append(pats, pat{l, n})
-	}
+	pats := countPatterns(bl.Pairs)
 	for f := Field(0); f < NumFields; f++ {
 		if !used[f] {
 			m[f] = append([]float64(nil), start.params[f].M...)
