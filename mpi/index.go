@@ -479,8 +479,8 @@ func (t *tx) prepared(k vigie.SourceKey, ord uint32, version int) (*matcher.Prep
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, vigie.Errorf(vigie.EINTERNAL, "record %s: version %d is missing", k, version)
+	if !found { // the mirror may name a version committed after this snapshot (see tx.mirrored)
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "record %s: version %d is missing", k, version)
 	}
 	p, err = matcher.Prepare(&v.Record)
 	if err != nil {

@@ -74,7 +74,7 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 	}
 	ident, err := t.identity(c.id)
 	if err != nil {
-		return err
+		return t.mirrored(err)
 	}
 	if ident.Retired != 0 || len(ident.Members) < 2 || !t.x.sameMembers(ident.Members, c.members) {
 		return nil // changed since it was scored: left as it is

@@ -425,7 +425,7 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		}
 		mp, err := t.prepared(o.k, o.ord, o.version)
 		if err != nil {
-			return err
+			return t.mirrored(err)
 		}
 		cmp := matcher.Compare(p, mp)
 		if l := cmp.Levels[matcher.FieldName]; l == matcher.Null || l > matcher.NameCross || cmp.Levels[matcher.FieldHousehold] == matcher.Null || cmp.Levels[matcher.FieldHousehold] > matcher.HousePhone {
@@ -523,13 +523,13 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		if m.version == 0 { // a concurrent commit is mirroring itself: ask the store
 			st, err := t.record(m.k)
 			if err != nil {
-				return nil, err
+				return nil, t.mirrored(err)
 			}
 			m.version = st.Version
 		}
 		mp, err := t.prepared(m.k, m.ord, m.version)
 		if err != nil {
-			return nil, err
+			return nil, t.mirrored(err)
 		}
 		cmpr := matcher.Compare(p, mp)
 		s := model.Score(&cmpr, x.freq)
@@ -593,7 +593,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 func (t *tx) target(c *candidate) (*identity, error) {
 	ident, err := t.identity(c.id)
 	if err != nil {
-		return nil, err
+		return nil, t.mirrored(err)
 	}
 	if ident.Retired != 0 || !t.x.sameMembers(ident.Members, c.members) || !slices.Equal(ident.Attributes, c.attrs) {
 		if t.bulk != nil { // the load holds the index: this cannot lag
@@ -615,7 +615,7 @@ func (t *tx) heldByAttrs(cands []*candidate) error {
 	}
 	ident, err := t.identity(cands[0].id)
 	if err != nil {
-		return err
+		return t.mirrored(err)
 	}
 	return t.checkAttrs(cands[0], ident)
 }
@@ -640,6 +640,21 @@ func (t *tx) checkAttrs(c *candidate, ident *identity) error {
 
 // errStale makes update retry: the in-memory view lagged behind the store.
 var errStale = errors.New("mpi: membership changed during resolution")
+
+// mirrored passes on the error of reading, in the transaction, something
+// the in-memory mirror named (a candidate identity, a member record, one
+// of its versions). The mirror follows commits, not snapshots: a change
+// committed after the transaction began (an unlink putting a record into
+// a new identity) is in the mirror but not in the snapshot, and the read
+// finds nothing. That is a lag to retry on a fresh snapshot (errStale),
+// not a missing identity to report. A bulk load holds the index: there
+// the mirror cannot be ahead, and not found stays an error.
+func (t *tx) mirrored(err error) error {
+	if t.bulk == nil && vigie.ErrorCode(err) == vigie.ENOTFOUND {
+		return errStale
+	}
+	return err
+}
 
 // refresh reloads one identity's in-memory mirror from the latest committed
 // state. Commits mirror themselves right after committing, so the mirror
@@ -791,13 +806,13 @@ func (t *tx) memberForms(ords []uint32) ([]memberForm, error) {
 		if m.version == 0 { // a concurrent commit is mirroring itself: ask the store
 			st, err := t.record(m.k)
 			if err != nil {
-				return nil, err
+				return nil, t.mirrored(err)
 			}
 			m.version = st.Version
 		}
 		p, err := t.prepared(m.k, m.ord, m.version)
 		if err != nil {
-			return nil, err
+			return nil, t.mirrored(err)
 		}
 		out = append(out, memberForm{m.k, p})
 	}

@@ -1,6 +1,7 @@
 package mpi
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	"vigie"
 	"vigie/matcher"
+	"vigie/store"
 )
 
 func TestResolveNewAndLinked(t *testing.T) {
@@ -445,5 +447,38 @@ func TestResolveKeepsInvalidINS(t *testing.T) {
 	hist, err := ix.History(ctx, key(b))
 	if err != nil || len(hist) != 1 || hist[0].Record.INS != b.INS {
 		t.Errorf("the invalid INS is not kept verbatim: %+v, %v", hist, err)
+	}
+}
+
+// A vigilance change that commits after a resolution's transaction began
+// (an unlink puts a record into a new identity) leaves the in-memory
+// mirror ahead of the transaction's snapshot: the identity the mirror
+// names does not exist there yet. Resolution retries on a fresh snapshot
+// (errStale) instead of failing with "identity does not exist".
+func TestResolveMirrorAheadOfSnapshotRetries(t *testing.T) {
+	ix := openIndex(t, nil)
+	a1, a2 := person("1.2.250.1.1", "A1"), person("1.2.250.1.2", "A2")
+	a1.FirstNames = "" // a2 and the newcomer agree on more than a1 does
+	resolve(t, ix, a1)
+	resolve(t, ix, a2)
+	txn, err := store.NewWriteTxn(ix.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Discard()
+	if _, err := ix.Unlink(ctx, key(a2), "v", "test"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := prepareRow(person("1.2.250.1.3", "A3"), System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &tx{Txn: txn, x: ix, now: ix.opts.Now().UTC()}
+	if _, err := old.resolve(r, System); !errors.Is(err, errStale) {
+		t.Fatalf("resolution on a snapshot older than the mirror: %v, want errStale (retry)", err)
+	}
+	res := resolve(t, ix, person("1.2.250.1.3", "A3"))
+	if res.Identity == 0 {
+		t.Fatalf("the retried resolution filed nothing: %+v", res)
 	}
 }
