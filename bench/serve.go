@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -75,8 +76,13 @@ type ServedConfig struct {
 	MemProfile string
 	// Timeline, when set, is a CSV file of every request (see writeTimeline).
 	Timeline string
-	// BackupDuring runs online backups during the load (see backupLoop).
+	// BackupDuring runs online backups during the load (see backupLoop);
+	// the last one is then restored with Restore and checked to hold every
+	// write acknowledged before it began.
 	BackupDuring bool
+	// Restore restores backup files into dir, which does not exist yet, as
+	// `vigie restore` does (its checks and vigie verify's included).
+	Restore func(dir string, files []string) error
 	// Serve runs `vigie serve` in-process as s says until ctx ends, and
 	// returns its error: the command's server, which the load measures.
 	Serve func(ctx context.Context, s Server) error
@@ -468,9 +474,13 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 		callCtx, cancelCalls = context.WithTimeout(ctx, c.Duration+30*time.Second)
 		defer cancelCalls()
 	}
-	stopBackups := func() string { return "" }
+	stopBackups := func() *backups { return nil }
 	if c.BackupDuring {
-		stopBackups = backupLoop(runCtx, base, prep.adminKey)
+		stopBackups = backupLoop(runCtx, base, prep.adminKey, func() int {
+			ackMu.Lock()
+			defer ackMu.Unlock()
+			return len(acked)
+		})
 	}
 	for w := range c.Clients {
 		wg.Go(func() {
@@ -528,6 +538,9 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 	wg.Wait()
 	elapsed := time.Since(t1)
 	backups := stopBackups()
+	if backups != nil {
+		defer backups.remove()
+	}
 	var cpu1 cpuUsage
 	cpu1.read()
 	metrics1, err := scrapeMetrics(hc, base, metricsToken)
@@ -573,7 +586,9 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 	}
 	fmt.Fprint(stdout, resolves.summary("ResolveRecord", elapsed))
 	fmt.Fprint(stdout, searches.summary("SearchIdentities", elapsed))
-	fmt.Fprint(stdout, backups)
+	if backups != nil {
+		fmt.Fprint(stdout, backups)
+	}
 	calls := len(resolves.d) + len(searches.d)
 	if calls > 0 {
 		user, sys := cpu1.user-cpu0.user, cpu1.sys-cpu0.sys
@@ -630,8 +645,56 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 	if lost > 0 || after-prep.before < len(acked) {
 		return fmt.Errorf("%d acknowledged writes lost (records +%d for %d acknowledged)", lost, after-prep.before, len(acked))
 	}
+	if backups != nil {
+		if err := restoreCheck(ctx, c, backups, acked, stdout); err != nil {
+			return err
+		}
+	}
 	if resolves.err.Load()+searches.err.Load() > 0 {
 		return fmt.Errorf("%d requests failed", resolves.err.Load()+searches.err.Load())
+	}
+	return nil
+}
+
+// restoreCheck restores the last online backup taken during the load into
+// a temporary folder with c.Restore, and checks that every write
+// acknowledged before the backup's request was sent is in it, by source
+// key: a backup taken under load holds what the server had answered.
+func restoreCheck(ctx context.Context, c ServedConfig, b *backups, acked []vigie.SourceKey, stdout io.Writer) error {
+	if b.last == "" || c.Restore == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp("", "vigie-bench-restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "store")
+	t0 := time.Now()
+	if err := c.Restore(dir, []string{b.last}); err != nil {
+		return fmt.Errorf("restore of the last online backup: %w", err)
+	}
+	took := time.Since(t0)
+	db, err := c.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, nil, mpi.Options{})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	missing := 0
+	for _, k := range acked[:b.ackedBefore] {
+		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
+			missing++
+		}
+	}
+	fmt.Fprintf(stdout, "last online backup restored in %s (its checks and vigie verify passed): %d records; resolves acknowledged before it began %d, missing %d\n",
+		took.Round(time.Millisecond), ix.Count(), b.ackedBefore, missing)
+	if missing > 0 {
+		return fmt.Errorf("%d writes acknowledged before the online backup began are not in it", missing)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"vigie/bench"
@@ -67,5 +69,20 @@ func runBenchServe(args []string, stdout, stderr io.Writer) error {
 				SearchReady: s.SearchReady, MetricsToken: s.MetricsToken, BackupRate: pace, BackupKey: backupKey, Log: s.Log})
 		},
 		Open: func(dir string) (*store.DB, error) { return openStore(dir, store.Options{}) },
+		// As `vigie restore` does, the store's own key (the environment's)
+		// kept on the restored copy.
+		Restore: func(dir string, files []string) error {
+			skey, err := storeKey("", dir)
+			if err != nil {
+				return err
+			}
+			var report strings.Builder
+			_, err = store.Restore(dir, files, store.RestoreOptions{Key: backupKey, Store: store.Options{EncryptionKey: skey},
+				Summarize: admin.Summarize, Check: func(db *store.DB) error { return verifyStore(context.Background(), db, "", &report) }})
+			if err != nil && report.Len() > 0 {
+				return fmt.Errorf("%w\n%s", err, report.String())
+			}
+			return err
+		},
 	}, stdout)
 }

@@ -86,6 +86,37 @@ func TestBenchServeClosedAndOpenLoop(t *testing.T) {
 	}
 }
 
+// TestBenchServeBackupDuringRestores runs the load with online backups
+// taken back to back: at least one finishes, the last is restored (its
+// checks and vigie verify passing) and holds every resolve acknowledged
+// before its request was sent, checked key by key.
+func TestBenchServeBackupDuringRestores(t *testing.T) {
+	data := t.TempDir()
+	feed := genFeed(t, 150, 3)
+	if code, out, errs := vigieRun(t, "import", "identities", "--data", data, filepath.Join(feed, "records.csv")); code != 0 {
+		t.Fatalf("import: %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := vigieRun(t, "bench", "serve", "--data", data, "--seed", "5", "--clients", "4", "--duration", "3s",
+		"--resolve-share", "0.5", "--backup-during")
+	if code != 0 {
+		t.Fatalf("bench serve --backup-during: exit %d\n%s%s", code, out, errs)
+	}
+	taken := regexp.MustCompile(`online backups during the load: ([1-9]\d*) full backups finished \(0 failed\)`)
+	restored := regexp.MustCompile(`last online backup restored in \S+ \(its checks and vigie verify passed\): (\d+) records; resolves acknowledged before it began ([1-9]\d*), missing 0`)
+	if !taken.MatchString(out) || !restored.MatchString(out) {
+		t.Errorf("bench serve --backup-during: no restored backup holding the acknowledged resolves in the report:\n%s", out)
+	}
+	before := regexp.MustCompile(`records before (\d+),`).FindStringSubmatch(out)
+	if m := restored.FindStringSubmatch(out); m != nil && before != nil {
+		records, _ := strconv.Atoi(m[1])
+		acked, _ := strconv.Atoi(m[2])
+		stored, _ := strconv.Atoi(before[1])
+		if records < stored+acked {
+			t.Errorf("the restored backup holds %d records, fewer than the %d stored before the load and %d acknowledged before it", records, stored, acked)
+		}
+	}
+}
+
 // unsentRequests reads how many scheduled requests the open loop's report
 // says were not sent.
 func unsentRequests(t *testing.T, report string) int {
