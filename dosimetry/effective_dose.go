@@ -260,7 +260,7 @@ func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType, age float64, ageK
 		gycm2 := t.DAP * 1e4
 		out.Method, out.Region, out.Coefficient, out.MSv = "dap", region, *k, gycm2**k
 	case ledger.DomainNM:
-		n := c.nm().Exam(e)
+		n := c.nm().examAt(e, age, ageKnown)
 		switch {
 		case n.Estimated():
 			out.Method, out.MSv, out.Warning, out.NM = "activity", n.MSv, n.Warning, &n

@@ -371,6 +371,13 @@ func (e NMEstimate) Estimated() bool { return len(e.Administrations) > 0 && e.Re
 // administrations were counted by an earlier one is not estimated, so
 // that no administration counts twice).
 func (c *NMCoefficients) Exam(e *ledger.Entry) NMEstimate {
+	age, ageKnown := AgeYears(e.Exam.Patient.Age)
+	return c.examAt(e, age, ageKnown)
+}
+
+// examAt is Exam for a patient whose age at the exam is given (the alert
+// rules may know it from the birth date when the report has none).
+func (c *NMCoefficients) examAt(e *ledger.Entry, age float64, ageKnown bool) NMEstimate {
 	x := &e.Exam
 	if ok, _ := e.Counting(); !ok || x.Domain != ledger.DomainNM {
 		return NMEstimate{}
@@ -378,7 +385,6 @@ func (c *NMCoefficients) Exam(e *ledger.Entry) NMEstimate {
 	if e.RepeatedEvents > 0 {
 		return NMEstimate{Reason: nmPartlyCounted}
 	}
-	age, ageKnown := AgeYears(x.Patient.Age)
 	var as []ledger.Administration
 	if x.NM != nil {
 		as = x.NM.Administrations
