@@ -234,8 +234,12 @@ type NMAdministrationEstimate struct {
 	UID                 string  `json:"uid,omitempty"`
 	Radiopharmaceutical string  `json:"radiopharmaceutical"` // "FDG / F 18"
 	MBq                 float64 `json:"activity_MBq,omitempty"`
-	// Coefficient is the row used (nil: not estimated, Reason says why).
+	// Coefficient is the row used (nil: not estimated, Reason says why);
+	// its value, reference age and source are repeated for JSON readers.
 	Coefficient *NMCoefficient `json:"-"`
+	MSvPerMBq   float64        `json:"coefficient_mSv_per_MBq,omitempty"`
+	Reference   string         `json:"reference_age,omitempty"`
+	Source      string         `json:"source,omitempty"`
 	MSv         float64        `json:"effective_dose_estimate_mSv,omitempty"`
 	Organ       string         `json:"organ,omitempty"`
 	OrganMGy    float64        `json:"organ_dose_mGy,omitempty"`
@@ -344,6 +348,7 @@ func (c *NMCoefficients) Administration(a *ledger.Administration, age float64, a
 		return out
 	}
 	out.Coefficient, out.MSv = row, out.MBq*row.MSvPerMBq
+	out.MSvPerMBq, out.Reference, out.Source = row.MSvPerMBq, row.Reference, c.Sources[row.Source]+" — "+row.Table
 	if row.Organ != "" {
 		out.Organ, out.OrganMGy = row.Organ, out.MBq*row.OrganMGyPerMBq
 	}
