@@ -863,7 +863,7 @@ func (s *Scanner) cumulative(identity, subject string, es []*ledger.Entry) []Ale
 			a.ID = alertID(AlertCumulative, subject, d.e.Exam.SOPInstanceUID, "")
 			a.Identity = identity
 			a.Indicator, a.Value, a.Threshold, a.Unit, a.Estimate = "effective_dose_estimate", round(sum, 2), c.CumulativemSv, "mSv", true
-			a.Message = fmt.Sprintf("dose efficace cumulée %s mSv sur %d jours ≥ %s mSv (%s par PDL × k et PDS × coefficient, non mesurée)",
+			a.Message = fmt.Sprintf("dose efficace cumulée %s mSv sur %d jours ≥ %s mSv (%s par PDL × k, PDS × coefficient et activité × coefficient du radiopharmaceutique, non mesurée)",
 				fmtNum(round(sum, 1)), c.CumulativeWindowDays, fmtNum(c.CumulativemSv), EstimateLabel)
 			out = append(out, a)
 		}

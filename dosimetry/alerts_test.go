@@ -99,6 +99,18 @@ func tapCT(sop, patient, date string, mSv float64) ledger.Entry {
 	return ctWith(sop, patient, date, "Scanner TAP", body32, 10, mSv/0.015)
 }
 
+// petOf returns an NM exam of one administration of a 60-year-old.
+func petOf(sop, patient, date, pharma string, mbq float64) ledger.Entry {
+	x := exam(sop, "CHU", patient, date, "PT", ledger.DomainNM)
+	x.Patient.Age = "060Y"
+	x.NM = &ledger.NMDose{Administrations: []ledger.Administration{{UID: sop + ".a", Radiopharmaceutical: code("", "", pharma), Activity: q(mbq, ledger.DimActivity)}}}
+	return entry(x)
+}
+
+func petFDG(sop, patient, date string, mbq float64) ledger.Entry {
+	return petOf(sop, patient, date, "Fluorodeoxyglucose F^18^", mbq)
+}
+
 func TestCumulativeEdges(t *testing.T) {
 	cfg := only(func(c *AlertConfig) { c.CumulativemSv, c.CumulativeWindowDays = 100, 365 })
 	cases := []struct {
@@ -112,6 +124,9 @@ func TestCumulativeEdges(t *testing.T) {
 		{"364 days apart", []ledger.Entry{tapCT("a", "p", "2025-01-01", 60), tapCT("b", "p", "2025-12-31", 40)}, "b"},
 		{"365 days apart", []ledger.Entry{tapCT("a", "p", "2025-01-01", 60), tapCT("b", "p", "2026-01-01", 40)}, ""},
 		{"two patients", []ledger.Entry{tapCT("a", "p", "2025-01-01", 60), tapCT("b", "q", "2025-02-01", 40)}, ""},
+		// 95 mSv of CT, then an FDG PET of 394 MBq × 0.019 = 7.486 mSv
+		{"CT then FDG PET", []ledger.Entry{tapCT("a", "p", "2025-01-01", 95), petFDG("b", "p", "2025-02-01", 394)}, "b"},
+		{"CT then a PET without coefficient", []ledger.Entry{tapCT("a", "p", "2025-01-01", 95), petOf("b", "p", "2025-02-01", "DPD", 764)}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

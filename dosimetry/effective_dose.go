@@ -37,6 +37,17 @@ type Coefficients struct {
 	CTPaediatric  PaediatricSet     `json:"ct_paediatric"`
 	DAP           CoefficientSet    `json:"dap"`
 	TargetRegions map[string]string `json:"target_regions"`
+	// NM are the nuclear-medicine coefficients per radiopharmaceutical
+	// (nil: the shipped nm_dose_coefficients.tsv).
+	NM *NMCoefficients `json:"-"`
+}
+
+// nm returns the nuclear-medicine coefficients the estimate uses.
+func (c *Coefficients) nm() *NMCoefficients {
+	if c.NM != nil {
+		return c.NM
+	}
+	return DefaultNMCoefficients()
 }
 
 // PaediatricSet are the CT k-factors of children by age band. A child's
@@ -129,10 +140,10 @@ func LoadCoefficients(r io.Reader) (*Coefficients, error) {
 	return c, nil
 }
 
-// Source returns the sources of both coefficient sets, for printing beside
-// an estimate.
+// Source returns the sources of the coefficient sets (CT, DAP, nuclear
+// medicine), for printing beside an estimate.
 func (c *Coefficients) Source() string {
-	return "PDL : " + c.CT.Source + " PDS : " + c.DAP.Source
+	return "PDL : " + c.CT.Source + " PDS : " + c.DAP.Source + " Activité (médecine nucléaire) : " + c.nm().Source() + "."
 }
 
 // ExamEstimate is the effective-dose estimate of one exam.
@@ -140,7 +151,7 @@ type ExamEstimate struct {
 	SOP         string  `json:"sop_instance_uid"`
 	Date        string  `json:"date"`
 	MSv         float64 `json:"effective_dose_estimate_mSv"`
-	Method      string  `json:"method,omitempty"` // "dlp" or "dap"
+	Method      string  `json:"method,omitempty"` // "dlp", "dap" or "activity"
 	Region      string  `json:"region,omitempty"`
 	Coefficient float64 `json:"coefficient,omitempty"`
 	// Reason says why an exam with dose figures has no estimate.
@@ -149,6 +160,9 @@ type ExamEstimate struct {
 	// an adult); Warning says the age was unknown (adult coefficients).
 	AgeBand string `json:"age_band,omitempty"`
 	Warning string `json:"warning,omitempty"`
+	// NM is the nuclear-medicine estimate (method "activity"): one per
+	// administration, with the organ receiving the largest dose.
+	NM *NMEstimate `json:"nuclear_medicine,omitempty"`
 }
 
 // Estimated reports whether the exam has an estimate.
@@ -161,7 +175,10 @@ func (e ExamEstimate) Estimated() bool { return e.Method != "" }
 //     acquisition other than a scout;
 //   - projection: counted DAP (Gy.cm²) × the coefficient of the exam type,
 //     else of its region;
-//   - mammography and nuclear medicine have no estimate here (Reason says so);
+//   - nuclear medicine: each administered activity × the effective-dose
+//     coefficient of its radiopharmaceutical at the patient's reference
+//     age (NMCoefficients.Exam), when every administration has one;
+//   - mammography has no estimate (Reason says so);
 //   - a child (the DICOM age below CTPaediatric.AdultFromYears) gets its
 //     age band's CT coefficient, or no estimate (NoEstimateForAge) where
 //     the shipped source gives none; an unknown age takes the adult
@@ -242,8 +259,23 @@ func (c *Coefficients) estimate(e *ledger.Entry, et *ExamType, age float64, ageK
 		}
 		gycm2 := t.DAP * 1e4
 		out.Method, out.Region, out.Coefficient, out.MSv = "dap", region, *k, gycm2**k
-	case ledger.DomainMammography, ledger.DomainNM:
-		out.Reason = "mammographie et médecine nucléaire : pas d'estimation par PDL ou PDS"
+	case ledger.DomainNM:
+		n := c.nm().examAt(e, age, ageKnown)
+		switch {
+		case n.Estimated():
+			out.Method, out.MSv, out.Warning, out.NM = "activity", n.MSv, n.Warning, &n
+			if len(n.Administrations) == 1 {
+				row := n.Administrations[0].Coefficient
+				out.Coefficient = row.MSvPerMBq
+				if row.BelowYears != 0 {
+					out.AgeBand = row.Reference
+				}
+			}
+		case n.Reason != "":
+			out.Reason, out.NM = n.Reason, &n
+		}
+	case ledger.DomainMammography:
+		out.Reason = "mammographie : pas d'estimation de dose efficace"
 	}
 	return out
 }

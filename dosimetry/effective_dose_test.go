@@ -40,6 +40,8 @@ func TestEstimateHandComputed(t *testing.T) {
 		{"coronary angiography 50 Gy.cm2 × 0.30", irExam("e", "Coronarographie", 50), 15, "dap"},
 		{"coronary angioplasty 100 Gy.cm2 × 0.33", irExam("f", "Angioplastie coronaire", 100), 33, "dap"},
 		{"thorax PA: no shipped coefficient", adult(thoraxPA("g", "CHU", "p", "2025-01-01", 200), 50, 70, 1.7), 0, ""},
+		{"FDG PET 394 MBq × 0.019", nmExam("i", "063Y", "C-B1031", "Fluorodeoxyglucose F^18^", 394), 7.486, "activity"},
+		{"DPD bone scan: no shipped coefficient", nmExam("j", "050Y", "", "DPD", 764), 0, ""},
 	}
 	var all []ledger.Entry
 	for _, cs := range cases {
@@ -59,10 +61,10 @@ func TestEstimateHandComputed(t *testing.T) {
 	super.SupersededBy = "b"
 	all = append(all, super)
 	cum := c.EstimateAll(all, tab)
-	if !near(cum.MSv, 5.6+15+2.1+15+33) || cum.NotEstimated != 2 {
-		t.Errorf("cumulative %v mSv, %d not estimated; want %v and 2", cum.MSv, cum.NotEstimated, 5.6+15+2.1+15+33)
+	if !near(cum.MSv, 5.6+15+2.1+15+33+7.486) || cum.NotEstimated != 3 {
+		t.Errorf("cumulative %v mSv, %d not estimated; want %v and 3", cum.MSv, cum.NotEstimated, 5.6+15+2.1+15+33+7.486)
 	}
-	if !strings.Contains(cum.Source, "AAPM Report No. 96") || !strings.Contains(cum.Label, "estimée") {
+	if !strings.Contains(cum.Source, "AAPM Report No. 96") || !strings.Contains(cum.Source, "18F-FDG Radiation Dosimetry") || !strings.Contains(cum.Label, "estimée") {
 		t.Errorf("cumulative estimate not labelled with its source: %q / %q", cum.Label, cum.Source)
 	}
 }
@@ -145,4 +147,17 @@ func TestEstimateToddlerUsesAgeBand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nmExam is a nuclear-medicine exam of one administration.
+func nmExam(sop, age, pharmaCode, pharma string, mbq float64) ledger.Exam {
+	x := exam(sop, "CHU", "p", "2025-01-01", "PT", ledger.DomainNM)
+	x.Patient.Age = age
+	scheme := ""
+	if pharmaCode != "" {
+		scheme = "SRT"
+	}
+	x.NM = &ledger.NMDose{Administrations: []ledger.Administration{{UID: sop + ".a", Radiopharmaceutical: code(pharmaCode, scheme, pharma),
+		Activity: q(mbq, ledger.DimActivity)}}}
+	return x
 }

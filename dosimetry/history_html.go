@@ -72,6 +72,7 @@ func NewHistoryDocument(p PatientBlock, es []ledger.Entry, names sites.Names, ta
 	h := ledger.BuildHistory(es)
 	h.NameSites(names.List)
 	DefaultSSDE().FillHistory(h, es)
+	coef.nm().FillHistory(h, es)
 	return &HistoryDocument{Patient: p, History: h, Estimate: coef.EstimateAll(es, tab), Generated: now}
 }
 
@@ -154,10 +155,10 @@ func (d *HistoryDocument) WriteText(w io.Writer) error {
 	section(TitleNM, len(h.NM), [][2]string{
 		{"Activité totale (MBq)", ActivitiesText(t.NMActivities)}, {"PDL total de la partie TDM (mGy.cm)", frFigure(t.NMCTDLPmGycm)},
 		{"IDSV total de la partie TDM (mGy)", frFigure(t.NMCTDIvolSummGy)}},
-		"Date\tExamen\tÉtablissement\tRadiopharmaceutique / isotope\tActivité (MBq)\tPDL TDM (mGy.cm)\tIDSV TDM (mGy)", func(tw io.Writer) {
+		"Date\tExamen\tÉtablissement\tRadiopharmaceutique / isotope\tActivité (MBq)\tPDL TDM (mGy.cm)\tIDSV TDM (mGy)\tDose efficace (estimation)\tOrgane le plus exposé (estimation)", func(tw io.Writer) {
 			for _, r := range h.NM {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
-					r.Radiopharmaceutical, ActivitiesText(r.Activities), frFigure(r.CTDLPmGycm), frFigure(r.CTCTDIvolSummGy))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", frDate(r.Date), r.Procedure, r.SiteName,
+					r.Radiopharmaceutical, ActivitiesText(r.Activities), frFigure(r.CTDLPmGycm), frFigure(r.CTCTDIvolSummGy), r.EffectiveDose, r.OrganDose)
 			}
 		})
 	section(TitleMammography, len(h.Mammography), [][2]string{

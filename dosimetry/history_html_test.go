@@ -44,7 +44,7 @@ func TestHistoryHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := b.String()
-	// 1000 × 0.015 + 450.5 × 0.014 + 80 × 0.30 = 15 + 6.307 + 24 = 45.307 mSv
+	// 1000 × 0.015 + 450.5 × 0.014 + 80 × 0.30 + 250 × 0.019 = 15 + 6.307 + 24 + 4.75 = 50.057 mSv
 	for _, want := range []string{
 		"MARTIN (née DUPONT &lt;script&gt;alert(1)&lt;/script&gt;)", "Élise",
 		"15/06/1950", "Féminin",
@@ -56,7 +56,9 @@ func TestHistoryHTML(t *testing.T) {
 		"<td>FDG / F 18</td><td class=\"n\">250</td>", "<dt>Activité totale (MBq) — FDG / F 18</dt><dd>250</dd>",
 		"CH de Périgueux &lt;Dordogne&gt;", "<td>" + sites.Unknown + "</td>",
 		"<dt>Sein droit (mGy)</dt><dd></dd>", "<td class=\"n\"></td><td class=\"n\">1,25</td>", // no right-breast figure: blank
-		"45,31 mSv (estimation)", "AAPM Report No. 96",
+		"50,06 mSv (estimation)", "AAPM Report No. 96", "Walker R.C.",
+		// 250 MBq of FDG, age unknown: 250 × 0.019 = 4.75 mSv, bladder 250 × 0.16 = 40 mGy
+		"<td>4,75 mSv (adulte) — âge inconnu : coefficients adulte</td><td>vessie : 40 mGy</td>",
 		"@media print", "class=\"running\"",
 	} {
 		if !strings.Contains(html, want) {
@@ -72,7 +74,7 @@ func TestHistoryHTML(t *testing.T) {
 	if i, j := strings.Index(html, "04/03/2025"), strings.Index(html, "03/02/2025"); i < 0 || j < 0 || i > j {
 		t.Errorf("CT rows not newest first (%d, %d)", i, j)
 	}
-	if !near(doc.History.Totals.DLPmGycm, 1450.5) || !near(doc.Estimate.MSv, 45.307) {
+	if !near(doc.History.Totals.DLPmGycm, 1450.5) || !near(doc.Estimate.MSv, 50.057) {
 		t.Errorf("totals %+v, estimate %v", doc.History.Totals, doc.Estimate.MSv)
 	}
 	// The warning comes before the patient block, which comes before the
@@ -94,7 +96,7 @@ func TestHistoryText(t *testing.T) {
 		"Nom : MARTIN (née DUPONT <script>alert(1)</script>)", "Prénom(s) : Élise", "Date de naissance : 15/06/1950", "Sexe : Féminin",
 		TitleRadiology + "\n  PDS total (cGy.cm²) : 8\u202f000\n  Kerma dans l'air total (mGy) : 1\u202f234,5\n  Temps total de scopie (min) : 10\n",
 		TitleCT + "\n  PDL total (mGy.cm) : 1\u202f450,5\n  IDSV total (mGy) : 20\n",
-		TitleNM + "\n  Activité totale (MBq) : 250\n", "FDG / F 18",
+		TitleNM + "\n  Activité totale (MBq) : 250\n", "FDG / F 18", "4,75 mSv (adulte) — âge inconnu : coefficients adulte  vessie : 40 mGy",
 		TitleMammography + "\n  Dose glandulaire moyenne cumulée totale (mGy) : 1,25\n  Sein droit (mGy) : \n  Sein gauche (mGy) : 1,25\n",
 		"CH de Périgueux <Dordogne>", sites.Unknown, "04/03/2025",
 	} {
@@ -153,7 +155,7 @@ func ExampleHistoryDocument_WriteHTML() {
 	}
 	// Output:
 	// <h1>Historique dosimétrique</h1>
-	// <p><strong>12 mSv (estimation)</strong> pour les examens de scanographie (PDL × coefficient k de la région) et de radiologie interventionnelle (PDS × coefficient de la région).</p>
+	// <p><strong>12 mSv (estimation)</strong> pour les examens de scanographie (PDL × coefficient k de la région), de radiologie interventionnelle (PDS × coefficient de la région) et de médecine nucléaire (activité administrée × coefficient publié du radiopharmaceutique, à l'âge de référence indiqué dans le tableau).</p>
 }
 
 // TestHistoryHTMLAccessCode: a patient access code given to the document

@@ -86,6 +86,43 @@ func TestReferenceTable(t *testing.T) {
 		t.Logf("| dose au fœtus | NM-RRDSR-Siemens.dcm | FDG %.0f MBq | %s | | |", x.NM.Administrations[0].Activity.Value, f.Text())
 	}
 
+	// Nuclear medicine, the FDG PET/CT's radiopharmaceutical dose SR (63
+	// years, 394 MBq): by hand, S1's adult coefficients 394 × 0.019 mSv/MBq
+	// = 7.486 mSv and bladder 394 × 0.16 mGy/MBq = 63.04 mGy. The file
+	// itself carries the vendor's figures, computed with ICRP Publication
+	// 128 (read with dcmdump: Effective Dose 7.486 mSv, Bladder 51.22 mGy);
+	// Andersson et al. 2014 (erratum, table 1) give 0.0171 mSv/MBq with
+	// the ICRP 103 weighting: 394 × 0.0171 = 6.737 mSv.
+	{
+		x := parse(t, "openrem/NM-RRDSR-Siemens.dcm")
+		e := dosimetry.DefaultNMCoefficients().Exam(&ledger.Entry{Exam: *x, NewEvents: 1})
+		hand, handOrgan := 394*0.019, 394*0.16
+		if !e.Estimated() || len(e.Administrations) != 1 || math.Abs(rel(e.MSv, hand)) > 0.01 ||
+			e.Administrations[0].Organ != "vessie" || math.Abs(rel(e.Administrations[0].OrganMGy, handOrgan)) > 0.01 {
+			t.Fatalf("NM-RRDSR-Siemens: %+v, by hand %v mSv, bladder %v mGy", e, hand, handOrgan)
+		}
+		const vendorE, vendorBladder, andersson103 = 7.486, 51.22, 394 * 0.0171
+		t.Logf("| dose efficace, MN | NM-RRDSR-Siemens.dcm | FDG 394 MBq, 63 ans | %.3f mSv | S1 à la main : 394 × 0,019 = %.3f mSv ; constructeur (CIPR 128) %.3f mSv ; CIPR 103 (Andersson 2014) %.3f mSv | %+.2f %% / %+.2f %% / %+.1f %% |",
+			e.MSv, hand, vendorE, andersson103, 100*rel(e.MSv, hand), 100*rel(e.MSv, vendorE), 100*rel(e.MSv, andersson103))
+		o := e.Administrations[0]
+		t.Logf("| organe le plus exposé, MN | NM-RRDSR-Siemens.dcm | FDG 394 MBq | vessie %.2f mGy | S1 à la main : 394 × 0,16 = %.2f mGy ; constructeur (CIPR 128) %.2f mGy | %+.2f %% / %+.1f %% |",
+			o.OrganMGy, handOrgan, vendorBladder, 100*rel(o.OrganMGy, handOrgan), 100*rel(o.OrganMGy, vendorBladder))
+	}
+
+	// The same coefficient found from a PET image header's free text ("FDG
+	// -- fluorodeoxyglucose", RadionuclideTotalDose 221 596 288 Bq, 51
+	// years): 221.596288 × 0.019 = 4.210 mSv.
+	{
+		x := parse(t, "openrem/NM-PetIm-GE.dcm")
+		e := dosimetry.DefaultNMCoefficients().Exam(&ledger.Entry{Exam: *x, NewEvents: 1})
+		hand := 221.596288 * 0.019
+		if !e.Estimated() || math.Abs(rel(e.MSv, hand)) > 0.01 {
+			t.Fatalf("NM-PetIm-GE: %+v, by hand %v mSv", e, hand)
+		}
+		t.Logf("| dose efficace, MN (en-tête d'image) | NM-PetIm-GE.dcm | « FDG -- fluorodeoxyglucose » 221,6 MBq, 51 ans | %.3f mSv | S1 à la main : 221,596 × 0,019 = %.3f mSv | %+.2f %% |",
+			e.MSv, hand, 100*rel(e.MSv, hand))
+	}
+
 	// Skin dose of one event by hand (siemens_axiom_example_procedure,
 	// event ...6750535: 0.1 mGy at the reference point, PA within 0.3°,
 	// field 1105.3 cm² at 107.1 cm, isocentre at 78.5 cm, 74 kV): skin on

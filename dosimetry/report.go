@@ -137,6 +137,17 @@ func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, boo
 		var methods []string
 		for _, e := range c.Exams {
 			switch {
+			case e.Estimated() && e.NM != nil:
+				for _, a := range e.NM.Administrations {
+					m := fmt.Sprintf("activité × coefficient, %s : %s mSv/MBq (%s)", a.Radiopharmaceutical,
+						strings.ReplaceAll(strconv.FormatFloat(a.Coefficient.MSvPerMBq, 'g', -1, 64), ".", ","), a.Coefficient.Reference)
+					if e.Warning != "" {
+						m += " (" + e.Warning + ")"
+					}
+					if !contains(methods, m) {
+						methods = append(methods, m)
+					}
+				}
 			case e.Estimated():
 				m := "PDL × k"
 				unit := "mSv/(mGy.cm)"

@@ -20,6 +20,11 @@ func TestSummarize(t *testing.T) {
 	ir := entry(irExam("1.2.3.6", "Coronarographie", 50))
 	ir.Exam.Projection.FluoroTime = q(300, ledger.DimTime)
 	ir.Counted = ir.Exam.Totals()
+	pet := entry(exam("1.2.3.7", "CH2", "q", "2025-04-01", "PT", ledger.DomainNM))
+	pet.Exam.Patient.Age = "063Y"
+	pet.Exam.NM = &ledger.NMDose{Administrations: []ledger.Administration{{Radiopharmaceutical: code("C-B1031", "SRT", "Fluorodeoxyglucose F^18^"),
+		Radionuclide: code("C-111A1", "SRT", "^18^Fluorine"), Activity: q(394, ledger.DimActivity)}}}
+	pet.Counted, pet.Reported = pet.Exam.Totals(), pet.Exam.Totals()
 	cases := []struct {
 		name    string
 		es      []ledger.Entry
@@ -34,6 +39,10 @@ func TestSummarize(t *testing.T) {
 		{"interventional", []ledger.Entry{ir},
 			map[string]float64{CodeDAPTotal: 50 * 1e3, CodeRPTotal: 900, CodeFluoroTime: 300}, map[string]string{CodeDAPTotal: "mGy.cm2", CodeFluoroTime: "s"}, 15,
 			[]string{"PDS (produit dose × surface) total : 50\u202f000 mGy.cm²", "Durée de scopie : 300 s", "PDS × k"}},
+		// 394 MBq × 0.019 mSv/MBq = 7.486 mSv
+		{"FDG PET", []ledger.Entry{pet},
+			map[string]float64{CodeActivity: 394}, map[string]string{CodeActivity: "MBq"}, 7.486,
+			[]string{"Activité administrée : 394 MBq", "Radiopharmaceutique : FDG", "Dose efficace estimée : 7,49 mSv", "activité × coefficient, FDG / F 18 : 0,019 mSv/MBq (adulte)"}},
 	}
 	for _, cs := range cases {
 		t.Run(cs.name, func(t *testing.T) {

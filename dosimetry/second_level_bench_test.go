@@ -31,12 +31,16 @@ func parsed(b *testing.B, rel string) *ledger.Entry {
 
 // BenchmarkSecondLevelEstimates prints the cost per exam of each estimate
 // on real vendor reports: SSDE of every acquisition of a CT exam, the
-// foetal dose of a CT exam, the skin-dose map of an interventional
-// procedure (24 events) and its PNG.
+// foetal dose of a CT exam, the nuclear-medicine estimate of an FDG dose
+// SR and of a PET image header (matched by its free text), the skin-dose
+// map of an interventional procedure (24 events) and its PNG.
 func BenchmarkSecondLevelEstimates(b *testing.B) {
 	ct := parsed(b, "openrem/CT-RDSR-Siemens_Flash-QA-DS.dcm")
 	ct.Exam.CT.Events[1].WED = &ledger.Quantity{Value: 280, Unit: "mm"}
 	xa := parsed(b, "pyskindose/siemens_axiom_example_procedure.dcm")
+	nmSR, nmHeader := parsed(b, "openrem/NM-RRDSR-Siemens.dcm"), parsed(b, "openrem/NM-PetIm-GE.dcm")
+	nmSR.NewEvents, nmHeader.NewEvents = 1, 1
+	nm, coef := dosimetry.DefaultNMCoefficients(), dosimetry.DefaultCoefficients()
 	ssde, foetal, skin := dosimetry.DefaultSSDE(), dosimetry.DefaultFoetal(), dosimetry.DefaultSkinModel()
 	regions := dosimetry.DefaultCoefficients().TargetRegions
 	for _, c := range []struct {
@@ -45,6 +49,9 @@ func BenchmarkSecondLevelEstimates(b *testing.B) {
 	}{
 		{"ssde/ct-exam", func() { ssde.Exam(&ct.Exam) }},
 		{"foetal/ct-exam", func() { foetal.Estimate(&ct.Exam, regions, "") }},
+		{"nm/fdg-dose-sr", func() { nm.Exam(nmSR) }},
+		{"nm/pet-header-text", func() { nm.Exam(nmHeader) }},
+		{"nm/effective-dose-estimate", func() { coef.Estimate(nmSR, nil) }},
 		{"skin/24-events", func() { skin.Estimate([]*ledger.Entry{xa}) }},
 		{"skin-png/24-events", func() {
 			s := skin.Estimate([]*ledger.Entry{xa})
@@ -74,7 +81,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // exam, no shared file saying pregnant), and on with every patient
 // declared pregnant (the worst case: every exam estimated, and a foetal
 // alert written for each CT above the level): the differences are their
-// cost at ingest.
+// cost at ingest. "nm=none" runs the rules without nuclear-medicine
+// coefficients: its difference with "on" is the NM estimate's cost in the
+// cumulative rule.
 func BenchmarkIngestWithAlerts(b *testing.B) {
 	root := sharedtest.Path(b, "dicom")
 	var files []string
@@ -85,11 +94,17 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 		}
 	}
 	types, nrd, coef := dosimetry.DefaultTable(), dosimetry.DefaultNRD(), dosimetry.DefaultCoefficients()
+	// Without NM coefficients (an empty table), the cumulative rule skips
+	// nuclear medicine as it did before the NM estimate.
+	noNM := *coef
+	noNM.NM = &dosimetry.NMCoefficients{Sources: map[string]string{}}
 	for _, v := range []struct {
 		name            string
 		on, allPregnant bool
-	}{{"second-level=off", false, false}, {"second-level=on", true, false}, {"second-level=on,all-pregnant", true, true}} {
-		name, on := v.name, v.on
+		coef            *dosimetry.Coefficients
+	}{{"second-level=off", false, false, coef}, {"second-level=on,nm=none", true, false, &noNM}, {"second-level=on", true, false, coef},
+		{"second-level=on,all-pregnant", true, true, coef}} {
+		name, on, coef := v.name, v.on, v.coef
 		cfg := dosimetry.DefaultAlertConfig()
 		if !on {
 			cfg.FoetalDosemGy, cfg.SkinDosemGy = 0, 0

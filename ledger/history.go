@@ -125,6 +125,13 @@ type NMRow struct {
 	CTDLPmGycm          float64    `json:"ct_dlp_mGycm,omitempty"`
 	CTCTDIvolmGy        float64    `json:"ct_ctdivol_mGy,omitempty"`
 	CTCTDIvolSummGy     float64    `json:"ct_ctdivol_total_mGy,omitempty"`
+	// EffectiveDose and OrganDose are the estimates from the
+	// radiopharmaceuticals' published dose coefficients, as the dose
+	// service prints them ("7,49 mSv (adulte)", "vessie : 63,04 mGy"), or
+	// "non estimée" with the reason. BuildHistory leaves them empty:
+	// package dosimetry fills them from its coefficients.
+	EffectiveDose string `json:"effective_dose_estimate,omitempty"`
+	OrganDose     string `json:"organ_dose_estimate,omitempty"`
 }
 
 // MammographyRow is a mammography study.

@@ -35,12 +35,12 @@ var pharmaAbbrev = map[string]string{
 	"florbetapir":             "Florbetapir",
 	"psma-11":                 "PSMA-11",
 	"gallium psma-11":         "PSMA-11",
-	"medronate":               "HMDP/MDP",
+	"medronate":               "MDP",
 	"oxidronate":              "HMDP",
 	"sestamibi":               "MIBI",
 	"technetium sestamibi":    "MIBI",
 	"technetium tetrofosmin":  "Tétrofosmine",
-	"technetium medronate":    "HMDP/MDP",
+	"technetium medronate":    "MDP",
 	"tetrofosmin":             "Tétrofosmine",
 	"macroaggregated albumin": "MAA",
 	"pertechnetate":           "Pertechnétate",
@@ -56,6 +56,8 @@ var (
 	// "F^18^", "Tc^99m^", "Tc-99m", "F-18", "F 18", "18F"
 	nuclideSymbol = regexp.MustCompile(`^([A-Z][a-z]?)[\s-]?\^?(\d+m?)\^?$`)
 	massFirst     = regexp.MustCompile(`^(\d+m?)[\s-]?([A-Z][a-z]?)$`)
+	// "99m Technetium", "18-Fluorine" (a Siemens NM header's private code)
+	massFirstName = regexp.MustCompile(`^(\d+m?)[\s-]*([A-Za-z]{3,})$`)
 	// a radionuclide inside a radiopharmaceutical's meaning
 	embeddedNuclide = regexp.MustCompile(`\(?\b[A-Z][a-z]?\^\d+m?\^\)?|\(?\^\d+m?\^[A-Za-z]+\)?`)
 	markup          = regexp.MustCompile(`\^(\d+m?)\^`)
@@ -80,6 +82,11 @@ func RadionuclideName(c Code) string {
 	}
 	if m := massFirst.FindStringSubmatch(s); m != nil {
 		return m[2] + " " + m[1]
+	}
+	if m := massFirstName.FindStringSubmatch(s); m != nil {
+		if sym, ok := nuclideSymbols[strings.ToLower(m[2])]; ok {
+			return sym + " " + m[1]
+		}
 	}
 	return strings.TrimSpace(markup.ReplaceAllString(s, "$1"))
 }

@@ -15,6 +15,8 @@ func TestNuclideNames(t *testing.T) {
 		{Code{Meaning: "Iobenguane"}, Code{Meaning: "^123^Iodine"}, "MIBG / I 123"},
 		{Code{}, Code{Meaning: "^68^Gallium"}, "Ga 68"},
 		{Code{Meaning: "Fluorodeoxyglucose F^18^"}, Code{}, "FDG"},
+		{Code{Meaning: "Technetium Tc^99m^ medronate"}, Code{Meaning: "^99m^Technetium"}, "MDP / Tc 99m"},
+		{Code{Meaning: "DPD"}, Code{Value: "C-163A8", Scheme: "99SDM", Meaning: "99m Technetium"}, "DPD / Tc 99m"},
 		{Code{Meaning: "Unobtainium X^42^"}, Code{Meaning: "^42^Unobtainium"}, "Unobtainium / Unobtainium 42"},
 	} {
 		a := Activity{Radiopharmaceutical: RadiopharmaceuticalName(c.pharma), Radionuclide: RadionuclideName(c.nuclide)}

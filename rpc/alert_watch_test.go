@@ -290,3 +290,20 @@ func TestDeclaredPregnancyRaisesFoetalAlert(t *testing.T) {
 		}
 	}
 }
+
+// TestDoseHistoryNMEstimate: the history served to the console carries
+// the nuclear-medicine estimate of the FDG dose SR (63 years, 394 MBq):
+// 394 × 0.019 mSv/MBq and the bladder's 394 × 0.16 mGy/MBq (the adult
+// row of the shipped coefficients).
+func TestDoseHistoryNMEstimate(t *testing.T) {
+	f := newServerFixture(t)
+	o := f.submitFile(t, "pacs-a", "sr", withTags(t, "openrem/NM-RRDSR-Siemens.dcm", map[tag.Tag]string{tag.PatientID: "PAT-NM", tag.IssuerOfPatientID: siteA}))
+	h, err := f.dose("dr-martin").GetDoseHistory(context.Background(), connect.NewRequest(&v1.GetDoseHistoryRequest{IdentityId: o.GetIdentityId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := h.Msg.GetHistory().GetNuclearMedicine()
+	if len(rows) != 1 || rows[0].GetEffectiveDoseEstimate() != "7,49 mSv (adulte)" || rows[0].GetOrganDoseEstimate() != "vessie : 63,04 mGy" {
+		t.Fatalf("nuclear-medicine rows %v", rows)
+	}
+}

@@ -183,10 +183,12 @@ func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[v
 	if err != nil {
 		return nil, ConnectError(err)
 	}
-	h, err := s.Ledger.History(ctx, keys)
+	es, err := s.Ledger.Exams(ctx, keys)
 	if err != nil {
 		return nil, ConnectError(err)
 	}
+	h := ledger.BuildHistory(es)
+	dosimetry.DefaultNMCoefficients().FillHistory(h, es)
 	names, err := s.siteNames(ctx)
 	if err != nil {
 		return nil, ConnectError(err)
@@ -225,7 +227,7 @@ func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[v
 			out.NuclearMedicine = append(out.NuclearMedicine, &vigiev1.NuclearMedicineRow{Date: r.Date, Procedure: r.Procedure,
 				ActivityMbq: opt(r.ActivityMBq), Radiopharmaceutical: r.Radiopharmaceutical, DlpTotalMgyCm: opt(r.CTDLPmGycm),
 				CtdivolMgy: opt(r.CTCTDIvolmGy), CtCtdivolTotalMgy: opt(r.CTCTDIvolSummGy), Activities: activitiesProto(r.Activities),
-				Site: r.SiteName, ExamId: firstExam(r.Exams)})
+				Site: r.SiteName, ExamId: firstExam(r.Exams), EffectiveDoseEstimate: r.EffectiveDose, OrganDoseEstimate: r.OrganDose})
 		}
 	}
 	for _, r := range h.Mammography {

@@ -1011,6 +1011,13 @@ func checkSynthesis(t *testing.T, tab context.Context, hist *v1.DoseHistory) {
 			t.Errorf("section figure %s: page %q, API %s (all: %v)", k, got, want, page.Totals)
 		}
 	}
+	// The nuclear-medicine estimate (published coefficient × activity) is
+	// shown as the API gives it.
+	for _, r := range hist.GetNuclearMedicine() {
+		if e := r.GetEffectiveDoseEstimate(); e == "" || !strings.Contains(page.Text, e) {
+			t.Errorf("nuclear-medicine row %s: estimate %q not shown", r.GetExamId(), e)
+		}
+	}
 	named := 0
 	for _, s := range page.Sites {
 		switch s {

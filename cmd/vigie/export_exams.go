@@ -17,11 +17,18 @@ func init() {
 	register(verb{name: "export exams", summary: "write one CSV row per exam of the dose ledger (--events: and one per CT irradiation event)", run: runExportExams})
 }
 
-// examColumns are the columns of `vigie export exams`.
+// examColumns are the columns of `vigie export exams`. The nm_ columns
+// are the nuclear-medicine estimates (dosimetry.NMCoefficients): the
+// exam's effective dose when every administration has a published
+// coefficient, and per administration (joined by "; " in the order of
+// radiopharmaceutical) the coefficient, its reference age, the organ
+// receiving the largest dose and its dose, and the coefficient's source;
+// nm_not_estimated says why an NM exam has no estimate.
 var examColumns = []string{"sop_instance_uid", "study_uid", "authority", "local_id", "identity", "modality", "date",
 	"procedure", "device", "ct_dlp_total_mGycm", "ct_ctdivol_max_mGy", "dap_total_cGycm2", "rp_dose_total_mGy",
-	"fluoro_time_s", "agd_left_mGy", "agd_right_mGy", "nm_activity_MBq", "radiopharmaceutical", "source",
-	"counts", "not_counted"}
+	"fluoro_time_s", "agd_left_mGy", "agd_right_mGy", "nm_activity_MBq", "radiopharmaceutical",
+	"nm_effective_dose_mSv", "nm_coefficient_mSv_per_MBq", "nm_reference_age", "nm_organ", "nm_organ_dose_mGy",
+	"nm_coefficient_source", "nm_not_estimated", "source", "counts", "not_counted"}
 
 // eventColumns are the columns of `vigie export exams --events`: one row
 // per CT irradiation event of a dose SR, with its exam's counts.
@@ -189,10 +196,12 @@ func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.So
 		}
 		return strconv.FormatFloat(v, 'g', 10, 64)
 	}
+	nmCoef := dosimetry.DefaultNMCoefficients()
 	return writeCSV(w, examColumns, func(write func([]string) error) error {
 		return led.Each(ctx, func(e *ledger.Entry) error {
 			x := &e.Exam
 			t := e.Reported
+			nm := nmColumns(nmCoef, e)
 			id := ""
 			if identity != nil {
 				var err error
@@ -219,8 +228,43 @@ func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.So
 				num(pr, ledger.CGyCm2(t.DAP)), num(pr, t.RP), num(pr, t.FluoroTime),
 				num(mg, t.AGDLeft), num(mg, t.AGDRight),
 				num(x.NM != nil, t.Activity), strings.Join(rp, "; "),
+				nm[0], nm[1], nm[2], nm[3], nm[4], nm[5], nm[6],
 				string(x.Source), c, why,
 			})
 		})
 	})
+}
+
+// nmColumns are the nm_ columns of one exam's row (all empty for an exam
+// other than nuclear medicine, or one that counts nothing).
+func nmColumns(c *dosimetry.NMCoefficients, e *ledger.Entry) [7]string {
+	var out [7]string
+	est := c.Exam(e)
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	if est.Estimated() {
+		out[0] = g(est.MSv)
+	}
+	var coef, ref, organ, dose, src []string
+	for _, a := range est.Administrations {
+		r := a.Coefficient
+		if r == nil {
+			coef, ref, organ, dose, src = append(coef, ""), append(ref, ""), append(organ, ""), append(dose, ""), append(src, "")
+			continue
+		}
+		coef, ref, organ = append(coef, g(r.MSvPerMBq)), append(ref, r.Reference), append(organ, r.Organ)
+		d := ""
+		if a.Organ != "" {
+			d = g(a.OrganMGy)
+		}
+		dose, src = append(dose, d), append(src, c.Sources[r.Source]+" — "+r.Table)
+	}
+	if strings.Join(coef, "") != "" {
+		out[1], out[2], out[3], out[4], out[5] = strings.Join(coef, "; "), strings.Join(ref, "; "), strings.Join(organ, "; "),
+			strings.Join(dose, "; "), strings.Join(src, "; ")
+	}
+	out[6] = est.Reason
+	if est.Warning != "" {
+		out[6] = est.Warning
+	}
+	return out
 }

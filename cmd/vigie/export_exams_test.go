@@ -30,7 +30,7 @@ func TestExportExams(t *testing.T) {
 	}
 	led := ledger.Open(db)
 	files := []string{"CT-RDSR-Siemens-Multi-1.dcm", "RF-RDSR-Canon-Ultimaxi-mGyDoseAtRP.dcm", "MG-RDSR-Hologic_2D.dcm",
-		"NM-RRDSR-Siemens.dcm", "DX-Im-GE_XR220-1.dcm"}
+		"NM-RRDSR-Siemens.dcm", "DX-Im-GE_XR220-1.dcm", "NM-NmIm-Siemens.dcm"}
 	for _, f := range files {
 		if _, err := ingest.DICOM(context.Background(), filepath.Join(root, f), keyIdentity{}, led, ingest.DICOMOptions{Authority: "1.2.3"}); err != nil {
 			t.Fatal(err)
@@ -67,6 +67,18 @@ func TestExportExams(t *testing.T) {
 		{"00112233", "agd_right_mGy", "1.28"},
 		{"REMOVED1", "nm_activity_MBq", "394"},
 		{"REMOVED1", "radiopharmaceutical", "Fluorodeoxyglucose F^18^"},
+		// 63-year-old, 394 MBq of FDG: 394 × 0.019 = 7.486 mSv, bladder 394 × 0.16 = 63.04 mGy
+		{"REMOVED1", "nm_effective_dose_mSv", "7.486"},
+		{"REMOVED1", "nm_coefficient_mSv_per_MBq", "0.019"},
+		{"REMOVED1", "nm_reference_age", "adulte"},
+		{"REMOVED1", "nm_organ", "vessie"},
+		{"REMOVED1", "nm_organ_dose_mGy", "63.04"},
+		{"REMOVED1", "nm_not_estimated", ""},
+		{"4018119567876617", "nm_effective_dose_mSv", ""},
+		// a Tc-99m DPD bone scan (image header): no published coefficient shipped
+		{"REMOVED", "nm_activity_MBq", "764"},
+		{"REMOVED", "nm_effective_dose_mSv", ""},
+		{"REMOVED", "nm_not_estimated", "DPD / Tc 99m : non estimée : pas de coefficient publié vérifié pour ce radiopharmaceutique"},
 		{"00098765", "source", "header"},
 		{"00098765", "dap_total_cGycm2", "4.1"},
 		{"00112233", "authority", "1.2.3"},
@@ -80,6 +92,9 @@ func TestExportExams(t *testing.T) {
 		if got := r[col[c.column]]; got != c.want {
 			t.Errorf("%s %s = %q, want %q", c.local, c.column, got, c.want)
 		}
+	}
+	if src := byLocal["REMOVED1"][col["nm_coefficient_source"]]; !strings.Contains(src, "18F-FDG Radiation Dosimetry") || !strings.Contains(src, "ligne Adult") {
+		t.Errorf("nm_coefficient_source %q names no source and table", src)
 	}
 	if code := run([]string{"export", "exams"}, &out, &errb); code != 2 {
 		t.Errorf("no --data exits %d, want 2", code)

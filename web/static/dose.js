@@ -127,7 +127,8 @@
     ['ct', 'Examens de scanographie', [['dlpTotalMgyCm', 'PDL (mGy·cm)', 1], ['ctdivolTotalMgy', 'IDSV (mGy)', 2], ['ctdivolMgy', 'IDSV max (mGy)', 2]],
       [['dlpTotalMgyCm', 'PDL total (mGy·cm)', 1], ['ctdivolTotalMgy', 'IDSV total (mGy)', 2]]],
     ['nuclearMedicine', 'Examens de médecine nucléaire', [['radiopharmaceutical', 'Radiopharmaceutique / isotope'], ['activityMbq', 'Activité (MBq)', 0],
-      ['dlpTotalMgyCm', 'PDL TDM (mGy·cm)', 1], ['ctCtdivolTotalMgy', 'IDSV TDM (mGy)', 2]],
+      ['dlpTotalMgyCm', 'PDL TDM (mGy·cm)', 1], ['ctCtdivolTotalMgy', 'IDSV TDM (mGy)', 2],
+      ['effectiveDoseEstimate', 'Dose efficace (estimation)'], ['organDoseEstimate', 'Organe le plus exposé (estimation)']],
       [['nmActivities', 'Activité totale (MBq)', 0], ['nmCtDlpTotalMgyCm', 'PDL total de la partie TDM (mGy·cm)', 1], ['nmCtCtdivolTotalMgy', 'IDSV total de la partie TDM (mGy)', 2]]],
     ['mammography', 'Examens de mammographie', [['agdTotalMgy', 'DGM totale (mGy)', 2], ['agdRightMgy', 'Sein droit (mGy)', 2], ['agdLeftMgy', 'Sein gauche (mGy)', 2]],
       [['agdTotalMgy', 'Dose glandulaire moyenne cumulée totale (mGy)', 2], ['agdRightMgy', 'Sein droit (mGy)', 2], ['agdLeftMgy', 'Sein gauche (mGy)', 2]]]

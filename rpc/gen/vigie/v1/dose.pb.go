@@ -575,9 +575,17 @@ type NuclearMedicineRow struct {
 	CtCtdivolTotalMgy *float64 `protobuf:"fixed64,9,opt,name=ct_ctdivol_total_mgy,json=ctCtdivolTotalMgy,proto3,oneof" json:"ct_ctdivol_total_mgy,omitempty"`
 	// Activities by radiopharmaceutical and radionuclide (never added
 	// across isotopes); activity_mbq is set only when there is one.
-	Activities    []*IsotopeActivity `protobuf:"bytes,10,rep,name=activities,proto3" json:"activities,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Activities []*IsotopeActivity `protobuf:"bytes,10,rep,name=activities,proto3" json:"activities,omitempty"`
+	// Effective-dose estimate from the radiopharmaceuticals' published dose
+	// coefficients, in French, with the reference age of the coefficients
+	// ("7,49 mSv (adulte)"), or "non estimée" and the reason; empty when
+	// the study reports no administration.
+	EffectiveDoseEstimate string `protobuf:"bytes,11,opt,name=effective_dose_estimate,json=effectiveDoseEstimate,proto3" json:"effective_dose_estimate,omitempty"`
+	// Absorbed dose of the organ receiving the largest dose, in French
+	// ("vessie : 63,04 mGy"); empty when not estimated.
+	OrganDoseEstimate string `protobuf:"bytes,12,opt,name=organ_dose_estimate,json=organDoseEstimate,proto3" json:"organ_dose_estimate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *NuclearMedicineRow) Reset() {
@@ -678,6 +686,20 @@ func (x *NuclearMedicineRow) GetActivities() []*IsotopeActivity {
 		return x.Activities
 	}
 	return nil
+}
+
+func (x *NuclearMedicineRow) GetEffectiveDoseEstimate() string {
+	if x != nil {
+		return x.EffectiveDoseEstimate
+	}
+	return ""
+}
+
+func (x *NuclearMedicineRow) GetOrganDoseEstimate() string {
+	if x != nil {
+		return x.OrganDoseEstimate
+	}
+	return ""
 }
 
 // IsotopeActivity is the activity of one radiopharmaceutical and
@@ -2631,7 +2653,7 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\x11ctdivol_total_mgy\x18\a \x01(\x01H\x02R\x0fctdivolTotalMgy\x88\x01\x01B\x13\n" +
 	"\x11_dlp_total_mgy_cmB\x0e\n" +
 	"\f_ctdivol_mgyB\x14\n" +
-	"\x12_ctdivol_total_mgy\"\xe1\x03\n" +
+	"\x12_ctdivol_total_mgy\"\xc9\x04\n" +
 	"\x12NuclearMedicineRow\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1c\n" +
 	"\tprocedure\x18\x02 \x01(\tR\tprocedure\x12&\n" +
@@ -2646,7 +2668,9 @@ const file_vigie_v1_dose_proto_rawDesc = "" +
 	"\n" +
 	"activities\x18\n" +
 	" \x03(\v2\x19.vigie.v1.IsotopeActivityR\n" +
-	"activitiesB\x0f\n" +
+	"activities\x126\n" +
+	"\x17effective_dose_estimate\x18\v \x01(\tR\x15effectiveDoseEstimate\x12.\n" +
+	"\x13organ_dose_estimate\x18\f \x01(\tR\x11organDoseEstimateB\x0f\n" +
 	"\r_activity_mbqB\x13\n" +
 	"\x11_dlp_total_mgy_cmB\x0e\n" +
 	"\f_ctdivol_mgyB\x17\n" +
