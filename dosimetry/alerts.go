@@ -664,22 +664,7 @@ func (s *Scanner) foetalAlert(es []*ledger.Entry, examType string) (Alert, bool)
 	if et := s.Types.Type(examType); et != nil {
 		region = et.Region
 	}
-	// A continued report repeats the events of the first: each event (or
-	// administration) UID counts once.
-	var sum FoetalEstimate
-	seen := map[string]bool{}
-	for _, e := range es {
-		f := c.Estimate(&e.Exam, s.Coef.TargetRegions, region)
-		for _, p := range f.Parts {
-			if p.UID != "" {
-				if seen[p.UID] {
-					continue
-				}
-				seen[p.UID] = true
-			}
-			sum.add(p, new(int))
-		}
-	}
+	sum := c.Study(es, s.Coef.TargetRegions, region)
 	level := s.Config.FoetalDosemGy
 	if !(sum.HighmGy >= level) {
 		return Alert{}, false

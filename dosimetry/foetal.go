@@ -206,6 +206,47 @@ func (c *FoetalCoefficients) Estimate(x *ledger.Exam, regions map[string]string,
 	return out
 }
 
+// Study returns the estimate of one study from its reports (a report and
+// its continuations): each event or administration UID counts once, as a
+// continued report repeats the events of the first. Reason says why there
+// is none, or that the estimate is partial.
+func (c *FoetalCoefficients) Study(es []*ledger.Entry, regions map[string]string, examRegion string) FoetalEstimate {
+	var out FoetalEstimate
+	seen := map[string]bool{}
+	missing, firstReason := 0, ""
+	for _, e := range es {
+		f := c.Estimate(&e.Exam, regions, examRegion)
+		if out.SOP == "" {
+			out.SOP, out.Date, out.Source = f.SOP, f.Date, f.Source
+		}
+		if len(f.Parts) == 0 && firstReason == "" {
+			firstReason = f.Reason
+		}
+		for _, p := range f.Parts {
+			if p.UID != "" {
+				if seen[p.UID] {
+					continue
+				}
+				seen[p.UID] = true
+			}
+			if p.Reason != "" && firstReason == "" {
+				firstReason = p.Reason
+			}
+			out.add(p, &missing)
+		}
+	}
+	switch {
+	case !out.Estimated():
+		out.Reason = firstReason
+		if out.Reason == "" {
+			out.Reason = foetalNotEstimated
+		}
+	case missing > 0:
+		out.Reason = fmt.Sprintf("estimation partielle : %d acquisition(s) ou administration(s) non estimée(s)", missing)
+	}
+	return out
+}
+
 func (f *FoetalEstimate) add(p FoetalPart, missing *int) {
 	f.Parts = append(f.Parts, p)
 	if p.Reason != "" {

@@ -40,6 +40,10 @@ type Summary struct {
 	// Radiopharmaceuticals are the administered agents (nuclear medicine),
 	// by name.
 	Radiopharmaceuticals []string
+	// Estimates are the second-level estimates of the study (SSDE, dose
+	// to the uterus / foetus, peak skin dose, organ doses), each with its
+	// method and source or the reason it was not made (see DoseEstimate).
+	Estimates []DoseEstimate
 }
 
 // Figure is one dose indicator of a summary: its DICOM concept (code value
@@ -73,9 +77,19 @@ var regionLabels = map[string]string{
 
 // Summarize makes the dose summary of one study from its stored exams
 // (ledger.Ledger.Study: every entry of one record and study). coef and tab
-// give the effective-dose estimate (coef nil: none). It returns false when
-// no exam of the study counts (nothing to report).
+// give the effective-dose estimate (coef nil: none); the second-level
+// estimates use the shipped models, and only the DICOM Pregnancy Status
+// asks for a foetal dose. It returns false when no exam of the study
+// counts (nothing to report).
 func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, bool) {
+	s, ok, _ := SummarizeWith(es, SummaryOptions{Coefficients: coef, Types: tab}) // without Pregnant, nothing fails
+	return s, ok
+}
+
+// SummarizeWith is Summarize with the models of o; its error is
+// o.Pregnant's.
+func SummarizeWith(es []ledger.Entry, o SummaryOptions) (*Summary, bool, error) {
+	coef, tab := o.Coefficients, o.Types
 	var s *Summary
 	var t ledger.Totals
 	var counted []ledger.Entry
@@ -118,7 +132,7 @@ func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, boo
 		counted = append(counted, *e)
 	}
 	if s == nil {
-		return nil, false
+		return nil, false, nil
 	}
 	add := func(code, name, label string, v float64, unit string) {
 		if v > 0 {
@@ -132,15 +146,19 @@ func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, boo
 	add(CodeFluoroTime, "Total Fluoro Time", "durée de scopie", t.FluoroTime, "s")
 	add(CodeAGD, "Accumulated Average Glandular Dose", "dose glandulaire moyenne cumulée", t.AGDTotal(), "mGy")
 	add(CodeActivity, "Administered activity", "activité administrée", t.Activity, "MBq")
+	var nm []*NMEstimate
 	if coef != nil {
 		c := coef.EstimateAll(counted, tab)
 		var methods []string
 		for _, e := range c.Exams {
+			if e.NM != nil {
+				nm = append(nm, e.NM)
+			}
 			switch {
 			case e.Estimated() && e.NM != nil:
 				for _, a := range e.NM.Administrations {
-					m := fmt.Sprintf("activité × coefficient, %s : %s mSv/MBq (%s)", a.Radiopharmaceutical,
-						strings.ReplaceAll(strconv.FormatFloat(a.Coefficient.MSvPerMBq, 'g', -1, 64), ".", ","), a.Coefficient.Reference)
+					m := fmt.Sprintf("activité × coefficient, %s : %s mSv/MBq (%s), source : %s", a.Radiopharmaceutical,
+						strings.ReplaceAll(strconv.FormatFloat(a.Coefficient.MSvPerMBq, 'g', -1, 64), ".", ","), a.Coefficient.Reference, shortSource(a.Source))
 					if e.Warning != "" {
 						m += " (" + e.Warning + ")"
 					}
@@ -179,7 +197,10 @@ func Summarize(es []ledger.Entry, coef *Coefficients, tab *Table) (*Summary, boo
 			}
 		}
 	}
-	return s, true
+	if err := o.estimates(s, counted, nm); err != nil {
+		return nil, false, err
+	}
+	return s, true, nil
 }
 
 // Text is the summary's block for the exam report, in French, one line
@@ -207,6 +228,9 @@ func (s *Summary) Text() []string {
 		lines = append(lines, fmt.Sprintf("Dose efficace estimée : %s mSv (%s : %s)", frNum(s.Estimate.Value), EstimateLabel, s.EstimateMethod))
 	case s.NotEstimated != "":
 		lines = append(lines, "Dose efficace : non estimée ("+s.NotEstimated+")")
+	}
+	for _, d := range s.Estimates {
+		lines = append(lines, d.Line())
 	}
 	return lines
 }
