@@ -34,9 +34,20 @@ import (
 //	     (mGy.cm2), 113725 dose at the reference point (mGy), 113730
 //	     fluoroscopy time (s), 111637 average glandular dose (mGy),
 //	     113507 administered activity (MBq); 113839 the effective-dose
-//	     estimate (mSv) with its method in OBX-17; then a TX block,
-//	     OBX-3 73569-6^...^LN, one repetition per line: the French text
-//	     for the exam report (Summary.Text).
+//	     estimate (mSv) with its method in OBX-17;
+//	     the second-level estimates (dosimetry.DoseEstimate), each with
+//	     its method in OBX-17 (a DICOM code where one exists, its French
+//	     text in CWE-9): 113930 SSDE (NM, mGy; method 113988 or 113937,
+//	     DCM); the dose to the uterus / foetus and the peak skin dose,
+//	     ranges (SN "^low^-^high", or "<=^high" when only the high
+//	     bound is known; mGy) coded in Vigie's local system
+//	     99VIGIE (foetal-dose, peak-skin-dose: DICOM has no summary code
+//	     for them); 113518 organ dose (NM, mGy) and, with the same OBX-4
+//	     sub-ID, 363698007^Finding site^SCT (CWE, the organ's French name
+//	     as text); an estimate not made has an empty OBX-5, OBX-11 X and
+//	     its reason in an NTE after it;
+//	     then a TX block, OBX-3 73569-6^...^LN, one repetition per line:
+//	     the French text for the exam report (Summary.Text).
 
 // QueueDose is Pending.Queue of a dose report.
 const QueueDose = "dose"
@@ -109,12 +120,13 @@ func BuildDoseReport(r DoseReport, s Subscriber, control string, now time.Time) 
 	obr[25] = status
 	lines = append(lines, strings.Join(obr, "|"))
 	n := 0
-	obx := func(typ, code, value, units, method string) {
+	obxSub := func(typ, code, sub, value, units, st, method string) {
 		n++
 		f := make([]string, 18)
-		f[0], f[1], f[2], f[3], f[5], f[6], f[11], f[14], f[17] = "OBX", strconv.Itoa(n), typ, code, value, units, status, examTS, method
+		f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[11], f[14], f[17] = "OBX", strconv.Itoa(n), typ, code, sub, value, units, st, examTS, method
 		lines = append(lines, strings.TrimRight(strings.Join(f, "|"), "|"))
 	}
+	obx := func(typ, code, value, units, method string) { obxSub(typ, code, "", value, units, status, method) }
 	if sum.StudyUID != "" {
 		obx("ST", "110180^Study Instance UID^DCM", e(sum.StudyUID), "", "")
 	}
@@ -129,6 +141,36 @@ func BuildDoseReport(r DoseReport, s Subscriber, control string, now time.Time) 
 	}
 	if sum.Estimate != nil {
 		figure(*sum.Estimate, join('^', "", e(sum.EstimateMethod)))
+	}
+	organs := 0
+	for _, d := range sum.Estimates {
+		code := join('^', d.Code, e(d.Name), d.Scheme)
+		units := join('^', e(d.Unit), e(d.Unit), "UCUM")
+		sub := ""
+		if d.Kind == dosimetry.EstimateOrgan {
+			organs++
+			sub = strconv.Itoa(organs)
+		}
+		if !d.Estimated() {
+			obxSub("NM", code, sub, "", units, "X", "")
+			lines = append(lines, "NTE|1||"+e("non estimée : "+d.NotEstimated))
+			continue
+		}
+		typ, value := "NM", nmValue(d.Value)
+		switch {
+		case d.Range && d.Low > 0:
+			typ, value = "SN", join('^', "", nmValue(d.Low), "-", nmValue(d.Value))
+		case d.Range: // only the high bound is known
+			typ, value = "SN", join('^', "<=", nmValue(d.Value))
+		}
+		method := join('^', "", "", "", "", "", "", "", "", e(d.Method))
+		if d.MethodCode != "" {
+			method = join('^', d.MethodCode, e(d.MethodName), "DCM", "", "", "", "", "", e(d.Method))
+		}
+		obxSub(typ, code, sub, value, units, status, method)
+		if d.Site != "" {
+			obxSub("CWE", "363698007^Finding site^SCT", sub, join('^', "", e(d.Site)), "", status, "")
+		}
 	}
 	text := sum.Text()
 	for i := range text {

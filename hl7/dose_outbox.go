@@ -55,10 +55,16 @@ func doseVersionKey(k vigie.SourceKey, study string) []byte {
 	return append(bytes.Clone(dverPrefix), h[:16]...)
 }
 
-// reportVersion is an exam's last report queued.
+// reportVersion is an exam's last report queued: the marker it answered,
+// and how many reports of the exam each subscriber was queued. Each
+// subscriber's first report of an exam is final (F), its next ones
+// correct it (C), whenever it subscribed. Version counted the reports of
+// every subscriber together before Sent existed: such an exam's count
+// stands for each subscriber of that time that takes dose reports.
 type reportVersion struct {
-	Mark    []byte `json:"mark"`
-	Version int    `json:"version"`
+	Mark    []byte         `json:"mark"`
+	Version int            `json:"version"`
+	Sent    map[string]int `json:"sent,omitempty"`
 }
 
 // DoseControlID is the MSH-10 of the dose report of rank n in a
@@ -68,9 +74,10 @@ func DoseControlID(n uint64) string { return fmt.Sprintf("VD%d", n) }
 // EnqueueDose queues the dose reports of the studies the ledger marked
 // (see the dose queue above) and returns how many messages it queued. A
 // study whose last exam was stored less than Settle ago waits for the
-// next pass. The first report of an exam is final (F), the next ones
-// correct it (C): a dose SR arriving after the image headers of the same
-// study, a continued report adding events.
+// next pass. A subscriber's first report of an exam is final (F), its
+// next ones correct it (C): a dose SR arriving after the image headers of
+// the same study, a continued report adding events. A subscriber added
+// after an exam was reported to others gets F for its first report of it.
 func (o *Outbox) EnqueueDose(ctx context.Context) (int, error) {
 	if o.Ledger == nil {
 		return 0, nil
@@ -124,7 +131,14 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 	if err != nil {
 		return 0, err
 	}
-	sum, ok := dosimetry.Summarize(es, o.Coefficients, o.ExamTypes)
+	opts := dosimetry.SummaryOptions{Coefficients: o.Coefficients, Types: o.ExamTypes}
+	if o.Pregnancies != nil {
+		opts.Pregnant = o.Pregnancies.Pregnant(ctx)
+	}
+	sum, ok, err := dosimetry.SummarizeWith(es, opts)
+	if err != nil {
+		return 0, err
+	}
 	var snap *mpi.Snapshot
 	hidden := false
 	if ok && o.Index != nil {
@@ -163,6 +177,15 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 			return nil // queued before a crash: only the marker is left to clear
 		}
 		v.Mark = m.Mark()
+		if v.Sent == nil {
+			v.Sent = map[string]int{}
+			if v.Version > 0 {
+				// Written before the per-subscriber counts.
+				for _, s := range subs {
+					v.Sent[s.Name] = v.Version
+				}
+			}
+		}
 		if ok {
 			v.Version++
 			for _, s := range subs {
@@ -175,12 +198,14 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 				if err != nil {
 					return err
 				}
+				v.Sent[s.Name]++
+				version := v.Sent[s.Name]
 				p := Pending{Event: rank, Kind: KindDoseReport, ControlID: DoseControlID(rank), Queue: QueueDose,
-					Study: studyName(m.Key, m.Study), Version: v.Version, Records: []vigie.SourceKey{m.Key}, Queued: now}
+					Study: studyName(m.Key, m.Study), Version: version, Records: []vigie.SourceKey{m.Key}, Queued: now}
 				if snap != nil {
 					p.Identities = []vigie.IdentityID{snap.ID}
 				}
-				p.Message = BuildDoseReport(DoseReport{Summary: sum, Identity: snap, TraitsHidden: hidden, Corrected: v.Version > 1}, s, p.ControlID, now)
+				p.Message = BuildDoseReport(DoseReport{Summary: sum, Identity: snap, TraitsHidden: hidden, Corrected: version > 1}, s, p.ControlID, now)
 				b, err := json.Marshal(p)
 				if err != nil {
 					return err

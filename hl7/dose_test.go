@@ -133,6 +133,14 @@ func TestDoseReportsSentBack(t *testing.T) {
 		figures := map[string]string{}
 		var text string
 		for _, x := range rs[i].OBX {
+			if x.Status == "X" {
+				// An estimate not made: the chest CT's SSDE (no phantom,
+				// no diameter), with no value.
+				if x.Code != dosimetry.CodeSSDE || x.Value != "" {
+					t.Errorf("message %d: OBX %s = %q not obtained", i+1, x.Code, x.Value)
+				}
+				continue
+			}
 			if x.Status != w.status {
 				t.Errorf("message %d: OBX %s status %q, want %s", i+1, x.Code, x.Status, w.status)
 			}
@@ -151,7 +159,8 @@ func TestDoseReportsSentBack(t *testing.T) {
 		if len(figures) != len(w.figures) {
 			t.Errorf("message %d: figures %v, want %v", i+1, figures, w.figures)
 		}
-		if !strings.Contains(text, "Informations dosimétriques") || !strings.Contains(text, "Appareil : ACME CT9") {
+		if !strings.Contains(text, "Informations dosimétriques") || !strings.Contains(text, "Appareil : ACME CT9") ||
+			!strings.Contains(text, "SSDE (dose estimée selon la corpulence) maximale : non estimée (fantôme du CTDIvol non précisé") {
 			t.Errorf("message %d: text block %q", i+1, text)
 		}
 		for _, bad := range []string{"1.2.250", "113830", "T-D3000"} {
@@ -250,5 +259,91 @@ func TestDoseReportRefusedHoldsItsExam(t *testing.T) {
 	want := []string{"ACC77 F VD1", "ACC88 F VD2", "ACC77 F VD1", "ACC77 C VD3"}
 	if strings.Join(seq, ", ") != strings.Join(want, ", ") {
 		t.Errorf("received %v, want %v", seq, want)
+	}
+}
+
+// TestDoseVersionPerSubscriber: each subscriber gets F for the first report
+// of an exam it receives and C after, whenever it subscribed: RIS_A gets
+// the image headers' report (F), then RIS_B subscribes; the dose SR's
+// report is RIS_A's correction (C) and RIS_B's first (F); a later change
+// corrects both (C). A store written before the per-subscriber counts
+// (one count for the exam) goes on counting it for each subscriber of
+// that time. python3-hl7's receiver reads every message.
+func TestDoseVersionPerSubscriber(t *testing.T) {
+	ctx := context.Background()
+	o, _ := newOutbox(t, "")
+	o.Ledger = ledger.Open(o.DB)
+	out := filepath.Join(t.TempDir(), "got.jsonl")
+	r := startReceiver(t, 0, out)
+	add := func(name string) Subscriber {
+		t.Helper()
+		s, err := o.AddSubscriber(ctx, Subscriber{Name: name, Addr: r.addr(), RegionalOID: regionalOID, Dose: true, Authority: chuA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	step := func(x *ledger.Exam, want int, subs ...Subscriber) {
+		t.Helper()
+		if _, err := o.Ledger.Put(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := o.EnqueueDose(ctx); err != nil || n != want {
+			t.Fatalf("EnqueueDose: %d %v, want %d", n, err, want)
+		}
+		for _, s := range subs {
+			if _, err := o.Deliver(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a := add("RIS_A")
+	step(ctExam("1.2.3.1", ledger.SourceHeader), 1, a)
+	b := add("RIS_B")
+	step(ctExam("1.2.3.9", ledger.SourceRDSR), 2, a, b)
+	cont := ctExam("1.2.3.10", ledger.SourceRDSR)
+	cont.CT.Events = append(cont.CT.Events, ledger.CTEvent{UID: "ev2", CTDIvol: doseQ(4, ledger.DimDose), DLP: doseQ(100, ledger.DimDLP)})
+	step(cont, 2, a, b)
+	// An exam reported once before the per-subscriber counts existed:
+	// its version key holds one count for the exam.
+	old := ctExam("7.7.7.1", ledger.SourceRDSR)
+	old.StudyUID, old.Accession, old.Key.LocalID = "1.2.250.1.999.101.5.99", "ACC99", "IPP2"
+	if _, err := o.Ledger.Put(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := o.Ledger.ReportsPending(ctx)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("pending %v %v", ps, err)
+	}
+	legacy := []byte(`{"mark":"AAAAAAAAAAE=","version":1}`)
+	if err := store.Update(o.DB, func(txn *store.Txn) error { return txn.Set(doseVersionKey(old.Key, ledger.StudyOf(old)), legacy) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.EnqueueDose(ctx); err != nil || n != 2 {
+		t.Fatalf("EnqueueDose of the old exam: %d %v", n, err)
+	}
+	for _, s := range []Subscriber{a, b} {
+		if _, err := o.Deliver(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seq []string
+	for _, rc := range got(t, out) {
+		m, err := Parse([]byte(strings.ReplaceAll(rc.Raw, "\n", "\r")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obr, _ := m.Segment("OBR")
+		status := obr.Get(25, 0)
+		for _, x := range rc.OBX {
+			if x.Status != status && x.Status != "X" {
+				t.Errorf("%s: OBX %s status %s under OBR-25 %s", ReadHeader(m).ReceivingApp, x.Code, x.Status, status)
+			}
+		}
+		seq = append(seq, ReadHeader(m).ReceivingApp+" "+obr.Get(3, 0)+" "+status)
+	}
+	want := []string{"RIS_A ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 C", "RIS_A ACC99 C", "RIS_B ACC99 C"}
+	if strings.Join(seq, ", ") != strings.Join(want, ", ") {
+		t.Errorf("received %v,\nwant     %v", seq, want)
 	}
 }

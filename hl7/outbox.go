@@ -80,6 +80,10 @@ type Outbox struct {
 	Ledger       *ledger.Ledger
 	Coefficients *dosimetry.Coefficients
 	ExamTypes    *dosimetry.Table
+	// Pregnancies are the pregnancies declared outside DICOM, which ask
+	// for the dose to the uterus / foetus in the reports (nil: the DICOM
+	// Pregnancy Status alone).
+	Pregnancies *dosimetry.PregnancyStore
 	// Settle is how long a study's last exam must be stored before its
 	// report is queued: the images of a CT series arrive in a burst, and
 	// one report then carries them all rather than one per image (0:
@@ -128,8 +132,9 @@ type Pending struct {
 	// Study names the exam a dose report is about (its source record and
 	// study): a refused report holds back the later ones of the same exam.
 	Study string `json:"study,omitempty"`
-	// Version is a dose report's version for its exam: 1 is the final
-	// result (OBR-25 F), a later one corrects it (C).
+	// Version is a dose report's version for its exam at its subscriber:
+	// 1 is the first the subscriber gets, the final result (OBR-25 F); a
+	// later one corrects it (C).
 	Version   int       `json:"version,omitempty"`
 	Queued    time.Time `json:"queued"`
 	Attempts  int       `json:"attempts,omitempty"`
