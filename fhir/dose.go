@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -23,7 +24,14 @@ import (
 // the exam's first dose object, and one component per dose indicator,
 // coded in DICOM (DCM) with a UCUM quantity (dosimetry.Summary gives the
 // figures; the effective-dose estimate is a component too, its method in
-// a note, in French).
+// a note, in French). The second-level estimates (dosimetry.DoseEstimate)
+// are components as well, which the IG's open component slicing allows:
+// SSDE (DCM 113930, a Quantity), the organ dose of nuclear medicine (DCM
+// 113518, the organ in code.text), the dose to the uterus / foetus and the
+// peak skin dose (ranges: valueRange, coded in dosimetry.SystemVigie, as
+// DICOM has no summary code for them); an estimate not made has a
+// dataAbsentReason whose text is the reason; the methods and sources are
+// in the text note (Summary.Text).
 //
 //	GET /fhir/Observation?patient=<id>[&code=73569-6]  searchset Bundle of a patient's summaries, oldest exam first
 //	GET /fhir/Observation/<id>                          one summary (its id: the SOP instance of the exam's first dose object)
@@ -81,13 +89,48 @@ func doseObservation(s *dosimetry.Summary, es []ledger.Entry, subject vigie.Iden
 	} else if s.NotEstimated != "" {
 		o.Note = append(o.Note, fm.Annotation{Text: "Dose efficace non estimée : " + s.NotEstimated})
 	}
+	for _, d := range s.Estimates {
+		o.Component = append(o.Component, estimateComponent(d))
+	}
 	o.Note = append(o.Note, fm.Annotation{Text: strings.Join(s.Text(), "\n")})
 	return o
 }
 
+// SystemDataAbsentReason is the code system of a component's
+// dataAbsentReason.
+const SystemDataAbsentReason = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+
+// estimateComponent is the component of a second-level estimate.
+func estimateComponent(d dosimetry.DoseEstimate) fm.ObservationComponent {
+	system := SystemDICOM
+	if d.Scheme == dosimetry.SchemeVigie {
+		system = dosimetry.SystemVigie
+	}
+	c := fm.ObservationComponent{Code: fm.CodeableConcept{Coding: []fm.Coding{{System: ptr(system), Code: ptr(d.Code), Display: ptr(d.Name)}}}}
+	if d.Site != "" {
+		c.Code.Text = ptr(d.Name + " : " + d.Site)
+	}
+	q := func(v float64) *fm.Quantity {
+		return &fm.Quantity{Value: ptr(json.Number(nmNumber(v))), Unit: ptr(d.Unit), System: ptr(SystemUCUM), Code: ptr(d.Unit)}
+	}
+	switch {
+	case !d.Estimated():
+		c.DataAbsentReason = &fm.CodeableConcept{Coding: []fm.Coding{{System: ptr(SystemDataAbsentReason), Code: ptr("unknown"), Display: ptr("Unknown")}},
+			Text: ptr("non estimée : " + d.NotEstimated)}
+	case d.Range:
+		c.ValueRange = &fm.Range{High: q(d.Value)}
+		if d.Low > 0 {
+			c.ValueRange.Low = q(d.Low)
+		}
+	default:
+		c.ValueQuantity = q(d.Value)
+	}
+	return c
+}
+
 // summaries groups a patient's exams by source record and study and makes
 // each one's summary, oldest exam first.
-func (h *handler) summaries(es []ledger.Entry) ([]*dosimetry.Summary, [][]ledger.Entry) {
+func (h *handler) summaries(ctx context.Context, es []ledger.Entry) ([]*dosimetry.Summary, [][]ledger.Entry, error) {
 	var order []string
 	groups := map[string][]ledger.Entry{}
 	for _, e := range es {
@@ -102,13 +145,21 @@ func (h *handler) summaries(es []ledger.Entry) ([]*dosimetry.Summary, [][]ledger
 	}
 	var sums []*dosimetry.Summary
 	var of [][]ledger.Entry
+	opts := dosimetry.SummaryOptions{Coefficients: h.Coefficients, Types: h.ExamTypes}
+	if h.Pregnancies != nil {
+		opts.Pregnant = h.Pregnancies.Pregnant(ctx)
+	}
 	for _, k := range order {
-		if s, ok := dosimetry.Summarize(groups[k], h.Coefficients, h.ExamTypes); ok {
+		s, ok, err := dosimetry.SummarizeWith(groups[k], opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
 			sums = append(sums, s)
 			of = append(of, groups[k])
 		}
 	}
-	return sums, of
+	return sums, of, nil
 }
 
 // searchDose answers GET /fhir/Observation: the dose summaries of the
@@ -158,7 +209,11 @@ func (h *handler) searchDose(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, nil)
 		return
 	}
-	sums, of := h.summaries(es)
+	sums, of, err := h.summaries(ctx, es)
+	if err != nil {
+		h.fail(w, r, err, nil)
+		return
+	}
 	base := baseURL(r)
 	b := fm.Bundle{Type: fm.BundleTypeSearchset, Total: ptr(len(sums))}
 	for i, s := range sums {
@@ -220,7 +275,11 @@ func (h *handler) readDose(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, nil)
 		return
 	}
-	sums, of := h.summaries(es)
+	sums, of, err := h.summaries(ctx, es)
+	if err != nil {
+		h.fail(w, r, err, nil)
+		return
+	}
 	if len(sums) != 1 || sums[0].SOPs[0] != sop {
 		h.fail(w, r, notFound, nil)
 		return

@@ -42,6 +42,10 @@ type Server struct {
 	Ledger       *ledger.Ledger
 	Coefficients *dosimetry.Coefficients
 	ExamTypes    *dosimetry.Table
+	// Pregnancies are the pregnancies declared outside DICOM, which ask
+	// for the dose to the uterus / foetus (nil: the DICOM Pregnancy
+	// Status alone).
+	Pregnancies *dosimetry.PregnancyStore
 	// Log receives the internal errors (once, with the request id) and
 	// the notices of answers whose stored text was repaired; never a
 	// patient's traits. nil discards them.
