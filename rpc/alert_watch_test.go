@@ -54,7 +54,7 @@ func withTags(t testing.TB, rel string, set map[tag.Tag]string) []byte {
 
 // watched starts the server's alert watch on the fixture's ledger.
 func (f *serverFixture) watched(t testing.TB, cfg *dosimetry.AlertConfig) *dosimetry.AlertWatch {
-	w := rpc.NewAlertWatch(f.index, f.ledger, f.alerts, cfg, nil)
+	w := rpc.NewAlertWatch(f.index, f.ledger, f.alerts, cfg, nil, nil)
 	f.ledger.OnStored(w.Stored)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { f.ledger.OnStored(nil); cancel() })

@@ -42,6 +42,9 @@ type DoseService struct {
 	// Gate decides who reads which patient (access.go); nil is a Gate
 	// without access codes nor break-the-glass.
 	Gate *Gate
+	// NM are the nuclear-medicine dose coefficients of the history's
+	// estimates (nil: the shipped table).
+	NM *dosimetry.NMCoefficients
 }
 
 func (s *DoseService) gate() *Gate {
@@ -188,7 +191,11 @@ func (s *DoseService) GetDoseHistory(ctx context.Context, req *connect.Request[v
 		return nil, ConnectError(err)
 	}
 	h := ledger.BuildHistory(es)
-	dosimetry.DefaultNMCoefficients().FillHistory(h, es)
+	nm := s.NM
+	if nm == nil {
+		nm = dosimetry.DefaultNMCoefficients()
+	}
+	nm.FillHistory(h, es)
 	names, err := s.siteNames(ctx)
 	if err != nil {
 		return nil, ConnectError(err)
@@ -449,13 +456,17 @@ func (s *DoseService) ListExams(ctx context.Context, req *connect.Request[vigiev
 // NewAlertWatch returns the alert evaluation of exams as they arrive (see
 // dosimetry.AlertWatch) over the patient index: per-patient rules group a
 // patient's source records through it, and ages the DICOM header lacks
-// come from the latest version of the record. cfg nil: the defaults.
-// Hook it with led.OnStored(w.Stored) and run w.Run.
-func NewAlertWatch(ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore, cfg *dosimetry.AlertConfig, log *slog.Logger) *dosimetry.AlertWatch {
+// come from the latest version of the record. cfg nil: the defaults;
+// coef nil: the shipped effective-dose coefficients. Hook it with
+// led.OnStored(w.Stored) and run w.Run.
+func NewAlertWatch(ix *mpi.Index, led *ledger.Ledger, alerts *dosimetry.AlertStore, cfg *dosimetry.AlertConfig, coef *dosimetry.Coefficients, log *slog.Logger) *dosimetry.AlertWatch {
 	if cfg == nil {
 		cfg = dosimetry.DefaultAlertConfig()
 	}
-	types, nrd, coef := dosimetry.DefaultTable(), dosimetry.DefaultNRD(), dosimetry.DefaultCoefficients()
+	if coef == nil {
+		coef = dosimetry.DefaultCoefficients()
+	}
+	types, nrd := dosimetry.DefaultTable(), dosimetry.DefaultNRD()
 	return &dosimetry.AlertWatch{Ledger: led, Store: alerts, Log: log,
 		Scanner: func(ctx context.Context) *dosimetry.Scanner {
 			s := &dosimetry.Scanner{Types: types, NRD: nrd, Coef: coef, Config: cfg, History: led,

@@ -99,6 +99,9 @@ type Server struct {
 	// services with their access checks (package fhir), by the pattern
 	// each is mounted on ("/fhir/").
 	Doors map[string]Door
+	// NMCoefficients are the nuclear-medicine dose coefficients of the
+	// dose history's estimates (nil: the shipped table).
+	NMCoefficients *dosimetry.NMCoefficients
 
 	routes []string // the patterns Handler registered (Routes)
 }
@@ -154,7 +157,7 @@ func (s *Server) Handler() http.Handler {
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	defer func() { s.routes = mux.patterns }()
 	mux.Handle(vigiev1connect.NewIdentityServiceHandler(&IdentityService{Index: s.Index, Search: s.Search, Log: log, Gate: gate, Sites: s.Sites}, opts))
-	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate, Sites: s.Sites}, opts))
+	mux.Handle(vigiev1connect.NewDoseServiceHandler(&DoseService{Index: s.Index, Ledger: s.Ledger, Alerts: s.Alerts, Gate: gate, Sites: s.Sites, NM: s.NMCoefficients}, opts))
 	mux.Handle(vigiev1connect.NewIngestServiceHandler(&IngestService{Ingester: ingester}, opts,
 		connect.WithReadMaxBytes(MaxDicomBytes+1<<20)))
 	stow := s.Metrics.HTTP(auth.STOWProcedure, ic.HTTP(auth.STOWProcedure, &STOW{Ingester: ingester}))

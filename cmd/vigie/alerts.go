@@ -123,6 +123,7 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	fs.StringVar(&q.To, "to", "", "last exam date, YYYY-MM-DD")
 	config := fs.String("config", "", "alert thresholds (JSON over the defaults; default: the shipped defaults)")
 	coefFile := fs.String("coefficients", "", "effective-dose coefficients (JSON; default: the shipped ones)")
+	nmFile := nmCoefficientsFlag(fs)
 	identities := fs.Bool("identities", true, "use the patient index: group source records into patients, and take ages the DICOM header lacks (false: one source record is one patient)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
@@ -137,6 +138,9 @@ func runAlertsScan(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	coef, err := loadFlagFile("coefficients", *coefFile, dosimetry.DefaultCoefficients, dosimetry.LoadCoefficients)
 	if err != nil {
+		return err
+	}
+	if coef.NM, err = loadNMCoefficients(*nmFile); err != nil {
 		return err
 	}
 	db, err := af.openStore()

@@ -63,7 +63,12 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 	data := dataFlag(fs, "")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	events := fs.String("events", "", "also write one row per CT irradiation event (CTDIvol, DLP, scan length, kVp, mA, mAs, protocol) to this file")
+	nmFile := nmCoefficientsFlag(fs)
 	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	nm, err := loadNMCoefficients(*nmFile)
+	if err != nil {
 		return err
 	}
 	db, err := openExistingStore(*data, serveCaches)
@@ -98,7 +103,7 @@ func runExportExams(args []string, stdout, stderr io.Writer) error {
 		return id.String(), nil
 	}
 	led := ledger.Open(db)
-	if err := exportExams(context.Background(), led, identity, w); err != nil {
+	if err := exportExams(context.Background(), led, identity, nmTable(nm), w); err != nil {
 		return err
 	}
 	if err := closeOut(); err != nil {
@@ -189,14 +194,13 @@ func exportEvents(ctx context.Context, led *ledger.Ledger, w io.Writer) error {
 // not_counted): summing the rows whose counts is "yes" never counts an
 // exam twice. identity, when not nil, names the regional identity of a
 // source record ("" for a record the index does not hold).
-func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.SourceKey) (string, error), w io.Writer) error {
+func exportExams(ctx context.Context, led *ledger.Ledger, identity func(vigie.SourceKey) (string, error), nmCoef *dosimetry.NMCoefficients, w io.Writer) error {
 	num := func(ok bool, v float64) string {
 		if !ok {
 			return ""
 		}
 		return strconv.FormatFloat(v, 'g', 10, 64)
 	}
-	nmCoef := dosimetry.DefaultNMCoefficients()
 	return writeCSV(w, examColumns, func(write func([]string) error) error {
 		return led.Each(ctx, func(e *ledger.Entry) error {
 			x := &e.Exam

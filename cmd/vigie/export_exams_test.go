@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,4 +100,48 @@ func TestExportExams(t *testing.T) {
 	if code := run([]string{"export", "exams"}, &out, &errb); code != 2 {
 		t.Errorf("no --data exits %d, want 2", code)
 	}
+
+	// A physicist's NM table (--nm-coefficients): FDG with the ICRP 103
+	// weighting, 0.0171 mSv/MBq (Andersson et al. 2014, table 1 and its
+	// erratum), no organ: 394 × 0.0171 = 6.7374 mSv.
+	table := filepath.Join(t.TempDir(), "nm.tsv")
+	rows103 := "#source A14\tAndersson M. et al., EJNMMI Physics 1:9 (2014), tableau 1 et son erratum\n" +
+		strings.Join(nmTableColumns, "\t") + "\n" +
+		"fdg\tFDG\tF 18\tSCT:35321007 SRT:C-B1031\tfdg|fluorodeoxyglucose\tadulte\t18\t\t0.0171\t\t\tA14\ttableau 1, FDG, CIPR 103\t\n"
+	if err := os.WriteFile(table, []byte(rows103), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"export", "exams", "--data", dir, "--nm-coefficients", table}, &out, &errb); code != 0 {
+		t.Fatalf("with --nm-coefficients: exit %d: %s", code, errb.String())
+	}
+	rows, err = csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] {
+		if r[col["local_id"]] != "REMOVED1" {
+			continue
+		}
+		if r[col["nm_effective_dose_mSv"]] != "6.7374" || r[col["nm_coefficient_mSv_per_MBq"]] != "0.0171" || r[col["nm_organ"]] != "" ||
+			!strings.Contains(r[col["nm_coefficient_source"]], "Andersson") {
+			t.Errorf("with the physicist's table: %v", r)
+		}
+	}
+	// A bad table is refused before anything is read, naming the file
+	// and the line.
+	bad := strings.Replace(rows103, "0.0171", "0,0171", 1)
+	if err := os.WriteFile(table, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"export", "exams", "--data", dir, "--nm-coefficients", table}, &out, &errb); code == 0 ||
+		!strings.Contains(errb.String(), table) || !strings.Contains(errb.String(), "line 3") || !strings.Contains(errb.String(), "0,0171") {
+		t.Errorf("a bad table: exit %d, %q", code, errb.String())
+	}
 }
+
+// nmTableColumns are the header of an NM coefficients table
+// (dosimetry.LoadNMCoefficients).
+var nmTableColumns = []string{"id", "radiopharmaceutical", "radionuclide", "codes", "names", "reference",
+	"from_years", "below_years", "effective_mSv_per_MBq", "organ", "organ_mGy_per_MBq", "source", "table", "note"}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"vigie/dosimetry"
 	"vigie/fhir"
 )
 
@@ -62,10 +63,17 @@ func TestFHIRClientDose(t *testing.T) {
 			Code struct {
 				Coding []struct{ System, Code string }
 			}
-			ValueQuantity struct {
+			ValueQuantity *struct {
 				Value        float64
 				System, Code string
 			}
+			ValueRange *struct {
+				Low, High *struct {
+					Value        float64
+					System, Code string
+				}
+			}
+			DataAbsentReason *struct{ Text string }
 		}
 		Note []struct{ Text string }
 	}
@@ -88,7 +96,7 @@ func TestFHIRClientDose(t *testing.T) {
 	}
 	t.Logf("patient %s: %d dose summaries (searched %d patients)", got.Patient, got.Total, got.Searched)
 	units := map[string]string{"113830": "mGy", "113813": "mGy.cm", "113722": "mGy.cm2", "113725": "mGy", "113730": "s",
-		"111637": "mGy", "113507": "MBq", "113839": "mSv"}
+		"111637": "mGy", "113507": "MBq", "113839": "mSv", dosimetry.CodeSSDE: "mGy", dosimetry.CodeOrganDose: "mGy"}
 	for i, o := range append(got.Found, got.Read) {
 		if o.ResourceType != "Observation" || len(o.Meta.Profile) != 1 || o.Meta.Profile[0] != fhir.ProfileDoseSummary {
 			t.Errorf("observation %d: %s, profiles %v", i, o.ResourceType, o.Meta.Profile)
@@ -107,8 +115,20 @@ func TestFHIRClientDose(t *testing.T) {
 		}
 		for _, c := range o.Component {
 			code := c.Code.Coding[0]
-			if code.System != fhir.SystemDICOM || units[code.Code] == "" || c.ValueQuantity.System != fhir.SystemUCUM ||
-				c.ValueQuantity.Code != units[code.Code] || c.ValueQuantity.Value <= 0 {
+			switch {
+			case c.DataAbsentReason != nil:
+				// A second-level estimate not made says why.
+				if c.ValueQuantity != nil || c.ValueRange != nil || !strings.HasPrefix(c.DataAbsentReason.Text, "non estimée : ") {
+					t.Errorf("observation %d: component %s without value: %+v", i, code.Code, c.DataAbsentReason)
+				}
+			case c.ValueRange != nil:
+				// The foetal and peak skin doses: ranges in Vigie's system.
+				r := c.ValueRange
+				if code.System != dosimetry.SystemVigie || r.High == nil || r.High.Code != "mGy" || r.High.Value <= 0 || r.Low != nil && r.Low.Value > r.High.Value {
+					t.Errorf("observation %d: range component %s %+v", i, code.Code, r)
+				}
+			case c.ValueQuantity == nil || code.System != fhir.SystemDICOM || units[code.Code] == "" || c.ValueQuantity.System != fhir.SystemUCUM ||
+				c.ValueQuantity.Code != units[code.Code] || c.ValueQuantity.Value <= 0:
 				t.Errorf("observation %d: component %+v", i, c)
 			}
 		}

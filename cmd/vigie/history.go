@@ -23,7 +23,12 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	data := dataFlag(fs, "")
 	html := fs.Bool("html", false, "the printable French document (HTML) with cumulative totals and the effective-dose estimate")
 	withCode := fs.Bool("access-code", false, "with --html: make a patient access code (valid 72 hours) and print it in a box, for the patient to pass on")
+	nmFile := nmCoefficientsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	nm, err := loadNMCoefficients(*nmFile)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -70,7 +75,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	}
 	g := ident.Golden
 	doc := dosimetry.NewHistoryDocument(dosimetry.PatientBlock{BirthName: g.BirthName, UsedName: g.UsedName, FirstNames: g.FirstNames,
-		BirthDate: g.BirthDate, Sex: g.Sex}, es, names, dosimetry.DefaultTable(), dosimetry.DefaultCoefficients(), time.Now())
+		BirthDate: g.BirthDate, Sex: g.Sex}, es, names, dosimetry.DefaultTable(), doseCoefficients(nm), time.Now())
 	if *html {
 		if *withCode {
 			actor, _ := cliActor()

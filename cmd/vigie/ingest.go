@@ -51,7 +51,7 @@ func runIngest(args []string, stdout, stderr io.Writer) error {
 	led := ledger.Open(db)
 	// Dose alerts are raised as the exams are stored, as the server does.
 	raised := 0
-	watch := rpc.NewAlertWatch(ix, led, dosimetry.OpenAlerts(db), nil, slog.New(slog.NewTextHandler(stderr, nil)))
+	watch := rpc.NewAlertWatch(ix, led, dosimetry.OpenAlerts(db), nil, nil, slog.New(slog.NewTextHandler(stderr, nil)))
 	watch.Raised = func(_ vigie.SourceKey, _ string, n int) { raised += n }
 	led.OnStored(watch.Stored)
 	wctx, stopWatch := context.WithCancel(context.Background())

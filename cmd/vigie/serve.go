@@ -123,6 +123,10 @@ type serveConfig struct {
 	// DICOM is the DICOM listener (C-STORE of dose reports; off unless
 	// DICOM.Addr is set).
 	DICOM dicomConfig
+	// NMCoefficients are the nuclear-medicine dose coefficients of every
+	// estimate the server makes (alerts, history, dose reports; nil: the
+	// shipped table).
+	NMCoefficients *dosimetry.NMCoefficients
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -154,6 +158,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	dicomFlags(fs, &c.DICOM)
 	keyFile := encryptionKeyFlag(fs)
 	backupKeyFile := fs.String("backup-key-file", "", "file holding the key of the online backups (GET "+admin.BackupPath+"; default: the store's key)")
+	nmFile := nmCoefficientsFlag(fs)
 	backupRate := byteSize(store.DefaultBackupRate)
 	fs.Var(&backupRate, "backup-rate", "pace of the online backups, in bytes per second, e.g. 20MiB (0: unpaced, for a maintenance window: every answer's sync then waits behind the backup's writes); a call's ?rate= overrides it")
 	if err := parseFlags(fs, args); err != nil {
@@ -175,6 +180,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if c.NMCoefficients, err = loadNMCoefficients(*nmFile); err != nil {
+		return err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usageErr("--tls-cert and --tls-key go together")
@@ -333,7 +341,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	// Dose alerts are raised as exams arrive, whichever door they come
 	// through (SubmitDicom, STOW-RS): the ledger calls the watch after
 	// each commit and one goroutine evaluates the rules.
-	watch := rpc.NewAlertWatch(ix, led, alerts, nil, log)
+	coef := doseCoefficients(c.NMCoefficients)
+	watch := rpc.NewAlertWatch(ix, led, alerts, nil, coef, log)
 	led.OnStored(watch.Stored)
 	go watch.Run(ctx)
 	// The search index is opened, not caught up: that runs in the
@@ -409,11 +418,11 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return backups.Age().Seconds(), nil
 	})
 	outbox := &hl7.Outbox{Index: ix, DB: db, Trail: trail, Log: log, Ledger: led,
-		Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable(), Settle: 10 * time.Second}
-	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, Keys: keys, Trail: trail,
+		Coefficients: coef, ExamTypes: dosimetry.DefaultTable(), Pregnancies: alerts.Pregnancies(), Settle: 10 * time.Second}
+	api := &rpc.Server{Index: ix, Search: sx, Ledger: led, Sites: sites.Open(db), Alerts: alerts, NMCoefficients: c.NMCoefficients, Keys: keys, Trail: trail,
 		Authenticator: authn, Metrics: metrics, SignIn: signIn, Console: web.Handler(), Log: log, Disk: disk, MetricsToken: c.MetricsToken,
 		Backups: backups, Doors: map[string]rpc.Door{fhir.Path: &fhir.Server{Index: ix, Search: sx, Log: log,
-			Ledger: led, Coefficients: dosimetry.DefaultCoefficients(), ExamTypes: dosimetry.DefaultTable()}},
+			Ledger: led, Coefficients: coef, ExamTypes: dosimetry.DefaultTable(), Pregnancies: alerts.Pregnancies()}},
 		HealthLines: []func(context.Context) string{outboxHealth(outbox, log), doseReportsHealth(outbox, log)}}
 	switch lim := auth.DefaultLimits(); {
 	case c.RateLimit < 0:
