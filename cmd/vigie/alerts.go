@@ -19,7 +19,7 @@ func init() {
 	register(verb{name: "alerts list", summary: "list dose alerts (--open: not acknowledged yet)", run: runAlertsList})
 	register(verb{name: "alerts scan", summary: "apply the dose alert rules to the ledger and store new alerts (idempotent)", run: runAlertsScan})
 	register(verb{name: "alerts ack", summary: "acknowledge a dose alert with a comment (alerts are never deleted)", run: runAlertsAck})
-	register(verb{name: "alerts config", summary: "show the alert thresholds, check a site file (--config), or write the defaults or the effective-dose coefficients for editing", run: runAlertsConfig})
+	register(verb{name: "alerts config", summary: "show the alert thresholds, check a site file (--config), or write the defaults or the effective-dose and nuclear-medicine coefficients for editing", run: runAlertsConfig})
 }
 
 func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
@@ -27,12 +27,18 @@ func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "", "check and show this site configuration (over the defaults)")
 	write := fs.String("write", "", "write the default thresholds to this file, for the site to edit and pass to alerts scan --config")
 	writeCoef := fs.String("write-coefficients", "", "write the shipped effective-dose coefficients to this file, for the physicist to complete")
-	force := fs.Bool("force", false, "with --write or --write-coefficients, overwrite an existing file")
+	writeNM := fs.String("write-nm-coefficients", "", "write the shipped nuclear-medicine dose coefficients (tab-separated, with their sources) to this file, for the physicist to complete and pass with --nm-coefficients")
+	force := fs.Bool("force", false, "with --write, --write-coefficients or --write-nm-coefficients, overwrite an existing file")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *writeCoef != "" {
 		if err := writeNew(*writeCoef, dosimetry.DefaultCoefficientsJSON(), *force); err != nil {
+			return err
+		}
+	}
+	if *writeNM != "" {
+		if err := writeNew(*writeNM, dosimetry.DefaultNMCoefficientsTSV(), *force); err != nil {
 			return err
 		}
 	}
@@ -47,7 +53,7 @@ func runAlertsConfig(args []string, stdout, stderr io.Writer) error {
 	if *write != "" {
 		return writeNew(*write, append(b, '\n'), *force)
 	}
-	if *writeCoef != "" {
+	if *writeCoef != "" || *writeNM != "" {
 		return nil
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", b)

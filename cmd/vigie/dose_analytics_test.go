@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"vigie"
+	"vigie/dosimetry"
 	"vigie/ledger"
 	"vigie/matcher"
 	"vigie/mpi"
@@ -173,6 +174,20 @@ func TestAlertsConfigVerb(t *testing.T) {
 	db := doseStore(t, 1)
 	if code, _, errs := vigieRun(t, "alerts", "scan", "--data", db, "--identities=false", "--coefficients", coef); code != 0 {
 		t.Errorf("scan with the written coefficients: %d %s", code, errs)
+	}
+	// The shipped NM table, written out, loads back with --nm-coefficients.
+	nm := filepath.Join(dir, "nm.tsv")
+	if code, _, errs := vigieRun(t, "alerts", "config", "--write-nm-coefficients", nm); code != 0 {
+		t.Fatalf("write NM coefficients: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(nm); !bytes.Equal(b, dosimetry.DefaultNMCoefficientsTSV()) {
+		t.Errorf("the written NM table differs from the shipped one")
+	}
+	if code, _, errs := vigieRun(t, "alerts", "scan", "--data", db, "--identities=false", "--nm-coefficients", nm); code != 0 {
+		t.Errorf("scan with the written NM coefficients: %d %s", code, errs)
+	}
+	if code, _, errs := vigieRun(t, "alerts", "config", "--write-nm-coefficients", nm); code == 0 || !strings.Contains(errs, nm) {
+		t.Errorf("writing over an existing table: exit %d %s", code, errs)
 	}
 }
 
