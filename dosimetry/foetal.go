@@ -92,6 +92,8 @@ type FoetalPart struct {
 	HighmGy float64 `json:"high_mGy,omitempty"`
 	// Reason says, in French, why the part has no estimate.
 	Reason string `json:"reason,omitempty"`
+	// Scout marks a CT localizer (constant-angle acquisition).
+	Scout bool `json:"scout,omitempty"`
 }
 
 // FoetalEstimate is the estimated dose to the uterus / foetus of one exam:
@@ -136,7 +138,7 @@ func (c *FoetalCoefficients) Estimate(x *ledger.Exam, regions map[string]string,
 		}
 		for i := range x.CT.Events {
 			ev := &x.CT.Events[i]
-			p := FoetalPart{UID: ev.UID, What: ev.Protocol}
+			p := FoetalPart{UID: ev.UID, What: ev.Protocol, Scout: IsScout(ev)}
 			region, ok := regions[ev.TargetRegion.Value]
 			if !ok {
 				region = examRegion
@@ -213,7 +215,7 @@ func (c *FoetalCoefficients) Estimate(x *ledger.Exam, regions map[string]string,
 func (c *FoetalCoefficients) Study(es []*ledger.Entry, regions map[string]string, examRegion string) FoetalEstimate {
 	var out FoetalEstimate
 	seen := map[string]bool{}
-	missing, firstReason := 0, ""
+	missing, scouts, firstReason := 0, 0, ""
 	for _, e := range es {
 		f := c.Estimate(&e.Exam, regions, examRegion)
 		if out.SOP == "" {
@@ -232,6 +234,13 @@ func (c *FoetalCoefficients) Study(es []*ledger.Entry, regions map[string]string
 			if p.Reason != "" && firstReason == "" {
 				firstReason = p.Reason
 			}
+			if p.Scout && p.Reason == foetalNoCTDI {
+				// A localizer the report gives no CTDIvol for: said as
+				// such, not as a missing acquisition.
+				scouts++
+				out.Parts = append(out.Parts, p)
+				continue
+			}
 			out.add(p, &missing)
 		}
 	}
@@ -243,6 +252,13 @@ func (c *FoetalCoefficients) Study(es []*ledger.Entry, regions map[string]string
 		}
 	case missing > 0:
 		out.Reason = fmt.Sprintf("estimation partielle : %d acquisition(s) ou administration(s) non estimée(s)", missing)
+	}
+	if scouts > 0 && out.Estimated() {
+		s := fmt.Sprintf("%d radiographie(s) de repérage sans CTDIvol non comptée(s)", scouts)
+		if out.Reason != "" {
+			s = out.Reason + " ; " + s
+		}
+		out.Reason = s
 	}
 	return out
 }

@@ -111,7 +111,7 @@ func TestSummaryEstimatesSharedFiles(t *testing.T) {
 		// sum (Radiation Protection Dosimetry 165:226, 2015).
 		{name: "pregnant patient's CT", file: toshiba, data: withPregnancy(t, sharedtest.Path(t, "dicom/"+toshiba), 3), checks: []check{
 			{kind: dosimetry.EstimateFoetal, present: true, value: 50.1, low: 0.57 * 50.1,
-				text: []string{"Dose à l'utérus / au fœtus (patiente enceinte ou susceptible de l'être) : entre 28,56 et 50,1 mGy (ordre de grandeur, fourchette ; ",
+				text: []string{"Dose à l'utérus / au fœtus (patiente enceinte ou susceptible de l'être) : entre 28,56 et 50,1 mGy (ordre de grandeur, fourchette ; 1 radiographie(s) de repérage sans CTDIvol non comptée(s) ; ",
 					"source : Fetal radiation dose in computed tomography, Radiation Protection Dosimetry 165(1-4):226-230, 2015"}}}},
 		// A pregnancy declared outside DICOM counts the same.
 		{name: "declared pregnancy", file: toshiba, pregnant: func(vigie.SourceKey, string) (bool, error) { return true, nil }, checks: []check{
