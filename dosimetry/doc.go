@@ -129,6 +129,17 @@
 // durable transactions, in batches of at most 256 alerts; a batch is
 // stored whole or not at all.
 //
+// # Dose summary
+//
+// Summarize (SummarizeWith for the models and the declared pregnancies)
+// makes the summary of one exam that the reports sent back carry (HL7
+// ORU^R01, FHIR Observation): the figures its reports count, the
+// effective-dose estimate with its method, the second-level estimates
+// (DoseEstimate: SSDE, dose to the uterus / foetus of a pregnant patient,
+// peak skin dose, nuclear-medicine organ doses) each with its method,
+// source and reference age or the reason it was not made, and the French
+// text block of the exam report (Summary.Text), which names no code.
+//
 // # Patient dose history
 //
 // NewHistoryDocument and WriteHTML render ledger.History as a printable
