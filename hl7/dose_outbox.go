@@ -56,15 +56,22 @@ func doseVersionKey(k vigie.SourceKey, study string) []byte {
 }
 
 // reportVersion is an exam's last report queued: the marker it answered,
-// and how many reports of the exam each subscriber was queued. Each
-// subscriber's first report of an exam is final (F), its next ones
-// correct it (C), whenever it subscribed. Version counted the reports of
+// and how many reports of the exam each subscription was queued (by
+// sentKey). Each subscriber's first report of an exam is final (F), its
+// next ones correct it (C), whenever it subscribed; a subscriber removed
+// and added again is a new subscription. Version counted the reports of
 // every subscriber together before Sent existed: such an exam's count
 // stands for each subscriber of that time that takes dose reports.
 type reportVersion struct {
 	Mark    []byte         `json:"mark"`
 	Version int            `json:"version"`
 	Sent    map[string]int `json:"sent,omitempty"`
+}
+
+// sentKey names a subscription in reportVersion.Sent: the subscriber's
+// name and when it was added.
+func sentKey(s Subscriber) string {
+	return s.Name + " " + s.Added.UTC().Format(time.RFC3339Nano)
 }
 
 // DoseControlID is the MSH-10 of the dose report of rank n in a
@@ -182,7 +189,7 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 			if v.Version > 0 {
 				// Written before the per-subscriber counts.
 				for _, s := range subs {
-					v.Sent[s.Name] = v.Version
+					v.Sent[sentKey(s)] = v.Version
 				}
 			}
 		}
@@ -198,8 +205,8 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 				if err != nil {
 					return err
 				}
-				v.Sent[s.Name]++
-				version := v.Sent[s.Name]
+				v.Sent[sentKey(s)]++
+				version := v.Sent[sentKey(s)]
 				p := Pending{Event: rank, Kind: KindDoseReport, ControlID: DoseControlID(rank), Queue: QueueDose,
 					Study: studyName(m.Key, m.Study), Version: version, Records: []vigie.SourceKey{m.Key}, Queued: now}
 				if snap != nil {

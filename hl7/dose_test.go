@@ -268,7 +268,8 @@ func TestDoseReportRefusedHoldsItsExam(t *testing.T) {
 // report is RIS_A's correction (C) and RIS_B's first (F); a later change
 // corrects both (C). A store written before the per-subscriber counts
 // (one count for the exam) goes on counting it for each subscriber of
-// that time. python3-hl7's receiver reads every message.
+// that time. A subscriber removed and added again starts afresh (F).
+// python3-hl7's receiver reads every message.
 func TestDoseVersionPerSubscriber(t *testing.T) {
 	ctx := context.Background()
 	o, _ := newOutbox(t, "")
@@ -327,6 +328,15 @@ func TestDoseVersionPerSubscriber(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// RIS_B removed and subscribed again: a new subscription, whose first
+	// report of the exam is final again.
+	if _, err := o.RemoveSubscriber(ctx, "RIS_B"); err != nil {
+		t.Fatal(err)
+	}
+	b = add("RIS_B")
+	more := ctExam("1.2.3.11", ledger.SourceRDSR)
+	more.CT.Events = append(more.CT.Events, ledger.CTEvent{UID: "ev3", CTDIvol: doseQ(2, ledger.DimDose), DLP: doseQ(50, ledger.DimDLP)})
+	step(more, 2, a, b)
 	var seq []string
 	for _, rc := range got(t, out) {
 		m, err := Parse([]byte(strings.ReplaceAll(rc.Raw, "\n", "\r")))
@@ -342,7 +352,8 @@ func TestDoseVersionPerSubscriber(t *testing.T) {
 		}
 		seq = append(seq, ReadHeader(m).ReceivingApp+" "+obr.Get(3, 0)+" "+status)
 	}
-	want := []string{"RIS_A ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 C", "RIS_A ACC99 C", "RIS_B ACC99 C"}
+	want := []string{"RIS_A ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 F", "RIS_A ACC77 C", "RIS_B ACC77 C", "RIS_A ACC99 C", "RIS_B ACC99 C",
+		"RIS_A ACC77 C", "RIS_B ACC77 F"}
 	if strings.Join(seq, ", ") != strings.Join(want, ", ") {
 		t.Errorf("received %v,\nwant     %v", seq, want)
 	}
