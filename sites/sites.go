@@ -207,16 +207,15 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 }
 
 func get(txn *store.Txn, authority string) (*Site, error) {
-	item, err := txn.Get(key(authority))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var s Site
-	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
-		return nil, fmt.Errorf("decode site %s: %w", authority, err)
+	found, err := store.Read(txn, key(authority), func(v []byte) error {
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("decode site %s: %w", authority, err)
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return nil, err
 	}
 	return &s, nil
 }
