@@ -250,10 +250,14 @@ func (x *Index) Close() error {
 	return x.bi.Close()
 }
 
-// Len returns the number of identities indexed.
-func (x *Index) Len() int {
-	n, _ := x.bi.DocCount()
-	return int(n)
+// Len returns the number of identities indexed, or why bleve could not
+// count them (an index closed, or one of its segments unreadable).
+func (x *Index) Len() (int, error) {
+	n, err := x.bi.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("search: count identities: %w", err)
+	}
+	return int(n), nil
 }
 
 var cursorKey = []byte("vigie.cursor")
