@@ -29,7 +29,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -646,14 +645,11 @@ func parseLogKey(key []byte) (uint64, bool) {
 func (l *Log) Get(seq uint64) (Entry, error) {
 	var e Entry
 	err := l.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(logKey(seq))
-		if errors.Is(err, store.ErrNotFound) {
+		found, err := store.Read(txn, logKey(seq), func(v []byte) error { return decode(v, &e) })
+		if err == nil && !found {
 			return vigie.Errorf(vigie.ENOTFOUND, "audit entry %d not found", seq)
 		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return decode(v, &e) })
+		return err
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: get %d: %w", seq, err)
@@ -722,18 +718,17 @@ func (l *Log) byIndex(what, subject string, before uint64, limit int, match func
 	var out []Entry
 	err := l.db.View(func(txn *store.Txn) error {
 		return l.idx.find(subject, before, func(seq uint64) (bool, error) {
-			item, err := txn.Get(logKey(seq))
-			if errors.Is(err, store.ErrNotFound) {
-				return true, nil
-			}
+			var e Entry
+			found, err := store.Read(txn, logKey(seq), func(v []byte) error {
+				if err := decode(v, &e); err != nil {
+					return fmt.Errorf("entry %d: %w", seq, err)
+				}
+				return nil
+			})
 			if err != nil {
 				return false, err
 			}
-			var e Entry
-			if err := item.Value(func(v []byte) error { return decode(v, &e) }); err != nil {
-				return false, fmt.Errorf("entry %d: %w", seq, err)
-			}
-			if e.Seq != seq || !match(&e) {
+			if !found || e.Seq != seq || !match(&e) {
 				return true, nil
 			}
 			out = append(out, e)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -170,15 +169,8 @@ func openIndex(db *store.DB) (*index, bool, error) {
 
 // doneIn reads a/ixdone in txn, and whether it is there.
 func doneIn(txn *store.Txn) (uint64, bool, error) {
-	item, err := txn.Get([]byte(indexDoneKey))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
+	v, found, err := store.Get(txn, []byte(indexDoneKey))
+	if err != nil || !found {
 		return 0, false, err
 	}
 	if len(v) != 8 {

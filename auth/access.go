@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -176,18 +175,16 @@ func (a *Access) CheckCode(code string, identities ...string) (bool, error) {
 		return false, nil
 	}
 	var c Code
-	err := a.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(codeKey(code))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &c) })
+	var found bool
+	err := a.db.View(func(txn *store.Txn) (err error) {
+		found, err = store.Read(txn, codeKey(code), func(v []byte) error { return json.Unmarshal(v, &c) })
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
 	if err != nil {
 		return false, fmt.Errorf("auth: check access code: %w", err)
+	}
+	if !found {
+		return false, nil
 	}
 	return c.Revoked.IsZero() && a.now().Before(c.Expires) && slices.Contains(identities, c.Identity), nil
 }

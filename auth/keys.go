@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -179,10 +178,10 @@ func (k *Keys) create(role Role, authorities []string, name string, lifetime tim
 		key.Pending = NeedsApproval(role)
 	}
 	err = store.Update(k.db, func(txn *store.Txn) error {
-		if _, err := txn.Get(keyKey(id)); err == nil {
-			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if found, err := store.Has(txn, keyKey(id)); err != nil {
 			return err
+		} else if found {
+			return fmt.Errorf("key id %s already exists", id) // 2^-64: a broken random source
 		}
 		return putKey(txn, &key)
 	})
@@ -267,14 +266,11 @@ func (k *Keys) Authenticate(_ context.Context, credential string) (*Principal, e
 // readKey reads the key with the given id in txn into key (ENOTFOUND when
 // there is none).
 func readKey(txn *store.Txn, id string, key *Key) error {
-	item, err := txn.Get(keyKey(id))
-	if errors.Is(err, store.ErrNotFound) {
+	found, err := store.Read(txn, keyKey(id), func(v []byte) error { return decodeKey(v, key) })
+	if err == nil && !found {
 		return vigie.Errorf(vigie.ENOTFOUND, "API key %s not found", id)
 	}
-	if err != nil {
-		return err
-	}
-	return item.Value(func(v []byte) error { return decodeKey(v, key) })
+	return err
 }
 
 // Get returns the key with the given id (ENOTFOUND when there is none).

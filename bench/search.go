@@ -92,7 +92,11 @@ func Search(ctx context.Context, c SearchConfig, stdout io.Writer) error {
 	}
 	defer sx.Close()
 	t1 := time.Now()
-	reuse := sx.Len() == len(order)
+	indexed, err := sx.Len()
+	if err != nil {
+		return err
+	}
+	reuse := indexed == len(order)
 	if reuse {
 		fmt.Fprintf(stdout, "index in %s already holds the %d identities: reused\n", idxDir, len(order))
 	}

@@ -48,19 +48,16 @@ func (s *AlertStore) Attachment(ctx context.Context, id string) ([]byte, error) 
 		return nil, err
 	}
 	var out []byte
-	err := s.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(attachmentKey(id))
-		if err != nil {
-			return err
-		}
-		out, err = item.ValueCopy(nil)
+	var found bool
+	err := s.db.View(func(txn *store.Txn) (err error) {
+		out, found, err = store.Get(txn, attachmentKey(id))
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s has no attachment", id)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("dosimetry: alert attachment: %w", err)
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s has no attachment", id)
 	}
 	return out, nil
 }
@@ -91,12 +88,10 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 					continue
 				}
 				inBatch[a.ID] = true
-				_, err := txn.Get(alertKey(a.ID))
-				if err == nil {
-					continue
-				}
-				if !errors.Is(err, store.ErrNotFound) {
+				if found, err := store.Has(txn, alertKey(a.ID)); err != nil {
 					return err
+				} else if found {
+					continue
 				}
 				a.RaisedAt, a.Acks = now, nil
 				v, err := json.Marshal(&a)
@@ -126,18 +121,16 @@ func (s *AlertStore) RaiseAll(ctx context.Context, alerts []Alert) (int, error) 
 // Get returns one alert, or an ENOTFOUND error.
 func (s *AlertStore) Get(ctx context.Context, id string) (*Alert, error) {
 	var a Alert
-	err := s.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(alertKey(id))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &a) })
+	var found bool
+	err := s.db.View(func(txn *store.Txn) (err error) {
+		found, err = store.Read(txn, alertKey(id), func(v []byte) error { return json.Unmarshal(v, &a) })
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("dosimetry: alert %s: %w", id, err)
+	}
+	if !found {
+		return nil, vigie.Errorf(vigie.ENOTFOUND, "dosimetry: alert %s does not exist", id)
 	}
 	return &a, nil
 }

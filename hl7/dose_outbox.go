@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -171,13 +170,7 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 		queued = 0
 		vk := doseVersionKey(m.Key, m.Study)
 		var v reportVersion
-		item, err := txn.Get(vk)
-		switch {
-		case err == nil:
-			if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
-				return err
-			}
-		case !errors.Is(err, store.ErrNotFound):
+		if _, err := store.Read(txn, vk, func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
 			return err
 		}
 		if bytes.Equal(v.Mark, m.Mark()) {
@@ -245,19 +238,13 @@ func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs 
 func nextDoseRank(txn *store.Txn, name string) (uint64, error) {
 	k := doseSeqKey(name)
 	var n uint64
-	item, err := txn.Get(k)
-	switch {
-	case err == nil:
-		if err := item.Value(func(b []byte) error {
-			if len(b) != 8 {
-				return fmt.Errorf("dose rank of %s: %d bytes", name, len(b))
-			}
-			n = binary.BigEndian.Uint64(b)
-			return nil
-		}); err != nil {
-			return 0, err
+	if _, err := store.Read(txn, k, func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("dose rank of %s: %d bytes", name, len(b))
 		}
-	case !errors.Is(err, store.ErrNotFound):
+		n = binary.BigEndian.Uint64(b)
+		return nil
+	}); err != nil {
 		return 0, err
 	}
 	n++

@@ -353,17 +353,12 @@ func (f *Feed) sender(ctx context.Context, h Header) (*sites.Site, error) {
 
 func (f *Feed) journal(key []byte) (entry, bool, error) {
 	var e entry
-	err := f.DB.View(func(txn *store.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+	var found bool
+	err := f.DB.View(func(txn *store.Txn) (err error) {
+		found, err = store.Read(txn, key, func(v []byte) error { return json.Unmarshal(v, &e) })
+		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return entry{}, false, nil
-	}
-	return e, err == nil, err
+	return e, found && err == nil, err
 }
 
 // audit records the message's effect, ids only; Append returns once the

@@ -248,10 +248,10 @@ func (o *Outbox) AddSubscriber(ctx context.Context, s Subscriber) (Subscriber, e
 		return Subscriber{}, err
 	}
 	err = store.Update(o.DB, func(txn *store.Txn) error {
-		if _, err := txn.Get(subKey(s.Name)); err == nil {
-			return vigie.Errorf(vigie.ECONFLICT, "hl7: subscriber %s already exists: remove it first", s.Name)
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if found, err := store.Has(txn, subKey(s.Name)); err != nil {
 			return err
+		} else if found {
+			return vigie.Errorf(vigie.ECONFLICT, "hl7: subscriber %s already exists: remove it first", s.Name)
 		}
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -337,12 +337,10 @@ func (o *Outbox) rewriteQueue(q []byte, fn func(txn *store.Txn, p *Pending) erro
 
 func (o *Outbox) exists(name string) error {
 	return o.DB.View(func(txn *store.Txn) error {
-		if _, err := txn.Get(subKey(name)); errors.Is(err, store.ErrNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
-		} else if err != nil {
+		if found, err := store.Has(txn, subKey(name)); err != nil || found {
 			return err
 		}
-		return nil
+		return vigie.Errorf(vigie.ENOTFOUND, "hl7: no subscriber %s", name)
 	})
 }
 
@@ -766,10 +764,10 @@ func (o *Outbox) replay(name string, q []byte) (int, error) {
 					continue
 				}
 				k := p.key(name)
-				if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
-					continue // delivered meanwhile
-				} else if err != nil {
+				if found, err := store.Has(txn, k); err != nil {
 					return err
+				} else if !found {
+					continue // delivered meanwhile
 				}
 				p.Attempts, p.LastError, p.LastTry = 0, "", time.Time{}
 				b, err := json.Marshal(p)

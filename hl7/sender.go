@@ -292,8 +292,8 @@ func (o *Outbox) failed(s Subscriber, p *Pending, why error) error {
 	p.LastError = why.Error()
 	err := store.Update(o.DB, func(txn *store.Txn) error {
 		k := p.key(s.Name)
-		if _, err := txn.Get(k); errors.Is(err, store.ErrNotFound) {
-			return nil // removed meanwhile (the subscriber was)
+		if found, err := store.Has(txn, k); err != nil || !found {
+			return err // !found: removed meanwhile (the subscriber was)
 		}
 		b, err := json.Marshal(p)
 		if err != nil {

@@ -409,18 +409,18 @@ func (l *Ledger) put(txn *store.Txn, ex *Exam) (Outcome, error) {
 	}
 	sort.Strings(uids)
 	for _, uid := range uids {
-		_, err := txn.Get(eventKey(ex.Key, uid))
+		found, err := store.Has(txn, eventKey(ex.Key, uid))
 		switch {
-		case err == nil:
+		case err != nil:
+			return out, err
+		case found:
 			e.RepeatedEvents++
 			e.Counted.sub(figs[uid])
-		case errors.Is(err, store.ErrNotFound):
+		default:
 			e.NewEvents++
 			if err := txn.Set(eventKey(ex.Key, uid), []byte(ex.SOPInstanceUID)); err != nil {
 				return out, err
 			}
-		default:
-			return out, err
 		}
 	}
 	if len(figs) > 0 && e.NewEvents == 0 {
@@ -498,11 +498,11 @@ func conflictOf(first, x *Exam) string {
 func (l *Ledger) putConflict(txn *store.Txn, ex *Exam, first *Entry, why string) (Outcome, error) {
 	out := Outcome{SOPInstanceUID: ex.SOPInstanceUID, Key: ex.Key, Conflict: why, First: first.Exam.Key}
 	id := conflictID(ex)
-	if _, err := txn.Get(examKey(id)); err == nil {
+	if found, err := store.Has(txn, examKey(id)); err != nil {
+		return out, err
+	} else if found {
 		out.Result = Duplicate
 		return out, errDuplicate
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return out, err
 	}
 	e := Entry{Exam: *ex, Reported: ex.Totals(), StoredAt: l.now().UTC(), Conflict: why}
 	if err := writeEntry(txn, &e); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -127,21 +126,15 @@ func (l *Ledger) PendingOf(ctx context.Context, k vigie.SourceKey, study string)
 		return PendingStudy{}, false, l.err
 	}
 	p := PendingStudy{Key: k, Study: study}
-	err := l.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(pendingKey(k, study))
-		if err != nil {
-			return err
-		}
-		p.mark, err = item.ValueCopy(nil)
+	var found bool
+	err := l.db.View(func(txn *store.Txn) (err error) {
+		p.mark, found, err = store.Get(txn, pendingKey(k, study))
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return p, false, nil
-	}
 	if err != nil {
 		return p, false, fmt.Errorf("ledger: exams to evaluate of %s: %w", k, err)
 	}
-	return p, true, nil
+	return p, found, nil
 }
 
 // Evaluated clears the marker p was read from, unless an exam of the same
@@ -163,15 +156,8 @@ func (l *Ledger) unmark(ctx context.Context, k, mark []byte) error {
 		return err
 	}
 	clear := func(txn *store.Txn) error {
-		item, err := txn.Get(k)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		cur, err := item.ValueCopy(nil)
-		if err != nil || !bytes.Equal(cur, mark) {
+		cur, found, err := store.Get(txn, k)
+		if err != nil || !found || !bytes.Equal(cur, mark) {
 			return err
 		}
 		return txn.Delete(k)

@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -32,15 +31,8 @@ const upgradeBatch = 500
 // version is recorded only once nothing is left to convert.
 func (l *Ledger) upgrade() error {
 	var version []byte
-	err := l.db.View(func(txn *store.Txn) error {
-		item, err := txn.Get(layoutKey)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		version, err = item.ValueCopy(nil)
+	err := l.db.View(func(txn *store.Txn) (err error) {
+		version, _, err = store.Get(txn, layoutKey)
 		return err
 	})
 	if err != nil {

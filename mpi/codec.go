@@ -3,7 +3,6 @@ package mpi
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -137,15 +136,8 @@ func first(b []byte) any {
 
 // get reads and decodes one key; found is false when it is absent.
 func get(txn *store.Txn, key []byte, v any) (found bool, err error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	err = item.Value(func(b []byte) error { return decode(b, v) })
-	return err == nil, err
+	found, err = store.Read(txn, key, func(b []byte) error { return decode(b, v) })
+	return found && err == nil, err
 }
 
 func put(txn *store.Txn, key []byte, v any) error {

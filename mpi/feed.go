@@ -2,7 +2,6 @@ package mpi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"vigie/store"
 
@@ -189,15 +188,8 @@ func (x *Index) normals(txn *store.Txn, keys []vigie.SourceKey, states []*record
 			x.cache.get(slots[i].ord, st.Version, keep) // keep never fails
 		}
 		if !kept {
-			item, err := txn.Get(normalKey(keys[i], st.Version))
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-			case err != nil:
+			if _, err := store.Read(txn, normalKey(keys[i], st.Version), keep); err != nil {
 				return nil, err
-			default:
-				if err := item.Value(keep); err != nil {
-					return nil, err
-				}
 			}
 		}
 		slots[i].end = len(buf)

@@ -342,22 +342,13 @@ func (t *tx) put(key []byte, v any) error {
 // is false when the key is absent. A bulk load reads its pending rows
 // first, then the store.
 func (t *tx) read(key []byte, fn func([]byte) error) (found bool, err error) {
-	var item *store.Item
 	if t.bulk != nil {
 		if v, ok := t.bulk.pending(key); ok {
 			return true, fn(v)
 		}
-		item, err = t.bulk.view.Get(key)
-	} else {
-		item, err = t.Get(key)
+		return store.Read(t.bulk.view, key, fn)
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, item.Value(fn)
+	return store.Read(t.Txn, key, fn)
 }
 
 // get reads and decodes one key (see read).
@@ -669,11 +660,7 @@ func compareKeys(a, b vigie.SourceKey) int {
 
 // distinct reports whether two records were marked as different persons.
 func distinct(txn *store.Txn, a, b vigie.SourceKey) (bool, error) {
-	_, err := txn.Get(distinctKey(a, b))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return store.Has(txn, distinctKey(a, b))
 }
 
 // markDistinct records a and b as different persons (both orders).

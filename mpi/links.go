@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -73,17 +72,11 @@ func NewLinkReader(db *store.DB) *LinkReader { return &LinkReader{txn: db.NewRea
 // Identity returns the identity record k belongs to; found is false when
 // the index has no such record.
 func (r *LinkReader) Identity(k vigie.SourceKey) (id vigie.IdentityID, found bool, err error) {
-	item, err := r.txn.Get(recordKey(k))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err == nil {
-		err = item.Value(func(v []byte) (err error) { id, err = recordIdentity(v); return err })
-	}
+	found, err = store.Read(r.txn, recordKey(k), func(v []byte) (err error) { id, err = recordIdentity(v); return err })
 	if err != nil {
 		return 0, false, fmt.Errorf("mpi: identity of %s: %w", k, err)
 	}
-	return id, true, nil
+	return id, found, nil
 }
 
 // Close ends the view.

@@ -3,7 +3,6 @@ package mpi
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -80,21 +79,14 @@ func modelKey(v int) []byte {
 // false in a store that has none (one written before models were stored).
 func CurrentModel(db *store.DB) (m *matcher.Model, info ModelInfo, found bool, err error) {
 	err = db.View(func(txn *store.Txn) error {
-		item, err := txn.Get([]byte(keyModelCurr))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 		var v int
-		if err := item.Value(func(b []byte) error {
+		if ok, err := store.Read(txn, []byte(keyModelCurr), func(b []byte) error {
 			if len(b) != 8 {
 				return vigie.Errorf(vigie.EINTERNAL, "mpi: current model pointer of %d bytes", len(b))
 			}
 			v = int(binary.BigEndian.Uint64(b))
 			return nil
-		}); err != nil {
+		}); err != nil || !ok {
 			return err
 		}
 		m, info, err = readModel(txn, v)
@@ -115,16 +107,18 @@ func ModelVersion(db *store.DB, version int) (m *matcher.Model, info ModelInfo, 
 }
 
 func readModel(txn *store.Txn, version int) (*matcher.Model, ModelInfo, error) {
-	item, err := txn.Get(modelKey(version))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ModelInfo{}, vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
-	}
+	var sm storedModel
+	found, err := store.Read(txn, modelKey(version), func(b []byte) error {
+		if err := json.Unmarshal(b, &sm); err != nil {
+			return fmt.Errorf("mpi: model version %d: %w", version, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, ModelInfo{}, err
 	}
-	var sm storedModel
-	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &sm) }); err != nil {
-		return nil, ModelInfo{}, fmt.Errorf("mpi: model version %d: %w", version, err)
+	if !found {
+		return nil, ModelInfo{}, vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
 	}
 	if sm.Doc != modelDocument {
 		return nil, ModelInfo{}, vigie.Errorf(vigie.EINTERNAL, "mpi: model version %d: document version %d, this build reads %d", version, sm.Doc, modelDocument)
@@ -217,10 +211,10 @@ func SaveModel(db *store.DB, m *matcher.Model, info ModelInfo, current bool, now
 // It does not re-link anything: use Index.UseModel on an open index.
 func SetCurrentModel(db *store.DB, version int) error {
 	return store.Update(db, func(txn *store.Txn) error {
-		if _, err := txn.Get(modelKey(version)); errors.Is(err, store.ErrNotFound) {
-			return vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
-		} else if err != nil {
+		if found, err := store.Has(txn, modelKey(version)); err != nil {
 			return err
+		} else if !found {
+			return vigie.Errorf(vigie.ENOTFOUND, "model version %d is not in the store", version)
 		}
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], uint64(version))

@@ -2,7 +2,6 @@ package mpi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -443,10 +442,10 @@ func (t *tx) unmerge(mergeEvent uint64, actor Actor, reason string) (uint64, err
 	if me.Kind != EventMerge || me.Retired == nil {
 		return 0, vigie.Invalid("event", "event %d is a %s, not a merge", mergeEvent, me.Kind)
 	}
-	if _, err := t.Get(undoneKey(mergeEvent)); err == nil {
-		return 0, vigie.Errorf(vigie.ECONFLICT, "merge %d was already undone", mergeEvent)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if found, err := store.Has(t.Txn, undoneKey(mergeEvent)); err != nil {
 		return 0, err
+	} else if found {
+		return 0, vigie.Errorf(vigie.ECONFLICT, "merge %d was already undone", mergeEvent)
 	}
 	s, err := readIdentity(t.Txn, me.Identity)
 	if err != nil {

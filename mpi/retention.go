@@ -2,7 +2,6 @@ package mpi
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -478,16 +477,11 @@ func redact(e *Event, gone map[vigie.SourceKey]bool) bool {
 func nextEventIn(txn *store.Txn) (uint64, error) {
 	key := []byte(pSeq + "event")
 	var end uint64
-	item, err := txn.Get(key)
+	v, found, err := store.Get(txn, key)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return 0, err
-	default:
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return 0, err
-		}
+	case found:
 		if len(v) != 8 {
 			return 0, fmt.Errorf("mpi: stored lease of %d bytes, want 8", len(v))
 		}

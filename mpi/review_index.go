@@ -222,10 +222,8 @@ func (t *tx) addSites(id uint64, sites []string) (bool, error) {
 	if err != nil || !found || r.Status != StatusPending {
 		return false, err
 	}
-	if _, err := t.Get(pendingKey(r.Priority, r.Order)); errors.Is(err, store.ErrNotFound) {
-		return false, nil // being decided in this transaction
-	} else if err != nil {
-		return false, err
+	if found, err := store.Has(t.Txn, pendingKey(r.Priority, r.Order)); err != nil || !found {
+		return false, err // !found: being decided in this transaction
 	}
 	var added []string
 	for _, s := range sites {
@@ -543,10 +541,8 @@ func (x *Index) indexPendingReviews(ctx context.Context) error {
 	built := false
 	var ids []uint64
 	err := x.view(func(txn *store.Txn) error {
-		if _, err := txn.Get([]byte(pPendingSiteBuilt)); err == nil {
-			built = true
-			return nil
-		} else if err != store.ErrNotFound {
+		if found, err := store.Has(txn, []byte(pPendingSiteBuilt)); err != nil || found {
+			built = found
 			return err
 		}
 		return scan(txn, pPending, func(_, v []byte) error {
@@ -584,11 +580,11 @@ func (x *Index) indexPendingReviews(ctx context.Context) error {
 // queue and under its identities as they are now, and every key of the
 // per-site queue is such a filing.
 func verifyPendingSites(txn *store.Txn, bad func(format string, args ...any)) error {
-	if _, err := txn.Get([]byte(pPendingSiteBuilt)); err == store.ErrNotFound {
+	if found, err := store.Has(txn, []byte(pPendingSiteBuilt)); err != nil {
+		return err
+	} else if !found {
 		bad("the per-site index of pending reviews was never built (open the store with this version)")
 		return nil
-	} else if err != nil {
-		return err
 	}
 	want := map[string]uint64{}
 	if err := scan(txn, pPending, func(_, v []byte) error {
@@ -614,16 +610,12 @@ func verifyPendingSites(txn *store.Txn, bad func(format string, args ...any)) er
 				continue // the identities' own checks report it
 			}
 			var ids []uint64
-			if item, err := txn.Get(pendingIdentKey(cur.ID)); err == nil {
-				if err := item.Value(func(b []byte) error {
-					for i := 0; i+8 <= len(b); i += 8 {
-						ids = append(ids, binary.BigEndian.Uint64(b[i:]))
-					}
-					return nil
-				}); err != nil {
-					return err
+			if _, err := store.Read(txn, pendingIdentKey(cur.ID), func(b []byte) error {
+				for i := 0; i+8 <= len(b); i += 8 {
+					ids = append(ids, binary.BigEndian.Uint64(b[i:]))
 				}
-			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil
+			}); err != nil {
 				return err
 			}
 			if !slices.Contains(ids, id) {

@@ -2,7 +2,6 @@ package mpi
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -67,15 +66,8 @@ func (s *sequence) lease() error {
 
 // stored reads the end of the last lease (0 for a new sequence).
 func (s *sequence) stored(txn *store.Txn) (uint64, error) {
-	item, err := txn.Get(s.key)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
+	v, found, err := store.Get(txn, s.key)
+	if err != nil || !found {
 		return 0, err
 	}
 	if len(v) != 8 {

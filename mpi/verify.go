@@ -69,10 +69,10 @@ func (x *Index) Verify(ctx context.Context) error {
 					bad("record %s: identity %s does not list it", k, st.Identity)
 				}
 			}
-			if _, err := txn.Get(historyKey(k, st.Version)); errors.Is(err, store.ErrNotFound) {
-				bad("record %s: version %d is not in the history", k, st.Version)
-			} else if err != nil {
+			if found, err := store.Has(txn, historyKey(k, st.Version)); err != nil {
 				return err
+			} else if !found {
+				bad("record %s: version %d is not in the history", k, st.Version)
 			}
 		}
 		for _, id := range idents {

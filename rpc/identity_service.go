@@ -412,9 +412,19 @@ func restrictedResult(h *search.Hit, names sites.Names) (*vigiev1.SearchResult, 
 	}
 	slices.Sort(shown)
 	r.SiteNames = slices.Compact(shown)
-	// The site names (recordToProto repaired the golden record's
-	// strings).
-	if bad += RepairText(r); bad > 0 {
+	// The site names and the id: recordToProto repaired the golden
+	// record's strings and the birth year is cut valid, so these are the
+	// only ones left (what RepairText would find, without walking the
+	// whole message by reflection at every restricted hit).
+	for i, s := range r.SiteNames {
+		if !utf8.ValidString(s) {
+			r.SiteNames[i], bad = strings.ToValidUTF8(s, "\uFFFD"), bad+1
+		}
+	}
+	if !utf8.ValidString(r.IdentityId) {
+		r.IdentityId, bad = strings.ToValidUTF8(r.IdentityId, "\uFFFD"), bad+1
+	}
+	if bad > 0 {
 		r.Notice = textNotice
 	}
 	return r, bad

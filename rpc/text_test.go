@@ -6,10 +6,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"vigie"
 
 	"google.golang.org/protobuf/proto"
 
 	vigiev1 "vigie/rpc/gen/vigie/v1"
+	"vigie/search"
+	"vigie/sites"
 )
 
 // RepairText reaches every string: fields, lists of strings, nested
@@ -58,5 +61,41 @@ func TestRepairingCodec(t *testing.T) {
 		if err := c.Unmarshal(b, &back); err != nil || !strings.Contains(back.GetBirthName(), "\uFFFD") {
 			t.Errorf("%s: read back %q, %v", c.name, back.GetBirthName(), err)
 		}
+	}
+}
+
+// TestRestrictedResultRepairsEveryString: what a caller without a basis
+// sees of a hit holding text that is not UTF-8 is repaired whole (nothing
+// is left for RepairText to find), and every string repaired is counted.
+func TestRestrictedResultRepairsEveryString(t *testing.T) {
+	bad := "\xff"
+	tests := []struct {
+		name  string
+		hit   search.Hit
+		names sites.Names
+		want  int // strings repaired
+	}{
+		{"clean", search.Hit{ID: "12", Golden: vigie.Record{BirthName: "DUPONT", BirthDate: "1970-01-02"},
+			Sources: []search.Source{{Authority: "1.2.3", LocalID: "A"}}}, sites.Names{"1.2.3": "CHU"}, 0},
+		{"names and date", search.Hit{ID: "12", Golden: vigie.Record{BirthName: "DU" + bad, FirstNames: bad, BirthDate: "19" + bad + "0-01-02"},
+			Sources: []search.Source{{Authority: "1.2.3", LocalID: "A"}}}, sites.Names{"1.2.3": "CHU"}, 3},
+		{"site names", search.Hit{ID: "12", Golden: vigie.Record{BirthName: "DUPONT"},
+			Sources: []search.Source{{Authority: "1.2.3"}, {Authority: "1.2.4"}, {Authority: "1.2.5"}}},
+			sites.Names{"1.2.3": "CH" + bad, "1.2.4": "CHU", "1.2.5": bad + "X"}, 2},
+		{"identity id", search.Hit{ID: "1" + bad, Golden: vigie.Record{BirthName: "DUPONT"}}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, n := restrictedResult(&tt.hit, tt.names)
+			if n != tt.want {
+				t.Errorf("%d strings repaired, want %d", n, tt.want)
+			}
+			if left := RepairText(proto.Clone(r)); left != 0 {
+				t.Errorf("%d strings left to repair in %v", left, r)
+			}
+			if (n > 0) != (r.Notice != "") {
+				t.Errorf("notice %q with %d strings repaired", r.Notice, n)
+			}
+		})
 	}
 }

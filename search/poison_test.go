@@ -71,8 +71,8 @@ func TestCatchUpSkipsPoisonedIdentity(t *testing.T) {
 	if x.Skipped() != 1 || len(reported) != 1 || reported[0] != poisoned {
 		t.Errorf("skipped %d, reported %v, want 1 and [%s]", x.Skipped(), reported, poisoned)
 	}
-	if x.Len() != len(resolved)-1 {
-		t.Errorf("%d identities indexed, want %d", x.Len(), len(resolved)-1)
+	if n := length(t, x); n != len(resolved)-1 {
+		t.Errorf("%d identities indexed, want %d", n, len(resolved)-1)
 	}
 	// Nothing new: the poisoned identity is not tried again.
 	if n, err := x.CatchUp(ctx, idx); err != nil || n != 0 || x.Skipped() != 1 {

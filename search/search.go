@@ -250,10 +250,14 @@ func (x *Index) Close() error {
 	return x.bi.Close()
 }
 
-// Len returns the number of identities indexed.
-func (x *Index) Len() int {
-	n, _ := x.bi.DocCount()
-	return int(n)
+// Len returns the number of identities indexed, or why bleve could not
+// count them (an index closed, or one of its segments unreadable).
+func (x *Index) Len() (int, error) {
+	n, err := x.bi.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("search: count identities: %w", err)
+	}
+	return int(n), nil
 }
 
 var cursorKey = []byte("vigie.cursor")
@@ -546,6 +550,7 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	// candidates past the first 2×limit are not scored: room for those
 	// only, growing if more are close enough to the best.
 	hits := make([]Hit, 0, min(len(cands), 2*limit))
+	insAlone := q.insAlone(p) // once per query, not per candidate
 	dec := entryDecoders.Get().(*entryDecoder)
 	defer func() {
 		dec.reset()
@@ -562,7 +567,7 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		if e == nil || e.hidden && !q.IncludeHidden {
 			continue
 		}
-		hit, ok := x.score(model, p, &q, e)
+		hit, ok := x.score(model, p, &q, insAlone, e)
 		if ok {
 			hits = append(hits, hit)
 		}
@@ -620,10 +625,10 @@ func (q *Query) insAlone(p *matcher.Prepared) bool {
 // decisive for the ranking but not for the grade: a typed IPP may be wrong.
 // A query giving an INS alone that a member holds, qualified in the
 // identity (status QUAL), makes the hit certain; a provisional, retrieved
-// or merely checked INS (PROV, RECUP, VALI) does not.
-func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, e *stored) (Hit, bool) {
+// or merely checked INS (PROV, RECUP, VALI) does not. insAlone is
+// q.insAlone(p), computed once per query.
+func (x *Index) score(model *matcher.Model, p *matcher.Prepared, q *Query, insAlone bool, e *stored) (Hit, bool) {
 	hit := Hit{ID: e.id, Golden: e.golden, Hidden: e.hidden, Sources: make([]Source, 0, len(e.members))}
-	insAlone := q.insAlone(p)
 	best := -1.0
 	for _, m := range e.members {
 		r := m.rec

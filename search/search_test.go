@@ -29,6 +29,35 @@ func newIndex(t testing.TB, dir string) *Index {
 	return x
 }
 
+// length is x.Len for a test: the count, or the test fails.
+func length(t testing.TB, x *Index) int {
+	t.Helper()
+	n, err := x.Len()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLenOfClosedIndex: an index that cannot count says so, instead of
+// answering 0 identities.
+func TestLenOfClosedIndex(t *testing.T) {
+	x, err := open("", matcher.DefaultModel(), Options{}, testConfig(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(people[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := length(t, x); n != 1 {
+		t.Fatalf("%d identities indexed, want 1", n)
+	}
+	x.Close()
+	if n, err := x.Len(); err == nil {
+		t.Errorf("Len of a closed index = %d, no error", n)
+	}
+}
+
 func rec(auth, local, birth, used, firsts, date, sex string) vigie.Record {
 	return vigie.Record{Authority: auth, LocalID: local, BirthName: birth, UsedName: used, FirstNames: firsts, BirthDate: date, Sex: sex}
 }
@@ -294,8 +323,8 @@ func TestCursorSurvivesReopen(t *testing.T) {
 	if c, err := y.Cursor(); err != nil || c != 1234 {
 		t.Errorf("cursor %d, %v after reopening", c, err)
 	}
-	if y.Len() != 1 {
-		t.Errorf("%d documents after reopening, want 1", y.Len())
+	if n := length(t, y); n != 1 {
+		t.Errorf("%d documents after reopening, want 1", n)
 	}
 }
 

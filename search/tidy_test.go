@@ -213,8 +213,8 @@ func TestTidyMergesSmallSegmentsThenCompacts(t *testing.T) {
 		all = append(all, want[fmt.Sprintf("p%d", r)], want[fmt.Sprintf("p%d", n+r)])
 	}
 	checkMembers(t, x, all, gone)
-	if x.Len() != len(want) {
-		t.Errorf("%d identities indexed, want %d", x.Len(), len(want))
+	if n := length(t, x); n != len(want) {
+		t.Errorf("%d identities indexed, want %d", n, len(want))
 	}
 }
 

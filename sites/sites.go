@@ -15,15 +15,18 @@
 // Key layout (namespace e/ of the store, see package store):
 //
 //	e/site/<authority> → Site (JSON)
+//	e/sitegen            → count of the registry's changes (8 bytes, big endian)
 package sites
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"vigie"
@@ -60,11 +63,26 @@ var prefix = []byte("e/site/")
 
 func key(authority string) []byte { return append(append([]byte(nil), prefix...), authority...) }
 
+// genKey counts the registry's changes: every write of a site adds one in
+// its own transaction, so that a Names read at one count is the registry
+// as long as the store holds that count (a store written before the count
+// existed holds none: 0).
+var genKey = []byte("e/sitegen")
+
 // Registry is the site registry over a store opened with store.Open. It is
 // safe for concurrent use.
 type Registry struct {
 	db  *store.DB
 	now func() time.Time
+	// names is the lookup Names last built and the change count it was
+	// read at: a search showing sites by name reads one key, not every
+	// site (2 ms and 3,000 allocations with 400 sites registered).
+	names atomic.Pointer[namesAt]
+}
+
+type namesAt struct {
+	gen   uint64
+	names Names
 }
 
 // Open returns the registry kept in db.
@@ -178,7 +196,9 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := store.Update(r.db, func(txn *store.Txn) error {
+	// The change count makes two changes of different sites conflict:
+	// the later one runs again on what the other committed.
+	err := store.UpdateRetry(ctx, r.db, func(txn *store.Txn) error {
 		old, err := get(txn, authority)
 		if err != nil {
 			return err
@@ -191,10 +211,16 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 			if old == nil {
 				return nil
 			}
+			if err := countChange(txn); err != nil {
+				return err
+			}
 			return txn.Delete(key(authority))
 		}
 		b, err := json.Marshal(s)
 		if err != nil {
+			return err
+		}
+		if err := countChange(txn); err != nil {
 			return err
 		}
 		return txn.Set(key(s.Authority), b)
@@ -206,17 +232,38 @@ func (r *Registry) update(ctx context.Context, authority string, fn func(old *Si
 	return err
 }
 
-func get(txn *store.Txn, authority string) (*Site, error) {
-	item, err := txn.Get(key(authority))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+// generation reads the registry's change count in txn (0 when none was
+// ever written).
+func generation(txn *store.Txn) (uint64, error) {
+	v, found, err := store.Get(txn, genKey)
+	if err != nil || !found {
+		return 0, err
 	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("sites: change count of %d bytes, not 8", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// countChange adds one to the registry's change count in txn.
+func countChange(txn *store.Txn) error {
+	n, err := generation(txn)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	return txn.Set(genKey, binary.BigEndian.AppendUint64(nil, n+1))
+}
+
+func get(txn *store.Txn, authority string) (*Site, error) {
 	var s Site
-	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
-		return nil, fmt.Errorf("decode site %s: %w", authority, err)
+	found, err := store.Read(txn, key(authority), func(v []byte) error {
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("decode site %s: %w", authority, err)
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return nil, err
 	}
 	return &s, nil
 }
@@ -224,20 +271,9 @@ func get(txn *store.Txn, authority string) (*Site, error) {
 // List returns every registered site, by name.
 func (r *Registry) List(ctx context.Context) ([]Site, error) {
 	var out []Site
-	err := r.db.View(func(txn *store.Txn) error {
-		it := txn.NewIterator(store.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var s Site
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
-				return fmt.Errorf("decode %q: %w", it.Item().Key(), err)
-			}
-			out = append(out, s)
-		}
-		return nil
+	err := r.db.View(func(txn *store.Txn) (err error) {
+		out, err = list(ctx, txn)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sites: list: %w", err)
@@ -246,15 +282,51 @@ func (r *Registry) List(ctx context.Context) ([]Site, error) {
 	return out, nil
 }
 
-// Names returns the registry as a lookup (see Names.Of).
-func (r *Registry) Names(ctx context.Context) (Names, error) {
-	ss, err := r.List(ctx)
-	if err != nil {
-		return nil, err
+// list reads every site in txn, in key order.
+func list(ctx context.Context, txn *store.Txn) ([]Site, error) {
+	var out []Site
+	it := txn.NewIterator(store.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var s Site
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+			return nil, fmt.Errorf("decode %q: %w", it.Item().Key(), err)
+		}
+		out = append(out, s)
 	}
-	n := make(Names, len(ss))
-	for _, s := range ss {
-		n[s.Authority] = s.Name
+	return out, nil
+}
+
+// Names returns the registry as a lookup (see Names.Of). The lookup is
+// shared with the other callers until the registry changes: read it, never
+// change it.
+func (r *Registry) Names(ctx context.Context) (Names, error) {
+	var n Names
+	err := r.db.View(func(txn *store.Txn) error {
+		gen, err := generation(txn)
+		if err != nil {
+			return err
+		}
+		if c := r.names.Load(); c != nil && c.gen == gen {
+			n = c.names
+			return nil
+		}
+		ss, err := list(ctx, txn)
+		if err != nil {
+			return err
+		}
+		n = make(Names, len(ss))
+		for _, s := range ss {
+			n[s.Authority] = s.Name
+		}
+		r.names.Store(&namesAt{gen: gen, names: n})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sites: list: %w", err)
 	}
 	return n, nil
 }

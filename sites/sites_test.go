@@ -2,6 +2,7 @@ package sites
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"vigie"
@@ -85,5 +86,63 @@ func TestRegistry(t *testing.T) {
 	}
 	if Names(nil).Of(chu) != Unknown {
 		t.Error("a nil Names must show Unknown, not the OID")
+	}
+}
+
+// TestNamesFollowEveryChange: Names keeps its lookup between changes, and
+// a change made through another Registry of the same store (an
+// administrator's, a feed's) is seen at the next call.
+func TestNamesFollowEveryChange(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reader, writer := Open(db), Open(db)
+	const a, b = "1.2.250.1.71.4.2.7.1", "1.2.250.1.71.4.2.7.2"
+	steps := []struct {
+		name   string
+		change func() error
+		want   map[string]string
+	}{
+		{"empty", func() error { return nil }, map[string]string{}},
+		{"added", func() error { _, err := writer.Add(ctx, Site{Authority: a, Name: "CHU"}); return err }, map[string]string{a: "CHU"}},
+		{"learnt", func() error { _, err := writer.Learn(ctx, b, "Clinique"); return err }, map[string]string{a: "CHU", b: "Clinique"}},
+		{"renamed", func() error { _, err := writer.Rename(ctx, a, "CHU de Bordeaux"); return err }, map[string]string{a: "CHU de Bordeaux", b: "Clinique"}},
+		{"removed", func() error { return writer.Remove(ctx, b) }, map[string]string{a: "CHU de Bordeaux"}},
+		{"no change", func() error { return nil }, map[string]string{a: "CHU de Bordeaux"}},
+	}
+	for _, s := range steps {
+		if err := s.change(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		for range 2 { // built, then kept
+			got, err := reader.Names(ctx)
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if len(got) != len(s.want) {
+				t.Errorf("%s: Names = %v, want %v", s.name, got, s.want)
+			}
+			for k, v := range s.want {
+				if got[k] != v {
+					t.Errorf("%s: Names = %v, want %v", s.name, got, s.want)
+				}
+			}
+		}
+	}
+	// Kept: a call between changes reads one key, not every site (21
+	// sites decoded would be some 190 allocations).
+	for i := range 20 {
+		if _, err := writer.Add(ctx, Site{Authority: fmt.Sprintf("1.2.250.1.71.4.3.%d", i+1), Name: "Site"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := reader.Names(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { _, _ = reader.Names(ctx) }); n > 20 {
+		t.Errorf("Names between changes allocates %.0f times a call", n)
 	}
 }

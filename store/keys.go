@@ -60,6 +60,7 @@ var Prefixes = []Prefix{
 	{"x/m/", "dosimetry", "dose alerts' attachments"},
 	{"x/g/", "dosimetry", "declared pregnancies"},
 	{"e/site/", "sites", "member establishments"},
+	{"e/sitegen", "sites", "count of the site registry's changes (Names keeps its lookup while it holds)"},
 	{"h/msg/", "hl7", "HL7 v2 messages received, verbatim, with their acknowledgement, by sender and control id"},
 	{"h/sub/", "hl7", "subscribers of the outbound notifications"},
 	{"h/cur/", "hl7", "each subscriber's cursor in the patient index's events"},

@@ -19,7 +19,8 @@
 //	x/…  dose alerts (package dosimetry): raised alerts, their attachments,
 //	     declared pregnancies
 //	e/…  member establishments (package sites): e/site/<authority OID> → name,
-//	     AE titles, HL7 sender ids
+//	     AE titles, HL7 sender ids; the count of the registry's changes
+//	     (e/sitegen)
 //	w/…  matching models (package mpi): every model version the index has
 //	     scored with, how each was obtained (w/model/), the current one
 //	     (w/current) and the trace of changes (w/applied/)
@@ -29,6 +30,9 @@
 //	     the patient index's events (h/cur/) and queues (h/out/)
 //	s/…  schema metadata (this package): the store's layout version
 //	     (s/layout) and identity (s/id, see ID)
+//
+// A reader of one key takes an absent key for "not found", not a failure,
+// through Get, Read and Has (get.go).
 //
 // Every write goes through the helpers of txn.go (Update, UpdateTrail,
 // UpdateRetry, NewWriteTxn, NewBatch), which refuse it when the

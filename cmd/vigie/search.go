@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,16 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 			g.BirthName, g.UsedName, g.FirstNames, g.BirthDate, g.Sex, strings.Join(src, " "), strings.Join(h.Reasons, "; "))
 	}
 	return w.Flush()
+}
+
+// searchCount is the search index's size for a log line: the identities
+// it holds, or why it could not count them.
+func searchCount(sx *search.Index) slog.Attr {
+	n, err := sx.Len()
+	if err != nil {
+		return slog.String("identities_error", err.Error())
+	}
+	return slog.Int("identities", n)
 }
 
 // searchDir is where the derived search index lives inside a data folder.

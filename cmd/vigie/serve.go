@@ -398,7 +398,8 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		return 0, nil
 	})
 	metrics.Gauge("identities", "Identities in the search index (live, including hidden ones).", func(context.Context) (float64, error) {
-		return float64(sx.Len()), nil
+		n, err := sx.Len()
+		return float64(n), err
 	})
 	metrics.Gauge("search_index_ready", "1 once the search index has caught up with the patient index since the start, else 0 (see /readyz).", func(context.Context) (float64, error) {
 		if sx.Ready() {
@@ -487,7 +488,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 				report(err)
 			}
 		} else {
-			log.Info("search index caught up", "identities", sx.Len(), "rebuilt", freshSearch,
+			log.Info("search index caught up", searchCount(sx), "rebuilt", freshSearch,
 				"took", time.Since(catchStart).Round(time.Millisecond).String())
 			tidyStart := time.Now()
 			if did, err := sx.Tidy(followCtx, true); err != nil {
@@ -552,7 +553,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 	if c.TLSCert != "" {
 		scheme = "https"
 	}
-	log.Info("vigie listening", "addr", ln.Addr().String(), "scheme", scheme, "records", ix.Count(), "identities", sx.Len(),
+	log.Info("vigie listening", "addr", ln.Addr().String(), "scheme", scheme, "records", ix.Count(), searchCount(sx),
 		"startup", time.Since(t0).Round(time.Millisecond).String())
 	fmt.Fprintf(c.Stdout, "vigie: listening on %s://%s (store %s)\n", scheme, ln.Addr(), c.Data)
 	if c.Ready != nil {

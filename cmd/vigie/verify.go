@@ -123,11 +123,13 @@ func verifyStore(ctx context.Context, db *store.DB, data string, w io.Writer) er
 				return err
 			}
 			_, cerr := sx.CatchUp(ctx, ix)
-			n := sx.Len()
+			n, lerr := sx.Len()
 			sx.Close()
 			switch {
 			case cerr != nil:
 				report("search index: catching up failed: %v", cerr)
+			case lerr != nil:
+				report("search index: %v", lerr)
 			case n != len(live):
 				report("search index: %d identities indexed, the patient index has %d live (remove %s with the service stopped: it is rebuilt at the next start)", n, len(live), searchDir(data))
 			default:
