@@ -3,6 +3,7 @@ package matcher
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Blocking rules: each names the fields its key is built from, which EM
@@ -181,9 +182,11 @@ func places(p *Prepared) []string {
 	return out
 }
 
-// addressStem is the first letters of a street's name: robust to a wrong
-// house number, an abbreviated street type and late typos.
+// addressStem is the first letters of a street's name (its words glued):
+// robust to a wrong house number, an abbreviated street type and late
+// typos.
 func addressStem(street string) string {
+	street = strings.ReplaceAll(street, " ", "")
 	if len(street) < 4 {
 		return ""
 	}
