@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/antzucaro/matchr"
@@ -503,10 +504,10 @@ func citySlip(a, b string) bool {
 // sameStreet reports whether two address lines name the same street in
 // other words: every word of the shorter street name is in the other one,
 // in any order, spelled the same or one keystroke apart, or glued to its
-// neighbour (a second address line typed first, a space lost, a letter
-// slipped), with at least five letters matched, and the house numbers do
-// not contradict each other (see houseNumbersAgree). Two lines of one
-// street a few numbers apart are two homes.
+// neighbour with or without a slip (a second address line typed first, a
+// space lost, a letter slipped), with at least five letters matched, and
+// the house numbers do not contradict each other (see houseNumbersAgree).
+// Two lines of one street a few numbers apart are two homes.
 func sameStreet(a, b *Prepared) bool {
 	if a.Street == "" || b.Street == "" || !houseNumbersAgree(a.Address, b.Address) {
 		return false
@@ -516,19 +517,29 @@ func sameStreet(a, b *Prepared) bool {
 		wa, wb = wb, wa
 	}
 	glued := strings.Join(wb, "")
-	matched := 0
-	for _, w := range wa {
-		found := strings.Contains(glued, w)
-		for _, x := range wb {
-			if found {
-				break
-			}
-			found = oneSlip(w, x) && min(len(w), len(x)) >= 4
+	in := func(w string) bool { // w is a word of wb, or in it, or two of them glued with a slip
+		if strings.Contains(glued, w) {
+			return true
 		}
-		if !found {
+		for i, x := range wb {
+			if oneSlip(w, x) && min(len(w), len(x)) >= 4 || i+1 < len(wb) && len(w) >= 8 && oneSlip(w, x+wb[i+1]) {
+				return true
+			}
+		}
+		return false
+	}
+	matched := 0
+	for i := 0; i < len(wa); i++ {
+		switch w := wa[i]; {
+		case i+1 < len(wa) && len(w+wa[i+1]) >= 8 && slices.ContainsFunc(wb, func(x string) bool { return oneSlip(w+wa[i+1], x) }):
+			// two words of the shorter street glued in the other, with a slip
+			matched += len(w) + len(wa[i+1])
+			i++
+		case in(w):
+			matched += len(w)
+		default:
 			return false
 		}
-		matched += len(w)
 	}
 	return matched >= 5
 }
