@@ -90,8 +90,8 @@ func (a Clusters[K]) String() string {
 
 // IndexBlocking is how the patient index chooses the records a new record
 // is compared with (mpi's candidate search): the records filed before it
-// that share at least MinShared of its blocking keys (all of them when it
-// has fewer; a shared INS suffices), a key shared by more than MaxBlock
+// that share a key of at least MinShared of its blocking rules (all of them
+// when it has fewer; a shared INS suffices), a key shared by more than MaxBlock
 // earlier records being skipped (never the INS).
 type IndexBlocking struct {
 	MaxBlock, MinShared int
@@ -119,6 +119,7 @@ func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compar
 	postings := map[matcher.BlockingKey][]int{}
 	compared = map[[2]int]bool{}
 	shared := map[int]int{}
+	lastRule := map[int]int{}
 	rare := matcher.RareBlock(b.RareBlock, b.Model)
 	for j, p := range recs {
 		earlier := byPerson[person[j]]
@@ -128,9 +129,14 @@ func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compar
 			continue
 		}
 		keys := matcher.BlockingKeys(p)
-		need := min(b.MinShared, len(keys))
+		need := min(b.MinShared, matcher.RulesOf(keys))
 		clear(shared)
-		for _, k := range keys {
+		clear(lastRule)
+		run := 0 // keys of one rule count once (see matcher.RulesOf)
+		for n, k := range keys {
+			if n == 0 || k.Rule != keys[n-1].Rule {
+				run++
+			}
 			post := postings[k]
 			if len(post) > b.MaxBlock && k.Rule != matcher.BlockINS {
 				continue
@@ -140,6 +146,10 @@ func (b IndexBlocking) Replay(recs []*matcher.Prepared, person []string) (compar
 				inc = len(keys)
 			}
 			for _, i := range post {
+				if lastRule[i] == run && inc <= 1 {
+					continue
+				}
+				lastRule[i] = run
 				shared[i] += inc
 			}
 		}

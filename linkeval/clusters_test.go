@@ -119,3 +119,28 @@ func TestCandidatePairsRareKey(t *testing.T) {
 		t.Errorf("a key held by 5 records sufficed alone")
 	}
 }
+
+// Two keys of one rule are one trait: records of one street, under its
+// postal code and its town, share one rule, and a common street is no
+// reason to compare two strangers (their address keys are not rare).
+func TestCandidatePairsCountRules(t *testing.T) {
+	street := func(name, first, date string) vigie.Record {
+		return vigie.Record{BirthName: name, FirstName: first, BirthDate: date, PostalCode: "33000", City: "BORDEAUX", Address: "rue Sainte-Catherine"}
+	}
+	recs := []*matcher.Prepared{
+		prep(t, street("DURAND", "ANNE", "1950-01-02")), prep(t, street("LEROY", "ZOE", "1961-03-04")),
+		prep(t, street("PETIT", "LEO", "1972-05-06")), prep(t, street("BLANC", "EVE", "1983-07-08")),
+		prep(t, street("NOIR", "GUY", "1994-09-10")),
+	}
+	if n := matcher.RulesOf(matcher.BlockingKeys(recs[0])); n >= len(matcher.BlockingKeys(recs[0])) {
+		t.Fatalf("%d rules for %d keys: the address under postal code and town should be one rule", n, len(matcher.BlockingKeys(recs[0])))
+	}
+	_, _, candidates := IndexBlocking{MaxBlock: 500, MinShared: 2, RareBlock: 3}.Replay(recs, []string{"a", "b", "c", "d", "e"})
+	// The first four records find the street's keys held by at most three
+	// earlier records (rare: suffices), each is compared with the ones
+	// before (0+1+2+3); the fifth finds it common, and its two keys of one
+	// rule are not two reasons (counted as keys: 4 more pairs).
+	if candidates != 6 {
+		t.Fatalf("%d candidate pairs, want 6 (the street alone is no reason once common)", candidates)
+	}
+}

@@ -3,6 +3,7 @@ package matcher
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Blocking rules: each names the fields its key is built from, which EM
@@ -15,9 +16,9 @@ const (
 	BlockSwap      = "swapped"     // family and first names in either order + birth year
 	BlockINS       = "ins"         // national identifier
 	BlockNameFirst = "name_first"  // phonetic family name + initial of the first name (birth date wrong)
-	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
+	BlockAddress   = "address"     // postal code, and town, + start of the street's name (names and date wrong)
 	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
-	BlockNameDay   = "name_day"    // phonetic family name + day and month of birth, unordered (birth year wrong)
+	BlockNameDay   = "name_day"    // phonetic family name, and first name, + day and month of birth, unordered (birth year wrong, names swapped)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -143,8 +144,14 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 		for _, place := range places(p) {
 			add(BlockDatePlace, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m)+"|"+place)
 		}
-		if f := phon(family(p)); f != "" {
-			add(BlockNameDay, f+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
+		// Under the first name too, in the same rule: a record whose
+		// family and first names were typed in each other's field, one of
+		// them with a slip, still shares the day of birth and the name
+		// it spelt right with the person's other records.
+		for _, n := range []*Name{family(p), &p.First} {
+			if f := phon(n); f != "" && !n.Placeholder {
+				add(BlockNameDay, f+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
+			}
 		}
 	}
 	// One place only: a first name and a town are shared by many
@@ -157,8 +164,12 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
 		add(BlockNameFirst, f+"|"+first[:1])
 	}
-	if a := addressStem(p.Street); a != "" && p.Postal != "" {
-		add(BlockAddress, p.Postal+"|"+a)
+	// The address under each place: a postal code mistyped (33080 for
+	// 33800) or a town misspelt leaves the other one to find the home.
+	if a := addressStem(p.Street); a != "" {
+		for _, place := range places(p) {
+			add(BlockAddress, place+"|"+a)
+		}
 	}
 	if p.HasINS {
 		add(BlockINS, p.INS.Number)
@@ -181,11 +192,34 @@ func places(p *Prepared) []string {
 	return out
 }
 
-// addressStem is the first letters of a street's name: robust to a wrong
-// house number, an abbreviated street type and late typos.
+// addressStem is the first letters of a street's name (its words glued):
+// robust to a wrong house number, an abbreviated street type and late
+// typos.
 func addressStem(street string) string {
+	street = strings.ReplaceAll(street, " ", "")
 	if len(street) < 4 {
 		return ""
 	}
 	return street[:min(len(street), 6)]
+}
+
+// BlockingVersion numbers the rules BlockingKeys applies: a store whose
+// records were filed under another version files them again when it opens
+// (a record filed under fewer keys is never found through the new ones).
+// Version 2 files the address under the town as well as the postal code,
+// and the day of birth under the first name as well as the family name.
+const BlockingVersion = 2
+
+// RulesOf returns how many rules the keys come from. BlockingKeys returns
+// the keys of one rule one after the other; the index counts the rules two
+// records share a key of, not the keys, since two keys of one rule (an
+// address under its postal code and under its town) are one trait.
+func RulesOf(keys []BlockingKey) int {
+	n := 0
+	for i := range keys {
+		if i == 0 || keys[i].Rule != keys[i-1].Rule {
+			n++
+		}
+	}
+	return n
 }

@@ -6,8 +6,9 @@ import (
 	"vigie"
 )
 
-// The keys for records whose other keys miss: the birth year wrong (name_day)
-// and both names garbled (date_place), each with a case that must not share.
+// The keys for records whose other keys miss: the birth year wrong or the
+// names swapped (name_day) and both names garbled (date_place), each with a
+// case that must not share.
 func TestSparseBlockingKeys(t *testing.T) {
 	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
 	with := func(f func(r *vigie.Record)) vigie.Record { r := base; r.LocalID = "2"; f(&r); return r }
@@ -20,7 +21,9 @@ func TestSparseBlockingKeys(t *testing.T) {
 		{"year off by one, same family name", with(func(r *vigie.Record) { r.BirthDate = "1987-11-15" }), BlockNameDay, true},
 		{"year wrong, no first name", with(func(r *vigie.Record) { r.BirthDate = "1987-11-15"; r.FirstName = "" }), BlockNameDay, true},
 		{"other day of birth", with(func(r *vigie.Record) { r.BirthDate = "1987-11-16" }), BlockNameDay, false},
-		{"other family name", with(func(r *vigie.Record) { r.BirthName = "MARTIN"; r.BirthDate = "1987-11-15" }), BlockNameDay, false},
+		{"other family and first names", with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.BirthDate = "MARTIN", "JULIE", "1987-11-15" }), BlockNameDay, false},
+		{"other family name, same first name", with(func(r *vigie.Record) { r.BirthName = "MARTIN"; r.BirthDate = "1987-11-15" }), BlockNameDay, true},
+		{"names swapped, one with a slip", with(func(r *vigie.Record) { r.BirthName, r.FirstName = "MELANIE", "DSESEZ" }), BlockNameDay, true},
 		{"both names garbled, same date and town", with(func(r *vigie.Record) { r.BirthName, r.FirstName = "DSESEZ", "MELNAIE" }), BlockDatePlace, true},
 		{"same date, postal code on both", with(func(r *vigie.Record) { r.BirthName = "XU" }), BlockDatePlace, true},
 		{"same date, other town", with(func(r *vigie.Record) { r.BirthName, r.City = "DSESEZ", "LEEDS" }), BlockDatePlace, false},

@@ -94,3 +94,57 @@ func TestRareBlock(t *testing.T) {
 		t.Errorf("RareBlock without a model = %d, want 3", got)
 	}
 }
+
+// The address is filed under the town as well as the postal code: a record
+// whose postal code was mistyped still finds the home through the town, and
+// one whose town was misspelt through the postal code.
+func TestBlockingAddressUnderEachPlace(t *testing.T) {
+	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "MARTIN", PostalCode: "33000", City: "BORDEAUX", Address: "12 rue des Acacias"}
+	for _, tc := range []struct {
+		name  string
+		b     vigie.Record
+		share bool
+	}{
+		{"postal code mistyped", vigie.Record{PostalCode: "33080", City: "BORDEAUX", Address: "12 rue des Acacias"}, true},
+		{"town misspelt", vigie.Record{PostalCode: "33000", City: "BORDAEUX", Address: "12 rue des Acacias"}, true},
+		{"both wrong", vigie.Record{PostalCode: "33080", City: "BORDAEUX", Address: "12 rue des Acacias"}, false},
+		{"another street", vigie.Record{PostalCode: "33000", City: "BORDEAUX", Address: "12 rue Judaïque"}, false},
+	} {
+		tc.b.Authority, tc.b.LocalID = "a", "2"
+		pa, err := Prepare(&base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := Prepare(&tc.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, ka := range BlockingKeys(pa) {
+			for _, kb := range BlockingKeys(pb) {
+				got = got || ka == kb && ka.Rule == BlockAddress
+			}
+		}
+		if got != tc.share {
+			t.Errorf("%s: share an address key %v, want %v", tc.name, got, tc.share)
+		}
+	}
+}
+
+// The index counts the rules two records share a key of (RulesOf): it
+// needs the keys of one rule next to each other.
+func TestBlockingKeysOfOneRuleFollowEachOther(t *testing.T) {
+	r := vigie.Record{BirthName: "DUPONT", UsedName: "MARTIN", FirstName: "ANNE", BirthDate: "1961-04-09", PostalCode: "33000", City: "BORDEAUX",
+		Address: "4 rue Sainte-Catherine", INS: "261043306300144", INSOID: OIDINSNIR}
+	keys := BlockingKeys(prep(t, r))
+	seen := map[string]bool{}
+	for i, k := range keys {
+		if i > 0 && k.Rule != keys[i-1].Rule && seen[k.Rule] {
+			t.Fatalf("rule %s comes back after another: %v", k.Rule, keys)
+		}
+		seen[k.Rule] = true
+	}
+	if got := RulesOf(keys); got != len(seen) || got >= len(keys) {
+		t.Fatalf("RulesOf = %d for %d rules in %d keys", got, len(seen), len(keys))
+	}
+}

@@ -1,6 +1,9 @@
 package matcher
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/antzucaro/matchr"
 )
 
@@ -452,7 +455,7 @@ func compareHousehold(a, b *Prepared) Level {
 	postal := a.Postal != "" && a.Postal == b.Postal
 	city := a.City != "" && (a.City == b.City || !postal && citySlip(a.City, b.City)) // a slip counts only where the postal code does not already say it
 	address := a.Address != "" && b.Address != "" && (postal || city) &&
-		(a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93)
+		(a.Address == b.Address || matchr.JaroWinkler(a.Address, b.Address, false) >= 0.93 || sameStreet(a, b))
 	phone := a.Phone != "" && a.Phone == b.Phone
 	switch {
 	case address && phone:
@@ -496,4 +499,63 @@ func citySlip(a, b string) bool {
 		return matchr.OSA(a, b) <= 2
 	}
 	return false
+}
+
+// sameStreet reports whether two address lines name the same street in
+// other words: every word of the shorter street name is in the other one,
+// in any order, spelled the same or one keystroke apart, or glued to its
+// neighbour with or without a slip (a second address line typed first, a
+// space lost, a letter slipped), with at least five letters matched, and
+// the house numbers do not contradict each other (see houseNumbersAgree).
+// Two lines of one street a few numbers apart are two homes.
+func sameStreet(a, b *Prepared) bool {
+	if a.Street == "" || b.Street == "" || !houseNumbersAgree(a.Address, b.Address) {
+		return false
+	}
+	wa, wb := strings.Fields(a.Street), strings.Fields(b.Street)
+	if len(wa) > len(wb) {
+		wa, wb = wb, wa
+	}
+	glued := strings.Join(wb, "")
+	in := func(w string) bool { // w is a word of wb, or in it, or two of them glued with a slip
+		if strings.Contains(glued, w) {
+			return true
+		}
+		for i, x := range wb {
+			if oneSlip(w, x) && min(len(w), len(x)) >= 4 || i+1 < len(wb) && len(w) >= 8 && oneSlip(w, x+wb[i+1]) {
+				return true
+			}
+		}
+		return false
+	}
+	matched := 0
+	for i := 0; i < len(wa); i++ {
+		switch w := wa[i]; {
+		case i+1 < len(wa) && len(w+wa[i+1]) >= 8 && slices.ContainsFunc(wb, func(x string) bool { return oneSlip(w+wa[i+1], x) }):
+			// two words of the shorter street glued in the other, with a slip
+			matched += len(w) + len(wa[i+1])
+			i++
+		case in(w):
+			matched += len(w)
+		default:
+			return false
+		}
+	}
+	return matched >= 5
+}
+
+// houseNumbersAgree reports whether two glued address lines carry house
+// numbers (their leading digits) that may be one: the same, one missing,
+// or one keystroke apart (1340 / 1304).
+func houseNumbersAgree(a, b string) bool {
+	na, nb := leadingDigits(a), leadingDigits(b)
+	return na == "" || nb == "" || na == nb || oneSlip(na, nb)
+}
+
+func leadingDigits(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
 }

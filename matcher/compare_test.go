@@ -145,6 +145,15 @@ func TestCompareOtherFields(t *testing.T) {
 		{vigie.Record{PostalCode: "64100", Phone: "0556000001"}, FieldHousehold, HousePhone}, // moved, kept the phone
 		{vigie.Record{Phone: "0556000001"}, FieldHousehold, HousePhone},
 		{vigie.Record{PostalCode: "33000", Address: "4 rue Sainte-Catherine"}, FieldHousehold, HousePostal},
+		{vigie.Record{PostalCode: "33000", Address: "Résidence les Pins 12 av Jean Jaurès"}, FieldHousehold, HouseAddress}, // second line typed first
+		{vigie.Record{PostalCode: "33000", Address: "12 av Jean Jauers"}, FieldHousehold, HouseAddress},                    // a slip in a word
+		{vigie.Record{PostalCode: "33000", Address: "av Jean Jaurès"}, FieldHousehold, HouseAddress},                       // no house number
+		{vigie.Record{PostalCode: "33000", Address: "21 av Jean Jaurès"}, FieldHousehold, HouseAddress},                    // digits swapped
+		{vigie.Record{PostalCode: "33000", Address: "48 av Jean Jaurès"}, FieldHousehold, HousePostal},                     // another house of the street
+		{vigie.Record{PostalCode: "33000", Address: "Résidence les Pins 12 av Jeanjaurrès"}, FieldHousehold, HouseAddress}, // two words glued, one slip
+		{vigie.Record{PostalCode: "33000", Address: "Jeanjaurrès"}, FieldHousehold, HouseAddress},                          // the same, on the shorter side
+		{vigie.Record{PostalCode: "33000", Address: "12 Jeanmoulin"}, FieldHousehold, HousePostal},                         // glued, another street
+		{vigie.Record{PostalCode: "33000", Address: "12 rue Jean Moulin"}, FieldHousehold, HousePostal},                    // one word in common
 		{vigie.Record{PostalCode: "33700"}, FieldHousehold, HouseDepartment},
 		{vigie.Record{PostalCode: "64100"}, FieldHousehold, HouseDifferent},
 		{vigie.Record{Phone: "0556000002"}, FieldHousehold, HouseDifferent},

@@ -25,9 +25,10 @@ type PairSet struct {
 	// Freq counts the set's own names, for the term-frequency adjustment.
 	Freq  *FrequencyTable
 	Pairs []Pair // distinct candidate pairs, all rules together, sorted
-	// Shared is, for each pair of Pairs, how many blocking keys its two
-	// records share (255 for a shared INS, which alone suffices): the
-	// patient index scores only pairs sharing several (see IndexCompared).
+	// Shared is, for each pair of Pairs, how many blocking rules its two
+	// records share a key of (255 for a shared INS, which alone suffices):
+	// the patient index scores only pairs sharing several (see
+	// IndexCompared).
 	Shared   []uint8
 	Blocks   map[string][]Pair // candidate pairs per blocking rule
 	MaxBlock int               // records in a block above which it is skipped
@@ -68,10 +69,11 @@ func NewPairSet(recs []*Prepared, side []int8, maxBlock int) *PairSet {
 					continue
 				}
 				pr := Pair{i, j}
-				if !perRule[k.Rule][pr] {
-					perRule[k.Rule][pr] = true
-					p.Blocks[k.Rule] = append(p.Blocks[k.Rule], pr)
+				if perRule[k.Rule][pr] {
+					continue // two keys of one rule are one trait (see RulesOf)
 				}
+				perRule[k.Rule][pr] = true
+				p.Blocks[k.Rule] = append(p.Blocks[k.Rule], pr)
 				n, ok := seen[pr]
 				if !ok {
 					p.Pairs = append(p.Pairs, pr)
@@ -109,7 +111,8 @@ func NewPairSet(recs []*Prepared, side []int8, maxBlock int) *PairSet {
 }
 
 // IndexCompared reports whether the patient index would score the k-th
-// pair: its records share at least minShared blocking keys, or an INS.
+// pair: its records share keys of at least minShared blocking rules, or an
+// INS.
 func (p *PairSet) IndexCompared(k, minShared int) bool {
 	return int(p.Shared[k]) >= minShared
 }

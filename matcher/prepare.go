@@ -36,9 +36,11 @@ type Prepared struct {
 	Postal  string // 5 digits
 	City    string // folded letters
 	Address string // folded, abbreviations expanded, letters and digits glued
-	// Street is the distinctive part of the address line: its name tokens
-	// without the house number, the street type (RUE, AVENUE…) and
-	// particles; the address blocking key is built from it.
+	// Street is the distinctive part of the address line: its name words,
+	// separated by one space, without the house number, the street type
+	// (RUE, AVENUE…) and particles. The address blocking key is built from
+	// its letters glued; the household comparison matches its words in any
+	// order (a second address line typed before the first).
 	Street string
 	Phone  string // last 9 digits
 
@@ -285,7 +287,7 @@ var addressWords = map[string]string{
 
 // normaliseAddress expands the usual French street abbreviations so that
 // "12 AV. JEAN JAURES" and "12 AVENUE JEAN-JAURES" compare equal, and returns
-// the glued line and its street-name letters (see Prepared.Street).
+// the glued line and its street-name words (see Prepared.Street).
 func normaliseAddress(folded string) (line, street string) {
 	if folded == "" {
 		return "", ""
@@ -300,7 +302,12 @@ func normaliseAddress(folded string) (line, street string) {
 		if streetTypes[t] || particles[t] || allDigits(t) || len(t) == 1 {
 			continue
 		}
-		name.WriteString(Letters(t))
+		if l := Letters(t); l != "" {
+			if name.Len() > 0 {
+				name.WriteByte(' ')
+			}
+			name.WriteString(l)
+		}
 	}
 	return strings.Join(toks, ""), name.String()
 }

@@ -19,9 +19,11 @@ import (
 // must bump PreparedFormat so that stored forms of the old layout are
 // refused, not misread.
 
-// PreparedFormat is the first byte of an encoded prepared form. Its value 1
-// is the layout the patient index has always stored.
-const PreparedFormat = 1
+// PreparedFormat is the first byte of an encoded prepared form. Format 1
+// glued the street's words together; format 2 separates them with a space
+// (see Prepared.Street). The layout is the same, the meaning of Street is
+// not: a stored form of format 1 is prepared again from its record.
+const PreparedFormat = 2
 
 // ErrPreparedForm is returned for bytes that are not a prepared form of the
 // current format (truncated, corrupt or of another version).

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"vigie"
 )
 
 // On a feed where many random pairs are matches (1,000 records of 250
@@ -54,5 +56,16 @@ func TestTrainSetsRandomMatchesAside(t *testing.T) {
 	// Counted as non-matches, the matches alone would give u ≈ 0.0038.
 	if u := m.Params(FieldBirthDate).U[DateExact]; u > 5*uDate {
 		t.Errorf("u of an exact birth date %.6f, want about %.6f: the random pairs' matches were counted", u, uDate)
+	}
+}
+
+// A pair's Shared counts the rules its records share a key of, not the
+// keys: one address under its postal code and its town is one.
+func TestPairSetCountsRules(t *testing.T) {
+	a := vigie.Record{Authority: "a", LocalID: "1", BirthName: "DURAND", FirstName: "ANNE", BirthDate: "1950-01-02", PostalCode: "33000", City: "BORDEAUX", Address: "4 rue Sainte-Catherine"}
+	b := vigie.Record{Authority: "a", LocalID: "2", BirthName: "LEROY", FirstName: "ZOE", BirthDate: "1961-03-04", PostalCode: "33000", City: "BORDEAUX", Address: "4 rue Sainte-Catherine"}
+	set := NewPairSet([]*Prepared{prep(t, a), prep(t, b)}, nil, 500)
+	if len(set.Pairs) != 1 || set.Shared[0] != 1 || set.IndexCompared(0, 2) {
+		t.Fatalf("pairs %v sharing %v: want one pair sharing one rule, not compared at 2", set.Pairs, set.Shared)
 	}
 }

@@ -26,9 +26,10 @@ type Options struct {
 	// gathering candidates (default 500): such a key says little and would
 	// dominate the cost. The INS key is never skipped.
 	MaxBlock int
-	// MinShared is how many blocking keys a record must share with the
-	// record being resolved to be scored (default 2; a shared INS always
-	// suffices, and a record with fewer keys needs them all): at a million
+	// MinShared is how many blocking rules a record must share a key of
+	// with the record being resolved to be scored (default 2; two keys of
+	// one rule count once; a shared INS always suffices, and a record with
+	// keys of fewer rules needs them all): at a million
 	// records, the records sharing only a birth date or only a first name
 	// and year are many, and almost never the same person.
 	MinShared int
@@ -232,6 +233,9 @@ func Open(db *store.DB, model *matcher.Model, opts Options) (*Index, error) {
 	})
 	if err == nil && !db.ReadOnly() {
 		err = x.indexPendingReviews(context.Background())
+	}
+	if err == nil && !db.ReadOnly() {
+		_, err = x.refileBlocks(context.Background())
 	}
 	if err != nil {
 		x.Close()

@@ -237,8 +237,10 @@ func (p *postings) remove(h uint64, o uint32) {
 	}
 }
 
-// counter counts, for one resolution, how many blocking keys each record
-// shares with the record being resolved. It is indexed by ordinal and
+// counter counts, for one resolution, how many blocking rules each record
+// shares a key of with the record being resolved (two keys of one rule,
+// such as one address under its postal code and under its town, count
+// once: they are one trait). It is indexed by ordinal and
 // reset by bumping its epoch, so that counting costs no hashing and no
 // clearing. A record's stamp and count sit side by side in 4 bytes: one
 // miss of the cache per record counted, not two, in an array small enough
@@ -254,7 +256,8 @@ type counter struct {
 
 type counterSlot struct {
 	stamp uint16 // the epoch count belongs to
-	count uint16
+	count uint8
+	rule  uint8 // the run of keys of one rule that last counted the record (see add)
 }
 
 // counters keeps the counters between resolutions (a sync.Pool would
@@ -296,13 +299,20 @@ func (c *counter) reset(n int) {
 	c.touched = c.touched[:0]
 }
 
-func (c *counter) add(o uint32, inc int) {
+// add counts inc for o under rule, the number (from 1) of the run of
+// consecutive keys of one rule being read: a record already counted in
+// this run is counted again only for an inc above 1 (a rare key, which
+// suffices on its own whatever was counted before).
+func (c *counter) add(o uint32, inc int, rule uint8) {
 	e := &c.slots[o]
 	if e.stamp != c.epoch {
-		e.stamp, e.count = c.epoch, 0
+		e.stamp, e.count, e.rule = c.epoch, 0, 0
 		c.touched = append(c.touched, o)
+	} else if e.rule == rule && inc <= 1 {
+		return
 	}
-	e.count = uint16(min(int(e.count)+inc, 1<<16-1))
+	e.rule = rule
+	e.count = uint8(min(int(e.count)+inc, 1<<8-1))
 }
 
 // count returns how many keys o shares (o must have been touched).

@@ -93,15 +93,21 @@ func TestCounter(t *testing.T) {
 	c := new(counter)
 	for round := range 3 {
 		c.reset(10 + round)
-		for _, o := range []uint32{3, 1, 3, 9, 3} {
-			c.add(o, 1)
+		for rule, o := range []uint32{3, 1, 3, 9, 3} {
+			c.add(o, 1, uint8(rule+1))
 		}
-		c.add(1, 5)
+		c.add(1, 5, 6)
+		// Two keys of one rule count once; a rare key of the same rule
+		// still counts (it suffices alone).
+		c.add(9, 1, 7)
+		c.add(9, 1, 7)
+		c.add(3, 1, 7)
+		c.add(3, 4, 7)
 		got := map[uint32]int{}
 		for _, o := range c.touched {
 			got[o] = c.count(o)
 		}
-		if want := map[uint32]int{3: 3, 1: 6, 9: 1}; !maps.Equal(got, want) {
+		if want := map[uint32]int{3: 8, 1: 6, 9: 2}; !maps.Equal(got, want) {
 			t.Fatalf("round %d: %v, want %v", round, got, want)
 		}
 	}

@@ -260,10 +260,10 @@ func withoutAttributes(r vigie.Record) vigie.Record {
 // record is finally linked to is read again in the transaction.
 func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.BlockingKey, model *matcher.Model, exclude vigie.IdentityID, checkDistinct bool) ([]*candidate, error) {
 	x := t.x
-	// How many blocking keys each record shares with k (a shared INS counts
-	// for all): a record sharing a single key of many (the same birth date
-	// and nothing else) is not worth scoring.
-	need := min(x.opts.MinShared, len(keys))
+	// How many blocking rules each record shares a key of with k (a shared
+	// INS counts for all): a record sharing a single key of many (the same
+	// birth date and nothing else) is not worth scoring.
+	need := min(x.opts.MinShared, matcher.RulesOf(keys))
 	rare := matcher.RareBlock(x.opts.RareBlock, model)
 	ids := map[vigie.IdentityID]bool{}
 	var lagging []vigie.SourceKey
@@ -287,7 +287,11 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 	for _, h := range hashes { // brings every key's slot and list into the cache at once
 		shared.warm += len(x.blocks.list(h, &one))
 	}
+	run := uint8(0) // keys of one rule follow each other (see matcher.BlockingKeys)
 	for i, b := range keys {
+		if i == 0 || b.Rule != keys[i-1].Rule {
+			run++
+		}
 		posting := x.blocks.list(hashes[i], &one)
 		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
 			continue // too common to say anything
@@ -298,7 +302,7 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 		}
 		for _, o := range posting {
 			if !isKnown || o != self {
-				shared.add(o, inc)
+				shared.add(o, inc, run)
 			}
 		}
 	}

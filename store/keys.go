@@ -33,6 +33,7 @@ var Prefixes = []Prefix{
 	{"m/ps/", "mpi", "the pending review queue by site (assigning authority)"},
 	{"m/pi/", "mpi", "the pending reviews naming an identity (for the per-site queue)"},
 	{"m/pv", "mpi", "the per-site review queue is built"},
+	{"m/bv", "mpi", "the version of the blocking rules the source records are filed under"},
 	{"m/d/", "mpi", "pairs of source keys marked distinct"},
 	{"m/u/", "mpi", "the unmerge event that undid a merge"},
 	{"m/s/", "mpi", "Badger sequences (identities, events, reviews, queue order)"},

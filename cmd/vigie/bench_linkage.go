@@ -666,7 +666,8 @@ func readCSVHeader(path string, need ...string) (*csv.Reader, map[string]int, fu
 // convertFEBRL writes FEBRL files (path, authority) as one identity CSV and
 // returns the truth. FEBRL is Australian: given name, surname, birth date
 // (YYYYMMDD, kept verbatim, impossible dates included), street number and
-// address, postcode and suburb map onto the French traits; soc_sec_id is
+// both address lines (one address, as a French site types its second line
+// after the first), postcode and suburb map onto the French traits; soc_sec_id is
 // not an INS and is left out; there is no sex. rec-N-org and rec-N-dup-K
 // are person N.
 func convertFEBRL(out string, files [][2]string) (map[vigie.SourceKey]string, error) {
@@ -676,7 +677,7 @@ func convertFEBRL(out string, files [][2]string) (map[vigie.SourceKey]string, er
 	}
 	truth := map[vigie.SourceKey]string{}
 	for _, file := range files {
-		r, col, closeFile, err := readCSVHeader(file[0], "rec_id", "given_name", "surname", "street_number", "address_1", "suburb", "postcode", "date_of_birth")
+		r, col, closeFile, err := readCSVHeader(file[0], "rec_id", "given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "date_of_birth")
 		if err != nil {
 			w.close()
 			return nil, err
@@ -700,7 +701,7 @@ func convertFEBRL(out string, files [][2]string) (map[vigie.SourceKey]string, er
 				return nil, fmt.Errorf("%s: rec_id %q is not rec-N-org or rec-N-dup-K", file[0], id)
 			}
 			rec := vigie.Record{Authority: file[1], LocalID: id, BirthName: get("surname"), FirstName: get("given_name"), BirthDate: get("date_of_birth"),
-				PostalCode: get("postcode"), City: get("suburb"), Address: strings.TrimSpace(get("street_number") + " " + get("address_1"))}
+				PostalCode: get("postcode"), City: get("suburb"), Address: strings.Join(strings.Fields(get("street_number")+" "+get("address_1")+" "+get("address_2")), " ")}
 			if err := w.write(rec); err != nil {
 				closeFile()
 				w.close()
