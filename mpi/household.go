@@ -1,6 +1,11 @@
 package mpi
 
-import "vigie/matcher"
+import (
+	"time"
+
+	"vigie"
+	"vigie/matcher"
+)
 
 // womanNoHomonym reports whether a record without a usable birth date and
 // the member it matches are both a woman's: the household rule that holds
@@ -21,4 +26,214 @@ func womanNoHomonym(p *matcher.Prepared, best *matcher.Score) bool {
 	}
 	member := best.Fields[matcher.FieldSex].B // the member's, as Compare(record, member) shows it
 	return woman && (member == "F" || member == "" && p.Sex == 'F')
+}
+
+// HouseholdNamesakeMessage is the message of rule
+// matcher.RuleHouseholdNoDate when the names alone would link the record
+// (see namesakeFather).
+const HouseholdNamesakeMessage = "no birth date to tell them apart, and one of them is a boy living with his parents: a father and the son bearing his first name agree on every trait given; a person decides"
+
+// namesakeFather reports, for a man's record that would join identity c
+// with no birth date to compare (the record has none, or c's closest
+// member has none), in a home the two share, whether the dated side is a
+// boy whose father, unseen by the index, may bear his names: the boy is a
+// minor at the time of the decision (he lives with a parent), or the home
+// holds a parent of his (a generation older: his mother) and no man of
+// that generation. A father's only record, dateless, reaches his namesake
+// son's identity through a rare family name and first name as surely as
+// the son's own dateless record would: the names weigh enough to link on
+// their own, and the home adds nothing that tells the two apart. A boy
+// whose father the index knows (another man of the generation before, in
+// the home) leaves no unseen namesake; a man's identity is left to the
+// weights (a namesake son's dated record, when it comes, undoes the link:
+// see undoLateEvidence). A birthplace both give and agree on is the
+// person's own evidence (a father is seldom born in his son's commune),
+// and so is a shared INS (excluded before): either lets the link stand.
+func (t *tx) namesakeFather(p *matcher.Prepared, keys []matcher.BlockingKey, c *candidate) (bool, error) {
+	f := &c.best.Fields
+	if f[matcher.FieldBirthPlace].Level == matcher.PlaceSame {
+		return false, nil
+	}
+	son := p
+	if p.Date.Year == 0 || p.Date.Placeholder {
+		st, err := t.record(c.matched)
+		if err != nil {
+			return false, err
+		}
+		if son, err = t.preparedOf(c.matched, st.Version); err != nil {
+			return false, err
+		}
+	}
+	if !son.Date.Full() || son.Date.Placeholder || son.Sex == 'F' || !male(p) && !male(son) {
+		return false, nil
+	}
+	if minor(son.Date, t.now) {
+		return true, nil
+	}
+	others, err := t.homeRecords(keys, c.id)
+	if err != nil {
+		return false, err
+	}
+	parents, fathers := false, false
+	for _, o := range others {
+		if matcher.ClassifyDates(son.Date, o.Date) != matcher.DateDiffGeneration || o.Date.Year > son.Date.Year {
+			continue // not of the generation before the boy's
+		}
+		cmp := matcher.Compare(p, o)
+		if h := cmp.Levels[matcher.FieldHousehold]; h == matcher.Null || h > matcher.HousePhone {
+			continue
+		}
+		parents = true
+		fathers = fathers || male(o)
+	}
+	return parents && !fathers, nil
+}
+
+// majority is the age at which a child may live away from his parents.
+const majority = 18
+
+// minor reports whether a person born on d is under age at now.
+func minor(d matcher.Date, now time.Time) bool {
+	return time.Date(d.Year+majority, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC).After(now)
+}
+
+// male reports whether a record is a man's: by its sex, or, when it gives
+// none, by its first name's usual one.
+func male(p *matcher.Prepared) bool {
+	if p.Sex != 0 {
+		return p.Sex == 'M'
+	}
+	sex, ok := matcher.KnownGivenName(p.First.Glued)
+	return ok && sex == 'M'
+}
+
+// homeRecords reads the records sharing record p's address blocking key
+// (its home, read as the blocking reads it) that belong to a live identity
+// other than exclude. A key too common to say anything (a care home's
+// street) gives none.
+func (t *tx) homeRecords(keys []matcher.BlockingKey, exclude vigie.IdentityID) ([]*matcher.Prepared, error) {
+	x := t.x
+	var one [1]uint32
+	type rec struct {
+		k       vigie.SourceKey
+		ord     uint32
+		version int
+	}
+	var others []rec
+	x.memMu.RLock()
+	for _, b := range keys {
+		if b.Rule != matcher.BlockAddress {
+			continue
+		}
+		posting := x.blocks.list(x.blockHash(blockString(b)), &one)
+		if len(posting) > x.opts.MaxBlock {
+			break
+		}
+		for _, o := range posting {
+			if id := x.recIdent[o]; id != exclude && x.liveLocked(id) {
+				others = append(others, rec{x.keys.key(o), o, int(x.recVersion[o])})
+			}
+		}
+	}
+	x.memMu.RUnlock()
+	out := make([]*matcher.Prepared, 0, len(others))
+	for _, o := range others {
+		if o.version == 0 {
+			continue // being mirrored by a concurrent commit
+		}
+		mp, err := t.prepared(o.k, o.ord, o.version)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mp)
+	}
+	return out, nil
+}
+
+// TwinNamesMessage is the message of rule matcher.RuleTwins when the
+// index holds a record back because its first name is alike to those of
+// two twins (see holdTwinNames).
+const TwinNamesMessage = "the first name is a slip of two twins' names (same family name and birth date, two identities): a person decides which twin the record is"
+
+// holdTwinNames keeps a record from linking automatically when its first
+// name is only a slip of the names of two identities bearing its family
+// name and birth date, whose own records are twins' (their closest members
+// differ by two first names, each a given name: the rules twins,
+// possible_twins or first_name_conflict fire between them). NIHA, born
+// 11/09/2024, is a slip of NINA as much as of MIA, the twin sisters of one
+// home: the home's address or phone, given by one twin's record and not
+// the other's, decides nothing, yet it would link the record to the
+// sister whose record carried it. A person decides, the review naming
+// both. A record naming one twin exactly (or by another of her birth first
+// names) is hers; two identities of one person split earlier are no twins
+// (their members' names are alike) and are left to the weights and to the
+// rule of split identities.
+func (t *tx) holdTwinNames(cands []*candidate, model *matcher.Model) error {
+	if len(cands) < 2 || !cands[0].autoLink() {
+		return nil
+	}
+	c := cands[0]
+	if !twinNameSlip(&c.best) {
+		return nil
+	}
+	for _, o := range cands[1:] {
+		if o.best.Probability < model.Review {
+			break // sorted by probability
+		}
+		if !twinNameSlip(&o.best) {
+			continue
+		}
+		twins, err := t.twinsApart(c, o, model)
+		if err != nil {
+			return err
+		}
+		if twins {
+			c.hold(matcher.RuleTwins, TwinNamesMessage, model)
+			o.hold(matcher.RuleTwins, TwinNamesMessage, model)
+			return nil
+		}
+	}
+	return nil
+}
+
+// twinNameSlip reports whether a record's score against an identity's
+// closest member says: same family name, same full birth date, first
+// names a slip apart (not the same, not another birth first name, not
+// unrelated).
+func twinNameSlip(s *matcher.Score) bool {
+	f := &s.Fields
+	n, fn := f[matcher.FieldName].Level, f[matcher.FieldFirstName].Level
+	return f[matcher.FieldBirthDate].Level == matcher.DateExact && n != matcher.Null && n <= matcher.NameSimilar &&
+		fn >= matcher.NameTypo && fn <= matcher.NameSimilar && f[matcher.FieldINS].Level != matcher.INSSame
+}
+
+// twinsApart reports whether the closest members of candidates a and b are
+// twins by the matcher's own rules: scored against each other, a rule that
+// tells twins or siblings apart by their first names fires.
+func (t *tx) twinsApart(a, b *candidate, model *matcher.Model) (bool, error) {
+	var ps [2]*matcher.Prepared
+	for i, k := range []vigie.SourceKey{a.matched, b.matched} {
+		st, err := t.record(k)
+		if err != nil {
+			return false, err
+		}
+		if ps[i], err = t.preparedOf(k, st.Version); err != nil {
+			return false, err
+		}
+	}
+	cmp := matcher.Compare(ps[0], ps[1])
+	s := model.Score(&cmp, t.x.freq)
+	for _, r := range s.Rules {
+		switch r.Code {
+		case matcher.RuleTwinsDifferent, matcher.RuleTwins, matcher.RuleFirstName:
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// withoutHome is a score's weight without the household's: what a pair's
+// own traits say, beyond the home its two persons may share.
+func withoutHome(s *matcher.Score) float64 {
+	return s.Weight - s.Fields[matcher.FieldHousehold].Weight
 }

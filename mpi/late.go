@@ -107,7 +107,7 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if c.listed == (vigie.SourceKey{}) && left.best.Weight > now.best.Weight {
+	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order
 		return nil
 	}
 	id, err := t.newID()

@@ -348,6 +348,9 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 		return cmp.Compare(b.best.Weight, a.best.Weight)
 	})
 	holdHouseholdHomonyms(p, out, model)
+	if err := t.holdTwinNames(out, model); err != nil {
+		return nil, err
+	}
 	if err := t.holdHouseholdNoDate(p, keys, out, model); err != nil {
 		return nil, err
 	}
@@ -366,7 +369,11 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // lone patient's is that a family of that name lives there. A home with
 // nobody else of the name (the usual patient, and every FEBRL record) is
 // left to the weights. A woman's record is left to them too (see
-// womanNoHomonym).
+// womanNoHomonym). Where the names alone would link (the household weight
+// not needed), the record is held when one side is a boy whose father,
+// unseen, would bear his names (see namesakeFather): a father's only
+// record, dateless, reaches his namesake son's identity through a rare
+// name.
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
@@ -381,11 +388,22 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 	if h := f[matcher.FieldHousehold].Level; h == matcher.Null || h > matcher.HousePhone || f[matcher.FieldINS].Level == matcher.INSSame {
 		return nil
 	}
-	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
-		return nil
-	}
 	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
 	if womanNoHomonym(p, &c.best) {
+		return nil
+	}
+	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
+		// The names alone would link (a rare family name): held where
+		// the record may be the father of a boy bearing his names (see
+		// namesakeFather).
+		if !model.BirthDateGuard {
+			return nil
+		}
+		father, err := t.namesakeFather(p, keys, c)
+		if err != nil || !father {
+			return err
+		}
+		c.hold(matcher.RuleHouseholdNoDate, HouseholdNamesakeMessage, model)
 		return nil
 	}
 	if model.BirthDateGuard {
@@ -395,38 +413,11 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		hold()
 		return nil
 	}
-	x := t.x
-	var one [1]uint32
-	type rec struct {
-		k       vigie.SourceKey
-		ord     uint32
-		version int
+	others, err := t.homeRecords(keys, c.id)
+	if err != nil {
+		return err
 	}
-	var others []rec
-	x.memMu.RLock()
-	for _, b := range keys {
-		if b.Rule != matcher.BlockAddress {
-			continue
-		}
-		posting := x.blocks.list(x.blockHash(blockString(b)), &one)
-		if len(posting) > x.opts.MaxBlock {
-			break
-		}
-		for _, o := range posting {
-			if id := x.recIdent[o]; id != c.id && x.liveLocked(id) {
-				others = append(others, rec{x.keys.key(o), o, int(x.recVersion[o])})
-			}
-		}
-	}
-	x.memMu.RUnlock()
-	for _, o := range others {
-		if o.version == 0 {
-			continue // being mirrored by a concurrent commit
-		}
-		mp, err := t.prepared(o.k, o.ord, o.version)
-		if err != nil {
-			return err
-		}
+	for _, mp := range others {
 		cmp := matcher.Compare(p, mp)
 		if l := cmp.Levels[matcher.FieldName]; l == matcher.Null || l > matcher.NameCross || cmp.Levels[matcher.FieldHousehold] == matcher.Null || cmp.Levels[matcher.FieldHousehold] > matcher.HousePhone {
 			continue

@@ -1,0 +1,201 @@
+package mpi
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"vigie"
+	"vigie/matcher"
+	"vigie/store"
+)
+
+// openIndexAt opens an empty index whose clock stands at now.
+func openIndexAt(t *testing.T, model *matcher.Model, now time.Time) *Index {
+	t.Helper()
+	db, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ix, err := Open(db, model, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// The shapes of the census sets where a father's only record, without
+// birth date, reached the identity of his son bearing his rare names
+// through the names alone (the home not needed): a boy under age, or a
+// young man whose mother the index knows and whose father it does not.
+// The record goes to a person (household_no_date, the namesake message);
+// where the boy's father is known, the record agrees on the birthplace, or
+// the records are a woman's, the weights decide.
+func TestHouseholdNamesakeFather(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	home := func(r vigie.Record) vigie.Record {
+		r.PostalCode, r.City, r.Address, r.Phone = "53000", "LAVAL", "5 AV DE LA GARE", "0210224507"
+		return r
+	}
+	boy := func(id, date, place string) vigie.Record {
+		return home(vigie.Record{Authority: "1.2.250.1.1", LocalID: id, BirthName: "DUGOSSE", FirstName: "WILFRIED", BirthDate: date, Sex: "M", BirthPlace: place})
+	}
+	noDate := home(vigie.Record{Authority: "1.2.250.1.2", LocalID: "F", BirthName: "DUGOSSE", FirstName: "WILFRIED", Sex: "M", BirthPlace: "22278"})
+	mother := home(vigie.Record{Authority: "1.2.250.1.3", LocalID: "M", BirthName: "BAYZOT", FirstName: "AURELIE", BirthDate: "1979-08-27", Sex: "F"})
+	otherMan := home(vigie.Record{Authority: "1.2.250.1.3", LocalID: "P", BirthName: "DUGOSSE", FirstName: "ROMUALD", BirthDate: "1977-04-11", Sex: "M"})
+	girl := func(r vigie.Record) vigie.Record {
+		r.FirstName, r.Sex = "GWENAELLE", "F"
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		first  []vigie.Record // the son's records, then the home's others
+		then   vigie.Record
+		linked bool
+	}{
+		{"a baby boy's identity, nobody else known", []vigie.Record{boy("S1", "2025-03-15", ""), boy("S2", "2025-03-15", "")}, noDate, false},
+		{"a young man, his mother known, no man of her generation", []vigie.Record{boy("S1", "2002-09-13", ""), mother}, noDate, false},
+		{"a young man alone in the index", []vigie.Record{boy("S1", "2002-09-13", "")}, noDate, true},
+		{"a young man, his father known by another first name", []vigie.Record{boy("S1", "2002-09-13", ""), mother, otherMan}, noDate, true},
+		{"a baby boy born where the record says", []vigie.Record{boy("S1", "2025-03-15", "22278")}, noDate, true},
+		{"a baby girl and a woman's dateless record", []vigie.Record{girl(boy("S1", "2025-03-15", ""))}, girl(noDate), true},
+		{"the dated record of a baby boy after the dateless one", []vigie.Record{noDate}, boy("S1", "2025-03-15", ""), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			model := matcher.DefaultModel()
+			model.BirthDateGuard = true
+			// The names alone link (a rarer name's weight, at the
+			// shipped threshold): the rule of the home alone does not
+			// apply.
+			model.AutoLink = 0.99
+			ix := openIndexAt(t, model, now)
+			f := resolve(t, ix, tc.first[0])
+			for _, o := range tc.first[1:] {
+				resolve(t, ix, o)
+			}
+			res := resolve(t, ix, tc.then)
+			if got := res.Identity == f.Identity; got != tc.linked {
+				t.Fatalf("linked to the first record's identity %v, want %v (%s, %+v)", got, tc.linked, res.Decision, res.Score)
+			}
+			if tc.linked {
+				if res.Score == nil || 1/(1+math.Exp2(-withoutHome(res.Score)-res.Score.Prior)) < model.AutoLink {
+					t.Fatalf("the names alone do not link this pair: the case tests nothing (%+v)", res.Score)
+				}
+				return
+			}
+			if res.Decision != DecisionReview || res.Score == nil || !slices.ContainsFunc(res.Score.Rules, func(r matcher.Rule) bool {
+				return r.Code == matcher.RuleHouseholdNoDate && r.Message == HouseholdNamesakeMessage
+			}) {
+				t.Fatalf("held record not put to review with rule %s (namesake): %s %+v", matcher.RuleHouseholdNoDate, res.Decision, res.Score)
+			}
+			if res.Score.Grade == matcher.GradeCertain {
+				t.Errorf("held pair graded certain")
+			}
+		})
+	}
+}
+
+// The DESESTRET shape of the census with five times the twins: twin
+// sisters NINA and MIA have identities of their own (their names are two
+// given names), then a record NIHA of their family name and birth date
+// arrives, a slip of either name, giving the phone MIA's record gave. It
+// is linked to neither: one review for each twin, rule possible_twins
+// naming the twins. A record naming one twin exactly is hers.
+func TestTwinNamesSlip(t *testing.T) {
+	rec := func(id, first, list, place, address, phone string) vigie.Record {
+		r := vigie.Record{Authority: "1.2.250.1.1", LocalID: id, BirthName: "DESERTOT", FirstName: first, FirstNames: list,
+			BirthDate: "2024-09-11", Sex: "F", BirthPlace: place, Phone: phone}
+		if address != "" {
+			r.PostalCode, r.City, r.Address = "50000", "SAINT-LO", address
+		}
+		return r
+	}
+	nina := rec("N", "NINA", "NINA MANON SANDRINE", "29151", "12 R PASTEUR", "")
+	mia := rec("M", "MIA", "", "", "12 R PASTEUR", "0781742185")
+	for _, tc := range []struct {
+		name   string
+		then   vigie.Record
+		linked string // the twin the record joins, "" none
+	}{
+		{"NIHA, a slip of NINA and of MIA", rec("X", "NIHA", "", "", "", "0781742185"), ""},
+		{"MIA named exactly", rec("X", "MIA", "", "", "", "0781742185"), "M"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			ids := map[string]vigie.IdentityID{}
+			for _, r := range []vigie.Record{nina, mia} {
+				ids[r.LocalID] = resolve(t, ix, r).Identity
+			}
+			if ids["N"] == ids["M"] {
+				t.Fatal("precondition: the twins share an identity")
+			}
+			res := resolve(t, ix, tc.then)
+			if tc.linked != "" {
+				if res.Identity != ids[tc.linked] {
+					t.Fatalf("joined %s, want %s's identity %s", res.Identity, tc.linked, ids[tc.linked])
+				}
+				return
+			}
+			if res.Identity == ids["N"] || res.Identity == ids["M"] {
+				t.Fatalf("linked to a twin's identity %s: %+v", res.Identity, res)
+			}
+			if res.Decision != DecisionReview || len(res.Reviews) != 2 {
+				t.Fatalf("decision %s with %d reviews, want a review naming each twin", res.Decision, len(res.Reviews))
+			}
+			named := map[vigie.IdentityID]bool{}
+			for _, id := range res.Reviews {
+				r, err := ix.Review(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				named[r.Candidate] = true
+				if !slices.Contains(r.Rules, matcher.RuleTwins) || r.Grade == matcher.GradeCertain {
+					t.Errorf("review %d: rules %v grade %s, want possible_twins and not certain", id, r.Rules, r.Grade)
+				}
+			}
+			if !named[ids["N"]] || !named[ids["M"]] {
+				t.Errorf("the reviews name %v, want both twins %v", named, ids)
+			}
+		})
+	}
+}
+
+// The BAYSE shape of the census with five times the twins: a young man's
+// dated record, then his father's record without birth date (nobody else
+// of the home known yet: linked to the son by the names), then the
+// father's dated record, without the home's address. The son's records
+// explain the dateless one no better than the father's once the home both
+// share is left out: the dateless record leaves the son's identity, and a
+// review names both.
+func TestLateEvidenceWithoutHome(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	son := vigie.Record{Authority: "1.2.250.1.1", LocalID: "S", BirthName: "BAYSSAC", FirstName: "FREDERIK", BirthDate: "2002-09-13", Sex: "M",
+		BirthPlace: "56007", PostalCode: "56400", City: "AURAY", Address: "4 R DU STADE", Phone: "0275019588"}
+	noDate := vigie.Record{Authority: "1.2.250.1.2", LocalID: "D", BirthName: "BAYSSAC", FirstName: "FREDERIK", Sex: "M",
+		PostalCode: "56400", City: "AURAY", Address: "4 R DU STADE"}
+	father := vigie.Record{Authority: "1.2.250.1.3", LocalID: "F", BirthName: "BAYSSAC", FirstName: "FREDERIK", BirthDate: "1979-07-12", Sex: "M", BirthPlace: "59350"}
+	model := matcher.DefaultModel()
+	model.BirthDateGuard = true
+	model.AutoLink = 0.99 // the names alone link, as a rare name's do
+	ix := openIndexAt(t, model, now)
+	s := resolve(t, ix, son)
+	if d := resolve(t, ix, noDate); d.Identity != s.Identity {
+		t.Fatalf("precondition: the dateless record did not link to the son's identity (%s)", d.Decision)
+	}
+	f := resolve(t, ix, father)
+	if f.Identity == s.Identity {
+		t.Fatalf("the father's dated record joined the son's identity")
+	}
+	got, err := ix.IdentityOf(ctx, noDate.Authority, noDate.LocalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == s.Identity || got == f.Identity {
+		t.Fatalf("the dateless record is in identity %s (son %s, father %s): want one of its own, put to a person", got, s.Identity, f.Identity)
+	}
+	if len(f.Reviews) < 2 {
+		t.Errorf("%d reviews opened, want one naming each identity", len(f.Reviews))
+	}
+}
