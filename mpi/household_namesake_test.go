@@ -199,3 +199,69 @@ func TestLateEvidenceWithoutHome(t *testing.T) {
 		t.Errorf("%d reviews opened, want one naming each identity", len(f.Reviews))
 	}
 }
+
+// The BEN REDJEB shape of the census of 100,000 persons: twin sisters
+// MEHLIA and MAELIA; a record MQELIA of their birth date (one key from
+// MAELIA, two from MEHLIA, no given name) came before any of MAELIA's and
+// was linked to MEHLIA. MAELIA's record, held from MEHLIA's identity as
+// her possible twin, shows the slip was hers: MQELIA leaves MEHLIA's
+// identity, and its review names both twins. A garbled record that the
+// newcomer explains worse than the twin it was linked to stays.
+func TestLateEvidenceTwinSlip(t *testing.T) {
+	rec := func(id, first, list string) vigie.Record {
+		return vigie.Record{Authority: "1.2.250.1.1", LocalID: id, BirthName: "BEN REDJAL", FirstName: first, FirstNames: list,
+			BirthDate: "2017-10-24", Sex: "F", BirthPlace: "61001"}
+	}
+	mehlia := rec("A", "MEHLIA", "MEHLIA CLOE")
+	mehlia.PostalCode, mehlia.City, mehlia.Address, mehlia.Phone = "29200", "BREST", "5 AVENUE JEAN JAURES", "0224872635"
+	for _, tc := range []struct {
+		name  string
+		slip  string // the garbled record's first name
+		moved bool
+	}{
+		{"MQELIA, one key from MAELIA, two from MEHLIA", "MQELIA", true},
+		{"MEHLIQ, one key from MEHLIA", "MEHLIQ", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := openIndex(t, nil)
+			a := resolve(t, ix, mehlia)
+			s := resolve(t, ix, rec("S", tc.slip, ""))
+			if s.Identity != a.Identity {
+				t.Fatalf("precondition: %s not linked to MEHLIA (%s)", tc.slip, s.Decision)
+			}
+			m := resolve(t, ix, rec("M", "MAELIA", "MAELIA"))
+			if m.Identity == a.Identity {
+				t.Fatalf("MAELIA joined her twin's identity")
+			}
+			got, err := ix.IdentityOf(ctx, "1.2.250.1.1", "S")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if moved := got != a.Identity; moved != tc.moved {
+				t.Fatalf("%s moved out of MEHLIA's identity %v, want %v", tc.slip, moved, tc.moved)
+			}
+			if !tc.moved {
+				return
+			}
+			if got == m.Identity {
+				t.Fatalf("%s linked to MAELIA automatically: a person decides", tc.slip)
+			}
+			named := map[vigie.IdentityID]bool{}
+			for _, id := range m.Reviews {
+				r, err := ix.Review(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Identity == got {
+					named[r.Candidate] = true
+					if !slices.Contains(r.Rules, matcher.RuleTwins) {
+						t.Errorf("review %d of the moved record: rules %v, want possible_twins", id, r.Rules)
+					}
+				}
+			}
+			if !named[a.Identity] || !named[m.Identity] {
+				t.Errorf("the moved record's reviews name %v, want MEHLIA's %s and MAELIA's %s", named, a.Identity, m.Identity)
+			}
+		})
+	}
+}

@@ -57,6 +57,12 @@ type candidate struct {
 	// person's record, a father's beside his namesake son, that the
 	// record shows was linked there wrongly (see undoLateEvidence).
 	listed vigie.SourceKey
+	// twinSlip is set when a member is the record's twin (rule twins or
+	// possible_twins) while the member it matches best, whose first name
+	// is no given name, would link with it on their own score: that
+	// member may be the record's own, garbled, linked to the twin before
+	// the record came (see undoTwinSlip).
+	twinSlip bool
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -497,7 +503,8 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		}
 	}
 	first := true
-	var dateConflict, firstConflict bool // with some member
+	var dateConflict, firstConflict, twin bool // with some member
+	var bestForm *matcher.Prepared
 	for _, m := range members {
 		if m.k == k {
 			continue
@@ -544,6 +551,9 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				// another member says (a typo between the twins' names,
 				// LEOE between LEO and LEONE), a person decides.
 				c.noAuto = true
+				twin = true
+			case matcher.RuleTwinsDifferent:
+				twin = true
 			case matcher.RuleBirthDate:
 				dateConflict = true
 			case matcher.RuleFirstName:
@@ -551,7 +561,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {
-			c.best, c.matched, first = s, m.k, false
+			c.best, c.matched, bestForm, first = s, m.k, mp, false
 		}
 	}
 	if first {
@@ -568,6 +578,9 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
 		c.noAuto = true
 		c.chained = c.best.AutoLink
+	}
+	if _, given := matcher.KnownGivenName(bestForm.First.Glued); twin && c.best.AutoLink && !given {
+		c.noAuto, c.twinSlip = true, true
 	}
 	if c.listed != (vigie.SourceKey{}) && c.listed != c.matched {
 		c.chained = c.best.AutoLink
