@@ -1,8 +1,6 @@
 package mpi
 
 import (
-	"time"
-
 	"vigie"
 	"vigie/matcher"
 )
@@ -31,13 +29,12 @@ func womanNoHomonym(p *matcher.Prepared, best *matcher.Score) bool {
 // HouseholdNamesakeMessage is the message of rule
 // matcher.RuleHouseholdNoDate when the names alone would link the record
 // (see namesakeFather).
-const HouseholdNamesakeMessage = "no birth date to tell them apart, and one of them is a boy living with his parents: a father and the son bearing his first name agree on every trait given; a person decides"
+const HouseholdNamesakeMessage = "no birth date to tell them apart, and one of them is a boy whose mother lives in the home and whose father is not known: a father and the son bearing his first name agree on every trait given; a person decides"
 
 // namesakeFather reports, for a man's record that would join identity c
 // with no birth date to compare (the record has none, or c's closest
 // member has none), in a home the two share, whether the dated side is a
-// boy whose father, unseen by the index, may bear his names: the boy is a
-// minor at the time of the decision (he lives with a parent), or the home
+// boy whose father, unseen by the index, may bear his names: the home
 // holds a parent of his (a generation older: his mother) and no man of
 // that generation. A father's only record, dateless, reaches his namesake
 // son's identity through a rare family name and first name as surely as
@@ -46,9 +43,13 @@ const HouseholdNamesakeMessage = "no birth date to tell them apart, and one of t
 // whose father the index knows (another man of the generation before, in
 // the home) leaves no unseen namesake; a man's identity is left to the
 // weights (a namesake son's dated record, when it comes, undoes the link:
-// see undoLateEvidence). A birthplace both give and agree on is the
-// person's own evidence (a father is seldom born in his son's commune),
-// and so is a shared INS (excluded before): either lets the link stand.
+// see undoLateEvidence), and so is a boy of whose home nobody else is
+// known yet: holding every such record (a minor's, who lives with a
+// parent) cost recall 0.0005 on the census sets for one father–son pair
+// kept apart (docs/benchmarks.md). A birthplace both give and agree on is
+// the person's own evidence (a father is seldom born in his son's
+// commune), and so is a shared INS (excluded before): either lets the link
+// stand.
 func (t *tx) namesakeFather(p *matcher.Prepared, keys []matcher.BlockingKey, c *candidate) (bool, error) {
 	f := &c.best.Fields
 	if f[matcher.FieldBirthPlace].Level == matcher.PlaceSame {
@@ -67,9 +68,6 @@ func (t *tx) namesakeFather(p *matcher.Prepared, keys []matcher.BlockingKey, c *
 	if !son.Date.Full() || son.Date.Placeholder || son.Sex == 'F' || !male(p) && !male(son) {
 		return false, nil
 	}
-	if minor(son.Date, t.now) {
-		return true, nil
-	}
 	others, err := t.homeRecords(keys, c.id)
 	if err != nil {
 		return false, err
@@ -87,14 +85,6 @@ func (t *tx) namesakeFather(p *matcher.Prepared, keys []matcher.BlockingKey, c *
 		fathers = fathers || male(o)
 	}
 	return parents && !fathers, nil
-}
-
-// majority is the age at which a child may live away from his parents.
-const majority = 18
-
-// minor reports whether a person born on d is under age at now.
-func minor(d matcher.Date, now time.Time) bool {
-	return time.Date(d.Year+majority, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC).After(now)
 }
 
 // male reports whether a record is a man's: by its sex, or, when it gives
@@ -158,8 +148,7 @@ const TwinNamesMessage = "the first name is a slip of two twins' names (same fam
 // holdTwinNames keeps a record from linking automatically when its first
 // name is only a slip of the names of two identities bearing its family
 // name and birth date, whose own records are twins' (their closest members
-// differ by two first names, each a given name: the rules twins,
-// possible_twins or first_name_conflict fire between them). NIHA, born
+// differ by two first names, each a given name: see twinsApart). NIHA, born
 // 11/09/2024, is a slip of NINA as much as of MIA, the twin sisters of one
 // home: the home's address or phone, given by one twin's record and not
 // the other's, decides nothing, yet it would link the record to the
@@ -208,8 +197,11 @@ func twinNameSlip(s *matcher.Score) bool {
 }
 
 // twinsApart reports whether the closest members of candidates a and b are
-// twins by the matcher's own rules: scored against each other, a rule that
-// tells twins or siblings apart by their first names fires.
+// twins by the matcher's own rules: scored against each other, their first
+// names are two different given names (rule twins or first_name_conflict).
+// Two alike given names (possible_twins: MARIE and MARINE) may be one
+// person's name slipped, split earlier; a record alike to both is left to
+// the weights and the rule of split identities.
 func (t *tx) twinsApart(a, b *candidate, model *matcher.Model) (bool, error) {
 	var ps [2]*matcher.Prepared
 	for i, k := range []vigie.SourceKey{a.matched, b.matched} {
@@ -225,7 +217,7 @@ func (t *tx) twinsApart(a, b *candidate, model *matcher.Model) (bool, error) {
 	s := model.Score(&cmp, t.x.freq)
 	for _, r := range s.Rules {
 		switch r.Code {
-		case matcher.RuleTwinsDifferent, matcher.RuleTwins, matcher.RuleFirstName:
+		case matcher.RuleTwinsDifferent, matcher.RuleFirstName:
 			return true, nil
 		}
 	}

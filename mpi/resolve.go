@@ -57,8 +57,8 @@ type candidate struct {
 	// person's record, a father's beside his namesake son, that the
 	// record shows was linked there wrongly (see undoLateEvidence).
 	listed vigie.SourceKey
-	// twinSlip is set when a member is the record's twin (rule twins or
-	// possible_twins) while the member it matches best, whose first name
+	// twinSlip is set when a member is the record's possible twin (rule
+	// possible_twins: the record is held from the identity) while the member it matches best, whose first name
 	// is no given name, would link with it on their own score: that
 	// member may be the record's own, garbled, linked to the twin before
 	// the record came (see undoTwinSlip).
@@ -552,8 +552,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				// LEOE between LEO and LEONE), a person decides.
 				c.noAuto = true
 				twin = true
-			case matcher.RuleTwinsDifferent:
-				twin = true
+
 			case matcher.RuleBirthDate:
 				dateConflict = true
 			case matcher.RuleFirstName:
