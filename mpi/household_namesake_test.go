@@ -1,7 +1,6 @@
 package mpi
 
 import (
-	"math"
 	"slices"
 	"testing"
 	"time"
@@ -24,79 +23,6 @@ func openIndexAt(t *testing.T, model *matcher.Model, now time.Time) *Index {
 		t.Fatal(err)
 	}
 	return ix
-}
-
-// The shape of the census sets where a father's only record, without
-// birth date, reached the identity of his son bearing his rare names
-// through the names alone (the home not needed), here with the boy's
-// mother known and his father not: the record goes to a person
-// (household_no_date, the namesake message). Where the boy's father is
-// known, nobody else of the home is (the stress set's DUGOS: left to the
-// weights, see namesakeFather), the record agrees on the birthplace, or
-// the records are a woman's, the weights decide.
-func TestHouseholdNamesakeFather(t *testing.T) {
-	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	home := func(r vigie.Record) vigie.Record {
-		r.PostalCode, r.City, r.Address, r.Phone = "53000", "LAVAL", "5 AV DE LA GARE", "0210224507"
-		return r
-	}
-	boy := func(id, date, place string) vigie.Record {
-		return home(vigie.Record{Authority: "1.2.250.1.1", LocalID: id, BirthName: "DUGOSSE", FirstName: "WILFRIED", BirthDate: date, Sex: "M", BirthPlace: place})
-	}
-	noDate := home(vigie.Record{Authority: "1.2.250.1.2", LocalID: "F", BirthName: "DUGOSSE", FirstName: "WILFRIED", Sex: "M", BirthPlace: "22278"})
-	mother := home(vigie.Record{Authority: "1.2.250.1.3", LocalID: "M", BirthName: "BAYZOT", FirstName: "AURELIE", BirthDate: "1979-08-27", Sex: "F"})
-	otherMan := home(vigie.Record{Authority: "1.2.250.1.3", LocalID: "P", BirthName: "DUGOSSE", FirstName: "ROMUALD", BirthDate: "1977-04-11", Sex: "M"})
-	girl := func(r vigie.Record) vigie.Record {
-		r.FirstName, r.Sex = "GWENAELLE", "F"
-		return r
-	}
-	for _, tc := range []struct {
-		name   string
-		first  []vigie.Record // the son's records, then the home's others
-		then   vigie.Record
-		linked bool
-	}{
-		{"a baby boy's identity, nobody else known", []vigie.Record{boy("S1", "2025-03-15", ""), boy("S2", "2025-03-15", "")}, noDate, true},
-		{"a baby boy, his mother known", []vigie.Record{boy("S1", "2025-03-15", ""), mother}, noDate, false},
-		{"a young man, his mother known, no man of her generation", []vigie.Record{boy("S1", "2002-09-13", ""), mother}, noDate, false},
-		{"a young man alone in the index", []vigie.Record{boy("S1", "2002-09-13", "")}, noDate, true},
-		{"a young man, his father known by another first name", []vigie.Record{boy("S1", "2002-09-13", ""), mother, otherMan}, noDate, true},
-		{"a baby boy born where the record says, his mother known", []vigie.Record{boy("S1", "2025-03-15", "22278"), mother}, noDate, true},
-		{"a baby girl and a woman's dateless record, her mother known", []vigie.Record{girl(boy("S1", "2025-03-15", "")), mother}, girl(noDate), true},
-		{"the dated record of a baby boy after the dateless one, his mother known", []vigie.Record{noDate, mother}, boy("S1", "2025-03-15", ""), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			model := matcher.DefaultModel()
-			model.BirthDateGuard = true
-			// The names alone link (a rarer name's weight, at the
-			// shipped threshold): the rule of the home alone does not
-			// apply.
-			model.AutoLink = 0.99
-			ix := openIndexAt(t, model, now)
-			f := resolve(t, ix, tc.first[0])
-			for _, o := range tc.first[1:] {
-				resolve(t, ix, o)
-			}
-			res := resolve(t, ix, tc.then)
-			if got := res.Identity == f.Identity; got != tc.linked {
-				t.Fatalf("linked to the first record's identity %v, want %v (%s, %+v)", got, tc.linked, res.Decision, res.Score)
-			}
-			if tc.linked {
-				if res.Score == nil || 1/(1+math.Exp2(-withoutHome(res.Score)-res.Score.Prior)) < model.AutoLink {
-					t.Fatalf("the names alone do not link this pair: the case tests nothing (%+v)", res.Score)
-				}
-				return
-			}
-			if res.Decision != DecisionReview || res.Score == nil || !slices.ContainsFunc(res.Score.Rules, func(r matcher.Rule) bool {
-				return r.Code == matcher.RuleHouseholdNoDate && r.Message == HouseholdNamesakeMessage
-			}) {
-				t.Fatalf("held record not put to review with rule %s (namesake): %s %+v", matcher.RuleHouseholdNoDate, res.Decision, res.Score)
-			}
-			if res.Score.Grade == matcher.GradeCertain {
-				t.Errorf("held pair graded certain")
-			}
-		})
-	}
 }
 
 // The DESESTRET shape of the census with five times the twins: twin

@@ -113,7 +113,7 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order
+	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order // sums in another order
 		return nil
 	}
 	return t.moveOut(k, d, st, ident, []*candidate{left, now}, matcher.RuleHouseholdHomonyms, matcher.HouseholdHomonymsMessage, model, res)
@@ -192,7 +192,7 @@ func (t *tx) undoTwinSlip(k vigie.SourceKey, p *matcher.Prepared, placed vigie.I
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if withoutHome(&left.best) > withoutHome(&now.best)+1e-9 {
+	if withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order
 		return nil
 	}
 	return t.moveOut(k, d, st, ident, []*candidate{left, now}, matcher.RuleTwins, TwinNamesMessage, model, res)

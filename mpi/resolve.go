@@ -376,10 +376,14 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // nobody else of the name (the usual patient, and every FEBRL record) is
 // left to the weights. A woman's record is left to them too (see
 // womanNoHomonym). Where the names alone would link (the household weight
-// not needed), the record is held when one side is a boy whose father,
-// unseen, would bear his names (see namesakeFather): a father's only
-// record, dateless, reaches his namesake son's identity through a rare
-// name.
+// not needed), the weights decide: a father's only record, dateless, then
+// reaches his namesake son's identity through a rare name, and nothing at
+// that moment tells it from the son's own. Holding such records where the
+// son is a minor, or his mother is known and no man of her generation,
+// kept one father–son pair apart of the census sets and cost recall 0.0005
+// to 0.0015 and review up to 0.08 % of records (docs/benchmarks.md,
+// "fourth pass"); a later record of the father, dated, undoes the link
+// (see undoLateEvidence).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
@@ -399,17 +403,6 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		return nil
 	}
 	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
-		// The names alone would link (a rare family name): held where
-		// the record may be the father of a boy bearing his names (see
-		// namesakeFather).
-		if !model.BirthDateGuard {
-			return nil
-		}
-		father, err := t.namesakeFather(p, keys, c)
-		if err != nil || !father {
-			return err
-		}
-		c.hold(matcher.RuleHouseholdNoDate, HouseholdNamesakeMessage, model)
 		return nil
 	}
 	if model.BirthDateGuard {
