@@ -381,9 +381,8 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // that moment tells it from the son's own. Holding such records where the
 // son is a minor, or his mother is known and no man of her generation,
 // kept one father–son pair apart of the census sets and cost recall 0.0005
-// to 0.0015 and review up to 0.08 % of records (docs/benchmarks.md,
-// "fourth pass"); a later record of the father, dated, undoes the link
-// (see undoLateEvidence).
+// to 0.0006 (docs/benchmarks.md, "fourth pass"); a later record of the
+// father, dated, undoes the link (see undoLateEvidence).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
