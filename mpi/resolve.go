@@ -58,10 +58,11 @@ type candidate struct {
 	// record shows was linked there wrongly (see undoLateEvidence).
 	listed vigie.SourceKey
 	// twinSlip is set when a member is the record's possible twin (rule
-	// possible_twins: the record is held from the identity) while the member it matches best, whose first name
-	// is no given name, would link with it on their own score: that
-	// member may be the record's own, garbled, linked to the twin before
-	// the record came (see undoTwinSlip).
+	// possible_twins: the record is held from the identity) while the
+	// member it matches best, whose first name is no given name, would
+	// link with it on their own score: that member may be the record's
+	// own, garbled, linked to the twin before the record came (see
+	// undoTwinSlip).
 	twinSlip bool
 }
 
@@ -397,11 +398,11 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 	if h := f[matcher.FieldHousehold].Level; h == matcher.Null || h > matcher.HousePhone || f[matcher.FieldINS].Level == matcher.INSSame {
 		return nil
 	}
-	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
-	if womanNoHomonym(p, &c.best) {
+	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
 		return nil
 	}
-	if without := c.best.Weight - f[matcher.FieldHousehold].Weight + c.best.Prior; 1/(1+math.Exp2(-without)) >= model.AutoLink {
+	hold := func() { c.hold(matcher.RuleHouseholdNoDate, matcher.HouseholdNoDateMessage, model) }
+	if womanNoHomonym(p, &c.best) {
 		return nil
 	}
 	if model.BirthDateGuard {
@@ -544,7 +545,6 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				// LEOE between LEO and LEONE), a person decides.
 				c.noAuto = true
 				twin = true
-
 			case matcher.RuleBirthDate:
 				dateConflict = true
 			case matcher.RuleFirstName:
