@@ -479,6 +479,19 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
 		}
+		// A missing first name, or two slips between two records of one
+		// family (see unnamedTwin, slipsTwins): twins or a brother or
+		// sister cannot be told apart from one person mistyped.
+		if s.AutoLink && m.FirstNameGuard && unnamedTwin(c) {
+			fire(RuleTwins, "same family name and birth date, and one record carries no first name: possible twins, not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+		}
+		if s.AutoLink && m.FirstNameGuard && m.BirthDateGuard && slipsTwins(c) {
+			fire(RuleTwins, "same family name, a slip in the birth date and first names only alike, in one home: possible twins or a brother or sister, not linked without a person")
+			s.AutoLink = false
+			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+		}
 		// Two full lists of birth first names that agree on the first and
 		// differ on every other one describe two people (ALI JEAN and
 		// ALI NOUREDDINE, born the same year).

@@ -68,3 +68,45 @@ func prepFor(t *testing.T, r vigie.Record) *Prepared {
 	}
 	return p
 }
+
+// Twins of one home cannot be told from one person mistyped when the one
+// trait that tells them apart is missing or slipped along with another:
+// a record without first name (or a placeholder) on the family name and
+// birth date of a home, and a first name two keys off together with a
+// slip of the birth date. A person decides, the review naming the rule of
+// twins; one slip alone, or a home the records do not share, is left to
+// the weights.
+func TestTwinsUnnamedOrTwoSlips(t *testing.T) {
+	child := func(first, date string) vigie.Record {
+		return vigie.Record{BirthName: "LE GALLOU", FirstName: first, BirthDate: date, Sex: "F", BirthPlace: "44109",
+			PostalCode: "44000", City: "NANTES", Address: "2 RUE DE LA MAIRIE", Phone: "0202465942"}
+	}
+	elsewhere := func(r vigie.Record) vigie.Record {
+		r.PostalCode, r.City, r.Address, r.Phone = "75011", "PARIS", "8 RUE OBERKAMPF", "0140000000"
+		return r
+	}
+	for _, tc := range []struct {
+		name  string
+		a, b  vigie.Record
+		twins bool // rule possible_twins fires and the pair does not link
+	}{
+		{"first name typed NOM beside YVANN, same date and home", child("NOM", "2017-06-10"), child("YVANN", "2017-06-10"), true},
+		{"first name missing beside YVANN, same date and home", child("", "2017-06-10"), child("YVANN", "2017-06-10"), true},
+		{"first name missing, the dates a year apart", child("", "2016-06-10"), child("YVANN", "2017-06-10"), false},
+		{"ALSYSA born 2016 beside ASSA born 2017, one home", child("ALSYSA", "2016-02-24"), child("ASSA", "2017-02-24"), true},
+		{"ALSYSA beside ASSA, day and month swapped", child("ALSYSA", "2017-02-04"), child("ASSA", "2017-04-02"), true},
+		{"ALSYSA born 2016 beside ASSA born 2017, two homes", elsewhere(child("ALSYSA", "2016-02-24")), child("ASSA", "2017-02-24"), false},
+		{"MAITA born 2016 beside MAITE born 2017: one key", child("MAITA", "2016-02-24"), child("MAITE", "2017-02-24"), false},
+		{"ALSYSA beside ASSA, same date: the weights and the twins rule", child("ALSYSA", "2017-02-24"), child("ASSA", "2017-02-24"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := DefaultModel()
+			c := Compare(prepFor(t, tc.a), prepFor(t, tc.b))
+			s := m.Score(&c, nil)
+			fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins })
+			if fired != tc.twins || tc.twins && (s.AutoLink || s.Grade == GradeCertain || s.Probability < m.Review) {
+				t.Errorf("possible_twins %v, auto-link %v, grade %s; want twins %v, put to a person:\n%s", fired, s.AutoLink, s.Grade, tc.twins, s.Table())
+			}
+		})
+	}
+}

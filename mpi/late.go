@@ -47,6 +47,12 @@ const LateEvidenceReason = "automatic link undone: a later record shows two pers
 // the newcomer does not explain it, it contradicts it.
 func (t *tx) undoLateEvidence(k vigie.SourceKey, p *matcher.Prepared, placed vigie.IdentityID, cands []*candidate, model *matcher.Model, res *Result) error {
 	for _, c := range cands {
+		if c.twinSlip && c.id != placed {
+			if err := t.undoTwinSlip(k, p, placed, c, model, res); err != nil {
+				return err
+			}
+			continue
+		}
 		if !c.chained || c.id == placed {
 			continue
 		}
@@ -107,9 +113,17 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if c.listed == (vigie.SourceKey{}) && left.best.Weight > now.best.Weight {
+	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order // sums in another order
 		return nil
 	}
+	return t.moveOut(k, d, st, ident, []*candidate{left, now}, matcher.RuleHouseholdHomonyms, matcher.HouseholdHomonymsMessage, model, res)
+}
+
+// moveOut takes record d (state st) out of identity ident into an identity
+// of its own, by the system's unlink event naming record k, which showed
+// the link wrong, and opens a review of d against each candidate, held by
+// rule code.
+func (t *tx) moveOut(k, d vigie.SourceKey, st *recordState, ident *identity, reviews []*candidate, code, message string, model *matcher.Model, res *Result) error {
 	id, err := t.newID()
 	if err != nil {
 		return err
@@ -132,8 +146,8 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		Version: st.Version, OtherRecord: k, Moves: []Move{{Record: d, From: ident.ID, To: id}}}); err != nil {
 		return err
 	}
-	for _, rc := range []*candidate{left, now} {
-		rc.hold(matcher.RuleHouseholdHomonyms, matcher.HouseholdHomonymsMessage, model)
+	for _, rc := range reviews {
+		rc.hold(code, message, model)
 		rid, err := t.openReview(ReviewNew, d, id, rc)
 		if err != nil {
 			return err
@@ -141,6 +155,47 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		res.Reviews = append(res.Reviews, rid)
 	}
 	return nil
+}
+
+// undoTwinSlip takes out of identity c.id its member c.matched, whose
+// first name is no given name, when record k (placed in identity placed)
+// is the twin of another member of c.id and explains c.matched at least as
+// well as its closest member there, the home left out (see withoutHome):
+// MQELIA, born the day of the twin sisters MEHLIA and MAELIA, was linked
+// to MEHLIA (two keys apart) before any record of MAELIA (one key) came.
+// The link was made without the evidence now present; the record leaves,
+// and a review of it names both twins' identities (rule possible_twins).
+// As for a dateless record, only what the index decided is undone.
+func (t *tx) undoTwinSlip(k vigie.SourceKey, p *matcher.Prepared, placed vigie.IdentityID, c *candidate, model *matcher.Model, res *Result) error {
+	d := c.matched
+	ident, err := t.identity(c.id)
+	if err != nil {
+		return err
+	}
+	if ident.Retired != 0 || len(ident.Members) < 2 || !t.x.sameMembers(ident.Members, c.members) {
+		return nil
+	}
+	auto, err := t.automatic(ident)
+	if err != nil || !auto {
+		return err
+	}
+	st, err := t.record(d)
+	if err != nil {
+		return err
+	}
+	pd, err := t.preparedOf(d, st.Version)
+	if err != nil {
+		return err
+	}
+	left, err := t.bestOf(d, pd, ident, model)
+	if err != nil || left == nil {
+		return err
+	}
+	now := pairCandidate(placed, k, pd, p, model, t.x)
+	if withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order
+		return nil
+	}
+	return t.moveOut(k, d, st, ident, []*candidate{left, now}, matcher.RuleTwins, TwinNamesMessage, model, res)
 }
 
 // automatic reports whether every member of identity ident is there by

@@ -57,6 +57,13 @@ type candidate struct {
 	// person's record, a father's beside his namesake son, that the
 	// record shows was linked there wrongly (see undoLateEvidence).
 	listed vigie.SourceKey
+	// twinSlip is set when a member is the record's possible twin (rule
+	// possible_twins: the record is held from the identity) while the
+	// member it matches best, whose first name is no given name, would
+	// link with it on their own score: that member may be the record's
+	// own, garbled, linked to the twin before the record came (see
+	// undoTwinSlip).
+	twinSlip bool
 }
 
 func (c *candidate) autoLink() bool { return c.best.AutoLink && !c.noAuto }
@@ -352,6 +359,9 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 		return cmp.Compare(b.best.Weight, a.best.Weight)
 	})
 	holdHouseholdHomonyms(p, out, model)
+	if err := t.holdTwinNames(out, model); err != nil {
+		return nil, err
+	}
 	if err := t.holdHouseholdNoDate(p, keys, out, model); err != nil {
 		return nil, err
 	}
@@ -370,7 +380,14 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // lone patient's is that a family of that name lives there. A home with
 // nobody else of the name (the usual patient, and every FEBRL record) is
 // left to the weights. A woman's record is left to them too (see
-// womanNoHomonym).
+// womanNoHomonym). Where the names alone would link (the household weight
+// not needed), the weights decide: a father's only record, dateless, then
+// reaches his namesake son's identity through a rare name, and nothing at
+// that moment tells it from the son's own. Holding such records where the
+// son is a minor, or his mother is known and no man of her generation,
+// kept one father–son pair apart of the census sets and cost recall 0.0005
+// to 0.0006 (docs/benchmarks.md, "fourth pass"); a later record of the
+// father, dated, undoes the link (see undoLateEvidence).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
@@ -399,38 +416,11 @@ func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey
 		hold()
 		return nil
 	}
-	x := t.x
-	var one [1]uint32
-	type rec struct {
-		k       vigie.SourceKey
-		ord     uint32
-		version int
+	others, err := t.homeRecords(keys, c.id)
+	if err != nil {
+		return err
 	}
-	var others []rec
-	x.memMu.RLock()
-	for _, b := range keys {
-		if b.Rule != matcher.BlockAddress {
-			continue
-		}
-		posting := x.blocks.list(x.blockHash(blockString(b)), &one)
-		if len(posting) > x.opts.MaxBlock {
-			break
-		}
-		for _, o := range posting {
-			if id := x.recIdent[o]; id != c.id && x.liveLocked(id) {
-				others = append(others, rec{x.keys.key(o), o, int(x.recVersion[o])})
-			}
-		}
-	}
-	x.memMu.RUnlock()
-	for _, o := range others {
-		if o.version == 0 {
-			continue // being mirrored by a concurrent commit
-		}
-		mp, err := t.prepared(o.k, o.ord, o.version)
-		if err != nil {
-			return t.mirrored(err)
-		}
+	for _, mp := range others {
 		cmp := matcher.Compare(p, mp)
 		if l := cmp.Levels[matcher.FieldName]; l == matcher.Null || l > matcher.NameCross || cmp.Levels[matcher.FieldHousehold] == matcher.Null || cmp.Levels[matcher.FieldHousehold] > matcher.HousePhone {
 			continue
@@ -510,7 +500,8 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		}
 	}
 	first := true
-	var dateConflict, firstConflict bool // with some member
+	var dateConflict, firstConflict, twin bool // with some member
+	var bestForm *matcher.Prepared
 	for _, m := range members {
 		if m.k == k {
 			continue
@@ -557,6 +548,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 				// another member says (a typo between the twins' names,
 				// LEOE between LEO and LEONE), a person decides.
 				c.noAuto = true
+				twin = true
 			case matcher.RuleBirthDate:
 				dateConflict = true
 			case matcher.RuleFirstName:
@@ -564,7 +556,7 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 			}
 		}
 		if first || s.Probability > c.best.Probability || s.Probability == c.best.Probability && s.Weight > c.best.Weight {
-			c.best, c.matched, first = s, m.k, false
+			c.best, c.matched, bestForm, first = s, m.k, mp, false
 		}
 	}
 	if first {
@@ -581,6 +573,9 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 		firstConflict && c.best.Fields[matcher.FieldFirstName].Level == matcher.Null {
 		c.noAuto = true
 		c.chained = c.best.AutoLink
+	}
+	if _, given := matcher.KnownGivenName(bestForm.First.Glued); twin && c.best.AutoLink && !given {
+		c.noAuto, c.twinSlip = true, true
 	}
 	if c.listed != (vigie.SourceKey{}) && c.listed != c.matched {
 		c.chained = c.best.AutoLink
