@@ -18,6 +18,7 @@ const (
 	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
 	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
 	BlockNameDay   = "name_day"    // phonetic family name + day and month of birth, unordered (birth year wrong)
+	BlockEmail     = "email"       // normalised e-mail address (every other trait wrong)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -66,6 +67,8 @@ func BlockFields(rule string) []Field {
 		return []Field{FieldBirthDate, FieldHousehold}
 	case BlockNameDay:
 		return []Field{FieldName, FieldBirthDate}
+	case BlockEmail:
+		return []Field{FieldEmail}
 	}
 	return nil
 }
@@ -76,12 +79,13 @@ func BlockFields(rule string) []Field {
 // (spouses, parents and children, twins), and EM fitted on them learns
 // "same household" instead of "same person" — agreeing phone and address
 // become overwhelming and a different first name or birth date harmless.
+// The e-mail rule is left out for the same reason (a family's address).
 // The INS rule is kept: records sharing a valid INS are the cleanest sample
 // of true matches there is.
 var TrainingRules = []string{BlockINS, BlockNameYear, BlockDate, BlockFirstYear, BlockSwap, BlockNameFirst}
 
 // BlockingRules lists every rule BlockingKeys uses.
-var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay}
+var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay, BlockEmail}
 
 // BlockingKey is one key under which a record is filed: two records sharing
 // a key are candidates for comparison.
@@ -162,6 +166,9 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	}
 	if p.HasINS {
 		add(BlockINS, p.INS.Number)
+	}
+	if p.Email != "" {
+		add(BlockEmail, p.Email)
 	}
 	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"vigie"
@@ -142,6 +143,13 @@ func (m *Model) upgradeV1() error {
 func (m *Model) index() error {
 	for f := Field(0); f < NumFields; f++ {
 		p, ok := m.Fields[f.String()]
+		if !ok && f == FieldEmail {
+			// A model written before the e-mail was compared: the
+			// starting values, until the next training fits them.
+			p = FieldParams{M: slices.Clone(startEmail.M), U: slices.Clone(startEmail.U)}
+			m.Fields[f.String()] = p
+			ok = true
+		}
 		if !ok {
 			return vigie.Invalid("model.fields", "field %s is missing", f)
 		}
@@ -335,9 +343,17 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	// the first names differ (not a variant, cut or slip) or the birth
 	// dates differ beyond a slip, the household says nothing about which of
 	// its members a record is, so it cannot outweigh that difference.
-	if h := &s.Fields[FieldHousehold]; h.Weight > 0 && m.householdCapped(c) {
-		h.Weight = 0
-		h.Note = householdCapNote
+	// An e-mail address is as often a family's as the phone is (a
+	// parent's on a child's record): the same cap.
+	if m.householdCapped(c) {
+		if h := &s.Fields[FieldHousehold]; h.Weight > 0 {
+			h.Weight = 0
+			h.Note = householdCapNote
+		}
+		if e := &s.Fields[FieldEmail]; e.Weight > 0 {
+			e.Weight = 0
+			e.Note = emailCapNote
+		}
 	}
 	for f := range s.Fields {
 		s.Weight += s.Fields[f].Weight
@@ -365,6 +381,9 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 
 // householdCapNote explains a household weight set to zero.
 const householdCapNote = "shared home, not counted: first names or birth dates differ"
+
+// emailCapNote explains an e-mail weight set to zero.
+const emailCapNote = "shared e-mail address (a family's?), not counted: first names or birth dates differ"
 
 // householdCapped reports whether the pair differs on a trait that tells
 // members of one household apart: a first name (not a variant, cut or
@@ -405,7 +424,9 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	firstConflict := c.Levels[FieldFirstName] == NameDifferent
 	dateConflict := c.Levels[FieldBirthDate] == DateDifferent
 	sexConflict := c.Levels[FieldSex] == Disagree
-	shared := householdShared(c.Levels[FieldHousehold])
+	// An e-mail address in common is a home in common as surely as a
+	// phone is.
+	shared := householdShared(c.Levels[FieldHousehold]) || c.Levels[FieldEmail] == EmailSame || c.Levels[FieldEmail] == EmailNear
 	switch {
 	case insLevel == INSDifferent:
 		fire(RuleDifferentINS, "the two records carry different valid INS")
@@ -569,6 +590,8 @@ func displayValue(p *Prepared, f Field) string {
 			parts = append(parts, "tel …"+p.Phone[len(p.Phone)-4:])
 		}
 		return strings.Join(parts, " ")
+	case FieldEmail:
+		return maskEmail(p.Email)
 	}
 	return ""
 }

@@ -19,9 +19,19 @@ import (
 // must bump PreparedFormat so that stored forms of the old layout are
 // refused, not misread.
 
-// PreparedFormat is the first byte of an encoded prepared form. Its value 1
-// is the layout the patient index has always stored.
-const PreparedFormat = 1
+// PreparedFormat is the first byte of an encoded prepared form. Format 1 is
+// the layout the patient index stored before records carried an e-mail;
+// format 2 appends the e-mail. Both are read (a format 1 form has none).
+const PreparedFormat = 2
+
+// preparedFormatNoEmail is the earlier layout, still read.
+const preparedFormatNoEmail = 1
+
+// PreparedFormatReadable reports whether b starts with a prepared form
+// this build decodes.
+func PreparedFormatReadable(b byte) bool {
+	return b == PreparedFormat || b == preparedFormatNoEmail
+}
 
 // ErrPreparedForm is returned for bytes that are not a prepared form of the
 // current format (truncated, corrupt or of another version).
@@ -66,6 +76,7 @@ func AppendPrepared(b []byte, p *Prepared) []byte {
 	w.Str(p.Street)
 	w.Str(p.Phone)
 	w.Present(p.NoAutoLink)
+	w.Str(p.Email)
 	return w.B
 }
 
@@ -116,7 +127,7 @@ func (d *PreparedDecoder) Decode(s string, rec *vigie.Record) (*Prepared, string
 // decodePrepared decodes into p and returns the number of bytes read. Its
 // lists are cut from buf, which it grows, when buf is not nil.
 func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
-	if len(s) == 0 || s[0] != PreparedFormat {
+	if len(s) == 0 || !PreparedFormatReadable(s[0]) {
 		return 0, ErrPreparedForm
 	}
 	r := wire.NewReader(s[1:])
@@ -188,6 +199,9 @@ func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
 	p.Street = r.Str()
 	p.Phone = r.Str()
 	p.NoAutoLink = r.Present()
+	if s[0] == PreparedFormat {
+		p.Email = r.Str()
+	}
 	if err := r.Err(); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrPreparedForm, err)
 	}

@@ -35,3 +35,8 @@ func decodeNormal(b []byte, rec *vigie.Record) (*matcher.Prepared, error) {
 	}
 	return p, nil
 }
+
+// normalReadable reports whether a stored normalised form is of a format
+// this build decodes (the current one, or the one before records carried
+// an e-mail).
+func normalReadable(b byte) bool { return matcher.PreparedFormatReadable(b) }

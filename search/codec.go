@@ -120,7 +120,7 @@ func encodeEntry(e *Entry) []byte {
 		r := &e.Members[i]
 		b = appendString(b, r.Authority)
 		b = appendString(b, r.LocalID)
-		if i < len(e.Normals) && len(e.Normals[i]) > 0 && e.Normals[i][0] == matcher.PreparedFormat {
+		if i < len(e.Normals) && len(e.Normals[i]) > 0 && matcher.PreparedFormatReadable(e.Normals[i][0]) {
 			b = append(b, 1)
 			b = append(b, e.Normals[i]...)
 			continue
