@@ -30,12 +30,17 @@ const (
 // two desks typing one address with different capitals must not make it
 // two. Clean applies it; it does not check the address (see ParseEmail).
 func NormaliseEmail(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
-		s = strings.TrimSpace(s[7:])
+	s = strings.ToLower(strings.TrimSpace(s))
+	for { // until nothing is left to strip: each turn shortens s
+		t := strings.TrimSpace(strings.TrimPrefix(s, "mailto:"))
+		if len(t) >= 2 && t[0] == '<' && t[len(t)-1] == '>' {
+			t = strings.TrimSpace(t[1 : len(t)-1])
+		}
+		if t == s {
+			return s
+		}
+		s = t
 	}
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
-	return strings.ToLower(strings.TrimSpace(s))
 }
 
 // ParseEmail checks a normalised address (NormaliseEmail) and returns it,
