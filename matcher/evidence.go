@@ -46,6 +46,33 @@ func ClassifyDates(a, b Date) DateDiff {
 	return DateDiffSibling
 }
 
+// ClassifyPairDates is ClassifyDates read with the rest of the pair: birth
+// dates a brother's or a sister's gap apart on two records bearing the
+// same first name (exactly, or another of the birth first names) are not
+// two children of one family, since no parents give two of their
+// children one first name: they are one person's date typed or
+// remembered badly, and count as slips (the weights decide). Dates a
+// generation apart stay a parent and a child (a son bears his father's
+// first name), and a first name missing or only alike (MATHIS / MATIAS)
+// still leaves a brother possible.
+func ClassifyPairDates(c *Comparison) DateDiff {
+	if c.A == nil || c.B == nil {
+		return DateDiffNone
+	}
+	kind := ClassifyDates(c.A.Date, c.B.Date)
+	if kind == DateDiffSibling && sameFirstName(c) {
+		return DateDiffSlips
+	}
+	return kind
+}
+
+// sameFirstName reports whether the first names of a pair agree exactly or
+// one is another of the other's birth first names.
+func sameFirstName(c *Comparison) bool {
+	l := c.Levels[FieldFirstName]
+	return l == NameExact || l == NameVariant
+}
+
 // dateSlips counts the typing slips between two full dates (3 meaning
 // three or more).
 func dateSlips(a, b Date) int {

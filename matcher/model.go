@@ -394,7 +394,7 @@ const emailCapNote = "shared e-mail address (a family's?), not counted: first na
 // the review.
 func (m *Model) householdCapped(c *Comparison) bool {
 	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent ||
-		m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent && (c.A == nil || c.B == nil || ClassifyDates(c.A.Date, c.B.Date) != DateDiffSlips)
+		m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent && (c.A == nil || c.B == nil || ClassifyPairDates(c) != DateDiffSlips)
 }
 
 func probability(bits float64) float64 {
@@ -526,7 +526,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// apart are a parent and a child; a few years apart, in a shared
 		// (or unknown) home, a brother or sister.
 		if dateConflict && m.BirthDateGuard {
-			switch kind := ClassifyDates(a.Date, b.Date); {
+			switch kind := ClassifyPairDates(c); {
 			case kind == DateDiffSlips && shared && (c.Levels[FieldFirstName] == Null || c.Levels[FieldFirstName] > NameCompound):
 				// Two slips in the date and first names only alike, in one
 				// home: brothers or sisters born a year apart (MATIAS and
