@@ -20,7 +20,7 @@ import (
 // Email levels.
 const (
 	EmailSame      Level = 0 // same address
-	EmailNear      Level = 1 // one keystroke apart, or the same local part at another domain
+	EmailNear      Level = 1 // a keystroke or two apart, or the same local part at another domain
 	EmailDifferent Level = 2
 )
 
@@ -72,16 +72,19 @@ func compareEmail(a, b string) Level {
 	if a == b {
 		return EmailSame
 	}
-	la, da, _ := strings.Cut(a, "@")
-	lb, db, _ := strings.Cut(b, "@")
+	la, _, _ := strings.Cut(a, "@")
+	lb, _, _ := strings.Cut(b, "@")
+	short := min(len(la), len(lb))
 	switch {
-	case la == lb && len(la) >= 4:
+	case la == lb && short >= 4:
 		// The same mailbox name at another provider (jdupont@orange.fr,
 		// jdupont@gmail.com): one person's habit, or a family's.
 		return EmailNear
-	case da == db && len(la) >= 4 && len(lb) >= 4 && matchr.OSA(la, lb) <= 1,
-		la == lb && matchr.OSA(da, db) <= 1:
-		// One keystroke in the local part or the domain.
+	case short >= 4 && matchr.OSA(a, b) <= 1,
+		short >= 6 && matchr.OSA(a, b) <= 2:
+		// A keystroke or two, in the local part or the domain
+		// (maisie.walsh / maiie.walsoh): one address typed twice. A short
+		// mailbox name (fj@, h.k@) a slip away is another box.
 		return EmailNear
 	}
 	return EmailDifferent

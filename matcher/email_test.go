@@ -53,6 +53,9 @@ func TestCompareEmail(t *testing.T) {
 		{"ab@orange.fr", "ab@gmail.com", EmailDifferent},           // too short a local part to say
 		{"anne.roux@orange.fr", "paul.roux@orange.fr", EmailDifferent},
 		{"abc@orange.fr", "abd@orange.fr", EmailDifferent}, // short: a slip is another box
+		{"maisie.walsh@hodge.com", "maiie.walsoh@hodge.com", EmailNear},
+		{"h.k@sharp.com", "f.j@sharp.com", EmailDifferent},
+		{"anne.r@orange.fr", "paul.r@orange.fr", EmailDifferent}, // three keystrokes
 	} {
 		if got := compareEmail(tc.a, tc.b); got != tc.want {
 			t.Errorf("compareEmail(%q, %q) = %s, want %s", tc.a, tc.b, FieldEmail.LevelName(got), FieldEmail.LevelName(tc.want))

@@ -46,31 +46,42 @@ func ClassifyDates(a, b Date) DateDiff {
 	return DateDiffSibling
 }
 
-// ClassifyPairDates is ClassifyDates read with the rest of the pair: birth
-// dates a brother's or a sister's gap apart on two records bearing the
-// same first name (exactly, or another of the birth first names) are not
-// two children of one family, since no parents give two of their
-// children one first name: they are one person's date typed or
-// remembered badly, and count as slips (the weights decide). Dates a
-// generation apart stay a parent and a child (a son bears his father's
-// first name), and a first name missing or only alike (MATHIS / MATIAS)
-// still leaves a brother possible.
+// ClassifyPairDates is ClassifyDates read with the rest of the pair:
+// birth dates a brother's or a sister's gap apart on two records of one
+// home (the same e-mail address, or the same address line or phone)
+// bearing the same birth name, exactly the same first name and no other sex
+// are not two
+// children of that home, since no parents give two of their children one
+// first name: they are one person's date typed or remembered badly, and
+// count as slips (the weights decide). Dates a generation apart stay a
+// parent and a child (a son bears his father's first name). Without a home
+// in common the sibling reading stays: two namesakes born a year or two
+// apart (MOREAU ANDRÉ, 1939 and 1940) are as likely as one person with a
+// wrong date; so it does with a first name only alike (MATHIS / MATIAS)
+// or found further in the list (MARGOT, and MELISA MARGOT her sister).
 func ClassifyPairDates(c *Comparison) DateDiff {
 	if c.A == nil || c.B == nil {
 		return DateDiffNone
 	}
 	kind := ClassifyDates(c.A.Date, c.B.Date)
-	if kind == DateDiffSibling && sameFirstName(c) {
+	if kind == DateDiffSibling && c.Levels[FieldFirstName] == NameExact && sameFamily(c.Levels[FieldName]) &&
+		c.Levels[FieldSex] != Disagree && sameHome(c) {
 		return DateDiffSlips
 	}
 	return kind
 }
 
-// sameFirstName reports whether the first names of a pair agree exactly or
-// one is another of the other's birth first names.
-func sameFirstName(c *Comparison) bool {
-	l := c.Levels[FieldFirstName]
-	return l == NameExact || l == NameVariant
+// sameFamily reports whether a family-name level says the two names are
+// one birth name (up to a slip). A birth name found as the other's name
+// in use (NameCross) is not: spouses share it, and a wife and her husband
+// may both be DOMINIQUE or CLAUDE.
+func sameFamily(l Level) bool { return l != Null && (l <= NameCompound || l == NameTypo) }
+
+// sameHome reports whether the pair shows a home in common: an e-mail
+// address, or an address line or a phone.
+func sameHome(c *Comparison) bool {
+	e, h := c.Levels[FieldEmail], c.Levels[FieldHousehold]
+	return e == EmailSame || e == EmailNear || h != Null && h <= HousePhone
 }
 
 // dateSlips counts the typing slips between two full dates (3 meaning

@@ -121,3 +121,48 @@ func TestConflictRulesOnEvidence(t *testing.T) {
 		})
 	}
 }
+
+// A sibling's gap between birth dates is read as a bad date only where no
+// brother or sister can be meant: one home (an e-mail or an address in
+// common), one birth name, exactly one first name, no other sex.
+func TestClassifyPairDates(t *testing.T) {
+	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JAMES", BirthDate: "2011-10-10", Sex: "M", Email: "jc@herring.info"}
+	for _, tc := range []struct {
+		name string
+		edit func(a, b *vigie.Record)
+		want DateDiff
+	}{
+		{"same e-mail, same names", func(a, b *vigie.Record) {}, DateDiffSlips},
+		{"same address and phone, same names", func(a, b *vigie.Record) {
+			a.Email, b.Email = "", ""
+			for _, r := range []*vigie.Record{a, b} {
+				r.PostalCode, r.Address, r.Phone = "33000", "1 RUE DU PORT", "0556000000"
+			}
+		}, DateDiffSlips},
+		{"no home in common: namesakes a year apart", func(a, b *vigie.Record) { b.Email = "" }, DateDiffSibling},
+		{"first name only in the list (a sister's second name)", func(a, b *vigie.Record) { b.FirstName, b.FirstNames = "MELISA", "MELISA JAMES" }, DateDiffSibling},
+		{"first name alike", func(a, b *vigie.Record) { b.FirstName = "JAMIE" }, DateDiffSibling},
+		{"first name missing", func(a, b *vigie.Record) { b.FirstName = "" }, DateDiffSibling},
+		{"another sex", func(a, b *vigie.Record) { b.Sex = "F" }, DateDiffSibling},
+		{"birth name is the other's name in use (spouses)", func(a, b *vigie.Record) { b.BirthName, b.UsedName = "BIHAN", "CAMPBELL" }, DateDiffSibling},
+		{"a generation apart: father and son", func(a, b *vigie.Record) { b.BirthDate = "1981-10-10" }, DateDiffGeneration},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := base, base
+			b.LocalID, b.BirthDate = "2", "2012-11-06"
+			tc.edit(&a, &b)
+			pa, err := Prepare(&a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := Prepare(&b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Compare(pa, pb)
+			if got := ClassifyPairDates(&c); got != tc.want {
+				t.Errorf("got %d, want %d (levels %v)", got, tc.want, c.Levels)
+			}
+		})
+	}
+}
