@@ -3,6 +3,7 @@ package matcher
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Blocking rules: each names the fields its key is built from, which EM
@@ -18,7 +19,7 @@ const (
 	BlockAddress   = "address"     // postal code + start of the address line (names and date wrong)
 	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
 	BlockNameDay   = "name_day"    // phonetic family name + day and month of birth, unordered (birth year wrong)
-	BlockEmail     = "email"       // normalised e-mail address (every other trait wrong)
+	BlockEmail     = "email"       // normalised e-mail address, and its local part alone (every other trait wrong)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -169,6 +170,11 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	}
 	if p.Email != "" {
 		add(BlockEmail, p.Email)
+		// The mailbox name alone, when long enough to be someone's: the
+		// same address with a slip in the domain, or at another provider.
+		if local, _, _ := strings.Cut(p.Email, "@"); len(local) >= 4 {
+			add(BlockEmail, local+"@")
+		}
 	}
 	return keys
 }

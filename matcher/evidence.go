@@ -142,3 +142,22 @@ func twoSlips(a, b string) bool {
 func householdShared(l Level) bool {
 	return l == Null || l <= HousePhone
 }
+
+// siblingFirstNames reports whether the first names of a pair whose birth
+// dates differ by slips leave a brother or a sister possible: a first name
+// missing, or two first names only alike that may both be real, distinct
+// names (MATHIS and MATIAS: twinNames). The same name, a variant, a cut,
+// the names typed in each other's fields (swapped: both agree), or a first
+// name that is no given name at all beside the other (ELOILT for ELLIOT: a
+// slip, not a brother's name) leave none.
+func siblingFirstNames(c *Comparison, freq Frequencies) bool {
+	switch l := c.Levels[FieldFirstName]; {
+	case l == Null:
+		return true
+	case l <= NameCompound, l == NameSwapped:
+		return false
+	case l == NameDifferent:
+		return true
+	}
+	return c.A == nil || c.B == nil || twinNames(c.A, c.B, freq)
+}

@@ -527,7 +527,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// (or unknown) home, a brother or sister.
 		if dateConflict && m.BirthDateGuard {
 			switch kind := ClassifyPairDates(c); {
-			case kind == DateDiffSlips && shared && (c.Levels[FieldFirstName] == Null || c.Levels[FieldFirstName] > NameCompound):
+			case kind == DateDiffSlips && shared && siblingFirstNames(c, freq):
 				// Two slips in the date and first names only alike, in one
 				// home: brothers or sisters born a year apart (MATIAS and
 				// MATHIS) look like this too.
