@@ -148,15 +148,17 @@ func householdShared(l Level) bool {
 // missing, or two first names only alike that may both be real, distinct
 // names (MATHIS and MATIAS: twinNames). The same name, a variant, a cut,
 // the names typed in each other's fields (swapped: both agree), or a first
-// name that is no given name at all beside the other (ELOILT for ELLIOT: a
-// slip, not a brother's name) leave none.
+// name one keystroke from the other and no given name at all (RNYAN for
+// RYAN: a slip, not a brother's name) leave none.
 func siblingFirstNames(c *Comparison, freq Frequencies) bool {
 	switch l := c.Levels[FieldFirstName]; {
 	case l == Null:
 		return true
 	case l <= NameCompound, l == NameSwapped:
 		return false
-	case l == NameDifferent:
+	case l != NameTypo:
+		// Further apart than a keystroke: a sister's garbled name
+		// (LEONKE for LEONIE beside LEANE) is as likely as a slip.
 		return true
 	}
 	return c.A == nil || c.B == nil || twinNames(c.A, c.B, freq)
