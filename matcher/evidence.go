@@ -48,7 +48,7 @@ func ClassifyDates(a, b Date) DateDiff {
 
 // ClassifyPairDates is ClassifyDates read with the rest of the pair:
 // birth dates a brother's or a sister's gap apart on two records of one
-// home (the same e-mail address, or the same address line or phone)
+// home (the same e-mail address or phone)
 // bearing the same birth name, exactly the same first name and no other sex
 // are not two
 // children of that home, since no parents give two of their children one
@@ -78,10 +78,13 @@ func ClassifyPairDates(c *Comparison) DateDiff {
 func sameFamily(l Level) bool { return l != Null && (l <= NameCompound || l == NameTypo) }
 
 // sameHome reports whether the pair shows a home in common: an e-mail
-// address, or an address line or a phone.
+// address or a phone. An address line alone is not enough: it is compared
+// with a margin for slips, house numbers included (8 and 9 BD DES ANGLAIS),
+// and neighbours bearing one family's names (RIFAULT DIDIER, 1953 and
+// 1964, two doors apart) are two persons.
 func sameHome(c *Comparison) bool {
 	e, h := c.Levels[FieldEmail], c.Levels[FieldHousehold]
-	return e == EmailSame || e == EmailNear || h != Null && h <= HousePhone
+	return e == EmailSame || e == EmailNear || h == HouseAddressPhone || h == HousePhone
 }
 
 // dateSlips counts the typing slips between two full dates (3 meaning

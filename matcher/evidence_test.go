@@ -142,6 +142,11 @@ func TestClassifyPairDates(t *testing.T) {
 			}
 		}, DateDiffSlips},
 		{"no home in common: namesakes a year apart", func(a, b *vigie.Record) { b.Email = "" }, DateDiffSibling},
+		{"neighbours: the address line alike, no phone or e-mail in common", func(a, b *vigie.Record) {
+			a.Email, b.Email = "", ""
+			a.PostalCode, a.Address = "33000", "8 BD DES ANGLAIS"
+			b.PostalCode, b.Address = "33000", "9 BD DES ANGLAIS"
+		}, DateDiffSibling},
 		{"first name only in the list (a sister's second name)", func(a, b *vigie.Record) { b.FirstName, b.FirstNames = "MELISA", "MELISA JAMES" }, DateDiffSibling},
 		{"first name alike", func(a, b *vigie.Record) { b.FirstName = "JAMIE" }, DateDiffSibling},
 		{"first name missing", func(a, b *vigie.Record) { b.FirstName = "" }, DateDiffSibling},
