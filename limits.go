@@ -37,6 +37,9 @@ const (
 	MaxCodeChars = 32
 	// MaxPhoneChars bounds a phone number as written.
 	MaxPhoneChars = 32
+	// MaxEmailChars bounds an e-mail address: 254 is the longest address
+	// SMTP carries (RFC 5321's 256-character path less its brackets).
+	MaxEmailChars = 254
 	// MaxCityChars bounds a city name.
 	MaxCityChars = 100
 	// MaxAddressChars bounds an address line.
@@ -90,6 +93,7 @@ var Limits = []Limit{
 	{"ins_oid", MaxOIDChars, "characters", "every record"},
 	{"status, sex, birth_date, birth_place, postal_code, attributes (each)", MaxCodeChars, "characters", "every record"},
 	{"phone", MaxPhoneChars, "characters", "every record"},
+	{"email", MaxEmailChars, "characters", "every record"},
 	{"city", MaxCityChars, "characters", "every record"},
 	{"address", MaxAddressChars, "characters", "every record"},
 	{"attributes", MaxAttributes, "entries", "every record, SetAttributes (add, remove)"},

@@ -24,6 +24,11 @@ type Record struct {
 	City       string `json:"city,omitempty"`
 	Address    string `json:"address,omitempty"`
 	Phone      string `json:"phone,omitempty"`
+	// Email is an e-mail address (HL7 PID-13 with use code NET, FHIR
+	// telecom system email, the CSV's email column), stored lower-case. It
+	// is often a parent's or a spouse's: evidence that two records are
+	// connected, like the phone, not that they are one person.
+	Email string `json:"email,omitempty"`
 
 	Attributes []string `json:"attributes,omitempty"` // identity attributes such as DOUT, FICT, ANOM
 }

@@ -113,7 +113,10 @@ func patient(id vigie.IdentityID, golden *vigie.Record, keys []vigie.SourceKey, 
 	p.Gender = gender(golden.Sex)
 	p.BirthDate = birthDate(golden.BirthDate)
 	if golden.Phone != "" {
-		p.Telecom = []fm.ContactPoint{{System: ptr(fm.ContactPointSystemPhone), Value: ptr(golden.Phone)}}
+		p.Telecom = append(p.Telecom, fm.ContactPoint{System: ptr(fm.ContactPointSystemPhone), Value: ptr(golden.Phone)})
+	}
+	if golden.Email != "" {
+		p.Telecom = append(p.Telecom, fm.ContactPoint{System: ptr(fm.ContactPointSystemEmail), Value: ptr(golden.Email)})
 	}
 	if golden.Address != "" || golden.PostalCode != "" || golden.City != "" {
 		a := fm.Address{}
@@ -133,7 +136,7 @@ func patient(id vigie.IdentityID, golden *vigie.Record, keys []vigie.SourceKey, 
 
 // restricted is what a caller without a basis sees of a candidate, as the
 // Connect search shows it: names, sex and birth year, marked REDACTED; no
-// identifier, birth date, address, phone or INS.
+// identifier, birth date, address, phone, e-mail or INS.
 func restricted(id string, golden *vigie.Record) fm.Patient {
 	p := fm.Patient{Id: ptr(id), Meta: &fm.Meta{Profile: []string{ProfilePatient},
 		Security: []fm.Coding{{System: ptr(SystemObservationValue), Code: ptr("REDACTED"), Display: ptr("redacted")}}}}

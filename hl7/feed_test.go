@@ -180,6 +180,37 @@ func TestFeedSharedSamples(t *testing.T) {
 	}
 }
 
+// TestReadPIDTelecom: PID-13 gives the phone and, in PAM-FR, the e-mail
+// (use code NET, equipment type Internet, the address in XTN-4), in any
+// order of repetitions.
+func TestReadPIDTelecom(t *testing.T) {
+	for _, tc := range []struct {
+		name, pid13, phone, email string
+	}{
+		{"phone only", `0611223344^PRN^PH`, "0611223344", ""},
+		{"phone then e-mail", `0611223344^PRN^PH~^NET^Internet^anne.roux@example.fr`, "0611223344", "anne.roux@example.fr"},
+		{"e-mail first", `^NET^Internet^anne.roux@example.fr~^PRN^CP^^33^6^11223344^^^^^0611223344`, "0611223344", "anne.roux@example.fr"},
+		{"equipment type alone", `^^Internet^A.Roux@Example.FR`, "", "A.Roux@Example.FR"},
+		{"address in the first component", `anne.roux@example.fr^NET`, "", "anne.roux@example.fr"},
+		{"no codes, an address with @", `^^^anne.roux@example.fr`, "", "anne.roux@example.fr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Parse(msg("T1", "A28", pid("600", "ROUX", "ANNE", "19760301", "F")+`|||||`+tc.pid13))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seg, _ := m.Segment("PID")
+			rec, err := ReadPID(seg, 1, chuA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Phone != tc.phone || rec.Email != tc.email {
+				t.Errorf("phone %q, e-mail %q; want %q, %q", rec.Phone, rec.Email, tc.phone, tc.email)
+			}
+		})
+	}
+}
+
 // msg builds an ADT message of CHU A.
 func msg(control, event string, segments ...string) []byte {
 	return seg(append([]string{`MSH|^~\&|HIS|` + chuA + `|VIGIE|REG|20261207101500||ADT^` + event + `^ADT_A05|` + control + `|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8`}, segments...)...)

@@ -113,9 +113,12 @@ func pidSegmentFirst(s mpi.Snapshot, regional string, hd func(ns, oid string) st
 	if g.BirthPlace != "" {
 		addrs = append(addrs, comps("", "", "", "", "", "", "BDL", "", e(g.BirthPlace)))
 	}
-	var phone string
+	var telecom []string
 	if g.Phone != "" {
-		phone = e(g.Phone)
+		telecom = append(telecom, e(g.Phone))
+	}
+	if g.Email != "" { // PAM-FR: use code NET, equipment type Internet, the address in XTN-4
+		telecom = append(telecom, comps("", "NET", "Internet", e(g.Email)))
 	}
 	var status []string
 	if g.Status != "" {
@@ -131,7 +134,7 @@ func pidSegmentFirst(s mpi.Snapshot, regional string, hd func(ns, oid string) st
 	f[7] = strings.ReplaceAll(g.BirthDate, "-", "")
 	f[8] = e(g.Sex)
 	f[11] = strings.Join(addrs, "~")
-	f[13] = phone
+	f[13] = strings.Join(telecom, "~")
 	f[32] = strings.Join(status, "~")
 	return strings.TrimRight(strings.Join(f, "|"), "|")
 }

@@ -23,7 +23,7 @@ func TestBuildReadsBack(t *testing.T) {
 	}{
 		{"plain", vigie.Record{BirthName: "MARTIN", UsedName: "DUPONT", FirstName: "MARIE", FirstNames: "MARIE CLAIRE", BirthDate: "1956-03-14", Sex: "F",
 			BirthPlace: "33063", Address: "1 RUE DU PORT", City: "BORDEAUX", PostalCode: "33000", Phone: "0556000000", Status: vigie.StatusQUAL,
-			INS: "256033306312345", INSOID: "1.2.250.1.213.1.4.8"}, nil},
+			INS: "256033306312345", INSOID: "1.2.250.1.213.1.4.8", Email: "marie.martin@example.fr"}, nil},
 		{"delimiters in values", vigie.Record{BirthName: "O^BRIEN|X", FirstName: "ANNE&MARIE", FirstNames: "ANNE~MARIE", BirthDate: "1970", Sex: "U"},
 			[]string{vigie.AttrDoubtful, vigie.AttrHomonymDoubt}},
 		{"backslash and partial date", vigie.Record{BirthName: `A\B`, BirthDate: "1970-05", Status: vigie.StatusPROV}, nil},
@@ -80,5 +80,5 @@ func recordsEqual(a, b vigie.Record) bool {
 	return a.Authority == b.Authority && a.LocalID == b.LocalID && a.BirthName == b.BirthName && a.UsedName == b.UsedName &&
 		a.FirstName == b.FirstName && a.FirstNames == b.FirstNames && a.BirthDate == b.BirthDate && a.Sex == b.Sex &&
 		a.BirthPlace == b.BirthPlace && a.Address == b.Address && a.City == b.City && a.PostalCode == b.PostalCode &&
-		a.Phone == b.Phone && a.Status == b.Status && a.INS == b.INS && a.INSOID == b.INSOID && slices.Equal(a.Attributes, b.Attributes)
+		a.Phone == b.Phone && a.Email == b.Email && a.Status == b.Status && a.INS == b.INS && a.INSOID == b.INSOID && slices.Equal(a.Attributes, b.Attributes)
 }

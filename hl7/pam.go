@@ -284,10 +284,26 @@ func ReadPID(pid Segment, seq int, authority string) (vigie.Record, error) {
 			}
 		}
 	}
-	if reps := pid.Repetitions(13); len(reps) > 0 {
-		rec.Phone = reps[0].Get(1, 0)
-		if rec.Phone == "" {
-			rec.Phone = reps[0].Get(12, 0)
+	// PID-13 holds the phones and, in PAM-FR, the e-mail: a repetition
+	// with use code NET (XTN-2) or equipment type Internet (XTN-3), its
+	// address in XTN-4. The phone is the first other repetition.
+	phoneSet := false
+	for _, r := range pid.Repetitions(13) {
+		if isEmailXTN(r.Get(2, 0), r.Get(3, 0), r.Get(4, 0)) {
+			if rec.Email == "" {
+				rec.Email = r.Get(4, 0)
+				if rec.Email == "" { // the address in the old first component
+					rec.Email = r.Get(1, 0)
+				}
+			}
+			continue
+		}
+		if !phoneSet {
+			phoneSet = true
+			rec.Phone = r.Get(1, 0)
+			if rec.Phone == "" {
+				rec.Phone = r.Get(12, 0)
+			}
 		}
 	}
 	for _, r := range pid.Repetitions(32) {
@@ -380,4 +396,15 @@ func message(err error) string {
 		return ve.Error()
 	}
 	return "internal error"
+}
+
+// isEmailXTN reports whether a PID-13 repetition is an e-mail address: use
+// code NET (table 0201), equipment type Internet or X.400 (table 0202), or
+// no codes at all and an address with an @ in XTN-4.
+func isEmailXTN(use, equip, addr string) bool {
+	switch {
+	case strings.EqualFold(use, "NET"), strings.EqualFold(equip, "Internet"), strings.EqualFold(equip, "X.400"):
+		return true
+	}
+	return use == "" && equip == "" && strings.Contains(addr, "@")
 }

@@ -28,7 +28,7 @@ import (
 // headerAliases.
 var IdentityColumns = []string{"authority", "local_id", "ins", "ins_oid", "status", "birth_name",
 	"used_name", "first_names", "first_name", "birth_date", "sex", "birth_place", "postal_code",
-	"city", "address", "phone"}
+	"city", "address", "phone", "email"}
 
 // RowError is a rejected CSV row: its line number and the reason, which
 // names the field.
@@ -151,6 +151,7 @@ func (c IdentityCSV) Read(r io.Reader, fn func(line int, rec vigie.Record, err e
 			Authority: get(0), LocalID: get(1), INS: get(2), INSOID: get(3), Status: strings.ToUpper(get(4)),
 			BirthName: get(5), UsedName: get(6), FirstNames: get(7), FirstName: get(8), BirthDate: get(9),
 			Sex: get(10), BirthPlace: get(11), PostalCode: get(12), City: get(13), Address: get(14), Phone: get(15),
+			Email: get(16),
 		}
 		var rerr error
 		switch {
@@ -377,6 +378,8 @@ var headerAliases = map[string]string{
 	"sexe": "sex", "lieu_naissance": "birth_place", "lieu_de_naissance": "birth_place", "code_lieu_naissance": "birth_place",
 	"code_postal": "postal_code", "cp": "postal_code", "ville": "city", "commune": "city",
 	"adresse": "address", "telephone": "phone", "tel": "phone",
+	"e_mail": "email", "courriel": "email", "mail": "email", "mel": "email", "adresse_mail": "email",
+	"adresse_email": "email", "adresse_e_mail": "email", "adresse_electronique": "email", "adresse_courriel": "email",
 }
 
 // identityTraits are the columns of which a feed must hold at least one:

@@ -137,9 +137,9 @@ func TestReadIdentityCSVFrenchExports(t *testing.T) {
 			[]csvRow{{line: 2, name: "DUPONT "}},
 			[]string{"1: columns not recognised, ignored: notes; libres (known: " + strings.Join(IdentityColumns, ", ") + ")"}},
 		{"unknown and misspelt columns are named",
-			"authority,local_id,birth_name,frist_name,email\n1.2,1,DUPONT,Jean,a@b\n",
+			"authority,local_id,birth_name,frist_name,fax\n1.2,1,DUPONT,Jean,0102\n",
 			[]csvRow{{line: 2, name: "DUPONT "}},
-			[]string{"1: columns not recognised, ignored: frist_name, email (known: " + strings.Join(IdentityColumns, ", ") + ")"}},
+			[]string{"1: columns not recognised, ignored: frist_name, fax (known: " + strings.Join(IdentityColumns, ", ") + ")"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, notices, err := readCSV(t, []byte(tc.data))
@@ -151,6 +151,27 @@ func TestReadIdentityCSVFrenchExports(t *testing.T) {
 			}
 			if fmt.Sprint(notices) != fmt.Sprint(tc.notices) {
 				t.Errorf("notices %q, want %q", notices, tc.notices)
+			}
+		})
+	}
+}
+
+// TestReadIdentityCSVEmail: the e-mail column is read under its English
+// and French headers, as sent (the door, matcher.Admit, normalises it).
+func TestReadIdentityCSVEmail(t *testing.T) {
+	for _, head := range []string{"email", "E-mail", "Courriel", "mail", "Adresse e-mail", "Adresse électronique"} {
+		t.Run(head, func(t *testing.T) {
+			data := "authority;local_id;nom;" + head + "\n1.2;1;DUPONT; Jean.Dupont@Example.FR \n"
+			var got []vigie.Record
+			err := ReadIdentityCSV(strings.NewReader(data), func(_ int, rec vigie.Record, rerr error) error {
+				if rerr != nil {
+					return rerr
+				}
+				got = append(got, rec)
+				return nil
+			})
+			if err != nil || len(got) != 1 || got[0].Email != "Jean.Dupont@Example.FR" {
+				t.Fatalf("header %q: %v, %+v", head, err, got)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ const (
 	BlockAddress   = "address"     // postal code, and town, + start of the street's name (names and date wrong)
 	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
 	BlockNameDay   = "name_day"    // phonetic family name, and first name, + day and month of birth, unordered (birth year wrong, names swapped)
+	BlockEmail     = "email"       // normalised e-mail address, and its local part alone (every other trait wrong)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -67,6 +68,8 @@ func BlockFields(rule string) []Field {
 		return []Field{FieldBirthDate, FieldHousehold}
 	case BlockNameDay:
 		return []Field{FieldName, FieldBirthDate}
+	case BlockEmail:
+		return []Field{FieldEmail}
 	}
 	return nil
 }
@@ -77,12 +80,13 @@ func BlockFields(rule string) []Field {
 // (spouses, parents and children, twins), and EM fitted on them learns
 // "same household" instead of "same person" — agreeing phone and address
 // become overwhelming and a different first name or birth date harmless.
+// The e-mail rule is left out for the same reason (a family's address).
 // The INS rule is kept: records sharing a valid INS are the cleanest sample
 // of true matches there is.
 var TrainingRules = []string{BlockINS, BlockNameYear, BlockDate, BlockFirstYear, BlockSwap, BlockNameFirst}
 
 // BlockingRules lists every rule BlockingKeys uses.
-var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay}
+var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay, BlockEmail}
 
 // BlockingKey is one key under which a record is filed: two records sharing
 // a key are candidates for comparison.
@@ -173,6 +177,14 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	}
 	if p.HasINS {
 		add(BlockINS, p.INS.Number)
+	}
+	if p.Email != "" {
+		add(BlockEmail, p.Email)
+		// The mailbox name alone, when long enough to be someone's: the
+		// same address with a slip in the domain, or at another provider.
+		if local, _, _ := strings.Cut(p.Email, "@"); len(local) >= 4 {
+			add(BlockEmail, local+"@")
+		}
 	}
 	return keys
 }

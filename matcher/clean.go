@@ -179,6 +179,8 @@ func cleanText(field, s string, max int, key bool) (string, error) {
 // refusal, an EINVALID error naming the field; r is then partly cleaned
 // and must not be stored. Clean leaves the content alone otherwise: an
 // unreadable birth date, for one, is Prepare's to flag (Prepared.DateInvalid).
+// The e-mail is the exception: it is stored in its normal form
+// (NormaliseEmail: trimmed, lower-case), a malformed one kept as sent.
 func Clean(r *vigie.Record) error {
 	return cleanAt(r, time.Now())
 }
@@ -209,6 +211,7 @@ func cleanAt(r *vigie.Record, now time.Time) error {
 		{"city", &r.City, vigie.MaxCityChars},
 		{"address", &r.Address, vigie.MaxAddressChars},
 		{"phone", &r.Phone, vigie.MaxPhoneChars},
+		{"email", &r.Email, vigie.MaxEmailChars},
 	} {
 		v, err := CleanText(f.name, *f.v, f.max)
 		if err != nil {
@@ -226,6 +229,7 @@ func cleanAt(r *vigie.Record, now time.Time) error {
 		}
 		r.Attributes[i] = v
 	}
+	r.Email = NormaliseEmail(r.Email)
 	return checkNotFuture(r.BirthDate, now)
 }
 

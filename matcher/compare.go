@@ -21,6 +21,7 @@ const (
 	FieldBirthPlace              // birthplace code
 	FieldINS                     // national identifier
 	FieldHousehold               // postal code, city, address line and phone together
+	FieldEmail                   // e-mail address (often a family's: see email.go)
 	NumFields
 )
 
@@ -90,6 +91,7 @@ var fieldInfo = [NumFields]struct {
 	FieldBirthPlace: {"birth_place", []string{"same", "same_department", "different"}},
 	FieldINS:        {"ins", []string{"same", "different"}},
 	FieldHousehold:  {"household", []string{"same_address_and_phone", "same_address", "same_address_other_phone", "same_phone", "same_postal_code", "same_department", "different"}},
+	FieldEmail:      {"email", []string{"same", "near", "different"}},
 }
 
 // String returns the field's name as used in explanations and model files.
@@ -152,6 +154,7 @@ func Compare(a, b *Prepared) Comparison {
 		}
 	}
 	c.Levels[FieldHousehold] = compareHousehold(a, b)
+	c.Levels[FieldEmail] = compareEmail(a.Email, b.Email)
 	return c
 }
 

@@ -46,6 +46,47 @@ func ClassifyDates(a, b Date) DateDiff {
 	return DateDiffSibling
 }
 
+// ClassifyPairDates is ClassifyDates read with the rest of the pair:
+// birth dates a brother's or a sister's gap apart on two records of one
+// home (the same e-mail address or phone)
+// bearing the same birth name, exactly the same first name and no other sex
+// are not two
+// children of that home, since no parents give two of their children one
+// first name: they are one person's date typed or remembered badly, and
+// count as slips (the weights decide). Dates a generation apart stay a
+// parent and a child (a son bears his father's first name). Without a home
+// in common the sibling reading stays: two namesakes born a year or two
+// apart (MOREAU ANDRÉ, 1939 and 1940) are as likely as one person with a
+// wrong date; so it does with a first name only alike (MATHIS / MATIAS)
+// or found further in the list (MARGOT, and MELISA MARGOT her sister).
+func ClassifyPairDates(c *Comparison) DateDiff {
+	if c.A == nil || c.B == nil {
+		return DateDiffNone
+	}
+	kind := ClassifyDates(c.A.Date, c.B.Date)
+	if kind == DateDiffSibling && c.Levels[FieldFirstName] == NameExact && sameFamily(c.Levels[FieldName]) &&
+		c.Levels[FieldSex] != Disagree && sameHome(c) {
+		return DateDiffSlips
+	}
+	return kind
+}
+
+// sameFamily reports whether a family-name level says the two names are
+// one birth name (up to a slip). A birth name found as the other's name
+// in use (NameCross) is not: spouses share it, and a wife and her husband
+// may both be DOMINIQUE or CLAUDE.
+func sameFamily(l Level) bool { return l != Null && (l <= NameCompound || l == NameTypo) }
+
+// sameHome reports whether the pair shows a home in common: an e-mail
+// address or a phone. An address line alone is not enough: it is compared
+// with a margin for slips, house numbers included (8 and 9 BD DES ANGLAIS),
+// and neighbours bearing one family's names (RIFAULT DIDIER, 1953 and
+// 1964, two doors apart) are two persons.
+func sameHome(c *Comparison) bool {
+	e, h := c.Levels[FieldEmail], c.Levels[FieldHousehold]
+	return e == EmailSame || e == EmailNear || h == HouseAddressPhone || h == HousePhone
+}
+
 // dateSlips counts the typing slips between two full dates (3 meaning
 // three or more).
 func dateSlips(a, b Date) int {
@@ -103,4 +144,25 @@ func twoSlips(a, b string) bool {
 // possible reading of a pair.
 func householdShared(l Level) bool {
 	return l == Null || l <= HousePhone
+}
+
+// siblingFirstNames reports whether the first names of a pair whose birth
+// dates differ by slips leave a brother or a sister possible: a first name
+// missing, or two first names only alike that may both be real, distinct
+// names (MATHIS and MATIAS: twinNames). The same name, a variant, a cut,
+// the names typed in each other's fields (swapped: both agree), or a first
+// name one keystroke from the other and no given name at all (RNYAN for
+// RYAN: a slip, not a brother's name) leave none.
+func siblingFirstNames(c *Comparison, freq Frequencies) bool {
+	switch l := c.Levels[FieldFirstName]; {
+	case l == Null:
+		return true
+	case l <= NameCompound, l == NameSwapped:
+		return false
+	case l != NameTypo:
+		// Further apart than a keystroke: a sister's garbled name
+		// (LEONKE for LEONIE beside LEANE) is as likely as a slip.
+		return true
+	}
+	return c.A == nil || c.B == nil || twinNames(c.A, c.B, freq)
 }

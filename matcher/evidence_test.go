@@ -91,8 +91,10 @@ func TestConflictRulesOnEvidence(t *testing.T) {
 			base, with(func(r *vigie.Record) { r.BirthDate = "2001-02-03" }), RuleBirthDate, "", false, false},
 		{"a generation apart, living apart: never linked, a person may see it",
 			home(base), apart(with(func(r *vigie.Record) { r.BirthDate = "2001-02-03" })), RuleBirthDate, "", false, true},
-		{"a few years apart, same home: held",
-			home(base), home(with(func(r *vigie.Record) { r.BirthDate = "1979-04-02" })), RuleBirthDate, "", false, false},
+		{"a few years apart, same home, no first name on one: a sister, held",
+			home(base), home(with(func(r *vigie.Record) { r.FirstName, r.BirthDate = "", "1979-04-02" })), RuleBirthDate, "", false, false},
+		{"a few years apart, same home, the same first name: no sister bears it, the weights decide",
+			home(base), home(with(func(r *vigie.Record) { r.BirthDate = "1979-04-02" })), "", RuleBirthDate, true, true},
 		{"a few years apart, living apart: the weights decide",
 			home(base), apart(with(func(r *vigie.Record) { r.BirthDate = "1979-04-02" })), "", RuleBirthDate, false, true},
 		{"garbled first name (two slips, no given name)",
@@ -117,6 +119,56 @@ func TestConflictRulesOnEvidence(t *testing.T) {
 			}
 			if tc.noRule != "" && hasRule(s, tc.noRule) {
 				t.Errorf("rule %s fired\n%s", tc.noRule, s.Table())
+			}
+		})
+	}
+}
+
+// A sibling's gap between birth dates is read as a bad date only where no
+// brother or sister can be meant: one home (an e-mail or an address in
+// common), one birth name, exactly one first name, no other sex.
+func TestClassifyPairDates(t *testing.T) {
+	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "CAMPBELL", FirstName: "JAMES", BirthDate: "2011-10-10", Sex: "M", Email: "jc@herring.info"}
+	for _, tc := range []struct {
+		name string
+		edit func(a, b *vigie.Record)
+		want DateDiff
+	}{
+		{"same e-mail, same names", func(a, b *vigie.Record) {}, DateDiffSlips},
+		{"same address and phone, same names", func(a, b *vigie.Record) {
+			a.Email, b.Email = "", ""
+			for _, r := range []*vigie.Record{a, b} {
+				r.PostalCode, r.Address, r.Phone = "33000", "1 RUE DU PORT", "0556000000"
+			}
+		}, DateDiffSlips},
+		{"no home in common: namesakes a year apart", func(a, b *vigie.Record) { b.Email = "" }, DateDiffSibling},
+		{"neighbours: the address line alike, no phone or e-mail in common", func(a, b *vigie.Record) {
+			a.Email, b.Email = "", ""
+			a.PostalCode, a.Address = "33000", "8 BD DES ANGLAIS"
+			b.PostalCode, b.Address = "33000", "9 BD DES ANGLAIS"
+		}, DateDiffSibling},
+		{"first name only in the list (a sister's second name)", func(a, b *vigie.Record) { b.FirstName, b.FirstNames = "MELISA", "MELISA JAMES" }, DateDiffSibling},
+		{"first name alike", func(a, b *vigie.Record) { b.FirstName = "JAMIE" }, DateDiffSibling},
+		{"first name missing", func(a, b *vigie.Record) { b.FirstName = "" }, DateDiffSibling},
+		{"another sex", func(a, b *vigie.Record) { b.Sex = "F" }, DateDiffSibling},
+		{"birth name is the other's name in use (spouses)", func(a, b *vigie.Record) { b.BirthName, b.UsedName = "BIHAN", "CAMPBELL" }, DateDiffSibling},
+		{"a generation apart: father and son", func(a, b *vigie.Record) { b.BirthDate = "1981-10-10" }, DateDiffGeneration},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := base, base
+			b.LocalID, b.BirthDate = "2", "2012-11-06"
+			tc.edit(&a, &b)
+			pa, err := Prepare(&a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := Prepare(&b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Compare(pa, pb)
+			if got := ClassifyPairDates(&c); got != tc.want {
+				t.Errorf("got %d, want %d (levels %v)", got, tc.want, c.Levels)
 			}
 		})
 	}

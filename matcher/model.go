@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"vigie"
@@ -142,6 +143,13 @@ func (m *Model) upgradeV1() error {
 func (m *Model) index() error {
 	for f := Field(0); f < NumFields; f++ {
 		p, ok := m.Fields[f.String()]
+		if !ok && f == FieldEmail {
+			// A model written before the e-mail was compared: the
+			// starting values, until the next training fits them.
+			p = FieldParams{M: slices.Clone(startEmail.M), U: slices.Clone(startEmail.U)}
+			m.Fields[f.String()] = p
+			ok = true
+		}
 		if !ok {
 			return vigie.Invalid("model.fields", "field %s is missing", f)
 		}
@@ -335,9 +343,17 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 	// the first names differ (not a variant, cut or slip) or the birth
 	// dates differ beyond a slip, the household says nothing about which of
 	// its members a record is, so it cannot outweigh that difference.
-	if h := &s.Fields[FieldHousehold]; h.Weight > 0 && m.householdCapped(c) {
-		h.Weight = 0
-		h.Note = householdCapNote
+	// An e-mail address is as often a family's as the phone is (a
+	// parent's on a child's record): the same cap.
+	if m.householdCapped(c) {
+		if h := &s.Fields[FieldHousehold]; h.Weight > 0 {
+			h.Weight = 0
+			h.Note = householdCapNote
+		}
+		if e := &s.Fields[FieldEmail]; e.Weight > 0 {
+			e.Weight = 0
+			e.Note = emailCapNote
+		}
 	}
 	for f := range s.Fields {
 		s.Weight += s.Fields[f].Weight
@@ -366,6 +382,9 @@ func (m *Model) Score(c *Comparison, freq Frequencies) Score {
 // householdCapNote explains a household weight set to zero.
 const householdCapNote = "shared home, not counted: first names or birth dates differ"
 
+// emailCapNote explains an e-mail weight set to zero.
+const emailCapNote = "shared e-mail address (a family's?), not counted: first names or birth dates differ"
+
 // householdCapped reports whether the pair differs on a trait that tells
 // members of one household apart: a first name (not a variant, cut or
 // slip) or a birth date beyond a typing slip, where the model's guard says
@@ -375,7 +394,7 @@ const householdCapNote = "shared home, not counted: first names or birth dates d
 // the review.
 func (m *Model) householdCapped(c *Comparison) bool {
 	return m.FirstNameGuard && c.Levels[FieldFirstName] == NameDifferent ||
-		m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent && (c.A == nil || c.B == nil || ClassifyDates(c.A.Date, c.B.Date) != DateDiffSlips)
+		m.BirthDateGuard && c.Levels[FieldBirthDate] == DateDifferent && (c.A == nil || c.B == nil || ClassifyPairDates(c) != DateDiffSlips)
 }
 
 func probability(bits float64) float64 {
@@ -405,7 +424,9 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 	firstConflict := c.Levels[FieldFirstName] == NameDifferent
 	dateConflict := c.Levels[FieldBirthDate] == DateDifferent
 	sexConflict := c.Levels[FieldSex] == Disagree
-	shared := householdShared(c.Levels[FieldHousehold])
+	// An e-mail address in common is a home in common as surely as a
+	// phone is.
+	shared := householdShared(c.Levels[FieldHousehold]) || c.Levels[FieldEmail] == EmailSame || c.Levels[FieldEmail] == EmailNear
 	switch {
 	case insLevel == INSDifferent:
 		fire(RuleDifferentINS, "the two records carry different valid INS")
@@ -518,8 +539,8 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		// apart are a parent and a child; a few years apart, in a shared
 		// (or unknown) home, a brother or sister.
 		if dateConflict && m.BirthDateGuard {
-			switch kind := ClassifyDates(a.Date, b.Date); {
-			case kind == DateDiffSlips && shared && (c.Levels[FieldFirstName] == Null || c.Levels[FieldFirstName] > NameCompound):
+			switch kind := ClassifyPairDates(c); {
+			case kind == DateDiffSlips && shared && siblingFirstNames(c, freq):
 				// Two slips in the date and first names only alike, in one
 				// home: brothers or sisters born a year apart (MATIAS and
 				// MATHIS) look like this too.
@@ -582,6 +603,8 @@ func displayValue(p *Prepared, f Field) string {
 			parts = append(parts, "tel …"+p.Phone[len(p.Phone)-4:])
 		}
 		return strings.Join(parts, " ")
+	case FieldEmail:
+		return maskEmail(p.Email)
 	}
 	return ""
 }

@@ -33,5 +33,19 @@ func StartingModel() *Model {
 	set(FieldINS, []float64{0.999, 0.001}, []float64{1e-8, 1})
 	//                                 address and phone, address (no phone), address (other phone), phone, postal code, département, different
 	set(FieldHousehold, []float64{0.35, 0.2, 0.1, 0.07, 0.08, 0.1, 0.1}, []float64{1e-6, 2e-4, 2e-4, 1e-5, 0.005, 0.1, 0.894589})
+	set(FieldEmail, startEmail.M, startEmail.U)
 	return m
+}
+
+// startEmail is the e-mail field's starting m and u. A person's two
+// records carry one address more often than not, but addresses change and
+// are typed with slips; two records of different persons share one mostly
+// within a family (a parent's address on a child's record), which the
+// household cap accounts for rather than u. A near address is likelier by
+// chance than the same one (jdupont@ and mdupont@ at one provider).
+//
+//	same   near   different
+var startEmail = FieldParams{
+	M: []float64{0.65, 0.1, 0.25},
+	U: []float64{2e-5, 1e-4, 0.99988},
 }

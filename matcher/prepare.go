@@ -43,6 +43,9 @@ type Prepared struct {
 	// order (a second address line typed before the first).
 	Street string
 	Phone  string // last 9 digits
+	// Email is the record's e-mail address, normalised, when it is one
+	// (ParseEmail); empty when none was sent or the one sent is malformed.
+	Email string
 
 	// NoAutoLink is set for doubtful, fictitious and anonymous identities,
 	// for records whose names are placeholders and for birth dates before
@@ -147,6 +150,9 @@ func Prepare(r *vigie.Record) (*Prepared, error) {
 		p.Phone = ph[len(ph)-9:]
 	}
 
+	// A malformed address stays in the record, unused (see Warnings).
+	p.Email, _ = ParseEmail(NormaliseEmail(clip(r.Email, MaxAddressBytes)))
+
 	for _, a := range r.Attributes {
 		switch strings.ToUpper(strings.TrimSpace(a)) {
 		case vigie.AttrDoubtful, vigie.AttrFictitious, vigie.AttrAnonymous:
@@ -193,8 +199,9 @@ func (p *Prepared) DateImplausible() bool {
 // Warnings says what of the record was taken in but not believed, one
 // sentence each naming the field: an unreadable birth date (kept
 // verbatim, not used for matching), an implausibly old one (the record
-// goes to review rather than linking by itself) and an INS whose key or
-// digits are wrong (kept verbatim, not used as evidence).
+// goes to review rather than linking by itself), an INS whose key or
+// digits are wrong and a malformed e-mail address (both kept verbatim,
+// not used as evidence).
 func (p *Prepared) Warnings() []string {
 	var w []string
 	if bad, why := p.DateInvalid(); bad {
@@ -202,6 +209,9 @@ func (p *Prepared) Warnings() []string {
 	}
 	if p.DateImplausible() {
 		w = append(w, fmt.Sprintf("birth_date: year %d is before %d: the record goes to review rather than linking by itself", p.Date.Year, OldestPlausibleYear))
+	}
+	if p.Record != nil && p.Email == "" && strings.TrimSpace(p.Record.Email) != "" {
+		w = append(w, "email: not an e-mail address (expected name@domain.fr): kept as sent, not used for matching")
 	}
 	if p.Record != nil && !p.HasINS { // an INS Prepare took is valid
 		if err := InvalidINS(p.Record); err != nil {

@@ -20,10 +20,15 @@ import (
 // refused, not misread.
 
 // PreparedFormat is the first byte of an encoded prepared form. Format 1
-// glued the street's words together; format 2 separates them with a space
-// (see Prepared.Street). The layout is the same, the meaning of Street is
-// not: a stored form of format 1 is prepared again from its record.
-const PreparedFormat = 2
+// glued the street's words together and carried no e-mail; format 2
+// separated the street's words (see Prepared.Street); format 3 appends the
+// e-mail. Only the current format is decoded: a stored form of an earlier
+// one is prepared again from its record (the meaning of Street changed).
+const PreparedFormat = 3
+
+// PreparedFormatReadable reports whether b starts with a prepared form
+// this build decodes.
+func PreparedFormatReadable(b byte) bool { return b == PreparedFormat }
 
 // ErrPreparedForm is returned for bytes that are not a prepared form of the
 // current format (truncated, corrupt or of another version).
@@ -68,6 +73,7 @@ func AppendPrepared(b []byte, p *Prepared) []byte {
 	w.Str(p.Street)
 	w.Str(p.Phone)
 	w.Present(p.NoAutoLink)
+	w.Str(p.Email)
 	return w.B
 }
 
@@ -118,7 +124,7 @@ func (d *PreparedDecoder) Decode(s string, rec *vigie.Record) (*Prepared, string
 // decodePrepared decodes into p and returns the number of bytes read. Its
 // lists are cut from buf, which it grows, when buf is not nil.
 func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
-	if len(s) == 0 || s[0] != PreparedFormat {
+	if len(s) == 0 || !PreparedFormatReadable(s[0]) {
 		return 0, ErrPreparedForm
 	}
 	r := wire.NewReader(s[1:])
@@ -190,6 +196,7 @@ func decodePrepared(s string, p *Prepared, buf *decodeBuf) (int, error) {
 	p.Street = r.Str()
 	p.Phone = r.Str()
 	p.NoAutoLink = r.Present()
+	p.Email = r.Str()
 	if err := r.Err(); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrPreparedForm, err)
 	}

@@ -21,7 +21,7 @@ func TestPreparedCodecCoversPrepared(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"Prepared": {"Record", "Birth", "Used", "First", "List", "Date", "Sex", "BirthPlace", "INS", "HasINS", "INSMismatch", "Postal", "City", "Address", "Street", "Phone", "NoAutoLink"},
+		"Prepared": {"Record", "Birth", "Used", "First", "List", "Date", "Sex", "BirthPlace", "INS", "HasINS", "INSMismatch", "Postal", "City", "Address", "Street", "Phone", "Email", "NoAutoLink"},
 		"Name":     {"Folded", "Tokens", "Core", "Glued", "CoreGlued", "Soundex2", "Phonex", "Metaphone", "Metaphone2", "Placeholder"},
 		"Date":     {"Year", "Month", "Day", "Placeholder"},
 		"INS":      {"Number", "OID"},
@@ -42,7 +42,7 @@ func codecRecords() []vigie.Record {
 		{Authority: "a", LocalID: "b"},
 		{Authority: "a", LocalID: "c", BirthName: "X", FirstNames: "BEBE", BirthDate: "1880-00-00", Attributes: []string{"DOUT"}},
 		{Authority: "a", LocalID: "d", BirthName: "DE LA FONTAINE ÉPOUSE MARTIN", FirstNames: "Jean-Pierre, Marie, Éloïse", BirthDate: "1980-00-00", Sex: "2"},
-		{Authority: "a", LocalID: "e", BirthName: "N'GUYEN", UsedName: "NGUYEN-VAN", FirstName: "Thi", BirthDate: "01/01/1950", BirthPlace: "99243", PostalCode: "1000"},
+		{Authority: "a", LocalID: "e", BirthName: "N'GUYEN", UsedName: "NGUYEN-VAN", FirstName: "Thi", BirthDate: "01/01/1950", BirthPlace: "99243", PostalCode: "1000", Email: "thi.nguyen@example.fr"},
 	}
 }
 
@@ -100,6 +100,25 @@ func TestPreparedCodecRoundTrip(t *testing.T) {
 			if err != nil || rest != "tail" || !reflect.DeepEqual(got, w) {
 				t.Fatalf("form %d through a decoder: %v, rest %q\n got %+v\nwant %+v", i, err, rest, got, w)
 			}
+		}
+	}
+}
+
+// TestPreparedCodecRefusesEarlierFormats: forms stored by earlier builds
+// (format 1: street glued, no e-mail; format 2: no e-mail) are refused, so
+// that the index prepares them again from their records instead of
+// misreading them.
+func TestPreparedCodecRefusesEarlierFormats(t *testing.T) {
+	r := codecRecords()[5]
+	p, err := Prepare(&r)
+	if err != nil || p.Email == "" {
+		t.Fatalf("prepare: %v, email %q", err, p.Email)
+	}
+	b := AppendPrepared(nil, p)
+	for _, format := range []byte{1, 2} {
+		old := append([]byte{format}, b[1:len(b)-len(p.Email)-1]...)
+		if _, _, err := DecodePrepared(string(old), p.Record); !errors.Is(err, ErrPreparedForm) {
+			t.Errorf("format %d: %v, want ErrPreparedForm (prepared again)", format, err)
 		}
 	}
 }

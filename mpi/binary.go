@@ -79,6 +79,9 @@ func (r *binReader) end() error {
 	return nil
 }
 
+// recordFields are the record's strings in their stored order; the e-mail,
+// added later, is written last of its value instead (see encodeRecordState),
+// so that values stored before it still decode.
 func recordFields(rec *vigie.Record) []*string {
 	return []*string{&rec.Authority, &rec.LocalID, &rec.INS, &rec.INSOID, &rec.Status, &rec.BirthName, &rec.UsedName,
 		&rec.FirstNames, &rec.FirstName, &rec.BirthDate, &rec.Sex, &rec.BirthPlace, &rec.PostalCode, &rec.City,
@@ -102,6 +105,7 @@ func encodeRecordState(st *recordState) []byte {
 	w.Str(st.Family)
 	w.Str(st.First)
 	w.Strs(st.Blocks)
+	w.Str(st.Record.Email)
 	return w.B
 }
 
@@ -124,6 +128,9 @@ func decodeRecordState(b []byte, st *recordState) error {
 	st.Family = r.Str()
 	st.First = r.Str()
 	st.Blocks = r.Strs()
+	if r.More() { // stored before records carried an e-mail: none
+		st.Record.Email = r.Str()
+	}
 	return r.end()
 }
 
@@ -166,6 +173,7 @@ func encodeVersion(v *Version) []byte {
 		w.Str(*f)
 	}
 	w.Strs(v.Record.Attributes)
+	w.Str(v.Record.Email)
 	return w.B
 }
 
@@ -182,6 +190,9 @@ func decodeVersion(b []byte, v *Version) error {
 		*f = r.Str()
 	}
 	v.Record.Attributes = r.Strs()
+	if r.More() { // stored before records carried an e-mail: none
+		v.Record.Email = r.Str()
+	}
 	return r.end()
 }
 

@@ -8,6 +8,29 @@ import (
 	"vigie"
 )
 
+// TestBinaryCodecReadsValuesWithoutEmail: a record state and a version
+// stored before records carried an e-mail (the value ends after the
+// attributes, or the blocks) still decode, with no e-mail.
+func TestBinaryCodecReadsValuesWithoutEmail(t *testing.T) {
+	rec := vigie.Record{Authority: "1.2.250.1", LocalID: "A1", BirthName: "LAFFITTE", Email: "x@y.fr"}
+	st := recordState{Version: 1, Identity: 2, Received: time.Unix(5, 0).UTC(), Record: rec, Blocks: []string{"k"}}
+	b := encodeRecordState(&st)
+	old := b[:len(b)-len("x@y.fr")-1] // without the trailing e-mail
+	var got recordState
+	if err := decodeRecordState(old, &got); err != nil || got.Record.Email != "" || got.Record.BirthName != "LAFFITTE" || len(got.Blocks) != 1 {
+		t.Fatalf("record state without e-mail: %+v, %v", got, err)
+	}
+	if err := decodeRecordState(b, &got); err != nil || got.Record.Email != "x@y.fr" {
+		t.Fatalf("record state with e-mail: %+v, %v", got, err)
+	}
+	v := Version{Version: 1, Received: st.Received, Record: rec}
+	b = encodeVersion(&v)
+	var gotV Version
+	if err := decodeVersion(b[:len(b)-len("x@y.fr")-1], &gotV); err != nil || gotV.Record.Email != "" || gotV.Record.LocalID != "A1" {
+		t.Fatalf("version without e-mail: %+v, %v", gotV, err)
+	}
+}
+
 // TestBinaryCodecCoversTypes fails when vigie.Record, recordState or
 // identity gains a field the compact encoding does not carry: fill every
 // field, round-trip, compare.
@@ -16,7 +39,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 		typ    reflect.Type
 		fields int
 	}{
-		{reflect.TypeFor[vigie.Record](), len(recordFields(&vigie.Record{})) + 1}, // + Attributes
+		{reflect.TypeFor[vigie.Record](), len(recordFields(&vigie.Record{})) + 2}, // + Attributes, Email
 		{reflect.TypeFor[recordState](), 8},
 		{reflect.TypeFor[identity](), 6},
 		{reflect.TypeFor[Version](), 3},
@@ -26,7 +49,7 @@ func TestBinaryCodecCoversTypes(t *testing.T) {
 			t.Errorf("%s has %d fields, the compact encoding carries %d: update binary.go", tc.typ, tc.typ.NumField(), tc.fields)
 		}
 	}
-	rec := vigie.Record{Attributes: []string{"DOUT", "VIP"}}
+	rec := vigie.Record{Attributes: []string{"DOUT", "VIP"}, Email: "a.b@example.fr"}
 	for i, f := range recordFields(&rec) {
 		*f = string(rune('a'+i)) + "é"
 	}

@@ -176,7 +176,7 @@ func (x *Index) normals(txn *store.Txn, keys []vigie.SourceKey, states []*record
 	// store's within the transaction); one of another format is left out.
 	var kept bool
 	keep := func(f []byte) error {
-		if len(f) > 0 && f[0] == normalVersion {
+		if len(f) > 0 && normalReadable(f[0]) {
 			buf = append(buf, f...)
 			kept = true
 		}

@@ -147,4 +147,5 @@ var goldenFields = []goldenField{
 	{func(r *vigie.Record) *string { return &r.City }, false},
 	{func(r *vigie.Record) *string { return &r.Address }, false},
 	{func(r *vigie.Record) *string { return &r.Phone }, false},
+	{func(r *vigie.Record) *string { return &r.Email }, false},
 }

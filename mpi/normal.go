@@ -35,3 +35,7 @@ func decodeNormal(b []byte, rec *vigie.Record) (*matcher.Prepared, error) {
 	}
 	return p, nil
 }
+
+// normalReadable reports whether a stored normalised form is of the
+// format this build decodes; a form of another is prepared again.
+func normalReadable(b byte) bool { return matcher.PreparedFormatReadable(b) }

@@ -81,3 +81,40 @@ func TestRecordToProtoInvalidUTF8(t *testing.T) {
 		t.Fatalf("%q", m.GetBirthName())
 	}
 }
+
+// TestAPIDoorEmail: the API carries the e-mail; the door stores it
+// lower-case and trimmed, refuses one over its bound naming the field, and
+// keeps a malformed one with a warning naming the field.
+func TestAPIDoorEmail(t *testing.T) {
+	f := newServerFixture(t)
+	ctx := context.Background()
+	pacs := f.identity("pacs-a")
+	r := rec(siteA, "E1", "DUPONT", "ANNE", "1970-01-02")
+	r.Email = "  Anne.Dupont@Example.FR "
+	res, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r}))
+	if err != nil || len(res.Msg.GetWarnings()) != 0 {
+		t.Fatalf("%v, warnings %q", err, res.Msg.GetWarnings())
+	}
+	v, err := f.index.Latest(ctx, vigie.SourceKey{Authority: siteA, LocalID: "E1"})
+	if err != nil || v.Record.Email != "anne.dupont@example.fr" {
+		t.Fatalf("stored e-mail %q, %v", v.Record.Email, err)
+	}
+	r = rec(siteA, "E2", "DUPONT", "ANNE", "1970-01-02")
+	r.Email = strings.Repeat("a", 250) + "@x.fr"
+	if _, err := pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r})); code(err) != connect.CodeInvalidArgument ||
+		!strings.Contains(errString(err), "email: longer than 254 characters") {
+		t.Fatalf("long e-mail: %v", err)
+	}
+	r = rec(siteA, "E3", "DUPONT", "ANNE", "1970-01-02")
+	r.Email = "anne.dupont at example"
+	res, err = pacs.ResolveRecord(ctx, connect.NewRequest(&v1.ResolveRecordRequest{Record: r}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := res.Msg.GetWarnings(); len(w) != 1 || !strings.HasPrefix(w[0], "email: ") {
+		t.Fatalf("malformed e-mail: warnings %q", w)
+	}
+	if v, err := f.index.Latest(ctx, vigie.SourceKey{Authority: siteA, LocalID: "E3"}); err != nil || v.Record.Email != "anne.dupont at example" {
+		t.Fatalf("malformed e-mail stored as %q, %v", v.Record.Email, err)
+	}
+}

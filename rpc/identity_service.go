@@ -847,7 +847,7 @@ func RecordFromProto(r *vigiev1.SourceRecord) vigie.Record {
 		Status: r.GetStatus(), BirthName: r.GetBirthName(), UsedName: r.GetUsedName(), FirstNames: r.GetFirstNames(),
 		FirstName: r.GetFirstName(), BirthDate: r.GetBirthDate(), Sex: r.GetSex(), BirthPlace: r.GetBirthPlace(),
 		PostalCode: r.GetPostalCode(), City: r.GetCity(), Address: r.GetAddress(), Phone: r.GetPhone(),
-		Attributes: r.GetAttributes()}
+		Email: r.GetEmail(), Attributes: r.GetAttributes()}
 }
 
 // RecordToProto converts a record to its message. A record stored before
@@ -880,7 +880,7 @@ func recordToProto(r vigie.Record) (*vigiev1.SourceRecord, int) {
 	return &vigiev1.SourceRecord{Authority: v(r.Authority), LocalId: v(r.LocalID), Ins: v(r.INS), InsOid: v(r.INSOID), Status: v(r.Status),
 		BirthName: v(r.BirthName), UsedName: v(r.UsedName), FirstNames: v(r.FirstNames), FirstName: v(r.FirstName),
 		BirthDate: v(r.BirthDate), Sex: v(r.Sex), BirthPlace: v(r.BirthPlace), PostalCode: v(r.PostalCode), City: v(r.City),
-		Address: v(r.Address), Phone: v(r.Phone), Attributes: attrs}, bad
+		Address: v(r.Address), Phone: v(r.Phone), Email: v(r.Email), Attributes: attrs}, bad
 }
 
 // GradeToProto converts a match grade.

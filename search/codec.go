@@ -21,12 +21,17 @@ import (
 // qualified INS and each one (see qualifiedINS), the number of members,
 // then per member its authority, local id, a byte 1 followed by the
 // prepared form, or 0 when the member could not be prepared (it is still a
-// source of the identity, but never scores). Strings are a uvarint length and
-// their bytes.
+// source of the identity, but never scores); last the golden record's
+// e-mail (format 3; absent from format 2).
+// Strings are a uvarint length and their bytes.
 
 // entryFormat is the first byte of a stored entry. It changes with the
-// layout above and with matcher.PreparedFormat.
-const entryFormat = 2
+// layout above and with matcher.PreparedFormat. Format 3 added the golden
+// record's e-mail; format 2 entries, the same layout without it, are read.
+const entryFormat = 3
+
+// entryFormatNoEmail is the layout before the e-mail, still read.
+const entryFormatNoEmail = 2
 
 // errEntry is returned for a stored entry this build cannot read.
 var errEntry = errors.New("search: malformed stored identity")
@@ -120,7 +125,7 @@ func encodeEntry(e *Entry) []byte {
 		r := &e.Members[i]
 		b = appendString(b, r.Authority)
 		b = appendString(b, r.LocalID)
-		if i < len(e.Normals) && len(e.Normals[i]) > 0 && e.Normals[i][0] == matcher.PreparedFormat {
+		if i < len(e.Normals) && len(e.Normals[i]) > 0 && matcher.PreparedFormatReadable(e.Normals[i][0]) {
 			b = append(b, 1)
 			b = append(b, e.Normals[i]...)
 			continue
@@ -133,7 +138,9 @@ func encodeEntry(e *Entry) []byte {
 		b = append(b, 1)
 		b = matcher.AppendPrepared(b, p)
 	}
-	return b
+	// The golden record's e-mail, added in format 3: last, the rest of the
+	// layout as format 2 had it.
+	return appendString(b, g.Email)
 }
 
 // decoder reads the fields of a stored entry from a string, so that every
@@ -216,7 +223,8 @@ const maxKeptMembers = 64
 // attributes are its own: both outlive the call, as a hit needs.
 func (d *entryDecoder) decode(s string) (*stored, error) {
 	dec := &decoder{s: s}
-	if dec.byte() != entryFormat || dec.bad {
+	format := dec.byte()
+	if format != entryFormat && format != entryFormatNoEmail || dec.bad {
 		return nil, errEntry
 	}
 	e := &d.e
@@ -269,6 +277,9 @@ func (d *entryDecoder) decode(s string) (*stored, error) {
 			return nil, errEntry
 		}
 		e.members = append(e.members, m)
+	}
+	if format == entryFormat {
+		e.golden.Email = dec.str()
 	}
 	if dec.bad || dec.s != "" {
 		return nil, errEntry

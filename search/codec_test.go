@@ -14,6 +14,7 @@ import (
 func TestEntryCodecRoundTrip(t *testing.T) {
 	golden := rec("1.2.3.1", "A1", "LEFÈVRE", "DUPONT", "Hélène Marie", "1958-03-02", "F")
 	golden.INS, golden.INSOID, golden.Attributes = "258037510669380", matcher.OIDINSNIR, []string{"VIDE", "CACH"}
+	golden.Email = "helene.lefevre@example.fr"
 	// One decoder reused from entry to entry, as a search does, and the
 	// golden record a hit took from the entry before.
 	var shared entryDecoder
@@ -185,6 +186,23 @@ func withForms(tb testing.TB, entries []Entry) []Entry {
 // TestEncodeEntryKnownForms: the members' forms an entry holds are stored as
 // they are, and what is stored is the same as without them; a missing form,
 // or one of another format, is prepared again.
+// TestEntryCodecReadsEntriesWithoutEmail: an entry stored before the golden
+// record carried an e-mail (it ends after its members) still decodes.
+func TestEntryCodecReadsEntriesWithoutEmail(t *testing.T) {
+	e := Entry{ID: "9", Golden: rec("1.2.3.1", "A9", "ROUX", "", "Anne", "1976-03-01", "F")}
+	e.Golden.Email = "anne.roux@example.fr"
+	e.Members = []vigie.Record{e.Golden}
+	b := encodeEntry(&e)
+	old := append([]byte{entryFormatNoEmail}, b[1:len(b)-len(e.Golden.Email)-1]...)
+	got, err := decodeEntry(string(old))
+	if err != nil || got.golden.Email != "" || got.golden.BirthName != "ROUX" || len(got.members) != 1 {
+		t.Fatalf("entry without e-mail: %+v, %v", got, err)
+	}
+	if got, err := decodeEntry(string(b)); err != nil || got.golden.Email != e.Golden.Email {
+		t.Fatalf("entry with e-mail: %v, %v", got, err)
+	}
+}
+
 func TestEncodeEntryKnownForms(t *testing.T) {
 	two := people[1] // two members
 	unpreparable := Entry{ID: "3", Members: []vigie.Record{rec("1.2.3.1", "A3", "MARTIN", "", "Léa", "2012-13-40", "F"), people[4].Members[0]}}

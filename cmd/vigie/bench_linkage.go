@@ -627,7 +627,7 @@ func newIdentityWriter(path string) (*identityWriter, error) {
 
 func (w *identityWriter) write(r vigie.Record) error {
 	return w.cw.Write([]string{r.Authority, r.LocalID, r.INS, r.INSOID, r.Status, r.BirthName, r.UsedName, r.FirstNames, r.FirstName,
-		r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone})
+		r.BirthDate, r.Sex, r.BirthPlace, r.PostalCode, r.City, r.Address, r.Phone, r.Email})
 }
 
 func (w *identityWriter) close() error {
@@ -715,9 +715,10 @@ func convertFEBRL(out string, files [][2]string) (map[vigie.SourceKey]string, er
 }
 
 // convertFake1000 writes Splink's fake_1000 as an identity CSV: first name,
-// surname, birth date and city; no sex; the truth is the cluster column.
+// surname, birth date, city and e-mail; no sex; the truth is the cluster
+// column.
 func convertFake1000(out, path string) (map[vigie.SourceKey]string, error) {
-	r, col, closeFile, err := readCSVHeader(path, "unique_id", "first_name", "surname", "dob", "city", "cluster")
+	r, col, closeFile, err := readCSVHeader(path, "unique_id", "first_name", "surname", "dob", "city", "email", "cluster")
 	if err != nil {
 		return nil, err
 	}
@@ -737,7 +738,7 @@ func convertFake1000(out, path string) (map[vigie.SourceKey]string, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		get := func(c string) string { return strings.TrimSpace(row[col[c]]) }
-		rec := vigie.Record{Authority: "fake_1000", LocalID: get("unique_id"), BirthName: get("surname"), FirstName: get("first_name"), BirthDate: get("dob"), City: get("city")}
+		rec := vigie.Record{Authority: "fake_1000", LocalID: get("unique_id"), BirthName: get("surname"), FirstName: get("first_name"), BirthDate: get("dob"), City: get("city"), Email: get("email")}
 		if err := w.write(rec); err != nil {
 			w.close()
 			return nil, err

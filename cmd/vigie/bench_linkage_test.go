@@ -47,8 +47,8 @@ func TestConvertFEBRL(t *testing.T) {
 	}
 	b, _ := os.ReadFile(out)
 	want := strings.Join(ingest.IdentityColumns, ",") + "\n" +
-		"febrl,rec-7-org,,,,doe,,,jane,19451393,,,3101,kew,12 high street,\n" +
-		"febrl,rec-7-dup-0,,,,doe,,,jnae,19450312,,,3101,kew,high street,\n"
+		"febrl,rec-7-org,,,,doe,,,jane,19451393,,,3101,kew,12 high street,,\n" +
+		"febrl,rec-7-dup-0,,,,doe,,,jnae,19450312,,,3101,kew,high street,,\n"
 	if string(b) != want {
 		t.Fatalf("wrote\n%s\nwant\n%s", b, want)
 	}

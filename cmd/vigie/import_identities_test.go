@@ -385,3 +385,50 @@ func TestImportStopsUnderTheDiskReserve(t *testing.T) {
 		t.Errorf("%d records in the store after the stop, %d rows acknowledged", n, acked)
 	}
 }
+
+// TestImportIdentitiesEmail: the CSV door reads the e-mail under a French
+// header, stores it lower-case, and keeps a malformed one with a warning
+// naming the field; the two records sharing an address and a name link.
+func TestImportIdentitiesEmail(t *testing.T) {
+	data := t.TempDir()
+	feed := filepath.Join(t.TempDir(), "feed.csv")
+	csv := "authority;local_id;nom;prenom;date_naissance;sexe;Courriel\n" +
+		"1.2.250.1.1;E1;ROUX;Anne;1976-03-01;F; Anne.Roux@Orange.FR \n" +
+		"1.2.250.1.2;E2;ROUX;Anne;1976-03-01;F;anne.roux@orange.fr\n" +
+		"1.2.250.1.1;E3;MARTIN;Paul;1980-01-02;M;paul at free\n"
+	if err := os.WriteFile(feed, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"import", "identities", "--data", data, feed}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if want := "line 4: stored with a warning: email: not an e-mail address"; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+	}
+	if strings.Contains(errb.String()+out.String(), "paul at free") || strings.Contains(errb.String()+out.String(), "orange.fr") {
+		t.Errorf("an e-mail address in the output:\n%s%s", out.String(), errb.String())
+	}
+	db, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := mpi.Open(db, matcher.DefaultModel(), mpi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	for k, want := range map[string]string{"E1": "anne.roux@orange.fr", "E2": "anne.roux@orange.fr", "E3": "paul at free"} {
+		v, err := ix.Latest(ctx, vigie.SourceKey{Authority: map[bool]string{true: "1.2.250.1.2", false: "1.2.250.1.1"}[k == "E2"], LocalID: k})
+		if err != nil || v.Record.Email != want {
+			t.Errorf("%s: e-mail %q, %v; want %q", k, v.Record.Email, err, want)
+		}
+	}
+	a, _ := ix.IdentityOf(ctx, "1.2.250.1.1", "E1")
+	b, _ := ix.IdentityOf(ctx, "1.2.250.1.2", "E2")
+	if a == 0 || a != b {
+		t.Errorf("E1 in %v, E2 in %v: want one identity", a, b)
+	}
+}

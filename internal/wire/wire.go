@@ -74,6 +74,11 @@ func (r *Reader) Fail(what string) {
 // Offset returns how many bytes were read (all of them after an error).
 func (r *Reader) Offset() int { return r.off }
 
+// More reports whether bytes are left to read (false after an error): a
+// field appended to a layout after values were stored is read only when
+// present, and an older value without it still decodes.
+func (r *Reader) More() bool { return r.err == nil && r.off < len(r.s) }
+
 // Err returns the first error.
 func (r *Reader) Err() error { return r.err }
 

@@ -361,7 +361,7 @@ var V = (function () {
   }
   var fields = {
     name: 'Nom', first_name: 'Prénoms', birth_date: 'Date de naissance', sex: 'Sexe', birth_place: 'Lieu de naissance',
-    ins: 'INS', household: 'Foyer (adresse, téléphone)', residence: 'Résidence', phone: 'Téléphone'
+    ins: 'INS', household: 'Foyer (adresse, téléphone)', residence: 'Résidence', phone: 'Téléphone', email: 'Courriel'
   };
   var levels = {
     exact: 'identique', variant: 'variante', compound: 'nom composé', cross: 'croisé', swapped: 'inversé', typo: 'faute de frappe',
@@ -369,7 +369,7 @@ var V = (function () {
     one_part_off: 'une partie diffère', partial: 'partielle', same: 'identique', same_department: 'même département',
     same_address: 'même adresse', same_postal_code: 'même code postal', missing: 'absent',
     same_address_and_phone: 'même adresse et même téléphone', same_address_other_phone: 'même adresse, autre téléphone',
-    same_phone: 'même téléphone'
+    same_phone: 'même téléphone', near: 'presque identique'
   };
   // rules says in French what each hard rule of the matcher means.
   var rules = {

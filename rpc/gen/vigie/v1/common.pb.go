@@ -149,7 +149,11 @@ type SourceRecord struct {
 	Phone string `protobuf:"bytes,16,opt,name=phone,proto3" json:"phone,omitempty"`
 	// Identity attributes of the record, such as DOUT (doubtful), FICT
 	// (fictitious), ANOM (anonymous), HOMO (homonym).
-	Attributes    []string `protobuf:"bytes,17,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	Attributes []string `protobuf:"bytes,17,rep,name=attributes,proto3" json:"attributes,omitempty"`
+	// E-mail address (stored lower-case; a malformed one is kept as sent and
+	// not compared). Often a family's: it links records as the phone does,
+	// never against a different first name or birth date.
+	Email         string `protobuf:"bytes,18,opt,name=email,proto3" json:"email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -303,6 +307,13 @@ func (x *SourceRecord) GetAttributes() []string {
 	return nil
 }
 
+func (x *SourceRecord) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
 // SourceKey names one source record: an identifier within an assigning
 // authority, with the display name of the site that uses that authority.
 type SourceKey struct {
@@ -431,7 +442,7 @@ var File_vigie_v1_common_proto protoreflect.FileDescriptor
 
 const file_vigie_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x15vigie/v1/common.proto\x12\bvigie.v1\"\xdd\x03\n" +
+	"\x15vigie/v1/common.proto\x12\bvigie.v1\"\xf3\x03\n" +
 	"\fSourceRecord\x12\x1c\n" +
 	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x19\n" +
 	"\blocal_id\x18\x02 \x01(\tR\alocalId\x12\x10\n" +
@@ -458,7 +469,8 @@ const file_vigie_v1_common_proto_rawDesc = "" +
 	"\x05phone\x18\x10 \x01(\tR\x05phone\x12\x1e\n" +
 	"\n" +
 	"attributes\x18\x11 \x03(\tR\n" +
-	"attributes\"X\n" +
+	"attributes\x12\x14\n" +
+	"\x05email\x18\x12 \x01(\tR\x05email\"X\n" +
 	"\tSourceKey\x12\x1c\n" +
 	"\tauthority\x18\x01 \x01(\tR\tauthority\x12\x19\n" +
 	"\blocal_id\x18\x02 \x01(\tR\alocalId\x12\x12\n" +

@@ -150,7 +150,7 @@ func (ReviewOutcome) EnumDescriptor() ([]byte, []int) {
 type FieldExplanation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The compared field: name, first_name, birth_date, sex, birth_place, ins,
-	// residence, phone.
+	// household, email.
 	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
 	// The value on the submitted record's side, for display.
 	ValueA string `protobuf:"bytes,2,opt,name=value_a,json=valueA,proto3" json:"value_a,omitempty"`
