@@ -120,9 +120,9 @@ func (x *Index) Import(ctx context.Context, read func(emit func(Row) error) erro
 
 // chunk is a run of consecutive rows, prepared together by one worker.
 type chunk struct {
-	rows []Row
-	prep []*row  // prepared rows (nil where rejected)
-	errs []error // why a row was rejected
+	rows  []Row
+	prep  []*row  // prepared rows (nil where rejected)
+	errs  []error // why a row was rejected
 	// ahead holds each prepared row's comparisons made ahead (see
 	// compareAhead).
 	ahead []map[uint64]matcher.Comparison
