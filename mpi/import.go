@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"vigie"
-	"vigie/matcher"
 	"vigie/store"
 )
 
@@ -123,9 +122,6 @@ type chunk struct {
 	rows  []Row
 	prep  []*row  // prepared rows (nil where rejected)
 	errs  []error // why a row was rejected
-	// ahead holds each prepared row's comparisons made ahead (see
-	// compareAhead).
-	ahead []map[uint64]matcher.Comparison
 	ready chan struct{}
 }
 
@@ -186,8 +182,6 @@ type loader struct {
 	// queue files once the load has committed (refileAfterLoad).
 	reviewsOpened []uint64
 	identsWritten []vigie.IdentityID
-	// ahead are the comparisons made ahead for the row being decided.
-	ahead map[uint64]matcher.Comparison
 }
 
 // born notes when the load created identity id (see identity).
@@ -282,16 +276,12 @@ func (l *loader) run(ctx context.Context, read func(emit func(Row) error) error)
 		wg.Go(func() {
 			for c := range work {
 				c.prep, c.errs = make([]*row, len(c.rows)), make([]error, len(c.rows))
-				c.ahead = make([]map[uint64]matcher.Comparison, len(c.rows))
 				for i, r := range c.rows {
 					if r.Err != nil {
 						c.errs[i] = r.Err
 						continue
 					}
 					c.prep[i], c.errs[i] = prepareRow(r.Record, l.o.Actor)
-					if c.prep[i] != nil {
-						c.ahead[i] = l.compareAhead(c.prep[i])
-					}
 				}
 				close(c.ready)
 			}
@@ -327,14 +317,11 @@ func (l *loader) run(ctx context.Context, read func(emit func(Row) error) error)
 		}
 		<-c.ready
 		for i, r := range c.rows {
-			l.ahead = c.ahead[i]
-			err := l.row(ctx, r.Line, c.prep[i], c.errs[i])
-			l.ahead = nil
-			if err != nil {
+			if err := l.row(ctx, r.Line, c.prep[i], c.errs[i]); err != nil {
 				return err
 			}
 		}
-		c.rows, c.prep, c.errs, c.ahead = nil, nil, nil, nil
+		c.rows, c.prep, c.errs = nil, nil, nil
 		if err := l.poll(); err != nil {
 			return err
 		}
@@ -607,112 +594,4 @@ func (l *loader) commit(b *batch) error {
 		start = end
 	}
 	return nil
-}
-
-// Comparing ahead. Most of a new row's decision is comparing it with the
-// members of the identities its blocking keys reach: decoding each
-// member's form and matcher.Compare, a pure function of the two forms. The
-// workers that prepare rows also make those comparisons, against the
-// mirror as it stands when they get to the row (the rows decided since
-// are missing from it); the decision then takes a comparison from there
-// when the member's version was compared, and compares the rest itself.
-// What is decided does not change: a comparison made ahead is the one the
-// decision would make (same form of the same version, same row), only on
-// the other core.
-
-// aheadKey names a member's version among a row's comparisons made ahead.
-func aheadKey(ord uint32, version int) uint64 { return uint64(ord)<<32 | uint64(uint32(version)) }
-
-// compareAhead compares r with the members the decision will likely score:
-// those of the live identities of the records sharing enough blocking keys
-// with it (as tx.candidates counts them), up to MaxMembers each, whose form
-// the cache holds (a worker never reads the store: the load's read view
-// belongs to the deciding goroutine).
-func (l *loader) compareAhead(r *row) map[uint64]matcher.Comparison {
-	x := l.x
-	if len(r.keys) == 0 {
-		return nil
-	}
-	need := min(x.opts.MinShared, len(r.keys))
-	rare := matcher.RareBlock(x.opts.RareBlock, x.Model())
-	var hashBuf [12]uint64
-	hashes := hashBuf[:0]
-	for _, b := range r.blocks {
-		hashes = append(hashes, x.blockHash(b))
-	}
-	type member struct {
-		k       vigie.SourceKey
-		ord     uint32
-		version int
-	}
-	var members []member
-	shared := x.counters.get()
-	defer x.counters.put(shared)
-	var one [1]uint32
-	x.memMu.RLock()
-	shared.reset(x.keys.len())
-	for i, b := range r.keys {
-		posting := x.blocks.list(hashes[i], &one)
-		if len(posting) > x.opts.MaxBlock && b.Rule != matcher.BlockINS {
-			continue
-		}
-		inc := 1
-		if b.Rule == matcher.BlockINS || len(posting) <= rare && matcher.RareSuffices(b.Rule) {
-			inc = len(r.keys)
-		}
-		for _, o := range posting {
-			shared.add(o, inc)
-		}
-	}
-	var seen []vigie.IdentityID
-	for _, o := range shared.touched {
-		if shared.count(o) < need {
-			continue
-		}
-		id := x.recIdent[o]
-		if !x.liveLocked(id) || slices.Contains(seen, id) {
-			continue
-		}
-		seen = append(seen, id)
-		ords := x.members.list(uint64(id), &one)
-		for _, m := range ords[:min(len(ords), x.opts.MaxMembers)] {
-			if v := x.recVersion[m]; v != 0 {
-				members = append(members, member{x.keys.key(m), m, int(v)})
-			}
-		}
-	}
-	x.memMu.RUnlock()
-	if len(members) == 0 {
-		return nil
-	}
-	out := make(map[uint64]matcher.Comparison, len(members))
-	for _, m := range members {
-		var mp *matcher.Prepared
-		hit, err := x.cache.get(m.ord, m.version, func(b []byte) error {
-			var err error
-			mp, err = decodeNormal(b, &vigie.Record{Authority: m.k.Authority, LocalID: m.k.LocalID})
-			return err
-		})
-		if hit && err == nil {
-			out[aheadKey(m.ord, m.version)] = matcher.Compare(r.p, mp)
-		}
-	}
-	return out
-}
-
-// compared returns the form of a version of record k (ordinal ord) and
-// its comparison with p, the form of the row being resolved: in a bulk
-// load, the comparison a worker made ahead when there is one (see
-// compareAhead), else one made now.
-func (t *tx) compared(p *matcher.Prepared, k vigie.SourceKey, ord uint32, version int) (*matcher.Prepared, matcher.Comparison, error) {
-	if t.bulk != nil && t.bulk.ahead != nil {
-		if c, ok := t.bulk.ahead[aheadKey(ord, version)]; ok && c.A == p {
-			return c.B, c, nil
-		}
-	}
-	mp, err := t.prepared(k, ord, version)
-	if err != nil {
-		return nil, matcher.Comparison{}, err
-	}
-	return mp, matcher.Compare(p, mp), nil
 }

@@ -527,10 +527,11 @@ func (t *tx) score(k vigie.SourceKey, p *matcher.Prepared, id vigie.IdentityID, 
 			}
 			m.version = st.Version
 		}
-		mp, cmpr, err := t.compared(p, m.k, m.ord, m.version)
+		mp, err := t.prepared(m.k, m.ord, m.version)
 		if err != nil {
 			return nil, err
 		}
+		cmpr := matcher.Compare(p, mp)
 		s := model.Score(&cmpr, x.freq)
 		for _, r := range s.Rules {
 			switch r.Code {
