@@ -34,6 +34,17 @@ type FitOptions struct {
 	TargetPrecision, MaxReview float64
 	// Seed makes the random pairs reproducible (default 1).
 	Seed uint64
+	// Feed, when set, is the number of records of the feed, recs holding
+	// only its sample (every FitStride-th record, from the first): a
+	// caller need not hold a whole regional feed in memory to fit on it.
+	Feed int
+}
+
+// FitStride is the step at which FitModel samples a feed of n records:
+// it fits on records 0, stride, 2×stride...
+func FitStride(n int, o FitOptions) int {
+	o.defaults()
+	return max(1, (n+o.MaxRecords-1)/o.MaxRecords)
 }
 
 func (o *FitOptions) defaults() {
@@ -78,14 +89,17 @@ func (r FitReport) String() string {
 func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher.Model, FitReport, error) {
 	o.defaults()
 	t0 := time.Now()
-	rep := FitReport{Records: len(recs)}
+	n, stride := len(recs), FitStride(len(recs), o)
+	if o.Feed > 0 { // recs is the sample already
+		n, stride = o.Feed, 1
+	}
+	rep := FitReport{Records: n}
 	if start == nil {
 		return nil, rep, vigie.Invalid("model", "a start model is required")
 	}
-	if len(recs) < o.MinRecords {
+	if n < o.MinRecords {
 		return start, rep, nil
 	}
-	stride := max(1, (len(recs)+o.MaxRecords-1)/o.MaxRecords)
 	var prep []*matcher.Prepared
 	for i := 0; i < len(recs); i += stride {
 		p, err := matcher.Prepare(&recs[i])
@@ -102,7 +116,7 @@ func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher
 		return nil, rep, err
 	}
 	// A sample of one record in f holds f times fewer matches per record.
-	f := float64(len(prep)) / float64(len(recs))
+	f := float64(len(prep)) / float64(n)
 	m.MatchesPerRecord /= f
 	total := int(float64(set.Valid()) / f)
 	m = m.WithPopulation(total)

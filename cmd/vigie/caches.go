@@ -38,14 +38,35 @@ const formBytes = 320
 // usual caches.
 var serveCaches = cacheSizes{Forms: 640 << 20, Block: 64 << 20, Index: 32 << 20, Filters: search.DefaultFilterBytes}
 
-// importCaches are `vigie import identities`'s defaults. The forms: at a
-// million records the forms a 48 MB cache no longer held were read back
-// from Badger for about 15 % of the load's CPU; measured on the
-// 1,007,269-row file (machine quiet), 7,842 rows/s with 128 MB against
-// 6,669 with 48 MB, peak RSS unchanged under the soft heap limit; 320 MB
-// was slower (the collector, held at the limit, ran more often). The
-// block cache is a bulk load's small one (see store.Open).
-var importCaches = cacheSizes{Forms: 128 << 20, Block: 8 << 20, Index: 32 << 20}
+// importCaches are `vigie import identities`'s defaults. The forms: a
+// bulk load scores each row against the records sharing its blocking
+// keys, scattered over the whole store, and every form the cache no longer
+// holds is read back from Badger (a table lookup and a block decoded): at
+// a million records with 128 MB, about a third of the link phase's CPU.
+// 512 MiB holds every form of 1.6 million records (320 bytes each); the
+// cache is bytes, which the garbage collector does not scan, and the heap
+// limit counts it (see memoryLimitMiB), so it no longer makes the
+// collector run more often. The block cache is a bulk load's small one
+// (see store.Open).
+var importCaches = cacheSizes{Forms: 512 << 20, Block: 8 << 20, Index: 32 << 20}
+
+// importHeapRoomMiB is what a bulk load's Go heap needs beside its
+// caches: the index's mirror (keys, memberships, blocking index: about
+// 320 MB at a million records), Badger's memtables and table builders
+// (about 200 MB), the rows in flight, and before the load the model's
+// fit (its sample of 200,000 records and their candidate pairs: a live
+// heap of 1.2 GB at its peak, whatever the feed's size). Measured at a
+// million records: live heap at most 1.2 GB, peak RSS 2.74 GB.
+const importHeapRoomMiB = 2048
+
+// memoryLimitMiB is the soft limit of the Go heap a process with these
+// caches gets by default: the caches plus room. Below it the collector
+// runs at its usual pace (a cycle each time the heap doubles); at a
+// million records a limit of 800 MiB, below the live heap, made it run
+// without pause, for half the load's CPU.
+func (c cacheSizes) memoryLimitMiB(room int) int {
+	return int((c.Forms+c.Block+c.Index+c.Filters)>>20) + room
+}
 
 // flags adds --form-cache, --block-cache and --index-cache to fs, and
 // --search-filters when c bounds them, with c's values as defaults.

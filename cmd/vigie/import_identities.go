@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -36,14 +38,19 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	caches := importCaches
 	caches.flags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load (not of the model's fit) to this file, for `go tool pprof`")
-	memLimit := fs.Int("memory-limit", defaultImportMemoryMiB, "soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (0: none; GOMEMLIMIT wins when set)")
+	memProfile := fs.String("memprofile", "", "write a heap profile, taken at the end of the load, to this file, for `go tool pprof`")
+	memLimit := autoMiB(-1)
+	fs.Var(&memLimit, "memory-limit", fmt.Sprintf("soft limit of the Go heap in MiB, so that the garbage collector works harder before the process grows past it (default: the caches plus %d MiB, %d with the default caches; 0: none; GOMEMLIMIT wins when set)", importHeapRoomMiB, defaultImportMemoryMiB))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *data == "" {
 		return usageErr("--data DIR is required")
 	}
-	setMemoryLimit(*memLimit)
+	if memLimit < 0 {
+		memLimit = autoMiB(caches.memoryLimitMiB(importHeapRoomMiB))
+	}
+	setMemoryLimit(int(memLimit))
 	if fs.NArg() != 1 {
 		return usageErr("one FILE.csv (or - for standard input) is required")
 	}
@@ -123,6 +130,11 @@ func runImportIdentities(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := importIdentities(ctx, ix, db, in, stderr, progress, importOptions{})
+	if *memProfile != "" {
+		if perr := writeHeapProfile(*memProfile); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("interrupted after %d rows, stored and synced: run the import again to load the rest", sum.Rows)
 	}
@@ -271,12 +283,9 @@ func importIdentities(ctx context.Context, ix *mpi.Index, db *store.DB, in io.Re
 	return sum, err
 }
 
-// defaultImportMemoryMiB is the soft limit of the Go heap for bulk loads.
-// At a million records the live heap (the index's mirror, Badger's
-// memtables and table builders) peaks near 500 MiB; 800 MiB leaves the
-// collector room and, with Badger's mapped tables (about 700 MB there),
-// keeps the whole process under 1.5 GB, for about 7 % more CPU than 1200.
-const defaultImportMemoryMiB = 800
+// defaultImportMemoryMiB is the soft limit of the Go heap for bulk loads
+// with the default caches (see cacheSizes.memoryLimitMiB).
+var defaultImportMemoryMiB = importCaches.memoryLimitMiB(importHeapRoomMiB)
 
 // importCacheRecords sizes the patient index's cache of normalised forms
 // for the benchmarks' bulk loads, as importCaches does for the verb's.
@@ -290,6 +299,41 @@ func setMemoryLimit(mib int) {
 	if mib > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(mib) << 20)
 	}
+}
+
+// writeHeapProfile writes the live heap's profile to path (after a
+// collection, so that it shows what the load holds, not its garbage).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return usageErr("--memprofile: %v", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// autoMiB is a number of MiB given by a flag, negative (shown as auto)
+// until set: its default then depends on other flags.
+type autoMiB int
+
+func (a *autoMiB) String() string {
+	if *a < 0 {
+		return "auto"
+	}
+	return strconv.Itoa(int(*a))
+}
+
+func (a *autoMiB) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a number of MiB", s)
+	}
+	*a = autoMiB(n)
+	return nil
 }
 
 // isTerminal reports whether w is a terminal (for the progress bar).
