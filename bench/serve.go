@@ -619,18 +619,10 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, nil, mpi.Options{})
+	after, lost, err := missingIn(ctx, db, acked)
 	if err != nil {
 		return err
 	}
-	defer ix.Close()
-	lost := 0
-	for _, k := range acked {
-		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
-			lost++
-		}
-	}
-	after := ix.Count()
 	fmt.Fprintf(stdout, "records before %d, after %d (+%d); acknowledged resolves %d, missing after restart %d\n",
 		prep.before, after, after-prep.before, len(acked), lost)
 	keys := auth.NewKeys(db)
@@ -654,6 +646,22 @@ func Served(ctx context.Context, c ServedConfig, stdout io.Writer) error {
 		return fmt.Errorf("%d requests failed", resolves.err.Load()+searches.err.Load())
 	}
 	return nil
+}
+
+// missingIn opens the patient index of db and returns how many records it
+// holds and how many of keys it lacks.
+func missingIn(ctx context.Context, db *store.DB, keys []vigie.SourceKey) (records, missing int, err error) {
+	ix, err := mpi.Open(db, nil, mpi.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ix.Close()
+	for _, k := range keys {
+		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
+			missing++
+		}
+	}
+	return ix.Count(), missing, nil
 }
 
 // restoreCheck restores the last online backup taken during the load into
@@ -680,19 +688,12 @@ func restoreCheck(ctx context.Context, c ServedConfig, b *backups, acked []vigie
 		return err
 	}
 	defer db.Close()
-	ix, err := mpi.Open(db, nil, mpi.Options{})
+	records, missing, err := missingIn(ctx, db, acked[:b.ackedBefore])
 	if err != nil {
 		return err
 	}
-	defer ix.Close()
-	missing := 0
-	for _, k := range acked[:b.ackedBefore] {
-		if _, err := ix.IdentityOf(ctx, k.Authority, k.LocalID); err != nil {
-			missing++
-		}
-	}
 	fmt.Fprintf(stdout, "last online backup restored in %s (its checks and vigie verify passed): %d records; resolves acknowledged before it began %d, missing %d\n",
-		took.Round(time.Millisecond), ix.Count(), b.ackedBefore, missing)
+		took.Round(time.Millisecond), records, b.ackedBefore, missing)
 	if missing > 0 {
 		return fmt.Errorf("%d writes acknowledged before the online backup began are not in it", missing)
 	}

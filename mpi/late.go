@@ -70,6 +70,33 @@ func (t *tx) undoLateEvidence(k vigie.SourceKey, p *matcher.Prepared, placed vig
 	return nil
 }
 
+// placedByIndex reads identity c.id and its member d, which a late record
+// may take out again: nil (and no error) when the identity changed since
+// c was scored or when a person, not the index, made its links (only what
+// the index decided is undone).
+func (t *tx) placedByIndex(c *candidate, d vigie.SourceKey) (*identity, *recordState, *matcher.Prepared, error) {
+	ident, err := t.identity(c.id)
+	if err != nil {
+		return nil, nil, nil, t.mirrored(err)
+	}
+	if ident.Retired != 0 || len(ident.Members) < 2 || !t.x.sameMembers(ident.Members, c.members) {
+		return nil, nil, nil, nil // changed since it was scored: left as it is
+	}
+	auto, err := t.automatic(ident)
+	if err != nil || !auto {
+		return nil, nil, nil, err
+	}
+	st, err := t.record(d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pd, err := t.preparedOf(d, st.Version)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ident, st, pd, nil
+}
+
 // undoLink takes member c.matched out of identity c.id into a new identity
 // when only the index placed it there (see undoLateEvidence), and opens
 // the reviews naming both identities.
@@ -78,23 +105,8 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 	if c.listed != (vigie.SourceKey{}) {
 		d = c.listed
 	}
-	ident, err := t.identity(c.id)
-	if err != nil {
-		return t.mirrored(err)
-	}
-	if ident.Retired != 0 || len(ident.Members) < 2 || !t.x.sameMembers(ident.Members, c.members) {
-		return nil // changed since it was scored: left as it is
-	}
-	auto, err := t.automatic(ident)
-	if err != nil || !auto {
-		return err
-	}
-	st, err := t.record(d)
-	if err != nil {
-		return err
-	}
-	pd, err := t.preparedOf(d, st.Version)
-	if err != nil {
+	ident, st, pd, err := t.placedByIndex(c, d)
+	if err != nil || ident == nil {
 		return err
 	}
 	if pd.Date.Year != 0 && !pd.Date.Placeholder {
@@ -168,23 +180,8 @@ func (t *tx) moveOut(k, d vigie.SourceKey, st *recordState, ident *identity, rev
 // As for a dateless record, only what the index decided is undone.
 func (t *tx) undoTwinSlip(k vigie.SourceKey, p *matcher.Prepared, placed vigie.IdentityID, c *candidate, model *matcher.Model, res *Result) error {
 	d := c.matched
-	ident, err := t.identity(c.id)
-	if err != nil {
-		return err
-	}
-	if ident.Retired != 0 || len(ident.Members) < 2 || !t.x.sameMembers(ident.Members, c.members) {
-		return nil
-	}
-	auto, err := t.automatic(ident)
-	if err != nil || !auto {
-		return err
-	}
-	st, err := t.record(d)
-	if err != nil {
-		return err
-	}
-	pd, err := t.preparedOf(d, st.Version)
-	if err != nil {
+	ident, st, pd, err := t.placedByIndex(c, d)
+	if err != nil || ident == nil {
 		return err
 	}
 	left, err := t.bestOf(d, pd, ident, model)
