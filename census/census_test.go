@@ -123,10 +123,18 @@ func sqrt(x float64) float64 {
 }
 
 // Every record is read by the identity CSV reader, the columns are those it
-// reads, and the matcher prepares all but the few with a transposed INS.
+// reads in its order (all but the e-mail: the census population carries
+// none, so that it measures matching without it), and the matcher prepares
+// all but the few with a transposed INS.
 func TestRecordsRead(t *testing.T) {
-	if strings.Join(Columns, ",") != strings.Join(ingest.IdentityColumns, ",") {
-		t.Fatalf("Columns %v, the CSV reader reads %v", Columns, ingest.IdentityColumns)
+	var read []string
+	for _, c := range ingest.IdentityColumns {
+		if c != "email" {
+			read = append(read, c)
+		}
+	}
+	if strings.Join(Columns, ",") != strings.Join(read, ",") {
+		t.Fatalf("Columns %v, the CSV reader reads %v (e-mail aside)", Columns, ingest.IdentityColumns)
 	}
 	cfgs := map[string]Config{}
 	cfgs["built-in names"] = NewConfig(3000, 11)
