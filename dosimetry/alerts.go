@@ -598,7 +598,7 @@ func (s *Scanner) studyAlerts(es []*ledger.Entry) ([]Alert, error) {
 		}
 	}
 	if s.Config.FoetalDosemGy > 0 {
-		pregnant, err := s.pregnant(es)
+		pregnant, err := studyPregnant(es, s.Pregnant)
 		if err != nil {
 			return nil, err
 		}
@@ -635,17 +635,18 @@ func (s *Scanner) skinAlert(es []*ledger.Entry, examType string) (Alert, bool) {
 	return al, true
 }
 
-// pregnant reports whether the patient of a study was declared pregnant
-// (or possibly pregnant) for it.
-func (s *Scanner) pregnant(es []*ledger.Entry) (bool, error) {
+// studyPregnant reports whether the patient of a study is, or may be,
+// pregnant: by a report's DICOM Pregnancy Status, or declared so for the
+// study's date (declared may be nil: reports only).
+func studyPregnant(es []*ledger.Entry, declared func(k vigie.SourceKey, date string) (bool, error)) (bool, error) {
 	for _, e := range es {
 		if e.Exam.Patient.MayBePregnant() {
 			return true, nil
 		}
-		if s.Pregnant == nil {
+		if declared == nil {
 			continue
 		}
-		if p, err := s.Pregnant(e.Exam.Key, e.Exam.Date); err != nil || p {
+		if p, err := declared(e.Exam.Key, e.Exam.Date); err != nil || p {
 			return p, err
 		}
 	}

@@ -154,7 +154,7 @@ func (o *SummaryOptions) estimates(s *Summary, counted []ledger.Entry, nm []*NME
 	if ct {
 		s.Estimates = append(s.Estimates, o.ssde(es))
 	}
-	pregnant, err := o.pregnant(es)
+	pregnant, err := studyPregnant(es, o.Pregnant)
 	if err != nil {
 		return err
 	}
@@ -213,22 +213,6 @@ func (o *SummaryOptions) ssde(es []*ledger.Entry) DoseEstimate {
 		out.Method += fmt.Sprintf(" ; SSDE déclarée par l'appareil %s mGy", frNum(best.Vendor))
 	}
 	return out
-}
-
-// pregnant reports whether the study's patient is, or may be, pregnant.
-func (o *SummaryOptions) pregnant(es []*ledger.Entry) (bool, error) {
-	for _, e := range es {
-		if e.Exam.Patient.MayBePregnant() {
-			return true, nil
-		}
-		if o.Pregnant == nil {
-			continue
-		}
-		if p, err := o.Pregnant(e.Exam.Key, e.Exam.Date); err != nil || p {
-			return p, err
-		}
-	}
-	return false, nil
 }
 
 // foetal is the dose to the uterus / foetus of the study.
