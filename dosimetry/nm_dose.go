@@ -435,10 +435,7 @@ func (c *NMCoefficients) FillHistory(h *ledger.History, es []ledger.Entry) {
 	if len(h.NM) == 0 {
 		return
 	}
-	bySOP := make(map[string]*ledger.Entry, len(es))
-	for i := range es {
-		bySOP[es[i].Exam.SOPInstanceUID] = &es[i]
-	}
+	bySOP := entriesBySOP(es)
 	for i := range h.NM {
 		r := &h.NM[i]
 		seen := map[string]bool{}

@@ -190,6 +190,16 @@ func (c *SSDECoefficients) Exam(x *ledger.Exam) []SSDEEstimate {
 	return out
 }
 
+// entriesBySOP indexes the stored exams a history was built from by
+// their SOP Instance UID (a history row lists its exams by it).
+func entriesBySOP(es []ledger.Entry) map[string]*ledger.Entry {
+	bySOP := make(map[string]*ledger.Entry, len(es))
+	for i := range es {
+		bySOP[es[i].Exam.SOPInstanceUID] = &es[i]
+	}
+	return bySOP
+}
+
 // NoSSDE is what the synthesis prints for a CT study without an SSDE.
 const NoSSDE = "non estimée"
 
@@ -199,10 +209,7 @@ func (c *SSDECoefficients) FillHistory(h *ledger.History, es []ledger.Entry) {
 	if len(h.CT) == 0 {
 		return
 	}
-	bySOP := make(map[string]*ledger.Entry, len(es))
-	for i := range es {
-		bySOP[es[i].Exam.SOPInstanceUID] = &es[i]
-	}
+	bySOP := entriesBySOP(es)
 	for i := range h.CT {
 		r := &h.CT[i]
 		var best SSDEEstimate
