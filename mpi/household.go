@@ -140,7 +140,7 @@ func (t *tx) twinsApart(a, b *candidate, model *matcher.Model) (bool, error) {
 	for i, k := range []vigie.SourceKey{a.matched, b.matched} {
 		st, err := t.record(k)
 		if err != nil {
-			return false, err
+			return false, t.mirrored(err)
 		}
 		if ps[i], err = t.preparedOf(k, st.Version); err != nil {
 			return false, err

@@ -88,7 +88,7 @@ func (t *tx) placedByIndex(c *candidate, d vigie.SourceKey) (*identity, *recordS
 	}
 	st, err := t.record(d)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, t.mirrored(err)
 	}
 	pd, err := t.preparedOf(d, st.Version)
 	if err != nil {
@@ -125,7 +125,7 @@ func (t *tx) undoLink(k vigie.SourceKey, p *matcher.Prepared, placed vigie.Ident
 		return err
 	}
 	now := pairCandidate(placed, k, pd, p, model, t.x)
-	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order // sums in another order
+	if c.listed == (vigie.SourceKey{}) && withoutHome(&left.best) > withoutHome(&now.best)+1e-9 { // sums in another order
 		return nil
 	}
 	return t.moveOut(k, d, st, ident, []*candidate{left, now}, matcher.RuleHouseholdHomonyms, matcher.HouseholdHomonymsMessage, model, res)
