@@ -49,9 +49,11 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	sets := fs.String("sets", "census,febrl3,febrl4,fake1000", "data sets to run, comma-separated: census (every --census folder), febrl3, febrl4, fake1000")
 	examples := fs.Int("examples", 0, "print this many missed true pairs per data set (evenly sampled), with both records and their score")
 	modelPath := fs.String("model", "", "matcher model file (\"default\" for the shipped one; default: as `vigie import identities` into an empty store, a model fitted on each data set's own records)")
+	sample := fs.Int("sample", 0, "load, of each data set, only the records of persons drawn at random until this many records (a small population: every record of a person drawn is kept)")
+	sampleSeed := fs.Uint64("sample-seed", 1, "random seed of --sample: the same seed draws the same persons")
 	var fit mpi.FitOptions
 	fs.Float64Var(&fit.TargetPrecision, "target-precision", matcher.DefaultTargetPrecision, "expected precision the fitted model's auto-link threshold is calibrated for")
-	fs.IntVar(&fit.MinRecords, "min-fit-records", 2000, "smallest data set a model is fitted on (below: the shipped model)")
+	fs.IntVar(&fit.MinRecords, "min-fit-records", 0, "smallest data set a model is fitted on (below: the shipped model; default: as `vigie import identities`)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -111,6 +113,15 @@ func runBenchLinkage(args []string, stdout, stderr io.Writer) error {
 	if len(todo) == 0 {
 		return usageErr("no data set to run: give --census DIR, or --linkage DIR for FEBRL and fake_1000")
 	}
+	if *sample < 0 {
+		return usageErr("--sample: %d records: give a positive number, or 0 for whole data sets", *sample)
+	}
+	if *sample > 0 {
+		for i := range todo {
+			todo[i].sample, todo[i].seed = *sample, *sampleSeed
+			todo[i].name += fmt.Sprintf(" (sample %d, seed %d)", *sample, *sampleSeed)
+		}
+	}
 	var results []*linkageResult
 	for i, s := range todo {
 		res, err := s.run(context.Background(), filepath.Join(tmp, fmt.Sprint(i)), model, fit, *examples)
@@ -130,6 +141,10 @@ type linkageSet struct {
 	name, key string
 	dir       string // census output
 	convert   func(records string) (map[vigie.SourceKey]string, error)
+	// sample, when positive, loads the records of persons drawn at random
+	// (seed) until that many records (see sampleRecords).
+	sample int
+	seed   uint64
 }
 
 // linkageResult is what the benchmark measured on one data set.
@@ -187,6 +202,14 @@ func (s linkageSet) run(ctx context.Context, work string, model *matcher.Model, 
 		if truth, err = s.convert(recordsPath); err != nil {
 			return nil, err
 		}
+	}
+	if s.sample > 0 {
+		sampled := filepath.Join(work, "sample.csv")
+		var err error
+		if truth, err = sampleRecords(recordsPath, sampled, truth, s.sample, s.seed); err != nil {
+			return nil, err
+		}
+		recordsPath = sampled
 	}
 	res := &linkageResult{name: s.name, refused: map[string]int{}, setAside: map[string]int{}}
 
