@@ -158,7 +158,7 @@ func ChooseAutoLink(pairs []ScoredPair, target float64) (threshold float64, link
 }
 
 // ChooseReview returns the lowest review threshold, within [MinReview,
-// autoLink × HeldBelowAutoLink], at which at most budget pairs are put to a person, given the
+// HeldProbability(autoLink)], at which at most budget pairs are put to a person, given the
 // probabilities after the hard rules of the pairs not linked
 // automatically (held lists them), and how many pairs it puts to review.
 func ChooseReview(held []float64, budget int, autoLink float64) (threshold float64, pairs int) {
@@ -187,7 +187,7 @@ func ChooseReview(held []float64, budget int, autoLink float64) (threshold float
 	// The pairs a rule holds back for a person sit just under the
 	// auto-link threshold: the band always reaches them, whatever the
 	// budget, since nobody else will ever look at them.
-	threshold = math.Min(threshold, autoLink*HeldBelowAutoLink)
+	threshold = math.Min(threshold, HeldProbability(autoLink))
 	pairs = 0
 	for _, q := range qs {
 		if q >= threshold {

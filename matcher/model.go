@@ -204,6 +204,22 @@ func (m *Model) WithPopulation(n int) *Model {
 	return &c
 }
 
+// PopulationFloor is the smallest population the prior refers to in an
+// index whose floor is minPopulation (a nearly empty index must not link
+// its first records on weak evidence because the prior odds of a match
+// are high while it fills). A model fitted on a feed (Calibration set)
+// knows how many records that feed holds: the index it was fitted for
+// holds them all once loaded, so its floor is the smaller of the two. A
+// clinic's 1,000 records are 1,000 records, not the first tenth of an
+// index of 10,000, and a prior ten times too pessimistic for them cost
+// 3.3 bits on every pair.
+func (m *Model) PopulationFloor(minPopulation int) int {
+	if m.Calibration != nil && m.Calibration.Records > 0 {
+		return min(minPopulation, m.Calibration.Records)
+	}
+	return minPopulation
+}
+
 // PriorWeight is the prior log2 odds that a pair matches.
 func (m *Model) PriorWeight() float64 {
 	lambda := m.MatchesPerRecord / float64(max(m.Population, 2))
@@ -305,6 +321,19 @@ const HouseholdHomonymsMessage = "no birth date, and two persons of one househol
 // A review threshold never rises above it (see ChooseReview), so such a
 // pair is always put to a person.
 const HeldBelowAutoLink = 0.999
+
+// HeldProbability is the probability a rule that holds back a pair for a
+// person gives it under the auto-link threshold autoLink: the higher of
+// autoLink × HeldBelowAutoLink and the probability of half autoLink's odds
+// (one bit of weight below it). At the usual thresholds (0.999) the two
+// are one; at a calibrated threshold of 0.9998 the share put the held
+// pairs 2.6 bits under it, and every pair the weights alone left in those
+// 2.6 bits went to review with them, whatever the budget (a thousand
+// records of four each: 9 % of records in review).
+func HeldProbability(autoLink float64) float64 {
+	odds := autoLink / (1 - autoLink) / 2
+	return math.Max(autoLink*HeldBelowAutoLink, odds/(1+odds))
+}
 
 // Score scores a comparison. freq may be nil (no term-frequency adjustment).
 func (m *Model) Score(c *Comparison, freq Frequencies) Score {
@@ -475,13 +504,13 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 				// may be a twin's name garbled, a person decides.
 				fire(RuleTwins, "same family name and birth date, first names differ and one is no known given name: possible twins, not linked without a person")
 				s.AutoLink = false
-				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+				s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 			case shared:
 				// Or another member of the home whose name is not in the
 				// list: a person decides.
 				fire(RuleFirstName, "the first names differ and one is no known given name, and the records may share a home: not linked without a person")
 				s.AutoLink = false
-				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+				s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 			}
 		}
 		// Twins share a family name and a birth date, and parents give
@@ -498,7 +527,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			twinNames(a, b, freq) {
 			fire(RuleTwins, "same family name and birth date, first names only alike: possible twins, not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		// A missing first name, or two slips between two records of one
 		// family (see unnamedTwin, slipsTwins): twins or a brother or
@@ -506,12 +535,12 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		if s.AutoLink && m.FirstNameGuard && unnamedTwin(c) {
 			fire(RuleTwins, "same family name and birth date, and one record carries no first name: possible twins, not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		if s.AutoLink && m.FirstNameGuard && m.BirthDateGuard && slipsTwins(c) {
 			fire(RuleTwins, "same family name, a slip in the birth date and first names only alike, in one home: possible twins or a brother or sister, not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		// Two full lists of birth first names that agree on the first and
 		// differ on every other one describe two people (ALI JEAN and
@@ -521,17 +550,17 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 		if s.AutoLink && c.Levels[FieldINS] != INSSame && (otherFirstNamesDiffer(a, b) || outsideFullList(a, b) || outsideFullList(b, a)) {
 			fire(RuleOtherFirsts, "the later birth first names all differ: not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		if sexConflict && s.AutoLink && m.FirstNameGuard && boyGirlTwins(c) {
 			fire(RuleTwins, "same family name and birth date, one first name, another sex: possible twins, not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
 			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
 			s.AutoLink = false
-			s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
 		// Birth dates that differ by typing slips (two digits, a
 		// transposition, the year off by 1 or 10, day and month swapped)
@@ -546,7 +575,7 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 				// MATHIS) look like this too.
 				fire(RuleBirthDate, "the birth dates differ by slips and the first names are only alike, and the records may share a home: brothers or sisters are not linked without a person")
 				s.AutoLink = false
-				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+				s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 			case kind == DateDiffSlips:
 			case kind == DateDiffSibling && !shared:
 			default:

@@ -202,3 +202,41 @@ func TestTwinsAndOtherFirstNamesGoToAPerson(t *testing.T) {
 		})
 	}
 }
+
+// Held pairs sit one bit of weight under a high auto-link threshold, and
+// never lower than HeldBelowAutoLink of it.
+func TestHeldProbability(t *testing.T) {
+	bits := func(p float64) float64 { return math.Log2(p / (1 - p)) }
+	for _, autoLink := range []float64{0.5, 0.9, 0.999, 0.9995, 0.9998, 0.99999} {
+		h := HeldProbability(autoLink)
+		if h >= autoLink || h < autoLink*HeldBelowAutoLink {
+			t.Errorf("auto-link %g: held at %g, want in [%g, %g)", autoLink, h, autoLink*HeldBelowAutoLink, autoLink)
+		}
+		if d := bits(autoLink) - bits(h); autoLink >= 0.999 && math.Abs(d-1) > 1e-6 {
+			t.Errorf("auto-link %g: held %.3f bits under it, want 1", autoLink, d)
+		}
+	}
+}
+
+// A model fitted on a feed knows its size: the prior's floor is the
+// smaller of the index's floor and that size.
+func TestPopulationFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cal  *Calibration
+		min  int
+		want int
+	}{
+		{"shipped model", nil, 10000, 10000},
+		{"fitted on 1,000 records", &Calibration{Records: 1000}, 10000, 1000},
+		{"fitted on 50,000 records", &Calibration{Records: 50000}, 10000, 10000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := DefaultModel()
+			m.Calibration = tc.cal
+			if got := m.PopulationFloor(tc.min); got != tc.want {
+				t.Errorf("floor %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

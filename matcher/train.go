@@ -317,7 +317,14 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 		var acc [NumFields][]float64
 		for f := range acc {
 			if m[f] != nil {
+				// The start model's m as a prior: PriorMatches pseudo-
+				// matches drawn from it, so that a small block (a clinic's
+				// thousand records) moves m as far as its own matches
+				// carry it and no further.
 				acc[f] = make([]float64, len(m[f]))
+				for l := range acc[f] {
+					acc[f][l] = PriorMatches * start.params[f].M[l]
+				}
 			}
 		}
 		matches := 0.0
@@ -349,7 +356,7 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 			for _, v := range acc[f] {
 				s += v
 			}
-			weight[f] = s
+			weight[f] = s - PriorMatches // the block's own matches
 			if s <= 0 {
 				continue
 			}
@@ -366,6 +373,14 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 	}
 	return m, lambda, min(iters, 200), weight
 }
+
+// PriorMatches is the weight of the start model's m in EM, in matches: the
+// m of a field is estimated as if the block held that many more matches,
+// distributed over the levels as the start model's m. It is the Dirichlet
+// prior that lets a small feed be fitted (a thousand records give a few
+// hundred matches per block, a level seen in three of them is not an m of
+// 1 %); on a population of thousands of matches it weighs nothing.
+var PriorMatches = 20.0
 
 // normalise floors every probability and makes them sum to 1.
 func normalise(p []float64, floor float64) {

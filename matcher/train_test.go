@@ -69,3 +69,43 @@ func TestPairSetCountsRules(t *testing.T) {
 		t.Fatalf("pairs %v sharing %v: want one pair sharing one rule, not compared at 2", set.Pairs, set.Shared)
 	}
 }
+
+// EM keeps the start model as a prior worth PriorMatches matches: a block
+// of five pairs (a clinic's file) moves m by what five matches weigh, a
+// block of thousands follows its data.
+func TestEMStartModelIsAPrior(t *testing.T) {
+	start := DefaultModel()
+	var u [NumFields][]float64
+	for f := Field(0); f < NumFields; f++ {
+		u[f] = start.Params(f).U
+	}
+	// Matches by their name and birth date that all differ on first name.
+	pair := func() Levels {
+		var l Levels
+		for f := range l {
+			l[f] = Null
+		}
+		l[FieldName], l[FieldBirthDate], l[FieldFirstName] = NameExact, DateExact, NameDifferent
+		return l
+	}
+	startM := start.Params(FieldFirstName).M[NameDifferent]
+	for _, tc := range []struct {
+		name   string
+		pairs  int
+		lo, hi float64 // bounds of the fitted m of a different first name
+	}{
+		{"five pairs", 5, startM, 5/(5+PriorMatches) + 0.05},
+		{"two thousand pairs", 2000, 0.95, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bl := Block{Name: "test"}
+			for range tc.pairs {
+				bl.Pairs = append(bl.Pairs, pair())
+			}
+			m, _, _, _ := emBlock(start, u, bl)
+			if got := m[FieldFirstName][NameDifferent]; got < tc.lo || got > tc.hi {
+				t.Errorf("m of a different first name %.4f after %d pairs, want in [%.4f, %.4f] (start %.4f)", got, tc.pairs, tc.lo, tc.hi, startM)
+			}
+		})
+	}
+}

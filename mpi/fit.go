@@ -11,9 +11,12 @@ import (
 
 // FitOptions tune FitModel; the zero value gives the defaults.
 type FitOptions struct {
-	// MinRecords is the smallest feed a model is fitted on (default 2,000):
-	// below, EM has too few pairs to estimate m and the start model is
-	// kept.
+	// MinRecords is the smallest feed a model is fitted on (default 200):
+	// below, there are too few random pairs to estimate u (1,000 are
+	// needed) and the start model is kept. Above it, EM starts from the
+	// start model and keeps it as a prior (matcher.PriorMatches), so that
+	// a clinic's thousand records are fitted as far as their matches
+	// carry the estimate.
 	MinRecords int
 	// MaxRecords bounds the records fitted on (default 200,000): a larger
 	// feed is sampled evenly, the prior corrected for the sampling.
@@ -48,7 +51,7 @@ func FitStride(n int, o FitOptions) int {
 }
 
 func (o *FitOptions) defaults() {
-	orDefault(&o.MinRecords, 2000)
+	orDefault(&o.MinRecords, 200)
 	orDefault(&o.MaxRecords, 200_000)
 	orDefault(&o.RandomPairs, 300_000)
 	orDefault(&o.MaxBlock, defaultMaxBlock)
@@ -110,7 +113,11 @@ func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher
 	}
 	set := matcher.NewPairSet(prep, nil, o.MaxBlock)
 	rep.Sampled, rep.Refused = len(prep), set.Refused
-	m, trep, err := set.Fit(start, o.RandomPairs, o.Seed)
+	// A small feed has few distinct pairs (499,500 among 1,000 records):
+	// drawing more than a quarter of them draws the same ones again, at
+	// the cost of a fit seconds long for a clinic's file.
+	v := set.Valid()
+	m, trep, err := set.Fit(start, max(1000, min(o.RandomPairs, v*(v-1)/4)), o.Seed)
 	rep.Train = trep
 	if err != nil {
 		return nil, rep, err
@@ -120,7 +127,9 @@ func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher
 	m.MatchesPerRecord /= f
 	total := int(float64(set.Valid()) / f)
 	m = m.WithPopulation(total)
-	calibrated, cal := set.Calibrate(m.WithPopulation(max(total, o.Population)), o.MinShared, o.TargetPrecision, o.MaxReview*f)
+	// The index scores with the feed's own size once it is loaded, the
+	// floor of o.Population aside (see matcher.Model.PopulationFloor).
+	calibrated, cal := set.Calibrate(m.WithPopulation(total), o.MinShared, SmallFeedTarget(o.TargetPrecision, total, o.Population), o.MaxReview*f)
 	m.AutoLink, m.Review = calibrated.AutoLink, calibrated.Review
 	// Back to the feed's scale: pair counts grow as f², records as f.
 	cal.Records, cal.MaxReview = total, o.MaxReview
@@ -134,6 +143,26 @@ func FitModel(recs []vigie.Record, start *matcher.Model, o FitOptions) (*matcher
 	m.Source = fmt.Sprintf("fitted without labels on %d records: %s", set.Valid(), m.Source)
 	rep.Calibration, rep.Fitted, rep.Elapsed = cal, true, time.Since(t0)
 	return m, rep, nil
+}
+
+// SmallFeedTarget is the expected precision a feed of n records is
+// calibrated for, given the target of a population of at least floor
+// records (the index's population floor, Options.MinPopulation): below the
+// floor, as many expected false links in all as a feed of floor records
+// would be allowed, so the precision asked is lower in proportion. The
+// floor's target is set so high (one false link expected in 100,000)
+// because the model's posteriors grow overconfident with the index (more
+// homonyms of common names, more households, more chains of links); a
+// clinic's thousand records have few of them, and asking of its 700 links
+// an expected 0.007 false link held back the links of heavily mistyped
+// records that its own prior, ten times higher than at 10,000 records,
+// makes certain enough. The calibrated threshold is never looser than the
+// start model's all the same (see matcher.PairSet.Calibrate).
+func SmallFeedTarget(target float64, n, floor int) float64 {
+	if n <= 0 || n >= floor {
+		return target
+	}
+	return 1 - (1-target)*float64(floor)/float64(n)
 }
 
 // FitAtFirstLoad fits the model on the feed about to be loaded into an

@@ -99,3 +99,25 @@ func sameJSON(a, b any, path string) (string, bool) {
 	}
 	return "", true
 }
+
+// Below the population floor a feed may expect as many false links in all
+// as a feed at the floor: the precision asked falls in proportion.
+func TestSmallFeedTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		n, floor int
+		want     float64
+	}{
+		{"at the floor", 10000, 10000, 0.99999},
+		{"above it", 37000, 10000, 0.99999},
+		{"a tenth of it", 1000, 10000, 0.9999},
+		{"half of it", 5000, 10000, 0.99998},
+		{"no record", 0, 10000, 0.99999},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SmallFeedTarget(0.99999, tc.n, tc.floor); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("target %.6f, want %.6f", got, tc.want)
+			}
+		})
+	}
+}

@@ -275,7 +275,8 @@ func (x *Index) Count() int { return int(x.records.Load()) }
 
 // scoringModel is the model with its prior set to the index's population.
 func (x *Index) scoringModel() *matcher.Model {
-	return x.Model().WithPopulation(max(int(x.records.Load()), x.opts.MinPopulation))
+	m := x.Model()
+	return m.WithPopulation(max(int(x.records.Load()), m.PopulationFloor(x.opts.MinPopulation)))
 }
 
 // freqForm builds the minimal prepared record the frequency table counts.
