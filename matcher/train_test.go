@@ -109,3 +109,61 @@ func TestEMStartModelIsAPrior(t *testing.T) {
 		})
 	}
 }
+
+// The homonym guards: a feed whose pairs sharing an INS are too few to
+// decide keeps the start model's guards, whatever all the blocks say
+// (households pass there for matches that differ); a feed without INS is
+// judged on all its blocks; hundreds of INS pairs decide on their own.
+func TestGuardsOnAFewINSPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pair := func(match bool, dateDiffers float64) Levels {
+		var l Levels
+		for f := range l {
+			l[f] = Null
+		}
+		if !match {
+			l[FieldName], l[FieldFirstName], l[FieldBirthDate] = NameDifferent, NameDifferent, DateDifferent
+			return l
+		}
+		l[FieldName], l[FieldFirstName], l[FieldBirthDate] = NameExact, NameExact, DateExact
+		if rng.Float64() < dateDiffers {
+			l[FieldBirthDate] = DateDifferent
+		}
+		return l
+	}
+	random := make([]Levels, 5000)
+	for i := range random {
+		random[i] = pair(false, 0)
+	}
+	block := func(name string, n int, dateDiffers float64) Block {
+		b := Block{Name: name, Fields: BlockFields(name)}
+		for range n {
+			b.Pairs = append(b.Pairs, pair(true, dateDiffers))
+		}
+		return b
+	}
+	start := DefaultModel()
+	if !start.BirthDateGuard {
+		t.Fatal("the shipped model's birth-date guard is off: the test needs it on")
+	}
+	for _, tc := range []struct {
+		name   string
+		blocks []Block
+		want   bool
+	}{
+		{"no INS, matches often differ", []Block{block(BlockNameFirst, 400, 0.3)}, false},
+		{"a dozen INS pairs", []Block{block(BlockNameFirst, 400, 0.3), block(BlockINS, 12, 0)}, true},
+		{"hundreds of INS pairs that agree", []Block{block(BlockNameFirst, 400, 0.3), block(BlockINS, 400, 0)}, true},
+		{"hundreds of INS pairs that differ", []Block{block(BlockNameFirst, 400, 0.3), block(BlockINS, 400, 0.3)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, rep, err := Train(start, random, tc.blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.BirthDateGuard != tc.want {
+				t.Errorf("birth-date guard %v, want %v (%v)", m.BirthDateGuard, tc.want, rep.Guards)
+			}
+		})
+	}
+}
