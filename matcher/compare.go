@@ -273,6 +273,12 @@ func compareFirst(a, b *Prepared) (Level, string, string) {
 	if l >= NameTypo && abbreviates(&a.First, &b.First) {
 		return NameCompound, "", "one is the other cut short or abbreviated"
 	}
+	// A compound written in one word, or cut short and mistyped.
+	if l >= NameTypo {
+		if g, note := gluedCompound(&a.First, &b.First); g != Null && g < l {
+			return g, "", note
+		}
+	}
 	// One keystroke on a short name (TOM / TPM) is a slip when one of the
 	// two is no given name at all; TOM / TIM are two names.
 	if l == NameDifferent && len(a.First.Glued) >= 3 && len(b.First.Glued) >= 3 && oneSlip(a.First.Glued, b.First.Glued) {

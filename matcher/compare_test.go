@@ -67,7 +67,8 @@ func TestCompareFirstNames(t *testing.T) {
 		{vigie.Record{FirstName: "MARIE-CLAIRE"}, vigie.Record{FirstName: "CLAIRE"}, NameCompound},
 		{vigie.Record{FirstNames: "JEAN PAUL MARIE"}, vigie.Record{FirstName: "PAUL"}, NameVariant},
 		{vigie.Record{FirstName: "NATHALIE"}, vigie.Record{FirstName: "NATALIA"}, NamePhonetic},
-		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPP"}, NameTypo},
+		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPE"}, NameTypo},
+		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPP"}, NameCompound},
 		{vigie.Record{FirstName: "PAUL"}, vigie.Record{FirstName: "LUCAS"}, NameDifferent},
 		{vigie.Record{FirstName: "BEBE"}, vigie.Record{FirstName: "LUCAS"}, Null},
 	} {

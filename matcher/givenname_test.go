@@ -50,6 +50,23 @@ func TestFirstNameAbbreviations(t *testing.T) {
 		{"JP", "JEAN-LUC", NameDifferent},
 		{"PAUL", "LUCAS", NameDifferent},
 		{"CHRI", "CHRISTOPHE", NameSimilar}, // too short to call a cut
+		// Cut at seven letters or more, one sex: the name cut, even when
+		// the cut is a given name too.
+		{"ALEXANDR", "ALEXANDRE", NameCompound},
+		{"ELISABET", "ELISABETH", NameCompound},
+		{"CHRISTIA", "CHRISTIANE", NameCompound},
+		{"CHRISTIAN", "CHRISTIANE", NameTypo}, // two sexes: may be twins
+		{"JULIE", "JULIETTE", NameSimilar},     // short: may be twins
+		// A compound written in one word.
+		{"MARIEJOSEPH", "MARIE JOSE", NameCompound},
+		{"PAULCEDR", "P-CEDRIC", NameCompound},
+		{"ROSE", "ROSEMARIE", NameCompound},
+		{"JEAN", "JEANFRANCOI", NameCompound},
+		{"JEAN", "JEANNINE", NamePhonetic}, // not JEAN and a name: another name
+		{"PAUL", "PAULINE", NameSimilar},
+		// Cut short and mistyped.
+		{"JFANPIER", "JEAN-PIERRE", NameTypo},
+		{"JEAH FRA", "JEAN-FRANCOIS", NameTypo},
 	} {
 		c := Compare(prep(t, vigie.Record{FirstName: tc.a}), prep(t, vigie.Record{FirstName: tc.b}))
 		if got := c.Levels[FieldFirstName]; got != tc.want {
@@ -93,6 +110,10 @@ func TestTwinsOrTypo(t *testing.T) {
 		{with("LOUIS", ""), with("LOUISE", ""), false, RuleTwins},
 		{with("JEAN", "M"), with("MARC", "M"), false, RuleFirstName},
 		{with("TOM", "M"), with("TIM", "M"), false, RuleFirstName},
+		{with("ALEXANDRE", "M"), with("ALEXANDR", "M"), true, ""},
+		{with("JEAN-PIERRE", "M"), with("JFANPIER", "M"), true, ""},
+		{with("MARIE JOSE", "F"), with("MARIEJOSEPH", "F"), true, ""},
+		{with("CHRISTIAN", "M"), with("CHRISTIANE", "F"), false, ""},
 	} {
 		s := score(t, m, tc.a, tc.b)
 		if s.AutoLink != tc.link {
