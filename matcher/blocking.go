@@ -189,8 +189,14 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	if k, pl := phon(&p.First), places(p); k != "" && len(pl) > 0 {
 		add(BlockFirstCode, k+"|"+pl[0])
 	}
-	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
-		add(BlockNameFirst, f+"|"+first[:1])
+	// Under the name in use too: a married woman's record that gives
+	// only her husband's name finds her record that gives both.
+	if first := p.First.Glued; first != "" && !p.First.Placeholder {
+		for _, n := range []*Name{family(p), &p.Used} {
+			if f := phon(n); f != "" {
+				add(BlockNameFirst, f+"|"+first[:1])
+			}
+		}
 	}
 	// The address under each place: a postal code mistyped (33080 for
 	// 33800) or a town misspelt leaves the other one to find the home.
@@ -245,7 +251,7 @@ func addressStem(street string) string {
 // Version 2 files the address under the town as well as the postal code,
 // and the day of birth under the first name as well as the family name.
 // Version 3 adds the birth date with the initials of the names
-// (BlockDateInit).
+// (BlockDateInit) and files the name in use with the first name's initial.
 const BlockingVersion = 3
 
 // RulesOf returns how many rules the keys come from. BlockingKeys returns

@@ -77,13 +77,19 @@ const slipRatio = 50
 
 // realFirstNameBeside is realFirstName for a name compared with other: a
 // name attested only by the index must also not be rare beside other (see
-// slipRatio).
+// slipRatio), nor the other with one letter doubled or undoubled (KAHIL /
+// KAHILL): a name no French list knows that sounds as the other is the
+// other spelt another way, however many records carry it. Two names the
+// list knows stay twins' names (MATHIEU / MATTHIEU: a census set's twins).
 func realFirstNameBeside(n, other *Name, freq Frequencies) bool {
 	if !realFirstName(n, freq) {
 		return false
 	}
 	if _, ok := KnownGivenName(n.Glued); ok {
 		return true
+	}
+	if doubledLetter(n.Glued, other.Glued) {
+		return false
 	}
 	c, ok := freq.(interface{ FirstNameCount(string) int })
 	if !ok || freq == nil {
@@ -163,6 +169,22 @@ func abbreviates(a, b *Name) bool {
 	return false
 }
 
+// doubledLetter reports whether a and b differ by one letter doubled in
+// one of them (ANA / ANNA, FABRICE / FABBRICE).
+func doubledLetter(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b) != len(a)+1 || len(a) < 3 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i > 0 && b[i] == b[i-1] && a[i:] == b[i+1:]
+}
+
 // longCut reports whether short, a given name, is long the other cut at a
 // field's end rather than a name of its own beside it: seven letters or
 // more, and the two usually borne by one sex (ALEXANDR / ALEXANDRE,
@@ -206,6 +228,20 @@ func gluedCompound(a, b *Name) (Level, string) {
 			split := Name{Tokens: []string{one.Glued[:j], one.Glued[j:]}, Glued: one.Glued}
 			if abbreviates(&split, two) {
 				return NameCompound, "one is the other, a compound written in one word, cut short or abbreviated"
+			}
+		}
+	}
+	// A name and the other's compound with its first part as an initial
+	// (JEAN / J.PIERRE, MARIE / M. CAROLINE): the name is that part.
+	for _, p := range [2][2]*Name{{a, b}, {b, a}} {
+		one, two := p[0], p[1]
+		if len(one.Tokens) == 1 && len(two.Tokens) >= 2 && len(two.Tokens[0]) == 1 && len(one.Glued) >= 3 && one.Glued[0] == two.Tokens[0][0] {
+			// The compound's other part borne by the name's sex: ANTONY is
+			// not the A of A. SYLVIE.
+			os, known := KnownGivenName(one.Glued)
+			ts, tk := KnownGivenName(two.Tokens[1])
+			if known && (!tk || ts == os || ts == 'X' || os == 'X') {
+				return NameCompound, "one is the first part of the other, a compound written with its initial"
 			}
 		}
 	}
