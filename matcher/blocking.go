@@ -9,17 +9,18 @@ import (
 // Blocking rules: each names the fields its key is built from, which EM
 // must not estimate from the pairs the rule yields.
 const (
-	BlockNameYear  = "name_year"   // phonetic family name (birth or in use) + birth year
-	BlockDate      = "birth_date"  // full birth date, day and month unordered
-	BlockFirstYear = "first_year"  // phonetic first name + birth year
-	BlockFirstCode = "first_place" // phonetic first name + postal code, else town
-	BlockSwap      = "swapped"     // family and first names in either order + birth year
-	BlockINS       = "ins"         // national identifier
-	BlockNameFirst = "name_first"  // phonetic family name + initial of the first name (birth date wrong)
-	BlockAddress   = "address"     // postal code, and town, + start of the street's name (names and date wrong)
-	BlockDatePlace = "date_place"  // full birth date, day and month unordered + postal code, and + town (both names wrong)
-	BlockNameDay   = "name_day"    // phonetic family name, and first name, + day and month of birth, unordered (birth year wrong, names swapped)
-	BlockEmail     = "email"       // normalised e-mail address, and its local part alone (every other trait wrong)
+	BlockNameYear  = "name_year"     // phonetic family name (birth or in use) + birth year
+	BlockDate      = "birth_date"    // full birth date, day and month unordered
+	BlockFirstYear = "first_year"    // phonetic first name + birth year
+	BlockFirstCode = "first_place"   // phonetic first name + postal code, else town
+	BlockSwap      = "swapped"       // family and first names in either order + birth year
+	BlockINS       = "ins"           // national identifier
+	BlockNameFirst = "name_first"    // phonetic family name + initial of the first name (birth date wrong)
+	BlockAddress   = "address"       // postal code, and town, + start of the street's name (names and date wrong)
+	BlockDatePlace = "date_place"    // full birth date, day and month unordered + postal code, and + town (both names wrong)
+	BlockNameDay   = "name_day"      // phonetic family name, and first name, + day and month of birth, unordered (birth year wrong, names swapped)
+	BlockEmail     = "email"         // normalised e-mail address, and its local part alone (every other trait wrong)
+	BlockDateInit  = "date_initials" // full birth date, day and month unordered + initials of family and first names, unordered (both names garbled)
 )
 
 // RareSuffices reports whether a key of the rule, when held by very few
@@ -27,7 +28,7 @@ const (
 // date is not: how many records share one grows with the index, so a small
 // block only says the index is small. INS always suffices (see the index).
 func RareSuffices(rule string) bool {
-	return rule != BlockDate && rule != BlockINS && rule != BlockDatePlace
+	return rule != BlockDate && rule != BlockINS && rule != BlockDatePlace && rule != BlockDateInit
 }
 
 // RareBlock is the size up to which a single shared key suffices to compare
@@ -70,6 +71,8 @@ func BlockFields(rule string) []Field {
 		return []Field{FieldName, FieldBirthDate}
 	case BlockEmail:
 		return []Field{FieldEmail}
+	case BlockDateInit:
+		return []Field{FieldBirthDate, FieldName, FieldFirstName}
 	}
 	return nil
 }
@@ -86,7 +89,7 @@ func BlockFields(rule string) []Field {
 var TrainingRules = []string{BlockINS, BlockNameYear, BlockDate, BlockFirstYear, BlockSwap, BlockNameFirst}
 
 // BlockingRules lists every rule BlockingKeys uses.
-var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay, BlockEmail}
+var BlockingRules = []string{BlockNameYear, BlockDate, BlockFirstYear, BlockFirstCode, BlockSwap, BlockINS, BlockNameFirst, BlockAddress, BlockDatePlace, BlockNameDay, BlockEmail, BlockDateInit}
 
 // BlockingKey is one key under which a record is filed: two records sharing
 // a key are candidates for comparison.
@@ -157,6 +160,27 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 				add(BlockNameDay, f+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m))
 			}
 		}
+		// The initials of the family and first names beside the whole
+		// date: a record whose two names are both mistyped (KHALFAOUI
+		// ANNE typed KHAIFAOUI AHNE, a character reader's L for I and H
+		// for N) shares no phonetic key with the person's other records,
+		// only the date (one rule, not enough to compare) and, nearly
+		// always, the letters the names begin with. Unordered, so that
+		// names typed in each other's field keep the key; a second rule
+		// beside the date, so that the two records are compared, without
+		// every record born on that day becoming a candidate.
+		if !p.First.Empty() {
+			for _, n := range []*Name{&p.Birth, &p.Used} {
+				if n.Empty() {
+					continue
+				}
+				a, b := n.Glued[:1], p.First.Glued[:1]
+				if a > b {
+					a, b = b, a
+				}
+				add(BlockDateInit, year+"|"+strconv.Itoa(d)+"|"+strconv.Itoa(m)+"|"+a+b)
+			}
+		}
 	}
 	// One place only: a first name and a town are shared by many
 	// neighbours, and a second key of the same pair of traits would make
@@ -165,8 +189,14 @@ func BlockingKeys(p *Prepared) []BlockingKey {
 	if k, pl := phon(&p.First), places(p); k != "" && len(pl) > 0 {
 		add(BlockFirstCode, k+"|"+pl[0])
 	}
-	if f, first := phon(family(p)), p.First.Glued; f != "" && first != "" && !p.First.Placeholder {
-		add(BlockNameFirst, f+"|"+first[:1])
+	// Under the name in use too: a married woman's record that gives
+	// only her husband's name finds her record that gives both.
+	if first := p.First.Glued; first != "" && !p.First.Placeholder {
+		for _, n := range []*Name{family(p), &p.Used} {
+			if f := phon(n); f != "" {
+				add(BlockNameFirst, f+"|"+first[:1])
+			}
+		}
 	}
 	// The address under each place: a postal code mistyped (33080 for
 	// 33800) or a town misspelt leaves the other one to find the home.
@@ -220,7 +250,9 @@ func addressStem(street string) string {
 // (a record filed under fewer keys is never found through the new ones).
 // Version 2 files the address under the town as well as the postal code,
 // and the day of birth under the first name as well as the family name.
-const BlockingVersion = 2
+// Version 3 adds the birth date with the initials of the names
+// (BlockDateInit) and files the name in use with the first name's initial.
+const BlockingVersion = 3
 
 // RulesOf returns how many rules the keys come from. BlockingKeys returns
 // the keys of one rule one after the other; the index counts the rules two

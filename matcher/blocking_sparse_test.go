@@ -7,10 +7,11 @@ import (
 )
 
 // The keys for records whose other keys miss: the birth year wrong or the
-// names swapped (name_day) and both names garbled (date_place), each with a
+// names swapped (name_day) and both names garbled (date_place, and
+// date_initials without a place), each with a
 // case that must not share.
 func TestSparseBlockingKeys(t *testing.T) {
-	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
+	base := vigie.Record{Authority: "a", LocalID: "1", BirthName: "DESSEZ", UsedName: "KINT", FirstName: "MELANIE", BirthDate: "1986-11-15", City: "LONDON"}
 	with := func(f func(r *vigie.Record)) vigie.Record { r := base; r.LocalID = "2"; f(&r); return r }
 	for _, tc := range []struct {
 		name  string
@@ -28,6 +29,11 @@ func TestSparseBlockingKeys(t *testing.T) {
 		{"same date, postal code on both", with(func(r *vigie.Record) { r.BirthName = "XU" }), BlockDatePlace, true},
 		{"same date, other town", with(func(r *vigie.Record) { r.BirthName, r.City = "DSESEZ", "LEEDS" }), BlockDatePlace, false},
 		{"same town, no birth date", with(func(r *vigie.Record) { r.BirthDate = "" }), BlockDatePlace, false},
+		{"both names garbled, same date, no place", with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.City = "DESSFZ", "MFLANIE", "" }), BlockDateInit, true},
+		{"both names garbled and swapped, same date", with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.City = "MELANLE", "DESSFZ", "" }), BlockDateInit, true},
+		{"same date, other initials", with(func(r *vigie.Record) { r.BirthName, r.FirstName = "MARTIN", "JULIE" }), BlockDateInit, false},
+		{"married name given as the birth name, no date", with(func(r *vigie.Record) { r.BirthName, r.BirthDate = "KINT", "" }), BlockNameFirst, true},
+		{"same initials, other year", with(func(r *vigie.Record) { r.BirthName, r.FirstName, r.BirthDate = "DESSFZ", "MFLANIE", "1987-11-15" }), BlockDateInit, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := base

@@ -273,6 +273,13 @@ func compareFirst(a, b *Prepared) (Level, string, string) {
 	if l >= NameTypo && abbreviates(&a.First, &b.First) {
 		return NameCompound, "", "one is the other cut short or abbreviated"
 	}
+	// A compound written in one word, or cut short and mistyped.
+	// Not across the sexes: a man's and a woman's names are not one.
+	if l >= NameTypo && !(a.Sex == 'M' && b.Sex == 'F' || a.Sex == 'F' && b.Sex == 'M') {
+		if g, note := gluedCompound(&a.First, &b.First); g != Null && g < l {
+			return g, "", note
+		}
+	}
 	// One keystroke on a short name (TOM / TPM) is a slip when one of the
 	// two is no given name at all; TOM / TIM are two names.
 	if l == NameDifferent && len(a.First.Glued) >= 3 && len(b.First.Glued) >= 3 && oneSlip(a.First.Glued, b.First.Glued) {
@@ -327,11 +334,39 @@ func compoundPart(n *Name, p *Prepared) bool {
 
 // swapped reports whether family name and first name were typed in each
 // other's field on one side.
+//
+// Both alike to a slip, or one the same and the other only similar
+// (BLAND MELANY / MELANY BLANC, CHZRLINE DE BAILLIENCOURT / DE
+// BAILLIENCOURT CHARLINE, the similar pair not two given names): a swap
+// and a slip come together as often as two slips do.
 func swapped(a, b *Prepared) bool {
 	fa, fb := family(a), family(b)
 	x := compareNames(fa, &b.First)
 	y := compareNames(&a.First, fb)
-	return x != Null && y != Null && x <= NameTypo && y <= NameTypo
+	if x == Null || y == Null {
+		return false
+	}
+	if max(x, y) <= NameTypo {
+		return true
+	}
+	// Only similar: the pair that is alike must not be two given names
+	// (twins GEDET SHAYANNA and SHANNA GEDET share the family name, and
+	// their first names are alike).
+	if x <= NameVariant && y <= NameSimilar {
+		return !bothGiven(&a.First, fb)
+	}
+	if y <= NameVariant && x <= NameSimilar {
+		return !bothGiven(fa, &b.First)
+	}
+	return false
+}
+
+// bothGiven reports whether two names are both given names the French
+// list knows.
+func bothGiven(a, b *Name) bool {
+	_, ka := KnownGivenName(a.Glued)
+	_, kb := KnownGivenName(b.Glued)
+	return ka && kb
 }
 
 func compareDate(a, b Date) Level {

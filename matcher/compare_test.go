@@ -67,7 +67,8 @@ func TestCompareFirstNames(t *testing.T) {
 		{vigie.Record{FirstName: "MARIE-CLAIRE"}, vigie.Record{FirstName: "CLAIRE"}, NameCompound},
 		{vigie.Record{FirstNames: "JEAN PAUL MARIE"}, vigie.Record{FirstName: "PAUL"}, NameVariant},
 		{vigie.Record{FirstName: "NATHALIE"}, vigie.Record{FirstName: "NATALIA"}, NamePhonetic},
-		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPP"}, NameTypo},
+		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPE"}, NameTypo},
+		{vigie.Record{FirstName: "PHILIPPE"}, vigie.Record{FirstName: "PHILIPP"}, NameCompound},
 		{vigie.Record{FirstName: "PAUL"}, vigie.Record{FirstName: "LUCAS"}, NameDifferent},
 		{vigie.Record{FirstName: "BEBE"}, vigie.Record{FirstName: "LUCAS"}, Null},
 	} {
@@ -317,6 +318,24 @@ func TestCitySlip(t *testing.T) {
 	} {
 		if got := citySlip(tc.a, tc.b); got != tc.want {
 			t.Errorf("citySlip(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// A swap with a slip links; twins whose names were swapped on one record
+// (the family name the same, the first names alike) are no swap.
+func TestCompareSwappedWithASlip(t *testing.T) {
+	for _, tc := range []struct {
+		a, b vigie.Record
+		want bool
+	}{
+		{vigie.Record{BirthName: "BLAND", FirstName: "MELANY"}, vigie.Record{BirthName: "MELANY", FirstName: "BLANC"}, true},
+		{vigie.Record{BirthName: "CHZRLINE", FirstName: "DE BAILLIENCOURT"}, vigie.Record{BirthName: "DE BAILLIENCOURT", FirstName: "CHARLINE"}, true},
+		{vigie.Record{BirthName: "SHANNA", FirstName: "GEDET"}, vigie.Record{BirthName: "GEDET", FirstName: "SHAYANNA"}, false},
+	} {
+		c := Compare(prep(t, tc.a), prep(t, tc.b))
+		if got := c.Levels[FieldName] == NameSwapped; got != tc.want {
+			t.Errorf("%s %s / %s %s: swapped %v, want %v", tc.a.BirthName, tc.a.FirstName, tc.b.BirthName, tc.b.FirstName, got, tc.want)
 		}
 	}
 }

@@ -77,13 +77,19 @@ const slipRatio = 50
 
 // realFirstNameBeside is realFirstName for a name compared with other: a
 // name attested only by the index must also not be rare beside other (see
-// slipRatio).
+// slipRatio), nor the other with one letter doubled or undoubled (KAHIL /
+// KAHILL): a name no French list knows that sounds as the other is the
+// other spelt another way, however many records carry it. Two names the
+// list knows stay twins' names (MATHIEU / MATTHIEU: a census set's twins).
 func realFirstNameBeside(n, other *Name, freq Frequencies) bool {
 	if !realFirstName(n, freq) {
 		return false
 	}
 	if _, ok := KnownGivenName(n.Glued); ok {
 		return true
+	}
+	if doubledLetter(n.Glued, other.Glued) {
+		return false
 	}
 	c, ok := freq.(interface{ FirstNameCount(string) int })
 	if !ok || freq == nil {
@@ -136,7 +142,7 @@ func abbreviates(a, b *Name) bool {
 			// A real name cut from another (LEON, LEONIE) may be a
 			// twin's; within a compound whose first part agrees (MARIE
 			// JO, MARIE JOSIANE) the cut is the usual short form.
-			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) {
+			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) && !(len(ta) == 1 && longCut(short, long)) {
 				return false
 			}
 			differ = true
@@ -162,6 +168,147 @@ func abbreviates(a, b *Name) bool {
 	}
 	return false
 }
+
+// doubledLetter reports whether a and b differ by one letter doubled in
+// one of them (ANA / ANNA, FABRICE / FABBRICE).
+func doubledLetter(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b) != len(a)+1 || len(a) < 3 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i > 0 && b[i] == b[i-1] && a[i:] == b[i+1:]
+}
+
+// longCut reports whether short, a given name, is long the other cut at a
+// field's end rather than a name of its own beside it: seven letters or
+// more, and the two usually borne by one sex (ALEXANDR / ALEXANDRE,
+// ELISABET / ELISABETH, CHRISTIA / CHRISTIANE). Names a twin is given
+// beside a brother's or sister's are not the other's first seven letters
+// and more; short cuts of another name (LEON / LEONIE, JULIE / JULIETTE)
+// and pairs of the two sexes (CHRISTIAN / CHRISTIANE) still may be.
+func longCut(short, long string) bool {
+	if len(short) < 7 {
+		return false
+	}
+	ss, _ := KnownGivenName(short)
+	ls, known := KnownGivenName(long)
+	return !known || ss == ls && ss != 'X'
+}
+
+// gluedCompound grades two first names of which one is a compound written
+// without its hyphen or space, or a compound cut short with a slip in it;
+// it returns Null when neither applies.
+//
+//   - One name in one word, the other in two (MARIEJOSEPH / MARIE JOSE,
+//     PAULCEDR / P-CEDRIC): the word read as the two parts is the other
+//     abbreviated (see abbreviates): NameCompound.
+//   - A given name that begins the other, one word, whose rest is a given
+//     name or its start (ROSE / ROSEMARIE, JEAN / JEANFRANCOI), both
+//     usually borne by one sex: a part of the compound, NameCompound.
+//   - A name that is no given name, six letters or more, one letter away
+//     from the start of a longer one (JFANPIER / JEAN-PIERRE, JEAH FRA /
+//     JEAN-FRANCOIS): the other cut at a field's end and mistyped,
+//     NameTypo.
+func gluedCompound(a, b *Name) (Level, string) {
+	if a.Empty() || b.Empty() {
+		return Null, ""
+	}
+	for _, p := range [2][2]*Name{{a, b}, {b, a}} {
+		one, two := p[0], p[1]
+		if len(one.Tokens) != 1 || len(two.Tokens) != 2 || len(one.Glued) < 4 {
+			continue
+		}
+		for j := 1; j < len(one.Glued); j++ {
+			split := Name{Tokens: []string{one.Glued[:j], one.Glued[j:]}, Glued: one.Glued}
+			if abbreviates(&split, two) {
+				return NameCompound, "one is the other, a compound written in one word, cut short or abbreviated"
+			}
+		}
+	}
+	// A name and the other's compound with its first part as an initial
+	// (JEAN / J.PIERRE, MARIE / M. CAROLINE): the name is that part.
+	for _, p := range [2][2]*Name{{a, b}, {b, a}} {
+		one, two := p[0], p[1]
+		if len(one.Tokens) == 1 && len(two.Tokens) >= 2 && len(two.Tokens[0]) == 1 && len(one.Glued) >= 3 && one.Glued[0] == two.Tokens[0][0] {
+			// The compound's other part borne by the name's sex: ANTONY is
+			// not the A of A. SYLVIE.
+			os, known := KnownGivenName(one.Glued)
+			ts, tk := KnownGivenName(two.Tokens[1])
+			if known && (!tk || ts == os || ts == 'X' || os == 'X') {
+				return NameCompound, "one is the first part of the other, a compound written with its initial"
+			}
+		}
+	}
+	for _, p := range [2][2]*Name{{a, b}, {b, a}} {
+		short, long := p[0].Glued, p[1].Glued
+		if len(p[0].Tokens) != 1 || len(p[1].Tokens) != 1 || len(short) < 3 || !strings.HasPrefix(long, short) {
+			continue
+		}
+		rest := long[len(short):]
+		ss, known := KnownGivenName(short)
+		if !known || len(rest) < 3 || !givenNameStart(rest) {
+			continue
+		}
+		if ls, ok := KnownGivenName(long); ok && ls != ss && ls != 'X' && ss != 'X' {
+			continue
+		}
+		return NameCompound, "one is the first part of the other, a compound written in one word"
+	}
+	short, long := a.Glued, b.Glued
+	if len(short) > len(long) {
+		short, long = long, short
+	}
+	if len(short) >= 6 && len(long) >= len(short)+2 {
+		if _, known := KnownGivenName(short); !known && hamming1(short, long[:len(short)]) {
+			return NameTypo, "one is the other cut short, with one letter mistyped"
+		}
+	}
+	return Null, ""
+}
+
+// hamming1 reports whether two strings of one length differ in exactly
+// one letter, and not in the first.
+func hamming1(a, b string) bool {
+	if len(a) != len(b) || a[0] != b[0] {
+		return false
+	}
+	n := 0
+	for i := range len(a) {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// givenNameStart reports whether s is a given name attested in France, or
+// the first four letters or more of one (FRANCOI, CEDR).
+func givenNameStart(s string) bool {
+	if _, ok := KnownGivenName(s); ok {
+		return true
+	}
+	if len(s) < 4 {
+		return false
+	}
+	_, ok := givenNamePrefixes()[s]
+	return ok
+}
+
+var givenNamePrefixes = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, 60000)
+	for name := range givenNames() {
+		for i := 4; i < len(name); i++ {
+			m[name[:i]] = struct{}{}
+		}
+	}
+	return m
+})
 
 // oneSlip reports whether two names differ by one keystroke: one letter
 // replaced, added, dropped, or two adjacent letters swapped.

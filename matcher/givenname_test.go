@@ -50,10 +50,46 @@ func TestFirstNameAbbreviations(t *testing.T) {
 		{"JP", "JEAN-LUC", NameDifferent},
 		{"PAUL", "LUCAS", NameDifferent},
 		{"CHRI", "CHRISTOPHE", NameSimilar}, // too short to call a cut
+		// Cut at seven letters or more, one sex: the name cut, even when
+		// the cut is a given name too.
+		{"ALEXANDR", "ALEXANDRE", NameCompound},
+		{"ELISABET", "ELISABETH", NameCompound},
+		{"CHRISTIA", "CHRISTIANE", NameCompound},
+		{"CHRISTIAN", "CHRISTIANE", NameTypo}, // two sexes: may be twins
+		{"JULIE", "JULIETTE", NameSimilar},    // short: may be twins
+		// A compound written in one word.
+		{"MARIEJOSEPH", "MARIE JOSE", NameCompound},
+		{"PAULCEDR", "P-CEDRIC", NameCompound},
+		{"ROSE", "ROSEMARIE", NameCompound},
+		{"JEAN", "JEANFRANCOI", NameCompound},
+		{"JEAN", "JEANNINE", NamePhonetic}, // not JEAN and a name: another name
+		{"PAUL", "PAULINE", NameSimilar},
+		// A compound with its first part as an initial.
+		{"JEAN", "J.PIERRE", NameCompound},
+		{"MARIE", "M. CAROLINE", NameCompound},
+		{"PAUL", "J.PIERRE", NameDifferent},
+		{"ANTONY", "A SYLVIE", NameDifferent}, // SYLVIE is no man's name
+		// Cut short and mistyped.
+		{"JFANPIER", "JEAN-PIERRE", NameTypo},
+		{"JEAH FRA", "JEAN-FRANCOIS", NameTypo},
 	} {
 		c := Compare(prep(t, vigie.Record{FirstName: tc.a}), prep(t, vigie.Record{FirstName: tc.b}))
 		if got := c.Levels[FieldFirstName]; got != tc.want {
 			t.Errorf("%s vs %s: %s, want %s", tc.a, tc.b, FieldFirstName.LevelName(got), FieldFirstName.LevelName(tc.want))
+		}
+	}
+}
+
+func TestDoubledLetter(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"MILO", "MILLO", true}, {"KAHILL", "KAHIL", true}, {"ANA", "ANNA", true},
+		{"MILO", "MILO", false}, {"LEO", "LEON", false}, {"MARIE", "MARINE", false}, {"AA", "A", false},
+	} {
+		if got := doubledLetter(tc.a, tc.b); got != tc.want {
+			t.Errorf("doubledLetter(%s, %s) = %v", tc.a, tc.b, got)
 		}
 	}
 }
@@ -93,6 +129,12 @@ func TestTwinsOrTypo(t *testing.T) {
 		{with("LOUIS", ""), with("LOUISE", ""), false, RuleTwins},
 		{with("JEAN", "M"), with("MARC", "M"), false, RuleFirstName},
 		{with("TOM", "M"), with("TIM", "M"), false, RuleFirstName},
+		{with("ALEXANDRE", "M"), with("ALEXANDR", "M"), true, ""},
+		{with("JEAN-PIERRE", "M"), with("JFANPIER", "M"), true, ""},
+		{with("MARIE JOSE", "F"), with("MARIEJOSEPH", "F"), true, ""},
+		{with("CHRISTIAN", "M"), with("CHRISTIANE", "F"), false, ""},
+		{with("FABRICE", "M"), with("FABBRICE", "M"), true, ""},         // one letter doubled, no given name: one name
+		{with("MATHIEU", "M"), with("MATTHIEU", "M"), false, RuleTwins}, // two given names: may be twins
 	} {
 		s := score(t, m, tc.a, tc.b)
 		if s.AutoLink != tc.link {
