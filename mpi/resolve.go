@@ -365,6 +365,9 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 	if err := t.holdHouseholdNoDate(p, keys, out, model); err != nil {
 		return nil, err
 	}
+	if err := t.holdMinorNamesake(p, out, model); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
