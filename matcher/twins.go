@@ -52,14 +52,18 @@ func twinName(p, other *Prepared, freq Frequencies) bool {
 		return false
 	}
 	c, ok := freq.(interface{ FirstNameCount(string) int })
-	if !ok || freq == nil || !oneSlip(n.Glued, o.Glued) {
+	if !ok || freq == nil {
 		return true
 	}
-	if _, known := KnownGivenName(n.Glued); known {
+	_, known := KnownGivenName(n.Glued)
+	switch {
+	case oneSlip(n.Glued, o.Glued) && known:
 		// The record at hand counts: it may be the first of its name.
 		return (c.FirstNameCount(n.Glued)+1)*slipRatio >= c.FirstNameCount(o.Glued)
+	case oneSlip(n.Glued, o.Glued), !known && twoSlips(n.Glued, o.Glued):
+		return c.FirstNameCount(n.Glued)*oneKeyRatio >= c.FirstNameCount(o.Glued)
 	}
-	return c.FirstNameCount(n.Glued)*oneKeyRatio >= c.FirstNameCount(o.Glued)
+	return true
 }
 
 // minCutLetters is the shortest first name read as another cut at its
@@ -87,7 +91,8 @@ func cutShort(n, o *Name) bool {
 }
 
 // oneKeyRatio is slipRatio for a name the French list does not know, one
-// keystroke from the name it is compared with: carried by fewer than one
+// keystroke from the name it is compared with, or two (a character reader
+// reads RN for M and CL for D: EMRNA, CLAUCLE): carried by fewer than one
 // record in oneKeyRatio of those bearing that name, it is a slip that
 // recurs. A character reader misreads L as I, N as H, E as F on every form
 // of a name it reads, so at a site that scans its forms a slip of a common
