@@ -557,6 +557,13 @@ func (m *Model) applyRules(c *Comparison, s *Score, freq Frequencies) {
 			s.AutoLink = false
 			s.Probability = math.Min(s.Probability, HeldProbability(m.AutoLink))
 		}
+		if s.AutoLink && m.FirstNameGuard {
+			if msg := moreTwins(c, freq); msg != "" {
+				fire(RuleTwins, msg)
+				s.AutoLink = false
+				s.Probability = math.Min(s.Probability, m.AutoLink*HeldBelowAutoLink)
+			}
+		}
 		if sexConflict && c.Levels[FieldFirstName] != NameExact && s.AutoLink {
 			fire(RuleSexFirstName, "the sex differs and the first names are not the same: twins or siblings are not linked without a person")
 			s.AutoLink = false

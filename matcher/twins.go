@@ -48,22 +48,51 @@ func twinName(p, other *Prepared, freq Frequencies) bool {
 	if !realFirstNameBeside(n, o, freq) {
 		return false // a slip (see below)
 	}
-	if sexContradicts(p, o) {
+	if sexContradicts(p, o) || cutShort(n, o) {
 		return false
 	}
 	c, ok := freq.(interface{ FirstNameCount(string) int })
-	if !ok || freq == nil || !oneSlip(n.Glued, o.Glued) {
+	if !ok || freq == nil {
 		return true
 	}
-	if _, known := KnownGivenName(n.Glued); known {
+	_, known := KnownGivenName(n.Glued)
+	switch {
+	case oneSlip(n.Glued, o.Glued) && known:
 		// The record at hand counts: it may be the first of its name.
 		return (c.FirstNameCount(n.Glued)+1)*slipRatio >= c.FirstNameCount(o.Glued)
+	case oneSlip(n.Glued, o.Glued), !known && twoSlips(n.Glued, o.Glued):
+		return c.FirstNameCount(n.Glued)*oneKeyRatio >= c.FirstNameCount(o.Glued)
 	}
-	return c.FirstNameCount(n.Glued)*oneKeyRatio >= c.FirstNameCount(o.Glued)
+	return true
+}
+
+// minCutLetters is the shortest first name read as another cut at its
+// end by a field's length (CHRISTIA for CHRISTIANE, ELISABET, JEANFRA for
+// JEAN-FRANCOIS): shorter, the cut is a name of its own (LEA, LEANE; ELIA,
+// ELIANE; EMMA, EMMANUELLE) that parents may give one of two twins.
+const minCutLetters = 6
+
+// cutShort reports whether n is o cut short at its end, at least
+// minCutLetters letters left, and no usual sex tells the two apart.
+// Twins are given two names, not one name and its first letters: the
+// French list holds CHRISTIA, ELISABET and ALEXANDR, borne a few times a
+// year, and a file that cuts names at eight characters holds them by the
+// hundred, so being a known name does not make the cut a twin's own. A cut
+// of the other sex (LOUIS beside LOUISE, FRANCOIS beside FRANCOISE) is
+// another name, or a cut sexContradicts reads with the record's sex.
+func cutShort(n, o *Name) bool {
+	s, l := n.Glued, o.Glued
+	if len(s) < minCutLetters || len(s) >= len(l) || !strings.HasPrefix(l, s) {
+		return false
+	}
+	ss, sok := KnownGivenName(s)
+	ls, lok := KnownGivenName(l)
+	return !sok || !lok || ss == 'X' || ls == 'X' || ss == ls
 }
 
 // oneKeyRatio is slipRatio for a name the French list does not know, one
-// keystroke from the name it is compared with: carried by fewer than one
+// keystroke from the name it is compared with, or two (a character reader
+// reads RN for M and CL for D: EMRNA, CLAUCLE): carried by fewer than one
 // record in oneKeyRatio of those bearing that name, it is a slip that
 // recurs. A character reader misreads L as I, N as H, E as F on every form
 // of a name it reads, so at a site that scans its forms a slip of a common
@@ -136,4 +165,95 @@ func slipsTwins(c *Comparison) bool {
 		c.Levels[FieldName] != Null && c.Levels[FieldName] <= NameSimilar &&
 		c.Levels[FieldINS] != INSSame && householdShared(c.Levels[FieldHousehold]) &&
 		c.A != nil && c.B != nil && matchr.OSA(c.A.First.Glued, c.B.First.Glued) >= 2
+}
+
+// moreTwins reports the other shapes of twins' records a person must tell
+// from one patient's records, with the reason staff read, or "": pairs of
+// one family name, the two records in one home or nothing saying where they
+// live, no INS in common.
+//
+//   - One twin's first name is a later birth first name of the other's list
+//     (MANON beside INES CATHERINE MANON, EVAN beside JEAN ALAIN EVAN
+//     VINCENT), on one birth date, and the two first names are two real,
+//     unlike given names. One person called by a later name of hers looks
+//     the same, and so do twins given each other's name among their later
+//     ones; nothing on the two records tells which.
+//   - A record without birth date whose first name is a slip of the other's,
+//     both real given names (twinNames: NORAH beside NORA), in one home: the
+//     rule of alike first names on one birth date, with no date to compare.
+//   - One record filled from INSi (a valid INS: its list is the whole list
+//     of birth first names) and the other's first birth first name, a real
+//     given name, alike to none of that list (ADAM, typed ADAL in the
+//     first-name field, beside ARDA NATHAN MATTEO), on one birth date: her
+//     twin's record with the first name garbled into hers.
+func moreTwins(c *Comparison, freq Frequencies) string {
+	a, b := c.A, c.B
+	nl, fl, dl := c.Levels[FieldName], c.Levels[FieldFirstName], c.Levels[FieldBirthDate]
+	if a == nil || b == nil || nl == Null || nl > NameSimilar || nl == NameCross || nl == NameSwapped || fl == NameSwapped ||
+		c.Levels[FieldINS] == INSSame || !householdShared(c.Levels[FieldHousehold]) {
+		return ""
+	}
+	switch {
+	case dl == DateExact && fl == NameVariant && laterNameTwins(a, b, freq):
+		return "same family name and birth date, one first name is a later birth first name of the other, whose first name is another: possible twins, not linked without a person"
+	case dl == Null && fl >= NameTypo && fl <= NameSimilar && c.Levels[FieldHousehold] != Null && twinNames(a, b, freq):
+		return "same family name, no birth date to compare, first names only alike, in one home: possible twins, not linked without a person"
+	case dl == DateExact && (outsideWholeList(a, b, freq) || outsideWholeList(b, a, freq)):
+		return "same family name and birth date, and a first name that is not among the birth first names INSi gives the other: possible twins, not linked without a person"
+	}
+	return ""
+}
+
+// laterNameTwins reports whether the first names of a and b are two real
+// given names unlike each other (neither a slip, a cut, a part nor a
+// variant of the other, their lists left aside), which Compare found one of
+// in the other's list.
+func laterNameTwins(a, b *Prepared, freq Frequencies) bool {
+	if !realFirstName(&a.First, freq) || !realFirstName(&b.First, freq) ||
+		strings.HasPrefix(a.First.Glued, b.First.Glued) || strings.HasPrefix(b.First.Glued, a.First.Glued) {
+		return false
+	}
+	x, y := *a, *b
+	x.List, y.List = nil, nil
+	if l, _, _ := compareFirst(&x, &y); l != NameDifferent {
+		return false
+	}
+	// Each record's first birth first name: a record whose own list
+	// begins with the other's first name (MIIA, first names MILA EMILIE)
+	// bears a slip in its first-name field, not a twin's name.
+	x.First, y.First = *firstBirthName(a), *firstBirthName(b)
+	l, _, _ := compareFirst(&x, &y)
+	return l == NameDifferent
+}
+
+// firstBirthName is p's first birth first name: the first of its list, or
+// its first name without one.
+func firstBirthName(p *Prepared) *Name {
+	if len(p.List) > 0 && !p.List[0].Empty() {
+		return &p.List[0]
+	}
+	return &p.First
+}
+
+// outsideWholeList reports whether full carries a valid INS and its list
+// of birth first names, and other's first birth first name (the first of
+// its list, else its first name) is a real given name alike to none of
+// them.
+func outsideWholeList(full, other *Prepared, freq Frequencies) bool {
+	if !full.HasINS || full.INSMismatch || len(full.List) == 0 {
+		return false
+	}
+	n := &other.First
+	if len(other.List) > 0 {
+		n = &other.List[0]
+	}
+	if _, known := KnownGivenName(n.Glued); !known || !realFirstName(n, freq) {
+		return false
+	}
+	for i := range full.List {
+		if l := compareNames(&full.List[i], n); l != Null && l <= NameSimilar || abbreviates(&full.List[i], n) {
+			return false
+		}
+	}
+	return true
 }

@@ -17,12 +17,14 @@ func TestTwinNames(t *testing.T) {
 	// PAUI one PAUL in twenty.
 	freq := NewFrequencyTable()
 	for i := range 2000 {
-		first := []string{"MATHIEU", "ALEXANDRA", "PAUL", "LEA", "ANNE"}[i%5]
+		first := []string{"MATHIEU", "ALEXANDRA", "PAUL", "LEA", "ANNE", "EMMA"}[i%6]
 		switch {
 		case i < 3:
 			first = "MATIEU"
 		case i < 23: // one PAUL in twenty read as PAUI
 			first = "PAUI"
+		case i < 33: // one EMMA in thirty read as EMRNA
+			first = "EMRNA"
 		}
 		freq.Add(prepFor(t, vigie.Record{BirthName: "X", FirstName: first}))
 	}
@@ -46,6 +48,10 @@ func TestTwinNames(t *testing.T) {
 		{"CONSTANTIN, a boy's record and a girl's: boy and girl twins", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "F"), nil, true},
 		{"CONSTANTIN, two boy's records: one person", twin("CONSTANTIN", "M"), twin("CONSTANTIN", "M"), nil, false},
 		{"MARIE and MARINE: both given names", twin("MARIE", "F"), twin("MARINE", "F"), freq, true},
+		{"EMRNA, two keys from EMMA, unknown to the list and thirty times rarer: a slip", twin("EMRNA", "F"), twin("EMMA", "F"), freq, false},
+		{"CHRISTIA beside CHRISTIANE: cut at eight letters, though the list knows it", twin("CHRISTIA", "F"), twin("CHRISTIANE", "F"), nil, false},
+		{"JEANFRA beside JEAN-FRANCOIS: a compound cut", twin("JEANFRA", "M"), twin("JEAN-FRANCOIS", "M"), nil, false},
+		{"ELIA beside ELIANE: too short a cut, two names", twin("ELIA", "F"), twin("ELIANE", "F"), nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := DefaultModel()
@@ -106,6 +112,49 @@ func TestTwinsUnnamedOrTwoSlips(t *testing.T) {
 			fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins })
 			if fired != tc.twins || tc.twins && (s.AutoLink || s.Grade == GradeCertain || s.Probability < m.Review) {
 				t.Errorf("possible_twins %v, auto-link %v, grade %s; want twins %v, put to a person:\n%s", fired, s.AutoLink, s.Grade, tc.twins, s.Table())
+			}
+		})
+	}
+}
+
+// Twins told apart by their lists of birth first names or without a birth
+// date: a twin called by a later first name of her sister's list, a
+// record without birth date whose first name is a slip of the other's,
+// a first name outside the whole list an INSi record carries. One person
+// called by a later first name she bears herself, or whose first-name
+// field holds a slip of her own list's first name, is linked.
+func TestMoreTwins(t *testing.T) {
+	rec := func(first, list, date string) vigie.Record {
+		return vigie.Record{BirthName: "AMARAT", FirstName: first, FirstNames: list, BirthDate: date, Sex: "F",
+			PostalCode: "56400", City: "AURAY", Address: "9 R SAINT-MICHEL"}
+	}
+	withINS := func(r vigie.Record, ins string) vigie.Record { r.INS = ins; return r }
+	for _, tc := range []struct {
+		name  string
+		a, b  vigie.Record
+		twins bool // rule possible_twins fires and the pair is put to a person
+	}{
+		{"MANON beside INES CATHERINE MANON, one date", rec("MANON", "", "2005-08-13"), rec("INES", "INES CATHERINE MANON", "2005-08-13"), true},
+		{"EVAN OLIVIER beside JEAN ALAIN EVAN VINCENT", rec("EVAN", "EVAN OLIVIER", "2016-02-15"), rec("JEAN ALAIN", "JEAN ALAIN EVAN VINCENT", "2016-02-15"), true},
+		{"MIIA whose list begins with MILA, beside MILA: her own name mistyped", rec("MIIA", "MILA AMELIE", "2013-08-19"), rec("MILA", "", "2013-08-19"), false},
+		{"JEAN beside JEAN-FREDERIC's list: a compound cut", rec("JEAN", "", "1977-01-11"), rec("JEANFREDERIC", "JEAN FREDERIC", "1977-01-11"), false},
+		{"NORAH without birth date beside NORA, one home", rec("NORAH", "NORAH AMANDINE", ""), rec("NORA", "", "2025-04-13"), true},
+		{"NORA without birth date beside NORA", rec("NORA", "", ""), rec("NORA", "", "2025-04-13"), false},
+		{"ADAL (list ADAM) beside an INSi record ARDA NATHAN MATTEO", rec("ADAL", "ADAM", "2017-03-15"), withINS(rec("ARDA", "ARDA NATHAN MATTEO", "2017-03-15"), "217032923281563"), true},
+		{"MATTEO beside the INSi record ARDA NATHAN MATTEO: another of hers", rec("MATTEO", "", "2017-03-15"), withINS(rec("ARDA", "ARDA NATHAN MATTEO", "2017-03-15"), "217032923281563"), true},
+		{"ARDA NATHAN beside the INSi record ARDA NATHAN MATTEO", rec("ARDA", "ARDA NATHAN", "2017-03-15"), withINS(rec("ARDA", "ARDA NATHAN MATTEO", "2017-03-15"), "217032923281563"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := DefaultModel()
+			a, b := prepFor(t, tc.a), prepFor(t, tc.b)
+			if tc.b.INS != "" && !b.HasINS {
+				t.Fatalf("the INS %s is not valid", tc.b.INS)
+			}
+			c := Compare(a, b)
+			s := m.Score(&c, nil)
+			fired := slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Code == RuleTwins })
+			if fired != tc.twins || tc.twins && (s.AutoLink || s.Grade == GradeCertain) {
+				t.Errorf("possible_twins %v, auto-link %v, grade %s; want twins %v:\n%s", fired, s.AutoLink, s.Grade, tc.twins, s.Table())
 			}
 		})
 	}

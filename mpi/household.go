@@ -162,3 +162,101 @@ func (t *tx) twinsApart(a, b *candidate, model *matcher.Model) (bool, error) {
 func withoutHome(s *matcher.Score) float64 {
 	return s.Weight - s.Fields[matcher.FieldHousehold].Weight
 }
+
+// minorYears is the age under which a boy's identity is a child's: his
+// records are typed with his birth date (a child is registered by his
+// parents, from his health booklet), and a man's record without one that
+// bears his names may be his father's.
+const minorYears = 18
+
+// MinorNamesakeMessage is the message of rule matcher.RuleHouseholdNoDate
+// when the index holds a man's record without birth date from a boy's
+// identity bearing his names (see holdMinorNamesake).
+const MinorNamesakeMessage = "no birth date on one record, the other a boy under age bearing the same names (his father's record?): a person decides"
+
+// holdMinorNamesake keeps a man's record without a usable birth date from
+// joining automatically the identity of a boy under age who bears its
+// family and first names, and a boy's dated record from joining an
+// identity through a man's record without one, whatever the home says:
+// a father and the son given his first name agree on everything such a
+// record says, and a rare family name links them without the home (DE
+// REGNAULD DE LA SOUDIERE RACHID: the father's record, a phone of his
+// own and no date, then his son's, born 2018). The other way round (a
+// son's record without date reaching his father's identity) has no such
+// sign: any grown man may have a son of his name. Only where the model's
+// birth-date guard is on (true matches hardly ever differ on the date),
+// and only where nothing but the names and the home joins them: no INS in
+// common, no birthplace, no e-mail address, no later first name. A person
+// decides.
+func (t *tx) holdMinorNamesake(p *matcher.Prepared, cands []*candidate, model *matcher.Model) error {
+	if len(cands) == 0 || !cands[0].autoLink() || !model.BirthDateGuard {
+		return nil
+	}
+	c := cands[0]
+	f := &c.best.Fields
+	if f[matcher.FieldBirthDate].Level != matcher.Null || f[matcher.FieldINS].Level == matcher.INSSame {
+		return nil
+	}
+	if l := f[matcher.FieldName].Level; l == matcher.Null || l > matcher.NameCross {
+		return nil
+	}
+	if l := f[matcher.FieldFirstName].Level; l == matcher.Null || l > matcher.NameCompound {
+		return nil
+	}
+	// Something beyond the names and the home that a father and his son
+	// seldom share: the birthplace, an e-mail address.
+	if f[matcher.FieldBirthPlace].Level == matcher.PlaceSame || f[matcher.FieldEmail].Level == matcher.EmailSame {
+		return nil
+	}
+	st, err := t.record(c.matched)
+	if err != nil {
+		return t.mirrored(err)
+	}
+	m, err := t.preparedOf(c.matched, st.Version)
+	if err != nil {
+		return err
+	}
+	dated, dateless := p, m
+	if !usableDate(p) {
+		dated, dateless = m, p
+	}
+	if !usableDate(dated) || usableDate(dateless) || !dated.Date.Full() {
+		return nil
+	}
+	if !man(dated) || !man(dateless) {
+		return nil
+	}
+	if age := t.now.Year() - dated.Date.Year; age < 0 || age >= minorYears || laterNamesAgree(dated, dateless) {
+		return nil
+	}
+	c.hold(matcher.RuleHouseholdNoDate, MinorNamesakeMessage, model)
+	return nil
+}
+
+// usableDate reports whether a record carries a birth date to compare: a
+// year at least, not a placeholder.
+func usableDate(p *matcher.Prepared) bool { return p.Date.Year != 0 && !p.Date.Placeholder }
+
+// man reports whether a record is a man's: its sex, or, without one, its
+// first name's usual sex.
+func man(p *matcher.Prepared) bool {
+	if p.Sex != 0 {
+		return p.Sex == 'M'
+	}
+	sex, ok := matcher.KnownGivenName(p.First.Glued)
+	return ok && sex == 'M'
+}
+
+// laterNamesAgree reports whether both records carry a list of birth first
+// names and a later name of one is among the later names of the other: a
+// son named after his father is given other later names.
+func laterNamesAgree(a, b *matcher.Prepared) bool {
+	for i := 1; i < len(a.List); i++ {
+		for j := 1; j < len(b.List); j++ {
+			if a.List[i].Glued == b.List[j].Glued {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -365,6 +365,9 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 	if err := t.holdHouseholdNoDate(p, keys, out, model); err != nil {
 		return nil, err
 	}
+	if err := t.holdMinorNamesake(p, out, model); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -383,11 +386,9 @@ func (t *tx) candidates(k vigie.SourceKey, p *matcher.Prepared, keys []matcher.B
 // womanNoHomonym). Where the names alone would link (the household weight
 // not needed), the weights decide: a father's only record, dateless, then
 // reaches his namesake son's identity through a rare name, and nothing at
-// that moment tells it from the son's own. Holding such records where the
-// son is a minor, or his mother is known and no man of her generation,
-// kept one father–son pair apart of the census sets and cost recall 0.0005
-// to 0.0006 (docs/benchmarks.md, "fourth pass"); a later record of the
-// father, dated, undoes the link (see undoLateEvidence).
+// that moment tells it from the son's own, unless the son is a boy under
+// age (see holdMinorNamesake); a later record of the father, dated, undoes
+// the link (see undoLateEvidence).
 func (t *tx) holdHouseholdNoDate(p *matcher.Prepared, keys []matcher.BlockingKey, cands []*candidate, model *matcher.Model) error {
 	if len(cands) == 0 || !cands[0].autoLink() {
 		return nil
