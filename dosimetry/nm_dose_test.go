@@ -277,3 +277,26 @@ func TestNMEffectiveOnlySummary(t *testing.T) {
 		t.Errorf("text block:\n%s", text)
 	}
 }
+
+// TestHasWords: a name matches whole words of the text, in order.
+func TestHasWords(t *testing.T) {
+	for _, c := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"fdg fluorodeoxyglucose", "fdg", true},
+		{"fdg fluorodeoxyglucose", "fluorodeoxyglucose", true},
+		{"18f fdg", "18f fdg", true},
+		{"fdgx", "fdg", false},
+		{"xfdg", "fdg", false},
+		{"ga 68 dotatate", "dotatate", true},
+		{"ga 68 dotatatex dotatate", "dotatate", true},
+		{"hmdp", "mdp", false},
+		{"mdp", "", false},
+		{"", "mdp", false},
+	} {
+		if got := dosimetry.HasWords(c.text, c.name); got != c.want {
+			t.Errorf("hasWords(%q, %q) = %v, want %v", c.text, c.name, got, c.want)
+		}
+	}
+}
