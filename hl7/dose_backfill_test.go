@@ -97,6 +97,9 @@ func TestDoseBackfill(t *testing.T) {
 	if err != nil || len(vs) != 1 || vs[0].Queued != 1 || vs[0].RowsLeft != 3 || vs[0].DosePending != 1 || !vs[0].Done.IsZero() {
 		t.Fatalf("backfill view %+v %v, want 1 queued, 3 rows left, 1 report pending", vs, err)
 	}
+	if l, err := o2.DoseLag(ctx); err != nil || l.Backfilling != 1 {
+		t.Fatalf("lag while the backfill runs: %+v %v, want 1 backfill under way", l, err)
+	}
 	for {
 		if _, err := o2.RunBackfills(ctx); err != nil {
 			t.Fatal(err)
@@ -105,6 +108,9 @@ func TestDoseBackfill(t *testing.T) {
 		if !vs[0].Done.IsZero() {
 			break
 		}
+	}
+	if l, err := o2.DoseLag(ctx); err != nil || l.Backfilling != 0 {
+		t.Errorf("lag once the backfill is done: %+v %v", l, err)
 	}
 	b := vs[0].Backfill
 	if b.Rows != 5 || b.Queued != 1 || b.Before != 1 || b.Waiting != 2 || b.AlreadySent != 1 {

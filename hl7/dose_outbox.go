@@ -296,10 +296,12 @@ type DoseLag struct {
 	Pending     int       // reports queued, not yet acknowledged
 	Oldest      time.Time // queued time of the oldest (zero: none)
 	ToQueue     int       // studies the ledger marked, not yet queued
+	Backfilling int       // backfills of dose reports under way (see RequestBackfill)
 }
 
-// DoseLag reads the dose queues' keys, each queue's first message and the
-// ledger's report markers: cheap enough for /healthz and the metrics.
+// DoseLag reads the dose queues' keys, each queue's first message, the
+// backfills (one small value per subscriber) and the ledger's report
+// markers: cheap enough for /healthz and the metrics.
 func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
 	var l DoseLag
 	subs, err := o.Subscribers(ctx)
@@ -313,6 +315,17 @@ func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
 			}
 			if err := queueLag(txn, doseQueuePrefix(s.Name), &l.Pending, &l.Oldest); err != nil {
 				return err
+			}
+		}
+		it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var b Backfill
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b) }); err != nil {
+				return err
+			}
+			if b.Done.IsZero() {
+				l.Backfilling++
 			}
 		}
 		return nil
