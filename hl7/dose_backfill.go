@@ -138,8 +138,8 @@ func (o *Outbox) RequestBackfill(ctx context.Context, name, site, from, by strin
 	return b, nil
 }
 
-// Backfills returns the subscribers' backfills with what is left of each.
-func (o *Outbox) Backfills(ctx context.Context) ([]BackfillView, error) {
+// listBackfills reads the subscribers' backfills.
+func (o *Outbox) listBackfills() ([]Backfill, error) {
 	var bs []Backfill
 	err := o.DB.View(func(txn *store.Txn) error {
 		it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
@@ -155,6 +155,17 @@ func (o *Outbox) Backfills(ctx context.Context) ([]BackfillView, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hl7: backfills: %w", err)
+	}
+	return bs, nil
+}
+
+// Backfills returns the subscribers' backfills with what is left of each
+// (the rows left are counted: a key-only walk of the rest of the ledger,
+// for the operator's view, not for a probe).
+func (o *Outbox) Backfills(ctx context.Context) ([]BackfillView, error) {
+	bs, err := o.listBackfills()
+	if err != nil {
+		return nil, err
 	}
 	out := make([]BackfillView, len(bs))
 	for i, b := range bs {
@@ -183,12 +194,12 @@ func (o *Outbox) RunBackfills(ctx context.Context) (int, error) {
 	if o.Ledger == nil {
 		return 0, nil
 	}
-	views, err := o.Backfills(ctx)
+	bs, err := o.listBackfills()
 	if err != nil {
 		return 0, err
 	}
 	queued := 0
-	for _, v := range views {
+	for _, v := range bs {
 		if !v.Done.IsZero() {
 			continue
 		}
