@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"vigie"
@@ -31,17 +33,26 @@ func runHL7SubscriberAdd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&s.RegionalOID, "regional-oid", "", "assigning authority (OID) of the regional identifiers in PID-3 and MRG-1 (required)")
 	fs.BoolVar(&s.Dose, "dose", false, "also send it the dose report of every exam (ORU^R01: one observation per figure and a French text block for the exam report; corrected when the exam's figures change)")
 	fs.StringVar(&s.Authority, "authority", "", "with --dose: the OID of the establishment whose patient identifiers (IPP) it knows, put first in PID-3")
-	backfill := fs.Bool("backfill", false, "with --dose: also queue the dose reports of the exams already in the ledger (see vigie hl7 backfill)")
-	bfSite := fs.String("backfill-site", "", "with --backfill: only the exams of this establishment (OID)")
-	bfFrom := fs.String("backfill-from", "", "with --backfill: only the exams dated from this day (YYYY-MM-DD)")
+	backfill := fs.Bool("backfill", true, "with --dose: also queue the dose reports of the exams already in the ledger (see vigie hl7 backfill); --backfill=false: only the exams whose figures change from now on")
+	bfSite := fs.String("backfill-site", "", "the establishment (OID) whose exams the backfill covers (default: --authority's, or every establishment without --authority; \"all\": every establishment)")
+	bfFrom := fs.String("backfill-from", "", "the backfill covers the exams dated from this day only (YYYY-MM-DD)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *backfill && !s.Dose {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "backfill" })
+	switch {
+	case explicit && *backfill && !s.Dose:
 		return usageErr("--backfill needs --dose")
+	case (!*backfill || !s.Dose) && (*bfSite != "" || *bfFrom != ""):
+		return usageErr("--backfill-site and --backfill-from go with --dose (and without --backfill=false)")
 	}
-	if !*backfill && (*bfSite != "" || *bfFrom != "") {
-		return usageErr("--backfill-site and --backfill-from need --backfill")
+	site := *bfSite
+	switch site {
+	case "":
+		site = strings.TrimSpace(s.Authority)
+	case "all":
+		site = ""
 	}
 	db, ix, closeIx, err := openIndex(*data, false, 0)
 	if err != nil {
@@ -62,8 +73,8 @@ func runHL7SubscriberAdd(args []string, stdout, stderr io.Writer) error {
 		dose = " and the dose reports of the exams stored"
 	}
 	fmt.Fprintf(stdout, "subscriber %s added: %s%s; it receives the changes%s from now on\n", out.Name, out.Addr, tls, dose)
-	if *backfill {
-		return requestBackfill(ob, db, out.Name, *bfSite, *bfFrom, stdout)
+	if *backfill && out.Dose {
+		return requestBackfill(ob, db, out.Name, site, *bfFrom, stdout)
 	}
 	return nil
 }

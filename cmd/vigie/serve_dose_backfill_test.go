@@ -22,7 +22,8 @@ import (
 
 // TestServeDoseBackfill: the shared vendor dose SRs are ingested while no
 // system takes dose reports (their markers go, as the server clears
-// them); a RIS then subscribes with --backfill on the command line, and
+// them); a RIS of the site then subscribes on the command line (its
+// site's exams backfilled by default), and
 // `vigie serve` queues and sends, to python3-hl7's MLLP receiver, the
 // report of every exam once, as a final result; the backfill's view on
 // the running server (GET /admin/dose-backfill, admin only) says it is
@@ -79,8 +80,8 @@ func TestServeDoseBackfill(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "got.jsonl")
 	addr, _ := outboxReceiver(t, 0, out)
 	code, stdout, errs := runCLI("hl7", "subscriber", "add", "--data", data, "--name", "RIS", "--addr", addr, "--regional-oid", "1.2.250.1.999.1.99",
-		"--dose", "--authority", dicomSite, "--backfill")
-	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("rattrapage des comptes rendus de dose demandé pour RIS : tous les établissements, %d examen(s)", len(files))) {
+		"--dose", "--authority", dicomSite)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("rattrapage des comptes rendus de dose demandé pour RIS : établissement CH de test, %d examen(s)", len(files))) {
 		t.Fatalf("subscriber add --backfill: exit %d, %q %q", code, stdout, errs)
 	}
 	code, stdout, _ = runCLI("hl7", "backfill", "--data", data, "--status")
@@ -143,5 +144,24 @@ func TestServeDoseBackfill(t *testing.T) {
 			t.Errorf("report %d: control %s, final %v", i+1, r.Control, strings.Contains(r.Raw, "|F|"))
 		}
 		controls[r.Control] = true
+	}
+}
+
+// TestHL7BackfillUsage: the backfill's flags are refused where they mean
+// nothing, with a usage error.
+func TestHL7BackfillUsage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	add := []string{"hl7", "subscriber", "add", "--data", dir, "--name", "RIS", "--addr", "127.0.0.1:1", "--regional-oid", "1.2.250.1.999.1.99"}
+	for _, args := range [][]string{
+		append(append([]string(nil), add...), "--backfill"),
+		append(append([]string(nil), add...), "--backfill-site", dicomSite),
+		append(append([]string(nil), add...), "--dose", "--backfill=false", "--backfill-from", "2026-01-01"),
+		{"hl7", "backfill", "--data", dir},
+		{"hl7", "backfill", "--data", dir, "--name", "RIS", "--status"},
+		{"hl7", "backfill", "--data", dir, "--status", "--site", dicomSite},
+	} {
+		if code, out, errs := runCLI(args...); code != 2 {
+			t.Errorf("%v: exit %d (%q %q), want 2", args, code, out, errs)
+		}
 	}
 }
