@@ -297,8 +297,31 @@ func (o *Outbox) backfillBatch(ctx context.Context, name string) (int, Backfill,
 	if err != nil {
 		return 0, b, err
 	}
+	// The exams this subscription has had, or will have from the live
+	// queue, are not summarised: a backfill asked again costs reads only.
+	// Neither can change back before the write below (a count never
+	// drops; a marker goes once its report is queued for every dose
+	// subscriber), which checks again.
+	prepared := make([]bool, len(exams))
+	err = o.DB.View(func(txn *store.Txn) error {
+		for i, x := range exams {
+			done, err := reportedOrWaiting(txn, x.key, x.study, s, subs)
+			if err != nil {
+				return err
+			}
+			prepared[i] = !done
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, b, err
+	}
 	reports := make([]examReport, len(exams))
 	for i, x := range exams {
+		reports[i] = examReport{key: x.key, study: x.study}
+		if !prepared[i] {
+			continue
+		}
 		if reports[i], err = o.prepareReport(ctx, x.key, x.study); err != nil {
 			return 0, b, err
 		}
@@ -334,6 +357,15 @@ func (o *Outbox) backfillBatch(ctx context.Context, name string) (int, Backfill,
 			case marked:
 				b.Waiting++
 				continue
+			case !prepared[i]:
+				// Not expected (see above); read it now rather than pass
+				// it over.
+				if *r, err = o.prepareReport(ctx, r.key, r.study); err != nil {
+					return err
+				}
+				prepared[i] = true
+			}
+			switch {
 			case !r.ok:
 				b.Empty++
 				continue
@@ -369,4 +401,14 @@ func (o *Outbox) backfillBatch(ctx context.Context, name string) (int, Backfill,
 		o.Log.Info("hl7 outbox: dose report backfill", "subscriber", name, "queued", queued, "rows", b.Rows, "done", !b.Done.IsZero())
 	}
 	return queued, b, nil
+}
+
+// reportedOrWaiting reports whether subscriber s has had the report of a
+// record's study, or will have it from the live queue (its marker is set).
+func reportedOrWaiting(txn *store.Txn, k vigie.SourceKey, study string, s Subscriber, subs []Subscriber) (bool, error) {
+	if marked, err := ledger.ReportMarkedIn(txn, k, study); err != nil || marked {
+		return marked, err
+	}
+	v, err := readVersion(txn, k, study, subs)
+	return v.Sent[sentKey(s)] > 0, err
 }
