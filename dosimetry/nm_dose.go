@@ -225,7 +225,24 @@ func normName(s string) string {
 // hasWords reports whether the words of name appear in text, in order and
 // whole (both normalised).
 func hasWords(text, name string) bool {
-	return strings.Contains(" "+text+" ", " "+name+" ")
+	if name == "" {
+		return false
+	}
+	// Without building padded copies: the match is tried for every name
+	// of every row, for each administration.
+	for i := 0; i+len(name) <= len(text); {
+		j := strings.Index(text[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || text[j-1] == ' ') && (end == len(text) || text[end] == ' ') {
+			return true
+		}
+		i = j + 1
+	}
+	return false
 }
 
 // NMAdministrationEstimate is the estimate of one radiopharmaceutical

@@ -16,7 +16,7 @@ import (
 // read in the sources (a typo in the file fails here).
 func TestNMCoefficientsShipped(t *testing.T) {
 	c := dosimetry.DefaultNMCoefficients()
-	if len(c.Sources) != 4 || len(c.Rows) != 8 {
+	if len(c.Sources) != 5 || len(c.Rows) != 13 {
 		t.Fatalf("%d sources, %d rows", len(c.Sources), len(c.Rows))
 	}
 	want := map[string][3]float64{ // id/reference → mSv/MBq, organ mGy/MBq
@@ -24,6 +24,9 @@ func TestNMCoefficientsShipped(t *testing.T) {
 		"naf/adulte": {0.024, 0.22}, "naf/enfant de 5 ans": {0.086, 0.61},
 		"mdp/adulte": {0.0057, 0.063}, "mdp/enfant de 5 ans": {0.025, 0.22},
 		"pertechnetate/adulte": {0.013, 0.057}, "dotatate/adulte": {0.0257, 0.282},
+		// Andersson et al. 2014, table 1, column (E/A0)1: effective dose only.
+		"fdopa/adulte": {0.025, 0}, "ga67citrate/adulte": {0.10, 0}, "c11methionine/adulte": {0.0084, 0},
+		"c11acetate/adulte": {0.0035, 0}, "o15water/adulte": {0.0011, 0},
 	}
 	for _, r := range c.Rows {
 		w, ok := want[r.ID+"/"+r.Reference]
@@ -127,6 +130,11 @@ func TestNMAdministration(t *testing.T) {
 		{"DPD has no coefficient", admin(ledger.Code{Meaning: "DPD"}, tc99m, 764), 50, true, 0, "", 0, "", "pas de coefficient publié"},
 		{"HMDP is not MDP", admin(ledger.Code{Meaning: "HMDP"}, tc99m, 700), 50, true, 0, "", 0, "", "pas de coefficient publié"},
 		{"FDG code with Tc 99m", admin(fdgSRT, tc99m, 394), 63, true, 0, "", 0, "", "radionucléide Tc 99m"},
+		{"F-DOPA by name: effective dose only", admin(ledger.Code{Meaning: "Fluorodopa F^18^"}, f18, 200), 45, true, 200 * 0.025, "", 0, "adulte", ""},
+		{"F-DOPA, child of 10: refused", admin(ledger.Code{Meaning: "18F-DOPA"}, f18, 80), 10, true, 0, "", 0, "", "pas d'estimation pour cet âge"},
+		{"Ga-67 citrate", admin(ledger.Code{Meaning: "67Ga citrate"}, ledger.Code{Meaning: "^67^Gallium"}, 150), 50, true, 150 * 0.10, "", 0, "adulte", ""},
+		{"gallium citrate without its isotope", admin(ledger.Code{Meaning: "Gallium citrate"}, ga68, 150), 50, true, 0, "", 0, "", "pas de coefficient publié"},
+		{"C-11 methionine", admin(ledger.Code{Meaning: "11C-methionine"}, noNuclid, 400), 30, true, 400 * 0.0084, "", 0, "adulte", ""},
 		{"no activity", admin(fdgSRT, f18, 0), 63, true, 0, "", 0, "", "activité administrée non transmise"},
 		{"no radiopharmaceutical", admin(ledger.Code{}, f18, 300), 63, true, 0, "", 0, "", "radiopharmaceutique non transmis"},
 	} {
@@ -243,4 +251,52 @@ func FuzzLoadNMCoefficients(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNMEffectiveOnlySummary: a radiopharmaceutical whose source gives
+// the effective dose alone (F-DOPA, Andersson et al. 2014) has its
+// effective dose in the dose summary and its organ dose "non estimée"
+// with the reason, never a made-up organ.
+func TestNMEffectiveOnlySummary(t *testing.T) {
+	e := nmEntry("045Y", admin(ledger.Code{Meaning: "Fluorodopa F^18^"}, f18, 200))
+	sum, ok, err := dosimetry.SummarizeWith([]ledger.Entry{*e}, dosimetry.SummaryOptions{Coefficients: dosimetry.DefaultCoefficients(), Types: dosimetry.DefaultTable()})
+	if err != nil || !ok {
+		t.Fatalf("summary: %v %v", ok, err)
+	}
+	var organ *dosimetry.DoseEstimate
+	for i := range sum.Estimates {
+		if sum.Estimates[i].Kind == dosimetry.EstimateOrgan {
+			organ = &sum.Estimates[i]
+		}
+	}
+	if organ == nil || organ.Value != 0 || !strings.Contains(organ.NotEstimated, "ne nomme pas d'organe") {
+		t.Errorf("organ dose %+v, want not estimated, no organ named by the source", organ)
+	}
+	text := strings.Join(sum.Text(), "\n")
+	if !strings.Contains(text, "Dose efficace estimée : 5 mSv") {
+		t.Errorf("text block:\n%s", text)
+	}
+}
+
+// TestHasWords: a name matches whole words of the text, in order.
+func TestHasWords(t *testing.T) {
+	for _, c := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"fdg fluorodeoxyglucose", "fdg", true},
+		{"fdg fluorodeoxyglucose", "fluorodeoxyglucose", true},
+		{"18f fdg", "18f fdg", true},
+		{"fdgx", "fdg", false},
+		{"xfdg", "fdg", false},
+		{"ga 68 dotatate", "dotatate", true},
+		{"ga 68 dotatatex dotatate", "dotatate", true},
+		{"hmdp", "mdp", false},
+		{"mdp", "", false},
+		{"", "mdp", false},
+	} {
+		if got := dosimetry.HasWords(c.text, c.name); got != c.want {
+			t.Errorf("hasWords(%q, %q) = %v, want %v", c.text, c.name, got, c.want)
+		}
+	}
 }

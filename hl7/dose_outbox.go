@@ -130,97 +130,136 @@ func (o *Outbox) EnqueueDose(ctx context.Context) (int, error) {
 	return queued, nil
 }
 
-// enqueueReport queues one study's report for the dose subscribers and
-// clears its marker.
-func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs []Subscriber) (int, error) {
-	es, err := o.Ledger.Study(ctx, m.Key, m.Study)
+// examReport is what one exam's report is built from: its dose summary
+// (ok false: nothing to report) and its patient as the index has it.
+type examReport struct {
+	key    vigie.SourceKey
+	study  string
+	sum    *dosimetry.Summary
+	ok     bool
+	snap   *mpi.Snapshot
+	hidden bool
+}
+
+// prepareReport reads one exam (a source record's study) and its patient.
+func (o *Outbox) prepareReport(ctx context.Context, k vigie.SourceKey, study string) (examReport, error) {
+	r := examReport{key: k, study: study}
+	es, err := o.Ledger.Study(ctx, k, study)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	opts := dosimetry.SummaryOptions{Coefficients: o.Coefficients, Types: o.ExamTypes}
 	if o.Pregnancies != nil {
 		opts.Pregnant = o.Pregnancies.Pregnant(ctx)
 	}
-	sum, ok, err := dosimetry.SummarizeWith(es, opts)
+	if r.sum, r.ok, err = dosimetry.SummarizeWith(es, opts); err != nil || !r.ok || o.Index == nil {
+		return r, err
+	}
+	id, err := o.Index.IdentityOf(ctx, k.Authority, k.LocalID)
+	switch {
+	case err == nil:
+		sn, live, err := o.Index.Snapshot(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if live {
+			r.snap = &sn
+			r.hidden = vigie.Hidden(sn.Attributes)
+		}
+	case vigie.ErrorCode(err) == vigie.ENOTFOUND:
+	default:
+		return r, err
+	}
+	return r, nil
+}
+
+// withheld reports whether s must not receive r: a hidden identity's
+// report goes back to the exam's own site only, with its identifiers and
+// no traits.
+func (r *examReport) withheld(s Subscriber) bool {
+	return r.hidden && s.Authority != r.key.Authority
+}
+
+// queueReport stores r's report in s's dose queue within txn, counting it
+// in v, the exam's report version.
+func (o *Outbox) queueReport(txn *store.Txn, r *examReport, s Subscriber, v *reportVersion, now time.Time) error {
+	rank, err := nextDoseRank(txn, s.Name)
+	if err != nil {
+		return err
+	}
+	v.Sent[sentKey(s)]++
+	version := v.Sent[sentKey(s)]
+	p := Pending{Event: rank, Kind: KindDoseReport, ControlID: DoseControlID(rank), Queue: QueueDose,
+		Study: studyName(r.key, r.study), Version: version, Records: []vigie.SourceKey{r.key}, Queued: now}
+	if r.snap != nil {
+		p.Identities = []vigie.IdentityID{r.snap.ID}
+	}
+	p.Message = BuildDoseReport(DoseReport{Summary: r.sum, Identity: r.snap, TraitsHidden: r.hidden, Corrected: version > 1}, s, p.ControlID, now)
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return txn.Set(doseKey(s.Name, rank), b)
+}
+
+// readVersion reads an exam's report version in txn. A version written
+// before the per-subscriber counts stands for each of subs.
+func readVersion(txn *store.Txn, k vigie.SourceKey, study string, subs []Subscriber) (reportVersion, error) {
+	var v reportVersion
+	if _, err := store.Read(txn, doseVersionKey(k, study), func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+		return v, err
+	}
+	if v.Sent == nil {
+		v.Sent = map[string]int{}
+		if v.Version > 0 {
+			for _, s := range subs {
+				v.Sent[sentKey(s)] = v.Version
+			}
+		}
+	}
+	return v, nil
+}
+
+func writeVersion(txn *store.Txn, k vigie.SourceKey, study string, v reportVersion) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(doseVersionKey(k, study), b)
+}
+
+// enqueueReport queues one study's report for the dose subscribers and
+// clears its marker.
+func (o *Outbox) enqueueReport(ctx context.Context, m ledger.PendingStudy, subs []Subscriber) (int, error) {
+	r, err := o.prepareReport(ctx, m.Key, m.Study)
 	if err != nil {
 		return 0, err
-	}
-	var snap *mpi.Snapshot
-	hidden := false
-	if ok && o.Index != nil {
-		id, err := o.Index.IdentityOf(ctx, m.Key.Authority, m.Key.LocalID)
-		switch {
-		case err == nil:
-			sn, live, err := o.Index.Snapshot(ctx, id)
-			if err != nil {
-				return 0, err
-			}
-			if live {
-				snap = &sn
-				hidden = vigie.Hidden(sn.Attributes)
-			}
-		case vigie.ErrorCode(err) == vigie.ENOTFOUND:
-		default:
-			return 0, err
-		}
 	}
 	queued := 0
 	now := o.now().UTC()
 	err = store.Update(o.DB, func(txn *store.Txn) error {
 		queued = 0
-		vk := doseVersionKey(m.Key, m.Study)
-		var v reportVersion
-		if _, err := store.Read(txn, vk, func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+		v, err := readVersion(txn, m.Key, m.Study, subs)
+		if err != nil {
 			return err
 		}
 		if bytes.Equal(v.Mark, m.Mark()) {
 			return nil // queued before a crash: only the marker is left to clear
 		}
 		v.Mark = m.Mark()
-		if v.Sent == nil {
-			v.Sent = map[string]int{}
-			if v.Version > 0 {
-				// Written before the per-subscriber counts.
-				for _, s := range subs {
-					v.Sent[sentKey(s)] = v.Version
-				}
-			}
-		}
-		if ok {
+		if r.ok {
 			v.Version++
 			for _, s := range subs {
-				// A hidden identity's report goes back to the exam's own
-				// site only, with its identifiers and no traits.
-				if hidden && s.Authority != m.Key.Authority {
+				if r.withheld(s) {
 					continue
 				}
-				rank, err := nextDoseRank(txn, s.Name)
-				if err != nil {
-					return err
-				}
-				v.Sent[sentKey(s)]++
-				version := v.Sent[sentKey(s)]
-				p := Pending{Event: rank, Kind: KindDoseReport, ControlID: DoseControlID(rank), Queue: QueueDose,
-					Study: studyName(m.Key, m.Study), Version: version, Records: []vigie.SourceKey{m.Key}, Queued: now}
-				if snap != nil {
-					p.Identities = []vigie.IdentityID{snap.ID}
-				}
-				p.Message = BuildDoseReport(DoseReport{Summary: sum, Identity: snap, TraitsHidden: hidden, Corrected: version > 1}, s, p.ControlID, now)
-				b, err := json.Marshal(p)
-				if err != nil {
-					return err
-				}
-				if err := txn.Set(doseKey(s.Name, rank), b); err != nil {
+				if err := o.queueReport(txn, &r, s, &v, now); err != nil {
 					return err
 				}
 				queued++
 			}
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return txn.Set(vk, b)
+		return writeVersion(txn, m.Key, m.Study, v)
 	})
 	if err != nil {
 		return 0, err
@@ -257,10 +296,12 @@ type DoseLag struct {
 	Pending     int       // reports queued, not yet acknowledged
 	Oldest      time.Time // queued time of the oldest (zero: none)
 	ToQueue     int       // studies the ledger marked, not yet queued
+	Backfilling int       // backfills of dose reports under way (see RequestBackfill)
 }
 
-// DoseLag reads the dose queues' keys, each queue's first message and the
-// ledger's report markers: cheap enough for /healthz and the metrics.
+// DoseLag reads the dose queues' keys, each queue's first message, the
+// backfills (one small value per subscriber) and the ledger's report
+// markers: cheap enough for /healthz and the metrics.
 func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
 	var l DoseLag
 	subs, err := o.Subscribers(ctx)
@@ -274,6 +315,17 @@ func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
 			}
 			if err := queueLag(txn, doseQueuePrefix(s.Name), &l.Pending, &l.Oldest); err != nil {
 				return err
+			}
+		}
+		it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var b Backfill
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b) }); err != nil {
+				return err
+			}
+			if b.Done.IsZero() {
+				l.Backfilling++
 			}
 		}
 		return nil

@@ -57,6 +57,7 @@ import (
 //	h/dseq/<name>                             → rank of the subscriber's last dose report queued (8 bytes)
 //	h/dver/<hash of authority, local id, study>
 //	                                          → the exam's last report queued (JSON: its ledger mark and version)
+//	h/dbf/<name>                              → Backfill (JSON): the subscriber's backfill of dose reports (see RequestBackfill)
 type Outbox struct {
 	Index *mpi.Index
 	DB    *store.DB
@@ -89,6 +90,9 @@ type Outbox struct {
 	// one report then carries them all rather than one per image (0:
 	// at once).
 	Settle time.Duration
+	// BackfillBatch is how many exam rows a backfill of dose reports
+	// reads per transaction and per pass (default DefaultBackfillBatch).
+	BackfillBatch int
 
 	mu    sync.Mutex
 	conns map[string]*outConn
@@ -297,6 +301,9 @@ func (o *Outbox) RemoveSubscriber(ctx context.Context, name string) (int, error)
 			return err
 		}
 		if err := txn.Delete(doseSeqKey(name)); err != nil {
+			return err
+		}
+		if err := txn.Delete(backfillKey(name)); err != nil {
 			return err
 		}
 		return txn.Delete(curKey(name))

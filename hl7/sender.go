@@ -317,7 +317,8 @@ func idList(ids []vigie.IdentityID) string {
 
 // Run follows the patient index and delivers to every subscriber until
 // ctx ends: every Poll it queues the new events' messages and the dose
-// reports of the studies the ledger marked (EnqueueDose), and each
+// reports of the studies the ledger marked (EnqueueDose), then a batch of
+// each backfill under way (RunBackfills), and each
 // subscriber's sender (one goroutine, one connection) sends its queue.
 // After a pass that failed (connection lost, a message refused) the
 // subscriber waits 1 s, then twice as long after each failure up to
@@ -354,6 +355,12 @@ func (o *Outbox) Run(ctx context.Context) {
 		}
 		nd, derr := o.EnqueueDose(ctx)
 		n += nd
+		if derr == nil {
+			// After the live queue, so that a backfilled report comes
+			// before any later correction of its exam.
+			nd, derr = o.RunBackfills(ctx)
+			n += nd
+		}
 		if derr != nil && ctx.Err() == nil && o.Log != nil && derr.Error() != failingDose {
 			failingDose = derr.Error()
 			o.Log.Error("hl7 outbox: queueing the dose reports failed; tried again", "error", failingDose)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -74,4 +75,100 @@ func (l *Ledger) Study(ctx context.Context, k vigie.SourceKey, study string) ([]
 		}
 	}
 	return out, nil
+}
+
+// ReportMarkedIn reports whether the study of record k still has a dose
+// report marker in txn: its report waits for the next pass of the outbox,
+// which sends it to every subscriber taking dose reports. A backfill
+// leaves such a study to that pass, so that no subscriber gets it twice.
+func ReportMarkedIn(txn *store.Txn, k vigie.SourceKey, study string) (bool, error) {
+	return store.Has(txn, reportKey(k, study))
+}
+
+// ExamRows calls fn for the stored exam rows after the row key after (nil:
+// from the first), of one site when site is not empty, in key order (site,
+// date, SOP instance), until fn returns false. fn receives each row's key:
+// a walk cut short resumes after the last key it was given (a backfill of
+// dose reports keeps it). fn may keep the entry, not the key.
+func (l *Ledger) ExamRows(ctx context.Context, site string, after []byte, fn func(key []byte, e *Entry) (bool, error)) error {
+	if l.err != nil {
+		return l.err
+	}
+	p := prefixRow
+	if site != "" {
+		p = sitePrefix(site)
+	}
+	err := l.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: p})
+		defer it.Close()
+		start := p
+		if len(after) > 0 {
+			if !bytes.HasPrefix(after, p) {
+				return fmt.Errorf("resume key %q is not an exam row of this walk", after)
+			}
+			start = after
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			if len(after) > 0 && bytes.Equal(item.Key(), after) {
+				continue
+			}
+			var e *Entry
+			if err := item.Value(func(v []byte) error {
+				var err error
+				e, err = decodeEntry(v)
+				return err
+			}); err != nil {
+				return fmt.Errorf("decode %q: %w", item.Key(), err)
+			}
+			more, err := fn(item.Key(), e)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: exam rows: %w", err)
+	}
+	return nil
+}
+
+// RowsAfter counts the exam rows after the row key after (nil: all), of
+// one site when site is not empty: what a walk resumed there has left. It
+// reads keys only.
+func (l *Ledger) RowsAfter(ctx context.Context, site string, after []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	p := prefixRow
+	if site != "" {
+		p = sitePrefix(site)
+	}
+	n := 0
+	err := l.db.View(func(txn *store.Txn) error {
+		it := txn.NewIterator(store.IteratorOptions{Prefix: p})
+		defer it.Close()
+		start := p
+		if len(after) > 0 && bytes.HasPrefix(after, p) {
+			start = after
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if len(after) > 0 && bytes.Equal(it.Item().Key(), after) {
+				continue
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ledger: exam rows: %w", err)
+	}
+	return n, nil
 }

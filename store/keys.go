@@ -69,6 +69,7 @@ var Prefixes = []Prefix{
 	{"h/dose/", "hl7", "dose reports (ORU^R01) not yet acknowledged, per subscriber, in queue order"},
 	{"h/dseq/", "hl7", "each subscriber's last dose report queued"},
 	{"h/dver/", "hl7", "each study's last dose report version queued"},
+	{"h/dbf/", "hl7", "each subscriber's backfill of dose reports (exams stored before it subscribed)"},
 	{"s/layout", "store", "the store's layout version"},
 	{"s/id", "store", "the store's identity"},
 }

@@ -52,7 +52,7 @@ func TestHL7DoseVerbs(t *testing.T) {
 		{[]string{"hl7", "subscriber", "add", "--data", dir, "--name", "RIS_A", "--addr", "127.0.0.1:1", "--regional-oid", "1.2.250.1.999.1.99",
 			"--dose", "--authority", "CHU A"}, 2, ""},
 		{[]string{"hl7", "subscriber", "add", "--data", dir, "--name", "RIS_A", "--addr", "127.0.0.1:1", "--regional-oid", "1.2.250.1.999.1.99",
-			"--dose", "--authority", site}, 0, "and the dose reports of the exams stored from now on"},
+			"--dose", "--authority", site}, 0, "rattrapage des comptes rendus de dose demandé pour RIS_A : établissement"},
 		{[]string{"hl7", "subscriber", "list", "--data", dir}, 0, "yes (IPP of " + site + ")"},
 		{[]string{"hl7", "outbox", "--data", dir}, 0, "1 exams whose dose report is still to queue"},
 	}
@@ -73,11 +73,16 @@ func TestHL7DoseVerbs(t *testing.T) {
 	}
 	ob := &hl7.Outbox{Index: ix, DB: db, Ledger: ledger.Open(db)}
 	line := doseReportsHealth(ob, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if l := line(ctx); l != "dose reports: 1 subscribers, nothing pending, 1 exams to queue" {
+	if l := line(ctx); l != "dose reports: 1 subscribers, nothing pending, 1 exams to queue, 1 backfills under way" {
 		t.Errorf("before queueing: %q", l)
 	}
 	if n, err := ob.EnqueueDose(ctx); err != nil || n != 1 {
 		t.Fatalf("EnqueueDose: %d %v", n, err)
+	}
+	// The backfill asked at subscription finds the exam queued by the
+	// live pass: nothing more.
+	if b, err := ob.RunBackfill(ctx, "RIS_A"); err != nil || b.Queued != 0 || b.Waiting+b.AlreadySent != 1 {
+		t.Fatalf("the subscription's backfill: %+v %v, want nothing queued", b, err)
 	}
 	l := line(ctx)
 	if !regexp.MustCompile(`^dose reports: 1 subscribers, 1 pending, the oldest \d+s old, 0 exams to queue$`).MatchString(l) {

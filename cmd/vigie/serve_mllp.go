@@ -96,11 +96,16 @@ func outboxHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) string
 
 // doseReportsHealth is /healthz's line on the dose reports sent back
 // (Outbox.DoseLag): how many wait for their acknowledgement, the oldest's
-// age, and how many exams still wait to be queued. No line when no
+// age, how many exams still wait to be queued, and the backfills under
+// way. No line when no
 // subscriber takes dose reports and nothing waits. Counts and ages only.
 func doseReportsHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) string {
 	return func(ctx context.Context) string {
 		l, err := ob.DoseLag(ctx)
+		backfill := ""
+		if l.Backfilling > 0 {
+			backfill = fmt.Sprintf(", %d backfills under way", l.Backfilling)
+		}
 		switch {
 		case err != nil:
 			log.ErrorContext(ctx, "healthz: the dose reports could not be read", "error", err.Error())
@@ -108,11 +113,11 @@ func doseReportsHealth(ob *hl7.Outbox, log *slog.Logger) func(context.Context) s
 		case l.Subscribers == 0 && l.Pending == 0:
 			return ""
 		case l.Pending == 0 && l.ToQueue == 0:
-			return fmt.Sprintf("dose reports: %d subscribers, nothing pending", l.Subscribers)
+			return fmt.Sprintf("dose reports: %d subscribers, nothing pending%s", l.Subscribers, backfill)
 		case l.Pending == 0:
-			return fmt.Sprintf("dose reports: %d subscribers, nothing pending, %d exams to queue", l.Subscribers, l.ToQueue)
+			return fmt.Sprintf("dose reports: %d subscribers, nothing pending, %d exams to queue%s", l.Subscribers, l.ToQueue, backfill)
 		}
-		return fmt.Sprintf("dose reports: %d subscribers, %d pending, the oldest %s old, %d exams to queue",
-			l.Subscribers, l.Pending, time.Since(l.Oldest).Round(time.Second), l.ToQueue)
+		return fmt.Sprintf("dose reports: %d subscribers, %d pending, the oldest %s old, %d exams to queue%s",
+			l.Subscribers, l.Pending, time.Since(l.Oldest).Round(time.Second), l.ToQueue, backfill)
 	}
 }

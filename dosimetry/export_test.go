@@ -1,0 +1,4 @@
+package dosimetry
+
+// HasWords exports hasWords to the external tests.
+var HasWords = hasWords
