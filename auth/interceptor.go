@@ -99,7 +99,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		resp, err := next(ctx, req)
 		if err == nil && resp != nil {
 			if m, ok := resp.Any().(proto.Message); ok {
-				call.subjects.AddMessage(m)
+				addSubjects(call.subjects, m)
 			}
 		}
 		if aerr := i.record(ctx, call, err); aerr != nil {
