@@ -38,6 +38,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"vigie"
 	"vigie/store"
@@ -592,13 +593,131 @@ type stored struct {
 
 const storedVersion = 1
 
+// encode writes the stored form of e: the JSON json.Marshal writes of
+// stored, byte for byte (TestEncodeAsMarshal, FuzzEncode), appended by
+// hand. Reflection took 4-5 µs of CPU a served search for this one
+// value.
 func encode(e *Entry) ([]byte, error) {
-	return json.Marshal(stored{
-		V: storedVersion, Seq: e.Seq, Time: e.Time.UnixNano(), Principal: e.Principal, Role: e.Role,
-		Authorities: e.Authorities, Operation: e.Operation, Identities: e.Identities, Records: e.Records,
-		Purpose: e.Purpose, Result: e.Result, Client: e.Client, Credential: e.Credential, Basis: e.Basis,
-		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
-	})
+	b := make([]byte, 0, e.cost()+2*(len(e.PrevHash)+len(e.Hash)))
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, storedVersion, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"time_ns":`...)
+	b = strconv.AppendInt(b, e.Time.UnixNano(), 10)
+	b = appendField(b, "principal", e.Principal, false)
+	b = appendField(b, "role", e.Role, false)
+	b = appendList(b, "authorities", e.Authorities)
+	b = appendField(b, "operation", e.Operation, false)
+	b = appendList(b, "identities", e.Identities)
+	if len(e.Records) > 0 {
+		b = append(b, `,"records":[`...)
+		for i, r := range e.Records {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"authority":`...)
+			b = appendJSONString(b, r.Authority)
+			b = append(b, `,"local_id":`...)
+			b = appendJSONString(b, r.LocalID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendField(b, "purpose", e.Purpose, true)
+	b = appendField(b, "result", e.Result, false)
+	b = appendField(b, "client", e.Client, true)
+	b = appendField(b, "credential", e.Credential, true)
+	b = appendField(b, "basis", e.Basis, true)
+	b = append(b, `,"prev_hash":"`...)
+	b = hex.AppendEncode(b, e.PrevHash)
+	b = append(b, `","hash":"`...)
+	b = hex.AppendEncode(b, e.Hash)
+	return append(b, `"}`...), nil
+}
+
+// appendField appends ,"name":"value" (nothing when omitEmpty and the
+// value is empty).
+func appendField(b []byte, name, value string, omitEmpty bool) []byte {
+	if omitEmpty && value == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, value)
+}
+
+// appendList appends ,"name":["a","b"] (nothing for an empty list).
+func appendList(b []byte, name string, values []string) []byte {
+	if len(values) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":[`...)
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s quoted as encoding/json quotes strings:
+// control characters, <, > and & escaped, invalid UTF-8 as U+FFFD, the
+// line and paragraph separators escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const digits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', digits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func decode(v []byte, e *Entry) error {
