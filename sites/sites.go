@@ -24,11 +24,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"vigie"
 	"vigie/store"
@@ -94,13 +96,19 @@ type namesAt struct {
 // lookup without reading the store: the change count's read was a
 // transaction and a lookup through the store's levels at every search
 // showing a restricted result (6-9 µs of CPU a call at a million records).
-var changes sync.Map // *store.DB → *atomic.Uint64
+// The map holds its stores weakly, and forgets one once it is collected:
+// tests open many stores in one process.
+var changes sync.Map // weak.Pointer[store.DB] → *atomic.Uint64
 
 func changesOf(db *store.DB) *atomic.Uint64 {
-	if c, ok := changes.Load(db); ok {
+	k := weak.Make(db)
+	if c, ok := changes.Load(k); ok {
 		return c.(*atomic.Uint64)
 	}
-	c, _ := changes.LoadOrStore(db, new(atomic.Uint64))
+	c, loaded := changes.LoadOrStore(k, new(atomic.Uint64))
+	if !loaded {
+		runtime.AddCleanup(db, func(k weak.Pointer[store.DB]) { changes.Delete(k) }, k)
+	}
 	return c.(*atomic.Uint64)
 }
 
