@@ -95,7 +95,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			return nil, err
 		}
 		ctx, call.subjects = audit.WithSubjects(WithPrincipal(ctx, p))
-		call.subjects.AddMessage(msg)
+		addSubjects(call.subjects, msg)
 		resp, err := next(ctx, req)
 		if err == nil && resp != nil {
 			if m, ok := resp.Any().(proto.Message); ok {

@@ -25,6 +25,10 @@ func TestAddSubjectsAsWalk(t *testing.T) {
 				Sources: []*v1.SourceKey{{Authority: "1.2", LocalId: "a"}, {Authority: "1.3", LocalId: "b", Site: "CH"}, {Authority: "1.4"}}},
 			{IdentityId: ""}, nil, {IdentityId: "I1", Sources: []*v1.SourceKey{nil}},
 		}}},
+		{"empty search request", &v1.SearchIdentitiesRequest{}},
+		{"search request", &v1.SearchIdentitiesRequest{Ins: "1234567890123", Limit: 10,
+			LocalIds: []*v1.SourceKey{{Authority: "1.2", LocalId: "a"}, nil, {Authority: "1.3"}},
+			Traits:   &v1.SearchTraits{Name: "MARTIN", FirstNames: "JEANNE", BirthDate: "1950-01-02", Sex: "F", BirthPlace: "33063", PostalCode: "33000"}}},
 		{"another message", &v1.GetIdentityRequest{IdentityId: "I9"}},
 	}
 	for _, tt := range tests {
@@ -58,10 +62,13 @@ func TestSearchFieldsKnown(t *testing.T) {
 		"vigie.v1.SearchIdentitiesResponse": {"results", "partial", "notice"},
 		"vigie.v1.SearchResult":             {"identity_id", "probability", "grade", "reasons", "golden", "sources", "notice", "restricted", "birth_year", "site_names"},
 		"vigie.v1.SourceKey":                {"authority", "local_id", "site"},
+		"vigie.v1.SearchIdentitiesRequest":  {"ins", "local_ids", "traits", "limit"},
+		"vigie.v1.SearchTraits":             {"name", "first_names", "birth_date", "sex", "birth_place", "postal_code"},
 		"vigie.v1.SourceRecord": {"authority", "local_id", "ins", "ins_oid", "status", "birth_name", "used_name", "first_names",
 			"first_name", "birth_date", "sex", "birth_place", "postal_code", "city", "address", "phone", "attributes", "email"},
 	}
-	for _, m := range []proto.Message{&v1.SearchIdentitiesResponse{}, &v1.SearchResult{}, &v1.SourceKey{}, &v1.SourceRecord{}} {
+	for _, m := range []proto.Message{&v1.SearchIdentitiesResponse{}, &v1.SearchResult{}, &v1.SourceKey{}, &v1.SourceRecord{},
+		&v1.SearchIdentitiesRequest{}, &v1.SearchTraits{}} {
 		d := m.ProtoReflect().Descriptor()
 		var got []protoreflect.Name
 		for i := 0; i < d.Fields().Len(); i++ {
