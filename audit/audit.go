@@ -38,6 +38,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"vigie"
 	"vigie/store"
@@ -526,15 +527,14 @@ func cmpOr(a, b int) int {
 // the previous hash length-prefixed, lists count-prefixed. Length prefixes
 // make the encoding unambiguous ("ab"+"c" differs from "a"+"bc").
 func (e *Entry) computeHash() []byte {
-	h := sha256.New()
-	var n [8]byte
-	u64 := func(v uint64) {
-		binary.BigEndian.PutUint64(n[:], v)
-		h.Write(n[:])
-	}
+	// The encoding is built in one buffer and hashed once: writing each
+	// field to the hash converted every string to bytes, an allocation
+	// apiece, some thirty for a search's entry.
+	b := make([]byte, 0, e.cost()+len(e.PrevHash))
+	u64 := func(v uint64) { b = binary.BigEndian.AppendUint64(b, v) }
 	str := func(s string) {
 		u64(uint64(len(s)))
-		h.Write([]byte(s))
+		b = append(b, s...)
 	}
 	if e.Basis != "" {
 		str("vigie-audit-v2") // v1 plus the basis, last
@@ -567,7 +567,8 @@ func (e *Entry) computeHash() []byte {
 	if e.Basis != "" {
 		str(e.Basis)
 	}
-	return h.Sum(nil)
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
 // stored is the JSON form of an entry in the store.
@@ -592,13 +593,131 @@ type stored struct {
 
 const storedVersion = 1
 
+// encode writes the stored form of e: the JSON json.Marshal writes of
+// stored, byte for byte (TestEncodeAsMarshal, FuzzEncode), appended by
+// hand. Reflection took 4-5 µs of CPU a served search for this one
+// value.
 func encode(e *Entry) ([]byte, error) {
-	return json.Marshal(stored{
-		V: storedVersion, Seq: e.Seq, Time: e.Time.UnixNano(), Principal: e.Principal, Role: e.Role,
-		Authorities: e.Authorities, Operation: e.Operation, Identities: e.Identities, Records: e.Records,
-		Purpose: e.Purpose, Result: e.Result, Client: e.Client, Credential: e.Credential, Basis: e.Basis,
-		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
-	})
+	b := make([]byte, 0, e.cost()+2*(len(e.PrevHash)+len(e.Hash)))
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, storedVersion, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"time_ns":`...)
+	b = strconv.AppendInt(b, e.Time.UnixNano(), 10)
+	b = appendField(b, "principal", e.Principal, false)
+	b = appendField(b, "role", e.Role, false)
+	b = appendList(b, "authorities", e.Authorities)
+	b = appendField(b, "operation", e.Operation, false)
+	b = appendList(b, "identities", e.Identities)
+	if len(e.Records) > 0 {
+		b = append(b, `,"records":[`...)
+		for i, r := range e.Records {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"authority":`...)
+			b = appendJSONString(b, r.Authority)
+			b = append(b, `,"local_id":`...)
+			b = appendJSONString(b, r.LocalID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendField(b, "purpose", e.Purpose, true)
+	b = appendField(b, "result", e.Result, false)
+	b = appendField(b, "client", e.Client, true)
+	b = appendField(b, "credential", e.Credential, true)
+	b = appendField(b, "basis", e.Basis, true)
+	b = append(b, `,"prev_hash":"`...)
+	b = hex.AppendEncode(b, e.PrevHash)
+	b = append(b, `","hash":"`...)
+	b = hex.AppendEncode(b, e.Hash)
+	return append(b, `"}`...), nil
+}
+
+// appendField appends ,"name":"value" (nothing when omitEmpty and the
+// value is empty).
+func appendField(b []byte, name, value string, omitEmpty bool) []byte {
+	if omitEmpty && value == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, value)
+}
+
+// appendList appends ,"name":["a","b"] (nothing for an empty list).
+func appendList(b []byte, name string, values []string) []byte {
+	if len(values) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":[`...)
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s quoted as encoding/json quotes strings:
+// control characters, <, > and & escaped, invalid UTF-8 as U+FFFD, the
+// line and paragraph separators escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const digits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', digits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func decode(v []byte, e *Entry) error {
@@ -629,9 +748,20 @@ func decode(v []byte, e *Entry) error {
 
 const logPrefix = "a/log/"
 
-func seqHex(seq uint64) string { return fmt.Sprintf("%016x", seq) }
+func seqHex(seq uint64) string { return string(appendSeqHex(nil, seq)) }
 
-func logKey(seq uint64) []byte { return []byte(logPrefix + seqHex(seq)) }
+// appendSeqHex appends seq as 16 lowercase hex digits.
+func appendSeqHex(b []byte, seq uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[seq>>uint(shift)&0xf])
+	}
+	return b
+}
+
+func logKey(seq uint64) []byte {
+	return appendSeqHex(append(make([]byte, 0, len(logPrefix)+16), logPrefix...), seq)
+}
 
 // parseLogKey returns the sequence of an entry's key.
 func parseLogKey(key []byte) (uint64, bool) {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -951,5 +952,30 @@ func TestFHIRAuditEvent(t *testing.T) {
 	n := 0
 	if err := l.Since(time.Now().Add(time.Hour), func(Entry) error { n++; return nil }); err != nil || n != 0 {
 		t.Errorf("Since an hour ahead: %d entries, %v", n, err)
+	}
+}
+
+// TestHashGolden pins the hashes of a few entries as the first versions
+// computed them: the chain is stored, and a change in how the canonical
+// encoding is built (not what it is) must leave every hash as it was.
+func TestHashGolden(t *testing.T) {
+	e := Entry{Seq: 42, Time: time.Unix(1700000000, 123456789).UTC(), Principal: "dr-martin", Role: "clinician",
+		Authorities: []string{"1.2.250.1.1", "1.2.250.1.2"}, Operation: "/vigie.v1.IdentityService/SearchIdentities",
+		Identities: []string{"I1", "I22"}, Records: []Record{{"1.2.250.1.1", "IPP1"}, {"1.2.250.1.2", "é"}},
+		Purpose: "soins", Result: "ok", Client: "127.0.0.1:5000", Credential: "api_key:k1", PrevHash: genesis}
+	withBasis := e
+	withBasis.Basis = "site"
+	tests := []struct {
+		e    Entry
+		want string
+	}{
+		{e, "c46959074ce87f7cb9cf6e142d0a005b09cfa3b0bf138f5c6579477e4e67fdf6"},
+		{withBasis, "316f7328f6b5e2e472cd0c69fd68120a69afb8d047475c593765580bd8032122"},
+		{Entry{Seq: 1, Principal: "p", Operation: "o", PrevHash: genesis, Time: time.Unix(0, 0)}, "816c7c294390288bf019346a7b056805ec6645731dc5d935d2591527843f73ad"},
+	}
+	for i, tt := range tests {
+		if got := hex.EncodeToString(tt.e.computeHash()); got != tt.want {
+			t.Errorf("%d: hash %s, want %s", i, got, tt.want)
+		}
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"vigie/store"
 
 	"vigie"
+	"vigie/store"
 )
 
 // HeadIn returns the sequence and hash of the trail's last entry as txn

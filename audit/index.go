@@ -89,26 +89,32 @@ type posting struct {
 // is length-prefixed so that no authority and local id hash as another
 // record's; being of one length, no subject is the prefix of another's
 // ("I1" and "I10").
-func identitySubject(id string) string { return subjectHash('i', lengthPrefixed(id)) }
+func identitySubject(id string) string { return subjectHash('i', id) }
 
-func userSubject(name string) string { return subjectHash('u', lengthPrefixed(name)) }
+func userSubject(name string) string { return subjectHash('u', name) }
 
-func recordSubject(r Record) string {
-	return subjectHash('r', lengthPrefixed(r.Authority)+lengthPrefixed(r.LocalID))
-}
+func recordSubject(r Record) string { return subjectHash('r', r.Authority, r.LocalID) }
 
 // subjectLen is the length of a subject in a posting key.
 const subjectLen = 1 + 8
 
-// subjectHash is kind followed by the 64-bit FNV-1a hash of name, 8 bytes
-// big-endian: stable across processes and builds (it is stored), and cheap
-// (some twenty postings a search).
-func subjectHash(kind byte, name string) string {
+// subjectHash is kind followed by the 64-bit FNV-1a hash of the names,
+// each length-prefixed (a uvarint), 8 bytes big-endian: stable across
+// processes and builds (it is stored), and cheap (some twenty postings a
+// search): the bytes are hashed as they come, never copied.
+func subjectHash(kind byte, names ...string) string {
 	const offset, prime = 14695981039346656037, 1099511628211
 	h := uint64(offset)
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= prime
+	var n [binary.MaxVarintLen64]byte
+	for _, name := range names {
+		for _, c := range n[:binary.PutUvarint(n[:], uint64(len(name)))] {
+			h ^= uint64(c)
+			h *= prime
+		}
+		for i := 0; i < len(name); i++ {
+			h ^= uint64(name[i])
+			h *= prime
+		}
 	}
 	var b [subjectLen]byte
 	b[0] = kind
@@ -116,16 +122,17 @@ func subjectHash(kind byte, name string) string {
 	return string(b[:])
 }
 
-func lengthPrefixed(s string) string {
-	return string(binary.AppendUvarint(nil, uint64(len(s)))) + s
-}
+// postingKeyLen is the length of a posting's key.
+const postingKeyLen = len(indexPrefix) + subjectLen + 8
 
 // postingKey is the store key of a posting.
-func postingKey(p posting) []byte {
-	k := make([]byte, 0, len(indexPrefix)+len(p.subject)+8)
-	k = append(k, indexPrefix...)
-	k = append(k, p.subject...)
-	return binary.BigEndian.AppendUint64(k, p.seq)
+func postingKey(p posting) []byte { return appendPostingKey(make([]byte, 0, postingKeyLen), p) }
+
+// appendPostingKey appends the store key of a posting to b.
+func appendPostingKey(b []byte, p posting) []byte {
+	b = append(b, indexPrefix...)
+	b = append(b, p.subject...)
+	return binary.BigEndian.AppendUint64(b, p.seq)
 }
 
 // parsePostingKey is postingKey's inverse.
@@ -333,8 +340,12 @@ func (ix *index) commit(ps []posting, done []byte) error {
 		return fmt.Errorf("audit: write the index: %w", err)
 	}
 	defer wb.Cancel()
+	// The keys of the commit in one allocation: Badger keeps each key's
+	// slice until the commit is written.
+	keys := make([]byte, 0, len(ps)*postingKeyLen)
 	for _, p := range ps {
-		if err := wb.Set(postingKey(p), nil); err != nil {
+		keys = appendPostingKey(keys, p)
+		if err := wb.Set(keys[len(keys)-postingKeyLen:len(keys):len(keys)], nil); err != nil {
 			return fmt.Errorf("audit: write the index: %w", err)
 		}
 	}

@@ -535,3 +535,38 @@ func TestSharedHashAnswersRight(t *testing.T) {
 		t.Errorf("ByUser(u0, 2) = %v, %v; want 10 7", seqs(got), err)
 	}
 }
+
+// lengthPrefixed is how the subjects' names were joined before hashing
+// when subjectHash took one string: the hashes are stored, so they must
+// not change.
+func lengthPrefixed(s string) string {
+	return string(binary.AppendUvarint(nil, uint64(len(s)))) + s
+}
+
+func TestSubjectHashStable(t *testing.T) {
+	fnv := func(kind byte, name string) string {
+		h := uint64(14695981039346656037)
+		for i := 0; i < len(name); i++ {
+			h ^= uint64(name[i])
+			h *= 1099511628211
+		}
+		return string(binary.BigEndian.AppendUint64([]byte{kind}, h))
+	}
+	long := strings.Repeat("é", 200) // a length of two uvarint bytes
+	tests := []struct{ got, want string }{
+		{identitySubject("I1"), fnv('i', lengthPrefixed("I1"))},
+		{identitySubject(""), fnv('i', lengthPrefixed(""))},
+		{identitySubject(long), fnv('i', lengthPrefixed(long))},
+		{userSubject("bench-serve-clinician"), fnv('u', lengthPrefixed("bench-serve-clinician"))},
+		{recordSubject(Record{"1.2.250.1.213", "IPP 42"}), fnv('r', lengthPrefixed("1.2.250.1.213")+lengthPrefixed("IPP 42"))},
+		{recordSubject(Record{long, "x"}), fnv('r', lengthPrefixed(long)+lengthPrefixed("x"))},
+	}
+	for i, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%d: %x, want %x", i, tt.got, tt.want)
+		}
+	}
+	if recordSubject(Record{"ab", "c"}) == recordSubject(Record{"a", "bc"}) {
+		t.Error("the names are not length-prefixed")
+	}
+}

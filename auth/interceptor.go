@@ -95,11 +95,11 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			return nil, err
 		}
 		ctx, call.subjects = audit.WithSubjects(WithPrincipal(ctx, p))
-		call.subjects.AddMessage(msg)
+		addSubjects(call.subjects, msg)
 		resp, err := next(ctx, req)
 		if err == nil && resp != nil {
 			if m, ok := resp.Any().(proto.Message); ok {
-				call.subjects.AddMessage(m)
+				addSubjects(call.subjects, m)
 			}
 		}
 		if aerr := i.record(ctx, call, err); aerr != nil {
