@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -159,4 +160,26 @@ func httpStatus(w http.ResponseWriter, err error) (int, string) {
 		}
 	}
 	return status, msg
+}
+
+// Bearer authenticates the bearer credential of a plain HTTP request that
+// checks its own credential (the online backup, the dose report backfill)
+// with a. When it fails it answers the status and the message safe to show
+// the caller: 401 for a missing or refused credential, 500 when the
+// authentication could not be made, with err its cause for the caller to
+// log once.
+func Bearer(r *http.Request, a Authenticator) (p *Principal, status int, message string, err error) {
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(cred) == "" {
+		return nil, http.StatusUnauthorized, "missing bearer credential (Authorization: Bearer <token>)", nil
+	}
+	p, err = a.Authenticate(r.Context(), strings.TrimSpace(cred))
+	switch {
+	case err == nil && p != nil:
+		return p, http.StatusOK, "", nil
+	case err == nil, errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrNotMine):
+		return nil, http.StatusUnauthorized, "invalid credential", nil
+	default:
+		return nil, http.StatusInternalServerError, "authentication unavailable", err
+	}
 }

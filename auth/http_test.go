@@ -224,3 +224,49 @@ func TestHTTPWithRateAndWriter(t *testing.T) {
 		}
 	}
 }
+
+// TestBearerHTTP: the statuses and messages a handler checking its own
+// credential writes, and the cause it logs only for a fault of ours.
+func TestBearerHTTP(t *testing.T) {
+	fault := errors.New("store unreadable")
+	a := authFunc(func(_ context.Context, c string) (*Principal, error) {
+		switch c {
+		case "good":
+			return &Principal{Name: "admin", Role: RoleAdmin}, nil
+		case "nobody":
+			return nil, nil
+		case "other":
+			return nil, ErrNotMine
+		case "broken":
+			return nil, fault
+		}
+		return nil, ErrUnauthenticated
+	})
+	for _, c := range []struct {
+		header string
+		status int
+		msg    string
+		err    error
+	}{
+		{"", http.StatusUnauthorized, "missing bearer credential (Authorization: Bearer <token>)", nil},
+		{"Basic abc", http.StatusUnauthorized, "missing bearer credential (Authorization: Bearer <token>)", nil},
+		{"Bearer   ", http.StatusUnauthorized, "missing bearer credential (Authorization: Bearer <token>)", nil},
+		{"Bearer wrong", http.StatusUnauthorized, "invalid credential", nil},
+		{"Bearer nobody", http.StatusUnauthorized, "invalid credential", nil},
+		{"Bearer other", http.StatusUnauthorized, "invalid credential", nil},
+		{"Bearer broken", http.StatusInternalServerError, "authentication unavailable", fault},
+		{"Bearer  good ", http.StatusOK, "", nil},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/admin/backup", nil)
+		if c.header != "" {
+			r.Header.Set("Authorization", c.header)
+		}
+		p, status, msg, err := Bearer(r, a)
+		if status != c.status || msg != c.msg || !errors.Is(err, c.err) || (err == nil) != (c.err == nil) {
+			t.Errorf("%q: got %d %q %v, want %d %q %v", c.header, status, msg, err, c.status, c.msg, c.err)
+		}
+		if (p != nil) != (status == http.StatusOK) {
+			t.Errorf("%q: principal %v with status %d", c.header, p, status)
+		}
+	}
+}

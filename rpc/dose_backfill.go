@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -85,20 +84,14 @@ func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET or POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(cred) == "" {
-		http.Error(w, "missing bearer credential (Authorization: Bearer <token>)", http.StatusUnauthorized)
-		return
-	}
-	p, err := d.Authenticator.Authenticate(r.Context(), strings.TrimSpace(cred))
-	switch {
-	case err == nil && p != nil:
-	case err == nil, errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, auth.ErrNotMine):
-		http.Error(w, "invalid credential", http.StatusUnauthorized)
-		return
-	default:
-		log.Error("dose backfill: authentication failed", "error", err.Error())
-		http.Error(w, "authentication unavailable", http.StatusInternalServerError)
+	reqID := auth.RequestID(auth.WithRequestID(r.Context()))
+	w.Header().Set("X-Request-Id", reqID)
+	p, status, msg, err := auth.Bearer(r, d.Authenticator)
+	if status != http.StatusOK {
+		if err != nil {
+			log.Error("dose backfill: authentication failed", "request_id", reqID, "error", err.Error())
+		}
+		http.Error(w, msg, status)
 		return
 	}
 	result, status, msg := "ok", http.StatusOK, ""
@@ -111,7 +104,7 @@ func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vs, err := d.Outbox.Backfills(r.Context())
 		if err != nil {
 			result, status, msg = "internal", http.StatusInternalServerError, "the backfills could not be read"
-			log.Error("dose backfill: list failed", "error", err.Error())
+			log.Error("dose backfill: list failed", "request_id", reqID, "error", err.Error())
 			break
 		}
 		out := make([]BackfillState, len(vs))
@@ -137,7 +130,7 @@ func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			result, status, msg = "aborted", http.StatusConflict, err.Error()
 		default:
 			result, status, msg = "internal", http.StatusInternalServerError, "the backfill could not be recorded"
-			log.Error("dose backfill: request failed", "subscriber", req.Subscriber, "error", err.Error())
+			log.Error("dose backfill: request failed", "request_id", reqID, "subscriber", req.Subscriber, "error", err.Error())
 		}
 	}
 	credential := p.Method
@@ -146,7 +139,7 @@ func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := d.Trail.Append(audit.Entry{Principal: p.Name, Role: string(p.Role), Authorities: p.Authorities,
 		Operation: DoseBackfillOperation, Result: result, Client: r.RemoteAddr, Credential: credential}); err != nil {
-		log.Error("dose backfill: audit trail unavailable", "principal", p.Name, "error", err.Error())
+		log.Error("dose backfill: audit trail unavailable", "request_id", reqID, "principal", p.Name, "error", err.Error())
 		http.Error(w, "audit trail unavailable", http.StatusServiceUnavailable)
 		return
 	}

@@ -1,14 +1,11 @@
 package admin
 
 import (
-	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"vigie"
@@ -79,27 +76,19 @@ func (b *Backup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	reqID := requestID()
+	reqID := auth.RequestID(auth.WithRequestID(r.Context()))
 	w.Header().Set("X-Request-Id", reqID)
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "GET only", http.StatusMethodNotAllowed)
 		return
 	}
-	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(cred) == "" {
-		http.Error(w, "missing bearer credential (Authorization: Bearer <token>)", http.StatusUnauthorized)
-		return
-	}
-	p, err := b.Authenticator.Authenticate(r.Context(), strings.TrimSpace(cred))
-	switch {
-	case err == nil && p != nil:
-	case err == nil, errors.Is(err, auth.ErrUnauthenticated), errors.Is(err, auth.ErrNotMine):
-		http.Error(w, "invalid credential", http.StatusUnauthorized)
-		return
-	default:
-		log.Error("backup: authentication failed", "request_id", reqID, "error", err.Error())
-		http.Error(w, "authentication unavailable", http.StatusInternalServerError)
+	p, status, msg, err := auth.Bearer(r, b.Authenticator)
+	if status != http.StatusOK {
+		if err != nil {
+			log.Error("backup: authentication failed", "request_id", reqID, "error", err.Error())
+		}
+		http.Error(w, msg, status)
 		return
 	}
 	var since uint64
@@ -174,10 +163,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func requestID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
