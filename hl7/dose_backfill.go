@@ -142,21 +142,27 @@ func (o *Outbox) RequestBackfill(ctx context.Context, name, site, from, by strin
 func (o *Outbox) listBackfills() ([]Backfill, error) {
 	var bs []Backfill
 	err := o.DB.View(func(txn *store.Txn) error {
-		it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var b Backfill
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b) }); err != nil {
-				return err
-			}
-			bs = append(bs, b)
-		}
-		return nil
+		return eachBackfill(txn, func(b Backfill) { bs = append(bs, b) })
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hl7: backfills: %w", err)
 	}
 	return bs, nil
+}
+
+// eachBackfill calls fn with every subscriber's backfill, in subscriber
+// order.
+func eachBackfill(txn *store.Txn, fn func(Backfill)) error {
+	it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var b Backfill
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b) }); err != nil {
+			return err
+		}
+		fn(b)
+	}
+	return nil
 }
 
 // Backfills returns the subscribers' backfills with what is left of each

@@ -317,18 +317,11 @@ func (o *Outbox) DoseLag(ctx context.Context) (DoseLag, error) {
 				return err
 			}
 		}
-		it := txn.NewIterator(store.IteratorOptions{Prefix: dbfPrefix, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var b Backfill
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b) }); err != nil {
-				return err
-			}
+		return eachBackfill(txn, func(b Backfill) {
 			if b.Done.IsZero() {
 				l.Backfilling++
 			}
-		}
-		return nil
+		})
 	})
 	if err != nil || o.Ledger == nil {
 		return l, err
