@@ -50,6 +50,7 @@ var architecture = map[string]struct {
 	"vigie":               {base, nil},
 	"internal/wire":       {base, nil},
 	"internal/sharedtest": {base, nil},
+	"internal/cputime":    {base, nil},
 
 	"store": {storage, []string{"vigie"}},
 
@@ -81,9 +82,9 @@ var architecture = map[string]struct {
 		"ingest", "search", "dimse", "audit", "auth", "rpc/admin", "rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"fhir": {protocol, []string{"vigie", "matcher", "mpi", "ledger", "dosimetry", "search", "audit", "auth", "rpc"}},
 
-	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry", "audit"}},
+	"hl7": {protocol, []string{"vigie", "store", "matcher", "mpi", "ledger", "sites", "dosimetry", "audit", "auth"}},
 
-	"bench": {harness, []string{"vigie", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
+	"bench": {harness, []string{"vigie", "internal/cputime", "store", "matcher", "mpi", "search", "synth", "linkeval", "auth", "rpc/admin", "rpc",
 		"rpc/gen/vigie/v1", "rpc/gen/vigie/v1/vigiev1connect"}},
 	"demo": {harness, []string{"vigie", "store", "mpi", "ledger", "sites", "dosimetry", "synth", "auth", "rpc"}},
 

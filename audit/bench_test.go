@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"vigie/internal/cputime"
 	v1 "vigie/rpc/gen/vigie/v1"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkAddMessageSearch(b *testing.B) {
 		resp.Results = append(resp.Results, r)
 	}
 	b.ReportAllocs()
-	before := cpuTime()
+	before := cputime.Process()
 	for b.Loop() {
 		_, s := WithSubjects(context.Background())
 		s.AddMessage(resp)
@@ -54,7 +55,7 @@ func BenchmarkAddMessageSearch(b *testing.B) {
 			b.Fatal(s.identities, s.records)
 		}
 	}
-	b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((cputime.Process()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkEncode compares an entry's stored form appended by hand (encode)
@@ -70,13 +71,13 @@ func BenchmarkEncode(b *testing.B) {
 	}{{"marshal", marshalStored}, {"append", encode}} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
-			before := cpuTime()
+			before := cputime.Process()
 			for b.Loop() {
 				if _, err := bb.enc(&e); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Process()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"vigie/internal/cputime"
 	"vigie/store"
 )
 
@@ -221,7 +220,7 @@ func BenchmarkAppendSearchCPU(b *testing.B) {
 	l.SetSync(syncer.Sync)
 	b.ReportAllocs()
 	b.SetParallelism(32)
-	before := cpuTime()
+	before := cputime.Process()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
@@ -235,14 +234,5 @@ func BenchmarkAppendSearchCPU(b *testing.B) {
 	if err := l.idx.flush(); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((cputime.Process()-before).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
 }

@@ -11,10 +11,10 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"vigie"
+	"vigie/internal/cputime"
 	"vigie/matcher"
 	"vigie/search"
 	"vigie/synth"
@@ -236,10 +236,7 @@ func resourceUsage() resources {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r := resources{wall: time.Now(), mallocs: ms.Mallocs}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	r.cpu = cputime.Process()
 	return r
 }
 

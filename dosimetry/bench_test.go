@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"vigie"
+	"vigie/internal/cputime"
 	"vigie/ledger"
 )
 
@@ -93,14 +94,14 @@ func BenchmarkEvaluateSiteYear(b *testing.B) {
 	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
 	q := Query{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		out, err := ev.Evaluate(context.Background(), es, q)
 		if err != nil || len(out) == 0 {
 			b.Fatal(err, len(out))
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(len(es)), "exams")
 }
 
@@ -110,13 +111,13 @@ func BenchmarkAlertScanSite(b *testing.B) {
 	s := &Scanner{Types: DefaultTable(), NRD: DefaultNRD(), Coef: DefaultCoefficients(), Config: DefaultAlertConfig()}
 	q := ScanQuery{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := s.Check(context.Background(), es, q, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(len(es)), "exams")
 }
 
@@ -134,13 +135,13 @@ func BenchmarkEvaluateFromBadger(b *testing.B) {
 	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
 	q := Query{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := ev.Evaluate(context.Background(), led, q); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(len(es)), "exams")
 }
 
@@ -184,12 +185,12 @@ func BenchmarkEvaluateFromBadgerBySite(b *testing.B) {
 	ev := &Evaluator{Types: DefaultTable(), NRD: DefaultNRD()}
 	q := Query{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := ev.Evaluate(context.Background(), src, q); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(len(es)/40), "site-exams")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vigie"
+	"vigie/internal/cputime"
 	"vigie/ledger"
 	"vigie/mpi"
 	"vigie/store"
@@ -56,7 +57,7 @@ func BenchmarkLoadExamsForRecords(b *testing.B) {
 	led := ledger.Open(db)
 	ctx := context.Background()
 	for b.Loop() {
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), cputime.Process()
 		var putErr error
 		i := 0
 		genExams(n, func(x ledger.Exam) {
@@ -97,6 +98,6 @@ func BenchmarkLoadExamsForRecords(b *testing.B) {
 		}
 		fmt.Fprintf(os.Stderr, "%d exams put for %d stored records in %v (%.0f exams/s), %d alert markers cleared; %v wall, %v CPU in all; store %.0f MB\n",
 			i, len(keys), put.Round(time.Millisecond), float64(i)/put.Seconds(), len(pending),
-			time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond), dirMB(dir))
+			time.Since(start).Round(time.Millisecond), (cputime.Process() - cpu0).Round(time.Millisecond), dirMB(dir))
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"vigie"
 	"vigie/dosimetry"
 	"vigie/ingest"
+	"vigie/internal/cputime"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
 	"vigie/store"
@@ -130,7 +130,7 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				go w.Run(ctx)
 				b.StartTimer()
-				start, c0 := time.Now(), processCPU()
+				start, c0 := time.Now(), cputime.Process()
 				err = ingest.DICOMFiles(ctx, files, runtime.GOMAXPROCS(0), localIdentity{}, led, ingest.DICOMOptions{Authority: "1.2.3"},
 					func(o ingest.DICOMOutcome, err error) error {
 						if err == nil && o.Ledger.Result == ledger.Stored {
@@ -140,7 +140,7 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 					})
 				w.Wait()
 				busy += time.Since(start)
-				cpu += processCPU() - c0
+				cpu += cputime.Process() - c0
 				b.StopTimer()
 				cancel()
 				db.Close()
@@ -154,14 +154,4 @@ func BenchmarkIngestWithAlerts(b *testing.B) {
 			b.ReportMetric(float64(stored)/float64(b.N), "stored/round")
 		})
 	}
-}
-
-// processCPU is the CPU time the process used so far (user and system):
-// unlike the wall time of synced commits, it does not wait on the disk.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"vigie/internal/cputime"
 	"vigie/ledger"
 	"vigie/store"
 )
@@ -69,7 +70,7 @@ func storedLedger(b *testing.B) *ledger.Ledger {
 			fmt.Fprintf(os.Stderr, "stored ledger: reusing %d exams in %s (%.0f MB)\n", n, dir, dirMB(dir))
 			return
 		}
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), cputime.Process()
 		genExams(n, func(x ledger.Exam) {
 			if benchStore.err != nil {
 				return
@@ -85,7 +86,7 @@ func storedLedger(b *testing.B) *ledger.Ledger {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "stored ledger: %d exams over 40 sites built in %v wall, %v CPU; store %.0f MB\n",
-			n, time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond), dirMB(dir))
+			n, time.Since(start).Round(time.Millisecond), (cputime.Process() - cpu0).Round(time.Millisecond), dirMB(dir))
 	})
 	if benchStore.err != nil {
 		b.Fatal(benchStore.err)
@@ -120,14 +121,14 @@ func BenchmarkStoredEvaluateSiteYear(b *testing.B) {
 	q := Query{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		out, err := ev.Evaluate(context.Background(), led, q)
 		if err != nil || len(out) == 0 {
 			b.Fatal(err, len(out))
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(benchStore.n), "exams")
 }
 
@@ -141,7 +142,7 @@ func BenchmarkStoredAlertScanSite(b *testing.B) {
 	q := ScanQuery{Site: "1.2.250.1.7", From: "2025-01-01", To: "2025-12-31"}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	var res ScanResult
 	for b.Loop() {
 		res = ScanResult{}
@@ -149,6 +150,6 @@ func BenchmarkStoredAlertScanSite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(res.Exams), "site-exams")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"vigie/dosimetry"
+	"vigie/internal/cputime"
 	"vigie/ledger"
 )
 
@@ -85,11 +86,11 @@ func BenchmarkDoseBackfill(b *testing.B) {
 	if _, err := o.RequestBackfill(ctx, "BENCH", "", "", "bench"); err != nil {
 		b.Fatal(err)
 	}
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	bf, err := o.RunBackfill(ctx, "BENCH")
 	b.StopTimer()
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	if err != nil || bf.Queued != b.N {
 		b.Fatalf("queued %d of %d (%v)", bf.Queued, b.N, err)
 	}
@@ -98,9 +99,9 @@ func BenchmarkDoseBackfill(b *testing.B) {
 	if _, err := o.RequestBackfill(ctx, "BENCH", "", "", "bench"); err != nil {
 		b.Fatal(err)
 	}
-	cpu0 = processCPU()
+	cpu0 = cputime.Process()
 	bf, err = o.RunBackfill(ctx, "BENCH")
-	cpu = processCPU() - cpu0
+	cpu = cputime.Process() - cpu0
 	if err != nil || bf.Queued != 0 || bf.AlreadySent != b.N {
 		b.Fatalf("second backfill %+v (%v), want all %d already sent", bf, err, b.N)
 	}

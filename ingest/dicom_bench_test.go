@@ -9,10 +9,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"vigie/internal/cputime"
 	"vigie/internal/sharedtest"
 	"vigie/ledger"
 	"vigie/store"
@@ -44,7 +44,7 @@ func BenchmarkParseDICOM(b *testing.B) {
 	}
 	b.SetBytes(total)
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		for i, d := range data {
 			if _, err := ParseDICOM(bytes.NewReader(d), int64(len(d)), DICOMOptions{Authority: "1.2.3"}); err != nil {
@@ -53,18 +53,7 @@ func BenchmarkParseDICOM(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(data))/b.Elapsed().Seconds(), "files/s")
-	b.ReportMetric((cpuTime()-cpu).Seconds()*1000/float64(b.N*len(data)), "cpu-ms/file")
-}
-
-// cpuTime is the CPU time (user and system, all threads, GC included) the
-// process used so far: on a shared machine it measures the work better
-// than the wall clock does.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((cputime.Process()-cpu).Seconds()*1000/float64(b.N*len(data)), "cpu-ms/file")
 }
 
 // BenchmarkInspectLargest times `vigie dicom inspect`'s extraction of the
@@ -112,7 +101,7 @@ func BenchmarkIngestDICOM(b *testing.B) {
 				}
 				led := ledger.Open(db)
 				b.StartTimer()
-				start, c0 := time.Now(), cpuTime()
+				start, c0 := time.Now(), cputime.Process()
 				err = DICOMFiles(context.Background(), files, workers, &fakeIndex{}, led, DICOMOptions{Authority: "1.2.3"},
 					func(o DICOMOutcome, err error) error {
 						// The two Siemens-Zee files share one SOP instance:
@@ -123,7 +112,7 @@ func BenchmarkIngestDICOM(b *testing.B) {
 						return err
 					})
 				busy += time.Since(start)
-				cpu += cpuTime() - c0
+				cpu += cputime.Process() - c0
 				b.StopTimer()
 				db.Close()
 				b.StartTimer()

@@ -451,7 +451,7 @@ func serve(ctx context.Context, c serveConfig) (err error) {
 		pace = 0
 	}
 	mux.Handle(admin.BackupPath, &admin.Backup{DB: db, Authenticator: authn, Trail: trail, Key: backupKey, Log: log, Rate: pace, Done: backups.Done})
-	mux.Handle(rpc.DoseBackfillPath, &rpc.DoseBackfill{Outbox: outbox, Authenticator: authn, Trail: trail, Log: log})
+	mux.Handle(hl7.DoseBackfillPath, &hl7.DoseBackfillHandler{Outbox: outbox, Authenticator: authn, Trail: trail, Log: log})
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)

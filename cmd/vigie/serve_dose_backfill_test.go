@@ -16,7 +16,6 @@ import (
 	"vigie/ingest"
 	"vigie/ledger"
 	"vigie/mpi"
-	"vigie/rpc"
 	"vigie/store"
 )
 
@@ -98,7 +97,7 @@ func TestServeDoseBackfill(t *testing.T) {
 	waitFor(t, "every exam's report", func() bool { return len(receivedDose(t, out)) >= len(files) })
 	call := func(method, key, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+s.addr+rpc.DoseBackfillPath, strings.NewReader(body))
+		req, _ := http.NewRequest(method, "http://"+s.addr+hl7.DoseBackfillPath, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -108,12 +107,12 @@ func TestServeDoseBackfill(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	state := func() rpc.BackfillState {
+	state := func() hl7.BackfillState {
 		t.Helper()
 		code, body := call(http.MethodGet, admin, "")
-		var v struct{ Backfills []rpc.BackfillState }
+		var v struct{ Backfills []hl7.BackfillState }
 		if err := json.Unmarshal([]byte(body), &v); code != http.StatusOK || err != nil || len(v.Backfills) != 1 {
-			t.Fatalf("GET %s: %d %s", rpc.DoseBackfillPath, code, body)
+			t.Fatalf("GET %s: %d %s", hl7.DoseBackfillPath, code, body)
 		}
 		return v.Backfills[0]
 	}

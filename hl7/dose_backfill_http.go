@@ -1,4 +1,4 @@
-package rpc
+package hl7
 
 import (
 	"encoding/json"
@@ -11,14 +11,13 @@ import (
 	"vigie"
 	"vigie/audit"
 	"vigie/auth"
-	"vigie/hl7"
 )
 
 // DoseBackfillPath is the route of the backfill of dose reports on a
 // running server (the command line's vigie hl7 backfill needs it
 // stopped): POST with a JSON body {"subscriber", "site", "from"} asks for
 // the dose reports of the exams already in the ledger to be queued for a
-// subscriber that takes them (hl7.Outbox.RequestBackfill; the server's
+// subscriber that takes them (Outbox.RequestBackfill; the server's
 // outbox walks the ledger by batches and sends them); GET lists each
 // subscriber's backfill with what is left of it. Both need the admin
 // role: what is shown is counts and subscriber names, no patient data.
@@ -27,11 +26,11 @@ const DoseBackfillPath = "/admin/dose-backfill"
 // DoseBackfillOperation names the backfill's calls in the audit trail.
 const DoseBackfillOperation = "/vigie.v1.AdminService/DoseBackfill"
 
-// DoseBackfill serves DoseBackfillPath. Like the online backup it is a
+// DoseBackfillHandler serves DoseBackfillPath. Like the online backup it is a
 // plain HTTP route that authenticates and audits itself, outside the
 // Connect services' role table.
-type DoseBackfill struct {
-	Outbox        *hl7.Outbox
+type DoseBackfillHandler struct {
+	Outbox        *Outbox
 	Authenticator auth.Authenticator
 	Trail         *audit.Log
 	Log           *slog.Logger
@@ -64,7 +63,7 @@ type BackfillState struct {
 	State       string    `json:"state"` // "en cours" or "terminé"
 }
 
-func backfillState(v hl7.BackfillView) BackfillState {
+func backfillState(v BackfillView) BackfillState {
 	s := BackfillState{Subscriber: v.Subscriber, Site: v.Site, From: v.From, Requested: v.Requested, By: v.By, Rows: v.Rows,
 		RowsLeft: v.RowsLeft, Queued: v.Queued, AlreadySent: v.AlreadySent, Waiting: v.Waiting, Withheld: v.Withheld,
 		Empty: v.Empty, Before: v.Before, DosePending: v.DosePending, Done: v.Done, State: "en cours"}
@@ -74,7 +73,7 @@ func backfillState(v hl7.BackfillView) BackfillState {
 	return s
 }
 
-func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *DoseBackfillHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -121,7 +120,7 @@ func (d *DoseBackfill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch vigie.ErrorCode(err) {
 		case "":
 			status = http.StatusAccepted
-			answer = backfillState(hl7.BackfillView{Backfill: b})
+			answer = backfillState(BackfillView{Backfill: b})
 		case vigie.EINVALID:
 			result, status, msg = "invalid_argument", http.StatusBadRequest, err.Error()
 		case vigie.ENOTFOUND:
