@@ -139,3 +139,43 @@ func TestBulkOpenReplaysLargerPendingMemtable(t *testing.T) {
 		t.Fatalf("%d values after the replay, want 3000", got)
 	}
 }
+
+// A bulk load writes its tables uncompressed (compressing them was most of
+// its compactions' CPU), and the store then opens as a durable store with
+// every value.
+func TestBulkTablesUncompressed(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db, 3000) // 12 MB of values made of one letter: compressed, a few hundred kB
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var tables int64
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sst") {
+			info, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables += info.Size()
+		}
+	}
+	if tables < 3000*4096 {
+		t.Fatalf("the bulk load's tables hold %d bytes, less than the %d bytes of values: compressed", tables, 3000*4096)
+	}
+	db, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := count(t, db); got != 3000 {
+		t.Fatalf("%d values after reopening, want 3000", got)
+	}
+}
