@@ -222,6 +222,12 @@ func (t *tx) addSites(id uint64, sites []string) (bool, error) {
 	if err != nil || !found || r.Status != StatusPending {
 		return false, err
 	}
+	return t.addSitesTo(&r, sites)
+}
+
+// addSitesTo is addSites of a pending review r read in this transaction
+// (and not written since).
+func (t *tx) addSitesTo(r *Review, sites []string) (bool, error) {
 	if found, err := store.Has(t.Txn, pendingKey(r.Priority, r.Order)); err != nil || !found {
 		return false, err // !found: being decided in this transaction
 	}
@@ -241,7 +247,7 @@ func (t *tx) addSites(id uint64, sites []string) (bool, error) {
 	}
 	r.Sites = append(r.Sites, added...)
 	slices.Sort(r.Sites)
-	return true, put(t.Txn, reviewKey(r.ID), &r)
+	return true, put(t.Txn, reviewKey(r.ID), r)
 }
 
 func pendingSitePrefix(authority string) []byte {
@@ -432,7 +438,7 @@ func (t *tx) refileReview(id uint64) error {
 	if err := t.fileUnder(&r); err != nil {
 		return err
 	}
-	_, err = t.addSites(id, sites)
+	_, err = t.addSitesTo(&r, sites) // fileUnder writes the identities' lists, not the review
 	return err
 }
 
