@@ -325,31 +325,74 @@ func (t *tx) fileOpened(r *Review) error {
 // refileAfterLoad files, once a bulk load has committed, the reviews it
 // opened under their identities and under the sites those hold now, and
 // the pending reviews of the identities it wrote under their new sites.
-// It works in batches, halved when Badger finds one too large.
-func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []vigie.IdentityID) error {
+// online tells whether the load resolved rows online (updates), which may
+// have retired identities or decided reviews while it ran. It works in
+// batches, halved when Badger finds one too large.
+func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []vigie.IdentityID, online bool) error {
 	// The load's reviews first: filing them writes the pending lists
-	// (m/pi/) the identities' pass then reads.
+	// (m/pi/) the identities' pass then reads. filed are those the pass
+	// found pending and filed under every site of both their identities
+	// as they are now.
+	filed := map[uint64]bool{}
+	var batch []uint64
 	if err := x.inBatches(ctx, len(reviews), func(t *tx, lo, hi int) error {
+		batch = batch[:0]
 		for _, id := range reviews[lo:hi] {
-			if err := t.refileReview(id); err != nil {
+			ok, err := t.refileReview(id)
+			if err != nil {
 				return err
+			}
+			if ok {
+				batch = append(batch, id)
 			}
 		}
 		return nil
+	}, func() {
+		for _, id := range batch {
+			filed[id] = true
+		}
 	}); err != nil {
 		return err
 	}
 	// Then only the identities written that have a pending list: most
 	// have none, and one walk over the lists costs far less than a read
-	// per identity.
-	listed := map[vigie.IdentityID]bool{}
+	// per identity. An identity whose list holds only reviews the first
+	// pass filed is left as it is when no row went online: it is live
+	// (only an online row retires one during a load), each of those
+	// reviews is pending and already filed under the sites of its
+	// members, so that refilePending would write the list back unchanged
+	// and add no site.
+	written := map[vigie.IdentityID]bool{}
+	for _, id := range idents {
+		written[id] = true
+	}
+	var todo []vigie.IdentityID
 	err := x.db.View(func(txn *store.Txn) error {
-		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPendingIdent)})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPendingIdent), PrefetchValues: !online})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()[len(pPendingIdent):]
-			if len(k) == 8 {
-				listed[vigie.IdentityID(binary.BigEndian.Uint64(k))] = true
+			if len(k) != 8 {
+				continue
+			}
+			id := vigie.IdentityID(binary.BigEndian.Uint64(k))
+			if !written[id] {
+				continue
+			}
+			settled := !online
+			if settled {
+				if err := it.Item().Value(func(b []byte) error {
+					for i := 0; i+8 <= len(b) && settled; i += 8 {
+						settled = filed[binary.BigEndian.Uint64(b[i:])]
+					}
+					settled = settled && len(b)%8 == 0
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			if !settled {
+				todo = append(todo, id)
 			}
 		}
 		return nil
@@ -357,11 +400,8 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 	if err != nil {
 		return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
 	}
-	idents = slices.DeleteFunc(idents, func(id vigie.IdentityID) bool { return !listed[id] })
-	slices.Sort(idents)
-	idents = slices.Compact(idents)
-	if err := x.inBatches(ctx, len(idents), func(t *tx, lo, hi int) error {
-		for _, id := range idents[lo:hi] {
+	if err := x.inBatches(ctx, len(todo), func(t *tx, lo, hi int) error {
+		for _, id := range todo[lo:hi] {
 			ident, err := readIdentity(t.Txn, id)
 			if vigie.ErrorCode(err) == vigie.ENOTFOUND {
 				continue
@@ -374,15 +414,16 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 			}
 		}
 		return nil
-	}); err != nil {
+	}, nil); err != nil {
 		return err
 	}
 	return x.file(ctx, func(t *tx) error { return t.Set([]byte(pPendingSiteBuilt), []byte{1}) })
 }
 
 // inBatches runs fn over [0, n) in filing transactions of at most 500
-// items, halving the batch when a transaction grows too big.
-func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int) error) error {
+// items, halving the batch when a transaction grows too big; committed,
+// when set, is called after each transaction fn ran in has committed.
+func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int) error, committed func()) error {
 	size := 500
 	for lo := 0; lo < n; {
 		hi := min(lo+size, n)
@@ -393,6 +434,9 @@ func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int)
 		}
 		if err != nil {
 			return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
+		}
+		if committed != nil {
+			committed()
 		}
 		lo = hi
 	}
@@ -424,22 +468,21 @@ func (x *Index) unmarkPendingSites(ctx context.Context) error {
 
 // refileReview files a pending review under its identities as they are
 // and under every site it concerns now (a review no longer pending is
-// left alone).
-func (t *tx) refileReview(id uint64) error {
+// left alone); filed reports that it was pending and is filed so.
+func (t *tx) refileReview(id uint64) (filed bool, err error) {
 	var r Review
 	found, err := get(t.Txn, reviewKey(id), &r)
 	if err != nil || !found || r.Status != StatusPending {
-		return err
+		return false, err
 	}
 	sites, err := t.reviewSites(&r)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := t.fileUnder(&r); err != nil {
-		return err
+		return false, err
 	}
-	_, err = t.addSitesTo(&r, sites) // fileUnder writes the identities' lists, not the review
-	return err
+	return t.addSitesTo(&r, sites) // fileUnder writes the identities' lists, not the review
 }
 
 // unfileDecided takes a decided review out of the pending reviews of its
@@ -569,7 +612,7 @@ func (x *Index) indexPendingReviews(ctx context.Context) error {
 		ids = ids[n:]
 		if err := x.file(ctx, func(t *tx) error {
 			for _, id := range part {
-				if err := t.refileReview(id); err != nil {
+				if _, err := t.refileReview(id); err != nil {
 					return err
 				}
 			}
