@@ -217,16 +217,43 @@ func (t *tx) reaches(from, id vigie.IdentityID) bool {
 // addSites files a pending review under the sites it lacks; false when
 // the review is no longer in the queue.
 func (t *tx) addSites(id uint64, sites []string) (bool, error) {
-	var r Review
-	found, err := get(t.Txn, reviewKey(id), &r)
+	r, found, err := t.reviewToFile(id)
 	if err != nil || !found || r.Status != StatusPending {
 		return false, err
 	}
-	return t.addSitesTo(&r, sites)
+	return t.addSitesTo(r, sites)
+}
+
+// reviewFiling is what filing a review by site reads of it: decoding
+// these fields alone spares the score's table and fields, most of a
+// review, when no site is added (the usual case).
+type reviewFiling struct {
+	ID        uint64           `json:"id"`
+	Priority  int              `json:"priority"`
+	Record    vigie.SourceKey  `json:"record"`
+	Identity  vigie.IdentityID `json:"identity"`
+	Candidate vigie.IdentityID `json:"candidate"`
+	Matched   vigie.SourceKey  `json:"matched"`
+	Sites     []string         `json:"sites,omitempty"`
+	Status    string           `json:"status"`
+	Order     uint64           `json:"order"`
+}
+
+// reviewToFile reads what filing review id by site needs of it, as a
+// Review with those fields only (see addSitesTo).
+func (t *tx) reviewToFile(id uint64) (*Review, bool, error) {
+	var f reviewFiling
+	found, err := get(t.Txn, reviewKey(id), &f)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return &Review{ID: f.ID, Priority: f.Priority, Record: f.Record, Identity: f.Identity, Candidate: f.Candidate,
+		Matched: f.Matched, Sites: f.Sites, Status: f.Status, Order: f.Order}, true, nil
 }
 
 // addSitesTo is addSites of a pending review r read in this transaction
-// (and not written since).
+// by reviewToFile (and not written since): when it lacks a site, the
+// whole review is read to be written back with it.
 func (t *tx) addSitesTo(r *Review, sites []string) (bool, error) {
 	if found, err := store.Has(t.Txn, pendingKey(r.Priority, r.Order)); err != nil || !found {
 		return false, err // !found: being decided in this transaction
@@ -245,9 +272,17 @@ func (t *tx) addSitesTo(r *Review, sites []string) (bool, error) {
 			return false, err
 		}
 	}
-	r.Sites = append(r.Sites, added...)
-	slices.Sort(r.Sites)
-	return true, put(t.Txn, reviewKey(r.ID), r)
+	var full Review
+	found, err := get(t.Txn, reviewKey(r.ID), &full)
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return false, vigie.Errorf(vigie.EINTERNAL, "review %d vanished while filed by site", r.ID)
+	}
+	full.Sites = append(full.Sites, added...)
+	slices.Sort(full.Sites)
+	return true, put(t.Txn, reviewKey(r.ID), &full)
 }
 
 func pendingSitePrefix(authority string) []byte {
@@ -470,19 +505,18 @@ func (x *Index) unmarkPendingSites(ctx context.Context) error {
 // and under every site it concerns now (a review no longer pending is
 // left alone); filed reports that it was pending and is filed so.
 func (t *tx) refileReview(id uint64) (filed bool, err error) {
-	var r Review
-	found, err := get(t.Txn, reviewKey(id), &r)
+	r, found, err := t.reviewToFile(id)
 	if err != nil || !found || r.Status != StatusPending {
 		return false, err
 	}
-	sites, err := t.reviewSites(&r)
+	sites, err := t.reviewSites(r)
 	if err != nil {
 		return false, err
 	}
-	if err := t.fileUnder(&r); err != nil {
+	if err := t.fileUnder(r); err != nil {
 		return false, err
 	}
-	return t.addSitesTo(&r, sites) // fileUnder writes the identities' lists, not the review
+	return t.addSitesTo(r, sites) // fileUnder writes the identities' lists, not the review
 }
 
 // unfileDecided takes a decided review out of the pending reviews of its
