@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"vigie"
 	"vigie/store"
@@ -369,23 +371,28 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 	// found pending and filed under every site of both their identities
 	// as they are now.
 	filed := map[uint64]bool{}
-	var batch []uint64
-	if err := x.inBatches(ctx, len(reviews), func(t *tx, lo, hi int) error {
-		batch = batch[:0]
-		for _, id := range reviews[lo:hi] {
-			ok, err := t.refileReview(id)
-			if err != nil {
-				return err
+	var mu sync.Mutex // filed, between the parts
+	if err := inParts(len(reviews), func(from, to int) error {
+		var batch []uint64
+		return x.inBatches(ctx, to-from, func(t *tx, lo, hi int) error {
+			batch = batch[:0]
+			for _, id := range reviews[from+lo : from+hi] {
+				ok, err := t.refileReview(id)
+				if err != nil {
+					return err
+				}
+				if ok {
+					batch = append(batch, id)
+				}
 			}
-			if ok {
-				batch = append(batch, id)
+			return nil
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range batch {
+				filed[id] = true
 			}
-		}
-		return nil
-	}, func() {
-		for _, id := range batch {
-			filed[id] = true
-		}
+		})
 	}); err != nil {
 		return err
 	}
@@ -435,24 +442,51 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 	if err != nil {
 		return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
 	}
-	if err := x.inBatches(ctx, len(todo), func(t *tx, lo, hi int) error {
-		for _, id := range todo[lo:hi] {
-			ident, err := readIdentity(t.Txn, id)
-			if vigie.ErrorCode(err) == vigie.ENOTFOUND {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := t.refilePending(ident); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, nil); err != nil {
+	if err := inParts(len(todo), func(from, to int) error {
+		return x.inBatches(ctx, to-from, func(t *tx, lo, hi int) error {
+			return x.refileIdentities(t, todo[from+lo:from+hi])
+		}, nil)
+	}); err != nil {
 		return err
 	}
 	return x.file(ctx, func(t *tx) error { return t.Set([]byte(pPendingSiteBuilt), []byte{1}) })
+}
+
+// refileIdentities files the pending reviews of identities ids under
+// their members' sites (see refilePending).
+func (x *Index) refileIdentities(t *tx, ids []vigie.IdentityID) error {
+	for _, id := range ids {
+		ident, err := readIdentity(t.Txn, id)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.refilePending(ident); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// minPart is the fewest items inParts gives a part (tests lower it).
+var minPart = 100
+
+// inParts runs fn over [0, n) cut into one contiguous part per processor,
+// the parts at once, and returns the first error. The filing after a bulk
+// load runs so on both cores: filing commutes (a review id inserted in a
+// sorted list, a site added to a sorted set), and two parts writing the
+// same key conflict, the later one's transaction running again.
+func inParts(n int, fn func(from, to int) error) error {
+	parts := max(1, min(runtime.GOMAXPROCS(0), n/minPart))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() { errs[i] = fn(n*i/parts, n*(i+1)/parts) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // inBatches runs fn over [0, n) in filing transactions of at most 500
