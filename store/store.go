@@ -59,7 +59,6 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 
 	"vigie"
 )
@@ -172,15 +171,8 @@ type Options struct {
 // into a memtable at least as large as the one that wrote it, so its
 // presence keeps the usual size.
 //
-// A bulk load writes its tables uncompressed: compressing them with S2
-// was most of the CPU of its compactions, which rewrite each table
-// several times during a load (at a million records, 10 of 12 s). A
-// table keeps the compression it was written with until a compaction of
-// a later opening rewrites it (compressed then, as every table an
-// ordinary opening writes); the store is larger on disk meanwhile.
-//
 // A bulk load also gets a small block cache (unless CacheMB asks for
-// more; Badger needs one for compressed or encrypted tables): its reads are the
+// more; Badger needs one for compressed tables): its reads are the
 // normalised forms of candidates scattered over the whole store, which
 // 64 MB rarely held, and under the load's soft limit of the Go heap
 // every megabyte the cache holds is one less between two collections.
@@ -206,7 +198,6 @@ func openRaw(dir string, o Options) (*DB, error) {
 	cache := o.CacheMB
 	// Badger's defaults for level 0: compacted at 5 tables, writes stall at 15.
 	memTable, baseTable, l0Tables, l0Stall := int64(memTableSize), int64(baseTableSize), 5, 15
-	compression := opts.Compression
 	if o.NoSync && !o.InMemory {
 		pending, err := hasPendingMemtable(dir)
 		if err != nil {
@@ -214,7 +205,6 @@ func openRaw(dir string, o Options) (*DB, error) {
 		}
 		if !pending {
 			memTable, baseTable, l0Tables, l0Stall = bulkMemTableSize, bulkBaseTableSize, 60, 120
-			compression = options.None
 			if cache <= 0 {
 				cache = bulkCacheMB
 			}
@@ -244,7 +234,6 @@ func openRaw(dir string, o Options) (*DB, error) {
 		WithBlockCacheSize(cache << 20).
 		WithIndexCacheSize(cmp.Or(max(o.IndexCacheMB, 0), defaultIndexCacheMB) << 20).
 		WithNumCompactors(2).
-		WithCompression(compression).
 		WithValueThreshold(threshold).
 		WithValueLogFileSize(valueLogFileSize).
 		WithEncryptionKey(o.EncryptionKey).
