@@ -110,7 +110,7 @@ func (x *Index) Import(ctx context.Context, read func(emit func(Row) error) erro
 	if x.broken == nil {
 		// The committed rows' reviews are filed even when the load
 		// stopped early: what was acknowledged stays consistent.
-		if ferr := x.refileAfterLoad(context.WithoutCancel(ctx), l.reviewsOpened, l.identsWritten); err == nil {
+		if ferr := x.refileAfterLoad(context.WithoutCancel(ctx), l.reviewsOpened, l.identsWritten, l.online); err == nil {
 			err = ferr
 		}
 	}
@@ -170,6 +170,7 @@ type loader struct {
 	committed chan *batch // back from it, in order
 	inflight  int
 	decided   int  // bulk rows decided
+	online    bool // a row was resolved online (an update)
 	acked     int  // bulk rows committed
 	stopped   bool // Done failed: call it no more
 	// lastEntries sizes the next batch's entries.
@@ -358,6 +359,7 @@ func (l *loader) row(ctx context.Context, line int, r *row, rerr error) error {
 				Result: Result{Key: r.k, Identity: old.Identity, Decision: DecisionUnchanged, Version: old.Version, Warnings: r.p.Warnings()}})
 		}
 		// An update: online, once everything before it has committed.
+		l.online = true
 		if err := l.drain(); err != nil {
 			return err
 		}

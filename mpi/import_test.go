@@ -358,3 +358,85 @@ func partition(t *testing.T, ix *Index) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestImportNewRecordsSameAsResolve loads a feed of new records only (no
+// row goes online, so that the filing of the load's reviews by site
+// leaves alone the identities whose pending reviews it filed already)
+// with Resolve and with Import, and checks that both stores hold exactly
+// the same keys and values, reviews and their filing by identity and by
+// site among them.
+func TestImportNewRecordsSameAsResolve(t *testing.T) {
+	defer func(n int) { minPart = n }(minPart)
+	minPart = 8 // the filing after the load in parts on every processor
+	var rows []Row
+	for _, r := range feedRows(t, 1500, 5) {
+		if r.Err == nil && r.Record.BirthDate != "1948-02-30" && !bytes.ContainsRune([]byte(r.Record.LocalID), 1) {
+			rows = append(rows, r)
+		}
+	}
+	seen := map[vigie.SourceKey]bool{}
+	rows = slices.DeleteFunc(rows, func(r Row) bool {
+		k := vigie.SourceKey{Authority: r.Record.Authority, LocalID: r.Record.LocalID}
+		dup := seen[k]
+		seen[k] = true
+		return dup
+	})
+	online := memStore(t)
+	ox := openAt(t, online)
+	for _, r := range rows {
+		if _, err := ox.Resolve(ctx, r.Record, System); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := memStore(t)
+	bx := openAt(t, db)
+	updates := 0
+	err := bx.Import(ctx, func(emit func(Row) error) error {
+		for _, r := range rows {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, ImportOptions{BatchRows: 53, Done: func(r Imported) error {
+		if r.Err != nil || r.Result.Decision == DecisionUnchanged || r.Result.Version != 1 {
+			updates++
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updates > 0 {
+		t.Fatalf("%d rows were not new records: the test sets nothing up", updates)
+	}
+	a, b := dump(t, online), dump(t, db)
+	reviews, bySite := 0, 0
+	for _, k := range a {
+		reviews += bytesPrefix(k, pReview)
+		bySite += bytesPrefix(k, pPendingSite)
+	}
+	t.Logf("%d reviews, %d keys of the queue by site", reviews, bySite)
+	if reviews == 0 || bySite == 0 {
+		t.Fatalf("%d reviews, %d filed by site: the test sets nothing up", reviews, bySite)
+	}
+	if len(a) != len(b) {
+		t.Errorf("%d keys stored by the bulk load, %d online", len(b), len(a))
+	}
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			t.Fatalf("first difference:\n bulk   %.300s\n online %.300s", b[i], a[i])
+		}
+	}
+	if err := bx.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bytesPrefix is 1 when the dumped key k (see dump) is under prefix.
+func bytesPrefix(k, prefix string) int {
+	if len(k) > 1 && len(k)-1 >= len(prefix) && k[1:1+len(prefix)] == prefix {
+		return 1
+	}
+	return 0
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"vigie"
 	"vigie/store"
@@ -217,11 +219,44 @@ func (t *tx) reaches(from, id vigie.IdentityID) bool {
 // addSites files a pending review under the sites it lacks; false when
 // the review is no longer in the queue.
 func (t *tx) addSites(id uint64, sites []string) (bool, error) {
-	var r Review
-	found, err := get(t.Txn, reviewKey(id), &r)
+	r, found, err := t.reviewToFile(id)
 	if err != nil || !found || r.Status != StatusPending {
 		return false, err
 	}
+	return t.addSitesTo(r, sites)
+}
+
+// reviewFiling is what filing a review by site reads of it: decoding
+// these fields alone spares the score's table and fields, most of a
+// review, when no site is added (the usual case).
+type reviewFiling struct {
+	ID        uint64           `json:"id"`
+	Priority  int              `json:"priority"`
+	Record    vigie.SourceKey  `json:"record"`
+	Identity  vigie.IdentityID `json:"identity"`
+	Candidate vigie.IdentityID `json:"candidate"`
+	Matched   vigie.SourceKey  `json:"matched"`
+	Sites     []string         `json:"sites,omitempty"`
+	Status    string           `json:"status"`
+	Order     uint64           `json:"order"`
+}
+
+// reviewToFile reads what filing review id by site needs of it, as a
+// Review with those fields only (see addSitesTo).
+func (t *tx) reviewToFile(id uint64) (*Review, bool, error) {
+	var f reviewFiling
+	found, err := get(t.Txn, reviewKey(id), &f)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return &Review{ID: f.ID, Priority: f.Priority, Record: f.Record, Identity: f.Identity, Candidate: f.Candidate,
+		Matched: f.Matched, Sites: f.Sites, Status: f.Status, Order: f.Order}, true, nil
+}
+
+// addSitesTo is addSites of a pending review r read in this transaction
+// by reviewToFile (and not written since): when it lacks a site, the
+// whole review is read to be written back with it.
+func (t *tx) addSitesTo(r *Review, sites []string) (bool, error) {
 	if found, err := store.Has(t.Txn, pendingKey(r.Priority, r.Order)); err != nil || !found {
 		return false, err // !found: being decided in this transaction
 	}
@@ -239,9 +274,17 @@ func (t *tx) addSites(id uint64, sites []string) (bool, error) {
 			return false, err
 		}
 	}
-	r.Sites = append(r.Sites, added...)
-	slices.Sort(r.Sites)
-	return true, put(t.Txn, reviewKey(r.ID), &r)
+	var full Review
+	found, err := get(t.Txn, reviewKey(r.ID), &full)
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return false, vigie.Errorf(vigie.EINTERNAL, "review %d vanished while filed by site", r.ID)
+	}
+	full.Sites = append(full.Sites, added...)
+	slices.Sort(full.Sites)
+	return true, put(t.Txn, reviewKey(r.ID), &full)
 }
 
 func pendingSitePrefix(authority string) []byte {
@@ -319,31 +362,79 @@ func (t *tx) fileOpened(r *Review) error {
 // refileAfterLoad files, once a bulk load has committed, the reviews it
 // opened under their identities and under the sites those hold now, and
 // the pending reviews of the identities it wrote under their new sites.
-// It works in batches, halved when Badger finds one too large.
-func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []vigie.IdentityID) error {
+// online tells whether the load resolved rows online (updates), which may
+// have retired identities or decided reviews while it ran. It works in
+// batches, halved when Badger finds one too large.
+func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []vigie.IdentityID, online bool) error {
 	// The load's reviews first: filing them writes the pending lists
-	// (m/pi/) the identities' pass then reads.
-	if err := x.inBatches(ctx, len(reviews), func(t *tx, lo, hi int) error {
-		for _, id := range reviews[lo:hi] {
-			if err := t.refileReview(id); err != nil {
-				return err
+	// (m/pi/) the identities' pass then reads. filed are those the pass
+	// found pending and filed under every site of both their identities
+	// as they are now.
+	filed := map[uint64]bool{}
+	var mu sync.Mutex // filed, between the parts
+	if err := inParts(len(reviews), func(from, to int) error {
+		var batch []uint64
+		return x.inBatches(ctx, to-from, func(t *tx, lo, hi int) error {
+			batch = batch[:0]
+			for _, id := range reviews[from+lo : from+hi] {
+				ok, err := t.refileReview(id)
+				if err != nil {
+					return err
+				}
+				if ok {
+					batch = append(batch, id)
+				}
 			}
-		}
-		return nil
+			return nil
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range batch {
+				filed[id] = true
+			}
+		})
 	}); err != nil {
 		return err
 	}
 	// Then only the identities written that have a pending list: most
 	// have none, and one walk over the lists costs far less than a read
-	// per identity.
-	listed := map[vigie.IdentityID]bool{}
+	// per identity. An identity whose list holds only reviews the first
+	// pass filed is left as it is when no row went online: it is live
+	// (only an online row retires one during a load), each of those
+	// reviews is pending and already filed under the sites of its
+	// members, so that refilePending would write the list back unchanged
+	// and add no site.
+	written := map[vigie.IdentityID]bool{}
+	for _, id := range idents {
+		written[id] = true
+	}
+	var todo []vigie.IdentityID
 	err := x.db.View(func(txn *store.Txn) error {
-		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPendingIdent)})
+		it := txn.NewIterator(store.IteratorOptions{Prefix: []byte(pPendingIdent), PrefetchValues: !online})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()[len(pPendingIdent):]
-			if len(k) == 8 {
-				listed[vigie.IdentityID(binary.BigEndian.Uint64(k))] = true
+			if len(k) != 8 {
+				continue
+			}
+			id := vigie.IdentityID(binary.BigEndian.Uint64(k))
+			if !written[id] {
+				continue
+			}
+			settled := !online
+			if settled {
+				if err := it.Item().Value(func(b []byte) error {
+					for i := 0; i+8 <= len(b) && settled; i += 8 {
+						settled = filed[binary.BigEndian.Uint64(b[i:])]
+					}
+					settled = settled && len(b)%8 == 0
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			if !settled {
+				todo = append(todo, id)
 			}
 		}
 		return nil
@@ -351,32 +442,57 @@ func (x *Index) refileAfterLoad(ctx context.Context, reviews []uint64, idents []
 	if err != nil {
 		return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
 	}
-	idents = slices.DeleteFunc(idents, func(id vigie.IdentityID) bool { return !listed[id] })
-	slices.Sort(idents)
-	idents = slices.Compact(idents)
-	if err := x.inBatches(ctx, len(idents), func(t *tx, lo, hi int) error {
-		for _, id := range idents[lo:hi] {
-			ident, err := readIdentity(t.Txn, id)
-			if vigie.ErrorCode(err) == vigie.ENOTFOUND {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := t.refilePending(ident); err != nil {
-				return err
-			}
-		}
-		return nil
+	if err := inParts(len(todo), func(from, to int) error {
+		return x.inBatches(ctx, to-from, func(t *tx, lo, hi int) error {
+			return x.refileIdentities(t, todo[from+lo:from+hi])
+		}, nil)
 	}); err != nil {
 		return err
 	}
 	return x.file(ctx, func(t *tx) error { return t.Set([]byte(pPendingSiteBuilt), []byte{1}) })
 }
 
+// refileIdentities files the pending reviews of identities ids under
+// their members' sites (see refilePending).
+func (x *Index) refileIdentities(t *tx, ids []vigie.IdentityID) error {
+	for _, id := range ids {
+		ident, err := readIdentity(t.Txn, id)
+		if vigie.ErrorCode(err) == vigie.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.refilePending(ident); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// minPart is the fewest items inParts gives a part (tests lower it).
+var minPart = 100
+
+// inParts runs fn over [0, n) cut into one contiguous part per processor,
+// the parts at once, and returns the first error. The filing after a bulk
+// load runs so on both cores: filing commutes (a review id inserted in a
+// sorted list, a site added to a sorted set), and two parts writing the
+// same key conflict, the later one's transaction running again.
+func inParts(n int, fn func(from, to int) error) error {
+	parts := max(1, min(runtime.GOMAXPROCS(0), n/minPart))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() { errs[i] = fn(n*i/parts, n*(i+1)/parts) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // inBatches runs fn over [0, n) in filing transactions of at most 500
-// items, halving the batch when a transaction grows too big.
-func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int) error) error {
+// items, halving the batch when a transaction grows too big; committed,
+// when set, is called after each transaction fn ran in has committed.
+func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int) error, committed func()) error {
 	size := 500
 	for lo := 0; lo < n; {
 		hi := min(lo+size, n)
@@ -387,6 +503,9 @@ func (x *Index) inBatches(ctx context.Context, n int, fn func(t *tx, lo, hi int)
 		}
 		if err != nil {
 			return fmt.Errorf("mpi: file the load's reviews by site: %w", err)
+		}
+		if committed != nil {
+			committed()
 		}
 		lo = hi
 	}
@@ -418,22 +537,20 @@ func (x *Index) unmarkPendingSites(ctx context.Context) error {
 
 // refileReview files a pending review under its identities as they are
 // and under every site it concerns now (a review no longer pending is
-// left alone).
-func (t *tx) refileReview(id uint64) error {
-	var r Review
-	found, err := get(t.Txn, reviewKey(id), &r)
+// left alone); filed reports that it was pending and is filed so.
+func (t *tx) refileReview(id uint64) (filed bool, err error) {
+	r, found, err := t.reviewToFile(id)
 	if err != nil || !found || r.Status != StatusPending {
-		return err
+		return false, err
 	}
-	sites, err := t.reviewSites(&r)
+	sites, err := t.reviewSites(r)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := t.fileUnder(&r); err != nil {
-		return err
+	if err := t.fileUnder(r); err != nil {
+		return false, err
 	}
-	_, err = t.addSites(id, sites)
-	return err
+	return t.addSitesTo(r, sites) // fileUnder writes the identities' lists, not the review
 }
 
 // unfileDecided takes a decided review out of the pending reviews of its
@@ -563,7 +680,7 @@ func (x *Index) indexPendingReviews(ctx context.Context) error {
 		ids = ids[n:]
 		if err := x.file(ctx, func(t *tx) error {
 			for _, id := range part {
-				if err := t.refileReview(id); err != nil {
+				if _, err := t.refileReview(id); err != nil {
 					return err
 				}
 			}

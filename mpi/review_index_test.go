@@ -121,6 +121,16 @@ func TestReviewsOfSites(t *testing.T) {
 	if got := sitesQueue(t, ix, siteX); !slices.Contains(got, yz.ID) {
 		t.Errorf("after a merge into a site-X identity, X's queue %v lacks review %d", got, yz.ID)
 	}
+	// Filed under new sites, the review keeps everything else it holds.
+	after, err := ix.Review(ctx, yz.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(after.Sites, siteW) || !slices.Contains(after.Sites, siteX) || after.Explanation == "" ||
+		after.Explanation != yz.Explanation || len(after.Fields) != len(yz.Fields) || after.Kind != yz.Kind || !after.Created.Equal(yz.Created) {
+		t.Errorf("review %d after its sites grew: sites %v, %d fields, kind %q, explanation %q; opened with %d fields, kind %q, explanation %q",
+			yz.ID, after.Sites, len(after.Fields), after.Kind, after.Explanation, len(yz.Fields), yz.Kind, yz.Explanation)
+	}
 	// Undone, the merge leaves the review filed under its identity as it
 	// is again (Verify checks it), and its sites stay: the exact check
 	// of the reader decides.
