@@ -159,7 +159,7 @@ func (p *PairSet) Fit(start *Model, randomPairs int, seed uint64) (*Model, Train
 		if len(pairs) == 0 {
 			continue
 		}
-		b := Block{Name: rule, Fields: BlockFields(rule), Pairs: make([]Levels, len(pairs))}
+		b := Block{Name: rule, Fields: BlockFields(rule), Pairs: make([]Levels, len(pairs)), Records: distinctRecords(pairs, len(p.Recs))}
 		parallel(len(pairs), func(lo, hi int) {
 			for k := lo; k < hi; k++ {
 				b.Pairs[k] = Compare(p.Recs[pairs[k].I], p.Recs[pairs[k].J]).Levels
@@ -203,4 +203,19 @@ func (p *PairSet) FitPrior(m *Model) *Model {
 	})
 	m.MatchesPerRecord = EstimateMatchesPerRecord(weights, p.Valid(), n, m.MatchesPerRecord)
 	return m
+}
+
+// distinctRecords counts the records of n that pairs join.
+func distinctRecords(pairs []Pair, n int) int {
+	seen := make([]bool, n)
+	count := 0
+	for _, pr := range pairs {
+		for _, i := range [2]int32{pr.I, pr.J} {
+			if !seen[i] {
+				seen[i] = true
+				count++
+			}
+		}
+	}
+	return count
 }

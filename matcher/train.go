@@ -29,7 +29,20 @@ type Block struct {
 	Name   string
 	Fields []Field
 	Pairs  []Levels
+	// Records is the number of distinct records the pairs join (0:
+	// unknown). It bounds the matches EM may find in the block (see
+	// MaxMatchesPerRecord).
+	Records int
 }
+
+// MaxMatchesPerRecord bounds the matches EM may find in a block: at most
+// this many per record the block's pairs join (five records of every
+// person, all in the block, give two). A block of common first names and
+// birth years in a million records joins each record to dozens of others;
+// unbounded, EM took nearly all of them for matches (a share of 0.97: 14
+// per record), the matches of every other block were outweighed, and m
+// came out as the profile of namesakes, not of one person.
+const MaxMatchesPerRecord = 2.0
 
 // TrainReport says what training estimated and from what.
 type TrainReport struct {
@@ -51,12 +64,17 @@ type BlockReport struct {
 	Pairs      int
 	Iterations int
 	Lambda     float64 // fitted share of matches among the block's pairs
+	Bounded    bool    // the share reached MaxMatchesPerRecord's bound: m not taken from the block
 }
 
 func (r TrainReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "u estimated from %d random pairs (%.5f %% of them estimated matches, set aside)\n", r.RandomPairs, 100*r.RandomMatches)
 	for _, bl := range r.Blocks {
+		if bl.Bounded {
+			fmt.Fprintf(&b, "block %-28s %8d pairs, %3d iterations, share of matches %.4f at its bound (%g per record): not used for m\n", bl.Name, bl.Pairs, bl.Iterations, bl.Lambda, MaxMatchesPerRecord)
+			continue
+		}
 		fmt.Fprintf(&b, "m from block %-22s %8d pairs, %3d iterations, share of matches %.4f\n", bl.Name, bl.Pairs, bl.Iterations, bl.Lambda)
 	}
 	if len(r.Guarded) > 0 {
@@ -211,7 +229,14 @@ func estimateM(start *Model, u [NumFields][]float64, blocks []Block) (m, insM [N
 		if bl.Name == BlockINS && len(bl.Pairs) >= MinGuardPairs {
 			insM = bm
 		}
-		reps = append(reps, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda})
+		bounded := bl.Records > 0 && lambda >= 0.999*MaxMatchesPerRecord*float64(bl.Records)/float64(len(bl.Pairs))
+		reps = append(reps, BlockReport{Name: bl.Name, Pairs: len(bl.Pairs), Iterations: iters, Lambda: lambda, Bounded: bounded})
+		if bounded {
+			// EM wanted more matches than the block's records can hold:
+			// what it calls matches is mostly namesakes, and its m would
+			// describe them. The other blocks estimate m.
+			continue
+		}
 		for f := Field(0); f < NumFields; f++ {
 			if bm[f] == nil || weight[f] <= 0 {
 				continue
@@ -335,8 +360,12 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 			m[f] = append([]float64(nil), start.params[f].M...)
 		}
 	}
-	lambda = 0.5
 	total := float64(len(bl.Pairs))
+	maxLambda := 1 - 1e-9
+	if bl.Records > 0 {
+		maxLambda = min(maxLambda, MaxMatchesPerRecord*float64(bl.Records)/total)
+	}
+	lambda = min(0.5, maxLambda)
 	for iters = 1; iters <= 200; iters++ {
 		var acc [NumFields][]float64
 		for f := range acc {
@@ -369,7 +398,7 @@ func emBlock(start *Model, u [NumFields][]float64, bl Block) (m [NumFields][]flo
 				}
 			}
 		}
-		newLambda := math.Min(math.Max(matches/total, 1e-9), 1-1e-9)
+		newLambda := math.Min(math.Max(matches/total, 1e-9), maxLambda)
 		delta := math.Abs(newLambda - lambda)
 		lambda = newLambda
 		for f := range acc {

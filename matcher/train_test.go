@@ -167,3 +167,58 @@ func TestGuardsOnAFewINSPairs(t *testing.T) {
 		})
 	}
 }
+
+// A block of namesakes (common first name and birth year in a large
+// population: each record joined to dozens of others) must not teach m:
+// EM's share of matches is bounded by MaxMatchesPerRecord per record, a
+// block at the bound is reported and left out of m, and a block well under
+// it is used as before.
+func TestBlockOfNamesakesBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	levels := func(name, first, date Level) Levels {
+		var l Levels
+		for f := range l {
+			l[f] = Null
+		}
+		l[FieldName], l[FieldFirstName], l[FieldBirthDate] = name, first, date
+		return l
+	}
+	// Namesakes: same first name and birth date, family names that differ
+	// or only sound alike, 40 per record.
+	namesakes := Block{Name: BlockFirstYear, Fields: BlockFields(BlockFirstYear), Records: 1000}
+	for range 40_000 {
+		name := NameDifferent
+		if rng.Float64() < 0.3 {
+			name = NamePhonetic
+		}
+		namesakes.Pairs = append(namesakes.Pairs, levels(name, NameExact, DateExact))
+	}
+	// A block keyed on the family name and year: most pairs are one person.
+	byName := Block{Name: BlockNameYear, Fields: BlockFields(BlockNameYear), Records: 3000}
+	for range 2000 {
+		if rng.Float64() < 0.8 {
+			byName.Pairs = append(byName.Pairs, levels(NameExact, NameExact, DateExact))
+		} else {
+			byName.Pairs = append(byName.Pairs, levels(NameExact, NameDifferent, DateDifferent))
+		}
+	}
+	random := make([]Levels, 50_000)
+	for i := range random {
+		random[i] = levels(NameDifferent, NameDifferent, DateDifferent)
+	}
+	m, rep, err := Train(DefaultModel(), random, []Block{namesakes, byName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Blocks) != 2 || !rep.Blocks[0].Bounded || rep.Blocks[1].Bounded {
+		t.Fatalf("blocks %+v: want the namesakes at their bound, the family-name block not", rep.Blocks)
+	}
+	if max := MaxMatchesPerRecord * 1000 / 40_000; rep.Blocks[0].Lambda > max*1.0001 {
+		t.Errorf("namesakes' share of matches %.4f, above the bound %.4f", rep.Blocks[0].Lambda, max)
+	}
+	// Taken for matches, the namesakes would make a different family name
+	// the usual case (m near 1); the family-name block says rare.
+	if got := m.Params(FieldFirstName).M[NameExact]; got < 0.7 {
+		t.Errorf("m of the same first name %.3f: the family-name block's matches agree on it", got)
+	}
+}
