@@ -26,18 +26,7 @@ func searchEntry(rng *rand.Rand) Entry {
 // waits for every posting to be indexed at the end: the trail's write
 // cost, its index included.
 func BenchmarkAppendSearch(b *testing.B) {
-	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	syncer := store.NewSyncer(db)
-	l, err := Open(db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	l.SetSync(syncer.Sync)
+	l := groupSyncedTrail(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
@@ -206,18 +195,7 @@ func BenchmarkSearchWrites(b *testing.B) {
 // rusage), the index's postings written and Badger's work included: the
 // figure that holds on a shared machine, where wall time does not.
 func BenchmarkAppendSearchCPU(b *testing.B) {
-	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	syncer := store.NewSyncer(db)
-	l, err := Open(db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	l.SetSync(syncer.Sync)
+	l := groupSyncedTrail(b)
 	b.ReportAllocs()
 	b.SetParallelism(32)
 	before := cputime.Process()
@@ -235,4 +213,23 @@ func BenchmarkAppendSearchCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64((cputime.Process()-before).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+// groupSyncedTrail opens a trail on a store on disk synced in groups, as
+// the server runs it, closed at the end of b.
+func groupSyncedTrail(b *testing.B) *Log {
+	b.Helper()
+	db, err := store.Open(b.TempDir(), store.Options{Deferred: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	syncer := store.NewSyncer(db)
+	l, err := Open(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	l.SetSync(syncer.Sync)
+	return l
 }

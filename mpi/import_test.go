@@ -197,14 +197,7 @@ func TestImportSameAsResolve(t *testing.T) {
 				}
 			}
 			a, b := dump(t, online), dump(t, db)
-			if len(a) != len(b) {
-				t.Errorf("%d keys stored by the bulk load, %d online", len(b), len(a))
-			}
-			for i := range min(len(a), len(b)) {
-				if a[i] != b[i] {
-					t.Fatalf("first difference:\n bulk   %.300s\n online %.300s", b[i], a[i])
-				}
-			}
+			sameKeys(t, a, b)
 			if err := bx.Verify(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -420,14 +413,7 @@ func TestImportNewRecordsSameAsResolve(t *testing.T) {
 	if reviews == 0 || bySite == 0 {
 		t.Fatalf("%d reviews, %d filed by site: the test sets nothing up", reviews, bySite)
 	}
-	if len(a) != len(b) {
-		t.Errorf("%d keys stored by the bulk load, %d online", len(b), len(a))
-	}
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			t.Fatalf("first difference:\n bulk   %.300s\n online %.300s", b[i], a[i])
-		}
-	}
+	sameKeys(t, a, b)
 	if err := bx.Verify(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -439,4 +425,18 @@ func bytesPrefix(k, prefix string) int {
 		return 1
 	}
 	return 0
+}
+
+// sameKeys fails t where the keys and values the bulk load stored (bulk)
+// differ from those online resolution stored (online), naming the first.
+func sameKeys(t *testing.T, online, bulk []string) {
+	t.Helper()
+	if len(online) != len(bulk) {
+		t.Errorf("%d keys stored by the bulk load, %d online", len(bulk), len(online))
+	}
+	for i := range min(len(online), len(bulk)) {
+		if online[i] != bulk[i] {
+			t.Fatalf("first difference:\n bulk   %.300s\n online %.300s", bulk[i], online[i])
+		}
+	}
 }
