@@ -142,7 +142,7 @@ func abbreviates(a, b *Name) bool {
 			// A real name cut from another (LEON, LEONIE) may be a
 			// twin's; within a compound whose first part agrees (MARIE
 			// JO, MARIE JOSIANE) the cut is the usual short form.
-			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) && !(len(ta) == 1 && longCut(short, long)) {
+			if _, known := KnownGivenName(side.Glued); known && (len(ta) == 1 || ta[0] != tb[0]) && !(len(ta) == 1 && cutShort(short, long)) {
 				return false
 			}
 			differ = true
@@ -183,22 +183,6 @@ func doubledLetter(a, b string) bool {
 		i++
 	}
 	return i > 0 && b[i] == b[i-1] && a[i:] == b[i+1:]
-}
-
-// longCut reports whether short, a given name, is long the other cut at a
-// field's end rather than a name of its own beside it: seven letters or
-// more, and the two usually borne by one sex (ALEXANDR / ALEXANDRE,
-// ELISABET / ELISABETH, CHRISTIA / CHRISTIANE). Names a twin is given
-// beside a brother's or sister's are not the other's first seven letters
-// and more; short cuts of another name (LEON / LEONIE, JULIE / JULIETTE)
-// and pairs of the two sexes (CHRISTIAN / CHRISTIANE) still may be.
-func longCut(short, long string) bool {
-	if len(short) < 7 {
-		return false
-	}
-	ss, _ := KnownGivenName(short)
-	ls, known := KnownGivenName(long)
-	return !known || ss == ls && ss != 'X'
 }
 
 // gluedCompound grades two first names of which one is a compound written

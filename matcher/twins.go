@@ -48,7 +48,7 @@ func twinName(p, other *Prepared, freq Frequencies) bool {
 	if !realFirstNameBeside(n, o, freq) {
 		return false // a slip (see below)
 	}
-	if sexContradicts(p, o) || cutShort(n, o) {
+	if sexContradicts(p, o) || cutShort(n.Glued, o.Glued) {
 		return false
 	}
 	c, ok := freq.(interface{ FirstNameCount(string) int })
@@ -72,16 +72,17 @@ func twinName(p, other *Prepared, freq Frequencies) bool {
 // ELIANE; EMMA, EMMANUELLE) that parents may give one of two twins.
 const minCutLetters = 6
 
-// cutShort reports whether n is o cut short at its end, at least
-// minCutLetters letters left, and no usual sex tells the two apart.
-// Twins are given two names, not one name and its first letters: the
-// French list holds CHRISTIA, ELISABET and ALEXANDR, borne a few times a
-// year, and a file that cuts names at eight characters holds them by the
-// hundred, so being a known name does not make the cut a twin's own. A cut
-// of the other sex (LOUIS beside LOUISE, FRANCOIS beside FRANCOISE) is
-// another name, or a cut sexContradicts reads with the record's sex.
-func cutShort(n, o *Name) bool {
-	s, l := n.Glued, o.Glued
+// cutShort reports whether s is l cut short at its end by a field's
+// length, at least minCutLetters letters left, and no usual sex tells the
+// two apart. Twins are given two names, not one name and its first
+// letters: the French list holds CHRISTIA, ELISABET and ALEXANDR, borne a
+// few times a year, and a file that cuts names at eight characters holds
+// them by the hundred, so being a known name does not make the cut a
+// twin's own. A cut of the other sex (LOUIS beside LOUISE, FRANCOIS beside
+// FRANCOISE) is another name, or a cut sexContradicts reads with the
+// record's sex. Compare grades such a cut as the name abbreviated (see
+// abbreviates), and the twins' rules do not read it as a twin's name.
+func cutShort(s, l string) bool {
 	if len(s) < minCutLetters || len(s) >= len(l) || !strings.HasPrefix(l, s) {
 		return false
 	}
